@@ -1,0 +1,41 @@
+/* cli.h - what the command files share: the dispatcher's table, the store opener, output helpers.
+ *
+ * A command is `int cmd_X(int argc, char **argv)`: argv[0] is the command's name; it parses its own options
+ * with getopt_long (optind is reset by the dispatcher), prints results to stdout, and returns the exit code.
+ * Failures go through cli_fail(): one line "stack: <message>" on stderr, the error's code as exit code.
+ */
+#ifndef STACK_CLI_H
+#define STACK_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "store/error.h"
+#include "store/store.h"
+
+int cmd_pack(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_checkout(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+/* Print "stack: <err->msg>" and return err->code (STACK_EFAIL if unset). */
+int cli_fail(const struct error *err);
+/* Print "stack <cmd>: <message>" plus a hint to --help; return STACK_EUSAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Open the store at $STACK_HOME (or the default). */
+int cli_open_store(struct store **ret, struct error *err);
+/* A manifest_warn_fn that prints "stack: warning: <line>" on stderr. */
+void cli_warn(void *ctx, const char *line);
+/* "1.2 MiB" style. buf: 32 bytes. */
+const char *cli_human_size(uint64_t bytes, char *buf);
+struct version_info;
+/* A version as the JSON object ls and show print. */
+json_t *cli_version_json(const struct version_info *v);
+/* Print a JSON value to stdout (indented, newline) and free it; returns 0 or STACK_EFAIL. */
+int cli_print_json(json_t *v);
+
+#endif

@@ -1,0 +1,44 @@
+/* cmd-checkout.c - `stack checkout SLUG[@VER] DIR`: a version's files into a new directory. */
+#include "cli.h"
+#include "store/checkout.h"
+#include "store/index.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+int cmd_checkout(int argc, char **argv)
+{
+        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+        struct version_info v = {0};
+        struct tree t;
+        int c, r;
+
+        tree_init(&t);
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        printf("usage: stack checkout SLUG[@VERSION] DIR\n"
+                               "Writes the version's files into DIR (which must not exist or be empty).\n");
+                        return 0;
+                }
+                return cli_usage("checkout", "unknown option");
+        }
+        if (optind + 2 != argc)
+                return cli_usage("checkout", "expects SLUG[@VERSION] DIR");
+        r = cli_open_store(&s, &err);
+        if (r == 0)
+                r = index_resolve_ref(store_index(s), argv[optind], &v, &err);
+        if (r == 0)
+                r = index_load_tree(store_index(s), &v.tree, &t, &err);
+        if (r == 0)
+                r = checkout_tree(s, &t, argv[optind + 1], &err);
+        if (r < 0)
+                r = cli_fail(&err);
+        else
+                printf("checked out %s %s (%zu entries) into %s\n", v.slug, v.version, t.n, argv[optind + 1]);
+        tree_release(&t);
+        version_info_release(&v);
+        store_free(s);
+        return r;
+}

@@ -1,0 +1,78 @@
+/* cmd-ls.c - `stack ls [SLUG]`: the versions the store holds. */
+#include "cli.h"
+#include "store/index.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <time.h>
+
+json_t *cli_version_json(const struct version_info *v)
+{
+        char tree[DIGEST_HEX_LEN + 1], bundle[DIGEST_HEX_LEN + 1];
+
+        digest_to_hex(&v->tree, tree);
+        if (v->has_bundle)
+                digest_to_hex(&v->bundle, bundle);
+        return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:I, s:s?, s:b, s:s?, s:I, s:I, s:I}", "slug", v->slug,
+                         "version", v->version, "name", v->name, "description", v->description, "flavor", v->flavor,
+                         "tree", tree, "bundle", v->has_bundle ? bundle : NULL, "bundle_size", (json_int_t)v->bundle_size,
+                         "signer", v->signer, "insecure", v->insecure, "source", v->source, "fetched_at",
+                         (json_int_t)v->fetched_at, "files", (json_int_t)v->n_files, "size", (json_int_t)v->size);
+}
+
+int cmd_ls(int argc, char **argv)
+{
+        static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+        struct version_info *v = NULL;
+        size_t n = 0;
+        bool json = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'j')
+                        json = true;
+                else if (c == 'h') {
+                        printf("usage: stack ls [SLUG] [--json]\nLists the versions in the store, newest fetch first.\n");
+                        return 0;
+                } else
+                        return cli_usage("ls", "unknown option");
+        }
+        if (argc - optind > 1)
+                return cli_usage("ls", "expects at most one SLUG");
+        r = cli_open_store(&s, &err);
+        if (r == 0)
+                r = index_list_versions(store_index(s), optind < argc ? argv[optind] : NULL, &v, &n, &err);
+        if (r < 0) {
+                r = cli_fail(&err);
+                goto done;
+        }
+        if (json) {
+                json_t *a = json_array();
+                for (size_t i = 0; i < n; i++)
+                        json_array_append_new(a, cli_version_json(&v[i]));
+                r = cli_print_json(a);
+                goto done;
+        }
+        if (n == 0) {
+                printf("the store holds no stacks yet (stack import FILE adds one)\n");
+                goto done;
+        }
+        printf("%-24s %-12s %6s %10s  %-12s %-16s %s\n", "SLUG", "VERSION", "FILES", "SIZE", "TREE", "FETCHED", "SIGNER");
+        for (size_t i = 0; i < n; i++) {
+                char tree[DIGEST_HEX_LEN + 1], size[32], when[32];
+                time_t t = (time_t)v[i].fetched_at;
+                struct tm tm;
+
+                digest_to_hex(&v[i].tree, tree);
+                strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime_r(&t, &tm));
+                printf("%-24s %-12s %6llu %10s  %.12s %-16s %s\n", v[i].slug, v[i].version,
+                       (unsigned long long)v[i].n_files, cli_human_size(v[i].size, size), tree, when,
+                       v[i].signer ? v[i].signer : v[i].insecure ? "insecure" : "unsigned");
+        }
+done:
+        version_list_free(v, n);
+        store_free(s);
+        return r;
+}

@@ -1,0 +1,85 @@
+/* cmd-show.c - `stack show SLUG[@VER]`: one version's metadata, tree digest and files. */
+#include "cli.h"
+#include "store/index.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+int cmd_show(int argc, char **argv)
+{
+        static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+        struct version_info v = {0};
+        struct tree t;
+        bool json = false;
+        int c, r;
+
+        tree_init(&t);
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'j')
+                        json = true;
+                else if (c == 'h') {
+                        printf("usage: stack show SLUG[@VERSION] [--json]\n");
+                        return 0;
+                } else
+                        return cli_usage("show", "unknown option");
+        }
+        if (optind + 1 != argc)
+                return cli_usage("show", "expects SLUG[@VERSION]");
+        r = cli_open_store(&s, &err);
+        if (r == 0)
+                r = index_resolve_ref(store_index(s), argv[optind], &v, &err);
+        if (r == 0)
+                r = index_load_tree(store_index(s), &v.tree, &t, &err);
+        if (r < 0) {
+                r = cli_fail(&err);
+                goto done;
+        }
+        if (json) {
+                json_t *o = cli_version_json(&v), *files = json_array();
+                for (size_t i = 0; i < t.n; i++) {
+                        const struct tree_entry *e = &t.v[i];
+                        char hex[DIGEST_HEX_LEN + 1], type[2] = {e->type, 0}, mode[8];
+                        snprintf(mode, sizeof mode, "%04o", e->mode);
+                        if (e->type == ENTRY_FILE)
+                                digest_to_hex(&e->digest, hex);
+                        json_array_append_new(files, json_pack("{s:s, s:s, s:s, s:I, s:s?, s:s?}", "path", e->path, "type",
+                                                               type, "mode", mode, "size", (json_int_t)e->size, "sha256",
+                                                               e->type == ENTRY_FILE ? hex : NULL, "target", e->target));
+                }
+                json_object_set_new(o, "compose", v.compose ? json_string(v.compose) : json_null());
+                json_object_set_new(o, "entries", files);
+                r = cli_print_json(o);
+                goto done;
+        }
+        {
+                char tree[DIGEST_HEX_LEN + 1], bundle[DIGEST_HEX_LEN + 1], size[32];
+                digest_to_hex(&v.tree, tree);
+                printf("%s %s  %s\n", v.slug, v.version, v.name ? v.name : "");
+                if (v.description)
+                        printf("  %s\n", v.description);
+                printf("flavor:  %s\ncompose: %s\ntree:    %s\n", v.flavor ? v.flavor : "-", v.compose ? v.compose : "-",
+                       tree);
+                if (v.has_bundle) {
+                        digest_to_hex(&v.bundle, bundle);
+                        printf("bundle:  %s (%s)\n", bundle, cli_human_size(v.bundle_size, size));
+                }
+                printf("signer:  %s\nsource:  %s\nfiles:   %llu, %s\n\n",
+                       v.signer ? v.signer : v.insecure ? "none (fetched with --insecure)" : "none (unsigned import)",
+                       v.source ? v.source : "-", (unsigned long long)v.n_files, cli_human_size(v.size, size));
+                for (size_t i = 0; i < t.n; i++) {
+                        const struct tree_entry *e = &t.v[i];
+                        char hex[DIGEST_HEX_LEN + 1] = "-";
+                        if (e->type == ENTRY_FILE)
+                                digest_to_hex(&e->digest, hex);
+                        printf("%c %04o %10llu %.12s  %s%s%s\n", e->type, e->mode, (unsigned long long)e->size, hex,
+                               e->path, e->target ? " -> " : "", e->target ? e->target : "");
+                }
+        }
+done:
+        tree_release(&t);
+        version_info_release(&v);
+        store_free(s);
+        return r;
+}

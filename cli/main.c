@@ -1,0 +1,113 @@
+/* main.c - the `stack` command: a thin dispatcher over the engine's modules (one file per command). */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+        const char *usage;
+};
+
+static const struct command commands[] = {
+        {"pack", cmd_pack, "pack DIR [-o FILE]            build a reproducible bundle from a stack folder"},
+        {"import", cmd_import, "import FILE [--json]          add a bundle file to the store (unsigned unless FILE.sig checks)"},
+        {"ls", cmd_ls, "ls [SLUG] [--json]            list the versions in the store"},
+        {"show", cmd_show, "show SLUG[@VER] [--json]      metadata, tree digest and files of a version"},
+        {"checkout", cmd_checkout, "checkout SLUG[@VER] DIR       write a version's files into a new directory"},
+        {"verify", cmd_verify, "verify [--json]               re-hash the store and check the index (exit 4 on damage)"},
+};
+
+static void usage(FILE *f)
+{
+        fprintf(f, "usage: stack COMMAND [ARGS]\n\ncommands:\n");
+        for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+                fprintf(f, "  stack %s\n", commands[i].usage);
+        fprintf(f, "\nenvironment: STACK_HOME (store; default $XDG_DATA_HOME/stack or ~/.local/share/stack)\n"
+                   "exit codes: 0 ok, 1 failure, 2 usage, 3 bundle rejected, 4 store error, 5 runtime error, "
+                   "6 network error\n");
+}
+
+int cli_fail(const struct error *err)
+{
+        fprintf(stderr, "stack: %s\n", err->code ? err->msg : "failed");
+        return err->code ? err->code : STACK_EFAIL;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+        va_list ap;
+
+        fprintf(stderr, "stack %s: ", cmd);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, " (see stack %s --help)\n", cmd);
+        return STACK_EUSAGE;
+}
+
+int cli_open_store(struct store **ret, struct error *err)
+{
+        return store_open(NULL, ret, err);
+}
+
+void cli_warn(void *ctx, const char *line)
+{
+        (void)ctx;
+        fprintf(stderr, "stack: warning: %s\n", line);
+}
+
+const char *cli_human_size(uint64_t bytes, char *buf)
+{
+        static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+        double v = (double)bytes;
+        int u = 0;
+
+        while (v >= 1024 && u < 4) {
+                v /= 1024;
+                u++;
+        }
+        if (u == 0)
+                snprintf(buf, 32, "%llu B", (unsigned long long)bytes);
+        else
+                snprintf(buf, 32, "%.1f %s", v, units[u]);
+        return buf;
+}
+
+int cli_print_json(json_t *v)
+{
+        int r;
+
+        if (!v)
+                return STACK_EFAIL;
+        r = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        json_decref(v);
+        fputc('\n', stdout);
+        return r < 0 ? STACK_EFAIL : 0;
+}
+
+int main(int argc, char **argv)
+{
+        if (argc < 2) {
+                usage(stderr);
+                return STACK_EUSAGE;
+        }
+        if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+                usage(stdout);
+                return 0;
+        }
+        if (!strcmp(argv[1], "--version")) {
+                printf("stack 0.1.0\n");
+                return 0;
+        }
+        for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+                if (!strcmp(argv[1], commands[i].name)) {
+                        optind = 0; /* GNU getopt: start over for the command's own options */
+                        return commands[i].fn(argc - 1, argv + 1);
+                }
+        fprintf(stderr, "stack: unknown command '%s' (see stack --help)\n", argv[1]);
+        return STACK_EUSAGE;
+}

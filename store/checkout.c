@@ -1,0 +1,108 @@
+/* checkout.c - a tree from the store into a directory: reflink or copy, never a hard link. */
+#include "checkout.h"
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int put_file(struct store *s, const struct tree_entry *e, int dirfd, struct error *err)
+{
+        char hex[DIGEST_HEX_LEN + 1];
+        struct stat st;
+        int in = -1, out = -1, r;
+
+        digest_to_hex(&e->digest, hex);
+        in = store_object_open(s, &e->digest);
+        if (in < 0)
+                return error_errno(err, STACK_ESTORE, in, "store object %s for '%s' is unreadable (run stack verify)", hex,
+                                   e->path);
+        if (fstat(in, &st) < 0 || (uint64_t)st.st_size != e->size) {
+                r = error_set(err, STACK_ESTORE, "store object %s for '%s' has the wrong size (run stack verify)", hex,
+                              e->path);
+                goto done;
+        }
+        out = openat(dirfd, e->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (out < 0) {
+                r = error_errno(err, STACK_EFAIL, errno, "cannot create '%s'", e->path);
+                goto done;
+        }
+        r = fs_clone_or_copy(in, out, e->size);
+        if (r == 0 && fchmod(out, e->mode) < 0)
+                r = -errno;
+        if (r < 0)
+                r = error_errno(err, STACK_EFAIL, r, "cannot write '%s'", e->path);
+done:
+        if (in >= 0)
+                close(in);
+        if (out >= 0 && close(out) < 0 && r == 0)
+                r = error_errno(err, STACK_EFAIL, errno, "cannot write '%s'", e->path);
+        return r;
+}
+
+int checkout_tree(struct store *s, const struct tree *t, const char *dir, struct error *err)
+{
+        char tmp[PATH_MAX];
+        struct stat st;
+        int dirfd = -1, r = 0;
+        bool replace_empty = false;
+
+        if (!t->finalized)
+                return error_set(err, STACK_EFAIL, "checkout_tree: tree not finalized");
+        if (lstat(dir, &st) == 0) {
+                if (!S_ISDIR(st.st_mode) || rmdir(dir) < 0)
+                        return error_set(err, STACK_EFAIL, "'%s' exists and is not an empty directory", dir);
+                replace_empty = true; /* removed now, renamed into place at the end */
+        }
+        r = fs_path(tmp, sizeof tmp, "%s.tmp-XXXXXX", dir);
+        if (r < 0 || !mkdtemp(tmp)) {
+                r = error_errno(err, STACK_EFAIL, r < 0 ? r : errno, "cannot create a directory beside '%s'", dir);
+                goto restore;
+        }
+        chmod(tmp, 0755);
+        dirfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0) {
+                r = error_errno(err, STACK_EFAIL, errno, "cannot open %s", tmp);
+                goto fail;
+        }
+        /* Sorted order puts every directory before what it holds. Symlinks come last, so nothing is ever written
+         * through one. */
+        for (size_t i = 0; i < t->n; i++) {
+                const struct tree_entry *e = &t->v[i];
+                if (e->type == ENTRY_DIR && mkdirat(dirfd, e->path, 0755) < 0) {
+                        r = error_errno(err, STACK_EFAIL, errno, "cannot create directory '%s'", e->path);
+                        goto fail;
+                }
+                if (e->type == ENTRY_FILE) {
+                        r = put_file(s, e, dirfd, err);
+                        if (r < 0)
+                                goto fail;
+                }
+        }
+        for (size_t i = 0; i < t->n; i++) {
+                const struct tree_entry *e = &t->v[i];
+                if (e->type == ENTRY_SYMLINK && symlinkat(e->target, dirfd, e->path) < 0) {
+                        r = error_errno(err, STACK_EFAIL, errno, "cannot create symlink '%s'", e->path);
+                        goto fail;
+                }
+        }
+        if (rename(tmp, dir) < 0) {
+                r = error_errno(err, STACK_EFAIL, errno, "cannot rename checkout into '%s'", dir);
+                goto fail;
+        }
+        close(dirfd);
+        return 0;
+fail:
+        if (dirfd >= 0)
+                close(dirfd);
+        fs_rm_rf(tmp);
+restore:
+        if (replace_empty)
+                mkdir(dir, st.st_mode & 07777);
+        return r;
+}

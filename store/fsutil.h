@@ -1,0 +1,31 @@
+/* fsutil.h - small file-system helpers shared by the store, checkout and pack.
+ *
+ * All return 0 or a negative errno; none prints. fs_write_atomic() is the one atomic-write helper of the
+ * project: temp file in the target's directory (O_EXCL), write, fsync, rename, fsync the directory.
+ */
+#ifndef STACK_FSUTIL_H
+#define STACK_FSUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* mkdir -p with mode for every created component. */
+int fs_mkdir_p(const char *path, mode_t mode);
+/* Write data to path atomically (see above). */
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Read a whole file of at most max bytes into a NUL-terminated heap buffer; -EFBIG when larger. */
+int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* Write all of buf to fd, retrying short writes and EINTR. */
+int fs_write_all(int fd, const void *buf, size_t len);
+/* Remove a tree (files, dirs, symlinks, read-only ones too) without following symlinks. ENOENT is 0. */
+int fs_rm_rf(const char *path);
+/* fsync a directory by path. */
+int fs_fsync_dir(const char *path);
+/* Copy file contents from in_fd to a new out_fd: FICLONE reflink when the file system has it, else
+ * copy_file_range, else read/write. Never a hard link. */
+int fs_clone_or_copy(int in_fd, int out_fd, uint64_t size);
+/* snprintf into a path buffer; -ENAMETOOLONG when it does not fit. */
+int fs_path(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,744 @@
+/* index.c - index.db: schema and migrations, publishing a version in one transaction, resolving and
+ * listing versions, rebuilding trees from rows. The only file that speaks SQL about stacks and versions.
+ */
+#include "index.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+struct index {
+        sqlite3 *db;
+};
+
+/* Migration i takes the schema from user_version i to i + 1. Never edit one that has shipped: add another. */
+static const char *const migrations[] = {
+        "CREATE TABLE stacks(slug TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);"
+        "CREATE TABLE objects(digest TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE trees(digest TEXT PRIMARY KEY, n_entries INTEGER NOT NULL, n_files INTEGER NOT NULL,"
+        "  size INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE entries(tree TEXT NOT NULL, path TEXT NOT NULL,"
+        "  type TEXT NOT NULL CHECK(type IN ('f','d','l')), mode INTEGER NOT NULL, size INTEGER NOT NULL,"
+        "  object TEXT, target TEXT, PRIMARY KEY(tree, path)) WITHOUT ROWID;"
+        "CREATE INDEX entries_by_object ON entries(object) WHERE object IS NOT NULL;"
+        "CREATE TABLE versions(id INTEGER PRIMARY KEY, slug TEXT NOT NULL, version TEXT NOT NULL,"
+        "  tree TEXT NOT NULL UNIQUE, bundle TEXT, bundle_size INTEGER, signer TEXT,"
+        "  insecure INTEGER NOT NULL DEFAULT 0, source TEXT, name TEXT, description TEXT, flavor TEXT,"
+        "  compose TEXT, fetched_at INTEGER NOT NULL, fetch_seq INTEGER NOT NULL);"
+        "CREATE INDEX versions_by_slug ON versions(slug, fetch_seq);"
+        "CREATE TABLE bundles(digest TEXT PRIMARY KEY, size INTEGER NOT NULL, version_id INTEGER NOT NULL,"
+        "  fetched_at INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE pins(version_id INTEGER PRIMARY KEY);",
+};
+
+static int db_error(struct index *ix, struct error *err, const char *what)
+{
+        return error_set(err, STACK_ESTORE, "index.db: %s: %s", what, sqlite3_errmsg(ix->db));
+}
+
+static int exec(struct index *ix, const char *sql, struct error *err)
+{
+        char *msg = NULL;
+
+        if (sqlite3_exec(ix->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+                error_set(err, STACK_ESTORE, "index.db: %s", msg ? msg : "error");
+                sqlite3_free(msg);
+                return -STACK_ESTORE;
+        }
+        return 0;
+}
+
+static int prepare(struct index *ix, const char *sql, sqlite3_stmt **ret, struct error *err)
+{
+        if (sqlite3_prepare_v2(ix->db, sql, -1, ret, NULL) != SQLITE_OK)
+                return db_error(ix, err, "prepare");
+        return 0;
+}
+
+static int migrate(struct index *ix, struct error *err)
+{
+        sqlite3_stmt *st;
+        int have, want = (int)(sizeof migrations / sizeof *migrations), r;
+
+        r = exec(ix, "BEGIN IMMEDIATE", err);
+        if (r < 0)
+                return r;
+        r = prepare(ix, "PRAGMA user_version", &st, err);
+        if (r < 0)
+                goto fail;
+        sqlite3_step(st);
+        have = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        if (have > want) {
+                r = error_set(err, STACK_ESTORE, "index.db has schema version %d, newer than this stack (%d): upgrade stack",
+                              have, want);
+                goto fail;
+        }
+        for (int i = have; i < want; i++) {
+                char sql[64];
+                r = exec(ix, migrations[i], err);
+                if (r < 0)
+                        goto fail;
+                snprintf(sql, sizeof sql, "PRAGMA user_version = %d", i + 1);
+                r = exec(ix, sql, err);
+                if (r < 0)
+                        goto fail;
+        }
+        return exec(ix, "COMMIT", err);
+fail:
+        sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+}
+
+int index_open(const char *path, struct index **ret, struct error *err)
+{
+        struct index *ix = calloc(1, sizeof *ix);
+        int r;
+
+        if (!ix)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK) {
+                r = error_set(err, STACK_ESTORE, "cannot open %s: %s", path, ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+                goto fail;
+        }
+        /* Writers wait for each other (two imports at once both succeed); WAL keeps readers from blocking. */
+        sqlite3_busy_timeout(ix->db, 60000);
+        r = exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF", err);
+        if (r < 0)
+                goto fail;
+        r = migrate(ix, err);
+        if (r < 0)
+                goto fail;
+        *ret = ix;
+        return 0;
+fail:
+        index_free(ix);
+        return r;
+}
+
+void index_free(struct index *ix)
+{
+        if (!ix)
+                return;
+        sqlite3_close(ix->db);
+        free(ix);
+}
+
+static void bind_digest(sqlite3_stmt *st, int col, const struct digest *d)
+{
+        char hex[DIGEST_HEX_LEN + 1];
+
+        digest_to_hex(d, hex);
+        sqlite3_bind_text(st, col, hex, DIGEST_HEX_LEN, SQLITE_TRANSIENT);
+}
+
+static int column_digest(sqlite3_stmt *st, int col, struct digest *ret)
+{
+        const char *hex = (const char *)sqlite3_column_text(st, col);
+
+        return hex ? digest_from_hex(hex, ret) : -ENOENT;
+}
+
+static char *column_strdup(sqlite3_stmt *st, int col)
+{
+        const char *s = (const char *)sqlite3_column_text(st, col);
+
+        return s ? strdup(s) : NULL;
+}
+
+static int step_done(struct index *ix, sqlite3_stmt *st, struct error *err)
+{
+        int rc = sqlite3_step(st);
+
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+                return db_error(ix, err, "write");
+        return 0;
+}
+
+static int publish_tree(struct index *ix, const struct tree *t, const char *tree_hex, struct error *err)
+{
+        sqlite3_stmt *obj = NULL, *ent = NULL, *tr = NULL;
+        uint64_t n_files = 0, size = 0;
+        int r;
+
+        r = prepare(ix, "INSERT OR IGNORE INTO objects(digest, size) VALUES(?, ?)", &obj, err);
+        if (r == 0)
+                r = prepare(ix, "INSERT INTO entries(tree, path, type, mode, size, object, target) VALUES(?,?,?,?,?,?,?)",
+                            &ent, err);
+        if (r == 0)
+                r = prepare(ix, "INSERT OR IGNORE INTO trees(digest, n_entries, n_files, size) VALUES(?,?,?,?)", &tr, err);
+        for (size_t i = 0; r == 0 && i < t->n; i++) {
+                const struct tree_entry *e = &t->v[i];
+                char type[2] = {e->type, 0};
+
+                if (e->type == ENTRY_FILE) {
+                        n_files++;
+                        size += e->size;
+                        bind_digest(obj, 1, &e->digest);
+                        sqlite3_bind_int64(obj, 2, (sqlite3_int64)e->size);
+                        r = step_done(ix, obj, err);
+                        if (r < 0)
+                                break;
+                        bind_digest(ent, 6, &e->digest);
+                }
+                sqlite3_bind_text(ent, 1, tree_hex, -1, SQLITE_STATIC);
+                sqlite3_bind_text(ent, 2, e->path, -1, SQLITE_STATIC);
+                sqlite3_bind_text(ent, 3, type, 1, SQLITE_TRANSIENT);
+                sqlite3_bind_int(ent, 4, (int)e->mode);
+                sqlite3_bind_int64(ent, 5, (sqlite3_int64)e->size);
+                if (e->target)
+                        sqlite3_bind_text(ent, 7, e->target, -1, SQLITE_STATIC);
+                r = step_done(ix, ent, err);
+        }
+        if (r == 0) {
+                sqlite3_bind_text(tr, 1, tree_hex, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(tr, 2, (sqlite3_int64)t->n);
+                sqlite3_bind_int64(tr, 3, (sqlite3_int64)n_files);
+                sqlite3_bind_int64(tr, 4, (sqlite3_int64)size);
+                r = step_done(ix, tr, err);
+        }
+        sqlite3_finalize(obj);
+        sqlite3_finalize(ent);
+        sqlite3_finalize(tr);
+        return r;
+}
+
+static int64_t query_int64(struct index *ix, const char *sql, const char *arg, int64_t dflt)
+{
+        sqlite3_stmt *st;
+        int64_t v = dflt;
+
+        if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK)
+                return dflt;
+        if (arg)
+                sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+                v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return v;
+}
+
+int index_publish(struct index *ix, const struct tree *t, const struct digest *tree_digest, const struct manifest *m,
+                  const char *compose_path, const struct publish_info *pi, int64_t *ret_id, bool *ret_new,
+                  struct error *err)
+{
+        char tree_hex[DIGEST_HEX_LEN + 1], bundle_hex[DIGEST_HEX_LEN + 1];
+        sqlite3_stmt *st = NULL;
+        int64_t id, seq, now = (int64_t)time(NULL);
+        bool is_new;
+        int r;
+
+        if (!ix || !t || !t->finalized || !tree_digest || !m || !pi)
+                return error_set(err, STACK_EFAIL, "index_publish: invalid arguments");
+        digest_to_hex(tree_digest, tree_hex);
+        if (pi->bundle)
+                digest_to_hex(pi->bundle, bundle_hex);
+        r = exec(ix, "BEGIN IMMEDIATE", err);
+        if (r < 0)
+                return r;
+        seq = query_int64(ix, "SELECT MAX(fetch_seq) FROM versions", NULL, 0) + 1;
+        id = query_int64(ix, "SELECT id FROM versions WHERE tree = ?", tree_hex, -1);
+        is_new = id < 0;
+        r = prepare(ix, "INSERT OR IGNORE INTO stacks(slug, name, created_at) VALUES(?, ?, ?)", &st, err);
+        if (r < 0)
+                goto fail;
+        sqlite3_bind_text(st, 1, m->slug, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, now);
+        r = step_done(ix, st, err);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (r < 0)
+                goto fail;
+        if (is_new) {
+                r = publish_tree(ix, t, tree_hex, err);
+                if (r < 0)
+                        goto fail;
+                r = prepare(ix,
+                            "INSERT INTO versions(slug, version, tree, bundle, bundle_size, signer, insecure, source, name,"
+                            " description, flavor, compose, fetched_at, fetch_seq) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            &st, err);
+                if (r < 0)
+                        goto fail;
+                sqlite3_bind_text(st, 1, m->slug, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 2, m->version, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 3, tree_hex, -1, SQLITE_STATIC);
+                if (pi->bundle) {
+                        sqlite3_bind_text(st, 4, bundle_hex, -1, SQLITE_STATIC);
+                        sqlite3_bind_int64(st, 5, (sqlite3_int64)pi->bundle_size);
+                }
+                if (pi->signer)
+                        sqlite3_bind_text(st, 6, pi->signer, -1, SQLITE_STATIC);
+                sqlite3_bind_int(st, 7, pi->insecure);
+                if (pi->source)
+                        sqlite3_bind_text(st, 8, pi->source, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 9, m->name, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 10, m->description, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 11, manifest_flavor_name(m->flavor), -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 12, compose_path, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 13, now);
+                sqlite3_bind_int64(st, 14, seq);
+                r = step_done(ix, st, err);
+                if (r < 0)
+                        goto fail;
+                id = sqlite3_last_insert_rowid(ix->db);
+        } else {
+                /* Same content again: it becomes the newest fetch of its label. A signature now known upgrades an
+                 * unsigned record; an unsigned re-import never downgrades a signed one. */
+                r = prepare(ix,
+                            "UPDATE versions SET fetched_at = ?, fetch_seq = ?,"
+                            " signer = COALESCE(?, signer), insecure = CASE WHEN ? IS NOT NULL THEN ? ELSE insecure END,"
+                            " bundle = COALESCE(bundle, ?), bundle_size = COALESCE(bundle_size, ?) WHERE id = ?",
+                            &st, err);
+                if (r < 0)
+                        goto fail;
+                sqlite3_bind_int64(st, 1, now);
+                sqlite3_bind_int64(st, 2, seq);
+                if (pi->signer) {
+                        sqlite3_bind_text(st, 3, pi->signer, -1, SQLITE_STATIC);
+                        sqlite3_bind_text(st, 4, pi->signer, -1, SQLITE_STATIC);
+                }
+                sqlite3_bind_int(st, 5, pi->insecure);
+                if (pi->bundle) {
+                        sqlite3_bind_text(st, 6, bundle_hex, -1, SQLITE_STATIC);
+                        sqlite3_bind_int64(st, 7, (sqlite3_int64)pi->bundle_size);
+                }
+                sqlite3_bind_int64(st, 8, id);
+                r = step_done(ix, st, err);
+                if (r < 0)
+                        goto fail;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+        if (pi->bundle) {
+                r = prepare(ix, "INSERT OR IGNORE INTO bundles(digest, size, version_id, fetched_at) VALUES(?,?,?,?)", &st,
+                            err);
+                if (r < 0)
+                        goto fail;
+                sqlite3_bind_text(st, 1, bundle_hex, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 2, (sqlite3_int64)pi->bundle_size);
+                sqlite3_bind_int64(st, 3, id);
+                sqlite3_bind_int64(st, 4, now);
+                r = step_done(ix, st, err);
+                sqlite3_finalize(st);
+                st = NULL;
+                if (r < 0)
+                        goto fail;
+        }
+        r = exec(ix, "COMMIT", err);
+        if (r < 0)
+                goto fail;
+        if (ret_id)
+                *ret_id = id;
+        if (ret_new)
+                *ret_new = is_new;
+        return 0;
+fail:
+        sqlite3_finalize(st);
+        sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+}
+
+#define VERSION_COLUMNS                                                                                               \
+        "v.id, v.slug, v.version, v.tree, v.bundle, v.bundle_size, v.signer, v.insecure, v.source, v.name,"        \
+        " v.description, v.flavor, v.compose, v.fetched_at, t.n_files, t.size"
+
+static int version_from_row(sqlite3_stmt *st, struct version_info *v)
+{
+        memset(v, 0, sizeof *v);
+        v->id = sqlite3_column_int64(st, 0);
+        v->slug = column_strdup(st, 1);
+        v->version = column_strdup(st, 2);
+        if (column_digest(st, 3, &v->tree) < 0)
+                memset(&v->tree, 0, sizeof v->tree);
+        v->has_bundle = column_digest(st, 4, &v->bundle) == 0;
+        v->bundle_size = (uint64_t)sqlite3_column_int64(st, 5);
+        v->signer = column_strdup(st, 6);
+        v->insecure = sqlite3_column_int(st, 7) != 0;
+        v->source = column_strdup(st, 8);
+        v->name = column_strdup(st, 9);
+        v->description = column_strdup(st, 10);
+        v->flavor = column_strdup(st, 11);
+        v->compose = column_strdup(st, 12);
+        v->fetched_at = sqlite3_column_int64(st, 13);
+        v->n_files = (uint64_t)sqlite3_column_int64(st, 14);
+        v->size = (uint64_t)sqlite3_column_int64(st, 15);
+        if (!v->slug || !v->version) {
+                version_info_release(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void version_info_release(struct version_info *v)
+{
+        if (!v)
+                return;
+        free(v->slug);
+        free(v->version);
+        free(v->signer);
+        free(v->source);
+        free(v->name);
+        free(v->description);
+        free(v->flavor);
+        free(v->compose);
+        memset(v, 0, sizeof *v);
+}
+
+void version_list_free(struct version_info *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                version_info_release(&v[i]);
+        free(v);
+}
+
+/* Rows of one stack, newest fetch first. */
+static int list_rows(struct index *ix, const char *slug, struct version_info **ret, size_t *ret_n, struct error *err)
+{
+        sqlite3_stmt *st;
+        struct version_info *v = NULL;
+        size_t n = 0, cap = 0;
+        int r, rc;
+
+        r = prepare(ix,
+                    slug ? "SELECT " VERSION_COLUMNS " FROM versions v LEFT JOIN trees t ON t.digest = v.tree"
+                           " WHERE v.slug = ? ORDER BY v.fetch_seq DESC"
+                         : "SELECT " VERSION_COLUMNS " FROM versions v LEFT JOIN trees t ON t.digest = v.tree"
+                           " ORDER BY v.slug, v.fetch_seq DESC",
+                    &st, err);
+        if (r < 0)
+                return r;
+        if (slug)
+                sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 16;
+                        struct version_info *nv = realloc(v, ncap * sizeof *nv);
+                        if (!nv) {
+                                r = error_set(err, STACK_EFAIL, "out of memory");
+                                goto fail;
+                        }
+                        v = nv;
+                        cap = ncap;
+                }
+                if (version_from_row(st, &v[n]) < 0) {
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+                        goto fail;
+                }
+                n++;
+        }
+        if (rc != SQLITE_DONE) {
+                r = db_error(ix, err, "read versions");
+                goto fail;
+        }
+        sqlite3_finalize(st);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+fail:
+        sqlite3_finalize(st);
+        version_list_free(v, n);
+        return r;
+}
+
+int index_list_versions(struct index *ix, const char *slug, struct version_info **ret, size_t *ret_n, struct error *err)
+{
+        return list_rows(ix, slug, ret, ret_n, err);
+}
+
+/* Parse MAJOR.MINOR.PATCH[-pre][+build] with an optional leading v; MINOR and PATCH may be missing ("6.4"). */
+struct semver {
+        unsigned long long n[3];
+        const char *pre; /* NULL or the text after '-', up to '+' */
+        size_t pre_len;
+};
+
+static int semver_parse(const char *s, struct semver *v)
+{
+        const char *p = s;
+
+        memset(v, 0, sizeof *v);
+        if (*p == 'v' || *p == 'V')
+                p++;
+        for (int i = 0; i < 3; i++) {
+                char *end;
+                if (!isdigit((unsigned char)*p))
+                        return -EINVAL;
+                errno = 0;
+                v->n[i] = strtoull(p, &end, 10);
+                if (errno)
+                        return -EINVAL;
+                p = end;
+                if (*p != '.')
+                        break;
+                if (i == 2)
+                        return -EINVAL;
+                p++;
+        }
+        if (*p == '-') {
+                v->pre = ++p;
+                while (*p && *p != '+')
+                        p++;
+                v->pre_len = (size_t)(p - v->pre);
+                if (!v->pre_len)
+                        return -EINVAL;
+        }
+        if (*p == '+')
+                p += strlen(p);
+        return *p ? -EINVAL : 0;
+}
+
+/* Pre-release identifiers compare numerically when both are numbers, else as text (semver 2.0 section 11). */
+static int prerelease_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+        while (al && bl) {
+                size_t ai = 0, bi = 0;
+                bool an = true, bn = true;
+                int c;
+
+                for (; ai < al && a[ai] != '.'; ai++)
+                        an = an && isdigit((unsigned char)a[ai]);
+                for (; bi < bl && b[bi] != '.'; bi++)
+                        bn = bn && isdigit((unsigned char)b[bi]);
+                if (an && bn) {
+                        c = ai != bi ? (ai < bi ? -1 : 1) : memcmp(a, b, ai);
+                } else if (an != bn) {
+                        c = an ? -1 : 1;
+                } else {
+                        c = memcmp(a, b, ai < bi ? ai : bi);
+                        if (!c && ai != bi)
+                                c = ai < bi ? -1 : 1;
+                }
+                if (c)
+                        return c;
+                a += ai + (ai < al);
+                al -= ai + (ai < al);
+                b += bi + (bi < bl);
+                bl -= bi + (bi < bl);
+        }
+        return al ? 1 : bl ? -1 : 0;
+}
+
+int version_compare_semver(const char *a, const char *b, int *ret)
+{
+        struct semver x, y;
+
+        if (semver_parse(a, &x) < 0 || semver_parse(b, &y) < 0)
+                return -EINVAL;
+        for (int i = 0; i < 3; i++)
+                if (x.n[i] != y.n[i]) {
+                        *ret = x.n[i] < y.n[i] ? -1 : 1;
+                        return 0;
+                }
+        if (!x.pre || !y.pre)
+                *ret = x.pre ? -1 : y.pre ? 1 : 0; /* a release outranks its pre-releases */
+        else
+                *ret = prerelease_cmp(x.pre, x.pre_len, y.pre, y.pre_len);
+        return 0;
+}
+
+int index_resolve(struct index *ix, const char *slug, const char *version, struct version_info *ret, struct error *err)
+{
+        struct version_info *v = NULL;
+        size_t n = 0, best = 0;
+        int r;
+
+        r = list_rows(ix, slug, &v, &n, err);
+        if (r < 0)
+                return r;
+        if (n == 0) {
+                r = error_set(err, STACK_EFAIL, "stack '%s' is not in the store", slug);
+                goto done;
+        }
+        if (version) {
+                /* Rows are newest fetch first: a republished label resolves to the content fetched last. */
+                for (best = 0; best < n && strcmp(v[best].version, version); best++)
+                        ;
+                if (best == n) {
+                        char have[512] = "";
+                        size_t len = 0;
+                        for (size_t i = 0; i < n && len < sizeof have - 80; i++)
+                                len += (size_t)snprintf(have + len, sizeof have - len, "%s%s", i ? ", " : "", v[i].version);
+                        r = error_set(err, STACK_EFAIL, "stack '%s' has no version '%s' in the store (it has: %s)", slug,
+                                      version, have);
+                        goto done;
+                }
+        } else {
+                for (size_t i = 1; i < n; i++) {
+                        int c;
+                        /* Newer by semver when both labels parse; otherwise the earlier-fetched one never wins. */
+                        if (version_compare_semver(v[i].version, v[best].version, &c) == 0 && c > 0)
+                                best = i;
+                }
+        }
+        *ret = v[best];
+        memset(&v[best], 0, sizeof v[best]);
+        r = 0;
+done:
+        version_list_free(v, n);
+        return r;
+}
+
+int index_resolve_ref(struct index *ix, const char *ref, struct version_info *ret, struct error *err)
+{
+        char slug[128];
+        const char *at = strchr(ref, '@');
+        size_t len = at ? (size_t)(at - ref) : strlen(ref);
+
+        if (len == 0 || len >= sizeof slug)
+                return error_set(err, STACK_EUSAGE, "'%s' is not SLUG or SLUG@VERSION", ref);
+        memcpy(slug, ref, len);
+        slug[len] = 0;
+        if (!manifest_slug_valid(slug))
+                return error_set(err, STACK_EUSAGE, "'%s' is not a valid stack slug", slug);
+        if (at && !at[1])
+                return error_set(err, STACK_EUSAGE, "'%s' names no version after '@'", ref);
+        return index_resolve(ix, slug, at ? at + 1 : NULL, ret, err);
+}
+
+int index_load_tree(struct index *ix, const struct digest *tree, struct tree *ret, struct error *err)
+{
+        char hex[DIGEST_HEX_LEN + 1];
+        sqlite3_stmt *st;
+        struct tree t;
+        int r, rc;
+
+        digest_to_hex(tree, hex);
+        r = prepare(ix, "SELECT path, type, mode, size, object, target FROM entries WHERE tree = ?", &st, err);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+        tree_init(&t);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *type = (const char *)sqlite3_column_text(st, 1);
+                struct digest d = {{0}};
+                if (type && type[0] == ENTRY_FILE && column_digest(st, 4, &d) < 0) {
+                        r = error_set(err, STACK_ESTORE, "index.db: entry '%s' of tree %.12s has no valid object digest",
+                                      sqlite3_column_text(st, 0), hex);
+                        goto fail;
+                }
+                r = tree_add(&t, (const char *)sqlite3_column_text(st, 0), type ? type[0] : 0,
+                             (uint32_t)sqlite3_column_int(st, 2), (uint64_t)sqlite3_column_int64(st, 3), &d,
+                             (const char *)sqlite3_column_text(st, 5), err);
+                if (r < 0) {
+                        r = -STACK_ESTORE;
+                        goto fail;
+                }
+        }
+        if (rc != SQLITE_DONE) {
+                r = db_error(ix, err, "read entries");
+                goto fail;
+        }
+        if (t.n == 0) {
+                r = error_set(err, STACK_ESTORE, "index.db: tree %.12s has no entries", hex);
+                goto fail;
+        }
+        r = tree_finalize(&t, err);
+        if (r < 0) {
+                r = -STACK_ESTORE;
+                goto fail;
+        }
+        sqlite3_finalize(st);
+        *ret = t;
+        return 0;
+fail:
+        sqlite3_finalize(st);
+        tree_release(&t);
+        return r;
+}
+
+int index_foreach_tree(struct index *ix, int (*fn)(void *ctx, const struct digest *tree), void *ctx, struct error *err)
+{
+        sqlite3_stmt *st;
+        int r, rc;
+
+        r = prepare(ix, "SELECT digest FROM trees ORDER BY digest", &st, err);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                struct digest d;
+                if (column_digest(st, 0, &d) < 0) {
+                        r = error_set(err, STACK_ESTORE, "index.db: a tree row has an invalid digest");
+                        break;
+                }
+                r = fn(ctx, &d);
+                if (r < 0)
+                        break;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = db_error(ix, err, "read trees");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int index_foreach_object(struct index *ix, int (*fn)(void *ctx, const struct digest *d, uint64_t size), void *ctx,
+                         struct error *err)
+{
+        sqlite3_stmt *st;
+        int r, rc;
+
+        r = prepare(ix, "SELECT digest, size FROM objects ORDER BY digest", &st, err);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                struct digest d;
+                if (column_digest(st, 0, &d) < 0) {
+                        r = error_set(err, STACK_ESTORE, "index.db: an object row has an invalid digest");
+                        break;
+                }
+                r = fn(ctx, &d, (uint64_t)sqlite3_column_int64(st, 1));
+                if (r < 0)
+                        break;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = db_error(ix, err, "read objects");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int index_count_dangling(struct index *ix, uint64_t *ret_versions, uint64_t *ret_entries, struct error *err)
+{
+        int64_t v = query_int64(ix, "SELECT COUNT(*) FROM versions WHERE tree NOT IN (SELECT digest FROM trees)", NULL, -1);
+        int64_t e = query_int64(ix,
+                                "SELECT COUNT(*) FROM entries WHERE (object IS NOT NULL AND object NOT IN"
+                                " (SELECT digest FROM objects)) OR tree NOT IN (SELECT digest FROM trees)",
+                                NULL, -1);
+
+        if (v < 0 || e < 0)
+                return db_error(ix, err, "count dangling rows");
+        *ret_versions = (uint64_t)v;
+        *ret_entries = (uint64_t)e;
+        return 0;
+}
+
+int index_counts(struct index *ix, struct index_counts *ret, struct error *err)
+{
+        struct index_counts c;
+        int64_t v[6];
+        static const char *const sql[6] = {
+                "SELECT COUNT(*) FROM stacks", "SELECT COUNT(*) FROM versions", "SELECT COUNT(*) FROM trees",
+                "SELECT COUNT(*) FROM entries", "SELECT COUNT(*) FROM objects", "SELECT COALESCE(SUM(size),0) FROM objects",
+        };
+
+        for (int i = 0; i < 6; i++) {
+                v[i] = query_int64(ix, sql[i], NULL, -1);
+                if (v[i] < 0)
+                        return db_error(ix, err, "count rows");
+        }
+        c.stacks = (uint64_t)v[0];
+        c.versions = (uint64_t)v[1];
+        c.trees = (uint64_t)v[2];
+        c.entries = (uint64_t)v[3];
+        c.objects = (uint64_t)v[4];
+        c.object_bytes = (uint64_t)v[5];
+        *ret = c;
+        return 0;
+}

@@ -1,0 +1,87 @@
+/* index.h - index.db, the store's SQLite index (spec/store.md "Index"): stacks, versions, trees, entries,
+ * objects. Reached through store_index(); opened and migrated by store_open().
+ *
+ * Calling sequence for a new version: write its objects through a staging (store.h), staging_commit(),
+ * then index_publish() - one transaction, after which the version is visible. Reads (index_resolve,
+ * index_list_versions, index_load_tree ...) never block writers (WAL).
+ * struct version_info values come filled by the index; release each with version_info_release().
+ */
+#ifndef STACK_INDEX_H
+#define STACK_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest.h"
+#include "error.h"
+#include "manifest.h"
+#include "tree.h"
+
+#define INDEX_SCHEMA_VERSION 1
+
+struct index;
+
+struct version_info {
+        int64_t id;
+        char *slug, *version;
+        struct digest tree;
+        bool has_bundle;        /* bundle digest known */
+        struct digest bundle;
+        uint64_t bundle_size;
+        char *signer;           /* NULL: unsigned */
+        bool insecure;          /* fetched with --insecure */
+        char *source;           /* where it came from (file path or URL) */
+        char *name, *description, *flavor, *compose;
+        int64_t fetched_at;     /* unix seconds */
+        uint64_t n_files, size; /* regular files and their bytes */
+};
+
+struct publish_info {
+        const struct digest *bundle; /* may be NULL */
+        uint64_t bundle_size;
+        const char *signer;          /* NULL: unsigned */
+        bool insecure;
+        const char *source;
+};
+
+/* Publish a finalized tree as a version of m->slug. When the same tree is already a version this only
+ * refreshes its fetch time (it becomes the newest for its label) and *ret_new is false. */
+int index_publish(struct index *ix, const struct tree *t, const struct digest *tree_digest, const struct manifest *m,
+                  const char *compose_path, const struct publish_info *pi, int64_t *ret_id, bool *ret_new,
+                  struct error *err);
+
+/* SLUG, SLUG@VERSION: version NULL picks the newest (spec/store.md "Which version"). A missing stack or
+ * version is STACK_EFAIL with a message saying what the store has. */
+int index_resolve(struct index *ix, const char *slug, const char *version, struct version_info *ret, struct error *err);
+/* Parse "slug[@version]" and resolve it. */
+int index_resolve_ref(struct index *ix, const char *ref, struct version_info *ret, struct error *err);
+/* All versions (slug NULL) or one stack's, ordered by slug then newest first. */
+int index_list_versions(struct index *ix, const char *slug, struct version_info **ret, size_t *ret_n, struct error *err);
+void version_info_release(struct version_info *v);
+void version_list_free(struct version_info *v, size_t n);
+
+/* The tree of a version, rebuilt from its rows and finalized. */
+int index_load_tree(struct index *ix, const struct digest *tree, struct tree *ret, struct error *err);
+
+/* For verify and gc: every tree the index holds with its recorded digest, and every object row. */
+int index_foreach_tree(struct index *ix, int (*fn)(void *ctx, const struct digest *tree), void *ctx, struct error *err);
+int index_foreach_object(struct index *ix, int (*fn)(void *ctx, const struct digest *d, uint64_t size), void *ctx,
+                         struct error *err);
+/* Rows that point nowhere: versions whose tree row is missing, entries whose object row is missing. */
+int index_count_dangling(struct index *ix, uint64_t *ret_versions, uint64_t *ret_entries, struct error *err);
+
+struct index_counts {
+        uint64_t stacks, versions, trees, entries, objects, object_bytes;
+};
+int index_counts(struct index *ix, struct index_counts *ret, struct error *err);
+
+/* Used by store_open()/store_free() only. */
+int index_open(const char *path, struct index **ret, struct error *err);
+void index_free(struct index *ix);
+
+/* "1.2.10" > "1.2.9": semantic-version order. Returns -EINVAL when either does not parse as semver
+ * (a leading "v" is accepted), else 0 with *ret <0, 0, >0. */
+int version_compare_semver(const char *a, const char *b, int *ret);
+
+#endif

@@ -1,0 +1,501 @@
+/* ingest.c - one streaming pass from bundle bytes to staged objects and a checked tree.
+ *
+ * bytes (read_fn) -> whole-bundle SHA-256 -> libarchive (zstd or gzip filter, tar format) -> per entry:
+ * path/type/mode rules (tree.c), limits, content hashed and staged (store.c). Nothing of the bundle is kept
+ * but its digest: no temporary copy of it is written.
+ */
+#include "ingest.h"
+#include "fsutil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+/* Files up to this size are read into memory and hashed before anything is written, so a file the store
+ * already holds costs no write at all. */
+#define SMALL_FILE_MAX (1024 * 1024)
+#define READ_CHUNK (256 * 1024)
+
+struct ingest {
+        struct store *store;
+        struct ingest_limits lim;
+        struct staging *staging;
+        struct tree tree;
+        manifest_warn_fn warn;
+        void *warn_ctx;
+
+        /* the byte stream */
+        ingest_read_fn read_fn;
+        void *read_ctx;
+        struct error *read_err;
+        struct hasher bundle_hash;
+        uint64_t bundle_size;
+        int read_failed; /* a stack_code from read_fn, 0 if none */
+
+        uint64_t n_entries, unpacked;
+        char *manifest_text;
+        size_t manifest_len;
+        unsigned char *small; /* SMALL_FILE_MAX bytes */
+
+        bool done;
+        struct digest bundle_digest, tree_digest;
+        struct manifest *manifest;
+        char *compose_path;
+};
+
+static uint64_t env_u64(const char *name, uint64_t dflt)
+{
+        const char *s = getenv(name);
+        char *end;
+        unsigned long long v;
+
+        if (!s || !*s)
+                return dflt;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno || end == s)
+                return dflt;
+        switch (*end) {
+        case 'k': case 'K': v <<= 10; break;
+        case 'm': case 'M': v <<= 20; break;
+        case 'g': case 'G': v <<= 30; break;
+        default: break;
+        }
+        return v;
+}
+
+void ingest_limits_default(struct ingest_limits *ret)
+{
+        ret->max_entries = env_u64("STACK_MAX_ENTRIES", 100000);
+        ret->max_unpacked = env_u64("STACK_MAX_UNPACKED", 16ULL << 30);
+        ret->max_ratio = env_u64("STACK_MAX_RATIO", 200);
+        ret->ratio_grace = 32ULL << 20;
+}
+
+int ingest_new(struct store *s, const struct ingest_limits *limits, struct ingest **ret, struct error *err)
+{
+        struct ingest *ing;
+        int r;
+
+        ing = calloc(1, sizeof *ing);
+        if (!ing)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        ing->store = s;
+        if (limits)
+                ing->lim = *limits;
+        else
+                ingest_limits_default(&ing->lim);
+        tree_init(&ing->tree);
+        ing->small = malloc(SMALL_FILE_MAX);
+        if (!ing->small) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto fail;
+        }
+        r = store_lock_shared(s, err);
+        if (r < 0)
+                goto fail;
+        r = staging_new(s, &ing->staging, err);
+        if (r < 0)
+                goto fail;
+        *ret = ing;
+        return 0;
+fail:
+        ingest_free(ing);
+        return r;
+}
+
+void ingest_set_warn(struct ingest *ing, manifest_warn_fn warn, void *ctx)
+{
+        ing->warn = warn;
+        ing->warn_ctx = ctx;
+}
+
+void ingest_free(struct ingest *ing)
+{
+        if (!ing)
+                return;
+        staging_free(ing->staging);
+        tree_release(&ing->tree);
+        manifest_free(ing->manifest);
+        free(ing->manifest_text);
+        free(ing->compose_path);
+        free(ing->small);
+        free(ing);
+}
+
+static la_ssize_t archive_read_cb(struct archive *a, void *ctx, const void **buf)
+{
+        struct ingest *ing = ctx;
+        ssize_t n = ing->read_fn(ing->read_ctx, buf, ing->read_err);
+
+        if (n < 0) {
+                ing->read_failed = (int)-n;
+                archive_set_error(a, EIO, "read failed");
+                return -1;
+        }
+        digest_update(&ing->bundle_hash, *buf, (size_t)n);
+        ing->bundle_size += (uint64_t)n;
+        return n;
+}
+
+/* libarchive's own error, unless our read_fn failed first (then its message is already in err). */
+static int archive_fail(struct ingest *ing, struct archive *a, struct error *err, const char *what)
+{
+        if (ing->read_failed)
+                return -ing->read_failed;
+        return error_set(err, STACK_EREJECT, "bundle is corrupt: %s: %s", what,
+                         archive_error_string(a) ? archive_error_string(a) : "unknown error");
+}
+
+static int not_a_bundle(struct ingest *ing, struct archive *a, struct error *err)
+{
+        if (ing->read_failed)
+                return -ing->read_failed;
+        return error_set(err, STACK_EREJECT, "bundle is not a zstd or gzip compressed tar archive (%s)",
+                         archive_error_string(a) ? archive_error_string(a) : "unrecognised");
+}
+
+static int check_growth(struct ingest *ing, const char *path, uint64_t add, struct error *err)
+{
+        ing->unpacked += add;
+        if (ing->unpacked > ing->lim.max_unpacked)
+                return error_set(err, STACK_EREJECT,
+                                 "bundle unpacks to more than %llu bytes (at '%s'): refused (STACK_MAX_UNPACKED)",
+                                 (unsigned long long)ing->lim.max_unpacked, path);
+        if (ing->unpacked > ing->lim.ratio_grace && ing->unpacked / (ing->bundle_size ? ing->bundle_size : 1) > ing->lim.max_ratio)
+                return error_set(err, STACK_EREJECT,
+                                 "bundle's compression ratio exceeds %llu:1 (at '%s'): refused as a decompression bomb",
+                                 (unsigned long long)ing->lim.max_ratio, path);
+        return 0;
+}
+
+/* Read one regular file's content, stage it, return its digest. Holes of sparse entries read as zeros. */
+static int read_file(struct ingest *ing, struct archive *a, const char *path, uint64_t declared,
+                     struct digest *ret, uint64_t *ret_size, struct error *err)
+{
+        static const unsigned char zeros[READ_CHUNK];
+        bool small = declared <= SMALL_FILE_MAX;
+        uint64_t pos = 0;
+        int r;
+
+        if (!small) {
+                r = staging_begin(ing->staging, err);
+                if (r < 0)
+                        return r;
+        }
+        for (;;) {
+                const void *buf;
+                size_t size;
+                la_int64_t offset;
+                int ar = archive_read_data_block(a, &buf, &size, &offset);
+
+                if (ar == ARCHIVE_EOF)
+                        break;
+                if (ar < ARCHIVE_WARN)
+                        return archive_fail(ing, a, err, path);
+                if (offset < 0 || (uint64_t)offset < pos)
+                        return error_set(err, STACK_EREJECT, "bundle is corrupt: entry '%s' has overlapping data", path);
+                /* A sparse hole: zeros, written and hashed like any other bytes. */
+                while (pos < (uint64_t)offset) {
+                        size_t z = (uint64_t)offset - pos > sizeof zeros ? sizeof zeros : (size_t)((uint64_t)offset - pos);
+                        r = check_growth(ing, path, z, err);
+                        if (r == 0 && small && pos + z > SMALL_FILE_MAX)
+                                r = error_set(err, STACK_EREJECT, "bundle is corrupt: entry '%s' is longer than its header says",
+                                              path);
+                        if (r < 0)
+                                return r;
+                        if (small)
+                                memset(ing->small + pos, 0, z);
+                        else if ((r = staging_write(ing->staging, zeros, z, err)) < 0)
+                                return r;
+                        pos += z;
+                }
+                r = check_growth(ing, path, size, err);
+                if (r == 0 && small && pos + size > SMALL_FILE_MAX)
+                        r = error_set(err, STACK_EREJECT, "bundle is corrupt: entry '%s' is longer than its header says", path);
+                if (r < 0)
+                        return r;
+                if (small)
+                        memcpy(ing->small + pos, buf, size);
+                else if ((r = staging_write(ing->staging, buf, size, err)) < 0)
+                        return r;
+                pos += size;
+        }
+        if (small) {
+                if (!strcmp(path, "stack.yaml")) {
+                        ing->manifest_text = malloc(pos + 1);
+                        if (!ing->manifest_text)
+                                return error_set(err, STACK_EFAIL, "out of memory");
+                        memcpy(ing->manifest_text, ing->small, pos);
+                        ing->manifest_text[pos] = 0;
+                        ing->manifest_len = pos;
+                }
+                r = staging_put_buffer(ing->staging, ing->small, pos, ret, err);
+        } else {
+                r = staging_end(ing->staging, ret, err);
+        }
+        if (r < 0)
+                return r;
+        *ret_size = pos;
+        return 0;
+}
+
+static const char *type_name(mode_t type)
+{
+        switch (type) {
+        case AE_IFCHR: return "a character device";
+        case AE_IFBLK: return "a block device";
+        case AE_IFIFO: return "a fifo";
+        case AE_IFSOCK: return "a socket";
+        default: return "an unsupported entry type";
+        }
+}
+
+static int read_entry(struct ingest *ing, struct archive *a, struct archive_entry *e, struct error *err)
+{
+        const char *raw = archive_entry_pathname(e);
+        char path[TREE_MAX_PATH + 1];
+        mode_t type = archive_entry_filetype(e);
+        uint32_t mode = (uint32_t)archive_entry_mode(e) & 07777;
+        struct digest d = {{0}};
+        uint64_t size = 0;
+        int r;
+
+        if (++ing->n_entries > ing->lim.max_entries)
+                return error_set(err, STACK_EREJECT, "bundle has more than %llu entries: refused (STACK_MAX_ENTRIES)",
+                                 (unsigned long long)ing->lim.max_entries);
+        if (!raw)
+                return error_set(err, STACK_EREJECT, "bundle is corrupt: entry %llu has no path",
+                                 (unsigned long long)ing->n_entries);
+        /* `tar -czf b.stack -C dir .` (how published bundles are made) starts with a "./" entry: the root itself. */
+        if (type == AE_IFDIR && raw[strspn(raw, "./")] == 0 && strchr(raw, '.') && !strstr(raw, ".."))
+                return 0;
+        r = tree_path_normalize(raw, path, err);
+        if (r < 0)
+                return -STACK_EREJECT;
+        if (archive_entry_hardlink(e))
+                return error_set(err, STACK_EREJECT, "bundle entry '%s' is a hard link (to '%.200s'): not allowed", path,
+                                 archive_entry_hardlink(e));
+        switch (type) {
+        case AE_IFREG: {
+                uint64_t declared = archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0;
+                if (declared > ing->lim.max_unpacked - (ing->unpacked < ing->lim.max_unpacked ? ing->unpacked : ing->lim.max_unpacked))
+                        return error_set(err, STACK_EREJECT,
+                                         "bundle unpacks to more than %llu bytes (at '%s'): refused (STACK_MAX_UNPACKED)",
+                                         (unsigned long long)ing->lim.max_unpacked, path);
+                if (!strcmp(path, "stack.yaml") && declared > MANIFEST_MAX_SIZE)
+                        return error_set(err, STACK_EREJECT, "stack.yaml is larger than %d bytes", MANIFEST_MAX_SIZE);
+                r = read_file(ing, a, path, declared, &d, &size, err);
+                if (r < 0)
+                        return r;
+                return tree_add(&ing->tree, path, ENTRY_FILE, mode, size, &d, NULL, err);
+        }
+        case AE_IFDIR:
+                return tree_add(&ing->tree, path, ENTRY_DIR, mode, 0, NULL, NULL, err);
+        case AE_IFLNK:
+                return tree_add(&ing->tree, path, ENTRY_SYMLINK, mode & 07000, 0, NULL, archive_entry_symlink(e), err);
+        default:
+                return error_set(err, STACK_EREJECT, "bundle entry '%s' is %s: not allowed", path, type_name(type));
+        }
+}
+
+static int find_compose(struct ingest *ing, struct error *err)
+{
+        const struct manifest *m = ing->manifest;
+        const struct tree_entry *e;
+
+        if (m->compose) {
+                e = tree_find(&ing->tree, m->compose);
+                if (!e || e->type != ENTRY_FILE)
+                        return error_set(err, STACK_EREJECT, "stack.yaml names compose file '%s', which the bundle does not have",
+                                         m->compose);
+                ing->compose_path = strdup(m->compose);
+        } else {
+                for (const char *const *c = manifest_compose_candidates(); *c && !ing->compose_path; c++) {
+                        e = tree_find(&ing->tree, *c);
+                        if (e && e->type == ENTRY_FILE)
+                                ing->compose_path = strdup(*c);
+                }
+                if (!ing->compose_path && m->flavor == FLAVOR_DOCKER_COMPOSE)
+                        return error_set(err, STACK_EREJECT,
+                                         "bundle has no compose file (compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml)");
+        }
+        for (size_t i = 0; i < m->n_images; i++) {
+                e = tree_find(&ing->tree, m->images[i]);
+                if (!e || e->type != ENTRY_FILE)
+                        return error_set(err, STACK_EREJECT, "stack.yaml names image archive '%s', which the bundle does not have",
+                                         m->images[i]);
+        }
+        return 0;
+}
+
+static int finish(struct ingest *ing, struct error *err)
+{
+        int r;
+
+        r = tree_finalize(&ing->tree, err);
+        if (r < 0)
+                return r;
+        if (!ing->manifest_text) {
+                const struct tree_entry *e = tree_find(&ing->tree, "stack.yaml");
+                return error_set(err, STACK_EREJECT, e ? "bundle's stack.yaml is not a regular file"
+                                                       : "bundle has no stack.yaml at its root");
+        }
+        r = manifest_parse(ing->manifest_text, ing->manifest_len, &ing->manifest, ing->warn, ing->warn_ctx, err);
+        if (r < 0)
+                return r;
+        r = find_compose(ing, err);
+        if (r < 0)
+                return r;
+        return tree_digest(&ing->tree, &ing->tree_digest) < 0 ? error_set(err, STACK_EFAIL, "out of memory") : 0;
+}
+
+int ingest_read(struct ingest *ing, ingest_read_fn read_fn, void *ctx, struct error *err)
+{
+        struct archive *a;
+        struct archive_entry *e;
+        int r = 0, ar;
+
+        if (ing->done || ing->read_fn)
+                return error_set(err, STACK_EFAIL, "ingest_read: called twice");
+        ing->read_fn = read_fn;
+        ing->read_ctx = ctx;
+        ing->read_err = err;
+        digest_init(&ing->bundle_hash);
+        a = archive_read_new();
+        if (!a)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        archive_read_support_filter_zstd(a);
+        archive_read_support_filter_gzip(a);
+        archive_read_support_format_tar(a);
+        /* libarchive detects compression and format while opening and reading the first header. */
+        if (archive_read_open(a, ing, NULL, archive_read_cb, NULL) != ARCHIVE_OK) {
+                r = not_a_bundle(ing, a, err);
+                goto done;
+        }
+        for (bool first = true;; first = false) {
+                ar = archive_read_next_header(a, &e);
+                if (ar == ARCHIVE_EOF)
+                        break;
+                if (ar < ARCHIVE_WARN) {
+                        r = first ? not_a_bundle(ing, a, err) : archive_fail(ing, a, err, "reading entry header");
+                        goto done;
+                }
+                if (first && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE) {
+                        r = error_set(err, STACK_EREJECT, "bundle is an uncompressed tar: a bundle is compressed with zstd or gzip");
+                        goto done;
+                }
+                r = read_entry(ing, a, e, err);
+                if (r < 0)
+                        goto done;
+        }
+        if (ing->n_entries == 0) {
+                r = error_set(err, STACK_EREJECT, "bundle is an empty archive");
+                goto done;
+        }
+        /* The bundle's digest covers every byte, including any the tar reader did not need. */
+        for (;;) {
+                const void *buf;
+                la_ssize_t n = archive_read_cb(a, ing, &buf);
+                if (n < 0) {
+                        r = -ing->read_failed;
+                        goto done;
+                }
+                if (n == 0)
+                        break;
+        }
+        digest_final(&ing->bundle_hash, &ing->bundle_digest);
+        r = finish(ing, err);
+        if (r == 0)
+                ing->done = true;
+done:
+        archive_read_free(a);
+        return r;
+}
+
+struct fd_reader {
+        int fd;
+        unsigned char buf[READ_CHUNK];
+};
+
+static ssize_t fd_read(void *ctx, const void **ret_buf, struct error *err)
+{
+        struct fd_reader *fr = ctx;
+
+        for (;;) {
+                ssize_t n = read(fr->fd, fr->buf, sizeof fr->buf);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return error_errno(err, STACK_EFAIL, errno, "cannot read bundle");
+                *ret_buf = fr->buf;
+                return n;
+        }
+}
+
+int ingest_read_fd(struct ingest *ing, int fd, struct error *err)
+{
+        struct fd_reader *fr = malloc(sizeof *fr);
+        int r;
+
+        if (!fr)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        fr->fd = fd;
+        r = ingest_read(ing, fd_read, fr, err);
+        free(fr);
+        return r;
+}
+
+const struct digest *ingest_bundle_digest(const struct ingest *ing)
+{
+        return ing->done ? &ing->bundle_digest : NULL;
+}
+
+uint64_t ingest_bundle_size(const struct ingest *ing)
+{
+        return ing->bundle_size;
+}
+
+const struct digest *ingest_tree_digest(const struct ingest *ing)
+{
+        return ing->done ? &ing->tree_digest : NULL;
+}
+
+const struct manifest *ingest_manifest(const struct ingest *ing)
+{
+        return ing->manifest;
+}
+
+const struct tree *ingest_tree(const struct ingest *ing)
+{
+        return &ing->tree;
+}
+
+const char *ingest_compose_path(const struct ingest *ing)
+{
+        return ing->compose_path;
+}
+
+uint64_t ingest_bytes_added(const struct ingest *ing)
+{
+        return staging_bytes_written(ing->staging);
+}
+
+int ingest_publish(struct ingest *ing, const struct publish_info *info, int64_t *ret_id, bool *ret_new,
+                   struct error *err)
+{
+        int r;
+
+        if (!ing->done)
+                return error_set(err, STACK_EFAIL, "ingest_publish: nothing read");
+        r = staging_commit(ing->staging, err);
+        if (r < 0)
+                return r;
+        return index_publish(store_index(ing->store), &ing->tree, &ing->tree_digest, ing->manifest, ing->compose_path,
+                             info, ret_id, ret_new, err);
+}

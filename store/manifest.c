@@ -1,0 +1,1213 @@
+/* manifest.c - stack.yaml: libyaml events -> a small bounded tree -> struct manifest (spec/manifest.md).
+ *
+ * Why a tree of our own rather than yaml_parser_load(): nodes and aliases are counted as the events
+ * arrive, so an alias bomb or a node flood is refused at the event that crosses the limit, before anything
+ * is expanded. An alias stays a reference to its anchored node (the tree is a DAG, never copied), so memory
+ * is bounded by the input; the one place that expands aliases (re-emitting `permissions`) has an output cap.
+ */
+#include "manifest.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#define MANIFEST_MAX_DEPTH       64    /* nesting of sequences/mappings, aliases included */
+#define MANIFEST_MAX_PATH        4096  /* bytes in a `compose` / `images` path */
+#define MANIFEST_MAX_PERMISSIONS 65536 /* bytes of re-emitted `permissions` */
+#define MANIFEST_MAX_WARNINGS    64    /* warnings passed to warn(); the rest are summed up in one line */
+#define MANIFEST_MAX_CPUS        1000000.0
+
+enum node_kind {
+        NODE_SCALAR,
+        NODE_SEQ,
+        NODE_MAP,
+        NODE_ALIAS,
+};
+
+struct node {
+        enum node_kind kind;
+        bool plain;   /* scalar: unquoted and not tagged !!str (may be a bool/number/null) */
+        bool is_null; /* scalar: a YAML null (plain ~, null, Null, NULL, nothing; or !!null) */
+        bool open;    /* collection whose end event has not arrived yet */
+        size_t line;  /* 1-based */
+        char *text;   /* scalar value; may hold NUL bytes (YAML "\0"), len says how long */
+        size_t len;
+        struct node **items; /* sequence: the items; mapping: key, value, key, value ... (owned) */
+        size_t n, cap;
+        const struct node *target; /* alias: the anchored node (not owned) */
+};
+
+struct anchor {
+        char *name;
+        const struct node *node;
+};
+
+struct ctx {
+        struct error *err;
+        size_t n_nodes, n_aliases;
+        struct anchor *anchors;
+        size_t n_anchors, cap_anchors;
+        char **warnings;
+        size_t n_warnings, n_dropped;
+};
+
+static const char *const compose_candidates[] = {
+        "compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml", NULL,
+};
+
+static const char *const flavor_names[] = {
+        [FLAVOR_DOCKER_COMPOSE] = "DockerCompose",
+        [FLAVOR_DOCKER_SERVICE] = "DockerService",
+        [FLAVOR_STATIC_WEBSITE] = "StaticWebsite",
+};
+
+const char *const *manifest_compose_candidates(void)
+{
+        return compose_candidates;
+}
+
+const char *manifest_flavor_name(enum manifest_flavor f)
+{
+        if ((unsigned)f >= sizeof flavor_names / sizeof flavor_names[0])
+                return "unknown";
+        return flavor_names[f];
+}
+
+int manifest_slug_valid(const char *slug)
+{
+        size_t i;
+
+        if (!slug || !((slug[0] >= 'a' && slug[0] <= 'z') || (slug[0] >= '0' && slug[0] <= '9')))
+                return 0;
+        for (i = 1; slug[i]; i++) {
+                char ch = slug[i];
+
+                if (i > 62)
+                        return 0;
+                if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+                        return 0;
+        }
+        return 1;
+}
+
+void manifest_free(struct manifest *m)
+{
+        size_t i;
+
+        if (!m)
+                return;
+        free(m->slug);
+        free(m->name);
+        free(m->version);
+        free(m->description);
+        free(m->author);
+        free(m->license);
+        free(m->compose);
+        for (i = 0; i < m->n_images; i++)
+                free(m->images[i]);
+        free(m->images);
+        for (i = 0; i < m->n_ports; i++) {
+                free(m->ports[i].service);
+                free(m->ports[i].label);
+        }
+        free(m->ports);
+        free(m->permissions_yaml);
+        free(m->status);
+        free(m->type);
+        free(m->icon);
+        free(m->updated_at);
+        free(m->homepage);
+        free(m->repository);
+        for (i = 0; i < m->n_unknown; i++)
+                free(m->unknown[i]);
+        free(m->unknown);
+        free(m);
+}
+
+/* ---- the tree ---- */
+
+static int oom(struct ctx *c)
+{
+        return error_set(c->err, STACK_EFAIL, "stack.yaml: out of memory");
+}
+
+static void node_free(struct node *n)
+{
+        size_t i;
+
+        if (!n)
+                return;
+        for (i = 0; i < n->n; i++)
+                node_free(n->items[i]);
+        free(n->items);
+        free(n->text);
+        free(n);
+}
+
+static const struct node *deref(const struct node *n)
+{
+        return n && n->kind == NODE_ALIAS ? n->target : n;
+}
+
+static const char *kind_name(const struct node *n)
+{
+        switch (deref(n)->kind) {
+        case NODE_SCALAR:
+                return deref(n)->is_null ? "null" : "scalar";
+        case NODE_SEQ:
+                return "list";
+        default:
+                return "mapping";
+        }
+}
+
+/* A value quoted into a message: at most ~60 bytes, control characters shown as '?', one line. */
+static const char *show(const struct node *n, char *buf, size_t size)
+{
+        size_t i, o = 0;
+
+        n = deref(n);
+        if (n->kind != NODE_SCALAR)
+                return kind_name(n);
+        for (i = 0; i < n->len && o + 4 < size && o < 60; i++) {
+                unsigned char ch = (unsigned char)n->text[i];
+
+                buf[o++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+        }
+        if (i < n->len) {
+                /* do not cut a UTF-8 sequence in half */
+                while (o > 0 && ((unsigned char)buf[o - 1] & 0xc0) == 0x80)
+                        o--;
+                if (o > 0 && ((unsigned char)buf[o - 1] & 0xc0) == 0xc0)
+                        o--;
+                memcpy(buf + o, "...", 3);
+                o += 3;
+        }
+        buf[o] = 0;
+        return buf;
+}
+
+static bool scalar_is(const struct node *n, const char *s)
+{
+        n = deref(n);
+        return n->kind == NODE_SCALAR && n->len == strlen(s) && memcmp(n->text, s, n->len) == 0;
+}
+
+static int node_append(struct ctx *c, struct node *parent, struct node *n)
+{
+        if (parent->n == parent->cap) {
+                size_t cap = parent->cap ? parent->cap * 2 : 8;
+                struct node **items = realloc(parent->items, cap * sizeof *items);
+
+                if (!items)
+                        return oom(c);
+                parent->items = items;
+                parent->cap = cap;
+        }
+        parent->items[parent->n++] = n;
+        return 0;
+}
+
+static int anchor_add(struct ctx *c, const char *name, const struct node *n)
+{
+        char *copy;
+
+        if (c->n_anchors == c->cap_anchors) {
+                size_t cap = c->cap_anchors ? c->cap_anchors * 2 : 8;
+                struct anchor *a = realloc(c->anchors, cap * sizeof *a);
+
+                if (!a)
+                        return oom(c);
+                c->anchors = a;
+                c->cap_anchors = cap;
+        }
+        copy = strdup(name);
+        if (!copy)
+                return oom(c);
+        c->anchors[c->n_anchors].name = copy;
+        c->anchors[c->n_anchors++].node = n;
+        return 0;
+}
+
+/* YAML lets an anchor be redefined; an alias refers to the latest definition before it. */
+static const struct node *anchor_find(const struct ctx *c, const char *name)
+{
+        size_t i;
+
+        for (i = c->n_anchors; i > 0; i--)
+                if (strcmp(c->anchors[i - 1].name, name) == 0)
+                        return c->anchors[i - 1].node;
+        return NULL;
+}
+
+static int yaml_fail(struct ctx *c, const yaml_parser_t *p)
+{
+        const char *problem = p->problem ? p->problem : "unknown error";
+
+        if (p->error == YAML_MEMORY_ERROR)
+                return oom(c);
+        if (p->error == YAML_READER_ERROR)
+                return error_set(c->err, STACK_EREJECT, "stack.yaml: not valid YAML at byte %zu: %s", p->problem_offset,
+                                 problem);
+        if (p->context)
+                return error_set(c->err, STACK_EREJECT,
+                                 "stack.yaml: not valid YAML at line %zu, column %zu: %s (%s at line %zu)",
+                                 p->problem_mark.line + 1, p->problem_mark.column + 1, problem, p->context,
+                                 p->context_mark.line + 1);
+        return error_set(c->err, STACK_EREJECT, "stack.yaml: not valid YAML at line %zu, column %zu: %s",
+                         p->problem_mark.line + 1, p->problem_mark.column + 1, problem);
+}
+
+static struct node *node_from_event(const yaml_event_t *ev)
+{
+        struct node *n = calloc(1, sizeof *n);
+        const char *tag;
+
+        if (!n)
+                return NULL;
+        n->line = ev->start_mark.line + 1;
+        switch (ev->type) {
+        case YAML_SCALAR_EVENT:
+                n->kind = NODE_SCALAR;
+                n->len = ev->data.scalar.length;
+                n->text = malloc(n->len + 1);
+                if (!n->text) {
+                        free(n);
+                        return NULL;
+                }
+                memcpy(n->text, ev->data.scalar.value, n->len);
+                n->text[n->len] = 0;
+                tag = (const char *)ev->data.scalar.tag;
+                if (tag && strcmp(tag, YAML_NULL_TAG) == 0) {
+                        n->is_null = true;
+                } else if (tag && strcmp(tag, YAML_STR_TAG) == 0) {
+                        n->plain = false;
+                } else if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+                        n->plain = true;
+                        n->is_null = n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0 ||
+                                     strcmp(n->text, "Null") == 0 || strcmp(n->text, "NULL") == 0;
+                }
+                break;
+        case YAML_SEQUENCE_START_EVENT:
+                n->kind = NODE_SEQ;
+                n->open = true;
+                break;
+        case YAML_MAPPING_START_EVENT:
+                n->kind = NODE_MAP;
+                n->open = true;
+                break;
+        default:
+                n->kind = NODE_ALIAS;
+                break;
+        }
+        return n;
+}
+
+static const char *event_anchor(const yaml_event_t *ev)
+{
+        switch (ev->type) {
+        case YAML_SCALAR_EVENT:
+                return (const char *)ev->data.scalar.anchor;
+        case YAML_SEQUENCE_START_EVENT:
+                return (const char *)ev->data.sequence_start.anchor;
+        case YAML_MAPPING_START_EVENT:
+                return (const char *)ev->data.mapping_start.anchor;
+        default:
+                return NULL;
+        }
+}
+
+/* One node event (scalar, alias, sequence/mapping start): make the node and hang it in the tree. */
+static int tree_add(struct ctx *c, const yaml_event_t *ev, struct node **stack, size_t *depth, struct node **root)
+{
+        const struct node *target = NULL;
+        const char *anchor;
+        struct node *n;
+        size_t line = ev->start_mark.line + 1;
+        int r;
+
+        if (++c->n_nodes > MANIFEST_MAX_NODES)
+                return error_set(c->err, STACK_EREJECT, "stack.yaml: too many YAML nodes (more than %d)",
+                                 MANIFEST_MAX_NODES);
+        if (ev->type == YAML_ALIAS_EVENT) {
+                if (++c->n_aliases > MANIFEST_MAX_ALIASES)
+                        return error_set(c->err, STACK_EREJECT,
+                                         "stack.yaml: too many YAML aliases (more than %d, line %zu)",
+                                         MANIFEST_MAX_ALIASES, line);
+                target = anchor_find(c, (const char *)ev->data.alias.anchor);
+                if (!target)
+                        return error_set(c->err, STACK_EREJECT, "stack.yaml: alias '*%.64s' names no anchor (line %zu)",
+                                         (const char *)ev->data.alias.anchor, line);
+                if (target->open)
+                        return error_set(c->err, STACK_EREJECT,
+                                         "stack.yaml: alias '*%.64s' refers to a node that contains it (line %zu)",
+                                         (const char *)ev->data.alias.anchor, line);
+        }
+        if (*depth == 0 && ev->type != YAML_MAPPING_START_EVENT)
+                return error_set(c->err, STACK_EREJECT,
+                                 "stack.yaml: the document is a %s, expected a mapping of keys (line %zu)",
+                                 ev->type == YAML_SEQUENCE_START_EVENT ? "list" : "scalar", line);
+        if (*depth == MANIFEST_MAX_DEPTH &&
+            (ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT))
+                return error_set(c->err, STACK_EREJECT, "stack.yaml: nested deeper than %d levels (line %zu)",
+                                 MANIFEST_MAX_DEPTH, line);
+
+        n = node_from_event(ev);
+        if (!n)
+                return oom(c);
+        n->target = target;
+        if (*depth == 0) {
+                *root = n;
+        } else {
+                r = node_append(c, stack[*depth - 1], n);
+                if (r < 0) {
+                        node_free(n);
+                        return r;
+                }
+        }
+        /* n is owned by the tree from here on */
+        if (n->kind == NODE_SEQ || n->kind == NODE_MAP)
+                stack[(*depth)++] = n;
+        anchor = event_anchor(ev);
+        if (anchor)
+                return anchor_add(c, anchor, n);
+        return 0;
+}
+
+static int tree_build(struct ctx *c, yaml_parser_t *p, struct node **ret_root)
+{
+        struct node *stack[MANIFEST_MAX_DEPTH];
+        struct node *root = NULL;
+        size_t depth = 0, docs = 0;
+        bool done = false;
+        yaml_event_t ev;
+        int r = 0;
+
+        while (!done) {
+                if (!yaml_parser_parse(p, &ev)) {
+                        r = yaml_fail(c, p);
+                        goto fail;
+                }
+                switch (ev.type) {
+                case YAML_STREAM_END_EVENT:
+                        done = true;
+                        break;
+                case YAML_DOCUMENT_START_EVENT:
+                        if (docs > 0)
+                                r = error_set(c->err, STACK_EREJECT,
+                                              "stack.yaml: more than one YAML document (line %zu)",
+                                              (size_t)ev.start_mark.line + 1);
+                        break;
+                case YAML_DOCUMENT_END_EVENT:
+                        docs++;
+                        break;
+                case YAML_SCALAR_EVENT:
+                case YAML_ALIAS_EVENT:
+                case YAML_SEQUENCE_START_EVENT:
+                case YAML_MAPPING_START_EVENT:
+                        r = tree_add(c, &ev, stack, &depth, &root);
+                        break;
+                case YAML_SEQUENCE_END_EVENT:
+                case YAML_MAPPING_END_EVENT:
+                        if (depth > 0) /* always: libyaml pairs start and end events */
+                                stack[--depth]->open = false;
+                        break;
+                default:
+                        break;
+                }
+                yaml_event_delete(&ev);
+                if (r < 0)
+                        goto fail;
+        }
+        if (!root) {
+                r = error_set(c->err, STACK_EREJECT, "stack.yaml: the document is empty, expected a mapping of keys");
+                goto fail;
+        }
+        *ret_root = root;
+        return 0;
+fail:
+        node_free(root);
+        return r;
+}
+
+/* ---- warnings ---- */
+
+static void warn_add(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Warnings are held until the whole manifest is accepted: a rejected one gets one error, not noise. */
+static void warn_add(struct ctx *c, const char *fmt, ...)
+{
+        char line[512], *copy;
+        va_list ap;
+
+        if (c->n_warnings == MANIFEST_MAX_WARNINGS) {
+                c->n_dropped++;
+                return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        copy = strdup(line);
+        if (!copy) {
+                c->n_dropped++;
+                return;
+        }
+        c->warnings[c->n_warnings++] = copy;
+}
+
+/* ---- values ---- */
+
+static int key_cmp(const void *a, const void *b)
+{
+        const struct node *x = *(const struct node *const *)a, *y = *(const struct node *const *)b;
+
+        if (x->len != y->len)
+                return x->len < y->len ? -1 : 1;
+        return memcmp(x->text, y->text, x->len);
+}
+
+/* Mapping keys must be scalars and unique; `where` names the mapping ("ports[2]", "" for the top level).
+ * Sorted, so a mapping of many keys costs n log n. */
+static int map_check(struct ctx *c, const struct node *map, const char *where)
+{
+        const struct node **keys;
+        size_t i, n = map->n / 2;
+        char buf[80];
+        int r = 0;
+
+        if (n < 2) {
+                if (n == 1 && deref(map->items[0])->kind != NODE_SCALAR)
+                        return error_set(c->err, STACK_EREJECT, "stack.yaml: %s%skeys must be strings (line %zu)",
+                                         where, *where ? ": " : "", map->items[0]->line);
+                return 0;
+        }
+        keys = malloc(n * sizeof *keys);
+        if (!keys)
+                return oom(c);
+        for (i = 0; i < n; i++) {
+                keys[i] = deref(map->items[2 * i]);
+                if (keys[i]->kind != NODE_SCALAR) {
+                        r = error_set(c->err, STACK_EREJECT, "stack.yaml: %s%skeys must be strings (line %zu)", where,
+                                      *where ? ": " : "", map->items[2 * i]->line);
+                        goto out;
+                }
+        }
+        qsort(keys, n, sizeof *keys, key_cmp);
+        for (i = 1; i < n; i++)
+                if (key_cmp(&keys[i - 1], &keys[i]) == 0) {
+                        size_t a = keys[i - 1]->line, b = keys[i]->line;
+
+                        if (a == b)
+                                r = error_set(c->err, STACK_EREJECT, "stack.yaml: %s%sduplicate key '%s' (line %zu)",
+                                              where, *where ? ": " : "", show(keys[i], buf, sizeof buf), a);
+                        else
+                                r = error_set(c->err, STACK_EREJECT,
+                                              "stack.yaml: %s%sduplicate key '%s' (lines %zu and %zu)", where,
+                                              *where ? ": " : "", show(keys[i], buf, sizeof buf), a < b ? a : b,
+                                              a < b ? b : a);
+                        goto out;
+                }
+out:
+        free(keys);
+        return r;
+}
+
+/* A scalar we keep as text. A YAML null gives NULL when allow_null, else it is refused as empty. */
+static int take_text(struct ctx *c, const struct node *v, const char *what, bool allow_null, bool allow_empty,
+                     char **ret)
+{
+        const struct node *s = deref(v);
+        char *copy;
+
+        if (s->kind != NODE_SCALAR)
+                return error_set(c->err, STACK_EREJECT, "stack.yaml: '%s' must be a scalar, not a %s (line %zu)", what,
+                                 kind_name(s), v->line);
+        if (s->is_null && allow_null) {
+                *ret = NULL;
+                return 0;
+        }
+        if ((s->is_null || s->len == 0) && !allow_empty)
+                return error_set(c->err, STACK_EREJECT, "stack.yaml: '%s' is empty (line %zu)", what, v->line);
+        if (memchr(s->text, 0, s->len))
+                return error_set(c->err, STACK_EREJECT, "stack.yaml: '%s' contains a NUL character (line %zu)", what,
+                                 v->line);
+        copy = strdup(s->is_null ? "" : s->text);
+        if (!copy)
+                return oom(c);
+        *ret = copy;
+        return 0;
+}
+
+/* A path inside the bundle: relative, no "..", no backslash or control character; "./" and "//" dropped. */
+static int take_path(struct ctx *c, const struct node *v, const char *what, char **ret)
+{
+        const struct node *s = deref(v);
+        char buf[80], *out;
+        size_t i, o = 0;
+
+        if (s->kind != NODE_SCALAR)
+                return error_set(c->err, STACK_EREJECT, "stack.yaml: %s must be a path, not a %s (line %zu)", what,
+                                 kind_name(s), v->line);
+        if (s->is_null || s->len == 0)
+                return error_set(c->err, STACK_EREJECT, "stack.yaml: %s is empty (line %zu)", what, v->line);
+        if (s->len > MANIFEST_MAX_PATH)
+                return error_set(c->err, STACK_EREJECT, "stack.yaml: %s is longer than %d bytes (line %zu)", what,
+                                 MANIFEST_MAX_PATH, v->line);
+        if (s->text[0] == '/')
+                return error_set(c->err, STACK_EREJECT, "stack.yaml: %s '%s' is an absolute path (line %zu)", what,
+                                 show(s, buf, sizeof buf), v->line);
+        for (i = 0; i < s->len; i++) {
+                unsigned char ch = (unsigned char)s->text[i];
+
+                if (ch < 0x20 || ch == 0x7f)
+                        return error_set(c->err, STACK_EREJECT,
+                                         "stack.yaml: %s '%s' contains a control character (line %zu)", what,
+                                         show(s, buf, sizeof buf), v->line);
+                if (ch == '\\')
+                        return error_set(c->err, STACK_EREJECT, "stack.yaml: %s '%s' contains a backslash (line %zu)",
+                                         what, show(s, buf, sizeof buf), v->line);
+        }
+        out = malloc(s->len + 1);
+        if (!out)
+                return oom(c);
+        for (i = 0; i < s->len;) {
+                const char *comp = s->text + i;
+                size_t n = strcspn(comp, "/");
+
+                i += n + (i + n < s->len);
+                if (n == 0 || (n == 1 && comp[0] == '.'))
+                        continue;
+                if (n == 2 && comp[0] == '.' && comp[1] == '.') {
+                        free(out);
+                        return error_set(c->err, STACK_EREJECT,
+                                         "stack.yaml: %s '%s' has a '..' component, paths must stay inside the bundle "
+                                         "(line %zu)",
+                                         what, show(s, buf, sizeof buf), v->line);
+                }
+                if (o)
+                        out[o++] = '/';
+                memcpy(out + o, comp, n);
+                o += n;
+        }
+        out[o] = 0;
+        if (o == 0) {
+                free(out);
+                return error_set(c->err, STACK_EREJECT, "stack.yaml: %s '%s' names no file (line %zu)", what,
+                                 show(s, buf, sizeof buf), v->line);
+        }
+        *ret = out;
+        return 0;
+}
+
+/* Decimal digits only (plain or quoted): no sign, no 0x, no exponent. */
+static bool parse_uint(const struct node *s, uint64_t max, uint64_t *ret)
+{
+        uint64_t v = 0;
+        size_t i;
+
+        if (s->kind != NODE_SCALAR || s->len == 0)
+                return false;
+        for (i = 0; i < s->len; i++) {
+                unsigned d = (unsigned char)s->text[i] - '0';
+
+                if (d > 9 || v > (max - d) / 10)
+                        return false;
+                v = v * 10 + d;
+        }
+        *ret = v;
+        return true;
+}
+
+/* [digits][.digits], at least one digit; returns the length consumed, 0 when there is no number.
+ * Done by hand rather than with strtod(): no locale (a decimal comma), no "inf", "nan" or hex floats. */
+static size_t parse_decimal(const char *s, size_t len, uint64_t *ret_int, double *ret_frac)
+{
+        uint64_t v = 0;
+        double frac = 0, scale = 1;
+        size_t i = 0, digits = 0;
+
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+                if (v > (UINT64_MAX - 9) / 10)
+                        return 0;
+                v = v * 10 + (uint64_t)(s[i] - '0');
+        }
+        if (i < len && s[i] == '.') {
+                for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+                        scale /= 10;
+                        frac += (s[i] - '0') * scale;
+                }
+        }
+        if (!digits)
+                return 0;
+        *ret_int = v;
+        *ret_frac = frac;
+        return i;
+}
+
+/* 512m, 1g, 256MiB, 1.5 GB, 1048576, 100k: binary units whatever the spelling, like Docker's RAMInBytes. */
+static bool parse_size(const struct node *s, uint64_t *ret)
+{
+        static const char units[] = "bkmgtp";
+        uint64_t whole, mult = 1, bytes;
+        double frac;
+        size_t i;
+        const char *u;
+
+        if (s->kind != NODE_SCALAR)
+                return false;
+        i = parse_decimal(s->text, s->len, &whole, &frac);
+        if (i == 0)
+                return false;
+        if (i < s->len && s->text[i] == ' ' && i + 1 < s->len)
+                i++;
+        if (i < s->len) {
+                u = strchr(units, s->text[i] | 0x20);
+                if (!u || !*u)
+                        return false;
+                for (size_t k = 0; k < (size_t)(u - units); k++)
+                        mult *= 1024;
+                i++;
+                if (u != units && i < s->len && (s->text[i] | 0x20) == 'i')
+                        i++;
+                if (u != units && i < s->len && (s->text[i] | 0x20) == 'b')
+                        i++;
+                if (i != s->len)
+                        return false;
+        }
+        if (whole > UINT64_MAX / mult)
+                return false;
+        bytes = whole * mult;
+        if (frac > 0) {
+                uint64_t extra = (uint64_t)(frac * (double)mult);
+
+                if (bytes > UINT64_MAX - extra)
+                        return false;
+                bytes += extra;
+        }
+        *ret = bytes;
+        return true;
+}
+
+static bool parse_cpus(const struct node *s, double *ret)
+{
+        uint64_t whole = 0;
+        double frac = 0;
+
+        if (s->kind != NODE_SCALAR || s->len == 0 || parse_decimal(s->text, s->len, &whole, &frac) != s->len)
+                return false;
+        if ((double)whole + frac <= 0 || (double)whole + frac > MANIFEST_MAX_CPUS)
+                return false;
+        *ret = (double)whole + frac;
+        return true;
+}
+
+static int parse_ports(struct ctx *c, const struct node *v, struct manifest *m)
+{
+        const struct node *seq = deref(v);
+        char what[64], buf[80];
+        size_t i, k;
+        int r;
+
+        if (seq->kind != NODE_SEQ)
+                return error_set(c->err, STACK_EREJECT,
+                                 "stack.yaml: 'ports' must be a list of {service, port}, not a %s (line %zu)",
+                                 kind_name(seq), v->line);
+        if (seq->n == 0)
+                return 0;
+        m->ports = calloc(seq->n, sizeof *m->ports);
+        if (!m->ports)
+                return oom(c);
+        for (i = 0; i < seq->n; i++) {
+                const struct node *e = deref(seq->items[i]), *service = NULL, *port = NULL, *label = NULL;
+                struct manifest_port *p = &m->ports[m->n_ports++];
+                uint64_t num;
+
+                snprintf(what, sizeof what, "ports[%zu]", i);
+                if (e->kind != NODE_MAP)
+                        return error_set(c->err, STACK_EREJECT,
+                                         "stack.yaml: %s must be a mapping {service, port, label}, not a %s (line %zu)",
+                                         what, kind_name(e), seq->items[i]->line);
+                r = map_check(c, e, what);
+                if (r < 0)
+                        return r;
+                for (k = 0; k + 1 < e->n; k += 2) {
+                        const struct node *key = e->items[k];
+
+                        if (scalar_is(key, "service"))
+                                service = e->items[k + 1];
+                        else if (scalar_is(key, "port"))
+                                port = e->items[k + 1];
+                        else if (scalar_is(key, "label"))
+                                label = e->items[k + 1];
+                        else
+                                warn_add(c, "stack.yaml: %s: unknown key '%s' (ignored)", what,
+                                         show(key, buf, sizeof buf));
+                }
+                if (!service || deref(service)->is_null)
+                        return error_set(c->err, STACK_EREJECT, "stack.yaml: %s has no 'service' (line %zu)", what,
+                                         seq->items[i]->line);
+                if (!port || deref(port)->is_null)
+                        return error_set(c->err, STACK_EREJECT, "stack.yaml: %s has no 'port' (line %zu)", what,
+                                         seq->items[i]->line);
+                snprintf(what, sizeof what, "ports[%zu].service", i);
+                r = take_text(c, service, what, false, false, &p->service);
+                if (r < 0)
+                        return r;
+                if (!parse_uint(deref(port), 65535, &num) || num == 0)
+                        return error_set(c->err, STACK_EREJECT,
+                                         "stack.yaml: ports[%zu].port '%s' is not a port number 1..65535 (line %zu)", i,
+                                         show(port, buf, sizeof buf), port->line);
+                p->port = (unsigned)num;
+                if (label) {
+                        snprintf(what, sizeof what, "ports[%zu].label", i);
+                        r = take_text(c, label, what, true, true, &p->label);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int parse_resources(struct ctx *c, const struct node *v, struct manifest *m)
+{
+        const struct node *map = deref(v);
+        char buf[80];
+        size_t k;
+        int r;
+
+        if (map->kind != NODE_MAP)
+                return error_set(c->err, STACK_EREJECT,
+                                 "stack.yaml: 'resources' must be a mapping {cpus, memory, pids}, not a %s (line %zu)",
+                                 kind_name(map), v->line);
+        r = map_check(c, map, "resources");
+        if (r < 0)
+                return r;
+        for (k = 0; k + 1 < map->n; k += 2) {
+                const struct node *key = map->items[k], *val = map->items[k + 1], *s = deref(val);
+                uint64_t num;
+
+                if (scalar_is(key, "cpus")) {
+                        if (s->is_null)
+                                continue;
+                        if (!parse_cpus(s, &m->resources.cpus))
+                                return error_set(c->err, STACK_EREJECT,
+                                                 "stack.yaml: resources.cpus '%s' is not a positive number (line %zu)",
+                                                 show(val, buf, sizeof buf), val->line);
+                } else if (scalar_is(key, "memory")) {
+                        if (s->is_null)
+                                continue;
+                        if (!parse_size(s, &m->resources.memory) || m->resources.memory == 0)
+                                return error_set(c->err, STACK_EREJECT,
+                                                 "stack.yaml: resources.memory '%s' is not a positive size such as "
+                                                 "512m, 1g or 256MiB (line %zu)",
+                                                 show(val, buf, sizeof buf), val->line);
+                } else if (scalar_is(key, "pids")) {
+                        if (s->is_null)
+                                continue;
+                        if (!parse_uint(s, UINT_MAX, &num) || num == 0)
+                                return error_set(c->err, STACK_EREJECT,
+                                                 "stack.yaml: resources.pids '%s' is not a positive integer (line %zu)",
+                                                 show(val, buf, sizeof buf), val->line);
+                        m->resources.pids = (unsigned)num;
+                } else {
+                        warn_add(c, "stack.yaml: resources: unknown key '%s' (ignored)", show(key, buf, sizeof buf));
+                }
+        }
+        return 0;
+}
+
+static int parse_images(struct ctx *c, const struct node *v, struct manifest *m)
+{
+        const struct node *seq = deref(v);
+        char what[32];
+        size_t i;
+        int r;
+
+        if (seq->kind != NODE_SEQ)
+                return error_set(c->err, STACK_EREJECT,
+                                 "stack.yaml: 'images' must be a list of paths, not a %s (line %zu)", kind_name(seq),
+                                 v->line);
+        if (seq->n == 0)
+                return 0;
+        m->images = calloc(seq->n + 1, sizeof *m->images);
+        if (!m->images)
+                return oom(c);
+        for (i = 0; i < seq->n; i++) {
+                snprintf(what, sizeof what, "images[%zu]", i);
+                r = take_path(c, seq->items[i], what, &m->images[i]);
+                if (r < 0)
+                        return r;
+                m->n_images++;
+        }
+        return 0;
+}
+
+/* ---- permissions, re-emitted as JSON (which is also flow YAML) ---- */
+
+struct buf {
+        char *p;
+        size_t len, cap;
+};
+
+static int buf_add(struct ctx *c, struct buf *b, const char *s, size_t n)
+{
+        if (n > MANIFEST_MAX_PERMISSIONS - b->len)
+                return error_set(c->err, STACK_EREJECT,
+                                 "stack.yaml: 'permissions' is larger than %d bytes once written out",
+                                 MANIFEST_MAX_PERMISSIONS);
+        if (b->len + n + 1 > b->cap) {
+                size_t cap = b->cap ? b->cap : 256;
+                char *p;
+
+                while (cap < b->len + n + 1)
+                        cap *= 2;
+                p = realloc(b->p, cap);
+                if (!p)
+                        return oom(c);
+                b->p = p;
+                b->cap = cap;
+        }
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+        b->p[b->len] = 0;
+        return 0;
+}
+
+static int buf_str(struct ctx *c, struct buf *b, const char *s)
+{
+        return buf_add(c, b, s, strlen(s));
+}
+
+/* A plain scalar the JSON reader sees as the same value: true/false/null and JSON numbers. */
+static const char *json_bare(const struct node *s)
+{
+        size_t i = 0;
+        const char *t = s->text;
+
+        if (s->is_null)
+                return "null";
+        if (!s->plain)
+                return NULL;
+        if (scalar_is(s, "true") || scalar_is(s, "True") || scalar_is(s, "TRUE"))
+                return "true";
+        if (scalar_is(s, "false") || scalar_is(s, "False") || scalar_is(s, "FALSE"))
+                return "false";
+        /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+        if (i < s->len && t[i] == '-')
+                i++;
+        if (i < s->len && t[i] == '0')
+                i++;
+        else if (i < s->len && t[i] >= '1' && t[i] <= '9')
+                while (i < s->len && t[i] >= '0' && t[i] <= '9')
+                        i++;
+        else
+                return NULL;
+        if (i < s->len && t[i] == '.') {
+                if (++i >= s->len || t[i] < '0' || t[i] > '9')
+                        return NULL;
+                while (i < s->len && t[i] >= '0' && t[i] <= '9')
+                        i++;
+        }
+        if (i < s->len && (t[i] == 'e' || t[i] == 'E')) {
+                i++;
+                if (i < s->len && (t[i] == '+' || t[i] == '-'))
+                        i++;
+                if (i >= s->len || t[i] < '0' || t[i] > '9')
+                        return NULL;
+                while (i < s->len && t[i] >= '0' && t[i] <= '9')
+                        i++;
+        }
+        return i == s->len ? t : NULL;
+}
+
+static int emit_string(struct ctx *c, struct buf *b, const struct node *s)
+{
+        char esc[8];
+        size_t i, start = 0;
+        int r;
+
+        r = buf_add(c, b, "\"", 1);
+        for (i = 0; r == 0 && i < s->len; i++) {
+                unsigned char ch = (unsigned char)s->text[i];
+
+                if (ch >= 0x20 && ch != '"' && ch != '\\')
+                        continue;
+                r = buf_add(c, b, s->text + start, i - start);
+                if (r < 0)
+                        break;
+                if (ch == '"' || ch == '\\')
+                        snprintf(esc, sizeof esc, "\\%c", ch);
+                else if (ch == '\n')
+                        snprintf(esc, sizeof esc, "\\n");
+                else if (ch == '\t')
+                        snprintf(esc, sizeof esc, "\\t");
+                else
+                        snprintf(esc, sizeof esc, "\\u%04x", ch);
+                r = buf_str(c, b, esc);
+                start = i + 1;
+        }
+        if (r == 0)
+                r = buf_add(c, b, s->text + start, s->len - start);
+        if (r == 0)
+                r = buf_add(c, b, "\"", 1);
+        return r;
+}
+
+static int emit_node(struct ctx *c, struct buf *b, const struct node *n, unsigned depth)
+{
+        const char *bare;
+        size_t i;
+        int r;
+
+        n = deref(n);
+        /* aliases can nest anchored collections: count the depth of what is written, not of the tree */
+        if (depth > MANIFEST_MAX_DEPTH)
+                return error_set(c->err, STACK_EREJECT, "stack.yaml: 'permissions' nests deeper than %d levels",
+                                 MANIFEST_MAX_DEPTH);
+        switch (n->kind) {
+        case NODE_SCALAR:
+                bare = json_bare(n);
+                return bare ? buf_str(c, b, bare) : emit_string(c, b, n);
+        case NODE_SEQ:
+                r = buf_add(c, b, "[", 1);
+                for (i = 0; r == 0 && i < n->n; i++) {
+                        if (i)
+                                r = buf_add(c, b, ", ", 2);
+                        if (r == 0)
+                                r = emit_node(c, b, n->items[i], depth + 1);
+                }
+                return r < 0 ? r : buf_add(c, b, "]", 1);
+        default:
+                r = map_check(c, n, "permissions");
+                if (r == 0)
+                        r = buf_add(c, b, "{", 1);
+                for (i = 0; r == 0 && i + 1 < n->n; i += 2) {
+                        if (i)
+                                r = buf_add(c, b, ", ", 2);
+                        if (r == 0)
+                                r = emit_string(c, b, deref(n->items[i]));
+                        if (r == 0)
+                                r = buf_add(c, b, ": ", 2);
+                        if (r == 0)
+                                r = emit_node(c, b, n->items[i + 1], depth + 1);
+                }
+                return r < 0 ? r : buf_add(c, b, "}", 1);
+        }
+}
+
+static int parse_permissions(struct ctx *c, const struct node *v, struct manifest *m)
+{
+        struct buf b = {0};
+        int r;
+
+        if (deref(v)->kind != NODE_MAP)
+                return error_set(c->err, STACK_EREJECT,
+                                 "stack.yaml: 'permissions' must be a mapping, not a %s (line %zu)", kind_name(v),
+                                 v->line);
+        r = emit_node(c, &b, v, 1);
+        if (r < 0) {
+                free(b.p);
+                return r;
+        }
+        m->permissions_yaml = b.p;
+        return 0;
+}
+
+/* ---- the top level ---- */
+
+static const char *const required_keys[] = {"slug", "name", "flavor", "version", "description", "author", "license"};
+
+static const struct {
+        const char *name;
+        size_t offset;
+} desktop_scalars[] = {
+        {"status", offsetof(struct manifest, status)},     {"type", offsetof(struct manifest, type)},
+        {"icon", offsetof(struct manifest, icon)},         {"updated_at", offsetof(struct manifest, updated_at)},
+        {"homepage", offsetof(struct manifest, homepage)}, {"repository", offsetof(struct manifest, repository)},
+};
+
+/* In the published schema; accepted in any shape, not kept. */
+static const char *const desktop_ignored[] = {"stars", "tags", "alternativeTo", "dependencies", "readme", "i18n"};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static int parse_required(struct ctx *c, const char *key, const struct node *v, struct manifest *m)
+{
+        char buf[80];
+        size_t i;
+        int r;
+
+        if (strcmp(key, "slug") == 0) {
+                r = take_text(c, v, key, false, false, &m->slug);
+                if (r == 0 && !manifest_slug_valid(m->slug))
+                        r = error_set(c->err, STACK_EREJECT,
+                                      "stack.yaml: slug '%s' does not match [a-z0-9][a-z0-9._-]{0,62} (line %zu)",
+                                      show(v, buf, sizeof buf), v->line);
+                return r;
+        }
+        if (strcmp(key, "name") == 0)
+                return take_text(c, v, key, false, false, &m->name);
+        if (strcmp(key, "version") == 0)
+                return take_text(c, v, key, false, false, &m->version);
+        if (strcmp(key, "description") == 0)
+                return take_text(c, v, key, false, true, &m->description);
+        if (strcmp(key, "author") == 0)
+                return take_text(c, v, key, false, true, &m->author);
+        if (strcmp(key, "license") == 0)
+                return take_text(c, v, key, false, true, &m->license);
+        /* flavor */
+        if (deref(v)->kind != NODE_SCALAR || deref(v)->is_null) /* take_text() refuses these, naming the key */
+                return take_text(c, v, key, false, false, NULL);
+        for (i = 0; i < COUNT(flavor_names); i++)
+                if (scalar_is(v, flavor_names[i])) {
+                        m->flavor = (enum manifest_flavor)i;
+                        return 0;
+                }
+        return error_set(c->err, STACK_EREJECT,
+                         "stack.yaml: flavor '%s' is not one of DockerCompose, DockerService, StaticWebsite (line %zu)",
+                         show(v, buf, sizeof buf), v->line);
+}
+
+static int add_unknown(struct ctx *c, const struct node *key, struct manifest *m)
+{
+        const struct node *k = deref(key);
+        char buf[80];
+
+        m->unknown[m->n_unknown] = strndup(k->text, k->len);
+        if (!m->unknown[m->n_unknown])
+                return oom(c);
+        m->n_unknown++;
+        warn_add(c, "stack.yaml: unknown key '%s' (kept, ignored)", show(k, buf, sizeof buf));
+        return 0;
+}
+
+static int parse_top(struct ctx *c, const struct node *root, struct manifest *m)
+{
+        bool seen[COUNT(required_keys)] = {false};
+        size_t i, k;
+        int r;
+
+        r = map_check(c, root, "");
+        if (r < 0)
+                return r;
+        m->unknown = calloc(root->n / 2 + 1, sizeof *m->unknown);
+        if (!m->unknown)
+                return oom(c);
+        for (i = 0; i + 1 < root->n; i += 2) {
+                const struct node *key = deref(root->items[i]), *v = root->items[i + 1];
+                bool null = deref(v)->is_null, known = false;
+
+                for (k = 0; k < COUNT(required_keys) && !known; k++)
+                        if (scalar_is(key, required_keys[k])) {
+                                known = seen[k] = true;
+                                r = parse_required(c, required_keys[k], v, m);
+                        }
+                for (k = 0; k < COUNT(desktop_scalars) && !known; k++)
+                        if (scalar_is(key, desktop_scalars[k].name)) {
+                                known = true;
+                                if (deref(v)->kind == NODE_SCALAR)
+                                        r = take_text(c, v, desktop_scalars[k].name, true, true,
+                                                      (char **)((char *)m + desktop_scalars[k].offset));
+                                else
+                                        warn_add(c, "stack.yaml: '%s' is a %s, not a scalar (ignored)",
+                                                 desktop_scalars[k].name, kind_name(v));
+                        }
+                for (k = 0; k < COUNT(desktop_ignored) && !known; k++)
+                        known = scalar_is(key, desktop_ignored[k]);
+                if (known) {
+                        /* done above */
+                } else if (scalar_is(key, "compose")) {
+                        if (!null)
+                                r = take_path(c, v, "compose", &m->compose);
+                } else if (scalar_is(key, "images")) {
+                        if (!null)
+                                r = parse_images(c, v, m);
+                } else if (scalar_is(key, "ports")) {
+                        if (!null)
+                                r = parse_ports(c, v, m);
+                } else if (scalar_is(key, "resources")) {
+                        if (!null)
+                                r = parse_resources(c, v, m);
+                } else if (scalar_is(key, "permissions")) {
+                        if (!null)
+                                r = parse_permissions(c, v, m);
+                } else {
+                        r = add_unknown(c, key, m);
+                }
+                if (r < 0)
+                        return r;
+        }
+        for (k = 0; k < COUNT(required_keys); k++)
+                if (!seen[k])
+                        return error_set(c->err, STACK_EREJECT, "stack.yaml: missing required key '%s'",
+                                         required_keys[k]);
+        if (m->n_unknown == 0) {
+                free(m->unknown);
+                m->unknown = NULL;
+        }
+        return 0;
+}
+
+int manifest_parse(const void *data, size_t len, struct manifest **ret, manifest_warn_fn warn, void *warn_ctx,
+                   struct error *err)
+{
+        struct ctx c = {.err = err};
+        struct manifest *m = NULL;
+        struct node *root = NULL;
+        yaml_parser_t parser;
+        bool parser_ready = false;
+        char *warnings[MANIFEST_MAX_WARNINGS];
+        char line[128];
+        size_t i;
+        int r;
+
+        if (!ret || (!data && len))
+                return error_set(err, STACK_EFAIL, "manifest_parse: invalid argument");
+        c.warnings = warnings;
+        if (len > MANIFEST_MAX_SIZE) {
+                r = error_set(err, STACK_EREJECT, "stack.yaml: larger than %d bytes", MANIFEST_MAX_SIZE);
+                goto fail;
+        }
+        if (!yaml_parser_initialize(&parser)) {
+                r = oom(&c);
+                goto fail;
+        }
+        parser_ready = true;
+        yaml_parser_set_input_string(&parser, data ? data : (const void *)"", len);
+        r = tree_build(&c, &parser, &root);
+        if (r < 0)
+                goto fail;
+        m = calloc(1, sizeof *m);
+        if (!m) {
+                r = oom(&c);
+                goto fail;
+        }
+        r = parse_top(&c, root, m);
+        if (r < 0)
+                goto fail;
+
+        for (i = 0; warn && i < c.n_warnings; i++)
+                warn(warn_ctx, c.warnings[i]);
+        if (warn && c.n_dropped) {
+                snprintf(line, sizeof line, "stack.yaml: %zu more warnings not shown", c.n_dropped);
+                warn(warn_ctx, line);
+        }
+        *ret = m;
+        m = NULL;
+        r = 0;
+fail:
+        manifest_free(m);
+        node_free(root);
+        for (i = 0; i < c.n_anchors; i++)
+                free(c.anchors[i].name);
+        free(c.anchors);
+        for (i = 0; i < c.n_warnings; i++)
+                free(c.warnings[i]);
+        if (parser_ready)
+                yaml_parser_delete(&parser);
+        return r;
+}

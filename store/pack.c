@@ -1,0 +1,648 @@
+/* pack.c - `stack pack`: a stack folder into a reproducible pax tar + zstd bundle.
+ *
+ * Reproducible means the bytes depend only on paths, contents, link targets and exec bits: entries are
+ * built by hand from lstat (never archive_read_disk, which would bring owners, times, xattrs and ACLs),
+ * sorted bytewise, and the tree module checks them with the same rules `stack import` applies, so pack
+ * never writes a bundle import would refuse.
+ */
+#include "pack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "tree.h"
+
+struct packer {
+        const char *dir;         /* as given, for messages */
+        int root_fd;             /* DIR */
+        struct tree tree;        /* what goes into the bundle, sorted by tree_finalize() */
+        /* The output and its temp file are left out when they lie inside DIR. */
+        dev_t out_dir_dev;
+        ino_t out_dir_ino;
+        const char *out_base;
+        const char *tmp_base;
+        /* Output: every compressed byte goes to out_fd and through the hasher. */
+        int out_fd;
+        struct hasher hasher;
+        uint64_t written;
+};
+
+/* One line, "cannot pack DIR: ...", as a rejection (or another code). */
+static int pack_error(struct packer *p, struct error *err, int code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static int pack_error(struct packer *p, struct error *err, int code, const char *fmt, ...)
+{
+        char msg[sizeof err->msg];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        return error_set(err, code, "cannot pack %s: %s", p->dir, msg);
+}
+
+static const char *type_name(mode_t mode)
+{
+        if (S_ISFIFO(mode))
+                return "a fifo";
+        if (S_ISSOCK(mode))
+                return "a socket";
+        if (S_ISCHR(mode))
+                return "a character device";
+        if (S_ISBLK(mode))
+                return "a block device";
+        return "of an unsupported type";
+}
+
+/* Bytes import refuses in a path or link target: control characters and backslashes. */
+static bool has_bad_char(const char *s)
+{
+        for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+                if (*c < 0x20 || *c == 0x7f || *c == '\\')
+                        return true;
+        return false;
+}
+
+/* A copy of s fit for a one-line message: control characters become '?'. out: size bytes. */
+static const char *printable(const char *s, char *out, size_t size)
+{
+        size_t i;
+
+        for (i = 0; s[i] && i + 1 < size; i++)
+                out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+        out[i] = 0;
+        return out;
+}
+
+/* Read stack.yaml from dir_fd, bounded by MANIFEST_MAX_SIZE. */
+static int read_manifest_at(int dir_fd, const char *dir, struct manifest **ret, manifest_warn_fn warn,
+                            void *warn_ctx, struct error *err)
+{
+        struct error local = ERROR_INIT;
+        struct stat st;
+        char *buf = NULL;
+        size_t len = 0;
+        int fd = -1, r;
+
+        fd = openat(dir_fd, "stack.yaml", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return error_set(err, STACK_EREJECT, "cannot pack %s: it has no stack.yaml", dir);
+                if (errno == ELOOP)
+                        return error_set(err, STACK_EREJECT, "cannot pack %s: stack.yaml is a symlink, not a file", dir);
+                return error_errno(err, STACK_EFAIL, errno, "cannot pack %s: cannot open stack.yaml", dir);
+        }
+        if (fstat(fd, &st) < 0) {
+                r = error_errno(err, STACK_EFAIL, errno, "cannot pack %s: cannot stat stack.yaml", dir);
+                goto fail;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                r = error_set(err, STACK_EREJECT, "cannot pack %s: stack.yaml is not a regular file", dir);
+                goto fail;
+        }
+        if (st.st_size > MANIFEST_MAX_SIZE) {
+                r = error_set(err, STACK_EREJECT, "cannot pack %s: stack.yaml is larger than %d bytes", dir,
+                              MANIFEST_MAX_SIZE);
+                goto fail;
+        }
+        buf = malloc(MANIFEST_MAX_SIZE + 1);
+        if (!buf) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto fail;
+        }
+        for (;;) {
+                ssize_t n = read(fd, buf + len, MANIFEST_MAX_SIZE + 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = error_errno(err, STACK_EFAIL, errno, "cannot pack %s: cannot read stack.yaml", dir);
+                        goto fail;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+                if (len > MANIFEST_MAX_SIZE) {
+                        r = error_set(err, STACK_EREJECT, "cannot pack %s: stack.yaml is larger than %d bytes", dir,
+                                      MANIFEST_MAX_SIZE);
+                        goto fail;
+                }
+        }
+        r = manifest_parse(buf, len, ret, warn, warn_ctx, &local);
+        if (r < 0)
+                r = error_set(err, local.code ? local.code : STACK_EREJECT, "cannot pack %s: %s", dir,
+                              local.code ? local.msg : "stack.yaml is invalid");
+fail:
+        free(buf);
+        close(fd);
+        return r;
+}
+
+int pack_read_manifest(const char *dir, struct manifest **ret, manifest_warn_fn warn, void *warn_ctx,
+                       struct error *err)
+{
+        int fd, r;
+
+        if (!dir || !ret)
+                return error_set(err, STACK_EFAIL, "pack_read_manifest: invalid arguments");
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return error_errno(err, STACK_EFAIL, errno, "cannot pack %s", dir);
+        r = read_manifest_at(fd, dir, ret, warn, warn_ctx, err);
+        close(fd);
+        return r;
+}
+
+/* A link's target, resolved by its text alone from the link's directory, stays inside DIR. (tree_finalize()
+ * then also follows links through other links, as import does.) */
+static bool target_stays_inside(const char *link_path, const char *target)
+{
+        size_t depth = 0;
+        const char *p;
+
+        for (p = link_path; *p; p++)
+                if (*p == '/')
+                        depth++;
+        for (p = target; *p;) {
+                size_t len = strcspn(p, "/");
+
+                if (len == 2 && p[0] == '.' && p[1] == '.') {
+                        if (depth == 0)
+                                return false;
+                        depth--;
+                } else if (len > 0 && !(len == 1 && p[0] == '.')) {
+                        depth++;
+                }
+                p += len;
+                if (*p == '/')
+                        p++;
+        }
+        return true;
+}
+
+static int add_entry(struct packer *p, int dir_fd, const char *name, const char *path, struct error *err)
+{
+        struct error local = ERROR_INIT;
+        char target[TREE_MAX_PATH + 2], shown[256];
+        struct stat st;
+        ssize_t n;
+        int r;
+
+        if (has_bad_char(name))
+                return pack_error(p, err, STACK_EREJECT, "'%s' has a control character or backslash in its name",
+                                  printable(path, shown, sizeof shown));
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return pack_error(p, err, STACK_EFAIL, "cannot stat '%s': %s", path, strerror(errno));
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
+                return pack_error(p, err, STACK_EREJECT, "'%s' is %s: a bundle holds only files, directories and symlinks",
+                                  path, type_name(st.st_mode));
+        if (st.st_mode & 07000)
+                return pack_error(p, err, STACK_EREJECT, "'%s' has a setuid, setgid or sticky bit (mode %04o)", path,
+                                  (unsigned)(st.st_mode & 07777));
+        if (S_ISREG(st.st_mode)) {
+                r = tree_add(&p->tree, path, ENTRY_FILE, st.st_mode & 0777, (uint64_t)st.st_size, NULL, NULL, &local);
+        } else if (S_ISDIR(st.st_mode)) {
+                r = tree_add(&p->tree, path, ENTRY_DIR, 0755, 0, NULL, NULL, &local);
+        } else {
+                n = readlinkat(dir_fd, name, target, sizeof target - 1);
+                if (n < 0)
+                        return pack_error(p, err, STACK_EFAIL, "cannot read symlink '%s': %s", path, strerror(errno));
+                if ((size_t)n > TREE_MAX_PATH)
+                        return pack_error(p, err, STACK_EREJECT, "symlink '%s' has a target longer than %d bytes", path,
+                                          TREE_MAX_PATH);
+                target[n] = 0;
+                if (has_bad_char(target))
+                        return pack_error(p, err, STACK_EREJECT, "symlink '%s' has a control character or backslash in its target",
+                                          path);
+                if (target[0] == '/')
+                        return pack_error(p, err, STACK_EREJECT, "symlink '%s' points to an absolute path '%.200s'", path,
+                                          target);
+                if (!target_stays_inside(path, target))
+                        return pack_error(p, err, STACK_EREJECT, "symlink '%s' -> '%.200s' points outside the directory",
+                                          path, target);
+                r = tree_add(&p->tree, path, ENTRY_SYMLINK, 0, 0, NULL, target, &local);
+        }
+        if (r < 0)
+                return pack_error(p, err, local.code ? local.code : STACK_EREJECT, "%s",
+                                  local.code ? local.msg : "entry refused");
+        return 0;
+}
+
+/* Add the entries of one directory (path "" is DIR itself). Subdirectories are added as entries and
+ * listed later by walk(), so no directory stays open while another is read. */
+static int list_dir(struct packer *p, const char *rel, struct error *err)
+{
+        char path[TREE_MAX_PATH + 2], shown[201];
+        struct dirent *de;
+        struct stat st;
+        bool out_here;
+        DIR *d = NULL;
+        int fd, r = 0;
+
+        fd = rel[0] ? openat(p->root_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    : openat(p->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return pack_error(p, err, STACK_EFAIL, "cannot open directory '%s': %s", rel[0] ? rel : ".",
+                                  strerror(errno));
+        if (fstat(fd, &st) < 0) {
+                r = pack_error(p, err, STACK_EFAIL, "cannot stat directory '%s': %s", rel[0] ? rel : ".", strerror(errno));
+                close(fd);
+                return r;
+        }
+        out_here = st.st_dev == p->out_dir_dev && st.st_ino == p->out_dir_ino;
+        d = fdopendir(fd);
+        if (!d) {
+                r = pack_error(p, err, STACK_EFAIL, "cannot read directory '%s': %s", rel[0] ? rel : ".", strerror(errno));
+                close(fd);
+                return r;
+        }
+        for (;;) {
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        if (errno)
+                                r = pack_error(p, err, STACK_EFAIL, "cannot read directory '%s': %s", rel[0] ? rel : ".",
+                                               strerror(errno));
+                        break;
+                }
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                if (out_here && (!strcmp(de->d_name, p->out_base) || !strcmp(de->d_name, p->tmp_base)))
+                        continue;
+                if (fs_path(path, sizeof path, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) < 0 ||
+                    strlen(path) > TREE_MAX_PATH) {
+                        r = pack_error(p, err, STACK_EREJECT, "'%.200s/%s...' has a path longer than %d bytes", rel,
+                                       printable(de->d_name, shown, sizeof shown), TREE_MAX_PATH);
+                        break;
+                }
+                r = add_entry(p, dirfd(d), de->d_name, path, err);
+                if (r < 0)
+                        break;
+        }
+        closedir(d);
+        return r;
+}
+
+/* Breadth-first over the tree as it grows: every directory entry added is listed in turn. */
+static int walk(struct packer *p, struct error *err)
+{
+        char rel[TREE_MAX_PATH + 1];
+        int r;
+
+        r = list_dir(p, "", err);
+        for (size_t i = 0; r == 0 && i < p->tree.n; i++) {
+                if (p->tree.v[i].type != ENTRY_DIR)
+                        continue;
+                /* list_dir() grows the tree, which may move its entries: copy the path first. */
+                snprintf(rel, sizeof rel, "%s", p->tree.v[i].path);
+                r = list_dir(p, rel, err);
+        }
+        return r;
+}
+
+/* The same checks import makes after reading the entries: links through links, compose file, images. */
+static int check_tree(struct packer *p, const struct manifest *m, struct error *err)
+{
+        struct error local = ERROR_INIT;
+        const struct tree_entry *e;
+        bool found = false;
+        int r;
+
+        r = tree_finalize(&p->tree, &local);
+        if (r < 0)
+                return pack_error(p, err, local.code ? local.code : STACK_EREJECT, "%s",
+                                  local.code ? local.msg : "tree refused");
+        if (m->compose) {
+                e = tree_find(&p->tree, m->compose);
+                if (!e || e->type != ENTRY_FILE)
+                        return pack_error(p, err, STACK_EREJECT, "stack.yaml names compose file '%s', which is not a file there",
+                                          m->compose);
+        } else {
+                for (const char *const *c = manifest_compose_candidates(); *c && !found; c++) {
+                        e = tree_find(&p->tree, *c);
+                        found = e && e->type == ENTRY_FILE;
+                }
+                if (!found && m->flavor == FLAVOR_DOCKER_COMPOSE)
+                        return pack_error(p, err, STACK_EREJECT,
+                                          "no compose file (compose.yaml, compose.yml, docker-compose.yaml or "
+                                          "docker-compose.yml)");
+        }
+        for (size_t i = 0; i < m->n_images; i++) {
+                e = tree_find(&p->tree, m->images[i]);
+                if (!e || e->type != ENTRY_FILE)
+                        return pack_error(p, err, STACK_EREJECT, "stack.yaml names image archive '%s', which is not a file there",
+                                          m->images[i]);
+        }
+        return 0;
+}
+
+static la_ssize_t write_cb(struct archive *a, void *ctx, const void *buf, size_t len)
+{
+        struct packer *p = ctx;
+        int r;
+
+        r = fs_write_all(p->out_fd, buf, len);
+        if (r < 0) {
+                archive_set_error(a, -r, "write failed: %s", strerror(-r));
+                return -1;
+        }
+        digest_update(&p->hasher, buf, len);
+        p->written += len;
+        return (la_ssize_t)len;
+}
+
+static int archive_fail(struct packer *p, struct archive *a, const char *path, struct error *err)
+{
+        const char *msg = archive_error_string(a);
+
+        if (path)
+                return pack_error(p, err, STACK_EFAIL, "writing '%s': %s", path, msg ? msg : "archive error");
+        return pack_error(p, err, STACK_EFAIL, "writing the bundle: %s", msg ? msg : "archive error");
+}
+
+/* Copy one file's content, exactly the size fstat gave when the header was written. */
+static int write_file_data(struct packer *p, struct archive *a, int fd, const char *path, uint64_t size, char *buf,
+                           struct error *err)
+{
+        uint64_t left = size;
+        ssize_t n;
+
+        while (left > 0) {
+                n = read(fd, buf, left < PACK_CHUNK ? (size_t)left : PACK_CHUNK);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return pack_error(p, err, STACK_EFAIL, "cannot read '%s': %s", path, strerror(errno));
+                if (n == 0)
+                        return pack_error(p, err, STACK_EFAIL, "'%s' shrank while it was being packed", path);
+                if (archive_write_data(a, buf, (size_t)n) != n)
+                        return archive_fail(p, a, path, err);
+                left -= (uint64_t)n;
+        }
+        do
+                n = read(fd, buf, 1);
+        while (n < 0 && errno == EINTR);
+        if (n > 0)
+                return pack_error(p, err, STACK_EFAIL, "'%s' grew while it was being packed", path);
+        return 0;
+}
+
+static int write_entry(struct packer *p, struct archive *a, struct archive_entry *ae, const struct tree_entry *e,
+                       char *buf, struct error *err)
+{
+        struct stat st;
+        int fd = -1, r;
+
+        archive_entry_clear(ae);
+        archive_entry_set_pathname(ae, e->path);
+        archive_entry_set_uid(ae, 0);
+        archive_entry_set_gid(ae, 0);
+        archive_entry_set_mtime(ae, 0, 0);
+        switch (e->type) {
+        case ENTRY_FILE:
+                fd = openat(p->root_fd, e->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+                if (fd < 0)
+                        return pack_error(p, err, STACK_EFAIL, "cannot open '%s': %s", e->path, strerror(errno));
+                if (fstat(fd, &st) < 0) {
+                        r = pack_error(p, err, STACK_EFAIL, "cannot stat '%s': %s", e->path, strerror(errno));
+                        goto fail;
+                }
+                if (!S_ISREG(st.st_mode)) {
+                        r = pack_error(p, err, STACK_EFAIL, "'%s' changed while it was being packed", e->path);
+                        goto fail;
+                }
+                archive_entry_set_filetype(ae, AE_IFREG);
+                archive_entry_set_perm(ae, e->mode);
+                archive_entry_set_size(ae, st.st_size);
+                break;
+        case ENTRY_DIR:
+                archive_entry_set_filetype(ae, AE_IFDIR);
+                archive_entry_set_perm(ae, 0755);
+                archive_entry_set_size(ae, 0);
+                break;
+        default:
+                archive_entry_set_filetype(ae, AE_IFLNK);
+                archive_entry_set_perm(ae, 0777);
+                archive_entry_set_size(ae, 0);
+                archive_entry_set_symlink(ae, e->target);
+                break;
+        }
+        /* ARCHIVE_WARN: a name that is not ASCII could not be converted from the C locale; libarchive then
+         * writes its bytes as they are (a pax header with hdrcharset=BINARY), which import reads back. */
+        if (archive_write_header(a, ae) < ARCHIVE_WARN) {
+                r = archive_fail(p, a, e->path, err);
+                goto fail;
+        }
+        r = 0;
+        if (fd >= 0)
+                r = write_file_data(p, a, fd, e->path, (uint64_t)st.st_size, buf, err);
+fail:
+        if (fd >= 0)
+                close(fd);
+        return r;
+}
+
+static int write_archive(struct packer *p, struct error *err)
+{
+        struct archive *a = NULL;
+        struct archive_entry *ae = NULL;
+        char *buf = NULL;
+        int r;
+
+        buf = malloc(PACK_CHUNK);
+        a = archive_write_new();
+        ae = archive_entry_new();
+        if (!buf || !a || !ae) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto fail;
+        }
+        /* No padding after the zstd frame: the last block ends where the compressed data does. */
+        if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK || archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
+            archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+            archive_write_open(a, p, NULL, write_cb, NULL) != ARCHIVE_OK) {
+                r = archive_fail(p, a, NULL, err);
+                goto fail;
+        }
+        for (size_t i = 0; i < p->tree.n; i++) {
+                r = write_entry(p, a, ae, &p->tree.v[i], buf, err);
+                if (r < 0)
+                        goto fail;
+        }
+        if (archive_write_close(a) != ARCHIVE_OK) {
+                r = archive_fail(p, a, NULL, err);
+                goto fail;
+        }
+        r = 0;
+fail:
+        archive_entry_free(ae);
+        if (a)
+                archive_write_free(a);
+        free(buf);
+        return r;
+}
+
+/* Create the temp file beside the output: O_EXCL, mode 0666 less the umask, like the output will have. */
+static int open_tmp(const char *out_dir, const char *out_base, char *tmp, size_t size, const char **ret_base,
+                    struct error *err)
+{
+        for (int tries = 0; tries < 100; tries++) {
+                uint64_t rnd = 0;
+                int fd;
+
+                if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
+                        rnd = ((uint64_t)getpid() << 32) ^ (uint64_t)tries ^ (uint64_t)(uintptr_t)&rnd;
+                if (fs_path(tmp, size, "%s/.%s.%016llx.tmp", out_dir, out_base, (unsigned long long)rnd) < 0)
+                        return error_set(err, STACK_EFAIL, "output path %s/%s is too long", out_dir, out_base);
+                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+                if (fd >= 0) {
+                        *ret_base = strrchr(tmp, '/') + 1;
+                        return fd;
+                }
+                if (errno != EEXIST)
+                        return error_errno(err, STACK_EFAIL, errno, "cannot create a temp file in %s", out_dir);
+        }
+        return error_set(err, STACK_EFAIL, "cannot create a temp file in %s: too many attempts", out_dir);
+}
+
+void pack_result_release(struct pack_result *res)
+{
+        if (!res)
+                return;
+        free(res->slug);
+        free(res->version);
+        memset(res, 0, sizeof *res);
+}
+
+int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, struct error *err)
+{
+        struct packer p = {.dir = dir, .root_fd = -1, .out_fd = -1};
+        struct manifest *m = NULL;
+        struct pack_result res = {0};
+        char out_dir[PATH_MAX], tmp[PATH_MAX] = "";
+        const char *slash;
+        locale_t c_locale = (locale_t)0, old_locale;
+        struct stat st;
+        int r;
+
+        if (!dir || !out_path || !*out_path || !ret)
+                return error_set(err, STACK_EFAIL, "pack_dir: invalid arguments");
+        tree_init(&p.tree);
+        slash = strrchr(out_path, '/');
+        if (slash && !slash[1]) {
+                r = error_set(err, STACK_EFAIL, "output %s names a directory, not a file", out_path);
+                goto fail;
+        }
+        p.out_base = slash ? slash + 1 : out_path;
+        if (!slash)
+                r = fs_path(out_dir, sizeof out_dir, ".");
+        else if (slash == out_path)
+                r = fs_path(out_dir, sizeof out_dir, "/");
+        else
+                r = fs_path(out_dir, sizeof out_dir, "%.*s", (int)(slash - out_path), out_path);
+        if (r < 0) {
+                r = error_set(err, STACK_EFAIL, "output path %s is too long", out_path);
+                goto fail;
+        }
+
+        p.root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (p.root_fd < 0) {
+                r = error_errno(err, STACK_EFAIL, errno, "cannot pack %s", dir);
+                goto fail;
+        }
+        r = read_manifest_at(p.root_fd, dir, &m, NULL, NULL, err);
+        if (r < 0)
+                goto fail;
+        res.slug = strdup(m->slug);
+        res.version = strdup(m->version);
+        if (!res.slug || !res.version) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto fail;
+        }
+
+        p.out_fd = open_tmp(out_dir, p.out_base, tmp, sizeof tmp, &p.tmp_base, err);
+        if (p.out_fd < 0) {
+                r = p.out_fd;
+                tmp[0] = 0;
+                goto fail;
+        }
+        if (stat(out_dir, &st) < 0) {
+                r = error_errno(err, STACK_EFAIL, errno, "cannot stat %s", out_dir);
+                goto fail;
+        }
+        p.out_dir_dev = st.st_dev;
+        p.out_dir_ino = st.st_ino;
+
+        r = walk(&p, err);
+        if (r < 0)
+                goto fail;
+        r = check_tree(&p, m, err);
+        if (r < 0)
+                goto fail;
+
+        /* libarchive converts names through the current locale: pin it to "C" for this thread, so the bytes do
+         * not depend on the caller's setlocale(). */
+        c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+        if (c_locale == (locale_t)0) {
+                r = error_errno(err, STACK_EFAIL, errno, "cannot set up the C locale");
+                goto fail;
+        }
+        old_locale = uselocale(c_locale);
+        digest_init(&p.hasher);
+        r = write_archive(&p, err);
+        uselocale(old_locale);
+        if (r < 0)
+                goto fail;
+        if (fsync(p.out_fd) < 0) {
+                r = error_errno(err, STACK_EFAIL, errno, "cannot write %s", tmp);
+                goto fail;
+        }
+        if (close(p.out_fd) < 0) {
+                p.out_fd = -1;
+                r = error_errno(err, STACK_EFAIL, errno, "cannot write %s", tmp);
+                goto fail;
+        }
+        p.out_fd = -1;
+        if (rename(tmp, out_path) < 0) {
+                r = error_errno(err, STACK_EFAIL, errno, "cannot rename %s to %s", tmp, out_path);
+                goto fail;
+        }
+        tmp[0] = 0;
+        r = fs_fsync_dir(out_dir);
+        if (r < 0) {
+                r = error_errno(err, STACK_EFAIL, r, "cannot sync %s", out_dir);
+                goto fail;
+        }
+
+        res.n_entries = p.tree.n;
+        res.size = p.written;
+        digest_final(&p.hasher, &res.sha256);
+        *ret = res;
+        res = (struct pack_result){0};
+        r = 0;
+fail:
+        pack_result_release(&res);
+        if (p.out_fd >= 0)
+                close(p.out_fd);
+        if (tmp[0])
+                unlink(tmp);
+        if (p.root_fd >= 0)
+                close(p.root_fd);
+        tree_release(&p.tree);
+        manifest_free(m);
+        if (c_locale != (locale_t)0)
+                freelocale(c_locale);
+        return r;
+}

@@ -1,0 +1,51 @@
+/* pack.h - a stack folder into a reproducible bundle (DESIGN.md section 1, spec/bundle.md).
+ *
+ * Calling sequence:
+ *   pack_read_manifest(dir, &m, warn, ctx, err)   optional: parse DIR/stack.yaml (for the default output name
+ *                                                 `<slug>-<version>.stack` and to show its warnings);
+ *                                                 manifest_free(m) when done
+ *   pack_dir(dir, out_path, &res, err)            walk DIR, check every entry, write the bundle
+ *   pack_result_release(&res)                     always; safe on a zeroed or failed result
+ *
+ * pack_dir() parses and checks stack.yaml itself (it does not trust the caller to have done so), walks DIR
+ * without following symlinks, sorts the paths bytewise and writes pax tar + zstd: uid/gid 0, no owner names,
+ * mtime 0, no atime/ctime, no xattrs or ACLs, modes normalised (dirs 0755, files 0755 or 0644 after their
+ * exec bits, symlinks 0777). The same tree gives the same bytes whoever owns it, whenever it was touched.
+ * The output file itself is left out when it lies inside DIR.
+ *
+ * The bundle is written to a temp file beside out_path (O_EXCL), fsync'ed and renamed into place only on
+ * success: a failed pack leaves no output and no temp file. Refusals (what `stack import` would refuse:
+ * fifos, sockets, devices, setuid/setgid/sticky bits, symlinks that are absolute or resolve outside DIR,
+ * paths import cannot take, a missing or invalid stack.yaml, a missing compose file or image archive) are
+ * STACK_EREJECT with one line naming the path; I/O failures are STACK_EFAIL.
+ */
+#ifndef STACK_PACK_H
+#define STACK_PACK_H
+
+#include <stdint.h>
+
+#include "digest.h"
+#include "error.h"
+#include "manifest.h"
+
+#define PACK_CHUNK (256 * 1024) /* file data is streamed in chunks this size */
+
+struct pack_result {
+        char *slug;           /* from stack.yaml */
+        char *version;        /* from stack.yaml */
+        uint64_t n_entries;   /* archive entries written: files, directories, symlinks */
+        uint64_t size;        /* bytes of the bundle file */
+        struct digest sha256; /* SHA-256 of the bundle file */
+};
+
+/* Read and parse DIR/stack.yaml; STACK_EREJECT when it is missing, not a regular file or invalid.
+ * warn may be NULL. *ret is written only on success. */
+int pack_read_manifest(const char *dir, struct manifest **ret, manifest_warn_fn warn, void *warn_ctx,
+                       struct error *err);
+
+/* Pack DIR into out_path (replaced if it exists). *ret is written only on success. */
+int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, struct error *err);
+
+void pack_result_release(struct pack_result *res);
+
+#endif

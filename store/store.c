@@ -1,0 +1,442 @@
+/* store.c - the store on disk: where things live, the lock that keeps gc away from writers, and staged
+ * object writes.
+ *
+ * Objects of one ingest are written to temp files in tmp/ while they stream in; staging_commit() makes them
+ * durable with one syncfs() and only then renames them to their names, so a crash can never leave a
+ * half-written file under an object's name (the name is the promise that the content matches).
+ */
+#include "store.h"
+#include "fsutil.h"
+#include "index.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct store {
+        char home[PATH_MAX];
+        struct index *index;
+        int lock_fd;
+};
+
+struct staged {
+        char name[24]; /* "obj-<16 hex>" in tmp/; empty once renamed */
+        struct digest digest;
+};
+
+struct staging {
+        struct store *store;
+        struct staged *v;
+        size_t n, cap;
+        uint32_t *slots;        /* open-addressing set over v: index + 1, 0 = empty */
+        size_t n_slots;         /* power of two, kept above 2 * n */
+        int fd;                 /* the streamed object being written, -1 when none */
+        char cur_tmp[PATH_MAX];
+        struct hasher cur_hash;
+        uint64_t written;
+        bool committed;
+};
+
+static int default_home(char *buf, size_t size)
+{
+        const char *h = getenv("STACK_HOME"), *x = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+
+        if (h && *h)
+                return fs_path(buf, size, "%s", h);
+        if (x && *x)
+                return fs_path(buf, size, "%s/stack", x);
+        if (home && *home)
+                return fs_path(buf, size, "%s/.local/share/stack", home);
+        return -ENOENT;
+}
+
+int store_open(const char *home, struct store **ret, struct error *err)
+{
+        static const char *const dirs[] = {"objects/sha256", "tmp", "keys/trusted", NULL};
+        char path[PATH_MAX];
+        struct store *s;
+        int r;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        s->lock_fd = -1;
+        r = home ? fs_path(s->home, sizeof s->home, "%s", home) : default_home(s->home, sizeof s->home);
+        if (r < 0) {
+                r = error_set(err, STACK_ESTORE, "no store location: set STACK_HOME or HOME");
+                goto fail;
+        }
+        for (int i = 0; dirs[i]; i++) {
+                r = fs_path(path, sizeof path, "%s/%s", s->home, dirs[i]);
+                if (r == 0)
+                        r = fs_mkdir_p(path, 0755);
+                if (r < 0) {
+                        r = error_errno(err, STACK_ESTORE, r, "cannot create %s", path);
+                        goto fail;
+                }
+        }
+        r = fs_path(path, sizeof path, "%s/lock", s->home);
+        if (r == 0) {
+                s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+                r = s->lock_fd < 0 ? -errno : 0;
+        }
+        if (r < 0) {
+                r = error_errno(err, STACK_ESTORE, r, "cannot open %s", path);
+                goto fail;
+        }
+        r = fs_path(path, sizeof path, "%s/index.db", s->home);
+        if (r == 0)
+                r = index_open(path, &s->index, err);
+        if (r < 0)
+                goto fail;
+        *ret = s;
+        return 0;
+fail:
+        store_free(s);
+        return r;
+}
+
+void store_free(struct store *s)
+{
+        if (!s)
+                return;
+        index_free(s->index);
+        if (s->lock_fd >= 0)
+                close(s->lock_fd);
+        free(s);
+}
+
+const char *store_home(const struct store *s)
+{
+        return s->home;
+}
+
+struct index *store_index(struct store *s)
+{
+        return s->index;
+}
+
+static int lock(struct store *s, int how, struct error *err)
+{
+        for (int waited_ms = 0;; waited_ms += 50) {
+                if (flock(s->lock_fd, how | LOCK_NB) == 0)
+                        return 0;
+                if (errno != EWOULDBLOCK && errno != EINTR)
+                        return error_errno(err, STACK_ESTORE, errno, "cannot lock the store at %s", s->home);
+                if (waited_ms >= STORE_LOCK_WAIT_S * 1000)
+                        return error_set(err, STACK_ESTORE, "the store at %s is locked by another stack process (%s)",
+                                         s->home, how == LOCK_EX ? "a writer" : "gc");
+                nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+        }
+}
+
+int store_lock_shared(struct store *s, struct error *err)
+{
+        return lock(s, LOCK_SH, err);
+}
+
+int store_lock_exclusive(struct store *s, struct error *err)
+{
+        return lock(s, LOCK_EX, err);
+}
+
+void store_unlock(struct store *s)
+{
+        flock(s->lock_fd, LOCK_UN);
+}
+
+int store_object_path(const struct store *s, const struct digest *d, char *buf, size_t size)
+{
+        char hex[DIGEST_HEX_LEN + 1];
+
+        digest_to_hex(d, hex);
+        return fs_path(buf, size, "%s/objects/sha256/%.2s/%s", s->home, hex, hex + 2);
+}
+
+bool store_has_object(const struct store *s, const struct digest *d)
+{
+        char path[PATH_MAX];
+        struct stat st;
+
+        return store_object_path(s, d, path, sizeof path) == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int store_object_open(const struct store *s, const struct digest *d)
+{
+        char path[PATH_MAX];
+        int r = store_object_path(s, d, path, sizeof path), fd;
+
+        if (r < 0)
+                return r;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        return fd < 0 ? -errno : fd;
+}
+
+int staging_new(struct store *s, struct staging **ret, struct error *err)
+{
+        struct staging *st = calloc(1, sizeof *st);
+
+        if (!st)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        st->store = s;
+        st->fd = -1;
+        *ret = st;
+        return 0;
+}
+
+static int temp_open(struct staging *st, char *path, size_t size, struct error *err)
+{
+        for (int i = 0; i < 16; i++) {
+                uint64_t rnd;
+                int fd, r;
+
+                if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+                        rnd = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)i;
+                r = fs_path(path, size, "%s/tmp/obj-%016llx", st->store->home, (unsigned long long)rnd);
+                if (r < 0)
+                        return error_errno(err, STACK_ESTORE, r, "temp path");
+                fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+                if (fd >= 0)
+                        return fd;
+                if (errno != EEXIST)
+                        return error_errno(err, STACK_ESTORE, errno, "cannot create %s", path);
+        }
+        return error_set(err, STACK_ESTORE, "cannot create a temp file in %s/tmp", st->store->home);
+}
+
+static size_t slot_of(const struct digest *d, size_t n_slots)
+{
+        uint64_t h;
+
+        memcpy(&h, d->b, sizeof h); /* a SHA-256 is already uniformly spread */
+        return (size_t)h & (n_slots - 1);
+}
+
+static bool staged_has(const struct staging *st, const struct digest *d)
+{
+        if (!st->n_slots)
+                return false;
+        for (size_t i = slot_of(d, st->n_slots);; i = (i + 1) & (st->n_slots - 1)) {
+                if (!st->slots[i])
+                        return false;
+                if (digest_equal(&st->v[st->slots[i] - 1].digest, d))
+                        return true;
+        }
+}
+
+static int slots_grow(struct staging *st)
+{
+        size_t n_slots = st->n_slots ? st->n_slots * 2 : 256;
+        uint32_t *slots = calloc(n_slots, sizeof *slots);
+
+        if (!slots)
+                return -ENOMEM;
+        for (size_t k = 0; k < st->n; k++) {
+                size_t i = slot_of(&st->v[k].digest, n_slots);
+                while (slots[i])
+                        i = (i + 1) & (n_slots - 1);
+                slots[i] = (uint32_t)(k + 1);
+        }
+        free(st->slots);
+        st->slots = slots;
+        st->n_slots = n_slots;
+        return 0;
+}
+
+static int staged_push(struct staging *st, const char *tmp, const struct digest *d, struct error *err)
+{
+        const char *base = strrchr(tmp, '/');
+
+        if (st->n == st->cap) {
+                size_t cap = st->cap ? st->cap * 2 : 64;
+                struct staged *v = realloc(st->v, cap * sizeof *v);
+                if (!v)
+                        return error_set(err, STACK_EFAIL, "out of memory");
+                st->v = v;
+                st->cap = cap;
+        }
+        snprintf(st->v[st->n].name, sizeof st->v[st->n].name, "%s", base ? base + 1 : tmp);
+        st->v[st->n].digest = *d;
+        st->n++;
+        if (2 * st->n >= st->n_slots) {
+                if (slots_grow(st) < 0) /* rebuilds the set with the new entry in it */
+                        return error_set(err, STACK_EFAIL, "out of memory");
+        } else {
+                size_t i = slot_of(d, st->n_slots);
+                while (st->slots[i])
+                        i = (i + 1) & (st->n_slots - 1);
+                st->slots[i] = (uint32_t)st->n;
+        }
+        return 0;
+}
+
+int staging_put_buffer(struct staging *st, const void *data, size_t len, struct digest *ret, struct error *err)
+{
+        char tmp[PATH_MAX];
+        struct digest d;
+        int fd, r;
+
+        digest_buffer(data, len, &d);
+        if (store_has_object(st->store, &d) || staged_has(st, &d)) {
+                *ret = d;
+                return 0;
+        }
+        fd = temp_open(st, tmp, sizeof tmp, err);
+        if (fd < 0)
+                return fd;
+        r = fs_write_all(fd, data, len);
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0)
+                r = staged_push(st, tmp, &d, err);
+        else
+                r = error_errno(err, STACK_ESTORE, r, "cannot write %s", tmp);
+        if (r < 0) {
+                unlink(tmp);
+                return r;
+        }
+        st->written += len;
+        *ret = d;
+        return 0;
+}
+
+int staging_begin(struct staging *st, struct error *err)
+{
+        int fd;
+
+        if (st->fd >= 0)
+                return error_set(err, STACK_EFAIL, "staging_begin: an object is already open");
+        fd = temp_open(st, st->cur_tmp, sizeof st->cur_tmp, err);
+        if (fd < 0)
+                return fd;
+        st->fd = fd;
+        digest_init(&st->cur_hash);
+        return 0;
+}
+
+int staging_write(struct staging *st, const void *data, size_t len, struct error *err)
+{
+        int r;
+
+        if (st->fd < 0)
+                return error_set(err, STACK_EFAIL, "staging_write: no object is open");
+        digest_update(&st->cur_hash, data, len);
+        r = fs_write_all(st->fd, data, len);
+        if (r < 0)
+                return error_errno(err, STACK_ESTORE, r, "cannot write %s", st->cur_tmp);
+        st->written += len;
+        return 0;
+}
+
+static int staged_tmp_path(const struct staging *st, size_t i, char *buf, size_t size)
+{
+        return fs_path(buf, size, "%s/tmp/%s", st->store->home, st->v[i].name);
+}
+
+static void staging_abort_current(struct staging *st)
+{
+        if (st->fd < 0)
+                return;
+        close(st->fd);
+        unlink(st->cur_tmp);
+        st->fd = -1;
+}
+
+int staging_end(struct staging *st, struct digest *ret, struct error *err)
+{
+        struct digest d;
+        int r = 0;
+
+        if (st->fd < 0)
+                return error_set(err, STACK_EFAIL, "staging_end: no object is open");
+        digest_final(&st->cur_hash, &d);
+        if (close(st->fd) < 0)
+                r = error_errno(err, STACK_ESTORE, errno, "cannot write %s", st->cur_tmp);
+        st->fd = -1;
+        if (r == 0 && (store_has_object(st->store, &d) || staged_has(st, &d))) {
+                unlink(st->cur_tmp); /* dedup: the store (or this bundle) has it already */
+        } else if (r == 0) {
+                r = staged_push(st, st->cur_tmp, &d, err);
+        }
+        if (r < 0) {
+                unlink(st->cur_tmp);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}
+
+uint64_t staging_bytes_written(const struct staging *st)
+{
+        return st->written;
+}
+
+int staging_commit(struct staging *st, struct error *err)
+{
+        char path[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX], hex[DIGEST_HEX_LEN + 1];
+        int fd, r;
+
+        if (st->fd >= 0)
+                return error_set(err, STACK_EFAIL, "staging_commit: an object is still open");
+        if (st->n == 0) {
+                st->committed = true;
+                return 0;
+        }
+        /* One syncfs for the whole bundle instead of an fsync per object: the contents are durable before any
+         * of them gets its name. */
+        fd = open(st->store->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return error_errno(err, STACK_ESTORE, errno, "cannot open %s", st->store->home);
+        r = syncfs(fd) < 0 ? -errno : 0;
+        if (r < 0) {
+                close(fd);
+                return error_errno(err, STACK_ESTORE, r, "cannot sync %s", st->store->home);
+        }
+        for (size_t i = 0; i < st->n; i++) {
+                digest_to_hex(&st->v[i].digest, hex);
+                r = fs_path(dir, sizeof dir, "%s/objects/sha256/%.2s", st->store->home, hex);
+                if (r == 0)
+                        r = mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : 0;
+                if (r == 0)
+                        r = store_object_path(st->store, &st->v[i].digest, path, sizeof path);
+                if (r == 0)
+                        r = staged_tmp_path(st, i, tmp, sizeof tmp);
+                if (r == 0 && rename(tmp, path) < 0)
+                        r = -errno;
+                if (r < 0) {
+                        close(fd);
+                        return error_errno(err, STACK_ESTORE, r, "cannot store object %s", hex);
+                }
+                st->v[i].name[0] = 0;
+        }
+        /* And the names are durable before the index can point at them. */
+        r = syncfs(fd) < 0 ? -errno : 0;
+        close(fd);
+        if (r < 0)
+                return error_errno(err, STACK_ESTORE, r, "cannot sync %s", st->store->home);
+        st->committed = true;
+        return 0;
+}
+
+void staging_free(struct staging *st)
+{
+        if (!st)
+                return;
+        staging_abort_current(st);
+        for (size_t i = 0; i < st->n; i++) {
+                char tmp[PATH_MAX];
+                if (st->v[i].name[0] && staged_tmp_path(st, i, tmp, sizeof tmp) == 0)
+                        unlink(tmp);
+        }
+        free(st->v);
+        free(st->slots);
+        free(st);
+}
