@@ -1025,9 +1025,12 @@ static const struct {
         const char *name;
         size_t offset;
 } desktop_scalars[] = {
-        {"status", offsetof(struct manifest, status)},     {"type", offsetof(struct manifest, type)},
-        {"icon", offsetof(struct manifest, icon)},         {"updated_at", offsetof(struct manifest, updated_at)},
-        {"homepage", offsetof(struct manifest, homepage)}, {"repository", offsetof(struct manifest, repository)},
+        {"status", offsetof(struct manifest, status)},
+        {"type", offsetof(struct manifest, type)},
+        {"icon", offsetof(struct manifest, icon)},
+        {"updated_at", offsetof(struct manifest, updated_at)},
+        {"homepage", offsetof(struct manifest, homepage)},
+        {"repository", offsetof(struct manifest, repository)},
 };
 
 /* In the published schema; accepted in any shape, not kept. */

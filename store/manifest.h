@@ -1,4 +1,4 @@
-/* manifest.h - stack.yaml: parse and validate a bundle's metadata (spec/bundle.md).
+/* manifest.h - stack.yaml: parse and validate a bundle's metadata (spec/manifest.md).
  *
  * Calling sequence: manifest_parse() a buffer (the bytes of stack.yaml, at most MANIFEST_MAX_SIZE) into a
  * struct manifest allocated by the parser; read its fields; manifest_free() it (NULL is fine). The parser
