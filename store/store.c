@@ -58,6 +58,31 @@ static int default_home(char *buf, size_t size)
         return -ENOENT;
 }
 
+/* Opening a new index switches it to WAL and migrates it; two processes doing that at once can get SQLITE_BUSY
+ * without the busy handler being asked, so opening is serialised by a short lock of its own (not the store
+ * lock, which writers hold for a whole ingest). */
+static int open_index(struct store *s, struct error *err)
+{
+        char path[PATH_MAX];
+        int fd, r;
+
+        r = fs_path(path, sizeof path, "%s/index.lock", s->home);
+        if (r < 0)
+                return error_errno(err, STACK_ESTORE, r, "store path");
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return error_errno(err, STACK_ESTORE, errno, "cannot open %s", path);
+        while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
+                ;
+        r = fs_path(path, sizeof path, "%s/index.db", s->home);
+        if (r == 0)
+                r = index_open(path, &s->index, err);
+        else
+                r = error_errno(err, STACK_ESTORE, r, "store path");
+        close(fd); /* releases the lock */
+        return r;
+}
+
 int store_open(const char *home, struct store **ret, struct error *err)
 {
         static const char *const dirs[] = {"objects/sha256", "tmp", "keys/trusted", NULL};
@@ -92,9 +117,7 @@ int store_open(const char *home, struct store **ret, struct error *err)
                 r = error_errno(err, STACK_ESTORE, r, "cannot open %s", path);
                 goto fail;
         }
-        r = fs_path(path, sizeof path, "%s/index.db", s->home);
-        if (r == 0)
-                r = index_open(path, &s->index, err);
+        r = open_index(s, err);
         if (r < 0)
                 goto fail;
         *ret = s;
