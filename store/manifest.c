@@ -496,7 +496,8 @@ static int map_check(struct ctx *c, const struct node *map, const char *where)
                         goto out;
                 }
         }
-        qsort(keys, n, sizeof *keys, key_cmp);
+        if (n > 1)
+                qsort(keys, n, sizeof *keys, key_cmp);
         for (i = 1; i < n; i++)
                 if (key_cmp(&keys[i - 1], &keys[i]) == 0) {
                         size_t a = keys[i - 1]->line, b = keys[i]->line;

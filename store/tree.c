@@ -246,14 +246,16 @@ int tree_finalize(struct tree *t, struct error *err)
 {
         int r;
 
-        qsort(t->v, t->n, sizeof *t->v, entry_cmp);
+        if (t->n)
+                qsort(t->v, t->n, sizeof *t->v, entry_cmp);
         for (size_t i = 1; i < t->n; i++)
                 if (!strcmp(t->v[i - 1].path, t->v[i].path))
                         return error_set(err, STACK_EREJECT, "bundle has a duplicate path '%s'", t->v[i].path);
         r = add_implicit_dirs(t, err);
         if (r < 0)
                 return r;
-        qsort(t->v, t->n, sizeof *t->v, entry_cmp);
+        if (t->n)
+                qsort(t->v, t->n, sizeof *t->v, entry_cmp);
         for (size_t i = 0; i < t->n; i++) {
                 const struct tree_entry *e = &t->v[i];
                 char parent[TREE_MAX_PATH + 1];

@@ -135,7 +135,7 @@ static int walk_objects(struct verify_ctx *c)
                                 continue;
                         }
                         key.d = name;
-                        k = bsearch(&key, c->v, c->n, sizeof *c->v, known_cmp);
+                        k = c->n ? bsearch(&key, c->v, c->n, sizeof *c->v, known_cmp) : NULL;
                         if (!k) {
                                 problem(c, "extra", "object %s is referenced by nothing (gc removes it)", hex);
                                 c->rep->extra++;
@@ -213,7 +213,8 @@ int verify_store(struct store *s, struct verify_report *rep, struct error *err)
         r = index_foreach_object(store_index(s), collect_object, &c, err);
         if (r < 0)
                 goto done;
-        qsort(c.v, c.n, sizeof *c.v, known_cmp);
+        if (c.n)
+                qsort(c.v, c.n, sizeof *c.v, known_cmp);
         r = walk_objects(&c);
         if (r < 0)
                 goto done;
