@@ -21,6 +21,11 @@ int cmd_ls(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_checkout(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_trust(int argc, char **argv);
+int cmd_catalog(int argc, char **argv);
 
 /* Print "stack: <err->msg>" and return err->code (STACK_EFAIL if unset). */
 int cli_fail(const struct error *err);
@@ -33,6 +38,9 @@ void cli_warn(void *ctx, const char *line);
 /* "1.2 MiB" style. buf: 32 bytes. */
 const char *cli_human_size(uint64_t bytes, char *buf);
 struct version_info;
+struct fetch_result;
+/* What fetch and import print for a result (json: the version object plus cached/offline/new/bytes). */
+int cli_print_fetch_result(const struct fetch_result *res, bool json);
 /* A version as the JSON object ls and show print. */
 json_t *cli_version_json(const struct version_info *v);
 /* Print a JSON value to stdout (indented, newline) and free it; returns 0 or STACK_EFAIL. */

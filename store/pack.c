@@ -646,3 +646,189 @@ fail:
                 freelocale(c_locale);
         return r;
 }
+
+/* bundle_read_manifest(): the file read once, every byte through the hasher (as ingest does). */
+struct bundle_reader {
+        int fd;
+        struct hasher hasher;
+        uint64_t size;
+        unsigned char *buf; /* PACK_CHUNK bytes */
+        int read_errno;     /* errno of a failed read, 0 if none */
+};
+
+static la_ssize_t bundle_read_cb(struct archive *a, void *ctx, const void **buf)
+{
+        struct bundle_reader *br = ctx;
+        ssize_t n;
+
+        do
+                n = read(br->fd, br->buf, PACK_CHUNK);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+                br->read_errno = errno;
+                archive_set_error(a, errno, "read failed");
+                return -1;
+        }
+        digest_update(&br->hasher, br->buf, (size_t)n);
+        br->size += (uint64_t)n;
+        *buf = br->buf;
+        return n;
+}
+
+/* A libarchive failure: our read's errno when that is what failed, else the archive's own message. */
+static int bundle_fail(struct bundle_reader *br, struct archive *a, const char *path, const char *what,
+                       struct error *err)
+{
+        const char *msg = archive_error_string(a);
+
+        if (br->read_errno)
+                return error_errno(err, STACK_EFAIL, br->read_errno, "cannot read %s", path);
+        return error_set(err, STACK_EREJECT, "bundle %s %s (%s)", path, what, msg ? msg : "unknown error");
+}
+
+/* Copy stack.yaml's bytes out of the archive, bounded by MANIFEST_MAX_SIZE. */
+static int bundle_read_yaml(struct bundle_reader *br, struct archive *a, struct archive_entry *e, const char *path,
+                            char **ret, size_t *ret_len, struct error *err)
+{
+        char *buf;
+        size_t len = 0;
+
+        if (archive_entry_hardlink(e) || archive_entry_filetype(e) != AE_IFREG)
+                return error_set(err, STACK_EREJECT, "bundle %s: stack.yaml is not a regular file", path);
+        if (archive_entry_size_is_set(e) && archive_entry_size(e) > MANIFEST_MAX_SIZE)
+                return error_set(err, STACK_EREJECT, "bundle %s: stack.yaml is larger than %d bytes", path,
+                                 MANIFEST_MAX_SIZE);
+        buf = malloc(MANIFEST_MAX_SIZE + 1);
+        if (!buf)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        for (;;) {
+                la_ssize_t n = archive_read_data(a, buf + len, MANIFEST_MAX_SIZE + 1 - len);
+
+                if (n < 0) {
+                        free(buf);
+                        return bundle_fail(br, a, path, "is corrupt at stack.yaml", err);
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+                if (len > MANIFEST_MAX_SIZE) {
+                        free(buf);
+                        return error_set(err, STACK_EREJECT, "bundle %s: stack.yaml is larger than %d bytes", path,
+                                         MANIFEST_MAX_SIZE);
+                }
+        }
+        buf[len] = 0;
+        *ret = buf;
+        *ret_len = len;
+        return 0;
+}
+
+int bundle_read_manifest(const char *path, struct manifest **ret_m, struct digest *ret_sha256, uint64_t *ret_size,
+                         struct error *err)
+{
+        struct bundle_reader br = {.fd = -1};
+        struct error local = ERROR_INIT;
+        struct archive *a = NULL;
+        struct archive_entry *e;
+        struct manifest *m = NULL;
+        struct digest d;
+        struct stat st;
+        char norm[TREE_MAX_PATH + 1], *yaml = NULL;
+        size_t yaml_len = 0;
+        int r, ar;
+
+        if (!path || !ret_m)
+                return error_set(err, STACK_EFAIL, "bundle_read_manifest: invalid arguments");
+        br.fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (br.fd < 0)
+                return error_errno(err, STACK_EFAIL, errno, "cannot open %s", path);
+        if (fstat(br.fd, &st) < 0) {
+                r = error_errno(err, STACK_EFAIL, errno, "cannot stat %s", path);
+                goto fail;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                r = error_set(err, STACK_EFAIL, "%s is not a regular file", path);
+                goto fail;
+        }
+        br.buf = malloc(PACK_CHUNK);
+        a = archive_read_new();
+        if (!br.buf || !a) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto fail;
+        }
+        digest_init(&br.hasher);
+        archive_read_support_filter_zstd(a);
+        archive_read_support_filter_gzip(a);
+        archive_read_support_format_tar(a);
+        if (archive_read_open(a, &br, NULL, bundle_read_cb, NULL) != ARCHIVE_OK) {
+                r = bundle_fail(&br, a, path, "is not a zstd or gzip compressed tar archive", err);
+                goto fail;
+        }
+        for (bool first = true;; first = false) {
+                ar = archive_read_next_header(a, &e);
+                if (ar == ARCHIVE_EOF)
+                        break;
+                if (ar < ARCHIVE_WARN) {
+                        r = bundle_fail(&br, a, path, first ? "is not a zstd or gzip compressed tar archive" : "is corrupt",
+                                        err);
+                        goto fail;
+                }
+                if (first && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE) {
+                        r = error_set(err, STACK_EREJECT,
+                                      "bundle %s is an uncompressed tar: a bundle is compressed with zstd or gzip", path);
+                        goto fail;
+                }
+                /* Paths that do not normalise are not stack.yaml; import refuses them, catalog build skips them. */
+                if (tree_path_normalize(archive_entry_pathname(e), norm, &local) < 0) {
+                        error_clear(&local);
+                        continue;
+                }
+                if (strcmp(norm, "stack.yaml"))
+                        continue;
+                if (yaml) {
+                        r = error_set(err, STACK_EREJECT, "bundle %s has two stack.yaml entries", path);
+                        goto fail;
+                }
+                r = bundle_read_yaml(&br, a, e, path, &yaml, &yaml_len, err);
+                if (r < 0)
+                        goto fail;
+        }
+        /* The digest covers the whole file, including bytes after the end of the tar the reader did not need. */
+        for (;;) {
+                const void *buf;
+                la_ssize_t n = bundle_read_cb(a, &br, &buf);
+
+                if (n < 0) {
+                        r = error_errno(err, STACK_EFAIL, br.read_errno, "cannot read %s", path);
+                        goto fail;
+                }
+                if (n == 0)
+                        break;
+        }
+        digest_final(&br.hasher, &d);
+        if (!yaml) {
+                r = error_set(err, STACK_EREJECT, "bundle %s has no stack.yaml", path);
+                goto fail;
+        }
+        r = manifest_parse(yaml, yaml_len, &m, NULL, NULL, &local);
+        if (r < 0) {
+                r = error_set(err, local.code ? local.code : STACK_EREJECT, "bundle %s: %s", path,
+                              local.code ? local.msg : "stack.yaml is invalid");
+                goto fail;
+        }
+        *ret_m = m;
+        m = NULL;
+        if (ret_sha256)
+                *ret_sha256 = d;
+        if (ret_size)
+                *ret_size = br.size;
+        r = 0;
+fail:
+        manifest_free(m);
+        free(yaml);
+        if (a)
+                archive_read_free(a);
+        free(br.buf);
+        close(br.fd);
+        return r;
+}

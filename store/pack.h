@@ -6,6 +6,7 @@
  *                                                 manifest_free(m) when done
  *   pack_dir(dir, out_path, &res, err)            walk DIR, check every entry, write the bundle
  *   pack_result_release(&res)                     always; safe on a zeroed or failed result
+ *   bundle_read_manifest(file, &m, &sha, &size)   the other way: a bundle file's stack.yaml, its digest, size
  *
  * pack_dir() parses and checks stack.yaml itself (it does not trust the caller to have done so), walks DIR
  * without following symlinks, sorts the paths bytewise and writes pax tar + zstd: uid/gid 0, no owner names,
@@ -47,5 +48,14 @@ int pack_read_manifest(const char *dir, struct manifest **ret, manifest_warn_fn 
 int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, struct error *err);
 
 void pack_result_release(struct pack_result *res);
+
+/* Read a bundle file's stack.yaml without a store (for `stack catalog build`): one pass through libarchive
+ * (zstd or gzip, tar), every byte of the file hashed, including any after the end of the tar. Entries other
+ * than stack.yaml are skipped, not checked: import and fetch check them. A file that is not a compressed tar,
+ * has no stack.yaml (or two, or one that is not a regular file or is larger than MANIFEST_MAX_SIZE), or whose
+ * stack.yaml is invalid is STACK_EREJECT naming the file. Outputs are written only on success; ret_sha256
+ * and ret_size may be NULL. */
+int bundle_read_manifest(const char *path, struct manifest **ret_m, struct digest *ret_sha256, uint64_t *ret_size,
+                         struct error *err);
 
 #endif

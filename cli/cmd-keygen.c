@@ -1,0 +1,41 @@
+/* cmd-keygen.c - `stack keygen NAME`: a publisher key pair, NAME.key (private, 0600) and NAME.pub. */
+#include "cli.h"
+#include "fetch/sign.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+
+int cmd_keygen(int argc, char **argv)
+{
+        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+        struct error err = ERROR_INIT;
+        char pub[PATH_MAX], fp[24];
+        const char *name;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        printf("usage: stack keygen NAME\n"
+                               "Writes a new ECDSA P-256 publisher key pair: NAME.key (private, mode 0600, keep it secret)\n"
+                               "and NAME.pub (hand it to the people who trust your catalog: stack trust add NAME.pub).\n"
+                               "NAME may include a directory; existing files are never overwritten.\n");
+                        return 0;
+                }
+                return cli_usage("keygen", "unknown option");
+        }
+        if (optind + 1 != argc)
+                return cli_usage("keygen", "expects one NAME");
+        name = argv[optind];
+        if (!*name)
+                return cli_usage("keygen", "NAME is empty");
+        if (snprintf(pub, sizeof pub, "%s.pub", name) >= (int)sizeof pub)
+                return cli_usage("keygen", "NAME is too long");
+        r = sign_keygen(name, &err);
+        if (r == 0)
+                r = sign_fingerprint(pub, fp, &err);
+        if (r < 0)
+                return cli_fail(&err);
+        printf("wrote %s.key (private, keep it secret) and %s.pub (fingerprint %s)\n", name, name, fp);
+        return 0;
+}
