@@ -545,6 +545,50 @@ int version_compare_semver(const char *a, const char *b, int *ret)
         return 0;
 }
 
+static int get_one(struct index *ix, const char *sql, const char *text, int64_t id, struct version_info *ret,
+                   struct error *err)
+{
+        sqlite3_stmt *st;
+        int r, rc;
+
+        r = prepare(ix, sql, &st, err);
+        if (r < 0)
+                return r;
+        if (text)
+                sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        else
+                sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                r = version_from_row(st, ret) < 0 ? error_set(err, STACK_EFAIL, "out of memory") : 0;
+        else if (rc == SQLITE_DONE)
+                r = -STACK_EFAIL; /* not found: no message, the caller decides what that means */
+        else
+                r = db_error(ix, err, "read version");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int index_find_bundle(struct index *ix, const struct digest *bundle, struct version_info *ret, struct error *err)
+{
+        char hex[DIGEST_HEX_LEN + 1];
+
+        digest_to_hex(bundle, hex);
+        return get_one(ix,
+                       "SELECT " VERSION_COLUMNS " FROM bundles b JOIN versions v ON v.id = b.version_id"
+                       " LEFT JOIN trees t ON t.digest = v.tree WHERE b.digest = ?",
+                       hex, 0, ret, err);
+}
+
+int index_get_version(struct index *ix, int64_t id, struct version_info *ret, struct error *err)
+{
+        int r = get_one(ix, "SELECT " VERSION_COLUMNS " FROM versions v LEFT JOIN trees t ON t.digest = v.tree WHERE v.id = ?",
+                        NULL, id, ret, err);
+        if (r == -STACK_EFAIL && !(err && err->code))
+                return error_set(err, STACK_EFAIL, "no version with id %lld", (long long)id);
+        return r;
+}
+
 int index_resolve(struct index *ix, const char *slug, const char *version, struct version_info *ret, struct error *err)
 {
         struct version_info *v = NULL;

@@ -56,6 +56,10 @@ int index_publish(struct index *ix, const struct tree *t, const struct digest *t
 int index_resolve(struct index *ix, const char *slug, const char *version, struct version_info *ret, struct error *err);
 /* Parse "slug[@version]" and resolve it. */
 int index_resolve_ref(struct index *ix, const char *ref, struct version_info *ret, struct error *err);
+/* The version a bundle digest was published as (any bundle ever seen for it); STACK_EFAIL when none. */
+int index_find_bundle(struct index *ix, const struct digest *bundle, struct version_info *ret, struct error *err);
+/* A version by id. */
+int index_get_version(struct index *ix, int64_t id, struct version_info *ret, struct error *err);
 /* All versions (slug NULL) or one stack's, ordered by slug then newest first. */
 int index_list_versions(struct index *ix, const char *slug, struct version_info **ret, size_t *ret_n, struct error *err);
 void version_info_release(struct version_info *v);

@@ -1,0 +1,291 @@
+/* fetch.c - catalog -> verified, streamed ingest -> store; and bundles fetched by URL or path. */
+#include "fetch.h"
+#include "catalog.h"
+#include "sign.h"
+#include "store/fsutil.h"
+#include "store/ingest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void fetch_result_release(struct fetch_result *r)
+{
+        if (r)
+                version_info_release(&r->v);
+}
+
+static int load_trust(struct store *s, struct trust **ret, struct error *err)
+{
+        char dir[PATH_MAX];
+        int r = fs_path(dir, sizeof dir, "%s/keys/trusted", store_home(s));
+
+        if (r < 0)
+                return error_errno(err, STACK_ESTORE, r, "trusted keys path");
+        return trust_load(dir, ret, err);
+}
+
+static void warn(const struct fetch_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(const struct fetch_options *o, const char *fmt, ...)
+{
+        char line[1200];
+        va_list ap;
+
+        if (!o->warn)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        o->warn(o->warn_ctx, line);
+}
+
+/* Stream `url` (or read fd when >= 0) through ingest; checks against want (digest, size) when given, and
+ * returns the ingest for the caller's last checks before publishing. */
+static int stream_ingest(struct store *s, const struct fetch_options *o, const char *url, int fd,
+                         const struct digest *want, uint64_t want_size, struct ingest **ret_ing,
+                         struct fetch_result *res, struct error *err)
+{
+        struct http_stream *hs = NULL;
+        struct ingest *ing = NULL;
+        int r;
+
+        r = ingest_new(s, NULL, &ing, err);
+        if (r < 0)
+                return r;
+        ingest_set_warn(ing, o->warn, o->warn_ctx);
+        if (fd >= 0) {
+                r = ingest_read_fd(ing, fd, err);
+        } else {
+                r = http_stream_open(url, want_size, &hs, err);
+                if (r == 0) {
+                        http_stream_set_progress(hs, o->progress, o->progress_ctx);
+                        r = ingest_read(ing, http_stream_read, hs, err);
+                        res->requests = http_stream_requests(hs);
+                }
+        }
+        http_stream_free(hs);
+        if (r < 0)
+                goto fail;
+        res->downloaded = ingest_bundle_size(ing);
+        if (want && !digest_equal(want, ingest_bundle_digest(ing))) {
+                char a[DIGEST_HEX_LEN + 1], b[DIGEST_HEX_LEN + 1];
+                digest_to_hex(want, a);
+                digest_to_hex(ingest_bundle_digest(ing), b);
+                r = error_set(err, STACK_EREJECT, "%s: sha256 %.16s... differs from the signed index's %.16s...: refused", url, b,
+                              a);
+                goto fail;
+        }
+        if (want_size && ingest_bundle_size(ing) != want_size) {
+                r = error_set(err, STACK_EREJECT, "%s: %llu bytes, the signed index says %llu: refused", url,
+                              (unsigned long long)ingest_bundle_size(ing), (unsigned long long)want_size);
+                goto fail;
+        }
+        *ret_ing = ing;
+        return 0;
+fail:
+        ingest_free(ing);
+        return r;
+}
+
+static int publish(struct store *s, struct ingest *ing, const char *signer, bool insecure, const char *source,
+                   struct fetch_result *res, struct error *err)
+{
+        struct publish_info pi = {
+                .bundle = ingest_bundle_digest(ing),
+                .bundle_size = ingest_bundle_size(ing),
+                .signer = signer,
+                .insecure = insecure && !signer,
+                .source = source,
+        };
+        int64_t id;
+        int r;
+
+        r = ingest_publish(ing, &pi, &id, &res->new_version, err);
+        if (r < 0)
+                return r;
+        res->added = ingest_bytes_added(ing);
+        return index_get_version(store_index(s), id, &res->v, err);
+}
+
+static int split_ref(const char *ref, char *slug, size_t size, const char **ret_version, struct error *err)
+{
+        const char *at = strchr(ref, '@');
+        size_t len = at ? (size_t)(at - ref) : strlen(ref);
+
+        if (len == 0 || len >= size)
+                return error_set(err, STACK_EUSAGE, "'%s' is not SLUG or SLUG@VERSION", ref);
+        memcpy(slug, ref, len);
+        slug[len] = 0;
+        if (!manifest_slug_valid(slug))
+                return error_set(err, STACK_EUSAGE, "'%s' is not a valid stack slug", slug);
+        if (at && !at[1])
+                return error_set(err, STACK_EUSAGE, "'%s' names no version after '@'", ref);
+        *ret_version = at ? at + 1 : NULL;
+        return 0;
+}
+
+int fetch_ref(struct store *s, const char *ref, const struct fetch_options *o, struct fetch_result *ret,
+              struct error *err)
+{
+        struct error cerr = ERROR_INIT;
+        struct trust *t = NULL;
+        struct catalog *c = NULL;
+        struct ingest *ing = NULL;
+        const struct catalog_version *cv;
+        const char *version = NULL, *base = o->catalog ? o->catalog : getenv("STACK_CATALOG");
+        const struct manifest *m;
+        char slug[128];
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        r = split_ref(ref, slug, sizeof slug, &version, err);
+        if (r < 0)
+                return r;
+        if (!base || !*base) {
+                /* No catalog configured: what the store has still resolves. */
+                r = index_resolve(store_index(s), slug, version, &ret->v, &cerr);
+                if (r == 0) {
+                        ret->cached = ret->offline = true;
+                        return 0;
+                }
+                return error_set(err, STACK_EUSAGE, "no catalog configured (set STACK_CATALOG or pass --catalog URL) and %s",
+                                 cerr.msg);
+        }
+        r = load_trust(s, &t, err);
+        if (r < 0)
+                goto done;
+        r = catalog_load(s, base, t, o->insecure, &c, &cerr);
+        if (r == -STACK_ENETWORK) {
+                struct error serr = ERROR_INIT;
+                if (index_resolve(store_index(s), slug, version, &ret->v, &serr) == 0) {
+                        warn(o, "catalog could not be reached (%s): using %s %s from the store", cerr.msg, ret->v.slug,
+                             ret->v.version);
+                        ret->cached = ret->offline = true;
+                        r = 0;
+                        goto done;
+                }
+                r = error_set(err, STACK_ENETWORK, "catalog could not be reached (%s), and %s is not in the store", cerr.msg,
+                              ref);
+                goto done;
+        }
+        if (r < 0) {
+                r = error_set(err, cerr.code, "%s", cerr.msg);
+                goto done;
+        }
+        r = catalog_find(c, slug, version, &cv, err);
+        if (r < 0)
+                goto done;
+        if (index_find_bundle(store_index(s), &cv->sha256, &ret->v, NULL) == 0) {
+                ret->cached = true; /* same bytes as a bundle already stored: no request for it */
+                goto done;
+        }
+        r = stream_ingest(s, o, cv->url, -1, &cv->sha256, cv->size, &ing, ret, err);
+        if (r < 0)
+                goto done;
+        m = ingest_manifest(ing);
+        if (strcmp(m->slug, slug) || strcmp(m->version, cv->version)) {
+                r = error_set(err, STACK_EREJECT, "%s: its stack.yaml says %s %s, the catalog lists it as %s %s: refused",
+                              cv->url, m->slug, m->version, slug, cv->version);
+                goto done;
+        }
+        r = publish(s, ing, c->signer, o->insecure, cv->url, ret, err);
+done:
+        if (r < 0)
+                fetch_result_release(ret);
+        ingest_free(ing);
+        catalog_free(c);
+        trust_free(t);
+        return r;
+}
+
+int fetch_bundle(struct store *s, const char *url_or_path, const struct fetch_options *o, struct fetch_result *ret,
+                 struct error *err)
+{
+        bool is_url = strstr(url_or_path, "://") != NULL;
+        struct http_response sigr = {0};
+        struct trust *t = NULL;
+        struct ingest *ing = NULL;
+        char *sig = NULL, sig_path[PATH_MAX];
+        size_t sig_len = 0;
+        const char *signer = NULL;
+        int fd = -1, r;
+
+        memset(ret, 0, sizeof *ret);
+        r = load_trust(s, &t, err);
+        if (r < 0)
+                goto done;
+        /* The signature first: without one (and without --insecure) nothing is downloaded. */
+        if (is_url) {
+                char *sig_url = NULL;
+                struct error serr = ERROR_INIT;
+                if (asprintf(&sig_url, "%s.sig", url_or_path) < 0) {
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+                        goto done;
+                }
+                r = http_get(sig_url, SIGN_MAX_SIG, NULL, NULL, &sigr, &serr);
+                free(sig_url);
+                if (r == 0) {
+                        sig = sigr.body;
+                        sig_len = sigr.len;
+                } else if (!(serr.code == STACK_ENETWORK && (strstr(serr.msg, "HTTP 404") || http_is_file_url(url_or_path)))) {
+                        r = error_set(err, serr.code, "%s", serr.msg);
+                        goto done;
+                }
+        } else {
+                r = fs_path(sig_path, sizeof sig_path, "%s.sig", url_or_path);
+                if (r == 0 && fs_read_file(sig_path, SIGN_MAX_SIG, &sig, &sig_len) < 0)
+                        sig = NULL;
+                fd = open(url_or_path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0) {
+                        r = error_errno(err, STACK_EFAIL, errno, "cannot open %s", url_or_path);
+                        goto done;
+                }
+        }
+        r = 0;
+        if (!sig && !o->insecure && !o->allow_unsigned) {
+                /* No signature: unless the bundle itself is missing (then that is the error), refuse. */
+                if (is_url && (r = http_probe(url_or_path, err)) < 0)
+                        goto done;
+                r = error_set(err, STACK_EREJECT, "%s has no signature (%s.sig): refused (--insecure to accept)", url_or_path,
+                              url_or_path);
+                goto done;
+        }
+        r = stream_ingest(s, o, url_or_path, fd, NULL, 0, &ing, ret, err);
+        if (r < 0)
+                goto done;
+        if (sig) {
+                struct error verr = ERROR_INIT;
+                r = trust_verify_digest(t, url_or_path, ingest_bundle_digest(ing), sig, sig_len, &signer, &verr);
+                if (r < 0 && !o->insecure) {
+                        error_set(err, verr.code, "%s", verr.msg);
+                        goto done;
+                }
+                if (r < 0)
+                        signer = NULL;
+                r = 0;
+        }
+        if (!signer && (sig || !o->allow_unsigned))
+                warn(o, "%s is not signed by a trusted key: stored as insecure", url_or_path);
+        {
+                char source[PATH_MAX];
+                if (is_url || !realpath(url_or_path, source))
+                        snprintf(source, sizeof source, "%s", url_or_path);
+                r = publish(s, ing, signer, o->insecure && (sig || !o->allow_unsigned), source, ret, err);
+        }
+done:
+        if (r < 0)
+                fetch_result_release(ret);
+        if (fd >= 0)
+                close(fd);
+        if (sig != sigr.body)
+                free(sig);
+        http_response_release(&sigr);
+        ingest_free(ing);
+        trust_free(t);
+        return r;
+}
