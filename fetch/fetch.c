@@ -181,7 +181,14 @@ int fetch_ref(struct store *s, const char *ref, const struct fetch_options *o, s
         if (r < 0)
                 goto done;
         if (index_find_bundle(store_index(s), &cv->sha256, &ret->v, NULL) == 0) {
-                ret->cached = true; /* same bytes as a bundle already stored: no request for it */
+                /* Same bytes as a bundle already stored: no request for it. They must be what the index says. */
+                if (strcmp(ret->v.slug, slug) || strcmp(ret->v.version, cv->version)) {
+                        r = error_set(err, STACK_EREJECT,
+                                      "catalog lists %s %s with the sha256 of %s %s already in the store: refused", slug,
+                                      cv->version, ret->v.slug, ret->v.version);
+                        goto done;
+                }
+                ret->cached = true;
                 goto done;
         }
         r = stream_ingest(s, o, cv->url, -1, &cv->sha256, cv->size, &ing, ret, err);

@@ -374,8 +374,13 @@ static int stream_start(struct http_stream *s, struct error *err)
         curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
         if (s->handed) {
                 /* Resume where the consumer is; a server that ignores Range restarts at 0 and we drop the start. */
-                curl_easy_setopt(s->easy, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)s->handed);
-                s->check_resume = true;
+                char range[32];
+                /* CURLOPT_RANGE, not RESUME_FROM: curl then lets a 200 through instead of failing on it. */
+                snprintf(range, sizeof range, "%llu-", (unsigned long long)s->handed);
+                curl_easy_setopt(s->easy, CURLOPT_RANGE, http_is_file_url(s->url) ? NULL : range);
+                if (http_is_file_url(s->url))
+                        curl_easy_setopt(s->easy, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)s->handed);
+                s->check_resume = !http_is_file_url(s->url);
         }
         s->paused = false;
         s->done = false;

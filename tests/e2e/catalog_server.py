@@ -16,6 +16,7 @@ Fault injection by path prefix; the rest of the path names a real file under DIR
     /flaky500/...      500 on the first request for that exact path, then normal
     /reset/...         headers with the full Content-Length, half the body, then an abrupt close (RST), every time
     /resetonce/...     as /reset/ on the first request for that exact path only, then normal (Range included)
+    /resetnorange/...  as /resetonce/, but later requests ignore Range (200 with the whole body)
     /endless/...       200 without Content-Length: the file, then zero bytes until the client hangs up
     /redirect-file/... 302 to file:///etc/passwd
     /redirect-same/... 302 to the same path without the prefix (same scheme, same host)
@@ -35,7 +36,7 @@ import threading
 import time
 import urllib.parse
 
-PREFIXES = ("404", "500", "flaky500", "reset", "resetonce", "endless", "redirect-file", "redirect-same", "slow")
+PREFIXES = ("404", "500", "flaky500", "reset", "resetonce", "resetnorange", "endless", "redirect-file", "redirect-same", "slow")
 ENDLESS_CAP = 16 << 30  # a client that never hangs up gets 16 GiB of zeros, then the connection closes
 CHUNK = 64 * 1024
 
@@ -141,7 +142,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.simple(404, b"not found\n")
         if prefix == "flaky500" and st.first_time(path):
             return self.simple(500, b"flaky: try again\n")
-        reset = prefix == "reset" or (prefix == "resetonce" and st.first_time(path))
+        reset = prefix == "reset" or (prefix in ("resetonce", "resetnorange") and st.first_time(path))
 
         with open(full, "rb") as f:
             data = f.read()
@@ -196,7 +197,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         start, end, status = 0, size - 1, 200
         rng = self.headers.get("Range")
         if_range = self.headers.get("If-Range")
-        if rng and not reset and (if_range is None or if_range in (etag, last_modified)):
+        if rng and not reset and prefix != "resetnorange" and (if_range is None or if_range in (etag, last_modified)):
             spec = rng.strip()
             if spec.startswith("bytes=") and "," not in spec:
                 first, _, last = spec[len("bytes="):].partition("-")

@@ -101,6 +101,10 @@ assert_fetch_fails 3 "$DIGEST" demo@1.2 --catalog "$VURL"
 assert_fetch_fails 3 "$DIGEST" demo@1.2 --catalog "file://$W/baddigest"
 stop_catalog
 
+info "index (signed) lists demo 1.2 with the sha256 and size of demo 1.0, which the store holds (exit 3)"
+variant aliased 'ver("demo", "1.2")["sha256"] = ver("demo", "1.0")["sha256"]; ver("demo", "1.2")["size"] = ver("demo", "1.0")["size"]'
+assert_fetch_fails 3 'already in the store' demo@1.2 --catalog "file://$W/aliased"
+
 info "bundle tampered on the server, index honest (exit 3)"
 variant tampered -
 "$PYTHON" - "$W/tampered/demo-1.2.stack" <<'EOF'

@@ -233,6 +233,16 @@ expect_content demo 1.11 "$C/demo-1.11.stack"
 assert_store_clean "resetonce catalog"
 stop_catalog
 
+info "12b. reset once, then a server that ignores Range (200, whole body): the start is dropped, not ingested twice"
+fresh_trusting_home
+CATALOG_LOG=$MAIN_LOG
+clear_log
+fetch_ok "$URL/resetnorange/demo-1.0.stack"
+expect_fetched demo 1.0
+expect_content demo 1.0 "$C/demo-1.0.stack"
+[ "$(requests_matching '^GET /resetnorange/demo-1\.0\.stack 200$')" -ge 2 ] || die "no second full (200) request logged: $(requests)"
+assert_store_clean "resetnorange URL"
+
 info "13. 500 once: retried (fetch URL, and a catalog whose every file fails once)"
 CATALOG_LOG=$MAIN_LOG
 fresh_trusting_home
