@@ -8,6 +8,8 @@
 #include "http.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +296,7 @@ void http_response_release(struct http_response *r)
 
 struct http_stream {
         char *url;
+        int fd;             /* file:// URLs are read directly: curl's file handler cannot pause (-1 otherwise) */
         CURLM *multi;
         CURL *easy;
         char errbuf[CURL_ERROR_SIZE];
@@ -390,6 +393,54 @@ static int stream_start(struct http_stream *s, struct error *err)
         return 0;
 }
 
+/* file:///path or file://localhost/path, percent-decoded. */
+static int file_open(struct http_stream *s, struct error *err)
+{
+        const char *p = s->url + 7;
+        char *path;
+
+        if (!strncasecmp(p, "localhost/", 10))
+                p += 9;
+        if (*p != '/')
+                return error_set(err, STACK_EUSAGE, "%s: only local file:// URLs are supported", s->url);
+        path = curl_unescape(p, 0);
+        if (!path)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        s->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (s->fd < 0) {
+                int e = errno;
+                curl_free(path);
+                return error_errno(err, STACK_ENETWORK, e, "%s could not be read", s->url);
+        }
+        curl_free(path);
+        s->cap = 256 * 1024;
+        s->buf = malloc(s->cap);
+        s->requests = 1;
+        return s->buf ? 0 : error_set(err, STACK_EFAIL, "out of memory");
+}
+
+static ssize_t file_read(struct http_stream *s, const void **ret_buf, struct error *err)
+{
+        ssize_t n;
+
+        do
+                n = read(s->fd, s->buf, s->cap);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return error_errno(err, STACK_ENETWORK, errno, "%s could not be read", s->url);
+        if (s->max && s->handed + (uint64_t)n > s->max)
+                return error_set(err, STACK_EREJECT, "%s holds more than the %llu bytes expected: refused", s->url,
+                                 (unsigned long long)s->max);
+        if (n == 0 && s->max && s->handed != s->max)
+                return error_set(err, STACK_EREJECT, "%s ended after %llu bytes, %llu expected", s->url,
+                                 (unsigned long long)s->handed, (unsigned long long)s->max);
+        s->handed += (uint64_t)n;
+        if (n && s->progress)
+                s->progress(s->progress_ctx, s->handed, s->max);
+        *ret_buf = s->buf;
+        return n;
+}
+
 int http_stream_open(const char *url, uint64_t max, struct http_stream **ret, struct error *err)
 {
         struct http_stream *s;
@@ -399,10 +450,24 @@ int http_stream_open(const char *url, uint64_t max, struct http_stream **ret, st
         s = calloc(1, sizeof *s);
         if (!s)
                 return error_set(err, STACK_EFAIL, "out of memory");
+        s->fd = -1;
         s->url = strdup(url);
-        s->multi = curl_multi_init();
         s->max = max;
-        if (!s->url || !s->multi) {
+        if (!s->url) {
+                http_stream_free(s);
+                return error_set(err, STACK_EFAIL, "out of memory");
+        }
+        if (http_is_file_url(url)) {
+                r = file_open(s, err);
+                if (r < 0) {
+                        http_stream_free(s);
+                        return r;
+                }
+                *ret = s;
+                return 0;
+        }
+        s->multi = curl_multi_init();
+        if (!s->multi) {
                 http_stream_free(s);
                 return error_set(err, STACK_EFAIL, "out of memory");
         }
@@ -450,6 +515,8 @@ ssize_t http_stream_read(void *ctx, const void **ret_buf, struct error *err)
 {
         struct http_stream *s = ctx;
 
+        if (s->fd >= 0)
+                return file_read(s, ret_buf, err);
         s->len = 0; /* the consumer is done with the previous chunk */
         if (s->paused) {
                 s->paused = false;
@@ -502,6 +569,8 @@ void http_stream_free(struct http_stream *s)
         }
         if (s->multi)
                 curl_multi_cleanup(s->multi);
+        if (s->fd >= 0)
+                close(s->fd);
         free(s->buf);
         free(s->url);
         free(s);

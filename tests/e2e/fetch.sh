@@ -276,4 +276,16 @@ expect_fetched demo 1.0
 expect_content demo 1.0 "$C/demo-1.0.stack"
 assert_store_clean "slow"
 
+info "16. a bundle larger than the stream's 1 MiB buffer over file:// (curl's file handler cannot pause)"
+new_tmpdir BIGCAT
+make_fixture "$FIXTURES/big-1.0" big 1.0
+head -c $((5 * 1024 * 1024)) /dev/urandom >"$FIXTURES/big-1.0/blob.bin"
+run_ok "pack big" "$S" pack "$FIXTURES/big-1.0" -o "$BIGCAT/big-1.0.stack"
+run_ok "catalog build big" "$S" catalog build "$BIGCAT" --key "$KEY.key"
+fresh_trusting_home
+fetch_ok big --catalog "file://$BIGCAT"
+expect_fetched big 1.0
+expect_content big 1.0 "$BIGCAT/big-1.0.stack"
+assert_store_clean "big file:// bundle"
+
 info "all fetch cases passed"
