@@ -22,6 +22,11 @@ int cmd_show(int argc, char **argv);
 int cmd_checkout(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
@@ -39,6 +44,9 @@ void cli_warn(void *ctx, const char *line);
 const char *cli_human_size(uint64_t bytes, char *buf);
 struct version_info;
 struct fetch_result;
+struct run_row;
+/* A run as the JSON object ps and run print. */
+json_t *cli_run_json(const struct run_row *r);
 /* What fetch and import print for a result (json: the version object plus cached/offline/new/bytes). */
 int cli_print_fetch_result(const struct fetch_result *res, bool json);
 /* A version as the JSON object ls and show print. */

@@ -1,0 +1,86 @@
+/* cmd-ps.c - `stack ps`: runs and their states, reconciled with the Engine. */
+#include "cli.h"
+#include "run/run.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <time.h>
+
+json_t *cli_run_json(const struct run_row *r)
+{
+        char tree[DIGEST_HEX_LEN + 1];
+
+        digest_to_hex(&r->tree, tree);
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:I, s:I, s:I, s:I}", "id", r->id, "slug", r->slug,
+                         "version", r->version, "state", r->state, "tree", tree, "project", r->project, "run_dir",
+                         r->run_dir, "reason", r->reason, "created_at", (json_int_t)r->created_at, "updated_at",
+                         (json_int_t)r->updated_at, "started_at", (json_int_t)r->started_at, "stopped_at",
+                         (json_int_t)r->stopped_at);
+}
+
+static void age(int64_t since, char *buf, size_t size)
+{
+        long long d = (long long)(time(NULL) - since);
+
+        if (d < 120)
+                snprintf(buf, size, "%llds", d);
+        else if (d < 7200)
+                snprintf(buf, size, "%lldm", d / 60);
+        else if (d < 172800)
+                snprintf(buf, size, "%lldh", d / 3600);
+        else
+                snprintf(buf, size, "%lldd", d / 86400);
+}
+
+int cmd_ps(int argc, char **argv)
+{
+        static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+        struct run_info *v = NULL;
+        size_t n = 0;
+        bool json = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'j')
+                        json = true;
+                else if (c == 'h') {
+                        printf("usage: stack ps [--json]\nRuns with their state (checked against the Engine), stack, "
+                               "version and age.\n");
+                        return 0;
+                } else
+                        return cli_usage("ps", "unknown option");
+        }
+        if (optind != argc)
+                return cli_usage("ps", "takes no arguments");
+        r = cli_open_store(&s, &err);
+        if (r == 0)
+                r = run_list(s, &v, &n, &err);
+        if (r < 0) {
+                r = cli_fail(&err);
+                goto done;
+        }
+        if (json) {
+                json_t *a = json_array();
+                for (size_t i = 0; i < n; i++)
+                        json_array_append_new(a, cli_run_json(&v[i].row));
+                r = cli_print_json(a);
+                goto done;
+        }
+        if (!n) {
+                printf("no runs (stack run SLUG starts one)\n");
+                goto done;
+        }
+        printf("%-12s %-20s %-12s %-9s %5s  %s\n", "RUN", "STACK", "VERSION", "STATE", "AGE", "REASON");
+        for (size_t i = 0; i < n; i++) {
+                char a[32];
+                age(v[i].row.created_at, a, sizeof a);
+                printf("%-12s %-20s %-12s %-9s %5s  %s\n", v[i].row.id, v[i].row.slug, v[i].row.version, v[i].row.state, a,
+                       v[i].row.reason ? v[i].row.reason : "");
+        }
+done:
+        run_infos_free(v, n);
+        store_free(s);
+        return r;
+}

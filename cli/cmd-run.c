@@ -1,0 +1,106 @@
+/* cmd-run.c - `stack run SLUG[@VER]`: a stack from the store (fetched if missing) running on the Engine. */
+#include "cli.h"
+#include "progress.h"
+#include "run/policy.h"
+#include "run/run.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ENV_ARGS 64
+
+static void print_step(void *ctx, const char *step, double seconds)
+{
+        (void)ctx;
+        fprintf(stderr, "timing: %-8s %.3f s\n", step, seconds);
+}
+
+int cmd_run(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"offline", no_argument, NULL, 'o'},    {"env", required_argument, NULL, 'e'},
+                {"allow", required_argument, NULL, 'a'}, {"catalog", required_argument, NULL, 'c'},
+                {"insecure", no_argument, NULL, 'k'},   {"json", no_argument, NULL, 'j'},
+                {"quiet", no_argument, NULL, 'q'},      {"timeout", required_argument, NULL, 't'},
+                {"timings", no_argument, NULL, 'T'},    {"help", no_argument, NULL, 'h'},
+                {0}};
+        const char *env[MAX_ENV_ARGS + 1] = {0};
+        struct run_options ro = {.env = env, .warn = cli_warn};
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+        struct run_info info = {0};
+        struct progress pr;
+        bool json = false, quiet = false;
+        size_t n_env = 0;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "e:hq", opts, NULL)) != -1) {
+                switch (c) {
+                case 'o': ro.offline = true; break;
+                case 'e':
+                        if (n_env == MAX_ENV_ARGS || !strchr(optarg, '=') || optarg[0] == '=')
+                                return cli_usage("run", "--env takes KEY=VALUE (at most %d)", MAX_ENV_ARGS);
+                        env[n_env++] = optarg;
+                        break;
+                case 'a': {
+                        unsigned bit = policy_perm_from_name(optarg);
+                        if (!bit)
+                                return cli_usage("run", "--allow %s: not a permission (privileged, host-network, host-pid, "
+                                                        "host-ipc, cap-add, devices, docker-socket, host-bind, listen)",
+                                                 optarg);
+                        ro.allow |= bit;
+                        break;
+                }
+                case 'c': ro.catalog = optarg; break;
+                case 'k': ro.insecure = true; break;
+                case 'j': json = true; break;
+                case 'q': quiet = true; break;
+                case 't': ro.timeout_s = atoi(optarg); break;
+                case 'T': ro.step = print_step; break;
+                case 'h':
+                        printf("usage: stack run SLUG[@VERSION] [--offline] [--env K=V]... [--allow PERM]... [--catalog URL]\n"
+                               "                 [--insecure] [--timeout S] [--timings] [--json] [--quiet]\n"
+                               "Runs a stack from the store (fetched first if the store lacks it, never with --offline)\n"
+                               "on the Docker Engine, and prints where it answers. --env values and --allow grants are\n"
+                               "remembered for the stack.\n");
+                        return 0;
+                default:
+                        return cli_usage("run", "unknown option");
+                }
+        }
+        if (optind + 1 != argc)
+                return cli_usage("run", "expects SLUG[@VERSION]");
+        progress_init(&pr, argv[optind], quiet || json);
+        ro.progress = progress_update;
+        ro.progress_ctx = &pr;
+        r = cli_open_store(&s, &err);
+        if (r == 0)
+                r = run_start(s, argv[optind], &ro, &info, &err);
+        progress_end(&pr);
+        if (r < 0) {
+                r = cli_fail(&err);
+                goto done;
+        }
+        if (json) {
+                json_t *o = cli_run_json(&info.row), *a = json_array();
+                for (size_t i = 0; i < info.n_addresses; i++)
+                        json_array_append_new(a, json_pack("{s:s?, s:s?, s:s?}", "service", info.addresses[i].service,
+                                                           "label", info.addresses[i].label, "url", info.addresses[i].url));
+                json_object_set_new(o, "addresses", a);
+                json_object_set_new(o, "fast_path", json_boolean(info.fast_path));
+                json_object_set_new(o, "images_loaded", json_integer(info.images_loaded));
+                r = cli_print_json(o);
+                goto done;
+        }
+        printf("%s %s is running (run %s%s)\n", info.row.slug, info.row.version, info.row.id,
+               info.fast_path ? ", from its existing run dir" : "");
+        for (size_t i = 0; i < info.n_addresses; i++)
+                printf("  %s: %s\n", info.addresses[i].label ? info.addresses[i].label : info.addresses[i].service,
+                       info.addresses[i].url);
+done:
+        run_info_release(&info);
+        store_free(s);
+        return r;
+}

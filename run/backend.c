@@ -1,0 +1,239 @@
+/* backend.c - detect and run the compose tool (docker compose v2, docker-compose v1, podman compose). */
+#include "backend.h"
+#include "store/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define OUTPUT_TAIL 8192
+
+struct backend {
+        char name[32];
+        const char *argv[3]; /* program and optional subcommand, NULL-terminated */
+        char prog[PATH_MAX];
+};
+
+static const struct {
+        const char *name, *prog, *sub;
+} known[] = {
+        {"docker compose", "docker", "compose"},
+        {"docker-compose", "docker-compose", NULL},
+        {"podman compose", "podman", "compose"},
+};
+
+/* Like `command -v`: the path of prog in PATH, or -ENOENT. */
+static int which(const char *prog, char *out, size_t size)
+{
+        const char *path = getenv("PATH");
+        char dir[PATH_MAX];
+
+        if (strchr(prog, '/'))
+                return access(prog, X_OK) == 0 ? fs_path(out, size, "%s", prog) : -ENOENT;
+        for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
+                size_t len = strcspn(p, ":");
+                if (len && len < sizeof dir) {
+                        memcpy(dir, p, len);
+                        dir[len] = 0;
+                        if (fs_path(out, size, "%s/%s", dir, prog) == 0 && access(out, X_OK) == 0)
+                                return 0;
+                }
+                p += len + (p[len] == ':');
+        }
+        return -ENOENT;
+}
+
+static int set_kind(struct backend *b, int k)
+{
+        snprintf(b->name, sizeof b->name, "%s", known[k].name);
+        if (which(known[k].prog, b->prog, sizeof b->prog) < 0)
+                return -ENOENT;
+        b->argv[0] = b->prog;
+        b->argv[1] = known[k].sub;
+        b->argv[2] = NULL;
+        return 0;
+}
+
+/* Run argv with output to /dev/null; the exit status, or -1 when it cannot run. */
+static int run_quiet(const char *const *argv)
+{
+        posix_spawn_file_actions_t fa;
+        pid_t pid;
+        int status;
+
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        if (posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ) != 0) {
+                posix_spawn_file_actions_destroy(&fa);
+                return -1;
+        }
+        posix_spawn_file_actions_destroy(&fa);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static bool answers(const struct backend *b)
+{
+        const char *argv[4] = {b->argv[0], b->argv[1] ? b->argv[1] : "version", b->argv[1] ? "version" : NULL, NULL};
+
+        return run_quiet(argv) == 0;
+}
+
+int backend_detect(struct store *s, struct backend **ret, struct error *err)
+{
+        const char *want = getenv("STACK_RUNTIME");
+        char cache[PATH_MAX], *remembered = NULL;
+        struct backend *b = calloc(1, sizeof *b);
+        int found = -1;
+
+        if (!b)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        if (want && *want) {
+                for (int k = 0; k < 3 && found < 0; k++)
+                        if (!strcmp(want, known[k].name) || (k == 2 && !strcmp(want, "podman-compose")))
+                                found = k;
+                if (found < 0) {
+                        free(b);
+                        return error_set(err, STACK_EUSAGE,
+                                         "STACK_RUNTIME='%s': use 'docker compose', 'docker-compose' or 'podman compose'", want);
+                }
+                if (set_kind(b, found) < 0) {
+                        free(b);
+                        return error_set(err, STACK_ERUNTIME, "STACK_RUNTIME='%s' but %s is not installed", want,
+                                         known[found].prog);
+                }
+                *ret = b;
+                return 0;
+        }
+        /* Remembered from an earlier run: no probing (each probe starts a program). */
+        if (fs_path(cache, sizeof cache, "%s/runtime", store_home(s)) == 0 && fs_read_file(cache, 256, &remembered, NULL) == 0) {
+                remembered[strcspn(remembered, "\n")] = 0;
+                for (int k = 0; k < 3; k++)
+                        if (!strcmp(remembered, known[k].name) && set_kind(b, k) == 0) {
+                                free(remembered);
+                                *ret = b;
+                                return 0;
+                        }
+        }
+        free(remembered);
+        for (int k = 0; k < 3; k++)
+                if (set_kind(b, k) == 0 && answers(b)) {
+                        char line[40];
+                        int n = snprintf(line, sizeof line, "%s\n", known[k].name);
+                        fs_write_atomic(cache, line, (size_t)n, 0644); /* a cache: failing to write it costs a probe */
+                        *ret = b;
+                        return 0;
+                }
+        free(b);
+        return error_set(err, STACK_ERUNTIME,
+                         "no compose tool found: install docker-compose (apt-get install docker-compose) or the docker "
+                         "compose plugin");
+}
+
+void backend_free(struct backend *b)
+{
+        free(b);
+}
+
+const char *backend_name(const struct backend *b)
+{
+        return b->name;
+}
+
+int backend_compose(const struct backend *b, const struct backend_call *c, int *ret_status, char **ret_output,
+                    struct error *err)
+{
+        const char *argv[64];
+        char **envp = NULL, out_path[] = "/tmp/stack-compose-XXXXXX";
+        posix_spawn_file_actions_t fa;
+        size_t na = 0, ne = 0, n_env = 0, n_extra = 0;
+        int out_fd = -1, status, r = 0;
+        pid_t pid;
+
+        for (int i = 0; b->argv[i]; i++)
+                argv[na++] = b->argv[i];
+        argv[na++] = "-p";
+        argv[na++] = c->project;
+        argv[na++] = "-f";
+        argv[na++] = c->compose_file;
+        if (c->project_dir) {
+                argv[na++] = "--project-directory";
+                argv[na++] = c->project_dir;
+        }
+        for (int i = 0; c->args[i] && na < 62; i++)
+                argv[na++] = c->args[i];
+        argv[na] = NULL;
+
+        /* Environment: ours, with the call's K=V replacing same-named variables. */
+        for (char **e = environ; *e; e++)
+                n_env++;
+        for (int i = 0; c->env && c->env[i]; i++)
+                n_extra++;
+        envp = calloc(n_env + n_extra + 1, sizeof *envp);
+        if (!envp)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        for (char **e = environ; *e; e++) {
+                size_t klen = strcspn(*e, "=");
+                bool replaced = false;
+                for (size_t i = 0; i < n_extra && !replaced; i++)
+                        replaced = !strncmp(c->env[i], *e, klen) && c->env[i][klen] == '=';
+                if (!replaced)
+                        envp[ne++] = *e;
+        }
+        for (size_t i = 0; i < n_extra; i++)
+                envp[ne++] = (char *)c->env[i];
+        envp[ne] = NULL;
+
+        posix_spawn_file_actions_init(&fa);
+        if (!c->inherit_output) {
+                out_fd = mkstemp(out_path);
+                if (out_fd < 0) {
+                        r = error_errno(err, STACK_EFAIL, errno, "cannot create a temp file");
+                        goto done;
+                }
+                unlink(out_path);
+                posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+                posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
+                posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        }
+        if (posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, envp) != 0) {
+                r = error_errno(err, STACK_ERUNTIME, errno, "cannot start %s", b->name);
+                goto done;
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR) {
+                        r = error_errno(err, STACK_ERUNTIME, errno, "waiting for %s", b->name);
+                        goto done;
+                }
+        *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        if (ret_output && out_fd >= 0) {
+                off_t end = lseek(out_fd, 0, SEEK_END), start = end > OUTPUT_TAIL ? end - OUTPUT_TAIL : 0;
+                char *buf = malloc(OUTPUT_TAIL + 1);
+                ssize_t n = buf ? pread(out_fd, buf, (size_t)(end - start), start) : -1;
+                if (buf && n >= 0) {
+                        buf[n] = 0;
+                        *ret_output = buf;
+                } else {
+                        free(buf);
+                        *ret_output = NULL;
+                }
+        }
+done:
+        posix_spawn_file_actions_destroy(&fa);
+        if (out_fd >= 0)
+                close(out_fd);
+        free(envp);
+        return r;
+}

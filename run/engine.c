@@ -1,0 +1,1067 @@
+/* engine.c - the Docker Engine API over its unix socket (spec/run.md "Engine").
+ *
+ * One curl easy handle per struct engine, reset before each request so the connection to the socket is kept
+ * alive across calls. Every answer is read into a bounded buffer; the one answer that streams (image load) is
+ * parsed line by line as it arrives, so only the current line is held. Request bodies (image archives, which
+ * can be gigabytes) are streamed from their file descriptor, never read whole.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <strings.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#define DEFAULT_SOCKET "/var/run/docker.sock"
+#define API_MAJOR 1
+#define API_MINOR 41             /* the newest API this client is written against */
+#define CONNECT_TIMEOUT_S 2L
+#define PING_TIMEOUT_S 10L
+#define CALL_TIMEOUT_S 120L      /* a busy Engine can take a while to list containers; a hung one must not hang us */
+#define MAX_ANSWER (8u << 20)    /* any JSON answer we keep */
+#define MAX_LOAD_LINE (1u << 20) /* one line of the image load stream */
+#define MAX_ARCHIVE_JSON (1u << 20) /* manifest.json / index.json inside an image archive */
+#define MAX_KEPT_MESSAGE 2048    /* an Engine message quoted in an error */
+
+struct engine {
+        char *socket;
+        char prefix[16];         /* "/v1.41", or "" when the Engine did not say which API it speaks */
+        CURL *curl;
+        char errbuf[CURL_ERROR_SIZE];
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init(void)
+{
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- small helpers ---- */
+
+static char *strdup_or_null(const char *s, bool *oom)
+{
+        char *d;
+
+        if (!s)
+                return NULL;
+        d = strdup(s);
+        if (!d)
+                *oom = true;
+        return d;
+}
+
+/* Engine messages end with a newline and may carry control characters; the error sink wants one short line. */
+static void tidy_message(char *s)
+{
+        size_t n;
+
+        for (char *p = s; *p; p++)
+                if ((unsigned char)*p < 0x20)
+                        *p = ' ';
+        n = strlen(s);
+        while (n && s[n - 1] == ' ')
+                s[--n] = 0;
+        if (n > MAX_KEPT_MESSAGE)
+                s[MAX_KEPT_MESSAGE] = 0;
+}
+
+/* Append s to a path, percent-encoding anything outside the characters image references and ids use. '/'
+ * stays as is: the Engine routes /images/{name:.*}/json, so "stack-test/engine:1" is one path parameter. */
+static int append_escaped(char *dst, size_t cap, const char *s)
+{
+        size_t n = strlen(dst);
+
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                             strchr("-._~/:@", c);
+                if (n + (plain ? 1 : 3) >= cap)
+                        return -ENAMETOOLONG;
+                if (plain)
+                        dst[n++] = (char)c;
+                else
+                        n += (size_t)snprintf(dst + n, cap - n, "%%%02X", c);
+        }
+        dst[n] = 0;
+        return 0;
+}
+
+/* ---- requests ---- */
+
+struct membuf {
+        char *p;
+        size_t len, max;
+        bool too_big, oom;
+};
+
+static size_t mem_write(char *ptr, size_t size, size_t n, void *ud)
+{
+        struct membuf *b = ud;
+        size_t add = size * n;
+        char *np;
+
+        if (add > b->max - b->len) {
+                b->too_big = true;
+                return 0;
+        }
+        np = realloc(b->p, b->len + add + 1);
+        if (!np) {
+                b->oom = true;
+                return 0;
+        }
+        memcpy(np + b->len, ptr, add);
+        b->p = np;
+        b->len += add;
+        b->p[b->len] = 0;
+        return add;
+}
+
+struct upload {
+        int fd;
+        uint64_t size, sent;
+        int read_errno;
+        bool short_read;
+};
+
+static size_t upload_read(char *buf, size_t size, size_t n, void *ud)
+{
+        struct upload *u = ud;
+        size_t want = size * n;
+        ssize_t k;
+
+        if (u->size - u->sent < want)
+                want = (size_t)(u->size - u->sent);
+        if (!want)
+                return 0;
+        do
+                k = read(u->fd, buf, want);
+        while (k < 0 && errno == EINTR);
+        if (k < 0) {
+                u->read_errno = errno;
+                return CURL_READFUNC_ABORT;
+        }
+        if (k == 0) {
+                u->short_read = true;
+                return CURL_READFUNC_ABORT;
+        }
+        u->sent += (uint64_t)k;
+        return (size_t)k;
+}
+
+struct request {
+        const char *method;     /* "GET" or "POST" */
+        const char *path;       /* after the version prefix, with its query */
+        long timeout_s;         /* 0: none (an image load takes as long as it takes) */
+        curl_write_callback write;
+        void *write_ud;
+        curl_write_callback header;
+        void *header_ud;
+        struct upload *upload;  /* POST body, or NULL */
+        const char *content_type;
+};
+
+/* Run one request; *ret_status is the HTTP status (0 when none arrived). */
+static CURLcode perform(struct engine *e, const struct request *rq, long *ret_status)
+{
+        char url[4096];
+        struct curl_slist *hdr = NULL, *h;
+        CURLcode c;
+        CURL *k = e->curl;
+
+        *ret_status = 0;
+        if ((size_t)snprintf(url, sizeof url, "http://localhost%s%s", e->prefix, rq->path) >= sizeof url)
+                return CURLE_URL_MALFORMAT;
+        curl_easy_reset(k);
+        e->errbuf[0] = 0;
+        curl_easy_setopt(k, CURLOPT_UNIX_SOCKET_PATH, e->socket);
+        curl_easy_setopt(k, CURLOPT_URL, url);
+        curl_easy_setopt(k, CURLOPT_PROTOCOLS_STR, "http");
+        curl_easy_setopt(k, CURLOPT_PROXY, ""); /* the socket is local: no proxy from the environment */
+        curl_easy_setopt(k, CURLOPT_NOPROXY, "*");
+        curl_easy_setopt(k, CURLOPT_ERRORBUFFER, e->errbuf);
+        curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+        if (rq->timeout_s)
+                curl_easy_setopt(k, CURLOPT_TIMEOUT, rq->timeout_s);
+        curl_easy_setopt(k, CURLOPT_USERAGENT, "stack/0.1");
+        curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, rq->write);
+        curl_easy_setopt(k, CURLOPT_WRITEDATA, rq->write_ud);
+        if (rq->header) {
+                curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, rq->header);
+                curl_easy_setopt(k, CURLOPT_HEADERDATA, rq->header_ud);
+        }
+        if (rq->upload) {
+                char ct[128];
+                snprintf(ct, sizeof ct, "Content-Type: %s", rq->content_type);
+                hdr = curl_slist_append(NULL, ct);
+                /* No "Expect: 100-continue" round trip: the Engine reads the body anyway. */
+                h = hdr ? curl_slist_append(hdr, "Expect:") : NULL;
+                if (!h) {
+                        curl_slist_free_all(hdr);
+                        return CURLE_OUT_OF_MEMORY;
+                }
+                curl_easy_setopt(k, CURLOPT_HTTPHEADER, hdr);
+                curl_easy_setopt(k, CURLOPT_POST, 1L);
+                curl_easy_setopt(k, CURLOPT_READFUNCTION, upload_read);
+                curl_easy_setopt(k, CURLOPT_READDATA, rq->upload);
+                curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->upload->size);
+        } else if (strcmp(rq->method, "GET")) {
+                curl_easy_setopt(k, CURLOPT_CUSTOMREQUEST, rq->method);
+        }
+        c = curl_easy_perform(k);
+        curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, ret_status);
+        curl_easy_setopt(k, CURLOPT_HTTPHEADER, NULL);
+        curl_slist_free_all(hdr);
+        return c;
+}
+
+/* The Engine stopped answering, or never did. */
+static int transport_error(struct engine *e, CURLcode c, const char *method, const char *path, struct error *err)
+{
+        long os_errno = 0;
+
+        curl_easy_getinfo(e->curl, CURLINFO_OS_ERRNO, &os_errno);
+        if (c == CURLE_COULDNT_CONNECT && os_errno == EACCES)
+                return error_set(err, STACK_ERUNTIME,
+                                 "permission denied on the Docker Engine socket %s: add your user to the 'docker' "
+                                 "group (then log in again)",
+                                 e->socket);
+        if (c == CURLE_COULDNT_CONNECT)
+                return error_set(err, STACK_ERUNTIME,
+                                 "Docker Engine is not running (nothing answers on %s): start it with 'sudo "
+                                 "systemctl start docker' (or 'sudo dockerd &')",
+                                 e->socket);
+        if (c == CURLE_OPERATION_TIMEDOUT)
+                return error_set(err, STACK_ERUNTIME, "Docker Engine on %s did not answer %s %s in time", e->socket,
+                                 method, path);
+        return error_set(err, STACK_ERUNTIME, "Docker Engine on %s: %s %s: %s", e->socket, method, path,
+                         e->errbuf[0] ? e->errbuf : curl_easy_strerror(c));
+}
+
+/* The message of an Engine error answer ({"message": "..."}), or NULL. Heap string. */
+static char *answer_message(const char *body, size_t len)
+{
+        json_t *j;
+        char *m = NULL;
+
+        if (!body || !len)
+                return NULL;
+        j = json_loadb(body, len, 0, NULL);
+        if (j && json_is_string(json_object_get(j, "message")))
+                m = strdup(json_string_value(json_object_get(j, "message")));
+        json_decref(j);
+        if (m)
+                tidy_message(m);
+        return m;
+}
+
+static int status_error(struct engine *e, const char *method, const char *path, long status, const struct membuf *b,
+                        struct error *err)
+{
+        char *m = answer_message(b->p, b->len);
+        int r = error_set(err, STACK_ERUNTIME, "Docker Engine: %s %s: HTTP %ld%s%s", method, path, status,
+                          m ? ": " : "", m ? m : "");
+        free(m);
+        return r;
+}
+
+/* A GET whose answer is kept (bounded), whatever its status. */
+static int engine_get_status(struct engine *e, const char *path, long *ret_status, struct membuf *ret_body,
+                             struct error *err)
+{
+        struct membuf b = {.max = MAX_ANSWER};
+        struct request rq = {.method = "GET", .path = path, .timeout_s = CALL_TIMEOUT_S, .write = mem_write,
+                             .write_ud = &b};
+        long status;
+        CURLcode c = perform(e, &rq, &status);
+        int r;
+
+        if (b.too_big)
+                r = error_set(err, STACK_ERUNTIME, "Docker Engine: GET %s: answer larger than %u bytes: refused",
+                              path, MAX_ANSWER);
+        else if (b.oom || c == CURLE_OUT_OF_MEMORY)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else if (c != CURLE_OK)
+                r = transport_error(e, c, "GET", path, err);
+        else {
+                *ret_status = status;
+                *ret_body = b;
+                return 0;
+        }
+        free(b.p);
+        return r;
+}
+
+/* A GET whose answer is kept (bounded). *ret_status is 2xx or 404; other statuses are errors. */
+static int engine_get(struct engine *e, const char *path, long *ret_status, struct membuf *ret_body,
+                      struct error *err)
+{
+        struct membuf b = {0};
+        long status = 0;
+        int r = engine_get_status(e, path, &status, &b, err);
+
+        if (r < 0)
+                return r;
+        if ((status < 200 || status > 299) && status != 404) {
+                r = status_error(e, "GET", path, status, &b, err);
+                free(b.p);
+                return r;
+        }
+        *ret_status = status;
+        *ret_body = b;
+        return 0;
+}
+
+static int engine_get_json(struct engine *e, const char *path, long *ret_status, json_t **ret, struct error *err)
+{
+        struct membuf b = {0};
+        json_error_t je;
+        json_t *j;
+        int r = engine_get(e, path, ret_status, &b, err);
+
+        if (r < 0)
+                return r;
+        if (*ret_status == 404) {
+                free(b.p);
+                *ret = NULL;
+                return 0;
+        }
+        j = json_loadb(b.p ? b.p : "", b.len, 0, &je);
+        free(b.p);
+        if (!j)
+                return error_set(err, STACK_ERUNTIME, "Docker Engine: GET %s: the answer is not JSON (%s)", path,
+                                 je.text);
+        *ret = j;
+        return 0;
+}
+
+/* ---- open / ping ---- */
+
+static int socket_from_env(char **ret, struct error *err)
+{
+        const char *h = getenv("DOCKER_HOST"), *path;
+        char *s;
+
+        if (!h || !*h)
+                path = DEFAULT_SOCKET;
+        else if (!strncmp(h, "unix://", 7))
+                path = h + 7;
+        else
+                return error_set(err, STACK_ERUNTIME, "only unix:// DOCKER_HOST is supported (DOCKER_HOST=%s)", h);
+        if (!*path)
+                return error_set(err, STACK_ERUNTIME, "DOCKER_HOST=%s names no socket", h);
+        if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+                return error_set(err, STACK_ERUNTIME, "DOCKER_HOST socket path is too long for a unix socket: %s",
+                                 path);
+        s = strdup(path);
+        if (!s)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        *ret = s;
+        return 0;
+}
+
+struct ping {
+        int major, minor; /* API-Version header, 0.0 when absent */
+};
+
+static size_t ping_header(char *line, size_t size, size_t n, void *ud)
+{
+        struct ping *p = ud;
+        size_t len = size * n;
+        char v[32];
+        int major, minor;
+
+        if (len > 12 && len < 12 + sizeof v && !strncasecmp(line, "Api-Version:", 12)) {
+                memcpy(v, line + 12, len - 12);
+                v[len - 12] = 0;
+                if (sscanf(v, " %d.%d", &major, &minor) == 2 && major > 0 && minor >= 0) {
+                        p->major = major;
+                        p->minor = minor;
+                }
+        }
+        return len;
+}
+
+static int engine_ping(struct engine *e, struct ping *p, struct error *err)
+{
+        struct membuf b = {.max = 4096};
+        struct request rq = {.method = "GET", .path = "/_ping", .timeout_s = PING_TIMEOUT_S, .write = mem_write,
+                             .write_ud = &b, .header = ping_header, .header_ud = p};
+        long status;
+        CURLcode c;
+        int r = 0;
+
+        c = perform(e, &rq, &status);
+        if (c == CURLE_OK && status == 200 && b.p && !strncmp(b.p, "OK", 2))
+                r = 0;
+        else if (c == CURLE_OK || b.too_big)
+                r = error_set(err, STACK_ERUNTIME,
+                              "%s answers, but not as a Docker Engine (GET /_ping: HTTP %ld): is DOCKER_HOST right?",
+                              e->socket, status);
+        else if (c == CURLE_OPERATION_TIMEDOUT)
+                r = error_set(err, STACK_ERUNTIME,
+                              "Docker Engine on %s does not answer (GET /_ping timed out after %ld s): is dockerd "
+                              "hung? ('sudo systemctl restart docker')",
+                              e->socket, PING_TIMEOUT_S);
+        else
+                r = transport_error(e, c, "GET", "/_ping", err);
+        free(b.p);
+        return r;
+}
+
+/* The API version to speak: the Engine's, capped at the one this file is written against. Without a
+ * version header, ask GET /version; without that either, use unversioned paths (the Engine's own). */
+static void engine_pick_version(struct engine *e, struct ping *p)
+{
+        int major = p->major, minor = p->minor;
+
+        if (!major) {
+                struct error ignored = ERROR_INIT;
+                long status = 0;
+                json_t *j = NULL;
+                const char *v;
+
+                if (engine_get_json(e, "/version", &status, &j, &ignored) == 0 && j &&
+                    (v = json_string_value(json_object_get(j, "ApiVersion"))) &&
+                    sscanf(v, "%d.%d", &major, &minor) != 2)
+                        major = minor = 0;
+                json_decref(j);
+        }
+        if (major <= 0 || minor < 0) {
+                e->prefix[0] = 0;
+                return;
+        }
+        if (major > API_MAJOR || (major == API_MAJOR && minor > API_MINOR)) {
+                major = API_MAJOR;
+                minor = API_MINOR;
+        }
+        snprintf(e->prefix, sizeof e->prefix, "/v%d.%d", major, minor);
+}
+
+int engine_open(struct engine **ret, struct error *err)
+{
+        struct engine *e;
+        struct ping p = {0, 0};
+        int r;
+
+        if (!ret)
+                return error_set(err, STACK_EFAIL, "engine_open: no result pointer");
+        pthread_once(&curl_once, curl_init);
+        e = calloc(1, sizeof *e);
+        if (!e)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        r = socket_from_env(&e->socket, err);
+        if (r < 0)
+                goto fail;
+        e->curl = curl_easy_init();
+        if (!e->curl) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto fail;
+        }
+        r = engine_ping(e, &p, err);
+        if (r < 0)
+                goto fail;
+        engine_pick_version(e, &p);
+        *ret = e;
+        return 0;
+fail:
+        engine_free(e);
+        return r;
+}
+
+void engine_free(struct engine *e)
+{
+        if (!e)
+                return;
+        if (e->curl)
+                curl_easy_cleanup(e->curl);
+        free(e->socket);
+        free(e);
+}
+
+const char *engine_socket(const struct engine *e)
+{
+        return e ? e->socket : NULL;
+}
+
+/* ---- images ---- */
+
+int engine_image_exists(struct engine *e, const char *ref, bool *ret, struct error *err)
+{
+        char path[1024] = "/images/";
+        struct membuf b = {0};
+        long status = 0;
+        int r;
+
+        if (!e || !ref || !*ref || !ret)
+                return error_set(err, STACK_EFAIL, "engine_image_exists: missing argument");
+        if (append_escaped(path, sizeof path, ref) < 0 || append_escaped(path, sizeof path, "/json") < 0)
+                return error_set(err, STACK_EREJECT, "image reference too long: %.64s...", ref);
+        r = engine_get_status(e, path, &status, &b, err);
+        if (r < 0)
+                return r;
+        if (status == 400) {
+                /* "invalid reference format": the name came from a bundle, so the bundle is at fault. */
+                char *m = answer_message(b.p, b.len);
+                r = error_set(err, STACK_EREJECT, "image reference '%s' is not valid: %s", ref,
+                              m ? m : "the Engine refused it");
+                free(m);
+                free(b.p);
+                return r;
+        }
+        free(b.p);
+        *ret = status != 404;
+        return 0;
+}
+
+/* The image load answer: a stream of JSON objects, one a line ("\r\n" between them), the first error kept. */
+struct load_answer {
+        char *line;
+        size_t len, cap;
+        bool too_big, oom;
+        char *error;   /* "errorDetail".message or "error" */
+        char *message; /* "message" (an HTTP error answer) */
+        char *text;    /* the start of an answer that is not JSON */
+};
+
+static void load_object(struct load_answer *a, json_t *o)
+{
+        const char *m = json_string_value(json_object_get(json_object_get(o, "errorDetail"), "message"));
+
+        if (!m)
+                m = json_string_value(json_object_get(o, "error"));
+        if (m && !a->error) {
+                if (!(a->error = strdup(m)))
+                        a->oom = true;
+                else
+                        tidy_message(a->error);
+        }
+        m = json_string_value(json_object_get(o, "message"));
+        if (m && !a->message) {
+                if (!(a->message = strdup(m)))
+                        a->oom = true;
+                else
+                        tidy_message(a->message);
+        }
+}
+
+/* One line may hold several objects back to back (JSON_DISABLE_EOF_CHECK tells how far each went). */
+static void load_line(struct load_answer *a, const char *p, size_t len)
+{
+        while (len) {
+                json_error_t je;
+                json_t *o;
+
+                while (len && strchr(" \t\r\n", *p)) {
+                        p++;
+                        len--;
+                }
+                if (!len)
+                        return;
+                o = json_loadb(p, len, JSON_DISABLE_EOF_CHECK, &je);
+                if (!o) {
+                        if (!a->text && !(a->text = strndup(p, len < MAX_KEPT_MESSAGE ? len : MAX_KEPT_MESSAGE)))
+                                a->oom = true;
+                        else
+                                tidy_message(a->text);
+                        return;
+                }
+                if (json_is_object(o))
+                        load_object(a, o);
+                json_decref(o);
+                if (je.position <= 0 || (size_t)je.position > len)
+                        return;
+                p += je.position;
+                len -= (size_t)je.position;
+        }
+}
+
+static size_t load_write(char *ptr, size_t size, size_t n, void *ud)
+{
+        struct load_answer *a = ud;
+        size_t add = size * n, start = 0;
+
+        if (add > MAX_LOAD_LINE - a->len) {
+                a->too_big = true;
+                return 0;
+        }
+        if (a->len + add > a->cap) {
+                size_t cap = a->len + add > 2 * a->cap ? a->len + add : 2 * a->cap;
+                char *np = realloc(a->line, cap);
+                if (!np) {
+                        a->oom = true;
+                        return 0;
+                }
+                a->line = np;
+                a->cap = cap;
+        }
+        memcpy(a->line + a->len, ptr, add);
+        a->len += add;
+        for (size_t i = 0; i < a->len; i++)
+                if (a->line[i] == '\n') {
+                        load_line(a, a->line + start, i - start);
+                        start = i + 1;
+                }
+        memmove(a->line, a->line + start, a->len - start);
+        a->len -= start;
+        return add;
+}
+
+int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what, struct error *err)
+{
+        struct load_answer a = {0};
+        struct upload u = {.fd = fd, .size = size};
+        struct request rq = {.method = "POST", .path = "/images/load?quiet=1", .timeout_s = 0, .write = load_write,
+                             .write_ud = &a, .upload = &u, .content_type = "application/x-tar"};
+        long status = 0;
+        CURLcode c;
+        int r;
+
+        if (!e || fd < 0)
+                return error_set(err, STACK_EFAIL, "engine_image_load: missing argument");
+        if (!what)
+                what = "(unnamed)";
+        c = perform(e, &rq, &status);
+        if (a.len && !a.too_big)
+                load_line(&a, a.line, a.len); /* the last object may come without a newline */
+        /* What the Engine said wins over how the transfer ended: it may answer and close before reading all. */
+        if (u.read_errno)
+                r = error_errno(err, STACK_ESTORE, u.read_errno, "reading image archive %s", what);
+        else if (u.short_read)
+                r = error_set(err, STACK_ESTORE, "image archive %s ended after %llu of %llu bytes", what,
+                              (unsigned long long)u.sent, (unsigned long long)size);
+        else if (a.oom || c == CURLE_OUT_OF_MEMORY)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else if (a.error)
+                r = error_set(err, STACK_EREJECT, "image archive %s: %s", what, a.error);
+        else if (status >= 400)
+                r = error_set(err, STACK_EREJECT, "image archive %s: %s", what,
+                              a.message ? a.message : a.text ? a.text : "the Engine refused it");
+        else if (a.too_big)
+                r = error_set(err, STACK_ERUNTIME, "image archive %s: the Engine's answer has a line over %u bytes",
+                              what, MAX_LOAD_LINE);
+        else if (c != CURLE_OK)
+                r = transport_error(e, c, "POST", "/images/load", err);
+        else if (status < 200 || status > 299)
+                r = error_set(err, STACK_ERUNTIME, "image archive %s: the Engine answered HTTP %ld", what, status);
+        else
+                r = 0;
+        free(a.line);
+        free(a.error);
+        free(a.message);
+        free(a.text);
+        return r;
+}
+
+/* ---- image archives ---- */
+
+void engine_strv_free(char **v)
+{
+        if (!v)
+                return;
+        for (char **p = v; *p; p++)
+                free(*p);
+        free(v);
+}
+
+struct strv {
+        char **v;
+        size_t n;
+};
+
+static int strv_add(struct strv *s, const char *str)
+{
+        char **nv;
+
+        for (size_t i = 0; i < s->n; i++)
+                if (!strcmp(s->v[i], str))
+                        return 0;
+        nv = realloc(s->v, (s->n + 2) * sizeof *nv);
+        if (!nv)
+                return -ENOMEM;
+        s->v = nv;
+        if (!(s->v[s->n] = strdup(str)))
+                return -ENOMEM;
+        s->v[++s->n] = NULL;
+        return 0;
+}
+
+/* "./manifest.json", "manifest.json" and "/manifest.json" are the same top-level file. */
+static const char *top_level_name(const char *p)
+{
+        if (!p)
+                return "";
+        while (*p == '.' && p[1] == '/')
+                p += 2;
+        while (*p == '/')
+                p++;
+        return p;
+}
+
+/* The entry's data, at most MAX_ARCHIVE_JSON bytes. Heap buffer in *ret, NUL-terminated. */
+static int read_entry(struct archive *a, const char *name, char **ret, size_t *ret_len, struct error *err)
+{
+        char *buf = malloc(MAX_ARCHIVE_JSON + 1);
+        size_t len = 0;
+        la_ssize_t k;
+
+        if (!buf)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        while ((k = archive_read_data(a, buf + len, MAX_ARCHIVE_JSON + 1 - len)) > 0) {
+                len += (size_t)k;
+                if (len > MAX_ARCHIVE_JSON) {
+                        free(buf);
+                        return error_set(err, STACK_EREJECT, "image archive: %s is larger than %u bytes: refused",
+                                         name, MAX_ARCHIVE_JSON);
+                }
+        }
+        if (k < 0) {
+                int r = error_set(err, STACK_EREJECT, "image archive: reading %s: %s", name, archive_error_string(a));
+                free(buf);
+                return r;
+        }
+        buf[len] = 0;
+        *ret = buf;
+        *ret_len = len;
+        return 0;
+}
+
+static int parse_json(const char *name, const char *buf, size_t len, json_t **ret, struct error *err)
+{
+        json_error_t je;
+        json_t *j = json_loadb(buf, len, 0, &je);
+
+        if (!j)
+                return error_set(err, STACK_EREJECT, "image archive: %s is not valid JSON (line %d: %s)", name,
+                                 je.line, je.text);
+        *ret = j;
+        return 0;
+}
+
+/* docker save: [{"Config": ..., "RepoTags": ["name:tag", ...], "Layers": [...]}, ...] */
+static int refs_from_manifest(json_t *j, struct strv *out, struct error *err)
+{
+        size_t i, k;
+        json_t *img, *tag;
+
+        if (!json_is_array(j))
+                return error_set(err, STACK_EREJECT, "image archive: manifest.json is not a list of images");
+        json_array_foreach(j, i, img) {
+                json_t *tags = json_object_get(img, "RepoTags");
+                if (!json_is_object(img))
+                        return error_set(err, STACK_EREJECT, "image archive: manifest.json entry %zu is not an object",
+                                         i);
+                json_array_foreach(tags, k, tag)
+                        if (json_string_value(tag) && *json_string_value(tag) &&
+                            strv_add(out, json_string_value(tag)) < 0)
+                                return error_set(err, STACK_EFAIL, "out of memory");
+        }
+        return 0;
+}
+
+/* OCI layout: {"manifests": [{"annotations": {"io.containerd.image.name": "docker.io/x/y:1",
+ * "org.opencontainers.image.ref.name": "1"}}, ...]}. The containerd name is a full reference; the OCI one is
+ * often only the tag, so it is used only when the other is absent. */
+static int refs_from_index(json_t *j, struct strv *out, struct error *err)
+{
+        size_t i;
+        json_t *m;
+
+        if (!json_is_object(j))
+                return error_set(err, STACK_EREJECT, "image archive: index.json is not an object");
+        json_array_foreach(json_object_get(j, "manifests"), i, m) {
+                json_t *ann = json_object_get(m, "annotations");
+                const char *ref = json_string_value(json_object_get(ann, "io.containerd.image.name"));
+                if (!ref || !*ref)
+                        ref = json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
+                if (ref && *ref && strv_add(out, ref) < 0)
+                        return error_set(err, STACK_EFAIL, "out of memory");
+        }
+        return 0;
+}
+
+int engine_archive_refs(int fd, char ***ret, struct error *err)
+{
+        struct archive *a = NULL;
+        struct archive_entry *ent;
+        struct strv out = {0};
+        json_t *manifest = NULL, *index = NULL;
+        char *buf = NULL;
+        size_t len = 0;
+        int r = 0, k;
+
+        if (fd < 0 || !ret)
+                return error_set(err, STACK_EFAIL, "engine_archive_refs: missing argument");
+        a = archive_read_new();
+        if (!a)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        archive_read_support_format_tar(a);
+        archive_read_support_filter_gzip(a);
+        archive_read_support_filter_zstd(a);
+        if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK) {
+                r = error_set(err, STACK_EREJECT, "the file is not a docker save or OCI image archive: %s",
+                              archive_error_string(a));
+                goto fail;
+        }
+        /* docker save writes manifest.json after the layers; an OCI layout's index.json can be anywhere. */
+        while (!manifest && (k = archive_read_next_header(a, &ent)) != ARCHIVE_EOF) {
+                const char *name;
+                if (k < ARCHIVE_WARN) {
+                        r = archive_errno(a) == EIO
+                                    ? error_set(err, STACK_ESTORE, "reading an image archive: %s",
+                                                archive_error_string(a))
+                                    : error_set(err, STACK_EREJECT,
+                                                "the file is not a docker save or OCI image archive: %s",
+                                                archive_error_string(a));
+                        goto fail;
+                }
+                name = top_level_name(archive_entry_pathname(ent));
+                if (archive_entry_filetype(ent) != AE_IFREG)
+                        continue;
+                if (!strcmp(name, "manifest.json") || (!strcmp(name, "index.json") && !index)) {
+                        json_t **slot = name[0] == 'm' ? &manifest : &index;
+                        r = read_entry(a, name, &buf, &len, err);
+                        if (r < 0)
+                                goto fail;
+                        r = parse_json(name, buf, len, slot, err);
+                        free(buf);
+                        buf = NULL;
+                        if (r < 0)
+                                goto fail;
+                }
+        }
+        if (!manifest && !index) {
+                r = error_set(err, STACK_EREJECT,
+                              "the file is not a docker save or OCI image archive (it has no manifest.json or "
+                              "index.json)");
+                goto fail;
+        }
+        /* An archive from a newer docker save has both; manifest.json is what this Engine's loader reads. */
+        r = manifest ? refs_from_manifest(manifest, &out, err) : refs_from_index(index, &out, err);
+        if (r < 0)
+                goto fail;
+        if (!out.v && !(out.v = calloc(1, sizeof *out.v))) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto fail;
+        }
+        *ret = out.v;
+        out.v = NULL;
+fail:
+        engine_strv_free(out.v);
+        json_decref(manifest);
+        json_decref(index);
+        archive_read_free(a);
+        return r;
+}
+
+/* ---- containers ---- */
+
+static void container_release(struct engine_container *c)
+{
+        free(c->id);
+        free(c->name);
+        free(c->service);
+        free(c->state);
+        free(c->health);
+        for (size_t i = 0; i < c->n_ports; i++) {
+                free(c->ports[i].ip);
+                free(c->ports[i].proto);
+        }
+        free(c->ports);
+        free(c->run_label);
+        memset(c, 0, sizeof *c);
+}
+
+void engine_containers_free(struct engine_container *c, size_t n)
+{
+        if (!c)
+                return;
+        for (size_t i = 0; i < n; i++)
+                container_release(&c[i]);
+        free(c);
+}
+
+static unsigned port_number(json_t *j)
+{
+        json_int_t v = json_integer_value(j);
+
+        return v > 0 && v <= 65535 ? (unsigned)v : 0;
+}
+
+/* One entry of GET /containers/json. */
+static int container_from_list(json_t *j, struct engine_container *c, struct error *err)
+{
+        json_t *labels = json_object_get(j, "Labels"), *ports = json_object_get(j, "Ports");
+        const char *name = json_string_value(json_array_get(json_object_get(j, "Names"), 0));
+        bool oom = false;
+        size_t i;
+
+        if (!json_string_value(json_object_get(j, "Id")))
+                return error_set(err, STACK_ERUNTIME, "Docker Engine: GET /containers/json: an entry has no Id");
+        if (name && *name == '/')
+                name++;
+        c->id = strdup_or_null(json_string_value(json_object_get(j, "Id")), &oom);
+        c->name = strdup_or_null(name, &oom);
+        c->service = strdup_or_null(json_string_value(json_object_get(labels, "com.docker.compose.service")), &oom);
+        c->state = strdup_or_null(json_string_value(json_object_get(j, "State")), &oom);
+        c->run_label = strdup_or_null(json_string_value(json_object_get(labels, "io.stack.run")), &oom);
+        if (json_array_size(ports)) {
+                c->ports = calloc(json_array_size(ports), sizeof *c->ports);
+                if (!c->ports)
+                        return error_set(err, STACK_EFAIL, "out of memory");
+        }
+        for (i = 0; c->ports && i < json_array_size(ports); i++) {
+                json_t *p = json_array_get(ports, i);
+                struct engine_port *o = &c->ports[c->n_ports++];
+                o->ip = strdup_or_null(json_string_value(json_object_get(p, "IP")), &oom);
+                o->private_port = port_number(json_object_get(p, "PrivatePort"));
+                o->public_port = port_number(json_object_get(p, "PublicPort"));
+                o->proto = strdup_or_null(json_string_value(json_object_get(p, "Type")), &oom);
+        }
+        if (oom || !c->id)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        return 0;
+}
+
+/* GET /containers/{id}/json: health and exit code. *ret_gone when the container went away meanwhile. */
+/* "2026-11-23T13:29:05.949323779Z" -> unix milliseconds; 0 when absent or not in that form. */
+static int64_t rfc3339_ms(const char *s)
+{
+        struct tm tm = {0};
+        const char *p;
+        int64_t ms = 0;
+
+        if (!s || !(p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)))
+                return 0;
+        if (*p == '.') {
+                int digits = 0;
+                for (p++; *p >= '0' && *p <= '9'; p++)
+                        if (digits++ < 3)
+                                ms = ms * 10 + (*p - '0');
+                while (digits++ < 3)
+                        ms *= 10;
+        }
+        if (*p != 'Z' || tm.tm_year < 100) /* the Engine reports UTC; year 1 means "never started" */
+                return 0;
+        return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+static int container_inspect(struct engine *e, struct engine_container *c, bool *ret_gone, struct error *err)
+{
+        char path[512] = "/containers/";
+        json_t *j = NULL, *st;
+        const char *v;
+        bool oom = false;
+        long status = 0;
+        int r;
+
+        if (!c->id)
+                return error_set(err, STACK_ERUNTIME, "Docker Engine: a container without an id");
+        if (append_escaped(path, sizeof path, c->id) < 0 || append_escaped(path, sizeof path, "/json") < 0)
+                return error_set(err, STACK_ERUNTIME, "Docker Engine: container id too long: %.64s...", c->id);
+        r = engine_get_json(e, path, &status, &j, err);
+        if (r < 0)
+                return r;
+        *ret_gone = status == 404;
+        if (!j)
+                return 0;
+        st = json_object_get(j, "State");
+        c->exit_code = (int)json_integer_value(json_object_get(st, "ExitCode"));
+        c->started_ms = rfc3339_ms(json_string_value(json_object_get(st, "StartedAt")));
+        c->pid = (int)json_integer_value(json_object_get(st, "Pid"));
+        v = json_string_value(json_object_get(json_object_get(st, "Health"), "Status"));
+        if (v && *v && strcmp(v, "none"))
+                c->health = strdup_or_null(v, &oom);
+        if (!c->state)
+                c->state = strdup_or_null(json_string_value(json_object_get(st, "Status")), &oom);
+        json_decref(j);
+        return oom ? error_set(err, STACK_EFAIL, "out of memory") : 0;
+}
+
+static int container_cmp(const void *a, const void *b)
+{
+        const struct engine_container *x = a, *y = b;
+
+        return strcmp(x->name ? x->name : x->id, y->name ? y->name : y->id);
+}
+
+int engine_list_containers(struct engine *e, const char *label, struct engine_container **ret, size_t *ret_n,
+                           struct error *err)
+{
+        char path[4096] = "/containers/json?all=1";
+        struct engine_container *v = NULL;
+        json_t *list = NULL, *item;
+        size_t n = 0, i;
+        long status = 0;
+        int r = 0;
+
+        if (!e || !ret || !ret_n)
+                return error_set(err, STACK_EFAIL, "engine_list_containers: missing argument");
+        if (label && *label) {
+                json_t *f = json_pack("{s:[s]}", "label", label);
+                char *fs = f ? json_dumps(f, JSON_COMPACT) : NULL;
+                char *q = fs ? curl_easy_escape(e->curl, fs, 0) : NULL;
+                json_decref(f);
+                free(fs);
+                if (!q)
+                        return error_set(err, STACK_EFAIL, "out of memory");
+                if (strlen(path) + strlen("&filters=") + strlen(q) >= sizeof path) {
+                        curl_free(q);
+                        return error_set(err, STACK_EFAIL, "container label filter too long: %.64s...", label);
+                }
+                strcat(path, "&filters=");
+                strcat(path, q);
+                curl_free(q);
+        }
+        r = engine_get_json(e, path, &status, &list, err);
+        if (r < 0)
+                return r;
+        if (!json_is_array(list)) {
+                r = error_set(err, STACK_ERUNTIME, "Docker Engine: GET /containers/json: %s",
+                              list ? "the answer is not a list" : "HTTP 404");
+                goto fail;
+        }
+        if (!json_array_size(list)) {
+                *ret = NULL;
+                *ret_n = 0;
+                goto fail; /* r == 0: nothing carries the label */
+        }
+        v = calloc(json_array_size(list), sizeof *v);
+        if (!v) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto fail;
+        }
+        json_array_foreach(list, i, item) {
+                bool gone = false;
+                r = container_from_list(item, &v[n], err);
+                n++;
+                if (r < 0)
+                        goto fail;
+                r = container_inspect(e, &v[n - 1], &gone, err);
+                if (r < 0)
+                        goto fail;
+                if (gone) /* removed between the two calls: it is not there any more */
+                        container_release(&v[--n]);
+        }
+        if (n > 1)
+                qsort(v, n, sizeof *v, container_cmp);
+        *ret = v;
+        *ret_n = n;
+        v = NULL;
+        n = 0;
+fail:
+        engine_containers_free(v, n);
+        json_decref(list);
+        return r;
+}

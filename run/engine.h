@@ -1,0 +1,61 @@
+/* engine.h - the Docker Engine API over its unix socket, through libcurl (spec/run.md "Engine").
+ *
+ * Everything that can be asked of the Engine directly goes here (not by parsing CLI output): ping, image
+ * present?, image load (streamed from a store object), container states. Up/down/logs go through the compose
+ * tool (backend.h).
+ *
+ * Calling sequence: engine_open(&e, err) (socket from DOCKER_HOST=unix://PATH, else /var/run/docker.sock; it
+ * pings once: an Engine that does not answer is STACK_ERUNTIME with a message saying how to start one); any
+ * calls; engine_free(e).
+ */
+#ifndef STACK_ENGINE_H
+#define STACK_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/error.h"
+
+struct engine;
+
+int engine_open(struct engine **ret, struct error *err);
+void engine_free(struct engine *e);
+/* The socket path in use (for messages). */
+const char *engine_socket(const struct engine *e);
+
+/* GET /images/{ref}/json: *ret true when the Engine has the image (200), false on 404. */
+int engine_image_exists(struct engine *e, const char *ref, bool *ret, struct error *err);
+/* POST /images/load with the archive streamed from fd (size bytes; docker save or OCI layout tar). The Engine's
+ * streamed JSON answer is read: an {"error": ...} or "errorDetail" in it is STACK_EREJECT naming `what`. */
+int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what, struct error *err);
+/* The image references an archive names (docker save: manifest.json RepoTags; OCI layout: index.json
+ * annotations org.opencontainers.image.ref.name / io.containerd.image.name), read with libarchive from fd
+ * (which is left at an unspecified offset). NULL-terminated heap array in *ret; STACK_EREJECT when the file
+ * is not such an archive. */
+int engine_archive_refs(int fd, char ***ret, struct error *err);
+void engine_strv_free(char **v);
+
+struct engine_container {
+        char *id, *name, *service;  /* service: label com.docker.compose.service */
+        char *state;                /* created|running|paused|restarting|removing|exited|dead */
+        char *health;               /* healthy|unhealthy|starting, or NULL without a healthcheck */
+        int exit_code;              /* when exited */
+        int64_t started_ms;         /* State.StartedAt, unix milliseconds (0 when unknown) */
+        int pid;                    /* State.Pid: the main process, as the host sees it (0 when not running) */
+        struct engine_port {
+                char *ip;           /* host IP bound, e.g. "127.0.0.1" */
+                unsigned private_port, public_port;
+                char *proto;
+        } *ports;
+        size_t n_ports;
+        char *run_label;            /* label io.stack.run, or NULL */
+};
+
+/* GET /containers/json?all=1&filters={"label":[label]} (label "key=value" or "key"), then for each container
+ * GET /containers/{id}/json for health and exit code. */
+int engine_list_containers(struct engine *e, const char *label, struct engine_container **ret, size_t *ret_n,
+                           struct error *err);
+void engine_containers_free(struct engine_container *c, size_t n);
+
+#endif

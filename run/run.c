@@ -1,0 +1,971 @@
+/* run.c - a stack from the store onto the Engine: run dir, policy, variables, images, compose up, states.
+ *
+ * The run dir ($STACK_HOME/runs/<slug>) is a checkout of the version's tree plus two files of ours: the
+ * effective compose file beside the bundle's (so relative paths and .env resolve as the author meant) and
+ * .stack-run, the tree digest it holds. What a stack writes lives in named volumes or under
+ * $STACK_HOME/data/<slug> (policy.c redirects unshipped bind mounts there), never in the run dir, so the run
+ * dir can be replaced on upgrade and removed by `rm` without losing anything.
+ */
+#include "run.h"
+#include "backend.h"
+#include "engine.h"
+#include "policy.h"
+#include "fetch/fetch.h"
+#include "store/checkout.h"
+#include "store/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#define EFFECTIVE_NAME ".stack-compose.yaml"
+#define MARKER_NAME ".stack-run"
+#define MAX_ENV 256
+#define RUN_SETTLE_MS 250
+
+static double now_s(void)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int64_t wall_ms(void)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_REALTIME, &t);
+        return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Is the container's main process still there? The Engine runs on this host, so its pid is ours to look at;
+ * a process that is gone or a zombie has died, whatever the Engine says yet. -1: cannot tell (another pid
+ * namespace, no /proc). */
+static int process_alive(int pid)
+{
+        char path[64], buf[256], *p;
+        ssize_t n;
+        int fd;
+
+        if (pid <= 0)
+                return 0;
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? (access("/proc/self/stat", R_OK) == 0 ? 0 : -1) : -1;
+        n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+                return -1;
+        buf[n] = 0;
+        p = strrchr(buf, ')'); /* "pid (comm) S ...": comm may hold spaces and parentheses */
+        return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X') ? 0 : 1;
+}
+
+static void warn(const struct run_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(const struct run_options *o, const char *fmt, ...)
+{
+        char line[1024];
+        va_list ap;
+
+        if (!o || !o->warn)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        o->warn(o->warn_ctx, line);
+}
+
+static void step(const struct run_options *o, const char *what, double *t0)
+{
+        double t = now_s();
+
+        if (o && o->step)
+                o->step(o->step_ctx, what, t - *t0);
+        *t0 = t;
+}
+
+/* Compose project names keep [a-z0-9_-] (docker-compose v1 drops the rest). */
+static void project_name(const char *slug, char *out, size_t size)
+{
+        size_t o = (size_t)snprintf(out, size, "stack-");
+
+        for (const char *p = slug; *p && o + 1 < size; p++)
+                if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')
+                        out[o++] = *p;
+        out[o] = 0;
+}
+
+struct paths {
+        char run_dir[PATH_MAX], data_dir[PATH_MAX], env_file[PATH_MAX], marker[PATH_MAX];
+        char compose[PATH_MAX], compose_dir[PATH_MAX], effective[PATH_MAX];
+        char project[96];
+};
+
+static int make_paths(struct store *s, const char *slug, const char *compose_rel, struct paths *p)
+{
+        const char *home = store_home(s);
+        char *slash;
+        int r = 0;
+
+        project_name(slug, p->project, sizeof p->project);
+        r |= fs_path(p->run_dir, sizeof p->run_dir, "%s/runs/%s", home, slug);
+        r |= fs_path(p->data_dir, sizeof p->data_dir, "%s/data/%s", home, slug);
+        r |= fs_path(p->env_file, sizeof p->env_file, "%s/data/%s/stack.env", home, slug);
+        r |= fs_path(p->marker, sizeof p->marker, "%s/runs/%s/" MARKER_NAME, home, slug);
+        r |= fs_path(p->compose, sizeof p->compose, "%s/%s", p->run_dir, compose_rel ? compose_rel : "compose.yaml");
+        r |= fs_path(p->compose_dir, sizeof p->compose_dir, "%s", p->compose);
+        slash = strrchr(p->compose_dir, '/');
+        if (slash)
+                *slash = 0;
+        r |= fs_path(p->effective, sizeof p->effective, "%s/" EFFECTIVE_NAME, p->compose_dir);
+        return r ? -ENAMETOOLONG : 0;
+}
+
+/* ---- env: K=V lists ---- */
+
+struct envlist {
+        char *v[MAX_ENV];
+        size_t n;
+};
+
+static void env_release(struct envlist *e)
+{
+        for (size_t i = 0; i < e->n; i++)
+                free(e->v[i]);
+        e->n = 0;
+}
+
+static const char *env_find(const struct envlist *e, const char *key, size_t klen)
+{
+        for (size_t i = 0; i < e->n; i++)
+                if (!strncmp(e->v[i], key, klen) && e->v[i][klen] == '=')
+                        return e->v[i] + klen + 1;
+        return NULL;
+}
+
+static int env_set(struct envlist *e, const char *kv)
+{
+        size_t klen = strcspn(kv, "=");
+
+        if (!kv[klen] || klen == 0)
+                return -EINVAL;
+        for (size_t i = 0; i < e->n; i++)
+                if (!strncmp(e->v[i], kv, klen) && e->v[i][klen] == '=') {
+                        char *d = strdup(kv);
+                        if (!d)
+                                return -ENOMEM;
+                        free(e->v[i]);
+                        e->v[i] = d;
+                        return 0;
+                }
+        if (e->n == MAX_ENV)
+                return -E2BIG;
+        e->v[e->n] = strdup(kv);
+        return e->v[e->n] ? (e->n++, 0) : -ENOMEM;
+}
+
+/* KEY=VALUE lines; blank lines, comments and a leading "export " ignored; surrounding quotes dropped. */
+static void env_read_file(const char *path, struct envlist *e)
+{
+        char *text = NULL, *line, *save = NULL;
+
+        if (fs_read_file(path, 1 << 20, &text, NULL) < 0)
+                return;
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *p = line, *eq;
+                size_t vlen;
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (!strncmp(p, "export ", 7))
+                        p += 7;
+                if (*p == '#' || !(eq = strchr(p, '=')) || eq == p)
+                        continue;
+                vlen = strlen(eq + 1);
+                while (vlen && (eq[vlen] == '\r' || eq[vlen] == ' '))
+                        eq[vlen--] = 0;
+                if (vlen >= 2 && (eq[1] == '"' || eq[1] == '\'') && eq[vlen] == eq[1]) {
+                        memmove(eq + 1, eq + 2, vlen - 2);
+                        eq[vlen - 1] = 0;
+                }
+                env_set(e, p);
+        }
+        free(text);
+}
+
+static int env_write_file(const char *path, const struct envlist *e)
+{
+        size_t len = 0;
+        char *buf;
+        int r;
+
+        for (size_t i = 0; i < e->n; i++)
+                len += strlen(e->v[i]) + 1;
+        buf = malloc(len + 1);
+        if (!buf)
+                return -ENOMEM;
+        len = 0;
+        for (size_t i = 0; i < e->n; i++)
+                len += (size_t)sprintf(buf + len, "%s\n", e->v[i]);
+        r = fs_write_atomic(path, buf, len, 0600); /* may hold secrets */
+        free(buf);
+        return r;
+}
+
+/* ---- pieces of run_start ---- */
+
+static int read_manifest(struct store *s, const struct tree *t, struct manifest **ret, struct error *err)
+{
+        const struct tree_entry *e = tree_find(t, "stack.yaml");
+        char *text = NULL;
+        int fd, r;
+        ssize_t n;
+
+        if (!e || e->type != ENTRY_FILE || e->size > MANIFEST_MAX_SIZE)
+                return error_set(err, STACK_ESTORE, "the stored version has no usable stack.yaml");
+        fd = store_object_open(s, &e->digest);
+        if (fd < 0)
+                return error_errno(err, STACK_ESTORE, fd, "stack.yaml's object is unreadable (run stack verify)");
+        text = malloc(e->size + 1);
+        n = text ? pread(fd, text, e->size, 0) : -1;
+        close(fd);
+        if (n != (ssize_t)e->size) {
+                free(text);
+                return error_set(err, STACK_ESTORE, "stack.yaml's object is short (run stack verify)");
+        }
+        r = manifest_parse(text, e->size, ret, NULL, NULL, err);
+        free(text);
+        return r;
+}
+
+static unsigned declared_perms(const struct manifest *m)
+{
+        json_t *j, *v;
+        const char *k;
+        unsigned bits = 0;
+
+        if (!m->permissions_yaml || !(j = json_loads(m->permissions_yaml, 0, NULL)))
+                return 0;
+        json_object_foreach(j, k, v)
+                if (!json_is_false(v) && !json_is_null(v))
+                        bits |= policy_perm_from_name(k);
+        json_decref(j);
+        return bits;
+}
+
+static bool marker_matches(const struct paths *p, const struct digest *tree)
+{
+        char hex[DIGEST_HEX_LEN + 1], *text = NULL;
+        struct stat st;
+        bool ok;
+
+        digest_to_hex(tree, hex);
+        if (fs_read_file(p->marker, 256, &text, NULL) < 0)
+                return false;
+        ok = !strncmp(text, hex, DIGEST_HEX_LEN) && stat(p->effective, &st) == 0;
+        free(text);
+        return ok;
+}
+
+static int prepare_run_dir(struct store *s, const struct tree *t, const struct digest *tree, const struct paths *p,
+                           struct error *err)
+{
+        char hex[DIGEST_HEX_LEN + 2], parent[PATH_MAX];
+        int r;
+
+        r = fs_path(parent, sizeof parent, "%s/runs", store_home(s));
+        if (r == 0)
+                r = fs_mkdir_p(parent, 0755);
+        if (r < 0)
+                return error_errno(err, STACK_ESTORE, r, "cannot create %s", parent);
+        r = fs_rm_rf(p->run_dir); /* another tree's checkout: the stack's state is not in there */
+        if (r < 0)
+                return error_errno(err, STACK_ESTORE, r, "cannot remove the old run dir %s", p->run_dir);
+        r = checkout_tree(s, t, p->run_dir, err);
+        if (r < 0)
+                return r;
+        digest_to_hex(tree, hex);
+        strcat(hex, "\n");
+        r = fs_write_atomic(p->marker, hex, strlen(hex), 0644);
+        return r < 0 ? error_errno(err, STACK_ESTORE, r, "cannot write %s", p->marker) : 0;
+}
+
+static int check_required(const struct policy_result *pr, const struct envlist *env, const struct envlist *dotenv,
+                          const struct paths *p, struct error *err)
+{
+        char missing[512] = "";
+        size_t len = 0, n = 0;
+
+        for (size_t i = 0; pr->required_vars && pr->required_vars[i]; i++) {
+                const char *k = pr->required_vars[i];
+                if (getenv(k) || env_find(env, k, strlen(k)) || env_find(dotenv, k, strlen(k)))
+                        continue;
+                n++;
+                if (len < sizeof missing - 64)
+                        len += (size_t)snprintf(missing + len, sizeof missing - len, "%s%s", len ? ", " : "", k);
+        }
+        if (!n)
+                return 0;
+        return error_set(err, STACK_EREJECT,
+                         "the compose file requires %s, which nothing provides: stack run --env %s=... (remembered in %s)",
+                         missing, pr->required_vars[0], p->env_file);
+}
+
+static int load_images(struct store *s, struct engine *e, const struct manifest *m, const struct tree *t,
+                       unsigned *ret_loaded, struct error *err)
+{
+        for (size_t i = 0; i < m->n_images; i++) {
+                const struct tree_entry *te = tree_find(t, m->images[i]);
+                char **refs = NULL;
+                bool all = true;
+                int fd, r;
+
+                if (!te || te->type != ENTRY_FILE)
+                        return error_set(err, STACK_EREJECT, "image archive %s is not in the bundle", m->images[i]);
+                fd = store_object_open(s, &te->digest);
+                if (fd < 0)
+                        return error_errno(err, STACK_ESTORE, fd, "image archive %s is missing from the store (run stack verify)",
+                                           m->images[i]);
+                {
+                        struct error aerr = ERROR_INIT;
+                        r = engine_archive_refs(fd, &refs, &aerr);
+                        if (r < 0)
+                                error_set(err, aerr.code, "image archive %s: %s", m->images[i], aerr.msg);
+                }
+                for (size_t k = 0; r == 0 && refs && refs[k] && all; k++) {
+                        bool have = false;
+                        r = engine_image_exists(e, refs[k], &have, err);
+                        all = have;
+                }
+                if (r == 0 && (!all || !refs || !refs[0])) {
+                        if (lseek(fd, 0, SEEK_SET) < 0)
+                                r = error_errno(err, STACK_ESTORE, errno, "cannot read %s", m->images[i]);
+                        else
+                                r = engine_image_load(e, fd, te->size, m->images[i], err);
+                        if (r == 0)
+                                (*ret_loaded)++;
+                }
+                engine_strv_free(refs);
+                close(fd);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static char *tail_lines(const char *text, int lines)
+{
+        const char *p;
+        int n = 0;
+
+        if (!text)
+                return strdup("");
+        for (p = text + strlen(text); p > text; p--)
+                if (p[-1] == '\n' && p[0] && ++n > lines)
+                        break;
+        return strdup(p);
+}
+
+/* Wait until every container of the project runs (healthy where it has a healthcheck). 0, or STACK_ERUNTIME
+ * with the failing service in *ret_service / its exit code. */
+static int wait_running(struct engine *e, const char *project, int timeout_s, int settle_ms, char **ret_reason,
+                        char **ret_service, struct engine_container **ret_c, size_t *ret_n, struct error *err)
+{
+        char label[160];
+        double deadline = now_s() + timeout_s;
+
+        snprintf(label, sizeof label, "com.docker.compose.project=%s", project);
+        for (;;) {
+                struct engine_container *c = NULL;
+                size_t n = 0, running = 0, pending = 0;
+                char reason[512] = "";
+                int r = engine_list_containers(e, label, &c, &n, err);
+
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n && !reason[0]; i++) {
+                        const char *svc = c[i].service ? c[i].service : c[i].name;
+                        if (!strcmp(c[i].state, "running")) {
+                                /* The Engine learns of an exit a little late: a container that dies at once can
+                                 * still read "running". One that has run for RUN_SETTLE_MS has really started. */
+                                if (c[i].started_ms && wall_ms() - c[i].started_ms < settle_ms)
+                                        pending++;
+                                else if (settle_ms && process_alive(c[i].pid) == 0)
+                                        pending++; /* died; the Engine will say so in a moment */
+                                else if (c[i].health && !strcmp(c[i].health, "unhealthy"))
+                                        snprintf(reason, sizeof reason, "service '%s' is unhealthy", svc);
+                                else if (c[i].health && strcmp(c[i].health, "healthy"))
+                                        pending++;
+                                else
+                                        running++;
+                        } else if (!strcmp(c[i].state, "exited") || !strcmp(c[i].state, "dead")) {
+                                if (c[i].exit_code != 0 || !strcmp(c[i].state, "dead"))
+                                        snprintf(reason, sizeof reason, "service '%s' exited with code %d", svc,
+                                                 c[i].exit_code);
+                        } else if (!strcmp(c[i].state, "restarting")) {
+                                snprintf(reason, sizeof reason, "service '%s' keeps restarting", svc);
+                        } else {
+                                pending++;
+                        }
+                        if (reason[0])
+                                *ret_service = strdup(svc);
+                }
+                if (reason[0]) {
+                        *ret_reason = strdup(reason);
+                        engine_containers_free(c, n);
+                        return -STACK_ERUNTIME;
+                }
+                if (n > 0 && pending == 0 && running > 0) {
+                        *ret_c = c;
+                        *ret_n = n;
+                        return 0;
+                }
+                engine_containers_free(c, n);
+                if (now_s() > deadline) {
+                        *ret_reason = strdup(n ? "containers did not reach running in time" : "no containers were created");
+                        return -STACK_ERUNTIME;
+                }
+                nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+        }
+}
+
+static void addresses_from(const struct manifest *m, const struct engine_container *c, size_t n, struct run_info *info)
+{
+        size_t cap = m->n_ports ? m->n_ports : 0;
+
+        for (size_t i = 0; i < n; i++)
+                cap += c[i].n_ports;
+        info->addresses = calloc(cap + 1, sizeof *info->addresses);
+        if (!info->addresses)
+                return;
+        for (size_t k = 0; k < m->n_ports; k++) {
+                struct run_address *a = &info->addresses[info->n_addresses];
+                char url[128] = "";
+                for (size_t i = 0; i < n && !url[0]; i++) {
+                        if (!c[i].service || strcmp(c[i].service, m->ports[k].service))
+                                continue;
+                        for (size_t j = 0; j < c[i].n_ports && !url[0]; j++)
+                                if (c[i].ports[j].private_port == m->ports[k].port && c[i].ports[j].public_port)
+                                        snprintf(url, sizeof url, "http://%s:%u",
+                                                 c[i].ports[j].ip && strcmp(c[i].ports[j].ip, "0.0.0.0") ? c[i].ports[j].ip
+                                                                                                          : "127.0.0.1",
+                                                 c[i].ports[j].public_port);
+                }
+                if (!url[0])
+                        snprintf(url, sizeof url, "https://%s.stack.localhost (needs a proxy: not published)",
+                                 info->row.slug);
+                a->service = strdup(m->ports[k].service);
+                a->label = m->ports[k].label ? strdup(m->ports[k].label) : NULL;
+                a->url = strdup(url);
+                info->n_addresses++;
+        }
+        if (m->n_ports)
+                return;
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < c[i].n_ports; j++) {
+                        struct run_address *a = &info->addresses[info->n_addresses];
+                        char url[128];
+                        if (!c[i].ports[j].public_port)
+                                continue;
+                        snprintf(url, sizeof url, "http://127.0.0.1:%u", c[i].ports[j].public_port);
+                        a->service = strdup(c[i].service ? c[i].service : c[i].name);
+                        a->url = strdup(url);
+                        info->n_addresses++;
+                }
+}
+
+void run_info_release(struct run_info *i)
+{
+        if (!i)
+                return;
+        run_row_release(&i->row);
+        for (size_t k = 0; k < i->n_addresses; k++) {
+                free(i->addresses[k].service);
+                free(i->addresses[k].label);
+                free(i->addresses[k].url);
+        }
+        free(i->addresses);
+        memset(i, 0, sizeof *i);
+}
+
+void run_infos_free(struct run_info *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                run_info_release(&v[i]);
+        free(v);
+}
+
+static void new_run_id(char *out)
+{
+        uint8_t b[6];
+
+        if (getrandom(b, sizeof b, 0) != sizeof b)
+                for (size_t i = 0; i < sizeof b; i++)
+                        b[i] = (uint8_t)(rand() >> 3);
+        for (size_t i = 0; i < sizeof b; i++)
+                sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static int compose(const struct backend *b, const struct paths *p, const struct envlist *env, const char *const *args,
+                   bool inherit, int *ret_status, char **ret_out, struct error *err)
+{
+        struct backend_call c = {
+                .project = p->project,
+                .compose_file = p->effective,
+                .project_dir = p->compose_dir,
+                .env = (const char *const *)env->v,
+                .args = args,
+                .inherit_output = inherit,
+        };
+
+        return backend_compose(b, &c, ret_status, ret_out, err);
+}
+
+/* The compose environment: the stack's remembered env file plus --env, and the two variables published bundles
+ * expect (PROJECT, DOMAIN) when neither they nor the environment set them. */
+static int build_env(const struct run_options *o, const char *slug, const struct paths *p, struct envlist *env,
+                     struct envlist *dotenv, struct error *err)
+{
+        char path[PATH_MAX], kv[256];
+        bool changed = false;
+        int r;
+
+        env_read_file(p->env_file, env);
+        for (size_t i = 0; o && o->env && o->env[i]; i++) {
+                r = env_set(env, o->env[i]);
+                if (r < 0)
+                        return error_set(err, STACK_EUSAGE, "--env '%s': expected KEY=VALUE", o->env[i]);
+                changed = true;
+        }
+        if (changed) {
+                r = fs_mkdir_p(p->data_dir, 0755);
+                if (r == 0)
+                        r = env_write_file(p->env_file, env);
+                if (r < 0)
+                        return error_errno(err, STACK_ESTORE, r, "cannot write %s", p->env_file);
+        }
+        if (fs_path(path, sizeof path, "%s/.env", p->compose_dir) == 0)
+                env_read_file(path, dotenv);
+        if (!getenv("PROJECT") && !env_find(env, "PROJECT", 7) && !env_find(dotenv, "PROJECT", 7)) {
+                snprintf(kv, sizeof kv, "PROJECT=%s", slug);
+                env_set(env, kv);
+        }
+        if (!getenv("DOMAIN") && !env_find(env, "DOMAIN", 6) && !env_find(dotenv, "DOMAIN", 6))
+                env_set(env, "DOMAIN=stack.localhost");
+        return 0;
+}
+
+int run_start(struct store *s, const char *ref, const struct run_options *o, struct run_info *ret, struct error *err)
+{
+        struct version_info v = {0};
+        struct tree t;
+        struct manifest *m = NULL;
+        struct engine *e = NULL;
+        struct backend *b = NULL;
+        struct paths p;
+        struct envlist env = {0}, dotenv = {0};
+        struct policy_result pr = {0};
+        struct run_row row = {0}, old = {0};
+        struct engine_container *c = NULL;
+        size_t nc = 0;
+        char tree_hex[DIGEST_HEX_LEN + 1], lab_run[64], lab_slug[96], lab_tree[96], *out = NULL, *reason = NULL,
+                *service = NULL;
+        const char *labels[4] = {lab_run, lab_slug, lab_tree, NULL};
+        bool have_old = false, fast = false, started = false;
+        double t0 = now_s();
+        int r, status = 0;
+
+        memset(ret, 0, sizeof *ret);
+        tree_init(&t);
+        /* 1. The version: the store first; a fetch only when it is missing. */
+        r = index_resolve_ref(store_index(s), ref, &v, err);
+        if (r == -STACK_EFAIL) {
+                struct fetch_options fo = {.catalog = o->catalog, .insecure = o->insecure, .warn = o->warn,
+                                           .warn_ctx = o->warn_ctx, .progress = o->progress, .progress_ctx = o->progress_ctx};
+                struct fetch_result fr;
+                if (o->offline) {
+                        char msg[sizeof err->msg];
+                        snprintf(msg, sizeof msg, "%s", err->msg);
+                        error_clear(err);
+                        r = error_set(err, STACK_ENETWORK, "%s, and --offline forbids fetching it", msg);
+                        goto done;
+                }
+                error_clear(err);
+                r = fetch_ref(s, ref, &fo, &fr, err);
+                if (r < 0)
+                        goto done;
+                v = fr.v;
+                memset(&fr.v, 0, sizeof fr.v);
+                fetch_result_release(&fr);
+                step(o, "fetch", &t0);
+        }
+        if (r < 0)
+                goto done;
+        r = store_lock_shared(s, err);
+        if (r < 0)
+                goto done;
+        /* 2. The Engine and the compose tool, before touching anything. */
+        r = engine_open(&e, err);
+        if (r == 0)
+                r = backend_detect(s, &b, err);
+        if (r == 0)
+                r = index_load_tree(store_index(s), &v.tree, &t, err);
+        if (r == 0)
+                r = read_manifest(s, &t, &m, err);
+        if (r < 0)
+                goto done;
+        if (make_paths(s, v.slug, v.compose, &p) < 0) {
+                r = error_set(err, STACK_ESTORE, "store path too long");
+                goto done;
+        }
+        digest_to_hex(&v.tree, tree_hex);
+        have_old = index_run_get(store_index(s), v.slug, &old, NULL) == 0;
+        /* 3. The run dir: kept when it holds this tree (re-launch fast path), else checked out anew. */
+        fast = have_old && digest_equal(&old.tree, &v.tree) && marker_matches(&p, &v.tree) && !o->allow;
+        r = build_env(o, v.slug, &p, &env, &dotenv, err);
+        if (r < 0)
+                goto done;
+        if (have_old && !digest_equal(&old.tree, &v.tree)) {
+                /* Another version runs: take it down (its volumes and data stay) before replacing the run dir. */
+                const char *down[] = {"down", "--remove-orphans", NULL};
+                struct paths op;
+                if (make_paths(s, old.slug, NULL, &op) == 0) {
+                        struct version_info ov = {0};
+                        if (index_get_version(store_index(s), old.version_id, &ov, NULL) == 0 &&
+                            make_paths(s, old.slug, ov.compose, &op) == 0)
+                                compose(b, &op, &env, down, false, &status, NULL, NULL);
+                        version_info_release(&ov);
+                }
+                index_run_delete(store_index(s), old.id, NULL);
+                have_old = false;
+        }
+        if (have_old) {
+                snprintf(row.id, sizeof row.id, "%s", old.id);
+        } else {
+                new_run_id(row.id);
+        }
+        snprintf(lab_run, sizeof lab_run, "io.stack.run=%s", row.id);
+        snprintf(lab_slug, sizeof lab_slug, "io.stack.slug=%s", v.slug);
+        snprintf(lab_tree, sizeof lab_tree, "io.stack.tree=%.64s", tree_hex);
+        if (!fast) {
+                unsigned remembered = 0, declared = declared_perms(m), allow;
+                struct policy_input in = {.compose_path = p.compose, .run_dir = p.run_dir, .data_dir = p.data_dir,
+                                          .tree = &t, .m = m, .labels = labels};
+                r = prepare_run_dir(s, &t, &v.tree, &p, err);
+                if (r < 0)
+                        goto done;
+                step(o, "checkout", &t0);
+                index_allow_get(store_index(s), v.slug, &remembered, NULL);
+                if (o->allow & ~declared)
+                        for (unsigned bit = 1; bit <= PERM_LISTEN; bit <<= 1)
+                                if (o->allow & ~declared & bit)
+                                        warn(o, "--allow %s ignored: %s's stack.yaml does not ask for it", policy_perm_name(bit),
+                                             v.slug);
+                allow = (o->allow | remembered) & declared;
+                in.allow = allow;
+                r = policy_apply(&in, p.effective, &pr, err);
+                if (r < 0)
+                        goto done;
+                if (o->allow & declared)
+                        index_allow_set(store_index(s), v.slug, remembered | (o->allow & declared), NULL);
+                r = check_required(&pr, &env, &dotenv, &p, err);
+                if (r < 0)
+                        goto done;
+                for (size_t i = 0; pr.redirected && pr.redirected[i]; i++)
+                        warn(o, "state kept outside the run dir: %s", pr.redirected[i]);
+        }
+        /* 4. Images the Engine lacks. */
+        r = load_images(s, e, m, &t, &ret->images_loaded, err);
+        if (r < 0)
+                goto done;
+        step(o, "images", &t0);
+        /* 5. Up. */
+        row.slug = v.slug;
+        row.version_id = v.id;
+        row.tree = v.tree;
+        row.state = "starting";
+        row.project = p.project;
+        row.run_dir = p.run_dir;
+        r = have_old ? index_run_set_state(store_index(s), row.id, "starting", NULL, err)
+                     : index_run_insert(store_index(s), &row, err);
+        if (r < 0)
+                goto done;
+        started = true;
+        {
+                const char *up[] = {"up", "-d", "--remove-orphans", NULL};
+                r = compose(b, &p, &env, up, false, &status, &out, err);
+        }
+        if (r < 0)
+                goto fail_state;
+        step(o, "up", &t0);
+        if (status != 0) {
+                char *tail = tail_lines(out, 6);
+                reason = tail;
+                r = error_set(err, STACK_ERUNTIME, "%s up failed (exit %d): %s", backend_name(b), status,
+                              tail && *tail ? tail : "no output");
+                goto fail_state;
+        }
+        /* 6. Running (and healthy). */
+        /* A re-launch of a run that ran before needs no settle window: that is the fast path, and a later exit
+         * still shows in stack ps. A first start (or one after a failure or a change) gets it. */
+        r = wait_running(e, p.project, o->timeout_s > 0 ? o->timeout_s : 120,
+                         fast && strcmp(old.state, "failed") ? 0 : RUN_SETTLE_MS, &reason, &service, &c, &nc, err);
+        step(o, "wait", &t0);
+        if (r == -STACK_ERUNTIME && reason) {
+                const char *logs[] = {"logs", "--no-color", "--tail", "5", service, NULL};
+                char *lo = NULL, *tail, *full;
+                if (!service)
+                        logs[4] = NULL;
+                if (compose(b, &p, &env, logs, false, &status, &lo, NULL) == 0) {
+                        char *body = lo;
+                        if (body && !strncmp(body, "Attaching to ", 13)) /* docker-compose v1's header line */
+                                body = strchr(body, '\n') ? strchr(body, '\n') + 1 : body + strlen(body);
+                        tail = tail_lines(body, 5);
+                        if (tail && asprintf(&full, "%s; last log lines: %s", reason, tail) >= 0) {
+                                free(reason);
+                                reason = full;
+                        }
+                        free(tail);
+                }
+                free(lo);
+                r = error_set(err, STACK_ERUNTIME, "run %s of %s failed: %s", row.id, v.slug, reason);
+                goto fail_state;
+        }
+        if (r < 0)
+                goto fail_state;
+        r = index_run_set_state(store_index(s), row.id, "running", NULL, err);
+        if (r < 0)
+                goto done;
+        r = index_run_get(store_index(s), row.id, &ret->row, err);
+        if (r == 0) {
+                ret->fast_path = fast;
+                addresses_from(m, c, nc, ret);
+        }
+        goto done;
+fail_state:
+        if (started)
+                index_run_set_state(store_index(s), row.id, "failed", reason ? reason : err->msg, NULL);
+done:
+        engine_containers_free(c, nc);
+        free(out);
+        free(reason);
+        free(service);
+        policy_result_release(&pr);
+        env_release(&env);
+        env_release(&dotenv);
+        run_row_release(&old);
+        manifest_free(m);
+        tree_release(&t);
+        version_info_release(&v);
+        backend_free(b);
+        engine_free(e);
+        return r;
+}
+
+/* ---- listing, reconciling, stop, rm, logs ---- */
+
+/* What the Engine says about a run's project now: "running", "stopped" or "failed" (+ reason). */
+static void observe(struct engine *e, const char *project, const char **ret_state, char *reason, size_t size)
+{
+        struct engine_container *c = NULL;
+        char label[160];
+        size_t n = 0, running = 0;
+
+        *ret_state = "stopped";
+        reason[0] = 0;
+        snprintf(label, sizeof label, "com.docker.compose.project=%s", project);
+        if (engine_list_containers(e, label, &c, &n, NULL) < 0) {
+                *ret_state = NULL; /* unknown: keep what is recorded */
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (!strcmp(c[i].state, "running"))
+                        running++;
+                else if ((!strcmp(c[i].state, "exited") && c[i].exit_code != 0) || !strcmp(c[i].state, "dead"))
+                        snprintf(reason, size, "service '%s' exited with code %d outside stack",
+                                 c[i].service ? c[i].service : c[i].name, c[i].exit_code);
+        }
+        if (running && !reason[0])
+                *ret_state = "running";
+        else if (reason[0])
+                *ret_state = "failed";
+        engine_containers_free(c, n);
+}
+
+int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error *err)
+{
+        struct run_row *rows = NULL;
+        struct run_info *v;
+        struct engine *e = NULL;
+        size_t n = 0;
+        int r = index_run_list(store_index(s), &rows, &n, err);
+
+        if (r < 0)
+                return r;
+        engine_open(&e, NULL); /* no Engine: states as recorded */
+        v = calloc(n + 1, sizeof *v);
+        if (!v) {
+                run_rows_free(rows, n);
+                engine_free(e);
+                return error_set(err, STACK_EFAIL, "out of memory");
+        }
+        for (size_t i = 0; i < n; i++) {
+                const char *state = NULL;
+                char reason[512];
+                if (e && strcmp(rows[i].state, "pending"))
+                        observe(e, rows[i].project, &state, reason, sizeof reason);
+                /* Only states a container can contradict are corrected: a stopped run stays stopped. */
+                if (state && strcmp(state, rows[i].state) &&
+                    (!strcmp(rows[i].state, "running") || !strcmp(rows[i].state, "starting") ||
+                     !strcmp(rows[i].state, "stopping") || !strcmp(state, "running"))) {
+                        index_run_set_state(store_index(s), rows[i].id, state, reason[0] ? reason : NULL, NULL);
+                        free(rows[i].state);
+                        rows[i].state = strdup(state);
+                        free(rows[i].reason);
+                        rows[i].reason = reason[0] ? strdup(reason) : NULL;
+                }
+                v[i].row = rows[i];
+        }
+        free(rows);
+        engine_free(e);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* The run, its paths and backend, for stop / rm / logs. */
+static int open_run(struct store *s, const char *id_or_slug, struct run_row *row, struct paths *p, struct backend **b,
+                    struct error *err)
+{
+        struct version_info v = {0};
+        int r = index_run_get(store_index(s), id_or_slug, row, err);
+
+        if (r < 0)
+                return r;
+        if (index_get_version(store_index(s), row->version_id, &v, NULL) == 0) {
+                r = make_paths(s, row->slug, v.compose, p);
+                version_info_release(&v);
+        } else {
+                r = make_paths(s, row->slug, NULL, p);
+        }
+        if (r < 0)
+                return error_set(err, STACK_ESTORE, "store path too long");
+        return backend_detect(s, b, err);
+}
+
+static int simple_compose(const char *slug, const struct paths *p, const struct backend *b, const char *const *args,
+                          struct error *err)
+{
+        struct envlist env = {0}, dotenv = {0};
+        char *out = NULL;
+        int status = 0, r;
+
+        r = build_env(NULL, slug, p, &env, &dotenv, err);
+        if (r == 0)
+                r = compose(b, p, &env, args, false, &status, &out, err);
+        if (r == 0 && status != 0) {
+                char *tail = tail_lines(out, 3);
+                r = error_set(err, STACK_ERUNTIME, "%s %s failed (exit %d): %s", backend_name(b), args[0], status,
+                              tail ? tail : "");
+                free(tail);
+        }
+        free(out);
+        env_release(&env);
+        env_release(&dotenv);
+        return r;
+}
+
+int run_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struct error *err)
+{
+        const char *args[] = {"stop", NULL};
+        struct backend *b = NULL;
+        struct paths p;
+        struct engine *e = NULL;
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        r = open_run(s, id_or_slug, ret, &p, &b, err);
+        if (r == 0)
+                r = engine_open(&e, err);
+        if (r == 0)
+                r = index_run_set_state(store_index(s), ret->id, "stopping", NULL, err);
+        if (r == 0) {
+                r = simple_compose(ret->slug, &p, b, args, err);
+                index_run_set_state(store_index(s), ret->id, r == 0 ? "stopped" : "failed", r == 0 ? NULL : err->msg, NULL);
+        }
+        if (r == 0) {
+                free(ret->state);
+                ret->state = strdup("stopped");
+        }
+        engine_free(e);
+        backend_free(b);
+        return r;
+}
+
+int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_row *ret, struct error *err)
+{
+        const char *down[] = {"down", "--remove-orphans", NULL}, *down_v[] = {"down", "--remove-orphans", "-v", NULL};
+        struct backend *b = NULL;
+        struct paths p;
+        struct engine *e = NULL;
+        struct stat st;
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        r = open_run(s, id_or_slug, ret, &p, &b, err);
+        if (r == 0)
+                r = engine_open(&e, err);
+        if (r == 0)
+                r = store_lock_shared(s, err);
+        if (r == 0 && stat(p.effective, &st) == 0)
+                r = simple_compose(ret->slug, &p, b, purge ? down_v : down, err);
+        if (r == 0) {
+                r = fs_rm_rf(p.run_dir);
+                if (r < 0)
+                        r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", p.run_dir);
+        }
+        if (r == 0 && purge) {
+                r = fs_rm_rf(p.data_dir);
+                if (r < 0)
+                        r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", p.data_dir);
+        }
+        if (r == 0)
+                r = index_run_delete(store_index(s), ret->id, err);
+        engine_free(e);
+        backend_free(b);
+        return r;
+}
+
+int run_logs(struct store *s, const char *id_or_slug, bool follow, struct error *err)
+{
+        const char *args[] = {"logs", "--no-color", follow ? "-f" : NULL, NULL};
+        struct backend *b = NULL;
+        struct run_row row = {0};
+        struct paths p;
+        struct envlist env = {0}, dotenv = {0};
+        int r, status = 0;
+
+        r = open_run(s, id_or_slug, &row, &p, &b, err);
+        if (r == 0)
+                r = build_env(NULL, row.slug, &p, &env, &dotenv, err);
+        if (r == 0)
+                r = compose(b, &p, &env, args, true, &status, NULL, err);
+        if (r == 0 && status != 0)
+                r = error_set(err, STACK_ERUNTIME, "%s logs exited %d", backend_name(b), status);
+        env_release(&env);
+        env_release(&dotenv);
+        run_row_release(&row);
+        backend_free(b);
+        return r;
+}

@@ -1,0 +1,62 @@
+/* run.h - stacks on the Docker Engine, from the store (spec/run.md).
+ *
+ * run_start(store, "slug[@version]", opts, &info, err):
+ *   resolve the version (the store first; fetch it when missing, never with opts->offline) -> Engine ping ->
+ *   the run dir $STACK_HOME/runs/<slug> checked out from the store (kept when it already holds this tree: the
+ *   re-launch fast path) -> policy + effective compose file -> required variables -> image archives loaded
+ *   only when the Engine lacks them -> `compose up -d` -> wait until every container runs (healthy where it
+ *   has a healthcheck). States in the index: pending -> starting -> running | failed.
+ * run_list() reconciles recorded states with the Engine first (a container killed outside stack shows as
+ * stopped or failed). run_stop(), run_remove() (down; keeps the data unless purge), run_logs().
+ * All take the store's shared lock while they change the run dir.
+ */
+#ifndef STACK_RUN_H
+#define STACK_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fetch/http.h"
+#include "store/index.h"
+#include "store/manifest.h"
+#include "store/store.h"
+
+struct run_options {
+        const char *const *env;       /* "K=V" from --env: remembered in the stack's env file */
+        unsigned allow;               /* enum policy_perm bits granted now (remembered per stack) */
+        bool offline;                 /* never fetch */
+        const char *catalog;          /* for fetching a missing version; NULL: $STACK_CATALOG */
+        bool insecure;
+        int timeout_s;                /* waiting for containers; 0: 120 */
+        manifest_warn_fn warn;        /* warnings, may be NULL */
+        void *warn_ctx;
+        http_progress_fn progress;    /* download progress, may be NULL */
+        void *progress_ctx;
+        void (*step)(void *ctx, const char *step, double seconds); /* timings: fetch, checkout, images, up, wait */
+        void *step_ctx;
+};
+
+struct run_address {
+        char *service, *label, *url;  /* url: http://127.0.0.1:PORT or https://SLUG.stack.localhost (proxy) */
+};
+
+struct run_info {
+        struct run_row row;           /* as recorded now */
+        struct run_address *addresses;
+        size_t n_addresses;
+        bool fast_path;               /* started from its existing run dir */
+        unsigned images_loaded;
+};
+
+int run_start(struct store *s, const char *ref, const struct run_options *o, struct run_info *ret, struct error *err);
+void run_info_release(struct run_info *i);
+
+/* Every run, reconciled with the Engine (when one answers; otherwise as recorded). */
+int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error *err);
+void run_infos_free(struct run_info *v, size_t n);
+int run_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struct error *err);
+int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_row *ret, struct error *err);
+/* compose logs [-f] with the caller's stdout; returns the tool's status as a stack_code. */
+int run_logs(struct store *s, const char *id_or_slug, bool follow, struct error *err);
+
+#endif

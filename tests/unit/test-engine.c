@@ -1,0 +1,526 @@
+/* test-engine.c - the Engine API client against the real Docker Engine of this machine (no mocks).
+ *
+ * A tiny image is made from Debian's busybox-static (`docker import`) when the Engine lacks it. The docker CLI
+ * (/usr/bin/docker, Debian's) prepares and cleans up; what is checked is what engine.c reports. No Engine
+ * answering is a failure, not a skip: CI always has one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "run/engine.h"
+#include "testlib.h"
+
+#define DOCKER "/usr/bin/docker"
+#define IMAGE "stack-test/engine:1"
+
+static char tag[64]; /* random per run: labels, names and load tags of concurrent runs never meet */
+static char *docker_host; /* DOCKER_HOST as the test found it (a rootless CI Engine), restored after each change */
+
+static void restore_docker_host(void)
+{
+        if (docker_host)
+                setenv("DOCKER_HOST", docker_host, 1);
+        else
+                unsetenv("DOCKER_HOST");
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+        char cmd[4096];
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        vsnprintf(cmd, sizeof cmd, fmt, ap);
+        va_end(ap);
+        r = system(cmd);
+        return r == -1 ? -1 : WIFEXITED(r) ? WEXITSTATUS(r) : 128;
+}
+
+/* First line of a command's output (trailing newline dropped). */
+static int sh_line(char *out, size_t cap, const char *cmd)
+{
+        FILE *p = popen(cmd, "r");
+        int r;
+
+        out[0] = 0;
+        if (!p)
+                return -1;
+        if (!fgets(out, (int)cap, p))
+                out[0] = 0;
+        out[strcspn(out, "\n")] = 0;
+        r = pclose(p);
+        return WIFEXITED(r) ? WEXITSTATUS(r) : 128;
+}
+
+static int open_fd(const char *path, uint64_t *ret_size)
+{
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        assert_true(fd >= 0);
+        assert_int_equal(fstat(fd, &st), 0);
+        if (ret_size)
+                *ret_size = (uint64_t)st.st_size;
+        return fd;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+        FILE *f = fopen(path, "wb");
+
+        assert_non_null(f);
+        assert_int_equal(fwrite(data, 1, len, f), len);
+        assert_int_equal(fclose(f), 0);
+}
+
+/* A rootfs with busybox and a few applet links, imported as `ref`. */
+static int import_busybox(const char *ref)
+{
+        const char *dir = tl_tmpdir();
+
+        if (access("/bin/busybox", X_OK))
+                return -1;
+        return sh("set -e; cd '%s'; mkdir -p rootfs/bin; cp /bin/busybox rootfs/bin/busybox; "
+                  "for a in sh echo sleep httpd true; do ln -s busybox rootfs/bin/$a; done; "
+                  "tar -C rootfs -c . | " DOCKER " import - '%s' >/dev/null",
+                  dir, ref);
+}
+
+static int group_setup(void **state)
+{
+        const char *host = getenv("DOCKER_HOST");
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+
+        srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+        snprintf(tag, sizeof tag, "t%d-%ld", (int)getpid(), random() % 1000000);
+        if (host && *host)
+                docker_host = strdup(host);
+        if (engine_open(&e, &err) < 0) {
+                fprintf(stderr, "test-engine: no Docker Engine answers on this machine: %s\n", err.msg);
+                return -1; /* fails the whole group, loudly */
+        }
+        engine_free(e);
+        if (sh(DOCKER " image inspect " IMAGE " >/dev/null 2>&1") != 0 && import_busybox(IMAGE) != 0) {
+                fprintf(stderr, "test-engine: cannot make %s (is busybox-static installed?)\n", IMAGE);
+                return -1;
+        }
+        return 0;
+}
+
+static int group_teardown(void **state)
+{
+        sh(DOCKER " ps -aq --filter label=io.stack.test=%s 2>/dev/null | xargs -r " DOCKER " rm -f >/dev/null 2>&1", tag);
+        sh(DOCKER " rmi -f stack-test/engine-load:%s >/dev/null 2>&1", tag);
+        free(docker_host);
+        return 0;
+}
+
+static void open_pings_the_engine_on_the_default_socket(void **state)
+{
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+
+        assert_int_equal(engine_open(&e, &err), 0);
+        assert_string_equal(engine_socket(e), docker_host ? docker_host + strlen("unix://") : "/var/run/docker.sock");
+        engine_free(e);
+        engine_free(NULL);
+}
+
+static void open_honours_a_unix_docker_host(void **state)
+{
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+
+        char env[600];
+
+        snprintf(env, sizeof env, "unix://%s", docker_host ? docker_host + strlen("unix://") : "/var/run/docker.sock");
+        setenv("DOCKER_HOST", env, 1);
+        assert_int_equal(engine_open(&e, &err), 0);
+        restore_docker_host();
+        assert_string_equal(engine_socket(e), env + strlen("unix://"));
+        engine_free(e);
+}
+
+static void open_without_engine_says_not_running_and_how_to_start_it(void **state)
+{
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+
+        setenv("DOCKER_HOST", "unix:///nonexistent", 1);
+        assert_int_equal(engine_open(&e, &err), -STACK_ERUNTIME);
+        restore_docker_host();
+        assert_null(e);
+        assert_int_equal(err.code, STACK_ERUNTIME);
+        assert_non_null(strstr(err.msg, "not running"));
+        assert_non_null(strstr(err.msg, "/nonexistent"));
+        assert_non_null(strstr(err.msg, "systemctl start docker"));
+}
+
+static void open_refuses_a_tcp_docker_host(void **state)
+{
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+
+        setenv("DOCKER_HOST", "tcp://127.0.0.1:2375", 1);
+        assert_int_equal(engine_open(&e, &err), -STACK_ERUNTIME);
+        restore_docker_host();
+        assert_null(e);
+        assert_non_null(strstr(err.msg, "only unix:// DOCKER_HOST is supported"));
+}
+
+static void open_on_a_socket_nobody_listens_on_says_not_running(void **state)
+{
+        /* A stale socket file (dockerd died): connect is refused, not "no such file". */
+        char path[512], env[600];
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+
+        snprintf(path, sizeof path, "%s/stale.sock", tl_tmpdir());
+        assert_int_equal(sh("python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' '%s'",
+                            path),
+                         0);
+        snprintf(env, sizeof env, "unix://%s", path);
+        setenv("DOCKER_HOST", env, 1);
+        assert_int_equal(engine_open(&e, &err), -STACK_ERUNTIME);
+        restore_docker_host();
+        assert_non_null(strstr(err.msg, "not running"));
+}
+
+static void image_exists_tells_present_from_absent(void **state)
+{
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+        bool yes = false, no = true;
+
+        assert_int_equal(engine_open(&e, &err), 0);
+        assert_int_equal(engine_image_exists(e, IMAGE, &yes, &err), 0);
+        assert_true(yes);
+        assert_int_equal(engine_image_exists(e, "stack-test/nonexistent:0", &no, &err), 0);
+        assert_false(no);
+        assert_int_equal(err.code, 0);
+        /* Odd characters are escaped, not spliced into the path: the Engine sees (and refuses) the whole name. */
+        assert_int_equal(engine_image_exists(e, "stack-test/none?x=1#y:0", &no, &err), -STACK_EREJECT);
+        assert_non_null(strstr(err.msg, "'stack-test/none?x=1#y:0' is not valid"));
+        assert_non_null(strstr(err.msg, "invalid reference format"));
+        engine_free(e);
+}
+
+static void archive_refs_reads_docker_save_repo_tags(void **state)
+{
+        char path[512];
+        char **refs = NULL;
+        struct error err = ERROR_INIT;
+        int fd;
+
+        snprintf(path, sizeof path, "%s/saved.tar", tl_tmpdir());
+        assert_int_equal(sh(DOCKER " save " IMAGE " -o '%s'", path), 0);
+        fd = open_fd(path, NULL);
+        assert_int_equal(engine_archive_refs(fd, &refs, &err), 0);
+        close(fd);
+        assert_non_null(refs);
+        assert_string_equal(refs[0], IMAGE);
+        assert_null(refs[1]);
+        engine_strv_free(refs);
+
+        /* The same archive gzipped. */
+        assert_int_equal(sh("gzip -k '%s'", path), 0);
+        strcat(path, ".gz");
+        fd = open_fd(path, NULL);
+        assert_int_equal(engine_archive_refs(fd, &refs, &err), 0);
+        close(fd);
+        assert_string_equal(refs[0], IMAGE);
+        assert_null(refs[1]);
+        engine_strv_free(refs);
+        engine_strv_free(NULL);
+}
+
+static void archive_refs_reads_oci_index_annotations(void **state)
+{
+        const char *dir = tl_tmpdir();
+        const char *index =
+                "{\"schemaVersion\":2,\"manifests\":["
+                "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:00\",\"size\":1,"
+                "\"annotations\":{\"io.containerd.image.name\":\"docker.io/stack-test/oci:2\","
+                "\"org.opencontainers.image.ref.name\":\"2\"}},"
+                "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:01\",\"size\":1,"
+                "\"annotations\":{\"org.opencontainers.image.ref.name\":\"stack-test/oci:3\"}}]}";
+        char path[512], file[512];
+        char **refs = NULL;
+        struct error err = ERROR_INIT;
+        int fd;
+
+        snprintf(file, sizeof file, "%s/index.json", dir);
+        write_file(file, index, strlen(index));
+        snprintf(file, sizeof file, "%s/oci-layout", dir);
+        write_file(file, "{\"imageLayoutVersion\":\"1.0.0\"}", 30);
+        snprintf(path, sizeof path, "%s/oci.tar.gz", dir);
+        assert_int_equal(sh("tar -C '%s' -czf '%s' ./oci-layout ./index.json", dir, path), 0);
+        fd = open_fd(path, NULL);
+        assert_int_equal(engine_archive_refs(fd, &refs, &err), 0);
+        close(fd);
+        assert_string_equal(refs[0], "docker.io/stack-test/oci:2");
+        assert_string_equal(refs[1], "stack-test/oci:3");
+        assert_null(refs[2]);
+        engine_strv_free(refs);
+}
+
+static void archive_refs_refuses_a_tar_that_is_no_image_archive(void **state)
+{
+        const char *dir = tl_tmpdir();
+        char path[512], file[512];
+        char **refs = NULL;
+        struct error err = ERROR_INIT;
+        int fd;
+
+        snprintf(file, sizeof file, "%s/hello.txt", dir);
+        write_file(file, "hello\n", 6);
+        snprintf(path, sizeof path, "%s/plain.tar", dir);
+        assert_int_equal(sh("tar -C '%s' -cf '%s' hello.txt", dir, path), 0);
+        fd = open_fd(path, NULL);
+        assert_int_equal(engine_archive_refs(fd, &refs, &err), -STACK_EREJECT);
+        close(fd);
+        assert_null(refs);
+        assert_non_null(strstr(err.msg, "not a docker save or OCI image archive"));
+}
+
+static void archive_refs_refuses_garbage_and_a_huge_manifest(void **state)
+{
+        const char *dir = tl_tmpdir();
+        char path[512], file[512];
+        char **refs = NULL;
+        struct error err = ERROR_INIT;
+        int fd;
+
+        snprintf(path, sizeof path, "%s/garbage.tar", dir);
+        assert_int_equal(sh("head -c 100000 /dev/urandom > '%s'", path), 0);
+        fd = open_fd(path, NULL);
+        assert_int_equal(engine_archive_refs(fd, &refs, &err), -STACK_EREJECT);
+        close(fd);
+        assert_null(refs);
+        assert_non_null(strstr(err.msg, "not a docker save or OCI image archive"));
+
+        /* manifest.json over the 1 MiB bound: refused without being held whole. */
+        error_clear(&err);
+        snprintf(file, sizeof file, "%s/manifest.json", dir);
+        assert_int_equal(sh("(printf '['; head -c 2000000 /dev/zero | tr '\\0' ' '; printf ']') > '%s'", file), 0);
+        snprintf(path, sizeof path, "%s/huge.tar", dir);
+        assert_int_equal(sh("tar -C '%s' -cf '%s' manifest.json", dir, path), 0);
+        fd = open_fd(path, NULL);
+        assert_int_equal(engine_archive_refs(fd, &refs, &err), -STACK_EREJECT);
+        close(fd);
+        assert_null(refs);
+        assert_non_null(strstr(err.msg, "larger than"));
+}
+
+static void image_load_streams_a_saved_archive_back(void **state)
+{
+        char ref[128], path[512];
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+        char **refs = NULL;
+        uint64_t size;
+        bool present = true;
+        int fd;
+
+        /* An image of its own (import makes a new one each time), so a concurrent run keeps IMAGE. */
+        snprintf(ref, sizeof ref, "stack-test/engine-load:%s", tag);
+        assert_int_equal(import_busybox(ref), 0);
+        snprintf(path, sizeof path, "%s/load.tar", tl_tmpdir());
+        assert_int_equal(sh(DOCKER " save '%s' -o '%s'", ref, path), 0);
+        assert_int_equal(sh(DOCKER " rmi '%s' >/dev/null", ref), 0);
+
+        assert_int_equal(engine_open(&e, &err), 0);
+        assert_int_equal(engine_image_exists(e, ref, &present, &err), 0);
+        assert_false(present);
+
+        fd = open_fd(path, &size);
+        assert_int_equal(engine_archive_refs(fd, &refs, &err), 0);
+        assert_string_equal(refs[0], ref);
+        engine_strv_free(refs);
+        assert_int_equal(lseek(fd, 0, SEEK_SET), 0); /* engine_archive_refs leaves the offset anywhere */
+        assert_int_equal(engine_image_load(e, fd, size, "load.tar", &err), 0);
+        close(fd);
+        assert_int_equal(err.code, 0);
+        assert_int_equal(engine_image_exists(e, ref, &present, &err), 0);
+        assert_true(present);
+        engine_free(e);
+        sh(DOCKER " rmi '%s' >/dev/null 2>&1", ref);
+}
+
+static void image_load_refuses_a_truncated_archive(void **state)
+{
+        char saved[512], cut[512];
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+        uint64_t size;
+        int fd;
+
+        snprintf(saved, sizeof saved, "%s/whole.tar", tl_tmpdir());
+        snprintf(cut, sizeof cut, "%s/cut.tar", tl_tmpdir());
+        assert_int_equal(sh(DOCKER " save " IMAGE " -o '%s'", saved), 0);
+        assert_int_equal(sh("head -c 1200000 '%s' > '%s'", saved, cut), 0);
+        assert_int_equal(engine_open(&e, &err), 0);
+        fd = open_fd(cut, &size);
+        assert_int_equal(engine_image_load(e, fd, size, "cut.tar", &err), -STACK_EREJECT);
+        close(fd);
+        assert_int_equal(err.code, STACK_EREJECT);
+        assert_non_null(strstr(err.msg, "image archive cut.tar: "));
+        assert_true(strlen(err.msg) > strlen("image archive cut.tar: "));
+        engine_free(e);
+}
+
+static void image_load_refuses_garbage_small_and_large(void **state)
+{
+        static const unsigned sizes[] = {4096, 24u << 20}; /* the large one outruns what the Engine reads */
+        struct engine *e = NULL;
+        bool present = false;
+        struct error err = ERROR_INIT;
+        char path[512];
+        uint64_t size;
+        int fd;
+
+        assert_int_equal(engine_open(&e, &err), 0);
+        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+                snprintf(path, sizeof path, "%s/garbage.tar", tl_tmpdir());
+                assert_int_equal(sh("head -c %u /dev/urandom > '%s'", sizes[i], path), 0);
+                error_clear(&err);
+                fd = open_fd(path, &size);
+                assert_int_equal(engine_image_load(e, fd, size, "garbage.tar", &err), -STACK_EREJECT);
+                close(fd);
+                assert_non_null(strstr(err.msg, "image archive garbage.tar: "));
+        }
+        /* The handle still works after a refused load. */
+        error_clear(&err);
+        assert_int_equal(engine_image_exists(e, IMAGE, &present, &err), 0);
+        assert_true(present);
+        engine_free(e);
+}
+
+static void image_load_reports_an_archive_shorter_than_announced(void **state)
+{
+        char path[512];
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+        uint64_t size;
+        int fd;
+
+        snprintf(path, sizeof path, "%s/short.tar", tl_tmpdir());
+        assert_int_equal(sh(DOCKER " save " IMAGE " -o '%s'", path), 0);
+        assert_int_equal(engine_open(&e, &err), 0);
+        fd = open_fd(path, &size);
+        assert_int_equal(engine_image_load(e, fd, size + 4096, "short.tar", &err), -STACK_ESTORE);
+        close(fd);
+        assert_non_null(strstr(err.msg, "short.tar ended after"));
+        engine_free(e);
+}
+
+static const struct engine_container *find(const struct engine_container *c, size_t n, const char *name)
+{
+        for (size_t i = 0; i < n; i++)
+                if (c[i].name && !strcmp(c[i].name, name))
+                        return &c[i];
+        return NULL;
+}
+
+static void list_containers_reports_running_and_exited_by_label(void **state)
+{
+        char label[128], run_name[128], exit_name[128], cmd[512], code[32];
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+        struct engine_container *c = NULL;
+        const struct engine_container *r, *x;
+        size_t n = 99;
+
+        snprintf(label, sizeof label, "io.stack.test=%s", tag);
+        snprintf(run_name, sizeof run_name, "stack-test-engine-%s-a", tag);
+        snprintf(exit_name, sizeof exit_name, "stack-test-engine-%s-b", tag);
+        /* --network none: the engine under test may have no bridge network. */
+        assert_int_equal(sh(DOCKER " run -d --network none --name %s --label %s --label io.stack.run=run-%s "
+                                   "--label com.docker.compose.service=web --health-cmd true --health-interval 1s "
+                                   IMAGE " sleep 30 >/dev/null",
+                            run_name, label, tag),
+                         0);
+        assert_int_equal(sh(DOCKER " run -d --network none --name %s --label %s " IMAGE " sh -c 'exit 3' >/dev/null",
+                            exit_name, label),
+                         0);
+        snprintf(cmd, sizeof cmd, DOCKER " wait %s", exit_name);
+        assert_int_equal(sh_line(code, sizeof code, cmd), 0);
+        assert_string_equal(code, "3");
+
+        assert_int_equal(engine_open(&e, &err), 0);
+        assert_int_equal(engine_list_containers(e, label, &c, &n, &err), 0);
+        assert_int_equal(err.code, 0);
+        assert_int_equal(n, 2);
+        /* Sorted by name. */
+        assert_string_equal(c[0].name, run_name);
+        assert_string_equal(c[1].name, exit_name);
+        r = find(c, n, run_name);
+        x = find(c, n, exit_name);
+        assert_non_null(r);
+        assert_non_null(x);
+
+        assert_true(strlen(r->id) >= 12);
+        assert_string_equal(r->state, "running");
+        assert_string_equal(r->service, "web");
+        assert_non_null(r->run_label);
+        assert_true(!strncmp(r->run_label, "run-", 4));
+        assert_non_null(r->health);
+        assert_true(!strcmp(r->health, "starting") || !strcmp(r->health, "healthy"));
+        assert_int_equal(r->n_ports, 0);
+
+        assert_string_equal(x->state, "exited");
+        assert_int_equal(x->exit_code, 3);
+        assert_null(x->health);
+        assert_null(x->service);
+        assert_null(x->run_label);
+        engine_containers_free(c, n);
+
+        /* A label nobody carries lists nothing. */
+        c = NULL;
+        n = 99;
+        snprintf(label, sizeof label, "io.stack.test=%s-nobody", tag);
+        assert_int_equal(engine_list_containers(e, label, &c, &n, &err), 0);
+        assert_int_equal(n, 0);
+        engine_containers_free(c, n);
+        engine_containers_free(NULL, 0);
+        engine_free(e);
+
+        assert_int_equal(sh(DOCKER " rm -f %s %s >/dev/null", run_name, exit_name), 0);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(open_pings_the_engine_on_the_default_socket),
+                cmocka_unit_test(open_honours_a_unix_docker_host),
+                cmocka_unit_test(open_without_engine_says_not_running_and_how_to_start_it),
+                cmocka_unit_test(open_refuses_a_tcp_docker_host),
+                cmocka_unit_test(open_on_a_socket_nobody_listens_on_says_not_running),
+                cmocka_unit_test(image_exists_tells_present_from_absent),
+                cmocka_unit_test(archive_refs_reads_docker_save_repo_tags),
+                cmocka_unit_test(archive_refs_reads_oci_index_annotations),
+                cmocka_unit_test(archive_refs_refuses_a_tar_that_is_no_image_archive),
+                cmocka_unit_test(archive_refs_refuses_garbage_and_a_huge_manifest),
+                cmocka_unit_test(image_load_streams_a_saved_archive_back),
+                cmocka_unit_test(image_load_refuses_a_truncated_archive),
+                cmocka_unit_test(image_load_refuses_garbage_small_and_large),
+                cmocka_unit_test(image_load_reports_an_archive_shorter_than_announced),
+                cmocka_unit_test(list_containers_reports_running_and_exited_by_label),
+        };
+
+        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

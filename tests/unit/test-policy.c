@@ -1,0 +1,833 @@
+/* test-policy.c - the compose-file policy: what is refused, what the effective file says, and that compose
+ * itself accepts it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <yaml.h>
+
+#include "run/policy.h"
+#include "store/fsutil.h"
+#include "store/manifest.h"
+#include "store/tree.h"
+#include "testlib.h"
+
+#define MANIFEST                                                                                                       \
+        "slug: demo\nname: Demo\nflavor: DockerCompose\nversion: \"1\"\ndescription: d\nauthor: a\nlicense: MIT\n"
+
+/* One run dir with a compose file, a data dir, a bundle tree and a manifest. */
+struct fx {
+        char dir[1024], run[1100], data[1100], compose[1200], out[1200];
+        struct tree tree;
+        struct manifest *m;
+        struct policy_result res;
+        struct error err;
+        char *text; /* the effective file after a successful apply */
+};
+
+static const char *const default_labels[] = {"io.stack.run=r1", "io.stack.slug=demo", NULL};
+
+/* shipped: NULL-terminated paths; a trailing '/' makes a directory. */
+static void fx_init(struct fx *f, const char *resources, const char *const *shipped)
+{
+        char manifest[1024];
+        struct digest d;
+        size_t i;
+
+        memset(f, 0, sizeof *f);
+        snprintf(f->dir, sizeof f->dir, "%s", tl_tmpdir());
+        snprintf(f->run, sizeof f->run, "%s/run", f->dir);
+        snprintf(f->data, sizeof f->data, "%s/data/demo", f->dir);
+        snprintf(f->compose, sizeof f->compose, "%s/compose.yaml", f->run);
+        snprintf(f->out, sizeof f->out, "%s/.stack-compose.yaml", f->run);
+        assert_int_equal(mkdir(f->run, 0755), 0);
+        tree_init(&f->tree);
+        memset(d.b, 'x', sizeof d.b);
+        assert_int_equal(tree_add(&f->tree, "compose.yaml", ENTRY_FILE, 0644, 1, &d, NULL, NULL), 0);
+        for (i = 0; shipped && shipped[i]; i++) {
+                size_t n = strlen(shipped[i]);
+                char path[PATH_MAX];
+
+                if (shipped[i][n - 1] == '/') {
+                        snprintf(path, sizeof path, "%.*s", (int)n - 1, shipped[i]);
+                        assert_int_equal(tree_add(&f->tree, path, ENTRY_DIR, 0755, 0, NULL, NULL, NULL), 0);
+                } else {
+                        assert_int_equal(tree_add(&f->tree, shipped[i], ENTRY_FILE, 0644, 1, &d, NULL, NULL), 0);
+                }
+        }
+        assert_int_equal(tree_finalize(&f->tree, NULL), 0);
+        snprintf(manifest, sizeof manifest, MANIFEST "%s", resources ? resources : "");
+        assert_int_equal(manifest_parse(manifest, strlen(manifest), &f->m, NULL, NULL, NULL), 0);
+}
+
+static void fx_release(struct fx *f)
+{
+        policy_result_release(&f->res);
+        tree_release(&f->tree);
+        manifest_free(f->m);
+        free(f->text);
+}
+
+static void write_file(const char *path, const char *text)
+{
+        assert_int_equal(fs_write_atomic(path, text, strlen(text), 0644), 0);
+}
+
+static bool exists(const char *path)
+{
+        struct stat st;
+
+        return lstat(path, &st) == 0;
+}
+
+/* Write yaml as the compose file and apply the policy; on success f->text is the effective file. */
+static int fx_apply(struct fx *f, const char *yaml, unsigned allow)
+{
+        struct policy_input in = {.compose_path = f->compose, .run_dir = f->run, .data_dir = f->data,
+                                  .tree = &f->tree, .m = f->m, .allow = allow, .labels = default_labels};
+        size_t len;
+        int r;
+
+        write_file(f->compose, yaml);
+        unlink(f->out);
+        policy_result_release(&f->res);
+        error_clear(&f->err);
+        free(f->text);
+        f->text = NULL;
+        r = policy_apply(&in, f->out, &f->res, &f->err);
+        if (r == 0)
+                assert_int_equal(fs_read_file(f->out, 1 << 24, &f->text, &len), 0);
+        else
+                assert_false(exists(f->out));
+        return r;
+}
+
+/* ---- reading the effective file back with libyaml ---- */
+
+/* The node at "services/web/ports/0" ('/'-separated keys, numbers index lists). */
+static yaml_node_t *ylook(yaml_document_t *d, const char *path)
+{
+        yaml_node_t *n = yaml_document_get_root_node(d);
+        char buf[512], *save = NULL, *tok;
+
+        snprintf(buf, sizeof buf, "%s", path);
+        for (tok = strtok_r(buf, "/", &save); n && tok; tok = strtok_r(NULL, "/", &save)) {
+                yaml_node_t *next = NULL;
+
+                if (n->type == YAML_MAPPING_NODE) {
+                        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+                                yaml_node_t *k = yaml_document_get_node(d, p->key);
+
+                                if (k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, tok) == 0)
+                                        next = yaml_document_get_node(d, p->value);
+                        }
+                } else if (n->type == YAML_SEQUENCE_NODE) {
+                        long i = strtol(tok, NULL, 10);
+
+                        if (i >= 0 && i < n->data.sequence.items.top - n->data.sequence.items.start)
+                                next = yaml_document_get_node(d, n->data.sequence.items.start[i]);
+                }
+                n = next;
+        }
+        return n;
+}
+
+/* The scalar at path (heap), "<none>" when absent, "<list:N>" / "<map:N>" for collections. */
+static char *yget(const char *text, const char *path)
+{
+        yaml_parser_t p;
+        yaml_document_t d;
+        yaml_node_t *n;
+        char *out;
+
+        assert_true(yaml_parser_initialize(&p));
+        yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+        assert_true(yaml_parser_load(&p, &d));
+        n = ylook(&d, path);
+        if (!n)
+                out = strdup("<none>");
+        else if (n->type == YAML_SCALAR_NODE)
+                out = strdup((char *)n->data.scalar.value);
+        else if (n->type == YAML_SEQUENCE_NODE)
+                assert_true(asprintf(&out, "<list:%d>",
+                                     (int)(n->data.sequence.items.top - n->data.sequence.items.start)) > 0);
+        else
+                assert_true(asprintf(&out, "<map:%d>",
+                                     (int)(n->data.mapping.pairs.top - n->data.mapping.pairs.start)) > 0);
+        yaml_document_delete(&d);
+        yaml_parser_delete(&p);
+        return out;
+}
+
+#define assert_yaml(text, path, want)                                                                                  \
+        do {                                                                                                           \
+                char *got_ = yget(text, path);                                                                         \
+                if (strcmp(got_, want) != 0)                                                                           \
+                        fail_msg("%s: got '%s', want '%s'\n%s", path, got_, want, text);                               \
+                free(got_);                                                                                            \
+        } while (0)
+
+static size_t count(const char *text, const char *needle)
+{
+        size_t n = 0;
+
+        for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+                n++;
+        return n;
+}
+
+/* ---- refusals ---- */
+
+#define WEB "services:\n  web:\n    image: nginx\n"
+
+/* Refused without the bit (STACK_EREJECT naming the service and `key`, nothing written), accepted with it. */
+static void refusal(const char *yaml, unsigned bit, const char *key)
+{
+        struct fx f;
+        const char *name = policy_perm_name(bit);
+        char want[128];
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f, yaml, 0), -STACK_EREJECT);
+        assert_int_equal(f.err.code, STACK_EREJECT);
+        if (!strstr(f.err.msg, "service 'web'") || !strstr(f.err.msg, key))
+                fail_msg("message '%s' does not name the service and '%s'", f.err.msg, key);
+        snprintf(want, sizeof want, "(needs permission '%s': stack run --allow %s)", name, name);
+        if (!strstr(f.err.msg, want))
+                fail_msg("message '%s' does not say '%s'", f.err.msg, want);
+        assert_true(f.res.needed & bit);
+        assert_false(exists(f.data));
+        assert_int_equal(fx_apply(&f, yaml, bit), 0);
+        assert_true(f.res.needed & bit);
+        fx_release(&f);
+}
+
+static void refuses_privileged(void **state)
+{
+        refusal(WEB "    privileged: true\n", PERM_PRIVILEGED, "privileged: true");
+}
+
+static void refuses_privileged_set_by_a_variable(void **state)
+{
+        refusal(WEB "    privileged: ${PRIV:-false}\n", PERM_PRIVILEGED, "privileged: ${PRIV:-false}");
+}
+
+static void refuses_host_network(void **state)
+{
+        refusal(WEB "    network_mode: host\n", PERM_HOST_NETWORK, "network_mode: host");
+}
+
+static void refuses_host_pid(void **state)
+{
+        refusal(WEB "    pid: host\n", PERM_HOST_PID, "pid: host");
+}
+
+static void refuses_host_ipc(void **state)
+{
+        refusal(WEB "    ipc: host\n", PERM_HOST_IPC, "ipc: host");
+}
+
+static void refuses_cap_add(void **state)
+{
+        refusal(WEB "    cap_add: [NET_ADMIN, SYS_TIME]\n", PERM_CAP_ADD, "cap_add: [NET_ADMIN, ...]");
+}
+
+static void refuses_devices(void **state)
+{
+        refusal(WEB "    devices: [\"/dev/fuse:/dev/fuse\"]\n", PERM_DEVICES, "devices");
+}
+
+static void refuses_docker_socket_short_syntax(void **state)
+{
+        refusal(WEB "    volumes: [\"/var/run/docker.sock:/var/run/docker.sock:ro\"]\n", PERM_DOCKER_SOCKET,
+                "volumes: bind of /var/run/docker.sock");
+}
+
+static void refuses_docker_socket_long_syntax(void **state)
+{
+        refusal(WEB "    volumes:\n      - type: bind\n        source: /run//docker.sock\n        target: /s\n",
+                PERM_DOCKER_SOCKET, "volumes: bind of /run//docker.sock");
+}
+
+static void refuses_bind_of_etc(void **state)
+{
+        refusal(WEB "    volumes: [\"/etc:/host-etc:ro\"]\n", PERM_HOST_BIND, "volumes: bind of /etc");
+}
+
+static void refuses_bind_of_home(void **state)
+{
+        refusal(WEB "    volumes: [\"~/.ssh:/root/.ssh\"]\n", PERM_HOST_BIND, "volumes: bind of ~/.ssh");
+}
+
+static void refuses_bind_outside_the_run_dir(void **state)
+{
+        refusal(WEB "    volumes: [\"./sub/../../outside:/x\"]\n", PERM_HOST_BIND,
+                "volumes: bind of ./sub/../../outside (outside the run dir)");
+}
+
+static void refuses_bind_source_set_by_a_variable(void **state)
+{
+        refusal(WEB "    volumes: [\"${DATA:-./data}:/x\"]\n", PERM_HOST_BIND, "(set by a variable)");
+}
+
+static void refuses_seccomp_unconfined(void **state)
+{
+        refusal(WEB "    security_opt: [\"seccomp:unconfined\"]\n", PERM_PRIVILEGED,
+                "security_opt: seccomp:unconfined");
+}
+
+static void refuses_userns_host(void **state)
+{
+        refusal(WEB "    userns_mode: host\n", PERM_PRIVILEGED, "userns_mode: host");
+}
+
+static void refuses_env_file_outside_the_run_dir(void **state)
+{
+        refusal(WEB "    env_file: /etc/environment\n", PERM_HOST_BIND, "env_file '/etc/environment'");
+}
+
+static void refuses_build_context_outside_the_run_dir(void **state)
+{
+        refusal(WEB "    build: {context: ../..}\n", PERM_HOST_BIND, "build.context '../..'");
+}
+
+static void refuses_privileged_hidden_behind_a_merge_key(void **state)
+{
+        refusal("x-base: &base\n  privileged: true\n" WEB "    <<: *base\n", PERM_PRIVILEGED, "privileged: true");
+}
+
+static void refuses_host_network_by_network_name(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f, WEB "networks:\n  default:\n    external: true\n    name: host\n", 0),
+                         -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "network 'default'"));
+        assert_non_null(strstr(f.err.msg, "'host-network'"));
+        fx_release(&f);
+}
+
+static void first_violation_wins_and_needed_has_every_bit(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f,
+                                  "services:\n  a:\n    image: x\n    ports: [\"80:80\"]\n    pid: host\n"
+                                  "  web:\n    image: y\n    privileged: true\n    cap_add: [ALL]\n",
+                                  0),
+                         -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "service 'a': pid: host"));
+        assert_int_equal(f.res.needed, PERM_HOST_PID | PERM_PRIVILEGED | PERM_CAP_ADD | PERM_LISTEN);
+        assert_null(f.res.services);
+        fx_release(&f);
+}
+
+static void refuses_an_alias_bomb(void **state)
+{
+        char yaml[4096];
+        size_t o;
+        struct fx f;
+
+        /* each level is a list of ten aliases of the one before: 10^9 nodes expanded */
+        o = (size_t)snprintf(yaml, sizeof yaml, "x-0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (int i = 1; i < 10; i++) {
+                o += (size_t)snprintf(yaml + o, sizeof yaml - o, "x-%d: &a%d [", i, i);
+                for (int k = 0; k < 10; k++)
+                        o += (size_t)snprintf(yaml + o, sizeof yaml - o, "%s*a%d", k ? ", " : "", i - 1);
+                o += (size_t)snprintf(yaml + o, sizeof yaml - o, "]\n");
+        }
+        snprintf(yaml + o, sizeof yaml - o, WEB);
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f, yaml, 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "too many YAML"));
+        fx_release(&f);
+}
+
+static void refuses_deep_alias_copies_within_the_node_budget(void **state)
+{
+        char yaml[8192];
+        size_t o;
+        struct fx f;
+
+        /* 60 aliases, each doubling the one before: stays under the alias count, not under the node budget */
+        o = (size_t)snprintf(yaml, sizeof yaml, "x-0: &a0 [a, b]\n");
+        for (int i = 1; i < 30; i++)
+                o += (size_t)snprintf(yaml + o, sizeof yaml - o, "x-%d: &a%d [*a%d, *a%d]\n", i, i, i - 1, i - 1);
+        snprintf(yaml + o, sizeof yaml - o, WEB);
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f, yaml, 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "too many YAML nodes"));
+        fx_release(&f);
+}
+
+static void refuses_duplicate_keys(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        /* compose v1 would take the last one */
+        assert_int_equal(fx_apply(&f, WEB "    privileged: false\n    privileged: true\n", 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "duplicate key 'privileged'"));
+        fx_release(&f);
+}
+
+static void refuses_two_documents_and_a_file_without_services(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f, WEB "---\n" WEB, 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "more than one YAML document"));
+        assert_int_equal(fx_apply(&f, "version: '3'\n", 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "no 'services'"));
+        assert_int_equal(fx_apply(&f, "- a\n", 0), -STACK_EREJECT);
+        fx_release(&f);
+}
+
+/* ---- the effective file ---- */
+
+static void ports_are_bound_to_loopback(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    ports:\n"
+                                      "      - \"8080:80\"\n"
+                                      "      - 80\n"
+                                      "      - \"0.0.0.0:8081:81\"\n"
+                                      "      - \"8000-8010:8000-8010\"\n"
+                                      "      - \"5353:53/udp\"\n"
+                                      "      - \"127.0.0.1:9000:90\"\n"
+                                      "      - \"${WEB_PORT:-8082}:82\"\n"
+                                      "      - \"[::]:8083:83\"\n"
+                                      "      - target: 84\n        published: 8084\n        protocol: udp\n"
+                                      "      - {target: 85, published: \"8085\", host_ip: 0.0.0.0}\n"
+                                      "      - {target: 86, published: 8086, name: web}\n",
+                                  0),
+                         0);
+        assert_yaml(f.text, "services/web/ports/0", "127.0.0.1:8080:80");
+        assert_yaml(f.text, "services/web/ports/1", "127.0.0.1::80");
+        assert_yaml(f.text, "services/web/ports/2", "127.0.0.1:8081:81");
+        assert_yaml(f.text, "services/web/ports/3", "127.0.0.1:8000-8010:8000-8010");
+        assert_yaml(f.text, "services/web/ports/4", "127.0.0.1:5353:53/udp");
+        assert_yaml(f.text, "services/web/ports/5", "127.0.0.1:9000:90");
+        assert_yaml(f.text, "services/web/ports/6", "127.0.0.1:${WEB_PORT:-8082}:82");
+        assert_yaml(f.text, "services/web/ports/7", "127.0.0.1:8083:83");
+        assert_yaml(f.text, "services/web/ports/8", "127.0.0.1:8084:84/udp");
+        assert_yaml(f.text, "services/web/ports/9", "127.0.0.1:8085:85");
+        assert_yaml(f.text, "services/web/ports/10/host_ip", "127.0.0.1");
+        assert_yaml(f.text, "services/web/ports/10/name", "web");
+        assert_true(f.res.needed & PERM_LISTEN);
+        fx_release(&f);
+}
+
+static void ports_are_kept_when_listen_is_granted(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f, WEB "    ports: [\"8080:80\", {target: 81, published: 8081}]\n", PERM_LISTEN), 0);
+        assert_yaml(f.text, "services/web/ports/0", "8080:80");
+        assert_yaml(f.text, "services/web/ports/1/published", "8081");
+        assert_yaml(f.text, "services/web/ports/1/host_ip", "<none>");
+        assert_int_equal(f.res.needed, PERM_LISTEN);
+        fx_release(&f);
+}
+
+static void limits_are_added_and_never_loosened(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, "resources: {cpus: 1.5, memory: 512m, pids: 256}\n", NULL);
+        assert_int_equal(fx_apply(&f,
+                                  "services:\n"
+                                  "  plain:\n    image: a\n"
+                                  "  tight:\n    image: b\n    cpus: 0.25\n    mem_limit: 128m\n    pids_limit: 32\n"
+                                  "  loose:\n    image: c\n    cpus: \"4\"\n    mem_limit: 2g\n    pids_limit: -1\n"
+                                  "    mem_reservation: 1g\n"
+                                  "  swarm:\n    image: d\n    cpu_quota: 50000\n"
+                                  "    deploy: {resources: {limits: {cpus: \"2\", memory: 64M}}}\n",
+                                  0),
+                         0);
+        assert_yaml(f.text, "services/plain/cpus", "1.5");
+        assert_yaml(f.text, "services/plain/mem_limit", "536870912");
+        assert_yaml(f.text, "services/plain/pids_limit", "256");
+        assert_yaml(f.text, "services/tight/cpus", "0.25");
+        assert_yaml(f.text, "services/tight/mem_limit", "134217728");
+        assert_yaml(f.text, "services/tight/pids_limit", "32");
+        assert_yaml(f.text, "services/loose/cpus", "1.5");
+        assert_yaml(f.text, "services/loose/mem_limit", "536870912");
+        assert_yaml(f.text, "services/loose/pids_limit", "256");
+        assert_yaml(f.text, "services/loose/mem_reservation", "536870912");
+        /* cpu_quota 50000 / period 100000 = 0.5; deploy limits folded into the service keys and dropped */
+        assert_yaml(f.text, "services/swarm/cpus", "0.5");
+        assert_yaml(f.text, "services/swarm/cpu_quota", "<none>");
+        assert_yaml(f.text, "services/swarm/mem_limit", "67108864");
+        assert_yaml(f.text, "services/swarm/deploy", "<none>");
+        fx_release(&f);
+}
+
+static void no_new_privileges_is_added_once(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f,
+                                  "services:\n"
+                                  "  a:\n    image: a\n"
+                                  "  b:\n    image: b\n    security_opt: [\"no-new-privileges:true\"]\n"
+                                  "  c:\n    image: c\n    security_opt: [\"no-new-privileges\"]\n",
+                                  0),
+                         0);
+        assert_yaml(f.text, "services/a/security_opt/0", "no-new-privileges:true");
+        assert_yaml(f.text, "services/b/security_opt", "<list:1>");
+        assert_yaml(f.text, "services/c/security_opt", "<list:1>");
+        assert_yaml(f.text, "services/c/security_opt/0", "no-new-privileges");
+        assert_int_equal(count(f.text, "no-new-privileges"), 3);
+        /* turning it off loosens the sandbox */
+        assert_int_equal(fx_apply(&f, WEB "    security_opt: [\"no-new-privileges=false\"]\n", 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "'privileged'"));
+        assert_int_equal(fx_apply(&f, WEB "    security_opt: [\"no-new-privileges=false\"]\n", PERM_PRIVILEGED), 0);
+        assert_int_equal(count(f.text, "no-new-privileges"), 1);
+        fx_release(&f);
+}
+
+static void shipped_bind_is_kept_and_state_is_redirected(void **state)
+{
+        static const char *const shipped[] = {"site/index.html", "config.ini", "logs/.gitkeep", NULL};
+        char path[PATH_MAX], want[PATH_MAX];
+        struct fx f;
+
+        fx_init(&f, NULL, shipped);
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    volumes:\n"
+                                      "      - ./site:/usr/share/nginx/html:ro\n"
+                                      "      - ./config.ini:/etc/app.ini\n"
+                                      "      - ./data/db:/var/lib/db\n"
+                                      "      - ./logs:/var/log/app\n"
+                                      "      - type: bind\n        source: ./uploads\n        target: /u\n"
+                                      "      - named:/named\n"
+                                      "      - /anonymous\n"
+                                      "volumes: {named: }\n",
+                                  0),
+                         0);
+        assert_yaml(f.text, "services/web/volumes/0", "./site:/usr/share/nginx/html:ro");
+        assert_yaml(f.text, "services/web/volumes/1", "./config.ini:/etc/app.ini");
+        snprintf(want, sizeof want, "%s/data/db:/var/lib/db", f.data);
+        assert_yaml(f.text, "services/web/volumes/2", want);
+        snprintf(want, sizeof want, "%s/logs:/var/log/app", f.data); /* a .gitkeep-only dir is state */
+        assert_yaml(f.text, "services/web/volumes/3", want);
+        snprintf(want, sizeof want, "%s/uploads", f.data);
+        assert_yaml(f.text, "services/web/volumes/4/source", want);
+        assert_yaml(f.text, "services/web/volumes/5", "named:/named");
+        assert_yaml(f.text, "services/web/volumes/6", "/anonymous");
+        snprintf(path, sizeof path, "%s/data/db", f.data);
+        assert_true(exists(path));
+        snprintf(path, sizeof path, "%s/uploads", f.data);
+        assert_true(exists(path));
+        snprintf(want, sizeof want, "web: ./data/db -> %s/data/db", f.data);
+        assert_non_null(f.res.redirected);
+        assert_string_equal(f.res.redirected[0], want);
+        assert_non_null(f.res.redirected[2]);
+        assert_null(f.res.redirected[3]);
+        assert_int_equal(f.res.needed, 0);
+        fx_release(&f);
+}
+
+static void refuses_a_data_dir_a_container_turned_into_a_symlink(void **state)
+{
+        char path[PATH_MAX];
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        snprintf(path, sizeof path, "%s/data", f.data);
+        assert_int_equal(fs_mkdir_p(path, 0755), 0);
+        snprintf(path, sizeof path, "%s/data/root", f.data);
+        assert_int_equal(symlink("/", path), 0);
+        assert_int_equal(fx_apply(&f, WEB "    volumes: [\"./data/root:/host\"]\n", 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "is a symlink"));
+        fx_release(&f);
+}
+
+static void required_variables_are_collected(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    environment:\n"
+                                      "      DB_PASSWORD: ${DB_PASSWORD:?set a database password}\n"
+                                      "      TOKEN: \"${TOKEN?missing}\"\n"
+                                      "      LITERAL: $${NOT_A_VAR:?x}\n"
+                                      "      NESTED: ${OPT:-${INNER:?x}}\n"
+                                      "      AGAIN: ${DB_PASSWORD:?again}\n"
+                                      "      PLAIN: ${PLAIN} $$PLAIN2 ${DEFAULTED:-x}\n"
+                                      "  db:\n    image: postgres\n    command: \"--x=${DB_ARG:?}\"\n",
+                                  0),
+                         0);
+        assert_non_null(f.res.required_vars);
+        assert_string_equal(f.res.required_vars[0], "DB_PASSWORD");
+        assert_string_equal(f.res.required_vars[1], "TOKEN");
+        assert_string_equal(f.res.required_vars[2], "DB_ARG");
+        assert_null(f.res.required_vars[3]);
+        assert_string_equal(f.res.services[0], "web");
+        assert_string_equal(f.res.services[1], "db");
+        assert_null(f.res.services[2]);
+        /* strings with variables stay literal for compose to interpolate */
+        assert_yaml(f.text, "services/web/environment/DB_PASSWORD", "${DB_PASSWORD:?set a database password}");
+        assert_yaml(f.text, "services/web/environment/LITERAL", "$${NOT_A_VAR:?x}");
+        fx_release(&f);
+}
+
+static void labels_are_added_in_mapping_and_list_form(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f,
+                                  "services:\n"
+                                  "  map:\n    image: a\n    labels:\n      traefik.enable: \"true\"\n"
+                                  "      io.stack.run: forged\n"
+                                  "  list:\n    image: b\n    labels: [\"traefik.enable=true\", \"io.stack.slug=x\"]\n"
+                                  "  none:\n    image: c\n",
+                                  0),
+                         0);
+        assert_yaml(f.text, "services/map/labels/traefik.enable", "true");
+        assert_yaml(f.text, "services/map/labels/io.stack.run", "r1");
+        assert_yaml(f.text, "services/map/labels/io.stack.slug", "demo");
+        assert_yaml(f.text, "services/list/labels/0", "traefik.enable=true");
+        assert_yaml(f.text, "services/list/labels/1", "io.stack.slug=demo");
+        assert_yaml(f.text, "services/list/labels/2", "io.stack.run=r1");
+        assert_yaml(f.text, "services/list/labels", "<list:3>");
+        assert_yaml(f.text, "services/none/labels/io.stack.run", "r1");
+        fx_release(&f);
+}
+
+static void anchors_are_expanded_per_service(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f,
+                                  "x-common: &common\n  image: a\n  ports: [\"80\"]\n  labels: {k: v}\n"
+                                  "services:\n  one:\n    <<: *common\n  two:\n    <<: *common\n    image: b\n",
+                                  0),
+                         0);
+        assert_yaml(f.text, "services/one/image", "a");
+        assert_yaml(f.text, "services/two/image", "b");
+        assert_yaml(f.text, "services/two/ports/0", "127.0.0.1::80");
+        assert_yaml(f.text, "services/two/labels/k", "v");
+        assert_yaml(f.text, "x-common/ports/0", "80");
+        assert_null(strstr(f.text, "<<"));
+        assert_null(strstr(f.text, "*common"));
+        fx_release(&f);
+}
+
+static void included_files_are_checked_and_rewritten(void **state)
+{
+        static const char *const shipped[] = {"stacks/db/compose.yaml", NULL};
+        char path[PATH_MAX], *sub = NULL;
+        size_t len;
+        struct fx f;
+
+        fx_init(&f, NULL, shipped);
+        snprintf(path, sizeof path, "%s/stacks/db", f.run);
+        assert_int_equal(fs_mkdir_p(path, 0755), 0);
+        snprintf(path, sizeof path, "%s/stacks/db/compose.yaml", f.run);
+        write_file(path, "services:\n  db:\n    image: postgres\n    ports: [\"5432:5432\"]\n"
+                         "    volumes: [\"./pgdata:/var/lib/postgresql/data\"]\n"
+                         "    environment: {P: \"${PG_PASSWORD:?}\"}\n");
+        assert_int_equal(fx_apply(&f, "include:\n  - ./stacks/db/compose.yaml\n" WEB, 0), 0);
+        assert_yaml(f.text, "include/0", "./stacks/db/.stack-effective-compose.yaml");
+        snprintf(path, sizeof path, "%s/stacks/db/.stack-effective-compose.yaml", f.run);
+        assert_int_equal(fs_read_file(path, 1 << 20, &sub, &len), 0);
+        assert_yaml(sub, "services/db/ports/0", "127.0.0.1:5432:5432");
+        snprintf(path, sizeof path, "%s/stacks/db/pgdata:/var/lib/postgresql/data", f.data);
+        assert_yaml(sub, "services/db/volumes/0", path);
+        assert_string_equal(f.res.services[0], "db");
+        assert_string_equal(f.res.services[1], "web");
+        assert_string_equal(f.res.required_vars[0], "PG_PASSWORD");
+        free(sub);
+
+        /* a refusal inside says which file */
+        snprintf(path, sizeof path, "%s/stacks/db/compose.yaml", f.run);
+        write_file(path, "services:\n  db:\n    image: postgres\n    privileged: true\n");
+        assert_int_equal(fx_apply(&f, "include:\n  - path: stacks/db/compose.yaml\n" WEB, 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "stacks/db/compose.yaml: service 'db': privileged: true"));
+
+        /* outside the run dir, or not in the bundle: never */
+        assert_int_equal(fx_apply(&f, "include: [../other/compose.yaml]\n" WEB, PERM_HOST_BIND), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "outside the run dir"));
+        assert_int_equal(fx_apply(&f, "include: [stacks/db/other.yaml]\n" WEB, 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "not a file in the bundle"));
+        assert_int_equal(fx_apply(&f, "include: [compose.yaml]\n" WEB, 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "includes itself"));
+        fx_release(&f);
+}
+
+static void extends_file_is_checked_and_rewritten(void **state)
+{
+        static const char *const shipped[] = {"common.yaml", NULL};
+        char path[PATH_MAX];
+        struct fx f;
+
+        fx_init(&f, NULL, shipped);
+        snprintf(path, sizeof path, "%s/common.yaml", f.run);
+        write_file(path, "services:\n  base:\n    image: a\n    ports: [\"80:80\"]\n");
+        assert_int_equal(fx_apply(&f, WEB "    extends: {file: common.yaml, service: base}\n", 0), 0);
+        assert_yaml(f.text, "services/web/extends/file", ".stack-effective-common.yaml");
+        assert_null(f.res.services[1]); /* the extended file's services do not run */
+        snprintf(path, sizeof path, "%s/.stack-effective-common.yaml", f.run);
+        assert_true(exists(path));
+        unlink(path);
+        snprintf(path, sizeof path, "%s/common.yaml", f.run);
+        write_file(path, "services:\n  base:\n    image: a\n    network_mode: host\n");
+        assert_int_equal(fx_apply(&f, WEB "    extends: {file: common.yaml, service: base}\n", 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "common.yaml: service 'base': network_mode: host"));
+        snprintf(path, sizeof path, "%s/.stack-effective-common.yaml", f.run);
+        assert_false(exists(path));
+        fx_release(&f);
+}
+
+static void reset_tag_cannot_drop_what_the_policy_adds(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(
+                fx_apply(&f, WEB "    security_opt: !reset [\"seccomp:unconfined\"]\n    labels: !reset {}\n", 0), 0);
+        assert_non_null(strstr(f.text, "security_opt: !override"));
+        assert_yaml(f.text, "services/web/security_opt/0", "no-new-privileges:true");
+        assert_yaml(f.text, "services/web/security_opt", "<list:1>");
+        assert_yaml(f.text, "services/web/labels/io.stack.run", "r1");
+        fx_release(&f);
+}
+
+static void refuses_a_named_volume_that_binds_a_host_path(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    volumes: [\"etc:/x\"]\nvolumes:\n  etc:\n    driver: local\n"
+                                      "    driver_opts: {type: none, o: bind, device: /etc}\n",
+                                  0),
+                         -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "volume 'etc': driver_opts.device '/etc' (a host path)"));
+        assert_non_null(strstr(f.err.msg, "'host-bind'"));
+        fx_release(&f);
+}
+
+static void permission_names_round_trip(void **state)
+{
+        static const char *const names[] = {"privileged", "host-network", "host-pid", "host-ipc", "cap-add",
+                                            "devices",    "docker-socket", "host-bind", "listen"};
+        unsigned all = 0;
+
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+                unsigned bit = policy_perm_from_name(names[i]);
+
+                assert_int_not_equal(bit, 0);
+                assert_string_equal(policy_perm_name(bit), names[i]);
+                all |= bit;
+        }
+        assert_int_equal(all, (PERM_LISTEN << 1) - 1);
+        assert_int_equal(policy_perm_from_name("root"), 0);
+        assert_null(policy_perm_name(PERM_PRIVILEGED | PERM_LISTEN));
+}
+
+static void docker_compose_accepts_the_effective_file(void **state)
+{
+        static const char *const shipped[] = {"site/index.html", NULL};
+        char cmd[PATH_MAX * 2];
+        struct fx f;
+
+        if (access("/usr/bin/docker-compose", X_OK) != 0)
+                skip();
+        fx_init(&f, "resources: {cpus: 0.5, memory: 64m, pids: 64}\n", shipped);
+        assert_int_equal(fx_apply(&f,
+                                  "x-logging: &logging\n  driver: json-file\n  options: {max-size: 10m}\n"
+                                  "services:\n"
+                                  "  web:\n"
+                                  "    image: nginx:alpine\n"
+                                  "    logging: *logging\n"
+                                  "    ports: [\"8080:80\", \"443\", \"${PORT:-9000}:9000\",\n"
+                                  "            \"5000-5002:5000-5002/udp\"]\n"
+                                  "    volumes: [\"./site:/usr/share/nginx/html:ro\", \"./data:/data\"]\n"
+                                  "    environment:\n      SECRET: ${SECRET:?set SECRET}\n"
+                                  "    labels:\n"
+                                  "      traefik.http.routers.web.rule: Host(`${PROJECT}.${DOMAIN}`)\n"
+                                  "  db:\n"
+                                  "    image: postgres:16\n"
+                                  "    mem_limit: 1g\n"
+                                  "    security_opt: [\"no-new-privileges:true\"]\n"
+                                  "    labels: [\"a=b\"]\n"
+                                  "    ports: [{target: 5432, published: 5432}]\n"
+                                  "    volumes:\n      - {type: bind, source: ./pg, target: /var/lib/postgresql/data}\n"
+                                  "      - {type: volume, source: cache, target: /cache}\n"
+                                  "volumes: {cache: }\n",
+                                  0),
+                         0);
+        snprintf(cmd, sizeof cmd,
+                 "cd / && PROJECT=demo DOMAIN=stack.localhost SECRET=s docker-compose -f '%s' config -q", f.out);
+        assert_int_equal(system(cmd), 0);
+        fx_release(&f);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(refuses_privileged),
+                cmocka_unit_test(refuses_privileged_set_by_a_variable),
+                cmocka_unit_test(refuses_host_network),
+                cmocka_unit_test(refuses_host_pid),
+                cmocka_unit_test(refuses_host_ipc),
+                cmocka_unit_test(refuses_cap_add),
+                cmocka_unit_test(refuses_devices),
+                cmocka_unit_test(refuses_docker_socket_short_syntax),
+                cmocka_unit_test(refuses_docker_socket_long_syntax),
+                cmocka_unit_test(refuses_bind_of_etc),
+                cmocka_unit_test(refuses_bind_of_home),
+                cmocka_unit_test(refuses_bind_outside_the_run_dir),
+                cmocka_unit_test(refuses_bind_source_set_by_a_variable),
+                cmocka_unit_test(refuses_seccomp_unconfined),
+                cmocka_unit_test(refuses_userns_host),
+                cmocka_unit_test(refuses_env_file_outside_the_run_dir),
+                cmocka_unit_test(refuses_build_context_outside_the_run_dir),
+                cmocka_unit_test(refuses_privileged_hidden_behind_a_merge_key),
+                cmocka_unit_test(refuses_host_network_by_network_name),
+                cmocka_unit_test(first_violation_wins_and_needed_has_every_bit),
+                cmocka_unit_test(refuses_an_alias_bomb),
+                cmocka_unit_test(refuses_deep_alias_copies_within_the_node_budget),
+                cmocka_unit_test(refuses_duplicate_keys),
+                cmocka_unit_test(refuses_two_documents_and_a_file_without_services),
+                cmocka_unit_test(ports_are_bound_to_loopback),
+                cmocka_unit_test(ports_are_kept_when_listen_is_granted),
+                cmocka_unit_test(limits_are_added_and_never_loosened),
+                cmocka_unit_test(no_new_privileges_is_added_once),
+                cmocka_unit_test(shipped_bind_is_kept_and_state_is_redirected),
+                cmocka_unit_test(refuses_a_data_dir_a_container_turned_into_a_symlink),
+                cmocka_unit_test(required_variables_are_collected),
+                cmocka_unit_test(labels_are_added_in_mapping_and_list_form),
+                cmocka_unit_test(anchors_are_expanded_per_service),
+                cmocka_unit_test(included_files_are_checked_and_rewritten),
+                cmocka_unit_test(extends_file_is_checked_and_rewritten),
+                cmocka_unit_test(reset_tag_cannot_drop_what_the_policy_adds),
+                cmocka_unit_test(refuses_a_named_volume_that_binds_a_host_path),
+                cmocka_unit_test(permission_names_round_trip),
+                cmocka_unit_test(docker_compose_accepts_the_effective_file),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
