@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Fetch benchmark (DESIGN.md section 9), all figures measured in this one run:
+#  1. Cold `stack fetch SLUG --catalog URL` of a 256 MiB (unpacked) mixed bundle from a signed catalog on
+#     127.0.0.1, verified and stored, vs the naive `curl -o B` + `sha256sum B` + `tar --zstd -x -f B` of the same
+#     bundle from the same server (median of 3 runs each, RUNS=N for more; fresh STACK_HOME / output folder each
+#     run; page cache warm for both). Target: ratio <= 0.8. stack makes the objects durable (2 syncfs per
+#     ingest); the baseline syncs nothing, so an informative line also times the baseline followed by `sync -f`.
+#  2. Peak RSS of fetching a 1 GiB bundle (incompressible, so 1 GiB on the wire). Target: <= 64 MiB.
+# The server is tests/bench/serve.py (sendfile, nothing hashed per request), not tests/e2e/catalog_server.py,
+# which reads and hashes the whole bundle before answering: that cost would be in both times and hide the
+# clients' own. Prints; never fails the suite on a missed target. BUILD=build by default.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+B=${BUILD:-build}
+S=$B/stack
+RUNS=${RUNS:-3} # timed runs of each kind (odd)
+[ -x "$S" ] || scripts/build >/dev/null
+W=$(mktemp -d "${TMPDIR:-/tmp}/stack-bench-fetch.XXXXXX")
+SERVER_PID=
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  chmod -R u+w "$W" 2>/dev/null || true
+  rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+# On ext4 without a journal (as on the machines here) the inode allocator skips inodes freed in the last minute
+# (6 while their inode table block is dirty), scanning past each one on every create, so creating thousands of
+# files near thousands just deleted (the previous benchmark's cleanup, or a previous run's output) costs several
+# times more, in stack and in tar alike, and by how much varies from run to run. So nothing is deleted until the
+# end, and $W is an Orlov top directory (chattr +T), so the runs' output folders are spread over block groups,
+# mostly away from what was freed before this benchmark started. The figures still vary by about +-30% here.
+chattr +T "$W" 2>/dev/null || true
+
+# The 256 MiB tree, as in store.sh: 4 x 32 MiB incompressible blobs (like image layers), 64 x 1 MiB
+# incompressible files, 1600 text-like files of 16-64 KiB (compressible), 2048 small config-sized files.
+python3 - "$W/tree" <<'PY'
+import os, random, sys, base64
+root = sys.argv[1]; rnd = random.Random(42)
+os.makedirs(root + "/images"); os.makedirs(root + "/lib"); os.makedirs(root + "/docs"); os.makedirs(root + "/conf")
+def blob(n): return rnd.getrandbits(8 * n).to_bytes(n, "little")
+for i in range(4):
+    with open(f"{root}/images/layer{i}.tar", "wb") as f:
+        for _ in range(32): f.write(blob(1 << 20))
+for i in range(64):
+    with open(f"{root}/lib/mod{i:02}.so", "wb") as f: f.write(blob(1 << 20))
+words = [base64.b32encode(blob(5)).decode().lower() for _ in range(4000)]
+for i in range(1600):
+    n = rnd.randint(16, 64) * 1024; out = []; size = 0
+    while size < n:
+        w = rnd.choice(words); out.append(w); size += len(w) + 1
+    with open(f"{root}/docs/page{i:04}.md", "w") as f: f.write(" ".join(out)[:n])
+for i in range(2048):
+    with open(f"{root}/conf/c{i:04}.conf", "w") as f: f.write(f"key{i} = {rnd.random()}\n" * rnd.randint(1, 40))
+open(f"{root}/stack.yaml", "w").write('slug: bench\nname: Bench\nflavor: DockerCompose\nversion: "1.0"\n'
+    'description: benchmark\nauthor: bench\nlicense: MIT\n')
+open(f"{root}/compose.yaml", "w").write("services:\n  app:\n    image: busybox\n")
+PY
+# The 1 GiB tree: 16 x 64 MiB of random bytes (zstd cannot shrink them) and a few small files.
+mkdir -p "$W/big/layers"
+for i in $(seq -w 0 15); do head -c $((64 << 20)) /dev/urandom >"$W/big/layers/layer$i.bin"; done
+printf 'slug: big\nname: Big\nflavor: DockerCompose\nversion: "1.0"\ndescription: 1 GiB benchmark\nauthor: bench\nlicense: MIT\n' \
+  >"$W/big/stack.yaml"
+printf 'services:\n  app:\n    image: busybox\n' >"$W/big/compose.yaml"
+
+mkdir "$W/cat"
+"$S" pack "$W/tree" -o "$W/cat/bench-1.0.stack" >/dev/null
+"$S" pack "$W/big" -o "$W/cat/big-1.0.stack" >/dev/null
+"$S" keygen "$W/pub" >/dev/null
+"$S" catalog build "$W/cat" --key "$W/pub.key" >/dev/null
+unpacked=$(du -sb --apparent-size "$W/tree" | cut -f1)
+bundle=$(stat -c %s "$W/cat/bench-1.0.stack")
+big=$(stat -c %s "$W/cat/big-1.0.stack")
+nfiles=$(find "$W/tree" -type f | wc -l)
+printf 'bundle: %d files, %.1f MiB unpacked, %.1f MiB zstd; big bundle %.1f MiB\n' "$nfiles" \
+  "$(echo "$unpacked/1048576" | bc -l)" "$(echo "$bundle/1048576" | bc -l)" "$(echo "$big/1048576" | bc -l)"
+
+# The server: 127.0.0.1, a free port.
+python3 tests/bench/serve.py --root "$W/cat" --port-file "$W/port" 2>"$W/server.err" &
+SERVER_PID=$!
+for _ in $(seq 1 200); do
+  [ -s "$W/port" ] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { echo "fetch bench: server exited: $(cat "$W/server.err")" >&2; exit 1; }
+  sleep 0.05
+done
+[ -s "$W/port" ] || { echo "fetch bench: server did not start" >&2; exit 1; }
+URL=http://127.0.0.1:$(cat "$W/port")
+
+t() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
+median() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
+# Every run writes into folders of its own and nothing is deleted until the end (see above); the setup (a fresh
+# STACK_HOME with the key trusted, or nothing for the baseline, then sync) is not timed.
+home() { STACK_HOME="$W/h$1" "$S" trust add "$W/pub.pub" >/dev/null; sync; }
+naive() { curl -fsS -o "$W/n$1.B" "$URL/bench-1.0.stack" && sha256sum "$W/n$1.B" && mkdir "$W/n$1" && tar --zstd -x -f "$W/n$1.B" -C "$W/n$1"; }
+naive_sync() { naive "$1" && sync -f "$W/n$1"; }
+ours() { STACK_HOME="$W/h$1" "$S" fetch bench --catalog "$URL" --quiet; }
+
+cat "$W/cat/bench-1.0.stack" >/dev/null # warm the page cache for both
+naive 0 >/dev/null
+home 0; ours 0 >/dev/null # one warm-up run each
+# The three kinds of run take turns in each position (the later runs of a series are slower here: every run
+# writes into page cache the VM has not backed yet), so neither side always runs first or last.
+n=(); m=(); o=()
+run() {
+  case $1 in
+  n) sync; n+=("$(t naive "$2")") ;;
+  m) sync; m+=("$(t naive_sync "s$2")") ;;
+  o) home "$2"; o+=("$(t ours "$2")") ;;
+  esac
+}
+kinds=(n m o)
+for i in $(seq 1 "$RUNS"); do
+  for k in 0 1 2; do run "${kinds[$(((k + 3 - (i - 1) % 3) % 3))]}" "$i"; done
+done
+nm=$(median "${n[@]}"); mm=$(median "${m[@]}"); om=$(median "${o[@]}")
+ratio=$(echo "$om/$nm" | bc -l)
+printf 'fetch: stack fetch %.3f s (%.0f MB/s bundle, %.0f MB/s unpacked; verified, durable: 2 syncfs); baseline curl -o + sha256sum + tar --zstd -x %.3f s (%.0f MB/s bundle; no sync); ratio %.2f (target <= 0.80: %s)\n' \
+  "$om" "$(echo "$bundle/$om/1000000" | bc -l)" "$(echo "$unpacked/$om/1000000" | bc -l)" "$nm" \
+  "$(echo "$bundle/$nm/1000000" | bc -l)" "$ratio" "$([ "$(echo "$ratio <= 0.8" | bc -l)" = 1 ] && echo met || echo missed)"
+printf 'fetch (informative): baseline followed by sync -f (one syncfs) %.3f s; stack fetch / that %.2f\n' \
+  "$mm" "$(echo "$om/$mm" | bc -l)"
+r3() { local out; out=$(printf '%.3f ' "$@"); echo "${out% }"; }
+printf 'fetch runs (s): stack %s; baseline %s; baseline+sync %s\n' "$(r3 "${o[@]}")" "$(r3 "${n[@]}")" "$(r3 "${m[@]}")"
+
+cat "$W/cat/big-1.0.stack" >/dev/null
+home big
+s0=$(date +%s.%N)
+rss=$( { STACK_HOME="$W/hbig" /usr/bin/time -f '%M' "$S" fetch big --catalog "$URL" --quiet >/dev/null; } 2>&1 | tail -1)
+s1=$(date +%s.%N)
+printf 'memory: peak RSS of stack fetch of the %.0f MiB bundle %.1f MiB (target <= 64 MiB: %s; took %.2f s, %.0f MB/s)\n' \
+  "$(echo "$big/1048576" | bc -l)" "$(echo "$rss/1024" | bc -l)" "$([ "$rss" -le $((64 * 1024)) ] && echo met || echo missed)" \
+  "$(echo "$s1 - $s0" | bc -l)" "$(echo "$big/($s1 - $s0)/1000000" | bc -l)"
