@@ -112,23 +112,6 @@ static int publish(struct store *s, struct ingest *ing, const char *signer, bool
         return index_get_version(store_index(s), id, &res->v, err);
 }
 
-static int split_ref(const char *ref, char *slug, size_t size, const char **ret_version, struct error *err)
-{
-        const char *at = strchr(ref, '@');
-        size_t len = at ? (size_t)(at - ref) : strlen(ref);
-
-        if (len == 0 || len >= size)
-                return error_set(err, STACK_EUSAGE, "'%s' is not SLUG or SLUG@VERSION", ref);
-        memcpy(slug, ref, len);
-        slug[len] = 0;
-        if (!manifest_slug_valid(slug))
-                return error_set(err, STACK_EUSAGE, "'%s' is not a valid stack slug", slug);
-        if (at && !at[1])
-                return error_set(err, STACK_EUSAGE, "'%s' names no version after '@'", ref);
-        *ret_version = at ? at + 1 : NULL;
-        return 0;
-}
-
 int fetch_ref(struct store *s, const char *ref, const struct fetch_options *o, struct fetch_result *ret,
               struct error *err)
 {
@@ -143,7 +126,7 @@ int fetch_ref(struct store *s, const char *ref, const struct fetch_options *o, s
         int r;
 
         memset(ret, 0, sizeof *ret);
-        r = split_ref(ref, slug, sizeof slug, &version, err);
+        r = index_split_ref(ref, slug, sizeof slug, &version, err);
         if (r < 0)
                 return r;
         if (!base || !*base) {

@@ -638,13 +638,12 @@ done:
         return r;
 }
 
-int index_resolve_ref(struct index *ix, const char *ref, struct version_info *ret, struct error *err)
+int index_split_ref(const char *ref, char *slug, size_t size, const char **ret_version, struct error *err)
 {
-        char slug[128];
         const char *at = strchr(ref, '@');
         size_t len = at ? (size_t)(at - ref) : strlen(ref);
 
-        if (len == 0 || len >= sizeof slug)
+        if (len == 0 || len >= size)
                 return error_set(err, STACK_EUSAGE, "'%s' is not SLUG or SLUG@VERSION", ref);
         memcpy(slug, ref, len);
         slug[len] = 0;
@@ -652,7 +651,17 @@ int index_resolve_ref(struct index *ix, const char *ref, struct version_info *re
                 return error_set(err, STACK_EUSAGE, "'%s' is not a valid stack slug", slug);
         if (at && !at[1])
                 return error_set(err, STACK_EUSAGE, "'%s' names no version after '@'", ref);
-        return index_resolve(ix, slug, at ? at + 1 : NULL, ret, err);
+        *ret_version = at ? at + 1 : NULL;
+        return 0;
+}
+
+int index_resolve_ref(struct index *ix, const char *ref, struct version_info *ret, struct error *err)
+{
+        char slug[128];
+        const char *version;
+        int r = index_split_ref(ref, slug, sizeof slug, &version, err);
+
+        return r < 0 ? r : index_resolve(ix, slug, version, ret, err);
 }
 
 int index_load_tree(struct index *ix, const struct digest *tree, struct tree *ret, struct error *err)

@@ -54,6 +54,9 @@ int index_publish(struct index *ix, const struct tree *t, const struct digest *t
 /* SLUG, SLUG@VERSION: version NULL picks the newest (spec/store.md "Which version"). A missing stack or
  * version is STACK_EFAIL with a message saying what the store has. */
 int index_resolve(struct index *ix, const char *slug, const char *version, struct version_info *ret, struct error *err);
+/* Split "slug[@version]": slug into slug[size], *ret_version NULL or pointing into ref. STACK_EUSAGE when
+ * malformed. */
+int index_split_ref(const char *ref, char *slug, size_t size, const char **ret_version, struct error *err);
 /* Parse "slug[@version]" and resolve it. */
 int index_resolve_ref(struct index *ix, const char *ref, struct version_info *ret, struct error *err);
 /* The version a bundle digest was published as (any bundle ever seen for it); STACK_EFAIL when none. */

@@ -172,6 +172,8 @@ assert_exit 5 "$S" run e2efail --timeout 20
 case "$LAST_STDERR" in *"exited with code 3"*"about to fail"*) ;; *) die "failure message: $LAST_STDERR" ;; esac
 assert_exit 0 "$S" ps --json
 assert_eq failed "$(echo "$LAST_STDOUT" | python3 -c 'import json,sys; print([r for r in json.load(sys.stdin) if r["slug"]=="e2efail"][0]["state"])')" "failed state"
+assert_exit 0 "$S" logs e2efail
+case "$LAST_STDOUT" in *"about to fail"*) ;; *) die "stack logs does not show the service's output: $LAST_STDOUT" ;; esac
 assert_exit 0 "$S" rm e2efail --purge
 
 info "10. image archive corrupt (exit 3); Engine not running (exit 5)"
