@@ -24,6 +24,7 @@ Fault injection by path prefix; the rest of the path names a real file under DIR
 The only state is the per-path first-request memory of /flaky500/ and /resetonce/. SIGTERM stops it cleanly.
 """
 import argparse
+import ssl
 import email.utils
 import hashlib
 import http.server
@@ -255,11 +256,17 @@ def main():
     ap.add_argument("--root", required=True)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log", required=True)
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = ap.parse_args()
     if not os.path.isdir(args.root):
         ap.error("--root %s is not a directory" % args.root)
 
     server = Server(("127.0.0.1", 0), Handler)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     server.state = State(args.root, args.log)
     open(args.log, "a").close()
 

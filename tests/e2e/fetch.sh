@@ -288,4 +288,17 @@ expect_fetched big 1.0
 expect_content big 1.0 "$BIGCAT/big-1.0.stack"
 assert_store_clean "big file:// bundle"
 
+info "17. https: a private catalog's CA is refused by default (exit 6) and trusted with STACK_CA_FILE"
+new_tmpdir TLS
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$TLS/key.pem" -out "$TLS/cert.pem" 2>/dev/null
+start_catalog "$C" "$TLS/cert.pem" "$TLS/key.pem"
+case "$CATALOG_URL" in https://*) ;; *) die "TLS catalog URL: $CATALOG_URL" ;; esac
+fresh_trusting_home
+assert_fetch_fails 6 'certificate' demo@1.0 --catalog "$CATALOG_URL"
+STACK_CA_FILE="$TLS/cert.pem" fetch_ok demo@1.0 --catalog "$CATALOG_URL"
+expect_fetched demo 1.0
+assert_store_clean "https catalog"
+stop_catalog
+
 info "all fetch cases passed"

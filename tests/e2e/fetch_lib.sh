@@ -14,14 +14,15 @@ CATALOG_SERVER=$FETCH_LIB_DIR/catalog_server.py
 PYTHON=${PYTHON:-$(command -v python3 || echo /usr/bin/python3)}
 _CATALOG_PIDS=()
 
-# start_catalog DIR: serve DIR over HTTP on 127.0.0.1 (a free port). Exports CATALOG_PORT,
+# start_catalog DIR [CERT KEY]: serve DIR over HTTP (HTTPS with CERT and KEY) on 127.0.0.1 (a free port). Exports CATALOG_PORT,
 # CATALOG_URL=http://127.0.0.1:PORT, CATALOG_LOG (one `METHOD PATH STATUS` line per request) and CATALOG_PID.
 # Can be called several times (the variables then name the newest server); every server is killed at exit.
 start_catalog() {
-  local dir=$1 run pid
+  local dir=$1 run pid tls=()
   [ -d "$dir" ] || die "start_catalog: $dir is not a directory"
+  [ -z "${2:-}" ] || tls=(--tls-cert "$2" --tls-key "$3")
   new_tmpdir run
-  "$PYTHON" "$CATALOG_SERVER" --root "$dir" --port-file "$run/port" --log "$run/log" 2>"$run/stderr" &
+  "$PYTHON" "$CATALOG_SERVER" --root "$dir" --port-file "$run/port" --log "$run/log" "${tls[@]}" 2>"$run/stderr" &
   pid=$!
   _CATALOG_PIDS+=("$pid")
   on_exit "kill $pid"
@@ -32,7 +33,7 @@ start_catalog() {
   done
   [ -s "$run/port" ] || die "catalog server did not write its port within 10 s"
   CATALOG_PORT=$(cat "$run/port")
-  CATALOG_URL=http://127.0.0.1:$CATALOG_PORT
+  CATALOG_URL=http${2:+s}://127.0.0.1:$CATALOG_PORT
   CATALOG_LOG=$run/log
   CATALOG_PID=$pid
   export CATALOG_PORT CATALOG_URL CATALOG_LOG CATALOG_PID
