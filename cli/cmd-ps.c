@@ -63,8 +63,11 @@ int cmd_ps(int argc, char **argv)
         }
         if (json) {
                 json_t *a = json_array();
-                for (size_t i = 0; i < n; i++)
-                        json_array_append_new(a, cli_run_json(&v[i].row));
+                for (size_t i = 0; i < n; i++) {
+                        json_t *o = cli_run_json(&v[i].row);
+                        json_object_set_new(o, "ports", v[i].ports ? json_string(v[i].ports) : json_null());
+                        json_array_append_new(a, o);
+                }
                 r = cli_print_json(a);
                 goto done;
         }
@@ -72,12 +75,12 @@ int cmd_ps(int argc, char **argv)
                 printf("no runs (stack run SLUG starts one)\n");
                 goto done;
         }
-        printf("%-12s %-20s %-12s %-9s %5s  %s\n", "RUN", "STACK", "VERSION", "STATE", "AGE", "REASON");
+        printf("%-12s %-20s %-12s %-9s %5s  %-28s %s\n", "RUN", "STACK", "VERSION", "STATE", "AGE", "PORTS", "REASON");
         for (size_t i = 0; i < n; i++) {
                 char a[32];
                 age(v[i].row.created_at, a, sizeof a);
-                printf("%-12s %-20s %-12s %-9s %5s  %s\n", v[i].row.id, v[i].row.slug, v[i].row.version, v[i].row.state, a,
-                       v[i].row.reason ? v[i].row.reason : "");
+                printf("%-12s %-20s %-12s %-9s %5s  %-28s %s\n", v[i].row.id, v[i].row.slug, v[i].row.version,
+                       v[i].row.state, a, v[i].ports ? v[i].ports : "-", v[i].row.reason ? v[i].row.reason : "");
         }
 done:
         run_infos_free(v, n);

@@ -490,6 +490,7 @@ void run_info_release(struct run_info *i)
         if (!i)
                 return;
         run_row_release(&i->row);
+        free(i->ports);
         for (size_t k = 0; k < i->n_addresses; k++) {
                 free(i->addresses[k].service);
                 free(i->addresses[k].label);
@@ -775,12 +776,14 @@ done:
 
 /* ---- listing, reconciling, stop, rm, logs ---- */
 
-/* What the Engine says about a run's project now: "running", "stopped" or "failed" (+ reason). */
-static void observe(struct engine *e, const char *project, const char **ret_state, char *reason, size_t size)
+/* What the Engine says about a run's project now: "running", "stopped" or "failed" (+ reason), and the ports
+ * its containers publish. */
+static void observe(struct engine *e, const char *project, const char **ret_state, char *reason, size_t size,
+                    char **ret_ports)
 {
         struct engine_container *c = NULL;
-        char label[160];
-        size_t n = 0, running = 0;
+        char label[160], ports[512] = "";
+        size_t n = 0, running = 0, len = 0;
 
         *ret_state = "stopped";
         reason[0] = 0;
@@ -795,11 +798,18 @@ static void observe(struct engine *e, const char *project, const char **ret_stat
                 else if ((!strcmp(c[i].state, "exited") && c[i].exit_code != 0) || !strcmp(c[i].state, "dead"))
                         snprintf(reason, size, "service '%s' exited with code %d outside stack",
                                  c[i].service ? c[i].service : c[i].name, c[i].exit_code);
+                for (size_t j = 0; j < c[i].n_ports && len < sizeof ports - 64; j++)
+                        if (c[i].ports[j].public_port)
+                                len += (size_t)snprintf(ports + len, sizeof ports - len, "%s%s:%u->%u/%s", len ? ", " : "",
+                                                        c[i].ports[j].ip ? c[i].ports[j].ip : "?",
+                                                        c[i].ports[j].public_port, c[i].ports[j].private_port,
+                                                        c[i].ports[j].proto ? c[i].ports[j].proto : "tcp");
         }
         if (running && !reason[0])
                 *ret_state = "running";
         else if (reason[0])
                 *ret_state = "failed";
+        *ret_ports = len ? strdup(ports) : NULL;
         engine_containers_free(c, n);
 }
 
@@ -823,8 +833,9 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
         for (size_t i = 0; i < n; i++) {
                 const char *state = NULL;
                 char reason[512];
+                reason[0] = 0;
                 if (e && strcmp(rows[i].state, "pending"))
-                        observe(e, rows[i].project, &state, reason, sizeof reason);
+                        observe(e, rows[i].project, &state, reason, sizeof reason, &v[i].ports);
                 /* Only states a container can contradict are corrected: a stopped run stays stopped. */
                 if (state && strcmp(state, rows[i].state) &&
                     (!strcmp(rows[i].state, "running") || !strcmp(rows[i].state, "starting") ||

@@ -45,6 +45,7 @@ struct run_info {
         struct run_address *addresses;
         size_t n_addresses;
         bool fast_path;               /* started from its existing run dir */
+        char *ports;                  /* run_list: published ports now, "127.0.0.1:8080->8080/tcp, ..." (NULL: none) */
         unsigned images_loaded;
 };
 

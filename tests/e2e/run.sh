@@ -86,6 +86,7 @@ assert_eq "<h1>hello from e2eweb 1.0</h1>" "$(cat "$STACK_HOME/data/e2eweb/data/
 info "2. ps shows it running; stop; ps shows stopped"
 assert_exit 0 "$S" ps --json
 assert_eq running "$(echo "$LAST_STDOUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["state"])')" "ps state"
+assert_eq "127.0.0.1:$port->8080/tcp" "$(echo "$LAST_STDOUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["ports"])')" "ps ports"
 assert_exit 0 "$S" stop e2eweb
 [ -z "$("$D" ps -q --filter label=com.docker.compose.project=stack-e2eweb)" ] || die "containers still running after stop"
 assert_exit 0 "$S" ps --json
