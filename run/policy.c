@@ -1,10 +1,10 @@
 /* policy.c - what a stack's compose file may ask for, and the effective compose file (spec/run.md "Policy and
  * the effective compose file").
  *
- * The compose file is read into a tree of our own from libyaml events (not yaml_parser_load()): nodes and
- * aliases are counted as they arrive, and an alias is expanded into a copy at the event that names it, with
- * the copy counted against the same node budget, so a billion-laughs file stops at the limit instead of
- * growing. `<<` merge keys are resolved the way PyYAML (compose v1) and go-yaml (compose v2) resolve them.
+ * The compose file is read with the bounded loader (store/yamltree.h, YAMLTREE_ALIAS_COPY): nodes and aliases
+ * are counted as they arrive, and an alias is expanded into a copy at the event that names it, with the copy
+ * counted against the same node budget, so a billion-laughs file stops at the limit instead of growing. `<<`
+ * merge keys are resolved the way PyYAML (compose v1) and go-yaml (compose v2) resolve them.
  * What is checked is therefore exactly what compose will see, and the effective file is emitted without
  * anchors, aliases or merge keys: a change made to one service can never leak into another through a shared
  * anchor.
@@ -29,6 +29,7 @@
 #include <yaml.h>
 
 #include "store/fsutil.h"
+#include "store/yamltree.h"
 
 #define POLICY_MAX_SIZE       (1024 * 1024)     /* bytes of one compose file */
 #define POLICY_MAX_ALIASES    64                /* alias references in one file */
@@ -149,80 +150,32 @@ static void strv_free(char **v)
 /* A value quoted in a message: at most ~60 bytes, control characters shown as '?'. */
 static const char *show(const char *s, size_t len, char *buf, size_t size)
 {
-        size_t i, o = 0;
-
-        for (i = 0; i < len && o + 4 < size && o < 60; i++) {
-                unsigned char ch = (unsigned char)s[i];
-
-                buf[o++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-        }
-        if (i < len) {
-                while (o > 0 && ((unsigned char)buf[o - 1] & 0xc0) == 0x80)
-                        o--;
-                if (o > 0 && ((unsigned char)buf[o - 1] & 0xc0) == 0xc0)
-                        o--;
-                memcpy(buf + o, "...", 3);
-                o += 3;
-        }
-        buf[o] = 0;
-        return buf;
+        return yamltree_show(s, len, buf, size);
 }
 
 /* ---- the tree ---- */
 
-enum ykind {
-        Y_SCALAR,
-        Y_SEQ,
-        Y_MAP,
-};
-
-struct ynode {
-        enum ykind kind;
-        int style;            /* scalar: yaml_scalar_style_t; collection: yaml_{sequence,mapping}_style_t */
-        char *tag;            /* explicit tag as parsed (NULL when the document gave none) */
-        size_t line;          /* 1-based; 0 for nodes we added */
-        char *text;           /* scalar: NUL-terminated (may hold NULs, len says how long) */
-        size_t len;
-        struct ynode **items; /* sequence: items; mapping: key, value, key, value ... (owned; may hold NULL) */
-        size_t n, cap;
-        bool open;            /* collection whose end event has not arrived yet */
-};
-
-static void node_free(struct ynode *n)
+static const char *kind_name(const struct yamltree_node *n)
 {
-        size_t i;
-
-        if (!n)
-                return;
-        for (i = 0; i < n->n; i++)
-                node_free(n->items[i]);
-        free(n->items);
-        free(n->text);
-        free(n->tag);
-        free(n);
+        return n->kind == YAMLTREE_SCALAR ? "scalar" : n->kind == YAMLTREE_SEQ ? "list" : "mapping";
 }
 
-static const char *kind_name(const struct ynode *n)
+static bool is_scalar(const struct yamltree_node *n)
 {
-        return n->kind == Y_SCALAR ? "scalar" : n->kind == Y_SEQ ? "list" : "mapping";
+        return n && n->kind == YAMLTREE_SCALAR;
 }
 
-static bool is_scalar(const struct ynode *n)
-{
-        return n && n->kind == Y_SCALAR;
-}
-
-static bool tag_is(const struct ynode *n, const char *tag)
+static bool tag_is(const struct yamltree_node *n, const char *tag)
 {
         return n->tag && strcmp(n->tag, tag) == 0;
 }
 
 /* A YAML null: plain empty, ~, null, Null, NULL (untagged), or tagged !!null. */
-static bool is_null(const struct ynode *n)
+static bool is_null(const struct yamltree_node *n)
 {
         if (!n)
                 return true;
-        if (n->kind != Y_SCALAR)
+        if (n->kind != YAMLTREE_SCALAR)
                 return false;
         if (tag_is(n, YAML_NULL_TAG))
                 return true;
@@ -232,12 +185,12 @@ static bool is_null(const struct ynode *n)
                strcmp(n->text, "Null") == 0 || strcmp(n->text, "NULL") == 0;
 }
 
-static bool text_is(const struct ynode *n, const char *s)
+static bool text_is(const struct yamltree_node *n, const char *s)
 {
         return is_scalar(n) && n->len == strlen(s) && memcmp(n->text, s, n->len) == 0;
 }
 
-static bool text_is_ci(const struct ynode *n, const char *s)
+static bool text_is_ci(const struct yamltree_node *n, const char *s)
 {
         return is_scalar(n) && n->len == strlen(s) && strncasecmp(n->text, s, n->len) == 0;
 }
@@ -259,13 +212,13 @@ static bool has_var(const char *s, size_t len)
         return false;
 }
 
-static bool node_has_var(const struct ynode *n)
+static bool node_has_var(const struct yamltree_node *n)
 {
         return is_scalar(n) && has_var(n->text, n->len);
 }
 
 /* A value compose reads as false, or no value at all. Anything else (true, yes, a variable ...) is not. */
-static bool is_false(const struct ynode *n)
+static bool is_false(const struct yamltree_node *n)
 {
         static const char *const falses[] = {"false", "no", "off", "0"};
         size_t i;
@@ -279,25 +232,25 @@ static bool is_false(const struct ynode *n)
 }
 
 /* A list or mapping with something in it, or any scalar that is not null (`gpus: all`, a variable ...). */
-static bool non_empty(const struct ynode *n)
+static bool non_empty(const struct yamltree_node *n)
 {
         if (is_null(n))
                 return false;
-        return n->kind == Y_SCALAR || n->n > 0;
+        return n->kind == YAMLTREE_SCALAR || n->n > 0;
 }
 
-static struct ynode *node_new(enum ykind kind)
+static struct yamltree_node *node_new(enum yamltree_kind kind)
 {
-        struct ynode *n = calloc(1, sizeof *n);
+        struct yamltree_node *n = calloc(1, sizeof *n);
 
         if (n)
                 n->kind = kind;
         return n;
 }
 
-static struct ynode *scalar_new(const char *text, size_t len, int style)
+static struct yamltree_node *scalar_new(const char *text, size_t len, int style)
 {
-        struct ynode *n = node_new(Y_SCALAR);
+        struct yamltree_node *n = node_new(YAMLTREE_SCALAR);
 
         if (!n)
                 return NULL;
@@ -311,7 +264,7 @@ static struct ynode *scalar_new(const char *text, size_t len, int style)
         return n;
 }
 
-static void scalar_replace(struct ynode *n, char *text, int style)
+static void scalar_replace(struct yamltree_node *n, char *text, int style)
 {
         free(n->text);
         free(n->tag);
@@ -321,11 +274,11 @@ static void scalar_replace(struct ynode *n, char *text, int style)
         n->style = style;
 }
 
-static int node_append(struct ynode *parent, struct ynode *n)
+static int node_append(struct yamltree_node *parent, struct yamltree_node *n)
 {
         if (parent->n == parent->cap) {
                 size_t cap = parent->cap ? parent->cap * 2 : 8;
-                struct ynode **items = realloc(parent->items, cap * sizeof *items);
+                struct yamltree_node **items = realloc(parent->items, cap * sizeof *items);
 
                 if (!items)
                         return -ENOMEM;
@@ -336,11 +289,11 @@ static int node_append(struct ynode *parent, struct ynode *n)
         return 0;
 }
 
-static ssize_t map_index(const struct ynode *m, const char *key)
+static ssize_t map_index(const struct yamltree_node *m, const char *key)
 {
         size_t i;
 
-        if (!m || m->kind != Y_MAP)
+        if (!m || m->kind != YAMLTREE_MAP)
                 return -1;
         for (i = 0; i + 1 < m->n; i += 2)
                 if (text_is(m->items[i], key))
@@ -348,7 +301,7 @@ static ssize_t map_index(const struct ynode *m, const char *key)
         return -1;
 }
 
-static struct ynode *map_get(const struct ynode *m, const char *key)
+static struct yamltree_node *map_get(const struct yamltree_node *m, const char *key)
 {
         ssize_t i = map_index(m, key);
 
@@ -356,528 +309,74 @@ static struct ynode *map_get(const struct ynode *m, const char *key)
 }
 
 /* Set key to v (owned from here on, also on failure), replacing what was there. */
-static int map_set(struct ynode *m, const char *key, int key_style, struct ynode *v)
+static int map_set(struct yamltree_node *m, const char *key, int key_style, struct yamltree_node *v)
 {
         ssize_t i = map_index(m, key);
-        struct ynode *k;
+        struct yamltree_node *k;
 
         if (!v)
                 return -ENOMEM;
         if (i >= 0) {
-                node_free(m->items[i + 1]);
+                yamltree_free(m->items[i + 1]);
                 m->items[i + 1] = v;
                 return 0;
         }
         k = scalar_new(key, strlen(key), key_style);
         if (!k || node_append(m, k) < 0) {
-                node_free(k);
-                node_free(v);
+                yamltree_free(k);
+                yamltree_free(v);
                 return -ENOMEM;
         }
         if (node_append(m, v) < 0) {
-                node_free(m->items[--m->n]);
-                node_free(v);
+                yamltree_free(m->items[--m->n]);
+                yamltree_free(v);
                 return -ENOMEM;
         }
         return 0;
 }
 
-static int map_set_text(struct ynode *m, const char *key, const char *text, int style)
+static int map_set_text(struct yamltree_node *m, const char *key, const char *text, int style)
 {
         return map_set(m, key, YAML_PLAIN_SCALAR_STYLE, scalar_new(text, strlen(text), style));
 }
 
 /* Remove key (and free its value); returns the value instead when steal is set. */
-static struct ynode *map_del(struct ynode *m, const char *key, bool steal)
+static struct yamltree_node *map_del(struct yamltree_node *m, const char *key, bool steal)
 {
         ssize_t i = map_index(m, key);
-        struct ynode *v;
+        struct yamltree_node *v;
 
         if (i < 0)
                 return NULL;
         v = m->items[i + 1];
-        node_free(m->items[i]);
+        yamltree_free(m->items[i]);
         memmove(m->items + i, m->items + i + 2, (m->n - (size_t)i - 2) * sizeof *m->items);
         m->n -= 2;
         if (steal)
                 return v;
-        node_free(v);
+        yamltree_free(v);
         return NULL;
 }
 
-/* ---- parsing: events -> tree, aliases copied within budget, merge keys resolved ---- */
-
-struct anchor {
-        char *name;
-        const struct ynode *node;
-};
-
-struct yparse {
-        struct error *err;
-        const char *name; /* the file, for messages */
-        size_t n_nodes, n_aliases, copy_bytes;
-        struct anchor *anchors;
-        size_t n_anchors, cap_anchors;
-};
+/* ---- parsing: events -> tree, aliases copied within budget, merge keys resolved (yamltree.h) ---- */
 
 static int oom(struct error *err)
 {
         return error_set(err, STACK_EFAIL, "out of memory");
 }
 
-static int anchor_add(struct yparse *p, const char *name, const struct ynode *n)
+static int parse_yaml(const char *name, const char *data, size_t len, struct yamltree_node **ret, struct error *err)
 {
-        char *copy;
+        const struct yamltree_opts opts = {
+                .name = name,
+                .limits = {.max_bytes = POLICY_MAX_SIZE, .max_aliases = POLICY_MAX_ALIASES,
+                           .max_nodes = POLICY_MAX_NODES, .max_depth = POLICY_MAX_DEPTH,
+                           .max_copy_depth = POLICY_MAX_COPY_DEPTH, .max_copy_bytes = POLICY_MAX_COPY_BYTES},
+                .aliases = YAMLTREE_ALIAS_COPY,
+                .flags = YAMLTREE_MERGE,
+        };
 
-        if (p->n_anchors == p->cap_anchors) {
-                size_t cap = p->cap_anchors ? p->cap_anchors * 2 : 8;
-                struct anchor *a = realloc(p->anchors, cap * sizeof *a);
-
-                if (!a)
-                        return oom(p->err);
-                p->anchors = a;
-                p->cap_anchors = cap;
-        }
-        copy = strdup(name);
-        if (!copy)
-                return oom(p->err);
-        p->anchors[p->n_anchors].name = copy;
-        p->anchors[p->n_anchors++].node = n;
-        return 0;
-}
-
-/* YAML lets an anchor be redefined; an alias refers to the latest definition before it. */
-static const struct ynode *anchor_find(const struct yparse *p, const char *name)
-{
-        size_t i;
-
-        for (i = p->n_anchors; i > 0; i--)
-                if (strcmp(p->anchors[i - 1].name, name) == 0)
-                        return p->anchors[i - 1].node;
-        return NULL;
-}
-
-static int count_node(struct yparse *p, size_t line)
-{
-        if (++p->n_nodes > POLICY_MAX_NODES)
-                return error_set(p->err, STACK_EREJECT,
-                                 "%s: too many YAML nodes (more than %d, aliases expanded; line %zu)", p->name,
-                                 POLICY_MAX_NODES, line);
-        return 0;
-}
-
-static int node_copy(struct yparse *p, const struct ynode *src, size_t depth, size_t line, struct ynode **ret)
-{
-        struct ynode *n;
-        size_t i;
-        int r;
-
-        r = count_node(p, line);
-        if (r < 0)
-                return r;
-        if (depth > POLICY_MAX_COPY_DEPTH)
-                return error_set(p->err, STACK_EREJECT,
-                                 "%s: nested deeper than %d levels once aliases are expanded (line %zu)", p->name,
-                                 POLICY_MAX_COPY_DEPTH, line);
-        n = node_new(src->kind);
-        if (!n)
-                return oom(p->err);
-        n->style = src->style;
-        n->line = src->line;
-        if (src->tag && !(n->tag = strdup(src->tag)))
-                goto nomem;
-        if (src->kind == Y_SCALAR) {
-                p->copy_bytes += src->len;
-                if (p->copy_bytes > POLICY_MAX_COPY_BYTES) {
-                        node_free(n);
-                        return error_set(p->err, STACK_EREJECT,
-                                         "%s: aliases copy more than %d bytes of text (line %zu)", p->name,
-                                         POLICY_MAX_COPY_BYTES, line);
-                }
-                n->text = malloc(src->len + 1);
-                if (!n->text)
-                        goto nomem;
-                memcpy(n->text, src->text, src->len + 1);
-                n->len = src->len;
-        } else if (src->n > 0) {
-                n->items = calloc(src->n, sizeof *n->items);
-                if (!n->items)
-                        goto nomem;
-                n->cap = src->n;
-                for (i = 0; i < src->n; i++) {
-                        r = node_copy(p, src->items[i], depth + 1, line, &n->items[i]);
-                        if (r < 0) {
-                                node_free(n);
-                                return r;
-                        }
-                        n->n++;
-                }
-        }
-        *ret = n;
-        return 0;
-nomem:
-        node_free(n);
-        return oom(p->err);
-}
-
-static int node_from_event(const yaml_event_t *ev, struct ynode **ret)
-{
-        const char *tag = NULL;
-        struct ynode *n;
-
-        switch (ev->type) {
-        case YAML_SCALAR_EVENT:
-                n = node_new(Y_SCALAR);
-                if (!n)
-                        return -ENOMEM;
-                n->text = malloc(ev->data.scalar.length + 1);
-                if (!n->text) {
-                        free(n);
-                        return -ENOMEM;
-                }
-                memcpy(n->text, ev->data.scalar.value, ev->data.scalar.length);
-                n->text[ev->data.scalar.length] = 0;
-                n->len = ev->data.scalar.length;
-                n->style = ev->data.scalar.style;
-                tag = (const char *)ev->data.scalar.tag;
-                break;
-        case YAML_SEQUENCE_START_EVENT:
-                n = node_new(Y_SEQ);
-                if (!n)
-                        return -ENOMEM;
-                n->style = ev->data.sequence_start.style;
-                tag = (const char *)ev->data.sequence_start.tag;
-                n->open = true;
-                break;
-        default:
-                n = node_new(Y_MAP);
-                if (!n)
-                        return -ENOMEM;
-                n->style = ev->data.mapping_start.style;
-                tag = (const char *)ev->data.mapping_start.tag;
-                n->open = true;
-                break;
-        }
-        n->line = ev->start_mark.line + 1;
-        if (tag && !(n->tag = strdup(tag))) {
-                node_free(n);
-                return -ENOMEM;
-        }
-        *ret = n;
-        return 0;
-}
-
-static const char *event_anchor(const yaml_event_t *ev)
-{
-        switch (ev->type) {
-        case YAML_SCALAR_EVENT:
-                return (const char *)ev->data.scalar.anchor;
-        case YAML_SEQUENCE_START_EVENT:
-                return (const char *)ev->data.sequence_start.anchor;
-        case YAML_MAPPING_START_EVENT:
-                return (const char *)ev->data.mapping_start.anchor;
-        default:
-                return NULL;
-        }
-}
-
-/* One node event: make the node (or copy the aliased one) and hang it in the tree. */
-static int tree_add_event(struct yparse *p, const yaml_event_t *ev, struct ynode **stack, size_t *depth,
-                          struct ynode **root)
-{
-        size_t line = ev->start_mark.line + 1;
-        const char *anchor;
-        struct ynode *n;
-        int r;
-
-        if (ev->type == YAML_ALIAS_EVENT) {
-                const struct ynode *target;
-
-                if (++p->n_aliases > POLICY_MAX_ALIASES)
-                        return error_set(p->err, STACK_EREJECT, "%s: too many YAML aliases (more than %d, line %zu)",
-                                         p->name, POLICY_MAX_ALIASES, line);
-                target = anchor_find(p, (const char *)ev->data.alias.anchor);
-                if (!target)
-                        return error_set(p->err, STACK_EREJECT, "%s: alias '*%.64s' names no anchor (line %zu)",
-                                         p->name, (const char *)ev->data.alias.anchor, line);
-                if (target->open)
-                        return error_set(p->err, STACK_EREJECT,
-                                         "%s: alias '*%.64s' refers to a node that contains it (line %zu)", p->name,
-                                         (const char *)ev->data.alias.anchor, line);
-                r = node_copy(p, target, *depth, line, &n);
-                if (r < 0)
-                        return r;
-        } else {
-                r = count_node(p, line);
-                if (r < 0)
-                        return r;
-                if (*depth == POLICY_MAX_DEPTH &&
-                    (ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT))
-                        return error_set(p->err, STACK_EREJECT, "%s: nested deeper than %d levels (line %zu)",
-                                         p->name, POLICY_MAX_DEPTH, line);
-                if (node_from_event(ev, &n) < 0)
-                        return oom(p->err);
-        }
-        if (*depth == 0) {
-                *root = n;
-        } else if (node_append(stack[*depth - 1], n) < 0) {
-                node_free(n);
-                return oom(p->err);
-        }
-        if (n->open)
-                stack[(*depth)++] = n;
-        anchor = event_anchor(ev);
-        return anchor ? anchor_add(p, anchor, n) : 0;
-}
-
-static int yaml_fail(struct yparse *p, const yaml_parser_t *y)
-{
-        const char *problem = y->problem ? y->problem : "unknown error";
-
-        if (y->error == YAML_MEMORY_ERROR)
-                return oom(p->err);
-        if (y->error == YAML_READER_ERROR)
-                return error_set(p->err, STACK_EREJECT, "%s: not valid YAML at byte %zu: %s", p->name,
-                                 y->problem_offset, problem);
-        return error_set(p->err, STACK_EREJECT, "%s: not valid YAML at line %zu, column %zu: %s", p->name,
-                         y->problem_mark.line + 1, y->problem_mark.column + 1, problem);
-}
-
-static int tree_build(struct yparse *p, yaml_parser_t *y, struct ynode **ret_root)
-{
-        struct ynode *stack[POLICY_MAX_DEPTH];
-        struct ynode *root = NULL;
-        size_t depth = 0, docs = 0;
-        bool done = false;
-        yaml_event_t ev;
-        int r = 0;
-
-        while (!done) {
-                if (!yaml_parser_parse(y, &ev)) {
-                        r = yaml_fail(p, y);
-                        goto fail;
-                }
-                switch (ev.type) {
-                case YAML_STREAM_END_EVENT:
-                        done = true;
-                        break;
-                case YAML_DOCUMENT_START_EVENT:
-                        if (docs > 0)
-                                r = error_set(p->err, STACK_EREJECT, "%s: more than one YAML document (line %zu)",
-                                              p->name, (size_t)ev.start_mark.line + 1);
-                        break;
-                case YAML_DOCUMENT_END_EVENT:
-                        docs++;
-                        break;
-                case YAML_SCALAR_EVENT:
-                case YAML_ALIAS_EVENT:
-                case YAML_SEQUENCE_START_EVENT:
-                case YAML_MAPPING_START_EVENT:
-                        r = tree_add_event(p, &ev, stack, &depth, &root);
-                        break;
-                case YAML_SEQUENCE_END_EVENT:
-                case YAML_MAPPING_END_EVENT:
-                        if (depth > 0)
-                                stack[--depth]->open = false;
-                        break;
-                default:
-                        break;
-                }
-                yaml_event_delete(&ev);
-                if (r < 0)
-                        goto fail;
-        }
-        if (!root) {
-                r = error_set(p->err, STACK_EREJECT, "%s: the document is empty", p->name);
-                goto fail;
-        }
-        *ret_root = root;
-        return 0;
-fail:
-        node_free(root);
-        return r;
-}
-
-/* One key/value pair of a mapping being resolved: slots in the mapping itself or in a merged one. */
-struct pair {
-        struct ynode **k, **v;
-        size_t ord;
-        bool merged, keep;
-};
-
-static int pair_cmp(const void *a, const void *b)
-{
-        const struct pair *x = *(const struct pair *const *)a, *y = *(const struct pair *const *)b;
-        const struct ynode *kx = *x->k, *ky = *y->k;
-
-        if (kx->len != ky->len)
-                return kx->len < ky->len ? -1 : 1;
-        if (kx->len && memcmp(kx->text, ky->text, kx->len))
-                return memcmp(kx->text, ky->text, kx->len);
-        return x->ord < y->ord ? -1 : x->ord > y->ord;
-}
-
-static bool is_merge_key(const struct ynode *k)
-{
-        return text_is(k, "<<") && k->style == YAML_PLAIN_SCALAR_STYLE &&
-               (!k->tag || strcmp(k->tag, "tag:yaml.org,2002:merge") == 0);
-}
-
-static int add_pairs(struct pair **v, size_t *n, size_t *cap, struct ynode *m, bool merged)
-{
-        size_t i;
-
-        for (i = 0; i + 1 < m->n; i += 2) {
-                if (is_merge_key(m->items[i]))
-                        continue; /* ours is handled by the caller; a merged map was resolved before its parent */
-                if (*n == *cap) {
-                        size_t c = *cap ? *cap * 2 : 16;
-                        struct pair *p = realloc(*v, c * sizeof *p);
-
-                        if (!p)
-                                return -ENOMEM;
-                        *v = p;
-                        *cap = c;
-                }
-                (*v)[*n] = (struct pair){.k = &m->items[i], .v = &m->items[i + 1], .ord = *n, .merged = merged};
-                (*n)++;
-        }
-        return 0;
-}
-
-/* Keys are scalars and unique; `<<: map` / `<<: [map, ...]` adds the keys the mapping does not set itself,
- * earlier merged mappings first (YAML 1.1 merge, as PyYAML and go-yaml read it). Sorted: n log n. */
-static int map_resolve(struct yparse *p, struct ynode *m)
-{
-        struct pair *pairs = NULL, **idx = NULL;
-        struct ynode *merge = NULL, **items = NULL;
-        size_t n = 0, cap = 0, i, j, kept = 0;
-        char buf[80];
-        int r = 0;
-
-        for (i = 0; i + 1 < m->n; i += 2) {
-                const struct ynode *k = m->items[i];
-
-                if (k->kind != Y_SCALAR)
-                        return error_set(p->err, STACK_EREJECT, "%s: mapping keys must be strings (line %zu)",
-                                         p->name, k->line);
-                if (is_merge_key(k)) {
-                        if (merge)
-                                return error_set(p->err, STACK_EREJECT, "%s: duplicate key '<<' (line %zu)",
-                                                 p->name, k->line);
-                        merge = m->items[i + 1];
-                        if (merge->kind == Y_SEQ) {
-                                for (j = 0; j < merge->n; j++)
-                                        if (merge->items[j]->kind != Y_MAP)
-                                                return error_set(p->err, STACK_EREJECT,
-                                                                 "%s: '<<' merges a %s, not a mapping (line %zu)",
-                                                                 p->name, kind_name(merge->items[j]), k->line);
-                        } else if (merge->kind != Y_MAP) {
-                                return error_set(p->err, STACK_EREJECT,
-                                                 "%s: '<<' merges a %s, not a mapping (line %zu)", p->name,
-                                                 kind_name(merge), k->line);
-                        }
-                }
-        }
-        if (m->n < 4 && !merge)
-                return 0;
-        r = add_pairs(&pairs, &n, &cap, m, false);
-        if (r == 0 && merge && merge->kind == Y_MAP)
-                r = add_pairs(&pairs, &n, &cap, merge, true);
-        for (j = 0; r == 0 && merge && merge->kind == Y_SEQ && j < merge->n; j++)
-                r = add_pairs(&pairs, &n, &cap, merge->items[j], true);
-        if (r < 0)
-                goto nomem;
-        idx = malloc((n ? n : 1) * sizeof *idx);
-        if (!idx)
-                goto nomem;
-        for (i = 0; i < n; i++)
-                idx[i] = &pairs[i];
-        if (n > 1)
-                qsort(idx, n, sizeof *idx, pair_cmp);
-        for (i = 0; i < n; i++) {
-                const struct ynode *k = *idx[i]->k, *prev = i ? *idx[i - 1]->k : NULL;
-
-                if (prev && prev->len == k->len && memcmp(prev->text, k->text, k->len) == 0) {
-                        if (!idx[i]->merged) {
-                                r = error_set(p->err, STACK_EREJECT, "%s: duplicate key '%s' (lines %zu and %zu)",
-                                              p->name, show(k->text, k->len, buf, sizeof buf), prev->line,
-                                              k->line);
-                                goto out;
-                        }
-                        continue;
-                }
-                idx[i]->keep = true;
-                kept++;
-        }
-        if (!merge)
-                goto out; /* nothing to rebuild: every own key is kept, in place */
-        items = malloc((kept ? 2 * kept : 1) * sizeof *items);
-        if (!items)
-                goto nomem;
-        for (i = 0, j = 0; i < n; i++)
-                if (pairs[i].keep) {
-                        items[j++] = *pairs[i].k;
-                        items[j++] = *pairs[i].v;
-                        *pairs[i].k = NULL;
-                        *pairs[i].v = NULL;
-                }
-        /* what is left in m: the merge key and the merged mappings' overridden pairs */
-        for (i = 0; i < m->n; i++)
-                node_free(m->items[i]);
-        free(m->items);
-        m->items = items;
-        m->n = m->cap = 2 * kept;
-        items = NULL;
-out:
-        free(items);
-        free(idx);
-        free(pairs);
-        return r;
-nomem:
-        r = oom(p->err);
-        goto out;
-}
-
-static int resolve(struct yparse *p, struct ynode *n)
-{
-        size_t i;
-        int r;
-
-        if (n->kind == Y_SCALAR)
-                return 0;
-        for (i = 0; i < n->n; i++) {
-                r = resolve(p, n->items[i]);
-                if (r < 0)
-                        return r;
-        }
-        return n->kind == Y_MAP ? map_resolve(p, n) : 0;
-}
-
-static int parse_yaml(const char *name, const char *data, size_t len, struct ynode **ret, struct error *err)
-{
-        struct yparse p = {.err = err, .name = name};
-        struct ynode *root = NULL;
-        yaml_parser_t y;
-        size_t i;
-        int r;
-
-        if (!yaml_parser_initialize(&y))
-                return oom(err);
-        yaml_parser_set_input_string(&y, (const unsigned char *)data, len);
-        r = tree_build(&p, &y, &root);
-        yaml_parser_delete(&y);
-        for (i = 0; i < p.n_anchors; i++)
-                free(p.anchors[i].name);
-        free(p.anchors);
-        if (r == 0)
-                r = resolve(&p, root);
-        if (r < 0) {
-                node_free(root);
-                return r;
-        }
-        *ret = root;
-        return 0;
+        return yamltree_load(&opts, data, len, ret, err);
 }
 
 /* ---- emitting ---- */
@@ -914,14 +413,14 @@ static int obuf_write(void *data, unsigned char *buffer, size_t size)
         return 1;
 }
 
-static int emit_node(yaml_emitter_t *e, const struct ynode *n)
+static int emit_node(yaml_emitter_t *e, const struct yamltree_node *n)
 {
         yaml_char_t *tag = (yaml_char_t *)n->tag;
         yaml_event_t ev;
         size_t i;
         int ok;
 
-        if (n->kind == Y_SCALAR) {
+        if (n->kind == YAMLTREE_SCALAR) {
                 const char *text = n->text;
                 size_t len = n->len;
 
@@ -934,7 +433,7 @@ static int emit_node(yaml_emitter_t *e, const struct ynode *n)
                                                   (yaml_scalar_style_t)n->style);
                 return ok && yaml_emitter_emit(e, &ev) ? 0 : -1;
         }
-        if (n->kind == Y_SEQ)
+        if (n->kind == YAMLTREE_SEQ)
                 ok = yaml_sequence_start_event_initialize(&ev, NULL, tag, !tag, (yaml_sequence_style_t)n->style);
         else
                 ok = yaml_mapping_start_event_initialize(&ev, NULL, tag, !tag, (yaml_mapping_style_t)n->style);
@@ -943,14 +442,14 @@ static int emit_node(yaml_emitter_t *e, const struct ynode *n)
         for (i = 0; i < n->n; i++)
                 if (emit_node(e, n->items[i]) < 0)
                         return -1;
-        if (n->kind == Y_SEQ)
+        if (n->kind == YAMLTREE_SEQ)
                 ok = yaml_sequence_end_event_initialize(&ev);
         else
                 ok = yaml_mapping_end_event_initialize(&ev);
         return ok && yaml_emitter_emit(e, &ev) ? 0 : -1;
 }
 
-static int emit_yaml(const char *name, const struct ynode *root, char **ret, size_t *ret_len, struct error *err)
+static int emit_yaml(const char *name, const struct yamltree_node *root, char **ret, size_t *ret_len, struct error *err)
 {
         struct obuf b = {0};
         yaml_emitter_t e;
@@ -1108,7 +607,7 @@ static void need(struct file *f, unsigned bit, const char *who, const char *fmt,
         a->refused = true;
 }
 
-static int malformed(struct file *f, const char *who, const char *what, const struct ynode *n)
+static int malformed(struct file *f, const char *who, const char *what, const struct yamltree_node *n)
 {
         return error_set(f->a->err, STACK_EREJECT, "%s: %s, not a %s (line %zu)", who, what, kind_name(n), n->line);
 }
@@ -1191,15 +690,15 @@ static int port_rewrite(const char *s, size_t len, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-static int check_port(struct file *f, const char *who, struct ynode *seq, size_t i)
+static int check_port(struct file *f, const char *who, struct yamltree_node *seq, size_t i)
 {
         static const char *const simple[] = {"target", "published", "host_ip", "protocol", "mode"};
-        struct ynode *p = seq->items[i], *host_ip, *target, *published, *protocol;
+        struct yamltree_node *p = seq->items[i], *host_ip, *target, *published, *protocol;
         bool listen = f->a->in->allow & PERM_LISTEN;
         char *text = NULL;
         size_t k, j;
 
-        if (p->kind == Y_SCALAR) {
+        if (p->kind == YAMLTREE_SCALAR) {
                 if (memchr(p->text, 0, p->len))
                         return error_set(f->a->err, STACK_EREJECT, "%s: ports entry contains a NUL (line %zu)", who,
                                          p->line);
@@ -1214,7 +713,7 @@ static int check_port(struct file *f, const char *who, struct ynode *seq, size_t
                         scalar_replace(p, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
                 return 0;
         }
-        if (p->kind != Y_MAP)
+        if (p->kind != YAMLTREE_MAP)
                 return malformed(f, who, "a ports entry must be a string or a mapping", p);
         host_ip = map_get(p, "host_ip");
         if (is_scalar(host_ip) && is_loopback(host_ip->text, host_ip->len))
@@ -1250,11 +749,11 @@ static int check_port(struct file *f, const char *who, struct ynode *seq, size_t
                 return oom(f->a->err);
         /* the mapping becomes the string, in place */
         for (k = 0; k < p->n; k++)
-                node_free(p->items[k]);
+                yamltree_free(p->items[k]);
         free(p->items);
         p->items = NULL;
         p->n = p->cap = 0;
-        p->kind = Y_SCALAR;
+        p->kind = YAMLTREE_SCALAR;
         scalar_replace(p, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
         return 0;
 }
@@ -1309,7 +808,7 @@ enum path_kind {
         PATH_INSIDE, /* relative, inside the run dir: rel */
 };
 
-static int classify_path(struct file *f, const char *who, const struct ynode *n, char *rel, size_t size,
+static int classify_path(struct file *f, const char *who, const struct yamltree_node *n, char *rel, size_t size,
                          enum path_kind *ret)
 {
         int r;
@@ -1334,7 +833,7 @@ static int classify_path(struct file *f, const char *who, const struct ynode *n,
 
 /* A file compose reads from the host on the stack's behalf (env_file, build context, secret file ...): it
  * must stay in the run dir unless host-bind is granted. */
-static int check_host_path(struct file *f, const char *who, const char *key, const struct ynode *n)
+static int check_host_path(struct file *f, const char *who, const char *key, const struct yamltree_node *n)
 {
         char rel[PATH_MAX], buf[80];
         enum path_kind kind = PATH_VAR;
@@ -1342,7 +841,7 @@ static int check_host_path(struct file *f, const char *who, const char *key, con
 
         if (is_null(n))
                 return 0;
-        if (n->kind != Y_SCALAR)
+        if (n->kind != YAMLTREE_SCALAR)
                 return error_set(f->a->err, STACK_EREJECT, "%s: %s must be a path, not a %s (line %zu)", who, key,
                                  kind_name(n), n->line);
         r = classify_path(f, who, n, rel, sizeof rel, &kind);
@@ -1358,7 +857,7 @@ static int check_host_path(struct file *f, const char *who, const char *key, con
         return 0;
 }
 
-static bool is_url(const struct ynode *n)
+static bool is_url(const struct yamltree_node *n)
 {
         return is_scalar(n) && (strstr(n->text, "://") || strncmp(n->text, "git@", 4) == 0 ||
                                 strncmp(n->text, "github.com/", 11) == 0);
@@ -1416,12 +915,12 @@ static char *escape_dollars(const char *s)
 
 /* A bind mount's source as written: refused, kept, or (a path the bundle does not ship) redirected into the
  * data dir. *ret_new is then the new source (absolute, '$' doubled). */
-static int check_bind_source(struct file *f, const char *who, const char *service, const struct ynode *n,
+static int check_bind_source(struct file *f, const char *who, const char *service, const struct yamltree_node *n,
                              const char *src, size_t len, bool short_syntax, char **ret_new)
 {
         struct apply *a = f->a;
         char rel[PATH_MAX], target[PATH_MAX], buf[80], *line = NULL;
-        struct ynode tmp = *n;
+        struct yamltree_node tmp = *n;
         enum path_kind kind = PATH_VAR;
         int r;
 
@@ -1463,15 +962,15 @@ static int check_bind_source(struct file *f, const char *who, const char *servic
         return r < 0 ? oom(a->err) : 0;
 }
 
-static int check_volume(struct file *f, const char *who, const char *service, struct ynode *v)
+static int check_volume(struct file *f, const char *who, const char *service, struct yamltree_node *v)
 {
         static const char *const sourceless[] = {"volume", "tmpfs", "image", "cluster"};
-        struct ynode *type, *src;
+        struct yamltree_node *type, *src;
         size_t first = 0, last[2], i;
         char *new_src = NULL, *text, buf[80];
         int r;
 
-        if (v->kind == Y_SCALAR) {
+        if (v->kind == YAMLTREE_SCALAR) {
                 if (split_colons(v->text, v->len, &first, last) == 0) {
                         /* an anonymous volume, unless a variable makes it "SRC:DST" */
                         if (has_var(v->text, v->len))
@@ -1493,7 +992,7 @@ static int check_volume(struct file *f, const char *who, const char *service, st
                 scalar_replace(v, text, v->style);
                 return 0;
         }
-        if (v->kind != Y_MAP)
+        if (v->kind != YAMLTREE_MAP)
                 return malformed(f, who, "a volumes entry must be a string or a mapping", v);
         type = map_get(v, "type");
         if (is_scalar(type) && !has_var(type->text, type->len))
@@ -1503,7 +1002,7 @@ static int check_volume(struct file *f, const char *who, const char *service, st
         src = map_get(v, "source");
         if (is_null(src))
                 return 0;
-        if (src->kind != Y_SCALAR)
+        if (src->kind != YAMLTREE_SCALAR)
                 return malformed(f, who, "volumes: source must be a path", src);
         r = check_bind_source(f, who, service, src, src->text, src->len, false, &new_src);
         if (r < 0 || !new_src)
@@ -1512,8 +1011,8 @@ static int check_volume(struct file *f, const char *who, const char *service, st
         return 0;
 }
 
-static int check_list(struct file *f, const char *who, const char *key, struct ynode *v,
-                      int (*each)(struct file *, const char *, const char *, struct ynode *, size_t),
+static int check_list(struct file *f, const char *who, const char *key, struct yamltree_node *v,
+                      int (*each)(struct file *, const char *, const char *, struct yamltree_node *, size_t),
                       const char *service)
 {
         char what[96];
@@ -1522,7 +1021,7 @@ static int check_list(struct file *f, const char *who, const char *key, struct y
 
         if (is_null(v))
                 return 0;
-        if (v->kind != Y_SEQ) {
+        if (v->kind != YAMLTREE_SEQ) {
                 snprintf(what, sizeof what, "%s must be a list", key);
                 return malformed(f, who, what, v);
         }
@@ -1534,48 +1033,48 @@ static int check_list(struct file *f, const char *who, const char *key, struct y
         return 0;
 }
 
-static int each_volume(struct file *f, const char *who, const char *service, struct ynode *seq, size_t i)
+static int each_volume(struct file *f, const char *who, const char *service, struct yamltree_node *seq, size_t i)
 {
         return check_volume(f, who, service, seq->items[i]);
 }
 
-static int each_port(struct file *f, const char *who, const char *service, struct ynode *seq, size_t i)
+static int each_port(struct file *f, const char *who, const char *service, struct yamltree_node *seq, size_t i)
 {
         return check_port(f, who, seq, i);
 }
 
-static int each_env_file(struct file *f, const char *who, const char *service, struct ynode *seq, size_t i)
+static int each_env_file(struct file *f, const char *who, const char *service, struct yamltree_node *seq, size_t i)
 {
-        const struct ynode *e = seq->items[i];
+        const struct yamltree_node *e = seq->items[i];
 
-        return check_host_path(f, who, "env_file", e->kind == Y_MAP ? map_get(e, "path") : e);
+        return check_host_path(f, who, "env_file", e->kind == YAMLTREE_MAP ? map_get(e, "path") : e);
 }
 
-static int check_env_file(struct file *f, const char *who, struct ynode *v)
+static int check_env_file(struct file *f, const char *who, struct yamltree_node *v)
 {
         if (is_scalar(v))
                 return check_host_path(f, who, "env_file", v);
         return check_list(f, who, "env_file", v, each_env_file, NULL);
 }
 
-static int check_security_opt(struct file *f, const char *who, const struct ynode *v, struct svc_state *st)
+static int check_security_opt(struct file *f, const char *who, const struct yamltree_node *v, struct svc_state *st)
 {
         char buf[80];
         size_t i;
 
         if (is_null(v))
                 return 0;
-        if (v->kind != Y_SEQ)
+        if (v->kind != YAMLTREE_SEQ)
                 return malformed(f, who, "security_opt must be a list", v);
         if (tag_is(v, "!reset")) { /* compose ignores what it holds */
                 st->nnp_reset = true;
                 return 0;
         }
         for (i = 0; i < v->n; i++) {
-                const struct ynode *o = v->items[i];
+                const struct yamltree_node *o = v->items[i];
                 const char *val;
 
-                if (o->kind != Y_SCALAR)
+                if (o->kind != YAMLTREE_SCALAR)
                         return malformed(f, who, "a security_opt entry must be a string", o);
                 show(o->text, o->len, buf, sizeof buf);
                 if (!has_var(o->text, o->len) && strncmp(o->text, "no-new-privileges", 17) == 0 &&
@@ -1597,28 +1096,28 @@ static int check_security_opt(struct file *f, const char *who, const struct ynod
 }
 
 /* A list or mapping we add to: `!reset` (compose v2) would drop what we add, `!override` keeps it. */
-static int prepare_append(struct ynode *n)
+static int prepare_append(struct yamltree_node *n)
 {
         size_t i;
 
         if (!tag_is(n, "!reset"))
                 return 0;
         for (i = 0; i < n->n; i++)
-                node_free(n->items[i]);
+                yamltree_free(n->items[i]);
         n->n = 0;
         free(n->tag);
         n->tag = strdup("!override");
         return n->tag ? 0 : -ENOMEM;
 }
 
-static int apply_security_opt(struct file *f, const char *who, struct ynode *svc, const struct svc_state *st)
+static int apply_security_opt(struct file *f, const char *who, struct yamltree_node *svc, const struct svc_state *st)
 {
-        struct ynode *v = map_get(svc, "security_opt"), *item;
+        struct yamltree_node *v = map_get(svc, "security_opt"), *item;
 
         if (st->have_nnp || st->nnp_off)
                 return 0;
         if (is_null(v)) {
-                if (map_set(svc, "security_opt", YAML_PLAIN_SCALAR_STYLE, node_new(Y_SEQ)) < 0)
+                if (map_set(svc, "security_opt", YAML_PLAIN_SCALAR_STYLE, node_new(YAMLTREE_SEQ)) < 0)
                         return oom(f->a->err);
                 v = map_get(svc, "security_opt");
         }
@@ -1626,7 +1125,7 @@ static int apply_security_opt(struct file *f, const char *who, struct ynode *svc
                 return oom(f->a->err);
         item = scalar_new("no-new-privileges:true", 22, YAML_PLAIN_SCALAR_STYLE);
         if (!item || node_append(v, item) < 0) {
-                node_free(item);
+                yamltree_free(item);
                 return oom(f->a->err);
         }
         return 0;
@@ -1659,7 +1158,7 @@ static size_t parse_decimal(const char *s, size_t len, uint64_t *ret_int, double
 }
 
 /* A CPU limit > 0 ("0.5", 2). Absent, 0 (no limit), a variable or junk: false. */
-static bool parse_cpus(const struct ynode *n, double *ret)
+static bool parse_cpus(const struct yamltree_node *n, double *ret)
 {
         uint64_t whole = 0;
         double frac = 0;
@@ -1671,7 +1170,7 @@ static bool parse_cpus(const struct ynode *n, double *ret)
 }
 
 /* Bytes > 0 as the Engine's RAMInBytes reads them: 512m, 1g, 1.5GiB, 1048576 (binary units). */
-static bool parse_bytes(const struct ynode *n, uint64_t *ret)
+static bool parse_bytes(const struct yamltree_node *n, uint64_t *ret)
 {
         static const char units[] = "kmgtp";
         uint64_t whole, mult = 1, bytes;
@@ -1702,7 +1201,7 @@ static bool parse_bytes(const struct ynode *n, uint64_t *ret)
 }
 
 /* A count > 0 (pids_limit, cpu_quota). -1 and 0 mean no limit: false. */
-static bool parse_count(const struct ynode *n, uint64_t *ret)
+static bool parse_count(const struct yamltree_node *n, uint64_t *ret)
 {
         uint64_t whole = 0;
         double frac = 0;
@@ -1714,9 +1213,10 @@ static bool parse_count(const struct ynode *n, uint64_t *ret)
         return true;
 }
 
-static int set_number(struct ynode *m, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int set_number(struct yamltree_node *m, const char *key, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
-static int set_number(struct ynode *m, const char *key, const char *fmt, ...)
+static int set_number(struct yamltree_node *m, const char *key, const char *fmt, ...)
 {
         char buf[64];
         va_list ap;
@@ -1744,10 +1244,10 @@ static void format_cpus(double v, char *buf, size_t size)
 /* The stack's limits on every service, unless the service sets tighter ones. The service-level keys are the
  * ones compose v1 and v2 both honour; deploy.resources.limits (v2 only, and v2 refuses the two when they
  * differ) is folded into them and dropped. */
-static int apply_limits(struct file *f, struct ynode *svc)
+static int apply_limits(struct file *f, struct yamltree_node *svc)
 {
         const struct manifest_resources *res = &f->a->in->m->resources;
-        struct ynode *deploy, *resources, *limits, *resv, *n;
+        struct yamltree_node *deploy, *resources, *limits, *resv, *n;
         char buf[64];
         uint64_t mem = res->memory, pids = res->pids, u, period = 100000;
         double cpus = res->cpus, d;
@@ -1756,12 +1256,12 @@ static int apply_limits(struct file *f, struct ynode *svc)
         if (!(cpus > 0) && !mem && !pids)
                 return 0;
         deploy = map_get(svc, "deploy");
-        resources = deploy && deploy->kind == Y_MAP ? map_get(deploy, "resources") : NULL;
-        resources = resources && resources->kind == Y_MAP ? resources : NULL;
+        resources = deploy && deploy->kind == YAMLTREE_MAP ? map_get(deploy, "resources") : NULL;
+        resources = resources && resources->kind == YAMLTREE_MAP ? resources : NULL;
         limits = map_get(resources, "limits");
-        limits = limits && limits->kind == Y_MAP ? limits : NULL;
+        limits = limits && limits->kind == YAMLTREE_MAP ? limits : NULL;
         resv = map_get(resources, "reservations");
-        resv = resv && resv->kind == Y_MAP ? resv : NULL;
+        resv = resv && resv->kind == YAMLTREE_MAP ? resv : NULL;
 
         if (cpus > 0) {
                 if (parse_cpus(map_get(svc, "cpus"), &d) && d < cpus)
@@ -1818,10 +1318,10 @@ static int apply_limits(struct file *f, struct ynode *svc)
 
 /* ---- labels ---- */
 
-static int apply_labels(struct file *f, const char *who, struct ynode *svc)
+static int apply_labels(struct file *f, const char *who, struct yamltree_node *svc)
 {
         const char *const *l = f->a->in->labels;
-        struct ynode *v;
+        struct yamltree_node *v;
         size_t i, k;
         int r = 0;
 
@@ -1829,11 +1329,11 @@ static int apply_labels(struct file *f, const char *who, struct ynode *svc)
                 return 0;
         v = map_get(svc, "labels");
         if (is_null(v)) {
-                if (map_set(svc, "labels", YAML_PLAIN_SCALAR_STYLE, node_new(Y_MAP)) < 0)
+                if (map_set(svc, "labels", YAML_PLAIN_SCALAR_STYLE, node_new(YAMLTREE_MAP)) < 0)
                         return oom(f->a->err);
                 v = map_get(svc, "labels");
         }
-        if (v->kind == Y_SCALAR)
+        if (v->kind == YAMLTREE_SCALAR)
                 return malformed(f, who, "labels must be a mapping or a list", v);
         if (prepare_append(v) < 0)
                 return oom(f->a->err);
@@ -1844,17 +1344,17 @@ static int apply_labels(struct file *f, const char *who, struct ynode *svc)
 
                 if (!key || !val) {
                         r = -ENOMEM;
-                } else if (v->kind == Y_MAP) {
+                } else if (v->kind == YAMLTREE_MAP) {
                         r = map_set(v, key, YAML_DOUBLE_QUOTED_SCALAR_STYLE,
                                     scalar_new(val, strlen(val), YAML_DOUBLE_QUOTED_SCALAR_STYLE));
                 } else if (asprintf(&item, "%s=%s", key, val) < 0) {
                         item = NULL;
                         r = -ENOMEM;
                 } else {
-                        struct ynode *n = NULL;
+                        struct yamltree_node *n = NULL;
 
                         for (k = 0; k < v->n; k++) {
-                                struct ynode *e = v->items[k];
+                                struct yamltree_node *e = v->items[k];
 
                                 if (is_scalar(e) && e->len >= klen && memcmp(e->text, key, klen) == 0 &&
                                     (e->len == klen || e->text[klen] == '='))
@@ -1865,7 +1365,7 @@ static int apply_labels(struct file *f, const char *who, struct ynode *svc)
                                 item = NULL;
                         } else if (!(n = scalar_new(item, strlen(item), YAML_DOUBLE_QUOTED_SCALAR_STYLE)) ||
                                    node_append(v, n) < 0) {
-                                node_free(n);
+                                yamltree_free(n);
                                 r = -ENOMEM;
                         }
                 }
@@ -1921,7 +1421,7 @@ static int pending_add(struct apply *a, char *path, char *data, size_t len)
  * with the same policy, its effective copy goes next to it, and the reference is rewritten to the copy.
  * project_dir (relative to the run dir, or NULL: the file's own dir) is what its relative paths resolve
  * against. */
-static int check_subfile(struct file *f, const char *who, struct ynode *n, const char *project_dir,
+static int check_subfile(struct file *f, const char *who, struct yamltree_node *n, const char *project_dir,
                          bool list_services)
 {
         struct apply *a = f->a;
@@ -1931,7 +1431,7 @@ static int check_subfile(struct file *f, const char *who, struct ynode *n, const
         size_t len = 0;
         int r;
 
-        if (n->kind != Y_SCALAR || is_null(n))
+        if (n->kind != YAMLTREE_SCALAR || is_null(n))
                 return malformed(f, who, "a compose file path must be a string", n);
         r = classify_path(f, who, n, rel, sizeof rel, &kind);
         if (r < 0)
@@ -1970,10 +1470,10 @@ static int check_subfile(struct file *f, const char *who, struct ynode *n, const
         return pending_add(a, out, data, len);
 }
 
-static int check_includes(struct file *f, struct ynode *v)
+static int check_includes(struct file *f, struct yamltree_node *v)
 {
         char who[WHO_SIZE], rel[PATH_MAX], first_dir[PATH_MAX], buf[80];
-        struct ynode *item, *path, *pd, *env;
+        struct yamltree_node *item, *path, *pd, *env;
         enum path_kind kind = PATH_VAR;
         size_t i, j;
         int r = 0;
@@ -1981,17 +1481,17 @@ static int check_includes(struct file *f, struct ynode *v)
         snprintf(who, sizeof who, "%sinclude", f->prefix);
         if (is_null(v))
                 return 0;
-        if (v->kind != Y_SEQ)
+        if (v->kind != YAMLTREE_SEQ)
                 return malformed(f, who, "include must be a list", v);
         for (i = 0; i < v->n && r == 0; i++) {
                 const char *project = NULL;
 
                 item = v->items[i];
-                if (item->kind == Y_SCALAR) {
+                if (item->kind == YAMLTREE_SCALAR) {
                         r = check_subfile(f, who, item, NULL, true);
                         continue;
                 }
-                if (item->kind != Y_MAP)
+                if (item->kind != YAMLTREE_MAP)
                         return malformed(f, who, "an include entry must be a path or a mapping", item);
                 path = map_get(item, "path");
                 pd = map_get(item, "project_directory");
@@ -2000,7 +1500,7 @@ static int check_includes(struct file *f, struct ynode *v)
                         return error_set(f->a->err, STACK_EREJECT, "%s: entry without a path (line %zu)", who,
                                          item->line);
                 if (pd && !is_null(pd)) {
-                        if (pd->kind != Y_SCALAR)
+                        if (pd->kind != YAMLTREE_SCALAR)
                                 return malformed(f, who, "project_directory must be a path", pd);
                         r = classify_path(f, who, pd, rel, sizeof rel, &kind);
                         if (r < 0)
@@ -2012,7 +1512,7 @@ static int check_includes(struct file *f, struct ynode *v)
                         project = rel;
                 } else {
                         /* compose: the directory of the first file in path */
-                        struct ynode *p0 = path->kind == Y_SEQ && path->n ? path->items[0] : path;
+                        struct yamltree_node *p0 = path->kind == YAMLTREE_SEQ && path->n ? path->items[0] : path;
 
                         if (is_scalar(p0) && classify_path(f, who, p0, first_dir, sizeof first_dir, &kind) == 0 &&
                             kind == PATH_INSIDE) {
@@ -2026,7 +1526,7 @@ static int check_includes(struct file *f, struct ynode *v)
                         }
                 }
                 r = check_env_file(f, who, env);
-                if (r == 0 && path->kind == Y_SEQ)
+                if (r == 0 && path->kind == YAMLTREE_SEQ)
                         for (j = 0; j < path->n && r == 0; j++)
                                 r = check_subfile(f, who, path->items[j], project, true);
                 else if (r == 0)
@@ -2035,11 +1535,11 @@ static int check_includes(struct file *f, struct ynode *v)
         return r;
 }
 
-static int check_extends(struct file *f, const char *who, struct ynode *v)
+static int check_extends(struct file *f, const char *who, struct yamltree_node *v)
 {
-        struct ynode *file;
+        struct yamltree_node *file;
 
-        if (v->kind != Y_MAP)
+        if (v->kind != YAMLTREE_MAP)
                 return 0; /* a service of this file */
         file = map_get(v, "file");
         if (is_null(file))
@@ -2047,18 +1547,18 @@ static int check_extends(struct file *f, const char *who, struct ynode *v)
         return check_subfile(f, who, file, NULL, false);
 }
 
-static int check_build(struct file *f, const char *who, struct ynode *v)
+static int check_build(struct file *f, const char *who, struct yamltree_node *v)
 {
-        struct ynode *n, *ctx;
+        struct yamltree_node *n, *ctx;
         char buf[80];
         size_t i;
         int r;
 
         if (is_null(v))
                 return 0;
-        if (v->kind == Y_SCALAR)
+        if (v->kind == YAMLTREE_SCALAR)
                 return is_url(v) ? 0 : check_host_path(f, who, "build", v);
-        if (v->kind != Y_MAP)
+        if (v->kind != YAMLTREE_MAP)
                 return malformed(f, who, "build must be a path or a mapping", v);
         ctx = map_get(v, "context");
         if (!is_url(ctx)) {
@@ -2074,8 +1574,8 @@ static int check_build(struct file *f, const char *who, struct ynode *v)
         if (is_scalar(n) && (text_is_ci(n, "host") || node_has_var(n)))
                 need(f, PERM_HOST_NETWORK, who, "build.network: %s", show(n->text, n->len, buf, sizeof buf));
         n = map_get(v, "entitlements");
-        for (i = 0; n && n->kind == Y_SEQ && i < n->n; i++) {
-                const struct ynode *e = n->items[i];
+        for (i = 0; n && n->kind == YAMLTREE_SEQ && i < n->n; i++) {
+                const struct yamltree_node *e = n->items[i];
 
                 if (text_is(e, "network.host"))
                         need(f, PERM_HOST_NETWORK, who, "build.entitlements: network.host");
@@ -2083,22 +1583,22 @@ static int check_build(struct file *f, const char *who, struct ynode *v)
                         need(f, PERM_PRIVILEGED, who, "build.entitlements: %s",
                              is_scalar(e) ? show(e->text, e->len, buf, sizeof buf) : kind_name(e));
         }
-        if (n && !is_null(n) && n->kind != Y_SEQ)
+        if (n && !is_null(n) && n->kind != YAMLTREE_SEQ)
                 need(f, PERM_PRIVILEGED, who, "build.entitlements: %s", kind_name(n));
         n = map_get(v, "ssh");
         if (non_empty(n))
                 need(f, PERM_HOST_BIND, who, "build.ssh (the host's SSH agent or keys)");
         n = map_get(v, "additional_contexts");
-        for (i = 0; n && n->kind != Y_SCALAR && i < n->n; i++) {
-                const struct ynode *c = n->kind == Y_MAP ? (i % 2 ? n->items[i] : NULL) : n->items[i];
-                struct ynode tmp;
+        for (i = 0; n && n->kind != YAMLTREE_SCALAR && i < n->n; i++) {
+                const struct yamltree_node *c = n->kind == YAMLTREE_MAP ? (i % 2 ? n->items[i] : NULL) : n->items[i];
+                struct yamltree_node tmp;
                 const char *eq;
 
                 if (!is_scalar(c) || is_url(c) || strncmp(c->text, "service:", 8) == 0 ||
                     strncmp(c->text, "target:", 7) == 0)
                         continue;
                 tmp = *c;
-                if (n->kind == Y_SEQ && (eq = memchr(c->text, '=', c->len))) { /* "name=path" */
+                if (n->kind == YAMLTREE_SEQ && (eq = memchr(c->text, '=', c->len))) { /* "name=path" */
                         tmp.text = (char *)eq + 1;
                         tmp.len = c->len - (size_t)(eq + 1 - c->text);
                         if (strstr(tmp.text, "://") || strncmp(tmp.text, "service:", 8) == 0)
@@ -2113,7 +1613,7 @@ static int check_build(struct file *f, const char *who, struct ynode *v)
 
 /* ---- services ---- */
 
-static void need_if_host(struct file *f, const char *who, const char *key, const struct ynode *v, unsigned bit)
+static void need_if_host(struct file *f, const char *who, const char *key, const struct yamltree_node *v, unsigned bit)
 {
         char buf[80];
 
@@ -2121,34 +1621,35 @@ static void need_if_host(struct file *f, const char *who, const char *key, const
                 need(f, bit, who, "%s: %s", key, show(v->text, v->len, buf, sizeof buf));
 }
 
-static void need_if_set(struct file *f, const char *who, const char *key, const struct ynode *v, unsigned bit)
+static void need_if_set(struct file *f, const char *who, const char *key, const struct yamltree_node *v, unsigned bit)
 {
-        const struct ynode *first = v && v->kind != Y_SCALAR && v->n ? v->items[v->kind == Y_MAP ? 1 : 0] : v;
+        const struct yamltree_node *first =
+                v && v->kind != YAMLTREE_SCALAR && v->n ? v->items[v->kind == YAMLTREE_MAP ? 1 : 0] : v;
         char buf[80];
 
         if (!non_empty(v))
                 return;
         if (!is_scalar(first))
                 need(f, bit, who, "%s", key);
-        else if (v->kind == Y_SCALAR)
+        else if (v->kind == YAMLTREE_SCALAR)
                 need(f, bit, who, "%s: %s", key, show(first->text, first->len, buf, sizeof buf));
         else
                 need(f, bit, who, "%s: [%s%s]", key, show(first->text, first->len, buf, sizeof buf),
-                     v->n > (v->kind == Y_MAP ? 2u : 1u) ? ", ..." : "");
+                     v->n > (v->kind == YAMLTREE_MAP ? 2u : 1u) ? ", ..." : "");
 }
 
-static int check_service(struct file *f, const char *name, struct ynode *svc)
+static int check_service(struct file *f, const char *name, struct yamltree_node *svc)
 {
         char who[WHO_SIZE], buf[80];
         struct svc_state st = {0};
-        struct ynode *n;
+        struct yamltree_node *n;
         size_t i;
         int r = 0;
 
         snprintf(who, sizeof who, "%sservice '%s'", f->prefix, name);
         for (i = 0; i + 1 < svc->n && r == 0; i += 2) {
-                const struct ynode *k = svc->items[i];
-                struct ynode *v = svc->items[i + 1];
+                const struct yamltree_node *k = svc->items[i];
+                struct yamltree_node *v = svc->items[i + 1];
 
                 if (text_is(k, "privileged")) {
                         if (!is_false(v))
@@ -2180,7 +1681,7 @@ static int check_service(struct file *f, const char *name, struct ynode *svc)
                         r = check_build(f, who, v);
                 } else if (text_is(k, "extends")) {
                         r = check_extends(f, who, v);
-                } else if (text_is(k, "deploy") && v->kind == Y_MAP) {
+                } else if (text_is(k, "deploy") && v->kind == YAMLTREE_MAP) {
                         n = map_get(map_get(map_get(v, "resources"), "reservations"), "devices");
                         need_if_set(f, who, "deploy.resources.reservations.devices", n, PERM_DEVICES);
                 }
@@ -2194,24 +1695,24 @@ static int check_service(struct file *f, const char *name, struct ynode *svc)
         return r;
 }
 
-static int check_services(struct file *f, struct ynode *v)
+static int check_services(struct file *f, struct yamltree_node *v)
 {
         char who[WHO_SIZE], name[80];
         size_t i;
         int r;
 
         snprintf(who, sizeof who, "%sservices", f->prefix);
-        if (v->kind != Y_MAP)
+        if (v->kind != YAMLTREE_MAP)
                 return malformed(f, who, "'services' must be a mapping", v);
         for (i = 0; i + 1 < v->n; i += 2) {
-                const struct ynode *k = v->items[i];
-                struct ynode *svc = v->items[i + 1];
+                const struct yamltree_node *k = v->items[i];
+                struct yamltree_node *svc = v->items[i + 1];
 
                 if (memchr(k->text, 0, k->len) || k->len == 0)
                         return error_set(f->a->err, STACK_EREJECT,
                                          "%s: a service name is empty or holds a NUL (line %zu)", who, k->line);
                 show(k->text, k->len, name, sizeof name);
-                if (svc->kind != Y_MAP) {
+                if (svc->kind != YAMLTREE_MAP) {
                         snprintf(who, sizeof who, "%sservice '%s'", f->prefix, name);
                         return malformed(f, who, "a service must be a mapping", svc);
                 }
@@ -2226,24 +1727,24 @@ static int check_services(struct file *f, struct ynode *v)
 
 /* ---- top-level networks, volumes, secrets, configs ---- */
 
-static int check_networks(struct file *f, const struct ynode *v)
+static int check_networks(struct file *f, const struct yamltree_node *v)
 {
         char who[WHO_SIZE], buf[80];
         size_t i;
 
         if (is_null(v))
                 return 0;
-        if (v->kind != Y_MAP)
+        if (v->kind != YAMLTREE_MAP)
         {
                 snprintf(who, sizeof who, "%snetworks", f->prefix);
                 return malformed(f, who, "'networks' must be a mapping", v);
         }
         for (i = 0; i + 1 < v->n; i += 2) {
-                const struct ynode *k = v->items[i], *def = v->items[i + 1], *driver, *name, *ext;
-                const struct ynode *eff = NULL;
+                const struct yamltree_node *k = v->items[i], *def = v->items[i + 1], *driver, *name, *ext;
+                const struct yamltree_node *eff = NULL;
 
                 snprintf(who, sizeof who, "%snetwork '%s'", f->prefix, show(k->text, k->len, buf, sizeof buf));
-                if (def->kind != Y_MAP)
+                if (def->kind != YAMLTREE_MAP)
                         continue;
                 driver = map_get(def, "driver");
                 if (text_is_ci(driver, "host") || text_is_ci(driver, "macvlan") || text_is_ci(driver, "ipvlan") ||
@@ -2253,7 +1754,7 @@ static int check_networks(struct file *f, const struct ynode *v)
                 ext = map_get(def, "external");
                 if (is_scalar(name) && !is_null(name))
                         eff = name;
-                else if (ext && ext->kind == Y_MAP && is_scalar(map_get(ext, "name")))
+                else if (ext && ext->kind == YAMLTREE_MAP && is_scalar(map_get(ext, "name")))
                         eff = map_get(ext, "name");
                 else if (ext && !is_false(ext))
                         eff = k;
@@ -2264,19 +1765,19 @@ static int check_networks(struct file *f, const struct ynode *v)
         return 0;
 }
 
-static int check_top_volumes(struct file *f, const struct ynode *v)
+static int check_top_volumes(struct file *f, const struct yamltree_node *v)
 {
         char who[WHO_SIZE], buf[80];
         size_t i;
         int r;
 
-        if (is_null(v) || v->kind != Y_MAP)
+        if (is_null(v) || v->kind != YAMLTREE_MAP)
                 return 0;
         for (i = 0; i + 1 < v->n; i += 2) {
-                const struct ynode *k = v->items[i], *def = v->items[i + 1], *opts, *o, *type, *dev;
+                const struct yamltree_node *k = v->items[i], *def = v->items[i + 1], *opts, *o, *type, *dev;
 
-                opts = def->kind == Y_MAP ? map_get(def, "driver_opts") : NULL;
-                if (!opts || opts->kind != Y_MAP)
+                opts = def->kind == YAMLTREE_MAP ? map_get(def, "driver_opts") : NULL;
+                if (!opts || opts->kind != YAMLTREE_MAP)
                         continue;
                 o = map_get(opts, "o");
                 type = map_get(opts, "type");
@@ -2295,18 +1796,18 @@ static int check_top_volumes(struct file *f, const struct ynode *v)
         return 0;
 }
 
-static int check_top_files(struct file *f, const struct ynode *v, const char *what)
+static int check_top_files(struct file *f, const struct yamltree_node *v, const char *what)
 {
         char who[WHO_SIZE], buf[80];
         size_t i;
         int r;
 
-        if (is_null(v) || v->kind != Y_MAP)
+        if (is_null(v) || v->kind != YAMLTREE_MAP)
                 return 0;
         for (i = 0; i + 1 < v->n; i += 2) {
-                const struct ynode *k = v->items[i], *def = v->items[i + 1];
+                const struct yamltree_node *k = v->items[i], *def = v->items[i + 1];
 
-                if (def->kind != Y_MAP)
+                if (def->kind != YAMLTREE_MAP)
                         continue;
                 snprintf(who, sizeof who, "%s%s '%s'", f->prefix, what, show(k->text, k->len, buf, sizeof buf));
                 r = check_host_path(f, who, "file", map_get(def, "file"));
@@ -2370,14 +1871,14 @@ static int scan_text(struct apply *a, const char *s, size_t len)
         return 0;
 }
 
-static int scan_vars(struct apply *a, const struct ynode *n)
+static int scan_vars(struct apply *a, const struct yamltree_node *n)
 {
         size_t i;
         int r;
 
-        if (n->kind == Y_SCALAR)
+        if (n->kind == YAMLTREE_SCALAR)
                 return scan_text(a, n->text, n->len);
-        for (i = n->kind == Y_MAP ? 1 : 0; i < n->n; i += n->kind == Y_MAP ? 2 : 1) {
+        for (i = n->kind == YAMLTREE_MAP ? 1 : 0; i < n->n; i += n->kind == YAMLTREE_MAP ? 2 : 1) {
                 r = scan_vars(a, n->items[i]);
                 if (r < 0)
                         return r;
@@ -2387,20 +1888,20 @@ static int scan_vars(struct apply *a, const struct ynode *n)
 
 /* ---- one compose file ---- */
 
-static int check_document(struct file *f, struct ynode *root)
+static int check_document(struct file *f, struct yamltree_node *root)
 {
         bool services = false, include = false;
         size_t i;
         int r;
 
-        if (root->kind != Y_MAP)
+        if (root->kind != YAMLTREE_MAP)
                 return error_set(f->a->err, STACK_EREJECT,
                                  "%s: the top level is a %s, expected a mapping with 'services'", f->rel,
                                  kind_name(root));
         r = scan_vars(f->a, root);
         for (i = 0; i + 1 < root->n && r == 0; i += 2) {
-                const struct ynode *k = root->items[i];
-                struct ynode *v = root->items[i + 1];
+                const struct yamltree_node *k = root->items[i];
+                struct yamltree_node *v = root->items[i + 1];
 
                 if (text_is(k, "services")) {
                         services = true;
@@ -2427,7 +1928,7 @@ static int check_file(struct apply *a, const char *path, const char *rel, const 
                       char **ret, size_t *ret_len)
 {
         struct file f = {.a = a, .rel = rel, .base = base, .list_services = list_services};
-        struct ynode *root = NULL;
+        struct yamltree_node *root = NULL;
         char *data = NULL;
         size_t len = 0;
         int r;
@@ -2451,7 +1952,7 @@ static int check_file(struct apply *a, const char *path, const char *rel, const 
         }
         if (r == 0 && !a->refused)
                 r = emit_yaml(rel, root, ret, ret_len, a->err);
-        node_free(root);
+        yamltree_free(root);
         return r;
 }
 

@@ -1,9 +1,8 @@
-/* manifest.c - stack.yaml: libyaml events -> a small bounded tree -> struct manifest (spec/manifest.md).
+/* manifest.c - stack.yaml: a bounded YAML tree (yamltree.h) -> struct manifest (spec/manifest.md).
  *
- * Why a tree of our own rather than yaml_parser_load(): nodes and aliases are counted as the events
- * arrive, so an alias bomb or a node flood is refused at the event that crosses the limit, before anything
- * is expanded. An alias stays a reference to its anchored node (the tree is a DAG, never copied), so memory
- * is bounded by the input; the one place that expands aliases (re-emitting `permissions`) has an output cap.
+ * The tree is loaded with YAMLTREE_ALIAS_REF: nodes and aliases are counted as the events arrive, and an
+ * alias stays a reference to its anchored node (the tree is a DAG, never copied), so memory is bounded by
+ * the input; the one place that expands aliases (re-emitting `permissions`) has an output cap.
  */
 #include "manifest.h"
 
@@ -15,42 +14,16 @@
 
 #include <yaml.h>
 
+#include "yamltree.h"
+
 #define MANIFEST_MAX_DEPTH       64    /* nesting of sequences/mappings, aliases included */
 #define MANIFEST_MAX_PATH        4096  /* bytes in a `compose` / `images` path */
 #define MANIFEST_MAX_PERMISSIONS 65536 /* bytes of re-emitted `permissions` */
 #define MANIFEST_MAX_WARNINGS    64    /* warnings passed to warn(); the rest are summed up in one line */
 #define MANIFEST_MAX_CPUS        1000000.0
 
-enum node_kind {
-        NODE_SCALAR,
-        NODE_SEQ,
-        NODE_MAP,
-        NODE_ALIAS,
-};
-
-struct node {
-        enum node_kind kind;
-        bool plain;   /* scalar: unquoted and not tagged !!str (may be a bool/number/null) */
-        bool is_null; /* scalar: a YAML null (plain ~, null, Null, NULL, nothing; or !!null) */
-        bool open;    /* collection whose end event has not arrived yet */
-        size_t line;  /* 1-based */
-        char *text;   /* scalar value; may hold NUL bytes (YAML "\0"), len says how long */
-        size_t len;
-        struct node **items; /* sequence: the items; mapping: key, value, key, value ... (owned) */
-        size_t n, cap;
-        const struct node *target; /* alias: the anchored node (not owned) */
-};
-
-struct anchor {
-        char *name;
-        const struct node *node;
-};
-
 struct ctx {
         struct error *err;
-        size_t n_nodes, n_aliases;
-        struct anchor *anchors;
-        size_t n_anchors, cap_anchors;
         char **warnings;
         size_t n_warnings, n_dropped;
 };
@@ -135,30 +108,36 @@ static int oom(struct ctx *c)
         return error_set(c->err, STACK_EFAIL, "stack.yaml: out of memory");
 }
 
-static void node_free(struct node *n)
+/* A scalar unquoted and not tagged !!str (may be a bool/number/null). */
+static bool node_plain(const struct yamltree_node *n)
 {
-        size_t i;
-
-        if (!n)
-                return;
-        for (i = 0; i < n->n; i++)
-                node_free(n->items[i]);
-        free(n->items);
-        free(n->text);
-        free(n);
+        if (n->tag && (strcmp(n->tag, YAML_NULL_TAG) == 0 || strcmp(n->tag, YAML_STR_TAG) == 0))
+                return false;
+        return n->style == YAML_PLAIN_SCALAR_STYLE;
 }
 
-static const struct node *deref(const struct node *n)
+/* A YAML null scalar: plain ~, null, Null, NULL, nothing; or tagged !!null. */
+static bool node_null(const struct yamltree_node *n)
 {
-        return n && n->kind == NODE_ALIAS ? n->target : n;
+        if (n->kind != YAMLTREE_SCALAR)
+                return false;
+        if (n->tag && strcmp(n->tag, YAML_NULL_TAG) == 0)
+                return true;
+        return node_plain(n) && (n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0 ||
+                                 strcmp(n->text, "Null") == 0 || strcmp(n->text, "NULL") == 0);
 }
 
-static const char *kind_name(const struct node *n)
+static const struct yamltree_node *deref(const struct yamltree_node *n)
+{
+        return n && n->kind == YAMLTREE_ALIAS ? n->target : n;
+}
+
+static const char *kind_name(const struct yamltree_node *n)
 {
         switch (deref(n)->kind) {
-        case NODE_SCALAR:
-                return deref(n)->is_null ? "null" : "scalar";
-        case NODE_SEQ:
+        case YAMLTREE_SCALAR:
+                return node_null(deref(n)) ? "null" : "scalar";
+        case YAMLTREE_SEQ:
                 return "list";
         default:
                 return "mapping";
@@ -166,272 +145,18 @@ static const char *kind_name(const struct node *n)
 }
 
 /* A value quoted into a message: at most ~60 bytes, control characters shown as '?', one line. */
-static const char *show(const struct node *n, char *buf, size_t size)
+static const char *show(const struct yamltree_node *n, char *buf, size_t size)
 {
-        size_t i, o = 0;
-
         n = deref(n);
-        if (n->kind != NODE_SCALAR)
+        if (n->kind != YAMLTREE_SCALAR)
                 return kind_name(n);
-        for (i = 0; i < n->len && o + 4 < size && o < 60; i++) {
-                unsigned char ch = (unsigned char)n->text[i];
-
-                buf[o++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-        }
-        if (i < n->len) {
-                /* do not cut a UTF-8 sequence in half */
-                while (o > 0 && ((unsigned char)buf[o - 1] & 0xc0) == 0x80)
-                        o--;
-                if (o > 0 && ((unsigned char)buf[o - 1] & 0xc0) == 0xc0)
-                        o--;
-                memcpy(buf + o, "...", 3);
-                o += 3;
-        }
-        buf[o] = 0;
-        return buf;
+        return yamltree_show(n->text, n->len, buf, size);
 }
 
-static bool scalar_is(const struct node *n, const char *s)
+static bool scalar_is(const struct yamltree_node *n, const char *s)
 {
         n = deref(n);
-        return n->kind == NODE_SCALAR && n->len == strlen(s) && memcmp(n->text, s, n->len) == 0;
-}
-
-static int node_append(struct ctx *c, struct node *parent, struct node *n)
-{
-        if (parent->n == parent->cap) {
-                size_t cap = parent->cap ? parent->cap * 2 : 8;
-                struct node **items = realloc(parent->items, cap * sizeof *items);
-
-                if (!items)
-                        return oom(c);
-                parent->items = items;
-                parent->cap = cap;
-        }
-        parent->items[parent->n++] = n;
-        return 0;
-}
-
-static int anchor_add(struct ctx *c, const char *name, const struct node *n)
-{
-        char *copy;
-
-        if (c->n_anchors == c->cap_anchors) {
-                size_t cap = c->cap_anchors ? c->cap_anchors * 2 : 8;
-                struct anchor *a = realloc(c->anchors, cap * sizeof *a);
-
-                if (!a)
-                        return oom(c);
-                c->anchors = a;
-                c->cap_anchors = cap;
-        }
-        copy = strdup(name);
-        if (!copy)
-                return oom(c);
-        c->anchors[c->n_anchors].name = copy;
-        c->anchors[c->n_anchors++].node = n;
-        return 0;
-}
-
-/* YAML lets an anchor be redefined; an alias refers to the latest definition before it. */
-static const struct node *anchor_find(const struct ctx *c, const char *name)
-{
-        size_t i;
-
-        for (i = c->n_anchors; i > 0; i--)
-                if (strcmp(c->anchors[i - 1].name, name) == 0)
-                        return c->anchors[i - 1].node;
-        return NULL;
-}
-
-static int yaml_fail(struct ctx *c, const yaml_parser_t *p)
-{
-        const char *problem = p->problem ? p->problem : "unknown error";
-
-        if (p->error == YAML_MEMORY_ERROR)
-                return oom(c);
-        if (p->error == YAML_READER_ERROR)
-                return error_set(c->err, STACK_EREJECT, "stack.yaml: not valid YAML at byte %zu: %s", p->problem_offset,
-                                 problem);
-        if (p->context)
-                return error_set(c->err, STACK_EREJECT,
-                                 "stack.yaml: not valid YAML at line %zu, column %zu: %s (%s at line %zu)",
-                                 p->problem_mark.line + 1, p->problem_mark.column + 1, problem, p->context,
-                                 p->context_mark.line + 1);
-        return error_set(c->err, STACK_EREJECT, "stack.yaml: not valid YAML at line %zu, column %zu: %s",
-                         p->problem_mark.line + 1, p->problem_mark.column + 1, problem);
-}
-
-static struct node *node_from_event(const yaml_event_t *ev)
-{
-        struct node *n = calloc(1, sizeof *n);
-        const char *tag;
-
-        if (!n)
-                return NULL;
-        n->line = ev->start_mark.line + 1;
-        switch (ev->type) {
-        case YAML_SCALAR_EVENT:
-                n->kind = NODE_SCALAR;
-                n->len = ev->data.scalar.length;
-                n->text = malloc(n->len + 1);
-                if (!n->text) {
-                        free(n);
-                        return NULL;
-                }
-                memcpy(n->text, ev->data.scalar.value, n->len);
-                n->text[n->len] = 0;
-                tag = (const char *)ev->data.scalar.tag;
-                if (tag && strcmp(tag, YAML_NULL_TAG) == 0) {
-                        n->is_null = true;
-                } else if (tag && strcmp(tag, YAML_STR_TAG) == 0) {
-                        n->plain = false;
-                } else if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-                        n->plain = true;
-                        n->is_null = n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0 ||
-                                     strcmp(n->text, "Null") == 0 || strcmp(n->text, "NULL") == 0;
-                }
-                break;
-        case YAML_SEQUENCE_START_EVENT:
-                n->kind = NODE_SEQ;
-                n->open = true;
-                break;
-        case YAML_MAPPING_START_EVENT:
-                n->kind = NODE_MAP;
-                n->open = true;
-                break;
-        default:
-                n->kind = NODE_ALIAS;
-                break;
-        }
-        return n;
-}
-
-static const char *event_anchor(const yaml_event_t *ev)
-{
-        switch (ev->type) {
-        case YAML_SCALAR_EVENT:
-                return (const char *)ev->data.scalar.anchor;
-        case YAML_SEQUENCE_START_EVENT:
-                return (const char *)ev->data.sequence_start.anchor;
-        case YAML_MAPPING_START_EVENT:
-                return (const char *)ev->data.mapping_start.anchor;
-        default:
-                return NULL;
-        }
-}
-
-/* One node event (scalar, alias, sequence/mapping start): make the node and hang it in the tree. */
-static int tree_add(struct ctx *c, const yaml_event_t *ev, struct node **stack, size_t *depth, struct node **root)
-{
-        const struct node *target = NULL;
-        const char *anchor;
-        struct node *n;
-        size_t line = ev->start_mark.line + 1;
-        int r;
-
-        if (++c->n_nodes > MANIFEST_MAX_NODES)
-                return error_set(c->err, STACK_EREJECT, "stack.yaml: too many YAML nodes (more than %d)",
-                                 MANIFEST_MAX_NODES);
-        if (ev->type == YAML_ALIAS_EVENT) {
-                if (++c->n_aliases > MANIFEST_MAX_ALIASES)
-                        return error_set(c->err, STACK_EREJECT,
-                                         "stack.yaml: too many YAML aliases (more than %d, line %zu)",
-                                         MANIFEST_MAX_ALIASES, line);
-                target = anchor_find(c, (const char *)ev->data.alias.anchor);
-                if (!target)
-                        return error_set(c->err, STACK_EREJECT, "stack.yaml: alias '*%.64s' names no anchor (line %zu)",
-                                         (const char *)ev->data.alias.anchor, line);
-                if (target->open)
-                        return error_set(c->err, STACK_EREJECT,
-                                         "stack.yaml: alias '*%.64s' refers to a node that contains it (line %zu)",
-                                         (const char *)ev->data.alias.anchor, line);
-        }
-        if (*depth == 0 && ev->type != YAML_MAPPING_START_EVENT)
-                return error_set(c->err, STACK_EREJECT,
-                                 "stack.yaml: the document is a %s, expected a mapping of keys (line %zu)",
-                                 ev->type == YAML_SEQUENCE_START_EVENT ? "list" : "scalar", line);
-        if (*depth == MANIFEST_MAX_DEPTH &&
-            (ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT))
-                return error_set(c->err, STACK_EREJECT, "stack.yaml: nested deeper than %d levels (line %zu)",
-                                 MANIFEST_MAX_DEPTH, line);
-
-        n = node_from_event(ev);
-        if (!n)
-                return oom(c);
-        n->target = target;
-        if (*depth == 0) {
-                *root = n;
-        } else {
-                r = node_append(c, stack[*depth - 1], n);
-                if (r < 0) {
-                        node_free(n);
-                        return r;
-                }
-        }
-        /* n is owned by the tree from here on */
-        if (n->kind == NODE_SEQ || n->kind == NODE_MAP)
-                stack[(*depth)++] = n;
-        anchor = event_anchor(ev);
-        if (anchor)
-                return anchor_add(c, anchor, n);
-        return 0;
-}
-
-static int tree_build(struct ctx *c, yaml_parser_t *p, struct node **ret_root)
-{
-        struct node *stack[MANIFEST_MAX_DEPTH];
-        struct node *root = NULL;
-        size_t depth = 0, docs = 0;
-        bool done = false;
-        yaml_event_t ev;
-        int r = 0;
-
-        while (!done) {
-                if (!yaml_parser_parse(p, &ev)) {
-                        r = yaml_fail(c, p);
-                        goto fail;
-                }
-                switch (ev.type) {
-                case YAML_STREAM_END_EVENT:
-                        done = true;
-                        break;
-                case YAML_DOCUMENT_START_EVENT:
-                        if (docs > 0)
-                                r = error_set(c->err, STACK_EREJECT,
-                                              "stack.yaml: more than one YAML document (line %zu)",
-                                              (size_t)ev.start_mark.line + 1);
-                        break;
-                case YAML_DOCUMENT_END_EVENT:
-                        docs++;
-                        break;
-                case YAML_SCALAR_EVENT:
-                case YAML_ALIAS_EVENT:
-                case YAML_SEQUENCE_START_EVENT:
-                case YAML_MAPPING_START_EVENT:
-                        r = tree_add(c, &ev, stack, &depth, &root);
-                        break;
-                case YAML_SEQUENCE_END_EVENT:
-                case YAML_MAPPING_END_EVENT:
-                        if (depth > 0) /* always: libyaml pairs start and end events */
-                                stack[--depth]->open = false;
-                        break;
-                default:
-                        break;
-                }
-                yaml_event_delete(&ev);
-                if (r < 0)
-                        goto fail;
-        }
-        if (!root) {
-                r = error_set(c->err, STACK_EREJECT, "stack.yaml: the document is empty, expected a mapping of keys");
-                goto fail;
-        }
-        *ret_root = root;
-        return 0;
-fail:
-        node_free(root);
-        return r;
+        return n->kind == YAMLTREE_SCALAR && n->len == strlen(s) && memcmp(n->text, s, n->len) == 0;
 }
 
 /* ---- warnings ---- */
@@ -463,7 +188,8 @@ static void warn_add(struct ctx *c, const char *fmt, ...)
 
 static int key_cmp(const void *a, const void *b)
 {
-        const struct node *x = *(const struct node *const *)a, *y = *(const struct node *const *)b;
+        const struct yamltree_node *x = *(const struct yamltree_node *const *)a;
+        const struct yamltree_node *y = *(const struct yamltree_node *const *)b;
 
         if (x->len != y->len)
                 return x->len < y->len ? -1 : 1;
@@ -472,15 +198,15 @@ static int key_cmp(const void *a, const void *b)
 
 /* Mapping keys must be scalars and unique; `where` names the mapping ("ports[2]", "" for the top level).
  * Sorted, so a mapping of many keys costs n log n. */
-static int map_check(struct ctx *c, const struct node *map, const char *where)
+static int map_check(struct ctx *c, const struct yamltree_node *map, const char *where)
 {
-        const struct node **keys;
+        const struct yamltree_node **keys;
         size_t i, n = map->n / 2;
         char buf[80];
         int r = 0;
 
         if (n < 2) {
-                if (n == 1 && deref(map->items[0])->kind != NODE_SCALAR)
+                if (n == 1 && deref(map->items[0])->kind != YAMLTREE_SCALAR)
                         return error_set(c->err, STACK_EREJECT, "stack.yaml: %s%skeys must be strings (line %zu)",
                                          where, *where ? ": " : "", map->items[0]->line);
                 return 0;
@@ -490,7 +216,7 @@ static int map_check(struct ctx *c, const struct node *map, const char *where)
                 return oom(c);
         for (i = 0; i < n; i++) {
                 keys[i] = deref(map->items[2 * i]);
-                if (keys[i]->kind != NODE_SCALAR) {
+                if (keys[i]->kind != YAMLTREE_SCALAR) {
                         r = error_set(c->err, STACK_EREJECT, "stack.yaml: %s%skeys must be strings (line %zu)", where,
                                       *where ? ": " : "", map->items[2 * i]->line);
                         goto out;
@@ -518,25 +244,25 @@ out:
 }
 
 /* A scalar we keep as text. A YAML null gives NULL when allow_null, else it is refused as empty. */
-static int take_text(struct ctx *c, const struct node *v, const char *what, bool allow_null, bool allow_empty,
+static int take_text(struct ctx *c, const struct yamltree_node *v, const char *what, bool allow_null, bool allow_empty,
                      char **ret)
 {
-        const struct node *s = deref(v);
+        const struct yamltree_node *s = deref(v);
         char *copy;
 
-        if (s->kind != NODE_SCALAR)
+        if (s->kind != YAMLTREE_SCALAR)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: '%s' must be a scalar, not a %s (line %zu)", what,
                                  kind_name(s), v->line);
-        if (s->is_null && allow_null) {
+        if (node_null(s) && allow_null) {
                 *ret = NULL;
                 return 0;
         }
-        if ((s->is_null || s->len == 0) && !allow_empty)
+        if ((node_null(s) || s->len == 0) && !allow_empty)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: '%s' is empty (line %zu)", what, v->line);
         if (memchr(s->text, 0, s->len))
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: '%s' contains a NUL character (line %zu)", what,
                                  v->line);
-        copy = strdup(s->is_null ? "" : s->text);
+        copy = strdup(node_null(s) ? "" : s->text);
         if (!copy)
                 return oom(c);
         *ret = copy;
@@ -544,16 +270,16 @@ static int take_text(struct ctx *c, const struct node *v, const char *what, bool
 }
 
 /* A path inside the bundle: relative, no "..", no backslash or control character; "./" and "//" dropped. */
-static int take_path(struct ctx *c, const struct node *v, const char *what, char **ret)
+static int take_path(struct ctx *c, const struct yamltree_node *v, const char *what, char **ret)
 {
-        const struct node *s = deref(v);
+        const struct yamltree_node *s = deref(v);
         char buf[80], *out;
         size_t i, o = 0;
 
-        if (s->kind != NODE_SCALAR)
+        if (s->kind != YAMLTREE_SCALAR)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: %s must be a path, not a %s (line %zu)", what,
                                  kind_name(s), v->line);
-        if (s->is_null || s->len == 0)
+        if (node_null(s) || s->len == 0)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: %s is empty (line %zu)", what, v->line);
         if (s->len > MANIFEST_MAX_PATH)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: %s is longer than %d bytes (line %zu)", what,
@@ -605,12 +331,12 @@ static int take_path(struct ctx *c, const struct node *v, const char *what, char
 }
 
 /* Decimal digits only (plain or quoted): no sign, no 0x, no exponent. */
-static bool parse_uint(const struct node *s, uint64_t max, uint64_t *ret)
+static bool parse_uint(const struct yamltree_node *s, uint64_t max, uint64_t *ret)
 {
         uint64_t v = 0;
         size_t i;
 
-        if (s->kind != NODE_SCALAR || s->len == 0)
+        if (s->kind != YAMLTREE_SCALAR || s->len == 0)
                 return false;
         for (i = 0; i < s->len; i++) {
                 unsigned d = (unsigned char)s->text[i] - '0';
@@ -650,7 +376,7 @@ static size_t parse_decimal(const char *s, size_t len, uint64_t *ret_int, double
 }
 
 /* 512m, 1g, 256MiB, 1.5 GB, 1048576, 100k: binary units whatever the spelling, like Docker's RAMInBytes. */
-static bool parse_size(const struct node *s, uint64_t *ret)
+static bool parse_size(const struct yamltree_node *s, uint64_t *ret)
 {
         static const char units[] = "bkmgtp";
         uint64_t whole, mult = 1, bytes;
@@ -658,7 +384,7 @@ static bool parse_size(const struct node *s, uint64_t *ret)
         size_t i;
         const char *u;
 
-        if (s->kind != NODE_SCALAR)
+        if (s->kind != YAMLTREE_SCALAR)
                 return false;
         i = parse_decimal(s->text, s->len, &whole, &frac);
         if (i == 0)
@@ -693,12 +419,12 @@ static bool parse_size(const struct node *s, uint64_t *ret)
         return true;
 }
 
-static bool parse_cpus(const struct node *s, double *ret)
+static bool parse_cpus(const struct yamltree_node *s, double *ret)
 {
         uint64_t whole = 0;
         double frac = 0;
 
-        if (s->kind != NODE_SCALAR || s->len == 0 || parse_decimal(s->text, s->len, &whole, &frac) != s->len)
+        if (s->kind != YAMLTREE_SCALAR || s->len == 0 || parse_decimal(s->text, s->len, &whole, &frac) != s->len)
                 return false;
         if ((double)whole + frac <= 0 || (double)whole + frac > MANIFEST_MAX_CPUS)
                 return false;
@@ -706,14 +432,14 @@ static bool parse_cpus(const struct node *s, double *ret)
         return true;
 }
 
-static int parse_ports(struct ctx *c, const struct node *v, struct manifest *m)
+static int parse_ports(struct ctx *c, const struct yamltree_node *v, struct manifest *m)
 {
-        const struct node *seq = deref(v);
+        const struct yamltree_node *seq = deref(v);
         char what[64], buf[80];
         size_t i, k;
         int r;
 
-        if (seq->kind != NODE_SEQ)
+        if (seq->kind != YAMLTREE_SEQ)
                 return error_set(c->err, STACK_EREJECT,
                                  "stack.yaml: 'ports' must be a list of {service, port}, not a %s (line %zu)",
                                  kind_name(seq), v->line);
@@ -723,12 +449,12 @@ static int parse_ports(struct ctx *c, const struct node *v, struct manifest *m)
         if (!m->ports)
                 return oom(c);
         for (i = 0; i < seq->n; i++) {
-                const struct node *e = deref(seq->items[i]), *service = NULL, *port = NULL, *label = NULL;
+                const struct yamltree_node *e = deref(seq->items[i]), *service = NULL, *port = NULL, *label = NULL;
                 struct manifest_port *p = &m->ports[m->n_ports++];
                 uint64_t num;
 
                 snprintf(what, sizeof what, "ports[%zu]", i);
-                if (e->kind != NODE_MAP)
+                if (e->kind != YAMLTREE_MAP)
                         return error_set(c->err, STACK_EREJECT,
                                          "stack.yaml: %s must be a mapping {service, port, label}, not a %s (line %zu)",
                                          what, kind_name(e), seq->items[i]->line);
@@ -736,7 +462,7 @@ static int parse_ports(struct ctx *c, const struct node *v, struct manifest *m)
                 if (r < 0)
                         return r;
                 for (k = 0; k + 1 < e->n; k += 2) {
-                        const struct node *key = e->items[k];
+                        const struct yamltree_node *key = e->items[k];
 
                         if (scalar_is(key, "service"))
                                 service = e->items[k + 1];
@@ -748,10 +474,10 @@ static int parse_ports(struct ctx *c, const struct node *v, struct manifest *m)
                                 warn_add(c, "stack.yaml: %s: unknown key '%s' (ignored)", what,
                                          show(key, buf, sizeof buf));
                 }
-                if (!service || deref(service)->is_null)
+                if (!service || node_null(deref(service)))
                         return error_set(c->err, STACK_EREJECT, "stack.yaml: %s has no 'service' (line %zu)", what,
                                          seq->items[i]->line);
-                if (!port || deref(port)->is_null)
+                if (!port || node_null(deref(port)))
                         return error_set(c->err, STACK_EREJECT, "stack.yaml: %s has no 'port' (line %zu)", what,
                                          seq->items[i]->line);
                 snprintf(what, sizeof what, "ports[%zu].service", i);
@@ -773,14 +499,14 @@ static int parse_ports(struct ctx *c, const struct node *v, struct manifest *m)
         return 0;
 }
 
-static int parse_resources(struct ctx *c, const struct node *v, struct manifest *m)
+static int parse_resources(struct ctx *c, const struct yamltree_node *v, struct manifest *m)
 {
-        const struct node *map = deref(v);
+        const struct yamltree_node *map = deref(v);
         char buf[80];
         size_t k;
         int r;
 
-        if (map->kind != NODE_MAP)
+        if (map->kind != YAMLTREE_MAP)
                 return error_set(c->err, STACK_EREJECT,
                                  "stack.yaml: 'resources' must be a mapping {cpus, memory, pids}, not a %s (line %zu)",
                                  kind_name(map), v->line);
@@ -788,18 +514,18 @@ static int parse_resources(struct ctx *c, const struct node *v, struct manifest 
         if (r < 0)
                 return r;
         for (k = 0; k + 1 < map->n; k += 2) {
-                const struct node *key = map->items[k], *val = map->items[k + 1], *s = deref(val);
+                const struct yamltree_node *key = map->items[k], *val = map->items[k + 1], *s = deref(val);
                 uint64_t num;
 
                 if (scalar_is(key, "cpus")) {
-                        if (s->is_null)
+                        if (node_null(s))
                                 continue;
                         if (!parse_cpus(s, &m->resources.cpus))
                                 return error_set(c->err, STACK_EREJECT,
                                                  "stack.yaml: resources.cpus '%s' is not a positive number (line %zu)",
                                                  show(val, buf, sizeof buf), val->line);
                 } else if (scalar_is(key, "memory")) {
-                        if (s->is_null)
+                        if (node_null(s))
                                 continue;
                         if (!parse_size(s, &m->resources.memory) || m->resources.memory == 0)
                                 return error_set(c->err, STACK_EREJECT,
@@ -807,7 +533,7 @@ static int parse_resources(struct ctx *c, const struct node *v, struct manifest 
                                                  "512m, 1g or 256MiB (line %zu)",
                                                  show(val, buf, sizeof buf), val->line);
                 } else if (scalar_is(key, "pids")) {
-                        if (s->is_null)
+                        if (node_null(s))
                                 continue;
                         if (!parse_uint(s, UINT_MAX, &num) || num == 0)
                                 return error_set(c->err, STACK_EREJECT,
@@ -821,14 +547,14 @@ static int parse_resources(struct ctx *c, const struct node *v, struct manifest 
         return 0;
 }
 
-static int parse_images(struct ctx *c, const struct node *v, struct manifest *m)
+static int parse_images(struct ctx *c, const struct yamltree_node *v, struct manifest *m)
 {
-        const struct node *seq = deref(v);
+        const struct yamltree_node *seq = deref(v);
         char what[32];
         size_t i;
         int r;
 
-        if (seq->kind != NODE_SEQ)
+        if (seq->kind != YAMLTREE_SEQ)
                 return error_set(c->err, STACK_EREJECT,
                                  "stack.yaml: 'images' must be a list of paths, not a %s (line %zu)", kind_name(seq),
                                  v->line);
@@ -884,14 +610,14 @@ static int buf_str(struct ctx *c, struct buf *b, const char *s)
 }
 
 /* A plain scalar the JSON reader sees as the same value: true/false/null and JSON numbers. */
-static const char *json_bare(const struct node *s)
+static const char *json_bare(const struct yamltree_node *s)
 {
         size_t i = 0;
         const char *t = s->text;
 
-        if (s->is_null)
+        if (node_null(s))
                 return "null";
-        if (!s->plain)
+        if (!node_plain(s))
                 return NULL;
         if (scalar_is(s, "true") || scalar_is(s, "True") || scalar_is(s, "TRUE"))
                 return "true";
@@ -925,7 +651,7 @@ static const char *json_bare(const struct node *s)
         return i == s->len ? t : NULL;
 }
 
-static int emit_string(struct ctx *c, struct buf *b, const struct node *s)
+static int emit_string(struct ctx *c, struct buf *b, const struct yamltree_node *s)
 {
         char esc[8];
         size_t i, start = 0;
@@ -958,7 +684,7 @@ static int emit_string(struct ctx *c, struct buf *b, const struct node *s)
         return r;
 }
 
-static int emit_node(struct ctx *c, struct buf *b, const struct node *n, unsigned depth)
+static int emit_node(struct ctx *c, struct buf *b, const struct yamltree_node *n, unsigned depth)
 {
         const char *bare;
         size_t i;
@@ -970,10 +696,10 @@ static int emit_node(struct ctx *c, struct buf *b, const struct node *n, unsigne
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: 'permissions' nests deeper than %d levels",
                                  MANIFEST_MAX_DEPTH);
         switch (n->kind) {
-        case NODE_SCALAR:
+        case YAMLTREE_SCALAR:
                 bare = json_bare(n);
                 return bare ? buf_str(c, b, bare) : emit_string(c, b, n);
-        case NODE_SEQ:
+        case YAMLTREE_SEQ:
                 r = buf_add(c, b, "[", 1);
                 for (i = 0; r == 0 && i < n->n; i++) {
                         if (i)
@@ -1000,12 +726,12 @@ static int emit_node(struct ctx *c, struct buf *b, const struct node *n, unsigne
         }
 }
 
-static int parse_permissions(struct ctx *c, const struct node *v, struct manifest *m)
+static int parse_permissions(struct ctx *c, const struct yamltree_node *v, struct manifest *m)
 {
         struct buf b = {0};
         int r;
 
-        if (deref(v)->kind != NODE_MAP)
+        if (deref(v)->kind != YAMLTREE_MAP)
                 return error_set(c->err, STACK_EREJECT,
                                  "stack.yaml: 'permissions' must be a mapping, not a %s (line %zu)", kind_name(v),
                                  v->line);
@@ -1039,7 +765,7 @@ static const char *const desktop_ignored[] = {"stars", "tags", "alternativeTo", 
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static int parse_required(struct ctx *c, const char *key, const struct node *v, struct manifest *m)
+static int parse_required(struct ctx *c, const char *key, const struct yamltree_node *v, struct manifest *m)
 {
         char buf[80];
         size_t i;
@@ -1064,7 +790,7 @@ static int parse_required(struct ctx *c, const char *key, const struct node *v, 
         if (strcmp(key, "license") == 0)
                 return take_text(c, v, key, false, true, &m->license);
         /* flavor */
-        if (deref(v)->kind != NODE_SCALAR || deref(v)->is_null) /* take_text() refuses these, naming the key */
+        if (deref(v)->kind != YAMLTREE_SCALAR || node_null(deref(v))) /* take_text() refuses these, naming the key */
                 return take_text(c, v, key, false, false, NULL);
         for (i = 0; i < COUNT(flavor_names); i++)
                 if (scalar_is(v, flavor_names[i])) {
@@ -1076,9 +802,9 @@ static int parse_required(struct ctx *c, const char *key, const struct node *v, 
                          show(v, buf, sizeof buf), v->line);
 }
 
-static int add_unknown(struct ctx *c, const struct node *key, struct manifest *m)
+static int add_unknown(struct ctx *c, const struct yamltree_node *key, struct manifest *m)
 {
-        const struct node *k = deref(key);
+        const struct yamltree_node *k = deref(key);
         char buf[80];
 
         m->unknown[m->n_unknown] = strndup(k->text, k->len);
@@ -1089,7 +815,7 @@ static int add_unknown(struct ctx *c, const struct node *key, struct manifest *m
         return 0;
 }
 
-static int parse_top(struct ctx *c, const struct node *root, struct manifest *m)
+static int parse_top(struct ctx *c, const struct yamltree_node *root, struct manifest *m)
 {
         bool seen[COUNT(required_keys)] = {false};
         size_t i, k;
@@ -1102,8 +828,8 @@ static int parse_top(struct ctx *c, const struct node *root, struct manifest *m)
         if (!m->unknown)
                 return oom(c);
         for (i = 0; i + 1 < root->n; i += 2) {
-                const struct node *key = deref(root->items[i]), *v = root->items[i + 1];
-                bool null = deref(v)->is_null, known = false;
+                const struct yamltree_node *key = deref(root->items[i]), *v = root->items[i + 1];
+                bool null = node_null(deref(v)), known = false;
 
                 for (k = 0; k < COUNT(required_keys) && !known; k++)
                         if (scalar_is(key, required_keys[k])) {
@@ -1113,7 +839,7 @@ static int parse_top(struct ctx *c, const struct node *root, struct manifest *m)
                 for (k = 0; k < COUNT(desktop_scalars) && !known; k++)
                         if (scalar_is(key, desktop_scalars[k].name)) {
                                 known = true;
-                                if (deref(v)->kind == NODE_SCALAR)
+                                if (deref(v)->kind == YAMLTREE_SCALAR)
                                         r = take_text(c, v, desktop_scalars[k].name, true, true,
                                                       (char **)((char *)m + desktop_scalars[k].offset));
                                 else
@@ -1156,14 +882,20 @@ static int parse_top(struct ctx *c, const struct node *root, struct manifest *m)
         return 0;
 }
 
+static const struct yamltree_opts manifest_yaml = {
+        .name = "stack.yaml",
+        .limits = {.max_bytes = MANIFEST_MAX_SIZE, .max_aliases = MANIFEST_MAX_ALIASES,
+                   .max_nodes = MANIFEST_MAX_NODES, .max_depth = MANIFEST_MAX_DEPTH},
+        .aliases = YAMLTREE_ALIAS_REF,
+        .flags = YAMLTREE_ROOT_MAPPING | YAMLTREE_ERROR_CONTEXT | YAMLTREE_OOM_NAMED,
+};
+
 int manifest_parse(const void *data, size_t len, struct manifest **ret, manifest_warn_fn warn, void *warn_ctx,
                    struct error *err)
 {
         struct ctx c = {.err = err};
         struct manifest *m = NULL;
-        struct node *root = NULL;
-        yaml_parser_t parser;
-        bool parser_ready = false;
+        struct yamltree_node *root = NULL;
         char *warnings[MANIFEST_MAX_WARNINGS];
         char line[128];
         size_t i;
@@ -1172,17 +904,7 @@ int manifest_parse(const void *data, size_t len, struct manifest **ret, manifest
         if (!ret || (!data && len))
                 return error_set(err, STACK_EFAIL, "manifest_parse: invalid argument");
         c.warnings = warnings;
-        if (len > MANIFEST_MAX_SIZE) {
-                r = error_set(err, STACK_EREJECT, "stack.yaml: larger than %d bytes", MANIFEST_MAX_SIZE);
-                goto fail;
-        }
-        if (!yaml_parser_initialize(&parser)) {
-                r = oom(&c);
-                goto fail;
-        }
-        parser_ready = true;
-        yaml_parser_set_input_string(&parser, data ? data : (const void *)"", len);
-        r = tree_build(&c, &parser, &root);
+        r = yamltree_load(&manifest_yaml, data, len, &root, err);
         if (r < 0)
                 goto fail;
         m = calloc(1, sizeof *m);
@@ -1205,13 +927,8 @@ int manifest_parse(const void *data, size_t len, struct manifest **ret, manifest
         r = 0;
 fail:
         manifest_free(m);
-        node_free(root);
-        for (i = 0; i < c.n_anchors; i++)
-                free(c.anchors[i].name);
-        free(c.anchors);
+        yamltree_free(root);
         for (i = 0; i < c.n_warnings; i++)
                 free(c.warnings[i]);
-        if (parser_ready)
-                yaml_parser_delete(&parser);
         return r;
 }

@@ -1,0 +1,86 @@
+/* yamltree.h - a bounded YAML loader: libyaml events -> a small tree of our own (one document).
+ *
+ * Calling sequence: fill a struct yamltree_opts (the file's name for messages, the limits, how aliases are
+ * represented, flags); yamltree_load() the bytes into a tree allocated by the loader; walk it; yamltree_free()
+ * the root (NULL is fine). The loader never reads files and never prints.
+ *
+ * Why not yaml_parser_load(): nodes and aliases are counted as the events arrive, so an alias bomb or a node
+ * flood is refused at the event that crosses the limit, before anything is expanded. Aliases are either
+ *   YAMLTREE_ALIAS_REF:  kept as a YAMLTREE_ALIAS node pointing at its anchored node (the tree is a DAG,
+ *                        never copied, memory bounded by the input; the alias counts as one node), or
+ *   YAMLTREE_ALIAS_COPY: expanded into a copy at the event that names it, every copied node counted against
+ *                        max_nodes, copied nesting against max_copy_depth and copied scalar bytes against
+ *                        max_copy_bytes (the tree then holds no YAMLTREE_ALIAS node).
+ * YAMLTREE_MERGE (COPY only) then checks every mapping (keys are scalars and unique) and resolves `<<` merge
+ * keys the way PyYAML and go-yaml do. An alias to a node that is still open (contains it) is refused.
+ *
+ * Failures are a negative enum stack_code with one line in the error sink: STACK_EREJECT naming the file and
+ * the line ("compose.yaml: too many YAML aliases (more than 64, line 12)"), STACK_EFAIL for out of memory.
+ */
+#ifndef STACK_YAMLTREE_H
+#define STACK_YAMLTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+enum yamltree_kind {
+        YAMLTREE_SCALAR,
+        YAMLTREE_SEQ,
+        YAMLTREE_MAP,
+        YAMLTREE_ALIAS, /* YAMLTREE_ALIAS_REF only */
+};
+
+struct yamltree_node {
+        enum yamltree_kind kind;
+        int style;       /* scalar: yaml_scalar_style_t; collection: yaml_{sequence,mapping}_style_t */
+        char *tag;       /* explicit tag as parsed (NULL when the document gave none) */
+        size_t line;     /* 1-based; 0 for nodes a caller added */
+        char *text;      /* scalar: NUL-terminated (may hold NULs, len says how long) */
+        size_t len;
+        struct yamltree_node **items; /* sequence: items; mapping: key, value, key, value ... (owned) */
+        size_t n, cap;
+        bool open;       /* collection whose end event has not arrived yet */
+        const struct yamltree_node *target; /* alias: the anchored node (not owned) */
+};
+
+struct yamltree_limits {
+        size_t max_bytes;      /* input larger than this is refused */
+        size_t max_aliases;    /* alias references in the document */
+        size_t max_nodes;      /* nodes in the document (alias copies included with YAMLTREE_ALIAS_COPY) */
+        size_t max_depth;      /* nesting of sequences/mappings as written (> 0) */
+        size_t max_copy_depth; /* YAMLTREE_ALIAS_COPY: nesting once aliases are expanded */
+        size_t max_copy_bytes; /* YAMLTREE_ALIAS_COPY: scalar bytes copied by aliases */
+};
+
+enum yamltree_alias {
+        YAMLTREE_ALIAS_REF,
+        YAMLTREE_ALIAS_COPY,
+};
+
+enum {
+        YAMLTREE_ROOT_MAPPING = 1 << 0, /* the document must be a mapping ("... expected a mapping of keys") */
+        YAMLTREE_MERGE = 1 << 1,        /* check mapping keys, resolve `<<` (YAMLTREE_ALIAS_COPY only) */
+        YAMLTREE_ERROR_CONTEXT = 1 << 2, /* syntax errors also say libyaml's context ("(while parsing ...)") */
+        YAMLTREE_OOM_NAMED = 1 << 3,    /* "<name>: out of memory" rather than "out of memory" */
+};
+
+struct yamltree_opts {
+        const char *name; /* prefixes every message */
+        struct yamltree_limits limits;
+        enum yamltree_alias aliases;
+        unsigned flags;   /* YAMLTREE_* above */
+};
+
+/* Load one YAML document (an empty one is refused). *ret is set only on success. */
+int yamltree_load(const struct yamltree_opts *opts, const void *data, size_t len, struct yamltree_node **ret,
+                  struct error *err);
+
+/* Free a node and what it owns (aliases' targets are not owned). NULL is fine. */
+void yamltree_free(struct yamltree_node *n);
+
+/* A value quoted into a message: at most ~60 bytes, control characters shown as '?', UTF-8 kept whole. */
+const char *yamltree_show(const char *s, size_t len, char *buf, size_t size);
+
+#endif
