@@ -1133,29 +1133,6 @@ static int apply_security_opt(struct file *f, const char *who, struct yamltree_n
 
 /* ---- resource limits ---- */
 
-/* [digits][.digits]: returns the bytes used, 0 when there is no number. No locale, no exponent. */
-static size_t parse_decimal(const char *s, size_t len, uint64_t *ret_int, double *ret_frac)
-{
-        uint64_t v = 0;
-        double frac = 0, scale = 1;
-        size_t i = 0, digits = 0;
-
-        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
-                if (v > (UINT64_MAX - 9) / 10)
-                        return 0;
-                v = v * 10 + (uint64_t)(s[i] - '0');
-        }
-        if (i < len && s[i] == '.')
-                for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
-                        scale /= 10;
-                        frac += (s[i] - '0') * scale;
-                }
-        if (!digits)
-                return 0;
-        *ret_int = v;
-        *ret_frac = frac;
-        return i;
-}
 
 /* A CPU limit > 0 ("0.5", 2). Absent, 0 (no limit), a variable or junk: false. */
 static bool parse_cpus(const struct yamltree_node *n, double *ret)
@@ -1163,7 +1140,7 @@ static bool parse_cpus(const struct yamltree_node *n, double *ret)
         uint64_t whole = 0;
         double frac = 0;
 
-        if (!is_scalar(n) || !n->len || parse_decimal(n->text, n->len, &whole, &frac) != n->len || whole + frac <= 0)
+        if (!is_scalar(n) || !n->len || yamltree_parse_decimal(n->text, n->len, &whole, &frac) != n->len || whole + frac <= 0)
                 return false;
         *ret = (double)whole + frac;
         return true;
@@ -1178,7 +1155,7 @@ static bool parse_bytes(const struct yamltree_node *n, uint64_t *ret)
         const char *u;
         size_t i;
 
-        if (!is_scalar(n) || !(i = parse_decimal(n->text, n->len, &whole, &frac)))
+        if (!is_scalar(n) || !(i = yamltree_parse_decimal(n->text, n->len, &whole, &frac)))
                 return false;
         if (i < n->len && n->text[i] == ' ')
                 i++;
@@ -1206,7 +1183,7 @@ static bool parse_count(const struct yamltree_node *n, uint64_t *ret)
         uint64_t whole = 0;
         double frac = 0;
 
-        if (!is_scalar(n) || !n->len || parse_decimal(n->text, n->len, &whole, &frac) != n->len || whole == 0 ||
+        if (!is_scalar(n) || !n->len || yamltree_parse_decimal(n->text, n->len, &whole, &frac) != n->len || whole == 0 ||
             memchr(n->text, '.', n->len))
                 return false;
         *ret = whole;

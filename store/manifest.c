@@ -349,31 +349,6 @@ static bool parse_uint(const struct yamltree_node *s, uint64_t max, uint64_t *re
         return true;
 }
 
-/* [digits][.digits], at least one digit; returns the length consumed, 0 when there is no number.
- * Done by hand rather than with strtod(): no locale (a decimal comma), no "inf", "nan" or hex floats. */
-static size_t parse_decimal(const char *s, size_t len, uint64_t *ret_int, double *ret_frac)
-{
-        uint64_t v = 0;
-        double frac = 0, scale = 1;
-        size_t i = 0, digits = 0;
-
-        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
-                if (v > (UINT64_MAX - 9) / 10)
-                        return 0;
-                v = v * 10 + (uint64_t)(s[i] - '0');
-        }
-        if (i < len && s[i] == '.') {
-                for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
-                        scale /= 10;
-                        frac += (s[i] - '0') * scale;
-                }
-        }
-        if (!digits)
-                return 0;
-        *ret_int = v;
-        *ret_frac = frac;
-        return i;
-}
 
 /* 512m, 1g, 256MiB, 1.5 GB, 1048576, 100k: binary units whatever the spelling, like Docker's RAMInBytes. */
 static bool parse_size(const struct yamltree_node *s, uint64_t *ret)
@@ -386,7 +361,7 @@ static bool parse_size(const struct yamltree_node *s, uint64_t *ret)
 
         if (s->kind != YAMLTREE_SCALAR)
                 return false;
-        i = parse_decimal(s->text, s->len, &whole, &frac);
+        i = yamltree_parse_decimal(s->text, s->len, &whole, &frac);
         if (i == 0)
                 return false;
         if (i < s->len && s->text[i] == ' ' && i + 1 < s->len)
@@ -424,7 +399,7 @@ static bool parse_cpus(const struct yamltree_node *s, double *ret)
         uint64_t whole = 0;
         double frac = 0;
 
-        if (s->kind != YAMLTREE_SCALAR || s->len == 0 || parse_decimal(s->text, s->len, &whole, &frac) != s->len)
+        if (s->kind != YAMLTREE_SCALAR || s->len == 0 || yamltree_parse_decimal(s->text, s->len, &whole, &frac) != s->len)
                 return false;
         if ((double)whole + frac <= 0 || (double)whole + frac > MANIFEST_MAX_CPUS)
                 return false;

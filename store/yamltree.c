@@ -592,3 +592,27 @@ int yamltree_load(const struct yamltree_opts *opts, const void *data, size_t len
         *ret = root;
         return 0;
 }
+
+size_t yamltree_parse_decimal(const char *s, size_t len, uint64_t *ret_int, double *ret_frac)
+{
+        uint64_t v = 0;
+        double frac = 0, scale = 1;
+        size_t i = 0, digits = 0;
+
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+                if (v > (UINT64_MAX - 9) / 10)
+                        return 0;
+                v = v * 10 + (uint64_t)(s[i] - '0');
+        }
+        if (i < len && s[i] == '.') {
+                for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+                        scale /= 10;
+                        frac += (s[i] - '0') * scale;
+                }
+        }
+        if (!digits)
+                return 0;
+        *ret_int = v;
+        *ret_frac = frac;
+        return i;
+}

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -82,5 +83,10 @@ void yamltree_free(struct yamltree_node *n);
 
 /* A value quoted into a message: at most ~60 bytes, control characters shown as '?', UTF-8 kept whole. */
 const char *yamltree_show(const char *s, size_t len, char *buf, size_t size);
+
+/* A plain decimal at the start of s[0..len): digits with an optional fraction, no sign or exponent, parsed by
+ * hand so the locale cannot change it. Returns the characters used (0: none or overflow); whole and fraction
+ * in *ret_int and *ret_frac. */
+size_t yamltree_parse_decimal(const char *s, size_t len, uint64_t *ret_int, double *ret_frac);
 
 #endif
