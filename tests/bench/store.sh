@@ -15,30 +15,8 @@ trap 'chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
 
 "$B/bench-hash"
 
-# A mixed tree: 4 x 32 MiB incompressible blobs (like image layers), 64 x 1 MiB incompressible files,
-# 1600 text-like files of 16-64 KiB (compressible), 2048 small config-sized files.
-python3 - "$W/tree" <<'PY'
-import os, random, sys, base64
-root = sys.argv[1]; rnd = random.Random(42)
-os.makedirs(root + "/images"); os.makedirs(root + "/lib"); os.makedirs(root + "/docs"); os.makedirs(root + "/conf")
-def blob(n): return rnd.getrandbits(8 * n).to_bytes(n, "little")
-for i in range(4):
-    with open(f"{root}/images/layer{i}.tar", "wb") as f:
-        for _ in range(32): f.write(blob(1 << 20))
-for i in range(64):
-    with open(f"{root}/lib/mod{i:02}.so", "wb") as f: f.write(blob(1 << 20))
-words = [base64.b32encode(blob(5)).decode().lower() for _ in range(4000)]
-for i in range(1600):
-    n = rnd.randint(16, 64) * 1024; out = []; size = 0
-    while size < n:
-        w = rnd.choice(words); out.append(w); size += len(w) + 1
-    with open(f"{root}/docs/page{i:04}.md", "w") as f: f.write(" ".join(out)[:n])
-for i in range(2048):
-    with open(f"{root}/conf/c{i:04}.conf", "w") as f: f.write(f"key{i} = {rnd.random()}\n" * rnd.randint(1, 40))
-open(f"{root}/stack.yaml", "w").write('slug: bench\nname: Bench\nflavor: DockerCompose\nversion: "1.0"\n'
-    'description: benchmark\nauthor: bench\nlicense: MIT\n')
-open(f"{root}/compose.yaml", "w").write("services:\n  app:\n    image: busybox\n")
-PY
+. tests/bench/lib.sh
+mixed_tree "$W/tree"
 "$S" pack "$W/tree" -o "$W/bench.stack" >/dev/null
 unpacked=$(du -sb --apparent-size "$W/tree" | cut -f1)
 bundle=$(stat -c %s "$W/bench.stack")
