@@ -42,62 +42,6 @@ static void catalog_release(struct catalog *c)
         memset(c, 0, sizeof *c);
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The *.stack file names in dir, sorted bytewise. */
-static int list_bundles(const char *dir, char ***ret, size_t *ret_n, struct error *err)
-{
-        char **v = NULL;
-        size_t n = 0, cap = 0, len;
-        struct dirent *de;
-        DIR *d;
-        int r = 0;
-
-        d = opendir(dir);
-        if (!d)
-                return error_errno(err, STACK_EFAIL, errno, "cannot list %s", dir);
-        for (;;) {
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno)
-                                r = error_errno(err, STACK_EFAIL, errno, "cannot list %s", dir);
-                        break;
-                }
-                len = strlen(de->d_name);
-                if (de->d_name[0] == '.' || len <= 6 || strcmp(de->d_name + len - 6, ".stack"))
-                        continue;
-                if (n == cap) {
-                        char **nv = realloc(v, (cap ? cap * 2 : 16) * sizeof *v);
-                        if (!nv) {
-                                r = error_set(err, STACK_EFAIL, "out of memory");
-                                break;
-                        }
-                        v = nv;
-                        cap = cap ? cap * 2 : 16;
-                }
-                if (!(v[n] = strdup(de->d_name))) {
-                        r = error_set(err, STACK_EFAIL, "out of memory");
-                        break;
-                }
-                n++;
-        }
-        closedir(d);
-        if (r < 0) {
-                for (size_t i = 0; i < n; i++)
-                        free(v[i]);
-                free(v);
-                return r;
-        }
-        qsort(v, n, sizeof *v, cmp_name);
-        *ret = v;
-        *ret_n = n;
-        return 0;
-}
-
 /* Stacks by slug; inside one, by file name (sorted again by version below). */
 static int cmp_slug_file(const void *a, const void *b)
 {
@@ -191,9 +135,9 @@ static int read_bundles(const char *dir, struct catalog *c, struct error *err)
         size_t n = 0;
         int r;
 
-        r = list_bundles(dir, &names, &n, err);
+        r = fs_list_suffix(dir, ".stack", false, &names, &n);
         if (r < 0)
-                return r;
+                return error_errno(err, STACK_EFAIL, r, "cannot list %s", dir);
         if (n == 0) {
                 r = error_set(err, STACK_EFAIL, "%s holds no *.stack bundles", dir);
                 goto fail;
@@ -223,9 +167,7 @@ static int read_bundles(const char *dir, struct catalog *c, struct error *err)
         }
         r = 0;
 fail:
-        for (size_t i = 0; i < n; i++)
-                free(names[i]);
-        free(names);
+        fs_names_free(names, n);
         return r;
 }
 

@@ -437,78 +437,6 @@ int sign_file(const char *file, const char *key_path, const char *sig_path, stru
         return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void names_free(char **v, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                free(v[i]);
-        free(v);
-}
-
-/* The names (without .pub) of the *.pub files in dir, sorted. A missing dir has none. */
-static int list_pub_names(const char *dir, char ***ret, size_t *ret_n, struct error *err)
-{
-        char **v = NULL;
-        size_t n = 0, cap = 0;
-        struct dirent *de;
-        DIR *d;
-        int r = 0;
-
-        d = opendir(dir);
-        if (!d) {
-                if (errno == ENOENT) {
-                        *ret = NULL;
-                        *ret_n = 0;
-                        return 0;
-                }
-                return error_errno(err, STACK_EFAIL, errno, "cannot list %s", dir);
-        }
-        for (;;) {
-                size_t len;
-                char *name;
-
-                errno = 0;
-                de = readdir(d);
-                if (!de) {
-                        if (errno)
-                                r = error_errno(err, STACK_EFAIL, errno, "cannot list %s", dir);
-                        break;
-                }
-                len = strlen(de->d_name);
-                if (len <= 4 || !ends_with(de->d_name, ".pub") || de->d_name[0] == '.')
-                        continue;
-                if (n == cap) {
-                        char **nv = realloc(v, (cap ? cap * 2 : 8) * sizeof *v);
-                        if (!nv) {
-                                r = error_set(err, STACK_EFAIL, "out of memory");
-                                break;
-                        }
-                        v = nv;
-                        cap = cap ? cap * 2 : 8;
-                }
-                name = strndup(de->d_name, len - 4);
-                if (!name) {
-                        r = error_set(err, STACK_EFAIL, "out of memory");
-                        break;
-                }
-                v[n++] = name;
-        }
-        closedir(d);
-        if (r < 0) {
-                names_free(v, n);
-                return r;
-        }
-        if (n > 1)
-                qsort(v, n, sizeof *v, cmp_str);
-        *ret = v;
-        *ret_n = n;
-        return 0;
-}
-
 void trust_free(struct trust *t)
 {
         if (!t)
@@ -531,7 +459,9 @@ int trust_load(const char *dir, struct trust **ret, struct error *err)
 
         if (!dir || !ret)
                 return error_set(err, STACK_EFAIL, "trust_load: invalid arguments");
-        r = list_pub_names(dir, &names, &n, err);
+        r = fs_list_suffix(dir, ".pub", true, &names, &n);
+        if (r < 0)
+                r = error_errno(err, STACK_EFAIL, r, "cannot list %s", dir);
         if (r < 0)
                 return r;
         t = calloc(1, sizeof *t);
@@ -567,7 +497,7 @@ int trust_load(const char *dir, struct trust **ret, struct error *err)
         t = NULL;
         r = 0;
 fail:
-        names_free(names, n);
+        fs_names_free(names, n);
         trust_free(t);
         return r;
 }
@@ -713,7 +643,9 @@ int trust_remove(const char *dir, const char *name_or_fp, struct error *err)
         if (!dir || !name_or_fp || !*name_or_fp)
                 return error_set(err, STACK_EFAIL, "trust_remove: invalid arguments");
         fp_hex = fingerprint_arg(name_or_fp);
-        r = list_pub_names(dir, &names, &n, err);
+        r = fs_list_suffix(dir, ".pub", true, &names, &n);
+        if (r < 0)
+                r = error_errno(err, STACK_EFAIL, r, "cannot list %s", dir);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
@@ -748,6 +680,6 @@ int trust_remove(const char *dir, const char *name_or_fp, struct error *err)
         if (r < 0)
                 r = error_errno(err, STACK_EFAIL, r, "cannot sync %s", dir);
 fail:
-        names_free(names, n);
+        fs_names_free(names, n);
         return r;
 }

@@ -252,3 +252,69 @@ int fs_clone_or_copy(int in_fd, int out_fd, uint64_t size)
         }
         return 0;
 }
+
+static int name_cmp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void fs_names_free(char **v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+int fs_list_suffix(const char *dir, const char *suffix, bool strip, char ***ret, size_t *ret_n)
+{
+        size_t n = 0, cap = 0, slen = strlen(suffix);
+        char **v = NULL;
+        struct dirent *de;
+        DIR *d = opendir(dir);
+        int r = 0;
+
+        if (!d) {
+                if (errno != ENOENT)
+                        return -errno;
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        for (;;) {
+                size_t len;
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        r = errno ? -errno : 0;
+                        break;
+                }
+                len = strlen(de->d_name);
+                if (de->d_name[0] == '.' || len <= slen || strcmp(de->d_name + len - slen, suffix))
+                        continue;
+                if (n == cap) {
+                        char **nv = realloc(v, (cap ? cap * 2 : 16) * sizeof *v);
+                        if (!nv) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        v = nv;
+                        cap = cap ? cap * 2 : 16;
+                }
+                v[n] = strndup(de->d_name, strip ? len - slen : len);
+                if (!v[n]) {
+                        r = -ENOMEM;
+                        break;
+                }
+                n++;
+        }
+        closedir(d);
+        if (r < 0) {
+                fs_names_free(v, n);
+                return r;
+        }
+        if (n > 1)
+                qsort(v, n, sizeof *v, name_cmp);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}

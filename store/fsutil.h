@@ -6,6 +6,7 @@
 #ifndef STACK_FSUTIL_H
 #define STACK_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -25,6 +26,10 @@ int fs_fsync_dir(const char *path);
 /* Copy file contents from in_fd to a new out_fd: FICLONE reflink when the file system has it, else
  * copy_file_range, else read/write. Never a hard link. */
 int fs_clone_or_copy(int in_fd, int out_fd, uint64_t size);
+/* The names of the entries of dir ending in suffix (not starting with '.'), sorted bytewise; with strip, the
+ * suffix removed. A missing dir has none. Free with fs_names_free(). */
+int fs_list_suffix(const char *dir, const char *suffix, bool strip, char ***ret, size_t *ret_n);
+void fs_names_free(char **v, size_t n);
 /* snprintf into a path buffer; -ENAMETOOLONG when it does not fit. */
 int fs_path(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
