@@ -13,6 +13,7 @@ D=$(docker_cmd)
 new_home
 new_tmpdir W
 TAG="stack-e2e/busybox:$$"
+U=$$ # slugs (so compose projects and run dirs) are this run's own: suites sharing an Engine do not collide
 on_exit "$D rm -f \$($D ps -aq --filter label=io.stack.slug) >/dev/null 2>&1 || true"
 on_exit "$D rmi -f $TAG >/dev/null 2>&1 || true"
 export STACK_RUNTIME=${STACK_RUNTIME:-docker-compose}
@@ -56,21 +57,21 @@ GOOD="services:
     image: $TAG
     command: [sh, -c, \"mkdir -p /data && while true; do wget -q -O /data/page.html http://web:8080/ && date > /data/ok; sleep 1; done\"]
     volumes: [\"./data:/data\"]"
-mkstack "$W/web" e2eweb 1.0 "$GOOD"
-assert_exit 0 "$S" pack "$W/web" -o "$W/e2eweb-1.0.stack"
+mkstack "$W/web" e2eweb${U} 1.0 "$GOOD"
+assert_exit 0 "$S" pack "$W/web" -o "$W/e2eweb${U}-1.0.stack"
 "$D" rmi -f "$TAG" >/dev/null
 
 info "1. first run: image loaded from the store, both services running, page answers on 127.0.0.1"
-assert_exit 0 "$S" import "$W/e2eweb-1.0.stack"
-assert_exit 0 "$S" run e2eweb --json
+assert_exit 0 "$S" import "$W/e2eweb${U}-1.0.stack"
+assert_exit 0 "$S" run e2eweb${U} --json
 echo "$LAST_STDOUT" >"$W/run1.json"
 assert_eq running "$(jf "$W/run1.json" state)" "state after run"
 assert_eq 1 "$(jf "$W/run1.json" images_loaded)" "images loaded on the first run"
 url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["addresses"][0]["url"])' "$W/run1.json")
 assert_eq "http://127.0.0.1:$port" "$url" "address printed"
 page=""; for _ in $(seq 1 50); do page=$(curl -s "$url/" || true); [ -n "$page" ] && break; sleep 0.1; done
-assert_eq "<h1>hello from e2eweb 1.0</h1>" "$page" "page over the published port"
-web=$("$D" ps -q --filter label=com.docker.compose.project=stack-e2eweb --filter label=com.docker.compose.service=web)
+assert_eq "<h1>hello from e2eweb${U} 1.0</h1>" "$page" "page over the published port"
+web=$("$D" ps -q --filter label=com.docker.compose.project=stack-e2eweb${U} --filter label=com.docker.compose.service=web)
 [ -n "$web" ] || die "no web container"
 assert_eq "127.0.0.1" "$("$D" inspect -f '{{(index (index .HostConfig.PortBindings "8080/tcp") 0).HostIp}}' "$web")" "port bound to 127.0.0.1"
 assert_eq 500000000 "$("$D" inspect -f '{{.HostConfig.NanoCpus}}' "$web")" "cpus limit"
@@ -79,75 +80,75 @@ assert_eq 64 "$("$D" inspect -f '{{.HostConfig.PidsLimit}}' "$web")" "pids limit
 case "$("$D" inspect -f '{{.HostConfig.SecurityOpt}}' "$web")" in *no-new-privileges*) ;; *) die "no-new-privileges missing" ;; esac
 assert_eq "$(jf "$W/run1.json" id)" "$("$D" inspect -f '{{index .Config.Labels "io.stack.run"}}' "$web")" "run label"
 # The client reached web over the compose network and wrote into the stack's data dir, not the run dir.
-for _ in $(seq 1 50); do [ -s "$STACK_HOME/data/e2eweb/data/page.html" ] && break; sleep 0.1; done
-assert_eq "<h1>hello from e2eweb 1.0</h1>" "$(cat "$STACK_HOME/data/e2eweb/data/page.html")" "client's copy in the data dir"
-[ ! -e "$STACK_HOME/runs/e2eweb/data/page.html" ] || die "state written into the run dir"
+for _ in $(seq 1 50); do [ -s "$STACK_HOME/data/e2eweb${U}/data/page.html" ] && break; sleep 0.1; done
+assert_eq "<h1>hello from e2eweb${U} 1.0</h1>" "$(cat "$STACK_HOME/data/e2eweb${U}/data/page.html")" "client's copy in the data dir"
+[ ! -e "$STACK_HOME/runs/e2eweb${U}/data/page.html" ] || die "state written into the run dir"
 
 info "2. ps shows it running; stop; ps shows stopped"
 assert_exit 0 "$S" ps --json
 assert_eq running "$(echo "$LAST_STDOUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["state"])')" "ps state"
 assert_eq "127.0.0.1:$port->8080/tcp" "$(echo "$LAST_STDOUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["ports"])')" "ps ports"
-assert_exit 0 "$S" stop e2eweb
-[ -z "$("$D" ps -q --filter label=com.docker.compose.project=stack-e2eweb)" ] || die "containers still running after stop"
+assert_exit 0 "$S" stop e2eweb${U}
+[ -z "$("$D" ps -q --filter label=com.docker.compose.project=stack-e2eweb${U})" ] || die "containers still running after stop"
 assert_exit 0 "$S" ps --json
 assert_eq stopped "$(echo "$LAST_STDOUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["state"])')" "ps state after stop"
 
 info "3. re-run: fast path from the existing run dir, no image load, same run id"
-assert_exit 0 "$S" run e2eweb --json
+assert_exit 0 "$S" run e2eweb${U} --json
 echo "$LAST_STDOUT" >"$W/run2.json"
 assert_eq True "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fast_path"])' "$W/run2.json")" "fast path"
 assert_eq 0 "$(jf "$W/run2.json" images_loaded)" "images loaded on re-run"
 assert_eq "$(jf "$W/run1.json" id)" "$(jf "$W/run2.json" id)" "run id kept"
 for _ in $(seq 1 50); do page=$(curl -s "$url/" || true); [ -n "$page" ] && break; sleep 0.1; done
-assert_eq "<h1>hello from e2eweb 1.0</h1>" "$page" "page after re-run"
+assert_eq "<h1>hello from e2eweb${U} 1.0</h1>" "$page" "page after re-run"
 
 info "4. a container killed outside stack: ps no longer says running"
-"$D" kill $("$D" ps -q --filter label=com.docker.compose.project=stack-e2eweb) >/dev/null
+"$D" kill $("$D" ps -q --filter label=com.docker.compose.project=stack-e2eweb${U}) >/dev/null
 assert_exit 0 "$S" ps --json
 st=$(echo "$LAST_STDOUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["state"])')
 case "$st" in stopped|failed) ;; *) die "ps says '$st' after docker kill" ;; esac
 
 info "5. rm: containers gone, run dir gone, data and version stay"
-assert_exit 0 "$S" rm e2eweb
-[ -z "$("$D" ps -aq --filter label=com.docker.compose.project=stack-e2eweb)" ] || die "containers left after rm"
-[ ! -e "$STACK_HOME/runs/e2eweb" ] || die "run dir left after rm"
-[ -s "$STACK_HOME/data/e2eweb/data/page.html" ] || die "rm lost the stack's data"
-assert_exit 0 "$S" show e2eweb
+assert_exit 0 "$S" rm e2eweb${U}
+[ -z "$("$D" ps -aq --filter label=com.docker.compose.project=stack-e2eweb${U})" ] || die "containers left after rm"
+[ ! -e "$STACK_HOME/runs/e2eweb${U}" ] || die "run dir left after rm"
+[ -s "$STACK_HOME/data/e2eweb${U}/data/page.html" ] || die "rm lost the stack's data"
+assert_exit 0 "$S" show e2eweb${U}
 assert_exit 0 "$S" ps --json
 assert_eq "[]" "$(echo "$LAST_STDOUT" | tr -d ' \n')" "runs after rm"
 
 info "6. offline: fetched from a catalog that then goes away; --offline still runs it"
 new_tmpdir CAT
-cp "$W/e2eweb-1.0.stack" "$CAT/"
+cp "$W/e2eweb${U}-1.0.stack" "$CAT/"
 assert_exit 0 "$S" keygen "$W/pub"
 assert_exit 0 "$S" catalog build "$CAT" --key "$W/pub.key"
 new_home
 assert_exit 0 "$S" trust add "$W/pub.pub"
 start_catalog "$CAT"
-assert_exit 0 "$S" run e2eweb --catalog "$CATALOG_URL" --quiet
-assert_exit 0 "$S" rm e2eweb
+assert_exit 0 "$S" run e2eweb${U} --catalog "$CATALOG_URL" --quiet
+assert_exit 0 "$S" rm e2eweb${U}
 stop_catalog
-assert_exit 0 "$S" run e2eweb --offline
-case "$LAST_STDOUT" in "e2eweb 1.0 is running"*) ;; *) die "offline run: $LAST_STDOUT" ;; esac
+assert_exit 0 "$S" run e2eweb${U} --offline
+case "$LAST_STDOUT" in "e2eweb${U} 1.0 is running"*) ;; *) die "offline run: $LAST_STDOUT" ;; esac
 assert_exit 6 "$S" run nosuchstack --offline
-assert_exit 0 "$S" rm e2eweb --purge
-[ ! -e "$STACK_HOME/data/e2eweb" ] || die "--purge kept the data dir"
+assert_exit 0 "$S" rm e2eweb${U} --purge
+[ ! -e "$STACK_HOME/data/e2eweb${U}" ] || die "--purge kept the data dir"
 
 info "7. policy: a privileged service is refused before anything starts (exit 3)"
-mkstack "$W/priv" e2epriv 1.0 "services:
+mkstack "$W/priv" e2epriv${U} 1.0 "services:
   web:
     image: $TAG
     privileged: true
     command: [sleep, \"60\"]"
 assert_exit 0 "$S" pack "$W/priv" -o "$W/priv.stack"
 assert_exit 0 "$S" import "$W/priv.stack"
-assert_exit 3 "$S" run e2epriv
+assert_exit 3 "$S" run e2epriv${U}
 case "$LAST_STDERR" in *"'web'"*privileged*) ;; *) die "policy message: $LAST_STDERR" ;; esac
 assert_eq 1 "$(printf '%s\n' "$LAST_STDERR" | wc -l)" "policy error lines"
-[ -z "$("$D" ps -aq --filter label=com.docker.compose.project=stack-e2epriv)" ] || die "a refused stack started"
+[ -z "$("$D" ps -aq --filter label=com.docker.compose.project=stack-e2epriv${U})" ] || die "a refused stack started"
 
 info "8. a required variable nothing provides: named before anything starts (exit 3); --env provides it"
-mkstack "$W/vars" e2evars 1.0 "services:
+mkstack "$W/vars" e2evars${U} 1.0 "services:
   web:
     image: $TAG
     command: [httpd, -f, -p, \"8080\", -h, /www]
@@ -155,38 +156,38 @@ mkstack "$W/vars" e2evars 1.0 "services:
     volumes: [\"./site:/www:ro\"]"
 assert_exit 0 "$S" pack "$W/vars" -o "$W/vars.stack"
 assert_exit 0 "$S" import "$W/vars.stack"
-assert_exit 3 "$S" run e2evars
+assert_exit 3 "$S" run e2evars${U}
 case "$LAST_STDERR" in *NEEDED_SECRET*) ;; *) die "missing variable not named: $LAST_STDERR" ;; esac
-[ -z "$("$D" ps -aq --filter label=com.docker.compose.project=stack-e2evars)" ] || die "started without its variable"
-assert_exit 0 "$S" run e2evars --env NEEDED_SECRET=s3cret
-[ "$(stat -c %a "$STACK_HOME/data/e2evars/stack.env")" = 600 ] || die "env file is not private"
-assert_exit 0 "$S" rm e2evars --purge
+[ -z "$("$D" ps -aq --filter label=com.docker.compose.project=stack-e2evars${U})" ] || die "started without its variable"
+assert_exit 0 "$S" run e2evars${U} --env NEEDED_SECRET=s3cret
+[ "$(stat -c %a "$STACK_HOME/data/e2evars${U}/stack.env")" = 600 ] || die "env file is not private"
+assert_exit 0 "$S" rm e2evars${U} --purge
 
 info "9. a container that exits at once: state failed with its last log lines (exit 5)"
-mkstack "$W/fail" e2efail 1.0 "services:
+mkstack "$W/fail" e2efail${U} 1.0 "services:
   web:
     image: $TAG
     command: [sh, -c, \"echo about to fail; exit 3\"]"
 assert_exit 0 "$S" pack "$W/fail" -o "$W/fail.stack"
 assert_exit 0 "$S" import "$W/fail.stack"
-assert_exit 5 "$S" run e2efail --timeout 20
+assert_exit 5 "$S" run e2efail${U} --timeout 20
 case "$LAST_STDERR" in *"exited with code 3"*"about to fail"*) ;; *) die "failure message: $LAST_STDERR" ;; esac
 assert_exit 0 "$S" ps --json
-assert_eq failed "$(echo "$LAST_STDOUT" | python3 -c 'import json,sys; print([r for r in json.load(sys.stdin) if r["slug"]=="e2efail"][0]["state"])')" "failed state"
-assert_exit 0 "$S" logs e2efail
+assert_eq failed "$(echo "$LAST_STDOUT" | python3 -c 'import json,sys; print([r for r in json.load(sys.stdin) if r["slug"]==sys.argv[1]][0]["state"])' "e2efail${U}")" "failed state"
+assert_exit 0 "$S" logs e2efail${U}
 case "$LAST_STDOUT" in *"about to fail"*) ;; *) die "stack logs does not show the service's output: $LAST_STDOUT" ;; esac
-assert_exit 0 "$S" rm e2efail --purge
+assert_exit 0 "$S" rm e2efail${U} --purge
 
 info "10. image archive corrupt (exit 3); Engine not running (exit 5)"
-mkstack "$W/bad" e2ebad 1.0 "services:
+mkstack "$W/bad" e2ebad${U} 1.0 "services:
   web:
     image: stack-e2e/never:1
     command: [sleep, \"60\"]"
 head -c 4096 /dev/urandom >"$W/bad/images/busybox.tar"
 assert_exit 0 "$S" pack "$W/bad" -o "$W/bad.stack"
 assert_exit 0 "$S" import "$W/bad.stack"
-assert_exit 3 "$S" run e2ebad
+assert_exit 3 "$S" run e2ebad${U}
 case "$LAST_STDERR" in *images/busybox.tar*) ;; *) die "corrupt image message: $LAST_STDERR" ;; esac
-DOCKER_HOST=unix:///nonexistent.sock assert_exit 5 "$S" run e2eweb
+DOCKER_HOST=unix:///nonexistent.sock assert_exit 5 "$S" run e2eweb${U}
 case "$LAST_STDERR" in *"not running"*) ;; *) die "engine-down message: $LAST_STDERR" ;; esac
 info PASS
