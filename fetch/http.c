@@ -308,7 +308,7 @@ struct http_stream {
         uint64_t handed;    /* bytes given to the consumer so far (where a resume starts) */
         uint64_t buffered;  /* bytes of this transfer received (after any skip) */
         uint64_t skip;      /* a resumed transfer that restarted at 0: bytes to drop */
-        uint64_t max, total;
+        uint64_t max;
         unsigned requests;
         int attempt;
         http_progress_fn progress;

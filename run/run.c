@@ -133,6 +133,19 @@ static int make_paths(struct store *s, const char *slug, const char *compose_rel
         return r ? -ENAMETOOLONG : 0;
 }
 
+/* The paths of a recorded run (its version's compose file, or the default name when the version is gone). */
+static int row_paths(struct store *s, const struct run_row *row, struct paths *p)
+{
+        struct version_info v = {0};
+        int r;
+
+        if (index_get_version(store_index(s), row->version_id, &v, NULL) < 0)
+                return make_paths(s, row->slug, NULL, p);
+        r = make_paths(s, row->slug, v.compose, p);
+        version_info_release(&v);
+        return r;
+}
+
 /* ---- env: K=V lists ---- */
 
 struct envlist {
@@ -641,13 +654,8 @@ int run_start(struct store *s, const char *ref, const struct run_options *o, str
                 /* Another version runs: take it down (its volumes and data stay) before replacing the run dir. */
                 const char *down[] = {"down", "--remove-orphans", NULL};
                 struct paths op;
-                if (make_paths(s, old.slug, NULL, &op) == 0) {
-                        struct version_info ov = {0};
-                        if (index_get_version(store_index(s), old.version_id, &ov, NULL) == 0 &&
-                            make_paths(s, old.slug, ov.compose, &op) == 0)
-                                compose(b, &op, &env, down, false, &status, NULL, NULL);
-                        version_info_release(&ov);
-                }
+                if (row_paths(s, &old, &op) == 0)
+                        compose(b, &op, &env, down, false, &status, NULL, NULL);
                 index_run_delete(store_index(s), old.id, NULL);
                 have_old = false;
         }
@@ -859,18 +867,11 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
 static int open_run(struct store *s, const char *id_or_slug, struct run_row *row, struct paths *p, struct backend **b,
                     struct error *err)
 {
-        struct version_info v = {0};
         int r = index_run_get(store_index(s), id_or_slug, row, err);
 
         if (r < 0)
                 return r;
-        if (index_get_version(store_index(s), row->version_id, &v, NULL) == 0) {
-                r = make_paths(s, row->slug, v.compose, p);
-                version_info_release(&v);
-        } else {
-                r = make_paths(s, row->slug, NULL, p);
-        }
-        if (r < 0)
+        if (row_paths(s, row, p) < 0)
                 return error_set(err, STACK_ESTORE, "store path too long");
         return backend_detect(s, b, err);
 }
