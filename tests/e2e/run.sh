@@ -102,6 +102,23 @@ assert_eq "$(jf "$W/run1.json" id)" "$(jf "$W/run2.json" id)" "run id kept"
 for _ in $(seq 1 50); do page=$(curl -s "$url/" || true); [ -n "$page" ] && break; sleep 0.1; done
 assert_eq "<h1>hello from e2eweb${U} 1.0</h1>" "$page" "page after re-run"
 
+info "3b. upgrade to 1.1: the 1.0 containers go, the new page answers, the data dir stays, one run remains"
+cp -a "$W/web" "$W/web11"
+sed -i 's/^version: .*/version: "1.1"/' "$W/web11/stack.yaml"
+echo "<h1>hello from e2eweb${U} 1.1</h1>" >"$W/web11/site/index.html"
+assert_exit 0 "$S" pack "$W/web11" -o "$W/e2eweb${U}-1.1.stack"
+assert_exit 0 "$S" import "$W/e2eweb${U}-1.1.stack"
+echo "kept across the upgrade" >"$STACK_HOME/data/e2eweb${U}/marker"
+assert_exit 0 "$S" run e2eweb${U}@1.1 --json
+echo "$LAST_STDOUT" >"$W/run3.json"
+assert_eq False "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fast_path"])' "$W/run3.json")" "upgrade is not the fast path"
+page=""; for _ in $(seq 1 50); do page=$(curl -s "$url/" || true); [ "$page" = "<h1>hello from e2eweb${U} 1.1</h1>" ] && break; sleep 0.1; done
+assert_eq "<h1>hello from e2eweb${U} 1.1</h1>" "$page" "page after the upgrade"
+assert_eq "kept across the upgrade" "$(cat "$STACK_HOME/data/e2eweb${U}/marker")" "data dir after the upgrade"
+assert_exit 0 "$S" ps --json
+assert_eq "1 1.1" "$(echo "$LAST_STDOUT" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(len(r), r[0]["version"])')" "runs after the upgrade"
+[ -z "$("$D" ps -aq --filter label=io.stack.run="$(jf "$W/run1.json" id)")" ] || die "1.0 containers left after the upgrade"
+
 info "4. a container killed outside stack: ps no longer says running"
 "$D" kill $("$D" ps -q --filter label=com.docker.compose.project=stack-e2eweb${U}) >/dev/null
 assert_exit 0 "$S" ps --json
