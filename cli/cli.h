@@ -32,9 +32,9 @@ int cmd_sign(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 
-/* Print "stack: <err->msg>" and return err->code (STACK_EFAIL if unset). */
+/* Print "stack: <err->msg>" and return its exit code (stack_exit_code(err->code); 1 if unset). */
 int cli_fail(const struct error *err);
-/* Print "stack <cmd>: <message>" plus a hint to --help; return STACK_EUSAGE. */
+/* Print "stack <cmd>: <message>" plus a hint to --help; return 2 (STACK_EXIT_USAGE). */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Open the store at $STACK_HOME (or the default). */
 int cli_open_store(struct store **ret, struct error *err);
@@ -51,7 +51,7 @@ json_t *cli_run_json(const struct run_row *r);
 int cli_print_fetch_result(const struct fetch_result *res, bool json);
 /* A version as the JSON object ls and show print. */
 json_t *cli_version_json(const struct version_info *v);
-/* Print a JSON value to stdout (indented, newline) and free it; returns 0 or STACK_EFAIL. */
+/* Print a JSON value to stdout (indented, newline) and free it; returns 0 or 1 (STACK_EXIT_FAIL). */
 int cli_print_json(json_t *v);
 
 #endif

@@ -44,7 +44,7 @@ static void usage(FILE *f)
 int cli_fail(const struct error *err)
 {
         fprintf(stderr, "stack: %s\n", err->code ? err->msg : "failed");
-        return err->code ? err->code : STACK_EFAIL;
+        return err->code ? stack_exit_code(err->code) : STACK_EXIT_FAIL;
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
@@ -56,7 +56,7 @@ int cli_usage(const char *cmd, const char *fmt, ...)
         vfprintf(stderr, fmt, ap);
         va_end(ap);
         fprintf(stderr, " (see stack %s --help)\n", cmd);
-        return STACK_EUSAGE;
+        return STACK_EXIT_USAGE;
 }
 
 int cli_open_store(struct store **ret, struct error *err)
@@ -92,18 +92,18 @@ int cli_print_json(json_t *v)
         int r;
 
         if (!v)
-                return STACK_EFAIL;
+                return STACK_EXIT_FAIL;
         r = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         json_decref(v);
         fputc('\n', stdout);
-        return r < 0 ? STACK_EFAIL : 0;
+        return r < 0 ? STACK_EXIT_FAIL : 0;
 }
 
 int main(int argc, char **argv)
 {
         if (argc < 2) {
                 usage(stderr);
-                return STACK_EUSAGE;
+                return STACK_EXIT_USAGE;
         }
         if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
                 usage(stdout);
@@ -119,5 +119,5 @@ int main(int argc, char **argv)
                         return commands[i].fn(argc - 1, argv + 1);
                 }
         fprintf(stderr, "stack: unknown command '%s' (see stack --help)\n", argv[1]);
-        return STACK_EUSAGE;
+        return STACK_EXIT_USAGE;
 }

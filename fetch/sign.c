@@ -672,7 +672,7 @@ int trust_remove(const char *dir, const char *name_or_fp, struct error *err)
                 removed++;
         }
         if (removed == 0) {
-                r = error_set(err, STACK_EFAIL, "no trusted key is named or has fingerprint '%s' (see stack trust ls)",
+                r = error_set(err, STACK_ENOTFOUND, "no trusted key is named or has fingerprint '%s' (see stack trust ls)",
                               name_or_fp);
                 goto fail;
         }

@@ -41,7 +41,7 @@ int trust_verify_digest(const struct trust *t, const char *what, const struct di
 /* Copy a public key into dir as NAME.pub (NAME: the file's base name without .pub); refuses a private key,
  * a non-P-256 key, or a name already taken by another key. ret_name: heap, may be NULL. */
 int trust_add(const char *dir, const char *pub_path, char **ret_name, struct error *err);
-/* Remove by NAME or by fingerprint; STACK_EFAIL when none matches. */
+/* Remove by NAME or by fingerprint; STACK_ENOTFOUND when none matches. */
 int trust_remove(const char *dir, const char *name_or_fp, struct error *err);
 /* Each trusted key: fn(ctx, name, fingerprint). */
 int trust_list(const struct trust *t, void (*fn)(void *ctx, const char *name, const char *fp), void *ctx);

@@ -604,7 +604,7 @@ int run_start(struct store *s, const char *ref, const struct run_options *o, str
         tree_init(&t);
         /* 1. The version: the store first; a fetch only when it is missing. */
         r = index_resolve_ref(store_index(s), ref, &v, err);
-        if (r == -STACK_EFAIL) {
+        if (r == -STACK_ENOTFOUND) {
                 struct fetch_options fo = {.catalog = o->catalog, .insecure = o->insecure, .warn = o->warn,
                                            .warn_ctx = o->warn_ctx, .progress = o->progress, .progress_ctx = o->progress_ctx};
                 struct fetch_result fr;

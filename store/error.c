@@ -1,22 +1,49 @@
-/* error.c - the error sink: first message wins, one line. */
+/* error.c - the error sink (first message wins, one line) and the mapping of codes to exit codes. */
 #include "error.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static int error_vset(struct error *err, int code, int errnum, const char *fmt, va_list ap)
+static int is_code(int code)
+{
+        return code >= STACK_EFAIL && code <= STACK_ENOTFOUND;
+}
+
+int stack_code_of(int r)
+{
+        if (r >= 0)
+                return STACK_OK;
+        return is_code(-r) ? -r : STACK_EFAIL;
+}
+
+int stack_exit_code(int code_or_r)
+{
+        int code = code_or_r < 0 ? stack_code_of(code_or_r) : code_or_r;
+
+        if (code == STACK_OK)
+                return STACK_EXIT_OK;
+        if (!is_code(code) || code == STACK_ENOTFOUND)
+                return STACK_EXIT_FAIL;
+        return code - STACK_ERR_BASE;
+}
+
+__attribute__((format(printf, 5, 0))) static int error_vset(struct error *err, int code, int errnum, int status,
+                                                            const char *fmt, va_list ap)
 {
         size_t n;
 
-        if (code <= 0)
-                code = STACK_EFAIL;
+        if (!is_code(code))
+                code = code < 0 && is_code(-code) ? -code : STACK_EFAIL;
         if (!err || err->code)
                 return -code;
         err->code = code;
+        err->http_status = status;
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        if (errnum) {
+        if (errnum < 0)
+                errnum = -errnum;
+        if (errnum && errnum < STACK_ERR_BASE) {
                 n = strlen(err->msg);
-                snprintf(err->msg + n, sizeof err->msg - n, ": %s", strerror(errnum < 0 ? -errnum : errnum));
+                snprintf(err->msg + n, sizeof err->msg - n, ": %s", strerror(errnum));
         }
         /* One line: a newline from a file name or a library message would split it. */
         for (char *p = err->msg; *p; p++)
@@ -31,7 +58,7 @@ int error_set(struct error *err, int code, const char *fmt, ...)
         int r;
 
         va_start(ap, fmt);
-        r = error_vset(err, code, 0, fmt, ap);
+        r = error_vset(err, code, 0, 0, fmt, ap);
         va_end(ap);
         return r;
 }
@@ -42,7 +69,18 @@ int error_errno(struct error *err, int code, int errnum, const char *fmt, ...)
         int r;
 
         va_start(ap, fmt);
-        r = error_vset(err, code, errnum, fmt, ap);
+        r = error_vset(err, code, errnum, 0, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int error_http(struct error *err, int code, int status, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = error_vset(err, code, 0, status, fmt, ap);
         va_end(ap);
         return r;
 }
@@ -51,6 +89,7 @@ void error_clear(struct error *err)
 {
         if (err) {
                 err->code = 0;
+                err->http_status = 0;
                 err->msg[0] = 0;
         }
 }

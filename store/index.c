@@ -569,7 +569,7 @@ static int get_one(struct index *ix, const char *sql, const char *text, int64_t 
         if (rc == SQLITE_ROW)
                 r = version_from_row(st, ret) < 0 ? error_set(err, STACK_EFAIL, "out of memory") : 0;
         else if (rc == SQLITE_DONE)
-                r = -STACK_EFAIL; /* not found: no message, the caller decides what that means */
+                r = -STACK_ENOTFOUND; /* no message: the caller decides what that means */
         else
                 r = db_error(ix, err, "read version");
         sqlite3_finalize(st);
@@ -591,8 +591,8 @@ int index_get_version(struct index *ix, int64_t id, struct version_info *ret, st
 {
         int r = get_one(ix, "SELECT " VERSION_COLUMNS " FROM versions v LEFT JOIN trees t ON t.digest = v.tree WHERE v.id = ?",
                         NULL, id, ret, err);
-        if (r == -STACK_EFAIL && !(err && err->code))
-                return error_set(err, STACK_EFAIL, "no version with id %lld", (long long)id);
+        if (r == -STACK_ENOTFOUND && !(err && err->code))
+                return error_set(err, STACK_ENOTFOUND, "no version with id %lld", (long long)id);
         return r;
 }
 
@@ -606,7 +606,7 @@ int index_resolve(struct index *ix, const char *slug, const char *version, struc
         if (r < 0)
                 return r;
         if (n == 0) {
-                r = error_set(err, STACK_EFAIL, "stack '%s' is not in the store", slug);
+                r = error_set(err, STACK_ENOTFOUND, "stack '%s' is not in the store", slug);
                 goto done;
         }
         if (version) {
@@ -618,7 +618,7 @@ int index_resolve(struct index *ix, const char *slug, const char *version, struc
                         size_t len = 0;
                         for (size_t i = 0; i < n && len < sizeof have - 80; i++)
                                 len += (size_t)snprintf(have + len, sizeof have - len, "%s%s", i ? ", " : "", v[i].version);
-                        r = error_set(err, STACK_EFAIL, "stack '%s' has no version '%s' in the store (it has: %s)", slug,
+                        r = error_set(err, STACK_ENOTFOUND, "stack '%s' has no version '%s' in the store (it has: %s)", slug,
                                       version, have);
                         goto done;
                 }
@@ -934,7 +934,7 @@ int index_run_get(struct index *ix, const char *id_or_slug, struct run_row *ret,
                 if (rc != SQLITE_DONE)
                         return db_error(ix, err, "read runs");
         }
-        return error_set(err, STACK_EFAIL, "no run '%s' (stack ps lists them)", id_or_slug);
+        return error_set(err, STACK_ENOTFOUND, "no run '%s' (stack ps lists them)", id_or_slug);
 }
 
 int index_run_list(struct index *ix, struct run_row **ret, size_t *ret_n, struct error *err)

@@ -52,14 +52,14 @@ int index_publish(struct index *ix, const struct tree *t, const struct digest *t
                   struct error *err);
 
 /* SLUG, SLUG@VERSION: version NULL picks the newest (spec/store.md "Which version"). A missing stack or
- * version is STACK_EFAIL with a message saying what the store has. */
+ * version is STACK_ENOTFOUND with a message saying what the store has (out of memory is STACK_EFAIL). */
 int index_resolve(struct index *ix, const char *slug, const char *version, struct version_info *ret, struct error *err);
 /* Split "slug[@version]": slug into slug[size], *ret_version NULL or pointing into ref. STACK_EUSAGE when
  * malformed. */
 int index_split_ref(const char *ref, char *slug, size_t size, const char **ret_version, struct error *err);
 /* Parse "slug[@version]" and resolve it. */
 int index_resolve_ref(struct index *ix, const char *ref, struct version_info *ret, struct error *err);
-/* The version a bundle digest was published as (any bundle ever seen for it); STACK_EFAIL when none. */
+/* The version a bundle digest was published as (any bundle ever seen for it); STACK_ENOTFOUND when none. */
 int index_find_bundle(struct index *ix, const struct digest *bundle, struct version_info *ret, struct error *err);
 /* A version by id. */
 int index_get_version(struct index *ix, int64_t id, struct version_info *ret, struct error *err);
@@ -82,7 +82,7 @@ struct run_row {
 int index_run_insert(struct index *ix, const struct run_row *r, struct error *err);
 /* Set state (and reason, NULL to clear); sets updated_at, and started_at/stopped_at on running/stopped|failed. */
 int index_run_set_state(struct index *ix, const char *id, const char *state, const char *reason, struct error *err);
-/* By id, or (when no id matches) the newest run of a slug; STACK_EFAIL with a message when none. */
+/* By id, or (when no id matches) the newest run of a slug; STACK_ENOTFOUND with a message when none. */
 int index_run_get(struct index *ix, const char *id_or_slug, struct run_row *ret, struct error *err);
 int index_run_list(struct index *ix, struct run_row **ret, size_t *ret_n, struct error *err);
 int index_run_delete(struct index *ix, const char *id, struct error *err);

@@ -233,8 +233,8 @@ static void trust_remove_by_name_and_by_fingerprint(void **state)
         assert_int_equal(trust_load(f->trusted, &t, &err), 0);
         assert_int_equal(trust_count(t), 0);
         trust_free(t);
-        assert_int_equal(trust_remove(f->trusted, "alice", &err), -STACK_EFAIL);
-        assert_int_equal(err.code, STACK_EFAIL);
+        assert_int_equal(trust_remove(f->trusted, "alice", &err), -STACK_ENOTFOUND);
+        assert_int_equal(err.code, STACK_ENOTFOUND);
 }
 
 static void fingerprint_of_key_equals_fingerprint_of_pub(void **state)
