@@ -164,12 +164,12 @@ int catalog_find(const struct catalog *c, const char *slug, const char *version,
                         }
                 }
                 if (!best)
-                        return error_set(err, STACK_EFAIL, "catalog %s has no version '%s' of '%s'", c->base,
+                        return error_set(err, STACK_ENOTFOUND, "catalog %s has no version '%s' of '%s'", c->base,
                                          version ? version : "(any)", slug);
                 *ret = best;
                 return 0;
         }
-        return error_set(err, STACK_EFAIL, "catalog %s has no stack '%s'", c->base, slug);
+        return error_set(err, STACK_ENOTFOUND, "catalog %s has no stack '%s'", c->base, slug);
 }
 
 /* ---- fetching and caching ---- */
@@ -285,7 +285,7 @@ int catalog_load(struct store *s, const char *base_url, const struct trust *t, b
 {
         char dir[PATH_MAX], *base, *url = NULL, *sig_url = NULL, *signer = NULL;
         struct http_response index = {0}, sig = {0};
-        struct cached cache;
+        struct cached cache = {0}; /* released on every path, the early ones included */
         struct catalog *c = NULL;
         bool have_sig = false;
         size_t blen;
@@ -296,13 +296,17 @@ int catalog_load(struct store *s, const char *base_url, const struct trust *t, b
                 return error_set(err, STACK_EFAIL, "out of memory");
         for (blen = strlen(base); blen > 0 && base[blen - 1] == '/'; blen--)
                 base[blen - 1] = 0;
-        if (asprintf(&url, "%s/index.json", base) < 0 || asprintf(&sig_url, "%s/index.json.sig", base) < 0) {
-                free(base);
-                return error_set(err, STACK_EFAIL, "out of memory");
+        if (asprintf(&url, "%s/index.json", base) < 0)
+                url = NULL; /* asprintf leaves it undefined on failure */
+        if (asprintf(&sig_url, "%s/index.json.sig", base) < 0)
+                sig_url = NULL;
+        if (!url || !sig_url) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto done;
         }
         r = cache_dir(s, base, dir, sizeof dir);
         if (r < 0) {
-                r = error_errno(err, STACK_ESTORE, r, "catalog cache path");
+                r = error_errno(err, STACK_ESTORE, r, "cannot name the catalog cache directory under $STACK_HOME");
                 goto done;
         }
         cache_read(dir, &cache);
@@ -325,7 +329,7 @@ int catalog_load(struct store *s, const char *base_url, const struct trust *t, b
                 struct error serr = ERROR_INIT;
                 r = http_get(sig_url, SIGN_MAX_SIG, NULL, NULL, &sig, &serr);
                 have_sig = r == 0;
-                if (r < 0 && !(serr.code == STACK_ENETWORK && (strstr(serr.msg, "HTTP 404") || http_is_file_url(sig_url)))) {
+                if (r < 0 && !(serr.code == STACK_ENETWORK && serr.http_status == 404)) {
                         error_set(err, serr.code, "%s", serr.msg);
                         goto done;
                 }

@@ -5,7 +5,7 @@
  * index.json.sig against the trusted keys (unless insecure), parses it and caches index + signature under
  * $STACK_HOME/catalogs/<id>/; catalog_find() picks a version; catalog_free().
  * Errors: STACK_ENETWORK when the catalog cannot be reached (the caller may fall back to the store),
- * STACK_EREJECT for an unsigned / wrongly signed / malformed index, STACK_EFAIL for an unknown slug/version.
+ * STACK_EREJECT for an unsigned / wrongly signed / malformed index, STACK_ENOTFOUND for an unknown slug/version.
  */
 #ifndef STACK_CATALOG_H
 #define STACK_CATALOG_H

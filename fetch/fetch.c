@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void fetch_result_release(struct fetch_result *r)
@@ -28,6 +29,72 @@ static int load_trust(struct store *s, struct trust **ret, struct error *err)
         if (r < 0)
                 return error_errno(err, STACK_ESTORE, r, "trusted keys path");
         return trust_load(dir, ret, err);
+}
+
+/* The .sig read beside a bundle: a DER ECDSA P-256 signature is at most 72 bytes; anything near this bound is
+ * not a signature, and saying so beats reading it. */
+#define FETCH_MAX_SIG_FILE 4096
+
+/* FILE.sig beside a local bundle into *ret (heap) and *ret_len. Only "no such file" means unsigned (*ret NULL,
+ * 0 returned); a .sig that is present but unreadable, not a regular file or larger than FETCH_MAX_SIG_FILE is
+ * STACK_EREJECT: a signature that does not check out refuses the bundle whatever its size. O_NONBLOCK: a fifo
+ * named FILE.sig must not hang the import. */
+static int read_sig_file(const char *path, char **ret, size_t *ret_len, struct error *err)
+{
+        struct stat st;
+        char *buf = NULL;
+        size_t len = 0;
+        int fd, r = 0;
+
+        *ret = NULL;
+        *ret_len = 0;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0) {
+                int e = errno;
+                if (e == ENOENT && lstat(path, &st) < 0 && errno == ENOENT)
+                        return 0;
+                if (e == ENOENT)
+                        return error_set(err, STACK_EREJECT, "the signature %s is a symlink to nothing: refused", path);
+                return error_set(err, STACK_EREJECT, "cannot read the signature %s (%s): refused", path, strerror(e));
+        }
+        if (fstat(fd, &st) < 0) {
+                r = error_set(err, STACK_EREJECT, "cannot read the signature %s (%s): refused", path, strerror(errno));
+                goto done;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                r = error_set(err, STACK_EREJECT, "the signature %s is not a regular file: refused", path);
+                goto done;
+        }
+        /* One byte more than the bound, so a file that grew since fstat is still caught. */
+        buf = malloc(FETCH_MAX_SIG_FILE + 1);
+        if (!buf) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto done;
+        }
+        while (st.st_size <= FETCH_MAX_SIG_FILE && len <= FETCH_MAX_SIG_FILE) {
+                ssize_t n = read(fd, buf + len, FETCH_MAX_SIG_FILE + 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = error_set(err, STACK_EREJECT, "cannot read the signature %s (%s): refused", path, strerror(errno));
+                        goto done;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        if (st.st_size > FETCH_MAX_SIG_FILE || len > FETCH_MAX_SIG_FILE) {
+                r = error_set(err, STACK_EREJECT, "the signature %s is larger than %d bytes, so it is not one: refused",
+                              path, FETCH_MAX_SIG_FILE);
+                goto done;
+        }
+        *ret = buf;
+        *ret_len = len;
+        buf = NULL;
+done:
+        free(buf);
+        close(fd);
+        return r;
 }
 
 static void warn(const struct fetch_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -210,26 +277,44 @@ int fetch_bundle(struct store *s, const char *url_or_path, const struct fetch_op
         if (r < 0)
                 goto done;
         /* The signature first: without one (and without --insecure) nothing is downloaded. */
-        if (is_url) {
+        if (http_is_file_url(url_or_path)) {
+                /* A local file either way: its .sig is read as a path's is, so only ENOENT means none. */
+                char *path = NULL;
+                r = http_file_path(url_or_path, &path, err);
+                if (r == 0 && (r = fs_path(sig_path, sizeof sig_path, "%s.sig", path)) < 0)
+                        r = error_errno(err, STACK_EFAIL, r, "%s.sig", url_or_path);
+                free(path);
+                if (r < 0)
+                        goto done;
+                r = read_sig_file(sig_path, &sig, &sig_len, err);
+                if (r < 0)
+                        goto done;
+        } else if (is_url) {
                 char *sig_url = NULL;
                 struct error serr = ERROR_INIT;
                 if (asprintf(&sig_url, "%s.sig", url_or_path) < 0) {
                         r = error_set(err, STACK_EFAIL, "out of memory");
                         goto done;
                 }
-                r = http_get(sig_url, SIGN_MAX_SIG, NULL, NULL, &sigr, &serr);
+                r = http_get(sig_url, FETCH_MAX_SIG_FILE, NULL, NULL, &sigr, &serr);
                 free(sig_url);
                 if (r == 0) {
                         sig = sigr.body;
                         sig_len = sigr.len;
-                } else if (!(serr.code == STACK_ENETWORK && (strstr(serr.msg, "HTTP 404") || http_is_file_url(url_or_path)))) {
+                } else if (!(serr.code == STACK_ENETWORK && serr.http_status == 404)) {
+                        /* Only "no such file" is unsigned; a .sig that cannot be had is not a missing one. */
                         r = error_set(err, serr.code, "%s", serr.msg);
                         goto done;
                 }
         } else {
                 r = fs_path(sig_path, sizeof sig_path, "%s.sig", url_or_path);
-                if (r == 0 && fs_read_file(sig_path, SIGN_MAX_SIG, &sig, &sig_len) < 0)
-                        sig = NULL;
+                if (r < 0) {
+                        r = error_errno(err, STACK_EFAIL, r, "%s.sig", url_or_path);
+                        goto done;
+                }
+                r = read_sig_file(sig_path, &sig, &sig_len, err);
+                if (r < 0)
+                        goto done;
                 fd = open(url_or_path, O_RDONLY | O_CLOEXEC);
                 if (fd < 0) {
                         r = error_errno(err, STACK_EFAIL, errno, "cannot open %s", url_or_path);

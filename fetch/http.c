@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -99,6 +100,39 @@ static int setup_easy(CURL *e, const char *url, char *errbuf, struct error *err)
         return 0;
 }
 
+int http_file_path(const char *url, char **ret, struct error *err)
+{
+        const char *p = url + 7;
+        char *path;
+
+        if (!http_is_file_url(url))
+                return error_set(err, STACK_EUSAGE, "'%s' is not a file:// URL", url);
+        if (!strncasecmp(p, "localhost/", 10))
+                p += 9;
+        if (*p != '/')
+                return error_set(err, STACK_EUSAGE, "%s: only local file:// URLs are supported", url);
+        path = curl_unescape(p, 0);
+        if (path) {
+                *ret = strdup(path);
+                curl_free(path);
+        }
+        return path && *ret ? 0 : error_set(err, STACK_EFAIL, "out of memory");
+}
+
+/* Does a file:// URL name nothing at all (not even a dangling symlink)? */
+static bool file_url_absent(const char *url)
+{
+        struct stat st;
+        char *path;
+        bool absent;
+
+        if (!http_is_file_url(url) || http_file_path(url, &path, NULL) < 0)
+                return false;
+        absent = lstat(path, &st) < 0 && errno == ENOENT;
+        free(path);
+        return absent;
+}
+
 /* One error for a finished transfer: what a person needs to know, in one line. */
 static int transfer_error(CURL *e, CURLcode c, const char *url, const char *errbuf, struct error *err)
 {
@@ -115,13 +149,14 @@ static int transfer_error(CURL *e, CURLcode c, const char *url, const char *errb
                 return error_set(err, STACK_ENETWORK, "%s: too many redirects", url);
         }
         if (c == CURLE_HTTP_RETURNED_ERROR)
-                return error_set(err, STACK_ENETWORK, "%s: HTTP %ld", url, status);
+                return error_http(err, STACK_ENETWORK, (int)status, "%s: HTTP %ld", url, status);
         if (c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST || c == CURLE_OPERATION_TIMEDOUT)
                 return error_set(err, STACK_ENETWORK, "%s could not be reached: %s", url,
                                  errbuf[0] ? errbuf : curl_easy_strerror(c));
         if (c == CURLE_FILE_COULDNT_READ_FILE)
-                return error_set(err, STACK_ENETWORK, "%s could not be read: %s", url,
-                                 errbuf[0] ? errbuf : curl_easy_strerror(c));
+                /* A file:// URL naming nothing is what a 404 is for http: callers test the one number. */
+                return error_http(err, STACK_ENETWORK, file_url_absent(url) ? 404 : 0, "%s could not be read: %s", url,
+                                  errbuf[0] ? errbuf : curl_easy_strerror(c));
         return error_set(err, STACK_ENETWORK, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(c));
 }
 
@@ -189,28 +224,37 @@ static int request(const char *url, size_t max, const char *etag, const char *la
 {
         char errbuf[CURL_ERROR_SIZE];
         struct curl_slist *hdr = NULL;
+        struct membuf b = {0};
+        CURL *e = NULL;
         int r = 0;
 
         pthread_once(&curl_once, curl_init);
+        if (etag) {
+                char line[512];
+                snprintf(line, sizeof line, "If-None-Match: %s", etag);
+                hdr = curl_slist_append(NULL, line);
+                if (!hdr)
+                        return error_set(err, STACK_EFAIL, "out of memory");
+        }
         for (int attempt = 0;; attempt++) {
-                struct membuf b = {.max = max};
-                CURL *e = curl_easy_init();
                 CURLcode c;
                 long status = 0;
 
-                if (!e)
-                        return error_set(err, STACK_EFAIL, "out of memory");
+                /* Whatever the previous attempt left (a partial body, validators) goes before the next one. */
+                free(b.p);
+                free(b.etag);
+                free(b.last_modified);
+                b = (struct membuf){.max = max};
+                curl_easy_cleanup(e);
+                e = curl_easy_init();
+                if (!e) {
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+                        goto done;
+                }
                 errbuf[0] = 0;
                 r = setup_easy(e, url, errbuf, err);
-                if (r < 0) {
-                        curl_easy_cleanup(e);
-                        return r;
-                }
-                if (etag && !hdr) {
-                        char line[512];
-                        snprintf(line, sizeof line, "If-None-Match: %s", etag);
-                        hdr = curl_slist_append(hdr, line);
-                }
+                if (r < 0)
+                        goto done;
                 if (last_modified && !etag) {
                         time_t t = curl_getdate(last_modified, NULL);
                         if (t > 0) {
@@ -235,33 +279,34 @@ static int request(const char *url, size_t max, const char *etag, const char *la
                                 free(b.p);
                                 b.p = NULL;
                                 b.len = 0;
-                        } else if (!b.p) {
-                                b.p = strdup("");
+                        } else if (!b.p && !(b.p = strdup(""))) {
+                                r = error_set(err, STACK_EFAIL, "out of memory");
+                                goto done;
                         }
                         ret->body = b.p;
                         ret->len = b.len;
                         ret->etag = b.etag;
                         ret->last_modified = b.last_modified;
-                        curl_easy_cleanup(e);
-                        break;
+                        b = (struct membuf){0}; /* handed to ret */
+                        r = 0;
+                        goto done;
                 }
-                if (b.too_big)
+                if (b.too_big) {
                         r = error_set(err, STACK_EREJECT, "%s is larger than %zu bytes: refused", url, max);
-                else if (attempt + 1 < MAX_ATTEMPTS && transient(c, status)) {
-                        free(b.p);
-                        free(b.etag);
-                        free(b.last_modified);
-                        curl_easy_cleanup(e);
+                        goto done;
+                }
+                if (attempt + 1 < MAX_ATTEMPTS && transient(c, status)) {
                         backoff(attempt);
                         continue;
-                } else
-                        r = transfer_error(e, c, url, errbuf, err);
-                free(b.p);
-                free(b.etag);
-                free(b.last_modified);
-                curl_easy_cleanup(e);
-                break;
+                }
+                r = transfer_error(e, c, url, errbuf, err);
+                goto done;
         }
+done:
+        free(b.p);
+        free(b.etag);
+        free(b.last_modified);
+        curl_easy_cleanup(e);
         curl_slist_free_all(hdr);
         return r;
 }
@@ -393,26 +438,22 @@ static int stream_start(struct http_stream *s, struct error *err)
         return 0;
 }
 
-/* file:///path or file://localhost/path, percent-decoded. */
 static int file_open(struct http_stream *s, struct error *err)
 {
-        const char *p = s->url + 7;
         char *path;
+        int r = http_file_path(s->url, &path, err);
 
-        if (!strncasecmp(p, "localhost/", 10))
-                p += 9;
-        if (*p != '/')
-                return error_set(err, STACK_EUSAGE, "%s: only local file:// URLs are supported", s->url);
-        path = curl_unescape(p, 0);
-        if (!path)
-                return error_set(err, STACK_EFAIL, "out of memory");
+        if (r < 0)
+                return r;
         s->fd = open(path, O_RDONLY | O_CLOEXEC);
         if (s->fd < 0) {
                 int e = errno;
-                curl_free(path);
+                free(path);
+                if (e == ENOENT)
+                        return error_http(err, STACK_ENETWORK, 404, "%s could not be read: %s", s->url, strerror(e));
                 return error_errno(err, STACK_ENETWORK, e, "%s could not be read", s->url);
         }
-        curl_free(path);
+        free(path);
         s->cap = 256 * 1024;
         s->buf = malloc(s->cap);
         s->requests = 1;

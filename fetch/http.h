@@ -7,7 +7,8 @@
  * timeout, 5xx) are retried with backoff, resuming with a Range request from the bytes already handed out.
  *
  * URLs: http://, https:// and file://. Redirects are followed only to the same scheme. TLS uses the system CA
- * store, or STACK_CA_FILE when set. Errors: STACK_ENETWORK for transport failures and HTTP errors,
+ * store, or STACK_CA_FILE when set. Errors: STACK_ENETWORK for transport failures and HTTP errors (the HTTP
+ * status in err->http_status; a file:// URL that names no file reports 404 there too, so "absent" is one test),
  * STACK_EREJECT for a redirect to another scheme or a body larger than the caller's maximum.
  */
 #ifndef STACK_HTTP_H
@@ -29,7 +30,7 @@ struct http_response {
 };
 
 /* GET url into memory, at most max bytes. etag / last_modified: validators from an earlier response, or NULL.
- * A 404 is STACK_ENETWORK with "HTTP 404" in the message. */
+ * A 404 is STACK_ENETWORK with err->http_status == 404. */
 int http_get(const char *url, size_t max, const char *etag, const char *last_modified, struct http_response *ret,
              struct error *err);
 void http_response_release(struct http_response *r);
@@ -49,5 +50,7 @@ void http_stream_free(struct http_stream *s);
 
 /* true for file:// URLs */
 bool http_is_file_url(const char *url);
+/* The local path a file:// URL names (file:///p or file://localhost/p, percent-decoded) into *ret (heap). */
+int http_file_path(const char *url, char **ret, struct error *err);
 
 #endif
