@@ -658,7 +658,7 @@ int index_split_ref(const char *ref, char *slug, size_t size, const char **ret_v
 int index_resolve_ref(struct index *ix, const char *ref, struct version_info *ret, struct error *err)
 {
         char slug[128];
-        const char *version;
+        const char *version = NULL;
         int r = index_split_ref(ref, slug, sizeof slug, &version, err);
 
         return r < 0 ? r : index_resolve(ix, slug, version, ret, err);
