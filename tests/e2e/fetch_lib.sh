@@ -214,19 +214,27 @@ assert_one_error_line() {
     die "$what: stderr does not match /$pat/ (outside URLs and paths): [$LAST_STDERR]"
 }
 
-# assert_fetch_fails CODE PATTERN ARGS...: `stack fetch ARGS` (under a 300 s timeout) exits CODE with one stderr
-# line matching PATTERN, and leaves the store as it was: same versions, same objects, empty tmp, verify ok.
-assert_fetch_fails() {
+# assert_stack_fails CODE PATTERN COMMAND ARGS...: `stack COMMAND ARGS` (under a 300 s timeout) exits CODE with
+# one stderr line matching PATTERN, and leaves the store as it was: same versions, same objects, empty tmp,
+# verify ok.
+assert_stack_fails() {
   local code=$1 pat=$2 before after err
   shift 2
   before=$(store_snapshot)
-  assert_exit "$code" timeout 300 "$STACK_BIN" fetch "$@"
-  assert_one_error_line "$pat" "fetch $*"
+  assert_exit "$code" timeout 300 "$STACK_BIN" "$@"
+  assert_one_error_line "$pat" "$*"
   err=$LAST_STDERR
   after=$(store_snapshot)
-  [ "$before" == "$after" ] || die "fetch $*: the store changed: $(diff <(echo "$before") <(echo "$after") | head -10)"
-  assert_store_clean "fetch $*"
+  [ "$before" == "$after" ] || die "$*: the store changed: $(diff <(echo "$before") <(echo "$after") | head -10)"
+  assert_store_clean "$*"
   info "  refused ($code): $err"
+}
+
+# assert_fetch_fails CODE PATTERN ARGS...: assert_stack_fails for `stack fetch ARGS`.
+assert_fetch_fails() {
+  local code=$1 pat=$2
+  shift 2
+  assert_stack_fails "$code" "$pat" fetch "$@"
 }
 
 # Run directly: check the server helpers (and, once the signing commands exist, make_catalog's output).
