@@ -277,19 +277,7 @@ int fetch_bundle(struct store *s, const char *url_or_path, const struct fetch_op
         if (r < 0)
                 goto done;
         /* The signature first: without one (and without --insecure) nothing is downloaded. */
-        if (http_is_file_url(url_or_path)) {
-                /* A local file either way: its .sig is read as a path's is, so only ENOENT means none. */
-                char *path = NULL;
-                r = http_file_path(url_or_path, &path, err);
-                if (r == 0 && (r = fs_path(sig_path, sizeof sig_path, "%s.sig", path)) < 0)
-                        r = error_errno(err, STACK_EFAIL, r, "%s.sig", url_or_path);
-                free(path);
-                if (r < 0)
-                        goto done;
-                r = read_sig_file(sig_path, &sig, &sig_len, err);
-                if (r < 0)
-                        goto done;
-        } else if (is_url) {
+        if (is_url && !http_is_file_url(url_or_path)) {
                 char *sig_url = NULL;
                 struct error serr = ERROR_INIT;
                 if (asprintf(&sig_url, "%s.sig", url_or_path) < 0) {
@@ -307,16 +295,18 @@ int fetch_bundle(struct store *s, const char *url_or_path, const struct fetch_op
                         goto done;
                 }
         } else {
-                r = fs_path(sig_path, sizeof sig_path, "%s.sig", url_or_path);
-                if (r < 0) {
+                /* A local file, named by path or file:// URL: its .sig is read beside it. */
+                char *path = NULL;
+                r = is_url ? http_file_path(url_or_path, &path, err) : 0;
+                if (r == 0 && (r = fs_path(sig_path, sizeof sig_path, "%s.sig", path ? path : url_or_path)) < 0)
                         r = error_errno(err, STACK_EFAIL, r, "%s.sig", url_or_path);
-                        goto done;
-                }
-                r = read_sig_file(sig_path, &sig, &sig_len, err);
+                free(path);
+                if (r == 0)
+                        r = read_sig_file(sig_path, &sig, &sig_len, err);
                 if (r < 0)
                         goto done;
-                fd = open(url_or_path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0) {
+                /* A file:// bundle is streamed by http.c; a path is read here. */
+                if (!is_url && (fd = open(url_or_path, O_RDONLY | O_CLOEXEC)) < 0) {
                         r = error_errno(err, STACK_EFAIL, errno, "cannot open %s", url_or_path);
                         goto done;
                 }
