@@ -15,7 +15,8 @@
 
 #include <stdarg.h>
 
-/* Above errno's range (the kernel's MAX_ERRNO is 4095). A multiple of 256. */
+/* Above errno's range (the kernel's MAX_ERRNO is 4095). A multiple of 256, so a code returned from main() by
+ * mistake still exits with its exit code (STACK_ENOTFOUND aside, which would exit 7). */
 #define STACK_ERR_BASE 4096
 
 /* The project's codes; functions return them negated. The exit code is the part above STACK_ERR_BASE,
