@@ -19,6 +19,8 @@
 
 #include <curl/curl.h>
 
+#include "store/buf.h"
+
 #define MAX_ATTEMPTS 4
 #define HIGH_WATER (1024 * 1024)
 #define CONNECT_TIMEOUT_S 10L
@@ -128,30 +130,15 @@ static int transfer_error(CURL *e, CURLcode c, const char *url, const char *errb
 /* ---- bounded GET ---- */
 
 struct membuf {
-        char *p;
-        size_t len, max;
-        bool too_big;
+        struct buf body;
         char *etag, *last_modified;
 };
 
 static size_t mem_write(char *ptr, size_t size, size_t n, void *ud)
 {
         struct membuf *b = ud;
-        size_t add = size * n;
-        char *np;
 
-        if (b->len + add > b->max) {
-                b->too_big = true;
-                return 0;
-        }
-        np = realloc(b->p, b->len + add + 1);
-        if (!np)
-                return 0;
-        memcpy(np + b->len, ptr, add);
-        b->p = np;
-        b->len += add;
-        b->p[b->len] = 0;
-        return add;
+        return buf_add(&b->body, ptr, size * n) == 0 ? size * n : 0;
 }
 
 static char *header_value(const char *line, size_t len, const char *name)
@@ -193,7 +180,7 @@ static int request(const char *url, size_t max, const char *etag, const char *la
 
         pthread_once(&curl_once, curl_init);
         for (int attempt = 0;; attempt++) {
-                struct membuf b = {.max = max};
+                struct membuf b = {.body = BUF_INIT(max)};
                 CURL *e = curl_easy_init();
                 CURLcode c;
                 long status = 0;
@@ -231,24 +218,19 @@ static int request(const char *url, size_t max, const char *etag, const char *la
                 if (c == CURLE_OK) {
                         memset(ret, 0, sizeof *ret);
                         ret->status = status ? status : 200; /* file:// has no status */
-                        if (ret->status == 304) {
-                                free(b.p);
-                                b.p = NULL;
-                                b.len = 0;
-                        } else if (!b.p) {
-                                b.p = strdup("");
-                        }
-                        ret->body = b.p;
-                        ret->len = b.len;
+                        if (ret->status == 304)
+                                buf_release(&b.body);
+                        else
+                                ret->body = buf_steal(&b.body, &ret->len);
                         ret->etag = b.etag;
                         ret->last_modified = b.last_modified;
                         curl_easy_cleanup(e);
                         break;
                 }
-                if (b.too_big)
+                if (b.body.toobig)
                         r = error_set(err, STACK_EREJECT, "%s is larger than %zu bytes: refused", url, max);
                 else if (attempt + 1 < MAX_ATTEMPTS && transient(c, status)) {
-                        free(b.p);
+                        buf_release(&b.body);
                         free(b.etag);
                         free(b.last_modified);
                         curl_easy_cleanup(e);
@@ -256,7 +238,7 @@ static int request(const char *url, size_t max, const char *etag, const char *la
                         continue;
                 } else
                         r = transfer_error(e, c, url, errbuf, err);
-                free(b.p);
+                buf_release(&b.body);
                 free(b.etag);
                 free(b.last_modified);
                 curl_easy_cleanup(e);

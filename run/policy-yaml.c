@@ -13,6 +13,8 @@
 
 #include <yaml.h>
 
+#include "store/buf.h"
+
 int strv_add(struct strv *s, const char *str, size_t len)
 {
         char *copy;
@@ -347,36 +349,10 @@ int parse_yaml(const char *name, const char *data, size_t len, struct yamltree_n
         return yamltree_load(&opts, data, len, ret, err);
 }
 
-struct obuf {
-        char *p;
-        size_t len, cap;
-        bool toobig;
-};
-
-static int obuf_write(void *data, unsigned char *buffer, size_t size)
+/* libyaml's writer: 1 to go on, 0 to stop (the buf says why: toobig or oom). */
+static int emit_write(void *data, unsigned char *buffer, size_t size)
 {
-        struct obuf *b = data;
-
-        if (size > POLICY_MAX_OUTPUT - b->len) {
-                b->toobig = true;
-                return 0;
-        }
-        if (b->len + size + 1 > b->cap) {
-                size_t cap = b->cap ? b->cap : 4096;
-                char *p;
-
-                while (cap < b->len + size + 1)
-                        cap *= 2;
-                p = realloc(b->p, cap);
-                if (!p)
-                        return 0;
-                b->p = p;
-                b->cap = cap;
-        }
-        memcpy(b->p + b->len, buffer, size);
-        b->len += size;
-        b->p[b->len] = 0;
-        return 1;
+        return buf_add(data, buffer, size) == 0;
 }
 
 static int emit_node(yaml_emitter_t *e, const struct yamltree_node *n)
@@ -417,14 +393,14 @@ static int emit_node(yaml_emitter_t *e, const struct yamltree_node *n)
 
 int emit_yaml(const char *name, const struct yamltree_node *root, char **ret, size_t *ret_len, struct error *err)
 {
-        struct obuf b = {0};
+        struct buf b = BUF_INIT(POLICY_MAX_OUTPUT);
         yaml_emitter_t e;
         yaml_event_t ev;
         int r = 0;
 
         if (!yaml_emitter_initialize(&e))
                 return oom(err);
-        yaml_emitter_set_output(&e, obuf_write, &b);
+        yaml_emitter_set_output(&e, emit_write, &b);
         yaml_emitter_set_unicode(&e, 1);
         yaml_emitter_set_indent(&e, 2);
         yaml_emitter_set_width(&e, -1);
@@ -445,7 +421,7 @@ int emit_yaml(const char *name, const struct yamltree_node *root, char **ret, si
         }
         yaml_emitter_delete(&e);
         if (r < 0 || !b.p) {
-                free(b.p);
+                buf_release(&b);
                 return r < 0 ? r : oom(err);
         }
         *ret = b.p;

@@ -6,6 +6,7 @@
  */
 #include "manifest.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include <yaml.h>
 
+#include "buf.h"
 #include "yamltree.h"
 
 #define MANIFEST_MAX_DEPTH       64    /* nesting of sequences/mappings, aliases included */
@@ -550,38 +552,20 @@ static int parse_images(struct ctx *c, const struct yamltree_node *v, struct man
 
 /* ---- permissions, re-emitted as JSON (which is also flow YAML) ---- */
 
-struct buf {
-        char *p;
-        size_t len, cap;
-};
-
-static int buf_add(struct ctx *c, struct buf *b, const char *s, size_t n)
+static int out_add(struct ctx *c, struct buf *b, const char *s, size_t n)
 {
-        if (n > MANIFEST_MAX_PERMISSIONS - b->len)
+        int r = buf_add(b, s, n);
+
+        if (r == -EFBIG)
                 return error_set(c->err, STACK_EREJECT,
                                  "stack.yaml: 'permissions' is larger than %d bytes once written out",
                                  MANIFEST_MAX_PERMISSIONS);
-        if (b->len + n + 1 > b->cap) {
-                size_t cap = b->cap ? b->cap : 256;
-                char *p;
-
-                while (cap < b->len + n + 1)
-                        cap *= 2;
-                p = realloc(b->p, cap);
-                if (!p)
-                        return oom(c);
-                b->p = p;
-                b->cap = cap;
-        }
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        b->p[b->len] = 0;
-        return 0;
+        return r < 0 ? oom(c) : 0;
 }
 
-static int buf_str(struct ctx *c, struct buf *b, const char *s)
+static int out_str(struct ctx *c, struct buf *b, const char *s)
 {
-        return buf_add(c, b, s, strlen(s));
+        return out_add(c, b, s, strlen(s));
 }
 
 /* A plain scalar the JSON reader sees as the same value: true/false/null and JSON numbers. */
@@ -632,13 +616,13 @@ static int emit_string(struct ctx *c, struct buf *b, const struct yamltree_node 
         size_t i, start = 0;
         int r;
 
-        r = buf_add(c, b, "\"", 1);
+        r = out_add(c, b, "\"", 1);
         for (i = 0; r == 0 && i < s->len; i++) {
                 unsigned char ch = (unsigned char)s->text[i];
 
                 if (ch >= 0x20 && ch != '"' && ch != '\\')
                         continue;
-                r = buf_add(c, b, s->text + start, i - start);
+                r = out_add(c, b, s->text + start, i - start);
                 if (r < 0)
                         break;
                 if (ch == '"' || ch == '\\')
@@ -649,13 +633,13 @@ static int emit_string(struct ctx *c, struct buf *b, const struct yamltree_node 
                         snprintf(esc, sizeof esc, "\\t");
                 else
                         snprintf(esc, sizeof esc, "\\u%04x", ch);
-                r = buf_str(c, b, esc);
+                r = out_str(c, b, esc);
                 start = i + 1;
         }
         if (r == 0)
-                r = buf_add(c, b, s->text + start, s->len - start);
+                r = out_add(c, b, s->text + start, s->len - start);
         if (r == 0)
-                r = buf_add(c, b, "\"", 1);
+                r = out_add(c, b, "\"", 1);
         return r;
 }
 
@@ -673,37 +657,37 @@ static int emit_node(struct ctx *c, struct buf *b, const struct yamltree_node *n
         switch (n->kind) {
         case YAMLTREE_SCALAR:
                 bare = json_bare(n);
-                return bare ? buf_str(c, b, bare) : emit_string(c, b, n);
+                return bare ? out_str(c, b, bare) : emit_string(c, b, n);
         case YAMLTREE_SEQ:
-                r = buf_add(c, b, "[", 1);
+                r = out_add(c, b, "[", 1);
                 for (i = 0; r == 0 && i < n->n; i++) {
                         if (i)
-                                r = buf_add(c, b, ", ", 2);
+                                r = out_add(c, b, ", ", 2);
                         if (r == 0)
                                 r = emit_node(c, b, n->items[i], depth + 1);
                 }
-                return r < 0 ? r : buf_add(c, b, "]", 1);
+                return r < 0 ? r : out_add(c, b, "]", 1);
         default:
                 r = map_check(c, n, "permissions");
                 if (r == 0)
-                        r = buf_add(c, b, "{", 1);
+                        r = out_add(c, b, "{", 1);
                 for (i = 0; r == 0 && i + 1 < n->n; i += 2) {
                         if (i)
-                                r = buf_add(c, b, ", ", 2);
+                                r = out_add(c, b, ", ", 2);
                         if (r == 0)
                                 r = emit_string(c, b, deref(n->items[i]));
                         if (r == 0)
-                                r = buf_add(c, b, ": ", 2);
+                                r = out_add(c, b, ": ", 2);
                         if (r == 0)
                                 r = emit_node(c, b, n->items[i + 1], depth + 1);
                 }
-                return r < 0 ? r : buf_add(c, b, "}", 1);
+                return r < 0 ? r : out_add(c, b, "}", 1);
         }
 }
 
 static int parse_permissions(struct ctx *c, const struct yamltree_node *v, struct manifest *m)
 {
-        struct buf b = {0};
+        struct buf b = BUF_INIT(MANIFEST_MAX_PERMISSIONS);
         int r;
 
         if (deref(v)->kind != YAMLTREE_MAP)
@@ -712,7 +696,7 @@ static int parse_permissions(struct ctx *c, const struct yamltree_node *v, struc
                                  v->line);
         r = emit_node(c, &b, v, 1);
         if (r < 0) {
-                free(b.p);
+                buf_release(&b);
                 return r;
         }
         m->permissions_yaml = b.p;
