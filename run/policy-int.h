@@ -103,7 +103,7 @@ const char *show(const char *s, size_t len, char *buf, size_t size);
 const char *kind_name(const struct yamltree_node *n);
 bool is_scalar(const struct yamltree_node *n);
 bool tag_is(const struct yamltree_node *n, const char *tag);
-/* A YAML null: plain empty, ~, null, Null, NULL (untagged), or tagged !!null. */
+/* Absent (NULL: the key is not there) or a YAML null (yamltree_is_null). */
 bool is_null(const struct yamltree_node *n);
 bool text_is(const struct yamltree_node *n, const char *s);
 bool text_is_ci(const struct yamltree_node *n, const char *s);

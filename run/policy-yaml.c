@@ -97,19 +97,10 @@ bool tag_is(const struct yamltree_node *n, const char *tag)
         return n->tag && strcmp(n->tag, tag) == 0;
 }
 
-/* A YAML null: plain empty, ~, null, Null, NULL (untagged), or tagged !!null. */
+/* Absent (NULL: the key is not there) or a YAML null (yamltree_is_null). */
 bool is_null(const struct yamltree_node *n)
 {
-        if (!n)
-                return true;
-        if (n->kind != YAMLTREE_SCALAR)
-                return false;
-        if (tag_is(n, YAML_NULL_TAG))
-                return true;
-        if (n->tag || n->style != YAML_PLAIN_SCALAR_STYLE)
-                return false;
-        return n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0 ||
-               strcmp(n->text, "Null") == 0 || strcmp(n->text, "NULL") == 0;
+        return !n || yamltree_is_null(n);
 }
 
 bool text_is(const struct yamltree_node *n, const char *s)

@@ -118,17 +118,6 @@ static bool node_plain(const struct yamltree_node *n)
         return n->style == YAML_PLAIN_SCALAR_STYLE;
 }
 
-/* A YAML null scalar: plain ~, null, Null, NULL, nothing; or tagged !!null. */
-static bool node_null(const struct yamltree_node *n)
-{
-        if (n->kind != YAMLTREE_SCALAR)
-                return false;
-        if (n->tag && strcmp(n->tag, YAML_NULL_TAG) == 0)
-                return true;
-        return node_plain(n) && (n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0 ||
-                                 strcmp(n->text, "Null") == 0 || strcmp(n->text, "NULL") == 0);
-}
-
 static const struct yamltree_node *deref(const struct yamltree_node *n)
 {
         return n && n->kind == YAMLTREE_ALIAS ? n->target : n;
@@ -138,7 +127,7 @@ static const char *kind_name(const struct yamltree_node *n)
 {
         switch (deref(n)->kind) {
         case YAMLTREE_SCALAR:
-                return node_null(deref(n)) ? "null" : "scalar";
+                return yamltree_is_null(deref(n)) ? "null" : "scalar";
         case YAMLTREE_SEQ:
                 return "list";
         default:
@@ -255,16 +244,16 @@ static int take_text(struct ctx *c, const struct yamltree_node *v, const char *w
         if (s->kind != YAMLTREE_SCALAR)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: '%s' must be a scalar, not a %s (line %zu)", what,
                                  kind_name(s), v->line);
-        if (node_null(s) && allow_null) {
+        if (yamltree_is_null(s) && allow_null) {
                 *ret = NULL;
                 return 0;
         }
-        if ((node_null(s) || s->len == 0) && !allow_empty)
+        if ((yamltree_is_null(s) || s->len == 0) && !allow_empty)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: '%s' is empty (line %zu)", what, v->line);
         if (memchr(s->text, 0, s->len))
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: '%s' contains a NUL character (line %zu)", what,
                                  v->line);
-        copy = strdup(node_null(s) ? "" : s->text);
+        copy = strdup(yamltree_is_null(s) ? "" : s->text);
         if (!copy)
                 return oom(c);
         *ret = copy;
@@ -281,7 +270,7 @@ static int take_path(struct ctx *c, const struct yamltree_node *v, const char *w
         if (s->kind != YAMLTREE_SCALAR)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: %s must be a path, not a %s (line %zu)", what,
                                  kind_name(s), v->line);
-        if (node_null(s) || s->len == 0)
+        if (yamltree_is_null(s) || s->len == 0)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: %s is empty (line %zu)", what, v->line);
         if (s->len > MANIFEST_MAX_PATH)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: %s is longer than %d bytes (line %zu)", what,
@@ -451,10 +440,10 @@ static int parse_ports(struct ctx *c, const struct yamltree_node *v, struct mani
                                 warn_add(c, "stack.yaml: %s: unknown key '%s' (ignored)", what,
                                          show(key, buf, sizeof buf));
                 }
-                if (!service || node_null(deref(service)))
+                if (!service || yamltree_is_null(deref(service)))
                         return error_set(c->err, STACK_EREJECT, "stack.yaml: %s has no 'service' (line %zu)", what,
                                          seq->items[i]->line);
-                if (!port || node_null(deref(port)))
+                if (!port || yamltree_is_null(deref(port)))
                         return error_set(c->err, STACK_EREJECT, "stack.yaml: %s has no 'port' (line %zu)", what,
                                          seq->items[i]->line);
                 snprintf(what, sizeof what, "ports[%zu].service", i);
@@ -495,14 +484,14 @@ static int parse_resources(struct ctx *c, const struct yamltree_node *v, struct 
                 uint64_t num;
 
                 if (scalar_is(key, "cpus")) {
-                        if (node_null(s))
+                        if (yamltree_is_null(s))
                                 continue;
                         if (!parse_cpus(s, &m->resources.cpus))
                                 return error_set(c->err, STACK_EREJECT,
                                                  "stack.yaml: resources.cpus '%s' is not a positive number (line %zu)",
                                                  show(val, buf, sizeof buf), val->line);
                 } else if (scalar_is(key, "memory")) {
-                        if (node_null(s))
+                        if (yamltree_is_null(s))
                                 continue;
                         if (!parse_size(s, &m->resources.memory) || m->resources.memory == 0)
                                 return error_set(c->err, STACK_EREJECT,
@@ -510,7 +499,7 @@ static int parse_resources(struct ctx *c, const struct yamltree_node *v, struct 
                                                  "512m, 1g or 256MiB (line %zu)",
                                                  show(val, buf, sizeof buf), val->line);
                 } else if (scalar_is(key, "pids")) {
-                        if (node_null(s))
+                        if (yamltree_is_null(s))
                                 continue;
                         if (!parse_uint(s, UINT_MAX, &num) || num == 0)
                                 return error_set(c->err, STACK_EREJECT,
@@ -574,7 +563,7 @@ static const char *json_bare(const struct yamltree_node *s)
         size_t i = 0;
         const char *t = s->text;
 
-        if (node_null(s))
+        if (yamltree_is_null(s))
                 return "null";
         if (!node_plain(s))
                 return NULL;
@@ -749,7 +738,7 @@ static int parse_required(struct ctx *c, const char *key, const struct yamltree_
         if (strcmp(key, "license") == 0)
                 return take_text(c, v, key, false, true, &m->license);
         /* flavor */
-        if (deref(v)->kind != YAMLTREE_SCALAR || node_null(deref(v))) /* take_text() refuses these, naming the key */
+        if (deref(v)->kind != YAMLTREE_SCALAR || yamltree_is_null(deref(v))) /* take_text() refuses these, naming the key */
                 return take_text(c, v, key, false, false, NULL);
         for (i = 0; i < COUNT(flavor_names); i++)
                 if (scalar_is(v, flavor_names[i])) {
@@ -788,7 +777,7 @@ static int parse_top(struct ctx *c, const struct yamltree_node *root, struct man
                 return oom(c);
         for (i = 0; i + 1 < root->n; i += 2) {
                 const struct yamltree_node *key = deref(root->items[i]), *v = root->items[i + 1];
-                bool null = node_null(deref(v)), known = false;
+                bool null = yamltree_is_null(deref(v)), known = false;
 
                 for (k = 0; k < COUNT(required_keys) && !known; k++)
                         if (scalar_is(key, required_keys[k])) {
