@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -494,29 +493,6 @@ fail:
         return r;
 }
 
-/* Create the temp file beside the output: O_EXCL, mode 0666 less the umask, like the output will have. */
-static int open_tmp(const char *out_dir, const char *out_base, char *tmp, size_t size, const char **ret_base,
-                    struct error *err)
-{
-        for (int tries = 0; tries < 100; tries++) {
-                uint64_t rnd = 0;
-                int fd;
-
-                if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
-                        rnd = ((uint64_t)getpid() << 32) ^ (uint64_t)tries ^ (uint64_t)(uintptr_t)&rnd;
-                if (fs_path(tmp, size, "%s/.%s.%016llx.tmp", out_dir, out_base, (unsigned long long)rnd) < 0)
-                        return error_set(err, STACK_EFAIL, "output path %s/%s is too long", out_dir, out_base);
-                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-                if (fd >= 0) {
-                        *ret_base = strrchr(tmp, '/') + 1;
-                        return fd;
-                }
-                if (errno != EEXIST)
-                        return error_errno(err, STACK_EFAIL, errno, "cannot create a temp file in %s", out_dir);
-        }
-        return error_set(err, STACK_EFAIL, "cannot create a temp file in %s: too many attempts", out_dir);
-}
-
 void pack_result_release(struct pack_result *res)
 {
         if (!res)
@@ -531,7 +507,8 @@ int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, str
         struct packer p = {.dir = dir, .root_fd = -1, .out_fd = -1};
         struct manifest *m = NULL;
         struct pack_result res = {0};
-        char out_dir[PATH_MAX], tmp[PATH_MAX] = "";
+        struct fs_atomic out = {.fd = -1, .tmp = ""};
+        char out_dir[PATH_MAX];
         const char *slash;
         locale_t c_locale = (locale_t)0, old_locale;
         struct stat st;
@@ -572,12 +549,15 @@ int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, str
                 goto fail;
         }
 
-        p.out_fd = open_tmp(out_dir, p.out_base, tmp, sizeof tmp, &p.tmp_base, err);
-        if (p.out_fd < 0) {
-                r = p.out_fd;
-                tmp[0] = 0;
+        /* mode 0666 less the umask, as the output would have if written directly */
+        r = fs_atomic_open(&out, out_path, 0666);
+        if (r < 0) {
+                r = r == -ENAMETOOLONG ? error_set(err, STACK_EFAIL, "output path %s is too long", out_path)
+                                       : error_errno(err, STACK_EFAIL, r, "cannot create a temp file in %s", out_dir);
                 goto fail;
         }
+        p.out_fd = out.fd;
+        p.tmp_base = strrchr(out.tmp, '/') + 1;
         if (stat(out_dir, &st) < 0) {
                 r = error_errno(err, STACK_EFAIL, errno, "cannot stat %s", out_dir);
                 goto fail;
@@ -605,24 +585,10 @@ int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, str
         uselocale(old_locale);
         if (r < 0)
                 goto fail;
-        if (fsync(p.out_fd) < 0) {
-                r = error_errno(err, STACK_EFAIL, errno, "cannot write %s", tmp);
-                goto fail;
-        }
-        if (close(p.out_fd) < 0) {
-                p.out_fd = -1;
-                r = error_errno(err, STACK_EFAIL, errno, "cannot write %s", tmp);
-                goto fail;
-        }
         p.out_fd = -1;
-        if (rename(tmp, out_path) < 0) {
-                r = error_errno(err, STACK_EFAIL, errno, "cannot rename %s to %s", tmp, out_path);
-                goto fail;
-        }
-        tmp[0] = 0;
-        r = fs_fsync_dir(out_dir);
+        r = fs_atomic_commit(&out);
         if (r < 0) {
-                r = error_errno(err, STACK_EFAIL, r, "cannot sync %s", out_dir);
+                r = error_errno(err, STACK_EFAIL, r, "cannot write %s", out_path);
                 goto fail;
         }
 
@@ -634,10 +600,7 @@ int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, str
         r = 0;
 fail:
         pack_result_release(&res);
-        if (p.out_fd >= 0)
-                close(p.out_fd);
-        if (tmp[0])
-                unlink(tmp);
+        fs_atomic_abort(&out);
         if (p.root_fd >= 0)
                 close(p.root_fd);
         tree_release(&p.tree);
