@@ -2,8 +2,9 @@
  *
  * Reproducible means the bytes depend only on paths, contents, link targets and exec bits: entries are
  * built by hand from lstat (never archive_read_disk, which would bring owners, times, xattrs and ACLs),
- * sorted bytewise, and the tree module checks them with the same rules `stack import` applies, so pack
- * never writes a bundle import would refuse.
+ * sorted bytewise, and checked by the one rule import applies too (bundle.h: entry types and modes, then
+ * tree.c's path and link rules, then the files stack.yaml names), so pack never writes a bundle import would
+ * refuse.
  */
 #include "pack.h"
 
@@ -22,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "fsutil.h"
 #include "tree.h"
 
@@ -52,19 +54,6 @@ static int pack_error(struct packer *p, struct error *err, int code, const char 
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
         return error_set(err, code, "cannot pack %s: %s", p->dir, msg);
-}
-
-static const char *type_name(mode_t mode)
-{
-        if (S_ISFIFO(mode))
-                return "a fifo";
-        if (S_ISSOCK(mode))
-                return "a socket";
-        if (S_ISCHR(mode))
-                return "a character device";
-        if (S_ISBLK(mode))
-                return "a block device";
-        return "of an unsupported type";
 }
 
 /* Bytes import refuses in a path or link target: control characters and backslashes. */
@@ -165,33 +154,8 @@ int pack_read_manifest(const char *dir, struct manifest **ret, manifest_warn_fn 
         return r;
 }
 
-/* A link's target, resolved by its text alone from the link's directory, stays inside DIR. (tree_finalize()
- * then also follows links through other links, as import does.) */
-static bool target_stays_inside(const char *link_path, const char *target)
-{
-        size_t depth = 0;
-        const char *p;
-
-        for (p = link_path; *p; p++)
-                if (*p == '/')
-                        depth++;
-        for (p = target; *p;) {
-                size_t len = strcspn(p, "/");
-
-                if (len == 2 && p[0] == '.' && p[1] == '.') {
-                        if (depth == 0)
-                                return false;
-                        depth--;
-                } else if (len > 0 && !(len == 1 && p[0] == '.')) {
-                        depth++;
-                }
-                p += len;
-                if (*p == '/')
-                        p++;
-        }
-        return true;
-}
-
+/* The entry as lstat sees it, through the rule import applies (bundle_add_entry). Only what needs the disk is
+ * checked here: the name's bytes (so the message can show it) and a link target too long to read whole. */
 static int add_entry(struct packer *p, int dir_fd, const char *name, const char *path, struct error *err)
 {
         struct error local = ERROR_INIT;
@@ -205,17 +169,8 @@ static int add_entry(struct packer *p, int dir_fd, const char *name, const char 
                                   printable(path, shown, sizeof shown));
         if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return pack_error(p, err, STACK_EFAIL, "cannot stat '%s': %s", path, strerror(errno));
-        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
-                return pack_error(p, err, STACK_EREJECT, "'%s' is %s: a bundle holds only files, directories and symlinks",
-                                  path, type_name(st.st_mode));
-        if (st.st_mode & 07000)
-                return pack_error(p, err, STACK_EREJECT, "'%s' has a setuid, setgid or sticky bit (mode %04o)", path,
-                                  (unsigned)(st.st_mode & 07777));
-        if (S_ISREG(st.st_mode)) {
-                r = tree_add(&p->tree, path, ENTRY_FILE, st.st_mode & 0777, (uint64_t)st.st_size, NULL, NULL, &local);
-        } else if (S_ISDIR(st.st_mode)) {
-                r = tree_add(&p->tree, path, ENTRY_DIR, 0755, 0, NULL, NULL, &local);
-        } else {
+        target[0] = 0;
+        if (S_ISLNK(st.st_mode)) {
                 n = readlinkat(dir_fd, name, target, sizeof target - 1);
                 if (n < 0)
                         return pack_error(p, err, STACK_EFAIL, "cannot read symlink '%s': %s", path, strerror(errno));
@@ -223,17 +178,9 @@ static int add_entry(struct packer *p, int dir_fd, const char *name, const char 
                         return pack_error(p, err, STACK_EREJECT, "symlink '%s' has a target longer than %d bytes", path,
                                           TREE_MAX_PATH);
                 target[n] = 0;
-                if (has_bad_char(target))
-                        return pack_error(p, err, STACK_EREJECT, "symlink '%s' has a control character or backslash in its target",
-                                          path);
-                if (target[0] == '/')
-                        return pack_error(p, err, STACK_EREJECT, "symlink '%s' points to an absolute path '%.200s'", path,
-                                          target);
-                if (!target_stays_inside(path, target))
-                        return pack_error(p, err, STACK_EREJECT, "symlink '%s' -> '%.200s' points outside the directory",
-                                          path, target);
-                r = tree_add(&p->tree, path, ENTRY_SYMLINK, 0, 0, NULL, target, &local);
         }
+        r = bundle_add_entry(&p->tree, path, st.st_mode, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, NULL,
+                             target, &local);
         if (r < 0)
                 return pack_error(p, err, local.code ? local.code : STACK_EREJECT, "%s",
                                   local.code ? local.msg : "entry refused");
@@ -316,35 +263,14 @@ static int walk(struct packer *p, struct error *err)
 static int check_tree(struct packer *p, const struct manifest *m, struct error *err)
 {
         struct error local = ERROR_INIT;
-        const struct tree_entry *e;
-        bool found = false;
         int r;
 
         r = tree_finalize(&p->tree, &local);
+        if (r == 0)
+                r = bundle_check_content(&p->tree, m, NULL, &local);
         if (r < 0)
                 return pack_error(p, err, local.code ? local.code : STACK_EREJECT, "%s",
                                   local.code ? local.msg : "tree refused");
-        if (m->compose) {
-                e = tree_find(&p->tree, m->compose);
-                if (!e || e->type != ENTRY_FILE)
-                        return pack_error(p, err, STACK_EREJECT, "stack.yaml names compose file '%s', which is not a file there",
-                                          m->compose);
-        } else {
-                for (const char *const *c = manifest_compose_candidates(); *c && !found; c++) {
-                        e = tree_find(&p->tree, *c);
-                        found = e && e->type == ENTRY_FILE;
-                }
-                if (!found && m->flavor == FLAVOR_DOCKER_COMPOSE)
-                        return pack_error(p, err, STACK_EREJECT,
-                                          "no compose file (compose.yaml, compose.yml, docker-compose.yaml or "
-                                          "docker-compose.yml)");
-        }
-        for (size_t i = 0; i < m->n_images; i++) {
-                e = tree_find(&p->tree, m->images[i]);
-                if (!e || e->type != ENTRY_FILE)
-                        return pack_error(p, err, STACK_EREJECT, "stack.yaml names image archive '%s', which is not a file there",
-                                          m->images[i]);
-        }
         return 0;
 }
 
