@@ -39,16 +39,19 @@
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A growing list of strings, NULL-terminated (services, variables, redirects, data dirs, files being read). */
 struct strv {
         char **v;
         size_t n, cap;
 };
 
+/* An effective file to write once every file passed. */
 struct pending {
         char *path, *data;
         size_t len;
 };
 
+/* One policy_apply() call: its input, its error sink and what the checks collected. */
 struct apply {
         const struct policy_input *in;
         struct error *err;
@@ -60,6 +63,7 @@ struct apply {
         size_t n_writes, cap_writes, n_files;
 };
 
+/* One compose file being checked (the main one or one it includes). */
 struct file {
         struct apply *a;
         const char *rel;     /* the compose file, relative to the run dir */
@@ -68,12 +72,14 @@ struct file {
         bool list_services;
 };
 
+/* What one service's security_opt said, for the no-new-privileges stack adds. */
 struct svc_state {
         bool have_nnp;  /* security_opt already says no-new-privileges:true */
         bool nnp_off;   /* security_opt says no-new-privileges:false, and privileged is granted */
         bool nnp_reset; /* security_opt: !reset */
 };
 
+/* Where a path in the file leads (classify_path). */
 enum path_kind {
         PATH_VAR,    /* set by a variable: anything */
         PATH_HOST,   /* absolute or ~ */
