@@ -163,8 +163,9 @@ int check_document(struct file *f, struct yamltree_node *root);
 
 /* ---- policy-security.c: the sandbox ---- */
 
-void need_if_host(struct file *f, const char *who, const char *key, const struct yamltree_node *v, unsigned bit);
-void need_if_set(struct file *f, const char *who, const char *key, const struct yamltree_node *v, unsigned bit);
+/* privileged, the host's namespaces, capabilities, devices (also deploy's device reservations): keys of a
+ * service whose value alone asks for a permission, recorded with need(). false when k is none of them. */
+bool check_sandbox_key(struct file *f, const char *who, const struct yamltree_node *k, const struct yamltree_node *v);
 int check_security_opt(struct file *f, const char *who, const struct yamltree_node *v, struct svc_state *st);
 int apply_security_opt(struct file *f, const char *who, struct yamltree_node *svc, const struct svc_state *st);
 int check_networks(struct file *f, const struct yamltree_node *v);
@@ -172,7 +173,8 @@ int check_networks(struct file *f, const struct yamltree_node *v);
 /* ---- policy-mounts.c: volumes and binds ---- */
 
 int check_volume(struct file *f, const char *who, const char *service, struct yamltree_node *v);
-int check_top_volumes(struct file *f, const struct yamltree_node *v);
+/* A top-level volume definition (a mapping): driver_opts that bind a host device. */
+int check_volume_definition(struct file *f, const char *who, const struct yamltree_node *def);
 
 /* ---- policy-ports.c: published ports ---- */
 

@@ -96,6 +96,28 @@ static void format_cpus(double v, char *buf, size_t size)
                 buf[--n] = 0;
 }
 
+/* The tightest of v and what the service (skey) and its deploy.resources.limits (lkey) set. */
+static uint64_t tightest(uint64_t v, const struct yamltree_node *svc, const char *skey,
+                         const struct yamltree_node *limits, const char *lkey,
+                         bool (*parse)(const struct yamltree_node *, uint64_t *))
+{
+        uint64_t u;
+
+        if (parse(map_get(svc, skey), &u) && u < v)
+                v = u;
+        if (parse(map_get(limits, lkey), &u) && u < v)
+                v = u;
+        return v;
+}
+
+/* Without a stack limit: deploy.resources.limits' lkey moves to the service's skey, unless that is set. */
+static int fold_limit(struct yamltree_node *svc, const char *skey, struct yamltree_node *limits, const char *lkey)
+{
+        if (!limits || !map_get(limits, lkey) || map_get(svc, skey))
+                return 0;
+        return map_set(svc, skey, YAML_PLAIN_SCALAR_STYLE, map_del(limits, lkey, true));
+}
+
 /* The stack's limits on every service, unless the service sets tighter ones. The service-level keys are the
  * ones compose v1 and v2 both honour; deploy.resources.limits (v2 only, and v2 refuses the two when they
  * differ) is folded into them and dropped. */
@@ -133,14 +155,11 @@ int apply_limits(struct file *f, struct yamltree_node *svc)
                 map_del(svc, "cpu_period", false);
                 format_cpus(cpus, buf, sizeof buf);
                 r = map_set_text(svc, "cpus", buf, YAML_PLAIN_SCALAR_STYLE);
-        } else if (limits && map_get(limits, "cpus") && !map_get(svc, "cpus")) {
-                r = map_set(svc, "cpus", YAML_PLAIN_SCALAR_STYLE, map_del(limits, "cpus", true));
+        } else {
+                r = fold_limit(svc, "cpus", limits, "cpus");
         }
         if (r == 0 && mem) {
-                if (parse_bytes(map_get(svc, "mem_limit"), &u) && u < mem)
-                        mem = u;
-                if (parse_bytes(map_get(limits, "memory"), &u) && u < mem)
-                        mem = u;
+                mem = tightest(mem, svc, "mem_limit", limits, "memory", parse_bytes);
                 r = set_number(svc, "mem_limit", "%llu", (unsigned long long)mem);
                 /* a reservation above the limit makes the Engine refuse the container */
                 if (r == 0 && parse_bytes(map_get(svc, "mem_reservation"), &u) && u > mem)
@@ -149,17 +168,14 @@ int apply_limits(struct file *f, struct yamltree_node *svc)
                         snprintf(buf, sizeof buf, "%llu", (unsigned long long)mem);
                         r = map_set_text(resv, "memory", buf, YAML_SINGLE_QUOTED_SCALAR_STYLE);
                 }
-        } else if (r == 0 && limits && map_get(limits, "memory") && !map_get(svc, "mem_limit")) {
-                r = map_set(svc, "mem_limit", YAML_PLAIN_SCALAR_STYLE, map_del(limits, "memory", true));
+        } else if (r == 0) {
+                r = fold_limit(svc, "mem_limit", limits, "memory");
         }
         if (r == 0 && pids) {
-                if (parse_count(map_get(svc, "pids_limit"), &u) && u < pids)
-                        pids = u;
-                if (parse_count(map_get(limits, "pids"), &u) && u < pids)
-                        pids = u;
+                pids = tightest(pids, svc, "pids_limit", limits, "pids", parse_count);
                 r = set_number(svc, "pids_limit", "%llu", (unsigned long long)pids);
-        } else if (r == 0 && limits && map_get(limits, "pids") && !map_get(svc, "pids_limit")) {
-                r = map_set(svc, "pids_limit", YAML_PLAIN_SCALAR_STYLE, map_del(limits, "pids", true));
+        } else if (r == 0) {
+                r = fold_limit(svc, "pids_limit", limits, "pids");
         }
         if (r == 0 && limits) {
                 map_del(resources, "limits", false);

@@ -145,33 +145,20 @@ int check_volume(struct file *f, const char *who, const char *service, struct ya
         return 0;
 }
 
-int check_top_volumes(struct file *f, const struct yamltree_node *v)
+/* A top-level volume definition: the local driver with o=bind (or type none) is a bind mount of its device. */
+int check_volume_definition(struct file *f, const char *who, const struct yamltree_node *def)
 {
-        char who[WHO_SIZE], buf[80];
-        size_t i;
-        int r;
+        const struct yamltree_node *opts = map_get(def, "driver_opts"), *o, *type, *dev;
 
-        if (is_null(v) || v->kind != YAMLTREE_MAP)
+        if (!opts || opts->kind != YAMLTREE_MAP)
                 return 0;
-        for (i = 0; i + 1 < v->n; i += 2) {
-                const struct yamltree_node *k = v->items[i], *def = v->items[i + 1], *opts, *o, *type, *dev;
-
-                opts = def->kind == YAMLTREE_MAP ? map_get(def, "driver_opts") : NULL;
-                if (!opts || opts->kind != YAMLTREE_MAP)
-                        continue;
-                o = map_get(opts, "o");
-                type = map_get(opts, "type");
-                dev = map_get(opts, "device");
-                if (!dev || is_null(dev))
-                        continue;
-                /* the local driver with o=bind (or type none) is a bind mount of device */
-                if ((is_scalar(o) && (strstr(o->text, "bind") || node_has_var(o))) || text_is(type, "none") ||
-                    node_has_var(type)) {
-                        snprintf(who, sizeof who, "%svolume '%s'", f->prefix, show(k->text, k->len, buf, sizeof buf));
-                        r = check_host_path(f, who, "driver_opts.device", dev);
-                        if (r < 0)
-                                return r;
-                }
-        }
+        o = map_get(opts, "o");
+        type = map_get(opts, "type");
+        dev = map_get(opts, "device");
+        if (is_null(dev))
+                return 0;
+        if ((is_scalar(o) && (strstr(o->text, "bind") || node_has_var(o))) || text_is(type, "none") ||
+            node_has_var(type))
+                return check_host_path(f, who, "driver_opts.device", dev);
         return 0;
 }

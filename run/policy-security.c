@@ -9,7 +9,7 @@
 
 #include <yaml.h>
 
-void need_if_host(struct file *f, const char *who, const char *key, const struct yamltree_node *v, unsigned bit)
+static void need_if_host(struct file *f, const char *who, const char *key, const struct yamltree_node *v, unsigned bit)
 {
         char buf[80];
 
@@ -17,7 +17,7 @@ void need_if_host(struct file *f, const char *who, const char *key, const struct
                 need(f, bit, who, "%s: %s", key, show(v->text, v->len, buf, sizeof buf));
 }
 
-void need_if_set(struct file *f, const char *who, const char *key, const struct yamltree_node *v, unsigned bit)
+static void need_if_set(struct file *f, const char *who, const char *key, const struct yamltree_node *v, unsigned bit)
 {
         const struct yamltree_node *first =
                 v && v->kind != YAMLTREE_SCALAR && v->n ? v->items[v->kind == YAMLTREE_MAP ? 1 : 0] : v;
@@ -32,6 +32,51 @@ void need_if_set(struct file *f, const char *who, const char *key, const struct 
         else
                 need(f, bit, who, "%s: [%s%s]", key, show(first->text, first->len, buf, sizeof buf),
                      v->n > (v->kind == YAMLTREE_MAP ? 2u : 1u) ? ", ..." : "");
+}
+
+/* Keys whose value alone asks for a permission: `host` (or a variable) for the namespaces, anything at all for
+ * the rest. */
+static const struct {
+        const char *key;
+        unsigned bit;
+        bool host; /* need_if_host, else need_if_set */
+} sandbox_keys[] = {
+        {"network_mode", PERM_HOST_NETWORK, true}, {"pid", PERM_HOST_PID, true},
+        {"ipc", PERM_HOST_IPC, true},              {"userns_mode", PERM_PRIVILEGED, true},
+        {"uts", PERM_PRIVILEGED, true},            {"cgroup", PERM_PRIVILEGED, true},
+        {"cgroup_parent", PERM_PRIVILEGED, false}, {"cap_add", PERM_CAP_ADD, false},
+        {"devices", PERM_DEVICES, false},          {"device_cgroup_rules", PERM_DEVICES, false},
+        {"gpus", PERM_DEVICES, false},
+};
+
+bool check_sandbox_key(struct file *f, const char *who, const struct yamltree_node *k, const struct yamltree_node *v)
+{
+        char buf[80];
+        size_t i;
+
+        if (text_is(k, "privileged")) {
+                if (!is_false(v))
+                        need(f, PERM_PRIVILEGED, who, "privileged: %s",
+                             is_scalar(v) ? show(v->text, v->len, buf, sizeof buf) : kind_name(v));
+                return true;
+        }
+        if (text_is(k, "deploy")) {
+                if (v->kind == YAMLTREE_MAP)
+                        need_if_set(f, who, "deploy.resources.reservations.devices",
+                                    map_get(map_get(map_get(v, "resources"), "reservations"), "devices"),
+                                    PERM_DEVICES);
+                return true;
+        }
+        for (i = 0; i < COUNT(sandbox_keys); i++) {
+                if (!text_is(k, sandbox_keys[i].key))
+                        continue;
+                if (sandbox_keys[i].host)
+                        need_if_host(f, who, sandbox_keys[i].key, v, sandbox_keys[i].bit);
+                else
+                        need_if_set(f, who, sandbox_keys[i].key, v, sandbox_keys[i].bit);
+                return true;
+        }
+        return false;
 }
 
 int check_security_opt(struct file *f, const char *who, const struct yamltree_node *v, struct svc_state *st)

@@ -55,9 +55,8 @@ int check_env_file(struct file *f, const char *who, struct yamltree_node *v)
 
 static int check_service(struct file *f, const char *name, struct yamltree_node *svc)
 {
-        char who[WHO_SIZE], buf[80];
+        char who[WHO_SIZE];
         struct svc_state st = {0};
-        struct yamltree_node *n;
         size_t i;
         int r = 0;
 
@@ -66,24 +65,8 @@ static int check_service(struct file *f, const char *name, struct yamltree_node 
                 const struct yamltree_node *k = svc->items[i];
                 struct yamltree_node *v = svc->items[i + 1];
 
-                if (text_is(k, "privileged")) {
-                        if (!is_false(v))
-                                need(f, PERM_PRIVILEGED, who, "privileged: %s",
-                                     is_scalar(v) ? show(v->text, v->len, buf, sizeof buf) : kind_name(v));
-                } else if (text_is(k, "network_mode")) {
-                        need_if_host(f, who, "network_mode", v, PERM_HOST_NETWORK);
-                } else if (text_is(k, "pid")) {
-                        need_if_host(f, who, "pid", v, PERM_HOST_PID);
-                } else if (text_is(k, "ipc")) {
-                        need_if_host(f, who, "ipc", v, PERM_HOST_IPC);
-                } else if (text_is(k, "userns_mode") || text_is(k, "uts") || text_is(k, "cgroup")) {
-                        need_if_host(f, who, k->text, v, PERM_PRIVILEGED);
-                } else if (text_is(k, "cgroup_parent")) {
-                        need_if_set(f, who, "cgroup_parent", v, PERM_PRIVILEGED);
-                } else if (text_is(k, "cap_add")) {
-                        need_if_set(f, who, "cap_add", v, PERM_CAP_ADD);
-                } else if (text_is(k, "devices") || text_is(k, "device_cgroup_rules") || text_is(k, "gpus")) {
-                        need_if_set(f, who, k->text, v, PERM_DEVICES);
+                if (check_sandbox_key(f, who, k, v)) {
+                        /* recorded with need() */
                 } else if (text_is(k, "security_opt")) {
                         r = check_security_opt(f, who, v, &st);
                 } else if (text_is(k, "volumes")) {
@@ -96,9 +79,6 @@ static int check_service(struct file *f, const char *name, struct yamltree_node 
                         r = check_build(f, who, v);
                 } else if (text_is(k, "extends")) {
                         r = check_extends(f, who, v);
-                } else if (text_is(k, "deploy") && v->kind == YAMLTREE_MAP) {
-                        n = map_get(map_get(map_get(v, "resources"), "reservations"), "devices");
-                        need_if_set(f, who, "deploy.resources.reservations.devices", n, PERM_DEVICES);
                 }
         }
         if (r == 0)
@@ -140,7 +120,15 @@ static int check_services(struct file *f, struct yamltree_node *v)
         return 0;
 }
 
-static int check_top_files(struct file *f, const struct yamltree_node *v, const char *what)
+static int check_file_definition(struct file *f, const char *who, const struct yamltree_node *def)
+{
+        return check_host_path(f, who, "file", map_get(def, "file"));
+}
+
+/* Top-level volumes, secrets and configs: name -> definition; each definition that is a mapping goes to check,
+ * with "<what> '<name>'" to name it. */
+static int check_definitions(struct file *f, const struct yamltree_node *v, const char *what,
+                             int (*check)(struct file *, const char *, const struct yamltree_node *))
 {
         char who[WHO_SIZE], buf[80];
         size_t i;
@@ -154,7 +142,7 @@ static int check_top_files(struct file *f, const struct yamltree_node *v, const 
                 if (def->kind != YAMLTREE_MAP)
                         continue;
                 snprintf(who, sizeof who, "%s%s '%s'", f->prefix, what, show(k->text, k->len, buf, sizeof buf));
-                r = check_host_path(f, who, "file", map_get(def, "file"));
+                r = check(f, who, def);
                 if (r < 0)
                         return r;
         }
@@ -185,11 +173,11 @@ int check_document(struct file *f, struct yamltree_node *root)
                 } else if (text_is(k, "networks")) {
                         r = check_networks(f, v);
                 } else if (text_is(k, "volumes")) {
-                        r = check_top_volumes(f, v);
+                        r = check_definitions(f, v, "volume", check_volume_definition);
                 } else if (text_is(k, "secrets")) {
-                        r = check_top_files(f, v, "secret");
+                        r = check_definitions(f, v, "secret", check_file_definition);
                 } else if (text_is(k, "configs")) {
-                        r = check_top_files(f, v, "config");
+                        r = check_definitions(f, v, "config", check_file_definition);
                 }
         }
         if (r == 0 && !services && !include)
