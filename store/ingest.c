@@ -1,8 +1,8 @@
 /* ingest.c - one streaming pass from bundle bytes to staged objects and a checked tree.
  *
  * bytes (read_fn) -> whole-bundle SHA-256 -> libarchive (zstd or gzip filter, tar format) -> per entry:
- * path/type/mode rules (tree.c), limits, content hashed and staged (store.c). Nothing of the bundle is kept
- * but its digest: no temporary copy of it is written.
+ * limits, the type/mode/path rules pack applies too (bundle.c, tree.c), content hashed and staged (store.c).
+ * Nothing of the bundle is kept but its digest: no temporary copy of it is written.
  */
 #include "ingest.h"
 
