@@ -18,7 +18,8 @@ static bool parse_cpus(const struct yamltree_node *n, double *ret)
         uint64_t whole = 0;
         double frac = 0;
 
-        if (!is_scalar(n) || !n->len || yamltree_parse_decimal(n->text, n->len, &whole, &frac) != n->len || whole + frac <= 0)
+        if (!is_scalar(n) || !n->len || yamltree_parse_decimal(n->text, n->len, &whole, &frac) != n->len ||
+            whole + frac <= 0)
                 return false;
         *ret = (double)whole + frac;
         return true;
@@ -61,8 +62,8 @@ static bool parse_count(const struct yamltree_node *n, uint64_t *ret)
         uint64_t whole = 0;
         double frac = 0;
 
-        if (!is_scalar(n) || !n->len || yamltree_parse_decimal(n->text, n->len, &whole, &frac) != n->len || whole == 0 ||
-            memchr(n->text, '.', n->len))
+        if (!is_scalar(n) || !n->len || yamltree_parse_decimal(n->text, n->len, &whole, &frac) != n->len ||
+            whole == 0 || memchr(n->text, '.', n->len))
                 return false;
         *ret = whole;
         return true;

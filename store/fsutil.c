@@ -1,4 +1,5 @@
-/* fsutil.c - file-system helpers: atomic writes (whole or streamed), bounded reads, recursive removal, reflink-or-copy. */
+/* fsutil.c - file-system helpers: atomic writes (whole or streamed), bounded reads, recursive removal,
+ * reflink-or-copy. */
 #include "fsutil.h"
 
 #include <dirent.h>
