@@ -20,6 +20,8 @@
 
 #include <curl/curl.h>
 
+#include "store/buf.h"
+
 #define MAX_ATTEMPTS 4
 #define HIGH_WATER (1024 * 1024)
 #define CONNECT_TIMEOUT_S 10L
@@ -163,30 +165,15 @@ static int transfer_error(CURL *e, CURLcode c, const char *url, const char *errb
 /* ---- bounded GET ---- */
 
 struct membuf {
-        char *p;
-        size_t len, max;
-        bool too_big;
+        struct buf body;
         char *etag, *last_modified;
 };
 
 static size_t mem_write(char *ptr, size_t size, size_t n, void *ud)
 {
         struct membuf *b = ud;
-        size_t add = size * n;
-        char *np;
 
-        if (b->len + add > b->max) {
-                b->too_big = true;
-                return 0;
-        }
-        np = realloc(b->p, b->len + add + 1);
-        if (!np)
-                return 0;
-        memcpy(np + b->len, ptr, add);
-        b->p = np;
-        b->len += add;
-        b->p[b->len] = 0;
-        return add;
+        return buf_add(&b->body, ptr, size * n) == 0 ? size * n : 0;
 }
 
 static char *header_value(const char *line, size_t len, const char *name)
@@ -241,10 +228,10 @@ static int request(const char *url, size_t max, const char *etag, const char *la
                 long status = 0;
 
                 /* Whatever the previous attempt left (a partial body, validators) goes before the next one. */
-                free(b.p);
+                buf_release(&b.body);
                 free(b.etag);
                 free(b.last_modified);
-                b = (struct membuf){.max = max};
+                b = (struct membuf){.body = BUF_INIT(max)};
                 curl_easy_cleanup(e);
                 e = curl_easy_init();
                 if (!e) {
@@ -276,22 +263,18 @@ static int request(const char *url, size_t max, const char *etag, const char *la
                         memset(ret, 0, sizeof *ret);
                         ret->status = status ? status : 200; /* file:// has no status */
                         if (ret->status == 304) {
-                                free(b.p);
-                                b.p = NULL;
-                                b.len = 0;
-                        } else if (!b.p && !(b.p = strdup(""))) {
+                                buf_release(&b.body);
+                        } else if (!(ret->body = buf_steal(&b.body, &ret->len))) {
                                 r = error_set(err, STACK_EFAIL, "out of memory");
                                 goto done;
                         }
-                        ret->body = b.p;
-                        ret->len = b.len;
                         ret->etag = b.etag;
                         ret->last_modified = b.last_modified;
                         b = (struct membuf){0}; /* handed to ret */
                         r = 0;
                         goto done;
                 }
-                if (b.too_big) {
+                if (b.body.toobig) {
                         r = error_set(err, STACK_EREJECT, "%s is larger than %zu bytes: refused", url, max);
                         goto done;
                 }
@@ -303,7 +286,7 @@ static int request(const char *url, size_t max, const char *etag, const char *la
                 goto done;
         }
 done:
-        free(b.p);
+        buf_release(&b.body);
         free(b.etag);
         free(b.last_modified);
         curl_easy_cleanup(e);

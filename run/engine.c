@@ -22,6 +22,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "store/buf.h"
+
 #define DEFAULT_SOCKET "/var/run/docker.sock"
 #define API_MAJOR 1
 #define API_MINOR 41             /* the newest API this client is written against */
@@ -99,32 +101,9 @@ static int append_escaped(char *dst, size_t cap, const char *s)
 
 /* ---- requests ---- */
 
-struct membuf {
-        char *p;
-        size_t len, max;
-        bool too_big, oom;
-};
-
 static size_t mem_write(char *ptr, size_t size, size_t n, void *ud)
 {
-        struct membuf *b = ud;
-        size_t add = size * n;
-        char *np;
-
-        if (add > b->max - b->len) {
-                b->too_big = true;
-                return 0;
-        }
-        np = realloc(b->p, b->len + add + 1);
-        if (!np) {
-                b->oom = true;
-                return 0;
-        }
-        memcpy(np + b->len, ptr, add);
-        b->p = np;
-        b->len += add;
-        b->p[b->len] = 0;
-        return add;
+        return buf_add(ud, ptr, size * n) == 0 ? size * n : 0;
 }
 
 struct upload {
@@ -266,7 +245,7 @@ static char *answer_message(const char *body, size_t len)
         return m;
 }
 
-static int status_error(struct engine *e, const char *method, const char *path, long status, const struct membuf *b,
+static int status_error(struct engine *e, const char *method, const char *path, long status, const struct buf *b,
                         struct error *err)
 {
         char *m = answer_message(b->p, b->len);
@@ -277,17 +256,17 @@ static int status_error(struct engine *e, const char *method, const char *path, 
 }
 
 /* A GET whose answer is kept (bounded), whatever its status. */
-static int engine_get_status(struct engine *e, const char *path, long *ret_status, struct membuf *ret_body,
+static int engine_get_status(struct engine *e, const char *path, long *ret_status, struct buf *ret_body,
                              struct error *err)
 {
-        struct membuf b = {.max = MAX_ANSWER};
+        struct buf b = BUF_INIT(MAX_ANSWER);
         struct request rq = {.method = "GET", .path = path, .timeout_s = CALL_TIMEOUT_S, .write = mem_write,
                              .write_ud = &b};
         long status;
         CURLcode c = perform(e, &rq, &status);
         int r;
 
-        if (b.too_big)
+        if (b.toobig)
                 r = error_set(err, STACK_ERUNTIME, "Docker Engine: GET %s: answer larger than %u bytes: refused",
                               path, MAX_ANSWER);
         else if (b.oom || c == CURLE_OUT_OF_MEMORY)
@@ -299,15 +278,15 @@ static int engine_get_status(struct engine *e, const char *path, long *ret_statu
                 *ret_body = b;
                 return 0;
         }
-        free(b.p);
+        buf_release(&b);
         return r;
 }
 
 /* A GET whose answer is kept (bounded). *ret_status is 2xx or 404; other statuses are errors. */
-static int engine_get(struct engine *e, const char *path, long *ret_status, struct membuf *ret_body,
+static int engine_get(struct engine *e, const char *path, long *ret_status, struct buf *ret_body,
                       struct error *err)
 {
-        struct membuf b = {0};
+        struct buf b = BUF_INIT(0); /* filled by the callee */
         long status = 0;
         int r = engine_get_status(e, path, &status, &b, err);
 
@@ -315,7 +294,7 @@ static int engine_get(struct engine *e, const char *path, long *ret_status, stru
                 return r;
         if ((status < 200 || status > 299) && status != 404) {
                 r = status_error(e, "GET", path, status, &b, err);
-                free(b.p);
+                buf_release(&b);
                 return r;
         }
         *ret_status = status;
@@ -325,7 +304,7 @@ static int engine_get(struct engine *e, const char *path, long *ret_status, stru
 
 static int engine_get_json(struct engine *e, const char *path, long *ret_status, json_t **ret, struct error *err)
 {
-        struct membuf b = {0};
+        struct buf b = BUF_INIT(0); /* filled by the callee */
         json_error_t je;
         json_t *j;
         int r = engine_get(e, path, ret_status, &b, err);
@@ -333,12 +312,12 @@ static int engine_get_json(struct engine *e, const char *path, long *ret_status,
         if (r < 0)
                 return r;
         if (*ret_status == 404) {
-                free(b.p);
+                buf_release(&b);
                 *ret = NULL;
                 return 0;
         }
         j = json_loadb(b.p ? b.p : "", b.len, 0, &je);
-        free(b.p);
+        buf_release(&b);
         if (!j)
                 return error_set(err, STACK_ERUNTIME, "Docker Engine: GET %s: the answer is not JSON (%s)", path,
                                  je.text);
@@ -395,7 +374,7 @@ static size_t ping_header(char *line, size_t size, size_t n, void *ud)
 
 static int engine_ping(struct engine *e, struct ping *p, struct error *err)
 {
-        struct membuf b = {.max = 4096};
+        struct buf b = BUF_INIT(4096);
         struct request rq = {.method = "GET", .path = "/_ping", .timeout_s = PING_TIMEOUT_S, .write = mem_write,
                              .write_ud = &b, .header = ping_header, .header_ud = p};
         long status;
@@ -405,7 +384,7 @@ static int engine_ping(struct engine *e, struct ping *p, struct error *err)
         c = perform(e, &rq, &status);
         if (c == CURLE_OK && status == 200 && b.p && !strncmp(b.p, "OK", 2))
                 r = 0;
-        else if (c == CURLE_OK || b.too_big)
+        else if (c == CURLE_OK || b.toobig)
                 r = error_set(err, STACK_ERUNTIME,
                               "%s answers, but not as a Docker Engine (GET /_ping: HTTP %ld): is DOCKER_HOST right?",
                               e->socket, status);
@@ -416,7 +395,7 @@ static int engine_ping(struct engine *e, struct ping *p, struct error *err)
                               e->socket, PING_TIMEOUT_S);
         else
                 r = transport_error(e, c, "GET", "/_ping", err);
-        free(b.p);
+        buf_release(&b);
         return r;
 }
 
@@ -500,7 +479,7 @@ const char *engine_socket(const struct engine *e)
 int engine_image_exists(struct engine *e, const char *ref, bool *ret, struct error *err)
 {
         char path[1024] = "/images/";
-        struct membuf b = {0};
+        struct buf b = BUF_INIT(0); /* filled by the callee */
         long status = 0;
         int r;
 
@@ -517,19 +496,18 @@ int engine_image_exists(struct engine *e, const char *ref, bool *ret, struct err
                 r = error_set(err, STACK_EREJECT, "image reference '%s' is not valid: %s", ref,
                               m ? m : "the Engine refused it");
                 free(m);
-                free(b.p);
+                buf_release(&b);
                 return r;
         }
-        free(b.p);
+        buf_release(&b);
         *ret = status != 404;
         return 0;
 }
 
 /* The image load answer: a stream of JSON objects, one a line ("\r\n" between them), the first error kept. */
 struct load_answer {
-        char *line;
-        size_t len, cap;
-        bool too_big, oom;
+        struct buf line; /* the line still open, at most MAX_LOAD_LINE bytes */
+        bool oom;
         char *error;   /* "errorDetail".message or "error" */
         char *message; /* "message" (an HTTP error answer) */
         char *text;    /* the start of an answer that is not JSON */
@@ -592,35 +570,20 @@ static size_t load_write(char *ptr, size_t size, size_t n, void *ud)
         struct load_answer *a = ud;
         size_t add = size * n, start = 0;
 
-        if (add > MAX_LOAD_LINE - a->len) {
-                a->too_big = true;
+        if (buf_add(&a->line, ptr, add) < 0)
                 return 0;
-        }
-        if (a->len + add > a->cap) {
-                size_t cap = a->len + add > 2 * a->cap ? a->len + add : 2 * a->cap;
-                char *np = realloc(a->line, cap);
-                if (!np) {
-                        a->oom = true;
-                        return 0;
-                }
-                a->line = np;
-                a->cap = cap;
-        }
-        memcpy(a->line + a->len, ptr, add);
-        a->len += add;
-        for (size_t i = 0; i < a->len; i++)
-                if (a->line[i] == '\n') {
-                        load_line(a, a->line + start, i - start);
+        for (size_t i = 0; i < a->line.len; i++)
+                if (a->line.p[i] == '\n') {
+                        load_line(a, a->line.p + start, i - start);
                         start = i + 1;
                 }
-        memmove(a->line, a->line + start, a->len - start);
-        a->len -= start;
+        buf_drop(&a->line, start);
         return add;
 }
 
 int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what, struct error *err)
 {
-        struct load_answer a = {0};
+        struct load_answer a = {.line = BUF_INIT(MAX_LOAD_LINE)};
         struct upload u = {.fd = fd, .size = size};
         struct request rq = {.method = "POST", .path = "/images/load?quiet=1", .timeout_s = 0, .write = load_write,
                              .write_ud = &a, .upload = &u, .content_type = "application/x-tar"};
@@ -633,22 +596,22 @@ int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what,
         if (!what)
                 what = "(unnamed)";
         c = perform(e, &rq, &status);
-        if (a.len && !a.too_big)
-                load_line(&a, a.line, a.len); /* the last object may come without a newline */
+        if (a.line.len && !a.line.toobig)
+                load_line(&a, a.line.p, a.line.len); /* the last object may come without a newline */
         /* What the Engine said wins over how the transfer ended: it may answer and close before reading all. */
         if (u.read_errno)
                 r = error_errno(err, STACK_ESTORE, u.read_errno, "reading image archive %s", what);
         else if (u.short_read)
                 r = error_set(err, STACK_ESTORE, "image archive %s ended after %llu of %llu bytes", what,
                               (unsigned long long)u.sent, (unsigned long long)size);
-        else if (a.oom || c == CURLE_OUT_OF_MEMORY)
+        else if (a.oom || a.line.oom || c == CURLE_OUT_OF_MEMORY)
                 r = error_set(err, STACK_EFAIL, "out of memory");
         else if (a.error)
                 r = error_set(err, STACK_EREJECT, "image archive %s: %s", what, a.error);
         else if (status >= 400)
                 r = error_set(err, STACK_EREJECT, "image archive %s: %s", what,
                               a.message ? a.message : a.text ? a.text : "the Engine refused it");
-        else if (a.too_big)
+        else if (a.line.toobig)
                 r = error_set(err, STACK_ERUNTIME, "image archive %s: the Engine's answer has a line over %u bytes",
                               what, MAX_LOAD_LINE);
         else if (c != CURLE_OK)
@@ -657,7 +620,7 @@ int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what,
                 r = error_set(err, STACK_ERUNTIME, "image archive %s: the Engine answered HTTP %ld", what, status);
         else
                 r = 0;
-        free(a.line);
+        buf_release(&a.line);
         free(a.error);
         free(a.message);
         free(a.text);

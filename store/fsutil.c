@@ -1,4 +1,5 @@
-/* fsutil.c - file-system helpers: atomic writes, bounded reads, recursive removal, reflink-or-copy. */
+/* fsutil.c - file-system helpers: atomic writes (whole or streamed), bounded reads, recursive removal,
+ * reflink-or-copy. */
 #include "fsutil.h"
 
 #include <dirent.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/fs.h>
@@ -88,36 +90,90 @@ static int split_dir(const char *path, char *dir, size_t size)
         return fs_path(dir, size, "%.*s", (int)(slash - path), path);
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+int fs_atomic_open(struct fs_atomic *a, const char *path, mode_t mode)
 {
-        char tmp[PATH_MAX], dir[PATH_MAX];
-        int fd = -1, r;
+        const char *slash = strrchr(path, '/');
+        char dir[PATH_MAX];
+        int r;
 
-        r = split_dir(path, dir, sizeof dir);
+        a->fd = -1;
+        a->tmp[0] = 0;
+        if (!*path || (slash && !slash[1]))
+                return -EISDIR; /* names a directory, not a file */
+        r = fs_path(a->path, sizeof a->path, "%s", path);
+        if (r == 0)
+                r = split_dir(path, dir, sizeof dir);
         if (r < 0)
                 return r;
-        for (int i = 0; i < 100; i++) {
-                r = fs_path(tmp, sizeof tmp, "%s.tmp-%ld-%d", path, (long)getpid(), rand());
+        for (int tries = 0; tries < 100; tries++) {
+                uint64_t rnd = 0;
+
+                if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
+                        rnd = ((uint64_t)getpid() << 32) ^ ((uint64_t)tries << 16) ^ (uint64_t)rand();
+                r = fs_path(a->tmp, sizeof a->tmp, "%s/.%s.%016llx.tmp", dir, slash ? slash + 1 : path,
+                            (unsigned long long)rnd);
                 if (r < 0)
-                        return r;
-                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-                if (fd >= 0 || errno != EEXIST)
+                        break;
+                a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+                if (a->fd >= 0)
+                        return 0;
+                r = -errno;
+                if (r != -EEXIST)
                         break;
         }
-        if (fd < 0)
-                return -errno;
-        r = fs_write_all(fd, data, len);
-        if (r == 0 && fsync(fd) < 0)
+        a->tmp[0] = 0;
+        return r;
+}
+
+int fs_atomic_commit(struct fs_atomic *a)
+{
+        char dir[PATH_MAX];
+        int r = 0;
+
+        if (a->fd < 0 || !a->tmp[0])
+                return -EBADF;
+        if (fsync(a->fd) < 0)
                 r = -errno;
-        if (close(fd) < 0 && r == 0)
+        if (close(a->fd) < 0 && r == 0)
                 r = -errno;
-        if (r == 0 && rename(tmp, path) < 0)
+        a->fd = -1;
+        if (r == 0 && rename(a->tmp, a->path) < 0)
                 r = -errno;
         if (r < 0) {
-                unlink(tmp);
+                fs_atomic_abort(a);
                 return r;
         }
-        return fs_fsync_dir(dir);
+        a->tmp[0] = 0;
+        r = split_dir(a->path, dir, sizeof dir);
+        return r < 0 ? r : fs_fsync_dir(dir);
+}
+
+void fs_atomic_abort(struct fs_atomic *a)
+{
+        if (!a)
+                return;
+        if (a->fd >= 0)
+                close(a->fd);
+        a->fd = -1;
+        if (a->tmp[0])
+                unlink(a->tmp);
+        a->tmp[0] = 0;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+        struct fs_atomic a;
+        int r;
+
+        r = fs_atomic_open(&a, path, mode);
+        if (r < 0)
+                return r;
+        r = fs_write_all(a.fd, data, len);
+        if (r < 0) {
+                fs_atomic_abort(&a);
+                return r;
+        }
+        return fs_atomic_commit(&a);
 }
 
 int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len)

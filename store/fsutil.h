@@ -1,11 +1,20 @@
 /* fsutil.h - small file-system helpers shared by the store, checkout and pack.
  *
- * All return 0 or a negative errno; none prints. fs_write_atomic() is the one atomic-write helper of the
- * project: temp file in the target's directory (O_EXCL), write, fsync, rename, fsync the directory.
+ * All return 0 or a negative errno; none prints. One atomic write for the project: a temp file beside the
+ * target (".<name>.<16 hex>.tmp", O_EXCL, mode less the umask), written, fsync'ed, renamed over the target,
+ * the directory fsync'ed. fs_write_atomic() does it for bytes in memory; for a stream:
+ *   struct fs_atomic a;
+ *   fs_atomic_open(&a, path, mode)     a.fd is the temp file, a.tmp its path (to skip it, to name it)
+ *   fs_write_all(a.fd, ...) ...        as much as the stream holds
+ *   fs_atomic_commit(&a)               fsync, close, rename, fsync the directory; the temp file is gone
+ *                                      whatever it returns
+ *   fs_atomic_abort(&a)                on any failure before commit: close and remove the temp file; safe
+ *                                      after a failed open, after commit, and twice
  */
 #ifndef STACK_FSUTIL_H
 #define STACK_FSUTIL_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +22,15 @@
 
 /* mkdir -p with mode for every created component. */
 int fs_mkdir_p(const char *path, mode_t mode);
+struct fs_atomic {
+        int fd;              /* the temp file, open for writing; -1 once closed */
+        char path[PATH_MAX]; /* the target */
+        char tmp[PATH_MAX];  /* the temp file; "" when none is left */
+};
+
+int fs_atomic_open(struct fs_atomic *a, const char *path, mode_t mode);
+int fs_atomic_commit(struct fs_atomic *a);
+void fs_atomic_abort(struct fs_atomic *a);
 /* Write data to path atomically (see above). */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Read a whole file of at most max bytes into a NUL-terminated heap buffer; -EFBIG when larger. */

@@ -1,10 +1,12 @@
 /* ingest.c - one streaming pass from bundle bytes to staged objects and a checked tree.
  *
  * bytes (read_fn) -> whole-bundle SHA-256 -> libarchive (zstd or gzip filter, tar format) -> per entry:
- * path/type/mode rules (tree.c), limits, content hashed and staged (store.c). Nothing of the bundle is kept
- * but its digest: no temporary copy of it is written.
+ * limits, the type/mode/path rules pack applies too (bundle.c, tree.c), content hashed and staged (store.c).
+ * Nothing of the bundle is kept but its digest: no temporary copy of it is written.
  */
 #include "ingest.h"
+
+#include "bundle.h"
 #include "fsutil.h"
 
 #include <errno.h>
@@ -245,23 +247,11 @@ static int read_file(struct ingest *ing, struct archive *a, const char *path, ui
         return 0;
 }
 
-static const char *type_name(mode_t type)
-{
-        switch (type) {
-        case AE_IFCHR: return "a character device";
-        case AE_IFBLK: return "a block device";
-        case AE_IFIFO: return "a fifo";
-        case AE_IFSOCK: return "a socket";
-        default: return "an unsupported entry type";
-        }
-}
-
 static int read_entry(struct ingest *ing, struct archive *a, struct archive_entry *e, struct error *err)
 {
         const char *raw = archive_entry_pathname(e);
         char path[TREE_MAX_PATH + 1];
         mode_t type = archive_entry_filetype(e);
-        uint32_t mode = (uint32_t)archive_entry_mode(e) & 07777;
         struct digest d = {{0}};
         uint64_t size = 0;
         int r;
@@ -281,8 +271,7 @@ static int read_entry(struct ingest *ing, struct archive *a, struct archive_entr
         if (archive_entry_hardlink(e))
                 return error_set(err, STACK_EREJECT, "bundle entry '%s' is a hard link (to '%.200s'): not allowed", path,
                                  archive_entry_hardlink(e));
-        switch (type) {
-        case AE_IFREG: {
+        if (type == AE_IFREG) {
                 uint64_t declared = archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0;
                 if (declared > ing->lim.max_unpacked - (ing->unpacked < ing->lim.max_unpacked ? ing->unpacked : ing->lim.max_unpacked))
                         return error_set(err, STACK_EREJECT,
@@ -293,45 +282,19 @@ static int read_entry(struct ingest *ing, struct archive *a, struct archive_entr
                 r = read_file(ing, a, path, declared, &d, &size, err);
                 if (r < 0)
                         return r;
-                return tree_add(&ing->tree, path, ENTRY_FILE, mode, size, &d, NULL, err);
         }
-        case AE_IFDIR:
-                return tree_add(&ing->tree, path, ENTRY_DIR, mode, 0, NULL, NULL, err);
-        case AE_IFLNK:
-                return tree_add(&ing->tree, path, ENTRY_SYMLINK, mode & 07000, 0, NULL, archive_entry_symlink(e), err);
-        default:
-                return error_set(err, STACK_EREJECT, "bundle entry '%s' is %s: not allowed", path, type_name(type));
-        }
+        return bundle_add_entry(&ing->tree, path, archive_entry_mode(e), size, &d, archive_entry_symlink(e), err);
 }
 
 static int find_compose(struct ingest *ing, struct error *err)
 {
-        const struct manifest *m = ing->manifest;
-        const struct tree_entry *e;
+        const char *compose = NULL;
+        int r = bundle_check_content(&ing->tree, ing->manifest, &compose, err);
 
-        if (m->compose) {
-                e = tree_find(&ing->tree, m->compose);
-                if (!e || e->type != ENTRY_FILE)
-                        return error_set(err, STACK_EREJECT, "stack.yaml names compose file '%s', which the bundle does not have",
-                                         m->compose);
-                ing->compose_path = strdup(m->compose);
-        } else {
-                for (const char *const *c = manifest_compose_candidates(); *c && !ing->compose_path; c++) {
-                        e = tree_find(&ing->tree, *c);
-                        if (e && e->type == ENTRY_FILE)
-                                ing->compose_path = strdup(*c);
-                }
-                if (!ing->compose_path && m->flavor == FLAVOR_DOCKER_COMPOSE)
-                        return error_set(err, STACK_EREJECT,
-                                         "bundle has no compose file (compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml)");
-        }
-        for (size_t i = 0; i < m->n_images; i++) {
-                e = tree_find(&ing->tree, m->images[i]);
-                if (!e || e->type != ENTRY_FILE)
-                        return error_set(err, STACK_EREJECT, "stack.yaml names image archive '%s', which the bundle does not have",
-                                         m->images[i]);
-        }
-        return 0;
+        if (r < 0 || !compose)
+                return r;
+        ing->compose_path = strdup(compose);
+        return ing->compose_path ? 0 : error_set(err, STACK_EFAIL, "out of memory");
 }
 
 static int finish(struct ingest *ing, struct error *err)

@@ -6,6 +6,7 @@
  */
 #include "manifest.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include <yaml.h>
 
+#include "buf.h"
 #include "yamltree.h"
 
 #define MANIFEST_MAX_DEPTH       64    /* nesting of sequences/mappings, aliases included */
@@ -116,17 +118,6 @@ static bool node_plain(const struct yamltree_node *n)
         return n->style == YAML_PLAIN_SCALAR_STYLE;
 }
 
-/* A YAML null scalar: plain ~, null, Null, NULL, nothing; or tagged !!null. */
-static bool node_null(const struct yamltree_node *n)
-{
-        if (n->kind != YAMLTREE_SCALAR)
-                return false;
-        if (n->tag && strcmp(n->tag, YAML_NULL_TAG) == 0)
-                return true;
-        return node_plain(n) && (n->len == 0 || strcmp(n->text, "~") == 0 || strcmp(n->text, "null") == 0 ||
-                                 strcmp(n->text, "Null") == 0 || strcmp(n->text, "NULL") == 0);
-}
-
 static const struct yamltree_node *deref(const struct yamltree_node *n)
 {
         return n && n->kind == YAMLTREE_ALIAS ? n->target : n;
@@ -136,7 +127,7 @@ static const char *kind_name(const struct yamltree_node *n)
 {
         switch (deref(n)->kind) {
         case YAMLTREE_SCALAR:
-                return node_null(deref(n)) ? "null" : "scalar";
+                return yamltree_is_null(deref(n)) ? "null" : "scalar";
         case YAMLTREE_SEQ:
                 return "list";
         default:
@@ -253,16 +244,16 @@ static int take_text(struct ctx *c, const struct yamltree_node *v, const char *w
         if (s->kind != YAMLTREE_SCALAR)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: '%s' must be a scalar, not a %s (line %zu)", what,
                                  kind_name(s), v->line);
-        if (node_null(s) && allow_null) {
+        if (yamltree_is_null(s) && allow_null) {
                 *ret = NULL;
                 return 0;
         }
-        if ((node_null(s) || s->len == 0) && !allow_empty)
+        if ((yamltree_is_null(s) || s->len == 0) && !allow_empty)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: '%s' is empty (line %zu)", what, v->line);
         if (memchr(s->text, 0, s->len))
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: '%s' contains a NUL character (line %zu)", what,
                                  v->line);
-        copy = strdup(node_null(s) ? "" : s->text);
+        copy = strdup(yamltree_is_null(s) ? "" : s->text);
         if (!copy)
                 return oom(c);
         *ret = copy;
@@ -279,7 +270,7 @@ static int take_path(struct ctx *c, const struct yamltree_node *v, const char *w
         if (s->kind != YAMLTREE_SCALAR)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: %s must be a path, not a %s (line %zu)", what,
                                  kind_name(s), v->line);
-        if (node_null(s) || s->len == 0)
+        if (yamltree_is_null(s) || s->len == 0)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: %s is empty (line %zu)", what, v->line);
         if (s->len > MANIFEST_MAX_PATH)
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: %s is longer than %d bytes (line %zu)", what,
@@ -449,10 +440,10 @@ static int parse_ports(struct ctx *c, const struct yamltree_node *v, struct mani
                                 warn_add(c, "stack.yaml: %s: unknown key '%s' (ignored)", what,
                                          show(key, buf, sizeof buf));
                 }
-                if (!service || node_null(deref(service)))
+                if (!service || yamltree_is_null(deref(service)))
                         return error_set(c->err, STACK_EREJECT, "stack.yaml: %s has no 'service' (line %zu)", what,
                                          seq->items[i]->line);
-                if (!port || node_null(deref(port)))
+                if (!port || yamltree_is_null(deref(port)))
                         return error_set(c->err, STACK_EREJECT, "stack.yaml: %s has no 'port' (line %zu)", what,
                                          seq->items[i]->line);
                 snprintf(what, sizeof what, "ports[%zu].service", i);
@@ -493,14 +484,14 @@ static int parse_resources(struct ctx *c, const struct yamltree_node *v, struct 
                 uint64_t num;
 
                 if (scalar_is(key, "cpus")) {
-                        if (node_null(s))
+                        if (yamltree_is_null(s))
                                 continue;
                         if (!parse_cpus(s, &m->resources.cpus))
                                 return error_set(c->err, STACK_EREJECT,
                                                  "stack.yaml: resources.cpus '%s' is not a positive number (line %zu)",
                                                  show(val, buf, sizeof buf), val->line);
                 } else if (scalar_is(key, "memory")) {
-                        if (node_null(s))
+                        if (yamltree_is_null(s))
                                 continue;
                         if (!parse_size(s, &m->resources.memory) || m->resources.memory == 0)
                                 return error_set(c->err, STACK_EREJECT,
@@ -508,7 +499,7 @@ static int parse_resources(struct ctx *c, const struct yamltree_node *v, struct 
                                                  "512m, 1g or 256MiB (line %zu)",
                                                  show(val, buf, sizeof buf), val->line);
                 } else if (scalar_is(key, "pids")) {
-                        if (node_null(s))
+                        if (yamltree_is_null(s))
                                 continue;
                         if (!parse_uint(s, UINT_MAX, &num) || num == 0)
                                 return error_set(c->err, STACK_EREJECT,
@@ -550,38 +541,20 @@ static int parse_images(struct ctx *c, const struct yamltree_node *v, struct man
 
 /* ---- permissions, re-emitted as JSON (which is also flow YAML) ---- */
 
-struct buf {
-        char *p;
-        size_t len, cap;
-};
-
-static int buf_add(struct ctx *c, struct buf *b, const char *s, size_t n)
+static int out_add(struct ctx *c, struct buf *b, const char *s, size_t n)
 {
-        if (n > MANIFEST_MAX_PERMISSIONS - b->len)
+        int r = buf_add(b, s, n);
+
+        if (r == -EFBIG)
                 return error_set(c->err, STACK_EREJECT,
                                  "stack.yaml: 'permissions' is larger than %d bytes once written out",
                                  MANIFEST_MAX_PERMISSIONS);
-        if (b->len + n + 1 > b->cap) {
-                size_t cap = b->cap ? b->cap : 256;
-                char *p;
-
-                while (cap < b->len + n + 1)
-                        cap *= 2;
-                p = realloc(b->p, cap);
-                if (!p)
-                        return oom(c);
-                b->p = p;
-                b->cap = cap;
-        }
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        b->p[b->len] = 0;
-        return 0;
+        return r < 0 ? oom(c) : 0;
 }
 
-static int buf_str(struct ctx *c, struct buf *b, const char *s)
+static int out_str(struct ctx *c, struct buf *b, const char *s)
 {
-        return buf_add(c, b, s, strlen(s));
+        return out_add(c, b, s, strlen(s));
 }
 
 /* A plain scalar the JSON reader sees as the same value: true/false/null and JSON numbers. */
@@ -590,7 +563,7 @@ static const char *json_bare(const struct yamltree_node *s)
         size_t i = 0;
         const char *t = s->text;
 
-        if (node_null(s))
+        if (yamltree_is_null(s))
                 return "null";
         if (!node_plain(s))
                 return NULL;
@@ -632,13 +605,13 @@ static int emit_string(struct ctx *c, struct buf *b, const struct yamltree_node 
         size_t i, start = 0;
         int r;
 
-        r = buf_add(c, b, "\"", 1);
+        r = out_add(c, b, "\"", 1);
         for (i = 0; r == 0 && i < s->len; i++) {
                 unsigned char ch = (unsigned char)s->text[i];
 
                 if (ch >= 0x20 && ch != '"' && ch != '\\')
                         continue;
-                r = buf_add(c, b, s->text + start, i - start);
+                r = out_add(c, b, s->text + start, i - start);
                 if (r < 0)
                         break;
                 if (ch == '"' || ch == '\\')
@@ -649,13 +622,13 @@ static int emit_string(struct ctx *c, struct buf *b, const struct yamltree_node 
                         snprintf(esc, sizeof esc, "\\t");
                 else
                         snprintf(esc, sizeof esc, "\\u%04x", ch);
-                r = buf_str(c, b, esc);
+                r = out_str(c, b, esc);
                 start = i + 1;
         }
         if (r == 0)
-                r = buf_add(c, b, s->text + start, s->len - start);
+                r = out_add(c, b, s->text + start, s->len - start);
         if (r == 0)
-                r = buf_add(c, b, "\"", 1);
+                r = out_add(c, b, "\"", 1);
         return r;
 }
 
@@ -673,37 +646,37 @@ static int emit_node(struct ctx *c, struct buf *b, const struct yamltree_node *n
         switch (n->kind) {
         case YAMLTREE_SCALAR:
                 bare = json_bare(n);
-                return bare ? buf_str(c, b, bare) : emit_string(c, b, n);
+                return bare ? out_str(c, b, bare) : emit_string(c, b, n);
         case YAMLTREE_SEQ:
-                r = buf_add(c, b, "[", 1);
+                r = out_add(c, b, "[", 1);
                 for (i = 0; r == 0 && i < n->n; i++) {
                         if (i)
-                                r = buf_add(c, b, ", ", 2);
+                                r = out_add(c, b, ", ", 2);
                         if (r == 0)
                                 r = emit_node(c, b, n->items[i], depth + 1);
                 }
-                return r < 0 ? r : buf_add(c, b, "]", 1);
+                return r < 0 ? r : out_add(c, b, "]", 1);
         default:
                 r = map_check(c, n, "permissions");
                 if (r == 0)
-                        r = buf_add(c, b, "{", 1);
+                        r = out_add(c, b, "{", 1);
                 for (i = 0; r == 0 && i + 1 < n->n; i += 2) {
                         if (i)
-                                r = buf_add(c, b, ", ", 2);
+                                r = out_add(c, b, ", ", 2);
                         if (r == 0)
                                 r = emit_string(c, b, deref(n->items[i]));
                         if (r == 0)
-                                r = buf_add(c, b, ": ", 2);
+                                r = out_add(c, b, ": ", 2);
                         if (r == 0)
                                 r = emit_node(c, b, n->items[i + 1], depth + 1);
                 }
-                return r < 0 ? r : buf_add(c, b, "}", 1);
+                return r < 0 ? r : out_add(c, b, "}", 1);
         }
 }
 
 static int parse_permissions(struct ctx *c, const struct yamltree_node *v, struct manifest *m)
 {
-        struct buf b = {0};
+        struct buf b = BUF_INIT(MANIFEST_MAX_PERMISSIONS);
         int r;
 
         if (deref(v)->kind != YAMLTREE_MAP)
@@ -712,7 +685,7 @@ static int parse_permissions(struct ctx *c, const struct yamltree_node *v, struc
                                  v->line);
         r = emit_node(c, &b, v, 1);
         if (r < 0) {
-                free(b.p);
+                buf_release(&b);
                 return r;
         }
         m->permissions_yaml = b.p;
@@ -765,7 +738,7 @@ static int parse_required(struct ctx *c, const char *key, const struct yamltree_
         if (strcmp(key, "license") == 0)
                 return take_text(c, v, key, false, true, &m->license);
         /* flavor */
-        if (deref(v)->kind != YAMLTREE_SCALAR || node_null(deref(v))) /* take_text() refuses these, naming the key */
+        if (deref(v)->kind != YAMLTREE_SCALAR || yamltree_is_null(deref(v))) /* take_text() refuses these, naming the key */
                 return take_text(c, v, key, false, false, NULL);
         for (i = 0; i < COUNT(flavor_names); i++)
                 if (scalar_is(v, flavor_names[i])) {
@@ -804,7 +777,7 @@ static int parse_top(struct ctx *c, const struct yamltree_node *root, struct man
                 return oom(c);
         for (i = 0; i + 1 < root->n; i += 2) {
                 const struct yamltree_node *key = deref(root->items[i]), *v = root->items[i + 1];
-                bool null = node_null(deref(v)), known = false;
+                bool null = yamltree_is_null(deref(v)), known = false;
 
                 for (k = 0; k < COUNT(required_keys) && !known; k++)
                         if (scalar_is(key, required_keys[k])) {

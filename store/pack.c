@@ -2,8 +2,9 @@
  *
  * Reproducible means the bytes depend only on paths, contents, link targets and exec bits: entries are
  * built by hand from lstat (never archive_read_disk, which would bring owners, times, xattrs and ACLs),
- * sorted bytewise, and the tree module checks them with the same rules `stack import` applies, so pack
- * never writes a bundle import would refuse.
+ * sorted bytewise, and checked by the one rule import applies too (bundle.h: entry types and modes, then
+ * tree.c's path and link rules, then the files stack.yaml names), so pack never writes a bundle import would
+ * refuse.
  */
 #include "pack.h"
 
@@ -19,10 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "fsutil.h"
 #include "tree.h"
 
@@ -53,19 +54,6 @@ static int pack_error(struct packer *p, struct error *err, int code, const char 
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
         return error_set(err, code, "cannot pack %s: %s", p->dir, msg);
-}
-
-static const char *type_name(mode_t mode)
-{
-        if (S_ISFIFO(mode))
-                return "a fifo";
-        if (S_ISSOCK(mode))
-                return "a socket";
-        if (S_ISCHR(mode))
-                return "a character device";
-        if (S_ISBLK(mode))
-                return "a block device";
-        return "of an unsupported type";
 }
 
 /* Bytes import refuses in a path or link target: control characters and backslashes. */
@@ -166,33 +154,8 @@ int pack_read_manifest(const char *dir, struct manifest **ret, manifest_warn_fn 
         return r;
 }
 
-/* A link's target, resolved by its text alone from the link's directory, stays inside DIR. (tree_finalize()
- * then also follows links through other links, as import does.) */
-static bool target_stays_inside(const char *link_path, const char *target)
-{
-        size_t depth = 0;
-        const char *p;
-
-        for (p = link_path; *p; p++)
-                if (*p == '/')
-                        depth++;
-        for (p = target; *p;) {
-                size_t len = strcspn(p, "/");
-
-                if (len == 2 && p[0] == '.' && p[1] == '.') {
-                        if (depth == 0)
-                                return false;
-                        depth--;
-                } else if (len > 0 && !(len == 1 && p[0] == '.')) {
-                        depth++;
-                }
-                p += len;
-                if (*p == '/')
-                        p++;
-        }
-        return true;
-}
-
+/* The entry as lstat sees it, through the rule import applies (bundle_add_entry). Only what needs the disk is
+ * checked here: the name's bytes (so the message can show it) and a link target too long to read whole. */
 static int add_entry(struct packer *p, int dir_fd, const char *name, const char *path, struct error *err)
 {
         struct error local = ERROR_INIT;
@@ -206,17 +169,8 @@ static int add_entry(struct packer *p, int dir_fd, const char *name, const char 
                                   printable(path, shown, sizeof shown));
         if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return pack_error(p, err, STACK_EFAIL, "cannot stat '%s': %s", path, strerror(errno));
-        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
-                return pack_error(p, err, STACK_EREJECT, "'%s' is %s: a bundle holds only files, directories and symlinks",
-                                  path, type_name(st.st_mode));
-        if (st.st_mode & 07000)
-                return pack_error(p, err, STACK_EREJECT, "'%s' has a setuid, setgid or sticky bit (mode %04o)", path,
-                                  (unsigned)(st.st_mode & 07777));
-        if (S_ISREG(st.st_mode)) {
-                r = tree_add(&p->tree, path, ENTRY_FILE, st.st_mode & 0777, (uint64_t)st.st_size, NULL, NULL, &local);
-        } else if (S_ISDIR(st.st_mode)) {
-                r = tree_add(&p->tree, path, ENTRY_DIR, 0755, 0, NULL, NULL, &local);
-        } else {
+        target[0] = 0;
+        if (S_ISLNK(st.st_mode)) {
                 n = readlinkat(dir_fd, name, target, sizeof target - 1);
                 if (n < 0)
                         return pack_error(p, err, STACK_EFAIL, "cannot read symlink '%s': %s", path, strerror(errno));
@@ -224,17 +178,9 @@ static int add_entry(struct packer *p, int dir_fd, const char *name, const char 
                         return pack_error(p, err, STACK_EREJECT, "symlink '%s' has a target longer than %d bytes", path,
                                           TREE_MAX_PATH);
                 target[n] = 0;
-                if (has_bad_char(target))
-                        return pack_error(p, err, STACK_EREJECT, "symlink '%s' has a control character or backslash in its target",
-                                          path);
-                if (target[0] == '/')
-                        return pack_error(p, err, STACK_EREJECT, "symlink '%s' points to an absolute path '%.200s'", path,
-                                          target);
-                if (!target_stays_inside(path, target))
-                        return pack_error(p, err, STACK_EREJECT, "symlink '%s' -> '%.200s' points outside the directory",
-                                          path, target);
-                r = tree_add(&p->tree, path, ENTRY_SYMLINK, 0, 0, NULL, target, &local);
         }
+        r = bundle_add_entry(&p->tree, path, st.st_mode, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, NULL,
+                             target, &local);
         if (r < 0)
                 return pack_error(p, err, local.code ? local.code : STACK_EREJECT, "%s",
                                   local.code ? local.msg : "entry refused");
@@ -317,35 +263,14 @@ static int walk(struct packer *p, struct error *err)
 static int check_tree(struct packer *p, const struct manifest *m, struct error *err)
 {
         struct error local = ERROR_INIT;
-        const struct tree_entry *e;
-        bool found = false;
         int r;
 
         r = tree_finalize(&p->tree, &local);
+        if (r == 0)
+                r = bundle_check_content(&p->tree, m, NULL, &local);
         if (r < 0)
                 return pack_error(p, err, local.code ? local.code : STACK_EREJECT, "%s",
                                   local.code ? local.msg : "tree refused");
-        if (m->compose) {
-                e = tree_find(&p->tree, m->compose);
-                if (!e || e->type != ENTRY_FILE)
-                        return pack_error(p, err, STACK_EREJECT, "stack.yaml names compose file '%s', which is not a file there",
-                                          m->compose);
-        } else {
-                for (const char *const *c = manifest_compose_candidates(); *c && !found; c++) {
-                        e = tree_find(&p->tree, *c);
-                        found = e && e->type == ENTRY_FILE;
-                }
-                if (!found && m->flavor == FLAVOR_DOCKER_COMPOSE)
-                        return pack_error(p, err, STACK_EREJECT,
-                                          "no compose file (compose.yaml, compose.yml, docker-compose.yaml or "
-                                          "docker-compose.yml)");
-        }
-        for (size_t i = 0; i < m->n_images; i++) {
-                e = tree_find(&p->tree, m->images[i]);
-                if (!e || e->type != ENTRY_FILE)
-                        return pack_error(p, err, STACK_EREJECT, "stack.yaml names image archive '%s', which is not a file there",
-                                          m->images[i]);
-        }
         return 0;
 }
 
@@ -494,29 +419,6 @@ fail:
         return r;
 }
 
-/* Create the temp file beside the output: O_EXCL, mode 0666 less the umask, like the output will have. */
-static int open_tmp(const char *out_dir, const char *out_base, char *tmp, size_t size, const char **ret_base,
-                    struct error *err)
-{
-        for (int tries = 0; tries < 100; tries++) {
-                uint64_t rnd = 0;
-                int fd;
-
-                if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
-                        rnd = ((uint64_t)getpid() << 32) ^ (uint64_t)tries ^ (uint64_t)(uintptr_t)&rnd;
-                if (fs_path(tmp, size, "%s/.%s.%016llx.tmp", out_dir, out_base, (unsigned long long)rnd) < 0)
-                        return error_set(err, STACK_EFAIL, "output path %s/%s is too long", out_dir, out_base);
-                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-                if (fd >= 0) {
-                        *ret_base = strrchr(tmp, '/') + 1;
-                        return fd;
-                }
-                if (errno != EEXIST)
-                        return error_errno(err, STACK_EFAIL, errno, "cannot create a temp file in %s", out_dir);
-        }
-        return error_set(err, STACK_EFAIL, "cannot create a temp file in %s: too many attempts", out_dir);
-}
-
 void pack_result_release(struct pack_result *res)
 {
         if (!res)
@@ -531,7 +433,8 @@ int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, str
         struct packer p = {.dir = dir, .root_fd = -1, .out_fd = -1};
         struct manifest *m = NULL;
         struct pack_result res = {0};
-        char out_dir[PATH_MAX], tmp[PATH_MAX] = "";
+        struct fs_atomic out = {.fd = -1, .tmp = ""};
+        char out_dir[PATH_MAX];
         const char *slash;
         locale_t c_locale = (locale_t)0, old_locale;
         struct stat st;
@@ -572,12 +475,15 @@ int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, str
                 goto fail;
         }
 
-        p.out_fd = open_tmp(out_dir, p.out_base, tmp, sizeof tmp, &p.tmp_base, err);
-        if (p.out_fd < 0) {
-                r = p.out_fd;
-                tmp[0] = 0;
+        /* mode 0666 less the umask, as the output would have if written directly */
+        r = fs_atomic_open(&out, out_path, 0666);
+        if (r < 0) {
+                r = r == -ENAMETOOLONG ? error_set(err, STACK_EFAIL, "output path %s is too long", out_path)
+                                       : error_errno(err, STACK_EFAIL, r, "cannot create a temp file in %s", out_dir);
                 goto fail;
         }
+        p.out_fd = out.fd;
+        p.tmp_base = strrchr(out.tmp, '/') + 1;
         if (stat(out_dir, &st) < 0) {
                 r = error_errno(err, STACK_EFAIL, errno, "cannot stat %s", out_dir);
                 goto fail;
@@ -605,24 +511,10 @@ int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, str
         uselocale(old_locale);
         if (r < 0)
                 goto fail;
-        if (fsync(p.out_fd) < 0) {
-                r = error_errno(err, STACK_EFAIL, errno, "cannot write %s", tmp);
-                goto fail;
-        }
-        if (close(p.out_fd) < 0) {
-                p.out_fd = -1;
-                r = error_errno(err, STACK_EFAIL, errno, "cannot write %s", tmp);
-                goto fail;
-        }
         p.out_fd = -1;
-        if (rename(tmp, out_path) < 0) {
-                r = error_errno(err, STACK_EFAIL, errno, "cannot rename %s to %s", tmp, out_path);
-                goto fail;
-        }
-        tmp[0] = 0;
-        r = fs_fsync_dir(out_dir);
+        r = fs_atomic_commit(&out);
         if (r < 0) {
-                r = error_errno(err, STACK_EFAIL, r, "cannot sync %s", out_dir);
+                r = error_errno(err, STACK_EFAIL, r, "cannot write %s", out_path);
                 goto fail;
         }
 
@@ -634,10 +526,7 @@ int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, str
         r = 0;
 fail:
         pack_result_release(&res);
-        if (p.out_fd >= 0)
-                close(p.out_fd);
-        if (tmp[0])
-                unlink(tmp);
+        fs_atomic_abort(&out);
         if (p.root_fd >= 0)
                 close(p.root_fd);
         tree_release(&p.tree);

@@ -40,6 +40,27 @@ void yamltree_free(struct yamltree_node *n)
         free(n);
 }
 
+bool yamltree_is_null(const struct yamltree_node *n)
+{
+        static const char *const nulls[] = {"~", "null", "Null", "NULL"};
+        size_t i;
+
+        if (n && n->kind == YAMLTREE_ALIAS)
+                n = n->target;
+        if (!n || n->kind != YAMLTREE_SCALAR)
+                return false;
+        if (n->tag)
+                return strcmp(n->tag, YAML_NULL_TAG) == 0;
+        if (n->style != YAML_PLAIN_SCALAR_STYLE)
+                return false;
+        if (n->len == 0)
+                return true;
+        for (i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
+                if (n->len == strlen(nulls[i]) && memcmp(n->text, nulls[i], n->len) == 0)
+                        return true;
+        return false;
+}
+
 const char *yamltree_show(const char *s, size_t len, char *buf, size_t size)
 {
         size_t i, o = 0;

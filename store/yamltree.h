@@ -81,6 +81,11 @@ int yamltree_load(const struct yamltree_opts *opts, const void *data, size_t len
 /* Free a node and what it owns (aliases' targets are not owned). NULL is fine. */
 void yamltree_free(struct yamltree_node *n);
 
+/* A YAML null as YAML 1.1 and compose read it: an untagged plain scalar that is empty, ~, null, Null or NULL,
+ * or any scalar tagged !!null. A quoted scalar, or one with another tag (`!!str null`, `! ~`, `!custom null`),
+ * is a string. An alias (YAMLTREE_ALIAS_REF) is followed; NULL (no node) is false. */
+bool yamltree_is_null(const struct yamltree_node *n);
+
 /* A value quoted into a message: at most ~60 bytes, control characters shown as '?', UTF-8 kept whole. */
 const char *yamltree_show(const char *s, size_t len, char *buf, size_t size);
 

@@ -729,6 +729,65 @@ static void refuses_a_named_volume_that_binds_a_host_path(void **state)
         fx_release(&f);
 }
 
+static void refuses_a_secret_or_config_file_outside_the_run_dir(void **state)
+{
+        static const char *const docs[][2] = {
+                {WEB "secrets:\n  key:\n    file: /etc/shadow\n", "secret 'key': file '/etc/shadow' (a host path)"},
+                {WEB "configs:\n  conf:\n    file: ../../x.conf\n", "config 'conf': file '../../x.conf' (outside"},
+        };
+        struct fx f;
+        size_t i;
+
+        for (i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+                fx_init(&f, NULL, NULL);
+                assert_int_equal(fx_apply(&f, docs[i][0], 0), -STACK_EREJECT);
+                if (!strstr(f.err.msg, docs[i][1]) || !strstr(f.err.msg, "'host-bind'"))
+                        fail_msg("message '%s' does not say '%s'", f.err.msg, docs[i][1]);
+                assert_int_equal(fx_apply(&f, docs[i][0], PERM_HOST_BIND), 0);
+                fx_release(&f);
+        }
+}
+
+/* Every service key whose value alone asks for a permission, each with the permission it needs. */
+static void refuses_each_sandbox_key_unless_its_permission_is_granted(void **state)
+{
+        static const struct {
+                const char *yaml, *key;
+                unsigned bit;
+        } keys[] = {
+                {"    network_mode: host\n", "network_mode: host", PERM_HOST_NETWORK},
+                {"    pid: host\n", "pid: host", PERM_HOST_PID},
+                {"    ipc: host\n", "ipc: host", PERM_HOST_IPC},
+                {"    uts: host\n", "uts: host", PERM_PRIVILEGED},
+                {"    cgroup: host\n", "cgroup: host", PERM_PRIVILEGED},
+                {"    cgroup_parent: /system.slice\n", "cgroup_parent: /system.slice", PERM_PRIVILEGED},
+                {"    gpus: all\n", "gpus: all", PERM_DEVICES},
+                {"    device_cgroup_rules: [\"c 1:3 mr\"]\n", "device_cgroup_rules: [c 1:3 mr]", PERM_DEVICES},
+                {"    deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}\n",
+                 "deploy.resources.reservations.devices", PERM_DEVICES},
+                {"    privileged: \"${PRIV}\"\n", "privileged: ${PRIV}", PERM_PRIVILEGED},
+        };
+        char yaml[512];
+        size_t i;
+
+        for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+                snprintf(yaml, sizeof yaml, WEB "%s", keys[i].yaml);
+                refusal(yaml, keys[i].bit, keys[i].key);
+        }
+}
+
+static void accepts_sandbox_keys_that_ask_for_nothing(void **state)
+{
+        static const char doc[] = WEB "    privileged: false\n    network_mode: bridge\n    pid: \"\"\n"
+                                      "    cap_add: []\n    devices: ~\n    deploy: {replicas: 1}\n";
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f, doc, 0), 0);
+        assert_int_equal(f.res.needed, 0);
+        fx_release(&f);
+}
+
 static void permission_names_round_trip(void **state)
 {
         static const char *const names[] = {"privileged", "host-network", "host-pid", "host-ipc", "cap-add",
@@ -803,6 +862,9 @@ int main(void)
                 cmocka_unit_test(refuses_bind_source_set_by_a_variable),
                 cmocka_unit_test(refuses_seccomp_unconfined),
                 cmocka_unit_test(refuses_userns_host),
+                cmocka_unit_test(refuses_each_sandbox_key_unless_its_permission_is_granted),
+                cmocka_unit_test(accepts_sandbox_keys_that_ask_for_nothing),
+                cmocka_unit_test(refuses_a_secret_or_config_file_outside_the_run_dir),
                 cmocka_unit_test(refuses_env_file_outside_the_run_dir),
                 cmocka_unit_test(refuses_build_context_outside_the_run_dir),
                 cmocka_unit_test(refuses_privileged_hidden_behind_a_merge_key),

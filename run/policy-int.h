@@ -1,0 +1,206 @@
+/* policy-int.h - what the parts of the policy share (run/policy*.c); not an interface outside run/.
+ *
+ * Calling sequence, as policy_apply() (policy.c) drives it: check_file() reads one compose file and
+ * parse_yaml()s it, check_document() (policy-services.c) walks it, handing each key to its check (security,
+ * mounts, ports, include/build, required variables), which records what the file asks for with need() and
+ * edits the tree in place (policy-yaml.c); emit_yaml() gives the effective text, queued with pending_add()
+ * (policy-include.c) and written by policy_apply() once every file passed.
+ *
+ * Every check takes the struct file being checked (which points at the struct apply of the whole run) and a
+ * "who" prefix for its messages ("service 'web'"); it returns 0 (also after a refusal recorded with need())
+ * or a negative stack_code after error_set(). Nodes passed in may be NULL where a key is absent: is_null()
+ * and the other predicates take NULL.
+ */
+#ifndef STACK_POLICY_INT_H
+#define STACK_POLICY_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "policy.h"
+#include "store/yamltree.h"
+
+#define POLICY_MAX_SIZE       (1024 * 1024)     /* bytes of one compose file */
+#define POLICY_MAX_ALIASES    64                /* alias references in one file */
+#define POLICY_MAX_NODES      100000            /* nodes in one file, alias copies included */
+#define POLICY_MAX_DEPTH      64                /* nesting as written */
+#define POLICY_MAX_COPY_DEPTH 128               /* nesting once aliases are expanded */
+#define POLICY_MAX_COPY_BYTES (4 * 1024 * 1024) /* scalar bytes copied by aliases in one file */
+#define POLICY_MAX_OUTPUT     (16 * 1024 * 1024)
+#define POLICY_MAX_FILES      32                /* compose files reached through include / extends.file */
+#define POLICY_MAX_NESTING    8                 /* include / extends.file chains */
+#define POLICY_MAX_VARS       1024              /* distinct required variables */
+#define EFFECTIVE_PREFIX      ".stack-effective-"
+#define LOOPBACK              "127.0.0.1"
+#define MIN_CPUS              0.01              /* the Engine refuses less */
+#define WHO_SIZE              (PATH_MAX + 256)  /* "<included file>: service '<name>'" */
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A growing list of strings, NULL-terminated (services, variables, redirects, data dirs, files being read). */
+struct strv {
+        char **v;
+        size_t n, cap;
+};
+
+/* An effective file to write once every file passed. */
+struct pending {
+        char *path, *data;
+        size_t len;
+};
+
+/* One policy_apply() call: its input, its error sink and what the checks collected. */
+struct apply {
+        const struct policy_input *in;
+        struct error *err;
+        char run_real[PATH_MAX]; /* realpath(run_dir), "" when it cannot be resolved */
+        unsigned needed;
+        bool refused;
+        struct strv services, vars, redirected, dirs, visiting;
+        struct pending *writes;
+        size_t n_writes, cap_writes, n_files;
+};
+
+/* One compose file being checked (the main one or one it includes). */
+struct file {
+        struct apply *a;
+        const char *rel;     /* the compose file, relative to the run dir */
+        const char *base;    /* what relative paths in it resolve against, relative to the run dir ("" = root) */
+        char prefix[PATH_MAX + 8]; /* "" for the main file, "<rel>: " for included ones */
+        bool list_services;
+};
+
+/* What one service's security_opt said, for the no-new-privileges stack adds. */
+struct svc_state {
+        bool have_nnp;  /* security_opt already says no-new-privileges:true */
+        bool nnp_off;   /* security_opt says no-new-privileges:false, and privileged is granted */
+        bool nnp_reset; /* security_opt: !reset */
+};
+
+/* Where a path in the file leads (classify_path). */
+enum path_kind {
+        PATH_VAR,    /* set by a variable: anything */
+        PATH_HOST,   /* absolute or ~ */
+        PATH_ESCAPE, /* relative, climbs out of the run dir */
+        PATH_INSIDE, /* relative, inside the run dir: rel */
+};
+
+/* ---- policy.c: refusals, one compose file ---- */
+
+/* The file asks for bit: record it; refuse (first refusal wins, checking goes on) unless it is granted. */
+void need(struct file *f, unsigned bit, const char *who, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+int malformed(struct file *f, const char *who, const char *what, const struct yamltree_node *n);
+int check_file(struct apply *a, const char *path, const char *rel, const char *base, bool list_services,
+               char **ret, size_t *ret_len);
+
+/* ---- policy-yaml.c: the tree ---- */
+
+int strv_add(struct strv *s, const char *str, size_t len);
+bool strv_has(const struct strv *s, const char *str, size_t len);
+void strv_release(struct strv *s);
+/* The list as a NULL-terminated array (an empty one when nothing was added); the strv is emptied. */
+char **strv_steal(struct strv *s);
+void strv_free(char **v);
+/* A value quoted in a message: at most ~60 bytes, control characters shown as '?'. */
+const char *show(const char *s, size_t len, char *buf, size_t size);
+const char *kind_name(const struct yamltree_node *n);
+bool is_scalar(const struct yamltree_node *n);
+bool tag_is(const struct yamltree_node *n, const char *tag);
+/* Absent (NULL: the key is not there) or a YAML null (yamltree_is_null). */
+bool is_null(const struct yamltree_node *n);
+bool text_is(const struct yamltree_node *n, const char *s);
+bool text_is_ci(const struct yamltree_node *n, const char *s);
+/* Compose interpolates $NAME and ${...}; $$ is a literal '$'. */
+bool has_var(const char *s, size_t len);
+bool node_has_var(const struct yamltree_node *n);
+/* A value compose reads as false, or no value at all. Anything else (true, yes, a variable ...) is not. */
+bool is_false(const struct yamltree_node *n);
+/* A list or mapping with something in it, or any scalar that is not null (`gpus: all`, a variable ...). */
+bool non_empty(const struct yamltree_node *n);
+struct yamltree_node *node_new(enum yamltree_kind kind);
+struct yamltree_node *scalar_new(const char *text, size_t len, int style);
+void scalar_replace(struct yamltree_node *n, char *text, int style);
+int node_append(struct yamltree_node *parent, struct yamltree_node *n);
+struct yamltree_node *map_get(const struct yamltree_node *m, const char *key);
+/* Set key to v (owned from here on, also on failure), replacing what was there. */
+int map_set(struct yamltree_node *m, const char *key, int key_style, struct yamltree_node *v);
+int map_set_text(struct yamltree_node *m, const char *key, const char *text, int style);
+/* Remove key (and free its value); returns the value instead when steal is set. */
+struct yamltree_node *map_del(struct yamltree_node *m, const char *key, bool steal);
+/* A list or mapping we add to: `!reset` (compose v2) would drop what we add, `!override` keeps it. */
+int prepare_append(struct yamltree_node *n);
+char *concat3(const char *a, const char *b, size_t blen, const char *c);
+/* compose interpolates bind sources: a '$' in a path of ours must be written "$$". */
+char *escape_dollars(const char *s);
+int oom(struct error *err);
+int parse_yaml(const char *name, const char *data, size_t len, struct yamltree_node **ret, struct error *err);
+int emit_yaml(const char *name, const struct yamltree_node *root, char **ret, size_t *ret_len, struct error *err);
+
+/* ---- policy-paths.c: paths ---- */
+
+/* Add the components of path to out (a normalised relative path, "" = the root), resolving "." and ".."
+ * lexically, as compose does (os.path.abspath, filepath.Join) before the Engine sees the path. 1 when ".."
+ * climbs above the root (unless clamp: then it stays at the root, as "/.." does), -ENAMETOOLONG. */
+int path_add(char *out, size_t size, const char *path, size_t len, bool clamp);
+void path_dirname(const char *path, char *out, size_t size);
+/* "a/b/compose.yaml" -> "a/b/.stack-effective-compose.yaml" (also for the text as written: "./x.yaml"). */
+char *effective_name(const char *path, size_t len);
+bool shipped(const struct apply *a, const char *rel);
+int classify_path(struct file *f, const char *who, const struct yamltree_node *n, char *rel, size_t size,
+                  enum path_kind *ret);
+/* A file compose reads from the host on the stack's behalf (env_file, build context, secret file ...): it
+ * must stay in the run dir unless host-bind is granted. */
+int check_host_path(struct file *f, const char *who, const char *key, const struct yamltree_node *n);
+bool is_url(const struct yamltree_node *n);
+
+/* ---- policy-services.c: one document ---- */
+
+int check_env_file(struct file *f, const char *who, struct yamltree_node *v);
+int check_document(struct file *f, struct yamltree_node *root);
+
+/* ---- policy-security.c: the sandbox ---- */
+
+/* privileged, the host's namespaces, capabilities, devices (also deploy's device reservations): keys of a
+ * service whose value alone asks for a permission, recorded with need(). false when k is none of them. */
+bool check_sandbox_key(struct file *f, const char *who, const struct yamltree_node *k, const struct yamltree_node *v);
+int check_security_opt(struct file *f, const char *who, const struct yamltree_node *v, struct svc_state *st);
+int apply_security_opt(struct file *f, const char *who, struct yamltree_node *svc, const struct svc_state *st);
+int check_networks(struct file *f, const struct yamltree_node *v);
+
+/* ---- policy-mounts.c: volumes and binds ---- */
+
+int check_volume(struct file *f, const char *who, const char *service, struct yamltree_node *v);
+/* A top-level volume definition (a mapping): driver_opts that bind a host device. */
+int check_volume_definition(struct file *f, const char *who, const struct yamltree_node *def);
+
+/* ---- policy-ports.c: published ports ---- */
+
+/* Positions of the ':' separators of a port or volume string, outside ${...} and [...] (an IPv6 address).
+ * Returns how many there are; the last two positions go to last[0] (second to last) and last[1]; the first
+ * to *first. */
+size_t split_colons(const char *s, size_t len, size_t *first, size_t last[2]);
+int check_port(struct file *f, const char *who, struct yamltree_node *seq, size_t i);
+
+/* ---- policy-limits.c: limits and labels ---- */
+
+/* The stack's limits on every service, unless the service sets tighter ones. The service-level keys are the
+ * ones compose v1 and v2 both honour; deploy.resources.limits (v2 only, and v2 refuses the two when they
+ * differ) is folded into them and dropped. */
+int apply_limits(struct file *f, struct yamltree_node *svc);
+int apply_labels(struct file *f, const char *who, struct yamltree_node *svc);
+
+/* ---- policy-include.c: build, extends, include ---- */
+
+int pending_add(struct apply *a, char *path, char *data, size_t len);
+int check_includes(struct file *f, struct yamltree_node *v);
+int check_extends(struct file *f, const char *who, struct yamltree_node *v);
+int check_build(struct file *f, const char *who, struct yamltree_node *v);
+
+/* ---- policy-vars.c: required variables ---- */
+
+int scan_vars(struct apply *a, const struct yamltree_node *n);
+
+#endif

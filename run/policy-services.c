@@ -1,0 +1,186 @@
+/* policy-services.c - one compose document walked key by key: the top-level sections (services, include,
+ * networks, volumes, secrets, configs) and each service's keys, handed to the check that owns them (security,
+ * mounts, ports, include/build); then what is added to every service (no-new-privileges, limits, labels).
+ */
+#include "policy-int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int check_list(struct file *f, const char *who, const char *key, struct yamltree_node *v,
+                      int (*each)(struct file *, const char *, const char *, struct yamltree_node *, size_t),
+                      const char *service)
+{
+        char what[96];
+        size_t i;
+        int r;
+
+        if (is_null(v))
+                return 0;
+        if (v->kind != YAMLTREE_SEQ) {
+                snprintf(what, sizeof what, "%s must be a list", key);
+                return malformed(f, who, what, v);
+        }
+        for (i = 0; i < v->n; i++) {
+                r = each(f, who, service, v, i);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int each_volume(struct file *f, const char *who, const char *service, struct yamltree_node *seq, size_t i)
+{
+        return check_volume(f, who, service, seq->items[i]);
+}
+
+static int each_port(struct file *f, const char *who, const char *service, struct yamltree_node *seq, size_t i)
+{
+        return check_port(f, who, seq, i);
+}
+
+static int each_env_file(struct file *f, const char *who, const char *service, struct yamltree_node *seq, size_t i)
+{
+        const struct yamltree_node *e = seq->items[i];
+
+        return check_host_path(f, who, "env_file", e->kind == YAMLTREE_MAP ? map_get(e, "path") : e);
+}
+
+int check_env_file(struct file *f, const char *who, struct yamltree_node *v)
+{
+        if (is_scalar(v))
+                return check_host_path(f, who, "env_file", v);
+        return check_list(f, who, "env_file", v, each_env_file, NULL);
+}
+
+static int check_service(struct file *f, const char *name, struct yamltree_node *svc)
+{
+        char who[WHO_SIZE];
+        struct svc_state st = {0};
+        size_t i;
+        int r = 0;
+
+        snprintf(who, sizeof who, "%sservice '%s'", f->prefix, name);
+        for (i = 0; i + 1 < svc->n && r == 0; i += 2) {
+                const struct yamltree_node *k = svc->items[i];
+                struct yamltree_node *v = svc->items[i + 1];
+
+                if (check_sandbox_key(f, who, k, v)) {
+                        /* recorded with need() */
+                } else if (text_is(k, "security_opt")) {
+                        r = check_security_opt(f, who, v, &st);
+                } else if (text_is(k, "volumes")) {
+                        r = check_list(f, who, "volumes", v, each_volume, name);
+                } else if (text_is(k, "ports")) {
+                        r = check_list(f, who, "ports", v, each_port, name);
+                } else if (text_is(k, "env_file")) {
+                        r = check_env_file(f, who, v);
+                } else if (text_is(k, "build")) {
+                        r = check_build(f, who, v);
+                } else if (text_is(k, "extends")) {
+                        r = check_extends(f, who, v);
+                }
+        }
+        if (r == 0)
+                r = apply_security_opt(f, who, svc, &st);
+        if (r == 0 && f->a->in->m)
+                r = apply_limits(f, svc);
+        if (r == 0)
+                r = apply_labels(f, who, svc);
+        return r;
+}
+
+static int check_services(struct file *f, struct yamltree_node *v)
+{
+        char who[WHO_SIZE], name[80];
+        size_t i;
+        int r;
+
+        snprintf(who, sizeof who, "%sservices", f->prefix);
+        if (v->kind != YAMLTREE_MAP)
+                return malformed(f, who, "'services' must be a mapping", v);
+        for (i = 0; i + 1 < v->n; i += 2) {
+                const struct yamltree_node *k = v->items[i];
+                struct yamltree_node *svc = v->items[i + 1];
+
+                if (memchr(k->text, 0, k->len) || k->len == 0)
+                        return error_set(f->a->err, STACK_EREJECT,
+                                         "%s: a service name is empty or holds a NUL (line %zu)", who, k->line);
+                show(k->text, k->len, name, sizeof name);
+                if (svc->kind != YAMLTREE_MAP) {
+                        snprintf(who, sizeof who, "%sservice '%s'", f->prefix, name);
+                        return malformed(f, who, "a service must be a mapping", svc);
+                }
+                if (f->list_services && strv_add(&f->a->services, k->text, k->len) < 0)
+                        return oom(f->a->err);
+                r = check_service(f, name, svc);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int check_file_definition(struct file *f, const char *who, const struct yamltree_node *def)
+{
+        return check_host_path(f, who, "file", map_get(def, "file"));
+}
+
+/* Top-level volumes, secrets and configs: name -> definition; each definition that is a mapping goes to check,
+ * with "<what> '<name>'" to name it. */
+static int check_definitions(struct file *f, const struct yamltree_node *v, const char *what,
+                             int (*check)(struct file *, const char *, const struct yamltree_node *))
+{
+        char who[WHO_SIZE], buf[80];
+        size_t i;
+        int r;
+
+        if (is_null(v) || v->kind != YAMLTREE_MAP)
+                return 0;
+        for (i = 0; i + 1 < v->n; i += 2) {
+                const struct yamltree_node *k = v->items[i], *def = v->items[i + 1];
+
+                if (def->kind != YAMLTREE_MAP)
+                        continue;
+                snprintf(who, sizeof who, "%s%s '%s'", f->prefix, what, show(k->text, k->len, buf, sizeof buf));
+                r = check(f, who, def);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int check_document(struct file *f, struct yamltree_node *root)
+{
+        bool services = false, include = false;
+        size_t i;
+        int r;
+
+        if (root->kind != YAMLTREE_MAP)
+                return error_set(f->a->err, STACK_EREJECT,
+                                 "%s: the top level is a %s, expected a mapping with 'services'", f->rel,
+                                 kind_name(root));
+        r = scan_vars(f->a, root);
+        for (i = 0; i + 1 < root->n && r == 0; i += 2) {
+                const struct yamltree_node *k = root->items[i];
+                struct yamltree_node *v = root->items[i + 1];
+
+                if (text_is(k, "services")) {
+                        services = true;
+                        r = check_services(f, v);
+                } else if (text_is(k, "include")) {
+                        include = true;
+                        r = check_includes(f, v);
+                } else if (text_is(k, "networks")) {
+                        r = check_networks(f, v);
+                } else if (text_is(k, "volumes")) {
+                        r = check_definitions(f, v, "volume", check_volume_definition);
+                } else if (text_is(k, "secrets")) {
+                        r = check_definitions(f, v, "secret", check_file_definition);
+                } else if (text_is(k, "configs")) {
+                        r = check_definitions(f, v, "config", check_file_definition);
+                }
+        }
+        if (r == 0 && !services && !include)
+                r = error_set(f->a->err, STACK_EREJECT, "%s: no 'services' mapping", f->rel);
+        return r;
+}

@@ -1,0 +1,34 @@
+/* bundle.h - what a bundle may hold (spec/bundle.md "Entries" and "Required content"): the one rule that
+ * `stack pack` (store/pack.c, from a directory) and import and fetch (store/ingest.c, from an archive) apply,
+ * so pack never writes a bundle import would refuse.
+ *
+ * Calling sequence: tree_init(); bundle_add_entry() for each entry as it is read; tree_finalize() (duplicates,
+ * entries below files or symlinks, symlinks that resolve outside, loops); bundle_check_content() with the
+ * bundle's parsed stack.yaml. Refusals are STACK_EREJECT with one line naming the entry or the file.
+ */
+#ifndef STACK_BUNDLE_H
+#define STACK_BUNDLE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "digest.h"
+#include "error.h"
+#include "manifest.h"
+#include "tree.h"
+
+/* One entry. mode is an st_mode: the type bits say what it is (libarchive's AE_IF* are the same values),
+ * and only regular files, directories and symlinks may be in a bundle; set-id and sticky bits are refused;
+ * path and link-target rules are tree_add()'s. size and digest describe a file's content, target a
+ * symlink's text. */
+int bundle_add_entry(struct tree *t, const char *path, mode_t mode, uint64_t size, const struct digest *digest,
+                     const char *target, struct error *err);
+
+/* On a finalized tree: the compose file stack.yaml names (else the first of the default names present;
+ * none at all is refused for flavor DockerCompose) and every image archive it lists are regular files
+ * there. *ret_compose (may be NULL) is the compose file's path, owned by the tree; NULL when there is
+ * none. */
+int bundle_check_content(const struct tree *t, const struct manifest *m, const char **ret_compose,
+                         struct error *err);
+
+#endif
