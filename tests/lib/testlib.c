@@ -292,3 +292,62 @@ bool tl_snapshot_equal(const struct tl_snapshot *a, const struct tl_snapshot *b)
 {
         return memcmp(a, b, sizeof *a) == 0;
 }
+
+int tl_import(struct store *s, enum tl_compression c, const struct tl_entry *e, size_t n,
+              const struct ingest_limits *limits, struct tl_imported *ret, struct error *err)
+{
+        static int k;
+        char path[PATH_MAX];
+        struct ingest *ing = NULL;
+        struct publish_info pi = {0};
+        struct tl_imported got = {0};
+        int fd = -1, r;
+
+        snprintf(path, sizeof path, "%s/bundle-%d.stack", tl_tmpdir(), k++);
+        if (tl_write_bundle(path, c, e, n) < 0)
+                return error_set(err, STACK_EFAIL, "tl_import: cannot write %s", path);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return error_errno(err, STACK_EFAIL, errno, "tl_import: cannot open %s", path);
+        r = ingest_new(s, limits, &ing, err);
+        if (r == 0)
+                r = ingest_read_fd(ing, fd, err);
+        if (r == 0) {
+                pi.bundle = ingest_bundle_digest(ing);
+                pi.bundle_size = ingest_bundle_size(ing);
+                pi.source = path;
+                got.tree = *ingest_tree_digest(ing);
+                got.bundle = *ingest_bundle_digest(ing);
+                r = ingest_publish(ing, &pi, &got.id, &got.is_new, err);
+        }
+        if (r == 0 && ret)
+                *ret = got;
+        ingest_free(ing);
+        close(fd);
+        return r;
+}
+
+int tl_import_version(struct store *s, const char *slug, const char *version, const char *marker,
+                      struct tl_imported *ret, struct error *err)
+{
+        struct tl_entry e[3];
+
+        tl_valid_entries(e, slug, version);
+        e[2] = (struct tl_entry){.path = "marker.txt", .type = 'f', .data = marker, .len = strlen(marker)};
+        return tl_import(s, TL_ZSTD, e, 3, NULL, ret, err);
+}
+
+int tl_count_dir(const char *dir)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int n = 0;
+
+        if (!d)
+                return -1;
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+                        n++;
+        closedir(d);
+        return n;
+}
