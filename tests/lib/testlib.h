@@ -48,6 +48,14 @@ struct tl_snapshot {
 int tl_snapshot(const char *home, struct tl_snapshot *ret);
 bool tl_snapshot_equal(const struct tl_snapshot *a, const struct tl_snapshot *b);
 
+/* A store in a fresh temp home; aborts (with the message on stderr) when it cannot be opened. */
+struct store *tl_store_new(void);
+/* Write a bundle of entries to a fresh temp file and read it into a new ingest of s (limits NULL: the
+ * defaults, which read STACK_MAX_*), not published: the caller publishes it or not, then ingest_free()s it.
+ * Returns 0 with *ret set, or the ingest's negative code with err filled (nothing left to free then). */
+int tl_ingest(struct store *s, enum tl_compression c, const struct tl_entry *e, size_t n,
+              const struct ingest_limits *limits, struct ingest **ret, struct error *err);
+
 /* What tl_import() published. */
 struct tl_imported {
         int64_t id;
@@ -55,9 +63,8 @@ struct tl_imported {
         struct digest tree, bundle;
 };
 
-/* Write a bundle of entries to a fresh temp file, ingest it into s (limits NULL: the defaults, which read
- * STACK_MAX_*) and publish it as unsigned with the file as its source. Returns 0, or the ingest's negative
- * code with err filled (nothing published then). ret may be NULL. */
+/* tl_ingest(), then publish as unsigned with the bundle's digest. Returns 0, or the negative code with err
+ * filled (nothing published then). ret may be NULL. */
 int tl_import(struct store *s, enum tl_compression c, const struct tl_entry *e, size_t n,
               const struct ingest_limits *limits, struct tl_imported *ret, struct error *err);
 /* A valid stack slug@version (tl_valid_entries) plus one file "marker.txt" holding marker, so that two
@@ -66,5 +73,8 @@ int tl_import_version(struct store *s, const char *slug, const char *version, co
                       struct tl_imported *ret, struct error *err);
 /* Entries in a directory (not . and ..), or -1 when it cannot be read. */
 int tl_count_dir(const char *dir);
+/* Run SQL on the store's index.db from a connection of its own (to damage a store on purpose, or to make
+ * the next write fail). Returns 0, or -1 with the error on stderr. */
+int tl_sql(const char *home, const char *sql);
 
 #endif

@@ -39,8 +39,7 @@ static int setup(void **state)
         struct tl_entry e[7];
 
         assert_non_null(f);
-        if (store_open(tl_tmpdir(), &f->s, &err) < 0)
-                fail_msg("store_open: %s", err.msg);
+        f->s = tl_store_new();
         tl_valid_entries(e, "co", "1.0");
         e[2] = (struct tl_entry){.path = "bin/run.sh", .type = 'f', .mode = 0700, .data = run_sh, .len = sizeof run_sh - 1};
         e[3] = (struct tl_entry){.path = "site/index.html", .type = 'f', .mode = 0600, .data = page, .len = sizeof page - 1};

@@ -12,23 +12,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "store/fsutil.h"
 #include "store/index.h"
 #include "store/ingest.h"
 #include "store/store.h"
 #include "testlib.h"
-
-static struct store *open_new(void)
-{
-        struct error err = ERROR_INIT;
-        struct store *s = NULL;
-
-        if (store_open(tl_tmpdir(), &s, &err) < 0)
-                fail_msg("store_open: %s", err.msg);
-        return s;
-}
 
 static void import(struct store *s, const char *slug, const char *version, const char *marker, struct tl_imported *ret)
 {
@@ -57,42 +46,21 @@ static void assert_resolves_to(struct store *s, const char *slug, const char *ve
         version_info_release(&v);
 }
 
-static void exec_sql(struct store *s, const char *sql)
-{
-        char path[PATH_MAX];
-        char *msg = NULL;
-        sqlite3 *db;
-
-        assert_int_equal(fs_path(path, sizeof path, "%s/index.db", store_home(s)), 0);
-        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-                fail_msg("%s: %s", sql, msg);
-        sqlite3_close(db);
-}
-
 static void publish_makes_a_version_visible_only_after_it_commits(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct ingest *ing = NULL;
         struct publish_info pi = {0};
         struct index_counts c;
         struct version_info v;
         struct tl_entry e[3];
-        char path[PATH_MAX];
         int64_t id = 0;
         bool is_new = false;
-        int fd;
 
         tl_valid_entries(e, "seen", "1.0");
         e[2] = (struct tl_entry){.path = "site/index.html", .type = 'f', .data = "<p>hi</p>", .len = 9};
-        assert_int_equal(fs_path(path, sizeof path, "%s/b.stack", tl_tmpdir()), 0);
-        assert_int_equal(tl_write_bundle(path, TL_ZSTD, e, 3), 0);
-        fd = open(path, O_RDONLY);
-        assert_true(fd >= 0);
-        assert_int_equal(ingest_new(s, NULL, &ing, &err), 0);
-        assert_int_equal(ingest_read_fd(ing, fd, &err), 0);
-        close(fd);
+        assert_int_equal(tl_ingest(s, TL_ZSTD, e, 3, NULL, &ing, &err), 0);
         /* read and checked, not published: nothing to see */
         assert_true(index_resolve(store_index(s), "seen", NULL, &v, &err) < 0);
         error_clear(&err);
@@ -122,12 +90,12 @@ static void publish_makes_a_version_visible_only_after_it_commits(void **state)
 static void publish_failing_at_its_last_row_leaves_no_row_at_all(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct index_counts c;
         struct version_info v;
 
         /* The versions row is written after the stack, objects, tree and entries rows of the same transaction. */
-        exec_sql(s, "CREATE TRIGGER refuse BEFORE INSERT ON versions BEGIN SELECT RAISE(ABORT, 'injected'); END");
+        assert_int_equal(tl_sql(store_home(s), "CREATE TRIGGER refuse BEFORE INSERT ON versions BEGIN SELECT RAISE(ABORT, 'injected'); END"), 0);
         assert_true(tl_import_version(s, "torn", "1.0", "x", NULL, &err) < 0);
         assert_int_equal(err.code, STACK_ESTORE);
         assert_non_null(strstr(err.msg, "injected"));
@@ -140,7 +108,7 @@ static void publish_failing_at_its_last_row_leaves_no_row_at_all(void **state)
         assert_int_equal(c.objects, 0);
         assert_true(index_resolve(store_index(s), "torn", NULL, &v, &err) < 0);
 
-        exec_sql(s, "DROP TRIGGER refuse");
+        assert_int_equal(tl_sql(store_home(s), "DROP TRIGGER refuse"), 0);
         error_clear(&err);
         assert_int_equal(tl_import_version(s, "torn", "1.0", "x", NULL, &err), 0);
         assert_int_equal(index_counts(store_index(s), &c, &err), 0);
@@ -150,7 +118,7 @@ static void publish_failing_at_its_last_row_leaves_no_row_at_all(void **state)
 
 static void bare_slug_resolves_to_the_highest_semver(void **state)
 {
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct tl_imported v10, v9, v2;
 
         import(s, "app", "1.2.10", "a", &v10);
@@ -164,7 +132,7 @@ static void bare_slug_resolves_to_the_highest_semver(void **state)
 
 static void bare_slug_resolves_to_the_later_fetch_when_a_label_is_not_semver(void **state)
 {
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct tl_imported rel, latest, again;
 
         import(s, "app", "1.0", "release", &rel);
@@ -181,7 +149,7 @@ static void bare_slug_resolves_to_the_later_fetch_when_a_label_is_not_semver(voi
 static void republished_label_resolves_to_the_newest_content(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct tl_imported a, b, a_again;
         struct version_info *list = NULL;
         size_t n = 0;
@@ -207,7 +175,7 @@ static void republished_label_resolves_to_the_newest_content(void **state)
 static void resolve_ref_splits_slug_and_version(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct tl_imported one, two;
         struct version_info v;
 
@@ -225,7 +193,7 @@ static void resolve_ref_splits_slug_and_version(void **state)
 static void resolve_ref_refuses_malformed_refs(void **state)
 {
         static const char *const bad[] = {"", "@1.0", "app@", "Not A Slug", "../etc@1"};
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
 
         import(s, "app", "1.0", "x", NULL);
         for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -241,7 +209,7 @@ static void resolve_ref_refuses_malformed_refs(void **state)
 static void missing_version_is_refused_with_the_versions_the_store_has(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct version_info v;
 
         import(s, "app", "1.0", "a", NULL);
@@ -256,7 +224,7 @@ static void missing_version_is_refused_with_the_versions_the_store_has(void **st
 static void missing_stack_is_refused_naming_it(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct version_info v;
 
         import(s, "app", "1.0", "a", NULL);
@@ -269,7 +237,7 @@ static void missing_stack_is_refused_naming_it(void **state)
 static void find_bundle_maps_zstd_and_gzip_of_one_tree_to_one_version(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct tl_imported z, g;
         struct version_info v;
         struct tl_entry e[2];
@@ -295,7 +263,7 @@ static void find_bundle_maps_zstd_and_gzip_of_one_tree_to_one_version(void **sta
 static void get_version_finds_a_version_by_id(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct tl_imported a;
         struct version_info v;
 
@@ -312,7 +280,7 @@ static void get_version_finds_a_version_by_id(void **state)
 static void list_versions_orders_by_slug_then_newest_fetch_first(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct version_info *v = NULL;
         size_t n = 0;
 
@@ -345,7 +313,7 @@ static void counts_add_up_rows_and_share_identical_objects(void **state)
 {
         static const char *const sv[3][2] = {{"one", "1"}, {"one", "2"}, {"two", "1"}};
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct index_counts c;
         struct tl_entry e[2];
         uint64_t bytes = 0;
@@ -371,7 +339,7 @@ static void counts_add_up_rows_and_share_identical_objects(void **state)
 static void load_tree_rebuilds_the_published_tree(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct tl_imported imp;
         struct tree t, want;
         struct digest d;
@@ -419,7 +387,7 @@ static void load_tree_rebuilds_the_published_tree(void **state)
 static void load_tree_of_an_unknown_digest_fails(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct digest d;
         struct tree t;
 
@@ -433,24 +401,17 @@ static void load_tree_of_an_unknown_digest_fails(void **state)
 static void signed_record_is_never_downgraded_by_an_unsigned_republish(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct ingest *ing = NULL;
         struct version_info v;
         struct tl_entry e[2];
-        char path[PATH_MAX];
         const char *const signers[] = {NULL, "alice", NULL};
         const char *const want[] = {NULL, "alice", "alice"};
 
         tl_valid_entries(e, "signed", "1.0");
-        assert_int_equal(fs_path(path, sizeof path, "%s/s.stack", tl_tmpdir()), 0);
-        assert_int_equal(tl_write_bundle(path, TL_ZSTD, e, 2), 0);
         for (int i = 0; i < 3; i++) {
                 struct publish_info pi = {.signer = signers[i]};
-                int fd = open(path, O_RDONLY);
-                assert_true(fd >= 0);
-                assert_int_equal(ingest_new(s, NULL, &ing, &err), 0);
-                assert_int_equal(ingest_read_fd(ing, fd, &err), 0);
-                close(fd);
+                assert_int_equal(tl_ingest(s, TL_ZSTD, e, 2, NULL, &ing, &err), 0);
                 pi.bundle = ingest_bundle_digest(ing);
                 pi.bundle_size = ingest_bundle_size(ing);
                 assert_int_equal(ingest_publish(ing, &pi, NULL, NULL, &err), 0);

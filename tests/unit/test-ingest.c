@@ -32,8 +32,7 @@ static int setup(void **state)
         struct fixture *f = calloc(1, sizeof *f);
 
         assert_non_null(f);
-        if (store_open(tl_tmpdir(), &f->s, &err) < 0)
-                fail_msg("store_open: %s", err.msg);
+        f->s = tl_store_new();
         if (tl_import_version(f->s, "good", "1.0", "already here", &f->good, &err) < 0)
                 fail_msg("import: %s", err.msg);
         assert_int_equal(tl_snapshot(store_home(f->s), &f->before), 0);
@@ -146,16 +145,8 @@ static void ingest_reads_the_manifest_and_finds_the_compose_file(void **state)
                 {.path = "stack.yaml", .type = 'f', .data = yaml, .len = sizeof yaml - 1},
                 {.path = "deploy/app.yml", .type = 'f', .data = "services: {}\n", .len = 13},
         };
-        char path[PATH_MAX];
-        int fd;
 
-        assert_int_equal(fs_path(path, sizeof path, "%s/named.stack", tl_tmpdir()), 0);
-        assert_int_equal(tl_write_bundle(path, TL_GZIP, e, 2), 0);
-        fd = open(path, O_RDONLY);
-        assert_true(fd >= 0);
-        assert_int_equal(ingest_new(f->s, NULL, &ing, &err), 0);
-        assert_int_equal(ingest_read_fd(ing, fd, &err), 0);
-        close(fd);
+        assert_int_equal(tl_ingest(f->s, TL_GZIP, e, 2, NULL, &ing, &err), 0);
         assert_string_equal(ingest_manifest(ing)->slug, "named");
         assert_string_equal(ingest_manifest(ing)->version, "0.3");
         assert_string_equal(ingest_compose_path(ing), "deploy/app.yml");
@@ -172,19 +163,11 @@ static void ingest_abandoned_before_publish_leaves_the_store_unchanged(void **st
         struct ingest *ing = NULL;
         struct version_info v;
         struct tl_entry e[4];
-        char path[PATH_MAX];
-        int fd;
 
         tl_valid_entries(e, "dropped", "1.0");
         e[2] = (struct tl_entry){.path = "small.txt", .type = 'f', .data = "new content", .len = 11};
         e[3] = (struct tl_entry){.path = "large.bin", .type = 'f', .len = 2 << 20, .fill = 'r'};
-        assert_int_equal(fs_path(path, sizeof path, "%s/dropped.stack", tl_tmpdir()), 0);
-        assert_int_equal(tl_write_bundle(path, TL_ZSTD, e, 4), 0);
-        fd = open(path, O_RDONLY);
-        assert_true(fd >= 0);
-        assert_int_equal(ingest_new(f->s, NULL, &ing, &err), 0);
-        assert_int_equal(ingest_read_fd(ing, fd, &err), 0);
-        close(fd);
+        assert_int_equal(tl_ingest(f->s, TL_ZSTD, e, 4, NULL, &ing, &err), 0);
         assert_true(ingest_bytes_added(ing) > (2u << 20));
         ingest_free(ing); /* read and checked, never published */
         assert_true(index_resolve(store_index(f->s), "dropped", NULL, &v, &err) < 0);
@@ -197,19 +180,11 @@ static void ingest_adds_only_the_bytes_the_store_lacks(void **state)
         struct error err = ERROR_INIT;
         struct ingest *ing = NULL;
         struct tl_entry e[3];
-        char path[PATH_MAX];
-        int fd;
 
         /* the same marker as the fixture's version: only stack.yaml is new */
         tl_valid_entries(e, "good", "1.1");
         e[2] = (struct tl_entry){.path = "marker.txt", .type = 'f', .data = "already here", .len = 12};
-        assert_int_equal(fs_path(path, sizeof path, "%s/next.stack", tl_tmpdir()), 0);
-        assert_int_equal(tl_write_bundle(path, TL_ZSTD, e, 3), 0);
-        fd = open(path, O_RDONLY);
-        assert_true(fd >= 0);
-        assert_int_equal(ingest_new(f->s, NULL, &ing, &err), 0);
-        assert_int_equal(ingest_read_fd(ing, fd, &err), 0);
-        close(fd);
+        assert_int_equal(tl_ingest(f->s, TL_ZSTD, e, 3, NULL, &ing, &err), 0);
         assert_int_equal(ingest_bytes_added(ing), e[0].len);
         ingest_free(ing);
 }

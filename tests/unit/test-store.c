@@ -19,16 +19,6 @@
 #include "store/store.h"
 #include "testlib.h"
 
-static struct store *open_new(void)
-{
-        struct error err = ERROR_INIT;
-        struct store *s = NULL;
-
-        if (store_open(tl_tmpdir(), &s, &err) < 0)
-                fail_msg("store_open: %s", err.msg);
-        return s;
-}
-
 static void assert_is(const char *home, const char *rel, mode_t type)
 {
         char path[PATH_MAX];
@@ -86,7 +76,7 @@ static void store_open_finds_what_an_earlier_open_stored(void **state)
         struct error err = ERROR_INIT;
         struct tl_imported imp;
         struct version_info v;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         char home[PATH_MAX];
 
         snprintf(home, sizeof home, "%s", store_home(s));
@@ -121,7 +111,7 @@ static void store_keeps_identical_files_once(void **state)
 {
         static const char content[] = "same bytes in two files\n";
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct staging *st = NULL;
         struct digest a, b, want;
         char path[PATH_MAX], buf[256];
@@ -164,7 +154,7 @@ static void store_keeps_identical_files_once(void **state)
 static void store_streams_identical_objects_once(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct staging *st = NULL;
         struct digest a, b, whole;
         struct hasher h;
@@ -196,7 +186,7 @@ static void store_streams_identical_objects_once(void **state)
 static void staging_abandoned_leaves_no_object_and_no_temp_file(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct staging *st = NULL;
         struct digest small, streamed;
         struct index_counts c;
@@ -219,7 +209,7 @@ static void staging_abandoned_leaves_no_object_and_no_temp_file(void **state)
 
 static void store_object_open_reports_a_missing_object(void **state)
 {
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         struct digest d;
 
         digest_buffer("never stored", 12, &d);
@@ -230,7 +220,7 @@ static void store_object_open_reports_a_missing_object(void **state)
 
 static void store_object_path_fans_out_by_the_first_two_hex_digits(void **state)
 {
-        struct store *s = open_new();
+        struct store *s = tl_store_new();
         char path[PATH_MAX], want[PATH_MAX], hex[DIGEST_HEX_LEN + 1];
         struct digest d;
 
@@ -247,7 +237,7 @@ static void store_object_path_fans_out_by_the_first_two_hex_digits(void **state)
 static void shared_locks_of_two_writers_do_not_exclude_each_other(void **state)
 {
         struct error err = ERROR_INIT;
-        struct store *a = open_new(), *b = NULL;
+        struct store *a = tl_store_new(), *b = NULL;
 
         assert_int_equal(store_open(store_home(a), &b, &err), 0);
         assert_int_equal(store_lock_shared(a, &err), 0);

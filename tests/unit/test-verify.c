@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "store/fsutil.h"
 #include "store/index.h"
@@ -47,8 +46,7 @@ static int setup(void **state)
         struct tl_entry e[4];
 
         assert_non_null(f);
-        if (store_open(tl_tmpdir(), &f->s, &err) < 0)
-                fail_msg("store_open: %s", err.msg);
+        f->s = tl_store_new();
         tl_valid_entries(e, "checked", "1.0");
         e[2] = (struct tl_entry){.path = "site/index.html", .type = 'f', .data = page, .len = sizeof page - 1};
         e[3] = (struct tl_entry){.path = "site/big.bin", .type = 'f', .len = (1 << 20) + 17, .fill = 'r'};
@@ -81,19 +79,6 @@ static int verify(struct fixture *f, struct verify_report *rep, struct error *er
 static void object_path(struct fixture *f, const struct digest *d, char *out)
 {
         assert_int_equal(store_object_path(f->s, d, out, PATH_MAX), 0);
-}
-
-static void exec_sql(struct fixture *f, const char *sql)
-{
-        char path[PATH_MAX];
-        char *msg = NULL;
-        sqlite3 *db;
-
-        assert_int_equal(fs_path(path, sizeof path, "%s/index.db", store_home(f->s)), 0);
-        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-        if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-                fail_msg("%s: %s", sql, msg);
-        sqlite3_close(db);
 }
 
 static void assert_damage(struct fixture *f, int r, const struct error *err, const char *kind, const char *detail)
@@ -224,7 +209,7 @@ static void verify_reports_a_version_whose_tree_is_gone_as_damage(void **state)
         struct error err = ERROR_INIT;
         struct verify_report rep;
 
-        exec_sql(f, "DELETE FROM trees");
+        assert_int_equal(tl_sql(store_home(f->s), "DELETE FROM trees"), 0);
         assert_damage(f, verify(f, &rep, &err), &err, "dangling", "version rows");
         assert_true(rep.dangling >= 1);
 }
@@ -237,7 +222,7 @@ static void verify_reports_a_tree_whose_rows_do_not_give_its_digest_as_damage(vo
         char hex[DIGEST_HEX_LEN + 1];
 
         /* an executable bit the bundle never had: the rows now describe another tree */
-        exec_sql(f, "UPDATE entries SET mode = 493 WHERE path = 'site/index.html'");
+        assert_int_equal(tl_sql(store_home(f->s), "UPDATE entries SET mode = 493 WHERE path = 'site/index.html'"), 0);
         digest_to_hex(&f->imp.tree, hex);
         assert_damage(f, verify(f, &rep, &err), &err, "bad-tree", hex);
         assert_int_equal(rep.bad_trees, 1);
