@@ -188,6 +188,27 @@ static void checkout_into_an_empty_directory_fills_it(void **state)
         assert_no_temp_dir(f->parent);
 }
 
+static void checkout_accepts_a_target_written_with_a_trailing_slash(void **state)
+{
+        struct fixture *f = *state;
+        struct error err = ERROR_INIT;
+        char dir[PATH_MAX], slashed[PATH_MAX];
+
+        /* what a shell's completion gives for an existing empty directory, and what people type for a new one */
+        target(f, "slashed", dir);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        assert_int_equal(fs_path(slashed, sizeof slashed, "%s/", dir), 0);
+        if (checkout_tree(f->s, &f->tree, slashed, &err) < 0)
+                fail_msg("checkout into %s: %s", slashed, err.msg);
+        assert_file(dir, "site/index.html", page, 0644);
+        target(f, "fresh", dir);
+        assert_int_equal(fs_path(slashed, sizeof slashed, "%s//", dir), 0);
+        if (checkout_tree(f->s, &f->tree, slashed, &err) < 0)
+                fail_msg("checkout into %s: %s", slashed, err.msg);
+        assert_file(dir, "bin/run.sh", run_sh, 0755);
+        assert_no_temp_dir(f->parent);
+}
+
 static void checked_out_files_are_not_hard_links_to_objects(void **state)
 {
         static const char scribble[] = "<h1>changed by a container</h1>\n";
@@ -265,6 +286,27 @@ static void checkout_stops_with_a_store_error_when_an_object_has_the_wrong_size(
         assert_no_temp_dir(f->parent);
 }
 
+static void failed_checkout_puts_back_the_empty_target_it_was_given(void **state)
+{
+        struct fixture *f = *state;
+        struct error err = ERROR_INIT;
+        const struct tree_entry *te = tree_find(&f->tree, "compose.yaml");
+        char dir[PATH_MAX], obj[PATH_MAX];
+        struct stat st;
+
+        assert_non_null(te);
+        assert_int_equal(store_object_path(f->s, &te->digest, obj, sizeof obj), 0);
+        assert_int_equal(unlink(obj), 0);
+        target(f, "waiting", dir);
+        assert_int_equal(mkdir(dir, 0750), 0);
+        assert_true(checkout_tree(f->s, &f->tree, dir, &err) < 0);
+        assert_int_equal(err.code, STACK_ESTORE);
+        assert_int_equal(lstat(dir, &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        assert_int_equal(tl_count_dir(dir), 0);
+        assert_no_temp_dir(f->parent);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -272,9 +314,11 @@ int main(void)
                 T(checkout_writes_files_modes_and_symlinks_into_a_new_directory),
                 T(checkout_refuses_an_existing_target_and_leaves_it_alone),
                 T(checkout_into_an_empty_directory_fills_it),
+                T(checkout_accepts_a_target_written_with_a_trailing_slash),
                 T(checked_out_files_are_not_hard_links_to_objects),
                 T(checkout_stops_with_a_store_error_when_an_object_is_missing),
                 T(checkout_stops_with_a_store_error_when_an_object_has_the_wrong_size),
+                T(failed_checkout_puts_back_the_empty_target_it_was_given),
         };
 #undef T
         return cmocka_run_group_tests_name("checkout", tests, NULL, NULL);
