@@ -95,7 +95,9 @@ static void publish_failing_at_its_last_row_leaves_no_row_at_all(void **state)
         struct version_info v;
 
         /* The versions row is written after the stack, objects, tree and entries rows of the same transaction. */
-        assert_int_equal(tl_sql(store_home(s), "CREATE TRIGGER refuse BEFORE INSERT ON versions BEGIN SELECT RAISE(ABORT, 'injected'); END"), 0);
+        assert_int_equal(tl_sql(store_home(s), "CREATE TRIGGER refuse BEFORE INSERT ON versions"
+                                               " BEGIN SELECT RAISE(ABORT, 'injected'); END"),
+                         0);
         assert_true(tl_import_version(s, "torn", "1.0", "x", NULL, &err) < 0);
         assert_int_equal(err.code, STACK_ESTORE);
         assert_non_null(strstr(err.msg, "injected"));
@@ -113,6 +115,24 @@ static void publish_failing_at_its_last_row_leaves_no_row_at_all(void **state)
         assert_int_equal(tl_import_version(s, "torn", "1.0", "x", NULL, &err), 0);
         assert_int_equal(index_counts(store_index(s), &c, &err), 0);
         assert_int_equal(c.versions, 1);
+        store_free(s);
+}
+
+static void publish_of_a_tree_whose_version_row_is_gone_succeeds(void **state)
+{
+        struct error err = ERROR_INIT;
+        struct store *s = tl_store_new();
+        struct tl_imported first, again;
+
+        /* trees, entries and objects kept without their version: what a gc that keeps a tree for another root
+         * (or drops versions first) leaves; publishing that content again must not trip over its own rows */
+        import(s, "back", "1.0", "x", &first);
+        assert_int_equal(tl_sql(store_home(s), "DELETE FROM versions; DELETE FROM bundles"), 0);
+        if (tl_import_version(s, "back", "1.0", "x", &again, &err) < 0)
+                fail_msg("republish: %s", err.msg);
+        assert_true(again.is_new);
+        assert_true(digest_equal(&again.tree, &first.tree));
+        assert_resolves_to(s, "back", "1.0", &again);
         store_free(s);
 }
 
@@ -431,6 +451,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(publish_makes_a_version_visible_only_after_it_commits),
                 cmocka_unit_test(publish_failing_at_its_last_row_leaves_no_row_at_all),
+                cmocka_unit_test(publish_of_a_tree_whose_version_row_is_gone_succeeds),
                 cmocka_unit_test(bare_slug_resolves_to_the_highest_semver),
                 cmocka_unit_test(bare_slug_resolves_to_the_later_fetch_when_a_label_is_not_semver),
                 cmocka_unit_test(republished_label_resolves_to_the_newest_content),
