@@ -107,6 +107,22 @@ static void store_open_without_a_home_uses_stack_home(void **state)
         store_free(s);
 }
 
+static void store_open_refuses_an_index_newer_than_this_binary(void **state)
+{
+        struct error err = ERROR_INIT;
+        struct store *s = tl_store_new();
+        char home[PATH_MAX];
+
+        snprintf(home, sizeof home, "%s", store_home(s));
+        store_free(s);
+        s = NULL;
+        assert_int_equal(tl_sql(home, "PRAGMA user_version = 99"), 0);
+        assert_true(store_open(home, &s, &err) < 0);
+        assert_null(s);
+        assert_int_equal(err.code, STACK_ESTORE);
+        assert_non_null(strstr(err.msg, "schema version 99"));
+}
+
 static void store_keeps_identical_files_once(void **state)
 {
         static const char content[] = "same bytes in two files\n";
@@ -256,6 +272,7 @@ int main(void)
                 cmocka_unit_test(store_open_creates_the_layout_in_a_new_home),
                 cmocka_unit_test(store_open_finds_what_an_earlier_open_stored),
                 cmocka_unit_test(store_open_without_a_home_uses_stack_home),
+                cmocka_unit_test(store_open_refuses_an_index_newer_than_this_binary),
                 cmocka_unit_test(store_keeps_identical_files_once),
                 cmocka_unit_test(store_streams_identical_objects_once),
                 cmocka_unit_test(staging_abandoned_leaves_no_object_and_no_temp_file),

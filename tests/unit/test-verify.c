@@ -203,6 +203,23 @@ static void verify_reports_unreferenced_object_as_garbage_not_damage(void **stat
         assert_non_null(strstr(f->findings, hex));
 }
 
+static void verify_reports_a_file_that_is_not_an_object_name_as_garbage(void **state)
+{
+        struct fixture *f = *state;
+        struct error err = ERROR_INIT;
+        struct verify_report rep;
+        char dir[PATH_MAX], path[PATH_MAX];
+
+        assert_int_equal(fs_path(dir, sizeof dir, "%s/objects/sha256/ab", store_home(f->s)), 0);
+        assert_int_equal(fs_mkdir_p(dir, 0755), 0);
+        assert_int_equal(fs_path(path, sizeof path, "%s/notes.txt", dir), 0);
+        assert_int_equal(fs_write_atomic(path, "hello", 5, 0644), 0);
+        assert_int_equal(verify(f, &rep, &err), 0);
+        assert_int_equal(rep.extra, 1);
+        assert_int_equal(rep.missing + rep.corrupt + rep.bad_trees + rep.dangling, 0);
+        assert_non_null(strstr(f->findings, "extra objects/sha256/ab/notes.txt"));
+}
+
 static void verify_reports_a_version_whose_tree_is_gone_as_damage(void **state)
 {
         struct fixture *f = *state;
@@ -238,6 +255,7 @@ int main(void)
                 T(verify_reports_missing_object_as_damage),
                 T(verify_reports_stray_temp_file_as_garbage_not_damage),
                 T(verify_reports_unreferenced_object_as_garbage_not_damage),
+                T(verify_reports_a_file_that_is_not_an_object_name_as_garbage),
                 T(verify_reports_a_version_whose_tree_is_gone_as_damage),
                 T(verify_reports_a_tree_whose_rows_do_not_give_its_digest_as_damage),
         };
