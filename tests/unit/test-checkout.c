@@ -126,6 +126,16 @@ static void assert_no_temp_dir(const char *parent)
         closedir(d);
 }
 
+/* The tree entry at path and the path of its object file. */
+static const struct tree_entry *object_of(struct fixture *f, const char *path, char *obj)
+{
+        const struct tree_entry *te = tree_find(&f->tree, path);
+
+        assert_non_null(te);
+        assert_int_equal(store_object_path(f->s, &te->digest, obj, PATH_MAX), 0);
+        return te;
+}
+
 static void checkout_writes_files_modes_and_symlinks_into_a_new_directory(void **state)
 {
         struct fixture *f = *state;
@@ -215,17 +225,15 @@ static void checked_out_files_are_not_hard_links_to_objects(void **state)
         struct fixture *f = *state;
         struct error err = ERROR_INIT;
         struct verify_report rep = {0};
-        const struct tree_entry *te = tree_find(&f->tree, "site/index.html");
         char dir[PATH_MAX], path[PATH_MAX], obj[PATH_MAX], buf[256];
+        const struct tree_entry *te = object_of(f, "site/index.html", obj);
         struct stat a, b;
         ssize_t n;
         int fd;
 
-        assert_non_null(te);
         target(f, "mine", dir);
         assert_int_equal(checkout_tree(f->s, &f->tree, dir, &err), 0);
         assert_int_equal(fs_path(path, sizeof path, "%s/site/index.html", dir), 0);
-        assert_int_equal(store_object_path(f->s, &te->digest, obj, sizeof obj), 0);
         assert_int_equal(stat(path, &a), 0);
         assert_int_equal(stat(obj, &b), 0);
         assert_false(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
@@ -251,11 +259,9 @@ static void checkout_stops_with_a_store_error_when_an_object_is_missing(void **s
 {
         struct fixture *f = *state;
         struct error err = ERROR_INIT;
-        const struct tree_entry *te = tree_find(&f->tree, "bin/run.sh");
         char dir[PATH_MAX], obj[PATH_MAX], hex[DIGEST_HEX_LEN + 1];
+        const struct tree_entry *te = object_of(f, "bin/run.sh", obj);
 
-        assert_non_null(te);
-        assert_int_equal(store_object_path(f->s, &te->digest, obj, sizeof obj), 0);
         assert_int_equal(unlink(obj), 0);
         target(f, "broken", dir);
         assert_true(checkout_tree(f->s, &f->tree, dir, &err) < 0);
@@ -271,11 +277,9 @@ static void checkout_stops_with_a_store_error_when_an_object_has_the_wrong_size(
 {
         struct fixture *f = *state;
         struct error err = ERROR_INIT;
-        const struct tree_entry *te = tree_find(&f->tree, "site/index.html");
         char dir[PATH_MAX], obj[PATH_MAX];
 
-        assert_non_null(te);
-        assert_int_equal(store_object_path(f->s, &te->digest, obj, sizeof obj), 0);
+        object_of(f, "site/index.html", obj);
         assert_int_equal(chmod(obj, 0644), 0);
         assert_int_equal(truncate(obj, 3), 0);
         target(f, "short", dir);
@@ -290,12 +294,10 @@ static void failed_checkout_puts_back_the_empty_target_it_was_given(void **state
 {
         struct fixture *f = *state;
         struct error err = ERROR_INIT;
-        const struct tree_entry *te = tree_find(&f->tree, "compose.yaml");
         char dir[PATH_MAX], obj[PATH_MAX];
         struct stat st;
 
-        assert_non_null(te);
-        assert_int_equal(store_object_path(f->s, &te->digest, obj, sizeof obj), 0);
+        object_of(f, "compose.yaml", obj);
         assert_int_equal(unlink(obj), 0);
         target(f, "waiting", dir);
         assert_int_equal(mkdir(dir, 0750), 0);
