@@ -45,15 +45,21 @@ done:
         return r;
 }
 
-int checkout_tree(struct store *s, const struct tree *t, const char *dir, struct error *err)
+int checkout_tree(struct store *s, const struct tree *t, const char *dir_arg, struct error *err)
 {
-        char tmp[PATH_MAX];
+        char dir[PATH_MAX], tmp[PATH_MAX];
         struct stat st;
+        size_t len;
         int dirfd = -1, r = 0;
         bool replace_empty = false;
 
         if (!t->finalized)
                 return error_set(err, STACK_EFAIL, "checkout_tree: tree not finalized");
+        /* "out/" names out: the temp directory goes beside it, not inside */
+        if (fs_path(dir, sizeof dir, "%s", dir_arg) < 0)
+                return error_set(err, STACK_EFAIL, "'%s': path too long", dir_arg);
+        for (len = strlen(dir); len > 1 && dir[len - 1] == '/'; len--)
+                dir[len - 1] = 0;
         if (lstat(dir, &st) == 0) {
                 if (!S_ISDIR(st.st_mode) || rmdir(dir) < 0)
                         return error_set(err, STACK_EFAIL, "'%s' exists and is not an empty directory", dir);

@@ -178,7 +178,8 @@ static int publish_tree(struct index *ix, const struct tree *t, const char *tree
 
         r = prepare(ix, "INSERT OR IGNORE INTO objects(digest, size) VALUES(?, ?)", &obj, err);
         if (r == 0)
-                r = prepare(ix, "INSERT INTO entries(tree, path, type, mode, size, object, target) VALUES(?,?,?,?,?,?,?)",
+                r = prepare(ix, "INSERT OR IGNORE INTO entries(tree, path, type, mode, size, object, target)"
+                                " VALUES(?,?,?,?,?,?,?)",
                             &ent, err);
         if (r == 0)
                 r = prepare(ix, "INSERT OR IGNORE INTO trees(digest, n_entries, n_files, size) VALUES(?,?,?,?)", &tr, err);

@@ -292,3 +292,104 @@ bool tl_snapshot_equal(const struct tl_snapshot *a, const struct tl_snapshot *b)
 {
         return memcmp(a, b, sizeof *a) == 0;
 }
+
+struct store *tl_store_new(void)
+{
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+
+        if (store_open(tl_tmpdir(), &s, &err) < 0) {
+                fprintf(stderr, "tl_store_new: %s\n", err.msg);
+                abort();
+        }
+        return s;
+}
+
+int tl_ingest(struct store *s, enum tl_compression c, const struct tl_entry *e, size_t n,
+              const struct ingest_limits *limits, struct ingest **ret, struct error *err)
+{
+        static int k;
+        char path[PATH_MAX];
+        struct ingest *ing = NULL;
+        int fd, r;
+
+        snprintf(path, sizeof path, "%s/bundle-%d.stack", tl_tmpdir(), k++);
+        if (tl_write_bundle(path, c, e, n) < 0)
+                return error_set(err, STACK_EFAIL, "tl_ingest: cannot write %s", path);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return error_errno(err, STACK_EFAIL, errno, "tl_ingest: cannot open %s", path);
+        r = ingest_new(s, limits, &ing, err);
+        if (r == 0)
+                r = ingest_read_fd(ing, fd, err);
+        close(fd);
+        if (r < 0) {
+                ingest_free(ing);
+                return r;
+        }
+        *ret = ing;
+        return 0;
+}
+
+int tl_import(struct store *s, enum tl_compression c, const struct tl_entry *e, size_t n,
+              const struct ingest_limits *limits, struct tl_imported *ret, struct error *err)
+{
+        struct ingest *ing = NULL;
+        struct publish_info pi = {0};
+        struct tl_imported got = {0};
+        int r = tl_ingest(s, c, e, n, limits, &ing, err);
+
+        if (r < 0)
+                return r;
+        pi.bundle = ingest_bundle_digest(ing);
+        pi.bundle_size = ingest_bundle_size(ing);
+        got.tree = *ingest_tree_digest(ing);
+        got.bundle = *ingest_bundle_digest(ing);
+        r = ingest_publish(ing, &pi, &got.id, &got.is_new, err);
+        if (r == 0 && ret)
+                *ret = got;
+        ingest_free(ing);
+        return r;
+}
+int tl_import_version(struct store *s, const char *slug, const char *version, const char *marker,
+                      struct tl_imported *ret, struct error *err)
+{
+        struct tl_entry e[3];
+
+        tl_valid_entries(e, slug, version);
+        e[2] = (struct tl_entry){.path = "marker.txt", .type = 'f', .data = marker, .len = strlen(marker)};
+        return tl_import(s, TL_ZSTD, e, 3, NULL, ret, err);
+}
+
+int tl_count_dir(const char *dir)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int n = 0;
+
+        if (!d)
+                return -1;
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+                        n++;
+        closedir(d);
+        return n;
+}
+
+int tl_sql(const char *home, const char *sql)
+{
+        char path[PATH_MAX], *msg = NULL;
+        sqlite3 *db = NULL;
+        int r = -1;
+
+        snprintf(path, sizeof path, "%s/index.db", home);
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+                fprintf(stderr, "tl_sql: cannot open %s\n", path);
+        else if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+                fprintf(stderr, "tl_sql: %s: %s\n", sql, msg ? msg : "error");
+        else
+                r = 0;
+        sqlite3_free(msg);
+        sqlite3_close(db);
+        return r;
+}
