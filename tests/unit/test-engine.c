@@ -540,6 +540,14 @@ static int volumes_of(const char *project)
         return count_lines(DOCKER " volume ls -q --filter label=com.docker.compose.project=%s", project);
 }
 
+static void assert_removed(const struct engine_removed *rm, unsigned containers, unsigned networks,
+                           unsigned volumes)
+{
+        assert_int_equal(rm->containers, containers);
+        assert_int_equal(rm->networks, networks);
+        assert_int_equal(rm->volumes, volumes);
+}
+
 /* A compose-like project: network P_default, volume P_data, a running and a created container on both. */
 static void make_project(const char *project)
 {
@@ -592,9 +600,7 @@ static void remove_project_takes_down_exactly_its_containers_and_networks(void *
         assert_int_equal(engine_open(&e, &err), 0);
         assert_int_equal(engine_remove_project(e, project, false, &rm, &err), 0);
         assert_int_equal(err.code, 0);
-        assert_int_equal(rm.containers, 2);
-        assert_int_equal(rm.networks, 1);
-        assert_int_equal(rm.volumes, 0);
+        assert_removed(&rm, 2, 1, 0);
         assert_null(rm.kept);
         engine_removed_release(&rm);
         assert_int_equal(containers_of(project), 0);
@@ -604,21 +610,19 @@ static void remove_project_takes_down_exactly_its_containers_and_networks(void *
         assert_int_equal(containers_of(other), 1);
 
         /* Nothing left: a success that removes nothing. */
-        memset(&rm, 0xff, sizeof rm.containers);
+        rm.containers = rm.networks = 99;
         assert_int_equal(engine_remove_project(e, project, false, &rm, &err), 0);
-        assert_int_equal(rm.containers, 0);
-        assert_int_equal(rm.networks, 0);
+        assert_removed(&rm, 0, 0, 0);
         assert_null(rm.kept);
         engine_removed_release(&rm);
 
         /* With volumes, the named volume goes too; again, nothing is left to remove. */
         assert_int_equal(engine_remove_project(e, project, true, &rm, &err), 0);
-        assert_int_equal(rm.containers, 0);
-        assert_int_equal(rm.volumes, 1);
+        assert_removed(&rm, 0, 0, 1);
         engine_removed_release(&rm);
         assert_int_equal(volumes_of(project), 0);
         assert_int_equal(engine_remove_project(e, project, true, &rm, &err), 0);
-        assert_int_equal(rm.containers + rm.networks + rm.volumes, 0);
+        assert_removed(&rm, 0, 0, 0);
         engine_removed_release(&rm);
         assert_int_equal(err.code, 0);
         assert_int_equal(containers_of(other), 1);
@@ -647,9 +651,7 @@ static void remove_project_leaves_a_network_and_volume_another_project_uses(void
         assert_int_equal(engine_open(&e, &err), 0);
         assert_int_equal(engine_remove_project(e, project, true, &rm, &err), 0);
         assert_int_equal(err.code, 0);
-        assert_int_equal(rm.containers, 2);
-        assert_int_equal(rm.networks, 0);
-        assert_int_equal(rm.volumes, 0);
+        assert_removed(&rm, 2, 0, 0);
         assert_non_null(rm.kept);
         assert_non_null(rm.kept[0]);
         assert_non_null(rm.kept[1]);
