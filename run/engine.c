@@ -1028,3 +1028,217 @@ fail:
         json_decref(list);
         return r;
 }
+
+/* ---- taking a project down ---- */
+
+#define PROJECT_LABEL "com.docker.compose.project"
+#define MAX_DELETE_ANSWER (64u << 10) /* a DELETE answers nothing, or an error message */
+
+/* base, then "?" or "&", then filters= the URL-encoded {"label":[label]}. */
+static int label_path(struct engine *e, const char *base, const char *label, char *path, size_t cap,
+                      struct error *err)
+{
+        json_t *f = json_pack("{s:[s]}", "label", label);
+        char *fs = f ? json_dumps(f, JSON_COMPACT) : NULL;
+        char *q = fs ? curl_easy_escape(e->curl, fs, 0) : NULL;
+        int r = 0;
+
+        if (!q)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else if ((size_t)snprintf(path, cap, "%s%cfilters=%s", base, strchr(base, '?') ? '&' : '?', q) >= cap)
+                r = error_set(err, STACK_EFAIL, "label filter too long: %.64s...", label);
+        curl_free(q);
+        free(fs);
+        json_decref(f);
+        return r;
+}
+
+/* The objects of GET base carrying label: the answer itself, or its `member` (GET /volumes answers
+ * {"Volumes": [...], "Warnings": ...}, with null for none). A JSON array in *ret. */
+static int list_labelled(struct engine *e, const char *base, const char *label, const char *member, json_t **ret,
+                         struct error *err)
+{
+        char path[4096];
+        json_t *j = NULL, *list;
+        long status = 0;
+        int r = label_path(e, base, label, path, sizeof path, err);
+
+        if (r < 0)
+                return r;
+        r = engine_get_json(e, path, &status, &j, err);
+        if (r < 0)
+                return r;
+        list = member && json_is_object(j) ? json_object_get(j, member) : j;
+        if (member && json_is_object(j) && (!list || json_is_null(list)))
+                list = json_array();
+        else
+                json_incref(list);
+        json_decref(j);
+        if (!json_is_array(list)) {
+                r = error_set(err, STACK_ERUNTIME, "Docker Engine: GET %.*s: %s", (int)strcspn(base, "?"), base,
+                              status == 404 ? "HTTP 404" : "the answer is not a list");
+                json_decref(list);
+                return r;
+        }
+        *ret = list;
+        return 0;
+}
+
+/* "kind name: <the Engine's message>" into kept. */
+static int keep(struct strv *kept, const char *kind, const char *name, const char *body, size_t len,
+                struct error *err)
+{
+        char *m = answer_message(body, len), *line = NULL;
+        int r = 0;
+
+        if (asprintf(&line, "%s %s: %s", kind, name, m ? m : "in use") < 0) {
+                line = NULL;
+                r = -ENOMEM;
+        } else {
+                r = strv_add(kept, line);
+        }
+        free(line);
+        free(m);
+        return r < 0 ? error_set(err, STACK_EFAIL, "out of memory") : 0;
+}
+
+/* DELETE base/{id}query. 2xx counts in *ret_n; 404 means gone already; a status in `in_use` (0-terminated)
+ * leaves the object and adds "kind name: <message>" to kept; anything else is STACK_ERUNTIME. */
+static int delete_object(struct engine *e, const char *kind, const char *base, const char *id, const char *name,
+                         const char *query, const long *in_use, struct strv *kept, unsigned *ret_n,
+                         struct error *err)
+{
+        char path[1024];
+        struct membuf b = {.max = MAX_DELETE_ANSWER};
+        struct request rq = {.method = "DELETE", .path = path, .timeout_s = CALL_TIMEOUT_S, .write = mem_write,
+                             .write_ud = &b};
+        long status = 0;
+        CURLcode c;
+        int r = 0;
+
+        snprintf(path, sizeof path, "%s/", base);
+        if (append_escaped(path, sizeof path, id) < 0 || strlen(path) + strlen(query) >= sizeof path)
+                return error_set(err, STACK_ERUNTIME, "Docker Engine: %s id too long: %.64s...", kind, id);
+        strcat(path, query);
+        c = perform(e, &rq, &status);
+        /* The status says what happened; the body is only a message, so one over the cap just loses it. */
+        if (b.oom || c == CURLE_OUT_OF_MEMORY)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else if (c != CURLE_OK && !(b.too_big && status))
+                r = transport_error(e, c, "DELETE", path, err);
+        else if (status >= 200 && status <= 299)
+                (*ret_n)++;
+        else if (status != 404) {
+                while (*in_use && *in_use != status)
+                        in_use++;
+                if (!*in_use)
+                        r = status_error(e, "DELETE", path, status, &b, err);
+                else
+                        r = keep(kept, kind, name ? name : id, b.p, b.len, err);
+        }
+        free(b.p);
+        return r;
+}
+
+int engine_remove_containers(struct engine *e, const char *label, bool volumes, unsigned *ret_n, struct error *err)
+{
+        static const long never_in_use[] = {0}; /* force=1 kills a running container: nothing keeps it */
+        const char *eq = label ? strchr(label, '=') : NULL;
+        json_t *list = NULL, *item;
+        unsigned n = 0;
+        size_t i;
+        int r;
+
+        if (!e || !label || !ret_n)
+                return error_set(err, STACK_EFAIL, "engine_remove_containers: missing argument");
+        /* A bare key would select every container that has it, whatever the value: every compose project. */
+        if (!eq || eq == label || !eq[1])
+                return error_set(err, STACK_EFAIL, "engine_remove_containers: label '%s' is not key=value", label);
+        r = list_labelled(e, "/containers/json?all=1", label, NULL, &list, err);
+        if (r < 0)
+                return r;
+        json_array_foreach(list, i, item) {
+                const char *id = json_string_value(json_object_get(item, "Id"));
+                const char *name = json_string_value(json_array_get(json_object_get(item, "Names"), 0));
+                if (!id) {
+                        r = error_set(err, STACK_ERUNTIME, "Docker Engine: GET /containers/json: an entry has no Id");
+                        break;
+                }
+                if (name && *name == '/')
+                        name++;
+                r = delete_object(e, "container", "/containers", id, name, volumes ? "?force=1&v=1" : "?force=1",
+                                  never_in_use, NULL, &n, err);
+                if (r < 0)
+                        break;
+        }
+        json_decref(list);
+        if (r == 0)
+                *ret_n = n;
+        return r;
+}
+
+/* Networks, or volumes: every object of the project's label, by `key` (Id for networks: their names need not
+ * be unique), named in messages by Name. */
+static int remove_labelled(struct engine *e, const char *kind, const char *list_base, const char *member,
+                           const char *delete_base, const char *key, const char *label, const long *in_use,
+                           struct strv *kept, unsigned *ret_n, struct error *err)
+{
+        json_t *list = NULL, *item;
+        size_t i;
+        int r = list_labelled(e, list_base, label, member, &list, err);
+
+        if (r < 0)
+                return r;
+        json_array_foreach(list, i, item) {
+                const char *id = json_string_value(json_object_get(item, key));
+                if (!id) {
+                        r = error_set(err, STACK_ERUNTIME, "Docker Engine: GET %s: an entry has no %s", list_base, key);
+                        break;
+                }
+                r = delete_object(e, kind, delete_base, id, json_string_value(json_object_get(item, "Name")), "",
+                                  in_use, kept, ret_n, err);
+                if (r < 0)
+                        break;
+        }
+        json_decref(list);
+        return r;
+}
+
+int engine_remove_project(struct engine *e, const char *project, bool volumes, struct engine_removed *ret,
+                          struct error *err)
+{
+        /* A network with endpoints: 403 from API 1.41 (libnetwork's ActiveEndpointsError), 409 from newer
+         * Engines; a volume a container uses: 409. */
+        static const long network_in_use[] = {403, 409, 0}, volume_in_use[] = {409, 0};
+        struct engine_removed rm = {0};
+        struct strv kept = {0};
+        char label[512];
+        int r;
+
+        if (!e || !project || !*project || !ret)
+                return error_set(err, STACK_EFAIL, "engine_remove_project: missing argument");
+        if ((size_t)snprintf(label, sizeof label, PROJECT_LABEL "=%s", project) >= sizeof label)
+                return error_set(err, STACK_EFAIL, "compose project name too long: %.64s...", project);
+        r = engine_remove_containers(e, label, volumes, &rm.containers, err);
+        if (r == 0)
+                r = remove_labelled(e, "network", "/networks", NULL, "/networks", "Id", label, network_in_use, &kept,
+                                    &rm.networks, err);
+        if (r == 0 && volumes)
+                r = remove_labelled(e, "volume", "/volumes", "Volumes", "/volumes", "Name", label, volume_in_use,
+                                    &kept, &rm.volumes, err);
+        if (r < 0) {
+                engine_strv_free(kept.v);
+                return r;
+        }
+        rm.kept = kept.v;
+        *ret = rm;
+        return 0;
+}
+
+void engine_removed_release(struct engine_removed *r)
+{
+        if (!r)
+                return;
+        engine_strv_free(r->kept);
+        r->kept = NULL;
+}

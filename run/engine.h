@@ -1,8 +1,8 @@
 /* engine.h - the Docker Engine API over its unix socket, through libcurl (spec/run.md "Engine").
  *
  * Everything that can be asked of the Engine directly goes here (not by parsing CLI output): ping, image
- * present?, image load (streamed from a store object), container states. Up/down/logs go through the compose
- * tool (backend.h).
+ * present?, image load (streamed from a store object), container states, and taking a compose project down
+ * when the compose tool cannot (engine_remove_project). Up/down/logs go through the compose tool (backend.h).
  *
  * Calling sequence: engine_open(&e, err) (socket from DOCKER_HOST=unix://PATH, else /var/run/docker.sock; it
  * pings once: an Engine that does not answer is STACK_ERUNTIME with a message saying how to start one); any
@@ -57,5 +57,27 @@ struct engine_container {
 int engine_list_containers(struct engine *e, const char *label, struct engine_container **ret, size_t *ret_n,
                            struct error *err);
 void engine_containers_free(struct engine_container *c, size_t n);
+
+/* Taking a project down without the compose tool (it may refuse the file, or never have accepted it).
+ *
+ * engine_remove_containers(e, "io.stack.run=ID", volumes, &n, err) kills and removes every container carrying
+ * the label (which must be "key=value"): DELETE /containers/{id}?force=1, with &v=1 (their anonymous volumes
+ * too) when `volumes`. A container already gone (404) is fine; *ret_n counts those this call removed.
+ *
+ * engine_remove_project(e, project, volumes, &rm, err) does that for label com.docker.compose.project=<project>
+ * (compose v1 and v2 both set it), then removes the project's networks and, only when `volumes`, its named
+ * volumes (found by the same label). A network or volume that something outside the project still uses is left
+ * and named in rm.kept; that is not a failure. Calling it again when nothing is left is a success that removes
+ * nothing. rm is written only on success; engine_removed_release(&rm) afterwards (safe on a zeroed struct).
+ */
+struct engine_removed {
+        unsigned containers, networks, volumes; /* removed by this call */
+        char **kept; /* NULL-terminated, one line each: "network NAME: <Engine message>", or NULL when none */
+};
+
+int engine_remove_containers(struct engine *e, const char *label, bool volumes, unsigned *ret_n, struct error *err);
+int engine_remove_project(struct engine *e, const char *project, bool volumes, struct engine_removed *ret,
+                          struct error *err);
+void engine_removed_release(struct engine_removed *r);
 
 #endif

@@ -502,6 +502,215 @@ static void list_containers_reports_running_and_exited_by_label(void **state)
         assert_int_equal(sh(DOCKER " rm -f %s %s >/dev/null", run_name, exit_name), 0);
 }
 
+/* ---- taking a project down ---- */
+
+/* How many lines a docker CLI listing prints (the objects it names). */
+static int count_lines(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int count_lines(const char *fmt, ...)
+{
+        char cmd[1024], line[512];
+        va_list ap;
+        FILE *p;
+        int n = 0;
+
+        va_start(ap, fmt);
+        vsnprintf(cmd, sizeof cmd, fmt, ap);
+        va_end(ap);
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        while (fgets(line, sizeof line, p))
+                if (line[0] != '\n')
+                        n++;
+        assert_int_equal(pclose(p), 0);
+        return n;
+}
+
+static int containers_of(const char *project)
+{
+        return count_lines(DOCKER " ps -aq --filter label=com.docker.compose.project=%s", project);
+}
+
+static int networks_of(const char *project)
+{
+        return count_lines(DOCKER " network ls -q --filter label=com.docker.compose.project=%s", project);
+}
+
+static int volumes_of(const char *project)
+{
+        return count_lines(DOCKER " volume ls -q --filter label=com.docker.compose.project=%s", project);
+}
+
+static void assert_removed(const struct engine_removed *rm, unsigned containers, unsigned networks,
+                           unsigned volumes)
+{
+        assert_int_equal(rm->containers, containers);
+        assert_int_equal(rm->networks, networks);
+        assert_int_equal(rm->volumes, volumes);
+}
+
+/* A compose-like project: network P_default, volume P_data, a running and a created container on both. */
+static void make_project(const char *project)
+{
+        assert_int_equal(sh(DOCKER " network create --label com.docker.compose.project=%s --label io.stack.test=%s "
+                                   "%s_default >/dev/null",
+                            project, tag, project),
+                         0);
+        assert_int_equal(sh(DOCKER " volume create --label com.docker.compose.project=%s --label io.stack.test=%s "
+                                   "%s_data >/dev/null",
+                            project, tag, project),
+                         0);
+        assert_int_equal(sh(DOCKER " run -d --name %s-web-1 --network %s_default -v %s_data:/data "
+                                   "--label com.docker.compose.project=%s --label io.stack.test=%s "
+                                   "--label io.stack.run=run-%s-a " IMAGE " sleep 60 >/dev/null",
+                            project, project, project, project, tag, tag),
+                         0);
+        assert_int_equal(sh(DOCKER " create --name %s-db-1 --network %s_default -v %s_data:/data "
+                                   "--label com.docker.compose.project=%s --label io.stack.test=%s "
+                                   "--label io.stack.run=run-%s-b " IMAGE " sleep 60 >/dev/null",
+                            project, project, project, project, tag, tag),
+                         0);
+}
+
+static void remove_project_everything(const char *project)
+{
+        sh(DOCKER " ps -aq --filter label=com.docker.compose.project=%s | xargs -r " DOCKER " rm -f >/dev/null 2>&1",
+           project);
+        sh(DOCKER " network rm %s_default >/dev/null 2>&1", project);
+        sh(DOCKER " volume rm -f %s_data >/dev/null 2>&1", project);
+}
+
+static void remove_project_takes_down_exactly_its_containers_and_networks(void **state)
+{
+        char project[64], other[64];
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+        struct engine_removed rm = {.containers = 99};
+
+        snprintf(project, sizeof project, "stack-test-rm-%d", (int)getpid());
+        snprintf(other, sizeof other, "stack-test-rm-%d-other", (int)getpid());
+        make_project(project);
+        /* Another project, whose name starts with this one's: the label filter must match exactly. */
+        assert_int_equal(sh(DOCKER " run -d --network none --name %s-web-1 --label com.docker.compose.project=%s "
+                                   "--label io.stack.test=%s " IMAGE " sleep 60 >/dev/null",
+                            other, other, tag),
+                         0);
+        assert_int_equal(containers_of(project), 2);
+        assert_int_equal(networks_of(project), 1);
+
+        assert_int_equal(engine_open(&e, &err), 0);
+        assert_int_equal(engine_remove_project(e, project, false, &rm, &err), 0);
+        assert_int_equal(err.code, 0);
+        assert_removed(&rm, 2, 1, 0);
+        assert_null(rm.kept);
+        engine_removed_release(&rm);
+        assert_int_equal(containers_of(project), 0);
+        assert_int_equal(networks_of(project), 0);
+        /* Without volumes the data stays. */
+        assert_int_equal(volumes_of(project), 1);
+        assert_int_equal(containers_of(other), 1);
+
+        /* Nothing left: a success that removes nothing. */
+        rm.containers = rm.networks = 99;
+        assert_int_equal(engine_remove_project(e, project, false, &rm, &err), 0);
+        assert_removed(&rm, 0, 0, 0);
+        assert_null(rm.kept);
+        engine_removed_release(&rm);
+
+        /* With volumes, the named volume goes too; again, nothing is left to remove. */
+        assert_int_equal(engine_remove_project(e, project, true, &rm, &err), 0);
+        assert_removed(&rm, 0, 0, 1);
+        engine_removed_release(&rm);
+        assert_int_equal(volumes_of(project), 0);
+        assert_int_equal(engine_remove_project(e, project, true, &rm, &err), 0);
+        assert_removed(&rm, 0, 0, 0);
+        engine_removed_release(&rm);
+        assert_int_equal(err.code, 0);
+        assert_int_equal(containers_of(other), 1);
+        engine_free(e);
+
+        remove_project_everything(project);
+        remove_project_everything(other);
+}
+
+static void remove_project_leaves_a_network_and_volume_another_project_uses(void **state)
+{
+        char project[64], other[64], line[512];
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+        struct engine_removed rm = {0};
+
+        snprintf(project, sizeof project, "stack-test-rm-%d-shared", (int)getpid());
+        snprintf(other, sizeof other, "stack-test-rm-%d-user", (int)getpid());
+        make_project(project);
+        assert_int_equal(sh(DOCKER " run -d --name %s-web-1 --network %s_default -v %s_data:/data "
+                                   "--label com.docker.compose.project=%s --label io.stack.test=%s " IMAGE
+                                   " sleep 60 >/dev/null",
+                            other, project, project, other, tag),
+                         0);
+
+        assert_int_equal(engine_open(&e, &err), 0);
+        assert_int_equal(engine_remove_project(e, project, true, &rm, &err), 0);
+        assert_int_equal(err.code, 0);
+        assert_removed(&rm, 2, 0, 0);
+        assert_non_null(rm.kept);
+        assert_non_null(rm.kept[0]);
+        assert_non_null(rm.kept[1]);
+        assert_null(rm.kept[2]);
+        snprintf(line, sizeof line, "network %s_default: ", project);
+        assert_true(!strncmp(rm.kept[0], line, strlen(line)));
+        snprintf(line, sizeof line, "volume %s_data: ", project);
+        assert_true(!strncmp(rm.kept[1], line, strlen(line)));
+        assert_true(strlen(rm.kept[1]) > strlen(line)); /* the Engine's reason is quoted */
+        engine_removed_release(&rm);
+        engine_removed_release(&rm); /* safe twice */
+        engine_removed_release(NULL);
+        engine_free(e);
+
+        assert_int_equal(containers_of(project), 0);
+        assert_int_equal(networks_of(project), 1);
+        assert_int_equal(volumes_of(project), 1);
+        assert_int_equal(containers_of(other), 1);
+        assert_int_equal(sh(DOCKER " inspect -f '{{.State.Running}}' %s-web-1 | grep -qx true", other), 0);
+
+        remove_project_everything(other);
+        remove_project_everything(project);
+}
+
+static void remove_containers_by_run_label_keeps_the_other_run(void **state)
+{
+        char project[64], label[128];
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+        unsigned n = 99;
+
+        snprintf(project, sizeof project, "stack-test-rm-%d-run", (int)getpid());
+        make_project(project);
+        snprintf(label, sizeof label, "io.stack.run=run-%s-a", tag);
+
+        assert_int_equal(engine_open(&e, &err), 0);
+        assert_int_equal(engine_remove_containers(e, label, false, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(count_lines(DOCKER " ps -aq --filter name=^%s-web-1$", project), 0);
+        assert_int_equal(count_lines(DOCKER " ps -aq --filter name=^%s-db-1$", project), 1);
+        assert_int_equal(engine_remove_containers(e, label, false, &n, &err), 0);
+        assert_int_equal(n, 0);
+
+        /* A bare key (or an empty value) would select containers of every run: refused. */
+        n = 99;
+        assert_true(engine_remove_containers(e, "io.stack.run", false, &n, &err) < 0);
+        assert_int_equal(err.code, STACK_EFAIL);
+        assert_non_null(strstr(err.msg, "not key=value"));
+        error_clear(&err);
+        assert_true(engine_remove_containers(e, "io.stack.run=", false, &n, &err) < 0);
+        error_clear(&err);
+        assert_true(engine_remove_project(e, "", false, &(struct engine_removed){0}, &err) < 0);
+        assert_int_equal(n, 99);
+        assert_int_equal(containers_of(project), 1);
+        engine_free(e);
+
+        remove_project_everything(project);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -520,6 +729,9 @@ int main(void)
                 cmocka_unit_test(image_load_refuses_garbage_small_and_large),
                 cmocka_unit_test(image_load_reports_an_archive_shorter_than_announced),
                 cmocka_unit_test(list_containers_reports_running_and_exited_by_label),
+                cmocka_unit_test(remove_project_takes_down_exactly_its_containers_and_networks),
+                cmocka_unit_test(remove_project_leaves_a_network_and_volume_another_project_uses),
+                cmocka_unit_test(remove_containers_by_run_label_keeps_the_other_run),
         };
 
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
