@@ -209,7 +209,7 @@ static int expand_word(struct expander *x, const char **pp, bool inner, bool eva
         const char *p = *pp, *lit;
         char name[INTERP_NAME_MAX + 1];
         size_t n;
-        int r = 0;
+        int r;
 
         while (*p && !(inner && *p == '}')) {
                 if (*p != '$') {
