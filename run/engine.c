@@ -1109,7 +1109,7 @@ static int delete_object(struct engine *e, const char *kind, const char *base, c
                          struct error *err)
 {
         char path[1024];
-        struct membuf b = {.max = MAX_DELETE_ANSWER};
+        struct buf b = BUF_INIT(MAX_DELETE_ANSWER);
         struct request rq = {.method = "DELETE", .path = path, .timeout_s = CALL_TIMEOUT_S, .write = mem_write,
                              .write_ud = &b};
         long status = 0;
@@ -1124,7 +1124,7 @@ static int delete_object(struct engine *e, const char *kind, const char *base, c
         /* The status says what happened; the body is only a message, so one over the cap just loses it. */
         if (b.oom || c == CURLE_OUT_OF_MEMORY)
                 r = error_set(err, STACK_EFAIL, "out of memory");
-        else if (c != CURLE_OK && !(b.too_big && status))
+        else if (c != CURLE_OK && !(b.toobig && status))
                 r = transport_error(e, c, "DELETE", path, err);
         else if (status >= 200 && status <= 299)
                 (*ret_n)++;
@@ -1136,7 +1136,7 @@ static int delete_object(struct engine *e, const char *kind, const char *base, c
                 else
                         r = keep(kept, kind, name ? name : id, b.p, b.len, err);
         }
-        free(b.p);
+        buf_release(&b);
         return r;
 }
 
