@@ -9,6 +9,7 @@
 #include "fetch/sign.h"
 #include "store/fsutil.h"
 #include "store/index.h"
+#include "store/semver.h"
 #include "store/pack.h"
 
 #include <dirent.h>
@@ -56,7 +57,7 @@ static int cmp_version(const struct bundle *x, const struct bundle *y)
 {
         int c;
 
-        if (version_compare_semver(x->m->version, y->m->version, &c) == 0 && c != 0)
+        if (semver_compare(x->m->version, y->m->version, &c) == 0 && c != 0)
                 return c;
         return strcmp(x->file, y->file);
 }

@@ -3,6 +3,7 @@
 #include "http.h"
 #include "store/fsutil.h"
 #include "store/index.h"
+#include "store/semver.h"
 #include "store/manifest.h"
 
 #include <errno.h>
@@ -158,7 +159,7 @@ int catalog_find(const struct catalog *c, const char *slug, const char *version,
                         if (version) {
                                 if (!strcmp(st->v[j].version, version))
                                         best = &st->v[j]; /* the last entry with the label wins */
-                        } else if (!best || version_compare_semver(st->v[j].version, best->version, &cmp) < 0 ||
+                        } else if (!best || semver_compare(st->v[j].version, best->version, &cmp) < 0 ||
                                    cmp >= 0) {
                                 best = &st->v[j];
                         }

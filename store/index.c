@@ -2,8 +2,8 @@
  * listing versions, rebuilding trees from rows. The only file that speaks SQL about stacks and versions.
  */
 #include "index.h"
+#include "semver.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,97 +461,6 @@ int index_list_versions(struct index *ix, const char *slug, struct version_info 
         return list_rows(ix, slug, ret, ret_n, err);
 }
 
-/* Parse MAJOR.MINOR.PATCH[-pre][+build] with an optional leading v; MINOR and PATCH may be missing ("6.4"). */
-struct semver {
-        unsigned long long n[3];
-        const char *pre; /* NULL or the text after '-', up to '+' */
-        size_t pre_len;
-};
-
-static int semver_parse(const char *s, struct semver *v)
-{
-        const char *p = s;
-
-        memset(v, 0, sizeof *v);
-        if (*p == 'v' || *p == 'V')
-                p++;
-        for (int i = 0; i < 3; i++) {
-                char *end;
-                if (!isdigit((unsigned char)*p))
-                        return -EINVAL;
-                errno = 0;
-                v->n[i] = strtoull(p, &end, 10);
-                if (errno)
-                        return -EINVAL;
-                p = end;
-                if (*p != '.')
-                        break;
-                if (i == 2)
-                        return -EINVAL;
-                p++;
-        }
-        if (*p == '-') {
-                v->pre = ++p;
-                while (*p && *p != '+')
-                        p++;
-                v->pre_len = (size_t)(p - v->pre);
-                if (!v->pre_len)
-                        return -EINVAL;
-        }
-        if (*p == '+')
-                p += strlen(p);
-        return *p ? -EINVAL : 0;
-}
-
-/* Pre-release identifiers compare numerically when both are numbers, else as text (semver 2.0 section 11). */
-static int prerelease_cmp(const char *a, size_t al, const char *b, size_t bl)
-{
-        while (al && bl) {
-                size_t ai = 0, bi = 0;
-                bool an = true, bn = true;
-                int c;
-
-                for (; ai < al && a[ai] != '.'; ai++)
-                        an = an && isdigit((unsigned char)a[ai]);
-                for (; bi < bl && b[bi] != '.'; bi++)
-                        bn = bn && isdigit((unsigned char)b[bi]);
-                if (an && bn) {
-                        c = ai != bi ? (ai < bi ? -1 : 1) : memcmp(a, b, ai);
-                } else if (an != bn) {
-                        c = an ? -1 : 1;
-                } else {
-                        c = memcmp(a, b, ai < bi ? ai : bi);
-                        if (!c && ai != bi)
-                                c = ai < bi ? -1 : 1;
-                }
-                if (c)
-                        return c;
-                a += ai + (ai < al);
-                al -= ai + (ai < al);
-                b += bi + (bi < bl);
-                bl -= bi + (bi < bl);
-        }
-        return al ? 1 : bl ? -1 : 0;
-}
-
-int version_compare_semver(const char *a, const char *b, int *ret)
-{
-        struct semver x, y;
-
-        if (semver_parse(a, &x) < 0 || semver_parse(b, &y) < 0)
-                return -EINVAL;
-        for (int i = 0; i < 3; i++)
-                if (x.n[i] != y.n[i]) {
-                        *ret = x.n[i] < y.n[i] ? -1 : 1;
-                        return 0;
-                }
-        if (!x.pre || !y.pre)
-                *ret = x.pre ? -1 : y.pre ? 1 : 0; /* a release outranks its pre-releases */
-        else
-                *ret = prerelease_cmp(x.pre, x.pre_len, y.pre, y.pre_len);
-        return 0;
-}
-
 static int get_one(struct index *ix, const char *sql, const char *text, int64_t id, struct version_info *ret,
                    struct error *err)
 {
@@ -626,7 +535,7 @@ int index_resolve(struct index *ix, const char *slug, const char *version, struc
                 for (size_t i = 1; i < n; i++) {
                         int c;
                         /* Newer by semver when both labels parse; otherwise the earlier-fetched one never wins. */
-                        if (version_compare_semver(v[i].version, v[best].version, &c) == 0 && c > 0)
+                        if (semver_compare(v[i].version, v[best].version, &c) == 0 && c > 0)
                                 best = i;
                 }
         }
@@ -658,7 +567,7 @@ int index_split_ref(const char *ref, char *slug, size_t size, const char **ret_v
 int index_resolve_ref(struct index *ix, const char *ref, struct version_info *ret, struct error *err)
 {
         char slug[128];
-        const char *version;
+        const char *version = NULL;
         int r = index_split_ref(ref, slug, sizeof slug, &version, err);
 
         return r < 0 ? r : index_resolve(ix, slug, version, ret, err);

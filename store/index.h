@@ -108,8 +108,4 @@ int index_counts(struct index *ix, struct index_counts *ret, struct error *err);
 int index_open(const char *path, struct index **ret, struct error *err);
 void index_free(struct index *ix);
 
-/* "1.2.10" > "1.2.9": semantic-version order. Returns -EINVAL when either does not parse as semver
- * (a leading "v" is accepted), else 0 with *ret <0, 0, >0. */
-int version_compare_semver(const char *a, const char *b, int *ret);
-
 #endif
