@@ -10,7 +10,7 @@
 
 #include <stdarg.h>
 
-/* Exit codes (DESIGN.md section 8); functions return them negated. */
+/* Exit codes (README.md "Exit codes"); functions return them negated. */
 enum stack_code {
         STACK_OK = 0,
         STACK_EFAIL = 1,     /* generic failure */
