@@ -669,9 +669,6 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
          * checked and given its images beside it while the old one keeps running: a version that cannot start
          * leaves the running one and its record as they were. */
         fast = have_old && digest_equal(&old.tree, &v->tree) && marker_matches(&p, &v->tree) && !o->allow;
-        r = build_env(o, v->slug, fast ? &p : &np, &env, &dotenv, err);
-        if (r < 0)
-                goto done;
         if (have_old && digest_equal(&old.tree, &v->tree))
                 snprintf(row.id, sizeof row.id, "%s", old.id);
         else
@@ -688,6 +685,9 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                 if (r < 0)
                         goto done;
                 step(o, "checkout", &t0);
+                r = build_env(o, v->slug, &np, &env, &dotenv, err); /* the new version's .env */
+                if (r < 0)
+                        goto done;
                 allows_get(s, v->slug, &remembered, NULL);
                 if (o->allow & ~declared)
                         for (unsigned bit = 1; bit <= PERM_LISTEN; bit <<= 1)
@@ -706,6 +706,10 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                         goto done;
                 for (size_t i = 0; pr.redirected && pr.redirected[i]; i++)
                         warn(o, "state kept outside the run dir: %s", pr.redirected[i]);
+        } else {
+                r = build_env(o, v->slug, &p, &env, &dotenv, err);
+                if (r < 0)
+                        goto done;
         }
         /* 3. Images the Engine lacks. */
         r = load_images(s, e, m, &t, &ret->images_loaded, err);

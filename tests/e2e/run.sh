@@ -211,6 +211,21 @@ assert_exit 0 "$S" run e2evars${U} --env NEEDED_SECRET=s3cret
 [ "$(stat -c %a "$STACK_HOME/data/e2evars${U}/stack.env")" = 600 ] || die "env file is not private"
 assert_exit 0 "$S" rm e2evars${U} --purge
 
+info "8a. a variable the bundle's .env provides counts on the first run (read from the new checkout)"
+mkstack "$W/dotenv" e2edotenv${U} 1.0 "services:
+  web:
+    image: $TAG
+    command: [httpd, -f, -p, \"8080\", -h, /www]
+    environment: [\"FROM_DOTENV=\${FROM_DOTENV:?set in .env}\"]
+    volumes: [\"./site:/www:ro\"]"
+echo "FROM_DOTENV=shipped" >"$W/dotenv/.env"
+assert_exit 0 "$S" pack "$W/dotenv" -o "$W/dotenv.stack"
+assert_exit 0 "$S" import "$W/dotenv.stack"
+assert_exit 0 "$S" run e2edotenv${U}
+dweb=$("$D" ps -q --filter label=com.docker.compose.project=stack-e2edotenv${U} --filter label=com.docker.compose.service=web)
+case "$("$D" inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$dweb")" in *FROM_DOTENV=shipped*) ;; *) die ".env value did not reach the container" ;; esac
+assert_exit 0 "$S" rm e2edotenv${U} --purge
+
 info "8b. 300 remembered variables all reach compose (the env list grows)"
 mkstack "$W/env" e2eenv${U} 1.0 "services:
   web:
