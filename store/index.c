@@ -71,6 +71,16 @@ static int prepare(struct index *ix, const char *sql, sqlite3_stmt **ret, struct
         return 0;
 }
 
+/* The end of a transaction begun with BEGIN IMMEDIATE: COMMIT after r == 0, else (or when COMMIT fails) ROLLBACK. */
+static int end_transaction(struct index *ix, int r, struct error *err)
+{
+        if (r == 0)
+                r = exec(ix, "COMMIT", err);
+        if (r < 0)
+                sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+}
+
 static int migrate(struct index *ix, struct error *err)
 {
         sqlite3_stmt *st;
@@ -100,10 +110,8 @@ static int migrate(struct index *ix, struct error *err)
                 if (r < 0)
                         goto fail;
         }
-        return exec(ix, "COMMIT", err);
 fail:
-        sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
-        return r;
+        return end_transaction(ix, r, err);
 }
 
 int index_open(const char *path, struct index **ret, struct error *err)
@@ -774,10 +782,6 @@ int index_migrate_module(struct index *ix, const char *module, const char *const
         sqlite3_bind_int(st, 2, n);
         r = step_done(ix, st, err);
         sqlite3_finalize(st);
-        if (r < 0)
-                goto fail;
-        return exec(ix, "COMMIT", err);
 fail:
-        sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
-        return r;
+        return end_transaction(ix, r, err);
 }

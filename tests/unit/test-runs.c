@@ -18,35 +18,17 @@
 
 #define TREE_HEX "ab00000000000000000000000000000000000000000000000000000000000001"
 
-/* index.db as the index's schema 2 left it: its own tables plus runs and allows, user_version 2. */
-static const char schema2[] =
-        "CREATE TABLE stacks(slug TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);"
-        "CREATE TABLE objects(digest TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;"
-        "CREATE TABLE trees(digest TEXT PRIMARY KEY, n_entries INTEGER NOT NULL, n_files INTEGER NOT NULL,"
-        "  size INTEGER NOT NULL) WITHOUT ROWID;"
-        "CREATE TABLE entries(tree TEXT NOT NULL, path TEXT NOT NULL,"
-        "  type TEXT NOT NULL CHECK(type IN ('f','d','l')), mode INTEGER NOT NULL, size INTEGER NOT NULL,"
-        "  object TEXT, target TEXT, PRIMARY KEY(tree, path)) WITHOUT ROWID;"
-        "CREATE INDEX entries_by_object ON entries(object) WHERE object IS NOT NULL;"
-        "CREATE TABLE versions(id INTEGER PRIMARY KEY, slug TEXT NOT NULL, version TEXT NOT NULL,"
-        "  tree TEXT NOT NULL UNIQUE, bundle TEXT, bundle_size INTEGER, signer TEXT,"
-        "  insecure INTEGER NOT NULL DEFAULT 0, source TEXT, name TEXT, description TEXT, flavor TEXT,"
-        "  compose TEXT, fetched_at INTEGER NOT NULL, fetch_seq INTEGER NOT NULL);"
-        "CREATE INDEX versions_by_slug ON versions(slug, fetch_seq);"
-        "CREATE TABLE bundles(digest TEXT PRIMARY KEY, size INTEGER NOT NULL, version_id INTEGER NOT NULL,"
-        "  fetched_at INTEGER NOT NULL) WITHOUT ROWID;"
-        "CREATE TABLE pins(version_id INTEGER PRIMARY KEY);"
-        "CREATE TABLE runs(id TEXT PRIMARY KEY, slug TEXT NOT NULL, version_id INTEGER NOT NULL, tree TEXT NOT NULL,"
-        "  state TEXT NOT NULL CHECK(state IN ('pending','starting','running','stopping','stopped','failed')),"
-        "  project TEXT NOT NULL, run_dir TEXT NOT NULL, reason TEXT, created_at INTEGER NOT NULL,"
-        "  updated_at INTEGER NOT NULL, started_at INTEGER, stopped_at INTEGER);"
-        "CREATE INDEX runs_by_slug ON runs(slug, created_at);"
-        "CREATE TABLE allows(slug TEXT PRIMARY KEY, perms INTEGER NOT NULL);"
+/* A store as the index's schema 2 left it: the index's tables plus runs and allows (the run module's version
+ * 1 is that migration's SQL, unchanged), no module_schemas, user_version 2. Made by running the module on a
+ * fresh store, then undoing what schema 3 added; then a version, a run and a grant in it. */
+static const char to_schema2[] =
+        "DROP TABLE module_schemas;"
+        "PRAGMA user_version = 2;"
+        "DELETE FROM runs;"
         "INSERT INTO versions(id, slug, version, tree, fetched_at, fetch_seq) VALUES(7, 'web', '1.0', '" TREE_HEX "', 1, 1);"
         "INSERT INTO runs(id, slug, version_id, tree, state, project, run_dir, created_at, updated_at, started_at)"
         "  VALUES('0123456789ab', 'web', 7, '" TREE_HEX "', 'running', 'stack-web', '/x/runs/web', 10, 11, 11);"
-        "INSERT INTO allows(slug, perms) VALUES('web', 5);"
-        "PRAGMA user_version = 2;";
+        "INSERT INTO allows(slug, perms) VALUES('web', 5);";
 
 static void sql(const char *home, const char *text)
 {
@@ -80,7 +62,10 @@ static void store_at_schema_2_keeps_its_runs_and_grants(void **state)
         size_t n = 0;
         unsigned perms = 0;
 
-        sql(home, schema2);
+        assert_int_equal(store_open(home, &s, &err), 0);
+        assert_int_equal(allows_set(s, "other", 1, &err), 0); /* creates the run module's tables */
+        store_free(s);
+        sql(home, to_schema2);
         assert_int_equal(store_open(home, &s, &err), 0);
         assert_int_equal(query(s, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
         assert_int_equal(query(s, "SELECT version FROM module_schemas WHERE module = 'run'"), RUNS_SCHEMA_VERSION);
@@ -94,6 +79,8 @@ static void store_at_schema_2_keeps_its_runs_and_grants(void **state)
         run_rows_free(rows, n);
         assert_int_equal(allows_get(s, "web", &perms, &err), 0);
         assert_int_equal(perms, 5);
+        assert_int_equal(allows_get(s, "nobody", &perms, &err), 0);
+        assert_int_equal(perms, 0);
         /* and the rows stay writable through the run module */
         assert_int_equal(runs_set_state(s, "0123456789ab", "stopped", NULL, &err), 0);
         assert_int_equal(query(s, "SELECT COUNT(*) FROM runs WHERE state = 'stopped' AND stopped_at IS NOT NULL"), 1);
