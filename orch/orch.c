@@ -33,9 +33,11 @@ int orch_run(struct store *s, const char *ref, const struct orch_options *o, str
                                            .progress_ctx = o->progress_ctx};
                 struct fetch_result fr;
                 if (o->offline) {
-                        char msg[sizeof err->msg];
-                        snprintf(msg, sizeof msg, "%s", err->msg);
-                        error_clear(err);
+                        char msg[sizeof err->msg] = "";
+                        if (err) {
+                                snprintf(msg, sizeof msg, "%s", err->msg);
+                                error_clear(err);
+                        }
                         return error_set(err, STACK_ENETWORK, "%s, and --offline forbids fetching it", msg);
                 }
                 error_clear(err);

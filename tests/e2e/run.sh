@@ -15,7 +15,8 @@ new_home
 new_tmpdir W
 TAG="stack-e2e/busybox:$$"
 U=$$ # slugs (so compose projects and run dirs) are this run's own: suites sharing an Engine do not collide
-on_exit "$D rm -f \$($D ps -aq --filter label=io.stack.slug) >/dev/null 2>&1 || true"
+# only this run's containers (slugs ending in $U): another suite on the same Engine keeps its own
+on_exit "$D ps -a --filter label=io.stack.slug --format '{{.ID}} {{.Label \"io.stack.slug\"}}' | awk '\$2 ~ /[a-z]$U\$/ {print \$1}' | xargs -r $D rm -f >/dev/null 2>&1 || true"
 on_exit "$D rmi -f $TAG >/dev/null 2>&1 || true"
 export STACK_RUNTIME=${STACK_RUNTIME:-docker-compose}
 jf() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(v)' "$1" "$2"; }
