@@ -1,14 +1,14 @@
 /* cmd-catalog.c - `stack catalog build DIR [--key KEY]`: DIR/index.json (and index.json.sig) for the bundles
  * in DIR, the way a publisher prepares a catalog to serve (spec/catalog.md "catalog build").
  *
- * The output depends only on the bundles' bytes and file names: bundles are read in name order, stacks are
- * listed by slug, versions oldest first, and the signature is deterministic ECDSA, so building twice gives
- * the same files.
+ * The output depends only on the bundles' bytes and file names: bundles are read in name order, and the index
+ * (fetch/catalog.h: stacks by slug, versions oldest first) and the deterministic ECDSA signature follow from
+ * them, so building twice gives the same files.
  */
 #include "cli.h"
+#include "fetch/catalog.h"
 #include "fetch/sign.h"
 #include "store/fsutil.h"
-#include "store/index.h"
 #include "store/pack.h"
 
 #include <dirent.h>
@@ -20,118 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 
-struct bundle {
-        char *file; /* name inside DIR: the index's url */
-        struct manifest *m;
-        char sha256[DIGEST_HEX_LEN + 1];
-        uint64_t size;
-};
-
-struct catalog {
-        struct bundle *v;
-        size_t n, cap;
-};
-
-static void catalog_release(struct catalog *c)
+/* Every bundle in dir (*.stack), in name order, into c (catalog.h orders and checks them). */
+static int read_bundles(const char *dir, struct catalog *c, size_t *ret_n, struct error *err)
 {
-        for (size_t i = 0; i < c->n; i++) {
-                free(c->v[i].file);
-                manifest_free(c->v[i].m);
-        }
-        free(c->v);
-        memset(c, 0, sizeof *c);
-}
-
-/* Stacks by slug; inside one, by file name (sorted again by version below). */
-static int cmp_slug_file(const void *a, const void *b)
-{
-        const struct bundle *x = a, *y = b;
-        int c = strcmp(x->m->slug, y->m->slug);
-
-        return c ? c : strcmp(x->file, y->file);
-}
-
-/* Older first: by semver when both versions parse and differ, else by file name. */
-static int cmp_version(const struct bundle *x, const struct bundle *y)
-{
-        int c;
-
-        if (version_compare_semver(x->m->version, y->m->version, &c) == 0 && c != 0)
-                return c;
-        return strcmp(x->file, y->file);
-}
-
-/* A stable insertion sort of one stack's versions: with labels that are not all semver the rule above is not
- * transitive, and insertion over name order keeps the result fixed for a given set of files. */
-static void sort_versions(struct bundle *v, size_t n)
-{
-        for (size_t i = 1; i < n; i++) {
-                struct bundle b = v[i];
-                size_t j = i;
-
-                while (j > 0 && cmp_version(&v[j - 1], &b) > 0) {
-                        v[j] = v[j - 1];
-                        j--;
-                }
-                v[j] = b;
-        }
-}
-
-static json_t *version_json(const struct bundle *b)
-{
-        return json_pack("{s:s, s:s, s:s, s:I}", "version", b->m->version, "url", b->file, "sha256", b->sha256, "size",
-                         (json_int_t)b->size);
-}
-
-/* Group, order and check the bundles, then the index document. */
-static int build_index(struct catalog *c, json_t **ret, size_t *ret_stacks, struct error *err)
-{
-        json_t *root, *stacks;
-        size_t n_stacks = 0;
-
-        qsort(c->v, c->n, sizeof *c->v, cmp_slug_file);
-        root = json_pack("{s:i, s:[]}", "schema", 1, "stacks");
-        if (!root)
-                return error_set(err, STACK_EFAIL, "out of memory");
-        stacks = json_object_get(root, "stacks");
-        for (size_t i = 0, end; i < c->n; i = end) {
-                const struct bundle *newest;
-                json_t *st, *versions;
-
-                for (end = i + 1; end < c->n && !strcmp(c->v[end].m->slug, c->v[i].m->slug); end++)
-                        ;
-                for (size_t a = i; a < end; a++)
-                        for (size_t b = a + 1; b < end; b++)
-                                if (!strcmp(c->v[a].m->version, c->v[b].m->version)) {
-                                        json_decref(root);
-                                        return error_set(err, STACK_EREJECT, "%s and %s are both %s %s: keep one of them",
-                                                         c->v[a].file, c->v[b].file, c->v[a].m->slug, c->v[a].m->version);
-                                }
-                sort_versions(c->v + i, end - i);
-                /* The stack's title and description come from its newest version. */
-                newest = &c->v[end - 1];
-                st = json_pack("{s:s, s:s, s:s, s:[]}", "slug", newest->m->slug, "title", newest->m->name, "description",
-                               newest->m->description, "versions");
-                versions = st ? json_object_get(st, "versions") : NULL;
-                for (size_t k = i; versions && k < end; k++)
-                        if (json_array_append_new(versions, version_json(&c->v[k])) < 0)
-                                versions = NULL;
-                if (!versions || json_array_append_new(stacks, st) < 0) {
-                        if (!versions)
-                                json_decref(st);
-                        json_decref(root);
-                        return error_set(err, STACK_EFAIL, "out of memory");
-                }
-                n_stacks++;
-        }
-        *ret = root;
-        *ret_stacks = n_stacks;
-        return 0;
-}
-
-static int read_bundles(const char *dir, struct catalog *c, struct error *err)
-{
-        char **names = NULL, path[PATH_MAX], sz[32];
+        char **names = NULL, path[PATH_MAX], sz[32], hex[DIGEST_HEX_LEN + 1];
         size_t n = 0;
         int r;
 
@@ -142,29 +34,26 @@ static int read_bundles(const char *dir, struct catalog *c, struct error *err)
                 r = error_set(err, STACK_EFAIL, "%s holds no *.stack bundles", dir);
                 goto fail;
         }
-        c->v = calloc(n, sizeof *c->v);
-        if (!c->v) {
-                r = error_set(err, STACK_EFAIL, "out of memory");
-                goto fail;
-        }
         for (size_t i = 0; i < n; i++) {
-                struct bundle *b = &c->v[c->n];
-                struct digest d;
+                struct manifest *m = NULL;
+                struct catalog_version v = {.url = names[i]}; /* the file name: relative to the catalog's base */
 
                 if (fs_path(path, sizeof path, "%s/%s", dir, names[i]) < 0) {
                         r = error_set(err, STACK_EFAIL, "path %s/%s is too long", dir, names[i]);
                         goto fail;
                 }
-                r = bundle_read_manifest(path, &b->m, &d, &b->size, err);
+                r = bundle_read_manifest(path, &m, &v.sha256, &v.size, err);
                 if (r < 0)
                         goto fail;
-                b->file = names[i];
-                names[i] = NULL;
-                digest_to_hex(&d, b->sha256);
-                c->n++;
-                printf("%s: %s %s (%s, sha256 %s)\n", b->file, b->m->slug, b->m->version, cli_human_size(b->size, sz),
-                       b->sha256);
+                v.version = m->version;
+                digest_to_hex(&v.sha256, hex);
+                printf("%s: %s %s (%s, sha256 %s)\n", names[i], m->slug, m->version, cli_human_size(v.size, sz), hex);
+                r = catalog_add(c, m->slug, m->name, m->description, &v, err);
+                manifest_free(m);
+                if (r < 0)
+                        goto fail;
         }
+        *ret_n = n;
         r = 0;
 fail:
         fs_names_free(names, n);
@@ -173,12 +62,11 @@ fail:
 
 static int catalog_build(const char *dir, const char *key, struct error *err)
 {
-        struct catalog c = {0};
+        struct catalog *c = NULL;
         struct digest probe = {{0}};
         unsigned char sig[SIGN_MAX_SIG];
         char index_path[PATH_MAX], sig_path[PATH_MAX], fp[24], *text = NULL;
-        json_t *root = NULL;
-        size_t n_stacks = 0, sig_len;
+        size_t n_versions = 0, sig_len;
         int r;
 
         if (fs_path(index_path, sizeof index_path, "%s/index.json", dir) < 0 ||
@@ -192,36 +80,20 @@ static int catalog_build(const char *dir, const char *key, struct error *err)
                 if (r < 0)
                         return r;
         }
-        r = read_bundles(dir, &c, err);
+        r = catalog_new(NULL, &c, err);
+        if (r == 0)
+                r = read_bundles(dir, c, &n_versions, err);
+        if (r == 0)
+                r = catalog_to_json(c, &text, err);
         if (r < 0)
                 goto fail;
-        r = build_index(&c, &root, &n_stacks, err);
-        if (r < 0)
-                goto fail;
-        text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (!text) {
-                r = error_set(err, STACK_EFAIL, "out of memory");
-                goto fail;
-        }
-        /* json_dumps() leaves no final newline; a file should end with one. */
-        {
-                size_t len = strlen(text);
-                char *t = realloc(text, len + 2);
-                if (!t) {
-                        r = error_set(err, STACK_EFAIL, "out of memory");
-                        goto fail;
-                }
-                text = t;
-                text[len] = '\n';
-                text[len + 1] = 0;
-        }
         r = fs_write_atomic(index_path, text, strlen(text), 0644);
         if (r < 0) {
                 r = error_errno(err, STACK_EFAIL, r, "cannot write %s", index_path);
                 goto fail;
         }
-        printf("wrote %s: %zu stack%s, %zu version%s\n", index_path, n_stacks, n_stacks == 1 ? "" : "s", c.n,
-               c.n == 1 ? "" : "s");
+        printf("wrote %s: %zu stack%s, %zu version%s\n", index_path, c->n, c->n == 1 ? "" : "s", n_versions,
+               n_versions == 1 ? "" : "s");
         if (key) {
                 r = sign_file(index_path, key, sig_path, err);
                 if (r < 0)
@@ -237,8 +109,7 @@ static int catalog_build(const char *dir, const char *key, struct error *err)
         r = 0;
 fail:
         free(text);
-        json_decref(root);
-        catalog_release(&c);
+        catalog_free(c);
         return r;
 }
 

@@ -2,7 +2,7 @@
 #include "cli.h"
 #include "progress.h"
 #include "run/policy.h"
-#include "run/run.h"
+#include "orch/orch.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ int cmd_run(int argc, char **argv)
                 {"timings", no_argument, NULL, 'T'},    {"help", no_argument, NULL, 'h'},
                 {0}};
         const char *env[MAX_ENV_ARGS + 1] = {0};
-        struct run_options ro = {.env = env, .warn = cli_warn};
+        struct orch_options oo = {.run = {.env = env, .warn = cli_warn}};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         struct run_info info = {0};
@@ -38,7 +38,7 @@ int cmd_run(int argc, char **argv)
 
         while ((c = getopt_long(argc, argv, "e:hq", opts, NULL)) != -1) {
                 switch (c) {
-                case 'o': ro.offline = true; break;
+                case 'o': oo.offline = true; break;
                 case 'e':
                         if (n_env == MAX_ENV_ARGS || !strchr(optarg, '=') || optarg[0] == '=')
                                 return cli_usage("run", "--env takes KEY=VALUE (at most %d)", MAX_ENV_ARGS);
@@ -50,15 +50,15 @@ int cmd_run(int argc, char **argv)
                                 return cli_usage("run", "--allow %s: not a permission (privileged, host-network, host-pid, "
                                                         "host-ipc, cap-add, devices, docker-socket, host-bind, listen)",
                                                  optarg);
-                        ro.allow |= bit;
+                        oo.run.allow |= bit;
                         break;
                 }
-                case 'c': ro.catalog = optarg; break;
-                case 'k': ro.insecure = true; break;
+                case 'c': oo.catalog = optarg; break;
+                case 'k': oo.insecure = true; break;
                 case 'j': json = true; break;
                 case 'q': quiet = true; break;
-                case 't': ro.timeout_s = atoi(optarg); break;
-                case 'T': ro.step = print_step; break;
+                case 't': oo.run.timeout_s = atoi(optarg); break;
+                case 'T': oo.run.step = print_step; break;
                 case 'h':
                         printf("usage: stack run SLUG[@VERSION] [--offline] [--env K=V]... [--allow PERM]... [--catalog URL]\n"
                                "                 [--insecure] [--timeout S] [--timings] [--json] [--quiet]\n"
@@ -73,11 +73,11 @@ int cmd_run(int argc, char **argv)
         if (optind + 1 != argc)
                 return cli_usage("run", "expects SLUG[@VERSION]");
         progress_init(&pr, argv[optind], quiet || json);
-        ro.progress = progress_update;
-        ro.progress_ctx = &pr;
+        oo.progress = progress_update;
+        oo.progress_ctx = &pr;
         r = cli_open_store(&s, &err);
         if (r == 0)
-                r = run_start(s, argv[optind], &ro, &info, &err);
+                r = orch_run(s, argv[optind], &oo, &info, &err);
         progress_end(&pr);
         if (r < 0) {
                 r = cli_fail(&err);

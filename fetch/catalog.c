@@ -3,6 +3,7 @@
 #include "http.h"
 #include "store/fsutil.h"
 #include "store/index.h"
+#include "store/semver.h"
 #include "store/manifest.h"
 
 #include <errno.h>
@@ -28,6 +29,7 @@ void catalog_free(struct catalog *c)
                 free(st->v);
                 free(st->slug);
                 free(st->title);
+                free(st->description);
         }
         free(c->stacks);
         free(c->base);
@@ -102,10 +104,11 @@ int catalog_parse(const char *text, size_t len, const char *base, struct catalog
         }
         for (i = 0; i < json_array_size(stacks); i++) {
                 json_t *js = json_array_get(stacks, i), *versions;
-                const char *slug, *title = NULL;
+                const char *slug, *title = NULL, *description = NULL;
                 struct catalog_stack *st = &c->stacks[c->n];
 
-                if (json_unpack(js, "{s:s, s?s, s:o}", "slug", &slug, "title", &title, "versions", &versions) < 0 ||
+                if (json_unpack(js, "{s:s, s?s, s?s, s:o}", "slug", &slug, "title", &title, "description", &description,
+                                "versions", &versions) < 0 ||
                     !json_is_array(versions)) {
                         r = BAD("stack %zu lacks a slug or a versions array", i);
                         goto done;
@@ -121,9 +124,10 @@ int catalog_parse(const char *text, size_t len, const char *base, struct catalog
                         }
                 st->slug = strdup(slug);
                 st->title = title ? strdup(title) : NULL;
+                st->description = description ? strdup(description) : NULL;
                 c->n++;
                 st->v = calloc(json_array_size(versions) + 1, sizeof *st->v);
-                if (!st->slug || !st->v) {
+                if (!st->slug || !st->v || (title && !st->title) || (description && !st->description)) {
                         r = error_set(err, STACK_EFAIL, "out of memory");
                         goto done;
                 }
@@ -158,7 +162,7 @@ int catalog_find(const struct catalog *c, const char *slug, const char *version,
                         if (version) {
                                 if (!strcmp(st->v[j].version, version))
                                         best = &st->v[j]; /* the last entry with the label wins */
-                        } else if (!best || version_compare_semver(st->v[j].version, best->version, &cmp) < 0 ||
+                        } else if (!best || semver_compare(st->v[j].version, best->version, &cmp) < 0 ||
                                    cmp >= 0) {
                                 best = &st->v[j];
                         }
@@ -170,6 +174,157 @@ int catalog_find(const struct catalog *c, const char *slug, const char *version,
                 return 0;
         }
         return error_set(err, STACK_ENOTFOUND, "catalog %s has no stack '%s'", c->base, slug);
+}
+
+/* ---- writing an index ---- */
+
+int catalog_new(const char *base, struct catalog **ret, struct error *err)
+{
+        struct catalog *c = calloc(1, sizeof *c);
+
+        if (!c || (base && !(c->base = strdup(base)))) {
+                free(c);
+                return error_set(err, STACK_EFAIL, "out of memory");
+        }
+        *ret = c;
+        return 0;
+}
+
+static int replace_text(char **field, const char *value)
+{
+        char *d = value ? strdup(value) : NULL;
+
+        if (value && !d)
+                return -ENOMEM;
+        free(*field);
+        *field = d;
+        return 0;
+}
+
+/* The stack named slug, inserted in slug order when new; NULL when out of memory. */
+static struct catalog_stack *stack_for(struct catalog *c, const char *slug)
+{
+        struct catalog_stack *nv;
+        size_t at = 0;
+
+        while (at < c->n && strcmp(c->stacks[at].slug, slug) < 0)
+                at++;
+        if (at < c->n && !strcmp(c->stacks[at].slug, slug))
+                return &c->stacks[at];
+        /* parse allocates exactly; grow by one (a publisher's catalog is small) */
+        nv = realloc(c->stacks, (c->n + 1) * sizeof *nv);
+        if (!nv)
+                return NULL;
+        c->stacks = nv;
+        memmove(&nv[at + 1], &nv[at], (c->n - at) * sizeof *nv);
+        memset(&nv[at], 0, sizeof nv[at]);
+        nv[at].slug = strdup(slug);
+        if (!nv[at].slug) {
+                memmove(&nv[at], &nv[at + 1], (c->n - at) * sizeof *nv);
+                return NULL;
+        }
+        c->n++;
+        return &nv[at];
+}
+
+int catalog_add(struct catalog *c, const char *slug, const char *title, const char *description,
+                const struct catalog_version *v, struct error *err)
+{
+        struct catalog_stack *st;
+        struct catalog_version nv = {0}, *grown;
+        size_t at;
+
+        if (!c || !slug || !v || !v->version || !v->url)
+                return error_set(err, STACK_EFAIL, "catalog_add: invalid arguments");
+        if (!manifest_slug_valid(slug))
+                return error_set(err, STACK_EREJECT, "'%.64s' is not a valid slug", slug);
+        st = stack_for(c, slug);
+        if (!st)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        for (size_t i = 0; i < st->n; i++)
+                if (!strcmp(st->v[i].version, v->version))
+                        return error_set(err, STACK_EREJECT, "%s and %s are both %s %s: keep one of them", st->v[i].url,
+                                         v->url, slug, v->version);
+        grown = realloc(st->v, (st->n + 1) * sizeof *grown);
+        if (!grown)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        st->v = grown;
+        nv.version = strdup(v->version);
+        nv.url = strdup(v->url);
+        nv.sha256 = v->sha256;
+        nv.size = v->size;
+        if (!nv.version || !nv.url) {
+                free(nv.version);
+                free(nv.url);
+                return error_set(err, STACK_EFAIL, "out of memory");
+        }
+        /* One step of an insertion sort: stable, so with labels that are not all semver (the rule is not
+         * transitive then) the result is fixed for a given order of additions. */
+        for (at = st->n; at > 0; at--) {
+                int cmp;
+                if (semver_compare(st->v[at - 1].version, nv.version, &cmp) < 0 || cmp <= 0)
+                        break;
+                st->v[at] = st->v[at - 1];
+        }
+        st->v[at] = nv;
+        st->n++;
+        if (at == st->n - 1 && (replace_text(&st->title, title) < 0 || replace_text(&st->description, description) < 0))
+                return error_set(err, STACK_EFAIL, "out of memory");
+        return 0;
+}
+
+/* url relative to base when it lies under it: what catalog_parse() resolves back to the same url. */
+static const char *relative_url(const struct catalog *c, const char *url)
+{
+        size_t n = c->base ? strlen(c->base) : 0;
+
+        if (n && !strncmp(url, c->base, n) && url[n] == '/' && url[n + 1])
+                return url + n + 1;
+        return url;
+}
+
+int catalog_to_json(const struct catalog *c, char **ret, struct error *err)
+{
+        json_t *root = json_object(), *stacks = json_array();
+        char *text = NULL;
+        int r = 0;
+
+        if (!root || !stacks || json_object_set_new(root, "schema", json_integer(1)) < 0 ||
+            json_object_set(root, "stacks", stacks) < 0)
+                r = -ENOMEM;
+        for (size_t i = 0; r == 0 && i < c->n; i++) {
+                const struct catalog_stack *st = &c->stacks[i];
+                json_t *js = json_object(), *versions = json_array();
+                if (!js || !versions || json_array_append_new(stacks, js) < 0 ||
+                    json_object_set_new(js, "slug", json_string(st->slug)) < 0 ||
+                    (st->title && json_object_set_new(js, "title", json_string(st->title)) < 0) ||
+                    (st->description && json_object_set_new(js, "description", json_string(st->description)) < 0) ||
+                    json_object_set(js, "versions", versions) < 0)
+                        r = -ENOMEM;
+                for (size_t j = 0; r == 0 && j < st->n; j++) {
+                        const struct catalog_version *v = &st->v[j];
+                        char hex[DIGEST_HEX_LEN + 1];
+                        digest_to_hex(&v->sha256, hex);
+                        if (json_array_append_new(versions, json_pack("{s:s, s:s, s:s, s:I}", "version", v->version, "url",
+                                                                      relative_url(c, v->url), "sha256", hex, "size",
+                                                                      (json_int_t)v->size)) < 0)
+                                r = -ENOMEM;
+                }
+                json_decref(versions);
+        }
+        if (r == 0) {
+                /* json_dumps() leaves no final newline; a file should end with one. */
+                char *body = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                if (!body || asprintf(&text, "%s\n", body) < 0)
+                        r = -ENOMEM;
+                free(body);
+        }
+        json_decref(stacks);
+        json_decref(root);
+        if (r < 0)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        *ret = text;
+        return 0;
 }
 
 /* ---- fetching and caching ---- */

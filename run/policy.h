@@ -1,5 +1,5 @@
 /* policy.h - what a stack's compose file may ask for, and the effective compose file stack runs
- * (spec/run.md "Policy", DESIGN.md section 6).
+ * (spec/run.md "Policy").
  *
  * policy_apply() parses the compose file (libyaml, aliases and sizes bounded), refuses what the default sandbox
  * does not allow unless `allow` grants it, and writes the effective compose file: the same document, with

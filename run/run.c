@@ -10,7 +10,7 @@
 #include "backend.h"
 #include "engine.h"
 #include "policy.h"
-#include "fetch/fetch.h"
+#include "runs.h"
 #include "store/checkout.h"
 #include "store/fsutil.h"
 
@@ -30,7 +30,6 @@
 
 #define EFFECTIVE_NAME ".stack-compose.yaml"
 #define MARKER_NAME ".stack-run"
-#define MAX_ENV 256
 #define RUN_SETTLE_MS 250
 
 static double now_s(void)
@@ -113,17 +112,22 @@ struct paths {
         char project[96];
 };
 
-static int make_paths(struct store *s, const char *slug, const char *compose_rel, struct paths *p)
+/* The paths of slug's run with its run dir at run_dir (NULL: $STACK_HOME/runs/<slug>; run_start prepares a new
+ * version in a fresh dir beside it before switching). */
+static int make_paths(struct store *s, const char *slug, const char *compose_rel, const char *run_dir, struct paths *p)
 {
         const char *home = store_home(s);
         char *slash;
         int r = 0;
 
         project_name(slug, p->project, sizeof p->project);
-        r |= fs_path(p->run_dir, sizeof p->run_dir, "%s/runs/%s", home, slug);
+        if (run_dir)
+                r |= fs_path(p->run_dir, sizeof p->run_dir, "%s", run_dir);
+        else
+                r |= fs_path(p->run_dir, sizeof p->run_dir, "%s/runs/%s", home, slug);
         r |= fs_path(p->data_dir, sizeof p->data_dir, "%s/data/%s", home, slug);
         r |= fs_path(p->env_file, sizeof p->env_file, "%s/data/%s/stack.env", home, slug);
-        r |= fs_path(p->marker, sizeof p->marker, "%s/runs/%s/" MARKER_NAME, home, slug);
+        r |= fs_path(p->marker, sizeof p->marker, "%s/" MARKER_NAME, p->run_dir);
         r |= fs_path(p->compose, sizeof p->compose, "%s/%s", p->run_dir, compose_rel ? compose_rel : "compose.yaml");
         r |= fs_path(p->compose_dir, sizeof p->compose_dir, "%s", p->compose);
         slash = strrchr(p->compose_dir, '/');
@@ -140,24 +144,27 @@ static int row_paths(struct store *s, const struct run_row *row, struct paths *p
         int r;
 
         if (index_get_version(store_index(s), row->version_id, &v, NULL) < 0)
-                return make_paths(s, row->slug, NULL, p);
-        r = make_paths(s, row->slug, v.compose, p);
+                return make_paths(s, row->slug, NULL, NULL, p);
+        r = make_paths(s, row->slug, v.compose, NULL, p);
         version_info_release(&v);
         return r;
 }
 
 /* ---- env: K=V lists ---- */
 
+/* Grows as needed: the remembered env file (at most 1 MiB) and --env bound it. v is NULL-terminated whenever
+ * it is not NULL, as backend_compose() reads it. */
 struct envlist {
-        char *v[MAX_ENV];
-        size_t n;
+        char **v;
+        size_t n, cap;
 };
 
 static void env_release(struct envlist *e)
 {
         for (size_t i = 0; i < e->n; i++)
                 free(e->v[i]);
-        e->n = 0;
+        free(e->v);
+        memset(e, 0, sizeof *e);
 }
 
 static const char *env_find(const struct envlist *e, const char *key, size_t klen)
@@ -183,10 +190,19 @@ static int env_set(struct envlist *e, const char *kv)
                         e->v[i] = d;
                         return 0;
                 }
-        if (e->n == MAX_ENV)
-                return -E2BIG;
+        if (e->n + 1 >= e->cap) {
+                size_t ncap = e->cap ? 2 * e->cap : 32;
+                char **nv = realloc(e->v, ncap * sizeof *nv);
+                if (!nv)
+                        return -ENOMEM;
+                e->v = nv;
+                e->cap = ncap;
+        }
         e->v[e->n] = strdup(kv);
-        return e->v[e->n] ? (e->n++, 0) : -ENOMEM;
+        if (!e->v[e->n])
+                return -ENOMEM;
+        e->v[++e->n] = NULL;
+        return 0;
 }
 
 /* KEY=VALUE lines; blank lines, comments and a leading "export " ignored; surrounding quotes dropped. */
@@ -291,6 +307,8 @@ static bool marker_matches(const struct paths *p, const struct digest *tree)
         return ok;
 }
 
+/* A checkout of the tree into p->run_dir, a fresh directory beside the stack's run dir (a stale one a crash
+ * left is removed first), with the marker naming its tree. */
 static int prepare_run_dir(struct store *s, const struct tree *t, const struct digest *tree, const struct paths *p,
                            struct error *err)
 {
@@ -302,9 +320,9 @@ static int prepare_run_dir(struct store *s, const struct tree *t, const struct d
                 r = fs_mkdir_p(parent, 0755);
         if (r < 0)
                 return error_errno(err, STACK_ESTORE, r, "cannot create %s", parent);
-        r = fs_rm_rf(p->run_dir); /* another tree's checkout: the stack's state is not in there */
+        r = fs_rm_rf(p->run_dir);
         if (r < 0)
-                return error_errno(err, STACK_ESTORE, r, "cannot remove the old run dir %s", p->run_dir);
+                return error_errno(err, STACK_ESTORE, r, "cannot remove %s", p->run_dir);
         r = checkout_tree(s, t, p->run_dir, err);
         if (r < 0)
                 return r;
@@ -312,6 +330,23 @@ static int prepare_run_dir(struct store *s, const struct tree *t, const struct d
         strcat(hex, "\n");
         r = fs_write_atomic(p->marker, hex, strlen(hex), 0644);
         return r < 0 ? error_errno(err, STACK_ESTORE, r, "cannot write %s", p->marker) : 0;
+}
+
+/* The prepared dir becomes the stack's run dir: the previous one (another tree's checkout: the stack's state
+ * is not in there) is moved aside, then removed. */
+static int switch_run_dir(const char *staged, const char *run_dir, const char *aside, struct error *err)
+{
+        int r;
+
+        if (rename(run_dir, aside) < 0 && errno != ENOENT)
+                return error_errno(err, STACK_ESTORE, errno, "cannot move the old run dir %s aside", run_dir);
+        if (rename(staged, run_dir) < 0) {
+                r = error_errno(err, STACK_ESTORE, errno, "cannot move %s to %s", staged, run_dir);
+                rename(aside, run_dir);
+                return r;
+        }
+        r = fs_rm_rf(aside);
+        return r < 0 ? error_errno(err, STACK_ESTORE, r, "cannot remove the old run dir %s", aside) : 0;
 }
 
 static int check_required(const struct policy_result *pr, const struct envlist *env, const struct envlist *dotenv,
@@ -580,134 +615,131 @@ static int build_env(const struct run_options *o, const char *slug, const struct
         return 0;
 }
 
-int run_start(struct store *s, const char *ref, const struct run_options *o, struct run_info *ret, struct error *err)
+int run_start(struct store *s, const struct version_info *v, const struct run_options *o, struct run_info *ret,
+              struct error *err)
 {
-        struct version_info v = {0};
+        static const struct run_options no_options = {0};
         struct tree t;
         struct manifest *m = NULL;
         struct engine *e = NULL;
         struct backend *b = NULL;
-        struct paths p;
+        struct paths p, np; /* the stack's run dir; the new version's, prepared beside it */
         struct envlist env = {0}, dotenv = {0};
         struct policy_result pr = {0};
         struct run_row row = {0}, old = {0};
         struct engine_container *c = NULL;
         size_t nc = 0;
-        char tree_hex[DIGEST_HEX_LEN + 1], lab_run[64], lab_slug[96], lab_tree[96], *out = NULL, *reason = NULL,
-                *service = NULL;
+        char tree_hex[DIGEST_HEX_LEN + 1], lab_run[64], lab_slug[96], lab_tree[96], staged[PATH_MAX], aside[PATH_MAX],
+                suffix[17], *out = NULL, *reason = NULL, *service = NULL;
         const char *labels[4] = {lab_run, lab_slug, lab_tree, NULL};
-        bool have_old = false, fast = false, started = false;
+        bool have_old = false, fast = false, started = false, staging = false;
         double t0 = now_s();
         int r, status = 0;
 
         memset(ret, 0, sizeof *ret);
         tree_init(&t);
-        /* 1. The version: the store first; a fetch only when it is missing. */
-        r = index_resolve_ref(store_index(s), ref, &v, err);
-        if (r == -STACK_ENOTFOUND) {
-                struct fetch_options fo = {.catalog = o->catalog, .insecure = o->insecure, .warn = o->warn,
-                                           .warn_ctx = o->warn_ctx, .progress = o->progress, .progress_ctx = o->progress_ctx};
-                struct fetch_result fr;
-                if (o->offline) {
-                        char msg[sizeof err->msg];
-                        snprintf(msg, sizeof msg, "%s", err->msg);
-                        error_clear(err);
-                        r = error_set(err, STACK_ENETWORK, "%s, and --offline forbids fetching it", msg);
-                        goto done;
-                }
-                error_clear(err);
-                r = fetch_ref(s, ref, &fo, &fr, err);
-                if (r < 0)
-                        goto done;
-                v = fr.v;
-                memset(&fr.v, 0, sizeof fr.v);
-                fetch_result_release(&fr);
-                step(o, "fetch", &t0);
-        }
-        if (r < 0)
-                goto done;
+        if (!s || !v || !v->slug)
+                return error_set(err, STACK_EFAIL, "run_start: invalid arguments");
+        if (!o)
+                o = &no_options;
         r = store_lock_shared(s, err);
         if (r < 0)
                 goto done;
-        /* 2. The Engine and the compose tool, before touching anything. */
+        /* 1. The Engine and the compose tool, before touching anything. */
         r = engine_open(&e, err);
         if (r == 0)
                 r = backend_detect(s, &b, err);
         if (r == 0)
-                r = index_load_tree(store_index(s), &v.tree, &t, err);
+                r = index_load_tree(store_index(s), &v->tree, &t, err);
         if (r == 0)
                 r = read_manifest(s, &t, &m, err);
         if (r < 0)
                 goto done;
-        if (make_paths(s, v.slug, v.compose, &p) < 0) {
+        new_run_id(suffix);
+        if (make_paths(s, v->slug, v->compose, NULL, &p) < 0 ||
+            fs_path(staged, sizeof staged, "%s/runs/.%s.new-%s", store_home(s), v->slug, suffix) < 0 ||
+            fs_path(aside, sizeof aside, "%s/runs/.%s.old-%s", store_home(s), v->slug, suffix) < 0 ||
+            make_paths(s, v->slug, v->compose, staged, &np) < 0) {
                 r = error_set(err, STACK_ESTORE, "store path too long");
                 goto done;
         }
-        digest_to_hex(&v.tree, tree_hex);
-        have_old = index_run_get(store_index(s), v.slug, &old, NULL) == 0;
-        /* 3. The run dir: kept when it holds this tree (re-launch fast path), else checked out anew. */
-        fast = have_old && digest_equal(&old.tree, &v.tree) && marker_matches(&p, &v.tree) && !o->allow;
-        r = build_env(o, v.slug, &p, &env, &dotenv, err);
-        if (r < 0)
-                goto done;
-        if (have_old && !digest_equal(&old.tree, &v.tree)) {
-                /* Another version runs: take it down (its volumes and data stay) before replacing the run dir. */
-                const char *down[] = {"down", "--remove-orphans", NULL};
-                struct paths op;
-                if (row_paths(s, &old, &op) == 0)
-                        compose(b, &op, &env, down, false, &status, NULL, NULL);
-                index_run_delete(store_index(s), old.id, NULL);
-                have_old = false;
-        }
-        if (have_old) {
+        digest_to_hex(&v->tree, tree_hex);
+        have_old = runs_get(s, v->slug, &old, NULL) == 0;
+        /* 2. The run dir: kept when it holds this tree (re-launch fast path), else the new version is checked out,
+         * checked and given its images beside it while the old one keeps running: a version that cannot start
+         * leaves the running one and its record as they were. */
+        fast = have_old && digest_equal(&old.tree, &v->tree) && marker_matches(&p, &v->tree) && !o->allow;
+        if (have_old && digest_equal(&old.tree, &v->tree))
                 snprintf(row.id, sizeof row.id, "%s", old.id);
-        } else {
+        else
                 new_run_id(row.id);
-        }
         snprintf(lab_run, sizeof lab_run, "io.stack.run=%s", row.id);
-        snprintf(lab_slug, sizeof lab_slug, "io.stack.slug=%s", v.slug);
+        snprintf(lab_slug, sizeof lab_slug, "io.stack.slug=%s", v->slug);
         snprintf(lab_tree, sizeof lab_tree, "io.stack.tree=%.64s", tree_hex);
         if (!fast) {
                 unsigned remembered = 0, declared = declared_perms(m), allow;
-                struct policy_input in = {.compose_path = p.compose, .run_dir = p.run_dir, .data_dir = p.data_dir,
+                struct policy_input in = {.compose_path = np.compose, .run_dir = np.run_dir, .data_dir = np.data_dir,
                                           .tree = &t, .m = m, .labels = labels};
-                r = prepare_run_dir(s, &t, &v.tree, &p, err);
+                staging = true;
+                r = prepare_run_dir(s, &t, &v->tree, &np, err);
                 if (r < 0)
                         goto done;
                 step(o, "checkout", &t0);
-                index_allow_get(store_index(s), v.slug, &remembered, NULL);
+                r = build_env(o, v->slug, &np, &env, &dotenv, err); /* the new version's .env */
+                if (r < 0)
+                        goto done;
+                allows_get(s, v->slug, &remembered, NULL);
                 if (o->allow & ~declared)
                         for (unsigned bit = 1; bit <= PERM_LISTEN; bit <<= 1)
                                 if (o->allow & ~declared & bit)
                                         warn(o, "--allow %s ignored: %s's stack.yaml does not ask for it", policy_perm_name(bit),
-                                             v.slug);
+                                             v->slug);
                 allow = (o->allow | remembered) & declared;
                 in.allow = allow;
-                r = policy_apply(&in, p.effective, &pr, err);
+                r = policy_apply(&in, np.effective, &pr, err);
                 if (r < 0)
                         goto done;
                 if (o->allow & declared)
-                        index_allow_set(store_index(s), v.slug, remembered | (o->allow & declared), NULL);
-                r = check_required(&pr, &env, &dotenv, &p, err);
+                        allows_set(s, v->slug, remembered | (o->allow & declared), NULL);
+                r = check_required(&pr, &env, &dotenv, &np, err);
                 if (r < 0)
                         goto done;
                 for (size_t i = 0; pr.redirected && pr.redirected[i]; i++)
                         warn(o, "state kept outside the run dir: %s", pr.redirected[i]);
+        } else {
+                r = build_env(o, v->slug, &p, &env, &dotenv, err);
+                if (r < 0)
+                        goto done;
         }
-        /* 4. Images the Engine lacks. */
+        /* 3. Images the Engine lacks. */
         r = load_images(s, e, m, &t, &ret->images_loaded, err);
         if (r < 0)
                 goto done;
         step(o, "images", &t0);
+        /* 4. Only now the switch: another version that runs is taken down (its volumes and data stay), and the
+         * prepared dir becomes the run dir. */
+        if (have_old && !digest_equal(&old.tree, &v->tree)) {
+                const char *down[] = {"down", "--remove-orphans", NULL};
+                struct paths op;
+                if (row_paths(s, &old, &op) == 0)
+                        compose(b, &op, &env, down, false, &status, NULL, NULL);
+                runs_delete(s, old.id, NULL);
+                have_old = false;
+        }
+        if (staging) {
+                r = switch_run_dir(np.run_dir, p.run_dir, aside, err);
+                if (r < 0)
+                        goto done;
+                staging = false;
+        }
         /* 5. Up. */
-        row.slug = v.slug;
-        row.version_id = v.id;
-        row.tree = v.tree;
+        row.slug = v->slug;
+        row.version_id = v->id;
+        row.tree = v->tree;
         row.state = "starting";
         row.project = p.project;
         row.run_dir = p.run_dir;
-        r = have_old ? index_run_set_state(store_index(s), row.id, "starting", NULL, err)
-                     : index_run_insert(store_index(s), &row, err);
+        r = have_old ? runs_set_state(s, row.id, "starting", NULL, err) : runs_insert(s, &row, err);
         if (r < 0)
                 goto done;
         started = true;
@@ -748,15 +780,15 @@ int run_start(struct store *s, const char *ref, const struct run_options *o, str
                         free(tail);
                 }
                 free(lo);
-                r = error_set(err, STACK_ERUNTIME, "run %s of %s failed: %s", row.id, v.slug, reason);
+                r = error_set(err, STACK_ERUNTIME, "run %s of %s failed: %s", row.id, v->slug, reason);
                 goto fail_state;
         }
         if (r < 0)
                 goto fail_state;
-        r = index_run_set_state(store_index(s), row.id, "running", NULL, err);
+        r = runs_set_state(s, row.id, "running", NULL, err);
         if (r < 0)
                 goto done;
-        r = index_run_get(store_index(s), row.id, &ret->row, err);
+        r = runs_get(s, row.id, &ret->row, err);
         if (r == 0) {
                 ret->fast_path = fast;
                 addresses_from(m, c, nc, ret);
@@ -764,8 +796,10 @@ int run_start(struct store *s, const char *ref, const struct run_options *o, str
         goto done;
 fail_state:
         if (started)
-                index_run_set_state(store_index(s), row.id, "failed", reason ? reason : err->msg, NULL);
+                runs_set_state(s, row.id, "failed", reason ? reason : err->msg, NULL);
 done:
+        if (staging)
+                fs_rm_rf(np.run_dir); /* a new version that did not get as far as the switch leaves nothing */
         engine_containers_free(c, nc);
         free(out);
         free(reason);
@@ -776,7 +810,6 @@ done:
         run_row_release(&old);
         manifest_free(m);
         tree_release(&t);
-        version_info_release(&v);
         backend_free(b);
         engine_free(e);
         return r;
@@ -827,7 +860,7 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
         struct run_info *v;
         struct engine *e = NULL;
         size_t n = 0;
-        int r = index_run_list(store_index(s), &rows, &n, err);
+        int r = runs_list(s, &rows, &n, err);
 
         if (r < 0)
                 return r;
@@ -848,7 +881,7 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
                 if (state && strcmp(state, rows[i].state) &&
                     (!strcmp(rows[i].state, "running") || !strcmp(rows[i].state, "starting") ||
                      !strcmp(rows[i].state, "stopping") || !strcmp(state, "running"))) {
-                        index_run_set_state(store_index(s), rows[i].id, state, reason[0] ? reason : NULL, NULL);
+                        runs_set_state(s, rows[i].id, state, reason[0] ? reason : NULL, NULL);
                         free(rows[i].state);
                         rows[i].state = strdup(state);
                         free(rows[i].reason);
@@ -867,7 +900,7 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
 static int open_run(struct store *s, const char *id_or_slug, struct run_row *row, struct paths *p, struct backend **b,
                     struct error *err)
 {
-        int r = index_run_get(store_index(s), id_or_slug, row, err);
+        int r = runs_get(s, id_or_slug, row, err);
 
         if (r < 0)
                 return r;
@@ -911,10 +944,10 @@ int run_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struc
         if (r == 0)
                 r = engine_open(&e, err);
         if (r == 0)
-                r = index_run_set_state(store_index(s), ret->id, "stopping", NULL, err);
+                r = runs_set_state(s, ret->id, "stopping", NULL, err);
         if (r == 0) {
                 r = simple_compose(ret->slug, &p, b, args, err);
-                index_run_set_state(store_index(s), ret->id, r == 0 ? "stopped" : "failed", r == 0 ? NULL : err->msg, NULL);
+                runs_set_state(s, ret->id, r == 0 ? "stopped" : "failed", r == 0 ? NULL : err->msg, NULL);
         }
         if (r == 0) {
                 free(ret->state);
@@ -953,7 +986,7 @@ int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_r
                         r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", p.data_dir);
         }
         if (r == 0)
-                r = index_run_delete(store_index(s), ret->id, err);
+                r = runs_delete(s, ret->id, err);
         engine_free(e);
         backend_free(b);
         return r;

@@ -1,11 +1,12 @@
 /* run.h - stacks on the Docker Engine, from the store (spec/run.md).
  *
- * run_start(store, "slug[@version]", opts, &info, err):
- *   resolve the version (the store first; fetch it when missing, never with opts->offline) -> Engine ping ->
- *   the run dir $STACK_HOME/runs/<slug> checked out from the store (kept when it already holds this tree: the
- *   re-launch fast path) -> policy + effective compose file -> required variables -> image archives loaded
- *   only when the Engine lacks them -> `compose up -d` -> wait until every container runs (healthy where it
- *   has a healthcheck). States in the index: pending -> starting -> running | failed.
+ * run_start(store, version, opts, &info, err) runs a version the store holds (orch/orch.h resolves a ref and
+ * fetches it first): Engine ping -> the run dir $STACK_HOME/runs/<slug> kept when it already holds this tree
+ * (the re-launch fast path), else the version checked out into a fresh dir beside it -> policy + effective
+ * compose file -> required variables -> image archives loaded only when the Engine lacks them -> only then
+ * another version of the stack that runs is taken down and the fresh dir becomes the run dir -> `compose up
+ * -d` -> wait until every container runs (healthy where it has a healthcheck). A version that fails before
+ * the switch leaves the running one and its row untouched. States (runs.h): starting -> running | failed.
  * run_list() reconciles recorded states with the Engine first (a container killed outside stack shows as
  * stopped or failed). run_stop(), run_remove() (down; keeps the data unless purge), run_logs().
  * All take the store's shared lock while they change the run dir.
@@ -16,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "fetch/http.h"
+#include "run/runs.h"
 #include "store/index.h"
 #include "store/manifest.h"
 #include "store/store.h"
@@ -24,15 +25,10 @@
 struct run_options {
         const char *const *env;       /* "K=V" from --env: remembered in the stack's env file */
         unsigned allow;               /* enum policy_perm bits granted now (remembered per stack) */
-        bool offline;                 /* never fetch */
-        const char *catalog;          /* for fetching a missing version; NULL: $STACK_CATALOG */
-        bool insecure;
         int timeout_s;                /* waiting for containers; 0: 120 */
         manifest_warn_fn warn;        /* warnings, may be NULL */
         void *warn_ctx;
-        http_progress_fn progress;    /* download progress, may be NULL */
-        void *progress_ctx;
-        void (*step)(void *ctx, const char *step, double seconds); /* timings: fetch, checkout, images, up, wait */
+        void (*step)(void *ctx, const char *step, double seconds); /* timings: checkout, images, up, wait */
         void *step_ctx;
 };
 
@@ -49,7 +45,9 @@ struct run_info {
         unsigned images_loaded;
 };
 
-int run_start(struct store *s, const char *ref, const struct run_options *o, struct run_info *ret, struct error *err);
+/* v: a version the store holds (index.h); o may be NULL (defaults). */
+int run_start(struct store *s, const struct version_info *v, const struct run_options *o, struct run_info *ret,
+              struct error *err);
 void run_info_release(struct run_info *i);
 
 /* Every run, reconciled with the Engine (when one answers; otherwise as recorded). */

@@ -32,7 +32,7 @@ enum stack_code {
         STACK_ENOTFOUND = STACK_ERR_BASE + 7, /* no such stack, version, run, key or remote file; exit 1 */
 };
 
-/* What the process exits with (DESIGN section 8, spec/errors.md). */
+/* What the process exits with (spec/errors.md). */
 enum stack_exit {
         STACK_EXIT_OK = 0,
         STACK_EXIT_FAIL = 1,

@@ -1,9 +1,10 @@
 /* index.c - index.db: schema and migrations, publishing a version in one transaction, resolving and
- * listing versions, rebuilding trees from rows. The only file that speaks SQL about stacks and versions.
+ * listing versions, rebuilding trees from rows. The only file that speaks SQL about stacks and versions; modules
+ * that keep their own tables in index.db migrate them through index_migrate_module().
  */
 #include "index.h"
+#include "semver.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,14 +35,17 @@ static const char *const migrations[] = {
         "CREATE TABLE bundles(digest TEXT PRIMARY KEY, size INTEGER NOT NULL, version_id INTEGER NOT NULL,"
         "  fetched_at INTEGER NOT NULL) WITHOUT ROWID;"
         "CREATE TABLE pins(version_id INTEGER PRIMARY KEY);",
-        /* 2: runs and remembered permissions */
-        "CREATE TABLE runs(id TEXT PRIMARY KEY, slug TEXT NOT NULL, version_id INTEGER NOT NULL, tree TEXT NOT NULL,"
-        "  state TEXT NOT NULL CHECK(state IN ('pending','starting','running','stopping','stopped','failed')),"
-        "  project TEXT NOT NULL, run_dir TEXT NOT NULL, reason TEXT, created_at INTEGER NOT NULL,"
-        "  updated_at INTEGER NOT NULL, started_at INTEGER, stopped_at INTEGER);"
-        "CREATE INDEX runs_by_slug ON runs(slug, created_at);"
-        "CREATE TABLE allows(slug TEXT PRIMARY KEY, perms INTEGER NOT NULL);",
+        /* 2: was the run module's runs and allows tables, created here before each module kept its own schema
+         * (run/runs.c now creates them). Stores that ran it keep those tables; 3 records them as the run
+         * module's version 1. */
+        "",
+        /* 3: each module that keeps tables in index.db records its own schema version here */
+        "CREATE TABLE module_schemas(module TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO module_schemas(module, version)"
+        "  SELECT 'run', 1 WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs');",
 };
+
+_Static_assert(sizeof migrations / sizeof *migrations == INDEX_SCHEMA_VERSION, "one migration per schema version");
 
 static int db_error(struct index *ix, struct error *err, const char *what)
 {
@@ -65,6 +69,16 @@ static int prepare(struct index *ix, const char *sql, sqlite3_stmt **ret, struct
         if (sqlite3_prepare_v2(ix->db, sql, -1, ret, NULL) != SQLITE_OK)
                 return db_error(ix, err, "prepare");
         return 0;
+}
+
+/* The end of a transaction begun with BEGIN IMMEDIATE: COMMIT after r == 0, else (or when COMMIT fails) ROLLBACK. */
+static int end_transaction(struct index *ix, int r, struct error *err)
+{
+        if (r == 0)
+                r = exec(ix, "COMMIT", err);
+        if (r < 0)
+                sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
 }
 
 static int migrate(struct index *ix, struct error *err)
@@ -96,10 +110,8 @@ static int migrate(struct index *ix, struct error *err)
                 if (r < 0)
                         goto fail;
         }
-        return exec(ix, "COMMIT", err);
 fail:
-        sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
-        return r;
+        return end_transaction(ix, r, err);
 }
 
 int index_open(const char *path, struct index **ret, struct error *err)
@@ -462,97 +474,6 @@ int index_list_versions(struct index *ix, const char *slug, struct version_info 
         return list_rows(ix, slug, ret, ret_n, err);
 }
 
-/* Parse MAJOR.MINOR.PATCH[-pre][+build] with an optional leading v; MINOR and PATCH may be missing ("6.4"). */
-struct semver {
-        unsigned long long n[3];
-        const char *pre; /* NULL or the text after '-', up to '+' */
-        size_t pre_len;
-};
-
-static int semver_parse(const char *s, struct semver *v)
-{
-        const char *p = s;
-
-        memset(v, 0, sizeof *v);
-        if (*p == 'v' || *p == 'V')
-                p++;
-        for (int i = 0; i < 3; i++) {
-                char *end;
-                if (!isdigit((unsigned char)*p))
-                        return -EINVAL;
-                errno = 0;
-                v->n[i] = strtoull(p, &end, 10);
-                if (errno)
-                        return -EINVAL;
-                p = end;
-                if (*p != '.')
-                        break;
-                if (i == 2)
-                        return -EINVAL;
-                p++;
-        }
-        if (*p == '-') {
-                v->pre = ++p;
-                while (*p && *p != '+')
-                        p++;
-                v->pre_len = (size_t)(p - v->pre);
-                if (!v->pre_len)
-                        return -EINVAL;
-        }
-        if (*p == '+')
-                p += strlen(p);
-        return *p ? -EINVAL : 0;
-}
-
-/* Pre-release identifiers compare numerically when both are numbers, else as text (semver 2.0 section 11). */
-static int prerelease_cmp(const char *a, size_t al, const char *b, size_t bl)
-{
-        while (al && bl) {
-                size_t ai = 0, bi = 0;
-                bool an = true, bn = true;
-                int c;
-
-                for (; ai < al && a[ai] != '.'; ai++)
-                        an = an && isdigit((unsigned char)a[ai]);
-                for (; bi < bl && b[bi] != '.'; bi++)
-                        bn = bn && isdigit((unsigned char)b[bi]);
-                if (an && bn) {
-                        c = ai != bi ? (ai < bi ? -1 : 1) : memcmp(a, b, ai);
-                } else if (an != bn) {
-                        c = an ? -1 : 1;
-                } else {
-                        c = memcmp(a, b, ai < bi ? ai : bi);
-                        if (!c && ai != bi)
-                                c = ai < bi ? -1 : 1;
-                }
-                if (c)
-                        return c;
-                a += ai + (ai < al);
-                al -= ai + (ai < al);
-                b += bi + (bi < bl);
-                bl -= bi + (bi < bl);
-        }
-        return al ? 1 : bl ? -1 : 0;
-}
-
-int version_compare_semver(const char *a, const char *b, int *ret)
-{
-        struct semver x, y;
-
-        if (semver_parse(a, &x) < 0 || semver_parse(b, &y) < 0)
-                return -EINVAL;
-        for (int i = 0; i < 3; i++)
-                if (x.n[i] != y.n[i]) {
-                        *ret = x.n[i] < y.n[i] ? -1 : 1;
-                        return 0;
-                }
-        if (!x.pre || !y.pre)
-                *ret = x.pre ? -1 : y.pre ? 1 : 0; /* a release outranks its pre-releases */
-        else
-                *ret = prerelease_cmp(x.pre, x.pre_len, y.pre, y.pre_len);
-        return 0;
-}
-
 static int get_one(struct index *ix, const char *sql, const char *text, int64_t id, struct version_info *ret,
                    struct error *err)
 {
@@ -627,7 +548,7 @@ int index_resolve(struct index *ix, const char *slug, const char *version, struc
                 for (size_t i = 1; i < n; i++) {
                         int c;
                         /* Newer by semver when both labels parse; otherwise the earlier-fetched one never wins. */
-                        if (version_compare_semver(v[i].version, v[best].version, &c) == 0 && c > 0)
+                        if (semver_compare(v[i].version, v[best].version, &c) == 0 && c > 0)
                                 best = i;
                 }
         }
@@ -804,213 +725,64 @@ int index_counts(struct index *ix, struct index_counts *ret, struct error *err)
         return 0;
 }
 
-/* ---- runs ---- */
-
-#define RUN_COLUMNS                                                                                                  \
-        "r.id, r.slug, v.version, r.state, r.project, r.run_dir, r.reason, r.version_id, r.tree, r.created_at,"     \
-        " r.updated_at, r.started_at, r.stopped_at"
-
-void run_row_release(struct run_row *r)
+struct sqlite3 *index_db(struct index *ix)
 {
-        if (!r)
-                return;
-        free(r->slug);
-        free(r->version);
-        free(r->state);
-        free(r->project);
-        free(r->run_dir);
-        free(r->reason);
-        memset(r, 0, sizeof *r);
+        return ix ? ix->db : NULL;
 }
 
-void run_rows_free(struct run_row *v, size_t n)
-{
-        for (size_t i = 0; v && i < n; i++)
-                run_row_release(&v[i]);
-        free(v);
-}
-
-static int run_from_row(sqlite3_stmt *st, struct run_row *r)
-{
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-
-        memset(r, 0, sizeof *r);
-        snprintf(r->id, sizeof r->id, "%s", id ? id : "");
-        r->slug = column_strdup(st, 1);
-        r->version = column_strdup(st, 2);
-        r->state = column_strdup(st, 3);
-        r->project = column_strdup(st, 4);
-        r->run_dir = column_strdup(st, 5);
-        r->reason = column_strdup(st, 6);
-        r->version_id = sqlite3_column_int64(st, 7);
-        if (column_digest(st, 8, &r->tree) < 0)
-                memset(&r->tree, 0, sizeof r->tree);
-        r->created_at = sqlite3_column_int64(st, 9);
-        r->updated_at = sqlite3_column_int64(st, 10);
-        r->started_at = sqlite3_column_int64(st, 11);
-        r->stopped_at = sqlite3_column_int64(st, 12);
-        if (!r->slug || !r->state || !r->project || !r->run_dir) {
-                run_row_release(r);
-                return -ENOMEM;
-        }
-        if (!r->version)
-                r->version = strdup("?");
-        return 0;
-}
-
-int index_run_insert(struct index *ix, const struct run_row *r, struct error *err)
-{
-        char hex[DIGEST_HEX_LEN + 1];
-        sqlite3_stmt *st;
-        int64_t now = (int64_t)time(NULL);
-        int rc;
-
-        rc = prepare(ix,
-                     "INSERT INTO runs(id, slug, version_id, tree, state, project, run_dir, reason, created_at, updated_at)"
-                     " VALUES(?,?,?,?,?,?,?,?,?,?)",
-                     &st, err);
-        if (rc < 0)
-                return rc;
-        digest_to_hex(&r->tree, hex);
-        sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, r->slug, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, r->version_id);
-        sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, r->state, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, r->project, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, r->run_dir, -1, SQLITE_STATIC);
-        if (r->reason)
-                sqlite3_bind_text(st, 8, r->reason, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 9, now);
-        sqlite3_bind_int64(st, 10, now);
-        rc = step_done(ix, st, err);
-        sqlite3_finalize(st);
-        return rc;
-}
-
-int index_run_set_state(struct index *ix, const char *id, const char *state, const char *reason, struct error *err)
+static int module_version(struct index *ix, const char *module, int *ret, struct error *err)
 {
         sqlite3_stmt *st;
-        int64_t now = (int64_t)time(NULL);
-        int rc;
+        int r = prepare(ix, "SELECT version FROM module_schemas WHERE module = ?", &st, err);
 
-        rc = prepare(ix,
-                     "UPDATE runs SET state = ?1, reason = ?2, updated_at = ?3,"
-                     " started_at = CASE WHEN ?1 = 'running' THEN ?3 ELSE started_at END,"
-                     " stopped_at = CASE WHEN ?1 IN ('stopped', 'failed') THEN ?3 ELSE stopped_at END WHERE id = ?4",
-                     &st, err);
-        if (rc < 0)
-                return rc;
-        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-        if (reason)
-                sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, now);
-        sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
-        rc = step_done(ix, st, err);
-        sqlite3_finalize(st);
-        return rc;
-}
-
-int index_run_get(struct index *ix, const char *id_or_slug, struct run_row *ret, struct error *err)
-{
-        static const char *const sql[2] = {
-                "SELECT " RUN_COLUMNS " FROM runs r LEFT JOIN versions v ON v.id = r.version_id WHERE r.id = ?",
-                "SELECT " RUN_COLUMNS " FROM runs r LEFT JOIN versions v ON v.id = r.version_id WHERE r.slug = ?"
-                " ORDER BY r.created_at DESC, r.rowid DESC LIMIT 1",
-        };
-
-        for (int i = 0; i < 2; i++) {
-                sqlite3_stmt *st;
-                int rc = prepare(ix, sql[i], &st, err);
-                if (rc < 0)
-                        return rc;
-                sqlite3_bind_text(st, 1, id_or_slug, -1, SQLITE_STATIC);
-                rc = sqlite3_step(st);
-                if (rc == SQLITE_ROW) {
-                        rc = run_from_row(st, ret) < 0 ? error_set(err, STACK_EFAIL, "out of memory") : 0;
-                        sqlite3_finalize(st);
-                        return rc;
-                }
-                sqlite3_finalize(st);
-                if (rc != SQLITE_DONE)
-                        return db_error(ix, err, "read runs");
-        }
-        return error_set(err, STACK_ENOTFOUND, "no run '%s' (stack ps lists them)", id_or_slug);
-}
-
-int index_run_list(struct index *ix, struct run_row **ret, size_t *ret_n, struct error *err)
-{
-        sqlite3_stmt *st;
-        struct run_row *v = NULL;
-        size_t n = 0, cap = 0;
-        int rc;
-
-        rc = prepare(ix,
-                     "SELECT " RUN_COLUMNS " FROM runs r LEFT JOIN versions v ON v.id = r.version_id"
-                     " ORDER BY r.created_at DESC, r.rowid DESC",
-                     &st, err);
-        if (rc < 0)
-                return rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (n == cap) {
-                        size_t ncap = cap ? 2 * cap : 16;
-                        struct run_row *nv = realloc(v, ncap * sizeof *nv);
-                        if (!nv)
-                                break;
-                        v = nv;
-                        cap = ncap;
-                }
-                if (run_from_row(st, &v[n]) < 0)
-                        break;
-                n++;
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, module, -1, SQLITE_STATIC);
+        r = sqlite3_step(st);
+        if (r == SQLITE_ROW || r == SQLITE_DONE) {
+                *ret = r == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+                r = 0;
+        } else {
+                r = db_error(ix, err, "read module_schemas");
         }
         sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-                run_rows_free(v, n);
-                return rc == SQLITE_ROW ? error_set(err, STACK_EFAIL, "out of memory") : db_error(ix, err, "read runs");
+        return r;
+}
+
+int index_migrate_module(struct index *ix, const char *module, const char *const *steps, int n, struct error *err)
+{
+        sqlite3_stmt *st = NULL;
+        int have, r;
+
+        if (!ix || !module || (n > 0 && !steps) || n < 0)
+                return error_set(err, STACK_EFAIL, "index_migrate_module: invalid arguments");
+        r = module_version(ix, module, &have, err); /* the common case: current, and no write lock taken */
+        if (r < 0 || have == n)
+                return r;
+        r = exec(ix, "BEGIN IMMEDIATE", err);
+        if (r < 0)
+                return r;
+        r = module_version(ix, module, &have, err); /* another process may have migrated meanwhile */
+        if (r < 0)
+                goto fail;
+        if (have > n) {
+                r = error_set(err, STACK_ESTORE, "index.db: the %s tables have schema version %d, newer than this stack (%d):"
+                              " upgrade stack", module, have, n);
+                goto fail;
         }
-        *ret = v;
-        *ret_n = n;
-        return 0;
-}
-
-int index_run_delete(struct index *ix, const char *id, struct error *err)
-{
-        sqlite3_stmt *st;
-        int rc = prepare(ix, "DELETE FROM runs WHERE id = ?", &st, err);
-
-        if (rc < 0)
-                return rc;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        rc = step_done(ix, st, err);
+        for (int i = have; i < n; i++) {
+                r = exec(ix, steps[i], err);
+                if (r < 0)
+                        goto fail;
+        }
+        r = prepare(ix, "INSERT INTO module_schemas(module, version) VALUES(?1, ?2)"
+                        " ON CONFLICT(module) DO UPDATE SET version = ?2", &st, err);
+        if (r < 0)
+                goto fail;
+        sqlite3_bind_text(st, 1, module, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, n);
+        r = step_done(ix, st, err);
         sqlite3_finalize(st);
-        return rc;
-}
-
-int index_allow_get(struct index *ix, const char *slug, unsigned *ret, struct error *err)
-{
-        sqlite3_stmt *st;
-        int rc = prepare(ix, "SELECT perms FROM allows WHERE slug = ?", &st, err);
-
-        if (rc < 0)
-                return rc;
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        *ret = sqlite3_step(st) == SQLITE_ROW ? (unsigned)sqlite3_column_int64(st, 0) : 0;
-        sqlite3_finalize(st);
-        return 0;
-}
-
-int index_allow_set(struct index *ix, const char *slug, unsigned perms, struct error *err)
-{
-        sqlite3_stmt *st;
-        int rc = prepare(ix, "INSERT INTO allows(slug, perms) VALUES(?1, ?2) ON CONFLICT(slug) DO UPDATE SET perms = ?2",
-                         &st, err);
-
-        if (rc < 0)
-                return rc;
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, perms);
-        rc = step_done(ix, st, err);
-        sqlite3_finalize(st);
-        return rc;
+fail:
+        return end_transaction(ix, r, err);
 }

@@ -18,7 +18,7 @@
 #include "manifest.h"
 #include "tree.h"
 
-#define INDEX_SCHEMA_VERSION 2
+#define INDEX_SCHEMA_VERSION 3
 
 struct index;
 
@@ -71,27 +71,6 @@ void version_list_free(struct version_info *v, size_t n);
 /* The tree of a version, rebuilt from its rows and finalized. */
 int index_load_tree(struct index *ix, const struct digest *tree, struct tree *ret, struct error *err);
 
-/* Runs (schema 2): one row per run of a stack; state is pending|starting|running|stopping|stopped|failed. */
-struct run_row {
-        char id[17];
-        char *slug, *version, *state, *project, *run_dir, *reason;
-        int64_t version_id;
-        struct digest tree;
-        int64_t created_at, updated_at, started_at, stopped_at;
-};
-int index_run_insert(struct index *ix, const struct run_row *r, struct error *err);
-/* Set state (and reason, NULL to clear); sets updated_at, and started_at/stopped_at on running/stopped|failed. */
-int index_run_set_state(struct index *ix, const char *id, const char *state, const char *reason, struct error *err);
-/* By id, or (when no id matches) the newest run of a slug; STACK_ENOTFOUND with a message when none. */
-int index_run_get(struct index *ix, const char *id_or_slug, struct run_row *ret, struct error *err);
-int index_run_list(struct index *ix, struct run_row **ret, size_t *ret_n, struct error *err);
-int index_run_delete(struct index *ix, const char *id, struct error *err);
-void run_row_release(struct run_row *r);
-void run_rows_free(struct run_row *v, size_t n);
-/* Permissions a person granted a stack (enum policy_perm bits), remembered across runs. */
-int index_allow_get(struct index *ix, const char *slug, unsigned *ret, struct error *err);
-int index_allow_set(struct index *ix, const char *slug, unsigned perms, struct error *err);
-
 /* For verify and gc: every tree the index holds with its recorded digest, and every object row. */
 int index_foreach_tree(struct index *ix, int (*fn)(void *ctx, const struct digest *tree), void *ctx, struct error *err);
 int index_foreach_object(struct index *ix, int (*fn)(void *ctx, const struct digest *d, uint64_t size), void *ctx,
@@ -104,12 +83,16 @@ struct index_counts {
 };
 int index_counts(struct index *ix, struct index_counts *ret, struct error *err);
 
+/* For a module that keeps its own tables in index.db (spec/store.md "Module tables"): the connection, and its
+ * migrations. steps[i] takes the module's tables from version i to i + 1; index_migrate_module() applies
+ * the missing ones in one transaction and records n in module_schemas (cheap when already current: call it
+ * before each use). A module reaches only its own tables through index_db(). */
+struct sqlite3;
+struct sqlite3 *index_db(struct index *ix);
+int index_migrate_module(struct index *ix, const char *module, const char *const *steps, int n, struct error *err);
+
 /* Used by store_open()/store_free() only. */
 int index_open(const char *path, struct index **ret, struct error *err);
 void index_free(struct index *ix);
-
-/* "1.2.10" > "1.2.9": semantic-version order. Returns -EINVAL when either does not parse as semver
- * (a leading "v" is accepted), else 0 with *ret <0, 0, >0. */
-int version_compare_semver(const char *a, const char *b, int *ret);
 
 #endif

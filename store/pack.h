@@ -1,4 +1,4 @@
-/* pack.h - a stack folder into a reproducible bundle (DESIGN.md section 1, spec/bundle.md).
+/* pack.h - a stack folder into a reproducible bundle (spec/bundle.md).
  *
  * Calling sequence:
  *   pack_read_manifest(dir, &m, warn, ctx, err)   optional: parse DIR/stack.yaml (for the default output name

@@ -2,7 +2,8 @@
 # stack run on the real Docker Engine: a two-service stack (an httpd and a client that talks to it over the
 # compose network) whose image ships inside the bundle as a `docker save` archive. Checks the page over the
 # published port on 127.0.0.1, the limits and no-new-privileges on the containers, the data dir, stop / re-run
-# (fast path, no image load), a container killed outside stack, rm keeping the data, an offline run from a
+# (fast path, no image load), an upgrade, new versions that cannot start leaving the running one alone, a
+# container killed outside stack, 300 remembered variables, rm keeping the data, an offline run from a
 # catalog that went away, and the bad inputs (policy, Engine down, failing container, missing variable,
 # corrupt image archive).
 . "$(dirname "$0")/lib.sh"
@@ -14,7 +15,8 @@ new_home
 new_tmpdir W
 TAG="stack-e2e/busybox:$$"
 U=$$ # slugs (so compose projects and run dirs) are this run's own: suites sharing an Engine do not collide
-on_exit "$D rm -f \$($D ps -aq --filter label=io.stack.slug) >/dev/null 2>&1 || true"
+# only this run's containers (slugs ending in $U): another suite on the same Engine keeps its own
+on_exit "$D ps -a --filter label=io.stack.slug --format '{{.ID}} {{.Label \"io.stack.slug\"}}' | awk '\$2 ~ /[a-z]$U\$/ {print \$1}' | xargs -r $D rm -f >/dev/null 2>&1 || true"
 on_exit "$D rmi -f $TAG >/dev/null 2>&1 || true"
 export STACK_RUNTIME=${STACK_RUNTIME:-docker-compose}
 jf() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(v)' "$1" "$2"; }
@@ -119,6 +121,36 @@ assert_exit 0 "$S" ps --json
 assert_eq "1 1.1" "$(echo "$LAST_STDOUT" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(len(r), r[0]["version"])')" "runs after the upgrade"
 [ -z "$("$D" ps -aq --filter label=io.stack.run="$(jf "$W/run1.json" id)")" ] || die "1.0 containers left after the upgrade"
 
+info "3c. a new version that cannot start leaves the running one alone: refused by policy, corrupt image (exit 3)"
+run11=$(jf "$W/run3.json" id)
+web11=$("$D" ps -q --filter label=io.stack.run="$run11" --filter label=com.docker.compose.service=web)
+[ -n "$web11" ] || die "no 1.1 web container"
+cp -a "$W/web11" "$W/web12"
+sed -i 's/^version: .*/version: "1.2"/' "$W/web12/stack.yaml"
+printf '%s\n' "services:
+  web:
+    image: $TAG
+    privileged: true
+    command: [sleep, \"60\"]" >"$W/web12/compose.yaml"
+assert_exit 0 "$S" pack "$W/web12" -o "$W/e2eweb${U}-1.2.stack"
+cp -a "$W/web11" "$W/web13"
+sed -i 's/^version: .*/version: "1.3"/' "$W/web13/stack.yaml"
+head -c 4096 /dev/urandom >"$W/web13/images/busybox.tar"
+assert_exit 0 "$S" pack "$W/web13" -o "$W/e2eweb${U}-1.3.stack"
+assert_exit 0 "$S" import "$W/e2eweb${U}-1.2.stack"
+assert_exit 0 "$S" import "$W/e2eweb${U}-1.3.stack"
+for bad in 1.2 1.3; do
+  assert_exit 3 "$S" run e2eweb${U}@$bad
+  case "$bad:$LAST_STDERR" in 1.2:*privileged*|1.3:*images/busybox.tar*) ;; *) die "$bad refused for the wrong reason: $LAST_STDERR" ;; esac
+  assert_eq true "$("$D" inspect -f '{{.State.Running}}' "$web11" 2>/dev/null)" "1.1's web container after refusing $bad"
+  assert_exit 0 "$S" ps --json
+  assert_eq "1 $run11 1.1 running" "$(echo "$LAST_STDOUT" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(len(r), r[0]["id"], r[0]["version"], r[0]["state"])')" "runs after refusing $bad"
+  page=$(curl -s "$url/" || true)
+  assert_eq "<h1>hello from e2eweb${U} 1.1</h1>" "$page" "1.1's page after refusing $bad"
+  [ -z "$(ls -A "$STACK_HOME/runs" | grep -v "^e2eweb${U}\$" || true)" ] || die "a refused version left a dir in runs/: $(ls -A "$STACK_HOME/runs")"
+done
+assert_eq "<h1>hello from e2eweb${U} 1.1</h1>" "$(cat "$STACK_HOME/runs/e2eweb${U}/site/index.html")" "run dir after the refusals"
+
 info "4. a container killed outside stack: ps no longer says running"
 "$D" kill $("$D" ps -q --filter label=com.docker.compose.project=stack-e2eweb${U}) >/dev/null
 assert_exit 0 "$S" ps --json
@@ -179,6 +211,40 @@ case "$LAST_STDERR" in *NEEDED_SECRET*) ;; *) die "missing variable not named: $
 assert_exit 0 "$S" run e2evars${U} --env NEEDED_SECRET=s3cret
 [ "$(stat -c %a "$STACK_HOME/data/e2evars${U}/stack.env")" = 600 ] || die "env file is not private"
 assert_exit 0 "$S" rm e2evars${U} --purge
+
+info "8a. a variable the bundle's .env provides counts on the first run (read from the new checkout)"
+mkstack "$W/dotenv" e2edotenv${U} 1.0 "services:
+  web:
+    image: $TAG
+    command: [httpd, -f, -p, \"8080\", -h, /www]
+    environment: [\"FROM_DOTENV=\${FROM_DOTENV:?set in .env}\"]
+    volumes: [\"./site:/www:ro\"]"
+echo "FROM_DOTENV=shipped" >"$W/dotenv/.env"
+assert_exit 0 "$S" pack "$W/dotenv" -o "$W/dotenv.stack"
+assert_exit 0 "$S" import "$W/dotenv.stack"
+assert_exit 0 "$S" run e2edotenv${U}
+dweb=$("$D" ps -q --filter label=com.docker.compose.project=stack-e2edotenv${U} --filter label=com.docker.compose.service=web)
+case "$("$D" inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$dweb")" in *FROM_DOTENV=shipped*) ;; *) die ".env value did not reach the container" ;; esac
+assert_exit 0 "$S" rm e2edotenv${U} --purge
+
+info "8b. 300 remembered variables all reach compose (the env list grows)"
+mkstack "$W/env" e2eenv${U} 1.0 "services:
+  web:
+    image: $TAG
+    command: [httpd, -f, -p, \"8080\", -h, /www]
+    environment: [\"FIRST=\${V1:?}\", \"LAST=\${V300:?}\"]
+    volumes: [\"./site:/www:ro\"]"
+assert_exit 0 "$S" pack "$W/env" -o "$W/env.stack"
+assert_exit 0 "$S" import "$W/env.stack"
+mkdir -p "$STACK_HOME/data/e2eenv${U}"
+for i in $(seq 1 299); do echo "V$i=value$i"; done >"$STACK_HOME/data/e2eenv${U}/stack.env"
+assert_exit 0 "$S" run e2eenv${U} --env V300=value300
+envweb=$("$D" ps -q --filter label=com.docker.compose.project=stack-e2eenv${U} --filter label=com.docker.compose.service=web)
+envs=$("$D" inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$envweb")
+case "$envs" in *FIRST=value1*) ;; *) die "V1 did not reach the container: $envs" ;; esac
+case "$envs" in *LAST=value300*) ;; *) die "V300 did not reach the container: $envs" ;; esac
+assert_eq 300 "$(grep -c '^V' "$STACK_HOME/data/e2eenv${U}/stack.env")" "remembered variables"
+assert_exit 0 "$S" rm e2eenv${U} --purge
 
 info "9. a container that exits at once: state failed with its last log lines (exit 5)"
 mkstack "$W/fail" e2efail${U} 1.0 "services:

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "store/index.h"
+#include "store/semver.h"
 #include "store/tree.h"
 
 static struct digest dg(char c)
@@ -151,17 +152,17 @@ static void semver_orders_versions(void **state)
 {
         int c;
 
-        assert_int_equal(version_compare_semver("1.2.10", "1.2.9", &c), 0);
+        assert_int_equal(semver_compare("1.2.10", "1.2.9", &c), 0);
         assert_true(c > 0);
-        assert_int_equal(version_compare_semver("v2.0", "1.9.9", &c), 0);
+        assert_int_equal(semver_compare("v2.0", "1.9.9", &c), 0);
         assert_true(c > 0);
-        assert_int_equal(version_compare_semver("1.0.0-rc.1", "1.0.0", &c), 0);
+        assert_int_equal(semver_compare("1.0.0-rc.1", "1.0.0", &c), 0);
         assert_true(c < 0);
-        assert_int_equal(version_compare_semver("1.0.0-rc.2", "1.0.0-rc.10", &c), 0);
+        assert_int_equal(semver_compare("1.0.0-rc.2", "1.0.0-rc.10", &c), 0);
         assert_true(c < 0);
-        assert_int_equal(version_compare_semver("6.4", "6.4.0", &c), 0);
+        assert_int_equal(semver_compare("6.4", "6.4.0", &c), 0);
         assert_int_equal(c, 0);
-        assert_int_equal(version_compare_semver("latest", "1.0", &c), -EINVAL);
+        assert_int_equal(semver_compare("latest", "1.0", &c), -EINVAL);
 }
 
 int main(void)
