@@ -111,7 +111,7 @@ static void fresh_store_gets_run_tables_from_the_run_module(void **state)
         assert_string_equal(got.version, "?");
         run_row_release(&got);
         assert_int_equal(runs_delete(s, "feedfacecafe", &err), 0);
-        assert_int_equal(runs_get(s, "web", &got, &err), -STACK_EFAIL);
+        assert_int_equal(runs_get(s, "web", &got, &err), -STACK_ENOTFOUND);
         store_free(s);
 }
 
