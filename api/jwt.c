@@ -266,15 +266,18 @@ int jwt_verify(const unsigned char *key, size_t key_len, const char *token, size
         dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
         if (!dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)))
                 return error_set(err, STACK_EFAIL, "token is not three dot-separated segments");
-        if (b64url_decode(token, (size_t)(dot1 - token), &header, &header_len) < 0 ||
-            b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &payload, &payload_len) < 0 ||
+        if (b64url_decode(token, (size_t)(dot1 - token), &header, &header_len) < 0) {
+                r = error_set(err, STACK_EFAIL, "token header is not base64url");
+                goto done;
+        }
+        r = check_header(header, header_len, err); /* first: an alg "none" token is refused for its alg */
+        if (r < 0)
+                goto done;
+        if (b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &payload, &payload_len) < 0 ||
             b64url_decode(dot2 + 1, len - (size_t)(dot2 + 1 - token), &sig, &sig_len) < 0) {
                 r = error_set(err, STACK_EFAIL, "token segment is not base64url");
                 goto done;
         }
-        r = check_header(header, header_len, err);
-        if (r < 0)
-                goto done;
         if (sig_len != SIG_LEN) {
                 r = error_set(err, STACK_EFAIL, "token signature is not %d bytes", SIG_LEN);
                 goto done;
