@@ -29,6 +29,8 @@ static const struct command commands[] = {
         {"sign", cmd_sign, "sign FILE --key KEY [-o SIG]  write a detached signature FILE.sig"},
         {"trust", cmd_trust, "trust add PUBKEY|ls|rm NAME   manage the trusted publisher keys"},
         {"catalog", cmd_catalog, "catalog build DIR [--key KEY] write DIR/index.json for the bundles in DIR"},
+        {"serve", cmd_serve, "serve [--port N] [--origin O]  the localhost HTTPS API (--address A, --print-cert)"},
+        {"token", cmd_token, "token [--ttl S]               print a short-lived bearer token for the API"},
 };
 
 static void usage(FILE *f)

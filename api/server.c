@@ -1,0 +1,472 @@
+/* server.c - the HTTPS daemon: libmicrohttpd plumbing, the per-request checks (Host, CORS, body, token) and
+ * the dispatch to routes.c.
+ *
+ * The listening socket is made here rather than by MHD, so that "address in use" or "not loopback" come back
+ * as clear errors and port 0 can pick a free port. MHD runs a pool of threads over epoll, with a connection
+ * limit and a per-IP limit: a connection over either is closed at accept, and the daemon goes on serving.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <mbedtls/platform_util.h>
+
+#include "jwt.h"
+#include "reply.h"
+#include "routes.h"
+#include "store/fsutil.h"
+
+#define MAX_HOSTS 6
+#define HOST_LEN 64
+#define LOG_PATH_MAX 128
+
+struct server {
+        struct MHD_Daemon *mhd;
+        int fd;
+        unsigned port;
+        char hosts[MAX_HOSTS][HOST_LEN]; /* accepted Host header values */
+        size_t n_hosts;
+        char **origins;
+        size_t n_origins;
+        unsigned char secret[JWT_SECRET_LEN * 2];
+        size_t secret_len;
+        char *key_pem, *cert_pem;
+        struct route_ctx routes;
+        bool routes_lock_made;
+};
+
+/* One request's state across MHD's calls of on_request (con_cls). */
+struct request {
+        struct timespec start;
+        char method[16], path[LOG_PATH_MAX];
+        unsigned status;
+        bool too_big, answered;
+        char *body;
+        size_t body_len;
+};
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+        return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+int server_check_address(const char *address, struct error *err)
+{
+        struct in_addr a4;
+        struct in6_addr a6;
+
+        if (!address || !*address)
+                return error_set(err, STACK_EUSAGE, "no address to listen on");
+        if (!strcasecmp(address, "localhost"))
+                return 0;
+        if (inet_pton(AF_INET, address, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127)
+                return 0;
+        if (inet_pton(AF_INET6, address, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6))
+                return 0;
+        return error_set(err, STACK_EUSAGE,
+                         "refusing to listen on %s: stack serve listens on a loopback address only "
+                         "(127.0.0.1, ::1 or localhost)",
+                         address);
+}
+
+/* Bind address:port and listen; *ret_port gets the port bound. */
+static int listen_on(const char *address, unsigned port, bool *ret_v6, unsigned *ret_port, struct error *err)
+{
+        struct sockaddr_storage ss = {0};
+        socklen_t len;
+        const char *ip = strcasecmp(address, "localhost") ? address : "127.0.0.1";
+        int fd = -1, one = 1, r;
+        bool v6 = strchr(ip, ':') != NULL;
+
+        if (port > 65535)
+                return error_set(err, STACK_EUSAGE, "port %u is not a TCP port", port);
+        if (v6) {
+                struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+                s6->sin6_family = AF_INET6;
+                s6->sin6_port = htons((uint16_t)port);
+                inet_pton(AF_INET6, ip, &s6->sin6_addr);
+                len = sizeof *s6;
+        } else {
+                struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+                s4->sin_family = AF_INET;
+                s4->sin_port = htons((uint16_t)port);
+                inet_pton(AF_INET, ip, &s4->sin_addr);
+                len = sizeof *s4;
+        }
+        fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return error_errno(err, STACK_EFAIL, errno, "socket");
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (v6)
+                setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+                r = error_errno(err, STACK_EFAIL, errno, "cannot listen on %s port %u", address, port);
+                close(fd);
+                return r;
+        }
+        if (listen(fd, 128) != 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
+                r = error_errno(err, STACK_EFAIL, errno, "cannot listen on %s port %u", address, port);
+                close(fd);
+                return r;
+        }
+        *ret_port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
+        *ret_v6 = v6;
+        return fd;
+}
+
+static void add_host(struct server *srv, const char *name)
+{
+        if (srv->n_hosts < MAX_HOSTS &&
+            fs_path(srv->hosts[srv->n_hosts], HOST_LEN, "%s:%u", name, srv->port) == 0)
+                srv->n_hosts++;
+}
+
+static bool host_ok(const struct server *srv, const char *host)
+{
+        if (!host)
+                return false;
+        for (size_t i = 0; i < srv->n_hosts; i++)
+                if (!strcasecmp(srv->hosts[i], host))
+                        return true;
+        return false;
+}
+
+static bool origin_ok(const struct server *srv, const char *origin)
+{
+        for (size_t i = 0; i < srv->n_origins; i++)
+                if (!strcmp(srv->origins[i], origin))
+                        return true;
+        return false;
+}
+
+/* Vary always (an answer depends on Origin); the CORS grant only for a configured origin. */
+static void add_cors(struct MHD_Response *resp, const char *allowed_origin)
+{
+        MHD_add_response_header(resp, "Vary", "Origin");
+        if (allowed_origin)
+                MHD_add_response_header(resp, "Access-Control-Allow-Origin", allowed_origin);
+}
+
+static enum MHD_Result answer(struct MHD_Connection *c, struct request *rq, unsigned status,
+                              struct MHD_Response *resp, const char *allowed_origin)
+{
+        enum MHD_Result ok;
+
+        if (!resp) {
+                status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+                resp = reply_error("out of memory");
+                if (!resp)
+                        return MHD_NO;
+        }
+        add_cors(resp, allowed_origin);
+        rq->status = status;
+        rq->answered = true;
+        ok = MHD_queue_response(c, status, resp);
+        MHD_destroy_response(resp);
+        return ok;
+}
+
+static struct MHD_Response *preflight(struct MHD_Connection *c)
+{
+        struct MHD_Response *resp = reply_empty();
+        const char *pna = header(c, "Access-Control-Request-Private-Network");
+
+        if (!resp)
+                return NULL;
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Content-Type, Authorization");
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+        if (pna && !strcasecmp(pna, "true"))
+                MHD_add_response_header(resp, "Access-Control-Allow-Private-Network", "true");
+        return resp;
+}
+
+/* A token, when one is sent: 0 none, 1 valid, <0 refused (err says why). */
+static int check_token(const struct server *srv, struct MHD_Connection *c, struct error *err)
+{
+        const char *auth = header(c, MHD_HTTP_HEADER_AUTHORIZATION), *token;
+
+        if (!auth)
+                return 0;
+        if (strncasecmp(auth, "Bearer ", 7) != 0)
+                return error_set(err, STACK_EFAIL, "Authorization is not a Bearer token");
+        token = auth + 7;
+        while (*token == ' ')
+                token++;
+        if (jwt_verify(srv->secret, srv->secret_len, token, strlen(token), (int64_t)time(NULL), err) < 0)
+                return -STACK_EFAIL;
+        return 1;
+}
+
+static struct MHD_Response *unauthorized(const char *msg)
+{
+        struct MHD_Response *resp = reply_error("%s", msg);
+
+        if (resp)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"stack-api\"");
+        return resp;
+}
+
+/* The checks that come before the body: Host, CORS, size. Returns true when it answered. */
+static bool check_early(struct server *srv, struct MHD_Connection *c, struct request *rq, const char *method,
+                        const char **ret_origin, enum MHD_Result *ret)
+{
+        const char *origin = header(c, "Origin"), *length = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+        *ret_origin = NULL;
+        if (!host_ok(srv, header(c, MHD_HTTP_HEADER_HOST))) {
+                *ret = answer(c, rq, MHD_HTTP_MISDIRECTED_REQUEST,
+                              reply_error("Host header does not name this server (%s)", srv->hosts[0]), NULL);
+                return true;
+        }
+        if (origin && !origin_ok(srv, origin)) {
+                *ret = answer(c, rq, MHD_HTTP_FORBIDDEN, reply_error("origin not allowed"), NULL);
+                return true;
+        }
+        *ret_origin = origin;
+        if (!strcmp(method, MHD_HTTP_METHOD_OPTIONS)) {
+                *ret = answer(c, rq, MHD_HTTP_NO_CONTENT, origin ? preflight(c) : reply_empty(), origin);
+                return true;
+        }
+        if (length && strtoull(length, NULL, 10) > SERVER_MAX_BODY) {
+                *ret = answer(c, rq, MHD_HTTP_CONTENT_TOO_LARGE,
+                              reply_error("request body over %d bytes", SERVER_MAX_BODY), origin);
+                return true;
+        }
+        return false;
+}
+
+static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, struct request *rq,
+                                const char *method, const char *path, const char *origin)
+{
+        struct error err = ERROR_INIT;
+        struct route_request in = {method, path, rq->body ? rq->body : "", rq->body_len, false, c};
+        const struct route *route;
+        struct MHD_Response *resp;
+        char allow[64];
+        unsigned status = MHD_HTTP_OK;
+        bool known;
+        int auth;
+
+        auth = check_token(srv, c, &err);
+        if (auth < 0)
+                return answer(c, rq, MHD_HTTP_UNAUTHORIZED, unauthorized(err.msg), origin);
+        in.authenticated = auth == 1;
+        route = routes_find(method, path, &known);
+        if (!route && known) {
+                routes_allowed_methods(path, allow, sizeof allow);
+                resp = reply_error("%s is not allowed on %s", method, path);
+                if (resp)
+                        MHD_add_response_header(resp, "Allow", allow);
+                return answer(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, resp, origin);
+        }
+        if (!route)
+                return answer(c, rq, MHD_HTTP_NOT_FOUND, reply_error("no such endpoint: %s", path), origin);
+        if (route->needs_token && !in.authenticated)
+                return answer(c, rq, MHD_HTTP_UNAUTHORIZED,
+                              unauthorized("this endpoint needs a token (Authorization: Bearer; see stack token)"),
+                              origin);
+        resp = route->fn(&srv->routes, &in, &status);
+        return answer(c, rq, status, resp, origin);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+        struct server *srv = cls;
+        struct request *rq = *con_cls;
+        const char *origin = NULL;
+        enum MHD_Result ret;
+
+        if (!rq) {
+                rq = calloc(1, sizeof *rq);
+                if (!rq)
+                        return MHD_NO;
+                clock_gettime(CLOCK_MONOTONIC, &rq->start);
+                snprintf(rq->method, sizeof rq->method, "%s", method);
+                snprintf(rq->path, sizeof rq->path, "%s", url);
+                *con_cls = rq;
+                if (check_early(srv, c, rq, method, &origin, &ret))
+                        return ret;
+                return MHD_YES; /* the body, if any, comes in the next calls */
+        }
+        if (rq->answered) { /* answered early: drop whatever body still arrives */
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        if (*upload_data_size > 0) {
+                size_t n = *upload_data_size;
+                if (!rq->too_big && rq->body_len + n <= SERVER_MAX_BODY) {
+                        char *b = realloc(rq->body, rq->body_len + n + 1);
+                        if (!b)
+                                return MHD_NO;
+                        memcpy(b + rq->body_len, upload_data, n);
+                        rq->body = b;
+                        rq->body_len += n;
+                        rq->body[rq->body_len] = '\0';
+                } else {
+                        rq->too_big = true; /* a chunked body with no Content-Length: counted, not kept */
+                }
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        origin = header(c, "Origin");
+        if (rq->too_big)
+                return answer(c, rq, MHD_HTTP_CONTENT_TOO_LARGE,
+                              reply_error("request body over %d bytes", SERVER_MAX_BODY), origin);
+        return dispatch(srv, c, rq, method, url, origin);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+        struct request *rq = *con_cls;
+        struct timespec end;
+        double ms;
+
+        if (!rq)
+                return;
+        clock_gettime(CLOCK_MONOTONIC, &end);
+        ms = (double)(end.tv_sec - rq->start.tv_sec) * 1e3 + (double)(end.tv_nsec - rq->start.tv_nsec) / 1e6;
+        fprintf(stderr, "stack serve: %s %s %u %.1fms%s\n", rq->method, rq->path, rq->status, ms,
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
+        free(rq->body);
+        free(rq);
+        *con_cls = NULL;
+}
+
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+        char line[256];
+        size_t n;
+
+        vsnprintf(line, sizeof line, fmt, ap);
+        n = strlen(line);
+        while (n > 0 && line[n - 1] == '\n')
+                line[--n] = '\0';
+        fprintf(stderr, "stack serve: %s\n", line);
+}
+
+static char *dup_str(const char *s)
+{
+        return s ? strdup(s) : NULL;
+}
+
+void server_stop(struct server *srv)
+{
+        if (!srv)
+                return;
+        if (srv->mhd)
+                MHD_stop_daemon(srv->mhd);
+        if (srv->fd >= 0)
+                close(srv->fd);
+        if (srv->routes_lock_made)
+                pthread_mutex_destroy(&srv->routes.lock);
+        for (size_t i = 0; i < srv->n_origins; i++)
+                free(srv->origins[i]);
+        free(srv->origins);
+        if (srv->key_pem) {
+                mbedtls_platform_zeroize(srv->key_pem, strlen(srv->key_pem));
+                free(srv->key_pem);
+        }
+        free(srv->cert_pem);
+        mbedtls_platform_zeroize(srv->secret, sizeof srv->secret);
+        free(srv);
+}
+
+int server_start(const struct server_config *cfg, struct server **ret, struct error *err)
+{
+        struct server *srv = NULL;
+        unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                         MHD_USE_ERROR_LOG;
+        bool v6 = false;
+        int r;
+
+        if (!cfg || !ret || !cfg->key_pem || !cfg->cert_pem || !cfg->secret || !cfg->store ||
+            cfg->secret_len == 0 || cfg->secret_len > sizeof srv->secret)
+                return error_set(err, STACK_EFAIL, "server_start: bad arguments");
+        r = server_check_address(cfg->address, err);
+        if (r < 0)
+                return r;
+        srv = calloc(1, sizeof *srv);
+        if (!srv)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        srv->fd = -1;
+        srv->origins = calloc(cfg->n_origins + 1, sizeof *srv->origins);
+        srv->key_pem = dup_str(cfg->key_pem);
+        srv->cert_pem = dup_str(cfg->cert_pem);
+        if (!srv->origins || !srv->key_pem || !srv->cert_pem) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto fail;
+        }
+        for (size_t i = 0; i < cfg->n_origins; i++) {
+                srv->origins[i] = dup_str(cfg->origins[i]);
+                if (!srv->origins[i]) {
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+                        goto fail;
+                }
+                srv->n_origins++;
+        }
+        memcpy(srv->secret, cfg->secret, cfg->secret_len);
+        srv->secret_len = cfg->secret_len;
+        srv->routes.store = cfg->store;
+        pthread_mutex_init(&srv->routes.lock, NULL);
+        srv->routes_lock_made = true;
+
+        r = listen_on(cfg->address, cfg->port, &v6, &srv->port, err);
+        if (r < 0)
+                goto fail;
+        srv->fd = r;
+        if (v6) {
+                char bracketed[HOST_LEN];
+                snprintf(bracketed, sizeof bracketed, "[%s]", cfg->address);
+                add_host(srv, bracketed);
+                if (strcmp(bracketed, "[::1]") != 0)
+                        add_host(srv, "[::1]");
+        } else {
+                add_host(srv, "127.0.0.1");
+                add_host(srv, "127.1");
+                add_host(srv, "localhost");
+                if (strcmp(cfg->address, "127.0.0.1") != 0 && strcasecmp(cfg->address, "localhost") != 0)
+                        add_host(srv, cfg->address);
+        }
+        if (v6)
+                flags |= MHD_USE_IPv6;
+        srv->mhd = MHD_start_daemon(
+                flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+                MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd,
+                MHD_OPTION_HTTPS_MEM_KEY, srv->key_pem, MHD_OPTION_HTTPS_MEM_CERT, srv->cert_pem,
+                MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SERVER_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+                cfg->max_connections ? cfg->max_connections : (unsigned)SERVER_MAX_CONNECTIONS,
+                MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip ? cfg->max_per_ip : (unsigned)SERVER_MAX_PER_IP,
+                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVER_IDLE_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED,
+                on_completed, srv, MHD_OPTION_END);
+        if (!srv->mhd) {
+                r = error_set(err, STACK_EFAIL, "cannot start the HTTPS server on %s port %u (see the lines above)",
+                              cfg->address, srv->port);
+                goto fail;
+        }
+        srv->fd = -1; /* MHD owns the listening socket now: MHD_stop_daemon closes it */
+        *ret = srv;
+        return 0;
+fail:
+        server_stop(srv);
+        return r;
+}
+
+unsigned server_port(const struct server *srv)
+{
+        return srv ? srv->port : 0;
+}

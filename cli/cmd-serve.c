@@ -1,0 +1,186 @@
+/* cmd-serve.c - `stack serve`: the localhost HTTPS API (spec/api.md). Runs until SIGTERM or SIGINT. */
+#include "cli.h"
+#include "api/cert.h"
+#include "api/jwt.h"
+#include "api/server.h"
+#include "store/fsutil.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/platform_util.h>
+
+#define MAX_ORIGINS 16
+#define PEM_FILE_MAX (64 * 1024)
+
+/* scheme://host[:port] exactly, as browsers send Origin: no path, no wildcard, no "null". */
+static bool origin_valid(const char *o)
+{
+        const char *host;
+
+        if (!strncmp(o, "https://", 8))
+                host = o + 8;
+        else if (!strncmp(o, "http://", 7))
+                host = o + 7;
+        else
+                return false;
+        return *host && strlen(o) < 256 && !strpbrk(host, "/*?# \t\r\n") && o[strlen(o) - 1] != ':';
+}
+
+static int print_cert(const char *cert_path, struct error *err)
+{
+        char fp[CERT_FP_LEN];
+        int r = cert_fingerprint(cert_path, fp, err);
+
+        if (r < 0)
+                return r;
+        printf("certificate: %s\nsha256 fingerprint: %s\n", cert_path, fp);
+        printf("to trust it in Chromium/Firefox on Linux: certutil -d sql:$HOME/.pki/nssdb -A -t P,, -n stack-api -i %s\n",
+               cert_path);
+        return 0;
+}
+
+static int serve(struct store *s, const char *address, unsigned port, const char *const *origins, size_t n_origins,
+                 const char *key_path, const char *cert_path, const char *secret_path, struct error *err)
+{
+        unsigned char secret[JWT_SECRET_LEN];
+        struct server_config cfg = {0};
+        struct server *srv = NULL;
+        char *key_pem = NULL, *cert_pem = NULL;
+        size_t len = 0;
+        sigset_t stop;
+        int r, sig = 0;
+
+        r = jwt_secret_load(secret_path, true, secret, err);
+        if (r < 0)
+                return r;
+        r = fs_read_file(key_path, PEM_FILE_MAX, &key_pem, &len);
+        if (r == 0)
+                r = fs_read_file(cert_path, PEM_FILE_MAX, &cert_pem, &len);
+        if (r < 0) {
+                r = error_errno(err, STACK_ESTORE, r, "cannot read the API key or certificate in %s", key_path);
+                goto done;
+        }
+        /* Before any thread starts, so that every thread inherits the mask and only sigwait sees them. */
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &stop, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        cfg.address = address;
+        cfg.port = port;
+        cfg.origins = origins;
+        cfg.n_origins = n_origins;
+        cfg.key_pem = key_pem;
+        cfg.cert_pem = cert_pem;
+        cfg.secret = secret;
+        cfg.secret_len = sizeof secret;
+        cfg.store = s;
+        r = server_start(&cfg, &srv, err);
+        if (r < 0)
+                goto done;
+        fprintf(stderr, "stack serve: listening on https://%s%s%s:%u (store %s)\n", strchr(address, ':') ? "[" : "",
+                address, strchr(address, ':') ? "]" : "", server_port(srv), store_home(s));
+        for (size_t i = 0; i < n_origins; i++)
+                fprintf(stderr, "stack serve: allowed origin %s\n", origins[i]);
+        while (sigwait(&stop, &sig) != 0)
+                ;
+        fprintf(stderr, "stack serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        server_stop(srv);
+        fprintf(stderr, "stack serve: stopped\n");
+done:
+        mbedtls_platform_zeroize(secret, sizeof secret);
+        if (key_pem)
+                mbedtls_platform_zeroize(key_pem, strlen(key_pem));
+        free(key_pem);
+        free(cert_pem);
+        return r;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+        static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
+                                             {"address", required_argument, NULL, 'a'},
+                                             {"origin", required_argument, NULL, 'o'},
+                                             {"print-cert", no_argument, NULL, 'c'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {0}};
+        const char *origins[MAX_ORIGINS] = {SERVER_DEFAULT_ORIGIN};
+        const char *address = SERVER_DEFAULT_ADDRESS;
+        char key_path[PATH_MAX], cert_path[PATH_MAX], secret_path[PATH_MAX], *end;
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+        size_t n_origins = 1;
+        unsigned long port = SERVER_DEFAULT_PORT;
+        bool show_cert = false, created = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'p':
+                        errno = 0;
+                        port = strtoul(optarg, &end, 10);
+                        if (errno || *end || !*optarg || port > 65535)
+                                return cli_usage("serve", "--port wants 0-65535, not '%s'", optarg);
+                        break;
+                case 'a':
+                        address = optarg;
+                        break;
+                case 'o':
+                        if (!origin_valid(optarg))
+                                return cli_usage("serve", "--origin wants scheme://host[:port] (no path, no *), not '%s'",
+                                                 optarg);
+                        if (n_origins == MAX_ORIGINS)
+                                return cli_usage("serve", "at most %d origins", MAX_ORIGINS);
+                        origins[n_origins++] = optarg;
+                        break;
+                case 'c':
+                        show_cert = true;
+                        break;
+                case 'h':
+                        printf("usage: stack serve [--port N] [--address A] [--origin O]... [--print-cert]\n"
+                               "The localhost HTTPS API (default https://127.0.0.1:%d) for the catalog website and local\n"
+                               "tools. --address must be a loopback address; --origin adds a website origin allowed by CORS\n"
+                               "(always allowed: %s); --port 0 picks a free port. --print-cert prints the certificate's\n"
+                               "path and SHA-256 fingerprint (making it first if needed) and exits. Keys live in\n"
+                               "$STACK_HOME/keys/. Stops on SIGTERM/SIGINT. Tokens: stack token.\n",
+                               SERVER_DEFAULT_PORT, SERVER_DEFAULT_ORIGIN);
+                        return 0;
+                default:
+                        return cli_usage("serve", "unknown option");
+                }
+        }
+        if (optind != argc)
+                return cli_usage("serve", "takes no arguments");
+        if (server_check_address(address, &err) < 0)
+                return cli_fail(&err);
+        r = cli_open_store(&s, &err);
+        if (r < 0)
+                goto fail;
+        if (fs_path(key_path, sizeof key_path, "%s/keys/api-key.pem", store_home(s)) < 0 ||
+            fs_path(cert_path, sizeof cert_path, "%s/keys/api-cert.pem", store_home(s)) < 0 ||
+            fs_path(secret_path, sizeof secret_path, "%s/keys/api.secret", store_home(s)) < 0) {
+                r = error_set(&err, STACK_ESTORE, "store path too long: %s", store_home(s));
+                goto fail;
+        }
+        r = cert_ensure(key_path, cert_path, &created, &err);
+        if (r < 0)
+                goto fail;
+        if (created)
+                fprintf(stderr, "stack serve: made a new TLS certificate %s\n", cert_path);
+        r = show_cert ? print_cert(cert_path, &err)
+                      : serve(s, address, (unsigned)port, origins, n_origins, key_path, cert_path, secret_path, &err);
+        if (r < 0)
+                goto fail;
+        store_free(s);
+        return 0;
+fail:
+        store_free(s);
+        return cli_fail(&err);
+}
