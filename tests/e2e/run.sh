@@ -212,35 +212,36 @@ assert_exit 0 "$S" run e2evars${U} --env NEEDED_SECRET=s3cret
 [ "$(stat -c %a "$STACK_HOME/data/e2evars${U}/stack.env")" = 600 ] || die "env file is not private"
 assert_exit 0 "$S" rm e2evars${U} --purge
 
-info "8a. a variable the bundle's .env provides counts on the first run (read from the new checkout)"
-mkstack "$W/dotenv" e2edotenv${U} 1.0 "services:
+# envstack NAME SLUG ENVIRONMENT [DOTENV]: an httpd stack whose environment list is ENVIRONMENT, packed and
+# imported; web_env SLUG: the environment its web container got.
+envstack() {
+  mkstack "$W/$1" "$2" 1.0 "services:
   web:
     image: $TAG
     command: [httpd, -f, -p, \"8080\", -h, /www]
-    environment: [\"FROM_DOTENV=\${FROM_DOTENV:?set in .env}\"]
+    environment: $3
     volumes: [\"./site:/www:ro\"]"
-echo "FROM_DOTENV=shipped" >"$W/dotenv/.env"
-assert_exit 0 "$S" pack "$W/dotenv" -o "$W/dotenv.stack"
-assert_exit 0 "$S" import "$W/dotenv.stack"
+  [ -z "${4:-}" ] || echo "$4" >"$W/$1/.env"
+  assert_exit 0 "$S" pack "$W/$1" -o "$W/$1.stack"
+  assert_exit 0 "$S" import "$W/$1.stack"
+}
+web_env() {
+  "$D" inspect -f '{{range .Config.Env}}{{println .}}{{end}}' \
+    "$("$D" ps -q --filter label=com.docker.compose.project=stack-$1 --filter label=com.docker.compose.service=web)"
+}
+
+info "8a. a variable the bundle's .env provides counts on the first run (read from the new checkout)"
+envstack dotenv e2edotenv${U} "[\"FROM_DOTENV=\${FROM_DOTENV:?set in .env}\"]" "FROM_DOTENV=shipped"
 assert_exit 0 "$S" run e2edotenv${U}
-dweb=$("$D" ps -q --filter label=com.docker.compose.project=stack-e2edotenv${U} --filter label=com.docker.compose.service=web)
-case "$("$D" inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$dweb")" in *FROM_DOTENV=shipped*) ;; *) die ".env value did not reach the container" ;; esac
+case "$(web_env e2edotenv${U})" in *FROM_DOTENV=shipped*) ;; *) die ".env value did not reach the container" ;; esac
 assert_exit 0 "$S" rm e2edotenv${U} --purge
 
 info "8b. 300 remembered variables all reach compose (the env list grows)"
-mkstack "$W/env" e2eenv${U} 1.0 "services:
-  web:
-    image: $TAG
-    command: [httpd, -f, -p, \"8080\", -h, /www]
-    environment: [\"FIRST=\${V1:?}\", \"LAST=\${V300:?}\"]
-    volumes: [\"./site:/www:ro\"]"
-assert_exit 0 "$S" pack "$W/env" -o "$W/env.stack"
-assert_exit 0 "$S" import "$W/env.stack"
+envstack env e2eenv${U} "[\"FIRST=\${V1:?}\", \"LAST=\${V300:?}\"]"
 mkdir -p "$STACK_HOME/data/e2eenv${U}"
 for i in $(seq 1 299); do echo "V$i=value$i"; done >"$STACK_HOME/data/e2eenv${U}/stack.env"
 assert_exit 0 "$S" run e2eenv${U} --env V300=value300
-envweb=$("$D" ps -q --filter label=com.docker.compose.project=stack-e2eenv${U} --filter label=com.docker.compose.service=web)
-envs=$("$D" inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$envweb")
+envs=$(web_env e2eenv${U})
 case "$envs" in *FIRST=value1*) ;; *) die "V1 did not reach the container: $envs" ;; esac
 case "$envs" in *LAST=value300*) ;; *) die "V300 did not reach the container: $envs" ;; esac
 assert_eq 300 "$(grep -c '^V' "$STACK_HOME/data/e2eenv${U}/stack.env")" "remembered variables"
