@@ -122,7 +122,7 @@ static int expand_braced(struct expander *x, const char **pp, bool eval, unsigne
         const char *p = *pp + 2, *v = NULL;
         char name[INTERP_NAME_MAX + 1], op = 0, why[INTERP_NAME_MAX + 64];
         bool colon = false, cond, use_word = false;
-        size_t n, mark;
+        size_t n = 0, mark;
         int r = 0;
 
         if (depth > INTERP_MAX_DEPTH) {
@@ -208,7 +208,7 @@ static int expand_word(struct expander *x, const char **pp, bool inner, bool eva
 {
         const char *p = *pp, *lit;
         char name[INTERP_NAME_MAX + 1];
-        size_t n;
+        size_t n = 0;
         int r;
 
         while (*p && !(inner && *p == '}')) {
@@ -244,8 +244,8 @@ static int expand_word(struct expander *x, const char **pp, bool inner, bool eva
         return 0;
 }
 
-static int expand(const char *s, interp_lookup_fn lookup, void *ctx, unset_hook_fn hook, void *hook_ctx,
-                  char **ret, struct interp_report *ret_report, struct error *err)
+static int expand(const char *s, interp_lookup_fn lookup, void *ctx, unset_hook_fn hook, void *hook_ctx, char **ret,
+                  struct interp_report *ret_report, struct error *err)
 {
         struct expander x = {.src = s, .lookup = lookup, .ctx = ctx, .hook = hook, .hook_ctx = hook_ctx, .err = err};
         const char *p = s;
@@ -368,8 +368,8 @@ static int sb_add(char **s, size_t *len, size_t *cap, const char *add, size_t n)
 
 /* One KEY=VALUE statement starting at text[*pos] (blank lines and comments already skipped); *line counts
  * newlines. Fills b on success. */
-static int parse_binding(const char *t, size_t len, size_t *pos, size_t *line, const char *path,
-                         struct binding *b, struct error *err)
+static int parse_binding(const char *t, size_t len, size_t *pos, size_t *line, const char *path, struct binding *b,
+                         struct error *err)
 {
         size_t p = *pos, k0, k1, start_line = *line, vlen = 0, vcap = 0, eol;
         char *v = NULL, why[160];
@@ -506,8 +506,9 @@ static int dotenv_unset(void *ctx, const char *name, enum unset_use use, struct 
                 if (i == d->cur)
                         snprintf(why, sizeof why, "%s refers to itself", me->key);
                 else
-                        snprintf(why, sizeof why, "%s uses %s, which only line %zu sets (a cycle or a forward reference)",
-                                 me->key, name, d->b[i].line);
+                        snprintf(why, sizeof why,
+                                 "%s uses %s, which only line %zu sets (a cycle or a forward reference)", me->key, name,
+                                 d->b[i].line);
                 d->refused = true;
                 return bad(err, d->path, me->line, why);
         }
