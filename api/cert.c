@@ -26,16 +26,16 @@
 #include "store/digest.h"
 #include "store/fsutil.h"
 
-#define PEM_MAX 4096
+#define PEM_MAX       4096
 #define CERT_FILE_MAX (64 * 1024)
-#define SUBJECT "CN=stack localhost API,O=stack"
+#define SUBJECT       "CN=stack localhost API,O=stack"
 
 /* SEQUENCE { [7] 127.0.0.1, [7] ::1, [2] "localhost" } */
 static const unsigned char san_der[] = {
-        0x30, 0x23,                                                                         /* GeneralNames */
-        0x87, 0x04, 127, 0, 0, 1,                                                           /* iPAddress */
-        0x87, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,                         /* iPAddress ::1 */
-        0x82, 0x09, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't',                            /* dNSName */
+        0x30, 0x23,                                                                   /* GeneralNames */
+        0x87, 0x04, 127, 0,   0,   1,                                                 /* iPAddress */
+        0x87, 0x10, 0,   0,   0,   0,   0,   0,   0,   0,   0,   0, 0, 0, 0, 0, 0, 1, /* iPAddress ::1 */
+        0x82, 0x09, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't',                      /* dNSName */
 };
 /* SEQUENCE { id-kp-serverAuth 1.3.6.1.5.5.7.3.1 } */
 static const unsigned char eku_der[] = {0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01};

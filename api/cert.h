@@ -20,7 +20,7 @@
 
 #define CERT_VALID_DAYS 397
 #define CERT_RENEW_DAYS 30
-#define CERT_FP_LEN 96 /* "AB:CD:..." 32 bytes in hex with colons, NUL */
+#define CERT_FP_LEN     96 /* "AB:CD:..." 32 bytes in hex with colons, NUL */
 
 int cert_ensure(const char *key_path, const char *cert_path, bool *ret_created, struct error *err);
 /* SHA-256 over the certificate's DER, as `openssl x509 -fingerprint -sha256` prints it: upper-case hex pairs

@@ -107,8 +107,8 @@ int jwt_secret_load(const char *path, bool create, unsigned char key[JWT_SECRET_
         }
         if (stat(path, &st) != 0) {
                 if (errno == ENOENT)
-                        return error_set(err, STACK_EFAIL, "no API secret at %s (stack serve creates it on first start)",
-                                         path);
+                        return error_set(err, STACK_EFAIL,
+                                         "no API secret at %s (stack serve creates it on first start)", path);
                 return error_errno(err, STACK_ESTORE, errno, "cannot read %s", path);
         }
         if (st.st_mode & 077)
@@ -186,7 +186,8 @@ static bool audience_ok(json_t *aud)
 
         if (json_is_string(aud))
                 return !strcmp(json_string_value(aud), JWT_AUDIENCE);
-        json_array_foreach(aud, i, v) {
+        json_array_foreach(aud, i, v)
+        {
                 if (json_is_string(v) && !strcmp(json_string_value(v), JWT_AUDIENCE))
                         return true;
         }
@@ -244,14 +245,14 @@ static int check_claims(const unsigned char *text, size_t len, int64_t now, stru
                 r = error_set(err, STACK_EFAIL, "token is not valid yet (nbf)");
         if (r < 0)
                 goto done;
-        r = audience_ok(json_object_get(p, "aud")) ? 0 : error_set(err, STACK_EFAIL, "token aud is not %s", JWT_AUDIENCE);
+        r = audience_ok(json_object_get(p, "aud")) ? 0
+                                                   : error_set(err, STACK_EFAIL, "token aud is not %s", JWT_AUDIENCE);
 done:
         json_decref(p);
         return r;
 }
 
-int jwt_verify(const unsigned char *key, size_t key_len, const char *token, size_t len, int64_t now,
-               struct error *err)
+int jwt_verify(const unsigned char *key, size_t key_len, const char *token, size_t len, int64_t now, struct error *err)
 {
         unsigned char mac[SIG_LEN], *header = NULL, *payload = NULL, *sig = NULL;
         size_t header_len = 0, payload_len = 0, sig_len = 0;

@@ -22,10 +22,10 @@
 #include "store/error.h"
 
 #define JWT_SECRET_LEN 32
-#define JWT_AUDIENCE "stack-api"
-#define JWT_MAX_TTL 300     /* seconds: the furthest exp may lie ahead */
-#define JWT_IAT_SKEW 60     /* seconds: how far iat/nbf may lie in the future */
-#define JWT_MAX_LEN 4096    /* bytes of a token we look at; longer is refused unread */
+#define JWT_AUDIENCE   "stack-api"
+#define JWT_MAX_TTL    300  /* seconds: the furthest exp may lie ahead */
+#define JWT_IAT_SKEW   60   /* seconds: how far iat/nbf may lie in the future */
+#define JWT_MAX_LEN    4096 /* bytes of a token we look at; longer is refused unread */
 
 /* Read the secret (exactly JWT_SECRET_LEN bytes; a file of any other size is refused). With create, a missing
  * file is made first (random bytes from getrandom, written atomically with mode 0600). A file readable by
@@ -37,7 +37,6 @@ int jwt_mint(const unsigned char *key, size_t key_len, int64_t now, int ttl, cha
 
 /* 0 when the token (len bytes, not NUL-terminated necessarily) is valid at time now; else STACK_EFAIL with the
  * reason in err ("token expired", "token alg is not HS256", ...). */
-int jwt_verify(const unsigned char *key, size_t key_len, const char *token, size_t len, int64_t now,
-               struct error *err);
+int jwt_verify(const unsigned char *key, size_t key_len, const char *token, size_t len, int64_t now, struct error *err);
 
 #endif

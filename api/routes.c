@@ -94,9 +94,9 @@ static struct MHD_Response *get_stacks(struct route_ctx *ctx, const struct route
         for (size_t i = 0; i < n; i++) {
                 if (i == 0 || strcmp(v[i].slug, v[i - 1].slug) != 0) {
                         versions = json_array();
-                        json_array_append_new(stacks, json_pack("{s:s, s:s?, s:s?, s:o}", "slug", v[i].slug, "name",
-                                                                v[i].name, "description", v[i].description,
-                                                                "versions", versions));
+                        json_array_append_new(stacks,
+                                              json_pack("{s:s, s:s?, s:s?, s:o}", "slug", v[i].slug, "name", v[i].name,
+                                                        "description", v[i].description, "versions", versions));
                 }
                 json_array_append_new(versions, version_object(&v[i]));
         }

@@ -28,8 +28,8 @@
 #include "routes.h"
 #include "store/fsutil.h"
 
-#define MAX_HOSTS 6
-#define HOST_LEN 64
+#define MAX_HOSTS    6
+#define HOST_LEN     64
 #define LOG_PATH_MAX 128
 
 struct server {
@@ -128,8 +128,7 @@ static int listen_on(const char *address, unsigned port, bool *ret_v6, unsigned 
 
 static void add_host(struct server *srv, const char *name)
 {
-        if (srv->n_hosts < MAX_HOSTS &&
-            fs_path(srv->hosts[srv->n_hosts], HOST_LEN, "%s:%u", name, srv->port) == 0)
+        if (srv->n_hosts < MAX_HOSTS && fs_path(srv->hosts[srv->n_hosts], HOST_LEN, "%s:%u", name, srv->port) == 0)
                 srv->n_hosts++;
 }
 
@@ -159,8 +158,8 @@ static void add_cors(struct MHD_Response *resp, const char *allowed_origin)
                 MHD_add_response_header(resp, "Access-Control-Allow-Origin", allowed_origin);
 }
 
-static enum MHD_Result answer(struct MHD_Connection *c, struct request *rq, unsigned status,
-                              struct MHD_Response *resp, const char *allowed_origin)
+static enum MHD_Result answer(struct MHD_Connection *c, struct request *rq, unsigned status, struct MHD_Response *resp,
+                              const char *allowed_origin)
 {
         enum MHD_Result ok;
 
@@ -248,8 +247,8 @@ static bool check_early(struct server *srv, struct MHD_Connection *c, struct req
         return false;
 }
 
-static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, struct request *rq,
-                                const char *method, const char *path, const char *origin)
+static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, struct request *rq, const char *method,
+                                const char *path, const char *origin)
 {
         struct error err = ERROR_INIT;
         struct route_request in = {method, path, rq->body ? rq->body : "", rq->body_len, false, c};
@@ -394,8 +393,8 @@ int server_start(const struct server_config *cfg, struct server **ret, struct er
         bool v6 = false;
         int r;
 
-        if (!cfg || !ret || !cfg->key_pem || !cfg->cert_pem || !cfg->secret || !cfg->store ||
-            cfg->secret_len == 0 || cfg->secret_len > sizeof srv->secret)
+        if (!cfg || !ret || !cfg->key_pem || !cfg->cert_pem || !cfg->secret || !cfg->store || cfg->secret_len == 0 ||
+            cfg->secret_len > sizeof srv->secret)
                 return error_set(err, STACK_EFAIL, "server_start: bad arguments");
         r = server_check_address(cfg->address, err);
         if (r < 0)
@@ -444,15 +443,15 @@ int server_start(const struct server_config *cfg, struct server **ret, struct er
         }
         if (v6)
                 flags |= MHD_USE_IPv6;
-        srv->mhd = MHD_start_daemon(
-                flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-                MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd,
-                MHD_OPTION_HTTPS_MEM_KEY, srv->key_pem, MHD_OPTION_HTTPS_MEM_CERT, srv->cert_pem,
-                MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SERVER_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-                cfg->max_connections ? cfg->max_connections : (unsigned)SERVER_MAX_CONNECTIONS,
-                MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip ? cfg->max_per_ip : (unsigned)SERVER_MAX_PER_IP,
-                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVER_IDLE_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED,
-                on_completed, srv, MHD_OPTION_END);
+        srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+                                    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd, MHD_OPTION_HTTPS_MEM_KEY,
+                                    srv->key_pem, MHD_OPTION_HTTPS_MEM_CERT, srv->cert_pem, MHD_OPTION_THREAD_POOL_SIZE,
+                                    (unsigned)SERVER_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+                                    cfg->max_connections ? cfg->max_connections : (unsigned)SERVER_MAX_CONNECTIONS,
+                                    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                    cfg->max_per_ip ? cfg->max_per_ip : (unsigned)SERVER_MAX_PER_IP,
+                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVER_IDLE_TIMEOUT,
+                                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
         if (!srv->mhd) {
                 r = error_set(err, STACK_EFAIL, "cannot start the HTTPS server on %s port %u (see the lines above)",
                               cfg->address, srv->port);

@@ -27,27 +27,27 @@
 
 #include "store/error.h"
 
-#define SERVER_DEFAULT_PORT 57404
+#define SERVER_DEFAULT_PORT    57404
 #define SERVER_DEFAULT_ADDRESS "127.0.0.1"
-#define SERVER_DEFAULT_ORIGIN "https://stack.lol"
-#define SERVER_MAX_BODY (64 * 1024)
-#define SERVER_THREADS 4
+#define SERVER_DEFAULT_ORIGIN  "https://stack.lol"
+#define SERVER_MAX_BODY        (64 * 1024)
+#define SERVER_THREADS         4
 #define SERVER_MAX_CONNECTIONS 128 /* all clients are local: the per-IP limit is what bites */
-#define SERVER_MAX_PER_IP 64
-#define SERVER_IDLE_TIMEOUT 30 /* seconds a connection may sit idle (slow or stuck clients) */
+#define SERVER_MAX_PER_IP      64
+#define SERVER_IDLE_TIMEOUT    30 /* seconds a connection may sit idle (slow or stuck clients) */
 
 struct store;
 struct server;
 
 struct server_config {
-        const char *address;          /* loopback only (server_check_address) */
-        unsigned port;                /* 0: a free port */
-        const char *const *origins;   /* the CORS origins allowed, exact strings ("https://stack.lol") */
+        const char *address;        /* loopback only (server_check_address) */
+        unsigned port;              /* 0: a free port */
+        const char *const *origins; /* the CORS origins allowed, exact strings ("https://stack.lol") */
         size_t n_origins;
         const char *key_pem, *cert_pem; /* NUL-terminated PEM text, copied by server_start */
-        const unsigned char *secret;  /* the HS256 key (jwt.h), copied */
+        const unsigned char *secret;    /* the HS256 key (jwt.h), copied */
         size_t secret_len;
-        struct store *store;          /* shared by the handlers, under a lock; the caller frees it after server_stop */
+        struct store *store; /* shared by the handlers, under a lock; the caller frees it after server_stop */
         unsigned max_connections, max_per_ip; /* 0: the defaults above */
 };
 

@@ -115,9 +115,8 @@ fail:
 
 int cmd_catalog(int argc, char **argv)
 {
-        static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
+        static const struct option opts[] = {
+                {"key", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'}, {0}};
         struct error err = ERROR_INIT;
         const char *key = NULL;
         int c;

@@ -33,15 +33,18 @@ int cli_print_fetch_result(const struct fetch_result *res, bool json)
                 printf("fetched %s %s (tree %.12s): %llu files, %s read, %s new in the store, %s%s\n", v->slug,
                        v->version, tree, (unsigned long long)v->n_files, cli_human_size(res->downloaded, down),
                        cli_human_size(res->added, added), v->signer ? "signed by " : "",
-                       v->signer ? v->signer : v->insecure ? "INSECURE (not signed by a trusted key)" : "unsigned");
+                       v->signer     ? v->signer
+                       : v->insecure ? "INSECURE (not signed by a trusted key)"
+                                     : "unsigned");
         return 0;
 }
 
 int cmd_fetch(int argc, char **argv)
 {
-        static const struct option opts[] = {{"json", no_argument, NULL, 'j'},     {"quiet", no_argument, NULL, 'q'},
-                                             {"insecure", no_argument, NULL, 'k'}, {"catalog", required_argument, NULL, 'c'},
-                                             {"help", no_argument, NULL, 'h'},     {0}};
+        static const struct option opts[] = {
+                {"json", no_argument, NULL, 'j'},     {"quiet", no_argument, NULL, 'q'},
+                {"insecure", no_argument, NULL, 'k'}, {"catalog", required_argument, NULL, 'c'},
+                {"help", no_argument, NULL, 'h'},     {0}};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         struct fetch_options fo = {.warn = cli_warn};
@@ -64,8 +67,7 @@ int cmd_fetch(int argc, char **argv)
                                "FILE needs a .sig beside it by a trusted key. --insecure accepts unsigned content and\n"
                                "records it. Offline, a SLUG the store holds still resolves.\n");
                         return 0;
-                default:
-                        return cli_usage("fetch", "unknown option");
+                default: return cli_usage("fetch", "unknown option");
                 }
         }
         if (optind + 1 != argc)

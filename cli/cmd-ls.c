@@ -13,11 +13,12 @@ json_t *cli_version_json(const struct version_info *v)
         digest_to_hex(&v->tree, tree);
         if (v->has_bundle)
                 digest_to_hex(&v->bundle, bundle);
-        return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:I, s:s?, s:b, s:s?, s:I, s:I, s:I}", "slug", v->slug,
-                         "version", v->version, "name", v->name, "description", v->description, "flavor", v->flavor,
-                         "tree", tree, "bundle", v->has_bundle ? bundle : NULL, "bundle_size", (json_int_t)v->bundle_size,
-                         "signer", v->signer, "insecure", v->insecure, "source", v->source, "fetched_at",
-                         (json_int_t)v->fetched_at, "files", (json_int_t)v->n_files, "size", (json_int_t)v->size);
+        return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:I, s:s?, s:b, s:s?, s:I, s:I, s:I}", "slug",
+                         v->slug, "version", v->version, "name", v->name, "description", v->description, "flavor",
+                         v->flavor, "tree", tree, "bundle", v->has_bundle ? bundle : NULL, "bundle_size",
+                         (json_int_t)v->bundle_size, "signer", v->signer, "insecure", v->insecure, "source", v->source,
+                         "fetched_at", (json_int_t)v->fetched_at, "files", (json_int_t)v->n_files, "size",
+                         (json_int_t)v->size);
 }
 
 int cmd_ls(int argc, char **argv)
@@ -59,7 +60,8 @@ int cmd_ls(int argc, char **argv)
                 printf("the store holds no stacks yet (stack import FILE adds one)\n");
                 goto done;
         }
-        printf("%-24s %-12s %6s %10s  %-12s %-16s %s\n", "SLUG", "VERSION", "FILES", "SIZE", "TREE", "FETCHED", "SIGNER");
+        printf("%-24s %-12s %6s %10s  %-12s %-16s %s\n", "SLUG", "VERSION", "FILES", "SIZE", "TREE", "FETCHED",
+               "SIGNER");
         for (size_t i = 0; i < n; i++) {
                 char tree[DIGEST_HEX_LEN + 1], size[32], when[32];
                 time_t t = (time_t)v[i].fetched_at;
@@ -69,7 +71,9 @@ int cmd_ls(int argc, char **argv)
                 strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime_r(&t, &tm));
                 printf("%-24s %-12s %6llu %10s  %.12s %-16s %s\n", v[i].slug, v[i].version,
                        (unsigned long long)v[i].n_files, cli_human_size(v[i].size, size), tree, when,
-                       v[i].signer ? v[i].signer : v[i].insecure ? "insecure" : "unsigned");
+                       v[i].signer     ? v[i].signer
+                       : v[i].insecure ? "insecure"
+                                       : "unsigned");
         }
 done:
         version_list_free(v, n);

@@ -20,9 +20,8 @@ static bool name_part_ok(const char *s)
 
 int cmd_pack(int argc, char **argv)
 {
-        static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
+        static const struct option opts[] = {
+                {"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'}, {0}};
         struct error err = ERROR_INIT;
         struct manifest *m = NULL;
         struct pack_result res = {0};

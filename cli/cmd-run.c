@@ -19,13 +19,17 @@ static void print_step(void *ctx, const char *step, double seconds)
 
 int cmd_run(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"offline", no_argument, NULL, 'o'},    {"env", required_argument, NULL, 'e'},
-                {"allow", required_argument, NULL, 'a'}, {"catalog", required_argument, NULL, 'c'},
-                {"insecure", no_argument, NULL, 'k'},   {"json", no_argument, NULL, 'j'},
-                {"quiet", no_argument, NULL, 'q'},      {"timeout", required_argument, NULL, 't'},
-                {"timings", no_argument, NULL, 'T'},    {"help", no_argument, NULL, 'h'},
-                {0}};
+        static const struct option opts[] = {{"offline", no_argument, NULL, 'o'},
+                                             {"env", required_argument, NULL, 'e'},
+                                             {"allow", required_argument, NULL, 'a'},
+                                             {"catalog", required_argument, NULL, 'c'},
+                                             {"insecure", no_argument, NULL, 'k'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"timeout", required_argument, NULL, 't'},
+                                             {"timings", no_argument, NULL, 'T'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {0}};
         const char *env[MAX_ENV_ARGS + 1] = {0};
         struct orch_options oo = {.run = {.env = env, .warn = cli_warn}};
         struct error err = ERROR_INIT;
@@ -47,8 +51,9 @@ int cmd_run(int argc, char **argv)
                 case 'a': {
                         unsigned bit = policy_perm_from_name(optarg);
                         if (!bit)
-                                return cli_usage("run", "--allow %s: not a permission (privileged, host-network, host-pid, "
-                                                        "host-ipc, cap-add, devices, docker-socket, host-bind, listen)",
+                                return cli_usage("run",
+                                                 "--allow %s: not a permission (privileged, host-network, host-pid, "
+                                                 "host-ipc, cap-add, devices, docker-socket, host-bind, listen)",
                                                  optarg);
                         oo.run.allow |= bit;
                         break;
@@ -66,8 +71,7 @@ int cmd_run(int argc, char **argv)
                                "on the Docker Engine, and prints where it answers. --env values and --allow grants are\n"
                                "remembered for the stack.\n");
                         return 0;
-                default:
-                        return cli_usage("run", "unknown option");
+                default: return cli_usage("run", "unknown option");
                 }
         }
         if (optind + 1 != argc)
@@ -87,7 +91,8 @@ int cmd_run(int argc, char **argv)
                 json_t *o = cli_run_json(&info.row), *a = json_array();
                 for (size_t i = 0; i < info.n_addresses; i++)
                         json_array_append_new(a, json_pack("{s:s?, s:s?, s:s?}", "service", info.addresses[i].service,
-                                                           "label", info.addresses[i].label, "url", info.addresses[i].url));
+                                                           "label", info.addresses[i].label, "url",
+                                                           info.addresses[i].url));
                 json_object_set_new(o, "addresses", a);
                 json_object_set_new(o, "fast_path", json_boolean(info.fast_path));
                 json_object_set_new(o, "images_loaded", json_integer(info.images_loaded));

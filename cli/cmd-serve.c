@@ -15,7 +15,7 @@
 
 #include <mbedtls/platform_util.h>
 
-#define MAX_ORIGINS 16
+#define MAX_ORIGINS  16
 #define PEM_FILE_MAX (64 * 1024)
 
 /* scheme://host[:port] exactly, as browsers send Origin: no path, no wildcard, no "null". */
@@ -105,12 +105,10 @@ done:
 
 int cmd_serve(int argc, char **argv)
 {
-        static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
-                                             {"address", required_argument, NULL, 'a'},
-                                             {"origin", required_argument, NULL, 'o'},
-                                             {"print-cert", no_argument, NULL, 'c'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
+        static const struct option opts[] = {
+                {"port", required_argument, NULL, 'p'},   {"address", required_argument, NULL, 'a'},
+                {"origin", required_argument, NULL, 'o'}, {"print-cert", no_argument, NULL, 'c'},
+                {"help", no_argument, NULL, 'h'},         {0}};
         const char *origins[MAX_ORIGINS] = {SERVER_DEFAULT_ORIGIN};
         const char *address = SERVER_DEFAULT_ADDRESS;
         char key_path[PATH_MAX], cert_path[PATH_MAX], secret_path[PATH_MAX], *end;
@@ -129,20 +127,17 @@ int cmd_serve(int argc, char **argv)
                         if (errno || *end || !*optarg || port > 65535)
                                 return cli_usage("serve", "--port wants 0-65535, not '%s'", optarg);
                         break;
-                case 'a':
-                        address = optarg;
-                        break;
+                case 'a': address = optarg; break;
                 case 'o':
                         if (!origin_valid(optarg))
-                                return cli_usage("serve", "--origin wants scheme://host[:port] (no path, no *), not '%s'",
+                                return cli_usage("serve",
+                                                 "--origin wants scheme://host[:port] (no path, no *), not '%s'",
                                                  optarg);
                         if (n_origins == MAX_ORIGINS)
                                 return cli_usage("serve", "at most %d origins", MAX_ORIGINS);
                         origins[n_origins++] = optarg;
                         break;
-                case 'c':
-                        show_cert = true;
-                        break;
+                case 'c': show_cert = true; break;
                 case 'h':
                         printf("usage: stack serve [--port N] [--address A] [--origin O]... [--print-cert]\n"
                                "The localhost HTTPS API (default https://127.0.0.1:%d) for the catalog website and local\n"
@@ -152,8 +147,7 @@ int cmd_serve(int argc, char **argv)
                                "$STACK_HOME/keys/. Stops on SIGTERM/SIGINT. Tokens: stack token.\n",
                                SERVER_DEFAULT_PORT, SERVER_DEFAULT_ORIGIN);
                         return 0;
-                default:
-                        return cli_usage("serve", "unknown option");
+                default: return cli_usage("serve", "unknown option");
                 }
         }
         if (optind != argc)

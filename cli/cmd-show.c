@@ -44,9 +44,10 @@ int cmd_show(int argc, char **argv)
                         snprintf(mode, sizeof mode, "%04o", e->mode);
                         if (e->type == ENTRY_FILE)
                                 digest_to_hex(&e->digest, hex);
-                        json_array_append_new(files, json_pack("{s:s, s:s, s:s, s:I, s:s?, s:s?}", "path", e->path, "type",
-                                                               type, "mode", mode, "size", (json_int_t)e->size, "sha256",
-                                                               e->type == ENTRY_FILE ? hex : NULL, "target", e->target));
+                        json_array_append_new(files,
+                                              json_pack("{s:s, s:s, s:s, s:I, s:s?, s:s?}", "path", e->path, "type",
+                                                        type, "mode", mode, "size", (json_int_t)e->size, "sha256",
+                                                        e->type == ENTRY_FILE ? hex : NULL, "target", e->target));
                 }
                 json_object_set_new(o, "compose", v.compose ? json_string(v.compose) : json_null());
                 json_object_set_new(o, "entries", files);
@@ -59,14 +60,16 @@ int cmd_show(int argc, char **argv)
                 printf("%s %s  %s\n", v.slug, v.version, v.name ? v.name : "");
                 if (v.description)
                         printf("  %s\n", v.description);
-                printf("flavor:  %s\ncompose: %s\ntree:    %s\n", v.flavor ? v.flavor : "-", v.compose ? v.compose : "-",
-                       tree);
+                printf("flavor:  %s\ncompose: %s\ntree:    %s\n", v.flavor ? v.flavor : "-",
+                       v.compose ? v.compose : "-", tree);
                 if (v.has_bundle) {
                         digest_to_hex(&v.bundle, bundle);
                         printf("bundle:  %s (%s)\n", bundle, cli_human_size(v.bundle_size, size));
                 }
                 printf("signer:  %s\nsource:  %s\nfiles:   %llu, %s\n\n",
-                       v.signer ? v.signer : v.insecure ? "none (fetched with --insecure)" : "none (unsigned import)",
+                       v.signer     ? v.signer
+                       : v.insecure ? "none (fetched with --insecure)"
+                                    : "none (unsigned import)",
                        v.source ? v.source : "-", (unsigned long long)v.n_files, cli_human_size(v.size, size));
                 for (size_t i = 0; i < t.n; i++) {
                         const struct tree_entry *e = &t.v[i];

@@ -16,7 +16,8 @@
 
 int cmd_token(int argc, char **argv)
 {
-        static const struct option opts[] = {{"ttl", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'}, {0}};
+        static const struct option opts[] = {
+                {"ttl", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'}, {0}};
         unsigned char secret[JWT_SECRET_LEN];
         struct error err = ERROR_INIT;
         struct store *s = NULL;

@@ -115,7 +115,8 @@ int cmd_trust(int argc, char **argv)
         nargs = argc - optind - 1;
         if (!strcmp(sub, "add") || !strcmp(sub, "rm")) {
                 if (nargs != 1)
-                        return cli_usage("trust", "%s expects one %s", sub, !strcmp(sub, "add") ? "PUBKEY" : "NAME or FINGERPRINT");
+                        return cli_usage("trust", "%s expects one %s", sub,
+                                         !strcmp(sub, "add") ? "PUBKEY" : "NAME or FINGERPRINT");
                 if (json)
                         return cli_usage("trust", "--json goes with ls");
         } else if (!strcmp(sub, "ls")) {

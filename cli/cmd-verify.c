@@ -53,8 +53,8 @@ int cmd_verify(int argc, char **argv)
                 goto done;
         }
         if (f.json) {
-                cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "ok", r == 0, "objects",
-                                         (json_int_t)rep.objects, "bytes", (json_int_t)rep.bytes, "trees",
+                cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "ok", r == 0,
+                                         "objects", (json_int_t)rep.objects, "bytes", (json_int_t)rep.bytes, "trees",
                                          (json_int_t)rep.trees, "missing", (json_int_t)rep.missing, "corrupt",
                                          (json_int_t)rep.corrupt, "bad_trees", (json_int_t)rep.bad_trees, "dangling",
                                          (json_int_t)rep.dangling, "extra", (json_int_t)rep.extra, "temp",

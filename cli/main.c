@@ -14,12 +14,15 @@ struct command {
 
 static const struct command commands[] = {
         {"pack", cmd_pack, "pack DIR [-o FILE]            build a reproducible bundle from a stack folder"},
-        {"fetch", cmd_fetch, "fetch SLUG[@VER]|URL|FILE     verified download into the store (catalog: $STACK_CATALOG)"},
-        {"import", cmd_import, "import FILE [--json]          add a bundle file to the store (unsigned unless FILE.sig checks)"},
+        {"fetch", cmd_fetch,
+         "fetch SLUG[@VER]|URL|FILE     verified download into the store (catalog: $STACK_CATALOG)"},
+        {"import", cmd_import,
+         "import FILE [--json]          add a bundle file to the store (unsigned unless FILE.sig checks)"},
         {"ls", cmd_ls, "ls [SLUG] [--json]            list the versions in the store"},
         {"show", cmd_show, "show SLUG[@VER] [--json]      metadata, tree digest and files of a version"},
         {"checkout", cmd_checkout, "checkout SLUG[@VER] DIR       write a version's files into a new directory"},
-        {"verify", cmd_verify, "verify [--json]               re-hash the store and check the index (exit 4 on damage)"},
+        {"verify", cmd_verify,
+         "verify [--json]               re-hash the store and check the index (exit 4 on damage)"},
         {"run", cmd_run, "run SLUG[@VER] [--offline]     run a stack on the Docker Engine (--env K=V, --allow PERM)"},
         {"ps", cmd_ps, "ps [--json]                   runs and their states"},
         {"stop", cmd_stop, "stop ID|SLUG                  stop a run's containers"},

@@ -57,7 +57,8 @@ static int parse_version(json_t *jv, const char *base, const char *slug, struct 
         const char *version, *url, *sha;
         json_int_t size;
 
-        if (json_unpack(jv, "{s:s, s:s, s:s, s:I}", "version", &version, "url", &url, "sha256", &sha, "size", &size) < 0)
+        if (json_unpack(jv, "{s:s, s:s, s:s, s:I}", "version", &version, "url", &url, "sha256", &sha, "size", &size) <
+            0)
                 return BAD("a version of '%s' lacks version, url, sha256 or size (schema 1)", slug);
         if (!*version || !*url || size < 0)
                 return BAD("a version of '%s' has an empty version or url, or a negative size", slug);
@@ -162,8 +163,7 @@ int catalog_find(const struct catalog *c, const char *slug, const char *version,
                         if (version) {
                                 if (!strcmp(st->v[j].version, version))
                                         best = &st->v[j]; /* the last entry with the label wins */
-                        } else if (!best || semver_compare(st->v[j].version, best->version, &cmp) < 0 ||
-                                   cmp >= 0) {
+                        } else if (!best || semver_compare(st->v[j].version, best->version, &cmp) < 0 || cmp >= 0) {
                                 best = &st->v[j];
                         }
                 }
@@ -305,9 +305,9 @@ int catalog_to_json(const struct catalog *c, char **ret, struct error *err)
                         const struct catalog_version *v = &st->v[j];
                         char hex[DIGEST_HEX_LEN + 1];
                         digest_to_hex(&v->sha256, hex);
-                        if (json_array_append_new(versions, json_pack("{s:s, s:s, s:s, s:I}", "version", v->version, "url",
-                                                                      relative_url(c, v->url), "sha256", hex, "size",
-                                                                      (json_int_t)v->size)) < 0)
+                        if (json_array_append_new(versions, json_pack("{s:s, s:s, s:s, s:I}", "version", v->version,
+                                                                      "url", relative_url(c, v->url), "sha256", hex,
+                                                                      "size", (json_int_t)v->size)) < 0)
                                 r = -ENOMEM;
                 }
                 json_decref(versions);
@@ -420,8 +420,8 @@ static int verify_index(const struct trust *t, const char *what, const char *ind
         if (!sig) {
                 if (insecure)
                         return 0;
-                return error_set(err, STACK_EREJECT, "%s is not signed (no index.json.sig): refused (--insecure to accept)",
-                                 what);
+                return error_set(err, STACK_EREJECT,
+                                 "%s is not signed (no index.json.sig): refused (--insecure to accept)", what);
         }
         digest_buffer(index, len, &d);
         r = trust_verify_digest(t, what, &d, sig, sig_len, &signer, err);
@@ -471,7 +471,8 @@ int catalog_load(struct store *s, const char *base_url, const struct trust *t, b
                 goto done;
         if (index.status == 304) {
                 /* Unchanged: the cached pair is current (and is verified again, against today's trusted keys). */
-                r = verify_index(t, url, cache.index, cache.index_len, cache.sig, cache.sig_len, insecure, &signer, err);
+                r = verify_index(t, url, cache.index, cache.index_len, cache.sig, cache.sig_len, insecure, &signer,
+                                 err);
                 if (r == 0)
                         r = catalog_parse(cache.index, cache.index_len, base, &c, err);
                 if (r == 0)

@@ -24,23 +24,23 @@
 
 struct catalog_version {
         char *version;
-        char *url;            /* absolute when parsed; as given to catalog_add() when built */
+        char *url; /* absolute when parsed; as given to catalog_add() when built */
         struct digest sha256;
         uint64_t size;
 };
 
 struct catalog_stack {
         char *slug, *title, *description; /* title, description: NULL when the index has none */
-        struct catalog_version *v; /* in index order: later entries are newer when labels are not semver */
+        struct catalog_version *v;        /* in index order: later entries are newer when labels are not semver */
         size_t n;
 };
 
 struct catalog {
-        char *base;           /* without trailing slash */
+        char *base; /* without trailing slash */
         struct catalog_stack *stacks;
         size_t n;
-        char *signer;         /* NULL when loaded with insecure and unsigned */
-        bool revalidated;     /* the server answered 304: the cached index is current */
+        char *signer;     /* NULL when loaded with insecure and unsigned */
+        bool revalidated; /* the server answered 304: the cached index is current */
 };
 
 int catalog_load(struct store *s, const char *base_url, const struct trust *t, bool insecure, struct catalog **ret,

@@ -76,7 +76,8 @@ static int read_sig_file(const char *path, char **ret, size_t *ret_len, struct e
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0) {
-                        r = error_set(err, STACK_EREJECT, "cannot read the signature %s (%s): refused", path, strerror(errno));
+                        r = error_set(err, STACK_EREJECT, "cannot read the signature %s (%s): refused", path,
+                                      strerror(errno));
                         goto done;
                 }
                 if (n == 0)
@@ -143,8 +144,8 @@ static int stream_ingest(struct store *s, const struct fetch_options *o, const c
                 char a[DIGEST_HEX_LEN + 1], b[DIGEST_HEX_LEN + 1];
                 digest_to_hex(want, a);
                 digest_to_hex(ingest_bundle_digest(ing), b);
-                r = error_set(err, STACK_EREJECT, "%s: sha256 %.16s... differs from the signed index's %.16s...: refused", url, b,
-                              a);
+                r = error_set(err, STACK_EREJECT,
+                              "%s: sha256 %.16s... differs from the signed index's %.16s...: refused", url, b, a);
                 goto fail;
         }
         if (want_size && ingest_bundle_size(ing) != want_size) {
@@ -203,8 +204,8 @@ int fetch_ref(struct store *s, const char *ref, const struct fetch_options *o, s
                         ret->cached = ret->offline = true;
                         return 0;
                 }
-                return error_set(err, STACK_EUSAGE, "no catalog configured (set STACK_CATALOG or pass --catalog URL) and %s",
-                                 cerr.msg);
+                return error_set(err, STACK_EUSAGE,
+                                 "no catalog configured (set STACK_CATALOG or pass --catalog URL) and %s", cerr.msg);
         }
         r = load_trust(s, &t, err);
         if (r < 0)
@@ -219,8 +220,8 @@ int fetch_ref(struct store *s, const char *ref, const struct fetch_options *o, s
                         r = 0;
                         goto done;
                 }
-                r = error_set(err, STACK_ENETWORK, "catalog could not be reached (%s), and %s is not in the store", cerr.msg,
-                              ref);
+                r = error_set(err, STACK_ENETWORK, "catalog could not be reached (%s), and %s is not in the store",
+                              cerr.msg, ref);
                 goto done;
         }
         if (r < 0) {
@@ -234,8 +235,8 @@ int fetch_ref(struct store *s, const char *ref, const struct fetch_options *o, s
                 /* Same bytes as a bundle already stored: no request for it. They must be what the index says. */
                 if (strcmp(ret->v.slug, slug) || strcmp(ret->v.version, cv->version)) {
                         r = error_set(err, STACK_EREJECT,
-                                      "catalog lists %s %s with the sha256 of %s %s already in the store: refused", slug,
-                                      cv->version, ret->v.slug, ret->v.version);
+                                      "catalog lists %s %s with the sha256 of %s %s already in the store: refused",
+                                      slug, cv->version, ret->v.slug, ret->v.version);
                         goto done;
                 }
                 ret->cached = true;
@@ -246,8 +247,9 @@ int fetch_ref(struct store *s, const char *ref, const struct fetch_options *o, s
                 goto done;
         m = ingest_manifest(ing);
         if (strcmp(m->slug, slug) || strcmp(m->version, cv->version)) {
-                r = error_set(err, STACK_EREJECT, "%s: its stack.yaml says %s %s, the catalog lists it as %s %s: refused",
-                              cv->url, m->slug, m->version, slug, cv->version);
+                r = error_set(err, STACK_EREJECT,
+                              "%s: its stack.yaml says %s %s, the catalog lists it as %s %s: refused", cv->url, m->slug,
+                              m->version, slug, cv->version);
                 goto done;
         }
         r = publish(s, ing, c->signer, o->insecure, cv->url, ret, err);
@@ -316,8 +318,8 @@ int fetch_bundle(struct store *s, const char *url_or_path, const struct fetch_op
                 /* No signature: unless the bundle itself is missing (then that is the error), refuse. */
                 if (is_url && (r = http_probe(url_or_path, err)) < 0)
                         goto done;
-                r = error_set(err, STACK_EREJECT, "%s has no signature (%s.sig): refused (--insecure to accept)", url_or_path,
-                              url_or_path);
+                r = error_set(err, STACK_EREJECT, "%s has no signature (%s.sig): refused (--insecure to accept)",
+                              url_or_path, url_or_path);
                 goto done;
         }
         r = stream_ingest(s, o, url_or_path, fd, NULL, 0, &ing, ret, err);

@@ -21,23 +21,23 @@
 #include "store/store.h"
 
 struct fetch_options {
-        const char *catalog;        /* base URL; NULL: $STACK_CATALOG */
-        bool insecure;              /* accept unsigned / untrusted content, recorded on the version */
-        bool allow_unsigned;        /* `stack import`: no .sig is fine (recorded unsigned); a bad one is not */
-        http_progress_fn progress;  /* download progress, may be NULL */
+        const char *catalog;       /* base URL; NULL: $STACK_CATALOG */
+        bool insecure;             /* accept unsigned / untrusted content, recorded on the version */
+        bool allow_unsigned;       /* `stack import`: no .sig is fine (recorded unsigned); a bad one is not */
+        http_progress_fn progress; /* download progress, may be NULL */
         void *progress_ctx;
-        manifest_warn_fn warn;      /* warnings (stack.yaml keys, catalog unreachable), may be NULL */
+        manifest_warn_fn warn; /* warnings (stack.yaml keys, catalog unreachable), may be NULL */
         void *warn_ctx;
 };
 
 struct fetch_result {
-        struct version_info v;      /* the version as the store now has it */
-        bool cached;                /* the store had the bundle: nothing downloaded */
-        bool new_version;           /* this fetch added a version (else it was already stored) */
-        bool offline;               /* the catalog could not be reached: resolved from the store */
-        uint64_t downloaded;        /* bundle bytes transferred */
-        uint64_t added;             /* bytes of new objects */
-        unsigned requests;          /* requests made for the bundle (retries and resumes included) */
+        struct version_info v; /* the version as the store now has it */
+        bool cached;           /* the store had the bundle: nothing downloaded */
+        bool new_version;      /* this fetch added a version (else it was already stored) */
+        bool offline;          /* the catalog could not be reached: resolved from the store */
+        uint64_t downloaded;   /* bundle bytes transferred */
+        uint64_t added;        /* bytes of new objects */
+        unsigned requests;     /* requests made for the bundle (retries and resumes included) */
 };
 
 int fetch_ref(struct store *s, const char *ref, const struct fetch_options *o, struct fetch_result *ret,

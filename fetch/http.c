@@ -22,10 +22,10 @@
 
 #include "store/buf.h"
 
-#define MAX_ATTEMPTS 4
-#define HIGH_WATER (1024 * 1024)
+#define MAX_ATTEMPTS      4
+#define HIGH_WATER        (1024 * 1024)
 #define CONNECT_TIMEOUT_S 10L
-#define LOW_SPEED_TIME_S 30L
+#define LOW_SPEED_TIME_S  30L
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
@@ -66,12 +66,9 @@ static bool transient(CURLcode c, long status)
         case CURLE_GOT_NOTHING:
         case CURLE_OPERATION_TIMEDOUT:
         case CURLE_HTTP2:
-        case CURLE_HTTP2_STREAM:
-                return true;
-        case CURLE_HTTP_RETURNED_ERROR:
-                return status >= 500 || status == 429 || status == 408;
-        default:
-                return false;
+        case CURLE_HTTP2_STREAM: return true;
+        case CURLE_HTTP_RETURNED_ERROR: return status >= 500 || status == 429 || status == 408;
+        default: return false;
         }
 }
 
@@ -147,7 +144,9 @@ static int transfer_error(CURL *e, CURLcode c, const char *url, const char *errb
                 curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &to);
                 if (c == CURLE_UNSUPPORTED_PROTOCOL)
                         return error_set(err, STACK_EREJECT, "%s: redirect to another scheme refused (%s)", url,
-                                         to ? to : errbuf[0] ? errbuf : curl_easy_strerror(c));
+                                         to          ? to
+                                         : errbuf[0] ? errbuf
+                                                     : curl_easy_strerror(c));
                 return error_set(err, STACK_ENETWORK, "%s: too many redirects", url);
         }
         if (c == CURLE_HTTP_RETURNED_ERROR)
@@ -324,18 +323,18 @@ void http_response_release(struct http_response *r)
 
 struct http_stream {
         char *url;
-        int fd;             /* file:// URLs are read directly: curl's file handler cannot pause (-1 otherwise) */
+        int fd; /* file:// URLs are read directly: curl's file handler cannot pause (-1 otherwise) */
         CURLM *multi;
         CURL *easy;
         char errbuf[CURL_ERROR_SIZE];
         unsigned char *buf;
         size_t len, cap;
         bool paused, done, too_big;
-        bool check_resume;  /* first bytes of a resumed transfer: did the server honour Range? */
+        bool check_resume; /* first bytes of a resumed transfer: did the server honour Range? */
         CURLcode result;
-        uint64_t handed;    /* bytes given to the consumer so far (where a resume starts) */
-        uint64_t buffered;  /* bytes of this transfer received (after any skip) */
-        uint64_t skip;      /* a resumed transfer that restarted at 0: bytes to drop */
+        uint64_t handed;   /* bytes given to the consumer so far (where a resume starts) */
+        uint64_t buffered; /* bytes of this transfer received (after any skip) */
+        uint64_t skip;     /* a resumed transfer that restarted at 0: bytes to drop */
         uint64_t max;
         unsigned requests;
         int attempt;

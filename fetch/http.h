@@ -22,10 +22,10 @@
 #include "store/error.h"
 
 struct http_response {
-        long status;          /* 200, or 304 when the validators matched (body NULL) */
-        char *body;           /* NUL-terminated, heap */
+        long status; /* 200, or 304 when the validators matched (body NULL) */
+        char *body;  /* NUL-terminated, heap */
         size_t len;
-        char *etag;           /* validators of the response, heap, NULL when absent */
+        char *etag; /* validators of the response, heap, NULL when absent */
         char *last_modified;
 };
 

@@ -28,11 +28,11 @@
 #include "store/fsutil.h"
 
 #define KEY_FILE_MAX (16 * 1024) /* a PEM P-256 key is a few hundred bytes */
-#define KEY_PEM_MAX 1024
-#define KEY_DER_MAX 256
+#define KEY_PEM_MAX  1024
+#define KEY_DER_MAX  256
 #define NAME_MAX_LEN 64
-#define HASH_CHUNK (256 * 1024)
-#define FP_HEX 16 /* hex digits of the fingerprint that name a key */
+#define HASH_CHUNK   (256 * 1024)
+#define FP_HEX       16 /* hex digits of the fingerprint that name a key */
 
 struct trust_key {
         char *name;   /* file name without .pub */
@@ -69,7 +69,8 @@ static int rng_init(struct rng *g, struct error *err)
         r = mbedtls_ctr_drbg_seed(&g->drbg, mbedtls_entropy_func, &g->entropy, (const unsigned char *)pers,
                                   sizeof pers - 1);
         if (r != 0)
-                return error_set(err, STACK_EFAIL, "cannot seed the random generator: %s", mbed_msg(r, msg, sizeof msg));
+                return error_set(err, STACK_EFAIL, "cannot seed the random generator: %s",
+                                 mbed_msg(r, msg, sizeof msg));
         return 0;
 }
 
@@ -115,13 +116,14 @@ static int check_p256(mbedtls_pk_context *pk, const char *path, struct error *er
         mbedtls_ecp_keypair *ec;
 
         if (!mbedtls_pk_can_do(pk, MBEDTLS_PK_ECDSA))
-                return error_set(err, STACK_EFAIL, "%s is an %s key: stack keys are ECDSA P-256 (stack keygen NAME)", path,
-                                 mbedtls_pk_get_name(pk));
+                return error_set(err, STACK_EFAIL, "%s is an %s key: stack keys are ECDSA P-256 (stack keygen NAME)",
+                                 path, mbedtls_pk_get_name(pk));
         ec = mbedtls_pk_ec(*pk);
         if (!ec || ec->grp.id != MBEDTLS_ECP_DP_SECP256R1) {
                 ci = ec ? mbedtls_ecp_curve_info_from_grp_id(ec->grp.id) : NULL;
-                return error_set(err, STACK_EFAIL, "%s is an EC key on curve %s: stack keys are ECDSA P-256 (secp256r1)",
-                                 path, ci ? ci->name : "unknown");
+                return error_set(err, STACK_EFAIL,
+                                 "%s is an EC key on curve %s: stack keys are ECDSA P-256 (secp256r1)", path,
+                                 ci ? ci->name : "unknown");
         }
         return 0;
 }
@@ -178,7 +180,8 @@ static int load_private(const char *path, mbedtls_pk_context *pk, struct error *
                 else if (mr == MBEDTLS_ERR_PK_PASSWORD_REQUIRED)
                         r = error_set(err, STACK_EFAIL, "%s is encrypted: stack keys have no passphrase", path);
                 else
-                        r = error_set(err, STACK_EFAIL, "%s is not a private key: %s", path, mbed_msg(mr, msg, sizeof msg));
+                        r = error_set(err, STACK_EFAIL, "%s is not a private key: %s", path,
+                                      mbed_msg(mr, msg, sizeof msg));
                 mbedtls_pk_free(&probe);
                 goto fail;
         }
@@ -283,9 +286,10 @@ int sign_keygen(const char *name, struct error *err)
         base = base_name(name);
         if (!name_valid(base, strlen(base)))
                 return error_set(err, STACK_EFAIL,
-                                 "key name '%s' is not 1 to %d of [A-Za-z0-9._+@-] (not starting with '.' or '-')", base,
-                                 NAME_MAX_LEN);
-        if (fs_path(key_path, sizeof key_path, "%s.key", name) < 0 || fs_path(pub_path, sizeof pub_path, "%s.pub", name) < 0)
+                                 "key name '%s' is not 1 to %d of [A-Za-z0-9._+@-] (not starting with '.' or '-')",
+                                 base, NAME_MAX_LEN);
+        if (fs_path(key_path, sizeof key_path, "%s.key", name) < 0 ||
+            fs_path(pub_path, sizeof pub_path, "%s.pub", name) < 0)
                 return error_set(err, STACK_EFAIL, "key name %s is too long", name);
         for (int i = 0; i < 2; i++) {
                 const char *p = i ? pub_path : key_path;
@@ -507,16 +511,16 @@ size_t trust_count(const struct trust *t)
         return t ? t->n : 0;
 }
 
-int trust_verify_digest(const struct trust *t, const char *what, const struct digest *d, const void *sig, size_t sig_len,
-                        const char **ret_signer, struct error *err)
+int trust_verify_digest(const struct trust *t, const char *what, const struct digest *d, const void *sig,
+                        size_t sig_len, const char **ret_signer, struct error *err)
 {
         if (!what)
                 what = "signature";
         if (!d || (!sig && sig_len))
                 return error_set(err, STACK_EFAIL, "trust_verify_digest: invalid arguments");
         if (!t || t->n == 0)
-                return error_set(err, STACK_EREJECT, "cannot verify %s: no trusted publisher keys (stack trust add KEY.pub)",
-                                 what);
+                return error_set(err, STACK_EREJECT,
+                                 "cannot verify %s: no trusted publisher keys (stack trust add KEY.pub)", what);
         if (sig_len > 0 && sig_len <= SIGN_MAX_SIG)
                 for (size_t i = 0; i < t->n; i++)
                         if (mbedtls_pk_verify(&t->v[i].pk, MBEDTLS_MD_SHA256, d->b, DIGEST_LEN, sig, sig_len) == 0) {
@@ -590,8 +594,9 @@ int trust_add(const char *dir, const char *pub_path, char **ret_name, struct err
                 }
         for (size_t i = 0; i < t->n; i++)
                 if (!strcmp(t->v[i].name, name)) {
-                        r = error_set(err, STACK_EFAIL, "cannot trust %s: another key is trusted as '%s' (%s): rename the file",
-                                      pub_path, name, t->v[i].fp);
+                        r = error_set(err, STACK_EFAIL,
+                                      "cannot trust %s: another key is trusted as '%s' (%s): rename the file", pub_path,
+                                      name, t->v[i].fp);
                         goto fail;
                 }
         /* Written re-encoded, not copied: the store holds exactly one PEM public key per file. */
@@ -672,8 +677,8 @@ int trust_remove(const char *dir, const char *name_or_fp, struct error *err)
                 removed++;
         }
         if (removed == 0) {
-                r = error_set(err, STACK_ENOTFOUND, "no trusted key is named or has fingerprint '%s' (see stack trust ls)",
-                              name_or_fp);
+                r = error_set(err, STACK_ENOTFOUND,
+                              "no trusted key is named or has fingerprint '%s' (see stack trust ls)", name_or_fp);
                 goto fail;
         }
         r = fs_fsync_dir(dir);

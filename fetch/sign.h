@@ -36,8 +36,8 @@ size_t trust_count(const struct trust *t);
 /* Check a DER signature over d against every trusted key. On success *ret_signer points to the signer's name
  * (valid until trust_free). Failure is STACK_EREJECT: "no trusted publisher keys (stack trust add KEY.pub)" or
  * "<what>: signature does not verify against any trusted key". `what` names the file for the message. */
-int trust_verify_digest(const struct trust *t, const char *what, const struct digest *d, const void *sig, size_t sig_len,
-                        const char **ret_signer, struct error *err);
+int trust_verify_digest(const struct trust *t, const char *what, const struct digest *d, const void *sig,
+                        size_t sig_len, const char **ret_signer, struct error *err);
 /* Copy a public key into dir as NAME.pub (NAME: the file's base name without .pub); refuses a private key,
  * a non-P-256 key, or a name already taken by another key. ret_name: heap, may be NULL. */
 int trust_add(const char *dir, const char *pub_path, char **ret_name, struct error *err);

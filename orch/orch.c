@@ -28,8 +28,11 @@ int orch_run(struct store *s, const char *ref, const struct orch_options *o, str
         /* The store first; a fetch only when it lacks the version. */
         r = index_resolve_ref(store_index(s), ref, &v, err);
         if (r == -STACK_ENOTFOUND) {
-                struct fetch_options fo = {.catalog = o->catalog, .insecure = o->insecure, .warn = o->run.warn,
-                                           .warn_ctx = o->run.warn_ctx, .progress = o->progress,
+                struct fetch_options fo = {.catalog = o->catalog,
+                                           .insecure = o->insecure,
+                                           .warn = o->run.warn,
+                                           .warn_ctx = o->run.warn_ctx,
+                                           .progress = o->progress,
                                            .progress_ctx = o->progress_ctx};
                 struct fetch_result fr;
                 if (o->offline) {

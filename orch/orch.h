@@ -17,10 +17,10 @@
 
 struct orch_options {
         /* fetching a version the store lacks */
-        const char *catalog;          /* base URL; NULL: $STACK_CATALOG */
-        bool insecure;                /* accept unsigned / untrusted content, recorded on the version */
-        bool offline;                 /* never fetch */
-        http_progress_fn progress;    /* download progress, may be NULL */
+        const char *catalog;       /* base URL; NULL: $STACK_CATALOG */
+        bool insecure;             /* accept unsigned / untrusted content, recorded on the version */
+        bool offline;              /* never fetch */
+        http_progress_fn progress; /* download progress, may be NULL */
         void *progress_ctx;
         /* running it; run.warn and run.step also get the fetch's warnings and its "fetch" timing */
         struct run_options run;

@@ -106,8 +106,9 @@ int backend_detect(struct store *s, struct backend **ret, struct error *err)
                                 found = k;
                 if (found < 0) {
                         free(b);
-                        return error_set(err, STACK_EUSAGE,
-                                         "STACK_RUNTIME='%s': use 'docker compose', 'docker-compose' or 'podman compose'", want);
+                        return error_set(
+                                err, STACK_EUSAGE,
+                                "STACK_RUNTIME='%s': use 'docker compose', 'docker-compose' or 'podman compose'", want);
                 }
                 if (set_kind(b, found) < 0) {
                         free(b);
@@ -118,7 +119,8 @@ int backend_detect(struct store *s, struct backend **ret, struct error *err)
                 return 0;
         }
         /* Remembered from an earlier run: no probing (each probe starts a program). */
-        if (fs_path(cache, sizeof cache, "%s/runtime", store_home(s)) == 0 && fs_read_file(cache, 256, &remembered, NULL) == 0) {
+        if (fs_path(cache, sizeof cache, "%s/runtime", store_home(s)) == 0 &&
+            fs_read_file(cache, 256, &remembered, NULL) == 0) {
                 remembered[strcspn(remembered, "\n")] = 0;
                 for (int k = 0; k < 3; k++)
                         if (!strcmp(remembered, known[k].name) && set_kind(b, k) == 0) {

@@ -22,12 +22,12 @@ void backend_free(struct backend *b);
 const char *backend_name(const struct backend *b);
 
 struct backend_call {
-        const char *project;            /* -p */
-        const char *compose_file;       /* -f (absolute) */
-        const char *project_dir;        /* --project-directory (the compose file's directory) */
-        const char *const *env;         /* "K=V" added to (and overriding) the environment; NULL-terminated or NULL */
-        const char *const *args;        /* the command: {"up", "-d", NULL} */
-        bool inherit_output;            /* true: the caller's stdout/stderr (logs); false: captured */
+        const char *project;      /* -p */
+        const char *compose_file; /* -f (absolute) */
+        const char *project_dir;  /* --project-directory (the compose file's directory) */
+        const char *const *env;   /* "K=V" added to (and overriding) the environment; NULL-terminated or NULL */
+        const char *const *args;  /* the command: {"up", "-d", NULL} */
+        bool inherit_output;      /* true: the caller's stdout/stderr (logs); false: captured */
 };
 
 /* Run the call and wait. *ret_status: the tool's exit status. With captured output, *ret_output gets its last

@@ -34,19 +34,19 @@
 
 #include "store/error.h"
 
-#define INTERP_MAX_DEPTH 32            /* nesting of ${...} inside defaults/alternatives */
-#define INTERP_MAX_OUTPUT (256 * 1024) /* bytes one interp_expand() may produce */
-#define INTERP_NAME_MAX 255            /* longest variable name */
-#define DOTENV_MAX_BINDINGS 4096       /* KEY=VALUE lines in one file */
-#define DOTENV_MAX_TOTAL (4 * 1024 * 1024) /* resolved value bytes of one file */
+#define INTERP_MAX_DEPTH    32                /* nesting of ${...} inside defaults/alternatives */
+#define INTERP_MAX_OUTPUT   (256 * 1024)      /* bytes one interp_expand() may produce */
+#define INTERP_NAME_MAX     255               /* longest variable name */
+#define DOTENV_MAX_BINDINGS 4096              /* KEY=VALUE lines in one file */
+#define DOTENV_MAX_TOTAL    (4 * 1024 * 1024) /* resolved value bytes of one file */
 
 /* The value of name, or NULL when it is unset. */
 typedef const char *(*interp_lookup_fn)(void *ctx, const char *name);
 
 /* report.flags */
-#define INTERP_UNSET_USED 0x1u       /* an unset variable with no default became "" ($A, ${A}) */
+#define INTERP_UNSET_USED       0x1u /* an unset variable with no default became "" ($A, ${A}) */
 #define INTERP_REQUIRED_MISSING 0x2u /* ${A:?msg} / ${A?msg} found A missing: compose would refuse to start */
-#define INTERP_LITERAL_DOLLAR 0x4u   /* a `$` that is no variable was kept (docker-compose 1.29 refuses it) */
+#define INTERP_LITERAL_DOLLAR   0x4u /* a `$` that is no variable was kept (docker-compose 1.29 refuses it) */
 
 struct interp_report {
         unsigned flags;

@@ -24,20 +24,20 @@
 
 #include "store/buf.h"
 
-#define DEFAULT_SOCKET "/var/run/docker.sock"
-#define API_MAJOR 1
-#define API_MINOR 41             /* the newest API this client is written against */
+#define DEFAULT_SOCKET    "/var/run/docker.sock"
+#define API_MAJOR         1
+#define API_MINOR         41 /* the newest API this client is written against */
 #define CONNECT_TIMEOUT_S 2L
-#define PING_TIMEOUT_S 10L
-#define CALL_TIMEOUT_S 120L      /* a busy Engine can take a while to list containers; a hung one must not hang us */
-#define MAX_ANSWER (8u << 20)    /* any JSON answer we keep */
-#define MAX_LOAD_LINE (1u << 20) /* one line of the image load stream */
-#define MAX_ARCHIVE_JSON (1u << 20) /* manifest.json / index.json inside an image archive */
-#define MAX_KEPT_MESSAGE 2048    /* an Engine message quoted in an error */
+#define PING_TIMEOUT_S    10L
+#define CALL_TIMEOUT_S    120L /* a busy Engine can take a while to list containers; a hung one must not hang us */
+#define MAX_ANSWER        (8u << 20) /* any JSON answer we keep */
+#define MAX_LOAD_LINE     (1u << 20) /* one line of the image load stream */
+#define MAX_ARCHIVE_JSON  (1u << 20) /* manifest.json / index.json inside an image archive */
+#define MAX_KEPT_MESSAGE  2048       /* an Engine message quoted in an error */
 
 struct engine {
         char *socket;
-        char prefix[16];         /* "/v1.41", or "" when the Engine did not say which API it speaks */
+        char prefix[16]; /* "/v1.41", or "" when the Engine did not say which API it speaks */
         CURL *curl;
         char errbuf[CURL_ERROR_SIZE];
 };
@@ -139,14 +139,14 @@ static size_t upload_read(char *buf, size_t size, size_t n, void *ud)
 }
 
 struct request {
-        const char *method;     /* "GET" or "POST" */
-        const char *path;       /* after the version prefix, with its query */
-        long timeout_s;         /* 0: none (an image load takes as long as it takes) */
+        const char *method; /* "GET" or "POST" */
+        const char *path;   /* after the version prefix, with its query */
+        long timeout_s;     /* 0: none (an image load takes as long as it takes) */
         curl_write_callback write;
         void *write_ud;
         curl_write_callback header;
         void *header_ud;
-        struct upload *upload;  /* POST body, or NULL */
+        struct upload *upload; /* POST body, or NULL */
         const char *content_type;
 };
 
@@ -260,15 +260,15 @@ static int engine_get_status(struct engine *e, const char *path, long *ret_statu
                              struct error *err)
 {
         struct buf b = BUF_INIT(MAX_ANSWER);
-        struct request rq = {.method = "GET", .path = path, .timeout_s = CALL_TIMEOUT_S, .write = mem_write,
-                             .write_ud = &b};
+        struct request rq = {
+                .method = "GET", .path = path, .timeout_s = CALL_TIMEOUT_S, .write = mem_write, .write_ud = &b};
         long status;
         CURLcode c = perform(e, &rq, &status);
         int r;
 
         if (b.toobig)
-                r = error_set(err, STACK_ERUNTIME, "Docker Engine: GET %s: answer larger than %u bytes: refused",
-                              path, MAX_ANSWER);
+                r = error_set(err, STACK_ERUNTIME, "Docker Engine: GET %s: answer larger than %u bytes: refused", path,
+                              MAX_ANSWER);
         else if (b.oom || c == CURLE_OUT_OF_MEMORY)
                 r = error_set(err, STACK_EFAIL, "out of memory");
         else if (c != CURLE_OK)
@@ -283,8 +283,7 @@ static int engine_get_status(struct engine *e, const char *path, long *ret_statu
 }
 
 /* A GET whose answer is kept (bounded). *ret_status is 2xx or 404; other statuses are errors. */
-static int engine_get(struct engine *e, const char *path, long *ret_status, struct buf *ret_body,
-                      struct error *err)
+static int engine_get(struct engine *e, const char *path, long *ret_status, struct buf *ret_body, struct error *err)
 {
         struct buf b = BUF_INIT(0); /* filled by the callee */
         long status = 0;
@@ -375,8 +374,13 @@ static size_t ping_header(char *line, size_t size, size_t n, void *ud)
 static int engine_ping(struct engine *e, struct ping *p, struct error *err)
 {
         struct buf b = BUF_INIT(4096);
-        struct request rq = {.method = "GET", .path = "/_ping", .timeout_s = PING_TIMEOUT_S, .write = mem_write,
-                             .write_ud = &b, .header = ping_header, .header_ud = p};
+        struct request rq = {.method = "GET",
+                             .path = "/_ping",
+                             .timeout_s = PING_TIMEOUT_S,
+                             .write = mem_write,
+                             .write_ud = &b,
+                             .header = ping_header,
+                             .header_ud = p};
         long status;
         CURLcode c;
         int r = 0;
@@ -585,8 +589,13 @@ int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what,
 {
         struct load_answer a = {.line = BUF_INIT(MAX_LOAD_LINE)};
         struct upload u = {.fd = fd, .size = size};
-        struct request rq = {.method = "POST", .path = "/images/load?quiet=1", .timeout_s = 0, .write = load_write,
-                             .write_ud = &a, .upload = &u, .content_type = "application/x-tar"};
+        struct request rq = {.method = "POST",
+                             .path = "/images/load?quiet=1",
+                             .timeout_s = 0,
+                             .write = load_write,
+                             .write_ud = &a,
+                             .upload = &u,
+                             .content_type = "application/x-tar"};
         long status = 0;
         CURLcode c;
         int r;
@@ -610,7 +619,9 @@ int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what,
                 r = error_set(err, STACK_EREJECT, "image archive %s: %s", what, a.error);
         else if (status >= 400)
                 r = error_set(err, STACK_EREJECT, "image archive %s: %s", what,
-                              a.message ? a.message : a.text ? a.text : "the Engine refused it");
+                              a.message ? a.message
+                              : a.text  ? a.text
+                                        : "the Engine refused it");
         else if (a.line.toobig)
                 r = error_set(err, STACK_ERUNTIME, "image archive %s: the Engine's answer has a line over %u bytes",
                               what, MAX_LOAD_LINE);
@@ -685,8 +696,8 @@ static int read_entry(struct archive *a, const char *name, char **ret, size_t *r
                 len += (size_t)k;
                 if (len > MAX_ARCHIVE_JSON) {
                         free(buf);
-                        return error_set(err, STACK_EREJECT, "image archive: %s is larger than %u bytes: refused",
-                                         name, MAX_ARCHIVE_JSON);
+                        return error_set(err, STACK_EREJECT, "image archive: %s is larger than %u bytes: refused", name,
+                                         MAX_ARCHIVE_JSON);
                 }
         }
         if (k < 0) {
@@ -706,8 +717,8 @@ static int parse_json(const char *name, const char *buf, size_t len, json_t **re
         json_t *j = json_loadb(buf, len, 0, &je);
 
         if (!j)
-                return error_set(err, STACK_EREJECT, "image archive: %s is not valid JSON (line %d: %s)", name,
-                                 je.line, je.text);
+                return error_set(err, STACK_EREJECT, "image archive: %s is not valid JSON (line %d: %s)", name, je.line,
+                                 je.text);
         *ret = j;
         return 0;
 }
@@ -720,15 +731,15 @@ static int refs_from_manifest(json_t *j, struct strv *out, struct error *err)
 
         if (!json_is_array(j))
                 return error_set(err, STACK_EREJECT, "image archive: manifest.json is not a list of images");
-        json_array_foreach(j, i, img) {
+        json_array_foreach(j, i, img)
+        {
                 json_t *tags = json_object_get(img, "RepoTags");
                 if (!json_is_object(img))
                         return error_set(err, STACK_EREJECT, "image archive: manifest.json entry %zu is not an object",
                                          i);
-                json_array_foreach(tags, k, tag)
-                        if (json_string_value(tag) && *json_string_value(tag) &&
-                            strv_add(out, json_string_value(tag)) < 0)
-                                return error_set(err, STACK_EFAIL, "out of memory");
+                json_array_foreach(tags, k, tag) if (json_string_value(tag) && *json_string_value(tag) &&
+                                                     strv_add(out, json_string_value(tag)) <
+                                                             0) return error_set(err, STACK_EFAIL, "out of memory");
         }
         return 0;
 }
@@ -743,7 +754,8 @@ static int refs_from_index(json_t *j, struct strv *out, struct error *err)
 
         if (!json_is_object(j))
                 return error_set(err, STACK_EREJECT, "image archive: index.json is not an object");
-        json_array_foreach(json_object_get(j, "manifests"), i, m) {
+        json_array_foreach(json_object_get(j, "manifests"), i, m)
+        {
                 json_t *ann = json_object_get(m, "annotations");
                 const char *ref = json_string_value(json_object_get(ann, "io.containerd.image.name"));
                 if (!ref || !*ref)
@@ -1005,7 +1017,8 @@ int engine_list_containers(struct engine *e, const char *label, struct engine_co
                 r = error_set(err, STACK_EFAIL, "out of memory");
                 goto fail;
         }
-        json_array_foreach(list, i, item) {
+        json_array_foreach(list, i, item)
+        {
                 bool gone = false;
                 r = container_from_list(item, &v[n], err);
                 n++;
@@ -1031,12 +1044,11 @@ fail:
 
 /* ---- taking a project down ---- */
 
-#define PROJECT_LABEL "com.docker.compose.project"
+#define PROJECT_LABEL     "com.docker.compose.project"
 #define MAX_DELETE_ANSWER (64u << 10) /* a DELETE answers nothing, or an error message */
 
 /* base, then "?" or "&", then filters= the URL-encoded {"label":[label]}. */
-static int label_path(struct engine *e, const char *base, const char *label, char *path, size_t cap,
-                      struct error *err)
+static int label_path(struct engine *e, const char *base, const char *label, char *path, size_t cap, struct error *err)
 {
         json_t *f = json_pack("{s:[s]}", "label", label);
         char *fs = f ? json_dumps(f, JSON_COMPACT) : NULL;
@@ -1085,8 +1097,7 @@ static int list_labelled(struct engine *e, const char *base, const char *label, 
 }
 
 /* "kind name: <the Engine's message>" into kept. */
-static int keep(struct strv *kept, const char *kind, const char *name, const char *body, size_t len,
-                struct error *err)
+static int keep(struct strv *kept, const char *kind, const char *name, const char *body, size_t len, struct error *err)
 {
         char *m = answer_message(body, len), *line = NULL;
         int r = 0;
@@ -1105,13 +1116,12 @@ static int keep(struct strv *kept, const char *kind, const char *name, const cha
 /* DELETE base/{id}query. 2xx counts in *ret_n; 404 means gone already; a status in `in_use` (0-terminated)
  * leaves the object and adds "kind name: <message>" to kept; anything else is STACK_ERUNTIME. */
 static int delete_object(struct engine *e, const char *kind, const char *base, const char *id, const char *name,
-                         const char *query, const long *in_use, struct strv *kept, unsigned *ret_n,
-                         struct error *err)
+                         const char *query, const long *in_use, struct strv *kept, unsigned *ret_n, struct error *err)
 {
         char path[1024];
         struct buf b = BUF_INIT(MAX_DELETE_ANSWER);
-        struct request rq = {.method = "DELETE", .path = path, .timeout_s = CALL_TIMEOUT_S, .write = mem_write,
-                             .write_ud = &b};
+        struct request rq = {
+                .method = "DELETE", .path = path, .timeout_s = CALL_TIMEOUT_S, .write = mem_write, .write_ud = &b};
         long status = 0;
         CURLcode c;
         int r = 0;
@@ -1157,7 +1167,8 @@ int engine_remove_containers(struct engine *e, const char *label, bool volumes, 
         r = list_labelled(e, "/containers/json?all=1", label, NULL, &list, err);
         if (r < 0)
                 return r;
-        json_array_foreach(list, i, item) {
+        json_array_foreach(list, i, item)
+        {
                 const char *id = json_string_value(json_object_get(item, "Id"));
                 const char *name = json_string_value(json_array_get(json_object_get(item, "Names"), 0));
                 if (!id) {
@@ -1189,7 +1200,8 @@ static int remove_labelled(struct engine *e, const char *kind, const char *list_
 
         if (r < 0)
                 return r;
-        json_array_foreach(list, i, item) {
+        json_array_foreach(list, i, item)
+        {
                 const char *id = json_string_value(json_object_get(item, key));
                 if (!id) {
                         r = error_set(err, STACK_ERUNTIME, "Docker Engine: GET %s: an entry has no %s", list_base, key);
@@ -1224,8 +1236,8 @@ int engine_remove_project(struct engine *e, const char *project, bool volumes, s
                 r = remove_labelled(e, "network", "/networks", NULL, "/networks", "Id", label, network_in_use, &kept,
                                     &rm.networks, err);
         if (r == 0 && volumes)
-                r = remove_labelled(e, "volume", "/volumes", "Volumes", "/volumes", "Name", label, volume_in_use,
-                                    &kept, &rm.volumes, err);
+                r = remove_labelled(e, "volume", "/volumes", "Volumes", "/volumes", "Name", label, volume_in_use, &kept,
+                                    &rm.volumes, err);
         if (r < 0) {
                 engine_strv_free(kept.v);
                 return r;

@@ -37,19 +37,19 @@ int engine_archive_refs(int fd, char ***ret, struct error *err);
 void engine_strv_free(char **v);
 
 struct engine_container {
-        char *id, *name, *service;  /* service: label com.docker.compose.service */
-        char *state;                /* created|running|paused|restarting|removing|exited|dead */
-        char *health;               /* healthy|unhealthy|starting, or NULL without a healthcheck */
-        int exit_code;              /* when exited */
-        int64_t started_ms;         /* State.StartedAt, unix milliseconds (0 when unknown) */
-        int pid;                    /* State.Pid: the main process, as the host sees it (0 when not running) */
+        char *id, *name, *service; /* service: label com.docker.compose.service */
+        char *state;               /* created|running|paused|restarting|removing|exited|dead */
+        char *health;              /* healthy|unhealthy|starting, or NULL without a healthcheck */
+        int exit_code;             /* when exited */
+        int64_t started_ms;        /* State.StartedAt, unix milliseconds (0 when unknown) */
+        int pid;                   /* State.Pid: the main process, as the host sees it (0 when not running) */
         struct engine_port {
-                char *ip;           /* host IP bound, e.g. "127.0.0.1" */
+                char *ip; /* host IP bound, e.g. "127.0.0.1" */
                 unsigned private_port, public_port;
                 char *proto;
-        } *ports;
+        } * ports;
         size_t n_ports;
-        char *run_label;            /* label io.stack.run, or NULL */
+        char *run_label; /* label io.stack.run, or NULL */
 };
 
 /* GET /containers/json?all=1&filters={"label":[label]} (label "key=value" or "key"), then for each container

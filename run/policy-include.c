@@ -77,8 +77,8 @@ static int check_subfile(struct file *f, const char *who, struct yamltree_node *
         if (strv_has(&a->visiting, rel, strlen(rel)))
                 return error_set(a->err, STACK_EREJECT, "%s: compose file '%s' includes itself", who, buf);
         if (a->visiting.n >= POLICY_MAX_NESTING || ++a->n_files > POLICY_MAX_FILES)
-                return error_set(a->err, STACK_EREJECT, "%s: more than %d compose files, or nested deeper than %d",
-                                 who, POLICY_MAX_FILES, POLICY_MAX_NESTING);
+                return error_set(a->err, STACK_EREJECT, "%s: more than %d compose files, or nested deeper than %d", who,
+                                 POLICY_MAX_FILES, POLICY_MAX_NESTING);
         if (project_dir)
                 snprintf(dir, sizeof dir, "%s", project_dir);
         else

@@ -29,13 +29,13 @@
 #define POLICY_MAX_COPY_DEPTH 128               /* nesting once aliases are expanded */
 #define POLICY_MAX_COPY_BYTES (4 * 1024 * 1024) /* scalar bytes copied by aliases in one file */
 #define POLICY_MAX_OUTPUT     (16 * 1024 * 1024)
-#define POLICY_MAX_FILES      32                /* compose files reached through include / extends.file */
-#define POLICY_MAX_NESTING    8                 /* include / extends.file chains */
-#define POLICY_MAX_VARS       1024              /* distinct required variables */
+#define POLICY_MAX_FILES      32   /* compose files reached through include / extends.file */
+#define POLICY_MAX_NESTING    8    /* include / extends.file chains */
+#define POLICY_MAX_VARS       1024 /* distinct required variables */
 #define EFFECTIVE_PREFIX      ".stack-effective-"
 #define LOOPBACK              "127.0.0.1"
-#define MIN_CPUS              0.01              /* the Engine refuses less */
-#define WHO_SIZE              (PATH_MAX + 256)  /* "<included file>: service '<name>'" */
+#define MIN_CPUS              0.01             /* the Engine refuses less */
+#define WHO_SIZE              (PATH_MAX + 256) /* "<included file>: service '<name>'" */
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -66,8 +66,8 @@ struct apply {
 /* One compose file being checked (the main one or one it includes). */
 struct file {
         struct apply *a;
-        const char *rel;     /* the compose file, relative to the run dir */
-        const char *base;    /* what relative paths in it resolve against, relative to the run dir ("" = root) */
+        const char *rel;           /* the compose file, relative to the run dir */
+        const char *base;          /* what relative paths in it resolve against, relative to the run dir ("" = root) */
         char prefix[PATH_MAX + 8]; /* "" for the main file, "<rel>: " for included ones */
         bool list_services;
 };
@@ -90,11 +90,10 @@ enum path_kind {
 /* ---- policy.c: refusals, one compose file ---- */
 
 /* The file asks for bit: record it; refuse (first refusal wins, checking goes on) unless it is granted. */
-void need(struct file *f, unsigned bit, const char *who, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+void need(struct file *f, unsigned bit, const char *who, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int malformed(struct file *f, const char *who, const char *what, const struct yamltree_node *n);
-int check_file(struct apply *a, const char *path, const char *rel, const char *base, bool list_services,
-               char **ret, size_t *ret_len);
+int check_file(struct apply *a, const char *path, const char *rel, const char *base, bool list_services, char **ret,
+               size_t *ret_len);
 
 /* ---- policy-yaml.c: the tree ---- */
 

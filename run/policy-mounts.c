@@ -66,17 +66,10 @@ static int check_bind_source(struct file *f, const char *who, const char *servic
                 return r;
         show(src, len, buf, sizeof buf);
         switch (kind) {
-        case PATH_VAR:
-                need(f, PERM_HOST_BIND, who, "volumes: bind of '%s' (set by a variable)", buf);
-                return 0;
-        case PATH_HOST:
-                check_host_bind(f, who, src, len);
-                return 0;
-        case PATH_ESCAPE:
-                need(f, PERM_HOST_BIND, who, "volumes: bind of %s (outside the run dir)", buf);
-                return 0;
-        case PATH_INSIDE:
-                break;
+        case PATH_VAR: need(f, PERM_HOST_BIND, who, "volumes: bind of '%s' (set by a variable)", buf); return 0;
+        case PATH_HOST: check_host_bind(f, who, src, len); return 0;
+        case PATH_ESCAPE: need(f, PERM_HOST_BIND, who, "volumes: bind of %s (outside the run dir)", buf); return 0;
+        case PATH_INSIDE: break;
         }
         if (shipped(a, rel))
                 return 0;

@@ -169,6 +169,6 @@ int check_host_path(struct file *f, const char *who, const char *key, const stru
 
 bool is_url(const struct yamltree_node *n)
 {
-        return is_scalar(n) && (strstr(n->text, "://") || strncmp(n->text, "git@", 4) == 0 ||
-                                strncmp(n->text, "github.com/", 11) == 0);
+        return is_scalar(n) &&
+               (strstr(n->text, "://") || strncmp(n->text, "git@", 4) == 0 || strncmp(n->text, "github.com/", 11) == 0);
 }

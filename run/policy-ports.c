@@ -119,11 +119,10 @@ int check_port(struct file *f, const char *who, struct yamltree_node *seq, size_
         published = map_get(p, "published");
         protocol = map_get(p, "protocol");
         if (!is_scalar(target) || is_null(target))
-                return error_set(f->a->err, STACK_EREJECT, "%s: ports entry without a target (line %zu)", who,
-                                 p->line);
+                return error_set(f->a->err, STACK_EREJECT, "%s: ports entry without a target (line %zu)", who, p->line);
         if ((published && !is_null(published) && !is_scalar(published)) || (protocol && !is_scalar(protocol)))
-                return error_set(f->a->err, STACK_EREJECT, "%s: ports entry with a non-scalar value (line %zu)",
-                                 who, p->line);
+                return error_set(f->a->err, STACK_EREJECT, "%s: ports entry with a non-scalar value (line %zu)", who,
+                                 p->line);
         if (published && is_null(published))
                 published = NULL;
         if (protocol && is_null(protocol))

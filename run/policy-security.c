@@ -41,11 +41,16 @@ static const struct {
         unsigned bit;
         bool host; /* need_if_host, else need_if_set */
 } sandbox_keys[] = {
-        {"network_mode", PERM_HOST_NETWORK, true}, {"pid", PERM_HOST_PID, true},
-        {"ipc", PERM_HOST_IPC, true},              {"userns_mode", PERM_PRIVILEGED, true},
-        {"uts", PERM_PRIVILEGED, true},            {"cgroup", PERM_PRIVILEGED, true},
-        {"cgroup_parent", PERM_PRIVILEGED, false}, {"cap_add", PERM_CAP_ADD, false},
-        {"devices", PERM_DEVICES, false},          {"device_cgroup_rules", PERM_DEVICES, false},
+        {"network_mode", PERM_HOST_NETWORK, true},
+        {"pid", PERM_HOST_PID, true},
+        {"ipc", PERM_HOST_IPC, true},
+        {"userns_mode", PERM_PRIVILEGED, true},
+        {"uts", PERM_PRIVILEGED, true},
+        {"cgroup", PERM_PRIVILEGED, true},
+        {"cgroup_parent", PERM_PRIVILEGED, false},
+        {"cap_add", PERM_CAP_ADD, false},
+        {"devices", PERM_DEVICES, false},
+        {"device_cgroup_rules", PERM_DEVICES, false},
         {"gpus", PERM_DEVICES, false},
 };
 
@@ -63,8 +68,7 @@ bool check_sandbox_key(struct file *f, const char *who, const struct yamltree_no
         if (text_is(k, "deploy")) {
                 if (v->kind == YAMLTREE_MAP)
                         need_if_set(f, who, "deploy.resources.reservations.devices",
-                                    map_get(map_get(map_get(v, "resources"), "reservations"), "devices"),
-                                    PERM_DEVICES);
+                                    map_get(map_get(map_get(v, "resources"), "reservations"), "devices"), PERM_DEVICES);
                 return true;
         }
         for (i = 0; i < COUNT(sandbox_keys); i++) {
@@ -145,8 +149,7 @@ int check_networks(struct file *f, const struct yamltree_node *v)
 
         if (is_null(v))
                 return 0;
-        if (v->kind != YAMLTREE_MAP)
-        {
+        if (v->kind != YAMLTREE_MAP) {
                 snprintf(who, sizeof who, "%snetworks", f->prefix);
                 return malformed(f, who, "'networks' must be a mapping", v);
         }

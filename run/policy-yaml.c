@@ -330,9 +330,12 @@ int parse_yaml(const char *name, const char *data, size_t len, struct yamltree_n
 {
         const struct yamltree_opts opts = {
                 .name = name,
-                .limits = {.max_bytes = POLICY_MAX_SIZE, .max_aliases = POLICY_MAX_ALIASES,
-                           .max_nodes = POLICY_MAX_NODES, .max_depth = POLICY_MAX_DEPTH,
-                           .max_copy_depth = POLICY_MAX_COPY_DEPTH, .max_copy_bytes = POLICY_MAX_COPY_BYTES},
+                .limits = {.max_bytes = POLICY_MAX_SIZE,
+                           .max_aliases = POLICY_MAX_ALIASES,
+                           .max_nodes = POLICY_MAX_NODES,
+                           .max_depth = POLICY_MAX_DEPTH,
+                           .max_copy_depth = POLICY_MAX_COPY_DEPTH,
+                           .max_copy_bytes = POLICY_MAX_COPY_BYTES},
                 .aliases = YAMLTREE_ALIAS_COPY,
                 .flags = YAMLTREE_MERGE,
         };
@@ -398,9 +401,8 @@ int emit_yaml(const char *name, const struct yamltree_node *root, char **ret, si
         yaml_emitter_set_break(&e, YAML_LN_BREAK);
         if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) || !yaml_emitter_emit(&e, &ev) ||
             !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) || !yaml_emitter_emit(&e, &ev) ||
-            emit_node(&e, root) < 0 || !yaml_document_end_event_initialize(&ev, 1) ||
-            !yaml_emitter_emit(&e, &ev) || !yaml_stream_end_event_initialize(&ev) || !yaml_emitter_emit(&e, &ev) ||
-            !yaml_emitter_flush(&e)) {
+            emit_node(&e, root) < 0 || !yaml_document_end_event_initialize(&ev, 1) || !yaml_emitter_emit(&e, &ev) ||
+            !yaml_stream_end_event_initialize(&ev) || !yaml_emitter_emit(&e, &ev) || !yaml_emitter_flush(&e)) {
                 if (b.toobig)
                         r = error_set(err, STACK_EREJECT, "%s: larger than %d bytes once aliases are expanded", name,
                                       POLICY_MAX_OUTPUT);

@@ -44,9 +44,9 @@ static const struct {
         unsigned bit;
         const char *name;
 } perm_names[] = {
-        {PERM_PRIVILEGED, "privileged"}, {PERM_HOST_NETWORK, "host-network"}, {PERM_HOST_PID, "host-pid"},
-        {PERM_HOST_IPC, "host-ipc"},     {PERM_CAP_ADD, "cap-add"},           {PERM_DEVICES, "devices"},
-        {PERM_DOCKER_SOCKET, "docker-socket"}, {PERM_HOST_BIND, "host-bind"}, {PERM_LISTEN, "listen"},
+        {PERM_PRIVILEGED, "privileged"},       {PERM_HOST_NETWORK, "host-network"}, {PERM_HOST_PID, "host-pid"},
+        {PERM_HOST_IPC, "host-ipc"},           {PERM_CAP_ADD, "cap-add"},           {PERM_DEVICES, "devices"},
+        {PERM_DOCKER_SOCKET, "docker-socket"}, {PERM_HOST_BIND, "host-bind"},       {PERM_LISTEN, "listen"},
 };
 
 unsigned policy_perm_from_name(const char *name)
@@ -94,8 +94,8 @@ int malformed(struct file *f, const char *who, const char *what, const struct ya
         return error_set(f->a->err, STACK_EREJECT, "%s: %s, not a %s (line %zu)", who, what, kind_name(n), n->line);
 }
 
-int check_file(struct apply *a, const char *path, const char *rel, const char *base, bool list_services,
-               char **ret, size_t *ret_len)
+int check_file(struct apply *a, const char *path, const char *rel, const char *base, bool list_services, char **ret,
+               size_t *ret_len)
 {
         struct file f = {.a = a, .rel = rel, .base = base, .list_services = list_services};
         struct yamltree_node *root = NULL;

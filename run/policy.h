@@ -24,15 +24,15 @@
 
 /* Permission names, as in `stack run --allow NAME` and stack.yaml `permissions`. */
 enum policy_perm {
-        PERM_PRIVILEGED = 1 << 0,   /* privileged: true */
-        PERM_HOST_NETWORK = 1 << 1, /* network_mode: host */
-        PERM_HOST_PID = 1 << 2,     /* pid: host */
-        PERM_HOST_IPC = 1 << 3,     /* ipc: host */
-        PERM_CAP_ADD = 1 << 4,      /* cap_add */
-        PERM_DEVICES = 1 << 5,      /* devices */
-        PERM_DOCKER_SOCKET = 1 << 6,/* a bind of /var/run/docker.sock or /run/docker.sock */
-        PERM_HOST_BIND = 1 << 7,    /* a bind mount of a path outside the run dir */
-        PERM_LISTEN = 1 << 8,       /* published ports on all interfaces instead of 127.0.0.1 */
+        PERM_PRIVILEGED = 1 << 0,    /* privileged: true */
+        PERM_HOST_NETWORK = 1 << 1,  /* network_mode: host */
+        PERM_HOST_PID = 1 << 2,      /* pid: host */
+        PERM_HOST_IPC = 1 << 3,      /* ipc: host */
+        PERM_CAP_ADD = 1 << 4,       /* cap_add */
+        PERM_DEVICES = 1 << 5,       /* devices */
+        PERM_DOCKER_SOCKET = 1 << 6, /* a bind of /var/run/docker.sock or /run/docker.sock */
+        PERM_HOST_BIND = 1 << 7,     /* a bind mount of a path outside the run dir */
+        PERM_LISTEN = 1 << 8,        /* published ports on all interfaces instead of 127.0.0.1 */
 };
 /* "privileged", "host-network", "host-pid", "host-ipc", "cap-add", "devices", "docker-socket", "host-bind",
  * "listen" -> bit; 0 when unknown. */
@@ -40,20 +40,20 @@ unsigned policy_perm_from_name(const char *name);
 const char *policy_perm_name(unsigned bit);
 
 struct policy_input {
-        const char *compose_path;   /* the compose file inside the run dir (absolute) */
-        const char *run_dir;        /* the run dir (absolute): relative binds resolve against the compose file's dir */
-        const char *data_dir;       /* $STACK_HOME/data/<slug> (absolute): created on demand */
-        const struct tree *tree;    /* what the bundle ships (paths relative to run_dir) */
-        const struct manifest *m;   /* resources, slug */
-        unsigned allow;             /* granted enum policy_perm bits */
-        const char *const *labels;  /* "key=value" added to every service; NULL-terminated, may be NULL */
+        const char *compose_path;  /* the compose file inside the run dir (absolute) */
+        const char *run_dir;       /* the run dir (absolute): relative binds resolve against the compose file's dir */
+        const char *data_dir;      /* $STACK_HOME/data/<slug> (absolute): created on demand */
+        const struct tree *tree;   /* what the bundle ships (paths relative to run_dir) */
+        const struct manifest *m;  /* resources, slug */
+        unsigned allow;            /* granted enum policy_perm bits */
+        const char *const *labels; /* "key=value" added to every service; NULL-terminated, may be NULL */
 };
 
 struct policy_result {
-        char **services;            /* service names in document order, NULL-terminated */
-        char **required_vars;       /* ${VAR:?msg} / ${VAR?msg} names, NULL-terminated (deduplicated) */
-        char **redirected;          /* "service: ./data -> <data_dir>/data" lines, NULL-terminated */
-        unsigned needed;            /* enum policy_perm bits the file asks for (granted or not) */
+        char **services;      /* service names in document order, NULL-terminated */
+        char **required_vars; /* ${VAR:?msg} / ${VAR?msg} names, NULL-terminated (deduplicated) */
+        char **redirected;    /* "service: ./data -> <data_dir>/data" lines, NULL-terminated */
+        unsigned needed;      /* enum policy_perm bits the file asks for (granted or not) */
 };
 
 /* Check and write the effective file to out_path (atomically). On refusal nothing is written. */

@@ -29,8 +29,8 @@
 #include <jansson.h>
 
 #define EFFECTIVE_NAME ".stack-compose.yaml"
-#define MARKER_NAME ".stack-run"
-#define RUN_SETTLE_MS 250
+#define MARKER_NAME    ".stack-run"
+#define RUN_SETTLE_MS  250
 
 static double now_s(void)
 {
@@ -286,9 +286,7 @@ static unsigned declared_perms(const struct manifest *m)
 
         if (!m->permissions_yaml || !(j = json_loads(m->permissions_yaml, 0, NULL)))
                 return 0;
-        json_object_foreach(j, k, v)
-                if (!json_is_false(v) && !json_is_null(v))
-                        bits |= policy_perm_from_name(k);
+        json_object_foreach(j, k, v) if (!json_is_false(v) && !json_is_null(v)) bits |= policy_perm_from_name(k);
         json_decref(j);
         return bits;
 }
@@ -365,9 +363,10 @@ static int check_required(const struct policy_result *pr, const struct envlist *
         }
         if (!n)
                 return 0;
-        return error_set(err, STACK_EREJECT,
-                         "the compose file requires %s, which nothing provides: stack run --env %s=... (remembered in %s)",
-                         missing, pr->required_vars[0], p->env_file);
+        return error_set(
+                err, STACK_EREJECT,
+                "the compose file requires %s, which nothing provides: stack run --env %s=... (remembered in %s)",
+                missing, pr->required_vars[0], p->env_file);
 }
 
 static int load_images(struct store *s, struct engine *e, const struct manifest *m, const struct tree *t,
@@ -383,7 +382,8 @@ static int load_images(struct store *s, struct engine *e, const struct manifest 
                         return error_set(err, STACK_EREJECT, "image archive %s is not in the bundle", m->images[i]);
                 fd = store_object_open(s, &te->digest);
                 if (fd < 0)
-                        return error_errno(err, STACK_ESTORE, fd, "image archive %s is missing from the store (run stack verify)",
+                        return error_errno(err, STACK_ESTORE, fd,
+                                           "image archive %s is missing from the store (run stack verify)",
                                            m->images[i]);
                 {
                         struct error aerr = ERROR_INIT;
@@ -481,7 +481,8 @@ static int wait_running(struct engine *e, const char *project, int timeout_s, in
                 }
                 engine_containers_free(c, n);
                 if (now_s() > deadline) {
-                        *ret_reason = strdup(n ? "containers did not reach running in time" : "no containers were created");
+                        *ret_reason =
+                                strdup(n ? "containers did not reach running in time" : "no containers were created");
                         return -STACK_ERUNTIME;
                 }
                 nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
@@ -506,8 +507,9 @@ static void addresses_from(const struct manifest *m, const struct engine_contain
                         for (size_t j = 0; j < c[i].n_ports && !url[0]; j++)
                                 if (c[i].ports[j].private_port == m->ports[k].port && c[i].ports[j].public_port)
                                         snprintf(url, sizeof url, "http://%s:%u",
-                                                 c[i].ports[j].ip && strcmp(c[i].ports[j].ip, "0.0.0.0") ? c[i].ports[j].ip
-                                                                                                          : "127.0.0.1",
+                                                 c[i].ports[j].ip && strcmp(c[i].ports[j].ip, "0.0.0.0")
+                                                         ? c[i].ports[j].ip
+                                                         : "127.0.0.1",
                                                  c[i].ports[j].public_port);
                 }
                 if (!url[0])
@@ -678,8 +680,12 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         snprintf(lab_tree, sizeof lab_tree, "io.stack.tree=%.64s", tree_hex);
         if (!fast) {
                 unsigned remembered = 0, declared = declared_perms(m), allow;
-                struct policy_input in = {.compose_path = np.compose, .run_dir = np.run_dir, .data_dir = np.data_dir,
-                                          .tree = &t, .m = m, .labels = labels};
+                struct policy_input in = {.compose_path = np.compose,
+                                          .run_dir = np.run_dir,
+                                          .data_dir = np.data_dir,
+                                          .tree = &t,
+                                          .m = m,
+                                          .labels = labels};
                 staging = true;
                 r = prepare_run_dir(s, &t, &v->tree, &np, err);
                 if (r < 0)
@@ -692,8 +698,8 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                 if (o->allow & ~declared)
                         for (unsigned bit = 1; bit <= PERM_LISTEN; bit <<= 1)
                                 if (o->allow & ~declared & bit)
-                                        warn(o, "--allow %s ignored: %s's stack.yaml does not ask for it", policy_perm_name(bit),
-                                             v->slug);
+                                        warn(o, "--allow %s ignored: %s's stack.yaml does not ask for it",
+                                             policy_perm_name(bit), v->slug);
                 allow = (o->allow | remembered) & declared;
                 in.allow = allow;
                 r = policy_apply(&in, np.effective, &pr, err);
@@ -841,8 +847,8 @@ static void observe(struct engine *e, const char *project, const char **ret_stat
                                  c[i].service ? c[i].service : c[i].name, c[i].exit_code);
                 for (size_t j = 0; j < c[i].n_ports && len < sizeof ports - 64; j++)
                         if (c[i].ports[j].public_port)
-                                len += (size_t)snprintf(ports + len, sizeof ports - len, "%s%s:%u->%u/%s", len ? ", " : "",
-                                                        c[i].ports[j].ip ? c[i].ports[j].ip : "?",
+                                len += (size_t)snprintf(ports + len, sizeof ports - len, "%s%s:%u->%u/%s",
+                                                        len ? ", " : "", c[i].ports[j].ip ? c[i].ports[j].ip : "?",
                                                         c[i].ports[j].public_port, c[i].ports[j].private_port,
                                                         c[i].ports[j].proto ? c[i].ports[j].proto : "tcp");
         }

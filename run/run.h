@@ -23,25 +23,25 @@
 #include "store/store.h"
 
 struct run_options {
-        const char *const *env;       /* "K=V" from --env: remembered in the stack's env file */
-        unsigned allow;               /* enum policy_perm bits granted now (remembered per stack) */
-        int timeout_s;                /* waiting for containers; 0: 120 */
-        manifest_warn_fn warn;        /* warnings, may be NULL */
+        const char *const *env; /* "K=V" from --env: remembered in the stack's env file */
+        unsigned allow;         /* enum policy_perm bits granted now (remembered per stack) */
+        int timeout_s;          /* waiting for containers; 0: 120 */
+        manifest_warn_fn warn;  /* warnings, may be NULL */
         void *warn_ctx;
         void (*step)(void *ctx, const char *step, double seconds); /* timings: checkout, images, up, wait */
         void *step_ctx;
 };
 
 struct run_address {
-        char *service, *label, *url;  /* url: http://127.0.0.1:PORT or https://SLUG.stack.localhost (proxy) */
+        char *service, *label, *url; /* url: http://127.0.0.1:PORT or https://SLUG.stack.localhost (proxy) */
 };
 
 struct run_info {
-        struct run_row row;           /* as recorded now */
+        struct run_row row; /* as recorded now */
         struct run_address *addresses;
         size_t n_addresses;
-        bool fast_path;               /* started from its existing run dir */
-        char *ports;                  /* run_list: published ports now, "127.0.0.1:8080->8080/tcp, ..." (NULL: none) */
+        bool fast_path; /* started from its existing run dir */
+        char *ports;    /* run_list: published ports now, "127.0.0.1:8080->8080/tcp, ..." (NULL: none) */
         unsigned images_loaded;
 };
 

@@ -29,7 +29,7 @@ static const char *const migrations[] = {
 
 _Static_assert(sizeof migrations / sizeof *migrations == RUNS_SCHEMA_VERSION, "one migration per schema version");
 
-#define RUN_COLUMNS                                                                                                  \
+#define RUN_COLUMNS \
         "id, slug, state, project, run_dir, reason, version_id, tree, created_at, updated_at, started_at, stopped_at"
 
 /* The connection, with the module's tables current. */
@@ -141,10 +141,11 @@ int runs_insert(struct store *s, const struct run_row *r, struct error *err)
         int64_t now = (int64_t)time(NULL);
         int rc;
 
-        rc = prepare(s,
-                     "INSERT INTO runs(id, slug, version_id, tree, state, project, run_dir, reason, created_at, updated_at)"
-                     " VALUES(?,?,?,?,?,?,?,?,?,?)",
-                     &db, &st, err);
+        rc = prepare(
+                s,
+                "INSERT INTO runs(id, slug, version_id, tree, state, project, run_dir, reason, created_at, updated_at)"
+                " VALUES(?,?,?,?,?,?,?,?,?,?)",
+                &db, &st, err);
         if (rc < 0)
                 return rc;
         digest_to_hex(&r->tree, hex);

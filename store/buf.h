@@ -19,12 +19,12 @@
 #include <stddef.h>
 
 struct buf {
-        char *p;       /* NULL until the first add, then NUL-terminated */
-        size_t len;    /* bytes held, the NUL not counted */
-        size_t cap;    /* bytes allocated */
-        size_t max;    /* bytes it may hold */
-        bool toobig;   /* an add was refused: it would have passed max */
-        bool oom;      /* an add failed for memory */
+        char *p;     /* NULL until the first add, then NUL-terminated */
+        size_t len;  /* bytes held, the NUL not counted */
+        size_t cap;  /* bytes allocated */
+        size_t max;  /* bytes it may hold */
+        bool toobig; /* an add was refused: it would have passed max */
+        bool oom;    /* an add failed for memory */
 };
 
 #define BUF_INIT(m) ((struct buf){.max = (m)})

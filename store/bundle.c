@@ -40,8 +40,7 @@ static bool is_file(const struct tree *t, const char *path)
         return e && e->type == ENTRY_FILE;
 }
 
-int bundle_check_content(const struct tree *t, const struct manifest *m, const char **ret_compose,
-                         struct error *err)
+int bundle_check_content(const struct tree *t, const struct manifest *m, const char **ret_compose, struct error *err)
 {
         const char *compose = NULL;
 

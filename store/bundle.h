@@ -28,7 +28,6 @@ int bundle_add_entry(struct tree *t, const char *path, mode_t mode, uint64_t siz
  * none at all is refused for flavor DockerCompose) and every image archive it lists are regular files
  * there. *ret_compose (may be NULL) is the compose file's path, owned by the tree; NULL when there is
  * none. */
-int bundle_check_content(const struct tree *t, const struct manifest *m, const char **ret_compose,
-                         struct error *err);
+int bundle_check_content(const struct tree *t, const struct manifest *m, const char **ret_compose, struct error *err);
 
 #endif

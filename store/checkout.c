@@ -20,8 +20,8 @@ static int put_file(struct store *s, const struct tree_entry *e, int dirfd, stru
         digest_to_hex(&e->digest, hex);
         in = store_object_open(s, &e->digest);
         if (in < 0)
-                return error_errno(err, STACK_ESTORE, in, "store object %s for '%s' is unreadable (run stack verify)", hex,
-                                   e->path);
+                return error_errno(err, STACK_ESTORE, in, "store object %s for '%s' is unreadable (run stack verify)",
+                                   hex, e->path);
         if (fstat(in, &st) < 0 || (uint64_t)st.st_size != e->size) {
                 r = error_set(err, STACK_ESTORE, "store object %s for '%s' has the wrong size (run stack verify)", hex,
                               e->path);

@@ -13,7 +13,7 @@
 
 #include <nettle/sha2.h>
 
-#define DIGEST_LEN 32
+#define DIGEST_LEN     32
 #define DIGEST_HEX_LEN 64
 
 struct digest {

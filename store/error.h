@@ -49,7 +49,13 @@ struct error {
         char msg[1024];  /* one line, no trailing newline */
 };
 
-#define ERROR_INIT {0, 0, {0}}
+#define ERROR_INIT        \
+        {                 \
+                0, 0,     \
+                {         \
+                        0 \
+                }         \
+        }
 
 /* Record the failure (unless one is already recorded) and return -code. err may be NULL. A code that is not
  * an enum stack_code (a negative return passed by mistake, an errno) is folded as stack_code_of() does. */

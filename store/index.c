@@ -96,8 +96,8 @@ static int migrate(struct index *ix, struct error *err)
         have = sqlite3_column_int(st, 0);
         sqlite3_finalize(st);
         if (have > want) {
-                r = error_set(err, STACK_ESTORE, "index.db has schema version %d, newer than this stack (%d): upgrade stack",
-                              have, want);
+                r = error_set(err, STACK_ESTORE,
+                              "index.db has schema version %d, newer than this stack (%d): upgrade stack", have, want);
                 goto fail;
         }
         for (int i = have; i < want; i++) {
@@ -123,7 +123,8 @@ int index_open(const char *path, struct index **ret, struct error *err)
                 return error_set(err, STACK_EFAIL, "out of memory");
         if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
             SQLITE_OK) {
-                r = error_set(err, STACK_ESTORE, "cannot open %s: %s", path, ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+                r = error_set(err, STACK_ESTORE, "cannot open %s: %s", path,
+                              ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
                 goto fail;
         }
         /* Writers wait for each other (two imports at once both succeed); WAL keeps readers from blocking. */
@@ -190,11 +191,13 @@ static int publish_tree(struct index *ix, const struct tree *t, const char *tree
 
         r = prepare(ix, "INSERT OR IGNORE INTO objects(digest, size) VALUES(?, ?)", &obj, err);
         if (r == 0)
-                r = prepare(ix, "INSERT OR IGNORE INTO entries(tree, path, type, mode, size, object, target)"
-                                " VALUES(?,?,?,?,?,?,?)",
+                r = prepare(ix,
+                            "INSERT OR IGNORE INTO entries(tree, path, type, mode, size, object, target)"
+                            " VALUES(?,?,?,?,?,?,?)",
                             &ent, err);
         if (r == 0)
-                r = prepare(ix, "INSERT OR IGNORE INTO trees(digest, n_entries, n_files, size) VALUES(?,?,?,?)", &tr, err);
+                r = prepare(ix, "INSERT OR IGNORE INTO trees(digest, n_entries, n_files, size) VALUES(?,?,?,?)", &tr,
+                            err);
         for (size_t i = 0; r == 0 && i < t->n; i++) {
                 const struct tree_entry *e = &t->v[i];
                 char type[2] = {e->type, 0};
@@ -282,10 +285,11 @@ int index_publish(struct index *ix, const struct tree *t, const struct digest *t
                 r = publish_tree(ix, t, tree_hex, err);
                 if (r < 0)
                         goto fail;
-                r = prepare(ix,
-                            "INSERT INTO versions(slug, version, tree, bundle, bundle_size, signer, insecure, source, name,"
-                            " description, flavor, compose, fetched_at, fetch_seq) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                            &st, err);
+                r = prepare(
+                        ix,
+                        "INSERT INTO versions(slug, version, tree, bundle, bundle_size, signer, insecure, source, name,"
+                        " description, flavor, compose, fetched_at, fetch_seq) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        &st, err);
                 if (r < 0)
                         goto fail;
                 sqlite3_bind_text(st, 1, m->slug, -1, SQLITE_STATIC);
@@ -313,11 +317,12 @@ int index_publish(struct index *ix, const struct tree *t, const struct digest *t
         } else {
                 /* Same content again: it becomes the newest fetch of its label. A signature now known upgrades an
                  * unsigned record; an unsigned re-import never downgrades a signed one. */
-                r = prepare(ix,
-                            "UPDATE versions SET fetched_at = ?, fetch_seq = ?,"
-                            " signer = COALESCE(?, signer), insecure = CASE WHEN ? IS NOT NULL THEN ? ELSE insecure END,"
-                            " bundle = COALESCE(bundle, ?), bundle_size = COALESCE(bundle_size, ?) WHERE id = ?",
-                            &st, err);
+                r = prepare(
+                        ix,
+                        "UPDATE versions SET fetched_at = ?, fetch_seq = ?,"
+                        " signer = COALESCE(?, signer), insecure = CASE WHEN ? IS NOT NULL THEN ? ELSE insecure END,"
+                        " bundle = COALESCE(bundle, ?), bundle_size = COALESCE(bundle_size, ?) WHERE id = ?",
+                        &st, err);
                 if (r < 0)
                         goto fail;
                 sqlite3_bind_int64(st, 1, now);
@@ -339,8 +344,8 @@ int index_publish(struct index *ix, const struct tree *t, const struct digest *t
         sqlite3_finalize(st);
         st = NULL;
         if (pi->bundle) {
-                r = prepare(ix, "INSERT OR IGNORE INTO bundles(digest, size, version_id, fetched_at) VALUES(?,?,?,?)", &st,
-                            err);
+                r = prepare(ix, "INSERT OR IGNORE INTO bundles(digest, size, version_id, fetched_at) VALUES(?,?,?,?)",
+                            &st, err);
                 if (r < 0)
                         goto fail;
                 sqlite3_bind_text(st, 1, bundle_hex, -1, SQLITE_STATIC);
@@ -367,8 +372,8 @@ fail:
         return r;
 }
 
-#define VERSION_COLUMNS                                                                                               \
-        "v.id, v.slug, v.version, v.tree, v.bundle, v.bundle_size, v.signer, v.insecure, v.source, v.name,"        \
+#define VERSION_COLUMNS                                                                                     \
+        "v.id, v.slug, v.version, v.tree, v.bundle, v.bundle_size, v.signer, v.insecure, v.source, v.name," \
         " v.description, v.flavor, v.compose, v.fetched_at, t.n_files, t.size"
 
 static int version_from_row(sqlite3_stmt *st, struct version_info *v)
@@ -511,8 +516,9 @@ int index_find_bundle(struct index *ix, const struct digest *bundle, struct vers
 
 int index_get_version(struct index *ix, int64_t id, struct version_info *ret, struct error *err)
 {
-        int r = get_one(ix, "SELECT " VERSION_COLUMNS " FROM versions v LEFT JOIN trees t ON t.digest = v.tree WHERE v.id = ?",
-                        NULL, id, ret, err);
+        int r = get_one(
+                ix, "SELECT " VERSION_COLUMNS " FROM versions v LEFT JOIN trees t ON t.digest = v.tree WHERE v.id = ?",
+                NULL, id, ret, err);
         if (r == -STACK_ENOTFOUND && !(err && err->code))
                 return error_set(err, STACK_ENOTFOUND, "no version with id %lld", (long long)id);
         return r;
@@ -539,9 +545,10 @@ int index_resolve(struct index *ix, const char *slug, const char *version, struc
                         char have[512] = "";
                         size_t len = 0;
                         for (size_t i = 0; i < n && len < sizeof have - 80; i++)
-                                len += (size_t)snprintf(have + len, sizeof have - len, "%s%s", i ? ", " : "", v[i].version);
-                        r = error_set(err, STACK_ENOTFOUND, "stack '%s' has no version '%s' in the store (it has: %s)", slug,
-                                      version, have);
+                                len += (size_t)snprintf(have + len, sizeof have - len, "%s%s", i ? ", " : "",
+                                                        v[i].version);
+                        r = error_set(err, STACK_ENOTFOUND, "stack '%s' has no version '%s' in the store (it has: %s)",
+                                      slug, version, have);
                         goto done;
                 }
         } else {
@@ -603,7 +610,8 @@ int index_load_tree(struct index *ix, const struct digest *tree, struct tree *re
                 const char *type = (const char *)sqlite3_column_text(st, 1);
                 struct digest d = {{0}};
                 if (type && type[0] == ENTRY_FILE && column_digest(st, 4, &d) < 0) {
-                        r = error_set(err, STACK_ESTORE, "index.db: entry '%s' of tree %.12s has no valid object digest",
+                        r = error_set(err, STACK_ESTORE,
+                                      "index.db: entry '%s' of tree %.12s has no valid object digest",
                                       sqlite3_column_text(st, 0), hex);
                         goto fail;
                 }
@@ -688,7 +696,8 @@ int index_foreach_object(struct index *ix, int (*fn)(void *ctx, const struct dig
 
 int index_count_dangling(struct index *ix, uint64_t *ret_versions, uint64_t *ret_entries, struct error *err)
 {
-        int64_t v = query_int64(ix, "SELECT COUNT(*) FROM versions WHERE tree NOT IN (SELECT digest FROM trees)", NULL, -1);
+        int64_t v =
+                query_int64(ix, "SELECT COUNT(*) FROM versions WHERE tree NOT IN (SELECT digest FROM trees)", NULL, -1);
         int64_t e = query_int64(ix,
                                 "SELECT COUNT(*) FROM entries WHERE (object IS NOT NULL AND object NOT IN"
                                 " (SELECT digest FROM objects)) OR tree NOT IN (SELECT digest FROM trees)",
@@ -706,8 +715,9 @@ int index_counts(struct index *ix, struct index_counts *ret, struct error *err)
         struct index_counts c;
         int64_t v[6];
         static const char *const sql[6] = {
-                "SELECT COUNT(*) FROM stacks", "SELECT COUNT(*) FROM versions", "SELECT COUNT(*) FROM trees",
-                "SELECT COUNT(*) FROM entries", "SELECT COUNT(*) FROM objects", "SELECT COALESCE(SUM(size),0) FROM objects",
+                "SELECT COUNT(*) FROM stacks",  "SELECT COUNT(*) FROM versions",
+                "SELECT COUNT(*) FROM trees",   "SELECT COUNT(*) FROM entries",
+                "SELECT COUNT(*) FROM objects", "SELECT COALESCE(SUM(size),0) FROM objects",
         };
 
         for (int i = 0; i < 6; i++) {
@@ -766,8 +776,10 @@ int index_migrate_module(struct index *ix, const char *module, const char *const
         if (r < 0)
                 goto fail;
         if (have > n) {
-                r = error_set(err, STACK_ESTORE, "index.db: the %s tables have schema version %d, newer than this stack (%d):"
-                              " upgrade stack", module, have, n);
+                r = error_set(err, STACK_ESTORE,
+                              "index.db: the %s tables have schema version %d, newer than this stack (%d):"
+                              " upgrade stack",
+                              module, have, n);
                 goto fail;
         }
         for (int i = have; i < n; i++) {
@@ -775,8 +787,10 @@ int index_migrate_module(struct index *ix, const char *module, const char *const
                 if (r < 0)
                         goto fail;
         }
-        r = prepare(ix, "INSERT INTO module_schemas(module, version) VALUES(?1, ?2)"
-                        " ON CONFLICT(module) DO UPDATE SET version = ?2", &st, err);
+        r = prepare(ix,
+                    "INSERT INTO module_schemas(module, version) VALUES(?1, ?2)"
+                    " ON CONFLICT(module) DO UPDATE SET version = ?2",
+                    &st, err);
         if (r < 0)
                 goto fail;
         sqlite3_bind_text(st, 1, module, -1, SQLITE_STATIC);

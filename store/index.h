@@ -26,12 +26,12 @@ struct version_info {
         int64_t id;
         char *slug, *version;
         struct digest tree;
-        bool has_bundle;        /* bundle digest known */
+        bool has_bundle; /* bundle digest known */
         struct digest bundle;
         uint64_t bundle_size;
-        char *signer;           /* NULL: unsigned */
-        bool insecure;          /* fetched with --insecure */
-        char *source;           /* where it came from (file path or URL) */
+        char *signer;  /* NULL: unsigned */
+        bool insecure; /* fetched with --insecure */
+        char *source;  /* where it came from (file path or URL) */
         char *name, *description, *flavor, *compose;
         int64_t fetched_at;     /* unix seconds */
         uint64_t n_files, size; /* regular files and their bytes */
@@ -40,7 +40,7 @@ struct version_info {
 struct publish_info {
         const struct digest *bundle; /* may be NULL */
         uint64_t bundle_size;
-        const char *signer;          /* NULL: unsigned */
+        const char *signer; /* NULL: unsigned */
         bool insecure;
         const char *source;
 };
@@ -64,7 +64,8 @@ int index_find_bundle(struct index *ix, const struct digest *bundle, struct vers
 /* A version by id. */
 int index_get_version(struct index *ix, int64_t id, struct version_info *ret, struct error *err);
 /* All versions (slug NULL) or one stack's, ordered by slug then newest first. */
-int index_list_versions(struct index *ix, const char *slug, struct version_info **ret, size_t *ret_n, struct error *err);
+int index_list_versions(struct index *ix, const char *slug, struct version_info **ret, size_t *ret_n,
+                        struct error *err);
 void version_info_release(struct version_info *v);
 void version_list_free(struct version_info *v, size_t n);
 

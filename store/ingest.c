@@ -21,7 +21,7 @@
 /* Files up to this size are read into memory and hashed before anything is written, so a file the store
  * already holds costs no write at all. */
 #define SMALL_FILE_MAX (1024 * 1024)
-#define READ_CHUNK (256 * 1024)
+#define READ_CHUNK     (256 * 1024)
 
 struct ingest {
         struct store *store;
@@ -63,9 +63,12 @@ static uint64_t env_u64(const char *name, uint64_t dflt)
         if (errno || end == s)
                 return dflt;
         switch (*end) {
-        case 'k': case 'K': v <<= 10; break;
-        case 'm': case 'M': v <<= 20; break;
-        case 'g': case 'G': v <<= 30; break;
+        case 'k':
+        case 'K': v <<= 10; break;
+        case 'm':
+        case 'M': v <<= 20; break;
+        case 'g':
+        case 'G': v <<= 30; break;
         default: break;
         }
         return v;
@@ -169,7 +172,8 @@ static int check_growth(struct ingest *ing, const char *path, uint64_t add, stru
                 return error_set(err, STACK_EREJECT,
                                  "bundle unpacks to more than %llu bytes (at '%s'): refused (STACK_MAX_UNPACKED)",
                                  (unsigned long long)ing->lim.max_unpacked, path);
-        if (ing->unpacked > ing->lim.ratio_grace && ing->unpacked / (ing->bundle_size ? ing->bundle_size : 1) > ing->lim.max_ratio)
+        if (ing->unpacked > ing->lim.ratio_grace &&
+            ing->unpacked / (ing->bundle_size ? ing->bundle_size : 1) > ing->lim.max_ratio)
                 return error_set(err, STACK_EREJECT,
                                  "bundle's compression ratio exceeds %llu:1 (at '%s'): refused as a decompression bomb",
                                  (unsigned long long)ing->lim.max_ratio, path);
@@ -177,8 +181,8 @@ static int check_growth(struct ingest *ing, const char *path, uint64_t add, stru
 }
 
 /* Read one regular file's content, stage it, return its digest. Holes of sparse entries read as zeros. */
-static int read_file(struct ingest *ing, struct archive *a, const char *path, uint64_t declared,
-                     struct digest *ret, uint64_t *ret_size, struct error *err)
+static int read_file(struct ingest *ing, struct archive *a, const char *path, uint64_t declared, struct digest *ret,
+                     uint64_t *ret_size, struct error *err)
 {
         static const unsigned char zeros[READ_CHUNK];
         bool small = declared <= SMALL_FILE_MAX;
@@ -201,14 +205,16 @@ static int read_file(struct ingest *ing, struct archive *a, const char *path, ui
                 if (ar < ARCHIVE_WARN)
                         return archive_fail(ing, a, err, path);
                 if (offset < 0 || (uint64_t)offset < pos)
-                        return error_set(err, STACK_EREJECT, "bundle is corrupt: entry '%s' has overlapping data", path);
+                        return error_set(err, STACK_EREJECT, "bundle is corrupt: entry '%s' has overlapping data",
+                                         path);
                 /* A sparse hole: zeros, written and hashed like any other bytes. */
                 while (pos < (uint64_t)offset) {
-                        size_t z = (uint64_t)offset - pos > sizeof zeros ? sizeof zeros : (size_t)((uint64_t)offset - pos);
+                        size_t z =
+                                (uint64_t)offset - pos > sizeof zeros ? sizeof zeros : (size_t)((uint64_t)offset - pos);
                         r = check_growth(ing, path, z, err);
                         if (r == 0 && small && pos + z > SMALL_FILE_MAX)
-                                r = error_set(err, STACK_EREJECT, "bundle is corrupt: entry '%s' is longer than its header says",
-                                              path);
+                                r = error_set(err, STACK_EREJECT,
+                                              "bundle is corrupt: entry '%s' is longer than its header says", path);
                         if (r < 0)
                                 return r;
                         if (small)
@@ -219,7 +225,8 @@ static int read_file(struct ingest *ing, struct archive *a, const char *path, ui
                 }
                 r = check_growth(ing, path, size, err);
                 if (r == 0 && small && pos + size > SMALL_FILE_MAX)
-                        r = error_set(err, STACK_EREJECT, "bundle is corrupt: entry '%s' is longer than its header says", path);
+                        r = error_set(err, STACK_EREJECT,
+                                      "bundle is corrupt: entry '%s' is longer than its header says", path);
                 if (r < 0)
                         return r;
                 if (small)
@@ -269,14 +276,16 @@ static int read_entry(struct ingest *ing, struct archive *a, struct archive_entr
         if (r < 0)
                 return -STACK_EREJECT;
         if (archive_entry_hardlink(e))
-                return error_set(err, STACK_EREJECT, "bundle entry '%s' is a hard link (to '%.200s'): not allowed", path,
-                                 archive_entry_hardlink(e));
+                return error_set(err, STACK_EREJECT, "bundle entry '%s' is a hard link (to '%.200s'): not allowed",
+                                 path, archive_entry_hardlink(e));
         if (type == AE_IFREG) {
                 uint64_t declared = archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0;
-                if (declared > ing->lim.max_unpacked - (ing->unpacked < ing->lim.max_unpacked ? ing->unpacked : ing->lim.max_unpacked))
-                        return error_set(err, STACK_EREJECT,
-                                         "bundle unpacks to more than %llu bytes (at '%s'): refused (STACK_MAX_UNPACKED)",
-                                         (unsigned long long)ing->lim.max_unpacked, path);
+                if (declared > ing->lim.max_unpacked -
+                                       (ing->unpacked < ing->lim.max_unpacked ? ing->unpacked : ing->lim.max_unpacked))
+                        return error_set(
+                                err, STACK_EREJECT,
+                                "bundle unpacks to more than %llu bytes (at '%s'): refused (STACK_MAX_UNPACKED)",
+                                (unsigned long long)ing->lim.max_unpacked, path);
                 if (!strcmp(path, "stack.yaml") && declared > MANIFEST_MAX_SIZE)
                         return error_set(err, STACK_EREJECT, "stack.yaml is larger than %d bytes", MANIFEST_MAX_SIZE);
                 r = read_file(ing, a, path, declared, &d, &size, err);
@@ -306,8 +315,9 @@ static int finish(struct ingest *ing, struct error *err)
                 return r;
         if (!ing->manifest_text) {
                 const struct tree_entry *e = tree_find(&ing->tree, "stack.yaml");
-                return error_set(err, STACK_EREJECT, e ? "bundle's stack.yaml is not a regular file"
-                                                       : "bundle has no stack.yaml at its root");
+                return error_set(err, STACK_EREJECT,
+                                 e ? "bundle's stack.yaml is not a regular file"
+                                   : "bundle has no stack.yaml at its root");
         }
         r = manifest_parse(ing->manifest_text, ing->manifest_len, &ing->manifest, ing->warn, ing->warn_ctx, err);
         if (r < 0)
@@ -350,7 +360,8 @@ int ingest_read(struct ingest *ing, ingest_read_fn read_fn, void *ctx, struct er
                         goto done;
                 }
                 if (first && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE) {
-                        r = error_set(err, STACK_EREJECT, "bundle is an uncompressed tar: a bundle is compressed with zstd or gzip");
+                        r = error_set(err, STACK_EREJECT,
+                                      "bundle is an uncompressed tar: a bundle is compressed with zstd or gzip");
                         goto done;
                 }
                 r = read_entry(ing, a, e, err);

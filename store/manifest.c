@@ -126,12 +126,9 @@ static const struct yamltree_node *deref(const struct yamltree_node *n)
 static const char *kind_name(const struct yamltree_node *n)
 {
         switch (deref(n)->kind) {
-        case YAMLTREE_SCALAR:
-                return yamltree_is_null(deref(n)) ? "null" : "scalar";
-        case YAMLTREE_SEQ:
-                return "list";
-        default:
-                return "mapping";
+        case YAMLTREE_SCALAR: return yamltree_is_null(deref(n)) ? "null" : "scalar";
+        case YAMLTREE_SEQ: return "list";
+        default: return "mapping";
         }
 }
 
@@ -340,7 +337,6 @@ static bool parse_uint(const struct yamltree_node *s, uint64_t max, uint64_t *re
         return true;
 }
 
-
 /* 512m, 1g, 256MiB, 1.5 GB, 1048576, 100k: binary units whatever the spelling, like Docker's RAMInBytes. */
 static bool parse_size(const struct yamltree_node *s, uint64_t *ret)
 {
@@ -390,7 +386,8 @@ static bool parse_cpus(const struct yamltree_node *s, double *ret)
         uint64_t whole = 0;
         double frac = 0;
 
-        if (s->kind != YAMLTREE_SCALAR || s->len == 0 || yamltree_parse_decimal(s->text, s->len, &whole, &frac) != s->len)
+        if (s->kind != YAMLTREE_SCALAR || s->len == 0 ||
+            yamltree_parse_decimal(s->text, s->len, &whole, &frac) != s->len)
                 return false;
         if ((double)whole + frac <= 0 || (double)whole + frac > MANIFEST_MAX_CPUS)
                 return false;
@@ -644,9 +641,7 @@ static int emit_node(struct ctx *c, struct buf *b, const struct yamltree_node *n
                 return error_set(c->err, STACK_EREJECT, "stack.yaml: 'permissions' nests deeper than %d levels",
                                  MANIFEST_MAX_DEPTH);
         switch (n->kind) {
-        case YAMLTREE_SCALAR:
-                bare = json_bare(n);
-                return bare ? out_str(c, b, bare) : emit_string(c, b, n);
+        case YAMLTREE_SCALAR: bare = json_bare(n); return bare ? out_str(c, b, bare) : emit_string(c, b, n);
         case YAMLTREE_SEQ:
                 r = out_add(c, b, "[", 1);
                 for (i = 0; r == 0 && i < n->n; i++) {
@@ -700,12 +695,9 @@ static const struct {
         const char *name;
         size_t offset;
 } desktop_scalars[] = {
-        {"status", offsetof(struct manifest, status)},
-        {"type", offsetof(struct manifest, type)},
-        {"icon", offsetof(struct manifest, icon)},
-        {"updated_at", offsetof(struct manifest, updated_at)},
-        {"homepage", offsetof(struct manifest, homepage)},
-        {"repository", offsetof(struct manifest, repository)},
+        {"status", offsetof(struct manifest, status)},     {"type", offsetof(struct manifest, type)},
+        {"icon", offsetof(struct manifest, icon)},         {"updated_at", offsetof(struct manifest, updated_at)},
+        {"homepage", offsetof(struct manifest, homepage)}, {"repository", offsetof(struct manifest, repository)},
 };
 
 /* In the published schema; accepted in any shape, not kept. */
@@ -738,7 +730,8 @@ static int parse_required(struct ctx *c, const char *key, const struct yamltree_
         if (strcmp(key, "license") == 0)
                 return take_text(c, v, key, false, true, &m->license);
         /* flavor */
-        if (deref(v)->kind != YAMLTREE_SCALAR || yamltree_is_null(deref(v))) /* take_text() refuses these, naming the key */
+        if (deref(v)->kind != YAMLTREE_SCALAR ||
+            yamltree_is_null(deref(v))) /* take_text() refuses these, naming the key */
                 return take_text(c, v, key, false, false, NULL);
         for (i = 0; i < COUNT(flavor_names); i++)
                 if (scalar_is(v, flavor_names[i])) {
@@ -832,8 +825,10 @@ static int parse_top(struct ctx *c, const struct yamltree_node *root, struct man
 
 static const struct yamltree_opts manifest_yaml = {
         .name = "stack.yaml",
-        .limits = {.max_bytes = MANIFEST_MAX_SIZE, .max_aliases = MANIFEST_MAX_ALIASES,
-                   .max_nodes = MANIFEST_MAX_NODES, .max_depth = MANIFEST_MAX_DEPTH},
+        .limits = {.max_bytes = MANIFEST_MAX_SIZE,
+                   .max_aliases = MANIFEST_MAX_ALIASES,
+                   .max_nodes = MANIFEST_MAX_NODES,
+                   .max_depth = MANIFEST_MAX_DEPTH},
         .aliases = YAMLTREE_ALIAS_REF,
         .flags = YAMLTREE_ROOT_MAPPING | YAMLTREE_ERROR_CONTEXT | YAMLTREE_OOM_NAMED,
 };

@@ -16,9 +16,9 @@
 
 #include "error.h"
 
-#define MANIFEST_MAX_SIZE (1024 * 1024) /* stack.yaml larger than this is refused */
-#define MANIFEST_MAX_ALIASES 64          /* YAML alias references allowed in one document */
-#define MANIFEST_MAX_NODES 100000        /* scalars + sequence/mapping items in one document */
+#define MANIFEST_MAX_SIZE    (1024 * 1024) /* stack.yaml larger than this is refused */
+#define MANIFEST_MAX_ALIASES 64            /* YAML alias references allowed in one document */
+#define MANIFEST_MAX_NODES   100000        /* scalars + sequence/mapping items in one document */
 
 enum manifest_flavor {
         FLAVOR_DOCKER_COMPOSE = 0,
@@ -27,15 +27,15 @@ enum manifest_flavor {
 };
 
 struct manifest_port {
-        char *service;   /* required, non-empty */
-        unsigned port;   /* 1..65535 */
-        char *label;     /* optional, NULL when absent */
+        char *service; /* required, non-empty */
+        unsigned port; /* 1..65535 */
+        char *label;   /* optional, NULL when absent */
 };
 
 struct manifest_resources {
-        double cpus;          /* 0 = unset; else > 0 */
-        uint64_t memory;      /* bytes, 0 = unset; accepts 512m, 1g, 1024k, 1048576, 512MiB ... */
-        unsigned pids;        /* 0 = unset */
+        double cpus;     /* 0 = unset; else > 0 */
+        uint64_t memory; /* bytes, 0 = unset; accepts 512m, 1g, 1024k, 1048576, 512MiB ... */
+        unsigned pids;   /* 0 = unset */
 };
 
 struct manifest {
@@ -43,8 +43,8 @@ struct manifest {
         char *slug, *name, *version, *description, *author, *license;
         enum manifest_flavor flavor;
         /* optional, ours */
-        char *compose;        /* NULL = default candidates */
-        char **images;        /* NULL-terminated; NULL when absent */
+        char *compose; /* NULL = default candidates */
+        char **images; /* NULL-terminated; NULL when absent */
         size_t n_images;
         struct manifest_port *ports;
         size_t n_ports;

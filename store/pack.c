@@ -28,9 +28,9 @@
 #include "tree.h"
 
 struct packer {
-        const char *dir;         /* as given, for messages */
-        int root_fd;             /* DIR */
-        struct tree tree;        /* what goes into the bundle, sorted by tree_finalize() */
+        const char *dir;  /* as given, for messages */
+        int root_fd;      /* DIR */
+        struct tree tree; /* what goes into the bundle, sorted by tree_finalize() */
         /* The output and its temp file are left out when they lie inside DIR. */
         dev_t out_dir_dev;
         ino_t out_dir_ino;
@@ -77,8 +77,8 @@ static const char *printable(const char *s, char *out, size_t size)
 }
 
 /* Read stack.yaml from dir_fd, bounded by MANIFEST_MAX_SIZE. */
-static int read_manifest_at(int dir_fd, const char *dir, struct manifest **ret, manifest_warn_fn warn,
-                            void *warn_ctx, struct error *err)
+static int read_manifest_at(int dir_fd, const char *dir, struct manifest **ret, manifest_warn_fn warn, void *warn_ctx,
+                            struct error *err)
 {
         struct error local = ERROR_INIT;
         struct stat st;
@@ -91,7 +91,8 @@ static int read_manifest_at(int dir_fd, const char *dir, struct manifest **ret, 
                 if (errno == ENOENT)
                         return error_set(err, STACK_EREJECT, "cannot pack %s: it has no stack.yaml", dir);
                 if (errno == ELOOP)
-                        return error_set(err, STACK_EREJECT, "cannot pack %s: stack.yaml is a symlink, not a file", dir);
+                        return error_set(err, STACK_EREJECT, "cannot pack %s: stack.yaml is a symlink, not a file",
+                                         dir);
                 return error_errno(err, STACK_EFAIL, errno, "cannot pack %s: cannot open stack.yaml", dir);
         }
         if (fstat(fd, &st) < 0) {
@@ -139,8 +140,7 @@ fail:
         return r;
 }
 
-int pack_read_manifest(const char *dir, struct manifest **ret, manifest_warn_fn warn, void *warn_ctx,
-                       struct error *err)
+int pack_read_manifest(const char *dir, struct manifest **ret, manifest_warn_fn warn, void *warn_ctx, struct error *err)
 {
         int fd, r;
 
@@ -179,8 +179,8 @@ static int add_entry(struct packer *p, int dir_fd, const char *name, const char 
                                           TREE_MAX_PATH);
                 target[n] = 0;
         }
-        r = bundle_add_entry(&p->tree, path, st.st_mode, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, NULL,
-                             target, &local);
+        r = bundle_add_entry(&p->tree, path, st.st_mode, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, NULL, target,
+                             &local);
         if (r < 0)
                 return pack_error(p, err, local.code ? local.code : STACK_EREJECT, "%s",
                                   local.code ? local.msg : "entry refused");
@@ -204,14 +204,16 @@ static int list_dir(struct packer *p, const char *rel, struct error *err)
                 return pack_error(p, err, STACK_EFAIL, "cannot open directory '%s': %s", rel[0] ? rel : ".",
                                   strerror(errno));
         if (fstat(fd, &st) < 0) {
-                r = pack_error(p, err, STACK_EFAIL, "cannot stat directory '%s': %s", rel[0] ? rel : ".", strerror(errno));
+                r = pack_error(p, err, STACK_EFAIL, "cannot stat directory '%s': %s", rel[0] ? rel : ".",
+                               strerror(errno));
                 close(fd);
                 return r;
         }
         out_here = st.st_dev == p->out_dir_dev && st.st_ino == p->out_dir_ino;
         d = fdopendir(fd);
         if (!d) {
-                r = pack_error(p, err, STACK_EFAIL, "cannot read directory '%s': %s", rel[0] ? rel : ".", strerror(errno));
+                r = pack_error(p, err, STACK_EFAIL, "cannot read directory '%s': %s", rel[0] ? rel : ".",
+                               strerror(errno));
                 close(fd);
                 return r;
         }
@@ -220,8 +222,8 @@ static int list_dir(struct packer *p, const char *rel, struct error *err)
                 de = readdir(d);
                 if (!de) {
                         if (errno)
-                                r = pack_error(p, err, STACK_EFAIL, "cannot read directory '%s': %s", rel[0] ? rel : ".",
-                                               strerror(errno));
+                                r = pack_error(p, err, STACK_EFAIL, "cannot read directory '%s': %s",
+                                               rel[0] ? rel : ".", strerror(errno));
                         break;
                 }
                 if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -395,7 +397,8 @@ static int write_archive(struct packer *p, struct error *err)
                 goto fail;
         }
         /* No padding after the zstd frame: the last block ends where the compressed data does. */
-        if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK || archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
+        if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+            archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
             archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
             archive_write_open(a, p, NULL, write_cb, NULL) != ARCHIVE_OK) {
                 r = archive_fail(p, a, NULL, err);
@@ -658,13 +661,14 @@ int bundle_read_manifest(const char *path, struct manifest **ret_m, struct diges
                 if (ar == ARCHIVE_EOF)
                         break;
                 if (ar < ARCHIVE_WARN) {
-                        r = bundle_fail(&br, a, path, first ? "is not a zstd or gzip compressed tar archive" : "is corrupt",
-                                        err);
+                        r = bundle_fail(&br, a, path,
+                                        first ? "is not a zstd or gzip compressed tar archive" : "is corrupt", err);
                         goto fail;
                 }
                 if (first && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE) {
                         r = error_set(err, STACK_EREJECT,
-                                      "bundle %s is an uncompressed tar: a bundle is compressed with zstd or gzip", path);
+                                      "bundle %s is an uncompressed tar: a bundle is compressed with zstd or gzip",
+                                      path);
                         goto fail;
                 }
                 /* Paths that do not normalise are not stack.yaml; import refuses them, catalog build skips them. */

@@ -36,9 +36,9 @@ struct staging {
         struct store *store;
         struct staged *v;
         size_t n, cap;
-        uint32_t *slots;        /* open-addressing set over v: index + 1, 0 = empty */
-        size_t n_slots;         /* power of two, kept above 2 * n */
-        int fd;                 /* the streamed object being written, -1 when none */
+        uint32_t *slots; /* open-addressing set over v: index + 1, 0 = empty */
+        size_t n_slots;  /* power of two, kept above 2 * n */
+        int fd;          /* the streamed object being written, -1 when none */
         char cur_tmp[PATH_MAX];
         struct hasher cur_hash;
         uint64_t written;

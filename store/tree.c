@@ -46,7 +46,8 @@ int tree_path_normalize(const char *raw, char *out, struct error *err)
         if (!raw || !*raw)
                 return error_set(err, STACK_EREJECT, "bundle entry with an empty path"), -EINVAL;
         if (has_bad_char(raw))
-                return error_set(err, STACK_EREJECT, "bundle entry '%.200s' has a control character or backslash in its path", raw),
+                return error_set(err, STACK_EREJECT,
+                                 "bundle entry '%.200s' has a control character or backslash in its path", raw),
                        -EINVAL;
         if (raw[0] == '/')
                 return error_set(err, STACK_EREJECT, "bundle entry '%.200s' has an absolute path", raw), -EINVAL;
@@ -55,12 +56,14 @@ int tree_path_normalize(const char *raw, char *out, struct error *err)
                 size_t len = slash ? (size_t)(slash - p) : strlen(p);
 
                 if (len == 2 && p[0] == '.' && p[1] == '.')
-                        return error_set(err, STACK_EREJECT, "bundle entry '%.200s' has a '..' component (path traversal)", raw),
+                        return error_set(err, STACK_EREJECT,
+                                         "bundle entry '%.200s' has a '..' component (path traversal)", raw),
                                -EINVAL;
                 if (len > 0 && !(len == 1 && p[0] == '.')) {
                         if (o + (o > 0) + len > TREE_MAX_PATH)
-                                return error_set(err, STACK_EREJECT, "bundle entry '%.200s...' has a path longer than %d bytes",
-                                                 raw, TREE_MAX_PATH),
+                                return error_set(err, STACK_EREJECT,
+                                                 "bundle entry '%.200s...' has a path longer than %d bytes", raw,
+                                                 TREE_MAX_PATH),
                                        -EINVAL;
                         if (o > 0)
                                 out[o++] = '/';
@@ -91,8 +94,8 @@ static int tree_push(struct tree *t, struct tree_entry *e)
         return 0;
 }
 
-int tree_add(struct tree *t, const char *path, char type, uint32_t mode, uint64_t size,
-             const struct digest *digest, const char *target, struct error *err)
+int tree_add(struct tree *t, const char *path, char type, uint32_t mode, uint64_t size, const struct digest *digest,
+             const char *target, struct error *err)
 {
         char norm[TREE_MAX_PATH + 1];
         struct tree_entry e = {0};
@@ -102,8 +105,8 @@ int tree_add(struct tree *t, const char *path, char type, uint32_t mode, uint64_
         if (r < 0)
                 return -STACK_EREJECT;
         if (mode & 07000)
-                return error_set(err, STACK_EREJECT, "bundle entry '%s' has a setuid, setgid or sticky bit (mode %04o)", norm,
-                                 mode & 07777);
+                return error_set(err, STACK_EREJECT, "bundle entry '%s' has a setuid, setgid or sticky bit (mode %04o)",
+                                 norm, mode & 07777);
         switch (type) {
         case ENTRY_FILE:
                 e.mode = (mode & 0111) ? 0755 : 0644;
@@ -111,21 +114,18 @@ int tree_add(struct tree *t, const char *path, char type, uint32_t mode, uint64_
                 if (digest)
                         e.digest = *digest;
                 break;
-        case ENTRY_DIR:
-                e.mode = 0755;
-                break;
+        case ENTRY_DIR: e.mode = 0755; break;
         case ENTRY_SYMLINK:
                 if (!target || !*target)
                         return error_set(err, STACK_EREJECT, "bundle symlink '%s' has an empty target", norm);
                 if (strlen(target) > TREE_MAX_PATH || has_bad_char(target))
                         return error_set(err, STACK_EREJECT, "bundle symlink '%s' has an unacceptable target", norm);
                 if (target[0] == '/')
-                        return error_set(err, STACK_EREJECT, "bundle symlink '%s' points to an absolute path '%.200s'", norm,
-                                         target);
+                        return error_set(err, STACK_EREJECT, "bundle symlink '%s' points to an absolute path '%.200s'",
+                                         norm, target);
                 e.mode = 0777;
                 break;
-        default:
-                return error_set(err, STACK_EREJECT, "bundle entry '%s' has an unsupported type", norm);
+        default: return error_set(err, STACK_EREJECT, "bundle entry '%s' has an unsupported type", norm);
         }
         e.type = type;
         e.path = strdup(norm);
@@ -268,11 +268,11 @@ int tree_finalize(struct tree *t, struct error *err)
                         *slash = 0;
                         pe = tree_find(t, parent);
                         if (pe && pe->type == ENTRY_SYMLINK)
-                                return error_set(err, STACK_EREJECT, "bundle entry '%s' lies below the symlink '%s'", e->path,
-                                                 parent);
+                                return error_set(err, STACK_EREJECT, "bundle entry '%s' lies below the symlink '%s'",
+                                                 e->path, parent);
                         if (pe && pe->type != ENTRY_DIR)
-                                return error_set(err, STACK_EREJECT, "bundle entry '%s' lies below the file '%s'", e->path,
-                                                 parent);
+                                return error_set(err, STACK_EREJECT, "bundle entry '%s' lies below the file '%s'",
+                                                 e->path, parent);
                 }
         }
         for (size_t i = 0; i < t->n; i++) {
@@ -293,8 +293,8 @@ int tree_finalize(struct tree *t, struct error *err)
                 if (r == -ELOOP)
                         return error_set(err, STACK_EREJECT, "bundle symlink '%s' is part of a symlink loop", e->path);
                 if (r < 0)
-                        return error_set(err, STACK_EREJECT, "bundle symlink '%s' -> '%s' points outside the bundle", e->path,
-                                         e->target);
+                        return error_set(err, STACK_EREJECT, "bundle symlink '%s' -> '%s' points outside the bundle",
+                                         e->path, e->target);
         }
         t->finalized = true;
         return 0;

@@ -17,7 +17,7 @@
 #include "digest.h"
 #include "error.h"
 
-#define TREE_MAX_PATH 1024      /* bytes in a normalised path */
+#define TREE_MAX_PATH         1024 /* bytes in a normalised path */
 #define TREE_MAX_SYMLINK_HOPS 40
 
 enum entry_type {
@@ -51,8 +51,8 @@ int tree_path_normalize(const char *raw, char *out, struct error *err);
 
 /* Add one entry. path is normalised here. mode: only its permission bits are read; set-id and sticky bits
  * are refused. For files, digest/size describe the content; for symlinks target is the link text. */
-int tree_add(struct tree *t, const char *path, char type, uint32_t mode, uint64_t size,
-             const struct digest *digest, const char *target, struct error *err);
+int tree_add(struct tree *t, const char *path, char type, uint32_t mode, uint64_t size, const struct digest *digest,
+             const char *target, struct error *err);
 
 int tree_finalize(struct tree *t, struct error *err);
 

@@ -130,7 +130,8 @@ static int walk_objects(struct verify_ctx *c)
                         if (strlen(de1->d_name) != 2 || strlen(de2->d_name) != DIGEST_HEX_LEN - 2 ||
                             fs_path(hex, sizeof hex, "%s%s", de1->d_name, de2->d_name) < 0 ||
                             digest_from_hex(hex, &name) < 0) {
-                                problem(c, "extra", "objects/sha256/%s/%s is not an object name", de1->d_name, de2->d_name);
+                                problem(c, "extra", "objects/sha256/%s/%s is not an object name", de1->d_name,
+                                        de2->d_name);
                                 c->rep->extra++;
                                 continue;
                         }
@@ -151,8 +152,9 @@ static int walk_objects(struct verify_ctx *c)
                         c->rep->objects++;
                         c->rep->bytes += size;
                         if (!digest_equal(&actual, &name) || size != k->size) {
-                                problem(c, "corrupt", "object %s does not match its name or size (%llu bytes, index says %llu)",
-                                        hex, (unsigned long long)size, (unsigned long long)k->size);
+                                problem(c, "corrupt",
+                                        "object %s does not match its name or size (%llu bytes, index says %llu)", hex,
+                                        (unsigned long long)size, (unsigned long long)k->size);
                                 c->rep->corrupt++;
                         }
                 }
@@ -232,16 +234,19 @@ int verify_store(struct store *s, struct verify_report *rep, struct error *err)
         if (r < 0)
                 goto done;
         if (dv)
-                problem(&c, "dangling", "%llu version rows point to trees the index does not have", (unsigned long long)dv);
+                problem(&c, "dangling", "%llu version rows point to trees the index does not have",
+                        (unsigned long long)dv);
         if (de)
                 problem(&c, "dangling", "%llu entry rows point to objects or trees the index does not have",
                         (unsigned long long)de);
         rep->dangling = dv + de;
         count_temp(&c);
         if (rep->missing || rep->corrupt || rep->bad_trees || rep->dangling)
-                r = error_set(err, STACK_ESTORE, "store is damaged: %llu missing, %llu corrupt objects, %llu bad trees, %llu dangling rows",
-                              (unsigned long long)rep->missing, (unsigned long long)rep->corrupt,
-                              (unsigned long long)rep->bad_trees, (unsigned long long)rep->dangling);
+                r = error_set(
+                        err, STACK_ESTORE,
+                        "store is damaged: %llu missing, %llu corrupt objects, %llu bad trees, %llu dangling rows",
+                        (unsigned long long)rep->missing, (unsigned long long)rep->corrupt,
+                        (unsigned long long)rep->bad_trees, (unsigned long long)rep->dangling);
 done:
         free(c.v);
         free(c.buf);

@@ -16,10 +16,10 @@
 #include "store.h"
 
 struct verify_report {
-        uint64_t objects, bytes;                /* object files re-hashed */
-        uint64_t trees;                         /* trees rebuilt */
+        uint64_t objects, bytes;                        /* object files re-hashed */
+        uint64_t trees;                                 /* trees rebuilt */
         uint64_t missing, corrupt, bad_trees, dangling; /* damage */
-        uint64_t extra, temp;                   /* garbage */
+        uint64_t extra, temp;                           /* garbage */
         void (*problem)(void *ctx, const char *kind, const char *detail);
         void *ctx;
 };

@@ -261,14 +261,10 @@ static struct yamltree_node *node_from_event(const yaml_event_t *ev, const struc
 static const char *event_anchor(const yaml_event_t *ev)
 {
         switch (ev->type) {
-        case YAML_SCALAR_EVENT:
-                return (const char *)ev->data.scalar.anchor;
-        case YAML_SEQUENCE_START_EVENT:
-                return (const char *)ev->data.sequence_start.anchor;
-        case YAML_MAPPING_START_EVENT:
-                return (const char *)ev->data.mapping_start.anchor;
-        default:
-                return NULL;
+        case YAML_SCALAR_EVENT: return (const char *)ev->data.scalar.anchor;
+        case YAML_SEQUENCE_START_EVENT: return (const char *)ev->data.sequence_start.anchor;
+        case YAML_MAPPING_START_EVENT: return (const char *)ev->data.mapping_start.anchor;
+        default: return NULL;
         }
 }
 
@@ -303,8 +299,8 @@ static int tree_add(struct ctx *c, const yaml_event_t *ev, struct yamltree_node 
                                          c->o->name, name, line);
                 if (target->open)
                         return error_set(c->err, STACK_EREJECT,
-                                         "%s: alias '*%.64s' refers to a node that contains it (line %zu)",
-                                         c->o->name, name, line);
+                                         "%s: alias '*%.64s' refers to a node that contains it (line %zu)", c->o->name,
+                                         name, line);
         }
         if ((c->o->flags & YAMLTREE_ROOT_MAPPING) && *depth == 0 && ev->type != YAML_MAPPING_START_EVENT)
                 return error_set(c->err, STACK_EREJECT,
@@ -375,30 +371,23 @@ static int tree_build(struct ctx *c, yaml_parser_t *p, struct yamltree_node **re
                         goto fail;
                 }
                 switch (ev.type) {
-                case YAML_STREAM_END_EVENT:
-                        done = true;
-                        break;
+                case YAML_STREAM_END_EVENT: done = true; break;
                 case YAML_DOCUMENT_START_EVENT:
                         if (docs > 0)
                                 r = error_set(c->err, STACK_EREJECT, "%s: more than one YAML document (line %zu)",
                                               c->o->name, (size_t)ev.start_mark.line + 1);
                         break;
-                case YAML_DOCUMENT_END_EVENT:
-                        docs++;
-                        break;
+                case YAML_DOCUMENT_END_EVENT: docs++; break;
                 case YAML_SCALAR_EVENT:
                 case YAML_ALIAS_EVENT:
                 case YAML_SEQUENCE_START_EVENT:
-                case YAML_MAPPING_START_EVENT:
-                        r = tree_add(c, &ev, stack, &depth, &root);
-                        break;
+                case YAML_MAPPING_START_EVENT: r = tree_add(c, &ev, stack, &depth, &root); break;
                 case YAML_SEQUENCE_END_EVENT:
                 case YAML_MAPPING_END_EVENT:
                         if (depth > 0) /* always: libyaml pairs start and end events */
                                 stack[--depth]->open = false;
                         break;
-                default:
-                        break;
+                default: break;
                 }
                 yaml_event_delete(&ev);
                 if (r < 0)
@@ -496,8 +485,8 @@ static int map_resolve(struct ctx *c, struct yamltree_node *m)
                                 for (j = 0; j < merge->n; j++)
                                         if (merge->items[j]->kind != YAMLTREE_MAP)
                                                 return error_set(c->err, STACK_EREJECT,
-                                                                 "%s: '<<' merges a %s, not a mapping (line %zu)",
-                                                                 name, kind_name(merge->items[j]), k->line);
+                                                                 "%s: '<<' merges a %s, not a mapping (line %zu)", name,
+                                                                 kind_name(merge->items[j]), k->line);
                         } else if (merge->kind != YAMLTREE_MAP) {
                                 return error_set(c->err, STACK_EREJECT,
                                                  "%s: '<<' merges a %s, not a mapping (line %zu)", name,
@@ -526,9 +515,8 @@ static int map_resolve(struct ctx *c, struct yamltree_node *m)
 
                 if (prev && prev->len == k->len && memcmp(prev->text, k->text, k->len) == 0) {
                         if (!idx[i]->merged) {
-                                r = error_set(c->err, STACK_EREJECT, "%s: duplicate key '%s' (lines %zu and %zu)",
-                                              name, yamltree_show(k->text, k->len, buf, sizeof buf), prev->line,
-                                              k->line);
+                                r = error_set(c->err, STACK_EREJECT, "%s: duplicate key '%s' (lines %zu and %zu)", name,
+                                              yamltree_show(k->text, k->len, buf, sizeof buf), prev->line, k->line);
                                 goto out;
                         }
                         continue;

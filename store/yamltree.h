@@ -35,14 +35,14 @@ enum yamltree_kind {
 
 struct yamltree_node {
         enum yamltree_kind kind;
-        int style;       /* scalar: yaml_scalar_style_t; collection: yaml_{sequence,mapping}_style_t */
-        char *tag;       /* explicit tag as parsed (NULL when the document gave none) */
-        size_t line;     /* 1-based; 0 for nodes a caller added */
-        char *text;      /* scalar: NUL-terminated (may hold NULs, len says how long) */
+        int style;   /* scalar: yaml_scalar_style_t; collection: yaml_{sequence,mapping}_style_t */
+        char *tag;   /* explicit tag as parsed (NULL when the document gave none) */
+        size_t line; /* 1-based; 0 for nodes a caller added */
+        char *text;  /* scalar: NUL-terminated (may hold NULs, len says how long) */
         size_t len;
         struct yamltree_node **items; /* sequence: items; mapping: key, value, key, value ... (owned) */
         size_t n, cap;
-        bool open;       /* collection whose end event has not arrived yet */
+        bool open;                          /* collection whose end event has not arrived yet */
         const struct yamltree_node *target; /* alias: the anchored node (not owned) */
 };
 
@@ -61,17 +61,17 @@ enum yamltree_alias {
 };
 
 enum {
-        YAMLTREE_ROOT_MAPPING = 1 << 0, /* the document must be a mapping ("... expected a mapping of keys") */
-        YAMLTREE_MERGE = 1 << 1,        /* check mapping keys, resolve `<<` (YAMLTREE_ALIAS_COPY only) */
+        YAMLTREE_ROOT_MAPPING = 1 << 0,  /* the document must be a mapping ("... expected a mapping of keys") */
+        YAMLTREE_MERGE = 1 << 1,         /* check mapping keys, resolve `<<` (YAMLTREE_ALIAS_COPY only) */
         YAMLTREE_ERROR_CONTEXT = 1 << 2, /* syntax errors also say libyaml's context ("(while parsing ...)") */
-        YAMLTREE_OOM_NAMED = 1 << 3,    /* "<name>: out of memory" rather than "out of memory" */
+        YAMLTREE_OOM_NAMED = 1 << 3,     /* "<name>: out of memory" rather than "out of memory" */
 };
 
 struct yamltree_opts {
         const char *name; /* prefixes every message */
         struct yamltree_limits limits;
         enum yamltree_alias aliases;
-        unsigned flags;   /* YAMLTREE_* above */
+        unsigned flags; /* YAMLTREE_* above */
 };
 
 /* Load one YAML document (an empty one is refused). *ret is set only on success. */

@@ -11,7 +11,7 @@
 
 #include "store/digest.h"
 
-#define SIZE (512UL << 20)
+#define SIZE   (512UL << 20)
 #define ROUNDS 3
 
 static double now(void)
@@ -51,7 +51,8 @@ int main(void)
         printf("hash: store digest (nettle) %.2f GB/s; baseline mbedTLS %.2f GB/s; ratio %.2fx faster; "
                "target >= 1.20 GB/s: %s; this CPU now (libcrypto, reference) %.2f GB/s, store at %.0f%% of it\n",
                SIZE / best_store / 1e9, SIZE / best_mbed / 1e9, best_mbed / best_store,
-               SIZE / best_store / 1e9 >= 1.2 ? "met" : "NOT met", SIZE / best_ossl / 1e9, 100 * best_ossl / best_store);
+               SIZE / best_store / 1e9 >= 1.2 ? "met" : "NOT met", SIZE / best_ossl / 1e9,
+               100 * best_ossl / best_store);
         free(buf);
         return 0;
 }

@@ -80,10 +80,10 @@ static void assert_refused(void **state, enum tl_compression c, const struct tl_
         assert_refused_file(f, path, env, needle);
 }
 
-#define REFUSE(state, needle, ...)                                                                                     \
-        do {                                                                                                           \
-                const struct tl_entry extra_[] = {__VA_ARGS__};                                                      \
-                assert_refused(state, TL_ZSTD, extra_, sizeof extra_ / sizeof *extra_, true, NULL, needle);          \
+#define REFUSE(state, needle, ...)                                                                          \
+        do {                                                                                                \
+                const struct tl_entry extra_[] = {__VA_ARGS__};                                             \
+                assert_refused(state, TL_ZSTD, extra_, sizeof extra_ / sizeof *extra_, true, NULL, needle); \
         } while (0)
 
 static void import_refuses_file_that_is_not_an_archive(void **state)
@@ -155,13 +155,14 @@ static void import_refuses_symlink_chain_escape(void **state)
 static void import_refuses_entry_written_through_symlink(void **state)
 {
         /* dir -> real is inside, but a later entry dir/x would be written through the link. */
-        REFUSE(state, "below the symlink", {.path = "real", .type = 'd'}, {.path = "dir", .type = 'l', .target = "real"},
-               {.path = "dir/x", .type = 'f', .data = "x", .len = 1});
+        REFUSE(state, "below the symlink", {.path = "real", .type = 'd'},
+               {.path = "dir", .type = 'l', .target = "real"}, {.path = "dir/x", .type = 'f', .data = "x", .len = 1});
 }
 
 static void import_refuses_symlink_loop(void **state)
 {
-        REFUSE(state, "symlink loop", {.path = "a", .type = 'l', .target = "b"}, {.path = "b", .type = 'l', .target = "a"});
+        REFUSE(state, "symlink loop", {.path = "a", .type = 'l', .target = "b"},
+               {.path = "b", .type = 'l', .target = "a"});
 }
 
 static void import_refuses_hard_link(void **state)
@@ -204,8 +205,9 @@ static void import_refuses_missing_stack_yaml(void **state)
 
 static void import_refuses_malformed_stack_yaml(void **state)
 {
-        const struct tl_entry e[] = {{.path = "stack.yaml", .type = 'f', .data = "slug: [unclosed\n  name: {\n", .len = 26},
-                                     {.path = "compose.yaml", .type = 'f', .data = "services: {}\n", .len = 13}};
+        const struct tl_entry e[] = {
+                {.path = "stack.yaml", .type = 'f', .data = "slug: [unclosed\n  name: {\n", .len = 26},
+                {.path = "compose.yaml", .type = 'f', .data = "services: {}\n", .len = 13}};
         assert_refused(state, TL_ZSTD, e, 2, false, NULL, "stack.yaml");
 }
 

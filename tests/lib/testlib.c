@@ -36,7 +36,8 @@ const char *tl_tmpdir(void)
         static char path[PATH_MAX];
 
         if (!tmp_root[0]) {
-                snprintf(tmp_root, sizeof tmp_root, "%s/stack-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+                snprintf(tmp_root, sizeof tmp_root, "%s/stack-test-XXXXXX",
+                         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
                 if (!mkdtemp(tmp_root))
                         abort();
                 atexit(tl_cleanup);
@@ -58,7 +59,8 @@ void tl_valid_entries(struct tl_entry out[2], const char *slug, const char *vers
                  "author: tests\nlicense: MIT\n",
                  slug, slug, version);
         out[0] = (struct tl_entry){.path = "stack.yaml", .type = 'f', .data = y, .len = strlen(y)};
-        out[1] = (struct tl_entry){.path = "compose.yaml", .type = 'f',
+        out[1] = (struct tl_entry){.path = "compose.yaml",
+                                   .type = 'f',
                                    .data = "services:\n  web:\n    image: busybox\n",
                                    .len = strlen("services:\n  web:\n    image: busybox\n")};
 }

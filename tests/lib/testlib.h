@@ -15,12 +15,12 @@
 
 struct tl_entry {
         const char *path;
-        char type;            /* 'f' file, 'd' dir, 'l' symlink, 'h' hard link, 'c' char device, 'p' fifo */
-        unsigned mode;        /* permission bits incl. setuid etc.; 0 = 0644 / 0755 */
-        const void *data;     /* file content (NULL with len > 0: that many zero bytes; 'R' fill: see fill) */
+        char type;        /* 'f' file, 'd' dir, 'l' symlink, 'h' hard link, 'c' char device, 'p' fifo */
+        unsigned mode;    /* permission bits incl. setuid etc.; 0 = 0644 / 0755 */
+        const void *data; /* file content (NULL with len > 0: that many zero bytes; 'R' fill: see fill) */
         size_t len;
-        const char *target;   /* symlink / hard link target */
-        char fill;            /* 0: data or zeros; 'r': pseudo-random bytes of len */
+        const char *target; /* symlink / hard link target */
+        char fill;          /* 0: data or zeros; 'r': pseudo-random bytes of len */
 };
 
 enum tl_compression { TL_ZSTD, TL_GZIP, TL_NONE };

@@ -41,8 +41,10 @@ static int setup(void **state)
         assert_non_null(f);
         f->s = tl_store_new();
         tl_valid_entries(e, "co", "1.0");
-        e[2] = (struct tl_entry){.path = "bin/run.sh", .type = 'f', .mode = 0700, .data = run_sh, .len = sizeof run_sh - 1};
-        e[3] = (struct tl_entry){.path = "site/index.html", .type = 'f', .mode = 0600, .data = page, .len = sizeof page - 1};
+        e[2] = (struct tl_entry){
+                .path = "bin/run.sh", .type = 'f', .mode = 0700, .data = run_sh, .len = sizeof run_sh - 1};
+        e[3] = (struct tl_entry){
+                .path = "site/index.html", .type = 'f', .mode = 0600, .data = page, .len = sizeof page - 1};
         e[4] = (struct tl_entry){.path = "site/home.html", .type = 'l', .target = "index.html"};
         e[5] = (struct tl_entry){.path = "top", .type = 'l', .target = "site/index.html"};
         e[6] = (struct tl_entry){.path = "data/empty", .type = 'd', .mode = 0700};

@@ -157,9 +157,9 @@ static void unset_and_empty_differ_for_each_operator(void **state)
         static const struct {
                 const char *s, *unset, *empty, *set;
         } cases[] = {
-                {"${A:-x}", "x", "x", "v"}, {"${A-x}", "x", "", "v"},  {"${A:+x}", "", "", "x"},
-                {"${A+x}", "", "x", "x"},   {"${A}", "", "", "v"},     {"$A", "", "", "v"},
-                {"${A:?m}", "", "", "v"},   {"${A?m}", "", "", "v"},   {"${A-}", "", "", "v"},
+                {"${A:-x}", "x", "x", "v"}, {"${A-x}", "x", "", "v"}, {"${A:+x}", "", "", "x"},
+                {"${A+x}", "", "x", "x"},   {"${A}", "", "", "v"},    {"$A", "", "", "v"},
+                {"${A:?m}", "", "", "v"},   {"${A?m}", "", "", "v"},  {"${A-}", "", "", "v"},
         };
         struct interp_report rep;
 
@@ -235,8 +235,8 @@ static void variable_names_end_at_the_first_other_character(void **state)
 
 static void malformed_expressions_are_refused_naming_the_text(void **state)
 {
-        static const char *const bad[] = {"${", "a ${}", "${A:x}", "${1}", "${A", "${A:-x", "${A:-${B}", "${A B}",
-                                          "${-x}"};
+        static const char *const bad[] = {"${",     "a ${}",     "${A:x}", "${1}", "${A",
+                                          "${A:-x", "${A:-${B}", "${A B}", "${-x}"};
 
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
                 const char *msg = xp_refused(bad[i], NULL);
@@ -419,7 +419,8 @@ static void dotenv_refuses_a_self_reference_but_accepts_a_self_default(void **st
         struct sink s;
         struct error err = ERROR_INIT;
 
-        assert_string_equal(parse_refused("\nPATH=${PATH}:/x\n", NULL), "b/.env:2: not valid dotenv: PATH refers to itself");
+        assert_string_equal(parse_refused("\nPATH=${PATH}:/x\n", NULL),
+                            "b/.env:2: not valid dotenv: PATH refers to itself");
         assert_int_equal(parse("DOMAIN=${DOMAIN:-stack.localhost}\n", NULL, &s, &err), 0);
         assert_string_equal(s.text, "DOMAIN=stack.localhost\n");
         assert_int_equal(parse("DOMAIN=${DOMAIN:-stack.localhost}\n", env, &s, &err), 0);
@@ -442,7 +443,8 @@ static void dotenv_invalid_lines_name_the_file_and_line(void **state)
                 {"A='open\n", "b/.env:1: not valid dotenv: unterminated single-quoted value"},
                 {"A=\"ends in a backslash\\", "b/.env:1: not valid dotenv: unterminated double-quoted value"},
                 {"A=\"x\ny\" trailing\n", "b/.env:2: not valid dotenv: text after the closing quote"},
-                {"A=1\nB=${C\n", "b/.env:2: not valid dotenv: invalid interpolation in \"${C\": '${' without a closing '}'"},
+                {"A=1\nB=${C\n",
+                 "b/.env:2: not valid dotenv: invalid interpolation in \"${C\": '${' without a closing '}'"},
                 {"A=${NEED:?set NEED}\n", "b/.env:1: not valid dotenv: A requires NEED, which has no value"},
         };
 

@@ -22,9 +22,9 @@
 #include "testlib.h"
 
 #define DOCKER "/usr/bin/docker"
-#define IMAGE "stack-test/engine:1"
+#define IMAGE  "stack-test/engine:1"
 
-static char tag[64]; /* random per run: labels, names and load tags of concurrent runs never meet */
+static char tag[64];      /* random per run: labels, names and load tags of concurrent runs never meet */
 static char *docker_host; /* DOCKER_HOST as the test found it (a rootless CI Engine), restored after each change */
 
 static void restore_docker_host(void)
@@ -123,7 +123,8 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-        sh(DOCKER " ps -aq --filter label=io.stack.test=%s 2>/dev/null | xargs -r " DOCKER " rm -f >/dev/null 2>&1", tag);
+        sh(DOCKER " ps -aq --filter label=io.stack.test=%s 2>/dev/null | xargs -r " DOCKER " rm -f >/dev/null 2>&1",
+           tag);
         sh(DOCKER " rmi -f stack-test/engine-load:%s >/dev/null 2>&1", tag);
         free(docker_host);
         return 0;
@@ -190,9 +191,8 @@ static void open_on_a_socket_nobody_listens_on_says_not_running(void **state)
         struct error err = ERROR_INIT;
 
         snprintf(path, sizeof path, "%s/stale.sock", tl_tmpdir());
-        assert_int_equal(sh("python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' '%s'",
-                            path),
-                         0);
+        assert_int_equal(
+                sh("python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' '%s'", path), 0);
         snprintf(env, sizeof env, "unix://%s", path);
         setenv("DOCKER_HOST", env, 1);
         assert_int_equal(engine_open(&e, &err), -STACK_ERUNTIME);
@@ -449,9 +449,10 @@ static void list_containers_reports_running_and_exited_by_label(void **state)
         snprintf(run_name, sizeof run_name, "stack-test-engine-%s-a", tag);
         snprintf(exit_name, sizeof exit_name, "stack-test-engine-%s-b", tag);
         /* --network none: the engine under test may have no bridge network. */
-        assert_int_equal(sh(DOCKER " run -d --network none --name %s --label %s --label io.stack.run=run-%s "
-                                   "--label com.docker.compose.service=web --health-cmd true --health-interval 1s "
-                                   IMAGE " sleep 30 >/dev/null",
+        assert_int_equal(sh(DOCKER
+                            " run -d --network none --name %s --label %s --label io.stack.run=run-%s "
+                            "--label com.docker.compose.service=web --health-cmd true --health-interval 1s " IMAGE
+                            " sleep 30 >/dev/null",
                             run_name, label, tag),
                          0);
         assert_int_equal(sh(DOCKER " run -d --network none --name %s --label %s " IMAGE " sh -c 'exit 3' >/dev/null",
@@ -540,8 +541,7 @@ static int volumes_of(const char *project)
         return count_lines(DOCKER " volume ls -q --filter label=com.docker.compose.project=%s", project);
 }
 
-static void assert_removed(const struct engine_removed *rm, unsigned containers, unsigned networks,
-                           unsigned volumes)
+static void assert_removed(const struct engine_removed *rm, unsigned containers, unsigned networks, unsigned volumes)
 {
         assert_int_equal(rm->containers, containers);
         assert_int_equal(rm->networks, networks);

@@ -13,7 +13,7 @@
 #include "store/index.h"
 #include "testlib.h"
 
-static const int codes[] = {STACK_EFAIL,   STACK_EUSAGE,   STACK_EREJECT,  STACK_ESTORE,
+static const int codes[] = {STACK_EFAIL,    STACK_EUSAGE,   STACK_EREJECT,  STACK_ESTORE,
                             STACK_ERUNTIME, STACK_ENETWORK, STACK_ENOTFOUND};
 
 static void project_codes_never_equal_a_negative_errno(void **state)

@@ -383,10 +383,12 @@ static void load_tree_rebuilds_the_published_tree(void **state)
                 struct digest cd;
                 if (e[i].type == 'f') {
                         digest_buffer(e[i].data, e[i].len, &cd);
-                        assert_int_equal(tree_add(&want, e[i].path, ENTRY_FILE, e[i].mode ? e[i].mode : 0644, e[i].len, &cd,
-                                                  NULL, &err), 0);
+                        assert_int_equal(tree_add(&want, e[i].path, ENTRY_FILE, e[i].mode ? e[i].mode : 0644, e[i].len,
+                                                  &cd, NULL, &err),
+                                         0);
                 } else if (e[i].type == 'l') {
-                        assert_int_equal(tree_add(&want, e[i].path, ENTRY_SYMLINK, 0777, 0, NULL, e[i].target, &err), 0);
+                        assert_int_equal(tree_add(&want, e[i].path, ENTRY_SYMLINK, 0777, 0, NULL, e[i].target, &err),
+                                         0);
                 } else {
                         assert_int_equal(tree_add(&want, e[i].path, ENTRY_DIR, 0755, 0, NULL, NULL, &err), 0);
                 }

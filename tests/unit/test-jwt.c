@@ -48,8 +48,8 @@ static void make_token(const char *header, const char *payload, const unsigned c
         b64url(header, strlen(header), h, sizeof h);
         b64url(payload, strlen(payload), p, sizeof p);
         snprintf(out, size, "%s.%s", h, p);
-        assert_int_equal(mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), k, k_len,
-                                         (unsigned char *)out, strlen(out), mac),
+        assert_int_equal(mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), k, k_len, (unsigned char *)out,
+                                         strlen(out), mac),
                          0);
         b64url(mac, sizeof mac, s, sizeof s);
         strcat(out, ".");
@@ -81,8 +81,8 @@ static void valid_token_is_accepted(void **state)
 {
         char tok[2048];
 
-        make_token("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", "{\"aud\":\"stack-api\",\"iat\":1700000000,\"exp\":1700000300}",
-                   key, sizeof key, tok, sizeof tok);
+        make_token("{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+                   "{\"aud\":\"stack-api\",\"iat\":1700000000,\"exp\":1700000300}", key, sizeof key, tok, sizeof tok);
         assert_int_equal(verify(tok, NULL), 0);
         /* iat is optional, aud may be an array, the header needs no typ */
         make_token("{\"alg\":\"HS256\"}", "{\"aud\":[\"x\",\"stack-api\"],\"exp\":1700000001}", key, sizeof key, tok,
@@ -107,9 +107,10 @@ static void token_from_python_hmac_is_accepted(void **state)
 {
         /* python3: key bytes(range(32)), header {"alg":"HS256","typ":"JWT"},
          * payload {"aud":["other","stack-api"],"exp":1700000120,"iat":1700000000,"sub":"python"} */
-        static const char tok[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOlsib3RoZXIiLCJzdGFjay1hcGkiXSwiZXhwIjoxNz"
-                                  "AwMDAwMTIwLCJpYXQiOjE3MDAwMDAwMDAsInN1YiI6InB5dGhvbiJ9.yixzXjCeED1QTXtXKS0VJ3Ozj4n6PIazS"
-                                  "ykMIWXx_8M";
+        static const char tok[] =
+                "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOlsib3RoZXIiLCJzdGFjay1hcGkiXSwiZXhwIjoxNz"
+                "AwMDAwMTIwLCJpYXQiOjE3MDAwMDAwMDAsInN1YiI6InB5dGhvbiJ9.yixzXjCeED1QTXtXKS0VJ3Ozj4n6PIazS"
+                "ykMIWXx_8M";
         unsigned char k[32];
         struct error err = ERROR_INIT;
 
@@ -121,14 +122,15 @@ static void token_from_python_hmac_is_accepted(void **state)
 static void rfc7515_example_passes_the_signature_and_fails_on_aud(void **state)
 {
         /* RFC 7515 A.1: its header has a CRLF inside and no aud: the signature must check, the claims not. */
-        static const char tok[] = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzOD"
-                                  "AsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gF"
-                                  "WFOEjXk";
-        static const unsigned char k[] = {
-                0x03, 0x23, 0x35, 0x4b, 0x2b, 0x0f, 0xa5, 0xbc, 0x83, 0x7e, 0x06, 0x65, 0x77, 0x7b, 0xa6, 0x8f,
-                0x5a, 0xb3, 0x28, 0xe6, 0xf0, 0x54, 0xc9, 0x28, 0xa9, 0x0f, 0x84, 0xb2, 0xd2, 0x50, 0x2e, 0xbf,
-                0xd3, 0xfb, 0x5a, 0x92, 0xd2, 0x06, 0x47, 0xef, 0x96, 0x8a, 0xb4, 0xc3, 0x77, 0x62, 0x3d, 0x22,
-                0x3d, 0x2e, 0x21, 0x72, 0x05, 0x2e, 0x4f, 0x08, 0xc0, 0xcd, 0x9a, 0xf5, 0x67, 0xd0, 0x80, 0xa3};
+        static const char tok[] =
+                "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzOD"
+                "AsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gF"
+                "WFOEjXk";
+        static const unsigned char k[] = {0x03, 0x23, 0x35, 0x4b, 0x2b, 0x0f, 0xa5, 0xbc, 0x83, 0x7e, 0x06, 0x65, 0x77,
+                                          0x7b, 0xa6, 0x8f, 0x5a, 0xb3, 0x28, 0xe6, 0xf0, 0x54, 0xc9, 0x28, 0xa9, 0x0f,
+                                          0x84, 0xb2, 0xd2, 0x50, 0x2e, 0xbf, 0xd3, 0xfb, 0x5a, 0x92, 0xd2, 0x06, 0x47,
+                                          0xef, 0x96, 0x8a, 0xb4, 0xc3, 0x77, 0x62, 0x3d, 0x22, 0x3d, 0x2e, 0x21, 0x72,
+                                          0x05, 0x2e, 0x4f, 0x08, 0xc0, 0xcd, 0x9a, 0xf5, 0x67, 0xd0, 0x80, 0xa3};
         struct error err = ERROR_INIT;
 
         assert_int_equal(jwt_verify(k, sizeof k, tok, strlen(tok), 1300819380 - 100, &err), -STACK_EFAIL);
@@ -159,8 +161,8 @@ static void token_issued_in_the_future_is_refused(void **state)
         refused_payload("{\"aud\":\"stack-api\",\"iat\":1700000061,\"exp\":1700000100}", "iat");
         refused_payload("{\"aud\":\"stack-api\",\"nbf\":1700000200,\"exp\":1700000100}", "nbf");
         /* within the skew: accepted */
-        make_token("{\"alg\":\"HS256\"}", "{\"aud\":\"stack-api\",\"iat\":1700000060,\"exp\":1700000100}", key, sizeof key,
-                   tok, sizeof tok);
+        make_token("{\"alg\":\"HS256\"}", "{\"aud\":\"stack-api\",\"iat\":1700000060,\"exp\":1700000100}", key,
+                   sizeof key, tok, sizeof tok);
         assert_int_equal(verify(tok, NULL), 0);
 }
 
@@ -174,7 +176,8 @@ static void token_for_another_audience_is_refused(void **state)
 
 static void alg_none_is_refused(void **state)
 {
-        static const char none[] = "{\"alg\":\"none\",\"typ\":\"JWT\"}", claims[] = "{\"aud\":\"stack-api\",\"exp\":1700000100}";
+        static const char none[] = "{\"alg\":\"none\",\"typ\":\"JWT\"}",
+                          claims[] = "{\"aud\":\"stack-api\",\"exp\":1700000100}";
         char h[128], p[256], tok[512], why[256];
 
         b64url(none, strlen(none), h, sizeof h);
@@ -183,7 +186,8 @@ static void alg_none_is_refused(void **state)
         assert_int_equal(verify(tok, why), -STACK_EFAIL);
         assert_non_null(strstr(why, "alg"));
         /* with a signature made as if it were HS256, still refused: alg comes from us, never from the token */
-        make_token("{\"alg\":\"none\"}", "{\"aud\":\"stack-api\",\"exp\":1700000100}", key, sizeof key, tok, sizeof tok);
+        make_token("{\"alg\":\"none\"}", "{\"aud\":\"stack-api\",\"exp\":1700000100}", key, sizeof key, tok,
+                   sizeof tok);
         assert_int_equal(verify(tok, why), -STACK_EFAIL);
         assert_non_null(strstr(why, "alg"));
 }
@@ -191,7 +195,7 @@ static void alg_none_is_refused(void **state)
 static void hs512_and_other_algs_are_refused(void **state)
 {
         static const char *const algs[] = {"{\"alg\":\"HS512\"}", "{\"alg\":\"HS384\"}", "{\"alg\":\"RS256\"}",
-                                           "{\"alg\":\"hs256\"}", "{\"typ\":\"JWT\"}", "{\"alg\":[\"HS256\"]}"};
+                                           "{\"alg\":\"hs256\"}", "{\"typ\":\"JWT\"}",   "{\"alg\":[\"HS256\"]}"};
         char tok[2048], why[256];
 
         for (size_t i = 0; i < sizeof algs / sizeof *algs; i++) {
@@ -214,7 +218,8 @@ static void forged_signature_is_refused(void **state)
         assert_int_equal(verify(tok, why), -STACK_EFAIL);
         assert_non_null(strstr(why, "signature"));
         /* a good token with one character of its signature changed: refused */
-        make_token("{\"alg\":\"HS256\"}", "{\"aud\":\"stack-api\",\"exp\":1700000100}", key, sizeof key, tok, sizeof tok);
+        make_token("{\"alg\":\"HS256\"}", "{\"aud\":\"stack-api\",\"exp\":1700000100}", key, sizeof key, tok,
+                   sizeof tok);
         assert_int_equal(verify(tok, NULL), 0);
         n = strlen(tok);
         tok[n - 2] = tok[n - 2] == 'A' ? 'B' : 'A';
@@ -232,10 +237,10 @@ static void malformed_tokens_are_refused(void **state)
                 "..",
                 "eyJhbGciOiJIUzI1NiJ9..AAAA",
                 "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.not base64!",
-                "eyJhbGciOiJIUzI1NiJ9=.eyJleHAiOjF9.AAAA",  /* padding is not base64url */
-                "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.AAAA",   /* signature of the wrong size */
-                "bm90IGpzb24.eyJleHAiOjF9.AAAA",             /* header is not JSON */
-                "WyJIUzI1NiJd.eyJleHAiOjF9.AAAA",             /* header is an array */
+                "eyJhbGciOiJIUzI1NiJ9=.eyJleHAiOjF9.AAAA", /* padding is not base64url */
+                "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.AAAA",  /* signature of the wrong size */
+                "bm90IGpzb24.eyJleHAiOjF9.AAAA",           /* header is not JSON */
+                "WyJIUzI1NiJd.eyJleHAiOjF9.AAAA",          /* header is an array */
         };
         char tok[2048], big[JWT_MAX_LEN + 2];
 

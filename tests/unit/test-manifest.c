@@ -13,18 +13,18 @@
 
 #include "store/manifest.h"
 
-#define BASE                                                                                                           \
-        "slug: wordpress\n"                                                                                            \
-        "name: WordPress\n"                                                                                            \
-        "flavor: DockerCompose\n"                                                                                      \
-        "version: \"6.4\"\n"                                                                                           \
-        "description: Blog and CMS\n"                                                                                  \
-        "author: WordPress.org\n"                                                                                      \
+#define BASE                          \
+        "slug: wordpress\n"           \
+        "name: WordPress\n"           \
+        "flavor: DockerCompose\n"     \
+        "version: \"6.4\"\n"          \
+        "description: Blog and CMS\n" \
+        "author: WordPress.org\n"     \
         "license: GPL-2.0\n"
 
 /* The required keys with the four that have rules of their own filled in: DOC("a", "A", "DockerCompose", "'1'") */
-#define DOC(slug, name, flavor, version)                                                                               \
-        "slug: " slug "\nname: " name "\nflavor: " flavor "\nversion: " version                                        \
+#define DOC(slug, name, flavor, version)                                        \
+        "slug: " slug "\nname: " name "\nflavor: " flavor "\nversion: " version \
         "\ndescription: d\nauthor: x\nlicense: MIT\n"
 
 struct warnings {
@@ -573,18 +573,10 @@ static void parses_memory_suffixes(void **state)
                 const char *text;
                 uint64_t bytes;
         } cases[] = {
-                {"1048576", 1048576},
-                {"100k", 100 * 1024},
-                {"512m", 512ull << 20},
-                {"512M", 512ull << 20},
-                {"1g", 1ull << 30},
-                {"256MiB", 256ull << 20},
-                {"256mb", 256ull << 20},
-                {"2Gi", 2ull << 30},
-                {"1t", 1ull << 40},
-                {"512b", 512},
-                {"1.5g", 3ull << 29},
-                {"\"512 MiB\"", 512ull << 20},
+                {"1048576", 1048576},    {"100k", 100 * 1024}, {"512m", 512ull << 20},
+                {"512M", 512ull << 20},  {"1g", 1ull << 30},   {"256MiB", 256ull << 20},
+                {"256mb", 256ull << 20}, {"2Gi", 2ull << 30},  {"1t", 1ull << 40},
+                {"512b", 512},           {"1.5g", 3ull << 29}, {"\"512 MiB\"", 512ull << 20},
         };
         char yaml[512];
         struct manifest *m;
@@ -601,8 +593,9 @@ static void parses_memory_suffixes(void **state)
 
 static void refuses_bad_memory_sizes(void **state)
 {
-        static const char *const cases[] = {"0", "0m", "-1g", "1x", "1gbb", "g", "1e9", "18446744073709551616",
-                                            "20000000000000p", "[1g]", "\"512 \"", "1..5g"};
+        static const char *const cases[] = {
+                "0",    "0m",       "-1g",  "1x", "1gbb", "g", "1e9", "18446744073709551616", "20000000000000p",
+                "[1g]", "\"512 \"", "1..5g"};
         char yaml[512];
 
         (void)state;

@@ -20,7 +20,7 @@
 #include "store/tree.h"
 #include "testlib.h"
 
-#define MANIFEST                                                                                                       \
+#define MANIFEST \
         "slug: demo\nname: Demo\nflavor: DockerCompose\nversion: \"1\"\ndescription: d\nauthor: a\nlicense: MIT\n"
 
 /* One run dir with a compose file, a data dir, a bundle tree and a manifest. */
@@ -91,8 +91,13 @@ static bool exists(const char *path)
 /* Write yaml as the compose file and apply the policy; on success f->text is the effective file. */
 static int fx_apply(struct fx *f, const char *yaml, unsigned allow)
 {
-        struct policy_input in = {.compose_path = f->compose, .run_dir = f->run, .data_dir = f->data,
-                                  .tree = &f->tree, .m = f->m, .allow = allow, .labels = default_labels};
+        struct policy_input in = {.compose_path = f->compose,
+                                  .run_dir = f->run,
+                                  .data_dir = f->data,
+                                  .tree = &f->tree,
+                                  .m = f->m,
+                                  .allow = allow,
+                                  .labels = default_labels};
         size_t len;
         int r;
 
@@ -160,19 +165,19 @@ static char *yget(const char *text, const char *path)
                 assert_true(asprintf(&out, "<list:%d>",
                                      (int)(n->data.sequence.items.top - n->data.sequence.items.start)) > 0);
         else
-                assert_true(asprintf(&out, "<map:%d>",
-                                     (int)(n->data.mapping.pairs.top - n->data.mapping.pairs.start)) > 0);
+                assert_true(asprintf(&out, "<map:%d>", (int)(n->data.mapping.pairs.top - n->data.mapping.pairs.start)) >
+                            0);
         yaml_document_delete(&d);
         yaml_parser_delete(&p);
         return out;
 }
 
-#define assert_yaml(text, path, want)                                                                                  \
-        do {                                                                                                           \
-                char *got_ = yget(text, path);                                                                         \
-                if (strcmp(got_, want) != 0)                                                                           \
-                        fail_msg("%s: got '%s', want '%s'\n%s", path, got_, want, text);                               \
-                free(got_);                                                                                            \
+#define assert_yaml(text, path, want)                                                    \
+        do {                                                                             \
+                char *got_ = yget(text, path);                                           \
+                if (strcmp(got_, want) != 0)                                             \
+                        fail_msg("%s: got '%s', want '%s'\n%s", path, got_, want, text); \
+                free(got_);                                                              \
         } while (0)
 
 static size_t count(const char *text, const char *needle)
@@ -790,7 +795,7 @@ static void accepts_sandbox_keys_that_ask_for_nothing(void **state)
 
 static void permission_names_round_trip(void **state)
 {
-        static const char *const names[] = {"privileged", "host-network", "host-pid", "host-ipc", "cap-add",
+        static const char *const names[] = {"privileged", "host-network",  "host-pid",  "host-ipc", "cap-add",
                                             "devices",    "docker-socket", "host-bind", "listen"};
         unsigned all = 0;
 

@@ -25,7 +25,8 @@ static const char to_schema2[] =
         "DROP TABLE module_schemas;"
         "PRAGMA user_version = 2;"
         "DELETE FROM runs;"
-        "INSERT INTO versions(id, slug, version, tree, fetched_at, fetch_seq) VALUES(7, 'web', '1.0', '" TREE_HEX "', 1, 1);"
+        "INSERT INTO versions(id, slug, version, tree, fetched_at, fetch_seq) VALUES(7, 'web', '1.0', '" TREE_HEX
+        "', 1, 1);"
         "INSERT INTO runs(id, slug, version_id, tree, state, project, run_dir, created_at, updated_at, started_at)"
         "  VALUES('0123456789ab', 'web', 7, '" TREE_HEX "', 'running', 'stack-web', '/x/runs/web', 10, 11, 11);"
         "INSERT INTO allows(slug, perms) VALUES('web', 5);";

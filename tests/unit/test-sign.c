@@ -18,7 +18,7 @@
 /* Per test: a temp dir with alice.key/.pub, bob.key/.pub, a signed file and an empty trust dir. */
 struct fx {
         char dir[PATH_MAX];
-        char alice[PATH_MAX], bob[PATH_MAX];         /* key names (no suffix) */
+        char alice[PATH_MAX], bob[PATH_MAX]; /* key names (no suffix) */
         char alice_pub[PATH_MAX], alice_key[PATH_MAX];
         char bob_pub[PATH_MAX];
         char trusted[PATH_MAX];
@@ -141,7 +141,8 @@ static void tampered_digest_or_signature_is_rejected(void **state)
         assert_int_equal(trust_verify_digest(t, "x", &f->file_digest, sig, f->sig_len, NULL, &err), -STACK_EREJECT);
         error_clear(&err);
         /* Truncated, empty, and with a trailing byte. */
-        assert_int_equal(trust_verify_digest(t, "x", &f->file_digest, f->sig, f->sig_len - 1, NULL, &err), -STACK_EREJECT);
+        assert_int_equal(trust_verify_digest(t, "x", &f->file_digest, f->sig, f->sig_len - 1, NULL, &err),
+                         -STACK_EREJECT);
         error_clear(&err);
         assert_int_equal(trust_verify_digest(t, "x", &f->file_digest, f->sig, 0, NULL, &err), -STACK_EREJECT);
         error_clear(&err);
@@ -324,7 +325,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(fingerprint_of_key_equals_fingerprint_of_pub, setup, teardown),
                 cmocka_unit_test_setup_teardown(empty_or_missing_trust_dir_has_no_trusted_keys, setup, teardown),
                 cmocka_unit_test_setup_teardown(keygen_refuses_to_overwrite_and_keeps_the_key_private, setup, teardown),
-                cmocka_unit_test_setup_teardown(trust_load_refuses_a_private_key_dropped_into_the_store, setup, teardown),
+                cmocka_unit_test_setup_teardown(trust_load_refuses_a_private_key_dropped_into_the_store, setup,
+                                                teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -244,8 +244,8 @@ static void store_object_path_fans_out_by_the_first_two_hex_digits(void **state)
         digest_to_hex(&d, hex);
         assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         assert_int_equal(store_object_path(s, &d, path, sizeof path), 0);
-        snprintf(want, sizeof want, "%s/objects/sha256/e3/b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-                 store_home(s));
+        snprintf(want, sizeof want,
+                 "%s/objects/sha256/e3/b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", store_home(s));
         assert_string_equal(path, want);
         store_free(s);
 }

@@ -25,7 +25,7 @@ static const char page[] = "<h1>verified</h1>\n";
 struct fixture {
         struct store *s;
         struct tl_imported imp;
-        struct digest page; /* the object of site/index.html */
+        struct digest page;  /* the object of site/index.html */
         char findings[8192]; /* "<kind> <detail>\n" per problem */
         int n_findings;
 };

@@ -16,8 +16,12 @@ static bool value_is_null(const char *value, enum yamltree_alias aliases)
 {
         const struct yamltree_opts opts = {
                 .name = "test.yaml",
-                .limits = {.max_bytes = 4096, .max_aliases = 4, .max_nodes = 64, .max_depth = 8,
-                           .max_copy_depth = 8, .max_copy_bytes = 4096},
+                .limits = {.max_bytes = 4096,
+                           .max_aliases = 4,
+                           .max_nodes = 64,
+                           .max_depth = 8,
+                           .max_copy_depth = 8,
+                           .max_copy_bytes = 4096},
                 .aliases = aliases,
         };
         struct error err = ERROR_INIT;
