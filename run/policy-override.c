@@ -39,8 +39,8 @@ enum merge_ctx {
 
 static bool is_keyed(const struct yamltree_node *k)
 {
-        return text_is(k, "environment") || text_is(k, "labels") || text_is(k, "args") ||
-               text_is(k, "extra_hosts") || text_is(k, "sysctls") || text_is(k, "annotations");
+        return text_is(k, "environment") || text_is(k, "labels") || text_is(k, "args") || text_is(k, "extra_hosts") ||
+               text_is(k, "sysctls") || text_is(k, "annotations");
 }
 
 /* The name a "K=V" (or "host:ip" for extra_hosts) item or a mapping key stands for. */
@@ -64,8 +64,7 @@ static int map_to_list(const struct yamltree_node *m, struct yamltree_node **ret
 
                 if (!is_scalar(k) || (v->kind != YAMLTREE_SCALAR))
                         continue;
-                text = is_null(v) ? concat3(k->text, "", 0, "")
-                                  : concat3(k->text, hosts ? ":" : "=", 1, v->text);
+                text = is_null(v) ? concat3(k->text, "", 0, "") : concat3(k->text, hosts ? ":" : "=", 1, v->text);
                 s = text ? scalar_new(text, strlen(text), YAML_DOUBLE_QUOTED_SCALAR_STYLE) : NULL;
                 free(text);
                 if (!s || node_append(l, s) < 0) {
@@ -308,6 +307,8 @@ static int merge_value(struct yamltree_node *dst, const struct yamltree_node *k,
                         return r;
                 }
         }
+        if (d && is_keyed(k) && !tag_is(src, "!override") && d->kind != YAMLTREE_SCALAR && src->kind != YAMLTREE_SCALAR)
+                return merge_keyed(d, src, text_is(k, "extra_hosts"));
         if (!d || tag_is(src, "!override") || d->kind != src->kind || src->kind == YAMLTREE_SCALAR ||
             (ctx == CTX_SERVICE && (text_is(k, "command") || text_is(k, "entrypoint")))) {
                 c = node_copy(src);
@@ -317,8 +318,6 @@ static int merge_value(struct yamltree_node *dst, const struct yamltree_node *k,
                 }
                 return map_set(dst, k->text, k->style, c);
         }
-        if (is_keyed(k))
-                return merge_keyed(d, src, text_is(k, "extra_hosts"));
         if (src->kind == YAMLTREE_MAP) {
                 enum merge_ctx sub = CTX_PLAIN;
 
@@ -370,8 +369,7 @@ int merge_override(struct apply *a, const char *rel, struct yamltree_node *root)
 
         path_dirname(rel, dir, sizeof dir);
         for (i = 0; i < COUNT(override_names) && !e; i++) {
-                if (snprintf(orel, sizeof orel, "%s%s%s", dir, *dir ? "/" : "", override_names[i]) >=
-                    (int)sizeof orel)
+                if (snprintf(orel, sizeof orel, "%s%s%s", dir, *dir ? "/" : "", override_names[i]) >= (int)sizeof orel)
                         return error_set(a->err, STACK_EREJECT, "%s: path too long", rel);
                 e = tree_find(a->in->tree, orel);
                 if (e && e->type != ENTRY_FILE)

@@ -20,10 +20,11 @@
 
 static int refuse_v1(struct file *f, const char *who, const char *key)
 {
-        return error_set(f->a->err, STACK_EREJECT,
-                         "%s: %s cannot be expressed for docker-compose 1.29 (compose v2 runs it: STACK_RUNTIME='docker "
-                         "compose')",
-                         who, key);
+        return error_set(
+                f->a->err, STACK_EREJECT,
+                "%s: %s cannot be expressed for docker-compose 1.29 (compose v2 runs it: STACK_RUNTIME='docker "
+                "compose')",
+                who, key);
 }
 
 /* v2 reads a plain true/1/yes in these mappings as the string it writes ("true" for any spelling of true);
@@ -271,6 +272,76 @@ static int rewrite_configs(struct file *f, struct yamltree_node *configs)
         return 0;
 }
 
+/* docker-compose 1.29 ignores configs outside a swarm ("use docker stack deploy"): each service's configs
+ * become read-only binds of the config's file at the config's target (default /<name>, as v2 mounts it). */
+static int configs_to_binds(struct file *f, const char *who, struct yamltree_node *svc,
+                            const struct yamltree_node *configs)
+{
+        struct yamltree_node *v = map_get(svc, "configs"), *vols;
+        char buf[80];
+        size_t i;
+        int r;
+
+        if (!v)
+                return 0;
+        if (v->kind != YAMLTREE_SEQ)
+                return malformed(f, who, "configs must be a list", v);
+        vols = map_get(svc, "volumes");
+        if (!vols) {
+                vols = node_new(YAMLTREE_SEQ);
+                if (!vols || map_set(svc, "volumes", YAML_PLAIN_SCALAR_STYLE, vols) < 0)
+                        return -ENOMEM;
+        }
+        if (vols->kind != YAMLTREE_SEQ)
+                return malformed(f, who, "volumes must be a list", vols);
+        for (i = 0; i < v->n; i++) {
+                const struct yamltree_node *it = v->items[i], *src = it, *tgt = NULL, *def, *file;
+                struct yamltree_node *m;
+                char *target;
+
+                if (it->kind == YAMLTREE_MAP) {
+                        src = map_get(it, "source");
+                        tgt = map_get(it, "target");
+                }
+                if (!is_scalar(src))
+                        return malformed(f, who, "a config needs a source", it);
+                show(src->text, src->len, buf, sizeof buf);
+                def = map_get(configs, src->text);
+                file = map_get(def, "file");
+                if (!is_scalar(file))
+                        return error_set(f->a->err, STACK_EREJECT,
+                                         "%s: config '%s' is not a file or content defined in the compose file, which "
+                                         "docker-compose 1.29 cannot mount (compose v2 runs it: STACK_RUNTIME='docker "
+                                         "compose')",
+                                         who, buf);
+                if (is_scalar(tgt) && tgt->text[0] == '/')
+                        target = strndup(tgt->text, tgt->len);
+                else if (is_scalar(tgt))
+                        target = concat3("/", tgt->text, tgt->len, "");
+                else
+                        target = concat3("/", src->text, src->len, "");
+                m = node_new(YAMLTREE_MAP);
+                r = target && m ? 0 : -ENOMEM;
+                if (r == 0)
+                        r = map_set_text(m, "type", "bind", YAML_PLAIN_SCALAR_STYLE);
+                if (r == 0)
+                        r = map_set(m, "source", YAML_PLAIN_SCALAR_STYLE, node_copy(file));
+                if (r == 0)
+                        r = map_set_text(m, "target", target, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+                if (r == 0)
+                        r = map_set_text(m, "read_only", "true", YAML_PLAIN_SCALAR_STYLE);
+                free(target);
+                if (r == 0 && node_append(vols, m) < 0)
+                        r = -ENOMEM;
+                if (r < 0) {
+                        yamltree_free(m);
+                        return r;
+                }
+        }
+        map_del(svc, "configs", false);
+        return 0;
+}
+
 int rewrite_v1(struct file *f, struct yamltree_node *root)
 {
         struct yamltree_node *services = map_get(root, "services"), *v;
@@ -278,15 +349,21 @@ int rewrite_v1(struct file *f, struct yamltree_node *root)
         size_t i;
         int r;
 
-        for (i = 0; services && services->kind == YAMLTREE_MAP && i + 1 < services->n; i += 2) {
-                show(services->items[i]->text, services->items[i]->len, name, sizeof name);
-                r = rewrite_service(f, name, services->items[i + 1]);
-                if (r < 0)
-                        return r == -ENOMEM ? oom(f->a->err) : r;
-        }
         r = rewrite_configs(f, map_get(root, "configs"));
         if (r < 0)
                 return r == -ENOMEM ? oom(f->a->err) : r;
+        for (i = 0; services && services->kind == YAMLTREE_MAP && i + 1 < services->n; i += 2) {
+                char who[WHO_SIZE];
+
+                show(services->items[i]->text, services->items[i]->len, name, sizeof name);
+                snprintf(who, sizeof who, "service '%s'", name);
+                r = rewrite_service(f, name, services->items[i + 1]);
+                if (r == 0)
+                        r = configs_to_binds(f, who, services->items[i + 1], map_get(root, "configs"));
+                if (r < 0)
+                        return r == -ENOMEM ? oom(f->a->err) : r;
+        }
+        map_del(root, "configs", false); /* mounted as binds above */
         v = map_get(root, "secrets");
         for (i = 0; v && v->kind == YAMLTREE_MAP && i + 1 < v->n; i += 2)
                 if (map_get(v->items[i + 1], "environment")) {
