@@ -219,6 +219,23 @@ static int flatten_add(struct file *f, struct yamltree_node *root, const char *r
         return 0;
 }
 
+static bool main_defines(struct apply *a, const char *section, const char *name)
+{
+        char key[PATH_MAX];
+        int n = snprintf(key, sizeof key, "%s/%s", section, name);
+
+        return n < (int)sizeof key && strv_has(&a->main_names, key, (size_t)n);
+}
+
+/* A name merged in from an included file: a later file including it again finds it as its own. */
+static int main_note(struct apply *a, const char *section, const char *name)
+{
+        char key[PATH_MAX];
+        int n = snprintf(key, sizeof key, "%s/%s", section, name);
+
+        return n < (int)sizeof key ? strv_add(&a->main_names, key, (size_t)n) : 0;
+}
+
 int flatten_includes(struct file *f, struct yamltree_node *root)
 {
         static const char *const sections[] = {"services", "volumes", "networks", "configs", "secrets"};
@@ -236,7 +253,9 @@ int flatten_includes(struct file *f, struct yamltree_node *root)
                                 const char *where = NULL;
 
                                 /* the main file, then the files included before this one */
-                                other = map_get(map_get(root, sections[s]), key->text);
+                                other = main_defines(a, sections[s], key->text)
+                                                ? map_get(map_get(root, sections[s]), key->text)
+                                                : NULL;
                                 if (other)
                                         where = f->rel;
                                 for (j = 0; !other && j < i; j++)
@@ -264,9 +283,16 @@ int flatten_includes(struct file *f, struct yamltree_node *root)
                         for (k = 0; k + 1 < sec->n; k += 2) {
                                 const struct yamltree_node *key = sec->items[k];
 
-                                if (map_get(dst, key->text))
+                                struct yamltree_node *have = map_get(dst, key->text), *def;
+
+                                if (have && main_defines(a, sections[s], key->text))
                                         continue; /* the same definition, seen already */
-                                if (map_set(dst, key->text, key->style, node_copy(sec->items[k + 1])) < 0)
+                                def = node_copy(sec->items[k + 1]);
+                                /* only the override names it: the override applies to the included one */
+                                if (!def || (have && merge_definition(def, have, s == 0) < 0) ||
+                                    map_set(dst, key->text, key->style, def) < 0)
+                                        return oom(a->err);
+                                if (!have && main_note(a, sections[s], key->text) < 0)
                                         return oom(a->err);
                         }
                 }

@@ -64,7 +64,8 @@ struct apply {
         const char *main_base; /* the main compose file's dir, relative to the run dir */
         struct flat *flat;     /* compose v1: included documents to merge into the main one */
         size_t n_flat, cap_flat;
-        bool configs_dir; /* compose v1: .stack-configs/ is written */
+        bool configs_dir;       /* compose v1: .stack-configs/ is written */
+        struct strv main_names; /* "<section>/<name>" the main file defines itself (not its override) */
 };
 
 /* An included document, checked and rebased, waiting to be merged into the main one (compose v1). */
@@ -221,6 +222,8 @@ int flatten_includes(struct file *f, struct yamltree_node *root);
 
 /* Merge the override file shipped beside the main compose file (rel) into root, as compose merges it. */
 int merge_override(struct apply *a, const char *rel, struct yamltree_node *root);
+/* over merged onto base (a service's definition when service, else a volume's, network's ...). -ENOMEM. */
+int merge_definition(struct yamltree_node *base, const struct yamltree_node *over, bool service);
 
 /* ---- policy-v1.c: the effective file for docker-compose 1.29 ---- */
 

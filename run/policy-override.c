@@ -359,6 +359,34 @@ static int merge_map(struct yamltree_node *dst, const struct yamltree_node *src,
         return 0;
 }
 
+int merge_definition(struct yamltree_node *base, const struct yamltree_node *over, bool service)
+{
+        if (base->kind != YAMLTREE_MAP || over->kind != YAMLTREE_MAP)
+                return 0;
+        return merge_map(base, over, service ? CTX_SERVICE : CTX_PLAIN);
+}
+
+/* The names the main file defines itself: an included file may not define them again, but it may be what an
+ * override's partial definition applies to. */
+static int record_names(struct apply *a, const struct yamltree_node *root)
+{
+        static const char *const sections[] = {"services", "volumes", "networks", "configs", "secrets"};
+        char name[PATH_MAX];
+        size_t s, i;
+
+        for (s = 0; s < COUNT(sections); s++) {
+                const struct yamltree_node *sec = map_get(root, sections[s]);
+
+                for (i = 0; sec && sec->kind == YAMLTREE_MAP && i + 1 < sec->n; i += 2) {
+                        int n = snprintf(name, sizeof name, "%s/%s", sections[s], sec->items[i]->text);
+
+                        if (n < (int)sizeof name && strv_add(&a->main_names, name, (size_t)n) < 0)
+                                return oom(a->err);
+                }
+        }
+        return 0;
+}
+
 int merge_override(struct apply *a, const char *rel, struct yamltree_node *root)
 {
         char dir[PATH_MAX], orel[PATH_MAX], path[PATH_MAX], *data = NULL;
@@ -367,6 +395,9 @@ int merge_override(struct apply *a, const char *rel, struct yamltree_node *root)
         size_t i, len = 0;
         int r;
 
+        r = record_names(a, root);
+        if (r < 0)
+                return r;
         path_dirname(rel, dir, sizeof dir);
         for (i = 0; i < COUNT(override_names) && !e; i++) {
                 if (snprintf(orel, sizeof orel, "%s%s%s", dir, *dir ? "/" : "", override_names[i]) >= (int)sizeof orel)

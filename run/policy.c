@@ -291,6 +291,7 @@ fail:
         strv_release(&a.redirected);
         strv_release(&a.dirs);
         strv_release(&a.visiting);
+        strv_release(&a.main_names);
         for (i = 0; i < a.n_writes; i++) {
                 free(a.writes[i].path);
                 free(a.writes[i].data);
