@@ -154,6 +154,11 @@ const char *backend_name(const struct backend *b)
         return b->name;
 }
 
+bool backend_is_v1(const struct backend *b)
+{
+        return b && strcmp(b->name, "docker-compose") == 0;
+}
+
 int backend_compose(const struct backend *b, const struct backend_call *c, int *ret_status, char **ret_output,
                     struct error *err)
 {

@@ -20,6 +20,8 @@ int backend_detect(struct store *s, struct backend **ret, struct error *err);
 void backend_free(struct backend *b);
 /* "docker-compose", "docker compose" or "podman compose". */
 const char *backend_name(const struct backend *b);
+/* docker-compose (v1, 1.29 on Debian 12): the effective compose file is written for it (spec/run.md). */
+bool backend_is_v1(const struct backend *b);
 
 struct backend_call {
         const char *project;      /* -p */

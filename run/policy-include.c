@@ -4,10 +4,13 @@
  */
 #include "policy-int.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <yaml.h>
 
 #include "store/fsutil.h"
 
@@ -47,13 +50,264 @@ int pending_add(struct apply *a, char *path, char *data, size_t len)
         return 0;
 }
 
+/* ---- compose v1: include flattened ---- */
+
+/* A relative path written in an included file, as the main file's directory sees it: "./data" in
+ * stacks/db/compose.yaml -> "./stacks/db/data". Absolute paths, ~, URLs and variables stay as written. */
+static int rebase_text(struct yamltree_node *n, const char *prefix)
+{
+        const char *t;
+        char *out;
+
+        if (!is_scalar(n) || is_null(n) || !*prefix)
+                return 0;
+        t = n->text;
+        if (t[0] == '/' || t[0] == '~' || t[0] == '$' || strstr(t, "://") || is_url(n))
+                return 0;
+        while (t[0] == '.' && t[1] == '/')
+                t += 2;
+        if (strcmp(t, ".") == 0)
+                t = "";
+        out = concat3(prefix, *t ? "/" : "", *t ? 1 : 0, t);
+        if (!out)
+                return -ENOMEM;
+        scalar_replace(n, out, n->style);
+        return 0;
+}
+
+/* A short volume "src:dst[:mode]": a source that starts with '.' is a path (else a named volume). */
+static int rebase_short_volume(struct yamltree_node *n, const char *prefix)
+{
+        size_t first = 0, last[2], k;
+        struct yamltree_node tmp;
+        char *src, *out;
+        int r;
+
+        if (!is_scalar(n) || n->text[0] != '.')
+                return 0;
+        k = split_colons(n->text, n->len, &first, last);
+        if (k == 0)
+                return 0;
+        src = strndup(n->text, first);
+        if (!src)
+                return -ENOMEM;
+        tmp = (struct yamltree_node){.kind = YAMLTREE_SCALAR, .text = src, .len = first};
+        r = rebase_text(&tmp, prefix);
+        if (r == 0) {
+                out = concat3(tmp.text, n->text + first, n->len - first, "");
+                if (!out)
+                        r = -ENOMEM;
+                else
+                        scalar_replace(n, out, n->style);
+        }
+        free(tmp.text);
+        return r;
+}
+
+static int rebase_service(struct yamltree_node *svc, const char *prefix)
+{
+        struct yamltree_node *v;
+        size_t i;
+        int r = 0;
+
+        v = map_get(svc, "build");
+        if (is_scalar(v))
+                r = rebase_text(v, prefix);
+        else if (v && v->kind == YAMLTREE_MAP) {
+                if (!map_get(v, "context") && map_set_text(v, "context", ".", YAML_PLAIN_SCALAR_STYLE) < 0)
+                        return -ENOMEM;
+                r = rebase_text(map_get(v, "context"), prefix);
+        }
+        v = map_get(svc, "volumes");
+        for (i = 0; r == 0 && v && v->kind == YAMLTREE_SEQ && i < v->n; i++) {
+                struct yamltree_node *item = v->items[i];
+
+                if (item->kind == YAMLTREE_MAP) {
+                        if (text_is(map_get(item, "type"), "bind"))
+                                r = rebase_text(map_get(item, "source"), prefix);
+                } else {
+                        r = rebase_short_volume(item, prefix);
+                }
+        }
+        v = map_get(svc, "env_file");
+        if (r == 0 && is_scalar(v))
+                r = rebase_text(v, prefix);
+        for (i = 0; r == 0 && v && v->kind == YAMLTREE_SEQ && i < v->n; i++)
+                r = rebase_text(v->items[i]->kind == YAMLTREE_MAP ? map_get(v->items[i], "path") : v->items[i], prefix);
+        v = map_get(svc, "extends");
+        if (r == 0 && v && v->kind == YAMLTREE_MAP)
+                r = rebase_text(map_get(v, "file"), prefix);
+        return r;
+}
+
+/* Every relative path of an included document, rebased from its project dir to the main file's dir. */
+static int rebase_document(struct yamltree_node *root, const char *prefix)
+{
+        static const char *const files[] = {"configs", "secrets"};
+        struct yamltree_node *v;
+        size_t i, j;
+        int r = 0;
+
+        v = map_get(root, "services");
+        for (i = 0; r == 0 && v && v->kind == YAMLTREE_MAP && i + 1 < v->n; i += 2)
+                if (v->items[i + 1]->kind == YAMLTREE_MAP)
+                        r = rebase_service(v->items[i + 1], prefix);
+        for (j = 0; j < COUNT(files); j++) {
+                v = map_get(root, files[j]);
+                for (i = 0; r == 0 && v && v->kind == YAMLTREE_MAP && i + 1 < v->n; i += 2)
+                        r = rebase_text(map_get(v->items[i + 1], "file"), prefix);
+        }
+        return r;
+}
+
+/* dir and the main file's dir are relative to the run dir: the way from the main dir to dir. */
+static int rebase_prefix(const char *main_base, const char *dir, char *out, size_t size)
+{
+        size_t o = 0, n = strlen(main_base);
+
+        if (strcmp(main_base, dir) == 0) {
+                out[0] = 0;
+                return 0;
+        }
+        if (n && strncmp(dir, main_base, n) == 0 && dir[n] == '/')
+                return snprintf(out, size, "./%s", dir + n + 1) >= (int)size ? -ENAMETOOLONG : 0;
+        o = (size_t)snprintf(out, size, ".");
+        for (const char *p = main_base; *p && o < size; p++)
+                if (p == main_base || p[-1] == '/')
+                        o += (size_t)snprintf(out + o, size - o, "/..");
+        if (o >= size || (*dir && snprintf(out + o, size - o, "/%s", dir) >= (int)(size - o)))
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+static int flatten_add(struct file *f, struct yamltree_node *root, const char *rel, const char *dir)
+{
+        struct apply *a = f->a;
+        char prefix[PATH_MAX], *esc = NULL;
+        int r;
+
+        map_del(root, "include", false); /* its own includes were added before it */
+        r = rebase_prefix(a->main_base, dir, prefix, sizeof prefix);
+        if (r == 0) {
+                esc = escape_dollars(prefix);
+                r = esc ? rebase_document(root, esc) : -ENOMEM;
+                free(esc);
+        }
+        if (r == 0 && a->n_flat == a->cap_flat) {
+                size_t cap = a->cap_flat ? a->cap_flat * 2 : 4;
+                struct flat *fl = realloc(a->flat, cap * sizeof *fl);
+
+                if (!fl)
+                        r = -ENOMEM;
+                else {
+                        a->flat = fl;
+                        a->cap_flat = cap;
+                }
+        }
+        if (r == 0) {
+                a->flat[a->n_flat].rel = strdup(rel);
+                a->flat[a->n_flat].root = root;
+                if (!a->flat[a->n_flat].rel)
+                        r = -ENOMEM;
+                else
+                        a->n_flat++;
+        }
+        if (r < 0) {
+                yamltree_free(root);
+                return r == -ENAMETOOLONG ? error_set(a->err, STACK_EREJECT, "%s: path too long", rel) : oom(a->err);
+        }
+        return 0;
+}
+
+static bool main_defines(struct apply *a, const char *section, const char *name)
+{
+        char key[PATH_MAX];
+        int n = snprintf(key, sizeof key, "%s/%s", section, name);
+
+        return n < (int)sizeof key && strv_has(&a->main_names, key, (size_t)n);
+}
+
+/* A name merged in from an included file: a later file including it again finds it as its own. */
+static int main_note(struct apply *a, const char *section, const char *name)
+{
+        char key[PATH_MAX];
+        int n = snprintf(key, sizeof key, "%s/%s", section, name);
+
+        return n < (int)sizeof key ? strv_add(&a->main_names, key, (size_t)n) : 0;
+}
+
+int flatten_includes(struct file *f, struct yamltree_node *root)
+{
+        static const char *const sections[] = {"services", "volumes", "networks", "configs", "secrets"};
+        struct apply *a = f->a;
+        const char *singular[] = {"service", "volume", "network", "config", "secret"};
+        char buf[80];
+        size_t i, j, s, k;
+
+        for (i = 0; i < a->n_flat; i++)
+                for (s = 0; s < COUNT(sections); s++) {
+                        struct yamltree_node *sec = map_get(a->flat[i].root, sections[s]);
+
+                        for (k = 0; sec && sec->kind == YAMLTREE_MAP && k + 1 < sec->n; k += 2) {
+                                const struct yamltree_node *key = sec->items[k], *def = sec->items[k + 1], *other;
+                                const char *where = NULL;
+
+                                /* the main file, then the files included before this one */
+                                other = main_defines(a, sections[s], key->text)
+                                                ? map_get(map_get(root, sections[s]), key->text)
+                                                : NULL;
+                                if (other)
+                                        where = f->rel;
+                                for (j = 0; !other && j < i; j++)
+                                        if ((other = map_get(map_get(a->flat[j].root, sections[s]), key->text)))
+                                                where = a->flat[j].rel;
+                                if (other && !node_equal(other, def))
+                                        return error_set(a->err, STACK_EREJECT,
+                                                         "%s '%s' is defined in both %s and %s, differently",
+                                                         singular[s], show(key->text, key->len, buf, sizeof buf), where,
+                                                         a->flat[i].rel);
+                        }
+                }
+        for (i = 0; i < a->n_flat; i++)
+                for (s = 0; s < COUNT(sections); s++) {
+                        struct yamltree_node *sec = map_get(a->flat[i].root, sections[s]), *dst;
+
+                        if (!sec || sec->kind != YAMLTREE_MAP || !sec->n)
+                                continue;
+                        dst = map_get(root, sections[s]);
+                        if (!dst || dst->kind != YAMLTREE_MAP) {
+                                dst = node_new(YAMLTREE_MAP);
+                                if (!dst || map_set(root, sections[s], YAML_PLAIN_SCALAR_STYLE, dst) < 0)
+                                        return oom(a->err);
+                        }
+                        for (k = 0; k + 1 < sec->n; k += 2) {
+                                const struct yamltree_node *key = sec->items[k];
+
+                                struct yamltree_node *have = map_get(dst, key->text), *def;
+
+                                if (have && main_defines(a, sections[s], key->text))
+                                        continue; /* the same definition, seen already */
+                                def = node_copy(sec->items[k + 1]);
+                                /* only the override names it: the override applies to the included one */
+                                if (!def || (have && merge_definition(def, have, s == 0) < 0) ||
+                                    map_set(dst, key->text, key->style, def) < 0)
+                                        return oom(a->err);
+                                if (!have && main_note(a, sections[s], key->text) < 0)
+                                        return oom(a->err);
+                        }
+                }
+        map_del(root, "include", false);
+        return 0;
+}
+
 /* Another compose file named by this one (include, extends.file): it must ship in the bundle; it is checked
  * with the same policy, its effective copy goes next to it, and the reference is rewritten to the copy.
  * project_dir (relative to the run dir, or NULL: the file's own dir) is what its relative paths resolve
  * against. */
 static int check_subfile(struct file *f, const char *who, struct yamltree_node *n, const char *project_dir,
-                         bool list_services)
+                         bool list_services, bool flatten)
 {
+        struct yamltree_node *sub = NULL;
         struct apply *a = f->a;
         char rel[PATH_MAX], dir[PATH_MAX], path[PATH_MAX], buf[80], *data = NULL, *out = NULL, *text;
         const struct tree_entry *e;
@@ -85,7 +339,15 @@ static int check_subfile(struct file *f, const char *who, struct yamltree_node *
                 path_dirname(rel, dir, sizeof dir);
         if (fs_path(path, sizeof path, "%s/%s", a->in->run_dir, rel) < 0)
                 return error_set(a->err, STACK_EREJECT, "%s: compose file '%s': path too long", who, buf);
-        r = check_file(a, path, rel, dir, list_services, &data, &len);
+        if (flatten) { /* compose v1: the checked document is merged into the main one */
+                r = check_file(a, path, rel, dir, list_services, NULL, NULL, &sub);
+                if (r < 0 || a->refused) {
+                        yamltree_free(sub);
+                        return r;
+                }
+                return flatten_add(f, sub, rel, dir);
+        }
+        r = check_file(a, path, rel, dir, list_services, &data, &len, NULL);
         if (r < 0 || a->refused)
                 return r;
         out = effective_name(path, strlen(path));
@@ -105,6 +367,7 @@ int check_includes(struct file *f, struct yamltree_node *v)
         char who[WHO_SIZE], rel[PATH_MAX], first_dir[PATH_MAX], buf[80];
         struct yamltree_node *item, *path, *pd, *env;
         enum path_kind kind = PATH_VAR;
+        bool v1 = f->a->in->compose_v1;
         size_t i, j;
         int r = 0;
 
@@ -118,7 +381,7 @@ int check_includes(struct file *f, struct yamltree_node *v)
 
                 item = v->items[i];
                 if (item->kind == YAMLTREE_SCALAR) {
-                        r = check_subfile(f, who, item, NULL, true);
+                        r = check_subfile(f, who, item, NULL, true, v1);
                         continue;
                 }
                 if (item->kind != YAMLTREE_MAP)
@@ -158,9 +421,9 @@ int check_includes(struct file *f, struct yamltree_node *v)
                 r = check_env_file(f, who, env);
                 if (r == 0 && path->kind == YAMLTREE_SEQ)
                         for (j = 0; j < path->n && r == 0; j++)
-                                r = check_subfile(f, who, path->items[j], project, true);
+                                r = check_subfile(f, who, path->items[j], project, true, v1);
                 else if (r == 0)
-                        r = check_subfile(f, who, path, project, true);
+                        r = check_subfile(f, who, path, project, true, v1);
         }
         return r;
 }
@@ -174,7 +437,7 @@ int check_extends(struct file *f, const char *who, struct yamltree_node *v)
         file = map_get(v, "file");
         if (is_null(file))
                 return 0;
-        return check_subfile(f, who, file, NULL, false);
+        return check_subfile(f, who, file, NULL, false, false);
 }
 
 int check_build(struct file *f, const char *who, struct yamltree_node *v)

@@ -61,6 +61,17 @@ struct apply {
         struct strv services, vars, redirected, dirs, visiting;
         struct pending *writes;
         size_t n_writes, cap_writes, n_files;
+        const char *main_base; /* the main compose file's dir, relative to the run dir */
+        struct flat *flat;     /* compose v1: included documents to merge into the main one */
+        size_t n_flat, cap_flat;
+        bool configs_dir;       /* compose v1: .stack-configs/ is written */
+        struct strv main_names; /* "<section>/<name>" the main file defines itself (not its override) */
+};
+
+/* An included document, checked and rebased, waiting to be merged into the main one (compose v1). */
+struct flat {
+        struct yamltree_node *root;
+        char *rel; /* the included file, for messages */
 };
 
 /* One compose file being checked (the main one or one it includes). */
@@ -92,8 +103,11 @@ enum path_kind {
 /* The file asks for bit: record it; refuse (first refusal wins, checking goes on) unless it is granted. */
 void need(struct file *f, unsigned bit, const char *who, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int malformed(struct file *f, const char *who, const char *what, const struct yamltree_node *n);
+/* Read, check and emit one compose file (the main one when nothing is being visited: its override file is
+ * merged first, and for compose v1 its includes are flattened and the v1 rewrites applied). With ret_root, the
+ * checked tree is handed over instead of being emitted. */
 int check_file(struct apply *a, const char *path, const char *rel, const char *base, bool list_services, char **ret,
-               size_t *ret_len);
+               size_t *ret_len, struct yamltree_node **ret_root);
 
 /* ---- policy-yaml.c: the tree ---- */
 
@@ -135,6 +149,9 @@ char *concat3(const char *a, const char *b, size_t blen, const char *c);
 /* compose interpolates bind sources: a '$' in a path of ours must be written "$$". */
 char *escape_dollars(const char *s);
 int oom(struct error *err);
+/* A deep copy (NULL on out of memory); equality of two trees as compose reads them (tags and styles aside). */
+struct yamltree_node *node_copy(const struct yamltree_node *n);
+bool node_equal(const struct yamltree_node *x, const struct yamltree_node *y);
 int parse_yaml(const char *name, const char *data, size_t len, struct yamltree_node **ret, struct error *err);
 int emit_yaml(const char *name, const struct yamltree_node *root, char **ret, size_t *ret_len, struct error *err);
 
@@ -197,6 +214,21 @@ int pending_add(struct apply *a, char *path, char *data, size_t len);
 int check_includes(struct file *f, struct yamltree_node *v);
 int check_extends(struct file *f, const char *who, struct yamltree_node *v);
 int check_build(struct file *f, const char *who, struct yamltree_node *v);
+/* compose v1: merge the included documents collected while checking into root (the main document), refusing a
+ * name two files define differently, and drop `include`. */
+int flatten_includes(struct file *f, struct yamltree_node *root);
+
+/* ---- policy-override.c: compose.override.yaml ---- */
+
+/* Merge the override file shipped beside the main compose file (rel) into root, as compose merges it. */
+int merge_override(struct apply *a, const char *rel, struct yamltree_node *root);
+/* over merged onto base (a service's definition when service, else a volume's, network's ...). -ENOMEM. */
+int merge_definition(struct yamltree_node *base, const struct yamltree_node *over, bool service);
+
+/* ---- policy-v1.c: the effective file for docker-compose 1.29 ---- */
+
+/* Rewrite what only compose v2 reads into what v1 runs with the same meaning, or refuse what v1 cannot run. */
+int rewrite_v1(struct file *f, struct yamltree_node *root);
 
 /* ---- policy-vars.c: required variables ---- */
 

@@ -421,3 +421,51 @@ int emit_yaml(const char *name, const struct yamltree_node *root, char **ret, si
         *ret_len = b.len;
         return 0;
 }
+
+struct yamltree_node *node_copy(const struct yamltree_node *n)
+{
+        struct yamltree_node *c;
+        size_t i;
+
+        if (!n)
+                return NULL;
+        c = node_new(n->kind);
+        if (!c)
+                return NULL;
+        c->style = n->style;
+        c->line = n->line;
+        c->len = n->len;
+        if ((n->tag && !(c->tag = strdup(n->tag))) || (n->text && !(c->text = malloc(n->len + 1))))
+                goto fail;
+        if (n->text)
+                memcpy(c->text, n->text, n->len + 1);
+        for (i = 0; i < n->n; i++) {
+                struct yamltree_node *item = node_copy(n->items[i]);
+
+                if (!item || node_append(c, item) < 0) {
+                        yamltree_free(item);
+                        goto fail;
+                }
+        }
+        return c;
+fail:
+        yamltree_free(c);
+        return NULL;
+}
+
+bool node_equal(const struct yamltree_node *x, const struct yamltree_node *y)
+{
+        size_t i;
+
+        if (!x || !y)
+                return x == y;
+        if (x->kind != y->kind || x->n != y->n)
+                return false;
+        if (x->kind == YAMLTREE_SCALAR)
+                return x->len == y->len && memcmp(x->text, y->text, x->len) == 0 &&
+                       yamltree_is_null(x) == yamltree_is_null(y);
+        for (i = 0; i < x->n; i++)
+                if (!node_equal(x->items[i], y->items[i]))
+                        return false;
+        return true;
+}

@@ -24,6 +24,8 @@
  *   policy-limits.c    resource limits and labels
  *   policy-include.c   build, extends and include: files compose reads on the stack's behalf
  *   policy-vars.c      variables the file requires (${VAR:?msg})
+ *   policy-override.c  compose.override.yaml merged into the main document before it is checked
+ *   policy-v1.c        compose v1: v2-only syntax rewritten, or refused when v1 cannot express it
  */
 #include "policy.h"
 #include "policy-int.h"
@@ -95,15 +97,16 @@ int malformed(struct file *f, const char *who, const char *what, const struct ya
 }
 
 int check_file(struct apply *a, const char *path, const char *rel, const char *base, bool list_services, char **ret,
-               size_t *ret_len)
+               size_t *ret_len, struct yamltree_node **ret_root)
 {
         struct file f = {.a = a, .rel = rel, .base = base, .list_services = list_services};
         struct yamltree_node *root = NULL;
+        bool main_file = a->visiting.n == 0;
         char *data = NULL;
         size_t len = 0;
         int r;
 
-        if (a->visiting.n > 0) /* an included file: say which in every message */
+        if (!main_file) /* an included file: say which in every message */
                 snprintf(f.prefix, sizeof f.prefix, "%s: ", rel);
         r = fs_read_file(path, POLICY_MAX_SIZE, &data, &len);
         if (r == -EFBIG)
@@ -114,12 +117,23 @@ int check_file(struct apply *a, const char *path, const char *rel, const char *b
         free(data);
         if (r < 0)
                 return r;
-        r = strv_add(&a->visiting, rel, strlen(rel)) < 0 ? oom(a->err) : 0;
+        if (main_file) /* checked as one document with the main file */
+                r = merge_override(a, rel, root);
+        if (r == 0)
+                r = strv_add(&a->visiting, rel, strlen(rel)) < 0 ? oom(a->err) : 0;
         if (r == 0) {
                 r = check_document(&f, root);
                 free(a->visiting.v[--a->visiting.n]);
                 a->visiting.v[a->visiting.n] = NULL;
         }
+        if (r == 0 && !a->refused && ret_root) {
+                *ret_root = root;
+                return 0;
+        }
+        if (r == 0 && !a->refused && main_file && a->in->compose_v1)
+                r = flatten_includes(&f, root);
+        if (r == 0 && !a->refused && a->in->compose_v1)
+                r = rewrite_v1(&f, root);
         if (r == 0 && !a->refused)
                 r = emit_yaml(rel, root, ret, ret_len, a->err);
         yamltree_free(root);
@@ -214,7 +228,8 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
         if (!realpath(in->run_dir, a.run_real))
                 a.run_real[0] = 0;
 
-        r = check_file(&a, in->compose_path, rel, base, true, &data, &len);
+        a.main_base = base;
+        r = check_file(&a, in->compose_path, rel, base, true, &data, &len, NULL);
         if (r == 0 && a.refused)
                 r = -STACK_EREJECT;
         if (r < 0)
@@ -239,6 +254,17 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
                 r = make_data_dir(&a, a.dirs.v[i]);
                 if (r < 0)
                         goto fail;
+        }
+        if (a.configs_dir) {
+                char dir[PATH_MAX];
+
+                r = fs_path(dir, sizeof dir, "%s/.stack-configs", in->run_dir);
+                if (r == 0)
+                        r = fs_mkdir_p(dir, 0755);
+                if (r < 0) {
+                        r = error_errno(err, STACK_EFAIL, r, "cannot create %s/.stack-configs", in->run_dir);
+                        goto fail;
+                }
         }
         for (i = 0; i < a.n_writes; i++) {
                 r = fs_write_atomic(a.writes[i].path, a.writes[i].data, a.writes[i].len, 0644);
@@ -265,10 +291,16 @@ fail:
         strv_release(&a.redirected);
         strv_release(&a.dirs);
         strv_release(&a.visiting);
+        strv_release(&a.main_names);
         for (i = 0; i < a.n_writes; i++) {
                 free(a.writes[i].path);
                 free(a.writes[i].data);
         }
         free(a.writes);
+        for (i = 0; i < a.n_flat; i++) {
+                yamltree_free(a.flat[i].root);
+                free(a.flat[i].rel);
+        }
+        free(a.flat);
         return r;
 }

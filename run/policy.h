@@ -47,6 +47,7 @@ struct policy_input {
         const struct manifest *m;  /* resources, slug */
         unsigned allow;            /* granted enum policy_perm bits */
         const char *const *labels; /* "key=value" added to every service; NULL-terminated, may be NULL */
+        bool compose_v1;           /* docker-compose 1.29 runs the file: v2-only syntax rewritten (spec/run.md) */
 };
 
 struct policy_result {

@@ -685,7 +685,8 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                                           .data_dir = np.data_dir,
                                           .tree = &t,
                                           .m = m,
-                                          .labels = labels};
+                                          .labels = labels,
+                                          .compose_v1 = backend_is_v1(b)};
                 staging = true;
                 r = prepare_run_dir(s, &t, &v->tree, &np, err);
                 if (r < 0)

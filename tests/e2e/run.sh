@@ -8,6 +8,7 @@
 # corrupt image archive).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fetch_lib.sh"
+. "$(dirname "$0")/image_lib.sh"
 set -euo pipefail
 S=$STACK_BIN
 D=$(docker_cmd)
@@ -22,10 +23,7 @@ export STACK_RUNTIME=${STACK_RUNTIME:-docker-compose}
 jf() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(v)' "$1" "$2"; }
 
 # The image: busybox-static imported, saved into the bundle, then removed from the Engine.
-mkdir -p "$W/rootfs/bin" "$W/rootfs/www"
-cp /bin/busybox "$W/rootfs/bin/busybox"
-for a in sh httpd wget echo sleep cat mkdir date; do ln -sf busybox "$W/rootfs/bin/$a"; done
-tar -C "$W/rootfs" -c . | "$D" import - "$TAG" >/dev/null
+build_busybox_image "$TAG" "$W" sh httpd wget echo sleep cat mkdir date
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 mkstack() { # DIR SLUG VERSION COMPOSE [extra stack.yaml lines]

@@ -31,6 +31,7 @@ struct fx {
         struct policy_result res;
         struct error err;
         char *text; /* the effective file after a successful apply */
+        bool v1;    /* written for docker-compose 1.29 */
 };
 
 static const char *const default_labels[] = {"io.stack.run=r1", "io.stack.slug=demo", NULL};
@@ -97,7 +98,8 @@ static int fx_apply(struct fx *f, const char *yaml, unsigned allow)
                                   .tree = &f->tree,
                                   .m = f->m,
                                   .allow = allow,
-                                  .labels = default_labels};
+                                  .labels = default_labels,
+                                  .compose_v1 = f->v1};
         size_t len;
         int r;
 
@@ -849,6 +851,215 @@ static void docker_compose_accepts_the_effective_file(void **state)
         fx_release(&f);
 }
 
+/* ---- compose v1 rewrites, include flattening, override files ---- */
+
+static void docker_compose_config_accepts(const struct fx *f)
+{
+        char cmd[PATH_MAX * 2];
+
+        if (access("/usr/bin/docker-compose", X_OK) != 0)
+                return;
+        snprintf(cmd, sizeof cmd, "cd / && PROJECT=demo DOMAIN=stack.localhost docker-compose -f '%s' config -q",
+                 f->out);
+        if (system(cmd) != 0)
+                fail_msg("docker-compose config refused:\n%s", f->text);
+}
+
+#define V2_ONLY                                                                                   \
+        "name: demo\n"                                                                            \
+        "services:\n"                                                                             \
+        "  web:\n"                                                                                \
+        "    image: busybox\n"                                                                    \
+        "    restart: no\n"                                                                       \
+        "    environment: {DEBUG: true, OFF: False, N: 3, EMPTY: , PRICE: 'a$ b'}\n"              \
+        "    labels: {traefik.enable: true, port: 80}\n"                                          \
+        "    env_file: [{path: app.env, required: true}, {path: missing.env, required: false}]\n" \
+        "    healthcheck: {test: [CMD, 'true'], start_period: 5s, start_interval: 1s}\n"          \
+        "    configs: [app]\n"                                                                    \
+        "  builder:\n"                                                                            \
+        "    build: {dockerfile: Dockerfile}\n"                                                   \
+        "    depends_on: {web: {condition: service_started, required: false}}\n"                  \
+        "configs:\n"                                                                              \
+        "  app:\n"                                                                                \
+        "    content: |\n"                                                                        \
+        "      listen 80;\n"                                                                      \
+        "      # ${NOT_INTERPOLATED}\n"
+
+static void v1_rewrites_v2_only_syntax_into_what_docker_compose_accepts(void **state)
+{
+        static const char *const shipped[] = {"app.env", "Dockerfile", NULL};
+        char path[PATH_MAX], *content = NULL;
+        size_t len;
+        struct fx f;
+
+        fx_init(&f, NULL, shipped);
+        f.v1 = true;
+        snprintf(path, sizeof path, "%s/app.env", f.run);
+        write_file(path, "A=1\n");
+        snprintf(path, sizeof path, "%s/Dockerfile", f.run);
+        write_file(path, "FROM busybox\n");
+        assert_int_equal(fx_apply(&f, V2_ONLY, 0), 0);
+        assert_yaml(f.text, "name", "<none>");
+        assert_yaml(f.text, "services/web/restart", "no");
+        assert_non_null(strstr(f.text, "restart: \"no\""));
+        assert_non_null(strstr(f.text, "DEBUG: \"true\""));
+        assert_non_null(strstr(f.text, "OFF: \"false\""));
+        assert_non_null(strstr(f.text, "N: \"3\""));
+        assert_non_null(strstr(f.text, "traefik.enable: \"true\""));
+        assert_yaml(f.text, "services/web/environment/PRICE", "a$$ b");
+        assert_yaml(f.text, "services/web/env_file", "<list:1>");
+        assert_yaml(f.text, "services/web/env_file/0", "app.env");
+        assert_yaml(f.text, "services/web/healthcheck/start_interval", "<none>");
+        assert_yaml(f.text, "services/web/healthcheck/start_period", "5s");
+        assert_yaml(f.text, "services/builder/build/context", ".");
+        assert_yaml(f.text, "services/builder/depends_on/web/required", "<none>");
+        assert_yaml(f.text, "configs", "<none>"); /* v1 ignores configs: mounted as a bind */
+        assert_yaml(f.text, "services/web/configs", "<none>");
+        assert_yaml(f.text, "services/web/volumes/0/source", "./.stack-configs/app");
+        assert_yaml(f.text, "services/web/volumes/0/target", "/app");
+        assert_yaml(f.text, "services/web/volumes/0/read_only", "true");
+        snprintf(path, sizeof path, "%s/.stack-configs/app", f.run);
+        assert_int_equal(fs_read_file(path, 1 << 20, &content, &len), 0);
+        assert_string_equal(content, "listen 80;\n# ${NOT_INTERPOLATED}\n");
+        free(content);
+        docker_compose_config_accepts(&f);
+
+        /* compose v2 reads it as written */
+        f.v1 = false;
+        assert_int_equal(fx_apply(&f, V2_ONLY, 0), 0);
+        assert_yaml(f.text, "configs/app/content", "listen 80;\n# ${NOT_INTERPOLATED}\n");
+        assert_non_null(strstr(f.text, "start_interval"));
+        assert_yaml(f.text, "name", "demo");
+        fx_release(&f);
+}
+
+static void v1_refuses_volume_subpath_naming_the_service_and_key(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        f.v1 = true;
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    volumes: [{type: volume, source: v, target: /x, volume: {subpath: a}}]\n"
+                                      "volumes: {v: }\n",
+                                  0),
+                         -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "service 'web': volumes: volume.subpath"));
+        assert_non_null(strstr(f.err.msg, "compose v2 runs it"));
+        f.v1 = false;
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    volumes: [{type: volume, source: v, target: /x, volume: {subpath: a}}]\n"
+                                      "volumes: {v: }\n",
+                                  0),
+                         0);
+        fx_release(&f);
+}
+
+static void v1_flattens_include_with_paths_rebased_to_the_included_dir(void **state)
+{
+        static const char *const shipped[] = {"stacks/db/compose.yaml", "stacks/db/init.sql", "stacks/db/db.env",
+                                              "stacks/db/Dockerfile", NULL};
+        char path[PATH_MAX];
+        struct fx f;
+
+        fx_init(&f, NULL, shipped);
+        f.v1 = true;
+        snprintf(path, sizeof path, "%s/stacks/db", f.run);
+        assert_int_equal(fs_mkdir_p(path, 0755), 0);
+        snprintf(path, sizeof path, "%s/stacks/db/db.env", f.run);
+        write_file(path, "X=1\n");
+        snprintf(path, sizeof path, "%s/stacks/db/init.sql", f.run);
+        write_file(path, "select 1;\n");
+        snprintf(path, sizeof path, "%s/stacks/db/Dockerfile", f.run);
+        write_file(path, "FROM busybox\n");
+        snprintf(path, sizeof path, "%s/stacks/db/compose.yaml", f.run);
+        write_file(path, "services:\n  db:\n    build: .\n    image: db\n"
+                         "    env_file: db.env\n"
+                         "    environment: {READY: yes}\n"
+                         "    volumes: [\"./init.sql:/init.sql:ro\", \"pgdata:/var/lib/postgresql/data\"]\n"
+                         "volumes: {pgdata: }\n");
+        assert_int_equal(fx_apply(&f, "include:\n  - stacks/db/compose.yaml\n" WEB "volumes: {pgdata: }\n", 0), 0);
+        assert_yaml(f.text, "include", "<none>");
+        assert_yaml(f.text, "services/db/build", "./stacks/db");
+        assert_yaml(f.text, "services/db/env_file", "./stacks/db/db.env");
+        assert_yaml(f.text, "services/db/volumes/0", "./stacks/db/init.sql:/init.sql:ro");
+        assert_yaml(f.text, "services/db/volumes/1", "pgdata:/var/lib/postgresql/data");
+        assert_yaml(f.text, "services/db/environment/READY", "yes");
+        assert_yaml(f.text, "services/web/image", "nginx");
+        assert_yaml(f.text, "volumes", "<map:1>");
+        assert_string_equal(f.res.services[0], "db");
+        snprintf(path, sizeof path, "%s/stacks/db/.stack-effective-compose.yaml", f.run);
+        assert_false(exists(path));
+        docker_compose_config_accepts(&f);
+
+        /* a name two files define differently: refused, naming both */
+        assert_int_equal(
+                fx_apply(&f, "include:\n  - stacks/db/compose.yaml\n" WEB "volumes: {pgdata: {external: true}}\n", 0),
+                -STACK_EREJECT);
+        assert_non_null(
+                strstr(f.err.msg, "volume 'pgdata' is defined in both compose.yaml and stacks/db/compose.yaml"));
+        /* still checked like the main file */
+        snprintf(path, sizeof path, "%s/stacks/db/compose.yaml", f.run);
+        write_file(path, "services:\n  db:\n    image: postgres\n    privileged: true\n");
+        assert_int_equal(fx_apply(&f, "include:\n  - stacks/db/compose.yaml\n" WEB, 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "stacks/db/compose.yaml: service 'db': privileged: true"));
+        fx_release(&f);
+}
+
+static void override_file_is_merged_as_compose_merges_it(void **state)
+{
+        static const char *const shipped[] = {"compose.override.yaml", NULL};
+        char path[PATH_MAX];
+        struct fx f;
+
+        fx_init(&f, NULL, shipped);
+        snprintf(path, sizeof path, "%s/compose.override.yaml", f.run);
+        write_file(path, "services:\n"
+                         "  web:\n"
+                         "    command: [echo, override]\n"
+                         "    environment: [MODE=override, EXTRA=1]\n"
+                         "    ports: [\"8081:81\"]\n"
+                         "    volumes: [\"./other:/data\", \"./logs:/logs\"]\n"
+                         "  extra:\n"
+                         "    image: busybox\n");
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    command: [echo, base]\n"
+                                      "    environment: {MODE: base, KEEP: kept}\n"
+                                      "    ports: [\"8080:80\"]\n"
+                                      "    volumes: [\"./data:/data\"]\n",
+                                  0),
+                         0);
+        assert_yaml(f.text, "services/web/command/1", "override");
+        assert_yaml(f.text, "services/web/command", "<list:2>");
+        assert_yaml(f.text, "services/web/environment/MODE", "override");
+        assert_yaml(f.text, "services/web/environment/KEEP", "kept");
+        assert_yaml(f.text, "services/web/environment/EXTRA", "1");
+        assert_yaml(f.text, "services/web/ports", "<list:2>");
+        assert_yaml(f.text, "services/web/ports/1", "127.0.0.1:8081:81");
+        assert_yaml(f.text, "services/web/volumes", "<list:2>");
+        snprintf(path, sizeof path, "%s/other:/data", f.data);
+        assert_yaml(f.text, "services/web/volumes/0", path);
+        assert_yaml(f.text, "services/extra/image", "busybox");
+        assert_string_equal(f.res.services[1], "extra");
+        docker_compose_config_accepts(&f);
+        fx_release(&f);
+}
+
+static void override_file_adding_privileged_is_refused(void **state)
+{
+        static const char *const shipped[] = {"docker-compose.override.yml", NULL};
+        char path[PATH_MAX];
+        struct fx f;
+
+        fx_init(&f, NULL, shipped);
+        snprintf(path, sizeof path, "%s/docker-compose.override.yml", f.run);
+        write_file(path, "services:\n  web:\n    privileged: true\n");
+        assert_int_equal(fx_apply(&f, WEB, 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "service 'web': privileged: true"));
+        assert_int_equal(f.res.needed, PERM_PRIVILEGED);
+        fx_release(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -894,6 +1105,11 @@ int main(void)
                 cmocka_unit_test(refuses_a_named_volume_that_binds_a_host_path),
                 cmocka_unit_test(permission_names_round_trip),
                 cmocka_unit_test(docker_compose_accepts_the_effective_file),
+                cmocka_unit_test(v1_rewrites_v2_only_syntax_into_what_docker_compose_accepts),
+                cmocka_unit_test(v1_refuses_volume_subpath_naming_the_service_and_key),
+                cmocka_unit_test(v1_flattens_include_with_paths_rebased_to_the_included_dir),
+                cmocka_unit_test(override_file_is_merged_as_compose_merges_it),
+                cmocka_unit_test(override_file_adding_privileged_is_refused),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

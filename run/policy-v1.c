@@ -1,0 +1,380 @@
+/* policy-v1.c - the effective file for docker-compose 1.29 (the compose Debian 12 ships): what only compose v2
+ * reads, rewritten into what v1 runs with the same meaning (spec/run.md "Compose v1 rewrites"), and a refusal
+ * naming the key for what v1 cannot express, before anything starts. Runs on the checked document, after the
+ * override merge and the include flattening, so every service is reached once.
+ */
+#include "policy-int.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "store/fsutil.h"
+
+#define CONFIGS_DIR ".stack-configs"
+
+static int refuse_v1(struct file *f, const char *who, const char *key)
+{
+        return error_set(
+                f->a->err, STACK_EREJECT,
+                "%s: %s cannot be expressed for docker-compose 1.29 (compose v2 runs it: STACK_RUNTIME='docker "
+                "compose')",
+                who, key);
+}
+
+/* v2 reads a plain true/1/yes in these mappings as the string it writes ("true" for any spelling of true);
+ * v1 refuses a boolean in environment and writes "True" for one in labels. */
+static int stringify_values(struct yamltree_node *m)
+{
+        size_t i;
+
+        if (!m || m->kind != YAMLTREE_MAP)
+                return 0;
+        for (i = 0; i + 1 < m->n; i += 2) {
+                struct yamltree_node *v = m->items[i + 1];
+                char *text;
+
+                if (v->kind != YAMLTREE_SCALAR || v->style != YAML_PLAIN_SCALAR_STYLE || is_null(v))
+                        continue;
+                if (text_is_ci(v, "true") || text_is_ci(v, "false"))
+                        text = strdup(text_is_ci(v, "true") ? "true" : "false");
+                else
+                        text = strndup(v->text, v->len);
+                if (!text)
+                        return -ENOMEM;
+                scalar_replace(v, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+        }
+        return 0;
+}
+
+static bool starts_variable(const char *s, size_t len)
+{
+        return len && (s[0] == '{' || s[0] == '_' || ((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'));
+}
+
+/* v2 keeps a `$` that starts no variable ("a$ b", "$1"); v1 refuses it as an invalid interpolation. */
+static int escape_lone_dollars(struct yamltree_node *n)
+{
+        size_t i, o, extra = 0;
+        char *out;
+
+        if (n->kind != YAMLTREE_SCALAR) { /* values only: compose does not interpolate keys */
+                for (i = n->kind == YAMLTREE_MAP; i < n->n; i += 1 + (n->kind == YAMLTREE_MAP))
+                        if (escape_lone_dollars(n->items[i]) < 0)
+                                return -ENOMEM;
+                return 0;
+        }
+        for (i = 0; i < n->len; i++) {
+                if (n->text[i] != '$')
+                        continue;
+                if (i + 1 < n->len && (n->text[i + 1] == '$')) {
+                        i++;
+                        continue;
+                }
+                if (starts_variable(n->text + i + 1, n->len - i - 1))
+                        continue;
+                extra++;
+        }
+        if (!extra)
+                return 0;
+        out = malloc(n->len + extra + 1);
+        if (!out)
+                return -ENOMEM;
+        for (i = 0, o = 0; i < n->len; i++) {
+                out[o++] = n->text[i];
+                if (n->text[i] != '$')
+                        continue;
+                if (i + 1 < n->len && n->text[i + 1] == '$') {
+                        out[o++] = n->text[++i];
+                        continue;
+                }
+                if (starts_variable(n->text + i + 1, n->len - i - 1))
+                        continue;
+                out[o++] = '$';
+        }
+        out[o] = 0;
+        free(n->text);
+        n->text = out;
+        n->len = o;
+        return 0;
+}
+
+/* env_file: [{path, required}] -> [path]; a file that is not required and is not there is dropped (v1 would
+ * refuse to start without it). */
+static int rewrite_env_file(struct file *f, struct yamltree_node *svc)
+{
+        struct yamltree_node *v = map_get(svc, "env_file");
+        char path[PATH_MAX];
+        size_t i = 0;
+
+        if (!v || v->kind != YAMLTREE_SEQ)
+                return 0;
+        while (i < v->n) {
+                struct yamltree_node *e = v->items[i], *p, *req;
+                bool keep = true;
+
+                if (e->kind != YAMLTREE_MAP) {
+                        i++;
+                        continue;
+                }
+                p = map_get(e, "path");
+                req = map_get(e, "required");
+                if (!is_scalar(p))
+                        return malformed(f, "env_file", "an env_file entry needs a path", e);
+                if (req && is_false(req) && !is_null(req) && !has_var(p->text, p->len)) {
+                        if (p->text[0] == '/')
+                                keep = access(p->text, F_OK) == 0;
+                        else if (fs_path(path, sizeof path, "%s/%s%s%s", f->a->in->run_dir, f->a->main_base,
+                                         *f->a->main_base ? "/" : "", p->text) == 0)
+                                keep = access(path, F_OK) == 0;
+                }
+                if (!keep) {
+                        yamltree_free(e);
+                        memmove(v->items + i, v->items + i + 1, (v->n - i - 1) * sizeof *v->items);
+                        v->n--;
+                        continue;
+                }
+                p = node_copy(p);
+                if (!p)
+                        return -ENOMEM;
+                yamltree_free(e);
+                v->items[i++] = p;
+        }
+        if (v->n == 0)
+                map_del(svc, "env_file", false);
+        return 0;
+}
+
+static bool has_subpath(const struct yamltree_node *vol)
+{
+        const struct yamltree_node *o = map_get(vol, "volume");
+
+        return o && o->kind == YAMLTREE_MAP && map_get(o, "subpath");
+}
+
+static int rewrite_service(struct file *f, const char *name, struct yamltree_node *svc)
+{
+        char who[WHO_SIZE];
+        struct yamltree_node *v, *h, *b;
+        size_t i;
+        int r;
+
+        snprintf(who, sizeof who, "service '%s'", name);
+        v = map_get(svc, "volumes");
+        for (i = 0; v && v->kind == YAMLTREE_SEQ && i < v->n; i++) {
+                struct yamltree_node *bind = map_get(v->items[i], "bind");
+
+                if (has_subpath(v->items[i]))
+                        return refuse_v1(f, who, "volumes: volume.subpath");
+                if (bind && bind->kind == YAMLTREE_MAP) /* the policy made the data dirs already */
+                        map_del(bind, "create_host_path", false);
+        }
+        if (stringify_values(map_get(svc, "environment")) < 0 || stringify_values(map_get(svc, "labels")) < 0 ||
+            stringify_values(map_get(svc, "extra_hosts")) < 0 || stringify_values(map_get(svc, "sysctls")) < 0)
+                return -ENOMEM;
+        v = map_get(svc, "restart");
+        if (v && v->kind == YAMLTREE_SCALAR && v->style == YAML_PLAIN_SCALAR_STYLE && !is_null(v)) {
+                char *text = is_false(v) ? strdup("no") : strndup(v->text, v->len);
+
+                if (!text)
+                        return -ENOMEM;
+                scalar_replace(v, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+        }
+        r = rewrite_env_file(f, svc);
+        if (r < 0)
+                return r;
+        h = map_get(svc, "healthcheck");
+        if (h && h->kind == YAMLTREE_MAP)
+                map_del(h, "start_interval", false);
+        b = map_get(svc, "build");
+        if (b && b->kind == YAMLTREE_MAP) {
+                if (!map_get(b, "context") && map_set_text(b, "context", ".", YAML_PLAIN_SCALAR_STYLE) < 0)
+                        return -ENOMEM;
+                if (stringify_values(map_get(b, "args")) < 0 || stringify_values(map_get(b, "labels")) < 0)
+                        return -ENOMEM;
+        }
+        v = map_get(svc, "depends_on");
+        for (i = 0; v && v->kind == YAMLTREE_MAP && i + 1 < v->n; i += 2) {
+                map_del(v->items[i + 1], "restart", false);
+                map_del(v->items[i + 1], "required", false);
+        }
+        /* watch mode and log attachment: nothing a detached `up` does */
+        map_del(svc, "develop", false);
+        map_del(svc, "attach", false);
+        return 0;
+}
+
+/* configs.<name>.content -> a file in the run dir, named by the config, and `file:` pointing at it. */
+static int rewrite_configs(struct file *f, struct yamltree_node *configs)
+{
+        struct apply *a = f->a;
+        char path[PATH_MAX], ref[PATH_MAX], up[PATH_MAX] = "", buf[80], *out, *data;
+        size_t i;
+        int r;
+
+        for (const char *p = f->base; *p; p++)
+                if (p == f->base || p[-1] == '/')
+                        if (strlen(up) + 4 < sizeof up)
+                                strcat(up, "../");
+        for (i = 0; configs && configs->kind == YAMLTREE_MAP && i + 1 < configs->n; i += 2) {
+                const struct yamltree_node *k = configs->items[i];
+                struct yamltree_node *def = configs->items[i + 1], *c;
+
+                if (def->kind != YAMLTREE_MAP)
+                        continue;
+                show(k->text, k->len, buf, sizeof buf);
+                if (map_get(def, "environment")) {
+                        snprintf(path, sizeof path, "config '%s'", buf);
+                        return refuse_v1(f, path, "environment");
+                }
+                c = map_get(def, "content");
+                if (!c)
+                        continue;
+                if (c->kind != YAMLTREE_SCALAR)
+                        return malformed(f, "configs", "content must be a string", c);
+                if (k->len == 0 || k->len > NAME_MAX || k->text[0] == '.' ||
+                    strspn(k->text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != k->len)
+                        return error_set(a->err, STACK_EREJECT,
+                                         "config '%s': a name of letters, digits, '.', '_' and '-' is needed to "
+                                         "write its content to a file for docker-compose 1.29",
+                                         buf);
+                if (tree_find(a->in->tree, CONFIGS_DIR))
+                        return error_set(a->err, STACK_EREJECT,
+                                         "the bundle ships %s/, where stack writes configs' content", CONFIGS_DIR);
+                if (fs_path(path, sizeof path, "%s/%s/%s", a->in->run_dir, CONFIGS_DIR, k->text) < 0 ||
+                    fs_path(ref, sizeof ref, "./%s%s/%s", up, CONFIGS_DIR, k->text) < 0)
+                        return error_set(a->err, STACK_EREJECT, "config '%s': path too long", buf);
+                /* TODO(lead): compose v2 interpolates content; once the policy has the variables' values
+                 * (vars2's lookup in policy_input), expand it here with interp_expand(). Written as is until
+                 * then: the file compose v1 reads is never interpolated. */
+                out = strdup(path);
+                data = malloc(c->len + 1);
+                if (!out || !data) {
+                        free(out);
+                        free(data);
+                        return -ENOMEM;
+                }
+                memcpy(data, c->text, c->len);
+                r = pending_add(a, out, data, c->len);
+                if (r < 0)
+                        return r;
+                a->configs_dir = true;
+                map_del(def, "content", false);
+                r = map_set_text(def, "file", ref, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* docker-compose 1.29 ignores configs outside a swarm ("use docker stack deploy"): each service's configs
+ * become read-only binds of the config's file at the config's target (default /<name>, as v2 mounts it). */
+static int configs_to_binds(struct file *f, const char *who, struct yamltree_node *svc,
+                            const struct yamltree_node *configs)
+{
+        struct yamltree_node *v = map_get(svc, "configs"), *vols;
+        char buf[80];
+        size_t i;
+        int r;
+
+        if (!v)
+                return 0;
+        if (v->kind != YAMLTREE_SEQ)
+                return malformed(f, who, "configs must be a list", v);
+        vols = map_get(svc, "volumes");
+        if (!vols) {
+                vols = node_new(YAMLTREE_SEQ);
+                if (!vols || map_set(svc, "volumes", YAML_PLAIN_SCALAR_STYLE, vols) < 0)
+                        return -ENOMEM;
+        }
+        if (vols->kind != YAMLTREE_SEQ)
+                return malformed(f, who, "volumes must be a list", vols);
+        for (i = 0; i < v->n; i++) {
+                const struct yamltree_node *it = v->items[i], *src = it, *tgt = NULL, *def, *file;
+                struct yamltree_node *m;
+                char *target;
+
+                if (it->kind == YAMLTREE_MAP) {
+                        src = map_get(it, "source");
+                        tgt = map_get(it, "target");
+                }
+                if (!is_scalar(src))
+                        return malformed(f, who, "a config needs a source", it);
+                show(src->text, src->len, buf, sizeof buf);
+                def = map_get(configs, src->text);
+                file = map_get(def, "file");
+                if (!is_scalar(file))
+                        return error_set(f->a->err, STACK_EREJECT,
+                                         "%s: config '%s' is not a file or content defined in the compose file, which "
+                                         "docker-compose 1.29 cannot mount (compose v2 runs it: STACK_RUNTIME='docker "
+                                         "compose')",
+                                         who, buf);
+                if (is_scalar(tgt) && tgt->text[0] == '/')
+                        target = strndup(tgt->text, tgt->len);
+                else if (is_scalar(tgt))
+                        target = concat3("/", tgt->text, tgt->len, "");
+                else
+                        target = concat3("/", src->text, src->len, "");
+                m = node_new(YAMLTREE_MAP);
+                r = target && m ? 0 : -ENOMEM;
+                if (r == 0)
+                        r = map_set_text(m, "type", "bind", YAML_PLAIN_SCALAR_STYLE);
+                if (r == 0)
+                        r = map_set(m, "source", YAML_PLAIN_SCALAR_STYLE, node_copy(file));
+                if (r == 0)
+                        r = map_set_text(m, "target", target, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+                if (r == 0)
+                        r = map_set_text(m, "read_only", "true", YAML_PLAIN_SCALAR_STYLE);
+                free(target);
+                if (r == 0 && node_append(vols, m) < 0)
+                        r = -ENOMEM;
+                if (r < 0) {
+                        yamltree_free(m);
+                        return r;
+                }
+        }
+        map_del(svc, "configs", false);
+        return 0;
+}
+
+int rewrite_v1(struct file *f, struct yamltree_node *root)
+{
+        struct yamltree_node *services = map_get(root, "services"), *v;
+        char name[80];
+        size_t i;
+        int r;
+
+        r = rewrite_configs(f, map_get(root, "configs"));
+        if (r < 0)
+                return r == -ENOMEM ? oom(f->a->err) : r;
+        for (i = 0; services && services->kind == YAMLTREE_MAP && i + 1 < services->n; i += 2) {
+                char who[WHO_SIZE];
+
+                show(services->items[i]->text, services->items[i]->len, name, sizeof name);
+                snprintf(who, sizeof who, "service '%s'", name);
+                r = rewrite_service(f, name, services->items[i + 1]);
+                if (r == 0)
+                        r = configs_to_binds(f, who, services->items[i + 1], map_get(root, "configs"));
+                if (r < 0)
+                        return r == -ENOMEM ? oom(f->a->err) : r;
+        }
+        map_del(root, "configs", false); /* mounted as binds above */
+        v = map_get(root, "secrets");
+        for (i = 0; v && v->kind == YAMLTREE_MAP && i + 1 < v->n; i += 2)
+                if (map_get(v->items[i + 1], "environment")) {
+                        show(v->items[i]->text, v->items[i]->len, name, sizeof name);
+                        char who[WHO_SIZE];
+
+                        snprintf(who, sizeof who, "secret '%s'", name);
+                        return refuse_v1(f, who, "environment");
+                }
+        map_del(root, "name", false); /* v1 refuses it; the project name is -p */
+        if (escape_lone_dollars(root) < 0)
+                return oom(f->a->err);
+        return 0;
+}
