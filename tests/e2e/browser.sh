@@ -186,7 +186,7 @@ if [ -z "$api2" ]; then
   assert_eq False "$(jget "$J" 'd["downloadShown"]')" "allowed origin: no download offered"
   grep -q '^stack serve: OPTIONS /run 204 ' "$LOG" || die "allowed origin: no preflight answered: $(cat "$LOG")"
   assert_eq 1 "$(posts)" "POST /run requests that reached the daemon"
-  assert_eq done "$(jget "$J" 'd["page"]["run"]')" "allowed origin: the answer was read to its end"
+  assert_eq "done" "$(jget "$J" 'd["page"]["run"]')" "allowed origin: the answer was read to its end"
   assert_eq closed "$(jget "$J" 'd["panel"]["className"]')" "allowed origin: panel closed at the end"
   assert_eq "https://$SLUG.stack.localhost" "$(jget "$J" 'd["iframe"]')" "iframe"
   case "$(jget "$J" 'd["log"]')" in *"no such endpoint: /run"*) ;; *) die "log panel: $(cat "$J")" ;; esac
@@ -203,7 +203,7 @@ check_waiting() {
   assert_eq open "$(jget "$J" 'd["whileWaiting"]["panel"]')" "$1: panel open while waiting"
   assert_eq "https://$SLUG.stack.localhost" "$(jget "$J" 'd["whileWaiting"]["iframe"]')" "$1: iframe set once the headers came"
   assert_eq 0 "$(jget "$J" 'd["cli"]["code"]')" "$1: stack $(jget "$J" '" ".join(d["cli"]["argv"])'): $(jget "$J" 'd["cli"]["output"]')"
-  assert_eq done "$(jget "$J" 'd["page"]["run"]')" "$1: the answer was read to its end"
+  assert_eq "done" "$(jget "$J" 'd["page"]["run"]')" "$1: the answer was read to its end"
   assert_eq 200 "$(jget "$J" 'd["page"]["httpStatus"]')" "$1: POST /run status"
   assert_eq closed "$(jget "$J" 'd["panel"]["className"]')" "$1: panel closed at the end"
   assert_eq ok "$(jget "$J" 'd["page"]["health"]')" "$1: /health in the page"
