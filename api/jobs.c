@@ -130,8 +130,8 @@ static json_t *state_json(const char *request_id, const char *slug, const char *
                          run_id && *run_id ? run_id : NULL, "reason", reason);
 }
 
-void jobs_event_state(struct jobs *j, const char *request_id, const char *slug, const char *state,
-                      const char *run_id, const char *reason)
+void jobs_event_state(struct jobs *j, const char *request_id, const char *slug, const char *state, const char *run_id,
+                      const char *reason)
 {
         struct wake w = {0};
 
@@ -201,8 +201,8 @@ static void job_say(struct job *jb, bool last, const char *fmt, ...)
                         s->suspended = false;
                         wake_add(&w, s->conn);
                 }
-        event_push_locked(j, "progress", json_pack("{s:s, s:s, s:s}", "request", jb->id, "slug", jb->slug, "line", text),
-                          &w);
+        event_push_locked(j, "progress",
+                          json_pack("{s:s, s:s, s:s}", "request", jb->id, "slug", jb->slug, "line", text), &w);
         pthread_mutex_unlock(&j->lock);
         wake_run(&w);
 }
@@ -286,8 +286,9 @@ static bool wait_decision(struct job *jb, struct store *s)
         struct error err = ERROR_INIT;
 
         if (j->auto_approve) {
-                fprintf(stderr, "stack serve: AUTO-APPROVE: request %s for %s approved without asking "
-                                "(--auto-approve)\n",
+                fprintf(stderr,
+                        "stack serve: AUTO-APPROVE: request %s for %s approved without asking "
+                        "(--auto-approve)\n",
                         jb->id, jb->ref);
                 requests_decide(s, jb->id, "approved", "--auto-approve", NULL);
         }
@@ -396,8 +397,7 @@ static void notify(const char *slug, const char *id)
 {
         char body[256], path[4096];
         const char *p = getenv("PATH");
-        char *const argv[] = {"notify-send", "--app-name=stack", "stack: a website asks to start a stack", body,
-                              NULL};
+        char *const argv[] = {"notify-send", "--app-name=stack", "stack: a website asks to start a stack", body, NULL};
         bool found = false;
         pid_t pid;
 

@@ -28,11 +28,11 @@
 
 #include "store/error.h"
 
-#define JOBS_MAX          32  /* requests in flight (waiting or starting) at once; more: 503 */
-#define JOBS_POLL_MS      200 /* how often a waiting worker reads its row */
-#define JOBS_KEEPALIVE_S  15  /* a comment on /events this often */
-#define JOBS_MAX_LINES    512 /* progress lines kept per job (the last line always fits) */
-#define JOBS_EVENTS_KEPT  256 /* events a slow /events reader may lag behind before it skips */
+#define JOBS_MAX         32  /* requests in flight (waiting or starting) at once; more: 503 */
+#define JOBS_POLL_MS     200 /* how often a waiting worker reads its row */
+#define JOBS_KEEPALIVE_S 15  /* a comment on /events this often */
+#define JOBS_MAX_LINES   512 /* progress lines kept per job (the last line always fits) */
+#define JOBS_EVENTS_KEPT 256 /* events a slow /events reader may lag behind before it skips */
 
 struct jobs;
 struct MHD_Connection;
@@ -56,8 +56,8 @@ int jobs_start(struct jobs *j, const struct job_spec *spec, struct MHD_Connectio
                struct MHD_Response **ret_stream, struct error *err);
 struct MHD_Response *jobs_events(struct jobs *j, struct MHD_Connection *conn);
 /* request_id, run_id, reason may be NULL. */
-void jobs_event_state(struct jobs *j, const char *request_id, const char *slug, const char *state,
-                      const char *run_id, const char *reason);
+void jobs_event_state(struct jobs *j, const char *request_id, const char *slug, const char *state, const char *run_id,
+                      const char *reason);
 void jobs_shutdown(struct jobs *j);
 void jobs_free(struct jobs *j);
 

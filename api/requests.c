@@ -262,8 +262,7 @@ int requests_decide(struct store *s, const char *id, const char *state, const ch
         return r;
 }
 
-int requests_expire(struct store *s, const char *id, bool all, const char *reason, unsigned *ret_n,
-                    struct error *err)
+int requests_expire(struct store *s, const char *id, bool all, const char *reason, unsigned *ret_n, struct error *err)
 {
         sqlite3_stmt *st;
         int r = sql_prepare(s,
@@ -295,7 +294,8 @@ int requests_set_run(struct store *s, const char *id, const char *run_id, struct
 int requests_list(struct store *s, const char *state, struct request_row **ret, size_t *ret_n, struct error *err)
 {
         if (!state)
-                return rows_query(s, "SELECT " REQUEST_COLUMNS " FROM api_requests ORDER BY requested_at DESC, rowid DESC",
+                return rows_query(s,
+                                  "SELECT " REQUEST_COLUMNS " FROM api_requests ORDER BY requested_at DESC, rowid DESC",
                                   NULL, ret, ret_n, err);
         return rows_query(s,
                           "SELECT " REQUEST_COLUMNS " FROM api_requests WHERE state = ? ORDER BY requested_at, rowid",

@@ -42,8 +42,7 @@ int requests_find_pending(struct store *s, const char *id_or_slug, struct reques
 int requests_decide(struct store *s, const char *id, const char *state, const char *reason, struct error *err);
 /* pending -> expired: id NULL means every pending row; all false means only those past expires_at.
  * *ret_n (may be NULL) gets how many changed. */
-int requests_expire(struct store *s, const char *id, bool all, const char *reason, unsigned *ret_n,
-                    struct error *err);
+int requests_expire(struct store *s, const char *id, bool all, const char *reason, unsigned *ret_n, struct error *err);
 int requests_set_run(struct store *s, const char *id, const char *run_id, struct error *err);
 /* state NULL: all, newest first; else those in that state, oldest first. */
 int requests_list(struct store *s, const char *state, struct request_row **ret, size_t *ret_n, struct error *err);

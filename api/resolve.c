@@ -90,8 +90,8 @@ static int resolve_url(struct store *s, const char *catalog, const char *url, ch
                 for (size_t k = 0; k < c->stacks[i].n; k++)
                         if (!strcmp(c->stacks[i].v[k].url, url)) {
                                 error_clear(err);
-                                r = put_ref(c->stacks[i].slug, c->stacks[i].v[k].version, ret_slug, slug_size,
-                                            ret_ref, ref_size, err);
+                                r = put_ref(c->stacks[i].slug, c->stacks[i].v[k].version, ret_slug, slug_size, ret_ref,
+                                            ref_size, err);
                                 goto done;
                         }
 done:
@@ -99,8 +99,8 @@ done:
         return r;
 }
 
-int resolve_target(struct store *s, const char *catalog, const char *slug_or_url, const char *version,
-                   char *ret_slug, size_t slug_size, char *ret_ref, size_t ref_size, struct error *err)
+int resolve_target(struct store *s, const char *catalog, const char *slug_or_url, const char *version, char *ret_slug,
+                   size_t slug_size, char *ret_ref, size_t ref_size, struct error *err)
 {
         struct version_info v = {0};
         struct catalog *c = NULL;
@@ -110,8 +110,9 @@ int resolve_target(struct store *s, const char *catalog, const char *slug_or_url
         if (strstr(slug_or_url, "://") || !strncasecmp(slug_or_url, "file:", 5))
                 return resolve_url(s, catalog, slug_or_url, ret_slug, slug_size, ret_ref, ref_size, err);
         if (strpbrk(slug_or_url, "/\\~") || slug_or_url[0] == '.')
-                return error_set(err, STACK_EREJECT, "local paths are refused: the API runs stacks by slug or "
-                                                     "catalog URL");
+                return error_set(err, STACK_EREJECT,
+                                 "local paths are refused: the API runs stacks by slug or "
+                                 "catalog URL");
         if (!slug_valid(slug_or_url))
                 return error_set(err, STACK_EUSAGE, "'%.80s' is not a slug ([a-z0-9][a-z0-9._-]{0,62})", slug_or_url);
         if (version && !version_valid(version))

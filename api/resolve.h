@@ -15,7 +15,7 @@
 #include "store/error.h"
 #include "store/store.h"
 
-int resolve_target(struct store *s, const char *catalog, const char *slug_or_url, const char *version,
-                   char *ret_slug, size_t slug_size, char *ret_ref, size_t ref_size, struct error *err);
+int resolve_target(struct store *s, const char *catalog, const char *slug_or_url, const char *version, char *ret_slug,
+                   size_t slug_size, char *ret_ref, size_t ref_size, struct error *err);
 
 #endif

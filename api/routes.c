@@ -57,11 +57,14 @@ static json_t *run_info_object(const struct run_info *info)
 
 static json_t *request_object(const struct request_row *r)
 {
-        return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:s?, s:s?, s:I, s:I?, s:I}", "id", r->id, "slug", r->slug,
-                         "ref", r->ref, "origin", r->origin, "who", r->who, "state", r->state, "reason", r->reason,
-                         "run", r->run_id[0] ? r->run_id : NULL, "requested_at", (json_int_t)r->requested_at,
-                         "decided_at", r->decided_at ? json_integer(r->decided_at) : NULL, "expires_at",
-                         (json_int_t)r->expires_at);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:s?, s:s?, s:I, s:I}", "id", r->id, "slug", r->slug,
+                              "ref", r->ref, "origin", r->origin, "who", r->who, "state", r->state, "reason", r->reason,
+                              "run", r->run_id[0] ? r->run_id : NULL, "requested_at", (json_int_t)r->requested_at,
+                              "expires_at", (json_int_t)r->expires_at);
+
+        if (o)
+                json_object_set_new(o, "decided_at", r->decided_at ? json_integer(r->decided_at) : json_null());
+        return o;
 }
 
 static bool engine_answers(void)

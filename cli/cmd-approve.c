@@ -36,9 +36,9 @@ static int decide(int argc, char **argv, bool approve)
         if (r == 0)
                 r = requests_find_pending(s, argv[optind], &row, &err);
         if (r == 0)
-                r = requests_decide(s, row.id, approve ? "approved" : "denied",
-                                    approve ? "approved with stack approve" : (reason ? reason : "denied with stack deny"),
-                                    &err);
+                r = requests_decide(
+                        s, row.id, approve ? "approved" : "denied",
+                        approve ? "approved with stack approve" : (reason ? reason : "denied with stack deny"), &err);
         if (r < 0)
                 r = cli_fail(&err);
         else
