@@ -60,8 +60,9 @@ BUNDLE_URL=$CATALOG_URL/$SLUG-1.0.stack
 
 # --- the daemon ----------------------------------------------------------------------------------------------
 LOG=$W/serve.log
-start_daemon() { # extra env as arguments (K=V ...)
-  env "$@" "$S" serve --port 0 --origin "$ORIGIN" --catalog "$CATALOG_URL" 2>"$LOG" &
+SERVE_FLAGS=()
+start_daemon() { # extra env as arguments (K=V ...); extra flags in SERVE_FLAGS
+  env "$@" "$S" serve --port 0 --origin "$ORIGIN" --catalog "$CATALOG_URL" "${SERVE_FLAGS[@]}" 2>"$LOG" &
   PID=$!
   on_exit "kill $PID"
   for _ in $(seq 1 100); do grep -q 'listening on' "$LOG" && break; sleep 0.1; done
@@ -69,7 +70,11 @@ start_daemon() { # extra env as arguments (K=V ...)
   [ -n "$PORT" ] || die "daemon did not start: $(cat "$LOG")"
 }
 stop_daemon() { kill "$PID"; wait "$PID" || die "daemon exited non-zero: $(tail -5 "$LOG")"; }
-start_daemon
+# a notify-send that records what it was asked to show
+mkdir -p "$W/bin"
+printf '#!/bin/sh\nprintf "%%s\\n" "$@" >>"%s/notified"\n' "$W" >"$W/bin/notify-send"
+chmod +x "$W/bin/notify-send"
+start_daemon PATH="$W/bin:$PATH"
 CERT=$STACK_HOME/keys/api-cert.pem
 B="https://127.1:$PORT"
 cu() { curl -sS --cacert "$CERT" "$@"; }
@@ -107,6 +112,7 @@ assert_eq "anonymous|$ORIGIN|$SLUG@1.0" "$(sqlite3 "$STACK_HOME/index.db" "SELEC
 assert_exit 0 "$S" ps
 case "$LAST_STDOUT" in *"$REQ"*"$SLUG@1.0"*pending*"anonymous from $ORIGIN"*) ;; *) die "ps does not list the pending request: $LAST_STDOUT" ;; esac
 wait_line "$W/events" '"state":"pending"'
+wait_line "$W/notified" "$SLUG (request $REQ)"
 assert_exit 0 "$S" approve "$SLUG"
 wait_pid "$C1" 240
 last=$(tail -1 "$W/s1")
@@ -226,4 +232,31 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["engine"] 
   || die "/runs without an Engine: $(cat "$W/runs8.json")"
 stop_daemon
 grep -q 'stack serve: stopped' "$LOG" || die "no stopped line: $(tail -3 "$LOG")"
+
+info "9. --auto-approve: logged loudly, approved at once; without an Engine the stream ends failed: <reason>"
+SERVE_FLAGS=(--auto-approve)
+start_daemon DOCKER_HOST=unix://$W/no-engine.sock
+B="https://127.1:$PORT"
+grep -q 'WARNING: --auto-approve' "$LOG" || die "no --auto-approve warning at start: $(cat "$LOG")"
+cu -N -X POST "${anon[@]}" --data-binary "{\"slug\": \"$SLUG\"}" "$B/run" >"$W/s9" &
+C9=$!
+wait_pid "$C9" 30
+case "$(tail -1 "$W/s9")" in "failed: "*) ;; *) die "last line without an Engine: $(cat "$W/s9")" ;; esac
+grep -q '^approved: starting' "$W/s9" || die "auto-approved stream: $(cat "$W/s9")"
+grep -q 'AUTO-APPROVE: request [0-9a-f]* for '"$SLUG"'@1.0' "$LOG" || die "no AUTO-APPROVE log line: $(cat "$LOG")"
+stop_daemon
+SERVE_FLAGS=()
+
+info "10. at most 32 requests in flight: one more is 503 (its row expired); SIGTERM expires the waiting ones"
+start_daemon DOCKER_HOST=unix://$W/no-engine.sock
+B="https://127.1:$PORT"
+for i in $(seq 1 32); do
+  assert_eq 202 "$(post busy "{\"slug\":\"$SLUG\"}" "${anon[@]}" -H 'Accept: application/json')" "request $i of 32"
+done
+assert_eq 503 "$(post busy "{\"slug\":\"$SLUG\"}" "${anon[@]}" -H 'Accept: application/json')" "request 33"
+assert_eq 200 "$(cu -o /dev/null -w '%{http_code}' "$B/health")" "/health while 32 wait"
+assert_eq 32 "$(sqlite3 "$STACK_HOME/index.db" "SELECT COUNT(*) FROM api_requests WHERE state = 'pending'")" "pending rows"
+stop_daemon
+assert_eq 0 "$(sqlite3 "$STACK_HOME/index.db" "SELECT COUNT(*) FROM api_requests WHERE state = 'pending'")" "pending rows after SIGTERM"
+assert_eq 32 "$(sqlite3 "$STACK_HOME/index.db" "SELECT COUNT(*) FROM api_requests WHERE reason = 'stack serve stopped'")" "rows expired at stop"
 info "ok"
