@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,7 +414,10 @@ static void notify(const char *slug, const char *id)
         pid = fork();
         if (pid == 0) {
                 if (fork() == 0) {
+                        sigset_t none;
                         int fd = open("/dev/null", O_RDWR);
+                        sigemptyset(&none);
+                        sigprocmask(SIG_SETMASK, &none, NULL); /* the daemon blocks SIGTERM in every thread */
                         if (fd >= 0) {
                                 dup2(fd, 0);
                                 dup2(fd, 1);
@@ -486,8 +490,10 @@ static struct MHD_Response *with_stream_headers(struct MHD_Response *resp, const
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-        /* no idle timeout for this connection: the stream may pause for minutes between lines */
+        /* No idle timeout while it streams (it may pause for minutes between lines; suspended, it would not
+         * time out anyway), so the connection closes after the stream instead of idling on forever. */
         MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)0);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
         return resp;
 }
 

@@ -106,6 +106,7 @@ C1=$!
 wait_line "$W/s1" "^waiting for approval: stack approve $SLUG   (request [0-9a-f]\{16\})$"
 grep -qi '^content-type: text/plain; charset=utf-8' "$W/s1.h" || die "stream headers: $(cat "$W/s1.h")"
 grep -qi "^access-control-allow-origin: $ORIGIN" "$W/s1.h" || die "stream has no CORS grant: $(cat "$W/s1.h")"
+grep -qi '^connection: close' "$W/s1.h" || die "stream does not close its connection: $(cat "$W/s1.h")"
 REQ=$(sed -n 's/.*(request \([0-9a-f]*\))$/\1/p' "$W/s1" | head -1)
 assert_eq pending "$(row_state "$REQ")" "row state while waiting"
 assert_eq "anonymous|$ORIGIN|$SLUG@1.0" "$(sqlite3 "$STACK_HOME/index.db" "SELECT who, origin, ref FROM api_requests WHERE id = '$REQ'")" "request row"
@@ -160,6 +161,7 @@ assert_exit 0 "$S" deny "$SLUG" --reason "not now"
 wait_pid "$C3" 10
 assert_eq "denied: not now" "$(tail -1 "$W/s3")" "last line of a denied stream"
 assert_eq 2 "$(wc -l <"$W/s3")" "a denied stream's lines"
+grep -q '^: keep-alive$' "$W/events" || die "/events sent no keep-alive comment in 32 s"
 
 info "4. requests that create nothing"
 n0=$(rows)

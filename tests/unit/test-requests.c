@@ -26,8 +26,8 @@ static void add(struct store *s, const char *slug, const char *state, int64_t ex
 {
         struct error err = ERROR_INIT;
 
-        assert_int_equal(requests_insert(s, slug, "web@1.0", "https://stack.lol", "anonymous", state, NULL,
-                                         expires_at, ret, &err),
+        assert_int_equal(requests_insert(s, slug, "web@1.0", "https://stack.lol", "anonymous", state, NULL, expires_at,
+                                         ret, &err),
                          0);
         assert_int_equal(strlen(ret->id), 16);
 }
