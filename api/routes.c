@@ -1,13 +1,20 @@
-/* routes.c - what each endpoint answers. Phase 1: /health, /runs, /stacks (spec/api.md). */
+/* routes.c - what each endpoint answers (spec/api.md "Endpoints"). */
 #include "routes.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "jobs.h"
 #include "reply.h"
+#include "requests.h"
+#include "resolve.h"
+#include "run/engine.h"
+#include "run/run.h"
 #include "run/runs.h"
 #include "store/index.h"
 #include "store/store.h"
@@ -35,27 +42,246 @@ static json_t *run_object(const struct run_row *row)
         return o;
 }
 
+static json_t *run_info_object(const struct run_info *info)
+{
+        json_t *o = run_object(&info->row), *addrs = json_array();
+
+        for (size_t i = 0; i < info->n_addresses; i++)
+                json_array_append_new(addrs,
+                                      json_pack("{s:s?, s:s?, s:s?}", "service", info->addresses[i].service, "label",
+                                                info->addresses[i].label, "url", info->addresses[i].url));
+        json_object_set_new(o, "addresses", addrs);
+        json_object_set_new(o, "ports", info->ports ? json_string(info->ports) : json_null());
+        return o;
+}
+
+static json_t *request_object(const struct request_row *r)
+{
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:s?, s:s?, s:I, s:I}", "id", r->id, "slug", r->slug,
+                              "ref", r->ref, "origin", r->origin, "who", r->who, "state", r->state, "reason", r->reason,
+                              "run", r->run_id[0] ? r->run_id : NULL, "requested_at", (json_int_t)r->requested_at,
+                              "expires_at", (json_int_t)r->expires_at);
+
+        if (o)
+                json_object_set_new(o, "decided_at", r->decided_at ? json_integer(r->decided_at) : json_null());
+        return o;
+}
+
+static bool engine_answers(void)
+{
+        struct engine *e = NULL;
+        bool up = engine_open(&e, NULL) == 0;
+
+        engine_free(e);
+        return up;
+}
+
+static unsigned status_of(int code)
+{
+        switch (code) {
+        case -STACK_EUSAGE: return MHD_HTTP_BAD_REQUEST;
+        case -STACK_EREJECT: return MHD_HTTP_FORBIDDEN;
+        case -STACK_ENOTFOUND: return MHD_HTTP_NOT_FOUND;
+        case -STACK_ENETWORK: return MHD_HTTP_BAD_GATEWAY;
+        case -STACK_ERUNTIME: return MHD_HTTP_SERVICE_UNAVAILABLE;
+        default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+        }
+}
+
+static struct MHD_Response *failure(int r, const struct error *err, unsigned *ret_status)
+{
+        *ret_status = status_of(r);
+        return reply_error("%s", err->msg[0] ? err->msg : "failed");
+}
+
+/* Reconciled with the Engine when it answers (run_list); "engine" says whether it did. */
 static struct MHD_Response *get_runs(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
 {
         struct error err = ERROR_INIT;
-        struct run_row *rows = NULL;
+        struct run_info *v = NULL;
         size_t n = 0;
         json_t *list;
+        bool up;
         int r;
 
         pthread_mutex_lock(&ctx->lock);
-        r = runs_list(ctx->store, &rows, &n, &err);
+        up = engine_answers();
+        r = run_list(ctx->store, &v, &n, &err);
         pthread_mutex_unlock(&ctx->lock);
-        if (r < 0) {
-                *ret_status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-                return reply_error("%s", err.msg);
-        }
+        if (r < 0)
+                return failure(r, &err, ret_status);
         list = json_array();
         for (size_t i = 0; i < n; i++)
-                json_array_append_new(list, run_object(&rows[i]));
-        run_rows_free(rows, n);
+                json_array_append_new(list, run_info_object(&v[i]));
+        run_infos_free(v, n);
         *ret_status = MHD_HTTP_OK;
-        return reply_json(json_pack("{s:o}", "runs", list));
+        return reply_json(json_pack("{s:o, s:b}", "runs", list, "engine", up));
+}
+
+/* A run id, or a request id (what POST /run answered): then the request, with its run once there is one. */
+static struct MHD_Response *get_run(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        struct error err = ERROR_INIT;
+        struct request_row req;
+        struct run_info *v = NULL;
+        json_t *out = NULL, *run = NULL;
+        size_t n = 0;
+        bool up;
+        int r;
+
+        pthread_mutex_lock(&ctx->lock);
+        up = engine_answers();
+        r = run_list(ctx->store, &v, &n, &err);
+        if (r == 0 && requests_get(ctx->store, rq->param, &req, NULL) == 0) {
+                for (size_t i = 0; i < n && !run; i++)
+                        if (req.run_id[0] && !strcmp(v[i].row.id, req.run_id))
+                                run = run_info_object(&v[i]);
+                out = json_pack("{s:o, s:o, s:b}", "request", request_object(&req), "run", run ? run : json_null(),
+                                "engine", up);
+                request_row_release(&req);
+        }
+        pthread_mutex_unlock(&ctx->lock);
+        for (size_t i = 0; r == 0 && !out && i < n; i++)
+                if (!strcmp(v[i].row.id, rq->param)) {
+                        out = run_info_object(&v[i]);
+                        json_object_set_new(out, "engine", json_boolean(up));
+                }
+        run_infos_free(v, n);
+        if (r < 0)
+                return failure(r, &err, ret_status);
+        if (!out) {
+                *ret_status = MHD_HTTP_NOT_FOUND;
+                return reply_error("no run or request '%s'", rq->param);
+        }
+        *ret_status = MHD_HTTP_OK;
+        return reply_json(out);
+}
+
+static struct MHD_Response *post_run_stop(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        struct error err = ERROR_INIT;
+        struct run_row row = {0};
+        json_t *o;
+        int r;
+
+        pthread_mutex_lock(&ctx->lock);
+        r = runs_get(ctx->store, rq->param, &row, &err);
+        if (r == 0 && strcmp(row.id, rq->param) != 0) /* runs_get also takes a slug; this path names an id */
+                r = error_set(&err, STACK_ENOTFOUND, "no run '%s'", rq->param);
+        run_row_release(&row);
+        if (r == 0)
+                r = run_stop(ctx->store, rq->param, &row, &err);
+        pthread_mutex_unlock(&ctx->lock);
+        if (r < 0)
+                return failure(r, &err, ret_status);
+        jobs_event_state(ctx->jobs, NULL, row.slug, row.state, row.id, row.reason);
+        fprintf(stderr, "stack serve: run %s (%s) stopped through the API\n", row.id, row.slug);
+        o = run_object(&row);
+        run_row_release(&row);
+        *ret_status = MHD_HTTP_OK;
+        return reply_json(o);
+}
+
+static struct MHD_Response *get_events(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        *ret_status = MHD_HTTP_OK;
+        return jobs_events(ctx->jobs, rq->conn);
+}
+
+static bool is_json_type(const char *ct)
+{
+        size_t n = strlen("application/json");
+
+        return ct && !strncasecmp(ct, "application/json", n) && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* The checks of POST /run before anything is recorded: who may ask, and a well-formed body. */
+static struct MHD_Response *run_checks(const struct route_request *rq, const char **ret_slug, const char **ret_version,
+                                       json_t **ret_body, unsigned *ret_status)
+{
+        const char *ct = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        json_error_t je;
+        json_t *body, *slug, *version;
+
+        if (!rq->authenticated && !rq->origin) {
+                *ret_status = MHD_HTTP_FORBIDDEN;
+                return reply_error("POST /run without a token is accepted only from a catalog website (Origin)");
+        }
+        if (!rq->authenticated && !is_json_type(ct)) {
+                *ret_status = MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
+                return reply_error("POST /run without a token needs Content-Type: application/json");
+        }
+        body = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &je);
+        *ret_status = MHD_HTTP_BAD_REQUEST;
+        if (!body)
+                return reply_error("malformed JSON: %s (line %d)", je.text, je.line);
+        slug = json_object_get(body, "slug");
+        version = json_object_get(body, "version");
+        if (!json_is_object(body) || !json_is_string(slug) || !*json_string_value(slug)) {
+                json_decref(body);
+                return reply_error("the body needs {\"slug\": SLUG or bundle URL}");
+        }
+        if (version && !json_is_null(version) && !json_is_string(version)) {
+                json_decref(body);
+                return reply_error("version must be a string");
+        }
+        *ret_slug = json_string_value(slug);
+        *ret_version = json_is_string(version) ? json_string_value(version) : NULL;
+        *ret_body = body;
+        return NULL;
+}
+
+static struct MHD_Response *post_run(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        const char *accept = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+        const char *target = NULL, *version = NULL;
+        struct error err = ERROR_INIT;
+        struct request_row row = {0};
+        struct MHD_Response *resp = NULL;
+        char slug[64], ref[256];
+        json_t *body = NULL;
+        bool trusted = false, wants_json = accept && strstr(accept, "application/json");
+        int64_t expires = (int64_t)time(NULL) + ctx->expiry_s;
+        int r;
+
+        resp = run_checks(rq, &target, &version, &body, ret_status);
+        if (resp)
+                return resp;
+        pthread_mutex_lock(&ctx->lock);
+        r = resolve_target(ctx->store, ctx->catalog, target, version, slug, sizeof slug, ref, sizeof ref, &err);
+        if (r == 0 && rq->authenticated)
+                r = trusted_stack_has(ctx->store, slug, &trusted, &err);
+        if (r == 0)
+                r = requests_insert(ctx->store, slug, ref, rq->origin, rq->authenticated ? "token" : "anonymous",
+                                    trusted ? "approved" : "pending", trusted ? "trusted stack" : NULL, expires, &row,
+                                    &err);
+        pthread_mutex_unlock(&ctx->lock);
+        json_decref(body);
+        if (r < 0)
+                return failure(r, &err, ret_status);
+        fprintf(stderr, "stack serve: request %s: %s from %s (%s): %s\n", row.id, ref,
+                rq->origin ? rq->origin : "no origin", row.who,
+                trusted ? "trusted stack, starting" : "waiting for approval");
+        {
+                struct job_spec spec = {row.id, slug, ref, !trusted, expires};
+                r = jobs_start(ctx->jobs, &spec, rq->conn, wants_json ? NULL : &resp, &err);
+        }
+        if (r < 0) {
+                pthread_mutex_lock(&ctx->lock);
+                requests_expire(ctx->store, row.id, true, err.msg, NULL, NULL);
+                pthread_mutex_unlock(&ctx->lock);
+                request_row_release(&row);
+                *ret_status = MHD_HTTP_SERVICE_UNAVAILABLE;
+                return reply_error("%s", err.msg);
+        }
+        if (wants_json) {
+                *ret_status = MHD_HTTP_ACCEPTED;
+                resp = reply_json(json_pack("{s:s, s:s}", "id", row.id, "state", row.state));
+        } else {
+                *ret_status = MHD_HTTP_OK;
+        }
+        request_row_release(&row);
+        return resp;
 }
 
 static json_t *version_object(const struct version_info *v)
@@ -107,16 +333,40 @@ static struct MHD_Response *get_stacks(struct route_ctx *ctx, const struct route
 
 static const struct route routes[] = {
         {"GET", "/health", false, get_health},
+        {"POST", "/run", false, post_run}, /* its own checks: token, or an allowed Origin + JSON */
         {"GET", "/runs", true, get_runs},
+        {"GET", "/runs/{id}", true, get_run},
+        {"POST", "/runs/{id}/stop", true, post_run_stop},
         {"GET", "/stacks", true, get_stacks},
+        {"GET", "/events", true, get_events},
 };
 
-const struct route *routes_find(const char *method, const char *path, bool *ret_path_known)
+/* path against a route's pattern; the {id} segment's text into param[size]. */
+static bool path_matches(const char *pattern, const char *path, char *param, size_t size)
+{
+        const char *hole = strstr(pattern, "{id}");
+        size_t pre, n;
+
+        if (!hole)
+                return !strcmp(pattern, path);
+        pre = (size_t)(hole - pattern);
+        if (strncmp(pattern, path, pre) != 0)
+                return false;
+        n = strspn(path + pre, "0123456789abcdefghijklmnopqrstuvwxyz-");
+        if (n == 0 || n >= size || strcmp(path + pre + n, hole + 4) != 0)
+                return false;
+        memcpy(param, path + pre, n);
+        param[n] = '\0';
+        return true;
+}
+
+const struct route *routes_find(const char *method, const char *path, char *param, size_t size, bool *ret_path_known)
 {
         bool known = false;
 
+        param[0] = '\0';
         for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
-                if (strcmp(routes[i].path, path) != 0)
+                if (!path_matches(routes[i].path, path, param, size))
                         continue;
                 known = true;
                 if (!strcmp(routes[i].method, method)) {
@@ -132,9 +382,11 @@ void routes_allowed_methods(const char *path, char *buf, size_t size)
 {
         size_t used = 0;
 
+        char param[64];
+
         buf[0] = '\0';
         for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
-                if (!strcmp(routes[i].path, path) && used < size)
+                if (path_matches(routes[i].path, path, param, sizeof param) && used < size)
                         used += (size_t)snprintf(buf + used, size - used, "%s, ", routes[i].method);
         if (used < size)
                 snprintf(buf + used, size - used, "OPTIONS");

@@ -19,9 +19,14 @@ struct MHD_Connection;
 struct MHD_Response;
 struct store;
 
+struct jobs;
+
 struct route_ctx {
         struct store *store;
         pthread_mutex_t lock; /* held around every use of store */
+        struct jobs *jobs;    /* POST /run's workers and streams, /events (jobs.h) */
+        const char *catalog;  /* the catalog base URL (--catalog, $STACK_CATALOG); NULL: none */
+        int expiry_s;         /* how long a request waits for a decision */
 };
 
 struct route_request {
@@ -29,6 +34,8 @@ struct route_request {
         const char *body; /* NUL-terminated, at most the server's body limit; "" when none */
         size_t body_len;
         bool authenticated; /* a valid token came with the request */
+        const char *origin; /* the Origin header (an allowed one: the server checked), NULL when none */
+        const char *param;  /* the {id} of /runs/{id}..., "" when the route has none */
         struct MHD_Connection *conn;
 };
 
@@ -40,8 +47,10 @@ struct route {
         route_fn fn;
 };
 
-/* The route for method + path; NULL when none. *ret_path_known tells 405 (path exists, other method) from 404. */
-const struct route *routes_find(const char *method, const char *path, bool *ret_path_known);
+/* The route for method + path; NULL when none. *ret_path_known tells 405 (path exists, other method) from 404.
+ * A route path may hold one "{id}" segment: what stands there (at most size - 1 bytes of [0-9a-z-]) goes to
+ * param[size]. */
+const struct route *routes_find(const char *method, const char *path, char *param, size_t size, bool *ret_path_known);
 /* "GET, OPTIONS" style list of the methods a path answers (for Allow on 405); buf: size bytes. */
 void routes_allowed_methods(const char *path, char *buf, size_t size);
 

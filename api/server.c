@@ -23,10 +23,13 @@
 #include <microhttpd.h>
 #include <mbedtls/platform_util.h>
 
+#include "jobs.h"
 #include "jwt.h"
 #include "reply.h"
+#include "requests.h"
 #include "routes.h"
 #include "store/fsutil.h"
+#include "store/store.h"
 
 #define MAX_HOSTS    6
 #define HOST_LEN     64
@@ -45,6 +48,7 @@ struct server {
         char *key_pem, *cert_pem;
         struct route_ctx routes;
         bool routes_lock_made;
+        char *catalog;
 };
 
 /* One request's state across MHD's calls of on_request (con_cls). */
@@ -251,7 +255,8 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, st
                                 const char *path, const char *origin)
 {
         struct error err = ERROR_INIT;
-        struct route_request in = {method, path, rq->body ? rq->body : "", rq->body_len, false, c};
+        char param[64];
+        struct route_request in = {method, path, rq->body ? rq->body : "", rq->body_len, false, origin, param, c};
         const struct route *route;
         struct MHD_Response *resp;
         char allow[64];
@@ -263,7 +268,7 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, st
         if (auth < 0)
                 return answer(c, rq, MHD_HTTP_UNAUTHORIZED, unauthorized(err.msg), origin);
         in.authenticated = auth == 1;
-        route = routes_find(method, path, &known);
+        route = routes_find(method, path, param, sizeof param, &known);
         if (!route && known) {
                 routes_allowed_methods(path, allow, sizeof allow);
                 resp = reply_error("%s is not allowed on %s", method, path);
@@ -367,8 +372,11 @@ void server_stop(struct server *srv)
 {
         if (!srv)
                 return;
+        jobs_shutdown(srv->routes.jobs); /* streams end and suspended connections resume: MHD may stop */
         if (srv->mhd)
                 MHD_stop_daemon(srv->mhd);
+        jobs_free(srv->routes.jobs);
+        free(srv->catalog);
         if (srv->fd >= 0)
                 close(srv->fd);
         if (srv->routes_lock_made)
@@ -389,7 +397,8 @@ int server_start(const struct server_config *cfg, struct server **ret, struct er
 {
         struct server *srv = NULL;
         unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                         MHD_USE_ERROR_LOG;
+                         MHD_USE_ITC | MHD_USE_ERROR_LOG;
+        struct jobs_config jc = {0};
         bool v6 = false;
         int r;
 
@@ -423,6 +432,19 @@ int server_start(const struct server_config *cfg, struct server **ret, struct er
         srv->routes.store = cfg->store;
         pthread_mutex_init(&srv->routes.lock, NULL);
         srv->routes_lock_made = true;
+        srv->catalog = cfg->catalog && *cfg->catalog ? dup_str(cfg->catalog) : NULL;
+        if (cfg->catalog && *cfg->catalog && !srv->catalog) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto fail;
+        }
+        srv->routes.catalog = srv->catalog;
+        srv->routes.expiry_s = cfg->expiry_s > 0 ? cfg->expiry_s : REQUEST_EXPIRY_DEFAULT;
+        jc.home = store_home(cfg->store);
+        jc.catalog = srv->catalog;
+        jc.auto_approve = cfg->auto_approve;
+        r = jobs_new(&jc, &srv->routes.jobs, err);
+        if (r < 0)
+                goto fail;
 
         r = listen_on(cfg->address, cfg->port, &v6, &srv->port, err);
         if (r < 0)

@@ -14,14 +14,16 @@
  * every route), the route (404/405), the route's need for a token (401). Each finished request logs one line
  * on stderr.
  *
- * Long work and streaming (phase 2): handlers run on the pool threads, and MHD runs with
- * MHD_ALLOW_SUSPEND_RESUME, so a handler may answer with MHD_create_response_from_callback whose reader
- * suspends the connection while no progress line is ready (MHD_suspend_connection) and a worker thread that
- * does the run resumes it (MHD_resume_connection) as lines arrive; no pool thread waits for a run.
+ * Long work and streaming: handlers run on the pool threads, and MHD runs with MHD_ALLOW_SUSPEND_RESUME and
+ * MHD_USE_ITC, so POST /run and GET /events answer with MHD_create_response_from_callback whose reader
+ * suspends the connection while no line is ready (MHD_suspend_connection) and the worker thread that does the
+ * run resumes it (MHD_resume_connection) as lines arrive (jobs.h); no pool thread waits for a run.
+ * server_stop() ends the streams (jobs_shutdown) before it stops MHD, then waits for the workers.
  */
 #ifndef STACK_SERVER_H
 #define STACK_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +51,9 @@ struct server_config {
         size_t secret_len;
         struct store *store; /* shared by the handlers, under a lock; the caller frees it after server_stop */
         unsigned max_connections, max_per_ip; /* 0: the defaults above */
+        const char *catalog;                  /* POST /run's catalog base URL; NULL: none (slugs in the store only) */
+        int expiry_s;                         /* seconds a request waits for approval; 0: REQUEST_EXPIRY_DEFAULT */
+        bool auto_approve;                    /* tests only: every request approved at once, logged loudly */
 };
 
 int server_check_address(const char *address, struct error *err);

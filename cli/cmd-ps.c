@@ -1,5 +1,6 @@
 /* cmd-ps.c - `stack ps`: runs and their states, reconciled with the Engine. */
 #include "cli.h"
+#include "api/requests.h"
 #include "run/run.h"
 
 #include <getopt.h>
@@ -30,6 +31,31 @@ static void age(int64_t since, char *buf, size_t size)
                 snprintf(buf, size, "%lldh", d / 3600);
         else
                 snprintf(buf, size, "%lldd", d / 86400);
+}
+
+/* Requests a website made through stack serve that wait for stack approve|deny (spec/api.md "Approval"). */
+static void print_pending(struct store *s)
+{
+        struct error err = ERROR_INIT;
+        struct request_row *p = NULL;
+        size_t n = 0;
+
+        requests_expire(s, NULL, false, "no decision in time", NULL, NULL);
+        if (requests_list(s, "pending", &p, &n, &err) < 0) {
+                fprintf(stderr, "stack: warning: %s\n", err.msg);
+                return;
+        }
+        if (n) {
+                printf("%-16s %-20s %-9s %5s  %s\n", "REQUEST", "STACK", "STATE", "AGE", "ASKED BY");
+                for (size_t i = 0; i < n; i++) {
+                        char a[32];
+                        age(p[i].requested_at, a, sizeof a);
+                        printf("%-16s %-20s %-9s %5s  %s%s%s   (stack approve %s)\n", p[i].id, p[i].ref, p[i].state, a,
+                               p[i].who, p[i].origin ? " from " : "", p[i].origin ? p[i].origin : "", p[i].slug);
+                }
+                printf("\n");
+        }
+        request_rows_free(p, n);
 }
 
 int cmd_ps(int argc, char **argv)
@@ -71,6 +97,7 @@ int cmd_ps(int argc, char **argv)
                 r = cli_print_json(a);
                 goto done;
         }
+        print_pending(s);
         if (!n) {
                 printf("no runs (stack run SLUG starts one)\n");
                 goto done;

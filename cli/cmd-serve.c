@@ -2,7 +2,9 @@
 #include "cli.h"
 #include "api/cert.h"
 #include "api/jwt.h"
+#include "api/requests.h"
 #include "api/server.h"
+#include "run/run.h"
 #include "store/fsutil.h"
 
 #include <errno.h>
@@ -45,8 +47,38 @@ static int print_cert(const char *cert_path, struct error *err)
         return 0;
 }
 
-static int serve(struct store *s, const char *address, unsigned port, const char *const *origins, size_t n_origins,
-                 const char *key_path, const char *cert_path, const char *secret_path, struct error *err)
+struct serve_options {
+        const char *address, *catalog;
+        unsigned port;
+        const char *const *origins;
+        size_t n_origins;
+        bool auto_approve;
+        int expiry_s;
+};
+
+/* Before serving: run states reconciled with the Engine (as `stack ps` does), and requests a previous daemon
+ * left pending expired (nothing waits for them any more). Neither failing stops the daemon. */
+static void reconcile(struct store *s)
+{
+        struct error err = ERROR_INIT;
+        struct run_info *v = NULL;
+        size_t n = 0;
+        unsigned expired = 0;
+
+        if (run_list(s, &v, &n, &err) < 0)
+                fprintf(stderr, "stack serve: warning: cannot reconcile runs: %s\n", err.msg);
+        else
+                fprintf(stderr, "stack serve: %zu run(s) reconciled with the Engine\n", n);
+        run_infos_free(v, n);
+        error_clear(&err);
+        if (requests_expire(s, NULL, true, "stack serve restarted", &expired, &err) < 0)
+                fprintf(stderr, "stack serve: warning: cannot expire old requests: %s\n", err.msg);
+        else if (expired)
+                fprintf(stderr, "stack serve: %u request(s) left pending by a previous daemon expired\n", expired);
+}
+
+static int serve(struct store *s, const struct serve_options *so, const char *key_path, const char *cert_path,
+                 const char *secret_path, struct error *err)
 {
         unsigned char secret[JWT_SECRET_LEN];
         struct server_config cfg = {0};
@@ -73,10 +105,14 @@ static int serve(struct store *s, const char *address, unsigned port, const char
         pthread_sigmask(SIG_BLOCK, &stop, NULL);
         signal(SIGPIPE, SIG_IGN);
 
-        cfg.address = address;
-        cfg.port = port;
-        cfg.origins = origins;
-        cfg.n_origins = n_origins;
+        reconcile(s);
+        cfg.address = so->address;
+        cfg.port = so->port;
+        cfg.origins = so->origins;
+        cfg.n_origins = so->n_origins;
+        cfg.catalog = so->catalog;
+        cfg.auto_approve = so->auto_approve;
+        cfg.expiry_s = so->expiry_s;
         cfg.key_pem = key_pem;
         cfg.cert_pem = cert_pem;
         cfg.secret = secret;
@@ -85,10 +121,15 @@ static int serve(struct store *s, const char *address, unsigned port, const char
         r = server_start(&cfg, &srv, err);
         if (r < 0)
                 goto done;
-        fprintf(stderr, "stack serve: listening on https://%s%s%s:%u (store %s)\n", strchr(address, ':') ? "[" : "",
-                address, strchr(address, ':') ? "]" : "", server_port(srv), store_home(s));
-        for (size_t i = 0; i < n_origins; i++)
-                fprintf(stderr, "stack serve: allowed origin %s\n", origins[i]);
+        fprintf(stderr, "stack serve: listening on https://%s%s%s:%u (store %s)\n", strchr(so->address, ':') ? "[" : "",
+                so->address, strchr(so->address, ':') ? "]" : "", server_port(srv), store_home(s));
+        for (size_t i = 0; i < so->n_origins; i++)
+                fprintf(stderr, "stack serve: allowed origin %s\n", so->origins[i]);
+        fprintf(stderr, "stack serve: catalog %s; requests wait %d s for approval\n",
+                so->catalog && *so->catalog ? so->catalog : "(none: slugs in the store only)", so->expiry_s);
+        if (so->auto_approve)
+                fprintf(stderr, "stack serve: WARNING: --auto-approve: EVERY POST /run STARTS WITHOUT ASKING. "
+                                "For tests only.\n");
         while (sigwait(&stop, &sig) != 0)
                 ;
         fprintf(stderr, "stack serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -106,9 +147,11 @@ done:
 int cmd_serve(int argc, char **argv)
 {
         static const struct option opts[] = {
-                {"port", required_argument, NULL, 'p'},   {"address", required_argument, NULL, 'a'},
-                {"origin", required_argument, NULL, 'o'}, {"print-cert", no_argument, NULL, 'c'},
-                {"help", no_argument, NULL, 'h'},         {0}};
+                {"port", required_argument, NULL, 'p'},    {"address", required_argument, NULL, 'a'},
+                {"origin", required_argument, NULL, 'o'},  {"print-cert", no_argument, NULL, 'c'},
+                {"catalog", required_argument, NULL, 'C'}, {"auto-approve", no_argument, NULL, 'A'},
+                {"help", no_argument, NULL, 'h'},          {0}};
+        struct serve_options so = {0};
         const char *origins[MAX_ORIGINS] = {SERVER_DEFAULT_ORIGIN};
         const char *address = SERVER_DEFAULT_ADDRESS;
         char key_path[PATH_MAX], cert_path[PATH_MAX], secret_path[PATH_MAX], *end;
@@ -138,14 +181,20 @@ int cmd_serve(int argc, char **argv)
                         origins[n_origins++] = optarg;
                         break;
                 case 'c': show_cert = true; break;
+                case 'C': so.catalog = optarg; break;
+                case 'A': so.auto_approve = true; break;
                 case 'h':
-                        printf("usage: stack serve [--port N] [--address A] [--origin O]... [--print-cert]\n"
+                        printf("usage: stack serve [--port N] [--address A] [--origin O]... [--catalog URL]\n"
+                               "                   [--auto-approve] [--print-cert]\n"
                                "The localhost HTTPS API (default https://127.0.0.1:%d) for the catalog website and local\n"
                                "tools. --address must be a loopback address; --origin adds a website origin allowed by CORS\n"
                                "(always allowed: %s); --port 0 picks a free port. --print-cert prints the certificate's\n"
                                "path and SHA-256 fingerprint (making it first if needed) and exits. Keys live in\n"
-                               "$STACK_HOME/keys/. Stops on SIGTERM/SIGINT. Tokens: stack token.\n",
-                               SERVER_DEFAULT_PORT, SERVER_DEFAULT_ORIGIN);
+                               "$STACK_HOME/keys/. Stops on SIGTERM/SIGINT. Tokens: stack token.\n"
+                               "POST /run resolves bundle URLs under --catalog (default $STACK_CATALOG); requests wait\n"
+                               "for stack approve|deny ($STACK_API_REQUEST_EXPIRY seconds, default %d). --auto-approve\n"
+                               "approves every request at once: for tests only.\n",
+                               SERVER_DEFAULT_PORT, SERVER_DEFAULT_ORIGIN, REQUEST_EXPIRY_DEFAULT);
                         return 0;
                 default: return cli_usage("serve", "unknown option");
                 }
@@ -154,6 +203,20 @@ int cmd_serve(int argc, char **argv)
                 return cli_usage("serve", "takes no arguments");
         if (server_check_address(address, &err) < 0)
                 return cli_fail(&err);
+        if (!so.catalog)
+                so.catalog = getenv("STACK_CATALOG");
+        so.expiry_s = REQUEST_EXPIRY_DEFAULT;
+        if (getenv("STACK_API_REQUEST_EXPIRY")) {
+                const char *e = getenv("STACK_API_REQUEST_EXPIRY");
+                long v = strtol(e, &end, 10);
+                if (!*e || *end || v < 1 || v > 86400)
+                        return cli_usage("serve", "STACK_API_REQUEST_EXPIRY wants 1-86400 seconds, not '%s'", e);
+                so.expiry_s = (int)v;
+        }
+        so.address = address;
+        so.port = (unsigned)port;
+        so.origins = origins;
+        so.n_origins = n_origins;
         r = cli_open_store(&s, &err);
         if (r < 0)
                 goto fail;
@@ -168,8 +231,7 @@ int cmd_serve(int argc, char **argv)
                 goto fail;
         if (created)
                 fprintf(stderr, "stack serve: made a new TLS certificate %s\n", cert_path);
-        r = show_cert ? print_cert(cert_path, &err)
-                      : serve(s, address, (unsigned)port, origins, n_origins, key_path, cert_path, secret_path, &err);
+        r = show_cert ? print_cert(cert_path, &err) : serve(s, &so, key_path, cert_path, secret_path, &err);
         if (r < 0)
                 goto fail;
         store_free(s);

@@ -1,0 +1,382 @@
+/* requests.c - the api module's tables in index.db: api_requests (POST /run and its decision) and
+ * api_trusted (the trusted list). The only file that speaks SQL about them.
+ */
+#include "requests.h"
+
+#include "store/index.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#define MODULE "api"
+
+/* Migration i takes the module's tables from version i to i + 1. Never edit one that has shipped: add another. */
+static const char *const migrations[] = {
+        "CREATE TABLE api_requests(id TEXT PRIMARY KEY, slug TEXT NOT NULL, ref TEXT NOT NULL, origin TEXT,"
+        "  who TEXT NOT NULL CHECK(who IN ('token','anonymous')),"
+        "  state TEXT NOT NULL CHECK(state IN ('pending','approved','denied','expired')),"
+        "  reason TEXT, run_id TEXT NOT NULL DEFAULT '', requested_at INTEGER NOT NULL,"
+        "  decided_at INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL);"
+        "CREATE INDEX api_requests_by_state ON api_requests(state, requested_at);"
+        "CREATE TABLE api_trusted(slug TEXT PRIMARY KEY, added_at INTEGER NOT NULL);",
+};
+
+_Static_assert(sizeof migrations / sizeof *migrations == REQUESTS_SCHEMA_VERSION, "one migration per version");
+
+#define REQUEST_COLUMNS "id, slug, ref, origin, who, state, reason, run_id, requested_at, decided_at, expires_at"
+
+/* A statement on the module's (migrated) tables. */
+static int sql_prepare(struct store *s, const char *sql, sqlite3_stmt **ret, struct error *err)
+{
+        struct index *ix = store_index(s);
+        int r = index_migrate_module(ix, MODULE, migrations, REQUESTS_SCHEMA_VERSION, err);
+
+        if (r < 0)
+                return r;
+        if (sqlite3_prepare_v2(index_db(ix), sql, -1, ret, NULL) != SQLITE_OK)
+                return error_set(err, STACK_ESTORE, "index.db: api tables: %s", sqlite3_errmsg(index_db(ix)));
+        return 0;
+}
+
+/* Step a write to its end; the number of rows it changed in *ret_changes (may be NULL). */
+static int sql_finish(struct store *s, sqlite3_stmt *st, unsigned *ret_changes, struct error *err)
+{
+        sqlite3 *db = index_db(store_index(s));
+        int rc = sqlite3_step(st);
+
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+                return error_set(err, STACK_ESTORE, "index.db: write api tables: %s", sqlite3_errmsg(db));
+        if (ret_changes)
+                *ret_changes = (unsigned)sqlite3_changes(db);
+        return 0;
+}
+
+static void bind_opt(sqlite3_stmt *st, int i, const char *v)
+{
+        if (v)
+                sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+        else
+                sqlite3_bind_null(st, i);
+}
+
+static char *text_dup(sqlite3_stmt *st, int col)
+{
+        const char *v = (const char *)sqlite3_column_text(st, col);
+
+        return v ? strdup(v) : NULL;
+}
+
+void request_row_release(struct request_row *r)
+{
+        if (!r)
+                return;
+        free(r->slug);
+        free(r->ref);
+        free(r->origin);
+        free(r->who);
+        free(r->state);
+        free(r->reason);
+        memset(r, 0, sizeof *r);
+}
+
+void request_rows_free(struct request_row *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                request_row_release(&v[i]);
+        free(v);
+}
+
+static int row_read(sqlite3_stmt *st, struct request_row *r)
+{
+        const char *id = (const char *)sqlite3_column_text(st, 0), *run = (const char *)sqlite3_column_text(st, 7);
+
+        memset(r, 0, sizeof *r);
+        snprintf(r->id, sizeof r->id, "%s", id ? id : "");
+        snprintf(r->run_id, sizeof r->run_id, "%s", run ? run : "");
+        r->slug = text_dup(st, 1);
+        r->ref = text_dup(st, 2);
+        r->origin = text_dup(st, 3);
+        r->who = text_dup(st, 4);
+        r->state = text_dup(st, 5);
+        r->reason = text_dup(st, 6);
+        r->requested_at = sqlite3_column_int64(st, 8);
+        r->decided_at = sqlite3_column_int64(st, 9);
+        r->expires_at = sqlite3_column_int64(st, 10);
+        if (!r->slug || !r->ref || !r->who || !r->state) {
+                request_row_release(r);
+                return -1;
+        }
+        return 0;
+}
+
+/* Run a query bound to one text parameter (NULL: none) and collect its rows. */
+static int rows_query(struct store *s, const char *sql, const char *param, struct request_row **ret, size_t *ret_n,
+                      struct error *err)
+{
+        struct request_row *v = NULL;
+        size_t n = 0, cap = 0;
+        sqlite3_stmt *st;
+        int rc = sql_prepare(s, sql, &st, err);
+
+        if (rc < 0)
+                return rc;
+        if (param)
+                sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (n == cap) {
+                        struct request_row *nv = realloc(v, (cap ? 2 * cap : 8) * sizeof *nv);
+                        if (!nv)
+                                break;
+                        v = nv;
+                        cap = cap ? 2 * cap : 8;
+                }
+                if (row_read(st, &v[n]) < 0)
+                        break;
+                n++;
+        }
+        if (rc != SQLITE_DONE) {
+                rc = rc == SQLITE_ROW ? error_set(err, STACK_EFAIL, "out of memory")
+                                      : error_set(err, STACK_ESTORE, "index.db: read api_requests: %s",
+                                                  sqlite3_errmsg(index_db(store_index(s))));
+                sqlite3_finalize(st);
+                request_rows_free(v, n);
+                return rc;
+        }
+        sqlite3_finalize(st);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* The first row of a query, or STACK_ENOTFOUND. */
+static int row_query(struct store *s, const char *sql, const char *param, struct request_row *ret, struct error *err)
+{
+        struct request_row *v = NULL;
+        size_t n = 0;
+        int r = rows_query(s, sql, param, &v, &n, err);
+
+        if (r < 0)
+                return r;
+        if (n == 0) {
+                free(v);
+                return -STACK_ENOTFOUND;
+        }
+        *ret = v[0];
+        memset(&v[0], 0, sizeof v[0]);
+        request_rows_free(v, n);
+        return 0;
+}
+
+int requests_insert(struct store *s, const char *slug, const char *ref, const char *origin, const char *who,
+                    const char *state, const char *reason, int64_t expires_at, struct request_row *ret,
+                    struct error *err)
+{
+        unsigned char b[8];
+        char id[17];
+        sqlite3_stmt *st;
+        int r;
+
+        if (getrandom(b, sizeof b, 0) != sizeof b)
+                return error_set(err, STACK_EFAIL, "getrandom failed");
+        for (size_t i = 0; i < sizeof b; i++)
+                snprintf(id + 2 * i, 3, "%02x", b[i]);
+        r = sql_prepare(s,
+                        "INSERT INTO api_requests(id, slug, ref, origin, who, state, reason, requested_at, decided_at,"
+                        " expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?6 = 'pending' THEN 0 ELSE ?8"
+                        " END, ?9)",
+                        &st, err);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, slug, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
+        bind_opt(st, 4, origin);
+        sqlite3_bind_text(st, 5, who, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, state, -1, SQLITE_STATIC);
+        bind_opt(st, 7, reason);
+        sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
+        sqlite3_bind_int64(st, 9, expires_at);
+        r = sql_finish(s, st, NULL, err);
+        if (r < 0)
+                return r;
+        r = requests_get(s, id, ret, err);
+        return r;
+}
+
+int requests_get(struct store *s, const char *id, struct request_row *ret, struct error *err)
+{
+        int r = row_query(s, "SELECT " REQUEST_COLUMNS " FROM api_requests WHERE id = ?", id, ret, err);
+
+        if (r == -STACK_ENOTFOUND)
+                return error_set(err, STACK_ENOTFOUND, "no request '%s' (stack ps lists pending ones)", id);
+        return r;
+}
+
+int requests_find_pending(struct store *s, const char *id_or_slug, struct request_row *ret, struct error *err)
+{
+        int r = row_query(s,
+                          "SELECT " REQUEST_COLUMNS " FROM api_requests WHERE state = 'pending' AND (id = ?1 OR"
+                          " slug = ?1) ORDER BY id = ?1 DESC, requested_at, rowid LIMIT 1",
+                          id_or_slug, ret, err);
+
+        if (r == -STACK_ENOTFOUND)
+                return error_set(err, STACK_ENOTFOUND, "no pending request '%s' (stack ps lists them)", id_or_slug);
+        return r;
+}
+
+int requests_decide(struct store *s, const char *id, const char *state, const char *reason, struct error *err)
+{
+        struct request_row row;
+        sqlite3_stmt *st;
+        unsigned changed = 0;
+        int64_t now = (int64_t)time(NULL);
+        int r;
+
+        if (strcmp(state, "approved") != 0 && strcmp(state, "denied") != 0)
+                return error_set(err, STACK_EFAIL, "requests_decide: bad state %s", state);
+        r = sql_prepare(s,
+                        "UPDATE api_requests SET state = ?1, reason = ?2, decided_at = ?3 WHERE id = ?4 AND"
+                        " state = 'pending' AND expires_at > ?3",
+                        &st, err);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+        bind_opt(st, 2, reason);
+        sqlite3_bind_int64(st, 3, now);
+        sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
+        r = sql_finish(s, st, &changed, err);
+        if (r < 0 || changed)
+                return r;
+        r = requests_get(s, id, &row, err);
+        if (r < 0)
+                return r;
+        r = error_set(err, STACK_EFAIL, "request %s (%s) is %s, not pending", row.id, row.slug,
+                      strcmp(row.state, "pending") ? row.state : "past its expiry time");
+        request_row_release(&row);
+        return r;
+}
+
+int requests_expire(struct store *s, const char *id, bool all, const char *reason, unsigned *ret_n, struct error *err)
+{
+        sqlite3_stmt *st;
+        int r = sql_prepare(s,
+                            "UPDATE api_requests SET state = 'expired', reason = ?1, decided_at = ?2 WHERE"
+                            " state = 'pending' AND (?3 IS NULL OR id = ?3) AND (?4 OR expires_at <= ?2)",
+                            &st, err);
+
+        if (r < 0)
+                return r;
+        bind_opt(st, 1, reason);
+        sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+        bind_opt(st, 3, id);
+        sqlite3_bind_int(st, 4, all);
+        return sql_finish(s, st, ret_n, err);
+}
+
+int requests_set_run(struct store *s, const char *id, const char *run_id, struct error *err)
+{
+        sqlite3_stmt *st;
+        int r = sql_prepare(s, "UPDATE api_requests SET run_id = ?1 WHERE id = ?2", &st, err);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        return sql_finish(s, st, NULL, err);
+}
+
+int requests_list(struct store *s, const char *state, struct request_row **ret, size_t *ret_n, struct error *err)
+{
+        if (!state)
+                return rows_query(s,
+                                  "SELECT " REQUEST_COLUMNS " FROM api_requests ORDER BY requested_at DESC, rowid DESC",
+                                  NULL, ret, ret_n, err);
+        return rows_query(s,
+                          "SELECT " REQUEST_COLUMNS " FROM api_requests WHERE state = ? ORDER BY requested_at, rowid",
+                          state, ret, ret_n, err);
+}
+
+int trusted_stack_add(struct store *s, const char *slug, struct error *err)
+{
+        sqlite3_stmt *st;
+        int r = sql_prepare(s, "INSERT OR IGNORE INTO api_trusted(slug, added_at) VALUES(?, ?)", &st, err);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+        return sql_finish(s, st, NULL, err);
+}
+
+int trusted_stack_remove(struct store *s, const char *slug, struct error *err)
+{
+        sqlite3_stmt *st;
+        unsigned changed = 0;
+        int r = sql_prepare(s, "DELETE FROM api_trusted WHERE slug = ?", &st, err);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
+        r = sql_finish(s, st, &changed, err);
+        if (r == 0 && !changed)
+                r = error_set(err, STACK_ENOTFOUND, "%s is not on the trusted list (stack trust-stack ls)", slug);
+        return r;
+}
+
+void request_strv_free(char **v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+int trusted_stack_list(struct store *s, char ***ret, size_t *ret_n, struct error *err)
+{
+        char **v = NULL;
+        size_t n = 0;
+        sqlite3_stmt *st;
+        int rc = sql_prepare(s, "SELECT slug FROM api_trusted ORDER BY slug", &st, err);
+
+        if (rc < 0)
+                return rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                char **nv = realloc(v, (n + 1) * sizeof *nv);
+                if (!nv)
+                        break;
+                v = nv;
+                v[n] = text_dup(st, 0);
+                if (!v[n])
+                        break;
+                n++;
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+                request_strv_free(v, n);
+                return error_set(err, STACK_ESTORE, "index.db: read api_trusted");
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int trusted_stack_has(struct store *s, const char *slug, bool *ret, struct error *err)
+{
+        sqlite3_stmt *st;
+        int rc = sql_prepare(s, "SELECT 1 FROM api_trusted WHERE slug = ?", &st, err);
+
+        if (rc < 0)
+                return rc;
+        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return error_set(err, STACK_ESTORE, "index.db: read api_trusted");
+        *ret = rc == SQLITE_ROW;
+        return 0;
+}

@@ -1,0 +1,96 @@
+/* cmd-approve.c - `stack approve ID|SLUG`, `stack deny ID|SLUG [--reason R]` (the daemon's waiting POST /run
+ * requests, spec/api.md "Approval") and `stack trust-stack add|ls|rm SLUG` (the stacks a token starts at once). */
+#include "cli.h"
+#include "api/requests.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+static int decide(int argc, char **argv, bool approve)
+{
+        static const struct option opts[] = {
+                {"reason", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'}, {0}};
+        const char *cmd = approve ? "approve" : "deny", *reason = NULL;
+        struct error err = ERROR_INIT;
+        struct request_row row = {0};
+        struct store *s = NULL;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'r' && !approve) {
+                        reason = optarg;
+                } else if (c == 'h') {
+                        printf("usage: stack %s ID|SLUG%s\n%s the request a website made through stack serve (ID, or "
+                               "the oldest pending one\nfor SLUG; stack ps lists them). The daemon notices within a "
+                               "second.\n",
+                               cmd, approve ? "" : " [--reason TEXT]", approve ? "Approves" : "Denies");
+                        return 0;
+                } else {
+                        return cli_usage(cmd, "unknown option");
+                }
+        }
+        if (optind + 1 != argc)
+                return cli_usage(cmd, "expects a request ID or a SLUG");
+        r = cli_open_store(&s, &err);
+        if (r == 0)
+                r = requests_find_pending(s, argv[optind], &row, &err);
+        if (r == 0)
+                r = requests_decide(
+                        s, row.id, approve ? "approved" : "denied",
+                        approve ? "approved with stack approve" : (reason ? reason : "denied with stack deny"), &err);
+        if (r < 0)
+                r = cli_fail(&err);
+        else
+                printf("%s request %s: %s (asked by %s%s%s)\n", approve ? "approved" : "denied", row.id, row.ref,
+                       row.who, row.origin ? " from " : "", row.origin ? row.origin : "");
+        request_row_release(&row);
+        store_free(s);
+        return r;
+}
+
+int cmd_approve(int argc, char **argv)
+{
+        return decide(argc, argv, true);
+}
+
+int cmd_deny(int argc, char **argv)
+{
+        return decide(argc, argv, false);
+}
+
+int cmd_trust_stack(int argc, char **argv)
+{
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+        const char *sub = argc > 1 ? argv[1] : "";
+        char **v = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
+                printf("usage: stack trust-stack add SLUG | ls | rm SLUG\nThe trusted list: a POST /run with a valid "
+                       "token for a stack on it starts at once;\nany other request (and every one without a token) "
+                       "waits for stack approve.\n");
+                return 0;
+        }
+        if (!((!strcmp(sub, "ls") && argc == 2) || ((!strcmp(sub, "add") || !strcmp(sub, "rm")) && argc == 3)))
+                return cli_usage("trust-stack", "expects add SLUG, ls or rm SLUG");
+        r = cli_open_store(&s, &err);
+        if (r == 0 && !strcmp(sub, "add"))
+                r = trusted_stack_add(s, argv[2], &err);
+        else if (r == 0 && !strcmp(sub, "rm"))
+                r = trusted_stack_remove(s, argv[2], &err);
+        else if (r == 0)
+                r = trusted_stack_list(s, &v, &n, &err);
+        if (r < 0)
+                r = cli_fail(&err);
+        else if (!strcmp(sub, "ls"))
+                for (size_t i = 0; i < n; i++)
+                        printf("%s\n", v[i]);
+        else
+                printf("%s %s the trusted list\n", argv[2], !strcmp(sub, "add") ? "is on" : "is off");
+        request_strv_free(v, n);
+        store_free(s);
+        return r;
+}
