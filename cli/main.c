@@ -34,6 +34,8 @@ static const struct command commands[] = {
         {"catalog", cmd_catalog, "catalog build DIR [--key KEY] write DIR/index.json for the bundles in DIR"},
         {"serve", cmd_serve, "serve [--port N] [--origin O]  the localhost HTTPS API (--address A, --print-cert)"},
         {"token", cmd_token, "token [--ttl S]               print a short-lived bearer token for the API"},
+        {"proxy", cmd_proxy, "proxy status|start|stop       the https front door (STACK_PROXY_PORT; see --help)"},
+        {"ca", cmd_ca, "ca [--path]                   the local CA and how to trust it"},
 };
 
 static void usage(FILE *f)

@@ -168,8 +168,8 @@ static int router_port(const struct label *labels, size_t n, const char *router,
         return v ? parse_port(v) : exposed_port;
 }
 
-int labels_routes(const struct label *labels, size_t n, int exposed_port, struct label_routes *ret,
-                  labels_warn_fn warn, void *ctx, struct error *err)
+int labels_routes(const struct label *labels, size_t n, int exposed_port, struct label_routes *ret, labels_warn_fn warn,
+                  void *ctx, struct error *err)
 {
         char router[NAME_MAX_LEN + 1], hosts[LABELS_ROUTES_MAX][LABELS_HOST_MAX + 1];
         const char *enable;
@@ -184,18 +184,21 @@ int labels_routes(const struct label *labels, size_t n, int exposed_port, struct
                 size_t nh = 0;
                 int port;
 
-                if (!labels[i].key || !labels[i].value ||
-                    !key_name(labels[i].key, ROUTER_PREFIX, ".rule", router))
+                if (!labels[i].key || !labels[i].value || !key_name(labels[i].key, ROUTER_PREFIX, ".rule", router))
                         continue;
                 if (parse_rule(labels[i].value, hosts, LABELS_ROUTES_MAX, &nh) < 0) {
-                        warnf(warn, ctx, "label %s: cannot read the rule '%s' (only Host(`name`) joined by || is "
-                                         "routed); not routed", labels[i].key, labels[i].value);
+                        warnf(warn, ctx,
+                              "label %s: cannot read the rule '%s' (only Host(`name`) joined by || is "
+                              "routed); not routed",
+                              labels[i].key, labels[i].value);
                         continue;
                 }
                 port = router_port(labels, n, router, exposed_port);
                 if (port == 0) {
-                        warnf(warn, ctx, "router %s: no port (set traefik.http.services.<name>.loadbalancer.server.port "
-                                         "or expose one port); not routed", router);
+                        warnf(warn, ctx,
+                              "router %s: no port (set traefik.http.services.<name>.loadbalancer.server.port "
+                              "or expose one port); not routed",
+                              router);
                         continue;
                 }
                 for (size_t h = 0; h < nh; h++) {

@@ -40,8 +40,8 @@ struct label_routes {
 typedef void (*labels_warn_fn)(void *ctx, const char *line);
 
 /* 0 (possibly with no routes), or -STACK_EFAIL on bad arguments. */
-int labels_routes(const struct label *labels, size_t n, int exposed_port, struct label_routes *ret,
-                  labels_warn_fn warn, void *ctx, struct error *err);
+int labels_routes(const struct label *labels, size_t n, int exposed_port, struct label_routes *ret, labels_warn_fn warn,
+                  void *ctx, struct error *err);
 /* Is host a name the proxy routes: [a-z0-9-] labels ending in LABELS_SUFFIX, at most LABELS_HOST_MAX? */
 int labels_host_ok(const char *host);
 
