@@ -207,7 +207,7 @@ int labels_routes(const struct label *labels, size_t n, int exposed_port, struct
 
                         if (!labels_host_ok(hosts[h])) {
                                 warnf(warn, ctx, "router %s: %s is not a name under %s; not routed", router, hosts[h],
-                                      LABELS_SUFFIX + 1);
+                                      &LABELS_SUFFIX[1]);
                                 continue;
                         }
                         for (size_t k = 0; k < ret->n; k++)
