@@ -10,8 +10,7 @@
 
 int cmd_ca(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"path", no_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'}, {0}};
+        static const struct option opts[] = {{"path", no_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'}, {0}};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         char path[PATH_MAX], fp[CERT_FP_LEN];

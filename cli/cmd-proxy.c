@@ -7,14 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#define USAGE                                                                                                   \
-        "usage: stack proxy status [--json]     is the proxy running, on which port, with which routes\n"       \
-        "       stack proxy start               start it (or reload it) from its routes table\n"                \
-        "       stack proxy stop                stop it (routes stay in the table)\n"                           \
+#define USAGE                                                                                                     \
+        "usage: stack proxy status [--json]     is the proxy running, on which port, with which routes\n"         \
+        "       stack proxy start               start it (or reload it) from its routes table\n"                  \
+        "       stack proxy stop                stop it (routes stay in the table)\n"                             \
         "       stack proxy route SLUG 127.0.0.1:PORT [--host H]        route H (default SLUG.stack.localhost)\n" \
-        "       stack proxy placeholder SLUG waiting|starting|stopped|failed [--host H]   a 503 page\n"         \
-        "       stack proxy unroute SLUG [--host H]                     remove SLUG's routes (or only H)\n"     \
-        "Ports: STACK_PROXY_PORT (https, default 443), STACK_PROXY_HTTP_PORT (the redirect; default 80 unless\n" \
+        "       stack proxy placeholder SLUG waiting|starting|stopped|failed [--host H]   a 503 page\n"           \
+        "       stack proxy unroute SLUG [--host H]                     remove SLUG's routes (or only H)\n"       \
+        "Ports: STACK_PROXY_PORT (https, default 443), STACK_PROXY_HTTP_PORT (the redirect; default 80 unless\n"  \
         "STACK_PROXY_PORT is set). The proxy is caddy (STACK_PROXY_BIN, else PATH).\n"
 
 static int print_status(json_t *st)
@@ -23,8 +23,8 @@ static int print_status(json_t *st)
         size_t i;
 
         if (json_is_true(json_object_get(st, "running")))
-                printf("proxy: running (pid %lld), https on 127.0.0.1:%lld", json_integer_value(json_object_get(st, "pid")),
-                       json_integer_value(json_object_get(st, "port")));
+                printf("proxy: running (pid %lld), https on 127.0.0.1:%lld",
+                       json_integer_value(json_object_get(st, "pid")), json_integer_value(json_object_get(st, "port")));
         else
                 printf("proxy: not running (would listen on 127.0.0.1:%lld)",
                        json_integer_value(json_object_get(st, "port")));
@@ -32,12 +32,13 @@ static int print_status(json_t *st)
                 printf(", http redirect on 127.0.0.1:%lld", json_integer_value(json_object_get(st, "http_port")));
         printf("\nadmin socket: %s\nroutes: %zu\n", json_string_value(json_object_get(st, "admin")),
                json_array_size(routes));
-        json_array_foreach (routes, i, v) {
+        json_array_foreach(routes, i, v)
+        {
                 const char *up = json_string_value(json_object_get(v, "upstream"));
 
                 printf("  %-40s %-16s %s%s\n", json_string_value(json_object_get(v, "address")),
-                       json_string_value(json_object_get(v, "slug")), up ? "-> " : "placeholder: ",
-                       up ? up : json_string_value(json_object_get(v, "state")));
+                       json_string_value(json_object_get(v, "slug")),
+                       up ? "-> " : "placeholder: ", up ? up : json_string_value(json_object_get(v, "state")));
         }
         json_decref(st);
         return 0;

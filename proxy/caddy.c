@@ -195,9 +195,10 @@ static int fail_reason(struct error *err, const char *what, const char *reason, 
                 return error_set(err, STACK_ERUNTIME,
                                  "the proxy cannot listen on 127.0.0.1:%d (%s); set STACK_PROXY_PORT to a free port "
                                  "(a port above 1023 needs no privilege)",
-                                 port, strstr(reason, "in use") ? "address already in use"
-                                       : strstr(reason, "permission denied") ? "permission denied"
-                                                                             : "bind failed");
+                                 port,
+                                 strstr(reason, "in use")              ? "address already in use"
+                                 : strstr(reason, "permission denied") ? "permission denied"
+                                                                       : "bind failed");
         return error_set(err, STACK_ERUNTIME, "%s: %s", what, *reason ? reason : "no reason given (see the log)");
 }
 

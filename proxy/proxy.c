@@ -127,8 +127,8 @@ static int table_open(struct table *t, struct store *s, struct error *err)
         free(text);
         if (!doc || !json_is_array(json_object_get(doc, "routes"))) {
                 json_decref(doc);
-                r = error_set(err, STACK_ESTORE, "%s is damaged (%s); remove it and restart the stacks",
-                              t->path, doc ? "no routes array" : jerr.text);
+                r = error_set(err, STACK_ESTORE, "%s is damaged (%s); remove it and restart the stacks", t->path,
+                              doc ? "no routes array" : jerr.text);
                 goto fail;
         }
         t->routes = json_incref(json_object_get(doc, "routes"));
@@ -163,9 +163,8 @@ static int route_find(json_t *routes, const char *host)
         size_t i;
         json_t *v;
 
-        json_array_foreach (routes, i, v)
-                if (route_str(v, "host") && strcmp(route_str(v, "host"), host) == 0)
-                        return (int)i;
+        json_array_foreach(routes, i,
+                           v) if (route_str(v, "host") && strcmp(route_str(v, "host"), host) == 0) return (int)i;
         return -1;
 }
 
@@ -195,8 +194,8 @@ static json_t *placeholder_handler(const char *slug, const char *state)
                  PROXY_REFRESH_S, slug, text, slug, text, PROXY_REFRESH_S, state, state);
         snprintf(refresh, sizeof refresh, "%d", PROXY_REFRESH_S);
         return json_pack("{s:s,s:i,s:{s:[s],s:[s],s:[s],s:[s]},s:s}", "handler", "static_response", "status_code", 503,
-                         "headers", "Content-Type", "text/html; charset=utf-8", "Refresh", refresh,
-                         "Retry-After", refresh, "Cache-Control", "no-store", "body", body);
+                         "headers", "Content-Type", "text/html; charset=utf-8", "Refresh", refresh, "Retry-After",
+                         refresh, "Cache-Control", "no-store", "body", body);
 }
 
 static json_t *route_json(json_t *route)
@@ -240,7 +239,8 @@ static int config_build(struct table *t, int https_port, int http_port, char **r
         if (r < 0)
                 goto done;
         json_array_append_new(files, json_pack("{s:s,s:s,s:s}", "certificate", cert, "key", key, "format", "pem"));
-        json_array_foreach (t->routes, i, v) {
+        json_array_foreach(t->routes, i, v)
+        {
                 const char *host = route_str(v, "host");
 
                 if (!host || !route_str(v, "slug") || !labels_host_ok(host))
@@ -252,14 +252,14 @@ static int config_build(struct table *t, int https_port, int http_port, char **r
                 r = ca_ensure_leaf(t->home, host, key, cert, err);
                 if (r < 0)
                         goto done;
-                json_array_append_new(files, json_pack("{s:s,s:s,s:s}", "certificate", cert, "key", key, "format",
-                                                       "pem"));
+                json_array_append_new(files,
+                                      json_pack("{s:s,s:s,s:s}", "certificate", cert, "key", key, "format", "pem"));
                 json_array_append_new(routes, route_json(v));
         }
-        json_array_append_new(routes, json_pack("{s:[{s:s,s:i,s:{s:[s]},s:s}]}", "handle", "handler",
-                                                "static_response", "status_code", 404, "headers", "Content-Type",
-                                                "text/plain; charset=utf-8", "body",
-                                                "no stack answers at this address\n"));
+        json_array_append_new(routes,
+                              json_pack("{s:[{s:s,s:i,s:{s:[s]},s:s}]}", "handle", "handler", "static_response",
+                                        "status_code", 404, "headers", "Content-Type", "text/plain; charset=utf-8",
+                                        "body", "no stack answers at this address\n"));
         servers = json_pack("{s:{s:[s],s:[s,s],s:{s:b},s:[{}],s:o}}", "https", "listen", listen, "protocols", "h1",
                             "h2", "automatic_https", "disable", 1, "tls_connection_policies", "routes", routes);
         routes = NULL;
@@ -274,9 +274,9 @@ static int config_build(struct table *t, int https_port, int http_port, char **r
                                  https_port);
                 json_object_set_new(servers, "http",
                                     json_pack("{s:[s],s:[s],s:{s:b},s:[{s:[{s:s,s:i,s:{s:[s]}}]}]}", "listen",
-                                              http_listen, "protocols", "h1", "automatic_https", "disable", 1,
-                                              "routes", "handle", "handler", "static_response", "status_code", 308,
-                                              "headers", "Location", location));
+                                              http_listen, "protocols", "h1", "automatic_https", "disable", 1, "routes",
+                                              "handle", "handler", "static_response", "status_code", 308, "headers",
+                                              "Location", location));
         }
         cfg = json_pack("{s:{s:s,s:{s:b},s:[s]},s:{s:{s:{s:s}}},s:{s:s,s:s},s:{s:{s:{s:o}},s:{s:o}}}", "admin",
                         "listen", admin, "config", "persist", 0, "origins", "localhost", "logging", "logs", "default",
@@ -304,7 +304,8 @@ static int table_apply(struct table *t, bool start_it, struct error *err)
         bool running;
 
         if (https_port < 0 || http_port < 0)
-                return error_set(err, STACK_EUSAGE, "STACK_PROXY_PORT / STACK_PROXY_HTTP_PORT must be a port (1-65535)");
+                return error_set(err, STACK_EUSAGE,
+                                 "STACK_PROXY_PORT / STACK_PROXY_HTTP_PORT must be a port (1-65535)");
         running = caddy_running(&t->paths);
         if (!running && !start_it)
                 return 0;
@@ -370,8 +371,8 @@ static int route_put(struct store *s, const char *slug, const char *host, const 
         }
         route = upstream ? json_pack("{s:s,s:s,s:s}", "slug", slug, "host", host, "upstream", upstream)
                          : json_pack("{s:s,s:s,s:s}", "slug", slug, "host", host, "state", state);
-        if (!route || (i >= 0 ? json_array_set_new(t.routes, (size_t)i, route)
-                              : json_array_append_new(t.routes, route)) < 0) {
+        if (!route ||
+            (i >= 0 ? json_array_set_new(t.routes, (size_t)i, route) : json_array_append_new(t.routes, route)) < 0) {
                 r = error_set(err, STACK_EFAIL, "out of memory");
                 goto done;
         }
@@ -493,7 +494,8 @@ int proxy_status(struct store *s, json_t **ret, struct error *err)
                 return r;
         running = caddy_running(&t.paths);
         routes = json_array();
-        json_array_foreach (t.routes, i, v) {
+        json_array_foreach(t.routes, i, v)
+        {
                 json_t *row = json_deep_copy(v);
 
                 if (proxy_host_address(route_str(v, "host") ?: "", addr, sizeof addr) == 0)

@@ -25,9 +25,9 @@
 #include "store/error.h"
 #include "store/store.h"
 
-#define PROXY_ROUTES_MAX  1024
-#define PROXY_DOMAIN      "stack.localhost"
-#define PROXY_REFRESH_S   3
+#define PROXY_ROUTES_MAX 1024
+#define PROXY_DOMAIN     "stack.localhost"
+#define PROXY_REFRESH_S  3
 
 enum proxy_state {
         PROXY_WAITING, /* waiting for approval */

@@ -113,7 +113,8 @@ static int set_extensions(mbedtls_x509write_cert *w, const struct x509_spec *spe
         if (spec->ca) {
                 r = mbedtls_x509write_crt_set_basic_constraints(w, 1, 0);
                 if (r == 0)
-                        r = mbedtls_x509write_crt_set_key_usage(w, MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN);
+                        r = mbedtls_x509write_crt_set_key_usage(w, MBEDTLS_X509_KU_KEY_CERT_SIGN |
+                                                                           MBEDTLS_X509_KU_CRL_SIGN);
                 return r;
         }
         san_len = san_build(spec, san, sizeof san);
@@ -124,7 +125,8 @@ static int set_extensions(mbedtls_x509write_cert *w, const struct x509_spec *spe
                 r = mbedtls_x509write_crt_set_key_usage(w, MBEDTLS_X509_KU_DIGITAL_SIGNATURE);
         if (r == 0)
                 r = mbedtls_x509write_crt_set_extension(w, MBEDTLS_OID_SUBJECT_ALT_NAME,
-                                                        MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0, san, san_len);
+                                                        MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0, san,
+                                                        san_len);
         if (r == 0)
                 r = mbedtls_x509write_crt_set_extension(w, MBEDTLS_OID_EXTENDED_KEY_USAGE,
                                                         MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0,
@@ -184,8 +186,8 @@ int x509_issue(const struct x509_spec *spec, const char *key_path, const char *c
         if (r == 0)
                 r = mbedtls_x509write_crt_set_subject_name(&w, spec->subject);
         if (r == 0)
-                r = mbedtls_x509write_crt_set_issuer_name(&w, spec->issuer_key_path ? spec->issuer_subject
-                                                                                      : spec->subject);
+                r = mbedtls_x509write_crt_set_issuer_name(&w,
+                                                          spec->issuer_key_path ? spec->issuer_subject : spec->subject);
         if (r == 0)
                 r = set_extensions(&w, spec);
         if (r == 0)

@@ -17,8 +17,8 @@
 
 #include "store/error.h"
 
-#define X509_SAN_MAX      8    /* dNSNames in one certificate */
-#define X509_NAME_MAX     253  /* a DNS name */
+#define X509_SAN_MAX      8   /* dNSNames in one certificate */
+#define X509_NAME_MAX     253 /* a DNS name */
 #define X509_PEM_FILE_MAX 65536
 
 struct x509_spec {

@@ -49,8 +49,12 @@ static void load(mbedtls_x509_crt *crt, const char *path)
 
 static time_t epoch(const mbedtls_x509_time *t)
 {
-        struct tm tm = {.tm_year = t->year - 1900, .tm_mon = t->mon - 1, .tm_mday = t->day,
-                        .tm_hour = t->hour, .tm_min = t->min, .tm_sec = t->sec};
+        struct tm tm = {.tm_year = t->year - 1900,
+                        .tm_mon = t->mon - 1,
+                        .tm_mday = t->day,
+                        .tm_hour = t->hour,
+                        .tm_min = t->min,
+                        .tm_sec = t->sec};
         return timegm(&tm);
 }
 
