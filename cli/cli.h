@@ -36,6 +36,8 @@ int cmd_token(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
 int cmd_deny(int argc, char **argv);
 int cmd_trust_stack(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
+int cmd_ca(int argc, char **argv);
 
 /* Print "stack: <err->msg>" and return its exit code (stack_exit_code(err->code); 1 if unset). */
 int cli_fail(const struct error *err);

@@ -37,6 +37,8 @@ static const struct command commands[] = {
         {"approve", cmd_approve, "approve ID|SLUG               start a run a website asked for (stack ps lists them)"},
         {"deny", cmd_deny, "deny ID|SLUG [--reason R]     refuse a run a website asked for"},
         {"trust-stack", cmd_trust_stack, "trust-stack add|ls|rm SLUG    stacks a token starts without approval"},
+        {"proxy", cmd_proxy, "proxy status|start|stop       the https front door (STACK_PROXY_PORT; see --help)"},
+        {"ca", cmd_ca, "ca [--path]                   the local CA and how to trust it"},
 };
 
 static void usage(FILE *f)
