@@ -205,7 +205,8 @@ static void refusal(const char *yaml, unsigned bit, const char *key)
         assert_int_equal(f.err.code, STACK_EREJECT);
         if (!strstr(f.err.msg, "service 'web'") || !strstr(f.err.msg, key))
                 fail_msg("message '%s' does not name the service and '%s'", f.err.msg, key);
-        snprintf(want, sizeof want, "(needs permission '%s': stack run --allow %s)", name, name);
+        snprintf(want, sizeof want, "(needs permission '%s'); grant what demo needs with: stack run demo --allow %s",
+                 name, name);
         if (!strstr(f.err.msg, want))
                 fail_msg("message '%s' does not say '%s'", f.err.msg, want);
         assert_true(f.res.needed & bit);
@@ -222,7 +223,8 @@ static void refuses_privileged(void **state)
 
 static void refuses_privileged_set_by_a_variable(void **state)
 {
-        refusal(WEB "    privileged: ${PRIV:-false}\n", PERM_PRIVILEGED, "privileged: ${PRIV:-false}");
+        refusal(WEB "    privileged: ${PRIV:-true}\n", PERM_PRIVILEGED, "privileged: true");
+        refusal(WEB "    privileged: ${PRIV}\n", PERM_PRIVILEGED, "privileged:  (a variable in it is unset)");
 }
 
 static void refuses_host_network(void **state)
@@ -280,7 +282,7 @@ static void refuses_bind_outside_the_run_dir(void **state)
 
 static void refuses_bind_source_set_by_a_variable(void **state)
 {
-        refusal(WEB "    volumes: [\"${DATA:-./data}:/x\"]\n", PERM_HOST_BIND, "(set by a variable)");
+        refusal(WEB "    volumes: [\"${DATA}/d:/x\"]\n", PERM_HOST_BIND, "(a variable in it is unset)");
 }
 
 static void refuses_seccomp_unconfined(void **state)
@@ -427,7 +429,7 @@ static void ports_are_bound_to_loopback(void **state)
         assert_yaml(f.text, "services/web/ports/3", "127.0.0.1:8000-8010:8000-8010");
         assert_yaml(f.text, "services/web/ports/4", "127.0.0.1:5353:53/udp");
         assert_yaml(f.text, "services/web/ports/5", "127.0.0.1:9000:90");
-        assert_yaml(f.text, "services/web/ports/6", "127.0.0.1:${WEB_PORT:-8082}:82");
+        assert_yaml(f.text, "services/web/ports/6", "127.0.0.1:8082:82"); /* resolved */
         assert_yaml(f.text, "services/web/ports/7", "127.0.0.1:8083:83");
         assert_yaml(f.text, "services/web/ports/8", "127.0.0.1:8084:84/udp");
         assert_yaml(f.text, "services/web/ports/9", "127.0.0.1:8085:85");
@@ -584,14 +586,16 @@ static void required_variables_are_collected(void **state)
         assert_non_null(f.res.required_vars);
         assert_string_equal(f.res.required_vars[0], "DB_PASSWORD");
         assert_string_equal(f.res.required_vars[1], "TOKEN");
-        assert_string_equal(f.res.required_vars[2], "DB_ARG");
-        assert_null(f.res.required_vars[3]);
+        assert_string_equal(f.res.required_vars[2], "INNER"); /* OPT is unset: INNER is needed */
+        assert_string_equal(f.res.required_vars[3], "DB_ARG");
+        assert_null(f.res.required_vars[4]);
         assert_string_equal(f.res.services[0], "web");
         assert_string_equal(f.res.services[1], "db");
         assert_null(f.res.services[2]);
-        /* strings with variables stay literal for compose to interpolate */
+        /* a string that needs a missing variable stays as written; the others carry their value, `$` doubled */
         assert_yaml(f.text, "services/web/environment/DB_PASSWORD", "${DB_PASSWORD:?set a database password}");
         assert_yaml(f.text, "services/web/environment/LITERAL", "$${NOT_A_VAR:?x}");
+        assert_yaml(f.text, "services/web/environment/PLAIN", " $$PLAIN2 x");
         fx_release(&f);
 }
 
@@ -770,7 +774,7 @@ static void refuses_each_sandbox_key_unless_its_permission_is_granted(void **sta
                 {"    device_cgroup_rules: [\"c 1:3 mr\"]\n", "device_cgroup_rules: [c 1:3 mr]", PERM_DEVICES},
                 {"    deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}\n",
                  "deploy.resources.reservations.devices", PERM_DEVICES},
-                {"    privileged: \"${PRIV}\"\n", "privileged: ${PRIV}", PERM_PRIVILEGED},
+                {"    privileged: \"${PRIV}\"\n", "privileged:  (a variable in it is unset)", PERM_PRIVILEGED},
         };
         char yaml[512];
         size_t i;
