@@ -899,6 +899,60 @@ done:
         return r;
 }
 
+int run_config(struct store *s, const struct version_info *v, const struct run_options *o, char **ret,
+               struct error *err)
+{
+        static const struct run_options no_options = {0};
+        struct tree t;
+        struct manifest *m = NULL;
+        struct paths np;
+        struct envlist env = {0}, dotenv = {0};
+        struct policy_result pr = {0};
+        char dir[PATH_MAX], suffix[17], lab_slug[96], lab_tree[96], tree_hex[DIGEST_HEX_LEN + 1];
+        const char *labels[4] = {"io.stack.run=config", lab_slug, lab_tree, NULL};
+        bool made = false;
+        int r;
+
+        *ret = NULL;
+        tree_init(&t);
+        if (!s || !v || !v->slug)
+                return error_set(err, STACK_EFAIL, "run_config: invalid arguments");
+        if (!o)
+                o = &no_options;
+        r = store_lock_shared(s, err);
+        if (r == 0)
+                r = index_load_tree(store_index(s), &v->tree, &t, err);
+        if (r == 0)
+                r = read_manifest(s, &t, &m, err);
+        if (r < 0)
+                goto done;
+        new_run_id(suffix);
+        if (fs_path(dir, sizeof dir, "%s/runs/.%s.config-%s", store_home(s), v->slug, suffix) < 0 ||
+            make_paths(s, v->slug, v->compose, dir, &np) < 0) {
+                r = error_set(err, STACK_ESTORE, "store path too long");
+                goto done;
+        }
+        digest_to_hex(&v->tree, tree_hex);
+        snprintf(lab_slug, sizeof lab_slug, "io.stack.slug=%s", v->slug);
+        snprintf(lab_tree, sizeof lab_tree, "io.stack.tree=%.64s", tree_hex);
+        made = true;
+        r = prepare(s, v, o, &t, m, &np, labels, true, &env, &dotenv, &pr, err);
+        if (r == 0) {
+                r = fs_read_file(np.effective, 16 * 1024 * 1024, ret, NULL); /* the policy's output bound */
+                if (r < 0)
+                        r = error_errno(err, STACK_ESTORE, r, "cannot read %s", np.effective);
+        }
+done:
+        if (made)
+                fs_rm_rf(dir);
+        policy_result_release(&pr);
+        env_release(&env);
+        env_release(&dotenv);
+        manifest_free(m);
+        tree_release(&t);
+        return r;
+}
+
 /* ---- listing, reconciling, stop, rm, logs ---- */
 
 /* What the Engine says about a run's project now: "running", "stopped" or "failed" (+ reason), and the ports
@@ -1042,23 +1096,57 @@ int run_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struc
         return r;
 }
 
+/* A stack with no run row whose run dir is still there (a crash, an older stack that left one): removable as
+ * if it had a row, so that rm never leaves a stack half-gone. */
+static int orphan_row(struct store *s, const char *slug, struct run_row *row, struct paths *p)
+{
+        char project[96];
+        struct stat st;
+
+        if (!slug[0] || strchr(slug, '/') || slug[0] == '.' || make_paths(s, slug, NULL, NULL, p) < 0 ||
+            lstat(p->run_dir, &st) < 0)
+                return -STACK_ENOTFOUND;
+        project_name(slug, project, sizeof project);
+        memset(row, 0, sizeof *row);
+        row->slug = strdup(slug);
+        row->project = strdup(project);
+        row->run_dir = strdup(p->run_dir);
+        row->state = strdup("removed");
+        row->version = strdup("?");
+        return row->slug && row->project && row->run_dir && row->state && row->version ? 0 : -STACK_EFAIL;
+}
+
+/* compose down when the effective file is there and compose accepts it; then, whatever compose said, the
+ * project's containers and networks (volumes with purge) through the Engine by its label, the run dir, the
+ * data dir with purge, the row. */
 int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_row *ret, struct error *err)
 {
         const char *down[] = {"down", "--remove-orphans", NULL}, *down_v[] = {"down", "--remove-orphans", "-v", NULL};
+        struct engine_removed rm = {0};
         struct backend *b = NULL;
         struct paths p;
         struct engine *e = NULL;
         struct stat st;
+        bool have_row = true;
         int r;
 
         memset(ret, 0, sizeof *ret);
-        r = open_run(s, id_or_slug, ret, &p, &b, err);
+        r = runs_get(s, id_or_slug, ret, err);
+        if (r == -STACK_ENOTFOUND && orphan_row(s, id_or_slug, ret, &p) == 0) {
+                error_clear(err);
+                have_row = false;
+                r = 0;
+        } else if (r == 0 && row_paths(s, ret, &p) < 0) {
+                r = error_set(err, STACK_ESTORE, "store path too long");
+        }
         if (r == 0)
                 r = engine_open(&e, err);
         if (r == 0)
                 r = store_lock_shared(s, err);
-        if (r == 0 && stat(p.effective, &st) == 0)
-                r = simple_compose(ret->slug, &p, b, purge ? down_v : down, err);
+        if (r == 0 && stat(p.effective, &st) == 0 && backend_detect(s, &b, NULL) == 0)
+                simple_compose(ret->slug, &p, b, purge ? down_v : down, NULL); /* the Engine does the rest */
+        if (r == 0)
+                r = engine_remove_project(e, p.project, purge, &rm, err);
         if (r == 0) {
                 r = fs_rm_rf(p.run_dir);
                 if (r < 0)
@@ -1069,8 +1157,9 @@ int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_r
                 if (r < 0)
                         r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", p.data_dir);
         }
-        if (r == 0)
+        if (r == 0 && have_row)
                 r = runs_delete(s, ret->id, err);
+        engine_removed_release(&rm);
         engine_free(e);
         backend_free(b);
         return r;
