@@ -260,7 +260,8 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
                         goto fail;
         }
         for (i = 0; i < a.n_writes; i++) {
-                r = fs_write_atomic(a.writes[i].path, a.writes[i].data, a.writes[i].len, 0644);
+                r = fs_write_atomic(a.writes[i].path, a.writes[i].data, a.writes[i].len,
+                                    0600); /* resolved values may hold stack.env secrets */
                 if (r < 0) {
                         r = error_errno(err, STACK_EFAIL, r, "cannot write %s", a.writes[i].path);
                         goto fail;

@@ -759,6 +759,7 @@ static void malformed_or_runaway_interpolation_is_refused(void **state)
 static void resolved_values_are_written_with_dollars_doubled(void **state)
 {
         static const char *const vars[] = {"PASS=a$b", "TAG=1.2", NULL};
+        struct stat st;
         struct fx f;
 
         fx_init(&f, NULL, NULL);
@@ -770,6 +771,8 @@ static void resolved_values_are_written_with_dollars_doubled(void **state)
         assert_yaml(f.text, "services/web/image", "nginx:1.2");
         assert_yaml(f.text, "services/web/environment/P", "a$$b");
         assert_yaml(f.text, "services/web/environment/Q", "$$HOME");
+        assert_int_equal(stat(f.out, &st), 0);
+        assert_int_equal(st.st_mode & 077, 0); /* values from stack.env may be secrets */
         fx_release(&f);
 }
 
