@@ -135,5 +135,7 @@ assert_eq 2 "$(echo "$LAST_STDOUT" | wc -l)" "lines of stack ps (header + one ru
 assert_exit 0 "$S" ps --json
 python3 -c 'import json,sys; r=json.loads(sys.argv[1])[0]["reason"]; sys.exit(0 if "\n" in r else 1)' "$LAST_STDOUT" ||
   die "the whole reason is not in --json"
+assert_exit 0 "$S" logs fail$U
+echo "$LAST_STDOUT" | head -3 | grep -q "exited with code 3; last log lines" || die "stack logs does not start with the reason"
 assert_exit 0 "$S" rm fail$U --purge
 info "ok"
