@@ -8,6 +8,7 @@
 #define STACK_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -23,6 +24,7 @@ int cmd_checkout(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
@@ -39,6 +41,11 @@ int cmd_trust_stack(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 
+#define CLI_MAX_ENV_ARGS 64
+/* --allow NAME for run and config: the permission's bit or-ed into *bits; 0, or a usage error's exit code. */
+int cli_allow_arg(const char *cmd, const char *name, unsigned *bits);
+/* --env K=V for run and config: appended to env (room for CLI_MAX_ENV_ARGS + 1); 0, or a usage exit code. */
+int cli_env_arg(const char *cmd, const char *kv, const char **env, size_t *n_env);
 /* Print "stack: <err->msg>" and return its exit code (stack_exit_code(err->code); 1 if unset). */
 int cli_fail(const struct error *err);
 /* Print "stack <cmd>: <message>" plus a hint to --help; return 2 (STACK_EXIT_USAGE). */

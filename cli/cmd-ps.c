@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 json_t *cli_run_json(const struct run_row *r)
@@ -17,6 +18,23 @@ json_t *cli_run_json(const struct run_row *r)
                          r->run_dir, "reason", r->reason, "created_at", (json_int_t)r->created_at, "updated_at",
                          (json_int_t)r->updated_at, "started_at", (json_int_t)r->started_at, "stopped_at",
                          (json_int_t)r->stopped_at);
+}
+
+/* A reason as one table cell: its first line, at most REASON_CELL characters (UTF-8 kept whole), "…" when
+ * cut. The whole reason is in --json and stack logs. */
+#define REASON_CELL 60
+static const char *reason_cell(const char *reason, char *buf, size_t size)
+{
+        size_t n = strcspn(reason, "\r\n"), chars = 0, i = 0;
+
+        for (; i < n; i++)
+                if (((unsigned char)reason[i] & 0xC0) != 0x80 && chars++ == REASON_CELL)
+                        break;
+        if (i < n || reason[n])
+                snprintf(buf, size, "%.*s…", (int)i, reason);
+        else
+                snprintf(buf, size, "%.*s", (int)i, reason);
+        return buf;
 }
 
 static void age(int64_t since, char *buf, size_t size)
@@ -104,10 +122,11 @@ int cmd_ps(int argc, char **argv)
         }
         printf("%-12s %-20s %-12s %-9s %5s  %-28s %s\n", "RUN", "STACK", "VERSION", "STATE", "AGE", "PORTS", "REASON");
         for (size_t i = 0; i < n; i++) {
-                char a[32];
+                char a[32], cell[4 * REASON_CELL + 8];
                 age(v[i].row.created_at, a, sizeof a);
                 printf("%-12s %-20s %-12s %-9s %5s  %-28s %s\n", v[i].row.id, v[i].row.slug, v[i].row.version,
-                       v[i].row.state, a, v[i].ports ? v[i].ports : "-", v[i].row.reason ? v[i].row.reason : "");
+                       v[i].row.state, a, v[i].ports ? v[i].ports : "-",
+                       v[i].row.reason ? reason_cell(v[i].row.reason, cell, sizeof cell) : "");
         }
 done:
         run_infos_free(v, n);

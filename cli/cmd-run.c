@@ -9,12 +9,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ENV_ARGS 64
-
 static void print_step(void *ctx, const char *step, double seconds)
 {
         (void)ctx;
         fprintf(stderr, "timing: %-8s %.3f s\n", step, seconds);
+}
+
+int cli_allow_arg(const char *cmd, const char *name, unsigned *bits)
+{
+        unsigned bit = policy_perm_from_name(name);
+
+        if (!bit)
+                return cli_usage(cmd,
+                                 "--allow %s: not a permission (privileged, host-network, host-pid, host-ipc, cap-add, "
+                                 "devices, docker-socket, host-bind, listen)",
+                                 name);
+        *bits |= bit;
+        return 0;
+}
+
+int cli_env_arg(const char *cmd, const char *kv, const char **env, size_t *n_env)
+{
+        if (*n_env == CLI_MAX_ENV_ARGS || !strchr(kv, '=') || kv[0] == '=')
+                return cli_usage(cmd, "--env takes KEY=VALUE (at most %d)", CLI_MAX_ENV_ARGS);
+        env[(*n_env)++] = kv;
+        return 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -30,7 +49,7 @@ int cmd_run(int argc, char **argv)
                                              {"timings", no_argument, NULL, 'T'},
                                              {"help", no_argument, NULL, 'h'},
                                              {0}};
-        const char *env[MAX_ENV_ARGS + 1] = {0};
+        const char *env[CLI_MAX_ENV_ARGS + 1] = {0};
         struct orch_options oo = {.run = {.env = env, .warn = cli_warn}};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
@@ -44,20 +63,13 @@ int cmd_run(int argc, char **argv)
                 switch (c) {
                 case 'o': oo.offline = true; break;
                 case 'e':
-                        if (n_env == MAX_ENV_ARGS || !strchr(optarg, '=') || optarg[0] == '=')
-                                return cli_usage("run", "--env takes KEY=VALUE (at most %d)", MAX_ENV_ARGS);
-                        env[n_env++] = optarg;
+                        if (cli_env_arg("run", optarg, env, &n_env))
+                                return STACK_EXIT_USAGE;
                         break;
-                case 'a': {
-                        unsigned bit = policy_perm_from_name(optarg);
-                        if (!bit)
-                                return cli_usage("run",
-                                                 "--allow %s: not a permission (privileged, host-network, host-pid, "
-                                                 "host-ipc, cap-add, devices, docker-socket, host-bind, listen)",
-                                                 optarg);
-                        oo.run.allow |= bit;
+                case 'a':
+                        if (cli_allow_arg("run", optarg, &oo.run.allow))
+                                return STACK_EXIT_USAGE;
                         break;
-                }
                 case 'c': oo.catalog = optarg; break;
                 case 'k': oo.insecure = true; break;
                 case 'j': json = true; break;
@@ -69,7 +81,8 @@ int cmd_run(int argc, char **argv)
                                "                 [--insecure] [--timeout S] [--timings] [--json] [--quiet]\n"
                                "Runs a stack from the store (fetched first if the store lacks it, never with --offline)\n"
                                "on the Docker Engine, and prints where it answers. --env values and --allow grants are\n"
-                               "remembered for the stack.\n");
+                               "remembered for the stack; --allow grants a permission even when the stack's stack.yaml\n"
+                               "does not ask for it (after a warning). stack config shows what would run.\n");
                         return 0;
                 default: return cli_usage("run", "unknown option");
                 }

@@ -37,6 +37,8 @@ static int stop_or_rm(int argc, char **argv, bool rm)
                 r = rm ? run_remove(s, argv[optind], purge, &row, &err) : run_stop(s, argv[optind], &row, &err);
         if (r < 0)
                 r = cli_fail(&err);
+        else if (rm && !row.id[0])
+                printf("removed what was left of %s%s\n", row.slug, purge ? " and its data" : "");
         else if (rm)
                 printf("removed run %s of %s%s\n", row.id, row.slug,
                        purge ? " and its data" : " (its data and versions stay; --purge deletes the data)");

@@ -24,6 +24,8 @@ static const struct command commands[] = {
         {"verify", cmd_verify,
          "verify [--json]               re-hash the store and check the index (exit 4 on damage)"},
         {"run", cmd_run, "run SLUG[@VER] [--offline]     run a stack on the Docker Engine (--env K=V, --allow PERM)"},
+        {"config", cmd_config,
+         "config SLUG[@VER] [--env K=V]  the effective compose file run would use, or the refusal"},
         {"ps", cmd_ps, "ps [--json]                   runs and their states"},
         {"stop", cmd_stop, "stop ID|SLUG                  stop a run's containers"},
         {"rm", cmd_rm, "rm ID|SLUG [--purge]          take a run down; its data stays unless --purge"},

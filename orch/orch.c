@@ -16,7 +16,8 @@ static double now_s(void)
         return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-int orch_run(struct store *s, const char *ref, const struct orch_options *o, struct run_info *ret, struct error *err)
+int orch_resolve(struct store *s, const char *ref, const struct orch_options *o, struct version_info *ret,
+                 struct error *err)
 {
         struct version_info v = {0};
         double t0 = now_s();
@@ -24,7 +25,7 @@ int orch_run(struct store *s, const char *ref, const struct orch_options *o, str
 
         memset(ret, 0, sizeof *ret);
         if (!s || !ref || !o)
-                return error_set(err, STACK_EFAIL, "orch_run: invalid arguments");
+                return error_set(err, STACK_EFAIL, "orch_resolve: invalid arguments");
         /* The store first; a fetch only when it lacks the version. */
         r = index_resolve_ref(store_index(s), ref, &v, err);
         if (r == -STACK_ENOTFOUND) {
@@ -53,6 +54,19 @@ int orch_run(struct store *s, const char *ref, const struct orch_options *o, str
                 if (o->run.step)
                         o->run.step(o->run.step_ctx, "fetch", now_s() - t0);
         }
+        if (r < 0)
+                return r;
+        *ret = v;
+        return 0;
+}
+
+int orch_run(struct store *s, const char *ref, const struct orch_options *o, struct run_info *ret, struct error *err)
+{
+        struct version_info v = {0};
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        r = orch_resolve(s, ref, o, &v, err);
         if (r < 0)
                 return r;
         r = run_start(s, &v, &o->run, ret, err);

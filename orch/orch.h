@@ -27,5 +27,9 @@ struct orch_options {
 };
 
 int orch_run(struct store *s, const char *ref, const struct orch_options *o, struct run_info *ret, struct error *err);
+/* Only the first half: the resolved (fetched when missing) version in *ret (version_info_release() it);
+ * `stack config` then calls run_config(). */
+int orch_resolve(struct store *s, const char *ref, const struct orch_options *o, struct version_info *ret,
+                 struct error *err);
 
 #endif

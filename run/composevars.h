@@ -15,7 +15,7 @@
  * A lookup returns the variable's value, or NULL when it is unset ("" is set and empty: `${A-x}` keeps it,
  * `${A:-x}` does not). Values a lookup returns are used as they are, never interpolated again.
  *
- * Interpolation (compose v2 semantics, see spec/variables.md for where docker-compose 1.29 differs):
+ * Interpolation (compose v2 semantics, see spec/run.md "Variables" for where docker-compose 1.29 differs):
  *   $$ -> $        $NAME, ${NAME}        NAME is [A-Za-z_][A-Za-z0-9_]*
  *   ${NAME:-w} w when NAME is unset or empty     ${NAME-w} w when NAME is unset
  *   ${NAME:+w} w when NAME is set and non-empty  ${NAME+w} w when NAME is set, else ""

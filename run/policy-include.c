@@ -14,7 +14,7 @@
 
 #include "store/fsutil.h"
 
-int pending_add(struct apply *a, char *path, char *data, size_t len)
+int pending_add(struct apply *a, char *path, char *data, size_t len, unsigned mode)
 {
         size_t i;
 
@@ -46,7 +46,7 @@ int pending_add(struct apply *a, char *path, char *data, size_t len)
                 a->writes = w;
                 a->cap_writes = cap;
         }
-        a->writes[a->n_writes++] = (struct pending){.path = path, .data = data, .len = len};
+        a->writes[a->n_writes++] = (struct pending){.path = path, .data = data, .len = len, .mode = mode};
         return 0;
 }
 
@@ -359,7 +359,7 @@ static int check_subfile(struct file *f, const char *who, struct yamltree_node *
                 return oom(a->err);
         }
         scalar_replace(n, text, n->style);
-        return pending_add(a, out, data, len);
+        return pending_add(a, out, data, len, 0600);
 }
 
 int check_includes(struct file *f, struct yamltree_node *v)

@@ -49,6 +49,7 @@ struct strv {
 struct pending {
         char *path, *data;
         size_t len;
+        unsigned mode; /* effective files 0600 (resolved values may hold stack.env secrets); configs 0644 */
 };
 
 /* One policy_apply() call: its input, its error sink and what the checks collected. */
@@ -57,6 +58,7 @@ struct apply {
         struct error *err;
         char run_real[PATH_MAX]; /* realpath(run_dir), "" when it cannot be resolved */
         unsigned needed;
+        unsigned missing; /* needed and not granted */
         bool refused;
         struct strv services, vars, redirected, dirs, visiting;
         struct pending *writes;
@@ -171,6 +173,8 @@ int classify_path(struct file *f, const char *who, const struct yamltree_node *n
  * must stay in the run dir unless host-bind is granted. */
 int check_host_path(struct file *f, const char *who, const char *key, const struct yamltree_node *n);
 bool is_url(const struct yamltree_node *n);
+/* Why a PATH_VAR path is unknown, for messages: "set by a variable" / "a variable in it is unset". */
+const char *unknown_why(const struct yamltree_node *n);
 
 /* ---- policy-services.c: one document ---- */
 
@@ -210,7 +214,7 @@ int apply_labels(struct file *f, const char *who, struct yamltree_node *svc);
 
 /* ---- policy-include.c: build, extends, include ---- */
 
-int pending_add(struct apply *a, char *path, char *data, size_t len);
+int pending_add(struct apply *a, char *path, char *data, size_t len, unsigned mode);
 int check_includes(struct file *f, struct yamltree_node *v);
 int check_extends(struct file *f, const char *who, struct yamltree_node *v);
 int check_build(struct file *f, const char *who, struct yamltree_node *v);
@@ -230,8 +234,19 @@ int merge_definition(struct yamltree_node *base, const struct yamltree_node *ove
 /* Rewrite what only compose v2 reads into what v1 runs with the same meaning, or refuse what v1 cannot run. */
 int rewrite_v1(struct file *f, struct yamltree_node *root);
 
-/* ---- policy-vars.c: required variables ---- */
+/* ---- policy-vars.c: variables ---- */
 
-int scan_vars(struct apply *a, const struct yamltree_node *n);
+/* yamltree_node.mark of a string scan_vars() interpolated, or-ed with its interp_report flags. */
+#define MARK_RESOLVED 0x100u
+
+/* Interpolate every value string under n in place with a->in->lookup (marked MARK_RESOLVED); the names of
+ * required variables the lookup leaves unset go to a->vars (those strings stay as written). */
+int scan_vars(struct apply *a, struct yamltree_node *n);
+/* Before emitting: every MARK_RESOLVED string with its `$` doubled, so compose reads it back as it is; marks
+ * cleared. */
+int escape_resolved(struct yamltree_node *n, struct error *err);
+/* A scalar whose value is not known: a variable that stayed unset, or (a string the lookup never saw) any
+ * variable at all. */
+bool node_unknown(const struct yamltree_node *n);
 
 #endif

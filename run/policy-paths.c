@@ -1,5 +1,5 @@
 /* policy-paths.c - paths in a compose file: normalised lexically as compose does, classified (a variable, a
- * host path, outside the run dir, inside it), whether the bundle ships them, and the files compose reads from
+ * host path, outside the run dir, inside it; always the value resolved by scan_vars()), whether the bundle ships them, and the files compose reads from
  * the host on the stack's behalf (env_file, build context, secret files), which must stay in the run dir.
  */
 #include "policy-int.h"
@@ -125,7 +125,7 @@ int classify_path(struct file *f, const char *who, const struct yamltree_node *n
 
         if (memchr(n->text, 0, n->len))
                 return error_set(f->a->err, STACK_EREJECT, "%s: a path contains a NUL (line %zu)", who, n->line);
-        if (has_var(n->text, n->len)) {
+        if (node_unknown(n)) {
                 *ret = PATH_VAR;
                 return 0;
         }
@@ -159,12 +159,17 @@ int check_host_path(struct file *f, const char *who, const char *key, const stru
                 return r;
         show(n->text, n->len, buf, sizeof buf);
         if (kind == PATH_VAR)
-                need(f, PERM_HOST_BIND, who, "%s '%s' (set by a variable)", key, buf);
+                need(f, PERM_HOST_BIND, who, "%s '%s' (%s)", key, buf, unknown_why(n));
         else if (kind == PATH_HOST)
                 need(f, PERM_HOST_BIND, who, "%s '%s' (a host path)", key, buf);
         else if (kind == PATH_ESCAPE)
                 need(f, PERM_HOST_BIND, who, "%s '%s' (outside the run dir)", key, buf);
         return 0;
+}
+
+const char *unknown_why(const struct yamltree_node *n)
+{
+        return n->mark & MARK_RESOLVED ? "a variable in it is unset" : "set by a variable";
 }
 
 bool is_url(const struct yamltree_node *n)

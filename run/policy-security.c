@@ -13,8 +13,9 @@ static void need_if_host(struct file *f, const char *who, const char *key, const
 {
         char buf[80];
 
-        if (is_scalar(v) && (text_is_ci(v, "host") || node_has_var(v)))
-                need(f, bit, who, "%s: %s", key, show(v->text, v->len, buf, sizeof buf));
+        if (is_scalar(v) && (text_is_ci(v, "host") || node_unknown(v)))
+                need(f, bit, who, "%s: %s%s%s%s", key, show(v->text, v->len, buf, sizeof buf),
+                     node_unknown(v) ? " (" : "", node_unknown(v) ? unknown_why(v) : "", node_unknown(v) ? ")" : "");
 }
 
 static void need_if_set(struct file *f, const char *who, const char *key, const struct yamltree_node *v, unsigned bit)
@@ -60,9 +61,11 @@ bool check_sandbox_key(struct file *f, const char *who, const struct yamltree_no
         size_t i;
 
         if (text_is(k, "privileged")) {
-                if (!is_false(v))
-                        need(f, PERM_PRIVILEGED, who, "privileged: %s",
-                             is_scalar(v) ? show(v->text, v->len, buf, sizeof buf) : kind_name(v));
+                if (!is_false(v) || node_unknown(v))
+                        need(f, PERM_PRIVILEGED, who, "privileged: %s%s%s%s",
+                             is_scalar(v) ? show(v->text, v->len, buf, sizeof buf) : kind_name(v),
+                             node_unknown(v) ? " (" : "", node_unknown(v) ? unknown_why(v) : "",
+                             node_unknown(v) ? ")" : "");
                 return true;
         }
         if (text_is(k, "deploy")) {
@@ -103,7 +106,7 @@ int check_security_opt(struct file *f, const char *who, const struct yamltree_no
                 if (o->kind != YAMLTREE_SCALAR)
                         return malformed(f, who, "a security_opt entry must be a string", o);
                 show(o->text, o->len, buf, sizeof buf);
-                if (!has_var(o->text, o->len) && strncmp(o->text, "no-new-privileges", 17) == 0 &&
+                if (!node_unknown(o) && strncmp(o->text, "no-new-privileges", 17) == 0 &&
                     (o->text[17] == 0 || o->text[17] == ':' || o->text[17] == '=')) {
                         val = o->text[17] ? o->text + 18 : "true";
                         if (strcasecmp(val, "true") == 0 || strcmp(val, "1") == 0) {
@@ -162,7 +165,7 @@ int check_networks(struct file *f, const struct yamltree_node *v)
                         continue;
                 driver = map_get(def, "driver");
                 if (text_is_ci(driver, "host") || text_is_ci(driver, "macvlan") || text_is_ci(driver, "ipvlan") ||
-                    node_has_var(driver))
+                    node_unknown(driver))
                         need(f, PERM_HOST_NETWORK, who, "driver: %s", show(driver->text, driver->len, buf, sizeof buf));
                 name = map_get(def, "name");
                 ext = map_get(def, "external");
@@ -172,7 +175,7 @@ int check_networks(struct file *f, const struct yamltree_node *v)
                         eff = map_get(ext, "name");
                 else if (ext && !is_false(ext))
                         eff = k;
-                if (eff && (text_is(eff, "host") || node_has_var(eff)))
+                if (eff && (text_is(eff, "host") || node_unknown(eff)))
                         need(f, PERM_HOST_NETWORK, who, "the network named %s (the host's network)",
                              show(eff->text, eff->len, buf, sizeof buf));
         }

@@ -249,9 +249,9 @@ static int rewrite_configs(struct file *f, struct yamltree_node *configs)
                 if (fs_path(path, sizeof path, "%s/%s/%s", a->in->run_dir, CONFIGS_DIR, k->text) < 0 ||
                     fs_path(ref, sizeof ref, "./%s%s/%s", up, CONFIGS_DIR, k->text) < 0)
                         return error_set(a->err, STACK_EREJECT, "config '%s': path too long", buf);
-                /* TODO(lead): compose v2 interpolates content; once the policy has the variables' values
-                 * (vars2's lookup in policy_input), expand it here with interp_expand(). Written as is until
-                 * then: the file compose v1 reads is never interpolated. */
+                /* The content is already interpolated (check_document resolved every value, as compose v2
+                 * does) and not yet escaped: the file is mounted as it is, compose never reads it. Readable
+                 * by the container's user, like compose v2's config files. */
                 out = strdup(path);
                 data = malloc(c->len + 1);
                 if (!out || !data) {
@@ -260,7 +260,7 @@ static int rewrite_configs(struct file *f, struct yamltree_node *configs)
                         return -ENOMEM;
                 }
                 memcpy(data, c->text, c->len);
-                r = pending_add(a, out, data, c->len);
+                r = pending_add(a, out, data, c->len, 0644);
                 if (r < 0)
                         return r;
                 a->configs_dir = true;

@@ -1,74 +1,105 @@
-/* policy-vars.c - the variables a compose file requires (${NAME:?msg}, ${NAME?msg}): named before anything
- * starts, so a missing one is one message instead of a compose failure half-way.
+/* policy-vars.c - variables resolved before anything is judged (spec/run.md "Variables").
+ *
+ * scan_vars() interpolates every value string of a document with the caller's lookup (composevars.h), in
+ * place: the checks then judge what compose will use, and the node is marked MARK_RESOLVED (with what the
+ * interpolation found: INTERP_UNSET_USED means a variable stayed unknown). A string that needs a variable
+ * nothing provides (${NAME:?msg}) is left as written and its name collected, so the run is refused before
+ * anything starts with one message. Mapping keys are not interpolated (compose does not either).
+ * escape_resolved() doubles every `$` of the marked strings just before the effective file is emitted, so
+ * compose reads back exactly the value that was judged (docker-compose 1.29 could not evaluate nested
+ * defaults or ${A:+x} itself).
  */
 #include "policy-int.h"
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
-static bool name_char(char c, bool first)
+#include <yaml.h>
+
+static int resolve_scalar(struct apply *a, struct yamltree_node *n)
 {
-        return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (!first && c >= '0' && c <= '9');
-}
+        const char *rel = a->visiting.n ? a->visiting.v[a->visiting.n - 1] : "compose file";
+        struct interp_report rep;
+        struct error e = ERROR_INIT;
+        char *out = NULL;
+        int r;
 
-/* ${NAME:?msg} and ${NAME?msg}: compose stops when NAME is unset. Only the outermost expressions count: one
- * inside another's default (${A:-${B:?}}) is needed only when A is unset. */
-static int scan_text(struct apply *a, const char *s, size_t len)
-{
-        size_t i = 0, j, depth;
+        if ((n->mark & MARK_RESOLVED) || memchr(n->text, 0, n->len) || !interp_has_vars(n->text))
+                return 0;
+        r = interp_expand(n->text, a->in->lookup, a->in->lookup_ctx, &out, &rep, &e);
+        if (r == -STACK_EREJECT)
+                return error_set(a->err, STACK_EREJECT, "%s: line %zu: %s", rel, n->line, e.msg);
+        if (r < 0)
+                return error_set(a->err, e.code ? e.code : STACK_EFAIL, "%s: %s", rel, e.msg);
+        if (rep.flags & INTERP_REQUIRED_MISSING) {
+                size_t len = strlen(rep.required_name);
 
-        while (i < len) {
-                if (s[i] != '$' || i + 1 >= len) {
-                        i++;
-                        continue;
-                }
-                if (s[i + 1] == '$') {
-                        i += 2;
-                        continue;
-                }
-                if (s[i + 1] != '{') {
-                        i++;
-                        continue;
-                }
-                j = i + 2;
-                if (j < len && name_char(s[j], true)) {
-                        while (j < len && name_char(s[j], false))
-                                j++;
-                        if (j < len && (s[j] == '?' || (s[j] == ':' && j + 1 < len && s[j + 1] == '?')) &&
-                            !strv_has(&a->vars, s + i + 2, j - i - 2)) {
-                                if (a->vars.n >= POLICY_MAX_VARS)
-                                        return error_set(a->err, STACK_EREJECT,
-                                                         "the compose file requires more than %d variables",
-                                                         POLICY_MAX_VARS);
-                                if (strv_add(&a->vars, s + i + 2, j - i - 2) < 0)
-                                        return oom(a->err);
-                        }
-                }
-                /* skip to the matching brace */
-                for (depth = 1, j = i + 2; j < len && depth; j++) {
-                        if (s[j] == '$' && j + 1 < len && s[j + 1] == '{') {
-                                depth++;
-                                j++;
-                        } else if (s[j] == '}') {
-                                depth--;
-                        }
-                }
-                i = j;
+                free(out);
+                if (strv_has(&a->vars, rep.required_name, len))
+                        return 0;
+                if (a->vars.n >= POLICY_MAX_VARS)
+                        return error_set(a->err, STACK_EREJECT, "the compose file requires more than %d variables",
+                                         POLICY_MAX_VARS);
+                return strv_add(&a->vars, rep.required_name, len) < 0 ? oom(a->err) : 0;
         }
+        free(n->text);
+        n->text = out;
+        n->len = strlen(out);
+        n->mark = MARK_RESOLVED | rep.flags;
+        if (n->len == 0 && n->style == YAML_PLAIN_SCALAR_STYLE)
+                n->style = YAML_SINGLE_QUOTED_SCALAR_STYLE; /* "", not a null */
         return 0;
 }
 
-int scan_vars(struct apply *a, const struct yamltree_node *n)
+int scan_vars(struct apply *a, struct yamltree_node *n)
 {
         size_t i;
         int r;
 
         if (n->kind == YAMLTREE_SCALAR)
-                return scan_text(a, n->text, n->len);
+                return resolve_scalar(a, n);
         for (i = n->kind == YAMLTREE_MAP ? 1 : 0; i < n->n; i += n->kind == YAMLTREE_MAP ? 2 : 1) {
                 r = scan_vars(a, n->items[i]);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+int escape_resolved(struct yamltree_node *n, struct error *err)
+{
+        size_t i;
+        char *out;
+        int r;
+
+        if (n->kind == YAMLTREE_SCALAR) {
+                if (!(n->mark & MARK_RESOLVED) || !memchr(n->text, '$', n->len)) {
+                        n->mark = 0;
+                        return 0;
+                }
+                if (interp_escape(n->text, &out) < 0)
+                        return oom(err);
+                free(n->text);
+                n->text = out;
+                n->len = strlen(out);
+                n->mark = 0;
+                return 0;
+        }
+        for (i = 0; i < n->n; i++) {
+                r = escape_resolved(n->items[i], err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+bool node_unknown(const struct yamltree_node *n)
+{
+        if (!is_scalar(n))
+                return false;
+        if (n->mark & MARK_RESOLVED)
+                return (n->mark & INTERP_UNSET_USED) != 0;
+        return has_var(n->text, n->len);
 }

@@ -190,6 +190,7 @@ void scalar_replace(struct yamltree_node *n, char *text, int style)
         n->text = text;
         n->len = strlen(text);
         n->style = style;
+        n->mark = 0; /* the caller's text: not a resolved value to escape */
 }
 
 int node_append(struct yamltree_node *parent, struct yamltree_node *n)

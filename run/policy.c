@@ -82,13 +82,28 @@ void need(struct file *f, unsigned bit, const char *who, const char *fmt, ...)
         a->needed |= bit;
         if (a->in->allow & bit)
                 return;
+        a->missing |= bit;
         va_start(ap, fmt);
         vsnprintf(what, sizeof what, fmt, ap);
         va_end(ap);
         if (!a->refused)
-                error_set(a->err, STACK_EREJECT, "%s: %s is not allowed (needs permission '%s': stack run --allow %s)",
-                          who, what, name, name);
+                error_set(a->err, STACK_EREJECT, "%s: %s is not allowed (needs permission '%s')", who, what, name);
         a->refused = true;
+}
+
+/* The first refusal's message, then every permission that is missing and the command that grants them all. */
+static void refusal_message(const struct apply *a)
+{
+        const char *slug = a->in->m && a->in->m->slug ? a->in->m->slug : "SLUG";
+        char msg[sizeof a->err->msg];
+        size_t len;
+
+        len = (size_t)snprintf(msg, sizeof msg, "%s; grant what %s needs with: stack run %s", a->err->msg, slug, slug);
+        for (unsigned bit = 1; bit && len < sizeof msg; bit <<= 1)
+                if (a->missing & bit)
+                        len += (size_t)snprintf(msg + len, sizeof msg - len, " --allow %s", policy_perm_name(bit));
+        error_clear(a->err);
+        error_set(a->err, STACK_EREJECT, "%s", msg);
 }
 
 int malformed(struct file *f, const char *who, const char *what, const struct yamltree_node *n)
@@ -134,6 +149,8 @@ int check_file(struct apply *a, const char *path, const char *rel, const char *b
                 r = flatten_includes(&f, root);
         if (r == 0 && !a->refused && a->in->compose_v1)
                 r = rewrite_v1(&f, root);
+        if (r == 0 && !a->refused)
+                r = escape_resolved(root, a->err);
         if (r == 0 && !a->refused)
                 r = emit_yaml(rel, root, ret, ret_len, a->err);
         yamltree_free(root);
@@ -230,8 +247,10 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
 
         a.main_base = base;
         r = check_file(&a, in->compose_path, rel, base, true, &data, &len, NULL);
-        if (r == 0 && a.refused)
+        if (r == 0 && a.refused) {
+                refusal_message(&a);
                 r = -STACK_EREJECT;
+        }
         if (r < 0)
                 goto fail;
         out = strdup(out_path);
@@ -240,17 +259,17 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
                 r = oom(err);
                 goto fail;
         }
-        r = pending_add(&a, out, data, len); /* last: the included files' copies are written first */
+        r = pending_add(&a, out, data, len, 0600); /* last: the included files' copies are written first */
         if (r < 0)
                 goto fail;
-        if (a.dirs.n) {
+        if (a.dirs.n && !in->dry) {
                 r = fs_mkdir_p(in->data_dir, 0755);
                 if (r < 0) {
                         r = error_errno(err, STACK_EFAIL, r, "cannot create the data dir %s", in->data_dir);
                         goto fail;
                 }
         }
-        for (i = 0; i < a.dirs.n; i++) {
+        for (i = 0; i < a.dirs.n && !in->dry; i++) {
                 r = make_data_dir(&a, a.dirs.v[i]);
                 if (r < 0)
                         goto fail;
@@ -267,7 +286,7 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
                 }
         }
         for (i = 0; i < a.n_writes; i++) {
-                r = fs_write_atomic(a.writes[i].path, a.writes[i].data, a.writes[i].len, 0644);
+                r = fs_write_atomic(a.writes[i].path, a.writes[i].data, a.writes[i].len, a.writes[i].mode);
                 if (r < 0) {
                         r = error_errno(err, STACK_EFAIL, r, "cannot write %s", a.writes[i].path);
                         goto fail;

@@ -1,15 +1,20 @@
 /* policy.h - what a stack's compose file may ask for, and the effective compose file stack runs
  * (spec/run.md "Policy").
  *
- * policy_apply() parses the compose file (libyaml, aliases and sizes bounded), refuses what the default sandbox
- * does not allow unless `allow` grants it, and writes the effective compose file: the same document, with
- * ${VAR} strings left for compose to interpolate, plus no-new-privileges, the stack's resource limits,
+ * policy_apply() parses the compose file (libyaml, aliases and sizes bounded), resolves every ${VAR} string with
+ * the caller's lookup (composevars.h), refuses what the default sandbox does not allow unless `allow` grants it,
+ * judging the resolved values, and writes the effective compose file: the same document, each string that had
+ * variables replaced by its resolved value (with `$` doubled, so compose runs exactly what was judged), plus
+ * no-new-privileges, the stack's resource limits,
  * published ports bound to 127.0.0.1, data mounts redirected to the stack's data dir, and labels tying
  * containers to the run. It is a full file, not an override: compose merges port lists, so an override would
  * add a second binding instead of replacing the first.
  *
- * Refusals are STACK_EREJECT naming the service and the key ("service 'web': privileged: true is not allowed
- * (stack.yaml permissions + --allow privileged)").
+ * Refusals are STACK_EREJECT naming the service and the key of the first refusal, then every permission the
+ * file needs and is not granted, and the command that grants them ("service 'web': privileged: true is not
+ * allowed (needs permission 'privileged'); grant what demo needs with: stack run demo --allow privileged
+ * --allow host-bind"). A variable whose value stays unknown (unset, no default) in a path counts as dangerous
+ * (host-bind); a malformed or too deeply nested interpolation is a refusal.
  */
 #ifndef STACK_POLICY_H
 #define STACK_POLICY_H
@@ -18,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "run/composevars.h"
 #include "store/error.h"
 #include "store/manifest.h"
 #include "store/tree.h"
@@ -48,11 +54,15 @@ struct policy_input {
         unsigned allow;            /* granted enum policy_perm bits */
         const char *const *labels; /* "key=value" added to every service; NULL-terminated, may be NULL */
         bool compose_v1;           /* docker-compose 1.29 runs the file: v2-only syntax rewritten (spec/run.md) */
+        interp_lookup_fn lookup;   /* the variables compose will see (run.c: PROJECT/DOMAIN, --env and the
+                                    * remembered env, the process environment, the bundle's .env); NULL: none */
+        void *lookup_ctx;
+        bool dry; /* stack config: the effective file says where data goes, but no data dir is made */
 };
 
 struct policy_result {
         char **services;      /* service names in document order, NULL-terminated */
-        char **required_vars; /* ${VAR:?msg} / ${VAR?msg} names, NULL-terminated (deduplicated) */
+        char **required_vars; /* ${VAR:?msg} / ${VAR?msg} names the lookup leaves unset, NULL-terminated */
         char **redirected;    /* "service: ./data -> <data_dir>/data" lines, NULL-terminated */
         unsigned needed;      /* enum policy_perm bits the file asks for (granted or not) */
 };

@@ -8,6 +8,7 @@
  */
 #include "run.h"
 #include "backend.h"
+#include "composevars.h"
 #include "engine.h"
 #include "policy.h"
 #include "runs.h"
@@ -31,6 +32,7 @@
 #define EFFECTIVE_NAME ".stack-compose.yaml"
 #define MARKER_NAME    ".stack-run"
 #define RUN_SETTLE_MS  250
+#define STACK_DOMAIN   "stack.localhost"
 
 static double now_s(void)
 {
@@ -347,22 +349,17 @@ static int switch_run_dir(const char *staged, const char *run_dir, const char *a
         return r < 0 ? error_errno(err, STACK_ESTORE, r, "cannot remove the old run dir %s", aside) : 0;
 }
 
-static int check_required(const struct policy_result *pr, const struct envlist *env, const struct envlist *dotenv,
-                          const struct paths *p, struct error *err)
+/* The required variables (${VAR:?msg}) the policy found unset with the same lookup compose gets. */
+static int check_required(const struct policy_result *pr, const struct paths *p, struct error *err)
 {
         char missing[512] = "";
-        size_t len = 0, n = 0;
+        size_t len = 0;
 
-        for (size_t i = 0; pr->required_vars && pr->required_vars[i]; i++) {
-                const char *k = pr->required_vars[i];
-                if (getenv(k) || env_find(env, k, strlen(k)) || env_find(dotenv, k, strlen(k)))
-                        continue;
-                n++;
-                if (len < sizeof missing - 64)
-                        len += (size_t)snprintf(missing + len, sizeof missing - len, "%s%s", len ? ", " : "", k);
-        }
-        if (!n)
+        if (!pr->required_vars || !pr->required_vars[0])
                 return 0;
+        for (size_t i = 0; pr->required_vars[i] && len < sizeof missing - 64; i++)
+                len += (size_t)snprintf(missing + len, sizeof missing - len, "%s%s", len ? ", " : "",
+                                        pr->required_vars[i]);
         return error_set(
                 err, STACK_EREJECT,
                 "the compose file requires %s, which nothing provides: stack run --env %s=... (remembered in %s)",
@@ -583,12 +580,82 @@ static int compose(const struct backend *b, const struct paths *p, const struct 
         return backend_compose(b, &c, ret_status, ret_out, err);
 }
 
-/* The compose environment: the stack's remembered env file plus --env, and the two variables published bundles
- * expect (PROJECT, DOMAIN) when neither they nor the environment set them. */
-static int build_env(const struct run_options *o, const char *slug, const struct paths *p, struct envlist *env,
-                     struct envlist *dotenv, struct error *err)
+/* What compose interpolates with, in its order: PROJECT and DOMAIN are stack's (the address
+ * https://<slug>.stack.localhost depends on them), then the compose process's environment (the remembered env
+ * file and --env, which backend_compose() sets over ours, then ours), then the bundle's .env. */
+struct vars {
+        const char *slug;
+        const struct envlist *env, *dotenv;
+};
+
+static const char *vars_lookup(void *ctx, const char *name)
 {
-        char path[PATH_MAX], kv[256];
+        const struct vars *v = ctx;
+        const char *val;
+
+        if (!strcmp(name, "PROJECT"))
+                return v->slug;
+        if (!strcmp(name, "DOMAIN"))
+                return STACK_DOMAIN;
+        if ((val = env_find(v->env, name, strlen(name))) || (val = getenv(name)))
+                return val;
+        return v->dotenv ? env_find(v->dotenv, name, strlen(name)) : NULL;
+}
+
+struct dotenv_ctx {
+        const struct run_options *o;
+        const char *slug, *rel;
+        struct envlist *dotenv;
+        struct error *err;
+};
+
+static int dotenv_value(void *ctx, const char *key, const char *value)
+{
+        struct dotenv_ctx *d = ctx;
+        const char *ours = !strcmp(key, "PROJECT") ? d->slug : !strcmp(key, "DOMAIN") ? STACK_DOMAIN : NULL;
+        char *kv;
+        int r;
+
+        if (ours && strcmp(value, ours))
+                warn(d->o, "%s sets %s=%s: stack sets %s=%s (the stack answers at https://%s." STACK_DOMAIN ")", d->rel,
+                     key, value, key, ours, d->slug);
+        if (asprintf(&kv, "%s=%s", key, value) < 0)
+                return error_set(d->err, STACK_EFAIL, "out of memory");
+        r = env_set(d->dotenv, kv);
+        free(kv);
+        return r < 0 ? error_set(d->err, STACK_EFAIL, "out of memory") : 0;
+}
+
+/* The bundle's .env beside the compose file, parsed as compose parses it; not valid: STACK_EREJECT naming
+ * the file and line. */
+static int read_dotenv(const struct run_options *o, const char *slug, const struct paths *p, struct envlist *env,
+                       struct envlist *dotenv, struct error *err)
+{
+        struct vars vars = {.slug = slug, .env = env};
+        char path[PATH_MAX], rel[PATH_MAX], *text = NULL;
+        size_t len = 0, n = strlen(p->run_dir);
+        struct dotenv_ctx d = {.o = o, .slug = slug, .rel = rel, .dotenv = dotenv, .err = err};
+        int r;
+
+        if (fs_path(path, sizeof path, "%s/.env", p->compose_dir) < 0)
+                return error_set(err, STACK_ESTORE, "store path too long");
+        snprintf(rel, sizeof rel, "%s", path + (strncmp(path, p->run_dir, n) == 0 && path[n] == '/' ? n + 1 : 0));
+        r = fs_read_file(path, DOTENV_MAX_TOTAL, &text, &len);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return error_errno(err, STACK_EREJECT, r, "cannot read %s", rel);
+        r = dotenv_parse(text, len, rel, vars_lookup, &vars, dotenv_value, &d, err);
+        free(text);
+        return r;
+}
+
+/* The compose environment: the stack's remembered env file plus --env (written back unless dry), PROJECT and
+ * DOMAIN (stack's), and the bundle's .env in dotenv. */
+static int build_env(const struct run_options *o, const char *slug, const struct paths *p, bool dry,
+                     struct envlist *env, struct envlist *dotenv, struct error *err)
+{
+        char kv[256];
         bool changed = false;
         int r;
 
@@ -599,22 +666,61 @@ static int build_env(const struct run_options *o, const char *slug, const struct
                         return error_set(err, STACK_EUSAGE, "--env '%s': expected KEY=VALUE", o->env[i]);
                 changed = true;
         }
-        if (changed) {
+        if (changed && !dry) {
                 r = fs_mkdir_p(p->data_dir, 0755);
                 if (r == 0)
                         r = env_write_file(p->env_file, env);
                 if (r < 0)
                         return error_errno(err, STACK_ESTORE, r, "cannot write %s", p->env_file);
         }
-        if (fs_path(path, sizeof path, "%s/.env", p->compose_dir) == 0)
-                env_read_file(path, dotenv);
-        if (!getenv("PROJECT") && !env_find(env, "PROJECT", 7) && !env_find(dotenv, "PROJECT", 7)) {
-                snprintf(kv, sizeof kv, "PROJECT=%s", slug);
-                env_set(env, kv);
-        }
-        if (!getenv("DOMAIN") && !env_find(env, "DOMAIN", 6) && !env_find(dotenv, "DOMAIN", 6))
-                env_set(env, "DOMAIN=stack.localhost");
-        return 0;
+        snprintf(kv, sizeof kv, "PROJECT=%s", slug);
+        if (env_set(env, kv) < 0 || env_set(env, "DOMAIN=" STACK_DOMAIN) < 0)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        return read_dotenv(o, slug, p, env, dotenv, err);
+}
+
+/* A version checked out into np->run_dir, judged and given its effective file: what run_start does before it
+ * touches anything that runs, and all that run_config does. dry: nothing remembered (env, grants) and no data
+ * dir made. */
+static int prepare(struct store *s, const struct version_info *v, const struct run_options *o, const struct tree *t,
+                   const struct manifest *m, const struct paths *np, const char *const *labels, bool compose_v1,
+                   bool dry, struct envlist *env, struct envlist *dotenv, struct policy_result *pr, struct error *err)
+{
+        unsigned remembered = 0, declared = declared_perms(m), extra;
+        struct vars vars = {.slug = v->slug, .env = env, .dotenv = dotenv};
+        struct policy_input in = {.compose_path = np->compose,
+                                  .run_dir = np->run_dir,
+                                  .data_dir = np->data_dir,
+                                  .tree = t,
+                                  .m = m,
+                                  .labels = labels,
+                                  .lookup = vars_lookup,
+                                  .compose_v1 = compose_v1,
+                                  .lookup_ctx = &vars,
+                                  .dry = dry};
+        int r;
+
+        r = prepare_run_dir(s, t, &v->tree, np, err);
+        if (r == 0)
+                r = build_env(o, v->slug, np, dry, env, dotenv, err); /* the new version's .env */
+        if (r < 0)
+                return r;
+        allows_get(s, v->slug, &remembered, NULL);
+        extra = o->allow & ~declared & ~remembered;
+        for (unsigned bit = 1; bit <= PERM_LISTEN; bit <<= 1)
+                if (extra & bit)
+                        warn(o, "--allow %s: %s's stack.yaml does not ask for it; granted anyway%s",
+                             policy_perm_name(bit), v->slug, dry ? "" : " (remembered for the stack)");
+        in.allow = o->allow | remembered;
+        r = policy_apply(&in, np->effective, pr, err);
+        if (r < 0)
+                return r;
+        if ((o->allow & ~remembered) && !dry)
+                allows_set(s, v->slug, remembered | o->allow, NULL);
+        r = check_required(pr, np, err);
+        for (size_t i = 0; r == 0 && pr->redirected && pr->redirected[i]; i++)
+                warn(o, "state kept outside the run dir: %s", pr->redirected[i]);
+        return r;
 }
 
 int run_start(struct store *s, const struct version_info *v, const struct run_options *o, struct run_info *ret,
@@ -670,7 +776,8 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         /* 2. The run dir: kept when it holds this tree (re-launch fast path), else the new version is checked out,
          * checked and given its images beside it while the old one keeps running: a version that cannot start
          * leaves the running one and its record as they were. */
-        fast = have_old && digest_equal(&old.tree, &v->tree) && marker_matches(&p, &v->tree) && !o->allow;
+        fast = have_old && digest_equal(&old.tree, &v->tree) && marker_matches(&p, &v->tree) && !o->allow &&
+               !(o->env && o->env[0]); /* new values: resolved into a new effective file */
         if (have_old && digest_equal(&old.tree, &v->tree))
                 snprintf(row.id, sizeof row.id, "%s", old.id);
         else
@@ -679,42 +786,13 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         snprintf(lab_slug, sizeof lab_slug, "io.stack.slug=%s", v->slug);
         snprintf(lab_tree, sizeof lab_tree, "io.stack.tree=%.64s", tree_hex);
         if (!fast) {
-                unsigned remembered = 0, declared = declared_perms(m), allow;
-                struct policy_input in = {.compose_path = np.compose,
-                                          .run_dir = np.run_dir,
-                                          .data_dir = np.data_dir,
-                                          .tree = &t,
-                                          .m = m,
-                                          .labels = labels,
-                                          .compose_v1 = backend_is_v1(b)};
                 staging = true;
-                r = prepare_run_dir(s, &t, &v->tree, &np, err);
+                r = prepare(s, v, o, &t, m, &np, labels, backend_is_v1(b), false, &env, &dotenv, &pr, err);
                 if (r < 0)
                         goto done;
                 step(o, "checkout", &t0);
-                r = build_env(o, v->slug, &np, &env, &dotenv, err); /* the new version's .env */
-                if (r < 0)
-                        goto done;
-                allows_get(s, v->slug, &remembered, NULL);
-                if (o->allow & ~declared)
-                        for (unsigned bit = 1; bit <= PERM_LISTEN; bit <<= 1)
-                                if (o->allow & ~declared & bit)
-                                        warn(o, "--allow %s ignored: %s's stack.yaml does not ask for it",
-                                             policy_perm_name(bit), v->slug);
-                allow = (o->allow | remembered) & declared;
-                in.allow = allow;
-                r = policy_apply(&in, np.effective, &pr, err);
-                if (r < 0)
-                        goto done;
-                if (o->allow & declared)
-                        allows_set(s, v->slug, remembered | (o->allow & declared), NULL);
-                r = check_required(&pr, &env, &dotenv, &np, err);
-                if (r < 0)
-                        goto done;
-                for (size_t i = 0; pr.redirected && pr.redirected[i]; i++)
-                        warn(o, "state kept outside the run dir: %s", pr.redirected[i]);
         } else {
-                r = build_env(o, v->slug, &p, &env, &dotenv, err);
+                r = build_env(o, v->slug, &p, false, &env, &dotenv, err);
                 if (r < 0)
                         goto done;
         }
@@ -822,6 +900,64 @@ done:
         return r;
 }
 
+int run_config(struct store *s, const struct version_info *v, const struct run_options *o, char **ret,
+               struct error *err)
+{
+        static const struct run_options no_options = {0};
+        struct tree t;
+        struct manifest *m = NULL;
+        struct paths np;
+        struct envlist env = {0}, dotenv = {0};
+        struct policy_result pr = {0};
+        char dir[PATH_MAX], suffix[17], lab_slug[96], lab_tree[96], tree_hex[DIGEST_HEX_LEN + 1];
+        const char *labels[4] = {"io.stack.run=config", lab_slug, lab_tree, NULL};
+        struct backend *b = NULL;
+        bool made = false, compose_v1;
+        int r;
+
+        *ret = NULL;
+        tree_init(&t);
+        if (!s || !v || !v->slug)
+                return error_set(err, STACK_EFAIL, "run_config: invalid arguments");
+        if (!o)
+                o = &no_options;
+        r = store_lock_shared(s, err);
+        if (r == 0)
+                r = index_load_tree(store_index(s), &v->tree, &t, err);
+        if (r == 0)
+                r = read_manifest(s, &t, &m, err);
+        if (r < 0)
+                goto done;
+        new_run_id(suffix);
+        if (fs_path(dir, sizeof dir, "%s/runs/.%s.config-%s", store_home(s), v->slug, suffix) < 0 ||
+            make_paths(s, v->slug, v->compose, dir, &np) < 0) {
+                r = error_set(err, STACK_ESTORE, "store path too long");
+                goto done;
+        }
+        digest_to_hex(&v->tree, tree_hex);
+        snprintf(lab_slug, sizeof lab_slug, "io.stack.slug=%s", v->slug);
+        snprintf(lab_tree, sizeof lab_tree, "io.stack.tree=%.64s", tree_hex);
+        made = true;
+        /* The file for the compose tool that would run it; without one, as written for compose v2. */
+        compose_v1 = backend_detect(s, &b, NULL) == 0 && backend_is_v1(b);
+        r = prepare(s, v, o, &t, m, &np, labels, compose_v1, true, &env, &dotenv, &pr, err);
+        if (r == 0) {
+                r = fs_read_file(np.effective, 16 * 1024 * 1024, ret, NULL); /* the policy's output bound */
+                if (r < 0)
+                        r = error_errno(err, STACK_ESTORE, r, "cannot read %s", np.effective);
+        }
+done:
+        if (made)
+                fs_rm_rf(dir);
+        backend_free(b);
+        policy_result_release(&pr);
+        env_release(&env);
+        env_release(&dotenv);
+        manifest_free(m);
+        tree_release(&t);
+        return r;
+}
+
 /* ---- listing, reconciling, stop, rm, logs ---- */
 
 /* What the Engine says about a run's project now: "running", "stopped" or "failed" (+ reason), and the ports
@@ -923,7 +1059,7 @@ static int simple_compose(const char *slug, const struct paths *p, const struct 
         char *out = NULL;
         int status = 0, r;
 
-        r = build_env(NULL, slug, p, &env, &dotenv, err);
+        r = build_env(NULL, slug, p, true, &env, &dotenv, err);
         if (r == 0)
                 r = compose(b, p, &env, args, false, &status, &out, err);
         if (r == 0 && status != 0) {
@@ -965,23 +1101,57 @@ int run_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struc
         return r;
 }
 
+/* A stack with no run row whose run dir is still there (a crash, an older stack that left one): removable as
+ * if it had a row, so that rm never leaves a stack half-gone. */
+static int orphan_row(struct store *s, const char *slug, struct run_row *row, struct paths *p)
+{
+        char project[96];
+        struct stat st;
+
+        if (!slug[0] || strchr(slug, '/') || slug[0] == '.' || make_paths(s, slug, NULL, NULL, p) < 0 ||
+            lstat(p->run_dir, &st) < 0)
+                return -STACK_ENOTFOUND;
+        project_name(slug, project, sizeof project);
+        memset(row, 0, sizeof *row);
+        row->slug = strdup(slug);
+        row->project = strdup(project);
+        row->run_dir = strdup(p->run_dir);
+        row->state = strdup("removed");
+        row->version = strdup("?");
+        return row->slug && row->project && row->run_dir && row->state && row->version ? 0 : -STACK_EFAIL;
+}
+
+/* compose down when the effective file is there and compose accepts it; then, whatever compose said, the
+ * project's containers and networks (volumes with purge) through the Engine by its label, the run dir, the
+ * data dir with purge, the row. */
 int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_row *ret, struct error *err)
 {
         const char *down[] = {"down", "--remove-orphans", NULL}, *down_v[] = {"down", "--remove-orphans", "-v", NULL};
+        struct engine_removed rm = {0};
         struct backend *b = NULL;
         struct paths p;
         struct engine *e = NULL;
         struct stat st;
+        bool have_row = true;
         int r;
 
         memset(ret, 0, sizeof *ret);
-        r = open_run(s, id_or_slug, ret, &p, &b, err);
+        r = runs_get(s, id_or_slug, ret, err);
+        if (r == -STACK_ENOTFOUND && orphan_row(s, id_or_slug, ret, &p) == 0) {
+                error_clear(err);
+                have_row = false;
+                r = 0;
+        } else if (r == 0 && row_paths(s, ret, &p) < 0) {
+                r = error_set(err, STACK_ESTORE, "store path too long");
+        }
         if (r == 0)
                 r = engine_open(&e, err);
         if (r == 0)
                 r = store_lock_shared(s, err);
-        if (r == 0 && stat(p.effective, &st) == 0)
-                r = simple_compose(ret->slug, &p, b, purge ? down_v : down, err);
+        if (r == 0 && stat(p.effective, &st) == 0 && backend_detect(s, &b, NULL) == 0)
+                simple_compose(ret->slug, &p, b, purge ? down_v : down, NULL); /* the Engine does the rest */
+        if (r == 0)
+                r = engine_remove_project(e, p.project, purge, &rm, err);
         if (r == 0) {
                 r = fs_rm_rf(p.run_dir);
                 if (r < 0)
@@ -992,8 +1162,9 @@ int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_r
                 if (r < 0)
                         r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", p.data_dir);
         }
-        if (r == 0)
+        if (r == 0 && have_row)
                 r = runs_delete(s, ret->id, err);
+        engine_removed_release(&rm);
         engine_free(e);
         backend_free(b);
         return r;
@@ -1010,7 +1181,7 @@ int run_logs(struct store *s, const char *id_or_slug, bool follow, struct error 
 
         r = open_run(s, id_or_slug, &row, &p, &b, err);
         if (r == 0)
-                r = build_env(NULL, row.slug, &p, &env, &dotenv, err);
+                r = build_env(NULL, row.slug, &p, true, &env, &dotenv, err);
         if (r == 0)
                 r = compose(b, &p, &env, args, true, &status, NULL, err);
         if (r == 0 && status != 0)

@@ -8,7 +8,10 @@
  * -d` -> wait until every container runs (healthy where it has a healthcheck). A version that fails before
  * the switch leaves the running one and its row untouched. States (runs.h): starting -> running | failed.
  * run_list() reconciles recorded states with the Engine first (a container killed outside stack shows as
- * stopped or failed). run_stop(), run_remove() (down; keeps the data unless purge), run_logs().
+ * stopped or failed). run_stop(), run_remove() (compose down when compose accepts the file, then the project's
+ * containers and networks, with purge its volumes, through the Engine by label: it never depends on compose;
+ * keeps the data unless purge), run_logs(). run_config() prepares a version as run_start() does, and stops
+ * there.
  * All take the store's shared lock while they change the run dir.
  */
 #ifndef STACK_RUN_H
@@ -49,6 +52,12 @@ struct run_info {
 int run_start(struct store *s, const struct version_info *v, const struct run_options *o, struct run_info *ret,
               struct error *err);
 void run_info_release(struct run_info *i);
+
+/* `stack config`: the effective compose file run_start() would write for v with o (*ret, NUL-terminated: free()
+ * it), or its refusal with the same codes. The same preparation as run_start() in a temp dir beside the run
+ * dirs, removed afterwards: nothing starts, and no row, run dir, data dir, remembered env or grant changes. */
+int run_config(struct store *s, const struct version_info *v, const struct run_options *o, char **ret,
+               struct error *err);
 
 /* Every run, reconciled with the Engine (when one answers; otherwise as recorded). */
 int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error *err);

@@ -44,6 +44,7 @@ struct yamltree_node {
         size_t n, cap;
         bool open;                          /* collection whose end event has not arrived yet */
         const struct yamltree_node *target; /* alias: the anchored node (not owned) */
+        unsigned mark;                      /* the caller's: never read or set by the loader (0 when loaded) */
 };
 
 struct yamltree_limits {

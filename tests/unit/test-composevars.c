@@ -1,5 +1,5 @@
 /* test-composevars.c - compose's variables: interpolation semantics (checked against docker-compose 1.29 where
- * the two agree, see spec/variables.md), the dotenv syntax, and the bounds on hostile input. */
+ * the two agree, see spec/run.md "Variables"), the dotenv syntax, and the bounds on hostile input. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

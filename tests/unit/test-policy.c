@@ -207,7 +207,8 @@ static void refusal(const char *yaml, unsigned bit, const char *key)
         assert_int_equal(f.err.code, STACK_EREJECT);
         if (!strstr(f.err.msg, "service 'web'") || !strstr(f.err.msg, key))
                 fail_msg("message '%s' does not name the service and '%s'", f.err.msg, key);
-        snprintf(want, sizeof want, "(needs permission '%s': stack run --allow %s)", name, name);
+        snprintf(want, sizeof want, "(needs permission '%s'); grant what demo needs with: stack run demo --allow %s",
+                 name, name);
         if (!strstr(f.err.msg, want))
                 fail_msg("message '%s' does not say '%s'", f.err.msg, want);
         assert_true(f.res.needed & bit);
@@ -224,7 +225,8 @@ static void refuses_privileged(void **state)
 
 static void refuses_privileged_set_by_a_variable(void **state)
 {
-        refusal(WEB "    privileged: ${PRIV:-false}\n", PERM_PRIVILEGED, "privileged: ${PRIV:-false}");
+        refusal(WEB "    privileged: ${PRIV:-true}\n", PERM_PRIVILEGED, "privileged: true");
+        refusal(WEB "    privileged: ${PRIV}\n", PERM_PRIVILEGED, "privileged:  (a variable in it is unset)");
 }
 
 static void refuses_host_network(void **state)
@@ -282,7 +284,7 @@ static void refuses_bind_outside_the_run_dir(void **state)
 
 static void refuses_bind_source_set_by_a_variable(void **state)
 {
-        refusal(WEB "    volumes: [\"${DATA:-./data}:/x\"]\n", PERM_HOST_BIND, "(set by a variable)");
+        refusal(WEB "    volumes: [\"${DATA}/d:/x\"]\n", PERM_HOST_BIND, "(a variable in it is unset)");
 }
 
 static void refuses_seccomp_unconfined(void **state)
@@ -429,7 +431,7 @@ static void ports_are_bound_to_loopback(void **state)
         assert_yaml(f.text, "services/web/ports/3", "127.0.0.1:8000-8010:8000-8010");
         assert_yaml(f.text, "services/web/ports/4", "127.0.0.1:5353:53/udp");
         assert_yaml(f.text, "services/web/ports/5", "127.0.0.1:9000:90");
-        assert_yaml(f.text, "services/web/ports/6", "127.0.0.1:${WEB_PORT:-8082}:82");
+        assert_yaml(f.text, "services/web/ports/6", "127.0.0.1:8082:82"); /* resolved */
         assert_yaml(f.text, "services/web/ports/7", "127.0.0.1:8083:83");
         assert_yaml(f.text, "services/web/ports/8", "127.0.0.1:8084:84/udp");
         assert_yaml(f.text, "services/web/ports/9", "127.0.0.1:8085:85");
@@ -586,14 +588,225 @@ static void required_variables_are_collected(void **state)
         assert_non_null(f.res.required_vars);
         assert_string_equal(f.res.required_vars[0], "DB_PASSWORD");
         assert_string_equal(f.res.required_vars[1], "TOKEN");
-        assert_string_equal(f.res.required_vars[2], "DB_ARG");
-        assert_null(f.res.required_vars[3]);
+        assert_string_equal(f.res.required_vars[2], "INNER"); /* OPT is unset: INNER is needed */
+        assert_string_equal(f.res.required_vars[3], "DB_ARG");
+        assert_null(f.res.required_vars[4]);
         assert_string_equal(f.res.services[0], "web");
         assert_string_equal(f.res.services[1], "db");
         assert_null(f.res.services[2]);
-        /* strings with variables stay literal for compose to interpolate */
+        /* a string that needs a missing variable stays as written; the others carry their value, `$` doubled */
         assert_yaml(f.text, "services/web/environment/DB_PASSWORD", "${DB_PASSWORD:?set a database password}");
         assert_yaml(f.text, "services/web/environment/LITERAL", "$${NOT_A_VAR:?x}");
+        assert_yaml(f.text, "services/web/environment/PLAIN", " $$PLAIN2 x");
+        fx_release(&f);
+}
+
+/* ---- variables resolved before they are judged ---- */
+
+/* "K=V" pairs, NULL-terminated, as a lookup. */
+static const char *pairs_lookup(void *ctx, const char *name)
+{
+        const char *const *kv = ctx;
+        size_t n = strlen(name);
+
+        for (size_t i = 0; kv && kv[i]; i++)
+                if (!strncmp(kv[i], name, n) && kv[i][n] == '=')
+                        return kv[i] + n + 1;
+        return NULL;
+}
+
+static int fx_apply_vars(struct fx *f, const char *yaml, unsigned allow, const char *const *vars)
+{
+        struct policy_input in = {.compose_path = f->compose,
+                                  .run_dir = f->run,
+                                  .data_dir = f->data,
+                                  .tree = &f->tree,
+                                  .m = f->m,
+                                  .allow = allow,
+                                  .labels = default_labels,
+                                  .lookup = pairs_lookup,
+                                  .lookup_ctx = (void *)vars};
+        size_t len;
+        int r;
+
+        write_file(f->compose, yaml);
+        unlink(f->out);
+        policy_result_release(&f->res);
+        error_clear(&f->err);
+        free(f->text);
+        f->text = NULL;
+        r = policy_apply(&in, f->out, &f->res, &f->err);
+        if (r == 0)
+                assert_int_equal(fs_read_file(f->out, 1 << 24, &f->text, &len), 0);
+        return r;
+}
+
+static void a_nested_default_resolving_to_a_declared_named_volume_is_a_named_volume(void **state)
+{
+        static const char *const vars[] = {"VOLUME_PATH=", NULL};
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply_vars(&f,
+                                       WEB "    volumes: [\"${VOLUME_HTDOCS:-${VOLUME_PATH}httpd_data}:/htdocs\"]\n"
+                                           "volumes:\n  httpd_data:\n",
+                                       0, vars),
+                         0);
+        assert_yaml(f.text, "services/web/volumes/0", "httpd_data:/htdocs");
+        /* the same file with nothing set: compose reads it the same way */
+        assert_int_equal(fx_apply_vars(&f,
+                                       WEB "    volumes: [\"${VOLUME_HTDOCS:-${VOLUME_PATH}httpd_data}:/htdocs\"]\n"
+                                           "volumes:\n  httpd_data:\n",
+                                       0, NULL),
+                         0);
+        assert_yaml(f.text, "services/web/volumes/0", "httpd_data:/htdocs");
+        fx_release(&f);
+}
+
+static void a_variable_naming_a_volume_is_a_named_volume(void **state)
+{
+        static const char *const vars[] = {"UPLOAD_LOCATION=uploads", NULL};
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply_vars(&f,
+                                       WEB "    volumes: [\"${UPLOAD_LOCATION}:/usr/src/app/upload\"]\n"
+                                           "volumes:\n  uploads:\n",
+                                       0, vars),
+                         0);
+        assert_yaml(f.text, "services/web/volumes/0", "uploads:/usr/src/app/upload");
+        fx_release(&f);
+}
+
+static void env_file_with_a_default_is_the_bundles_own_file(void **state)
+{
+        static const char *const shipped[] = {".env", NULL};
+        struct fx f;
+
+        fx_init(&f, NULL, shipped);
+        assert_int_equal(fx_apply_vars(&f, WEB "    env_file: ${ENV_FILE:-.env}\n", 0, NULL), 0);
+        assert_yaml(f.text, "services/web/env_file", ".env");
+        fx_release(&f);
+}
+
+static void a_variable_resolving_to_the_docker_socket_needs_docker_socket(void **state)
+{
+        static const char *const vars[] = {"DOCKER_SOCKET_LOCATION=/var/run/docker.sock", NULL};
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply_vars(&f, WEB "    volumes: [\"${DOCKER_SOCKET_LOCATION}:/var/run/docker.sock\"]\n",
+                                       PERM_HOST_BIND, vars),
+                         -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "needs permission 'docker-socket'"));
+        assert_true(f.res.needed & PERM_DOCKER_SOCKET);
+        assert_int_equal(fx_apply_vars(&f, WEB "    volumes: [\"${DOCKER_SOCKET_LOCATION}:/var/run/docker.sock\"]\n",
+                                       PERM_DOCKER_SOCKET, vars),
+                         0);
+        assert_yaml(f.text, "services/web/volumes/0", "/var/run/docker.sock:/var/run/docker.sock");
+        fx_release(&f);
+}
+
+static void a_variable_resolving_outside_the_run_dir_is_a_host_bind_naming_the_value(void **state)
+{
+        static const char *const vars[] = {"DATA=../../secrets", "HOSTDIR=/srv/x", NULL};
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply_vars(&f, WEB "    volumes: [\"${DATA}:/data\"]\n", 0, vars), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "needs permission 'host-bind'"));
+        assert_non_null(strstr(f.err.msg, "../../secrets"));
+        assert_int_equal(fx_apply_vars(&f, WEB "    volumes: [\"${HOSTDIR:-./x}:/data\"]\n", 0, vars), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "/srv/x"));
+        fx_release(&f);
+}
+
+static void a_refusal_names_every_missing_permission_and_the_command(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f, WEB "    volumes: [\"/var/run/docker.sock:/s\", \"/srv:/srv\"]\n", 0),
+                         -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "stack run demo --allow docker-socket --allow host-bind"));
+        assert_int_equal(
+                fx_apply(&f, WEB "    volumes: [\"/var/run/docker.sock:/s\", \"/srv:/srv\"]\n", PERM_HOST_BIND),
+                -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "stack run demo --allow docker-socket"));
+        assert_null(strstr(f.err.msg, "--allow host-bind"));
+        fx_release(&f);
+}
+
+static void malformed_or_runaway_interpolation_is_refused(void **state)
+{
+        char yaml[4096];
+        size_t len;
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply_vars(&f, WEB "    environment: {A: \"${B:x}\"}\n", 0, NULL), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "compose.yaml: line"));
+        /* nested defaults deeper than the bound: refused, not followed */
+        len = (size_t)snprintf(yaml, sizeof yaml, WEB "    environment: {A: \"");
+        for (int i = 0; i < INTERP_MAX_DEPTH + 4; i++)
+                len += (size_t)snprintf(yaml + len, sizeof yaml - len, "${A%d:-", i);
+        len += (size_t)snprintf(yaml + len, sizeof yaml - len, "x");
+        for (int i = 0; i < INTERP_MAX_DEPTH + 4; i++)
+                len += (size_t)snprintf(yaml + len, sizeof yaml - len, "}");
+        snprintf(yaml + len, sizeof yaml - len, "\"}\n");
+        assert_int_equal(fx_apply_vars(&f, yaml, 0, NULL), -STACK_EREJECT);
+        fx_release(&f);
+}
+
+static void resolved_values_are_written_with_dollars_doubled(void **state)
+{
+        static const char *const vars[] = {"PASS=a$b", "TAG=1.2", NULL};
+        struct stat st;
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply_vars(&f,
+                                       "services:\n  web:\n    image: nginx:${TAG:+${TAG}}\n"
+                                       "    environment: {P: \"${PASS}\", Q: \"$$HOME\"}\n",
+                                       0, vars),
+                         0);
+        assert_yaml(f.text, "services/web/image", "nginx:1.2");
+        assert_yaml(f.text, "services/web/environment/P", "a$$b");
+        assert_yaml(f.text, "services/web/environment/Q", "$$HOME");
+        assert_int_equal(stat(f.out, &st), 0);
+        assert_int_equal(st.st_mode & 077, 0); /* values from stack.env may be secrets */
+        fx_release(&f);
+}
+
+static void harmless_host_files_are_allowed_read_only(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    volumes:\n      - /etc/localtime:/etc/localtime:ro\n"
+                                      "      - /etc/timezone:/etc/timezone:ro,z\n"
+                                      "      - /dev/urandom:/dev/random:ro\n"
+                                      "      - {type: bind, source: /dev/random, target: /dev/r, read_only: true}\n",
+                                  0),
+                         0);
+        assert_int_equal(f.res.needed, 0);
+        fx_release(&f);
+}
+
+static void harmless_host_files_written_or_other_paths_need_host_bind(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f, WEB "    volumes: [\"/etc/localtime:/etc/localtime\"]\n", 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "needs permission 'host-bind'"));
+        assert_int_equal(fx_apply(&f, WEB "    volumes: [\"/etc/localtime:/etc/localtime:rw\"]\n", 0), -STACK_EREJECT);
+        assert_int_equal(
+                fx_apply(&f, WEB "    volumes: [{type: bind, source: /dev/urandom, target: /dev/urandom}]\n", 0),
+                -STACK_EREJECT);
+        assert_int_equal(fx_apply(&f, WEB "    volumes: [\"/etc/passwd:/etc/passwd:ro\"]\n", 0), -STACK_EREJECT);
+        assert_int_equal(fx_apply(&f, WEB "    volumes: [\"/etc/:/host-etc:ro\"]\n", 0), -STACK_EREJECT);
         fx_release(&f);
 }
 
@@ -772,7 +985,7 @@ static void refuses_each_sandbox_key_unless_its_permission_is_granted(void **sta
                 {"    device_cgroup_rules: [\"c 1:3 mr\"]\n", "device_cgroup_rules: [c 1:3 mr]", PERM_DEVICES},
                 {"    deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}\n",
                  "deploy.resources.reservations.devices", PERM_DEVICES},
-                {"    privileged: \"${PRIV}\"\n", "privileged: ${PRIV}", PERM_PRIVILEGED},
+                {"    privileged: \"${PRIV}\"\n", "privileged:  (a variable in it is unset)", PERM_PRIVILEGED},
         };
         char yaml[512];
         size_t i;
@@ -883,7 +1096,7 @@ static void docker_compose_config_accepts(const struct fx *f)
         "  app:\n"                                                                                \
         "    content: |\n"                                                                        \
         "      listen 80;\n"                                                                      \
-        "      # ${NOT_INTERPOLATED}\n"
+        "      # ${UNSET_IN_CONTENT}\n"
 
 static void v1_rewrites_v2_only_syntax_into_what_docker_compose_accepts(void **state)
 {
@@ -920,14 +1133,14 @@ static void v1_rewrites_v2_only_syntax_into_what_docker_compose_accepts(void **s
         assert_yaml(f.text, "services/web/volumes/0/read_only", "true");
         snprintf(path, sizeof path, "%s/.stack-configs/app", f.run);
         assert_int_equal(fs_read_file(path, 1 << 20, &content, &len), 0);
-        assert_string_equal(content, "listen 80;\n# ${NOT_INTERPOLATED}\n");
+        assert_string_equal(content, "listen 80;\n# \n"); /* interpolated as compose v2 does: unset is empty */
         free(content);
         docker_compose_config_accepts(&f);
 
         /* compose v2 reads it as written */
         f.v1 = false;
         assert_int_equal(fx_apply(&f, V2_ONLY, 0), 0);
-        assert_yaml(f.text, "configs/app/content", "listen 80;\n# ${NOT_INTERPOLATED}\n");
+        assert_yaml(f.text, "configs/app/content", "listen 80;\n# \n"); /* resolved, as judged */
         assert_non_null(strstr(f.text, "start_interval"));
         assert_yaml(f.text, "name", "demo");
         fx_release(&f);
@@ -1097,6 +1310,16 @@ int main(void)
                 cmocka_unit_test(shipped_bind_is_kept_and_state_is_redirected),
                 cmocka_unit_test(refuses_a_data_dir_a_container_turned_into_a_symlink),
                 cmocka_unit_test(required_variables_are_collected),
+                cmocka_unit_test(a_nested_default_resolving_to_a_declared_named_volume_is_a_named_volume),
+                cmocka_unit_test(a_variable_naming_a_volume_is_a_named_volume),
+                cmocka_unit_test(env_file_with_a_default_is_the_bundles_own_file),
+                cmocka_unit_test(a_variable_resolving_to_the_docker_socket_needs_docker_socket),
+                cmocka_unit_test(a_variable_resolving_outside_the_run_dir_is_a_host_bind_naming_the_value),
+                cmocka_unit_test(a_refusal_names_every_missing_permission_and_the_command),
+                cmocka_unit_test(malformed_or_runaway_interpolation_is_refused),
+                cmocka_unit_test(resolved_values_are_written_with_dollars_doubled),
+                cmocka_unit_test(harmless_host_files_are_allowed_read_only),
+                cmocka_unit_test(harmless_host_files_written_or_other_paths_need_host_bind),
                 cmocka_unit_test(labels_are_added_in_mapping_and_list_form),
                 cmocka_unit_test(anchors_are_expanded_per_service),
                 cmocka_unit_test(included_files_are_checked_and_rewritten),
