@@ -33,6 +33,9 @@ int cmd_trust(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
+int cmd_pin(int argc, char **argv);
+int cmd_unpin(int argc, char **argv);
 
 /* Print "stack: <err->msg>" and return its exit code (stack_exit_code(err->code); 1 if unset). */
 int cli_fail(const struct error *err);
