@@ -286,8 +286,10 @@ int verify_repair(struct store *s, struct verify_report *rep, struct verify_repa
                 r = index_drop_damaged(store_index(s), c.objects.v, c.objects.n, c.trees.v, c.trees.n, &rr.lost,
                                        &rr.n_lost, err);
         if (r == 0) {
+                struct verify_report now = {.problem = rep->problem, .ctx = rep->ctx};
                 remove_files(&c, &rr);
-                r = verify_store(s, rep, err); /* what the store is now */
+                r = verify_store(s, &now, err); /* what the store is now */
+                *rep = now;
         }
         store_unlock(s);
         free(c.objects.v);
