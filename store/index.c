@@ -872,7 +872,9 @@ fail:
 
 int index_sweep_begin(struct index *ix, struct error *err)
 {
-        int r = exec(ix, "BEGIN IMMEDIATE", err);
+        /* A sweep rewrites much of the index in one transaction: a page cache that holds it (a limit, up to 256 MiB,
+         * not an allocation) keeps SQLite from reading pages again and spilling them to the WAL mid-transaction. */
+        int r = exec(ix, "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; BEGIN IMMEDIATE", err);
 
         if (r == 0)
                 r = exec(ix,
