@@ -44,8 +44,8 @@ static const char *const migrations[] = {
         "INSERT INTO module_schemas(module, version)"
         "  SELECT 'run', 1 WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs');",
         /* 4: versions `verify --repair` dropped because their content was damaged: refetchable, listed by ls */
-        "CREATE TABLE lost(slug TEXT NOT NULL, version TEXT NOT NULL, tree TEXT NOT NULL, source TEXT,"
-        "  lost_at INTEGER NOT NULL, PRIMARY KEY(slug, version)) WITHOUT ROWID;",
+        ("CREATE TABLE lost(slug TEXT NOT NULL, version TEXT NOT NULL, tree TEXT NOT NULL, source TEXT,"
+         "  lost_at INTEGER NOT NULL, PRIMARY KEY(slug, version)) WITHOUT ROWID;"),
 };
 
 _Static_assert(sizeof migrations / sizeof *migrations == INDEX_SCHEMA_VERSION, "one migration per schema version");
