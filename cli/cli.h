@@ -40,6 +40,9 @@ int cmd_deny(int argc, char **argv);
 int cmd_trust_stack(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
+int cmd_pin(int argc, char **argv);
+int cmd_unpin(int argc, char **argv);
 
 #define CLI_MAX_ENV_ARGS 64
 /* --allow NAME for run and config: the permission's bit or-ed into *bits; 0, or a usage error's exit code. */

@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 json_t *cli_version_json(const struct version_info *v)
@@ -27,7 +28,8 @@ int cmd_ls(int argc, char **argv)
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         struct version_info *v = NULL;
-        size_t n = 0;
+        struct lost_version *lost = NULL;
+        size_t n = 0, n_lost = 0;
         bool json = false;
         int c, r;
 
@@ -56,7 +58,9 @@ int cmd_ls(int argc, char **argv)
                 r = cli_print_json(a);
                 goto done;
         }
-        if (n == 0) {
+        if (index_list_lost(store_index(s), &lost, &n_lost, NULL) < 0)
+                n_lost = 0;
+        if (n == 0 && n_lost == 0) {
                 printf("the store holds no stacks yet (stack import FILE adds one)\n");
                 goto done;
         }
@@ -75,7 +79,14 @@ int cmd_ls(int argc, char **argv)
                        : v[i].insecure ? "insecure"
                                        : "unsigned");
         }
+        /* Versions verify --repair dropped because their content was damaged. */
+        for (size_t i = 0; i < n_lost; i++)
+                if (optind >= argc || !strcmp(lost[i].slug, argv[optind]))
+                        printf("%-24s %-12s lost: damaged content dropped by verify --repair; stack fetch %s@%s brings "
+                               "it back\n",
+                               lost[i].slug, lost[i].version, lost[i].slug, lost[i].version);
 done:
+        lost_versions_free(lost, n_lost);
         version_list_free(v, n);
         store_free(s);
         return r;

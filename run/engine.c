@@ -1254,3 +1254,58 @@ void engine_removed_release(struct engine_removed *r)
         engine_strv_free(r->kept);
         r->kept = NULL;
 }
+
+/* ---- images stack loaded (gc --images) ---- */
+
+int engine_image_used(struct engine *e, const char *ref, bool *ret, struct error *err)
+{
+        json_t *f, *list = NULL;
+        char *fs, *q, path[4096];
+        long status = 0;
+        bool have = false;
+        int r;
+
+        if (!e || !ref || !*ref || !ret)
+                return error_set(err, STACK_EFAIL, "engine_image_used: missing argument");
+        r = engine_image_exists(e, ref, &have, err);
+        if (r < 0 || !have) {
+                if (r == 0)
+                        *ret = false; /* an image that is gone is used by nothing */
+                return r;
+        }
+        f = json_pack("{s:[s]}", "ancestor", ref);
+        fs = f ? json_dumps(f, JSON_COMPACT) : NULL;
+        q = fs ? curl_easy_escape(e->curl, fs, 0) : NULL;
+        if (!q)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else if ((size_t)snprintf(path, sizeof path, "/containers/json?all=1&filters=%s", q) >= sizeof path)
+                r = error_set(err, STACK_EREJECT, "image reference too long: %.64s...", ref);
+        curl_free(q);
+        free(fs);
+        json_decref(f);
+        if (r == 0)
+                r = engine_get_json(e, path, &status, &list, err);
+        if (r == 0 && !json_is_array(list))
+                r = error_set(err, STACK_ERUNTIME, "Docker Engine: GET /containers/json: %s",
+                              status == 404 ? "HTTP 404" : "the answer is not a list");
+        if (r == 0)
+                *ret = json_array_size(list) > 0;
+        json_decref(list);
+        return r;
+}
+
+int engine_image_remove(struct engine *e, const char *ref, bool *ret_removed, struct error *err)
+{
+        static const long in_use[] = {409, 0};
+        struct strv kept = {0};
+        unsigned n = 0;
+        int r;
+
+        if (!e || !ref || !*ref || !ret_removed)
+                return error_set(err, STACK_EFAIL, "engine_image_remove: missing argument");
+        r = delete_object(e, "image", "/images", ref, NULL, "", in_use, &kept, &n, err);
+        engine_strv_free(kept.v);
+        if (r == 0)
+                *ret_removed = n > 0;
+        return r;
+}

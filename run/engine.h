@@ -80,4 +80,12 @@ int engine_remove_project(struct engine *e, const char *project, bool volumes, s
                           struct error *err);
 void engine_removed_release(struct engine_removed *r);
 
+/* For gc --images (spec/store.md "gc"). engine_image_used(): *ret true when any container (of any project, in
+ * any state) was created from ref or from an image built on it (GET /containers/json?all=1 with an ancestor
+ * filter); an image the Engine lacks is used by nothing. engine_image_remove(): DELETE /images/{ref} without
+ * force, so the Engine itself refuses an image a container still references (409: *ret_removed false, not an
+ * error); an image already gone is *ret_removed false too. */
+int engine_image_used(struct engine *e, const char *ref, bool *ret, struct error *err);
+int engine_image_remove(struct engine *e, const char *ref, bool *ret_removed, struct error *err);
+
 #endif

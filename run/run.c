@@ -11,6 +11,7 @@
 #include "composevars.h"
 #include "engine.h"
 #include "policy.h"
+#include "images.h"
 #include "runs.h"
 #include "store/checkout.h"
 #include "store/fsutil.h"
@@ -400,6 +401,8 @@ static int load_images(struct store *s, struct engine *e, const struct manifest 
                                 r = engine_image_load(e, fd, te->size, m->images[i], err);
                         if (r == 0)
                                 (*ret_loaded)++;
+                        if (r == 0) /* gc --images may remove only what stack loaded; a failed record costs nothing */
+                                images_record(s, &te->digest, refs, NULL);
                 }
                 engine_strv_free(refs);
                 close(fd);

@@ -43,6 +43,9 @@ static const char *const migrations[] = {
         "CREATE TABLE module_schemas(module TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;"
         "INSERT INTO module_schemas(module, version)"
         "  SELECT 'run', 1 WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs');",
+        /* 4: versions `verify --repair` dropped because their content was damaged: refetchable, listed by ls */
+        ("CREATE TABLE lost(slug TEXT NOT NULL, version TEXT NOT NULL, tree TEXT NOT NULL, source TEXT,"
+         "  lost_at INTEGER NOT NULL, PRIMARY KEY(slug, version)) WITHOUT ROWID;"),
 };
 
 _Static_assert(sizeof migrations / sizeof *migrations == INDEX_SCHEMA_VERSION, "one migration per schema version");
@@ -358,6 +361,16 @@ int index_publish(struct index *ix, const struct tree *t, const struct digest *t
                 if (r < 0)
                         goto fail;
         }
+        r = prepare(ix, "DELETE FROM lost WHERE slug = ? AND version = ?", &st, err); /* refetched */
+        if (r < 0)
+                goto fail;
+        sqlite3_bind_text(st, 1, m->slug, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, m->version, -1, SQLITE_STATIC);
+        r = step_done(ix, st, err);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (r < 0)
+                goto fail;
         r = exec(ix, "COMMIT", err);
         if (r < 0)
                 goto fail;
@@ -799,4 +812,301 @@ int index_migrate_module(struct index *ix, const char *module, const char *const
         sqlite3_finalize(st);
 fail:
         return end_transaction(ix, r, err);
+}
+
+int index_set_pin(struct index *ix, int64_t version_id, bool pin, bool *ret_changed, struct error *err)
+{
+        sqlite3_stmt *st;
+        int r;
+
+        r = prepare(ix,
+                    pin ? "INSERT OR IGNORE INTO pins(version_id) VALUES(?)" : "DELETE FROM pins WHERE version_id = ?",
+                    &st, err);
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, version_id);
+        r = step_done(ix, st, err);
+        sqlite3_finalize(st);
+        if (r == 0 && ret_changed)
+                *ret_changed = sqlite3_changes(ix->db) > 0;
+        return r;
+}
+
+int index_list_pins(struct index *ix, int64_t **ret, size_t *ret_n, struct error *err)
+{
+        sqlite3_stmt *st;
+        int64_t *v = NULL;
+        size_t n = 0, cap = 0;
+        int r, rc;
+
+        r = prepare(ix, "SELECT version_id FROM pins WHERE version_id IN (SELECT id FROM versions) ORDER BY 1", &st,
+                    err);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 16;
+                        int64_t *nv = realloc(v, ncap * sizeof *nv);
+                        if (!nv) {
+                                r = error_set(err, STACK_EFAIL, "out of memory");
+                                goto fail;
+                        }
+                        v = nv;
+                        cap = ncap;
+                }
+                v[n++] = sqlite3_column_int64(st, 0);
+        }
+        if (rc != SQLITE_DONE) {
+                r = db_error(ix, err, "read pins");
+                goto fail;
+        }
+        sqlite3_finalize(st);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+fail:
+        sqlite3_finalize(st);
+        free(v);
+        return r;
+}
+
+int index_sweep_begin(struct index *ix, struct error *err)
+{
+        /* A sweep rewrites much of the index in one transaction: a page cache that holds it (a limit, up to 256 MiB,
+         * not an allocation) keeps SQLite from reading pages again and spilling them to the WAL mid-transaction. */
+        int r = exec(ix, "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; BEGIN IMMEDIATE", err);
+
+        if (r == 0)
+                r = exec(ix,
+                         "CREATE TEMP TABLE IF NOT EXISTS gc_versions(id INTEGER PRIMARY KEY);"
+                         "CREATE TEMP TABLE IF NOT EXISTS gc_trees(digest TEXT PRIMARY KEY) WITHOUT ROWID;"
+                         "DELETE FROM temp.gc_versions; DELETE FROM temp.gc_trees",
+                         err);
+        if (r < 0)
+                sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+}
+
+int index_sweep_keep_version(struct index *ix, int64_t id, struct error *err)
+{
+        sqlite3_stmt *st;
+        int r = prepare(ix, "INSERT OR IGNORE INTO temp.gc_versions(id) VALUES(?)", &st, err);
+
+        if (r < 0)
+                return r;
+        sqlite3_bind_int64(st, 1, id);
+        r = step_done(ix, st, err);
+        sqlite3_finalize(st);
+        return r;
+}
+
+int index_sweep_keep_tree(struct index *ix, const struct digest *tree, struct error *err)
+{
+        sqlite3_stmt *st;
+        int r = prepare(ix, "INSERT OR IGNORE INTO temp.gc_trees(digest) VALUES(?)", &st, err);
+
+        if (r < 0)
+                return r;
+        bind_digest(st, 1, tree);
+        r = step_done(ix, st, err);
+        sqlite3_finalize(st);
+        return r;
+}
+
+/* One set-based statement; *ret (may be NULL) gets the rows it changed. */
+static int sweep_exec(struct index *ix, const char *sql, uint64_t *ret, struct error *err)
+{
+        int r = exec(ix, sql, err);
+
+        if (r == 0 && ret)
+                *ret = (uint64_t)sqlite3_changes(ix->db);
+        return r;
+}
+
+int index_sweep_run(struct index *ix, struct index_sweep *ret, struct error *err)
+{
+        struct index_sweep c = {0};
+        sqlite3_stmt *st;
+        int r;
+
+        r = sweep_exec(ix, "DELETE FROM versions WHERE id NOT IN (SELECT id FROM temp.gc_versions)", &c.versions, err);
+        if (r == 0)
+                r = sweep_exec(ix, "DELETE FROM bundles WHERE version_id NOT IN (SELECT id FROM versions)", NULL, err);
+        if (r == 0)
+                r = sweep_exec(ix, "DELETE FROM pins WHERE version_id NOT IN (SELECT id FROM versions)", NULL, err);
+        if (r == 0)
+                r = sweep_exec(ix, "DELETE FROM stacks WHERE slug NOT IN (SELECT slug FROM versions)", &c.stacks, err);
+        if (r == 0)
+                r = sweep_exec(ix,
+                               "DELETE FROM trees WHERE digest NOT IN (SELECT tree FROM versions)"
+                               " AND digest NOT IN (SELECT digest FROM temp.gc_trees)",
+                               &c.trees, err);
+        if (r == 0)
+                r = sweep_exec(ix, "DELETE FROM entries WHERE tree NOT IN (SELECT digest FROM trees)", &c.entries, err);
+        if (r < 0)
+                return r;
+        r = prepare(ix,
+                    "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM objects"
+                    " WHERE digest NOT IN (SELECT object FROM entries WHERE object IS NOT NULL)",
+                    &st, err);
+        if (r < 0)
+                return r;
+        if (sqlite3_step(st) == SQLITE_ROW)
+                c.object_bytes = (uint64_t)sqlite3_column_int64(st, 1);
+        sqlite3_finalize(st);
+        r = sweep_exec(ix,
+                       "DELETE FROM objects WHERE digest NOT IN (SELECT object FROM entries WHERE object IS NOT NULL)",
+                       &c.objects, err);
+        if (r == 0 && ret)
+                *ret = c;
+        return r;
+}
+
+int index_sweep_end(struct index *ix, bool commit, struct error *err)
+{
+        if (commit)
+                return end_transaction(ix, 0, err);
+        sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+        return 0;
+}
+
+int index_drop_damaged(struct index *ix, const struct digest *objects, size_t n_objects, const struct digest *trees,
+                       size_t n_trees, struct lost_version **ret, size_t *ret_n, struct error *err)
+{
+        sqlite3_stmt *st = NULL;
+        struct lost_version *v = NULL;
+        size_t n = 0, cap = 0;
+        int r, rc;
+
+        r = exec(ix, "BEGIN IMMEDIATE", err);
+        if (r < 0)
+                return r;
+        r = exec(ix,
+                 "CREATE TEMP TABLE IF NOT EXISTS bad_objects(digest TEXT PRIMARY KEY) WITHOUT ROWID;"
+                 "CREATE TEMP TABLE IF NOT EXISTS bad_trees(digest TEXT PRIMARY KEY) WITHOUT ROWID;"
+                 "DELETE FROM temp.bad_objects; DELETE FROM temp.bad_trees",
+                 err);
+        for (size_t i = 0; r == 0 && i < n_objects + n_trees; i++) {
+                bool obj = i < n_objects;
+                if (!st)
+                        r = prepare(ix,
+                                    obj ? "INSERT OR IGNORE INTO temp.bad_objects VALUES(?)"
+                                        : "INSERT OR IGNORE INTO temp.bad_trees VALUES(?)",
+                                    &st, err);
+                if (r < 0)
+                        break;
+                bind_digest(st, 1, obj ? &objects[i] : &trees[i - n_objects]);
+                r = step_done(ix, st, err);
+                if (i + 1 == n_objects) {
+                        sqlite3_finalize(st);
+                        st = NULL;
+                }
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+        /* A tree is damaged when one of its objects is, or when a row it needs is gone; a version whose tree is
+         * damaged or gone is lost. */
+        if (r == 0)
+                r = exec(ix,
+                         "DELETE FROM objects WHERE digest IN (SELECT digest FROM temp.bad_objects);"
+                         "INSERT OR IGNORE INTO temp.bad_trees SELECT DISTINCT tree FROM entries"
+                         "  WHERE object IS NOT NULL AND object NOT IN (SELECT digest FROM objects);"
+                         "DELETE FROM entries WHERE tree IN (SELECT digest FROM temp.bad_trees)"
+                         "  OR tree NOT IN (SELECT digest FROM trees);"
+                         "DELETE FROM trees WHERE digest IN (SELECT digest FROM temp.bad_trees);",
+                         err);
+        if (r == 0)
+                r = prepare(ix,
+                            "SELECT slug, version, tree, source FROM versions"
+                            " WHERE tree NOT IN (SELECT digest FROM trees) ORDER BY slug, fetch_seq",
+                            &st, err);
+        while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 8;
+                        struct lost_version *nv = realloc(v, ncap * sizeof *nv);
+                        if (!nv) {
+                                r = error_set(err, STACK_EFAIL, "out of memory");
+                                break;
+                        }
+                        v = nv;
+                        cap = ncap;
+                }
+                v[n].slug = column_strdup(st, 0);
+                v[n].version = column_strdup(st, 1);
+                n++;
+                if (!v[n - 1].slug || !v[n - 1].version)
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+        }
+        sqlite3_finalize(st);
+        if (r == 0)
+                r = exec(ix,
+                         "INSERT OR REPLACE INTO lost(slug, version, tree, source, lost_at)"
+                         "  SELECT slug, version, tree, source, strftime('%s', 'now') FROM versions"
+                         "  WHERE tree NOT IN (SELECT digest FROM trees);"
+                         "DELETE FROM bundles WHERE version_id IN (SELECT id FROM versions"
+                         "  WHERE tree NOT IN (SELECT digest FROM trees));"
+                         "DELETE FROM pins WHERE version_id IN (SELECT id FROM versions"
+                         "  WHERE tree NOT IN (SELECT digest FROM trees));"
+                         "DELETE FROM versions WHERE tree NOT IN (SELECT digest FROM trees);",
+                         err);
+        r = end_transaction(ix, r, err);
+        if (r < 0) {
+                lost_versions_free(v, n);
+                return r;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int index_list_lost(struct index *ix, struct lost_version **ret, size_t *ret_n, struct error *err)
+{
+        sqlite3_stmt *st;
+        struct lost_version *v = NULL;
+        size_t n = 0, cap = 0;
+        int r, rc;
+
+        r = prepare(ix, "SELECT slug, version FROM lost ORDER BY slug, version", &st, err);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 8;
+                        struct lost_version *nv = realloc(v, ncap * sizeof *nv);
+                        if (!nv) {
+                                r = error_set(err, STACK_EFAIL, "out of memory");
+                                goto fail;
+                        }
+                        v = nv;
+                        cap = ncap;
+                }
+                v[n].slug = column_strdup(st, 0);
+                v[n].version = column_strdup(st, 1);
+                n++;
+                if (!v[n - 1].slug || !v[n - 1].version) {
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+                        goto fail;
+                }
+        }
+        if (rc != SQLITE_DONE) {
+                r = db_error(ix, err, "read lost");
+                goto fail;
+        }
+        sqlite3_finalize(st);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+fail:
+        sqlite3_finalize(st);
+        lost_versions_free(v, n);
+        return r;
+}
+
+void lost_versions_free(struct lost_version *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++) {
+                free(v[i].slug);
+                free(v[i].version);
+        }
+        free(v);
 }

@@ -18,7 +18,7 @@
 #include "manifest.h"
 #include "tree.h"
 
-#define INDEX_SCHEMA_VERSION 3
+#define INDEX_SCHEMA_VERSION 4
 
 struct index;
 
@@ -83,6 +83,41 @@ struct index_counts {
         uint64_t stacks, versions, trees, entries, objects, object_bytes;
 };
 int index_counts(struct index *ix, struct index_counts *ret, struct error *err);
+
+/* Pins (gc roots, spec/store.md "gc"): pin true adds version_id, false removes it; *ret_changed (may be NULL)
+ * says whether a row changed. index_list_pins() gives the pinned version ids (heap array, free()). */
+int index_set_pin(struct index *ix, int64_t version_id, bool pin, bool *ret_changed, struct error *err);
+int index_list_pins(struct index *ix, int64_t **ret, size_t *ret_n, struct error *err);
+
+/* gc's sweep of the index, set-based and in one transaction (spec/store.md "gc"):
+ *   index_sweep_begin(ix, err)                  BEGIN IMMEDIATE; empty root sets (temp tables)
+ *   index_sweep_keep_version() / _keep_tree()   the roots, any number
+ *   index_sweep_run(ix, &counts, err)           deletes every version not kept, then its bundles and pins,
+ *                                               stacks left without versions, trees neither a version nor a
+ *                                               root holds, their entries, and objects no entry references
+ *   index_foreach_object(...)                   what survives (the same connection sees the transaction)
+ *   index_sweep_end(ix, commit, err)            COMMIT, or ROLLBACK when commit is false (a dry run); call it
+ *                                               after any successful begin, whatever failed in between */
+struct index_sweep {
+        uint64_t versions, stacks, trees, entries, objects, object_bytes; /* rows deleted; bytes of those objects */
+};
+int index_sweep_begin(struct index *ix, struct error *err);
+int index_sweep_keep_version(struct index *ix, int64_t id, struct error *err);
+int index_sweep_keep_tree(struct index *ix, const struct digest *tree, struct error *err);
+int index_sweep_run(struct index *ix, struct index_sweep *ret, struct error *err);
+int index_sweep_end(struct index *ix, bool commit, struct error *err);
+
+/* verify --repair: in one transaction, drop the rows of the given objects (missing or corrupt) and trees (whose
+ * rows do not give their digest), every tree that references a dropped object or whose rows point nowhere, and
+ * every version whose tree is gone. Each such version is recorded in the lost table (listed by `stack ls`, gone
+ * once it is published again) and returned in *ret (free with lost_versions_free()). */
+struct lost_version {
+        char *slug, *version;
+};
+int index_drop_damaged(struct index *ix, const struct digest *objects, size_t n_objects, const struct digest *trees,
+                       size_t n_trees, struct lost_version **ret, size_t *ret_n, struct error *err);
+int index_list_lost(struct index *ix, struct lost_version **ret, size_t *ret_n, struct error *err);
+void lost_versions_free(struct lost_version *v, size_t n);
 
 /* For a module that keeps its own tables in index.db (spec/store.md "Module tables"): the connection, and its
  * migrations. steps[i] takes the module's tables from version i to i + 1; index_migrate_module() applies

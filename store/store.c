@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -25,6 +27,7 @@ struct store {
         char home[PATH_MAX];
         struct index *index;
         int lock_fd;
+        char holder[PATH_MAX]; /* locks/<pid>.<n> while this handle holds the lock, else "" */
 };
 
 struct staged {
@@ -85,7 +88,7 @@ static int open_index(struct store *s, struct error *err)
 
 int store_open(const char *home, struct store **ret, struct error *err)
 {
-        static const char *const dirs[] = {"objects/sha256", "tmp", "keys/trusted", NULL};
+        static const char *const dirs[] = {"objects/sha256", "tmp", "keys/trusted", "locks", NULL};
         char path[PATH_MAX];
         struct store *s;
         int r;
@@ -132,6 +135,7 @@ void store_free(struct store *s)
         if (!s)
                 return;
         index_free(s->index);
+        store_unlock(s);
         if (s->lock_fd >= 0)
                 close(s->lock_fd);
         free(s);
@@ -147,16 +151,97 @@ struct index *store_index(struct store *s)
         return s->index;
 }
 
+/* Who holds the lock: each holder leaves locks/<pid>.<n> saying how and which command, so that a process that
+ * waits in vain can name them. A file whose process is gone (killed) names no one. */
+static void note_holder(struct store *s, int how)
+{
+        static unsigned n;
+        char cmd[256] = "", line[320];
+        size_t len = 0;
+        int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+        if (fd >= 0) {
+                ssize_t got = read(fd, cmd, sizeof cmd - 1);
+                len = got > 0 ? (size_t)got : 0;
+                close(fd);
+        }
+        for (size_t i = 0; i + 1 < len; i++)
+                if (!cmd[i])
+                        cmd[i] = ' ';
+        cmd[len] = 0;
+        if (fs_path(s->holder, sizeof s->holder, "%s/locks/%ld.%u", s->home, (long)getpid(), n++) < 0) {
+                s->holder[0] = 0;
+                return;
+        }
+        snprintf(line, sizeof line, "%s %s\n", how == LOCK_EX ? "exclusive" : "shared", cmd);
+        if (fs_write_atomic(s->holder, line, strlen(line), 0644) < 0)
+                s->holder[0] = 0;
+}
+
+static void name_holders(const struct store *s, char *buf, size_t size)
+{
+        char dir[PATH_MAX];
+        size_t len = 0;
+        DIR *d;
+        struct dirent *de;
+
+        buf[0] = 0;
+        if (fs_path(dir, sizeof dir, "%s/locks", s->home) < 0 || !(d = opendir(dir)))
+                return;
+        while ((de = readdir(d)) && len + 64 < size) {
+                char path[PATH_MAX], *text = NULL, *nl;
+                long pid = strtol(de->d_name, NULL, 10);
+
+                if (pid <= 0 || pid == (long)getpid() || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+                        continue;
+                if (fs_path(path, sizeof path, "%s/%s", dir, de->d_name) < 0 ||
+                    fs_read_file(path, 512, &text, NULL) < 0)
+                        continue;
+                if ((nl = strchr(text, '\n')))
+                        *nl = 0;
+                len += (size_t)snprintf(buf + len, size - len, "%spid %ld, %s", len ? "; " : "", pid, text);
+                free(text);
+        }
+        closedir(d);
+        if (len >= size)
+                buf[size - 1] = 0;
+}
+
+static int lock_wait_s(void)
+{
+        const char *v = getenv("STACK_LOCK_WAIT");
+        char *end;
+        long n;
+
+        if (!v || !*v)
+                return STORE_LOCK_WAIT_S;
+        n = strtol(v, &end, 10);
+        return *end || n < 0 || n > 3600 ? STORE_LOCK_WAIT_S : (int)n;
+}
+
 static int lock(struct store *s, int how, struct error *err)
 {
+        int wait_s = lock_wait_s();
+
+        /* flock converts a lock this handle holds (taking the same kind again is a no-op, so a fetch then a run in
+         * one process never lets gc in between); the holder note is rewritten to say the new kind. */
         for (int waited_ms = 0;; waited_ms += 50) {
-                if (flock(s->lock_fd, how | LOCK_NB) == 0)
+                char who[512];
+                if (flock(s->lock_fd, how | LOCK_NB) == 0) {
+                        if (s->holder[0])
+                                unlink(s->holder);
+                        note_holder(s, how);
                         return 0;
+                }
                 if (errno != EWOULDBLOCK && errno != EINTR)
                         return error_errno(err, STACK_ESTORE, errno, "cannot lock the store at %s", s->home);
-                if (waited_ms >= STORE_LOCK_WAIT_S * 1000)
-                        return error_set(err, STACK_ESTORE, "the store at %s is locked by another stack process (%s)",
-                                         s->home, how == LOCK_EX ? "a writer" : "gc");
+                if (waited_ms >= wait_s * 1000) {
+                        name_holders(s, who, sizeof who);
+                        return error_set(err, STACK_ESTORE,
+                                         "the store at %s is locked (%s) by another stack process: %s; waited %d s",
+                                         s->home, how == LOCK_EX ? "gc needs it alone" : "gc holds it",
+                                         who[0] ? who : "holder unknown", wait_s);
+                }
                 nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
         }
 }
@@ -173,6 +258,10 @@ int store_lock_exclusive(struct store *s, struct error *err)
 
 void store_unlock(struct store *s)
 {
+        if (s->holder[0]) {
+                unlink(s->holder);
+                s->holder[0] = 0;
+        }
         flock(s->lock_fd, LOCK_UN);
 }
 

@@ -35,7 +35,9 @@ void store_free(struct store *s);
 const char *store_home(const struct store *s);
 struct index *store_index(struct store *s);
 
-/* Held until store_unlock() or store_free(). Waits up to STORE_LOCK_WAIT_S, then fails with STACK_ESTORE. */
+/* Held until store_unlock() or store_free(). Waits up to STORE_LOCK_WAIT_S ($STACK_LOCK_WAIT seconds when set),
+ * then fails with STACK_ESTORE naming the holders (each holder leaves locks/<pid>.<n>: "shared|exclusive
+ * <command line>"). Taking the other kind converts the lock this handle holds. */
 #define STORE_LOCK_WAIT_S 60
 int store_lock_shared(struct store *s, struct error *err);
 int store_lock_exclusive(struct store *s, struct error *err);

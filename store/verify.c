@@ -19,6 +19,11 @@ struct known {
         bool seen;
 };
 
+struct digest_list {
+        struct digest *v;
+        size_t n, cap;
+};
+
 struct verify_ctx {
         struct store *store;
         struct verify_report *rep;
@@ -26,6 +31,9 @@ struct verify_ctx {
         size_t n, cap;
         unsigned char *buf;
         struct error *err;
+        bool collect;                      /* for repair: keep what is damaged */
+        struct digest_list objects, trees; /* missing or corrupt objects, bad trees */
+        bool oom;
 };
 
 #define HASH_BUF (1024 * 1024)
@@ -42,6 +50,23 @@ static void problem(struct verify_ctx *c, const char *kind, const char *fmt, ...
         vsnprintf(line, sizeof line, fmt, ap);
         va_end(ap);
         c->rep->problem(c->rep->ctx, kind, line);
+}
+
+static void note_damaged(struct verify_ctx *c, struct digest_list *l, const struct digest *d)
+{
+        if (!c->collect)
+                return;
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 16;
+                struct digest *v = realloc(l->v, cap * sizeof *v);
+                if (!v) {
+                        c->oom = true;
+                        return;
+                }
+                l->v = v;
+                l->cap = cap;
+        }
+        l->v[l->n++] = *d;
 }
 
 static int collect_object(void *ctx, const struct digest *d, uint64_t size)
@@ -147,6 +172,7 @@ static int walk_objects(struct verify_ctx *c)
                         if (r < 0) {
                                 problem(c, "corrupt", "object %s is unreadable: %s", hex, strerror(-r));
                                 c->rep->corrupt++;
+                                note_damaged(c, &c->objects, &name);
                                 continue;
                         }
                         c->rep->objects++;
@@ -156,6 +182,7 @@ static int walk_objects(struct verify_ctx *c)
                                         "object %s does not match its name or size (%llu bytes, index says %llu)", hex,
                                         (unsigned long long)size, (unsigned long long)k->size);
                                 c->rep->corrupt++;
+                                note_damaged(c, &c->objects, &name);
                         }
                 }
                 closedir(d2);
@@ -177,11 +204,13 @@ static int check_tree(void *ctx, const struct digest *d)
         if (index_load_tree(store_index(c->store), d, &t, &terr) < 0) {
                 problem(c, "bad-tree", "tree %s cannot be rebuilt: %s", hex, terr.msg);
                 c->rep->bad_trees++;
+                note_damaged(c, &c->trees, d);
                 return 0;
         }
         if (tree_digest(&t, &actual) < 0 || !digest_equal(&actual, d)) {
                 problem(c, "bad-tree", "tree %s: its rows do not give its digest", hex);
                 c->rep->bad_trees++;
+                note_damaged(c, &c->trees, d);
         }
         tree_release(&t);
         return 0;
@@ -203,9 +232,90 @@ static void count_temp(struct verify_ctx *c)
         closedir(d);
 }
 
+static int verify_pass(struct verify_ctx *c);
+
 int verify_store(struct store *s, struct verify_report *rep, struct error *err)
 {
         struct verify_ctx c = {.store = s, .rep = rep, .err = err};
+
+        return verify_pass(&c);
+}
+
+/* Unlink what repair dropped from the index (a corrupt file must not stay under its name: ingest would take it
+ * for the real content), and every temp file. */
+static void remove_files(struct verify_ctx *c, struct verify_repair_report *rr)
+{
+        char path[PATH_MAX];
+        DIR *d;
+        struct dirent *de;
+
+        for (size_t i = 0; i < c->objects.n; i++)
+                if (store_object_path(c->store, &c->objects.v[i], path, sizeof path) == 0 && unlink(path) == 0)
+                        rr->removed_objects++;
+        if (fs_path(path, sizeof path, "%s/tmp", store_home(c->store)) < 0 || !(d = opendir(path)))
+                return;
+        while ((de = readdir(d))) {
+                char p[PATH_MAX];
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                if (fs_path(p, sizeof p, "%s/%s", path, de->d_name) == 0 && fs_rm_rf(p) == 0)
+                        rr->removed_temp++;
+        }
+        closedir(d);
+}
+
+int verify_repair(struct store *s, struct verify_report *rep, struct verify_repair_report *ret, struct error *err)
+{
+        struct verify_report first = {0};
+        struct verify_ctx c = {.store = s, .rep = &first, .err = err, .collect = true};
+        struct verify_repair_report rr = {0};
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        r = store_lock_exclusive(s, err); /* no writer adds rows or temp files while repair judges them */
+        if (r < 0)
+                return r;
+        r = verify_pass(&c);
+        if (r == -STACK_ESTORE && err->code == STACK_ESTORE && !c.oom) {
+                error_clear(err); /* damage is what repair is for */
+                r = 0;
+        }
+        if (r == 0 && c.oom)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        if (r == 0)
+                r = index_drop_damaged(store_index(s), c.objects.v, c.objects.n, c.trees.v, c.trees.n, &rr.lost,
+                                       &rr.n_lost, err);
+        if (r == 0) {
+                struct verify_report now = {.problem = rep->problem, .ctx = rep->ctx};
+                remove_files(&c, &rr);
+                r = verify_store(s, &now, err); /* what the store is now */
+                *rep = now;
+        }
+        store_unlock(s);
+        free(c.objects.v);
+        free(c.trees.v);
+        if (r < 0 && err->code != STACK_ESTORE) {
+                lost_versions_free(rr.lost, rr.n_lost);
+                return r;
+        }
+        *ret = rr;
+        return r;
+}
+
+void verify_repair_report_release(struct verify_repair_report *rr)
+{
+        if (!rr)
+                return;
+        lost_versions_free(rr->lost, rr->n_lost);
+        memset(rr, 0, sizeof *rr);
+}
+
+static int verify_pass(struct verify_ctx *cp)
+{
+        struct verify_ctx c = *cp;
+        struct verify_report *rep = c.rep;
+        struct store *s = c.store;
+        struct error *err = c.err;
         uint64_t dv = 0, de = 0;
         int r;
 
@@ -226,6 +336,7 @@ int verify_store(struct store *s, struct verify_report *rep, struct error *err)
                         digest_to_hex(&c.v[i].d, hex);
                         problem(&c, "missing", "object %s is in the index but not on disk", hex);
                         rep->missing++;
+                        note_damaged(&c, &c.objects, &c.v[i].d);
                 }
         r = index_foreach_tree(store_index(s), check_tree, &c, err);
         if (r < 0)
@@ -250,5 +361,8 @@ int verify_store(struct store *s, struct verify_report *rep, struct error *err)
 done:
         free(c.v);
         free(c.buf);
+        cp->objects = c.objects;
+        cp->trees = c.trees;
+        cp->oom = c.oom;
         return r;
 }

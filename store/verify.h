@@ -10,6 +10,7 @@
 #ifndef STACK_VERIFY_H
 #define STACK_VERIFY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -25,5 +26,20 @@ struct verify_report {
 };
 
 int verify_store(struct store *s, struct verify_report *report, struct error *err);
+
+/* verify_repair(): under the store lock held exclusively, verify, then drop the damaged rows in one transaction
+ * (index_drop_damaged: missing or corrupt objects, bad trees, every tree that needs them, every version whose
+ * tree went - recorded as lost, so `stack ls` names them and a fetch brings them back), unlink the corrupt
+ * object files and every temp file, and verify again into *report. Returns what that second verify returns
+ * (0: the store is whole). *ret lists the versions dropped; release it with verify_repair_report_release().
+ * Refetching them is the caller's (fetch sits above the store). */
+struct lost_version;
+struct verify_repair_report {
+        struct lost_version *lost;
+        size_t n_lost;
+        uint64_t removed_objects, removed_temp; /* files unlinked */
+};
+int verify_repair(struct store *s, struct verify_report *report, struct verify_repair_report *ret, struct error *err);
+void verify_repair_report_release(struct verify_repair_report *rr);
 
 #endif

@@ -1,0 +1,96 @@
+/* cmd-gc.c - `stack gc [--dry-run] [--keep N] [--images] [--json]`: remove what no root reaches. */
+#include "cli.h"
+#include "gc/gc.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static json_t *strv_json(char **v)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; v && v[i]; i++)
+                json_array_append_new(a, json_string(v[i]));
+        return a;
+}
+
+static int print_report(const struct gc_report *r, bool json)
+{
+        char objects[32], temp[32];
+
+        if (json)
+                return cli_print_json(json_pack(
+                        "{s:b, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o}",
+                        "dry_run", r->dry_run, "roots", "kept_versions", (json_int_t)r->kept_versions, "runs",
+                        (json_int_t)r->root_runs, "pins", (json_int_t)r->root_pins, "newest",
+                        (json_int_t)r->root_newest, r->dry_run ? "would_remove" : "removed", "versions",
+                        (json_int_t)r->versions, "stacks", (json_int_t)r->stacks, "trees", (json_int_t)r->trees,
+                        "entries", (json_int_t)r->entries, "objects", (json_int_t)r->objects, "object_bytes",
+                        (json_int_t)r->object_bytes, "temp_files", (json_int_t)r->temp_files, "temp_bytes",
+                        (json_int_t)r->temp_bytes, "run_dirs", (json_int_t)r->run_dirs, "images", strv_json(r->images),
+                        "images_kept", strv_json(r->images_kept)));
+        printf("%s %llu versions, %llu trees, %llu objects (%s), %llu temp files (%s), %llu run dirs",
+               r->dry_run ? "gc --dry-run: would remove" : "gc: removed", (unsigned long long)r->versions,
+               (unsigned long long)r->trees, (unsigned long long)r->objects, cli_human_size(r->object_bytes, objects),
+               (unsigned long long)r->temp_files, cli_human_size(r->temp_bytes, temp), (unsigned long long)r->run_dirs);
+        printf("; kept %llu versions (roots: %llu of runs, %llu pinned, %llu newest)\n",
+               (unsigned long long)r->kept_versions, (unsigned long long)r->root_runs, (unsigned long long)r->root_pins,
+               (unsigned long long)r->root_newest);
+        for (size_t i = 0; r->images && r->images[i]; i++)
+                printf("image %s %s\n", r->images[i], r->dry_run ? "would be removed" : "removed");
+        for (size_t i = 0; r->images_kept && r->images_kept[i]; i++)
+                printf("image kept %s\n", r->images_kept[i]);
+        return 0;
+}
+
+int cmd_gc(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"dry-run", no_argument, NULL, 'n'}, {"keep", required_argument, NULL, 'k'},
+                {"images", no_argument, NULL, 'i'},  {"json", no_argument, NULL, 'j'},
+                {"help", no_argument, NULL, 'h'},    {0}};
+        struct gc_options o = GC_OPTIONS_INIT;
+        struct gc_report rep = {0};
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+        bool json = false;
+        char *end;
+        long keep;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "nk:h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'n': o.dry_run = true; break;
+                case 'k':
+                        keep = strtol(optarg, &end, 10);
+                        if (*end || end == optarg || keep < 1 || keep > 1000000)
+                                return cli_usage("gc", "--keep takes a number from 1 (the newest version of each stack "
+                                                       "always stays)");
+                        o.keep = (unsigned)keep;
+                        break;
+                case 'i': o.images = true; break;
+                case 'j': json = true; break;
+                case 'h':
+                        printf("usage: stack gc [--dry-run] [--keep N] [--images] [--json]\n"
+                               "Removes versions, trees and objects no root reaches, temp files a crash left and orphan\n"
+                               "run dirs. Roots: versions of runs not removed, pinned versions (stack pin), the newest N\n"
+                               "versions of each stack (default 2). --images also removes from the Engine the images\n"
+                               "stack loaded for removed versions that no container uses. --dry-run changes nothing.\n");
+                        return 0;
+                default: return cli_usage("gc", "unknown option");
+                }
+        }
+        if (optind != argc)
+                return cli_usage("gc", "takes no arguments");
+        r = cli_open_store(&s, &err);
+        if (r == 0)
+                r = gc_run(s, &o, &rep, &err);
+        if (r < 0)
+                r = cli_fail(&err);
+        else
+                r = print_report(&rep, json);
+        gc_report_release(&rep);
+        store_free(s);
+        return r;
+}

@@ -1,0 +1,460 @@
+/* gc.c - mark from roots in SQLite, commit, then sweep the files: versions, trees, objects, temp files, orphan
+ * run dirs, and (on request) images stack loaded that only collected versions brought.
+ */
+#include "gc.h"
+
+#include "run/engine.h"
+#include "run/images.h"
+#include "run/runs.h"
+#include "store/fsutil.h"
+#include "store/index.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct gc_roots {
+        int64_t *versions;
+        size_t n_versions, cap_versions;
+        struct digest *trees;
+        size_t n_trees, cap_trees;
+};
+
+static int grow(void **v, size_t *cap, size_t n, size_t size, struct error *err)
+{
+        size_t ncap;
+        void *nv;
+
+        if (n < *cap)
+                return 0;
+        ncap = *cap ? *cap * 2 : 64;
+        nv = realloc(*v, ncap * size);
+        if (!nv)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        *v = nv;
+        *cap = ncap;
+        return 0;
+}
+
+int gc_roots_add_version(struct gc_roots *r, int64_t version_id, struct error *err)
+{
+        int rc = grow((void **)&r->versions, &r->cap_versions, r->n_versions, sizeof *r->versions, err);
+
+        if (rc == 0)
+                r->versions[r->n_versions++] = version_id;
+        return rc;
+}
+
+int gc_roots_add_tree(struct gc_roots *r, const struct digest *tree, struct error *err)
+{
+        int rc = grow((void **)&r->trees, &r->cap_trees, r->n_trees, sizeof *r->trees, err);
+
+        if (rc == 0)
+                r->trees[r->n_trees++] = *tree;
+        return rc;
+}
+
+/* ---- root providers ---- */
+
+static int roots_of_runs(struct store *s, const struct gc_options *o, struct gc_roots *r, uint64_t *ret_n,
+                         struct error *err)
+{
+        struct run_row *v = NULL;
+        size_t n = 0;
+        int rc = runs_list(s, &v, &n, err);
+
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+                rc = gc_roots_add_version(r, v[i].version_id, err);
+                if (rc == 0) /* the tree too: the run dir is a checkout of it, whatever became of the version row */
+                        rc = gc_roots_add_tree(r, &v[i].tree, err);
+        }
+        *ret_n = n;
+        run_rows_free(v, n);
+        return rc;
+}
+
+static int roots_of_pins(struct store *s, const struct gc_options *o, struct gc_roots *r, uint64_t *ret_n,
+                         struct error *err)
+{
+        int64_t *v = NULL;
+        size_t n = 0;
+        int rc = index_list_pins(store_index(s), &v, &n, err);
+
+        for (size_t i = 0; rc == 0 && i < n; i++)
+                rc = gc_roots_add_version(r, v[i], err);
+        *ret_n = n;
+        free(v);
+        return rc;
+}
+
+static int roots_of_newest(struct store *s, const struct gc_options *o, struct gc_roots *r, uint64_t *ret_n,
+                           struct error *err)
+{
+        struct version_info *v = NULL;
+        size_t n = 0, in_stack = 0;
+        uint64_t kept = 0;
+        int rc = index_list_versions(store_index(s), NULL, &v, &n, err); /* by slug, newest fetch first */
+
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+                in_stack = i > 0 && !strcmp(v[i].slug, v[i - 1].slug) ? in_stack + 1 : 0;
+                if (in_stack < o->keep) {
+                        rc = gc_roots_add_version(r, v[i].id, err);
+                        kept++;
+                }
+        }
+        *ret_n = kept;
+        version_list_free(v, n);
+        return rc;
+}
+
+struct provider {
+        const char *name;
+        int (*collect)(struct store *s, const struct gc_options *o, struct gc_roots *r, uint64_t *ret_n,
+                       struct error *err);
+};
+
+/* Upgrades add "rollback" (each stack's previous version) and "snapshots" (the newest data snapshot trees). */
+static const struct provider providers[] = {
+        {"runs", roots_of_runs},
+        {"pins", roots_of_pins},
+        {"newest", roots_of_newest},
+};
+
+/* ---- the set that survives ---- */
+
+struct digests {
+        struct digest *v;
+        size_t n, cap;
+        struct error *err;
+};
+
+static int collect_digest(void *ctx, const struct digest *d, uint64_t size)
+{
+        struct digests *ds = ctx;
+        int r = grow((void **)&ds->v, &ds->cap, ds->n, sizeof *ds->v, ds->err);
+
+        if (r == 0)
+                ds->v[ds->n++] = *d;
+        return r;
+}
+
+static int digest_cmp(const void *a, const void *b)
+{
+        return memcmp(((const struct digest *)a)->b, ((const struct digest *)b)->b, DIGEST_LEN);
+}
+
+static bool digests_have(const struct digests *ds, const struct digest *d)
+{
+        return ds->n && bsearch(d, ds->v, ds->n, sizeof *ds->v, digest_cmp);
+}
+
+/* Mark and sweep the index; *survivors gets the objects it still names, sorted. */
+static int sweep_index(struct store *s, const struct gc_roots *roots, bool commit, struct gc_report *rep,
+                       struct digests *survivors, struct error *err)
+{
+        struct index *ix = store_index(s);
+        struct index_sweep sw = {0};
+        int r = index_sweep_begin(ix, err);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; r == 0 && i < roots->n_versions; i++)
+                r = index_sweep_keep_version(ix, roots->versions[i], err);
+        for (size_t i = 0; r == 0 && i < roots->n_trees; i++)
+                r = index_sweep_keep_tree(ix, &roots->trees[i], err);
+        if (r == 0)
+                r = index_sweep_run(ix, &sw, err);
+        survivors->err = err;
+        if (r == 0)
+                r = index_foreach_object(ix, collect_digest, survivors, err);
+        if (r < 0) {
+                index_sweep_end(ix, false, NULL);
+                return r;
+        }
+        r = index_sweep_end(ix, commit, err);
+        if (r < 0)
+                return r;
+        if (survivors->n)
+                qsort(survivors->v, survivors->n, sizeof *survivors->v, digest_cmp);
+        rep->versions = sw.versions;
+        rep->stacks = sw.stacks;
+        rep->trees = sw.trees;
+        rep->entries = sw.entries;
+        return 0;
+}
+
+/* ---- files ---- */
+
+static uint64_t size_at(int dirfd, const char *name)
+{
+        struct stat st;
+
+        return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* One pass over objects/sha256/xx/: a file the index no longer names goes. */
+static int sweep_objects(struct store *s, const struct digests *keep, bool dry, struct gc_report *rep,
+                         struct error *err)
+{
+        char top[PATH_MAX];
+        DIR *d1;
+        struct dirent *de1;
+        int r = fs_path(top, sizeof top, "%s/objects/sha256", store_home(s));
+
+        if (r < 0 || !(d1 = opendir(top)))
+                return error_errno(err, STACK_ESTORE, r < 0 ? r : errno, "cannot read %s", top);
+        while ((de1 = readdir(d1))) {
+                DIR *d2;
+                struct dirent *de2;
+                int fd;
+
+                if (!strcmp(de1->d_name, ".") || !strcmp(de1->d_name, ".."))
+                        continue;
+                fd = openat(dirfd(d1), de1->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 || !(d2 = fdopendir(fd))) {
+                        if (fd >= 0)
+                                close(fd);
+                        continue; /* not a fan-out directory: not ours to judge */
+                }
+                while ((de2 = readdir(d2))) {
+                        char hex[DIGEST_HEX_LEN + 1];
+                        struct digest dg;
+
+                        if (!strcmp(de2->d_name, ".") || !strcmp(de2->d_name, ".."))
+                                continue;
+                        if (strlen(de1->d_name) == 2 && strlen(de2->d_name) == DIGEST_HEX_LEN - 2 &&
+                            fs_path(hex, sizeof hex, "%s%s", de1->d_name, de2->d_name) == 0 &&
+                            digest_from_hex(hex, &dg) == 0 && digests_have(keep, &dg))
+                                continue;
+                        rep->objects++;
+                        rep->object_bytes += size_at(dirfd(d2), de2->d_name);
+                        if (!dry && unlinkat(dirfd(d2), de2->d_name, 0) < 0 && errno != ENOENT) {
+                                r = error_errno(err, STACK_ESTORE, errno, "cannot remove objects/sha256/%s/%s",
+                                                de1->d_name, de2->d_name);
+                                break;
+                        }
+                }
+                closedir(d2);
+                if (r < 0)
+                        break;
+        }
+        closedir(d1);
+        return r;
+}
+
+/* Everything in tmp/: under the exclusive lock no writer is running, so all of it was left by a crash. */
+static int sweep_temp(struct store *s, bool dry, struct gc_report *rep, struct error *err)
+{
+        char dir[PATH_MAX], path[PATH_MAX];
+        DIR *d;
+        struct dirent *de;
+        int r = fs_path(dir, sizeof dir, "%s/tmp", store_home(s));
+
+        if (r < 0 || !(d = opendir(dir)))
+                return 0;
+        while ((de = readdir(d))) {
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                rep->temp_files++;
+                rep->temp_bytes += size_at(dirfd(d), de->d_name);
+                if (dry)
+                        continue;
+                r = fs_path(path, sizeof path, "%s/%s", dir, de->d_name);
+                if (r == 0)
+                        r = fs_rm_rf(path);
+                if (r < 0) {
+                        r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", path);
+                        break;
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+/* Holder notes of processes that are gone (killed while they held the lock): they name no one. */
+static void sweep_lock_notes(struct store *s, bool dry)
+{
+        char dir[PATH_MAX];
+        DIR *d;
+        struct dirent *de;
+
+        if (dry || fs_path(dir, sizeof dir, "%s/locks", store_home(s)) < 0 || !(d = opendir(dir)))
+                return;
+        while ((de = readdir(d))) {
+                long pid = strtol(de->d_name, NULL, 10);
+                if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+                        unlinkat(dirfd(d), de->d_name, 0);
+        }
+        closedir(d);
+}
+
+/* runs/<slug> without a run row, and runs/.<slug>.new-* / .old-* a crashed run left. The data dirs are never
+ * touched (they live in data/, not runs/). */
+static int sweep_run_dirs(struct store *s, bool dry, struct gc_report *rep, struct error *err)
+{
+        char dir[PATH_MAX], path[PATH_MAX];
+        struct run_row *v = NULL;
+        size_t n = 0;
+        DIR *d;
+        struct dirent *de;
+        int r = fs_path(dir, sizeof dir, "%s/runs", store_home(s));
+
+        if (r < 0 || !(d = opendir(dir)))
+                return 0;
+        r = runs_list(s, &v, &n, err);
+        while (r == 0 && (de = readdir(d))) {
+                bool orphan = true;
+
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                if (de->d_name[0] == '.')
+                        orphan = strstr(de->d_name, ".new-") || strstr(de->d_name, ".old-");
+                else
+                        for (size_t i = 0; orphan && i < n; i++)
+                                orphan = strcmp(v[i].slug, de->d_name) != 0;
+                if (!orphan)
+                        continue;
+                rep->run_dirs++;
+                if (dry)
+                        continue;
+                r = fs_path(path, sizeof path, "%s/%s", dir, de->d_name);
+                if (r == 0)
+                        r = fs_rm_rf(path);
+                if (r < 0)
+                        r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", path);
+        }
+        closedir(d);
+        run_rows_free(v, n);
+        return r;
+}
+
+/* ---- images ---- */
+
+static int strv_push(char ***v, size_t *n, const char *s, struct error *err)
+{
+        char **nv = realloc(*v, (*n + 2) * sizeof *nv);
+
+        if (!nv)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        *v = nv;
+        if (!(nv[*n] = strdup(s)))
+                return error_set(err, STACK_EFAIL, "out of memory");
+        nv[++*n] = NULL;
+        return 0;
+}
+
+/* A reference stack loaded goes when no surviving object is an archive that names it and no container uses it. */
+static int sweep_images(struct store *s, const struct digests *keep, bool dry, struct gc_report *rep, struct error *err)
+{
+        struct loaded_image *v = NULL;
+        struct engine *e = NULL;
+        size_t n = 0, n_rm = 0, n_kept = 0;
+        int r = images_list(s, &v, &n, err);
+
+        if (r == 0 && n)
+                r = engine_open(&e, err);
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                bool needed = false, used = false, removed = false;
+                char line[512];
+
+                if (i > 0 && !strcmp(v[i].ref, v[i - 1].ref))
+                        continue; /* rows are sorted by ref: this one was decided with the first */
+                for (size_t k = i; k < n && !strcmp(v[k].ref, v[i].ref) && !needed; k++)
+                        needed = digests_have(keep, &v[k].archive);
+                if (needed)
+                        continue;
+                r = engine_image_used(e, v[i].ref, &used, err);
+                if (r < 0)
+                        break;
+                if (used) {
+                        snprintf(line, sizeof line, "%s: a container uses it", v[i].ref);
+                        r = strv_push(&rep->images_kept, &n_kept, line, err);
+                        continue;
+                }
+                if (dry) {
+                        r = strv_push(&rep->images, &n_rm, v[i].ref, err);
+                        continue;
+                }
+                r = engine_image_remove(e, v[i].ref, &removed, err);
+                if (r == 0 && removed)
+                        r = strv_push(&rep->images, &n_rm, v[i].ref, err);
+                if (r == 0) /* removed, or already gone: either way nothing of ours is left to remove */
+                        r = images_forget(s, v[i].ref, err);
+        }
+        engine_free(e);
+        loaded_images_free(v, n);
+        return r;
+}
+
+/* ---- the whole run ---- */
+
+int gc_run(struct store *s, const struct gc_options *o, struct gc_report *ret, struct error *err)
+{
+        struct gc_roots roots = {0};
+        struct digests survivors = {0};
+        struct gc_report rep = {0};
+        struct index_counts before;
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        if (!s || !o)
+                return error_set(err, STACK_EFAIL, "gc_run: invalid arguments");
+        if (o->keep < 1)
+                return error_set(err, STACK_EUSAGE, "gc keeps at least the newest version of each stack (--keep 1)");
+        rep.dry_run = o->dry_run;
+        r = store_lock_exclusive(s, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; r == 0 && i < sizeof providers / sizeof *providers; i++) {
+                uint64_t n = 0;
+                r = providers[i].collect(s, o, &roots, &n, err);
+                if (!strcmp(providers[i].name, "runs"))
+                        rep.root_runs = n;
+                else if (!strcmp(providers[i].name, "pins"))
+                        rep.root_pins = n;
+                else
+                        rep.root_newest = n;
+        }
+        if (r == 0)
+                r = index_counts(store_index(s), &before, err);
+        if (r == 0)
+                r = sweep_index(s, &roots, !o->dry_run, &rep, &survivors, err);
+        if (r == 0)
+                rep.kept_versions = before.versions - rep.versions;
+        if (r == 0)
+                r = sweep_objects(s, &survivors, o->dry_run, &rep, err);
+        if (r == 0)
+                r = sweep_temp(s, o->dry_run, &rep, err);
+        if (r == 0)
+                r = sweep_run_dirs(s, o->dry_run, &rep, err);
+        if (r == 0)
+                sweep_lock_notes(s, o->dry_run);
+        if (r == 0 && o->images)
+                r = sweep_images(s, &survivors, o->dry_run, &rep, err);
+        store_unlock(s);
+        free(roots.versions);
+        free(roots.trees);
+        free(survivors.v);
+        if (r < 0) {
+                gc_report_release(&rep);
+                return r;
+        }
+        *ret = rep;
+        return 0;
+}
+
+void gc_report_release(struct gc_report *r)
+{
+        if (!r)
+                return;
+        engine_strv_free(r->images);
+        engine_strv_free(r->images_kept);
+        memset(r, 0, sizeof *r);
+}
