@@ -66,10 +66,16 @@ int orch_run(struct store *s, const char *ref, const struct orch_options *o, str
         int r;
 
         memset(ret, 0, sizeof *ret);
-        r = orch_resolve(s, ref, o, &v, err);
+        if (!s)
+                return error_set(err, STACK_EFAIL, "orch_run: invalid arguments");
+        /* One shared lock from resolving to running: gc cannot collect the version in between. */
+        r = store_lock_shared(s, err);
         if (r < 0)
                 return r;
-        r = run_start(s, &v, &o->run, ret, err);
+        r = orch_resolve(s, ref, o, &v, err);
+        if (r == 0)
+                r = run_start(s, &v, &o->run, ret, err);
         version_info_release(&v);
+        store_unlock(s);
         return r;
 }

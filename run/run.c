@@ -743,7 +743,7 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         char tree_hex[DIGEST_HEX_LEN + 1], lab_run[64], lab_slug[96], lab_tree[96], staged[PATH_MAX], aside[PATH_MAX],
                 suffix[17], *out = NULL, *reason = NULL, *service = NULL;
         const char *labels[4] = {lab_run, lab_slug, lab_tree, NULL};
-        bool have_old = false, fast = false, started = false, staging = false;
+        bool have_old = false, fast = false, started = false, staging = false, locked = false;
         double t0 = now_s();
         int r, status = 0;
 
@@ -756,6 +756,7 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         r = store_lock_shared(s, err);
         if (r < 0)
                 goto done;
+        locked = true;
         /* 1. The Engine and the compose tool, before touching anything. */
         r = engine_open(&e, err);
         if (r == 0)
@@ -888,6 +889,8 @@ fail_state:
 done:
         if (staging)
                 fs_rm_rf(np.run_dir); /* a new version that did not get as far as the switch leaves nothing */
+        if (locked)
+                store_unlock(s);
         engine_containers_free(c, nc);
         free(out);
         free(reason);
@@ -915,7 +918,7 @@ int run_config(struct store *s, const struct version_info *v, const struct run_o
         char dir[PATH_MAX], suffix[17], lab_slug[96], lab_tree[96], tree_hex[DIGEST_HEX_LEN + 1];
         const char *labels[4] = {"io.stack.run=config", lab_slug, lab_tree, NULL};
         struct backend *b = NULL;
-        bool made = false, compose_v1;
+        bool made = false, compose_v1, locked = false;
         int r;
 
         *ret = NULL;
@@ -925,6 +928,7 @@ int run_config(struct store *s, const struct version_info *v, const struct run_o
         if (!o)
                 o = &no_options;
         r = store_lock_shared(s, err);
+        locked = r == 0;
         if (r == 0)
                 r = index_load_tree(store_index(s), &v->tree, &t, err);
         if (r == 0)
@@ -952,6 +956,8 @@ int run_config(struct store *s, const struct version_info *v, const struct run_o
 done:
         if (made)
                 fs_rm_rf(dir);
+        if (locked)
+                store_unlock(s);
         backend_free(b);
         policy_result_release(&pr);
         env_release(&env);
@@ -1135,7 +1141,7 @@ int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_r
         struct paths p;
         struct engine *e = NULL;
         struct stat st;
-        bool have_row = true;
+        bool have_row = true, locked = false;
         int r;
 
         memset(ret, 0, sizeof *ret);
@@ -1151,6 +1157,7 @@ int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_r
                 r = engine_open(&e, err);
         if (r == 0)
                 r = store_lock_shared(s, err);
+        locked = r == 0;
         if (r == 0 && stat(p.effective, &st) == 0 && backend_detect(s, &b, NULL) == 0)
                 simple_compose(ret->slug, &p, b, purge ? down_v : down, NULL); /* the Engine does the rest */
         if (r == 0)
@@ -1167,6 +1174,8 @@ int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_r
         }
         if (r == 0 && have_row)
                 r = runs_delete(s, ret->id, err);
+        if (locked)
+                store_unlock(s);
         engine_removed_release(&rm);
         engine_free(e);
         backend_free(b);

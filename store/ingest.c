@@ -25,6 +25,7 @@
 
 struct ingest {
         struct store *store;
+        bool locked; /* holds the store's shared lock until ingest_free() */
         struct ingest_limits lim;
         struct staging *staging;
         struct tree tree;
@@ -104,6 +105,7 @@ int ingest_new(struct store *s, const struct ingest_limits *limits, struct inges
         r = store_lock_shared(s, err);
         if (r < 0)
                 goto fail;
+        ing->locked = true;
         r = staging_new(s, &ing->staging, err);
         if (r < 0)
                 goto fail;
@@ -125,6 +127,8 @@ void ingest_free(struct ingest *ing)
         if (!ing)
                 return;
         staging_free(ing->staging);
+        if (ing->locked)
+                store_unlock(ing->store);
         tree_release(&ing->tree);
         manifest_free(ing->manifest);
         free(ing->manifest_text);

@@ -27,6 +27,8 @@ struct store {
         char home[PATH_MAX];
         struct index *index;
         int lock_fd;
+        unsigned lock_depth;   /* store_lock_* calls not yet matched by store_unlock() */
+        int lock_how;          /* LOCK_SH or LOCK_EX while lock_depth > 0 */
         char holder[PATH_MAX]; /* locks/<pid>.<n> while this handle holds the lock, else "" */
 };
 
@@ -223,6 +225,13 @@ static int lock(struct store *s, int how, struct error *err)
 {
         int wait_s = lock_wait_s();
 
+        /* Nested: an operation inside another (a fetch inside orch_run, an ingest inside a fetch) keeps the lock
+         * its caller holds, so gc never gets in between; only the outermost store_unlock() lets it go. */
+        if (s->lock_depth && (s->lock_how == how || s->lock_how == LOCK_EX)) {
+                s->lock_depth++;
+                return 0;
+        }
+
         /* flock converts a lock this handle holds (taking the same kind again is a no-op, so a fetch then a run in
          * one process never lets gc in between); the holder note is rewritten to say the new kind. */
         for (int waited_ms = 0;; waited_ms += 50) {
@@ -231,6 +240,8 @@ static int lock(struct store *s, int how, struct error *err)
                         if (s->holder[0])
                                 unlink(s->holder);
                         note_holder(s, how);
+                        s->lock_how = how;
+                        s->lock_depth++;
                         return 0;
                 }
                 if (errno != EWOULDBLOCK && errno != EINTR)
@@ -258,6 +269,8 @@ int store_lock_exclusive(struct store *s, struct error *err)
 
 void store_unlock(struct store *s)
 {
+        if (!s->lock_depth || --s->lock_depth)
+                return;
         if (s->holder[0]) {
                 unlink(s->holder);
                 s->holder[0] = 0;

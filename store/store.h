@@ -35,7 +35,8 @@ void store_free(struct store *s);
 const char *store_home(const struct store *s);
 struct index *store_index(struct store *s);
 
-/* Held until store_unlock() or store_free(). Waits up to STORE_LOCK_WAIT_S ($STACK_LOCK_WAIT seconds when set),
+/* Held until the matching store_unlock() or store_free(); calls nest (each lock is matched by one unlock, and
+ * only the outermost unlock releases it; a shared lock inside an exclusive one keeps it exclusive). Waits up to STORE_LOCK_WAIT_S ($STACK_LOCK_WAIT seconds when set),
  * then fails with STACK_ESTORE naming the holders (each holder leaves locks/<pid>.<n>: "shared|exclusive
  * <command line>"). Taking the other kind converts the lock this handle holds. */
 #define STORE_LOCK_WAIT_S 60

@@ -398,6 +398,36 @@ static void repair_removes_a_corrupt_object_so_the_next_import_rewrites_it(void 
         store_free(s);
 }
 
+/* A long-lived handle (stack serve keeps one) that imported something must not keep gc out afterwards; nested
+ * locks are released by the outermost unlock only. */
+static void gc_is_not_kept_out_by_a_handle_that_finished_an_import(void **state)
+{
+        struct store *s = tl_store_new(), *g = NULL;
+        struct gc_options o = GC_OPTIONS_INIT;
+        struct error err = ERROR_INIT;
+        struct gc_report rep;
+        struct tl_imported v;
+
+        import(s, "served", "1", &v); /* no store_unlock(): the import let go of the lock itself */
+        assert_int_equal(store_open(store_home(s), &g, &err), 0);
+        setenv("STACK_LOCK_WAIT", "1", 1);
+        assert_int_equal(gc_run(g, &o, &rep, &err), 0);
+        gc_report_release(&rep);
+        /* nested: the inner unlock keeps the lock, the outer one lets it go */
+        assert_int_equal(store_lock_shared(s, &err), 0);
+        assert_int_equal(store_lock_shared(s, &err), 0);
+        store_unlock(s);
+        assert_int_equal(gc_run(g, &o, &rep, &err), -STACK_ESTORE);
+        error_clear(&err);
+        store_unlock(s);
+        assert_int_equal(gc_run(g, &o, &rep, &err), 0);
+        gc_report_release(&rep);
+        unsetenv("STACK_LOCK_WAIT");
+        store_free(g);
+        store_free(s);
+        (void)state;
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -408,6 +438,7 @@ int main(void)
                 cmocka_unit_test(dry_run_changes_nothing),
                 cmocka_unit_test(gc_removes_temp_files_and_orphan_run_dirs_but_never_data),
                 cmocka_unit_test(gc_waits_for_a_writer_then_names_it),
+                cmocka_unit_test(gc_is_not_kept_out_by_a_handle_that_finished_an_import),
                 cmocka_unit_test(crash_after_the_index_commit_leaves_only_garbage),
                 cmocka_unit_test(repair_drops_the_version_of_a_missing_object_and_lists_it_lost),
                 cmocka_unit_test(repair_removes_a_corrupt_object_so_the_next_import_rewrites_it),
