@@ -132,10 +132,17 @@ certutil -A -d "sql:$W/home/.pki/nssdb" -n stack-api -t 'P,,' -i "$STACK_HOME/ke
 # browse NAME HOME URL NODE-ARGS...: run the page in Chromium; its findings in $W/NAME.json, screenshot
 # $W/NAME.png (copied to /tmp/stack-browser-NAME.png).
 browse() {
-  local name=$1 home=$2 url=$3 rc=0
+  local name=$1 home=$2 url=$3 rc=0 try
   shift 3
-  HOME=$home TMPDIR=$W timeout 120 node "$B/stack-page.mjs" --url "$url" --shot "$W/$name.png" "$@" \
-    >"$W/$name.json" 2>"$W/$name.err" || rc=$?
+  # Chromium fails requests with ERR_NETWORK_CHANGED when an interface appears (the Docker Engine adds veths
+  # and bridges for other runs): that says nothing about the page, so such a try is made again (at most 3).
+  for try in 1 2 3; do
+    rc=0
+    HOME=$home TMPDIR=$W timeout 120 node "$B/stack-page.mjs" --url "$url" --shot "$W/$name.png" "$@" \
+      >"$W/$name.json" 2>"$W/$name.err" || rc=$?
+    grep -q ERR_NETWORK_CHANGED "$W/$name.json" "$W/$name.err" 2>/dev/null || break
+    info "browser ($name): Chromium saw the network change (try $try); again"
+  done
   [ "$rc" = 0 ] || die "browser ($name) exited $rc: $(cat "$W/$name.json" "$W/$name.err")"
   local f
   for f in "$W/$name.png" "$W/$name-streaming.png"; do

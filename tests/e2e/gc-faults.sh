@@ -114,7 +114,9 @@ done
 assert_exit 0 "$S" gc --keep 1
 assert_store_clean "after the kill trials"
 info "$((TRIALS_IMPORT + TRIALS_FETCH + TRIALS_GC)) trials, $killed interrupted by kill -9"
-[ "$killed" -ge $(((TRIALS_IMPORT + TRIALS_FETCH + TRIALS_GC) / 3)) ] || die "only $killed trials were interrupted"
+# How many kills land mid-command depends on the build's speed (about 32 of 50 in the Release build, 14 were seen
+# under ASan on a loaded machine): a fifth is enough to show the trials test something.
+[ "$killed" -ge $(((TRIALS_IMPORT + TRIALS_FETCH + TRIALS_GC) / 5)) ] || die "only $killed trials were interrupted"
 
 info "($((SECONDS - T0)) s)"
 info "4. concurrency: imports, fetches and pins while gc loops; a running stack's version survives"
