@@ -135,11 +135,13 @@ browse() {
   local name=$1 home=$2 url=$3 rc=0 try
   shift 3
   # Chromium fails requests with ERR_NETWORK_CHANGED when an interface appears (the Docker Engine adds veths
-  # and bridges for other runs): that says nothing about the page, so such a try is made again (at most 3).
+  # and bridges for other runs): that says nothing about the page, so such a try is made again (at most 3), except
+  # for the scenarios that approve or deny a request.
   for try in 1 2 3; do
     rc=0
     HOME=$home TMPDIR=$W timeout 120 node "$B/stack-page.mjs" --url "$url" --shot "$W/$name.png" "$@" \
       >"$W/$name.json" 2>"$W/$name.err" || rc=$?
+    case " $* " in *" --decide "*) break ;; esac # a decided request is not made twice
     grep -q ERR_NETWORK_CHANGED "$W/$name.json" "$W/$name.err" 2>/dev/null || break
     info "browser ($name): Chromium saw the network change (try $try); again"
   done
