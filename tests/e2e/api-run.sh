@@ -109,6 +109,13 @@ grep -qi "^access-control-allow-origin: $ORIGIN" "$W/s1.h" || die "stream has no
 grep -qi '^connection: close' "$W/s1.h" || die "stream does not close its connection: $(cat "$W/s1.h")"
 REQ=$(sed -n 's/.*(request \([0-9a-f]*\))$/\1/p' "$W/s1" | head -1)
 assert_eq pending "$(row_state "$REQ")" "row state while waiting"
+for _ in $(seq 1 50); do # the worker sets it right after the line
+  ph=$(curl -s -i --max-time 10 --cacert "$STACK_HOME/keys/ca.pem" "https://$SLUG.stack.localhost:$STACK_PROXY_PORT/" || true)
+  grep -q "waiting for approval" <<<"$ph" && break
+  sleep 0.1
+done
+grep -q "^HTTP/2 503" <<<"$ph" && grep -q "$SLUG is waiting for approval" <<<"$ph" \
+  || die "the front door does not say the stack waits for approval: $ph"
 assert_eq "anonymous|$ORIGIN|$SLUG@1.0" "$(sqlite3 "$STACK_HOME/index.db" "SELECT who, origin, ref FROM api_requests WHERE id = '$REQ'")" "request row"
 assert_exit 0 "$S" ps
 case "$LAST_STDOUT" in *"$REQ"*"$SLUG@1.0"*pending*"anonymous from $ORIGIN"*) ;; *) die "ps does not list the pending request: $LAST_STDOUT" ;; esac

@@ -3,7 +3,8 @@
 # port and carry only hub-style traefik labels, reached through the real Caddy stack manages with strict TLS
 # against stack's own CA; a stack whose root compose file only includes another; stop -> the "stopped"
 # placeholder, rm -> the route gone; a second stack claiming a host refused (exit 3) while the first keeps
-# answering; no caddy on PATH -> the stack still starts, with a warning; no container gets the Docker socket.
+# answering; no caddy on PATH -> the stack still starts, with a warning (and one naming a rule it cannot read);
+# no container gets the Docker socket; the daemon's placeholder while a request waits is in api-run.sh.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/image_lib.sh"
 set -euo pipefail
@@ -107,12 +108,13 @@ for d in ${PATH//:/ }; do
   done
 done
 C=fdc$U
-mkdir -p "$W/$C" && web "no caddy" >"$W/$C/compose.yaml"
+mkdir -p "$W/$C" && { web "no caddy"; echo '      traefik.http.routers.odd.rule: PathPrefix(`/odd`)'; } >"$W/$C/compose.yaml"
 mkstack $C
 assert_exit 0 env PATH="$W/nocaddy" "$S" run $C
 grep -q "the front door is not available (the proxy is not installed: no caddy on PATH" <<<"$LAST_STDERR" \
   || die "no warning without caddy: $LAST_STDERR"
 grep -q "is running" <<<"$LAST_STDOUT" || die "not running without caddy: $LAST_STDOUT"
+grep -q "service 'web': .*traefik.http.routers.odd.rule" <<<"$LAST_STDERR" || die "no warning naming the odd rule: $LAST_STDERR"
 
 info "frontdoor_no_container_gets_the_docker_socket"
 ids=$("$D" ps -aq --filter label=io.stack.slug)
