@@ -292,6 +292,8 @@ static bool wait_decision(struct job *jb, struct store *s)
                         "(--auto-approve)\n",
                         jb->id, jb->ref);
                 requests_decide(s, jb->id, "approved", "--auto-approve", NULL);
+        } else {
+                orch_waiting(s, jb->slug, NULL, NULL); /* https://<slug>.stack.localhost says so meanwhile */
         }
         for (;;) {
                 struct request_row row;

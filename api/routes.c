@@ -13,6 +13,7 @@
 #include "reply.h"
 #include "requests.h"
 #include "resolve.h"
+#include "orch/orch.h"
 #include "run/engine.h"
 #include "run/run.h"
 #include "run/runs.h"
@@ -170,7 +171,7 @@ static struct MHD_Response *post_run_stop(struct route_ctx *ctx, const struct ro
                 r = error_set(&err, STACK_ENOTFOUND, "no run '%s'", rq->param);
         run_row_release(&row);
         if (r == 0)
-                r = run_stop(ctx->store, rq->param, &row, &err);
+                r = orch_stop(ctx->store, rq->param, false, false, NULL, NULL, &row, &err);
         pthread_mutex_unlock(&ctx->lock);
         if (r < 0)
                 return failure(r, &err, ret_status);

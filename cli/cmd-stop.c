@@ -1,6 +1,6 @@
 /* cmd-stop.c - `stack stop ID|SLUG` and `stack rm ID|SLUG [--purge]`. */
 #include "cli.h"
-#include "run/run.h"
+#include "orch/orch.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -34,7 +34,7 @@ static int stop_or_rm(int argc, char **argv, bool rm)
                 return cli_usage(cmd, "expects a run ID or a SLUG");
         r = cli_open_store(&s, &err);
         if (r == 0)
-                r = rm ? run_remove(s, argv[optind], purge, &row, &err) : run_stop(s, argv[optind], &row, &err);
+                r = orch_stop(s, argv[optind], rm, purge, cli_warn, NULL, &row, &err);
         if (r < 0)
                 r = cli_fail(&err);
         else if (rm && !row.id[0])

@@ -2,9 +2,11 @@
 #include "orch.h"
 
 #include "fetch/fetch.h"
+#include "proxy/proxy.h"
 #include "store/index.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -60,6 +62,141 @@ int orch_resolve(struct store *s, const char *ref, const struct orch_options *o,
         return 0;
 }
 
+/* What the front door calls during one orch_run. */
+struct door {
+        struct store *s;
+        manifest_warn_fn warn;
+        void *warn_ctx;
+        bool warned;  /* the proxy is unavailable: said once */
+        bool refused; /* a host is another stack's */
+};
+
+/* A proxy call that did not go through: a warning (once), never a failure of the stack. */
+static void door_warn(struct door *d, struct error *perr)
+{
+        char line[sizeof perr->msg + 128];
+
+        if (!d->warned && d->warn) {
+                snprintf(line, sizeof line,
+                         "the front door is not available (%s); the stack answers at its published ports", perr->msg);
+                d->warn(d->warn_ctx, line);
+        }
+        d->warned = true;
+        error_clear(perr);
+}
+
+/* The hosts the proxy table gives slug (NULL-terminated, free with free_hosts), NULL when there are none. */
+static char **slug_hosts(struct store *s, const char *slug)
+{
+        struct error err = ERROR_INIT;
+        json_t *st = NULL, *routes, *e;
+        char **v = NULL;
+        size_t i, n = 0;
+
+        if (proxy_status(s, &st, &err) < 0)
+                return NULL;
+        routes = json_object_get(st, "routes");
+        v = calloc(json_array_size(routes) + 1, sizeof *v);
+        json_array_foreach(routes, i, e)
+        {
+                const char *rs = json_string_value(json_object_get(e, "slug")),
+                           *host = json_string_value(json_object_get(e, "host"));
+                if (v && rs && host && strcmp(rs, slug) == 0)
+                        v[n++] = strdup(host);
+        }
+        json_decref(st);
+        return v;
+}
+
+static void free_hosts(char **v)
+{
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+static void door_state(struct door *d, const char *slug, enum proxy_state state)
+{
+        char **hosts = slug_hosts(d->s, slug);
+        struct error perr = ERROR_INIT;
+
+        for (size_t i = 0; hosts && hosts[i]; i++)
+                if (proxy_route_placeholder(d->s, slug, hosts[i], state, &perr) < 0)
+                        door_warn(d, &perr);
+        free_hosts(hosts);
+}
+
+static int door_check(void *ctx, const char *slug, const struct run_route *routes, size_t n, struct error *err)
+{
+        struct door *d = ctx;
+        struct error perr = ERROR_INIT;
+        char **hosts;
+        size_t i, k;
+        int r;
+
+        for (i = 0; i < n; i++) {
+                r = proxy_route_placeholder(d->s, slug, routes[i].host, PROXY_STARTING, &perr);
+                if (r == -STACK_EREJECT) {
+                        d->refused = true;
+                        return error_set(err, STACK_EREJECT, "%s", perr.msg);
+                }
+                if (r < 0)
+                        door_warn(d, &perr);
+        }
+        hosts = slug_hosts(d->s, slug); /* a host an earlier version routed and this one does not */
+        for (k = 0; hosts && hosts[k]; k++) {
+                for (i = 0; i < n && strcmp(hosts[k], routes[i].host); i++)
+                        ;
+                if (i == n && proxy_route_remove(d->s, slug, hosts[k], &perr) < 0)
+                        door_warn(d, &perr);
+        }
+        free_hosts(hosts);
+        return 0;
+}
+
+/* Running: each host to its loopback port, its https address first in info->addresses. */
+static void door_open(struct door *d, struct run_info *info)
+{
+        struct run_address *a;
+        size_t n = 0;
+
+        if (!info->n_routes)
+                return;
+        a = calloc(info->n_routes + info->n_addresses + 1, sizeof *a);
+        if (!a)
+                return;
+        for (size_t i = 0; i < info->n_routes; i++) {
+                const struct run_route *rt = &info->routes[i];
+                struct error perr = ERROR_INIT;
+                char up[64], url[512];
+                int r;
+
+                if (!rt->host_port) {
+                        if (d->warn) {
+                                snprintf(url, sizeof url, "%s: port %u of service '%s' is not published", rt->host,
+                                         rt->port, rt->service);
+                                d->warn(d->warn_ctx, url);
+                        }
+                        continue;
+                }
+                snprintf(up, sizeof up, "127.0.0.1:%u", rt->host_port);
+                r = proxy_route_set(d->s, info->row.slug, rt->host, up, &perr);
+                if (r < 0) {
+                        door_warn(d, &perr);
+                        continue;
+                }
+                if (proxy_host_address(rt->host, url, sizeof url) < 0)
+                        continue;
+                a[n].service = strdup(rt->service);
+                a[n].url = strdup(url);
+                n++;
+        }
+        memcpy(a + n, info->addresses, info->n_addresses * sizeof *a);
+        free(info->addresses);
+        info->addresses = a;
+        info->n_addresses += n;
+}
+
 int orch_run(struct store *s, const char *ref, const struct orch_options *o, struct run_info *ret, struct error *err)
 {
         struct version_info v = {0};
@@ -73,9 +210,46 @@ int orch_run(struct store *s, const char *ref, const struct orch_options *o, str
         if (r < 0)
                 return r;
         r = orch_resolve(s, ref, o, &v, err);
-        if (r == 0)
-                r = run_start(s, &v, &o->run, ret, err);
+        if (r == 0) {
+                struct door d = {.s = s, .warn = o->run.warn, .warn_ctx = o->run.warn_ctx};
+                struct run_options ro = o->run;
+                ro.routes_check = door_check;
+                ro.routes_ctx = &d;
+                r = run_start(s, &v, &ro, ret, err);
+                if (r == 0)
+                        door_open(&d, ret);
+                else if (!d.refused && ret->n_routes)
+                        door_state(&d, v.slug, PROXY_FAILED);
+        }
         version_info_release(&v);
         store_unlock(s);
         return r;
+}
+
+int orch_stop(struct store *s, const char *id_or_slug, bool remove, bool purge, manifest_warn_fn warn, void *warn_ctx,
+              struct run_row *ret, struct error *err)
+{
+        struct door d = {.s = s, .warn = warn, .warn_ctx = warn_ctx};
+        struct error perr = ERROR_INIT;
+        int r;
+
+        r = remove ? run_remove(s, id_or_slug, purge, ret, err) : run_stop(s, id_or_slug, ret, err);
+        if (r < 0 || !ret->slug)
+                return r;
+        if (!remove)
+                door_state(&d, ret->slug, PROXY_STOPPED);
+        else if (proxy_route_remove(s, ret->slug, NULL, &perr) < 0 && perr.code != STACK_ENOTFOUND)
+                door_warn(&d, &perr);
+        return r;
+}
+
+void orch_waiting(struct store *s, const char *slug, manifest_warn_fn warn, void *warn_ctx)
+{
+        struct door d = {.s = s, .warn = warn, .warn_ctx = warn_ctx};
+        struct error perr = ERROR_INIT;
+        char host[300];
+
+        if (snprintf(host, sizeof host, "%s.%s", slug, PROXY_DOMAIN) < (int)sizeof host &&
+            proxy_route_placeholder(s, slug, host, PROXY_WAITING, &perr) < 0)
+                door_warn(&d, &perr);
 }

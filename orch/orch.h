@@ -4,6 +4,16 @@
  * lacks it, fetch it from the catalog (fetch.h) unless opts->offline (then STACK_ENETWORK naming what is
  * missing); then run_start() with the resolved version (run.h). Release info with run_info_release(), also
  * after a failure. The parts below (fetch/, run/) never call each other: this is where they meet.
+ *
+ * The front door (proxy/proxy.h, spec/proxy.md "Routes from runs") is kept here too, so the CLI and the daemon
+ * both get it and run/ stays proxy-free: before anything starts, each host the run routes gets the placeholder
+ * "starting" (a host another stack holds refuses the start, -STACK_EREJECT naming both; hosts the stack no
+ * longer routes are forgotten); once running each host is routed to its published loopback port and its
+ * https address leads info->addresses; a failed start leaves "failed". A proxy that cannot start (Caddy not
+ * installed) is a warning: the stack runs with its published ports.
+ *   orch_stop(store, id_or_slug, remove, purge, warn, ctx, &row, err)   run_stop (placeholder "stopped") or
+ *                                                                       run_remove (routes forgotten)
+ *   orch_waiting(store, slug, warn, ctx)   <slug>.stack.localhost says "waiting for approval" (the daemon)
  */
 #ifndef STACK_ORCH_H
 #define STACK_ORCH_H
@@ -27,6 +37,9 @@ struct orch_options {
 };
 
 int orch_run(struct store *s, const char *ref, const struct orch_options *o, struct run_info *ret, struct error *err);
+int orch_stop(struct store *s, const char *id_or_slug, bool remove, bool purge, manifest_warn_fn warn, void *warn_ctx,
+              struct run_row *ret, struct error *err);
+void orch_waiting(struct store *s, const char *slug, manifest_warn_fn warn, void *warn_ctx);
 /* Only the first half: the resolved (fetched when missing) version in *ret (version_info_release() it);
  * `stack config` then calls run_config(). */
 int orch_resolve(struct store *s, const char *ref, const struct orch_options *o, struct version_info *ret,

@@ -68,6 +68,11 @@ struct apply {
         size_t n_flat, cap_flat;
         bool configs_dir;       /* compose v1: .stack-configs/ is written */
         struct strv main_names; /* "<section>/<name>" the main file defines itself (not its override) */
+        struct strv warnings;   /* policy_result.warnings */
+        struct policy_route *routes;
+        size_t n_routes, cap_routes;
+        size_t port_services; /* services with published ports; the one port of the only one: single_* */
+        struct policy_route single;
 };
 
 /* An included document, checked and rebased, waiting to be merged into the main one (compose v1). */
@@ -211,6 +216,14 @@ int check_port(struct file *f, const char *who, struct yamltree_node *seq, size_
  * differ) is folded into them and dropped. */
 int apply_limits(struct file *f, struct yamltree_node *svc);
 int apply_labels(struct file *f, const char *who, struct yamltree_node *svc);
+
+/* ---- policy-routes.c: the front door ---- */
+
+/* The routes svc's traefik labels ask for (labels resolved), its routed ports published on loopback; called
+ * after its ports were checked and before stack's labels are added. */
+int apply_routes(struct file *f, const char *who, const char *name, struct yamltree_node *svc);
+/* Once every file passed: without routes, the single published port of the stack (unambiguous) is routed. */
+int finish_routes(struct apply *a);
 
 /* ---- policy-include.c: build, extends, include ---- */
 

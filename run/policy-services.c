@@ -86,6 +86,8 @@ static int check_service(struct file *f, const char *name, struct yamltree_node 
         if (r == 0 && f->a->in->m)
                 r = apply_limits(f, svc);
         if (r == 0)
+                r = apply_routes(f, who, name, svc);
+        if (r == 0)
                 r = apply_labels(f, who, svc);
         return r;
 }

@@ -22,6 +22,7 @@
  *   policy-mounts.c    volumes and bind mounts: the Docker socket, host paths, data-dir redirects
  *   policy-ports.c     published ports bound to 127.0.0.1
  *   policy-limits.c    resource limits and labels
+ *   policy-routes.c    the front door: routes from traefik labels, their ports published on loopback
  *   policy-include.c   build, extends and include: files compose reads on the stack's behalf
  *   policy-vars.c      variables the file requires (${VAR:?msg})
  *   policy-override.c  compose.override.yaml merged into the main document before it is checked
@@ -218,6 +219,8 @@ void policy_result_release(struct policy_result *r)
         strv_free(r->services);
         strv_free(r->required_vars);
         strv_free(r->redirected);
+        strv_free(r->warnings);
+        free(r->routes);
         memset(r, 0, sizeof *r);
 }
 
@@ -251,6 +254,8 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
                 refusal_message(&a);
                 r = -STACK_EREJECT;
         }
+        if (r == 0)
+                r = finish_routes(&a);
         if (r < 0)
                 goto fail;
         out = strdup(out_path);
@@ -295,7 +300,11 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
         ret->services = strv_steal(&a.services);
         ret->required_vars = strv_steal(&a.vars);
         ret->redirected = strv_steal(&a.redirected);
-        if (!ret->services || !ret->required_vars || !ret->redirected) {
+        ret->warnings = strv_steal(&a.warnings);
+        ret->routes = a.routes;
+        ret->n_routes = a.n_routes;
+        a.routes = NULL;
+        if (!ret->services || !ret->required_vars || !ret->redirected || !ret->warnings) {
                 policy_result_release(ret);
                 r = oom(err);
                 goto fail;
@@ -311,6 +320,8 @@ fail:
         strv_release(&a.dirs);
         strv_release(&a.visiting);
         strv_release(&a.main_names);
+        strv_release(&a.warnings);
+        free(a.routes);
         for (i = 0; i < a.n_writes; i++) {
                 free(a.writes[i].path);
                 free(a.writes[i].data);

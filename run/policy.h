@@ -60,11 +60,24 @@ struct policy_input {
         bool dry; /* stack config: the effective file says where data goes, but no data dir is made */
 };
 
+/* A host the front door routes to a service's container port (spec/proxy.md "Routes from runs"). */
+struct policy_route {
+        char service[128];
+        char host[254];
+        int port;
+};
+
 struct policy_result {
         char **services;      /* service names in document order, NULL-terminated */
         char **required_vars; /* ${VAR:?msg} / ${VAR?msg} names the lookup leaves unset, NULL-terminated */
         char **redirected;    /* "service: ./data -> <data_dir>/data" lines, NULL-terminated */
         unsigned needed;      /* enum policy_perm bits the file asks for (granted or not) */
+        char **warnings;      /* router labels it cannot use ("service 'web': ..."), NULL-terminated */
+        /* Routes: from traefik router labels under .stack.localhost (the routed port is published on an
+         * ephemeral loopback port, 127.0.0.1::PORT, when the file does not publish it); without any, the one
+         * published port of a stack that has exactly one becomes https://<slug>.stack.localhost. */
+        struct policy_route *routes;
+        size_t n_routes;
 };
 
 /* Check and write the effective file to out_path (atomically). On refusal nothing is written. */

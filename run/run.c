@@ -32,6 +32,7 @@
 
 #define EFFECTIVE_NAME ".stack-compose.yaml"
 #define MARKER_NAME    ".stack-run"
+#define ROUTES_FILE    ".stack-routes"
 #define RUN_SETTLE_MS  250
 #define STACK_DOMAIN   "stack.localhost"
 
@@ -535,10 +536,100 @@ static void addresses_from(const struct manifest *m, const struct engine_contain
                 }
 }
 
+/* The routes of the policy, kept in the run dir (.stack-routes: "service\thost\tport" lines) for the fast
+ * path, which does not judge the file again. */
+static int routes_save(const struct paths *p, const struct policy_result *pr, struct error *err)
+{
+        char path[PATH_MAX], *text = NULL;
+        size_t len = 0;
+        FILE *f;
+        int r;
+
+        if (fs_path(path, sizeof path, "%s/" ROUTES_FILE, p->run_dir) < 0)
+                return error_set(err, STACK_ESTORE, "store path too long");
+        f = open_memstream(&text, &len);
+        if (!f)
+                return error_errno(err, STACK_EFAIL, errno, "cannot write %s", path);
+        for (size_t i = 0; i < pr->n_routes; i++)
+                fprintf(f, "%s\t%s\t%d\n", pr->routes[i].service, pr->routes[i].host, pr->routes[i].port);
+        fclose(f);
+        r = fs_write_atomic(path, text ? text : "", len, 0644);
+        free(text);
+        return r < 0 ? error_errno(err, STACK_EFAIL, r, "cannot write %s", path) : 0;
+}
+
+static int route_add(struct run_info *info, const char *service, const char *host, unsigned port)
+{
+        struct run_route *v = realloc(info->routes, (info->n_routes + 1) * sizeof *v);
+
+        if (!v)
+                return -ENOMEM;
+        info->routes = v;
+        v += info->n_routes;
+        v->service = strdup(service);
+        v->host = strdup(host);
+        v->port = port;
+        v->host_port = 0;
+        if (!v->service || !v->host) {
+                free(v->service);
+                free(v->host);
+                return -ENOMEM;
+        }
+        info->n_routes++;
+        return 0;
+}
+
+static int routes_load(const struct paths *p, struct run_info *info)
+{
+        char path[PATH_MAX], *data = NULL, *line, *next;
+        size_t len = 0;
+        int r;
+
+        if (fs_path(path, sizeof path, "%s/" ROUTES_FILE, p->run_dir) < 0)
+                return -ENAMETOOLONG;
+        r = fs_read_file(path, 1024 * 1024, &data, &len);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        for (line = data; r == 0 && line && *line; line = next) {
+                char *host, *port;
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                host = strchr(line, '\t');
+                port = host ? strchr(host + 1, '\t') : NULL;
+                if (!port)
+                        continue;
+                *host++ = 0;
+                *port++ = 0;
+                r = route_add(info, line, host, (unsigned)atoi(port));
+        }
+        free(data);
+        return r;
+}
+
+/* Each route's host port, from the running containers. */
+static void routes_ports(struct run_info *info, const struct engine_container *c, size_t n)
+{
+        for (size_t k = 0; k < info->n_routes; k++)
+                for (size_t i = 0; i < n; i++) {
+                        if (!c[i].service || strcmp(c[i].service, info->routes[k].service))
+                                continue;
+                        for (size_t j = 0; j < c[i].n_ports; j++)
+                                if (c[i].ports[j].private_port == info->routes[k].port && c[i].ports[j].public_port &&
+                                    (!c[i].ports[j].proto || !strcmp(c[i].ports[j].proto, "tcp")))
+                                        info->routes[k].host_port = c[i].ports[j].public_port;
+                }
+}
+
 void run_info_release(struct run_info *i)
 {
         if (!i)
                 return;
+        for (size_t k = 0; k < i->n_routes; k++) {
+                free(i->routes[k].service);
+                free(i->routes[k].host);
+        }
+        free(i->routes);
         run_row_release(&i->row);
         free(i->ports);
         for (size_t k = 0; k < i->n_addresses; k++) {
@@ -723,6 +814,10 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
         r = check_required(pr, np, err);
         for (size_t i = 0; r == 0 && pr->redirected && pr->redirected[i]; i++)
                 warn(o, "state kept outside the run dir: %s", pr->redirected[i]);
+        for (size_t i = 0; r == 0 && pr->warnings && pr->warnings[i]; i++)
+                warn(o, "%s", pr->warnings[i]);
+        if (r == 0 && !dry)
+                r = routes_save(np, pr, err);
         return r;
 }
 
@@ -794,12 +889,20 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                 r = prepare(s, v, o, &t, m, &np, labels, backend_is_v1(b), false, &env, &dotenv, &pr, err);
                 if (r < 0)
                         goto done;
+                for (size_t i = 0; r == 0 && i < pr.n_routes; i++)
+                        r = route_add(ret, pr.routes[i].service, pr.routes[i].host, (unsigned)pr.routes[i].port);
                 step(o, "checkout", &t0);
         } else {
                 r = build_env(o, v->slug, &p, false, &env, &dotenv, err);
-                if (r < 0)
-                        goto done;
+                if (r == 0 && routes_load(&p, ret) < 0)
+                        r = -ENOMEM;
         }
+        if (r == -ENOMEM)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        if (r == 0 && o->routes_check && ret->n_routes)
+                r = o->routes_check(o->routes_ctx, v->slug, ret->routes, ret->n_routes, err);
+        if (r < 0)
+                goto done;
         /* 3. Images the Engine lacks. */
         r = load_images(s, e, m, &t, &ret->images_loaded, err);
         if (r < 0)
@@ -881,6 +984,7 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         if (r == 0) {
                 ret->fast_path = fast;
                 addresses_from(m, c, nc, ret);
+                routes_ports(ret, c, nc);
         }
         goto done;
 fail_state:

@@ -25,6 +25,8 @@
 #include "store/manifest.h"
 #include "store/store.h"
 
+struct run_route;
+
 struct run_options {
         const char *const *env; /* "K=V" from --env: remembered in the stack's env file */
         unsigned allow;         /* enum policy_perm bits granted now (remembered per stack) */
@@ -33,6 +35,16 @@ struct run_options {
         void *warn_ctx;
         void (*step)(void *ctx, const char *step, double seconds); /* timings: checkout, images, up, wait */
         void *step_ctx;
+        /* The hosts the stack routes (policy.h), before anything is taken down or started: a refusal (the
+         * front door gives a host to one stack only) stops the start there. May be NULL. */
+        int (*routes_check)(void *ctx, const char *slug, const struct run_route *routes, size_t n, struct error *err);
+        void *routes_ctx;
+};
+
+/* A host of the front door: service's container port, published on 127.0.0.1:host_port (0 until running). */
+struct run_route {
+        char *service, *host;
+        unsigned port, host_port;
 };
 
 struct run_address {
@@ -46,6 +58,8 @@ struct run_info {
         bool fast_path; /* started from its existing run dir */
         char *ports;    /* run_list: published ports now, "127.0.0.1:8080->8080/tcp, ..." (NULL: none) */
         unsigned images_loaded;
+        struct run_route *routes; /* run_start: from the policy (kept in the run dir for the fast path) */
+        size_t n_routes;
 };
 
 /* v: a version the store holds (index.h); o may be NULL (defaults). */

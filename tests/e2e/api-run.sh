@@ -109,6 +109,13 @@ grep -qi "^access-control-allow-origin: $ORIGIN" "$W/s1.h" || die "stream has no
 grep -qi '^connection: close' "$W/s1.h" || die "stream does not close its connection: $(cat "$W/s1.h")"
 REQ=$(sed -n 's/.*(request \([0-9a-f]*\))$/\1/p' "$W/s1" | head -1)
 assert_eq pending "$(row_state "$REQ")" "row state while waiting"
+for _ in $(seq 1 50); do # the worker sets it right after the line
+  ph=$(curl -s -i --max-time 10 --cacert "$STACK_HOME/keys/ca.pem" "https://$SLUG.stack.localhost:$STACK_PROXY_PORT/" || true)
+  grep -q "waiting for approval" <<<"$ph" && break
+  sleep 0.1
+done
+grep -q "^HTTP/2 503" <<<"$ph" && grep -q "$SLUG is waiting for approval" <<<"$ph" \
+  || die "the front door does not say the stack waits for approval: $ph"
 assert_eq "anonymous|$ORIGIN|$SLUG@1.0" "$(sqlite3 "$STACK_HOME/index.db" "SELECT who, origin, ref FROM api_requests WHERE id = '$REQ'")" "request row"
 assert_exit 0 "$S" ps
 case "$LAST_STDOUT" in *"$REQ"*"$SLUG@1.0"*pending*"anonymous from $ORIGIN"*) ;; *) die "ps does not list the pending request: $LAST_STDOUT" ;; esac
@@ -117,7 +124,7 @@ wait_line "$W/notified" "$SLUG (request $REQ)"
 assert_exit 0 "$S" approve "$SLUG"
 wait_pid "$C1" 240
 last=$(tail -1 "$W/s1")
-assert_eq "running: http://127.0.0.1:$port" "$last" "last line of the approved stream"
+assert_eq "running: https://$SLUG.stack.localhost:$STACK_PROXY_PORT" "$last" "last line of the approved stream"
 grep -q '^fetch ' "$W/s1" && grep -q '^verify ' "$W/s1" && grep -q '^unpack ' "$W/s1" && grep -q '^images ' "$W/s1" \
   && grep -q '^up ' "$W/s1" || die "progress lines missing: $(cat "$W/s1")"
 assert_eq "<h1>hello from the API</h1>" "$(curl -s "http://127.0.0.1:$port/")" "the stack's page"
@@ -207,7 +214,7 @@ C6=$!
 wait_pid "$C6" 240
 head -1 "$W/s6" | grep -q "^starting $SLUG@1.0 (request " || die "trusted stream's first line: $(cat "$W/s6")"
 ! grep -q 'waiting for approval' "$W/s6" || die "a trusted stack waited: $(cat "$W/s6")"
-assert_eq "running: http://127.0.0.1:$port" "$(tail -1 "$W/s6")" "trusted stream's last line"
+assert_eq "running: https://$SLUG.stack.localhost:$STACK_PROXY_PORT" "$(tail -1 "$W/s6")" "trusted stream's last line"
 assert_eq 202 "$(post a3 "{\"slug\":\"$SLUG\"}" "${anon[@]}" -H 'Accept: application/json')" "anonymous, trusted stack"
 assert_eq pending "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"])' "$W/a3.b")" "anonymous request for a trusted stack"
 assert_exit 0 "$S" deny "$SLUG"

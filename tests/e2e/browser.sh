@@ -236,7 +236,7 @@ assert_eq 2 "$(posts)" "POST /run requests that reached the daemon"
 nlines=$(jget "$J" 'len(d["log"].strip().splitlines())')
 [ "$nlines" -ge 3 ] || die "approve: no progress lines between waiting and running: $(jget "$J" 'd["log"]')"
 grep -q "\"GET /downloads/$SLUG.stack HTTP/1.1\" 200" "$W/site.log" || die "the daemon did not fetch the bundle from the catalog: $(cat "$W/site.log")"
-case "$last" in *"127.0.0.1:$port"*) ;; *) die "approve: the address is not the published port $port: [$last]" ;; esac
+assert_eq "running: https://$SLUG.stack.localhost:$STACK_PROXY_PORT" "$last" "approve: the front door's address is the last line"
 page=""
 for _ in $(seq 1 50); do page=$(curl -s "http://127.0.0.1:$port/" || true); [ -n "$page" ] && break; sleep 0.1; done
 assert_eq "<h1>hello from $SLUG in the browser test</h1>" "$page" "the running stack's page"

@@ -72,10 +72,17 @@ new_tmpdir() {
 
 # new_home: a fresh, empty store home, exported as STACK_HOME and removed at exit.
 # Call it directly (not in $(...)), so the export and the cleanup reach this shell.
+# A run with routes starts the front door (spec/proxy.md): on a free port (STACK_PROXY_PORT, unless set), not
+# 443/80, and stopped at exit.
 new_home() {
   STACK_HOME=$(mktemp -d "${TMPDIR:-/tmp}/stack-e2e-home.XXXXXX")
   _E2E_CLEAN_PATHS+=("$STACK_HOME")
   export STACK_HOME
+  if [ -z "${STACK_PROXY_PORT:-}" ]; then
+    STACK_PROXY_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    export STACK_PROXY_PORT
+  fi
+  _E2E_CLEAN_CMDS+=("STACK_HOME='$STACK_HOME' '$STACK_BIN' proxy stop >/dev/null 2>&1 || true")
 }
 
 # docker_cmd: path of the Docker client to use (Debian's /usr/bin/docker first; an unrelated newer client

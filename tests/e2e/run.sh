@@ -67,7 +67,7 @@ assert_exit 0 "$S" run e2eweb${U} --json
 echo "$LAST_STDOUT" >"$W/run1.json"
 assert_eq running "$(jf "$W/run1.json" state)" "state after run"
 assert_eq 1 "$(jf "$W/run1.json" images_loaded)" "images loaded on the first run"
-url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["addresses"][0]["url"])' "$W/run1.json")
+url=$(python3 -c 'import json,sys; print([a["url"] for a in json.load(open(sys.argv[1]))["addresses"] if a["url"].startswith("http:")][0])' "$W/run1.json")
 assert_eq "http://127.0.0.1:$port" "$url" "address printed"
 page=""; for _ in $(seq 1 50); do page=$(curl -s "$url/" || true); [ -n "$page" ] && break; sleep 0.1; done
 assert_eq "<h1>hello from e2eweb${U} 1.0</h1>" "$page" "page over the published port"

@@ -1273,6 +1273,76 @@ static void override_file_adding_privileged_is_refused(void **state)
         fx_release(&f);
 }
 
+/* ---- the front door ---- */
+
+static void routes_from_traefik_labels_publish_the_port_on_loopback(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    labels:\n      traefik.http.routers.w.rule: Host(`demo.stack.localhost`)\n"
+                                      "      traefik.http.services.w.loadbalancer.server.port: \"8080\"\n",
+                                  0),
+                         0);
+        assert_int_equal(f.res.n_routes, 1);
+        assert_string_equal(f.res.routes[0].service, "web");
+        assert_string_equal(f.res.routes[0].host, "demo.stack.localhost");
+        assert_int_equal(f.res.routes[0].port, 8080);
+        assert_yaml(f.text, "services/web/ports/0", "127.0.0.1::8080");
+        fx_release(&f);
+}
+
+static void routes_from_a_list_of_labels_keep_a_port_already_published(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    ports: [\"9000:80\"]\n    labels:\n"
+                                      "      - traefik.http.routers.w.rule=Host(`a.stack.localhost`)\n"
+                                      "      - traefik.http.services.w.loadbalancer.server.port=80\n",
+                                  0),
+                         0);
+        assert_int_equal(f.res.n_routes, 1);
+        assert_string_equal(f.res.routes[0].host, "a.stack.localhost");
+        assert_int_equal(f.res.routes[0].port, 80);
+        assert_yaml(f.text, "services/web/ports", "<list:1>");
+        fx_release(&f);
+}
+
+static void routes_warn_about_a_rule_they_cannot_read(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    labels:\n      traefik.http.routers.w.rule: PathPrefix(`/x`)\n"
+                                      "      traefik.http.services.w.loadbalancer.server.port: \"80\"\n",
+                                  0),
+                         0);
+        assert_int_equal(f.res.n_routes, 0);
+        assert_non_null(f.res.warnings[0]);
+        assert_non_null(strstr(f.res.warnings[0], "service 'web'"));
+        assert_yaml(f.text, "services/web/ports", "<none>");
+        fx_release(&f);
+}
+
+static void routes_give_the_only_published_port_the_slug_address(void **state)
+{
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        assert_int_equal(fx_apply(&f, WEB "    ports: [\"8080:80\"]\n  db:\n    image: postgres\n", 0), 0);
+        assert_int_equal(f.res.n_routes, 1);
+        assert_string_equal(f.res.routes[0].host, "demo.stack.localhost");
+        assert_string_equal(f.res.routes[0].service, "web");
+        assert_int_equal(f.res.routes[0].port, 80);
+        assert_int_equal(fx_apply(&f, WEB "    ports: [\"8080:80\", \"8443:443\"]\n", 0), 0);
+        assert_int_equal(f.res.n_routes, 0); /* ambiguous: none */
+        fx_release(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1333,6 +1403,10 @@ int main(void)
                 cmocka_unit_test(v1_flattens_include_with_paths_rebased_to_the_included_dir),
                 cmocka_unit_test(override_file_is_merged_as_compose_merges_it),
                 cmocka_unit_test(override_file_adding_privileged_is_refused),
+                cmocka_unit_test(routes_from_traefik_labels_publish_the_port_on_loopback),
+                cmocka_unit_test(routes_from_a_list_of_labels_keep_a_port_already_published),
+                cmocka_unit_test(routes_warn_about_a_rule_they_cannot_read),
+                cmocka_unit_test(routes_give_the_only_published_port_the_slug_address),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,186 @@
+/* policy-routes.c - the front door: the hosts a service's traefik router labels ask for under
+ * .stack.localhost (proxy/labels.h reads them, on the resolved values), each routed port published on an
+ * ephemeral loopback port when the file does not publish it, so the proxy has an upstream; and, for a stack
+ * without router labels, its one published port (spec/proxy.md "Routes from runs").
+ */
+#include "policy-int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "proxy/labels.h"
+
+#define MAX_LABELS 256
+
+/* The container port of a port entry as the checks left it ("127.0.0.1:8080:80/tcp", "80", {target: 80});
+ * 0 for a range, a variable or anything else. */
+static int entry_port(const struct yamltree_node *e)
+{
+        const char *s, *c;
+        char *end;
+        long v;
+
+        if (e->kind == YAMLTREE_MAP)
+                e = map_get(e, "target");
+        if (!is_scalar(e) || node_unknown(e))
+                return 0;
+        s = e->text;
+        c = strrchr(s, ':');
+        s = c ? c + 1 : s;
+        v = strtol(s, &end, 10);
+        if (end == s || (*end && *end != '/') || v < 1 || v > 65535)
+                return 0;
+        return (int)v;
+}
+
+/* The only entry of a list of ports (ports or expose), 0 when there is none or several. */
+static int only_port(const struct yamltree_node *seq, size_t *n)
+{
+        *n = seq && seq->kind == YAMLTREE_SEQ ? seq->n : 0;
+        return *n == 1 ? entry_port(seq->items[0]) : 0;
+}
+
+static bool published(const struct yamltree_node *ports, int port)
+{
+        for (size_t i = 0; ports && ports->kind == YAMLTREE_SEQ && i < ports->n; i++)
+                if (entry_port(ports->items[i]) == port)
+                        return true;
+        return false;
+}
+
+static int publish(struct file *f, struct yamltree_node *svc, int port)
+{
+        struct yamltree_node *ports = map_get(svc, "ports");
+        char text[32];
+
+        if (is_null(ports)) {
+                if (map_set(svc, "ports", YAML_PLAIN_SCALAR_STYLE, node_new(YAMLTREE_SEQ)) < 0)
+                        return oom(f->a->err);
+                ports = map_get(svc, "ports");
+        }
+        if (ports->kind != YAMLTREE_SEQ || published(ports, port))
+                return 0;
+        if (prepare_append(ports) < 0)
+                return oom(f->a->err);
+        snprintf(text, sizeof text, LOOPBACK "::%d", port);
+        if (node_append(ports, scalar_new(text, strlen(text), YAML_DOUBLE_QUOTED_SCALAR_STYLE)) < 0)
+                return oom(f->a->err);
+        return 0;
+}
+
+static int add_route(struct apply *a, const char *service, const char *host, int port)
+{
+        struct policy_route *r;
+
+        for (size_t i = 0; i < a->n_routes; i++)
+                if (strcmp(a->routes[i].host, host) == 0)
+                        return 0; /* the first service that names a host gets it */
+        if (a->n_routes == a->cap_routes) {
+                size_t cap = a->cap_routes ? 2 * a->cap_routes : 8;
+                void *p = realloc(a->routes, cap * sizeof *a->routes);
+                if (!p)
+                        return oom(a->err);
+                a->routes = p;
+                a->cap_routes = cap;
+        }
+        r = &a->routes[a->n_routes++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->service, sizeof r->service, "%s", service);
+        snprintf(r->host, sizeof r->host, "%s", host);
+        r->port = port;
+        return 0;
+}
+
+struct warn_ctx {
+        struct apply *a;
+        const char *who;
+};
+
+static void on_warning(void *ctx, const char *line)
+{
+        struct warn_ctx *w = ctx;
+        char *text;
+
+        if (asprintf(&text, "%s: %s", w->who, line) < 0)
+                return;
+        strv_add(&w->a->warnings, text, strlen(text));
+        free(text);
+}
+
+int apply_routes(struct file *f, const char *who, const char *name, struct yamltree_node *svc)
+{
+        struct yamltree_node *v = map_get(svc, "labels"), *ports = map_get(svc, "ports");
+        struct label labels[MAX_LABELS];
+        char *owned[2 * MAX_LABELS];
+        struct label_routes *lr = NULL;
+        struct warn_ctx w = {f->a, who};
+        size_t n = 0, n_owned = 0, n_ports = 0, n_expose = 0, i;
+        int port, exposed, r = 0;
+
+        port = only_port(ports, &n_ports);
+        exposed = only_port(map_get(svc, "expose"), &n_expose);
+        if (n_ports) {
+                f->a->port_services++;
+                if (port && n_ports == 1) {
+                        snprintf(f->a->single.service, sizeof f->a->single.service, "%s", name);
+                        f->a->single.port = port;
+                }
+        }
+        if (is_null(v) || v->kind == YAMLTREE_SCALAR)
+                return 0;
+        for (i = 0; i < (v->kind == YAMLTREE_MAP ? v->n / 2 : v->n) && n < MAX_LABELS; i++) {
+                const struct yamltree_node *k = v->kind == YAMLTREE_MAP ? v->items[2 * i] : v->items[i];
+                const struct yamltree_node *val = v->kind == YAMLTREE_MAP ? v->items[2 * i + 1] : NULL;
+                const char *eq;
+
+                if (!is_scalar(k) || strncmp(k->text, "traefik.", 8) != 0)
+                        continue;
+                if (v->kind == YAMLTREE_MAP) {
+                        if (!is_scalar(val))
+                                continue;
+                        labels[n].key = k->text;
+                        labels[n].value = val->text;
+                } else {
+                        eq = strchr(k->text, '=');
+                        owned[n_owned] = eq ? strndup(k->text, (size_t)(eq - k->text)) : NULL;
+                        if (!owned[n_owned])
+                                continue;
+                        labels[n].key = owned[n_owned++];
+                        labels[n].value = eq + 1;
+                }
+                n++;
+        }
+        if (n == 0)
+                goto done;
+        lr = calloc(1, sizeof *lr);
+        if (!lr) {
+                r = oom(f->a->err);
+                goto done;
+        }
+        r = labels_routes(labels, n, exposed ? exposed : (n_ports == 1 ? port : 0), lr, on_warning, &w, f->a->err);
+        for (i = 0; r == 0 && i < lr->n; i++) {
+                r = add_route(f->a, name, lr->v[i].host, lr->v[i].port);
+                if (r == 0)
+                        r = publish(f, svc, lr->v[i].port);
+        }
+done:
+        while (n_owned)
+                free(owned[--n_owned]);
+        free(lr);
+        return r;
+}
+
+int finish_routes(struct apply *a)
+{
+        char host[LABELS_HOST_MAX + 1];
+        const char *slug = a->in->m ? a->in->m->slug : NULL;
+
+        if (a->n_routes || a->port_services != 1 || !a->single.port || !slug)
+                return 0;
+        if (snprintf(host, sizeof host, "%s%s", slug, LABELS_SUFFIX) >= (int)sizeof host || !labels_host_ok(host))
+                return 0;
+        return add_route(a, a->single.service, host, a->single.port);
+}
