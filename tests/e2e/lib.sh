@@ -83,6 +83,22 @@ new_home() {
     export STACK_PROXY_PORT
   fi
   _E2E_CLEAN_CMDS+=("STACK_HOME='$STACK_HOME' '$STACK_BIN' proxy stop >/dev/null 2>&1 || true")
+  _E2E_CLEAN_CMDS+=("_e2e_rm_projects '$STACK_HOME'")
+}
+
+# _e2e_rm_projects HOME: the compose projects of HOME's runs (containers, then networks) taken off the Engine, so
+# a test that failed or stopped early does not leak networks (the Engine has about 30 address pools).
+_e2e_rm_projects() {
+  local d slug ids dk
+  dk=$(docker_cmd 2>/dev/null) || return 0
+  for d in "$1"/runs/*; do
+    [ -d "$d" ] || continue
+    slug=$(basename "$d")
+    ids=$("$dk" ps -aq --filter "label=com.docker.compose.project=stack-$slug" 2>/dev/null || true)
+    [ -z "$ids" ] || "$dk" rm -f $ids >/dev/null 2>&1 || true
+    ids=$("$dk" network ls -q --filter "label=com.docker.compose.project=stack-$slug" 2>/dev/null || true)
+    [ -z "$ids" ] || "$dk" network rm $ids >/dev/null 2>&1 || true
+  done
 }
 
 # docker_cmd: path of the Docker client to use (Debian's /usr/bin/docker first; an unrelated newer client
