@@ -30,11 +30,11 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#define IA_HEADER     "stack-recipe 1\n"
-#define IA_CHUNK      (256 * 1024)
-#define IA_SMALL      (1024 * 1024) /* parts up to this size are hashed in memory first */
-#define IA_MAX_JSON   (4 * 1024 * 1024)
-#define IA_MAX_PARTS  100000
+#define IA_HEADER    "stack-recipe 1\n"
+#define IA_CHUNK     (256 * 1024)
+#define IA_SMALL     (1024 * 1024) /* parts up to this size are hashed in memory first */
+#define IA_MAX_JSON  (4 * 1024 * 1024)
+#define IA_MAX_PARTS 100000
 
 /* ---- recipe text ---- */
 
