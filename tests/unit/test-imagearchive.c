@@ -208,7 +208,7 @@ static void split_and_reassemble(int format)
         unsigned char *data;
 
         assert_non_null(got.recipe);
-        assert_int_equal(got.recipe->n_parts, 4); /* three members with content and manifest.json */
+        assert_int_equal(got.recipe->n_parts, 4);       /* three members with content and manifest.json */
         assert_false(store_has_object(s, &got.digest)); /* the archive itself is not an object */
         assemble(s, &got.recipe->digest, &back);
         assert_int_equal(back.len, tar.len);
