@@ -18,10 +18,15 @@
 
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "store/checkout.h"
 #include "store/imagearchive.h"
+#include "store/index.h"
+#include "store/verify.h"
 #include "store/store.h"
 #include "testlib.h"
 
@@ -337,6 +342,114 @@ static void a_damaged_part_stops_the_assembly_with_a_store_error(void **state)
         store_free(s);
 }
 
+static bool has_object_row(struct store *s, const struct digest *d)
+{
+        sqlite3_stmt *st;
+        char hex[DIGEST_HEX_LEN + 1];
+        bool found;
+
+        digest_to_hex(d, hex);
+        assert_int_equal(
+                sqlite3_prepare_v2(index_db(store_index(s)), "SELECT 1 FROM objects WHERE digest = ?", -1, &st, NULL),
+                SQLITE_OK);
+        sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        return found;
+}
+
+/* The whole store path: ingest, publish, load, checkout, verify, the index sweep, verify after damage. */
+static void two_versions_through_the_store_share_a_layer_until_one_is_collected(void **state)
+{
+        struct store *s = tl_store_new();
+        struct error err = ERROR_INIT;
+        size_t n;
+        struct member m2[4];
+        const struct member *m = members(&n);
+        struct mem t[2];
+        struct tl_imported v[2];
+        struct tree tr[2];
+        const struct tree_entry *te[2];
+        struct verify_report rep = {0};
+        struct index_sweep sw;
+        char dir[PATH_MAX], file[PATH_MAX + 32], path[PATH_MAX];
+        struct stat st;
+
+        (void)state;
+        memcpy(m2, m, sizeof m2);
+        m2[2].seed = 77;
+        t[0] = make_tar(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, m, n, true);
+        t[1] = make_tar(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, m2, n, true);
+        for (int i = 0; i < 2; i++) {
+                struct tl_entry e[3];
+                tl_valid_entries(e, "lyunit", i ? "2.0" : "1.0");
+                e[2] = (struct tl_entry){.path = "images/app.tar", .type = 'f', .data = t[i].p, .len = t[i].len};
+                if (tl_import(s, TL_ZSTD, e, 3, NULL, &v[i], &err) < 0)
+                        fail_msg("import: %s", err.msg);
+                assert_int_equal(index_load_tree(store_index(s), &v[i].tree, &tr[i], &err), 0);
+                te[i] = tree_find(&tr[i], "images/app.tar");
+                assert_non_null(te[i]);
+                assert_non_null(te[i]->recipe);
+                assert_false(store_has_object(s, &te[i]->digest));
+        }
+        assert_int_equal(verify_store(s, &rep, &err), 0);
+        assert_int_equal(rep.corrupt + rep.missing + rep.dangling + rep.extra, 0);
+
+        snprintf(dir, sizeof dir, "%s/co", tl_tmpdir());
+        assert_int_equal(checkout_tree(s, &tr[1], dir, &err), 0);
+        snprintf(file, sizeof file, "%s/images/app.tar", dir);
+        {
+                int fd = open(file, O_RDONLY);
+                unsigned char *buf = malloc(t[1].len);
+                assert_true(fd >= 0);
+                assert_int_equal(fstat(fd, &st), 0);
+                assert_int_equal((size_t)st.st_size, t[1].len);
+                assert_int_equal(read(fd, buf, t[1].len), (ssize_t)t[1].len);
+                assert_memory_equal(buf, t[1].p, t[1].len);
+                free(buf);
+                close(fd);
+        }
+
+        /* keep version 2 only: the shared layer and v2's own stay, v1's own layer and recipe go */
+        {
+                struct tree_part *p1, *p2;
+                size_t n1, n2;
+                assert_int_equal(ia_recipe_parts(s, &te[0]->recipe->digest, &p1, &n1, &err), 0);
+                assert_int_equal(ia_recipe_parts(s, &te[1]->recipe->digest, &p2, &n2, &err), 0);
+                assert_int_equal(index_sweep_begin(store_index(s), &err), 0);
+                assert_int_equal(index_sweep_keep_version(store_index(s), v[1].id, &err), 0);
+                assert_int_equal(index_sweep_run(store_index(s), &sw, &err), 0);
+                assert_int_equal(index_sweep_end(store_index(s), true, &err), 0);
+                assert_true(has_object_row(s, &p2[0].digest)); /* shared base layer */
+                assert_true(digest_equal(&p1[0].digest, &p2[0].digest));
+                assert_true(has_object_row(s, &p2[1].digest));
+                assert_false(has_object_row(s, &p1[1].digest)); /* only v1 had it */
+                assert_false(has_object_row(s, &te[0]->recipe->digest));
+                assert_true(has_object_row(s, &te[1]->recipe->digest));
+                assert_true(has_object_row(s, &te[1]->digest)); /* the archive itself: a row, no file */
+
+                /* damage the shared layer: verify finds the part and the archive that needs it */
+                assert_int_equal(store_object_path(s, &p2[0].digest, path, sizeof path), 0);
+                free(p1);
+                free(p2);
+        }
+        assert_int_equal(chmod(path, 0644), 0);
+        {
+                int fd = open(path, O_WRONLY);
+                assert_true(fd >= 0);
+                assert_int_equal(pwrite(fd, "X", 1, 100), 1);
+                close(fd);
+        }
+        memset(&rep, 0, sizeof rep);
+        assert_int_equal(verify_store(s, &rep, &err), -STACK_ESTORE);
+        assert_int_equal(rep.corrupt, 2);
+        tree_release(&tr[0]);
+        tree_release(&tr[1]);
+        free(t[0].p);
+        free(t[1].p);
+        store_free(s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -346,6 +459,7 @@ int main(void)
                 cmocka_unit_test(a_truncated_archive_is_stored_whole),
                 cmocka_unit_test(a_tar_that_is_not_an_image_and_a_plain_file_are_stored_whole),
                 cmocka_unit_test(a_damaged_part_stops_the_assembly_with_a_store_error),
+                cmocka_unit_test(two_versions_through_the_store_share_a_layer_until_one_is_collected),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
