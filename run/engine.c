@@ -782,6 +782,7 @@ static int refs_from_index(json_t *j, struct strv *out, struct error *err)
 
 struct refs_stream {
         engine_read_fn read;
+        engine_skip_fn skip;
         void *ctx;
         unsigned char buf[64 * 1024];
 };
@@ -797,6 +798,23 @@ static la_ssize_t refs_stream_read(struct archive *a, void *ud, const void **buf
         }
         *buf = rs->buf;
         return n;
+}
+
+static la_int64_t refs_stream_skip(struct archive *a, void *ud, la_int64_t n)
+{
+        struct refs_stream *rs = ud;
+
+        (void)a;
+        return rs->skip(rs->ctx, n);
+}
+
+static int refs_stream_open(struct archive *a, struct refs_stream *rs)
+{
+        archive_read_set_read_callback(a, refs_stream_read);
+        if (rs->skip)
+                archive_read_set_skip_callback(a, refs_stream_skip);
+        archive_read_set_callback_data(a, rs);
+        return archive_read_open1(a);
 }
 
 static int archive_refs(int fd, struct refs_stream *rs, char ***ret, struct error *err);
@@ -824,8 +842,7 @@ static int archive_refs(int fd, struct refs_stream *rs, char ***ret, struct erro
         archive_read_support_format_tar(a);
         archive_read_support_filter_gzip(a);
         archive_read_support_filter_zstd(a);
-        if ((rs ? archive_read_open(a, rs, NULL, refs_stream_read, NULL) : archive_read_open_fd(a, fd, 64 * 1024)) !=
-            ARCHIVE_OK) {
+        if ((rs ? refs_stream_open(a, rs) : archive_read_open_fd(a, fd, 64 * 1024)) != ARCHIVE_OK) {
                 r = error_set(err, STACK_EREJECT, "the file is not a docker save or OCI image archive: %s",
                               archive_error_string(a));
                 goto fail;
@@ -1361,7 +1378,7 @@ int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, u
         return image_load(e, (struct upload){.fd = -1, .read = read, .read_ctx = ctx, .size = size}, size, what, err);
 }
 
-int engine_archive_refs_stream(engine_read_fn read, void *ctx, char ***ret, struct error *err)
+int engine_archive_refs_stream(engine_read_fn read, engine_skip_fn skip, void *ctx, char ***ret, struct error *err)
 {
         struct refs_stream *rs = malloc(sizeof *rs);
         int r;
@@ -1369,6 +1386,7 @@ int engine_archive_refs_stream(engine_read_fn read, void *ctx, char ***ret, stru
         if (!rs)
                 return error_set(err, STACK_EFAIL, "out of memory");
         rs->read = read;
+        rs->skip = skip;
         rs->ctx = ctx;
         r = archive_refs(-1, rs, ret, err);
         free(rs);

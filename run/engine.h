@@ -40,7 +40,10 @@ int engine_archive_refs(int fd, char ***ret, struct error *err);
 typedef ssize_t (*engine_read_fn)(void *ctx, void *buf, size_t n);
 int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, uint64_t size, const char *what,
                              struct error *err);
-int engine_archive_refs_stream(engine_read_fn read, void *ctx, char ***ret, struct error *err);
+/* skip (may be NULL) moves on n bytes without reading them and returns how many it moved: members the reader
+ * does not need are then never read. */
+typedef int64_t (*engine_skip_fn)(void *ctx, int64_t n);
+int engine_archive_refs_stream(engine_read_fn read, engine_skip_fn skip, void *ctx, char ***ret, struct error *err);
 void engine_strv_free(char **v);
 
 struct engine_container {

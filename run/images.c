@@ -148,6 +148,13 @@ static ssize_t assembled_read(void *ctx, void *buf, size_t n)
         return k < 0 ? -EIO : k;
 }
 
+static int64_t assembled_skip(void *ctx, int64_t n)
+{
+        struct assembled *as = ctx;
+
+        return ia_skip(as->rd, n);
+}
+
 static int assembled_open(struct store *s, const struct tree_entry *te, struct assembled *as, struct error *err)
 {
         as->err = (struct error)ERROR_INIT;
@@ -166,7 +173,7 @@ int images_load_assembled(struct store *s, struct engine *e, const struct tree_e
         r = assembled_open(s, te, &as, err);
         if (r < 0)
                 return r;
-        r = engine_archive_refs_stream(assembled_read, &as, &refs, &as.err);
+        r = engine_archive_refs_stream(assembled_read, assembled_skip, &as, &refs, &as.err);
         if (r < 0)
                 r = error_set(err, as.err.code, "image archive %s: %s", what, as.err.msg);
         ia_close(as.rd);

@@ -627,6 +627,28 @@ ssize_t ia_read(struct ia_reader *rd, void *buf, size_t n, struct error *err)
         return 0;
 }
 
+int64_t ia_skip(struct ia_reader *rd, int64_t n)
+{
+        int64_t done = 0;
+
+        while (done < n && rd->i < rd->r.n) {
+                const struct chunk *c = &rd->r.c[rd->i];
+                uint64_t left = c->size - rd->off, want = (uint64_t)(n - done);
+
+                if (want < left) {
+                        rd->off += want;
+                        return n;
+                }
+                done += (int64_t)left;
+                if (rd->fd >= 0)
+                        close(rd->fd);
+                rd->fd = -1;
+                rd->i++;
+                rd->off = 0;
+        }
+        return done;
+}
+
 int ia_recipe_parts(struct store *s, const struct digest *recipe, struct tree_part **ret, size_t *ret_n,
                     struct error *err)
 {

@@ -18,6 +18,7 @@
  *   ia_open(store, &recipe_digest, &r, err)    reads and checks the recipe object
  *   ia_read(r, buf, n, err) ...                the archive's bytes in order; 0 at the end; a part missing or
  *                                              of the wrong size is STACK_ESTORE
+ *   ia_skip(r, n) ...                          or move on without reading (for a reader that skips members)
  *   ia_size(r), ia_close(r)
  *
  * Describing (show): ia_describe(store, &recipe_digest, &json, err) gives {"images": [{"tags": [...],
@@ -49,6 +50,8 @@ struct ia_reader;
 int ia_open(struct store *s, const struct digest *recipe, struct ia_reader **ret, struct error *err);
 ssize_t ia_read(struct ia_reader *r, void *buf, size_t n, struct error *err);
 uint64_t ia_size(const struct ia_reader *r);
+/* Move on n bytes without reading them (a part skipped whole is never opened); returns how many it moved. */
+int64_t ia_skip(struct ia_reader *r, int64_t n);
 void ia_close(struct ia_reader *r);
 
 /* The parts a recipe names (for gc and verify): heap array, free(). */

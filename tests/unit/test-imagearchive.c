@@ -218,6 +218,19 @@ static void split_and_reassemble(int format)
         assemble(s, &got.recipe->digest, &back);
         assert_int_equal(back.len, tar.len);
         assert_memory_equal(back.p, tar.p, tar.len);
+        /* skipping lands where reading would have */
+        {
+                struct error err = ERROR_INIT;
+                struct ia_reader *rd;
+                unsigned char buf[1000];
+                assert_int_equal(ia_open(s, &got.recipe->digest, &rd, &err), 0);
+                assert_int_equal(ia_read(rd, buf, 700, &err), 700);
+                assert_int_equal(ia_skip(rd, 1 << 20), 1 << 20);
+                assert_int_equal(ia_read(rd, buf, 1000, &err) > 0, 1);
+                assert_memory_equal(buf, tar.p + 700 + (1 << 20), 10);
+                assert_int_equal(ia_skip(rd, (int64_t)tar.len), (int64_t)tar.len - 700 - (1 << 20) - 1000);
+                ia_close(rd);
+        }
         /* each member's content is an object of its own */
         data = malloc(m[1].size);
         fill(data, m[1].size, m[1].seed);
