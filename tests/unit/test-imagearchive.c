@@ -1,6 +1,6 @@
 /* test-imagearchive.c - image archives stored as their parts: split and assembled back byte-identical (ustar
  * with pax headers for long names, GNU long names), each member an object, shared members stored once; a
- * truncated archive, a tar that is not an image and a file that is no tar stored whole; a damaged part found
+ * truncated archive, a tar that is not an image and a file that is no tar stored whole; an OCI layout split; a damaged part found
  * while assembling. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -326,6 +326,30 @@ static void a_tar_that_is_not_an_image_and_a_plain_file_are_stored_whole(void **
         store_free(s);
 }
 
+static void an_oci_layout_is_split_too(void **state)
+{
+        struct store *s = tl_store_new();
+        const struct member m[] = {
+                {"oci-layout", 30, false, 4},         {"index.json", 400, false, 5},
+                {"blobs/sha256/", 0, true, 0},        {"blobs/sha256/aaaa", 1200 * 1024, false, 6},
+                {"blobs/sha256/bbbb", 700, false, 7},
+        };
+        struct mem tar = make_tar(ARCHIVE_FORMAT_TAR_USTAR, m, 5, false), back;
+        struct stored got;
+
+        (void)state;
+        got = store_file(s, tar.p, tar.len);
+        assert_non_null(got.recipe);
+        assert_int_equal(got.recipe->n_parts, 4);
+        assemble(s, &got.recipe->digest, &back);
+        assert_int_equal(back.len, tar.len);
+        assert_memory_equal(back.p, tar.p, tar.len);
+        tree_recipe_free(got.recipe);
+        free(tar.p);
+        free(back.p);
+        store_free(s);
+}
+
 static void a_damaged_part_stops_the_assembly_with_a_store_error(void **state)
 {
         struct store *s = tl_store_new();
@@ -471,6 +495,7 @@ int main(void)
                 cmocka_unit_test(a_layer_shared_by_two_archives_is_stored_once),
                 cmocka_unit_test(a_truncated_archive_is_stored_whole),
                 cmocka_unit_test(a_tar_that_is_not_an_image_and_a_plain_file_are_stored_whole),
+                cmocka_unit_test(an_oci_layout_is_split_too),
                 cmocka_unit_test(a_damaged_part_stops_the_assembly_with_a_store_error),
                 cmocka_unit_test(two_versions_through_the_store_share_a_layer_until_one_is_collected),
         };
