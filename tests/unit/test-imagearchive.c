@@ -1,7 +1,7 @@
 /* test-imagearchive.c - image archives stored as their parts: split and assembled back byte-identical (ustar
  * with pax headers for long names, GNU long names), each member an object, shared members stored once; a
- * truncated archive, a tar that is not an image and a file that is no tar stored whole; an OCI layout split; a damaged part found
- * while assembling. */
+ * truncated archive, a tar that is not an image and a file that is no tar stored whole; an OCI layout split;
+ * a damaged part found while assembling. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
