@@ -108,6 +108,8 @@ static size_t mem_write(char *ptr, size_t size, size_t n, void *ud)
 
 struct upload {
         int fd;
+        engine_read_fn read; /* instead of fd when set */
+        void *read_ctx;
         uint64_t size, sent;
         int read_errno;
         bool short_read;
@@ -123,9 +125,17 @@ static size_t upload_read(char *buf, size_t size, size_t n, void *ud)
                 want = (size_t)(u->size - u->sent);
         if (!want)
                 return 0;
-        do
-                k = read(u->fd, buf, want);
-        while (k < 0 && errno == EINTR);
+        if (u->read) {
+                k = u->read(u->read_ctx, buf, want);
+                if (k < 0) {
+                        u->read_errno = (int)-k;
+                        return CURL_READFUNC_ABORT;
+                }
+        } else {
+                do
+                        k = read(u->fd, buf, want);
+                while (k < 0 && errno == EINTR);
+        }
         if (k < 0) {
                 u->read_errno = errno;
                 return CURL_READFUNC_ABORT;
@@ -585,10 +595,9 @@ static size_t load_write(char *ptr, size_t size, size_t n, void *ud)
         return add;
 }
 
-int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what, struct error *err)
+static int image_load(struct engine *e, struct upload u, uint64_t size, const char *what, struct error *err)
 {
         struct load_answer a = {.line = BUF_INIT(MAX_LOAD_LINE)};
-        struct upload u = {.fd = fd, .size = size};
         struct request rq = {.method = "POST",
                              .path = "/images/load?quiet=1",
                              .timeout_s = 0,
@@ -600,8 +609,6 @@ int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what,
         CURLcode c;
         int r;
 
-        if (!e || fd < 0)
-                return error_set(err, STACK_EFAIL, "engine_image_load: missing argument");
         if (!what)
                 what = "(unnamed)";
         c = perform(e, &rq, &status);
@@ -636,6 +643,13 @@ int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what,
         free(a.message);
         free(a.text);
         return r;
+}
+
+int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what, struct error *err)
+{
+        if (!e || fd < 0)
+                return error_set(err, STACK_EFAIL, "engine_image_load: missing argument");
+        return image_load(e, (struct upload){.fd = fd, .size = size}, size, what, err);
 }
 
 /* ---- image archives ---- */
@@ -766,7 +780,51 @@ static int refs_from_index(json_t *j, struct strv *out, struct error *err)
         return 0;
 }
 
+struct refs_stream {
+        engine_read_fn read;
+        engine_skip_fn skip;
+        void *ctx;
+        unsigned char buf[64 * 1024];
+};
+
+static la_ssize_t refs_stream_read(struct archive *a, void *ud, const void **buf)
+{
+        struct refs_stream *rs = ud;
+        ssize_t n = rs->read(rs->ctx, rs->buf, sizeof rs->buf);
+
+        if (n < 0) {
+                archive_set_error(a, EIO, "%s", strerror((int)-n));
+                return -1;
+        }
+        *buf = rs->buf;
+        return n;
+}
+
+static la_int64_t refs_stream_skip(struct archive *a, void *ud, la_int64_t n)
+{
+        struct refs_stream *rs = ud;
+
+        (void)a;
+        return rs->skip(rs->ctx, n);
+}
+
+static int refs_stream_open(struct archive *a, struct refs_stream *rs)
+{
+        archive_read_set_read_callback(a, refs_stream_read);
+        if (rs->skip)
+                archive_read_set_skip_callback(a, refs_stream_skip);
+        archive_read_set_callback_data(a, rs);
+        return archive_read_open1(a);
+}
+
+static int archive_refs(int fd, struct refs_stream *rs, char ***ret, struct error *err);
+
 int engine_archive_refs(int fd, char ***ret, struct error *err)
+{
+        return archive_refs(fd, NULL, ret, err);
+}
+
+static int archive_refs(int fd, struct refs_stream *rs, char ***ret, struct error *err)
 {
         struct archive *a = NULL;
         struct archive_entry *ent;
@@ -776,7 +834,7 @@ int engine_archive_refs(int fd, char ***ret, struct error *err)
         size_t len = 0;
         int r = 0, k;
 
-        if (fd < 0 || !ret)
+        if ((fd < 0 && !rs) || !ret)
                 return error_set(err, STACK_EFAIL, "engine_archive_refs: missing argument");
         a = archive_read_new();
         if (!a)
@@ -784,7 +842,7 @@ int engine_archive_refs(int fd, char ***ret, struct error *err)
         archive_read_support_format_tar(a);
         archive_read_support_filter_gzip(a);
         archive_read_support_filter_zstd(a);
-        if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK) {
+        if ((rs ? refs_stream_open(a, rs) : archive_read_open_fd(a, fd, 64 * 1024)) != ARCHIVE_OK) {
                 r = error_set(err, STACK_EREJECT, "the file is not a docker save or OCI image archive: %s",
                               archive_error_string(a));
                 goto fail;
@@ -1307,5 +1365,30 @@ int engine_image_remove(struct engine *e, const char *ref, bool *ret_removed, st
         engine_strv_free(kept.v);
         if (r == 0)
                 *ret_removed = n > 0;
+        return r;
+}
+
+/* ---- image archives from a stream (spec/run.md "Image archives": stored as their parts) ---- */
+
+int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, uint64_t size, const char *what,
+                             struct error *err)
+{
+        if (!e || !read)
+                return error_set(err, STACK_EFAIL, "engine_image_load_stream: missing argument");
+        return image_load(e, (struct upload){.fd = -1, .read = read, .read_ctx = ctx, .size = size}, size, what, err);
+}
+
+int engine_archive_refs_stream(engine_read_fn read, engine_skip_fn skip, void *ctx, char ***ret, struct error *err)
+{
+        struct refs_stream *rs = malloc(sizeof *rs);
+        int r;
+
+        if (!rs)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        rs->read = read;
+        rs->skip = skip;
+        rs->ctx = ctx;
+        r = archive_refs(-1, rs, ret, err);
+        free(rs);
         return r;
 }

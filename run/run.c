@@ -380,6 +380,12 @@ static int load_images(struct store *s, struct engine *e, const struct manifest 
                 if (!te || te->type != ENTRY_FILE)
                         return error_set(err, STACK_EREJECT, "image archive %s is not in the bundle", m->images[i]);
                 fd = store_object_open(s, &te->digest);
+                if (fd == -ENOENT && te->recipe) { /* stored as its parts: streamed from them */
+                        r = images_load_assembled(s, e, te, m->images[i], ret_loaded, err);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (fd < 0)
                         return error_errno(err, STACK_ESTORE, fd,
                                            "image archive %s is missing from the store (run stack verify)",

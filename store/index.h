@@ -18,7 +18,7 @@
 #include "manifest.h"
 #include "tree.h"
 
-#define INDEX_SCHEMA_VERSION 4
+#define INDEX_SCHEMA_VERSION 5
 
 struct index;
 
@@ -76,6 +76,8 @@ int index_load_tree(struct index *ix, const struct digest *tree, struct tree *re
 int index_foreach_tree(struct index *ix, int (*fn)(void *ctx, const struct digest *tree), void *ctx, struct error *err);
 int index_foreach_object(struct index *ix, int (*fn)(void *ctx, const struct digest *d, uint64_t size), void *ctx,
                          struct error *err);
+/* The recipe an object is assembled from (spec/store.md "Image archives"): 1 with *ret set, 0 when it has none. */
+int index_object_recipe(struct index *ix, const struct digest *object, struct digest *ret, struct error *err);
 /* Rows that point nowhere: versions whose tree row is missing, entries whose object row is missing. */
 int index_count_dangling(struct index *ix, uint64_t *ret_versions, uint64_t *ret_entries, struct error *err);
 
