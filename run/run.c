@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "composevars.h"
 #include "engine.h"
+#include "flavor.h"
 #include "policy.h"
 #include "images.h"
 #include "runs.h"
@@ -628,6 +629,7 @@ void run_info_release(struct run_info *i)
         for (size_t k = 0; k < i->n_routes; k++) {
                 free(i->routes[k].service);
                 free(i->routes[k].host);
+                free(i->routes[k].root);
         }
         free(i->routes);
         run_row_release(&i->row);
@@ -852,6 +854,10 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         if (r < 0)
                 goto done;
         locked = true;
+        if (flavor_is_static(v->flavor)) { /* no Engine, no compose file (run/flavor.h) */
+                r = flavor_static_start(s, v, o, ret, err);
+                goto done;
+        }
         /* 1. The Engine and the compose tool, before touching anything. */
         r = engine_open(&e, err);
         if (r == 0)
@@ -1131,7 +1137,7 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
                 const char *state = NULL;
                 char reason[512];
                 reason[0] = 0;
-                if (e && strcmp(rows[i].state, "pending"))
+                if (e && strcmp(rows[i].state, "pending") && !flavor_row_static(s, &rows[i]))
                         observe(e, rows[i].project, &state, reason, sizeof reason, &v[i].ports);
                 /* Only states a container can contradict are corrected: a stopped run stays stopped. */
                 if (state && strcmp(state, rows[i].state) &&
@@ -1195,7 +1201,9 @@ int run_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struc
         struct engine *e = NULL;
         int r;
 
-        memset(ret, 0, sizeof *ret);
+        r = flavor_static_stop(s, id_or_slug, ret, err); /* a StaticWebsite has no container (run/flavor.h) */
+        if (r != 1)
+                return r;
         r = open_run(s, id_or_slug, ret, &p, &b, err);
         if (r == 0)
                 r = engine_open(&e, err);
@@ -1248,7 +1256,9 @@ int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_r
         bool have_row = true, locked = false;
         int r;
 
-        memset(ret, 0, sizeof *ret);
+        r = flavor_static_remove(s, id_or_slug, purge, ret, err); /* a StaticWebsite has no container */
+        if (r != 1)
+                return r;
         r = runs_get(s, id_or_slug, ret, err);
         if (r == -STACK_ENOTFOUND && orphan_row(s, id_or_slug, ret, &p) == 0) {
                 error_clear(err);

@@ -71,17 +71,17 @@ static void content_decides_whatever_stack_yaml_says(void **state)
 
         (void)state;
         for (int declared = FLAVOR_DOCKER_COMPOSE; declared <= FLAVOR_STATIC_WEBSITE; declared++) {
-                assert_int_equal(flavor_of(declared, (const char *[]){"compose.yaml", "Dockerfile", "index.html", NULL},
-                                           &err),
-                                 FLAVOR_DOCKER_COMPOSE);
+                assert_int_equal(
+                        flavor_of(declared, (const char *[]){"compose.yaml", "Dockerfile", "index.html", NULL}, &err),
+                        FLAVOR_DOCKER_COMPOSE);
                 assert_int_equal(flavor_of(declared, (const char *[]){"docker-compose.yml", NULL}, &err),
                                  FLAVOR_DOCKER_COMPOSE);
                 assert_int_equal(flavor_of(declared, (const char *[]){"Dockerfile", "index.html", NULL}, &err),
                                  FLAVOR_DOCKER_SERVICE);
                 /* the catalog's 2048: says DockerCompose, ships a static site */
-                assert_int_equal(flavor_of(declared, (const char *[]){"index.html", "style.css", "js/", "js/a.js", NULL},
-                                           &err),
-                                 FLAVOR_STATIC_WEBSITE);
+                assert_int_equal(
+                        flavor_of(declared, (const char *[]){"index.html", "style.css", "js/", "js/a.js", NULL}, &err),
+                        FLAVOR_STATIC_WEBSITE);
         }
 }
 
@@ -91,9 +91,9 @@ static void only_root_files_count(void **state)
 
         (void)state;
         /* a Dockerfile or index.html below the root, or a directory of that name, is not the bundle's */
-        assert_int_equal(flavor_of(FLAVOR_DOCKER_SERVICE, (const char *[]){"app/", "app/Dockerfile", "index.html", NULL},
-                                   &err),
-                         FLAVOR_STATIC_WEBSITE);
+        assert_int_equal(
+                flavor_of(FLAVOR_DOCKER_SERVICE, (const char *[]){"app/", "app/Dockerfile", "index.html", NULL}, &err),
+                FLAVOR_STATIC_WEBSITE);
         assert_int_equal(flavor_of(FLAVOR_STATIC_WEBSITE, (const char *[]){"site/", "site/index.html", NULL}, &err),
                          -STACK_EREJECT);
         assert_non_null(strstr(err.msg, "nothing to run"));

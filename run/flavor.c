@@ -1,0 +1,252 @@
+/* flavor.c - StaticWebsite runs: a checkout the proxy serves, a row, no container (flavor.h). */
+#include "flavor.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "store/checkout.h"
+#include "store/fsutil.h"
+#include "store/index.h"
+#include "store/tree.h"
+
+#define MARKER_NAME ".stack-run" /* as run.c: the tree a run dir holds */
+#define STATIC_NAME "StaticWebsite"
+
+bool flavor_is_static(const char *flavor)
+{
+        return flavor && strcmp(flavor, STATIC_NAME) == 0;
+}
+
+bool flavor_row_static(struct store *s, const struct run_row *row)
+{
+        struct version_info v = {0};
+        bool is;
+
+        if (index_get_version(store_index(s), row->version_id, &v, NULL) < 0)
+                return false;
+        is = flavor_is_static(v.flavor);
+        version_info_release(&v);
+        return is;
+}
+
+static void new_id(char *out)
+{
+        unsigned char b[6];
+
+        if (getrandom(b, sizeof b, 0) != sizeof b)
+                for (size_t i = 0; i < sizeof b; i++)
+                        b[i] = (unsigned char)(rand() >> 3);
+        for (size_t i = 0; i < sizeof b; i++)
+                sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static double now_s(void)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static bool marker_ok(const char *run_dir, const char *hex)
+{
+        char path[PATH_MAX], *text = NULL;
+        bool ok;
+
+        if (fs_path(path, sizeof path, "%s/" MARKER_NAME, run_dir) < 0 || fs_read_file(path, 256, &text, NULL) < 0)
+                return false;
+        ok = strncmp(text, hex, DIGEST_HEX_LEN) == 0;
+        free(text);
+        return ok;
+}
+
+/* The version checked out into dir (fresh) with the marker naming its tree. */
+static int checkout(struct store *s, const struct tree *t, const char *hex, const char *dir, struct error *err)
+{
+        char path[PATH_MAX], line[DIGEST_HEX_LEN + 2];
+        int r = fs_rm_rf(dir);
+
+        if (r < 0)
+                return error_errno(err, STACK_ESTORE, r, "cannot remove %s", dir);
+        r = checkout_tree(s, t, dir, err);
+        if (r < 0)
+                return r;
+        snprintf(line, sizeof line, "%s\n", hex);
+        if (fs_path(path, sizeof path, "%s/" MARKER_NAME, dir) < 0)
+                return error_set(err, STACK_ESTORE, "store path too long");
+        r = fs_write_atomic(path, line, strlen(line), 0644);
+        return r < 0 ? error_errno(err, STACK_ESTORE, r, "cannot write %s", path) : 0;
+}
+
+static int one_route(struct run_info *ret, const char *slug, const char *run_dir)
+{
+        ret->routes = calloc(1, sizeof *ret->routes);
+        if (!ret->routes)
+                return -ENOMEM;
+        ret->n_routes = 1;
+        ret->routes[0].service = strdup(slug);
+        ret->routes[0].root = strdup(run_dir);
+        if (asprintf(&ret->routes[0].host, "%s.stack.localhost", slug) < 0)
+                ret->routes[0].host = NULL;
+        return ret->routes[0].service && ret->routes[0].root && ret->routes[0].host ? 0 : -ENOMEM;
+}
+
+int flavor_static_start(struct store *s, const struct version_info *v, const struct run_options *o, struct run_info *ret,
+                        struct error *err)
+{
+        struct tree t;
+        struct run_row old = {0}, row = {0};
+        char hex[DIGEST_HEX_LEN + 1], run_dir[PATH_MAX], runs[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX],
+                project[96], suffix[17], id[17];
+        bool have_old, same, staging = false;
+        double t0 = now_s();
+        int r;
+
+        tree_init(&t);
+        digest_to_hex(&v->tree, hex);
+        new_id(suffix);
+        if (fs_path(runs, sizeof runs, "%s/runs", store_home(s)) < 0 ||
+            fs_path(run_dir, sizeof run_dir, "%s/%s", runs, v->slug) < 0 ||
+            fs_path(staged, sizeof staged, "%s/.%s.new-%s", runs, v->slug, suffix) < 0 ||
+            fs_path(aside, sizeof aside, "%s/.%s.old-%s", runs, v->slug, suffix) < 0 ||
+            fs_path(project, sizeof project, "stack-%s", v->slug) < 0)
+                return error_set(err, STACK_ESTORE, "store path too long");
+        r = index_load_tree(store_index(s), &v->tree, &t, err);
+        if (r < 0)
+                goto done;
+        have_old = runs_get(s, v->slug, &old, NULL) == 0;
+        same = have_old && digest_equal(&old.tree, &v->tree);
+        snprintf(id, sizeof id, "%s", same ? old.id : "");
+        if (!same)
+                new_id(id);
+        r = one_route(ret, v->slug, run_dir);
+        if (r < 0) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto done;
+        }
+        /* The checkout beside the run dir, while whatever runs keeps running. */
+        if (!same || !marker_ok(run_dir, hex)) {
+                r = fs_mkdir_p(runs, 0755);
+                if (r < 0) {
+                        r = error_errno(err, STACK_ESTORE, r, "cannot create %s", runs);
+                        goto done;
+                }
+                staging = true;
+                r = checkout(s, &t, hex, staged, err);
+                if (r < 0)
+                        goto done;
+                if (o->step)
+                        o->step(o->step_ctx, "checkout", now_s() - t0);
+        } else {
+                ret->fast_path = true;
+        }
+        if (o->routes_check) {
+                r = o->routes_check(o->routes_ctx, v->slug, ret->routes, ret->n_routes, err);
+                if (r < 0)
+                        goto done;
+        }
+        /* Only now another version goes: a compose one is taken down (its data stays). */
+        if (have_old && !same) {
+                if (flavor_row_static(s, &old)) {
+                        r = runs_delete(s, old.id, err);
+                } else {
+                        struct run_row gone = {0};
+                        r = run_remove(s, old.id, false, &gone, err);
+                        run_row_release(&gone);
+                }
+                if (r < 0)
+                        goto done;
+                have_old = false;
+        }
+        if (staging) {
+                if (rename(run_dir, aside) < 0 && errno != ENOENT) {
+                        r = error_errno(err, STACK_ESTORE, -errno, "cannot move the old run dir %s aside", run_dir);
+                        goto done;
+                }
+                if (rename(staged, run_dir) < 0) {
+                        r = error_errno(err, STACK_ESTORE, -errno, "cannot move %s to %s", staged, run_dir);
+                        rename(aside, run_dir);
+                        goto done;
+                }
+                staging = false;
+                fs_rm_rf(aside);
+        }
+        snprintf(row.id, sizeof row.id, "%s", id);
+        row.slug = v->slug;
+        row.version_id = v->id;
+        row.tree = v->tree;
+        row.state = "starting";
+        row.project = project;
+        row.run_dir = run_dir;
+        r = have_old ? runs_set_state(s, id, "starting", NULL, err) : runs_insert(s, &row, err);
+        if (r == 0)
+                r = runs_set_state(s, id, "running", NULL, err);
+        if (r == 0)
+                r = runs_get(s, id, &ret->row, err);
+done:
+        if (staging)
+                fs_rm_rf(staged);
+        run_row_release(&old);
+        tree_release(&t);
+        return r;
+}
+
+/* The run id_or_slug names, when it is a StaticWebsite: 0 with *ret filled; 1 when it is another flavor. */
+static int static_row(struct store *s, const char *id_or_slug, struct run_row *ret, struct error *err)
+{
+        struct error local = ERROR_INIT;
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        r = runs_get(s, id_or_slug, ret, &local);
+        if (r == 0 && flavor_row_static(s, ret))
+                return 0;
+        run_row_release(ret);
+        memset(ret, 0, sizeof *ret);
+        (void)err;
+        return 1; /* not found, or another flavor: the caller says so in its own words */
+}
+
+int flavor_static_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struct error *err)
+{
+        int r = static_row(s, id_or_slug, ret, err);
+
+        if (r != 0)
+                return r;
+        r = runs_set_state(s, ret->id, "stopped", NULL, err);
+        if (r == 0) {
+                free(ret->state);
+                ret->state = strdup("stopped");
+        }
+        return r;
+}
+
+int flavor_static_remove(struct store *s, const char *id_or_slug, bool purge, struct run_row *ret, struct error *err)
+{
+        char data[PATH_MAX];
+        int r = static_row(s, id_or_slug, ret, err);
+
+        if (r != 0)
+                return r;
+        r = store_lock_shared(s, err);
+        if (r < 0)
+                return r;
+        r = fs_rm_rf(ret->run_dir);
+        if (r < 0)
+                r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", ret->run_dir);
+        if (r == 0 && purge) {
+                if (fs_path(data, sizeof data, "%s/data/%s", store_home(s), ret->slug) < 0)
+                        r = error_set(err, STACK_ESTORE, "store path too long");
+                else if ((r = fs_rm_rf(data)) < 0)
+                        r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", data);
+        }
+        if (r == 0)
+                r = runs_delete(s, ret->id, err);
+        store_unlock(s);
+        return r;
+}
