@@ -1,4 +1,5 @@
-/* flavor.c - StaticWebsite runs: a checkout the proxy serves, a row, no container (flavor.h). */
+/* flavor.c - StaticWebsite runs (a checkout the proxy serves, a row, no container) and DockerService runs (an
+ * image built from the bundle's Dockerfile, run as a generated one-service compose project) (flavor.h). */
 #include "flavor.h"
 
 #include <errno.h>
@@ -6,9 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "run/engine.h"
 #include "store/checkout.h"
 #include "store/fsutil.h"
 #include "store/index.h"
@@ -96,13 +104,13 @@ static int one_route(struct run_info *ret, const char *slug, const char *run_dir
         return ret->routes[0].service && ret->routes[0].root && ret->routes[0].host ? 0 : -ENOMEM;
 }
 
-int flavor_static_start(struct store *s, const struct version_info *v, const struct run_options *o, struct run_info *ret,
-                        struct error *err)
+int flavor_static_start(struct store *s, const struct version_info *v, const struct run_options *o,
+                        struct run_info *ret, struct error *err)
 {
         struct tree t;
         struct run_row old = {0}, row = {0};
-        char hex[DIGEST_HEX_LEN + 1], run_dir[PATH_MAX], runs[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX],
-                project[96], suffix[17], id[17];
+        char hex[DIGEST_HEX_LEN + 1], run_dir[PATH_MAX], runs[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX], project[96],
+                suffix[17], id[17];
         bool have_old, same, staging = false;
         double t0 = now_s();
         int r;
@@ -248,5 +256,244 @@ int flavor_static_remove(struct store *s, const char *id_or_slug, bool purge, st
         if (r == 0)
                 r = runs_delete(s, ret->id, err);
         store_unlock(s);
+        return r;
+}
+
+/* ---- DockerService ---------------------------------------------------------------------------------- */
+
+#define SERVICE_NAME "DockerService"
+
+bool flavor_is_service(const char *flavor)
+{
+        return flavor && strcmp(flavor, SERVICE_NAME) == 0;
+}
+
+int flavor_service_tag(const struct version_info *v, char *buf, size_t size)
+{
+        char hex[DIGEST_HEX_LEN + 1], name[80];
+        size_t o = 0;
+        bool sep = false;
+
+        /* a repository name: [a-z0-9] runs joined by single '-' */
+        for (const char *p = v->slug; *p && o + 2 < sizeof name; p++) {
+                if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')) {
+                        if (sep && o)
+                                name[o++] = '-';
+                        name[o++] = *p;
+                        sep = false;
+                } else {
+                        sep = true;
+                }
+        }
+        name[o] = 0;
+        digest_to_hex(&v->tree, hex);
+        return fs_path(buf, size, "stack-%s:%.12s", name, hex);
+}
+
+/* The bytes of a file of the tree (at most max), NUL-terminated. */
+static int object_text(struct store *s, const struct tree_entry *e, size_t max, char **ret, struct error *err)
+{
+        char *text;
+        ssize_t n;
+        int fd;
+
+        if (e->size > max)
+                return error_set(err, STACK_EREJECT, "%s is larger than %zu bytes", e->path, max);
+        fd = store_object_open(s, &e->digest);
+        if (fd < 0)
+                return error_errno(err, STACK_ESTORE, fd, "%s's object is unreadable (run stack verify)", e->path);
+        text = malloc(e->size + 1);
+        n = text ? pread(fd, text, e->size, 0) : -1;
+        close(fd);
+        if (n != (ssize_t)e->size) {
+                free(text);
+                return error_set(err, STACK_ESTORE, "%s's object is short (run stack verify)", e->path);
+        }
+        text[e->size] = 0;
+        *ret = text;
+        return 0;
+}
+
+unsigned flavor_dockerfile_port(const char *text, unsigned *ret_n)
+{
+        unsigned port = 0, n = 0;
+        const char *p = text;
+
+        while (p && *p) {
+                const char *eol = p;
+                /* one instruction: lines joined where they end in a backslash */
+                while (*eol && !(*eol == '\n' && (eol == p || eol[-1] != '\\')))
+                        eol++;
+                while (p < eol && (*p == ' ' || *p == '\t'))
+                        p++;
+                if (eol - p > 7 && !strncasecmp(p, "EXPOSE", 6) && (p[6] == ' ' || p[6] == '\t')) {
+                        const char *q = p + 6;
+                        while (q < eol) {
+                                char *end;
+                                unsigned long v;
+                                while (q < eol && strchr(" \t\\\r\n", *q))
+                                        q++;
+                                if (q >= eol)
+                                        break;
+                                v = strtoul(q, &end, 10);
+                                if (end > q && v >= 1 && v <= 65535 && (end >= eol || strchr(" \t\\\r\n/", *end))) {
+                                        if (v != port)
+                                                n++;
+                                        port = (unsigned)v;
+                                }
+                                while (q < eol && !strchr(" \t\\\r\n", *q))
+                                        q++;
+                        }
+                }
+                p = *eol ? eol + 1 : eol;
+        }
+        if (ret_n)
+                *ret_n = n;
+        return n == 1 ? port : 0;
+}
+
+int flavor_service_compose(struct store *s, const struct version_info *v, const struct tree *t,
+                           const char *compose_path, manifest_warn_fn warn, void *warn_ctx, struct error *err)
+{
+        const struct tree_entry *df = tree_find(t, "Dockerfile");
+        char tag[128], *text = NULL, *yaml = NULL, line[256];
+        unsigned port, n = 0;
+        int r, len;
+
+        if (!df || df->type != ENTRY_FILE)
+                return error_set(err, STACK_ESTORE, "the stored DockerService version has no Dockerfile");
+        r = object_text(s, df, 1 << 20, &text, err);
+        if (r < 0)
+                return r;
+        port = flavor_dockerfile_port(text, &n);
+        free(text);
+        if (flavor_service_tag(v, tag, sizeof tag) < 0)
+                return error_set(err, STACK_EFAIL, "slug too long for an image tag");
+        if (!port && warn) {
+                snprintf(line, sizeof line,
+                         "%s: the Dockerfile EXPOSEs %s port: the service is not routed (it needs exactly one)",
+                         v->slug, n ? "more than one" : "no");
+                warn(warn_ctx, line);
+        }
+        /* One service, named after the stack; routed like a hub stack by its own labels. */
+        if (port)
+                len = asprintf(&yaml,
+                               "# generated by stack for the DockerService %s: the image is built from its Dockerfile\n"
+                               "services:\n  \"%s\":\n    image: \"%s\"\n    expose:\n      - \"%u\"\n    labels:\n"
+                               "      traefik.enable: \"true\"\n"
+                               "      traefik.http.routers.service.rule: \"Host(`%s.stack.localhost`)\"\n"
+                               "      traefik.http.services.service.loadbalancer.server.port: \"%u\"\n",
+                               v->slug, v->slug, tag, port, v->slug, port);
+        else
+                len = asprintf(&yaml,
+                               "# generated by stack for the DockerService %s: the image is built from its Dockerfile\n"
+                               "services:\n  \"%s\":\n    image: \"%s\"\n",
+                               v->slug, v->slug, tag);
+        if (len < 0)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        r = fs_write_atomic(compose_path, yaml, (size_t)len, 0644);
+        free(yaml);
+        return r < 0 ? error_errno(err, STACK_ESTORE, r, "cannot write %s", compose_path) : 0;
+}
+
+/* The tree as a tar (the build context) in an anonymous temp file; its fd and size. */
+static int context_tar(struct store *s, const struct tree *t, int *ret_fd, uint64_t *ret_size, struct error *err)
+{
+        struct archive *a = archive_write_new();
+        struct archive_entry *ae = archive_entry_new();
+        char buf[1 << 16];
+        FILE *f = tmpfile();
+        int fd = -1, r = 0;
+        struct stat st;
+
+        if (!a || !ae || !f) {
+                r = error_set(err, STACK_EFAIL, "cannot make a build context (%s)",
+                              f ? "out of memory" : strerror(errno));
+                goto done;
+        }
+        fd = dup(fileno(f));
+        if (fd < 0 || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+            archive_write_open_fd(a, fileno(f)) != ARCHIVE_OK) {
+                r = error_set(err, STACK_EFAIL, "cannot write the build context: %s", archive_error_string(a));
+                goto done;
+        }
+        for (size_t i = 0; r == 0 && i < t->n; i++) {
+                const struct tree_entry *e = &t->v[i];
+                int ofd = -1;
+
+                archive_entry_clear(ae);
+                archive_entry_set_pathname(ae, e->path);
+                archive_entry_set_mode(ae, (e->type == ENTRY_FILE  ? AE_IFREG
+                                            : e->type == ENTRY_DIR ? AE_IFDIR
+                                                                   : AE_IFLNK) |
+                                                   (e->mode & 0777));
+                archive_entry_set_size(ae, e->type == ENTRY_FILE ? (la_int64_t)e->size : 0);
+                if (e->type == ENTRY_SYMLINK)
+                        archive_entry_set_symlink(ae, e->target);
+                if (archive_write_header(a, ae) != ARCHIVE_OK) {
+                        r = error_set(err, STACK_EFAIL, "build context %s: %s", e->path, archive_error_string(a));
+                        break;
+                }
+                if (e->type != ENTRY_FILE)
+                        continue;
+                ofd = store_object_open(s, &e->digest);
+                if (ofd < 0) {
+                        r = error_errno(err, STACK_ESTORE, ofd, "%s's object is unreadable (run stack verify)",
+                                        e->path);
+                        break;
+                }
+                for (uint64_t left = e->size; left && r == 0;) {
+                        ssize_t k = read(ofd, buf, left < sizeof buf ? left : sizeof buf);
+                        if (k <= 0)
+                                r = error_set(err, STACK_ESTORE, "%s's object is short (run stack verify)", e->path);
+                        else if (archive_write_data(a, buf, (size_t)k) != k)
+                                r = error_set(err, STACK_EFAIL, "build context %s: %s", e->path,
+                                              archive_error_string(a));
+                        else
+                                left -= (uint64_t)k;
+                }
+                close(ofd);
+        }
+        if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
+                r = error_set(err, STACK_EFAIL, "cannot write the build context: %s", archive_error_string(a));
+        if (r == 0 && (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_SET) < 0))
+                r = error_errno(err, STACK_EFAIL, -errno, "build context");
+        if (r == 0) {
+                *ret_fd = fd;
+                *ret_size = (uint64_t)st.st_size;
+                fd = -1;
+        }
+done:
+        if (a)
+                archive_write_free(a);
+        archive_entry_free(ae);
+        if (fd >= 0)
+                close(fd);
+        if (f)
+                fclose(f);
+        return r;
+}
+
+int flavor_service_build(struct store *s, struct engine *e, const struct version_info *v, const struct tree *t,
+                         const struct run_options *o, struct error *err)
+{
+        char tag[128];
+        bool have = false;
+        uint64_t size = 0;
+        double t0 = now_s();
+        int fd = -1, r;
+
+        if (flavor_service_tag(v, tag, sizeof tag) < 0)
+                return error_set(err, STACK_EFAIL, "slug too long for an image tag");
+        r = engine_image_exists(e, tag, &have, err);
+        if (r < 0 || have)
+                return r; /* built before: the tag names the tree */
+        r = context_tar(s, t, &fd, &size, err);
+        if (r == 0)
+                r = engine_build(e, fd, size, tag, err);
+        if (fd >= 0)
+                close(fd);
+        if (r == 0 && o && o->step)
+                o->step(o->step_ctx, "build", now_s() - t0);
         return r;
 }

@@ -571,6 +571,7 @@ static int route_add(struct run_info *info, const char *service, const char *hos
         v->host = strdup(host);
         v->port = port;
         v->host_port = 0;
+        v->root = NULL;
         if (!v->service || !v->host) {
                 free(v->service);
                 free(v->host);
@@ -797,6 +798,8 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
         int r;
 
         r = prepare_run_dir(s, t, &v->tree, np, err);
+        if (r == 0 && flavor_is_service(v->flavor)) /* its compose file is generated (run/flavor.h) */
+                r = flavor_service_compose(s, v, t, np->compose, o->warn, o->warn_ctx, err);
         if (r == 0)
                 r = build_env(o, v->slug, np, dry, env, dotenv, err); /* the new version's .env */
         if (r < 0)
@@ -911,6 +914,8 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                 goto done;
         /* 3. Images the Engine lacks. */
         r = load_images(s, e, m, &t, &ret->images_loaded, err);
+        if (r == 0 && flavor_is_service(v->flavor)) /* its image is built from its Dockerfile (run/flavor.h) */
+                r = flavor_service_build(s, e, v, &t, o, err);
         if (r < 0)
                 goto done;
         step(o, "images", &t0);

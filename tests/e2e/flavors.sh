@@ -80,4 +80,75 @@ assert_exit 0 env DOCKER_HOST=unix://$W/no-engine.sock "$S" rm $T
 [ ! -e "$STACK_HOME/runs/$T" ] || die "rm left the run dir"
 assert_exit 0 "$S" proxy status
 grep -qF "$T.stack.localhost" <<<"$LAST_STDOUT" && die "route still there after rm: $LAST_STDOUT"
+
+# ---- DockerService -------------------------------------------------------------------------------------
+. "$(dirname "$0")/image_lib.sh"
+export STACK_RUNTIME=${STACK_RUNTIME:-docker-compose}
+BASE="fl-busybox:$U"
+on_exit "$D ps -a --filter label=io.stack.slug --format '{{.ID}} {{.Label \"io.stack.slug\"}}' | awk '\$2 ~ /^fl[a-z]*$U\$/ {print \$1}' | xargs -r $D rm -f >/dev/null 2>&1 || true"
+on_exit "$D images --format '{{.Repository}}:{{.Tag}}' | grep -E '^(stack-fl[a-z]*$U:|fl-busybox:$U\$)' | xargs -r $D rmi -f >/dev/null 2>&1 || true"
+build_busybox_image "$BASE" "$W/img" httpd sh
+
+info "flavors_docker_service_builds_from_the_local_image_runs_and_answers_via_the_proxy"
+V=flsvc$U
+mkdir -p "$W/$V/site"
+manifest $V DockerService >"$W/$V/stack.yaml"
+echo "served by the image of $V" >"$W/$V/site/index.html"
+cat >"$W/$V/Dockerfile" <<DF
+FROM $BASE
+COPY site/ /www/
+EXPOSE 8080
+CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+DF
+assert_exit 0 "$S" pack "$W/$V" -o "$W/$V.stack"
+assert_exit 0 "$S" import "$W/$V.stack"
+grep -q "says flavor" <<<"$LAST_STDERR" && die "a DockerService that says so got a flavor warning: $LAST_STDERR"
+assert_exit 0 "$S" run --timings $V
+grep -q "^timing: build" <<<"$LAST_STDERR" || die "the first run did not build: $LAST_STDERR"
+grep -qF "https://$V.stack.localhost:$P" <<<"$LAST_STDOUT" || die "run does not print the https address: $LAST_STDOUT"
+assert_eq "served by the image of $V" "$(get "https://$V.stack.localhost:$P/")" "the built service through the front door"
+tree=$(jq -r --arg s $V '.[] | select(.slug == $s) | .tree' <<<"$("$S" ls --json)" | head -1)
+IMG="stack-$V:${tree:0:12}"
+"$D" image inspect "$IMG" >/dev/null || die "no image $IMG"
+cid=$("$D" ps -q --filter "label=io.stack.slug=$V")
+[ -n "$cid" ] || die "no container for $V"
+assert_eq "$IMG" "$("$D" inspect -f '{{.Config.Image}}' "$cid")" "the container runs the built image"
+assert_eq "$V" "$("$D" inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$cid")" "service name = slug"
+"$D" inspect -f '{{.HostConfig.SecurityOpt}}' "$cid" | grep -q no-new-privileges || die "the policy did not apply"
+ports=$("$D" ps --filter "label=io.stack.slug=$V" --format '{{.Ports}}')
+grep -q "^127.0.0.1:[0-9]*->8080/tcp" <<<"$ports" || die "routed port not published on loopback only: $ports"
+assert_exit 0 "$S" config $V
+grep -q "image: *['\"]*$IMG" <<<"$LAST_STDOUT" || die "config: $LAST_STDOUT"
+
+info "flavors_docker_service_rerun_does_not_rebuild"
+created=$("$D" image inspect -f '{{.Id}} {{.Created}}' "$IMG")
+assert_exit 0 "$S" stop $V
+assert_exit 0 "$S" run --timings $V
+grep -q "^timing: build" <<<"$LAST_STDERR" && die "the re-run built again: $LAST_STDERR"
+assert_eq "$created" "$("$D" image inspect -f '{{.Id}} {{.Created}}' "$IMG")" "same image after the re-run"
+assert_eq "served by the image of $V" "$(get "https://$V.stack.localhost:$P/")" "answers after the re-run"
+
+info "flavors_docker_service_broken_dockerfile_is_exit_5_and_leaves_nothing_running"
+X=flbad$U
+mkdir -p "$W/$X"
+manifest $X DockerService >"$W/$X/stack.yaml"
+printf 'FROM %s\nRUN false\nEXPOSE 8080\n' "$BASE" >"$W/$X/Dockerfile"
+assert_exit 0 "$S" pack "$W/$X" -o "$W/$X.stack"
+assert_exit 0 "$S" import "$W/$X.stack"
+assert_exit 5 "$S" run $X
+grep -q "building stack-$X:[0-9a-f]* failed: .*returned a non-zero code: 1" <<<"$LAST_STDERR" || die "build failure message: $LAST_STDERR"
+[ "$(grep -c . <<<"$LAST_STDERR")" -le 2 ] || die "more than the error line: $LAST_STDERR"
+[ -z "$("$D" ps -aq --filter "label=io.stack.slug=$X")" ] || die "a failed build left containers"
+[ ! -e "$STACK_HOME/runs/$X" ] || die "a failed build left a run dir"
+assert_exit 0 "$S" ps --json
+assert_eq "" "$(jq -r --arg s $X '.[] | select(.slug == $s) | .state' <<<"$LAST_STDOUT")" "no run row for the failed build"
+assert_eq "served by the image of $V" "$(get "https://$V.stack.localhost:$P/")" "the other service still answers"
+
+info "flavors_no_container_mounts_the_docker_socket"
+for id in $("$D" ps -aq --filter label=io.stack.slug); do
+  slug=$("$D" inspect -f '{{index .Config.Labels "io.stack.slug"}}' "$id")
+  case $slug in fl*$U) ;; *) continue ;; esac
+  "$D" inspect -f '{{range .Mounts}}{{.Source}} {{end}}' "$id" | grep -q docker.sock && die "$id mounts docker.sock"
+done
+assert_exit 0 "$S" rm $V
 info "ok"
