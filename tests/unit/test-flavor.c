@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "run/flavor.h"
 #include "store/bundle.h"
 #include "store/index.h"
 #include "store/ingest.h"
@@ -182,12 +183,48 @@ static void import_warns_once_and_records_the_content_flavor(void **state)
         store_free(s);
 }
 
+static void dockerfile_single_expose_port(void **state)
+{
+        unsigned n = 9;
+
+        (void)state;
+        assert_int_equal(flavor_dockerfile_port("FROM x\nEXPOSE 8080\nCMD [\"a\"]\n", &n), 8080);
+        assert_int_equal(n, 1);
+        assert_int_equal(flavor_dockerfile_port("FROM x\n  expose 3000/tcp\n", &n), 3000);
+        assert_int_equal(flavor_dockerfile_port("FROM x\nEXPOSE \\\n 80\n", &n), 80);   /* continued line */
+        assert_int_equal(flavor_dockerfile_port("FROM x\nEXPOSE 80 80/tcp\n", &n), 80); /* one port twice */
+        assert_int_equal(flavor_dockerfile_port("FROM x\nEXPOSE 80 443\n", &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(flavor_dockerfile_port("FROM x\nEXPOSE 80\nEXPOSE 81\n", &n), 0);
+        assert_int_equal(flavor_dockerfile_port("FROM x\nRUN echo EXPOSE 80\n", &n), 0);
+        assert_int_equal(n, 0);
+        assert_int_equal(flavor_dockerfile_port("FROM x\nEXPOSE ${PORT}\n", &n), 0);
+        assert_int_equal(flavor_dockerfile_port("FROM x\nEXPOSE 70000\n", &n), 0);
+        assert_int_equal(flavor_dockerfile_port("", &n), 0);
+}
+
+static void service_tag_is_a_valid_reference_naming_the_tree(void **state)
+{
+        struct version_info v = {.slug = (char *)"my_app..v2-"};
+        char tag[128];
+
+        (void)state;
+        memset(&v.tree, 0xab, sizeof v.tree);
+        assert_int_equal(flavor_service_tag(&v, tag, sizeof tag), 0);
+        assert_string_equal(tag, "stack-my-app-v2:abababababab");
+        v.slug = (char *)"flsvc1";
+        assert_int_equal(flavor_service_tag(&v, tag, sizeof tag), 0);
+        assert_string_equal(tag, "stack-flsvc1:abababababab");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(content_decides_whatever_stack_yaml_says),
                 cmocka_unit_test(only_root_files_count),
                 cmocka_unit_test(import_warns_once_and_records_the_content_flavor),
+                cmocka_unit_test(dockerfile_single_expose_port),
+                cmocka_unit_test(service_tag_is_a_valid_reference_naming_the_tree),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
