@@ -69,6 +69,28 @@ assert_eq "$(cat "$W/$T/index.html")" "$(get "https://$T.stack.localhost:$P/")" 
 assert_exit 0 "$S" proxy status
 grep -qF "files: $STACK_HOME/runs/$T" <<<"$LAST_STDOUT" || die "proxy status: $LAST_STDOUT"
 
+info "flavors_chromium_trusting_only_the_stack_ca_shows_the_page"
+# Headless Chromium (playwright-core, tests/browser/page-text.mjs) with an NSS db that trusts only
+# $STACK_HOME/keys/ca.pem and no certificate flags; the same Chromium with an empty db is refused.
+for c in node npm certutil; do command -v $c >/dev/null || die "$c is missing (run scripts/install-deps)"; done
+[ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing (run scripts/install-deps)"
+BR=$STACK_SRC/tests/browser
+if [ ! -f "$BR/node_modules/playwright-core/package.json" ]; then
+  (cd "$BR" && npm ci --no-audit --no-fund) >"$W/npm.log" 2>&1 || die "npm ci failed: $(tail -5 "$W/npm.log")"
+fi
+mkdir -p "$W/chome/.pki/nssdb" "$W/bare/.pki/nssdb"
+certutil -N -d "sql:$W/chome/.pki/nssdb" --empty-password
+certutil -A -d "sql:$W/chome/.pki/nssdb" -n stack -t C,, -i "$CA"
+certutil -N -d "sql:$W/bare/.pki/nssdb" --empty-password
+page() { # HOME URL SHOT
+  HOME=$1 TMPDIR=$W timeout 120 node "$BR/page-text.mjs" --url "$2" --shot "$3" --selector h1
+}
+out=$(page "$W/chome" "https://$T.stack.localhost:$P/" "$W/static.png")
+assert_eq "tiles of $T" "$(jq -r .text <<<"$out")" "the page Chromium shows (error: $(jq -r .error <<<"$out"))"
+assert_eq 200 "$(jq -r .status <<<"$out")" "Chromium's status"
+out=$(page "$W/bare" "https://$T.stack.localhost:$P/" "$W/untrusted.png")
+grep -q "ERR_CERT_AUTHORITY_INVALID" <<<"$(jq -r .error <<<"$out")" || die "an untrusting Chromium was not refused: $out"
+
 info "flavors_static_site_stop_is_the_placeholder_and_rm_forgets_it"
 assert_exit 0 env DOCKER_HOST=unix://$W/no-engine.sock "$S" stop $T
 out=$(get -i "https://$T.stack.localhost:$P/")
