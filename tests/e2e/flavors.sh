@@ -166,6 +166,29 @@ assert_exit 0 "$S" ps --json
 assert_eq "" "$(jq -r --arg s $X '.[] | select(.slug == $s) | .state' <<<"$LAST_STDOUT")" "no run row for the failed build"
 assert_eq "served by the image of $V" "$(get "https://$V.stack.localhost:$P/")" "the other service still answers"
 
+info "flavors_dash_url_without_a_router_gets_the_slug_address"
+A=fldash$U
+mkdir -p "$W/$A"
+manifest $A DockerCompose >"$W/$A/stack.yaml"
+printf 'PROJECT=%s\nDOMAIN=stack.localhost\n' $A >"$W/$A/.env"
+cat >"$W/$A/compose.yaml" <<Y
+services:
+  app:
+    image: $BASE
+    command: ["sh", "-c", "echo 'dashboard of $A' >/www/index.html && exec httpd -f -p 8080 -h /www"]
+    expose: ["8080"]
+    labels:
+      dash.url: https://\$PROJECT.\$DOMAIN
+Y
+assert_exit 0 "$S" pack "$W/$A" -o "$W/$A.stack"
+assert_exit 0 "$S" import "$W/$A.stack"
+assert_exit 0 "$S" run $A
+grep -qF "https://$A.stack.localhost:$P" <<<"$LAST_STDOUT" || die "run does not print the dash.url address: $LAST_STDOUT"
+assert_eq "dashboard of $A" "$(get "https://$A.stack.localhost:$P/")" "the dash.url service through the front door"
+ports=$("$D" ps --filter "label=io.stack.slug=$A" --format '{{.Ports}}')
+grep -q "^127.0.0.1:[0-9]*->8080/tcp" <<<"$ports" || die "dash.url port not published on loopback only: $ports"
+assert_exit 0 "$S" rm $A
+
 info "flavors_no_container_mounts_the_docker_socket"
 for id in $("$D" ps -aq --filter label=io.stack.slug); do
   slug=$("$D" inspect -f '{{index .Config.Labels "io.stack.slug"}}' "$id")
