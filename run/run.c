@@ -1040,6 +1040,11 @@ int run_config(struct store *s, const struct version_info *v, const struct run_o
         tree_init(&t);
         if (!s || !v || !v->slug)
                 return error_set(err, STACK_EFAIL, "run_config: invalid arguments");
+        if (flavor_is_static(v->flavor))
+                return error_set(err, STACK_EFAIL,
+                                 "%s is a StaticWebsite: it has no compose file (the proxy serves "
+                                 "its files)",
+                                 v->slug);
         if (!o)
                 o = &no_options;
         r = store_lock_shared(s, err);
@@ -1310,6 +1315,16 @@ int run_logs(struct store *s, const char *id_or_slug, bool follow, struct error 
         struct envlist env = {0}, dotenv = {0};
         int r, status = 0;
 
+        if (runs_get(s, id_or_slug, &row, NULL) == 0) { /* a StaticWebsite has no logs (run/flavor.h) */
+                bool is_static = flavor_row_static(s, &row);
+                run_row_release(&row);
+                memset(&row, 0, sizeof row);
+                if (is_static)
+                        return error_set(err, STACK_EFAIL,
+                                         "%s is a StaticWebsite: it has no container and no logs "
+                                         "(the proxy serves its files)",
+                                         id_or_slug);
+        }
         r = open_run(s, id_or_slug, &row, &p, &b, err);
         if (r == 0)
                 r = build_env(NULL, row.slug, &p, true, &env, &dotenv, err);

@@ -60,6 +60,11 @@ assert_eq running "$(jq -r --arg s $T '.[] | select(.slug == $s) | .state' <<<"$
 assert_exit 0 "$S" ps
 grep -qF "https://$T.stack.localhost:$P" <<<"$LAST_STDOUT" || die "ps shows no address: $LAST_STDOUT"
 
+assert_exit 1 "$S" logs $T
+grep -q "$T is a StaticWebsite: it has no container and no logs" <<<"$LAST_STDERR" || die "logs: $LAST_STDERR"
+assert_exit 1 "$S" config $T
+grep -q "$T is a StaticWebsite: it has no compose file" <<<"$LAST_STDERR" || die "config: $LAST_STDERR"
+
 info "flavors_static_site_survives_a_proxy_restart_and_the_next_run"
 assert_exit 0 "$S" proxy stop
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$CA" "https://$T.stack.localhost:$P/" || true)
