@@ -202,7 +202,8 @@ static void door_open(struct door *d, struct run_info *info)
                 a[n].url = strdup(url);
                 n++;
         }
-        memcpy(a + n, info->addresses, info->n_addresses * sizeof *a);
+        if (info->n_addresses) /* a StaticWebsite has none of its own */
+                memcpy(a + n, info->addresses, info->n_addresses * sizeof *a);
         free(info->addresses);
         info->addresses = a;
         info->n_addresses += n;

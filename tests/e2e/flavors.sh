@@ -69,7 +69,7 @@ info "flavors_static_site_survives_a_proxy_restart_and_the_next_run"
 assert_exit 0 "$S" proxy stop
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$CA" "https://$T.stack.localhost:$P/" || true)
 [ "$code" != 200 ] || die "proxy stopped but the site answers"
-assert_exit 0 "$S" run $T
+assert_exit 0 "$S" run --offline $T
 assert_eq "$(cat "$W/$T/index.html")" "$(get "https://$T.stack.localhost:$P/")" "served again after the next run"
 assert_exit 0 "$S" proxy status
 grep -qF "files: $STACK_HOME/runs/$T" <<<"$LAST_STDOUT" || die "proxy status: $LAST_STDOUT"
