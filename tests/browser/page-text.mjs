@@ -45,8 +45,12 @@ try {
       resp = await page.goto(args.url, { waitUntil: 'load', timeout: 15000 });
       break;
     } catch (e) {
-      // The Engine adding interfaces makes Chromium report a network change; anything else is the answer.
-      if (attempt < 2 && /ERR_NETWORK_CHANGED/.test(e.message)) continue;
+      // The Engine adding interfaces (other tests' networks) makes Chromium report a network change, or
+      // abandon the navigation for its error page; anything else is the answer.
+      if (attempt < 4 && /ERR_NETWORK_CHANGED|interrupted by another navigation/.test(e.message)) {
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
       throw e;
     }
   }

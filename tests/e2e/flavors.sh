@@ -113,7 +113,7 @@ grep -qF "$T.stack.localhost" <<<"$LAST_STDOUT" && die "route still there after 
 export STACK_RUNTIME=${STACK_RUNTIME:-docker-compose}
 BASE="fl-busybox:$U"
 on_exit "$D ps -a --filter label=io.stack.slug --format '{{.ID}} {{.Label \"io.stack.slug\"}}' | awk '\$2 ~ /^fl[a-z]*$U\$/ {print \$1}' | xargs -r $D rm -f >/dev/null 2>&1 || true"
-on_exit "$D images --format '{{.Repository}}:{{.Tag}}' | grep -E '^(stack-fl[a-z]*$U:|fl-busybox:$U\$)' | xargs -r $D rmi -f >/dev/null 2>&1 || true"
+on_exit "$D images --format '{{.Repository}}:{{.Tag}}' | grep -E '^(stack-fl[a-z]*$U:|fl-(busybox|shipped):$U\$)' | xargs -r $D rmi -f >/dev/null 2>&1 || true"
 build_busybox_image "$BASE" "$W/img" httpd sh
 
 info "flavors_docker_service_builds_from_the_local_image_runs_and_answers_via_the_proxy"
@@ -154,6 +154,24 @@ assert_exit 0 "$S" run --timings $V
 grep -q "^timing: build" <<<"$LAST_STDERR" && die "the re-run built again: $LAST_STDERR"
 assert_eq "$created" "$("$D" image inspect -f '{{.Id}} {{.Created}}' "$IMG")" "same image after the re-run"
 assert_eq "served by the image of $V" "$(get "https://$V.stack.localhost:$P/")" "answers after the re-run"
+
+info "flavors_docker_service_from_an_image_the_bundle_ships"
+Y2=flship$U
+SHIP="fl-shipped:$U"
+mkdir -p "$W/$Y2/images"
+"$D" tag "$BASE" "$SHIP"
+"$D" save -o "$W/$Y2/images/base.tar" "$SHIP"
+"$D" rmi "$SHIP" >/dev/null
+manifest $Y2 DockerService >"$W/$Y2/stack.yaml"
+printf 'images:\n  - images/base.tar\n' >>"$W/$Y2/stack.yaml"
+printf 'FROM %s\nRUN echo "shipped base of %s" >/www/index.html\nEXPOSE 8081\nCMD ["httpd", "-f", "-p", "8081", "-h", "/www"]\n' \
+  "$SHIP" $Y2 >"$W/$Y2/Dockerfile"
+assert_exit 0 "$S" pack "$W/$Y2" -o "$W/$Y2.stack"
+assert_exit 0 "$S" import "$W/$Y2.stack"
+assert_exit 0 "$S" run --timings $Y2
+grep -q "^timing: build" <<<"$LAST_STDERR" || die "did not build: $LAST_STDERR"
+assert_eq "shipped base of $Y2" "$(get "https://$Y2.stack.localhost:$P/")" "the service built FROM the shipped image"
+assert_exit 0 "$S" rm $Y2
 
 info "flavors_docker_service_broken_dockerfile_is_exit_5_and_leaves_nothing_running"
 X=flbad$U
