@@ -173,6 +173,33 @@ grep -q "^timing: build" <<<"$LAST_STDERR" || die "did not build: $LAST_STDERR"
 assert_eq "shipped base of $Y2" "$(get "https://$Y2.stack.localhost:$P/")" "the service built FROM the shipped image"
 assert_exit 0 "$S" rm $Y2
 
+info "flavors_a_static_version_replaces_a_running_compose_version_and_back"
+R=flrep$U
+mkdir -p "$W/${R}v1" "$W/${R}v2"
+manifest $R DockerCompose >"$W/${R}v1/stack.yaml"
+cat >"$W/${R}v1/compose.yaml" <<Y
+services:
+  web:
+    image: $BASE
+    command: ["sh", "-c", "echo 'compose v1 of $R' >/www/index.html && exec httpd -f -p 8080 -h /www"]
+    ports: ["127.0.0.1::8080"]
+Y
+sed 's/^version: .*/version: "2"/' "$W/${R}v1/stack.yaml" >"$W/${R}v2/stack.yaml"
+echo "static v2 of $R" >"$W/${R}v2/index.html"
+for v in v1 v2; do
+  assert_exit 0 "$S" pack "$W/$R$v" -o "$W/$R$v.stack"
+  assert_exit 0 "$S" import "$W/$R$v.stack"
+done
+assert_exit 0 "$S" run $R@1
+assert_eq "compose v1 of $R" "$(get "https://$R.stack.localhost:$P/")" "the compose version"
+assert_exit 0 "$S" run $R@2
+assert_eq "static v2 of $R" "$(get "https://$R.stack.localhost:$P/")" "the static version replaced it"
+[ -z "$("$D" ps -aq --filter "label=io.stack.slug=$R")" ] || die "the compose version's containers are still there"
+[ "$(jq --arg s $R '[.[] | select(.slug == $s)] | length' <<<"$("$S" ps --json)")" = 1 ] || die "two runs of $R"
+assert_exit 0 "$S" run $R@1
+assert_eq "compose v1 of $R" "$(get "https://$R.stack.localhost:$P/")" "the compose version is back"
+assert_exit 0 "$S" rm $R
+
 info "flavors_docker_service_broken_dockerfile_is_exit_5_and_leaves_nothing_running"
 X=flbad$U
 mkdir -p "$W/$X"
