@@ -17,6 +17,7 @@
 #include <archive_entry.h>
 
 #include "run/engine.h"
+#include "run/images.h"
 #include "store/checkout.h"
 #include "store/fsutil.h"
 #include "store/index.h"
@@ -493,6 +494,14 @@ int flavor_service_build(struct store *s, struct engine *e, const struct version
                 r = engine_build(e, fd, size, tag, err);
         if (fd >= 0)
                 close(fd);
+        if (r == 0) {
+                /* for gc --images: recorded against the version's stack.yaml object, so the image goes with the
+                 * last version that holds it */
+                const struct tree_entry *y = tree_find(t, "stack.yaml");
+                char *refs[] = {tag, NULL};
+                if (y && y->type == ENTRY_FILE)
+                        images_record(s, &y->digest, refs, NULL);
+        }
         if (r == 0 && o && o->step)
                 o->step(o->step_ctx, "build", now_s() - t0);
         return r;

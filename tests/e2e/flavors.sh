@@ -245,5 +245,13 @@ for id in $("$D" ps -aq --filter label=io.stack.slug); do
   case $slug in fl*$U) ;; *) continue ;; esac
   "$D" inspect -f '{{range .Mounts}}{{.Source}} {{end}}' "$id" | grep -q docker.sock && die "$id mounts docker.sock"
 done
+info "flavors_gc_images_removes_a_built_image_with_its_last_version"
 assert_exit 0 "$S" rm $V
+sed -i 's/^version: .*/version: "2"/' "$W/$V/stack.yaml"
+assert_exit 0 "$S" pack "$W/$V" -o "$W/$V-2.stack"
+assert_exit 0 "$S" import "$W/$V-2.stack"
+assert_exit 0 "$S" gc --keep 1 --images
+grep -q "image $IMG removed" <<<"$LAST_STDOUT" || die "gc --images: $LAST_STDOUT"
+"$D" image inspect "$IMG" >/dev/null 2>&1 && die "gc --images left the built image $IMG"
+"$D" image inspect "$BASE" >/dev/null 2>&1 || die "gc --images removed the base image stack did not load"
 info "ok"
