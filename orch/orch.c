@@ -171,6 +171,17 @@ static void door_open(struct door *d, struct run_info *info)
                 char up[64], url[512];
                 int r;
 
+                if (rt->root) { /* a StaticWebsite: the proxy serves its run dir */
+                        r = proxy_route_static(d->s, info->row.slug, rt->host, rt->root, &perr);
+                        if (r < 0)
+                                door_warn(d, &perr);
+                        else if (proxy_host_address(rt->host, url, sizeof url) == 0) {
+                                a[n].service = strdup(rt->service);
+                                a[n].url = strdup(url);
+                                n++;
+                        }
+                        continue;
+                }
                 if (!rt->host_port) {
                         if (d->warn) {
                                 snprintf(url, sizeof url, "%s: port %u of service '%s' is not published", rt->host,
@@ -191,7 +202,8 @@ static void door_open(struct door *d, struct run_info *info)
                 a[n].url = strdup(url);
                 n++;
         }
-        memcpy(a + n, info->addresses, info->n_addresses * sizeof *a);
+        if (info->n_addresses) /* a StaticWebsite has none of its own */
+                memcpy(a + n, info->addresses, info->n_addresses * sizeof *a);
         free(info->addresses);
         info->addresses = a;
         info->n_addresses += n;

@@ -1392,3 +1392,51 @@ int engine_archive_refs_stream(engine_read_fn read, engine_skip_fn skip, void *c
         free(rs);
         return r;
 }
+
+/* ---- image build (DockerService, run/flavor.h) ---- */
+
+int engine_build(struct engine *e, int fd, uint64_t size, const char *tag, struct error *err)
+{
+        struct load_answer a = {.line = BUF_INIT(MAX_LOAD_LINE)};
+        struct upload u = {.fd = fd, .size = size};
+        char path[512];
+        struct request rq = {.method = "POST",
+                             .path = path,
+                             .timeout_s = 0,
+                             .write = load_write,
+                             .write_ud = &a,
+                             .upload = &u,
+                             .content_type = "application/x-tar"};
+        long status = 0;
+        CURLcode c;
+        int r;
+
+        if (!e || fd < 0 || !tag || strspn(tag, "abcdefghijklmnopqrstuvwxyz0123456789._-:/") != strlen(tag))
+                return error_set(err, STACK_EFAIL, "engine_build: bad argument");
+        snprintf(path, sizeof path, "/build?t=%s&rm=1&forcerm=1&q=1", tag);
+        c = perform(e, &rq, &status);
+        if (a.line.len && !a.line.toobig)
+                load_line(&a, a.line.p, a.line.len);
+        if (u.read_errno)
+                r = error_errno(err, STACK_ESTORE, u.read_errno, "reading the build context of %s", tag);
+        else if (a.oom || a.line.oom || c == CURLE_OUT_OF_MEMORY)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else if (a.error)
+                r = error_set(err, STACK_ERUNTIME, "building %s failed: %s", tag, a.error);
+        else if (status >= 400)
+                r = error_set(err, STACK_ERUNTIME, "building %s failed: %s", tag,
+                              a.message ? a.message
+                              : a.text  ? a.text
+                                        : "the Engine refused the build");
+        else if (c != CURLE_OK)
+                r = transport_error(e, c, "POST", "/build", err);
+        else if (status < 200 || status > 299)
+                r = error_set(err, STACK_ERUNTIME, "building %s: the Engine answered HTTP %ld", tag, status);
+        else
+                r = 0;
+        buf_release(&a.line);
+        free(a.error);
+        free(a.message);
+        free(a.text);
+        return r;
+}

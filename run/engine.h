@@ -98,4 +98,10 @@ void engine_removed_release(struct engine_removed *r);
 int engine_image_used(struct engine *e, const char *ref, bool *ret, struct error *err);
 int engine_image_remove(struct engine *e, const char *ref, bool *ret_removed, struct error *err);
 
+/* POST /build?t=tag with the build context (a tar whose root holds the Dockerfile) streamed from fd (size bytes);
+ * the Engine's own builder, no pull (a FROM image the Engine lacks fails the build). The streamed answer is read
+ * like an image load's: its error line (for example "The command '/bin/sh -c false' returned a non-zero code: 1")
+ * is STACK_ERUNTIME "building TAG failed: ...". */
+int engine_build(struct engine *e, int fd, uint64_t size, const char *tag, struct error *err);
+
 #endif

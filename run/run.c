@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "composevars.h"
 #include "engine.h"
+#include "flavor.h"
 #include "policy.h"
 #include "images.h"
 #include "runs.h"
@@ -576,6 +577,7 @@ static int route_add(struct run_info *info, const char *service, const char *hos
         v->host = strdup(host);
         v->port = port;
         v->host_port = 0;
+        v->root = NULL;
         if (!v->service || !v->host) {
                 free(v->service);
                 free(v->host);
@@ -634,6 +636,7 @@ void run_info_release(struct run_info *i)
         for (size_t k = 0; k < i->n_routes; k++) {
                 free(i->routes[k].service);
                 free(i->routes[k].host);
+                free(i->routes[k].root);
         }
         free(i->routes);
         run_row_release(&i->row);
@@ -801,6 +804,8 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
         int r;
 
         r = prepare_run_dir(s, t, &v->tree, np, err);
+        if (r == 0 && flavor_is_service(v->flavor)) /* its compose file is generated (run/flavor.h) */
+                r = flavor_service_compose(s, v, t, np->compose, o->warn, o->warn_ctx, err);
         if (r == 0)
                 r = build_env(o, v->slug, np, dry, env, dotenv, err); /* the new version's .env */
         if (r < 0)
@@ -858,6 +863,10 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         if (r < 0)
                 goto done;
         locked = true;
+        if (flavor_is_static(v->flavor)) { /* no Engine, no compose file (run/flavor.h) */
+                r = flavor_static_start(s, v, o, ret, err);
+                goto done;
+        }
         /* 1. The Engine and the compose tool, before touching anything. */
         r = engine_open(&e, err);
         if (r == 0)
@@ -911,6 +920,8 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                 goto done;
         /* 3. Images the Engine lacks. */
         r = load_images(s, e, m, &t, &ret->images_loaded, err);
+        if (r == 0 && flavor_is_service(v->flavor)) /* its image is built from its Dockerfile (run/flavor.h) */
+                r = flavor_service_build(s, e, v, &t, o, err);
         if (r < 0)
                 goto done;
         step(o, "images", &t0);
@@ -1035,6 +1046,11 @@ int run_config(struct store *s, const struct version_info *v, const struct run_o
         tree_init(&t);
         if (!s || !v || !v->slug)
                 return error_set(err, STACK_EFAIL, "run_config: invalid arguments");
+        if (flavor_is_static(v->flavor))
+                return error_set(err, STACK_EFAIL,
+                                 "%s is a StaticWebsite: it has no compose file (the proxy serves "
+                                 "its files)",
+                                 v->slug);
         if (!o)
                 o = &no_options;
         r = store_lock_shared(s, err);
@@ -1137,7 +1153,7 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
                 const char *state = NULL;
                 char reason[512];
                 reason[0] = 0;
-                if (e && strcmp(rows[i].state, "pending"))
+                if (e && strcmp(rows[i].state, "pending") && !flavor_row_static(s, &rows[i]))
                         observe(e, rows[i].project, &state, reason, sizeof reason, &v[i].ports);
                 /* Only states a container can contradict are corrected: a stopped run stays stopped. */
                 if (state && strcmp(state, rows[i].state) &&
@@ -1201,7 +1217,9 @@ int run_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struc
         struct engine *e = NULL;
         int r;
 
-        memset(ret, 0, sizeof *ret);
+        r = flavor_static_stop(s, id_or_slug, ret, err); /* a StaticWebsite has no container (run/flavor.h) */
+        if (r != 1)
+                return r;
         r = open_run(s, id_or_slug, ret, &p, &b, err);
         if (r == 0)
                 r = engine_open(&e, err);
@@ -1254,7 +1272,9 @@ int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_r
         bool have_row = true, locked = false;
         int r;
 
-        memset(ret, 0, sizeof *ret);
+        r = flavor_static_remove(s, id_or_slug, purge, ret, err); /* a StaticWebsite has no container */
+        if (r != 1)
+                return r;
         r = runs_get(s, id_or_slug, ret, err);
         if (r == -STACK_ENOTFOUND && orphan_row(s, id_or_slug, ret, &p) == 0) {
                 error_clear(err);
@@ -1301,6 +1321,16 @@ int run_logs(struct store *s, const char *id_or_slug, bool follow, struct error 
         struct envlist env = {0}, dotenv = {0};
         int r, status = 0;
 
+        if (runs_get(s, id_or_slug, &row, NULL) == 0) { /* a StaticWebsite has no logs (run/flavor.h) */
+                bool is_static = flavor_row_static(s, &row);
+                run_row_release(&row);
+                memset(&row, 0, sizeof row);
+                if (is_static)
+                        return error_set(err, STACK_EFAIL,
+                                         "%s is a StaticWebsite: it has no container and no logs "
+                                         "(the proxy serves its files)",
+                                         id_or_slug);
+        }
         r = open_run(s, id_or_slug, &row, &p, &b, err);
         if (r == 0)
                 r = build_env(NULL, row.slug, &p, true, &env, &dotenv, err);

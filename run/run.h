@@ -41,10 +41,12 @@ struct run_options {
         void *routes_ctx;
 };
 
-/* A host of the front door: service's container port, published on 127.0.0.1:host_port (0 until running). */
+/* A host of the front door: service's container port, published on 127.0.0.1:host_port (0 until running);
+ * or, for a StaticWebsite (run/flavor.h), the directory the proxy serves (root; port and host_port 0). */
 struct run_route {
         char *service, *host;
         unsigned port, host_port;
+        char *root;
 };
 
 struct run_address {

@@ -317,6 +317,28 @@ static int find_compose(struct ingest *ing, struct error *err)
         return ing->compose_path ? 0 : error_set(err, STACK_EFAIL, "out of memory");
 }
 
+/* The flavor the content makes the bundle (bundle_flavor()) is the one recorded; a stack.yaml that says
+ * otherwise is a warning naming both. */
+static void flavor_by_content(struct ingest *ing)
+{
+        int f = bundle_flavor(&ing->tree, ing->compose_path);
+        char line[256];
+
+        if (f < 0 || (enum manifest_flavor)f == ing->manifest->flavor)
+                return;
+        if (ing->warn) {
+                snprintf(line, sizeof line,
+                         "stack.yaml says flavor %s, but the bundle's content makes it %s (%s): it runs as %s",
+                         manifest_flavor_name(ing->manifest->flavor), manifest_flavor_name((enum manifest_flavor)f),
+                         f == FLAVOR_DOCKER_COMPOSE   ? "it has a compose file"
+                         : f == FLAVOR_DOCKER_SERVICE ? "a Dockerfile and no compose file"
+                                                      : "an index.html and no compose file or Dockerfile",
+                         manifest_flavor_name((enum manifest_flavor)f));
+                ing->warn(ing->warn_ctx, line);
+        }
+        ing->manifest->flavor = (enum manifest_flavor)f;
+}
+
 static int finish(struct ingest *ing, struct error *err)
 {
         int r;
@@ -336,6 +358,7 @@ static int finish(struct ingest *ing, struct error *err)
         r = find_compose(ing, err);
         if (r < 0)
                 return r;
+        flavor_by_content(ing);
         return tree_digest(&ing->tree, &ing->tree_digest) < 0 ? error_set(err, STACK_EFAIL, "out of memory") : 0;
 }
 
