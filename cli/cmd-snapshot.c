@@ -22,15 +22,14 @@ static json_t *snap_json(const struct snapshot_row *r)
 
         digest_to_hex(&r->tree, tree);
         return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s}", "id", r->id, "slug", r->slug, "version",
-                         r->version, "reason", r->reason, "created_at", (json_int_t)r->created_at, "tree", tree,
-                         "size", (json_int_t)r->size, "added", (json_int_t)r->added, "files", (json_int_t)r->files,
-                         "volumes", r->volumes ? r->volumes : "");
+                         r->version, "reason", r->reason, "created_at", (json_int_t)r->created_at, "tree", tree, "size",
+                         (json_int_t)r->size, "added", (json_int_t)r->added, "files", (json_int_t)r->files, "volumes",
+                         r->volumes ? r->volumes : "");
 }
 
 static int one_arg(const char *cmd, int argc, char **argv, int want, bool *json, const char *help)
 {
-        static const struct option opts[] = {
-                {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
+        static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
         int c;
 
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

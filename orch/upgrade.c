@@ -114,8 +114,8 @@ static int journal_new(struct store *s, const char *slug, int64_t from_id, int64
 }
 
 /* The journal's next state, durable before the step it names starts. */
-static int journal_set(struct store *s, struct journal *j, const char *state, const char *snapshot,
-                       const char *message, struct error *err)
+static int journal_set(struct store *s, struct journal *j, const char *state, const char *snapshot, const char *message,
+                       struct error *err)
 {
         sqlite3 *db = NULL;
         sqlite3_stmt *st;
@@ -582,8 +582,9 @@ int orch_recover(struct store *s, void (*sayfn)(void *ctx, const char *line), vo
                                               "the interrupted upgrade of %s is still to be rolled back: %s", j->slug,
                                               rb.msg);
                         else
-                                say(&o, "stack: rolled back %s: the version before the upgrade runs again with its "
-                                        "data as before",
+                                say(&o,
+                                    "stack: rolled back %s: the version before the upgrade runs again with its "
+                                    "data as before",
                                     j->slug);
                 }
                 run_info_release(&info);
@@ -622,8 +623,9 @@ int orch_rollback(struct store *s, const char *slug, const struct upgrade_option
                 r = snapshot_take(s, slug, ret->from, "rollback", NULL, &now, err);
         }
         if (r == 0) {
-                say(o, "rolling %s back: %s -> %s; the data as it is now is kept in snapshot %s; restoring snapshot "
-                       "%s, taken before the upgrade",
+                say(o,
+                    "rolling %s back: %s -> %s; the data as it is now is kept in snapshot %s; restoring snapshot "
+                    "%s, taken before the upgrade",
                     slug, ret->from ? ret->from : "?", from.version, now.id, v[0].snapshot ? v[0].snapshot : "-");
                 ret->snapshot = strdup(now.id);
                 r = journal_set(s, &v[0], "rollback", NULL, "stack rollback", err);

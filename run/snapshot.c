@@ -171,8 +171,7 @@ int snapshot_get(struct store *s, const char *id, struct snapshot_row *ret, stru
                 return r;
         if (n != 1) {
                 snapshot_rows_free(v, n);
-                return error_set(err, STACK_ENOTFOUND, n ? "snapshot id '%s' is ambiguous" : "no snapshot '%s'",
-                                 id);
+                return error_set(err, STACK_ENOTFOUND, n ? "snapshot id '%s' is ambiguous" : "no snapshot '%s'", id);
         }
         *ret = v[0];
         free(v);
@@ -498,9 +497,11 @@ static int read_volume_tar(struct builder *b, const char *name, int fd, struct e
                         continue;
                 }
                 if (r == 0)
-                        r = meta_line(b, link ? 'f' : AE_IFDIR == archive_entry_filetype(ae) ? 'd'
-                                                  : AE_IFLNK == archive_entry_filetype(ae) ? 'l'
-                                                                                            : 'f',
+                        r = meta_line(b,
+                                      link                                     ? 'f'
+                                      : AE_IFDIR == archive_entry_filetype(ae) ? 'd'
+                                      : AE_IFLNK == archive_entry_filetype(ae) ? 'l'
+                                                                               : 'f',
                                       mode, (uid_t)archive_entry_uid(ae), (gid_t)archive_entry_gid(ae),
                                       (int64_t)archive_entry_mtime(ae), path, err);
         }
@@ -551,8 +552,7 @@ static char *project_image(struct engine *e, const char *project)
         return img;
 }
 
-static int snapshot_volume(struct builder *b, struct engine *e, const char *image, const char *name,
-                           struct error *err)
+static int snapshot_volume(struct builder *b, struct engine *e, const char *image, const char *name, struct error *err)
 {
         char path[PATH_MAX], *id = NULL;
         int fd, r;
@@ -629,7 +629,7 @@ int snapshot_take(struct store *s, const char *slug, const char *version, const 
 {
         struct builder b = {.s = s, .h = h};
         struct engine *e = NULL;
-        struct buf vols = BUF_INIT(0);
+        struct buf vols = BUF_INIT(1u << 20);
         char data_dir[PATH_MAX], project[96], **names = NULL, *image = NULL;
         struct snapshot_row row = {0};
         int r;
@@ -638,7 +638,7 @@ int snapshot_take(struct store *s, const char *slug, const char *version, const 
         if (!s || !slug || !reason)
                 return error_set(err, STACK_EFAIL, "snapshot_take: invalid arguments");
         tree_init(&b.t);
-        buf_init(&b.meta, 0);
+        buf_init(&b.meta, 256u << 20);
         r = store_lock_shared(s, err);
         if (r < 0)
                 return r;
@@ -994,8 +994,7 @@ int snapshot_restore(struct store *s, const char *slug, const struct snapshot_ro
         if (r == 0) {
                 fd = store_object_open(s, &me->digest);
                 if (fd < 0)
-                        r = error_set(err, STACK_ESTORE, "snapshot %s: its content is missing from the store",
-                                      row->id);
+                        r = error_set(err, STACK_ESTORE, "snapshot %s: its content is missing from the store", row->id);
                 else {
                         text = calloc(1, me->size + 1);
                         if (!text || read(fd, text, me->size) != (ssize_t)me->size)
