@@ -403,6 +403,30 @@ static void step_hook(void *ctx, const char *what, double seconds)
                 kill_point("after-down");
 }
 
+/* The target's `settle:` (spec/manifest.md), or -1. */
+static int manifest_settle(struct store *s, const struct version_info *v)
+{
+        struct tree t;
+        struct manifest *m = NULL;
+        const struct tree_entry *e;
+        char *text = NULL;
+        int fd, settle = -1;
+
+        tree_init(&t);
+        if (index_load_tree(store_index(s), &v->tree, &t, NULL) == 0 && (e = tree_find(&t, "stack.yaml")) &&
+            e->size <= MANIFEST_MAX_SIZE && (fd = store_object_open(s, &e->digest)) >= 0) {
+                text = malloc(e->size + 1);
+                if (text && pread(fd, text, e->size, 0) == (ssize_t)e->size &&
+                    manifest_parse(text, e->size, &m, NULL, NULL, NULL) == 0)
+                        settle = m->settle_s;
+                close(fd);
+        }
+        manifest_free(m);
+        free(text);
+        tree_release(&t);
+        return settle;
+}
+
 /* The version to upgrade to: --to, else the catalog's newest (when a catalog is configured and not offline),
  * else the store's newest. */
 static int resolve_target(struct store *s, const char *slug, const struct upgrade_options *o, struct version_info *ret,
@@ -441,7 +465,7 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
         struct switch_ctx sc = {.s = s, .o = o};
         struct orch_options oo;
         bool have_cur;
-        int r, settle = o->settle_s < 0 ? UPGRADE_SETTLE_S : o->settle_s;
+        int r, settle = o->settle_s;
         double t0;
 
         memset(ret, 0, sizeof *ret);
@@ -455,6 +479,10 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
         if (r < 0)
                 goto out;
         ret->to = strdup(target.version);
+        if (settle < 0)
+                settle = manifest_settle(s, &target);
+        if (settle < 0)
+                settle = UPGRADE_SETTLE_S;
         have_cur = runs_get(s, slug, &cur, NULL) == 0 && !strcmp(cur.slug, slug);
         if (!have_cur) {
                 /* Nothing runs: what stack run would start, started. */

@@ -6,6 +6,7 @@
 # as target, a target the policy refuses, the Engine gone mid-upgrade, another stack's snapshot.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/image_lib.sh"
+. "$(dirname "$0")/upgrade_lib.sh"
 set -euo pipefail
 S=$STACK_BIN
 D=$(docker_cmd)
@@ -15,60 +16,24 @@ TAG="stack-e2e/upbusybox:$$"
 U=$$
 A=upa$U # the stack the test upgrades
 B=upb$U # another stack (its snapshot must not restore into A)
-on_exit "$D ps -aq --filter label=com.docker.compose.project=stack-$A --filter label=com.docker.compose.project=stack-$B | xargs -r $D rm -f"
-on_exit "$D ps -aq --filter label=io.stack.snapshot-helper | xargs -r $D rm -f"
+on_exit "$D ps -aq --filter label=com.docker.compose.project=stack-$A | xargs -r $D rm -f"
+on_exit "$D ps -aq --filter label=com.docker.compose.project=stack-$B | xargs -r $D rm -f"
 on_exit "$D volume ls -q --filter label=com.docker.compose.project=stack-$A | xargs -r $D volume rm -f"
 on_exit "$D volume ls -q --filter label=com.docker.compose.project=stack-$B | xargs -r $D volume rm -f"
 on_exit "$D rmi -f $TAG"
 export STACK_RUNTIME=${STACK_RUNTIME:-docker-compose}
 
-build_busybox_image "$TAG" "$W" sh sleep mkdir echo cat date rm
-"$D" save -o "$W/busybox.tar" "$TAG"
+upgrade_setup
 
-# mkstack DIR SLUG VERSION SCRIPT [extra service lines]
-mkstack() {
-  mkdir -p "$1/images"
-  cat >"$1/stack.yaml" <<Y
-slug: $2
-name: E2E $2
-flavor: DockerCompose
-version: "$3"
-description: upgrade test stack
-author: tests
-license: MIT
-images: [images/busybox.tar]
-Y
-  cat >"$1/compose.yaml" <<Y
-services:
-  app:
-    image: $TAG
-    command: [sh, -c, "$4"]
-    volumes: ["./data:/data", "vol:/vol"]
-${5:-}
-volumes:
-  vol: {}
-Y
-  cp "$W/busybox.tar" "$1/images/busybox.tar"
-  "$S" pack "$1" -o "$W/$2-$3.stack" >/dev/null
-  assert_exit 0 "$S" import "$W/$2-$3.stack"
-}
-# v1 writes the same bytes on every start, so a rollback that starts it again finds its data as before.
-V1='mkdir -p /data/sub && echo v1 > /data/version && echo one > /data/sub/one && echo v1 > /vol/version && echo keep > /vol/keep && exec sleep 100000'
-V2='echo v2 > /data/version && echo two > /data/two && echo v2 > /vol/version && exec sleep 100000'
-V3='echo v3 > /data/version && echo junk > /data/added-by-v3 && rm -f /data/sub/one && echo v3 > /vol/version && echo junk > /vol/added-by-v3 && echo changed > /vol/keep && echo v3 is broken >&2 && exit 1'
 mkstack "$W/a1" $A 1.0 "$V1"
 mkstack "$W/a2" $A 2.0 "$V2"
 mkstack "$W/a3" $A 3.0 "$V3"
 mkstack "$W/b1" $B 1.0 "$V1"
 
 DATA=$STACK_HOME/data/$A/data
-vol_dir() { "$D" volume inspect -f '{{.Mountpoint}}' "stack-${1}_vol"; }
-# digest DIR: every entry's type, mode, owner and path, and every file's content hash
-digest() { (cd "$1" && find . -printf '%y %m %U:%G %p\n' | LC_ALL=C sort && find . -type f -exec sha256sum {} + | LC_ALL=C sort) | sha256sum | cut -c1-64; }
-ps_field() { "$S" ps --json | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin) if x["slug"]==sys.argv[1]]; print(r[0][sys.argv[2]] if r else "-")' "$1" "$2"; }
 
 info "1. not running: upgrade starts what stack run would (--to 1.0) and says so"
-assert_exit 0 "$S" upgrade $A --to 1.0 --settle 1
+assert_exit 0 "$S" upgrade $A --to 1.0
 case "$LAST_STDOUT" in *"is not running"*) ;; *) die "no 'not running' note: $LAST_STDOUT" ;; esac
 assert_eq running "$(ps_field $A state)" "state after the first upgrade"
 assert_eq 1.0 "$(ps_field $A version)" "version after the first upgrade"
@@ -86,7 +51,7 @@ assert_eq "$id1" "$(ps_field $A id)" "the run is the same"
 info "3. a broken version (writes, then exits 1): rolled back, data dir and volume exactly as before"
 before_data=$(digest "$DATA")
 before_vol=$(digest "$(vol_dir $A)")
-assert_exit 5 "$S" upgrade $A --to 3.0 --settle 1
+assert_exit 5 "$S" upgrade $A --to 3.0
 case "$LAST_STDERR" in *"rolled back"*"v3 is broken"*) ;; *) die "no 'rolled back' with the log line: $LAST_STDERR" ;; esac
 assert_eq running "$(ps_field $A state)" "state after the rollback"
 assert_eq 1.0 "$(ps_field $A version)" "version after the rollback"
@@ -105,12 +70,17 @@ assert_eq "$cid" "$("$D" ps -q --filter label=com.docker.compose.project=stack-$
 assert_eq 1.0 "$(ps_field $A version)" "version after the refusal"
 
 info "5. a good version: upgraded, v2 runs with the data v1 left"
-assert_exit 0 "$S" upgrade $A --to 2.0 --settle 1
+assert_exit 0 "$S" upgrade $A --to 2.0
 case "$LAST_STDOUT" in *"upgraded $A: 1.0 -> 2.0"*) ;; *) die "no 'upgraded': $LAST_STDOUT" ;; esac
 assert_eq 2.0 "$(ps_field $A version)" "version after the upgrade"
 for _ in $(seq 1 50); do [ "$(cat "$DATA/version")" = v2 ] && break; sleep 0.1; done
 assert_eq v2 "$(cat "$DATA/version")" "v2 wrote"
 assert_eq "user file" "$(cat "$DATA/user.txt")" "data kept through the upgrade"
+
+info "5b. gc keeps the rollback target (1.0: neither running nor among the newest) and the snapshots"
+assert_exit 0 "$S" gc --keep 1
+assert_exit 0 "$S" ls $A --json
+echo "$LAST_STDOUT" | grep -q '"1.0"' || die "gc collected the rollback target: $LAST_STDOUT"
 
 info "6. stack rollback: v1 with the data from before the upgrade (the v2 data snapshot first)"
 assert_exit 0 "$S" rollback $A
@@ -156,7 +126,7 @@ assert_exit 0 "$S" restore $A "$first"
 
 info "10. the Engine gone mid-upgrade: exit 5; the next command completes the rollback"
 assert_exit 0 "$S" import "$W/$A-2.0.stack" # gc --keep 1 collected it: no root held it after stack rollback
-assert_exit 5 env STACK_TEST_ENGINE_GONE_AT=after-down "$S" upgrade $A --to 2.0 --settle 1
+assert_exit 5 env STACK_TEST_ENGINE_GONE_AT=after-down "$S" upgrade $A --to 2.0
 case "$LAST_STDERR" in *"the next stack command completes it"*) ;; *) die "no pending-rollback message: $LAST_STDERR" ;; esac
 assert_exit 0 "$S" ps
 case "$LAST_STDERR" in *"completing its rollback"*) ;; *) die "ps did not complete the rollback: $LAST_STDERR" ;; esac
