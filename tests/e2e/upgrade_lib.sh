@@ -26,6 +26,7 @@ Y
 services:
   app:
     image: $TAG
+    init: true
     command: [sh, -c, "$4"]
     volumes: ["./data:/data", "vol:/vol"]
 ${5:-}
