@@ -578,9 +578,19 @@ int orch_recover(struct store *s, void (*sayfn)(void *ctx, const char *line), vo
 {
         struct upgrade_options o = {.settle_s = -1, .say = sayfn, .say_ctx = ctx};
         struct journal *v = NULL;
+        sqlite3_stmt *st = NULL;
+        bool have = false;
         size_t n = 0;
         int r;
 
+        /* A store that never upgraded has no journal: nothing is written to find that out. */
+        if (sqlite3_prepare_v2(index_db(store_index(s)),
+                               "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'upgrades'", -1, &st,
+                               NULL) == SQLITE_OK)
+                have = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        if (!have)
+                return 0;
         r = journal_query(s, "state IN ('prepare','snapshot','switch','health','complete','rollback')", NULL, &v, &n,
                           err);
         if (r < 0 || !n) {

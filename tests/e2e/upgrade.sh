@@ -99,9 +99,15 @@ snap=$(echo "$LAST_STDOUT" | sed -n 's/^snapshot \([0-9a-f]*\) .*/\1/p')
 (cd "$DATA" && find . | LC_ALL=C sort) >"$W/list-before"
 echo changed >"$DATA/user.txt"
 echo new >"$DATA/new.txt"
+vol_mode=$(stat -c '%a %u:%g' "$(vol_dir $A)")
+vol_before=$(digest "$(vol_dir $A)")
 echo changed >"$(vol_dir $A)/keep"
 echo added >"$(vol_dir $A)/added"
+chmod 0711 "$(vol_dir $A)"
+chown 123:456 "$(vol_dir $A)"
 assert_exit 0 "$S" restore $A "$snap"
+assert_eq "$vol_mode" "$(stat -c '%a %u:%g' "$(vol_dir $A)")" "the volume's root mode and owner restored"
+assert_eq "$vol_before" "$(digest "$(vol_dir $A)")" "volume after restore"
 assert_eq running "$(ps_field $A state)" "running after restore"
 (cd "$DATA" && find . | LC_ALL=C sort) >"$W/list-after"
 cmp "$W/list-before" "$W/list-after" || die "file list differs after restore"
