@@ -709,8 +709,8 @@ int orch_restore(struct store *s, const char *slug, const char *snapshot_id, con
         if (r < 0)
                 goto out;
         ret->snapshot = strdup(now.id);
-        say(o, "restoring %s from snapshot %s (%s, taken for %s); the data as it is now is kept in snapshot %s", slug,
-            snap.id, snap.version, snap.reason, now.id);
+        say(o, "restoring %s from snapshot %s (version %s, reason %s); the data as it is now is kept in snapshot %s",
+            slug, snap.id, snap.version, snap.reason, now.id);
         if (have_cur) {
                 r = orch_stop(s, slug, true, false, o->orch.run.warn, o->orch.run.warn_ctx, &row, err);
                 if (r < 0)
