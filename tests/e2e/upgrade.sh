@@ -6,6 +6,7 @@
 # as target, a target the policy refuses, the Engine gone mid-upgrade, another stack's snapshot.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/image_lib.sh"
+. "$(dirname "$0")/fetch_lib.sh"
 . "$(dirname "$0")/upgrade_lib.sh"
 set -euo pipefail
 S=$STACK_BIN
@@ -146,4 +147,16 @@ assert_exit 0 "$S" snapshots $A --json
 assert_exit 0 "$S" rm $B --purge
 assert_exit 0 "$S" snapshots $B --json
 assert_eq "[]" "$LAST_STDOUT" "snapshots after rm --purge"
+info "12. no --to, a catalog configured: the catalog's newest (its signed index read), not the store's newest"
+mkdir -p "$W/cat"
+cp "$W/$A-1.0.stack" "$W/$A-2.0.stack" "$W/cat/"
+assert_exit 0 "$S" keygen "$W/k"
+assert_exit 0 "$S" catalog build "$W/cat" --key "$W/k.key"
+assert_exit 0 "$S" trust add "$W/k.pub"
+start_catalog "$W/cat"
+assert_exit 0 "$S" run $A@1.0
+assert_exit 0 env STACK_CATALOG="$CATALOG_URL" "$S" upgrade $A
+assert_eq 2.0 "$(ps_field $A version)" "version after the catalog upgrade"
+grep -q 'index.json' "$CATALOG_LOG" || die "the catalog's index was not read"
+assert_exit 0 "$S" rm $A
 info "ok"
