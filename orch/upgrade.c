@@ -378,6 +378,20 @@ static int before_switch(void *ctx, const struct run_row *old, struct error *err
                 return r;
         kill_point("before-snapshot");
         c->t0 = now_s();
+        /* Stopped first: nothing the old version writes after the snapshot can be lost by a rollback. */
+        {
+                struct engine *e = NULL;
+                char project[96];
+                project_of(c->j->slug, project, sizeof project);
+                r = engine_open(&e, err);
+                if (r == 0)
+                        r = engine_project_stop(e, project, NULL, err);
+                engine_free(e);
+                if (r < 0)
+                        return r;
+                timed(c->o, "stop", &c->t0);
+        }
+        kill_point("after-stop");
         r = snapshot_take(c->s, c->j->slug, c->from_label, "upgrade", &h, &snap, err);
         if (r < 0)
                 return r;
@@ -520,8 +534,8 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
         r = orch_run_version(s, &target, &oo, &ret->info, err);
         if (sc.snapshot)
                 ret->snapshot = strdup(sc.snapshot);
-        if (r < 0 && (!strcmp(j.state, "prepare") || !strcmp(j.state, "snapshot"))) {
-                /* refused or failed before the switch: the old version was never touched */
+        if (r < 0 && !strcmp(j.state, "prepare")) {
+                /* refused or failed before the snapshot: the old version was never touched */
                 journal_set(s, &j, "abandoned", NULL, err->msg, NULL);
                 goto out;
         }
@@ -603,7 +617,7 @@ int orch_recover(struct store *s, void (*sayfn)(void *ctx, const char *line), vo
                 struct run_info info = {0};
                 if (process_alive(j->pid))
                         continue; /* still at it */
-                if (!strcmp(j->state, "prepare") || !strcmp(j->state, "snapshot")) {
+                if (!strcmp(j->state, "prepare")) {
                         say(&o, "stack: an upgrade of %s was interrupted before anything stopped: it runs as before",
                             j->slug);
                         r = journal_set(s, j, "abandoned", NULL, "interrupted before the switch", err);

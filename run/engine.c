@@ -1589,3 +1589,52 @@ int engine_volume_delete(struct engine *e, const char *name, struct error *err)
         engine_strv_free(kept.v);
         return r;
 }
+
+int engine_project_stop(struct engine *e, const char *project, unsigned *ret_n, struct error *err)
+{
+        char label[256];
+        json_t *list = NULL, *item;
+        unsigned n = 0;
+        size_t i;
+        int r;
+
+        if (!e || !project || !*project)
+                return error_set(err, STACK_EFAIL, "engine_project_stop: missing argument");
+        snprintf(label, sizeof label, PROJECT_LABEL "=%s", project);
+        r = list_labelled(e, "/containers/json", label, NULL, &list, err);
+        json_array_foreach(list, i, item)
+        {
+                const char *id = json_string_value(json_object_get(item, "Id"));
+                char path[1024] = "/containers/";
+                struct buf b = BUF_INIT(MAX_DELETE_ANSWER);
+                struct request rq = {.method = "POST",
+                                     .path = path,
+                                     .timeout_s = CALL_TIMEOUT_S,
+                                     .write = mem_write,
+                                     .write_ud = &b,
+                                     .content_type = "application/json",
+                                     .body = "{}",
+                                     .body_len = 2};
+                long status = 0;
+                CURLcode c;
+                if (r < 0 || !id)
+                        continue;
+                if (append_escaped(path, sizeof path, id) < 0 || strlen(path) + 16 >= sizeof path) {
+                        r = error_set(err, STACK_ERUNTIME, "Docker Engine: container id too long");
+                        continue;
+                }
+                strcat(path, "/stop?t=10");
+                c = perform(e, &rq, &status);
+                if (c != CURLE_OK)
+                        r = transport_error(e, c, "POST", path, err);
+                else if (status >= 200 && status <= 299)
+                        n++;
+                else if (status != 304 && status != 404) /* already stopped, gone */
+                        r = status_error(e, "POST", path, status, &b, err);
+                buf_release(&b);
+        }
+        json_decref(list);
+        if (r == 0 && ret_n)
+                *ret_n = n;
+        return r;
+}

@@ -100,6 +100,8 @@ int engine_image_remove(struct engine *e, const char *ref, bool *ret_removed, st
  *   engine_container_delete(e, id, err)            DELETE /containers/{id}?force=1 (404 is fine)
  *   engine_volume_recreate(e, name, err)           an empty volume of the same name, driver, labels and
  *                                                   options: GET /volumes/{name}, DELETE, POST /volumes/create
+ *   engine_project_stop(e, project, &n, err)       POST /containers/{id}/stop?t=10 for each container of the
+ *                                                   project (304 already stopped and 404 gone are fine)
  *   engine_volume_delete(e, name, err)             DELETE /volumes/{name} (404 is fine)
  *   engine_container_logs(e, id, tail, &text, err) GET /containers/{id}/logs: the last `tail` lines (free())
  */
@@ -110,6 +112,7 @@ int engine_archive_get(struct engine *e, const char *id, const char *path, int f
 int engine_archive_put(struct engine *e, const char *id, const char *path, int fd, uint64_t size, struct error *err);
 int engine_container_delete(struct engine *e, const char *id, struct error *err);
 int engine_volume_recreate(struct engine *e, const char *name, struct error *err);
+int engine_project_stop(struct engine *e, const char *project, unsigned *ret_n, struct error *err);
 int engine_volume_delete(struct engine *e, const char *name, struct error *err);
 int engine_container_logs(struct engine *e, const char *id, int tail, char **ret, struct error *err);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kill -9 at several points of stack upgrade (STACK_TEST_KILL_AT, test-only, spec/run.md "Upgrades and
 # snapshots"): the next stack command finishes it. Before the switch: nothing changed. After the snapshot, after
-# the old version went down, after the new one came up: the rollback is completed (the old version runs, data
+# the old version went down, after the new one came up (and after the old one was stopped, before its snapshot): the rollback is completed (the old version runs, data
 # dir and volume exactly as before). After the health wait: the upgrade is reported complete. In the middle of
 # a rollback: the rollback is completed.
 . "$(dirname "$0")/lib.sh"
@@ -40,7 +40,7 @@ killed() {
   assert_exit 0 "$S" ps
 }
 
-for point in after-prepare after-snapshot after-down after-up; do
+for point in after-prepare after-stop after-snapshot after-down after-up; do
   info "killed at $point: the next command leaves 1.0 running with its data as before"
   before_data=$(digest "$DATA")
   before_vol=$(digest "$(vol_dir $A)")
