@@ -543,9 +543,10 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
         t0 = now_s();
         if (r == 0)
                 r = journal_set(s, &j, "health", NULL, NULL, err);
-        if (r == 0)
+        if (r == 0) {
                 r = health_wait(slug, settle, err);
-        timed(o, "health", &t0);
+                timed(o, "health", &t0);
+        }
         if (r == 0) {
                 r = journal_set(s, &j, "complete", NULL, NULL, err);
                 kill_point("after-health");

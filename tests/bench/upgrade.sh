@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Upgrade benchmark (issue 12), one run on the real Engine, a stack with a 100 MiB data dir (100 files of 1 MiB)
 # and a named volume:
-#  - a successful `stack upgrade` 1.0 -> 2.0 (settle: 1), split into snapshot / down / up / wait / health
+#  - a successful `stack upgrade` 1.0 -> 2.0 (settle: 1), split into stop / snapshot / down / up / wait / health
 #    (--timings), against the baseline `stack run` of another version (the same switch without snapshot or
 #    health wait);
 #  - an automatic rollback 2.0 -> 3.0 (3.0 exits 1), split into snapshot / down / up / wait and the rollback's
@@ -62,7 +62,7 @@ echo "successful upgrade 1.0 -> 2.0 (exit $rc): $up s; baseline stack run of ano
 echo "  steps: $(timings "$W/up.err")"
 t0=$(now); set +e; "$S" upgrade $SLUG --to 3.0 --timings >"$W/rb.out" 2>"$W/rb.err"; rc=$?; set -e; t1=$(now)
 echo "automatic rollback 2.0 -> 3.0 (exit $rc): $(echo "$t1 - $t0" | bc) s"
-echo "  steps (new: snapshot, down, up, wait; rollback: down, restore, checkout, images, up, wait, up): $(timings "$W/rb.err")"
+echo "  steps (new: stop, snapshot, down, up, wait; rollback: down, restore, checkout, images, up, wait, up): $(timings "$W/rb.err")"
 "$S" snapshot $SLUG >"$W/s1.out"
 python3 - "$STACK_HOME/data/$SLUG/data" <<'PY'
 import os, sys
