@@ -135,6 +135,8 @@ info "10. the Engine gone mid-upgrade: exit 5; the next command completes the ro
 assert_exit 0 "$S" import "$W/$A-2.0.stack" # gc --keep 1 collected it: no root held it after stack rollback
 assert_exit 5 env STACK_TEST_ENGINE_GONE_AT=after-down "$S" upgrade $A --to 2.0
 case "$LAST_STDERR" in *"the next stack command completes it"*) ;; *) die "no pending-rollback message: $LAST_STDERR" ;; esac
+assert_exit 0 env DOCKER_HOST=unix:///nonexistent/engine.sock "$S" ls $A
+case "$LAST_STDERR" in *"still to be rolled back"*) ;; *) die "ls with the Engine still gone: $LAST_STDERR" ;; esac
 assert_exit 0 "$S" ps
 case "$LAST_STDERR" in *"completing its rollback"*) ;; *) die "ps did not complete the rollback: $LAST_STDERR" ;; esac
 assert_eq running "$(ps_field $A state)" "state after the completed rollback"
@@ -158,5 +160,11 @@ assert_exit 0 "$S" run $A@1.0
 assert_exit 0 env STACK_CATALOG="$CATALOG_URL" "$S" upgrade $A
 assert_eq 2.0 "$(ps_field $A version)" "version after the catalog upgrade"
 grep -q 'index.json' "$CATALOG_LOG" || die "the catalog's index was not read"
+
+info "13. a stopped stack: upgraded all the same, and it says so"
+assert_exit 0 "$S" stop $A
+assert_exit 0 "$S" upgrade $A --to 1.0
+case "$LAST_STDOUT" in *"is stopped (not running)"*"upgraded $A: 2.0 -> 1.0"*) ;; *) die "no 'is stopped' note: $LAST_STDOUT" ;; esac
+assert_eq running "$(ps_field $A state)" "state after upgrading a stopped stack"
 assert_exit 0 "$S" rm $A
 info "ok"
