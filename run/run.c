@@ -930,10 +930,17 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         if (have_old && !digest_equal(&old.tree, &v->tree)) {
                 const char *down[] = {"down", "--remove-orphans", NULL};
                 struct paths op;
+                if (o->before_switch) {
+                        r = o->before_switch(o->switch_ctx, &old, err);
+                        if (r < 0)
+                                goto done;
+                        t0 = now_s();
+                }
                 if (row_paths(s, &old, &op) == 0)
                         compose(b, &op, &env, down, false, &status, NULL, NULL);
                 runs_delete(s, old.id, NULL);
                 have_old = false;
+                step(o, "down", &t0);
         }
         if (staging) {
                 r = switch_run_dir(np.run_dir, p.run_dir, aside, err);

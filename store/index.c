@@ -1197,3 +1197,22 @@ int index_object_recipe(struct index *ix, const struct digest *object, struct di
         sqlite3_finalize(st);
         return r;
 }
+
+int index_put_tree(struct index *ix, const struct tree *t, const struct digest *tree_digest, struct error *err)
+{
+        char tree_hex[DIGEST_HEX_LEN + 1];
+        int r;
+
+        if (!ix || !t || !t->finalized || !tree_digest)
+                return error_set(err, STACK_EFAIL, "index_put_tree: invalid arguments");
+        digest_to_hex(tree_digest, tree_hex);
+        r = exec(ix, "BEGIN IMMEDIATE", err);
+        if (r < 0)
+                return r;
+        r = publish_tree(ix, t, tree_hex, err);
+        if (r == 0)
+                r = exec(ix, "COMMIT", err);
+        if (r < 0)
+                exec(ix, "ROLLBACK", NULL);
+        return r;
+}

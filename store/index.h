@@ -51,6 +51,10 @@ int index_publish(struct index *ix, const struct tree *t, const struct digest *t
                   const char *compose_path, const struct publish_info *pi, int64_t *ret_id, bool *ret_new,
                   struct error *err);
 
+/* A finalized tree that is no version (a data snapshot, run/snapshot.h): its trees, entries and objects rows,
+ * in one transaction (objects staged and committed first). Only a gc root keeps it (spec/store.md "gc"). */
+int index_put_tree(struct index *ix, const struct tree *t, const struct digest *tree_digest, struct error *err);
+
 /* SLUG, SLUG@VERSION: version NULL picks the newest (spec/store.md "Which version"). A missing stack or
  * version is STACK_ENOTFOUND with a message saying what the store has (out of memory is STACK_EFAIL). */
 int index_resolve(struct index *ix, const char *slug, const char *version, struct version_info *ret, struct error *err);
