@@ -18,6 +18,7 @@
 
 #include "run/engine.h"
 #include "run/images.h"
+#include "store/imagearchive.h"
 #include "store/checkout.h"
 #include "store/fsutil.h"
 #include "store/index.h"
@@ -398,6 +399,29 @@ int flavor_service_compose(struct store *s, const struct version_info *v, const 
 }
 
 /* The tree as a tar (the build context) in an anonymous temp file; its fd and size. */
+/* A file of the build context that the store keeps as its parts (an image archive, spec/store.md "Image
+ * archives"): its bytes assembled from the recipe into the context, one buffer at a time. */
+static int context_write_assembled(struct store *s, struct archive *a, const struct tree_entry *e, char *buf,
+                                   size_t size, struct error *err)
+{
+        struct ia_reader *rd = NULL;
+        uint64_t left = e->size;
+        int r = ia_open(s, &e->recipe->digest, &rd, err);
+
+        while (r == 0 && left) {
+                ssize_t k = ia_read(rd, buf, left < size ? left : size, err);
+                if (k < 0)
+                        r = (int)k;
+                else if (k == 0)
+                        r = error_set(err, STACK_ESTORE, "%s's parts are short (run stack verify)", e->path);
+                else if (archive_write_data(a, buf, (size_t)k) != k)
+                        r = error_set(err, STACK_EFAIL, "build context %s: %s", e->path, archive_error_string(a));
+                else
+                        left -= (uint64_t)k;
+        }
+        ia_close(rd);
+        return r;
+}
 static int context_tar(struct store *s, const struct tree *t, int *ret_fd, uint64_t *ret_size, struct error *err)
 {
         struct archive *a = archive_write_new();
@@ -438,6 +462,10 @@ static int context_tar(struct store *s, const struct tree *t, int *ret_fd, uint6
                 if (e->type != ENTRY_FILE)
                         continue;
                 ofd = store_object_open(s, &e->digest);
+                if (ofd == -ENOENT && e->recipe) { /* an image archive stored as its parts: streamed from them */
+                        r = context_write_assembled(s, a, e, buf, sizeof buf, err);
+                        continue;
+                }
                 if (ofd < 0) {
                         r = error_errno(err, STACK_ESTORE, ofd, "%s's object is unreadable (run stack verify)",
                                         e->path);
