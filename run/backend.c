@@ -214,6 +214,10 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
                 posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
                 posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
                 posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        } else if (c->output_fd > 0) {
+                posix_spawn_file_actions_adddup2(&fa, c->output_fd, 1);
+                posix_spawn_file_actions_adddup2(&fa, c->output_fd, 2);
+                posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
         }
         if (posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, envp) != 0) {
                 r = error_errno(err, STACK_ERUNTIME, errno, "cannot start %s", b->name);

@@ -1288,6 +1288,11 @@ int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_r
 
 int run_logs(struct store *s, const char *id_or_slug, bool follow, struct error *err)
 {
+        return run_logs_to(s, id_or_slug, follow, -1, err);
+}
+
+int run_logs_to(struct store *s, const char *id_or_slug, bool follow, int fd, struct error *err)
+{
         const char *args[] = {"logs", "--no-color", follow ? "-f" : NULL, NULL};
         struct backend *b = NULL;
         struct run_row row = {0};
@@ -1298,8 +1303,11 @@ int run_logs(struct store *s, const char *id_or_slug, bool follow, struct error 
         r = open_run(s, id_or_slug, &row, &p, &b, err);
         if (r == 0)
                 r = build_env(NULL, row.slug, &p, true, &env, &dotenv, err);
-        if (r == 0)
-                r = compose(b, &p, &env, args, true, &status, NULL, err);
+        if (r == 0) {
+                struct backend_call c = {p.project, p.effective, p.compose_dir, (const char *const *)env.v, args,
+                                         true,      fd};
+                r = backend_compose(b, &c, &status, NULL, err);
+        }
         if (r == 0 && status != 0)
                 r = error_set(err, STACK_ERUNTIME, "%s logs exited %d", backend_name(b), status);
         env_release(&env);
