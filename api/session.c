@@ -110,8 +110,8 @@ static int consume(const char *home, const struct digest *h, int64_t *ret_expire
         return r;
 }
 
-int sessions_login(struct sessions *ss, const char *home, const char *token, int64_t now,
-                   char id[LOGIN_TOKEN_HEX + 1], struct error *err)
+int sessions_login(struct sessions *ss, const char *home, const char *token, int64_t now, char id[LOGIN_TOKEN_HEX + 1],
+                   struct error *err)
 {
         struct digest h;
         int64_t expires = 0;

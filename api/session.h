@@ -37,8 +37,8 @@ struct sessions;
 int login_token_create(const char *home, int ttl_s, int64_t now, char token[LOGIN_TOKEN_HEX + 1], struct error *err);
 
 int sessions_new(struct sessions **ret);
-int sessions_login(struct sessions *ss, const char *home, const char *token, int64_t now,
-                   char id[LOGIN_TOKEN_HEX + 1], struct error *err);
+int sessions_login(struct sessions *ss, const char *home, const char *token, int64_t now, char id[LOGIN_TOKEN_HEX + 1],
+                   struct error *err);
 bool sessions_check(struct sessions *ss, const char *id, int64_t now);
 void sessions_free(struct sessions *ss);
 
