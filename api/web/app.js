@@ -61,6 +61,11 @@ async function act(button, method, path, body) {
   finally { button.disabled = false; refreshSoon(); }
 }
 
+// A table cell: its label (shown beside the value at a phone's width) and the value in one block.
+function td(label, cls, ...children) {
+  return el("td", { "data-label": label, class: cls }, el("div", { class: "v" }, ...children));
+}
+
 // ---- requests waiting for approval
 function renderRequests() {
   const list = $("requests-list");
@@ -83,10 +88,16 @@ function renderRequests() {
 }
 
 // ---- runs
+// The run's first address: from GET /runs, else the "running: ADDRESS" line its start said over /events, else
+// its first published loopback port as http://127.0.0.1:PORT.
 function address(run) {
   const a = (run.addresses || [])[0];
-  if (a && a.url) return el("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, a.url);
-  return el("span", { class: "muted" }, "none");
+  const said = /^running: (https?:\/\/\S+)$/.exec(state.progress[run.slug] || "");
+  let url = (a && a.url) || (said && said[1]);
+  const m = !url && /^(127\.0\.0\.1|0\.0\.0\.0):(\d+)->/.exec(run.ports || "");
+  if (m) url = "http://127.0.0.1:" + m[2];
+  if (url && run.state === "running") return el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, url);
+  return el("span", { class: "muted" }, url || "none");
 }
 
 function renderRuns() {
@@ -95,15 +106,15 @@ function renderRuns() {
     const up = run.state === "running" || run.state === "starting";
     const line = state.progress[run.slug];
     return el("tr", { data: { run: run.id, slug: run.slug } },
-      el("td", { "data-label": "Stack" }, el("strong", {}, run.slug), el("span", { class: "muted" }, " " + run.version)),
-      el("td", { "data-label": "State" },
+      td("Stack", null, el("strong", {}, run.slug), el("span", { class: "muted" }, " " + run.version)),
+      td("State", null,
         el("span", { class: "badge state " + run.state, title: run.reason || "" }, run.state),
         run.reason && run.state !== "running" ? el("div", { class: "reason muted" }, run.reason) : null,
         line && run.state === "starting" ? el("div", { class: "reason muted" }, line) : null),
-      el("td", { "data-label": "Address" }, address(run)),
-      el("td", { "data-label": "Ports", class: "ports" }, run.ports || el("span", { class: "muted" }, "none")),
-      el("td", { "data-label": "Age" }, age(run.started_at || run.created_at)),
-      el("td", { class: "actions" },
+      td("Address", "address", address(run)),
+      td("Ports", "ports", run.ports || el("span", { class: "muted" }, "none")),
+      td("Age", null, age(run.started_at || run.created_at)),
+      el("td", { class: "actions" }, el("div", { class: "acts" },
         el("button", { type: "button", class: "ghost logs", "aria-label": "Logs of " + run.slug,
                        onclick: () => openLogs(run) }, "Logs"),
         up ? el("button", { type: "button", class: "ghost stop", "aria-label": "Stop " + run.slug,
@@ -114,7 +125,7 @@ function renderRuns() {
                        onclick: (ev) => {
                          if (confirm("Remove the run of " + run.slug + "? Its containers go; its data stays."))
                            act(ev.currentTarget, "DELETE", "/runs/" + run.id);
-                       } }, "Remove")));
+                       } }, "Remove"))));
   }));
   $("runs-table").hidden = state.runs.length === 0;
   $("runs-empty").hidden = state.runs.length > 0;
@@ -127,12 +138,12 @@ function renderStacks() {
     const signers = [...new Set(s.versions.map((v) => v.signer || (v.insecure ? "insecure (unsigned)" : "unsigned")))];
     const bytes = s.versions.reduce((n, v) => n + v.size, 0);
     return el("tr", { data: { stack: s.slug } },
-      el("td", { "data-label": "Stack" }, el("strong", {}, s.name || s.slug),
+      td("Stack", null, el("strong", {}, s.name || s.slug),
         s.name && s.name !== s.slug ? el("span", { class: "muted" }, " " + s.slug) : null,
         s.description ? el("div", { class: "muted small" }, s.description) : null),
-      el("td", { "data-label": "Versions" }, s.versions.map((v) => el("span", { class: "chip" }, v.version))),
-      el("td", { "data-label": "Size" }, size(bytes)),
-      el("td", { "data-label": "Signed by", class: "signer" }, signers.join(", ")));
+      td("Versions", null, s.versions.map((v) => el("span", { class: "chip" }, v.version))),
+      td("Size", null, size(bytes)),
+      td("Signed by", "signer", signers.join(", ")));
   }));
   $("stacks-table").hidden = state.stacks.length === 0;
   $("stacks-empty").hidden = state.stacks.length > 0;

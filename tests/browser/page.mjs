@@ -117,6 +117,8 @@ try {
     const s = document.querySelector(sel + ' .state');
     return s && s.textContent === 'running';
   }, row, { timeout: 120000 });
+  // the address: the front door's, once the start's last line ("running: https://...") came over /events
+  await page.waitForSelector(`${row} td[data-label="Address"] a[href^="https://"]`, { timeout: 10000 }).catch(() => null);
   out.running = {
     row: await page.textContent(row),
     address: await page.getAttribute(`${row} td[data-label="Address"] a`, 'href').catch(() => null),

@@ -53,6 +53,7 @@ version: "1.0"
 description: the page test's stack
 author: tests
 license: MIT
+ports: [{service: web, port: 8080, label: Web page}]
 Y
 cat >"$W/src/compose.yaml" <<Y
 services:
@@ -113,6 +114,8 @@ assert_eq True "$(jget "$J" 'd["running"]["notReloaded"]')" "running shown witho
 case "$(jget "$J" 'd["running"]["row"]')" in *"$SLUG"*"1.0"*running*"127.0.0.1:$port->8080/tcp"*) ;;
 *) die "the run's row: $(jget "$J" 'd["running"]')" ;; esac
 assert_eq 0 "$(jget "$J" 'd["running"]["requestsLeft"]')" "no request waits after Approve"
+for _ in $(seq 1 50); do grep -q '^running: ' "$W/run-stream.txt" && break; sleep 0.2; done
+assert_eq "$(sed -n 's/^running: //p' "$W/run-stream.txt")" "$(jget "$J" 'd["running"]["address"]')" "the run's address link (the stream's last line)"
 case "$(jget "$J" 'd["running"]["stacks"]')" in *"Page test $SLUG"*1.0*unsigned*) ;; *) die "stacks view: $(jget "$J" 'd["running"]["stacks"]')" ;; esac
 case "$(jget "$J" 'd["logs"]')" in *page-test-log-line*) ;; *) die "logs view: $(jget "$J" 'd["logs"]')" ;; esac
 case "$(jget "$J" 'd["gc"]')" in *"Kept: 1 version"*) ;; *) die "gc view: $(jget "$J" 'd["gc"]')" ;; esac
