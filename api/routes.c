@@ -15,6 +15,7 @@
 
 #include "gc/gc.h"
 #include "jobs.h"
+#include "logs.h"
 #include "page.h"
 #include "reply.h"
 #include "requests.h"
@@ -509,7 +510,7 @@ static struct MHD_Response *delete_run(struct route_ctx *ctx, const struct route
 #define LOGS_MAX (256 * 1024) /* the last this many bytes of the logs */
 
 /* compose logs of the run into a memfd, on a store connection of its own (the compose tool may take a
- * second; the shared store is not held meanwhile). */
+ * second; the shared store is not held meanwhile). ?follow=1: streamed as it comes (logs.h). */
 static struct MHD_Response *get_run_logs(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
 {
         struct error err = ERROR_INIT;
@@ -521,15 +522,27 @@ static struct MHD_Response *get_run_logs(struct route_ctx *ctx, const struct rou
         size_t off;
         int fd = -1, r;
 
+        const char *follow = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "follow");
+
         pthread_mutex_lock(&ctx->lock);
         r = run_by_id(ctx, rq->param, &row, &err);
         pthread_mutex_unlock(&ctx->lock);
+        if (r == 0 && follow && !strcmp(follow, "1")) {
+                run_row_release(&row);
+                r = logs_follow(ctx->logs, ctx->home, rq->param, rq->conn, &resp, &err);
+                if (r < 0) {
+                        *ret_status = MHD_HTTP_SERVICE_UNAVAILABLE;
+                        return reply_error("%s", err.msg);
+                }
+                *ret_status = MHD_HTTP_OK;
+                return resp;
+        }
         if (r == 0)
                 r = store_open(ctx->home, &s, &err);
         if (r == 0 && (fd = memfd_create("stack-logs", MFD_CLOEXEC)) < 0)
                 r = error_errno(&err, STACK_EFAIL, errno, "memfd_create");
         if (r == 0)
-                r = run_logs_to(s, rq->param, false, fd, &err);
+                r = run_logs_to(s, rq->param, false, fd, NULL, &err);
         store_free(s);
         if (r < 0) {
                 if (fd >= 0)

@@ -29,6 +29,7 @@ struct route_ctx {
         int expiry_s;              /* how long a request waits for a decision */
         struct sessions *sessions; /* the page's logins (session.h) */
         const char *home;          /* STACK_HOME: login links, and the store logs open on their own */
+        struct logs *logs;         /* GET /runs/{id}/logs?follow=1 streams (logs.h) */
 };
 
 struct route_request {

@@ -25,6 +25,7 @@
 
 #include "jobs.h"
 #include "jwt.h"
+#include "logs.h"
 #include "reply.h"
 #include "requests.h"
 #include "routes.h"
@@ -407,9 +408,11 @@ void server_stop(struct server *srv)
         if (!srv)
                 return;
         jobs_shutdown(srv->routes.jobs); /* streams end and suspended connections resume: MHD may stop */
+        logs_shutdown(srv->routes.logs);
         if (srv->mhd)
                 MHD_stop_daemon(srv->mhd);
         jobs_free(srv->routes.jobs);
+        logs_free(srv->routes.logs);
         sessions_free(srv->sessions);
         free(srv->catalog);
         if (srv->fd >= 0)
@@ -474,7 +477,7 @@ int server_start(const struct server_config *cfg, struct server **ret, struct er
         }
         srv->routes.catalog = srv->catalog;
         srv->routes.expiry_s = cfg->expiry_s > 0 ? cfg->expiry_s : REQUEST_EXPIRY_DEFAULT;
-        if (sessions_new(&srv->sessions) < 0) {
+        if (sessions_new(&srv->sessions) < 0 || logs_new(&srv->routes.logs) < 0) {
                 r = error_set(err, STACK_EFAIL, "out of memory");
                 goto fail;
         }

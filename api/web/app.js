@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { runs: [], requests: [], stacks: [], progress: {}, logsRun: null, logsTimer: null };
+const state = { runs: [], requests: [], stacks: [], progress: {}, logsRun: null, logsAbort: null };
 
 function el(tag, props, ...children) {
   const e = document.createElement(tag);
@@ -150,32 +150,44 @@ function renderStacks() {
   $("stacks-count").textContent = state.stacks.length;
 }
 
-// ---- logs (GET /runs/{id}/logs, read again every 2 s while "follow" is on)
+// ---- logs: GET /runs/{id}/logs?follow=1 streams them as they come; without "follow", read once
 async function loadLogs() {
   if (!state.logsRun) return;
-  const pre = $("logs-text");
-  const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+  const run = state.logsRun, pre = $("logs-text"), follow = $("logs-follow").checked;
+  if (state.logsAbort) state.logsAbort.abort();
+  const ctl = new AbortController();
+  state.logsAbort = ctl;
+  pre.textContent = "reading...";
   try {
-    const text = await api("GET", "/runs/" + state.logsRun.id + "/logs");
-    pre.textContent = text || "(no output yet)";
-    if (atEnd) pre.scrollTop = pre.scrollHeight;
-  } catch (e) { pre.textContent = "cannot read the logs: " + e.message; }
+    const r = await fetch("/runs/" + run.id + "/logs" + (follow ? "?follow=1" : ""), { signal: ctl.signal });
+    if (!r.ok) throw new Error(((await r.json().catch(() => ({}))).error) || r.status + " " + r.statusText);
+    const reader = r.body.getReader(), dec = new TextDecoder();
+    let first = true;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      if (first) { pre.textContent = ""; first = false; }
+      pre.append(dec.decode(value, { stream: true }));
+      if (atEnd || pre.textContent.length < 4096) pre.scrollTop = pre.scrollHeight;
+    }
+    if (first) pre.textContent = "(no output)";
+  } catch (e) {
+    if (e.name !== "AbortError") pre.append("\n[the logs stopped: " + e.message + "]");
+  }
 }
 
 function openLogs(run) {
   state.logsRun = run;
   $("logs-h").textContent = "Logs of " + run.slug + " " + run.version;
   $("logs").hidden = false;
-  $("logs-text").textContent = "reading...";
-  clearInterval(state.logsTimer);
-  loadLogs().then(() => { $("logs-text").scrollTop = $("logs-text").scrollHeight; });
-  state.logsTimer = setInterval(() => { if ($("logs-follow").checked) loadLogs(); }, 2000);
+  loadLogs();
   $("logs").scrollIntoView({ block: "nearest" });
   $("logs-text").focus();
 }
 
 function closeLogs() {
-  clearInterval(state.logsTimer);
+  if (state.logsAbort) state.logsAbort.abort();
   state.logsRun = null;
   $("logs").hidden = true;
 }
@@ -238,6 +250,7 @@ function listen() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("logs-close").addEventListener("click", closeLogs);
+  $("logs-follow").addEventListener("change", loadLogs);
   $("gc-check").addEventListener("click", checkGc);
   document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && state.logsRun) closeLogs(); });
   refresh();

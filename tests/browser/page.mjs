@@ -1,6 +1,7 @@
 // page.mjs - the page of stack serve (api/web/) in Debian's Chromium with playwright-core (tests/e2e/page.sh).
 //
-//   node page.mjs --origin https://127.0.0.1:PORT --port PORT --slug SLUG --request-cmd CMD --shots DIR
+//   node page.mjs --origin https://127.0.0.1:PORT --port PORT --slug SLUG --request-cmd CMD --shots DIR \
+//                 --stack-url http://127.0.0.1:STACK-PORT
 //
 // 1. A fresh browser context opens the link `$STACK_BIN open --print --port PORT` prints: it must land on /
 //    with the app.
@@ -8,7 +9,8 @@
 //    request must appear in the page by itself (server-sent events; the page is never reloaded: a marker set
 //    on window before must still be there after).
 // 3. Approve is clicked (keyboard: focus + Enter); the run of SLUG must show "running" without a reload.
-// 4. Logs and the gc dry run are opened; screenshots of each view at laptop (1280x800) and phone (390x844) width.
+// 4. Logs are opened (and follow: a request to STACK-URL logs a line that must appear by itself), then the gc
+//    dry run; screenshots of each view at laptop (1280x800) and phone (390x844) width.
 // 5. The link a second time: the status and the page's heading.
 // 6. A fresh context without the session, and one with a forged session cookie: what / shows, and what
 //    fetch('/runs') and fetch('/stacks') answer there.
@@ -18,7 +20,7 @@ import { execFileSync, spawn } from 'node:child_process';
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
-for (const k of ['origin', 'port', 'slug', 'request-cmd', 'shots'])
+for (const k of ['origin', 'port', 'slug', 'request-cmd', 'shots', 'stack-url'])
   if (!args[k]) throw new Error('page.mjs: --' + k + ' is missing');
 
 const out = { console: [], steps: [] };
@@ -135,6 +137,12 @@ try {
     const t = document.getElementById('logs-text').textContent;
     return t && t !== 'reading...';
   }, null, { timeout: 30000 });
+  // following: a request to the stack makes httpd -v log a line, which must arrive by itself
+  await page.waitForFunction(() => document.getElementById('logs-text').textContent.includes('page-test-log-line'),
+                             null, { timeout: 30000 });
+  await fetch(args['stack-url'] + '/followed-' + process.pid).catch(() => null);
+  out.followed = await page.waitForFunction((p) => document.getElementById('logs-text').textContent.includes('followed-' + p),
+                                            process.pid, { timeout: 30000 }).then(() => true, () => false);
   out.logs = await page.textContent('#logs-text');
   await shots(page, 'logs');
   await page.click('#logs-close');

@@ -21,6 +21,9 @@ for c in node npm certutil python3 curl; do
   command -v "$c" >/dev/null 2>&1 || die "$c is missing (run scripts/install-deps)"
 done
 [ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing (run scripts/install-deps)"
+# Temp dirs under a parent of this test's own (nothing that sweeps /tmp/stack-e2e.* elsewhere reaches them).
+export TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/stack-page.XXXXXX")
+_E2E_CLEAN_PATHS+=("$TMPDIR")
 new_home
 new_tmpdir W
 export STACK_RUNTIME=${STACK_RUNTIME:-docker-compose}
@@ -59,7 +62,7 @@ cat >"$W/src/compose.yaml" <<Y
 services:
   web:
     image: $TAG
-    command: ["sh", "-c", "echo 'hello from $SLUG' >/www/index.html && echo page-test-log-line && exec httpd -f -v -p 8080 -h /www"]
+    command: ["sh", "-c", "echo 'hello from $SLUG' >/www/index.html && echo page-test-log-line && exec httpd -f -vv -p 8080 -h /www"]
     ports: ["127.0.0.1:$port:8080"]
 Y
 assert_exit 0 "$S" pack "$W/src" -o "$W/$SLUG.stack"
@@ -72,7 +75,7 @@ on_exit "kill $!"
 SERVE_PID=$!
 PORT=
 for _ in $(seq 1 100); do
-  PORT=$(sed -n 's/^stack serve: listening on https:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$LOG")
+  PORT=$(sed -n 's/^stack serve: listening on https:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$LOG" 2>/dev/null || true) # the log may not exist yet
   [ -n "$PORT" ] && break
   kill -0 $SERVE_PID 2>/dev/null || break
   sleep 0.1
@@ -101,7 +104,7 @@ REQ="curl -sS --max-time 150 --cacert '$CA' -H 'Origin: $SITE' -H 'Content-Type:
 info "browser: log in, see the request, approve it"
 rc=0
 HOME=$W/home TMPDIR=$W timeout 300 node "$B/page.mjs" --origin "$O" --port "$PORT" --slug "$SLUG" \
-  --request-cmd "$REQ" --shots "$SHOTS" >"$W/page.json" 2>"$W/page.err" || rc=$?
+  --request-cmd "$REQ" --shots "$SHOTS" --stack-url "http://127.0.0.1:$port" >"$W/page.json" 2>"$W/page.err" || rc=$?
 J=$W/page.json
 [ "$rc" = 0 ] || die "page.mjs exited $rc: $(cat "$J" "$W/page.err")"
 
@@ -118,6 +121,7 @@ for _ in $(seq 1 50); do grep -q '^running: ' "$W/run-stream.txt" && break; slee
 assert_eq "$(sed -n 's/^running: //p' "$W/run-stream.txt")" "$(jget "$J" 'd["running"]["address"]')" "the run's address link (the stream's last line)"
 case "$(jget "$J" 'd["running"]["stacks"]')" in *"Page test $SLUG"*1.0*unsigned*) ;; *) die "stacks view: $(jget "$J" 'd["running"]["stacks"]')" ;; esac
 case "$(jget "$J" 'd["logs"]')" in *page-test-log-line*) ;; *) die "logs view: $(jget "$J" 'd["logs"]')" ;; esac
+assert_eq True "$(jget "$J" 'd["followed"]')" "the logs view follows (a new line arrived by itself)"
 case "$(jget "$J" 'd["gc"]')" in *"Kept: 1 version"*) ;; *) die "gc view: $(jget "$J" 'd["gc"]')" ;; esac
 [ -n "$("$D" ps -q --filter label=io.stack.slug="$SLUG")" ] || die "approved: no container running"
 assert_exit 0 "$S" ps
@@ -174,6 +178,16 @@ assert_eq '{"requests":[]}' "$(c -H "Authorization: Bearer $(tok)" "$O/requests"
 c -H "Authorization: Bearer $(tok)" "$O/gc" >"$W/gc.json"
 assert_eq "True 1 0" "$(jget "$W/gc.json" 'str(d["dry_run"]) + " " + str(d["roots"]["kept_versions"]) + " " + str(d["would_remove"]["versions"])')" "GET /gc"
 c -H "Authorization: Bearer $(tok)" "$O/runs/$RUN/logs" | grep -q page-test-log-line || die "GET /runs/ID/logs"
+# ?follow=1 streams: a line logged after the stream began arrives; the client going away ends the tool
+curl -sS -N --cacert "$CA" -H "Authorization: Bearer $(tok)" "$O/runs/$RUN/logs?follow=1" >"$W/follow.txt" 2>&1 &
+FOLLOW=$!
+for _ in $(seq 1 100); do grep -q page-test-log-line "$W/follow.txt" && break; sleep 0.1; done
+curl -s --max-time 5 "http://127.0.0.1:$port/after-follow-$U" >/dev/null || true
+for _ in $(seq 1 100); do grep -q "after-follow-$U" "$W/follow.txt" && break; sleep 0.1; done
+grep -q "after-follow-$U" "$W/follow.txt" || die "logs?follow=1: the new line did not arrive: $(cat "$W/follow.txt")"
+kill $FOLLOW; wait $FOLLOW 2>/dev/null || true
+for _ in $(seq 1 50); do pgrep -f "docker-compose -p stack-$SLUG .*logs" >/dev/null || break; sleep 0.1; done
+! pgrep -af "docker-compose -p stack-$SLUG .*logs" || die "logs?follow=1: the compose tool still runs after the client left: $(grep logs "$LOG")"
 assert_eq stopped "$(c -X POST -H "Authorization: Bearer $(tok)" "$O/runs/$RUN/stop" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" "stop"
 [ -z "$("$D" ps -q --filter label=io.stack.slug="$SLUG")" ] || die "stop: containers still run"
 assert_eq 202 "$(c -o "$W/start.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $(tok)" "$O/runs/$RUN/start")" "start"
