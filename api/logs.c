@@ -27,10 +27,10 @@ struct stream {
         struct stream *next;
         struct MHD_Connection *conn;
         char *home, run_id[64];
-        int rd, wr;              /* the pipe: the tool writes wr, the pump reads rd */
-        volatile int pid;        /* the tool's, while it runs */
-        int client_fd;           /* the connection's socket, watched while the connection is suspended */
-        char buf[LOGS_BUFFER];   /* read, not yet sent */
+        int rd, wr;            /* the pipe: the tool writes wr, the pump reads rd */
+        volatile int pid;      /* the tool's, while it runs */
+        int client_fd;         /* the connection's socket, watched while the connection is suspended */
+        char buf[LOGS_BUFFER]; /* read, not yet sent */
         size_t len;
         bool eof, closed, suspended;
         int refs;

@@ -181,7 +181,7 @@ c -H "Authorization: Bearer $(tok)" "$O/runs/$RUN/logs" | grep -q page-test-log-
 # ?follow=1 streams: a line logged after the stream began arrives; the client going away ends the tool
 curl -sS -N --cacert "$CA" -H "Authorization: Bearer $(tok)" "$O/runs/$RUN/logs?follow=1" >"$W/follow.txt" 2>&1 &
 FOLLOW=$!
-for _ in $(seq 1 100); do grep -q page-test-log-line "$W/follow.txt" && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -qs page-test-log-line "$W/follow.txt" && break; sleep 0.1; done
 curl -s --max-time 5 "http://127.0.0.1:$port/after-follow-$U" >/dev/null || true
 for _ in $(seq 1 100); do grep -q "after-follow-$U" "$W/follow.txt" && break; sleep 0.1; done
 grep -q "after-follow-$U" "$W/follow.txt" || die "logs?follow=1: the new line did not arrive: $(cat "$W/follow.txt")"
