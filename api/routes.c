@@ -1,15 +1,22 @@
 /* routes.c - what each endpoint answers (spec/api.md "Endpoints"). */
 #include "routes.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "gc/gc.h"
 #include "jobs.h"
+#include "logs.h"
+#include "page.h"
 #include "reply.h"
 #include "requests.h"
 #include "resolve.h"
@@ -17,6 +24,7 @@
 #include "run/engine.h"
 #include "run/run.h"
 #include "run/runs.h"
+#include "store/fsutil.h"
 #include "store/index.h"
 #include "store/store.h"
 
@@ -332,7 +340,306 @@ static struct MHD_Response *get_stacks(struct route_ctx *ctx, const struct route
         return reply_json(json_pack("{s:o}", "stacks", stacks));
 }
 
+/* ---- the page and the endpoints it calls (spec/api.md "The page") ---- */
+
+static struct MHD_Response *get_page(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        return page_asset(rq->path, rq->session || rq->authenticated, ret_status);
+}
+
+static struct MHD_Response *get_login(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        const char *t = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "t");
+
+        return page_login(ctx->sessions, ctx->home, t, ret_status);
+}
+
+/* Pending requests, oldest first (those past their time expired first, as stack ps does). */
+static struct MHD_Response *get_requests(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        struct error err = ERROR_INIT;
+        struct request_row *v = NULL;
+        size_t n = 0;
+        json_t *list;
+        int r;
+
+        pthread_mutex_lock(&ctx->lock);
+        r = requests_expire(ctx->store, NULL, false, "no decision in time", NULL, &err);
+        if (r == 0)
+                r = requests_list(ctx->store, "pending", &v, &n, &err);
+        pthread_mutex_unlock(&ctx->lock);
+        if (r < 0)
+                return failure(r, &err, ret_status);
+        list = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(list, request_object(&v[i]));
+        request_rows_free(v, n);
+        *ret_status = MHD_HTTP_OK;
+        return reply_json(json_pack("{s:o}", "requests", list));
+}
+
+/* What stack approve / stack deny do; the worker waiting for the row notices (and sends the state event). */
+static struct MHD_Response *decide(struct route_ctx *ctx, const struct route_request *rq, bool approve,
+                                   unsigned *ret_status)
+{
+        struct error err = ERROR_INIT;
+        struct request_row row = {0};
+        const char *reason = approve ? "approved through the API" : "denied through the API";
+        json_t *body = rq->body_len ? json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+        json_t *o;
+        int r;
+
+        if (rq->body_len && (!json_is_object(body) ||
+                             (json_object_get(body, "reason") && !json_is_string(json_object_get(body, "reason"))))) {
+                json_decref(body);
+                *ret_status = MHD_HTTP_BAD_REQUEST;
+                return reply_error("the body, when there is one, is {\"reason\": TEXT}");
+        }
+        if (!approve && json_is_string(json_object_get(body, "reason")))
+                reason = json_string_value(json_object_get(body, "reason"));
+        pthread_mutex_lock(&ctx->lock);
+        r = requests_get(ctx->store, rq->param, &row, &err);
+        if (r == 0)
+                r = requests_decide(ctx->store, rq->param, approve ? "approved" : "denied", reason, &err);
+        request_row_release(&row);
+        if (r == 0)
+                r = requests_get(ctx->store, rq->param, &row, &err);
+        pthread_mutex_unlock(&ctx->lock);
+        json_decref(body);
+        if (r == -STACK_EFAIL) { /* no longer pending: decided, or expired */
+                *ret_status = MHD_HTTP_CONFLICT;
+                return reply_error("%s", err.msg);
+        }
+        if (r < 0)
+                return failure(r, &err, ret_status);
+        fprintf(stderr, "stack serve: request %s (%s) %s through the API\n", row.id, row.ref, row.state);
+        o = request_object(&row);
+        request_row_release(&row);
+        *ret_status = MHD_HTTP_OK;
+        return reply_json(o);
+}
+
+static struct MHD_Response *post_approve(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        return decide(ctx, rq, true, ret_status);
+}
+
+static struct MHD_Response *post_deny(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        return decide(ctx, rq, false, ret_status);
+}
+
+/* The run's id, exactly (runs_get also takes a slug; these paths name an id). */
+static int run_by_id(struct route_ctx *ctx, const char *id, struct run_row *row, struct error *err)
+{
+        int r = runs_get(ctx->store, id, row, err);
+
+        if (r == 0 && strcmp(row->id, id) != 0) {
+                run_row_release(row);
+                memset(row, 0, sizeof *row);
+                r = error_set(err, STACK_ENOTFOUND, "no run '%s'", id);
+        }
+        return r;
+}
+
+/* Starts the run's version again, as POST /run does once approved: a request row (approved, reason "started
+ * through the API") and a worker; 202 at once, the rest arrives as events. */
+static struct MHD_Response *post_run_start(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        struct error err = ERROR_INIT;
+        struct run_row run = {0};
+        struct request_row row = {0};
+        char ref[256];
+        int64_t expires = (int64_t)time(NULL) + ctx->expiry_s;
+        int r;
+
+        pthread_mutex_lock(&ctx->lock);
+        r = run_by_id(ctx, rq->param, &run, &err);
+        if (r == 0 && fs_path(ref, sizeof ref, "%s@%s", run.slug, run.version) < 0)
+                r = error_set(&err, STACK_EUSAGE, "ref too long");
+        if (r == 0)
+                r = requests_insert(ctx->store, run.slug, ref, rq->origin, "token", "approved",
+                                    "started through the API", expires, &row, &err);
+        pthread_mutex_unlock(&ctx->lock);
+        if (r == 0) {
+                struct job_spec spec = {row.id, run.slug, ref, false, expires};
+                r = jobs_start(ctx->jobs, &spec, rq->conn, NULL, &err);
+                if (r < 0) {
+                        pthread_mutex_lock(&ctx->lock);
+                        requests_expire(ctx->store, row.id, true, err.msg, NULL, NULL);
+                        pthread_mutex_unlock(&ctx->lock);
+                        r = error_set(&err, STACK_ERUNTIME, "%s", err.msg);
+                }
+        }
+        if (r == 0)
+                fprintf(stderr, "stack serve: run %s (%s) started through the API (request %s)\n", run.id, ref, row.id);
+        *ret_status = MHD_HTTP_ACCEPTED;
+        {
+                struct MHD_Response *resp = r < 0 ? failure(r, &err, ret_status)
+                                                  : reply_json(json_pack("{s:s, s:s, s:s}", "request", row.id, "run",
+                                                                         run.id, "state", "approved"));
+                run_row_release(&run);
+                request_row_release(&row);
+                return resp;
+        }
+}
+
+/* stack rm: the run taken down and its row deleted (its data stays). */
+static struct MHD_Response *delete_run(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        struct error err = ERROR_INIT;
+        struct run_row row = {0};
+        int r;
+
+        pthread_mutex_lock(&ctx->lock);
+        r = run_by_id(ctx, rq->param, &row, &err);
+        run_row_release(&row);
+        memset(&row, 0, sizeof row);
+        if (r == 0)
+                r = orch_stop(ctx->store, rq->param, true, false, NULL, NULL, &row, &err);
+        pthread_mutex_unlock(&ctx->lock);
+        if (r < 0)
+                return failure(r, &err, ret_status);
+        jobs_event_state(ctx->jobs, NULL, row.slug, "removed", rq->param, NULL);
+        fprintf(stderr, "stack serve: run %s (%s) removed through the API\n", rq->param, row.slug);
+        run_row_release(&row);
+        *ret_status = MHD_HTTP_OK;
+        return reply_json(json_pack("{s:s, s:s}", "id", rq->param, "state", "removed"));
+}
+
+#define LOGS_MAX (256 * 1024) /* the last this many bytes of the logs */
+
+/* compose logs of the run into a memfd, on a store connection of its own (the compose tool may take a
+ * second; the shared store is not held meanwhile). ?follow=1: streamed as it comes (logs.h). */
+static struct MHD_Response *get_run_logs(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+        struct run_row row = {0};
+        struct MHD_Response *resp;
+        char *text = NULL;
+        off_t size;
+        size_t off;
+        int fd = -1, r;
+
+        const char *follow = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "follow");
+
+        pthread_mutex_lock(&ctx->lock);
+        r = run_by_id(ctx, rq->param, &row, &err);
+        pthread_mutex_unlock(&ctx->lock);
+        if (r == 0 && follow && !strcmp(follow, "1")) {
+                run_row_release(&row);
+                r = logs_follow(ctx->logs, ctx->home, rq->param, rq->conn, &resp, &err);
+                if (r < 0) {
+                        *ret_status = MHD_HTTP_SERVICE_UNAVAILABLE;
+                        return reply_error("%s", err.msg);
+                }
+                *ret_status = MHD_HTTP_OK;
+                return resp;
+        }
+        if (r == 0)
+                r = store_open(ctx->home, &s, &err);
+        if (r == 0 && (fd = memfd_create("stack-logs", MFD_CLOEXEC)) < 0)
+                r = error_errno(&err, STACK_EFAIL, errno, "memfd_create");
+        if (r == 0)
+                r = run_logs_to(s, rq->param, false, fd, NULL, &err);
+        store_free(s);
+        if (r < 0) {
+                if (fd >= 0)
+                        close(fd);
+                run_row_release(&row);
+                return failure(r, &err, ret_status);
+        }
+        size = lseek(fd, 0, SEEK_END);
+        off = size > LOGS_MAX ? (size_t)size - LOGS_MAX : 0;
+        text = malloc((size_t)size - off + 512);
+        if (text) {
+                int head = row.reason ? snprintf(text, 512, "run %s of %s is %s: %.400s\n", row.id, row.slug, row.state,
+                                                 row.reason)
+                                      : 0;
+                ssize_t got = pread(fd, text + head, (size_t)size - off, (off_t)off);
+                resp = got < 0 ? NULL
+                               : MHD_create_response_from_buffer((size_t)head + (size_t)got, text,
+                                                                 MHD_RESPMEM_MUST_FREE);
+                if (!resp)
+                        free(text);
+        } else {
+                resp = NULL;
+        }
+        close(fd);
+        run_row_release(&row);
+        if (resp) {
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+                MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        }
+        *ret_status = MHD_HTTP_OK;
+        return resp;
+}
+
+static json_t *strv_json(char **v)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; v && v[i]; i++)
+                json_array_append_new(a, json_string(v[i]));
+        return a;
+}
+
+/* gc --dry-run --json: what gc would remove now (nothing changes). ?keep=N as stack gc --keep. */
+static struct MHD_Response *get_gc(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        const char *k = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "keep");
+        struct gc_options o = GC_OPTIONS_INIT;
+        struct gc_report rep = {0};
+        struct error err = ERROR_INIT;
+        json_t *out;
+        char *end;
+        int r;
+
+        if (k) {
+                long keep = strtol(k, &end, 10);
+                if (!*k || *end || keep < 1 || keep > 1000000) {
+                        *ret_status = MHD_HTTP_BAD_REQUEST;
+                        return reply_error("keep wants a number from 1");
+                }
+                o.keep = (unsigned)keep;
+        }
+        o.dry_run = true;
+        pthread_mutex_lock(&ctx->lock);
+        r = gc_run(ctx->store, &o, &rep, &err);
+        pthread_mutex_unlock(&ctx->lock);
+        if (r < 0) {
+                gc_report_release(&rep);
+                return failure(r, &err, ret_status);
+        }
+        out = json_pack("{s:b, s:i, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+                        "dry_run", 1, "keep", (int)o.keep, "roots", "kept_versions", (json_int_t)rep.kept_versions,
+                        "runs", (json_int_t)rep.root_runs, "pins", (json_int_t)rep.root_pins, "newest",
+                        (json_int_t)rep.root_newest, "would_remove", "versions", (json_int_t)rep.versions, "stacks",
+                        (json_int_t)rep.stacks, "trees", (json_int_t)rep.trees, "entries", (json_int_t)rep.entries,
+                        "objects", (json_int_t)rep.objects, "object_bytes", (json_int_t)rep.object_bytes, "temp_files",
+                        (json_int_t)rep.temp_files, "temp_bytes", (json_int_t)rep.temp_bytes, "run_dirs",
+                        (json_int_t)rep.run_dirs);
+        if (out)
+                json_object_set_new(json_object_get(out, "would_remove"), "images", strv_json(rep.images));
+        gc_report_release(&rep);
+        *ret_status = MHD_HTTP_OK;
+        return reply_json(out);
+}
+
 static const struct route routes[] = {
+        {"GET", "/", false, get_page}, /* the page: with a session the app, else how to log in */
+        {"GET", "/app.js", false, get_page},
+        {"GET", "/app.css", false, get_page},
+        {"GET", "/login", false, get_login},
+        {"GET", "/requests", true, get_requests},
+        {"POST", "/requests/{id}/approve", true, post_approve},
+        {"POST", "/requests/{id}/deny", true, post_deny},
+        {"POST", "/runs/{id}/start", true, post_run_start},
+        {"DELETE", "/runs/{id}", true, delete_run},
+        {"GET", "/runs/{id}/logs", true, get_run_logs},
+        {"GET", "/gc", true, get_gc},
         {"GET", "/health", false, get_health},
         {"POST", "/run", false, post_run}, /* its own checks: token, or an allowed Origin + JSON */
         {"GET", "/runs", true, get_runs},

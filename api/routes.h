@@ -23,17 +23,21 @@ struct jobs;
 
 struct route_ctx {
         struct store *store;
-        pthread_mutex_t lock; /* held around every use of store */
-        struct jobs *jobs;    /* POST /run's workers and streams, /events (jobs.h) */
-        const char *catalog;  /* the catalog base URL (--catalog, $STACK_CATALOG); NULL: none */
-        int expiry_s;         /* how long a request waits for a decision */
+        pthread_mutex_t lock;      /* held around every use of store */
+        struct jobs *jobs;         /* POST /run's workers and streams, /events (jobs.h) */
+        const char *catalog;       /* the catalog base URL (--catalog, $STACK_CATALOG); NULL: none */
+        int expiry_s;              /* how long a request waits for a decision */
+        struct sessions *sessions; /* the page's logins (session.h) */
+        const char *home;          /* STACK_HOME: login links, and the store logs open on their own */
+        struct logs *logs;         /* GET /runs/{id}/logs?follow=1 streams (logs.h) */
 };
 
 struct route_request {
         const char *method, *path;
         const char *body; /* NUL-terminated, at most the server's body limit; "" when none */
         size_t body_len;
-        bool authenticated; /* a valid token came with the request */
+        bool authenticated; /* a valid token came with the request, or the page's session cookie */
+        bool session;       /* it was the session cookie (no token) */
         const char *origin; /* the Origin header (an allowed one: the server checked), NULL when none */
         const char *param;  /* the {id} of /runs/{id}..., "" when the route has none */
         struct MHD_Connection *conn;

@@ -25,9 +25,11 @@
 
 #include "jobs.h"
 #include "jwt.h"
+#include "logs.h"
 #include "reply.h"
 #include "requests.h"
 #include "routes.h"
+#include "session.h"
 #include "store/fsutil.h"
 #include "store/store.h"
 
@@ -41,6 +43,8 @@ struct server {
         unsigned port;
         char hosts[MAX_HOSTS][HOST_LEN]; /* accepted Host header values */
         size_t n_hosts;
+        char self[MAX_HOSTS][HOST_LEN + 8]; /* the daemon's own origins: https:// + each host (the page's) */
+        struct sessions *sessions;          /* the page's logins (session.h) */
         char **origins;
         size_t n_origins;
         unsigned char secret[JWT_SECRET_LEN * 2];
@@ -132,7 +136,8 @@ static int listen_on(const char *address, unsigned port, bool *ret_v6, unsigned 
 
 static void add_host(struct server *srv, const char *name)
 {
-        if (srv->n_hosts < MAX_HOSTS && fs_path(srv->hosts[srv->n_hosts], HOST_LEN, "%s:%u", name, srv->port) == 0)
+        if (srv->n_hosts < MAX_HOSTS && fs_path(srv->hosts[srv->n_hosts], HOST_LEN, "%s:%u", name, srv->port) == 0 &&
+            fs_path(srv->self[srv->n_hosts], HOST_LEN + 8, "https://%s:%u", name, srv->port) == 0)
                 srv->n_hosts++;
 }
 
@@ -146,8 +151,19 @@ static bool host_ok(const struct server *srv, const char *host)
         return false;
 }
 
+/* The page's own origin (https://127.0.0.1:PORT and the other names of this server), exact match. */
+static bool origin_self(const struct server *srv, const char *origin)
+{
+        for (size_t i = 0; origin && i < srv->n_hosts; i++)
+                if (!strcasecmp(srv->self[i], origin))
+                        return true;
+        return false;
+}
+
 static bool origin_ok(const struct server *srv, const char *origin)
 {
+        if (origin_self(srv, origin))
+                return true;
         for (size_t i = 0; i < srv->n_origins; i++)
                 if (!strcmp(srv->origins[i], origin))
                         return true;
@@ -256,7 +272,13 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, st
 {
         struct error err = ERROR_INIT;
         char param[64];
-        struct route_request in = {method, path, rq->body ? rq->body : "", rq->body_len, false, origin, param, c};
+        struct route_request in = {.method = method,
+                                   .path = path,
+                                   .body = rq->body ? rq->body : "",
+                                   .body_len = rq->body_len,
+                                   .origin = origin,
+                                   .param = param,
+                                   .conn = c};
         const struct route *route;
         struct MHD_Response *resp;
         char allow[64];
@@ -268,6 +290,18 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, st
         if (auth < 0)
                 return answer(c, rq, MHD_HTTP_UNAUTHORIZED, unauthorized(err.msg), origin);
         in.authenticated = auth == 1;
+        if (auth == 0) { /* no token: the page's session cookie, when it names a live session */
+                const char *cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SESSION_COOKIE);
+                in.session = in.authenticated = sessions_check(srv->sessions, cookie, (int64_t)time(NULL));
+        }
+        /* A state change on the strength of the cookie alone needs the page's own Origin: a page of another
+         * origin (even a same-site one, which the browser gives the cookie) changes nothing. */
+        if (in.session && strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0 &&
+            !origin_self(srv, origin))
+                return answer(c, rq, MHD_HTTP_FORBIDDEN,
+                              reply_error("a %s with the session cookie must come from the page's own origin (%s)",
+                                          method, srv->self[0]),
+                              origin);
         route = routes_find(method, path, param, sizeof param, &known);
         if (!route && known) {
                 routes_allowed_methods(path, allow, sizeof allow);
@@ -280,7 +314,8 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, st
                 return answer(c, rq, MHD_HTTP_NOT_FOUND, reply_error("no such endpoint: %s", path), origin);
         if (route->needs_token && !in.authenticated)
                 return answer(c, rq, MHD_HTTP_UNAUTHORIZED,
-                              unauthorized("this endpoint needs a token (Authorization: Bearer; see stack token)"),
+                              unauthorized("this endpoint needs a token (Authorization: Bearer; see stack token) "
+                                           "or the page's session (stack open)"),
                               origin);
         resp = route->fn(&srv->routes, &in, &status);
         return answer(c, rq, status, resp, origin);
@@ -373,9 +408,12 @@ void server_stop(struct server *srv)
         if (!srv)
                 return;
         jobs_shutdown(srv->routes.jobs); /* streams end and suspended connections resume: MHD may stop */
+        logs_shutdown(srv->routes.logs);
         if (srv->mhd)
                 MHD_stop_daemon(srv->mhd);
         jobs_free(srv->routes.jobs);
+        logs_free(srv->routes.logs);
+        sessions_free(srv->sessions);
         free(srv->catalog);
         if (srv->fd >= 0)
                 close(srv->fd);
@@ -439,6 +477,12 @@ int server_start(const struct server_config *cfg, struct server **ret, struct er
         }
         srv->routes.catalog = srv->catalog;
         srv->routes.expiry_s = cfg->expiry_s > 0 ? cfg->expiry_s : REQUEST_EXPIRY_DEFAULT;
+        if (sessions_new(&srv->sessions) < 0 || logs_new(&srv->routes.logs) < 0) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto fail;
+        }
+        srv->routes.sessions = srv->sessions;
+        srv->routes.home = store_home(cfg->store);
         jc.home = store_home(cfg->store);
         jc.catalog = srv->catalog;
         jc.auto_approve = cfg->auto_approve;

@@ -35,6 +35,7 @@ int cmd_trust(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_open(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
 int cmd_deny(int argc, char **argv);
 int cmd_trust_stack(int argc, char **argv);

@@ -42,6 +42,8 @@ static const struct command commands[] = {
         {"catalog", cmd_catalog, "catalog build DIR [--key KEY] write DIR/index.json for the bundles in DIR"},
         {"serve", cmd_serve, "serve [--port N] [--origin O]  the localhost HTTPS API (--address A, --print-cert)"},
         {"token", cmd_token, "token [--ttl S]               print a short-lived bearer token for the API"},
+        {"open", cmd_open,
+         "open [--print] [--port N]     the page of stack serve in the browser (one-time login link)"},
         {"approve", cmd_approve, "approve ID|SLUG               start a run a website asked for (stack ps lists them)"},
         {"deny", cmd_deny, "deny ID|SLUG [--reason R]     refuse a run a website asked for"},
         {"trust-stack", cmd_trust_stack, "trust-stack add|ls|rm SLUG    stacks a token starts without approval"},

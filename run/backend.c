@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,7 +167,8 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
         char **envp = NULL, out_path[] = "/tmp/stack-compose-XXXXXX";
         posix_spawn_file_actions_t fa;
         size_t na = 0, ne = 0, n_env = 0, n_extra = 0;
-        int out_fd = -1, status, r = 0;
+        int out_fd = -1, status, r = 0, k;
+        posix_spawnattr_t attr;
         pid_t pid;
 
         for (int i = 0; b->argv[i]; i++)
@@ -214,16 +216,42 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
                 posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
                 posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
                 posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        } else if (c->output_fd > 0) {
+                posix_spawn_file_actions_adddup2(&fa, c->output_fd, 1);
+                posix_spawn_file_actions_adddup2(&fa, c->output_fd, 2);
+                posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
         }
-        if (posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, envp) != 0) {
-                r = error_errno(err, STACK_ERUNTIME, errno, "cannot start %s", b->name);
+        /* A tool the caller may signal gets an empty signal mask and default SIGTERM/SIGPIPE: the daemon blocks
+         * SIGTERM in every thread (sigwait) and ignores SIGPIPE, and a child would inherit both. */
+        posix_spawnattr_init(&attr);
+        if (c->ret_pid) {
+                sigset_t none, dfl;
+                sigemptyset(&none);
+                sigemptyset(&dfl);
+                sigaddset(&dfl, SIGTERM);
+                sigaddset(&dfl, SIGPIPE);
+                sigaddset(&dfl, SIGINT);
+                posix_spawnattr_setsigmask(&attr, &none);
+                posix_spawnattr_setsigdefault(&attr, &dfl);
+                posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        }
+        k = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv, envp);
+        posix_spawnattr_destroy(&attr);
+        if (k != 0) {
+                r = error_errno(err, STACK_ERUNTIME, k, "cannot start %s", b->name);
                 goto done;
         }
+        if (c->ret_pid)
+                __atomic_store_n(c->ret_pid, (int)pid, __ATOMIC_SEQ_CST);
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR) {
                         r = error_errno(err, STACK_ERUNTIME, errno, "waiting for %s", b->name);
-                        goto done;
+                        break;
                 }
+        if (c->ret_pid)
+                __atomic_store_n(c->ret_pid, 0, __ATOMIC_SEQ_CST);
+        if (r < 0)
+                goto done;
         *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
         if (ret_output && out_fd >= 0) {
                 off_t end = lseek(out_fd, 0, SEEK_END), start = end > OUTPUT_TAIL ? end - OUTPUT_TAIL : 0;

@@ -30,6 +30,8 @@ struct backend_call {
         const char *const *env;   /* "K=V" added to (and overriding) the environment; NULL-terminated or NULL */
         const char *const *args;  /* the command: {"up", "-d", NULL} */
         bool inherit_output;      /* true: the caller's stdout/stderr (logs); false: captured */
+        int output_fd;            /* with inherit_output, > 0: stdout and stderr go to this fd instead */
+        volatile int *ret_pid;    /* when set: the tool's pid while it runs (the caller may signal it), 0 after */
 };
 
 /* Run the call and wait. *ret_status: the tool's exit status. With captured output, *ret_output gets its last

@@ -1321,6 +1321,11 @@ int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_r
 
 int run_logs(struct store *s, const char *id_or_slug, bool follow, struct error *err)
 {
+        return run_logs_to(s, id_or_slug, follow, -1, NULL, err);
+}
+
+int run_logs_to(struct store *s, const char *id_or_slug, bool follow, int fd, volatile int *ret_pid, struct error *err)
+{
         const char *args[] = {"logs", "--no-color", follow ? "-f" : NULL, NULL};
         struct backend *b = NULL;
         struct run_row row = {0};
@@ -1341,8 +1346,21 @@ int run_logs(struct store *s, const char *id_or_slug, bool follow, struct error 
         r = open_run(s, id_or_slug, &row, &p, &b, err);
         if (r == 0)
                 r = build_env(NULL, row.slug, &p, true, &env, &dotenv, err);
-        if (r == 0)
-                r = compose(b, &p, &env, args, true, &status, NULL, err);
+        if (r == 0) {
+                /* into a pipe, docker-compose v1 (Python) would hold lines back in its buffer */
+                if (fd > 0 && env_set(&env, "PYTHONUNBUFFERED=1") < 0)
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+                struct backend_call c = {.project = p.project,
+                                         .compose_file = p.effective,
+                                         .project_dir = p.compose_dir,
+                                         .env = (const char *const *)env.v,
+                                         .args = args,
+                                         .inherit_output = true,
+                                         .output_fd = fd,
+                                         .ret_pid = ret_pid};
+                if (r == 0)
+                        r = backend_compose(b, &c, &status, NULL, err);
+        }
         if (r == 0 && status != 0)
                 r = error_set(err, STACK_ERUNTIME, "%s logs exited %d", backend_name(b), status);
         env_release(&env);

@@ -87,5 +87,8 @@ int run_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struc
 int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_row *ret, struct error *err);
 /* compose logs [-f] with the caller's stdout; returns the tool's status as a stack_code. */
 int run_logs(struct store *s, const char *id_or_slug, bool follow, struct error *err);
+/* The same into fd (its stdout and stderr; the daemon's GET /runs/{id}/logs); fd <= 0: the caller's stdout.
+ * ret_pid (may be NULL) holds the tool's pid while it runs, so another thread can end a follow (SIGTERM). */
+int run_logs_to(struct store *s, const char *id_or_slug, bool follow, int fd, volatile int *ret_pid, struct error *err);
 
 #endif

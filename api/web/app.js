@@ -1,0 +1,259 @@
+// app.js - the page of stack serve: every view is a documented API call (spec/api.md); live updates come from
+// GET /events (server-sent events), and each event re-reads what it may have changed. No framework, no build.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { runs: [], requests: [], stacks: [], progress: {}, logsRun: null, logsAbort: null };
+
+function el(tag, props, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (k === "class") e.className = v;
+    else if (k === "data") for (const [dk, dv] of Object.entries(v)) e.dataset[dk] = dv;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+
+function age(t) {
+  if (!t) return "";
+  const s = Math.max(0, Math.floor(Date.now() / 1000 - t));
+  if (s < 60) return s + " s";
+  if (s < 3600) return Math.floor(s / 60) + " min";
+  if (s < 86400) return Math.floor(s / 3600) + " h";
+  return Math.floor(s / 86400) + " d";
+}
+
+function size(n) {
+  const u = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return (i ? n.toFixed(1) : String(n)) + " " + u[i];
+}
+
+function showError(msg) {
+  const e = $("error");
+  e.textContent = msg;
+  e.hidden = !msg;
+}
+
+async function api(method, path, body) {
+  const opts = { method, headers: {} };
+  if (body !== undefined) { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
+  let r;
+  for (let i = 1; ; i++) { // a network error (the machine's interfaces changing) is tried again, twice
+    try { r = await fetch(path, opts); break; }
+    catch (e) { if (i >= 3) throw e; await new Promise((ok) => setTimeout(ok, 400)); }
+  }
+  if (r.status === 401) { location.reload(); throw new Error("logged out"); }
+  const type = r.headers.get("Content-Type") || "";
+  const data = type.startsWith("application/json") ? await r.json() : await r.text();
+  if (!r.ok) throw new Error((data && data.error) || r.status + " " + r.statusText);
+  return data;
+}
+
+async function act(button, method, path, body) {
+  button.disabled = true;
+  try { await api(method, path, body); showError(""); }
+  catch (e) { showError(e.message); }
+  finally { button.disabled = false; refreshSoon(); }
+}
+
+// A table cell: its label (shown beside the value at a phone's width) and the value in one block.
+function td(label, cls, ...children) {
+  return el("td", { "data-label": label, class: cls }, el("div", { class: "v" }, ...children));
+}
+
+// ---- requests waiting for approval
+function renderRequests() {
+  const list = $("requests-list");
+  list.replaceChildren(...state.requests.map((q) => {
+    const who = q.who === "anonymous" ? "a website: " + (q.origin || "no origin") : "a token";
+    return el("li", { class: "request", data: { request: q.id } },
+      el("div", { class: "what" },
+        el("strong", { class: "ref" }, q.ref),
+        el("span", { class: "muted" }, " asked by " + who + ", " + age(q.requested_at) + " ago"),
+        el("span", { class: "muted expires" }, "expires in " + age(2 * Date.now() / 1000 - q.expires_at))),
+      el("div", { class: "buttons" },
+        el("button", { type: "button", class: "approve", "aria-label": "Approve " + q.ref,
+                       onclick: (ev) => act(ev.currentTarget, "POST", "/requests/" + q.id + "/approve") }, "Approve"),
+        el("button", { type: "button", class: "deny ghost", "aria-label": "Deny " + q.ref,
+                       onclick: (ev) => act(ev.currentTarget, "POST", "/requests/" + q.id + "/deny") }, "Deny")));
+  }));
+  $("requests-empty").hidden = state.requests.length > 0;
+  $("requests-count").textContent = state.requests.length;
+  $("requests-count").classList.toggle("hot", state.requests.length > 0);
+}
+
+// ---- runs
+// The run's first address: from GET /runs, else the "running: ADDRESS" line its start said over /events, else
+// its first published loopback port as http://127.0.0.1:PORT.
+function address(run) {
+  const a = (run.addresses || [])[0];
+  const said = /^running: (https?:\/\/\S+)$/.exec(state.progress[run.slug] || "");
+  let url = (a && a.url) || (said && said[1]);
+  const m = !url && /^(127\.0\.0\.1|0\.0\.0\.0):(\d+)->/.exec(run.ports || "");
+  if (m) url = "http://127.0.0.1:" + m[2];
+  if (url && run.state === "running") return el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, url);
+  return el("span", { class: "muted" }, url || "none");
+}
+
+function renderRuns() {
+  const body = $("runs-body");
+  body.replaceChildren(...state.runs.map((run) => {
+    const up = run.state === "running" || run.state === "starting";
+    const line = state.progress[run.slug];
+    return el("tr", { data: { run: run.id, slug: run.slug } },
+      td("Stack", null, el("strong", {}, run.slug), el("span", { class: "muted" }, " " + run.version)),
+      td("State", null,
+        el("span", { class: "badge state " + run.state, title: run.reason || "" }, run.state),
+        run.reason && run.state !== "running" ? el("div", { class: "reason muted" }, run.reason) : null,
+        line && run.state === "starting" ? el("div", { class: "reason muted" }, line) : null),
+      td("Address", "address", address(run)),
+      td("Ports", "ports", run.ports || el("span", { class: "muted" }, "none")),
+      td("Age", null, age(run.started_at || run.created_at)),
+      el("td", { class: "actions" }, el("div", { class: "acts" },
+        el("button", { type: "button", class: "ghost logs", "aria-label": "Logs of " + run.slug,
+                       onclick: () => openLogs(run) }, "Logs"),
+        up ? el("button", { type: "button", class: "ghost stop", "aria-label": "Stop " + run.slug,
+                            onclick: (ev) => act(ev.currentTarget, "POST", "/runs/" + run.id + "/stop") }, "Stop")
+           : el("button", { type: "button", class: "ghost start", "aria-label": "Start " + run.slug,
+                            onclick: (ev) => act(ev.currentTarget, "POST", "/runs/" + run.id + "/start") }, "Start"),
+        el("button", { type: "button", class: "ghost danger remove", "aria-label": "Remove " + run.slug,
+                       onclick: (ev) => {
+                         if (confirm("Remove the run of " + run.slug + "? Its containers go; its data stays."))
+                           act(ev.currentTarget, "DELETE", "/runs/" + run.id);
+                       } }, "Remove"))));
+  }));
+  $("runs-table").hidden = state.runs.length === 0;
+  $("runs-empty").hidden = state.runs.length > 0;
+  $("runs-count").textContent = state.runs.length;
+}
+
+// ---- stacks
+function renderStacks() {
+  $("stacks-body").replaceChildren(...state.stacks.map((s) => {
+    const signers = [...new Set(s.versions.map((v) => v.signer || (v.insecure ? "insecure (unsigned)" : "unsigned")))];
+    const bytes = s.versions.reduce((n, v) => n + v.size, 0);
+    return el("tr", { data: { stack: s.slug } },
+      td("Stack", null, el("strong", {}, s.name || s.slug),
+        s.name && s.name !== s.slug ? el("span", { class: "muted" }, " " + s.slug) : null,
+        s.description ? el("div", { class: "muted small" }, s.description) : null),
+      td("Versions", null, s.versions.map((v) => el("span", { class: "chip" }, v.version))),
+      td("Size", null, size(bytes)),
+      td("Signed by", "signer", signers.join(", ")));
+  }));
+  $("stacks-table").hidden = state.stacks.length === 0;
+  $("stacks-empty").hidden = state.stacks.length > 0;
+  $("stacks-count").textContent = state.stacks.length;
+}
+
+// ---- logs: GET /runs/{id}/logs?follow=1 streams them as they come; without "follow", read once
+async function loadLogs() {
+  if (!state.logsRun) return;
+  const run = state.logsRun, pre = $("logs-text"), follow = $("logs-follow").checked;
+  if (state.logsAbort) state.logsAbort.abort();
+  const ctl = new AbortController();
+  state.logsAbort = ctl;
+  pre.textContent = "reading...";
+  try {
+    const r = await fetch("/runs/" + run.id + "/logs" + (follow ? "?follow=1" : ""), { signal: ctl.signal });
+    if (!r.ok) throw new Error(((await r.json().catch(() => ({}))).error) || r.status + " " + r.statusText);
+    const reader = r.body.getReader(), dec = new TextDecoder();
+    let first = true;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      if (first) { pre.textContent = ""; first = false; }
+      pre.append(dec.decode(value, { stream: true }));
+      if (atEnd || pre.textContent.length < 4096) pre.scrollTop = pre.scrollHeight;
+    }
+    if (first) pre.textContent = "(no output)";
+  } catch (e) {
+    if (e.name !== "AbortError") pre.append("\n[the logs stopped: " + e.message + "]");
+  }
+}
+
+function openLogs(run) {
+  state.logsRun = run;
+  $("logs-h").textContent = "Logs of " + run.slug + " " + run.version;
+  $("logs").hidden = false;
+  loadLogs();
+  $("logs").scrollIntoView({ block: "nearest" });
+  $("logs-text").focus();
+}
+
+function closeLogs() {
+  if (state.logsAbort) state.logsAbort.abort();
+  state.logsRun = null;
+  $("logs").hidden = true;
+}
+
+// ---- gc's dry run
+async function checkGc(ev) {
+  const b = ev.currentTarget;
+  b.disabled = true;
+  try {
+    const g = await api("GET", "/gc");
+    const w = g.would_remove;
+    const nothing = !w.versions && !w.objects && !w.temp_files && !w.run_dirs;
+    $("gc-report").replaceChildren(
+      el("p", { class: "summary" }, nothing ? "Nothing to remove: every version is reached by a run, a pin or is among the newest " + g.keep + "."
+        : "gc would remove " + w.versions + " version(s), " + w.trees + " tree(s), " + w.objects + " object(s) (" +
+          size(w.object_bytes) + "), " + w.temp_files + " temp file(s) (" + size(w.temp_bytes) + ") and " + w.run_dirs + " run dir(s)."),
+      el("p", { class: "muted" }, "Kept: " + g.roots.kept_versions + " version(s) (" + g.roots.runs + " of runs, " +
+        g.roots.pins + " pinned, " + g.roots.newest + " newest). Run stack gc in a terminal to remove them."));
+    $("gc-report").hidden = false;
+    showError("");
+  } catch (e) { showError(e.message); }
+  finally { b.disabled = false; }
+}
+
+// ---- reading, and live updates
+async function refresh() {
+  try {
+    const [runs, requests, stacks] = await Promise.all([api("GET", "/runs"), api("GET", "/requests"), api("GET", "/stacks")]);
+    state.runs = runs.runs;
+    state.requests = requests.requests;
+    state.stacks = stacks.stacks;
+    $("engine-down").hidden = runs.engine;
+    renderRequests();
+    renderRuns();
+    renderStacks();
+  } catch (e) { showError(e.message); }
+}
+
+let pending = null;
+function refreshSoon() {
+  clearTimeout(pending);
+  pending = setTimeout(refresh, 150);
+}
+
+function live(on, text) {
+  $("live").classList.toggle("on", on);
+  $("live-text").textContent = text;
+}
+
+function listen() {
+  const es = new EventSource("/events");
+  es.onopen = () => { live(true, "live"); refreshSoon(); };
+  es.onerror = () => live(false, "reconnecting");
+  es.addEventListener("state", refreshSoon);
+  es.addEventListener("progress", (ev) => {
+    try { const p = JSON.parse(ev.data); state.progress[p.slug] = p.line; } catch (e) { /* ignore */ }
+    refreshSoon();
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("logs-close").addEventListener("click", closeLogs);
+  $("logs-follow").addEventListener("change", loadLogs);
+  $("gc-check").addEventListener("click", checkGc);
+  document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && state.logsRun) closeLogs(); });
+  refresh();
+  listen();
+  setInterval(() => { renderRequests(); renderRuns(); }, 30000); // ages
+});
