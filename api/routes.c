@@ -115,7 +115,7 @@ static struct MHD_Response *get_runs(struct route_ctx *ctx, const struct route_r
 
         pthread_mutex_lock(&ctx->lock);
         up = engine_answers();
-        r = run_list(ctx->store, &v, &n, &err);
+        r = orch_list(ctx->store, &v, &n, &err);
         pthread_mutex_unlock(&ctx->lock);
         if (r < 0)
                 return failure(r, &err, ret_status);
@@ -140,7 +140,7 @@ static struct MHD_Response *get_run(struct route_ctx *ctx, const struct route_re
 
         pthread_mutex_lock(&ctx->lock);
         up = engine_answers();
-        r = run_list(ctx->store, &v, &n, &err);
+        r = orch_list(ctx->store, &v, &n, &err);
         if (r == 0 && requests_get(ctx->store, rq->param, &req, NULL) == 0) {
                 for (size_t i = 0; i < n && !run; i++)
                         if (req.run_id[0] && !strcmp(v[i].row.id, req.run_id))

@@ -1,7 +1,7 @@
 /* cmd-ps.c - `stack ps`: runs and their states, reconciled with the Engine. */
 #include "cli.h"
 #include "api/requests.h"
-#include "proxy/proxy.h"
+#include "orch/orch.h"
 #include "run/run.h"
 
 #include <getopt.h>
@@ -77,19 +77,14 @@ static void print_pending(struct store *s)
         request_rows_free(p, n);
 }
 
-/* The front door's addresses of slug (proxy table), as a JSON array of strings. */
-static json_t *door_addresses(const json_t *status, const char *slug)
+/* A run's addresses (front door first, orch_list), as a JSON array of strings. */
+static json_t *addresses_json(const struct run_info *info)
 {
-        json_t *a = json_array(), *e;
-        size_t i;
+        json_t *a = json_array();
 
-        json_array_foreach(json_object_get(status, "routes"), i, e)
-        {
-                const char *rs = json_string_value(json_object_get(e, "slug"));
-                const char *addr = json_string_value(json_object_get(e, "address"));
-                if (rs && addr && strcmp(rs, slug) == 0)
-                        json_array_append_new(a, json_string(addr));
-        }
+        for (size_t i = 0; i < info->n_addresses; i++)
+                if (info->addresses[i].url)
+                        json_array_append_new(a, json_string(info->addresses[i].url));
         return a;
 }
 
@@ -99,7 +94,6 @@ int cmd_ps(int argc, char **argv)
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         struct run_info *v = NULL;
-        json_t *door = NULL;
         size_t n = 0;
         bool json = false;
         int c, r;
@@ -118,19 +112,17 @@ int cmd_ps(int argc, char **argv)
                 return cli_usage("ps", "takes no arguments");
         r = cli_open_store(&s, &err);
         if (r == 0)
-                r = run_list(s, &v, &n, &err);
+                r = orch_list(s, &v, &n, &err);
         if (r < 0) {
                 r = cli_fail(&err);
                 goto done;
         }
-        if (proxy_status(s, &door, NULL) < 0)
-                door = NULL;
         if (json) {
                 json_t *a = json_array();
                 for (size_t i = 0; i < n; i++) {
                         json_t *o = cli_run_json(&v[i].row);
                         json_object_set_new(o, "ports", v[i].ports ? json_string(v[i].ports) : json_null());
-                        json_object_set_new(o, "addresses", door_addresses(door, v[i].row.slug));
+                        json_object_set_new(o, "addresses", addresses_json(&v[i]));
                         json_array_append_new(a, o);
                 }
                 r = cli_print_json(a);
@@ -148,15 +140,11 @@ int cmd_ps(int argc, char **argv)
                 printf("%-12s %-20s %-12s %-9s %5s  %-28s %s\n", v[i].row.id, v[i].row.slug, v[i].row.version,
                        v[i].row.state, a, v[i].ports ? v[i].ports : "-",
                        v[i].row.reason ? reason_cell(v[i].row.reason, cell, sizeof cell) : "");
-                {
-                        json_t *addrs = door_addresses(door, v[i].row.slug), *e;
-                        size_t k;
-                        json_array_foreach(addrs, k, e) printf("  %s\n", json_string_value(e));
-                        json_decref(addrs);
-                }
+                for (size_t k = 0; k < v[i].n_addresses; k++)
+                        if (v[i].addresses[k].url && !strncmp(v[i].addresses[k].url, "https://", 8))
+                                printf("  %s\n", v[i].addresses[k].url);
         }
 done:
-        json_decref(door);
         run_infos_free(v, n);
         store_free(s);
         return r;

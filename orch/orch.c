@@ -277,3 +277,35 @@ void orch_waiting(struct store *s, const char *slug, manifest_warn_fn warn, void
             proxy_route_placeholder(s, slug, host, PROXY_WAITING, &perr) < 0)
                 door_warn(&d, &perr);
 }
+
+int orch_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error *err)
+{
+        json_t *door = NULL, *e;
+        int r = run_list(s, ret, ret_n, err);
+
+        if (r < 0 || !*ret_n || proxy_status(s, &door, NULL) < 0)
+                return r;
+        for (size_t i = 0; i < *ret_n; i++) {
+                struct run_info *info = &(*ret)[i];
+                json_t *routes = json_object_get(door, "routes");
+                size_t k, n = 0;
+                struct run_address *a = calloc(json_array_size(routes) + info->n_addresses + 1, sizeof *a);
+
+                if (!a)
+                        break;
+                json_array_foreach(routes, k, e)
+                {
+                        const char *slug = json_string_value(json_object_get(e, "slug"));
+                        const char *addr = json_string_value(json_object_get(e, "address"));
+                        if (slug && addr && !strcmp(slug, info->row.slug) && (a[n].url = strdup(addr)))
+                                a[n++].label = strdup("front door");
+                }
+                if (info->n_addresses)
+                        memcpy(a + n, info->addresses, info->n_addresses * sizeof *a);
+                free(info->addresses);
+                info->addresses = a;
+                info->n_addresses += n;
+        }
+        json_decref(door);
+        return r;
+}

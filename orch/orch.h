@@ -14,6 +14,9 @@
  *   orch_stop(store, id_or_slug, remove, purge, warn, ctx, &row, err)   run_stop (placeholder "stopped") or
  *                                                                       run_remove (routes forgotten)
  *   orch_waiting(store, slug, warn, ctx)   <slug>.stack.localhost says "waiting for approval" (the daemon)
+ *   orch_list(store, &infos, &n, err)       run_list() with each run's front-door addresses (the proxy table:
+ *                                           routed or a placeholder) first in info->addresses (label
+ *                                           "front door"); `stack ps` and GET /runs show these
  */
 #ifndef STACK_ORCH_H
 #define STACK_ORCH_H
@@ -43,6 +46,7 @@ int orch_run_version(struct store *s, const struct version_info *v, const struct
 int orch_stop(struct store *s, const char *id_or_slug, bool remove, bool purge, manifest_warn_fn warn, void *warn_ctx,
               struct run_row *ret, struct error *err);
 void orch_waiting(struct store *s, const char *slug, manifest_warn_fn warn, void *warn_ctx);
+int orch_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error *err);
 /* Only the first half: the resolved (fetched when missing) version in *ret (version_info_release() it);
  * `stack config` then calls run_config(). */
 int orch_resolve(struct store *s, const char *ref, const struct orch_options *o, struct version_info *ret,

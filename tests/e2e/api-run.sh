@@ -140,10 +140,11 @@ case "$LAST_STDERR" in *"no pending request"*) ;; *) die "second approve: $LAST_
 
 info "2. /runs, /runs/{id} (run and request), /runs/{id}/stop"
 cu "${auth[@]}" "$B/runs" >"$W/runs.json"
-python3 - "$W/runs.json" "$RUN" <<'PY' || die "/runs: $(cat "$W/runs.json")"
+python3 - "$W/runs.json" "$RUN" "https://$SLUG.stack.localhost:$STACK_PROXY_PORT" <<'PY' || die "/runs: $(cat "$W/runs.json")"
 import json, sys
 d = json.load(open(sys.argv[1])); r = [x for x in d["runs"] if x["id"] == sys.argv[2]]
 assert d["engine"] is True and r and r[0]["state"] == "running" and r[0]["ports"], d
+assert r[0]["addresses"] and r[0]["addresses"][0]["url"] == sys.argv[3], r[0]["addresses"]
 PY
 assert_eq 200 "$(cu -o "$W/run.json" -w '%{http_code}' "${auth[@]}" "$B/runs/$RUN")" "GET /runs/{run}"
 assert_eq 200 "$(cu -o "$W/req.json" -w '%{http_code}' "${auth[@]}" "$B/runs/$REQ")" "GET /runs/{request}"
