@@ -1351,7 +1351,8 @@ int engine_project_configs(struct engine *e, const char *project, struct engine_
         size_t n = 0, i;
         int r;
 
-        if (!project || !*project || (size_t)snprintf(label, sizeof label, PROJECT_LABEL "=%s", project) >= sizeof label)
+        if (!project || !*project ||
+            (size_t)snprintf(label, sizeof label, PROJECT_LABEL "=%s", project) >= sizeof label)
                 return error_set(err, STACK_EFAIL, "engine_project_configs: bad project");
         r = list_labelled(e, "/containers/json?all=1", label, NULL, &list, err);
         if (r < 0)
@@ -1370,8 +1371,8 @@ int engine_project_configs(struct engine *e, const char *project, struct engine_
                         name++;
                 c->id = strdup_or_null(json_string_value(json_object_get(item, "Id")), &oom);
                 c->name = strdup_or_null(name, &oom);
-                c->service = strdup_or_null(json_string_value(json_object_get(labels, "com.docker.compose.service")),
-                                            &oom);
+                c->service =
+                        strdup_or_null(json_string_value(json_object_get(labels, "com.docker.compose.service")), &oom);
                 c->config_hash = strdup_or_null(
                         json_string_value(json_object_get(labels, "com.docker.compose.config-hash")), &oom);
                 c->image_id = strdup_or_null(json_string_value(json_object_get(item, "ImageID")), &oom);

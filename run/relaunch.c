@@ -21,10 +21,10 @@
 
 #include <jansson.h>
 
-#define MAX_EFFECTIVE   (16u << 20) /* the policy's output bound */
-#define MAX_RECORD      (4u << 20)
-#define MAX_SERVICES    4096
-#define HEALTH_POLL_MS  20
+#define MAX_EFFECTIVE  (16u << 20) /* the policy's output bound */
+#define MAX_RECORD     (4u << 20)
+#define MAX_SERVICES   4096
+#define HEALTH_POLL_MS 20
 
 /* ---- the plan: services in dependency order ---- */
 
@@ -285,10 +285,10 @@ int relaunch_record(struct engine *e, const struct relaunch_input *in, struct er
         a = json_array();
         j = json_pack("{s:i, s:s, s:s, s:o}", "version", 1, "effective", eff, "env", envh, "containers", a);
         for (size_t i = 0; j && i < n; i++)
-                if (json_array_append_new(a, json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?}", "id", c[i].id, "name",
-                                                       c[i].name, "service", c[i].service, "config_hash",
-                                                       c[i].config_hash, "image_id", c[i].image_id, "image_ref",
-                                                       c[i].image_ref)) < 0)
+                if (json_array_append_new(a,
+                                          json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?}", "id", c[i].id, "name",
+                                                    c[i].name, "service", c[i].service, "config_hash", c[i].config_hash,
+                                                    "image_id", c[i].image_id, "image_ref", c[i].image_ref)) < 0)
                         break;
         text = j ? json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);

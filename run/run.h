@@ -60,7 +60,7 @@ struct run_info {
          * "Re-launch"), else "compose"; relaunch_why: why a fast-path run could not (heap, NULL otherwise). */
         const char *relaunch;
         char *relaunch_why;
-        char *ports;    /* run_list: published ports now, "127.0.0.1:8080->8080/tcp, ..." (NULL: none) */
+        char *ports; /* run_list: published ports now, "127.0.0.1:8080->8080/tcp, ..." (NULL: none) */
         unsigned images_loaded;
         struct run_route *routes; /* run_start: from the policy (kept in the run dir for the fast path) */
         size_t n_routes;

@@ -48,12 +48,14 @@ services:
   db:
     image: $TAG
     command: [sleep, "3600"]
+    stop_grace_period: 1s # pid 1 ignores SIGTERM: do not wait 10 s on every stop
     healthcheck: {test: [CMD, "true"], interval: 1s, timeout: 2s, retries: 3}
   web:
     image: $TAG
     command: ["sh", "-c", "echo \"hello from $A \$\$GREETING\" >/www/index.html && exec httpd -f -p 8080 -h /www"]
     environment: {GREETING: "\${GREETING:-none}"}
     depends_on: {db: {condition: service_healthy}}
+    stop_grace_period: 1s
     labels:
       traefik.enable: "true"
       traefik.http.routers.web.rule: Host(\`\${PROJECT}.\${DOMAIN}\`)
