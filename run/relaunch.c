@@ -11,6 +11,7 @@
 #include "store/yamltree.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -458,6 +459,79 @@ static int wait_dep(struct engine *e, const struct relaunch_dep *d, const struct
         return 0;
 }
 
+struct starter {
+        const char *id, *name;
+        pthread_t thread;
+        bool spawned;
+        int r;
+        struct error err;
+};
+
+/* One container's POST /containers/{id}/start on a connection of its own. */
+static void *start_one(void *ud)
+{
+        struct starter *st = ud;
+        struct engine *e = NULL;
+
+        st->r = engine_open(&e, &st->err);
+        if (st->r == 0)
+                st->r = engine_container_start(e, st->id, &st->err);
+        engine_free(e);
+        return NULL;
+}
+
+/* A service's wave is one more than the latest wave of what it depends on (the plan is in dependency order). The
+ * containers of one wave start together, each on its own connection, as compose starts independent services in
+ * parallel; a wave waits first for the healthy / completed conditions its services name. */
+static int start_waves(struct engine *e, const struct relaunch_plan *p, const struct engine_config *c, size_t n,
+                       double deadline, char **why)
+{
+        size_t *wave = calloc(p->n + 1, sizeof *wave), last = 0;
+        struct starter *st = calloc(n + 1, sizeof *st);
+        int r = 0;
+
+        if (!wave || !st) {
+                free(wave);
+                free(st);
+                return because(why, "out of memory");
+        }
+        for (size_t i = 0; i < p->n; i++) {
+                for (size_t k = 0; k < p->v[i].n_deps; k++) {
+                        size_t j = find(p->v, p->n, p->v[i].deps[k].service);
+                        if (j < p->n && wave[j] + 1 > wave[i])
+                                wave[i] = wave[j] + 1;
+                }
+                if (wave[i] > last)
+                        last = wave[i];
+        }
+        for (size_t w = 0; r == 0 && w <= last; w++) {
+                size_t m = 0;
+                for (size_t i = 0; r == 0 && i < p->n; i++)
+                        for (size_t k = 0; r == 0 && wave[i] == w && k < p->v[i].n_deps; k++)
+                                if (p->v[i].deps[k].cond != RELAUNCH_STARTED)
+                                        r = wait_dep(e, &p->v[i].deps[k], c, n, deadline, why);
+                for (size_t i = 0; r == 0 && i < p->n; i++)
+                        for (size_t k = 0; wave[i] == w && k < n; k++)
+                                if (same(c[k].service, p->v[i].name) && strcmp(c[k].state, "running"))
+                                        st[m++] = (struct starter){.id = c[k].id, .name = c[k].name, .err = ERROR_INIT};
+                for (size_t k = 0; k < m; k++) /* the last one (and any a thread cannot take) on this thread */
+                        st[k].spawned = k + 1 < m && pthread_create(&st[k].thread, NULL, start_one, &st[k]) == 0;
+                for (size_t k = 0; k < m; k++)
+                        if (!st[k].spawned) {
+                                st[k].r = engine_container_start(e, st[k].id, &st[k].err);
+                        }
+                for (size_t k = 0; k < m; k++)
+                        if (st[k].spawned)
+                                pthread_join(st[k].thread, NULL);
+                for (size_t k = 0; r == 0 && k < m; k++)
+                        if (st[k].r < 0)
+                                r = because(why, "%s", st[k].err.msg);
+        }
+        free(wave);
+        free(st);
+        return r;
+}
+
 int relaunch_start(struct engine *e, const struct relaunch_input *in, char **why)
 {
         char eff[DIGEST_HEX_LEN + 1], envh[DIGEST_HEX_LEN + 1], *text = NULL, *yaml = NULL;
@@ -507,17 +581,8 @@ int relaunch_start(struct engine *e, const struct relaunch_input *in, char **why
         r = compare(rec, c, n, why);
         if (r == 0)
                 r = check_services(e, &plan, c, n, why);
-        for (size_t i = 0; r == 0 && i < plan.n; i++) {
-                for (size_t k = 0; r == 0 && k < plan.v[i].n_deps; k++)
-                        if (plan.v[i].deps[k].cond != RELAUNCH_STARTED)
-                                r = wait_dep(e, &plan.v[i].deps[k], c, n, deadline, why);
-                for (size_t k = 0; r == 0 && k < n; k++) {
-                        if (!same(c[k].service, plan.v[i].name) || !strcmp(c[k].state, "running"))
-                                continue;
-                        if (engine_container_start(e, c[k].id, &ierr) < 0)
-                                r = because(why, "%s", ierr.msg);
-                }
-        }
+        if (r == 0)
+                r = start_waves(e, &plan, c, n, deadline, why);
 done:
         engine_configs_free(c, n);
         relaunch_plan_release(&plan);
