@@ -5,7 +5,9 @@
  * (the re-launch fast path), else the version checked out into a fresh dir beside it -> policy + effective
  * compose file -> required variables -> image archives loaded only when the Engine lacks them -> only then
  * another version of the stack that runs is taken down and the fresh dir becomes the run dir -> `compose up
- * -d` -> wait until every container runs (healthy where it has a healthcheck). A version that fails before
+ * -d`, or on the fast path, when nothing changed since the last up, the same containers started through the
+ * Engine (relaunch.h, spec/run.md "Re-launch") -> wait until every container runs (healthy where it has a
+ * healthcheck). A version that fails before
  * the switch leaves the running one and its row untouched. States (runs.h): starting -> running | failed.
  * run_list() reconciles recorded states with the Engine first (a container killed outside stack shows as
  * stopped or failed). run_stop(), run_remove() (compose down when compose accepts the file, then the project's
