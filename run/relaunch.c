@@ -343,7 +343,9 @@ static int compare(const json_t *rec, const struct engine_config *c, size_t n, c
                         return because(why, "container %s (service %s) is gone", str(x, "name"), str(x, "service"));
                 if (!c[k].config_hash || !same(c[k].config_hash, str(x, "config_hash")))
                         return because(why, "container %s: its com.docker.compose.config-hash changed", c[k].name);
-                if (!same(c[k].service, str(x, "service")) || !same(c[k].image_id, str(x, "image_id")))
+                /* The list names the image by id once its reference is gone: a missing tag shows here. */
+                if (!same(c[k].service, str(x, "service")) || !same(c[k].image_id, str(x, "image_id")) ||
+                    !same(c[k].image_ref, str(x, "image_ref")))
                         return because(why, "container %s: its service or image changed", c[k].name);
         }
         if (n != json_array_size(list))

@@ -3,8 +3,8 @@
 # condition service_healthy; web routed through the front door, no published port) run, stopped and run again
 # starts the SAME containers without the compose tool (a docker-compose wrapper on PATH logs every call), db
 # healthy before web starts, and the front door answers on the port the Engine gave this time; a container
-# removed by hand, a changed --env and a hand-edited stack.env each fall back to compose up (saying why) and run;
-# the next run after that takes the engine path again.
+# removed by hand, a changed --env, a hand-edited stack.env, an image tag moved to another image and a failed run
+# each fall back to compose up (saying why) and run; the next run after a fallback takes the engine path again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/image_lib.sh"
 set -euo pipefail
@@ -161,6 +161,18 @@ echo "EXTRA=1" >>"$STACK_HOME/data/$A/stack.env"
 run_json compose
 grep -q 'environment changed' <<<"$(jf "$LAST_STDOUT" relaunch_reason)" || die "reason: $LAST_STDOUT"
 grep -q ' up -d ' "$LOG" || die "compose up not called"
+
+info "relaunch_image_tag_moved_to_another_image_falls_back_to_compose_up"
+assert_exit 0 "$S" stop $A
+old_image=$("$D" image inspect -f '{{.Id}}' "$TAG")
+on_exit "$D rmi -f $old_image >/dev/null 2>&1 || true"
+build_busybox_image "$TAG" "$W/img2" httpd sh sleep true cat echo
+[ "$("$D" image inspect -f '{{.Id}}' "$TAG")" != "$old_image" ] || die "the second image has the same id"
+: >"$LOG"
+run_json compose
+grep -qE 'image changed|is not the one' <<<"$(jf "$LAST_STDOUT" relaunch_reason)" || die "reason: $LAST_STDOUT"
+grep -q ' up -d ' "$LOG" || die "compose up not called"
+assert_eq "$("$D" image inspect -f '{{.Id}}' "$TAG")" "$("$D" inspect -f '{{.Image}}' "$(cid web)")" "web runs the new image"
 
 info "relaunch_failed_run_is_not_relaunched_through_the_engine"
 "$D" kill "$(cid db)" >/dev/null
