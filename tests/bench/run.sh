@@ -80,6 +80,7 @@ printf 'warm run: stack run %.3f s; baseline docker-compose up -d (same project,
   "$om" "$bm" "$ratio"
 printf 'warm re-run ratio (issue 14, median of 7 alternating, %d of 7 through the Engine): %.3f (target <= 0.6)\n' \
   "$engine" "$ratio"
+printf '  each (s): stack run %s; docker-compose up -d %s\n' "$(printf '%.3f ' "${ours[@]}")" "$(printf '%.3f ' "${base[@]}")"
 "$S" stop benchweb >/dev/null
 echo "one warm re-run, --timings:"
 "$S" run benchweb --timings --quiet 2>&1 >/dev/null | sed 's/^timing: /  /'
