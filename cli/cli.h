@@ -43,6 +43,11 @@ int cmd_ca(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_pin(int argc, char **argv);
 int cmd_unpin(int argc, char **argv);
+int cmd_upgrade(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_snapshots(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #define CLI_MAX_ENV_ARGS 64
 /* --allow NAME for run and config: the permission's bit or-ed into *bits; 0, or a usage error's exit code. */

@@ -46,10 +46,13 @@ static int print_report(const struct gc_report *r, bool json)
 
 int cmd_gc(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"dry-run", no_argument, NULL, 'n'}, {"keep", required_argument, NULL, 'k'},
-                {"images", no_argument, NULL, 'i'},  {"json", no_argument, NULL, 'j'},
-                {"help", no_argument, NULL, 'h'},    {0}};
+        static const struct option opts[] = {{"dry-run", no_argument, NULL, 'n'},
+                                             {"keep", required_argument, NULL, 'k'},
+                                             {"images", no_argument, NULL, 'i'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"keep-snapshots", required_argument, NULL, 'S'},
+                                             {0}};
         struct gc_options o = GC_OPTIONS_INIT;
         struct gc_report rep = {0};
         struct error err = ERROR_INIT;
@@ -69,13 +72,20 @@ int cmd_gc(int argc, char **argv)
                                                        "always stays)");
                         o.keep = (unsigned)keep;
                         break;
+                case 'S':
+                        keep = strtol(optarg, &end, 10);
+                        if (*end || end == optarg || keep < 0 || keep > 1000000)
+                                return cli_usage("gc", "--keep-snapshots takes a number from 0");
+                        o.keep_snapshots = (unsigned)keep;
+                        break;
                 case 'i': o.images = true; break;
                 case 'j': json = true; break;
                 case 'h':
-                        printf("usage: stack gc [--dry-run] [--keep N] [--images] [--json]\n"
+                        printf("usage: stack gc [--dry-run] [--keep N] [--keep-snapshots N] [--images] [--json]\n"
                                "Removes versions, trees and objects no root reaches, temp files a crash left and orphan\n"
                                "run dirs. Roots: versions of runs not removed, pinned versions (stack pin), the newest N\n"
-                               "versions of each stack (default 2). --images also removes from the Engine the images\n"
+                               "versions of each stack (default 2), each stack's rollback target and its newest N data\n"
+                               "snapshots (--keep-snapshots N, default 3). --images also removes from the Engine the images\n"
                                "stack loaded for removed versions that no container uses. --dry-run changes nothing.\n");
                         return 0;
                 default: return cli_usage("gc", "unknown option");

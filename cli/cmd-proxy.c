@@ -34,11 +34,17 @@ static int print_status(json_t *st)
                json_array_size(routes));
         json_array_foreach(routes, i, v)
         {
-                const char *up = json_string_value(json_object_get(v, "upstream"));
+                const char *up = json_string_value(json_object_get(v, "upstream")),
+                           *root = json_string_value(json_object_get(v, "root"));
 
                 printf("  %-40s %-16s %s%s\n", json_string_value(json_object_get(v, "address")),
                        json_string_value(json_object_get(v, "slug")),
-                       up ? "-> " : "placeholder: ", up ? up : json_string_value(json_object_get(v, "state")));
+                       up     ? "-> "
+                       : root ? "files: "
+                              : "placeholder: ",
+                       up     ? up
+                       : root ? root
+                              : json_string_value(json_object_get(v, "state")));
         }
         json_decref(st);
         return 0;

@@ -1,9 +1,66 @@
 /* cmd-show.c - `stack show SLUG[@VER]`: one version's metadata, tree digest and files. */
 #include "cli.h"
+#include "store/imagearchive.h"
 #include "store/index.h"
 
 #include <getopt.h>
 #include <stdio.h>
+
+/* The image archives stored as their parts (spec/store.md "Image archives"): per archive its path, its
+ * recipe, the images its manifest.json names with their layers, and every part. */
+static json_t *archives_json(struct store *s, const struct tree *t, struct error *err)
+{
+        json_t *list = json_array();
+
+        for (size_t i = 0; i < t->n; i++) {
+                const struct tree_entry *e = &t->v[i];
+                char hex[DIGEST_HEX_LEN + 1];
+                json_t *d = NULL;
+
+                if (!e->recipe)
+                        continue;
+                if (ia_describe(s, &e->recipe->digest, &d, err) < 0) {
+                        json_decref(list);
+                        return NULL;
+                }
+                digest_to_hex(&e->recipe->digest, hex);
+                json_object_set_new(d, "path", json_string(e->path));
+                json_object_set_new(d, "recipe", json_string(hex));
+                json_array_append_new(list, d);
+        }
+        return list;
+}
+
+static void print_archives(json_t *list)
+{
+        size_t i, k, l;
+        json_t *a, *img, *v;
+
+        if (!json_array_size(list))
+                return;
+        printf("\nimage archives (stored as their parts):\n");
+        json_array_foreach(list, i, a)
+        {
+                printf("  %s  %llu bytes, recipe %.12s, %zu parts\n", json_string_value(json_object_get(a, "path")),
+                       (unsigned long long)json_integer_value(json_object_get(a, "size")),
+                       json_string_value(json_object_get(a, "recipe")), json_array_size(json_object_get(a, "parts")));
+                json_array_foreach(json_object_get(a, "images"), k, img)
+                {
+                        json_t *tags = json_object_get(img, "tags");
+                        printf("    image %s\n",
+                               json_array_size(tags) ? json_string_value(json_array_get(tags, 0)) : "(untagged)");
+                        json_array_foreach(json_object_get(img, "layers"), l, v)
+                                printf("      layer %s %10llu  %s\n", json_string_value(json_object_get(v, "sha256")),
+                                       (unsigned long long)json_integer_value(json_object_get(v, "size")),
+                                       json_string_value(json_object_get(v, "name")));
+                }
+                if (!json_array_size(json_object_get(a, "images")))
+                        json_array_foreach(json_object_get(a, "parts"), l, v)
+                                printf("      part  %s %10llu  %s\n", json_string_value(json_object_get(v, "sha256")),
+                                       (unsigned long long)json_integer_value(json_object_get(v, "size")),
+                                       json_string_value(json_object_get(v, "name")));
+        }
+}
 
 int cmd_show(int argc, char **argv)
 {
@@ -12,6 +69,7 @@ int cmd_show(int argc, char **argv)
         struct store *s = NULL;
         struct version_info v = {0};
         struct tree t;
+        json_t *archives = NULL;
         bool json = false;
         int c, r;
 
@@ -32,6 +90,8 @@ int cmd_show(int argc, char **argv)
                 r = index_resolve_ref(store_index(s), argv[optind], &v, &err);
         if (r == 0)
                 r = index_load_tree(store_index(s), &v.tree, &t, &err);
+        if (r == 0 && !(archives = archives_json(s, &t, &err)))
+                r = err.code ? -err.code : error_set(&err, STACK_EFAIL, "out of memory");
         if (r < 0) {
                 r = cli_fail(&err);
                 goto done;
@@ -51,6 +111,7 @@ int cmd_show(int argc, char **argv)
                 }
                 json_object_set_new(o, "compose", v.compose ? json_string(v.compose) : json_null());
                 json_object_set_new(o, "entries", files);
+                json_object_set(o, "image_archives", archives);
                 r = cli_print_json(o);
                 goto done;
         }
@@ -79,8 +140,10 @@ int cmd_show(int argc, char **argv)
                         printf("%c %04o %10llu %.12s  %s%s%s\n", e->type, e->mode, (unsigned long long)e->size, hex,
                                e->path, e->target ? " -> " : "", e->target ? e->target : "");
                 }
+                print_archives(archives);
         }
 done:
+        json_decref(archives);
         tree_release(&t);
         version_info_release(&v);
         store_free(s);

@@ -1,10 +1,13 @@
 /* main.c - the `stack` command: a thin dispatcher over the engine's modules (one file per command). */
 #include "cli.h"
+#include "orch/upgrade.h"
 
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct command {
         const char *name;
@@ -44,7 +47,46 @@ static const struct command commands[] = {
         {"trust-stack", cmd_trust_stack, "trust-stack add|ls|rm SLUG    stacks a token starts without approval"},
         {"proxy", cmd_proxy, "proxy status|start|stop       the https front door (STACK_PROXY_PORT; see --help)"},
         {"ca", cmd_ca, "ca [--path]                   the local CA and how to trust it"},
+        {"upgrade", cmd_upgrade, "upgrade SLUG [--to VER]       a new version, rolled back with its data if it fails"},
+        {"rollback", cmd_rollback,
+         "rollback SLUG                 back to the version and data before the last upgrade"},
+        {"snapshot", cmd_snapshot, "snapshot SLUG                 snapshot a stack's data dir and named volumes"},
+        {"snapshots", cmd_snapshots,
+         "snapshots [SLUG] [--json]     a stack's snapshots (id, time, version, reason, size)"},
+        {"restore", cmd_restore, "restore SLUG SNAPSHOT         stop, put the data back as in SNAPSHOT, start again"},
 };
+
+static void recover_say(void *ctx, const char *line)
+{
+        (void)ctx;
+        fprintf(stderr, "%s\n", line);
+}
+
+/* An upgrade a crash interrupted is finished by the next command (orch/upgrade.h); only for a store that exists,
+ * and never for commands that do not use one. */
+static void recover_upgrades(const char *cmd)
+{
+        static const char *const skip[] = {"pack", "keygen", "sign", "catalog", "token", "ca", NULL};
+        const char *home = getenv("STACK_HOME"), *xdg = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
+        char path[4096];
+        struct store *s = NULL;
+        struct error err = ERROR_INIT;
+
+        for (size_t i = 0; skip[i]; i++)
+                if (!strcmp(cmd, skip[i]))
+                        return;
+        if (home && *home)
+                snprintf(path, sizeof path, "%s/index.db", home);
+        else if (xdg && *xdg)
+                snprintf(path, sizeof path, "%s/stack/index.db", xdg);
+        else
+                snprintf(path, sizeof path, "%s/.local/share/stack/index.db", h ? h : "");
+        if (access(path, F_OK) < 0 || store_open(NULL, &s, &err) < 0)
+                return;
+        if (orch_recover(s, recover_say, NULL, &err) < 0)
+                fprintf(stderr, "stack: warning: %s\n", err.msg);
+        store_free(s);
+}
 
 static void usage(FILE *f)
 {
@@ -130,6 +172,7 @@ int main(int argc, char **argv)
         }
         for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
                 if (!strcmp(argv[1], commands[i].name)) {
+                        recover_upgrades(argv[1]);
                         optind = 0; /* GNU getopt: start over for the command's own options */
                         return commands[i].fn(argc - 1, argv + 1);
                 }

@@ -6,6 +6,8 @@
 #include "run/engine.h"
 #include "run/images.h"
 #include "run/runs.h"
+#include "run/snapshot.h"
+#include "orch/upgrade.h"
 #include "store/fsutil.h"
 #include "store/index.h"
 
@@ -114,6 +116,47 @@ static int roots_of_newest(struct store *s, const struct gc_options *o, struct g
         return rc;
 }
 
+static int roots_of_rollback(struct store *s, const struct gc_options *o, struct gc_roots *r, uint64_t *ret_n,
+                             struct error *err)
+{
+        int64_t *v = NULL;
+        char **snaps = NULL;
+        size_t nv = 0, ns = 0;
+        int rc = upgrade_roots(s, &v, &nv, &snaps, &ns, err);
+
+        (void)o;
+        for (size_t i = 0; rc == 0 && i < nv; i++)
+                rc = gc_roots_add_version(r, v[i], err);
+        *ret_n = nv;
+        free(v);
+        for (size_t i = 0; i < ns; i++)
+                free(snaps[i]);
+        free(snaps);
+        return rc;
+}
+
+static int add_tree(void *ctx, const struct digest *tree, struct error *err)
+{
+        return gc_roots_add_tree(ctx, tree, err);
+}
+
+static int roots_of_snapshots(struct store *s, const struct gc_options *o, struct gc_roots *r, uint64_t *ret_n,
+                              struct error *err)
+{
+        int64_t *v = NULL;
+        char **snaps = NULL;
+        size_t nv = 0, ns = 0;
+        int rc = upgrade_roots(s, &v, &nv, &snaps, &ns, err);
+
+        if (rc == 0)
+                rc = snapshot_roots(s, o->keep_snapshots, (const char *const *)snaps, add_tree, r, ret_n, err);
+        free(v);
+        for (size_t i = 0; i < ns; i++)
+                free(snaps[i]);
+        free(snaps);
+        return rc;
+}
+
 struct provider {
         const char *name;
         int (*collect)(struct store *s, const struct gc_options *o, struct gc_roots *r, uint64_t *ret_n,
@@ -122,9 +165,8 @@ struct provider {
 
 /* Upgrades add "rollback" (each stack's previous version) and "snapshots" (the newest data snapshot trees). */
 static const struct provider providers[] = {
-        {"runs", roots_of_runs},
-        {"pins", roots_of_pins},
-        {"newest", roots_of_newest},
+        {"runs", roots_of_runs},         {"pins", roots_of_pins},           {"newest", roots_of_newest},
+        {"rollback", roots_of_rollback}, {"snapshots", roots_of_snapshots},
 };
 
 /* ---- the set that survives ---- */
@@ -419,7 +461,7 @@ int gc_run(struct store *s, const struct gc_options *o, struct gc_report *ret, s
                         rep.root_runs = n;
                 else if (!strcmp(providers[i].name, "pins"))
                         rep.root_pins = n;
-                else
+                else if (!strcmp(providers[i].name, "newest"))
                         rep.root_newest = n;
         }
         if (r == 0)

@@ -18,8 +18,10 @@
  *   runs     every version (and tree) of a run that has a row, whatever its state (`stack rm` deletes the row)
  *   pins     `stack pin SLUG@VER`
  *   newest   the newest o.keep versions of each stack, by fetch order
- * Upgrades (rollback targets) and data snapshots add providers of their own here: a rollback target is a
- * version (gc_roots_add_version), a snapshot a tree (gc_roots_add_tree).
+ *   rollback each stack's rollback target (the version before its last completed upgrade) and both versions of
+ *            an upgrade still pending (orch/upgrade.h)
+ *   snapshots the newest o.keep_snapshots data snapshot trees of each stack, and those the upgrade journal
+ *            needs (run/snapshot.h)
  */
 #ifndef STACK_GC_H
 #define STACK_GC_H
@@ -36,11 +38,12 @@ struct gc_options {
         unsigned keep; /* newest versions kept per stack, at least 1 */
         bool dry_run;  /* report what would go, change nothing (the Engine included) */
         bool images;   /* also remove from the Engine images stack loaded that only collected versions brought */
+        unsigned keep_snapshots; /* newest data snapshots kept per stack (run/snapshot.h) */
 };
 
-#define GC_OPTIONS_INIT   \
-        {                 \
-                .keep = 2 \
+#define GC_OPTIONS_INIT                        \
+        {                                      \
+                .keep = 2, .keep_snapshots = 3 \
         }
 
 struct gc_report {

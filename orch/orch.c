@@ -3,6 +3,7 @@
 
 #include "fetch/fetch.h"
 #include "proxy/proxy.h"
+#include "run/snapshot.h"
 #include "store/index.h"
 
 #include <stdio.h>
@@ -171,6 +172,17 @@ static void door_open(struct door *d, struct run_info *info)
                 char up[64], url[512];
                 int r;
 
+                if (rt->root) { /* a StaticWebsite: the proxy serves its run dir */
+                        r = proxy_route_static(d->s, info->row.slug, rt->host, rt->root, &perr);
+                        if (r < 0)
+                                door_warn(d, &perr);
+                        else if (proxy_host_address(rt->host, url, sizeof url) == 0) {
+                                a[n].service = strdup(rt->service);
+                                a[n].url = strdup(url);
+                                n++;
+                        }
+                        continue;
+                }
                 if (!rt->host_port) {
                         if (d->warn) {
                                 snprintf(url, sizeof url, "%s: port %u of service '%s' is not published", rt->host,
@@ -191,7 +203,8 @@ static void door_open(struct door *d, struct run_info *info)
                 a[n].url = strdup(url);
                 n++;
         }
-        memcpy(a + n, info->addresses, info->n_addresses * sizeof *a);
+        if (info->n_addresses) /* a StaticWebsite has none of its own */
+                memcpy(a + n, info->addresses, info->n_addresses * sizeof *a);
         free(info->addresses);
         info->addresses = a;
         info->n_addresses += n;
@@ -210,19 +223,28 @@ int orch_run(struct store *s, const char *ref, const struct orch_options *o, str
         if (r < 0)
                 return r;
         r = orch_resolve(s, ref, o, &v, err);
-        if (r == 0) {
-                struct door d = {.s = s, .warn = o->run.warn, .warn_ctx = o->run.warn_ctx};
-                struct run_options ro = o->run;
-                ro.routes_check = door_check;
-                ro.routes_ctx = &d;
-                r = run_start(s, &v, &ro, ret, err);
-                if (r == 0)
-                        door_open(&d, ret);
-                else if (!d.refused && ret->n_routes)
-                        door_state(&d, v.slug, PROXY_FAILED);
-        }
+        if (r == 0)
+                r = orch_run_version(s, &v, o, ret, err);
         version_info_release(&v);
         store_unlock(s);
+        return r;
+}
+
+int orch_run_version(struct store *s, const struct version_info *v, const struct orch_options *o, struct run_info *ret,
+                     struct error *err)
+{
+        struct door d = {.s = s, .warn = o->run.warn, .warn_ctx = o->run.warn_ctx};
+        struct run_options ro = o->run;
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        ro.routes_check = door_check;
+        ro.routes_ctx = &d;
+        r = run_start(s, v, &ro, ret, err);
+        if (r == 0)
+                door_open(&d, ret);
+        else if (!d.refused && ret->n_routes)
+                door_state(&d, v->slug, PROXY_FAILED);
         return r;
 }
 
@@ -236,6 +258,8 @@ int orch_stop(struct store *s, const char *id_or_slug, bool remove, bool purge, 
         r = remove ? run_remove(s, id_or_slug, purge, ret, err) : run_stop(s, id_or_slug, ret, err);
         if (r < 0 || !ret->slug)
                 return r;
+        if (remove && purge) /* the data went: its snapshots go with it (gc then collects their trees) */
+                snapshot_forget(s, ret->slug, NULL, NULL);
         if (!remove)
                 door_state(&d, ret->slug, PROXY_STOPPED);
         else if (proxy_route_remove(s, ret->slug, NULL, &perr) < 0 && perr.code != STACK_ENOTFOUND)

@@ -37,6 +37,9 @@ struct orch_options {
 };
 
 int orch_run(struct store *s, const char *ref, const struct orch_options *o, struct run_info *ret, struct error *err);
+/* The second half of orch_run: a version already resolved (stack upgrade and rollback, orch/upgrade.h). */
+int orch_run_version(struct store *s, const struct version_info *v, const struct orch_options *o, struct run_info *ret,
+                     struct error *err);
 int orch_stop(struct store *s, const char *id_or_slug, bool remove, bool purge, manifest_warn_fn warn, void *warn_ctx,
               struct run_row *ret, struct error *err);
 void orch_waiting(struct store *s, const char *slug, manifest_warn_fn warn, void *warn_ctx);

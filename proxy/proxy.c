@@ -76,7 +76,7 @@ struct table {
         struct caddy_paths paths;
         char path[PATH_MAX], lock[PATH_MAX], certs[PATH_MAX];
         const char *home;
-        json_t *routes; /* array of {"slug","host","upstream"} | {"slug","host","state"} */
+        json_t *routes; /* array of {"slug","host","upstream"} | {"slug","host","state"} | {"slug","host","root"} */
         int lock_fd;
 };
 
@@ -205,6 +205,9 @@ static json_t *route_json(json_t *route)
 
         if (up)
                 handler = json_pack("{s:s,s:[{s:s}]}", "handler", "reverse_proxy", "upstreams", "dial", up);
+        else if (route_str(route, "root"))
+                handler = json_pack("{s:s,s:s,s:[s,s,s]}", "handler", "file_server", "root", route_str(route, "root"),
+                                    "hide", "stack.yaml", ".env", ".stack-*");
         else
                 handler = placeholder_handler(route_str(route, "slug"), route_str(route, "state") ?: "unknown");
         if (!handler)
@@ -350,7 +353,7 @@ static int check_upstream(const char *up, struct error *err)
 }
 
 static int route_put(struct store *s, const char *slug, const char *host, const char *upstream, const char *state,
-                     struct error *err)
+                     const char *root, struct error *err)
 {
         struct table t;
         json_t *route;
@@ -369,8 +372,13 @@ static int route_put(struct store *s, const char *slug, const char *host, const 
                 r = error_set(err, STACK_EFAIL, "the proxy has %d routes already", PROXY_ROUTES_MAX);
                 goto done;
         }
-        route = upstream ? json_pack("{s:s,s:s,s:s}", "slug", slug, "host", host, "upstream", upstream)
-                         : json_pack("{s:s,s:s,s:s}", "slug", slug, "host", host, "state", state);
+        route = json_pack("{s:s,s:s,s:s}", "slug", slug, "host", host,
+                          upstream ? "upstream"
+                          : root   ? "root"
+                                   : "state",
+                          upstream ? upstream
+                          : root   ? root
+                                   : state);
         if (!route ||
             (i >= 0 ? json_array_set_new(t.routes, (size_t)i, route) : json_array_append_new(t.routes, route)) < 0) {
                 r = error_set(err, STACK_EFAIL, "out of memory");
@@ -390,7 +398,7 @@ int proxy_route_set(struct store *s, const char *slug, const char *host, const c
 
         if (r == 0)
                 r = check_upstream(upstream, err);
-        return r < 0 ? r : route_put(s, slug, host, upstream, NULL, err);
+        return r < 0 ? r : route_put(s, slug, host, upstream, NULL, NULL, err);
 }
 
 int proxy_route_placeholder(struct store *s, const char *slug, const char *host, enum proxy_state state,
@@ -400,7 +408,16 @@ int proxy_route_placeholder(struct store *s, const char *slug, const char *host,
 
         if (r == 0 && (unsigned)state >= 4)
                 r = error_set(err, STACK_EUSAGE, "proxy_route_placeholder: unknown state %d", (int)state);
-        return r < 0 ? r : route_put(s, slug, host, NULL, state_names[state], err);
+        return r < 0 ? r : route_put(s, slug, host, NULL, state_names[state], NULL, err);
+}
+
+int proxy_route_static(struct store *s, const char *slug, const char *host, const char *root, struct error *err)
+{
+        int r = check_route_args(slug, host, err);
+
+        if (r == 0 && (!root || root[0] != '/' || strlen(root) >= PATH_MAX || strpbrk(root, "{}\n")))
+                r = error_set(err, STACK_EUSAGE, "'%s' is not an absolute directory to serve", root ? root : "");
+        return r < 0 ? r : route_put(s, slug, host, NULL, NULL, root, err);
 }
 
 int proxy_route_remove(struct store *s, const char *slug, const char *host, struct error *err)

@@ -4,6 +4,7 @@
  * Calling sequence (run.c, the CLI):
  *   proxy_route_set(s, slug, host, "127.0.0.1:PORT", err)     route host to a loopback upstream
  *   proxy_route_placeholder(s, slug, host, state, err)          or answer 503 "waiting/starting/stopped/failed"
+ *   proxy_route_static(s, slug, host, "/abs/dir", err)          or serve the files of a directory (StaticWebsite)
  *   proxy_route_remove(s, slug, host or NULL, err)              forget one host of slug, or all of them
  * Each changes the table (under a lock), then brings the proxy in line: starts it when it is not running
  * (set/placeholder only), else loads the whole new configuration through the admin API. The table is changed
@@ -39,10 +40,13 @@ enum proxy_state {
 int proxy_route_set(struct store *s, const char *slug, const char *host, const char *upstream, struct error *err);
 int proxy_route_placeholder(struct store *s, const char *slug, const char *host, enum proxy_state state,
                             struct error *err);
+/* Serve root (an absolute directory: a StaticWebsite's run dir) with Caddy's file_server; stack's own files
+ * there (stack.yaml, .env, .stack-*) are hidden. */
+int proxy_route_static(struct store *s, const char *slug, const char *host, const char *root, struct error *err);
 int proxy_route_remove(struct store *s, const char *slug, const char *host, struct error *err);
 int proxy_start(struct store *s, struct error *err);
 int proxy_stop(struct store *s, struct error *err);
-/* {"running", "pid", "port", "http_port", "admin", "log", "routes": [{"slug","host","address","upstream"|"state"}]};
+/* {"running", "pid", "port", "http_port", "admin", "log", "routes": [{"slug","host","address","upstream"|"state"|"root"}]};
  * port and http_port are the running proxy's when it runs, else what a start would use. */
 int proxy_status(struct store *s, json_t **ret, struct error *err);
 

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "store/buf.h"
+#include "store/fsutil.h"
 
 #define DEFAULT_SOCKET    "/var/run/docker.sock"
 #define API_MAJOR         1
@@ -108,6 +109,8 @@ static size_t mem_write(char *ptr, size_t size, size_t n, void *ud)
 
 struct upload {
         int fd;
+        engine_read_fn read; /* instead of fd when set */
+        void *read_ctx;
         uint64_t size, sent;
         int read_errno;
         bool short_read;
@@ -123,9 +126,17 @@ static size_t upload_read(char *buf, size_t size, size_t n, void *ud)
                 want = (size_t)(u->size - u->sent);
         if (!want)
                 return 0;
-        do
-                k = read(u->fd, buf, want);
-        while (k < 0 && errno == EINTR);
+        if (u->read) {
+                k = u->read(u->read_ctx, buf, want);
+                if (k < 0) {
+                        u->read_errno = (int)-k;
+                        return CURL_READFUNC_ABORT;
+                }
+        } else {
+                do
+                        k = read(u->fd, buf, want);
+                while (k < 0 && errno == EINTR);
+        }
         if (k < 0) {
                 u->read_errno = errno;
                 return CURL_READFUNC_ABORT;
@@ -148,6 +159,8 @@ struct request {
         void *header_ud;
         struct upload *upload; /* POST body, or NULL */
         const char *content_type;
+        const char *body; /* an in-memory body (JSON), or NULL */
+        size_t body_len;
 };
 
 /* Run one request; *ret_status is the HTTP status (0 when none arrived). */
@@ -180,7 +193,7 @@ static CURLcode perform(struct engine *e, const struct request *rq, long *ret_st
                 curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, rq->header);
                 curl_easy_setopt(k, CURLOPT_HEADERDATA, rq->header_ud);
         }
-        if (rq->upload) {
+        if (rq->upload || rq->body) {
                 char ct[128];
                 snprintf(ct, sizeof ct, "Content-Type: %s", rq->content_type);
                 hdr = curl_slist_append(NULL, ct);
@@ -192,9 +205,16 @@ static CURLcode perform(struct engine *e, const struct request *rq, long *ret_st
                 }
                 curl_easy_setopt(k, CURLOPT_HTTPHEADER, hdr);
                 curl_easy_setopt(k, CURLOPT_POST, 1L);
-                curl_easy_setopt(k, CURLOPT_READFUNCTION, upload_read);
-                curl_easy_setopt(k, CURLOPT_READDATA, rq->upload);
-                curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->upload->size);
+                if (rq->body) {
+                        curl_easy_setopt(k, CURLOPT_POSTFIELDS, rq->body);
+                        curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+                } else {
+                        curl_easy_setopt(k, CURLOPT_READFUNCTION, upload_read);
+                        curl_easy_setopt(k, CURLOPT_READDATA, rq->upload);
+                        curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->upload->size);
+                }
+                if (strcmp(rq->method, "POST")) /* PUT /containers/{id}/archive */
+                        curl_easy_setopt(k, CURLOPT_CUSTOMREQUEST, rq->method);
         } else if (strcmp(rq->method, "GET")) {
                 curl_easy_setopt(k, CURLOPT_CUSTOMREQUEST, rq->method);
         }
@@ -585,10 +605,9 @@ static size_t load_write(char *ptr, size_t size, size_t n, void *ud)
         return add;
 }
 
-int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what, struct error *err)
+static int image_load(struct engine *e, struct upload u, uint64_t size, const char *what, struct error *err)
 {
         struct load_answer a = {.line = BUF_INIT(MAX_LOAD_LINE)};
-        struct upload u = {.fd = fd, .size = size};
         struct request rq = {.method = "POST",
                              .path = "/images/load?quiet=1",
                              .timeout_s = 0,
@@ -600,8 +619,6 @@ int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what,
         CURLcode c;
         int r;
 
-        if (!e || fd < 0)
-                return error_set(err, STACK_EFAIL, "engine_image_load: missing argument");
         if (!what)
                 what = "(unnamed)";
         c = perform(e, &rq, &status);
@@ -636,6 +653,13 @@ int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what,
         free(a.message);
         free(a.text);
         return r;
+}
+
+int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what, struct error *err)
+{
+        if (!e || fd < 0)
+                return error_set(err, STACK_EFAIL, "engine_image_load: missing argument");
+        return image_load(e, (struct upload){.fd = fd, .size = size}, size, what, err);
 }
 
 /* ---- image archives ---- */
@@ -766,7 +790,51 @@ static int refs_from_index(json_t *j, struct strv *out, struct error *err)
         return 0;
 }
 
+struct refs_stream {
+        engine_read_fn read;
+        engine_skip_fn skip;
+        void *ctx;
+        unsigned char buf[64 * 1024];
+};
+
+static la_ssize_t refs_stream_read(struct archive *a, void *ud, const void **buf)
+{
+        struct refs_stream *rs = ud;
+        ssize_t n = rs->read(rs->ctx, rs->buf, sizeof rs->buf);
+
+        if (n < 0) {
+                archive_set_error(a, EIO, "%s", strerror((int)-n));
+                return -1;
+        }
+        *buf = rs->buf;
+        return n;
+}
+
+static la_int64_t refs_stream_skip(struct archive *a, void *ud, la_int64_t n)
+{
+        struct refs_stream *rs = ud;
+
+        (void)a;
+        return rs->skip(rs->ctx, n);
+}
+
+static int refs_stream_open(struct archive *a, struct refs_stream *rs)
+{
+        archive_read_set_read_callback(a, refs_stream_read);
+        if (rs->skip)
+                archive_read_set_skip_callback(a, refs_stream_skip);
+        archive_read_set_callback_data(a, rs);
+        return archive_read_open1(a);
+}
+
+static int archive_refs(int fd, struct refs_stream *rs, char ***ret, struct error *err);
+
 int engine_archive_refs(int fd, char ***ret, struct error *err)
+{
+        return archive_refs(fd, NULL, ret, err);
+}
+
+static int archive_refs(int fd, struct refs_stream *rs, char ***ret, struct error *err)
 {
         struct archive *a = NULL;
         struct archive_entry *ent;
@@ -776,7 +844,7 @@ int engine_archive_refs(int fd, char ***ret, struct error *err)
         size_t len = 0;
         int r = 0, k;
 
-        if (fd < 0 || !ret)
+        if ((fd < 0 && !rs) || !ret)
                 return error_set(err, STACK_EFAIL, "engine_archive_refs: missing argument");
         a = archive_read_new();
         if (!a)
@@ -784,7 +852,7 @@ int engine_archive_refs(int fd, char ***ret, struct error *err)
         archive_read_support_format_tar(a);
         archive_read_support_filter_gzip(a);
         archive_read_support_filter_zstd(a);
-        if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK) {
+        if ((rs ? refs_stream_open(a, rs) : archive_read_open_fd(a, fd, 64 * 1024)) != ARCHIVE_OK) {
                 r = error_set(err, STACK_EREJECT, "the file is not a docker save or OCI image archive: %s",
                               archive_error_string(a));
                 goto fail;
@@ -855,6 +923,7 @@ static void container_release(struct engine_container *c)
         }
         free(c->ports);
         free(c->run_label);
+        free(c->image);
         memset(c, 0, sizeof *c);
 }
 
@@ -891,6 +960,7 @@ static int container_from_list(json_t *j, struct engine_container *c, struct err
         c->service = strdup_or_null(json_string_value(json_object_get(labels, "com.docker.compose.service")), &oom);
         c->state = strdup_or_null(json_string_value(json_object_get(j, "State")), &oom);
         c->run_label = strdup_or_null(json_string_value(json_object_get(labels, "io.stack.run")), &oom);
+        c->image = strdup_or_null(json_string_value(json_object_get(j, "Image")), &oom);
         if (json_array_size(ports)) {
                 c->ports = calloc(json_array_size(ports), sizeof *c->ports);
                 if (!c->ports)
@@ -1307,6 +1377,396 @@ int engine_image_remove(struct engine *e, const char *ref, bool *ret_removed, st
         engine_strv_free(kept.v);
         if (r == 0)
                 *ret_removed = n > 0;
+        return r;
+}
+
+/* ---- image archives from a stream (spec/run.md "Image archives": stored as their parts) ---- */
+
+int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, uint64_t size, const char *what,
+                             struct error *err)
+{
+        if (!e || !read)
+                return error_set(err, STACK_EFAIL, "engine_image_load_stream: missing argument");
+        return image_load(e, (struct upload){.fd = -1, .read = read, .read_ctx = ctx, .size = size}, size, what, err);
+}
+
+int engine_archive_refs_stream(engine_read_fn read, engine_skip_fn skip, void *ctx, char ***ret, struct error *err)
+{
+        struct refs_stream *rs = malloc(sizeof *rs);
+        int r;
+
+        if (!rs)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        rs->read = read;
+        rs->skip = skip;
+        rs->ctx = ctx;
+        r = archive_refs(-1, rs, ret, err);
+        free(rs);
+        return r;
+}
+
+/* ---- image build (DockerService, run/flavor.h) ---- */
+
+int engine_build(struct engine *e, int fd, uint64_t size, const char *tag, struct error *err)
+{
+        struct load_answer a = {.line = BUF_INIT(MAX_LOAD_LINE)};
+        struct upload u = {.fd = fd, .size = size};
+        char path[512];
+        struct request rq = {.method = "POST",
+                             .path = path,
+                             .timeout_s = 0,
+                             .write = load_write,
+                             .write_ud = &a,
+                             .upload = &u,
+                             .content_type = "application/x-tar"};
+        long status = 0;
+        CURLcode c;
+        int r;
+
+        if (!e || fd < 0 || !tag || strspn(tag, "abcdefghijklmnopqrstuvwxyz0123456789._-:/") != strlen(tag))
+                return error_set(err, STACK_EFAIL, "engine_build: bad argument");
+        snprintf(path, sizeof path, "/build?t=%s&rm=1&forcerm=1&q=1", tag);
+        c = perform(e, &rq, &status);
+        if (a.line.len && !a.line.toobig)
+                load_line(&a, a.line.p, a.line.len);
+        if (u.read_errno)
+                r = error_errno(err, STACK_ESTORE, u.read_errno, "reading the build context of %s", tag);
+        else if (a.oom || a.line.oom || c == CURLE_OUT_OF_MEMORY)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else if (a.error)
+                r = error_set(err, STACK_ERUNTIME, "building %s failed: %s", tag, a.error);
+        else if (status >= 400)
+                r = error_set(err, STACK_ERUNTIME, "building %s failed: %s", tag,
+                              a.message ? a.message
+                              : a.text  ? a.text
+                                        : "the Engine refused the build");
+        else if (c != CURLE_OK)
+                r = transport_error(e, c, "POST", "/build", err);
+        else if (status < 200 || status > 299)
+                r = error_set(err, STACK_ERUNTIME, "building %s: the Engine answered HTTP %ld", tag, status);
+        else
+                r = 0;
+        buf_release(&a.line);
+        free(a.error);
+        free(a.message);
+        free(a.text);
+        return r;
+}
+
+/* ---- volumes through a stopped helper container (spec/run.md "Upgrades and snapshots") ---- */
+
+int engine_list_volumes(struct engine *e, const char *project, char ***ret, struct error *err)
+{
+        char label[256];
+        json_t *list = NULL, *item;
+        struct strv names = {0};
+        size_t i;
+        int r;
+
+        if (!e || !project || !*project || !ret)
+                return error_set(err, STACK_EFAIL, "engine_list_volumes: missing argument");
+        snprintf(label, sizeof label, PROJECT_LABEL "=%s", project);
+        r = list_labelled(e, "/volumes", label, "Volumes", &list, err);
+        json_array_foreach(list, i, item)
+        {
+                const char *name = json_string_value(json_object_get(item, "Name"));
+                if (r == 0 && name && strv_add(&names, name) < 0)
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+        }
+        json_decref(list);
+        if (r == 0 && !names.v && strv_add(&names, "") == 0) {
+                free(names.v[0]); /* an empty NULL-terminated list */
+                names.v[0] = NULL;
+        }
+        if (r < 0 || !names.v) {
+                engine_strv_free(names.v);
+                return r < 0 ? r : error_set(err, STACK_EFAIL, "out of memory");
+        }
+        *ret = names.v;
+        return 0;
+}
+
+/* POST path with a JSON body; *ret the JSON answer (NULL when empty). 2xx, else STACK_ERUNTIME. */
+static int engine_post_json(struct engine *e, const char *method, const char *path, json_t *body, long *ret_status,
+                            json_t **ret, struct error *err)
+{
+        struct buf b = BUF_INIT(MAX_ANSWER);
+        char *text = body ? json_dumps(body, JSON_COMPACT) : strdup("{}");
+        struct request rq = {.method = method,
+                             .path = path,
+                             .timeout_s = CALL_TIMEOUT_S,
+                             .write = mem_write,
+                             .write_ud = &b,
+                             .content_type = "application/json",
+                             .body = text,
+                             .body_len = text ? strlen(text) : 0};
+        long status = 0;
+        CURLcode c;
+        int r = 0;
+
+        if (!text)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        c = perform(e, &rq, &status);
+        free(text);
+        if (b.oom || c == CURLE_OUT_OF_MEMORY)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else if (c != CURLE_OK)
+                r = transport_error(e, c, method, path, err);
+        else if (status < 200 || status > 299)
+                r = status_error(e, method, path, status, &b, err);
+        else if (ret)
+                *ret = b.len ? json_loadb(b.p, b.len, 0, NULL) : NULL;
+        if (ret_status)
+                *ret_status = status;
+        buf_release(&b);
+        return r;
+}
+
+int engine_volume_recreate(struct engine *e, const char *name, struct error *err)
+{
+        static const long in_use[] = {0};
+        char path[1024] = "/volumes/";
+        json_t *v = NULL, *spec;
+        struct strv kept = {0};
+        unsigned n = 0;
+        long status = 0;
+        int r;
+
+        if (!e || !name || !*name || append_escaped(path, sizeof path, name) < 0)
+                return error_set(err, STACK_EFAIL, "engine_volume_recreate: bad volume name");
+        r = engine_get_json(e, path, &status, &v, err);
+        if (r < 0)
+                return r;
+        spec = json_pack("{s:s, s:O?, s:O?, s:O?}", "Name", name, "Driver", json_object_get(v, "Driver"), "Labels",
+                         json_object_get(v, "Labels"), "DriverOpts", json_object_get(v, "Options"));
+        json_decref(v);
+        if (!spec)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        if (status != 404)
+                r = delete_object(e, "volume", "/volumes", name, NULL, "", in_use, &kept, &n, err);
+        engine_strv_free(kept.v);
+        if (r == 0)
+                r = engine_post_json(e, "POST", "/volumes/create", spec, NULL, NULL, err);
+        json_decref(spec);
+        return r;
+}
+
+int engine_helper_create(struct engine *e, const char *image, const char *volume, const char *target, char **ret_id,
+                         struct error *err)
+{
+        json_t *body, *ans = NULL;
+        const char *id;
+        int r;
+
+        if (!e || !image || !volume || !target || !ret_id)
+                return error_set(err, STACK_EFAIL, "engine_helper_create: missing argument");
+        /* Never started: the entrypoint only has to be non-empty. NoCopy: an empty volume stays empty (no copy
+         * of the image's files at the mount point). */
+        body = json_pack("{s:s, s:[s], s:[], s:{s:s}, s:{s:[{s:s, s:s, s:s, s:{s:b}}]}}", "Image", image, "Entrypoint",
+                         "/stack-snapshot-helper-never-started", "Cmd", "Labels", "io.stack.snapshot-helper", "1",
+                         "HostConfig", "Mounts", "Type", "volume", "Source", volume, "Target", target, "VolumeOptions",
+                         "NoCopy", 1);
+        if (!body)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        r = engine_post_json(e, "POST", "/containers/create", body, NULL, &ans, err);
+        json_decref(body);
+        id = json_string_value(json_object_get(ans, "Id"));
+        if (r == 0 && !id)
+                r = error_set(err, STACK_ERUNTIME, "Docker Engine: POST /containers/create: no Id in the answer");
+        if (r == 0 && !(*ret_id = strdup(id)))
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        json_decref(ans);
+        return r;
+}
+
+int engine_container_delete(struct engine *e, const char *id, struct error *err)
+{
+        static const long in_use[] = {0};
+        struct strv kept = {0};
+        unsigned n = 0;
+        int r;
+
+        if (!e || !id)
+                return error_set(err, STACK_EFAIL, "engine_container_delete: missing argument");
+        r = delete_object(e, "container", "/containers", id, NULL, "?force=1", in_use, &kept, &n, err);
+        engine_strv_free(kept.v);
+        return r;
+}
+
+struct fd_sink {
+        CURL *curl;
+        int fd;
+        struct buf *msg; /* an error answer's text */
+};
+
+static size_t fd_write(char *ptr, size_t size, size_t n, void *ud)
+{
+        struct fd_sink *k = ud;
+        long status = 0;
+
+        curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &status);
+        if (status < 200 || status > 299)
+                return buf_add(k->msg, ptr, size * n) == 0 || k->msg->toobig ? size * n : 0;
+        return fs_write_all(k->fd, ptr, size * n) == 0 ? size * n : 0;
+}
+
+static int archive_path(struct engine *e, const char *id, const char *path, char *out, size_t cap)
+{
+        char *q = curl_easy_escape(e->curl, path, 0);
+        int k;
+
+        snprintf(out, cap, "/containers/");
+        if (!q || append_escaped(out, cap, id) < 0) {
+                curl_free(q);
+                return -1;
+        }
+        k = snprintf(out + strlen(out), cap - strlen(out), "/archive?path=%s", q);
+        curl_free(q);
+        return k < 0 || (size_t)k >= cap ? -1 : 0;
+}
+
+int engine_archive_get(struct engine *e, const char *id, const char *path, int fd, struct error *err)
+{
+        char p[2048];
+        struct buf msg = BUF_INIT(MAX_DELETE_ANSWER);
+        struct fd_sink k = {.curl = e ? e->curl : NULL, .fd = fd, .msg = &msg};
+        struct request rq = {.method = "GET", .path = p, .write = fd_write, .write_ud = &k};
+        long status = 0;
+        CURLcode c;
+        int r = 0;
+
+        if (!e || !id || !path || archive_path(e, id, path, p, sizeof p) < 0)
+                return error_set(err, STACK_EFAIL, "engine_archive_get: bad argument");
+        c = perform(e, &rq, &status);
+        if (c == CURLE_WRITE_ERROR && status >= 200 && status <= 299)
+                r = error_set(err, STACK_ESTORE, "writing the archive of %s: %s", path, strerror(errno));
+        else if (c != CURLE_OK)
+                r = transport_error(e, c, "GET", p, err);
+        else if (status < 200 || status > 299)
+                r = status_error(e, "GET", p, status, &msg, err);
+        buf_release(&msg);
+        return r;
+}
+
+int engine_archive_put(struct engine *e, const char *id, const char *path, int fd, uint64_t size, struct error *err)
+{
+        char p[2048];
+        struct buf b = BUF_INIT(MAX_DELETE_ANSWER);
+        struct upload u = {.fd = fd, .size = size};
+        struct request rq = {.method = "PUT",
+                             .path = p,
+                             .write = mem_write,
+                             .write_ud = &b,
+                             .upload = &u,
+                             .content_type = "application/x-tar"};
+        long status = 0;
+        CURLcode c;
+        int r = 0;
+
+        if (!e || !id || !path || archive_path(e, id, path, p, sizeof p) < 0)
+                return error_set(err, STACK_EFAIL, "engine_archive_put: bad argument");
+        c = perform(e, &rq, &status);
+        if (u.read_errno || u.short_read)
+                r = error_set(err, STACK_ESTORE, "reading the archive for %s failed", path);
+        else if (c != CURLE_OK)
+                r = transport_error(e, c, "PUT", p, err);
+        else if (status < 200 || status > 299)
+                r = status_error(e, "PUT", p, status, &b, err);
+        buf_release(&b);
+        return r;
+}
+
+int engine_container_logs(struct engine *e, const char *id, int tail, char **ret, struct error *err)
+{
+        char p[1024] = "/containers/";
+        struct buf b = BUF_INIT(0), out = BUF_INIT(1u << 20);
+        long status = 0;
+        size_t o = 0;
+        int r;
+
+        if (!e || !id || !ret || append_escaped(p, sizeof p, id) < 0)
+                return error_set(err, STACK_EFAIL, "engine_container_logs: bad argument");
+        snprintf(p + strlen(p), sizeof p - strlen(p), "/logs?stdout=1&stderr=1&tail=%d", tail);
+        r = engine_get(e, p, &status, &b, err);
+        if (r < 0)
+                return r;
+        /* Without a TTY the answer is multiplexed: 8-byte frame headers (stream, 0, 0, 0, big-endian length). */
+        while (b.p && o + 8 <= b.len && (b.p[o] == 0 || b.p[o] == 1 || b.p[o] == 2) && !b.p[o + 1]) {
+                const unsigned char *h = (const unsigned char *)b.p + o;
+                size_t len = (size_t)h[4] << 24 | (size_t)h[5] << 16 | (size_t)h[6] << 8 | h[7];
+                if (o + 8 + len > b.len)
+                        break;
+                buf_add(&out, b.p + o + 8, len);
+                o += 8 + len;
+        }
+        if (o == 0 && b.len)
+                buf_add(&out, b.p, b.len); /* a TTY container: the raw text */
+        buf_release(&b);
+        buf_add(&out, "", 1);
+        *ret = out.p ? buf_steal(&out, NULL) : strdup("");
+        return *ret ? 0 : error_set(err, STACK_EFAIL, "out of memory");
+}
+
+int engine_volume_delete(struct engine *e, const char *name, struct error *err)
+{
+        static const long in_use[] = {0};
+        struct strv kept = {0};
+        unsigned n = 0;
+        int r;
+
+        if (!e || !name || !*name)
+                return error_set(err, STACK_EFAIL, "engine_volume_delete: missing argument");
+        r = delete_object(e, "volume", "/volumes", name, NULL, "", in_use, &kept, &n, err);
+        engine_strv_free(kept.v);
+        return r;
+}
+
+int engine_project_stop(struct engine *e, const char *project, unsigned *ret_n, struct error *err)
+{
+        char label[256];
+        json_t *list = NULL, *item;
+        unsigned n = 0;
+        size_t i;
+        int r;
+
+        if (!e || !project || !*project)
+                return error_set(err, STACK_EFAIL, "engine_project_stop: missing argument");
+        snprintf(label, sizeof label, PROJECT_LABEL "=%s", project);
+        r = list_labelled(e, "/containers/json", label, NULL, &list, err);
+        json_array_foreach(list, i, item)
+        {
+                const char *id = json_string_value(json_object_get(item, "Id"));
+                char path[1024] = "/containers/";
+                struct buf b = BUF_INIT(MAX_DELETE_ANSWER);
+                struct request rq = {.method = "POST",
+                                     .path = path,
+                                     .timeout_s = CALL_TIMEOUT_S,
+                                     .write = mem_write,
+                                     .write_ud = &b,
+                                     .content_type = "application/json",
+                                     .body = "{}",
+                                     .body_len = 2};
+                long status = 0;
+                CURLcode c;
+                if (r < 0 || !id)
+                        continue;
+                if (append_escaped(path, sizeof path, id) < 0 || strlen(path) + 16 >= sizeof path) {
+                        r = error_set(err, STACK_ERUNTIME, "Docker Engine: container id too long");
+                        continue;
+                }
+                strcat(path, "/stop?t=10");
+                c = perform(e, &rq, &status);
+                if (c != CURLE_OK)
+                        r = transport_error(e, c, "POST", path, err);
+                else if (status >= 200 && status <= 299)
+                        n++;
+                else if (status != 304 && status != 404) /* already stopped, gone */
+                        r = status_error(e, "POST", path, status, &b, err);
+                buf_release(&b);
+        }
+        json_decref(list);
+        if (r == 0 && ret_n)
+                *ret_n = n;
         return r;
 }
 

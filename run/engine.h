@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "store/error.h"
 
@@ -34,6 +35,15 @@ int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what,
  * (which is left at an unspecified offset). NULL-terminated heap array in *ret; STACK_EREJECT when the file
  * is not such an archive. */
 int engine_archive_refs(int fd, char ***ret, struct error *err);
+/* The same two, for an archive that is not a file (one assembled from its parts, store/imagearchive.h): read
+ * hands out up to n bytes (0 at the end, a negative errno on failure, reported as STACK_ESTORE). */
+typedef ssize_t (*engine_read_fn)(void *ctx, void *buf, size_t n);
+int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, uint64_t size, const char *what,
+                             struct error *err);
+/* skip (may be NULL) moves on n bytes without reading them and returns how many it moved: members the reader
+ * does not need are then never read. */
+typedef int64_t (*engine_skip_fn)(void *ctx, int64_t n);
+int engine_archive_refs_stream(engine_read_fn read, engine_skip_fn skip, void *ctx, char ***ret, struct error *err);
 void engine_strv_free(char **v);
 
 struct engine_container {
@@ -50,6 +60,7 @@ struct engine_container {
         } * ports;
         size_t n_ports;
         char *run_label; /* label io.stack.run, or NULL */
+        char *image;     /* Image: the reference it was created from, or NULL */
 };
 
 /* GET /containers/json?all=1&filters={"label":[label]} (label "key=value" or "key"), then for each container
@@ -87,6 +98,39 @@ void engine_removed_release(struct engine_removed *r);
  * error); an image already gone is *ret_removed false too. */
 int engine_image_used(struct engine *e, const char *ref, bool *ret, struct error *err);
 int engine_image_remove(struct engine *e, const char *ref, bool *ret_removed, struct error *err);
+
+/* POST /build?t=tag with the build context (a tar whose root holds the Dockerfile) streamed from fd (size bytes);
+ * the Engine's own builder, no pull (a FROM image the Engine lacks fails the build). The streamed answer is read
+ * like an image load's: its error line (for example "The command '/bin/sh -c false' returned a non-zero code: 1")
+ * is STACK_ERUNTIME "building TAG failed: ...". */
+int engine_build(struct engine *e, int fd, uint64_t size, const char *tag, struct error *err);
+
+/* Named volumes, for snapshots (spec/run.md "Upgrades and snapshots"); all STACK_ERUNTIME on Engine errors.
+ *   engine_list_volumes(e, project, &names, err)   GET /volumes by label com.docker.compose.project=<project>:
+ *                                                   NULL-terminated names (engine_strv_free)
+ *   engine_helper_create(e, image, volume, "/vol", &id, err)   POST /containers/create, never started: a
+ *                                                   container that mounts the volume (NoCopy) at the target
+ *   engine_archive_get(e, id, "/vol", fd, err)     GET /containers/{id}/archive?path=: the tar written to fd
+ *   engine_archive_put(e, id, "/vol", fd, size, err)  PUT /containers/{id}/archive?path=: size bytes of tar
+ *                                                   from fd, extracted there (owners and modes as in the tar)
+ *   engine_container_delete(e, id, err)            DELETE /containers/{id}?force=1 (404 is fine)
+ *   engine_volume_recreate(e, name, err)           an empty volume of the same name, driver, labels and
+ *                                                   options: GET /volumes/{name}, DELETE, POST /volumes/create
+ *   engine_project_stop(e, project, &n, err)       POST /containers/{id}/stop?t=10 for each container of the
+ *                                                   project (304 already stopped and 404 gone are fine)
+ *   engine_volume_delete(e, name, err)             DELETE /volumes/{name} (404 is fine)
+ *   engine_container_logs(e, id, tail, &text, err) GET /containers/{id}/logs: the last `tail` lines (free())
+ */
+int engine_list_volumes(struct engine *e, const char *project, char ***ret, struct error *err);
+int engine_helper_create(struct engine *e, const char *image, const char *volume, const char *target, char **ret_id,
+                         struct error *err);
+int engine_archive_get(struct engine *e, const char *id, const char *path, int fd, struct error *err);
+int engine_archive_put(struct engine *e, const char *id, const char *path, int fd, uint64_t size, struct error *err);
+int engine_container_delete(struct engine *e, const char *id, struct error *err);
+int engine_volume_recreate(struct engine *e, const char *name, struct error *err);
+int engine_project_stop(struct engine *e, const char *project, unsigned *ret_n, struct error *err);
+int engine_volume_delete(struct engine *e, const char *name, struct error *err);
+int engine_container_logs(struct engine *e, const char *id, int tail, char **ret, struct error *err);
 
 /* Re-launch through the Engine (relaunch.c, spec/run.md "Re-launch").
  *

@@ -3,7 +3,11 @@
  */
 #include "images.h"
 
+#include "engine.h"
+#include "store/imagearchive.h"
 #include "store/index.h"
+
+#include <errno.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -127,4 +131,72 @@ void loaded_images_free(struct loaded_image *v, size_t n)
         for (size_t i = 0; v && i < n; i++)
                 free(v[i].ref);
         free(v);
+}
+
+/* ---- image archives stored as their parts ---- */
+
+struct assembled {
+        struct ia_reader *rd;
+        struct error err; /* what the store said when a read failed */
+};
+
+static ssize_t assembled_read(void *ctx, void *buf, size_t n)
+{
+        struct assembled *as = ctx;
+        ssize_t k = ia_read(as->rd, buf, n, &as->err);
+
+        return k < 0 ? -EIO : k;
+}
+
+static int64_t assembled_skip(void *ctx, int64_t n)
+{
+        struct assembled *as = ctx;
+
+        return ia_skip(as->rd, n);
+}
+
+static int assembled_open(struct store *s, const struct tree_entry *te, struct assembled *as, struct error *err)
+{
+        as->err = (struct error)ERROR_INIT;
+        as->rd = NULL;
+        return ia_open(s, &te->recipe->digest, &as->rd, err);
+}
+
+int images_load_assembled(struct store *s, struct engine *e, const struct tree_entry *te, const char *what,
+                          unsigned *ret_loaded, struct error *err)
+{
+        struct assembled as;
+        char **refs = NULL;
+        bool all = true;
+        int r;
+
+        r = assembled_open(s, te, &as, err);
+        if (r < 0)
+                return r;
+        r = engine_archive_refs_stream(assembled_read, assembled_skip, &as, &refs, &as.err);
+        if (r < 0)
+                r = error_set(err, as.err.code, "image archive %s: %s", what, as.err.msg);
+        ia_close(as.rd);
+        for (size_t k = 0; r == 0 && refs && refs[k] && all; k++) {
+                bool have = false;
+                r = engine_image_exists(e, refs[k], &have, err);
+                all = have;
+        }
+        if (r == 0 && (!all || !refs || !refs[0])) {
+                r = assembled_open(s, te, &as, err);
+                if (r == 0) {
+                        r = engine_image_load_stream(e, assembled_read, &as, ia_size(as.rd), what, err);
+                        if (r < 0 && as.err.code) { /* the store's own line says which part failed */
+                                error_clear(err);
+                                r = error_set(err, as.err.code, "image archive %s: %s", what, as.err.msg);
+                        }
+                        ia_close(as.rd);
+                }
+                if (r == 0)
+                        (*ret_loaded)++;
+                if (r == 0) /* gc --images may remove only what stack loaded; a failed record costs nothing */
+                        images_record(s, &te->digest, refs, NULL);
+        }
+        engine_strv_free(refs);
+        return r;
 }

@@ -29,4 +29,12 @@ int images_list(struct store *s, struct loaded_image **ret, size_t *ret_n, struc
 int images_forget(struct store *s, const char *ref, struct error *err);
 void loaded_images_free(struct loaded_image *v, size_t n);
 
+/* An image archive stored as its parts (te->recipe, spec/run.md "Image load"): its references are read from
+ * the assembled stream; when the Engine lacks any, the stream goes to POST /images/load (never assembled on
+ * disk), *ret_loaded is incremented and the load recorded. Under the store's shared lock, like run.c's. */
+struct engine;
+struct tree_entry;
+int images_load_assembled(struct store *s, struct engine *e, const struct tree_entry *te, const char *what,
+                          unsigned *ret_loaded, struct error *err);
+
 #endif

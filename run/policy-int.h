@@ -73,6 +73,8 @@ struct apply {
         size_t n_routes, cap_routes;
         size_t port_services; /* services with published ports; the one port of the only one: single_* */
         struct policy_route single;
+        size_t dash_services; /* services with a dash.url label and no traefik router; the first one: dash */
+        struct policy_route dash;
 };
 
 /* An included document, checked and rebased, waiting to be merged into the main one (compose v1). */

@@ -1,7 +1,8 @@
 /* policy-routes.c - the front door: the hosts a service's traefik router labels ask for under
  * .stack.localhost (proxy/labels.h reads them, on the resolved values), each routed port published on an
  * ephemeral loopback port when the file does not publish it, so the proxy has an upstream; and, for a stack
- * without router labels, its one published port (spec/proxy.md "Routes from runs").
+ * without router labels, its one dash.url service or else its one published port (spec/proxy.md "Routes from
+ * runs").
  */
 #include "policy-int.h"
 
@@ -110,6 +111,68 @@ static void on_warning(void *ctx, const char *line)
         free(text);
 }
 
+/* The value of label key in a labels mapping or list ("key=value"), NULL when absent. */
+static const char *label_value(const struct yamltree_node *v, const char *key)
+{
+        size_t kl = strlen(key);
+
+        for (size_t i = 0; v && i < (v->kind == YAMLTREE_MAP ? v->n / 2 : v->n); i++) {
+                const struct yamltree_node *k = v->kind == YAMLTREE_MAP ? v->items[2 * i] : v->items[i];
+                const struct yamltree_node *val = v->kind == YAMLTREE_MAP ? v->items[2 * i + 1] : NULL;
+
+                if (!is_scalar(k))
+                        continue;
+                if (v->kind == YAMLTREE_MAP && !strcmp(k->text, key))
+                        return is_scalar(val) ? val->text : NULL;
+                if (v->kind == YAMLTREE_SEQ && !strncmp(k->text, key, kl) && k->text[kl] == '=')
+                        return k->text + kl + 1;
+        }
+        return NULL;
+}
+
+/* dash.url (the hub's "open this" address) on a service no traefik router routes: its host when that is a name
+ * under .stack.localhost, else <slug>.stack.localhost, to the service's single exposed or published port
+ * (published on a loopback port now; routed by finish_routes when it is the only such service). */
+static int dash_route(struct file *f, const char *who, const char *name, struct yamltree_node *svc, const char *url,
+                      int port)
+{
+        struct apply *a = f->a;
+        const char *slug = a->in->m ? a->in->m->slug : NULL, *h = url;
+        char host[LABELS_HOST_MAX + 1], *text;
+        size_t n;
+
+        if (!strncmp(h, "https://", 8))
+                h += 8;
+        else if (!strncmp(h, "http://", 7))
+                h += 7;
+        n = strcspn(h, ":/?#");
+        if (n < sizeof host) {
+                for (size_t i = 0; i < n; i++)
+                        host[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] + 32 : h[i]);
+                host[n] = 0;
+        }
+        if (n >= sizeof host || !labels_host_ok(host)) {
+                if (!slug || snprintf(host, sizeof host, "%s%s", slug, LABELS_SUFFIX) >= (int)sizeof host ||
+                    !labels_host_ok(host))
+                        return 0;
+        }
+        if (!port) {
+                if (asprintf(&text, "%s: dash.url '%s' has no single exposed or published port to route to", who,
+                             url) >= 0) {
+                        strv_add(&a->warnings, text, strlen(text));
+                        free(text);
+                }
+                return 0;
+        }
+        if (a->dash_services++ == 0) {
+                snprintf(a->dash.service, sizeof a->dash.service, "%s", name);
+                snprintf(a->dash.host, sizeof a->dash.host, "%s", host);
+                a->dash.port = port;
+                return publish(f, svc, port);
+        }
+        return 0;
+}
+
 int apply_routes(struct file *f, const char *who, const char *name, struct yamltree_node *svc)
 {
         struct yamltree_node *v = map_get(svc, "labels"), *ports = map_get(svc, "ports");
@@ -131,6 +194,16 @@ int apply_routes(struct file *f, const char *who, const char *name, struct yamlt
         }
         if (is_null(v) || v->kind == YAMLTREE_SCALAR)
                 return 0;
+        if (label_value(v, "dash.url")) {
+                bool router = false;
+                for (i = 0; i < (v->kind == YAMLTREE_MAP ? v->n / 2 : v->n) && !router; i++) {
+                        const struct yamltree_node *k = v->kind == YAMLTREE_MAP ? v->items[2 * i] : v->items[i];
+                        router = is_scalar(k) && !strncmp(k->text, "traefik.http.routers.", 21);
+                }
+                if (!router)
+                        return dash_route(f, who, name, svc, label_value(v, "dash.url"),
+                                          exposed ? exposed : (n_ports == 1 ? port : 0));
+        }
         for (i = 0; i < (v->kind == YAMLTREE_MAP ? v->n / 2 : v->n) && n < MAX_LABELS; i++) {
                 const struct yamltree_node *k = v->kind == YAMLTREE_MAP ? v->items[2 * i] : v->items[i];
                 const struct yamltree_node *val = v->kind == YAMLTREE_MAP ? v->items[2 * i + 1] : NULL;
@@ -178,6 +251,18 @@ int finish_routes(struct apply *a)
         char host[LABELS_HOST_MAX + 1];
         const char *slug = a->in->m ? a->in->m->slug : NULL;
 
+        if (a->dash_services == 1)
+                return add_route(a, a->dash.service, a->dash.host, a->dash.port); /* unless a router has the host */
+        if (a->dash_services > 1) {
+                char *text;
+                if (asprintf(&text,
+                             "dash.url on %zu services: which one is the stack's address is ambiguous, none is "
+                             "routed by it",
+                             a->dash_services) >= 0) {
+                        strv_add(&a->warnings, text, strlen(text));
+                        free(text);
+                }
+        }
         if (a->n_routes || a->port_services != 1 || !a->single.port || !slug)
                 return 0;
         if (snprintf(host, sizeof host, "%s%s", slug, LABELS_SUFFIX) >= (int)sizeof host || !labels_host_ok(host))

@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "composevars.h"
 #include "engine.h"
+#include "flavor.h"
 #include "policy.h"
 #include "images.h"
 #include "relaunch.h"
@@ -381,6 +382,12 @@ static int load_images(struct store *s, struct engine *e, const struct manifest 
                 if (!te || te->type != ENTRY_FILE)
                         return error_set(err, STACK_EREJECT, "image archive %s is not in the bundle", m->images[i]);
                 fd = store_object_open(s, &te->digest);
+                if (fd == -ENOENT && te->recipe) { /* stored as its parts: streamed from them */
+                        r = images_load_assembled(s, e, te, m->images[i], ret_loaded, err);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (fd < 0)
                         return error_errno(err, STACK_ESTORE, fd,
                                            "image archive %s is missing from the store (run stack verify)",
@@ -571,6 +578,7 @@ static int route_add(struct run_info *info, const char *service, const char *hos
         v->host = strdup(host);
         v->port = port;
         v->host_port = 0;
+        v->root = NULL;
         if (!v->service || !v->host) {
                 free(v->service);
                 free(v->host);
@@ -629,6 +637,7 @@ void run_info_release(struct run_info *i)
         for (size_t k = 0; k < i->n_routes; k++) {
                 free(i->routes[k].service);
                 free(i->routes[k].host);
+                free(i->routes[k].root);
         }
         free(i->routes);
         free(i->relaunch_why);
@@ -797,6 +806,8 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
         int r;
 
         r = prepare_run_dir(s, t, &v->tree, np, err);
+        if (r == 0 && flavor_is_service(v->flavor)) /* its compose file is generated (run/flavor.h) */
+                r = flavor_service_compose(s, v, t, np->compose, o->warn, o->warn_ctx, err);
         if (r == 0)
                 r = build_env(o, v->slug, np, dry, env, dotenv, err); /* the new version's .env */
         if (r < 0)
@@ -885,6 +896,10 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         if (r < 0)
                 goto done;
         locked = true;
+        if (flavor_is_static(v->flavor)) { /* no Engine, no compose file (run/flavor.h) */
+                r = flavor_static_start(s, v, o, ret, err);
+                goto done;
+        }
         /* 1. The Engine and the compose tool, before touching anything. */
         r = engine_open(&e, err);
         if (r == 0)
@@ -938,6 +953,8 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                 goto done;
         /* 3. Images the Engine lacks. */
         r = load_images(s, e, m, &t, &ret->images_loaded, err);
+        if (r == 0 && flavor_is_service(v->flavor)) /* its image is built from its Dockerfile (run/flavor.h) */
+                r = flavor_service_build(s, e, v, &t, o, err);
         if (r < 0)
                 goto done;
         step(o, "images", &t0);
@@ -946,10 +963,17 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         if (have_old && !digest_equal(&old.tree, &v->tree)) {
                 const char *down[] = {"down", "--remove-orphans", NULL};
                 struct paths op;
+                if (o->before_switch) {
+                        r = o->before_switch(o->switch_ctx, &old, err);
+                        if (r < 0)
+                                goto done;
+                        t0 = now_s();
+                }
                 if (row_paths(s, &old, &op) == 0)
                         compose(b, &op, &env, down, false, &status, NULL, NULL);
                 runs_delete(s, old.id, NULL);
                 have_old = false;
+                step(o, "down", &t0);
         }
         if (staging) {
                 r = switch_run_dir(np.run_dir, p.run_dir, aside, err);
@@ -1068,6 +1092,11 @@ int run_config(struct store *s, const struct version_info *v, const struct run_o
         tree_init(&t);
         if (!s || !v || !v->slug)
                 return error_set(err, STACK_EFAIL, "run_config: invalid arguments");
+        if (flavor_is_static(v->flavor))
+                return error_set(err, STACK_EFAIL,
+                                 "%s is a StaticWebsite: it has no compose file (the proxy serves "
+                                 "its files)",
+                                 v->slug);
         if (!o)
                 o = &no_options;
         r = store_lock_shared(s, err);
@@ -1170,7 +1199,7 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
                 const char *state = NULL;
                 char reason[512];
                 reason[0] = 0;
-                if (e && strcmp(rows[i].state, "pending"))
+                if (e && strcmp(rows[i].state, "pending") && !flavor_row_static(s, &rows[i]))
                         observe(e, rows[i].project, &state, reason, sizeof reason, &v[i].ports);
                 /* Only states a container can contradict are corrected: a stopped run stays stopped. */
                 if (state && strcmp(state, rows[i].state) &&
@@ -1234,7 +1263,9 @@ int run_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struc
         struct engine *e = NULL;
         int r;
 
-        memset(ret, 0, sizeof *ret);
+        r = flavor_static_stop(s, id_or_slug, ret, err); /* a StaticWebsite has no container (run/flavor.h) */
+        if (r != 1)
+                return r;
         r = open_run(s, id_or_slug, ret, &p, &b, err);
         if (r == 0)
                 r = engine_open(&e, err);
@@ -1287,7 +1318,9 @@ int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_r
         bool have_row = true, locked = false;
         int r;
 
-        memset(ret, 0, sizeof *ret);
+        r = flavor_static_remove(s, id_or_slug, purge, ret, err); /* a StaticWebsite has no container */
+        if (r != 1)
+                return r;
         r = runs_get(s, id_or_slug, ret, err);
         if (r == -STACK_ENOTFOUND && orphan_row(s, id_or_slug, ret, &p) == 0) {
                 error_clear(err);
@@ -1334,6 +1367,16 @@ int run_logs(struct store *s, const char *id_or_slug, bool follow, struct error 
         struct envlist env = {0}, dotenv = {0};
         int r, status = 0;
 
+        if (runs_get(s, id_or_slug, &row, NULL) == 0) { /* a StaticWebsite has no logs (run/flavor.h) */
+                bool is_static = flavor_row_static(s, &row);
+                run_row_release(&row);
+                memset(&row, 0, sizeof row);
+                if (is_static)
+                        return error_set(err, STACK_EFAIL,
+                                         "%s is a StaticWebsite: it has no container and no logs "
+                                         "(the proxy serves its files)",
+                                         id_or_slug);
+        }
         r = open_run(s, id_or_slug, &row, &p, &b, err);
         if (r == 0)
                 r = build_env(NULL, row.slug, &p, true, &env, &dotenv, err);

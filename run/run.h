@@ -41,12 +41,19 @@ struct run_options {
          * front door gives a host to one stack only) stops the start there. May be NULL. */
         int (*routes_check)(void *ctx, const char *slug, const struct run_route *routes, size_t n, struct error *err);
         void *routes_ctx;
+        /* stack upgrade (orch/upgrade.c): called once the new version is prepared and its images are loaded, just
+         * before the other version (old, the stack's recorded run) is taken down; a failure stops the start
+         * there, with the old version untouched. Then step "down" is timed. May be NULL. */
+        int (*before_switch)(void *ctx, const struct run_row *old, struct error *err);
+        void *switch_ctx;
 };
 
-/* A host of the front door: service's container port, published on 127.0.0.1:host_port (0 until running). */
+/* A host of the front door: service's container port, published on 127.0.0.1:host_port (0 until running);
+ * or, for a StaticWebsite (run/flavor.h), the directory the proxy serves (root; port and host_port 0). */
 struct run_route {
         char *service, *host;
         unsigned port, host_port;
+        char *root;
 };
 
 struct run_address {

@@ -1,5 +1,5 @@
 /* bundle.c - what a bundle may hold: entry types and modes (bundle_add_entry), the files stack.yaml names
- * (bundle_check_content). Path and symlink rules live in tree.c, which both build on. */
+ * (bundle_check_content) and the flavor its content makes it (bundle_flavor). Path and symlink rules live in tree.c, which both build on. */
 #include "bundle.h"
 
 #include <sys/stat.h>
@@ -54,10 +54,10 @@ int bundle_check_content(const struct tree *t, const struct manifest *m, const c
                 for (const char *const *c = manifest_compose_candidates(); *c && !compose; c++)
                         if (is_file(t, *c))
                                 compose = tree_find(t, *c)->path;
-                if (!compose && m->flavor == FLAVOR_DOCKER_COMPOSE)
+                if (!compose && bundle_flavor(t, NULL) < 0)
                         return error_set(err, STACK_EREJECT,
                                          "bundle has no compose file (compose.yaml, compose.yml, docker-compose.yaml "
-                                         "or docker-compose.yml)");
+                                         "or docker-compose.yml), no Dockerfile and no index.html: nothing to run");
         }
         for (size_t i = 0; i < m->n_images; i++)
                 if (!is_file(t, m->images[i]))
@@ -67,4 +67,15 @@ int bundle_check_content(const struct tree *t, const struct manifest *m, const c
         if (ret_compose)
                 *ret_compose = compose;
         return 0;
+}
+
+int bundle_flavor(const struct tree *t, const char *compose)
+{
+        if (compose)
+                return FLAVOR_DOCKER_COMPOSE;
+        if (is_file(t, "Dockerfile"))
+                return FLAVOR_DOCKER_SERVICE;
+        if (is_file(t, "index.html"))
+                return FLAVOR_STATIC_WEBSITE;
+        return -1;
 }

@@ -4,7 +4,7 @@
  *
  * Calling sequence: tree_init(); bundle_add_entry() for each entry as it is read; tree_finalize() (duplicates,
  * entries below files or symlinks, symlinks that resolve outside, loops); bundle_check_content() with the
- * bundle's parsed stack.yaml. Refusals are STACK_EREJECT with one line naming the entry or the file.
+ * bundle's parsed stack.yaml; bundle_flavor() for the flavor it runs as. Refusals are STACK_EREJECT with one line naming the entry or the file.
  */
 #ifndef STACK_BUNDLE_H
 #define STACK_BUNDLE_H
@@ -24,10 +24,15 @@
 int bundle_add_entry(struct tree *t, const char *path, mode_t mode, uint64_t size, const struct digest *digest,
                      const char *target, struct error *err);
 
-/* On a finalized tree: the compose file stack.yaml names (else the first of the default names present;
- * none at all is refused for flavor DockerCompose) and every image archive it lists are regular files
- * there. *ret_compose (may be NULL) is the compose file's path, owned by the tree; NULL when there is
- * none. */
+/* On a finalized tree: the compose file stack.yaml names (else the first of the default names present) and
+ * every image archive it lists are regular files there, and the bundle has something to run: a compose file,
+ * else a root Dockerfile, else a root index.html (bundle_flavor()). *ret_compose (may be NULL) is the compose
+ * file's path, owned by the tree; NULL when there is none. */
 int bundle_check_content(const struct tree *t, const struct manifest *m, const char **ret_compose, struct error *err);
+
+/* The flavor a bundle runs as, by its content, whatever stack.yaml's `flavor` says (spec/bundle.md "Flavors"):
+ * a compose file (compose: the one bundle_check_content found, NULL when none) -> DockerCompose; else a regular
+ * file `Dockerfile` at the root -> DockerService; else `index.html` at the root -> StaticWebsite; else -1. */
+int bundle_flavor(const struct tree *t, const char *compose);
 
 #endif

@@ -1,6 +1,7 @@
 /* checkout.c - a tree from the store into a directory: reflink or copy, never a hard link. */
 #include "checkout.h"
 #include "fsutil.h"
+#include "imagearchive.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,55 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A file stored as its parts: assembled from its recipe, streamed into the new file. */
+static int put_assembled(struct store *s, const struct tree_entry *e, int dirfd, struct error *err)
+{
+        struct ia_reader *rd = NULL;
+        unsigned char *buf = NULL;
+        uint64_t done = 0;
+        int out = -1, r;
+
+        r = ia_open(s, &e->recipe->digest, &rd, err);
+        if (r < 0)
+                return r;
+        if (ia_size(rd) != e->size) {
+                r = error_set(err, STACK_ESTORE, "the recipe for '%s' has the wrong size (run stack verify)", e->path);
+                goto done;
+        }
+        buf = malloc(256 * 1024);
+        out = openat(dirfd, e->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (!buf || out < 0) {
+                r = buf ? error_errno(err, STACK_EFAIL, errno, "cannot create '%s'", e->path)
+                        : error_set(err, STACK_EFAIL, "out of memory");
+                goto done;
+        }
+        for (;;) {
+                ssize_t n = ia_read(rd, buf, 256 * 1024, err);
+                if (n < 0) {
+                        r = (int)n;
+                        goto done;
+                }
+                if (n == 0)
+                        break;
+                r = fs_write_all(out, buf, (size_t)n);
+                if (r < 0) {
+                        r = error_errno(err, STACK_EFAIL, r, "cannot write '%s'", e->path);
+                        goto done;
+                }
+                done += (uint64_t)n;
+        }
+        if (done != e->size)
+                r = error_set(err, STACK_ESTORE, "'%s' assembled to the wrong size (run stack verify)", e->path);
+        else if (fchmod(out, e->mode) < 0)
+                r = error_errno(err, STACK_EFAIL, errno, "cannot write '%s'", e->path);
+done:
+        if (out >= 0 && close(out) < 0 && r == 0)
+                r = error_errno(err, STACK_EFAIL, errno, "cannot write '%s'", e->path);
+        free(buf);
+        ia_close(rd);
+        return r;
+}
+
 static int put_file(struct store *s, const struct tree_entry *e, int dirfd, struct error *err)
 {
         char hex[DIGEST_HEX_LEN + 1];
@@ -19,6 +69,8 @@ static int put_file(struct store *s, const struct tree_entry *e, int dirfd, stru
 
         digest_to_hex(&e->digest, hex);
         in = store_object_open(s, &e->digest);
+        if (in == -ENOENT && e->recipe)
+                return put_assembled(s, e, dirfd, err);
         if (in < 0)
                 return error_errno(err, STACK_ESTORE, in, "store object %s for '%s' is unreadable (run stack verify)",
                                    hex, e->path);

@@ -46,6 +46,12 @@ static const char *const migrations[] = {
         /* 4: versions `verify --repair` dropped because their content was damaged: refetchable, listed by ls */
         ("CREATE TABLE lost(slug TEXT NOT NULL, version TEXT NOT NULL, tree TEXT NOT NULL, source TEXT,"
          "  lost_at INTEGER NOT NULL, PRIMARY KEY(slug, version)) WITHOUT ROWID;"),
+        /* 5: files stored as their parts (image archives): the entry's object is assembled from a recipe object,
+         * which names its parts; both are objects rows too, kept while an entry needs the assembled object */
+        ("CREATE TABLE recipes(object TEXT PRIMARY KEY, recipe TEXT NOT NULL) WITHOUT ROWID;"
+         "CREATE TABLE recipe_parts(recipe TEXT NOT NULL, part TEXT NOT NULL, PRIMARY KEY(recipe, part))"
+         "  WITHOUT ROWID;"
+         "CREATE INDEX recipe_parts_by_part ON recipe_parts(part);"),
 };
 
 _Static_assert(sizeof migrations / sizeof *migrations == INDEX_SCHEMA_VERSION, "one migration per schema version");
@@ -186,6 +192,41 @@ static int step_done(struct index *ix, sqlite3_stmt *st, struct error *err)
         return 0;
 }
 
+/* An entry assembled from a recipe: the recipe and its parts are objects, the recipe row maps the entry's
+ * object to it. */
+static int publish_recipe(struct index *ix, sqlite3_stmt *obj, const struct tree_entry *e, struct error *err)
+{
+        const struct tree_recipe *rc = e->recipe;
+        sqlite3_stmt *rec = NULL, *part = NULL;
+        int r;
+
+        bind_digest(obj, 1, &rc->digest);
+        sqlite3_bind_int64(obj, 2, (sqlite3_int64)rc->size);
+        r = step_done(ix, obj, err);
+        if (r == 0)
+                r = prepare(ix, "INSERT OR IGNORE INTO recipes(object, recipe) VALUES(?, ?)", &rec, err);
+        if (r == 0)
+                r = prepare(ix, "INSERT OR IGNORE INTO recipe_parts(recipe, part) VALUES(?, ?)", &part, err);
+        if (r == 0) {
+                bind_digest(rec, 1, &e->digest);
+                bind_digest(rec, 2, &rc->digest);
+                r = step_done(ix, rec, err);
+        }
+        for (size_t i = 0; r == 0 && i < rc->n_parts; i++) {
+                bind_digest(obj, 1, &rc->parts[i].digest);
+                sqlite3_bind_int64(obj, 2, (sqlite3_int64)rc->parts[i].size);
+                r = step_done(ix, obj, err);
+                if (r == 0) {
+                        bind_digest(part, 1, &rc->digest);
+                        bind_digest(part, 2, &rc->parts[i].digest);
+                        r = step_done(ix, part, err);
+                }
+        }
+        sqlite3_finalize(rec);
+        sqlite3_finalize(part);
+        return r;
+}
+
 static int publish_tree(struct index *ix, const struct tree *t, const char *tree_hex, struct error *err)
 {
         sqlite3_stmt *obj = NULL, *ent = NULL, *tr = NULL;
@@ -214,6 +255,10 @@ static int publish_tree(struct index *ix, const struct tree *t, const char *tree
                         if (r < 0)
                                 break;
                         bind_digest(ent, 6, &e->digest);
+                        if (e->recipe)
+                                r = publish_recipe(ix, obj, e, err);
+                        if (r < 0)
+                                break;
                 }
                 sqlite3_bind_text(ent, 1, tree_hex, -1, SQLITE_STATIC);
                 sqlite3_bind_text(ent, 2, e->path, -1, SQLITE_STATIC);
@@ -614,7 +659,10 @@ int index_load_tree(struct index *ix, const struct digest *tree, struct tree *re
         int r, rc;
 
         digest_to_hex(tree, hex);
-        r = prepare(ix, "SELECT path, type, mode, size, object, target FROM entries WHERE tree = ?", &st, err);
+        r = prepare(ix,
+                    "SELECT e.path, e.type, e.mode, e.size, e.object, e.target, r.recipe FROM entries e"
+                    " LEFT JOIN recipes r ON r.object = e.object WHERE e.tree = ?",
+                    &st, err);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
@@ -634,6 +682,18 @@ int index_load_tree(struct index *ix, const struct digest *tree, struct tree *re
                 if (r < 0) {
                         r = -STACK_ESTORE;
                         goto fail;
+                }
+                if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+                        struct tree_recipe *rcp = calloc(1, sizeof *rcp);
+                        if (rcp && column_digest(st, 6, &rcp->digest) < 0) {
+                                free(rcp);
+                                rcp = NULL;
+                        }
+                        if (!rcp || tree_set_last_recipe(&t, rcp) < 0) {
+                                r = error_set(err, STACK_ESTORE, "index.db: entry '%s' of tree %.12s has a bad recipe",
+                                              sqlite3_column_text(st, 0), hex);
+                                goto fail;
+                        }
                 }
         }
         if (rc != SQLITE_DONE) {
@@ -923,6 +983,10 @@ static int sweep_exec(struct index *ix, const char *sql, uint64_t *ret, struct e
         return r;
 }
 
+#define SWEEP_UNUSED                                                          \
+        "digest NOT IN (SELECT object FROM entries WHERE object IS NOT NULL)" \
+        " AND digest NOT IN (SELECT recipe FROM recipes) AND digest NOT IN (SELECT part FROM recipe_parts)"
+
 int index_sweep_run(struct index *ix, struct index_sweep *ret, struct error *err)
 {
         struct index_sweep c = {0};
@@ -943,20 +1007,25 @@ int index_sweep_run(struct index *ix, struct index_sweep *ret, struct error *err
                                &c.trees, err);
         if (r == 0)
                 r = sweep_exec(ix, "DELETE FROM entries WHERE tree NOT IN (SELECT digest FROM trees)", &c.entries, err);
+        /* An object an entry needs keeps its recipe and the recipe's parts (a part shared by two recipes stays
+         * while either is needed). */
+        if (r == 0)
+                r = sweep_exec(
+                        ix,
+                        "DELETE FROM recipes WHERE object NOT IN (SELECT object FROM entries WHERE object IS NOT NULL)",
+                        NULL, err);
+        if (r == 0)
+                r = sweep_exec(ix, "DELETE FROM recipe_parts WHERE recipe NOT IN (SELECT recipe FROM recipes)", NULL,
+                               err);
         if (r < 0)
                 return r;
-        r = prepare(ix,
-                    "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM objects"
-                    " WHERE digest NOT IN (SELECT object FROM entries WHERE object IS NOT NULL)",
-                    &st, err);
+        r = prepare(ix, "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM objects WHERE " SWEEP_UNUSED, &st, err);
         if (r < 0)
                 return r;
         if (sqlite3_step(st) == SQLITE_ROW)
                 c.object_bytes = (uint64_t)sqlite3_column_int64(st, 1);
         sqlite3_finalize(st);
-        r = sweep_exec(ix,
-                       "DELETE FROM objects WHERE digest NOT IN (SELECT object FROM entries WHERE object IS NOT NULL)",
-                       &c.objects, err);
+        r = sweep_exec(ix, "DELETE FROM objects WHERE " SWEEP_UNUSED, &c.objects, err);
         if (r == 0 && ret)
                 *ret = c;
         return r;
@@ -1109,4 +1178,41 @@ void lost_versions_free(struct lost_version *v, size_t n)
                 free(v[i].version);
         }
         free(v);
+}
+
+int index_object_recipe(struct index *ix, const struct digest *object, struct digest *ret, struct error *err)
+{
+        sqlite3_stmt *st;
+        int r = prepare(ix, "SELECT recipe FROM recipes WHERE object = ?", &st, err), rc;
+
+        if (r < 0)
+                return r;
+        bind_digest(st, 1, object);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                r = column_digest(st, 0, ret) < 0 ? error_set(err, STACK_ESTORE, "index.db: a recipe row is invalid")
+                                                  : 1;
+        else if (rc != SQLITE_DONE)
+                r = db_error(ix, err, "read recipes");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int index_put_tree(struct index *ix, const struct tree *t, const struct digest *tree_digest, struct error *err)
+{
+        char tree_hex[DIGEST_HEX_LEN + 1];
+        int r;
+
+        if (!ix || !t || !t->finalized || !tree_digest)
+                return error_set(err, STACK_EFAIL, "index_put_tree: invalid arguments");
+        digest_to_hex(tree_digest, tree_hex);
+        r = exec(ix, "BEGIN IMMEDIATE", err);
+        if (r < 0)
+                return r;
+        r = publish_tree(ix, t, tree_hex, err);
+        if (r == 0)
+                r = exec(ix, "COMMIT", err);
+        if (r < 0)
+                exec(ix, "ROLLBACK", NULL);
+        return r;
 }

@@ -18,7 +18,7 @@
 #include "manifest.h"
 #include "tree.h"
 
-#define INDEX_SCHEMA_VERSION 4
+#define INDEX_SCHEMA_VERSION 5
 
 struct index;
 
@@ -51,6 +51,10 @@ int index_publish(struct index *ix, const struct tree *t, const struct digest *t
                   const char *compose_path, const struct publish_info *pi, int64_t *ret_id, bool *ret_new,
                   struct error *err);
 
+/* A finalized tree that is no version (a data snapshot, run/snapshot.h): its trees, entries and objects rows,
+ * in one transaction (objects staged and committed first). Only a gc root keeps it (spec/store.md "gc"). */
+int index_put_tree(struct index *ix, const struct tree *t, const struct digest *tree_digest, struct error *err);
+
 /* SLUG, SLUG@VERSION: version NULL picks the newest (spec/store.md "Which version"). A missing stack or
  * version is STACK_ENOTFOUND with a message saying what the store has (out of memory is STACK_EFAIL). */
 int index_resolve(struct index *ix, const char *slug, const char *version, struct version_info *ret, struct error *err);
@@ -76,6 +80,8 @@ int index_load_tree(struct index *ix, const struct digest *tree, struct tree *re
 int index_foreach_tree(struct index *ix, int (*fn)(void *ctx, const struct digest *tree), void *ctx, struct error *err);
 int index_foreach_object(struct index *ix, int (*fn)(void *ctx, const struct digest *d, uint64_t size), void *ctx,
                          struct error *err);
+/* The recipe an object is assembled from (spec/store.md "Image archives"): 1 with *ret set, 0 when it has none. */
+int index_object_recipe(struct index *ix, const struct digest *object, struct digest *ret, struct error *err);
 /* Rows that point nowhere: versions whose tree row is missing, entries whose object row is missing. */
 int index_count_dangling(struct index *ix, uint64_t *ret_versions, uint64_t *ret_entries, struct error *err);
 

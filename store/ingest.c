@@ -8,6 +8,7 @@
 
 #include "bundle.h"
 #include "fsutil.h"
+#include "imagearchive.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -186,18 +187,13 @@ static int check_growth(struct ingest *ing, const char *path, uint64_t add, stru
 
 /* Read one regular file's content, stage it, return its digest. Holes of sparse entries read as zeros. */
 static int read_file(struct ingest *ing, struct archive *a, const char *path, uint64_t declared, struct digest *ret,
-                     uint64_t *ret_size, struct error *err)
+                     uint64_t *ret_size, struct ia_sink *sink, struct tree_recipe **ret_recipe, struct error *err)
 {
         static const unsigned char zeros[READ_CHUNK];
         bool small = declared <= SMALL_FILE_MAX;
         uint64_t pos = 0;
         int r;
 
-        if (!small) {
-                r = staging_begin(ing->staging, err);
-                if (r < 0)
-                        return r;
-        }
         for (;;) {
                 const void *buf;
                 size_t size;
@@ -223,7 +219,7 @@ static int read_file(struct ingest *ing, struct archive *a, const char *path, ui
                                 return r;
                         if (small)
                                 memset(ing->small + pos, 0, z);
-                        else if ((r = staging_write(ing->staging, zeros, z, err)) < 0)
+                        else if ((r = ia_sink_write(sink, zeros, z, err)) < 0)
                                 return r;
                         pos += z;
                 }
@@ -235,7 +231,7 @@ static int read_file(struct ingest *ing, struct archive *a, const char *path, ui
                         return r;
                 if (small)
                         memcpy(ing->small + pos, buf, size);
-                else if ((r = staging_write(ing->staging, buf, size, err)) < 0)
+                else if ((r = ia_sink_write(sink, buf, size, err)) < 0)
                         return r;
                 pos += size;
         }
@@ -250,7 +246,7 @@ static int read_file(struct ingest *ing, struct archive *a, const char *path, ui
                 }
                 r = staging_put_buffer(ing->staging, ing->small, pos, ret, err);
         } else {
-                r = staging_end(ing->staging, ret, err);
+                r = ia_sink_end(sink, ret, ret_recipe, err); /* an image archive is stored as its parts */
         }
         if (r < 0)
                 return r;
@@ -292,9 +288,20 @@ static int read_entry(struct ingest *ing, struct archive *a, struct archive_entr
                                 (unsigned long long)ing->lim.max_unpacked, path);
                 if (!strcmp(path, "stack.yaml") && declared > MANIFEST_MAX_SIZE)
                         return error_set(err, STACK_EREJECT, "stack.yaml is larger than %d bytes", MANIFEST_MAX_SIZE);
-                r = read_file(ing, a, path, declared, &d, &size, err);
-                if (r < 0)
-                        return r;
+                struct ia_sink *sink = NULL;
+                struct tree_recipe *recipe = NULL;
+                r = declared > SMALL_FILE_MAX ? ia_sink_begin(ing->store, ing->staging, &sink, err) : 0;
+                if (r == 0)
+                        r = read_file(ing, a, path, declared, &d, &size, sink, &recipe, err);
+                ia_sink_free(sink);
+                if (r == 0)
+                        r = bundle_add_entry(&ing->tree, path, archive_entry_mode(e), size, &d,
+                                             archive_entry_symlink(e), err);
+                if (r == 0 && recipe && tree_set_last_recipe(&ing->tree, recipe) < 0)
+                        r = error_set(err, STACK_EFAIL, "ingest: image archive '%s' has no entry", path);
+                else if (r < 0)
+                        tree_recipe_free(recipe);
+                return r;
         }
         return bundle_add_entry(&ing->tree, path, archive_entry_mode(e), size, &d, archive_entry_symlink(e), err);
 }
@@ -308,6 +315,28 @@ static int find_compose(struct ingest *ing, struct error *err)
                 return r;
         ing->compose_path = strdup(compose);
         return ing->compose_path ? 0 : error_set(err, STACK_EFAIL, "out of memory");
+}
+
+/* The flavor the content makes the bundle (bundle_flavor()) is the one recorded; a stack.yaml that says
+ * otherwise is a warning naming both. */
+static void flavor_by_content(struct ingest *ing)
+{
+        int f = bundle_flavor(&ing->tree, ing->compose_path);
+        char line[256];
+
+        if (f < 0 || (enum manifest_flavor)f == ing->manifest->flavor)
+                return;
+        if (ing->warn) {
+                snprintf(line, sizeof line,
+                         "stack.yaml says flavor %s, but the bundle's content makes it %s (%s): it runs as %s",
+                         manifest_flavor_name(ing->manifest->flavor), manifest_flavor_name((enum manifest_flavor)f),
+                         f == FLAVOR_DOCKER_COMPOSE   ? "it has a compose file"
+                         : f == FLAVOR_DOCKER_SERVICE ? "a Dockerfile and no compose file"
+                                                      : "an index.html and no compose file or Dockerfile",
+                         manifest_flavor_name((enum manifest_flavor)f));
+                ing->warn(ing->warn_ctx, line);
+        }
+        ing->manifest->flavor = (enum manifest_flavor)f;
 }
 
 static int finish(struct ingest *ing, struct error *err)
@@ -329,6 +358,7 @@ static int finish(struct ingest *ing, struct error *err)
         r = find_compose(ing, err);
         if (r < 0)
                 return r;
+        flavor_by_content(ing);
         return tree_digest(&ing->tree, &ing->tree_digest) < 0 ? error_set(err, STACK_EFAIL, "out of memory") : 0;
 }
 

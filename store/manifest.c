@@ -756,6 +756,25 @@ static int add_unknown(struct ctx *c, const struct yamltree_node *key, struct ma
         return 0;
 }
 
+/* settle: whole seconds, 0 to 3600 (spec/manifest.md). */
+static int parse_settle(struct ctx *c, const struct yamltree_node *v, struct manifest *m)
+{
+        const struct yamltree_node *n = deref(v);
+        char buf[16], *end = NULL;
+        long x = -1;
+
+        if (n->kind == YAMLTREE_SCALAR && n->len > 0 && n->len < sizeof buf) {
+                memcpy(buf, n->text, n->len);
+                buf[n->len] = 0;
+                x = buf[0] >= '0' && buf[0] <= '9' ? strtol(buf, &end, 10) : -1;
+        }
+        if (x < 0 || x > 3600 || !end || *end)
+                return error_set(c->err, STACK_EREJECT,
+                                 "stack.yaml: settle must be whole seconds from 0 to 3600 (line %zu)", v->line);
+        m->settle_s = (int)x;
+        return 0;
+}
+
 static int parse_top(struct ctx *c, const struct yamltree_node *root, struct manifest *m)
 {
         bool seen[COUNT(required_keys)] = {false};
@@ -806,6 +825,9 @@ static int parse_top(struct ctx *c, const struct yamltree_node *root, struct man
                 } else if (scalar_is(key, "permissions")) {
                         if (!null)
                                 r = parse_permissions(c, v, m);
+                } else if (scalar_is(key, "settle")) {
+                        if (!null)
+                                r = parse_settle(c, v, m);
                 } else {
                         r = add_unknown(c, key, m);
                 }
@@ -855,6 +877,7 @@ int manifest_parse(const void *data, size_t len, struct manifest **ret, manifest
                 r = oom(&c);
                 goto fail;
         }
+        m->settle_s = -1;
         r = parse_top(&c, root, m);
         if (r < 0)
                 goto fail;

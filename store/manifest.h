@@ -50,6 +50,7 @@ struct manifest {
         size_t n_ports;
         struct manifest_resources resources;
         char *permissions_yaml; /* the `permissions` mapping re-emitted as flow YAML, NULL when absent */
+        int settle_s;           /* `settle:` seconds stack upgrade waits with every container running; -1: absent */
         /* optional, Stack Desktop schema (kept as scalars when they are scalars) */
         char *status, *type, *icon, *updated_at, *homepage, *repository;
         /* top-level keys neither schema knows, in document order */

@@ -25,9 +25,28 @@ void tree_release(struct tree *t)
         for (size_t i = 0; i < t->n; i++) {
                 free(t->v[i].path);
                 free(t->v[i].target);
+                tree_recipe_free(t->v[i].recipe);
         }
         free(t->v);
         tree_init(t);
+}
+
+void tree_recipe_free(struct tree_recipe *r)
+{
+        if (!r)
+                return;
+        free(r->parts);
+        free(r);
+}
+
+int tree_set_last_recipe(struct tree *t, struct tree_recipe *r)
+{
+        if (!t->n || t->v[t->n - 1].type != ENTRY_FILE || t->v[t->n - 1].recipe) {
+                tree_recipe_free(r);
+                return -EINVAL;
+        }
+        t->v[t->n - 1].recipe = r;
+        return 0;
 }
 
 static bool has_bad_char(const char *s)

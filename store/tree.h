@@ -26,13 +26,28 @@ enum entry_type {
         ENTRY_SYMLINK = 'l',
 };
 
+/* A file stored as its parts (spec/store.md "Image archives"): the recipe object lists the archive's header
+ * blocks verbatim and its member objects in order; store/imagearchive.h assembles it as a stream. parts (the
+ * member objects, for the index) are filled by ingest; a tree loaded from the index has n_parts 0. */
+struct tree_part {
+        struct digest digest;
+        uint64_t size;
+};
+struct tree_recipe {
+        struct digest digest; /* the recipe object */
+        uint64_t size;        /* its bytes */
+        struct tree_part *parts;
+        size_t n_parts;
+};
+
 struct tree_entry {
-        char *path;           /* normalised: relative, no "." / ".." / empty components, no trailing '/' */
-        char type;            /* enum entry_type */
-        uint32_t mode;        /* normalised: 0644 or 0755 for files, 0755 for dirs, 0777 for symlinks */
-        uint64_t size;        /* files: content bytes; else 0 */
-        struct digest digest; /* files: SHA-256 of the content; else zero */
-        char *target;         /* symlinks: the link text as in the bundle; else NULL */
+        char *path;                 /* normalised: relative, no "." / ".." / empty components, no trailing '/' */
+        char type;                  /* enum entry_type */
+        uint32_t mode;              /* normalised: 0644 or 0755 for files, 0755 for dirs, 0777 for symlinks */
+        uint64_t size;              /* files: content bytes; else 0 */
+        struct digest digest;       /* files: SHA-256 of the content; else zero */
+        char *target;               /* symlinks: the link text as in the bundle; else NULL */
+        struct tree_recipe *recipe; /* files assembled from a recipe, else NULL; not part of the digest */
 };
 
 struct tree {
@@ -53,6 +68,10 @@ int tree_path_normalize(const char *raw, char *out, struct error *err);
  * are refused. For files, digest/size describe the content; for symlinks target is the link text. */
 int tree_add(struct tree *t, const char *path, char type, uint32_t mode, uint64_t size, const struct digest *digest,
              const char *target, struct error *err);
+
+/* Mark the entry tree_add() added last as assembled from r (the tree owns r from here, even on failure). */
+int tree_set_last_recipe(struct tree *t, struct tree_recipe *r);
+void tree_recipe_free(struct tree_recipe *r);
 
 int tree_finalize(struct tree *t, struct error *err);
 

@@ -10,9 +10,12 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <mbedtls/asn1.h>
 #include <mbedtls/bignum.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/error.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pem.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
@@ -134,6 +137,115 @@ static int set_extensions(mbedtls_x509write_cert *w, const struct x509_spec *spe
         return r;
 }
 
+/* ---- ecdsa-with-SHA256 without parameters ----
+ * mbedTLS 2.28 writes the signature AlgorithmIdentifier as { ecdsa-with-SHA256, NULL }; RFC 5758 3.2 says the
+ * parameters MUST be absent, and Chromium refuses such a certificate (ERR_CERT_INVALID). So the DER mbedTLS
+ * wrote is taken apart with its ASN.1 reader, the TBSCertificate written again with { ecdsa-with-SHA256 } and
+ * signed again with the same key. */
+
+#define DER_MAX 4096
+
+static size_t put_tl(unsigned char *out, size_t pos, unsigned char tag, size_t len)
+{
+        out[pos++] = tag;
+        if (len < 0x80) {
+                out[pos++] = (unsigned char)len;
+        } else if (len < 0x100) {
+                out[pos++] = 0x81;
+                out[pos++] = (unsigned char)len;
+        } else {
+                out[pos++] = 0x82;
+                out[pos++] = (unsigned char)(len >> 8);
+                out[pos++] = (unsigned char)len;
+        }
+        return pos;
+}
+
+static size_t tl_size(size_t len)
+{
+        return len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
+}
+
+static int der_without_null_params(const unsigned char *der, size_t len, mbedtls_pk_context *signer, unsigned char *out,
+                                   size_t *ret_len)
+{
+        const unsigned char SEQ = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+        unsigned char *p = (unsigned char *)der, *end = p + len, *tbs, *tbs_end, *alg, *alg_end, *oid, *q;
+        unsigned char tbs_new[DER_MAX], hash[32], sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+        size_t l, oid_len, n = 0, sig_len = 0, alg_new, outer;
+        int r;
+
+        if ((r = mbedtls_asn1_get_tag(&p, end, &l, SEQ)) || (r = mbedtls_asn1_get_tag(&p, end, &l, SEQ)))
+                return r;
+        tbs = p;
+        tbs_end = p + l;
+        q = tbs;
+        if ((r = mbedtls_asn1_get_tag(&q, tbs_end, &l, MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED)))
+                return r;
+        q += l;
+        if ((r = mbedtls_asn1_get_tag(&q, tbs_end, &l, MBEDTLS_ASN1_INTEGER)))
+                return r;
+        q += l;
+        alg = q;
+        if ((r = mbedtls_asn1_get_tag(&q, tbs_end, &l, SEQ)))
+                return r;
+        alg_end = q + l;
+        oid = q;
+        if ((r = mbedtls_asn1_get_tag(&q, alg_end, &l, MBEDTLS_ASN1_OID)))
+                return r;
+        oid_len = (size_t)(q + l - oid); /* tag, length and value */
+        if (q + l == alg_end) {          /* no parameters already: nothing to change */
+                memcpy(out, der, len);
+                *ret_len = len;
+                return 0;
+        }
+        alg_new = tl_size(oid_len) + oid_len;
+        l = (size_t)(alg - tbs) + alg_new + (size_t)(tbs_end - alg_end); /* the new TBS content */
+        if (tl_size(l) + l > sizeof tbs_new)
+                return MBEDTLS_ERR_ASN1_BUF_TOO_SMALL;
+        n = put_tl(tbs_new, 0, SEQ, l);
+        memcpy(tbs_new + n, tbs, (size_t)(alg - tbs));
+        n += (size_t)(alg - tbs);
+        n = put_tl(tbs_new, n, SEQ, oid_len);
+        memcpy(tbs_new + n, oid, oid_len);
+        n += oid_len;
+        memcpy(tbs_new + n, alg_end, (size_t)(tbs_end - alg_end));
+        n += (size_t)(tbs_end - alg_end);
+        if ((r = mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), tbs_new, n, hash)) ||
+            (r = mbedtls_pk_sign(signer, MBEDTLS_MD_SHA256, hash, sizeof hash, sig, &sig_len, random_bytes, NULL)))
+                return r;
+        outer = n + alg_new + tl_size(sig_len + 1) + sig_len + 1;
+        if (tl_size(outer) + outer > DER_MAX)
+                return MBEDTLS_ERR_ASN1_BUF_TOO_SMALL;
+        l = put_tl(out, 0, SEQ, outer);
+        memcpy(out + l, tbs_new, n);
+        l += n;
+        l = put_tl(out, l, SEQ, oid_len);
+        memcpy(out + l, oid, oid_len);
+        l += oid_len;
+        l = put_tl(out, l, MBEDTLS_ASN1_BIT_STRING, sig_len + 1);
+        out[l++] = 0; /* no unused bits */
+        memcpy(out + l, sig, sig_len);
+        *ret_len = l + sig_len;
+        return 0;
+}
+
+static int crt_pem(mbedtls_x509write_cert *w, mbedtls_pk_context *signer, unsigned char *pem, size_t size)
+{
+        unsigned char der[DER_MAX], fixed[DER_MAX];
+        size_t len = 0, olen = 0;
+        int n = mbedtls_x509write_crt_der(w, der, sizeof der, random_bytes, NULL), r;
+
+        if (n < 0)
+                return n;
+        /* mbedTLS writes the DER at the end of the buffer */
+        r = der_without_null_params(der + sizeof der - (size_t)n, (size_t)n, signer, fixed, &len);
+        if (r == 0)
+                r = mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE-----\n", "-----END CERTIFICATE-----\n", fixed, len,
+                                             pem, size, &olen);
+        return r;
+}
+
 int x509_issue(const struct x509_spec *spec, const char *key_path, const char *cert_path, struct error *err)
 {
         unsigned char key_pem[PEM_MAX], cert_pem[PEM_MAX], serial_bytes[16];
@@ -195,7 +307,7 @@ int x509_issue(const struct x509_spec *spec, const char *key_path, const char *c
         if (r == 0)
                 r = mbedtls_x509write_crt_set_authority_key_identifier(&w);
         if (r == 0)
-                r = mbedtls_x509write_crt_pem(&w, cert_pem, sizeof cert_pem, random_bytes, NULL);
+                r = crt_pem(&w, signer, cert_pem, sizeof cert_pem);
         if (r == 0)
                 r = mbedtls_pk_write_key_pem(&pk, key_pem, sizeof key_pem);
         if (r != 0)

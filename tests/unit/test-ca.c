@@ -164,6 +164,45 @@ static void leaf_verifies_against_the_ca_for_its_name_only(void **state)
         mbedtls_x509_crt_free(&root);
 }
 
+/* RFC 5758 3.2: ecdsa-with-SHA256 has no parameters (Chromium refuses a certificate with a NULL there,
+ * ERR_CERT_INVALID); both AlgorithmIdentifiers (in the TBSCertificate and outside it) must be the bare OID. */
+static void signature_algorithm_has_no_parameters(void **state)
+{
+        static const unsigned char alg_null[] = {0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                                 0xce, 0x3d, 0x04, 0x03, 0x02, 0x05, 0x00};
+        static const unsigned char alg[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+        struct error err = ERROR_INIT;
+        char key[PATH_MAX], cert[PATH_MAX], ca[PATH_MAX];
+        const char *paths[] = {cert, ca};
+        mbedtls_x509_crt root;
+        uint32_t flags = 0;
+
+        (void)state;
+        leaf_paths(key, cert);
+        assert_int_equal(ca_ensure_leaf(home, HOST, key, cert, &err), 0);
+        assert_int_equal(ca_path(home, "cert", ca, sizeof ca), 0);
+        for (size_t k = 0; k < 2; k++) {
+                mbedtls_x509_crt c;
+                int found = 0;
+                load(&c, paths[k]);
+                for (size_t i = 0; i + sizeof alg_null <= c.raw.len; i++)
+                        assert_memory_not_equal(c.raw.p + i, alg_null, sizeof alg_null);
+                for (size_t i = 0; i + sizeof alg <= c.raw.len; i++)
+                        found += !memcmp(c.raw.p + i, alg, sizeof alg);
+                assert_int_equal(found, 2);
+                mbedtls_x509_crt_free(&c);
+        }
+        /* and it still verifies */
+        {
+                mbedtls_x509_crt leaf;
+                load(&leaf, cert);
+                load(&root, ca);
+                assert_int_equal(mbedtls_x509_crt_verify(&leaf, &root, NULL, HOST, &flags, NULL, NULL), 0);
+                mbedtls_x509_crt_free(&leaf);
+                mbedtls_x509_crt_free(&root);
+        }
+}
+
 static void leaf_of_a_replaced_ca_is_made_again(void **state)
 {
         struct error err = ERROR_INIT;
@@ -226,6 +265,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(leaf_is_not_a_ca_names_its_host_and_serves_tls, setup, teardown),
                 cmocka_unit_test_setup_teardown(leaf_validity_is_at_most_398_days, setup, teardown),
                 cmocka_unit_test_setup_teardown(leaf_verifies_against_the_ca_for_its_name_only, setup, teardown),
+                cmocka_unit_test_setup_teardown(signature_algorithm_has_no_parameters, setup, teardown),
                 cmocka_unit_test_setup_teardown(leaf_of_a_replaced_ca_is_made_again, setup, teardown),
                 cmocka_unit_test_setup_teardown(leaf_refuses_a_name_that_would_change_its_subject, setup, teardown),
                 cmocka_unit_test_setup_teardown(api_certificate_is_self_signed_not_a_ca_with_loopback_names, setup,

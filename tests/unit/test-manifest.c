@@ -803,9 +803,35 @@ static void names_compose_candidates_and_flavors(void **state)
         assert_string_equal(manifest_flavor_name((enum manifest_flavor)42), "unknown");
 }
 
+/* settle: (stack upgrade's wait, spec/manifest.md): whole seconds 0..3600; absent is -1. */
+static void settle_seconds(void **state)
+{
+        struct manifest *m;
+
+        (void)state;
+        m = parse_ok(BASE, NULL);
+        assert_int_equal(m->settle_s, -1);
+        manifest_free(m);
+        m = parse_ok(BASE "settle: 7\n", NULL);
+        assert_int_equal(m->settle_s, 7);
+        manifest_free(m);
+        m = parse_ok(BASE "settle: \"0\"\n", NULL);
+        assert_int_equal(m->settle_s, 0);
+        manifest_free(m);
+        m = parse_ok(BASE "settle: ~\n", NULL);
+        assert_int_equal(m->settle_s, -1);
+        manifest_free(m);
+        parse_refused(BASE "settle: 3601\n", "settle must be whole seconds from 0 to 3600 (line 8)");
+        parse_refused(BASE "settle: -1\n", "settle must be whole seconds");
+        parse_refused(BASE "settle: 1.5\n", "settle must be whole seconds");
+        parse_refused(BASE "settle: 5s\n", "settle must be whole seconds");
+        parse_refused(BASE "settle: [1]\n", "settle must be whole seconds");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(settle_seconds),
                 cmocka_unit_test(refuses_alias_bomb),
                 cmocka_unit_test(refuses_alias_bomb_expanded_in_permissions),
                 cmocka_unit_test(ignores_bounded_aliases_in_ignored_keys),

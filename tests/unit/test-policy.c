@@ -1328,6 +1328,55 @@ static void routes_warn_about_a_rule_they_cannot_read(void **state)
         fx_release(&f);
 }
 
+static void routes_give_the_only_dash_url_service_its_address(void **state)
+{
+        static const char *const vars[] = {"PROJECT=demo", "DOMAIN=stack.localhost", NULL};
+        struct fx f;
+
+        fx_init(&f, NULL, NULL);
+        /* dash.url interpolated, no router: the service's single exposed port, published on loopback */
+        assert_int_equal(
+                fx_apply_vars(&f,
+                              WEB "    expose: [\"3000\"]\n    labels:\n      dash.url: https://${PROJECT}.${DOMAIN}\n"
+                                  "  db:\n    image: postgres\n    ports: [\"5432:5432\"]\n",
+                              0, vars),
+                0);
+        assert_int_equal(f.res.n_routes, 1);
+        assert_string_equal(f.res.routes[0].service, "web");
+        assert_string_equal(f.res.routes[0].host, "demo.stack.localhost");
+        assert_int_equal(f.res.routes[0].port, 3000);
+        assert_yaml(f.text, "services/web/ports/0", "127.0.0.1::3000");
+        /* a list of labels, the single published port */
+        assert_int_equal(
+                fx_apply_vars(
+                        &f, WEB "    ports: [\"8081:80\"]\n    labels: [\"dash.url=https://demo.stack.localhost/\"]\n",
+                        0, vars),
+                0);
+        assert_int_equal(f.res.n_routes, 1);
+        assert_int_equal(f.res.routes[0].port, 80);
+        /* two such services: ambiguous, a warning, no route */
+        assert_int_equal(
+                fx_apply_vars(&f,
+                              WEB "    expose: [\"80\"]\n    labels: {dash.url: \"https://${PROJECT}.${DOMAIN}\"}\n"
+                                  "  api:\n    image: nginx\n    expose: [\"81\"]\n"
+                                  "    labels: {dash.url: \"https://${PROJECT}.${DOMAIN}\"}\n",
+                              0, vars),
+                0);
+        assert_int_equal(f.res.n_routes, 0);
+        assert_non_null(f.res.warnings);
+        assert_non_null(strstr(f.res.warnings[0], "ambiguous"));
+        /* a router on the service: the router decides */
+        assert_int_equal(
+                fx_apply_vars(&f,
+                              WEB "    expose: [\"80\"]\n    labels:\n      dash.url: https://${PROJECT}.${DOMAIN}\n"
+                                  "      traefik.http.routers.w.rule: Host(`other.stack.localhost`)\n",
+                              0, vars),
+                0);
+        assert_int_equal(f.res.n_routes, 1);
+        assert_string_equal(f.res.routes[0].host, "other.stack.localhost");
+        fx_release(&f);
+}
+
 static void routes_give_the_only_published_port_the_slug_address(void **state)
 {
         struct fx f;
@@ -1404,6 +1453,7 @@ int main(void)
                 cmocka_unit_test(override_file_is_merged_as_compose_merges_it),
                 cmocka_unit_test(override_file_adding_privileged_is_refused),
                 cmocka_unit_test(routes_from_traefik_labels_publish_the_port_on_loopback),
+                cmocka_unit_test(routes_give_the_only_dash_url_service_its_address),
                 cmocka_unit_test(routes_from_a_list_of_labels_keep_a_port_already_published),
                 cmocka_unit_test(routes_warn_about_a_rule_they_cannot_read),
                 cmocka_unit_test(routes_give_the_only_published_port_the_slug_address),

@@ -1,0 +1,138 @@
+/* cmd-snapshot.c - `stack snapshot SLUG`, `stack snapshots [SLUG] [--json]`, `stack restore SLUG SNAPSHOT`. */
+#include "cli.h"
+#include "orch/upgrade.h"
+#include "run/snapshot.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void say(void *ctx, const char *line)
+{
+        (void)ctx;
+        printf("%s\n", line);
+        fflush(stdout);
+}
+
+static json_t *snap_json(const struct snapshot_row *r)
+{
+        char tree[DIGEST_HEX_LEN + 1];
+
+        digest_to_hex(&r->tree, tree);
+        return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s}", "id", r->id, "slug", r->slug, "version",
+                         r->version, "reason", r->reason, "created_at", (json_int_t)r->created_at, "tree", tree, "size",
+                         (json_int_t)r->size, "added", (json_int_t)r->added, "files", (json_int_t)r->files, "volumes",
+                         r->volumes ? r->volumes : "");
+}
+
+static int one_arg(const char *cmd, int argc, char **argv, int want, bool *json, const char *help)
+{
+        static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'j' && json)
+                        *json = true;
+                else if (c == 'h') {
+                        printf("%s\n", help);
+                        return -1;
+                } else
+                        return cli_usage(cmd, "unknown option");
+        }
+        if (argc - optind != want && !(want < 0 && argc - optind <= 1))
+                return cli_usage(cmd, "%s", want == 2 ? "takes SLUG SNAPSHOT" : "takes one SLUG");
+        return 0;
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+        struct snapshot_row row = {0};
+        struct snapshot_hooks h = {.warn = cli_warn};
+        struct run_row cur = {0};
+        char size[32];
+        int r = one_arg("snapshot", argc, argv, 1, NULL,
+                        "usage: stack snapshot SLUG\nSnapshot the stack's data dir and named volumes into the store "
+                        "(stack snapshots lists them,\nstack restore SLUG ID puts one back). Stop the stack first for "
+                        "a consistent copy of a database.");
+
+        if (r)
+                return r < 0 ? 0 : r;
+        r = cli_open_store(&s, &err);
+        if (r == 0) {
+                bool have = runs_get(s, argv[optind], &cur, NULL) == 0 && !strcmp(cur.slug, argv[optind]);
+                r = snapshot_take(s, argv[optind], have ? cur.version : "-", "manual", &h, &row, &err);
+        }
+        if (r == 0)
+                printf("snapshot %s of %s: %llu files, %s (%llu bytes new in the store)%s%s\n", row.id, row.slug,
+                       (unsigned long long)row.files, cli_human_size(row.size, size), (unsigned long long)row.added,
+                       *row.volumes ? "; volumes: " : "", row.volumes);
+        snapshot_row_release(&row);
+        run_row_release(&cur);
+        store_free(s);
+        return r < 0 ? cli_fail(&err) : 0;
+}
+
+int cmd_snapshots(int argc, char **argv)
+{
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+        struct snapshot_row *v = NULL;
+        size_t n = 0;
+        bool json = false;
+        int r = one_arg("snapshots", argc, argv, -1, &json,
+                        "usage: stack snapshots [SLUG] [--json]\nA stack's snapshots, newest first: id, time, "
+                        "version, reason, size.");
+
+        if (r)
+                return r < 0 ? 0 : r;
+        r = cli_open_store(&s, &err);
+        if (r == 0)
+                r = snapshot_list(s, optind < argc ? argv[optind] : NULL, &v, &n, &err);
+        if (r == 0 && json) {
+                json_t *a = json_array();
+                for (size_t i = 0; i < n; i++)
+                        json_array_append_new(a, snap_json(&v[i]));
+                r = cli_print_json(a);
+        } else if (r == 0) {
+                printf("%-12s  %-20s  %-16s  %-12s  %-8s  %s\n", "ID", "TIME", "STACK", "VERSION", "REASON", "SIZE");
+                for (size_t i = 0; i < n; i++) {
+                        char t[32], size[32];
+                        time_t tt = (time_t)v[i].created_at;
+                        strftime(t, sizeof t, "%Y-%m-%d %H:%M:%S", localtime(&tt));
+                        printf("%-12s  %-20s  %-16s  %-12s  %-8s  %s\n", v[i].id, t, v[i].slug, v[i].version,
+                               v[i].reason, cli_human_size(v[i].size, size));
+                }
+        }
+        snapshot_rows_free(v, n);
+        store_free(s);
+        return r < 0 ? cli_fail(&err) : r;
+}
+
+int cmd_restore(int argc, char **argv)
+{
+        struct upgrade_options uo = {.orch = {.run = {.warn = cli_warn}}, .settle_s = -1, .say = say};
+        struct upgrade_result res = {0};
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+        int r = one_arg("restore", argc, argv, 2, NULL,
+                        "usage: stack restore SLUG SNAPSHOT\nStops the stack, puts its data dir and named volumes "
+                        "back exactly as in SNAPSHOT (a\nsnapshot of SLUG: another stack's is refused, exit 3), and "
+                        "starts it again.\nThe data as it was is snapshot first (reason restore).");
+
+        if (r)
+                return r < 0 ? 0 : r;
+        r = cli_open_store(&s, &err);
+        if (r == 0)
+                r = orch_restore(s, argv[optind], argv[optind + 1], &uo, &res, &err);
+        if (r == 0)
+                printf("restored %s from snapshot %s%s%s\n", argv[optind], argv[optind + 1],
+                       res.info.row.id[0] ? ", run " : " (it was not running: not started)",
+                       res.info.row.id[0] ? res.info.row.id : "");
+        upgrade_result_release(&res);
+        store_free(s);
+        return r < 0 ? cli_fail(&err) : 0;
+}

@@ -1,0 +1,102 @@
+/* cmd-upgrade.c - `stack upgrade SLUG [--to VER] [--offline]` and `stack rollback SLUG`. */
+#include "cli.h"
+#include "orch/upgrade.h"
+#include "run/policy.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void say(void *ctx, const char *line)
+{
+        (void)ctx;
+        printf("%s\n", line);
+        fflush(stdout);
+}
+
+static void print_step(void *ctx, const char *step, double seconds)
+{
+        (void)ctx;
+        fprintf(stderr, "timing: %-8s %.3f s\n", step, seconds);
+}
+
+static int common(const char *cmd, int argc, char **argv, bool upgrade)
+{
+        static const struct option opts[] = {{"to", required_argument, NULL, 'v'},
+                                             {"offline", no_argument, NULL, 'o'},
+                                             {"catalog", required_argument, NULL, 'c'},
+                                             {"insecure", no_argument, NULL, 'k'},
+                                             {"settle", required_argument, NULL, 's'},
+                                             {"timeout", required_argument, NULL, 't'},
+                                             {"timings", no_argument, NULL, 'T'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {0}};
+        struct upgrade_options uo = {.orch = {.run = {.warn = cli_warn}}, .settle_s = -1, .say = say};
+        struct upgrade_result res = {0};
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'v': uo.to = optarg; break;
+                case 'o': uo.orch.offline = true; break;
+                case 'c': uo.orch.catalog = optarg; break;
+                case 'k': uo.orch.insecure = true; break;
+                case 's': uo.settle_s = atoi(optarg); break;
+                case 't': uo.orch.run.timeout_s = atoi(optarg); break;
+                case 'T': uo.orch.run.step = print_step; break;
+                case 'h':
+                        if (upgrade)
+                                printf("usage: stack upgrade SLUG [--to VER] [--offline] [--settle S] [--timings]\n"
+                                       "Upgrades a stack to the catalog's newest version (--offline: the store's newest;\n"
+                                       "--to VER: that one). The new version is prepared beside the running one, the\n"
+                                       "data dir and named volumes are snapshot, then old down, new up, and it must stay\n"
+                                       "healthy (healthchecks, or every container running for --settle S, default %d s).\n"
+                                       "Otherwise it rolls back: new down, data restored, old up (exit 5).\n"
+                                       "External volumes and host binds granted with --allow host-bind are not snapshot.\n",
+                                       UPGRADE_SETTLE_S);
+                        else
+                                printf("usage: stack rollback SLUG\nBack to the version that ran before the last "
+                                       "upgrade, with the data restored from the snapshot\ntaken before it (the data "
+                                       "as it is now is snapshot first).\n");
+                        return 0;
+                default: return cli_usage(cmd, "unknown option");
+                }
+        }
+        if (optind + 1 != argc)
+                return cli_usage(cmd, "takes one SLUG");
+        if (!upgrade && (uo.to || uo.orch.offline))
+                return cli_usage(cmd, "takes no --to or --offline");
+        r = cli_open_store(&s, &err);
+        if (r == 0)
+                r = upgrade ? orch_upgrade(s, argv[optind], &uo, &res, &err)
+                            : orch_rollback(s, argv[optind], &uo, &res, &err);
+        if (r == 0 && upgrade && !res.nothing && !res.fresh)
+                printf("upgraded %s: %s -> %s, run %s (snapshot %s holds the data as it was; stack rollback %s goes "
+                       "back)\n",
+                       argv[optind], res.from, res.to, res.info.row.id, res.snapshot ? res.snapshot : "-",
+                       argv[optind]);
+        else if (r == 0 && upgrade && res.fresh)
+                printf("started %s %s, run %s\n", argv[optind], res.to, res.info.row.id);
+        else if (r == 0 && !upgrade)
+                printf("rolled back %s: %s -> %s, run %s, data restored from before the upgrade (the data it had is "
+                       "in snapshot %s)\n",
+                       argv[optind], res.from ? res.from : "?", res.to, res.info.row.id, res.snapshot);
+        if (r == 0 && (!res.nothing || res.fresh))
+                printf("not snapshot: external volumes and host paths granted with --allow host-bind\n");
+        upgrade_result_release(&res);
+        store_free(s);
+        return r < 0 ? cli_fail(&err) : 0;
+}
+
+int cmd_upgrade(int argc, char **argv)
+{
+        return common("upgrade", argc, argv, true);
+}
+
+int cmd_rollback(int argc, char **argv)
+{
+        return common("rollback", argc, argv, false);
+}

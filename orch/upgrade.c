@@ -1,0 +1,796 @@
+/* upgrade.c - upgrade, automatic rollback, rollback, restore, and finishing what a crash interrupted
+ * (spec/run.md "Upgrades and snapshots"). The journal is the table `upgrades` (module "upgrade"): one row per
+ * upgrade, its state written before each step.
+ */
+#include "upgrade.h"
+
+#include "fetch/fetch.h"
+#include "run/engine.h"
+#include "store/index.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#define MODULE "upgrade"
+
+/* States: prepare -> snapshot -> switch -> health -> complete -> done; from switch or health on a failure:
+ * rollback -> rolled-back; prepare/snapshot that fail: abandoned (nothing was changed); stack rollback of a done
+ * upgrade: reverted. Rows in prepare..rollback whose process is gone are finished by orch_recover(). */
+static const char *const migrations[] = {
+        "CREATE TABLE upgrades(id INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL,"
+        "  state TEXT NOT NULL CHECK(state IN ('prepare','snapshot','switch','health','complete','done',"
+        "    'rollback','rolled-back','abandoned','reverted')),"
+        "  from_id INTEGER, to_id INTEGER, snapshot TEXT, pid INTEGER NOT NULL, message TEXT,"
+        "  started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+        "CREATE INDEX upgrades_by_slug ON upgrades(slug, id);",
+};
+
+struct journal {
+        int64_t id;
+        char *slug, *state, *snapshot, *message;
+        int64_t from_id, to_id;
+        int pid;
+};
+
+static void journal_release(struct journal *j)
+{
+        free(j->slug);
+        free(j->state);
+        free(j->snapshot);
+        free(j->message);
+        memset(j, 0, sizeof *j);
+}
+
+static int open_db(struct store *s, sqlite3 **ret, struct error *err)
+{
+        struct index *ix = store_index(s);
+        int r = index_migrate_module(ix, MODULE, migrations, 1, err);
+
+        if (r == 0)
+                *ret = index_db(ix);
+        return r;
+}
+
+static int db_error(sqlite3 *db, struct error *err, const char *what)
+{
+        return error_set(err, STACK_ESTORE, "index.db: %s: %s", what, sqlite3_errmsg(db));
+}
+
+/* The test-only kill hook: STACK_TEST_KILL_AT=<point> makes the process SIGKILL itself there. */
+static void kill_point(const char *point)
+{
+        const char *k = getenv("STACK_TEST_KILL_AT");
+        const char *g = getenv("STACK_TEST_ENGINE_GONE_AT");
+
+        if (k && !strcmp(k, point)) {
+                fflush(NULL);
+                kill(getpid(), SIGKILL);
+        }
+        if (g && !strcmp(g, point)) /* test-only: every later Engine call finds no Engine */
+                setenv("DOCKER_HOST", "unix:///nonexistent/stack-test-engine-gone.sock", 1);
+}
+
+static int journal_new(struct store *s, const char *slug, int64_t from_id, int64_t to_id, struct journal *j,
+                       struct error *err)
+{
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st;
+        int64_t now = (int64_t)time(NULL);
+        int r = open_db(s, &db, err);
+
+        if (r < 0)
+                return r;
+        if (sqlite3_prepare_v2(db,
+                               "INSERT INTO upgrades(slug, state, from_id, to_id, pid, started_at, updated_at)"
+                               " VALUES(?, 'prepare', ?, ?, ?, ?, ?)",
+                               -1, &st, NULL) != SQLITE_OK)
+                return db_error(db, err, "prepare");
+        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
+        if (from_id > 0)
+                sqlite3_bind_int64(st, 2, from_id);
+        sqlite3_bind_int64(st, 3, to_id);
+        sqlite3_bind_int(st, 4, (int)getpid());
+        sqlite3_bind_int64(st, 5, now);
+        sqlite3_bind_int64(st, 6, now);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                r = db_error(db, err, "write upgrades");
+        sqlite3_finalize(st);
+        memset(j, 0, sizeof *j);
+        j->id = sqlite3_last_insert_rowid(db);
+        j->slug = strdup(slug);
+        j->state = strdup("prepare");
+        j->from_id = from_id;
+        j->to_id = to_id;
+        j->pid = (int)getpid();
+        return r;
+}
+
+/* The journal's next state, durable before the step it names starts. */
+static int journal_set(struct store *s, struct journal *j, const char *state, const char *snapshot, const char *message,
+                       struct error *err)
+{
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st;
+        int r = open_db(s, &db, err);
+
+        if (r < 0)
+                return r;
+        if (sqlite3_prepare_v2(db,
+                               "UPDATE upgrades SET state = ?, snapshot = COALESCE(?, snapshot),"
+                               " message = COALESCE(?, message), pid = ?, updated_at = ? WHERE id = ?",
+                               -1, &st, NULL) != SQLITE_OK)
+                return db_error(db, err, "prepare");
+        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+        if (snapshot)
+                sqlite3_bind_text(st, 2, snapshot, -1, SQLITE_STATIC);
+        if (message)
+                sqlite3_bind_text(st, 3, message, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, (int)getpid());
+        sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+        sqlite3_bind_int64(st, 6, j->id);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                r = db_error(db, err, "write upgrades");
+        sqlite3_finalize(st);
+        if (r == 0) {
+                free(j->state);
+                j->state = strdup(state);
+                if (snapshot) {
+                        free(j->snapshot);
+                        j->snapshot = strdup(snapshot);
+                }
+        }
+        return r;
+}
+
+static int journal_query(struct store *s, const char *where, const char *arg, struct journal **ret, size_t *ret_n,
+                         struct error *err)
+{
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st;
+        struct journal *v = NULL;
+        size_t n = 0;
+        char sql[512];
+        int r = open_db(s, &db, err), rc;
+
+        if (r < 0)
+                return r;
+        snprintf(sql, sizeof sql,
+                 "SELECT id, slug, state, snapshot, message, from_id, to_id, pid FROM upgrades WHERE %s ORDER BY id "
+                 "DESC",
+                 where);
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+                return db_error(db, err, "prepare");
+        if (arg)
+                sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                struct journal *nv = realloc(v, (n + 1) * sizeof *v);
+                const char *t;
+                if (!nv) {
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+                        break;
+                }
+                v = nv;
+                memset(&v[n], 0, sizeof v[n]);
+                v[n].id = sqlite3_column_int64(st, 0);
+                v[n].slug = strdup((const char *)sqlite3_column_text(st, 1));
+                v[n].state = strdup((const char *)sqlite3_column_text(st, 2));
+                t = (const char *)sqlite3_column_text(st, 3);
+                v[n].snapshot = t ? strdup(t) : NULL;
+                t = (const char *)sqlite3_column_text(st, 4);
+                v[n].message = t ? strdup(t) : NULL;
+                v[n].from_id = sqlite3_column_int64(st, 5);
+                v[n].to_id = sqlite3_column_int64(st, 6);
+                v[n].pid = sqlite3_column_int(st, 7);
+                n++;
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = db_error(db, err, "read upgrades");
+        sqlite3_finalize(st);
+        *ret = v;
+        *ret_n = n;
+        return r;
+}
+
+static void journals_free(struct journal *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                journal_release(&v[i]);
+        free(v);
+}
+
+void upgrade_result_release(struct upgrade_result *r)
+{
+        if (!r)
+                return;
+        free(r->from);
+        free(r->to);
+        free(r->snapshot);
+        run_info_release(&r->info);
+        memset(r, 0, sizeof *r);
+}
+
+static void say(const struct upgrade_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const struct upgrade_options *o, const char *fmt, ...)
+{
+        char line[2048];
+        va_list ap;
+
+        if (!o || !o->say)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        o->say(o->say_ctx, line);
+}
+
+static double now_s(void)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void timed(const struct upgrade_options *o, const char *what, double *t0)
+{
+        double t = now_s();
+
+        if (o->orch.run.step)
+                o->orch.run.step(o->orch.run.step_ctx, what, t - *t0);
+        *t0 = t;
+}
+
+static void project_of(const char *slug, char *out, size_t size)
+{
+        size_t k = (size_t)snprintf(out, size, "stack-");
+
+        for (const char *p = slug; *p && k + 1 < size; p++)
+                if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')
+                        out[k++] = *p;
+        out[k] = 0;
+}
+
+/* After run_start: healthchecks pass (run_start waited for them), and every container keeps running for the
+ * settle time. A failure names the container, its exit code and its last log lines. */
+static int health_wait(const char *slug, int settle_s, struct error *err)
+{
+        struct engine *e = NULL;
+        char label[160], project[96];
+        double end = now_s() + settle_s;
+        int r;
+
+        project_of(slug, project, sizeof project);
+        snprintf(label, sizeof label, "com.docker.compose.project=%s", project);
+        r = engine_open(&e, err);
+        while (r == 0) {
+                struct engine_container *c = NULL;
+                size_t n = 0;
+                r = engine_list_containers(e, label, &c, &n, err);
+                for (size_t i = 0; r == 0 && i < n; i++) {
+                        const char *svc = c[i].service ? c[i].service : c[i].name;
+                        char why[256] = "";
+                        if (!strcmp(c[i].state, "exited") && c[i].exit_code != 0)
+                                snprintf(why, sizeof why, "service '%s' exited with code %d", svc, c[i].exit_code);
+                        else if (!strcmp(c[i].state, "dead") || !strcmp(c[i].state, "restarting"))
+                                snprintf(why, sizeof why, "service '%s' is %s", svc, c[i].state);
+                        else if (c[i].health && !strcmp(c[i].health, "unhealthy"))
+                                snprintf(why, sizeof why, "service '%s' is unhealthy", svc);
+                        if (why[0]) {
+                                char *logs = NULL;
+                                engine_container_logs(e, c[i].id, 5, &logs, NULL);
+                                for (char *p = logs; p && *p; p++)
+                                        if (*p == '\n' && p[1])
+                                                *p = ' ';
+                                r = error_set(err, STACK_ERUNTIME, "%s; last log lines: %s", why,
+                                              logs && *logs ? logs : "(none)");
+                                free(logs);
+                        }
+                }
+                if (r == 0 && n == 0)
+                        r = error_set(err, STACK_ERUNTIME, "no container of %s is left", slug);
+                engine_containers_free(c, n);
+                if (r < 0 || now_s() >= end)
+                        break;
+                nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+        }
+        engine_free(e);
+        return r;
+}
+
+/* New down, snapshot restored, old up. The journal says rollback first, rolled-back once the old one runs. */
+static int roll_back(struct store *s, struct journal *j, const struct upgrade_options *o, const char *why,
+                     struct run_info *info, struct error *err)
+{
+        struct version_info old = {0};
+        struct snapshot_row snap = {0};
+        struct run_row row = {0};
+        struct error e2 = ERROR_INIT;
+        double t0 = now_s();
+        int r;
+
+        r = journal_set(s, j, "rollback", NULL, why, err);
+        if (r < 0)
+                return r;
+        kill_point("rollback");
+        r = orch_stop(s, j->slug, true, false, o->orch.run.warn, o->orch.run.warn_ctx, &row, &e2);
+        run_row_release(&row);
+        if (r < 0 && e2.code != STACK_EFAIL && e2.code != STACK_ENOTFOUND) {
+                /* the Engine is gone: nothing more can be done now */
+                return error_set(err, e2.code, "%s", e2.msg);
+        }
+        timed(o, "down", &t0);
+        kill_point("after-rollback-down");
+        if (j->snapshot) {
+                r = snapshot_get(s, j->snapshot, &snap, err);
+                if (r == 0)
+                        r = snapshot_restore(s, j->slug, &snap, NULL, err);
+                snapshot_row_release(&snap);
+                if (r < 0)
+                        return r;
+                timed(o, "restore", &t0);
+        }
+        kill_point("after-restore");
+        if (j->from_id > 0) {
+                r = index_get_version(store_index(s), j->from_id, &old, err);
+                if (r == 0) {
+                        struct orch_options oo = o->orch;
+                        oo.run.env = NULL;
+                        oo.run.allow = 0;
+                        oo.run.before_switch = NULL;
+                        run_info_release(info);
+                        r = orch_run_version(s, &old, &oo, info, err);
+                }
+                version_info_release(&old);
+                if (r < 0)
+                        return r;
+                timed(o, "up", &t0);
+        }
+        return journal_set(s, j, "rolled-back", NULL, NULL, err);
+}
+
+struct switch_ctx {
+        struct store *s;
+        struct journal *j;
+        const struct upgrade_options *o;
+        const char *from_label;
+        char *snapshot;
+        double t0;
+};
+
+static int before_switch(void *ctx, const struct run_row *old, struct error *err)
+{
+        struct switch_ctx *c = ctx;
+        struct snapshot_row snap = {0};
+        struct snapshot_hooks h = {.warn = c->o->orch.run.warn, .ctx = c->o->orch.run.warn_ctx};
+        int r;
+
+        (void)old;
+        r = journal_set(c->s, c->j, "snapshot", NULL, NULL, err);
+        if (r < 0)
+                return r;
+        kill_point("before-snapshot");
+        c->t0 = now_s();
+        /* Stopped first: nothing the old version writes after the snapshot can be lost by a rollback. */
+        {
+                struct engine *e = NULL;
+                char project[96];
+                project_of(c->j->slug, project, sizeof project);
+                r = engine_open(&e, err);
+                if (r == 0)
+                        r = engine_project_stop(e, project, NULL, err);
+                engine_free(e);
+                if (r < 0)
+                        return r;
+                timed(c->o, "stop", &c->t0);
+        }
+        kill_point("after-stop");
+        r = snapshot_take(c->s, c->j->slug, c->from_label, "upgrade", &h, &snap, err);
+        if (r < 0)
+                return r;
+        timed(c->o, "snapshot", &c->t0);
+        c->snapshot = strdup(snap.id);
+        say(c->o, "snapshot %s of %s: %llu files, %llu bytes (%llu new in the store)%s%s", snap.id, c->j->slug,
+            (unsigned long long)snap.files, (unsigned long long)snap.size, (unsigned long long)snap.added,
+            snap.volumes && *snap.volumes ? "; volumes: " : "", snap.volumes ? snap.volumes : "");
+        r = journal_set(c->s, c->j, "switch", snap.id, NULL, err);
+        snapshot_row_release(&snap);
+        if (r == 0)
+                kill_point("after-snapshot");
+        return r;
+}
+
+static void step_hook(void *ctx, const char *what, double seconds)
+{
+        const struct upgrade_options *o = ctx;
+
+        if (o->orch.run.step)
+                o->orch.run.step(o->orch.run.step_ctx, what, seconds);
+        if (!strcmp(what, "down"))
+                kill_point("after-down");
+}
+
+/* The target's `settle:` (spec/manifest.md), or -1. */
+static int manifest_settle(struct store *s, const struct version_info *v)
+{
+        struct tree t;
+        struct manifest *m = NULL;
+        const struct tree_entry *e;
+        char *text = NULL;
+        int fd, settle = -1;
+
+        tree_init(&t);
+        if (index_load_tree(store_index(s), &v->tree, &t, NULL) == 0 && (e = tree_find(&t, "stack.yaml")) &&
+            e->size <= MANIFEST_MAX_SIZE && (fd = store_object_open(s, &e->digest)) >= 0) {
+                text = malloc(e->size + 1);
+                if (text && pread(fd, text, e->size, 0) == (ssize_t)e->size &&
+                    manifest_parse(text, e->size, &m, NULL, NULL, NULL) == 0)
+                        settle = m->settle_s;
+                close(fd);
+        }
+        manifest_free(m);
+        free(text);
+        tree_release(&t);
+        return settle;
+}
+
+/* The version to upgrade to: --to, else the catalog's newest (when a catalog is configured and not offline),
+ * else the store's newest. */
+static int resolve_target(struct store *s, const char *slug, const struct upgrade_options *o, struct version_info *ret,
+                          struct error *err)
+{
+        const char *cat = o->orch.catalog ? o->orch.catalog : getenv("STACK_CATALOG");
+        char ref[512];
+
+        if (o->to) {
+                snprintf(ref, sizeof ref, "%s@%s", slug, o->to);
+                return orch_resolve(s, ref, &o->orch, ret, err);
+        }
+        if (!o->orch.offline && cat && *cat) {
+                struct fetch_options fo = {.catalog = o->orch.catalog,
+                                           .insecure = o->orch.insecure,
+                                           .warn = o->orch.run.warn,
+                                           .warn_ctx = o->orch.run.warn_ctx};
+                struct fetch_result fr = {0};
+                int r = fetch_ref(s, slug, &fo, &fr, err);
+                if (r < 0)
+                        return r;
+                *ret = fr.v;
+                memset(&fr.v, 0, sizeof fr.v);
+                fetch_result_release(&fr);
+                return 0;
+        }
+        return index_resolve(store_index(s), slug, NULL, ret, err);
+}
+
+int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options *o, struct upgrade_result *ret,
+                 struct error *err)
+{
+        struct version_info target = {0}, from = {0};
+        struct run_row cur = {0};
+        struct journal j = {0};
+        struct switch_ctx sc = {.s = s, .o = o};
+        struct orch_options oo;
+        bool have_cur;
+        int r, settle = o->settle_s;
+        double t0;
+
+        memset(ret, 0, sizeof *ret);
+        r = store_lock_shared(s, err);
+        if (r < 0)
+                return r;
+        r = orch_recover(s, o->say, o->say_ctx, err);
+        if (r < 0)
+                goto out;
+        r = resolve_target(s, slug, o, &target, err);
+        if (r < 0)
+                goto out;
+        ret->to = strdup(target.version);
+        if (settle < 0)
+                settle = manifest_settle(s, &target);
+        if (settle < 0)
+                settle = UPGRADE_SETTLE_S;
+        have_cur = runs_get(s, slug, &cur, NULL) == 0 && !strcmp(cur.slug, slug);
+        if (!have_cur) {
+                /* Nothing runs: what stack run would start, started. */
+                say(o, "%s is not running: starting %s, as stack run %s@%s would (nothing to snapshot or roll back)",
+                    slug, target.version, slug, target.version);
+                ret->fresh = true;
+                r = orch_run_version(s, &target, &o->orch, &ret->info, err);
+                goto out;
+        }
+        if (index_get_version(store_index(s), cur.version_id, &from, NULL) == 0)
+                ret->from = strdup(from.version);
+        else
+                ret->from = strdup(cur.version ? cur.version : "?");
+        if (digest_equal(&cur.tree, &target.tree)) {
+                ret->nothing = true;
+                say(o, "%s already runs %s: nothing to do", slug, target.version);
+                goto out;
+        }
+        if (strcmp(cur.state, "running"))
+                say(o, "%s is %s (not running): upgrading what stack run %s would start, %s -> %s", slug, cur.state,
+                    slug, ret->from, target.version);
+        else
+                say(o, "upgrading %s: %s -> %s", slug, ret->from, target.version);
+        r = journal_new(s, slug, cur.version_id, target.id, &j, err);
+        if (r < 0)
+                goto out;
+        kill_point("after-prepare");
+        sc.j = &j;
+        sc.from_label = ret->from;
+        oo = o->orch;
+        oo.run.before_switch = before_switch;
+        oo.run.switch_ctx = &sc;
+        oo.run.step = step_hook;
+        oo.run.step_ctx = (void *)o;
+        r = orch_run_version(s, &target, &oo, &ret->info, err);
+        if (sc.snapshot)
+                ret->snapshot = strdup(sc.snapshot);
+        if (r < 0 && !strcmp(j.state, "prepare")) {
+                /* refused or failed before the snapshot: the old version was never touched */
+                journal_set(s, &j, "abandoned", NULL, err->msg, NULL);
+                goto out;
+        }
+        kill_point("after-up");
+        t0 = now_s();
+        if (r == 0)
+                r = journal_set(s, &j, "health", NULL, NULL, err);
+        if (r == 0) {
+                r = health_wait(slug, settle, err);
+                timed(o, "health", &t0);
+        }
+        if (r == 0) {
+                r = journal_set(s, &j, "complete", NULL, NULL, err);
+                kill_point("after-health");
+                if (r == 0)
+                        r = journal_set(s, &j, "done", NULL, NULL, err);
+                goto out;
+        }
+        {
+                char why[sizeof err->msg];
+                int code = err->code;
+                struct error rb = ERROR_INIT;
+                snprintf(why, sizeof why, "%s", err->msg);
+                error_clear(err);
+                say(o, "%s %s failed (%s): rolling back to %s", slug, target.version, why, ret->from);
+                r = roll_back(s, &j, o, why, &ret->info, &rb);
+                if (r < 0) {
+                        r = error_set(err, rb.code ? rb.code : STACK_ERUNTIME,
+                                      "upgrade of %s to %s failed (%s) and the rollback is not finished: %s; the next "
+                                      "stack command completes it",
+                                      slug, target.version, why, rb.msg);
+                        goto out;
+                }
+                ret->rolled_back = true;
+                r = error_set(err, code == STACK_EREJECT ? STACK_EREJECT : STACK_ERUNTIME,
+                              "upgrade of %s to %s rolled back: %s runs again with its data as before: %s", slug,
+                              target.version, ret->from, why);
+        }
+out:
+        free(sc.snapshot);
+        journal_release(&j);
+        run_row_release(&cur);
+        version_info_release(&target);
+        version_info_release(&from);
+        store_unlock(s);
+        return r;
+}
+
+static bool process_alive(int pid)
+{
+        return pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+int orch_recover(struct store *s, void (*sayfn)(void *ctx, const char *line), void *ctx, struct error *err)
+{
+        struct upgrade_options o = {.settle_s = -1, .say = sayfn, .say_ctx = ctx};
+        struct journal *v = NULL;
+        sqlite3_stmt *st = NULL;
+        bool have = false;
+        size_t n = 0;
+        int r;
+
+        /* A store that never upgraded has no journal: nothing is written to find that out. */
+        if (sqlite3_prepare_v2(index_db(store_index(s)),
+                               "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'upgrades'", -1, &st,
+                               NULL) == SQLITE_OK)
+                have = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        if (!have)
+                return 0;
+        r = journal_query(s, "state IN ('prepare','snapshot','switch','health','complete','rollback')", NULL, &v, &n,
+                          err);
+        if (r < 0 || !n) {
+                journals_free(v, n);
+                return r;
+        }
+        r = store_lock_shared(s, err);
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                struct journal *j = &v[i];
+                struct run_info info = {0};
+                if (process_alive(j->pid))
+                        continue; /* still at it */
+                if (!strcmp(j->state, "prepare")) {
+                        say(&o, "stack: an upgrade of %s was interrupted before anything stopped: it runs as before",
+                            j->slug);
+                        r = journal_set(s, j, "abandoned", NULL, "interrupted before the switch", err);
+                } else if (!strcmp(j->state, "complete")) {
+                        say(&o, "stack: the interrupted upgrade of %s had completed: the new version runs", j->slug);
+                        r = journal_set(s, j, "done", NULL, NULL, err);
+                } else {
+                        struct error rb = ERROR_INIT;
+                        say(&o, "stack: an upgrade of %s was interrupted (at %s): completing its rollback", j->slug,
+                            j->state);
+                        r = roll_back(s, j, &o, "interrupted", &info, &rb);
+                        if (r < 0)
+                                r = error_set(err, rb.code ? rb.code : STACK_ERUNTIME,
+                                              "the interrupted upgrade of %s is still to be rolled back: %s", j->slug,
+                                              rb.msg);
+                        else
+                                say(&o,
+                                    "stack: rolled back %s: the version before the upgrade runs again with its "
+                                    "data as before",
+                                    j->slug);
+                }
+                run_info_release(&info);
+        }
+        if (n)
+                store_unlock(s);
+        journals_free(v, n);
+        return r;
+}
+
+int orch_rollback(struct store *s, const char *slug, const struct upgrade_options *o, struct upgrade_result *ret,
+                  struct error *err)
+{
+        struct journal *v = NULL;
+        size_t n = 0;
+        struct snapshot_row now = {0};
+        struct version_info from = {0}, to = {0};
+        struct run_info info = {0};
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        r = store_lock_shared(s, err);
+        if (r < 0)
+                return r;
+        r = orch_recover(s, o->say, o->say_ctx, err);
+        if (r == 0)
+                r = journal_query(s, "slug = ? AND state = 'done'", slug, &v, &n, err);
+        if (r == 0 && !n)
+                r = error_set(err, STACK_EFAIL, "%s has no completed upgrade to roll back", slug);
+        if (r == 0)
+                r = index_get_version(store_index(s), v[0].from_id, &from, err);
+        if (r == 0 && index_get_version(store_index(s), v[0].to_id, &to, NULL) == 0)
+                ret->from = strdup(to.version);
+        if (r == 0) {
+                ret->to = strdup(from.version);
+                r = snapshot_take(s, slug, ret->from, "rollback", NULL, &now, err);
+        }
+        if (r == 0) {
+                say(o,
+                    "rolling %s back: %s -> %s; the data as it is now is kept in snapshot %s; restoring snapshot "
+                    "%s, taken before the upgrade",
+                    slug, ret->from ? ret->from : "?", from.version, now.id, v[0].snapshot ? v[0].snapshot : "-");
+                ret->snapshot = strdup(now.id);
+                r = journal_set(s, &v[0], "rollback", NULL, "stack rollback", err);
+        }
+        if (r == 0)
+                r = roll_back(s, &v[0], o, "stack rollback", &ret->info, err);
+        if (r == 0)
+                r = journal_set(s, &v[0], "reverted", NULL, NULL, err);
+        run_info_release(&info);
+        snapshot_row_release(&now);
+        version_info_release(&from);
+        version_info_release(&to);
+        journals_free(v, n);
+        store_unlock(s);
+        return r;
+}
+
+int orch_restore(struct store *s, const char *slug, const char *snapshot_id, const struct upgrade_options *o,
+                 struct upgrade_result *ret, struct error *err)
+{
+        struct snapshot_row snap = {0}, now = {0};
+        struct run_row cur = {0}, row = {0};
+        struct version_info v = {0};
+        bool have_cur;
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        r = store_lock_shared(s, err);
+        if (r < 0)
+                return r;
+        r = orch_recover(s, o->say, o->say_ctx, err);
+        if (r == 0)
+                r = snapshot_get(s, snapshot_id, &snap, err);
+        if (r == 0 && strcmp(snap.slug, slug))
+                r = error_set(err, STACK_EREJECT,
+                              "snapshot %s is of stack '%s', not '%s': a stack is only restored from its own "
+                              "snapshots",
+                              snap.id, snap.slug, slug);
+        if (r < 0)
+                goto out;
+        have_cur = runs_get(s, slug, &cur, NULL) == 0 && !strcmp(cur.slug, slug);
+        r = snapshot_take(s, slug, have_cur ? cur.version : "-", "restore", NULL, &now, err);
+        if (r < 0)
+                goto out;
+        ret->snapshot = strdup(now.id);
+        say(o, "restoring %s from snapshot %s (version %s, reason %s); the data as it is now is kept in snapshot %s",
+            slug, snap.id, snap.version, snap.reason, now.id);
+        if (have_cur) {
+                r = orch_stop(s, slug, true, false, o->orch.run.warn, o->orch.run.warn_ctx, &row, err);
+                if (r < 0)
+                        goto out;
+        }
+        r = snapshot_restore(s, slug, &snap, NULL, err);
+        if (r == 0 && have_cur && index_get_version(store_index(s), cur.version_id, &v, err) == 0) {
+                r = orch_run_version(s, &v, &o->orch, &ret->info, err);
+        }
+out:
+        snapshot_row_release(&snap);
+        snapshot_row_release(&now);
+        run_row_release(&cur);
+        run_row_release(&row);
+        version_info_release(&v);
+        store_unlock(s);
+        return r;
+}
+
+int upgrade_roots(struct store *s, int64_t **ret_versions, size_t *ret_nv, char ***ret_snapshots, size_t *ret_ns,
+                  struct error *err)
+{
+        struct journal *v = NULL;
+        size_t n = 0, nv = 0, ns = 0;
+        int64_t *vers = NULL;
+        char **snaps = NULL;
+        int r = journal_query(s, "1", NULL, &v, &n, err);
+
+        *ret_versions = NULL;
+        *ret_snapshots = NULL;
+        *ret_nv = *ret_ns = 0;
+        if (r == 0 && n) {
+                vers = calloc(2 * n, sizeof *vers);
+                snaps = calloc(n + 1, sizeof *snaps);
+                if (!vers || !snaps)
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+        }
+        /* Per stack, its newest completed upgrade: the version `stack rollback` goes back to and its snapshot;
+         * rows still pending keep both of their versions and their snapshot. */
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                bool pending = strcmp(v[i].state, "done") && strcmp(v[i].state, "rolled-back") &&
+                               strcmp(v[i].state, "abandoned") && strcmp(v[i].state, "reverted");
+                bool newest_done = !strcmp(v[i].state, "done");
+                for (size_t k = 0; k < i && newest_done; k++)
+                        newest_done = strcmp(v[k].slug, v[i].slug) || strcmp(v[k].state, "done");
+                if (!newest_done && !pending)
+                        continue;
+                if (v[i].from_id > 0)
+                        vers[nv++] = v[i].from_id;
+                if (pending && v[i].to_id > 0)
+                        vers[nv++] = v[i].to_id;
+                if (v[i].snapshot)
+                        snaps[ns++] = strdup(v[i].snapshot);
+        }
+        journals_free(v, n);
+        if (r < 0) {
+                free(vers);
+                for (size_t i = 0; i < ns; i++)
+                        free(snaps[i]);
+                free(snaps);
+                return r;
+        }
+        *ret_versions = vers;
+        *ret_nv = nv;
+        *ret_snapshots = snaps;
+        *ret_ns = ns;
+        return 0;
+}

@@ -1,0 +1,536 @@
+/* flavor.c - StaticWebsite runs (a checkout the proxy serves, a row, no container) and DockerService runs (an
+ * image built from the bundle's Dockerfile, run as a generated one-service compose project) (flavor.h). */
+#include "flavor.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "run/engine.h"
+#include "run/images.h"
+#include "store/imagearchive.h"
+#include "store/checkout.h"
+#include "store/fsutil.h"
+#include "store/index.h"
+#include "store/tree.h"
+
+#define MARKER_NAME ".stack-run" /* as run.c: the tree a run dir holds */
+#define STATIC_NAME "StaticWebsite"
+
+bool flavor_is_static(const char *flavor)
+{
+        return flavor && strcmp(flavor, STATIC_NAME) == 0;
+}
+
+bool flavor_row_static(struct store *s, const struct run_row *row)
+{
+        struct version_info v = {0};
+        bool is;
+
+        if (index_get_version(store_index(s), row->version_id, &v, NULL) < 0)
+                return false;
+        is = flavor_is_static(v.flavor);
+        version_info_release(&v);
+        return is;
+}
+
+static void new_id(char *out)
+{
+        unsigned char b[6];
+
+        if (getrandom(b, sizeof b, 0) != sizeof b)
+                for (size_t i = 0; i < sizeof b; i++)
+                        b[i] = (unsigned char)(rand() >> 3);
+        for (size_t i = 0; i < sizeof b; i++)
+                sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static double now_s(void)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static bool marker_ok(const char *run_dir, const char *hex)
+{
+        char path[PATH_MAX], *text = NULL;
+        bool ok;
+
+        if (fs_path(path, sizeof path, "%s/" MARKER_NAME, run_dir) < 0 || fs_read_file(path, 256, &text, NULL) < 0)
+                return false;
+        ok = strncmp(text, hex, DIGEST_HEX_LEN) == 0;
+        free(text);
+        return ok;
+}
+
+/* The version checked out into dir (fresh) with the marker naming its tree. */
+static int checkout(struct store *s, const struct tree *t, const char *hex, const char *dir, struct error *err)
+{
+        char path[PATH_MAX], line[DIGEST_HEX_LEN + 2];
+        int r = fs_rm_rf(dir);
+
+        if (r < 0)
+                return error_errno(err, STACK_ESTORE, r, "cannot remove %s", dir);
+        r = checkout_tree(s, t, dir, err);
+        if (r < 0)
+                return r;
+        snprintf(line, sizeof line, "%s\n", hex);
+        if (fs_path(path, sizeof path, "%s/" MARKER_NAME, dir) < 0)
+                return error_set(err, STACK_ESTORE, "store path too long");
+        r = fs_write_atomic(path, line, strlen(line), 0644);
+        return r < 0 ? error_errno(err, STACK_ESTORE, r, "cannot write %s", path) : 0;
+}
+
+static int one_route(struct run_info *ret, const char *slug, const char *run_dir)
+{
+        ret->routes = calloc(1, sizeof *ret->routes);
+        if (!ret->routes)
+                return -ENOMEM;
+        ret->n_routes = 1;
+        ret->routes[0].service = strdup(slug);
+        ret->routes[0].root = strdup(run_dir);
+        if (asprintf(&ret->routes[0].host, "%s.stack.localhost", slug) < 0)
+                ret->routes[0].host = NULL;
+        return ret->routes[0].service && ret->routes[0].root && ret->routes[0].host ? 0 : -ENOMEM;
+}
+
+int flavor_static_start(struct store *s, const struct version_info *v, const struct run_options *o,
+                        struct run_info *ret, struct error *err)
+{
+        struct tree t;
+        struct run_row old = {0}, row = {0};
+        char hex[DIGEST_HEX_LEN + 1], run_dir[PATH_MAX], runs[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX], project[96],
+                suffix[17], id[17];
+        bool have_old, same, staging = false;
+        double t0 = now_s();
+        int r;
+
+        tree_init(&t);
+        digest_to_hex(&v->tree, hex);
+        new_id(suffix);
+        if (fs_path(runs, sizeof runs, "%s/runs", store_home(s)) < 0 ||
+            fs_path(run_dir, sizeof run_dir, "%s/%s", runs, v->slug) < 0 ||
+            fs_path(staged, sizeof staged, "%s/.%s.new-%s", runs, v->slug, suffix) < 0 ||
+            fs_path(aside, sizeof aside, "%s/.%s.old-%s", runs, v->slug, suffix) < 0 ||
+            fs_path(project, sizeof project, "stack-%s", v->slug) < 0)
+                return error_set(err, STACK_ESTORE, "store path too long");
+        r = index_load_tree(store_index(s), &v->tree, &t, err);
+        if (r < 0)
+                goto done;
+        have_old = runs_get(s, v->slug, &old, NULL) == 0;
+        same = have_old && digest_equal(&old.tree, &v->tree);
+        snprintf(id, sizeof id, "%s", same ? old.id : "");
+        if (!same)
+                new_id(id);
+        r = one_route(ret, v->slug, run_dir);
+        if (r < 0) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto done;
+        }
+        /* The checkout beside the run dir, while whatever runs keeps running. */
+        if (!same || !marker_ok(run_dir, hex)) {
+                r = fs_mkdir_p(runs, 0755);
+                if (r < 0) {
+                        r = error_errno(err, STACK_ESTORE, r, "cannot create %s", runs);
+                        goto done;
+                }
+                staging = true;
+                r = checkout(s, &t, hex, staged, err);
+                if (r < 0)
+                        goto done;
+                if (o->step)
+                        o->step(o->step_ctx, "checkout", now_s() - t0);
+        } else {
+                ret->fast_path = true;
+        }
+        if (o->routes_check) {
+                r = o->routes_check(o->routes_ctx, v->slug, ret->routes, ret->n_routes, err);
+                if (r < 0)
+                        goto done;
+        }
+        /* Only now another version goes: a compose one is taken down (its data stays). */
+        if (have_old && !same) {
+                if (flavor_row_static(s, &old)) {
+                        r = runs_delete(s, old.id, err);
+                } else {
+                        struct run_row gone = {0};
+                        r = run_remove(s, old.id, false, &gone, err);
+                        run_row_release(&gone);
+                }
+                if (r < 0)
+                        goto done;
+                have_old = false;
+        }
+        if (staging) {
+                if (rename(run_dir, aside) < 0 && errno != ENOENT) {
+                        r = error_errno(err, STACK_ESTORE, -errno, "cannot move the old run dir %s aside", run_dir);
+                        goto done;
+                }
+                if (rename(staged, run_dir) < 0) {
+                        r = error_errno(err, STACK_ESTORE, -errno, "cannot move %s to %s", staged, run_dir);
+                        rename(aside, run_dir);
+                        goto done;
+                }
+                staging = false;
+                fs_rm_rf(aside);
+        }
+        snprintf(row.id, sizeof row.id, "%s", id);
+        row.slug = v->slug;
+        row.version_id = v->id;
+        row.tree = v->tree;
+        row.state = "starting";
+        row.project = project;
+        row.run_dir = run_dir;
+        r = have_old ? runs_set_state(s, id, "starting", NULL, err) : runs_insert(s, &row, err);
+        if (r == 0)
+                r = runs_set_state(s, id, "running", NULL, err);
+        if (r == 0)
+                r = runs_get(s, id, &ret->row, err);
+done:
+        if (staging)
+                fs_rm_rf(staged);
+        run_row_release(&old);
+        tree_release(&t);
+        return r;
+}
+
+/* The run id_or_slug names, when it is a StaticWebsite: 0 with *ret filled; 1 when it is another flavor. */
+static int static_row(struct store *s, const char *id_or_slug, struct run_row *ret, struct error *err)
+{
+        struct error local = ERROR_INIT;
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        r = runs_get(s, id_or_slug, ret, &local);
+        if (r == 0 && flavor_row_static(s, ret))
+                return 0;
+        run_row_release(ret);
+        memset(ret, 0, sizeof *ret);
+        (void)err;
+        return 1; /* not found, or another flavor: the caller says so in its own words */
+}
+
+int flavor_static_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struct error *err)
+{
+        int r = static_row(s, id_or_slug, ret, err);
+
+        if (r != 0)
+                return r;
+        r = runs_set_state(s, ret->id, "stopped", NULL, err);
+        if (r == 0) {
+                free(ret->state);
+                ret->state = strdup("stopped");
+        }
+        return r;
+}
+
+int flavor_static_remove(struct store *s, const char *id_or_slug, bool purge, struct run_row *ret, struct error *err)
+{
+        char data[PATH_MAX];
+        int r = static_row(s, id_or_slug, ret, err);
+
+        if (r != 0)
+                return r;
+        r = store_lock_shared(s, err);
+        if (r < 0)
+                return r;
+        r = fs_rm_rf(ret->run_dir);
+        if (r < 0)
+                r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", ret->run_dir);
+        if (r == 0 && purge) {
+                if (fs_path(data, sizeof data, "%s/data/%s", store_home(s), ret->slug) < 0)
+                        r = error_set(err, STACK_ESTORE, "store path too long");
+                else if ((r = fs_rm_rf(data)) < 0)
+                        r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", data);
+        }
+        if (r == 0)
+                r = runs_delete(s, ret->id, err);
+        store_unlock(s);
+        return r;
+}
+
+/* ---- DockerService ---------------------------------------------------------------------------------- */
+
+#define SERVICE_NAME "DockerService"
+
+bool flavor_is_service(const char *flavor)
+{
+        return flavor && strcmp(flavor, SERVICE_NAME) == 0;
+}
+
+int flavor_service_tag(const struct version_info *v, char *buf, size_t size)
+{
+        char hex[DIGEST_HEX_LEN + 1], name[80];
+        size_t o = 0;
+        bool sep = false;
+
+        /* a repository name: [a-z0-9] runs joined by single '-' */
+        for (const char *p = v->slug; *p && o + 2 < sizeof name; p++) {
+                if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')) {
+                        if (sep && o)
+                                name[o++] = '-';
+                        name[o++] = *p;
+                        sep = false;
+                } else {
+                        sep = true;
+                }
+        }
+        name[o] = 0;
+        digest_to_hex(&v->tree, hex);
+        return fs_path(buf, size, "stack-%s:%.12s", name, hex);
+}
+
+/* The bytes of a file of the tree (at most max), NUL-terminated. */
+static int object_text(struct store *s, const struct tree_entry *e, size_t max, char **ret, struct error *err)
+{
+        char *text;
+        ssize_t n;
+        int fd;
+
+        if (e->size > max)
+                return error_set(err, STACK_EREJECT, "%s is larger than %zu bytes", e->path, max);
+        fd = store_object_open(s, &e->digest);
+        if (fd < 0)
+                return error_errno(err, STACK_ESTORE, fd, "%s's object is unreadable (run stack verify)", e->path);
+        text = malloc(e->size + 1);
+        n = text ? pread(fd, text, e->size, 0) : -1;
+        close(fd);
+        if (n != (ssize_t)e->size) {
+                free(text);
+                return error_set(err, STACK_ESTORE, "%s's object is short (run stack verify)", e->path);
+        }
+        text[e->size] = 0;
+        *ret = text;
+        return 0;
+}
+
+unsigned flavor_dockerfile_port(const char *text, unsigned *ret_n)
+{
+        unsigned port = 0, n = 0;
+        const char *p = text;
+
+        while (p && *p) {
+                const char *eol = p;
+                /* one instruction: lines joined where they end in a backslash */
+                while (*eol && !(*eol == '\n' && (eol == p || eol[-1] != '\\')))
+                        eol++;
+                while (p < eol && (*p == ' ' || *p == '\t'))
+                        p++;
+                if (eol - p > 7 && !strncasecmp(p, "EXPOSE", 6) && (p[6] == ' ' || p[6] == '\t')) {
+                        const char *q = p + 6;
+                        while (q < eol) {
+                                char *end;
+                                unsigned long v;
+                                while (q < eol && strchr(" \t\\\r\n", *q))
+                                        q++;
+                                if (q >= eol)
+                                        break;
+                                v = strtoul(q, &end, 10);
+                                if (end > q && v >= 1 && v <= 65535 && (end >= eol || strchr(" \t\\\r\n/", *end))) {
+                                        if (v != port)
+                                                n++;
+                                        port = (unsigned)v;
+                                }
+                                while (q < eol && !strchr(" \t\\\r\n", *q))
+                                        q++;
+                        }
+                }
+                p = *eol ? eol + 1 : eol;
+        }
+        if (ret_n)
+                *ret_n = n;
+        return n == 1 ? port : 0;
+}
+
+int flavor_service_compose(struct store *s, const struct version_info *v, const struct tree *t,
+                           const char *compose_path, manifest_warn_fn warn, void *warn_ctx, struct error *err)
+{
+        const struct tree_entry *df = tree_find(t, "Dockerfile");
+        char tag[128], *text = NULL, *yaml = NULL, line[256];
+        unsigned port, n = 0;
+        int r, len;
+
+        if (!df || df->type != ENTRY_FILE)
+                return error_set(err, STACK_ESTORE, "the stored DockerService version has no Dockerfile");
+        r = object_text(s, df, 1 << 20, &text, err);
+        if (r < 0)
+                return r;
+        port = flavor_dockerfile_port(text, &n);
+        free(text);
+        if (flavor_service_tag(v, tag, sizeof tag) < 0)
+                return error_set(err, STACK_EFAIL, "slug too long for an image tag");
+        if (!port && warn) {
+                snprintf(line, sizeof line,
+                         "%s: the Dockerfile EXPOSEs %s port: the service is not routed (it needs exactly one)",
+                         v->slug, n ? "more than one" : "no");
+                warn(warn_ctx, line);
+        }
+        /* One service, named after the stack; routed like a hub stack by its own labels. */
+        if (port)
+                len = asprintf(&yaml,
+                               "# generated by stack for the DockerService %s: the image is built from its Dockerfile\n"
+                               "services:\n  \"%s\":\n    image: \"%s\"\n    expose:\n      - \"%u\"\n    labels:\n"
+                               "      traefik.enable: \"true\"\n"
+                               "      traefik.http.routers.service.rule: \"Host(`%s.stack.localhost`)\"\n"
+                               "      traefik.http.services.service.loadbalancer.server.port: \"%u\"\n",
+                               v->slug, v->slug, tag, port, v->slug, port);
+        else
+                len = asprintf(&yaml,
+                               "# generated by stack for the DockerService %s: the image is built from its Dockerfile\n"
+                               "services:\n  \"%s\":\n    image: \"%s\"\n",
+                               v->slug, v->slug, tag);
+        if (len < 0)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        r = fs_write_atomic(compose_path, yaml, (size_t)len, 0644);
+        free(yaml);
+        return r < 0 ? error_errno(err, STACK_ESTORE, r, "cannot write %s", compose_path) : 0;
+}
+
+/* The tree as a tar (the build context) in an anonymous temp file; its fd and size. */
+/* A file of the build context that the store keeps as its parts (an image archive, spec/store.md "Image
+ * archives"): its bytes assembled from the recipe into the context, one buffer at a time. */
+static int context_write_assembled(struct store *s, struct archive *a, const struct tree_entry *e, char *buf,
+                                   size_t size, struct error *err)
+{
+        struct ia_reader *rd = NULL;
+        uint64_t left = e->size;
+        int r = ia_open(s, &e->recipe->digest, &rd, err);
+
+        while (r == 0 && left) {
+                ssize_t k = ia_read(rd, buf, left < size ? left : size, err);
+                if (k < 0)
+                        r = (int)k;
+                else if (k == 0)
+                        r = error_set(err, STACK_ESTORE, "%s's parts are short (run stack verify)", e->path);
+                else if (archive_write_data(a, buf, (size_t)k) != k)
+                        r = error_set(err, STACK_EFAIL, "build context %s: %s", e->path, archive_error_string(a));
+                else
+                        left -= (uint64_t)k;
+        }
+        ia_close(rd);
+        return r;
+}
+static int context_tar(struct store *s, const struct tree *t, int *ret_fd, uint64_t *ret_size, struct error *err)
+{
+        struct archive *a = archive_write_new();
+        struct archive_entry *ae = archive_entry_new();
+        char buf[1 << 16];
+        FILE *f = tmpfile();
+        int fd = -1, r = 0;
+        struct stat st;
+
+        if (!a || !ae || !f) {
+                r = error_set(err, STACK_EFAIL, "cannot make a build context (%s)",
+                              f ? "out of memory" : strerror(errno));
+                goto done;
+        }
+        fd = dup(fileno(f));
+        if (fd < 0 || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+            archive_write_open_fd(a, fileno(f)) != ARCHIVE_OK) {
+                r = error_set(err, STACK_EFAIL, "cannot write the build context: %s", archive_error_string(a));
+                goto done;
+        }
+        for (size_t i = 0; r == 0 && i < t->n; i++) {
+                const struct tree_entry *e = &t->v[i];
+                int ofd = -1;
+
+                archive_entry_clear(ae);
+                archive_entry_set_pathname(ae, e->path);
+                archive_entry_set_mode(ae, (e->type == ENTRY_FILE  ? AE_IFREG
+                                            : e->type == ENTRY_DIR ? AE_IFDIR
+                                                                   : AE_IFLNK) |
+                                                   (e->mode & 0777));
+                archive_entry_set_size(ae, e->type == ENTRY_FILE ? (la_int64_t)e->size : 0);
+                if (e->type == ENTRY_SYMLINK)
+                        archive_entry_set_symlink(ae, e->target);
+                if (archive_write_header(a, ae) != ARCHIVE_OK) {
+                        r = error_set(err, STACK_EFAIL, "build context %s: %s", e->path, archive_error_string(a));
+                        break;
+                }
+                if (e->type != ENTRY_FILE)
+                        continue;
+                ofd = store_object_open(s, &e->digest);
+                if (ofd == -ENOENT && e->recipe) { /* an image archive stored as its parts: streamed from them */
+                        r = context_write_assembled(s, a, e, buf, sizeof buf, err);
+                        continue;
+                }
+                if (ofd < 0) {
+                        r = error_errno(err, STACK_ESTORE, ofd, "%s's object is unreadable (run stack verify)",
+                                        e->path);
+                        break;
+                }
+                for (uint64_t left = e->size; left && r == 0;) {
+                        ssize_t k = read(ofd, buf, left < sizeof buf ? left : sizeof buf);
+                        if (k <= 0)
+                                r = error_set(err, STACK_ESTORE, "%s's object is short (run stack verify)", e->path);
+                        else if (archive_write_data(a, buf, (size_t)k) != k)
+                                r = error_set(err, STACK_EFAIL, "build context %s: %s", e->path,
+                                              archive_error_string(a));
+                        else
+                                left -= (uint64_t)k;
+                }
+                close(ofd);
+        }
+        if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
+                r = error_set(err, STACK_EFAIL, "cannot write the build context: %s", archive_error_string(a));
+        if (r == 0 && (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_SET) < 0))
+                r = error_errno(err, STACK_EFAIL, -errno, "build context");
+        if (r == 0) {
+                *ret_fd = fd;
+                *ret_size = (uint64_t)st.st_size;
+                fd = -1;
+        }
+done:
+        if (a)
+                archive_write_free(a);
+        archive_entry_free(ae);
+        if (fd >= 0)
+                close(fd);
+        if (f)
+                fclose(f);
+        return r;
+}
+
+int flavor_service_build(struct store *s, struct engine *e, const struct version_info *v, const struct tree *t,
+                         const struct run_options *o, struct error *err)
+{
+        char tag[128];
+        bool have = false;
+        uint64_t size = 0;
+        double t0 = now_s();
+        int fd = -1, r;
+
+        if (flavor_service_tag(v, tag, sizeof tag) < 0)
+                return error_set(err, STACK_EFAIL, "slug too long for an image tag");
+        r = engine_image_exists(e, tag, &have, err);
+        if (r < 0 || have)
+                return r; /* built before: the tag names the tree */
+        r = context_tar(s, t, &fd, &size, err);
+        if (r == 0)
+                r = engine_build(e, fd, size, tag, err);
+        if (fd >= 0)
+                close(fd);
+        if (r == 0) {
+                /* for gc --images: recorded against the version's stack.yaml object, so the image goes with the
+                 * last version that holds it */
+                const struct tree_entry *y = tree_find(t, "stack.yaml");
+                char *refs[] = {tag, NULL};
+                if (y && y->type == ENTRY_FILE)
+                        images_record(s, &y->digest, refs, NULL);
+        }
+        if (r == 0 && o && o->step)
+                o->step(o->step_ctx, "build", now_s() - t0);
+        return r;
+}

@@ -1,0 +1,1046 @@
+/* snapshot.c - data dirs and named volumes into store trees and back (spec/run.md "Upgrades and snapshots").
+ *
+ * A snapshot is one tree: data/... (the data dir), volumes/<name>/... (each named volume) and snapshot.meta,
+ * whose lines give every entry's real kind, mode, owner and time (a tree normalises modes and holds no
+ * owners; symlinks are kept as files holding their target, so a link pointing anywhere can be snapshot).
+ */
+#include "snapshot.h"
+
+#include "run/engine.h"
+#include "store/buf.h"
+#include "store/checkout.h"
+#include "store/fsutil.h"
+#include "store/index.h"
+#include "store/tree.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <sqlite3.h>
+
+#define MODULE       "snapshot"
+#define META_NAME    "snapshot.meta"
+#define SMALL_FILE   (1u << 20) /* hashed in memory first: content the store has costs no write */
+#define VOLUME_MOUNT "/vol"
+
+static const char *const migrations[] = {
+        "CREATE TABLE snapshots(id TEXT PRIMARY KEY, slug TEXT NOT NULL, version TEXT NOT NULL,"
+        "  reason TEXT NOT NULL CHECK(reason IN ('upgrade','rollback','manual','restore')),"
+        "  created_at INTEGER NOT NULL, seq INTEGER NOT NULL, tree TEXT NOT NULL, size INTEGER NOT NULL,"
+        "  added INTEGER NOT NULL, files INTEGER NOT NULL, volumes TEXT NOT NULL, helper TEXT);"
+        "CREATE INDEX snapshots_by_slug ON snapshots(slug, seq);",
+};
+
+_Static_assert(sizeof migrations / sizeof *migrations == SNAPSHOT_SCHEMA_VERSION, "one migration per version");
+
+#define COLUMNS "id, slug, version, reason, created_at, tree, size, added, files, volumes, helper"
+
+static int open_db(struct store *s, sqlite3 **ret, struct error *err)
+{
+        struct index *ix = store_index(s);
+        int r = index_migrate_module(ix, MODULE, migrations, SNAPSHOT_SCHEMA_VERSION, err);
+
+        if (r == 0)
+                *ret = index_db(ix);
+        return r;
+}
+
+static int db_error(sqlite3 *db, struct error *err, const char *what)
+{
+        return error_set(err, STACK_ESTORE, "index.db: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static char *col_strdup(sqlite3_stmt *st, int col)
+{
+        const char *s = (const char *)sqlite3_column_text(st, col);
+
+        return s ? strdup(s) : NULL;
+}
+
+static void row_from(sqlite3_stmt *st, struct snapshot_row *r)
+{
+        const char *tree = (const char *)sqlite3_column_text(st, 5);
+
+        snprintf(r->id, sizeof r->id, "%s", (const char *)sqlite3_column_text(st, 0));
+        r->slug = col_strdup(st, 1);
+        r->version = col_strdup(st, 2);
+        r->reason = col_strdup(st, 3);
+        r->created_at = sqlite3_column_int64(st, 4);
+        if (tree)
+                digest_from_hex(tree, &r->tree);
+        r->size = (uint64_t)sqlite3_column_int64(st, 6);
+        r->added = (uint64_t)sqlite3_column_int64(st, 7);
+        r->files = (uint64_t)sqlite3_column_int64(st, 8);
+        r->volumes = col_strdup(st, 9);
+        r->helper = col_strdup(st, 10);
+}
+
+void snapshot_row_release(struct snapshot_row *r)
+{
+        if (!r)
+                return;
+        free(r->slug);
+        free(r->version);
+        free(r->reason);
+        free(r->volumes);
+        free(r->helper);
+        memset(r, 0, sizeof *r);
+}
+
+void snapshot_rows_free(struct snapshot_row *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                snapshot_row_release(&v[i]);
+        free(v);
+}
+
+static int query_rows(struct store *s, const char *sql, const char *arg, struct snapshot_row **ret, size_t *ret_n,
+                      struct error *err)
+{
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+        struct snapshot_row *v = NULL;
+        size_t n = 0, cap = 0;
+        int r = open_db(s, &db, err), rc;
+
+        if (r < 0)
+                return r;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+                return db_error(db, err, "prepare");
+        if (arg)
+                sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (n == cap) {
+                        struct snapshot_row *nv = realloc(v, (cap = cap ? cap * 2 : 8) * sizeof *v);
+                        if (!nv) {
+                                r = error_set(err, STACK_EFAIL, "out of memory");
+                                break;
+                        }
+                        v = nv;
+                }
+                memset(&v[n], 0, sizeof v[n]);
+                row_from(st, &v[n++]);
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = db_error(db, err, "read snapshots");
+        sqlite3_finalize(st);
+        if (r < 0) {
+                snapshot_rows_free(v, n);
+                return r;
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int snapshot_list(struct store *s, const char *slug, struct snapshot_row **ret, size_t *ret_n, struct error *err)
+{
+        *ret = NULL;
+        *ret_n = 0;
+        if (slug)
+                return query_rows(s, "SELECT " COLUMNS " FROM snapshots WHERE slug = ? ORDER BY seq DESC", slug, ret,
+                                  ret_n, err);
+        return query_rows(s, "SELECT " COLUMNS " FROM snapshots ORDER BY slug, seq DESC", NULL, ret, ret_n, err);
+}
+
+int snapshot_get(struct store *s, const char *id, struct snapshot_row *ret, struct error *err)
+{
+        struct snapshot_row *v = NULL;
+        size_t n = 0;
+        char pat[40];
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        if (!id || strlen(id) < 4 || strlen(id) > 16 || strspn(id, "0123456789abcdef") != strlen(id))
+                return error_set(err, STACK_EUSAGE, "'%s' is not a snapshot id (hex, as stack snapshots lists it)",
+                                 id ? id : "");
+        snprintf(pat, sizeof pat, "%s*", id);
+        r = query_rows(s, "SELECT " COLUMNS " FROM snapshots WHERE id GLOB ?", pat, &v, &n, err);
+        if (r < 0)
+                return r;
+        if (n != 1) {
+                snapshot_rows_free(v, n);
+                return error_set(err, STACK_ENOTFOUND, n ? "snapshot id '%s' is ambiguous" : "no snapshot '%s'", id);
+        }
+        *ret = v[0];
+        free(v);
+        return 0;
+}
+
+int snapshot_forget(struct store *s, const char *slug, unsigned *ret_n, struct error *err)
+{
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st;
+        int r = open_db(s, &db, err);
+
+        if (r < 0)
+                return r;
+        if (sqlite3_prepare_v2(db, "DELETE FROM snapshots WHERE slug = ?", -1, &st, NULL) != SQLITE_OK)
+                return db_error(db, err, "prepare");
+        sqlite3_bind_text(st, 1, slug, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                r = db_error(db, err, "delete snapshots");
+        else if (ret_n)
+                *ret_n = (unsigned)sqlite3_changes(db);
+        sqlite3_finalize(st);
+        return r;
+}
+
+int snapshot_roots(struct store *s, unsigned keep, const char *const *pinned,
+                   int (*fn)(void *ctx, const struct digest *tree, struct error *err), void *ctx, uint64_t *ret_n,
+                   struct error *err)
+{
+        struct snapshot_row *v = NULL;
+        size_t n = 0, in_stack = 0;
+        uint64_t kept = 0;
+        int r = snapshot_list(s, NULL, &v, &n, err); /* by slug, newest first */
+
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                bool pin = false;
+                in_stack = i > 0 && !strcmp(v[i].slug, v[i - 1].slug) ? in_stack + 1 : 0;
+                for (size_t k = 0; pinned && pinned[k]; k++)
+                        pin |= !strcmp(pinned[k], v[i].id);
+                if (in_stack < keep || pin) {
+                        r = fn(ctx, &v[i].tree, err);
+                        kept++;
+                }
+        }
+        if (ret_n)
+                *ret_n = kept;
+        snapshot_rows_free(v, n);
+        return r;
+}
+
+/* ---- taking one ---- */
+
+struct builder {
+        struct store *s;
+        struct staging *st;
+        struct tree t;
+        struct buf meta;
+        uint64_t size, files;
+        const struct snapshot_hooks *h;
+};
+
+static void hook_warn(const struct snapshot_hooks *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void hook_warn(const struct snapshot_hooks *h, const char *fmt, ...)
+{
+        char line[1024];
+        va_list ap;
+
+        if (!h || !h->warn)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        h->warn(h->ctx, line);
+}
+
+static int meta_line(struct builder *b, char kind, mode_t mode, uid_t uid, gid_t gid, int64_t mtime, const char *path,
+                     struct error *err)
+{
+        char line[TREE_MAX_PATH + 128];
+        int k = snprintf(line, sizeof line, "%c %04o %u %u %" PRId64 "\t%s\n", kind, (unsigned)(mode & 07777),
+                         (unsigned)uid, (unsigned)gid, mtime, path);
+
+        if (k < 0 || (size_t)k >= sizeof line || buf_add(&b->meta, line, (size_t)k) < 0)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        return 0;
+}
+
+static int add_blob(struct builder *b, const char *path, const void *data, size_t len, mode_t mode, struct error *err)
+{
+        struct digest d;
+        int r = staging_put_buffer(b->st, data, len, &d, err);
+
+        if (r == 0)
+                r = tree_add(&b->t, path, ENTRY_FILE, (mode & 0111) ? 0755 : 0644, len, &d, NULL, err);
+        if (r == 0) {
+                b->size += len;
+                b->files++;
+        }
+        return r;
+}
+
+/* A file's content from a reader: in memory up to SMALL_FILE, streamed beyond. */
+typedef ssize_t (*read_fn)(void *ctx, void *buf, size_t len);
+
+static int add_stream(struct builder *b, const char *path, uint64_t size, mode_t mode, read_fn rd, void *ctx,
+                      struct error *err)
+{
+        char *buf;
+        uint64_t got = 0;
+        struct digest d;
+        int r = 0;
+
+        if (size <= SMALL_FILE) {
+                buf = malloc(size ? size : 1);
+                if (!buf)
+                        return error_set(err, STACK_EFAIL, "out of memory");
+                while (got < size) {
+                        ssize_t k = rd(ctx, buf + got, size - got);
+                        if (k <= 0) {
+                                free(buf);
+                                return error_set(err, STACK_ESTORE, "snapshot: reading %s failed", path);
+                        }
+                        got += (uint64_t)k;
+                }
+                r = add_blob(b, path, buf, size, mode, err);
+                free(buf);
+                return r;
+        }
+        buf = malloc(1u << 20);
+        if (!buf)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        r = staging_begin(b->st, err);
+        while (r == 0 && got < size) {
+                ssize_t k = rd(ctx, buf, size - got < (1u << 20) ? size - got : (1u << 20));
+                if (k <= 0)
+                        r = error_set(err, STACK_ESTORE, "snapshot: reading %s failed", path);
+                else
+                        r = staging_write(b->st, buf, (size_t)k, err);
+                got += k > 0 ? (uint64_t)k : 0;
+        }
+        free(buf);
+        if (r == 0)
+                r = staging_end(b->st, &d, err);
+        if (r == 0)
+                r = tree_add(&b->t, path, ENTRY_FILE, (mode & 0111) ? 0755 : 0644, size, &d, NULL, err);
+        if (r == 0) {
+                b->size += size;
+                b->files++;
+        }
+        return r;
+}
+
+static ssize_t fd_read(void *ctx, void *buf, size_t len)
+{
+        ssize_t k;
+
+        do
+                k = read(*(int *)ctx, buf, len);
+        while (k < 0 && errno == EINTR);
+        return k;
+}
+
+static int walk(struct builder *b, int dfd, const char *prefix, struct error *err)
+{
+        DIR *d = fdopendir(dfd);
+        struct dirent *de;
+        int r = 0;
+
+        if (!d) {
+                close(dfd);
+                return error_errno(err, STACK_ESTORE, errno, "snapshot: cannot read %s", prefix);
+        }
+        while (r == 0 && (de = readdir(d))) {
+                char path[TREE_MAX_PATH + 2];
+                struct stat st;
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                if ((size_t)snprintf(path, sizeof path, "%s/%s", prefix, de->d_name) > TREE_MAX_PATH) {
+                        r = error_set(err, STACK_EFAIL, "snapshot: path too long: %.100s...", path);
+                        break;
+                }
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = error_errno(err, STACK_ESTORE, errno, "snapshot: cannot stat %s", path);
+                        break;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        int cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        r = tree_add(&b->t, path, ENTRY_DIR, 0755, 0, NULL, NULL, err);
+                        if (r == 0)
+                                r = meta_line(b, 'd', st.st_mode, st.st_uid, st.st_gid, st.st_mtime, path, err);
+                        if (r == 0 && cfd < 0)
+                                r = error_errno(err, STACK_ESTORE, errno, "snapshot: cannot open %s", path);
+                        if (r == 0)
+                                r = walk(b, cfd, path, err);
+                } else if (S_ISREG(st.st_mode)) {
+                        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd < 0) {
+                                r = error_errno(err, STACK_ESTORE, errno, "snapshot: cannot open %s", path);
+                                break;
+                        }
+                        r = add_stream(b, path, (uint64_t)st.st_size, st.st_mode, fd_read, &fd, err);
+                        close(fd);
+                        if (r == 0)
+                                r = meta_line(b, 'f', st.st_mode, st.st_uid, st.st_gid, st.st_mtime, path, err);
+                } else if (S_ISLNK(st.st_mode)) {
+                        char target[PATH_MAX];
+                        ssize_t k = readlinkat(dirfd(d), de->d_name, target, sizeof target);
+                        if (k < 0 || (size_t)k >= sizeof target) {
+                                r = error_errno(err, STACK_ESTORE, k < 0 ? errno : ENAMETOOLONG,
+                                                "snapshot: cannot read link %s", path);
+                                break;
+                        }
+                        r = add_blob(b, path, target, (size_t)k, 0644, err);
+                        if (r == 0)
+                                r = meta_line(b, 'l', 0777, st.st_uid, st.st_gid, st.st_mtime, path, err);
+                } else {
+                        hook_warn(b->h, "snapshot: %s is not a file, directory or symlink: not kept", path);
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+static int snapshot_data_dir(struct builder *b, const char *dir, struct error *err)
+{
+        struct stat st;
+        int fd;
+
+        if (lstat(dir, &st) < 0) {
+                if (errno == ENOENT)
+                        return 0; /* no data dir: restoring the snapshot removes one made later */
+                return error_errno(err, STACK_ESTORE, errno, "snapshot: cannot stat %s", dir);
+        }
+        if (!S_ISDIR(st.st_mode))
+                return error_set(err, STACK_ESTORE, "snapshot: %s is not a directory", dir);
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return error_errno(err, STACK_ESTORE, errno, "snapshot: cannot open %s", dir);
+        if (tree_add(&b->t, "data", ENTRY_DIR, 0755, 0, NULL, NULL, err) < 0 ||
+            meta_line(b, 'd', st.st_mode, st.st_uid, st.st_gid, st.st_mtime, "data", err) < 0) {
+                close(fd);
+                return -STACK_EFAIL;
+        }
+        return walk(b, fd, "data", err);
+}
+
+static ssize_t archive_data(void *ctx, void *buf, size_t len)
+{
+        la_ssize_t k = archive_read_data(ctx, buf, len);
+
+        return k < 0 ? -1 : (ssize_t)k;
+}
+
+/* The tar GET /containers/{id}/archive?path=/vol gave: entries "vol", "vol/..." into volumes/<name>/... */
+static int read_volume_tar(struct builder *b, const char *name, int fd, struct error *err)
+{
+        struct archive *a = archive_read_new();
+        struct archive_entry *ae;
+        char prefix[300];
+        int r = 0, rc;
+
+        if (!a)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        snprintf(prefix, sizeof prefix, "volumes/%s", name);
+        archive_read_support_format_tar(a);
+        if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
+                r = error_set(err, STACK_ERUNTIME, "volume %s: the Engine's archive: %s", name,
+                              archive_error_string(a));
+                goto done;
+        }
+        while (r == 0 && (rc = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
+                const char *p = archive_entry_pathname(ae), *rest;
+                const char *link = archive_entry_hardlink(ae);
+                char path[TREE_MAX_PATH + 2];
+                mode_t mode = archive_entry_mode(ae);
+                if (!p)
+                        continue;
+                while (*p == '/' || (p[0] == '.' && p[1] == '/'))
+                        p++;
+                if (strncmp(p, "vol", 3) || (p[3] && p[3] != '/'))
+                        continue;
+                rest = p + 3;
+                while (*rest == '/')
+                        rest++;
+                if ((size_t)snprintf(path, sizeof path, "%s%s%s", prefix, *rest ? "/" : "", rest) > TREE_MAX_PATH) {
+                        r = error_set(err, STACK_EFAIL, "volume %s: path too long", name);
+                        break;
+                }
+                while (strlen(path) && path[strlen(path) - 1] == '/')
+                        path[strlen(path) - 1] = 0;
+                if (link) {
+                        hook_warn(b->h, "volume %s: %s is a hard link: kept as a copy", name, path);
+                        /* tar leaves its data out: find the linked file's entry */
+                        const char *lrest = link;
+                        while (*lrest == '/' || (lrest[0] == '.' && lrest[1] == '/'))
+                                lrest++;
+                        lrest += strncmp(lrest, "vol/", 4) ? 0 : 4;
+                        char lpath[TREE_MAX_PATH + 2];
+                        const struct tree_entry *te = NULL;
+                        snprintf(lpath, sizeof lpath, "%s/%s", prefix, lrest);
+                        for (size_t i = 0; i < b->t.n && !te; i++)
+                                if (!strcmp(b->t.v[i].path, lpath))
+                                        te = &b->t.v[i];
+                        if (!te) {
+                                r = error_set(err, STACK_ERUNTIME, "volume %s: hard link %s to nothing", name, path);
+                                break;
+                        }
+                        struct digest dd = te->digest;
+                        uint64_t sz = te->size;
+                        r = tree_add(&b->t, path, ENTRY_FILE, te->mode, sz, &dd, NULL, err);
+                        b->size += sz;
+                        b->files++;
+                } else if (AE_IFDIR == archive_entry_filetype(ae)) {
+                        r = tree_add(&b->t, path, ENTRY_DIR, 0755, 0, NULL, NULL, err);
+                } else if (AE_IFREG == archive_entry_filetype(ae)) {
+                        r = add_stream(b, path, (uint64_t)archive_entry_size(ae), mode, archive_data, a, err);
+                } else if (AE_IFLNK == archive_entry_filetype(ae)) {
+                        const char *t = archive_entry_symlink(ae);
+                        r = add_blob(b, path, t ? t : "", t ? strlen(t) : 0, 0644, err);
+                        mode = 0777;
+                } else {
+                        hook_warn(b->h, "volume %s: %s is not a file, directory or symlink: not kept", name, path);
+                        continue;
+                }
+                if (r == 0)
+                        r = meta_line(b,
+                                      link                                     ? 'f'
+                                      : AE_IFDIR == archive_entry_filetype(ae) ? 'd'
+                                      : AE_IFLNK == archive_entry_filetype(ae) ? 'l'
+                                                                               : 'f',
+                                      mode, (uid_t)archive_entry_uid(ae), (gid_t)archive_entry_gid(ae),
+                                      (int64_t)archive_entry_mtime(ae), path, err);
+        }
+        if (r == 0 && rc != ARCHIVE_EOF)
+                r = error_set(err, STACK_ERUNTIME, "volume %s: the Engine's archive: %s", name,
+                              archive_error_string(a));
+done:
+        archive_read_free(a);
+        return r;
+}
+
+static int tmp_file(struct store *s, char *path, size_t size, struct error *err)
+{
+        int fd;
+
+        if (fs_path(path, size, "%s/tmp/snap-XXXXXX", store_home(s)) < 0)
+                return error_set(err, STACK_ESTORE, "store path too long");
+        fd = mkstemp(path);
+        if (fd < 0)
+                return error_errno(err, STACK_ESTORE, errno, "cannot create %s", path);
+        return fd;
+}
+
+static void project_of(const char *slug, char *out, size_t size)
+{
+        size_t o = (size_t)snprintf(out, size, "stack-");
+
+        for (const char *p = slug; *p && o + 1 < size; p++)
+                if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')
+                        out[o++] = *p;
+        out[o] = 0;
+}
+
+/* An image the project's containers were created from (for the helper), or NULL. */
+static char *project_image(struct engine *e, const char *project)
+{
+        struct engine_container *c = NULL;
+        size_t n = 0;
+        char label[160], *img = NULL;
+        struct error err = ERROR_INIT;
+
+        snprintf(label, sizeof label, "com.docker.compose.project=%s", project);
+        if (engine_list_containers(e, label, &c, &n, &err) == 0)
+                for (size_t i = 0; i < n && !img; i++)
+                        if (c[i].image)
+                                img = strdup(c[i].image);
+        engine_containers_free(c, n);
+        return img;
+}
+
+static int snapshot_volume(struct builder *b, struct engine *e, const char *image, const char *name, struct error *err)
+{
+        char path[PATH_MAX], *id = NULL;
+        int fd, r;
+
+        fd = tmp_file(b->s, path, sizeof path, err);
+        if (fd < 0)
+                return fd;
+        unlink(path);
+        r = engine_helper_create(e, image, name, VOLUME_MOUNT, &id, err);
+        if (r == 0)
+                r = engine_archive_get(e, id, VOLUME_MOUNT, fd, err);
+        if (id)
+                engine_container_delete(e, id, NULL);
+        free(id);
+        if (r == 0 && lseek(fd, 0, SEEK_SET) < 0)
+                r = error_errno(err, STACK_ESTORE, errno, "snapshot: seek");
+        if (r == 0)
+                r = read_volume_tar(b, name, fd, err);
+        close(fd);
+        return r;
+}
+
+static void new_id(char *out)
+{
+        unsigned char b[6];
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0 || read(fd, b, sizeof b) != (ssize_t)sizeof b) {
+                uint64_t t = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+                memcpy(b, &t, sizeof b);
+        }
+        if (fd >= 0)
+                close(fd);
+        for (size_t i = 0; i < sizeof b; i++)
+                sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static int insert_row(struct store *s, const struct snapshot_row *row, struct error *err)
+{
+        char tree_hex[DIGEST_HEX_LEN + 1];
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st;
+        int r = open_db(s, &db, err);
+
+        if (r < 0)
+                return r;
+        digest_to_hex(&row->tree, tree_hex);
+        if (sqlite3_prepare_v2(db,
+                               "INSERT INTO snapshots(id, slug, version, reason, created_at, seq, tree, size, added,"
+                               " files, volumes, helper) VALUES(?,?,?,?,?,"
+                               " (SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots),?,?,?,?,?,?)",
+                               -1, &st, NULL) != SQLITE_OK)
+                return db_error(db, err, "prepare");
+        sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, row->slug, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, row->version, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, row->reason, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, row->created_at);
+        sqlite3_bind_text(st, 6, tree_hex, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)row->size);
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)row->added);
+        sqlite3_bind_int64(st, 9, (sqlite3_int64)row->files);
+        sqlite3_bind_text(st, 10, row->volumes, -1, SQLITE_STATIC);
+        if (row->helper)
+                sqlite3_bind_text(st, 11, row->helper, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                r = db_error(db, err, "insert snapshot");
+        sqlite3_finalize(st);
+        return r;
+}
+
+int snapshot_take(struct store *s, const char *slug, const char *version, const char *reason,
+                  const struct snapshot_hooks *h, struct snapshot_row *ret, struct error *err)
+{
+        struct builder b = {.s = s, .h = h};
+        struct engine *e = NULL;
+        struct buf vols = BUF_INIT(1u << 20);
+        char data_dir[PATH_MAX], project[96], **names = NULL, *image = NULL;
+        struct snapshot_row row = {0};
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        if (!s || !slug || !reason)
+                return error_set(err, STACK_EFAIL, "snapshot_take: invalid arguments");
+        tree_init(&b.t);
+        buf_init(&b.meta, 256u << 20);
+        r = store_lock_shared(s, err);
+        if (r < 0)
+                return r;
+        project_of(slug, project, sizeof project);
+        if (fs_path(data_dir, sizeof data_dir, "%s/data/%s", store_home(s), slug) < 0)
+                r = error_set(err, STACK_ESTORE, "store path too long");
+        if (r == 0)
+                r = staging_new(s, &b.st, err);
+        if (r == 0)
+                r = snapshot_data_dir(&b, data_dir, err);
+        if (r == 0)
+                r = engine_open(&e, err);
+        if (r == 0)
+                r = engine_list_volumes(e, project, &names, err);
+        if (r == 0 && names && names[0]) {
+                image = project_image(e, project);
+                if (!image) { /* taken down (stack rm keeps the volumes): the image an earlier snapshot used */
+                        struct snapshot_row *v = NULL;
+                        size_t n = 0;
+                        if (snapshot_list(s, slug, &v, &n, NULL) == 0)
+                                for (size_t i = 0; i < n && !image; i++)
+                                        if (v[i].helper)
+                                                image = strdup(v[i].helper);
+                        snapshot_rows_free(v, n);
+                }
+                if (!image)
+                        r = error_set(err, STACK_ERUNTIME,
+                                      "snapshot: %s has named volumes but no container to take an image from "
+                                      "(start it once: stack run %s)",
+                                      slug, slug);
+        }
+        for (size_t i = 0; r == 0 && names && names[i]; i++) {
+                r = snapshot_volume(&b, e, image, names[i], err); /* finalize adds volumes/ and a missing root */
+                if (r == 0 && ((vols.len && buf_add(&vols, " ", 1) < 0) || buf_add_str(&vols, names[i]) < 0))
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+        }
+        if (r == 0) {
+                uint64_t sz = b.size, nf = b.files;
+                r = add_blob(&b, META_NAME, b.meta.p ? b.meta.p : "", b.meta.len, 0644, err);
+                b.size = sz; /* the meta file is ours: not counted as the stack's data */
+                b.files = nf;
+        }
+        if (r == 0)
+                r = tree_finalize(&b.t, err);
+        if (r == 0)
+                r = tree_digest(&b.t, &row.tree);
+        if (r == 0) {
+                row.added = staging_bytes_written(b.st);
+                r = staging_commit(b.st, err);
+        }
+        if (r == 0)
+                r = index_put_tree(store_index(s), &b.t, &row.tree, err);
+        if (r == 0) {
+                new_id(row.id);
+                row.slug = (char *)slug;
+                row.version = (char *)(version ? version : "-");
+                row.reason = (char *)reason;
+                row.created_at = (int64_t)time(NULL);
+                row.size = b.size;
+                row.files = b.files;
+                row.volumes = vols.p ? vols.p : "";
+                row.helper = image;
+                r = insert_row(s, &row, err);
+        }
+        if (r == 0)
+                r = snapshot_get(s, row.id, ret, err);
+        staging_free(b.st);
+        tree_release(&b.t);
+        buf_release(&b.meta);
+        buf_release(&vols);
+        engine_strv_free(names);
+        engine_free(e);
+        free(image);
+        store_unlock(s);
+        return r;
+}
+
+/* ---- restoring one ---- */
+
+struct meta_entry {
+        char kind;
+        mode_t mode;
+        uid_t uid;
+        gid_t gid;
+        int64_t mtime;
+        char *path;
+};
+
+static void meta_free(struct meta_entry *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                free(v[i].path);
+        free(v);
+}
+
+static int meta_parse(char *text, struct meta_entry **ret, size_t *ret_n, struct error *err)
+{
+        struct meta_entry *v = NULL;
+        size_t n = 0, cap = 0;
+        char *line, *save = NULL;
+
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char kind, *tab = strchr(line, '\t');
+                unsigned mode, uid, gid;
+                long long mtime;
+                if (!tab || sscanf(line, "%c %o %u %u %lld", &kind, &mode, &uid, &gid, &mtime) != 5) {
+                        meta_free(v, n);
+                        return error_set(err, STACK_ESTORE, "snapshot: " META_NAME " is damaged");
+                }
+                if (n == cap) {
+                        struct meta_entry *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof *v);
+                        if (!nv) {
+                                meta_free(v, n);
+                                return error_set(err, STACK_EFAIL, "out of memory");
+                        }
+                        v = nv;
+                }
+                v[n] = (struct meta_entry){kind, mode, uid, gid, mtime, strdup(tab + 1)};
+                if (!v[n++].path) {
+                        meta_free(v, n);
+                        return error_set(err, STACK_EFAIL, "out of memory");
+                }
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+static bool under(const char *path, const char *prefix)
+{
+        size_t k = strlen(prefix);
+
+        return !strncmp(path, prefix, k) && (path[k] == 0 || path[k] == '/');
+}
+
+static int set_times(const char *path, int64_t mtime, bool link)
+{
+        struct timespec ts[2] = {{(time_t)mtime, 0}, {(time_t)mtime, 0}};
+
+        return utimensat(AT_FDCWD, path, ts, link ? AT_SYMLINK_NOFOLLOW : 0);
+}
+
+/* The checked-out files under root get their recorded kind, owner, mode and time (dirs last, deepest first). */
+static int apply_meta(const char *root, const struct meta_entry *v, size_t n, const char *prefix, struct error *err)
+{
+        char path[PATH_MAX];
+
+        for (size_t i = 0; i < n; i++) {
+                if (!under(v[i].path, prefix) || v[i].kind == 'd')
+                        continue;
+                if (fs_path(path, sizeof path, "%s/%s", root, v[i].path) < 0)
+                        return error_set(err, STACK_ESTORE, "path too long");
+                if (v[i].kind == 'l') {
+                        char *target = NULL;
+                        size_t len = 0;
+                        int r = fs_read_file(path, PATH_MAX, &target, &len);
+                        if (r == 0 && (unlink(path) < 0 || symlink(target, path) < 0))
+                                r = -errno;
+                        free(target);
+                        if (r < 0)
+                                return error_errno(err, STACK_ESTORE, -r, "restore: symlink %s", v[i].path);
+                        if (lchown(path, v[i].uid, v[i].gid) < 0 && errno != EPERM)
+                                return error_errno(err, STACK_ESTORE, errno, "restore: chown %s", v[i].path);
+                        set_times(path, v[i].mtime, true);
+                        continue;
+                }
+                if ((chown(path, v[i].uid, v[i].gid) < 0 && errno != EPERM) || chmod(path, v[i].mode) < 0)
+                        return error_errno(err, STACK_ESTORE, errno, "restore: chown/chmod %s", v[i].path);
+                set_times(path, v[i].mtime, false);
+        }
+        for (size_t i = n; i-- > 0;) {
+                if (!under(v[i].path, prefix) || v[i].kind != 'd')
+                        continue;
+                if (fs_path(path, sizeof path, "%s/%s", root, v[i].path) < 0)
+                        return error_set(err, STACK_ESTORE, "path too long");
+                if ((chown(path, v[i].uid, v[i].gid) < 0 && errno != EPERM) || chmod(path, v[i].mode) < 0)
+                        return error_errno(err, STACK_ESTORE, errno, "restore: chown/chmod %s", v[i].path);
+                set_times(path, v[i].mtime, false);
+        }
+        return 0;
+}
+
+static int restore_data(struct store *s, const char *slug, const char *root, const struct meta_entry *v, size_t n,
+                        struct error *err)
+{
+        char data_dir[PATH_MAX], src[PATH_MAX], aside[PATH_MAX], hex[13];
+        bool have = false;
+        int r;
+
+        for (size_t i = 0; i < n && !have; i++)
+                have = !strcmp(v[i].path, "data");
+        new_id(hex);
+        if (fs_path(data_dir, sizeof data_dir, "%s/data/%s", store_home(s), slug) < 0 ||
+            fs_path(src, sizeof src, "%s/data", root) < 0 ||
+            fs_path(aside, sizeof aside, "%s/data/.%s.old-%s", store_home(s), slug, hex) < 0)
+                return error_set(err, STACK_ESTORE, "store path too long");
+        if (have) {
+                r = apply_meta(root, v, n, "data", err);
+                if (r < 0)
+                        return r;
+                if (rename(data_dir, aside) < 0 && errno != ENOENT)
+                        return error_errno(err, STACK_ESTORE, errno, "restore: cannot move %s aside", data_dir);
+                if (rename(src, data_dir) < 0) {
+                        r = error_errno(err, STACK_ESTORE, errno, "restore: cannot put %s in place", data_dir);
+                        rename(aside, data_dir);
+                        return r;
+                }
+                fs_fsync_dir(data_dir);
+                fs_rm_rf(aside);
+                return 0;
+        }
+        r = fs_rm_rf(data_dir);
+        return r < 0 ? error_errno(err, STACK_ESTORE, -r, "restore: cannot remove %s", data_dir) : 0;
+}
+
+/* A pax tar of volumes/<name>/... as vol/..., for PUT /containers/{id}/archive?path=/. */
+static int volume_tar(const char *root, const char *name, const struct meta_entry *v, size_t n, int fd,
+                      struct error *err)
+{
+        struct archive *a = archive_write_new();
+        struct archive_entry *ae = archive_entry_new();
+        char prefix[300], path[PATH_MAX], name_in[TREE_MAX_PATH + 8], buf[1 << 16];
+        int r = 0;
+
+        if (!a || !ae) {
+                archive_write_free(a);
+                archive_entry_free(ae);
+                return error_set(err, STACK_EFAIL, "out of memory");
+        }
+        snprintf(prefix, sizeof prefix, "volumes/%s", name);
+        archive_write_set_format_pax_restricted(a);
+        if (archive_write_open_fd(a, fd) != ARCHIVE_OK)
+                r = error_set(err, STACK_ESTORE, "restore: %s", archive_error_string(a));
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                int in = -1;
+                struct stat st;
+                if (!under(v[i].path, prefix))
+                        continue;
+                snprintf(name_in, sizeof name_in, "vol%s", v[i].path + strlen(prefix));
+                if (fs_path(path, sizeof path, "%s/%s", root, v[i].path) < 0) {
+                        r = error_set(err, STACK_ESTORE, "path too long");
+                        break;
+                }
+                archive_entry_clear(ae);
+                archive_entry_set_pathname(ae, name_in);
+                archive_entry_set_uid(ae, v[i].uid);
+                archive_entry_set_gid(ae, v[i].gid);
+                archive_entry_set_mtime(ae, (time_t)v[i].mtime, 0);
+                archive_entry_set_perm(ae, v[i].mode);
+                if (v[i].kind == 'd') {
+                        archive_entry_set_filetype(ae, AE_IFDIR);
+                } else if (v[i].kind == 'l') {
+                        char *target = NULL;
+                        size_t len = 0;
+                        if (fs_read_file(path, PATH_MAX, &target, &len) < 0) {
+                                r = error_set(err, STACK_ESTORE, "restore: cannot read %s", v[i].path);
+                                break;
+                        }
+                        archive_entry_set_filetype(ae, AE_IFLNK);
+                        archive_entry_set_symlink(ae, target);
+                        free(target);
+                } else {
+                        in = open(path, O_RDONLY | O_CLOEXEC);
+                        if (in < 0 || fstat(in, &st) < 0) {
+                                r = error_errno(err, STACK_ESTORE, errno, "restore: cannot open %s", v[i].path);
+                                if (in >= 0)
+                                        close(in);
+                                break;
+                        }
+                        archive_entry_set_filetype(ae, AE_IFREG);
+                        archive_entry_set_size(ae, st.st_size);
+                }
+                if (archive_write_header(a, ae) != ARCHIVE_OK)
+                        r = error_set(err, STACK_ESTORE, "restore: %s", archive_error_string(a));
+                while (r == 0 && in >= 0) {
+                        ssize_t k = read(in, buf, sizeof buf);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k < 0)
+                                r = error_errno(err, STACK_ESTORE, errno, "restore: reading %s", v[i].path);
+                        if (k <= 0)
+                                break;
+                        if (archive_write_data(a, buf, (size_t)k) != k)
+                                r = error_set(err, STACK_ESTORE, "restore: %s", archive_error_string(a));
+                }
+                if (in >= 0)
+                        close(in);
+        }
+        if (archive_write_close(a) != ARCHIVE_OK && r == 0)
+                r = error_set(err, STACK_ESTORE, "restore: %s", archive_error_string(a));
+        archive_entry_free(ae);
+        archive_write_free(a);
+        return r;
+}
+
+static int restore_volume(struct store *s, struct engine *e, const char *helper, const char *name, const char *root,
+                          const struct meta_entry *v, size_t n, struct error *err)
+{
+        char path[PATH_MAX], *id = NULL;
+        off_t size;
+        int fd, r;
+
+        fd = tmp_file(s, path, sizeof path, err);
+        if (fd < 0)
+                return fd;
+        unlink(path);
+        r = volume_tar(root, name, v, n, fd, err);
+        if (r == 0 && ((size = lseek(fd, 0, SEEK_END)) < 0 || lseek(fd, 0, SEEK_SET) < 0))
+                r = error_errno(err, STACK_ESTORE, errno, "restore: seek");
+        /* Emptied first: exactly the snapshot's files afterwards, whatever was added since. */
+        if (r == 0)
+                r = engine_volume_recreate(e, name, err);
+        if (r == 0)
+                r = engine_helper_create(e, helper, name, VOLUME_MOUNT, &id, err);
+        if (r == 0)
+                r = engine_archive_put(e, id, "/", fd, (uint64_t)size, err);
+        if (id)
+                engine_container_delete(e, id, NULL);
+        free(id);
+        close(fd);
+        return r;
+}
+
+int snapshot_restore(struct store *s, const char *slug, const struct snapshot_row *row, const struct snapshot_hooks *h,
+                     struct error *err)
+{
+        struct tree t;
+        struct engine *e = NULL;
+        struct meta_entry *meta = NULL;
+        size_t n_meta = 0;
+        const struct tree_entry *me;
+        char root[PATH_MAX], project[96], hex[13], *text = NULL, **now = NULL, *vols = NULL, *save = NULL, *name;
+        int r, fd;
+
+        (void)h;
+        if (!s || !slug || !row || !row->slug)
+                return error_set(err, STACK_EFAIL, "snapshot_restore: invalid arguments");
+        if (strcmp(slug, row->slug))
+                return error_set(err, STACK_EREJECT,
+                                 "snapshot %s is of stack '%s', not '%s': a stack is only restored from its own "
+                                 "snapshots",
+                                 row->id, row->slug, slug);
+        tree_init(&t);
+        r = store_lock_shared(s, err);
+        if (r < 0)
+                return r;
+        new_id(hex);
+        project_of(slug, project, sizeof project);
+        r = index_load_tree(store_index(s), &row->tree, &t, err);
+        me = r == 0 ? tree_find(&t, META_NAME) : NULL;
+        if (r == 0 && !me)
+                r = error_set(err, STACK_ESTORE, "snapshot %s: no " META_NAME " in its tree", row->id);
+        if (r == 0) {
+                fd = store_object_open(s, &me->digest);
+                if (fd < 0)
+                        r = error_set(err, STACK_ESTORE, "snapshot %s: its content is missing from the store", row->id);
+                else {
+                        text = calloc(1, me->size + 1);
+                        if (!text || read(fd, text, me->size) != (ssize_t)me->size)
+                                r = error_set(err, STACK_ESTORE, "snapshot %s: cannot read " META_NAME, row->id);
+                        close(fd);
+                }
+        }
+        if (r == 0)
+                r = meta_parse(text, &meta, &n_meta, err);
+        if (r == 0 && fs_path(root, sizeof root, "%s/tmp/restore-%s", store_home(s), hex) < 0)
+                r = error_set(err, STACK_ESTORE, "store path too long");
+        if (r == 0)
+                r = checkout_tree(s, &t, root, err);
+        /* Volumes first (the Engine may refuse: the data dir is then still as it was), then the data dir. */
+        if (r == 0)
+                r = engine_open(&e, err);
+        if (r == 0)
+                r = engine_list_volumes(e, project, &now, err);
+        if (r == 0 && !(vols = strdup(row->volumes ? row->volumes : "")))
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        for (name = r == 0 ? strtok_r(vols, " ", &save) : NULL; r == 0 && name; name = strtok_r(NULL, " ", &save)) {
+                if (!row->helper)
+                        r = error_set(err, STACK_ESTORE, "snapshot %s: no helper image recorded", row->id);
+                else
+                        r = restore_volume(s, e, row->helper, name, root, meta, n_meta, err);
+        }
+        /* A volume made after the snapshot is data the snapshot did not have. */
+        for (size_t i = 0; r == 0 && now && now[i]; i++) {
+                char pat[300];
+                snprintf(pat, sizeof pat, " %s ", now[i]);
+                char *all = NULL;
+                if (asprintf(&all, " %s ", row->volumes ? row->volumes : "") < 0)
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+                else if (!strstr(all, pat))
+                        r = engine_volume_delete(e, now[i], err);
+                free(all);
+        }
+        if (r == 0)
+                r = restore_data(s, slug, root, meta, n_meta, err);
+        fs_rm_rf(root);
+        engine_strv_free(now);
+        engine_free(e);
+        meta_free(meta, n_meta);
+        free(text);
+        free(vols);
+        tree_release(&t);
+        store_unlock(s);
+        return r;
+}

@@ -1,0 +1,63 @@
+/* imagearchive.h - an image archive stored as its parts (spec/store.md "Image archives").
+ *
+ * A bundle file whose content is a plain (uncompressed) tar holding manifest.json at its root (docker save)
+ * or index.json and oci-layout (OCI layout) is stored as one object per member with content (layers,
+ * configs, manifests) plus a small recipe object that lists, in order, the archive's other bytes (header
+ * blocks, padding, the end-of-archive blocks) verbatim and the member objects, so the exact archive comes
+ * back as a stream. Anything else, and any tar libarchive cannot walk to its end, is stored whole.
+ *
+ * Writing (ingest, per file, under the store's shared lock):
+ *   ia_sink_begin(store, staging, &k, err)     nothing decided yet
+ *   ia_sink_write(k, data, len, err) ...       the file's bytes in order; a tar goes to an unnamed temp file
+ *                                              in tmp/, anything else straight to a staged object
+ *   ia_sink_end(k, &digest, &recipe, err)      the file's digest (of all its bytes); *recipe NULL when it was
+ *                                              stored whole, else the recipe (caller owns it: tree_set_last_recipe)
+ *   ia_sink_free(k)                            always (after end too); drops the temp file
+ *
+ * Reading (checkout, image load, verify):
+ *   ia_open(store, &recipe_digest, &r, err)    reads and checks the recipe object
+ *   ia_read(r, buf, n, err) ...                the archive's bytes in order; 0 at the end; a part missing or
+ *                                              of the wrong size is STACK_ESTORE
+ *   ia_skip(r, n) ...                          or move on without reading (for a reader that skips members)
+ *   ia_size(r), ia_close(r)
+ *
+ * Describing (show): ia_describe(store, &recipe_digest, &json, err) gives {"images": [{"tags": [...],
+ * "config": {...}, "layers": [{"name", "sha256", "size"}]}], "parts": [...]}.
+ */
+#ifndef STACK_IMAGEARCHIVE_H
+#define STACK_IMAGEARCHIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "digest.h"
+#include "error.h"
+#include "store.h"
+#include "tree.h"
+
+#define IA_RECIPE_MAX (16 * 1024 * 1024) /* bytes a recipe object may have */
+
+struct ia_sink;
+int ia_sink_begin(struct store *s, struct staging *st, struct ia_sink **ret, struct error *err);
+int ia_sink_write(struct ia_sink *k, const void *data, size_t len, struct error *err);
+int ia_sink_end(struct ia_sink *k, struct digest *ret, struct tree_recipe **ret_recipe, struct error *err);
+void ia_sink_free(struct ia_sink *k);
+
+struct ia_reader;
+int ia_open(struct store *s, const struct digest *recipe, struct ia_reader **ret, struct error *err);
+ssize_t ia_read(struct ia_reader *r, void *buf, size_t n, struct error *err);
+uint64_t ia_size(const struct ia_reader *r);
+/* Move on n bytes without reading them (a part skipped whole is never opened); returns how many it moved. */
+int64_t ia_skip(struct ia_reader *r, int64_t n);
+void ia_close(struct ia_reader *r);
+
+/* The parts a recipe names (for gc and verify): heap array, free(). */
+int ia_recipe_parts(struct store *s, const struct digest *recipe, struct tree_part **ret, size_t *ret_n,
+                    struct error *err);
+
+int ia_describe(struct store *s, const struct digest *recipe, json_t **ret, struct error *err);
+
+#endif
