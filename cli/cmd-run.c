@@ -100,6 +100,8 @@ int cmd_run(int argc, char **argv)
                 r = cli_fail(&err);
                 goto done;
         }
+        if (oo.run.step && info.relaunch_why) /* --timings: why the fast path could not skip compose up */
+                fprintf(stderr, "timing: relaunch compose: %s\n", info.relaunch_why);
         if (json) {
                 json_t *o = cli_run_json(&info.row), *a = json_array();
                 for (size_t i = 0; i < info.n_addresses; i++)
@@ -109,6 +111,9 @@ int cmd_run(int argc, char **argv)
                 json_object_set_new(o, "addresses", a);
                 json_object_set_new(o, "fast_path", json_boolean(info.fast_path));
                 json_object_set_new(o, "images_loaded", json_integer(info.images_loaded));
+                json_object_set_new(o, "relaunch", json_string(info.relaunch ? info.relaunch : "compose"));
+                if (info.relaunch_why)
+                        json_object_set_new(o, "relaunch_reason", json_string(info.relaunch_why));
                 r = cli_print_json(o);
                 goto done;
         }

@@ -1769,3 +1769,177 @@ int engine_project_stop(struct engine *e, const char *project, unsigned *ret_n, 
                 *ret_n = n;
         return r;
 }
+
+/* ---- re-launch: a project's containers as compose configured them, starting one (relaunch.c) ---- */
+
+static void config_release(struct engine_config *c)
+{
+        free(c->id);
+        free(c->name);
+        free(c->service);
+        free(c->config_hash);
+        free(c->image_id);
+        free(c->image_ref);
+        free(c->state);
+        free(c->health);
+        memset(c, 0, sizeof *c);
+}
+
+void engine_configs_free(struct engine_config *c, size_t n)
+{
+        if (!c)
+                return;
+        for (size_t i = 0; i < n; i++)
+                config_release(&c[i]);
+        free(c);
+}
+
+static int config_cmp(const void *a, const void *b)
+{
+        const struct engine_config *x = a, *y = b;
+
+        return strcmp(x->name ? x->name : x->id, y->name ? y->name : y->id);
+}
+
+int engine_project_configs(struct engine *e, const char *project, struct engine_config **ret, size_t *ret_n,
+                           struct error *err)
+{
+        char label[256];
+        struct engine_config *v = NULL;
+        json_t *list = NULL, *item;
+        bool oom = false;
+        size_t n = 0, i;
+        int r;
+
+        if (!project || !*project ||
+            (size_t)snprintf(label, sizeof label, PROJECT_LABEL "=%s", project) >= sizeof label)
+                return error_set(err, STACK_EFAIL, "engine_project_configs: bad project");
+        r = list_labelled(e, "/containers/json?all=1", label, NULL, &list, err);
+        if (r < 0)
+                return r;
+        v = calloc(json_array_size(list) + 1, sizeof *v);
+        if (!v) {
+                json_decref(list);
+                return error_set(err, STACK_EFAIL, "out of memory");
+        }
+        json_array_foreach(list, i, item)
+        {
+                json_t *labels = json_object_get(item, "Labels");
+                const char *name = json_string_value(json_array_get(json_object_get(item, "Names"), 0));
+                struct engine_config *c = &v[n++];
+                if (name && *name == '/')
+                        name++;
+                c->id = strdup_or_null(json_string_value(json_object_get(item, "Id")), &oom);
+                c->name = strdup_or_null(name, &oom);
+                c->service =
+                        strdup_or_null(json_string_value(json_object_get(labels, "com.docker.compose.service")), &oom);
+                c->config_hash = strdup_or_null(
+                        json_string_value(json_object_get(labels, "com.docker.compose.config-hash")), &oom);
+                c->image_id = strdup_or_null(json_string_value(json_object_get(item, "ImageID")), &oom);
+                c->image_ref = strdup_or_null(json_string_value(json_object_get(item, "Image")), &oom);
+                c->state = strdup_or_null(json_string_value(json_object_get(item, "State")), &oom);
+                if (!c->id && !oom) {
+                        r = error_set(err, STACK_ERUNTIME, "Docker Engine: GET /containers/json: an entry has no Id");
+                        break;
+                }
+        }
+        json_decref(list);
+        if (r == 0 && oom)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        if (r < 0) {
+                engine_configs_free(v, n);
+                return r;
+        }
+        if (n > 1)
+                qsort(v, n, sizeof *v, config_cmp);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int engine_container_status(struct engine *e, const char *id, struct engine_config *ret, bool *ret_gone,
+                            struct error *err)
+{
+        char path[512] = "/containers/";
+        json_t *j = NULL, *st, *labels;
+        const char *h, *name;
+        bool oom = false;
+        long status = 0;
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        if (append_escaped(path, sizeof path, id) < 0 || append_escaped(path, sizeof path, "/json") < 0)
+                return error_set(err, STACK_ERUNTIME, "Docker Engine: container id too long: %.64s...", id);
+        r = engine_get_json(e, path, &status, &j, err);
+        if (r < 0)
+                return r;
+        *ret_gone = status == 404;
+        if (!j)
+                return 0;
+        st = json_object_get(j, "State");
+        labels = json_object_get(json_object_get(j, "Config"), "Labels");
+        name = json_string_value(json_object_get(j, "Name"));
+        if (name && *name == '/')
+                name++;
+        ret->id = strdup_or_null(json_string_value(json_object_get(j, "Id")), &oom);
+        ret->name = strdup_or_null(name, &oom);
+        ret->service = strdup_or_null(json_string_value(json_object_get(labels, "com.docker.compose.service")), &oom);
+        ret->config_hash =
+                strdup_or_null(json_string_value(json_object_get(labels, "com.docker.compose.config-hash")), &oom);
+        ret->image_id = strdup_or_null(json_string_value(json_object_get(j, "Image")), &oom);
+        ret->image_ref =
+                strdup_or_null(json_string_value(json_object_get(json_object_get(j, "Config"), "Image")), &oom);
+        ret->state = strdup_or_null(json_string_value(json_object_get(st, "Status")), &oom);
+        ret->exit_code = (int)json_integer_value(json_object_get(st, "ExitCode"));
+        h = json_string_value(json_object_get(json_object_get(st, "Health"), "Status"));
+        if (h && *h && strcmp(h, "none"))
+                ret->health = strdup_or_null(h, &oom);
+        json_decref(j);
+        if (oom) {
+                config_release(ret);
+                return error_set(err, STACK_EFAIL, "out of memory");
+        }
+        return 0;
+}
+
+int engine_image_id(struct engine *e, const char *ref, char **ret_id, struct error *err)
+{
+        char path[1024] = "/images/";
+        json_t *j = NULL;
+        long status = 0;
+        bool oom = false;
+        int r;
+
+        *ret_id = NULL;
+        if (append_escaped(path, sizeof path, ref) < 0 || append_escaped(path, sizeof path, "/json") < 0)
+                return error_set(err, STACK_EREJECT, "image reference too long: %.64s...", ref);
+        r = engine_get_json(e, path, &status, &j, err);
+        if (r < 0 || !j)
+                return r;
+        *ret_id = strdup_or_null(json_string_value(json_object_get(j, "Id")), &oom);
+        json_decref(j);
+        return oom ? error_set(err, STACK_EFAIL, "out of memory") : 0;
+}
+
+int engine_container_start(struct engine *e, const char *id, struct error *err)
+{
+        char path[512] = "/containers/";
+        struct buf b = BUF_INIT(MAX_DELETE_ANSWER);
+        struct request rq = {
+                .method = "POST", .path = path, .timeout_s = CALL_TIMEOUT_S, .write = mem_write, .write_ud = &b};
+        long status = 0;
+        CURLcode c;
+        int r = 0;
+
+        if (append_escaped(path, sizeof path, id) < 0 || append_escaped(path, sizeof path, "/start") < 0)
+                return error_set(err, STACK_ERUNTIME, "Docker Engine: container id too long: %.64s...", id);
+        c = perform(e, &rq, &status); /* POST without a body: perform() sends it as a custom method */
+        if (b.oom || c == CURLE_OUT_OF_MEMORY)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else if (c != CURLE_OK && !(b.toobig && status))
+                r = transport_error(e, c, "POST", path, err);
+        else if (status != 204 && status != 304) /* 304: running already */
+                r = status_error(e, "POST", path, status, &b, err);
+        buf_release(&b);
+        return r;
+}

@@ -132,4 +132,31 @@ int engine_project_stop(struct engine *e, const char *project, unsigned *ret_n, 
 int engine_volume_delete(struct engine *e, const char *name, struct error *err);
 int engine_container_logs(struct engine *e, const char *id, int tail, char **ret, struct error *err);
 
+/* Re-launch through the Engine (relaunch.c, spec/run.md "Re-launch").
+ *
+ * engine_project_configs(): one GET /containers/json?all=1 filtered by com.docker.compose.project=<project>:
+ * each container's id, name, compose service and config-hash labels, ImageID, Image and State (no health: the
+ * list does not say). Sorted by name. engine_container_status(): GET /containers/{id}/json, the same fields
+ * (image_ref from Config.Image) plus State.Status, State.ExitCode and State.Health.Status; *ret_gone on 404.
+ * engine_image_id(): GET /images/{ref}/json's Id, *ret_id NULL when the Engine lacks the image.
+ * engine_container_start(): POST /containers/{id}/start; 204 and 304 (running already) are success, any
+ * other answer STACK_ERUNTIME with the Engine's message. */
+struct engine_config {
+        char *id, *name, *service;
+        char *config_hash; /* label com.docker.compose.config-hash, or NULL */
+        char *image_id;    /* the image the container was created from ("sha256:...") */
+        char *image_ref;   /* the reference it was created with */
+        char *state;       /* created|running|paused|restarting|removing|exited|dead */
+        char *health;      /* engine_container_status only: healthy|unhealthy|starting, or NULL */
+        int exit_code;     /* engine_container_status only */
+};
+
+int engine_project_configs(struct engine *e, const char *project, struct engine_config **ret, size_t *ret_n,
+                           struct error *err);
+void engine_configs_free(struct engine_config *c, size_t n);
+int engine_container_status(struct engine *e, const char *id, struct engine_config *ret, bool *ret_gone,
+                            struct error *err);
+int engine_image_id(struct engine *e, const char *ref, char **ret_id, struct error *err);
+int engine_container_start(struct engine *e, const char *id, struct error *err);
+
 #endif

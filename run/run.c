@@ -13,6 +13,7 @@
 #include "flavor.h"
 #include "policy.h"
 #include "images.h"
+#include "relaunch.h"
 #include "runs.h"
 #include "store/checkout.h"
 #include "store/fsutil.h"
@@ -639,6 +640,7 @@ void run_info_release(struct run_info *i)
                 free(i->routes[k].root);
         }
         free(i->routes);
+        free(i->relaunch_why);
         run_row_release(&i->row);
         free(i->ports);
         for (size_t k = 0; k < i->n_addresses; k++) {
@@ -832,6 +834,37 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
         return r;
 }
 
+/* Re-launch (relaunch.h). Before up (state: the last run's state on the fast path, else NULL): 0 when the
+ * containers were started through the Engine, else the record is dropped and 1 (compose up follows). After a
+ * compose up whose containers run (state NULL, ret->relaunch "compose"): record what compose made. */
+static int relaunch_hook(struct engine *e, const struct paths *p, const struct envlist *env,
+                         const struct run_options *o, const char *state, struct run_info *ret)
+{
+        char record[PATH_MAX];
+        struct relaunch_input ri = {.project = p->project,
+                                    .effective = p->effective,
+                                    .record = record,
+                                    .env = (const char *const *)env->v,
+                                    .timeout_s = o->timeout_s};
+
+        if (fs_path(record, sizeof record, "%s/" RELAUNCH_RECORD, p->run_dir) < 0)
+                return 1;
+        if (ret->relaunch) { /* after up */
+                if (!strcmp(ret->relaunch, "compose"))
+                        relaunch_record(e, &ri, NULL); /* none: the next run uses compose up again */
+                return 0;
+        }
+        ret->relaunch = "compose";
+        if (state && !strcmp(state, "failed"))
+                ret->relaunch_why = strdup("the last run failed");
+        else if (state && relaunch_start(e, &ri, &ret->relaunch_why) == 0) {
+                ret->relaunch = "engine";
+                return 0;
+        }
+        relaunch_forget(&ri);
+        return 1;
+}
+
 int run_start(struct store *s, const struct version_info *v, const struct run_options *o, struct run_info *ret,
               struct error *err)
 {
@@ -959,13 +992,18 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         if (r < 0)
                 goto done;
         started = true;
-        {
+        /* Re-launch straight through the Engine when nothing changed since the last up (relaunch.c), else up. */
+        if (relaunch_hook(e, &p, &env, o, fast ? old.state : NULL, ret) == 0) {
+                status = 0;
+                step(o, "engine-start", &t0);
+        } else {
                 const char *up[] = {"up", "-d", "--remove-orphans", NULL};
                 r = compose(b, &p, &env, up, false, &status, &out, err);
+                if (r == 0)
+                        step(o, "up", &t0);
         }
         if (r < 0)
                 goto fail_state;
-        step(o, "up", &t0);
         if (status != 0) {
                 char *tail = tail_lines(out, 6);
                 reason = tail;
@@ -1004,6 +1042,7 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         r = runs_set_state(s, row.id, "running", NULL, err);
         if (r < 0)
                 goto done;
+        relaunch_hook(e, &p, &env, o, NULL, ret); /* after compose up: what it made, for the next re-launch */
         r = runs_get(s, row.id, &ret->row, err);
         if (r == 0) {
                 ret->fast_path = fast;

@@ -5,7 +5,9 @@
  * (the re-launch fast path), else the version checked out into a fresh dir beside it -> policy + effective
  * compose file -> required variables -> image archives loaded only when the Engine lacks them -> only then
  * another version of the stack that runs is taken down and the fresh dir becomes the run dir -> `compose up
- * -d` -> wait until every container runs (healthy where it has a healthcheck). A version that fails before
+ * -d`, or on the fast path, when nothing changed since the last up, the same containers started through the
+ * Engine (relaunch.h, spec/run.md "Re-launch") -> wait until every container runs (healthy where it has a
+ * healthcheck). A version that fails before
  * the switch leaves the running one and its row untouched. States (runs.h): starting -> running | failed.
  * run_list() reconciles recorded states with the Engine first (a container killed outside stack shows as
  * stopped or failed). run_stop(), run_remove() (compose down when compose accepts the file, then the project's
@@ -63,7 +65,11 @@ struct run_info {
         struct run_address *addresses;
         size_t n_addresses;
         bool fast_path; /* started from its existing run dir */
-        char *ports;    /* run_list: published ports now, "127.0.0.1:8080->8080/tcp, ..." (NULL: none) */
+        /* run_start: "engine" when the containers were started straight through the Engine (spec/run.md
+         * "Re-launch"), else "compose"; relaunch_why: why a fast-path run could not (heap, NULL otherwise). */
+        const char *relaunch;
+        char *relaunch_why;
+        char *ports; /* run_list: published ports now, "127.0.0.1:8080->8080/tcp, ..." (NULL: none) */
         unsigned images_loaded;
         struct run_route *routes; /* run_start: from the policy (kept in the run dir for the fast path) */
         size_t n_routes;
