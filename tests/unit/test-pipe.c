@@ -24,10 +24,10 @@ static unsigned char pattern(uint64_t i)
 
 struct producer {
         struct pipe *p;
-        uint64_t total;   /* bytes to write */
-        int close_code;   /* what to close with at the end */
+        uint64_t total;        /* bytes to write */
+        int close_code;        /* what to close with at the end */
         atomic_ullong written; /* bytes pipe_write accepted */
-        int r;            /* the last pipe_write's result */
+        int r;                 /* the last pipe_write's result */
 };
 
 static void *produce(void *ctx)
