@@ -5,13 +5,16 @@
  *   ingest_read(ing, read_fn, ctx, err)              pulls every byte through read_fn: hashes the whole
  *     (or ingest_read_fd)                            bundle, decompresses (zstd or gzip), checks every entry,
  *                                                    writes file contents as staged objects, parses stack.yaml
+ *                                                    (read_fn and the hash on the calling thread, the rest on
+ *                                                    a thread of its own, ended before this returns)
  *   ingest_bundle_digest() ... ingest_manifest()     what was read: the caller checks digest / signature here
  *   ingest_publish(ing, info, &id, &is_new, err)     objects made durable, then one index transaction
  *   ingest_free(ing)                                 always; removes staged temp files never published
  *
  * Until ingest_publish() succeeds nothing is visible: a rejected or abandoned ingest leaves the index as it
  * was and no object under its name (only temp files, which ingest_free removes). Rejections are STACK_EREJECT
- * with one line naming the entry and the rule; a failing read_fn keeps its own code (network, I/O).
+ * with one line naming the entry and the rule; a failing read_fn keeps its own code and message (network,
+ * I/O). spec/store.md "Ingest" describes the two threads.
  */
 #ifndef STACK_INGEST_H
 #define STACK_INGEST_H
@@ -38,7 +41,8 @@ struct ingest_limits {
 void ingest_limits_default(struct ingest_limits *ret);
 
 /* Hand out the next chunk of the bundle: return its length with *ret_buf set, 0 at the end, or a negative
- * stack_code after error_set(err, ...). The chunk must stay valid until the next call. */
+ * stack_code after error_set(err, ...). The chunk must stay valid until the next call. Always called on the
+ * thread that called ingest_read(); it is not called again once the ingest has refused the bundle. */
 typedef ssize_t (*ingest_read_fn)(void *ctx, const void **ret_buf, struct error *err);
 
 struct ingest;
