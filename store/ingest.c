@@ -39,6 +39,8 @@ struct ingest {
         struct tree tree;
         manifest_warn_fn warn;
         void *warn_ctx;
+        ingest_cancel_fn cancel;
+        void *cancel_ctx;
 
         /* the byte stream: read_fn, bundle_hash and bundle_size are the producer's (the calling thread) */
         ingest_read_fn read_fn;
@@ -132,6 +134,12 @@ void ingest_set_warn(struct ingest *ing, manifest_warn_fn warn, void *ctx)
 {
         ing->warn = warn;
         ing->warn_ctx = ctx;
+}
+
+void ingest_set_cancel(struct ingest *ing, ingest_cancel_fn cancel, void *ctx)
+{
+        ing->cancel = cancel;
+        ing->cancel_ctx = ctx;
 }
 
 void ingest_free(struct ingest *ing)
@@ -402,8 +410,11 @@ static void *consumer_main(void *ctx)
         struct ingest *ing = ctx;
 
         ing->consumer_r = consume(ing, &ing->consumer_err);
-        if (ing->consumer_r < 0)
-                pipe_cancel(ing->pipe); /* the producer stops at its next write */
+        if (ing->consumer_r < 0) {
+                pipe_cancel(ing->pipe); /* the producer stops at its next write ... */
+                if (ing->cancel)
+                        ing->cancel(ing->cancel_ctx); /* ... or now, if its read_fn waits for bytes */
+        }
         return NULL;
 }
 

@@ -1,8 +1,9 @@
 /* pipe.c - the bounded chunk queue: a ring of nchunks fixed buffers, one mutex, two condition variables.
  *
- * The producer fills the chunk at `tail` (len[tail] grows) and hands it over when it is full or at the end;
- * the consumer owns the chunk at `head` from pipe_read until its next call. `filled` counts chunks handed over
- * and not yet given back.
+ * The producer fills the chunk at `tail` (len[tail] grows) and hands it over when it is full, at the end, or
+ * at the end of a write while the consumer waits for bytes (so a slow or stalled source still reaches it: only
+ * a busy consumer gets full chunks); the consumer owns the chunk at `head` from pipe_read until its next call.
+ * `filled` counts chunks handed over and not yet given back.
  */
 #include "pipe.h"
 
@@ -23,6 +24,7 @@ struct pipe {
         unsigned filled;     /* chunks handed to the consumer side, including the one it holds */
         bool holding;        /* the consumer holds chunk head (given back at its next pipe_read) */
         bool writing;        /* the producer is filling chunk tail (counted in filled once handed over) */
+        bool reader_waiting; /* the consumer waits in pipe_read for a chunk */
         bool closed, cancelled;
         int code;
 };
@@ -110,6 +112,8 @@ int pipe_write(struct pipe *p, const void *data, size_t len)
         }
         if (r == 0 && p->cancelled)
                 r = -ECANCELED;
+        if (r == 0 && p->writing && p->len[p->tail] > 0 && p->reader_waiting)
+                hand_over(p);
         pthread_mutex_unlock(&p->mu);
         return r;
 }
@@ -143,8 +147,11 @@ ssize_t pipe_read(struct pipe *p, const void **ret_buf)
 
         pthread_mutex_lock(&p->mu);
         give_back(p);
-        while (p->filled == 0 && !p->closed)
+        while (p->filled == 0 && !p->closed) {
+                p->reader_waiting = true;
                 pthread_cond_wait(&p->can_read, &p->mu);
+        }
+        p->reader_waiting = false;
         if (p->filled > 0) {
                 p->holding = true;
                 *ret_buf = p->mem + (size_t)p->head * p->size;

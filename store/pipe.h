@@ -4,7 +4,9 @@
  * Calling sequence:
  *   pipe_new(nchunks, chunk_size, &p)        nchunks buffers of chunk_size bytes: the whole of its memory
  *   producer:  pipe_write(p, data, len)      copies; blocks while every chunk is full. -ECANCELED once the
- *                                            consumer called pipe_cancel (the producer stops then)
+ *                                            consumer called pipe_cancel (the producer stops then). A chunk
+ *                                            is handed over when full, or at the end of a write that found
+ *                                            the consumer waiting
  *              pipe_close(p, code)           the end: 0 for a clean end, or a negative code (an error)
  *   consumer:  pipe_read(p, &buf)            the next chunk's length (buf valid until the next pipe_read or
  *                                            pipe_cancel), 0 at a clean end, or the producer's negative code

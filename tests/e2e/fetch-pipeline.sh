@@ -5,8 +5,10 @@
 #     the network's own message, no version, nothing left in tmp/, verify clean;
 #  2. a hostile entry (a hard link) second in a 128 MiB bundle: exit 3 naming it, and the download stopped
 #     early: the server (a counting one, below) sent far fewer bytes than the bundle holds;
-#  3. the same bundle through `stack import` (the fd path): exit 3, the store unchanged;
-#  4. a good 64 MiB bundle fetched whole through the same pipeline: exit 0, verify clean, checkout identical.
+#  3. the same bundle from a server that stalls after its first 256 KiB: refused (exit 3) at once, not after the
+#     30 s low-speed timeout and its retries (the refusal wakes the download up, http_stream_cancel);
+#  4. the same bundle through `stack import` (the fd path): exit 3, the store unchanged;
+#  5. a good 64 MiB bundle fetched whole through the same pipeline: exit 0, verify clean, checkout identical.
 # No Docker. Slugs start with "pf".
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -45,13 +47,15 @@ assert_eq 0 "$(sqlite3 "$STACK_HOME/index.db" 'SELECT COUNT(*) FROM versions')" 
 
 info "2. a hard link second in a $((BAD >> 20)) MiB bundle: refused, and the download stopped early"
 # A server that counts what it sent: one line "PATH BYTES" per GET once the response is over (finished, or the
-# client hung up). 404 for anything missing (the .sig: the fetch is --insecure).
+# client hung up). 404 for anything missing (the .sig: the fetch is --insecure). /stall/NAME: the first 256 KiB
+# of NAME (what the refusal needs), then nothing for 5 minutes (the connection stays open).
 cat >"$W/count.py" <<'PY'
-import http.server, os, sys
+import http.server, os, sys, time
 root, port_file, log = sys.argv[1:4]
 class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
     def do_GET(self):
+        stall = self.path.startswith("/stall/")
         p = os.path.join(root, os.path.basename(self.path))
         if not os.path.isfile(p):
             self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers(); return
@@ -63,6 +67,8 @@ class H(http.server.BaseHTTPRequestHandler):
                     b = f.read(65536)
                     if not b: break
                     self.wfile.write(b); sent += len(b)
+                    if stall and sent >= 256 << 10:
+                        self.wfile.flush(); time.sleep(300)
         except OSError:
             pass
         finally:
@@ -88,10 +94,17 @@ done
 info "  the server sent $((sent >> 20)) MiB of $((BAD >> 20)) MiB"
 [ "$sent" -lt $((BAD / 4)) ] || die "the download went on after the refusal: $sent of $BAD bytes sent"
 
-info "3. the same bundle through stack import (the fd path): refused, store unchanged"
+info "3. the same bundle from a server that stalls after 256 KiB: refused at once"
+t0=$(date +%s)
+assert_fetch_fails 3 "entry 'evil' is a hard link" "$CURL/stall/pfbad-1.0.stack" --insecure
+took=$(($(date +%s) - t0))
+info "  refused after ${took} s"
+[ "$took" -lt 20 ] || die "the refusal waited for the stalled download: ${took} s"
+
+info "4. the same bundle through stack import (the fd path): refused, store unchanged"
 assert_stack_fails 3 "entry 'evil' is a hard link" import "$W/cat/pfbad-1.0.stack"
 
-info "4. a good $((BIG >> 20)) MiB bundle through the pipeline: stored, verified, checked out identical"
+info "5. a good $((BIG >> 20)) MiB bundle through the pipeline: stored, verified, checked out identical"
 assert_exit 0 timeout 300 "$S" fetch "$CURL/pfbig-1.0.stack" --insecure
 case "$LAST_STDOUT" in "fetched pfbig 1.0"*) ;; *) die "fetch pfbig: [$LAST_STDOUT]" ;; esac
 assert_store_clean "pfbig"

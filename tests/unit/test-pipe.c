@@ -143,6 +143,43 @@ static void test_bounded_then_cancel(void **state)
         pipe_free(pr.p);
 }
 
+struct waiter {
+        struct pipe *p;
+        ssize_t n;
+        char first;
+};
+
+static void *wait_read(void *ctx)
+{
+        struct waiter *w = ctx;
+        const void *buf;
+
+        w->n = pipe_read(w->p, &buf);
+        if (w->n > 0)
+                w->first = *(const char *)buf;
+        return NULL;
+}
+
+/* A source that pauses (a slow or stalled download) still reaches a waiting consumer: the part-filled chunk is
+ * handed over at the end of the write, not held until it is full. */
+static void test_partial_chunk_reaches_a_waiting_consumer(void **state)
+{
+        struct waiter w = {0};
+        pthread_t t;
+
+        (void)state;
+        assert_int_equal(pipe_new(4, 65536, &w.p), 0);
+        assert_int_equal(pthread_create(&t, NULL, wait_read, &w), 0);
+        sleep_ms(100); /* the consumer is waiting in pipe_read by now */
+        assert_int_equal(pipe_write(w.p, "x23456789", 10), 0);
+        /* no close: the consumer has the 10 bytes all the same */
+        assert_int_equal(pthread_join(t, NULL), 0);
+        assert_int_equal(w.n, 10);
+        assert_int_equal(w.first, 'x');
+        pipe_close(w.p, 0);
+        pipe_free(w.p);
+}
+
 static void test_bad_sizes(void **state)
 {
         struct pipe *p = NULL;
@@ -159,6 +196,7 @@ int main(void)
                 cmocka_unit_test(test_bytes_in_order),
                 cmocka_unit_test(test_error_after_the_bytes_before_it),
                 cmocka_unit_test(test_bounded_then_cancel),
+                cmocka_unit_test(test_partial_chunk_reaches_a_waiting_consumer),
                 cmocka_unit_test(test_bad_sizes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
