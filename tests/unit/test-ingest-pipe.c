@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,8 +198,18 @@ static void test_pieces_of_every_size(void **state)
         store_free(s);
 }
 
+static void *nothing(void *ctx)
+{
+        return ctx;
+}
+
 int main(void)
 {
+        pthread_t t;
+        /* A first thread made and joined before any count: a sanitizer's runtime starts a helper thread of
+         * its own at the process's first pthread_create, which must not count as one ingest left behind. */
+        if (pthread_create(&t, NULL, nothing, NULL) == 0)
+                pthread_join(t, NULL);
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_read_fails_mid_stream),
                 cmocka_unit_test(test_rejected_entry_stops_the_read),
