@@ -11,6 +11,7 @@
 #     (openssl dgst, SHA-NI like the store's nettle), "write" is `tar -x` of the bundle's uncompressed tar (made
 #     once, not timed) into a fresh folder, without and with `sync -f`. Printed: the fetch against max(hash,
 #     write) (what two threads could reach) and against hash + write (one thread).
+#     Informative: the CPU seconds (user + sys) of both, which the load of other processes changes least.
 #  3. Peak RSS of fetching a 1 GiB bundle (incompressible, so 1 GiB on the wire). Target: <= 64 MiB.
 # The server is tests/bench/serve.py (sendfile, nothing hashed per request), not tests/e2e/catalog_server.py,
 # which reads and hashes the whole bundle before answering: that cost would be in both times and hide the
@@ -80,9 +81,16 @@ median() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
 # Every run writes into folders of its own and nothing is deleted until the end (see above); the setup (a fresh
 # STACK_HOME with the key trusted, or nothing for the baseline, then sync) is not timed.
 home() { STACK_HOME="$W/h$1" "$S" trust add "$W/pub.pub" >/dev/null; sync; }
-naive() { curl -fsS -o "$W/n$1.B" "$URL/bench-1.0.stack" && sha256sum "$W/n$1.B" && mkdir "$W/n$1" && tar --zstd -x -f "$W/n$1.B" -C "$W/n$1"; }
+# tm FILE CMD...: CMD, its CPU seconds (user + sys, children included) appended to FILE.
+tm() { local f=$1; shift; /usr/bin/time -a -o "$f" -f '%U %S' "$@"; }
+naive() {
+  tm "$W/cpu-n$1" curl -fsS -o "$W/n$1.B" "$URL/bench-1.0.stack" && tm "$W/cpu-n$1" sha256sum "$W/n$1.B" &&
+    mkdir "$W/n$1" && tm "$W/cpu-n$1" tar --zstd -x -f "$W/n$1.B" -C "$W/n$1"
+}
 naive_sync() { naive "$1" && sync -f "$W/n$1"; }
-ours() { STACK_HOME="$W/h$1" /usr/bin/time -o "$W/rss$1" -f %M "$S" fetch bench --catalog "$URL" --quiet; }
+ours() { STACK_HOME="$W/h$1" /usr/bin/time -o "$W/rss$1" -f '%M %U %S' "$S" fetch bench --catalog "$URL" --quiet; }
+# cpu FILE: the CPU seconds in FILE (lines "user sys", or "rss user sys" with rss).
+cpu() { awk '{ s += $(NF - 1) + $NF } END { printf "%.3f\n", s }' "$1"; }
 hash_alone() { openssl dgst -sha256 "$W/cat/bench-1.0.stack"; }
 write_alone() { mkdir "$W/w$1" && tar -x -f "$W/plain.tar" -C "$W/w$1"; }
 write_sync() { write_alone "$1" && sync -f "$W/w$1"; }
@@ -112,7 +120,10 @@ done
 nm=$(median "${n[@]}"); mm=$(median "${m[@]}"); om=$(median "${o[@]}")
 hm=$(median "${h[@]}"); wm=$(median "${w[@]}"); xm=$(median "${ws[@]}")
 ratio=$(echo "$om/$nm" | bc -l)
-rss256=$(cat "$W"/rss[1-9]* | sort -n | tail -1)
+rss256=$(cat "$W"/rss[1-9]* | sort -n | tail -1 | cut -d' ' -f1)
+oc=(); nc=()
+for i in $(seq 1 "$RUNS"); do oc+=("$(cpu "$W/rss$i")"); nc+=("$(cpu "$W/cpu-n$i")"); done
+ocm=$(median "${oc[@]}"); ncm=$(median "${nc[@]}")
 printf 'fetch: stack fetch %.3f s (%.0f MB/s bundle, %.0f MB/s unpacked; verified, durable: 2 syncfs); baseline curl -o + sha256sum + tar --zstd -x %.3f s (%.0f MB/s bundle; no sync); ratio %.2f (target <= 0.60: %s)\n' \
   "$om" "$(echo "$bundle/$om/1000000" | bc -l)" "$(echo "$unpacked/$om/1000000" | bc -l)" "$nm" \
   "$(echo "$bundle/$nm/1000000" | bc -l)" "$ratio" "$([ "$(echo "$ratio <= 0.6" | bc -l)" = 1 ] && echo met || echo missed)"
@@ -122,6 +133,8 @@ mx=$(echo "if ($hm > $wm) $hm else $wm" | bc -l); mxs=$(echo "if ($hm > $xm) $hm
 printf 'fetch limit: hash the bundle alone %.3f s; write its files alone %.3f s (%.3f s with sync -f); stack fetch / max(hash, write) %.2f (%.2f against write + sync); / (hash + write) %.2f (%.2f with sync)\n' \
   "$hm" "$wm" "$xm" "$(echo "$om/$mx" | bc -l)" "$(echo "$om/$mxs" | bc -l)" "$(echo "$om/($hm + $wm)" | bc -l)" \
   "$(echo "$om/($hm + $xm)" | bc -l)"
+printf 'fetch cpu (informative: what the load of other processes changes least): stack fetch %.3f s CPU (user + sys, both threads); baseline %.3f s; ratio %.2f\n' \
+  "$ocm" "$ncm" "$(echo "$ocm/$ncm" | bc -l)"
 printf 'fetch memory: peak RSS of stack fetch of the 256 MiB bundle %.1f MiB (largest of its runs)\n' "$(echo "$rss256/1024" | bc -l)"
 r3() { local out; out=$(printf '%.3f ' "$@"); echo "${out% }"; }
 printf 'fetch runs (s): stack %s; baseline %s; baseline+sync %s; hash %s; write %s; write+sync %s\n' "$(r3 "${o[@]}")" \
