@@ -28,8 +28,9 @@
  * already holds costs no write at all. */
 #define SMALL_FILE_MAX (1024 * 1024)
 #define READ_CHUNK     (256 * 1024)
-/* The queue between the two threads: PIPE_CHUNKS x READ_CHUNK bytes (4 MiB). */
-#define PIPE_CHUNKS 16
+/* The queue between the two threads: PIPE_CHUNKS x READ_CHUNK bytes (8 MiB: enough to ride out the moments
+ * either thread waits for a CPU on a loaded machine). */
+#define PIPE_CHUNKS 32
 
 struct ingest {
         struct store *store;

@@ -3,7 +3,8 @@
  * The producer fills the chunk at `tail` (len[tail] grows) and hands it over when it is full, at the end, or
  * at the end of a write while the consumer waits for bytes (so a slow or stalled source still reaches it: only
  * a busy consumer gets full chunks); the consumer owns the chunk at `head` from pipe_read until its next call.
- * `filled` counts chunks handed over and not yet given back.
+ * `filled` counts chunks handed over and not yet given back. A producer that found the queue full is woken once a
+ * quarter of it is free again (fewer wake-ups: it refills in batches).
  */
 #include "pipe.h"
 
@@ -25,6 +26,7 @@ struct pipe {
         bool holding;        /* the consumer holds chunk head (given back at its next pipe_read) */
         bool writing;        /* the producer is filling chunk tail (counted in filled once handed over) */
         bool reader_waiting; /* the consumer waits in pipe_read for a chunk */
+        bool writer_waiting; /* the producer waits in pipe_write for free chunks */
         bool closed, cancelled;
         int code;
 };
@@ -67,6 +69,12 @@ void pipe_free(struct pipe *p)
         free(p);
 }
 
+/* Chunks that must be free before a producer waiting on a full queue is woken. */
+static unsigned refill(const struct pipe *p)
+{
+        return p->n / 4 ? p->n / 4 : 1;
+}
+
 /* Hand the chunk being filled to the consumer (mutex held). */
 static void hand_over(struct pipe *p)
 {
@@ -92,7 +100,12 @@ int pipe_write(struct pipe *p, const void *data, size_t len)
                 if (!p->writing) {
                         /* A free chunk: one the consumer side neither waits on nor holds. */
                         if (p->filled == p->n) {
-                                pthread_cond_wait(&p->can_write, &p->mu);
+                                /* Full: wait until a quarter is free again, so the producer refills in
+                                 * batches instead of waking up for every chunk the consumer gives back. */
+                                p->writer_waiting = true;
+                                while (p->filled > p->n - refill(p) && !p->cancelled)
+                                        pthread_cond_wait(&p->can_write, &p->mu);
+                                p->writer_waiting = false;
                                 continue;
                         }
                         p->writing = true;
@@ -138,7 +151,8 @@ static void give_back(struct pipe *p)
         p->holding = false;
         p->head = (p->head + 1) % p->n;
         p->filled--;
-        pthread_cond_signal(&p->can_write);
+        if (p->writer_waiting && p->filled <= p->n - refill(p))
+                pthread_cond_signal(&p->can_write);
 }
 
 ssize_t pipe_read(struct pipe *p, const void **ret_buf)
