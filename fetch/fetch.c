@@ -132,6 +132,7 @@ static int stream_ingest(struct store *s, const struct fetch_options *o, const c
                 r = http_stream_open(url, want_size, &hs, err);
                 if (r == 0) {
                         http_stream_set_progress(hs, o->progress, o->progress_ctx);
+                        ingest_set_cancel(ing, http_stream_cancel, hs);
                         r = ingest_read(ing, http_stream_read, hs, err);
                         res->requests = http_stream_requests(hs);
                 }

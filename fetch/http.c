@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,6 +341,7 @@ struct http_stream {
         int attempt;
         http_progress_fn progress;
         void *progress_ctx;
+        atomic_bool cancelled; /* http_stream_cancel(), from another thread */
 };
 
 static size_t stream_write(char *ptr, size_t size, size_t n, void *ud)
@@ -534,10 +536,17 @@ static int stream_finished(struct http_stream *s, struct error *err)
         return transfer_error(s->easy, s->result, s->url, s->errbuf, err);
 }
 
+static int cancelled(struct http_stream *s, struct error *err)
+{
+        return error_set(err, STACK_EFAIL, "%s: download stopped (the bundle was refused)", s->url);
+}
+
 ssize_t http_stream_read(void *ctx, const void **ret_buf, struct error *err)
 {
         struct http_stream *s = ctx;
 
+        if (atomic_load(&s->cancelled))
+                return cancelled(s, err);
         if (s->fd >= 0)
                 return file_read(s, ret_buf, err);
         s->len = 0; /* the consumer is done with the previous chunk */
@@ -549,6 +558,8 @@ ssize_t http_stream_read(void *ctx, const void **ret_buf, struct error *err)
                 int running = 0, left, r;
                 CURLMsg *m;
 
+                if (atomic_load(&s->cancelled))
+                        return cancelled(s, err);
                 if (s->done) {
                         /* Bytes that arrived before a failure were handed out first; now retry or stop. */
                         r = stream_finished(s, err);
@@ -579,6 +590,15 @@ ssize_t http_stream_read(void *ctx, const void **ret_buf, struct error *err)
                 s->progress(s->progress_ctx, s->handed, s->max);
         *ret_buf = s->buf;
         return (ssize_t)s->len;
+}
+
+void http_stream_cancel(void *ctx)
+{
+        struct http_stream *s = ctx;
+
+        atomic_store(&s->cancelled, true);
+        if (s->multi)
+                curl_multi_wakeup(s->multi); /* out of curl_multi_poll() now; thread-safe */
 }
 
 void http_stream_free(struct http_stream *s)

@@ -2,8 +2,9 @@
  * ingest (spec/catalog.md "Fetching").
  *
  * Calling sequence (stream): http_stream_open(url, max, &s, err); pass http_stream_read as an ingest_read_fn
- * with s as its context (libarchive pulls, curl pushes: the stream drives curl's multi interface from inside
- * the read call, so no thread and no temporary copy); http_stream_free(s). Transient failures (reset,
+ * and http_stream_cancel as its ingest_cancel_fn, with s as their context (ingest pulls, curl pushes: the
+ * stream drives curl's multi interface from inside the read call, so no thread of its own and no temporary
+ * copy); http_stream_free(s). Transient failures (reset,
  * timeout, 5xx) are retried with backoff, resuming with a Range request from the bytes already handed out.
  *
  * URLs: http://, https:// and file://. Redirects are followed only to the same scheme. TLS uses the system CA
@@ -44,6 +45,9 @@ typedef void (*http_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 int http_stream_open(const char *url, uint64_t max, struct http_stream **ret, struct error *err);
 void http_stream_set_progress(struct http_stream *s, http_progress_fn fn, void *ctx);
 ssize_t http_stream_read(void *ctx, const void **ret_buf, struct error *err);
+/* From any thread (an ingest_cancel_fn, ctx the stream): the read blocked in, or the next one, returns an error
+ * soon instead of waiting for bytes, retrying or backing off. Only between http_stream_open and _free. */
+void http_stream_cancel(void *ctx);
 /* Requests made (first try, retries and resumes). */
 unsigned http_stream_requests(const struct http_stream *s);
 void http_stream_free(struct http_stream *s);

@@ -1,7 +1,11 @@
-/* ingest.c - one streaming pass from bundle bytes to staged objects and a checked tree.
+/* ingest.c - one streaming pass from bundle bytes to staged objects and a checked tree, on two threads.
  *
- * bytes (read_fn) -> whole-bundle SHA-256 -> libarchive (zstd or gzip filter, tar format) -> per entry:
- * limits, the type/mode/path rules pack applies too (bundle.c, tree.c), content hashed and staged (store.c).
+ * The calling thread (the producer): bytes (read_fn) -> whole-bundle SHA-256 -> a bounded chunk queue (pipe.c).
+ * The consumer thread: the queue -> libarchive (zstd or gzip filter, tar format) -> per entry: limits, the
+ * type/mode/path rules pack applies too (bundle.c, tree.c), content hashed and staged (store.c).
+ * Either side's failure stops the other: a failing read_fn closes the queue with its code, a rejected entry
+ * cancels the queue (the producer stops reading). The consumer is joined before ingest_read returns; stack.yaml
+ * is parsed afterwards on the calling thread (warnings are reported there).
  * Nothing of the bundle is kept but its digest: no temporary copy of it is written.
  */
 #include "ingest.h"
@@ -9,8 +13,10 @@
 #include "bundle.h"
 #include "fsutil.h"
 #include "imagearchive.h"
+#include "pipe.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +29,9 @@
  * already holds costs no write at all. */
 #define SMALL_FILE_MAX (1024 * 1024)
 #define READ_CHUNK     (256 * 1024)
+/* The queue between the two threads: PIPE_CHUNKS x READ_CHUNK bytes (8 MiB: enough to ride out the moments
+ * either thread waits for a CPU on a loaded machine). */
+#define PIPE_CHUNKS 32
 
 struct ingest {
         struct store *store;
@@ -32,14 +41,20 @@ struct ingest {
         struct tree tree;
         manifest_warn_fn warn;
         void *warn_ctx;
+        ingest_cancel_fn cancel;
+        void *cancel_ctx;
 
-        /* the byte stream */
+        /* the byte stream: read_fn, bundle_hash and bundle_size are the producer's (the calling thread) */
         ingest_read_fn read_fn;
         void *read_ctx;
-        struct error *read_err;
         struct hasher bundle_hash;
         uint64_t bundle_size;
-        int read_failed; /* a stack_code from read_fn, 0 if none */
+        /* the consumer thread's: the queue, what it took from it, its result and error */
+        struct pipe *pipe;
+        uint64_t fed;    /* compressed bytes handed to libarchive (the ratio limit's denominator) */
+        int read_failed; /* a stack_code the producer closed the queue with, 0 if none */
+        int consumer_r;
+        struct error consumer_err;
 
         uint64_t n_entries, unpacked;
         char *manifest_text;
@@ -123,6 +138,12 @@ void ingest_set_warn(struct ingest *ing, manifest_warn_fn warn, void *ctx)
         ing->warn_ctx = ctx;
 }
 
+void ingest_set_cancel(struct ingest *ing, ingest_cancel_fn cancel, void *ctx)
+{
+        ing->cancel = cancel;
+        ing->cancel_ctx = ctx;
+}
+
 void ingest_free(struct ingest *ing)
 {
         if (!ing)
@@ -141,19 +162,18 @@ void ingest_free(struct ingest *ing)
 static la_ssize_t archive_read_cb(struct archive *a, void *ctx, const void **buf)
 {
         struct ingest *ing = ctx;
-        ssize_t n = ing->read_fn(ing->read_ctx, buf, ing->read_err);
+        ssize_t n = pipe_read(ing->pipe, buf);
 
         if (n < 0) {
                 ing->read_failed = (int)-n;
                 archive_set_error(a, EIO, "read failed");
                 return -1;
         }
-        digest_update(&ing->bundle_hash, *buf, (size_t)n);
-        ing->bundle_size += (uint64_t)n;
+        ing->fed += (uint64_t)n;
         return n;
 }
 
-/* libarchive's own error, unless our read_fn failed first (then its message is already in err). */
+/* libarchive's own error, unless the producer's read_fn failed first (then its message is the one reported). */
 static int archive_fail(struct ingest *ing, struct archive *a, struct error *err, const char *what)
 {
         if (ing->read_failed)
@@ -177,8 +197,7 @@ static int check_growth(struct ingest *ing, const char *path, uint64_t add, stru
                 return error_set(err, STACK_EREJECT,
                                  "bundle unpacks to more than %llu bytes (at '%s'): refused (STACK_MAX_UNPACKED)",
                                  (unsigned long long)ing->lim.max_unpacked, path);
-        if (ing->unpacked > ing->lim.ratio_grace &&
-            ing->unpacked / (ing->bundle_size ? ing->bundle_size : 1) > ing->lim.max_ratio)
+        if (ing->unpacked > ing->lim.ratio_grace && ing->unpacked / (ing->fed ? ing->fed : 1) > ing->lim.max_ratio)
                 return error_set(err, STACK_EREJECT,
                                  "bundle's compression ratio exceeds %llu:1 (at '%s'): refused as a decompression bomb",
                                  (unsigned long long)ing->lim.max_ratio, path);
@@ -362,18 +381,14 @@ static int finish(struct ingest *ing, struct error *err)
         return tree_digest(&ing->tree, &ing->tree_digest) < 0 ? error_set(err, STACK_EFAIL, "out of memory") : 0;
 }
 
-int ingest_read(struct ingest *ing, ingest_read_fn read_fn, void *ctx, struct error *err)
+/* The consumer: the whole archive from the queue, every entry checked and staged, then the rest of the queue
+ * drained (bytes after the tar's end are part of the bundle the producer hashes). */
+static int consume(struct ingest *ing, struct error *err)
 {
         struct archive *a;
         struct archive_entry *e;
         int r = 0, ar;
 
-        if (ing->done || ing->read_fn)
-                return error_set(err, STACK_EFAIL, "ingest_read: called twice");
-        ing->read_fn = read_fn;
-        ing->read_ctx = ctx;
-        ing->read_err = err;
-        digest_init(&ing->bundle_hash);
         a = archive_read_new();
         if (!a)
                 return error_set(err, STACK_EFAIL, "out of memory");
@@ -406,7 +421,6 @@ int ingest_read(struct ingest *ing, ingest_read_fn read_fn, void *ctx, struct er
                 r = error_set(err, STACK_EREJECT, "bundle is an empty archive");
                 goto done;
         }
-        /* The bundle's digest covers every byte, including any the tar reader did not need. */
         for (;;) {
                 const void *buf;
                 la_ssize_t n = archive_read_cb(a, ing, &buf);
@@ -417,12 +431,89 @@ int ingest_read(struct ingest *ing, ingest_read_fn read_fn, void *ctx, struct er
                 if (n == 0)
                         break;
         }
+done:
+        archive_read_free(a);
+        return r;
+}
+
+static void *consumer_main(void *ctx)
+{
+        struct ingest *ing = ctx;
+
+        ing->consumer_r = consume(ing, &ing->consumer_err);
+        if (ing->consumer_r < 0) {
+                pipe_cancel(ing->pipe); /* the producer stops at its next write ... */
+                if (ing->cancel)
+                        ing->cancel(ing->cancel_ctx); /* ... or now, if its read_fn waits for bytes */
+        }
+        return NULL;
+}
+
+/* r (negative), with the message the side that failed recorded in from. */
+static int copy_error(struct error *err, const struct error *from, int r)
+{
+        if (!from->code)
+                return error_set(err, stack_code_of(r), "cannot read the bundle");
+        if (err && !err->code)
+                *err = *from;
+        return r;
+}
+
+int ingest_read(struct ingest *ing, ingest_read_fn read_fn, void *ctx, struct error *err)
+{
+        struct error perr = ERROR_INIT;
+        pthread_t consumer;
+        int r, pr = 0;
+
+        if (ing->done || ing->read_fn)
+                return error_set(err, STACK_EFAIL, "ingest_read: called twice");
+        ing->read_fn = read_fn;
+        ing->read_ctx = ctx;
+        digest_init(&ing->bundle_hash);
+        r = pipe_new(PIPE_CHUNKS, READ_CHUNK, &ing->pipe);
+        if (r < 0)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        r = pthread_create(&consumer, NULL, consumer_main, ing);
+        if (r != 0) {
+                pipe_free(ing->pipe);
+                ing->pipe = NULL;
+                return error_errno(err, STACK_EFAIL, r, "cannot start the ingest thread");
+        }
+        /* The producer: every byte of the bundle hashed and queued, until its end, a read error, or the
+         * consumer's cancel. */
+        for (;;) {
+                const void *buf;
+                ssize_t n = read_fn(ctx, &buf, &perr);
+
+                if (n < 0) {
+                        pr = (int)n;
+                        pipe_close(ing->pipe, pr);
+                        break;
+                }
+                if (n == 0) {
+                        pipe_close(ing->pipe, 0);
+                        break;
+                }
+                digest_update(&ing->bundle_hash, buf, (size_t)n);
+                ing->bundle_size += (uint64_t)n;
+                if (pipe_write(ing->pipe, buf, (size_t)n) < 0)
+                        break; /* cancelled: the consumer's error is the one */
+        }
+        pthread_join(consumer, NULL);
+        pipe_free(ing->pipe);
+        ing->pipe = NULL;
+        /* The consumer's own failure (a rejected entry, a store error) wins; a read error is reported with the
+         * code and message read_fn gave it. */
+        if (ing->consumer_r < 0 && !ing->read_failed)
+                return copy_error(err, &ing->consumer_err, ing->consumer_r);
+        if (pr < 0)
+                return copy_error(err, &perr, pr);
+        if (ing->consumer_r < 0)
+                return copy_error(err, &ing->consumer_err, ing->consumer_r);
         digest_final(&ing->bundle_hash, &ing->bundle_digest);
         r = finish(ing, err);
         if (r == 0)
                 ing->done = true;
-done:
-        archive_read_free(a);
         return r;
 }
 
