@@ -1772,7 +1772,7 @@ int engine_project_stop(struct engine *e, const char *project, unsigned *ret_n, 
 
 /* ---- re-launch: a project's containers as compose configured them, starting one (relaunch.c) ---- */
 
-static void config_release(struct engine_config *c)
+void engine_config_release(struct engine_config *c)
 {
         free(c->id);
         free(c->name);
@@ -1790,7 +1790,7 @@ void engine_configs_free(struct engine_config *c, size_t n)
         if (!c)
                 return;
         for (size_t i = 0; i < n; i++)
-                config_release(&c[i]);
+                engine_config_release(&c[i]);
         free(c);
 }
 
@@ -1896,7 +1896,7 @@ int engine_container_status(struct engine *e, const char *id, struct engine_conf
                 ret->health = strdup_or_null(h, &oom);
         json_decref(j);
         if (oom) {
-                config_release(ret);
+                engine_config_release(ret);
                 return error_set(err, STACK_EFAIL, "out of memory");
         }
         return 0;

@@ -154,6 +154,7 @@ struct engine_config {
 int engine_project_configs(struct engine *e, const char *project, struct engine_config **ret, size_t *ret_n,
                            struct error *err);
 void engine_configs_free(struct engine_config *c, size_t n);
+void engine_config_release(struct engine_config *c); /* one, e.g. from engine_container_status */
 int engine_container_status(struct engine *e, const char *id, struct engine_config *ret, bool *ret_gone,
                             struct error *err);
 int engine_image_id(struct engine *e, const char *ref, char **ret_id, struct error *err);

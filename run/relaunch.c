@@ -396,18 +396,6 @@ static double now_s(void)
         return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void status_release(struct engine_config *c)
-{
-        free(c->id);
-        free(c->name);
-        free(c->service);
-        free(c->config_hash);
-        free(c->image_id);
-        free(c->image_ref);
-        free(c->state);
-        free(c->health);
-}
-
 /* One look at a dependency's container: 0 not yet, 1 satisfied, -1 failed (why set). */
 static int dep_ready(const struct engine_config *st, const struct relaunch_dep *d, const char *name, char **why)
 {
@@ -447,7 +435,7 @@ static int wait_dep(struct engine *e, const struct relaunch_dep *d, const struct
                         if (gone)
                                 return because(why, "container %s went away", c[k].name);
                         ready = dep_ready(&st, d, c[k].name, why);
-                        status_release(&st);
+                        engine_config_release(&st);
                         if (ready < 0)
                                 return 1;
                         if (ready > 0)
