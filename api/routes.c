@@ -24,6 +24,7 @@
 #include "run/engine.h"
 #include "run/run.h"
 #include "run/runs.h"
+#include "run/snapshot.h"
 #include "store/fsutil.h"
 #include "store/index.h"
 #include "store/store.h"
@@ -628,6 +629,75 @@ static struct MHD_Response *get_gc(struct route_ctx *ctx, const struct route_req
         return reply_json(out);
 }
 
+/* ---- snapshots (stack snapshots --json, stack snapshot SLUG) ---- */
+
+/* Newest first; ?slug=S: that stack's only (a slug with none, or unknown: an empty list). */
+static struct MHD_Response *get_snapshots(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        const char *slug = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "slug");
+        struct error err = ERROR_INIT;
+        struct snapshot_row *v = NULL;
+        size_t n = 0;
+        json_t *list;
+        int r;
+
+        pthread_mutex_lock(&ctx->lock);
+        r = snapshot_list(ctx->store, slug && *slug ? slug : NULL, &v, &n, &err);
+        pthread_mutex_unlock(&ctx->lock);
+        if (r < 0)
+                return failure(r, &err, ret_status);
+        list = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(list, snapshot_row_json(&v[i]));
+        snapshot_rows_free(v, n);
+        *ret_status = MHD_HTTP_OK;
+        return reply_json(json_pack("{s:o}", "snapshots", list));
+}
+
+/* A stack the store knows: a version of it, or a run. */
+static int stack_known(struct store *s, const char *slug, struct error *err)
+{
+        struct version_info *v = NULL;
+        struct run_row run = {0};
+        size_t n = 0;
+        int r = index_list_versions(store_index(s), slug, &v, &n, err);
+
+        version_list_free(v, n);
+        if (r == 0 && n == 0) {
+                bool have = runs_get(s, slug, &run, NULL) == 0 && !strcmp(run.slug, slug);
+                run_row_release(&run);
+                if (!have)
+                        r = error_set(err, STACK_ENOTFOUND, "no stack '%s' in the store", slug);
+        }
+        return r;
+}
+
+/* stack snapshot SLUG, on a store connection of its own (the volumes are read through the Engine: the shared
+ * store is not held meanwhile). */
+static struct MHD_Response *post_stack_snapshot(struct route_ctx *ctx, const struct route_request *rq,
+                                                unsigned *ret_status)
+{
+        struct error err = ERROR_INIT;
+        struct store *s = NULL;
+        struct snapshot_row row = {0};
+        json_t *o;
+        int r = store_open(ctx->home, &s, &err);
+
+        if (r == 0)
+                r = stack_known(s, rq->param, &err);
+        if (r == 0)
+                r = snapshot_take_manual(s, rq->param, NULL, &row, &err);
+        store_free(s);
+        if (r < 0)
+                return failure(r, &err, ret_status);
+        fprintf(stderr, "stack serve: snapshot %s of %s taken through the API (%llu files, %llu bytes)\n", row.id,
+                row.slug, (unsigned long long)row.files, (unsigned long long)row.size);
+        o = snapshot_row_json(&row);
+        snapshot_row_release(&row);
+        *ret_status = MHD_HTTP_OK;
+        return reply_json(o);
+}
+
 static const struct route routes[] = {
         {"GET", "/", false, get_page}, /* the page: with a session the app, else how to log in */
         {"GET", "/app.js", false, get_page},
@@ -647,6 +717,8 @@ static const struct route routes[] = {
         {"POST", "/runs/{id}/stop", true, post_run_stop},
         {"GET", "/stacks", true, get_stacks},
         {"GET", "/events", true, get_events},
+        {"GET", "/snapshots", true, get_snapshots},
+        {"POST", "/stacks/{id}/snapshot", true, post_stack_snapshot},
 };
 
 /* path against a route's pattern; the {id} segment's text into param[size]. */

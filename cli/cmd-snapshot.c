@@ -16,17 +16,6 @@ static void say(void *ctx, const char *line)
         fflush(stdout);
 }
 
-static json_t *snap_json(const struct snapshot_row *r)
-{
-        char tree[DIGEST_HEX_LEN + 1];
-
-        digest_to_hex(&r->tree, tree);
-        return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s}", "id", r->id, "slug", r->slug, "version",
-                         r->version, "reason", r->reason, "created_at", (json_int_t)r->created_at, "tree", tree, "size",
-                         (json_int_t)r->size, "added", (json_int_t)r->added, "files", (json_int_t)r->files, "volumes",
-                         r->volumes ? r->volumes : "");
-}
-
 static int one_arg(const char *cmd, int argc, char **argv, int want, bool *json, const char *help)
 {
         static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
@@ -52,7 +41,6 @@ int cmd_snapshot(int argc, char **argv)
         struct store *s = NULL;
         struct snapshot_row row = {0};
         struct snapshot_hooks h = {.warn = cli_warn};
-        struct run_row cur = {0};
         char size[32];
         int r = one_arg("snapshot", argc, argv, 1, NULL,
                         "usage: stack snapshot SLUG\nSnapshot the stack's data dir and named volumes into the store "
@@ -62,16 +50,13 @@ int cmd_snapshot(int argc, char **argv)
         if (r)
                 return r < 0 ? 0 : r;
         r = cli_open_store(&s, &err);
-        if (r == 0) {
-                bool have = runs_get(s, argv[optind], &cur, NULL) == 0 && !strcmp(cur.slug, argv[optind]);
-                r = snapshot_take(s, argv[optind], have ? cur.version : "-", "manual", &h, &row, &err);
-        }
+        if (r == 0)
+                r = snapshot_take_manual(s, argv[optind], &h, &row, &err);
         if (r == 0)
                 printf("snapshot %s of %s: %llu files, %s (%llu bytes new in the store)%s%s\n", row.id, row.slug,
                        (unsigned long long)row.files, cli_human_size(row.size, size), (unsigned long long)row.added,
                        *row.volumes ? "; volumes: " : "", row.volumes);
         snapshot_row_release(&row);
-        run_row_release(&cur);
         store_free(s);
         return r < 0 ? cli_fail(&err) : 0;
 }
@@ -95,7 +80,7 @@ int cmd_snapshots(int argc, char **argv)
         if (r == 0 && json) {
                 json_t *a = json_array();
                 for (size_t i = 0; i < n; i++)
-                        json_array_append_new(a, snap_json(&v[i]));
+                        json_array_append_new(a, snapshot_row_json(&v[i]));
                 r = cli_print_json(a);
         } else if (r == 0) {
                 printf("%-12s  %-20s  %-16s  %-12s  %-8s  %s\n", "ID", "TIME", "STACK", "VERSION", "REASON", "SIZE");

@@ -7,6 +7,7 @@
 #include "snapshot.h"
 
 #include "run/engine.h"
+#include "run/runs.h"
 #include "store/buf.h"
 #include "store/checkout.h"
 #include "store/fsutil.h"
@@ -1043,4 +1044,28 @@ int snapshot_restore(struct store *s, const char *slug, const struct snapshot_ro
         tree_release(&t);
         store_unlock(s);
         return r;
+}
+
+/* ---- what the CLI and the API share ---- */
+
+int snapshot_take_manual(struct store *s, const char *slug, const struct snapshot_hooks *h, struct snapshot_row *ret,
+                         struct error *err)
+{
+        struct run_row cur = {0};
+        bool have = runs_get(s, slug, &cur, NULL) == 0 && !strcmp(cur.slug, slug);
+        int r = snapshot_take(s, slug, have ? cur.version : "-", "manual", h, ret, err);
+
+        run_row_release(&cur);
+        return r;
+}
+
+json_t *snapshot_row_json(const struct snapshot_row *r)
+{
+        char tree[DIGEST_HEX_LEN + 1];
+
+        digest_to_hex(&r->tree, tree);
+        return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s}", "id", r->id, "slug", r->slug, "version",
+                         r->version, "reason", r->reason, "created_at", (json_int_t)r->created_at, "tree", tree, "size",
+                         (json_int_t)r->size, "added", (json_int_t)r->added, "files", (json_int_t)r->files, "volumes",
+                         r->volumes ? r->volumes : "");
 }

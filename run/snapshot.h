@@ -11,6 +11,10 @@
  * snapshot_list(store, slug, ...), snapshot_get(store, id, ...), snapshot_forget(store, slug) (rm --purge),
  * snapshot_roots(store, keep, fn, ctx) (gc: the newest `keep` snapshot trees of each stack).
  *
+ * snapshot_take_manual(store, slug, &h, &row, err): what `stack snapshot SLUG` and POST /stacks/{slug}/snapshot do:
+ * snapshot_take with reason "manual" and the version of the stack's run ("-" when it has none).
+ * snapshot_row_json(&row): the JSON object of one row, as `stack snapshots --json` and GET /snapshots give it.
+ *
  * The table is the module's own (module "snapshot", index_migrate_module). Rows come filled; release with
  * snapshot_row_release() / snapshot_rows_free().
  */
@@ -20,6 +24,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "store/digest.h"
 #include "store/error.h"
@@ -63,5 +69,10 @@ int snapshot_roots(struct store *s, unsigned keep, const char *const *pinned,
                    struct error *err);
 void snapshot_row_release(struct snapshot_row *r);
 void snapshot_rows_free(struct snapshot_row *v, size_t n);
+/* The version: the stack's run's, "-" when it has none. */
+int snapshot_take_manual(struct store *s, const char *slug, const struct snapshot_hooks *h, struct snapshot_row *ret,
+                         struct error *err);
+/* {id, slug, version, reason, created_at, tree, size, added, files, volumes}; NULL: out of memory. */
+json_t *snapshot_row_json(const struct snapshot_row *r);
 
 #endif
