@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { runs: [], requests: [], stacks: [], progress: {}, logsRun: null, logsAbort: null };
+const state = { runs: [], requests: [], stacks: [], snapshots: [], progress: {}, logsRun: null, logsAbort: null };
 
 function el(tag, props, ...children) {
   const e = document.createElement(tag);
@@ -132,6 +132,60 @@ function renderRuns() {
   $("runs-count").textContent = state.runs.length;
 }
 
+// ---- snapshots: GET /snapshots (newest first); "Take snapshot" per stack that has a run
+function when(t) {
+  const d = new Date(t * 1000), p = (n) => String(n).padStart(2, "0");
+  return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " + p(d.getHours()) + ":" + p(d.getMinutes()) +
+    ":" + p(d.getSeconds());
+}
+
+async function takeSnapshot(button, slug) {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    const s = await api("POST", "/stacks/" + encodeURIComponent(slug) + "/snapshot");
+    showError("");
+    if ($("snap-status")) $("snap-status").textContent = "Snapshot " + s.id + " of " + s.slug + " taken (" + size(s.size) + ").";
+    await refreshSnapshots();
+  } catch (e) { showError(e.message); }
+  finally { button.disabled = false; button.removeAttribute("aria-busy"); }
+}
+
+function renderSnapshots() {
+  const slugs = [...new Set(state.runs.map((r) => r.slug))].sort();
+  const take = $("snap-take");
+  const have = new Set([...take.querySelectorAll("button")].map((b) => b.dataset.slug));
+  if (slugs.length !== have.size || slugs.some((s) => !have.has(s))) { // rebuilt only when the stacks change (focus stays)
+    take.replaceChildren(...slugs.map((slug) =>
+      el("button", { type: "button", class: "ghost take", data: { slug }, "aria-label": "Take a snapshot of " + slug,
+                     onclick: (ev) => takeSnapshot(ev.currentTarget, slug) },
+        "Take snapshot", el("span", { class: "muted" }, " " + slug))),
+      el("span", { id: "snap-status", class: "muted small", role: "status" }));
+  }
+  $("snapshots-body").replaceChildren(...state.snapshots.map((s) =>
+    el("tr", { data: { snapshot: s.id, slug: s.slug } },
+      td("Stack", null, el("strong", {}, s.slug), el("span", { class: "muted" }, " " + s.version)),
+      td("Taken", null, el("time", { datetime: new Date(s.created_at * 1000).toISOString(), title: when(s.created_at) },
+        age(s.created_at) + " ago"), el("div", { class: "muted small" }, when(s.created_at))),
+      td("Reason", null, el("span", { class: "badge reason-" + s.reason }, s.reason)),
+      td("Size", null, size(s.size), el("div", { class: "muted small" }, s.files + " file" + (s.files === 1 ? "" : "s"))),
+      td("Volumes", "volumes", s.volumes || el("span", { class: "muted" }, "none")),
+      td("ID", "snap-id", el("code", {}, s.id)))));
+  $("snapshots-table").hidden = state.snapshots.length === 0;
+  $("snapshots-empty").hidden = state.snapshots.length > 0;
+  $("snapshots-empty").textContent = slugs.length ? "No snapshot yet." :
+    "No snapshot yet. A stack that has a run can be snapshot here.";
+  $("snapshots-count").textContent = state.snapshots.length;
+}
+
+// A snapshot taken in a terminal sends no event: the list is read again every few seconds.
+async function refreshSnapshots() {
+  try {
+    state.snapshots = (await api("GET", "/snapshots")).snapshots;
+    renderSnapshots();
+  } catch (e) { showError(e.message); }
+}
+
 // ---- stacks
 function renderStacks() {
   $("stacks-body").replaceChildren(...state.stacks.map((s) => {
@@ -215,13 +269,16 @@ async function checkGc(ev) {
 // ---- reading, and live updates
 async function refresh() {
   try {
-    const [runs, requests, stacks] = await Promise.all([api("GET", "/runs"), api("GET", "/requests"), api("GET", "/stacks")]);
+    const [runs, requests, stacks, snaps] = await Promise.all([api("GET", "/runs"), api("GET", "/requests"),
+      api("GET", "/stacks"), api("GET", "/snapshots")]);
     state.runs = runs.runs;
     state.requests = requests.requests;
     state.stacks = stacks.stacks;
+    state.snapshots = snaps.snapshots;
     $("engine-down").hidden = runs.engine;
     renderRequests();
     renderRuns();
+    renderSnapshots();
     renderStacks();
   } catch (e) { showError(e.message); }
 }
@@ -256,4 +313,5 @@ document.addEventListener("DOMContentLoaded", () => {
   refresh();
   listen();
   setInterval(() => { renderRequests(); renderRuns(); }, 30000); // ages
+  setInterval(refreshSnapshots, 5000);
 });

@@ -11,12 +11,15 @@
 // 3. Approve is clicked (keyboard: focus + Enter); the run of SLUG must show "running" without a reload.
 // 4. Logs are opened (and follow: a request to STACK-URL logs a line that must appear by itself), then the gc
 //    dry run; screenshots of each view at laptop (1280x800) and phone (390x844) width.
+// 4b. Snapshots: a file in the stack's data dir, `$STACK_BIN snapshot SLUG` in a terminal: the snapshot must
+//    appear in the Snapshots section by itself (no reload); then "Take snapshot" (keyboard) must list a second.
 // 5. The link a second time: the status and the page's heading.
 // 6. A fresh context without the session, and one with a forged session cookie: what / shows, and what
 //    fetch('/runs') and fetch('/stacks') answer there.
 // Prints one JSON object with the findings (and the session cookie, for the caller's curl checks).
 import { chromium } from 'playwright-core';
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
@@ -152,6 +155,37 @@ try {
   await page.locator('#storage').scrollIntoViewIfNeeded();
   await shots(page, 'gc');
   out.steps.push('logs and gc');
+
+  // 4b. snapshots: one from the CLI shows by itself, one from the button
+  mkdirSync(`${process.env.STACK_HOME}/data/${args.slug}`, { recursive: true });
+  writeFileSync(`${process.env.STACK_HOME}/data/${args.slug}/page-note.txt`, 'kept by a snapshot\n');
+  execFileSync(process.env.STACK_BIN, ['snapshot', args.slug], { encoding: 'utf8' });
+  const snapRows = `#snapshots-body tr[data-slug="${args.slug}"]`;
+  await page.waitForSelector(snapRows, { timeout: 15000 });
+  out.snapCli = {
+    rows: await page.$$eval(snapRows, (l) => l.map((r) => r.dataset.snapshot)),
+    text: await page.textContent(snapRows),
+    count: await page.textContent('#snapshots-count'),
+    notReloaded: await page.evaluate(() => window.__notReloaded === true),
+  };
+  const take = `#snap-take button[data-slug="${args.slug}"]`;
+  out.snapButton = { label: await page.getAttribute(take, 'aria-label') };
+  await page.focus(take);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, snapRows, { timeout: 60000 });
+  await page.waitForFunction(() => (document.getElementById('snap-status') || {}).textContent, null, { timeout: 5000 })
+    .catch(() => null);
+  out.snapTaken = {
+    rows: await page.$$eval(snapRows, (l) => l.map((r) => r.dataset.snapshot)),
+    texts: await page.$$eval(snapRows, (l) => l.map((r) => r.textContent)),
+    status: await page.textContent('#snap-status'),
+    count: await page.textContent('#snapshots-count'),
+    error: await page.isVisible('#error'),
+    notReloaded: await page.evaluate(() => window.__notReloaded === true),
+  };
+  await page.evaluate(() => window.scrollTo(0, 0)); // full-page shots: the sticky header at the top
+  await shots(page, 'snapshots');
+  out.steps.push('snapshots');
 
   // 5. the link again
   const again = await ctx.newPage();

@@ -11,6 +11,9 @@
 #   - the session cookie with another Origin (an allowed CORS origin, a foreign one, none) cannot approve: 403,
 #     the request stays pending and nothing starts; with the page's own Origin it can (deny, as the control);
 #   - the page's endpoints with a Bearer token, as a script calls them: /requests, /gc, logs, stop, start, DELETE.
+#   - snapshots: one taken with `stack snapshot` appears in the page by itself, "Take snapshot" (keyboard) adds
+#     a second; GET /snapshots with a token is what `stack snapshots --json` says; POST /stacks/SLUG/snapshot
+#     with the cookie from another Origin is 403 and adds none; an unknown slug: [] and 404.
 # Screenshots of each view at laptop and phone width: build dir's page-shots/ (test artifacts, not committed).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/image_lib.sh"
@@ -171,6 +174,35 @@ assert_eq 200 "$(c -o "$W/deny.json" -w '%{http_code}' -X POST -b "stack_session
   -H 'Content-Type: application/json' -d '{"reason":"not now"}' "$O/requests/$ID2/deny")" "deny from the page's origin"
 assert_eq "denied not now" "$(jget "$W/deny.json" 'd["state"] + " " + d["reason"]')" "denied request"
 assert_eq 409 "$(c -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $(tok)" "$O/requests/$ID2/approve")" "approve after deny"
+
+# --- snapshots: the CLI's one shown by itself, the button's one; the API as a script calls it ----------------------
+assert_eq "True True 1 2 False" "$(jget "$J" 'str(d["snapCli"]["notReloaded"]) + " " + str(d["snapTaken"]["notReloaded"]) + " " + str(len(d["snapCli"]["rows"])) + " " + str(len(d["snapTaken"]["rows"])) + " " + str(d["snapTaken"]["error"])')" "snapshots in the page: the CLI's, then the button's, no reload, no error"
+SNAP1=$(jget "$J" 'd["snapCli"]["rows"][0]')
+SNAP2=$(jget "$J" 'd["snapTaken"]["rows"][0]')
+assert_eq "$SNAP1" "$(jget "$J" 'd["snapTaken"]["rows"][1]')" "the CLI's snapshot listed second (newest first)"
+assert_eq "Take a snapshot of $SLUG" "$(jget "$J" 'd["snapButton"]["label"]')" "the Take snapshot button's label"
+case "$(jget "$J" 'd["snapTaken"]["texts"][0]')" in *"$SLUG"*1.0*manual*"1 file"*none*"$SNAP2"*) ;;
+*) die "the button's snapshot in the page: $(jget "$J" 'd["snapTaken"]')" ;; esac
+case "$(jget "$J" 'd["snapTaken"]["status"]')" in "Snapshot $SNAP2 of $SLUG taken"*) ;;
+*) die "the page's status after Take snapshot: $(jget "$J" 'd["snapTaken"]["status"]')" ;; esac
+assert_eq 2 "$(jget "$J" 'd["snapTaken"]["count"]')" "the Snapshots count in the nav"
+c -H "Authorization: Bearer $(tok)" "$O/snapshots?slug=$SLUG" >"$W/snaps.json"
+assert_exit 0 "$S" snapshots "$SLUG" --json
+printf '%s\n' "$LAST_STDOUT" >"$W/snaps-cli.json"
+assert_eq True "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["snapshots"] == json.load(open(sys.argv[2])))' "$W/snaps.json" "$W/snaps-cli.json")" "GET /snapshots?slug= is stack snapshots --json"
+assert_eq "$SNAP2 $SNAP1|manual manual|1 1" "$(jget "$W/snaps.json" '" ".join(x["id"] for x in d["snapshots"]) + "|" + " ".join(x["reason"] for x in d["snapshots"]) + "|" + " ".join(str(x["files"]) for x in d["snapshots"])')" "GET /snapshots: both, newest first, with the data dir's file"
+assert_eq '{"snapshots":[]}' "$(c -H "Authorization: Bearer $(tok)" "$O/snapshots?slug=nosuch$U")" "GET /snapshots for an unknown slug"
+assert_eq 401 "$(c -o /dev/null -w '%{http_code}' "$O/snapshots")" "GET /snapshots without a token or session"
+for origin in "$SITE" "http://127.0.0.1:9" ""; do
+  st=$(c -o "$W/x.json" -w '%{http_code}' -X POST -b "stack_session=$COOKIE" ${origin:+-H "Origin: $origin"} "$O/stacks/$SLUG/snapshot")
+  assert_eq 403 "$st" "POST /stacks/SLUG/snapshot with the cookie from origin [$origin]"
+done
+assert_eq 404 "$(c -o "$W/x.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $(tok)" "$O/stacks/nosuch$U/snapshot")" "POST /stacks/UNKNOWN/snapshot"
+assert_eq 2 "$(sqlite3 -readonly "$STACK_HOME/index.db" "select count(*) from snapshots where slug='$SLUG'")" "snapshots after the refused POSTs"
+assert_eq 1 "$(grep -c "snapshot .* of $SLUG taken through the API" "$LOG")" "the daemon took one snapshot (the button's)"
+assert_eq 200 "$(c -o "$W/snap3.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $(tok)" "$O/stacks/$SLUG/snapshot")" "POST /stacks/SLUG/snapshot with a token"
+assert_eq "$SLUG 1.0 manual 1" "$(jget "$W/snap3.json" 'd["slug"] + " " + d["version"] + " " + d["reason"] + " " + str(d["files"])')" "the snapshot POST answered"
+assert_eq "$(jget "$W/snap3.json" 'd["id"]')" "$(c -H "Authorization: Bearer $(tok)" "$O/snapshots" | python3 -c "import json,sys; print([x['id'] for x in json.load(sys.stdin)['snapshots'] if x['slug']=='$SLUG'][0])")" "GET /snapshots lists the token's snapshot first"
 
 # --- the same endpoints with a token, as a script calls them ---------------------------------------------------
 RUN=$(c -H "Authorization: Bearer $(tok)" "$O/runs" | python3 -c "import json,sys; print([r['id'] for r in json.load(sys.stdin)['runs'] if r['slug']=='$SLUG'][0])")
