@@ -39,7 +39,7 @@ struct route_request {
         bool authenticated; /* a valid token came with the request, or the page's session cookie */
         bool session;       /* it was the session cookie (no token) */
         const char *origin; /* the Origin header (an allowed one: the server checked), NULL when none */
-        const char *param;  /* the {id} of /runs/{id}..., "" when the route has none */
+        const char *param;  /* the {id} of /runs/{id}... (the slug of /stacks/{id}/snapshot), "" when none */
         struct MHD_Connection *conn;
 };
 
