@@ -142,13 +142,16 @@ function when(t) {
 async function takeSnapshot(button, slug) {
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
+  if ($("snap-status")) $("snap-status").textContent = "Taking a snapshot of " + slug + "...";
   try {
     const s = await api("POST", "/stacks/" + encodeURIComponent(slug) + "/snapshot");
     showError("");
     if ($("snap-status")) $("snap-status").textContent = "Snapshot " + s.id + " of " + s.slug + " taken (" + size(s.size) + ").";
     await refreshSnapshots();
-  } catch (e) { showError(e.message); }
-  finally { button.disabled = false; button.removeAttribute("aria-busy"); }
+  } catch (e) {
+    showError(e.message);
+    if ($("snap-status")) $("snap-status").textContent = "";
+  } finally { button.disabled = false; button.removeAttribute("aria-busy"); }
 }
 
 function renderSnapshots() {

@@ -173,7 +173,8 @@ try {
   await page.focus(take);
   await page.keyboard.press('Enter');
   await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, snapRows, { timeout: 60000 });
-  await page.waitForFunction(() => (document.getElementById('snap-status') || {}).textContent, null, { timeout: 5000 })
+  await page.waitForFunction(() => ((document.getElementById('snap-status') || {}).textContent || '').startsWith('Snapshot '),
+    null, { timeout: 10000 })
     .catch(() => null);
   out.snapTaken = {
     rows: await page.$$eval(snapRows, (l) => l.map((r) => r.dataset.snapshot)),
