@@ -79,5 +79,5 @@ for _ in 1 2 3; do
   n+=("$(t theirs)")
 done
 om=$(median "${o[@]}") nm=$(median "${n[@]}")
-printf 'layers: image load in stack run (streamed from its parts) %.3f s; docker load -i of the archive file %.3f s; ratio %.2f (median of 3; machine shared with other work)\n' \
+printf 'layers: image load in stack run (streamed from its parts) %.3f s; docker load -i of the archive file %.3f s; ratio %.2f (median of 3)\n' \
   "$om" "$nm" "$(echo "$om/$nm" | bc -l)"

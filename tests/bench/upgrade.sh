@@ -72,4 +72,3 @@ PY
 first=$("$S" snapshots $SLUG --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v[0]["added"], v[-1]["added"], v[0]["size"])')
 set -- $first
 echo "second snapshot after 1% of 100 MiB changed: $1 bytes added ($(echo "scale=2; $1 / 1048576" | bc) MiB; target <= 2 MiB); the first snapshot of the data added $2 bytes (ratio $(echo "scale=4; $1 / ($2 + 1)" | bc)); data $3 bytes"
-echo "(machine shared with other helpers: figures are loaded)"
