@@ -397,7 +397,7 @@ static int before_switch(void *ctx, const struct run_row *old, struct error *err
                 return r;
         timed(c->o, "snapshot", &c->t0);
         c->snapshot = strdup(snap.id);
-        say(c->o, "snapshot %s of %s: %llu files, %llu bytes (%llu new in the store)%s%s", snap.id, c->j->slug,
+        say(c->o, "snapshot %s of %s: %llu files, %llu bytes (%llu bytes new in the store)%s%s", snap.id, c->j->slug,
             (unsigned long long)snap.files, (unsigned long long)snap.size, (unsigned long long)snap.added,
             snap.volumes && *snap.volumes ? "; volumes: " : "", snap.volumes ? snap.volumes : "");
         r = journal_set(c->s, c->j, "switch", snap.id, NULL, err);
