@@ -118,7 +118,10 @@ int cmd_run(int argc, char **argv)
                 goto done;
         }
         printf("%s %s is running (run %s%s)\n", info.row.slug, info.row.version, info.row.id,
-               info.fast_path ? ", from its existing run dir" : "");
+               !info.fast_path ? ""
+               : info.relaunch && !strcmp(info.relaunch, "engine")
+                       ? ", from its existing run dir, its containers started through the Engine"
+                       : ", from its existing run dir");
         for (size_t i = 0; i < info.n_addresses; i++)
                 printf("  %s: %s\n", info.addresses[i].label ? info.addresses[i].label : info.addresses[i].service,
                        info.addresses[i].url);
