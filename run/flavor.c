@@ -398,35 +398,22 @@ int flavor_service_compose(struct store *s, const struct version_info *v, const 
         return r < 0 ? error_errno(err, STACK_ESTORE, r, "cannot write %s", compose_path) : 0;
 }
 
-/* The tree as a tar (the build context) in an anonymous temp file; its fd and size. */
-/* A file of the build context that the store keeps as its parts (an image archive, spec/store.md "Image
- * archives"): its bytes assembled from the recipe into the context, one buffer at a time. */
-static int context_write_assembled(struct store *s, struct archive *a, const struct tree_entry *e, char *buf,
-                                   size_t size, struct error *err)
+static int context_write(void *ctx, const void *buf, size_t n, struct error *err)
 {
-        struct ia_reader *rd = NULL;
-        uint64_t left = e->size;
-        int r = ia_open(s, &e->recipe->digest, &rd, err);
+        struct archive *a = ctx;
 
-        while (r == 0 && left) {
-                ssize_t k = ia_read(rd, buf, left < size ? left : size, err);
-                if (k < 0)
-                        r = (int)k;
-                else if (k == 0)
-                        r = error_set(err, STACK_ESTORE, "%s's parts are short (run stack verify)", e->path);
-                else if (archive_write_data(a, buf, (size_t)k) != k)
-                        r = error_set(err, STACK_EFAIL, "build context %s: %s", e->path, archive_error_string(a));
-                else
-                        left -= (uint64_t)k;
-        }
-        ia_close(rd);
-        return r;
+        return archive_write_data(a, buf, n) == (la_ssize_t)n
+                       ? 0
+                       : error_set(err, STACK_EFAIL, "cannot write the build context: %s", archive_error_string(a));
 }
+
+/* The tree as a tar (the build context) in an anonymous temp file; its fd and size. Each file's bytes come from
+ * the store whichever way it keeps them (ia_file_stream: an image archive the bundle ships is assembled from its
+ * parts). */
 static int context_tar(struct store *s, const struct tree *t, int *ret_fd, uint64_t *ret_size, struct error *err)
 {
         struct archive *a = archive_write_new();
         struct archive_entry *ae = archive_entry_new();
-        char buf[1 << 16];
         FILE *f = tmpfile();
         int fd = -1, r = 0;
         struct stat st;
@@ -444,7 +431,6 @@ static int context_tar(struct store *s, const struct tree *t, int *ret_fd, uint6
         }
         for (size_t i = 0; r == 0 && i < t->n; i++) {
                 const struct tree_entry *e = &t->v[i];
-                int ofd = -1;
 
                 archive_entry_clear(ae);
                 archive_entry_set_pathname(ae, e->path);
@@ -461,27 +447,7 @@ static int context_tar(struct store *s, const struct tree *t, int *ret_fd, uint6
                 }
                 if (e->type != ENTRY_FILE)
                         continue;
-                ofd = store_object_open(s, &e->digest);
-                if (ofd == -ENOENT && e->recipe) { /* an image archive stored as its parts: streamed from them */
-                        r = context_write_assembled(s, a, e, buf, sizeof buf, err);
-                        continue;
-                }
-                if (ofd < 0) {
-                        r = error_errno(err, STACK_ESTORE, ofd, "%s's object is unreadable (run stack verify)",
-                                        e->path);
-                        break;
-                }
-                for (uint64_t left = e->size; left && r == 0;) {
-                        ssize_t k = read(ofd, buf, left < sizeof buf ? left : sizeof buf);
-                        if (k <= 0)
-                                r = error_set(err, STACK_ESTORE, "%s's object is short (run stack verify)", e->path);
-                        else if (archive_write_data(a, buf, (size_t)k) != k)
-                                r = error_set(err, STACK_EFAIL, "build context %s: %s", e->path,
-                                              archive_error_string(a));
-                        else
-                                left -= (uint64_t)k;
-                }
-                close(ofd);
+                r = ia_file_stream(s, e, context_write, a, err);
         }
         if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
                 r = error_set(err, STACK_EFAIL, "cannot write the build context: %s", archive_error_string(a));

@@ -12,52 +12,33 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+struct put_out {
+        int fd;
+        const char *path;
+};
+
+static int put_write(void *ctx, const void *buf, size_t n, struct error *err)
+{
+        struct put_out *o = ctx;
+        int r = fs_write_all(o->fd, buf, n);
+
+        return r < 0 ? error_errno(err, STACK_EFAIL, r, "cannot write '%s'", o->path) : 0;
+}
+
 /* A file stored as its parts: assembled from its recipe, streamed into the new file. */
 static int put_assembled(struct store *s, const struct tree_entry *e, int dirfd, struct error *err)
 {
-        struct ia_reader *rd = NULL;
-        unsigned char *buf = NULL;
-        uint64_t done = 0;
-        int out = -1, r;
+        struct put_out o = {.path = e->path};
+        int r;
 
-        r = ia_open(s, &e->recipe->digest, &rd, err);
-        if (r < 0)
-                return r;
-        if (ia_size(rd) != e->size) {
-                r = error_set(err, STACK_ESTORE, "the recipe for '%s' has the wrong size (run stack verify)", e->path);
-                goto done;
-        }
-        buf = malloc(256 * 1024);
-        out = openat(dirfd, e->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (!buf || out < 0) {
-                r = buf ? error_errno(err, STACK_EFAIL, errno, "cannot create '%s'", e->path)
-                        : error_set(err, STACK_EFAIL, "out of memory");
-                goto done;
-        }
-        for (;;) {
-                ssize_t n = ia_read(rd, buf, 256 * 1024, err);
-                if (n < 0) {
-                        r = (int)n;
-                        goto done;
-                }
-                if (n == 0)
-                        break;
-                r = fs_write_all(out, buf, (size_t)n);
-                if (r < 0) {
-                        r = error_errno(err, STACK_EFAIL, r, "cannot write '%s'", e->path);
-                        goto done;
-                }
-                done += (uint64_t)n;
-        }
-        if (done != e->size)
-                r = error_set(err, STACK_ESTORE, "'%s' assembled to the wrong size (run stack verify)", e->path);
-        else if (fchmod(out, e->mode) < 0)
+        o.fd = openat(dirfd, e->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (o.fd < 0)
+                return error_errno(err, STACK_EFAIL, errno, "cannot create '%s'", e->path);
+        r = ia_file_stream(s, e, put_write, &o, err);
+        if (r == 0 && fchmod(o.fd, e->mode) < 0)
                 r = error_errno(err, STACK_EFAIL, errno, "cannot write '%s'", e->path);
-done:
-        if (out >= 0 && close(out) < 0 && r == 0)
+        if (close(o.fd) < 0 && r == 0)
                 r = error_errno(err, STACK_EFAIL, errno, "cannot write '%s'", e->path);
-        free(buf);
-        ia_close(rd);
         return r;
 }
 

@@ -751,3 +751,53 @@ int ia_describe(struct store *s, const struct digest *recipe, json_t **ret, stru
         *ret = o;
         return 0;
 }
+
+#define STREAM_BUF (256 * 1024)
+
+int ia_file_stream(struct store *s, const struct tree_entry *e, ia_write_fn write, void *ctx, struct error *err)
+{
+        struct ia_reader *rd = NULL;
+        unsigned char *buf = NULL;
+        uint64_t done = 0;
+        int fd = store_object_open(s, &e->digest), r = 0;
+
+        if (fd == -ENOENT && e->recipe) {
+                fd = -1;
+                r = ia_open(s, &e->recipe->digest, &rd, err);
+                if (r == 0 && ia_size(rd) != e->size)
+                        r = error_set(err, STACK_ESTORE, "the recipe for '%s' has the wrong size (run stack verify)",
+                                      e->path);
+        } else if (fd < 0) {
+                return error_errno(err, STACK_ESTORE, fd, "the store's copy of '%s' is unreadable (run stack verify)",
+                                   e->path);
+        }
+        if (r == 0 && !(buf = malloc(STREAM_BUF)))
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        while (r == 0) {
+                ssize_t n = rd ? ia_read(rd, buf, STREAM_BUF, err) : read(fd, buf, STREAM_BUF);
+
+                if (n < 0 && !rd && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = rd ? (int)n
+                               : error_errno(err, STACK_ESTORE, errno, "cannot read the store's copy of '%s'", e->path);
+                        break;
+                }
+                if (n == 0)
+                        break;
+                if ((uint64_t)n > e->size - done) {
+                        done = e->size + 1;
+                        break;
+                }
+                r = write(ctx, buf, (size_t)n, err);
+                done += (uint64_t)n;
+        }
+        if (r == 0 && done != e->size)
+                r = error_set(err, STACK_ESTORE, "the store's copy of '%s' has the wrong size (run stack verify)",
+                              e->path);
+        free(buf);
+        ia_close(rd);
+        if (fd >= 0)
+                close(fd);
+        return r;
+}

@@ -14,7 +14,7 @@
  *                                              stored whole, else the recipe (caller owns it: tree_set_last_recipe)
  *   ia_sink_free(k)                            always (after end too); drops the temp file
  *
- * Reading (checkout, image load, verify):
+ * Reading (checkout, image load, verify; ia_file_stream() for a tree file whichever way it is stored):
  *   ia_open(store, &recipe_digest, &r, err)    reads and checks the recipe object
  *   ia_read(r, buf, n, err) ...                the archive's bytes in order; 0 at the end; a part missing or
  *                                              of the wrong size is STACK_ESTORE
@@ -53,6 +53,12 @@ uint64_t ia_size(const struct ia_reader *r);
 /* Move on n bytes without reading them (a part skipped whole is never opened); returns how many it moved. */
 int64_t ia_skip(struct ia_reader *r, int64_t n);
 void ia_close(struct ia_reader *r);
+
+/* The bytes of a tree file in order, from its object or, when the store keeps it as its parts, assembled from its
+ * recipe, handed to write() a buffer at a time (a write failure ends it with write's code). A copy that is
+ * missing, short or of the wrong size is STACK_ESTORE naming e->path (run stack verify). */
+typedef int (*ia_write_fn)(void *ctx, const void *buf, size_t n, struct error *err);
+int ia_file_stream(struct store *s, const struct tree_entry *e, ia_write_fn write, void *ctx, struct error *err);
 
 /* The parts a recipe names (for gc and verify): heap array, free(). */
 int ia_recipe_parts(struct store *s, const struct digest *recipe, struct tree_part **ret, size_t *ret_n,
