@@ -69,20 +69,16 @@ static void recover_say(void *ctx, const char *line)
 static void recover_upgrades(const char *cmd)
 {
         static const char *const skip[] = {"pack", "keygen", "sign", "catalog", "token", "ca", NULL};
-        const char *home = getenv("STACK_HOME"), *xdg = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
-        char path[4096];
+        char home[4096], path[4096 + 16];
         struct store *s = NULL;
         struct error err = ERROR_INIT;
 
         for (size_t i = 0; skip[i]; i++)
                 if (!strcmp(cmd, skip[i]))
                         return;
-        if (home && *home)
-                snprintf(path, sizeof path, "%s/index.db", home);
-        else if (xdg && *xdg)
-                snprintf(path, sizeof path, "%s/stack/index.db", xdg);
-        else
-                snprintf(path, sizeof path, "%s/.local/share/stack/index.db", h ? h : "");
+        if (store_default_home(home, sizeof home) < 0)
+                return;
+        snprintf(path, sizeof path, "%s/index.db", home);
         if (access(path, F_OK) < 0 || store_open(NULL, &s, &err) < 0)
                 return;
         if (orch_recover(s, recover_say, NULL, &err) < 0)

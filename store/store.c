@@ -54,7 +54,7 @@ struct staging {
         bool committed;
 };
 
-static int default_home(char *buf, size_t size)
+int store_default_home(char *buf, size_t size)
 {
         const char *h = getenv("STACK_HOME"), *x = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
 
@@ -103,7 +103,7 @@ int store_open(const char *home, struct store **ret, struct error *err)
         if (!s)
                 return error_set(err, STACK_EFAIL, "out of memory");
         s->lock_fd = -1;
-        r = home ? fs_path(s->home, sizeof s->home, "%s", home) : default_home(s->home, sizeof s->home);
+        r = home ? fs_path(s->home, sizeof s->home, "%s", home) : store_default_home(s->home, sizeof s->home);
         if (r < 0) {
                 r = error_set(err, STACK_ESTORE, "no store location: set STACK_HOME or HOME");
                 goto fail;

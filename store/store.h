@@ -30,6 +30,8 @@ struct staging;
 
 /* home: NULL means $STACK_HOME, else $XDG_DATA_HOME/stack, else ~/.local/share/stack. */
 int store_open(const char *home, struct store **ret, struct error *err);
+/* The home store_open(NULL, ...) opens, into buf; -ENOENT when none of those is set, -ENAMETOOLONG. */
+int store_default_home(char *buf, size_t size);
 void store_free(struct store *s);
 
 const char *store_home(const struct store *s);
