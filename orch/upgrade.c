@@ -104,9 +104,15 @@ static int journal_new(struct store *s, const char *slug, int64_t from_id, int64
                 r = db_error(db, err, "write upgrades");
         sqlite3_finalize(st);
         memset(j, 0, sizeof *j);
+        if (r < 0)
+                return r;
         j->id = sqlite3_last_insert_rowid(db);
         j->slug = strdup(slug);
         j->state = strdup("prepare");
+        if (!j->slug || !j->state) {
+                journal_release(j);
+                return error_set(err, STACK_EFAIL, "out of memory");
+        }
         j->from_id = from_id;
         j->to_id = to_id;
         j->pid = (int)getpid();
@@ -140,11 +146,17 @@ static int journal_set(struct store *s, struct journal *j, const char *state, co
                 r = db_error(db, err, "write upgrades");
         sqlite3_finalize(st);
         if (r == 0) {
+                char *ns = strdup(state), *nsnap = snapshot ? strdup(snapshot) : NULL;
+                if (!ns || (snapshot && !nsnap)) {
+                        free(ns);
+                        free(nsnap);
+                        return error_set(err, STACK_EFAIL, "out of memory");
+                }
                 free(j->state);
-                j->state = strdup(state);
+                j->state = ns;
                 if (snapshot) {
                         free(j->snapshot);
-                        j->snapshot = strdup(snapshot);
+                        j->snapshot = nsnap;
                 }
         }
         return r;
