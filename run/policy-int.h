@@ -161,7 +161,11 @@ int oom(struct error *err);
 /* A deep copy (NULL on out of memory); equality of two trees as compose reads them (tags and styles aside). */
 struct yamltree_node *node_copy(const struct yamltree_node *n);
 bool node_equal(const struct yamltree_node *x, const struct yamltree_node *y);
+/* The bounded load (aliases expanded, merge keys resolved), then policy_tags(): tags checked and resolved. */
 int parse_yaml(const char *name, const char *data, size_t len, struct yamltree_node **ret, struct error *err);
+/* The same, with the tags only checked when !resolve (an override file: its !reset/!override are the merge's). */
+int parse_yaml_tags(const char *name, const char *data, size_t len, bool resolve, struct yamltree_node **ret,
+                    struct error *err);
 int emit_yaml(const char *name, const struct yamltree_node *root, char **ret, size_t *ret_len, struct error *err);
 
 /* ---- policy-paths.c: paths ---- */
@@ -243,6 +247,18 @@ int flatten_includes(struct file *f, struct yamltree_node *root);
 int merge_override(struct apply *a, const char *rel, struct yamltree_node *root);
 /* over merged onto base (a service's definition when service, else a volume's, network's ...). -ENOMEM. */
 int merge_definition(struct yamltree_node *base, const struct yamltree_node *over, bool service);
+
+/* ---- policy-keys.c: what the policy does not understand is refused ---- */
+
+/* Every tag in the document (name: the file, for messages) is one the policy understands: none, the core
+ * schema's (!!str, !!int, !!float, !!bool, !!null on text that matches, !!map, !!seq), compose v2's !reset
+ * and !override; anything else is STACK_EREJECT with the key's path. With resolve, no tag is left: !reset
+ * removes its node (a mapping's key or a list's item), the others become the plain or quoted text both compose
+ * versions read as the same type. */
+int policy_tags(const char *name, struct yamltree_node *root, bool resolve, struct error *err);
+/* Every key of the document is a key of the compose specification (STACK_EREJECT naming its path otherwise);
+ * `x-` extensions are removed. */
+int check_keys(struct file *f, struct yamltree_node *root);
 
 /* ---- policy-v1.c: the effective file for docker-compose 1.29 ---- */
 

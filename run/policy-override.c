@@ -8,7 +8,9 @@
  * environment, labels, args, extra_hosts, sysctls and annotations are merged by variable/label name whether
  * written as a mapping or a "K=V" list; a service's volumes (and devices) are unique by container path,
  * its secrets and configs by source; depends_on and networks mix list and mapping forms; `!reset` drops a
- * key and `!override` replaces it.
+ * key and `!override` replaces it. The main file's own tags were resolved when it was read (parse_yaml()); the
+ * override's are only checked when it is read, used by the merge, and what is left of them in what it added is
+ * resolved on the merged document (policy_tags()), so the document checked carries no tags.
  */
 #include "policy-int.h"
 
@@ -415,7 +417,7 @@ int merge_override(struct apply *a, const char *rel, struct yamltree_node *root)
                 return error_set(a->err, STACK_EREJECT, "%s: larger than %d bytes", orel, POLICY_MAX_SIZE);
         if (r < 0)
                 return error_errno(a->err, STACK_EFAIL, r, "cannot read %s", path);
-        r = parse_yaml(orel, data, len, &ovr, a->err);
+        r = parse_yaml_tags(orel, data, len, false, &ovr, a->err); /* its !reset/!override are the merge's */
         free(data);
         if (r < 0)
                 return r;
@@ -425,5 +427,7 @@ int merge_override(struct apply *a, const char *rel, struct yamltree_node *root)
         else if (merge_map(root, ovr, CTX_TOP) < 0)
                 r = oom(a->err);
         yamltree_free(ovr);
+        if (r == 0) /* the tags the override brought in with what it added (a new service's `!reset` ...) */
+                r = policy_tags(orel, root, true, a->err);
         return r;
 }

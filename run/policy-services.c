@@ -1,6 +1,7 @@
-/* policy-services.c - one compose document walked key by key: the top-level sections (services, include,
- * networks, volumes, secrets, configs) and each service's keys, handed to the check that owns them (security,
- * mounts, ports, include/build); then what is added to every service (no-new-privileges, limits, labels).
+/* policy-services.c - one compose document walked key by key: every key first checked against the compose
+ * specification's (policy-keys.c), then the top-level sections (services, include, networks, volumes,
+ * secrets, configs) and each service's keys, handed to the check that owns them (security, mounts, ports,
+ * include/build); then what is added to every service (no-new-privileges, limits, labels).
  */
 #include "policy-int.h"
 
@@ -46,6 +47,11 @@ static int each_env_file(struct file *f, const char *who, const char *service, s
         return check_host_path(f, who, "env_file", e->kind == YAMLTREE_MAP ? map_get(e, "path") : e);
 }
 
+static int each_label_file(struct file *f, const char *who, const char *service, struct yamltree_node *seq, size_t i)
+{
+        return check_host_path(f, who, "label_file", seq->items[i]);
+}
+
 int check_env_file(struct file *f, const char *who, struct yamltree_node *v)
 {
         if (is_scalar(v))
@@ -75,6 +81,9 @@ static int check_service(struct file *f, const char *name, struct yamltree_node 
                         r = check_list(f, who, "ports", v, each_port, name);
                 } else if (text_is(k, "env_file")) {
                         r = check_env_file(f, who, v);
+                } else if (text_is(k, "label_file")) { /* read from the host by compose, as env_file */
+                        r = is_scalar(v) ? check_host_path(f, who, "label_file", v)
+                                         : check_list(f, who, "label_file", v, each_label_file, NULL);
                 } else if (text_is(k, "build")) {
                         r = check_build(f, who, v);
                 } else if (text_is(k, "extends")) {
@@ -161,7 +170,9 @@ int check_document(struct file *f, struct yamltree_node *root)
                 return error_set(f->a->err, STACK_EREJECT,
                                  "%s: the top level is a %s, expected a mapping with 'services'", f->rel,
                                  kind_name(root));
-        r = scan_vars(f->a, root);
+        r = check_keys(f, root); /* policy-keys.c: every key known, x- dropped */
+        if (r == 0)
+                r = scan_vars(f->a, root);
         for (i = 0; i + 1 < root->n && r == 0; i += 2) {
                 const struct yamltree_node *k = root->items[i];
                 struct yamltree_node *v = root->items[i + 1];

@@ -277,19 +277,23 @@ struct yamltree_node *map_del(struct yamltree_node *m, const char *key, bool ste
         return NULL;
 }
 
-/* A list or mapping we add to: `!reset` (compose v2) would drop what we add, `!override` keeps it. */
+/* A list or mapping we add to: policy_tags() already removed a `!reset` node and dropped `!override`, so there is
+ * no tag left that could drop what we add; should one be there, a `!reset` one is emptied (what compose would
+ * have read) and the tag dropped. The effective file carries no tags. */
 int prepare_append(struct yamltree_node *n)
 {
         size_t i;
 
-        if (!tag_is(n, "!reset"))
+        if (!n->tag)
                 return 0;
-        for (i = 0; i < n->n; i++)
-                yamltree_free(n->items[i]);
-        n->n = 0;
+        if (tag_is(n, "!reset")) {
+                for (i = 0; i < n->n; i++)
+                        yamltree_free(n->items[i]);
+                n->n = 0;
+        }
         free(n->tag);
-        n->tag = strdup("!override");
-        return n->tag ? 0 : -ENOMEM;
+        n->tag = NULL;
+        return 0;
 }
 
 char *concat3(const char *a, const char *b, size_t blen, const char *c)
@@ -329,6 +333,12 @@ int oom(struct error *err)
 
 int parse_yaml(const char *name, const char *data, size_t len, struct yamltree_node **ret, struct error *err)
 {
+        return parse_yaml_tags(name, data, len, true, ret, err);
+}
+
+int parse_yaml_tags(const char *name, const char *data, size_t len, bool resolve, struct yamltree_node **ret,
+                    struct error *err)
+{
         const struct yamltree_opts opts = {
                 .name = name,
                 .limits = {.max_bytes = POLICY_MAX_SIZE,
@@ -341,7 +351,18 @@ int parse_yaml(const char *name, const char *data, size_t len, struct yamltree_n
                 .flags = YAMLTREE_MERGE,
         };
 
-        return yamltree_load(&opts, data, len, ret, err);
+        struct yamltree_node *root = NULL;
+        int r;
+
+        r = yamltree_load(&opts, data, len, &root, err);
+        if (r == 0)
+                r = policy_tags(name, root, resolve, err);
+        if (r < 0) {
+                yamltree_free(root);
+                return r;
+        }
+        *ret = root;
+        return 0;
 }
 
 /* libyaml's writer: 1 to go on, 0 to stop (the buf says why: toobig or oom). */
@@ -352,33 +373,38 @@ static int emit_write(void *data, unsigned char *buffer, size_t size)
 
 static int emit_node(yaml_emitter_t *e, const struct yamltree_node *n)
 {
-        yaml_char_t *tag = (yaml_char_t *)n->tag;
         yaml_event_t ev;
         size_t i;
         int ok;
+
+        if (n->tag) /* policy_tags() resolved every tag: one left is a bug, not something to pass on */
+                return -2;
 
         if (n->kind == YAMLTREE_SCALAR) {
                 const char *text = n->text;
                 size_t len = n->len;
 
                 /* an empty plain scalar is a null; in a flow collection libyaml would write '' (a string) */
-                if (len == 0 && !n->tag && n->style == YAML_PLAIN_SCALAR_STYLE) {
+                if (len == 0 && n->style == YAML_PLAIN_SCALAR_STYLE) {
                         text = "null";
                         len = 4;
                 }
-                ok = yaml_scalar_event_initialize(&ev, NULL, tag, (yaml_char_t *)text, (int)len, !tag, !tag,
+                ok = yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)len, 1, 1,
                                                   (yaml_scalar_style_t)n->style);
                 return ok && yaml_emitter_emit(e, &ev) ? 0 : -1;
         }
         if (n->kind == YAMLTREE_SEQ)
-                ok = yaml_sequence_start_event_initialize(&ev, NULL, tag, !tag, (yaml_sequence_style_t)n->style);
+                ok = yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, (yaml_sequence_style_t)n->style);
         else
-                ok = yaml_mapping_start_event_initialize(&ev, NULL, tag, !tag, (yaml_mapping_style_t)n->style);
+                ok = yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, (yaml_mapping_style_t)n->style);
         if (!ok || !yaml_emitter_emit(e, &ev))
                 return -1;
-        for (i = 0; i < n->n; i++)
-                if (emit_node(e, n->items[i]) < 0)
-                        return -1;
+        for (i = 0; i < n->n; i++) {
+                int r = emit_node(e, n->items[i]);
+
+                if (r < 0)
+                        return r;
+        }
         if (n->kind == YAMLTREE_SEQ)
                 ok = yaml_sequence_end_event_initialize(&ev);
         else
@@ -391,7 +417,7 @@ int emit_yaml(const char *name, const struct yamltree_node *root, char **ret, si
         struct buf b = BUF_INIT(POLICY_MAX_OUTPUT);
         yaml_emitter_t e;
         yaml_event_t ev;
-        int r = 0;
+        int r = 0, tagged = 0;
 
         if (!yaml_emitter_initialize(&e))
                 return oom(err);
@@ -402,9 +428,12 @@ int emit_yaml(const char *name, const struct yamltree_node *root, char **ret, si
         yaml_emitter_set_break(&e, YAML_LN_BREAK);
         if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) || !yaml_emitter_emit(&e, &ev) ||
             !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) || !yaml_emitter_emit(&e, &ev) ||
-            emit_node(&e, root) < 0 || !yaml_document_end_event_initialize(&ev, 1) || !yaml_emitter_emit(&e, &ev) ||
-            !yaml_stream_end_event_initialize(&ev) || !yaml_emitter_emit(&e, &ev) || !yaml_emitter_flush(&e)) {
-                if (b.toobig)
+            (tagged = emit_node(&e, root)) < 0 || !yaml_document_end_event_initialize(&ev, 1) ||
+            !yaml_emitter_emit(&e, &ev) || !yaml_stream_end_event_initialize(&ev) || !yaml_emitter_emit(&e, &ev) ||
+            !yaml_emitter_flush(&e)) {
+                if (tagged == -2)
+                        r = error_set(err, STACK_EFAIL, "%s: a YAML tag is left in the effective compose file", name);
+                else if (b.toobig)
                         r = error_set(err, STACK_EREJECT, "%s: larger than %d bytes once aliases are expanded", name,
                                       POLICY_MAX_OUTPUT);
                 else if (e.error == YAML_MEMORY_ERROR || (e.error == YAML_WRITER_ERROR && !b.toobig))

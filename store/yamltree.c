@@ -431,10 +431,18 @@ static int pair_cmp(const void *a, const void *b)
         return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 
+#define MERGE_TAG "tag:yaml.org,2002:merge"
+
+/* A merge key as compose v1 or v2 reads one: any key tagged !!merge whatever its text or style (PyYAML merges
+ * `!!merge innocent: *x` and `!!merge "<<": *x`), and a plain `<<` untagged or with the non-specific tag `!`
+ * (PyYAML and go-yaml resolve both to !!merge). A quoted "<<" is a string for both. */
 static bool is_merge_key(const struct yamltree_node *k)
 {
-        return text_is(k, "<<") && k->style == YAML_PLAIN_SCALAR_STYLE &&
-               (!k->tag || strcmp(k->tag, "tag:yaml.org,2002:merge") == 0);
+        if (!k || k->kind != YAMLTREE_SCALAR)
+                return false;
+        if (k->tag && strcmp(k->tag, MERGE_TAG) == 0)
+                return true;
+        return text_is(k, "<<") && k->style == YAML_PLAIN_SCALAR_STYLE && (!k->tag || strcmp(k->tag, "!") == 0);
 }
 
 static int add_pairs(struct pair **v, size_t *n, size_t *cap, struct yamltree_node *m, bool merged)
@@ -478,8 +486,10 @@ static int map_resolve(struct ctx *c, struct yamltree_node *m)
                                          k->line);
                 if (is_merge_key(k)) {
                         if (merge)
-                                return error_set(c->err, STACK_EREJECT, "%s: duplicate key '<<' (line %zu)", name,
-                                                 k->line);
+                                return error_set(
+                                        c->err, STACK_EREJECT,
+                                        "%s: more than one merge key ('<<' or !!merge) in a mapping (line %zu)", name,
+                                        k->line);
                         merge = m->items[i + 1];
                         if (merge->kind == YAMLTREE_SEQ) {
                                 for (j = 0; j < merge->n; j++)
@@ -553,14 +563,28 @@ nomem:
         goto out;
 }
 
+/* The merge tag anywhere but on a mapping key (a value, a list item, a collection) is refused: compose v1
+ * would fail or merge something, and we would not know which. */
+static int merge_tag_misused(struct ctx *c, const struct yamltree_node *n)
+{
+        if (!n->tag || strcmp(n->tag, MERGE_TAG) != 0)
+                return 0;
+        return error_set(c->err, STACK_EREJECT,
+                         "%s: the YAML merge tag (!!merge) is only allowed on a mapping key (line %zu)", c->o->name,
+                         n->line);
+}
+
 static int resolve(struct ctx *c, struct yamltree_node *n)
 {
         size_t i;
         int r;
 
-        if (n->kind == YAMLTREE_SCALAR)
-                return 0;
+        r = merge_tag_misused(c, n);
+        if (r < 0 || n->kind == YAMLTREE_SCALAR)
+                return r;
         for (i = 0; i < n->n; i++) {
+                if (n->kind == YAMLTREE_MAP && i % 2 == 0 && n->items[i]->kind == YAMLTREE_SCALAR)
+                        continue; /* a key: checked by map_resolve (a merge key, or text) */
                 r = resolve(c, n->items[i]);
                 if (r < 0)
                         return r;

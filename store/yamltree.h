@@ -11,8 +11,11 @@
  *   YAMLTREE_ALIAS_COPY: expanded into a copy at the event that names it, every copied node counted against
  *                        max_nodes, copied nesting against max_copy_depth and copied scalar bytes against
  *                        max_copy_bytes (the tree then holds no YAMLTREE_ALIAS node).
- * YAMLTREE_MERGE (COPY only) then checks every mapping (keys are scalars and unique) and resolves `<<` merge
- * keys the way PyYAML and go-yaml do. An alias to a node that is still open (contains it) is refused.
+ * YAMLTREE_MERGE (COPY only) then checks every mapping (keys are scalars and unique) and resolves merge keys
+ * the way PyYAML and go-yaml do, in every spelling either reads as one: a plain `<<` (untagged or with the
+ * non-specific tag `!`) and any key tagged !!merge whatever its text (`!!merge innocent: *x`,
+ * `!!merge "<<": *x`); at most one merge key per mapping. The merge tag anywhere else (a value, a list item, a
+ * collection) is refused. An alias to a node that is still open (contains it) is refused.
  *
  * Failures are a negative enum stack_code with one line in the error sink: STACK_EREJECT naming the file and
  * the line ("compose.yaml: too many YAML aliases (more than 64, line 12)"), STACK_EFAIL for out of memory.
@@ -63,7 +66,7 @@ enum yamltree_alias {
 
 enum {
         YAMLTREE_ROOT_MAPPING = 1 << 0,  /* the document must be a mapping ("... expected a mapping of keys") */
-        YAMLTREE_MERGE = 1 << 1,         /* check mapping keys, resolve `<<` (YAMLTREE_ALIAS_COPY only) */
+        YAMLTREE_MERGE = 1 << 1,         /* check mapping keys, resolve merge keys (YAMLTREE_ALIAS_COPY only) */
         YAMLTREE_ERROR_CONTEXT = 1 << 2, /* syntax errors also say libyaml's context ("(while parsing ...)") */
         YAMLTREE_OOM_NAMED = 1 << 3,     /* "<name>: out of memory" rather than "out of memory" */
 };
