@@ -57,22 +57,20 @@ static const struct key_def k_configs_n_external_keys[] = {
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_configs_n_external = {.keys = k_configs_n_external_keys, };
+static const struct key_shape k_configs_n_external = {
+        .keys = k_configs_n_external_keys,
+};
 
 static const struct key_def k_configs_n_keys[] = {
-        {"content", NULL, 0},
-        {"environment", NULL, 0},
-        {"external", &k_configs_n_external, 0},
-        {"file", NULL, 0},
-        {"labels", &free_map, 0},
-        {"name", NULL, 0},
-        {"template_driver", NULL, 0},
-        {NULL, NULL, 0},
+        {"content", NULL, 0},     {"environment", NULL, 0}, {"external", &k_configs_n_external, 0}, {"file", NULL, 0},
+        {"labels", &free_map, 0}, {"name", NULL, 0},        {"template_driver", NULL, 0},           {NULL, NULL, 0},
 };
 
 static const struct key_shape k_configs_n = {.keys = k_configs_n_keys, .x = true};
 
-static const struct key_shape k_configs = {.names = &k_configs_n, };
+static const struct key_shape k_configs = {
+        .names = &k_configs_n,
+};
 
 static const struct key_def k_include_item_keys[] = {
         {"env_file", NULL, 0},
@@ -81,21 +79,23 @@ static const struct key_def k_include_item_keys[] = {
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_include_item = {.keys = k_include_item_keys, };
+static const struct key_shape k_include_item = {
+        .keys = k_include_item_keys,
+};
 
-static const struct key_shape k_include = {.items = &k_include_item, };
+static const struct key_shape k_include = {
+        .items = &k_include_item,
+};
 
 static const struct key_def k_models_n_keys[] = {
-        {"context_size", NULL, 0},
-        {"model", NULL, 0},
-        {"name", NULL, 0},
-        {"runtime_flags", NULL, 0},
-        {NULL, NULL, 0},
+        {"context_size", NULL, 0}, {"model", NULL, 0}, {"name", NULL, 0}, {"runtime_flags", NULL, 0}, {NULL, NULL, 0},
 };
 
 static const struct key_shape k_models_n = {.keys = k_models_n_keys, .x = true};
 
-static const struct key_shape k_models = {.names = &k_models_n, };
+static const struct key_shape k_models = {
+        .names = &k_models_n,
+};
 
 static const struct key_def k_networks_n_external_keys[] = {
         {"name", NULL, 0},
@@ -114,7 +114,9 @@ static const struct key_def k_networks_n_ipam_config_item_keys[] = {
 
 static const struct key_shape k_networks_n_ipam_config_item = {.keys = k_networks_n_ipam_config_item_keys, .x = true};
 
-static const struct key_shape k_networks_n_ipam_config = {.items = &k_networks_n_ipam_config_item, };
+static const struct key_shape k_networks_n_ipam_config = {
+        .items = &k_networks_n_ipam_config_item,
+};
 
 static const struct key_def k_networks_n_ipam_keys[] = {
         {"config", &k_networks_n_ipam_config, 0},
@@ -141,30 +143,32 @@ static const struct key_def k_networks_n_keys[] = {
 
 static const struct key_shape k_networks_n = {.keys = k_networks_n_keys, .x = true};
 
-static const struct key_shape k_networks = {.names = &k_networks_n, };
+static const struct key_shape k_networks = {
+        .names = &k_networks_n,
+};
 
 static const struct key_def k_secrets_n_external_keys[] = {
         {"name", NULL, 0},
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_secrets_n_external = {.keys = k_secrets_n_external_keys, };
+static const struct key_shape k_secrets_n_external = {
+        .keys = k_secrets_n_external_keys,
+};
 
 static const struct key_def k_secrets_n_keys[] = {
-        {"driver", NULL, 0},
-        {"driver_opts", &free_map, 0},
-        {"environment", NULL, 0},
-        {"external", &k_secrets_n_external, 0},
-        {"file", NULL, 0},
-        {"labels", &free_map, 0},
-        {"name", NULL, 0},
-        {"template_driver", NULL, 0},
+        {"driver", NULL, 0},      {"driver_opts", &free_map, 0},
+        {"environment", NULL, 0}, {"external", &k_secrets_n_external, 0},
+        {"file", NULL, 0},        {"labels", &free_map, 0},
+        {"name", NULL, 0},        {"template_driver", NULL, 0},
         {NULL, NULL, 0},
 };
 
 static const struct key_shape k_secrets_n = {.keys = k_secrets_n_keys, .x = true};
 
-static const struct key_shape k_secrets = {.names = &k_secrets_n, };
+static const struct key_shape k_secrets = {
+        .names = &k_secrets_n,
+};
 
 static const struct key_def k_services_n_blkio_config_device_read_bps_item_keys[] = {
         {"path", NULL, 0},
@@ -172,9 +176,13 @@ static const struct key_def k_services_n_blkio_config_device_read_bps_item_keys[
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_blkio_config_device_read_bps_item = {.keys = k_services_n_blkio_config_device_read_bps_item_keys, };
+static const struct key_shape k_services_n_blkio_config_device_read_bps_item = {
+        .keys = k_services_n_blkio_config_device_read_bps_item_keys,
+};
 
-static const struct key_shape k_services_n_blkio_config_device_read_bps = {.items = &k_services_n_blkio_config_device_read_bps_item, };
+static const struct key_shape k_services_n_blkio_config_device_read_bps = {
+        .items = &k_services_n_blkio_config_device_read_bps_item,
+};
 
 static const struct key_def k_services_n_blkio_config_device_read_iops_item_keys[] = {
         {"path", NULL, 0},
@@ -182,9 +190,13 @@ static const struct key_def k_services_n_blkio_config_device_read_iops_item_keys
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_blkio_config_device_read_iops_item = {.keys = k_services_n_blkio_config_device_read_iops_item_keys, };
+static const struct key_shape k_services_n_blkio_config_device_read_iops_item = {
+        .keys = k_services_n_blkio_config_device_read_iops_item_keys,
+};
 
-static const struct key_shape k_services_n_blkio_config_device_read_iops = {.items = &k_services_n_blkio_config_device_read_iops_item, };
+static const struct key_shape k_services_n_blkio_config_device_read_iops = {
+        .items = &k_services_n_blkio_config_device_read_iops_item,
+};
 
 static const struct key_def k_services_n_blkio_config_device_write_bps_item_keys[] = {
         {"path", NULL, 0},
@@ -192,9 +204,13 @@ static const struct key_def k_services_n_blkio_config_device_write_bps_item_keys
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_blkio_config_device_write_bps_item = {.keys = k_services_n_blkio_config_device_write_bps_item_keys, };
+static const struct key_shape k_services_n_blkio_config_device_write_bps_item = {
+        .keys = k_services_n_blkio_config_device_write_bps_item_keys,
+};
 
-static const struct key_shape k_services_n_blkio_config_device_write_bps = {.items = &k_services_n_blkio_config_device_write_bps_item, };
+static const struct key_shape k_services_n_blkio_config_device_write_bps = {
+        .items = &k_services_n_blkio_config_device_write_bps_item,
+};
 
 static const struct key_def k_services_n_blkio_config_device_write_iops_item_keys[] = {
         {"path", NULL, 0},
@@ -202,9 +218,13 @@ static const struct key_def k_services_n_blkio_config_device_write_iops_item_key
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_blkio_config_device_write_iops_item = {.keys = k_services_n_blkio_config_device_write_iops_item_keys, };
+static const struct key_shape k_services_n_blkio_config_device_write_iops_item = {
+        .keys = k_services_n_blkio_config_device_write_iops_item_keys,
+};
 
-static const struct key_shape k_services_n_blkio_config_device_write_iops = {.items = &k_services_n_blkio_config_device_write_iops_item, };
+static const struct key_shape k_services_n_blkio_config_device_write_iops = {
+        .items = &k_services_n_blkio_config_device_write_iops_item,
+};
 
 static const struct key_def k_services_n_blkio_config_weight_device_item_keys[] = {
         {"path", NULL, 0},
@@ -212,9 +232,13 @@ static const struct key_def k_services_n_blkio_config_weight_device_item_keys[] 
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_blkio_config_weight_device_item = {.keys = k_services_n_blkio_config_weight_device_item_keys, };
+static const struct key_shape k_services_n_blkio_config_weight_device_item = {
+        .keys = k_services_n_blkio_config_weight_device_item_keys,
+};
 
-static const struct key_shape k_services_n_blkio_config_weight_device = {.items = &k_services_n_blkio_config_weight_device_item, };
+static const struct key_shape k_services_n_blkio_config_weight_device = {
+        .items = &k_services_n_blkio_config_weight_device_item,
+};
 
 static const struct key_def k_services_n_blkio_config_keys[] = {
         {"device_read_bps", &k_services_n_blkio_config_device_read_bps, 0},
@@ -226,20 +250,21 @@ static const struct key_def k_services_n_blkio_config_keys[] = {
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_blkio_config = {.keys = k_services_n_blkio_config_keys, };
-
-static const struct key_def k_services_n_build_secrets_item_keys[] = {
-        {"gid", NULL, 0},
-        {"mode", NULL, 0},
-        {"source", NULL, 0},
-        {"target", NULL, 0},
-        {"uid", NULL, 0},
-        {NULL, NULL, 0},
+static const struct key_shape k_services_n_blkio_config = {
+        .keys = k_services_n_blkio_config_keys,
 };
 
-static const struct key_shape k_services_n_build_secrets_item = {.keys = k_services_n_build_secrets_item_keys, .x = true};
+static const struct key_def k_services_n_build_secrets_item_keys[] = {
+        {"gid", NULL, 0},    {"mode", NULL, 0}, {"source", NULL, 0},
+        {"target", NULL, 0}, {"uid", NULL, 0},  {NULL, NULL, 0},
+};
 
-static const struct key_shape k_services_n_build_secrets = {.items = &k_services_n_build_secrets_item, };
+static const struct key_shape k_services_n_build_secrets_item = {.keys = k_services_n_build_secrets_item_keys,
+                                                                 .x = true};
+
+static const struct key_shape k_services_n_build_secrets = {
+        .items = &k_services_n_build_secrets_item,
+};
 
 static const struct key_def k_services_n_build_ulimits_n_keys[] = {
         {"hard", NULL, 0},
@@ -249,7 +274,9 @@ static const struct key_def k_services_n_build_ulimits_n_keys[] = {
 
 static const struct key_shape k_services_n_build_ulimits_n = {.keys = k_services_n_build_ulimits_n_keys, .x = true};
 
-static const struct key_shape k_services_n_build_ulimits = {.names = &k_services_n_build_ulimits_n, };
+static const struct key_shape k_services_n_build_ulimits = {
+        .names = &k_services_n_build_ulimits_n,
+};
 
 static const struct key_def k_services_n_build_keys[] = {
         {"additional_contexts", &free_map, 0},
@@ -282,17 +309,15 @@ static const struct key_def k_services_n_build_keys[] = {
 static const struct key_shape k_services_n_build = {.keys = k_services_n_build_keys, .x = true};
 
 static const struct key_def k_services_n_configs_item_keys[] = {
-        {"gid", NULL, 0},
-        {"mode", NULL, 0},
-        {"source", NULL, 0},
-        {"target", NULL, 0},
-        {"uid", NULL, 0},
-        {NULL, NULL, 0},
+        {"gid", NULL, 0},    {"mode", NULL, 0}, {"source", NULL, 0},
+        {"target", NULL, 0}, {"uid", NULL, 0},  {NULL, NULL, 0},
 };
 
 static const struct key_shape k_services_n_configs_item = {.keys = k_services_n_configs_item_keys, .x = true};
 
-static const struct key_shape k_services_n_configs = {.items = &k_services_n_configs_item, };
+static const struct key_shape k_services_n_configs = {
+        .items = &k_services_n_configs_item,
+};
 
 static const struct key_def k_services_n_credential_spec_keys[] = {
         {"config", NULL, 0},
@@ -312,16 +337,21 @@ static const struct key_def k_services_n_depends_on_n_keys[] = {
 
 static const struct key_shape k_services_n_depends_on_n = {.keys = k_services_n_depends_on_n_keys, .x = true};
 
-static const struct key_shape k_services_n_depends_on = {.names = &k_services_n_depends_on_n, };
+static const struct key_shape k_services_n_depends_on = {
+        .names = &k_services_n_depends_on_n,
+};
 
 static const struct key_def k_services_n_deploy_placement_preferences_item_keys[] = {
         {"spread", NULL, 0},
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_deploy_placement_preferences_item = {.keys = k_services_n_deploy_placement_preferences_item_keys, .x = true};
+static const struct key_shape k_services_n_deploy_placement_preferences_item = {
+        .keys = k_services_n_deploy_placement_preferences_item_keys, .x = true};
 
-static const struct key_shape k_services_n_deploy_placement_preferences = {.items = &k_services_n_deploy_placement_preferences_item, };
+static const struct key_shape k_services_n_deploy_placement_preferences = {
+        .items = &k_services_n_deploy_placement_preferences_item,
+};
 
 static const struct key_def k_services_n_deploy_placement_keys[] = {
         {"constraints", NULL, 0},
@@ -339,37 +369,44 @@ static const struct key_def k_services_n_deploy_resources_limits_keys[] = {
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_deploy_resources_limits = {.keys = k_services_n_deploy_resources_limits_keys, .x = true};
+static const struct key_shape k_services_n_deploy_resources_limits = {.keys = k_services_n_deploy_resources_limits_keys,
+                                                                      .x = true};
 
 static const struct key_def k_services_n_deploy_resources_reservations_devices_item_keys[] = {
-        {"capabilities", NULL, 0},
-        {"count", NULL, 0},
-        {"device_ids", NULL, 0},
-        {"driver", NULL, 0},
-        {"options", &free_map, 0},
-        {NULL, NULL, 0},
+        {"capabilities", NULL, 0}, {"count", NULL, 0},        {"device_ids", NULL, 0},
+        {"driver", NULL, 0},       {"options", &free_map, 0}, {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_deploy_resources_reservations_devices_item = {.keys = k_services_n_deploy_resources_reservations_devices_item_keys, .x = true};
+static const struct key_shape k_services_n_deploy_resources_reservations_devices_item = {
+        .keys = k_services_n_deploy_resources_reservations_devices_item_keys, .x = true};
 
-static const struct key_shape k_services_n_deploy_resources_reservations_devices = {.items = &k_services_n_deploy_resources_reservations_devices_item, };
-
-static const struct key_def k_services_n_deploy_resources_reservations_generic_resources_item_discrete_resource_spec_keys[] = {
-        {"kind", NULL, 0},
-        {"value", NULL, 0},
-        {NULL, NULL, 0},
+static const struct key_shape k_services_n_deploy_resources_reservations_devices = {
+        .items = &k_services_n_deploy_resources_reservations_devices_item,
 };
 
-static const struct key_shape k_services_n_deploy_resources_reservations_generic_resources_item_discrete_resource_spec = {.keys = k_services_n_deploy_resources_reservations_generic_resources_item_discrete_resource_spec_keys, .x = true};
+static const struct key_def
+        k_services_n_deploy_resources_reservations_generic_resources_item_discrete_resource_spec_keys[] = {
+                {"kind", NULL, 0},
+                {"value", NULL, 0},
+                {NULL, NULL, 0},
+};
+
+static const struct key_shape k_services_n_deploy_resources_reservations_generic_resources_item_discrete_resource_spec =
+        {.keys = k_services_n_deploy_resources_reservations_generic_resources_item_discrete_resource_spec_keys,
+         .x = true};
 
 static const struct key_def k_services_n_deploy_resources_reservations_generic_resources_item_keys[] = {
-        {"discrete_resource_spec", &k_services_n_deploy_resources_reservations_generic_resources_item_discrete_resource_spec, 0},
+        {"discrete_resource_spec",
+         &k_services_n_deploy_resources_reservations_generic_resources_item_discrete_resource_spec, 0},
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_deploy_resources_reservations_generic_resources_item = {.keys = k_services_n_deploy_resources_reservations_generic_resources_item_keys, .x = true};
+static const struct key_shape k_services_n_deploy_resources_reservations_generic_resources_item = {
+        .keys = k_services_n_deploy_resources_reservations_generic_resources_item_keys, .x = true};
 
-static const struct key_shape k_services_n_deploy_resources_reservations_generic_resources = {.items = &k_services_n_deploy_resources_reservations_generic_resources_item, };
+static const struct key_shape k_services_n_deploy_resources_reservations_generic_resources = {
+        .items = &k_services_n_deploy_resources_reservations_generic_resources_item,
+};
 
 static const struct key_def k_services_n_deploy_resources_reservations_keys[] = {
         {"cpus", NULL, 0},
@@ -379,7 +416,8 @@ static const struct key_def k_services_n_deploy_resources_reservations_keys[] = 
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_deploy_resources_reservations = {.keys = k_services_n_deploy_resources_reservations_keys, .x = true};
+static const struct key_shape k_services_n_deploy_resources_reservations = {
+        .keys = k_services_n_deploy_resources_reservations_keys, .x = true};
 
 static const struct key_def k_services_n_deploy_resources_keys[] = {
         {"limits", &k_services_n_deploy_resources_limits, 0},
@@ -390,38 +428,29 @@ static const struct key_def k_services_n_deploy_resources_keys[] = {
 static const struct key_shape k_services_n_deploy_resources = {.keys = k_services_n_deploy_resources_keys, .x = true};
 
 static const struct key_def k_services_n_deploy_restart_policy_keys[] = {
-        {"condition", NULL, 0},
-        {"delay", NULL, 0},
-        {"max_attempts", NULL, 0},
-        {"window", NULL, 0},
-        {NULL, NULL, 0},
+        {"condition", NULL, 0}, {"delay", NULL, 0}, {"max_attempts", NULL, 0}, {"window", NULL, 0}, {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_deploy_restart_policy = {.keys = k_services_n_deploy_restart_policy_keys, .x = true};
+static const struct key_shape k_services_n_deploy_restart_policy = {.keys = k_services_n_deploy_restart_policy_keys,
+                                                                    .x = true};
 
 static const struct key_def k_services_n_deploy_rollback_config_keys[] = {
-        {"delay", NULL, 0},
-        {"failure_action", NULL, 0},
-        {"max_failure_ratio", NULL, 0},
-        {"monitor", NULL, 0},
-        {"order", NULL, 0},
-        {"parallelism", NULL, 0},
+        {"delay", NULL, 0},   {"failure_action", NULL, 0}, {"max_failure_ratio", NULL, 0},
+        {"monitor", NULL, 0}, {"order", NULL, 0},          {"parallelism", NULL, 0},
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_deploy_rollback_config = {.keys = k_services_n_deploy_rollback_config_keys, .x = true};
+static const struct key_shape k_services_n_deploy_rollback_config = {.keys = k_services_n_deploy_rollback_config_keys,
+                                                                     .x = true};
 
 static const struct key_def k_services_n_deploy_update_config_keys[] = {
-        {"delay", NULL, 0},
-        {"failure_action", NULL, 0},
-        {"max_failure_ratio", NULL, 0},
-        {"monitor", NULL, 0},
-        {"order", NULL, 0},
-        {"parallelism", NULL, 0},
+        {"delay", NULL, 0},   {"failure_action", NULL, 0}, {"max_failure_ratio", NULL, 0},
+        {"monitor", NULL, 0}, {"order", NULL, 0},          {"parallelism", NULL, 0},
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_deploy_update_config = {.keys = k_services_n_deploy_update_config_keys, .x = true};
+static const struct key_shape k_services_n_deploy_update_config = {.keys = k_services_n_deploy_update_config_keys,
+                                                                   .x = true};
 
 static const struct key_def k_services_n_deploy_keys[] = {
         {"endpoint_mode", NULL, 0},
@@ -439,30 +468,26 @@ static const struct key_def k_services_n_deploy_keys[] = {
 static const struct key_shape k_services_n_deploy = {.keys = k_services_n_deploy_keys, .x = true};
 
 static const struct key_def k_services_n_develop_watch_item_exec_keys[] = {
-        {"command", NULL, 0},
-        {"environment", &free_map, 0},
-        {"privileged", NULL, 0},
-        {"user", NULL, 0},
-        {"working_dir", NULL, 0},
-        {NULL, NULL, 0},
+        {"command", NULL, 0}, {"environment", &free_map, 0}, {"privileged", NULL, 0},
+        {"user", NULL, 0},    {"working_dir", NULL, 0},      {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_develop_watch_item_exec = {.keys = k_services_n_develop_watch_item_exec_keys, .x = true};
+static const struct key_shape k_services_n_develop_watch_item_exec = {.keys = k_services_n_develop_watch_item_exec_keys,
+                                                                      .x = true};
 
 static const struct key_def k_services_n_develop_watch_item_keys[] = {
-        {"action", NULL, 0},
-        {"exec", &k_services_n_develop_watch_item_exec, 0},
-        {"ignore", NULL, 0},
-        {"include", NULL, 0},
-        {"initial_sync", NULL, 0},
-        {"path", NULL, 0},
-        {"target", NULL, 0},
-        {NULL, NULL, 0},
+        {"action", NULL, 0},       {"exec", &k_services_n_develop_watch_item_exec, 0},
+        {"ignore", NULL, 0},       {"include", NULL, 0},
+        {"initial_sync", NULL, 0}, {"path", NULL, 0},
+        {"target", NULL, 0},       {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_develop_watch_item = {.keys = k_services_n_develop_watch_item_keys, .x = true};
+static const struct key_shape k_services_n_develop_watch_item = {.keys = k_services_n_develop_watch_item_keys,
+                                                                 .x = true};
 
-static const struct key_shape k_services_n_develop_watch = {.items = &k_services_n_develop_watch_item, };
+static const struct key_shape k_services_n_develop_watch = {
+        .items = &k_services_n_develop_watch_item,
+};
 
 static const struct key_def k_services_n_develop_keys[] = {
         {"watch", &k_services_n_develop_watch, 0},
@@ -480,7 +505,9 @@ static const struct key_def k_services_n_devices_item_keys[] = {
 
 static const struct key_shape k_services_n_devices_item = {.keys = k_services_n_devices_item_keys, .x = true};
 
-static const struct key_shape k_services_n_devices = {.items = &k_services_n_devices_item, };
+static const struct key_shape k_services_n_devices = {
+        .items = &k_services_n_devices_item,
+};
 
 static const struct key_def k_services_n_env_file_item_keys[] = {
         {"format", NULL, 0},
@@ -489,9 +516,13 @@ static const struct key_def k_services_n_env_file_item_keys[] = {
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_env_file_item = {.keys = k_services_n_env_file_item_keys, };
+static const struct key_shape k_services_n_env_file_item = {
+        .keys = k_services_n_env_file_item_keys,
+};
 
-static const struct key_shape k_services_n_env_file = {.items = &k_services_n_env_file_item, };
+static const struct key_shape k_services_n_env_file = {
+        .items = &k_services_n_env_file_item,
+};
 
 static const struct key_def k_services_n_extends_keys[] = {
         {"file", NULL, 0},
@@ -499,30 +530,24 @@ static const struct key_def k_services_n_extends_keys[] = {
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_extends = {.keys = k_services_n_extends_keys, };
-
-static const struct key_def k_services_n_gpus_item_keys[] = {
-        {"capabilities", NULL, 0},
-        {"count", NULL, 0},
-        {"device_ids", NULL, 0},
-        {"driver", NULL, 0},
-        {"options", &free_map, 0},
-        {NULL, NULL, 0},
+static const struct key_shape k_services_n_extends = {
+        .keys = k_services_n_extends_keys,
 };
 
-static const struct key_shape k_services_n_gpus_item = {.keys = k_services_n_gpus_item_keys, };
+static const struct key_def k_services_n_gpus_item_keys[] = {
+        {"capabilities", NULL, 0}, {"count", NULL, 0},        {"device_ids", NULL, 0},
+        {"driver", NULL, 0},       {"options", &free_map, 0}, {NULL, NULL, 0},
+};
+
+static const struct key_shape k_services_n_gpus_item = {
+        .keys = k_services_n_gpus_item_keys,
+};
 
 static const struct key_shape k_services_n_gpus = {.items = &k_services_n_gpus_item, .x = true};
 
 static const struct key_def k_services_n_healthcheck_keys[] = {
-        {"disable", NULL, 0},
-        {"interval", NULL, 0},
-        {"retries", NULL, 0},
-        {"start_interval", NULL, 0},
-        {"start_period", NULL, 0},
-        {"test", NULL, 0},
-        {"timeout", NULL, 0},
-        {NULL, NULL, 0},
+        {"disable", NULL, 0},      {"interval", NULL, 0}, {"retries", NULL, 0}, {"start_interval", NULL, 0},
+        {"start_period", NULL, 0}, {"test", NULL, 0},     {"timeout", NULL, 0}, {NULL, NULL, 0},
 };
 
 static const struct key_shape k_services_n_healthcheck = {.keys = k_services_n_healthcheck_keys, .x = true};
@@ -543,65 +568,56 @@ static const struct key_def k_services_n_models_n_keys[] = {
 
 static const struct key_shape k_services_n_models_n = {.keys = k_services_n_models_n_keys, .x = true};
 
-static const struct key_shape k_services_n_models = {.names = &k_services_n_models_n, };
+static const struct key_shape k_services_n_models = {
+        .names = &k_services_n_models_n,
+};
 
 static const struct key_def k_services_n_networks_n_keys[] = {
-        {"aliases", NULL, 0},
-        {"driver_opts", &free_map, 0},
-        {"gw_priority", NULL, 0},
-        {"interface_name", NULL, 0},
-        {"ipv4_address", NULL, 0},
-        {"ipv6_address", NULL, 0},
-        {"link_local_ips", NULL, 0},
-        {"mac_address", NULL, 0},
-        {"priority", NULL, 0},
-        {NULL, NULL, 0},
+        {"aliases", NULL, 0},        {"driver_opts", &free_map, 0},
+        {"gw_priority", NULL, 0},    {"interface_name", NULL, 0},
+        {"ipv4_address", NULL, 0},   {"ipv6_address", NULL, 0},
+        {"link_local_ips", NULL, 0}, {"mac_address", NULL, 0},
+        {"priority", NULL, 0},       {NULL, NULL, 0},
 };
 
 static const struct key_shape k_services_n_networks_n = {.keys = k_services_n_networks_n_keys, .x = true};
 
-static const struct key_shape k_services_n_networks = {.names = &k_services_n_networks_n, };
+static const struct key_shape k_services_n_networks = {
+        .names = &k_services_n_networks_n,
+};
 
 static const struct key_def k_services_n_ports_item_keys[] = {
-        {"app_protocol", NULL, 0},
-        {"host_ip", NULL, 0},
-        {"mode", NULL, 0},
-        {"name", NULL, 0},
-        {"protocol", NULL, 0},
-        {"published", NULL, 0},
-        {"target", NULL, 0},
-        {NULL, NULL, 0},
+        {"app_protocol", NULL, 0}, {"host_ip", NULL, 0},   {"mode", NULL, 0},   {"name", NULL, 0},
+        {"protocol", NULL, 0},     {"published", NULL, 0}, {"target", NULL, 0}, {NULL, NULL, 0},
 };
 
 static const struct key_shape k_services_n_ports_item = {.keys = k_services_n_ports_item_keys, .x = true};
 
-static const struct key_shape k_services_n_ports = {.items = &k_services_n_ports_item, };
+static const struct key_shape k_services_n_ports = {
+        .items = &k_services_n_ports_item,
+};
 
 static const struct key_def k_services_n_post_start_item_keys[] = {
-        {"command", NULL, 0},
-        {"environment", &free_map, 0},
-        {"privileged", NULL, KEY_PRIVILEGED},
-        {"user", NULL, 0},
-        {"working_dir", NULL, 0},
-        {NULL, NULL, 0},
+        {"command", NULL, 0}, {"environment", &free_map, 0}, {"privileged", NULL, KEY_PRIVILEGED},
+        {"user", NULL, 0},    {"working_dir", NULL, 0},      {NULL, NULL, 0},
 };
 
 static const struct key_shape k_services_n_post_start_item = {.keys = k_services_n_post_start_item_keys, .x = true};
 
-static const struct key_shape k_services_n_post_start = {.items = &k_services_n_post_start_item, };
+static const struct key_shape k_services_n_post_start = {
+        .items = &k_services_n_post_start_item,
+};
 
 static const struct key_def k_services_n_pre_stop_item_keys[] = {
-        {"command", NULL, 0},
-        {"environment", &free_map, 0},
-        {"privileged", NULL, KEY_PRIVILEGED},
-        {"user", NULL, 0},
-        {"working_dir", NULL, 0},
-        {NULL, NULL, 0},
+        {"command", NULL, 0}, {"environment", &free_map, 0}, {"privileged", NULL, KEY_PRIVILEGED},
+        {"user", NULL, 0},    {"working_dir", NULL, 0},      {NULL, NULL, 0},
 };
 
 static const struct key_shape k_services_n_pre_stop_item = {.keys = k_services_n_pre_stop_item_keys, .x = true};
 
-static const struct key_shape k_services_n_pre_stop = {.items = &k_services_n_pre_stop_item, };
+static const struct key_shape k_services_n_pre_stop = {
+        .items = &k_services_n_pre_stop_item,
+};
 
 static const struct key_def k_services_n_provider_keys[] = {
         {"options", &free_map, 0},
@@ -612,17 +628,15 @@ static const struct key_def k_services_n_provider_keys[] = {
 static const struct key_shape k_services_n_provider = {.keys = k_services_n_provider_keys, .x = true};
 
 static const struct key_def k_services_n_secrets_item_keys[] = {
-        {"gid", NULL, 0},
-        {"mode", NULL, 0},
-        {"source", NULL, 0},
-        {"target", NULL, 0},
-        {"uid", NULL, 0},
-        {NULL, NULL, 0},
+        {"gid", NULL, 0},    {"mode", NULL, 0}, {"source", NULL, 0},
+        {"target", NULL, 0}, {"uid", NULL, 0},  {NULL, NULL, 0},
 };
 
 static const struct key_shape k_services_n_secrets_item = {.keys = k_services_n_secrets_item_keys, .x = true};
 
-static const struct key_shape k_services_n_secrets = {.items = &k_services_n_secrets_item, };
+static const struct key_shape k_services_n_secrets = {
+        .items = &k_services_n_secrets_item,
+};
 
 static const struct key_def k_services_n_ulimits_n_keys[] = {
         {"hard", NULL, 0},
@@ -632,14 +646,13 @@ static const struct key_def k_services_n_ulimits_n_keys[] = {
 
 static const struct key_shape k_services_n_ulimits_n = {.keys = k_services_n_ulimits_n_keys, .x = true};
 
-static const struct key_shape k_services_n_ulimits = {.names = &k_services_n_ulimits_n, };
+static const struct key_shape k_services_n_ulimits = {
+        .names = &k_services_n_ulimits_n,
+};
 
 static const struct key_def k_services_n_volumes_item_bind_keys[] = {
-        {"create_host_path", NULL, 0},
-        {"propagation", NULL, 0},
-        {"recursive", NULL, 0},
-        {"selinux", NULL, 0},
-        {NULL, NULL, 0},
+        {"create_host_path", NULL, 0}, {"propagation", NULL, 0}, {"recursive", NULL, 0},
+        {"selinux", NULL, 0},          {NULL, NULL, 0},
 };
 
 static const struct key_shape k_services_n_volumes_item_bind = {.keys = k_services_n_volumes_item_bind_keys, .x = true};
@@ -649,7 +662,8 @@ static const struct key_def k_services_n_volumes_item_image_keys[] = {
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_volumes_item_image = {.keys = k_services_n_volumes_item_image_keys, .x = true};
+static const struct key_shape k_services_n_volumes_item_image = {.keys = k_services_n_volumes_item_image_keys,
+                                                                 .x = true};
 
 static const struct key_def k_services_n_volumes_item_tmpfs_keys[] = {
         {"mode", NULL, 0},
@@ -657,7 +671,8 @@ static const struct key_def k_services_n_volumes_item_tmpfs_keys[] = {
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_volumes_item_tmpfs = {.keys = k_services_n_volumes_item_tmpfs_keys, .x = true};
+static const struct key_shape k_services_n_volumes_item_tmpfs = {.keys = k_services_n_volumes_item_tmpfs_keys,
+                                                                 .x = true};
 
 static const struct key_def k_services_n_volumes_item_volume_keys[] = {
         {"labels", &free_map, 0},
@@ -666,7 +681,8 @@ static const struct key_def k_services_n_volumes_item_volume_keys[] = {
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_volumes_item_volume = {.keys = k_services_n_volumes_item_volume_keys, .x = true};
+static const struct key_shape k_services_n_volumes_item_volume = {.keys = k_services_n_volumes_item_volume_keys,
+                                                                  .x = true};
 
 static const struct key_def k_services_n_volumes_item_keys[] = {
         {"bind", &k_services_n_volumes_item_bind, 0},
@@ -683,7 +699,9 @@ static const struct key_def k_services_n_volumes_item_keys[] = {
 
 static const struct key_shape k_services_n_volumes_item = {.keys = k_services_n_volumes_item_keys, .x = true};
 
-static const struct key_shape k_services_n_volumes = {.items = &k_services_n_volumes_item, };
+static const struct key_shape k_services_n_volumes = {
+        .items = &k_services_n_volumes_item,
+};
 
 static const struct key_def k_services_n_keys[] = {
         {"annotations", &free_map, 0},
@@ -783,7 +801,9 @@ static const struct key_def k_services_n_keys[] = {
 
 static const struct key_shape k_services_n = {.keys = k_services_n_keys, .x = true};
 
-static const struct key_shape k_services = {.names = &k_services_n, };
+static const struct key_shape k_services = {
+        .names = &k_services_n,
+};
 
 static const struct key_def k_volumes_n_external_keys[] = {
         {"name", NULL, 0},
@@ -803,19 +823,16 @@ static const struct key_def k_volumes_n_keys[] = {
 
 static const struct key_shape k_volumes_n = {.keys = k_volumes_n_keys, .x = true};
 
-static const struct key_shape k_volumes = {.names = &k_volumes_n, };
+static const struct key_shape k_volumes = {
+        .names = &k_volumes_n,
+};
 
 static const struct key_def k_top_keys[] = {
-        {"configs", &k_configs, 0},
-        {"include", &k_include, 0},
-        {"models", &k_models, KEY_REFUSE},
-        {"name", NULL, 0},
-        {"networks", &k_networks, 0},
-        {"secrets", &k_secrets, 0},
-        {"services", &k_services, 0},
-        {"version", NULL, 0},
-        {"volumes", &k_volumes, 0},
-        {NULL, NULL, 0},
+        {"configs", &k_configs, 0},        {"include", &k_include, 0},
+        {"models", &k_models, KEY_REFUSE}, {"name", NULL, 0},
+        {"networks", &k_networks, 0},      {"secrets", &k_secrets, 0},
+        {"services", &k_services, 0},      {"version", NULL, 0},
+        {"volumes", &k_volumes, 0},        {NULL, NULL, 0},
 };
 
 static const struct key_shape k_top = {.keys = k_top_keys, .x = true};
