@@ -176,7 +176,7 @@ static char *yget(const char *text, const char *path, bool *quoted)
         }
         if (quoted)
                 *quoted = n && n->type == YAML_SCALAR_NODE && n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-        out = strdup(!n                             ? "<none>"
+        out = strdup(!n                              ? "<none>"
                      : n->type == YAML_SCALAR_NODE   ? (char *)n->data.scalar.value
                      : n->type == YAML_SEQUENCE_NODE ? "<list>"
                                                      : "<map>");
@@ -232,8 +232,13 @@ static char *accepted(const char *yaml)
 
 static void every_merge_spelling_is_merged_and_judged(void **state)
 {
-        static const char *const spellings[] = {"<<", "!!merge innocent", "!!merge \"<<\"", "!!merge '<<'", "! <<",
-                                                "!<tag:yaml.org,2002:merge> innocent", "!!merge x-y"};
+        static const char *const spellings[] = {"<<",
+                                                "!!merge innocent",
+                                                "!!merge \"<<\"",
+                                                "!!merge '<<'",
+                                                "! <<",
+                                                "!<tag:yaml.org,2002:merge> innocent",
+                                                "!!merge x-y"};
         char yaml[512];
         size_t i;
 
@@ -306,9 +311,9 @@ static void tags_beyond_the_core_schema_are_refused_with_the_path(void **state)
 
 static void core_tags_on_text_that_does_not_match_are_refused(void **state)
 {
-        static const char *const bad[] = {"!!int 0777", "!!int 0x1F",  "!!int 1_000",  "!!int 1:30",  "!!int abc",
+        static const char *const bad[] = {"!!int 0777", "!!int 0x1F",  "!!int 1_000",  "!!int 1:30",    "!!int abc",
                                           "!!int ''",   "!!float 1e5", "!!float .inf", "!!float 1.5e5", "!!float 1",
-                                          "!!bool yes", "!!bool on",   "!!bool 1",     "!!null x",    "!!null 'a'",
+                                          "!!bool yes", "!!bool on",   "!!bool 1",     "!!null x",      "!!null 'a'",
                                           "!!map x",    "!!seq x",     "!!map [a]",    "!!seq {a: b}"};
         char yaml[256];
         size_t i;
@@ -465,8 +470,7 @@ static void known_keys_not_run_by_stack_are_refused_or_need_a_permission(void **
 
 static void extensions_are_dropped_free_maps_are_not_checked(void **state)
 {
-        char *text = accepted("x-top: {privileged: true}\nname: demo\n"
-                              WEB "    x-svc: {anything: 1}\n"
+        char *text = accepted("x-top: {privileged: true}\nname: demo\n" WEB "    x-svc: {anything: 1}\n"
                               "    environment: {ANY_NAME: x, x-keep: y}\n    labels: {x-label: z}\n"
                               "    sysctls: {net.core.somaxconn: 1024}\n"
                               "    build: {context: ., args: {FOO: bar}, x-b: 1}\n"
@@ -495,21 +499,22 @@ static void extensions_are_dropped_free_maps_are_not_checked(void **state)
 static void the_specification_keys_of_a_full_service_pass(void **state)
 {
         char *text = accepted(
-                WEB "    container_name: c\n    hostname: h\n    restart: unless-stopped\n    init: true\n"
-                    "    read_only: true\n    stop_signal: SIGTERM\n    stop_grace_period: 10s\n    tmpfs: [/tmp]\n"
-                    "    expose: [\"80\"]\n    ports: [{target: 80, published: \"8080\", protocol: tcp, mode: host}]\n"
-                    "    healthcheck: {test: [CMD, \"true\"], interval: 10s, timeout: 5s, retries: 3, start_period: 1s}\n"
-                    "    depends_on: {db: {condition: service_healthy, restart: true}}\n"
-                    "    logging: {driver: json-file, options: {max-size: 10m}}\n"
-                    "    deploy: {replicas: 1, resources: {limits: {cpus: \"0.5\", memory: 100m, pids: 50},"
-                    " reservations: {memory: 10m}}, restart_policy: {condition: on-failure, max_attempts: 3}}\n"
-                    "    networks: {back: {aliases: [w], ipv4_address: 10.78.0.5}}\n"
-                    "    volumes: [\"data:/data\", {type: tmpfs, target: /t, tmpfs: {size: 1000}}]\n"
-                    "    env_file: [{path: .env.x, required: false}]\n"
-                    "  db: {image: postgres, volumes: [{type: volume, source: data, target: /d,"
-                    " volume: {nocopy: true}}]}\n"
-                    "volumes:\n  data: {labels: {a: b}}\n"
-                    "networks:\n  back: {driver: bridge, ipam: {driver: default, config: [{subnet: 10.78.0.0/24}]}}\n");
+                WEB
+                "    container_name: c\n    hostname: h\n    restart: unless-stopped\n    init: true\n"
+                "    read_only: true\n    stop_signal: SIGTERM\n    stop_grace_period: 10s\n    tmpfs: [/tmp]\n"
+                "    expose: [\"80\"]\n    ports: [{target: 80, published: \"8080\", protocol: tcp, mode: host}]\n"
+                "    healthcheck: {test: [CMD, \"true\"], interval: 10s, timeout: 5s, retries: 3, start_period: 1s}\n"
+                "    depends_on: {db: {condition: service_healthy, restart: true}}\n"
+                "    logging: {driver: json-file, options: {max-size: 10m}}\n"
+                "    deploy: {replicas: 1, resources: {limits: {cpus: \"0.5\", memory: 100m, pids: 50},"
+                " reservations: {memory: 10m}}, restart_policy: {condition: on-failure, max_attempts: 3}}\n"
+                "    networks: {back: {aliases: [w], ipv4_address: 10.78.0.5}}\n"
+                "    volumes: [\"data:/data\", {type: tmpfs, target: /t, tmpfs: {size: 1000}}]\n"
+                "    env_file: [{path: .env.x, required: false}]\n"
+                "  db: {image: postgres, volumes: [{type: volume, source: data, target: /d,"
+                " volume: {nocopy: true}}]}\n"
+                "volumes:\n  data: {labels: {a: b}}\n"
+                "networks:\n  back: {driver: bridge, ipam: {driver: default, config: [{subnet: 10.78.0.0/24}]}}\n");
 
         assert_yaml(text, "services/web/depends_on/db/condition", "service_healthy");
         assert_yaml(text, "networks/back/ipam/config/0/subnet", "10.78.0.0/24");

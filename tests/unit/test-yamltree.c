@@ -1,4 +1,5 @@
-/* test-yamltree.c - what the loader calls a YAML null (the one definition stack.yaml and compose files share). */
+/* test-yamltree.c - what the loader calls a YAML null (the one definition stack.yaml and compose files share), and
+ * merge keys in every spelling PyYAML (compose v1) or go-yaml (compose v2) merges. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,6 +86,108 @@ static void an_alias_to_a_null_is_null_in_both_alias_modes(void **state)
         expect(true, YAMLTREE_ALIAS_REF, (const char *const[]){"*x", NULL});
 }
 
+/* ---- merge keys ---- */
+
+static int load_merged(const char *doc, struct yamltree_node **root, struct error *err)
+{
+        const struct yamltree_opts opts = {
+                .name = "test.yaml",
+                .limits = {.max_bytes = 4096,
+                           .max_aliases = 8,
+                           .max_nodes = 256,
+                           .max_depth = 8,
+                           .max_copy_depth = 16,
+                           .max_copy_bytes = 4096},
+                .aliases = YAMLTREE_ALIAS_COPY,
+                .flags = YAMLTREE_MERGE,
+        };
+
+        return yamltree_load(&opts, doc, strlen(doc), root, err);
+}
+
+static const struct yamltree_node *get(const struct yamltree_node *m, const char *key)
+{
+        size_t i;
+
+        for (i = 0; m && m->kind == YAMLTREE_MAP && i + 1 < m->n; i += 2)
+                if (m->items[i]->len == strlen(key) && memcmp(m->items[i]->text, key, m->items[i]->len) == 0)
+                        return m->items[i + 1];
+        return NULL;
+}
+
+static void every_merge_spelling_is_merged(void **state)
+{
+        static const char *const keys[] = {"<<",
+                                           "! <<",
+                                           "!!merge innocent",
+                                           "!!merge \"<<\"",
+                                           "!!merge '<<'",
+                                           "!<tag:yaml.org,2002:merge> x",
+                                           "!!merge x-anything"};
+        char doc[256];
+        size_t i;
+
+        for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+                struct error err = ERROR_INIT;
+                struct yamltree_node *root = NULL;
+                const struct yamltree_node *svc;
+
+                snprintf(doc, sizeof doc, "a: &a {p: true, q: 1}\ns:\n  %s: *a\n  q: 2\n", keys[i]);
+                if (load_merged(doc, &root, &err) != 0)
+                        fail_msg("%s: %s", keys[i], err.msg);
+                svc = get(root, "s");
+                assert_non_null(svc);
+                assert_int_equal(svc->n, 4); /* p and q, the merge key gone */
+                assert_string_equal(get(svc, "p")->text, "true");
+                assert_string_equal(get(svc, "q")->text, "2");
+                yamltree_free(root);
+        }
+}
+
+static void a_quoted_or_tagged_string_key_is_not_a_merge(void **state)
+{
+        static const char *const keys[] = {"\"<<\"", "'<<'", "!!str <<"};
+        char doc[256];
+        size_t i;
+
+        for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+                struct error err = ERROR_INIT;
+                struct yamltree_node *root = NULL;
+
+                snprintf(doc, sizeof doc, "a: &a {p: true}\ns:\n  %s: *a\n", keys[i]);
+                assert_int_equal(load_merged(doc, &root, &err), 0);
+                assert_null(get(get(root, "s"), "p"));
+                assert_non_null(get(get(root, "s"), "<<"));
+                yamltree_free(root);
+        }
+}
+
+static void the_merge_tag_elsewhere_and_two_merge_keys_are_refused(void **state)
+{
+        static const struct {
+                const char *doc, *want;
+        } cases[] = {
+                {"s: !!merge x\n", "only allowed on a mapping key (line 1)"},
+                {"s: [!!merge x]\n", "only allowed on a mapping key"},
+                {"s: !!merge {a: 1}\n", "only allowed on a mapping key"},
+                {"s:\n  <<: !!merge {a: 1}\n", "only allowed on a mapping key"},
+                {"s:\n  !!merge k: v\n", "merges a scalar, not a mapping"},
+                {"s:\n  !!merge k: [v]\n", "merges a scalar, not a mapping"},
+                {"s:\n  <<: {a: 1}\n  !!merge k: {b: 2}\n", "more than one merge key"},
+        };
+        size_t i;
+
+        for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                struct error err = ERROR_INIT;
+                struct yamltree_node *root = NULL;
+
+                assert_int_equal(load_merged(cases[i].doc, &root, &err), -STACK_EREJECT);
+                if (!strstr(err.msg, cases[i].want))
+                        fail_msg("%s: '%s' does not say '%s'", cases[i].doc, err.msg, cases[i].want);
+                assert_null(root);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -95,6 +198,9 @@ int main(void)
                 cmocka_unit_test(other_tags_make_null_a_string),
                 cmocka_unit_test(collections_and_no_node_are_not_null),
                 cmocka_unit_test(an_alias_to_a_null_is_null_in_both_alias_modes),
+                cmocka_unit_test(every_merge_spelling_is_merged),
+                cmocka_unit_test(a_quoted_or_tagged_string_key_is_not_a_merge),
+                cmocka_unit_test(the_merge_tag_elsewhere_and_two_merge_keys_are_refused),
         };
         return cmocka_run_group_tests_name("yamltree", tests, NULL, NULL);
 }
