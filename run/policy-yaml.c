@@ -1,6 +1,7 @@
 /* policy-yaml.c - the compose document as a tree (store/yamltree.h): what a node is (null, false, a
  * variable ...), editing it (map_get/map_set/map_del, scalars replaced in place), string lists, and the
- * bounded parse in and the emit out (libyaml, no anchors or aliases, at most POLICY_MAX_OUTPUT bytes).
+ * bounded parse in (tags checked and resolved by policy_tags(), policy-keys.c) and the emit out (libyaml, no
+ * tags, anchors or aliases, at most POLICY_MAX_OUTPUT bytes).
  */
 #include "policy-int.h"
 

@@ -4,8 +4,10 @@
  *
  * The compose file is read with the bounded loader (store/yamltree.h, YAMLTREE_ALIAS_COPY): nodes and aliases
  * are counted as they arrive, and an alias is expanded into a copy at the event that names it, with the copy
- * counted against the same node budget, so a billion-laughs file stops at the limit instead of growing. `<<`
- * merge keys are resolved the way PyYAML (compose v1) and go-yaml (compose v2) resolve them.
+ * counted against the same node budget, so a billion-laughs file stops at the limit instead of growing. Merge
+ * keys (`<<` and any `!!merge`-tagged key) are resolved the way PyYAML (compose v1) and go-yaml (compose v2)
+ * resolve them, YAML tags beyond the core schema are refused and the others resolved, and every key must be one
+ * of the compose specification's (policy-keys.c).
  * What is checked is therefore exactly what compose will see, and the effective file is emitted without
  * anchors, aliases or merge keys: a change made to one service can never leak into another through a shared
  * anchor.
@@ -16,6 +18,7 @@
  *
  * The parts (private interface: policy-int.h):
  *   policy-yaml.c      the tree: predicates, editing, string lists, parsing and emitting
+ *   policy-keys.c      YAML tags and the compose specification's keys: what is not understood is refused
  *   policy-paths.c     paths: lexical normalisation, where a path leads, host files compose reads
  *   policy-services.c  a document's top-level keys and each service's keys, dispatched to the checks below
  *   policy-security.c  privileged, host namespaces, capabilities, devices, security_opt, networks
