@@ -207,8 +207,9 @@ static void refused(const char *yaml, const char *want)
         fx_release(&f);
 }
 
-/* yaml accepted (compose v2 and v1): returns the effective file of the v2 run (the caller frees it). */
-static char *accepted(const char *yaml)
+/* yaml accepted (compose v2 and v1; with check, docker-compose 1.29 validates the v1 file when it is installed):
+ * returns the effective file of the v2 run (the caller frees it). */
+static char *accepted_check(const char *yaml, bool check)
 {
         struct fx f;
         char *text;
@@ -217,6 +218,13 @@ static char *accepted(const char *yaml)
         f.v1 = true;
         if (fx_apply(&f, yaml, 0) != 0)
                 fail_msg("refused (v1): %s\n%s", f.err.msg, yaml);
+        if (check && access("/usr/bin/docker-compose", X_OK) == 0) { /* compose v1 reads the effective file */
+                char cmd[1400];
+
+                snprintf(cmd, sizeof cmd, "cd / && docker-compose -f '%s' config -q", f.out);
+                if (system(cmd) != 0)
+                        fail_msg("docker-compose config refused:\n%s", f.text);
+        }
         f.v1 = false;
         if (fx_apply(&f, yaml, 0) != 0)
                 fail_msg("refused: %s\n%s", f.err.msg, yaml);
@@ -224,6 +232,11 @@ static char *accepted(const char *yaml)
         f.text = NULL;
         fx_release(&f);
         return text;
+}
+
+static char *accepted(const char *yaml)
+{
+        return accepted_check(yaml, true);
 }
 
 /* ---- merge keys ---- */
@@ -327,11 +340,13 @@ static void core_tags_on_text_that_does_not_match_are_refused(void **state)
 static void core_tags_are_resolved_into_plain_yaml_typed_alike(void **state)
 {
         bool quoted;
-        char *text = accepted(WEB "    user: !!str 1000\n    tty: !!bool True\n    stdin_open: !!bool FALSE\n"
-                                  "    cpu_shares: !!int 512\n    mem_swappiness: !!int +5\n    cpus: !!float 0.5\n"
-                                  "    hostname: !!null ~\n    environment: !!map {NO: !!str no, ON: !!str 'on'}\n"
-                                  "    dns: !!seq [!!str 1.1.1.1]\n    working_dir: !override /app\n"
-                                  "    domainname: !!str\n");
+        char *text =
+                accepted_check(WEB "    user: !!str 1000\n    tty: !!bool True\n    stdin_open: !!bool FALSE\n"
+                                   "    cpu_shares: !!int 512\n    mem_swappiness: !!int +5\n    cpus: !!float 0.5\n"
+                                   "    hostname: !!null ~\n    environment: !!map {NO: !!str no, ON: !!str 'on'}\n"
+                                   "    dns: !!seq [!!str 1.1.1.1]\n    working_dir: !override /app\n"
+                                   "    domainname: !!str\n",
+                               false); /* hostname: null is not a string for docker-compose: typing only */
         char *v;
 
         v = yget(text, "services/web/user", &quoted);
@@ -357,6 +372,34 @@ static void core_tags_are_resolved_into_plain_yaml_typed_alike(void **state)
         assert_yaml(text, "services/web/hostname", "null");
         assert_yaml(text, "services/web/dns/0", "1.1.1.1");
         assert_yaml(text, "services/web/working_dir", "/app");
+        free(text);
+}
+
+/* Untagged scalars keep their style: a plain one is typed by each compose version as it was written, a quoted one
+ * stays a string. */
+static void untagged_scalars_keep_their_style(void **state)
+{
+        static const struct {
+                const char *text;
+                bool quoted;
+        } items[] = {{"yes", false}, {"0777", true},  {"1_000", false}, {"12:30", true},
+                     {"on", false},  {"0x1F", false}, {"~", true},      {"1e5", false}};
+        /* not checked by docker-compose: it wants strings in command; the point is how YAML types them */
+        char *text = accepted_check(WEB "    command: [yes, '0777', 1_000, \"12:30\", on, 0x1F, '~', 1e5]\n", false);
+        char path[64];
+        size_t i;
+
+        for (i = 0; i < sizeof items / sizeof items[0]; i++) {
+                bool quoted;
+                char *v;
+
+                snprintf(path, sizeof path, "services/web/command/%zu", i);
+                v = yget(text, path, &quoted);
+                assert_string_equal(v, items[i].text);
+                if (quoted != items[i].quoted)
+                        fail_msg("%s: written %s\n%s", items[i].text, quoted ? "quoted" : "plain", text);
+                free(v);
+        }
         free(text);
 }
 
@@ -506,7 +549,7 @@ static void the_specification_keys_of_a_full_service_pass(void **state)
                 "    healthcheck: {test: [CMD, \"true\"], interval: 10s, timeout: 5s, retries: 3, start_period: 1s}\n"
                 "    depends_on: {db: {condition: service_healthy, restart: true}}\n"
                 "    logging: {driver: json-file, options: {max-size: 10m}}\n"
-                "    deploy: {replicas: 1, resources: {limits: {cpus: \"0.5\", memory: 100m, pids: 50},"
+                "    deploy: {replicas: 1, resources: {limits: {cpus: \"0.5\", memory: 100m},"
                 " reservations: {memory: 10m}}, restart_policy: {condition: on-failure, max_attempts: 3}}\n"
                 "    networks: {back: {aliases: [w], ipv4_address: 10.78.0.5}}\n"
                 "    volumes: [\"data:/data\", {type: tmpfs, target: /t, tmpfs: {size: 1000}}]\n"
@@ -532,6 +575,7 @@ int main(void)
                 cmocka_unit_test(tags_beyond_the_core_schema_are_refused_with_the_path),
                 cmocka_unit_test(core_tags_on_text_that_does_not_match_are_refused),
                 cmocka_unit_test(core_tags_are_resolved_into_plain_yaml_typed_alike),
+                cmocka_unit_test(untagged_scalars_keep_their_style),
                 cmocka_unit_test(reset_removes_the_key_or_item_and_override_is_dropped),
                 cmocka_unit_test(an_override_file_keeps_its_reset_meaning_and_its_tags_are_checked),
                 cmocka_unit_test(unknown_keys_are_refused_at_every_level),
