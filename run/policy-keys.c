@@ -842,6 +842,7 @@ static const struct key_shape k_top = {.keys = k_top_keys, .x = true};
 /* Where a node is: a head ("service 'web'": a named definition of a top-level section, "" above one) and the
  * keys below it ("deploy.resources", "cap_add[0]"), truncated in a long path. */
 #define TAIL_SIZE 256
+#define HEAD_SIZE 128 /* "service '<name, at most ~64 bytes as show() writes it>'" */
 
 static const struct {
         const char *section, *what;
@@ -907,10 +908,11 @@ static const char *tag_show(const char *tag, char *buf, size_t size)
         return buf;
 }
 
-static int tag_refused(struct tags *t, const char *head, const char *tail, const struct yamltree_node *n,
-                       const char *why)
+/* noinline: its buffers stay off the stack of every level of a deep document */
+static __attribute__((noinline)) int tag_refused(struct tags *t, const char *head, const char *tail,
+                                                 const struct yamltree_node *n, const char *why)
 {
-        char at[WHO_SIZE + TAIL_SIZE], tag[80];
+        char at[HEAD_SIZE + TAIL_SIZE], tag[80];
 
         return error_set(t->err, STACK_EREJECT, "%s: %s: YAML tag '%s' is not allowed%s (line %zu)", t->rel,
                          where(head, tail, at, sizeof at), tag_show(n->tag, tag, sizeof tag), why, n->line);
@@ -1051,7 +1053,7 @@ static bool is_reset(const struct yamltree_node *n)
 static int tags_map(struct tags *t, struct yamltree_node *m, const char *head, const char *tail, size_t depth,
                     const char *section)
 {
-        char child_head[WHO_SIZE], child_tail[TAIL_SIZE];
+        char child_head[HEAD_SIZE], child_tail[TAIL_SIZE];
         const char *sec = NULL;
         size_t i = 0;
         int r;
@@ -1145,20 +1147,51 @@ static bool is_extension(const struct yamltree_node *k)
         return k->kind == YAMLTREE_SCALAR && k->len >= 2 && k->text[0] == 'x' && k->text[1] == '-';
 }
 
+/* Key k at head/ktail is d in the table (NULL: not there): refused, or judged by its flags. noinline: its
+ * buffers stay off the stack of every level of a deep document. */
+static __attribute__((noinline)) int key_judge(struct file *f, const char *head, const char *ktail,
+                                               const struct key_def *d, const struct yamltree_node *k,
+                                               const struct yamltree_node *v)
+{
+        char who[WHO_SIZE + HEAD_SIZE + TAIL_SIZE], at[HEAD_SIZE + TAIL_SIZE];
+
+        if (!d) {
+                if (*head)
+                        snprintf(who, sizeof who, "%s%s", f->prefix, head);
+                else
+                        snprintf(who, sizeof who, "%s", f->rel);
+                return error_set(f->a->err, STACK_EREJECT,
+                                 "%s: unknown compose key '%s' (stack refuses what it does not know; line %zu)", who,
+                                 ktail, k->line);
+        }
+        if (!d->flags)
+                return 0;
+        snprintf(who, sizeof who, "%s%s", f->prefix, where(head, ktail, at, sizeof at));
+        if (d->flags & KEY_REFUSE)
+                return error_set(f->a->err, STACK_EREJECT,
+                                 "%s: not supported by stack (compose runs it outside the sandbox stack judges; line "
+                                 "%zu)",
+                                 who, k->line);
+        if ((d->flags & KEY_DOCKER_SOCKET) && !is_false(v))
+                need(f, PERM_DOCKER_SOCKET, who, "the Docker socket");
+        if ((d->flags & KEY_PRIVILEGED) && !is_false(v))
+                need(f, PERM_PRIVILEGED, who, "a privileged command");
+        return 0;
+}
+
 static int keys_node(struct file *f, struct yamltree_node *n, const struct key_shape *s, const char *head,
                      const char *tail, size_t depth, const char *section);
 
 static int keys_map(struct file *f, struct yamltree_node *m, const struct key_shape *s, const char *head,
                     const char *tail, size_t depth, const char *section)
 {
-        char child_head[WHO_SIZE], child_tail[TAIL_SIZE], who[WHO_SIZE + TAIL_SIZE], at[WHO_SIZE + TAIL_SIZE];
+        char child_head[HEAD_SIZE], child_tail[TAIL_SIZE];
         size_t i = 0;
         int r;
 
         while (i + 1 < m->n) {
                 struct yamltree_node *k = m->items[i], *v = m->items[i + 1];
-                const struct key_shape *sub;
-                const struct key_def *d = NULL;
+                const struct key_shape *sub = s->names;
                 const char *h = head;
 
                 if (s->x && is_extension(k)) { /* dropped: compose ignores it, nothing is judged in it */
@@ -1175,29 +1208,12 @@ static int keys_map(struct file *f, struct yamltree_node *m, const struct key_sh
                         tail_key(child_tail, tail, k);
                 }
                 if (s->keys) {
-                        d = k->kind == YAMLTREE_SCALAR ? key_find(s->keys, k) : NULL;
-                        if (*head)
-                                snprintf(who, sizeof who, "%s%s", f->prefix, head);
-                        else
-                                snprintf(who, sizeof who, "%s", f->rel);
-                        if (!d)
-                                return error_set(f->a->err, STACK_EREJECT,
-                                                 "%s: unknown compose key '%s' (stack refuses what it does not know; "
-                                                 "line %zu)",
-                                                 who, child_tail, k->line);
-                        snprintf(who, sizeof who, "%s%s", f->prefix, where(head, child_tail, at, sizeof at));
-                        if (d->flags & KEY_REFUSE)
-                                return error_set(f->a->err, STACK_EREJECT,
-                                                 "%s: not supported by stack (compose runs it outside the sandbox "
-                                                 "stack judges; line %zu)",
-                                                 who, k->line);
-                        if ((d->flags & KEY_DOCKER_SOCKET) && !is_false(v))
-                                need(f, PERM_DOCKER_SOCKET, who, "the Docker socket");
-                        if ((d->flags & KEY_PRIVILEGED) && !is_false(v))
-                                need(f, PERM_PRIVILEGED, who, "a privileged command");
+                        const struct key_def *d = k->kind == YAMLTREE_SCALAR ? key_find(s->keys, k) : NULL;
+
+                        r = key_judge(f, head, child_tail, d, k, v);
+                        if (r < 0)
+                                return r;
                         sub = d->shape;
-                } else {
-                        sub = s->names;
                 }
                 if (sub) {
                         r = keys_node(f, v, sub, h, child_tail, depth + 1,
