@@ -47,9 +47,20 @@ static const struct {
         unsigned bit;
         const char *name;
 } perm_names[] = {
-        {PERM_PRIVILEGED, "privileged"},       {PERM_HOST_NETWORK, "host-network"}, {PERM_HOST_PID, "host-pid"},
-        {PERM_HOST_IPC, "host-ipc"},           {PERM_CAP_ADD, "cap-add"},           {PERM_DEVICES, "devices"},
-        {PERM_DOCKER_SOCKET, "docker-socket"}, {PERM_HOST_BIND, "host-bind"},       {PERM_LISTEN, "listen"},
+        {PERM_PRIVILEGED, "privileged"},
+        {PERM_HOST_NETWORK, "host-network"},
+        {PERM_HOST_PID, "host-pid"},
+        {PERM_HOST_IPC, "host-ipc"},
+        {PERM_CAP_ADD, "cap-add"},
+        {PERM_DEVICES, "devices"},
+        {PERM_DOCKER_SOCKET, "docker-socket"},
+        {PERM_HOST_BIND, "host-bind"},
+        {PERM_LISTEN, "listen"},
+        {PERM_VOLUME_DRIVER, "volume-driver"},
+        {PERM_EXTERNAL, "external"},
+        {PERM_OTHER_CONTAINERS, "other-containers"},
+        {PERM_REMOTE_BUILD, "remote-build"},
+        {PERM_LOGGING, "logging"},
 };
 
 unsigned policy_perm_from_name(const char *name)
@@ -250,6 +261,8 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
 
         a.main_base = base;
         r = check_file(&a, in->compose_path, rel, base, true, &data, &len, NULL);
+        if (r == 0)
+                finish_binds(&a);
         if (r == 0 && a.refused) {
                 refusal_message(&a);
                 r = -STACK_EREJECT;
@@ -321,6 +334,7 @@ fail:
         strv_release(&a.visiting);
         strv_release(&a.main_names);
         strv_release(&a.warnings);
+        strv_release(&a.binds);
         free(a.routes);
         for (i = 0; i < a.n_writes; i++) {
                 free(a.writes[i].path);
