@@ -440,7 +440,23 @@ int check_extends(struct file *f, const char *who, struct yamltree_node *v)
         return check_subfile(f, who, file, NULL, false, false);
 }
 
-/* A build context, as compose decides what it is: a URL the builder fetches (remote-build), a path that
+/* A URL on a public code host, fetched over https on its default port: its name resolves to the host's own
+ * addresses, never to the Engine's loopback or the person's network, so the builder reaches nothing of
+ * theirs. "https://github.com@evil/" or "https://github.com:57404/" do not match (the host must end at '/'). */
+static bool public_code_host(const struct yamltree_node *n)
+{
+        static const char *const hosts[] = {"https://github.com/", "https://gitlab.com/", "https://codeberg.org/",
+                                            "https://bitbucket.org/", "github.com/"};
+        size_t i;
+
+        for (i = 0; i < COUNT(hosts); i++)
+                if (strncmp(n->text, hosts[i], strlen(hosts[i])) == 0)
+                        return true;
+        return false;
+}
+
+/* A build context, as compose decides what it is: a URL the builder fetches (remote-build unless it is on a
+ * public code host), a path that
  * must stay in the run dir, or (holding "://" without being a URL) something compose v1 reads as a path and
  * compose v2 hands to the builder as written: refused as a host path. *ret_rel: the context's directory
  * relative to the run dir when it is a local one inside it, else "". */
@@ -462,7 +478,9 @@ static int check_context(struct file *f, const char *who, const char *key, const
                 return malformed(f, who, "a build context must be a path or a URL", n);
         show(n->text, n->len, buf, sizeof buf);
         if (is_url(n)) {
-                need(f, PERM_REMOTE_BUILD, who, "%s: %s (fetched from the network by the builder)", key, buf);
+                if (!public_code_host(n))
+                        need(f, PERM_REMOTE_BUILD, who, "%s: %s (fetched by the builder from the host's network)", key,
+                             buf);
                 return 0;
         }
         if (!node_unknown(n) && memmem(n->text, n->len, "://", 3)) {
@@ -514,8 +532,10 @@ static int check_additional_context(struct file *f, const char *who, const struc
                 return check_host_path(f, who, "build.additional_contexts", &tmp);
         }
         if (is_url(c)) {
-                need(f, PERM_REMOTE_BUILD, who, "build.additional_contexts: %s (fetched from the network)",
-                     show(c->text, c->len, buf, sizeof buf));
+                if (!public_code_host(c))
+                        need(f, PERM_REMOTE_BUILD, who,
+                             "build.additional_contexts: %s (fetched by the builder from the host's network)",
+                             show(c->text, c->len, buf, sizeof buf));
                 return 0;
         }
         if (!node_unknown(c) && memmem(c->text, c->len, "://", 3)) {

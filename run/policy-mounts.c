@@ -260,9 +260,20 @@ int check_volume_definition(struct file *f, const char *who, const struct yamltr
                         /* a tmpfs: memory, nothing of the host's */
                 } else if ((is_scalar(o) && (strstr(o->text, "bind") || node_unknown(o))) || text_is(type, "none") ||
                            node_unknown(type)) {
-                        /* a bind of its device (the fstype does not count with MS_BIND) */
-                        int r = is_null(dev) ? 0 : check_host_path(f, who, "driver_opts.device", dev);
+                        /* A bind of its device (the fstype does not count with MS_BIND). compose v2 makes a
+                         * relative device absolute only for `driver: local` written out and `o: bind` exactly
+                         * (compose-go volumeDriverOpts), v1 never: otherwise the Engine reads it from its own /. */
+                        int r = 0;
 
+                        if (is_scalar(dev) && !is_null(dev) && !node_unknown(dev) && dev->text[0] != '/' &&
+                            dev->text[0] != '~' &&
+                            (f->a->in->compose_v1 || !text_is(driver, "local") || !text_is(o, "bind")))
+                                need(f, PERM_HOST_BIND, who,
+                                     "driver_opts.device '%s' (compose passes it on as written: a path from the "
+                                     "Engine's /)",
+                                     show(dev->text, dev->len, buf, sizeof buf));
+                        else if (!is_null(dev))
+                                r = check_host_path(f, who, "driver_opts.device", dev);
                         if (r < 0)
                                 return r;
                 } else {
