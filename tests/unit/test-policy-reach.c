@@ -217,16 +217,17 @@ static void a_name_of_the_bundles_choosing_is_made_the_projects_own(void **state
 
         fx_init(&f, NULL);
         assert_int_equal(fx_apply(&f,
-                                  WEB "    volumes: [\"v:/v\"]\n    networks: [n]\nvolumes:\n  v:\n    name: coolify-db\n"
-                                      "networks:\n  n:\n    name: stack\n",
+                                  WEB
+                                  "    volumes: [\"v:/v\"]\n    networks: [n]\nvolumes:\n  v:\n    name: coolify-db\n"
+                                  "networks:\n  n:\n    name: stack\n",
                                   0),
                          0);
         assert_non_null(strstr(f.text, "name: \"" PROJECT "_coolify-db\""));
         assert_non_null(strstr(f.text, "name: \"" PROJECT "_stack\""));
         assert_true(f.res.needed & PERM_EXTERNAL);
         /* granted: kept as written */
-        assert_int_equal(fx_apply(&f, WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    name: coolify-db\n", PERM_EXTERNAL),
-                         0);
+        assert_int_equal(
+                fx_apply(&f, WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    name: coolify-db\n", PERM_EXTERNAL), 0);
         assert_non_null(strstr(f.text, "name: coolify-db"));
         fx_release(&f);
 }
@@ -303,8 +304,8 @@ static void dockerfiles_are_read_from_the_run_dir(void **state)
 
 static void logging_drivers_other_than_local_ones_need_logging(void **state)
 {
-        refused(WEB "    logging: {driver: syslog, options: {syslog-address: \"tcp://127.0.0.1:5514\"}}\n", PERM_LOGGING,
-                "logging.driver: syslog", false);
+        refused(WEB "    logging: {driver: syslog, options: {syslog-address: \"tcp://127.0.0.1:5514\"}}\n",
+                PERM_LOGGING, "logging.driver: syslog", false);
         refused(WEB "    logging: {driver: gelf}\n", PERM_LOGGING, "logging.driver: gelf", false);
         accepted(WEB "    logging: {driver: json-file, options: {max-size: 10m, max-file: \"3\"}}\n");
         accepted(WEB "    logging: {driver: \"${LOGGING_DRIVER:-local}\"}\n");
@@ -315,7 +316,8 @@ static void logging_drivers_other_than_local_ones_need_logging(void **state)
 static void sysctls_outside_the_containers_namespaces_need_a_permission(void **state)
 {
         refused(WEB "    sysctls: [kernel.core_pattern=|/x]\n", PERM_PRIVILEGED, "sysctls: kernel.core_pattern", false);
-        refused(WEB "    sysctls: {vm.overcommit_memory: 1}\n", PERM_PRIVILEGED, "sysctls: vm.overcommit_memory", false);
+        refused(WEB "    sysctls: {vm.overcommit_memory: 1}\n", PERM_PRIVILEGED, "sysctls: vm.overcommit_memory",
+                false);
         refused(WEB "    network_mode: host\n    sysctls: [net.core.somaxconn=4096]\n", PERM_HOST_NETWORK,
                 "network_mode: host", false);
         {
@@ -348,8 +350,8 @@ static void a_bind_inside_another_writable_bind_needs_host_bind(void **state)
         static const char *const shipped[] = {"a/", "a/b/", "a/b/f", NULL};
         struct fx f;
 
-        refused(WEB "    restart: on-failure\n    volumes: [\"./state:/state\", \"./state/sub:/host\"]\n", PERM_HOST_BIND,
-                "bind of ./state/sub inside the writable bind ./state", false);
+        refused(WEB "    restart: on-failure\n    volumes: [\"./state:/state\", \"./state/sub:/host\"]\n",
+                PERM_HOST_BIND, "bind of ./state/sub inside the writable bind ./state", false);
         /* in two services, in long syntax */
         refused(WEB "    volumes: [{type: bind, source: ./state, target: /state}]\n  db:\n    image: x\n"
                     "    volumes: [\"./state/sub/deeper:/host:ro\"]\n",
@@ -362,8 +364,9 @@ static void a_bind_inside_another_writable_bind_needs_host_bind(void **state)
         assert_non_null(strstr(f.err.msg, "bind of ./a/b/f inside the writable bind ."));
         /* read-only outside, the same source twice, siblings, a kept dir and a redirected one: nothing to follow */
         assert_int_equal(fx_apply(&f, WEB "    volumes: [\"./a:/a:ro\", \"./a/b:/b\"]\n", 0), 0);
-        assert_int_equal(fx_apply(&f, WEB "    volumes: [\"./state:/s\"]\n  db:\n    image: x\n"
-                                          "    volumes: [\"./state:/t\", \"./stated:/u\"]\n",
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    volumes: [\"./state:/s\"]\n  db:\n    image: x\n"
+                                      "    volumes: [\"./state:/t\", \"./stated:/u\"]\n",
                                   0),
                          0);
         assert_int_equal(fx_apply(&f, WEB "    volumes: [\".:/app\", \"./data:/data\"]\n", 0), 0);
