@@ -176,6 +176,10 @@ static void driver_opts_mounting_host_filesystems_need_host_bind(void **state)
                 snprintf(yaml, sizeof yaml, WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n%s", docs[i][0]);
                 refused(yaml, PERM_HOST_BIND, docs[i][1], false);
         }
+        /* docker-compose 1.29 never makes a relative device absolute: the Engine would read it from its own / */
+        refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver: local\n"
+                    "    driver_opts: {type: none, o: bind, device: etc}\n",
+                PERM_HOST_BIND, "driver_opts.device 'etc' (compose passes it on as written", true);
         /* a tmpfs (the catalog's kong shape) and a bind of the bundle's own directory ask for nothing */
         accepted(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver_opts: {type: tmpfs, device: tmpfs}\n");
         accepted(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver_opts: {type: tmpfs, device: tmpfs, o: "
