@@ -196,6 +196,20 @@ int check_volume(struct file *f, const char *who, const char *service, struct ya
         return 0;
 }
 
+/* A volume binding a directory of the run dir (o: bind, device inside it: compose v2 made it absolute) is a
+ * writable bind kept in the run dir, for finish_binds(). */
+static int record_device_bind(struct file *f, const char *who, const struct yamltree_node *dev)
+{
+        char rel[PATH_MAX];
+        enum path_kind kind = PATH_VAR;
+        int r;
+
+        r = classify_path(f, who, dev, rel, sizeof rel, &kind);
+        if (r < 0 || kind != PATH_INSIDE)
+                return r;
+        return record_bind(f->a, rel, true, 'k');
+}
+
 /* Options of a tmpfs mount that change nothing but its size, ownership and flags. */
 static bool tmpfs_options(const struct yamltree_node *o)
 {
@@ -274,6 +288,8 @@ int check_volume_definition(struct file *f, const char *who, const struct yamltr
                                      show(dev->text, dev->len, buf, sizeof buf));
                         else if (!is_null(dev))
                                 r = check_host_path(f, who, "driver_opts.device", dev);
+                        if (r == 0 && is_scalar(dev) && !is_null(dev))
+                                r = record_device_bind(f, who, dev);
                         if (r < 0)
                                 return r;
                 } else {

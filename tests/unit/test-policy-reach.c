@@ -366,6 +366,13 @@ static void a_bind_inside_another_writable_bind_needs_host_bind(void **state)
         assert_non_null(strstr(f.err.msg, "bind of ./a/b inside the writable bind ./a"));
         assert_int_equal(fx_apply(&f, WEB "    volumes: [\".:/app\", \"./a/b/f:/f:ro\"]\n", 0), -STACK_EREJECT);
         assert_non_null(strstr(f.err.msg, "bind of ./a/b/f inside the writable bind ."));
+        /* a volume binding a directory of the run dir is a bind too */
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    volumes: [\"v:/v\", \"./a/b/f:/f\"]\nvolumes:\n  v:\n    driver: local\n"
+                                      "    driver_opts: {type: none, o: bind, device: ./a}\n",
+                                  0),
+                         -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "bind of ./a/b/f inside the writable bind ./a"));
         /* read-only outside, the same source twice, siblings, a kept dir and a redirected one: nothing to follow */
         assert_int_equal(fx_apply(&f, WEB "    volumes: [\"./a:/a:ro\", \"./a/b:/b\"]\n", 0), 0);
         assert_int_equal(fx_apply(&f,
