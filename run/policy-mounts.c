@@ -1,6 +1,7 @@
 /* policy-mounts.c - volumes and bind mounts: the Docker socket and host paths need a permission, relative
- * binds of paths the bundle does not ship are redirected into the stack's data dir, named volumes whose
- * driver_opts bind a device are host binds.
+ * binds of paths the bundle does not ship are redirected into the stack's data dir, no bind source lies inside
+ * a writable one, named volumes whose driver_opts mount anything but a tmpfs are host mounts, volume plugins
+ * need volume-driver, and volumes and networks are named inside the stack's project.
  */
 #include "policy-int.h"
 

@@ -1,5 +1,7 @@
 /* policy-security.c - what loosens the sandbox: privileged, the host's network/pid/ipc/uts/cgroup namespaces,
- * capabilities, devices, security_opt (and the no-new-privileges stack adds), networks on the host's stack.
+ * capabilities, devices, security_opt (and the no-new-privileges stack adds), networks on the host's stack;
+ * and what reaches outside the stack: other containers' namespaces and volumes, networks by name, logging
+ * drivers, sysctls, runtimes.
  */
 #include "policy-int.h"
 

@@ -18,8 +18,10 @@
  *   policy-yaml.c      the tree: predicates, editing, string lists, parsing and emitting
  *   policy-paths.c     paths: lexical normalisation, where a path leads, host files compose reads
  *   policy-services.c  a document's top-level keys and each service's keys, dispatched to the checks below
- *   policy-security.c  privileged, host namespaces, capabilities, devices, security_opt, networks
- *   policy-mounts.c    volumes and bind mounts: the Docker socket, host paths, data-dir redirects
+ *   policy-security.c  privileged, host namespaces, capabilities, devices, security_opt, networks, other
+ *                      containers, logging, sysctls
+ *   policy-mounts.c    volumes and bind mounts: the Docker socket, host paths, data-dir redirects, nesting,
+ *                      volume drivers, names inside the project
  *   policy-ports.c     published ports bound to 127.0.0.1
  *   policy-limits.c    resource limits and labels
  *   policy-routes.c    the front door: routes from traefik labels, their ports published on loopback
