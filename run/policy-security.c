@@ -288,6 +288,10 @@ static void check_sysctls(struct file *f, const char *who, const struct yamltree
                 }
                 n = v->kind == YAMLTREE_MAP ? e->len : strcspn(e->text, "=");
                 show(e->text, n, buf, sizeof buf);
+                if (strspn(e->text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") < n) {
+                        need(f, PERM_PRIVILEGED, who, "sysctls: %s (not a sysctl name)", buf);
+                        continue;
+                }
                 if (n > 4 && strncmp(e->text, "net.", 4) == 0) {
                         if (is_scalar(nm) && (text_is_ci(nm, "host") || node_unknown(nm)))
                                 need(f, PERM_HOST_NETWORK, who, "sysctls: %s (with network_mode: host, the host's)",

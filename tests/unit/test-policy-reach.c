@@ -322,6 +322,8 @@ static void sysctls_outside_the_containers_namespaces_need_a_permission(void **s
         refused(WEB "    sysctls: [kernel.core_pattern=|/x]\n", PERM_PRIVILEGED, "sysctls: kernel.core_pattern", false);
         refused(WEB "    sysctls: {vm.overcommit_memory: 1}\n", PERM_PRIVILEGED, "sysctls: vm.overcommit_memory",
                 false);
+        refused(WEB "    sysctls: [\"net/../kernel/core_pattern=|/x\"]\n", PERM_PRIVILEGED, "(not a sysctl name)",
+                false);
         refused(WEB "    network_mode: host\n    sysctls: [net.core.somaxconn=4096]\n", PERM_HOST_NETWORK,
                 "network_mode: host", false);
         {
