@@ -266,7 +266,7 @@ int check_volume_definition(struct file *f, const char *who, const struct yamltr
                 for (i = 0; i + 1 < opts->n; i += 2) {
                         const struct yamltree_node *k = opts->items[i];
 
-                        if (!text_is(k, "o") && !text_is(k, "type") && !text_is(k, "device"))
+                        if (!text_is(k, "o") && !text_is(k, "type") && !text_is(k, "device") && !text_is(k, "size"))
                                 need(f, PERM_HOST_BIND, who, "driver_opts.%s (an option of the local driver's mount)",
                                      show(k->text, k->len, buf, sizeof buf));
                 }

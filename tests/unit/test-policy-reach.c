@@ -167,7 +167,7 @@ static void driver_opts_mounting_host_filesystems_need_host_bind(void **state)
                 {"    driver_opts: {type: none, o: bind, device: /etc}\n", "driver_opts.device '/etc' (a host path)"},
                 /* v2 makes a relative device absolute only for driver: local and o: bind exactly */
                 {"    driver_opts: {type: none, o: \"bind,rw\", device: etc}\n", "driver_opts.device 'etc' (compose"},
-                {"    driver_opts: {type: tmpfs, device: tmpfs, size: 1m}\n", "driver_opts.size"},
+                {"    driver_opts: {type: tmpfs, device: tmpfs, copy: /etc}\n", "driver_opts.copy"},
         };
         char yaml[512];
         size_t i;
