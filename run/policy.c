@@ -265,7 +265,9 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
         r = check_file(&a, in->compose_path, rel, base, true, &data, &len, NULL);
         if (r == 0)
                 finish_binds(&a);
-        if (r == 0 && a.refused) {
+        if (r == 0 && a.refused) { /* the effective text is not written */
+                free(data);
+                data = NULL;
                 refusal_message(&a);
                 r = -STACK_EREJECT;
         }
