@@ -22,7 +22,8 @@ int cli_allow_arg(const char *cmd, const char *name, unsigned *bits)
         if (!bit)
                 return cli_usage(cmd,
                                  "--allow %s: not a permission (privileged, host-network, host-pid, host-ipc, cap-add, "
-                                 "devices, docker-socket, host-bind, listen)",
+                                 "devices, docker-socket, host-bind, listen, volume-driver, external, "
+                                 "other-containers, remote-build, logging)",
                                  name);
         *bits |= bit;
         return 0;

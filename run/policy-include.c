@@ -62,7 +62,7 @@ static int rebase_text(struct yamltree_node *n, const char *prefix)
         if (!is_scalar(n) || is_null(n) || !*prefix)
                 return 0;
         t = n->text;
-        if (t[0] == '/' || t[0] == '~' || t[0] == '$' || strstr(t, "://") || is_url(n))
+        if (t[0] == '/' || t[0] == '~' || t[0] == '$' || is_url(n))
                 return 0;
         while (t[0] == '.' && t[1] == '/')
                 t += 2;
@@ -440,25 +440,132 @@ int check_extends(struct file *f, const char *who, struct yamltree_node *v)
         return check_subfile(f, who, file, NULL, false, false);
 }
 
+/* A URL on a public code host, fetched over https on its default port: its name resolves to the host's own
+ * addresses, never to the Engine's loopback or the person's network, so the builder reaches nothing of
+ * theirs. "https://github.com@evil/" or "https://github.com:57404/" do not match (the host must end at '/'). */
+static bool public_code_host(const struct yamltree_node *n)
+{
+        static const char *const hosts[] = {"https://github.com/", "https://gitlab.com/", "https://codeberg.org/",
+                                            "https://bitbucket.org/", "github.com/"};
+        size_t i;
+
+        for (i = 0; i < COUNT(hosts); i++)
+                if (strncmp(n->text, hosts[i], strlen(hosts[i])) == 0)
+                        return true;
+        return false;
+}
+
+/* A build context, as compose decides what it is: a URL the builder fetches (remote-build unless it is on a
+ * public code host), a path that
+ * must stay in the run dir, or (holding "://" without being a URL) something compose v1 reads as a path and
+ * compose v2 hands to the builder as written: refused as a host path. *ret_rel: the context's directory
+ * relative to the run dir when it is a local one inside it, else "". */
+static int check_context(struct file *f, const char *who, const char *key, const struct yamltree_node *n, char *ret_rel,
+                         size_t size, bool *ret_local)
+{
+        enum path_kind kind = PATH_VAR;
+        char buf[80];
+        int r;
+
+        *ret_local = false;
+        ret_rel[0] = 0;
+        if (is_null(n)) {
+                snprintf(ret_rel, size, "%s", f->base);
+                *ret_local = true;
+                return 0;
+        }
+        if (n->kind != YAMLTREE_SCALAR)
+                return malformed(f, who, "a build context must be a path or a URL", n);
+        show(n->text, n->len, buf, sizeof buf);
+        if (is_url(n)) {
+                if (!public_code_host(n))
+                        need(f, PERM_REMOTE_BUILD, who, "%s: %s (fetched by the builder from the host's network)", key,
+                             buf);
+                return 0;
+        }
+        if (!node_unknown(n) && memmem(n->text, n->len, "://", 3)) {
+                need(f, PERM_HOST_BIND, who, "%s '%s' (not a URL compose fetches, nor a path inside the run dir)", key,
+                     buf);
+                return 0;
+        }
+        r = check_host_path(f, who, key, n);
+        if (r < 0)
+                return r;
+        r = classify_path(f, who, n, ret_rel, size, &kind);
+        if (r < 0)
+                return r;
+        *ret_local = kind == PATH_INSIDE;
+        if (!*ret_local)
+                ret_rel[0] = 0;
+        return 0;
+}
+
+/* build.dockerfile: read from the host relative to the context, so it must stay in the run dir too. */
+static int check_dockerfile(struct file *f, const char *who, const struct yamltree_node *n, const char *ctx, bool local)
+{
+        struct file g = *f;
+
+        if (is_null(n))
+                return 0;
+        if (!local && is_scalar(n) && !node_unknown(n) && n->text[0] != '/' && n->text[0] != '~')
+                return 0; /* relative to a remote context (or to one already refused) */
+        g.base = ctx;
+        return check_host_path(&g, who, "build.dockerfile", n);
+}
+
+/* One build.additional_contexts value. */
+static int check_additional_context(struct file *f, const char *who, const struct yamltree_node *c)
+{
+        static const char *const kept[] = {"service:", "target:", "docker-image://"};
+        struct yamltree_node tmp = *c;
+        char buf[80];
+        size_t i;
+
+        if (!is_scalar(c))
+                return malformed(f, who, "a build.additional_contexts entry must be a string", c);
+        for (i = 0; !node_unknown(c) && i < COUNT(kept); i++)
+                if (strncmp(c->text, kept[i], strlen(kept[i])) == 0)
+                        return 0; /* another service's image, a stage, an image */
+        if (!node_unknown(c) && strncmp(c->text, "oci-layout://", 13) == 0) {
+                tmp.text = c->text + 13;
+                tmp.len = c->len - 13;
+                return check_host_path(f, who, "build.additional_contexts", &tmp);
+        }
+        if (is_url(c)) {
+                if (!public_code_host(c))
+                        need(f, PERM_REMOTE_BUILD, who,
+                             "build.additional_contexts: %s (fetched by the builder from the host's network)",
+                             show(c->text, c->len, buf, sizeof buf));
+                return 0;
+        }
+        if (!node_unknown(c) && memmem(c->text, c->len, "://", 3)) {
+                need(f, PERM_HOST_BIND, who,
+                     "build.additional_contexts '%s' (not a URL compose fetches, nor a path inside the run dir)",
+                     show(c->text, c->len, buf, sizeof buf));
+                return 0;
+        }
+        return check_host_path(f, who, "build.additional_contexts", c);
+}
+
 int check_build(struct file *f, const char *who, struct yamltree_node *v)
 {
-        struct yamltree_node *n, *ctx;
-        char buf[80];
+        struct yamltree_node *n;
+        char buf[80], ctx[PATH_MAX];
+        bool local;
         size_t i;
         int r;
 
         if (is_null(v))
                 return 0;
         if (v->kind == YAMLTREE_SCALAR)
-                return is_url(v) ? 0 : check_host_path(f, who, "build", v);
+                return check_context(f, who, "build", v, ctx, sizeof ctx, &local);
         if (v->kind != YAMLTREE_MAP)
                 return malformed(f, who, "build must be a path or a mapping", v);
-        ctx = map_get(v, "context");
-        if (!is_url(ctx)) {
-                r = check_host_path(f, who, "build.context", ctx);
-                if (r < 0)
-                        return r;
-        }
+        r = check_context(f, who, "build.context", map_get(v, "context"), ctx, sizeof ctx, &local);
+        if (r == 0)
+                r = check_dockerfile(f, who, map_get(v, "dockerfile"), ctx, local);
+        if (r < 0)
+                return r;
         n = map_get(v, "privileged");
         if (!is_false(n))
                 need(f, PERM_PRIVILEGED, who, "build.privileged: %s",
@@ -482,22 +589,23 @@ int check_build(struct file *f, const char *who, struct yamltree_node *v)
         if (non_empty(n))
                 need(f, PERM_HOST_BIND, who, "build.ssh (the host's SSH agent or keys)");
         n = map_get(v, "additional_contexts");
-        for (i = 0; n && n->kind != YAMLTREE_SCALAR && i < n->n; i++) {
+        if (is_null(n))
+                return 0;
+        if (n->kind == YAMLTREE_SCALAR)
+                return malformed(f, who, "build.additional_contexts must be a mapping or a list", n);
+        for (i = 0; i < n->n; i++) {
                 const struct yamltree_node *c = n->kind == YAMLTREE_MAP ? (i % 2 ? n->items[i] : NULL) : n->items[i];
                 struct yamltree_node tmp;
                 const char *eq;
 
-                if (!is_scalar(c) || is_url(c) || strncmp(c->text, "service:", 8) == 0 ||
-                    strncmp(c->text, "target:", 7) == 0)
+                if (!c)
                         continue;
                 tmp = *c;
-                if (n->kind == YAMLTREE_SEQ && (eq = memchr(c->text, '=', c->len))) { /* "name=path" */
+                if (n->kind == YAMLTREE_SEQ && is_scalar(c) && (eq = memchr(c->text, '=', c->len))) { /* "name=path" */
                         tmp.text = (char *)eq + 1;
                         tmp.len = c->len - (size_t)(eq + 1 - c->text);
-                        if (strstr(tmp.text, "://") || strncmp(tmp.text, "service:", 8) == 0)
-                                continue;
                 }
-                r = check_host_path(f, who, "build.additional_contexts", &tmp);
+                r = check_additional_context(f, who, &tmp);
                 if (r < 0)
                         return r;
         }

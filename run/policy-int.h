@@ -75,6 +75,8 @@ struct apply {
         struct policy_route single;
         size_t dash_services; /* services with a dash.url label and no traefik router; the first one: dash */
         struct policy_route dash;
+        struct strv binds; /* relative bind sources: "<w|r><k|d>:<rel>" (writable or read-only; kept in the run
+                            * dir or redirected to the data dir), for finish_binds() */
 };
 
 /* An included document, checked and rebased, waiting to be merged into the main one (compose v1). */
@@ -90,6 +92,7 @@ struct file {
         const char *base;          /* what relative paths in it resolve against, relative to the run dir ("" = root) */
         char prefix[PATH_MAX + 8]; /* "" for the main file, "<rel>: " for included ones */
         bool list_services;
+        const struct yamltree_node *services; /* the document's `services` mapping (NULL until known) */
 };
 
 /* What one service's security_opt said, for the no-new-privileges stack adds. */
@@ -183,6 +186,8 @@ int classify_path(struct file *f, const char *who, const struct yamltree_node *n
 /* A file compose reads from the host on the stack's behalf (env_file, build context, secret file ...): it
  * must stay in the run dir unless host-bind is granted. */
 int check_host_path(struct file *f, const char *who, const char *key, const struct yamltree_node *n);
+/* A build context compose fetches instead of reading a directory: starts with http://, https://, git://,
+ * ssh://, github.com/ or git@ (compose-go isRemoteContext; docker-compose 1.29 is_url without ssh://). */
 bool is_url(const struct yamltree_node *n);
 /* Why a PATH_VAR path is unknown, for messages: "set by a variable" / "a variable in it is unset". */
 const char *unknown_why(const struct yamltree_node *n);
@@ -199,13 +204,28 @@ int check_document(struct file *f, struct yamltree_node *root);
 bool check_sandbox_key(struct file *f, const char *who, const struct yamltree_node *k, const struct yamltree_node *v);
 int check_security_opt(struct file *f, const char *who, const struct yamltree_node *v, struct svc_state *st);
 int apply_security_opt(struct file *f, const char *who, struct yamltree_node *svc, const struct svc_state *st);
-int check_networks(struct file *f, const struct yamltree_node *v);
+int check_networks(struct file *f, struct yamltree_node *v);
+/* Keys that reach outside the stack: `container:`/`service:` namespaces (network_mode, pid, ipc),
+ * volumes_from, external_links, container_name, logging, runtime, sysctls, isolation, storage_opt,
+ * volume_driver. false when k is none of them. svc: the whole service (sysctls look at its network_mode). */
+bool check_reach_key(struct file *f, const char *who, const struct yamltree_node *svc, const struct yamltree_node *k,
+                     const struct yamltree_node *v);
 
 /* ---- policy-mounts.c: volumes and binds ---- */
 
 int check_volume(struct file *f, const char *who, const char *service, struct yamltree_node *v);
-/* A top-level volume definition (a mapping): driver_opts that bind a host device. */
-int check_volume_definition(struct file *f, const char *who, const struct yamltree_node *def);
+/* A top-level volume definition (a mapping): its driver, driver_opts that mount a host device, its name. */
+int check_volume_definition(struct file *f, const char *who, const struct yamltree_node *key,
+                            struct yamltree_node *def);
+/* The Engine name of a top-level volume or network (key: its key in the file; def: its definition or NULL):
+ * one outside "<project>_" is refused when it is another stack's or external (permission external), and a
+ * `name:` of our own choosing is rewritten into the project unless external is granted. */
+int check_resource_name(struct file *f, const char *who, const char *what, const struct yamltree_node *key,
+                        struct yamltree_node *def);
+/* The stack's project ("stack-<slug>" unless policy_input.project says otherwise). */
+const char *own_project(const struct apply *a, char *buf, size_t size);
+/* Once every file was checked: no relative bind source lies inside another writable one. */
+void finish_binds(struct apply *a);
 
 /* ---- policy-ports.c: published ports ---- */
 

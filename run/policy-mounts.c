@@ -1,6 +1,7 @@
 /* policy-mounts.c - volumes and bind mounts: the Docker socket and host paths need a permission, relative
- * binds of paths the bundle does not ship are redirected into the stack's data dir, named volumes whose
- * driver_opts bind a device are host binds.
+ * binds of paths the bundle does not ship are redirected into the stack's data dir, no bind source lies inside
+ * a writable one, named volumes whose driver_opts mount anything but a tmpfs are host mounts, volume plugins
+ * need volume-driver, and volumes and networks are named inside the stack's project.
  */
 #include "policy-int.h"
 
@@ -59,6 +60,20 @@ static void check_host_bind(struct file *f, const char *who, const char *src, si
         need(f, PERM_HOST_BIND, who, "volumes: bind of %s (a host path)", buf);
 }
 
+/* A relative bind source (rel: relative to the run dir) for finish_binds(): where it lies ('k' kept in the run
+ * dir, 'd' redirected to the data dir) and whether a container may write under it. */
+static int record_bind(struct apply *a, const char *rel, bool writable, char where)
+{
+        char *e = NULL;
+        int r;
+
+        if (asprintf(&e, "%c%c:%s", writable ? 'w' : 'r', where, rel) < 0)
+                return oom(a->err);
+        r = strv_has(&a->binds, e, strlen(e)) ? 0 : strv_add(&a->binds, e, strlen(e));
+        free(e);
+        return r < 0 ? oom(a->err) : 0;
+}
+
 /* A bind mount's source as written: refused, kept, or (a path the bundle does not ship) redirected into the
  * data dir. *ret_new is then the new source (absolute, '$' doubled). */
 static int check_bind_source(struct file *f, const char *who, const char *service, const struct yamltree_node *n,
@@ -84,7 +99,7 @@ static int check_bind_source(struct file *f, const char *who, const char *servic
         case PATH_INSIDE: break;
         }
         if (shipped(a, rel))
-                return 0;
+                return record_bind(a, rel, !read_only, 'k');
         if (short_syntax && strchr(a->in->data_dir, ':'))
                 return error_set(a->err, STACK_EFAIL, "the data dir %s has a ':' in its path: compose cannot bind it",
                                  a->in->data_dir);
@@ -96,6 +111,8 @@ static int check_bind_source(struct file *f, const char *who, const char *servic
         free(line);
         if (r == 0)
                 r = strv_add(&a->dirs, rel, strlen(rel));
+        if (r == 0)
+                r = record_bind(a, rel, !read_only, 'd');
         if (r == 0 && !(*ret_new = escape_dollars(target)))
                 r = -ENOMEM;
         return r < 0 ? oom(a->err) : 0;
@@ -180,20 +197,212 @@ int check_volume(struct file *f, const char *who, const char *service, struct ya
         return 0;
 }
 
-/* A top-level volume definition: the local driver with o=bind (or type none) is a bind mount of its device. */
-int check_volume_definition(struct file *f, const char *who, const struct yamltree_node *def)
+/* A volume binding a directory of the run dir (o: bind, device inside it: compose v2 made it absolute) is a
+ * writable bind kept in the run dir, for finish_binds(). */
+static int record_device_bind(struct file *f, const char *who, const struct yamltree_node *dev)
 {
-        const struct yamltree_node *opts = map_get(def, "driver_opts"), *o, *type, *dev;
+        char rel[PATH_MAX];
+        enum path_kind kind = PATH_VAR;
+        int r;
 
-        if (!opts || opts->kind != YAMLTREE_MAP)
+        r = classify_path(f, who, dev, rel, sizeof rel, &kind);
+        if (r < 0 || kind != PATH_INSIDE)
+                return r;
+        return record_bind(f->a, rel, true, 'k');
+}
+
+/* Options of a tmpfs mount that change nothing but its size, ownership and flags. */
+static bool tmpfs_options(const struct yamltree_node *o)
+{
+        static const char *const keys[] = {"size", "mode", "uid", "gid", "nr_inodes", "nr_blocks"};
+        static const char *const flags[] = {"noexec", "nosuid", "nodev", "ro", "rw", "exec", "suid"};
+        const char *p, *end;
+        size_t i, n, k;
+        bool ok;
+
+        if (is_null(o))
+                return true;
+        if (!is_scalar(o) || node_unknown(o) || memchr(o->text, 0, o->len))
+                return false;
+        for (p = o->text, end = o->text + o->len; p < end; p += n + 1) {
+                n = strcspn(p, ",");
+                if (n == 0)
+                        continue;
+                ok = false;
+                for (i = 0; i < COUNT(keys) && !ok; i++) {
+                        k = strlen(keys[i]);
+                        ok = n > k && p[k] == '=' && strncmp(p, keys[i], k) == 0 &&
+                             strspn(p + k + 1, "0123456789kmgKMG%") >= n - k - 1;
+                }
+                for (i = 0; i < COUNT(flags) && !ok; i++)
+                        ok = n == strlen(flags[i]) && strncmp(p, flags[i], n) == 0;
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
+/* A top-level volume definition: a driver other than local is a plugin with its own reach (volume-driver); the
+ * local driver with driver_opts mounts what they say: a tmpfs is harmless, o=bind (or type none) binds its
+ * device (a path: host-bind unless it stays in the run dir), anything else (proc, overlay, ext4 on a device,
+ * nfs ...) is a host mount (host-bind). Then the volume's name. */
+int check_volume_definition(struct file *f, const char *who, const struct yamltree_node *key, struct yamltree_node *def)
+{
+        const struct yamltree_node *driver = map_get(def, "driver"), *opts = map_get(def, "driver_opts"), *o, *type,
+                                   *dev;
+        char buf[80], tbuf[80];
+        size_t i;
+
+        if (!is_null(driver) && !(is_scalar(driver) && !node_unknown(driver) && text_is(driver, "local")))
+                need(f, PERM_VOLUME_DRIVER, who, "driver: %s%s",
+                     is_scalar(driver) ? show(driver->text, driver->len, buf, sizeof buf) : kind_name(driver),
+                     node_unknown(driver) ? " (a variable in it is unset)" : "");
+        if (!is_null(opts) && opts->kind != YAMLTREE_MAP)
+                return malformed(f, who, "driver_opts must be a mapping", opts);
+        if (!is_null(opts) && opts->n) {
+                o = map_get(opts, "o");
+                type = map_get(opts, "type");
+                dev = map_get(opts, "device");
+                for (i = 0; i + 1 < opts->n; i += 2) {
+                        const struct yamltree_node *k = opts->items[i];
+
+                        if (!text_is(k, "o") && !text_is(k, "type") && !text_is(k, "device") && !text_is(k, "size"))
+                                need(f, PERM_HOST_BIND, who, "driver_opts.%s (an option of the local driver's mount)",
+                                     show(k->text, k->len, buf, sizeof buf));
+                }
+                if (is_scalar(type) && !node_unknown(type) && text_is(type, "tmpfs") && tmpfs_options(o) &&
+                    (is_null(dev) || text_is(dev, "tmpfs"))) {
+                        /* a tmpfs: memory, nothing of the host's */
+                } else if ((is_scalar(o) && (strstr(o->text, "bind") || node_unknown(o))) || text_is(type, "none") ||
+                           node_unknown(type)) {
+                        /* A bind of its device (the fstype does not count with MS_BIND). compose v2 makes a
+                         * relative device absolute only for `driver: local` written out and `o: bind` exactly
+                         * (compose-go volumeDriverOpts), v1 never: otherwise the Engine reads it from its own /. */
+                        int r = 0;
+
+                        if (is_scalar(dev) && !is_null(dev) && !node_unknown(dev) && dev->text[0] != '/' &&
+                            dev->text[0] != '~' &&
+                            (f->a->in->compose_v1 || !text_is(driver, "local") || !text_is(o, "bind")))
+                                need(f, PERM_HOST_BIND, who,
+                                     "driver_opts.device '%s' (compose passes it on as written: a path from the "
+                                     "Engine's /)",
+                                     show(dev->text, dev->len, buf, sizeof buf));
+                        else if (!is_null(dev))
+                                r = check_host_path(f, who, "driver_opts.device", dev);
+                        if (r == 0 && is_scalar(dev) && !is_null(dev))
+                                r = record_device_bind(f, who, dev);
+                        if (r < 0)
+                                return r;
+                } else {
+                        need(f, PERM_HOST_BIND, who, "driver_opts type: %s, device: %s (a host mount)",
+                             is_scalar(type) ? show(type->text, type->len, tbuf, sizeof tbuf) : "(none)",
+                             is_scalar(dev) ? show(dev->text, dev->len, buf, sizeof buf) : "(none)");
+                }
+        }
+        return check_resource_name(f, who, "volume", key, def);
+}
+
+const char *own_project(const struct apply *a, char *buf, size_t size)
+{
+        if (a->in->project && *a->in->project)
+                return a->in->project;
+        snprintf(buf, size, "stack-%s", a->in->m && a->in->m->slug ? a->in->m->slug : "");
+        return buf;
+}
+
+/* "<project>_..." is the stack's own: compose names its volumes and networks so, and a project name holds no
+ * '_' (run.c), so no other project's names start that way. */
+static bool own_name(const struct apply *a, const char *name, size_t len)
+{
+        char buf[160];
+        const char *p = own_project(a, buf, sizeof buf);
+        size_t n = strlen(p);
+
+        return len > n + 1 && strncmp(name, p, n) == 0 && name[n] == '_';
+}
+
+int check_resource_name(struct file *f, const char *who, const char *what, const struct yamltree_node *key,
+                        struct yamltree_node *def)
+{
+        struct apply *a = f->a;
+        const struct yamltree_node *ext = def ? map_get(def, "external") : NULL, *name = NULL;
+        bool external = ext && ext->kind == YAMLTREE_MAP ? true : !is_false(ext) || node_unknown(ext);
+        char buf[80], pbuf[160], *joined = NULL, *esc;
+        const char *project = own_project(a, pbuf, sizeof pbuf);
+        size_t plen = strlen(project);
+
+        if (ext && ext->kind == YAMLTREE_MAP && !is_null(map_get(ext, "name")))
+                name = map_get(ext, "name");
+        if (def && !is_null(map_get(def, "name")))
+                name = map_get(def, "name");
+        if (!name && !external)
+                return 0; /* compose names it "<project>_<key>" */
+        if (!name)
+                name = key;
+        if (!is_scalar(name) || name->kind != YAMLTREE_SCALAR)
+                return malformed(f, who, "name must be a string", name);
+        show(name->text, name->len, buf, sizeof buf);
+        if (node_unknown(name)) {
+                need(f, PERM_EXTERNAL, who, "the %s named '%s' (%s)", what, buf, unknown_why(name));
                 return 0;
-        o = map_get(opts, "o");
-        type = map_get(opts, "type");
-        dev = map_get(opts, "device");
-        if (is_null(dev))
+        }
+        if (own_name(a, name->text, name->len))
                 return 0;
-        if ((is_scalar(o) && (strstr(o->text, "bind") || node_unknown(o))) || text_is(type, "none") ||
-            node_unknown(type))
-                return check_host_path(f, who, "driver_opts.device", dev);
+        if (name->len >= 6 && strncmp(name->text, "stack-", 6) == 0) {
+                need(f, PERM_EXTERNAL, who, "the %s named %s (it belongs to another stack, not to %.*s)", what, buf,
+                     (int)plen, project);
+                return 0;
+        }
+        if (external) {
+                need(f, PERM_EXTERNAL, who, "the external %s %s (outside the stack)", what, buf);
+                return 0;
+        }
+        /* a name of the bundle's choosing: kept only when granted, else made the project's own */
+        a->needed |= PERM_EXTERNAL;
+        if (a->in->allow & PERM_EXTERNAL)
+                return 0;
+        if (asprintf(&joined, "%s_%.*s", project, (int)name->len, name->text) < 0)
+                return oom(a->err);
+        esc = escape_dollars(joined);
+        free(joined);
+        if (!esc || map_set_text(def, "name", esc, YAML_DOUBLE_QUOTED_SCALAR_STYLE) < 0) {
+                free(esc);
+                return oom(a->err);
+        }
+        free(esc);
         return 0;
+}
+
+/* a is strictly under b ("x/y" under "x"; everything under "") */
+static bool under(const char *a, const char *b)
+{
+        size_t n = strlen(b);
+
+        if (n == 0)
+                return *a != 0;
+        return strncmp(a, b, n) == 0 && a[n] == '/';
+}
+
+void finish_binds(struct apply *a)
+{
+        struct file f = {.a = a, .rel = "", .base = ""};
+        size_t i, j;
+
+        for (i = 0; i < a->binds.n; i++) {
+                const char *w = a->binds.v[i];
+
+                if (w[0] != 'w')
+                        continue;
+                for (j = 0; j < a->binds.n; j++) {
+                        const char *b = a->binds.v[j];
+
+                        if (b[1] != w[1] || !under(b + 3, w + 3))
+                                continue;
+                        need(&f, PERM_HOST_BIND, "volumes",
+                             "bind of ./%s inside the writable bind ./%s (a container could turn a directory on its "
+                             "path into a symlink, and the next start would follow it)",
+                             b + 3, *(w + 3) ? w + 3 : ".");
+                        return;
+                }
+        }
 }

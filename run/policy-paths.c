@@ -174,6 +174,15 @@ const char *unknown_why(const struct yamltree_node *n)
 
 bool is_url(const struct yamltree_node *n)
 {
-        return is_scalar(n) &&
-               (strstr(n->text, "://") || strncmp(n->text, "git@", 4) == 0 || strncmp(n->text, "github.com/", 11) == 0);
+        /* compose-go's isRemoteContext (docker-compose 1.29's is_url lacks ssh://: refused there as a path
+         * instead, which is never looser). Anything else, "/etc/://.." included, is a path. */
+        static const char *const remote[] = {"https://", "http://", "git://", "ssh://", "github.com/", "git@"};
+        size_t i;
+
+        if (!is_scalar(n) || node_unknown(n))
+                return false;
+        for (i = 0; i < COUNT(remote); i++)
+                if (strncmp(n->text, remote[i], strlen(remote[i])) == 0)
+                        return true;
+        return false;
 }

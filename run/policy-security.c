@@ -1,5 +1,7 @@
 /* policy-security.c - what loosens the sandbox: privileged, the host's network/pid/ipc/uts/cgroup namespaces,
- * capabilities, devices, security_opt (and the no-new-privileges stack adds), networks on the host's stack.
+ * capabilities, devices, security_opt (and the no-new-privileges stack adds), networks on the host's stack;
+ * and what reaches outside the stack: other containers' namespaces and volumes, networks by name, logging
+ * drivers, sysctls, runtimes.
  */
 #include "policy-int.h"
 
@@ -42,9 +44,6 @@ static const struct {
         unsigned bit;
         bool host; /* need_if_host, else need_if_set */
 } sandbox_keys[] = {
-        {"network_mode", PERM_HOST_NETWORK, true},
-        {"pid", PERM_HOST_PID, true},
-        {"ipc", PERM_HOST_IPC, true},
         {"userns_mode", PERM_PRIVILEGED, true},
         {"uts", PERM_PRIVILEGED, true},
         {"cgroup", PERM_PRIVILEGED, true},
@@ -145,7 +144,7 @@ int apply_security_opt(struct file *f, const char *who, struct yamltree_node *sv
         return 0;
 }
 
-int check_networks(struct file *f, const struct yamltree_node *v)
+int check_networks(struct file *f, struct yamltree_node *v)
 {
         char who[WHO_SIZE], buf[80];
         size_t i;
@@ -157,8 +156,10 @@ int check_networks(struct file *f, const struct yamltree_node *v)
                 return malformed(f, who, "'networks' must be a mapping", v);
         }
         for (i = 0; i + 1 < v->n; i += 2) {
-                const struct yamltree_node *k = v->items[i], *def = v->items[i + 1], *driver, *name, *ext;
+                const struct yamltree_node *k = v->items[i], *driver, *name, *ext;
                 const struct yamltree_node *eff = NULL;
+                struct yamltree_node *def = v->items[i + 1];
+                int r;
 
                 snprintf(who, sizeof who, "%snetwork '%s'", f->prefix, show(k->text, k->len, buf, sizeof buf));
                 if (def->kind != YAMLTREE_MAP)
@@ -175,9 +176,257 @@ int check_networks(struct file *f, const struct yamltree_node *v)
                         eff = map_get(ext, "name");
                 else if (ext && !is_false(ext))
                         eff = k;
-                if (eff && (text_is(eff, "host") || node_unknown(eff)))
+                if (eff && (text_is(eff, "host") || node_unknown(eff))) {
                         need(f, PERM_HOST_NETWORK, who, "the network named %s (the host's network)",
                              show(eff->text, eff->len, buf, sizeof buf));
+                        if (!node_unknown(eff))
+                                continue; /* the host's network: host-network says it all */
+                }
+                r = check_resource_name(f, who, "network", k, def);
+                if (r < 0)
+                        return r;
         }
         return 0;
+}
+
+/* ---- reach: other containers, other projects, the host's daemons ---- */
+
+/* A service of this stack: one of the document's, or of a file checked before it. */
+static bool own_service(const struct file *f, const char *name, size_t len)
+{
+        const struct yamltree_node *s = f->services;
+        size_t i;
+
+        for (i = 0; s && s->kind == YAMLTREE_MAP && i + 1 < s->n; i += 2)
+                if (s->items[i]->len == len && memcmp(s->items[i]->text, name, len) == 0)
+                        return true;
+        return strv_has(&f->a->services, name, len);
+}
+
+/* "container:NAME" joins a container compose did not make for this stack (container names are not an
+ * injective function of the project: stack-a's service "b-web" and stack-a-b's "web" are both
+ * "stack-a-b-web-1", and a container_name may be taken by anyone first): other-containers. "service:NAME"
+ * must name a service of the stack. true when v was one of the two forms. */
+static bool check_namespace_ref(struct file *f, const char *who, const char *key, const char *s, size_t len)
+{
+        char buf[80];
+
+        if (len >= 10 && strncmp(s, "container:", 10) == 0) {
+                need(f, PERM_OTHER_CONTAINERS, who,
+                     "%s: %s (another container's namespace: use service:NAME for "
+                     "one of the stack's own)",
+                     key, show(s, len, buf, sizeof buf));
+                return true;
+        }
+        if (len >= 8 && strncmp(s, "service:", 8) == 0) {
+                if (!own_service(f, s + 8, len - 8))
+                        need(f, PERM_OTHER_CONTAINERS, who, "%s: %s (no such service in the stack)", key,
+                             show(s, len, buf, sizeof buf));
+                return true;
+        }
+        return false;
+}
+
+/* network_mode, pid, ipc: the host's namespace, another container's, or (network_mode) a network by name. */
+static void check_namespace(struct file *f, const char *who, const char *key, const struct yamltree_node *v)
+{
+        static const char *const ipc_ok[] = {"none", "private", "shareable"};
+        char buf[80];
+        unsigned bit = key[0] == 'n' ? PERM_HOST_NETWORK : key[0] == 'p' ? PERM_HOST_PID : PERM_HOST_IPC;
+        size_t i;
+
+        if (is_null(v))
+                return;
+        if (!is_scalar(v)) {
+                need(f, bit, who, "%s: %s", key, kind_name(v));
+                return;
+        }
+        show(v->text, v->len, buf, sizeof buf);
+        if (node_unknown(v) || text_is_ci(v, "host")) {
+                need(f, bit, who, "%s: %s%s%s%s", key, buf, node_unknown(v) ? " (" : "",
+                     node_unknown(v) ? unknown_why(v) : "", node_unknown(v) ? ")" : "");
+                return;
+        }
+        if (check_namespace_ref(f, who, key, v->text, v->len) || v->len == 0)
+                return;
+        if (bit == PERM_HOST_NETWORK) {
+                /* none; bridge / default: the Engine's default bridge, where `docker run` puts containers */
+                if (!text_is(v, "none") && !text_is(v, "bridge") && !text_is(v, "default"))
+                        need(f, PERM_EXTERNAL, who, "network_mode: %s (a network outside the stack)", buf);
+                return;
+        }
+        for (i = 0; bit == PERM_HOST_IPC && i < COUNT(ipc_ok); i++)
+                if (text_is(v, ipc_ok[i]))
+                        return;
+        need(f, bit, who, "%s: %s (not a mode the policy knows)", key, buf);
+}
+
+/* The sysctls Docker lets a container set in its own namespaces: net.* (its network namespace), the IPC
+ * ones. Anything else is the host's kernel. */
+static void check_sysctls(struct file *f, const char *who, const struct yamltree_node *svc,
+                          const struct yamltree_node *v)
+{
+        static const char *const ipc[] = {"kernel.shm", "kernel.msg", "kernel.sem", "fs.mqueue."};
+        const struct yamltree_node *nm = map_get(svc, "network_mode"), *im = map_get(svc, "ipc");
+        char buf[80];
+        size_t i, k, n;
+
+        if (is_null(v))
+                return;
+        if (v->kind == YAMLTREE_SCALAR) {
+                need(f, PERM_PRIVILEGED, who, "sysctls: %s", show(v->text, v->len, buf, sizeof buf));
+                return;
+        }
+        for (i = 0; i < v->n; i += v->kind == YAMLTREE_MAP ? 2 : 1) {
+                const struct yamltree_node *e = v->items[i];
+                bool ok = false;
+
+                if (!is_scalar(e) || node_unknown(e)) {
+                        need(f, PERM_PRIVILEGED, who, "sysctls: %s",
+                             is_scalar(e) ? show(e->text, e->len, buf, sizeof buf) : kind_name(e));
+                        continue;
+                }
+                n = v->kind == YAMLTREE_MAP ? e->len : strcspn(e->text, "=");
+                show(e->text, n, buf, sizeof buf);
+                if (strspn(e->text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") < n) {
+                        need(f, PERM_PRIVILEGED, who, "sysctls: %s (not a sysctl name)", buf);
+                        continue;
+                }
+                if (n > 4 && strncmp(e->text, "net.", 4) == 0) {
+                        if (is_scalar(nm) && (text_is_ci(nm, "host") || node_unknown(nm)))
+                                need(f, PERM_HOST_NETWORK, who, "sysctls: %s (with network_mode: host, the host's)",
+                                     buf);
+                        continue;
+                }
+                for (k = 0; k < COUNT(ipc) && !ok; k++)
+                        ok = n > strlen(ipc[k]) - 1 && strncmp(e->text, ipc[k], strlen(ipc[k])) == 0;
+                if (ok) {
+                        if (is_scalar(im) && (text_is_ci(im, "host") || node_unknown(im)))
+                                need(f, PERM_HOST_IPC, who, "sysctls: %s (with ipc: host, the host's)", buf);
+                        continue;
+                }
+                need(f, PERM_PRIVILEGED, who, "sysctls: %s (not in the container's own namespaces)", buf);
+        }
+}
+
+static void check_logging(struct file *f, const char *who, const struct yamltree_node *v)
+{
+        static const char *const drivers[] = {"json-file", "local", "none"};
+        const struct yamltree_node *d;
+        char buf[80];
+        size_t i;
+
+        if (is_null(v))
+                return;
+        if (v->kind != YAMLTREE_MAP) {
+                need(f, PERM_LOGGING, who, "logging: %s", kind_name(v));
+                return;
+        }
+        d = map_get(v, "driver");
+        if (is_null(d))
+                return; /* the daemon's default: the person's choice, not the bundle's */
+        for (i = 0; is_scalar(d) && !node_unknown(d) && i < COUNT(drivers); i++)
+                if (text_is(d, drivers[i]))
+                        return;
+        need(f, PERM_LOGGING, who, "logging.driver: %s (the daemon sends the logs there)",
+             is_scalar(d) ? show(d->text, d->len, buf, sizeof buf) : kind_name(d));
+}
+
+/* A list of strings, each handed to each() (volumes_from, external_links). */
+static void each_string(struct file *f, const char *who, const char *key, const struct yamltree_node *v,
+                        void (*each)(struct file *, const char *, const char *, const struct yamltree_node *))
+{
+        size_t i;
+
+        if (is_null(v))
+                return;
+        if (v->kind != YAMLTREE_SEQ) {
+                need(f, PERM_OTHER_CONTAINERS, who, "%s: %s", key, kind_name(v));
+                return;
+        }
+        for (i = 0; i < v->n; i++)
+                each(f, who, key, v->items[i]);
+}
+
+static void volumes_from_entry(struct file *f, const char *who, const char *key, const struct yamltree_node *e)
+{
+        char buf[80];
+
+        if (!is_scalar(e) || node_unknown(e)) {
+                need(f, PERM_OTHER_CONTAINERS, who, "%s: %s", key,
+                     is_scalar(e) ? show(e->text, e->len, buf, sizeof buf) : kind_name(e));
+                return;
+        }
+        /* "service[:ro|rw]": compose refuses a name that is not one of the project's services */
+        check_namespace_ref(f, who, key, e->text, e->len);
+}
+
+static void external_link(struct file *f, const char *who, const char *key, const struct yamltree_node *e)
+{
+        char buf[80];
+
+        need(f, PERM_OTHER_CONTAINERS, who, "%s: %s (a container outside the stack)", key,
+             is_scalar(e) ? show(e->text, e->len, buf, sizeof buf) : kind_name(e));
+}
+
+/* A scalar key whose only harmless values are listed (NULL-terminated); anything else needs bit. */
+static void need_unless(struct file *f, const char *who, const char *key, const struct yamltree_node *v,
+                        const char *const *ok, unsigned bit)
+{
+        char buf[80];
+
+        if (is_null(v))
+                return;
+        for (; is_scalar(v) && !node_unknown(v) && *ok; ok++)
+                if (text_is(v, *ok))
+                        return;
+        need(f, bit, who, "%s: %s", key, is_scalar(v) ? show(v->text, v->len, buf, sizeof buf) : kind_name(v));
+}
+
+bool check_reach_key(struct file *f, const char *who, const struct yamltree_node *svc, const struct yamltree_node *k,
+                     const struct yamltree_node *v)
+{
+        static const char *const runtimes[] = {"runc", "io.containerd.runc.v2", NULL};
+        static const char *const isolation[] = {"default", NULL};
+        static const char *const local[] = {"local", NULL};
+        char buf[80], pbuf[160];
+        size_t i;
+
+        if (text_is(k, "network_mode") || text_is(k, "pid") || text_is(k, "ipc")) {
+                check_namespace(f, who, k->text, v);
+        } else if (text_is(k, "volumes_from")) {
+                each_string(f, who, "volumes_from", v, volumes_from_entry);
+        } else if (text_is(k, "external_links")) {
+                each_string(f, who, "external_links", v, external_link);
+        } else if (text_is(k, "container_name")) {
+                const char *project = own_project(f->a, pbuf, sizeof pbuf);
+                size_t n = strlen(project);
+
+                if (is_scalar(v) && !is_null(v) &&
+                    (node_unknown(v) || (v->len >= 6 && strncmp(v->text, "stack-", 6) == 0 &&
+                                         !(v->len > n + 1 && strncmp(v->text, project, n) == 0 && v->text[n] == '_'))))
+                        need(f, PERM_OTHER_CONTAINERS, who, "container_name: %s (%s)",
+                             show(v->text, v->len, buf, sizeof buf),
+                             node_unknown(v) ? unknown_why(v) : "how stack names other stacks' containers");
+        } else if (text_is(k, "logging")) {
+                check_logging(f, who, v);
+        } else if (text_is(k, "sysctls")) {
+                check_sysctls(f, who, svc, v);
+        } else if (text_is(k, "runtime")) {
+                need_unless(f, who, "runtime", v, runtimes, PERM_PRIVILEGED);
+        } else if (text_is(k, "isolation")) {
+                need_unless(f, who, "isolation", v, isolation, PERM_PRIVILEGED);
+        } else if (text_is(k, "volume_driver")) {
+                need_unless(f, who, "volume_driver", v, local, PERM_VOLUME_DRIVER);
+        } else if (text_is(k, "storage_opt")) {
+                for (i = 0; v && v->kind == YAMLTREE_MAP && i + 1 < v->n; i += 2)
+                        if (!text_is(v->items[i], "size"))
+                                need(f, PERM_PRIVILEGED, who, "storage_opt.%s",
+                                     show(v->items[i]->text, v->items[i]->len, buf, sizeof buf));
+                if (!is_null(v) && v->kind != YAMLTREE_MAP)
+                        need(f, PERM_PRIVILEGED, who, "storage_opt: %s", kind_name(v));
+        } else {
+                return false;
+        }
+        return true;
 }

@@ -71,7 +71,7 @@ static int check_service(struct file *f, const char *name, struct yamltree_node 
                 const struct yamltree_node *k = svc->items[i];
                 struct yamltree_node *v = svc->items[i + 1];
 
-                if (check_sandbox_key(f, who, k, v)) {
+                if (check_sandbox_key(f, who, k, v) || check_reach_key(f, who, svc, k, v)) {
                         /* recorded with need() */
                 } else if (text_is(k, "security_opt")) {
                         r = check_security_opt(f, who, v, &st);
@@ -131,7 +131,8 @@ static int check_services(struct file *f, struct yamltree_node *v)
         return 0;
 }
 
-static int check_file_definition(struct file *f, const char *who, const struct yamltree_node *def)
+static int check_file_definition(struct file *f, const char *who, const struct yamltree_node *key,
+                                 struct yamltree_node *def)
 {
         return check_host_path(f, who, "file", map_get(def, "file"));
 }
@@ -139,7 +140,8 @@ static int check_file_definition(struct file *f, const char *who, const struct y
 /* Top-level volumes, secrets and configs: name -> definition; each definition that is a mapping goes to check,
  * with "<what> '<name>'" to name it. */
 static int check_definitions(struct file *f, const struct yamltree_node *v, const char *what,
-                             int (*check)(struct file *, const char *, const struct yamltree_node *))
+                             int (*check)(struct file *, const char *, const struct yamltree_node *,
+                                          struct yamltree_node *))
 {
         char who[WHO_SIZE], buf[80];
         size_t i;
@@ -148,12 +150,13 @@ static int check_definitions(struct file *f, const struct yamltree_node *v, cons
         if (is_null(v) || v->kind != YAMLTREE_MAP)
                 return 0;
         for (i = 0; i + 1 < v->n; i += 2) {
-                const struct yamltree_node *k = v->items[i], *def = v->items[i + 1];
+                const struct yamltree_node *k = v->items[i];
+                struct yamltree_node *def = v->items[i + 1];
 
                 if (def->kind != YAMLTREE_MAP)
                         continue;
                 snprintf(who, sizeof who, "%s%s '%s'", f->prefix, what, show(k->text, k->len, buf, sizeof buf));
-                r = check(f, who, def);
+                r = check(f, who, k, def);
                 if (r < 0)
                         return r;
         }
@@ -173,6 +176,7 @@ int check_document(struct file *f, struct yamltree_node *root)
         r = check_keys(f, root); /* policy-keys.c: every key known, x- dropped */
         if (r == 0)
                 r = scan_vars(f->a, root);
+        f->services = map_get(root, "services");
         for (i = 0; i + 1 < root->n && r == 0; i += 2) {
                 const struct yamltree_node *k = root->items[i];
                 struct yamltree_node *v = root->items[i + 1];

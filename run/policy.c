@@ -21,8 +21,10 @@
  *   policy-keys.c      YAML tags and the compose specification's keys: what is not understood is refused
  *   policy-paths.c     paths: lexical normalisation, where a path leads, host files compose reads
  *   policy-services.c  a document's top-level keys and each service's keys, dispatched to the checks below
- *   policy-security.c  privileged, host namespaces, capabilities, devices, security_opt, networks
- *   policy-mounts.c    volumes and bind mounts: the Docker socket, host paths, data-dir redirects
+ *   policy-security.c  privileged, host namespaces, capabilities, devices, security_opt, networks, other
+ *                      containers, logging, sysctls
+ *   policy-mounts.c    volumes and bind mounts: the Docker socket, host paths, data-dir redirects, nesting,
+ *                      volume drivers, names inside the project
  *   policy-ports.c     published ports bound to 127.0.0.1
  *   policy-limits.c    resource limits and labels
  *   policy-routes.c    the front door: routes from traefik labels, their ports published on loopback
@@ -50,9 +52,20 @@ static const struct {
         unsigned bit;
         const char *name;
 } perm_names[] = {
-        {PERM_PRIVILEGED, "privileged"},       {PERM_HOST_NETWORK, "host-network"}, {PERM_HOST_PID, "host-pid"},
-        {PERM_HOST_IPC, "host-ipc"},           {PERM_CAP_ADD, "cap-add"},           {PERM_DEVICES, "devices"},
-        {PERM_DOCKER_SOCKET, "docker-socket"}, {PERM_HOST_BIND, "host-bind"},       {PERM_LISTEN, "listen"},
+        {PERM_PRIVILEGED, "privileged"},
+        {PERM_HOST_NETWORK, "host-network"},
+        {PERM_HOST_PID, "host-pid"},
+        {PERM_HOST_IPC, "host-ipc"},
+        {PERM_CAP_ADD, "cap-add"},
+        {PERM_DEVICES, "devices"},
+        {PERM_DOCKER_SOCKET, "docker-socket"},
+        {PERM_HOST_BIND, "host-bind"},
+        {PERM_LISTEN, "listen"},
+        {PERM_VOLUME_DRIVER, "volume-driver"},
+        {PERM_EXTERNAL, "external"},
+        {PERM_OTHER_CONTAINERS, "other-containers"},
+        {PERM_REMOTE_BUILD, "remote-build"},
+        {PERM_LOGGING, "logging"},
 };
 
 unsigned policy_perm_from_name(const char *name)
@@ -253,7 +266,11 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
 
         a.main_base = base;
         r = check_file(&a, in->compose_path, rel, base, true, &data, &len, NULL);
-        if (r == 0 && a.refused) {
+        if (r == 0)
+                finish_binds(&a);
+        if (r == 0 && a.refused) { /* the effective text is not written */
+                free(data);
+                data = NULL;
                 refusal_message(&a);
                 r = -STACK_EREJECT;
         }
@@ -324,6 +341,7 @@ fail:
         strv_release(&a.visiting);
         strv_release(&a.main_names);
         strv_release(&a.warnings);
+        strv_release(&a.binds);
         free(a.routes);
         for (i = 0; i < a.n_writes; i++) {
                 free(a.writes[i].path);

@@ -39,9 +39,16 @@ enum policy_perm {
         PERM_DOCKER_SOCKET = 1 << 6, /* a bind of /var/run/docker.sock or /run/docker.sock */
         PERM_HOST_BIND = 1 << 7,     /* a bind mount of a path outside the run dir */
         PERM_LISTEN = 1 << 8,        /* published ports on all interfaces instead of 127.0.0.1 */
+        /* What reaches outside the stack's own project (bits stored in the allows table: never renumber). */
+        PERM_VOLUME_DRIVER = 1 << 16,    /* a volume driver other than local (top-level driver, volume_driver) */
+        PERM_EXTERNAL = 1 << 17,         /* volumes and networks named outside the project, external ones */
+        PERM_OTHER_CONTAINERS = 1 << 18, /* container:NAME, external_links, container_name "stack-..." */
+        PERM_REMOTE_BUILD = 1 << 19,     /* a build context fetched from a URL */
+        PERM_LOGGING = 1 << 20,          /* a logging driver other than json-file, local, none */
 };
 /* "privileged", "host-network", "host-pid", "host-ipc", "cap-add", "devices", "docker-socket", "host-bind",
- * "listen" -> bit; 0 when unknown. */
+ * "listen", "volume-driver", "external", "other-containers", "remote-build", "logging" -> bit; 0 when
+ * unknown. */
 unsigned policy_perm_from_name(const char *name);
 const char *policy_perm_name(unsigned bit);
 
@@ -57,7 +64,9 @@ struct policy_input {
         interp_lookup_fn lookup;   /* the variables compose will see (run.c: PROJECT/DOMAIN, --env and the
                                     * remembered env, the process environment, the bundle's .env); NULL: none */
         void *lookup_ctx;
-        bool dry; /* stack config: the effective file says where data goes, but no data dir is made */
+        bool dry;            /* stack config: the effective file says where data goes, but no data dir is made */
+        const char *project; /* the compose project (run.c project_name()); NULL: "stack-<slug>". Volumes and
+                              * networks named "<project>_..." are the stack's own. */
 };
 
 /* A host the front door routes to a service's container port (spec/proxy.md "Routes from runs"). */

@@ -802,7 +802,8 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
                                   .lookup = vars_lookup,
                                   .compose_v1 = compose_v1,
                                   .lookup_ctx = &vars,
-                                  .dry = dry};
+                                  .dry = dry,
+                                  .project = np->project};
         int r;
 
         r = prepare_run_dir(s, t, &v->tree, np, err);
@@ -814,8 +815,8 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
                 return r;
         allows_get(s, v->slug, &remembered, NULL);
         extra = o->allow & ~declared & ~remembered;
-        for (unsigned bit = 1; bit <= PERM_LISTEN; bit <<= 1)
-                if (extra & bit)
+        for (unsigned bit = 1; bit; bit <<= 1)
+                if ((extra & bit) && policy_perm_name(bit))
                         warn(o, "--allow %s: %s's stack.yaml does not ask for it; granted anyway%s",
                              policy_perm_name(bit), v->slug, dry ? "" : " (remembered for the stack)");
         in.allow = o->allow | remembered;

@@ -1207,7 +1207,7 @@ static void v1_flattens_include_with_paths_rebased_to_the_included_dir(void **st
 
         /* a name two files define differently: refused, naming both */
         assert_int_equal(
-                fx_apply(&f, "include:\n  - stacks/db/compose.yaml\n" WEB "volumes: {pgdata: {external: true}}\n", 0),
+                fx_apply(&f, "include:\n  - stacks/db/compose.yaml\n" WEB "volumes: {pgdata: {labels: {x: y}}}\n", 0),
                 -STACK_EREJECT);
         assert_non_null(
                 strstr(f.err.msg, "volume 'pgdata' is defined in both compose.yaml and stacks/db/compose.yaml"));
