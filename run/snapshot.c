@@ -450,7 +450,7 @@ static const char *strip_leading(const char *p)
 /* The path of an archive entry inside the volume ("" for its root), or NULL when it does not fit the layout. */
 static const char *volume_rel(const char *p, bool dir, enum archive_layout *layout)
 {
-        const char *name = VOLUME_MOUNT + 1; /* "vol" */
+        const char *name = &VOLUME_MOUNT[1]; /* "vol" */
         size_t n = strlen(name);
 
         p = strip_leading(p);
