@@ -34,7 +34,8 @@ static int stop_or_rm(int argc, char **argv, bool rm)
                 return cli_usage(cmd, "expects a run ID or a SLUG");
         r = cli_open_store(&s, &err);
         if (r == 0)
-                r = orch_stop(s, argv[optind], rm, purge, cli_warn, NULL, &row, &err);
+                r = rm ? orch_remove(s, argv[optind], purge, cli_warn, NULL, &row, &err)
+                       : orch_stop(s, argv[optind], false, false, cli_warn, NULL, &row, &err);
         if (r < 0)
                 r = cli_fail(&err);
         else if (rm && !row.id[0])

@@ -1,4 +1,5 @@
-/* cmd-upgrade.c - `stack upgrade SLUG [--to VER] [--offline]` and `stack rollback SLUG`. */
+/* cmd-upgrade.c - `stack upgrade SLUG [--to VER] [--offline]`, `stack upgrade --abandon SLUG` and
+ * `stack rollback SLUG`. */
 #include "cli.h"
 #include "orch/upgrade.h"
 #include "run/policy.h"
@@ -23,19 +24,17 @@ static void print_step(void *ctx, const char *step, double seconds)
 
 static int common(const char *cmd, int argc, char **argv, bool upgrade)
 {
-        static const struct option opts[] = {{"to", required_argument, NULL, 'v'},
-                                             {"offline", no_argument, NULL, 'o'},
-                                             {"catalog", required_argument, NULL, 'c'},
-                                             {"insecure", no_argument, NULL, 'k'},
-                                             {"settle", required_argument, NULL, 's'},
-                                             {"timeout", required_argument, NULL, 't'},
-                                             {"timings", no_argument, NULL, 'T'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
+        static const struct option opts[] = {
+                {"to", required_argument, NULL, 'v'},      {"offline", no_argument, NULL, 'o'},
+                {"catalog", required_argument, NULL, 'c'}, {"insecure", no_argument, NULL, 'k'},
+                {"settle", required_argument, NULL, 's'},  {"timeout", required_argument, NULL, 't'},
+                {"timings", no_argument, NULL, 'T'},       {"abandon", no_argument, NULL, 'A'},
+                {"help", no_argument, NULL, 'h'},          {0}};
         struct upgrade_options uo = {.orch = {.run = {.warn = cli_warn}}, .settle_s = -1, .say = say};
         struct upgrade_result res = {0};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
+        bool abandon = false;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -47,6 +46,7 @@ static int common(const char *cmd, int argc, char **argv, bool upgrade)
                 case 's': uo.settle_s = atoi(optarg); break;
                 case 't': uo.orch.run.timeout_s = atoi(optarg); break;
                 case 'T': uo.orch.run.step = print_step; break;
+                case 'A': abandon = upgrade; break;
                 case 'h':
                         if (upgrade)
                                 printf("usage: stack upgrade SLUG [--to VER] [--offline] [--settle S] [--timings]\n"
@@ -55,7 +55,9 @@ static int common(const char *cmd, int argc, char **argv, bool upgrade)
                                        "data dir and named volumes are snapshot, then old down, new up, and it must stay\n"
                                        "healthy (healthchecks, or every container running for --settle S, default %d s).\n"
                                        "Otherwise it rolls back: new down, data restored, old up (exit 5).\n"
-                                       "External volumes and host binds granted with --allow host-bind are not snapshot.\n",
+                                       "External volumes and host binds granted with --allow host-bind are not snapshot.\n"
+                                       "stack upgrade --abandon SLUG gives up on an upgrade whose rollback could not\n"
+                                       "complete (each command retries it until then) and says what state the stack is in.\n",
                                        UPGRADE_SETTLE_S);
                         else
                                 printf("usage: stack rollback SLUG\nBack to the version that ran before the last "
@@ -69,6 +71,19 @@ static int common(const char *cmd, int argc, char **argv, bool upgrade)
                 return cli_usage(cmd, "takes one SLUG");
         if (!upgrade && (uo.to || uo.orch.offline))
                 return cli_usage(cmd, "takes no --to or --offline");
+        if (abandon) {
+                char *said = NULL;
+                if (uo.to || uo.orch.offline || uo.orch.catalog)
+                        return cli_usage(cmd, "--abandon takes no --to, --offline or --catalog");
+                r = cli_open_store(&s, &err);
+                if (r == 0)
+                        r = upgrade_abandon(s, argv[optind], &said, &err);
+                if (r == 0)
+                        printf("%s\n", said);
+                free(said);
+                store_free(s);
+                return r < 0 ? cli_fail(&err) : 0;
+        }
         r = cli_open_store(&s, &err);
         if (r == 0)
                 r = upgrade ? orch_upgrade(s, argv[optind], &uo, &res, &err)

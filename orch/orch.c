@@ -2,6 +2,7 @@
 #include "orch.h"
 
 #include "fetch/fetch.h"
+#include "orch/upgrade.h"
 #include "proxy/proxy.h"
 #include "run/snapshot.h"
 #include "store/index.h"
@@ -263,6 +264,31 @@ int orch_stop(struct store *s, const char *id_or_slug, bool remove, bool purge, 
         if (!remove)
                 door_state(&d, ret->slug, PROXY_STOPPED);
         else if (proxy_route_remove(s, ret->slug, NULL, &perr) < 0 && perr.code != STACK_ENOTFOUND)
+                door_warn(&d, &perr);
+        return r;
+}
+
+int orch_remove(struct store *s, const char *id_or_slug, bool purge, manifest_warn_fn warn, void *warn_ctx,
+                struct run_row *ret, struct error *err)
+{
+        struct door d = {.s = s, .warn = warn, .warn_ctx = warn_ctx};
+        struct error perr = ERROR_INIT;
+        char *left = NULL;
+        int r;
+
+        r = run_remove_anyway(s, id_or_slug, purge, ret, &left, err);
+        if (left && warn)
+                warn(warn_ctx, left);
+        free(left);
+        if (r < 0 || !ret->slug)
+                return r;
+        /* a removed stack is never started again by an upgrade's recovery; with purge its journal goes too */
+        if (upgrade_forget(s, ret->slug, purge, &perr) < 0 && warn)
+                warn(warn_ctx, perr.msg);
+        error_clear(&perr);
+        if (purge) /* the data went: its snapshots go with it (gc then collects their trees) */
+                snapshot_forget(s, ret->slug, NULL, NULL);
+        if (proxy_route_remove(s, ret->slug, NULL, &perr) < 0 && perr.code != STACK_ENOTFOUND)
                 door_warn(&d, &perr);
         return r;
 }

@@ -13,6 +13,10 @@
  * installed) is a warning: the stack runs with its published ports.
  *   orch_stop(store, id_or_slug, remove, purge, warn, ctx, &row, err)   run_stop (placeholder "stopped") or
  *                                                                       run_remove (routes forgotten)
+ *   orch_remove(store, id_or_slug, purge, warn, ctx, &row, err)   `stack rm`: run_remove_anyway (completes
+ *                                    whatever the Engine answers; what it left is one warn line), routes forgotten,
+ *                                    the stack's unfinished upgrades abandoned (with purge: its journal and
+ *                                    snapshots forgotten)
  *   orch_waiting(store, slug, warn, ctx)   <slug>.stack.localhost says "waiting for approval" (the daemon)
  *   orch_list(store, &infos, &n, err)       run_list() with each run's front-door addresses (the proxy table:
  *                                           routed or a placeholder) first in info->addresses (label
@@ -45,6 +49,8 @@ int orch_run_version(struct store *s, const struct version_info *v, const struct
                      struct error *err);
 int orch_stop(struct store *s, const char *id_or_slug, bool remove, bool purge, manifest_warn_fn warn, void *warn_ctx,
               struct run_row *ret, struct error *err);
+int orch_remove(struct store *s, const char *id_or_slug, bool purge, manifest_warn_fn warn, void *warn_ctx,
+                struct run_row *ret, struct error *err);
 void orch_waiting(struct store *s, const char *slug, manifest_warn_fn warn, void *warn_ctx);
 int orch_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error *err);
 /* Only the first half: the resolved (fetched when missing) version in *ret (version_info_release() it);

@@ -31,13 +31,18 @@ static const char *const migrations[] = {
         "  from_id INTEGER, to_id INTEGER, snapshot TEXT, pid INTEGER NOT NULL, message TEXT,"
         "  started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
         "CREATE INDEX upgrades_by_slug ON upgrades(slug, id);",
+        /* 2: how many times orch_recover() failed to finish a row (it says so once, then retries quietly) */
+        "ALTER TABLE upgrades ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;",
 };
+
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
+#define PENDING_STATES "'prepare','snapshot','switch','health','complete','rollback'"
 
 struct journal {
         int64_t id;
         char *slug, *state, *snapshot, *message;
         int64_t from_id, to_id;
-        int pid;
+        int pid, tries;
 };
 
 static void journal_release(struct journal *j)
@@ -52,7 +57,7 @@ static void journal_release(struct journal *j)
 static int open_db(struct store *s, sqlite3 **ret, struct error *err)
 {
         struct index *ix = store_index(s);
-        int r = index_migrate_module(ix, MODULE, migrations, 1, err);
+        int r = index_migrate_module(ix, MODULE, migrations, SCHEMA_VERSION, err);
 
         if (r == 0)
                 *ret = index_db(ix);
@@ -175,8 +180,8 @@ static int journal_query(struct store *s, const char *where, const char *arg, st
         if (r < 0)
                 return r;
         snprintf(sql, sizeof sql,
-                 "SELECT id, slug, state, snapshot, message, from_id, to_id, pid FROM upgrades WHERE %s ORDER BY id "
-                 "DESC",
+                 "SELECT id, slug, state, snapshot, message, from_id, to_id, pid, tries FROM upgrades WHERE %s ORDER "
+                 "BY id DESC",
                  where);
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
                 return db_error(db, err, "prepare");
@@ -201,6 +206,7 @@ static int journal_query(struct store *s, const char *where, const char *arg, st
                 v[n].from_id = sqlite3_column_int64(st, 5);
                 v[n].to_id = sqlite3_column_int64(st, 6);
                 v[n].pid = sqlite3_column_int(st, 7);
+                v[n].tries = sqlite3_column_int(st, 8);
                 n++;
         }
         if (r == 0 && rc != SQLITE_DONE)
@@ -216,6 +222,29 @@ static void journals_free(struct journal *v, size_t n)
         for (size_t i = 0; v && i < n; i++)
                 journal_release(&v[i]);
         free(v);
+}
+
+/* One statement on the journal with an optional text and integer parameter (?1, ?2). */
+static int journal_exec(struct store *s, const char *sql, const char *text, int64_t num, unsigned *ret_changes,
+                        struct error *err)
+{
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st;
+        int r = open_db(s, &db, err);
+
+        if (r < 0)
+                return r;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+                return db_error(db, err, "prepare");
+        if (text)
+                sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, num);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                r = db_error(db, err, "write upgrades");
+        else if (ret_changes)
+                *ret_changes = (unsigned)sqlite3_changes(db);
+        sqlite3_finalize(st);
+        return r;
 }
 
 void upgrade_result_release(struct upgrade_result *r)
@@ -314,6 +343,31 @@ static int health_wait(const char *slug, int settle_s, struct error *err)
                 nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
         }
         engine_free(e);
+        return r;
+}
+
+static bool process_alive(int pid)
+{
+        return pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* After orch_recover(): an upgrade of slug it could not finish refuses a new upgrade, rollback or restore of
+ * that stack (one at a time), saying how to clear it. */
+static int refuse_pending(struct store *s, const char *slug, struct error *err)
+{
+        struct journal *v = NULL;
+        size_t n = 0;
+        int r = journal_query(s, "slug = ? AND state IN (" PENDING_STATES ")", slug, &v, &n, err);
+
+        if (r == 0 && n)
+                r = process_alive(v[0].pid)
+                            ? error_set(err, STACK_ERUNTIME, "an upgrade of %s is in progress (process %d)", slug,
+                                        v[0].pid)
+                            : error_set(err, STACK_ERUNTIME,
+                                        "an earlier upgrade of %s could not complete its rollback (at %s: %s): "
+                                        "stack upgrade --abandon %s gives up on it",
+                                        slug, v[0].state, v[0].message ? v[0].message : "interrupted", slug);
+        journals_free(v, n);
         return r;
 }
 
@@ -499,6 +553,8 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
         if (r < 0)
                 return r;
         r = orch_recover(s, o->say, o->say_ctx, err);
+        if (r == 0)
+                r = refuse_pending(s, slug, err);
         if (r < 0)
                 goto out;
         r = resolve_target(s, slug, o, &target, err);
@@ -596,11 +652,6 @@ out:
         return r;
 }
 
-static bool process_alive(int pid)
-{
-        return pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM);
-}
-
 int orch_recover(struct store *s, void (*sayfn)(void *ctx, const char *line), void *ctx, struct error *err)
 {
         struct upgrade_options o = {.settle_s = -1, .say = sayfn, .say_ctx = ctx};
@@ -618,8 +669,7 @@ int orch_recover(struct store *s, void (*sayfn)(void *ctx, const char *line), vo
         sqlite3_finalize(st);
         if (!have)
                 return 0;
-        r = journal_query(s, "state IN ('prepare','snapshot','switch','health','complete','rollback')", NULL, &v, &n,
-                          err);
+        r = journal_query(s, "state IN (" PENDING_STATES ")", NULL, &v, &n, err);
         if (r < 0 || !n) {
                 journals_free(v, n);
                 return r;
@@ -638,19 +688,34 @@ int orch_recover(struct store *s, void (*sayfn)(void *ctx, const char *line), vo
                         say(&o, "stack: the interrupted upgrade of %s had completed: the new version runs", j->slug);
                         r = journal_set(s, j, "done", NULL, NULL, err);
                 } else {
+                        /* Said once: a rollback that cannot complete (the Engine still gone, its snapshot collected,
+                         * the old version failing) is retried quietly by later commands until it completes or a
+                         * person gives up on it (stack upgrade --abandon). */
                         struct error rb = ERROR_INIT;
-                        say(&o, "stack: an upgrade of %s was interrupted (at %s): completing its rollback", j->slug,
-                            j->state);
-                        r = roll_back(s, j, &o, "interrupted", &info, &rb);
-                        if (r < 0)
-                                r = error_set(err, rb.code ? rb.code : STACK_ERUNTIME,
-                                              "the interrupted upgrade of %s is still to be rolled back: %s", j->slug,
-                                              rb.msg);
+                        struct upgrade_options quiet = o;
+                        if (j->tries)
+                                quiet.say = NULL;
                         else
+                                say(&o, "stack: an upgrade of %s was interrupted (at %s): completing its rollback",
+                                    j->slug, j->state);
+                        r = roll_back(s, j, &quiet, "interrupted", &info, &rb);
+                        if (r < 0) {
+                                journal_exec(s, "UPDATE upgrades SET tries = tries + 1 WHERE id = ?2", NULL, j->id,
+                                             NULL, NULL);
+                                if (j->tries)
+                                        r = 0; /* already said: `stack upgrade SLUG` says it again */
+                                else
+                                        r = error_set(err, rb.code ? rb.code : STACK_ERUNTIME,
+                                                      "the interrupted upgrade of %s is still to be rolled back: %s "
+                                                      "(later commands retry without a word; stack upgrade --abandon "
+                                                      "%s gives up on it)",
+                                                      j->slug, rb.msg, j->slug);
+                        } else {
                                 say(&o,
                                     "stack: rolled back %s: the version before the upgrade runs again with its "
                                     "data as before",
                                     j->slug);
+                        }
                 }
                 run_info_release(&info);
         }
@@ -675,6 +740,8 @@ int orch_rollback(struct store *s, const char *slug, const struct upgrade_option
         if (r < 0)
                 return r;
         r = orch_recover(s, o->say, o->say_ctx, err);
+        if (r == 0)
+                r = refuse_pending(s, slug, err);
         if (r == 0)
                 r = journal_query(s, "slug = ? AND state = 'done'", slug, &v, &n, err);
         if (r == 0 && !n)
@@ -722,6 +789,8 @@ int orch_restore(struct store *s, const char *slug, const char *snapshot_id, con
         if (r < 0)
                 return r;
         r = orch_recover(s, o->say, o->say_ctx, err);
+        if (r == 0)
+                r = refuse_pending(s, slug, err);
         if (r == 0)
                 r = snapshot_get(s, snapshot_id, &snap, err);
         if (r == 0 && strcmp(snap.slug, slug))
@@ -805,4 +874,83 @@ int upgrade_roots(struct store *s, int64_t **ret_versions, size_t *ret_nv, char 
         *ret_snapshots = snaps;
         *ret_ns = ns;
         return 0;
+}
+
+int upgrade_abandon(struct store *s, const char *slug, char **ret_said, struct error *err)
+{
+        struct journal *v = NULL;
+        struct run_row cur = {0};
+        struct snapshot_row snap = {0};
+        size_t n = 0;
+        char *text = NULL, was[32] = "";
+        bool have_cur, have_snap;
+        int r, k;
+
+        *ret_said = NULL;
+        r = store_lock_shared(s, err);
+        if (r < 0)
+                return r;
+        r = journal_query(s, "slug = ? AND state IN (" PENDING_STATES ")", slug, &v, &n, err);
+        if (r == 0 && !n)
+                r = error_set(err, STACK_EFAIL, "%s has no upgrade left to finish: nothing to abandon", slug);
+        if (r == 0 && process_alive(v[0].pid))
+                r = error_set(err, STACK_ERUNTIME, "an upgrade of %s is in progress (process %d): not abandoned", slug,
+                              v[0].pid);
+        if (r == 0)
+                snprintf(was, sizeof was, "%s", v[0].state);
+        for (size_t i = 0; r == 0 && i < n; i++)
+                r = journal_set(s, &v[i], "abandoned", NULL, "abandoned (stack upgrade --abandon)", err);
+        if (r < 0)
+                goto out;
+        have_cur = runs_get(s, slug, &cur, NULL) == 0 && !strcmp(cur.slug, slug);
+        have_snap = v[0].snapshot && snapshot_get(s, v[0].snapshot, &snap, NULL) == 0;
+        {
+                char run[512], kept[256] = "";
+                if (have_cur)
+                        snprintf(run, sizeof run, "its run %s is version %s, %s as recorded (stack ps asks the Engine)",
+                                 cur.id, cur.version, cur.state);
+                else
+                        snprintf(run, sizeof run, "it has no run (stack run %s starts one)", slug);
+                if (have_snap)
+                        snprintf(kept, sizeof kept,
+                                 "; snapshot %s holds it as it was before the upgrade (stack restore %s %s)", snap.id,
+                                 slug, snap.id);
+                k = asprintf(&text,
+                             "abandoned the upgrade of %s (it was at %s: %s); %s; the data is as the last version "
+                             "that ran left it%s",
+                             slug, was, v[0].message ? v[0].message : "interrupted", run, kept);
+        }
+        if (k < 0)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else {
+                *ret_said = text;
+                text = NULL;
+        }
+out:
+        free(text);
+        run_row_release(&cur);
+        snapshot_row_release(&snap);
+        journals_free(v, n);
+        store_unlock(s);
+        return r;
+}
+
+int upgrade_forget(struct store *s, const char *slug, bool all, struct error *err)
+{
+        sqlite3_stmt *st = NULL;
+        bool have = false;
+
+        if (sqlite3_prepare_v2(index_db(store_index(s)),
+                               "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'upgrades'", -1, &st,
+                               NULL) == SQLITE_OK)
+                have = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        if (!have)
+                return 0;
+        if (all)
+                return journal_exec(s, "DELETE FROM upgrades WHERE slug = ?1", slug, 0, NULL, err);
+        return journal_exec(s,
+                            "UPDATE upgrades SET state = 'abandoned', message = 'the stack was removed (stack rm)'"
+                            " WHERE slug = ?1 AND state IN (" PENDING_STATES ")",
+                            slug, 0, NULL, err);
 }

@@ -50,6 +50,15 @@ int orch_restore(struct store *s, const char *slug, const char *snapshot_id, con
 /* Finish every interrupted upgrade whose process is gone (complete its rollback, or report it completed).
  * Returns 0 when nothing is left pending; an Engine still gone keeps the journal for the next command. */
 int orch_recover(struct store *s, void (*say)(void *ctx, const char *line), void *ctx, struct error *err);
+/* `stack upgrade --abandon SLUG`: every unfinished journal row of slug (one whose rollback could not complete:
+ * the Engine gone, its snapshot collected, the old version failing) marked abandoned, so no command tries it
+ * again. *ret_said (free()) says what state the stack is left in: its run as recorded, the data as the last
+ * version that ran left it, and the snapshot taken before the upgrade when it still exists. STACK_EFAIL when
+ * nothing is pending; an upgrade whose process still runs is refused. */
+int upgrade_abandon(struct store *s, const char *slug, char **ret_said, struct error *err);
+/* `stack rm SLUG`: its unfinished rows abandoned (a removed stack is never started again by a recovery);
+ * all: (rm --purge) every journal row of slug deleted. */
+int upgrade_forget(struct store *s, const char *slug, bool all, struct error *err);
 /* For gc: the version each stack rolls back to and the snapshots the journal needs (pending or last upgrade). */
 int upgrade_roots(struct store *s, int64_t **ret_versions, size_t *ret_nv, char ***ret_snapshots, size_t *ret_ns,
                   struct error *err);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -243,11 +244,61 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
         }
         if (c->ret_pid)
                 __atomic_store_n(c->ret_pid, (int)pid, __ATOMIC_SEQ_CST);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR) {
-                        r = error_errno(err, STACK_ERUNTIME, errno, "waiting for %s", b->name);
-                        break;
+        {
+                /* A time limit (spec/run.md "Compose calls"): STACK_COMPOSE_TIMEOUT seconds when set (0: none),
+                 * else 600 s for the commands that create and start containers (a healthcheck the Engine
+                 * cannot run must not hang stack) and 120 s for the others; logs (-f follows) has none. On
+                 * expiry the tool gets SIGTERM, then SIGKILL 10 s later, and the call is STACK_ERUNTIME. */
+                const char *verb = c->args && c->args[0] ? c->args[0] : "", *env = getenv("STACK_COMPOSE_TIMEOUT");
+                bool slow = !strcmp(verb, "up") || !strcmp(verb, "create") || !strcmp(verb, "build") ||
+                            !strcmp(verb, "pull") || !strcmp(verb, "start") || !strcmp(verb, "restart");
+                long limit_ms = slow ? 600000 : 120000, waited_ms = 0, term_ms = -1;
+                char *end = NULL;
+                if (env && *env) {
+                        long v = strtol(env, &end, 10);
+                        if (*end || v < 0 || v > 86400 * 7)
+                                r = error_set(err, STACK_EFAIL,
+                                              "STACK_COMPOSE_TIMEOUT=%s: expected whole seconds (0: no limit)", env);
+                        else
+                                limit_ms = v * 1000;
                 }
+                if (!strcmp(verb, "logs") || r < 0)
+                        limit_ms = 0;
+                for (;;) {
+                        pid_t w = waitpid(pid, &status, limit_ms ? WNOHANG : 0);
+                        if (w == pid)
+                                break;
+                        if (w < 0 && errno != EINTR) {
+                                r = error_errno(err, STACK_ERUNTIME, errno, "waiting for %s", b->name);
+                                break;
+                        }
+                        if (w == 0) {
+                                nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+                                waited_ms += 50;
+                        }
+                        if (limit_ms && waited_ms >= limit_ms && term_ms < 0) {
+                                kill(pid, SIGTERM);
+                                term_ms = waited_ms;
+                        } else if (term_ms >= 0 && waited_ms >= term_ms + 10000) {
+                                kill(pid, SIGKILL);
+                                term_ms = LONG_MAX - 20000; /* once */
+                        }
+                }
+                if (r == 0 && term_ms >= 0) {
+                        char tail[512] = "";
+                        off_t endo = out_fd >= 0 ? lseek(out_fd, 0, SEEK_END) : 0;
+                        off_t from = endo > (off_t)sizeof tail - 1 ? endo - (off_t)sizeof tail + 1 : 0;
+                        ssize_t n = out_fd >= 0 ? pread(out_fd, tail, sizeof tail - 1, from) : 0;
+                        tail[n > 0 ? n : 0] = 0;
+                        for (char *q = tail; *q; q++)
+                                if ((unsigned char)*q < 0x20)
+                                        *q = ' ';
+                        r = error_set(err, STACK_ERUNTIME,
+                                      "%s %s did not finish within %ld s: stopped it (STACK_COMPOSE_TIMEOUT sets the "
+                                      "limit)%s%s",
+                                      b->name, verb, limit_ms / 1000, tail[0] ? "; its last output: " : "", tail);
+                }
+        }
         if (c->ret_pid)
                 __atomic_store_n(c->ret_pid, 0, __ATOMIC_SEQ_CST);
         if (r < 0)

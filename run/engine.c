@@ -25,9 +25,14 @@
 #include "store/buf.h"
 #include "store/fsutil.h"
 
-#define DEFAULT_SOCKET    "/var/run/docker.sock"
-#define API_MAJOR         1
-#define API_MINOR         41 /* the newest API this client is written against */
+#define DEFAULT_SOCKET "/var/run/docker.sock"
+/* The API versions this client speaks. The newest is the one whose changes since the oldest were checked
+ * against every endpoint and field used here (spec/run.md "Engine"): Docker Engine 29's 1.52. The oldest is
+ * Docker 20.10's 1.41 (Debian 12's docker.io), which is also what Podman 4 and 5 report for their
+ * Docker-compatible API. */
+#define API_NEWEST_MINOR  52
+#define API_OLDEST_MINOR  41
+#define API_OLDEST_ENGINE "Docker 20.10"
 #define CONNECT_TIMEOUT_S 2L
 #define PING_TIMEOUT_S    10L
 #define CALL_TIMEOUT_S    120L /* a busy Engine can take a while to list containers; a hung one must not hang us */
@@ -38,7 +43,7 @@
 
 struct engine {
         char *socket;
-        char prefix[16]; /* "/v1.41", or "" when the Engine did not say which API it speaks */
+        char prefix[16]; /* "/v1.NN", or "" when the Engine did not say which API it speaks */
         CURL *curl;
         char errbuf[CURL_ERROR_SIZE];
 };
@@ -423,33 +428,65 @@ static int engine_ping(struct engine *e, struct ping *p, struct error *err)
         return r;
 }
 
-/* The API version to speak: the Engine's, capped at the one this file is written against. Without a
- * version header, ask GET /version; without that either, use unversioned paths (the Engine's own). */
-static void engine_pick_version(struct engine *e, struct ping *p)
+/* "1.44" -> 44 (API major 1 only); -1 when absent or not such a version. */
+static int api_minor(const char *v)
 {
-        int major = p->major, minor = p->minor;
+        int major, minor, n = 0;
 
-        if (!major) {
-                struct error ignored = ERROR_INIT;
-                long status = 0;
-                json_t *j = NULL;
-                const char *v;
+        if (!v || sscanf(v, "%d.%d%n", &major, &minor, &n) != 2 || v[n] || major != 1 || minor < 0 || minor > 999)
+                return -1;
+        return minor;
+}
 
-                if (engine_get_json(e, "/version", &status, &j, &ignored) == 0 && j &&
-                    (v = json_string_value(json_object_get(j, "ApiVersion"))) &&
-                    sscanf(v, "%d.%d", &major, &minor) != 2)
-                        major = minor = 0;
-                json_decref(j);
+/* The API version to speak, as the Engine asks (spec/run.md "Engine"): GET /version's ApiVersion (the newest
+ * the Engine speaks; the ping's API-Version header when /version does not say) and MinAPIVersion (the oldest
+ * it accepts). Speak the Engine's newest, capped at the newest this client knows, never below the Engine's
+ * oldest; then one versioned request proves the Engine accepts it. An Engine that names no version at all is
+ * spoken to without a prefix (its own version). */
+static int engine_pick_version(struct engine *e, struct ping *p, struct error *err)
+{
+        struct error ignored = ERROR_INIT;
+        struct buf b = BUF_INIT(0);
+        long status = 0;
+        json_t *j = NULL;
+        int newest = p->major == 1 ? p->minor : -1, oldest = -1, speak, r;
+        char path[32];
+
+        if (engine_get_json(e, "/version", &status, &j, &ignored) == 0 && j) {
+                int v = api_minor(json_string_value(json_object_get(j, "ApiVersion")));
+                if (v >= 0)
+                        newest = v;
+                oldest = api_minor(json_string_value(json_object_get(j, "MinAPIVersion")));
         }
-        if (major <= 0 || minor < 0) {
+        json_decref(j);
+        if (newest < 0) {
                 e->prefix[0] = 0;
-                return;
+                return 0;
         }
-        if (major > API_MAJOR || (major == API_MAJOR && minor > API_MINOR)) {
-                major = API_MAJOR;
-                minor = API_MINOR;
+        if (newest < API_OLDEST_MINOR)
+                return error_set(err, STACK_ERUNTIME,
+                                 "the Docker Engine on %s speaks API 1.%d, older than API 1.%d (%s), the oldest stack "
+                                 "supports: upgrade the Engine",
+                                 e->socket, newest, API_OLDEST_MINOR, API_OLDEST_ENGINE);
+        speak = newest < API_NEWEST_MINOR ? newest : API_NEWEST_MINOR;
+        if (oldest > speak)
+                return error_set(err, STACK_ERUNTIME,
+                                 "the Docker Engine on %s accepts API 1.%d and newer only; stack speaks at most API "
+                                 "1.%d: upgrade stack",
+                                 e->socket, oldest, speak);
+        snprintf(e->prefix, sizeof e->prefix, "/v1.%d", speak);
+        /* An Engine may refuse the version without having said so ("client version 1.41 is too old. Minimum
+         * supported API version is 1.44"): better one line here than every later request failing. */
+        r = engine_get_status(e, "/version", &status, &b, err);
+        if (r == 0 && (status < 200 || status > 299)) {
+                char *m = answer_message(b.p, b.len);
+                snprintf(path, sizeof path, "%s/version", e->prefix);
+                r = error_set(err, STACK_ERUNTIME, "the Docker Engine on %s refuses API 1.%d (GET %s: HTTP %ld%s%s)",
+                              e->socket, speak, path, status, m ? ": " : "", m ? m : "");
+                free(m);
         }
-        snprintf(e->prefix, sizeof e->prefix, "/v%d.%d", major, minor);
+        buf_release(&b);
+        return r;
 }
 
 int engine_open(struct engine **ret, struct error *err)
@@ -475,7 +512,9 @@ int engine_open(struct engine **ret, struct error *err)
         r = engine_ping(e, &p, err);
         if (r < 0)
                 goto fail;
-        engine_pick_version(e, &p);
+        r = engine_pick_version(e, &p, err);
+        if (r < 0)
+                goto fail;
         *ret = e;
         return 0;
 fail:
@@ -515,11 +554,19 @@ int engine_image_exists(struct engine *e, const char *ref, bool *ret, struct err
         if (r < 0)
                 return r;
         if (status == 400) {
-                /* "invalid reference format": the name came from a bundle, so the bundle is at fault. */
+                /* "invalid reference format" (Docker, Podman): the name came from a bundle, so the bundle is at
+                 * fault. Any other refusal (an API version the Engine no longer accepts, ...) is the Engine's. */
                 char *m = answer_message(b.p, b.len);
-                r = error_set(err, STACK_EREJECT, "image reference '%s' is not valid: %s", ref,
-                              m ? m : "the Engine refused it");
+                if (m && strstr(m, "invalid reference format"))
+                        r = error_set(err, STACK_EREJECT, "image reference '%s' is not valid: %s", ref, m);
+                else
+                        r = status_error(e, "GET", path, status, &b, err);
                 free(m);
+                buf_release(&b);
+                return r;
+        }
+        if ((status < 200 || status > 299) && status != 404) {
+                r = status_error(e, "GET", path, status, &b, err);
                 buf_release(&b);
                 return r;
         }
@@ -634,8 +681,8 @@ static int image_load(struct engine *e, struct upload u, uint64_t size, const ch
                 r = error_set(err, STACK_EFAIL, "out of memory");
         else if (a.error)
                 r = error_set(err, STACK_EREJECT, "image archive %s: %s", what, a.error);
-        else if (status >= 400)
-                r = error_set(err, STACK_EREJECT, "image archive %s: %s", what,
+        else if (status >= 400) /* the request refused (version, ...), not the archive read: the Engine's */
+                r = error_set(err, STACK_ERUNTIME, "Docker Engine: POST /images/load of %s: HTTP %ld: %s", what, status,
                               a.message ? a.message
                               : a.text  ? a.text
                                         : "the Engine refused it");

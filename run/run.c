@@ -15,6 +15,7 @@
 #include "images.h"
 #include "relaunch.h"
 #include "runs.h"
+#include "store/buf.h"
 #include "store/checkout.h"
 #include "store/fsutil.h"
 
@@ -1148,14 +1149,16 @@ static void observe(struct engine *e, const char *project, const char **ret_stat
                     char **ret_ports)
 {
         struct engine_container *c = NULL;
+        struct error err = ERROR_INIT;
         char label[160], ports[512] = "";
         size_t n = 0, running = 0, len = 0;
 
         *ret_state = "stopped";
         reason[0] = 0;
         snprintf(label, sizeof label, "com.docker.compose.project=%s", project);
-        if (engine_list_containers(e, label, &c, &n, NULL) < 0) {
-                *ret_state = NULL; /* unknown: keep what is recorded */
+        if (engine_list_containers(e, label, &c, &n, &err) < 0) {
+                *ret_state = NULL; /* unknown: the caller says so, the recorded state stays */
+                snprintf(reason, size, "%.*s", (int)(size ? size - 1 : 0), err.msg);
                 return;
         }
         for (size_t i = 0; i < n; i++) {
@@ -1184,12 +1187,13 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
         struct run_row *rows = NULL;
         struct run_info *v;
         struct engine *e = NULL;
+        struct error eerr = ERROR_INIT;
         size_t n = 0;
         int r = runs_list(s, &rows, &n, err);
 
         if (r < 0)
                 return r;
-        engine_open(&e, NULL); /* no Engine: states as recorded */
+        engine_open(&e, &eerr); /* no Engine: state "unknown" (the recorded one in the reason) */
         v = calloc(n + 1, sizeof *v);
         if (!v) {
                 run_rows_free(rows, n);
@@ -1199,9 +1203,25 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
         for (size_t i = 0; i < n; i++) {
                 const char *state = NULL;
                 char reason[512];
+                bool ask = strcmp(rows[i].state, "pending") && !flavor_row_static(s, &rows[i]);
                 reason[0] = 0;
-                if (e && strcmp(rows[i].state, "pending") && !flavor_row_static(s, &rows[i]))
+                if (ask && e)
                         observe(e, rows[i].project, &state, reason, sizeof reason, &v[i].ports);
+                if (ask && !state) {
+                        /* The Engine could not be asked: what is recorded may be stale, so it is not shown as
+                         * the state (nothing is written). */
+                        char *why = NULL;
+                        if (asprintf(&why, "recorded %s%s%s%s; the Engine could not be asked: %s", rows[i].state,
+                                     rows[i].reason ? " (" : "", rows[i].reason ? rows[i].reason : "",
+                                     rows[i].reason ? ")" : "", e ? reason : eerr.msg) < 0)
+                                why = NULL;
+                        free(rows[i].state);
+                        rows[i].state = strdup(RUN_STATE_UNKNOWN);
+                        free(rows[i].reason);
+                        rows[i].reason = why;
+                        v[i].row = rows[i];
+                        continue;
+                }
                 /* Only states a container can contradict are corrected: a stopped run stays stopped. */
                 if (state && strcmp(state, rows[i].state) &&
                     (!strcmp(rows[i].state, "running") || !strcmp(rows[i].state, "starting") ||
@@ -1307,18 +1327,23 @@ static int orphan_row(struct store *s, const char *slug, struct run_row *row, st
 
 /* compose down when the effective file is there and compose accepts it; then, whatever compose said, the
  * project's containers and networks (volumes with purge) through the Engine by its label, the run dir, the
- * data dir with purge, the row. */
-int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_row *ret, struct error *err)
+ * data dir with purge, the row. anyway: an Engine that does not answer or fails does not stop the rest; what it
+ * could not remove is said in *ret_left. */
+static int remove_run(struct store *s, const char *id_or_slug, bool purge, bool anyway, struct run_row *ret,
+                      char **ret_left, struct error *err)
 {
         const char *down[] = {"down", "--remove-orphans", NULL}, *down_v[] = {"down", "--remove-orphans", "-v", NULL};
         struct engine_removed rm = {0};
         struct backend *b = NULL;
         struct paths p;
         struct engine *e = NULL;
+        struct error eerr = ERROR_INIT;
         struct stat st;
-        bool have_row = true, locked = false;
+        bool have_row = true, locked = false, engine_ok = false;
         int r;
 
+        if (ret_left)
+                *ret_left = NULL;
         r = flavor_static_remove(s, id_or_slug, purge, ret, err); /* a StaticWebsite has no container */
         if (r != 1)
                 return r;
@@ -1330,15 +1355,40 @@ int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_r
         } else if (r == 0 && row_paths(s, ret, &p) < 0) {
                 r = error_set(err, STACK_ESTORE, "store path too long");
         }
-        if (r == 0)
-                r = engine_open(&e, err);
+        if (r == 0) {
+                r = engine_open(&e, anyway ? &eerr : err);
+                if (r < 0 && anyway)
+                        r = 0;
+                engine_ok = r == 0 && e;
+        }
         if (r == 0)
                 r = store_lock_shared(s, err);
         locked = r == 0;
-        if (r == 0 && stat(p.effective, &st) == 0 && backend_detect(s, &b, NULL) == 0)
+        if (r == 0 && engine_ok && stat(p.effective, &st) == 0 && backend_detect(s, &b, NULL) == 0)
                 simple_compose(ret->slug, &p, b, purge ? down_v : down, NULL); /* the Engine does the rest */
-        if (r == 0)
-                r = engine_remove_project(e, p.project, purge, &rm, err);
+        if (r == 0 && engine_ok) {
+                r = engine_remove_project(e, p.project, purge, &rm, anyway ? &eerr : err);
+                if (r < 0 && anyway)
+                        r = 0;
+        }
+        if (r == 0 && anyway && eerr.code && ret_left &&
+            asprintf(ret_left, "the containers%s of %s may be left on the Engine: %s",
+                     purge ? ", networks and volumes" : " and networks", p.project, eerr.msg) < 0)
+                *ret_left = NULL;
+        if (r == 0 && anyway && !eerr.code && rm.kept && ret_left) {
+                struct buf k = BUF_INIT(1u << 16);
+                buf_add_str(&k, "left on the Engine (something else uses them): ");
+                for (char **q = rm.kept; *q; q++) {
+                        if (q != rm.kept)
+                                buf_add_str(&k, "; ");
+                        buf_add_str(&k, *q);
+                }
+                buf_add(&k, "", 1);
+                if (k.oom || k.toobig)
+                        buf_release(&k);
+                else
+                        *ret_left = buf_steal(&k, NULL);
+        }
         if (r == 0) {
                 r = fs_rm_rf(p.run_dir);
                 if (r < 0)
@@ -1357,6 +1407,17 @@ int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_r
         engine_free(e);
         backend_free(b);
         return r;
+}
+
+int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_row *ret, struct error *err)
+{
+        return remove_run(s, id_or_slug, purge, false, ret, NULL, err);
+}
+
+int run_remove_anyway(struct store *s, const char *id_or_slug, bool purge, struct run_row *ret, char **ret_left,
+                      struct error *err)
+{
+        return remove_run(s, id_or_slug, purge, true, ret, ret_left, err);
 }
 
 int run_logs(struct store *s, const char *id_or_slug, bool follow, struct error *err)

@@ -86,11 +86,20 @@ void run_info_release(struct run_info *i);
 int run_config(struct store *s, const struct version_info *v, const struct run_options *o, char **ret,
                struct error *err);
 
-/* Every run, reconciled with the Engine (when one answers; otherwise as recorded). */
+/* Every run, reconciled with the Engine. A run the Engine could not be asked about (none answers, or it
+ * refused the question) has state RUN_STATE_UNKNOWN in the list (not in its row), and a reason that gives the
+ * recorded state and the Engine's error. */
+#define RUN_STATE_UNKNOWN "unknown"
 int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error *err);
 void run_infos_free(struct run_info *v, size_t n);
 int run_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struct error *err);
 int run_remove(struct store *s, const char *id_or_slug, bool purge, struct run_row *ret, struct error *err);
+/* `stack rm`: run_remove() that completes whatever the Engine answers (none, or an error): the run dir, the data
+ * dir with purge and the row go; *ret_left (free(), NULL when nothing) then says in one line what may be left
+ * on the Engine and why. Store errors still fail. run_remove() itself fails when the Engine does (an upgrade's
+ * rollback must not go on as if the new version were down). */
+int run_remove_anyway(struct store *s, const char *id_or_slug, bool purge, struct run_row *ret, char **ret_left,
+                      struct error *err);
 /* compose logs [-f] with the caller's stdout; returns the tool's status as a stack_code. */
 int run_logs(struct store *s, const char *id_or_slug, bool follow, struct error *err);
 /* The same into fd (its stdout and stderr; the daemon's GET /runs/{id}/logs); fd <= 0: the caller's stdout.

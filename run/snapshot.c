@@ -426,12 +426,53 @@ static ssize_t archive_data(void *ctx, void *buf, size_t len)
         return k < 0 ? -1 : (ssize_t)k;
 }
 
-/* The tar GET /containers/{id}/archive?path=/vol gave: entries "vol", "vol/..." into volumes/<name>/... */
+/* The layouts of GET /containers/{id}/archive?path=/vol (spec/run.md "Upgrades and snapshots"): Docker names
+ * the directory asked for and its contents under it ("vol/", "vol/f"); Podman names them from the root of the
+ * directory ("/", "/f"); either may prefix "./". The first entry tells which: the directory "vol" itself is
+ * Docker's; anything else is relative to the volume. An entry that does not fit the layout is an error, never
+ * skipped: a snapshot that leaves something out without a word loses it at the next rollback. */
+enum archive_layout { LAYOUT_UNKNOWN, LAYOUT_NAMED, LAYOUT_ROOT };
+
+static const char *strip_leading(const char *p)
+{
+        for (;;) {
+                if (*p == '/')
+                        p++;
+                else if (p[0] == '.' && p[1] == '/')
+                        p += 2;
+                else if (p[0] == '.' && !p[1])
+                        p++;
+                else
+                        return p;
+        }
+}
+
+/* The path of an archive entry inside the volume ("" for its root), or NULL when it does not fit the layout. */
+static const char *volume_rel(const char *p, bool dir, enum archive_layout *layout)
+{
+        const char *name = &VOLUME_MOUNT[1]; /* "vol" */
+        size_t n = strlen(name);
+
+        p = strip_leading(p);
+        if (*layout == LAYOUT_UNKNOWN)
+                *layout = dir && !strncmp(p, name, n) && (!p[n] || (p[n] == '/' && !*strip_leading(p + n)))
+                                  ? LAYOUT_NAMED
+                                  : LAYOUT_ROOT;
+        if (*layout == LAYOUT_ROOT)
+                return p;
+        if (strncmp(p, name, n) || (p[n] && p[n] != '/'))
+                return NULL;
+        return strip_leading(p + n);
+}
+
+/* The tar GET /containers/{id}/archive?path=/vol gave, in either layout, into volumes/<name>/... */
 static int read_volume_tar(struct builder *b, const char *name, int fd, struct error *err)
 {
         struct archive *a = archive_read_new();
         struct archive_entry *ae;
         char prefix[300];
+        enum archive_layout layout = LAYOUT_UNKNOWN;
+        uint64_t entries = 0, kept = 0;
         int r = 0, rc;
 
         if (!a)
@@ -448,15 +489,15 @@ static int read_volume_tar(struct builder *b, const char *name, int fd, struct e
                 const char *link = archive_entry_hardlink(ae);
                 char path[TREE_MAX_PATH + 2];
                 mode_t mode = archive_entry_mode(ae);
-                if (!p)
-                        continue;
-                while (*p == '/' || (p[0] == '.' && p[1] == '/'))
-                        p++;
-                if (strncmp(p, "vol", 3) || (p[3] && p[3] != '/'))
-                        continue;
-                rest = p + 3;
-                while (*rest == '/')
-                        rest++;
+                if (!p || !(rest = volume_rel(p, AE_IFDIR == archive_entry_filetype(ae), &layout))) {
+                        r = error_set(err, STACK_ERUNTIME,
+                                      "volume %s: the Engine's archive has an entry outside the volume (%.200s): "
+                                      "refusing a snapshot that would leave it out",
+                                      name, p ? p : "(no name)");
+                        break;
+                }
+                if (*rest)
+                        entries++;
                 if ((size_t)snprintf(path, sizeof path, "%s%s%s", prefix, *rest ? "/" : "", rest) > TREE_MAX_PATH) {
                         r = error_set(err, STACK_EFAIL, "volume %s: path too long", name);
                         break;
@@ -466,17 +507,14 @@ static int read_volume_tar(struct builder *b, const char *name, int fd, struct e
                 if (link) {
                         hook_warn(b->h, "volume %s: %s is a hard link: kept as a copy", name, path);
                         /* tar leaves its data out: find the linked file's entry */
-                        const char *lrest = link;
-                        while (*lrest == '/' || (lrest[0] == '.' && lrest[1] == '/'))
-                                lrest++;
-                        lrest += strncmp(lrest, "vol/", 4) ? 0 : 4;
+                        const char *lrest = volume_rel(link, false, &layout);
                         char lpath[TREE_MAX_PATH + 2];
                         const struct tree_entry *te = NULL;
-                        snprintf(lpath, sizeof lpath, "%s/%s", prefix, lrest);
-                        for (size_t i = 0; i < b->t.n && !te; i++)
+                        snprintf(lpath, sizeof lpath, "%s/%s", prefix, lrest ? lrest : "");
+                        for (size_t i = 0; lrest && i < b->t.n && !te; i++)
                                 if (!strcmp(b->t.v[i].path, lpath))
                                         te = &b->t.v[i];
-                        if (!te) {
+                        if (!te || !lrest) {
                                 r = error_set(err, STACK_ERUNTIME, "volume %s: hard link %s to nothing", name, path);
                                 break;
                         }
@@ -497,6 +535,8 @@ static int read_volume_tar(struct builder *b, const char *name, int fd, struct e
                         hook_warn(b->h, "volume %s: %s is not a file, directory or symlink: not kept", name, path);
                         continue;
                 }
+                if (r == 0 && *rest)
+                        kept++;
                 if (r == 0)
                         r = meta_line(b,
                                       link                                     ? 'f'
@@ -509,8 +549,40 @@ static int read_volume_tar(struct builder *b, const char *name, int fd, struct e
         if (r == 0 && rc != ARCHIVE_EOF)
                 r = error_set(err, STACK_ERUNTIME, "volume %s: the Engine's archive: %s", name,
                               archive_error_string(a));
+        if (r == 0 && entries && !kept)
+                r = error_set(err, STACK_ERUNTIME,
+                              "volume %s: the Engine's archive holds %" PRIu64 " entries and none could be kept: "
+                              "refusing an empty snapshot of a volume that is not empty",
+                              name, entries);
 done:
         archive_read_free(a);
+        return r;
+}
+
+int snapshot_read_volume_archive(struct store *s, const char *name, int fd, char **ret_meta, uint64_t *ret_files,
+                                 struct error *err)
+{
+        struct builder b = {.s = s};
+        int r;
+
+        tree_init(&b.t);
+        buf_init(&b.meta, 256u << 20);
+        r = store_lock_shared(s, err);
+        if (r < 0)
+                return r;
+        r = staging_new(s, &b.st, err);
+        if (r == 0)
+                r = read_volume_tar(&b, name, fd, err);
+        if (r == 0 && buf_add(&b.meta, "", 1) < 0)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        if (r == 0) {
+                *ret_meta = buf_steal(&b.meta, NULL);
+                *ret_files = b.files;
+        }
+        staging_free(b.st); /* never committed: the objects it wrote go with it */
+        tree_release(&b.t);
+        buf_release(&b.meta);
+        store_unlock(s);
         return r;
 }
 

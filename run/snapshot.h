@@ -72,6 +72,12 @@ void snapshot_rows_free(struct snapshot_row *v, size_t n);
 /* The version: the stack's run's, "-" when it has none. */
 int snapshot_take_manual(struct store *s, const char *slug, const struct snapshot_hooks *h, struct snapshot_row *ret,
                          struct error *err);
+/* How snapshot_take reads one volume's archive (GET /containers/{id}/archive?path=/vol, in Docker's "vol/..."
+ * or Podman's "/..." layout), without keeping anything: *ret_meta the snapshot.meta lines it would write (one
+ * per entry kept, "volumes/<name>/..."; free()), *ret_files the files. An entry outside the layout, or an archive
+ * with entries of which none could be kept, is STACK_ERUNTIME. For tests. */
+int snapshot_read_volume_archive(struct store *s, const char *name, int fd, char **ret_meta, uint64_t *ret_files,
+                                 struct error *err);
 /* {id, slug, version, reason, created_at, tree, size, added, files, volumes}; NULL: out of memory. */
 json_t *snapshot_row_json(const struct snapshot_row *r);
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,109 @@ static void open_on_a_socket_nobody_listens_on_says_not_running(void **state)
         assert_int_equal(engine_open(&e, &err), -STACK_ERUNTIME);
         restore_docker_host();
         assert_non_null(strstr(err.msg, "not running"));
+}
+
+/* A stand-in Engine (tests/e2e/fake_engine.py) on its own socket, claiming the API versions in args; DOCKER_HOST
+ * points at it until restore_docker_host(). Its requests are logged to <name>.log. Returns its pid. */
+static char fake_dir[512]; /* the last start_fake's directory */
+
+static int start_fake(const char *name, const char *args)
+{
+        const char *src = getenv("STACK_SRC");
+        char sock[600], out[600], cmd[700], pid[32], env[700];
+
+        snprintf(fake_dir, sizeof fake_dir, "%s", tl_tmpdir());
+        snprintf(sock, sizeof sock, "%s/%s.sock", fake_dir, name);
+        snprintf(out, sizeof out, "%s/%s.out", fake_dir, name);
+        assert_int_equal(sh("python3 '%s/tests/e2e/fake_engine.py' '%s' '%s/%s.log' %s >'%s' 2>&1 & echo $! >'%s.pid'",
+                            src ? src : ".", sock, fake_dir, name, args, out, out),
+                         0);
+        for (int i = 0; i < 100 && sh("grep -q ready '%s' 2>/dev/null", out); i++)
+                usleep(100000);
+        assert_int_equal(sh("grep -q ready '%s'", out), 0);
+        snprintf(cmd, sizeof cmd, "cat '%s.pid'", out);
+        assert_int_equal(sh_line(pid, sizeof pid, cmd), 0);
+        snprintf(env, sizeof env, "unix://%s", sock);
+        setenv("DOCKER_HOST", env, 1);
+        return atoi(pid);
+}
+
+static void stop_fake(int pid)
+{
+        restore_docker_host();
+        if (pid > 0)
+                kill(pid, SIGTERM);
+}
+
+static void open_speaks_the_newest_version_both_know(void **state)
+{
+        char upstream[700], log[600];
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+        bool yes = false;
+        int pid;
+
+        (void)state;
+        snprintf(upstream, sizeof upstream, "--api 1.55 --min 1.44 --upstream '%s'",
+                 docker_host ? docker_host + strlen("unix://") : "/var/run/docker.sock");
+        pid = start_fake("v155", upstream);
+        assert_int_equal(engine_open(&e, &err), 0);
+        assert_int_equal(engine_image_exists(e, IMAGE, &yes, &err), 0);
+        assert_true(yes);
+        engine_free(e);
+        stop_fake(pid);
+        snprintf(log, sizeof log, "%s/v155.log", fake_dir);
+        assert_int_equal(sh("grep -q '^stack GET /v1.52/images/stack-test/engine:1/json 200$' '%s'", log), 0);
+        assert_int_equal(sh("grep '^stack ' '%s' | grep -v ' /_ping \\| /version \\| /v1.52/' | grep -q .", log), 1);
+}
+
+static void open_refuses_engines_it_cannot_speak_to(void **state)
+{
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+        int pid;
+
+        (void)state;
+        pid = start_fake("v130", "--api 1.30 --min 1.12");
+        assert_int_equal(engine_open(&e, &err), -STACK_ERUNTIME);
+        stop_fake(pid);
+        assert_null(e);
+        assert_non_null(strstr(err.msg, "speaks API 1.30, older than API 1.41"));
+        assert_null(strchr(err.msg, '\n'));
+        error_clear(&err);
+
+        /* Says 1.41 (and no floor), then refuses 1.41 the way dockerd with DOCKER_MIN_API_VERSION=1.44 does. */
+        pid = start_fake("refusing", "--api 1.41 --floor 1.44");
+        assert_int_equal(engine_open(&e, &err), -STACK_ERUNTIME);
+        stop_fake(pid);
+        assert_non_null(strstr(err.msg, "refuses API 1.41"));
+        assert_non_null(strstr(err.msg, "client version 1.41 is too old. Minimum supported API version is 1.44"));
+        error_clear(&err);
+
+        pid = start_fake("v160", "--api 1.60 --min 1.53");
+        assert_int_equal(engine_open(&e, &err), -STACK_ERUNTIME);
+        stop_fake(pid);
+        assert_non_null(strstr(err.msg, "accepts API 1.53 and newer only; stack speaks at most API 1.52"));
+        error_clear(&err);
+}
+
+static void image_exists_reports_an_engine_refusal_as_the_engines(void **state)
+{
+        char args[700];
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+        bool yes = false;
+        int pid;
+
+        (void)state;
+        snprintf(args, sizeof args, "--api 1.55 --min 1.44 --refuse-image-inspect --upstream '%s'",
+                 docker_host ? docker_host + strlen("unix://") : "/var/run/docker.sock");
+        pid = start_fake("noinspect", args);
+        assert_int_equal(engine_open(&e, &err), 0);
+        assert_int_equal(engine_image_exists(e, IMAGE, &yes, &err), -STACK_ERUNTIME); /* not EREJECT (exit 3) */
+        engine_free(e);
+        stop_fake(pid);
+        assert_non_null(strstr(err.msg, "HTTP 400: simulated refusal of the image inspect"));
 }
 
 static void image_exists_tells_present_from_absent(void **state)
@@ -719,6 +823,9 @@ int main(void)
                 cmocka_unit_test(open_without_engine_says_not_running_and_how_to_start_it),
                 cmocka_unit_test(open_refuses_a_tcp_docker_host),
                 cmocka_unit_test(open_on_a_socket_nobody_listens_on_says_not_running),
+                cmocka_unit_test(open_speaks_the_newest_version_both_know),
+                cmocka_unit_test(open_refuses_engines_it_cannot_speak_to),
+                cmocka_unit_test(image_exists_reports_an_engine_refusal_as_the_engines),
                 cmocka_unit_test(image_exists_tells_present_from_absent),
                 cmocka_unit_test(archive_refs_reads_docker_save_repo_tags),
                 cmocka_unit_test(archive_refs_reads_oci_index_annotations),
