@@ -793,6 +793,7 @@ static const struct key_def k_services_n_keys[] = {
         {"user", NULL, 0},
         {"userns_mode", NULL, 0},
         {"uts", NULL, 0},
+        {"volume_driver", NULL, 0}, /* compose file format 2.x, docker-compose 1.29: judged by policy-security.c */
         {"volumes", &k_services_n_volumes, 0},
         {"volumes_from", NULL, 0},
         {"working_dir", NULL, 0},

@@ -453,7 +453,7 @@ static void unknown_keys_are_refused_at_every_level(void **state)
         } cases[] = {
                 {WEB "foo: 1\n", "compose.yaml: unknown compose key 'foo'"},
                 {WEB "    foo: 1\n", "service 'web': unknown compose key 'foo' (stack refuses what it does not know"},
-                {WEB "    volume_driver: x\n", "service 'web': unknown compose key 'volume_driver'"},
+                {WEB "    volume_drivers: x\n", "service 'web': unknown compose key 'volume_drivers'"},
                 {WEB "    deploy: {resources: {limits: {memory: 1g, foo: 1}}}\n",
                  "service 'web': unknown compose key 'deploy.resources.limits.foo'"},
                 {WEB "    deploy: {restart_policy: {foo: 1}}\n", "unknown compose key 'deploy.restart_policy.foo'"},
