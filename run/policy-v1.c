@@ -52,6 +52,96 @@ static int stringify_values(struct yamltree_node *m)
         return 0;
 }
 
+/* PyYAML (v1, and podman-compose) reads YAML 1.1, where a plain yes/no/on/off is a boolean; compose v2 reads
+ * YAML 1.2, where it is the string. Written quoted, it is the string for both. */
+static bool yaml11_only_bool(const struct yamltree_node *v)
+{
+        static const char *const words[] = {"yes", "Yes", "YES", "no",  "No",  "NO",
+                                            "on",  "On",  "ON",  "off", "Off", "OFF"};
+
+        if (!v || v->kind != YAMLTREE_SCALAR || v->style != YAML_PLAIN_SCALAR_STYLE)
+                return false;
+        for (size_t i = 0; i < COUNT(words); i++)
+                if (text_is(v, words[i]))
+                        return true;
+        return false;
+}
+
+/* A command, entrypoint or healthcheck test: each yes/no/on/off quoted (the string v2 reads). */
+static int quote_yaml11_bools(struct yamltree_node *v)
+{
+        size_t n = v && v->kind == YAMLTREE_SEQ ? v->n : 1;
+
+        for (size_t i = 0; v && i < n; i++) {
+                struct yamltree_node *w = v->kind == YAMLTREE_SEQ ? v->items[i] : v;
+                char *text;
+
+                if (!yaml11_only_bool(w))
+                        continue;
+                text = strndup(w->text, w->len);
+                if (!text)
+                        return -ENOMEM;
+                scalar_replace(w, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+        }
+        return 0;
+}
+
+/* A plain scalar YAML 1.2 reads as no string (null, a boolean, a number): compose v2 refuses it as a version
+ * too, so it is left for both tools to refuse. */
+static bool plain_non_string(const struct yamltree_node *v)
+{
+        char buf[64], *end;
+
+        if (v->style != YAML_PLAIN_SCALAR_STYLE)
+                return false;
+        if (is_null(v) || text_is_ci(v, "true") || text_is_ci(v, "false"))
+                return true;
+        if (v->len == 0 || v->len >= sizeof buf)
+                return false;
+        memcpy(buf, v->text, v->len);
+        buf[v->len] = 0;
+        strtod(buf, &end);
+        return *end == 0;
+}
+
+/* A port's protocol in lowercase: compose v2 lowercases `/UDP` (and the Engine knows only tcp, udp, sctp);
+ * docker-compose 1.29 refuses "127.0.0.1:51413:51413/UDP", which the policy writes for a long-syntax port with
+ * `protocol: UDP`. */
+static void lowercase_protocols(struct yamltree_node *ports)
+{
+        for (size_t i = 0; ports && ports->kind == YAMLTREE_SEQ && i < ports->n; i++) {
+                struct yamltree_node *p = ports->items[i], *proto = p;
+                size_t from = 0;
+
+                if (p->kind == YAMLTREE_MAP)
+                        proto = map_get(p, "protocol");
+                else if (p->kind == YAMLTREE_SCALAR)
+                        for (size_t j = 0; j < p->len; j++)
+                                if (p->text[j] == '/')
+                                        from = j + 1;
+                if (!proto || proto->kind != YAMLTREE_SCALAR || (p == proto && from == 0))
+                        continue;
+                for (size_t j = from; j < proto->len; j++)
+                        if (proto->text[j] >= 'A' && proto->text[j] <= 'Z')
+                                proto->text[j] = (char)(proto->text[j] - 'A' + 'a');
+        }
+}
+
+/* A top-level version v1 knows: "", "2", "3", "2.N", "3.N" (v1 refuses any other string; v2 ignores it). */
+static bool v1_version(const struct yamltree_node *v)
+{
+        size_t i = 1;
+
+        if (v->len == 0)
+                return true;
+        if (v->text[0] != '2' && v->text[0] != '3')
+                return false;
+        if (i < v->len && v->text[i] == '.' && i + 1 < v->len)
+                for (i++; i < v->len && v->text[i] >= '0' && v->text[i] <= '9'; i++)
+                        ;
+        return i == v->len;
+}
+
 static bool starts_variable(const char *s, size_t len)
 {
         return len && (s[0] == '{' || s[0] == '_' || ((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'));
@@ -189,8 +279,22 @@ static int rewrite_service(struct file *f, const char *name, struct yamltree_nod
         if (r < 0)
                 return r;
         h = map_get(svc, "healthcheck");
-        if (h && h->kind == YAMLTREE_MAP)
+        if (h && h->kind == YAMLTREE_MAP) {
                 map_del(h, "start_interval", false);
+                if (quote_yaml11_bools(map_get(h, "test")) < 0)
+                        return -ENOMEM;
+        }
+        lowercase_protocols(map_get(svc, "ports"));
+        /* `command: null` is unset for v2; v1 refuses a null there */
+        for (i = 0; i < 2; i++) {
+                const char *key = i ? "entrypoint" : "command";
+
+                v = map_get(svc, key);
+                if (v && is_null(v))
+                        map_del(svc, key, false);
+                else if (quote_yaml11_bools(v) < 0)
+                        return -ENOMEM;
+        }
         b = map_get(svc, "build");
         if (b && b->kind == YAMLTREE_MAP) {
                 if (!map_get(b, "context") && map_set_text(b, "context", ".", YAML_PLAIN_SCALAR_STYLE) < 0)
@@ -374,6 +478,10 @@ int rewrite_v1(struct file *f, struct yamltree_node *root)
                         return refuse_v1(f, who, "environment");
                 }
         map_del(root, "name", false); /* v1 refuses it; the project name is -p */
+        /* a version string v1 does not know ("3.8-custom", "latest"): v2 ignores it, v1 refuses the file */
+        v = map_get(root, "version");
+        if (v && v->kind == YAMLTREE_SCALAR && !plain_non_string(v) && !v1_version(v))
+                map_del(root, "version", false);
         if (escape_lone_dollars(root) < 0)
                 return oom(f->a->err);
         return 0;
