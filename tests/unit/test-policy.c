@@ -1521,6 +1521,55 @@ static void v1_unknown_version_string_is_removed(void **state)
         fx_release(&f);
 }
 
+static void extends_file_bases_merge_as_compose_merges_them(void **state)
+{
+        static const char *const shipped[] = {"base.yaml", NULL};
+        char path[PATH_MAX];
+        struct fx f;
+
+        (void)state;
+        fx_init(&f, NULL, shipped);
+        snprintf(path, sizeof path, "%s/base.yaml", f.run);
+        write_file(path, "services:\n  temporal:\n    image: busybox\n    depends_on:\n"
+                         "      db: {condition: service_healthy}\n  plain:\n    image: busybox\n");
+        both_tools(&f,
+                   "services:\n  db:\n    image: busybox\n"
+                   "  temporal:\n    extends: {file: base.yaml, service: temporal}\n    depends_on: [cache]\n"
+                   "  web:\n    extends: {file: base.yaml, service: plain}\n"
+                   "  cache:\n    image: busybox\n",
+                   0);
+        /* v1: the base's depends_on moved into the extending service, merged with its own */
+        assert_yaml(f.text, "services/temporal/depends_on/db/condition", "service_healthy");
+        assert_yaml(f.text, "services/temporal/depends_on/cache/condition", "service_started");
+        snprintf(path, sizeof path, "%s/.stack-effective-base.yaml", f.run);
+        free(f.text);
+        f.text = NULL;
+        assert_int_equal(fs_read_file(path, 1 << 20, &f.text, NULL), 0);
+        assert_yaml(f.text, "services/temporal/depends_on", "<none>");
+        /* the base keeps what the policy adds; the merged service gets it from there, once */
+        assert_yaml(f.text, "services/temporal/security_opt/0", "no-new-privileges:true");
+        fx_release(&f);
+}
+
+static void v1_leaves_out_services_of_inactive_profiles(void **state)
+{
+        struct fx f;
+
+        (void)state;
+        fx_init(&f, NULL, NULL);
+        both_tools(&f,
+                   "services:\n  web:\n    image: busybox\n"
+                   "  couchbase:\n    build: ./couchbase-server\n    profiles: [couchbase]\n"
+                   "  admin:\n    image: busybox\n    profiles: [couchbase]\n    depends_on: [ui]\n"
+                   "  ui:\n    image: busybox\n    profiles: [couchbase]\n",
+                   0);
+        assert_yaml(f.text, "services/couchbase", "<none>");
+        assert_yaml(f.text, "services/admin", "<none>");
+        assert_yaml(f.text, "services/ui", "<none>"); /* named only by a service left out */
+        assert_yaml(f.text, "services/web/image", "busybox");
+        fx_release(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1591,6 +1640,8 @@ int main(void)
                 cmocka_unit_test(v1_null_command_is_unset),
                 cmocka_unit_test(v1_yes_in_a_command_list_stays_a_string),
                 cmocka_unit_test(v1_unknown_version_string_is_removed),
+                cmocka_unit_test(extends_file_bases_merge_as_compose_merges_them),
+                cmocka_unit_test(v1_leaves_out_services_of_inactive_profiles),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
