@@ -20,13 +20,13 @@
 #include "store/store.h"
 #include "testlib.h"
 
-#define V1_OUT                                                                                                         \
-        "docker-compose version 1.29.2, build unknown\ndocker-py version: 5.0.3\nCPython version: "                   \
+#define V1_OUT                                                                                      \
+        "docker-compose version 1.29.2, build unknown\ndocker-py version: 5.0.3\nCPython version: " \
         "3.11.2\nOpenSSL version: OpenSSL 3.0.15 3 Sep 2024\n"
 #define V2_DEBIAN_OUT "Docker Compose version 2.26.1-4\n"
-#define V2_OUT "Docker Compose version v2.40.3\n"
-#define PODMAN_COMPOSE_OUT                                                                                             \
-        "['podman', '--version', '']\nusing podman version: 4.3.1\npodman-composer version  1.0.3\npodman "            \
+#define V2_OUT        "Docker Compose version v2.40.3\n"
+#define PODMAN_COMPOSE_OUT                                                                                  \
+        "['podman', '--version', '']\nusing podman version: 4.3.1\npodman-composer version  1.0.3\npodman " \
         "--version \npodman version 4.3.1\nexit code: 0\n"
 
 static char bin[1024], counter[1100], argsfile[1100];
@@ -45,9 +45,10 @@ static void tool(const char *name, const char *compose_out)
                          "#!/bin/sh\necho run >>'%s'\necho \"Error: unrecognized command \\`%s $1\\`\" >&2\nexit 125\n",
                          counter, name);
         else
-                snprintf(text, sizeof text,
-                         "#!/bin/sh\necho run >>'%s'\necho \"$@\" >'%s'\n[ \"$%d\" = version ] || exit 0\n/bin/cat <<'OUT'\n%sOUT\n",
-                         counter, argsfile, sub ? 2 : 1, compose_out);
+                snprintf(
+                        text, sizeof text,
+                        "#!/bin/sh\necho run >>'%s'\necho \"$@\" >'%s'\n[ \"$%d\" = version ] || exit 0\n/bin/cat <<'OUT'\n%sOUT\n",
+                        counter, argsfile, sub ? 2 : 1, compose_out);
         unlink(path);
         assert_int_equal(fs_write_atomic(path, text, strlen(text), 0755), 0);
 }
@@ -269,10 +270,8 @@ static void test_stack_runtime(void **state)
  * `logs --no-color` (argparse refuses them) */
 static void call(const struct backend *b, const char *const *args, const char *want)
 {
-        struct backend_call c = {.project = "stack-x",
-                                 .compose_file = "/r/.stack-compose.yaml",
-                                 .project_dir = "/r",
-                                 .args = args};
+        struct backend_call c = {
+                .project = "stack-x", .compose_file = "/r/.stack-compose.yaml", .project_dir = "/r", .args = args};
         struct error err = {0};
         char *text = NULL;
         int status = -1;
