@@ -408,6 +408,20 @@ bool backend_v1_file(const struct backend *b)
         return b && (b->kind == BACKEND_COMPOSE_V1 || b->kind == BACKEND_PODMAN_COMPOSE);
 }
 
+/* podman-compose 1.0.x exits 0 from `up -d` even when `podman run` and `podman start` failed: it prints
+ * "exit code: N" after each podman command. The last one is the container's start (a 125 from a `run` whose
+ * container already exists is followed by its `start`). */
+static int podman_compose_status(const char *out)
+{
+        const char *p = out, *last = NULL;
+
+        while ((p = strstr(p, "exit code: ")) != NULL) {
+                last = p;
+                p += 11;
+        }
+        return last ? atoi(last + 11) : 0;
+}
+
 int backend_compose(const struct backend *b, const struct backend_call *c, int *ret_status, char **ret_output,
                     struct error *err)
 {
@@ -513,6 +527,8 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
                 if (buf && n >= 0) {
                         buf[n] = 0;
                         *ret_output = buf;
+                        if (b->kind == BACKEND_PODMAN_COMPOSE && *ret_status == 0 && !strcmp(c->args[0], "up"))
+                                *ret_status = podman_compose_status(buf);
                 } else {
                         free(buf);
                         *ret_output = NULL;

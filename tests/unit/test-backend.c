@@ -300,6 +300,28 @@ static void test_podman_compose_args(void **state)
         call(b, down, "-p stack-x -f /r/.stack-compose.yaml down -v\n");
         call(b, logs, "-p stack-x -f /r/.stack-compose.yaml logs --tail 5 web\n");
         backend_free(b);
+
+        /* podman-compose 1.0.x exits 0 from `up -d` whose container did not start: its last "exit code: N" */
+        {
+                char path[1200], text[2048];
+                struct backend_call c = {.project = "stack-x", .compose_file = "/r/c.yaml", .args = up};
+                char *out = NULL;
+                int status = -1;
+
+                snprintf(path, sizeof path, "%s/podman-compose", bin);
+                snprintf(text, sizeof text,
+                         "#!/bin/sh\n[ \"$1\" = version ] && { echo 'podman-composer version  1.0.3'; exit 0; }\n"
+                         "echo 'podman run --name=x'\necho 'exit code: 125'\necho 'podman start x'\n"
+                         "echo 'Error: unable to start container'\necho 'exit code: 125'\nexit 0\n");
+                unlink(path);
+                assert_int_equal(fs_write_atomic(path, text, strlen(text), 0755), 0);
+                assert_int_equal(backend_detect(s, &b, &err), 0);
+                assert_int_equal(backend_compose(b, &c, &status, &out, &err), 0);
+                assert_int_equal(status, 125);
+                assert_non_null(strstr(out, "unable to start container"));
+                free(out);
+                backend_free(b);
+        }
         setenv("STACK_RUNTIME", "docker-compose", 1);
         assert_int_equal(backend_detect(s, &b, &err), 0);
         call(b, down, "-p stack-x -f /r/.stack-compose.yaml --project-directory /r down --remove-orphans -v\n");
