@@ -1,4 +1,4 @@
-/* backend.c - detect and run the compose tool (docker compose v2, docker-compose v1, podman compose). */
+/* backend.c - detect and run the compose tool (compose v2, docker-compose v1, podman compose, podman-compose). */
 #include "backend.h"
 #include "store/fsutil.h"
 
@@ -17,21 +17,31 @@
 
 extern char **environ;
 
-#define OUTPUT_TAIL 8192
+#define OUTPUT_TAIL      8192
+#define PROBE_TIMEOUT_MS 30000
+#define CACHE_MAX        8192
 
 struct backend {
-        char name[32];
+        char name[32];          /* the tool as invoked: "docker compose", "docker-compose", ... */
+        enum backend_kind kind; /* what its `version` said it is */
+        char version[64];
         const char *argv[3]; /* program and optional subcommand, NULL-terminated */
         char prog[PATH_MAX];
 };
 
+/* The candidates, in the order automatic detection probes them. */
 static const struct {
         const char *name, *prog, *sub;
+        bool podman;
 } known[] = {
-        {"docker compose", "docker", "compose"},
-        {"docker-compose", "docker-compose", NULL},
-        {"podman compose", "podman", "compose"},
+        {"docker compose", "docker", "compose", false},
+        {"docker-compose", "docker-compose", NULL, false},
+        {"podman compose", "podman", "compose", true},
+        {"podman-compose", "podman-compose", NULL, true},
 };
+#define N_KNOWN (sizeof known / sizeof *known)
+
+static const char *const kind_names[] = {"v2", "v1", "podman-compose"};
 
 /* Like `command -v`: the path of prog in PATH, or -ENOENT. */
 static int which(const char *prog, char *out, size_t size)
@@ -54,7 +64,7 @@ static int which(const char *prog, char *out, size_t size)
         return -ENOENT;
 }
 
-static int set_kind(struct backend *b, int k)
+static int set_tool(struct backend *b, size_t k)
 {
         snprintf(b->name, sizeof b->name, "%s", known[k].name);
         if (which(known[k].prog, b->prog, sizeof b->prog) < 0)
@@ -65,85 +75,308 @@ static int set_kind(struct backend *b, int k)
         return 0;
 }
 
-/* Run argv with output to /dev/null; the exit status, or -1 when it cannot run. */
-static int run_quiet(const char *const *argv)
+/* The number after prefix in s (an optional 'v' first), its major in *major; the version text (up to a space,
+ * comma or line end) copied to ver. NULL when prefix is not there or no digit follows it. */
+static const char *after(const char *s, const char *prefix, int *major, char *ver, size_t size)
 {
-        posix_spawn_file_actions_t fa;
-        pid_t pid;
-        int status;
+        const char *p = strstr(s, prefix);
+        size_t len;
 
+        if (!p)
+                return NULL;
+        p += strlen(prefix);
+        p += strspn(p, ": ");
+        if (*p == 'v')
+                p++;
+        if (*p < '0' || *p > '9')
+                return NULL;
+        *major = atoi(p);
+        len = strcspn(p, " ,\r\n\t");
+        snprintf(ver, size, "%.*s", (int)(len < size ? len : size - 1), p);
+        return p;
+}
+
+int backend_parse_version(const char *output, enum backend_kind *kind, char *version, size_t size)
+{
+        int major = 0;
+
+        /* podman-compose first: its output also holds podman's (and 1.0.x spells itself "podman-composer") */
+        if (after(output, "podman-compose version", &major, version, size) ||
+            after(output, "podman-composer version", &major, version, size)) {
+                *kind = BACKEND_PODMAN_COMPOSE;
+                return 0;
+        }
+        if (after(output, "docker-compose version", &major, version, size) ||
+            after(output, "Docker Compose version", &major, version, size)) {
+                if (major == 1) {
+                        *kind = BACKEND_COMPOSE_V1;
+                        return 0;
+                }
+                if (major >= 2) {
+                        *kind = BACKEND_COMPOSE_V2;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+/* Run `<tool> version` with stdout and stderr captured (its first 4 KiB into out); the exit status, or -1
+ * when it cannot run or runs longer than PROBE_TIMEOUT_MS (then it is killed). */
+static int probe(const struct backend *b, char *out, size_t size)
+{
+        const char *argv[4] = {b->argv[0], b->argv[1] ? b->argv[1] : "version", b->argv[1] ? "version" : NULL, NULL};
+        char path[] = "/tmp/stack-probe-XXXXXX";
+        posix_spawn_file_actions_t fa;
+        int fd = mkstemp(path), status = -1, waited = 0;
+        ssize_t n;
+        pid_t pid;
+
+        out[0] = 0;
+        if (fd < 0)
+                return -1;
+        unlink(path);
         posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, fd, 1);
+        posix_spawn_file_actions_adddup2(&fa, fd, 2);
         if (posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ) != 0) {
                 posix_spawn_file_actions_destroy(&fa);
+                close(fd);
                 return -1;
         }
         posix_spawn_file_actions_destroy(&fa);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
+        for (;;) {
+                pid_t w = waitpid(pid, &status, WNOHANG);
+                if (w == pid)
+                        break;
+                if (w < 0 && errno != EINTR) {
+                        status = -1;
+                        break;
+                }
+                if (waited >= PROBE_TIMEOUT_MS) {
+                        kill(pid, SIGKILL);
+                        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                                ;
+                        close(fd);
                         return -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+                }
+                usleep(10000);
+                waited += 10;
+        }
+        n = pread(fd, out, size - 1, 0);
+        out[n > 0 ? n : 0] = 0;
+        close(fd);
+        return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static bool answers(const struct backend *b)
+/* What identifies the installed tools without starting one: for each candidate program and each docker CLI
+ * plugin directory's docker-compose, its resolved path, device:inode, size and mtime (or "-"). A change in any
+ * (a tool installed, removed, replaced or upgraded, PATH changed) makes the remembered choice stale. */
+static void fingerprint_line(char *out, size_t size, const char *label, const char *path)
 {
-        const char *argv[4] = {b->argv[0], b->argv[1] ? b->argv[1] : "version", b->argv[1] ? "version" : NULL, NULL};
+        char real[PATH_MAX];
+        struct stat st;
 
-        return run_quiet(argv) == 0;
+        if (!path || !realpath(path, real) || stat(real, &st) != 0) {
+                snprintf(out, size, "%s -\n", label);
+                return;
+        }
+        snprintf(out, size, "%s %llu:%llu %lld %lld.%09ld %s\n", label, (unsigned long long)st.st_dev,
+                 (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                 real);
+}
+
+static int fingerprint(char *out, size_t size)
+{
+        const char *config = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
+        const char *dirs[] = {"/usr/local/lib/docker/cli-plugins", "/usr/local/libexec/docker/cli-plugins",
+                              "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins"};
+        char path[PATH_MAX], user[PATH_MAX] = "", line[PATH_MAX + 128];
+        size_t len = 0;
+
+        out[0] = 0;
+        for (size_t k = 0; k < N_KNOWN; k++) {
+                fingerprint_line(line, sizeof line, known[k].prog,
+                                 which(known[k].prog, path, sizeof path) == 0 ? path : NULL);
+                if (len + strlen(line) >= size)
+                        return -ENAMETOOLONG;
+                len += (size_t)snprintf(out + len, size - len, "%s", line);
+        }
+        if (config && *config)
+                snprintf(user, sizeof user, "%s/cli-plugins", config);
+        else if (home && *home)
+                snprintf(user, sizeof user, "%s/.docker/cli-plugins", home);
+        for (size_t i = 0; i <= sizeof dirs / sizeof *dirs; i++) {
+                const char *d = i == 0 ? user : dirs[i - 1];
+                if (!*d || fs_path(path, sizeof path, "%s/docker-compose", d) < 0)
+                        continue;
+                fingerprint_line(line, sizeof line, "plugin", path);
+                if (len + strlen(line) >= size)
+                        return -ENAMETOOLONG;
+                len += (size_t)snprintf(out + len, size - len, "%s", line);
+        }
+        return 0;
+}
+
+/* The remembered choice: "stack-runtime 2\nwant=..\ntool=..\nkind=..\nversion=..\n--\n<fingerprint>". */
+static int cache_format(char *out, size_t size, const char *want, const struct backend *b, const char *fp)
+{
+        int n = snprintf(out, size, "stack-runtime 2\nwant=%s\ntool=%s\nkind=%s\nversion=%s\n--\n%s", want, b->name,
+                         kind_names[b->kind], b->version, fp);
+        return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
+}
+
+static const char *field(const char *text, const char *key, char *out, size_t size)
+{
+        char pat[32];
+        const char *p;
+        size_t len;
+
+        snprintf(pat, sizeof pat, "\n%s=", key);
+        p = strstr(text, pat);
+        if (!p)
+                return NULL;
+        p += strlen(pat);
+        len = strcspn(p, "\n");
+        if (len >= size)
+                return NULL;
+        memcpy(out, p, len);
+        out[len] = 0;
+        return out;
+}
+
+/* The remembered backend when the cache was written for the same STACK_RUNTIME and the same fingerprint. */
+static bool cache_read(const char *path, const char *want, const char *fp, struct backend *b)
+{
+        char *text = NULL, w[64], tool[32], kind[32], expect[CACHE_MAX];
+        bool ok = false;
+
+        if (fs_read_file(path, CACHE_MAX, &text, NULL) != 0)
+                return false;
+        if (strncmp(text, "stack-runtime 2\n", 16) != 0 || !field(text, "want", w, sizeof w) || strcmp(w, want) ||
+            !field(text, "tool", tool, sizeof tool) || !field(text, "kind", kind, sizeof kind) ||
+            !field(text, "version", b->version, sizeof b->version))
+                goto out;
+        for (size_t k = 0; k < N_KNOWN && !ok; k++)
+                for (int j = 0; j < 3 && !ok; j++)
+                        if (!strcmp(tool, known[k].name) && !strcmp(kind, kind_names[j]) && set_tool(b, k) == 0) {
+                                b->kind = (enum backend_kind)j;
+                                ok = true;
+                        }
+        if (ok && (cache_format(expect, sizeof expect, want, b, fp) < 0 || strcmp(expect, text) != 0))
+                ok = false;
+out:
+        free(text);
+        return ok;
+}
+
+/* Probe candidate k: 0 with b set when its `version` names a compose tool stack knows; -ENOENT when it is not
+ * installed; -EINVAL when it does not answer or says something else (its output in out). */
+static int try_tool(struct backend *b, size_t k, char *out, size_t size, int *status)
+{
+        if (set_tool(b, k) < 0)
+                return -ENOENT;
+        *status = probe(b, out, size);
+        if (*status != 0 || backend_parse_version(out, &b->kind, b->version, sizeof b->version) < 0)
+                return -EINVAL;
+        return 0;
+}
+
+/* The last non-empty line of s, for a message. */
+static void last_line(const char *s, char *out, size_t size)
+{
+        const char *end = s + strlen(s), *start;
+
+        while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+                end--;
+        start = end;
+        while (start > s && start[-1] != '\n')
+                start--;
+        snprintf(out, size, "%.*s", (int)(end - start), start);
 }
 
 int backend_detect(struct store *s, struct backend **ret, struct error *err)
 {
         const char *want = getenv("STACK_RUNTIME");
-        char cache[PATH_MAX], *remembered = NULL;
-        struct backend *b = calloc(1, sizeof *b);
-        int found = -1;
+        char cache[PATH_MAX], fp[CACHE_MAX - 512], out[4096], line[200], text[CACHE_MAX];
+        struct backend *b = calloc(1, sizeof *b), *fallback = NULL;
+        bool fp_ok, cache_ok;
+        int r, status = 0, n;
 
         if (!b)
                 return error_set(err, STACK_EFAIL, "out of memory");
-        if (want && *want) {
-                for (int k = 0; k < 3 && found < 0; k++)
-                        if (!strcmp(want, known[k].name) || (k == 2 && !strcmp(want, "podman-compose")))
-                                found = k;
-                if (found < 0) {
-                        free(b);
-                        return error_set(
-                                err, STACK_EUSAGE,
-                                "STACK_RUNTIME='%s': use 'docker compose', 'docker-compose' or 'podman compose'", want);
-                }
-                if (set_kind(b, found) < 0) {
-                        free(b);
-                        return error_set(err, STACK_ERUNTIME, "STACK_RUNTIME='%s' but %s is not installed", want,
-                                         known[found].prog);
-                }
-                *ret = b;
+        want = want ? want : "";
+        fp_ok = fingerprint(fp, sizeof fp) == 0;
+        cache_ok = fs_path(cache, sizeof cache, "%s/runtime", store_home(s)) == 0;
+        if (cache_ok && fp_ok && cache_read(cache, want, fp, b)) {
+                *ret = b; /* remembered, the tools unchanged: no probe (each probe starts a program) */
                 return 0;
         }
-        /* Remembered from an earlier run: no probing (each probe starts a program). */
-        if (fs_path(cache, sizeof cache, "%s/runtime", store_home(s)) == 0 &&
-            fs_read_file(cache, 256, &remembered, NULL) == 0) {
-                remembered[strcspn(remembered, "\n")] = 0;
-                for (int k = 0; k < 3; k++)
-                        if (!strcmp(remembered, known[k].name) && set_kind(b, k) == 0) {
-                                free(remembered);
-                                *ret = b;
-                                return 0;
-                        }
-        }
-        free(remembered);
-        for (int k = 0; k < 3; k++)
-                if (set_kind(b, k) == 0 && answers(b)) {
-                        char line[40];
-                        int n = snprintf(line, sizeof line, "%s\n", known[k].name);
-                        fs_write_atomic(cache, line, (size_t)n, 0644); /* a cache: failing to write it costs a probe */
-                        *ret = b;
-                        return 0;
+        if (*want) {
+                size_t k = 0;
+
+                while (k < N_KNOWN && strcmp(want, known[k].name))
+                        k++;
+                if (k == N_KNOWN) {
+                        free(b);
+                        return error_set(err, STACK_EUSAGE,
+                                         "STACK_RUNTIME='%s': use 'docker compose', 'docker-compose', 'podman compose' "
+                                         "or 'podman-compose'",
+                                         want);
                 }
-        free(b);
-        return error_set(err, STACK_ERUNTIME,
-                         "no compose tool found: install docker-compose (apt-get install docker-compose) or the docker "
-                         "compose plugin");
+                r = try_tool(b, k, out, sizeof out, &status);
+                if (r == -ENOENT) {
+                        free(b);
+                        return error_set(err, STACK_ERUNTIME, "STACK_RUNTIME='%s' but %s is not installed", want,
+                                         known[k].prog);
+                }
+                if (r < 0) {
+                        last_line(out, line, sizeof line);
+                        free(b);
+                        return error_set(err, STACK_ERUNTIME,
+                                         "STACK_RUNTIME='%s': `%s version` (exit %d) did not report docker compose "
+                                         "v2, docker-compose 1.x or podman-compose: %s",
+                                         want, want, status, *line ? line : "(no output)");
+                }
+        } else {
+                /* compose v2 under either name first, then docker-compose 1.x, then Podman's tools (used when no
+                 * docker tool answers) */
+                bool found = false;
+
+                for (size_t k = 0; k < N_KNOWN && !found; k++) {
+                        if (known[k].podman && fallback)
+                                break;
+                        if (try_tool(b, k, out, sizeof out, &status) < 0)
+                                continue;
+                        if (b->kind == BACKEND_COMPOSE_V2 || known[k].podman)
+                                found = true;
+                        else if (!fallback) {
+                                fallback = malloc(sizeof *fallback);
+                                if (!fallback) {
+                                        free(b);
+                                        return error_set(err, STACK_EFAIL, "out of memory");
+                                }
+                                *fallback = *b;
+                        }
+                }
+                if (!found && fallback) {
+                        *b = *fallback;
+                        b->argv[0] = b->prog;
+                        found = true;
+                }
+                free(fallback);
+                if (!found) {
+                        free(b);
+                        return error_set(err, STACK_ERUNTIME,
+                                         "no compose tool found: install docker-compose (apt-get install "
+                                         "docker-compose) or the docker compose plugin");
+                }
+        }
+        /* a cache: failing to write it costs a probe next time */
+        if (cache_ok && fp_ok && (n = cache_format(text, sizeof text, want, b, fp)) > 0)
+                fs_write_atomic(cache, text, (size_t)n, 0644);
+        *ret = b;
+        return 0;
 }
 
 void backend_free(struct backend *b)
@@ -156,9 +389,38 @@ const char *backend_name(const struct backend *b)
         return b->name;
 }
 
+enum backend_kind backend_kind(const struct backend *b)
+{
+        return b->kind;
+}
+
+const char *backend_version(const struct backend *b)
+{
+        return b->version;
+}
+
 bool backend_is_v1(const struct backend *b)
 {
-        return b && strcmp(b->name, "docker-compose") == 0;
+        return b && b->kind == BACKEND_COMPOSE_V1;
+}
+
+bool backend_v1_file(const struct backend *b)
+{
+        return b && (b->kind == BACKEND_COMPOSE_V1 || b->kind == BACKEND_PODMAN_COMPOSE);
+}
+
+/* podman-compose 1.0.x exits 0 from `up -d` even when `podman run` and `podman start` failed: it prints
+ * "exit code: N" after each podman command. The last one is the container's start (a 125 from a `run` whose
+ * container already exists is followed by its `start`). */
+static int podman_compose_status(const char *out)
+{
+        const char *p = out, *last = NULL;
+
+        while ((p = strstr(p, "exit code: ")) != NULL) {
+                last = p;
+                p += 11;
+        }
+        return last ? atoi(last + 11) : 0;
 }
 
 int backend_compose(const struct backend *b, const struct backend_call *c, int *ret_status, char **ret_output,
@@ -178,12 +440,17 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
         argv[na++] = c->project;
         argv[na++] = "-f";
         argv[na++] = c->compose_file;
-        if (c->project_dir) {
+        /* podman-compose 1.0.x has no --project-directory (its project directory is the file's, which is the
+         * same here), no `down --remove-orphans` and no `logs --no-color`: left out for it */
+        if (c->project_dir && b->kind != BACKEND_PODMAN_COMPOSE) {
                 argv[na++] = "--project-directory";
                 argv[na++] = c->project_dir;
         }
         for (int i = 0; c->args[i] && na < 62; i++)
-                argv[na++] = c->args[i];
+                if (b->kind != BACKEND_PODMAN_COMPOSE ||
+                    (strcmp(c->args[i], "--no-color") &&
+                     (strcmp(c->args[i], "--remove-orphans") || !strcmp(c->args[0], "up"))))
+                        argv[na++] = c->args[i];
         argv[na] = NULL;
 
         /* Environment: ours, with the call's K=V replacing same-named variables. */
@@ -311,6 +578,8 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
                 if (buf && n >= 0) {
                         buf[n] = 0;
                         *ret_output = buf;
+                        if (b->kind == BACKEND_PODMAN_COMPOSE && *ret_status == 0 && !strcmp(c->args[0], "up"))
+                                *ret_status = podman_compose_status(buf);
                 } else {
                         free(buf);
                         *ret_output = NULL;

@@ -1,15 +1,19 @@
 /* backend.h - the compose tool that brings stacks up and down (spec/run.md "Backends").
  *
- * backend_detect(store, &b, err): STACK_RUNTIME when set ("docker compose", "docker-compose",
- * "podman compose"), else the first that answers `version`: docker compose (v2 plugin), docker-compose (v1),
- * podman compose. The answer is remembered in $STACK_HOME/runtime so later runs do not probe again (it is
- * probed again when the remembered program is gone). backend_compose() runs one compose command for a
- * project; backend_free(b).
+ * backend_detect(store, &b, err): the tool STACK_RUNTIME names ("docker compose", "docker-compose",
+ * "podman compose", "podman-compose"), else, by what each candidate's `version` reports (not its name): compose
+ * v2 (`docker compose`, then `docker-compose`), docker-compose 1.x when it is the only docker tool, Podman's
+ * (`podman compose`, then `podman-compose`) when no docker tool answers. A tool whose `version` reports nothing
+ * stack knows is not used (with STACK_RUNTIME: STACK_ERUNTIME quoting its last line). The choice is remembered
+ * in $STACK_HOME/runtime with the installed tools' identity (path, inode, size, mtime) and probed again when
+ * that identity or STACK_RUNTIME changes. backend_compose() runs one compose command for a project;
+ * backend_free(b).
  */
 #ifndef STACK_BACKEND_H
 #define STACK_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "store/error.h"
 #include "store/store.h"
@@ -18,10 +22,24 @@ struct backend;
 
 int backend_detect(struct store *s, struct backend **ret, struct error *err);
 void backend_free(struct backend *b);
-/* "docker-compose", "docker compose" or "podman compose". */
+enum backend_kind {
+        BACKEND_COMPOSE_V2,     /* compose v2 (or later): `docker compose version` says "Docker Compose version 2.x" */
+        BACKEND_COMPOSE_V1,     /* docker-compose 1.x ("docker-compose version 1.29.2, build ...") */
+        BACKEND_PODMAN_COMPOSE, /* podman-compose ("podman-compose version 1.0.3"; 1.0.x spells "podman-composer") */
+};
+
+/* The tool as invoked: "docker compose", "docker-compose", "podman compose" or "podman-compose". */
 const char *backend_name(const struct backend *b);
-/* docker-compose (v1, 1.29 on Debian 12): the effective compose file is written for it (spec/run.md). */
+/* What its `version` reported, and the version text ("2.26.1-4", "1.29.2", "1.0.3"). */
+enum backend_kind backend_kind(const struct backend *b);
+const char *backend_version(const struct backend *b);
+/* docker-compose 1.x semantics (1.29 on Debian 12), whatever the tool's name. */
 bool backend_is_v1(const struct backend *b);
+/* The effective compose file is written with the v1 rewrites (spec/run.md "Compose v1 rewrites"): for
+ * docker-compose 1.x and for podman-compose (PyYAML, no include:, no configs content). */
+bool backend_v1_file(const struct backend *b);
+/* Parse a `<tool> version` output into kind and version; -EINVAL when it names no tool stack knows. */
+int backend_parse_version(const char *output, enum backend_kind *kind, char *version, size_t size);
 
 struct backend_call {
         const char *project;      /* -p */

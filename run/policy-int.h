@@ -284,6 +284,10 @@ int check_keys(struct file *f, struct yamltree_node *root);
 
 /* Rewrite what only compose v2 reads into what v1 runs with the same meaning, or refuse what v1 cannot run. */
 int rewrite_v1(struct file *f, struct yamltree_node *root);
+/* The queued effective copies of extends files, made to merge into each extending service as compose merges
+ * them (both tools): a security_opt entry the extending services have themselves taken out of the base, and with
+ * compose v1 the base's depends_on moved into the extending service (spec/run.md "Compose v1 rewrites"). */
+int extends_bases(struct file *f, struct yamltree_node *root);
 
 /* ---- policy-vars.c: variables ---- */
 

@@ -52,6 +52,96 @@ static int stringify_values(struct yamltree_node *m)
         return 0;
 }
 
+/* PyYAML (v1, and podman-compose) reads YAML 1.1, where a plain yes/no/on/off is a boolean; compose v2 reads
+ * YAML 1.2, where it is the string. Written quoted, it is the string for both. */
+static bool yaml11_only_bool(const struct yamltree_node *v)
+{
+        static const char *const words[] = {"yes", "Yes", "YES", "no",  "No",  "NO",
+                                            "on",  "On",  "ON",  "off", "Off", "OFF"};
+
+        if (!v || v->kind != YAMLTREE_SCALAR || v->style != YAML_PLAIN_SCALAR_STYLE)
+                return false;
+        for (size_t i = 0; i < COUNT(words); i++)
+                if (text_is(v, words[i]))
+                        return true;
+        return false;
+}
+
+/* A command, entrypoint or healthcheck test: each yes/no/on/off quoted (the string v2 reads). */
+static int quote_yaml11_bools(struct yamltree_node *v)
+{
+        size_t n = v && v->kind == YAMLTREE_SEQ ? v->n : 1;
+
+        for (size_t i = 0; v && i < n; i++) {
+                struct yamltree_node *w = v->kind == YAMLTREE_SEQ ? v->items[i] : v;
+                char *text;
+
+                if (!yaml11_only_bool(w))
+                        continue;
+                text = strndup(w->text, w->len);
+                if (!text)
+                        return -ENOMEM;
+                scalar_replace(w, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+        }
+        return 0;
+}
+
+/* A plain scalar YAML 1.2 reads as no string (null, a boolean, a number): compose v2 refuses it as a version
+ * too, so it is left for both tools to refuse. */
+static bool plain_non_string(const struct yamltree_node *v)
+{
+        char buf[64], *end;
+
+        if (v->style != YAML_PLAIN_SCALAR_STYLE)
+                return false;
+        if (is_null(v) || text_is_ci(v, "true") || text_is_ci(v, "false"))
+                return true;
+        if (v->len == 0 || v->len >= sizeof buf)
+                return false;
+        memcpy(buf, v->text, v->len);
+        buf[v->len] = 0;
+        strtod(buf, &end);
+        return *end == 0;
+}
+
+/* A port's protocol in lowercase: compose v2 lowercases `/UDP` (and the Engine knows only tcp, udp, sctp);
+ * docker-compose 1.29 refuses "127.0.0.1:51413:51413/UDP", which the policy writes for a long-syntax port with
+ * `protocol: UDP`. */
+static void lowercase_protocols(struct yamltree_node *ports)
+{
+        for (size_t i = 0; ports && ports->kind == YAMLTREE_SEQ && i < ports->n; i++) {
+                struct yamltree_node *p = ports->items[i], *proto = p;
+                size_t from = 0;
+
+                if (p->kind == YAMLTREE_MAP)
+                        proto = map_get(p, "protocol");
+                else if (p->kind == YAMLTREE_SCALAR)
+                        for (size_t j = 0; j < p->len; j++)
+                                if (p->text[j] == '/')
+                                        from = j + 1;
+                if (!proto || proto->kind != YAMLTREE_SCALAR || (p == proto && from == 0))
+                        continue;
+                for (size_t j = from; j < proto->len; j++)
+                        if (proto->text[j] >= 'A' && proto->text[j] <= 'Z')
+                                proto->text[j] = (char)(proto->text[j] - 'A' + 'a');
+        }
+}
+
+/* A top-level version v1 knows: "", "2", "3", "2.N", "3.N" (v1 refuses any other string; v2 ignores it). */
+static bool v1_version(const struct yamltree_node *v)
+{
+        size_t i = 1;
+
+        if (v->len == 0)
+                return true;
+        if (v->text[0] != '2' && v->text[0] != '3')
+                return false;
+        if (i < v->len && v->text[i] == '.' && i + 1 < v->len)
+                for (i++; i < v->len && v->text[i] >= '0' && v->text[i] <= '9'; i++)
+                        ;
+        return i == v->len;
+}
+
 static bool starts_variable(const char *s, size_t len)
 {
         return len && (s[0] == '{' || s[0] == '_' || ((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'));
@@ -189,8 +279,22 @@ static int rewrite_service(struct file *f, const char *name, struct yamltree_nod
         if (r < 0)
                 return r;
         h = map_get(svc, "healthcheck");
-        if (h && h->kind == YAMLTREE_MAP)
+        if (h && h->kind == YAMLTREE_MAP) {
                 map_del(h, "start_interval", false);
+                if (quote_yaml11_bools(map_get(h, "test")) < 0)
+                        return -ENOMEM;
+        }
+        lowercase_protocols(map_get(svc, "ports"));
+        /* `command: null` is unset for v2; v1 refuses a null there */
+        for (i = 0; i < 2; i++) {
+                const char *key = i ? "entrypoint" : "command";
+
+                v = map_get(svc, key);
+                if (v && is_null(v))
+                        map_del(svc, key, false);
+                else if (quote_yaml11_bools(v) < 0)
+                        return -ENOMEM;
+        }
         b = map_get(svc, "build");
         if (b && b->kind == YAMLTREE_MAP) {
                 if (!map_get(b, "context") && map_set_text(b, "context", ".", YAML_PLAIN_SCALAR_STYLE) < 0)
@@ -342,6 +446,222 @@ static int configs_to_binds(struct file *f, const char *who, struct yamltree_nod
         return 0;
 }
 
+/* depends_on as a mapping (a list's names get `condition: service_started`, what v2 reads the list as); a copy. */
+static struct yamltree_node *depends_map(const struct yamltree_node *d)
+{
+        struct yamltree_node *m, *c;
+
+        if (d->kind != YAMLTREE_SEQ)
+                return node_copy(d);
+        m = node_new(YAMLTREE_MAP);
+        for (size_t i = 0; m && i < d->n; i++) {
+                if (!is_scalar(d->items[i]) || !(c = node_new(YAMLTREE_MAP)) ||
+                    map_set_text(c, "condition", "service_started", YAML_PLAIN_SCALAR_STYLE) < 0 ||
+                    map_set(m, d->items[i]->text, YAML_PLAIN_SCALAR_STYLE, c) < 0) {
+                        yamltree_free(m);
+                        return NULL;
+                }
+        }
+        return m;
+}
+
+/* The extending service inherits the base's depends_on (v2 merges it; the extender's own entries win). */
+static int inherit_depends(struct yamltree_node *svc, const struct yamltree_node *base_dep)
+{
+        struct yamltree_node *own = map_get(svc, "depends_on"), *merged, *add;
+
+        if (!own || is_null(own)) {
+                add = node_copy(base_dep);
+                if (!add)
+                        return -ENOMEM;
+                map_del(svc, "depends_on", false);
+                return map_set(svc, "depends_on", YAML_PLAIN_SCALAR_STYLE, add);
+        }
+        if (base_dep->kind == YAMLTREE_SEQ && own->kind == YAMLTREE_SEQ) {
+                for (size_t i = 0; i < base_dep->n; i++) {
+                        bool have = false;
+                        for (size_t j = 0; j < own->n && !have; j++)
+                                have = node_equal(own->items[j], base_dep->items[i]);
+                        if (have)
+                                continue;
+                        add = node_copy(base_dep->items[i]);
+                        if (!add || node_append(own, add) < 0) {
+                                yamltree_free(add);
+                                return -ENOMEM;
+                        }
+                }
+                return 0;
+        }
+        merged = depends_map(own);
+        add = depends_map(base_dep);
+        for (size_t i = 0; merged && add && i + 1 < add->n; i += 2)
+                if (!map_get(merged, add->items[i]->text) &&
+                    map_set(merged, add->items[i]->text, YAML_PLAIN_SCALAR_STYLE, node_copy(add->items[i + 1])) < 0)
+                        break;
+        yamltree_free(add);
+        if (!merged)
+                return -ENOMEM;
+        map_del(svc, "depends_on", false);
+        return map_set(svc, "depends_on", YAML_PLAIN_SCALAR_STYLE, merged);
+}
+
+/* Services that extend a service of another file (`extends.file`, whose effective copy is already queued),
+ * made to merge as compose merges them:
+ * - both tools append the base's security_opt to the extending service's, and compose v2 (2.26) then refuses
+ *   a duplicate ("security_opt array items[0,1] must be unique"): the policy adds no-new-privileges:true to
+ *   both. An entry the base has is taken out of the extending service's own list; the merged service still has
+ *   it (from the base). Not when the list carries a tag (!reset, !override: the base's list is not merged).
+ * - with compose v1: 1.29 refuses to extend a service that has depends_on ("services with 'depends_on' cannot
+ *   be extended"); v2 merges the base's depends_on into the extending service. It is moved into each extending
+ *   service here and taken out of the base in the copy (compose v1 reads that copy only as an extends file:
+ *   includes are flattened, never written as copies).
+ * An extended service of the same file is left as it is (1.29 refuses one with depends_on, as it says). */
+int extends_bases(struct file *f, struct yamltree_node *root)
+{
+        struct apply *a = f->a;
+        struct yamltree_node **roots = calloc(a->n_writes + 1, sizeof *roots), *services = map_get(root, "services");
+        bool *dirty = calloc(a->n_writes + 1, sizeof *dirty);
+        int r = roots && dirty ? 0 : -ENOMEM;
+
+        for (size_t i = 0; r == 0 && services && services->kind == YAMLTREE_MAP && i + 1 < services->n; i += 2) {
+                struct yamltree_node *svc = services->items[i + 1], *ext = map_get(svc, "extends"), *file, *name, *base,
+                                     *dep, *opts, *own;
+                char rel[PATH_MAX], path[PATH_MAX];
+                size_t w;
+
+                file = map_get(ext, "file");
+                name = map_get(ext, "service");
+                if (!ext || ext->kind != YAMLTREE_MAP || !is_scalar(file) || is_null(file) || !is_scalar(name))
+                        continue;
+                snprintf(rel, sizeof rel, "%s", f->base);
+                if (path_add(rel, sizeof rel, file->text, file->len, false) != 0 ||
+                    fs_path(path, sizeof path, "%s/%s", a->in->run_dir, rel) < 0)
+                        continue;
+                for (w = 0; w < a->n_writes && strcmp(a->writes[w].path, path); w++)
+                        ;
+                if (w == a->n_writes)
+                        continue;
+                if (!roots[w] && parse_yaml(rel, a->writes[w].data, a->writes[w].len, &roots[w], a->err) < 0) {
+                        r = -STACK_EREJECT;
+                        break;
+                }
+                base = map_get(map_get(roots[w], "services"), name->text);
+                dep = map_get(base, "depends_on");
+                if (a->in->compose_v1 && dep && !is_null(dep)) {
+                        r = inherit_depends(svc, dep);
+                        map_del(base, "depends_on", false);
+                        dirty[w] = true;
+                }
+                opts = map_get(base, "security_opt");
+                own = map_get(svc, "security_opt");
+                if (!opts || opts->kind != YAMLTREE_SEQ || !own || own->kind != YAMLTREE_SEQ || own->tag)
+                        continue; /* (a tag: !reset / !override drops the base's list in the merge) */
+                for (size_t k = 0; k < own->n;) {
+                        bool in_base = false;
+
+                        for (size_t j = 0; j < opts->n && !in_base; j++)
+                                in_base = node_equal(own->items[k], opts->items[j]);
+                        if (!in_base) {
+                                k++;
+                                continue;
+                        }
+                        yamltree_free(own->items[k]);
+                        memmove(own->items + k, own->items + k + 1, (own->n - k - 1) * sizeof *own->items);
+                        own->n--;
+                }
+                if (own->n == 0)
+                        map_del(svc, "security_opt", false);
+        }
+        for (size_t w = 0; r == 0 && w < a->n_writes; w++) {
+                char *data = NULL;
+                size_t len = 0;
+
+                if (!dirty[w])
+                        continue;
+                r = emit_yaml(a->writes[w].path, roots[w], &data, &len, a->err);
+                if (r == 0) {
+                        free(a->writes[w].data);
+                        a->writes[w].data = data;
+                        a->writes[w].len = len;
+                }
+        }
+        for (size_t w = 0; roots && w < a->n_writes; w++)
+                yamltree_free(roots[w]);
+        free(roots);
+        free(dirty);
+        return r == -ENOMEM ? oom(a->err) : r;
+}
+
+/* Whether service `name` is named by another service (depends_on, links, extends, volumes_from,
+ * network_mode: service:NAME). */
+static bool referenced(const struct yamltree_node *services, const struct yamltree_node *name)
+{
+        for (size_t i = 0; i + 1 < services->n; i += 2) {
+                const struct yamltree_node *svc = services->items[i + 1], *v;
+
+                if (services->items[i] == name || svc->kind != YAMLTREE_MAP)
+                        continue;
+                v = map_get(svc, "depends_on");
+                if (v && v->kind == YAMLTREE_MAP && map_get(v, name->text))
+                        return true;
+                for (int k = 0; k < 3; k++) {
+                        v = map_get(svc, k == 0 ? "depends_on" : k == 1 ? "links" : "volumes_from");
+                        for (size_t j = 0; v && v->kind == YAMLTREE_SEQ && j < v->n; j++)
+                                if (is_scalar(v->items[j]) && !strncmp(v->items[j]->text, name->text, name->len) &&
+                                    (v->items[j]->len == name->len || v->items[j]->text[name->len] == ':'))
+                                        return true;
+                }
+                v = map_get(svc, "extends");
+                if (text_is(v, name->text) || text_is(map_get(v, "service"), name->text))
+                        return true;
+                v = map_get(svc, "network_mode");
+                if (is_scalar(v) && v->len == name->len + 8 && !strncmp(v->text, "service:", 8) &&
+                    !strcmp(v->text + 8, name->text))
+                        return true;
+        }
+        return false;
+}
+
+/* Whether one of the service's profiles is active (COMPOSE_PROFILES as compose will see it, "*" for all). */
+static bool profile_active(struct file *f, const struct yamltree_node *profiles)
+{
+        const char *env = f->a->in->lookup ? f->a->in->lookup(f->a->in->lookup_ctx, "COMPOSE_PROFILES") : NULL;
+
+        for (size_t i = 0; env && profiles->kind == YAMLTREE_SEQ && i < profiles->n; i++)
+                for (const char *p = env; *p;) {
+                        size_t len = strcspn(p, ",");
+                        if ((len == 1 && *p == '*') ||
+                            (is_scalar(profiles->items[i]) && len == profiles->items[i]->len &&
+                             !strncmp(p, profiles->items[i]->text, len)))
+                                return true;
+                        p += len + (p[len] == ',');
+                }
+        return false;
+}
+
+/* A service none of whose profiles is active and that no other service names is not started by compose v2's
+ * `up` and is not even read; docker-compose 1.29 still checks it (a build directory the bundle does not ship
+ * fails the whole file). It is left out of the v1 file. */
+static void drop_inactive_profiles(struct file *f, struct yamltree_node *services)
+{
+        size_t i = 0;
+
+        while (services && services->kind == YAMLTREE_MAP && i + 1 < services->n) {
+                const struct yamltree_node *profiles = map_get(services->items[i + 1], "profiles");
+
+                if (profiles && profiles->kind == YAMLTREE_SEQ && profiles->n > 0 && !profile_active(f, profiles) &&
+                    !referenced(services, services->items[i])) {
+                        yamltree_free(services->items[i]);
+                        yamltree_free(services->items[i + 1]);
+                        memmove(services->items + i, services->items + i + 2,
+                                (services->n - i - 2) * sizeof *services->items);
+                        services->n -= 2;
+                        continue;
+                }
+                i += 2;
+        }
+}
+
 int rewrite_v1(struct file *f, struct yamltree_node *root)
 {
         struct yamltree_node *services = map_get(root, "services"), *v;
@@ -352,6 +672,7 @@ int rewrite_v1(struct file *f, struct yamltree_node *root)
         r = rewrite_configs(f, map_get(root, "configs"));
         if (r < 0)
                 return r == -ENOMEM ? oom(f->a->err) : r;
+        drop_inactive_profiles(f, services);
         for (i = 0; services && services->kind == YAMLTREE_MAP && i + 1 < services->n; i += 2) {
                 char who[WHO_SIZE];
 
@@ -374,6 +695,10 @@ int rewrite_v1(struct file *f, struct yamltree_node *root)
                         return refuse_v1(f, who, "environment");
                 }
         map_del(root, "name", false); /* v1 refuses it; the project name is -p */
+        /* a version string v1 does not know ("3.8-custom", "latest"): v2 ignores it, v1 refuses the file */
+        v = map_get(root, "version");
+        if (v && v->kind == YAMLTREE_SCALAR && !plain_non_string(v) && !v1_version(v))
+                map_del(root, "version", false);
         if (escape_lone_dollars(root) < 0)
                 return oom(f->a->err);
         return 0;

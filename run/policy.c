@@ -164,6 +164,8 @@ int check_file(struct apply *a, const char *path, const char *rel, const char *b
         }
         if (r == 0 && !a->refused && main_file && a->in->compose_v1)
                 r = flatten_includes(&f, root);
+        if (r == 0 && !a->refused)
+                r = extends_bases(&f, root);
         if (r == 0 && !a->refused && a->in->compose_v1)
                 r = rewrite_v1(&f, root);
         if (r == 0 && !a->refused)

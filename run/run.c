@@ -936,7 +936,7 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         snprintf(lab_tree, sizeof lab_tree, "io.stack.tree=%.64s", tree_hex);
         if (!fast) {
                 staging = true;
-                r = prepare(s, v, o, &t, m, &np, labels, backend_is_v1(b), false, &env, &dotenv, &pr, err);
+                r = prepare(s, v, o, &t, m, &np, labels, backend_v1_file(b), false, &env, &dotenv, &pr, err);
                 if (r < 0)
                         goto done;
                 for (size_t i = 0; r == 0 && i < pr.n_routes; i++)
@@ -1120,7 +1120,7 @@ int run_config(struct store *s, const struct version_info *v, const struct run_o
         snprintf(lab_tree, sizeof lab_tree, "io.stack.tree=%.64s", tree_hex);
         made = true;
         /* The file for the compose tool that would run it; without one, as written for compose v2. */
-        compose_v1 = backend_detect(s, &b, NULL) == 0 && backend_is_v1(b);
+        compose_v1 = backend_detect(s, &b, NULL) == 0 && backend_v1_file(b);
         r = prepare(s, v, o, &t, m, &np, labels, compose_v1, true, &env, &dotenv, &pr, err);
         if (r == 0) {
                 r = fs_read_file(np.effective, 16 * 1024 * 1024, ret, NULL); /* the policy's output bound */

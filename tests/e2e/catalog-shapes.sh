@@ -8,6 +8,9 @@
 #                     the long syntax (one file required, one optional and absent), a `$` that is no variable
 #   shape 2 "recipe": include: of stacks/db/compose.yaml (a shipped bind and an env_file, both relative to the
 #                     included file) with a compose.override.yaml beside the main file
+#   shapes 4-6: minimal reproductions of what kept the catalog's dify, posthog and conversational-genai from
+#                     running on 1.29 (a version string, command/entrypoint null, yes/on in a command list, a
+#                     UDP port, a profiled service whose build dir is not shipped, extends.file with depends_on)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/image_lib.sh"
 set -euo pipefail
@@ -187,4 +190,90 @@ assert_exit 3 "$S" run "$P"
 case "$LAST_STDERR" in *"privileged: true"*) ;; *) die "shape 3: refusal does not name privileged: $LAST_STDERR" ;; esac
 [ -z "$("$D" ps -aq --filter "label=com.docker.compose.project=stack-$P")" ] || die "shape 3: a container started"
 
-info "3 shapes ran on docker-compose 1.29 and were removed"
+info "shape 4 (dify): v2-only values, a UDP port in the long syntax, a profiled service whose build dir is not shipped"
+Y4=shapedify$U
+mkdir -p "$W/$Y4"
+manifest "$W/$Y4" "$Y4"
+cat >"$W/$Y4/compose.yaml" <<Y
+version: "3.8-custom"
+services:
+  api:
+    image: $TAG
+    entrypoint: null
+    command: [sh, -c, 'exec sleep 3600', yes, on]
+    ports:
+      - target: 5353
+        protocol: UDP
+  couchbase-server:
+    build: ./couchbase-server
+    profiles: [couchbase]
+Y
+run_shape "$Y4"
+c=$(container "$Y4" api)
+[ -n "$c" ] || die "shape 4: no api container"
+assert_eq '["sh","-c","exec sleep 3600","yes","on"]' "$("$D" inspect -f '{{json .Config.Cmd}}' "$c")" "yes/on in the command list stay strings"
+assert_eq "127.0.0.1" "$("$D" inspect -f '{{range $p, $b := .NetworkSettings.Ports}}{{if eq $p "5353/udp"}}{{(index $b 0).HostIp}}{{end}}{{end}}' "$c")" "5353/udp published on loopback"
+[ -z "$(container "$Y4" couchbase-server)" ] || die "shape 4: the couchbase profile's service started"
+rm_shape "$Y4"
+
+info "shape 5 (posthog): extends.file of a base service with depends_on"
+Y5=shapeposthog$U
+mkdir -p "$W/$Y5"
+manifest "$W/$Y5" "$Y5"
+cat >"$W/$Y5/compose.base.yaml" <<Y
+services:
+  temporal:
+    image: $TAG
+    command: [sleep, "3600"]
+    depends_on:
+      db: {condition: service_started}
+Y
+cat >"$W/$Y5/compose.yaml" <<Y
+services:
+  db:
+    image: $TAG
+    command: [sleep, "3600"]
+  temporal:
+    extends:
+      file: compose.base.yaml
+      service: temporal
+    environment: {ROLE: temporal}
+Y
+run_shape "$Y5"
+t=$(container "$Y5" temporal)
+[ -n "$t" ] && [ -n "$(container "$Y5" db)" ] || die "shape 5: missing containers"
+grep -qxF ROLE=temporal <<<"$("$D" exec "$t" env)" || die "shape 5: the extending service's environment is missing"
+case "$("$D" inspect -f '{{json .HostConfig.SecurityOpt}}' "$t")" in
+  *no-new-privileges*) ;;
+  *) die "shape 5: the extending service lost no-new-privileges: $("$D" inspect -f '{{json .HostConfig.SecurityOpt}}' "$t")" ;;
+esac
+rm_shape "$Y5"
+
+info "shape 6 (conversational-genai): a recipe including a stack with a profiled service whose build dir is not shipped"
+Y6=shapegenai$U
+mkdir -p "$W/$Y6/stacks/dify"
+manifest "$W/$Y6" "$Y6"
+cat >"$W/$Y6/stacks/dify/compose.yaml" <<Y
+services:
+  dify:
+    image: $TAG
+    command: [sleep, "3600"]
+  couchbase-server:
+    build: ./couchbase-server
+    profiles: [couchbase]
+Y
+cat >"$W/$Y6/compose.yaml" <<Y
+include:
+  - ./stacks/dify/compose.yaml
+services:
+  ui:
+    image: $TAG
+    command: [sleep, "3600"]
+    depends_on: [dify]
+Y
+run_shape "$Y6"
+[ -n "$(container "$Y6" ui)" ] && [ -n "$(container "$Y6" dify)" ] || die "shape 6: missing containers"
+[ -z "$(container "$Y6" couchbase-server)" ] || die "shape 6: the couchbase profile's service started"
+rm_shape "$Y6"
+
+info "6 shapes ran on docker-compose 1.29 and were removed"

@@ -1392,6 +1392,184 @@ static void routes_give_the_only_published_port_the_slug_address(void **state)
         fx_release(&f);
 }
 
+/* ---- issue 19: v1 rewrites that keep v2's meaning, each checked on both tools where they are installed ---- */
+
+/* A compose v2 to check with: $STACK_TEST_COMPOSE_V2 (a compose v2 binary, e.g. Debian 13's docker-compose
+ * extracted from its .deb), else `docker compose` when the plugin answers; NULL when there is none. */
+static const char *compose_v2(void)
+{
+        static char cmd[PATH_MAX + 8];
+        const char *env = getenv("STACK_TEST_COMPOSE_V2");
+
+        if (env && *env) {
+                snprintf(cmd, sizeof cmd, "'%s'", env);
+                return cmd;
+        }
+        if (system("docker compose version 2>/dev/null | grep -q 'Docker Compose version'") == 0)
+                return "docker compose";
+        return NULL;
+}
+
+/* tool: "docker-compose" or compose_v2(); want 0 (accepts) or 1 (refuses); skipped when the tool is absent */
+static void tool_config(const struct fx *f, const char *tool, int want_refused)
+{
+        char cmd[PATH_MAX * 2];
+        int r;
+
+        if (!tool || (!strcmp(tool, "docker-compose") && access("/usr/bin/docker-compose", X_OK) != 0))
+                return;
+        snprintf(cmd, sizeof cmd, "cd / && %s -f '%s' config -q >/dev/null 2>&1", tool, f->out);
+        r = system(cmd);
+        if ((r != 0) != want_refused)
+                fail_msg("%s config %s:\n%s", tool, want_refused ? "accepted" : "refused", f->text);
+}
+
+/* yaml as compose v2 reads it (the v2 file: accepted by v2, refused by 1.29 as written), then the v1 file
+ * (accepted by 1.29) */
+static void both_tools(struct fx *f, const char *yaml, unsigned allow)
+{
+        f->v1 = false;
+        assert_int_equal(fx_apply(f, yaml, allow), 0);
+        tool_config(f, compose_v2(), 0);
+        tool_config(f, "docker-compose", 1);
+        f->v1 = true;
+        assert_int_equal(fx_apply(f, yaml, allow), 0);
+        tool_config(f, "docker-compose", 0);
+}
+
+static void v1_port_protocol_is_lowercase(void **state)
+{
+        struct fx f;
+
+        (void)state;
+        fx_init(&f, NULL, NULL);
+        both_tools(&f,
+                   "services:\n  torrent:\n    image: busybox\n    ports:\n"
+                   "      - {target: 51413, published: 51413, protocol: UDP}\n"
+                   "      - \"6881:6881/UDP\"\n",
+                   0);
+        assert_yaml(f.text, "services/torrent/ports/0", "127.0.0.1:51413:51413/udp");
+        assert_yaml(f.text, "services/torrent/ports/1", "127.0.0.1:6881:6881/udp");
+        /* with listen granted the long syntax stays a mapping: its protocol lowercased too */
+        f.v1 = true;
+        assert_int_equal(fx_apply(&f,
+                                  "services:\n  torrent:\n    image: busybox\n    ports:\n"
+                                  "      - {target: 51413, published: 51413, protocol: UDP}\n",
+                                  PERM_LISTEN),
+                         0);
+        assert_yaml(f.text, "services/torrent/ports/0/protocol", "udp");
+        fx_release(&f);
+}
+
+static void v1_null_command_is_unset(void **state)
+{
+        struct fx f;
+
+        (void)state;
+        fx_init(&f, NULL, NULL);
+        both_tools(&f, "services:\n  web:\n    image: busybox\n    command: null\n    entrypoint: ~\n", 0);
+        assert_yaml(f.text, "services/web/command", "<none>");
+        assert_yaml(f.text, "services/web/entrypoint", "<none>");
+        assert_yaml(f.text, "services/web/image", "busybox");
+        fx_release(&f);
+}
+
+static void v1_yes_in_a_command_list_stays_a_string(void **state)
+{
+        struct fx f;
+
+        (void)state;
+        fx_init(&f, NULL, NULL);
+        both_tools(&f,
+                   "services:\n  web:\n    image: busybox\n"
+                   "    command: [apt-get, install, -y, --assume, yes, On, OFF, no]\n"
+                   "    entrypoint: [sh, -c, 'exec \"$$@\"', Yes]\n"
+                   "    healthcheck: {test: [CMD, test, yes], interval: 5s}\n",
+                   0);
+        assert_non_null(strstr(f.text, "\"yes\""));
+        assert_non_null(strstr(f.text, "\"On\""));
+        assert_non_null(strstr(f.text, "\"OFF\""));
+        assert_non_null(strstr(f.text, "\"no\""));
+        assert_non_null(strstr(f.text, "\"Yes\""));
+        assert_yaml(f.text, "services/web/command/4", "yes");
+        assert_yaml(f.text, "services/web/healthcheck/test/2", "yes");
+        fx_release(&f);
+}
+
+static void v1_unknown_version_string_is_removed(void **state)
+{
+        static const char *const removed[] = {"\"3.8-custom\"", "latest", "'4.0'"};
+        static const char *const kept[] = {"\"3.8\"", "'2.4'", "\"3\""};
+        char yaml[256];
+        struct fx f;
+
+        (void)state;
+        fx_init(&f, NULL, NULL);
+        for (size_t i = 0; i < sizeof removed / sizeof *removed; i++) {
+                snprintf(yaml, sizeof yaml, "version: %s\nservices:\n  web:\n    image: busybox\n", removed[i]);
+                both_tools(&f, yaml, 0);
+                assert_yaml(f.text, "version", "<none>");
+        }
+        /* a version v1 knows is kept: it selects v1's file format */
+        f.v1 = true;
+        for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) {
+                snprintf(yaml, sizeof yaml, "version: %s\nservices:\n  web:\n    image: busybox\n", kept[i]);
+                assert_int_equal(fx_apply(&f, yaml, 0), 0);
+                assert_true(strstr(f.text, "version:") != NULL);
+                tool_config(&f, "docker-compose", 0);
+        }
+        fx_release(&f);
+}
+
+static void extends_file_bases_merge_as_compose_merges_them(void **state)
+{
+        static const char *const shipped[] = {"base.yaml", NULL};
+        char path[PATH_MAX];
+        struct fx f;
+
+        (void)state;
+        fx_init(&f, NULL, shipped);
+        snprintf(path, sizeof path, "%s/base.yaml", f.run);
+        write_file(path, "services:\n  temporal:\n    image: busybox\n    depends_on:\n"
+                         "      db: {condition: service_healthy}\n  plain:\n    image: busybox\n");
+        both_tools(&f,
+                   "services:\n  db:\n    image: busybox\n"
+                   "  temporal:\n    extends: {file: base.yaml, service: temporal}\n    depends_on: [cache]\n"
+                   "  web:\n    extends: {file: base.yaml, service: plain}\n"
+                   "  cache:\n    image: busybox\n",
+                   0);
+        /* v1: the base's depends_on moved into the extending service, merged with its own */
+        assert_yaml(f.text, "services/temporal/depends_on/db/condition", "service_healthy");
+        assert_yaml(f.text, "services/temporal/depends_on/cache/condition", "service_started");
+        snprintf(path, sizeof path, "%s/.stack-effective-base.yaml", f.run);
+        free(f.text);
+        f.text = NULL;
+        assert_int_equal(fs_read_file(path, 1 << 20, &f.text, NULL), 0);
+        assert_yaml(f.text, "services/temporal/depends_on", "<none>");
+        /* the base keeps what the policy adds; the merged service gets it from there, once */
+        assert_yaml(f.text, "services/temporal/security_opt/0", "no-new-privileges:true");
+        fx_release(&f);
+}
+
+static void v1_leaves_out_services_of_inactive_profiles(void **state)
+{
+        struct fx f;
+
+        (void)state;
+        fx_init(&f, NULL, NULL);
+        both_tools(&f,
+                   "services:\n  web:\n    image: busybox\n"
+                   "  couchbase:\n    build: ./couchbase-server\n    profiles: [couchbase]\n"
+                   "  admin:\n    image: busybox\n    profiles: [couchbase]\n    depends_on: [ui]\n"
+                   "  ui:\n    image: busybox\n    profiles: [couchbase]\n",
+                   0);
+        assert_yaml(f.text, "services/couchbase", "<none>");
+        assert_yaml(f.text, "services/admin", "<none>");
+        assert_yaml(f.text, "services/ui", "<none>"); /* named only by a service left out */
+        assert_yaml(f.text, "services/web/image", "busybox");
+        fx_release(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1457,6 +1635,13 @@ int main(void)
                 cmocka_unit_test(routes_from_a_list_of_labels_keep_a_port_already_published),
                 cmocka_unit_test(routes_warn_about_a_rule_they_cannot_read),
                 cmocka_unit_test(routes_give_the_only_published_port_the_slug_address),
+                /* issue 19: v1 rewrites that keep meaning */
+                cmocka_unit_test(v1_port_protocol_is_lowercase),
+                cmocka_unit_test(v1_null_command_is_unset),
+                cmocka_unit_test(v1_yes_in_a_command_list_stays_a_string),
+                cmocka_unit_test(v1_unknown_version_string_is_removed),
+                cmocka_unit_test(extends_file_bases_merge_as_compose_merges_them),
+                cmocka_unit_test(v1_leaves_out_services_of_inactive_profiles),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
