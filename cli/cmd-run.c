@@ -22,7 +22,7 @@ int cli_allow_arg(const char *cmd, const char *name, unsigned *bits)
         if (!bit)
                 return cli_usage(cmd,
                                  "--allow %s: not a permission (privileged, host-network, host-pid, host-ipc, cap-add, "
-                                 "devices, docker-socket, host-bind, listen)",
+                                 "devices, docker-socket, host-bind, listen, ulimits, oom, route)",
                                  name);
         *bits |= bit;
         return 0;

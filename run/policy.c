@@ -50,6 +50,7 @@ static const struct {
         {PERM_PRIVILEGED, "privileged"},       {PERM_HOST_NETWORK, "host-network"}, {PERM_HOST_PID, "host-pid"},
         {PERM_HOST_IPC, "host-ipc"},           {PERM_CAP_ADD, "cap-add"},           {PERM_DEVICES, "devices"},
         {PERM_DOCKER_SOCKET, "docker-socket"}, {PERM_HOST_BIND, "host-bind"},       {PERM_LISTEN, "listen"},
+        {PERM_ULIMITS, "ulimits"},             {PERM_OOM, "oom"},                   {PERM_ROUTE, "route"},
 };
 
 unsigned policy_perm_from_name(const char *name)
@@ -227,6 +228,7 @@ void policy_result_release(struct policy_result *r)
 int policy_apply(const struct policy_input *in, const char *out_path, struct policy_result *ret, struct error *err)
 {
         struct apply a = {.in = in, .err = err};
+        struct policy_limits lim;
         char root[PATH_MAX] = "", rel[PATH_MAX] = "", base[PATH_MAX], *data = NULL, *out = NULL;
         size_t len = 0, i, n;
         int r;
@@ -248,6 +250,9 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
         if (!realpath(in->run_dir, a.run_real))
                 a.run_real[0] = 0;
 
+        if (!in->limits)
+                policy_limits_default(&lim);
+        a.limits = in->limits ? in->limits : &lim;
         a.main_base = base;
         r = check_file(&a, in->compose_path, rel, base, true, &data, &len, NULL);
         if (r == 0 && a.refused) {

@@ -793,6 +793,7 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
 {
         unsigned remembered = 0, declared = declared_perms(m), extra;
         struct vars vars = {.slug = v->slug, .env = env, .dotenv = dotenv};
+        struct policy_limits limits;
         struct policy_input in = {.compose_path = np->compose,
                                   .run_dir = np->run_dir,
                                   .data_dir = np->data_dir,
@@ -802,10 +803,13 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
                                   .lookup = vars_lookup,
                                   .compose_v1 = compose_v1,
                                   .lookup_ctx = &vars,
-                                  .dry = dry};
+                                  .dry = dry,
+                                  .limits = &limits};
         int r;
 
-        r = prepare_run_dir(s, t, &v->tree, np, err);
+        r = policy_limits_load(store_home(s), &limits, err); /* the person's limits (spec/run.md "Limits") */
+        if (r == 0)
+                r = prepare_run_dir(s, t, &v->tree, np, err);
         if (r == 0 && flavor_is_service(v->flavor)) /* its compose file is generated (run/flavor.h) */
                 r = flavor_service_compose(s, v, t, np->compose, o->warn, o->warn_ctx, err);
         if (r == 0)
@@ -814,7 +818,7 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
                 return r;
         allows_get(s, v->slug, &remembered, NULL);
         extra = o->allow & ~declared & ~remembered;
-        for (unsigned bit = 1; bit <= PERM_LISTEN; bit <<= 1)
+        for (unsigned bit = 1; bit && bit <= PERM_ROUTE; bit <<= 1)
                 if (extra & bit)
                         warn(o, "--allow %s: %s's stack.yaml does not ask for it; granted anyway%s",
                              policy_perm_name(bit), v->slug, dry ? "" : " (remembered for the stack)");
