@@ -709,16 +709,15 @@ int server_start(const struct server_config *cfg, struct server **ret, struct er
         }
         if (v6)
                 flags |= MHD_USE_IPv6;
-        srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-                                    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd, MHD_OPTION_HTTPS_MEM_KEY,
-                                    srv->key_pem, MHD_OPTION_HTTPS_MEM_CERT, srv->cert_pem, MHD_OPTION_THREAD_POOL_SIZE,
-                                    (unsigned)SERVER_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-                                    cfg->max_connections ? cfg->max_connections : (unsigned)SERVER_MAX_CONNECTIONS,
-                                    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                                    cfg->max_per_ip ? cfg->max_per_ip : (unsigned)SERVER_MAX_PER_IP,
-                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVER_IDLE_TIMEOUT,
-                                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
-                                    on_connection, srv, MHD_OPTION_END);
+        srv->mhd = MHD_start_daemon(
+                flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+                MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd, MHD_OPTION_HTTPS_MEM_KEY, srv->key_pem,
+                MHD_OPTION_HTTPS_MEM_CERT, srv->cert_pem, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SERVER_THREADS,
+                MHD_OPTION_CONNECTION_LIMIT,
+                cfg->max_connections ? cfg->max_connections : (unsigned)SERVER_MAX_CONNECTIONS,
+                MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip ? cfg->max_per_ip : (unsigned)SERVER_MAX_PER_IP,
+                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVER_IDLE_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+                srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_END);
         if (!srv->mhd) {
                 r = error_set(err, STACK_EFAIL, "cannot start the HTTPS server on %s port %u (see the lines above)",
                               cfg->address, srv->port);

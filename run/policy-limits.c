@@ -231,7 +231,8 @@ int apply_limits(struct file *f, const char *who, struct yamltree_node *svc)
                 check_ulimit(f, who, n->items[i], n->items[i + 1], pids);
         n = map_get(svc, "oom_score_adj");
         if (!is_null(n) && (!parse_int(n, &x) || x < 0))
-                need(f, PERM_OOM, who, "oom_score_adj: %s", is_scalar(n) ? show(n->text, n->len, buf, sizeof buf) : "?");
+                need(f, PERM_OOM, who, "oom_score_adj: %s",
+                     is_scalar(n) ? show(n->text, n->len, buf, sizeof buf) : "?");
         if (!is_false(map_get(svc, "oom_kill_disable")))
                 need(f, PERM_OOM, who, "oom_kill_disable");
 

@@ -105,9 +105,8 @@ static int check_reserved(struct file *f, const char *who, const struct yamltree
                          "%s: ports: host port %u is reserved for stack's own %s (line %zu); a bundle may not "
                          "publish it",
                          who, port,
-                         (int)port == proxy_https_port() || (int)port == proxy_http_port()
-                                 ? "front door (stack proxy)"
-                                 : "API (stack serve)",
+                         (int)port == proxy_https_port() || (int)port == proxy_http_port() ? "front door (stack proxy)"
+                                                                                           : "API (stack serve)",
                          p->line);
 }
 

@@ -47,10 +47,18 @@ static const struct {
         unsigned bit;
         const char *name;
 } perm_names[] = {
-        {PERM_PRIVILEGED, "privileged"},       {PERM_HOST_NETWORK, "host-network"}, {PERM_HOST_PID, "host-pid"},
-        {PERM_HOST_IPC, "host-ipc"},           {PERM_CAP_ADD, "cap-add"},           {PERM_DEVICES, "devices"},
-        {PERM_DOCKER_SOCKET, "docker-socket"}, {PERM_HOST_BIND, "host-bind"},       {PERM_LISTEN, "listen"},
-        {PERM_ULIMITS, "ulimits"},             {PERM_OOM, "oom"},                   {PERM_ROUTE, "route"},
+        {PERM_PRIVILEGED, "privileged"},
+        {PERM_HOST_NETWORK, "host-network"},
+        {PERM_HOST_PID, "host-pid"},
+        {PERM_HOST_IPC, "host-ipc"},
+        {PERM_CAP_ADD, "cap-add"},
+        {PERM_DEVICES, "devices"},
+        {PERM_DOCKER_SOCKET, "docker-socket"},
+        {PERM_HOST_BIND, "host-bind"},
+        {PERM_LISTEN, "listen"},
+        {PERM_ULIMITS, "ulimits"},
+        {PERM_OOM, "oom"},
+        {PERM_ROUTE, "route"},
 };
 
 unsigned policy_perm_from_name(const char *name)

@@ -240,37 +240,36 @@ static void front_door_names_belong_to_their_stack(void **state)
 
         fx_init(&f, NULL);
         assert_int_equal(fx_apply(&f,
-                                  WEB "    labels: {traefik.http.routers.w.rule: \"Host(`api.demo.stack.localhost`)\"}\n"
-                                      "    expose: [\"80\"]\n",
+                                  WEB
+                                  "    labels: {traefik.http.routers.w.rule: \"Host(`api.demo.stack.localhost`)\"}\n"
+                                  "    expose: [\"80\"]\n",
                                   0),
                          0);
         assert_int_equal(f.res.n_routes, 1);
         assert_string_equal(f.res.routes[0].host, "api.demo.stack.localhost");
-        assert_int_equal(
-                fx_apply(&f,
-                         WEB "    labels: {traefik.http.routers.w.rule: \"Host(`other.stack.localhost`)\"}\n"
-                             "    expose: [\"80\"]\n",
-                         0),
-                -STACK_EREJECT);
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    labels: {traefik.http.routers.w.rule: \"Host(`other.stack.localhost`)\"}\n"
+                                      "    expose: [\"80\"]\n",
+                                  0),
+                         -STACK_EREJECT);
         assert_non_null(strstr(f.err.msg, "'other.stack.localhost'"));
         assert_non_null(strstr(f.err.msg, "needs permission 'route'"));
-        assert_int_equal(
-                fx_apply(&f,
-                         WEB "    labels: {traefik.http.routers.w.rule: \"Host(`xdemo.stack.localhost`)\"}\n"
-                             "    expose: [\"80\"]\n",
-                         0),
-                -STACK_EREJECT);
-        assert_int_equal(
-                fx_apply(&f,
-                         WEB "    labels: {traefik.http.routers.w.rule: \"Host(`other.stack.localhost`)\"}\n"
-                             "    expose: [\"80\"]\n",
-                         PERM_ROUTE),
-                0);
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    labels: {traefik.http.routers.w.rule: \"Host(`xdemo.stack.localhost`)\"}\n"
+                                      "    expose: [\"80\"]\n",
+                                  0),
+                         -STACK_EREJECT);
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    labels: {traefik.http.routers.w.rule: \"Host(`other.stack.localhost`)\"}\n"
+                                      "    expose: [\"80\"]\n",
+                                  PERM_ROUTE),
+                         0);
         assert_string_equal(f.res.routes[0].host, "other.stack.localhost");
         /* dash.url naming another stack's address: the stack's own address instead */
-        assert_int_equal(fx_apply(&f, WEB "    labels: {dash.url: \"https://other.stack.localhost\"}\n    expose: [\"80\"]\n",
-                                  0),
-                         0);
+        assert_int_equal(
+                fx_apply(&f, WEB "    labels: {dash.url: \"https://other.stack.localhost\"}\n    expose: [\"80\"]\n",
+                         0),
+                0);
         assert_int_equal(f.res.n_routes, 1);
         assert_string_equal(f.res.routes[0].host, "demo.stack.localhost");
         fx_release(&f);
