@@ -7,6 +7,8 @@
 #include "jobs.h"
 
 #include "orch/orch.h"
+#include "proxy/proxy.h"
+#include "run/runs.h"
 #include "requests.h"
 #include "store/index.h"
 
@@ -280,11 +282,23 @@ static void wait_ms_locked(struct jobs *j, long ms)
         pthread_cond_timedwait(&j->cond, &j->lock, &t);
 }
 
+/* A stack that has a run (running, stopped, failed ...): an anonymous request changes nothing about it, its
+ * front door included, until the person approves. */
+static bool has_run(struct store *s, const char *slug)
+{
+        struct run_row row = {0};
+        bool has = runs_get(s, slug, &row, NULL) == 0;
+
+        run_row_release(&row);
+        return has;
+}
+
 /* true when the request was approved; otherwise the job's last line is said. */
 static bool wait_decision(struct job *jb, struct store *s)
 {
         struct jobs *j = jb->j;
         struct error err = ERROR_INIT;
+        bool placeholder = false;
 
         if (j->auto_approve) {
                 fprintf(stderr,
@@ -292,8 +306,9 @@ static bool wait_decision(struct job *jb, struct store *s)
                         "(--auto-approve)\n",
                         jb->id, jb->ref);
                 requests_decide(s, jb->id, "approved", "--auto-approve", NULL);
-        } else {
+        } else if (!has_run(s, jb->slug)) {
                 orch_waiting(s, jb->slug, NULL, NULL); /* https://<slug>.stack.localhost says so meanwhile */
+                placeholder = true;
         }
         for (;;) {
                 struct request_row row;
@@ -314,6 +329,8 @@ static bool wait_decision(struct job *jb, struct store *s)
                         else
                                 job_say(jb, true, "expired");
                         request_row_release(&row);
+                        if (!ok && placeholder && !has_run(s, jb->slug)) /* the "waiting" page goes too */
+                                proxy_route_remove(s, jb->slug, NULL, NULL);
                         return ok;
                 }
                 request_row_release(&row);

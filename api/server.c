@@ -4,11 +4,19 @@
  * The listening socket is made here rather than by MHD, so that "address in use" or "not loopback" come back
  * as clear errors and port 0 can pick a free port. MHD runs a pool of threads over epoll, with a connection
  * limit and a per-IP limit: a connection over either is closed at accept, and the daemon goes on serving.
+ *
+ * Slow clients (every client is 127.0.0.1, so the per-IP limit alone protects nobody): each connection is
+ * tracked from accept (MHD_OPTION_NOTIFY_CONNECTION) and must have sent a complete request (headers and body)
+ * within the deadline of its accept or of its previous answer; a reaper thread shuts down the socket of one
+ * that has not, whatever it trickles. When more than SERVER_MAX_PENDING connections are still sending, the
+ * oldest of them is cut to make room, so the per-IP limit is never reached by half-sent requests. Anonymous
+ * POST /run streams are at most SERVER_MAX_ANON_STREAMS at once (429).
  */
 #include "server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -37,8 +45,26 @@
 #define HOST_LEN     64
 #define LOG_PATH_MAX 128
 
+/* One connection as the deadline sees it (socket_context of MHD_OPTION_NOTIFY_CONNECTION). */
+struct conn {
+        struct conn *prev, *next;
+        int fd;
+        struct timespec since; /* accepted, or its last request finished: the request must be complete by since +
+                                * the deadline */
+        bool busy;             /* a complete request is being answered (a stream may last): no deadline */
+        bool stream;           /* an anonymous POST /run that streams: counted against SERVER_MAX_ANON_STREAMS */
+        bool cut;              /* shut down by the deadline or to make room */
+};
+
 struct server {
         struct MHD_Daemon *mhd;
+        pthread_mutex_t conns_lock;
+        pthread_cond_t conns_cond;
+        struct conn *conns, *conns_tail; /* oldest first */
+        size_t n_pending, n_streams;     /* connections still sending a request; anonymous streams */
+        unsigned deadline_s;
+        pthread_t reaper;
+        bool conns_made, reaper_made, stopping;
         int fd;
         unsigned port;
         char hosts[MAX_HOSTS][HOST_LEN]; /* accepted Host header values */
@@ -267,6 +293,143 @@ static bool check_early(struct server *srv, struct MHD_Connection *c, struct req
         return false;
 }
 
+static double elapsed_s(const struct timespec *from, const struct timespec *to)
+{
+        return (double)(to->tv_sec - from->tv_sec) + (double)(to->tv_nsec - from->tv_nsec) / 1e9;
+}
+
+/* Close a connection from outside MHD: its socket is shut down, MHD sees the end and closes it. Called with
+ * conns_lock held: MHD tells on_connection (which takes the lock) before it closes the fd, so the fd is still
+ * the connection's. */
+static void cut_locked(struct server *srv, struct conn *k, const char *why)
+{
+        if (k->cut || k->fd < 0)
+                return;
+        k->cut = true;
+        shutdown(k->fd, SHUT_RDWR);
+        fprintf(stderr, "stack serve: connection closed: %s\n", why);
+}
+
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+        return ci ? ci->socket_context : NULL;
+}
+
+/* The connection's request is complete (it is being answered): the deadline stops. */
+static void conn_busy(struct server *srv, struct MHD_Connection *c, bool anon_stream)
+{
+        struct conn *k = conn_of(c);
+
+        if (!k)
+                return;
+        pthread_mutex_lock(&srv->conns_lock);
+        if (!k->busy) {
+                k->busy = true;
+                srv->n_pending--;
+        }
+        if (anon_stream && !k->stream) {
+                k->stream = true;
+                srv->n_streams++;
+        }
+        pthread_mutex_unlock(&srv->conns_lock);
+}
+
+/* The answer is sent: the next request on this connection has the deadline again, from now. */
+static void conn_idle(struct server *srv, struct MHD_Connection *c)
+{
+        struct conn *k = conn_of(c);
+
+        if (!k)
+                return;
+        pthread_mutex_lock(&srv->conns_lock);
+        if (k->busy) {
+                k->busy = false;
+                srv->n_pending++;
+        }
+        if (k->stream) {
+                k->stream = false;
+                srv->n_streams--;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &k->since);
+        pthread_mutex_unlock(&srv->conns_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+        struct server *srv = cls;
+        struct conn *k = *socket_context;
+
+        if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+                const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+                k = calloc(1, sizeof *k);
+                if (!k)
+                        return; /* untracked: MHD's idle timeout still applies */
+                k->fd = ci ? ci->connect_fd : -1;
+                clock_gettime(CLOCK_MONOTONIC, &k->since);
+                pthread_mutex_lock(&srv->conns_lock);
+                k->prev = srv->conns_tail;
+                if (srv->conns_tail)
+                        srv->conns_tail->next = k;
+                else
+                        srv->conns = k;
+                srv->conns_tail = k;
+                srv->n_pending++;
+                /* room for the newcomer: the oldest connection still sending its request goes */
+                if (srv->n_pending > SERVER_MAX_PENDING)
+                        for (struct conn *o = srv->conns; o; o = o->next)
+                                if (!o->busy && !o->cut) {
+                                        cut_locked(srv, o, "too many connections still sending a request");
+                                        break;
+                                }
+                pthread_mutex_unlock(&srv->conns_lock);
+                *socket_context = k;
+                return;
+        }
+        if (!k) /* MHD_CONNECTION_NOTIFY_CLOSED of an untracked one */
+                return;
+        pthread_mutex_lock(&srv->conns_lock);
+        if (k->prev)
+                k->prev->next = k->next;
+        else
+                srv->conns = k->next;
+        if (k->next)
+                k->next->prev = k->prev;
+        else
+                srv->conns_tail = k->prev;
+        if (!k->busy)
+                srv->n_pending--;
+        if (k->stream)
+                srv->n_streams--;
+        pthread_mutex_unlock(&srv->conns_lock);
+        free(k);
+        *socket_context = NULL;
+}
+
+/* Once a second: a connection whose request is not complete deadline_s after it was accepted (or after its
+ * last answer) is cut, however it trickles bytes in (MHD's idle timeout is reset by every byte). */
+static void *reaper(void *arg)
+{
+        struct server *srv = arg;
+        struct timespec now, until;
+
+        pthread_mutex_lock(&srv->conns_lock);
+        while (!srv->stopping) {
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                for (struct conn *k = srv->conns; k; k = k->next)
+                        if (!k->busy && !k->cut && elapsed_s(&k->since, &now) >= (double)srv->deadline_s)
+                                cut_locked(srv, k, "no complete request within the deadline");
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += 1;
+                pthread_cond_timedwait(&srv->conns_cond, &srv->conns_lock, &until);
+        }
+        pthread_mutex_unlock(&srv->conns_lock);
+        return NULL;
+}
+
 static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, struct request *rq, const char *method,
                                 const char *path, const char *origin)
 {
@@ -317,6 +480,20 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *c, st
                               unauthorized("this endpoint needs a token (Authorization: Bearer; see stack token) "
                                            "or the page's session (stack open)"),
                               origin);
+        /* an anonymous POST /run streams until the person decides: a bounded number of them at once */
+        if (!in.authenticated && !strcmp(method, MHD_HTTP_METHOD_POST) && !strcmp(path, "/run")) {
+                bool full;
+
+                pthread_mutex_lock(&srv->conns_lock);
+                full = srv->n_streams >= SERVER_MAX_ANON_STREAMS;
+                pthread_mutex_unlock(&srv->conns_lock);
+                if (full)
+                        return answer(c, rq, MHD_HTTP_TOO_MANY_REQUESTS,
+                                      reply_error("too many requests waiting for approval (at most %d at once)",
+                                                  SERVER_MAX_ANON_STREAMS),
+                                      origin);
+                conn_busy(srv, c, true);
+        }
         resp = route->fn(&srv->routes, &in, &status);
         return answer(c, rq, status, resp, origin);
 }
@@ -363,6 +540,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return MHD_YES;
         }
         origin = header(c, "Origin");
+        conn_busy(srv, c, false); /* the whole request is in: being answered, no deadline */
         if (rq->too_big)
                 return answer(c, rq, MHD_HTTP_CONTENT_TOO_LARGE,
                               reply_error("request body over %d bytes", SERVER_MAX_BODY), origin);
@@ -371,10 +549,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+        struct server *srv = cls;
         struct request *rq = *con_cls;
         struct timespec end;
         double ms;
 
+        conn_idle(srv, c);
         if (!rq)
                 return;
         clock_gettime(CLOCK_MONOTONIC, &end);
@@ -409,8 +589,15 @@ void server_stop(struct server *srv)
                 return;
         jobs_shutdown(srv->routes.jobs); /* streams end and suspended connections resume: MHD may stop */
         logs_shutdown(srv->routes.logs);
+        if (srv->reaper_made) {
+                pthread_mutex_lock(&srv->conns_lock);
+                srv->stopping = true;
+                pthread_cond_signal(&srv->conns_cond);
+                pthread_mutex_unlock(&srv->conns_lock);
+                pthread_join(srv->reaper, NULL);
+        }
         if (srv->mhd)
-                MHD_stop_daemon(srv->mhd);
+                MHD_stop_daemon(srv->mhd); /* every connection's CLOSED notification frees its struct conn */
         jobs_free(srv->routes.jobs);
         logs_free(srv->routes.logs);
         sessions_free(srv->sessions);
@@ -419,6 +606,15 @@ void server_stop(struct server *srv)
                 close(srv->fd);
         if (srv->routes_lock_made)
                 pthread_mutex_destroy(&srv->routes.lock);
+        if (srv->conns_made) {
+                while (srv->conns) { /* none left once MHD stopped; a failed start leaves none either */
+                        struct conn *k = srv->conns;
+                        srv->conns = k->next;
+                        free(k);
+                }
+                pthread_cond_destroy(&srv->conns_cond);
+                pthread_mutex_destroy(&srv->conns_lock);
+        }
         for (size_t i = 0; i < srv->n_origins; i++)
                 free(srv->origins[i]);
         free(srv->origins);
@@ -450,6 +646,10 @@ int server_start(const struct server_config *cfg, struct server **ret, struct er
         if (!srv)
                 return error_set(err, STACK_EFAIL, "out of memory");
         srv->fd = -1;
+        pthread_mutex_init(&srv->conns_lock, NULL);
+        pthread_cond_init(&srv->conns_cond, NULL);
+        srv->conns_made = true;
+        srv->deadline_s = cfg->request_deadline_s ? cfg->request_deadline_s : SERVER_REQUEST_DEADLINE;
         srv->origins = calloc(cfg->n_origins + 1, sizeof *srv->origins);
         srv->key_pem = dup_str(cfg->key_pem);
         srv->cert_pem = dup_str(cfg->cert_pem);
@@ -509,21 +709,26 @@ int server_start(const struct server_config *cfg, struct server **ret, struct er
         }
         if (v6)
                 flags |= MHD_USE_IPv6;
-        srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-                                    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd, MHD_OPTION_HTTPS_MEM_KEY,
-                                    srv->key_pem, MHD_OPTION_HTTPS_MEM_CERT, srv->cert_pem, MHD_OPTION_THREAD_POOL_SIZE,
-                                    (unsigned)SERVER_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-                                    cfg->max_connections ? cfg->max_connections : (unsigned)SERVER_MAX_CONNECTIONS,
-                                    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                                    cfg->max_per_ip ? cfg->max_per_ip : (unsigned)SERVER_MAX_PER_IP,
-                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVER_IDLE_TIMEOUT,
-                                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+        srv->mhd = MHD_start_daemon(
+                flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+                MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd, MHD_OPTION_HTTPS_MEM_KEY, srv->key_pem,
+                MHD_OPTION_HTTPS_MEM_CERT, srv->cert_pem, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SERVER_THREADS,
+                MHD_OPTION_CONNECTION_LIMIT,
+                cfg->max_connections ? cfg->max_connections : (unsigned)SERVER_MAX_CONNECTIONS,
+                MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip ? cfg->max_per_ip : (unsigned)SERVER_MAX_PER_IP,
+                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVER_IDLE_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+                srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_END);
         if (!srv->mhd) {
                 r = error_set(err, STACK_EFAIL, "cannot start the HTTPS server on %s port %u (see the lines above)",
                               cfg->address, srv->port);
                 goto fail;
         }
         srv->fd = -1; /* MHD owns the listening socket now: MHD_stop_daemon closes it */
+        if (pthread_create(&srv->reaper, NULL, reaper, srv) != 0) {
+                r = error_set(err, STACK_EFAIL, "cannot start the connection deadline thread");
+                goto fail;
+        }
+        srv->reaper_made = true;
         *ret = srv;
         return 0;
 fail:

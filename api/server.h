@@ -29,14 +29,17 @@
 
 #include "store/error.h"
 
-#define SERVER_DEFAULT_PORT    57404
-#define SERVER_DEFAULT_ADDRESS "127.0.0.1"
-#define SERVER_DEFAULT_ORIGIN  "https://stack.lol"
-#define SERVER_MAX_BODY        (64 * 1024)
-#define SERVER_THREADS         4
-#define SERVER_MAX_CONNECTIONS 128 /* all clients are local: the per-IP limit is what bites */
-#define SERVER_MAX_PER_IP      64
-#define SERVER_IDLE_TIMEOUT    30 /* seconds a connection may sit idle (slow or stuck clients) */
+#define SERVER_DEFAULT_PORT     57404
+#define SERVER_DEFAULT_ADDRESS  "127.0.0.1"
+#define SERVER_DEFAULT_ORIGIN   "https://stack.lol"
+#define SERVER_MAX_BODY         (64 * 1024)
+#define SERVER_THREADS          4
+#define SERVER_MAX_CONNECTIONS  128 /* all clients are local: the per-IP limit is what bites */
+#define SERVER_MAX_PER_IP       64
+#define SERVER_IDLE_TIMEOUT     30 /* seconds a connection may sit idle (slow or stuck clients) */
+#define SERVER_REQUEST_DEADLINE 10 /* seconds from accept (or the last answer) to a complete request: not reset */
+#define SERVER_MAX_PENDING      32 /* connections still sending a request; a newcomer over it cuts the oldest */
+#define SERVER_MAX_ANON_STREAMS 8  /* anonymous POST /run streams waiting at once (429 over it) */
 
 struct store;
 struct server;
@@ -54,6 +57,7 @@ struct server_config {
         const char *catalog;                  /* POST /run's catalog base URL; NULL: none (slugs in the store only) */
         int expiry_s;                         /* seconds a request waits for approval; 0: REQUEST_EXPIRY_DEFAULT */
         bool auto_approve;                    /* tests only: every request approved at once, logged loudly */
+        unsigned request_deadline_s;          /* 0: SERVER_REQUEST_DEADLINE */
 };
 
 int server_check_address(const char *address, struct error *err);

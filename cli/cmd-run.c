@@ -23,7 +23,7 @@ int cli_allow_arg(const char *cmd, const char *name, unsigned *bits)
                 return cli_usage(cmd,
                                  "--allow %s: not a permission (privileged, host-network, host-pid, host-ipc, cap-add, "
                                  "devices, docker-socket, host-bind, listen, volume-driver, external, "
-                                 "other-containers, remote-build, logging)",
+                                 "other-containers, remote-build, logging, ulimits, oom, route)",
                                  name);
         *bits |= bit;
         return 0;

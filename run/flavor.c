@@ -106,6 +106,40 @@ static int one_route(struct run_info *ret, const char *slug, const char *run_dir
         return ret->routes[0].service && ret->routes[0].root && ret->routes[0].host ? 0 : -ENOMEM;
 }
 
+/* A name the proxy never serves from a static run dir (proxy.c's file_server "hide": stack.yaml, .env,
+ * .stack-*; Caddy matches them against every component of the path it opens). */
+static bool hidden_name(const char *c, size_t n)
+{
+        return (n == 10 && !memcmp(c, "stack.yaml", 10)) || (n == 4 && !memcmp(c, ".env", 4)) ||
+               (n >= 7 && !memcmp(c, ".stack-", 7));
+}
+
+/* Caddy hides by the name asked for, not by where a symlink leads: a symlink whose target names a hidden file
+ * or directory (b.txt -> .env, x -> sub/../stack.yaml) would serve it. Every component of a path the kernel
+ * opens comes from the request (hidden by Caddy) or from some symlink's text (refused here), so no chain of
+ * links reaches a hidden name. */
+static int check_static_links(const struct tree *t, struct error *err)
+{
+        for (size_t i = 0; i < t->n; i++) {
+                const struct tree_entry *e = &t->v[i];
+                const char *c = e->target;
+
+                if (e->type != ENTRY_SYMLINK || !c)
+                        continue;
+                while (*c) {
+                        size_t n = strcspn(c, "/");
+                        if (hidden_name(c, n))
+                                return error_set(err, STACK_EREJECT,
+                                                 "%s: a symlink to '%s', which a static site never serves (stack.yaml, "
+                                                 ".env, .stack-*)",
+                                                 e->path, e->target);
+                        c += n;
+                        c += strspn(c, "/");
+                }
+        }
+        return 0;
+}
+
 int flavor_static_start(struct store *s, const struct version_info *v, const struct run_options *o,
                         struct run_info *ret, struct error *err)
 {
@@ -127,6 +161,8 @@ int flavor_static_start(struct store *s, const struct version_info *v, const str
             fs_path(project, sizeof project, "stack-%s", v->slug) < 0)
                 return error_set(err, STACK_ESTORE, "store path too long");
         r = index_load_tree(store_index(s), &v->tree, &t, err);
+        if (r == 0)
+                r = check_static_links(&t, err);
         if (r < 0)
                 goto done;
         have_old = runs_get(s, v->slug, &old, NULL) == 0;

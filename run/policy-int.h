@@ -77,6 +77,7 @@ struct apply {
         struct policy_route dash;
         struct strv binds; /* relative bind sources: "<w|r><k|d>:<rel>" (writable or read-only; kept in the run
                             * dir or redirected to the data dir), for finish_binds() */
+        const struct policy_limits *limits; /* in->limits or the defaults */
 };
 
 /* An included document, checked and rebased, waiting to be merged into the main one (compose v1). */
@@ -240,7 +241,9 @@ int check_port(struct file *f, const char *who, struct yamltree_node *seq, size_
 /* The stack's limits on every service, unless the service sets tighter ones. The service-level keys are the
  * ones compose v1 and v2 both honour; deploy.resources.limits (v2 only, and v2 refuses the two when they
  * differ) is folded into them and dropped. */
-int apply_limits(struct file *f, struct yamltree_node *svc);
+int apply_limits(struct file *f, const char *who, struct yamltree_node *svc);
+/* A published host port (or range) that covers a reserved port (policy_limits.reserved): the port, else 0. */
+unsigned reserved_port(const struct apply *a, const char *published, size_t len);
 int apply_labels(struct file *f, const char *who, struct yamltree_node *svc);
 
 /* ---- policy-routes.c: the front door ---- */

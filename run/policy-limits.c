@@ -1,5 +1,7 @@
-/* policy-limits.c - what stack adds to every service: the stack's resource limits (cpus, mem_limit,
- * pids_limit, unless the service sets tighter ones) and the labels that tie containers to the run.
+/* policy-limits.c - what stack adds to every service: the person's resource limits (cpus, mem_limit,
+ * memswap_limit, pids_limit; lowered by stack.yaml and the service, never raised), the bounds on replicas,
+ * cpu_shares, ulimits and the OOM killer, and the labels that tie containers to the run; and the person's
+ * configuration of those limits ($STACK_HOME/config.json).
  */
 #include "policy-int.h"
 
@@ -10,7 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <unistd.h>
 #include <yaml.h>
+
+#include "api/server.h"
+#include "proxy/proxy.h"
 
 /* A CPU limit > 0 ("0.5", 2). Absent, 0 (no limit), a variable or junk: false. */
 static bool parse_cpus(const struct yamltree_node *n, double *ret)
@@ -111,72 +118,159 @@ static uint64_t tightest(uint64_t v, const struct yamltree_node *svc, const char
         return v;
 }
 
-/* Without a stack limit: deploy.resources.limits' lkey moves to the service's skey, unless that is set. */
-static int fold_limit(struct yamltree_node *svc, const char *skey, struct yamltree_node *limits, const char *lkey)
+/* A count >= 0 as written (scale: 0 is a count); false for anything else (a variable, -1, junk). */
+static bool parse_count0(const struct yamltree_node *n, uint64_t *ret)
 {
-        if (!limits || !map_get(limits, lkey) || map_get(svc, skey))
-                return 0;
-        return map_set(svc, skey, YAML_PLAIN_SCALAR_STYLE, map_del(limits, lkey, true));
+        uint64_t whole = 0;
+        double frac = 0;
+
+        if (!is_scalar(n) || !n->len || node_unknown(n) ||
+            yamltree_parse_decimal(n->text, n->len, &whole, &frac) != n->len || memchr(n->text, '.', n->len))
+                return false;
+        *ret = whole;
+        return true;
 }
 
-/* The stack's limits on every service, unless the service sets tighter ones. The service-level keys are the
- * ones compose v1 and v2 both honour; deploy.resources.limits (v2 only, and v2 refuses the two when they
- * differ) is folded into them and dropped. */
-int apply_limits(struct file *f, struct yamltree_node *svc)
+/* An integer, signed (oom_score_adj, ulimits). */
+static bool parse_int(const struct yamltree_node *n, long long *ret)
 {
-        const struct manifest_resources *res = &f->a->in->m->resources;
+        char buf[32], *end;
+
+        if (!is_scalar(n) || !n->len || n->len >= sizeof buf || node_unknown(n))
+                return false;
+        memcpy(buf, n->text, n->len);
+        buf[n->len] = 0;
+        errno = 0;
+        *ret = strtoll(buf, &end, 10);
+        return !errno && *end == 0 && end != buf;
+}
+
+/* scale / deploy.replicas: at most limits->replicas containers; no permission raises it. */
+static int check_replicas(struct file *f, const char *who, const char *key, const struct yamltree_node *n)
+{
+        unsigned max = f->a->limits->replicas;
+        char buf[80];
+        uint64_t u;
+
+        if (is_null(n))
+                return 0;
+        if (!parse_count0(n, &u))
+                return error_set(f->a->err, STACK_EREJECT, "%s: %s: '%s' is not a number of containers (line %zu)", who,
+                                 key, is_scalar(n) ? show(n->text, n->len, buf, sizeof buf) : kind_name(n), n->line);
+        if (u > max)
+                return error_set(f->a->err, STACK_EREJECT,
+                                 "%s: %s: %llu containers is above the %u a service may run (\"limits\": "
+                                 "{\"replicas\"} in $STACK_HOME/" POLICY_CONFIG_FILE ")",
+                                 who, key, (unsigned long long)u, max);
+        return 0;
+}
+
+/* One ulimit: nofile up to POLICY_MAX_NOFILE and nproc up to the pids limit need nothing; anything else (other
+ * names, -1, a variable) needs 'ulimits'. */
+static void check_ulimit(struct file *f, const char *who, const struct yamltree_node *k, const struct yamltree_node *v,
+                         uint64_t pids)
+{
+        long long max = text_is(k, "nofile") ? POLICY_MAX_NOFILE : text_is(k, "nproc") ? (long long)pids : 0, x;
+        const struct yamltree_node *parts[2] = {v, NULL};
+        char buf[80];
+        bool ok = max > 0;
+
+        if (v && v->kind == YAMLTREE_MAP) {
+                parts[0] = map_get(v, "soft");
+                parts[1] = map_get(v, "hard");
+                ok = ok && parts[0] && parts[1] && v->n == 4;
+        }
+        for (size_t i = 0; i < 2 && ok; i++)
+                if (parts[i] && (!parse_int(parts[i], &x) || x < 0 || x > max))
+                        ok = false;
+        if (!ok)
+                need(f, PERM_ULIMITS, who, "ulimits: %s beyond the default", show(k->text, k->len, buf, sizeof buf));
+}
+
+/* The person's limits on every service, lowered by stack.yaml `resources` and by what the service sets itself,
+ * never raised or removed; memswap_limit is the memory limit (no swap). The service-level keys are the ones
+ * compose v1 and v2 both honour; deploy.resources.limits (v2 only, and v2 refuses the two when they differ) is
+ * folded into them and dropped. Then what no bundle gets without a permission: ulimits, oom_score_adj < 0,
+ * oom_kill_disable; and what none gets at all: more replicas than the person allows, cpu_shares above the
+ * default weight (lowered to it). */
+int apply_limits(struct file *f, const char *who, struct yamltree_node *svc)
+{
+        const struct policy_limits *lim = f->a->limits;
+        const struct manifest_resources *res = f->a->in->m ? &f->a->in->m->resources : NULL;
         struct yamltree_node *deploy, *resources, *limits, *resv, *n;
         char buf[64];
-        uint64_t mem = res->memory, pids = res->pids, u, period = 100000;
-        double cpus = res->cpus, d;
+        uint64_t mem = lim->memory, pids = lim->pids, u, period = 100000;
+        double cpus = lim->cpus, d;
+        long long x;
         int r = 0;
 
-        if (!(cpus > 0) && !mem && !pids)
-                return 0;
+        if (res && res->cpus > 0 && res->cpus < cpus)
+                cpus = res->cpus;
+        if (res && res->memory && res->memory < mem)
+                mem = res->memory;
+        if (res && res->pids && res->pids < pids)
+                pids = res->pids;
         deploy = map_get(svc, "deploy");
-        resources = deploy && deploy->kind == YAMLTREE_MAP ? map_get(deploy, "resources") : NULL;
+        deploy = deploy && deploy->kind == YAMLTREE_MAP ? deploy : NULL;
+        resources = deploy ? map_get(deploy, "resources") : NULL;
         resources = resources && resources->kind == YAMLTREE_MAP ? resources : NULL;
         limits = map_get(resources, "limits");
         limits = limits && limits->kind == YAMLTREE_MAP ? limits : NULL;
         resv = map_get(resources, "reservations");
         resv = resv && resv->kind == YAMLTREE_MAP ? resv : NULL;
 
-        if (cpus > 0) {
-                if (parse_cpus(map_get(svc, "cpus"), &d) && d < cpus)
-                        cpus = d;
-                if (parse_cpus(map_get(limits, "cpus"), &d) && d < cpus)
-                        cpus = d;
-                /* the Engine refuses a CPU quota next to a CPU count: fold it in */
-                n = map_get(svc, "cpu_period");
-                if (n && !parse_count(n, &period))
-                        period = 0;
-                if (period && parse_count(map_get(svc, "cpu_quota"), &u) && (double)u / (double)period < cpus)
-                        cpus = (double)u / (double)period;
-                map_del(svc, "cpu_quota", false);
-                map_del(svc, "cpu_period", false);
-                format_cpus(cpus, buf, sizeof buf);
-                r = map_set_text(svc, "cpus", buf, YAML_PLAIN_SCALAR_STYLE);
-        } else {
-                r = fold_limit(svc, "cpus", limits, "cpus");
-        }
-        if (r == 0 && mem) {
+        r = check_replicas(f, who, "scale", map_get(svc, "scale"));
+        if (r == 0 && deploy)
+                r = check_replicas(f, who, "deploy.replicas", map_get(deploy, "replicas"));
+        if (r < 0)
+                return r;
+        n = map_get(svc, "ulimits");
+        if (!is_null(n) && n->kind != YAMLTREE_MAP)
+                return malformed(f, who, "ulimits must be a mapping", n);
+        for (size_t i = 0; n && n->kind == YAMLTREE_MAP && i + 1 < n->n; i += 2)
+                check_ulimit(f, who, n->items[i], n->items[i + 1], pids);
+        n = map_get(svc, "oom_score_adj");
+        if (!is_null(n) && (!parse_int(n, &x) || x < 0))
+                need(f, PERM_OOM, who, "oom_score_adj: %s",
+                     is_scalar(n) ? show(n->text, n->len, buf, sizeof buf) : "?");
+        if (!is_false(map_get(svc, "oom_kill_disable")))
+                need(f, PERM_OOM, who, "oom_kill_disable");
+
+        if (parse_cpus(map_get(svc, "cpus"), &d) && d < cpus)
+                cpus = d;
+        if (parse_cpus(map_get(limits, "cpus"), &d) && d < cpus)
+                cpus = d;
+        /* the Engine refuses a CPU quota next to a CPU count: fold it in */
+        n = map_get(svc, "cpu_period");
+        if (n && !parse_count(n, &period))
+                period = 0;
+        if (period && parse_count(map_get(svc, "cpu_quota"), &u) && (double)u / (double)period < cpus)
+                cpus = (double)u / (double)period;
+        map_del(svc, "cpu_quota", false);
+        map_del(svc, "cpu_period", false);
+        format_cpus(cpus, buf, sizeof buf);
+        r = map_set_text(svc, "cpus", buf, YAML_PLAIN_SCALAR_STYLE);
+        /* a weight above the default takes CPU from every other stack's containers */
+        n = map_get(svc, "cpu_shares");
+        if (r == 0 && n && (!parse_count(n, &u) || u > POLICY_MAX_CPU_SHARES))
+                r = set_number(svc, "cpu_shares", "%u", (unsigned)POLICY_MAX_CPU_SHARES);
+        if (r == 0) {
                 mem = tightest(mem, svc, "mem_limit", limits, "memory", parse_bytes);
                 r = set_number(svc, "mem_limit", "%llu", (unsigned long long)mem);
-                /* a reservation above the limit makes the Engine refuse the container */
-                if (r == 0 && parse_bytes(map_get(svc, "mem_reservation"), &u) && u > mem)
-                        r = set_number(svc, "mem_reservation", "%llu", (unsigned long long)mem);
-                if (r == 0 && parse_bytes(map_get(resv, "memory"), &u) && u > mem) {
-                        snprintf(buf, sizeof buf, "%llu", (unsigned long long)mem);
-                        r = map_set_text(resv, "memory", buf, YAML_SINGLE_QUOTED_SCALAR_STYLE);
-                }
-        } else if (r == 0) {
-                r = fold_limit(svc, "mem_limit", limits, "memory");
         }
-        if (r == 0 && pids) {
+        /* memory + swap = memory: no swap, whatever the file said (-1 is unlimited swap) */
+        if (r == 0)
+                r = set_number(svc, "memswap_limit", "%llu", (unsigned long long)mem);
+        /* a reservation above the limit makes the Engine refuse the container */
+        if (r == 0 && parse_bytes(map_get(svc, "mem_reservation"), &u) && u > mem)
+                r = set_number(svc, "mem_reservation", "%llu", (unsigned long long)mem);
+        if (r == 0 && parse_bytes(map_get(resv, "memory"), &u) && u > mem) {
+                snprintf(buf, sizeof buf, "%llu", (unsigned long long)mem);
+                r = map_set_text(resv, "memory", buf, YAML_SINGLE_QUOTED_SCALAR_STYLE);
+        }
+        if (r == 0) {
                 pids = tightest(pids, svc, "pids_limit", limits, "pids", parse_count);
                 r = set_number(svc, "pids_limit", "%llu", (unsigned long long)pids);
-        } else if (r == 0) {
-                r = fold_limit(svc, "pids_limit", limits, "pids");
         }
         if (r == 0 && limits) {
                 map_del(resources, "limits", false);
@@ -186,6 +280,137 @@ int apply_limits(struct file *f, struct yamltree_node *svc)
                         map_del(svc, "deploy", false);
         }
         return r < 0 ? oom(f->a->err) : 0;
+}
+
+unsigned reserved_port(const struct apply *a, const char *s, size_t len)
+{
+        char buf[32], *end;
+        unsigned long lo, hi;
+
+        if (len == 0 || len >= sizeof buf)
+                return 0;
+        memcpy(buf, s, len);
+        buf[len] = 0;
+        lo = strtoul(buf, &end, 10);
+        if (end == buf)
+                return 0;
+        hi = lo;
+        if (*end == '-') {
+                char *p = end + 1;
+                hi = strtoul(p, &end, 10);
+                if (end == p)
+                        return 0;
+        }
+        for (size_t i = 0; i < a->limits->n_reserved; i++)
+                if (a->limits->reserved[i] >= lo && a->limits->reserved[i] <= hi)
+                        return a->limits->reserved[i];
+        return 0;
+}
+
+static void reserve(struct policy_limits *l, int port)
+{
+        if (port <= 0 || l->n_reserved >= POLICY_MAX_RESERVED)
+                return;
+        for (size_t i = 0; i < l->n_reserved; i++)
+                if (l->reserved[i] == (unsigned)port)
+                        return;
+        l->reserved[l->n_reserved++] = (unsigned)port;
+}
+
+void policy_limits_default(struct policy_limits *l)
+{
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        memset(l, 0, sizeof *l);
+        l->cpus = n > 0 ? (double)n : 1;
+        l->memory = POLICY_DEFAULT_MEMORY;
+        l->pids = POLICY_DEFAULT_PIDS;
+        l->replicas = POLICY_DEFAULT_REPLICAS;
+        reserve(l, SERVER_DEFAULT_PORT);
+        reserve(l, proxy_https_port()); /* 443, or STACK_PROXY_PORT */
+        reserve(l, proxy_http_port());  /* 80 unless STACK_PROXY_PORT is set, or STACK_PROXY_HTTP_PORT */
+        reserve(l, proxy_http_port());
+}
+
+static int config_bad(struct error *err, const char *path, const char *key, const char *want)
+{
+        return error_set(err, STACK_EUSAGE, "%s: \"%s\" must be %s", path, key, want);
+}
+
+int policy_limits_load(const char *home, struct policy_limits *l, struct error *err)
+{
+        char path[PATH_MAX];
+        json_error_t je;
+        json_t *root, *limits, *v;
+        const char *key;
+        int r = 0;
+
+        policy_limits_default(l);
+        if (!home || snprintf(path, sizeof path, "%s/" POLICY_CONFIG_FILE, home) >= (int)sizeof path)
+                return 0;
+        root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+        if (!root) {
+                if (access(path, F_OK) != 0 && errno == ENOENT)
+                        return 0;
+                return error_set(err, STACK_EUSAGE, "%s: %s (line %d)", path, je.text, je.line);
+        }
+        if (!json_is_object(root)) {
+                json_decref(root);
+                return error_set(err, STACK_EUSAGE, "%s: expected a JSON object", path);
+        }
+        json_object_foreach(root, key, v)
+        {
+                if (r < 0)
+                        break;
+                if (!strcmp(key, "api_port")) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 65535)
+                                r = config_bad(err, path, key, "a port (1-65535)");
+                        else
+                                reserve(l, (int)json_integer_value(v));
+                } else if (strcmp(key, "limits") != 0) {
+                        r = error_set(err, STACK_EUSAGE, "%s: unknown key \"%s\" (known: limits, api_port)", path, key);
+                }
+        }
+        limits = json_object_get(root, "limits");
+        if (r == 0 && limits && !json_is_object(limits))
+                r = config_bad(err, path, "limits", "an object");
+        json_object_foreach(limits, key, v)
+        {
+                if (r < 0)
+                        break;
+                if (!strcmp(key, "cpus")) {
+                        if (!json_is_number(v) || !(json_number_value(v) >= MIN_CPUS))
+                                r = config_bad(err, path, "limits.cpus", "a number of CPUs (at least 0.01)");
+                        else
+                                l->cpus = json_number_value(v);
+                } else if (!strcmp(key, "memory")) {
+                        struct yamltree_node n = {.kind = YAMLTREE_SCALAR};
+                        uint64_t b;
+
+                        if (json_is_string(v)) {
+                                n.text = (char *)json_string_value(v);
+                                n.len = json_string_length(v);
+                        }
+                        if (json_is_integer(v) && json_integer_value(v) > 0)
+                                l->memory = (uint64_t)json_integer_value(v);
+                        else if (n.text && parse_bytes(&n, &b) && b >= 6 * 1024 * 1024)
+                                l->memory = b;
+                        else
+                                r = config_bad(err, path, "limits.memory", "bytes (\"4g\", \"512m\", at least 6m)");
+                } else if (!strcmp(key, "pids") || !strcmp(key, "replicas")) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000000)
+                                r = config_bad(err, path, key, "a count (1-1000000)");
+                        else if (!strcmp(key, "pids"))
+                                l->pids = (unsigned)json_integer_value(v);
+                        else
+                                l->replicas = (unsigned)json_integer_value(v);
+                } else {
+                        r = error_set(err, STACK_EUSAGE,
+                                      "%s: unknown key \"limits.%s\" (known: cpus, memory, pids, replicas)", path, key);
+                }
+        }
+        json_decref(root);
+        return r;
 }
 
 int apply_labels(struct file *f, const char *who, struct yamltree_node *svc)

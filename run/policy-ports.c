@@ -1,5 +1,6 @@
 /* policy-ports.c - published ports: bound to 127.0.0.1 unless the stack may listen (short syntax gets the
- * prefix, long syntax host_ip, or the short syntax when compose v1 would not know host_ip).
+ * prefix, long syntax host_ip, or the short syntax when compose v1 would not know host_ip); the API's and the
+ * front door's ports are never published.
  */
 #include "policy-int.h"
 
@@ -9,6 +10,8 @@
 #include <string.h>
 
 #include <yaml.h>
+
+#include "proxy/proxy.h"
 
 static bool is_loopback(const char *s, size_t len)
 {
@@ -75,6 +78,38 @@ static int port_rewrite(const char *s, size_t len, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
+/* A host port the API or the front door listens on: no bundle publishes it, on any address, whatever it was
+ * granted (the daemon or the proxy could not start, or a container would answer in their place). */
+static int check_reserved(struct file *f, const char *who, const struct yamltree_node *p)
+{
+        const struct yamltree_node *pub = p;
+        size_t first = 0, last[2] = {0, 0}, n, from = 0, to = 0;
+        unsigned port;
+
+        if (p->kind == YAMLTREE_MAP) {
+                pub = map_get(p, "published");
+                if (!is_scalar(pub) || is_null(pub))
+                        return 0;
+                to = pub->len;
+        } else {
+                n = split_colons(p->text, p->len, &first, last);
+                if (n == 0)
+                        return 0;
+                from = n == 1 ? 0 : last[0] + 1;
+                to = last[1];
+        }
+        port = reserved_port(f->a, pub->text + from, to - from);
+        if (!port)
+                return 0;
+        return error_set(f->a->err, STACK_EREJECT,
+                         "%s: ports: host port %u is reserved for stack's own %s (line %zu); a bundle may not "
+                         "publish it",
+                         who, port,
+                         (int)port == proxy_https_port() || (int)port == proxy_http_port() ? "front door (stack proxy)"
+                                                                                           : "API (stack serve)",
+                         p->line);
+}
+
 int check_port(struct file *f, const char *who, struct yamltree_node *seq, size_t i)
 {
         static const char *const simple[] = {"target", "published", "host_ip", "protocol", "mode"};
@@ -87,6 +122,8 @@ int check_port(struct file *f, const char *who, struct yamltree_node *seq, size_
                 if (memchr(p->text, 0, p->len))
                         return error_set(f->a->err, STACK_EREJECT, "%s: ports entry contains a NUL (line %zu)", who,
                                          p->line);
+                if (check_reserved(f, who, p) < 0)
+                        return -STACK_EREJECT;
                 if (port_rewrite(p->text, p->len, &text) < 0)
                         return oom(f->a->err);
                 if (!text)
@@ -100,6 +137,8 @@ int check_port(struct file *f, const char *who, struct yamltree_node *seq, size_
         }
         if (p->kind != YAMLTREE_MAP)
                 return malformed(f, who, "a ports entry must be a string or a mapping", p);
+        if (check_reserved(f, who, p) < 0)
+                return -STACK_EREJECT;
         host_ip = map_get(p, "host_ip");
         if (is_scalar(host_ip) && is_loopback(host_ip->text, host_ip->len))
                 return 0;

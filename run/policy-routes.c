@@ -95,6 +95,21 @@ static int add_route(struct apply *a, const char *service, const char *host, int
         return 0;
 }
 
+/* <slug>.stack.localhost or a name under it: the stack's own. Hosts are lower case (labels_host_ok). */
+static bool own_host(const struct apply *a, const char *host)
+{
+        const char *slug = a->in->m ? a->in->m->slug : NULL;
+        char own[LABELS_HOST_MAX + 2];
+        size_t hl = strlen(host), ol;
+
+        if (!slug || snprintf(own, sizeof own, "%s%s", slug, LABELS_SUFFIX) >= (int)sizeof own)
+                return false;
+        for (char *c = own; *c; c++)
+                *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+        ol = strlen(own);
+        return hl == ol ? !strcmp(host, own) : hl > ol && host[hl - ol - 1] == '.' && !strcmp(host + hl - ol, own);
+}
+
 struct warn_ctx {
         struct apply *a;
         const char *who;
@@ -151,7 +166,7 @@ static int dash_route(struct file *f, const char *who, const char *name, struct 
                         host[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] + 32 : h[i]);
                 host[n] = 0;
         }
-        if (n >= sizeof host || !labels_host_ok(host)) {
+        if (n >= sizeof host || !labels_host_ok(host) || !own_host(a, host)) { /* another's name: not by dash.url */
                 if (!slug || snprintf(host, sizeof host, "%s%s", slug, LABELS_SUFFIX) >= (int)sizeof host ||
                     !labels_host_ok(host))
                         return 0;
@@ -235,6 +250,13 @@ int apply_routes(struct file *f, const char *who, const char *name, struct yamlt
         }
         r = labels_routes(labels, n, exposed ? exposed : (n_ports == 1 ? port : 0), lr, on_warning, &w, f->a->err);
         for (i = 0; r == 0 && i < lr->n; i++) {
+                if (!own_host(f->a, lr->v[i].host)) {
+                        need(f, PERM_ROUTE, who, "a front door route for '%s' (a stack routes %s%s and names under it)",
+                             lr->v[i].host, f->a->in->m && f->a->in->m->slug ? f->a->in->m->slug : "<slug>",
+                             LABELS_SUFFIX);
+                        if (!(f->a->in->allow & PERM_ROUTE))
+                                continue;
+                }
                 r = add_route(f->a, name, lr->v[i].host, lr->v[i].port);
                 if (r == 0)
                         r = publish(f, svc, lr->v[i].port);

@@ -92,8 +92,8 @@ static int check_service(struct file *f, const char *name, struct yamltree_node 
         }
         if (r == 0)
                 r = apply_security_opt(f, who, svc, &st);
-        if (r == 0 && f->a->in->m)
-                r = apply_limits(f, svc);
+        if (r == 0)
+                r = apply_limits(f, who, svc);
         if (r == 0)
                 r = apply_routes(f, who, name, svc);
         if (r == 0)

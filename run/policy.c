@@ -66,6 +66,9 @@ static const struct {
         {PERM_OTHER_CONTAINERS, "other-containers"},
         {PERM_REMOTE_BUILD, "remote-build"},
         {PERM_LOGGING, "logging"},
+        {PERM_ULIMITS, "ulimits"},
+        {PERM_OOM, "oom"},
+        {PERM_ROUTE, "route"},
 };
 
 unsigned policy_perm_from_name(const char *name)
@@ -245,6 +248,7 @@ void policy_result_release(struct policy_result *r)
 int policy_apply(const struct policy_input *in, const char *out_path, struct policy_result *ret, struct error *err)
 {
         struct apply a = {.in = in, .err = err};
+        struct policy_limits lim;
         char root[PATH_MAX] = "", rel[PATH_MAX] = "", base[PATH_MAX], *data = NULL, *out = NULL;
         size_t len = 0, i, n;
         int r;
@@ -266,6 +270,9 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
         if (!realpath(in->run_dir, a.run_real))
                 a.run_real[0] = 0;
 
+        if (!in->limits)
+                policy_limits_default(&lim);
+        a.limits = in->limits ? in->limits : &lim;
         a.main_base = base;
         r = check_file(&a, in->compose_path, rel, base, true, &data, &len, NULL);
         if (r == 0)

@@ -39,6 +39,9 @@ enum policy_perm {
         PERM_DOCKER_SOCKET = 1 << 6, /* a bind of /var/run/docker.sock or /run/docker.sock */
         PERM_HOST_BIND = 1 << 7,     /* a bind mount of a path outside the run dir */
         PERM_LISTEN = 1 << 8,        /* published ports on all interfaces instead of 127.0.0.1 */
+        PERM_ULIMITS = 1 << 12,      /* ulimits other than nofile <= POLICY_MAX_NOFILE and nproc <= the pids limit */
+        PERM_OOM = 1 << 13,          /* oom_score_adj below 0, oom_kill_disable */
+        PERM_ROUTE = 1 << 14,        /* a front door host outside <slug>.stack.localhost and names under it */
         /* What reaches outside the stack's own project (bits stored in the allows table: never renumber). */
         PERM_VOLUME_DRIVER = 1 << 16,    /* a volume driver other than local (top-level driver, volume_driver) */
         PERM_EXTERNAL = 1 << 17,         /* volumes and networks named outside the project, external ones */
@@ -47,10 +50,38 @@ enum policy_perm {
         PERM_LOGGING = 1 << 20,          /* a logging driver other than json-file, local, none */
 };
 /* "privileged", "host-network", "host-pid", "host-ipc", "cap-add", "devices", "docker-socket", "host-bind",
- * "listen", "volume-driver", "external", "other-containers", "remote-build", "logging" -> bit; 0 when
- * unknown. */
+ * "listen", "ulimits", "oom", "route", "volume-driver", "external", "other-containers", "remote-build",
+ * "logging" -> bit; 0 when unknown. */
 unsigned policy_perm_from_name(const char *name);
 const char *policy_perm_name(unsigned bit);
+
+/* The person's limits (spec/run.md "Limits"): every service of every stack gets them; stack.yaml `resources`
+ * and the service's own keys may lower them, never raise or remove them. */
+#define POLICY_DEFAULT_MEMORY   (4ULL << 30) /* bytes per container */
+#define POLICY_DEFAULT_PIDS     4096         /* processes per container */
+#define POLICY_DEFAULT_REPLICAS 10           /* scale / deploy.replicas of one service */
+#define POLICY_MAX_CPU_SHARES   1024         /* the Engine's default weight: a bundle may not outweigh others */
+#define POLICY_MAX_NOFILE       1048576      /* ulimits nofile (soft and hard) that needs no permission */
+#define POLICY_MAX_RESERVED     8
+#define POLICY_CONFIG_FILE      "config.json" /* in $STACK_HOME */
+
+struct policy_limits {
+        double cpus;       /* per container; default: the CPUs online */
+        uint64_t memory;   /* bytes per container (memswap_limit is set to the same: no swap) */
+        unsigned pids;     /* per container */
+        unsigned replicas; /* the most containers one service may ask for */
+        /* host ports no bundle may publish on any address: the API's (57404 and config.json "api_port") and
+         * the front door's in force (443 and 80, or STACK_PROXY_PORT and STACK_PROXY_HTTP_PORT) */
+        unsigned reserved[POLICY_MAX_RESERVED];
+        size_t n_reserved;
+};
+
+/* The built-in defaults above, with the reserved ports of this environment. */
+void policy_limits_default(struct policy_limits *l);
+/* The defaults, then $home/config.json's "limits" ({"cpus": 2, "memory": "4g", "pids": 4096, "replicas": 10})
+ * and "api_port", when the file exists. A value that is not a positive number of its kind, or an unknown key,
+ * is STACK_EUSAGE naming the file and the key. */
+int policy_limits_load(const char *home, struct policy_limits *l, struct error *err);
 
 struct policy_input {
         const char *compose_path;  /* the compose file inside the run dir (absolute) */
@@ -67,6 +98,7 @@ struct policy_input {
         bool dry;            /* stack config: the effective file says where data goes, but no data dir is made */
         const char *project; /* the compose project (run.c project_name()); NULL: "stack-<slug>". Volumes and
                               * networks named "<project>_..." are the stack's own. */
+        const struct policy_limits *limits; /* NULL: policy_limits_default() */
 };
 
 /* A host the front door routes to a service's container port (spec/proxy.md "Routes from runs"). */

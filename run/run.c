@@ -794,6 +794,7 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
 {
         unsigned remembered = 0, declared = declared_perms(m), extra;
         struct vars vars = {.slug = v->slug, .env = env, .dotenv = dotenv};
+        struct policy_limits limits;
         struct policy_input in = {.compose_path = np->compose,
                                   .run_dir = np->run_dir,
                                   .data_dir = np->data_dir,
@@ -804,10 +805,13 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
                                   .compose_v1 = compose_v1,
                                   .lookup_ctx = &vars,
                                   .dry = dry,
-                                  .project = np->project};
+                                  .project = np->project,
+                                  .limits = &limits};
         int r;
 
-        r = prepare_run_dir(s, t, &v->tree, np, err);
+        r = policy_limits_load(store_home(s), &limits, err); /* the person's limits (spec/run.md "Limits") */
+        if (r == 0)
+                r = prepare_run_dir(s, t, &v->tree, np, err);
         if (r == 0 && flavor_is_service(v->flavor)) /* its compose file is generated (run/flavor.h) */
                 r = flavor_service_compose(s, v, t, np->compose, o->warn, o->warn_ctx, err);
         if (r == 0)

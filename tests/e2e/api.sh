@@ -5,7 +5,8 @@
 # website's call (host 127.1, CORS for allowed origins only); preflights with Private Network Access; a wrong
 # Host is 421; missing/expired/far-future/forged/alg-none/HS512/wrong-aud tokens are 401 JSON, also on /health;
 # `stack token` and a token minted by Python's hmac get 200 on /runs and /stacks; bodies over 64 KiB are 413;
-# connections over the limit are refused and the daemon goes on; SIGTERM ends it with exit 0, one log line per
+# 300 idle connections do not lock a client out (over the limit they are refused, and the oldest that sent
+# nothing make room) and the daemon goes on (slow clients: api-slow.sh); SIGTERM ends it with exit 0, one log line per
 # request.
 . "$(dirname "$0")/lib.sh"
 
@@ -159,7 +160,7 @@ assert_eq 413 "$(req big /run -X POST -H 'Content-Type: application/json' --data
 is_json_error big
 assert_eq 413 "$(req bigc /run -X POST -H 'Transfer-Encoding: chunked' --data-binary @"$W/big")" "chunked 70000-byte body"
 
-# --- too many connections: refused, the daemon goes on ------------------------------------------------------
+# --- too many connections: the oldest half-sent ones make room, the daemon goes on --------------------------
 python3 - "$PORT" "$CERT" >"$W/conn.out" 2>&1 <<'PY' || die "connection flood: $(cat "$W/conn.out")"
 import socket, ssl, subprocess, sys, time
 port, cert = int(sys.argv[1]), sys.argv[2]
@@ -168,11 +169,12 @@ for _ in range(300):
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     held.append(s)
 time.sleep(0.5)
-# While 300 sockets are held, a new client is turned away (the limit is 64 per address)...
+# While 300 sockets are held, a new client still gets its answer: connections over the per-address limit (64)
+# are refused at accept, and of those that sent no request only the newest SERVER_MAX_PENDING (32) are kept.
 r = subprocess.run(["curl", "-sS", "--max-time", "5", "--cacert", cert, f"https://127.1:{port}/health"],
                    capture_output=True, text=True)
 print("during:", r.returncode, r.stdout, r.stderr.strip())
-assert r.returncode != 0 and r.stdout != "OK", "a client got through beyond the connection limit"
+assert r.returncode == 0 and r.stdout == "OK", "a client was locked out by 300 idle sockets"
 closed = 0
 for s in held:
     s.settimeout(0.05)
@@ -181,7 +183,7 @@ for s in held:
     except (socket.timeout, BlockingIOError): pass
     except OSError: closed += 1
 print("closed by the server:", closed)
-assert closed >= 300 - 64, f"only {closed} of 300 connections refused"
+assert closed >= 300 - 32, f"only {closed} of 300 connections refused or cut"
 for s in held: s.close()
 PY
 info "$(tr '\n' ' ' <"$W/conn.out")"

@@ -2,8 +2,8 @@
 # The front door for runs (spec/proxy.md "Routes from runs"): real stacks on the Docker Engine that publish no
 # port and carry only hub-style traefik labels, reached through the real Caddy stack manages with strict TLS
 # against stack's own CA; a stack whose root compose file only includes another; stop -> the "stopped"
-# placeholder, rm -> the route gone; a second stack claiming a host refused (exit 3) while the first keeps
-# answering; no caddy on PATH -> the stack still starts, with a warning (and one naming a rule it cannot read);
+# placeholder, rm -> the route gone; a second stack naming another's host refused (exit 3: it needs the
+# `route` permission, and granted, the host is still the first stack's) while the first keeps answering; no caddy on PATH -> the stack still starts, with a warning (and one naming a rule it cannot read);
 # no container gets the Docker socket; the daemon's placeholder while a request waits is in api-run.sh.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/image_lib.sh"
@@ -80,6 +80,12 @@ B=fdb$U
 mkdir -p "$W/$B" && web "intruder" "$A.stack.localhost" >"$W/$B/compose.yaml"
 mkstack $B
 assert_exit 3 "$S" run $B
+grep -qF "route for '$A.stack.localhost'" <<<"$LAST_STDERR" && grep -qF "needs permission 'route'" <<<"$LAST_STDERR" \
+  || die "another stack's name needs the route permission: $LAST_STDERR"
+[ -z "$("$D" ps -q --filter "label=io.stack.slug=$B")" ] || die "the refused stack has containers"
+assert_eq "hello from $A" "$(get "https://$A.stack.localhost:$P/")" "first stack still answers"
+# granted, the name is still first come: the front door refuses to hand it over
+assert_exit 3 "$S" run $B --allow route
 grep -q "$A.stack.localhost is already the address of stack $A; stack $B cannot claim it" <<<"$LAST_STDERR" \
   || die "conflict message: $LAST_STDERR"
 [ -z "$("$D" ps -q --filter "label=io.stack.slug=$B")" ] || die "the refused stack has containers"

@@ -1300,12 +1300,12 @@ static void routes_from_a_list_of_labels_keep_a_port_already_published(void **st
         fx_init(&f, NULL, NULL);
         assert_int_equal(fx_apply(&f,
                                   WEB "    ports: [\"9000:80\"]\n    labels:\n"
-                                      "      - traefik.http.routers.w.rule=Host(`a.stack.localhost`)\n"
+                                      "      - traefik.http.routers.w.rule=Host(`a.demo.stack.localhost`)\n"
                                       "      - traefik.http.services.w.loadbalancer.server.port=80\n",
                                   0),
                          0);
         assert_int_equal(f.res.n_routes, 1);
-        assert_string_equal(f.res.routes[0].host, "a.stack.localhost");
+        assert_string_equal(f.res.routes[0].host, "a.demo.stack.localhost");
         assert_int_equal(f.res.routes[0].port, 80);
         assert_yaml(f.text, "services/web/ports", "<list:1>");
         fx_release(&f);
@@ -1369,11 +1369,11 @@ static void routes_give_the_only_dash_url_service_its_address(void **state)
         assert_int_equal(
                 fx_apply_vars(&f,
                               WEB "    expose: [\"80\"]\n    labels:\n      dash.url: https://${PROJECT}.${DOMAIN}\n"
-                                  "      traefik.http.routers.w.rule: Host(`other.stack.localhost`)\n",
+                                  "      traefik.http.routers.w.rule: Host(`other.demo.stack.localhost`)\n",
                               0, vars),
                 0);
         assert_int_equal(f.res.n_routes, 1);
-        assert_string_equal(f.res.routes[0].host, "other.stack.localhost");
+        assert_string_equal(f.res.routes[0].host, "other.demo.stack.localhost");
         fx_release(&f);
 }
 
@@ -1572,6 +1572,10 @@ static void v1_leaves_out_services_of_inactive_profiles(void **state)
 
 int main(void)
 {
+        /* the front door on 60443 and no http port, as the e2e tests run it: "80:80" is not a reserved port here
+         * (tests/unit/test-policy-limits.c tests the reserved ports) */
+        setenv("STACK_PROXY_PORT", "60443", 1);
+        unsetenv("STACK_PROXY_HTTP_PORT");
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(refuses_privileged),
                 cmocka_unit_test(refuses_privileged_set_by_a_variable),
