@@ -101,21 +101,46 @@ static void step(const struct run_options *o, const char *what, double *t0)
         *t0 = t;
 }
 
-/* Compose project names keep [a-z0-9_-] (docker-compose v1 drops the rest). */
-static void project_name(const char *slug, char *out, size_t size)
+void run_project_name(const char *slug, char *out, size_t size)
 {
-        size_t o = (size_t)snprintf(out, size, "stack-");
+        bool plain = slug[0] != 0;
+        size_t o;
 
-        for (const char *p = slug; *p && o + 1 < size; p++)
-                if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')
+        for (const char *p = slug; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+                        plain = false;
+        if (plain) {
+                snprintf(out, size, "stack-%s", slug);
+                return;
+        }
+        o = (size_t)snprintf(out, size, "stack--");
+        for (const char *p = slug; *p && o + 3 < size; p++) {
+                if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')) {
                         out[o++] = *p;
-        out[o] = 0;
+                        continue;
+                }
+                out[o++] = '-';
+                out[o++] = *p == '-' ? 'h' : *p == '.' ? 'd' : *p == '_' ? 'u' : 'x';
+        }
+        out[o < size ? o : size - 1] = 0;
+}
+
+void run_project_of(struct store *s, const char *slug, char *out, size_t size)
+{
+        struct run_row row = {0};
+
+        if (s && runs_get(s, slug, &row, NULL) == 0 && row.project && row.project[0] && !strcmp(row.slug, slug))
+                snprintf(out, size, "%s", row.project);
+        else
+                run_project_name(slug, out, size);
+        if (s)
+                run_row_release(&row);
 }
 
 struct paths {
         char run_dir[PATH_MAX], data_dir[PATH_MAX], env_file[PATH_MAX], marker[PATH_MAX];
         char compose[PATH_MAX], compose_dir[PATH_MAX], effective[PATH_MAX];
-        char project[96];
+        char project[RUN_PROJECT_MAX];
 };
 
 /* The paths of slug's run with its run dir at run_dir (NULL: $STACK_HOME/runs/<slug>; run_start prepares a new
@@ -126,7 +151,7 @@ static int make_paths(struct store *s, const char *slug, const char *compose_rel
         char *slash;
         int r = 0;
 
-        project_name(slug, p->project, sizeof p->project);
+        run_project_name(slug, p->project, sizeof p->project);
         if (run_dir)
                 r |= fs_path(p->run_dir, sizeof p->run_dir, "%s", run_dir);
         else
@@ -150,9 +175,12 @@ static int row_paths(struct store *s, const struct run_row *row, struct paths *p
         int r;
 
         if (index_get_version(store_index(s), row->version_id, &v, NULL) < 0)
-                return make_paths(s, row->slug, NULL, NULL, p);
-        r = make_paths(s, row->slug, v.compose, NULL, p);
+                r = make_paths(s, row->slug, NULL, NULL, p);
+        else
+                r = make_paths(s, row->slug, v.compose, NULL, p);
         version_info_release(&v);
+        if (r == 0 && row->project && row->project[0]) /* the project it was created under, kept */
+                snprintf(p->project, sizeof p->project, "%s", row->project);
         return r;
 }
 
@@ -439,7 +467,7 @@ static char *tail_lines(const char *text, int lines)
 static int wait_running(struct engine *e, const char *project, int timeout_s, int settle_ms, char **ret_reason,
                         char **ret_service, struct engine_container **ret_c, size_t *ret_n, struct error *err)
 {
-        char label[160];
+        char label[256];
         double deadline = now_s() + timeout_s;
 
         snprintf(label, sizeof label, "com.docker.compose.project=%s", project);
@@ -920,6 +948,10 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         }
         digest_to_hex(&v->tree, tree_hex);
         have_old = runs_get(s, v->slug, &old, NULL) == 0;
+        if (have_old && old.project && old.project[0]) { /* the project it was created under, kept */
+                snprintf(p.project, sizeof p.project, "%s", old.project);
+                snprintf(np.project, sizeof np.project, "%s", old.project);
+        }
         /* 2. The run dir: kept when it holds this tree (re-launch fast path), else the new version is checked out,
          * checked and given its images beside it while the old one keeps running: a version that cannot start
          * leaves the running one and its record as they were. */
@@ -1147,7 +1179,7 @@ static void observe(struct engine *e, const char *project, const char **ret_stat
                     char **ret_ports)
 {
         struct engine_container *c = NULL;
-        char label[160], ports[512] = "";
+        char label[256], ports[512] = "";
         size_t n = 0, running = 0, len = 0;
 
         *ret_state = "stopped";
@@ -1288,13 +1320,13 @@ int run_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struc
  * if it had a row, so that rm never leaves a stack half-gone. */
 static int orphan_row(struct store *s, const char *slug, struct run_row *row, struct paths *p)
 {
-        char project[96];
+        char project[RUN_PROJECT_MAX];
         struct stat st;
 
         if (!slug[0] || strchr(slug, '/') || slug[0] == '.' || make_paths(s, slug, NULL, NULL, p) < 0 ||
             lstat(p->run_dir, &st) < 0)
                 return -STACK_ENOTFOUND;
-        project_name(slug, project, sizeof project);
+        run_project_name(slug, project, sizeof project);
         memset(row, 0, sizeof *row);
         row->slug = strdup(slug);
         row->project = strdup(project);
