@@ -174,12 +174,24 @@ static bool compose_owned(const char *kv)
 static int compose_env(const struct backend_call *c, char buf[][PATH_MAX + 32], char **fixed, size_t *ret_n)
 {
         static const char *const constant[] = {
-                "DOCKER_TLS_VERIFY=",           "DOCKER_CERT_PATH=",            "DOCKER_CONTEXT=",
-                "DOCKER_DEFAULT_PLATFORM=",     "COMPOSE_PROFILES=",            "COMPOSE_ENV_FILES=",
-                "COMPOSE_PATH_SEPARATOR=:",     "COMPOSE_TLS_VERSION=",         "COMPOSE_API_VERSION=auto",
-                "COMPOSE_HTTP_TIMEOUT=60",      "COMPOSE_PARALLEL_LIMIT=64",    "COMPOSE_IGNORE_ORPHANS=0",
-                "COMPOSE_REMOVE_ORPHANS=0",     "COMPOSE_COMPATIBILITY=0",      "COMPOSE_CONVERT_WINDOWS_PATHS=0",
-                "COMPOSE_FORCE_WINDOWS_HOST=0", "COMPOSE_INTERACTIVE_NO_CLI=0", "COMPOSE_DOCKER_CLI_BUILD=1",
+                "DOCKER_TLS_VERIFY=",
+                "DOCKER_CERT_PATH=",
+                "DOCKER_CONTEXT=",
+                "DOCKER_DEFAULT_PLATFORM=",
+                "COMPOSE_PROFILES=",
+                "COMPOSE_ENV_FILES=",
+                "COMPOSE_PATH_SEPARATOR=:",
+                "COMPOSE_TLS_VERSION=",
+                "COMPOSE_API_VERSION=auto",
+                "COMPOSE_HTTP_TIMEOUT=60",
+                "COMPOSE_PARALLEL_LIMIT=64",
+                "COMPOSE_IGNORE_ORPHANS=0",
+                "COMPOSE_REMOVE_ORPHANS=0",
+                "COMPOSE_COMPATIBILITY=0",
+                "COMPOSE_CONVERT_WINDOWS_PATHS=0",
+                "COMPOSE_FORCE_WINDOWS_HOST=0",
+                "COMPOSE_INTERACTIVE_NO_CLI=0",
+                "COMPOSE_DOCKER_CLI_BUILD=1",
                 "COMPOSE_PARAMIKO_SSH=0",
         };
         const char *host = getenv("DOCKER_HOST");

@@ -111,8 +111,8 @@ int flavor_static_start(struct store *s, const struct version_info *v, const str
 {
         struct tree t;
         struct run_row old = {0}, row = {0};
-        char hex[DIGEST_HEX_LEN + 1], run_dir[PATH_MAX], runs[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX], project[RUN_PROJECT_MAX],
-                suffix[17], id[17];
+        char hex[DIGEST_HEX_LEN + 1], run_dir[PATH_MAX], runs[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX],
+                project[RUN_PROJECT_MAX], suffix[17], id[17];
         bool have_old, same, staging = false;
         double t0 = now_s();
         int r;

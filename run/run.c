@@ -13,6 +13,7 @@
 #include "flavor.h"
 #include "policy.h"
 #include "images.h"
+#include "judge.h"
 #include "relaunch.h"
 #include "runs.h"
 #include "store/checkout.h"
@@ -866,14 +867,18 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
  * containers were started through the Engine, else the record is dropped and 1 (compose up follows). After a
  * compose up whose containers run (state NULL, ret->relaunch "compose"): record what compose made. */
 static int relaunch_hook(struct engine *e, const struct paths *p, const struct envlist *env,
-                         const struct run_options *o, const char *state, struct run_info *ret)
+                         const struct run_options *o, const char *state, const struct judge_input *judge,
+                         struct run_info *ret, struct error *err)
 {
         char record[PATH_MAX];
         struct relaunch_input ri = {.project = p->project,
                                     .effective = p->effective,
                                     .record = record,
                                     .env = (const char *const *)env->v,
-                                    .timeout_s = o->timeout_s};
+                                    .timeout_s = o->timeout_s,
+                                    .judge = judge,
+                                    .err = err};
+        int r;
 
         if (fs_path(record, sizeof record, "%s/" RELAUNCH_RECORD, p->run_dir) < 0)
                 return 1;
@@ -885,12 +890,64 @@ static int relaunch_hook(struct engine *e, const struct paths *p, const struct e
         ret->relaunch = "compose";
         if (state && !strcmp(state, "failed"))
                 ret->relaunch_why = strdup("the last run failed");
-        else if (state && relaunch_start(e, &ri, &ret->relaunch_why) == 0) {
+        else if (state && (r = relaunch_start(e, &ri, &ret->relaunch_why)) <= 0) {
                 ret->relaunch = "engine";
-                return 0;
+                return r; /* started, or refused by the judge (err) */
         }
         relaunch_forget(&ri);
         return 1;
+}
+
+/* The project created without starting it, then judged (judge.h): 0 with the judged container ids, or the
+ * refusal (STACK_EREJECT) with what this creation made removed: the project's containers and networks, and the
+ * volumes of the project that were not there before (a volume the stack already had keeps its data). A compose
+ * failure is *ret_status != 0 with its output in *ret_out. */
+static int create_judged(struct engine *e, const struct backend *b, const struct paths *p, const struct envlist *env,
+                         const struct judge_input *jin, char ***ret_ids, int *ret_status, char **ret_out,
+                         struct error *err)
+{
+        const char *create[] = {"up", "--no-start", "--remove-orphans", NULL};
+        char **before = NULL, **after = NULL;
+        struct engine_removed rm = {0};
+        int r;
+
+        r = engine_list_volumes(e, p->project, &before, err);
+        if (r == 0)
+                r = compose(b, p, env, create, false, ret_status, ret_out, err);
+        if (r < 0 || *ret_status != 0)
+                goto done;
+        r = judge_project(e, jin, ret_ids, err);
+        if (r != -STACK_EREJECT)
+                goto done;
+        engine_remove_project(e, p->project, false, &rm, NULL);
+        engine_removed_release(&rm);
+        if (engine_list_volumes(e, p->project, &after, NULL) == 0)
+                for (size_t i = 0; after && after[i]; i++) {
+                        bool old = false;
+                        for (size_t k = 0; before && before[k] && !old; k++)
+                                old = !strcmp(before[k], after[i]);
+                        if (!old)
+                                engine_volume_delete(e, after[i], NULL);
+                }
+done:
+        engine_strv_free(before);
+        engine_strv_free(after);
+        return r;
+}
+
+/* Every container that runs now is one the judge saw. */
+static int only_judged(const char *const *ids, const struct engine_container *c, size_t n, struct error *err)
+{
+        for (size_t i = 0; ids && i < n; i++) {
+                bool seen = false;
+                for (size_t k = 0; ids[k] && !seen; k++)
+                        seen = !strcmp(ids[k], c[i].id);
+                if (!seen)
+                        return error_set(err, STACK_EREJECT,
+                                         "container %s was not there when the containers were judged: refused",
+                                         c[i].name);
+        }
+        return 0;
 }
 
 int run_start(struct store *s, const struct version_info *v, const struct run_options *o, struct run_info *ret,
@@ -906,7 +963,10 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         struct policy_result pr = {0};
         struct run_row row = {0}, old = {0};
         struct engine_container *c = NULL;
+        struct judge_input jin = {0};
+        unsigned granted = 0;
         size_t nc = 0;
+        char **judged = NULL;
         char tree_hex[DIGEST_HEX_LEN + 1], lab_run[64], lab_slug[96], lab_tree[96], staged[PATH_MAX], aside[PATH_MAX],
                 suffix[17], *out = NULL, *reason = NULL, *service = NULL;
         const char *labels[4] = {lab_run, lab_slug, lab_tree, NULL};
@@ -1024,13 +1084,28 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         if (r < 0)
                 goto done;
         started = true;
+        /* What the Engine is asked for is judged before anything starts (judge.h): the containers of a re-launch
+         * as they are, else the project created with `up --no-start`, then started by `up -d`. */
+        allows_get(s, v->slug, &granted, NULL);
+        jin = (struct judge_input){.project = p.project,
+                                   .run_dir = p.run_dir,
+                                   .data_dir = p.data_dir,
+                                   .allow = granted | o->allow,
+                                   .cpus = m->resources.cpus,
+                                   .memory = m->resources.memory,
+                                   .pids = m->resources.pids};
         /* Re-launch straight through the Engine when nothing changed since the last up (relaunch.c), else up. */
-        if (relaunch_hook(e, &p, &env, o, fast ? old.state : NULL, ret) == 0) {
+        r = relaunch_hook(e, &p, &env, o, fast ? old.state : NULL, &jin, ret, err);
+        if (r == 0) {
                 status = 0;
                 step(o, "engine-start", &t0);
-        } else {
+        } else if (r > 0) {
                 const char *up[] = {"up", "-d", "--remove-orphans", NULL};
-                r = compose(b, &p, &env, up, false, &status, &out, err);
+                r = create_judged(e, b, &p, &env, &jin, &judged, &status, &out, err);
+                if (r == 0 && status == 0) {
+                        step(o, "judge", &t0);
+                        r = compose(b, &p, &env, up, false, &status, &out, err);
+                }
                 if (r == 0)
                         step(o, "up", &t0);
         }
@@ -1069,12 +1144,18 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                 r = error_set(err, STACK_ERUNTIME, "run %s of %s failed: %s", row.id, v->slug, reason);
                 goto fail_state;
         }
-        if (r < 0)
+        if (r == 0 && judged)
+                r = only_judged((const char *const *)judged, c, nc, err);
+        if (r < 0) {
+                if (r == -STACK_EREJECT)
+                        engine_project_stop(e, p.project, NULL, NULL);
                 goto fail_state;
+        }
         r = runs_set_state(s, row.id, "running", NULL, err);
         if (r < 0)
                 goto done;
-        relaunch_hook(e, &p, &env, o, NULL, ret); /* after compose up: what it made, for the next re-launch */
+        relaunch_hook(e, &p, &env, o, NULL, &jin, ret,
+                      NULL); /* after compose up: what it made, for the next re-launch */
         r = runs_get(s, row.id, &ret->row, err);
         if (r == 0) {
                 ret->fast_path = fast;
@@ -1091,6 +1172,7 @@ done:
         if (locked)
                 store_unlock(s);
         engine_containers_free(c, nc);
+        judge_ids_free(judged);
         free(out);
         free(reason);
         free(service);
