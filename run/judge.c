@@ -62,10 +62,10 @@ static int refuse(struct error *err, const char *who, const char *perm, const ch
 }
 
 /* Needs perm unless granted (or privileged granted, when alt_privileged). */
-static int need(const struct judge_input *in, struct error *err, const char *who, const char *perm,
-                bool alt_privileged, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int need(const struct judge_input *in, struct error *err, const char *who, const char *perm,
-                bool alt_privileged, const char *fmt, ...)
+static int need(const struct judge_input *in, struct error *err, const char *who, const char *perm, bool alt_privileged,
+                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int need(const struct judge_input *in, struct error *err, const char *who, const char *perm, bool alt_privileged,
+                const char *fmt, ...)
 {
         char what[512];
         va_list ap;
@@ -235,12 +235,22 @@ static int judge_bind(const struct judge_input *in, const char *who, const char 
 
 /* ---- one container ---- */
 
+/* A container another one points at, as "FIELD=NAME" (names hold no '='). */
+static int container_ref(struct judge_refs *refs, const char *field, const char *name, size_t len)
+{
+        char buf[512];
+        int n = snprintf(buf, sizeof buf, "%s=%.*s", field, (int)len, name);
+
+        return strv_push(&refs->containers, &refs->n_containers, buf,
+                         (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
 /* "container:X" of a mode: X collected for judge_reference(). */
-static int mode_ref(const char *mode, struct judge_refs *refs)
+static int mode_ref(const char *field, const char *mode, struct judge_refs *refs)
 {
         if (strncmp(mode, "container:", 10) || !mode[10])
                 return 0;
-        return strv_push(&refs->containers, &refs->n_containers, mode + 10, strlen(mode + 10));
+        return container_ref(refs, field, mode + 10, strlen(mode + 10));
 }
 
 static int judge_namespaces(const struct judge_input *in, const char *who, const json_t *hc, struct judge_refs *refs,
@@ -269,7 +279,8 @@ static int judge_namespaces(const struct judge_input *in, const char *who, const
                 r = need(in, err, who, "privileged", false, "CgroupnsMode %s", cgns);
         if (r == 0 && *str(hc, "CgroupParent"))
                 r = need(in, err, who, "privileged", false, "CgroupParent %s", str(hc, "CgroupParent"));
-        if (r == 0 && (mode_ref(net, refs) < 0 || mode_ref(pid, refs) < 0 || mode_ref(ipc, refs) < 0))
+        if (r == 0 && (mode_ref("NetworkMode container:", net, refs) < 0 ||
+                       mode_ref("PidMode container:", pid, refs) < 0 || mode_ref("IpcMode container:", ipc, refs) < 0))
                 r = error_set(err, STACK_EFAIL, "out of memory");
         return r;
 }
@@ -348,11 +359,14 @@ static int ulimit_resource(const char *name)
                 const char *name;
                 int res;
         } map[] = {
-                {"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},       {"data", RLIMIT_DATA},
-                {"fsize", RLIMIT_FSIZE},       {"locks", RLIMIT_LOCKS},   {"memlock", RLIMIT_MEMLOCK},
-                {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},     {"nofile", RLIMIT_NOFILE},
-                {"nproc", RLIMIT_NPROC},       {"rss", RLIMIT_RSS},       {"rtprio", RLIMIT_RTPRIO},
-                {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK},
+                {"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},
+                {"data", RLIMIT_DATA},         {"fsize", RLIMIT_FSIZE},
+                {"locks", RLIMIT_LOCKS},       {"memlock", RLIMIT_MEMLOCK},
+                {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+                {"nofile", RLIMIT_NOFILE},     {"nproc", RLIMIT_NPROC},
+                {"rss", RLIMIT_RSS},           {"rtprio", RLIMIT_RTPRIO},
+                {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING},
+                {"stack", RLIMIT_STACK},
         };
 
         for (size_t i = 0; i < sizeof map / sizeof *map; i++)
@@ -410,7 +424,7 @@ static int judge_limits(const struct judge_input *in, const char *who, const jso
                 r = refuse(err, who, NULL, "MemorySwap %s", buf);
         }
         if (r == 0 && in->cpus > 0) {
-                double got = nano > 0 ? (double)nano / 1e9
+                double got = nano > 0    ? (double)nano / 1e9
                              : quota > 0 ? (double)quota / (double)(period > 0 ? period : 100000)
                                          : 0;
                 if (!(got > 0) || got > in->cpus * 1.0001) {
@@ -481,8 +495,8 @@ static int judge_mounts(const struct judge_input *in, const char *who, const jso
                 if (!strcmp(type, "bind"))
                         r = judge_bind(in, who, "HostConfig.Mounts", src, err);
                 else if (!strcmp(type, "volume")) {
-                        const char *drv = str(json_object_get(json_object_get(v, "VolumeOptions"), "DriverConfig"),
-                                              "Name");
+                        const char *drv =
+                                str(json_object_get(json_object_get(v, "VolumeOptions"), "DriverConfig"), "Name");
                         if (*drv && strcmp(drv, "local"))
                                 r = need(in, err, who, "volume-driver", false, "HostConfig.Mounts volume driver %s",
                                          drv);
@@ -510,14 +524,13 @@ static int judge_mounts(const struct judge_input *in, const char *who, const jso
         json_array_foreach(json_object_get(hc, "VolumesFrom"), i, v)
         {
                 const char *from = json_string_value(v);
-                if (r == 0 && from && strv_push(&refs->containers, &refs->n_containers, from, strcspn(from, ":")) < 0)
+                if (r == 0 && from && container_ref(refs, "VolumesFrom", from, strcspn(from, ":")) < 0)
                         r = error_set(err, STACK_EFAIL, "out of memory");
         }
         json_array_foreach(json_object_get(hc, "Links"), i, v)
         {
                 const char *l = json_string_value(v); /* "/container:/me/alias" */
-                if (r == 0 && l && strv_push(&refs->containers, &refs->n_containers, l + (l[0] == '/'),
-                                             strcspn(l + (l[0] == '/'), ":")) < 0)
+                if (r == 0 && l && container_ref(refs, "Links", l + (l[0] == '/'), strcspn(l + (l[0] == '/'), ":")) < 0)
                         r = error_set(err, STACK_EFAIL, "out of memory");
         }
         return r;
@@ -558,16 +571,18 @@ int judge_container(const struct judge_input *in, const json_t *c, struct judge_
 
 /* ---- what the containers point at ---- */
 
-int judge_reference(const struct judge_input *in, const char *who, const char *field, const char *name,
-                    const json_t *c, struct error *err)
+int judge_reference(const struct judge_input *in, const char *who, const char *field, const char *name, const json_t *c,
+                    struct error *err)
 {
         const char *proj = c ? str(json_object_get(json_object_get(c, "Config"), "Labels"), PROJECT_LABEL) : "";
         char what[400];
 
         if (c && !strcmp(proj, in->project))
                 return 0;
-        snprintf(what, sizeof what, "%s %s (%s)", field, name,
-                 !c ? "no such container" : *proj ? "a container of another project" : "a container of no project");
+        snprintf(what, sizeof what, "%s%s%s (%s)", field, field[strlen(field) - 1] == ':' ? "" : " ", name,
+                 !c      ? "no such container"
+                 : *proj ? "a container of another project"
+                         : "a container of no project");
         return need(in, err, who, "other-containers", false, "%s", what);
 }
 
@@ -584,8 +599,8 @@ int judge_volume(const struct judge_input *in, const char *who, const json_t *v,
         } else if (non_empty(opts)) {
                 const char *type = str(opts, "type"), *dev = str(opts, "device");
                 bool tmpfs = !strcmp(type, "tmpfs") && (!*dev || !strcmp(dev, "tmpfs")) &&
-                             json_object_size(opts) <= 3 && (json_object_size(opts) == 1 + (*dev != 0) ||
-                                                              json_object_get(opts, "o"));
+                             json_object_size(opts) <= 3 &&
+                             (json_object_size(opts) == 1 + (*dev != 0) || json_object_get(opts, "o"));
                 snprintf(what, sizeof what, "volume %s with driver options type=%s device=%s", name, *type ? type : "-",
                          *dev ? dev : "-");
                 if (!tmpfs && need(in, err, who, "host-bind", false, "%s", what) < 0)
@@ -654,10 +669,16 @@ static int judge_refs(struct engine *e, const struct judge_input *in, const char
         int r = 0;
 
         for (size_t i = 0; r == 0 && i < refs->n_containers; i++) {
+                char field[512], *name;
                 json_t *c = NULL;
-                r = engine_inspect(e, "containers", refs->containers[i], &c, err);
+                snprintf(field, sizeof field, "%s", refs->containers[i]);
+                name = strchr(field, '=');
+                if (!name)
+                        continue;
+                *name++ = 0;
+                r = engine_inspect(e, "containers", name, &c, err);
                 if (r == 0)
-                        r = judge_reference(in, who, "a reference to container", refs->containers[i], c, err);
+                        r = judge_reference(in, who, field, name, c, err);
                 json_decref(c);
         }
         for (size_t i = 0; r == 0 && i < refs->n_volumes; i++) {

@@ -42,7 +42,7 @@ struct judge_input {
 
 /* Names another container's settings point at, collected by judge_container(). */
 struct judge_refs {
-        char **containers; /* container:X of NetworkMode/PidMode/IpcMode, VolumesFrom, Links */
+        char **containers; /* "FIELD=NAME": container:X of NetworkMode/PidMode/IpcMode, VolumesFrom, Links */
         char **volumes;    /* named volumes mounted */
         char **networks;   /* networks joined */
         size_t n_containers, n_volumes, n_networks;
@@ -54,8 +54,8 @@ int judge_container(const struct judge_input *in, const json_t *c, struct judge_
 int judge_volume(const struct judge_input *in, const char *who, const json_t *v, bool users_ok, struct error *err);
 int judge_network(const struct judge_input *in, const char *who, const json_t *n, struct error *err);
 /* A container named by who's `field` (NetworkMode, VolumesFrom, ...) whose inspect answer is c (NULL: none). */
-int judge_reference(const struct judge_input *in, const char *who, const char *field, const char *name,
-                    const json_t *c, struct error *err);
+int judge_reference(const struct judge_input *in, const char *who, const char *field, const char *name, const json_t *c,
+                    struct error *err);
 void judge_refs_release(struct judge_refs *r);
 
 int judge_project(struct engine *e, const struct judge_input *in, char ***ret_ids, struct error *err);

@@ -111,4 +111,66 @@ assert_eq "true" "$("$D" inspect -f '{{.State.Running}}' "$P2")" "ab's container
 "$D" volume inspect "stack-ab${U}_data" >/dev/null || die "ab's volume removed by a.b's rm --purge"
 assert_eq "mine" "$("$D" exec "$P2" cat /data/f)" "ab's data"
 "$D" volume inspect "stack--a-db${U}_data" >/dev/null 2>&1 && die "a.b's volume left by its rm --purge"
+
+info "3. the judge: what the Engine was asked for beyond the grants never starts (ab$U is the victim)"
+VICTIM=$("$D" inspect -f '{{.Name}}' "$P2" | tr -d /)
+VNET=$("$D" inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' "$P2")
+LPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# hostile SLUG EXPECTED-IN-MESSAGE COMPOSE: refused (exit 3) naming it, no container of its project left, no
+# volume it made left, the victim untouched
+hostile() {
+  local slug=$1 want=$2 file=$3 proj
+  mkstack "$slug" "$file"
+  assert_exit 3 "$S" run "$slug" --offline
+  case "$LAST_STDERR" in *"$want"*) ;; *) die "$slug: refusal [$LAST_STDERR] does not name [$want]" ;; esac
+  proj=stack-$slug
+  assert_eq "" "$("$D" ps -aq --filter label=com.docker.compose.project=$proj)" "$slug: containers left"
+  assert_eq "" "$("$D" volume ls -q --filter label=com.docker.compose.project=$proj)" "$slug: volumes left"
+  assert_eq "true" "$("$D" inspect -f '{{.State.Running}}' "$P2")" "$slug: the victim runs"
+  assert_eq "mine" "$("$D" exec "$P2" cat /data/f)" "$slug: the victim's data"
+  assert_exit 0 "$S" rm "$slug" --purge
+}
+hostile merge$U "Privileged true needs permission 'privileged'" "services:
+  web:
+    $SLEEP
+    !!merge innocent: {privileged: true}"
+hostile proc$U "driver options type=proc" "services:
+  web:
+    $SLEEP
+    volumes: [\"p:/hostproc\"]
+volumes:
+  p: {driver_opts: {type: proc, device: proc}}"
+hostile vfrom$U "a container of another project" "services:
+  web:
+    $SLEEP
+    volumes_from: [\"container:$VICTIM\"]"
+hostile netns$U "NetworkMode container:" "services:
+  web:
+    $SLEEP
+    network_mode: \"container:$VICTIM\""
+hostile syslog$U "LogConfig.Type syslog" "services:
+  web:
+    $SLEEP
+    logging: {driver: syslog, options: {syslog-address: \"tcp://127.0.0.1:$LPORT\"}}"
+hostile oom$U "OomScoreAdj -1000" "services:
+  web:
+    $SLEEP
+    oom_score_adj: -1000"
+hostile vname$U "volume stack-ab${U}_data (of another project)" "services:
+  web:
+    $SLEEP
+    volumes: [\"d:/d\"]
+volumes:
+  d: {name: stack-ab${U}_data}"
+hostile xnet$U "network $VNET (of another project)" "services:
+  web:
+    $SLEEP
+    networks: [x]
+networks:
+  x: {external: true, name: $VNET}"
+hostile swap$U "MemorySwap -1" "services:
+  web:
+    $SLEEP
+    mem_limit: 64m
+    memswap_limit: -1"
 assert_exit 0 "$S" rm "ab$U" --purge
