@@ -285,6 +285,11 @@ static int judge_namespaces(const struct judge_input *in, const char *who, const
         return r;
 }
 
+static bool shared_ns(const char *mode)
+{
+        return !strcmp(mode, "host") || !strncmp(mode, "container:", 10);
+}
+
 static int judge_security(const struct judge_input *in, const char *who, const json_t *hc, struct error *err)
 {
         const json_t *v, *opts = json_object_get(hc, "SecurityOpt");
@@ -309,6 +314,9 @@ static int judge_security(const struct judge_input *in, const char *who, const j
                         nnp = true;
                         continue;
                 }
+                /* the Engine's own, with a shared pid or ipc namespace (judged as such) */
+                if (!strcmp(o, "label=disable") && (shared_ns(str(hc, "PidMode")) || shared_ns(str(hc, "IpcMode"))))
+                        continue;
                 if (r == 0)
                         r = need(in, err, who, "privileged", false, "SecurityOpt %s", o);
         }
@@ -550,9 +558,9 @@ int judge_container(const struct judge_input *in, const json_t *c, struct judge_
         if (strcmp(str(labels, PROJECT_LABEL), in->project))
                 return refuse(err, who, NULL, "the project label '%s' (not %s)", str(labels, PROJECT_LABEL),
                               in->project);
-        r = judge_security(in, who, hc, err);
+        r = judge_namespaces(in, who, hc, refs, err);
         if (r == 0)
-                r = judge_namespaces(in, who, hc, refs, err);
+                r = judge_security(in, who, hc, err);
         if (r == 0)
                 r = judge_sysctls(in, who, hc, err);
         if (r == 0)
