@@ -935,6 +935,30 @@ done:
         return r;
 }
 
+/* The containers `up --no-start` made and the judge accepted, started through the Engine in dependency order
+ * (relaunch.h: recorded as made by compose, then started as a re-launch would): 0, or 1 when compose `up -d`
+ * must start them instead (the record is then dropped). Saves the compose tool's second start-up. */
+static int start_created(struct engine *e, const struct paths *p, const struct envlist *env,
+                         const struct run_options *o)
+{
+        char record[PATH_MAX], *why = NULL;
+        struct relaunch_input ri = {.project = p->project,
+                                    .effective = p->effective,
+                                    .record = record,
+                                    .env = (const char *const *)env->v,
+                                    .timeout_s = o->timeout_s};
+        int r = 1;
+
+        if (fs_path(record, sizeof record, "%s/" RELAUNCH_RECORD, p->run_dir) < 0)
+                return 1;
+        if (relaunch_record(e, &ri, NULL) == 0)
+                r = relaunch_start(e, &ri, &why);
+        free(why);
+        if (r != 0)
+                relaunch_forget(&ri);
+        return r == 0 ? 0 : 1;
+}
+
 /* Every container that runs now is one the judge saw. */
 static int only_judged(const char *const *ids, const struct engine_container *c, size_t n, struct error *err)
 {
@@ -1103,11 +1127,15 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                 const char *up[] = {"up", "-d", "--remove-orphans", NULL};
                 r = create_judged(e, b, &p, &env, &jin, &judged, &status, &out, err);
                 if (r == 0 && status == 0) {
-                        step(o, "judge", &t0);
-                        r = compose(b, &p, &env, up, false, &status, &out, err);
+                        step(o, "create+judge", &t0);
+                        if (start_created(e, &p, &env, o) == 0) {
+                                step(o, "engine-start", &t0);
+                        } else {
+                                r = compose(b, &p, &env, up, false, &status, &out, err);
+                                if (r == 0)
+                                        step(o, "up", &t0);
+                        }
                 }
-                if (r == 0)
-                        step(o, "up", &t0);
         }
         if (r < 0)
                 goto fail_state;

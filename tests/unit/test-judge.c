@@ -131,7 +131,8 @@ static void each_grant_is_needed_and_enough(void **state)
         refused("userns", "UsernsMode host needs permission 'privileged'", PERM_PRIVILEGED);
         refused("uts", "UTSMode host needs permission 'privileged'", PERM_PRIVILEGED);
         refused("seccomp", "SecurityOpt seccomp=unconfined needs permission 'privileged'", PERM_PRIVILEGED);
-        refused("systempaths", "MaskedPaths [] (systempaths=unconfined) needs permission 'privileged'", PERM_PRIVILEGED);
+        refused("systempaths", "MaskedPaths [] (systempaths=unconfined) needs permission 'privileged'",
+                PERM_PRIVILEGED);
         refused("nonnp", "SecurityOpt without no-new-privileges needs permission 'privileged'", PERM_PRIVILEGED);
         refused("device", "Devices /dev/null needs permission 'devices'", PERM_DEVICES);
         refused("port", "PortBindings 80/tcp on all interfaces (not 127.0.0.1) needs permission 'listen'", PERM_LISTEN);
