@@ -109,6 +109,8 @@ cleanup_projects() {
   [ -z "$ids" ] || "$D" network rm $ids >/dev/null 2>&1 || true
   ids=$("$D" volume ls -q | grep -E "^diff-.*-$U" || true)
   [ -z "$ids" ] || "$D" volume rm -f $ids >/dev/null 2>&1 || true
+  "$D" rm -f "victim$U" >/dev/null 2>&1 || true
+  "$D" volume rm -f "stack-victim${U}_data" >/dev/null 2>&1 || true # used by other-volume's container until now
 }
 on_exit cleanup_projects
 RESULTS=$W/results
