@@ -20,7 +20,7 @@ export STACK_RUNTIME=${STACK_RUNTIME:-docker-compose}
 
 mkdir -p "$W/rootfs/bin"
 cp /bin/busybox "$W/rootfs/bin/busybox"
-for a in sh echo sleep cat ls; do ln -sf busybox "$W/rootfs/bin/$a"; done
+for a in sh echo sleep cat ls ln rmdir; do ln -sf busybox "$W/rootfs/bin/$a"; done
 tar -C "$W/rootfs" -c . | "$D" import - "$TAG" >/dev/null
 
 mkstack() { # SLUG COMPOSE [DOTENV]: a bundle imported into the store
@@ -174,3 +174,26 @@ hostile swap$U "MemorySwap -1" "services:
     mem_limit: 64m
     memswap_limit: -1"
 assert_exit 0 "$S" rm "ab$U" --purge
+
+info "4. the re-launch fast path judges before it starts: a bind source the container swapped for a symlink to /"
+mkstack swap2$U "services:
+  web:
+    $SLEEP
+    volumes: [\"./state:/state\", \"./state/sub:/host\"]"
+set +e
+"$S" run swap2$U --offline >"$W/swap.out" 2>"$W/swap.err"
+rc=$?
+set -e
+if [ "$rc" = 3 ]; then
+  info "the policy refuses the nested bind itself ($(cat "$W/swap.err")): nothing to swap"
+else
+  [ "$rc" = 0 ] || die "swap2: first run exited $rc: $(cat "$W/swap.err")"
+  C=$("$D" ps -q --filter label=com.docker.compose.project=stack-swap2$U)
+  "$D" exec "$C" sh -c 'rmdir /state/sub && ln -s / /state/sub'
+  assert_exit 0 "$S" stop swap2$U
+  assert_exit 3 "$S" run swap2$U --offline --json
+  case "$LAST_STDERR" in *"bind of "*"/state/sub (/) (outside the run dir and the data dir) needs permission 'host-bind'"*) ;;
+    *) die "swap2: refusal [$LAST_STDERR]" ;; esac
+  assert_eq "exited" "$("$D" inspect -f '{{.State.Status}}' "$C")" "the container with the swapped bind stays stopped"
+  assert_exit 0 "$S" rm swap2$U --purge
+fi
