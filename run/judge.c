@@ -606,9 +606,11 @@ int judge_volume(const struct judge_input *in, const char *who, const json_t *v,
                         return -STACK_EREJECT;
         } else if (non_empty(opts)) {
                 const char *type = str(opts, "type"), *dev = str(opts, "device");
+                /* a tmpfs: type and device tmpfs, mount options that do not make it a bind */
                 bool tmpfs = !strcmp(type, "tmpfs") && (!*dev || !strcmp(dev, "tmpfs")) &&
                              json_object_size(opts) <= 3 &&
-                             (json_object_size(opts) == 1 + (*dev != 0) || json_object_get(opts, "o"));
+                             (json_object_size(opts) == 1 + (*dev != 0) || json_object_get(opts, "o")) &&
+                             !strstr(str(opts, "o"), "bind");
                 snprintf(what, sizeof what, "volume %s with driver options type=%s device=%s", name, *type ? type : "-",
                          *dev ? dev : "-");
                 if (!tmpfs && need(in, err, who, "host-bind", false, "%s", what) < 0)
