@@ -1131,6 +1131,8 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                         if (start_created(e, &p, &env, o) == 0) {
                                 step(o, "engine-start", &t0);
                         } else {
+                                free(out); /* up --no-start's */
+                                out = NULL;
                                 r = compose(b, &p, &env, up, false, &status, &out, err);
                                 if (r == 0)
                                         step(o, "up", &t0);
