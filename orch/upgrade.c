@@ -6,6 +6,7 @@
 
 #include "fetch/fetch.h"
 #include "run/engine.h"
+#include "run/run.h"
 #include "store/index.h"
 
 #include <errno.h>
@@ -289,26 +290,16 @@ static void timed(const struct upgrade_options *o, const char *what, double *t0)
         *t0 = t;
 }
 
-static void project_of(const char *slug, char *out, size_t size)
-{
-        size_t k = (size_t)snprintf(out, size, "stack-");
-
-        for (const char *p = slug; *p && k + 1 < size; p++)
-                if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')
-                        out[k++] = *p;
-        out[k] = 0;
-}
-
 /* After run_start: healthchecks pass (run_start waited for them), and every container keeps running for the
  * settle time. A failure names the container, its exit code and its last log lines. */
-static int health_wait(const char *slug, int settle_s, struct error *err)
+static int health_wait(struct store *s, const char *slug, int settle_s, struct error *err)
 {
         struct engine *e = NULL;
-        char label[160], project[96];
+        char label[256], project[RUN_PROJECT_MAX];
         double end = now_s() + settle_s;
         int r;
 
-        project_of(slug, project, sizeof project);
+        run_project_of(s, slug, project, sizeof project);
         snprintf(label, sizeof label, "com.docker.compose.project=%s", project);
         r = engine_open(&e, err);
         while (r == 0) {
@@ -447,8 +438,8 @@ static int before_switch(void *ctx, const struct run_row *old, struct error *err
         /* Stopped first: nothing the old version writes after the snapshot can be lost by a rollback. */
         {
                 struct engine *e = NULL;
-                char project[96];
-                project_of(c->j->slug, project, sizeof project);
+                char project[RUN_PROJECT_MAX];
+                run_project_of(c->s, c->j->slug, project, sizeof project);
                 r = engine_open(&e, err);
                 if (r == 0)
                         r = engine_project_stop(e, project, NULL, err);
@@ -612,7 +603,7 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
         if (r == 0)
                 r = journal_set(s, &j, "health", NULL, NULL, err);
         if (r == 0) {
-                r = health_wait(slug, settle, err);
+                r = health_wait(s, slug, settle, err);
                 timed(o, "health", &t0);
         }
         if (r == 0) {

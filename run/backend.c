@@ -423,13 +423,67 @@ static int podman_compose_status(const char *out)
         return last ? atoi(last + 11) : 0;
 }
 
+/* DOCKER_* and COMPOSE_* are stack's to set for the compose process (spec/run.md "Variables", "The compose
+ * tool's own variables"): none comes from the person's shell or --env, and each one the compose tools read is
+ * set explicitly, so that a bundle's .env (which both tools read for them, the process environment winning)
+ * cannot choose the Engine, the project, the files or the profiles. */
+#define COMPOSE_ENV_N 24
+
+static bool compose_owned(const char *kv)
+{
+        return !strncmp(kv, "DOCKER_", 7) || !strncmp(kv, "COMPOSE_", 8);
+}
+
+static int compose_env(const struct backend_call *c, char buf[][PATH_MAX + 32], char **fixed, size_t *ret_n)
+{
+        static const char *const constant[] = {
+                "DOCKER_TLS_VERIFY=",
+                "DOCKER_CERT_PATH=",
+                "DOCKER_CONTEXT=",
+                "DOCKER_DEFAULT_PLATFORM=",
+                "COMPOSE_PROFILES=",
+                "COMPOSE_ENV_FILES=",
+                "COMPOSE_PATH_SEPARATOR=:",
+                "COMPOSE_TLS_VERSION=",
+                "COMPOSE_API_VERSION=auto",
+                "COMPOSE_HTTP_TIMEOUT=60",
+                "COMPOSE_PARALLEL_LIMIT=64",
+                "COMPOSE_IGNORE_ORPHANS=0",
+                "COMPOSE_REMOVE_ORPHANS=0",
+                "COMPOSE_COMPATIBILITY=0",
+                "COMPOSE_CONVERT_WINDOWS_PATHS=0",
+                "COMPOSE_FORCE_WINDOWS_HOST=0",
+                "COMPOSE_INTERACTIVE_NO_CLI=0",
+                "COMPOSE_DOCKER_CLI_BUILD=1",
+                "COMPOSE_PARAMIKO_SSH=0",
+        };
+        const char *host = getenv("DOCKER_HOST");
+        size_t n = 0;
+
+        /* The Engine stack's own client talks to (engine.h: DOCKER_HOST=unix://PATH, else the default socket);
+         * the project and the file are also given with -p and -f, which win in both tools. */
+        if ((size_t)snprintf(buf[n], sizeof buf[n], "DOCKER_HOST=%s",
+                             host && *host ? host : "unix:///var/run/docker.sock") >= sizeof buf[n] ||
+            (size_t)snprintf(buf[n + 1], sizeof buf[n + 1], "COMPOSE_PROJECT_NAME=%s", c->project) >=
+                    sizeof buf[n + 1] ||
+            (size_t)snprintf(buf[n + 2], sizeof buf[n + 2], "COMPOSE_FILE=%s", c->compose_file) >= sizeof buf[n + 2])
+                return -ENAMETOOLONG;
+        for (; n < 3; n++)
+                fixed[n] = buf[n];
+        for (size_t i = 0; i < sizeof constant / sizeof *constant && n < COMPOSE_ENV_N; i++)
+                fixed[n++] = (char *)constant[i];
+        *ret_n = n;
+        return 0;
+}
+
 int backend_compose(const struct backend *b, const struct backend_call *c, int *ret_status, char **ret_output,
                     struct error *err)
 {
         const char *argv[64];
-        char **envp = NULL, out_path[] = "/tmp/stack-compose-XXXXXX";
+        char **envp = NULL, out_path[] = "/tmp/stack-compose-XXXXXX", *fixed[COMPOSE_ENV_N];
+        char fixed_buf[3][PATH_MAX + 32];
         posix_spawn_file_actions_t fa;
-        size_t na = 0, ne = 0, n_env = 0, n_extra = 0;
+        size_t na = 0, ne = 0, n_env = 0, n_extra = 0, n_fixed = 0;
         int out_fd = -1, status, r = 0, k;
         posix_spawnattr_t attr;
         pid_t pid;
@@ -453,24 +507,30 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
                         argv[na++] = c->args[i];
         argv[na] = NULL;
 
-        /* Environment: ours, with the call's K=V replacing same-named variables. */
+        /* Environment: ours without DOCKER_* and COMPOSE_*, the call's K=V (again without those) replacing
+         * same-named variables, then stack's own DOCKER_* / COMPOSE_* (compose_env()). */
+        if (compose_env(c, fixed_buf, fixed, &n_fixed) < 0)
+                return error_set(err, STACK_EFAIL, "compose environment too long");
         for (char **e = environ; *e; e++)
                 n_env++;
         for (int i = 0; c->env && c->env[i]; i++)
                 n_extra++;
-        envp = calloc(n_env + n_extra + 1, sizeof *envp);
+        envp = calloc(n_env + n_extra + n_fixed + 1, sizeof *envp);
         if (!envp)
                 return error_set(err, STACK_EFAIL, "out of memory");
         for (char **e = environ; *e; e++) {
                 size_t klen = strcspn(*e, "=");
-                bool replaced = false;
+                bool replaced = compose_owned(*e);
                 for (size_t i = 0; i < n_extra && !replaced; i++)
                         replaced = !strncmp(c->env[i], *e, klen) && c->env[i][klen] == '=';
                 if (!replaced)
                         envp[ne++] = *e;
         }
         for (size_t i = 0; i < n_extra; i++)
-                envp[ne++] = (char *)c->env[i];
+                if (!compose_owned(c->env[i]))
+                        envp[ne++] = (char *)c->env[i];
+        for (size_t i = 0; i < n_fixed; i++)
+                envp[ne++] = fixed[i];
         envp[ne] = NULL;
 
         posix_spawn_file_actions_init(&fa);

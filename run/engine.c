@@ -1990,3 +1990,57 @@ int engine_container_start(struct engine *e, const char *id, struct error *err)
         buf_release(&b);
         return r;
 }
+
+/* ---- what a project was given, for the judge (run/judge.c) ---- */
+
+int engine_inspect(struct engine *e, const char *kind, const char *id, struct json_t **ret, struct error *err)
+{
+        char path[1024];
+        long status = 0;
+        int r;
+
+        *ret = NULL;
+        if (strcmp(kind, "containers") && strcmp(kind, "volumes") && strcmp(kind, "networks") && strcmp(kind, "info"))
+                return error_set(err, STACK_EFAIL, "engine_inspect: unknown kind %s", kind);
+        if (!strcmp(kind, "info"))
+                return engine_get_json(e, "/info", &status, ret, err);
+        snprintf(path, sizeof path, "/%s/", kind);
+        if (!id || !*id || append_escaped(path, sizeof path, id) < 0 ||
+            (!strcmp(kind, "containers") && append_escaped(path, sizeof path, "/json") < 0))
+                return error_set(err, STACK_ERUNTIME, "Docker Engine: %s name not valid: %.64s", kind, id ? id : "");
+        r = engine_get_json(e, path, &status, ret, err);
+        if (r == 0 && *ret && !json_is_object(*ret)) {
+                json_decref(*ret);
+                *ret = NULL;
+                return error_set(err, STACK_ERUNTIME, "Docker Engine: GET %s: the answer is not an object", path);
+        }
+        return r;
+}
+
+int engine_containers_json(struct engine *e, const char *filter, const char *value, struct json_t **ret,
+                           struct error *err)
+{
+        json_t *f = json_pack("{s:[s]}", filter, value), *j = NULL;
+        char *fs = f ? json_dumps(f, JSON_COMPACT) : NULL, *q = fs ? curl_easy_escape(e->curl, fs, 0) : NULL;
+        char path[4096];
+        long status = 0;
+        int r = 0;
+
+        *ret = NULL;
+        if (!q)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else if ((size_t)snprintf(path, sizeof path, "/containers/json?all=1&filters=%s", q) >= sizeof path)
+                r = error_set(err, STACK_EFAIL, "filter too long: %.64s...", value);
+        curl_free(q);
+        free(fs);
+        json_decref(f);
+        if (r == 0)
+                r = engine_get_json(e, path, &status, &j, err);
+        if (r == 0 && !json_is_array(j)) {
+                json_decref(j);
+                return error_set(err, STACK_ERUNTIME, "Docker Engine: GET /containers/json: the answer is not a list");
+        }
+        if (r == 0)
+                *ret = j;
+        return r;
+}

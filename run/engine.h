@@ -160,4 +160,13 @@ int engine_container_status(struct engine *e, const char *id, struct engine_conf
 int engine_image_id(struct engine *e, const char *ref, char **ret_id, struct error *err);
 int engine_container_start(struct engine *e, const char *id, struct error *err);
 
+/* What a project was given, for the judge (run/judge.h, spec/run.md "What the Engine was asked for").
+ * engine_inspect(): kind "containers" (GET /containers/{id}/json), "volumes" (GET /volumes/{name}), "networks"
+ * (GET /networks/{id}), or "info" (GET /info, id unused): the answer object in *ret (json_decref), NULL on 404.
+ * engine_containers_json(): GET /containers/json?all=1&filters={"<filter>":["<value>"]}: the list (an array). */
+struct json_t;
+int engine_inspect(struct engine *e, const char *kind, const char *id, struct json_t **ret, struct error *err);
+int engine_containers_json(struct engine *e, const char *filter, const char *value, struct json_t **ret,
+                           struct error *err);
+
 #endif

@@ -145,8 +145,8 @@ int flavor_static_start(struct store *s, const struct version_info *v, const str
 {
         struct tree t;
         struct run_row old = {0}, row = {0};
-        char hex[DIGEST_HEX_LEN + 1], run_dir[PATH_MAX], runs[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX], project[96],
-                suffix[17], id[17];
+        char hex[DIGEST_HEX_LEN + 1], run_dir[PATH_MAX], runs[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX],
+                project[RUN_PROJECT_MAX], suffix[17], id[17];
         bool have_old, same, staging = false;
         double t0 = now_s();
         int r;
@@ -157,9 +157,9 @@ int flavor_static_start(struct store *s, const struct version_info *v, const str
         if (fs_path(runs, sizeof runs, "%s/runs", store_home(s)) < 0 ||
             fs_path(run_dir, sizeof run_dir, "%s/%s", runs, v->slug) < 0 ||
             fs_path(staged, sizeof staged, "%s/.%s.new-%s", runs, v->slug, suffix) < 0 ||
-            fs_path(aside, sizeof aside, "%s/.%s.old-%s", runs, v->slug, suffix) < 0 ||
-            fs_path(project, sizeof project, "stack-%s", v->slug) < 0)
+            fs_path(aside, sizeof aside, "%s/.%s.old-%s", runs, v->slug, suffix) < 0)
                 return error_set(err, STACK_ESTORE, "store path too long");
+        run_project_name(v->slug, project, sizeof project);
         r = index_load_tree(store_index(s), &v->tree, &t, err);
         if (r == 0)
                 r = check_static_links(&t, err);

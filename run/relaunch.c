@@ -571,6 +571,12 @@ int relaunch_start(struct engine *e, const struct relaunch_input *in, char **why
         r = compare(rec, c, n, why);
         if (r == 0)
                 r = check_services(e, &plan, c, n, why);
+        if (r == 0 && in->judge) { /* what the Engine holds, judged before any container starts */
+                struct error jerr = ERROR_INIT;
+                r = judge_project(e, in->judge, NULL, in->err ? in->err : &jerr);
+                if (r < 0 && r != -STACK_EREJECT) /* the Engine failed us: compose up will say */
+                        r = because(why, "%s", (in->err ? in->err : &jerr)->msg);
+        }
         if (r == 0)
                 r = start_waves(e, &plan, c, n, deadline, why);
 done:

@@ -7,7 +7,8 @@
  *   - on a later run of the same tree from the same run dir, relaunch_start() checks that nothing changed since
  *     (the file, the environment, the same containers with the same config-hash, service set and images) and
  *     starts the containers with POST /containers/{id}/start in dependency order, waiting where depends_on asks
- *     for service_healthy / service_completed_successfully. It returns 0 when it started them, or > 0 with a
+ *     for service_healthy / service_completed_successfully, once the judge (judge.h) accepted them (refused:
+ *     < 0, the reason in in->err, nothing started). It returns 0 when it started them, or > 0 with a
  *     one-line reason in *why (heap) when the caller must use compose `up` instead: nothing it could not vouch
  *     for was changed (at most some of the containers were started, which compose `up` then finds running).
  *   - relaunch_forget() removes the record; run.c calls it before every compose `up`.
@@ -21,6 +22,7 @@
 #include <stddef.h>
 
 #include "engine.h"
+#include "judge.h"
 #include "store/error.h"
 
 #define RELAUNCH_RECORD ".stack-relaunch"
@@ -58,6 +60,10 @@ struct relaunch_input {
         const char *record;     /* <run dir>/.stack-relaunch */
         const char *const *env; /* the compose process's added environment (NULL-terminated, may be NULL) */
         int timeout_s;          /* waiting for a dependency's health */
+        /* The containers are judged (judge.h) before any is started; a refusal is relaunch_start() < 0 with the
+         * reason in err. NULL: not judged (tests). */
+        const struct judge_input *judge;
+        struct error *err;
 };
 
 int relaunch_record(struct engine *e, const struct relaunch_input *in, struct error *err);

@@ -13,6 +13,7 @@
 #include "flavor.h"
 #include "policy.h"
 #include "images.h"
+#include "judge.h"
 #include "relaunch.h"
 #include "runs.h"
 #include "store/buf.h"
@@ -102,21 +103,46 @@ static void step(const struct run_options *o, const char *what, double *t0)
         *t0 = t;
 }
 
-/* Compose project names keep [a-z0-9_-] (docker-compose v1 drops the rest). */
-static void project_name(const char *slug, char *out, size_t size)
+void run_project_name(const char *slug, char *out, size_t size)
 {
-        size_t o = (size_t)snprintf(out, size, "stack-");
+        bool plain = slug[0] != 0;
+        size_t o;
 
-        for (const char *p = slug; *p && o + 1 < size; p++)
-                if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')
+        for (const char *p = slug; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+                        plain = false;
+        if (plain) {
+                snprintf(out, size, "stack-%s", slug);
+                return;
+        }
+        o = (size_t)snprintf(out, size, "stack--");
+        for (const char *p = slug; *p && o + 3 < size; p++) {
+                if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')) {
                         out[o++] = *p;
-        out[o] = 0;
+                        continue;
+                }
+                out[o++] = '-';
+                out[o++] = *p == '-' ? 'h' : *p == '.' ? 'd' : *p == '_' ? 'u' : 'x';
+        }
+        out[o < size ? o : size - 1] = 0;
+}
+
+void run_project_of(struct store *s, const char *slug, char *out, size_t size)
+{
+        struct run_row row = {0};
+
+        if (s && runs_get(s, slug, &row, NULL) == 0 && row.project && row.project[0] && !strcmp(row.slug, slug))
+                snprintf(out, size, "%s", row.project);
+        else
+                run_project_name(slug, out, size);
+        if (s)
+                run_row_release(&row);
 }
 
 struct paths {
         char run_dir[PATH_MAX], data_dir[PATH_MAX], env_file[PATH_MAX], marker[PATH_MAX];
         char compose[PATH_MAX], compose_dir[PATH_MAX], effective[PATH_MAX];
-        char project[96];
+        char project[RUN_PROJECT_MAX];
 };
 
 /* The paths of slug's run with its run dir at run_dir (NULL: $STACK_HOME/runs/<slug>; run_start prepares a new
@@ -127,7 +153,7 @@ static int make_paths(struct store *s, const char *slug, const char *compose_rel
         char *slash;
         int r = 0;
 
-        project_name(slug, p->project, sizeof p->project);
+        run_project_name(slug, p->project, sizeof p->project);
         if (run_dir)
                 r |= fs_path(p->run_dir, sizeof p->run_dir, "%s", run_dir);
         else
@@ -151,9 +177,12 @@ static int row_paths(struct store *s, const struct run_row *row, struct paths *p
         int r;
 
         if (index_get_version(store_index(s), row->version_id, &v, NULL) < 0)
-                return make_paths(s, row->slug, NULL, NULL, p);
-        r = make_paths(s, row->slug, v.compose, NULL, p);
+                r = make_paths(s, row->slug, NULL, NULL, p);
+        else
+                r = make_paths(s, row->slug, v.compose, NULL, p);
         version_info_release(&v);
+        if (r == 0 && row->project && row->project[0]) /* the project it was created under, kept */
+                snprintf(p->project, sizeof p->project, "%s", row->project);
         return r;
 }
 
@@ -440,7 +469,7 @@ static char *tail_lines(const char *text, int lines)
 static int wait_running(struct engine *e, const char *project, int timeout_s, int settle_ms, char **ret_reason,
                         char **ret_service, struct engine_container **ret_c, size_t *ret_n, struct error *err)
 {
-        char label[160];
+        char label[256];
         double deadline = now_s() + timeout_s;
 
         snprintf(label, sizeof label, "com.docker.compose.project=%s", project);
@@ -844,14 +873,18 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
  * containers were started through the Engine, else the record is dropped and 1 (compose up follows). After a
  * compose up whose containers run (state NULL, ret->relaunch "compose"): record what compose made. */
 static int relaunch_hook(struct engine *e, const struct paths *p, const struct envlist *env,
-                         const struct run_options *o, const char *state, struct run_info *ret)
+                         const struct run_options *o, const char *state, const struct judge_input *judge,
+                         struct run_info *ret, struct error *err)
 {
         char record[PATH_MAX];
         struct relaunch_input ri = {.project = p->project,
                                     .effective = p->effective,
                                     .record = record,
                                     .env = (const char *const *)env->v,
-                                    .timeout_s = o->timeout_s};
+                                    .timeout_s = o->timeout_s,
+                                    .judge = judge,
+                                    .err = err};
+        int r;
 
         if (fs_path(record, sizeof record, "%s/" RELAUNCH_RECORD, p->run_dir) < 0)
                 return 1;
@@ -863,12 +896,88 @@ static int relaunch_hook(struct engine *e, const struct paths *p, const struct e
         ret->relaunch = "compose";
         if (state && !strcmp(state, "failed"))
                 ret->relaunch_why = strdup("the last run failed");
-        else if (state && relaunch_start(e, &ri, &ret->relaunch_why) == 0) {
+        else if (state && (r = relaunch_start(e, &ri, &ret->relaunch_why)) <= 0) {
                 ret->relaunch = "engine";
-                return 0;
+                return r; /* started, or refused by the judge (err) */
         }
         relaunch_forget(&ri);
         return 1;
+}
+
+/* The project created without starting it, then judged (judge.h): 0 with the judged container ids, or the
+ * refusal (STACK_EREJECT) with what this creation made removed: the project's containers and networks, and the
+ * volumes of the project that were not there before (a volume the stack already had keeps its data). A compose
+ * failure is *ret_status != 0 with its output in *ret_out. */
+static int create_judged(struct engine *e, const struct backend *b, const struct paths *p, const struct envlist *env,
+                         const struct judge_input *jin, char ***ret_ids, int *ret_status, char **ret_out,
+                         struct error *err)
+{
+        const char *create[] = {"up", "--no-start", "--remove-orphans", NULL};
+        char **before = NULL, **after = NULL;
+        struct engine_removed rm = {0};
+        int r;
+
+        r = engine_list_volumes(e, p->project, &before, err);
+        if (r == 0)
+                r = compose(b, p, env, create, false, ret_status, ret_out, err);
+        if (r < 0 || *ret_status != 0)
+                goto done;
+        r = judge_project(e, jin, ret_ids, err);
+        if (r != -STACK_EREJECT)
+                goto done;
+        engine_remove_project(e, p->project, false, &rm, NULL);
+        engine_removed_release(&rm);
+        if (engine_list_volumes(e, p->project, &after, NULL) == 0)
+                for (size_t i = 0; after && after[i]; i++) {
+                        bool old = false;
+                        for (size_t k = 0; before && before[k] && !old; k++)
+                                old = !strcmp(before[k], after[i]);
+                        if (!old)
+                                engine_volume_delete(e, after[i], NULL);
+                }
+done:
+        engine_strv_free(before);
+        engine_strv_free(after);
+        return r;
+}
+
+/* The containers `up --no-start` made and the judge accepted, started through the Engine in dependency order
+ * (relaunch.h: recorded as made by compose, then started as a re-launch would): 0, or 1 when compose `up -d`
+ * must start them instead (the record is then dropped). Saves the compose tool's second start-up. */
+static int start_created(struct engine *e, const struct paths *p, const struct envlist *env,
+                         const struct run_options *o)
+{
+        char record[PATH_MAX], *why = NULL;
+        struct relaunch_input ri = {.project = p->project,
+                                    .effective = p->effective,
+                                    .record = record,
+                                    .env = (const char *const *)env->v,
+                                    .timeout_s = o->timeout_s};
+        int r = 1;
+
+        if (fs_path(record, sizeof record, "%s/" RELAUNCH_RECORD, p->run_dir) < 0)
+                return 1;
+        if (relaunch_record(e, &ri, NULL) == 0)
+                r = relaunch_start(e, &ri, &why);
+        free(why);
+        if (r != 0)
+                relaunch_forget(&ri);
+        return r == 0 ? 0 : 1;
+}
+
+/* Every container that runs now is one the judge saw. */
+static int only_judged(const char *const *ids, const struct engine_container *c, size_t n, struct error *err)
+{
+        for (size_t i = 0; ids && i < n; i++) {
+                bool seen = false;
+                for (size_t k = 0; ids[k] && !seen; k++)
+                        seen = !strcmp(ids[k], c[i].id);
+                if (!seen)
+                        return error_set(err, STACK_EREJECT,
+                                         "container %s was not there when the containers were judged: refused",
+                                         c[i].name);
+        }
+        return 0;
 }
 
 int run_start(struct store *s, const struct version_info *v, const struct run_options *o, struct run_info *ret,
@@ -884,7 +993,10 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         struct policy_result pr = {0};
         struct run_row row = {0}, old = {0};
         struct engine_container *c = NULL;
+        struct judge_input jin = {0};
+        unsigned granted = 0;
         size_t nc = 0;
+        char **judged = NULL;
         char tree_hex[DIGEST_HEX_LEN + 1], lab_run[64], lab_slug[96], lab_tree[96], staged[PATH_MAX], aside[PATH_MAX],
                 suffix[17], *out = NULL, *reason = NULL, *service = NULL;
         const char *labels[4] = {lab_run, lab_slug, lab_tree, NULL};
@@ -926,6 +1038,10 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         }
         digest_to_hex(&v->tree, tree_hex);
         have_old = runs_get(s, v->slug, &old, NULL) == 0;
+        if (have_old && old.project && old.project[0]) { /* the project it was created under, kept */
+                snprintf(p.project, sizeof p.project, "%s", old.project);
+                snprintf(np.project, sizeof np.project, "%s", old.project);
+        }
         /* 2. The run dir: kept when it holds this tree (re-launch fast path), else the new version is checked out,
          * checked and given its images beside it while the old one keeps running: a version that cannot start
          * leaves the running one and its record as they were. */
@@ -998,15 +1114,36 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         if (r < 0)
                 goto done;
         started = true;
+        /* What the Engine is asked for is judged before anything starts (judge.h): the containers of a re-launch
+         * as they are, else the project created with `up --no-start`, then started by `up -d`. */
+        allows_get(s, v->slug, &granted, NULL);
+        jin = (struct judge_input){.project = p.project,
+                                   .run_dir = p.run_dir,
+                                   .data_dir = p.data_dir,
+                                   .allow = granted | o->allow,
+                                   .cpus = m->resources.cpus,
+                                   .memory = m->resources.memory,
+                                   .pids = m->resources.pids};
         /* Re-launch straight through the Engine when nothing changed since the last up (relaunch.c), else up. */
-        if (relaunch_hook(e, &p, &env, o, fast ? old.state : NULL, ret) == 0) {
+        r = relaunch_hook(e, &p, &env, o, fast ? old.state : NULL, &jin, ret, err);
+        if (r == 0) {
                 status = 0;
                 step(o, "engine-start", &t0);
-        } else {
+        } else if (r > 0) {
                 const char *up[] = {"up", "-d", "--remove-orphans", NULL};
-                r = compose(b, &p, &env, up, false, &status, &out, err);
-                if (r == 0)
-                        step(o, "up", &t0);
+                r = create_judged(e, b, &p, &env, &jin, &judged, &status, &out, err);
+                if (r == 0 && status == 0) {
+                        step(o, "create+judge", &t0);
+                        if (start_created(e, &p, &env, o) == 0) {
+                                step(o, "engine-start", &t0);
+                        } else {
+                                free(out); /* up --no-start's */
+                                out = NULL;
+                                r = compose(b, &p, &env, up, false, &status, &out, err);
+                                if (r == 0)
+                                        step(o, "up", &t0);
+                        }
+                }
         }
         if (r < 0)
                 goto fail_state;
@@ -1043,12 +1180,18 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                 r = error_set(err, STACK_ERUNTIME, "run %s of %s failed: %s", row.id, v->slug, reason);
                 goto fail_state;
         }
-        if (r < 0)
+        if (r == 0 && judged)
+                r = only_judged((const char *const *)judged, c, nc, err);
+        if (r < 0) {
+                if (r == -STACK_EREJECT)
+                        engine_project_stop(e, p.project, NULL, NULL);
                 goto fail_state;
+        }
         r = runs_set_state(s, row.id, "running", NULL, err);
         if (r < 0)
                 goto done;
-        relaunch_hook(e, &p, &env, o, NULL, ret); /* after compose up: what it made, for the next re-launch */
+        relaunch_hook(e, &p, &env, o, NULL, &jin, ret,
+                      NULL); /* after compose up: what it made, for the next re-launch */
         r = runs_get(s, row.id, &ret->row, err);
         if (r == 0) {
                 ret->fast_path = fast;
@@ -1065,6 +1208,7 @@ done:
         if (locked)
                 store_unlock(s);
         engine_containers_free(c, nc);
+        judge_ids_free(judged);
         free(out);
         free(reason);
         free(service);
@@ -1154,7 +1298,7 @@ static void observe(struct engine *e, const char *project, const char **ret_stat
 {
         struct engine_container *c = NULL;
         struct error err = ERROR_INIT;
-        char label[160], ports[512] = "";
+        char label[256], ports[512] = "";
         size_t n = 0, running = 0, len = 0;
 
         *ret_state = "stopped";
@@ -1313,13 +1457,13 @@ int run_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struc
  * if it had a row, so that rm never leaves a stack half-gone. */
 static int orphan_row(struct store *s, const char *slug, struct run_row *row, struct paths *p)
 {
-        char project[96];
+        char project[RUN_PROJECT_MAX];
         struct stat st;
 
         if (!slug[0] || strchr(slug, '/') || slug[0] == '.' || make_paths(s, slug, NULL, NULL, p) < 0 ||
             lstat(p->run_dir, &st) < 0)
                 return -STACK_ENOTFOUND;
-        project_name(slug, project, sizeof project);
+        run_project_name(slug, project, sizeof project);
         memset(row, 0, sizeof *row);
         row->slug = strdup(slug);
         row->project = strdup(project);

@@ -75,6 +75,15 @@ struct run_info {
         size_t n_routes;
 };
 
+/* The compose project of a slug (spec/run.md "Backends"), injective: a slug of [a-z0-9-] only is
+ * "stack-<slug>" (the names runs always had); any other ("a.b", "a_b") is "stack--" followed by the slug with
+ * '-' written "-h", '.' "-d", '_' "-u" (no plain slug gives "stack--": slugs start with [a-z0-9]). size:
+ * RUN_PROJECT_MAX holds any valid slug's. run_project_of(): the project recorded in the stack's run row when
+ * it has one (existing runs keep the name they were created under), else run_project_name(). */
+#define RUN_PROJECT_MAX 160
+void run_project_name(const char *slug, char *out, size_t size);
+void run_project_of(struct store *s, const char *slug, char *out, size_t size);
+
 /* v: a version the store holds (index.h); o may be NULL (defaults). */
 int run_start(struct store *s, const struct version_info *v, const struct run_options *o, struct run_info *ret,
               struct error *err);

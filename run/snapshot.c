@@ -7,6 +7,7 @@
 #include "snapshot.h"
 
 #include "run/engine.h"
+#include "run/run.h"
 #include "run/runs.h"
 #include "store/buf.h"
 #include "store/checkout.h"
@@ -598,22 +599,12 @@ static int tmp_file(struct store *s, char *path, size_t size, struct error *err)
         return fd;
 }
 
-static void project_of(const char *slug, char *out, size_t size)
-{
-        size_t o = (size_t)snprintf(out, size, "stack-");
-
-        for (const char *p = slug; *p && o + 1 < size; p++)
-                if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')
-                        out[o++] = *p;
-        out[o] = 0;
-}
-
 /* An image the project's containers were created from (for the helper), or NULL. */
 static char *project_image(struct engine *e, const char *project)
 {
         struct engine_container *c = NULL;
         size_t n = 0;
-        char label[160], *img = NULL;
+        char label[256], *img = NULL;
         struct error err = ERROR_INIT;
 
         snprintf(label, sizeof label, "com.docker.compose.project=%s", project);
@@ -703,7 +694,7 @@ int snapshot_take(struct store *s, const char *slug, const char *version, const 
         struct builder b = {.s = s, .h = h};
         struct engine *e = NULL;
         struct buf vols = BUF_INIT(1u << 20);
-        char data_dir[PATH_MAX], project[96], **names = NULL, *image = NULL;
+        char data_dir[PATH_MAX], project[RUN_PROJECT_MAX], **names = NULL, *image = NULL;
         struct snapshot_row row = {0};
         int r;
 
@@ -715,7 +706,7 @@ int snapshot_take(struct store *s, const char *slug, const char *version, const 
         r = store_lock_shared(s, err);
         if (r < 0)
                 return r;
-        project_of(slug, project, sizeof project);
+        run_project_of(s, slug, project, sizeof project);
         if (fs_path(data_dir, sizeof data_dir, "%s/data/%s", store_home(s), slug) < 0)
                 r = error_set(err, STACK_ESTORE, "store path too long");
         if (r == 0)
@@ -1043,7 +1034,8 @@ int snapshot_restore(struct store *s, const char *slug, const struct snapshot_ro
         struct meta_entry *meta = NULL;
         size_t n_meta = 0;
         const struct tree_entry *me;
-        char root[PATH_MAX], project[96], hex[13], *text = NULL, **now = NULL, *vols = NULL, *save = NULL, *name;
+        char root[PATH_MAX], project[RUN_PROJECT_MAX], hex[13], *text = NULL, **now = NULL, *vols = NULL, *save = NULL,
+                                                                *name;
         int r, fd;
 
         (void)h;
@@ -1059,7 +1051,7 @@ int snapshot_restore(struct store *s, const char *slug, const struct snapshot_ro
         if (r < 0)
                 return r;
         new_id(hex);
-        project_of(slug, project, sizeof project);
+        run_project_of(s, slug, project, sizeof project);
         r = index_load_tree(store_index(s), &row->tree, &t, err);
         me = r == 0 ? tree_find(&t, META_NAME) : NULL;
         if (r == 0 && !me)

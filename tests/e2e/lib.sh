@@ -96,6 +96,8 @@ _e2e_rm_projects() {
     slug=$(basename "$d")
     ids=$("$dk" ps -aq --filter "label=com.docker.compose.project=stack-$slug" 2>/dev/null || true)
     [ -z "$ids" ] || "$dk" rm -f $ids >/dev/null 2>&1 || true
+    ids=$("$dk" ps -aq --filter "label=io.stack.slug=$slug" 2>/dev/null || true) # stack--<escaped> projects
+    [ -z "$ids" ] || "$dk" rm -f $ids >/dev/null 2>&1 || true
     ids=$("$dk" network ls -q --filter "label=com.docker.compose.project=stack-$slug" 2>/dev/null || true)
     [ -z "$ids" ] || "$dk" network rm $ids >/dev/null 2>&1 || true
   done

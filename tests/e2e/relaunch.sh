@@ -77,8 +77,8 @@ run_json() { # expected relaunch path; the run's stdout/stderr in LAST_*
 
 info "relaunch_first_run_goes_through_compose_up"
 run_json compose
-grep -q '^timing: up ' <<<"$LAST_STDERR" || die "no up step: $LAST_STDERR"
-grep -q ' up -d ' "$LOG" || die "compose up not called: $(cat "$LOG")"
+grep -qE '^timing: (up|create\+judge) ' <<<"$LAST_STDERR" || die "no up (create+judge) step: $LAST_STDERR"
+grep -qE ' up (-d|--no-start) ' "$LOG" || die "compose up not called: $(cat "$LOG")"
 [ -f "$STACK_HOME/runs/$A/.stack-relaunch" ] || die "no record of the compose up"
 db1=$(cid db) web1=$(cid web)
 [ -n "$db1" ] && [ -n "$web1" ] || die "containers missing"
@@ -91,7 +91,7 @@ assert_eq exited "$("$D" inspect -f '{{.State.Status}}' "$web1")" "web stopped"
 port1=$("$D" inspect -f '{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostPort}}' "$web1" 2>/dev/null || true)
 run_json engine
 grep -q '^timing: engine-start ' <<<"$LAST_STDERR" || die "no engine-start step: $LAST_STDERR"
-grep -q '^timing: up ' <<<"$LAST_STDERR" && die "compose up step on the engine path: $LAST_STDERR"
+grep -qE '^timing: (up|create\+judge) ' <<<"$LAST_STDERR" && die "compose up step on the engine path: $LAST_STDERR"
 assert_eq 0 "$(calls)" "docker-compose calls on the engine path ($(cat "$LOG"))"
 assert_eq "$db1" "$(cid db)" "same db container"
 assert_eq "$web1" "$(cid web)" "same web container"
@@ -131,7 +131,7 @@ assert_exit 0 "$S" stop $A
 run_json compose
 grep -q 'gone' <<<"$(jf "$LAST_STDOUT" relaunch_reason)" || die "reason: $LAST_STDOUT"
 grep -q '^timing: relaunch compose: .*gone' <<<"$LAST_STDERR" || die "no timings reason: $LAST_STDERR"
-grep -q ' up -d ' "$LOG" || die "compose up not called"
+grep -qE ' up (-d|--no-start) ' "$LOG" || die "compose up not called"
 web2=$(cid web)
 [ -n "$web2" ] && [ "$web2" != "$web1" ] || die "web not recreated ($web2)"
 assert_eq "$db1" "$(cid db)" "db kept"
@@ -142,7 +142,7 @@ assert_exit 0 "$S" stop $A
 : >"$LOG"
 assert_exit 0 "$S" run $A --json --env GREETING=hi
 assert_eq compose "$(jf "$LAST_STDOUT" relaunch)" "path with --env"
-grep -q ' up -d ' "$LOG" || die "compose up not called with --env"
+grep -qE ' up (-d|--no-start) ' "$LOG" || die "compose up not called with --env"
 assert_eq "hello from $A hi" "$(page)" "page with the new value"
 web3=$(cid web)
 
@@ -160,7 +160,7 @@ echo "EXTRA=1" >>"$STACK_HOME/data/$A/stack.env"
 : >"$LOG"
 run_json compose
 grep -q 'environment changed' <<<"$(jf "$LAST_STDOUT" relaunch_reason)" || die "reason: $LAST_STDOUT"
-grep -q ' up -d ' "$LOG" || die "compose up not called"
+grep -qE ' up (-d|--no-start) ' "$LOG" || die "compose up not called"
 
 info "relaunch_image_tag_moved_to_another_image_falls_back_to_compose_up"
 assert_exit 0 "$S" stop $A
@@ -171,7 +171,7 @@ build_busybox_image "$TAG" "$W/img2" httpd sh sleep true cat echo
 : >"$LOG"
 run_json compose
 grep -qE 'image changed|is not the one' <<<"$(jf "$LAST_STDOUT" relaunch_reason)" || die "reason: $LAST_STDOUT"
-grep -q ' up -d ' "$LOG" || die "compose up not called"
+grep -qE ' up (-d|--no-start) ' "$LOG" || die "compose up not called"
 assert_eq "$("$D" image inspect -f '{{.Id}}' "$TAG")" "$("$D" inspect -f '{{.Image}}' "$(cid web)")" "web runs the new image"
 
 info "relaunch_failed_run_is_not_relaunched_through_the_engine"
@@ -181,7 +181,7 @@ grep -q '"failed"' <<<"$LAST_STDOUT" || die "not failed after the kill: $LAST_ST
 : >"$LOG"
 run_json compose
 assert_eq "the last run failed" "$(jf "$LAST_STDOUT" relaunch_reason)" "reason"
-grep -q ' up -d ' "$LOG" || die "compose up not called"
+grep -qE ' up (-d|--no-start) ' "$LOG" || die "compose up not called"
 
 assert_exit 0 "$S" rm $A --purge
 assert_eq "" "$("$D" ps -aq --filter "label=com.docker.compose.project=stack-$A")" "containers gone after rm"

@@ -1,0 +1,64 @@
+/* judge.h - what the Engine was asked for, judged before anything starts (spec/run.md "What the Engine was asked
+ * for").
+ *
+ * The policy (policy.h) judges a YAML tree; the judge looks at what the compose tool then made of it: every
+ * container of the project as the Engine holds it once created (GET /containers/{id}/json), and every volume and
+ * network those containers use (GET /volumes/{name}, GET /networks/{name}), compared with the sandbox and the
+ * person's grants. Private to run/.
+ *
+ * Calling sequence: run.c creates the project without starting it (compose `up --no-start`), then
+ * judge_project(e, &in, &ids, err); 0: every container is inside the sandbox (ids: the ids judged, for the
+ * check that `up` starts those very containers, judge_ids_free()); STACK_EREJECT: the first thing outside it,
+ * "container NAME: FIELD VALUE needs permission 'P'" (or "... is not allowed" when no permission grants it), and
+ * the caller removes what was created. relaunch.c judges the same before it starts containers through the Engine.
+ *
+ * The pure parts, for tests: judge_container() on one inspect answer (references to other containers, volumes
+ * and networks collected into refs, which judge_project() resolves with the Engine), judge_volume() and
+ * judge_network() on their inspect answers, judge_reference() on another container's project label.
+ */
+#ifndef STACK_JUDGE_H
+#define STACK_JUDGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "run/engine.h"
+#include "store/error.h"
+
+struct judge_input {
+        const char *project;  /* the compose project (run_project_name()) */
+        const char *run_dir;  /* absolute: binds inside it are the bundle's own */
+        const char *data_dir; /* absolute: binds inside it are the stack's data */
+        unsigned allow;       /* granted enum policy_perm bits */
+        /* The stack's limits (stack.yaml resources, as the policy writes them): a container without them, or
+         * above them, is refused; 0: none required. */
+        double cpus;
+        uint64_t memory, pids;
+        bool cgroupns_host_default; /* the Engine's default cgroup namespace is the host's (cgroup v1) */
+};
+
+/* Names another container's settings point at, collected by judge_container(). */
+struct judge_refs {
+        char **containers; /* "FIELD=NAME": container:X of NetworkMode/PidMode/IpcMode, VolumesFrom, Links */
+        char **volumes;    /* named volumes mounted */
+        char **networks;   /* networks joined */
+        size_t n_containers, n_volumes, n_networks;
+};
+
+int judge_container(const struct judge_input *in, const json_t *c, struct judge_refs *refs, struct error *err);
+/* users_ok: every container that uses the volume is one of the project's (for a volume without labels, which
+ * the Engine makes for an anonymous mount). */
+int judge_volume(const struct judge_input *in, const char *who, const json_t *v, bool users_ok, struct error *err);
+int judge_network(const struct judge_input *in, const char *who, const json_t *n, struct error *err);
+/* A container named by who's `field` (NetworkMode, VolumesFrom, ...) whose inspect answer is c (NULL: none). */
+int judge_reference(const struct judge_input *in, const char *who, const char *field, const char *name, const json_t *c,
+                    struct error *err);
+void judge_refs_release(struct judge_refs *r);
+
+int judge_project(struct engine *e, const struct judge_input *in, char ***ret_ids, struct error *err);
+void judge_ids_free(char **ids);
+
+#endif
