@@ -427,7 +427,7 @@ static int judge_limits(const struct judge_input *in, const char *who, const jso
                          (unsigned long long)in->memory);
                 r = refuse(err, who, NULL, "Memory %s", buf);
         }
-        if (r == 0 && in->memory && swap > 0 && swap > mem * 2) {
+        if (r == 0 && in->memory && swap != mem) { /* the policy writes memswap_limit = mem_limit: no swap */
                 snprintf(buf, sizeof buf, "%lld (memory %lld)", (long long)swap, (long long)mem);
                 r = refuse(err, who, NULL, "MemorySwap %s", buf);
         }

@@ -33,7 +33,8 @@ struct judge_input {
         const char *run_dir;  /* absolute: binds inside it are the bundle's own */
         const char *data_dir; /* absolute: binds inside it are the stack's data */
         unsigned allow;       /* granted enum policy_perm bits */
-        /* The stack's limits (stack.yaml resources, as the policy writes them): a container without them, or
+        /* The stack's limits (the person's, lowered by stack.yaml resources, as the policy writes them; swap =
+         * memory): a container without them, or
          * above them, is refused; 0: none required. */
         double cpus;
         uint64_t memory, pids;

@@ -980,6 +980,20 @@ static int only_judged(const char *const *ids, const struct engine_container *c,
         return 0;
 }
 
+/* The limits every container of the stack must have (spec/run.md "Limits"): the person's (config.json, else the
+ * defaults), lowered by stack.yaml `resources`; a service may have set lower ones itself. */
+static void judge_limits_of(struct store *s, const struct manifest *m, struct judge_input *jin)
+{
+        struct policy_limits lim;
+        struct error ignored = ERROR_INIT;
+
+        if (policy_limits_load(store_home(s), &lim, &ignored) < 0) /* prepare() refused the run on a bad file */
+                policy_limits_default(&lim);
+        jin->cpus = m->resources.cpus > 0 && m->resources.cpus < lim.cpus ? m->resources.cpus : lim.cpus;
+        jin->memory = m->resources.memory && m->resources.memory < lim.memory ? m->resources.memory : lim.memory;
+        jin->pids = m->resources.pids && m->resources.pids < lim.pids ? m->resources.pids : lim.pids;
+}
+
 int run_start(struct store *s, const struct version_info *v, const struct run_options *o, struct run_info *ret,
               struct error *err)
 {
@@ -1117,13 +1131,9 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         /* What the Engine is asked for is judged before anything starts (judge.h): the containers of a re-launch
          * as they are, else the project created with `up --no-start`, then started by `up -d`. */
         allows_get(s, v->slug, &granted, NULL);
-        jin = (struct judge_input){.project = p.project,
-                                   .run_dir = p.run_dir,
-                                   .data_dir = p.data_dir,
-                                   .allow = granted | o->allow,
-                                   .cpus = m->resources.cpus,
-                                   .memory = m->resources.memory,
-                                   .pids = m->resources.pids};
+        jin = (struct judge_input){
+                .project = p.project, .run_dir = p.run_dir, .data_dir = p.data_dir, .allow = granted | o->allow};
+        judge_limits_of(s, m, &jin); /* the ceiling the policy wrote: the person's limits, lowered by stack.yaml */
         /* Re-launch straight through the Engine when nothing changed since the last up (relaunch.c), else up. */
         r = relaunch_hook(e, &p, &env, o, fast ? old.state : NULL, &jin, ret, err);
         if (r == 0) {
