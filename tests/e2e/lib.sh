@@ -101,10 +101,12 @@ _e2e_rm_projects() {
   done
 }
 
-# docker_cmd: path of the Docker client to use (Debian's /usr/bin/docker first; an unrelated newer client
-# may sit earlier in PATH).
+# docker_cmd: path of the Docker client to use: $STACK_DOCKER when set (scripts/matrix points it at the client
+# of the Engine under test), else Debian's /usr/bin/docker (an unrelated newer client may sit earlier in PATH).
 docker_cmd() {
-  if [ -x /usr/bin/docker ]; then
+  if [ -n "${STACK_DOCKER:-}" ]; then
+    echo "$STACK_DOCKER"
+  elif [ -x /usr/bin/docker ]; then
     echo /usr/bin/docker
   elif command -v docker >/dev/null 2>&1; then
     command -v docker
