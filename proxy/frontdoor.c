@@ -53,8 +53,7 @@ static int marker_path(char *buf, size_t size, int port)
                 return r;
         if (stat("/proc/self/ns/net", &st) < 0)
                 st.st_ino = 0;
-        return fs_path(buf, size, "%s/frontdoor-%lu-%d", dir, (unsigned long)st.st_ino, port) < 0 ? -ENAMETOOLONG
-                                                                                                   : 0;
+        return fs_path(buf, size, "%s/frontdoor-%lu-%d", dir, (unsigned long)st.st_ino, port) < 0 ? -ENAMETOOLONG : 0;
 }
 
 static int lock_marker(const char *marker)
@@ -188,13 +187,15 @@ int frontdoor_claim(struct frontdoor *f, const char *home, const char *proxy_dir
         }
         if (port_answers(port))
                 return error_set(err, STACK_ERUNTIME,
-                                 "127.0.0.1:%d already answers (another program, or a proxy no store registered); "
-                                 "set STACK_PROXY_PORT to a free port",
+                                 "the proxy cannot listen on 127.0.0.1:%d (address already in use); set "
+                                 "STACK_PROXY_PORT to a free port (something answers there: another program, or a "
+                                 "proxy no store registered)",
                                  port);
         if (http_port > 0 && port_answers(http_port))
                 return error_set(err, STACK_ERUNTIME,
-                                 "127.0.0.1:%d already answers (another program, or a proxy no store registered); "
-                                 "set STACK_PROXY_HTTP_PORT (or STACK_PROXY_PORT) to a free port",
+                                 "the proxy cannot listen on 127.0.0.1:%d (address already in use); set "
+                                 "STACK_PROXY_HTTP_PORT, or STACK_PROXY_PORT, to a free port (something answers "
+                                 "there: another program, or a proxy no store registered)",
                                  http_port);
         return 0;
 }

@@ -115,6 +115,10 @@ docker_cmd() {
   fi
 }
 
+# engine_path PATH: where a path the Engine reports (a volume's Mountpoint) is on this machine: under
+# $STACK_ENGINE_ROOT when the Engine runs chrooted there (scripts/matrix), else PATH itself.
+engine_path() { printf '%s%s\n' "${STACK_ENGINE_ROOT:-}" "$1"; }
+
 # Run directly (CTest runs every tests/e2e/*.sh, this file included), it checks its own helpers.
 if [ "${BASH_SOURCE[0]}" == "$0" ]; then
   assert_eq abc abc "assert_eq"
