@@ -5,7 +5,7 @@
 # SO_REUSEPORT: two would split the connections); with its own port each store serves its own stack, 100
 # requests each, no stray answer; two stores starting on one port at the same moment: one proxy; a store's
 # directory deleted: its proxy gone within 10 s; a proxy whose supervisor was killed and whose store is gone
-# is stopped by `stack proxy stop` from another store.
+# is stopped by `stack proxy stop` from another store; a registry another user could write is refused.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/image_lib.sh"
 set -euo pipefail
@@ -153,4 +153,17 @@ assert_exit 0 at "$H2" $P3 "$S" proxy stop
 for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
 ! alive "$pid" || die "the orphan proxy (pid $pid) still runs"
 assert_eq 0 "$(listeners $P3)" "listeners on :$P3 after the orphan was stopped"
+info "frontdoor_stores_a_registry_others_can_write_or_a_symlink_is_refused"
+# The registry decides which proxy may run: one another user could write (or a symlink to elsewhere) is refused.
+P5=$(free_port)
+H5=$W/store-five
+mkdir -p "$H5" "$W/xdg-open/stack" "$W/xdg-link" "$W/elsewhere"
+chmod 700 "$W/xdg-open" "$W/xdg-link" && chmod 777 "$W/xdg-open/stack"
+ln -s "$W/elsewhere" "$W/xdg-link/stack"
+for x in xdg-open xdg-link; do
+  assert_exit 5 env XDG_RUNTIME_DIR="$W/$x" STACK_HOME="$H5" STACK_PROXY_PORT=$P5 "$S" proxy start
+  grep -q "cannot use the front door registry" <<<"$LAST_STDERR" || die "$x: $LAST_STDERR"
+  assert_eq 0 "$(listeners $P5)" "listeners on :$P5 with the $x registry"
+done
+[ -z "$(ls -A "$W/elsewhere")" ] || die "a marker was written through the symlink"
 info "ok"
