@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -19,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "store/buf.h"
+#include "frontdoor.h"
 #include "store/fsutil.h"
 
 #define ADMIN_BODY_MAX (4 * 1024 * 1024)
@@ -202,9 +204,80 @@ static int fail_reason(struct error *err, const char *what, const char *reason, 
         return error_set(err, STACK_ERUNTIME, "%s: %s", what, *reason ? reason : "no reason given (see the log)");
 }
 
-static void child_exec(const struct caddy_paths *p, const char *bin)
+static void caddy_exec(const struct caddy_paths *p, const char *bin)
 {
         char cfg_home[PATH_MAX], data_home[PATH_MAX];
+
+        if (chdir(p->dir) < 0)
+                _exit(127);
+        if (fs_path(cfg_home, sizeof cfg_home, "%s/config", p->dir) < 0 ||
+            fs_path(data_home, sizeof data_home, "%s/data", p->dir) < 0)
+                _exit(127);
+        setenv("XDG_CONFIG_HOME", cfg_home, 1);
+        setenv("XDG_DATA_HOME", data_home, 1);
+        setenv("HOME", p->dir, 1);
+        execl(bin, "caddy", "run", "--config", p->config, "--pidfile", p->pid, (char *)NULL);
+        _exit(127);
+}
+
+static volatile sig_atomic_t supervisor_stop;
+
+static void on_term(int sig)
+{
+        (void)sig;
+        supervisor_stop = 1;
+}
+
+/* The supervisor: Caddy's parent, in Caddy's session. Caddy cannot watch a directory, so every
+ * FRONTDOOR_POLL_MS this looks at the store's proxy/ directory; gone (or replaced: another inode), it stops Caddy
+ * (SIGTERM, SIGKILL after CADDY_STOP_WAIT_MS) and exits. SIGTERM to the supervisor stops Caddy too. It exits
+ * with Caddy's status when Caddy exits. Only async-signal-safe calls: the process that forked it may have
+ * threads (the daemon). */
+static void supervise(const struct caddy_paths *p, const char *bin, const struct stat *dir_st)
+{
+        struct timespec tick = {0, FRONTDOOR_POLL_MS * 1000L * 1000L};
+        struct sigaction sa;
+        struct stat st;
+        pid_t caddy;
+        int status, waited;
+
+        prctl(PR_SET_NAME, "stack-frontdoor", 0, 0, 0); /* what ps shows for it */
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_term;
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        caddy = fork();
+        if (caddy < 0)
+                _exit(127);
+        if (caddy == 0) {
+                sa.sa_handler = SIG_DFL;
+                sigaction(SIGTERM, &sa, NULL);
+                sigaction(SIGINT, &sa, NULL);
+                caddy_exec(p, bin);
+        }
+        for (;;) {
+                if (waitpid(caddy, &status, WNOHANG) == caddy)
+                        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+                if (supervisor_stop || stat(p->dir, &st) < 0 || st.st_ino != dir_st->st_ino ||
+                    st.st_dev != dir_st->st_dev)
+                        break;
+                nanosleep(&tick, NULL);
+        }
+        kill(caddy, SIGTERM);
+        for (waited = 0; waited < CADDY_STOP_WAIT_MS; waited += 50) {
+                struct timespec t = {0, 50 * 1000 * 1000};
+
+                if (waitpid(caddy, &status, WNOHANG) == caddy)
+                        _exit(0);
+                nanosleep(&t, NULL);
+        }
+        kill(caddy, SIGKILL);
+        waitpid(caddy, &status, 0);
+        _exit(0);
+}
+
+static void child_exec(const struct caddy_paths *p, const char *bin, const struct stat *dir_st)
+{
         int fd;
 
         setsid();
@@ -221,30 +294,20 @@ static void child_exec(const struct caddy_paths *p, const char *bin)
         }
         for (int i = 3; i < 1024; i++)
                 close(i);
-        if (chdir(p->dir) < 0)
-                _exit(127);
-        if (fs_path(cfg_home, sizeof cfg_home, "%s/config", p->dir) < 0 ||
-            fs_path(data_home, sizeof data_home, "%s/data", p->dir) < 0)
-                _exit(127);
-        setenv("XDG_CONFIG_HOME", cfg_home, 1);
-        setenv("XDG_DATA_HOME", data_home, 1);
-        setenv("HOME", p->dir, 1);
-        execl(bin, "caddy", "run", "--config", p->config, "--pidfile", p->pid, (char *)NULL);
-        _exit(127);
+        supervise(p, bin, dir_st);
 }
 
-int caddy_start(const struct caddy_paths *p, const char *config, int port, struct error *err)
+/* Start the supervisor (and Caddy under it); wait until the admin API answers. */
+static int start_supervised(const struct caddy_paths *p, const char *bin, const struct stat *dir_st, const char *config,
+                            int port, struct error *err)
 {
-        char bin[PATH_MAX], reason[512];
+        char reason[512];
         struct timespec tick = {0, 50 * 1000 * 1000};
         struct stat st;
         off_t log_from = 0;
         pid_t pid;
         int r, status;
 
-        r = caddy_find(bin, sizeof bin, err);
-        if (r < 0)
-                return r;
         r = fs_write_atomic(p->config, config, strlen(config), 0600);
         if (r < 0)
                 return error_errno(err, STACK_ESTORE, r, "cannot write %s", p->config);
@@ -256,7 +319,7 @@ int caddy_start(const struct caddy_paths *p, const char *config, int port, struc
         if (pid < 0)
                 return error_errno(err, STACK_ERUNTIME, -errno, "cannot start the proxy");
         if (pid == 0)
-                child_exec(p, bin);
+                child_exec(p, bin, dir_st);
         for (int waited = 0; waited < CADDY_START_WAIT_MS; waited += 50) {
                 if (waitpid(pid, &status, WNOHANG) == pid) {
                         log_tail_reason(p, log_from, reason, sizeof reason);
@@ -272,6 +335,33 @@ int caddy_start(const struct caddy_paths *p, const char *config, int port, struc
         waitpid(pid, &status, 0);
         return error_set(err, STACK_ERUNTIME, "the proxy did not answer on %s within %d s (log: %s)", p->socket,
                          CADDY_START_WAIT_MS / 1000, p->log);
+}
+
+int caddy_start(const struct caddy_paths *p, const char *home, const char *config, int port, int http_port,
+                struct error *err)
+{
+        struct timespec tick = {0, 50 * 1000 * 1000};
+        char bin[PATH_MAX];
+        struct frontdoor door;
+        struct stat dir_st;
+        int r;
+
+        r = caddy_find(bin, sizeof bin, err);
+        if (r < 0)
+                return r;
+        if (stat(p->dir, &dir_st) < 0)
+                return error_errno(err, STACK_ESTORE, -errno, "cannot stat %s", p->dir);
+        r = frontdoor_claim(&door, home, p->dir, port, http_port, err);
+        if (r == 0)
+                r = start_supervised(p, bin, &dir_st, config, port, err);
+        for (int waited = 0; r == 0 && caddy_pid(p) == 0 && waited < 2000; waited += 50)
+                nanosleep(&tick, NULL); /* the pid file comes with the config loaded */
+        if (r == 0 && frontdoor_commit(&door, caddy_pid(p)) < 0) {
+                caddy_stop(p, err);
+                r = error_set(err, STACK_ERUNTIME, "cannot write the front door's marker %s", door.marker);
+        }
+        frontdoor_release(&door);
+        return r;
 }
 
 int caddy_load(const struct caddy_paths *p, const char *config, int port, struct error *err)

@@ -4,7 +4,11 @@
  *   caddy_paths_init(&p, home, err)              names proxy/ under home (made 0700): caddy.json, admin.sock,
  *                                                caddy.pid, caddy.log, config/, data/
  *   caddy_running(&p)                            does the admin socket answer?
- *   caddy_start(&p, config, port, err)           writes the config, starts `caddy run` in its own session,
+ *   caddy_start(&p, home, config, port, http_port, err)
+ *                                                claims the port in the front door registry (frontdoor.h:
+ *                                                refused when another store's proxy or another program holds
+ *                                                it), writes the config, starts a supervisor in its own session
+ *                                                that runs `caddy run` and stops it when proxy/ is deleted,
  *                                                waits until the admin socket answers (or caddy exits)
  *   caddy_load(&p, config, port, err)            POST /load: the running proxy takes the whole new config
  *   caddy_get(&p, path, &json, err)              GET a part of the running config (for status)
@@ -33,7 +37,8 @@ int caddy_find(char *buf, size_t size, struct error *err);
 bool caddy_running(const struct caddy_paths *p);
 /* The pid Caddy wrote, 0 when none or not alive. */
 pid_t caddy_pid(const struct caddy_paths *p);
-int caddy_start(const struct caddy_paths *p, const char *config, int port, struct error *err);
+int caddy_start(const struct caddy_paths *p, const char *home, const char *config, int port, int http_port,
+                struct error *err);
 int caddy_load(const struct caddy_paths *p, const char *config, int port, struct error *err);
 int caddy_get(const struct caddy_paths *p, const char *path, char **ret_body, struct error *err);
 int caddy_stop(const struct caddy_paths *p, struct error *err);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "caddy.h"
+#include "frontdoor.h"
 #include "labels.h"
 #include "store/fsutil.h"
 #include "tls/ca.h"
@@ -322,7 +323,7 @@ static int table_apply(struct table *t, bool start_it, struct error *err)
         r = config_build(t, https_port, http_port, &config, err);
         if (r == 0)
                 r = running ? caddy_load(&t->paths, config, https_port, err)
-                            : caddy_start(&t->paths, config, https_port, err);
+                            : caddy_start(&t->paths, t->home, config, https_port, http_port, err);
         free(config);
         return r;
 }
@@ -471,6 +472,8 @@ int proxy_stop(struct store *s, struct error *err)
 
         if (r == 0)
                 r = caddy_stop(&t.paths, err);
+        if (r == 0 && proxy_https_port() > 0)
+                frontdoor_stop_orphan(proxy_https_port()); /* a proxy on this port whose store is gone */
         table_release(&t);
         return r;
 }

@@ -15,6 +15,9 @@
  *   proxy_address(slug, buf, size) / proxy_host_address(host, ...)   the https:// address a person opens
  * Ports: https on 127.0.0.1:443, or STACK_PROXY_PORT; http (a redirect to https) on 127.0.0.1:80 unless
  * STACK_PROXY_PORT is set, or on STACK_PROXY_HTTP_PORT when that is set.
+ * One front door per port and machine (frontdoor.h): a start on a port another store's proxy (or another
+ * program) holds is refused with -STACK_ERUNTIME naming that store and STACK_PROXY_PORT; a proxy stops by itself
+ * when its store's proxy/ directory is deleted; proxy_stop() also stops an orphan on its port.
  */
 #ifndef STACK_PROXY_H
 #define STACK_PROXY_H

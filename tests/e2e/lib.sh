@@ -103,10 +103,12 @@ _e2e_rm_projects() {
   done
 }
 
-# docker_cmd: path of the Docker client to use (Debian's /usr/bin/docker first; an unrelated newer client
-# may sit earlier in PATH).
+# docker_cmd: path of the Docker client to use: $STACK_DOCKER when set (scripts/matrix points it at the client
+# of the Engine under test), else Debian's /usr/bin/docker (an unrelated newer client may sit earlier in PATH).
 docker_cmd() {
-  if [ -x /usr/bin/docker ]; then
+  if [ -n "${STACK_DOCKER:-}" ]; then
+    echo "$STACK_DOCKER"
+  elif [ -x /usr/bin/docker ]; then
     echo /usr/bin/docker
   elif command -v docker >/dev/null 2>&1; then
     command -v docker
@@ -114,6 +116,10 @@ docker_cmd() {
     die "no docker client found (run scripts/install-deps)"
   fi
 }
+
+# engine_path PATH: where a path the Engine reports (a volume's Mountpoint) is on this machine: under
+# $STACK_ENGINE_ROOT when the Engine runs chrooted there (scripts/matrix), else PATH itself.
+engine_path() { printf '%s%s\n' "${STACK_ENGINE_ROOT:-}" "$1"; }
 
 # Run directly (CTest runs every tests/e2e/*.sh, this file included), it checks its own helpers.
 if [ "${BASH_SOURCE[0]}" == "$0" ]; then

@@ -42,7 +42,7 @@ V1='mkdir -p /data/sub && echo v1 > /data/version && echo one > /data/sub/one &&
 V2='echo v2 > /data/version && echo two > /data/two && echo v2 > /vol/version && exec sleep 100000'
 V3='echo v3 > /data/version && echo junk > /data/added-by-v3 && rm -f /data/sub/one && echo v3 > /vol/version && echo junk > /vol/added-by-v3 && echo changed > /vol/keep && echo v3 is broken >&2 && exit 1'
 
-vol_dir() { "$D" volume inspect -f '{{.Mountpoint}}' "stack-${1}_vol"; }
+vol_dir() { engine_path "$("$D" volume inspect -f '{{.Mountpoint}}' "stack-${1}_vol")"; }
 # digest DIR: every entry's type, mode, owner and path, and every file's content hash
 digest() { (cd "$1" && find . -printf '%y %m %U:%G %p\n' | LC_ALL=C sort && find . -type f -exec sha256sum {} + | LC_ALL=C sort) | sha256sum | cut -c1-64; }
 ps_field() { "$S" ps --json | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin) if x["slug"]==sys.argv[1]]; print(r[0][sys.argv[2]] if r else "-")' "$1" "$2"; }
