@@ -43,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         body = fuzz_strndup(p, n);
         memset(param, 'x', sizeof param);
         route = routes_find(method, path, param, sizeof param, &known);
-        if (!memchr(param, '\0', sizeof param) || strspn(param, "0123456789abcdefghijklmnopqrstuvwxyz-") != strlen(param))
+        if (!memchr(param, '\0', sizeof param) ||
+            strspn(param, "0123456789abcdefghijklmnopqrstuvwxyz-") != strlen(param))
                 abort();
         if (route && (!known || strcmp(route->method, method) != 0))
                 abort();
@@ -56,8 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         js = json_object_get(j, "slug");
         jv = json_object_get(j, "version");
         if (json_is_string(js) && *json_string_value(js) && (!jv || json_is_null(jv) || json_is_string(jv))) {
-                r = resolve_target(store, NULL, json_string_value(js), json_is_string(jv) ? json_string_value(jv) : NULL,
-                                   slug, sizeof slug, ref, sizeof ref, &err);
+                r = resolve_target(store, NULL, json_string_value(js),
+                                   json_is_string(jv) ? json_string_value(jv) : NULL, slug, sizeof slug, ref,
+                                   sizeof ref, &err);
                 fuzz_check_verdict(r, &err);
                 if (r == 0)
                         abort(); /* the store is empty and there is no catalog */

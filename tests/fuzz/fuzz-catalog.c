@@ -17,7 +17,8 @@ static void same(const struct catalog *a, const struct catalog *b)
                         abort();
                 for (size_t k = 0; k < x->n; k++)
                         if (strcmp(x->v[k].version, y->v[k].version) || strcmp(x->v[k].url, y->v[k].url) ||
-                            x->v[k].size != y->v[k].size || memcmp(&x->v[k].sha256, &y->v[k].sha256, sizeof x->v[k].sha256))
+                            x->v[k].size != y->v[k].size ||
+                            memcmp(&x->v[k].sha256, &y->v[k].sha256, sizeof x->v[k].sha256))
                                 abort();
         }
 }

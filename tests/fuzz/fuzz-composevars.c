@@ -6,8 +6,7 @@
 
 #include "run/composevars.h"
 
-static const char *const vars[] = {"A=1", "B=", "C=${A}$$x", "PROJECT=stack-demo", "DOMAIN=demo.stack.localhost",
-                                   NULL};
+static const char *const vars[] = {"A=1", "B=", "C=${A}$$x", "PROJECT=stack-demo", "DOMAIN=demo.stack.localhost", NULL};
 
 static const char *lookup(void *ctx, const char *name)
 {

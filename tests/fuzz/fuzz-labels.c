@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (routes.n > LABELS_ROUTES_MAX)
                         abort();
                 for (size_t i = 0; i < routes.n; i++)
-                        if (!labels_host_ok(routes.v[i].host) || routes.v[i].port < 1 ||
-                            routes.v[i].port > 65535 || !memchr(routes.v[i].router, '\0', sizeof routes.v[i].router))
+                        if (!labels_host_ok(routes.v[i].host) || routes.v[i].port < 1 || routes.v[i].port > 65535 ||
+                            !memchr(routes.v[i].router, '\0', sizeof routes.v[i].router))
                                 abort();
         }
         for (size_t i = 0; i < n; i++)

@@ -11,7 +11,7 @@
 #include "store/manifest.h"
 #include "store/tree.h"
 
-#define MANIFEST                                                                                                \
+#define MANIFEST                                                                                                   \
         "slug: demo\nname: Demo\nflavor: DockerCompose\nversion: \"1\"\ndescription: d\nauthor: a\nlicense: MIT\n" \
         "resources: {cpus: 1, memory: 512m, pids: 200}\n"
 
@@ -20,8 +20,8 @@ static struct tree tree;
 static struct manifest *manifest;
 
 static const char *const labels[] = {"io.stack.run=r1", "io.stack.slug=demo", NULL};
-static const char *const vars[] = {"PROJECT=stack-demo", "DOMAIN=demo.stack.localhost", "PORT=8080",
-                                   "DATA=./data", "EMPTY=", NULL};
+static const char *const vars[] = {
+        "PROJECT=stack-demo", "DOMAIN=demo.stack.localhost", "PORT=8080", "DATA=./data", "EMPTY=", NULL};
 
 static const char *lookup(void *ctx, const char *name)
 {
