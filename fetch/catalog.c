@@ -273,13 +273,16 @@ int catalog_add(struct catalog *c, const char *slug, const char *title, const ch
         return 0;
 }
 
-/* url relative to base when it lies under it: what catalog_parse() resolves back to the same url. */
+/* url relative to base when it lies under it and catalog_parse() resolves that back to the same url: a rest
+ * holding "://" would read as absolute, and a leading "./" is stripped (tests/fuzz found both). */
 static const char *relative_url(const struct catalog *c, const char *url)
 {
         size_t n = c->base ? strlen(c->base) : 0;
+        const char *rest = url + n + 1;
 
-        if (n && !strncmp(url, c->base, n) && url[n] == '/' && url[n + 1])
-                return url + n + 1;
+        if (n && !strncmp(url, c->base, n) && url[n] == '/' && *rest && !strstr(rest, "://") &&
+            strncmp(rest, "./", 2) != 0)
+                return rest;
         return url;
 }
 
