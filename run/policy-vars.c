@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <yaml.h>
 
@@ -102,4 +103,11 @@ bool node_unknown(const struct yamltree_node *n)
         if (n->mark & MARK_RESOLVED)
                 return (n->mark & INTERP_UNSET_USED) != 0;
         return has_var(n->text, n->len);
+}
+
+bool policy_dotenv_key_allowed(const char *key)
+{
+        if (strncasecmp(key, "DOCKER_", 7) && strncasecmp(key, "COMPOSE_", 8))
+                return true;
+        return !strcmp(key, "COMPOSE_PROJECT_NAME") || !strcmp(key, "COMPOSE_PROFILES");
 }

@@ -55,6 +55,14 @@ enum policy_perm {
 unsigned policy_perm_from_name(const char *name);
 const char *policy_perm_name(unsigned bit);
 
+/* Whether a bundle's `.env` may set KEY (spec/run.md "Variables"). The compose tools read their own settings
+ * from the project's `.env` as well as from the environment: DOCKER_HOST (which Engine gets the project and
+ * the person's --env values), COMPOSE_CONVERT_WINDOWS_PATHS / COMPOSE_FORCE_WINDOWS_HOST (a bind source
+ * `.\..\..\etc` judged as a directory of the run dir becomes `/etc/..`), and more. So no `DOCKER_*` or
+ * `COMPOSE_*` key (any case) is allowed, but COMPOSE_PROJECT_NAME (stack's `-p` wins) and COMPOSE_PROFILES
+ * (judged by the policy as compose sees it). */
+bool policy_dotenv_key_allowed(const char *key);
+
 /* The person's limits (spec/run.md "Limits"): every service of every stack gets them; stack.yaml `resources`
  * and the service's own keys may lower them, never raise or remove them. */
 #define POLICY_DEFAULT_MEMORY   (4ULL << 30) /* bytes per container */
