@@ -86,6 +86,17 @@ static int check_bind_source(struct file *f, const char *who, const char *servic
         int r;
 
         *ret_new = NULL;
+        if (memchr(src, '\\', len)) {
+                /* docker-compose 1.29 with COMPOSE_CONVERT_WINDOWS_PATHS (which Docker Desktop's guides have people
+                 * set) turns every backslash into '/': `.\..\..\etc`, a name inside the run dir, becomes a path
+                 * that climbs out of it. */
+                show(src, len, buf, sizeof buf);
+                need(f, PERM_HOST_BIND, who,
+                     "volumes: bind of %s (a '\\' is a path separator to compose on Windows "
+                     "settings)",
+                     buf);
+                return 0;
+        }
         tmp.text = (char *)src; /* classify the source part of a short-syntax string */
         tmp.len = len;
         r = classify_path(f, who, &tmp, rel, sizeof rel, &kind);
