@@ -1,0 +1,233 @@
+/* test-policy-redteam.c - variants of issue 18's hostile bundles written to get around the checks that closed
+ * them (each one confirmed on the real Engine before its fix; tests/e2e/policy-redteam.sh runs them there):
+ * settings of the compose tool hidden in a bundle's .env, ... */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "run/composevars.h"
+#include "run/policy.h"
+#include "store/fsutil.h"
+#include "store/manifest.h"
+#include "store/tree.h"
+#include "testlib.h"
+
+#define MANIFEST \
+        "slug: demo\nname: Demo\nflavor: DockerCompose\nversion: \"1\"\ndescription: d\nauthor: a\nlicense: MIT\n"
+#define PROJECT "stack-demo"
+#define WEB     "services:\n  web:\n    image: nginx\n"
+
+/* One run dir with a compose file, a data dir, a bundle tree and a manifest. */
+struct fx {
+        char dir[1024], run[1100], data[1100], compose[1200], out[1200];
+        struct tree tree;
+        struct manifest *m;
+        struct policy_result res;
+        struct error err;
+        char *text; /* the effective file after a successful apply */
+        bool v1;
+};
+
+/* shipped: NULL-terminated paths; a trailing '/' makes a directory. */
+static void fx_init(struct fx *f, const char *const *shipped)
+{
+        struct digest d;
+        size_t i;
+
+        memset(f, 0, sizeof *f);
+        snprintf(f->dir, sizeof f->dir, "%s", tl_tmpdir());
+        snprintf(f->run, sizeof f->run, "%s/run", f->dir);
+        snprintf(f->data, sizeof f->data, "%s/data/demo", f->dir);
+        snprintf(f->compose, sizeof f->compose, "%s/compose.yaml", f->run);
+        snprintf(f->out, sizeof f->out, "%s/.stack-compose.yaml", f->run);
+        assert_int_equal(mkdir(f->run, 0755), 0);
+        tree_init(&f->tree);
+        memset(d.b, 'x', sizeof d.b);
+        assert_int_equal(tree_add(&f->tree, "compose.yaml", ENTRY_FILE, 0644, 1, &d, NULL, NULL), 0);
+        for (i = 0; shipped && shipped[i]; i++) {
+                size_t n = strlen(shipped[i]);
+                char path[PATH_MAX];
+
+                if (shipped[i][n - 1] == '/') {
+                        snprintf(path, sizeof path, "%.*s", (int)n - 1, shipped[i]);
+                        assert_int_equal(tree_add(&f->tree, path, ENTRY_DIR, 0755, 0, NULL, NULL, NULL), 0);
+                } else {
+                        assert_int_equal(tree_add(&f->tree, shipped[i], ENTRY_FILE, 0644, 1, &d, NULL, NULL), 0);
+                }
+        }
+        assert_int_equal(tree_finalize(&f->tree, NULL), 0);
+        assert_int_equal(manifest_parse(MANIFEST, strlen(MANIFEST), &f->m, NULL, NULL, NULL), 0);
+}
+
+static void fx_release(struct fx *f)
+{
+        policy_result_release(&f->res);
+        tree_release(&f->tree);
+        manifest_free(f->m);
+        free(f->text);
+}
+
+static bool exists(const char *path)
+{
+        struct stat st;
+
+        return lstat(path, &st) == 0;
+}
+
+static int fx_apply(struct fx *f, const char *yaml, unsigned allow)
+{
+        struct policy_input in = {.compose_path = f->compose,
+                                  .run_dir = f->run,
+                                  .data_dir = f->data,
+                                  .tree = &f->tree,
+                                  .m = f->m,
+                                  .allow = allow,
+                                  .compose_v1 = f->v1,
+                                  .project = PROJECT};
+        size_t len;
+        int r;
+
+        assert_int_equal(fs_write_atomic(f->compose, yaml, strlen(yaml), 0644), 0);
+        unlink(f->out);
+        policy_result_release(&f->res);
+        error_clear(&f->err);
+        free(f->text);
+        f->text = NULL;
+        r = policy_apply(&in, f->out, &f->res, &f->err);
+        if (r == 0)
+                assert_int_equal(fs_read_file(f->out, 1 << 24, &f->text, &len), 0);
+        else
+                assert_false(exists(f->out));
+        return r;
+}
+
+/* Refused without bit (STACK_EREJECT whose message holds `what` and names the permission and the command),
+ * accepted with it. */
+static void refused(const char *yaml, unsigned bit, const char *what, bool v1)
+{
+        struct fx f;
+        const char *name = policy_perm_name(bit);
+        char want[160];
+
+        fx_init(&f, NULL);
+        f.v1 = v1;
+        if (fx_apply(&f, yaml, 0) != -STACK_EREJECT)
+                fail_msg("accepted without '%s':\n%s", name, yaml);
+        assert_int_equal(f.err.code, STACK_EREJECT);
+        if (!strstr(f.err.msg, what))
+                fail_msg("message '%s' does not say '%s'", f.err.msg, what);
+        snprintf(want, sizeof want, "(needs permission '%s'); grant what demo needs with: stack run demo --allow %s",
+                 name, name);
+        if (!strstr(f.err.msg, want))
+                fail_msg("message '%s' does not say '%s'", f.err.msg, want);
+        assert_true(f.res.needed & bit);
+        if (fx_apply(&f, yaml, bit) != 0)
+                fail_msg("refused with '%s' granted: %s", name, f.err.msg);
+        fx_release(&f);
+}
+
+static void accepted(const char *yaml)
+{
+        struct fx f;
+
+        fx_init(&f, NULL);
+        if (fx_apply(&f, yaml, 0) != 0)
+                fail_msg("refused: %s\n%s", f.err.msg, yaml);
+        fx_release(&f);
+}
+
+/* ---- paths compose may read another way ---- */
+
+/* A backslash is a path separator to docker-compose 1.29 with COMPOSE_CONVERT_WINDOWS_PATHS set (by a bundle's
+ * .env before it was refused, or by the person's shell, as Docker Desktop's guides say): `.\..\..\etc` was judged
+ * a directory of the run dir and bound the host's /etc. */
+static void a_bind_source_with_a_backslash_needs_host_bind(void **state)
+{
+        refused(WEB "    volumes:\n      - {type: bind, source: '.\\..\\..\\..\\etc', target: /host}\n", PERM_HOST_BIND,
+                "volumes: bind of .\\..\\..\\..\\etc (a '\\' is a path separator", false);
+        refused(WEB "    volumes: ['.\\..\\..\\etc:/host']\n", PERM_HOST_BIND, "a '\\' is a path separator", true);
+        refused(WEB "    volumes: ['./a\\b:/x']\n", PERM_HOST_BIND, "a '\\' is a path separator", false);
+        accepted(WEB "    volumes: ['./state:/x', 'named:/y']\n");
+}
+
+/* ---- the compose tool's settings in a bundle's .env ---- */
+
+static void dotenv_may_not_set_the_compose_tools_settings(void **state)
+{
+        static const char *const refused_keys[] = {"DOCKER_HOST",
+                                                   "DOCKER_TLS_VERIFY",
+                                                   "DOCKER_CERT_PATH",
+                                                   "DOCKER_CONTEXT",
+                                                   "DOCKER_CONFIG",
+                                                   "docker_host",
+                                                   "COMPOSE_CONVERT_WINDOWS_PATHS",
+                                                   "COMPOSE_FORCE_WINDOWS_HOST",
+                                                   "COMPOSE_FILE",
+                                                   "COMPOSE_PATH_SEPARATOR",
+                                                   "compose_file",
+                                                   "COMPOSE_DOCKER_CLI_BUILD",
+                                                   "COMPOSE_API_VERSION"};
+        static const char *const allowed_keys[] = {
+                "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "PROJECT", "DOMAIN", "DOCKER", "COMPOSE",
+                "MY_DOCKER_HOST",       "POSTGRES_PASSWORD"};
+        size_t i;
+
+        for (i = 0; i < sizeof refused_keys / sizeof refused_keys[0]; i++)
+                if (policy_dotenv_key_allowed(refused_keys[i]))
+                        fail_msg("a bundle's .env may set %s", refused_keys[i]);
+        for (i = 0; i < sizeof allowed_keys / sizeof allowed_keys[0]; i++)
+                if (!policy_dotenv_key_allowed(allowed_keys[i]))
+                        fail_msg("a bundle's .env may not set %s", allowed_keys[i]);
+}
+
+static int count_binding(void *ctx, const char *key, const char *value)
+{
+        (void)key, (void)value;
+        ++*(int *)ctx;
+        return 0;
+}
+
+/* python-dotenv (docker-compose 1.29) ends a line at a lone \r: `A=x\rDOCKER_HOST=tcp://...` is two bindings
+ * there, one value here. Refused, whatever the key after it. */
+static void a_lone_carriage_return_is_not_valid_dotenv(void **state)
+{
+        static const char *const texts[] = {"A=x\rDOCKER_HOST=tcp://127.0.0.1:1\n", "# c\rDOCKER_HOST=tcp://x:1\n",
+                                            "A=\"x\rDOCKER_HOST=tcp://x:1\"\n", "A=1\r", "A=1\nB=2\r\rC=3\n"};
+        struct error err = ERROR_INIT;
+        size_t i;
+        int n = 0;
+
+        for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+                error_clear(&err);
+                if (dotenv_parse(texts[i], strlen(texts[i]), ".env", NULL, NULL, count_binding, &n, &err) !=
+                    -STACK_EREJECT)
+                        fail_msg("accepted: %s", texts[i]);
+                if (!strstr(err.msg, "carriage return"))
+                        fail_msg("message '%s'", err.msg);
+        }
+        assert_int_equal(n, 0);
+        /* \r\n line ends stay fine */
+        error_clear(&err);
+        assert_int_equal(dotenv_parse("A=1\r\nB=\"2\r\n3\"\r\n", 15, ".env", NULL, NULL, count_binding, &n, &err), 0);
+        assert_int_equal(n, 2);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(a_bind_source_with_a_backslash_needs_host_bind),
+                cmocka_unit_test(dotenv_may_not_set_the_compose_tools_settings),
+                cmocka_unit_test(a_lone_carriage_return_is_not_valid_dotenv),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
