@@ -102,4 +102,24 @@ info "4. the same bind with COMPOSE_CONVERT_WINDOWS_PATHS=1 in the person's shel
 mkstack rtwinshell$U "$WINBIND"
 COMPOSE_CONVERT_WINDOWS_PATHS=1 refused rtwinshell$U "(a '\\' is a path separator to compose on Windows settings) is not allowed (needs permission 'host-bind')"
 
+info "5. a network whose subnet takes the host's own route to 198.51.100.7 into the stack: refused, route unchanged"
+before=$(ip route get 198.51.100.7 2>/dev/null | head -1 || true)
+mkstack rtroute$U "services:
+  web:
+    $SLEEP
+    networks: {n: {ipv4_address: 198.51.100.7}}
+networks:
+  n: {ipam: {config: [{subnet: 198.51.100.0/24}]}}"
+refused rtroute$U "network 'n': ipam.config (addresses the host then routes to the stack) is not allowed (needs permission 'host-network')"
+assert_eq "$before" "$(ip route get 198.51.100.7 2>/dev/null | head -1 || true)" "the host's route to 198.51.100.7"
+
+info "6. a network on the default bridge's interface (com.docker.network.bridge.name: docker0): refused"
+mkstack rtbridge$U "services:
+  web:
+    $SLEEP
+    networks: [n]
+networks:
+  n: {driver_opts: {com.docker.network.bridge.name: docker0}}"
+refused rtbridge$U "driver_opts.com.docker.network.bridge.name (a setting of the host's network)"
+
 info "all red-team variants refused"

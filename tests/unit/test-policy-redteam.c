@@ -159,6 +159,31 @@ static void a_bind_source_with_a_backslash_needs_host_bind(void **state)
         accepted(WEB "    volumes: ['./state:/x', 'named:/y']\n");
 }
 
+/* ---- networks: the host's routes and interfaces ---- */
+
+/* A subnet of the bundle's choosing became a route on the host: with 198.51.100.0/24 the host's own traffic to
+ * 198.51.100.7 (before: via its default gateway) went to the stack's container holding that address. The bridge
+ * driver's options took the host's interfaces (com.docker.network.bridge.name: docker0 put the stack on the
+ * default bridge's wire). */
+static void network_addresses_and_bridge_options_need_host_network(void **state)
+{
+        refused(WEB "    networks: {n: {ipv4_address: 198.51.100.7}}\nnetworks:\n  n: {ipam: {config: [{subnet: "
+                    "198.51.100.0/24}]}}\n",
+                PERM_HOST_NETWORK, "network 'n': ipam.config (addresses the host then routes to the stack)", false);
+        refused(WEB "networks:\n  default: {ipam: {config: [{ip_range: 10.255.255.0/24}]}}\n", PERM_HOST_NETWORK,
+                "network 'default': ipam.config", true);
+        refused(WEB "networks:\n  n: {ipam: {config: {subnet: 10.0.0.0/8}}}\n", PERM_HOST_NETWORK, "ipam.config",
+                false);
+        refused(WEB "networks:\n  n: {ipam: {driver: infoblox}}\n", PERM_HOST_NETWORK, "ipam.driver: infoblox", false);
+        refused(WEB "networks:\n  n: {driver_opts: {com.docker.network.bridge.name: docker0}}\n", PERM_HOST_NETWORK,
+                "network 'n': driver_opts.com.docker.network.bridge.name (a setting of the host's network)", false);
+        refused(WEB "networks:\n  n: {driver: bridge, driver_opts: {com.docker.network.driver.mtu: 1400, "
+                    "com.docker.network.bridge.gateway_mode_ipv4: routed}}\n",
+                PERM_HOST_NETWORK, "driver_opts.com.docker.network.bridge.gateway_mode_ipv4", false);
+        accepted(WEB "networks:\n  n: {driver: bridge, driver_opts: {com.docker.network.driver.mtu: 1400}}\n");
+        accepted(WEB "networks:\n  n: {ipam: {driver: default, config: []}}\n  m: {internal: true}\n");
+}
+
 /* ---- the compose tool's settings in a bundle's .env ---- */
 
 static void dotenv_may_not_set_the_compose_tools_settings(void **state)
@@ -225,6 +250,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(a_bind_source_with_a_backslash_needs_host_bind),
+                cmocka_unit_test(network_addresses_and_bridge_options_need_host_network),
                 cmocka_unit_test(dotenv_may_not_set_the_compose_tools_settings),
                 cmocka_unit_test(a_lone_carriage_return_is_not_valid_dotenv),
         };
