@@ -13,6 +13,7 @@ TAG="stack-e2e/busybox-redteam:$$"
 U=$$
 on_exit "$D ps -a --filter label=io.stack.slug --format '{{.ID}} {{.Label \"io.stack.slug\"}}' | awk '\$2 ~ /^rt[a-z]+$U\$/ {print \$1}' | xargs -r $D rm -f >/dev/null 2>&1 || true"
 on_exit "$D network ls --format '{{.Name}}' | grep -E '^stack-rt[a-z]+$U' | xargs -r $D network rm >/dev/null 2>&1 || true"
+on_exit "$D rmi -f stack-e2e/rtbuildnet$U >/dev/null 2>&1 || true"
 on_exit "$D rmi -f $TAG >/dev/null 2>&1 || true"
 export STACK_RUNTIME=${STACK_RUNTIME:-docker-compose}
 
@@ -121,5 +122,25 @@ mkstack rtbridge$U "services:
 networks:
   n: {driver_opts: {com.docker.network.bridge.name: docker0}}"
 refused rtbridge$U "driver_opts.com.docker.network.bridge.name (a setting of the host's network)"
+
+info "7. a build on another stack's network (its RUN step read that stack's unpublished service): refused"
+mkstack rtvic$U "services:
+  db:
+    image: $TAG
+    command: [sh, -c, \"mkdir -p /w && echo topsecret$U > /w/index.html && exec busybox httpd -f -p 8080 -h /w\"]"
+assert_exit 0 "$S" run rtvic$U --offline
+vic=$("$D" ps -q --filter label=com.docker.compose.project=stack-rtvic$U)
+[ -n "$vic" ] || die "the victim stack does not run"
+mkdir -p "$W/rtbuildnet$U"
+printf 'FROM %s\nRUN busybox wget -qO- http://db:8080/ > /loot\n' "$TAG" >"$W/rtbuildnet$U/Dockerfile"
+mkstack rtbuildnet$U "services:
+  web:
+    image: stack-e2e/rtbuildnet$U
+    build: {context: ., network: stack-rtvic${U}_default}
+    command: [sh, -c, \"cat /loot; sleep 3600\"]"
+refused rtbuildnet$U "build.network: stack-rtvic${U}_default (a network outside the stack) is not allowed (needs permission 'external')"
+assert_eq "" "$("$D" images -q stack-e2e/rtbuildnet$U)" "an image built on the other stack's network"
+assert_eq "$vic" "$("$D" ps -q --filter label=com.docker.compose.project=stack-rtvic$U)" "the victim's container"
+assert_exit 0 "$S" rm rtvic$U --purge
 
 info "all red-team variants refused"

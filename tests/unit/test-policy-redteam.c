@@ -184,6 +184,26 @@ static void network_addresses_and_bridge_options_need_host_network(void **state)
         accepted(WEB "networks:\n  n: {ipam: {driver: default, config: []}}\n  m: {internal: true}\n");
 }
 
+/* ---- build ---- */
+
+/* The classic builder (docker-compose 1.29) runs a RUN step on the network build.network names: with another
+ * stack's `stack-vic_default` it read that stack's unpublished service. buildx (compose v2) reads and writes
+ * local cache directories on the host. */
+static void build_networks_and_local_caches_stay_in_the_stack(void **state)
+{
+        refused(WEB "    build: {context: ., network: stack-vic_default}\n", PERM_EXTERNAL,
+                "build.network: stack-vic_default (a network outside the stack)", true);
+        refused(WEB "    build: {context: ., network: stack-vic_default}\n", PERM_EXTERNAL, "build.network", false);
+        refused(WEB "    build: {context: ., network: \"container:stack-vic-db-1\"}\n", PERM_OTHER_CONTAINERS,
+                "build.network: container:stack-vic-db-1 (another container's network)", false);
+        refused(WEB "    build: {context: ., cache_from: [\"type=local,src=/etc\"]}\n", PERM_HOST_BIND,
+                "build.cache_from: type=local,src=/etc (a host path)", false);
+        refused(WEB "    build: {context: ., cache_to: [\"type=local,dest=/tmp/x\"]}\n", PERM_HOST_BIND,
+                "build.cache_to: type=local,dest=/tmp/x", false);
+        accepted(WEB "    build: {context: ., network: none, cache_from: [nginx:latest]}\n");
+        accepted(WEB "    build: {context: ., network: default}\n");
+}
+
 /* ---- the compose tool's settings in a bundle's .env ---- */
 
 static void dotenv_may_not_set_the_compose_tools_settings(void **state)
@@ -251,6 +271,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(a_bind_source_with_a_backslash_needs_host_bind),
                 cmocka_unit_test(network_addresses_and_bridge_options_need_host_network),
+                cmocka_unit_test(build_networks_and_local_caches_stay_in_the_stack),
                 cmocka_unit_test(dotenv_may_not_set_the_compose_tools_settings),
                 cmocka_unit_test(a_lone_carriage_return_is_not_valid_dotenv),
         };
