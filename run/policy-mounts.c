@@ -222,6 +222,20 @@ static int record_device_bind(struct file *f, const char *who, const struct yaml
         return record_bind(f->a, rel, true, 'k');
 }
 
+int record_file_bind(struct file *f, const char *who, const struct yamltree_node *file)
+{
+        char rel[PATH_MAX];
+        enum path_kind kind = PATH_VAR;
+        int r;
+
+        if (!is_scalar(file) || is_null(file))
+                return 0;
+        r = classify_path(f, who, file, rel, sizeof rel, &kind);
+        if (r < 0 || kind != PATH_INSIDE)
+                return r;
+        return record_bind(f->a, rel, false, 'k');
+}
+
 /* Options of a tmpfs mount that change nothing but its size, ownership and flags. */
 static bool tmpfs_options(const struct yamltree_node *o)
 {
