@@ -19,7 +19,7 @@ export STACK_RUNTIME=${STACK_RUNTIME:-docker-compose}
 
 mkdir -p "$W/rootfs/bin"
 cp /bin/busybox "$W/rootfs/bin/busybox"
-for a in sh echo sleep cat ls; do ln -sf busybox "$W/rootfs/bin/$a"; done
+for a in sh echo sleep cat ls grep rm ln; do ln -sf busybox "$W/rootfs/bin/$a"; done
 tar -C "$W/rootfs" -c . | "$D" import - "$TAG" >/dev/null
 
 mkstack() { # SLUG COMPOSE [DOTENV]: a bundle imported into the store (DOTENV written byte for byte as .env)
@@ -142,5 +142,18 @@ refused rtbuildnet$U "build.network: stack-rtvic${U}_default (a network outside 
 assert_eq "" "$("$D" images -q stack-e2e/rtbuildnet$U)" "an image built on the other stack's network"
 assert_eq "$vic" "$("$D" ps -q --filter label=com.docker.compose.project=stack-rtvic$U)" "the victim's container"
 assert_exit 0 "$S" rm rtvic$U --purge
+
+info "8. a secret file inside a writable bind, swapped for a symlink to /etc/shadow before dockerd restarts: refused"
+mkdir -p "$W/rtsecret$U/state" && echo init >"$W/rtsecret$U/state/s"
+mkstack rtsecret$U "services:
+  web:
+    image: $TAG
+    restart: on-failure
+    command: [sh, -c, \"cat /run/secrets/s | grep -q root: && sleep 3600; rm -f /state/s; ln -s /etc/shadow /state/s; exit 1\"]
+    volumes: [\"./state:/state\"]
+    secrets: [s]
+secrets:
+  s: {file: ./state/s}"
+refused rtsecret$U "bind of ./state/s inside the writable bind ./state"
 
 info "all red-team variants refused"

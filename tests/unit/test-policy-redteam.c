@@ -159,6 +159,42 @@ static void a_bind_source_with_a_backslash_needs_host_bind(void **state)
         accepted(WEB "    volumes: ['./state:/x', 'named:/y']\n");
 }
 
+/* ---- secrets and configs: files compose binds ---- */
+
+/* docker-compose binds a secret's file into the container. Under a writable bind of the same directory, the
+ * container replaced state/s with a symlink to /etc/shadow and exited; dockerd's restart bound the host's
+ * /etc/shadow at /run/secrets/s. */
+static void a_secret_or_config_file_inside_a_writable_bind_needs_host_bind(void **state)
+{
+        static const char *const shipped[] = {"state/", "state/s", "c.txt", NULL};
+        struct fx f;
+
+        fx_init(&f, shipped);
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    volumes: [\"./state:/state\"]\n    secrets: [s]\nsecrets:\n  s: {file: "
+                                      "./state/s}\n",
+                                  0),
+                         -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "bind of ./state/s inside the writable bind ./state"));
+        assert_non_null(strstr(f.err.msg, "needs permission 'host-bind'"));
+        assert_int_equal(
+                fx_apply(&f, WEB "    volumes: [\".:/app\"]\n    configs: [c]\nconfigs:\n  c: {file: c.txt}\n", 0),
+                -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "bind of ./c.txt inside the writable bind ."));
+        /* read-only, or not under the bind: nothing can be swapped */
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    volumes: [\"./state:/state:ro\"]\n    secrets: [s]\nsecrets:\n  s: {file: "
+                                      "./state/s}\n",
+                                  0),
+                         0);
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    volumes: [\"./data:/data\"]\n    secrets: [s]\nsecrets:\n  s: {file: "
+                                      "./state/s}\n",
+                                  0),
+                         0);
+        fx_release(&f);
+}
+
 /* ---- networks: the host's routes and interfaces ---- */
 
 /* A subnet of the bundle's choosing became a route on the host: with 198.51.100.0/24 the host's own traffic to
@@ -270,6 +306,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(a_bind_source_with_a_backslash_needs_host_bind),
+                cmocka_unit_test(a_secret_or_config_file_inside_a_writable_bind_needs_host_bind),
                 cmocka_unit_test(network_addresses_and_bridge_options_need_host_network),
                 cmocka_unit_test(build_networks_and_local_caches_stay_in_the_stack),
                 cmocka_unit_test(dotenv_may_not_set_the_compose_tools_settings),
