@@ -351,8 +351,28 @@ static void check_logging(struct file *f, const char *who, const struct yamltree
                 return;
         }
         d = map_get(v, "driver");
-        if (is_null(d))
-                return; /* the daemon's default: the person's choice, not the bundle's */
+        if (is_null(d)) {
+                /* the daemon's default driver is the person's choice, but options the bundle writes for it
+                 * (syslog-address, fluentd-address, gelf-address ...) would say where it sends the logs */
+                static const char *const local_opts[] = {
+                        "max-size", "max-file",  "compress", "labels", "labels-regex",
+                        "env",      "env-regex", "tag",      "mode",   "max-buffer-size"};
+                const struct yamltree_node *o = map_get(v, "options");
+                size_t j;
+
+                for (i = 0; o && o->kind == YAMLTREE_MAP && i + 1 < o->n; i += 2) {
+                        for (j = 0; j < COUNT(local_opts) && !text_is(o->items[i], local_opts[j]); j++)
+                                ;
+                        if (j == COUNT(local_opts)) {
+                                need(f, PERM_LOGGING, who,
+                                     "logging.options.%s without a driver (an option of the daemon's default driver "
+                                     "that may say where it sends the logs)",
+                                     show(o->items[i]->text, o->items[i]->len, buf, sizeof buf));
+                                break;
+                        }
+                }
+                return;
+        }
         for (i = 0; is_scalar(d) && !node_unknown(d) && i < COUNT(drivers); i++)
                 if (text_is(d, drivers[i]))
                         return;
