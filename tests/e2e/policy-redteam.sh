@@ -156,4 +156,11 @@ secrets:
   s: {file: ./state/s}"
 refused rtsecret$U "bind of ./state/s inside the writable bind ./state"
 
+info "9. logging.options.syslog-address without a driver (for a daemon whose default driver is syslog): refused"
+mkstack rtlogopt$U "services:
+  web:
+    $SLEEP
+    logging: {options: {syslog-address: \"tcp://127.0.0.1:1\"}}"
+refused rtlogopt$U "logging.options.syslog-address without a driver"
+
 info "all red-team variants refused"

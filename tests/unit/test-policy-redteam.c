@@ -240,6 +240,21 @@ static void build_networks_and_local_caches_stay_in_the_stack(void **state)
         accepted(WEB "    build: {context: ., network: default}\n");
 }
 
+/* ---- logging ---- */
+
+/* Without a driver the options go to the daemon's default driver: on a daemon whose default is syslog, fluentd
+ * or gelf, `syslog-address: tcp://127.0.0.1:PORT` (the issue's host-loopback case) would be obeyed. */
+static void logging_options_without_a_driver_need_logging(void **state)
+{
+        refused(WEB "    logging: {options: {syslog-address: \"tcp://127.0.0.1:1\"}}\n", PERM_LOGGING,
+                "logging.options.syslog-address without a driver", false);
+        refused(WEB "    logging: {options: {max-size: 10m, fluentd-address: \"127.0.0.1:24224\"}}\n", PERM_LOGGING,
+                "logging.options.fluentd-address without a driver", false);
+        accepted(WEB "    logging: {options: {max-size: 10m, max-file: \"3\", tag: x}}\n");
+        accepted(WEB "    logging: {driver: json-file, options: {max-size: 10m}}\n");
+        accepted(WEB "    logging: {options: {}}\n");
+}
+
 /* ---- the compose tool's settings in a bundle's .env ---- */
 
 static void dotenv_may_not_set_the_compose_tools_settings(void **state)
@@ -309,6 +324,7 @@ int main(void)
                 cmocka_unit_test(a_secret_or_config_file_inside_a_writable_bind_needs_host_bind),
                 cmocka_unit_test(network_addresses_and_bridge_options_need_host_network),
                 cmocka_unit_test(build_networks_and_local_caches_stay_in_the_stack),
+                cmocka_unit_test(logging_options_without_a_driver_need_logging),
                 cmocka_unit_test(dotenv_may_not_set_the_compose_tools_settings),
                 cmocka_unit_test(a_lone_carriage_return_is_not_valid_dotenv),
         };
