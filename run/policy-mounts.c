@@ -408,6 +408,23 @@ static bool under(const char *a, const char *b)
         return strncmp(a, b, n) == 0 && a[n] == '/';
 }
 
+/* dir (relative to the run dir) is, or is above, the main compose file's directory (its effective file, .env and
+ * the run's .stack-* records) or a file the policy writes (the effective copies of included files, configs). */
+static bool holds_stacks_files(const struct apply *a, const char *dir)
+{
+        size_t i, n = strlen(a->in->run_dir);
+
+        if (!strcmp(a->main_base, dir) || under(a->main_base, dir))
+                return true;
+        for (i = 0; i < a->n_writes; i++) {
+                const char *p = a->writes[i].path;
+
+                if (strncmp(p, a->in->run_dir, n) == 0 && p[n] == '/' && under(p + n + 1, dir))
+                        return true;
+        }
+        return false;
+}
+
 void finish_binds(struct apply *a)
 {
         struct file f = {.a = a, .rel = "", .base = ""};
@@ -427,6 +444,17 @@ void finish_binds(struct apply *a)
                              "bind of ./%s inside the writable bind ./%s (a container could turn a directory on its "
                              "path into a symlink, and the next start would follow it)",
                              b + 3, *(w + 3) ? w + 3 : ".");
+                        return;
+                }
+        }
+        for (i = 0; i < a->binds.n; i++) {
+                const char *w = a->binds.v[i];
+
+                if (w[0] == 'w' && w[1] == 'k' && holds_stacks_files(a, w + 3)) {
+                        need(&f, PERM_HOST_BIND, "volumes",
+                             "writable bind of %s%s, which holds the effective compose file and the run's .env (a "
+                             "container could rewrite what the next run starts)",
+                             *(w + 3) ? "./" : ".", w + 3);
                         return;
                 }
         }
