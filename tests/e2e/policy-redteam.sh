@@ -163,4 +163,21 @@ mkstack rtlogopt$U "services:
     logging: {options: {syslog-address: \"tcp://127.0.0.1:1\"}}"
 refused rtlogopt$U "logging.options.syslog-address without a driver"
 
+info "10. a writable bind of the run dir (the container rewrote .stack-compose.yaml to bind /etc for the next run): refused"
+mkstack rtrundir$U "services:
+  web:
+    $SLEEP
+    volumes: [\".:/app\"]"
+refused rtrundir$U "writable bind of ., which holds the effective compose file and the run's .env"
+
+info "11. a bundle .env with DOCKER_SOCKET_LOCATION (the bundle's own variable, not the compose tool's): runs"
+mkstack rtsockvar$U "services:
+  web:
+    $SLEEP
+    environment: [\"WHERE=\${DOCKER_SOCKET_LOCATION}\"]" "DOCKER_SOCKET_LOCATION=/nowhere\n"
+assert_exit 0 "$S" run rtsockvar$U --offline
+c=$("$D" ps -q --filter label=com.docker.compose.project=stack-rtsockvar$U)
+"$D" exec "$c" sh -c 'echo $WHERE' | grep -qx /nowhere || die "the .env value did not reach the container"
+assert_exit 0 "$S" rm rtsockvar$U --purge
+
 info "all red-team variants refused"

@@ -159,6 +159,29 @@ static void a_bind_source_with_a_backslash_needs_host_bind(void **state)
         accepted(WEB "    volumes: ['./state:/x', 'named:/y']\n");
 }
 
+/* ---- the run dir's own files ---- */
+
+/* With `.:/app` writable, the container rewrote .stack-compose.yaml (the judged effective file) to bind /etc and
+ * removed .stack-relaunch; the next `stack run` (the fast path: the run dir and its effective file reused) ran
+ * compose on it, and the new container had the host's /etc read-write. The same for a writable bind of a
+ * directory holding an included file's effective copy, or the .env compose reads. */
+static void a_writable_bind_of_the_files_stack_writes_needs_host_bind(void **state)
+{
+        static const char *const shipped[] = {"a/", "a/b/", "a/b/f", "stacks/", "stacks/db.yaml", NULL};
+        struct fx f;
+
+        fx_init(&f, shipped);
+        assert_int_equal(fx_apply(&f, WEB "    volumes: [\".:/app\"]\n", 0), -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "writable bind of ., which holds the effective compose file"));
+        assert_non_null(strstr(f.err.msg, "needs permission 'host-bind'"));
+        assert_int_equal(fx_apply(&f, WEB "    volumes: [{type: bind, source: ./, target: /app}]\n", 0),
+                         -STACK_EREJECT);
+        assert_int_equal(fx_apply(&f, WEB "    volumes: [\".:/app\"]\n", PERM_HOST_BIND), 0);
+        /* read-only, or a directory below */
+        assert_int_equal(fx_apply(&f, WEB "    volumes: [\".:/app:ro\", \"./a:/a\"]\n", 0), 0);
+        fx_release(&f);
+}
+
 /* ---- secrets and configs: files compose binds ---- */
 
 /* docker-compose binds a secret's file into the container. Under a writable bind of the same directory, the
@@ -166,7 +189,7 @@ static void a_bind_source_with_a_backslash_needs_host_bind(void **state)
  * /etc/shadow at /run/secrets/s. */
 static void a_secret_or_config_file_inside_a_writable_bind_needs_host_bind(void **state)
 {
-        static const char *const shipped[] = {"state/", "state/s", "c.txt", NULL};
+        static const char *const shipped[] = {"state/", "state/s", "a/", "a/b/", "a/b/f", NULL};
         struct fx f;
 
         fx_init(&f, shipped);
@@ -178,9 +201,9 @@ static void a_secret_or_config_file_inside_a_writable_bind_needs_host_bind(void 
         assert_non_null(strstr(f.err.msg, "bind of ./state/s inside the writable bind ./state"));
         assert_non_null(strstr(f.err.msg, "needs permission 'host-bind'"));
         assert_int_equal(
-                fx_apply(&f, WEB "    volumes: [\".:/app\"]\n    configs: [c]\nconfigs:\n  c: {file: c.txt}\n", 0),
+                fx_apply(&f, WEB "    volumes: [\"./a:/app\"]\n    configs: [c]\nconfigs:\n  c: {file: a/b/f}\n", 0),
                 -STACK_EREJECT);
-        assert_non_null(strstr(f.err.msg, "bind of ./c.txt inside the writable bind ."));
+        assert_non_null(strstr(f.err.msg, "bind of ./a/b/f inside the writable bind ./a"));
         /* read-only, or not under the bind: nothing can be swapped */
         assert_int_equal(fx_apply(&f,
                                   WEB "    volumes: [\"./state:/state:ro\"]\n    secrets: [s]\nsecrets:\n  s: {file: "
@@ -271,10 +294,21 @@ static void dotenv_may_not_set_the_compose_tools_settings(void **state)
                                                    "COMPOSE_PATH_SEPARATOR",
                                                    "compose_file",
                                                    "COMPOSE_DOCKER_CLI_BUILD",
-                                                   "COMPOSE_API_VERSION"};
-        static const char *const allowed_keys[] = {
-                "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "PROJECT", "DOMAIN", "DOCKER", "COMPOSE",
-                "MY_DOCKER_HOST",       "POSTGRES_PASSWORD"};
+                                                   "COMPOSE_API_VERSION",
+                                                   "DOCKER_BUILDKIT",
+                                                   "Docker_Tls_Verify",
+                                                   "COMPOSE_IGNORE_ORPHANS"};
+        static const char *const allowed_keys[] = {"COMPOSE_PROJECT_NAME",
+                                                   "COMPOSE_PROFILES",
+                                                   "PROJECT",
+                                                   "DOMAIN",
+                                                   "DOCKER",
+                                                   "COMPOSE",
+                                                   "MY_DOCKER_HOST",
+                                                   "POSTGRES_PASSWORD",
+                                                   "DOCKER_SOCKET_LOCATION",
+                                                   "DOCKER_GID",
+                                                   "COMPOSE_HTTP_TIMEOUT"};
         size_t i;
 
         for (i = 0; i < sizeof refused_keys / sizeof refused_keys[0]; i++)
@@ -321,6 +355,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(a_bind_source_with_a_backslash_needs_host_bind),
+                cmocka_unit_test(a_writable_bind_of_the_files_stack_writes_needs_host_bind),
                 cmocka_unit_test(a_secret_or_config_file_inside_a_writable_bind_needs_host_bind),
                 cmocka_unit_test(network_addresses_and_bridge_options_need_host_network),
                 cmocka_unit_test(build_networks_and_local_caches_stay_in_the_stack),
