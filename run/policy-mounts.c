@@ -111,6 +111,15 @@ static int check_bind_source(struct file *f, const char *who, const char *servic
         }
         if (shipped(a, rel))
                 return record_bind(a, rel, !read_only, 'k');
+        if (!strcmp(rel, "stack.env") || !strncmp(rel, "stack.env/", 10)) {
+                /* redirected, it would be $STACK_HOME/data/<slug>/stack.env: the person's remembered --env values,
+                 * which the next run hands to the compose process (a DOCKER_HOST written there was obeyed) */
+                need(f, PERM_HOST_BIND, who,
+                     "volumes: bind of %s (in the data dir it is stack's own stack.env, the "
+                     "remembered --env values)",
+                     buf);
+                return 0;
+        }
         if (short_syntax && strchr(a->in->data_dir, ':'))
                 return error_set(a->err, STACK_EFAIL, "the data dir %s has a ':' in its path: compose cannot bind it",
                                  a->in->data_dir);
