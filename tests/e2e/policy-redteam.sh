@@ -180,4 +180,13 @@ c=$("$D" ps -q --filter label=com.docker.compose.project=stack-rtsockvar$U)
 "$D" exec "$c" sh -c 'echo $WHERE' | grep -qx /nowhere || die "the .env value did not reach the container"
 assert_exit 0 "$S" rm rtsockvar$U --purge
 
+info "12. a bind of ./stack.env (redirected onto the data dir's remembered --env values, rewritten for the next run): refused"
+mkstack rtstackenv$U "services:
+  web:
+    $SLEEP
+    volumes: [\"./stack.env:/x/stack.env\"]"
+assert_exit 3 "$S" run rtstackenv$U --offline --env TOKEN=secret$U
+echo "$LAST_STDERR" | grep -qF "bind of ./stack.env (in the data dir it is stack's own stack.env" || die "12: $LAST_STDERR"
+nothing rtstackenv$U
+
 info "all red-team variants refused"

@@ -182,6 +182,19 @@ static void a_writable_bind_of_the_files_stack_writes_needs_host_bind(void **sta
         fx_release(&f);
 }
 
+/* A bind of a path the bundle does not ship goes to the data dir, where stack keeps stack.env: `./stack.env`
+ * gave the container the person's remembered --env values, and what it wrote there (DOCKER_HOST=tcp://...) the
+ * next run handed to docker-compose. */
+static void a_bind_redirected_onto_stack_env_needs_host_bind(void **state)
+{
+        refused(WEB "    volumes: [\"./stack.env:/x/stack.env\"]\n", PERM_HOST_BIND,
+                "volumes: bind of ./stack.env (in the data dir it is stack's own stack.env", false);
+        refused(WEB "    volumes: [\"./a/../stack.env/:/x\"]\n", PERM_HOST_BIND, "stack's own stack.env", true);
+        refused(WEB "    volumes: [{type: bind, source: ./stack.env, target: /x, read_only: true}]\n", PERM_HOST_BIND,
+                "stack's own stack.env", false);
+        accepted(WEB "    volumes: [\"./stack.envs:/x\", \"./conf/stack.env:/y\"]\n");
+}
+
 /* ---- secrets and configs: files compose binds ---- */
 
 /* docker-compose binds a secret's file into the container. Under a writable bind of the same directory, the
@@ -356,6 +369,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(a_bind_source_with_a_backslash_needs_host_bind),
                 cmocka_unit_test(a_writable_bind_of_the_files_stack_writes_needs_host_bind),
+                cmocka_unit_test(a_bind_redirected_onto_stack_env_needs_host_bind),
                 cmocka_unit_test(a_secret_or_config_file_inside_a_writable_bind_needs_host_bind),
                 cmocka_unit_test(network_addresses_and_bridge_options_need_host_network),
                 cmocka_unit_test(build_networks_and_local_caches_stay_in_the_stack),
