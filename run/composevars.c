@@ -536,6 +536,14 @@ int dotenv_parse(const char *text, size_t len, const char *path, interp_lookup_f
                         line += *c == '\n';
                 return bad(err, path, line, "a NUL byte");
         }
+        /* A carriage return that does not end a \r\n line: python-dotenv (docker-compose 1.29) ends a line there,
+         * so a binding would hide in what this parser reads as the middle of a value or a comment. */
+        for (size_t i = 0; i < len; i++) {
+                if (text[i] == '\r' && (i + 1 == len || text[i + 1] != '\n'))
+                        return bad(err, path, line, "a carriage return that does not end a line (\\r without \\n)");
+                line += text[i] == '\n';
+        }
+        line = 1;
         if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
                 pos = 3; /* a UTF-8 byte order mark, which compose skips */
 

@@ -573,6 +573,14 @@ int check_build(struct file *f, const char *who, struct yamltree_node *v)
         n = map_get(v, "network");
         if (is_scalar(n) && (text_is_ci(n, "host") || node_has_var(n)))
                 need(f, PERM_HOST_NETWORK, who, "build.network: %s", show(n->text, n->len, buf, sizeof buf));
+        else if (is_scalar(n) && (!strncmp(n->text, "container:", 10) || !strncmp(n->text, "service:", 8)))
+                need(f, PERM_OTHER_CONTAINERS, who, "build.network: %s (another container's network)",
+                     show(n->text, n->len, buf, sizeof buf));
+        else if (!is_null(n) && !text_is(n, "none") && !text_is(n, "default") && !text_is(n, "bridge"))
+                /* the builder's RUN steps join the network named: another stack's reaches its unpublished
+                 * services */
+                need(f, PERM_EXTERNAL, who, "build.network: %s (a network outside the stack)",
+                     is_scalar(n) ? show(n->text, n->len, buf, sizeof buf) : kind_name(n));
         n = map_get(v, "entitlements");
         for (i = 0; n && n->kind == YAMLTREE_SEQ && i < n->n; i++) {
                 const struct yamltree_node *e = n->items[i];
@@ -585,6 +593,18 @@ int check_build(struct file *f, const char *who, struct yamltree_node *v)
         }
         if (n && !is_null(n) && n->kind != YAMLTREE_SEQ)
                 need(f, PERM_PRIVILEGED, who, "build.entitlements: %s", kind_name(n));
+        for (const char *const *key = (const char *const[]){"cache_from", "cache_to", NULL}; *key; key++) {
+                /* buildx (compose v2) reads `type=local,src=/etc` from, and writes `dest=` to, the host */
+                n = map_get(v, *key);
+                for (i = 0; n && n->kind == YAMLTREE_SEQ && i < n->n; i++)
+                        if (is_scalar(n->items[i]) &&
+                            (strstr(n->items[i]->text, "src=") || strstr(n->items[i]->text, "dest=") ||
+                             strcasestr(n->items[i]->text, "type=local"))) {
+                                need(f, PERM_HOST_BIND, who, "build.%s: %s (a host path)", *key,
+                                     show(n->items[i]->text, n->items[i]->len, buf, sizeof buf));
+                                break;
+                        }
+        }
         n = map_get(v, "ssh");
         if (non_empty(n))
                 need(f, PERM_HOST_BIND, who, "build.ssh (the host's SSH agent or keys)");

@@ -187,6 +187,10 @@ int classify_path(struct file *f, const char *who, const struct yamltree_node *n
 /* A file compose reads from the host on the stack's behalf (env_file, build context, secret file ...): it
  * must stay in the run dir unless host-bind is granted. */
 int check_host_path(struct file *f, const char *who, const char *key, const struct yamltree_node *n);
+/* A top-level secret's or config's `file:` inside the run dir: compose binds it into the containers that use it
+ * (read-only), so it takes part in finish_binds() like any bind kept in the run dir: under a writable bind, a
+ * container could replace it with a symlink to /etc/shadow that dockerd follows at the next start. */
+int record_file_bind(struct file *f, const char *who, const struct yamltree_node *file);
 /* A build context compose fetches instead of reading a directory: starts with http://, https://, git://,
  * ssh://, github.com/ or git@ (compose-go isRemoteContext; docker-compose 1.29 is_url without ssh://). */
 bool is_url(const struct yamltree_node *n);

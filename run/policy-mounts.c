@@ -86,6 +86,17 @@ static int check_bind_source(struct file *f, const char *who, const char *servic
         int r;
 
         *ret_new = NULL;
+        if (memchr(src, '\\', len)) {
+                /* docker-compose 1.29 with COMPOSE_CONVERT_WINDOWS_PATHS (which Docker Desktop's guides have people
+                 * set) turns every backslash into '/': `.\..\..\etc`, a name inside the run dir, becomes a path
+                 * that climbs out of it. */
+                show(src, len, buf, sizeof buf);
+                need(f, PERM_HOST_BIND, who,
+                     "volumes: bind of %s (a '\\' is a path separator to compose on Windows "
+                     "settings)",
+                     buf);
+                return 0;
+        }
         tmp.text = (char *)src; /* classify the source part of a short-syntax string */
         tmp.len = len;
         r = classify_path(f, who, &tmp, rel, sizeof rel, &kind);
@@ -100,6 +111,15 @@ static int check_bind_source(struct file *f, const char *who, const char *servic
         }
         if (shipped(a, rel))
                 return record_bind(a, rel, !read_only, 'k');
+        if (!strcmp(rel, "stack.env") || !strncmp(rel, "stack.env/", 10)) {
+                /* redirected, it would be $STACK_HOME/data/<slug>/stack.env: the person's remembered --env values,
+                 * which the next run hands to the compose process (a DOCKER_HOST written there was obeyed) */
+                need(f, PERM_HOST_BIND, who,
+                     "volumes: bind of %s (in the data dir it is stack's own stack.env, the "
+                     "remembered --env values)",
+                     buf);
+                return 0;
+        }
         if (short_syntax && strchr(a->in->data_dir, ':'))
                 return error_set(a->err, STACK_EFAIL, "the data dir %s has a ':' in its path: compose cannot bind it",
                                  a->in->data_dir);
@@ -209,6 +229,20 @@ static int record_device_bind(struct file *f, const char *who, const struct yaml
         if (r < 0 || kind != PATH_INSIDE)
                 return r;
         return record_bind(f->a, rel, true, 'k');
+}
+
+int record_file_bind(struct file *f, const char *who, const struct yamltree_node *file)
+{
+        char rel[PATH_MAX];
+        enum path_kind kind = PATH_VAR;
+        int r;
+
+        if (!is_scalar(file) || is_null(file))
+                return 0;
+        r = classify_path(f, who, file, rel, sizeof rel, &kind);
+        if (r < 0 || kind != PATH_INSIDE)
+                return r;
+        return record_bind(f->a, rel, false, 'k');
 }
 
 /* Options of a tmpfs mount that change nothing but its size, ownership and flags. */
@@ -383,6 +417,23 @@ static bool under(const char *a, const char *b)
         return strncmp(a, b, n) == 0 && a[n] == '/';
 }
 
+/* dir (relative to the run dir) is, or is above, the main compose file's directory (its effective file, .env and
+ * the run's .stack-* records) or a file the policy writes (the effective copies of included files, configs). */
+static bool holds_stacks_files(const struct apply *a, const char *dir)
+{
+        size_t i, n = strlen(a->in->run_dir);
+
+        if (!strcmp(a->main_base, dir) || under(a->main_base, dir))
+                return true;
+        for (i = 0; i < a->n_writes; i++) {
+                const char *p = a->writes[i].path;
+
+                if (strncmp(p, a->in->run_dir, n) == 0 && p[n] == '/' && under(p + n + 1, dir))
+                        return true;
+        }
+        return false;
+}
+
 void finish_binds(struct apply *a)
 {
         struct file f = {.a = a, .rel = "", .base = ""};
@@ -402,6 +453,17 @@ void finish_binds(struct apply *a)
                              "bind of ./%s inside the writable bind ./%s (a container could turn a directory on its "
                              "path into a symlink, and the next start would follow it)",
                              b + 3, *(w + 3) ? w + 3 : ".");
+                        return;
+                }
+        }
+        for (i = 0; i < a->binds.n; i++) {
+                const char *w = a->binds.v[i];
+
+                if (w[0] == 'w' && w[1] == 'k' && holds_stacks_files(a, w + 3)) {
+                        need(&f, PERM_HOST_BIND, "volumes",
+                             "writable bind of %s%s, which holds the effective compose file and the run's .env (a "
+                             "container could rewrite what the next run starts)",
+                             *(w + 3) ? "./" : ".", w + 3);
                         return;
                 }
         }

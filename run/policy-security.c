@@ -157,8 +157,9 @@ int check_networks(struct file *f, struct yamltree_node *v)
         }
         for (i = 0; i + 1 < v->n; i += 2) {
                 const struct yamltree_node *k = v->items[i], *driver, *name, *ext;
-                const struct yamltree_node *eff = NULL;
+                const struct yamltree_node *eff = NULL, *ipam, *cfg, *opts;
                 struct yamltree_node *def = v->items[i + 1];
+                size_t j;
                 int r;
 
                 snprintf(who, sizeof who, "%snetwork '%s'", f->prefix, show(k->text, k->len, buf, sizeof buf));
@@ -168,6 +169,33 @@ int check_networks(struct file *f, struct yamltree_node *v)
                 if (text_is_ci(driver, "host") || text_is_ci(driver, "macvlan") || text_is_ci(driver, "ipvlan") ||
                     node_unknown(driver))
                         need(f, PERM_HOST_NETWORK, who, "driver: %s", show(driver->text, driver->len, buf, sizeof buf));
+                /* Addresses of the bundle's choosing become a route on the host (a subnet of 198.51.100.0/24 takes
+                 * the host's own traffic to those addresses into the stack's containers), and the bridge driver's
+                 * options name the host's interfaces (com.docker.network.bridge.name: docker0): only the MTU is
+                 * the network's own business. */
+                ipam = map_get(def, "ipam");
+                cfg = ipam && ipam->kind == YAMLTREE_MAP ? map_get(ipam, "config") : NULL;
+                for (j = 0; cfg && j < (cfg->kind == YAMLTREE_SEQ ? cfg->n : 1); j++) {
+                        const struct yamltree_node *c = cfg->kind == YAMLTREE_SEQ ? cfg->items[j] : cfg;
+
+                        if (!is_null(c) && !(c->kind == YAMLTREE_MAP && c->n == 0)) {
+                                need(f, PERM_HOST_NETWORK, who,
+                                     "ipam.config (addresses the host then routes to "
+                                     "the stack)");
+                                break;
+                        }
+                }
+                driver = ipam && ipam->kind == YAMLTREE_MAP ? map_get(ipam, "driver") : NULL;
+                if (driver && !is_null(driver) && !text_is(driver, "default"))
+                        need(f, PERM_HOST_NETWORK, who, "ipam.driver: %s (an address plugin)",
+                             is_scalar(driver) ? show(driver->text, driver->len, buf, sizeof buf) : "?");
+                opts = map_get(def, "driver_opts");
+                for (j = 0; opts && opts->kind == YAMLTREE_MAP && j + 1 < opts->n; j += 2)
+                        if (!text_is(opts->items[j], "com.docker.network.driver.mtu")) {
+                                need(f, PERM_HOST_NETWORK, who, "driver_opts.%s (a setting of the host's network)",
+                                     show(opts->items[j]->text, opts->items[j]->len, buf, sizeof buf));
+                                break;
+                        }
                 name = map_get(def, "name");
                 ext = map_get(def, "external");
                 if (is_scalar(name) && !is_null(name))
@@ -323,8 +351,28 @@ static void check_logging(struct file *f, const char *who, const struct yamltree
                 return;
         }
         d = map_get(v, "driver");
-        if (is_null(d))
-                return; /* the daemon's default: the person's choice, not the bundle's */
+        if (is_null(d)) {
+                /* the daemon's default driver is the person's choice, but options the bundle writes for it
+                 * (syslog-address, fluentd-address, gelf-address ...) would say where it sends the logs */
+                static const char *const local_opts[] = {
+                        "max-size", "max-file",  "compress", "labels", "labels-regex",
+                        "env",      "env-regex", "tag",      "mode",   "max-buffer-size"};
+                const struct yamltree_node *o = map_get(v, "options");
+                size_t j;
+
+                for (i = 0; o && o->kind == YAMLTREE_MAP && i + 1 < o->n; i += 2) {
+                        for (j = 0; j < COUNT(local_opts) && !text_is(o->items[i], local_opts[j]); j++)
+                                ;
+                        if (j == COUNT(local_opts)) {
+                                need(f, PERM_LOGGING, who,
+                                     "logging.options.%s without a driver (an option of the daemon's default driver "
+                                     "that may say where it sends the logs)",
+                                     show(o->items[i]->text, o->items[i]->len, buf, sizeof buf));
+                                break;
+                        }
+                }
+                return;
+        }
         for (i = 0; is_scalar(d) && !node_unknown(d) && i < COUNT(drivers); i++)
                 if (text_is(d, drivers[i]))
                         return;

@@ -134,7 +134,9 @@ static int check_services(struct file *f, struct yamltree_node *v)
 static int check_file_definition(struct file *f, const char *who, const struct yamltree_node *key,
                                  struct yamltree_node *def)
 {
-        return check_host_path(f, who, "file", map_get(def, "file"));
+        int r = check_host_path(f, who, "file", map_get(def, "file"));
+
+        return r < 0 ? r : record_file_bind(f, who, map_get(def, "file"));
 }
 
 /* Top-level volumes, secrets and configs: name -> definition; each definition that is a mapping goes to check,

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <yaml.h>
 
@@ -102,4 +103,27 @@ bool node_unknown(const struct yamltree_node *n)
         if (n->mark & MARK_RESOLVED)
                 return (n->mark & INTERP_UNSET_USED) != 0;
         return has_var(n->text, n->len);
+}
+
+bool policy_dotenv_key_allowed(const char *key)
+{
+        /* what docker-py, docker-compose 1.29 and the docker CLI (compose v2) read; other DOCKER_* names are the
+         * bundle's own (DOCKER_SOCKET_LOCATION, judged where the compose file uses it) */
+        static const char *const docker[] = {"HOST",   "TLS",         "TLS_VERIFY",       "CERT_PATH", "CONTEXT",
+                                             "CONFIG", "API_VERSION", "DEFAULT_PLATFORM", "BUILDKIT"};
+        static const char *const compose_ok[] = {"PROJECT_NAME", "PROFILES", "HTTP_TIMEOUT", "PARALLEL_LIMIT"};
+        size_t i;
+
+        if (!strncasecmp(key, "DOCKER_", 7)) {
+                for (i = 0; i < sizeof docker / sizeof docker[0]; i++)
+                        if (!strcasecmp(key + 7, docker[i]))
+                                return false;
+                return true;
+        }
+        if (strncasecmp(key, "COMPOSE_", 8))
+                return true;
+        for (i = 0; i < sizeof compose_ok / sizeof compose_ok[0]; i++)
+                if (!strcmp(key + 8, compose_ok[i]))
+                        return true;
+        return false;
 }

@@ -55,6 +55,16 @@ enum policy_perm {
 unsigned policy_perm_from_name(const char *name);
 const char *policy_perm_name(unsigned bit);
 
+/* Whether a bundle's `.env` may set KEY (spec/run.md "Variables"). The compose tools read their own settings
+ * from the project's `.env` as well as from the environment: DOCKER_HOST (which Engine gets the project and
+ * the person's --env values), COMPOSE_CONVERT_WINDOWS_PATHS / COMPOSE_FORCE_WINDOWS_HOST (a bind source
+ * `.\..\..\etc` judged as a directory of the run dir becomes `/etc/..`), and more. So these are refused (any
+ * case): DOCKER_HOST, _TLS, _TLS_VERIFY, _CERT_PATH, _CONTEXT, _CONFIG, _API_VERSION, _DEFAULT_PLATFORM,
+ * _BUILDKIT, and every COMPOSE_* but COMPOSE_PROJECT_NAME (stack's `-p` wins), COMPOSE_PROFILES (judged by the
+ * policy as compose sees it), COMPOSE_HTTP_TIMEOUT and COMPOSE_PARALLEL_LIMIT. Other DOCKER_* names are the
+ * bundle's own variables (DOCKER_SOCKET_LOCATION). */
+bool policy_dotenv_key_allowed(const char *key);
+
 /* The person's limits (spec/run.md "Limits"): every service of every stack gets them; stack.yaml `resources`
  * and the service's own keys may lower them, never raise or remove them. */
 #define POLICY_DEFAULT_MEMORY   (4ULL << 30) /* bytes per container */

@@ -751,6 +751,11 @@ static int dotenv_value(void *ctx, const char *key, const char *value)
         char *kv;
         int r;
 
+        if (!policy_dotenv_key_allowed(key))
+                return error_set(d->err, STACK_EREJECT,
+                                 "%s sets %s: a bundle's .env may not set DOCKER_* or COMPOSE_* variables (they "
+                                 "choose the Engine and how compose reads the file)",
+                                 d->rel, key);
         if (ours && strcmp(value, ours))
                 warn(d->o, "%s sets %s=%s: stack sets %s=%s (the stack answers at https://%s." STACK_DOMAIN ")", d->rel,
                      key, value, key, ours, d->slug);

@@ -382,7 +382,7 @@ static void a_bind_inside_another_writable_bind_needs_host_bind(void **state)
                                       "    volumes: [\"./state:/t\", \"./stated:/u\"]\n",
                                   0),
                          0);
-        assert_int_equal(fx_apply(&f, WEB "    volumes: [\".:/app\", \"./data:/data\"]\n", 0), 0);
+        assert_int_equal(fx_apply(&f, WEB "    volumes: [\".:/app:ro\", \"./data:/data\"]\n", 0), 0);
         fx_release(&f);
 }
 
