@@ -167,13 +167,19 @@ static int check_replicas(struct file *f, const char *who, const char *key, cons
 
 /* One ulimit: nofile up to POLICY_MAX_NOFILE and nproc up to the pids limit need nothing; anything else (other
  * names, -1, a variable) needs 'ulimits'. */
-static void check_ulimit(struct file *f, const char *who, const struct yamltree_node *k, const struct yamltree_node *v,
-                         uint64_t pids)
+static void check_ulimit(struct file *f, const char *who, const struct yamltree_node *k, const struct yamltree_node *v)
 {
-        long long max = text_is(k, "nofile") ? POLICY_MAX_NOFILE : text_is(k, "nproc") ? (long long)pids : 0, x;
+        long long max = text_is(k, "nofile") ? POLICY_MAX_NOFILE : 0, x;
         const struct yamltree_node *parts[2] = {v, NULL};
         char buf[80];
         bool ok = max > 0;
+
+        /* memlock: locked memory is charged to the container's memory limit, which every stack has; nproc: the
+         * pids limit, which every stack has, bounds the container's processes whatever RLIMIT_NPROC says. Any
+         * value (-1: unlimited) gives nothing beyond those limits (Elasticsearch, OpenSearch and ClickHouse in
+         * the public catalog ask for them). */
+        if (text_is(k, "memlock") || text_is(k, "nproc"))
+                return;
 
         if (v && v->kind == YAMLTREE_MAP) {
                 parts[0] = map_get(v, "soft");
@@ -228,7 +234,7 @@ int apply_limits(struct file *f, const char *who, struct yamltree_node *svc)
         if (!is_null(n) && n->kind != YAMLTREE_MAP)
                 return malformed(f, who, "ulimits must be a mapping", n);
         for (size_t i = 0; n && n->kind == YAMLTREE_MAP && i + 1 < n->n; i += 2)
-                check_ulimit(f, who, n->items[i], n->items[i + 1], pids);
+                check_ulimit(f, who, n->items[i], n->items[i + 1]);
         n = map_get(svc, "oom_score_adj");
         if (!is_null(n) && (!parse_int(n, &x) || x < 0))
                 need(f, PERM_OOM, who, "oom_score_adj: %s",

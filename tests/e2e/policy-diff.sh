@@ -81,7 +81,7 @@ add devices "    devices: [\"/dev/null:/dev/x\"]"
 add ports-all "    ports: [\"0.0.0.0:8081:80\"]"
 add ports-long "    ports: [{target: 80, published: 8082, host_ip: 0.0.0.0}]"
 add ports-v6 "    ports: [\"[::]:8083:80\"]"
-add ulimits "    ulimits: {nofile: {soft: 1048576, hard: 1048576}, memlock: -1}"
+add ulimits "    ulimits: {nofile: {soft: 1048576, hard: 1048576}, rtprio: 99}"
 add oom "    oom_score_adj: -1000"
 add oom-disable "    oom_kill_disable: true"
 add logging "    logging: {driver: syslog, options: {syslog-address: \"tcp://127.0.0.1:1\"}}"
@@ -180,6 +180,8 @@ for c in json.loads(sh("inspect", *ids)) if ids else []:
     no(h.get("Devices") or h.get("DeviceCgroupRules") or h.get("DeviceRequests"), "Devices")
     import resource
     for u in h.get("Ulimits") or []:
+        if u["Name"] in ("memlock", "nproc"):
+            continue  # bounded by Memory and PidsLimit, checked below
         lim = getattr(resource, "RLIMIT_" + u["Name"].upper(), None)
         hard = resource.getrlimit(lim)[1] if lim is not None else 0
         no(lim is None or u["Soft"] < 0 or u["Hard"] < 0 or u["Soft"] > u["Hard"] or

@@ -121,8 +121,8 @@ grep -q 'oom_score_adj: -1000' <<<"$LAST_STDOUT" || die "config --allow oom: $LA
 mkstack limulim$U "services:
   web:
     $SLEEP
-    ulimits: {memlock: -1, nofile: 65536}"
-refused limulim$U "ulimits: memlock beyond the default is not allowed (needs permission 'ulimits')"
+    ulimits: {rtprio: 99, nofile: 65536}"
+refused limulim$U "ulimits: rtprio beyond the default is not allowed (needs permission 'ulimits')"
 mkstack limnofile$U "services:
   web:
     $SLEEP

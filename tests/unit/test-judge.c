@@ -151,7 +151,7 @@ static void what_no_grant_names_is_refused(void **state)
         (void)state;
         refused("syslog", "LogConfig.Type syslog", policy_perm_from_name("logging"));
         refused("oom", "OomScoreAdj -1000", policy_perm_from_name("oom"));
-        refused("ulimit", "Ulimits memlock=-1:-1", policy_perm_from_name("ulimits"));
+        refused("ulimit", "Ulimits rtprio=99:99", policy_perm_from_name("ulimits"));
         assert_int_equal(judge("otherproj", 0, msg, sizeof msg), -STACK_EREJECT);
         assert_non_null(strstr(msg, "the project label 'other' (not ejtest)"));
 }

@@ -187,10 +187,12 @@ static void ulimits_beyond_the_defaults_need_a_permission(void **state)
         assert_non_null(strstr(f.err.msg, "ulimits: nofile"));
         assert_non_null(strstr(f.err.msg, "permission 'ulimits'"));
         assert_non_null(strstr(f.err.msg, "--allow ulimits"));
-        assert_int_equal(fx_apply(&f, WEB "    ulimits: {memlock: -1}\n", 0), -STACK_EREJECT);
-        assert_int_equal(fx_apply(&f, WEB "    ulimits: {nproc: 100000}\n", 0), -STACK_EREJECT); /* > pids */
+        assert_int_equal(fx_apply(&f, WEB "    ulimits: {rtprio: 99}\n", 0), -STACK_EREJECT);
+        assert_int_equal(fx_apply(&f, WEB "    ulimits: {nice: {soft: 40, hard: 40}}\n", 0), -STACK_EREJECT);
+        /* memlock and nproc: bounded by the memory and pids limits every stack has (the catalog's OpenSearch) */
+        assert_int_equal(fx_apply(&f, WEB "    ulimits: {memlock: -1, nproc: 100000}\n", 0), 0);
         assert_int_equal(fx_apply(&f, WEB "    ulimits: {nofile: {soft: 1024}}\n", 0), -STACK_EREJECT);
-        assert_int_equal(fx_apply(&f, WEB "    ulimits: {memlock: -1}\n", PERM_ULIMITS), 0);
+        assert_int_equal(fx_apply(&f, WEB "    ulimits: {rtprio: 99}\n", PERM_ULIMITS), 0);
         assert_true(f.res.needed & PERM_ULIMITS);
         fx_release(&f);
 }
