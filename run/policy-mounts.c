@@ -1,7 +1,8 @@
 /* policy-mounts.c - volumes and bind mounts: the Docker socket and host paths need a permission, relative
- * binds of paths the bundle does not ship are redirected into the stack's data dir, no bind source lies inside
- * a writable one, named volumes whose driver_opts mount anything but a tmpfs are host mounts, volume plugins
- * need volume-driver, and volumes and networks are named inside the stack's project.
+ * binds of paths the bundle does not ship are redirected into the stack's data dir, a bind source inside a
+ * writable one is pinned (the same document) or refused (host-bind), named volumes whose driver_opts mount
+ * anything but a tmpfs are host mounts, volume plugins need volume-driver, and volumes and networks are named
+ * inside the stack's project.
  */
 #include "policy-int.h"
 
