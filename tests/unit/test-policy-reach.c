@@ -351,6 +351,15 @@ static void runtimes_isolation_and_storage_options_need_privileged(void **state)
 
 /* ---- binds a container can redirect ---- */
 
+static size_t count(const char *text, const char *s)
+{
+        size_t n = 0;
+
+        for (const char *p = strstr(text, s); p; p = strstr(p + 1, s))
+                n++;
+        return n;
+}
+
 /* The effective file of yaml holds every string of want (NULL-terminated), in order. */
 static void has_in_order(struct fx *f, const char *yaml, const char *const *want)
 {
@@ -403,6 +412,12 @@ static void a_bind_inside_another_writable_bind_is_pinned_in_the_same_document(v
                      WEB "    volumes: [\"./data:/data\"]\n  sonic:\n    image: x\n"
                          "    volumes: [\"./data/sonic:/var/lib/sonic/store\"]\n",
                      (const char *const[]){"/data/sonic:/data/sonic\"", "sonic:", "sonic:/var/lib/sonic/store", NULL});
+        /* dify: nginx mounts conf/live at its place already, certbot gets it pinned */
+        has_in_order(&f,
+                     "services:\n  nginx:\n    image: x\n    volumes: [\"./c/conf:/etc/le\", "
+                     "\"./c/conf/live:/etc/le/live\"]\n  certbot:\n    image: x\n    volumes: [\"./c/conf:/etc/le\"]\n",
+                     (const char *const[]){"certbot:", "/c/conf/live:/etc/le/live\"", NULL});
+        assert_int_equal(count(f.text, "/c/conf/live:/etc/le/live"), 2); /* nginx's own, certbot's pin */
         /* read-only outside, the same source twice, siblings, a kept dir and a redirected one: nothing to pin */
         assert_int_equal(fx_apply(&f, WEB "    volumes: [\"./a:/a:ro\", \"./a/b:/b\"]\n", 0), 0);
         assert_null(strstr(f.text, ":/a/b"));
