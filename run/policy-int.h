@@ -75,8 +75,10 @@ struct apply {
         struct policy_route single;
         size_t dash_services; /* services with a dash.url label and no traefik router; the first one: dash */
         struct policy_route dash;
-        struct strv binds; /* relative bind sources: "<w|r><k|d>:<rel>" (writable or read-only; kept in the run
+        struct strv binds;  /* relative bind sources: "<w|r><k|d>:<rel>" (writable or read-only; kept in the run
                             * dir or redirected to the data dir), for finish_binds() */
+        struct strv wbinds; /* every writable bind recorded, one entry per bind (not deduplicated): "w<k|d>:<rel>" */
+        struct strv pins;   /* one entry per writable bind pinned for a source inside it: "<k|d>:<outer>\t<inner>" */
         const struct policy_limits *limits; /* in->limits or the defaults */
 };
 
@@ -84,6 +86,15 @@ struct apply {
 struct flat {
         struct yamltree_node *root;
         char *rel; /* the included file, for messages */
+};
+
+/* A relative bind of a service in the document being checked, for pin_nested_binds(). */
+struct doc_bind {
+        struct yamltree_node *volumes; /* the service's volumes list (the service, for pins) */
+        char *rel;                     /* the source, relative to the run dir */
+        char *target;                  /* normalised ("/a/b"); NULL when not known (a variable, not absolute) */
+        char where;                    /* 'k' kept in the run dir, 'd' redirected to the data dir */
+        bool writable;
 };
 
 /* One compose file being checked (the main one or one it includes). */
@@ -94,6 +105,10 @@ struct file {
         char prefix[PATH_MAX + 8]; /* "" for the main file, "<rel>: " for included ones */
         bool list_services;
         const struct yamltree_node *services; /* the document's `services` mapping (NULL until known) */
+        struct yamltree_node *volumes;        /* the volumes list of the service being checked, and its entry */
+        const struct yamltree_node *volume;
+        struct doc_bind *doc_binds; /* the document's relative service binds (pin_nested_binds) */
+        size_t n_doc_binds, cap_doc_binds;
 };
 
 /* What one service's security_opt said, for the no-new-privileges stack adds. */
@@ -229,8 +244,16 @@ int check_resource_name(struct file *f, const char *who, const char *what, const
                         struct yamltree_node *def);
 /* The stack's project ("stack-<slug>" unless policy_input.project says otherwise). */
 const char *own_project(const struct apply *a, char *buf, size_t size);
-/* Once every file was checked: no relative bind source lies inside another writable one. */
+/* Once every file was checked: no relative bind source lies inside another writable one, unless every
+ * writable bind of the outer source was pinned for it (pin_nested_binds). */
 void finish_binds(struct apply *a);
+/* At the end of a document (when ok): every writable service bind of it gets, for each bind source of the same
+ * document inside its source, a bind of every directory on the way down at the same place in the container
+ * ("./state/sub:/state/sub"): a mount point cannot be renamed or removed, so the container cannot swap a
+ * component of the inner source for a symlink. The document's bind records are freed (also when !ok). */
+int pin_nested_binds(struct file *f, bool ok);
+/* Every writable bind of w's source (a->binds entry) was pinned for b's source. */
+bool bind_pinned(const struct apply *a, const char *w, const char *b);
 
 /* ---- policy-ports.c: published ports ---- */
 

@@ -1,7 +1,8 @@
 /* policy-mounts.c - volumes and bind mounts: the Docker socket and host paths need a permission, relative
- * binds of paths the bundle does not ship are redirected into the stack's data dir, no bind source lies inside
- * a writable one, named volumes whose driver_opts mount anything but a tmpfs are host mounts, volume plugins
- * need volume-driver, and volumes and networks are named inside the stack's project.
+ * binds of paths the bundle does not ship are redirected into the stack's data dir, a bind source inside a
+ * writable one is pinned (the same document) or refused (host-bind), named volumes whose driver_opts mount
+ * anything but a tmpfs are host mounts, volume plugins need volume-driver, and volumes and networks are named
+ * inside the stack's project.
  */
 #include "policy-int.h"
 
@@ -70,8 +71,68 @@ static int record_bind(struct apply *a, const char *rel, bool writable, char whe
         if (asprintf(&e, "%c%c:%s", writable ? 'w' : 'r', where, rel) < 0)
                 return oom(a->err);
         r = strv_has(&a->binds, e, strlen(e)) ? 0 : strv_add(&a->binds, e, strlen(e));
+        if (r == 0 && writable) /* counted per bind, for bind_pinned() */
+                r = strv_add(&a->wbinds, e, strlen(e));
         free(e);
         return r < 0 ? oom(a->err) : 0;
+}
+
+/* The container path of a volumes entry (short or long syntax), normalised ("/a/b", "/"): false when it is not
+ * known (a variable, not absolute, a shape compose would refuse). */
+static bool entry_target(const struct yamltree_node *v, char *out, size_t size)
+{
+        const struct yamltree_node *t = v;
+        size_t first = 0, last[2] = {0, 0}, colons, from = 0, to;
+        char norm[PATH_MAX] = "";
+
+        if (v->kind == YAMLTREE_MAP) {
+                t = map_get(v, "target");
+                if (!is_scalar(t) || is_null(t))
+                        return false;
+                to = t->len;
+        } else if (v->kind == YAMLTREE_SCALAR) {
+                colons = split_colons(v->text, v->len, &first, last);
+                if (colons > 2)
+                        return false;
+                from = colons ? first + 1 : 0;
+                to = colons == 2 ? last[1] : v->len;
+        } else {
+                return false;
+        }
+        if (node_unknown(t) || to <= from || t->text[from] != '/' || memchr(t->text + from, 0, to - from) ||
+            path_add(norm, sizeof norm, t->text + from, to - from, true) != 0)
+                return false;
+        return snprintf(out, size, "/%s", norm) < (int)size;
+}
+
+/* A relative service bind of the document being checked (f->volume, in f->volumes), for pin_nested_binds(). */
+static int note_doc_bind(struct file *f, const char *rel, bool writable, char where)
+{
+        char target[PATH_MAX];
+        struct doc_bind *d;
+
+        if (!f->volumes || !f->volume)
+                return 0; /* not a service's bind: never pinned, finish_binds() judges it */
+        if (f->n_doc_binds == f->cap_doc_binds) {
+                size_t cap = f->cap_doc_binds ? f->cap_doc_binds * 2 : 8;
+
+                d = realloc(f->doc_binds, cap * sizeof *d);
+                if (!d)
+                        return oom(f->a->err);
+                f->doc_binds = d;
+                f->cap_doc_binds = cap;
+        }
+        d = &f->doc_binds[f->n_doc_binds];
+        *d = (struct doc_bind){.volumes = f->volumes, .where = where, .writable = writable};
+        d->rel = strdup(rel);
+        d->target = entry_target(f->volume, target, sizeof target) ? strdup(target) : NULL;
+        if (!d->rel || (!d->target && entry_target(f->volume, target, sizeof target))) {
+                free(d->rel);
+                free(d->target);
+                return oom(f->a->err);
+        }
+        f->n_doc_binds++;
+        return 0;
 }
 
 /* A bind mount's source as written: refused, kept, or (a path the bundle does not ship) redirected into the
@@ -109,8 +170,10 @@ static int check_bind_source(struct file *f, const char *who, const char *servic
         case PATH_ESCAPE: need(f, PERM_HOST_BIND, who, "volumes: bind of %s (outside the run dir)", buf); return 0;
         case PATH_INSIDE: break;
         }
-        if (shipped(a, rel))
-                return record_bind(a, rel, !read_only, 'k');
+        if (shipped(a, rel)) {
+                r = record_bind(a, rel, !read_only, 'k');
+                return r < 0 ? r : note_doc_bind(f, rel, !read_only, 'k');
+        }
         if (!strcmp(rel, "stack.env") || !strncmp(rel, "stack.env/", 10)) {
                 /* redirected, it would be $STACK_HOME/data/<slug>/stack.env: the person's remembered --env values,
                  * which the next run hands to the compose process (a DOCKER_HOST written there was obeyed) */
@@ -133,6 +196,8 @@ static int check_bind_source(struct file *f, const char *who, const char *servic
                 r = strv_add(&a->dirs, rel, strlen(rel));
         if (r == 0)
                 r = record_bind(a, rel, !read_only, 'd');
+        if (r == 0)
+                r = note_doc_bind(f, rel, !read_only, 'd');
         if (r == 0 && !(*ret_new = escape_dollars(target)))
                 r = -ENOMEM;
         return r < 0 ? oom(a->err) : 0;
@@ -447,7 +512,7 @@ void finish_binds(struct apply *a)
                 for (j = 0; j < a->binds.n; j++) {
                         const char *b = a->binds.v[j];
 
-                        if (b[1] != w[1] || !under(b + 3, w + 3))
+                        if (b[1] != w[1] || !under(b + 3, w + 3) || bind_pinned(a, w, b))
                                 continue;
                         need(&f, PERM_HOST_BIND, "volumes",
                              "bind of ./%s inside the writable bind ./%s (a container could turn a directory on its "
@@ -467,4 +532,149 @@ void finish_binds(struct apply *a)
                         return;
                 }
         }
+}
+
+bool bind_pinned(const struct apply *a, const char *w, const char *b)
+{
+        char *key = NULL;
+        size_t i, uses = 0, pins = 0;
+
+        if (asprintf(&key, "%c:%s\t%s", w[1], w + 3, b + 3) < 0)
+                return false;
+        for (i = 0; i < a->wbinds.n; i++)
+                uses += strcmp(a->wbinds.v[i], w) == 0;
+        for (i = 0; i < a->pins.n; i++)
+                pins += strcmp(a->pins.v[i], key) == 0;
+        free(key);
+        return uses > 0 && pins == uses;
+}
+
+/* The volumes list already mounts something at target. */
+static bool mounts_at(const struct yamltree_node *volumes, const char *target)
+{
+        char t[PATH_MAX];
+        size_t i;
+
+        for (i = 0; i < volumes->n; i++)
+                if (entry_target(volumes->items[i], t, sizeof t) && strcmp(t, target) == 0)
+                        return true;
+        return false;
+}
+
+/* A source as a pin writes it: kept, relative to the compose file's dir (base) as compose resolves it;
+ * redirected, the absolute path in the data dir. '$' doubled. */
+static char *pin_source(struct file *f, const char *q, char where)
+{
+        const char *base = f->base;
+        size_t n = strlen(base);
+        char *s = NULL, *e;
+        int r;
+
+        if (where == 'd')
+                r = asprintf(&s, "%s/%s", f->a->in->data_dir, q);
+        else if (n == 0)
+                r = asprintf(&s, "./%s", q);
+        else if (strncmp(q, base, n) == 0 && q[n] == '/')
+                r = asprintf(&s, "./%s", q + n + 1);
+        else {
+                /* up from base to the run dir, then down */
+                size_t ups = 1, i, o;
+
+                for (i = 0; i < n; i++)
+                        ups += base[i] == '/';
+                s = malloc(ups * 3 + strlen(q) + 2);
+                if (!s)
+                        return NULL;
+                o = 0;
+                s[o++] = '.';
+                for (i = 0; i < ups; i++) {
+                        memcpy(s + o, "/..", 3);
+                        o += 3;
+                }
+                r = sprintf(s + o, "/%s", q);
+        }
+        if (r < 0)
+                return NULL;
+        e = escape_dollars(s);
+        free(s);
+        return e;
+}
+
+/* Pin every directory from outer's source down to inner's (a source strictly inside it) in outer's service. */
+static int pin_one(struct file *f, const struct doc_bind *outer, const char *inner)
+{
+        size_t olen = strlen(outer->rel), at = olen ? olen + 1 : 0;
+        char tgt[PATH_MAX * 2], *src, *text;
+        struct yamltree_node *n;
+        int r;
+
+        while (inner[at]) {
+                size_t end = at + strcspn(inner + at, "/");
+                const char *rest = inner + (olen ? olen + 1 : 0);
+                size_t rlen = end - (size_t)(rest - inner);
+
+                if (snprintf(tgt, sizeof tgt, "%s%s%.*s", outer->target, strcmp(outer->target, "/") ? "/" : "",
+                             (int)rlen, rest) >= (int)sizeof tgt)
+                        return error_set(f->a->err, STACK_EREJECT, "volumes: bind of ./%s: path too long", inner);
+                if (!mounts_at(outer->volumes, tgt)) {
+                        char q[PATH_MAX];
+
+                        snprintf(q, sizeof q, "%.*s", (int)end, inner);
+                        src = pin_source(f, q, outer->where);
+                        text = src ? concat3(src, ":", 1, tgt) : NULL;
+                        free(src);
+                        if (!text)
+                                return oom(f->a->err);
+                        n = scalar_new(text, strlen(text), YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+                        free(text);
+                        if (!n)
+                                return oom(f->a->err);
+                        r = node_append(outer->volumes, n);
+                        if (r < 0)
+                                return oom(f->a->err);
+                }
+                at = inner[end] ? end + 1 : end;
+        }
+        return 0;
+}
+
+int pin_nested_binds(struct file *f, bool ok)
+{
+        struct apply *a = f->a;
+        size_t i, j, k;
+        char *key = NULL;
+        int r = 0;
+
+        for (i = 0; ok && r == 0 && i < f->n_doc_binds; i++) {
+                const struct doc_bind *o = &f->doc_binds[i];
+
+                if (!o->writable || !o->target || o->volumes->kind != YAMLTREE_SEQ)
+                        continue; /* read-only outers need nothing; an unknown target cannot be pinned */
+                for (j = 0; r == 0 && j < f->n_doc_binds; j++) {
+                        const struct doc_bind *b = &f->doc_binds[j];
+
+                        if (b->where != o->where || !under(b->rel, o->rel))
+                                continue;
+                        for (k = 0; k < j; k++) /* the same inner source once per outer bind */
+                                if (f->doc_binds[k].where == b->where && strcmp(f->doc_binds[k].rel, b->rel) == 0)
+                                        break;
+                        if (k < j)
+                                continue;
+                        r = pin_one(f, o, b->rel);
+                        if (r == 0 && asprintf(&key, "%c:%s\t%s", o->where, o->rel, b->rel) < 0)
+                                r = oom(a->err);
+                        if (r == 0 && strv_add(&a->pins, key, strlen(key)) < 0)
+                                r = oom(a->err);
+                        free(key);
+                        key = NULL;
+                }
+        }
+        for (i = 0; i < f->n_doc_binds; i++) {
+                free(f->doc_binds[i].rel);
+                free(f->doc_binds[i].target);
+        }
+        free(f->doc_binds);
+        f->doc_binds = NULL;
+        f->n_doc_binds = f->cap_doc_binds = 0;
+        return r;
 }

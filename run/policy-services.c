@@ -32,7 +32,14 @@ static int check_list(struct file *f, const char *who, const char *key, struct y
 
 static int each_volume(struct file *f, const char *who, const char *service, struct yamltree_node *seq, size_t i)
 {
-        return check_volume(f, who, service, seq->items[i]);
+        int r;
+
+        f->volumes = seq; /* for pin_nested_binds() */
+        f->volume = seq->items[i];
+        r = check_volume(f, who, service, seq->items[i]);
+        f->volumes = NULL;
+        f->volume = NULL;
+        return r;
 }
 
 static int each_port(struct file *f, const char *who, const char *service, struct yamltree_node *seq, size_t i)
@@ -169,7 +176,7 @@ int check_document(struct file *f, struct yamltree_node *root)
 {
         bool services = false, include = false;
         size_t i;
-        int r;
+        int r, pinned;
 
         if (root->kind != YAMLTREE_MAP)
                 return error_set(f->a->err, STACK_EREJECT,
@@ -201,5 +208,6 @@ int check_document(struct file *f, struct yamltree_node *root)
         }
         if (r == 0 && !services && !include)
                 r = error_set(f->a->err, STACK_EREJECT, "%s: no 'services' mapping", f->rel);
-        return r;
+        pinned = pin_nested_binds(f, r == 0); /* the document's nested binds, pinned (policy-mounts.c) */
+        return r < 0 ? r : pinned;
 }

@@ -351,6 +351,8 @@ fail:
         strv_release(&a.main_names);
         strv_release(&a.warnings);
         strv_release(&a.binds);
+        strv_release(&a.wbinds);
+        strv_release(&a.pins);
         free(a.routes);
         for (i = 0; i < a.n_writes; i++) {
                 free(a.writes[i].path);

@@ -351,37 +351,115 @@ static void runtimes_isolation_and_storage_options_need_privileged(void **state)
 
 /* ---- binds a container can redirect ---- */
 
-static void a_bind_inside_another_writable_bind_needs_host_bind(void **state)
+static size_t count(const char *text, const char *s)
 {
-        static const char *const shipped[] = {"a/", "a/b/", "a/b/f", NULL};
+        size_t n = 0;
+
+        for (const char *p = strstr(text, s); p; p = strstr(p + 1, s))
+                n++;
+        return n;
+}
+
+/* The effective file of yaml holds every string of want (NULL-terminated), in order. */
+static void has_in_order(struct fx *f, const char *yaml, const char *const *want)
+{
+        const char *at;
+        size_t i;
+
+        if (fx_apply(f, yaml, 0) != 0)
+                fail_msg("refused: %s\n%s", f->err.msg, yaml);
+        at = f->text;
+        for (i = 0; want[i]; i++) {
+                const char *p = strstr(at, want[i]);
+
+                if (!p)
+                        fail_msg("the effective file does not say '%s' (in order):\n%s", want[i], f->text);
+                at = p + strlen(want[i]);
+        }
+}
+
+static void a_bind_inside_another_writable_bind_is_pinned_in_the_same_document(void **state)
+{
+        static const char *const shipped[] = {"a/", "a/b/", "a/b/f", "sub.yaml", NULL};
+        char data[1200], want_state[1400], want_sub[1400], want_deeper[1400];
         struct fx f;
 
-        refused(WEB "    restart: on-failure\n    volumes: [\"./state:/state\", \"./state/sub:/host\"]\n",
-                PERM_HOST_BIND, "bind of ./state/sub inside the writable bind ./state", false);
-        /* in two services, in long syntax */
-        refused(WEB "    volumes: [{type: bind, source: ./state, target: /state}]\n  db:\n    image: x\n"
-                    "    volumes: [\"./state/sub/deeper:/host:ro\"]\n",
-                PERM_HOST_BIND, "bind of ./state/sub/deeper inside the writable bind ./state", false);
-        /* a shipped directory bound read-write, the run dir itself */
         fx_init(&f, shipped);
-        assert_int_equal(fx_apply(&f, WEB "    volumes: [\"./a:/a\", \"./a/b:/host\"]\n", 0), -STACK_EREJECT);
-        assert_non_null(strstr(f.err.msg, "bind of ./a/b inside the writable bind ./a"));
+        snprintf(data, sizeof data, "%s", f.data);
+        /* the attack: ./state/sub could become a symlink to /; it is a mount point in web now */
+        snprintf(want_state, sizeof want_state, "\"%s/state:/state\"", data);
+        snprintf(want_sub, sizeof want_sub, "\"%s/state/sub:/state/sub\"", data);
+        has_in_order(&f, WEB "    restart: on-failure\n    volumes: [\"./state:/state\", \"./state/sub:/host\"]\n",
+                     (const char *const[]){want_state, "/state/sub:/host", want_sub, NULL});
+        /* in two services, long syntax outside, every directory on the way down, the target as written */
+        snprintf(want_sub, sizeof want_sub, "\"%s/state/sub:/st/sub\"", data);
+        snprintf(want_deeper, sizeof want_deeper, "\"%s/state/sub/deeper:/st/sub/deeper\"", data);
+        has_in_order(&f,
+                     WEB "    volumes: [{type: bind, source: ./state, target: /st/}]\n  db:\n    image: x\n"
+                         "    volumes: [\"./state/sub/deeper:/host:ro\"]\n",
+                     (const char *const[]){"target: /st/", want_sub, want_deeper, "db:", "deeper:/host:ro", NULL});
+        /* a shipped directory: kept, relative; a target the service mounts already is not mounted twice */
+        has_in_order(&f,
+                     WEB "    volumes: [\"./a:/a\", \"./a/b:/host\", \"v:/a/b\"]\n  db:\n    image: x\n"
+                         "    volumes: [\"./a/b/f:/f:ro\"]\nvolumes:\n  v: {}\n",
+                     (const char *const[]){"./a:/a", "./a/b:/host", "v:/a/b", "\"./a/b/f:/a/b/f\"", "db:", NULL});
+        assert_null(strstr(f.text, "./a/b:/a/b\""));
+        /* the run dir itself bound writable at /app: refused whatever is pinned (it holds the effective file) */
         assert_int_equal(fx_apply(&f, WEB "    volumes: [\".:/app\", \"./a/b/f:/f:ro\"]\n", 0), -STACK_EREJECT);
-        assert_non_null(strstr(f.err.msg, "bind of ./a/b/f inside the writable bind ."));
-        /* a volume binding a directory of the run dir is a bind too */
+        assert_non_null(strstr(f.err.msg, "writable bind of ., which holds the effective compose file"));
+        /* the catalog's shapes (archivebox, dify, superset) */
+        has_in_order(&f,
+                     WEB "    volumes: [\"./data:/data\"]\n  sonic:\n    image: x\n"
+                         "    volumes: [\"./data/sonic:/var/lib/sonic/store\"]\n",
+                     (const char *const[]){"/data/sonic:/data/sonic\"", "sonic:", "sonic:/var/lib/sonic/store", NULL});
+        /* dify: nginx mounts conf/live at its place already, certbot gets it pinned */
+        has_in_order(&f,
+                     "services:\n  nginx:\n    image: x\n    volumes: [\"./c/conf:/etc/le\", "
+                     "\"./c/conf/live:/etc/le/live\"]\n  certbot:\n    image: x\n    volumes: [\"./c/conf:/etc/le\"]\n",
+                     (const char *const[]){"certbot:", "/c/conf/live:/etc/le/live\"", NULL});
+        assert_int_equal(count(f.text, "/c/conf/live:/etc/le/live"), 2); /* nginx's own, certbot's pin */
+        /* read-only outside, the same source twice, siblings, a kept dir and a redirected one: nothing to pin */
+        assert_int_equal(fx_apply(&f, WEB "    volumes: [\"./a:/a:ro\", \"./a/b:/b\"]\n", 0), 0);
+        assert_null(strstr(f.text, ":/a/b"));
+        assert_int_equal(fx_apply(&f,
+                                  WEB "    volumes: [\"./state:/s\"]\n  db:\n    image: x\n"
+                                      "    volumes: [\"./state:/t\", \"./stated:/u\"]\n",
+                                  0),
+                         0);
+        assert_null(strstr(f.text, "stated:/s"));
+        assert_int_equal(fx_apply(&f, WEB "    volumes: [\".:/app:ro\", \"./data:/data\"]\n", 0), 0);
+        assert_null(strstr(f.text, "/app/data"));
+        fx_release(&f);
+}
+
+static void a_bind_inside_a_writable_bind_of_another_file_needs_host_bind(void **state)
+{
+        static const char *const shipped[] = {"a/", "a/b/", "a/b/f", "sub.yaml", NULL};
+        static const char sub[] = "services:\n  db:\n    image: x\n    volumes: [\"./state/sub:/host\"]\n";
+        char path[1300];
+        struct fx f;
+
+        fx_init(&f, shipped);
+        snprintf(path, sizeof path, "%s/sub.yaml", f.run);
+        assert_int_equal(fs_write_atomic(path, sub, strlen(sub), 0644), 0);
+        assert_int_equal(fx_apply(&f, "include: [sub.yaml]\n" WEB "    volumes: [\"./state:/state\"]\n", 0),
+                         -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "bind of ./state/sub inside the writable bind ./state"));
+        assert_non_null(strstr(f.err.msg, "needs permission 'host-bind'"));
+        /* a volume binding a directory of the run dir is a bind too, and no service's: never pinned */
         assert_int_equal(fx_apply(&f,
                                   WEB "    volumes: [\"v:/v\", \"./a/b/f:/f\"]\nvolumes:\n  v:\n    driver: local\n"
                                       "    driver_opts: {type: none, o: bind, device: ./a}\n",
                                   0),
                          -STACK_EREJECT);
         assert_non_null(strstr(f.err.msg, "bind of ./a/b/f inside the writable bind ./a"));
-        /* read-only outside, the same source twice, siblings, a kept dir and a redirected one: nothing to follow */
-        assert_int_equal(fx_apply(&f, WEB "    volumes: [\"./a:/a:ro\", \"./a/b:/b\"]\n", 0), 0);
+        /* a target set by an unknown variable cannot be pinned */
         assert_int_equal(fx_apply(&f,
-                                  WEB "    volumes: [\"./state:/s\"]\n  db:\n    image: x\n"
-                                      "    volumes: [\"./state:/t\", \"./stated:/u\"]\n",
+                                  WEB "    volumes: [{type: bind, source: ./a, target: \"${NOPE}\"}, "
+                                      "\"./a/b:/host\"]\n",
                                   0),
-                         0);
+                         -STACK_EREJECT);
+        assert_non_null(strstr(f.err.msg, "bind of ./a/b inside the writable bind ./a"));
         assert_int_equal(fx_apply(&f, WEB "    volumes: [\".:/app:ro\", \"./data:/data\"]\n", 0), 0);
         fx_release(&f);
 }
@@ -399,7 +477,8 @@ int main(void)
                 cmocka_unit_test(logging_drivers_other_than_local_ones_need_logging),
                 cmocka_unit_test(sysctls_outside_the_containers_namespaces_need_a_permission),
                 cmocka_unit_test(runtimes_isolation_and_storage_options_need_privileged),
-                cmocka_unit_test(a_bind_inside_another_writable_bind_needs_host_bind),
+                cmocka_unit_test(a_bind_inside_another_writable_bind_is_pinned_in_the_same_document),
+                cmocka_unit_test(a_bind_inside_a_writable_bind_of_another_file_needs_host_bind),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
