@@ -870,12 +870,22 @@ static void tail_key(char *out, const char *tail, const struct yamltree_node *k)
 {
         char buf[80];
 
-        snprintf(out, TAIL_SIZE, "%s%s%s", tail, *tail ? "." : "", show(k->text, k->len, buf, sizeof buf));
+        if (snprintf(out, TAIL_SIZE, "%s%s%s", tail, *tail ? "." : "", show(k->text, k->len, buf, sizeof buf)) >=
+            TAIL_SIZE)
+                return; /* a path this deep is cut short in the message: nothing is decided on it */
 }
 
 static void tail_item(char *out, const char *tail, size_t i)
 {
-        snprintf(out, TAIL_SIZE, "%s[%zu]", tail, i);
+        char idx[24];
+        size_t n = strnlen(tail, TAIL_SIZE - 1), m;
+
+        snprintf(idx, sizeof idx, "[%zu]", i);
+        m = strlen(idx);
+        if (n + m >= TAIL_SIZE)
+                n = TAIL_SIZE - 1 - m; /* a path this deep is cut short in the message, as above */
+        memmove(out, tail, n);
+        memcpy(out + n, idx, m + 1);
 }
 
 /* "<head>: <tail>" (or either alone); "the top level" when both are empty. */
