@@ -111,7 +111,7 @@ EOF
 chmod +x "$W/bin/podman-compose"
 assert_exit 5 env STACK_RUNTIME=podman-compose "$S" run "$A"
 case "$LAST_STDERR" in *"podman-compose up failed"*"no podman socket here"*) ;; *) die "message: $LAST_STDERR" ;; esac
-grep -q "^-p stack-$A -f .*/.stack-compose.yaml up -d --remove-orphans\$" "$W/podman-compose.args" ||
+grep -Eq "^-p stack-$A -f .*/.stack-compose.yaml up (-d|--no-start) --remove-orphans$" "$W/podman-compose.args" ||
   die "podman-compose arguments: $(cat "$W/podman-compose.args")"
 ! grep -q -- --project-directory "$W/podman-compose.args" || die "--project-directory given to podman-compose"
 assert_exit 0 "$S" rm "$A" --purge

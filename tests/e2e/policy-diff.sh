@@ -38,7 +38,7 @@ add plain ""
 add ports "    ports: [\"8080\", \"127.0.0.1::81\", {target: 82}]"
 add named-volume "    volumes: [\"data:/data\", {type: volume, source: data2, target: /d2}]" "volumes: {data: {}, data2: {}}"
 add relative-bind "    volumes: [\"./state:/state\", \"./conf/app.conf:/etc/app.conf:ro\"]"
-add tmpfs-volume "    volumes: [\"t:/t\"]" "volumes: {t: {driver_opts: {type: tmpfs, device: tmpfs, o: size=1m}}}"
+add tmpfs-volume "    volumes: [\"tv:/t\"]" "volumes: {tv: {driver_opts: {type: tmpfs, device: tmpfs, o: size=1m}}}"
 add depends "    depends_on: [db]
   db:
 $BASE"

@@ -190,14 +190,15 @@ assert_eq "secret$U" "$("$D" exec "$thief" cat /data/secret)" "what the granted 
 assert_exit 0 "$S" rm thief$U --purge
 
 info "8. two stacks naming the same volume each get their own: no stack reads another's data"
+# (not a one-letter volume name: compose v2 reads "v:/v" as a Windows path, drive v:)
 for s in na$U nb$U; do
   mkstack $s "services:
   web:
     image: $TAG
     command: [sh, -c, \"test -e /v/owner || echo $s > /v/owner; sleep 3600\"]
-    volumes: [\"v:/v\"]
+    volumes: [\"vol:/v\"]
 volumes:
-  v:
+  vol:
     name: shared$U"
   assert_exit 0 "$S" run $s --offline
 done
@@ -218,9 +219,9 @@ info "9. the catalog's tmpfs volume (kong's shape) runs, and the Engine mounts a
 mkstack tmp$U "services:
   web:
     $SLEEP
-    volumes: [\"t:/t\"]
+    volumes: [\"tv:/t\"]
 volumes:
-  t:
+  tv:
     driver_opts: {type: tmpfs, device: tmpfs}"
 assert_exit 0 "$S" run tmp$U --offline
 c=$("$D" ps -q --filter label=com.docker.compose.project=stack-tmp$U)
