@@ -120,6 +120,10 @@ def make_handler(opts, log, lock, upstream_version):
                 return self.answer(400, {"message": "simulated refusal of the image inspect"})
             if not opts.upstream:
                 return self.answer(404, {"message": "page not found"})
+            if re.match(r"^/containers/[^/]+/attach$", rest.split("?")[0]):
+                # a hijacked stream, which this relay cannot pass on: docker-compose 1.29's `up --no-start`
+                # attaches to the containers it created (never started); an empty stream ends that attach
+                return self.answer(200, b"", "application/vnd.docker.raw-stream")
             if m and (stack or int(m.group(2)) > minor(upstream_version)):
                 path = "/v%s%s" % (upstream_version, rest)
             conn = UnixHTTPConnection(opts.upstream)
