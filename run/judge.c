@@ -8,6 +8,7 @@
 #include "judge.h"
 #include "policy.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -260,6 +261,14 @@ static int judge_namespaces(const struct judge_input *in, const char *who, const
         const char *userns = str(hc, "UsernsMode"), *uts = str(hc, "UTSMode"), *cgns = str(hc, "CgroupnsMode");
         int r = 0;
 
+        /* Podman's compatible API names the default, a namespace of the container's own, "private" */
+        if (!strcmp(pid, "private"))
+                pid = "";
+        if (!strcmp(uts, "private"))
+                uts = "";
+        if (!strcmp(userns, "private"))
+                userns = "";
+
         if (!strcmp(net, "host"))
                 r = need(in, err, who, "host-network", false, "NetworkMode %s", net);
         if (r == 0 && !strcmp(pid, "host"))
@@ -322,7 +331,8 @@ static int judge_security(const struct judge_input *in, const char *who, const j
         }
         if (r == 0 && !nnp && !priv_granted)
                 r = refuse(err, who, "privileged", "SecurityOpt %s", "without no-new-privileges");
-        if (r == 0 && *rt && strcmp(rt, "runc"))
+        /* "oci": what Podman's compatible API reports for its default OCI runtime (runc or crun, as configured) */
+        if (r == 0 && *rt && strcmp(rt, "runc") && strcmp(rt, "oci"))
                 r = need(in, err, who, "privileged", false, "Runtime %s", rt);
         /* systempaths=unconfined empties these; privileged containers have none */
         v = json_object_get(hc, "MaskedPaths");
@@ -402,8 +412,18 @@ static int judge_limits(const struct judge_input *in, const char *who, const jso
                 r = need(in, err, who, "logging", false, "LogConfig.Type %s", log);
         json_array_foreach(json_object_get(hc, "Ulimits"), i, u)
         {
+                char lower[32];
                 const char *name = str(u, "Name");
-                int res = ulimit_resource(name);
+                int res;
+
+                if (!strncmp(name, "RLIMIT_", 7)) { /* Podman's spelling: RLIMIT_NOFILE for nofile */
+                        size_t k;
+                        for (k = 0; name[7 + k] && k + 1 < sizeof lower; k++)
+                                lower[k] = (char)tolower((unsigned char)name[7 + k]);
+                        lower[k] = 0;
+                        name = lower;
+                }
+                res = ulimit_resource(name);
                 struct rlimit rl;
                 json_int_t soft = json_integer_value(json_object_get(u, "Soft")),
                            hard = json_integer_value(json_object_get(u, "Hard"));
