@@ -18,140 +18,18 @@
 #include "store/fsutil.h"
 #include "store/manifest.h"
 #include "store/tree.h"
+#include "policyfx.h"
 #include "testlib.h"
-
-#define MANIFEST \
-        "slug: demo\nname: Demo\nflavor: DockerCompose\nversion: \"1\"\ndescription: d\nauthor: a\nlicense: MIT\n"
-#define PROJECT "stack-demo"
-#define WEB     "services:\n  web:\n    image: nginx\n"
-
-/* One run dir with a compose file, a data dir, a bundle tree and a manifest. */
-struct fx {
-        char dir[1024], run[1100], data[1100], compose[1200], out[1200];
-        struct tree tree;
-        struct manifest *m;
-        struct policy_result res;
-        struct error err;
-        char *text; /* the effective file after a successful apply */
-        bool v1;
-};
-
-/* shipped: NULL-terminated paths; a trailing '/' makes a directory. */
-static void fx_init(struct fx *f, const char *const *shipped)
-{
-        struct digest d;
-        size_t i;
-
-        memset(f, 0, sizeof *f);
-        snprintf(f->dir, sizeof f->dir, "%s", tl_tmpdir());
-        snprintf(f->run, sizeof f->run, "%s/run", f->dir);
-        snprintf(f->data, sizeof f->data, "%s/data/demo", f->dir);
-        snprintf(f->compose, sizeof f->compose, "%s/compose.yaml", f->run);
-        snprintf(f->out, sizeof f->out, "%s/.stack-compose.yaml", f->run);
-        assert_int_equal(mkdir(f->run, 0755), 0);
-        tree_init(&f->tree);
-        memset(d.b, 'x', sizeof d.b);
-        assert_int_equal(tree_add(&f->tree, "compose.yaml", ENTRY_FILE, 0644, 1, &d, NULL, NULL), 0);
-        for (i = 0; shipped && shipped[i]; i++) {
-                size_t n = strlen(shipped[i]);
-                char path[PATH_MAX];
-
-                if (shipped[i][n - 1] == '/') {
-                        snprintf(path, sizeof path, "%.*s", (int)n - 1, shipped[i]);
-                        assert_int_equal(tree_add(&f->tree, path, ENTRY_DIR, 0755, 0, NULL, NULL, NULL), 0);
-                } else {
-                        assert_int_equal(tree_add(&f->tree, shipped[i], ENTRY_FILE, 0644, 1, &d, NULL, NULL), 0);
-                }
-        }
-        assert_int_equal(tree_finalize(&f->tree, NULL), 0);
-        assert_int_equal(manifest_parse(MANIFEST, strlen(MANIFEST), &f->m, NULL, NULL, NULL), 0);
-}
-
-static void fx_release(struct fx *f)
-{
-        policy_result_release(&f->res);
-        tree_release(&f->tree);
-        manifest_free(f->m);
-        free(f->text);
-}
-
-static bool exists(const char *path)
-{
-        struct stat st;
-
-        return lstat(path, &st) == 0;
-}
-
-static int fx_apply(struct fx *f, const char *yaml, unsigned allow)
-{
-        struct policy_input in = {.compose_path = f->compose,
-                                  .run_dir = f->run,
-                                  .data_dir = f->data,
-                                  .tree = &f->tree,
-                                  .m = f->m,
-                                  .allow = allow,
-                                  .compose_v1 = f->v1,
-                                  .project = PROJECT};
-        size_t len;
-        int r;
-
-        assert_int_equal(fs_write_atomic(f->compose, yaml, strlen(yaml), 0644), 0);
-        unlink(f->out);
-        policy_result_release(&f->res);
-        error_clear(&f->err);
-        free(f->text);
-        f->text = NULL;
-        r = policy_apply(&in, f->out, &f->res, &f->err);
-        if (r == 0)
-                assert_int_equal(fs_read_file(f->out, 1 << 24, &f->text, &len), 0);
-        else
-                assert_false(exists(f->out));
-        return r;
-}
-
-/* Refused without bit (STACK_EREJECT whose message holds `what` and names the permission and the command),
- * accepted with it. */
-static void refused(const char *yaml, unsigned bit, const char *what, bool v1)
-{
-        struct fx f;
-        const char *name = policy_perm_name(bit);
-        char want[160];
-
-        fx_init(&f, NULL);
-        f.v1 = v1;
-        if (fx_apply(&f, yaml, 0) != -STACK_EREJECT)
-                fail_msg("accepted without '%s':\n%s", name, yaml);
-        assert_int_equal(f.err.code, STACK_EREJECT);
-        if (!strstr(f.err.msg, what))
-                fail_msg("message '%s' does not say '%s'", f.err.msg, what);
-        snprintf(want, sizeof want, "(needs permission '%s'); grant what demo needs with: stack run demo --allow %s",
-                 name, name);
-        if (!strstr(f.err.msg, want))
-                fail_msg("message '%s' does not say '%s'", f.err.msg, want);
-        assert_true(f.res.needed & bit);
-        if (fx_apply(&f, yaml, bit) != 0)
-                fail_msg("refused with '%s' granted: %s", name, f.err.msg);
-        fx_release(&f);
-}
-
-static void accepted(const char *yaml)
-{
-        struct fx f;
-
-        fx_init(&f, NULL);
-        if (fx_apply(&f, yaml, 0) != 0)
-                fail_msg("refused: %s\n%s", f.err.msg, yaml);
-        fx_release(&f);
-}
 
 /* ---- volumes ---- */
 
 static void volume_drivers_other_than_local_need_volume_driver(void **state)
 {
-        refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver: rclone\n", PERM_VOLUME_DRIVER,
-                "volume 'v': driver: rclone", false);
-        refused(WEB "    volume_driver: flocker\n", PERM_VOLUME_DRIVER, "service 'web': volume_driver: flocker", false);
-        accepted(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver: local\n");
+        fx_refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver: rclone\n", PERM_VOLUME_DRIVER,
+                   "volume 'v': driver: rclone", false);
+        fx_refused(WEB "    volume_driver: flocker\n", PERM_VOLUME_DRIVER, "service 'web': volume_driver: flocker",
+                   false);
+        fx_accepted(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver: local\n");
 }
 
 static void driver_opts_mounting_host_filesystems_need_host_bind(void **state)
@@ -174,45 +52,45 @@ static void driver_opts_mounting_host_filesystems_need_host_bind(void **state)
 
         for (i = 0; i < sizeof docs / sizeof docs[0]; i++) {
                 snprintf(yaml, sizeof yaml, WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n%s", docs[i][0]);
-                refused(yaml, PERM_HOST_BIND, docs[i][1], false);
+                fx_refused(yaml, PERM_HOST_BIND, docs[i][1], false);
         }
         /* docker-compose 1.29 never makes a relative device absolute: the Engine would read it from its own / */
-        refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver: local\n"
-                    "    driver_opts: {type: none, o: bind, device: etc}\n",
-                PERM_HOST_BIND, "driver_opts.device 'etc' (compose passes it on as written", true);
+        fx_refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver: local\n"
+                       "    driver_opts: {type: none, o: bind, device: etc}\n",
+                   PERM_HOST_BIND, "driver_opts.device 'etc' (compose passes it on as written", true);
         /* a tmpfs (the catalog's kong shape) and a bind of the bundle's own directory ask for nothing */
-        accepted(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver_opts: {type: tmpfs, device: tmpfs}\n");
-        accepted(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver_opts: {type: tmpfs, device: tmpfs, o: "
-                     "\"size=100m,uid=1000,mode=1777,noexec\"}\n");
-        accepted(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver: local\n"
-                     "    driver_opts: {type: none, o: bind, device: ./state}\n");
+        fx_accepted(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver_opts: {type: tmpfs, device: tmpfs}\n");
+        fx_accepted(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver_opts: {type: tmpfs, device: tmpfs, o: "
+                        "\"size=100m,uid=1000,mode=1777,noexec\"}\n");
+        fx_accepted(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    driver: local\n"
+                        "    driver_opts: {type: none, o: bind, device: ./state}\n");
 }
 
 /* ---- names outside the project ---- */
 
 static void names_of_other_stacks_or_external_resources_need_external(void **state)
 {
-        refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    name: stack-other_data\n", PERM_EXTERNAL,
-                "volume 'v': the volume named stack-other_data (it belongs to another stack", false);
-        refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    external: true\n    name: stack-other_data\n",
-                PERM_EXTERNAL, "belongs to another stack", false);
-        refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    external: true\n", PERM_EXTERNAL,
-                "volume 'v': the external volume v (outside the stack)", false);
-        refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    external: {name: pgdata}\n", PERM_EXTERNAL,
-                "the external volume pgdata", false);
-        refused(WEB "    networks: [n]\nnetworks:\n  n:\n    external: true\n    name: stack-other_default\n",
-                PERM_EXTERNAL, "network 'n': the network named stack-other_default (it belongs to another stack",
-                false);
-        refused(WEB "    networks: [n]\nnetworks:\n  n:\n    external: true\n    name: bridge\n", PERM_EXTERNAL,
-                "network 'n': the external network bridge", false);
-        refused(WEB "    network_mode: stack-other_default\n", PERM_EXTERNAL,
-                "network_mode: stack-other_default (a network outside the stack)", false);
+        fx_refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    name: stack-other_data\n", PERM_EXTERNAL,
+                   "volume 'v': the volume named stack-other_data (it belongs to another stack", false);
+        fx_refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    external: true\n    name: stack-other_data\n",
+                   PERM_EXTERNAL, "belongs to another stack", false);
+        fx_refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    external: true\n", PERM_EXTERNAL,
+                   "volume 'v': the external volume v (outside the stack)", false);
+        fx_refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    external: {name: pgdata}\n", PERM_EXTERNAL,
+                   "the external volume pgdata", false);
+        fx_refused(WEB "    networks: [n]\nnetworks:\n  n:\n    external: true\n    name: stack-other_default\n",
+                   PERM_EXTERNAL, "network 'n': the network named stack-other_default (it belongs to another stack",
+                   false);
+        fx_refused(WEB "    networks: [n]\nnetworks:\n  n:\n    external: true\n    name: bridge\n", PERM_EXTERNAL,
+                   "network 'n': the external network bridge", false);
+        fx_refused(WEB "    network_mode: stack-other_default\n", PERM_EXTERNAL,
+                   "network_mode: stack-other_default (a network outside the stack)", false);
         /* the stack's own names are its own, external or not */
-        accepted(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    external: true\n    name: " PROJECT "_data\n");
-        accepted(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    name: " PROJECT "_v\n");
+        fx_accepted(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    external: true\n    name: " PROJECT "_data\n");
+        fx_accepted(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    name: " PROJECT "_v\n");
         /* a project that merely starts like ours is not ours */
-        refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    name: " PROJECT "-x_data\n", PERM_EXTERNAL,
-                "belongs to another stack", false);
+        fx_refused(WEB "    volumes: [\"v:/v\"]\nvolumes:\n  v:\n    name: " PROJECT "-x_data\n", PERM_EXTERNAL,
+                   "belongs to another stack", false);
 }
 
 static void a_name_of_the_bundles_choosing_is_made_the_projects_own(void **state)
@@ -257,75 +135,77 @@ static void other_containers_namespaces_need_other_containers(void **state)
 
         for (i = 0; i < sizeof docs / sizeof docs[0]; i++) {
                 snprintf(yaml, sizeof yaml, WEB "%s  db:\n    image: postgres\n", docs[i][0]);
-                refused(yaml, PERM_OTHER_CONTAINERS, docs[i][1], false);
+                fx_refused(yaml, PERM_OTHER_CONTAINERS, docs[i][1], false);
         }
         /* the stack's own services, and container names that are not another stack's */
-        accepted(WEB "    network_mode: \"service:db\"\n    pid: \"service:db\"\n    ipc: \"service:db\"\n"
-                     "    volumes_from: [db, \"db:ro\", \"service:db\"]\n    container_name: minio\n"
-                     "  db:\n    image: postgres\n    ipc: shareable\n    container_name: " PROJECT "_db\n");
-        accepted(WEB "    network_mode: none\n    ipc: private\n");
+        fx_accepted(WEB "    network_mode: \"service:db\"\n    pid: \"service:db\"\n    ipc: \"service:db\"\n"
+                        "    volumes_from: [db, \"db:ro\", \"service:db\"]\n    container_name: minio\n"
+                        "  db:\n    image: postgres\n    ipc: shareable\n    container_name: " PROJECT "_db\n");
+        fx_accepted(WEB "    network_mode: none\n    ipc: private\n");
 }
 
 /* ---- build ---- */
 
 static void build_contexts_are_urls_only_by_composes_rule(void **state)
 {
-        refused(WEB "    build: {context: \"/etc/://..\"}\n", PERM_HOST_BIND, "build.context '/etc/://..'", false);
-        refused(WEB "    build: \"/etc/://..\"\n", PERM_HOST_BIND, "build '/etc/://..'", false);
-        refused(WEB "    build: \"x://../../..\"\n", PERM_HOST_BIND, "build 'x://../../..' (not a URL", false);
-        refused(WEB "    build: {context: \"http://127.0.0.1:57404/x.tar\"}\n", PERM_REMOTE_BUILD,
-                "build.context: http://127.0.0.1:57404/x.tar", false);
-        refused(WEB "    build: {context: \"https://github.com:57404/x.git\"}\n", PERM_REMOTE_BUILD,
-                "build.context: https://github.com:57404", false);
-        refused(WEB "    build: {context: \"https://github.com@127.0.0.1/x.git\"}\n", PERM_REMOTE_BUILD,
-                "build.context: https://github.com@", false);
-        refused(WEB "    build: \"git://10.0.0.1/x\"\n", PERM_REMOTE_BUILD, "build: git://10.0.0.1/x", false);
-        refused(WEB "    build: {context: ., additional_contexts: {a: \"https://evil.example/x.tar\"}}\n",
-                PERM_REMOTE_BUILD, "build.additional_contexts: https://evil.example/x.tar", false);
-        refused(WEB "    build: {context: ., additional_contexts: [\"a=oci-layout:///etc\"]}\n", PERM_HOST_BIND,
-                "build.additional_contexts '/etc' (a host path)", false);
-        refused(WEB "    build: {context: ., additional_contexts: {a: \"/etc/://..\"}}\n", PERM_HOST_BIND,
-                "build.additional_contexts '/etc/://..'", false);
+        fx_refused(WEB "    build: {context: \"/etc/://..\"}\n", PERM_HOST_BIND, "build.context '/etc/://..'", false);
+        fx_refused(WEB "    build: \"/etc/://..\"\n", PERM_HOST_BIND, "build '/etc/://..'", false);
+        fx_refused(WEB "    build: \"x://../../..\"\n", PERM_HOST_BIND, "build 'x://../../..' (not a URL", false);
+        fx_refused(WEB "    build: {context: \"http://127.0.0.1:57404/x.tar\"}\n", PERM_REMOTE_BUILD,
+                   "build.context: http://127.0.0.1:57404/x.tar", false);
+        fx_refused(WEB "    build: {context: \"https://github.com:57404/x.git\"}\n", PERM_REMOTE_BUILD,
+                   "build.context: https://github.com:57404", false);
+        fx_refused(WEB "    build: {context: \"https://github.com@127.0.0.1/x.git\"}\n", PERM_REMOTE_BUILD,
+                   "build.context: https://github.com@", false);
+        fx_refused(WEB "    build: \"git://10.0.0.1/x\"\n", PERM_REMOTE_BUILD, "build: git://10.0.0.1/x", false);
+        fx_refused(WEB "    build: {context: ., additional_contexts: {a: \"https://evil.example/x.tar\"}}\n",
+                   PERM_REMOTE_BUILD, "build.additional_contexts: https://evil.example/x.tar", false);
+        fx_refused(WEB "    build: {context: ., additional_contexts: [\"a=oci-layout:///etc\"]}\n", PERM_HOST_BIND,
+                   "build.additional_contexts '/etc' (a host path)", false);
+        fx_refused(WEB "    build: {context: ., additional_contexts: {a: \"/etc/://..\"}}\n", PERM_HOST_BIND,
+                   "build.additional_contexts '/etc/://..'", false);
         /* the catalog's remote context (moneyprinterturbo), images, stages and services */
-        accepted(WEB "    build: {context: \"https://github.com/harry0703/MoneyPrinterTurbo.git#v1.2.6\"}\n");
-        accepted(WEB "    build: {context: ., additional_contexts: {a: \"docker-image://alpine\", b: \"service:db\", "
-                     "c: \"target:base\"}}\n");
+        fx_accepted(WEB "    build: {context: \"https://github.com/harry0703/MoneyPrinterTurbo.git#v1.2.6\"}\n");
+        fx_accepted(WEB
+                    "    build: {context: ., additional_contexts: {a: \"docker-image://alpine\", b: \"service:db\", "
+                    "c: \"target:base\"}}\n");
 }
 
 static void dockerfiles_are_read_from_the_run_dir(void **state)
 {
-        refused(WEB "    build: {context: ., dockerfile: /etc/shadow}\n", PERM_HOST_BIND,
-                "build.dockerfile '/etc/shadow' (a host path)", false);
-        refused(WEB "    build: {context: app, dockerfile: ../../../etc/shadow}\n", PERM_HOST_BIND,
-                "build.dockerfile '../../../etc/shadow' (outside the run dir)", false);
-        refused(WEB "    build: {context: \"https://github.com/a/b.git\", dockerfile: /etc/shadow}\n", PERM_HOST_BIND,
-                "build.dockerfile '/etc/shadow'", false);
-        accepted(WEB "    build: {context: app, dockerfile: ../Dockerfile.web}\n");
-        accepted(WEB "    build: {context: ., dockerfile_inline: \"FROM scratch\"}\n");
+        fx_refused(WEB "    build: {context: ., dockerfile: /etc/shadow}\n", PERM_HOST_BIND,
+                   "build.dockerfile '/etc/shadow' (a host path)", false);
+        fx_refused(WEB "    build: {context: app, dockerfile: ../../../etc/shadow}\n", PERM_HOST_BIND,
+                   "build.dockerfile '../../../etc/shadow' (outside the run dir)", false);
+        fx_refused(WEB "    build: {context: \"https://github.com/a/b.git\", dockerfile: /etc/shadow}\n",
+                   PERM_HOST_BIND, "build.dockerfile '/etc/shadow'", false);
+        fx_accepted(WEB "    build: {context: app, dockerfile: ../Dockerfile.web}\n");
+        fx_accepted(WEB "    build: {context: ., dockerfile_inline: \"FROM scratch\"}\n");
 }
 
 /* ---- logging, sysctls, runtime ---- */
 
 static void logging_drivers_other_than_local_ones_need_logging(void **state)
 {
-        refused(WEB "    logging: {driver: syslog, options: {syslog-address: \"tcp://127.0.0.1:5514\"}}\n",
-                PERM_LOGGING, "logging.driver: syslog", false);
-        refused(WEB "    logging: {driver: gelf}\n", PERM_LOGGING, "logging.driver: gelf", false);
-        accepted(WEB "    logging: {driver: json-file, options: {max-size: 10m, max-file: \"3\"}}\n");
-        accepted(WEB "    logging: {driver: \"${LOGGING_DRIVER:-local}\"}\n");
-        accepted(WEB "    logging: {driver: none}\n");
-        accepted(WEB "    logging: {options: {max-size: 10m}}\n");
+        fx_refused(WEB "    logging: {driver: syslog, options: {syslog-address: \"tcp://127.0.0.1:5514\"}}\n",
+                   PERM_LOGGING, "logging.driver: syslog", false);
+        fx_refused(WEB "    logging: {driver: gelf}\n", PERM_LOGGING, "logging.driver: gelf", false);
+        fx_accepted(WEB "    logging: {driver: json-file, options: {max-size: 10m, max-file: \"3\"}}\n");
+        fx_accepted(WEB "    logging: {driver: \"${LOGGING_DRIVER:-local}\"}\n");
+        fx_accepted(WEB "    logging: {driver: none}\n");
+        fx_accepted(WEB "    logging: {options: {max-size: 10m}}\n");
 }
 
 static void sysctls_outside_the_containers_namespaces_need_a_permission(void **state)
 {
-        refused(WEB "    sysctls: [kernel.core_pattern=|/x]\n", PERM_PRIVILEGED, "sysctls: kernel.core_pattern", false);
-        refused(WEB "    sysctls: {vm.overcommit_memory: 1}\n", PERM_PRIVILEGED, "sysctls: vm.overcommit_memory",
-                false);
-        refused(WEB "    sysctls: [\"net/../kernel/core_pattern=|/x\"]\n", PERM_PRIVILEGED, "(not a sysctl name)",
-                false);
-        refused(WEB "    network_mode: host\n    sysctls: [net.core.somaxconn=4096]\n", PERM_HOST_NETWORK,
-                "network_mode: host", false);
+        fx_refused(WEB "    sysctls: [kernel.core_pattern=|/x]\n", PERM_PRIVILEGED, "sysctls: kernel.core_pattern",
+                   false);
+        fx_refused(WEB "    sysctls: {vm.overcommit_memory: 1}\n", PERM_PRIVILEGED, "sysctls: vm.overcommit_memory",
+                   false);
+        fx_refused(WEB "    sysctls: [\"net/../kernel/core_pattern=|/x\"]\n", PERM_PRIVILEGED, "(not a sysctl name)",
+                   false);
+        fx_refused(WEB "    network_mode: host\n    sysctls: [net.core.somaxconn=4096]\n", PERM_HOST_NETWORK,
+                   "network_mode: host", false);
         {
                 struct fx f;
 
@@ -335,18 +215,18 @@ static void sysctls_outside_the_containers_namespaces_need_a_permission(void **s
                                  0);
                 fx_release(&f);
         }
-        refused(WEB "    ipc: host\n    sysctls: {kernel.shmmax: 1}\n", PERM_HOST_IPC, "ipc: host", false);
+        fx_refused(WEB "    ipc: host\n    sysctls: {kernel.shmmax: 1}\n", PERM_HOST_IPC, "ipc: host", false);
         /* the catalog's (mailcow, technitium): the container's own network namespace */
-        accepted(WEB "    sysctls: [net.core.somaxconn=4096, \"net.ipv4.ip_local_port_range=1024 65000\"]\n"
-                     "    storage_opt: {size: 1G}\n    isolation: default\n    runtime: runc\n");
-        accepted(WEB "    sysctls: {kernel.shmmax: 1, kernel.sem: \"1 2 3 4\", fs.mqueue.msg_max: 10}\n");
+        fx_accepted(WEB "    sysctls: [net.core.somaxconn=4096, \"net.ipv4.ip_local_port_range=1024 65000\"]\n"
+                        "    storage_opt: {size: 1G}\n    isolation: default\n    runtime: runc\n");
+        fx_accepted(WEB "    sysctls: {kernel.shmmax: 1, kernel.sem: \"1 2 3 4\", fs.mqueue.msg_max: 10}\n");
 }
 
 static void runtimes_isolation_and_storage_options_need_privileged(void **state)
 {
-        refused(WEB "    runtime: nvidia\n", PERM_PRIVILEGED, "runtime: nvidia", false);
-        refused(WEB "    isolation: hyperv\n", PERM_PRIVILEGED, "isolation: hyperv", false);
-        refused(WEB "    storage_opt: {dm.basesize: 1G}\n", PERM_PRIVILEGED, "storage_opt.dm.basesize", false);
+        fx_refused(WEB "    runtime: nvidia\n", PERM_PRIVILEGED, "runtime: nvidia", false);
+        fx_refused(WEB "    isolation: hyperv\n", PERM_PRIVILEGED, "isolation: hyperv", false);
+        fx_refused(WEB "    storage_opt: {dm.basesize: 1G}\n", PERM_PRIVILEGED, "storage_opt.dm.basesize", false);
 }
 
 /* ---- binds a container can redirect ---- */

@@ -19,131 +19,8 @@
 #include "store/fsutil.h"
 #include "store/manifest.h"
 #include "store/tree.h"
+#include "policyfx.h"
 #include "testlib.h"
-
-#define MANIFEST \
-        "slug: demo\nname: Demo\nflavor: DockerCompose\nversion: \"1\"\ndescription: d\nauthor: a\nlicense: MIT\n"
-#define PROJECT "stack-demo"
-#define WEB     "services:\n  web:\n    image: nginx\n"
-
-/* One run dir with a compose file, a data dir, a bundle tree and a manifest. */
-struct fx {
-        char dir[1024], run[1100], data[1100], compose[1200], out[1200];
-        struct tree tree;
-        struct manifest *m;
-        struct policy_result res;
-        struct error err;
-        char *text; /* the effective file after a successful apply */
-        bool v1;
-};
-
-/* shipped: NULL-terminated paths; a trailing '/' makes a directory. */
-static void fx_init(struct fx *f, const char *const *shipped)
-{
-        struct digest d;
-        size_t i;
-
-        memset(f, 0, sizeof *f);
-        snprintf(f->dir, sizeof f->dir, "%s", tl_tmpdir());
-        snprintf(f->run, sizeof f->run, "%s/run", f->dir);
-        snprintf(f->data, sizeof f->data, "%s/data/demo", f->dir);
-        snprintf(f->compose, sizeof f->compose, "%s/compose.yaml", f->run);
-        snprintf(f->out, sizeof f->out, "%s/.stack-compose.yaml", f->run);
-        assert_int_equal(mkdir(f->run, 0755), 0);
-        tree_init(&f->tree);
-        memset(d.b, 'x', sizeof d.b);
-        assert_int_equal(tree_add(&f->tree, "compose.yaml", ENTRY_FILE, 0644, 1, &d, NULL, NULL), 0);
-        for (i = 0; shipped && shipped[i]; i++) {
-                size_t n = strlen(shipped[i]);
-                char path[PATH_MAX];
-
-                if (shipped[i][n - 1] == '/') {
-                        snprintf(path, sizeof path, "%.*s", (int)n - 1, shipped[i]);
-                        assert_int_equal(tree_add(&f->tree, path, ENTRY_DIR, 0755, 0, NULL, NULL, NULL), 0);
-                } else {
-                        assert_int_equal(tree_add(&f->tree, shipped[i], ENTRY_FILE, 0644, 1, &d, NULL, NULL), 0);
-                }
-        }
-        assert_int_equal(tree_finalize(&f->tree, NULL), 0);
-        assert_int_equal(manifest_parse(MANIFEST, strlen(MANIFEST), &f->m, NULL, NULL, NULL), 0);
-}
-
-static void fx_release(struct fx *f)
-{
-        policy_result_release(&f->res);
-        tree_release(&f->tree);
-        manifest_free(f->m);
-        free(f->text);
-}
-
-static bool exists(const char *path)
-{
-        struct stat st;
-
-        return lstat(path, &st) == 0;
-}
-
-static int fx_apply(struct fx *f, const char *yaml, unsigned allow)
-{
-        struct policy_input in = {.compose_path = f->compose,
-                                  .run_dir = f->run,
-                                  .data_dir = f->data,
-                                  .tree = &f->tree,
-                                  .m = f->m,
-                                  .allow = allow,
-                                  .compose_v1 = f->v1,
-                                  .project = PROJECT};
-        size_t len;
-        int r;
-
-        assert_int_equal(fs_write_atomic(f->compose, yaml, strlen(yaml), 0644), 0);
-        unlink(f->out);
-        policy_result_release(&f->res);
-        error_clear(&f->err);
-        free(f->text);
-        f->text = NULL;
-        r = policy_apply(&in, f->out, &f->res, &f->err);
-        if (r == 0)
-                assert_int_equal(fs_read_file(f->out, 1 << 24, &f->text, &len), 0);
-        else
-                assert_false(exists(f->out));
-        return r;
-}
-
-/* Refused without bit (STACK_EREJECT whose message holds `what` and names the permission and the command),
- * accepted with it. */
-static void refused(const char *yaml, unsigned bit, const char *what, bool v1)
-{
-        struct fx f;
-        const char *name = policy_perm_name(bit);
-        char want[160];
-
-        fx_init(&f, NULL);
-        f.v1 = v1;
-        if (fx_apply(&f, yaml, 0) != -STACK_EREJECT)
-                fail_msg("accepted without '%s':\n%s", name, yaml);
-        assert_int_equal(f.err.code, STACK_EREJECT);
-        if (!strstr(f.err.msg, what))
-                fail_msg("message '%s' does not say '%s'", f.err.msg, what);
-        snprintf(want, sizeof want, "(needs permission '%s'); grant what demo needs with: stack run demo --allow %s",
-                 name, name);
-        if (!strstr(f.err.msg, want))
-                fail_msg("message '%s' does not say '%s'", f.err.msg, want);
-        assert_true(f.res.needed & bit);
-        if (fx_apply(&f, yaml, bit) != 0)
-                fail_msg("refused with '%s' granted: %s", name, f.err.msg);
-        fx_release(&f);
-}
-
-static void accepted(const char *yaml)
-{
-        struct fx f;
-
-        fx_init(&f, NULL);
-        if (fx_apply(&f, yaml, 0) != 0)
-                fail_msg("refused: %s\n%s", f.err.msg, yaml);
-        fx_release(&f);
-}
 
 /* ---- paths compose may read another way ---- */
 
@@ -152,11 +29,11 @@ static void accepted(const char *yaml)
  * a directory of the run dir and bound the host's /etc. */
 static void a_bind_source_with_a_backslash_needs_host_bind(void **state)
 {
-        refused(WEB "    volumes:\n      - {type: bind, source: '.\\..\\..\\..\\etc', target: /host}\n", PERM_HOST_BIND,
-                "volumes: bind of .\\..\\..\\..\\etc (a '\\' is a path separator", false);
-        refused(WEB "    volumes: ['.\\..\\..\\etc:/host']\n", PERM_HOST_BIND, "a '\\' is a path separator", true);
-        refused(WEB "    volumes: ['./a\\b:/x']\n", PERM_HOST_BIND, "a '\\' is a path separator", false);
-        accepted(WEB "    volumes: ['./state:/x', 'named:/y']\n");
+        fx_refused(WEB "    volumes:\n      - {type: bind, source: '.\\..\\..\\..\\etc', target: /host}\n",
+                   PERM_HOST_BIND, "volumes: bind of .\\..\\..\\..\\etc (a '\\' is a path separator", false);
+        fx_refused(WEB "    volumes: ['.\\..\\..\\etc:/host']\n", PERM_HOST_BIND, "a '\\' is a path separator", true);
+        fx_refused(WEB "    volumes: ['./a\\b:/x']\n", PERM_HOST_BIND, "a '\\' is a path separator", false);
+        fx_accepted(WEB "    volumes: ['./state:/x', 'named:/y']\n");
 }
 
 /* ---- the run dir's own files ---- */
@@ -187,12 +64,12 @@ static void a_writable_bind_of_the_files_stack_writes_needs_host_bind(void **sta
  * next run handed to docker-compose. */
 static void a_bind_redirected_onto_stack_env_needs_host_bind(void **state)
 {
-        refused(WEB "    volumes: [\"./stack.env:/x/stack.env\"]\n", PERM_HOST_BIND,
-                "volumes: bind of ./stack.env (in the data dir it is stack's own stack.env", false);
-        refused(WEB "    volumes: [\"./a/../stack.env/:/x\"]\n", PERM_HOST_BIND, "stack's own stack.env", true);
-        refused(WEB "    volumes: [{type: bind, source: ./stack.env, target: /x, read_only: true}]\n", PERM_HOST_BIND,
-                "stack's own stack.env", false);
-        accepted(WEB "    volumes: [\"./stack.envs:/x\", \"./conf/stack.env:/y\"]\n");
+        fx_refused(WEB "    volumes: [\"./stack.env:/x/stack.env\"]\n", PERM_HOST_BIND,
+                   "volumes: bind of ./stack.env (in the data dir it is stack's own stack.env", false);
+        fx_refused(WEB "    volumes: [\"./a/../stack.env/:/x\"]\n", PERM_HOST_BIND, "stack's own stack.env", true);
+        fx_refused(WEB "    volumes: [{type: bind, source: ./stack.env, target: /x, read_only: true}]\n",
+                   PERM_HOST_BIND, "stack's own stack.env", false);
+        fx_accepted(WEB "    volumes: [\"./stack.envs:/x\", \"./conf/stack.env:/y\"]\n");
 }
 
 /* ---- secrets and configs: files compose binds ---- */
@@ -239,21 +116,22 @@ static void a_secret_or_config_file_inside_a_writable_bind_needs_host_bind(void 
  * default bridge's wire). */
 static void network_addresses_and_bridge_options_need_host_network(void **state)
 {
-        refused(WEB "    networks: {n: {ipv4_address: 198.51.100.7}}\nnetworks:\n  n: {ipam: {config: [{subnet: "
-                    "198.51.100.0/24}]}}\n",
-                PERM_HOST_NETWORK, "network 'n': ipam.config (addresses the host then routes to the stack)", false);
-        refused(WEB "networks:\n  default: {ipam: {config: [{ip_range: 10.255.255.0/24}]}}\n", PERM_HOST_NETWORK,
-                "network 'default': ipam.config", true);
-        refused(WEB "networks:\n  n: {ipam: {config: {subnet: 10.0.0.0/8}}}\n", PERM_HOST_NETWORK, "ipam.config",
-                false);
-        refused(WEB "networks:\n  n: {ipam: {driver: infoblox}}\n", PERM_HOST_NETWORK, "ipam.driver: infoblox", false);
-        refused(WEB "networks:\n  n: {driver_opts: {com.docker.network.bridge.name: docker0}}\n", PERM_HOST_NETWORK,
-                "network 'n': driver_opts.com.docker.network.bridge.name (a setting of the host's network)", false);
-        refused(WEB "networks:\n  n: {driver: bridge, driver_opts: {com.docker.network.driver.mtu: 1400, "
-                    "com.docker.network.bridge.gateway_mode_ipv4: routed}}\n",
-                PERM_HOST_NETWORK, "driver_opts.com.docker.network.bridge.gateway_mode_ipv4", false);
-        accepted(WEB "networks:\n  n: {driver: bridge, driver_opts: {com.docker.network.driver.mtu: 1400}}\n");
-        accepted(WEB "networks:\n  n: {ipam: {driver: default, config: []}}\n  m: {internal: true}\n");
+        fx_refused(WEB "    networks: {n: {ipv4_address: 198.51.100.7}}\nnetworks:\n  n: {ipam: {config: [{subnet: "
+                       "198.51.100.0/24}]}}\n",
+                   PERM_HOST_NETWORK, "network 'n': ipam.config (addresses the host then routes to the stack)", false);
+        fx_refused(WEB "networks:\n  default: {ipam: {config: [{ip_range: 10.255.255.0/24}]}}\n", PERM_HOST_NETWORK,
+                   "network 'default': ipam.config", true);
+        fx_refused(WEB "networks:\n  n: {ipam: {config: {subnet: 10.0.0.0/8}}}\n", PERM_HOST_NETWORK, "ipam.config",
+                   false);
+        fx_refused(WEB "networks:\n  n: {ipam: {driver: infoblox}}\n", PERM_HOST_NETWORK, "ipam.driver: infoblox",
+                   false);
+        fx_refused(WEB "networks:\n  n: {driver_opts: {com.docker.network.bridge.name: docker0}}\n", PERM_HOST_NETWORK,
+                   "network 'n': driver_opts.com.docker.network.bridge.name (a setting of the host's network)", false);
+        fx_refused(WEB "networks:\n  n: {driver: bridge, driver_opts: {com.docker.network.driver.mtu: 1400, "
+                       "com.docker.network.bridge.gateway_mode_ipv4: routed}}\n",
+                   PERM_HOST_NETWORK, "driver_opts.com.docker.network.bridge.gateway_mode_ipv4", false);
+        fx_accepted(WEB "networks:\n  n: {driver: bridge, driver_opts: {com.docker.network.driver.mtu: 1400}}\n");
+        fx_accepted(WEB "networks:\n  n: {ipam: {driver: default, config: []}}\n  m: {internal: true}\n");
 }
 
 /* ---- build ---- */
@@ -263,17 +141,17 @@ static void network_addresses_and_bridge_options_need_host_network(void **state)
  * local cache directories on the host. */
 static void build_networks_and_local_caches_stay_in_the_stack(void **state)
 {
-        refused(WEB "    build: {context: ., network: stack-vic_default}\n", PERM_EXTERNAL,
-                "build.network: stack-vic_default (a network outside the stack)", true);
-        refused(WEB "    build: {context: ., network: stack-vic_default}\n", PERM_EXTERNAL, "build.network", false);
-        refused(WEB "    build: {context: ., network: \"container:stack-vic-db-1\"}\n", PERM_OTHER_CONTAINERS,
-                "build.network: container:stack-vic-db-1 (another container's network)", false);
-        refused(WEB "    build: {context: ., cache_from: [\"type=local,src=/etc\"]}\n", PERM_HOST_BIND,
-                "build.cache_from: type=local,src=/etc (a host path)", false);
-        refused(WEB "    build: {context: ., cache_to: [\"type=local,dest=/tmp/x\"]}\n", PERM_HOST_BIND,
-                "build.cache_to: type=local,dest=/tmp/x", false);
-        accepted(WEB "    build: {context: ., network: none, cache_from: [nginx:latest]}\n");
-        accepted(WEB "    build: {context: ., network: default}\n");
+        fx_refused(WEB "    build: {context: ., network: stack-vic_default}\n", PERM_EXTERNAL,
+                   "build.network: stack-vic_default (a network outside the stack)", true);
+        fx_refused(WEB "    build: {context: ., network: stack-vic_default}\n", PERM_EXTERNAL, "build.network", false);
+        fx_refused(WEB "    build: {context: ., network: \"container:stack-vic-db-1\"}\n", PERM_OTHER_CONTAINERS,
+                   "build.network: container:stack-vic-db-1 (another container's network)", false);
+        fx_refused(WEB "    build: {context: ., cache_from: [\"type=local,src=/etc\"]}\n", PERM_HOST_BIND,
+                   "build.cache_from: type=local,src=/etc (a host path)", false);
+        fx_refused(WEB "    build: {context: ., cache_to: [\"type=local,dest=/tmp/x\"]}\n", PERM_HOST_BIND,
+                   "build.cache_to: type=local,dest=/tmp/x", false);
+        fx_accepted(WEB "    build: {context: ., network: none, cache_from: [nginx:latest]}\n");
+        fx_accepted(WEB "    build: {context: ., network: default}\n");
 }
 
 /* ---- logging ---- */
@@ -282,13 +160,13 @@ static void build_networks_and_local_caches_stay_in_the_stack(void **state)
  * or gelf, `syslog-address: tcp://127.0.0.1:PORT` (the issue's host-loopback case) would be obeyed. */
 static void logging_options_without_a_driver_need_logging(void **state)
 {
-        refused(WEB "    logging: {options: {syslog-address: \"tcp://127.0.0.1:1\"}}\n", PERM_LOGGING,
-                "logging.options.syslog-address without a driver", false);
-        refused(WEB "    logging: {options: {max-size: 10m, fluentd-address: \"127.0.0.1:24224\"}}\n", PERM_LOGGING,
-                "logging.options.fluentd-address without a driver", false);
-        accepted(WEB "    logging: {options: {max-size: 10m, max-file: \"3\", tag: x}}\n");
-        accepted(WEB "    logging: {driver: json-file, options: {max-size: 10m}}\n");
-        accepted(WEB "    logging: {options: {}}\n");
+        fx_refused(WEB "    logging: {options: {syslog-address: \"tcp://127.0.0.1:1\"}}\n", PERM_LOGGING,
+                   "logging.options.syslog-address without a driver", false);
+        fx_refused(WEB "    logging: {options: {max-size: 10m, fluentd-address: \"127.0.0.1:24224\"}}\n", PERM_LOGGING,
+                   "logging.options.fluentd-address without a driver", false);
+        fx_accepted(WEB "    logging: {options: {max-size: 10m, max-file: \"3\", tag: x}}\n");
+        fx_accepted(WEB "    logging: {driver: json-file, options: {max-size: 10m}}\n");
+        fx_accepted(WEB "    logging: {options: {}}\n");
 }
 
 /* ---- the compose tool's settings in a bundle's .env ---- */

@@ -1,0 +1,42 @@
+/* policyfx.h - a policy_apply() fixture for the policy unit tests (tests/unit/test-policy-reach.c,
+ * test-policy-redteam.c): one temporary run dir with a compose file, a data dir, a bundle tree and a manifest.
+ *
+ * Calling sequence: fx_init(&f, shipped); fx_apply(&f, yaml, allow) as often as needed (f.text holds the
+ * effective file after a success, f.err the refusal); fx_release(&f). fx_refused() and fx_accepted() are whole
+ * checks built on them. Failures are cmocka assertions. */
+#ifndef STACK_TEST_POLICYFX_H
+#define STACK_TEST_POLICYFX_H
+
+#include <stdbool.h>
+
+#include "run/policy.h"
+#include "store/error.h"
+#include "store/manifest.h"
+#include "store/tree.h"
+
+#define MANIFEST \
+        "slug: demo\nname: Demo\nflavor: DockerCompose\nversion: \"1\"\ndescription: d\nauthor: a\nlicense: MIT\n"
+#define PROJECT "stack-demo"
+#define WEB     "services:\n  web:\n    image: nginx\n"
+
+/* One run dir with a compose file, a data dir, a bundle tree and a manifest. */
+struct fx {
+        char dir[1024], run[1100], data[1100], compose[1200], out[1200];
+        struct tree tree;
+        struct manifest *m;
+        struct policy_result res;
+        struct error err;
+        char *text; /* the effective file after a successful apply */
+        bool v1;
+};
+
+void fx_init(struct fx *f, const char *const *shipped);
+void fx_release(struct fx *f);
+bool fx_exists(const char *path);
+int fx_apply(struct fx *f, const char *yaml, unsigned allow);
+/* Refused without bit (STACK_EREJECT whose message holds `what` and names the permission and the command),
+ * accepted with it. */
+void fx_refused(const char *yaml, unsigned bit, const char *what, bool v1);
+void fx_accepted(const char *yaml);
+
+#endif
