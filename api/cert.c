@@ -9,8 +9,8 @@
 
 #include <mbedtls/x509_crt.h>
 
-#include "store/digest.h"
-#include "store/fsutil.h"
+#include "base/digest.h"
+#include "base/fsutil.h"
 #include "tls/x509.h"
 
 #define CERT_FILE_MAX (64 * 1024)

@@ -16,7 +16,7 @@
 
 #include <stdbool.h>
 
-#include "store/error.h"
+#include "base/error.h"
 
 #define CERT_VALID_DAYS 397
 #define CERT_RENEW_DAYS 30

@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store/error.h"
+#include "base/error.h"
 
 #define JOBS_MAX         32  /* requests in flight (waiting or starting) at once; more: 503 */
 #define JOBS_POLL_MS     200 /* how often a waiting worker reads its row */

@@ -21,7 +21,7 @@
 #include <mbedtls/md.h>
 #include <mbedtls/platform_util.h>
 
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 #define SIG_LEN 32 /* HMAC-SHA256 */
 

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/error.h"
+#include "base/error.h"
 
 #define JWT_SECRET_LEN 32
 #define JWT_AUDIENCE   "stack-api"

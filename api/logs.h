@@ -16,7 +16,7 @@
 #ifndef STACK_LOGS_H
 #define STACK_LOGS_H
 
-#include "store/error.h"
+#include "base/error.h"
 
 #define LOGS_FOLLOW_MAX 16          /* follows open at once */
 #define LOGS_BUFFER     (64 * 1024) /* bytes read ahead of a slow client; the tool waits beyond that */

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/store.h"
 
 #define REQUESTS_SCHEMA_VERSION 1

@@ -3,7 +3,7 @@
 
 #include "fetch/catalog.h"
 #include "fetch/sign.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/index.h"
 
 #include <limits.h>

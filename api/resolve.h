@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/store.h"
 
 int resolve_target(struct store *s, const char *catalog, const char *slug_or_url, const char *version, char *ret_slug,

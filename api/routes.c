@@ -25,7 +25,7 @@
 #include "run/run.h"
 #include "run/runs.h"
 #include "run/snapshot.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/index.h"
 #include "store/store.h"
 

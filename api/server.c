@@ -38,7 +38,7 @@
 #include "requests.h"
 #include "routes.h"
 #include "session.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/store.h"
 
 #define MAX_HOSTS    6

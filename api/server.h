@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/error.h"
+#include "base/error.h"
 
 #define SERVER_DEFAULT_PORT     57404
 #define SERVER_DEFAULT_ADDRESS  "127.0.0.1"

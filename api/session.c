@@ -13,8 +13,8 @@
 
 #include <mbedtls/platform_util.h>
 
-#include "store/digest.h"
-#include "store/fsutil.h"
+#include "base/digest.h"
+#include "base/fsutil.h"
 
 #define USED_KEPT 64 /* consumed links remembered, to say "used already" rather than "not valid" */
 

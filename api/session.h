@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store/error.h"
+#include "base/error.h"
 
 #define LOGIN_TOKEN_HEX   64
 #define LOGIN_TTL_DEFAULT 300   /* seconds a login link works */

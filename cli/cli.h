@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/store.h"
 
 int cmd_pack(int argc, char **argv);

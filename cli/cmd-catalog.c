@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "fetch/catalog.h"
 #include "fetch/sign.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/pack.h"
 
 #include <dirent.h>

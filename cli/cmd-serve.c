@@ -5,7 +5,7 @@
 #include "api/requests.h"
 #include "api/server.h"
 #include "run/run.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,7 +1,7 @@
 /* cmd-token.c - `stack token [--ttl S]`: print a short-lived bearer token for the API (spec/api.md). */
 #include "cli.h"
 #include "api/jwt.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <getopt.h>

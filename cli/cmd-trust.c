@@ -2,7 +2,7 @@
  * signatures fetch accepts, kept as PEM files in $STACK_HOME/keys/trusted. */
 #include "cli.h"
 #include "fetch/sign.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 #include <getopt.h>
 #include <limits.h>

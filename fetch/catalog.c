@@ -1,9 +1,9 @@
 /* catalog.c - index.json: parse with jansson, verify, cache with validators, revalidate. */
 #include "catalog.h"
 #include "http.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/index.h"
-#include "store/semver.h"
+#include "base/semver.h"
 #include "store/manifest.h"
 
 #include <errno.h>

@@ -16,8 +16,8 @@
 #include <stdint.h>
 
 #include "fetch/sign.h"
-#include "store/digest.h"
-#include "store/error.h"
+#include "base/digest.h"
+#include "base/error.h"
 #include "store/store.h"
 
 #define CATALOG_MAX_INDEX (16 * 1024 * 1024)

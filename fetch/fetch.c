@@ -2,7 +2,7 @@
 #include "fetch.h"
 #include "catalog.h"
 #include "sign.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/ingest.h"
 
 #include <errno.h>

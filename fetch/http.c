@@ -21,7 +21,7 @@
 
 #include <curl/curl.h>
 
-#include "store/buf.h"
+#include "base/buf.h"
 
 #define MAX_ATTEMPTS      4
 #define HIGH_WATER        (1024 * 1024)

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "store/error.h"
+#include "base/error.h"
 
 struct http_response {
         long status; /* 200, or 304 when the validators matched (body NULL) */

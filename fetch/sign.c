@@ -25,7 +25,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 #define KEY_FILE_MAX (16 * 1024) /* a PEM P-256 key is a few hundred bytes */
 #define KEY_PEM_MAX  1024

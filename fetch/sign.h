@@ -13,8 +13,8 @@
 
 #include <stddef.h>
 
-#include "store/digest.h"
-#include "store/error.h"
+#include "base/digest.h"
+#include "base/error.h"
 
 #define SIGN_MAX_SIG 256 /* bytes of a DER ECDSA P-256 signature, with room */
 

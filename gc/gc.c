@@ -8,7 +8,7 @@
 #include "run/runs.h"
 #include "run/snapshot.h"
 #include "orch/upgrade.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/index.h"
 
 #include <dirent.h>

@@ -29,7 +29,7 @@
 
 #include "fetch/http.h"
 #include "run/run.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/store.h"
 
 struct orch_options {

@@ -19,9 +19,9 @@
 
 #include <curl/curl.h>
 
-#include "store/buf.h"
+#include "base/buf.h"
 #include "frontdoor.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 #define ADMIN_BODY_MAX (4 * 1024 * 1024)
 #define LOG_TAIL       4096

@@ -22,7 +22,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "store/error.h"
+#include "base/error.h"
 
 #define CADDY_START_WAIT_MS 10000
 #define CADDY_STOP_WAIT_MS  5000

@@ -19,7 +19,7 @@
 #include <jansson.h>
 
 #include "caddy.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 /* The registry directory: made 0700 when missing; refused unless it is a directory of ours no one else can
  * write (a /tmp name another user made first must not decide which proxy runs). */

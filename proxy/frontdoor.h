@@ -23,7 +23,7 @@
 #include <limits.h>
 #include <sys/types.h>
 
-#include "store/error.h"
+#include "base/error.h"
 
 /* How long a proxy outlives its deleted store at most: the supervisor polls the store every
  * FRONTDOOR_POLL_MS and gives Caddy CADDY_STOP_WAIT_MS to stop. */

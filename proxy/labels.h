@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store/error.h"
+#include "base/error.h"
 
 #define LABELS_ROUTES_MAX 16
 #define LABELS_HOST_MAX   253

@@ -16,7 +16,7 @@
 #include "caddy.h"
 #include "frontdoor.h"
 #include "labels.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "tls/ca.h"
 
 #define TABLE_MAX (1024 * 1024)

@@ -26,7 +26,7 @@
 
 #include <jansson.h>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/store.h"
 
 #define PROXY_ROUTES_MAX 1024

@@ -1,6 +1,6 @@
 /* backend.c - detect and run the compose tool (compose v2, docker-compose v1, podman compose, podman-compose). */
 #include "backend.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>

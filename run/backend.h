@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/store.h"
 
 struct backend;

@@ -32,7 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store/error.h"
+#include "base/error.h"
 
 #define INTERP_MAX_DEPTH    32                /* nesting of ${...} inside defaults/alternatives */
 #define INTERP_MAX_OUTPUT   (256 * 1024)      /* bytes one interp_expand() may produce */

@@ -22,8 +22,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "store/buf.h"
-#include "store/fsutil.h"
+#include "base/buf.h"
+#include "base/fsutil.h"
 
 #define DEFAULT_SOCKET "/var/run/docker.sock"
 /* The API versions this client speaks. The newest is the one whose changes since the oldest were checked

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "store/error.h"
+#include "base/error.h"
 
 struct engine;
 

@@ -20,7 +20,7 @@
 #include "run/images.h"
 #include "store/imagearchive.h"
 #include "store/checkout.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/index.h"
 #include "store/tree.h"
 

@@ -12,8 +12,8 @@
 
 #include <stddef.h>
 
-#include "store/digest.h"
-#include "store/error.h"
+#include "base/digest.h"
+#include "base/error.h"
 #include "store/store.h"
 
 #define IMAGES_SCHEMA_VERSION 1

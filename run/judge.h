@@ -26,7 +26,7 @@
 #include <jansson.h>
 
 #include "run/engine.h"
-#include "store/error.h"
+#include "base/error.h"
 
 struct judge_input {
         const char *project;  /* the compose project (run_project_name()) */

@@ -12,7 +12,7 @@
 
 #include <yaml.h>
 
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 int pending_add(struct apply *a, char *path, char *data, size_t len, unsigned mode)
 {

@@ -20,7 +20,7 @@
 #include <sys/types.h>
 
 #include "policy.h"
-#include "store/yamltree.h"
+#include "base/yamltree.h"
 
 #define POLICY_MAX_SIZE       (1024 * 1024)     /* bytes of one compose file */
 #define POLICY_MAX_ALIASES    64                /* alias references in one file */

@@ -14,7 +14,7 @@
 
 #include <yaml.h>
 
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 /* Host files a container may read without a grant (spec/run.md "Harmless host files"): bound read-only they
  * say what time it is or give randomness, nothing more. */

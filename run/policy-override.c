@@ -22,7 +22,7 @@
 
 #include <yaml.h>
 
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 /* compose-go's DefaultOverrideFileNames, in its order: the first one present is read. */
 static const char *const override_names[] = {

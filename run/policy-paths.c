@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 /* Add the components of path to out (a normalised relative path, "" = the root), resolving "." and ".."
  * lexically, as compose does (os.path.abspath, filepath.Join) before the Engine sees the path. 1 when ".."

@@ -14,7 +14,7 @@
 
 #include <yaml.h>
 
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 #define CONFIGS_DIR ".stack-configs"
 

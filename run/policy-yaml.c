@@ -1,4 +1,4 @@
-/* policy-yaml.c - the compose document as a tree (store/yamltree.h): what a node is (null, false, a
+/* policy-yaml.c - the compose document as a tree (base/yamltree.h): what a node is (null, false, a
  * variable ...), editing it (map_get/map_set/map_del, scalars replaced in place), string lists, and the
  * bounded parse in (tags checked and resolved by policy_tags(), policy-keys.c) and the emit out (libyaml, no
  * tags, anchors or aliases, at most POLICY_MAX_OUTPUT bytes).
@@ -14,7 +14,7 @@
 
 #include <yaml.h>
 
-#include "store/buf.h"
+#include "base/buf.h"
 
 int strv_add(struct strv *s, const char *str, size_t len)
 {

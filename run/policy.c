@@ -2,7 +2,7 @@
  * the effective compose file"): the entry points, the permission names, how a refusal is recorded, one
  * compose file from disk to its effective text, and the data dirs made once everything passed.
  *
- * The compose file is read with the bounded loader (store/yamltree.h, YAMLTREE_ALIAS_COPY): nodes and aliases
+ * The compose file is read with the bounded loader (base/yamltree.h, YAMLTREE_ALIAS_COPY): nodes and aliases
  * are counted as they arrive, and an alias is expanded into a copy at the event that names it, with the copy
  * counted against the same node budget, so a billion-laughs file stops at the limit instead of growing. Merge
  * keys (`<<` and any `!!merge`-tagged key) are resolved the way PyYAML (compose v1) and go-yaml (compose v2)
@@ -46,7 +46,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 static const struct {
         unsigned bit;

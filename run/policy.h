@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "run/composevars.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/manifest.h"
 #include "store/tree.h"
 

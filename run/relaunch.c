@@ -6,9 +6,9 @@
  * is the caller's compose `up`, with the reason.
  */
 #include "relaunch.h"
-#include "store/digest.h"
-#include "store/fsutil.h"
-#include "store/yamltree.h"
+#include "base/digest.h"
+#include "base/fsutil.h"
+#include "base/yamltree.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -23,7 +23,7 @@
 
 #include "engine.h"
 #include "judge.h"
-#include "store/error.h"
+#include "base/error.h"
 
 #define RELAUNCH_RECORD ".stack-relaunch"
 

@@ -16,9 +16,9 @@
 #include "judge.h"
 #include "relaunch.h"
 #include "runs.h"
-#include "store/buf.h"
+#include "base/buf.h"
 #include "store/checkout.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,9 +9,9 @@
 #include "run/engine.h"
 #include "run/run.h"
 #include "run/runs.h"
-#include "store/buf.h"
+#include "base/buf.h"
 #include "store/checkout.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/index.h"
 #include "store/tree.h"
 

@@ -27,8 +27,8 @@
 
 #include <jansson.h>
 
-#include "store/digest.h"
-#include "store/error.h"
+#include "base/digest.h"
+#include "base/error.h"
 #include "store/store.h"
 
 #define SNAPSHOT_SCHEMA_VERSION 1

@@ -1,6 +1,6 @@
 /* checkout.c - a tree from the store into a directory: reflink or copy, never a hard link. */
 #include "checkout.h"
-#include "fsutil.h"
+#include "base/fsutil.h"
 #include "imagearchive.h"
 
 #include <errno.h>

@@ -8,7 +8,7 @@
 #ifndef STACK_CHECKOUT_H
 #define STACK_CHECKOUT_H
 
-#include "error.h"
+#include "base/error.h"
 #include "store.h"
 #include "tree.h"
 

@@ -13,8 +13,8 @@
  */
 #include "imagearchive.h"
 
-#include "buf.h"
-#include "fsutil.h"
+#include "base/buf.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>

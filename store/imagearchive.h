@@ -33,8 +33,8 @@
 
 #include <jansson.h>
 
-#include "digest.h"
-#include "error.h"
+#include "base/digest.h"
+#include "base/error.h"
 #include "store.h"
 #include "tree.h"
 

@@ -3,7 +3,7 @@
  * that keep their own tables in index.db migrate them through index_migrate_module().
  */
 #include "index.h"
-#include "semver.h"
+#include "base/semver.h"
 
 #include <errno.h>
 #include <stdio.h>

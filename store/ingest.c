@@ -11,9 +11,9 @@
 #include "ingest.h"
 
 #include "bundle.h"
-#include "fsutil.h"
+#include "base/fsutil.h"
 #include "imagearchive.h"
-#include "pipe.h"
+#include "base/pipe.h"
 
 #include <errno.h>
 #include <pthread.h>

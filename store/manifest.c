@@ -15,8 +15,8 @@
 
 #include <yaml.h>
 
-#include "buf.h"
-#include "yamltree.h"
+#include "base/buf.h"
+#include "base/yamltree.h"
 
 #define MANIFEST_MAX_DEPTH       64    /* nesting of sequences/mappings, aliases included */
 #define MANIFEST_MAX_PATH        4096  /* bytes in a `compose` / `images` path */

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "base/error.h"
 
 #define MANIFEST_MAX_SIZE    (1024 * 1024) /* stack.yaml larger than this is refused */
 #define MANIFEST_MAX_ALIASES 64            /* YAML alias references allowed in one document */

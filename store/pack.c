@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
-#include "fsutil.h"
+#include "base/fsutil.h"
 #include "tree.h"
 
 struct packer {

@@ -25,8 +25,8 @@
 
 #include <stdint.h>
 
-#include "digest.h"
-#include "error.h"
+#include "base/digest.h"
+#include "base/error.h"
 #include "manifest.h"
 
 #define PACK_CHUNK (256 * 1024) /* file data is streamed in chunks this size */

@@ -10,7 +10,7 @@
  * ingest more than it saves.)
  */
 #include "store.h"
-#include "fsutil.h"
+#include "base/fsutil.h"
 #include "index.h"
 
 #include <errno.h>

@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "digest.h"
-#include "error.h"
+#include "base/digest.h"
+#include "base/error.h"
 
 struct store;
 struct index;

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "digest.h"
-#include "error.h"
+#include "base/digest.h"
+#include "base/error.h"
 
 #define TREE_MAX_PATH         1024 /* bytes in a normalised path */
 #define TREE_MAX_SYMLINK_HOPS 40

@@ -1,6 +1,6 @@
 /* verify.c - re-hash the store and check the index against the files. */
 #include "verify.h"
-#include "fsutil.h"
+#include "base/fsutil.h"
 #include "imagearchive.h"
 #include "index.h"
 

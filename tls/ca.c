@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "x509.h"
 
 int ca_path(const char *home, const char *what, char *buf, size_t size)

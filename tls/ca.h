@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store/error.h"
+#include "base/error.h"
 
 #define CA_SUBJECT         "CN=stack local CA,O=stack"
 #define CA_VALID_DAYS      3650

@@ -21,7 +21,7 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/x509_crt.h>
 
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 #define PEM_MAX 4096
 #define SAN_MAX (X509_SAN_MAX * (X509_NAME_MAX + 4) + 64)

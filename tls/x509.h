@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "store/error.h"
+#include "base/error.h"
 
 #define X509_SAN_MAX      8   /* dNSNames in one certificate */
 #define X509_NAME_MAX     253 /* a DNS name */

@@ -9,7 +9,7 @@
 #include <mbedtls/sha256.h>
 #include <openssl/evp.h>
 
-#include "store/digest.h"
+#include "base/digest.h"
 
 #define SIZE   (512UL << 20)
 #define ROUNDS 3

@@ -7,7 +7,7 @@
  * RESET_EVERY inputs so what the fuzzer writes stays small. */
 #include "fuzz.h"
 
-#include "store/digest.h"
+#include "base/digest.h"
 #include "store/imagearchive.h"
 #include "store/store.h"
 

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "store/bundle.h"
-#include "store/digest.h"
+#include "base/digest.h"
 #include "store/manifest.h"
 #include "store/tree.h"
 

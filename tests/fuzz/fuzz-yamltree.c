@@ -1,9 +1,9 @@
-/* fuzz-yamltree.c - the bounded YAML loader (store/yamltree.h): any bytes load into a tree or are refused with
+/* fuzz-yamltree.c - the bounded YAML loader (base/yamltree.h): any bytes load into a tree or are refused with
  * a message; every tree can be walked (aliases followed once) and freed. The first byte picks the options the
  * engine's callers use: alias references or copies, merge keys, a mapping at the root. */
 #include "fuzz.h"
 
-#include "store/yamltree.h"
+#include "base/yamltree.h"
 
 static size_t walk(const struct yamltree_node *n, unsigned depth)
 {

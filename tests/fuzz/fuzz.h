@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/error.h"
-#include "store/fsutil.h"
+#include "base/error.h"
+#include "base/fsutil.h"
 
 static char fuzz_root[PATH_MAX];
 

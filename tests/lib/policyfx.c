@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "policyfx.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "testlib.h"
 
 /* shipped: NULL-terminated paths; a trailing '/' makes a directory. */

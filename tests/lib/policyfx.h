@@ -10,7 +10,7 @@
 #include <stdbool.h>
 
 #include "run/policy.h"
-#include "store/error.h"
+#include "base/error.h"
 #include "store/manifest.h"
 #include "store/tree.h"
 

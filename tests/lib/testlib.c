@@ -18,7 +18,7 @@
 #include <archive_entry.h>
 #include <sqlite3.h>
 
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 extern char **environ;
 char tl_out[65536], tl_err[65536];

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/digest.h"
-#include "store/error.h"
+#include "base/digest.h"
+#include "base/error.h"
 #include "store/ingest.h"
 #include "store/store.h"
 

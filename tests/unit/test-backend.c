@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "run/backend.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/store.h"
 #include "testlib.h"
 

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "store/buf.h"
+#include "base/buf.h"
 
 static void grows_past_its_first_allocation_and_keeps_every_byte(void **state)
 {

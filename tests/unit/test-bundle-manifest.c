@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/pack.h"
 #include "testlib.h"
 

@@ -18,7 +18,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "api/cert.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "tls/ca.h"
 #include "tls/x509.h"
 

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "store/error.h"
+#include "base/error.h"
 #include "store/index.h"
 #include "testlib.h"
 

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 static int entries(const char *dir)
 {

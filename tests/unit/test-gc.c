@@ -17,7 +17,7 @@
 
 #include "gc/gc.h"
 #include "run/runs.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/index.h"
 #include "store/store.h"
 #include "store/verify.h"

@@ -21,7 +21,7 @@
 #include <mbedtls/md.h>
 
 #include "api/jwt.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 #define NOW 1700000000LL
 

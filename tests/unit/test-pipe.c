@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "store/pipe.h"
+#include "base/pipe.h"
 
 static unsigned char pattern(uint64_t i)
 {

@@ -1,4 +1,4 @@
-/* test-policy-keys.c - what the policy does not understand is refused (run/policy-keys.c, store/yamltree.c):
+/* test-policy-keys.c - what the policy does not understand is refused (run/policy-keys.c, base/yamltree.c):
  * merge keys in every spelling compose reads, YAML tags, compose keys at every level, `x-` extensions; and the
  * effective file carries no tags, anchors, aliases or merge keys. */
 #include <setjmp.h>
@@ -16,7 +16,7 @@
 #include <yaml.h>
 
 #include "run/policy.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/manifest.h"
 #include "store/tree.h"
 #include "testlib.h"

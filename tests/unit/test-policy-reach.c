@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "run/policy.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/manifest.h"
 #include "store/tree.h"
 #include "policyfx.h"

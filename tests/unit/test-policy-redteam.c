@@ -16,7 +16,7 @@
 
 #include "run/composevars.h"
 #include "run/policy.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/manifest.h"
 #include "store/tree.h"
 #include "policyfx.h"

@@ -14,8 +14,8 @@
 #include <cmocka.h>
 
 #include "api/session.h"
-#include "store/digest.h"
-#include "store/fsutil.h"
+#include "base/digest.h"
+#include "base/fsutil.h"
 
 #define NOW 1700000000LL
 

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "fetch/sign.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 
 /* Per test: a temp dir with alice.key/.pub, bob.key/.pub, a signed file and an empty trust dir. */
 struct fx {

@@ -21,7 +21,7 @@
 #include <archive_entry.h>
 
 #include "run/snapshot.h"
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/store.h"
 #include "testlib.h"
 

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "store/index.h"
-#include "store/semver.h"
+#include "base/semver.h"
 #include "store/tree.h"
 
 static struct digest dg(char c)

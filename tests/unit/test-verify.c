@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "store/fsutil.h"
+#include "base/fsutil.h"
 #include "store/index.h"
 #include "store/store.h"
 #include "store/verify.h"

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "store/yamltree.h"
+#include "base/yamltree.h"
 
 /* The value of key "v" in the one-line document "v: <value>". */
 static bool value_is_null(const char *value, enum yamltree_alias aliases)

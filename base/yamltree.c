@@ -1,5 +1,5 @@
 /* yamltree.c - libyaml events -> a bounded tree (see yamltree.h). */
-#include "yamltree.h"
+#include "base/yamltree.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* fsutil.c - file-system helpers: atomic writes (whole or streamed), bounded reads, recursive removal,
  * reflink-or-copy. */
-#include "fsutil.h"
+#include "base/fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>

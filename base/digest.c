@@ -1,5 +1,5 @@
 /* digest.c - SHA-256 through nettle, and hex conversion. */
-#include "digest.h"
+#include "base/digest.h"
 
 #include <errno.h>
 #include <string.h>

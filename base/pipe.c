@@ -6,7 +6,7 @@
  * `filled` counts chunks handed over and not yet given back. A producer that found the queue full is woken once a
  * quarter of it is free again (fewer wake-ups: it refills in batches).
  */
-#include "pipe.h"
+#include "base/pipe.h"
 
 #include <errno.h>
 #include <pthread.h>

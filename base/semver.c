@@ -1,5 +1,5 @@
 /* semver.c - version labels in semantic-version order, for resolving "the newest" in the index and the catalog. */
-#include "semver.h"
+#include "base/semver.h"
 
 #include <ctype.h>
 #include <errno.h>

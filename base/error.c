@@ -1,5 +1,5 @@
 /* error.c - the error sink (first message wins, one line) and the mapping of codes to exit codes. */
-#include "error.h"
+#include "base/error.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* buf.c - the bounded byte buffer (buf.h). */
-#include "buf.h"
+#include "base/buf.h"
 
 #include <errno.h>
 #include <stdint.h>
