@@ -2,9 +2,9 @@
  *
  * The tree is loaded with YAMLTREE_ALIAS_REF: nodes and aliases are counted as the events arrive, and an
  * alias stays a reference to its anchored node (the tree is a DAG, never copied), so memory is bounded by
- * the input; the one place that expands aliases (re-emitting `permissions`) has an output cap.
+ * the input; the one place that expands aliases (re-emitting `permissions`, manifest-json.c) has an output cap.
  */
-#include "manifest.h"
+#include "manifest-int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,17 +18,9 @@
 #include "base/buf.h"
 #include "base/yamltree.h"
 
-#define MANIFEST_MAX_DEPTH       64    /* nesting of sequences/mappings, aliases included */
-#define MANIFEST_MAX_PATH        4096  /* bytes in a `compose` / `images` path */
-#define MANIFEST_MAX_PERMISSIONS 65536 /* bytes of re-emitted `permissions` */
-#define MANIFEST_MAX_WARNINGS    64    /* warnings passed to warn(); the rest are summed up in one line */
-#define MANIFEST_MAX_CPUS        1000000.0
-
-struct ctx {
-        struct error *err;
-        char **warnings;
-        size_t n_warnings, n_dropped;
-};
+#define MANIFEST_MAX_PATH     4096 /* bytes in a `compose` / `images` path */
+#define MANIFEST_MAX_WARNINGS 64   /* warnings passed to warn(); the rest are summed up in one line */
+#define MANIFEST_MAX_CPUS     1000000.0
 
 static const char *const compose_candidates[] = {
         "compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml", NULL,
@@ -105,28 +97,28 @@ void manifest_free(struct manifest *m)
 
 /* ---- the tree ---- */
 
-static int oom(struct ctx *c)
+int manifest_oom(struct manifest_ctx *c)
 {
         return error_set(c->err, STACK_EFAIL, "stack.yaml: out of memory");
 }
 
 /* A scalar unquoted and not tagged !!str (may be a bool/number/null). */
-static bool node_plain(const struct yamltree_node *n)
+bool manifest_node_plain(const struct yamltree_node *n)
 {
         if (n->tag && (strcmp(n->tag, YAML_NULL_TAG) == 0 || strcmp(n->tag, YAML_STR_TAG) == 0))
                 return false;
         return n->style == YAML_PLAIN_SCALAR_STYLE;
 }
 
-static const struct yamltree_node *deref(const struct yamltree_node *n)
+const struct yamltree_node *manifest_deref(const struct yamltree_node *n)
 {
         return n && n->kind == YAMLTREE_ALIAS ? n->target : n;
 }
 
 static const char *kind_name(const struct yamltree_node *n)
 {
-        switch (deref(n)->kind) {
-        case YAMLTREE_SCALAR: return yamltree_is_null(deref(n)) ? "null" : "scalar";
+        switch (manifest_deref(n)->kind) {
+        case YAMLTREE_SCALAR: return yamltree_is_null(manifest_deref(n)) ? "null" : "scalar";
         case YAMLTREE_SEQ: return "list";
         default: return "mapping";
         }
@@ -135,24 +127,24 @@ static const char *kind_name(const struct yamltree_node *n)
 /* A value quoted into a message: at most ~60 bytes, control characters shown as '?', one line. */
 static const char *show(const struct yamltree_node *n, char *buf, size_t size)
 {
-        n = deref(n);
+        n = manifest_deref(n);
         if (n->kind != YAMLTREE_SCALAR)
                 return kind_name(n);
         return yamltree_show(n->text, n->len, buf, size);
 }
 
-static bool scalar_is(const struct yamltree_node *n, const char *s)
+bool manifest_scalar_is(const struct yamltree_node *n, const char *s)
 {
-        n = deref(n);
+        n = manifest_deref(n);
         return n->kind == YAMLTREE_SCALAR && n->len == strlen(s) && memcmp(n->text, s, n->len) == 0;
 }
 
 /* ---- warnings ---- */
 
-static void warn_add(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn_add(struct manifest_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Warnings are held until the whole manifest is accepted: a rejected one gets one error, not noise. */
-static void warn_add(struct ctx *c, const char *fmt, ...)
+static void warn_add(struct manifest_ctx *c, const char *fmt, ...)
 {
         char line[512], *copy;
         va_list ap;
@@ -186,7 +178,7 @@ static int key_cmp(const void *a, const void *b)
 
 /* Mapping keys must be scalars and unique; `where` names the mapping ("ports[2]", "" for the top level).
  * Sorted, so a mapping of many keys costs n log n. */
-static int map_check(struct ctx *c, const struct yamltree_node *map, const char *where)
+int manifest_map_check(struct manifest_ctx *c, const struct yamltree_node *map, const char *where)
 {
         const struct yamltree_node **keys;
         size_t i, n = map->n / 2;
@@ -194,16 +186,16 @@ static int map_check(struct ctx *c, const struct yamltree_node *map, const char 
         int r = 0;
 
         if (n < 2) {
-                if (n == 1 && deref(map->items[0])->kind != YAMLTREE_SCALAR)
+                if (n == 1 && manifest_deref(map->items[0])->kind != YAMLTREE_SCALAR)
                         return error_set(c->err, STACK_EREJECT, "stack.yaml: %s%skeys must be strings (line %zu)",
                                          where, *where ? ": " : "", map->items[0]->line);
                 return 0;
         }
         keys = malloc(n * sizeof *keys);
         if (!keys)
-                return oom(c);
+                return manifest_oom(c);
         for (i = 0; i < n; i++) {
-                keys[i] = deref(map->items[2 * i]);
+                keys[i] = manifest_deref(map->items[2 * i]);
                 if (keys[i]->kind != YAMLTREE_SCALAR) {
                         r = error_set(c->err, STACK_EREJECT, "stack.yaml: %s%skeys must be strings (line %zu)", where,
                                       *where ? ": " : "", map->items[2 * i]->line);
@@ -232,10 +224,10 @@ out:
 }
 
 /* A scalar we keep as text. A YAML null gives NULL when allow_null, else it is refused as empty. */
-static int take_text(struct ctx *c, const struct yamltree_node *v, const char *what, bool allow_null, bool allow_empty,
-                     char **ret)
+static int take_text(struct manifest_ctx *c, const struct yamltree_node *v, const char *what, bool allow_null,
+                     bool allow_empty, char **ret)
 {
-        const struct yamltree_node *s = deref(v);
+        const struct yamltree_node *s = manifest_deref(v);
         char *copy;
 
         if (s->kind != YAMLTREE_SCALAR)
@@ -252,15 +244,15 @@ static int take_text(struct ctx *c, const struct yamltree_node *v, const char *w
                                  v->line);
         copy = strdup(yamltree_is_null(s) ? "" : s->text);
         if (!copy)
-                return oom(c);
+                return manifest_oom(c);
         *ret = copy;
         return 0;
 }
 
 /* A path inside the bundle: relative, no "..", no backslash or control character; "./" and "//" dropped. */
-static int take_path(struct ctx *c, const struct yamltree_node *v, const char *what, char **ret)
+static int take_path(struct manifest_ctx *c, const struct yamltree_node *v, const char *what, char **ret)
 {
-        const struct yamltree_node *s = deref(v);
+        const struct yamltree_node *s = manifest_deref(v);
         char buf[80], *out;
         size_t i, o = 0;
 
@@ -288,7 +280,7 @@ static int take_path(struct ctx *c, const struct yamltree_node *v, const char *w
         }
         out = malloc(s->len + 1);
         if (!out)
-                return oom(c);
+                return manifest_oom(c);
         for (i = 0; i < s->len;) {
                 const char *comp = s->text + i;
                 size_t n = strcspn(comp, "/");
@@ -395,9 +387,9 @@ static bool parse_cpus(const struct yamltree_node *s, double *ret)
         return true;
 }
 
-static int parse_ports(struct ctx *c, const struct yamltree_node *v, struct manifest *m)
+static int parse_ports(struct manifest_ctx *c, const struct yamltree_node *v, struct manifest *m)
 {
-        const struct yamltree_node *seq = deref(v);
+        const struct yamltree_node *seq = manifest_deref(v);
         char what[64], buf[80];
         size_t i, k;
         int r;
@@ -410,9 +402,10 @@ static int parse_ports(struct ctx *c, const struct yamltree_node *v, struct mani
                 return 0;
         m->ports = calloc(seq->n, sizeof *m->ports);
         if (!m->ports)
-                return oom(c);
+                return manifest_oom(c);
         for (i = 0; i < seq->n; i++) {
-                const struct yamltree_node *e = deref(seq->items[i]), *service = NULL, *port = NULL, *label = NULL;
+                const struct yamltree_node *e = manifest_deref(seq->items[i]), *service = NULL, *port = NULL,
+                                           *label = NULL;
                 struct manifest_port *p = &m->ports[m->n_ports++];
                 uint64_t num;
 
@@ -421,33 +414,33 @@ static int parse_ports(struct ctx *c, const struct yamltree_node *v, struct mani
                         return error_set(c->err, STACK_EREJECT,
                                          "stack.yaml: %s must be a mapping {service, port, label}, not a %s (line %zu)",
                                          what, kind_name(e), seq->items[i]->line);
-                r = map_check(c, e, what);
+                r = manifest_map_check(c, e, what);
                 if (r < 0)
                         return r;
                 for (k = 0; k + 1 < e->n; k += 2) {
                         const struct yamltree_node *key = e->items[k];
 
-                        if (scalar_is(key, "service"))
+                        if (manifest_scalar_is(key, "service"))
                                 service = e->items[k + 1];
-                        else if (scalar_is(key, "port"))
+                        else if (manifest_scalar_is(key, "port"))
                                 port = e->items[k + 1];
-                        else if (scalar_is(key, "label"))
+                        else if (manifest_scalar_is(key, "label"))
                                 label = e->items[k + 1];
                         else
                                 warn_add(c, "stack.yaml: %s: unknown key '%s' (ignored)", what,
                                          show(key, buf, sizeof buf));
                 }
-                if (!service || yamltree_is_null(deref(service)))
+                if (!service || yamltree_is_null(manifest_deref(service)))
                         return error_set(c->err, STACK_EREJECT, "stack.yaml: %s has no 'service' (line %zu)", what,
                                          seq->items[i]->line);
-                if (!port || yamltree_is_null(deref(port)))
+                if (!port || yamltree_is_null(manifest_deref(port)))
                         return error_set(c->err, STACK_EREJECT, "stack.yaml: %s has no 'port' (line %zu)", what,
                                          seq->items[i]->line);
                 snprintf(what, sizeof what, "ports[%zu].service", i);
                 r = take_text(c, service, what, false, false, &p->service);
                 if (r < 0)
                         return r;
-                if (!parse_uint(deref(port), 65535, &num) || num == 0)
+                if (!parse_uint(manifest_deref(port), 65535, &num) || num == 0)
                         return error_set(c->err, STACK_EREJECT,
                                          "stack.yaml: ports[%zu].port '%s' is not a port number 1..65535 (line %zu)", i,
                                          show(port, buf, sizeof buf), port->line);
@@ -462,9 +455,9 @@ static int parse_ports(struct ctx *c, const struct yamltree_node *v, struct mani
         return 0;
 }
 
-static int parse_resources(struct ctx *c, const struct yamltree_node *v, struct manifest *m)
+static int parse_resources(struct manifest_ctx *c, const struct yamltree_node *v, struct manifest *m)
 {
-        const struct yamltree_node *map = deref(v);
+        const struct yamltree_node *map = manifest_deref(v);
         char buf[80];
         size_t k;
         int r;
@@ -473,21 +466,21 @@ static int parse_resources(struct ctx *c, const struct yamltree_node *v, struct 
                 return error_set(c->err, STACK_EREJECT,
                                  "stack.yaml: 'resources' must be a mapping {cpus, memory, pids}, not a %s (line %zu)",
                                  kind_name(map), v->line);
-        r = map_check(c, map, "resources");
+        r = manifest_map_check(c, map, "resources");
         if (r < 0)
                 return r;
         for (k = 0; k + 1 < map->n; k += 2) {
-                const struct yamltree_node *key = map->items[k], *val = map->items[k + 1], *s = deref(val);
+                const struct yamltree_node *key = map->items[k], *val = map->items[k + 1], *s = manifest_deref(val);
                 uint64_t num;
 
-                if (scalar_is(key, "cpus")) {
+                if (manifest_scalar_is(key, "cpus")) {
                         if (yamltree_is_null(s))
                                 continue;
                         if (!parse_cpus(s, &m->resources.cpus))
                                 return error_set(c->err, STACK_EREJECT,
                                                  "stack.yaml: resources.cpus '%s' is not a positive number (line %zu)",
                                                  show(val, buf, sizeof buf), val->line);
-                } else if (scalar_is(key, "memory")) {
+                } else if (manifest_scalar_is(key, "memory")) {
                         if (yamltree_is_null(s))
                                 continue;
                         if (!parse_size(s, &m->resources.memory) || m->resources.memory == 0)
@@ -495,7 +488,7 @@ static int parse_resources(struct ctx *c, const struct yamltree_node *v, struct 
                                                  "stack.yaml: resources.memory '%s' is not a positive size such as "
                                                  "512m, 1g or 256MiB (line %zu)",
                                                  show(val, buf, sizeof buf), val->line);
-                } else if (scalar_is(key, "pids")) {
+                } else if (manifest_scalar_is(key, "pids")) {
                         if (yamltree_is_null(s))
                                 continue;
                         if (!parse_uint(s, UINT_MAX, &num) || num == 0)
@@ -510,9 +503,9 @@ static int parse_resources(struct ctx *c, const struct yamltree_node *v, struct 
         return 0;
 }
 
-static int parse_images(struct ctx *c, const struct yamltree_node *v, struct manifest *m)
+static int parse_images(struct manifest_ctx *c, const struct yamltree_node *v, struct manifest *m)
 {
-        const struct yamltree_node *seq = deref(v);
+        const struct yamltree_node *seq = manifest_deref(v);
         char what[32];
         size_t i;
         int r;
@@ -525,7 +518,7 @@ static int parse_images(struct ctx *c, const struct yamltree_node *v, struct man
                 return 0;
         m->images = calloc(seq->n + 1, sizeof *m->images);
         if (!m->images)
-                return oom(c);
+                return manifest_oom(c);
         for (i = 0; i < seq->n; i++) {
                 snprintf(what, sizeof what, "images[%zu]", i);
                 r = take_path(c, seq->items[i], what, &m->images[i]);
@@ -536,155 +529,15 @@ static int parse_images(struct ctx *c, const struct yamltree_node *v, struct man
         return 0;
 }
 
-/* ---- permissions, re-emitted as JSON (which is also flow YAML) ---- */
+/* ---- permissions ---- */
 
-static int out_add(struct ctx *c, struct buf *b, const char *s, size_t n)
+static int parse_permissions(struct manifest_ctx *c, const struct yamltree_node *v, struct manifest *m)
 {
-        int r = buf_add(b, s, n);
-
-        if (r == -EFBIG)
-                return error_set(c->err, STACK_EREJECT,
-                                 "stack.yaml: 'permissions' is larger than %d bytes once written out",
-                                 MANIFEST_MAX_PERMISSIONS);
-        return r < 0 ? oom(c) : 0;
-}
-
-static int out_str(struct ctx *c, struct buf *b, const char *s)
-{
-        return out_add(c, b, s, strlen(s));
-}
-
-/* A plain scalar the JSON reader sees as the same value: true/false/null and JSON numbers. */
-static const char *json_bare(const struct yamltree_node *s)
-{
-        size_t i = 0;
-        const char *t = s->text;
-
-        if (yamltree_is_null(s))
-                return "null";
-        if (!node_plain(s))
-                return NULL;
-        if (scalar_is(s, "true") || scalar_is(s, "True") || scalar_is(s, "TRUE"))
-                return "true";
-        if (scalar_is(s, "false") || scalar_is(s, "False") || scalar_is(s, "FALSE"))
-                return "false";
-        /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-        if (i < s->len && t[i] == '-')
-                i++;
-        if (i < s->len && t[i] == '0')
-                i++;
-        else if (i < s->len && t[i] >= '1' && t[i] <= '9')
-                while (i < s->len && t[i] >= '0' && t[i] <= '9')
-                        i++;
-        else
-                return NULL;
-        if (i < s->len && t[i] == '.') {
-                if (++i >= s->len || t[i] < '0' || t[i] > '9')
-                        return NULL;
-                while (i < s->len && t[i] >= '0' && t[i] <= '9')
-                        i++;
-        }
-        if (i < s->len && (t[i] == 'e' || t[i] == 'E')) {
-                i++;
-                if (i < s->len && (t[i] == '+' || t[i] == '-'))
-                        i++;
-                if (i >= s->len || t[i] < '0' || t[i] > '9')
-                        return NULL;
-                while (i < s->len && t[i] >= '0' && t[i] <= '9')
-                        i++;
-        }
-        return i == s->len ? t : NULL;
-}
-
-static int emit_string(struct ctx *c, struct buf *b, const struct yamltree_node *s)
-{
-        char esc[8];
-        size_t i, start = 0;
-        int r;
-
-        r = out_add(c, b, "\"", 1);
-        for (i = 0; r == 0 && i < s->len; i++) {
-                unsigned char ch = (unsigned char)s->text[i];
-
-                if (ch >= 0x20 && ch != '"' && ch != '\\')
-                        continue;
-                r = out_add(c, b, s->text + start, i - start);
-                if (r < 0)
-                        break;
-                if (ch == '"' || ch == '\\')
-                        snprintf(esc, sizeof esc, "\\%c", ch);
-                else if (ch == '\n')
-                        snprintf(esc, sizeof esc, "\\n");
-                else if (ch == '\t')
-                        snprintf(esc, sizeof esc, "\\t");
-                else
-                        snprintf(esc, sizeof esc, "\\u%04x", ch);
-                r = out_str(c, b, esc);
-                start = i + 1;
-        }
-        if (r == 0)
-                r = out_add(c, b, s->text + start, s->len - start);
-        if (r == 0)
-                r = out_add(c, b, "\"", 1);
-        return r;
-}
-
-static int emit_node(struct ctx *c, struct buf *b, const struct yamltree_node *n, unsigned depth)
-{
-        const char *bare;
-        size_t i;
-        int r;
-
-        n = deref(n);
-        /* aliases can nest anchored collections: count the depth of what is written, not of the tree */
-        if (depth > MANIFEST_MAX_DEPTH)
-                return error_set(c->err, STACK_EREJECT, "stack.yaml: 'permissions' nests deeper than %d levels",
-                                 MANIFEST_MAX_DEPTH);
-        switch (n->kind) {
-        case YAMLTREE_SCALAR: bare = json_bare(n); return bare ? out_str(c, b, bare) : emit_string(c, b, n);
-        case YAMLTREE_SEQ:
-                r = out_add(c, b, "[", 1);
-                for (i = 0; r == 0 && i < n->n; i++) {
-                        if (i)
-                                r = out_add(c, b, ", ", 2);
-                        if (r == 0)
-                                r = emit_node(c, b, n->items[i], depth + 1);
-                }
-                return r < 0 ? r : out_add(c, b, "]", 1);
-        default:
-                r = map_check(c, n, "permissions");
-                if (r == 0)
-                        r = out_add(c, b, "{", 1);
-                for (i = 0; r == 0 && i + 1 < n->n; i += 2) {
-                        if (i)
-                                r = out_add(c, b, ", ", 2);
-                        if (r == 0)
-                                r = emit_string(c, b, deref(n->items[i]));
-                        if (r == 0)
-                                r = out_add(c, b, ": ", 2);
-                        if (r == 0)
-                                r = emit_node(c, b, n->items[i + 1], depth + 1);
-                }
-                return r < 0 ? r : out_add(c, b, "}", 1);
-        }
-}
-
-static int parse_permissions(struct ctx *c, const struct yamltree_node *v, struct manifest *m)
-{
-        struct buf b = BUF_INIT(MANIFEST_MAX_PERMISSIONS);
-        int r;
-
-        if (deref(v)->kind != YAMLTREE_MAP)
+        if (manifest_deref(v)->kind != YAMLTREE_MAP)
                 return error_set(c->err, STACK_EREJECT,
                                  "stack.yaml: 'permissions' must be a mapping, not a %s (line %zu)", kind_name(v),
                                  v->line);
-        r = emit_node(c, &b, v, 1);
-        if (r < 0) {
-                buf_release(&b);
-                return r;
-        }
-        m->permissions_yaml = b.p;
-        return 0;
+        return manifest_permissions_json(c, v, &m->permissions_yaml);
 }
 
 /* ---- the top level ---- */
@@ -705,7 +558,7 @@ static const char *const desktop_ignored[] = {"stars", "tags", "alternativeTo", 
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static int parse_required(struct ctx *c, const char *key, const struct yamltree_node *v, struct manifest *m)
+static int parse_required(struct manifest_ctx *c, const char *key, const struct yamltree_node *v, struct manifest *m)
 {
         char buf[80];
         size_t i;
@@ -730,11 +583,11 @@ static int parse_required(struct ctx *c, const char *key, const struct yamltree_
         if (strcmp(key, "license") == 0)
                 return take_text(c, v, key, false, true, &m->license);
         /* flavor */
-        if (deref(v)->kind != YAMLTREE_SCALAR ||
-            yamltree_is_null(deref(v))) /* take_text() refuses these, naming the key */
+        if (manifest_deref(v)->kind != YAMLTREE_SCALAR ||
+            yamltree_is_null(manifest_deref(v))) /* take_text() refuses these, naming the key */
                 return take_text(c, v, key, false, false, NULL);
         for (i = 0; i < COUNT(flavor_names); i++)
-                if (scalar_is(v, flavor_names[i])) {
+                if (manifest_scalar_is(v, flavor_names[i])) {
                         m->flavor = (enum manifest_flavor)i;
                         return 0;
                 }
@@ -743,23 +596,23 @@ static int parse_required(struct ctx *c, const char *key, const struct yamltree_
                          show(v, buf, sizeof buf), v->line);
 }
 
-static int add_unknown(struct ctx *c, const struct yamltree_node *key, struct manifest *m)
+static int add_unknown(struct manifest_ctx *c, const struct yamltree_node *key, struct manifest *m)
 {
-        const struct yamltree_node *k = deref(key);
+        const struct yamltree_node *k = manifest_deref(key);
         char buf[80];
 
         m->unknown[m->n_unknown] = strndup(k->text, k->len);
         if (!m->unknown[m->n_unknown])
-                return oom(c);
+                return manifest_oom(c);
         m->n_unknown++;
         warn_add(c, "stack.yaml: unknown key '%s' (kept, ignored)", show(k, buf, sizeof buf));
         return 0;
 }
 
 /* settle: whole seconds, 0 to 3600 (spec/manifest.md). */
-static int parse_settle(struct ctx *c, const struct yamltree_node *v, struct manifest *m)
+static int parse_settle(struct manifest_ctx *c, const struct yamltree_node *v, struct manifest *m)
 {
-        const struct yamltree_node *n = deref(v);
+        const struct yamltree_node *n = manifest_deref(v);
         char buf[16], *end = NULL;
         long x = -1;
 
@@ -775,31 +628,31 @@ static int parse_settle(struct ctx *c, const struct yamltree_node *v, struct man
         return 0;
 }
 
-static int parse_top(struct ctx *c, const struct yamltree_node *root, struct manifest *m)
+static int parse_top(struct manifest_ctx *c, const struct yamltree_node *root, struct manifest *m)
 {
         bool seen[COUNT(required_keys)] = {false};
         size_t i, k;
         int r;
 
-        r = map_check(c, root, "");
+        r = manifest_map_check(c, root, "");
         if (r < 0)
                 return r;
         m->unknown = calloc(root->n / 2 + 1, sizeof *m->unknown);
         if (!m->unknown)
-                return oom(c);
+                return manifest_oom(c);
         for (i = 0; i + 1 < root->n; i += 2) {
-                const struct yamltree_node *key = deref(root->items[i]), *v = root->items[i + 1];
-                bool null = yamltree_is_null(deref(v)), known = false;
+                const struct yamltree_node *key = manifest_deref(root->items[i]), *v = root->items[i + 1];
+                bool null = yamltree_is_null(manifest_deref(v)), known = false;
 
                 for (k = 0; k < COUNT(required_keys) && !known; k++)
-                        if (scalar_is(key, required_keys[k])) {
+                        if (manifest_scalar_is(key, required_keys[k])) {
                                 known = seen[k] = true;
                                 r = parse_required(c, required_keys[k], v, m);
                         }
                 for (k = 0; k < COUNT(desktop_scalars) && !known; k++)
-                        if (scalar_is(key, desktop_scalars[k].name)) {
+                        if (manifest_scalar_is(key, desktop_scalars[k].name)) {
                                 known = true;
-                                if (deref(v)->kind == YAMLTREE_SCALAR)
+                                if (manifest_deref(v)->kind == YAMLTREE_SCALAR)
                                         r = take_text(c, v, desktop_scalars[k].name, true, true,
                                                       (char **)((char *)m + desktop_scalars[k].offset));
                                 else
@@ -807,25 +660,25 @@ static int parse_top(struct ctx *c, const struct yamltree_node *root, struct man
                                                  desktop_scalars[k].name, kind_name(v));
                         }
                 for (k = 0; k < COUNT(desktop_ignored) && !known; k++)
-                        known = scalar_is(key, desktop_ignored[k]);
+                        known = manifest_scalar_is(key, desktop_ignored[k]);
                 if (known) {
                         /* done above */
-                } else if (scalar_is(key, "compose")) {
+                } else if (manifest_scalar_is(key, "compose")) {
                         if (!null)
                                 r = take_path(c, v, "compose", &m->compose);
-                } else if (scalar_is(key, "images")) {
+                } else if (manifest_scalar_is(key, "images")) {
                         if (!null)
                                 r = parse_images(c, v, m);
-                } else if (scalar_is(key, "ports")) {
+                } else if (manifest_scalar_is(key, "ports")) {
                         if (!null)
                                 r = parse_ports(c, v, m);
-                } else if (scalar_is(key, "resources")) {
+                } else if (manifest_scalar_is(key, "resources")) {
                         if (!null)
                                 r = parse_resources(c, v, m);
-                } else if (scalar_is(key, "permissions")) {
+                } else if (manifest_scalar_is(key, "permissions")) {
                         if (!null)
                                 r = parse_permissions(c, v, m);
-                } else if (scalar_is(key, "settle")) {
+                } else if (manifest_scalar_is(key, "settle")) {
                         if (!null)
                                 r = parse_settle(c, v, m);
                 } else {
@@ -858,7 +711,7 @@ static const struct yamltree_opts manifest_yaml = {
 int manifest_parse(const void *data, size_t len, struct manifest **ret, manifest_warn_fn warn, void *warn_ctx,
                    struct error *err)
 {
-        struct ctx c = {.err = err};
+        struct manifest_ctx c = {.err = err};
         struct manifest *m = NULL;
         struct yamltree_node *root = NULL;
         char *warnings[MANIFEST_MAX_WARNINGS];
@@ -874,7 +727,7 @@ int manifest_parse(const void *data, size_t len, struct manifest **ret, manifest
                 goto fail;
         m = calloc(1, sizeof *m);
         if (!m) {
-                r = oom(&c);
+                r = manifest_oom(&c);
                 goto fail;
         }
         m->settle_s = -1;
