@@ -61,30 +61,37 @@ static void x509_time(time_t t, char out[16])
         strftime(out, 16, "%Y%m%d%H%M%S", &tm);
 }
 
+/* A DER tag and length (below 0x10000) written at out[pos]; the position after them. */
+static size_t put_tl(unsigned char *out, size_t pos, unsigned char tag, size_t len)
+{
+        out[pos++] = tag;
+        if (len < 0x80) {
+                out[pos++] = (unsigned char)len;
+        } else if (len < 0x100) {
+                out[pos++] = 0x81;
+                out[pos++] = (unsigned char)len;
+        } else {
+                out[pos++] = 0x82;
+                out[pos++] = (unsigned char)(len >> 8);
+                out[pos++] = (unsigned char)len;
+        }
+        return pos;
+}
+
+static size_t tl_size(size_t len)
+{
+        return len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
+}
+
 /* A DER tag, length and value appended at out[*pos]; false when it does not fit. */
 static bool der_put(unsigned char *out, size_t size, size_t *pos, unsigned char tag, const void *v, size_t len)
 {
-        unsigned char hdr[4];
-        size_t h = 0;
-
-        hdr[h++] = tag;
-        if (len < 0x80) {
-                hdr[h++] = (unsigned char)len;
-        } else if (len < 0x100) {
-                hdr[h++] = 0x81;
-                hdr[h++] = (unsigned char)len;
-        } else if (len < 0x10000) {
-                hdr[h++] = 0x82;
-                hdr[h++] = (unsigned char)(len >> 8);
-                hdr[h++] = (unsigned char)len;
-        } else
+        if (len >= 0x10000 || *pos + tl_size(len) + len > size)
                 return false;
-        if (*pos + h + len > size)
-                return false;
-        memcpy(out + *pos, hdr, h);
+        *pos = put_tl(out, *pos, tag, len);
         if (len)
-                memmove(out + *pos + h, v, len);
-        *pos += h + len;
+                memmove(out + *pos, v, len);
+        *pos += len;
         return true;
 }
 
@@ -144,27 +151,6 @@ static int set_extensions(mbedtls_x509write_cert *w, const struct x509_spec *spe
  * signed again with the same key. */
 
 #define DER_MAX 4096
-
-static size_t put_tl(unsigned char *out, size_t pos, unsigned char tag, size_t len)
-{
-        out[pos++] = tag;
-        if (len < 0x80) {
-                out[pos++] = (unsigned char)len;
-        } else if (len < 0x100) {
-                out[pos++] = 0x81;
-                out[pos++] = (unsigned char)len;
-        } else {
-                out[pos++] = 0x82;
-                out[pos++] = (unsigned char)(len >> 8);
-                out[pos++] = (unsigned char)len;
-        }
-        return pos;
-}
-
-static size_t tl_size(size_t len)
-{
-        return len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
-}
 
 static int der_without_null_params(const unsigned char *der, size_t len, mbedtls_pk_context *signer, unsigned char *out,
                                    size_t *ret_len)
