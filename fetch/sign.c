@@ -159,76 +159,85 @@ static int parse_private(mbedtls_pk_context *pk, const char *buf, size_t len)
         return mbedtls_pk_parse_key(pk, (const unsigned char *)buf, len + 1, NULL, 0);
 }
 
-/* Load a private key file (for signing). */
-static int load_private(const char *path, mbedtls_pk_context *pk, struct error *err)
+/* A private key from the file's bytes, saying what the file is when it is not one. */
+static int take_private(const char *path, const char *buf, size_t len, mbedtls_pk_context *pk, struct error *err)
 {
         mbedtls_pk_context probe;
-        char *buf = NULL, msg[128];
-        size_t len = 0;
+        char msg[128];
         int r, mr;
 
-        r = read_key_file(path, &buf, &len, err);
-        if (r < 0)
-                return r;
         mr = parse_private(pk, buf, len);
-        if (mr != 0) {
-                mbedtls_pk_free(pk);
-                mbedtls_pk_init(pk);
-                mbedtls_pk_init(&probe);
-                if (parse_public(&probe, buf, len) == 0)
-                        r = error_set(err, STACK_EFAIL, "%s is a public key: sign with the private .key", path);
-                else if (mr == MBEDTLS_ERR_PK_PASSWORD_REQUIRED)
-                        r = error_set(err, STACK_EFAIL, "%s is encrypted: stack keys have no passphrase", path);
-                else
-                        r = error_set(err, STACK_EFAIL, "%s is not a private key: %s", path,
-                                      mbed_msg(mr, msg, sizeof msg));
-                mbedtls_pk_free(&probe);
-                goto fail;
-        }
-        r = check_p256(pk, path, err);
-fail:
-        free_secret(buf, len);
+        if (mr == 0)
+                return 0;
+        mbedtls_pk_free(pk);
+        mbedtls_pk_init(pk);
+        mbedtls_pk_init(&probe);
+        if (parse_public(&probe, buf, len) == 0)
+                r = error_set(err, STACK_EFAIL, "%s is a public key: sign with the private .key", path);
+        else if (mr == MBEDTLS_ERR_PK_PASSWORD_REQUIRED)
+                r = error_set(err, STACK_EFAIL, "%s is encrypted: stack keys have no passphrase", path);
+        else
+                r = error_set(err, STACK_EFAIL, "%s is not a private key: %s", path, mbed_msg(mr, msg, sizeof msg));
+        mbedtls_pk_free(&probe);
         return r;
 }
 
-/* Load a key for its public half: a .pub, or a .key when allow_private. */
-static int load_public(const char *path, bool allow_private, mbedtls_pk_context *pk, struct error *err)
+/* A public key from the file's bytes: a .pub, or a .key when allow_private. */
+static int take_public(const char *path, const char *buf, size_t len, bool allow_private, mbedtls_pk_context *pk,
+                       struct error *err)
 {
-        char *buf = NULL, msg[128];
-        size_t len = 0;
-        int r, mr;
+        char msg[128];
+        int mr;
 
-        r = read_key_file(path, &buf, &len, err);
-        if (r < 0)
-                return r;
         /* Checked before parsing: a private key must never be taken for a public one, whatever parses. */
-        if (!allow_private && strstr(buf, "PRIVATE KEY")) {
-                r = error_set(err, STACK_EFAIL, "%s is a private key: trust its .pub", path);
-                goto fail;
-        }
+        if (!allow_private && strstr(buf, "PRIVATE KEY"))
+                return error_set(err, STACK_EFAIL, "%s is a private key: trust its .pub", path);
         mr = parse_public(pk, buf, len);
         if (mr != 0) {
                 mbedtls_pk_free(pk);
                 mbedtls_pk_init(pk);
                 if (parse_private(pk, buf, len) == 0) {
-                        if (!allow_private) {
-                                r = error_set(err, STACK_EFAIL, "%s is a private key: trust its .pub", path);
-                                goto fail;
-                        }
+                        if (!allow_private)
+                                return error_set(err, STACK_EFAIL, "%s is a private key: trust its .pub", path);
                         mr = 0;
                 } else {
                         mbedtls_pk_free(pk);
                         mbedtls_pk_init(pk);
                 }
         }
-        if (mr != 0) {
-                r = error_set(err, STACK_EFAIL, "%s is not a public key: %s", path, mbed_msg(mr, msg, sizeof msg));
-                goto fail;
-        }
-        r = check_p256(pk, path, err);
-fail:
+        if (mr != 0)
+                return error_set(err, STACK_EFAIL, "%s is not a public key: %s", path, mbed_msg(mr, msg, sizeof msg));
+        return 0;
+}
+
+/* Load a key file: its private half (for signing) when want_private, else its public half (a .pub, or a .key
+ * when allow_private). Only ECDSA P-256 is taken; the file's bytes are wiped after. */
+static int load_key(const char *path, bool want_private, bool allow_private, mbedtls_pk_context *pk, struct error *err)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        int r;
+
+        r = read_key_file(path, &buf, &len, err);
+        if (r < 0)
+                return r;
+        r = want_private ? take_private(path, buf, len, pk, err) : take_public(path, buf, len, allow_private, pk, err);
+        if (r == 0)
+                r = check_p256(pk, path, err);
         free_secret(buf, len);
         return r;
+}
+
+/* Load a private key file (for signing). */
+static int load_private(const char *path, mbedtls_pk_context *pk, struct error *err)
+{
+        return load_key(path, true, false, pk, err);
+}
+
+/* Load a key for its public half: a .pub, or a .key when allow_private. */
+static int load_public(const char *path, bool allow_private, mbedtls_pk_context *pk, struct error *err)
+{
+        return load_key(path, false, allow_private, pk, err);
 }
 
 /* SHA-256 of the public key's SubjectPublicKeyInfo DER, as 64 hex digits. */
