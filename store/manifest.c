@@ -124,6 +124,14 @@ static const char *kind_name(const struct yamltree_node *n)
         }
 }
 
+/* 0 when v (an alias is followed) is of that kind, else STACK_EREJECT "stack.yaml: <what>, not a <kind> (line N)". */
+static int must_be(struct manifest_ctx *c, const struct yamltree_node *v, enum yamltree_kind kind, const char *what)
+{
+        if (manifest_deref(v)->kind == kind)
+                return 0;
+        return error_set(c->err, STACK_EREJECT, "stack.yaml: %s, not a %s (line %zu)", what, kind_name(v), v->line);
+}
+
 /* A value quoted into a message: at most ~60 bytes, control characters shown as '?', one line. */
 static const char *show(const struct yamltree_node *n, char *buf, size_t size)
 {
@@ -394,10 +402,9 @@ static int parse_ports(struct manifest_ctx *c, const struct yamltree_node *v, st
         size_t i, k;
         int r;
 
-        if (seq->kind != YAMLTREE_SEQ)
-                return error_set(c->err, STACK_EREJECT,
-                                 "stack.yaml: 'ports' must be a list of {service, port}, not a %s (line %zu)",
-                                 kind_name(seq), v->line);
+        r = must_be(c, v, YAMLTREE_SEQ, "'ports' must be a list of {service, port}");
+        if (r < 0)
+                return r;
         if (seq->n == 0)
                 return 0;
         m->ports = calloc(seq->n, sizeof *m->ports);
@@ -462,11 +469,9 @@ static int parse_resources(struct manifest_ctx *c, const struct yamltree_node *v
         size_t k;
         int r;
 
-        if (map->kind != YAMLTREE_MAP)
-                return error_set(c->err, STACK_EREJECT,
-                                 "stack.yaml: 'resources' must be a mapping {cpus, memory, pids}, not a %s (line %zu)",
-                                 kind_name(map), v->line);
-        r = manifest_map_check(c, map, "resources");
+        r = must_be(c, v, YAMLTREE_MAP, "'resources' must be a mapping {cpus, memory, pids}");
+        if (r == 0)
+                r = manifest_map_check(c, map, "resources");
         if (r < 0)
                 return r;
         for (k = 0; k + 1 < map->n; k += 2) {
@@ -510,10 +515,9 @@ static int parse_images(struct manifest_ctx *c, const struct yamltree_node *v, s
         size_t i;
         int r;
 
-        if (seq->kind != YAMLTREE_SEQ)
-                return error_set(c->err, STACK_EREJECT,
-                                 "stack.yaml: 'images' must be a list of paths, not a %s (line %zu)", kind_name(seq),
-                                 v->line);
+        r = must_be(c, v, YAMLTREE_SEQ, "'images' must be a list of paths");
+        if (r < 0)
+                return r;
         if (seq->n == 0)
                 return 0;
         m->images = calloc(seq->n + 1, sizeof *m->images);
@@ -533,11 +537,9 @@ static int parse_images(struct manifest_ctx *c, const struct yamltree_node *v, s
 
 static int parse_permissions(struct manifest_ctx *c, const struct yamltree_node *v, struct manifest *m)
 {
-        if (manifest_deref(v)->kind != YAMLTREE_MAP)
-                return error_set(c->err, STACK_EREJECT,
-                                 "stack.yaml: 'permissions' must be a mapping, not a %s (line %zu)", kind_name(v),
-                                 v->line);
-        return manifest_permissions_json(c, v, &m->permissions_yaml);
+        int r = must_be(c, v, YAMLTREE_MAP, "'permissions' must be a mapping");
+
+        return r < 0 ? r : manifest_permissions_json(c, v, &m->permissions_yaml);
 }
 
 /* ---- the top level ---- */
