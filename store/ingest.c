@@ -204,6 +204,25 @@ static int check_growth(struct ingest *ing, const char *path, uint64_t add, stru
         return 0;
 }
 
+/* n more bytes of an entry at *pos: counted against the limits, then kept in ing->small (small) or written to
+ * the sink. */
+static int add_data(struct ingest *ing, const char *path, bool small, struct ia_sink *sink, uint64_t *pos,
+                    const void *data, size_t n, struct error *err)
+{
+        int r = check_growth(ing, path, n, err);
+
+        if (r == 0 && small && *pos + n > SMALL_FILE_MAX)
+                r = error_set(err, STACK_EREJECT, "bundle is corrupt: entry '%s' is longer than its header says", path);
+        if (r < 0)
+                return r;
+        if (small)
+                memcpy(ing->small + *pos, data, n);
+        else if ((r = ia_sink_write(sink, data, n, err)) < 0)
+                return r;
+        *pos += n;
+        return 0;
+}
+
 /* Read one regular file's content, stage it, return its digest. Holes of sparse entries read as zeros. */
 static int read_file(struct ingest *ing, struct archive *a, const char *path, uint64_t declared, struct digest *ret,
                      uint64_t *ret_size, struct ia_sink *sink, struct tree_recipe **ret_recipe, struct error *err)
@@ -230,29 +249,13 @@ static int read_file(struct ingest *ing, struct archive *a, const char *path, ui
                 while (pos < (uint64_t)offset) {
                         size_t z =
                                 (uint64_t)offset - pos > sizeof zeros ? sizeof zeros : (size_t)((uint64_t)offset - pos);
-                        r = check_growth(ing, path, z, err);
-                        if (r == 0 && small && pos + z > SMALL_FILE_MAX)
-                                r = error_set(err, STACK_EREJECT,
-                                              "bundle is corrupt: entry '%s' is longer than its header says", path);
+                        r = add_data(ing, path, small, sink, &pos, zeros, z, err);
                         if (r < 0)
                                 return r;
-                        if (small)
-                                memset(ing->small + pos, 0, z);
-                        else if ((r = ia_sink_write(sink, zeros, z, err)) < 0)
-                                return r;
-                        pos += z;
                 }
-                r = check_growth(ing, path, size, err);
-                if (r == 0 && small && pos + size > SMALL_FILE_MAX)
-                        r = error_set(err, STACK_EREJECT,
-                                      "bundle is corrupt: entry '%s' is longer than its header says", path);
+                r = add_data(ing, path, small, sink, &pos, buf, size, err);
                 if (r < 0)
                         return r;
-                if (small)
-                        memcpy(ing->small + pos, buf, size);
-                else if ((r = ia_sink_write(sink, buf, size, err)) < 0)
-                        return r;
-                pos += size;
         }
         if (small) {
                 if (!strcmp(path, "stack.yaml")) {
