@@ -79,3 +79,16 @@ int bundle_flavor(const struct tree *t, const char *compose)
                 return FLAVOR_STATIC_WEBSITE;
         return -1;
 }
+
+int bundle_archive_open(struct archive *a, void *ctx, archive_read_callback *cb)
+{
+        archive_read_support_filter_zstd(a);
+        archive_read_support_filter_gzip(a);
+        archive_read_support_format_tar(a);
+        return archive_read_open(a, ctx, NULL, cb, NULL);
+}
+
+bool bundle_archive_uncompressed(struct archive *a)
+{
+        return archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE;
+}

@@ -4,13 +4,18 @@
  *
  * Calling sequence: tree_init(); bundle_add_entry() for each entry as it is read; tree_finalize() (duplicates,
  * entries below files or symlinks, symlinks that resolve outside, loops); bundle_check_content() with the
- * bundle's parsed stack.yaml; bundle_flavor() for the flavor it runs as. Refusals are STACK_EREJECT with one line naming the entry or the file.
+ * bundle's parsed stack.yaml; bundle_flavor() for the flavor it runs as. Reading a bundle archive:
+ * bundle_archive_open() a new libarchive reader, then after the first header bundle_archive_uncompressed()
+ * (a plain tar is refused). Refusals are STACK_EREJECT with one line naming the entry or the file.
  */
 #ifndef STACK_BUNDLE_H
 #define STACK_BUNDLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include <archive.h>
 
 #include "base/digest.h"
 #include "base/error.h"
@@ -34,5 +39,13 @@ int bundle_check_content(const struct tree *t, const struct manifest *m, const c
  * a compose file (compose: the one bundle_check_content found, NULL when none) -> DockerCompose; else a regular
  * file `Dockerfile` at the root -> DockerService; else `index.html` at the root -> StaticWebsite; else -1. */
 int bundle_flavor(const struct tree *t, const char *compose);
+
+/* Open a (new, unopened) libarchive reader a for the formats a bundle may be in: a zstd- or gzip-compressed
+ * tar, its bytes read through cb(a, ctx, ...). Returns archive_read_open()'s result, ARCHIVE_OK on success
+ * (libarchive detects compression and format while opening and reading the first header). */
+int bundle_archive_open(struct archive *a, void *ctx, archive_read_callback *cb);
+
+/* After a's first header: whether the tar was not compressed at all, which a bundle may not be. */
+bool bundle_archive_uncompressed(struct archive *a);
 
 #endif

@@ -395,11 +395,7 @@ static int consume(struct ingest *ing, struct error *err)
         a = archive_read_new();
         if (!a)
                 return error_set(err, STACK_EFAIL, "out of memory");
-        archive_read_support_filter_zstd(a);
-        archive_read_support_filter_gzip(a);
-        archive_read_support_format_tar(a);
-        /* libarchive detects compression and format while opening and reading the first header. */
-        if (archive_read_open(a, ing, NULL, archive_read_cb, NULL) != ARCHIVE_OK) {
+        if (bundle_archive_open(a, ing, archive_read_cb) != ARCHIVE_OK) {
                 r = not_a_bundle(ing, a, err);
                 goto done;
         }
@@ -411,7 +407,7 @@ static int consume(struct ingest *ing, struct error *err)
                         r = first ? not_a_bundle(ing, a, err) : archive_fail(ing, a, err, "reading entry header");
                         goto done;
                 }
-                if (first && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE) {
+                if (first && bundle_archive_uncompressed(a)) {
                         r = error_set(err, STACK_EREJECT,
                                       "bundle is an uncompressed tar: a bundle is compressed with zstd or gzip");
                         goto done;

@@ -649,10 +649,7 @@ int bundle_read_manifest(const char *path, struct manifest **ret_m, struct diges
                 goto fail;
         }
         digest_init(&br.hasher);
-        archive_read_support_filter_zstd(a);
-        archive_read_support_filter_gzip(a);
-        archive_read_support_format_tar(a);
-        if (archive_read_open(a, &br, NULL, bundle_read_cb, NULL) != ARCHIVE_OK) {
+        if (bundle_archive_open(a, &br, bundle_read_cb) != ARCHIVE_OK) {
                 r = bundle_fail(&br, a, path, "is not a zstd or gzip compressed tar archive", err);
                 goto fail;
         }
@@ -665,7 +662,7 @@ int bundle_read_manifest(const char *path, struct manifest **ret_m, struct diges
                                         first ? "is not a zstd or gzip compressed tar archive" : "is corrupt", err);
                         goto fail;
                 }
-                if (first && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE) {
+                if (first && bundle_archive_uncompressed(a)) {
                         r = error_set(err, STACK_EREJECT,
                                       "bundle %s is an uncompressed tar: a bundle is compressed with zstd or gzip",
                                       path);
