@@ -9,6 +9,7 @@
 #include "orch/orch.h"
 #include "proxy/proxy.h"
 #include "run/runs.h"
+#include "reply.h"
 #include "requests.h"
 #include "store/index.h"
 
@@ -501,21 +502,6 @@ static void stream_free(void *cls)
         free(st);
 }
 
-static struct MHD_Response *with_stream_headers(struct MHD_Response *resp, const char *type,
-                                                struct MHD_Connection *conn)
-{
-        if (!resp)
-                return NULL;
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-        /* No idle timeout while it streams (it may pause for minutes between lines; suspended, it would not
-         * time out anyway), so the connection closes after the stream instead of idling on forever. */
-        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)0);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-        return resp;
-}
-
 /* A response streaming jb's lines; takes a reference to jb. */
 static struct MHD_Response *stream_attach(struct jobs *j, struct job *jb, struct MHD_Connection *conn)
 {
@@ -537,7 +523,7 @@ static struct MHD_Response *stream_attach(struct jobs *j, struct job *jb, struct
                 stream_free(st);
                 return NULL;
         }
-        return with_stream_headers(resp, "text/plain; charset=utf-8", conn);
+        return reply_stream(resp, "text/plain; charset=utf-8", conn);
 }
 
 int jobs_start(struct jobs *j, const struct job_spec *spec, struct MHD_Connection *conn,
@@ -700,7 +686,7 @@ struct MHD_Response *jobs_events(struct jobs *j, struct MHD_Connection *conn)
                 events_free(s);
                 return NULL;
         }
-        return with_stream_headers(resp, "text/event-stream", conn);
+        return reply_stream(resp, "text/event-stream", conn);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------------------- */

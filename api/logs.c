@@ -19,6 +19,7 @@
 
 #include <microhttpd.h>
 
+#include "reply.h"
 #include "run/run.h"
 #include "store/store.h"
 
@@ -287,12 +288,7 @@ int logs_follow(struct logs *lg, const char *home, const char *run_id, struct MH
         pthread_attr_destroy(&attr);
         if (!resp)
                 return error_set(err, STACK_EFAIL, "out of memory");
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)0);
-        *ret = resp;
+        *ret = reply_stream(resp, "text/plain; charset=utf-8", conn);
         return 0;
 }
 

@@ -18,11 +18,8 @@ extern const unsigned long web_index_html_len, web_login_html_len, web_app_js_le
 
 static struct MHD_Response *with_headers(struct MHD_Response *resp, const char *type)
 {
-        if (!resp)
+        if (!reply_headers(resp, type))
                 return NULL;
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(resp, "Content-Security-Policy", CSP);
         MHD_add_response_header(resp, "X-Frame-Options", "DENY");
         MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");

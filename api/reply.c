@@ -8,7 +8,7 @@
 
 #include <microhttpd.h>
 
-static struct MHD_Response *with_type(struct MHD_Response *resp, const char *type)
+struct MHD_Response *reply_headers(struct MHD_Response *resp, const char *type)
 {
         if (!resp)
                 return NULL;
@@ -19,10 +19,21 @@ static struct MHD_Response *with_type(struct MHD_Response *resp, const char *typ
         return resp;
 }
 
+struct MHD_Response *reply_stream(struct MHD_Response *resp, const char *type, struct MHD_Connection *conn)
+{
+        if (!reply_headers(resp, type))
+                return NULL;
+        /* No idle timeout while it streams (it may pause for minutes between lines; suspended, it would not
+         * time out anyway), so the connection closes after the stream instead of idling on forever. */
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)0);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+        return resp;
+}
+
 struct MHD_Response *reply_text(const char *body)
 {
-        return with_type(MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY),
-                         "text/plain; charset=utf-8");
+        return reply_headers(MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY),
+                             "text/plain; charset=utf-8");
 }
 
 struct MHD_Response *reply_json(json_t *v)
@@ -35,7 +46,7 @@ struct MHD_Response *reply_json(json_t *v)
                 return NULL;
         len = strlen(text);
         text[len] = '\n'; /* json_dumps leaves room only for its NUL: reuse it for a final newline */
-        return with_type(MHD_create_response_from_buffer(len + 1, text, MHD_RESPMEM_MUST_FREE), "application/json");
+        return reply_headers(MHD_create_response_from_buffer(len + 1, text, MHD_RESPMEM_MUST_FREE), "application/json");
 }
 
 struct MHD_Response *reply_error(const char *fmt, ...)
@@ -51,5 +62,5 @@ struct MHD_Response *reply_error(const char *fmt, ...)
 
 struct MHD_Response *reply_empty(void)
 {
-        return with_type(MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT), NULL);
+        return reply_headers(MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT), NULL);
 }

@@ -569,11 +569,7 @@ static struct MHD_Response *get_run_logs(struct route_ctx *ctx, const struct rou
         }
         close(fd);
         run_row_release(&row);
-        if (resp) {
-                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-                MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-                MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-        }
+        reply_headers(resp, "text/plain; charset=utf-8");
         *ret_status = MHD_HTTP_OK;
         return resp;
 }
