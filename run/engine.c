@@ -17,8 +17,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <curl/curl.h>
 #include <jansson.h>
 
@@ -38,7 +36,6 @@
 #define CALL_TIMEOUT_S    120L /* a busy Engine can take a while to list containers; a hung one must not hang us */
 #define MAX_ANSWER        (8u << 20) /* any JSON answer we keep */
 #define MAX_LOAD_LINE     (1u << 20) /* one line of the image load stream */
-#define MAX_ARCHIVE_JSON  (1u << 20) /* manifest.json / index.json inside an image archive */
 #define MAX_KEPT_MESSAGE  2048       /* an Engine message quoted in an error */
 
 struct engine {
@@ -709,7 +706,7 @@ int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what,
         return image_load(e, (struct upload){.fd = fd, .size = size}, size, what, err);
 }
 
-/* ---- image archives ---- */
+/* ---- lists of strings ---- */
 
 void engine_strv_free(char **v)
 {
@@ -740,219 +737,6 @@ static int strv_add(struct strv *s, const char *str)
                 return -ENOMEM;
         s->v[++s->n] = NULL;
         return 0;
-}
-
-/* "./manifest.json", "manifest.json" and "/manifest.json" are the same top-level file. */
-static const char *top_level_name(const char *p)
-{
-        if (!p)
-                return "";
-        while (*p == '.' && p[1] == '/')
-                p += 2;
-        while (*p == '/')
-                p++;
-        return p;
-}
-
-/* The entry's data, at most MAX_ARCHIVE_JSON bytes. Heap buffer in *ret, NUL-terminated. */
-static int read_entry(struct archive *a, const char *name, char **ret, size_t *ret_len, struct error *err)
-{
-        char *buf = malloc(MAX_ARCHIVE_JSON + 1);
-        size_t len = 0;
-        la_ssize_t k;
-
-        if (!buf)
-                return error_set(err, STACK_EFAIL, "out of memory");
-        while ((k = archive_read_data(a, buf + len, MAX_ARCHIVE_JSON + 1 - len)) > 0) {
-                len += (size_t)k;
-                if (len > MAX_ARCHIVE_JSON) {
-                        free(buf);
-                        return error_set(err, STACK_EREJECT, "image archive: %s is larger than %u bytes: refused", name,
-                                         MAX_ARCHIVE_JSON);
-                }
-        }
-        if (k < 0) {
-                int r = error_set(err, STACK_EREJECT, "image archive: reading %s: %s", name, archive_error_string(a));
-                free(buf);
-                return r;
-        }
-        buf[len] = 0;
-        *ret = buf;
-        *ret_len = len;
-        return 0;
-}
-
-static int parse_json(const char *name, const char *buf, size_t len, json_t **ret, struct error *err)
-{
-        json_error_t je;
-        json_t *j = json_loadb(buf, len, 0, &je);
-
-        if (!j)
-                return error_set(err, STACK_EREJECT, "image archive: %s is not valid JSON (line %d: %s)", name, je.line,
-                                 je.text);
-        *ret = j;
-        return 0;
-}
-
-/* docker save: [{"Config": ..., "RepoTags": ["name:tag", ...], "Layers": [...]}, ...] */
-static int refs_from_manifest(json_t *j, struct strv *out, struct error *err)
-{
-        size_t i, k;
-        json_t *img, *tag;
-
-        if (!json_is_array(j))
-                return error_set(err, STACK_EREJECT, "image archive: manifest.json is not a list of images");
-        json_array_foreach(j, i, img)
-        {
-                json_t *tags = json_object_get(img, "RepoTags");
-                if (!json_is_object(img))
-                        return error_set(err, STACK_EREJECT, "image archive: manifest.json entry %zu is not an object",
-                                         i);
-                json_array_foreach(tags, k, tag) if (json_string_value(tag) && *json_string_value(tag) &&
-                                                     strv_add(out, json_string_value(tag)) <
-                                                             0) return error_set(err, STACK_EFAIL, "out of memory");
-        }
-        return 0;
-}
-
-/* OCI layout: {"manifests": [{"annotations": {"io.containerd.image.name": "docker.io/x/y:1",
- * "org.opencontainers.image.ref.name": "1"}}, ...]}. The containerd name is a full reference; the OCI one is
- * often only the tag, so it is used only when the other is absent. */
-static int refs_from_index(json_t *j, struct strv *out, struct error *err)
-{
-        size_t i;
-        json_t *m;
-
-        if (!json_is_object(j))
-                return error_set(err, STACK_EREJECT, "image archive: index.json is not an object");
-        json_array_foreach(json_object_get(j, "manifests"), i, m)
-        {
-                json_t *ann = json_object_get(m, "annotations");
-                const char *ref = json_string_value(json_object_get(ann, "io.containerd.image.name"));
-                if (!ref || !*ref)
-                        ref = json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
-                if (ref && *ref && strv_add(out, ref) < 0)
-                        return error_set(err, STACK_EFAIL, "out of memory");
-        }
-        return 0;
-}
-
-struct refs_stream {
-        engine_read_fn read;
-        engine_skip_fn skip;
-        void *ctx;
-        unsigned char buf[64 * 1024];
-};
-
-static la_ssize_t refs_stream_read(struct archive *a, void *ud, const void **buf)
-{
-        struct refs_stream *rs = ud;
-        ssize_t n = rs->read(rs->ctx, rs->buf, sizeof rs->buf);
-
-        if (n < 0) {
-                archive_set_error(a, EIO, "%s", strerror((int)-n));
-                return -1;
-        }
-        *buf = rs->buf;
-        return n;
-}
-
-static la_int64_t refs_stream_skip(struct archive *a, void *ud, la_int64_t n)
-{
-        struct refs_stream *rs = ud;
-
-        (void)a;
-        return rs->skip(rs->ctx, n);
-}
-
-static int refs_stream_open(struct archive *a, struct refs_stream *rs)
-{
-        archive_read_set_read_callback(a, refs_stream_read);
-        if (rs->skip)
-                archive_read_set_skip_callback(a, refs_stream_skip);
-        archive_read_set_callback_data(a, rs);
-        return archive_read_open1(a);
-}
-
-static int archive_refs(int fd, struct refs_stream *rs, char ***ret, struct error *err);
-
-int engine_archive_refs(int fd, char ***ret, struct error *err)
-{
-        return archive_refs(fd, NULL, ret, err);
-}
-
-static int archive_refs(int fd, struct refs_stream *rs, char ***ret, struct error *err)
-{
-        struct archive *a = NULL;
-        struct archive_entry *ent;
-        struct strv out = {0};
-        json_t *manifest = NULL, *index = NULL;
-        char *buf = NULL;
-        size_t len = 0;
-        int r = 0, k;
-
-        if ((fd < 0 && !rs) || !ret)
-                return error_set(err, STACK_EFAIL, "engine_archive_refs: missing argument");
-        a = archive_read_new();
-        if (!a)
-                return error_set(err, STACK_EFAIL, "out of memory");
-        archive_read_support_format_tar(a);
-        archive_read_support_filter_gzip(a);
-        archive_read_support_filter_zstd(a);
-        if ((rs ? refs_stream_open(a, rs) : archive_read_open_fd(a, fd, 64 * 1024)) != ARCHIVE_OK) {
-                r = error_set(err, STACK_EREJECT, "the file is not a docker save or OCI image archive: %s",
-                              archive_error_string(a));
-                goto fail;
-        }
-        /* docker save writes manifest.json after the layers; an OCI layout's index.json can be anywhere. */
-        while (!manifest && (k = archive_read_next_header(a, &ent)) != ARCHIVE_EOF) {
-                const char *name;
-                if (k < ARCHIVE_WARN) {
-                        r = archive_errno(a) == EIO
-                                    ? error_set(err, STACK_ESTORE, "reading an image archive: %s",
-                                                archive_error_string(a))
-                                    : error_set(err, STACK_EREJECT,
-                                                "the file is not a docker save or OCI image archive: %s",
-                                                archive_error_string(a));
-                        goto fail;
-                }
-                name = top_level_name(archive_entry_pathname(ent));
-                if (archive_entry_filetype(ent) != AE_IFREG)
-                        continue;
-                if (!strcmp(name, "manifest.json") || (!strcmp(name, "index.json") && !index)) {
-                        json_t **slot = name[0] == 'm' ? &manifest : &index;
-                        r = read_entry(a, name, &buf, &len, err);
-                        if (r < 0)
-                                goto fail;
-                        r = parse_json(name, buf, len, slot, err);
-                        free(buf);
-                        buf = NULL;
-                        if (r < 0)
-                                goto fail;
-                }
-        }
-        if (!manifest && !index) {
-                r = error_set(err, STACK_EREJECT,
-                              "the file is not a docker save or OCI image archive (it has no manifest.json or "
-                              "index.json)");
-                goto fail;
-        }
-        /* An archive from a newer docker save has both; manifest.json is what this Engine's loader reads. */
-        r = manifest ? refs_from_manifest(manifest, &out, err) : refs_from_index(index, &out, err);
-        if (r < 0)
-                goto fail;
-        if (!out.v && !(out.v = calloc(1, sizeof *out.v))) {
-                r = error_set(err, STACK_EFAIL, "out of memory");
-                goto fail;
-        }
-        *ret = out.v;
-        out.v = NULL;
-fail:
-        engine_strv_free(out.v);
-        json_decref(manifest);
-        json_decref(index);
-        archive_read_free(a);
-        return r;
 }
 
 /* ---- containers ---- */
@@ -1427,7 +1211,7 @@ int engine_image_remove(struct engine *e, const char *ref, bool *ret_removed, st
         return r;
 }
 
-/* ---- image archives from a stream (spec/run.md "Image archives": stored as their parts) ---- */
+/* ---- image load from a stream (spec/run.md "Image archives": stored as their parts) ---- */
 
 int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, uint64_t size, const char *what,
                              struct error *err)
@@ -1435,21 +1219,6 @@ int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, u
         if (!e || !read)
                 return error_set(err, STACK_EFAIL, "engine_image_load_stream: missing argument");
         return image_load(e, (struct upload){.fd = -1, .read = read, .read_ctx = ctx, .size = size}, size, what, err);
-}
-
-int engine_archive_refs_stream(engine_read_fn read, engine_skip_fn skip, void *ctx, char ***ret, struct error *err)
-{
-        struct refs_stream *rs = malloc(sizeof *rs);
-        int r;
-
-        if (!rs)
-                return error_set(err, STACK_EFAIL, "out of memory");
-        rs->read = read;
-        rs->skip = skip;
-        rs->ctx = ctx;
-        r = archive_refs(-1, rs, ret, err);
-        free(rs);
-        return r;
 }
 
 /* ---- image build (DockerService, run/flavor.h) ---- */
