@@ -7,6 +7,9 @@
  * Calling sequence: engine_open(&e, err) (socket from DOCKER_HOST=unix://PATH, else /var/run/docker.sock; it
  * pings once: an Engine that does not answer is STACK_ERUNTIME with a message saying how to start one); any
  * calls; engine_free(e).
+ *
+ * Code: run/engine.c (transport, version), one file a topic: run/engine-images.c, run/engine-containers.c,
+ * run/engine-down.c, run/engine-volumes.c; what they share is run/engine-int.h.
  */
 #ifndef STACK_ENGINE_H
 #define STACK_ENGINE_H

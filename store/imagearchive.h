@@ -1,4 +1,5 @@
-/* imagearchive.h - an image archive stored as its parts (spec/store.md "Image archives").
+/* imagearchive.h - an image archive stored as its parts (spec/store.md "Image archives"); store/imagearchive.c,
+ * and store/imagearchive-refs.c for the references an archive names.
  *
  * A bundle file whose content is a plain (uncompressed) tar holding manifest.json at its root (docker save)
  * or index.json and oci-layout (OCI layout) is stored as one object per member with content (layers,
