@@ -355,8 +355,8 @@ static int config_cmp(const void *a, const void *b)
 }
 
 /* The fields of c a list entry and an inspect answer share; labels and the image's place differ. */
-static void config_copy(struct engine_config *c, json_t *j, json_t *labels, const char *image_id,
-                        const char *image_ref, const char *state, bool *oom)
+static void config_copy(struct engine_config *c, json_t *j, json_t *labels, const char *image_id, const char *image_ref,
+                        const char *state, bool *oom)
 {
         copy_names(j, labels, &c->id, &c->name, &c->service, oom);
         c->config_hash = dup_member(labels, "com.docker.compose.config-hash", oom);

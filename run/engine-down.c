@@ -120,8 +120,8 @@ int engine_remove_containers(struct engine *e, const char *label, bool volumes, 
                 if (name && *name == '/')
                         name++;
                 /* force=1 kills a running container: nothing keeps it */
-                r = engine_delete(e, "container", "/containers", id, name, volumes ? "?force=1&v=1" : "?force=1",
-                                  NULL, NULL, &n, err);
+                r = engine_delete(e, "container", "/containers", id, name, volumes ? "?force=1&v=1" : "?force=1", NULL,
+                                  NULL, &n, err);
                 if (r < 0)
                         break;
         }

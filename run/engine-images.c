@@ -224,8 +224,8 @@ int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, u
 {
         if (!e || !read)
                 return error_set(err, STACK_EFAIL, "engine_image_load_stream: missing argument");
-        return image_load(e, (struct engine_upload){.fd = -1, .read = read, .read_ctx = ctx, .size = size}, size,
-                          what, err);
+        return image_load(e, (struct engine_upload){.fd = -1, .read = read, .read_ctx = ctx, .size = size}, size, what,
+                          err);
 }
 
 /* DockerService, run/flavor.h. */

@@ -33,9 +33,9 @@
 #include "engine.h"
 #include "base/buf.h"
 
-#define CALL_TIMEOUT_S   120L        /* a busy Engine can take a while to list containers; a hung one must not hang us */
-#define MAX_ANSWER       (8u << 20)  /* any JSON answer we keep */
-#define MAX_KEPT_MESSAGE 2048        /* an Engine message quoted in an error */
+#define CALL_TIMEOUT_S   120L       /* a busy Engine can take a while to list containers; a hung one must not hang us */
+#define MAX_ANSWER       (8u << 20) /* any JSON answer we keep */
+#define MAX_KEPT_MESSAGE 2048       /* an Engine message quoted in an error */
 #define MAX_MESSAGE      (64u << 10) /* an answer that is only a status and maybe a message (DELETE, start, ...) */
 #define PROJECT_LABEL    "com.docker.compose.project"
 
@@ -104,8 +104,8 @@ int engine_call_json(struct engine *e, const char *method, const char *path, jso
  * -ENAMETOOLONG when it does not fit in cap. */
 int engine_path_append(char *dst, size_t cap, const char *s);
 /* base, then "?" or "&", then filters= the URL-encoded {"<key>":["<value>"]}. */
-int engine_filter_path(struct engine *e, const char *base, const char *key, const char *value, char *path,
-                       size_t cap, struct error *err);
+int engine_filter_path(struct engine *e, const char *base, const char *key, const char *value, char *path, size_t cap,
+                       struct error *err);
 /* Engine messages end with a newline and may carry control characters: one short line, in place. */
 void engine_tidy_message(char *s);
 /* A heap copy of s (NULL for NULL); *oom set when out of memory. */
@@ -127,7 +127,6 @@ int engine_list_labelled(struct engine *e, const char *base, const char *label, 
  * (0-terminated; NULL for none) leaves the object and adds "kind name: <message>" to kept; anything else is
  * STACK_ERUNTIME. kept and ret_n may be NULL when in_use is. */
 int engine_delete(struct engine *e, const char *kind, const char *base, const char *id, const char *name,
-                  const char *query, const long *in_use, struct engine_strv *kept, unsigned *ret_n,
-                  struct error *err);
+                  const char *query, const long *in_use, struct engine_strv *kept, unsigned *ret_n, struct error *err);
 
 #endif

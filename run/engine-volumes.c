@@ -136,6 +136,17 @@ static int archive_path(struct engine *e, const char *id, const char *path, char
         return k < 0 || (size_t)k >= cap ? -1 : 0;
 }
 
+/* How a transfer of an archive ended, once its own failures (reading or writing the tar) are told. */
+static int archive_outcome(struct engine *e, CURLcode c, const char *method, const char *path,
+                           const struct engine_reply *rp, struct error *err)
+{
+        if (c != CURLE_OK)
+                return engine_transport_error(e, c, method, path, err);
+        if (rp->status < 200 || rp->status > 299)
+                return engine_status_error(method, path, rp, err);
+        return 0;
+}
+
 int engine_archive_get(struct engine *e, const char *id, const char *path, int fd, struct error *err)
 {
         char p[2048];
@@ -150,10 +161,8 @@ int engine_archive_get(struct engine *e, const char *id, const char *path, int f
         c = engine_perform(e, &t, &rp.status);
         if (c == CURLE_WRITE_ERROR && rp.status >= 200 && rp.status <= 299)
                 r = error_set(err, STACK_ESTORE, "writing the archive of %s: %s", path, strerror(errno));
-        else if (c != CURLE_OK)
-                r = engine_transport_error(e, c, "GET", p, err);
-        else if (rp.status < 200 || rp.status > 299)
-                r = engine_status_error("GET", p, &rp, err);
+        else
+                r = archive_outcome(e, c, "GET", p, &rp, err);
         engine_reply_release(&rp);
         return r;
 }
@@ -177,10 +186,8 @@ int engine_archive_put(struct engine *e, const char *id, const char *path, int f
         c = engine_perform(e, &t, &rp.status);
         if (u.read_errno || u.short_read)
                 r = error_set(err, STACK_ESTORE, "reading the archive for %s failed", path);
-        else if (c != CURLE_OK)
-                r = engine_transport_error(e, c, "PUT", p, err);
-        else if (rp.status < 200 || rp.status > 299)
-                r = engine_status_error("PUT", p, &rp, err);
+        else
+                r = archive_outcome(e, c, "PUT", p, &rp, err);
         engine_reply_release(&rp);
         return r;
 }
