@@ -7,6 +7,9 @@
  * Calling sequence: engine_open(&e, err) (socket from DOCKER_HOST=unix://PATH, else /var/run/docker.sock; it
  * pings once: an Engine that does not answer is STACK_ERUNTIME with a message saying how to start one); any
  * calls; engine_free(e).
+ *
+ * Code: run/engine.c (transport, version), one file a topic: run/engine-images.c, run/engine-containers.c,
+ * run/engine-down.c, run/engine-volumes.c; what they share is run/engine-int.h.
  */
 #ifndef STACK_ENGINE_H
 #define STACK_ENGINE_H
@@ -30,20 +33,13 @@ int engine_image_exists(struct engine *e, const char *ref, bool *ret, struct err
 /* POST /images/load with the archive streamed from fd (size bytes; docker save or OCI layout tar). The Engine's
  * streamed JSON answer is read: an {"error": ...} or "errorDetail" in it is STACK_EREJECT naming `what`. */
 int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what, struct error *err);
-/* The image references an archive names (docker save: manifest.json RepoTags; OCI layout: index.json
- * annotations org.opencontainers.image.ref.name / io.containerd.image.name), read with libarchive from fd
- * (which is left at an unspecified offset). NULL-terminated heap array in *ret; STACK_EREJECT when the file
- * is not such an archive. */
-int engine_archive_refs(int fd, char ***ret, struct error *err);
-/* The same two, for an archive that is not a file (one assembled from its parts, store/imagearchive.h): read
- * hands out up to n bytes (0 at the end, a negative errno on failure, reported as STACK_ESTORE). */
+/* The same, for an archive that is not a file (one assembled from its parts, store/imagearchive.h): read hands
+ * out up to n bytes (0 at the end, a negative errno on failure, reported as STACK_ESTORE). The references an
+ * archive names are read without the Engine: ia_archive_refs() in store/imagearchive.h. */
 typedef ssize_t (*engine_read_fn)(void *ctx, void *buf, size_t n);
 int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, uint64_t size, const char *what,
                              struct error *err);
-/* skip (may be NULL) moves on n bytes without reading them and returns how many it moved: members the reader
- * does not need are then never read. */
-typedef int64_t (*engine_skip_fn)(void *ctx, int64_t n);
-int engine_archive_refs_stream(engine_read_fn read, engine_skip_fn skip, void *ctx, char ***ret, struct error *err);
+/* A NULL-terminated list of strings from this module (engine_list_volumes, ...); NULL is fine. */
 void engine_strv_free(char **v);
 
 struct engine_container {

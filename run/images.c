@@ -173,7 +173,7 @@ int images_load_assembled(struct store *s, struct engine *e, const struct tree_e
         r = assembled_open(s, te, &as, err);
         if (r < 0)
                 return r;
-        r = engine_archive_refs_stream(assembled_read, assembled_skip, &as, &refs, &as.err);
+        r = ia_archive_refs_stream(assembled_read, assembled_skip, &as, &refs, &as.err);
         if (r < 0)
                 r = error_set(err, as.err.code, "image archive %s: %s", what, as.err.msg);
         ia_close(as.rd);
@@ -197,6 +197,6 @@ int images_load_assembled(struct store *s, struct engine *e, const struct tree_e
                 if (r == 0) /* gc --images may remove only what stack loaded; a failed record costs nothing */
                         images_record(s, &te->digest, refs, NULL);
         }
-        engine_strv_free(refs);
+        ia_refs_free(refs);
         return r;
 }

@@ -23,7 +23,7 @@ struct loaded_image {
         struct digest archive; /* the object the image was loaded from */
 };
 
-/* refs: NULL-terminated (engine_archive_refs); an archive that names none records nothing. */
+/* refs: NULL-terminated (ia_archive_refs); an archive that names none records nothing. */
 int images_record(struct store *s, const struct digest *archive, char *const *refs, struct error *err);
 int images_list(struct store *s, struct loaded_image **ret, size_t *ret_n, struct error *err);
 int images_forget(struct store *s, const char *ref, struct error *err);

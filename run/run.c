@@ -18,6 +18,7 @@
 #include "runs.h"
 #include "base/buf.h"
 #include "store/checkout.h"
+#include "store/imagearchive.h"
 #include "base/fsutil.h"
 
 #include <errno.h>
@@ -424,7 +425,7 @@ static int load_images(struct store *s, struct engine *e, const struct manifest 
                                            m->images[i]);
                 {
                         struct error aerr = ERROR_INIT;
-                        r = engine_archive_refs(fd, &refs, &aerr);
+                        r = ia_archive_refs(fd, &refs, &aerr);
                         if (r < 0)
                                 error_set(err, aerr.code, "image archive %s: %s", m->images[i], aerr.msg);
                 }
@@ -443,7 +444,7 @@ static int load_images(struct store *s, struct engine *e, const struct manifest 
                         if (r == 0) /* gc --images may remove only what stack loaded; a failed record costs nothing */
                                 images_record(s, &te->digest, refs, NULL);
                 }
-                engine_strv_free(refs);
+                ia_refs_free(refs);
                 close(fd);
                 if (r < 0)
                         return r;

@@ -10,8 +10,10 @@
  * The chunks tile the archive: their sizes add up to its size, in order. libarchive walks the tar (where each
  * member's content starts); the bytes themselves are copied from the archive, so assembling gives back exactly
  * the bytes that were read, whatever the tar's dialect (ustar, pax, GNU long names).
+ * The image references an archive names are read in imagearchive-refs.c.
  */
 #include "imagearchive.h"
+#include "imagearchive-int.h"
 
 #include "base/buf.h"
 #include "base/fsutil.h"
@@ -301,7 +303,7 @@ static int stage_range(struct ia_sink *k, uint64_t off, uint64_t size, struct di
         return r < 0 ? r : staging_end(k->st, ret, err);
 }
 
-static const char *top_name(const char *p)
+const char *ia_top_name(const char *p)
 {
         if (!p)
                 return "";
@@ -359,7 +361,7 @@ static int plan(struct ia_sink *k, struct recipe *r, char ***names)
 
                 if (ar < ARCHIVE_WARN)
                         goto done; /* malformed or truncated: stored whole */
-                name = top_name(archive_entry_pathname(e));
+                name = ia_top_name(archive_entry_pathname(e));
                 size = archive_entry_size_is_set(e) && archive_entry_size(e) > 0 ? (uint64_t)archive_entry_size(e) : 0;
                 if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e)) {
                         manifest |= !strcmp(name, "manifest.json");

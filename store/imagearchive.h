@@ -1,4 +1,5 @@
-/* imagearchive.h - an image archive stored as its parts (spec/store.md "Image archives").
+/* imagearchive.h - an image archive stored as its parts (spec/store.md "Image archives"); store/imagearchive.c,
+ * and store/imagearchive-refs.c for the references an archive names.
  *
  * A bundle file whose content is a plain (uncompressed) tar holding manifest.json at its root (docker save)
  * or index.json and oci-layout (OCI layout) is stored as one object per member with content (layers,
@@ -23,6 +24,11 @@
  *
  * Describing (show): ia_describe(store, &recipe_digest, &json, err) gives {"images": [{"tags": [...],
  * "config": {...}, "layers": [{"name", "sha256", "size"}]}], "parts": [...]}.
+ *
+ * The image references an archive names, before asking the Engine whether it has them (run/images.c, run/run.c):
+ *   ia_archive_refs(fd, &refs, err)            from a file (any archive: uncompressed, gzip or zstd)
+ *   ia_archive_refs_stream(read, skip, ctx, &refs, err)   from a stream (ia_read/ia_skip over a recipe)
+ *   ia_refs_free(refs)
  */
 #ifndef STACK_IMAGEARCHIVE_H
 #define STACK_IMAGEARCHIVE_H
@@ -65,5 +71,18 @@ int ia_recipe_parts(struct store *s, const struct digest *recipe, struct tree_pa
                     struct error *err);
 
 int ia_describe(struct store *s, const struct digest *recipe, json_t **ret, struct error *err);
+
+/* The image references an archive names (docker save: manifest.json RepoTags; OCI layout: index.json
+ * annotations org.opencontainers.image.ref.name / io.containerd.image.name), read with libarchive from fd
+ * (which is left at an unspecified offset). NULL-terminated heap array in *ret (ia_refs_free); STACK_EREJECT
+ * when the file is not such an archive. */
+int ia_archive_refs(int fd, char ***ret, struct error *err);
+/* The same, for an archive that is not a file (one assembled from its parts): read hands out up to n bytes (0 at
+ * the end, a negative errno on failure, reported as STACK_ESTORE); skip (may be NULL) moves on n bytes without
+ * reading them and returns how many it moved: members the reader does not need are then never read. */
+typedef ssize_t (*ia_read_fn)(void *ctx, void *buf, size_t n);
+typedef int64_t (*ia_skip_fn)(void *ctx, int64_t n);
+int ia_archive_refs_stream(ia_read_fn read, ia_skip_fn skip, void *ctx, char ***ret, struct error *err);
+void ia_refs_free(char **v);
 
 #endif

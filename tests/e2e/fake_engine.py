@@ -82,6 +82,7 @@ def make_handler(opts, log, lock, upstream_version):
 
         def answer(self, status, payload, ctype="application/json", extra=None):
             data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            self.note(status)  # before answering: a client done with the answer may stop this server at once
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
@@ -91,7 +92,6 @@ def make_handler(opts, log, lock, upstream_version):
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
-            self.note(status)
 
         def handle_any(self):
             body = self.body()
@@ -138,6 +138,7 @@ def make_handler(opts, log, lock, upstream_version):
                 return self.answer(502, {"message": "upstream: %s" % e})
             finally:
                 conn.close()
+            self.note(resp.status)
             self.send_response(resp.status)
             for k, v in resp.getheaders():
                 if k.lower() not in HOP and k.lower() != "api-version":
@@ -147,7 +148,6 @@ def make_handler(opts, log, lock, upstream_version):
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
-            self.note(resp.status)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
 

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "run/engine.h"
+#include "store/imagearchive.h"
 #include "testlib.h"
 
 #define DOCKER "/usr/bin/docker"
@@ -333,23 +334,23 @@ static void archive_refs_reads_docker_save_repo_tags(void **state)
         snprintf(path, sizeof path, "%s/saved.tar", tl_tmpdir());
         assert_int_equal(sh(DOCKER " save " IMAGE " -o '%s'", path), 0);
         fd = open_fd(path, NULL);
-        assert_int_equal(engine_archive_refs(fd, &refs, &err), 0);
+        assert_int_equal(ia_archive_refs(fd, &refs, &err), 0);
         close(fd);
         assert_non_null(refs);
         assert_string_equal(refs[0], IMAGE);
         assert_null(refs[1]);
-        engine_strv_free(refs);
+        ia_refs_free(refs);
 
         /* The same archive gzipped. */
         assert_int_equal(sh("gzip -k '%s'", path), 0);
         strcat(path, ".gz");
         fd = open_fd(path, NULL);
-        assert_int_equal(engine_archive_refs(fd, &refs, &err), 0);
+        assert_int_equal(ia_archive_refs(fd, &refs, &err), 0);
         close(fd);
         assert_string_equal(refs[0], IMAGE);
         assert_null(refs[1]);
-        engine_strv_free(refs);
-        engine_strv_free(NULL);
+        ia_refs_free(refs);
+        ia_refs_free(NULL);
 }
 
 static void archive_refs_reads_oci_index_annotations(void **state)
@@ -374,12 +375,12 @@ static void archive_refs_reads_oci_index_annotations(void **state)
         snprintf(path, sizeof path, "%s/oci.tar.gz", dir);
         assert_int_equal(sh("tar -C '%s' -czf '%s' ./oci-layout ./index.json", dir, path), 0);
         fd = open_fd(path, NULL);
-        assert_int_equal(engine_archive_refs(fd, &refs, &err), 0);
+        assert_int_equal(ia_archive_refs(fd, &refs, &err), 0);
         close(fd);
         assert_string_equal(refs[0], "docker.io/stack-test/oci:2");
         assert_string_equal(refs[1], "stack-test/oci:3");
         assert_null(refs[2]);
-        engine_strv_free(refs);
+        ia_refs_free(refs);
 }
 
 static void archive_refs_refuses_a_tar_that_is_no_image_archive(void **state)
@@ -395,7 +396,7 @@ static void archive_refs_refuses_a_tar_that_is_no_image_archive(void **state)
         snprintf(path, sizeof path, "%s/plain.tar", dir);
         assert_int_equal(sh("tar -C '%s' -cf '%s' hello.txt", dir, path), 0);
         fd = open_fd(path, NULL);
-        assert_int_equal(engine_archive_refs(fd, &refs, &err), -STACK_EREJECT);
+        assert_int_equal(ia_archive_refs(fd, &refs, &err), -STACK_EREJECT);
         close(fd);
         assert_null(refs);
         assert_non_null(strstr(err.msg, "not a docker save or OCI image archive"));
@@ -412,7 +413,7 @@ static void archive_refs_refuses_garbage_and_a_huge_manifest(void **state)
         snprintf(path, sizeof path, "%s/garbage.tar", dir);
         assert_int_equal(sh("head -c 100000 /dev/urandom > '%s'", path), 0);
         fd = open_fd(path, NULL);
-        assert_int_equal(engine_archive_refs(fd, &refs, &err), -STACK_EREJECT);
+        assert_int_equal(ia_archive_refs(fd, &refs, &err), -STACK_EREJECT);
         close(fd);
         assert_null(refs);
         assert_non_null(strstr(err.msg, "not a docker save or OCI image archive"));
@@ -424,7 +425,7 @@ static void archive_refs_refuses_garbage_and_a_huge_manifest(void **state)
         snprintf(path, sizeof path, "%s/huge.tar", dir);
         assert_int_equal(sh("tar -C '%s' -cf '%s' manifest.json", dir, path), 0);
         fd = open_fd(path, NULL);
-        assert_int_equal(engine_archive_refs(fd, &refs, &err), -STACK_EREJECT);
+        assert_int_equal(ia_archive_refs(fd, &refs, &err), -STACK_EREJECT);
         close(fd);
         assert_null(refs);
         assert_non_null(strstr(err.msg, "larger than"));
@@ -452,10 +453,10 @@ static void image_load_streams_a_saved_archive_back(void **state)
         assert_false(present);
 
         fd = open_fd(path, &size);
-        assert_int_equal(engine_archive_refs(fd, &refs, &err), 0);
+        assert_int_equal(ia_archive_refs(fd, &refs, &err), 0);
         assert_string_equal(refs[0], ref);
-        engine_strv_free(refs);
-        assert_int_equal(lseek(fd, 0, SEEK_SET), 0); /* engine_archive_refs leaves the offset anywhere */
+        ia_refs_free(refs);
+        assert_int_equal(lseek(fd, 0, SEEK_SET), 0); /* ia_archive_refs leaves the offset anywhere */
         assert_int_equal(engine_image_load(e, fd, size, "load.tar", &err), 0);
         close(fd);
         assert_int_equal(err.code, 0);

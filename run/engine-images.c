@@ -1,0 +1,310 @@
+/* engine-images.c - images: present?, load (streamed from a store object or assembled from its parts), build,
+ * and removing those stack loaded (gc --images). spec/run.md "Engine": "Image load", "Image build".
+ */
+#include "engine.h"
+#include "engine-int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LOAD_LINE (1u << 20) /* one line of the image load stream */
+
+/* "/images/{ref}/json", or STACK_EREJECT for a reference too long to be one. */
+static int image_path(const char *ref, char *path, size_t cap, struct error *err)
+{
+        snprintf(path, cap, "/images/");
+        if (engine_path_append(path, cap, ref) < 0 || engine_path_append(path, cap, "/json") < 0)
+                return error_set(err, STACK_EREJECT, "image reference too long: %.64s...", ref);
+        return 0;
+}
+
+int engine_image_exists(struct engine *e, const char *ref, bool *ret, struct error *err)
+{
+        char path[1024];
+        struct engine_reply rp;
+        int r;
+
+        if (!e || !ref || !*ref || !ret)
+                return error_set(err, STACK_EFAIL, "engine_image_exists: missing argument");
+        r = image_path(ref, path, sizeof path, err);
+        if (r == 0)
+                r = engine_request(e, "GET", path, NULL, MAX_ANSWER, true, &rp, err);
+        if (r < 0)
+                return r;
+        if (rp.status == 400) {
+                /* "invalid reference format" (Docker, Podman): the name came from a bundle, so the bundle is at
+                 * fault. Any other refusal (an API version the Engine no longer accepts, ...) is the Engine's. */
+                char *m = engine_answer_message(rp.body.p, rp.body.len);
+                if (m && strstr(m, "invalid reference format"))
+                        r = error_set(err, STACK_EREJECT, "image reference '%s' is not valid: %s", ref, m);
+                else
+                        r = engine_status_error("GET", path, &rp, err);
+                free(m);
+        } else if ((rp.status < 200 || rp.status > 299) && rp.status != 404) {
+                r = engine_status_error("GET", path, &rp, err);
+        } else {
+                *ret = rp.status != 404;
+        }
+        engine_reply_release(&rp);
+        return r;
+}
+
+int engine_image_id(struct engine *e, const char *ref, char **ret_id, struct error *err)
+{
+        char path[1024];
+        json_t *j = NULL;
+        long status = 0;
+        bool oom = false;
+        int r;
+
+        *ret_id = NULL;
+        r = image_path(ref, path, sizeof path, err);
+        if (r == 0)
+                r = engine_get_json(e, path, &status, &j, err);
+        if (r < 0 || !j)
+                return r;
+        *ret_id = engine_strdup(json_string_value(json_object_get(j, "Id")), &oom);
+        json_decref(j);
+        return oom ? error_set(err, STACK_EFAIL, "out of memory") : 0;
+}
+
+/* ---- image load and build: a tar streamed up, a stream of JSON objects back ---- */
+
+/* The answer: JSON objects, one a line ("\r\n" between them), the first error kept. */
+struct load_answer {
+        struct buf line; /* the line still open, at most MAX_LOAD_LINE bytes */
+        bool oom;
+        char *error;   /* "errorDetail".message or "error" */
+        char *message; /* "message" (an HTTP error answer) */
+        char *text;    /* the start of an answer that is not JSON */
+};
+
+/* *slot = a tidied copy of m, unless it holds one already. */
+static void keep_first(struct load_answer *a, char **slot, const char *m)
+{
+        if (!m || *slot)
+                return;
+        if (!(*slot = strdup(m)))
+                a->oom = true;
+        else
+                engine_tidy_message(*slot);
+}
+
+static void load_object(struct load_answer *a, json_t *o)
+{
+        const char *m = json_string_value(json_object_get(json_object_get(o, "errorDetail"), "message"));
+
+        keep_first(a, &a->error, m ? m : json_string_value(json_object_get(o, "error")));
+        keep_first(a, &a->message, json_string_value(json_object_get(o, "message")));
+}
+
+/* One line may hold several objects back to back (JSON_DISABLE_EOF_CHECK tells how far each went). */
+static void load_line(struct load_answer *a, const char *p, size_t len)
+{
+        while (len) {
+                json_error_t je;
+                json_t *o;
+
+                while (len && strchr(" \t\r\n", *p)) {
+                        p++;
+                        len--;
+                }
+                if (!len)
+                        return;
+                o = json_loadb(p, len, JSON_DISABLE_EOF_CHECK, &je);
+                if (!o) {
+                        if (!a->text && !(a->text = strndup(p, len < MAX_KEPT_MESSAGE ? len : MAX_KEPT_MESSAGE)))
+                                a->oom = true;
+                        else
+                                engine_tidy_message(a->text);
+                        return;
+                }
+                if (json_is_object(o))
+                        load_object(a, o);
+                json_decref(o);
+                if (je.position <= 0 || (size_t)je.position > len)
+                        return;
+                p += je.position;
+                len -= (size_t)je.position;
+        }
+}
+
+static size_t load_write(char *ptr, size_t size, size_t n, void *ud)
+{
+        struct load_answer *a = ud;
+        size_t add = size * n, start = 0;
+
+        if (buf_add(&a->line, ptr, add) < 0)
+                return 0;
+        for (size_t i = 0; i < a->line.len; i++)
+                if (a->line.p[i] == '\n') {
+                        load_line(a, a->line.p + start, i - start);
+                        start = i + 1;
+                }
+        buf_drop(&a->line, start);
+        return add;
+}
+
+static void load_answer_release(struct load_answer *a)
+{
+        buf_release(&a->line);
+        free(a->error);
+        free(a->message);
+        free(a->text);
+}
+
+/* POST path with the tar from u; the Engine's answer read into a as it streams. */
+static CURLcode post_tar(struct engine *e, const char *path, struct engine_upload *u, struct load_answer *a,
+                         long *ret_status)
+{
+        struct engine_transfer t = {.method = "POST",
+                                    .path = path,
+                                    .timeout_s = 0,
+                                    .write = load_write,
+                                    .write_ud = a,
+                                    .upload = u,
+                                    .content_type = "application/x-tar"};
+        CURLcode c = engine_perform(e, &t, ret_status);
+
+        if (a->line.len && !a->line.toobig)
+                load_line(a, a->line.p, a->line.len); /* the last object may come without a newline */
+        return c;
+}
+
+static int image_load(struct engine *e, struct engine_upload u, uint64_t size, const char *what, struct error *err)
+{
+        struct load_answer a = {.line = BUF_INIT(MAX_LOAD_LINE)};
+        long status = 0;
+        CURLcode c;
+        int r;
+
+        if (!what)
+                what = "(unnamed)";
+        c = post_tar(e, "/images/load?quiet=1", &u, &a, &status);
+        /* What the Engine said wins over how the transfer ended: it may answer and close before reading all. */
+        if (u.read_errno)
+                r = error_errno(err, STACK_ESTORE, u.read_errno, "reading image archive %s", what);
+        else if (u.short_read)
+                r = error_set(err, STACK_ESTORE, "image archive %s ended after %llu of %llu bytes", what,
+                              (unsigned long long)u.sent, (unsigned long long)size);
+        else if (a.oom || a.line.oom || c == CURLE_OUT_OF_MEMORY)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else if (a.error)
+                r = error_set(err, STACK_EREJECT, "image archive %s: %s", what, a.error);
+        else if (status >= 400) /* the request refused (version, ...), not the archive read: the Engine's */
+                r = error_set(err, STACK_ERUNTIME, "Docker Engine: POST /images/load of %s: HTTP %ld: %s", what, status,
+                              a.message ? a.message
+                              : a.text  ? a.text
+                                        : "the Engine refused it");
+        else if (a.line.toobig)
+                r = error_set(err, STACK_ERUNTIME, "image archive %s: the Engine's answer has a line over %u bytes",
+                              what, MAX_LOAD_LINE);
+        else if (c != CURLE_OK)
+                r = engine_transport_error(e, c, "POST", "/images/load", err);
+        else if (status < 200 || status > 299)
+                r = error_set(err, STACK_ERUNTIME, "image archive %s: the Engine answered HTTP %ld", what, status);
+        else
+                r = 0;
+        load_answer_release(&a);
+        return r;
+}
+
+int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what, struct error *err)
+{
+        if (!e || fd < 0)
+                return error_set(err, STACK_EFAIL, "engine_image_load: missing argument");
+        return image_load(e, (struct engine_upload){.fd = fd, .size = size}, size, what, err);
+}
+
+/* An archive stored as its parts (spec/run.md "Image archives"). */
+int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, uint64_t size, const char *what,
+                             struct error *err)
+{
+        if (!e || !read)
+                return error_set(err, STACK_EFAIL, "engine_image_load_stream: missing argument");
+        return image_load(e, (struct engine_upload){.fd = -1, .read = read, .read_ctx = ctx, .size = size}, size, what,
+                          err);
+}
+
+/* DockerService, run/flavor.h. */
+int engine_build(struct engine *e, int fd, uint64_t size, const char *tag, struct error *err)
+{
+        struct load_answer a = {.line = BUF_INIT(MAX_LOAD_LINE)};
+        struct engine_upload u = {.fd = fd, .size = size};
+        char path[512];
+        long status = 0;
+        CURLcode c;
+        int r;
+
+        if (!e || fd < 0 || !tag || strspn(tag, "abcdefghijklmnopqrstuvwxyz0123456789._-:/") != strlen(tag))
+                return error_set(err, STACK_EFAIL, "engine_build: bad argument");
+        snprintf(path, sizeof path, "/build?t=%s&rm=1&forcerm=1&q=1", tag);
+        c = post_tar(e, path, &u, &a, &status);
+        if (u.read_errno)
+                r = error_errno(err, STACK_ESTORE, u.read_errno, "reading the build context of %s", tag);
+        else if (a.oom || a.line.oom || c == CURLE_OUT_OF_MEMORY)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else if (a.error)
+                r = error_set(err, STACK_ERUNTIME, "building %s failed: %s", tag, a.error);
+        else if (status >= 400)
+                r = error_set(err, STACK_ERUNTIME, "building %s failed: %s", tag,
+                              a.message ? a.message
+                              : a.text  ? a.text
+                                        : "the Engine refused the build");
+        else if (c != CURLE_OK)
+                r = engine_transport_error(e, c, "POST", "/build", err);
+        else if (status < 200 || status > 299)
+                r = error_set(err, STACK_ERUNTIME, "building %s: the Engine answered HTTP %ld", tag, status);
+        else
+                r = 0;
+        load_answer_release(&a);
+        return r;
+}
+
+/* ---- images stack loaded (gc --images) ---- */
+
+int engine_image_used(struct engine *e, const char *ref, bool *ret, struct error *err)
+{
+        json_t *list = NULL;
+        char path[4096];
+        long status = 0;
+        bool have = false;
+        int r;
+
+        if (!e || !ref || !*ref || !ret)
+                return error_set(err, STACK_EFAIL, "engine_image_used: missing argument");
+        r = engine_image_exists(e, ref, &have, err);
+        if (r < 0 || !have) {
+                if (r == 0)
+                        *ret = false; /* an image that is gone is used by nothing */
+                return r;
+        }
+        r = engine_filter_path(e, "/containers/json?all=1", "ancestor", ref, path, sizeof path, err);
+        if (r == 0)
+                r = engine_get_json(e, path, &status, &list, err);
+        if (r == 0 && !json_is_array(list))
+                r = error_set(err, STACK_ERUNTIME, "Docker Engine: GET /containers/json: %s",
+                              status == 404 ? "HTTP 404" : "the answer is not a list");
+        if (r == 0)
+                *ret = json_array_size(list) > 0;
+        json_decref(list);
+        return r;
+}
+
+int engine_image_remove(struct engine *e, const char *ref, bool *ret_removed, struct error *err)
+{
+        static const long in_use[] = {409, 0};
+        struct engine_strv kept = {0};
+        unsigned n = 0;
+        int r;
+
+        if (!e || !ref || !*ref || !ret_removed)
+                return error_set(err, STACK_EFAIL, "engine_image_remove: missing argument");
+        r = engine_delete(e, "image", "/images", ref, NULL, "", in_use, &kept, &n, err);
+        engine_strv_free(kept.v);
+        if (r == 0)
+                *ret_removed = n > 0;
+        return r;
+}
