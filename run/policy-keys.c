@@ -1,7 +1,7 @@
 /* policy-keys.c - fail closed on what the policy does not understand (spec/run.md "Reading the file" and
  * "Known compose keys"): YAML tags beyond the core schema, and compose keys the policy does not know.
  *
- * Tags (policy_tags(), run by parse_yaml() on every compose file read, and again on the main document once its
+ * Tags (policy_tags(), run by policy_parse_yaml() on every compose file read, and again on the main document once its
  * override file is merged): no tag, the core schema's !!str, !!int, !!float, !!bool, !!null (a scalar whose text
  * matches its tag), !!map, !!seq, and compose v2's !reset and !override are allowed; anything else is refused
  * with the key's path. Resolved, nothing is left for compose to read differently: !reset removes the node (a
@@ -9,7 +9,7 @@
  * collection tags are dropped, !!str makes a plain scalar double-quoted, !!int/!!float/!!bool/!!null become the
  * plain text both compose v1 (PyYAML, YAML 1.1) and v2 (go-yaml) read as that type.
  *
- * Keys (check_keys(), run first by check_document()): the table below is every key of the compose
+ * Keys (policy_check_keys(), run first by policy_check_document()): the table below is every key of the compose
  * specification (schema/compose-spec.json of github.com/compose-spec/compose-spec, commit 170098ba07d9), nested
  * mappings included; `x-` extensions are dropped where the specification allows them; free-form mappings
  * (environment, labels, driver_opts ...) and names (services, networks ...) are not key-checked. Any other key is
@@ -843,7 +843,7 @@ static const struct key_shape k_top = {.keys = k_top_keys, .x = true};
 /* Where a node is: a head ("service 'web'": a named definition of a top-level section, "" above one) and the
  * keys below it ("deploy.resources", "cap_add[0]"), truncated in a long path. */
 #define TAIL_SIZE 256
-#define HEAD_SIZE 128 /* "service '<name, at most ~64 bytes as show() writes it>'" */
+#define HEAD_SIZE 128 /* "service '<name, at most ~64 bytes as yamltree_show() writes it>'" */
 
 static const struct {
         const char *section, *what;
@@ -860,7 +860,8 @@ static bool named_head(const char *section, const struct yamltree_node *k, char 
 
         for (i = 0; section && i < COUNT(named_sections); i++)
                 if (strcmp(section, named_sections[i].section) == 0) {
-                        snprintf(head, size, "%s '%s'", named_sections[i].what, show(k->text, k->len, buf, sizeof buf));
+                        snprintf(head, size, "%s '%s'", named_sections[i].what,
+                                 yamltree_show(k->text, k->len, buf, sizeof buf));
                         return true;
                 }
         return false;
@@ -870,8 +871,8 @@ static void tail_key(char *out, const char *tail, const struct yamltree_node *k)
 {
         char buf[80];
 
-        if (snprintf(out, TAIL_SIZE, "%s%s%s", tail, *tail ? "." : "", show(k->text, k->len, buf, sizeof buf)) >=
-            TAIL_SIZE)
+        if (snprintf(out, TAIL_SIZE, "%s%s%s", tail, *tail ? "." : "",
+                     yamltree_show(k->text, k->len, buf, sizeof buf)) >= TAIL_SIZE)
                 return; /* a path this deep is cut short in the message: nothing is decided on it */
 }
 
@@ -977,7 +978,7 @@ static int set_text(struct yamltree_node *n, const char *text)
 
         if (!copy)
                 return -1;
-        scalar_replace(n, copy, YAML_PLAIN_SCALAR_STYLE);
+        yamltree_scalar_replace(n, copy, YAML_PLAIN_SCALAR_STYLE);
         return 0;
 }
 
@@ -1012,27 +1013,28 @@ static int tag_scalar(struct tags *t, struct yamltree_node *n, const char *head,
         if (strcmp(tag, CORE("int")) == 0) {
                 if (!plain_int(n->text, n->len))
                         return tag_refused(t, head, tail, n, " on a value that is not a decimal integer");
-                return t->resolve && set_text(n, n->text) < 0 ? oom(t->err) : 0;
+                return t->resolve && set_text(n, n->text) < 0 ? policy_oom(t->err) : 0;
         }
         if (strcmp(tag, CORE("float")) == 0) {
                 if (!plain_float(n->text, n->len))
                         return tag_refused(t, head, tail, n, " on a value that is not a decimal float");
-                return t->resolve && set_text(n, n->text) < 0 ? oom(t->err) : 0;
+                return t->resolve && set_text(n, n->text) < 0 ? policy_oom(t->err) : 0;
         }
         if (strcmp(tag, CORE("bool")) == 0) {
                 for (i = 0; i < COUNT(bools) && !ok; i++)
-                        ok = text_is(n, bools[i]);
+                        ok = yamltree_text_is(n, bools[i]);
                 if (!ok)
                         return tag_refused(t, head, tail, n, " on a value that is not true or false");
                 return t->resolve && set_text(n, n->text[0] == 't' || n->text[0] == 'T' ? "true" : "false") < 0
-                               ? oom(t->err)
+                               ? policy_oom(t->err)
                                : 0;
         }
         if (strcmp(tag, CORE("null")) == 0) {
-                ok = n->len == 0 || text_is(n, "~") || text_is(n, "null") || text_is(n, "Null") || text_is(n, "NULL");
+                ok = n->len == 0 || yamltree_text_is(n, "~") || yamltree_text_is(n, "null") ||
+                     yamltree_text_is(n, "Null") || yamltree_text_is(n, "NULL");
                 if (!ok)
                         return tag_refused(t, head, tail, n, " on a value that is not a null");
-                return t->resolve && set_text(n, "null") < 0 ? oom(t->err) : 0;
+                return t->resolve && set_text(n, "null") < 0 ? policy_oom(t->err) : 0;
         }
         return tag_refused(t, head, tail, n, "");
 }
@@ -1183,10 +1185,10 @@ static __attribute__((noinline)) int key_judge(struct file *f, const char *head,
                                  "%s: not supported by stack (compose runs it outside the sandbox stack judges; line "
                                  "%zu)",
                                  who, k->line);
-        if ((d->flags & KEY_DOCKER_SOCKET) && !is_false(v))
-                need(f, PERM_DOCKER_SOCKET, who, "the Docker socket");
-        if ((d->flags & KEY_PRIVILEGED) && !is_false(v))
-                need(f, PERM_PRIVILEGED, who, "a privileged command");
+        if ((d->flags & KEY_DOCKER_SOCKET) && !policy_is_false(v))
+                policy_need(f, PERM_DOCKER_SOCKET, who, "the Docker socket");
+        if ((d->flags & KEY_PRIVILEGED) && !policy_is_false(v))
+                policy_need(f, PERM_PRIVILEGED, who, "a privileged command");
         return 0;
 }
 
@@ -1257,7 +1259,7 @@ static int keys_node(struct file *f, struct yamltree_node *n, const struct key_s
         return 0;
 }
 
-int check_keys(struct file *f, struct yamltree_node *root)
+int policy_check_keys(struct file *f, struct yamltree_node *root)
 {
         return keys_node(f, root, &k_top, "", "", 0, NULL);
 }
