@@ -42,8 +42,8 @@
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-        /* A growing list of strings, NULL-terminated (services, variables, redirects, data dirs, files being read). */
-        struct strv {
+/* A growing list of strings, NULL-terminated (services, variables, redirects, data dirs, files being read). */
+struct strv {
         char **v;
         size_t n, cap;
 };

@@ -16,8 +16,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "api/server.h"
-#include "proxy/proxy.h"
+#include "base/ports.h"
 
 /* A CPU limit > 0 ("0.5", 2). Absent, 0 (no limit), a variable or junk: false. */
 static bool parse_cpus(const struct yamltree_node *n, double *ret)
@@ -335,10 +334,9 @@ void policy_limits_default(struct policy_limits *l)
         l->memory = POLICY_DEFAULT_MEMORY;
         l->pids = POLICY_DEFAULT_PIDS;
         l->replicas = POLICY_DEFAULT_REPLICAS;
-        reserve(l, SERVER_DEFAULT_PORT);
-        reserve(l, proxy_https_port()); /* 443, or STACK_PROXY_PORT */
-        reserve(l, proxy_http_port());  /* 80 unless STACK_PROXY_PORT is set, or STACK_PROXY_HTTP_PORT */
-        reserve(l, proxy_http_port());
+        reserve(l, PORTS_API_DEFAULT);
+        reserve(l, ports_front_https()); /* 443, or STACK_PROXY_PORT */
+        reserve(l, ports_front_http());  /* 80 unless STACK_PROXY_PORT is set, or STACK_PROXY_HTTP_PORT */
 }
 
 static int config_bad(struct error *err, const char *path, const char *key, const char *want)

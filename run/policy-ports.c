@@ -11,7 +11,7 @@
 
 #include <yaml.h>
 
-#include "proxy/proxy.h"
+#include "base/ports.h"
 
 static bool is_loopback(const char *s, size_t len)
 {
@@ -105,8 +105,9 @@ static int check_reserved(struct file *f, const char *who, const struct yamltree
                          "%s: ports: host port %u is reserved for stack's own %s (line %zu); a bundle may not "
                          "publish it",
                          who, port,
-                         (int)port == proxy_https_port() || (int)port == proxy_http_port() ? "front door (stack proxy)"
-                                                                                           : "API (stack serve)",
+                         (int)port == ports_front_https() || (int)port == ports_front_http()
+                                 ? "front door (stack proxy)"
+                                 : "API (stack serve)",
                          p->line);
 }
 

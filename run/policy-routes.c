@@ -1,5 +1,5 @@
 /* policy-routes.c - the front door: the hosts a service's traefik router labels ask for under
- * .stack.localhost (proxy/labels.h reads them, on the resolved values), each routed port published on an
+ * .stack.localhost (run/labels.h reads them, on the resolved values), each routed port published on an
  * ephemeral loopback port when the file does not publish it, so the proxy has an upstream; and, for a stack
  * without router labels, its one dash.url service or else its one published port (spec/proxy.md "Routes from
  * runs").
@@ -12,7 +12,7 @@
 
 #include <yaml.h>
 
-#include "proxy/labels.h"
+#include "labels.h"
 
 #define MAX_LABELS 256
 

@@ -16,8 +16,7 @@
 
 #include "base/buf.h"
 
-        int
-        policy_strv_add(struct strv *s, const char *str, size_t len)
+int policy_strv_add(struct strv *s, const char *str, size_t len)
 {
         char *copy;
 
