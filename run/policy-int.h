@@ -283,8 +283,11 @@ int policy_flatten_includes(struct file *f, struct yamltree_node *root);
 int policy_merge_override(struct apply *a, const char *rel, struct yamltree_node *root);
 /* over merged onto base (a service's definition when service, else a volume's, network's ...). -ENOMEM. */
 int policy_merge_definition(struct yamltree_node *base, const struct yamltree_node *over, bool service);
+/* A copy of each item of list src that list dst does not hold yet (yamltree_equal) appended to dst: a list
+ * merged as compose merges one (each item once). -ENOMEM. */
+int policy_merge_append(struct yamltree_node *dst, const struct yamltree_node *src);
 
-/* ---- policy-keys.c: what the policy does not understand is refused ---- */
+/* ---- policy-tags.c: YAML tags the policy does not understand are refused ---- */
 
 /* Every tag in the document (name: the file, for messages) is one the policy understands: none, the core
  * schema's (!!str, !!int, !!float, !!bool, !!null on text that matches, !!map, !!seq), compose v2's !reset
@@ -292,9 +295,51 @@ int policy_merge_definition(struct yamltree_node *base, const struct yamltree_no
  * removes its node (a mapping's key or a list's item), the others become the plain or quoted text both compose
  * versions read as the same type. */
 int policy_tags(const char *name, struct yamltree_node *root, bool resolve, struct error *err);
+
+/* ---- policy-keys.c, policy-keytable.c: compose keys the policy does not know are refused ---- */
+
+enum {
+        KEY_REFUSE = 1 << 0,        /* known, not supported by stack: refused */
+        KEY_DOCKER_SOCKET = 1 << 1, /* anything but false needs docker-socket */
+        KEY_PRIVILEGED = 1 << 2,    /* anything but false needs privileged */
+};
+
+struct key_shape;
+
+struct key_def {
+        const char *name;
+        const struct key_shape *shape; /* what the value may hold; NULL: a scalar or a list not walked */
+        unsigned flags;                /* KEY_* */
+};
+
+/* What a value may hold; one shape describes every form the specification allows (`build: .` or a mapping). */
+struct key_shape {
+        const struct key_def *keys;    /* a mapping: of these keys only */
+        const struct key_shape *names; /* a mapping of names (services, networks, ulimits ...), values of this shape */
+        const struct key_shape *items; /* a list: each item of this shape */
+        bool free;                     /* a mapping of any keys, not checked (environment, labels, driver_opts ...) */
+        bool x;                        /* `x-` keys allowed here: dropped */
+};
+
+/* The top level of a compose file (policy-keytable.c). */
+extern const struct key_shape policy_key_top;
+
 /* Every key of the document is a key of the compose specification (STACK_EREJECT naming its path otherwise);
  * `x-` extensions are removed. */
 int policy_check_keys(struct file *f, struct yamltree_node *root);
+
+/* Where a node is: a head ("service 'web'": a named definition of a top-level section, "" above one) and the
+ * keys below it ("deploy.resources", "cap_add[0]"), truncated in a long path. */
+#define TAIL_SIZE 256
+#define HEAD_SIZE 128 /* "service '<name, at most ~64 bytes as yamltree_show() writes it>'" */
+/* The head of a definition named k in the top-level section ("service 'web'"); false when the section names
+ * none. */
+bool policy_where_named(const char *section, const struct yamltree_node *k, char *head, size_t size);
+/* out (TAIL_SIZE bytes) = tail + "." + k, or tail + "[i]" (cut short in a path too deep). */
+void policy_where_key(char *out, const char *tail, const struct yamltree_node *k);
+void policy_where_item(char *out, const char *tail, size_t i);
+/* "<head>: <tail>" (or either alone); "the top level" when both are empty. */
+const char *policy_where(const char *head, const char *tail, char *buf, size_t size);
 
 /* ---- policy-v1.c: the effective file for docker-compose 1.29 ---- */
 

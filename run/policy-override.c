@@ -219,7 +219,7 @@ static int merge_unique(struct yamltree_node *dst, const struct yamltree_node *s
 }
 
 /* Sequences in general: appended, an item already there once. */
-static int merge_append(struct yamltree_node *dst, const struct yamltree_node *src)
+int policy_merge_append(struct yamltree_node *dst, const struct yamltree_node *src)
 {
         size_t i, j;
 
@@ -347,7 +347,7 @@ static int merge_value(struct yamltree_node *dst, const struct yamltree_node *k,
                 return merge_unique(d, src, false);
         if (ctx == CTX_SERVICE && (yamltree_text_is(k, "secrets") || yamltree_text_is(k, "configs")))
                 return merge_unique(d, src, true);
-        return merge_append(d, src);
+        return policy_merge_append(d, src);
 }
 
 static int merge_map(struct yamltree_node *dst, const struct yamltree_node *src, enum merge_ctx ctx)

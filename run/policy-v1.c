@@ -27,6 +27,17 @@ static int refuse_v1(struct file *f, const char *who, const char *key)
                 who, key);
 }
 
+/* Scalar v becomes text[0..len) double-quoted: the string both compose versions read. -ENOMEM. */
+static int quote_as(struct yamltree_node *v, const char *text, size_t len)
+{
+        char *copy = strndup(text, len);
+
+        if (!copy)
+                return -ENOMEM;
+        yamltree_scalar_replace(v, copy, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+        return 0;
+}
+
 /* v2 reads a plain true/1/yes in these mappings as the string it writes ("true" for any spelling of true);
  * v1 refuses a boolean in environment and writes "True" for one in labels. */
 static int stringify_values(struct yamltree_node *m)
@@ -37,17 +48,18 @@ static int stringify_values(struct yamltree_node *m)
                 return 0;
         for (i = 0; i + 1 < m->n; i += 2) {
                 struct yamltree_node *v = m->items[i + 1];
-                char *text;
+                int r;
 
                 if (v->kind != YAMLTREE_SCALAR || v->style != YAML_PLAIN_SCALAR_STYLE || policy_is_null(v))
                         continue;
-                if (yamltree_text_is_ci(v, "true") || yamltree_text_is_ci(v, "false"))
-                        text = strdup(yamltree_text_is_ci(v, "true") ? "true" : "false");
+                if (yamltree_text_is_ci(v, "true"))
+                        r = quote_as(v, "true", 4);
+                else if (yamltree_text_is_ci(v, "false"))
+                        r = quote_as(v, "false", 5);
                 else
-                        text = strndup(v->text, v->len);
-                if (!text)
-                        return -ENOMEM;
-                yamltree_scalar_replace(v, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+                        r = quote_as(v, v->text, v->len);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -74,14 +86,9 @@ static int quote_yaml11_bools(struct yamltree_node *v)
 
         for (size_t i = 0; v && i < n; i++) {
                 struct yamltree_node *w = v->kind == YAMLTREE_SEQ ? v->items[i] : v;
-                char *text;
 
-                if (!yaml11_only_bool(w))
-                        continue;
-                text = strndup(w->text, w->len);
-                if (!text)
+                if (yaml11_only_bool(w) && quote_as(w, w->text, w->len) < 0)
                         return -ENOMEM;
-                yamltree_scalar_replace(w, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
         }
         return 0;
 }
@@ -271,11 +278,10 @@ static int rewrite_service(struct file *f, const char *name, struct yamltree_nod
                 return -ENOMEM;
         v = yamltree_map_get(svc, "restart");
         if (v && v->kind == YAMLTREE_SCALAR && v->style == YAML_PLAIN_SCALAR_STYLE && !policy_is_null(v)) {
-                char *text = policy_is_false(v) ? strdup("no") : strndup(v->text, v->len);
+                bool no = policy_is_false(v);
 
-                if (!text)
+                if (quote_as(v, no ? "no" : v->text, no ? 2 : v->len) < 0)
                         return -ENOMEM;
-                yamltree_scalar_replace(v, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
         }
         r = rewrite_env_file(f, svc);
         if (r < 0)
@@ -481,21 +487,8 @@ static int inherit_depends(struct yamltree_node *svc, const struct yamltree_node
                 yamltree_map_del(svc, "depends_on", false);
                 return yamltree_map_set(svc, "depends_on", YAML_PLAIN_SCALAR_STYLE, add);
         }
-        if (base_dep->kind == YAMLTREE_SEQ && own->kind == YAMLTREE_SEQ) {
-                for (size_t i = 0; i < base_dep->n; i++) {
-                        bool have = false;
-                        for (size_t j = 0; j < own->n && !have; j++)
-                                have = yamltree_equal(own->items[j], base_dep->items[i]);
-                        if (have)
-                                continue;
-                        add = yamltree_copy(base_dep->items[i]);
-                        if (!add || yamltree_append(own, add) < 0) {
-                                yamltree_free(add);
-                                return -ENOMEM;
-                        }
-                }
-                return 0;
-        }
+        if (base_dep->kind == YAMLTREE_SEQ && own->kind == YAMLTREE_SEQ)
+                return policy_merge_append(own, base_dep);
         merged = depends_map(own);
         add = depends_map(base_dep);
         for (size_t i = 0; merged && add && i + 1 < add->n; i += 2)

@@ -7,7 +7,7 @@
  * counted against the same node budget, so a billion-laughs file stops at the limit instead of growing. Merge
  * keys (`<<` and any `!!merge`-tagged key) are resolved the way PyYAML (compose v1) and go-yaml (compose v2)
  * resolve them, YAML tags beyond the core schema are refused and the others resolved, and every key must be one
- * of the compose specification's (policy-keys.c).
+ * of the compose specification's (policy-tags.c, policy-keys.c).
  * What is checked is therefore exactly what compose will see, and the effective file is emitted without
  * anchors, aliases or merge keys: a change made to one service can never leak into another through a shared
  * anchor.
@@ -17,8 +17,10 @@
  * file and what it includes) passed: then the data dirs are made and the effective files written.
  *
  * The parts (private interface: policy-int.h):
- *   policy-yaml.c      the tree: predicates, editing, string lists, parsing and emitting
- *   policy-keys.c      YAML tags and the compose specification's keys: what is not understood is refused
+ *   policy-yaml.c      the document as compose reads it: predicates, string lists, parsing and emitting
+ *                      (the tree and its edits: base/yamltree.h)
+ *   policy-tags.c      YAML tags beyond the core schema are refused, the others resolved
+ *   policy-keys.c      the compose specification's keys (table: policy-keytable.c): unknown ones are refused
  *   policy-paths.c     paths: lexical normalisation, where a path leads, host files compose reads
  *   policy-services.c  a document's top-level keys and each service's keys, dispatched to the checks below
  *   policy-security.c  privileged, host namespaces, capabilities, devices, security_opt, networks, other
