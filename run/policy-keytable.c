@@ -24,7 +24,7 @@ static const struct key_shape k_external = {
 
 static const struct key_def k_configs_n_keys[] = {
         {"content", NULL, 0},     {"environment", NULL, 0}, {"external", &k_external, 0}, {"file", NULL, 0},
-        {"labels", &free_map, 0}, {"name", NULL, 0},        {"template_driver", NULL, 0},           {NULL, NULL, 0},
+        {"labels", &free_map, 0}, {"name", NULL, 0},        {"template_driver", NULL, 0}, {NULL, NULL, 0},
 };
 
 static const struct key_shape k_configs_n = {.keys = k_configs_n_keys, .x = true};
@@ -104,10 +104,8 @@ static const struct key_shape k_networks = {
 };
 
 static const struct key_def k_secrets_n_keys[] = {
-        {"driver", NULL, 0},      {"driver_opts", &free_map, 0},
-        {"environment", NULL, 0}, {"external", &k_external, 0},
-        {"file", NULL, 0},        {"labels", &free_map, 0},
-        {"name", NULL, 0},        {"template_driver", NULL, 0},
+        {"driver", NULL, 0}, {"driver_opts", &free_map, 0}, {"environment", NULL, 0}, {"external", &k_external, 0},
+        {"file", NULL, 0},   {"labels", &free_map, 0},      {"name", NULL, 0},        {"template_driver", NULL, 0},
         {NULL, NULL, 0},
 };
 
@@ -164,8 +162,7 @@ static const struct key_def k_file_ref_keys[] = {
         {"target", NULL, 0}, {"uid", NULL, 0},  {NULL, NULL, 0},
 };
 
-static const struct key_shape k_file_ref = {.keys = k_file_ref_keys,
-                                                                 .x = true};
+static const struct key_shape k_file_ref = {.keys = k_file_ref_keys, .x = true};
 
 static const struct key_shape k_file_ref_list = {
         .items = &k_file_ref,
@@ -271,8 +268,8 @@ static const struct key_def k_device_request_keys[] = {
         {"driver", NULL, 0},       {"options", &free_map, 0}, {NULL, NULL, 0},
 };
 
-static const struct key_shape k_services_n_deploy_resources_reservations_devices_item = {
-        .keys = k_device_request_keys, .x = true};
+static const struct key_shape k_services_n_deploy_resources_reservations_devices_item = {.keys = k_device_request_keys,
+                                                                                         .x = true};
 
 static const struct key_shape k_services_n_deploy_resources_reservations_devices = {
         .items = &k_services_n_deploy_resources_reservations_devices_item,
@@ -334,8 +331,7 @@ static const struct key_def k_update_config_keys[] = {
         {NULL, NULL, 0},
 };
 
-static const struct key_shape k_update_config = {.keys = k_update_config_keys,
-                                                                     .x = true};
+static const struct key_shape k_update_config = {.keys = k_update_config_keys, .x = true};
 
 static const struct key_def k_services_n_deploy_keys[] = {
         {"endpoint_mode", NULL, 0},

@@ -2,7 +2,8 @@
  * host path, outside the run dir, inside it; always the value resolved by policy_scan_vars()), whether the
  * bundle ships them, and the files compose reads from the host on the stack's behalf (env_file, build
  * context, secret files), which must stay in the run dir.
- */#include "policy-int.h"
+ */
+#include "policy-int.h"
 
 #include <errno.h>
 #include <limits.h>
