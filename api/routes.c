@@ -604,7 +604,7 @@ static struct MHD_Response *get_gc(struct route_ctx *ctx, const struct route_req
         }
         o.dry_run = true;
         pthread_mutex_lock(&ctx->lock);
-        r = gc_run(ctx->store, &o, &rep, &err);
+        r = orch_gc(ctx->store, &o, &rep, &err);
         pthread_mutex_unlock(&ctx->lock);
         if (r < 0) {
                 gc_report_release(&rep);

@@ -28,8 +28,9 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/ports.h"
 
-#define SERVER_DEFAULT_PORT     57404
+#define SERVER_DEFAULT_PORT     PORTS_API_DEFAULT
 #define SERVER_DEFAULT_ADDRESS  "127.0.0.1"
 #define SERVER_DEFAULT_ORIGIN   "https://stack.lol"
 #define SERVER_MAX_BODY         (64 * 1024)

@@ -1,8 +1,11 @@
 /* yamltree.c - libyaml events -> a bounded tree (see yamltree.h). */
 #include "base/yamltree.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/types.h>
 
 #include <yaml.h>
 
@@ -83,31 +86,6 @@ const char *yamltree_show(const char *s, size_t len, char *buf, size_t size)
         return buf;
 }
 
-static const char *kind_name(const struct yamltree_node *n)
-{
-        return n->kind == YAMLTREE_SCALAR ? "scalar" : n->kind == YAMLTREE_SEQ ? "list" : "mapping";
-}
-
-static bool text_is(const struct yamltree_node *n, const char *s)
-{
-        return n && n->kind == YAMLTREE_SCALAR && n->len == strlen(s) && memcmp(n->text, s, n->len) == 0;
-}
-
-static int node_append(struct yamltree_node *parent, struct yamltree_node *n)
-{
-        if (parent->n == parent->cap) {
-                size_t cap = parent->cap ? parent->cap * 2 : 8;
-                struct yamltree_node **items = realloc(parent->items, cap * sizeof *items);
-
-                if (!items)
-                        return -1;
-                parent->items = items;
-                parent->cap = cap;
-        }
-        parent->items[parent->n++] = n;
-        return 0;
-}
-
 /* ---- anchors ---- */
 
 static int anchor_add(struct ctx *c, const char *name, const struct yamltree_node *n)
@@ -156,8 +134,8 @@ static int count_node(struct ctx *c, size_t line)
                          c->o->limits.max_nodes);
 }
 
-static int node_copy(struct ctx *c, const struct yamltree_node *src, size_t depth, size_t line,
-                     struct yamltree_node **ret)
+static int copy_counted(struct ctx *c, const struct yamltree_node *src, size_t depth, size_t line,
+                        struct yamltree_node **ret)
 {
         struct yamltree_node *n;
         size_t i;
@@ -197,7 +175,7 @@ static int node_copy(struct ctx *c, const struct yamltree_node *src, size_t dept
                         goto nomem;
                 n->cap = src->n;
                 for (i = 0; i < src->n; i++) {
-                        r = node_copy(c, src->items[i], depth + 1, line, &n->items[i]);
+                        r = copy_counted(c, src->items[i], depth + 1, line, &n->items[i]);
                         if (r < 0) {
                                 yamltree_free(n);
                                 return r;
@@ -307,7 +285,7 @@ static int tree_add(struct ctx *c, const yaml_event_t *ev, struct yamltree_node 
                                  "%s: the document is a %s, expected a mapping of keys (line %zu)", c->o->name,
                                  ev->type == YAML_SEQUENCE_START_EVENT ? "list" : "scalar", line);
         if (target && copy) {
-                r = node_copy(c, target, *depth, line, &n);
+                r = copy_counted(c, target, *depth, line, &n);
                 if (r < 0)
                         return r;
         } else {
@@ -325,7 +303,7 @@ static int tree_add(struct ctx *c, const yaml_event_t *ev, struct yamltree_node 
         }
         if (*depth == 0) {
                 *root = n;
-        } else if (node_append(stack[*depth - 1], n) < 0) {
+        } else if (yamltree_append(stack[*depth - 1], n) < 0) {
                 yamltree_free(n);
                 return oom(c);
         }
@@ -442,7 +420,8 @@ static bool is_merge_key(const struct yamltree_node *k)
                 return false;
         if (k->tag && strcmp(k->tag, MERGE_TAG) == 0)
                 return true;
-        return text_is(k, "<<") && k->style == YAML_PLAIN_SCALAR_STYLE && (!k->tag || strcmp(k->tag, "!") == 0);
+        return yamltree_text_is(k, "<<") && k->style == YAML_PLAIN_SCALAR_STYLE &&
+               (!k->tag || strcmp(k->tag, "!") == 0);
 }
 
 static int add_pairs(struct pair **v, size_t *n, size_t *cap, struct yamltree_node *m, bool merged)
@@ -496,11 +475,11 @@ static int map_resolve(struct ctx *c, struct yamltree_node *m)
                                         if (merge->items[j]->kind != YAMLTREE_MAP)
                                                 return error_set(c->err, STACK_EREJECT,
                                                                  "%s: '<<' merges a %s, not a mapping (line %zu)", name,
-                                                                 kind_name(merge->items[j]), k->line);
+                                                                 yamltree_kind_name(merge->items[j]), k->line);
                         } else if (merge->kind != YAMLTREE_MAP) {
                                 return error_set(c->err, STACK_EREJECT,
                                                  "%s: '<<' merges a %s, not a mapping (line %zu)", name,
-                                                 kind_name(merge), k->line);
+                                                 yamltree_kind_name(merge), k->line);
                         }
                 }
         }
@@ -624,6 +603,199 @@ int yamltree_load(const struct yamltree_opts *opts, const void *data, size_t len
         }
         *ret = root;
         return 0;
+}
+
+/* ---- reading and editing a tree ---- */
+
+const char *yamltree_kind_name(const struct yamltree_node *n)
+{
+        return n->kind == YAMLTREE_SCALAR ? "scalar" : n->kind == YAMLTREE_SEQ ? "list" : "mapping";
+}
+
+bool yamltree_is_scalar(const struct yamltree_node *n)
+{
+        return n && n->kind == YAMLTREE_SCALAR;
+}
+
+bool yamltree_tag_is(const struct yamltree_node *n, const char *tag)
+{
+        return n->tag && strcmp(n->tag, tag) == 0;
+}
+
+bool yamltree_text_is(const struct yamltree_node *n, const char *s)
+{
+        return yamltree_is_scalar(n) && n->len == strlen(s) && memcmp(n->text, s, n->len) == 0;
+}
+
+bool yamltree_text_is_ci(const struct yamltree_node *n, const char *s)
+{
+        return yamltree_is_scalar(n) && n->len == strlen(s) && strncasecmp(n->text, s, n->len) == 0;
+}
+
+struct yamltree_node *yamltree_node_new(enum yamltree_kind kind)
+{
+        struct yamltree_node *n = calloc(1, sizeof *n);
+
+        if (n)
+                n->kind = kind;
+        return n;
+}
+
+struct yamltree_node *yamltree_scalar_new(const char *text, size_t len, int style)
+{
+        struct yamltree_node *n = yamltree_node_new(YAMLTREE_SCALAR);
+
+        if (!n)
+                return NULL;
+        n->text = strndup(text, len);
+        if (!n->text) {
+                free(n);
+                return NULL;
+        }
+        n->len = len;
+        n->style = style;
+        return n;
+}
+
+void yamltree_scalar_replace(struct yamltree_node *n, char *text, int style)
+{
+        free(n->text);
+        free(n->tag);
+        n->tag = NULL;
+        n->text = text;
+        n->len = strlen(text);
+        n->style = style;
+        n->mark = 0; /* new text: whatever the caller marked on the old one no longer holds */
+}
+
+int yamltree_append(struct yamltree_node *parent, struct yamltree_node *n)
+{
+        if (parent->n == parent->cap) {
+                size_t cap = parent->cap ? parent->cap * 2 : 8;
+                struct yamltree_node **items = realloc(parent->items, cap * sizeof *items);
+
+                if (!items)
+                        return -ENOMEM;
+                parent->items = items;
+                parent->cap = cap;
+        }
+        parent->items[parent->n++] = n;
+        return 0;
+}
+
+static ssize_t map_index(const struct yamltree_node *m, const char *key)
+{
+        size_t i;
+
+        if (!m || m->kind != YAMLTREE_MAP)
+                return -1;
+        for (i = 0; i + 1 < m->n; i += 2)
+                if (yamltree_text_is(m->items[i], key))
+                        return (ssize_t)i;
+        return -1;
+}
+
+struct yamltree_node *yamltree_map_get(const struct yamltree_node *m, const char *key)
+{
+        ssize_t i = map_index(m, key);
+
+        return i < 0 ? NULL : m->items[i + 1];
+}
+
+int yamltree_map_set(struct yamltree_node *m, const char *key, int key_style, struct yamltree_node *v)
+{
+        ssize_t i = map_index(m, key);
+        struct yamltree_node *k;
+
+        if (!v)
+                return -ENOMEM;
+        if (i >= 0) {
+                yamltree_free(m->items[i + 1]);
+                m->items[i + 1] = v;
+                return 0;
+        }
+        k = yamltree_scalar_new(key, strlen(key), key_style);
+        if (!k || yamltree_append(m, k) < 0) {
+                yamltree_free(k);
+                yamltree_free(v);
+                return -ENOMEM;
+        }
+        if (yamltree_append(m, v) < 0) {
+                yamltree_free(m->items[--m->n]);
+                yamltree_free(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int yamltree_map_set_text(struct yamltree_node *m, const char *key, const char *text, int style)
+{
+        return yamltree_map_set(m, key, YAML_PLAIN_SCALAR_STYLE, yamltree_scalar_new(text, strlen(text), style));
+}
+
+struct yamltree_node *yamltree_map_del(struct yamltree_node *m, const char *key, bool steal)
+{
+        ssize_t i = map_index(m, key);
+        struct yamltree_node *v;
+
+        if (i < 0)
+                return NULL;
+        v = m->items[i + 1];
+        yamltree_free(m->items[i]);
+        memmove(m->items + i, m->items + i + 2, (m->n - (size_t)i - 2) * sizeof *m->items);
+        m->n -= 2;
+        if (steal)
+                return v;
+        yamltree_free(v);
+        return NULL;
+}
+
+struct yamltree_node *yamltree_copy(const struct yamltree_node *n)
+{
+        struct yamltree_node *c;
+        size_t i;
+
+        if (!n)
+                return NULL;
+        c = yamltree_node_new(n->kind);
+        if (!c)
+                return NULL;
+        c->style = n->style;
+        c->line = n->line;
+        c->len = n->len;
+        if ((n->tag && !(c->tag = strdup(n->tag))) || (n->text && !(c->text = malloc(n->len + 1))))
+                goto fail;
+        if (n->text)
+                memcpy(c->text, n->text, n->len + 1);
+        for (i = 0; i < n->n; i++) {
+                struct yamltree_node *item = yamltree_copy(n->items[i]);
+
+                if (!item || yamltree_append(c, item) < 0) {
+                        yamltree_free(item);
+                        goto fail;
+                }
+        }
+        return c;
+fail:
+        yamltree_free(c);
+        return NULL;
+}
+
+bool yamltree_equal(const struct yamltree_node *x, const struct yamltree_node *y)
+{
+        size_t i;
+
+        if (!x || !y)
+                return x == y;
+        if (x->kind != y->kind || x->n != y->n)
+                return false;
+        if (x->kind == YAMLTREE_SCALAR)
+                return x->len == y->len && memcmp(x->text, y->text, x->len) == 0 &&
+                       yamltree_is_null(x) == yamltree_is_null(y);
+        for (i = 0; i < x->n; i++)
+                if (!yamltree_equal(x->items[i], y->items[i]))
+                        return false;
+        return true;
 }
 
 size_t yamltree_parse_decimal(const char *s, size_t len, uint64_t *ret_int, double *ret_frac)

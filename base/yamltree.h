@@ -2,7 +2,8 @@
  *
  * Calling sequence: fill a struct yamltree_opts (the file's name for messages, the limits, how aliases are
  * represented, flags); yamltree_load() the bytes into a tree allocated by the loader; walk it; yamltree_free()
- * the root (NULL is fine). The loader never reads files and never prints.
+ * the root (NULL is fine). The loader never reads files and never prints. The helpers at the end read and edit
+ * a tree (the compose policy rewrites the document in place with them).
  *
  * Why not yaml_parser_load(): nodes and aliases are counted as the events arrive, so an alias bomb or a node
  * flood is refused at the event that crosses the limit, before anything is expanded. Aliases are either
@@ -97,5 +98,38 @@ const char *yamltree_show(const char *s, size_t len, char *buf, size_t size);
  * hand so the locale cannot change it. Returns the characters used (0: none or overflow); whole and fraction
  * in *ret_int and *ret_frac. */
 size_t yamltree_parse_decimal(const char *s, size_t len, uint64_t *ret_int, double *ret_frac);
+
+/* ---- reading and editing a tree (a caller's own nodes or a loaded tree; aliases are not followed) ---- */
+
+/* "scalar", "list" or "mapping", for messages. */
+const char *yamltree_kind_name(const struct yamltree_node *n);
+/* n is a scalar (NULL is not). */
+bool yamltree_is_scalar(const struct yamltree_node *n);
+/* n carries exactly this explicit tag ("!reset", YAML_STR_TAG ...). */
+bool yamltree_tag_is(const struct yamltree_node *n, const char *tag);
+/* n is a scalar whose text is s (NULL is not); _ci ignores ASCII case. */
+bool yamltree_text_is(const struct yamltree_node *n, const char *s);
+bool yamltree_text_is_ci(const struct yamltree_node *n, const char *s);
+/* A new empty node of that kind; a scalar holding a copy of text[0..len) in that yaml_scalar_style_t. NULL on
+ * out of memory. */
+struct yamltree_node *yamltree_node_new(enum yamltree_kind kind);
+struct yamltree_node *yamltree_scalar_new(const char *text, size_t len, int style);
+/* Replace a scalar's text with text (owned from here on) and style; its tag is dropped and its mark cleared. */
+void yamltree_scalar_replace(struct yamltree_node *n, char *text, int style);
+/* Add n (owned on success) to a sequence's items or a mapping's key/value list. -ENOMEM. */
+int yamltree_append(struct yamltree_node *parent, struct yamltree_node *n);
+/* The value of key in mapping m (NULL when m is not a mapping or has no such key). */
+struct yamltree_node *yamltree_map_get(const struct yamltree_node *m, const char *key);
+/* Set key to v (owned from here on, also on failure), replacing what was there; a new key is a scalar in
+ * key_style. -ENOMEM (also when v is NULL: a failed yamltree_scalar_new() can be passed straight in). */
+int yamltree_map_set(struct yamltree_node *m, const char *key, int key_style, struct yamltree_node *v);
+/* The same with a new scalar of text in style (the key plain). */
+int yamltree_map_set_text(struct yamltree_node *m, const char *key, const char *text, int style);
+/* Remove key (and free its value); returns the value instead when steal is set. */
+struct yamltree_node *yamltree_map_del(struct yamltree_node *m, const char *key, bool steal);
+/* A deep copy (NULL on out of memory, or when n is NULL); marks are not copied. */
+struct yamltree_node *yamltree_copy(const struct yamltree_node *n);
+/* Equality of two trees as compose reads them: kinds, texts and nullness (tags and styles aside). */
+bool yamltree_equal(const struct yamltree_node *x, const struct yamltree_node *y);
 
 #endif

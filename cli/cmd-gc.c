@@ -1,6 +1,7 @@
 /* cmd-gc.c - `stack gc [--dry-run] [--keep N] [--images] [--json]`: remove what no root reaches. */
 #include "cli.h"
 #include "gc/gc.h"
+#include "orch/orch.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -95,7 +96,7 @@ int cmd_gc(int argc, char **argv)
                 return cli_usage("gc", "takes no arguments");
         r = cli_open_store(&s, &err);
         if (r == 0)
-                r = gc_run(s, &o, &rep, &err);
+                r = orch_gc(s, &o, &rep, &err);
         if (r < 0)
                 r = cli_fail(&err);
         else

@@ -7,7 +7,6 @@
 #include "run/images.h"
 #include "run/runs.h"
 #include "run/snapshot.h"
-#include "orch/upgrade.h"
 #include "base/fsutil.h"
 #include "store/index.h"
 
@@ -27,6 +26,8 @@ struct gc_roots {
         size_t n_versions, cap_versions;
         struct digest *trees;
         size_t n_trees, cap_trees;
+        char **snapshots; /* NULL-terminated (or NULL): snapshot ids a provider above needs */
+        size_t n_snapshots, cap_snapshots;
 };
 
 static int grow(void **v, size_t *cap, size_t n, size_t size, struct error *err)
@@ -61,6 +62,26 @@ int gc_roots_add_tree(struct gc_roots *r, const struct digest *tree, struct erro
         if (rc == 0)
                 r->trees[r->n_trees++] = *tree;
         return rc;
+}
+
+int gc_roots_keep_snapshot(struct gc_roots *r, const char *id, struct error *err)
+{
+        int rc = grow((void **)&r->snapshots, &r->cap_snapshots, r->n_snapshots + 1, sizeof *r->snapshots, err);
+
+        if (rc == 0 && !(r->snapshots[r->n_snapshots] = strdup(id)))
+                rc = error_set(err, STACK_EFAIL, "out of memory");
+        if (rc == 0)
+                r->snapshots[++r->n_snapshots] = NULL;
+        return rc;
+}
+
+static void roots_release(struct gc_roots *r)
+{
+        free(r->versions);
+        free(r->trees);
+        for (size_t i = 0; i < r->n_snapshots; i++)
+                free(r->snapshots[i]);
+        free(r->snapshots);
 }
 
 /* ---- root providers ---- */
@@ -116,25 +137,6 @@ static int roots_of_newest(struct store *s, const struct gc_options *o, struct g
         return rc;
 }
 
-static int roots_of_rollback(struct store *s, const struct gc_options *o, struct gc_roots *r, uint64_t *ret_n,
-                             struct error *err)
-{
-        int64_t *v = NULL;
-        char **snaps = NULL;
-        size_t nv = 0, ns = 0;
-        int rc = upgrade_roots(s, &v, &nv, &snaps, &ns, err);
-
-        (void)o;
-        for (size_t i = 0; rc == 0 && i < nv; i++)
-                rc = gc_roots_add_version(r, v[i], err);
-        *ret_n = nv;
-        free(v);
-        for (size_t i = 0; i < ns; i++)
-                free(snaps[i]);
-        free(snaps);
-        return rc;
-}
-
 static int add_tree(void *ctx, const struct digest *tree, struct error *err)
 {
         return gc_roots_add_tree(ctx, tree, err);
@@ -143,18 +145,7 @@ static int add_tree(void *ctx, const struct digest *tree, struct error *err)
 static int roots_of_snapshots(struct store *s, const struct gc_options *o, struct gc_roots *r, uint64_t *ret_n,
                               struct error *err)
 {
-        int64_t *v = NULL;
-        char **snaps = NULL;
-        size_t nv = 0, ns = 0;
-        int rc = upgrade_roots(s, &v, &nv, &snaps, &ns, err);
-
-        if (rc == 0)
-                rc = snapshot_roots(s, o->keep_snapshots, (const char *const *)snaps, add_tree, r, ret_n, err);
-        free(v);
-        for (size_t i = 0; i < ns; i++)
-                free(snaps[i]);
-        free(snaps);
-        return rc;
+        return snapshot_roots(s, o->keep_snapshots, (const char *const *)r->snapshots, add_tree, r, ret_n, err);
 }
 
 struct provider {
@@ -163,11 +154,35 @@ struct provider {
                        struct error *err);
 };
 
-/* Upgrades add "rollback" (each stack's previous version) and "snapshots" (the newest data snapshot trees). */
+/* gc's own, before the caller's (o->providers); "snapshots" runs last: it keeps what those asked for too. */
 static const struct provider providers[] = {
-        {"runs", roots_of_runs},         {"pins", roots_of_pins},           {"newest", roots_of_newest},
-        {"rollback", roots_of_rollback}, {"snapshots", roots_of_snapshots},
+        {"runs", roots_of_runs},
+        {"pins", roots_of_pins},
+        {"newest", roots_of_newest},
 };
+
+static int roots_collect(struct store *s, const struct gc_options *o, struct gc_roots *roots, struct gc_report *rep,
+                         struct error *err)
+{
+        uint64_t n = 0;
+        int r = 0;
+
+        for (size_t i = 0; r == 0 && i < sizeof providers / sizeof *providers; i++) {
+                n = 0;
+                r = providers[i].collect(s, o, roots, &n, err);
+                if (!strcmp(providers[i].name, "runs"))
+                        rep->root_runs = n;
+                else if (!strcmp(providers[i].name, "pins"))
+                        rep->root_pins = n;
+                else if (!strcmp(providers[i].name, "newest"))
+                        rep->root_newest = n;
+        }
+        for (size_t i = 0; r == 0 && i < o->n_providers; i++)
+                r = o->providers[i].add(o->providers[i].ctx, s, roots, err);
+        if (r == 0)
+                r = roots_of_snapshots(s, o, roots, &n, err);
+        return r;
+}
 
 /* ---- the set that survives ---- */
 
@@ -454,16 +469,7 @@ int gc_run(struct store *s, const struct gc_options *o, struct gc_report *ret, s
         r = store_lock_exclusive(s, err);
         if (r < 0)
                 return r;
-        for (size_t i = 0; r == 0 && i < sizeof providers / sizeof *providers; i++) {
-                uint64_t n = 0;
-                r = providers[i].collect(s, o, &roots, &n, err);
-                if (!strcmp(providers[i].name, "runs"))
-                        rep.root_runs = n;
-                else if (!strcmp(providers[i].name, "pins"))
-                        rep.root_pins = n;
-                else if (!strcmp(providers[i].name, "newest"))
-                        rep.root_newest = n;
-        }
+        r = roots_collect(s, o, &roots, &rep, err);
         if (r == 0)
                 r = index_counts(store_index(s), &before, err);
         if (r == 0)
@@ -481,8 +487,7 @@ int gc_run(struct store *s, const struct gc_options *o, struct gc_report *ret, s
         if (r == 0 && o->images)
                 r = sweep_images(s, &survivors, o->dry_run, &rep, err);
         store_unlock(s);
-        free(roots.versions);
-        free(roots.trees);
+        roots_release(&roots);
         free(survivors.v);
         if (r < 0) {
                 gc_report_release(&rep);

@@ -14,14 +14,17 @@
  * A crash anywhere leaves only garbage for the next gc: files are unlinked only after the index stopped
  * naming them. Readers never wait (WAL); writers (import, fetch, run) wait for the lock, or gc waits for them.
  *
- * Root providers (gc.c `providers[]`), each adding versions or trees it must keep:
+ * Root providers, each adding versions or trees it must keep. gc's own (gc.c `providers[]`), which see only
+ * what lies below gc:
  *   runs     every version (and tree) of a run that has a row, whatever its state (`stack rm` deletes the row)
  *   pins     `stack pin SLUG@VER`
  *   newest   the newest o.keep versions of each stack, by fetch order
- *   rollback each stack's rollback target (the version before its last completed upgrade) and both versions of
- *            an upgrade still pending (orch/upgrade.h)
- *   snapshots the newest o.keep_snapshots data snapshot trees of each stack, and those the upgrade journal
- *            needs (run/snapshot.h)
+ * then the caller's (o.providers, from the layers above gc, which gc never includes), then
+ *   snapshots the newest o.keep_snapshots data snapshot trees of each stack, and those the providers named
+ *            with gc_roots_keep_snapshot() (run/snapshot.h)
+ * orch_gc() (orch/orch.h) is gc_run() with the upgrade journal's provider ("rollback": each stack's rollback
+ * target and both versions of an upgrade still pending, and the snapshots they need): the CLI and the daemon
+ * call that; gc_run() alone would not keep them.
  */
 #ifndef STACK_GC_H
 #define STACK_GC_H
@@ -34,11 +37,22 @@
 #include "base/error.h"
 #include "store/store.h"
 
+struct gc_roots;
+
+/* A root provider from a layer above gc: adds to r (gc_roots_add_*) what it must keep. */
+struct gc_provider {
+        const char *name;
+        int (*add)(void *ctx, struct store *s, struct gc_roots *r, struct error *err);
+        void *ctx;
+};
+
 struct gc_options {
         unsigned keep; /* newest versions kept per stack, at least 1 */
         bool dry_run;  /* report what would go, change nothing (the Engine included) */
         bool images;   /* also remove from the Engine images stack loaded that only collected versions brought */
-        unsigned keep_snapshots; /* newest data snapshots kept per stack (run/snapshot.h) */
+        unsigned keep_snapshots;             /* newest data snapshots kept per stack (run/snapshot.h) */
+        const struct gc_provider *providers; /* the layers above's roots (orch_gc() fills them) */
+        size_t n_providers;
 };
 
 #define GC_OPTIONS_INIT                        \
@@ -58,10 +72,10 @@ struct gc_report {
         char **images_kept;                         /* "ref: why" for candidates left in place, or NULL */
 };
 
-/* The root set a provider adds to. */
-struct gc_roots;
+/* The root set a provider adds to: a version (with its tree), a tree, a data snapshot (by id). */
 int gc_roots_add_version(struct gc_roots *r, int64_t version_id, struct error *err);
 int gc_roots_add_tree(struct gc_roots *r, const struct digest *tree, struct error *err);
+int gc_roots_keep_snapshot(struct gc_roots *r, const char *id, struct error *err);
 
 int gc_run(struct store *s, const struct gc_options *o, struct gc_report *ret, struct error *err);
 void gc_report_release(struct gc_report *r);

@@ -2,6 +2,7 @@
 #include "orch.h"
 
 #include "fetch/fetch.h"
+#include "gc/gc.h"
 #include "orch/upgrade.h"
 #include "proxy/proxy.h"
 #include "run/snapshot.h"
@@ -334,4 +335,37 @@ int orch_list(struct store *s, struct run_info **ret, size_t *ret_n, struct erro
         }
         json_decref(door);
         return r;
+}
+
+/* ---- gc: the upgrade journal's roots ---- */
+
+/* "rollback": each stack's rollback target (the version before its last completed upgrade), both versions of an
+ * upgrade still pending, and the snapshots they need. */
+static int upgrade_gc_roots(void *ctx, struct store *s, struct gc_roots *roots, struct error *err)
+{
+        int64_t *v = NULL;
+        char **snaps = NULL;
+        size_t nv = 0, ns = 0;
+        int r = upgrade_roots(s, &v, &nv, &snaps, &ns, err);
+
+        (void)ctx;
+        for (size_t i = 0; r == 0 && i < nv; i++)
+                r = gc_roots_add_version(roots, v[i], err);
+        for (size_t i = 0; r == 0 && i < ns; i++)
+                r = gc_roots_keep_snapshot(roots, snaps[i], err);
+        free(v);
+        for (size_t i = 0; i < ns; i++)
+                free(snaps[i]);
+        free(snaps);
+        return r;
+}
+
+int orch_gc(struct store *s, const struct gc_options *o, struct gc_report *ret, struct error *err)
+{
+        static const struct gc_provider upgrades = {"rollback", upgrade_gc_roots, NULL};
+        struct gc_options with = *o;
+
+        with.providers = &upgrades;
+        with.n_providers = 1;
+        return gc_run(s, &with, ret, err);
 }

@@ -21,6 +21,9 @@
  *   orch_list(store, &infos, &n, err)       run_list() with each run's front-door addresses (the proxy table:
  *                                           routed or a placeholder) first in info->addresses (label
  *                                           "front door"); `stack ps` and GET /runs show these
+ *   orch_gc(store, &gc_options, &report, err)   gc_run() (gc/gc.h) with the roots of the layers above gc: the
+ *                                           upgrade journal's (rollback targets, pending upgrades, their
+ *                                           snapshots); `stack gc` and POST /gc call this, not gc_run()
  */
 #ifndef STACK_ORCH_H
 #define STACK_ORCH_H
@@ -28,6 +31,7 @@
 #include <stdbool.h>
 
 #include "fetch/http.h"
+#include "gc/gc.h"
 #include "run/run.h"
 #include "base/error.h"
 #include "store/store.h"
@@ -57,5 +61,8 @@ int orch_list(struct store *s, struct run_info **ret, size_t *ret_n, struct erro
  * `stack config` then calls run_config(). */
 int orch_resolve(struct store *s, const char *ref, const struct orch_options *o, struct version_info *ret,
                  struct error *err);
+
+/* gc_run() with the upgrade journal's roots; o's own providers are replaced. */
+int orch_gc(struct store *s, const struct gc_options *o, struct gc_report *ret, struct error *err);
 
 #endif

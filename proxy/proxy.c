@@ -15,8 +15,9 @@
 
 #include "caddy.h"
 #include "frontdoor.h"
-#include "labels.h"
+#include "run/labels.h"
 #include "base/fsutil.h"
+#include "base/ports.h"
 #include "tls/ca.h"
 
 #define TABLE_MAX (1024 * 1024)
@@ -29,28 +30,14 @@ const char *proxy_state_name(enum proxy_state state)
         return (unsigned)state < 4 ? state_names[state] : "unknown";
 }
 
-static int env_port(const char *name, int fallback)
-{
-        const char *v = getenv(name);
-        char *end;
-        long p;
-
-        if (!v || !*v)
-                return fallback;
-        p = strtol(v, &end, 10);
-        return *end || p < 1 || p > 65535 ? -1 : (int)p;
-}
-
 int proxy_https_port(void)
 {
-        return env_port("STACK_PROXY_PORT", 443);
+        return ports_front_https();
 }
 
 int proxy_http_port(void)
 {
-        const char *https = getenv("STACK_PROXY_PORT");
-
-        return env_port("STACK_PROXY_HTTP_PORT", https && *https ? 0 : 80);
+        return ports_front_http();
 }
 
 int proxy_host_address(const char *host, char *buf, size_t size)

@@ -56,7 +56,7 @@ int proxy_status(struct store *s, json_t **ret, struct error *err);
 /* https://<slug>.stack.localhost, with ":port" when the https port is not 443. -ENAMETOOLONG when it does not fit. */
 int proxy_address(const char *slug, char *buf, size_t size);
 int proxy_host_address(const char *host, char *buf, size_t size);
-/* The https / http ports in force (environment above); -1 when STACK_PROXY_PORT (or _HTTP_PORT) is not a port;
+/* The https / http ports in force (environment above; base/ports.h reads it); -1 when STACK_PROXY_PORT (or _HTTP_PORT) is not a port;
  * http: 0 for none. */
 int proxy_https_port(void);
 int proxy_http_port(void);

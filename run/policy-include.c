@@ -14,7 +14,7 @@
 
 #include "base/fsutil.h"
 
-int pending_add(struct apply *a, char *path, char *data, size_t len, unsigned mode)
+int policy_pending_add(struct apply *a, char *path, char *data, size_t len, unsigned mode)
 {
         size_t i;
 
@@ -41,7 +41,7 @@ int pending_add(struct apply *a, char *path, char *data, size_t len, unsigned mo
                 if (!w) {
                         free(path);
                         free(data);
-                        return oom(a->err);
+                        return policy_oom(a->err);
                 }
                 a->writes = w;
                 a->cap_writes = cap;
@@ -59,19 +59,19 @@ static int rebase_text(struct yamltree_node *n, const char *prefix)
         const char *t;
         char *out;
 
-        if (!is_scalar(n) || is_null(n) || !*prefix)
+        if (!yamltree_is_scalar(n) || policy_is_null(n) || !*prefix)
                 return 0;
         t = n->text;
-        if (t[0] == '/' || t[0] == '~' || t[0] == '$' || is_url(n))
+        if (t[0] == '/' || t[0] == '~' || t[0] == '$' || policy_is_url(n))
                 return 0;
         while (t[0] == '.' && t[1] == '/')
                 t += 2;
         if (strcmp(t, ".") == 0)
                 t = "";
-        out = concat3(prefix, *t ? "/" : "", *t ? 1 : 0, t);
+        out = policy_concat3(prefix, *t ? "/" : "", *t ? 1 : 0, t);
         if (!out)
                 return -ENOMEM;
-        scalar_replace(n, out, n->style);
+        yamltree_scalar_replace(n, out, n->style);
         return 0;
 }
 
@@ -83,9 +83,9 @@ static int rebase_short_volume(struct yamltree_node *n, const char *prefix)
         char *src, *out;
         int r;
 
-        if (!is_scalar(n) || n->text[0] != '.')
+        if (!yamltree_is_scalar(n) || n->text[0] != '.')
                 return 0;
-        k = split_colons(n->text, n->len, &first, last);
+        k = policy_split_colons(n->text, n->len, &first, last);
         if (k == 0)
                 return 0;
         src = strndup(n->text, first);
@@ -94,11 +94,11 @@ static int rebase_short_volume(struct yamltree_node *n, const char *prefix)
         tmp = (struct yamltree_node){.kind = YAMLTREE_SCALAR, .text = src, .len = first};
         r = rebase_text(&tmp, prefix);
         if (r == 0) {
-                out = concat3(tmp.text, n->text + first, n->len - first, "");
+                out = policy_concat3(tmp.text, n->text + first, n->len - first, "");
                 if (!out)
                         r = -ENOMEM;
                 else
-                        scalar_replace(n, out, n->style);
+                        yamltree_scalar_replace(n, out, n->style);
         }
         free(tmp.text);
         return r;
@@ -110,33 +110,35 @@ static int rebase_service(struct yamltree_node *svc, const char *prefix)
         size_t i;
         int r = 0;
 
-        v = map_get(svc, "build");
-        if (is_scalar(v))
+        v = yamltree_map_get(svc, "build");
+        if (yamltree_is_scalar(v))
                 r = rebase_text(v, prefix);
         else if (v && v->kind == YAMLTREE_MAP) {
-                if (!map_get(v, "context") && map_set_text(v, "context", ".", YAML_PLAIN_SCALAR_STYLE) < 0)
+                if (!yamltree_map_get(v, "context") &&
+                    yamltree_map_set_text(v, "context", ".", YAML_PLAIN_SCALAR_STYLE) < 0)
                         return -ENOMEM;
-                r = rebase_text(map_get(v, "context"), prefix);
+                r = rebase_text(yamltree_map_get(v, "context"), prefix);
         }
-        v = map_get(svc, "volumes");
+        v = yamltree_map_get(svc, "volumes");
         for (i = 0; r == 0 && v && v->kind == YAMLTREE_SEQ && i < v->n; i++) {
                 struct yamltree_node *item = v->items[i];
 
                 if (item->kind == YAMLTREE_MAP) {
-                        if (text_is(map_get(item, "type"), "bind"))
-                                r = rebase_text(map_get(item, "source"), prefix);
+                        if (yamltree_text_is(yamltree_map_get(item, "type"), "bind"))
+                                r = rebase_text(yamltree_map_get(item, "source"), prefix);
                 } else {
                         r = rebase_short_volume(item, prefix);
                 }
         }
-        v = map_get(svc, "env_file");
-        if (r == 0 && is_scalar(v))
+        v = yamltree_map_get(svc, "env_file");
+        if (r == 0 && yamltree_is_scalar(v))
                 r = rebase_text(v, prefix);
         for (i = 0; r == 0 && v && v->kind == YAMLTREE_SEQ && i < v->n; i++)
-                r = rebase_text(v->items[i]->kind == YAMLTREE_MAP ? map_get(v->items[i], "path") : v->items[i], prefix);
-        v = map_get(svc, "extends");
+                r = rebase_text(v->items[i]->kind == YAMLTREE_MAP ? yamltree_map_get(v->items[i], "path") : v->items[i],
+                                prefix);
+        v = yamltree_map_get(svc, "extends");
         if (r == 0 && v && v->kind == YAMLTREE_MAP)
-                r = rebase_text(map_get(v, "file"), prefix);
+                r = rebase_text(yamltree_map_get(v, "file"), prefix);
         return r;
 }
 
@@ -148,14 +150,14 @@ static int rebase_document(struct yamltree_node *root, const char *prefix)
         size_t i, j;
         int r = 0;
 
-        v = map_get(root, "services");
+        v = yamltree_map_get(root, "services");
         for (i = 0; r == 0 && v && v->kind == YAMLTREE_MAP && i + 1 < v->n; i += 2)
                 if (v->items[i + 1]->kind == YAMLTREE_MAP)
                         r = rebase_service(v->items[i + 1], prefix);
         for (j = 0; j < COUNT(files); j++) {
-                v = map_get(root, files[j]);
+                v = yamltree_map_get(root, files[j]);
                 for (i = 0; r == 0 && v && v->kind == YAMLTREE_MAP && i + 1 < v->n; i += 2)
-                        r = rebase_text(map_get(v->items[i + 1], "file"), prefix);
+                        r = rebase_text(yamltree_map_get(v->items[i + 1], "file"), prefix);
         }
         return r;
 }
@@ -186,10 +188,10 @@ static int flatten_add(struct file *f, struct yamltree_node *root, const char *r
         char prefix[PATH_MAX], *esc = NULL;
         int r;
 
-        map_del(root, "include", false); /* its own includes were added before it */
+        yamltree_map_del(root, "include", false); /* its own includes were added before it */
         r = rebase_prefix(a->main_base, dir, prefix, sizeof prefix);
         if (r == 0) {
-                esc = escape_dollars(prefix);
+                esc = policy_escape_dollars(prefix);
                 r = esc ? rebase_document(root, esc) : -ENOMEM;
                 free(esc);
         }
@@ -214,7 +216,8 @@ static int flatten_add(struct file *f, struct yamltree_node *root, const char *r
         }
         if (r < 0) {
                 yamltree_free(root);
-                return r == -ENAMETOOLONG ? error_set(a->err, STACK_EREJECT, "%s: path too long", rel) : oom(a->err);
+                return r == -ENAMETOOLONG ? error_set(a->err, STACK_EREJECT, "%s: path too long", rel)
+                                          : policy_oom(a->err);
         }
         return 0;
 }
@@ -224,7 +227,7 @@ static bool main_defines(struct apply *a, const char *section, const char *name)
         char key[PATH_MAX];
         int n = snprintf(key, sizeof key, "%s/%s", section, name);
 
-        return n < (int)sizeof key && strv_has(&a->main_names, key, (size_t)n);
+        return n < (int)sizeof key && policy_strv_has(&a->main_names, key, (size_t)n);
 }
 
 /* A name merged in from an included file: a later file including it again finds it as its own. */
@@ -233,10 +236,10 @@ static int main_note(struct apply *a, const char *section, const char *name)
         char key[PATH_MAX];
         int n = snprintf(key, sizeof key, "%s/%s", section, name);
 
-        return n < (int)sizeof key ? strv_add(&a->main_names, key, (size_t)n) : 0;
+        return n < (int)sizeof key ? policy_strv_add(&a->main_names, key, (size_t)n) : 0;
 }
 
-int flatten_includes(struct file *f, struct yamltree_node *root)
+int policy_flatten_includes(struct file *f, struct yamltree_node *root)
 {
         static const char *const sections[] = {"services", "volumes", "networks", "configs", "secrets"};
         struct apply *a = f->a;
@@ -246,7 +249,7 @@ int flatten_includes(struct file *f, struct yamltree_node *root)
 
         for (i = 0; i < a->n_flat; i++)
                 for (s = 0; s < COUNT(sections); s++) {
-                        struct yamltree_node *sec = map_get(a->flat[i].root, sections[s]);
+                        struct yamltree_node *sec = yamltree_map_get(a->flat[i].root, sections[s]);
 
                         for (k = 0; sec && sec->kind == YAMLTREE_MAP && k + 1 < sec->n; k += 2) {
                                 const struct yamltree_node *key = sec->items[k], *def = sec->items[k + 1], *other;
@@ -254,49 +257,51 @@ int flatten_includes(struct file *f, struct yamltree_node *root)
 
                                 /* the main file, then the files included before this one */
                                 other = main_defines(a, sections[s], key->text)
-                                                ? map_get(map_get(root, sections[s]), key->text)
+                                                ? yamltree_map_get(yamltree_map_get(root, sections[s]), key->text)
                                                 : NULL;
                                 if (other)
                                         where = f->rel;
                                 for (j = 0; !other && j < i; j++)
-                                        if ((other = map_get(map_get(a->flat[j].root, sections[s]), key->text)))
+                                        if ((other = yamltree_map_get(yamltree_map_get(a->flat[j].root, sections[s]),
+                                                                      key->text)))
                                                 where = a->flat[j].rel;
-                                if (other && !node_equal(other, def))
+                                if (other && !yamltree_equal(other, def))
                                         return error_set(a->err, STACK_EREJECT,
                                                          "%s '%s' is defined in both %s and %s, differently",
-                                                         singular[s], show(key->text, key->len, buf, sizeof buf), where,
+                                                         singular[s],
+                                                         yamltree_show(key->text, key->len, buf, sizeof buf), where,
                                                          a->flat[i].rel);
                         }
                 }
         for (i = 0; i < a->n_flat; i++)
                 for (s = 0; s < COUNT(sections); s++) {
-                        struct yamltree_node *sec = map_get(a->flat[i].root, sections[s]), *dst;
+                        struct yamltree_node *sec = yamltree_map_get(a->flat[i].root, sections[s]), *dst;
 
                         if (!sec || sec->kind != YAMLTREE_MAP || !sec->n)
                                 continue;
-                        dst = map_get(root, sections[s]);
+                        dst = yamltree_map_get(root, sections[s]);
                         if (!dst || dst->kind != YAMLTREE_MAP) {
-                                dst = node_new(YAMLTREE_MAP);
-                                if (!dst || map_set(root, sections[s], YAML_PLAIN_SCALAR_STYLE, dst) < 0)
-                                        return oom(a->err);
+                                dst = yamltree_node_new(YAMLTREE_MAP);
+                                if (!dst || yamltree_map_set(root, sections[s], YAML_PLAIN_SCALAR_STYLE, dst) < 0)
+                                        return policy_oom(a->err);
                         }
                         for (k = 0; k + 1 < sec->n; k += 2) {
                                 const struct yamltree_node *key = sec->items[k];
 
-                                struct yamltree_node *have = map_get(dst, key->text), *def;
+                                struct yamltree_node *have = yamltree_map_get(dst, key->text), *def;
 
                                 if (have && main_defines(a, sections[s], key->text))
                                         continue; /* the same definition, seen already */
-                                def = node_copy(sec->items[k + 1]);
+                                def = yamltree_copy(sec->items[k + 1]);
                                 /* only the override names it: the override applies to the included one */
-                                if (!def || (have && merge_definition(def, have, s == 0) < 0) ||
-                                    map_set(dst, key->text, key->style, def) < 0)
-                                        return oom(a->err);
+                                if (!def || (have && policy_merge_definition(def, have, s == 0) < 0) ||
+                                    yamltree_map_set(dst, key->text, key->style, def) < 0)
+                                        return policy_oom(a->err);
                                 if (!have && main_note(a, sections[s], key->text) < 0)
-                                        return oom(a->err);
+                                        return policy_oom(a->err);
                         }
                 }
-        map_del(root, "include", false);
+        yamltree_map_del(root, "include", false);
         return 0;
 }
 
@@ -315,12 +320,12 @@ static int check_subfile(struct file *f, const char *who, struct yamltree_node *
         size_t len = 0;
         int r;
 
-        if (n->kind != YAMLTREE_SCALAR || is_null(n))
-                return malformed(f, who, "a compose file path must be a string", n);
-        r = classify_path(f, who, n, rel, sizeof rel, &kind);
+        if (n->kind != YAMLTREE_SCALAR || policy_is_null(n))
+                return policy_malformed(f, who, "a compose file path must be a string", n);
+        r = policy_classify_path(f, who, n, rel, sizeof rel, &kind);
         if (r < 0)
                 return r;
-        show(n->text, n->len, buf, sizeof buf);
+        yamltree_show(n->text, n->len, buf, sizeof buf);
         if (kind != PATH_INSIDE)
                 return error_set(a->err, STACK_EREJECT,
                                  "%s: compose file '%s' is %s: included compose files must ship in the bundle", who,
@@ -328,7 +333,7 @@ static int check_subfile(struct file *f, const char *who, struct yamltree_node *
         e = tree_find(a->in->tree, rel);
         if (!e || e->type == ENTRY_DIR)
                 return error_set(a->err, STACK_EREJECT, "%s: compose file '%s' is not a file in the bundle", who, buf);
-        if (strv_has(&a->visiting, rel, strlen(rel)))
+        if (policy_strv_has(&a->visiting, rel, strlen(rel)))
                 return error_set(a->err, STACK_EREJECT, "%s: compose file '%s' includes itself", who, buf);
         if (a->visiting.n >= POLICY_MAX_NESTING || ++a->n_files > POLICY_MAX_FILES)
                 return error_set(a->err, STACK_EREJECT, "%s: more than %d compose files, or nested deeper than %d", who,
@@ -336,33 +341,33 @@ static int check_subfile(struct file *f, const char *who, struct yamltree_node *
         if (project_dir)
                 snprintf(dir, sizeof dir, "%s", project_dir);
         else
-                path_dirname(rel, dir, sizeof dir);
+                policy_path_dirname(rel, dir, sizeof dir);
         if (fs_path(path, sizeof path, "%s/%s", a->in->run_dir, rel) < 0)
                 return error_set(a->err, STACK_EREJECT, "%s: compose file '%s': path too long", who, buf);
         if (flatten) { /* compose v1: the checked document is merged into the main one */
-                r = check_file(a, path, rel, dir, list_services, NULL, NULL, &sub);
+                r = policy_check_file(a, path, rel, dir, list_services, NULL, NULL, &sub);
                 if (r < 0 || a->refused) {
                         yamltree_free(sub);
                         return r;
                 }
                 return flatten_add(f, sub, rel, dir);
         }
-        r = check_file(a, path, rel, dir, list_services, &data, &len, NULL);
+        r = policy_check_file(a, path, rel, dir, list_services, &data, &len, NULL);
         if (r < 0 || a->refused)
                 return r;
-        out = effective_name(path, strlen(path));
-        text = effective_name(n->text, n->len);
+        out = policy_effective_name(path, strlen(path));
+        text = policy_effective_name(n->text, n->len);
         if (!out || !text) {
                 free(out);
                 free(text);
                 free(data);
-                return oom(a->err);
+                return policy_oom(a->err);
         }
-        scalar_replace(n, text, n->style);
-        return pending_add(a, out, data, len, 0600);
+        yamltree_scalar_replace(n, text, n->style);
+        return policy_pending_add(a, out, data, len, 0600);
 }
 
-int check_includes(struct file *f, struct yamltree_node *v)
+int policy_check_includes(struct file *f, struct yamltree_node *v)
 {
         char who[WHO_SIZE], rel[PATH_MAX], first_dir[PATH_MAX], buf[80];
         struct yamltree_node *item, *path, *pd, *env;
@@ -372,10 +377,10 @@ int check_includes(struct file *f, struct yamltree_node *v)
         int r = 0;
 
         snprintf(who, sizeof who, "%sinclude", f->prefix);
-        if (is_null(v))
+        if (policy_is_null(v))
                 return 0;
         if (v->kind != YAMLTREE_SEQ)
-                return malformed(f, who, "include must be a list", v);
+                return policy_malformed(f, who, "include must be a list", v);
         for (i = 0; i < v->n && r == 0; i++) {
                 const char *project = NULL;
 
@@ -385,29 +390,30 @@ int check_includes(struct file *f, struct yamltree_node *v)
                         continue;
                 }
                 if (item->kind != YAMLTREE_MAP)
-                        return malformed(f, who, "an include entry must be a path or a mapping", item);
-                path = map_get(item, "path");
-                pd = map_get(item, "project_directory");
-                env = map_get(item, "env_file");
-                if (!path || is_null(path))
+                        return policy_malformed(f, who, "an include entry must be a path or a mapping", item);
+                path = yamltree_map_get(item, "path");
+                pd = yamltree_map_get(item, "project_directory");
+                env = yamltree_map_get(item, "env_file");
+                if (!path || policy_is_null(path))
                         return error_set(f->a->err, STACK_EREJECT, "%s: entry without a path (line %zu)", who,
                                          item->line);
-                if (pd && !is_null(pd)) {
+                if (pd && !policy_is_null(pd)) {
                         if (pd->kind != YAMLTREE_SCALAR)
-                                return malformed(f, who, "project_directory must be a path", pd);
-                        r = classify_path(f, who, pd, rel, sizeof rel, &kind);
+                                return policy_malformed(f, who, "project_directory must be a path", pd);
+                        r = policy_classify_path(f, who, pd, rel, sizeof rel, &kind);
                         if (r < 0)
                                 return r;
                         if (kind != PATH_INSIDE)
                                 return error_set(f->a->err, STACK_EREJECT,
                                                  "%s: project_directory '%s' is outside the run dir", who,
-                                                 show(pd->text, pd->len, buf, sizeof buf));
+                                                 yamltree_show(pd->text, pd->len, buf, sizeof buf));
                         project = rel;
                 } else {
                         /* compose: the directory of the first file in path */
                         struct yamltree_node *p0 = path->kind == YAMLTREE_SEQ && path->n ? path->items[0] : path;
 
-                        if (is_scalar(p0) && classify_path(f, who, p0, first_dir, sizeof first_dir, &kind) == 0 &&
+                        if (yamltree_is_scalar(p0) &&
+                            policy_classify_path(f, who, p0, first_dir, sizeof first_dir, &kind) == 0 &&
                             kind == PATH_INSIDE) {
                                 char *slash = strrchr(first_dir, '/');
 
@@ -418,7 +424,7 @@ int check_includes(struct file *f, struct yamltree_node *v)
                                 project = first_dir;
                         }
                 }
-                r = check_env_file(f, who, env);
+                r = policy_check_env_file(f, who, env);
                 if (r == 0 && path->kind == YAMLTREE_SEQ)
                         for (j = 0; j < path->n && r == 0; j++)
                                 r = check_subfile(f, who, path->items[j], project, true, v1);
@@ -428,14 +434,14 @@ int check_includes(struct file *f, struct yamltree_node *v)
         return r;
 }
 
-int check_extends(struct file *f, const char *who, struct yamltree_node *v)
+int policy_check_extends(struct file *f, const char *who, struct yamltree_node *v)
 {
         struct yamltree_node *file;
 
         if (v->kind != YAMLTREE_MAP)
                 return 0; /* a service of this file */
-        file = map_get(v, "file");
-        if (is_null(file))
+        file = yamltree_map_get(v, "file");
+        if (policy_is_null(file))
                 return 0;
         return check_subfile(f, who, file, NULL, false, false);
 }
@@ -469,29 +475,29 @@ static int check_context(struct file *f, const char *who, const char *key, const
 
         *ret_local = false;
         ret_rel[0] = 0;
-        if (is_null(n)) {
+        if (policy_is_null(n)) {
                 snprintf(ret_rel, size, "%s", f->base);
                 *ret_local = true;
                 return 0;
         }
         if (n->kind != YAMLTREE_SCALAR)
-                return malformed(f, who, "a build context must be a path or a URL", n);
-        show(n->text, n->len, buf, sizeof buf);
-        if (is_url(n)) {
+                return policy_malformed(f, who, "a build context must be a path or a URL", n);
+        yamltree_show(n->text, n->len, buf, sizeof buf);
+        if (policy_is_url(n)) {
                 if (!public_code_host(n))
-                        need(f, PERM_REMOTE_BUILD, who, "%s: %s (fetched by the builder from the host's network)", key,
-                             buf);
+                        policy_need(f, PERM_REMOTE_BUILD, who,
+                                    "%s: %s (fetched by the builder from the host's network)", key, buf);
                 return 0;
         }
-        if (!node_unknown(n) && memmem(n->text, n->len, "://", 3)) {
-                need(f, PERM_HOST_BIND, who, "%s '%s' (not a URL compose fetches, nor a path inside the run dir)", key,
-                     buf);
+        if (!policy_node_unknown(n) && memmem(n->text, n->len, "://", 3)) {
+                policy_need(f, PERM_HOST_BIND, who,
+                            "%s '%s' (not a URL compose fetches, nor a path inside the run dir)", key, buf);
                 return 0;
         }
-        r = check_host_path(f, who, key, n);
+        r = policy_check_host_path(f, who, key, n);
         if (r < 0)
                 return r;
-        r = classify_path(f, who, n, ret_rel, size, &kind);
+        r = policy_classify_path(f, who, n, ret_rel, size, &kind);
         if (r < 0)
                 return r;
         *ret_local = kind == PATH_INSIDE;
@@ -505,12 +511,12 @@ static int check_dockerfile(struct file *f, const char *who, const struct yamltr
 {
         struct file g = *f;
 
-        if (is_null(n))
+        if (policy_is_null(n))
                 return 0;
-        if (!local && is_scalar(n) && !node_unknown(n) && n->text[0] != '/' && n->text[0] != '~')
+        if (!local && yamltree_is_scalar(n) && !policy_node_unknown(n) && n->text[0] != '/' && n->text[0] != '~')
                 return 0; /* relative to a remote context (or to one already refused) */
         g.base = ctx;
-        return check_host_path(&g, who, "build.dockerfile", n);
+        return policy_check_host_path(&g, who, "build.dockerfile", n);
 }
 
 /* One build.additional_contexts value. */
@@ -521,33 +527,33 @@ static int check_additional_context(struct file *f, const char *who, const struc
         char buf[80];
         size_t i;
 
-        if (!is_scalar(c))
-                return malformed(f, who, "a build.additional_contexts entry must be a string", c);
-        for (i = 0; !node_unknown(c) && i < COUNT(kept); i++)
+        if (!yamltree_is_scalar(c))
+                return policy_malformed(f, who, "a build.additional_contexts entry must be a string", c);
+        for (i = 0; !policy_node_unknown(c) && i < COUNT(kept); i++)
                 if (strncmp(c->text, kept[i], strlen(kept[i])) == 0)
                         return 0; /* another service's image, a stage, an image */
-        if (!node_unknown(c) && strncmp(c->text, "oci-layout://", 13) == 0) {
+        if (!policy_node_unknown(c) && strncmp(c->text, "oci-layout://", 13) == 0) {
                 tmp.text = c->text + 13;
                 tmp.len = c->len - 13;
-                return check_host_path(f, who, "build.additional_contexts", &tmp);
+                return policy_check_host_path(f, who, "build.additional_contexts", &tmp);
         }
-        if (is_url(c)) {
+        if (policy_is_url(c)) {
                 if (!public_code_host(c))
-                        need(f, PERM_REMOTE_BUILD, who,
-                             "build.additional_contexts: %s (fetched by the builder from the host's network)",
-                             show(c->text, c->len, buf, sizeof buf));
+                        policy_need(f, PERM_REMOTE_BUILD, who,
+                                    "build.additional_contexts: %s (fetched by the builder from the host's network)",
+                                    yamltree_show(c->text, c->len, buf, sizeof buf));
                 return 0;
         }
-        if (!node_unknown(c) && memmem(c->text, c->len, "://", 3)) {
-                need(f, PERM_HOST_BIND, who,
-                     "build.additional_contexts '%s' (not a URL compose fetches, nor a path inside the run dir)",
-                     show(c->text, c->len, buf, sizeof buf));
+        if (!policy_node_unknown(c) && memmem(c->text, c->len, "://", 3)) {
+                policy_need(f, PERM_HOST_BIND, who,
+                            "build.additional_contexts '%s' (not a URL compose fetches, nor a path inside the run dir)",
+                            yamltree_show(c->text, c->len, buf, sizeof buf));
                 return 0;
         }
-        return check_host_path(f, who, "build.additional_contexts", c);
+        return policy_check_host_path(f, who, "build.additional_contexts", c);
 }
 
-int check_build(struct file *f, const char *who, struct yamltree_node *v)
+int policy_check_build(struct file *f, const char *who, struct yamltree_node *v)
 {
         struct yamltree_node *n;
         char buf[80], ctx[PATH_MAX];
@@ -555,64 +561,69 @@ int check_build(struct file *f, const char *who, struct yamltree_node *v)
         size_t i;
         int r;
 
-        if (is_null(v))
+        if (policy_is_null(v))
                 return 0;
         if (v->kind == YAMLTREE_SCALAR)
                 return check_context(f, who, "build", v, ctx, sizeof ctx, &local);
         if (v->kind != YAMLTREE_MAP)
-                return malformed(f, who, "build must be a path or a mapping", v);
-        r = check_context(f, who, "build.context", map_get(v, "context"), ctx, sizeof ctx, &local);
+                return policy_malformed(f, who, "build must be a path or a mapping", v);
+        r = check_context(f, who, "build.context", yamltree_map_get(v, "context"), ctx, sizeof ctx, &local);
         if (r == 0)
-                r = check_dockerfile(f, who, map_get(v, "dockerfile"), ctx, local);
+                r = check_dockerfile(f, who, yamltree_map_get(v, "dockerfile"), ctx, local);
         if (r < 0)
                 return r;
-        n = map_get(v, "privileged");
-        if (!is_false(n))
-                need(f, PERM_PRIVILEGED, who, "build.privileged: %s",
-                     is_scalar(n) ? show(n->text, n->len, buf, sizeof buf) : kind_name(n));
-        n = map_get(v, "network");
-        if (is_scalar(n) && (text_is_ci(n, "host") || node_has_var(n)))
-                need(f, PERM_HOST_NETWORK, who, "build.network: %s", show(n->text, n->len, buf, sizeof buf));
-        else if (is_scalar(n) && (!strncmp(n->text, "container:", 10) || !strncmp(n->text, "service:", 8)))
-                need(f, PERM_OTHER_CONTAINERS, who, "build.network: %s (another container's network)",
-                     show(n->text, n->len, buf, sizeof buf));
-        else if (!is_null(n) && !text_is(n, "none") && !text_is(n, "default") && !text_is(n, "bridge"))
+        n = yamltree_map_get(v, "privileged");
+        if (!policy_is_false(n))
+                policy_need(f, PERM_PRIVILEGED, who, "build.privileged: %s",
+                            yamltree_is_scalar(n) ? yamltree_show(n->text, n->len, buf, sizeof buf)
+                                                  : yamltree_kind_name(n));
+        n = yamltree_map_get(v, "network");
+        if (yamltree_is_scalar(n) && (yamltree_text_is_ci(n, "host") || policy_node_has_var(n)))
+                policy_need(f, PERM_HOST_NETWORK, who, "build.network: %s",
+                            yamltree_show(n->text, n->len, buf, sizeof buf));
+        else if (yamltree_is_scalar(n) && (!strncmp(n->text, "container:", 10) || !strncmp(n->text, "service:", 8)))
+                policy_need(f, PERM_OTHER_CONTAINERS, who, "build.network: %s (another container's network)",
+                            yamltree_show(n->text, n->len, buf, sizeof buf));
+        else if (!policy_is_null(n) && !yamltree_text_is(n, "none") && !yamltree_text_is(n, "default") &&
+                 !yamltree_text_is(n, "bridge"))
                 /* the builder's RUN steps join the network named: another stack's reaches its unpublished
                  * services */
-                need(f, PERM_EXTERNAL, who, "build.network: %s (a network outside the stack)",
-                     is_scalar(n) ? show(n->text, n->len, buf, sizeof buf) : kind_name(n));
-        n = map_get(v, "entitlements");
+                policy_need(f, PERM_EXTERNAL, who, "build.network: %s (a network outside the stack)",
+                            yamltree_is_scalar(n) ? yamltree_show(n->text, n->len, buf, sizeof buf)
+                                                  : yamltree_kind_name(n));
+        n = yamltree_map_get(v, "entitlements");
         for (i = 0; n && n->kind == YAMLTREE_SEQ && i < n->n; i++) {
                 const struct yamltree_node *e = n->items[i];
 
-                if (text_is(e, "network.host"))
-                        need(f, PERM_HOST_NETWORK, who, "build.entitlements: network.host");
+                if (yamltree_text_is(e, "network.host"))
+                        policy_need(f, PERM_HOST_NETWORK, who, "build.entitlements: network.host");
                 else
-                        need(f, PERM_PRIVILEGED, who, "build.entitlements: %s",
-                             is_scalar(e) ? show(e->text, e->len, buf, sizeof buf) : kind_name(e));
+                        policy_need(f, PERM_PRIVILEGED, who, "build.entitlements: %s",
+                                    yamltree_is_scalar(e) ? yamltree_show(e->text, e->len, buf, sizeof buf)
+                                                          : yamltree_kind_name(e));
         }
-        if (n && !is_null(n) && n->kind != YAMLTREE_SEQ)
-                need(f, PERM_PRIVILEGED, who, "build.entitlements: %s", kind_name(n));
+        if (n && !policy_is_null(n) && n->kind != YAMLTREE_SEQ)
+                policy_need(f, PERM_PRIVILEGED, who, "build.entitlements: %s", yamltree_kind_name(n));
         for (const char *const *key = (const char *const[]){"cache_from", "cache_to", NULL}; *key; key++) {
                 /* buildx (compose v2) reads `type=local,src=/etc` from, and writes `dest=` to, the host */
-                n = map_get(v, *key);
+                n = yamltree_map_get(v, *key);
                 for (i = 0; n && n->kind == YAMLTREE_SEQ && i < n->n; i++)
-                        if (is_scalar(n->items[i]) &&
+                        if (yamltree_is_scalar(n->items[i]) &&
                             (strstr(n->items[i]->text, "src=") || strstr(n->items[i]->text, "dest=") ||
                              strcasestr(n->items[i]->text, "type=local"))) {
-                                need(f, PERM_HOST_BIND, who, "build.%s: %s (a host path)", *key,
-                                     show(n->items[i]->text, n->items[i]->len, buf, sizeof buf));
+                                policy_need(f, PERM_HOST_BIND, who, "build.%s: %s (a host path)", *key,
+                                            yamltree_show(n->items[i]->text, n->items[i]->len, buf, sizeof buf));
                                 break;
                         }
         }
-        n = map_get(v, "ssh");
-        if (non_empty(n))
-                need(f, PERM_HOST_BIND, who, "build.ssh (the host's SSH agent or keys)");
-        n = map_get(v, "additional_contexts");
-        if (is_null(n))
+        n = yamltree_map_get(v, "ssh");
+        if (policy_non_empty(n))
+                policy_need(f, PERM_HOST_BIND, who, "build.ssh (the host's SSH agent or keys)");
+        n = yamltree_map_get(v, "additional_contexts");
+        if (policy_is_null(n))
                 return 0;
         if (n->kind == YAMLTREE_SCALAR)
-                return malformed(f, who, "build.additional_contexts must be a mapping or a list", n);
+                return policy_malformed(f, who, "build.additional_contexts must be a mapping or a list", n);
         for (i = 0; i < n->n; i++) {
                 const struct yamltree_node *c = n->kind == YAMLTREE_MAP ? (i % 2 ? n->items[i] : NULL) : n->items[i];
                 struct yamltree_node tmp;
@@ -621,7 +632,8 @@ int check_build(struct file *f, const char *who, struct yamltree_node *v)
                 if (!c)
                         continue;
                 tmp = *c;
-                if (n->kind == YAMLTREE_SEQ && is_scalar(c) && (eq = memchr(c->text, '=', c->len))) { /* "name=path" */
+                if (n->kind == YAMLTREE_SEQ && yamltree_is_scalar(c) &&
+                    (eq = memchr(c->text, '=', c->len))) { /* "name=path" */
                         tmp.text = (char *)eq + 1;
                         tmp.len = c->len - (size_t)(eq + 1 - c->text);
                 }

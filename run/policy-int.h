@@ -1,15 +1,18 @@
 /* policy-int.h - what the parts of the policy share (run/policy*.c); not an interface outside run/.
  *
- * Calling sequence, as policy_apply() (policy.c) drives it: check_file() reads one compose file and
- * parse_yaml()s it, check_document() (policy-services.c) walks it, handing each key to its check (security,
- * mounts, ports, include/build, required variables), which records what the file asks for with need() and
- * edits the tree in place (policy-yaml.c); emit_yaml() gives the effective text, queued with pending_add()
- * (policy-include.c) and written by policy_apply() once every file passed.
+ * Calling sequence, as policy_apply() (policy.c) drives it: policy_check_file() reads one compose file and
+ * policy_parse_yaml()s it, policy_check_document() (policy-services.c) walks it, handing each key to its
+ * check (security, mounts, ports, include/build, required variables), which records what the file asks for
+ * with policy_need() and edits the tree in place (base/yamltree.h); policy_emit_yaml() gives the effective
+ * text, queued with policy_pending_add() (policy-include.c) and written by policy_apply() once every file
+ * passed.
  *
  * Every check takes the struct file being checked (which points at the struct apply of the whole run) and a
- * "who" prefix for its messages ("service 'web'"); it returns 0 (also after a refusal recorded with need())
- * or a negative stack_code after error_set(). Nodes passed in may be NULL where a key is absent: is_null()
- * and the other predicates take NULL.
+ * "who" prefix for its messages ("service 'web'"); it returns 0 (also after a refusal recorded with
+ * policy_need()) or a negative stack_code after error_set(). Nodes passed in may be NULL where a key is
+ * absent: policy_is_null() and the other predicates take NULL.
+ *
+ * Every name shared here starts with policy_ (the tree's own helpers with yamltree_).
  */
 #ifndef STACK_POLICY_INT_H
 #define STACK_POLICY_INT_H
@@ -76,7 +79,7 @@ struct apply {
         size_t dash_services; /* services with a dash.url label and no traefik router; the first one: dash */
         struct policy_route dash;
         struct strv binds;  /* relative bind sources: "<w|r><k|d>:<rel>" (writable or read-only; kept in the run
-                            * dir or redirected to the data dir), for finish_binds() */
+                            * dir or redirected to the data dir), for policy_finish_binds() */
         struct strv wbinds; /* every writable bind recorded, one entry per bind (not deduplicated): "w<k|d>:<rel>" */
         struct strv pins;   /* one entry per writable bind pinned for a source inside it: "<k|d>:<outer>\t<inner>" */
         const struct policy_limits *limits; /* in->limits or the defaults */
@@ -88,7 +91,7 @@ struct flat {
         char *rel; /* the included file, for messages */
 };
 
-/* A relative bind of a service in the document being checked, for pin_nested_binds(). */
+/* A relative bind of a service in the document being checked, for policy_pin_nested_binds(). */
 struct doc_bind {
         struct yamltree_node *volumes; /* the service's volumes list (the service, for pins) */
         char *rel;                     /* the source, relative to the run dir */
@@ -129,176 +132,162 @@ enum path_kind {
 /* ---- policy.c: refusals, one compose file ---- */
 
 /* The file asks for bit: record it; refuse (first refusal wins, checking goes on) unless it is granted. */
-void need(struct file *f, unsigned bit, const char *who, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-int malformed(struct file *f, const char *who, const char *what, const struct yamltree_node *n);
+void policy_need(struct file *f, unsigned bit, const char *who, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+int policy_malformed(struct file *f, const char *who, const char *what, const struct yamltree_node *n);
 /* Read, check and emit one compose file (the main one when nothing is being visited: its override file is
  * merged first, and for compose v1 its includes are flattened and the v1 rewrites applied). With ret_root, the
  * checked tree is handed over instead of being emitted. */
-int check_file(struct apply *a, const char *path, const char *rel, const char *base, bool list_services, char **ret,
-               size_t *ret_len, struct yamltree_node **ret_root);
+int policy_check_file(struct apply *a, const char *path, const char *rel, const char *base, bool list_services,
+                      char **ret, size_t *ret_len, struct yamltree_node **ret_root);
 
-/* ---- policy-yaml.c: the tree ---- */
+/* ---- policy-yaml.c: the compose document (base/yamltree.h reads and edits the tree) ---- */
 
-int strv_add(struct strv *s, const char *str, size_t len);
-bool strv_has(const struct strv *s, const char *str, size_t len);
-void strv_release(struct strv *s);
+int policy_strv_add(struct strv *s, const char *str, size_t len);
+bool policy_strv_has(const struct strv *s, const char *str, size_t len);
+void policy_strv_release(struct strv *s);
 /* The list as a NULL-terminated array (an empty one when nothing was added); the strv is emptied. */
-char **strv_steal(struct strv *s);
-void strv_free(char **v);
-/* A value quoted in a message: at most ~60 bytes, control characters shown as '?'. */
-const char *show(const char *s, size_t len, char *buf, size_t size);
-const char *kind_name(const struct yamltree_node *n);
-bool is_scalar(const struct yamltree_node *n);
-bool tag_is(const struct yamltree_node *n, const char *tag);
+char **policy_strv_steal(struct strv *s);
+void policy_strv_free(char **v);
 /* Absent (NULL: the key is not there) or a YAML null (yamltree_is_null). */
-bool is_null(const struct yamltree_node *n);
-bool text_is(const struct yamltree_node *n, const char *s);
-bool text_is_ci(const struct yamltree_node *n, const char *s);
+bool policy_is_null(const struct yamltree_node *n);
 /* Compose interpolates $NAME and ${...}; $$ is a literal '$'. */
-bool has_var(const char *s, size_t len);
-bool node_has_var(const struct yamltree_node *n);
+bool policy_has_var(const char *s, size_t len);
+bool policy_node_has_var(const struct yamltree_node *n);
 /* A value compose reads as false, or no value at all. Anything else (true, yes, a variable ...) is not. */
-bool is_false(const struct yamltree_node *n);
+bool policy_is_false(const struct yamltree_node *n);
 /* A list or mapping with something in it, or any scalar that is not null (`gpus: all`, a variable ...). */
-bool non_empty(const struct yamltree_node *n);
-struct yamltree_node *node_new(enum yamltree_kind kind);
-struct yamltree_node *scalar_new(const char *text, size_t len, int style);
-void scalar_replace(struct yamltree_node *n, char *text, int style);
-int node_append(struct yamltree_node *parent, struct yamltree_node *n);
-struct yamltree_node *map_get(const struct yamltree_node *m, const char *key);
-/* Set key to v (owned from here on, also on failure), replacing what was there. */
-int map_set(struct yamltree_node *m, const char *key, int key_style, struct yamltree_node *v);
-int map_set_text(struct yamltree_node *m, const char *key, const char *text, int style);
-/* Remove key (and free its value); returns the value instead when steal is set. */
-struct yamltree_node *map_del(struct yamltree_node *m, const char *key, bool steal);
+bool policy_non_empty(const struct yamltree_node *n);
 /* A list or mapping we add to: `!reset` (compose v2) would drop what we add, `!override` keeps it. */
-int prepare_append(struct yamltree_node *n);
-char *concat3(const char *a, const char *b, size_t blen, const char *c);
+int policy_prepare_append(struct yamltree_node *n);
+char *policy_concat3(const char *a, const char *b, size_t blen, const char *c);
 /* compose interpolates bind sources: a '$' in a path of ours must be written "$$". */
-char *escape_dollars(const char *s);
-int oom(struct error *err);
-/* A deep copy (NULL on out of memory); equality of two trees as compose reads them (tags and styles aside). */
-struct yamltree_node *node_copy(const struct yamltree_node *n);
-bool node_equal(const struct yamltree_node *x, const struct yamltree_node *y);
+char *policy_escape_dollars(const char *s);
+int policy_oom(struct error *err);
 /* The bounded load (aliases expanded, merge keys resolved), then policy_tags(): tags checked and resolved. */
-int parse_yaml(const char *name, const char *data, size_t len, struct yamltree_node **ret, struct error *err);
+int policy_parse_yaml(const char *name, const char *data, size_t len, struct yamltree_node **ret, struct error *err);
 /* The same, with the tags only checked when !resolve (an override file: its !reset/!override are the merge's). */
-int parse_yaml_tags(const char *name, const char *data, size_t len, bool resolve, struct yamltree_node **ret,
-                    struct error *err);
-int emit_yaml(const char *name, const struct yamltree_node *root, char **ret, size_t *ret_len, struct error *err);
+int policy_parse_yaml_tags(const char *name, const char *data, size_t len, bool resolve, struct yamltree_node **ret,
+                           struct error *err);
+int policy_emit_yaml(const char *name, const struct yamltree_node *root, char **ret, size_t *ret_len,
+                     struct error *err);
 
 /* ---- policy-paths.c: paths ---- */
 
 /* Add the components of path to out (a normalised relative path, "" = the root), resolving "." and ".."
  * lexically, as compose does (os.path.abspath, filepath.Join) before the Engine sees the path. 1 when ".."
  * climbs above the root (unless clamp: then it stays at the root, as "/.." does), -ENAMETOOLONG. */
-int path_add(char *out, size_t size, const char *path, size_t len, bool clamp);
-void path_dirname(const char *path, char *out, size_t size);
+int policy_path_add(char *out, size_t size, const char *path, size_t len, bool clamp);
+void policy_path_dirname(const char *path, char *out, size_t size);
 /* "a/b/compose.yaml" -> "a/b/.stack-effective-compose.yaml" (also for the text as written: "./x.yaml"). */
-char *effective_name(const char *path, size_t len);
-bool shipped(const struct apply *a, const char *rel);
-int classify_path(struct file *f, const char *who, const struct yamltree_node *n, char *rel, size_t size,
-                  enum path_kind *ret);
+char *policy_effective_name(const char *path, size_t len);
+bool policy_shipped(const struct apply *a, const char *rel);
+int policy_classify_path(struct file *f, const char *who, const struct yamltree_node *n, char *rel, size_t size,
+                         enum path_kind *ret);
 /* A file compose reads from the host on the stack's behalf (env_file, build context, secret file ...): it
  * must stay in the run dir unless host-bind is granted. */
-int check_host_path(struct file *f, const char *who, const char *key, const struct yamltree_node *n);
+int policy_check_host_path(struct file *f, const char *who, const char *key, const struct yamltree_node *n);
 /* A top-level secret's or config's `file:` inside the run dir: compose binds it into the containers that use it
- * (read-only), so it takes part in finish_binds() like any bind kept in the run dir: under a writable bind, a
+ * (read-only), so it takes part in policy_finish_binds() like any bind kept in the run dir: under a writable bind, a
  * container could replace it with a symlink to /etc/shadow that dockerd follows at the next start. */
-int record_file_bind(struct file *f, const char *who, const struct yamltree_node *file);
+int policy_record_file_bind(struct file *f, const char *who, const struct yamltree_node *file);
 /* A build context compose fetches instead of reading a directory: starts with http://, https://, git://,
  * ssh://, github.com/ or git@ (compose-go isRemoteContext; docker-compose 1.29 is_url without ssh://). */
-bool is_url(const struct yamltree_node *n);
+bool policy_is_url(const struct yamltree_node *n);
 /* Why a PATH_VAR path is unknown, for messages: "set by a variable" / "a variable in it is unset". */
-const char *unknown_why(const struct yamltree_node *n);
+const char *policy_unknown_why(const struct yamltree_node *n);
 
 /* ---- policy-services.c: one document ---- */
 
-int check_env_file(struct file *f, const char *who, struct yamltree_node *v);
-int check_document(struct file *f, struct yamltree_node *root);
+int policy_check_env_file(struct file *f, const char *who, struct yamltree_node *v);
+int policy_check_document(struct file *f, struct yamltree_node *root);
 
 /* ---- policy-security.c: the sandbox ---- */
 
 /* privileged, the host's namespaces, capabilities, devices (also deploy's device reservations): keys of a
- * service whose value alone asks for a permission, recorded with need(). false when k is none of them. */
-bool check_sandbox_key(struct file *f, const char *who, const struct yamltree_node *k, const struct yamltree_node *v);
-int check_security_opt(struct file *f, const char *who, const struct yamltree_node *v, struct svc_state *st);
-int apply_security_opt(struct file *f, const char *who, struct yamltree_node *svc, const struct svc_state *st);
-int check_networks(struct file *f, struct yamltree_node *v);
+ * service whose value alone asks for a permission, recorded with policy_need(). false when k is none of them. */
+bool policy_check_sandbox_key(struct file *f, const char *who, const struct yamltree_node *k,
+                              const struct yamltree_node *v);
+int policy_check_security_opt(struct file *f, const char *who, const struct yamltree_node *v, struct svc_state *st);
+int policy_apply_security_opt(struct file *f, const char *who, struct yamltree_node *svc, const struct svc_state *st);
+int policy_check_networks(struct file *f, struct yamltree_node *v);
 /* Keys that reach outside the stack: `container:`/`service:` namespaces (network_mode, pid, ipc),
  * volumes_from, external_links, container_name, logging, runtime, sysctls, isolation, storage_opt,
  * volume_driver. false when k is none of them. svc: the whole service (sysctls look at its network_mode). */
-bool check_reach_key(struct file *f, const char *who, const struct yamltree_node *svc, const struct yamltree_node *k,
-                     const struct yamltree_node *v);
+bool policy_check_reach_key(struct file *f, const char *who, const struct yamltree_node *svc,
+                            const struct yamltree_node *k, const struct yamltree_node *v);
 
 /* ---- policy-mounts.c: volumes and binds ---- */
 
-int check_volume(struct file *f, const char *who, const char *service, struct yamltree_node *v);
+int policy_check_volume(struct file *f, const char *who, const char *service, struct yamltree_node *v);
 /* A top-level volume definition (a mapping): its driver, driver_opts that mount a host device, its name. */
-int check_volume_definition(struct file *f, const char *who, const struct yamltree_node *key,
-                            struct yamltree_node *def);
+int policy_check_volume_definition(struct file *f, const char *who, const struct yamltree_node *key,
+                                   struct yamltree_node *def);
 /* The Engine name of a top-level volume or network (key: its key in the file; def: its definition or NULL):
  * one outside "<project>_" is refused when it is another stack's or external (permission external), and a
  * `name:` of our own choosing is rewritten into the project unless external is granted. */
-int check_resource_name(struct file *f, const char *who, const char *what, const struct yamltree_node *key,
-                        struct yamltree_node *def);
+int policy_check_resource_name(struct file *f, const char *who, const char *what, const struct yamltree_node *key,
+                               struct yamltree_node *def);
 /* The stack's project ("stack-<slug>" unless policy_input.project says otherwise). */
-const char *own_project(const struct apply *a, char *buf, size_t size);
+const char *policy_own_project(const struct apply *a, char *buf, size_t size);
 /* Once every file was checked: no relative bind source lies inside another writable one, unless every
  * writable bind of the outer source was pinned for it (pin_nested_binds). */
-void finish_binds(struct apply *a);
+void policy_finish_binds(struct apply *a);
 /* At the end of a document (when ok): every writable service bind of it gets, for each bind source of the same
  * document inside its source, a bind of every directory on the way down at the same place in the container
  * ("./state/sub:/state/sub"): a mount point cannot be renamed or removed, so the container cannot swap a
  * component of the inner source for a symlink. The document's bind records are freed (also when !ok). */
-int pin_nested_binds(struct file *f, bool ok);
+int policy_pin_nested_binds(struct file *f, bool ok);
 /* Every writable bind of w's source (a->binds entry) was pinned for b's source. */
-bool bind_pinned(const struct apply *a, const char *w, const char *b);
+bool policy_bind_pinned(const struct apply *a, const char *w, const char *b);
 
 /* ---- policy-ports.c: published ports ---- */
 
 /* Positions of the ':' separators of a port or volume string, outside ${...} and [...] (an IPv6 address).
  * Returns how many there are; the last two positions go to last[0] (second to last) and last[1]; the first
  * to *first. */
-size_t split_colons(const char *s, size_t len, size_t *first, size_t last[2]);
-int check_port(struct file *f, const char *who, struct yamltree_node *seq, size_t i);
+size_t policy_split_colons(const char *s, size_t len, size_t *first, size_t last[2]);
+int policy_check_port(struct file *f, const char *who, struct yamltree_node *seq, size_t i);
 
 /* ---- policy-limits.c: limits and labels ---- */
 
 /* The stack's limits on every service, unless the service sets tighter ones. The service-level keys are the
  * ones compose v1 and v2 both honour; deploy.resources.limits (v2 only, and v2 refuses the two when they
  * differ) is folded into them and dropped. */
-int apply_limits(struct file *f, const char *who, struct yamltree_node *svc);
+int policy_apply_limits(struct file *f, const char *who, struct yamltree_node *svc);
 /* A published host port (or range) that covers a reserved port (policy_limits.reserved): the port, else 0. */
-unsigned reserved_port(const struct apply *a, const char *published, size_t len);
-int apply_labels(struct file *f, const char *who, struct yamltree_node *svc);
+unsigned policy_reserved_port(const struct apply *a, const char *published, size_t len);
+int policy_apply_labels(struct file *f, const char *who, struct yamltree_node *svc);
 
 /* ---- policy-routes.c: the front door ---- */
 
 /* The routes svc's traefik labels ask for (labels resolved), its routed ports published on loopback; called
  * after its ports were checked and before stack's labels are added. */
-int apply_routes(struct file *f, const char *who, const char *name, struct yamltree_node *svc);
+int policy_apply_routes(struct file *f, const char *who, const char *name, struct yamltree_node *svc);
 /* Once every file passed: without routes, the single published port of the stack (unambiguous) is routed. */
-int finish_routes(struct apply *a);
+int policy_finish_routes(struct apply *a);
 
 /* ---- policy-include.c: build, extends, include ---- */
 
-int pending_add(struct apply *a, char *path, char *data, size_t len, unsigned mode);
-int check_includes(struct file *f, struct yamltree_node *v);
-int check_extends(struct file *f, const char *who, struct yamltree_node *v);
-int check_build(struct file *f, const char *who, struct yamltree_node *v);
+int policy_pending_add(struct apply *a, char *path, char *data, size_t len, unsigned mode);
+int policy_check_includes(struct file *f, struct yamltree_node *v);
+int policy_check_extends(struct file *f, const char *who, struct yamltree_node *v);
+int policy_check_build(struct file *f, const char *who, struct yamltree_node *v);
 /* compose v1: merge the included documents collected while checking into root (the main document), refusing a
  * name two files define differently, and drop `include`. */
-int flatten_includes(struct file *f, struct yamltree_node *root);
+int policy_flatten_includes(struct file *f, struct yamltree_node *root);
 
 /* ---- policy-override.c: compose.override.yaml ---- */
 
 /* Merge the override file shipped beside the main compose file (rel) into root, as compose merges it. */
-int merge_override(struct apply *a, const char *rel, struct yamltree_node *root);
+int policy_merge_override(struct apply *a, const char *rel, struct yamltree_node *root);
 /* over merged onto base (a service's definition when service, else a volume's, network's ...). -ENOMEM. */
-int merge_definition(struct yamltree_node *base, const struct yamltree_node *over, bool service);
+int policy_merge_definition(struct yamltree_node *base, const struct yamltree_node *over, bool service);
+/* A copy of each item of list src that list dst does not hold yet (yamltree_equal) appended to dst: a list
+ * merged as compose merges one (each item once). -ENOMEM. */
+int policy_merge_append(struct yamltree_node *dst, const struct yamltree_node *src);
 
-/* ---- policy-keys.c: what the policy does not understand is refused ---- */
+/* ---- policy-tags.c: YAML tags the policy does not understand are refused ---- */
 
 /* Every tag in the document (name: the file, for messages) is one the policy understands: none, the core
  * schema's (!!str, !!int, !!float, !!bool, !!null on text that matches, !!map, !!seq), compose v2's !reset
@@ -306,32 +295,74 @@ int merge_definition(struct yamltree_node *base, const struct yamltree_node *ove
  * removes its node (a mapping's key or a list's item), the others become the plain or quoted text both compose
  * versions read as the same type. */
 int policy_tags(const char *name, struct yamltree_node *root, bool resolve, struct error *err);
+
+/* ---- policy-keys.c, policy-keytable.c: compose keys the policy does not know are refused ---- */
+
+enum {
+        KEY_REFUSE = 1 << 0,        /* known, not supported by stack: refused */
+        KEY_DOCKER_SOCKET = 1 << 1, /* anything but false needs docker-socket */
+        KEY_PRIVILEGED = 1 << 2,    /* anything but false needs privileged */
+};
+
+struct key_shape;
+
+struct key_def {
+        const char *name;
+        const struct key_shape *shape; /* what the value may hold; NULL: a scalar or a list not walked */
+        unsigned flags;                /* KEY_* */
+};
+
+/* What a value may hold; one shape describes every form the specification allows (`build: .` or a mapping). */
+struct key_shape {
+        const struct key_def *keys;    /* a mapping: of these keys only */
+        const struct key_shape *names; /* a mapping of names (services, networks, ulimits ...), values of this shape */
+        const struct key_shape *items; /* a list: each item of this shape */
+        bool free;                     /* a mapping of any keys, not checked (environment, labels, driver_opts ...) */
+        bool x;                        /* `x-` keys allowed here: dropped */
+};
+
+/* The top level of a compose file (policy-keytable.c). */
+extern const struct key_shape policy_key_top;
+
 /* Every key of the document is a key of the compose specification (STACK_EREJECT naming its path otherwise);
  * `x-` extensions are removed. */
-int check_keys(struct file *f, struct yamltree_node *root);
+int policy_check_keys(struct file *f, struct yamltree_node *root);
+
+/* Where a node is: a head ("service 'web'": a named definition of a top-level section, "" above one) and the
+ * keys below it ("deploy.resources", "cap_add[0]"), truncated in a long path. */
+#define TAIL_SIZE 256
+#define HEAD_SIZE 128 /* "service '<name, at most ~64 bytes as yamltree_show() writes it>'" */
+/* The head of a definition named k in the top-level section ("service 'web'"); false when the section names
+ * none. */
+bool policy_where_named(const char *section, const struct yamltree_node *k, char *head, size_t size);
+/* out (TAIL_SIZE bytes) = tail + "." + k, or tail + "[i]" (cut short in a path too deep). */
+void policy_where_key(char *out, const char *tail, const struct yamltree_node *k);
+void policy_where_item(char *out, const char *tail, size_t i);
+/* "<head>: <tail>" (or either alone); "the top level" when both are empty. */
+const char *policy_where(const char *head, const char *tail, char *buf, size_t size);
 
 /* ---- policy-v1.c: the effective file for docker-compose 1.29 ---- */
 
 /* Rewrite what only compose v2 reads into what v1 runs with the same meaning, or refuse what v1 cannot run. */
-int rewrite_v1(struct file *f, struct yamltree_node *root);
+int policy_rewrite_v1(struct file *f, struct yamltree_node *root);
 /* The queued effective copies of extends files, made to merge into each extending service as compose merges
  * them (both tools): a security_opt entry the extending services have themselves taken out of the base, and with
  * compose v1 the base's depends_on moved into the extending service (spec/run.md "Compose v1 rewrites"). */
-int extends_bases(struct file *f, struct yamltree_node *root);
+int policy_extends_bases(struct file *f, struct yamltree_node *root);
 
 /* ---- policy-vars.c: variables ---- */
 
-/* yamltree_node.mark of a string scan_vars() interpolated, or-ed with its interp_report flags. */
+/* yamltree_node.mark of a string policy_scan_vars() interpolated, or-ed with its interp_report flags. */
 #define MARK_RESOLVED 0x100u
 
 /* Interpolate every value string under n in place with a->in->lookup (marked MARK_RESOLVED); the names of
  * required variables the lookup leaves unset go to a->vars (those strings stay as written). */
-int scan_vars(struct apply *a, struct yamltree_node *n);
+int policy_scan_vars(struct apply *a, struct yamltree_node *n);
 /* Before emitting: every MARK_RESOLVED string with its `$` doubled, so compose reads it back as it is; marks
  * cleared. */
-int escape_resolved(struct yamltree_node *n, struct error *err);
+int policy_escape_resolved(struct yamltree_node *n, struct error *err);
 /* A scalar whose value is not known: a variable that stayed unset, or (a string the lookup never saw) any
  * variable at all. */
-bool node_unknown(const struct yamltree_node *n);
+bool policy_node_unknown(const struct yamltree_node *n);
 
 #endif

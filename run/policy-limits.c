@@ -16,8 +16,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "api/server.h"
-#include "proxy/proxy.h"
+#include "base/ports.h"
 
 /* A CPU limit > 0 ("0.5", 2). Absent, 0 (no limit), a variable or junk: false. */
 static bool parse_cpus(const struct yamltree_node *n, double *ret)
@@ -25,7 +24,7 @@ static bool parse_cpus(const struct yamltree_node *n, double *ret)
         uint64_t whole = 0;
         double frac = 0;
 
-        if (!is_scalar(n) || !n->len || yamltree_parse_decimal(n->text, n->len, &whole, &frac) != n->len ||
+        if (!yamltree_is_scalar(n) || !n->len || yamltree_parse_decimal(n->text, n->len, &whole, &frac) != n->len ||
             whole + frac <= 0)
                 return false;
         *ret = (double)whole + frac;
@@ -41,7 +40,7 @@ static bool parse_bytes(const struct yamltree_node *n, uint64_t *ret)
         const char *u;
         size_t i;
 
-        if (!is_scalar(n) || !(i = yamltree_parse_decimal(n->text, n->len, &whole, &frac)))
+        if (!yamltree_is_scalar(n) || !(i = yamltree_parse_decimal(n->text, n->len, &whole, &frac)))
                 return false;
         if (i < n->len && n->text[i] == ' ')
                 i++;
@@ -69,7 +68,7 @@ static bool parse_count(const struct yamltree_node *n, uint64_t *ret)
         uint64_t whole = 0;
         double frac = 0;
 
-        if (!is_scalar(n) || !n->len || yamltree_parse_decimal(n->text, n->len, &whole, &frac) != n->len ||
+        if (!yamltree_is_scalar(n) || !n->len || yamltree_parse_decimal(n->text, n->len, &whole, &frac) != n->len ||
             whole == 0 || memchr(n->text, '.', n->len))
                 return false;
         *ret = whole;
@@ -87,7 +86,7 @@ static int set_number(struct yamltree_node *m, const char *key, const char *fmt,
         va_start(ap, fmt);
         vsnprintf(buf, sizeof buf, fmt, ap);
         va_end(ap);
-        return map_set_text(m, key, buf, YAML_PLAIN_SCALAR_STYLE);
+        return yamltree_map_set_text(m, key, buf, YAML_PLAIN_SCALAR_STYLE);
 }
 
 static void format_cpus(double v, char *buf, size_t size)
@@ -111,9 +110,9 @@ static uint64_t tightest(uint64_t v, const struct yamltree_node *svc, const char
 {
         uint64_t u;
 
-        if (parse(map_get(svc, skey), &u) && u < v)
+        if (parse(yamltree_map_get(svc, skey), &u) && u < v)
                 v = u;
-        if (parse(map_get(limits, lkey), &u) && u < v)
+        if (parse(yamltree_map_get(limits, lkey), &u) && u < v)
                 v = u;
         return v;
 }
@@ -124,7 +123,7 @@ static bool parse_count0(const struct yamltree_node *n, uint64_t *ret)
         uint64_t whole = 0;
         double frac = 0;
 
-        if (!is_scalar(n) || !n->len || node_unknown(n) ||
+        if (!yamltree_is_scalar(n) || !n->len || policy_node_unknown(n) ||
             yamltree_parse_decimal(n->text, n->len, &whole, &frac) != n->len || memchr(n->text, '.', n->len))
                 return false;
         *ret = whole;
@@ -136,7 +135,7 @@ static bool parse_int(const struct yamltree_node *n, long long *ret)
 {
         char buf[32], *end;
 
-        if (!is_scalar(n) || !n->len || n->len >= sizeof buf || node_unknown(n))
+        if (!yamltree_is_scalar(n) || !n->len || n->len >= sizeof buf || policy_node_unknown(n))
                 return false;
         memcpy(buf, n->text, n->len);
         buf[n->len] = 0;
@@ -152,11 +151,13 @@ static int check_replicas(struct file *f, const char *who, const char *key, cons
         char buf[80];
         uint64_t u;
 
-        if (is_null(n))
+        if (policy_is_null(n))
                 return 0;
         if (!parse_count0(n, &u))
-                return error_set(f->a->err, STACK_EREJECT, "%s: %s: '%s' is not a number of containers (line %zu)", who,
-                                 key, is_scalar(n) ? show(n->text, n->len, buf, sizeof buf) : kind_name(n), n->line);
+                return error_set(
+                        f->a->err, STACK_EREJECT, "%s: %s: '%s' is not a number of containers (line %zu)", who, key,
+                        yamltree_is_scalar(n) ? yamltree_show(n->text, n->len, buf, sizeof buf) : yamltree_kind_name(n),
+                        n->line);
         if (u > max)
                 return error_set(f->a->err, STACK_EREJECT,
                                  "%s: %s: %llu containers is above the %u a service may run (\"limits\": "
@@ -169,7 +170,7 @@ static int check_replicas(struct file *f, const char *who, const char *key, cons
  * names, -1, a variable) needs 'ulimits'. */
 static void check_ulimit(struct file *f, const char *who, const struct yamltree_node *k, const struct yamltree_node *v)
 {
-        long long max = text_is(k, "nofile") ? POLICY_MAX_NOFILE : 0, x;
+        long long max = yamltree_text_is(k, "nofile") ? POLICY_MAX_NOFILE : 0, x;
         const struct yamltree_node *parts[2] = {v, NULL};
         char buf[80];
         bool ok = max > 0;
@@ -178,19 +179,20 @@ static void check_ulimit(struct file *f, const char *who, const struct yamltree_
          * pids limit, which every stack has, bounds the container's processes whatever RLIMIT_NPROC says. Any
          * value (-1: unlimited) gives nothing beyond those limits (Elasticsearch, OpenSearch and ClickHouse in
          * the public catalog ask for them). */
-        if (text_is(k, "memlock") || text_is(k, "nproc"))
+        if (yamltree_text_is(k, "memlock") || yamltree_text_is(k, "nproc"))
                 return;
 
         if (v && v->kind == YAMLTREE_MAP) {
-                parts[0] = map_get(v, "soft");
-                parts[1] = map_get(v, "hard");
+                parts[0] = yamltree_map_get(v, "soft");
+                parts[1] = yamltree_map_get(v, "hard");
                 ok = ok && parts[0] && parts[1] && v->n == 4;
         }
         for (size_t i = 0; i < 2 && ok; i++)
                 if (parts[i] && (!parse_int(parts[i], &x) || x < 0 || x > max))
                         ok = false;
         if (!ok)
-                need(f, PERM_ULIMITS, who, "ulimits: %s beyond the default", show(k->text, k->len, buf, sizeof buf));
+                policy_need(f, PERM_ULIMITS, who, "ulimits: %s beyond the default",
+                            yamltree_show(k->text, k->len, buf, sizeof buf));
 }
 
 /* The person's limits on every service, lowered by stack.yaml `resources` and by what the service sets itself,
@@ -199,7 +201,7 @@ static void check_ulimit(struct file *f, const char *who, const struct yamltree_
  * folded into them and dropped. Then what no bundle gets without a permission: ulimits, oom_score_adj < 0,
  * oom_kill_disable; and what none gets at all: more replicas than the person allows, cpu_shares above the
  * default weight (lowered to it). */
-int apply_limits(struct file *f, const char *who, struct yamltree_node *svc)
+int policy_apply_limits(struct file *f, const char *who, struct yamltree_node *svc)
 {
         const struct policy_limits *lim = f->a->limits;
         const struct manifest_resources *res = f->a->in->m ? &f->a->in->m->resources : NULL;
@@ -216,48 +218,48 @@ int apply_limits(struct file *f, const char *who, struct yamltree_node *svc)
                 mem = res->memory;
         if (res && res->pids && res->pids < pids)
                 pids = res->pids;
-        deploy = map_get(svc, "deploy");
+        deploy = yamltree_map_get(svc, "deploy");
         deploy = deploy && deploy->kind == YAMLTREE_MAP ? deploy : NULL;
-        resources = deploy ? map_get(deploy, "resources") : NULL;
+        resources = deploy ? yamltree_map_get(deploy, "resources") : NULL;
         resources = resources && resources->kind == YAMLTREE_MAP ? resources : NULL;
-        limits = map_get(resources, "limits");
+        limits = yamltree_map_get(resources, "limits");
         limits = limits && limits->kind == YAMLTREE_MAP ? limits : NULL;
-        resv = map_get(resources, "reservations");
+        resv = yamltree_map_get(resources, "reservations");
         resv = resv && resv->kind == YAMLTREE_MAP ? resv : NULL;
 
-        r = check_replicas(f, who, "scale", map_get(svc, "scale"));
+        r = check_replicas(f, who, "scale", yamltree_map_get(svc, "scale"));
         if (r == 0 && deploy)
-                r = check_replicas(f, who, "deploy.replicas", map_get(deploy, "replicas"));
+                r = check_replicas(f, who, "deploy.replicas", yamltree_map_get(deploy, "replicas"));
         if (r < 0)
                 return r;
-        n = map_get(svc, "ulimits");
-        if (!is_null(n) && n->kind != YAMLTREE_MAP)
-                return malformed(f, who, "ulimits must be a mapping", n);
+        n = yamltree_map_get(svc, "ulimits");
+        if (!policy_is_null(n) && n->kind != YAMLTREE_MAP)
+                return policy_malformed(f, who, "ulimits must be a mapping", n);
         for (size_t i = 0; n && n->kind == YAMLTREE_MAP && i + 1 < n->n; i += 2)
                 check_ulimit(f, who, n->items[i], n->items[i + 1]);
-        n = map_get(svc, "oom_score_adj");
-        if (!is_null(n) && (!parse_int(n, &x) || x < 0))
-                need(f, PERM_OOM, who, "oom_score_adj: %s",
-                     is_scalar(n) ? show(n->text, n->len, buf, sizeof buf) : "?");
-        if (!is_false(map_get(svc, "oom_kill_disable")))
-                need(f, PERM_OOM, who, "oom_kill_disable");
+        n = yamltree_map_get(svc, "oom_score_adj");
+        if (!policy_is_null(n) && (!parse_int(n, &x) || x < 0))
+                policy_need(f, PERM_OOM, who, "oom_score_adj: %s",
+                            yamltree_is_scalar(n) ? yamltree_show(n->text, n->len, buf, sizeof buf) : "?");
+        if (!policy_is_false(yamltree_map_get(svc, "oom_kill_disable")))
+                policy_need(f, PERM_OOM, who, "oom_kill_disable");
 
-        if (parse_cpus(map_get(svc, "cpus"), &d) && d < cpus)
+        if (parse_cpus(yamltree_map_get(svc, "cpus"), &d) && d < cpus)
                 cpus = d;
-        if (parse_cpus(map_get(limits, "cpus"), &d) && d < cpus)
+        if (parse_cpus(yamltree_map_get(limits, "cpus"), &d) && d < cpus)
                 cpus = d;
         /* the Engine refuses a CPU quota next to a CPU count: fold it in */
-        n = map_get(svc, "cpu_period");
+        n = yamltree_map_get(svc, "cpu_period");
         if (n && !parse_count(n, &period))
                 period = 0;
-        if (period && parse_count(map_get(svc, "cpu_quota"), &u) && (double)u / (double)period < cpus)
+        if (period && parse_count(yamltree_map_get(svc, "cpu_quota"), &u) && (double)u / (double)period < cpus)
                 cpus = (double)u / (double)period;
-        map_del(svc, "cpu_quota", false);
-        map_del(svc, "cpu_period", false);
+        yamltree_map_del(svc, "cpu_quota", false);
+        yamltree_map_del(svc, "cpu_period", false);
         format_cpus(cpus, buf, sizeof buf);
-        r = map_set_text(svc, "cpus", buf, YAML_PLAIN_SCALAR_STYLE);
+        r = yamltree_map_set_text(svc, "cpus", buf, YAML_PLAIN_SCALAR_STYLE);
         /* a weight above the default takes CPU from every other stack's containers */
-        n = map_get(svc, "cpu_shares");
+        n = yamltree_map_get(svc, "cpu_shares");
         if (r == 0 && n && (!parse_count(n, &u) || u > POLICY_MAX_CPU_SHARES))
                 r = set_number(svc, "cpu_shares", "%u", (unsigned)POLICY_MAX_CPU_SHARES);
         if (r == 0) {
@@ -268,27 +270,27 @@ int apply_limits(struct file *f, const char *who, struct yamltree_node *svc)
         if (r == 0)
                 r = set_number(svc, "memswap_limit", "%llu", (unsigned long long)mem);
         /* a reservation above the limit makes the Engine refuse the container */
-        if (r == 0 && parse_bytes(map_get(svc, "mem_reservation"), &u) && u > mem)
+        if (r == 0 && parse_bytes(yamltree_map_get(svc, "mem_reservation"), &u) && u > mem)
                 r = set_number(svc, "mem_reservation", "%llu", (unsigned long long)mem);
-        if (r == 0 && parse_bytes(map_get(resv, "memory"), &u) && u > mem) {
+        if (r == 0 && parse_bytes(yamltree_map_get(resv, "memory"), &u) && u > mem) {
                 snprintf(buf, sizeof buf, "%llu", (unsigned long long)mem);
-                r = map_set_text(resv, "memory", buf, YAML_SINGLE_QUOTED_SCALAR_STYLE);
+                r = yamltree_map_set_text(resv, "memory", buf, YAML_SINGLE_QUOTED_SCALAR_STYLE);
         }
         if (r == 0) {
                 pids = tightest(pids, svc, "pids_limit", limits, "pids", parse_count);
                 r = set_number(svc, "pids_limit", "%llu", (unsigned long long)pids);
         }
         if (r == 0 && limits) {
-                map_del(resources, "limits", false);
+                yamltree_map_del(resources, "limits", false);
                 if (resources->n == 0)
-                        map_del(deploy, "resources", false);
+                        yamltree_map_del(deploy, "resources", false);
                 if (deploy->n == 0)
-                        map_del(svc, "deploy", false);
+                        yamltree_map_del(svc, "deploy", false);
         }
-        return r < 0 ? oom(f->a->err) : 0;
+        return r < 0 ? policy_oom(f->a->err) : 0;
 }
 
-unsigned reserved_port(const struct apply *a, const char *s, size_t len)
+unsigned policy_reserved_port(const struct apply *a, const char *s, size_t len)
 {
         char buf[32], *end;
         unsigned long lo, hi;
@@ -332,10 +334,9 @@ void policy_limits_default(struct policy_limits *l)
         l->memory = POLICY_DEFAULT_MEMORY;
         l->pids = POLICY_DEFAULT_PIDS;
         l->replicas = POLICY_DEFAULT_REPLICAS;
-        reserve(l, SERVER_DEFAULT_PORT);
-        reserve(l, proxy_https_port()); /* 443, or STACK_PROXY_PORT */
-        reserve(l, proxy_http_port());  /* 80 unless STACK_PROXY_PORT is set, or STACK_PROXY_HTTP_PORT */
-        reserve(l, proxy_http_port());
+        reserve(l, PORTS_API_DEFAULT);
+        reserve(l, ports_front_https()); /* 443, or STACK_PROXY_PORT */
+        reserve(l, ports_front_http());  /* 80 unless STACK_PROXY_PORT is set, or STACK_PROXY_HTTP_PORT */
 }
 
 static int config_bad(struct error *err, const char *path, const char *key, const char *want)
@@ -419,7 +420,7 @@ int policy_limits_load(const char *home, struct policy_limits *l, struct error *
         return r;
 }
 
-int apply_labels(struct file *f, const char *who, struct yamltree_node *svc)
+int policy_apply_labels(struct file *f, const char *who, struct yamltree_node *svc)
 {
         const char *const *l = f->a->in->labels;
         struct yamltree_node *v;
@@ -428,26 +429,26 @@ int apply_labels(struct file *f, const char *who, struct yamltree_node *svc)
 
         if (!l || !*l)
                 return 0;
-        v = map_get(svc, "labels");
-        if (is_null(v)) {
-                if (map_set(svc, "labels", YAML_PLAIN_SCALAR_STYLE, node_new(YAMLTREE_MAP)) < 0)
-                        return oom(f->a->err);
-                v = map_get(svc, "labels");
+        v = yamltree_map_get(svc, "labels");
+        if (policy_is_null(v)) {
+                if (yamltree_map_set(svc, "labels", YAML_PLAIN_SCALAR_STYLE, yamltree_node_new(YAMLTREE_MAP)) < 0)
+                        return policy_oom(f->a->err);
+                v = yamltree_map_get(svc, "labels");
         }
         if (v->kind == YAMLTREE_SCALAR)
-                return malformed(f, who, "labels must be a mapping or a list", v);
-        if (prepare_append(v) < 0)
-                return oom(f->a->err);
+                return policy_malformed(f, who, "labels must be a mapping or a list", v);
+        if (policy_prepare_append(v) < 0)
+                return policy_oom(f->a->err);
         for (i = 0; l[i] && r == 0; i++) {
                 const char *eq = strchr(l[i], '=');
                 size_t klen = eq ? (size_t)(eq - l[i]) : strlen(l[i]);
-                char *key = strndup(l[i], klen), *val = escape_dollars(eq ? eq + 1 : ""), *item = NULL;
+                char *key = strndup(l[i], klen), *val = policy_escape_dollars(eq ? eq + 1 : ""), *item = NULL;
 
                 if (!key || !val) {
                         r = -ENOMEM;
                 } else if (v->kind == YAMLTREE_MAP) {
-                        r = map_set(v, key, YAML_DOUBLE_QUOTED_SCALAR_STYLE,
-                                    scalar_new(val, strlen(val), YAML_DOUBLE_QUOTED_SCALAR_STYLE));
+                        r = yamltree_map_set(v, key, YAML_DOUBLE_QUOTED_SCALAR_STYLE,
+                                             yamltree_scalar_new(val, strlen(val), YAML_DOUBLE_QUOTED_SCALAR_STYLE));
                 } else if (asprintf(&item, "%s=%s", key, val) < 0) {
                         item = NULL;
                         r = -ENOMEM;
@@ -457,15 +458,15 @@ int apply_labels(struct file *f, const char *who, struct yamltree_node *svc)
                         for (k = 0; k < v->n; k++) {
                                 struct yamltree_node *e = v->items[k];
 
-                                if (is_scalar(e) && e->len >= klen && memcmp(e->text, key, klen) == 0 &&
+                                if (yamltree_is_scalar(e) && e->len >= klen && memcmp(e->text, key, klen) == 0 &&
                                     (e->len == klen || e->text[klen] == '='))
                                         break;
                         }
                         if (k < v->n) {
-                                scalar_replace(v->items[k], item, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+                                yamltree_scalar_replace(v->items[k], item, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
                                 item = NULL;
-                        } else if (!(n = scalar_new(item, strlen(item), YAML_DOUBLE_QUOTED_SCALAR_STYLE)) ||
-                                   node_append(v, n) < 0) {
+                        } else if (!(n = yamltree_scalar_new(item, strlen(item), YAML_DOUBLE_QUOTED_SCALAR_STYLE)) ||
+                                   yamltree_append(v, n) < 0) {
                                 yamltree_free(n);
                                 r = -ENOMEM;
                         }
@@ -474,5 +475,5 @@ int apply_labels(struct file *f, const char *who, struct yamltree_node *svc)
                 free(key);
                 free(val);
         }
-        return r < 0 ? oom(f->a->err) : 0;
+        return r < 0 ? policy_oom(f->a->err) : 0;
 }

@@ -29,13 +29,13 @@ static void check_host_bind(struct file *f, const char *who, const char *src, si
         const char *base;
         size_t i;
 
-        show(src, len, buf, sizeof buf);
+        yamltree_show(src, len, buf, sizeof buf);
         if (src[0] == '~') {
-                need(f, PERM_HOST_BIND, who, "volumes: bind of %s (a host path)", buf);
+                policy_need(f, PERM_HOST_BIND, who, "volumes: bind of %s (a host path)", buf);
                 return;
         }
-        if (path_add(norm, sizeof norm, src, len, true) < 0) {
-                need(f, PERM_HOST_BIND, who, "volumes: bind of %s (a host path)", buf);
+        if (policy_path_add(norm, sizeof norm, src, len, true) < 0) {
+                policy_need(f, PERM_HOST_BIND, who, "volumes: bind of %s (a host path)", buf);
                 return;
         }
         snprintf(path, sizeof path, "/%s", norm);
@@ -44,7 +44,7 @@ static void check_host_bind(struct file *f, const char *who, const char *src, si
                         return;
         for (i = 0; i < COUNT(sockets); i++)
                 if (strcmp(path, sockets[i]) == 0) {
-                        need(f, PERM_DOCKER_SOCKET, who, "volumes: bind of %s", buf);
+                        policy_need(f, PERM_DOCKER_SOCKET, who, "volumes: bind of %s", buf);
                         return;
                 }
         base = strrchr(path, '/') + 1;
@@ -52,16 +52,17 @@ static void check_host_bind(struct file *f, const char *who, const char *src, si
                 if (strcmp(path, above[i]) == 0)
                         base = "docker.sock";
         if (strcmp(base, "docker.sock") == 0 || strcmp(base, "podman.sock") == 0)
-                need(f, PERM_DOCKER_SOCKET, who, "volumes: bind of %s (it holds the Docker socket)", buf);
+                policy_need(f, PERM_DOCKER_SOCKET, who, "volumes: bind of %s (it holds the Docker socket)", buf);
         for (i = 0; i < COUNT(harmless); i++)
                 if (strcmp(path, harmless[i]) == 0) {
-                        need(f, PERM_HOST_BIND, who, "volumes: bind of %s (a host path, not read-only: add :ro)", buf);
+                        policy_need(f, PERM_HOST_BIND, who, "volumes: bind of %s (a host path, not read-only: add :ro)",
+                                    buf);
                         return;
                 }
-        need(f, PERM_HOST_BIND, who, "volumes: bind of %s (a host path)", buf);
+        policy_need(f, PERM_HOST_BIND, who, "volumes: bind of %s (a host path)", buf);
 }
 
-/* A relative bind source (rel: relative to the run dir) for finish_binds(): where it lies ('k' kept in the run
+/* A relative bind source (rel: relative to the run dir) for policy_finish_binds(): where it lies ('k' kept in the run
  * dir, 'd' redirected to the data dir) and whether a container may write under it. */
 static int record_bind(struct apply *a, const char *rel, bool writable, char where)
 {
@@ -69,12 +70,12 @@ static int record_bind(struct apply *a, const char *rel, bool writable, char whe
         int r;
 
         if (asprintf(&e, "%c%c:%s", writable ? 'w' : 'r', where, rel) < 0)
-                return oom(a->err);
-        r = strv_has(&a->binds, e, strlen(e)) ? 0 : strv_add(&a->binds, e, strlen(e));
-        if (r == 0 && writable) /* counted per bind, for bind_pinned() */
-                r = strv_add(&a->wbinds, e, strlen(e));
+                return policy_oom(a->err);
+        r = policy_strv_has(&a->binds, e, strlen(e)) ? 0 : policy_strv_add(&a->binds, e, strlen(e));
+        if (r == 0 && writable) /* counted per bind, for policy_bind_pinned() */
+                r = policy_strv_add(&a->wbinds, e, strlen(e));
         free(e);
-        return r < 0 ? oom(a->err) : 0;
+        return r < 0 ? policy_oom(a->err) : 0;
 }
 
 /* The container path of a volumes entry (short or long syntax), normalised ("/a/b", "/"): false when it is not
@@ -86,12 +87,12 @@ static bool entry_target(const struct yamltree_node *v, char *out, size_t size)
         char norm[PATH_MAX] = "";
 
         if (v->kind == YAMLTREE_MAP) {
-                t = map_get(v, "target");
-                if (!is_scalar(t) || is_null(t))
+                t = yamltree_map_get(v, "target");
+                if (!yamltree_is_scalar(t) || policy_is_null(t))
                         return false;
                 to = t->len;
         } else if (v->kind == YAMLTREE_SCALAR) {
-                colons = split_colons(v->text, v->len, &first, last);
+                colons = policy_split_colons(v->text, v->len, &first, last);
                 if (colons > 2)
                         return false;
                 from = colons ? first + 1 : 0;
@@ -99,26 +100,26 @@ static bool entry_target(const struct yamltree_node *v, char *out, size_t size)
         } else {
                 return false;
         }
-        if (node_unknown(t) || to <= from || t->text[from] != '/' || memchr(t->text + from, 0, to - from) ||
-            path_add(norm, sizeof norm, t->text + from, to - from, true) != 0)
+        if (policy_node_unknown(t) || to <= from || t->text[from] != '/' || memchr(t->text + from, 0, to - from) ||
+            policy_path_add(norm, sizeof norm, t->text + from, to - from, true) != 0)
                 return false;
         return snprintf(out, size, "/%s", norm) < (int)size;
 }
 
-/* A relative service bind of the document being checked (f->volume, in f->volumes), for pin_nested_binds(). */
+/* A relative service bind of the document being checked (f->volume, in f->volumes), for policy_pin_nested_binds(). */
 static int note_doc_bind(struct file *f, const char *rel, bool writable, char where)
 {
         char target[PATH_MAX];
         struct doc_bind *d;
 
         if (!f->volumes || !f->volume)
-                return 0; /* not a service's bind: never pinned, finish_binds() judges it */
+                return 0; /* not a service's bind: never pinned, policy_finish_binds() judges it */
         if (f->n_doc_binds == f->cap_doc_binds) {
                 size_t cap = f->cap_doc_binds ? f->cap_doc_binds * 2 : 8;
 
                 d = realloc(f->doc_binds, cap * sizeof *d);
                 if (!d)
-                        return oom(f->a->err);
+                        return policy_oom(f->a->err);
                 f->doc_binds = d;
                 f->cap_doc_binds = cap;
         }
@@ -129,7 +130,7 @@ static int note_doc_bind(struct file *f, const char *rel, bool writable, char wh
         if (!d->rel || (!d->target && entry_target(f->volume, target, sizeof target))) {
                 free(d->rel);
                 free(d->target);
-                return oom(f->a->err);
+                return policy_oom(f->a->err);
         }
         f->n_doc_binds++;
         return 0;
@@ -151,36 +152,40 @@ static int check_bind_source(struct file *f, const char *who, const char *servic
                 /* docker-compose 1.29 with COMPOSE_CONVERT_WINDOWS_PATHS (which Docker Desktop's guides have people
                  * set) turns every backslash into '/': `.\..\..\etc`, a name inside the run dir, becomes a path
                  * that climbs out of it. */
-                show(src, len, buf, sizeof buf);
-                need(f, PERM_HOST_BIND, who,
-                     "volumes: bind of %s (a '\\' is a path separator to compose on Windows "
-                     "settings)",
-                     buf);
+                yamltree_show(src, len, buf, sizeof buf);
+                policy_need(f, PERM_HOST_BIND, who,
+                            "volumes: bind of %s (a '\\' is a path separator to compose on Windows "
+                            "settings)",
+                            buf);
                 return 0;
         }
         tmp.text = (char *)src; /* classify the source part of a short-syntax string */
         tmp.len = len;
-        r = classify_path(f, who, &tmp, rel, sizeof rel, &kind);
+        r = policy_classify_path(f, who, &tmp, rel, sizeof rel, &kind);
         if (r < 0)
                 return r;
-        show(src, len, buf, sizeof buf);
+        yamltree_show(src, len, buf, sizeof buf);
         switch (kind) {
-        case PATH_VAR: need(f, PERM_HOST_BIND, who, "volumes: bind of '%s' (%s)", buf, unknown_why(n)); return 0;
+        case PATH_VAR:
+                policy_need(f, PERM_HOST_BIND, who, "volumes: bind of '%s' (%s)", buf, policy_unknown_why(n));
+                return 0;
         case PATH_HOST: check_host_bind(f, who, src, len, read_only); return 0;
-        case PATH_ESCAPE: need(f, PERM_HOST_BIND, who, "volumes: bind of %s (outside the run dir)", buf); return 0;
+        case PATH_ESCAPE:
+                policy_need(f, PERM_HOST_BIND, who, "volumes: bind of %s (outside the run dir)", buf);
+                return 0;
         case PATH_INSIDE: break;
         }
-        if (shipped(a, rel)) {
+        if (policy_shipped(a, rel)) {
                 r = record_bind(a, rel, !read_only, 'k');
                 return r < 0 ? r : note_doc_bind(f, rel, !read_only, 'k');
         }
         if (!strcmp(rel, "stack.env") || !strncmp(rel, "stack.env/", 10)) {
                 /* redirected, it would be $STACK_HOME/data/<slug>/stack.env: the person's remembered --env values,
                  * which the next run hands to the compose process (a DOCKER_HOST written there was obeyed) */
-                need(f, PERM_HOST_BIND, who,
-                     "volumes: bind of %s (in the data dir it is stack's own stack.env, the "
-                     "remembered --env values)",
-                     buf);
+                policy_need(f, PERM_HOST_BIND, who,
+                            "volumes: bind of %s (in the data dir it is stack's own stack.env, the "
+                            "remembered --env values)",
+                            buf);
                 return 0;
         }
         if (short_syntax && strchr(a->in->data_dir, ':'))
@@ -189,18 +194,18 @@ static int check_bind_source(struct file *f, const char *who, const char *servic
         if (fs_path(target, sizeof target, "%s/%s", a->in->data_dir, rel) < 0)
                 return error_set(a->err, STACK_EREJECT, "%s: volumes: %s: path too long", who, buf);
         if (asprintf(&line, "%s: %.*s -> %s", service, (int)len, src, target) < 0)
-                return oom(a->err);
-        r = strv_add(&a->redirected, line, strlen(line));
+                return policy_oom(a->err);
+        r = policy_strv_add(&a->redirected, line, strlen(line));
         free(line);
         if (r == 0)
-                r = strv_add(&a->dirs, rel, strlen(rel));
+                r = policy_strv_add(&a->dirs, rel, strlen(rel));
         if (r == 0)
                 r = record_bind(a, rel, !read_only, 'd');
         if (r == 0)
                 r = note_doc_bind(f, rel, !read_only, 'd');
-        if (r == 0 && !(*ret_new = escape_dollars(target)))
+        if (r == 0 && !(*ret_new = policy_escape_dollars(target)))
                 r = -ENOMEM;
-        return r < 0 ? oom(a->err) : 0;
+        return r < 0 ? policy_oom(a->err) : 0;
 }
 
 /* The mode of "SRC:DST:MODE" (comma-separated options) says ro. */
@@ -219,7 +224,7 @@ static bool short_read_only(const char *s, size_t len, size_t first, const size_
         return false;
 }
 
-int check_volume(struct file *f, const char *who, const char *service, struct yamltree_node *v)
+int policy_check_volume(struct file *f, const char *who, const char *service, struct yamltree_node *v)
 {
         static const char *const sourceless[] = {"volume", "tmpfs", "image", "cluster"};
         struct yamltree_node *type, *src;
@@ -230,18 +235,18 @@ int check_volume(struct file *f, const char *who, const char *service, struct ya
         int r;
 
         if (v->kind == YAMLTREE_SCALAR) {
-                colons = split_colons(v->text, v->len, &first, last);
+                colons = policy_split_colons(v->text, v->len, &first, last);
                 if (colons == 0) {
                         /* an anonymous volume, unless a variable makes it "SRC:DST" */
-                        if (node_unknown(v))
-                                need(f, PERM_HOST_BIND, who, "volumes: '%s' (%s)",
-                                     show(v->text, v->len, buf, sizeof buf), unknown_why(v));
+                        if (policy_node_unknown(v))
+                                policy_need(f, PERM_HOST_BIND, who, "volumes: '%s' (%s)",
+                                            yamltree_show(v->text, v->len, buf, sizeof buf), policy_unknown_why(v));
                         return 0;
                 }
                 if (first == 0)
                         return 0;
                 /* a named volume: a resolved one is one whatever its variables were */
-                if (v->text[0] && !strchr("/.~", v->text[0]) && (resolved || !has_var(v->text, first)))
+                if (v->text[0] && !strchr("/.~", v->text[0]) && (resolved || !policy_has_var(v->text, first)))
                         return 0;
                 r = check_bind_source(f, who, service, v, v->text, first, true,
                                       short_read_only(v->text, v->len, first, last, colons), &new_src);
@@ -249,62 +254,62 @@ int check_volume(struct file *f, const char *who, const char *service, struct ya
                         return r;
                 if (resolved && interp_escape(v->text + first, &tail) < 0) {
                         free(new_src);
-                        return oom(f->a->err);
+                        return policy_oom(f->a->err);
                 }
                 /* keep ":DST[:MODE]" */
-                text = tail ? concat3(new_src, tail, strlen(tail), "")
-                            : concat3(new_src, v->text + first, v->len - first, "");
+                text = tail ? policy_concat3(new_src, tail, strlen(tail), "")
+                            : policy_concat3(new_src, v->text + first, v->len - first, "");
                 free(new_src);
                 free(tail);
                 if (!text)
-                        return oom(f->a->err);
-                scalar_replace(v, text, v->style);
+                        return policy_oom(f->a->err);
+                yamltree_scalar_replace(v, text, v->style);
                 return 0;
         }
         if (v->kind != YAMLTREE_MAP)
-                return malformed(f, who, "a volumes entry must be a string or a mapping", v);
-        type = map_get(v, "type");
-        if (is_scalar(type) && !node_unknown(type))
+                return policy_malformed(f, who, "a volumes entry must be a string or a mapping", v);
+        type = yamltree_map_get(v, "type");
+        if (yamltree_is_scalar(type) && !policy_node_unknown(type))
                 for (i = 0; i < COUNT(sourceless); i++)
-                        if (text_is(type, sourceless[i]))
+                        if (yamltree_text_is(type, sourceless[i]))
                                 return 0;
-        src = map_get(v, "source");
-        if (is_null(src))
+        src = yamltree_map_get(v, "source");
+        if (policy_is_null(src))
                 return 0;
         if (src->kind != YAMLTREE_SCALAR)
-                return malformed(f, who, "volumes: source must be a path", src);
-        ro = map_get(v, "read_only");
+                return policy_malformed(f, who, "volumes: source must be a path", src);
+        ro = yamltree_map_get(v, "read_only");
         r = check_bind_source(f, who, service, src, src->text, src->len, false,
-                              is_scalar(ro) && !is_false(ro) && !node_unknown(ro), &new_src);
+                              yamltree_is_scalar(ro) && !policy_is_false(ro) && !policy_node_unknown(ro), &new_src);
         if (r < 0 || !new_src)
                 return r;
-        scalar_replace(src, new_src, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+        yamltree_scalar_replace(src, new_src, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
         return 0;
 }
 
 /* A volume binding a directory of the run dir (o: bind, device inside it: compose v2 made it absolute) is a
- * writable bind kept in the run dir, for finish_binds(). */
+ * writable bind kept in the run dir, for policy_finish_binds(). */
 static int record_device_bind(struct file *f, const char *who, const struct yamltree_node *dev)
 {
         char rel[PATH_MAX];
         enum path_kind kind = PATH_VAR;
         int r;
 
-        r = classify_path(f, who, dev, rel, sizeof rel, &kind);
+        r = policy_classify_path(f, who, dev, rel, sizeof rel, &kind);
         if (r < 0 || kind != PATH_INSIDE)
                 return r;
         return record_bind(f->a, rel, true, 'k');
 }
 
-int record_file_bind(struct file *f, const char *who, const struct yamltree_node *file)
+int policy_record_file_bind(struct file *f, const char *who, const struct yamltree_node *file)
 {
         char rel[PATH_MAX];
         enum path_kind kind = PATH_VAR;
         int r;
 
-        if (!is_scalar(file) || is_null(file))
+        if (!yamltree_is_scalar(file) || policy_is_null(file))
                 return 0;
-        r = classify_path(f, who, file, rel, sizeof rel, &kind);
+        r = policy_classify_path(f, who, file, rel, sizeof rel, &kind);
         if (r < 0 || kind != PATH_INSIDE)
                 return r;
         return record_bind(f->a, rel, false, 'k');
@@ -319,9 +324,9 @@ static bool tmpfs_options(const struct yamltree_node *o)
         size_t i, n, k;
         bool ok;
 
-        if (is_null(o))
+        if (policy_is_null(o))
                 return true;
-        if (!is_scalar(o) || node_unknown(o) || memchr(o->text, 0, o->len))
+        if (!yamltree_is_scalar(o) || policy_node_unknown(o) || memchr(o->text, 0, o->len))
                 return false;
         for (p = o->text, end = o->text + o->len; p < end; p += n + 1) {
                 n = strcspn(p, ",");
@@ -345,63 +350,71 @@ static bool tmpfs_options(const struct yamltree_node *o)
  * local driver with driver_opts mounts what they say: a tmpfs is harmless, o=bind (or type none) binds its
  * device (a path: host-bind unless it stays in the run dir), anything else (proc, overlay, ext4 on a device,
  * nfs ...) is a host mount (host-bind). Then the volume's name. */
-int check_volume_definition(struct file *f, const char *who, const struct yamltree_node *key, struct yamltree_node *def)
+int policy_check_volume_definition(struct file *f, const char *who, const struct yamltree_node *key,
+                                   struct yamltree_node *def)
 {
-        const struct yamltree_node *driver = map_get(def, "driver"), *opts = map_get(def, "driver_opts"), *o, *type,
-                                   *dev;
+        const struct yamltree_node *driver = yamltree_map_get(def, "driver"),
+                                   *opts = yamltree_map_get(def, "driver_opts"), *o, *type, *dev;
         char buf[80], tbuf[80];
         size_t i;
 
-        if (!is_null(driver) && !(is_scalar(driver) && !node_unknown(driver) && text_is(driver, "local")))
-                need(f, PERM_VOLUME_DRIVER, who, "driver: %s%s",
-                     is_scalar(driver) ? show(driver->text, driver->len, buf, sizeof buf) : kind_name(driver),
-                     node_unknown(driver) ? " (a variable in it is unset)" : "");
-        if (!is_null(opts) && opts->kind != YAMLTREE_MAP)
-                return malformed(f, who, "driver_opts must be a mapping", opts);
-        if (!is_null(opts) && opts->n) {
-                o = map_get(opts, "o");
-                type = map_get(opts, "type");
-                dev = map_get(opts, "device");
+        if (!policy_is_null(driver) &&
+            !(yamltree_is_scalar(driver) && !policy_node_unknown(driver) && yamltree_text_is(driver, "local")))
+                policy_need(f, PERM_VOLUME_DRIVER, who, "driver: %s%s",
+                            yamltree_is_scalar(driver) ? yamltree_show(driver->text, driver->len, buf, sizeof buf)
+                                                       : yamltree_kind_name(driver),
+                            policy_node_unknown(driver) ? " (a variable in it is unset)" : "");
+        if (!policy_is_null(opts) && opts->kind != YAMLTREE_MAP)
+                return policy_malformed(f, who, "driver_opts must be a mapping", opts);
+        if (!policy_is_null(opts) && opts->n) {
+                o = yamltree_map_get(opts, "o");
+                type = yamltree_map_get(opts, "type");
+                dev = yamltree_map_get(opts, "device");
                 for (i = 0; i + 1 < opts->n; i += 2) {
                         const struct yamltree_node *k = opts->items[i];
 
-                        if (!text_is(k, "o") && !text_is(k, "type") && !text_is(k, "device") && !text_is(k, "size"))
-                                need(f, PERM_HOST_BIND, who, "driver_opts.%s (an option of the local driver's mount)",
-                                     show(k->text, k->len, buf, sizeof buf));
+                        if (!yamltree_text_is(k, "o") && !yamltree_text_is(k, "type") &&
+                            !yamltree_text_is(k, "device") && !yamltree_text_is(k, "size"))
+                                policy_need(f, PERM_HOST_BIND, who,
+                                            "driver_opts.%s (an option of the local driver's mount)",
+                                            yamltree_show(k->text, k->len, buf, sizeof buf));
                 }
-                if (is_scalar(type) && !node_unknown(type) && text_is(type, "tmpfs") && tmpfs_options(o) &&
-                    (is_null(dev) || text_is(dev, "tmpfs"))) {
+                if (yamltree_is_scalar(type) && !policy_node_unknown(type) && yamltree_text_is(type, "tmpfs") &&
+                    tmpfs_options(o) && (policy_is_null(dev) || yamltree_text_is(dev, "tmpfs"))) {
                         /* a tmpfs: memory, nothing of the host's */
-                } else if ((is_scalar(o) && (strstr(o->text, "bind") || node_unknown(o))) || text_is(type, "none") ||
-                           node_unknown(type)) {
+                } else if ((yamltree_is_scalar(o) && (strstr(o->text, "bind") || policy_node_unknown(o))) ||
+                           yamltree_text_is(type, "none") || policy_node_unknown(type)) {
                         /* A bind of its device (the fstype does not count with MS_BIND). compose v2 makes a
                          * relative device absolute only for `driver: local` written out and `o: bind` exactly
                          * (compose-go volumeDriverOpts), v1 never: otherwise the Engine reads it from its own /. */
                         int r = 0;
 
-                        if (is_scalar(dev) && !is_null(dev) && !node_unknown(dev) && dev->text[0] != '/' &&
-                            dev->text[0] != '~' &&
-                            (f->a->in->compose_v1 || !text_is(driver, "local") || !text_is(o, "bind")))
-                                need(f, PERM_HOST_BIND, who,
-                                     "driver_opts.device '%s' (compose passes it on as written: a path from the "
-                                     "Engine's /)",
-                                     show(dev->text, dev->len, buf, sizeof buf));
-                        else if (!is_null(dev))
-                                r = check_host_path(f, who, "driver_opts.device", dev);
-                        if (r == 0 && is_scalar(dev) && !is_null(dev))
+                        if (yamltree_is_scalar(dev) && !policy_is_null(dev) && !policy_node_unknown(dev) &&
+                            dev->text[0] != '/' && dev->text[0] != '~' &&
+                            (f->a->in->compose_v1 || !yamltree_text_is(driver, "local") ||
+                             !yamltree_text_is(o, "bind")))
+                                policy_need(f, PERM_HOST_BIND, who,
+                                            "driver_opts.device '%s' (compose passes it on as written: a path from the "
+                                            "Engine's /)",
+                                            yamltree_show(dev->text, dev->len, buf, sizeof buf));
+                        else if (!policy_is_null(dev))
+                                r = policy_check_host_path(f, who, "driver_opts.device", dev);
+                        if (r == 0 && yamltree_is_scalar(dev) && !policy_is_null(dev))
                                 r = record_device_bind(f, who, dev);
                         if (r < 0)
                                 return r;
                 } else {
-                        need(f, PERM_HOST_BIND, who, "driver_opts type: %s, device: %s (a host mount)",
-                             is_scalar(type) ? show(type->text, type->len, tbuf, sizeof tbuf) : "(none)",
-                             is_scalar(dev) ? show(dev->text, dev->len, buf, sizeof buf) : "(none)");
+                        policy_need(f, PERM_HOST_BIND, who, "driver_opts type: %s, device: %s (a host mount)",
+                                    yamltree_is_scalar(type) ? yamltree_show(type->text, type->len, tbuf, sizeof tbuf)
+                                                             : "(none)",
+                                    yamltree_is_scalar(dev) ? yamltree_show(dev->text, dev->len, buf, sizeof buf)
+                                                            : "(none)");
                 }
         }
-        return check_resource_name(f, who, "volume", key, def);
+        return policy_check_resource_name(f, who, "volume", key, def);
 }
 
-const char *own_project(const struct apply *a, char *buf, size_t size)
+const char *policy_own_project(const struct apply *a, char *buf, size_t size)
 {
         if (a->in->project && *a->in->project)
                 return a->in->project;
@@ -414,46 +427,46 @@ const char *own_project(const struct apply *a, char *buf, size_t size)
 static bool own_name(const struct apply *a, const char *name, size_t len)
 {
         char buf[160];
-        const char *p = own_project(a, buf, sizeof buf);
+        const char *p = policy_own_project(a, buf, sizeof buf);
         size_t n = strlen(p);
 
         return len > n + 1 && strncmp(name, p, n) == 0 && name[n] == '_';
 }
 
-int check_resource_name(struct file *f, const char *who, const char *what, const struct yamltree_node *key,
-                        struct yamltree_node *def)
+int policy_check_resource_name(struct file *f, const char *who, const char *what, const struct yamltree_node *key,
+                               struct yamltree_node *def)
 {
         struct apply *a = f->a;
-        const struct yamltree_node *ext = def ? map_get(def, "external") : NULL, *name = NULL;
-        bool external = ext && ext->kind == YAMLTREE_MAP ? true : !is_false(ext) || node_unknown(ext);
+        const struct yamltree_node *ext = def ? yamltree_map_get(def, "external") : NULL, *name = NULL;
+        bool external = ext && ext->kind == YAMLTREE_MAP ? true : !policy_is_false(ext) || policy_node_unknown(ext);
         char buf[80], pbuf[160], *joined = NULL, *esc;
-        const char *project = own_project(a, pbuf, sizeof pbuf);
+        const char *project = policy_own_project(a, pbuf, sizeof pbuf);
         size_t plen = strlen(project);
 
-        if (ext && ext->kind == YAMLTREE_MAP && !is_null(map_get(ext, "name")))
-                name = map_get(ext, "name");
-        if (def && !is_null(map_get(def, "name")))
-                name = map_get(def, "name");
+        if (ext && ext->kind == YAMLTREE_MAP && !policy_is_null(yamltree_map_get(ext, "name")))
+                name = yamltree_map_get(ext, "name");
+        if (def && !policy_is_null(yamltree_map_get(def, "name")))
+                name = yamltree_map_get(def, "name");
         if (!name && !external)
                 return 0; /* compose names it "<project>_<key>" */
         if (!name)
                 name = key;
-        if (!is_scalar(name) || name->kind != YAMLTREE_SCALAR)
-                return malformed(f, who, "name must be a string", name);
-        show(name->text, name->len, buf, sizeof buf);
-        if (node_unknown(name)) {
-                need(f, PERM_EXTERNAL, who, "the %s named '%s' (%s)", what, buf, unknown_why(name));
+        if (!yamltree_is_scalar(name) || name->kind != YAMLTREE_SCALAR)
+                return policy_malformed(f, who, "name must be a string", name);
+        yamltree_show(name->text, name->len, buf, sizeof buf);
+        if (policy_node_unknown(name)) {
+                policy_need(f, PERM_EXTERNAL, who, "the %s named '%s' (%s)", what, buf, policy_unknown_why(name));
                 return 0;
         }
         if (own_name(a, name->text, name->len))
                 return 0;
         if (name->len >= 6 && strncmp(name->text, "stack-", 6) == 0) {
-                need(f, PERM_EXTERNAL, who, "the %s named %s (it belongs to another stack, not to %.*s)", what, buf,
-                     (int)plen, project);
+                policy_need(f, PERM_EXTERNAL, who, "the %s named %s (it belongs to another stack, not to %.*s)", what,
+                            buf, (int)plen, project);
                 return 0;
         }
         if (external) {
-                need(f, PERM_EXTERNAL, who, "the external %s %s (outside the stack)", what, buf);
+                policy_need(f, PERM_EXTERNAL, who, "the external %s %s (outside the stack)", what, buf);
                 return 0;
         }
         /* a name of the bundle's choosing: kept only when granted, else made the project's own */
@@ -461,12 +474,12 @@ int check_resource_name(struct file *f, const char *who, const char *what, const
         if (a->in->allow & PERM_EXTERNAL)
                 return 0;
         if (asprintf(&joined, "%s_%.*s", project, (int)name->len, name->text) < 0)
-                return oom(a->err);
-        esc = escape_dollars(joined);
+                return policy_oom(a->err);
+        esc = policy_escape_dollars(joined);
         free(joined);
-        if (!esc || map_set_text(def, "name", esc, YAML_DOUBLE_QUOTED_SCALAR_STYLE) < 0) {
+        if (!esc || yamltree_map_set_text(def, "name", esc, YAML_DOUBLE_QUOTED_SCALAR_STYLE) < 0) {
                 free(esc);
-                return oom(a->err);
+                return policy_oom(a->err);
         }
         free(esc);
         return 0;
@@ -499,7 +512,7 @@ static bool holds_stacks_files(const struct apply *a, const char *dir)
         return false;
 }
 
-void finish_binds(struct apply *a)
+void policy_finish_binds(struct apply *a)
 {
         struct file f = {.a = a, .rel = "", .base = ""};
         size_t i, j;
@@ -512,12 +525,13 @@ void finish_binds(struct apply *a)
                 for (j = 0; j < a->binds.n; j++) {
                         const char *b = a->binds.v[j];
 
-                        if (b[1] != w[1] || !under(b + 3, w + 3) || bind_pinned(a, w, b))
+                        if (b[1] != w[1] || !under(b + 3, w + 3) || policy_bind_pinned(a, w, b))
                                 continue;
-                        need(&f, PERM_HOST_BIND, "volumes",
-                             "bind of ./%s inside the writable bind ./%s (a container could turn a directory on its "
-                             "path into a symlink, and the next start would follow it)",
-                             b + 3, *(w + 3) ? w + 3 : ".");
+                        policy_need(
+                                &f, PERM_HOST_BIND, "volumes",
+                                "bind of ./%s inside the writable bind ./%s (a container could turn a directory on its "
+                                "path into a symlink, and the next start would follow it)",
+                                b + 3, *(w + 3) ? w + 3 : ".");
                         return;
                 }
         }
@@ -525,16 +539,17 @@ void finish_binds(struct apply *a)
                 const char *w = a->binds.v[i];
 
                 if (w[0] == 'w' && w[1] == 'k' && holds_stacks_files(a, w + 3)) {
-                        need(&f, PERM_HOST_BIND, "volumes",
-                             "writable bind of %s%s, which holds the effective compose file and the run's .env (a "
-                             "container could rewrite what the next run starts)",
-                             *(w + 3) ? "./" : ".", w + 3);
+                        policy_need(
+                                &f, PERM_HOST_BIND, "volumes",
+                                "writable bind of %s%s, which holds the effective compose file and the run's .env (a "
+                                "container could rewrite what the next run starts)",
+                                *(w + 3) ? "./" : ".", w + 3);
                         return;
                 }
         }
 }
 
-bool bind_pinned(const struct apply *a, const char *w, const char *b)
+bool policy_bind_pinned(const struct apply *a, const char *w, const char *b)
 {
         char *key = NULL;
         size_t i, uses = 0, pins = 0;
@@ -595,7 +610,7 @@ static char *pin_source(struct file *f, const char *q, char where)
         }
         if (r < 0)
                 return NULL;
-        e = escape_dollars(s);
+        e = policy_escape_dollars(s);
         free(s);
         return e;
 }
@@ -621,24 +636,24 @@ static int pin_one(struct file *f, const struct doc_bind *outer, const char *inn
 
                         snprintf(q, sizeof q, "%.*s", (int)end, inner);
                         src = pin_source(f, q, outer->where);
-                        text = src ? concat3(src, ":", 1, tgt) : NULL;
+                        text = src ? policy_concat3(src, ":", 1, tgt) : NULL;
                         free(src);
                         if (!text)
-                                return oom(f->a->err);
-                        n = scalar_new(text, strlen(text), YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+                                return policy_oom(f->a->err);
+                        n = yamltree_scalar_new(text, strlen(text), YAML_DOUBLE_QUOTED_SCALAR_STYLE);
                         free(text);
                         if (!n)
-                                return oom(f->a->err);
-                        r = node_append(outer->volumes, n);
+                                return policy_oom(f->a->err);
+                        r = yamltree_append(outer->volumes, n);
                         if (r < 0)
-                                return oom(f->a->err);
+                                return policy_oom(f->a->err);
                 }
                 at = inner[end] ? end + 1 : end;
         }
         return 0;
 }
 
-int pin_nested_binds(struct file *f, bool ok)
+int policy_pin_nested_binds(struct file *f, bool ok)
 {
         struct apply *a = f->a;
         size_t i, j, k;
@@ -662,9 +677,9 @@ int pin_nested_binds(struct file *f, bool ok)
                                 continue;
                         r = pin_one(f, o, b->rel);
                         if (r == 0 && asprintf(&key, "%c:%s\t%s", o->where, o->rel, b->rel) < 0)
-                                r = oom(a->err);
-                        if (r == 0 && strv_add(&a->pins, key, strlen(key)) < 0)
-                                r = oom(a->err);
+                                r = policy_oom(a->err);
+                        if (r == 0 && policy_strv_add(&a->pins, key, strlen(key)) < 0)
+                                r = policy_oom(a->err);
                         free(key);
                         key = NULL;
                 }

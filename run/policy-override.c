@@ -8,7 +8,7 @@
  * environment, labels, args, extra_hosts, sysctls and annotations are merged by variable/label name whether
  * written as a mapping or a "K=V" list; a service's volumes (and devices) are unique by container path,
  * its secrets and configs by source; depends_on and networks mix list and mapping forms; `!reset` drops a
- * key and `!override` replaces it. The main file's own tags were resolved when it was read (parse_yaml()); the
+ * key and `!override` replaces it. The main file's own tags were resolved when it was read (policy_parse_yaml()); the
  * override's are only checked when it is read, used by the merge, and what is left of them in what it added is
  * resolved on the merged document (policy_tags()), so the document checked carries no tags.
  */
@@ -41,8 +41,9 @@ enum merge_ctx {
 
 static bool is_keyed(const struct yamltree_node *k)
 {
-        return text_is(k, "environment") || text_is(k, "labels") || text_is(k, "args") || text_is(k, "extra_hosts") ||
-               text_is(k, "sysctls") || text_is(k, "annotations");
+        return yamltree_text_is(k, "environment") || yamltree_text_is(k, "labels") || yamltree_text_is(k, "args") ||
+               yamltree_text_is(k, "extra_hosts") || yamltree_text_is(k, "sysctls") ||
+               yamltree_text_is(k, "annotations");
 }
 
 /* The name a "K=V" (or "host:ip" for extra_hosts) item or a mapping key stands for. */
@@ -54,7 +55,7 @@ static size_t item_key(const struct yamltree_node *item, bool hosts)
 /* list <- "K=V" strings from a mapping (a null value is "K", as compose reads it). */
 static int map_to_list(const struct yamltree_node *m, struct yamltree_node **ret, bool hosts)
 {
-        struct yamltree_node *l = node_new(YAMLTREE_SEQ);
+        struct yamltree_node *l = yamltree_node_new(YAMLTREE_SEQ);
         size_t i;
 
         if (!l)
@@ -64,12 +65,13 @@ static int map_to_list(const struct yamltree_node *m, struct yamltree_node **ret
                 struct yamltree_node *s;
                 char *text;
 
-                if (!is_scalar(k) || (v->kind != YAMLTREE_SCALAR))
+                if (!yamltree_is_scalar(k) || (v->kind != YAMLTREE_SCALAR))
                         continue;
-                text = is_null(v) ? concat3(k->text, "", 0, "") : concat3(k->text, hosts ? ":" : "=", 1, v->text);
-                s = text ? scalar_new(text, strlen(text), YAML_DOUBLE_QUOTED_SCALAR_STYLE) : NULL;
+                text = policy_is_null(v) ? policy_concat3(k->text, "", 0, "")
+                                         : policy_concat3(k->text, hosts ? ":" : "=", 1, v->text);
+                s = text ? yamltree_scalar_new(text, strlen(text), YAML_DOUBLE_QUOTED_SCALAR_STYLE) : NULL;
                 free(text);
-                if (!s || node_append(l, s) < 0) {
+                if (!s || yamltree_append(l, s) < 0) {
                         yamltree_free(s);
                         yamltree_free(l);
                         return -ENOMEM;
@@ -86,7 +88,7 @@ static ssize_t list_find_key(const struct yamltree_node *l, const char *key, siz
         for (i = 0; i < l->n; i++) {
                 const struct yamltree_node *it = l->items[i];
 
-                if (is_scalar(it) && item_key(it, hosts) == klen && memcmp(it->text, key, klen) == 0)
+                if (yamltree_is_scalar(it) && item_key(it, hosts) == klen && memcmp(it->text, key, klen) == 0)
                         return (ssize_t)i;
         }
         return -1;
@@ -101,9 +103,9 @@ static int merge_keyed(struct yamltree_node *dst, const struct yamltree_node *sr
 
         if (dst->kind == YAMLTREE_MAP && src->kind == YAMLTREE_MAP) {
                 for (i = 0; i + 1 < src->n && r == 0; i += 2)
-                        if (is_scalar(src->items[i]))
-                                r = map_set(dst, src->items[i]->text, src->items[i]->style,
-                                            node_copy(src->items[i + 1]));
+                        if (yamltree_is_scalar(src->items[i]))
+                                r = yamltree_map_set(dst, src->items[i]->text, src->items[i]->style,
+                                                     yamltree_copy(src->items[i + 1]));
                 return r;
         }
         if (dst->kind == YAMLTREE_MAP) { /* a list onto a mapping: each "K=V" becomes K: V */
@@ -112,19 +114,19 @@ static int merge_keyed(struct yamltree_node *dst, const struct yamltree_node *sr
                         size_t kl;
                         char *key;
 
-                        if (!is_scalar(it))
+                        if (!yamltree_is_scalar(it))
                                 continue;
                         kl = item_key(it, hosts);
                         key = strndup(it->text, kl);
                         if (!key)
                                 return -ENOMEM;
                         if (kl < it->len)
-                                r = map_set(dst, key, YAML_PLAIN_SCALAR_STYLE,
-                                            scalar_new(it->text + kl + 1, it->len - kl - 1,
-                                                       YAML_DOUBLE_QUOTED_SCALAR_STYLE));
+                                r = yamltree_map_set(dst, key, YAML_PLAIN_SCALAR_STYLE,
+                                                     yamltree_scalar_new(it->text + kl + 1, it->len - kl - 1,
+                                                                         YAML_DOUBLE_QUOTED_SCALAR_STYLE));
                         else
-                                r = map_set(dst, key, YAML_PLAIN_SCALAR_STYLE,
-                                            scalar_new("", 0, YAML_PLAIN_SCALAR_STYLE));
+                                r = yamltree_map_set(dst, key, YAML_PLAIN_SCALAR_STYLE,
+                                                     yamltree_scalar_new("", 0, YAML_PLAIN_SCALAR_STYLE));
                         free(key);
                 }
                 return r;
@@ -137,15 +139,15 @@ static int merge_keyed(struct yamltree_node *dst, const struct yamltree_node *sr
         }
         for (i = 0; i < src->n && r == 0; i++) {
                 const struct yamltree_node *it = src->items[i];
-                struct yamltree_node *c = node_copy(it);
-                ssize_t at = is_scalar(it) ? list_find_key(dst, it->text, item_key(it, hosts), hosts) : -1;
+                struct yamltree_node *c = yamltree_copy(it);
+                ssize_t at = yamltree_is_scalar(it) ? list_find_key(dst, it->text, item_key(it, hosts), hosts) : -1;
 
                 if (!c) {
                         r = -ENOMEM;
                 } else if (at >= 0) {
                         yamltree_free(dst->items[at]);
                         dst->items[at] = c;
-                } else if (node_append(dst, c) < 0) {
+                } else if (yamltree_append(dst, c) < 0) {
                         yamltree_free(c);
                         r = -ENOMEM;
                 }
@@ -160,22 +162,22 @@ static bool unique_id(const struct yamltree_node *it, bool by_source, const char
         size_t first = 0, last[2] = {0, 0}, n;
 
         if (it->kind == YAMLTREE_MAP) {
-                const struct yamltree_node *v = map_get(it, by_source ? "source" : "target");
+                const struct yamltree_node *v = yamltree_map_get(it, by_source ? "source" : "target");
 
-                if (!is_scalar(v))
+                if (!yamltree_is_scalar(v))
                         return false;
                 *ret = v->text;
                 *ret_len = v->len;
                 return true;
         }
-        if (!is_scalar(it))
+        if (!yamltree_is_scalar(it))
                 return false;
         if (by_source) {
                 *ret = it->text;
                 *ret_len = it->len;
                 return true;
         }
-        n = split_colons(it->text, it->len, &first, last);
+        n = policy_split_colons(it->text, it->len, &first, last);
         if (n == 0) {
                 *ret = it->text;
                 *ret_len = it->len;
@@ -202,13 +204,13 @@ static int merge_unique(struct yamltree_node *dst, const struct yamltree_node *s
                                 if (unique_id(dst->items[j], by_source, &id2, &len2) && len == len2 &&
                                     memcmp(id, id2, len) == 0)
                                         at = (ssize_t)j;
-                c = node_copy(it);
+                c = yamltree_copy(it);
                 if (!c)
                         return -ENOMEM;
                 if (at >= 0) {
                         yamltree_free(dst->items[at]);
                         dst->items[at] = c;
-                } else if (node_append(dst, c) < 0) {
+                } else if (yamltree_append(dst, c) < 0) {
                         yamltree_free(c);
                         return -ENOMEM;
                 }
@@ -217,7 +219,7 @@ static int merge_unique(struct yamltree_node *dst, const struct yamltree_node *s
 }
 
 /* Sequences in general: appended, an item already there once. */
-static int merge_append(struct yamltree_node *dst, const struct yamltree_node *src)
+int policy_merge_append(struct yamltree_node *dst, const struct yamltree_node *src)
 {
         size_t i, j;
 
@@ -226,11 +228,11 @@ static int merge_append(struct yamltree_node *dst, const struct yamltree_node *s
                 bool dup = false;
 
                 for (j = 0; j < dst->n && !dup; j++)
-                        dup = node_equal(dst->items[j], src->items[i]);
+                        dup = yamltree_equal(dst->items[j], src->items[i]);
                 if (dup)
                         continue;
-                c = node_copy(src->items[i]);
-                if (!c || node_append(dst, c) < 0) {
+                c = yamltree_copy(src->items[i]);
+                if (!c || yamltree_append(dst, c) < 0) {
                         yamltree_free(c);
                         return -ENOMEM;
                 }
@@ -252,17 +254,18 @@ static int names_to_map(struct yamltree_node *l, bool depends)
         for (i = 0; i < n; i++) {
                 struct yamltree_node *v = NULL;
 
-                if (r == 0 && is_scalar(items[i])) {
+                if (r == 0 && yamltree_is_scalar(items[i])) {
                         if (depends) {
-                                v = node_new(YAMLTREE_MAP);
-                                if (v && map_set_text(v, "condition", "service_started", YAML_PLAIN_SCALAR_STYLE) < 0) {
+                                v = yamltree_node_new(YAMLTREE_MAP);
+                                if (v && yamltree_map_set_text(v, "condition", "service_started",
+                                                               YAML_PLAIN_SCALAR_STYLE) < 0) {
                                         yamltree_free(v);
                                         v = NULL;
                                 }
                         } else {
-                                v = scalar_new("", 0, YAML_PLAIN_SCALAR_STYLE);
+                                v = yamltree_scalar_new("", 0, YAML_PLAIN_SCALAR_STYLE);
                         }
-                        r = map_set(l, items[i]->text, items[i]->style, v);
+                        r = yamltree_map_set(l, items[i]->text, items[i]->style, v);
                 }
                 yamltree_free(items[i]);
         }
@@ -275,31 +278,31 @@ static int merge_map(struct yamltree_node *dst, const struct yamltree_node *src,
 static int merge_value(struct yamltree_node *dst, const struct yamltree_node *k, const struct yamltree_node *src,
                        enum merge_ctx ctx)
 {
-        struct yamltree_node *d = map_get(dst, k->text), *c;
+        struct yamltree_node *d = yamltree_map_get(dst, k->text), *c;
         int r;
 
-        if (tag_is(src, "!reset")) {
-                map_del(dst, k->text, false);
+        if (yamltree_tag_is(src, "!reset")) {
+                yamltree_map_del(dst, k->text, false);
                 return 0;
         }
-        if (d && ctx == CTX_SERVICE && text_is(k, "build") && d->kind == YAMLTREE_SCALAR &&
+        if (d && ctx == CTX_SERVICE && yamltree_text_is(k, "build") && d->kind == YAMLTREE_SCALAR &&
             src->kind == YAMLTREE_MAP) { /* build: . + build: {dockerfile: X} */
-                c = node_new(YAMLTREE_MAP);
-                if (!c || map_set(c, "context", YAML_PLAIN_SCALAR_STYLE, node_copy(d)) < 0 ||
+                c = yamltree_node_new(YAMLTREE_MAP);
+                if (!c || yamltree_map_set(c, "context", YAML_PLAIN_SCALAR_STYLE, yamltree_copy(d)) < 0 ||
                     merge_map(c, src, CTX_PLAIN) < 0) {
                         yamltree_free(c);
                         return -ENOMEM;
                 }
-                return map_set(dst, k->text, k->style, c);
+                return yamltree_map_set(dst, k->text, k->style, c);
         }
-        if (d && ctx == CTX_SERVICE && (text_is(k, "depends_on") || text_is(k, "networks")) && d->kind != src->kind &&
-            d->kind != YAMLTREE_SCALAR && src->kind != YAMLTREE_SCALAR) {
-                bool depends = text_is(k, "depends_on");
+        if (d && ctx == CTX_SERVICE && (yamltree_text_is(k, "depends_on") || yamltree_text_is(k, "networks")) &&
+            d->kind != src->kind && d->kind != YAMLTREE_SCALAR && src->kind != YAMLTREE_SCALAR) {
+                bool depends = yamltree_text_is(k, "depends_on");
 
                 if (d->kind == YAMLTREE_SEQ && (r = names_to_map(d, depends)) < 0)
                         return r;
                 if (src->kind == YAMLTREE_SEQ) {
-                        c = node_copy(src);
+                        c = yamltree_copy(src);
                         if (!c || names_to_map(c, depends) < 0) {
                                 yamltree_free(c);
                                 return -ENOMEM;
@@ -309,41 +312,42 @@ static int merge_value(struct yamltree_node *dst, const struct yamltree_node *k,
                         return r;
                 }
         }
-        if (d && is_keyed(k) && !tag_is(src, "!override") && d->kind != YAMLTREE_SCALAR && src->kind != YAMLTREE_SCALAR)
-                return merge_keyed(d, src, text_is(k, "extra_hosts"));
-        if (!d || tag_is(src, "!override") || d->kind != src->kind || src->kind == YAMLTREE_SCALAR ||
-            (ctx == CTX_SERVICE && (text_is(k, "command") || text_is(k, "entrypoint")))) {
-                c = node_copy(src);
-                if (c && tag_is(c, "!override")) {
+        if (d && is_keyed(k) && !yamltree_tag_is(src, "!override") && d->kind != YAMLTREE_SCALAR &&
+            src->kind != YAMLTREE_SCALAR)
+                return merge_keyed(d, src, yamltree_text_is(k, "extra_hosts"));
+        if (!d || yamltree_tag_is(src, "!override") || d->kind != src->kind || src->kind == YAMLTREE_SCALAR ||
+            (ctx == CTX_SERVICE && (yamltree_text_is(k, "command") || yamltree_text_is(k, "entrypoint")))) {
+                c = yamltree_copy(src);
+                if (c && yamltree_tag_is(c, "!override")) {
                         free(c->tag);
                         c->tag = NULL;
                 }
-                return map_set(dst, k->text, k->style, c);
+                return yamltree_map_set(dst, k->text, k->style, c);
         }
         if (src->kind == YAMLTREE_MAP) {
                 enum merge_ctx sub = CTX_PLAIN;
 
-                if (ctx == CTX_TOP && text_is(k, "services"))
+                if (ctx == CTX_TOP && yamltree_text_is(k, "services"))
                         sub = CTX_SERVICES;
                 else if (ctx == CTX_SERVICES)
                         sub = CTX_SERVICE;
-                if (ctx == CTX_SERVICE && text_is(k, "healthcheck")) { /* test and the rest: replaced */
+                if (ctx == CTX_SERVICE && yamltree_text_is(k, "healthcheck")) { /* test and the rest: replaced */
                         size_t i;
 
                         for (i = 0; i + 1 < src->n; i++, i++)
-                                if (is_scalar(src->items[i]) &&
-                                    (r = map_set(d, src->items[i]->text, src->items[i]->style,
-                                                 node_copy(src->items[i + 1]))) < 0)
+                                if (yamltree_is_scalar(src->items[i]) &&
+                                    (r = yamltree_map_set(d, src->items[i]->text, src->items[i]->style,
+                                                          yamltree_copy(src->items[i + 1]))) < 0)
                                         return r;
                         return 0;
                 }
                 return merge_map(d, src, sub);
         }
-        if (ctx == CTX_SERVICE && (text_is(k, "volumes") || text_is(k, "devices")))
+        if (ctx == CTX_SERVICE && (yamltree_text_is(k, "volumes") || yamltree_text_is(k, "devices")))
                 return merge_unique(d, src, false);
-        if (ctx == CTX_SERVICE && (text_is(k, "secrets") || text_is(k, "configs")))
+        if (ctx == CTX_SERVICE && (yamltree_text_is(k, "secrets") || yamltree_text_is(k, "configs")))
                 return merge_unique(d, src, true);
-        return merge_append(d, src);
+        return policy_merge_append(d, src);
 }
 
 static int merge_map(struct yamltree_node *dst, const struct yamltree_node *src, enum merge_ctx ctx)
@@ -352,7 +356,7 @@ static int merge_map(struct yamltree_node *dst, const struct yamltree_node *src,
         int r;
 
         for (i = 0; i + 1 < src->n; i += 2) {
-                if (!is_scalar(src->items[i]))
+                if (!yamltree_is_scalar(src->items[i]))
                         continue;
                 r = merge_value(dst, src->items[i], src->items[i + 1], ctx);
                 if (r < 0)
@@ -361,7 +365,7 @@ static int merge_map(struct yamltree_node *dst, const struct yamltree_node *src,
         return 0;
 }
 
-int merge_definition(struct yamltree_node *base, const struct yamltree_node *over, bool service)
+int policy_merge_definition(struct yamltree_node *base, const struct yamltree_node *over, bool service)
 {
         if (base->kind != YAMLTREE_MAP || over->kind != YAMLTREE_MAP)
                 return 0;
@@ -377,19 +381,19 @@ static int record_names(struct apply *a, const struct yamltree_node *root)
         size_t s, i;
 
         for (s = 0; s < COUNT(sections); s++) {
-                const struct yamltree_node *sec = map_get(root, sections[s]);
+                const struct yamltree_node *sec = yamltree_map_get(root, sections[s]);
 
                 for (i = 0; sec && sec->kind == YAMLTREE_MAP && i + 1 < sec->n; i += 2) {
                         int n = snprintf(name, sizeof name, "%s/%s", sections[s], sec->items[i]->text);
 
-                        if (n < (int)sizeof name && strv_add(&a->main_names, name, (size_t)n) < 0)
-                                return oom(a->err);
+                        if (n < (int)sizeof name && policy_strv_add(&a->main_names, name, (size_t)n) < 0)
+                                return policy_oom(a->err);
                 }
         }
         return 0;
 }
 
-int merge_override(struct apply *a, const char *rel, struct yamltree_node *root)
+int policy_merge_override(struct apply *a, const char *rel, struct yamltree_node *root)
 {
         char dir[PATH_MAX], orel[PATH_MAX], path[PATH_MAX], *data = NULL;
         struct yamltree_node *ovr = NULL;
@@ -400,7 +404,7 @@ int merge_override(struct apply *a, const char *rel, struct yamltree_node *root)
         r = record_names(a, root);
         if (r < 0)
                 return r;
-        path_dirname(rel, dir, sizeof dir);
+        policy_path_dirname(rel, dir, sizeof dir);
         for (i = 0; i < COUNT(override_names) && !e; i++) {
                 if (snprintf(orel, sizeof orel, "%s%s%s", dir, *dir ? "/" : "", override_names[i]) >= (int)sizeof orel)
                         return error_set(a->err, STACK_EREJECT, "%s: path too long", rel);
@@ -417,15 +421,15 @@ int merge_override(struct apply *a, const char *rel, struct yamltree_node *root)
                 return error_set(a->err, STACK_EREJECT, "%s: larger than %d bytes", orel, POLICY_MAX_SIZE);
         if (r < 0)
                 return error_errno(a->err, STACK_EFAIL, r, "cannot read %s", path);
-        r = parse_yaml_tags(orel, data, len, false, &ovr, a->err); /* its !reset/!override are the merge's */
+        r = policy_parse_yaml_tags(orel, data, len, false, &ovr, a->err); /* its !reset/!override are the merge's */
         free(data);
         if (r < 0)
                 return r;
         if (ovr->kind != YAMLTREE_MAP || root->kind != YAMLTREE_MAP)
                 r = error_set(a->err, STACK_EREJECT, "%s: the top level is a %s, expected a mapping", orel,
-                              kind_name(ovr));
+                              yamltree_kind_name(ovr));
         else if (merge_map(root, ovr, CTX_TOP) < 0)
-                r = oom(a->err);
+                r = policy_oom(a->err);
         yamltree_free(ovr);
         if (r == 0) /* the tags the override brought in with what it added (a new service's `!reset` ...) */
                 r = policy_tags(orel, root, true, a->err);

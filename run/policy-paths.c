@@ -1,6 +1,7 @@
 /* policy-paths.c - paths in a compose file: normalised lexically as compose does, classified (a variable, a
- * host path, outside the run dir, inside it; always the value resolved by scan_vars()), whether the bundle ships them, and the files compose reads from
- * the host on the stack's behalf (env_file, build context, secret files), which must stay in the run dir.
+ * host path, outside the run dir, inside it; always the value resolved by policy_scan_vars()), whether the
+ * bundle ships them, and the files compose reads from the host on the stack's behalf (env_file, build
+ * context, secret files), which must stay in the run dir.
  */
 #include "policy-int.h"
 
@@ -15,7 +16,7 @@
 /* Add the components of path to out (a normalised relative path, "" = the root), resolving "." and ".."
  * lexically, as compose does (os.path.abspath, filepath.Join) before the Engine sees the path. 1 when ".."
  * climbs above the root (unless clamp: then it stays at the root, as "/.." does), -ENAMETOOLONG. */
-int path_add(char *out, size_t size, const char *path, size_t len, bool clamp)
+int policy_path_add(char *out, size_t size, const char *path, size_t len, bool clamp)
 {
         size_t o = strlen(out), i = 0;
 
@@ -52,7 +53,7 @@ int path_add(char *out, size_t size, const char *path, size_t len, bool clamp)
         return 0;
 }
 
-void path_dirname(const char *path, char *out, size_t size)
+void policy_path_dirname(const char *path, char *out, size_t size)
 {
         const char *slash = strrchr(path, '/');
 
@@ -60,7 +61,7 @@ void path_dirname(const char *path, char *out, size_t size)
 }
 
 /* "a/b/compose.yaml" -> "a/b/.stack-effective-compose.yaml" (also for the text as written: "./x.yaml"). */
-char *effective_name(const char *path, size_t len)
+char *policy_effective_name(const char *path, size_t len)
 {
         const char *slash = memrchr(path, '/', len);
         size_t head = slash ? (size_t)(slash - path) + 1 : 0;
@@ -96,7 +97,7 @@ static bool placeholder_dir(const struct tree *t, const char *rel)
         return true;
 }
 
-bool shipped(const struct apply *a, const char *rel)
+bool policy_shipped(const struct apply *a, const char *rel)
 {
         const struct tree_entry *e;
 
@@ -118,14 +119,14 @@ static bool stays_inside(const struct apply *a, const char *rel)
         return strncmp(real, a->run_real, n) == 0 && (real[n] == '/' || real[n] == 0 || n == 1);
 }
 
-int classify_path(struct file *f, const char *who, const struct yamltree_node *n, char *rel, size_t size,
-                  enum path_kind *ret)
+int policy_classify_path(struct file *f, const char *who, const struct yamltree_node *n, char *rel, size_t size,
+                         enum path_kind *ret)
 {
         int r;
 
         if (memchr(n->text, 0, n->len))
                 return error_set(f->a->err, STACK_EREJECT, "%s: a path contains a NUL (line %zu)", who, n->line);
-        if (node_unknown(n)) {
+        if (policy_node_unknown(n)) {
                 *ret = PATH_VAR;
                 return 0;
         }
@@ -134,7 +135,7 @@ int classify_path(struct file *f, const char *who, const struct yamltree_node *n
                 return 0;
         }
         snprintf(rel, size, "%s", f->base);
-        r = path_add(rel, size, n->text, n->len, false);
+        r = policy_path_add(rel, size, n->text, n->len, false);
         if (r < 0)
                 return error_set(f->a->err, STACK_EREJECT, "%s: path too long (line %zu)", who, n->line);
         *ret = r == 1 || !stays_inside(f->a, rel) ? PATH_ESCAPE : PATH_INSIDE;
@@ -143,43 +144,43 @@ int classify_path(struct file *f, const char *who, const struct yamltree_node *n
 
 /* A file compose reads from the host on the stack's behalf (env_file, build context, secret file ...): it
  * must stay in the run dir unless host-bind is granted. */
-int check_host_path(struct file *f, const char *who, const char *key, const struct yamltree_node *n)
+int policy_check_host_path(struct file *f, const char *who, const char *key, const struct yamltree_node *n)
 {
         char rel[PATH_MAX], buf[80];
         enum path_kind kind = PATH_VAR;
         int r;
 
-        if (is_null(n))
+        if (policy_is_null(n))
                 return 0;
         if (n->kind != YAMLTREE_SCALAR)
                 return error_set(f->a->err, STACK_EREJECT, "%s: %s must be a path, not a %s (line %zu)", who, key,
-                                 kind_name(n), n->line);
-        r = classify_path(f, who, n, rel, sizeof rel, &kind);
+                                 yamltree_kind_name(n), n->line);
+        r = policy_classify_path(f, who, n, rel, sizeof rel, &kind);
         if (r < 0)
                 return r;
-        show(n->text, n->len, buf, sizeof buf);
+        yamltree_show(n->text, n->len, buf, sizeof buf);
         if (kind == PATH_VAR)
-                need(f, PERM_HOST_BIND, who, "%s '%s' (%s)", key, buf, unknown_why(n));
+                policy_need(f, PERM_HOST_BIND, who, "%s '%s' (%s)", key, buf, policy_unknown_why(n));
         else if (kind == PATH_HOST)
-                need(f, PERM_HOST_BIND, who, "%s '%s' (a host path)", key, buf);
+                policy_need(f, PERM_HOST_BIND, who, "%s '%s' (a host path)", key, buf);
         else if (kind == PATH_ESCAPE)
-                need(f, PERM_HOST_BIND, who, "%s '%s' (outside the run dir)", key, buf);
+                policy_need(f, PERM_HOST_BIND, who, "%s '%s' (outside the run dir)", key, buf);
         return 0;
 }
 
-const char *unknown_why(const struct yamltree_node *n)
+const char *policy_unknown_why(const struct yamltree_node *n)
 {
         return n->mark & MARK_RESOLVED ? "a variable in it is unset" : "set by a variable";
 }
 
-bool is_url(const struct yamltree_node *n)
+bool policy_is_url(const struct yamltree_node *n)
 {
         /* compose-go's isRemoteContext (docker-compose 1.29's is_url lacks ssh://: refused there as a path
          * instead, which is never looser). Anything else, "/etc/://.." included, is a path. */
         static const char *const remote[] = {"https://", "http://", "git://", "ssh://", "github.com/", "git@"};
         size_t i;
 
-        if (!is_scalar(n) || node_unknown(n))
+        if (!yamltree_is_scalar(n) || policy_node_unknown(n))
                 return false;
         for (i = 0; i < COUNT(remote); i++)
                 if (strncmp(n->text, remote[i], strlen(remote[i])) == 0)

@@ -11,7 +11,7 @@
 
 #include <yaml.h>
 
-#include "proxy/proxy.h"
+#include "base/ports.h"
 
 static bool is_loopback(const char *s, size_t len)
 {
@@ -30,7 +30,7 @@ static bool is_loopback(const char *s, size_t len)
 /* Positions of the ':' separators of a port or volume string, outside ${...} and [...] (an IPv6 address).
  * Returns how many there are; the last two positions go to last[0] (second to last) and last[1]; the first
  * to *first. */
-size_t split_colons(const char *s, size_t len, size_t *first, size_t last[2])
+size_t policy_split_colons(const char *s, size_t len, size_t *first, size_t last[2])
 {
         size_t i, n = 0, brace = 0;
         bool bracket = false;
@@ -64,17 +64,17 @@ size_t split_colons(const char *s, size_t len, size_t *first, size_t last[2])
  * NULL when the string already binds to a loopback address. */
 static int port_rewrite(const char *s, size_t len, char **ret)
 {
-        size_t first = 0, last[2] = {0, 0}, n = split_colons(s, len, &first, last);
+        size_t first = 0, last[2] = {0, 0}, n = policy_split_colons(s, len, &first, last);
 
         *ret = NULL;
         if (n == 0)
-                *ret = concat3(LOOPBACK "::", s, len, "");
+                *ret = policy_concat3(LOOPBACK "::", s, len, "");
         else if (n == 1)
-                *ret = concat3(LOOPBACK ":", s, len, "");
+                *ret = policy_concat3(LOOPBACK ":", s, len, "");
         else if (is_loopback(s, last[0]))
                 return 0;
         else
-                *ret = concat3(LOOPBACK ":", s + last[0] + 1, len - last[0] - 1, "");
+                *ret = policy_concat3(LOOPBACK ":", s + last[0] + 1, len - last[0] - 1, "");
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -87,30 +87,31 @@ static int check_reserved(struct file *f, const char *who, const struct yamltree
         unsigned port;
 
         if (p->kind == YAMLTREE_MAP) {
-                pub = map_get(p, "published");
-                if (!is_scalar(pub) || is_null(pub))
+                pub = yamltree_map_get(p, "published");
+                if (!yamltree_is_scalar(pub) || policy_is_null(pub))
                         return 0;
                 to = pub->len;
         } else {
-                n = split_colons(p->text, p->len, &first, last);
+                n = policy_split_colons(p->text, p->len, &first, last);
                 if (n == 0)
                         return 0;
                 from = n == 1 ? 0 : last[0] + 1;
                 to = last[1];
         }
-        port = reserved_port(f->a, pub->text + from, to - from);
+        port = policy_reserved_port(f->a, pub->text + from, to - from);
         if (!port)
                 return 0;
         return error_set(f->a->err, STACK_EREJECT,
                          "%s: ports: host port %u is reserved for stack's own %s (line %zu); a bundle may not "
                          "publish it",
                          who, port,
-                         (int)port == proxy_https_port() || (int)port == proxy_http_port() ? "front door (stack proxy)"
-                                                                                           : "API (stack serve)",
+                         (int)port == ports_front_https() || (int)port == ports_front_http()
+                                 ? "front door (stack proxy)"
+                                 : "API (stack serve)",
                          p->line);
 }
 
-int check_port(struct file *f, const char *who, struct yamltree_node *seq, size_t i)
+int policy_check_port(struct file *f, const char *who, struct yamltree_node *seq, size_t i)
 {
         static const char *const simple[] = {"target", "published", "host_ip", "protocol", "mode"};
         struct yamltree_node *p = seq->items[i], *host_ip, *target, *published, *protocol;
@@ -125,51 +126,52 @@ int check_port(struct file *f, const char *who, struct yamltree_node *seq, size_
                 if (check_reserved(f, who, p) < 0)
                         return -STACK_EREJECT;
                 if (port_rewrite(p->text, p->len, &text) < 0)
-                        return oom(f->a->err);
+                        return policy_oom(f->a->err);
                 if (!text)
                         return 0;
                 f->a->needed |= PERM_LISTEN;
                 if (listen)
                         free(text);
                 else
-                        scalar_replace(p, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+                        yamltree_scalar_replace(p, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
                 return 0;
         }
         if (p->kind != YAMLTREE_MAP)
-                return malformed(f, who, "a ports entry must be a string or a mapping", p);
+                return policy_malformed(f, who, "a ports entry must be a string or a mapping", p);
         if (check_reserved(f, who, p) < 0)
                 return -STACK_EREJECT;
-        host_ip = map_get(p, "host_ip");
-        if (is_scalar(host_ip) && is_loopback(host_ip->text, host_ip->len))
+        host_ip = yamltree_map_get(p, "host_ip");
+        if (yamltree_is_scalar(host_ip) && is_loopback(host_ip->text, host_ip->len))
                 return 0;
         f->a->needed |= PERM_LISTEN;
         if (listen)
                 return 0;
         for (k = 0; k + 1 < p->n; k += 2) {
-                for (j = 0; j < COUNT(simple) && !text_is(p->items[k], simple[j]); j++)
+                for (j = 0; j < COUNT(simple) && !yamltree_text_is(p->items[k], simple[j]); j++)
                         ;
                 if (j == COUNT(simple)) /* name, app_protocol ...: compose v2 only, and it has host_ip */
-                        return map_set_text(p, "host_ip", LOOPBACK, YAML_DOUBLE_QUOTED_SCALAR_STYLE) < 0
-                                       ? oom(f->a->err)
+                        return yamltree_map_set_text(p, "host_ip", LOOPBACK, YAML_DOUBLE_QUOTED_SCALAR_STYLE) < 0
+                                       ? policy_oom(f->a->err)
                                        : 0;
         }
         /* compose v1 knows no host_ip: the short syntax says the same to both */
-        target = map_get(p, "target");
-        published = map_get(p, "published");
-        protocol = map_get(p, "protocol");
-        if (!is_scalar(target) || is_null(target))
+        target = yamltree_map_get(p, "target");
+        published = yamltree_map_get(p, "published");
+        protocol = yamltree_map_get(p, "protocol");
+        if (!yamltree_is_scalar(target) || policy_is_null(target))
                 return error_set(f->a->err, STACK_EREJECT, "%s: ports entry without a target (line %zu)", who, p->line);
-        if ((published && !is_null(published) && !is_scalar(published)) || (protocol && !is_scalar(protocol)))
+        if ((published && !policy_is_null(published) && !yamltree_is_scalar(published)) ||
+            (protocol && !yamltree_is_scalar(protocol)))
                 return error_set(f->a->err, STACK_EREJECT, "%s: ports entry with a non-scalar value (line %zu)", who,
                                  p->line);
-        if (published && is_null(published))
+        if (published && policy_is_null(published))
                 published = NULL;
-        if (protocol && is_null(protocol))
+        if (protocol && policy_is_null(protocol))
                 protocol = NULL;
         if (asprintf(&text, LOOPBACK ":%.*s:%.*s%s%.*s", published ? (int)published->len : 0,
                      published ? published->text : "", (int)target->len, target->text, protocol ? "/" : "",
                      protocol ? (int)protocol->len : 0, protocol ? protocol->text : "") < 0)
-                return oom(f->a->err);
+                return policy_oom(f->a->err);
         /* the mapping becomes the string, in place */
         for (k = 0; k < p->n; k++)
                 yamltree_free(p->items[k]);
@@ -177,6 +179,6 @@ int check_port(struct file *f, const char *who, struct yamltree_node *seq, size_
         p->items = NULL;
         p->n = p->cap = 0;
         p->kind = YAMLTREE_SCALAR;
-        scalar_replace(p, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+        yamltree_scalar_replace(p, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
         return 0;
 }

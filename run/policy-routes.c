@@ -1,5 +1,5 @@
 /* policy-routes.c - the front door: the hosts a service's traefik router labels ask for under
- * .stack.localhost (proxy/labels.h reads them, on the resolved values), each routed port published on an
+ * .stack.localhost (run/labels.h reads them, on the resolved values), each routed port published on an
  * ephemeral loopback port when the file does not publish it, so the proxy has an upstream; and, for a stack
  * without router labels, its one dash.url service or else its one published port (spec/proxy.md "Routes from
  * runs").
@@ -12,7 +12,7 @@
 
 #include <yaml.h>
 
-#include "proxy/labels.h"
+#include "labels.h"
 
 #define MAX_LABELS 256
 
@@ -25,8 +25,8 @@ static int entry_port(const struct yamltree_node *e)
         long v;
 
         if (e->kind == YAMLTREE_MAP)
-                e = map_get(e, "target");
-        if (!is_scalar(e) || node_unknown(e))
+                e = yamltree_map_get(e, "target");
+        if (!yamltree_is_scalar(e) || policy_node_unknown(e))
                 return 0;
         s = e->text;
         c = strrchr(s, ':');
@@ -54,21 +54,21 @@ static bool published(const struct yamltree_node *ports, int port)
 
 static int publish(struct file *f, struct yamltree_node *svc, int port)
 {
-        struct yamltree_node *ports = map_get(svc, "ports");
+        struct yamltree_node *ports = yamltree_map_get(svc, "ports");
         char text[32];
 
-        if (is_null(ports)) {
-                if (map_set(svc, "ports", YAML_PLAIN_SCALAR_STYLE, node_new(YAMLTREE_SEQ)) < 0)
-                        return oom(f->a->err);
-                ports = map_get(svc, "ports");
+        if (policy_is_null(ports)) {
+                if (yamltree_map_set(svc, "ports", YAML_PLAIN_SCALAR_STYLE, yamltree_node_new(YAMLTREE_SEQ)) < 0)
+                        return policy_oom(f->a->err);
+                ports = yamltree_map_get(svc, "ports");
         }
         if (ports->kind != YAMLTREE_SEQ || published(ports, port))
                 return 0;
-        if (prepare_append(ports) < 0)
-                return oom(f->a->err);
+        if (policy_prepare_append(ports) < 0)
+                return policy_oom(f->a->err);
         snprintf(text, sizeof text, LOOPBACK "::%d", port);
-        if (node_append(ports, scalar_new(text, strlen(text), YAML_DOUBLE_QUOTED_SCALAR_STYLE)) < 0)
-                return oom(f->a->err);
+        if (yamltree_append(ports, yamltree_scalar_new(text, strlen(text), YAML_DOUBLE_QUOTED_SCALAR_STYLE)) < 0)
+                return policy_oom(f->a->err);
         return 0;
 }
 
@@ -83,7 +83,7 @@ static int add_route(struct apply *a, const char *service, const char *host, int
                 size_t cap = a->cap_routes ? 2 * a->cap_routes : 8;
                 void *p = realloc(a->routes, cap * sizeof *a->routes);
                 if (!p)
-                        return oom(a->err);
+                        return policy_oom(a->err);
                 a->routes = p;
                 a->cap_routes = cap;
         }
@@ -122,7 +122,7 @@ static void on_warning(void *ctx, const char *line)
 
         if (asprintf(&text, "%s: %s", w->who, line) < 0)
                 return;
-        strv_add(&w->a->warnings, text, strlen(text));
+        policy_strv_add(&w->a->warnings, text, strlen(text));
         free(text);
 }
 
@@ -135,10 +135,10 @@ static const char *label_value(const struct yamltree_node *v, const char *key)
                 const struct yamltree_node *k = v->kind == YAMLTREE_MAP ? v->items[2 * i] : v->items[i];
                 const struct yamltree_node *val = v->kind == YAMLTREE_MAP ? v->items[2 * i + 1] : NULL;
 
-                if (!is_scalar(k))
+                if (!yamltree_is_scalar(k))
                         continue;
                 if (v->kind == YAMLTREE_MAP && !strcmp(k->text, key))
-                        return is_scalar(val) ? val->text : NULL;
+                        return yamltree_is_scalar(val) ? val->text : NULL;
                 if (v->kind == YAMLTREE_SEQ && !strncmp(k->text, key, kl) && k->text[kl] == '=')
                         return k->text + kl + 1;
         }
@@ -174,7 +174,7 @@ static int dash_route(struct file *f, const char *who, const char *name, struct 
         if (!port) {
                 if (asprintf(&text, "%s: dash.url '%s' has no single exposed or published port to route to", who,
                              url) >= 0) {
-                        strv_add(&a->warnings, text, strlen(text));
+                        policy_strv_add(&a->warnings, text, strlen(text));
                         free(text);
                 }
                 return 0;
@@ -188,9 +188,9 @@ static int dash_route(struct file *f, const char *who, const char *name, struct 
         return 0;
 }
 
-int apply_routes(struct file *f, const char *who, const char *name, struct yamltree_node *svc)
+int policy_apply_routes(struct file *f, const char *who, const char *name, struct yamltree_node *svc)
 {
-        struct yamltree_node *v = map_get(svc, "labels"), *ports = map_get(svc, "ports");
+        struct yamltree_node *v = yamltree_map_get(svc, "labels"), *ports = yamltree_map_get(svc, "ports");
         struct label labels[MAX_LABELS];
         char *owned[2 * MAX_LABELS];
         struct label_routes *lr = NULL;
@@ -199,7 +199,7 @@ int apply_routes(struct file *f, const char *who, const char *name, struct yamlt
         int port, exposed, r = 0;
 
         port = only_port(ports, &n_ports);
-        exposed = only_port(map_get(svc, "expose"), &n_expose);
+        exposed = only_port(yamltree_map_get(svc, "expose"), &n_expose);
         if (n_ports) {
                 f->a->port_services++;
                 if (port && n_ports == 1) {
@@ -207,13 +207,13 @@ int apply_routes(struct file *f, const char *who, const char *name, struct yamlt
                         f->a->single.port = port;
                 }
         }
-        if (is_null(v) || v->kind == YAMLTREE_SCALAR)
+        if (policy_is_null(v) || v->kind == YAMLTREE_SCALAR)
                 return 0;
         if (label_value(v, "dash.url")) {
                 bool router = false;
                 for (i = 0; i < (v->kind == YAMLTREE_MAP ? v->n / 2 : v->n) && !router; i++) {
                         const struct yamltree_node *k = v->kind == YAMLTREE_MAP ? v->items[2 * i] : v->items[i];
-                        router = is_scalar(k) && !strncmp(k->text, "traefik.http.routers.", 21);
+                        router = yamltree_is_scalar(k) && !strncmp(k->text, "traefik.http.routers.", 21);
                 }
                 if (!router)
                         return dash_route(f, who, name, svc, label_value(v, "dash.url"),
@@ -224,10 +224,10 @@ int apply_routes(struct file *f, const char *who, const char *name, struct yamlt
                 const struct yamltree_node *val = v->kind == YAMLTREE_MAP ? v->items[2 * i + 1] : NULL;
                 const char *eq;
 
-                if (!is_scalar(k) || strncmp(k->text, "traefik.", 8) != 0)
+                if (!yamltree_is_scalar(k) || strncmp(k->text, "traefik.", 8) != 0)
                         continue;
                 if (v->kind == YAMLTREE_MAP) {
-                        if (!is_scalar(val))
+                        if (!yamltree_is_scalar(val))
                                 continue;
                         labels[n].key = k->text;
                         labels[n].value = val->text;
@@ -245,15 +245,16 @@ int apply_routes(struct file *f, const char *who, const char *name, struct yamlt
                 goto done;
         lr = calloc(1, sizeof *lr);
         if (!lr) {
-                r = oom(f->a->err);
+                r = policy_oom(f->a->err);
                 goto done;
         }
         r = labels_routes(labels, n, exposed ? exposed : (n_ports == 1 ? port : 0), lr, on_warning, &w, f->a->err);
         for (i = 0; r == 0 && i < lr->n; i++) {
                 if (!own_host(f->a, lr->v[i].host)) {
-                        need(f, PERM_ROUTE, who, "a front door route for '%s' (a stack routes %s%s and names under it)",
-                             lr->v[i].host, f->a->in->m && f->a->in->m->slug ? f->a->in->m->slug : "<slug>",
-                             LABELS_SUFFIX);
+                        policy_need(f, PERM_ROUTE, who,
+                                    "a front door route for '%s' (a stack routes %s%s and names under it)",
+                                    lr->v[i].host, f->a->in->m && f->a->in->m->slug ? f->a->in->m->slug : "<slug>",
+                                    LABELS_SUFFIX);
                         if (!(f->a->in->allow & PERM_ROUTE))
                                 continue;
                 }
@@ -268,7 +269,7 @@ done:
         return r;
 }
 
-int finish_routes(struct apply *a)
+int policy_finish_routes(struct apply *a)
 {
         char host[LABELS_HOST_MAX + 1];
         const char *slug = a->in->m ? a->in->m->slug : NULL;
@@ -281,7 +282,7 @@ int finish_routes(struct apply *a)
                              "dash.url on %zu services: which one is the stack's address is ambiguous, none is "
                              "routed by it",
                              a->dash_services) >= 0) {
-                        strv_add(&a->warnings, text, strlen(text));
+                        policy_strv_add(&a->warnings, text, strlen(text));
                         free(text);
                 }
         }

@@ -16,11 +16,11 @@ static int check_list(struct file *f, const char *who, const char *key, struct y
         size_t i;
         int r;
 
-        if (is_null(v))
+        if (policy_is_null(v))
                 return 0;
         if (v->kind != YAMLTREE_SEQ) {
                 snprintf(what, sizeof what, "%s must be a list", key);
-                return malformed(f, who, what, v);
+                return policy_malformed(f, who, what, v);
         }
         for (i = 0; i < v->n; i++) {
                 r = each(f, who, service, v, i);
@@ -34,9 +34,9 @@ static int each_volume(struct file *f, const char *who, const char *service, str
 {
         int r;
 
-        f->volumes = seq; /* for pin_nested_binds() */
+        f->volumes = seq; /* for policy_pin_nested_binds() */
         f->volume = seq->items[i];
-        r = check_volume(f, who, service, seq->items[i]);
+        r = policy_check_volume(f, who, service, seq->items[i]);
         f->volumes = NULL;
         f->volume = NULL;
         return r;
@@ -44,25 +44,25 @@ static int each_volume(struct file *f, const char *who, const char *service, str
 
 static int each_port(struct file *f, const char *who, const char *service, struct yamltree_node *seq, size_t i)
 {
-        return check_port(f, who, seq, i);
+        return policy_check_port(f, who, seq, i);
 }
 
 static int each_env_file(struct file *f, const char *who, const char *service, struct yamltree_node *seq, size_t i)
 {
         const struct yamltree_node *e = seq->items[i];
 
-        return check_host_path(f, who, "env_file", e->kind == YAMLTREE_MAP ? map_get(e, "path") : e);
+        return policy_check_host_path(f, who, "env_file", e->kind == YAMLTREE_MAP ? yamltree_map_get(e, "path") : e);
 }
 
 static int each_label_file(struct file *f, const char *who, const char *service, struct yamltree_node *seq, size_t i)
 {
-        return check_host_path(f, who, "label_file", seq->items[i]);
+        return policy_check_host_path(f, who, "label_file", seq->items[i]);
 }
 
-int check_env_file(struct file *f, const char *who, struct yamltree_node *v)
+int policy_check_env_file(struct file *f, const char *who, struct yamltree_node *v)
 {
-        if (is_scalar(v))
-                return check_host_path(f, who, "env_file", v);
+        if (yamltree_is_scalar(v))
+                return policy_check_host_path(f, who, "env_file", v);
         return check_list(f, who, "env_file", v, each_env_file, NULL);
 }
 
@@ -78,33 +78,33 @@ static int check_service(struct file *f, const char *name, struct yamltree_node 
                 const struct yamltree_node *k = svc->items[i];
                 struct yamltree_node *v = svc->items[i + 1];
 
-                if (check_sandbox_key(f, who, k, v) || check_reach_key(f, who, svc, k, v)) {
-                        /* recorded with need() */
-                } else if (text_is(k, "security_opt")) {
-                        r = check_security_opt(f, who, v, &st);
-                } else if (text_is(k, "volumes")) {
+                if (policy_check_sandbox_key(f, who, k, v) || policy_check_reach_key(f, who, svc, k, v)) {
+                        /* recorded with policy_need() */
+                } else if (yamltree_text_is(k, "security_opt")) {
+                        r = policy_check_security_opt(f, who, v, &st);
+                } else if (yamltree_text_is(k, "volumes")) {
                         r = check_list(f, who, "volumes", v, each_volume, name);
-                } else if (text_is(k, "ports")) {
+                } else if (yamltree_text_is(k, "ports")) {
                         r = check_list(f, who, "ports", v, each_port, name);
-                } else if (text_is(k, "env_file")) {
-                        r = check_env_file(f, who, v);
-                } else if (text_is(k, "label_file")) { /* read from the host by compose, as env_file */
-                        r = is_scalar(v) ? check_host_path(f, who, "label_file", v)
-                                         : check_list(f, who, "label_file", v, each_label_file, NULL);
-                } else if (text_is(k, "build")) {
-                        r = check_build(f, who, v);
-                } else if (text_is(k, "extends")) {
-                        r = check_extends(f, who, v);
+                } else if (yamltree_text_is(k, "env_file")) {
+                        r = policy_check_env_file(f, who, v);
+                } else if (yamltree_text_is(k, "label_file")) { /* read from the host by compose, as env_file */
+                        r = yamltree_is_scalar(v) ? policy_check_host_path(f, who, "label_file", v)
+                                                  : check_list(f, who, "label_file", v, each_label_file, NULL);
+                } else if (yamltree_text_is(k, "build")) {
+                        r = policy_check_build(f, who, v);
+                } else if (yamltree_text_is(k, "extends")) {
+                        r = policy_check_extends(f, who, v);
                 }
         }
         if (r == 0)
-                r = apply_security_opt(f, who, svc, &st);
+                r = policy_apply_security_opt(f, who, svc, &st);
         if (r == 0)
-                r = apply_limits(f, who, svc);
+                r = policy_apply_limits(f, who, svc);
         if (r == 0)
-                r = apply_routes(f, who, name, svc);
+                r = policy_apply_routes(f, who, name, svc);
         if (r == 0)
-                r = apply_labels(f, who, svc);
+                r = policy_apply_labels(f, who, svc);
         return r;
 }
 
@@ -116,7 +116,7 @@ static int check_services(struct file *f, struct yamltree_node *v)
 
         snprintf(who, sizeof who, "%sservices", f->prefix);
         if (v->kind != YAMLTREE_MAP)
-                return malformed(f, who, "'services' must be a mapping", v);
+                return policy_malformed(f, who, "'services' must be a mapping", v);
         for (i = 0; i + 1 < v->n; i += 2) {
                 const struct yamltree_node *k = v->items[i];
                 struct yamltree_node *svc = v->items[i + 1];
@@ -124,13 +124,13 @@ static int check_services(struct file *f, struct yamltree_node *v)
                 if (memchr(k->text, 0, k->len) || k->len == 0)
                         return error_set(f->a->err, STACK_EREJECT,
                                          "%s: a service name is empty or holds a NUL (line %zu)", who, k->line);
-                show(k->text, k->len, name, sizeof name);
+                yamltree_show(k->text, k->len, name, sizeof name);
                 if (svc->kind != YAMLTREE_MAP) {
                         snprintf(who, sizeof who, "%sservice '%s'", f->prefix, name);
-                        return malformed(f, who, "a service must be a mapping", svc);
+                        return policy_malformed(f, who, "a service must be a mapping", svc);
                 }
-                if (f->list_services && strv_add(&f->a->services, k->text, k->len) < 0)
-                        return oom(f->a->err);
+                if (f->list_services && policy_strv_add(&f->a->services, k->text, k->len) < 0)
+                        return policy_oom(f->a->err);
                 r = check_service(f, name, svc);
                 if (r < 0)
                         return r;
@@ -141,9 +141,9 @@ static int check_services(struct file *f, struct yamltree_node *v)
 static int check_file_definition(struct file *f, const char *who, const struct yamltree_node *key,
                                  struct yamltree_node *def)
 {
-        int r = check_host_path(f, who, "file", map_get(def, "file"));
+        int r = policy_check_host_path(f, who, "file", yamltree_map_get(def, "file"));
 
-        return r < 0 ? r : record_file_bind(f, who, map_get(def, "file"));
+        return r < 0 ? r : policy_record_file_bind(f, who, yamltree_map_get(def, "file"));
 }
 
 /* Top-level volumes, secrets and configs: name -> definition; each definition that is a mapping goes to check,
@@ -156,7 +156,7 @@ static int check_definitions(struct file *f, const struct yamltree_node *v, cons
         size_t i;
         int r;
 
-        if (is_null(v) || v->kind != YAMLTREE_MAP)
+        if (policy_is_null(v) || v->kind != YAMLTREE_MAP)
                 return 0;
         for (i = 0; i + 1 < v->n; i += 2) {
                 const struct yamltree_node *k = v->items[i];
@@ -164,7 +164,8 @@ static int check_definitions(struct file *f, const struct yamltree_node *v, cons
 
                 if (def->kind != YAMLTREE_MAP)
                         continue;
-                snprintf(who, sizeof who, "%s%s '%s'", f->prefix, what, show(k->text, k->len, buf, sizeof buf));
+                snprintf(who, sizeof who, "%s%s '%s'", f->prefix, what,
+                         yamltree_show(k->text, k->len, buf, sizeof buf));
                 r = check(f, who, k, def);
                 if (r < 0)
                         return r;
@@ -172,7 +173,7 @@ static int check_definitions(struct file *f, const struct yamltree_node *v, cons
         return 0;
 }
 
-int check_document(struct file *f, struct yamltree_node *root)
+int policy_check_document(struct file *f, struct yamltree_node *root)
 {
         bool services = false, include = false;
         size_t i;
@@ -181,33 +182,33 @@ int check_document(struct file *f, struct yamltree_node *root)
         if (root->kind != YAMLTREE_MAP)
                 return error_set(f->a->err, STACK_EREJECT,
                                  "%s: the top level is a %s, expected a mapping with 'services'", f->rel,
-                                 kind_name(root));
-        r = check_keys(f, root); /* policy-keys.c: every key known, x- dropped */
+                                 yamltree_kind_name(root));
+        r = policy_check_keys(f, root); /* policy-keys.c: every key known, x- dropped */
         if (r == 0)
-                r = scan_vars(f->a, root);
-        f->services = map_get(root, "services");
+                r = policy_scan_vars(f->a, root);
+        f->services = yamltree_map_get(root, "services");
         for (i = 0; i + 1 < root->n && r == 0; i += 2) {
                 const struct yamltree_node *k = root->items[i];
                 struct yamltree_node *v = root->items[i + 1];
 
-                if (text_is(k, "services")) {
+                if (yamltree_text_is(k, "services")) {
                         services = true;
                         r = check_services(f, v);
-                } else if (text_is(k, "include")) {
+                } else if (yamltree_text_is(k, "include")) {
                         include = true;
-                        r = check_includes(f, v);
-                } else if (text_is(k, "networks")) {
-                        r = check_networks(f, v);
-                } else if (text_is(k, "volumes")) {
-                        r = check_definitions(f, v, "volume", check_volume_definition);
-                } else if (text_is(k, "secrets")) {
+                        r = policy_check_includes(f, v);
+                } else if (yamltree_text_is(k, "networks")) {
+                        r = policy_check_networks(f, v);
+                } else if (yamltree_text_is(k, "volumes")) {
+                        r = check_definitions(f, v, "volume", policy_check_volume_definition);
+                } else if (yamltree_text_is(k, "secrets")) {
                         r = check_definitions(f, v, "secret", check_file_definition);
-                } else if (text_is(k, "configs")) {
+                } else if (yamltree_text_is(k, "configs")) {
                         r = check_definitions(f, v, "config", check_file_definition);
                 }
         }
         if (r == 0 && !services && !include)
                 r = error_set(f->a->err, STACK_EREJECT, "%s: no 'services' mapping", f->rel);
-        pinned = pin_nested_binds(f, r == 0); /* the document's nested binds, pinned (policy-mounts.c) */
+        pinned = policy_pin_nested_binds(f, r == 0); /* the document's nested binds, pinned (policy-mounts.c) */
         return r < 0 ? r : pinned;
 }

@@ -27,6 +27,17 @@ static int refuse_v1(struct file *f, const char *who, const char *key)
                 who, key);
 }
 
+/* Scalar v becomes text[0..len) double-quoted: the string both compose versions read. -ENOMEM. */
+static int quote_as(struct yamltree_node *v, const char *text, size_t len)
+{
+        char *copy = strndup(text, len);
+
+        if (!copy)
+                return -ENOMEM;
+        yamltree_scalar_replace(v, copy, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+        return 0;
+}
+
 /* v2 reads a plain true/1/yes in these mappings as the string it writes ("true" for any spelling of true);
  * v1 refuses a boolean in environment and writes "True" for one in labels. */
 static int stringify_values(struct yamltree_node *m)
@@ -37,17 +48,18 @@ static int stringify_values(struct yamltree_node *m)
                 return 0;
         for (i = 0; i + 1 < m->n; i += 2) {
                 struct yamltree_node *v = m->items[i + 1];
-                char *text;
+                int r;
 
-                if (v->kind != YAMLTREE_SCALAR || v->style != YAML_PLAIN_SCALAR_STYLE || is_null(v))
+                if (v->kind != YAMLTREE_SCALAR || v->style != YAML_PLAIN_SCALAR_STYLE || policy_is_null(v))
                         continue;
-                if (text_is_ci(v, "true") || text_is_ci(v, "false"))
-                        text = strdup(text_is_ci(v, "true") ? "true" : "false");
+                if (yamltree_text_is_ci(v, "true"))
+                        r = quote_as(v, "true", 4);
+                else if (yamltree_text_is_ci(v, "false"))
+                        r = quote_as(v, "false", 5);
                 else
-                        text = strndup(v->text, v->len);
-                if (!text)
-                        return -ENOMEM;
-                scalar_replace(v, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+                        r = quote_as(v, v->text, v->len);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -62,7 +74,7 @@ static bool yaml11_only_bool(const struct yamltree_node *v)
         if (!v || v->kind != YAMLTREE_SCALAR || v->style != YAML_PLAIN_SCALAR_STYLE)
                 return false;
         for (size_t i = 0; i < COUNT(words); i++)
-                if (text_is(v, words[i]))
+                if (yamltree_text_is(v, words[i]))
                         return true;
         return false;
 }
@@ -74,14 +86,9 @@ static int quote_yaml11_bools(struct yamltree_node *v)
 
         for (size_t i = 0; v && i < n; i++) {
                 struct yamltree_node *w = v->kind == YAMLTREE_SEQ ? v->items[i] : v;
-                char *text;
 
-                if (!yaml11_only_bool(w))
-                        continue;
-                text = strndup(w->text, w->len);
-                if (!text)
+                if (yaml11_only_bool(w) && quote_as(w, w->text, w->len) < 0)
                         return -ENOMEM;
-                scalar_replace(w, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
         }
         return 0;
 }
@@ -94,7 +101,7 @@ static bool plain_non_string(const struct yamltree_node *v)
 
         if (v->style != YAML_PLAIN_SCALAR_STYLE)
                 return false;
-        if (is_null(v) || text_is_ci(v, "true") || text_is_ci(v, "false"))
+        if (policy_is_null(v) || yamltree_text_is_ci(v, "true") || yamltree_text_is_ci(v, "false"))
                 return true;
         if (v->len == 0 || v->len >= sizeof buf)
                 return false;
@@ -114,7 +121,7 @@ static void lowercase_protocols(struct yamltree_node *ports)
                 size_t from = 0;
 
                 if (p->kind == YAMLTREE_MAP)
-                        proto = map_get(p, "protocol");
+                        proto = yamltree_map_get(p, "protocol");
                 else if (p->kind == YAMLTREE_SCALAR)
                         for (size_t j = 0; j < p->len; j++)
                                 if (p->text[j] == '/')
@@ -198,7 +205,7 @@ static int escape_lone_dollars(struct yamltree_node *n)
  * refuse to start without it). */
 static int rewrite_env_file(struct file *f, struct yamltree_node *svc)
 {
-        struct yamltree_node *v = map_get(svc, "env_file");
+        struct yamltree_node *v = yamltree_map_get(svc, "env_file");
         char path[PATH_MAX];
         size_t i = 0;
 
@@ -212,11 +219,11 @@ static int rewrite_env_file(struct file *f, struct yamltree_node *svc)
                         i++;
                         continue;
                 }
-                p = map_get(e, "path");
-                req = map_get(e, "required");
-                if (!is_scalar(p))
-                        return malformed(f, "env_file", "an env_file entry needs a path", e);
-                if (req && is_false(req) && !is_null(req) && !has_var(p->text, p->len)) {
+                p = yamltree_map_get(e, "path");
+                req = yamltree_map_get(e, "required");
+                if (!yamltree_is_scalar(p))
+                        return policy_malformed(f, "env_file", "an env_file entry needs a path", e);
+                if (req && policy_is_false(req) && !policy_is_null(req) && !policy_has_var(p->text, p->len)) {
                         if (p->text[0] == '/')
                                 keep = access(p->text, F_OK) == 0;
                         else if (fs_path(path, sizeof path, "%s/%s%s%s", f->a->in->run_dir, f->a->main_base,
@@ -229,22 +236,22 @@ static int rewrite_env_file(struct file *f, struct yamltree_node *svc)
                         v->n--;
                         continue;
                 }
-                p = node_copy(p);
+                p = yamltree_copy(p);
                 if (!p)
                         return -ENOMEM;
                 yamltree_free(e);
                 v->items[i++] = p;
         }
         if (v->n == 0)
-                map_del(svc, "env_file", false);
+                yamltree_map_del(svc, "env_file", false);
         return 0;
 }
 
 static bool has_subpath(const struct yamltree_node *vol)
 {
-        const struct yamltree_node *o = map_get(vol, "volume");
+        const struct yamltree_node *o = yamltree_map_get(vol, "volume");
 
-        return o && o->kind == YAMLTREE_MAP && map_get(o, "subpath");
+        return o && o->kind == YAMLTREE_MAP && yamltree_map_get(o, "subpath");
 }
 
 static int rewrite_service(struct file *f, const char *name, struct yamltree_node *svc)
@@ -255,61 +262,64 @@ static int rewrite_service(struct file *f, const char *name, struct yamltree_nod
         int r;
 
         snprintf(who, sizeof who, "service '%s'", name);
-        v = map_get(svc, "volumes");
+        v = yamltree_map_get(svc, "volumes");
         for (i = 0; v && v->kind == YAMLTREE_SEQ && i < v->n; i++) {
-                struct yamltree_node *bind = map_get(v->items[i], "bind");
+                struct yamltree_node *bind = yamltree_map_get(v->items[i], "bind");
 
                 if (has_subpath(v->items[i]))
                         return refuse_v1(f, who, "volumes: volume.subpath");
                 if (bind && bind->kind == YAMLTREE_MAP) /* the policy made the data dirs already */
-                        map_del(bind, "create_host_path", false);
+                        yamltree_map_del(bind, "create_host_path", false);
         }
-        if (stringify_values(map_get(svc, "environment")) < 0 || stringify_values(map_get(svc, "labels")) < 0 ||
-            stringify_values(map_get(svc, "extra_hosts")) < 0 || stringify_values(map_get(svc, "sysctls")) < 0)
+        if (stringify_values(yamltree_map_get(svc, "environment")) < 0 ||
+            stringify_values(yamltree_map_get(svc, "labels")) < 0 ||
+            stringify_values(yamltree_map_get(svc, "extra_hosts")) < 0 ||
+            stringify_values(yamltree_map_get(svc, "sysctls")) < 0)
                 return -ENOMEM;
-        v = map_get(svc, "restart");
-        if (v && v->kind == YAMLTREE_SCALAR && v->style == YAML_PLAIN_SCALAR_STYLE && !is_null(v)) {
-                char *text = is_false(v) ? strdup("no") : strndup(v->text, v->len);
+        v = yamltree_map_get(svc, "restart");
+        if (v && v->kind == YAMLTREE_SCALAR && v->style == YAML_PLAIN_SCALAR_STYLE && !policy_is_null(v)) {
+                bool no = policy_is_false(v);
 
-                if (!text)
+                if (quote_as(v, no ? "no" : v->text, no ? 2 : v->len) < 0)
                         return -ENOMEM;
-                scalar_replace(v, text, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
         }
         r = rewrite_env_file(f, svc);
         if (r < 0)
                 return r;
-        h = map_get(svc, "healthcheck");
+        h = yamltree_map_get(svc, "healthcheck");
         if (h && h->kind == YAMLTREE_MAP) {
-                map_del(h, "start_interval", false);
-                if (quote_yaml11_bools(map_get(h, "test")) < 0)
+                yamltree_map_del(h, "start_interval", false);
+                if (quote_yaml11_bools(yamltree_map_get(h, "test")) < 0)
                         return -ENOMEM;
         }
-        lowercase_protocols(map_get(svc, "ports"));
+        lowercase_protocols(yamltree_map_get(svc, "ports"));
         /* `command: null` is unset for v2; v1 refuses a null there */
         for (i = 0; i < 2; i++) {
                 const char *key = i ? "entrypoint" : "command";
 
-                v = map_get(svc, key);
-                if (v && is_null(v))
-                        map_del(svc, key, false);
+                v = yamltree_map_get(svc, key);
+                if (v && policy_is_null(v))
+                        yamltree_map_del(svc, key, false);
                 else if (quote_yaml11_bools(v) < 0)
                         return -ENOMEM;
         }
-        b = map_get(svc, "build");
+        b = yamltree_map_get(svc, "build");
         if (b && b->kind == YAMLTREE_MAP) {
-                if (!map_get(b, "context") && map_set_text(b, "context", ".", YAML_PLAIN_SCALAR_STYLE) < 0)
+                if (!yamltree_map_get(b, "context") &&
+                    yamltree_map_set_text(b, "context", ".", YAML_PLAIN_SCALAR_STYLE) < 0)
                         return -ENOMEM;
-                if (stringify_values(map_get(b, "args")) < 0 || stringify_values(map_get(b, "labels")) < 0)
+                if (stringify_values(yamltree_map_get(b, "args")) < 0 ||
+                    stringify_values(yamltree_map_get(b, "labels")) < 0)
                         return -ENOMEM;
         }
-        v = map_get(svc, "depends_on");
+        v = yamltree_map_get(svc, "depends_on");
         for (i = 0; v && v->kind == YAMLTREE_MAP && i + 1 < v->n; i += 2) {
-                map_del(v->items[i + 1], "restart", false);
-                map_del(v->items[i + 1], "required", false);
+                yamltree_map_del(v->items[i + 1], "restart", false);
+                yamltree_map_del(v->items[i + 1], "required", false);
         }
         /* watch mode and log attachment: nothing a detached `up` does */
-        map_del(svc, "develop", false);
-        map_del(svc, "attach", false);
+        yamltree_map_del(svc, "develop", false);
+        yamltree_map_del(svc, "attach", false);
         return 0;
 }
 
@@ -331,16 +341,16 @@ static int rewrite_configs(struct file *f, struct yamltree_node *configs)
 
                 if (def->kind != YAMLTREE_MAP)
                         continue;
-                show(k->text, k->len, buf, sizeof buf);
-                if (map_get(def, "environment")) {
+                yamltree_show(k->text, k->len, buf, sizeof buf);
+                if (yamltree_map_get(def, "environment")) {
                         snprintf(path, sizeof path, "config '%s'", buf);
                         return refuse_v1(f, path, "environment");
                 }
-                c = map_get(def, "content");
+                c = yamltree_map_get(def, "content");
                 if (!c)
                         continue;
                 if (c->kind != YAMLTREE_SCALAR)
-                        return malformed(f, "configs", "content must be a string", c);
+                        return policy_malformed(f, "configs", "content must be a string", c);
                 if (k->len == 0 || k->len > NAME_MAX || k->text[0] == '.' ||
                     strspn(k->text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != k->len)
                         return error_set(a->err, STACK_EREJECT,
@@ -364,12 +374,12 @@ static int rewrite_configs(struct file *f, struct yamltree_node *configs)
                         return -ENOMEM;
                 }
                 memcpy(data, c->text, c->len);
-                r = pending_add(a, out, data, c->len, 0644);
+                r = policy_pending_add(a, out, data, c->len, 0644);
                 if (r < 0)
                         return r;
                 a->configs_dir = true;
-                map_del(def, "content", false);
-                r = map_set_text(def, "file", ref, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+                yamltree_map_del(def, "content", false);
+                r = yamltree_map_set_text(def, "file", ref, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
                 if (r < 0)
                         return r;
         }
@@ -381,7 +391,7 @@ static int rewrite_configs(struct file *f, struct yamltree_node *configs)
 static int configs_to_binds(struct file *f, const char *who, struct yamltree_node *svc,
                             const struct yamltree_node *configs)
 {
-        struct yamltree_node *v = map_get(svc, "configs"), *vols;
+        struct yamltree_node *v = yamltree_map_get(svc, "configs"), *vols;
         char buf[80];
         size_t i;
         int r;
@@ -389,60 +399,60 @@ static int configs_to_binds(struct file *f, const char *who, struct yamltree_nod
         if (!v)
                 return 0;
         if (v->kind != YAMLTREE_SEQ)
-                return malformed(f, who, "configs must be a list", v);
-        vols = map_get(svc, "volumes");
+                return policy_malformed(f, who, "configs must be a list", v);
+        vols = yamltree_map_get(svc, "volumes");
         if (!vols) {
-                vols = node_new(YAMLTREE_SEQ);
-                if (!vols || map_set(svc, "volumes", YAML_PLAIN_SCALAR_STYLE, vols) < 0)
+                vols = yamltree_node_new(YAMLTREE_SEQ);
+                if (!vols || yamltree_map_set(svc, "volumes", YAML_PLAIN_SCALAR_STYLE, vols) < 0)
                         return -ENOMEM;
         }
         if (vols->kind != YAMLTREE_SEQ)
-                return malformed(f, who, "volumes must be a list", vols);
+                return policy_malformed(f, who, "volumes must be a list", vols);
         for (i = 0; i < v->n; i++) {
                 const struct yamltree_node *it = v->items[i], *src = it, *tgt = NULL, *def, *file;
                 struct yamltree_node *m;
                 char *target;
 
                 if (it->kind == YAMLTREE_MAP) {
-                        src = map_get(it, "source");
-                        tgt = map_get(it, "target");
+                        src = yamltree_map_get(it, "source");
+                        tgt = yamltree_map_get(it, "target");
                 }
-                if (!is_scalar(src))
-                        return malformed(f, who, "a config needs a source", it);
-                show(src->text, src->len, buf, sizeof buf);
-                def = map_get(configs, src->text);
-                file = map_get(def, "file");
-                if (!is_scalar(file))
+                if (!yamltree_is_scalar(src))
+                        return policy_malformed(f, who, "a config needs a source", it);
+                yamltree_show(src->text, src->len, buf, sizeof buf);
+                def = yamltree_map_get(configs, src->text);
+                file = yamltree_map_get(def, "file");
+                if (!yamltree_is_scalar(file))
                         return error_set(f->a->err, STACK_EREJECT,
                                          "%s: config '%s' is not a file or content defined in the compose file, which "
                                          "docker-compose 1.29 cannot mount (compose v2 runs it: STACK_RUNTIME='docker "
                                          "compose')",
                                          who, buf);
-                if (is_scalar(tgt) && tgt->text[0] == '/')
+                if (yamltree_is_scalar(tgt) && tgt->text[0] == '/')
                         target = strndup(tgt->text, tgt->len);
-                else if (is_scalar(tgt))
-                        target = concat3("/", tgt->text, tgt->len, "");
+                else if (yamltree_is_scalar(tgt))
+                        target = policy_concat3("/", tgt->text, tgt->len, "");
                 else
-                        target = concat3("/", src->text, src->len, "");
-                m = node_new(YAMLTREE_MAP);
+                        target = policy_concat3("/", src->text, src->len, "");
+                m = yamltree_node_new(YAMLTREE_MAP);
                 r = target && m ? 0 : -ENOMEM;
                 if (r == 0)
-                        r = map_set_text(m, "type", "bind", YAML_PLAIN_SCALAR_STYLE);
+                        r = yamltree_map_set_text(m, "type", "bind", YAML_PLAIN_SCALAR_STYLE);
                 if (r == 0)
-                        r = map_set(m, "source", YAML_PLAIN_SCALAR_STYLE, node_copy(file));
+                        r = yamltree_map_set(m, "source", YAML_PLAIN_SCALAR_STYLE, yamltree_copy(file));
                 if (r == 0)
-                        r = map_set_text(m, "target", target, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+                        r = yamltree_map_set_text(m, "target", target, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
                 if (r == 0)
-                        r = map_set_text(m, "read_only", "true", YAML_PLAIN_SCALAR_STYLE);
+                        r = yamltree_map_set_text(m, "read_only", "true", YAML_PLAIN_SCALAR_STYLE);
                 free(target);
-                if (r == 0 && node_append(vols, m) < 0)
+                if (r == 0 && yamltree_append(vols, m) < 0)
                         r = -ENOMEM;
                 if (r < 0) {
                         yamltree_free(m);
                         return r;
                 }
         }
-        map_del(svc, "configs", false);
+        yamltree_map_del(svc, "configs", false);
         return 0;
 }
 
@@ -452,12 +462,12 @@ static struct yamltree_node *depends_map(const struct yamltree_node *d)
         struct yamltree_node *m, *c;
 
         if (d->kind != YAMLTREE_SEQ)
-                return node_copy(d);
-        m = node_new(YAMLTREE_MAP);
+                return yamltree_copy(d);
+        m = yamltree_node_new(YAMLTREE_MAP);
         for (size_t i = 0; m && i < d->n; i++) {
-                if (!is_scalar(d->items[i]) || !(c = node_new(YAMLTREE_MAP)) ||
-                    map_set_text(c, "condition", "service_started", YAML_PLAIN_SCALAR_STYLE) < 0 ||
-                    map_set(m, d->items[i]->text, YAML_PLAIN_SCALAR_STYLE, c) < 0) {
+                if (!yamltree_is_scalar(d->items[i]) || !(c = yamltree_node_new(YAMLTREE_MAP)) ||
+                    yamltree_map_set_text(c, "condition", "service_started", YAML_PLAIN_SCALAR_STYLE) < 0 ||
+                    yamltree_map_set(m, d->items[i]->text, YAML_PLAIN_SCALAR_STYLE, c) < 0) {
                         yamltree_free(m);
                         return NULL;
                 }
@@ -468,41 +478,29 @@ static struct yamltree_node *depends_map(const struct yamltree_node *d)
 /* The extending service inherits the base's depends_on (v2 merges it; the extender's own entries win). */
 static int inherit_depends(struct yamltree_node *svc, const struct yamltree_node *base_dep)
 {
-        struct yamltree_node *own = map_get(svc, "depends_on"), *merged, *add;
+        struct yamltree_node *own = yamltree_map_get(svc, "depends_on"), *merged, *add;
 
-        if (!own || is_null(own)) {
-                add = node_copy(base_dep);
+        if (!own || policy_is_null(own)) {
+                add = yamltree_copy(base_dep);
                 if (!add)
                         return -ENOMEM;
-                map_del(svc, "depends_on", false);
-                return map_set(svc, "depends_on", YAML_PLAIN_SCALAR_STYLE, add);
+                yamltree_map_del(svc, "depends_on", false);
+                return yamltree_map_set(svc, "depends_on", YAML_PLAIN_SCALAR_STYLE, add);
         }
-        if (base_dep->kind == YAMLTREE_SEQ && own->kind == YAMLTREE_SEQ) {
-                for (size_t i = 0; i < base_dep->n; i++) {
-                        bool have = false;
-                        for (size_t j = 0; j < own->n && !have; j++)
-                                have = node_equal(own->items[j], base_dep->items[i]);
-                        if (have)
-                                continue;
-                        add = node_copy(base_dep->items[i]);
-                        if (!add || node_append(own, add) < 0) {
-                                yamltree_free(add);
-                                return -ENOMEM;
-                        }
-                }
-                return 0;
-        }
+        if (base_dep->kind == YAMLTREE_SEQ && own->kind == YAMLTREE_SEQ)
+                return policy_merge_append(own, base_dep);
         merged = depends_map(own);
         add = depends_map(base_dep);
         for (size_t i = 0; merged && add && i + 1 < add->n; i += 2)
-                if (!map_get(merged, add->items[i]->text) &&
-                    map_set(merged, add->items[i]->text, YAML_PLAIN_SCALAR_STYLE, node_copy(add->items[i + 1])) < 0)
+                if (!yamltree_map_get(merged, add->items[i]->text) &&
+                    yamltree_map_set(merged, add->items[i]->text, YAML_PLAIN_SCALAR_STYLE,
+                                     yamltree_copy(add->items[i + 1])) < 0)
                         break;
         yamltree_free(add);
         if (!merged)
                 return -ENOMEM;
-        map_del(svc, "depends_on", false);
-        return map_set(svc, "depends_on", YAML_PLAIN_SCALAR_STYLE, merged);
+        yamltree_map_del(svc, "depends_on", false);
+        return yamltree_map_set(svc, "depends_on", YAML_PLAIN_SCALAR_STYLE, merged);
 }
 
 /* Services that extend a service of another file (`extends.file`, whose effective copy is already queued),
@@ -516,51 +514,53 @@ static int inherit_depends(struct yamltree_node *svc, const struct yamltree_node
  *   service here and taken out of the base in the copy (compose v1 reads that copy only as an extends file:
  *   includes are flattened, never written as copies).
  * An extended service of the same file is left as it is (1.29 refuses one with depends_on, as it says). */
-int extends_bases(struct file *f, struct yamltree_node *root)
+int policy_extends_bases(struct file *f, struct yamltree_node *root)
 {
         struct apply *a = f->a;
-        struct yamltree_node **roots = calloc(a->n_writes + 1, sizeof *roots), *services = map_get(root, "services");
+        struct yamltree_node **roots = calloc(a->n_writes + 1, sizeof *roots),
+                             *services = yamltree_map_get(root, "services");
         bool *dirty = calloc(a->n_writes + 1, sizeof *dirty);
         int r = roots && dirty ? 0 : -ENOMEM;
 
         for (size_t i = 0; r == 0 && services && services->kind == YAMLTREE_MAP && i + 1 < services->n; i += 2) {
-                struct yamltree_node *svc = services->items[i + 1], *ext = map_get(svc, "extends"), *file, *name, *base,
-                                     *dep, *opts, *own;
+                struct yamltree_node *svc = services->items[i + 1], *ext = yamltree_map_get(svc, "extends"), *file,
+                                     *name, *base, *dep, *opts, *own;
                 char rel[PATH_MAX], path[PATH_MAX];
                 size_t w;
 
-                file = map_get(ext, "file");
-                name = map_get(ext, "service");
-                if (!ext || ext->kind != YAMLTREE_MAP || !is_scalar(file) || is_null(file) || !is_scalar(name))
+                file = yamltree_map_get(ext, "file");
+                name = yamltree_map_get(ext, "service");
+                if (!ext || ext->kind != YAMLTREE_MAP || !yamltree_is_scalar(file) || policy_is_null(file) ||
+                    !yamltree_is_scalar(name))
                         continue;
                 snprintf(rel, sizeof rel, "%s", f->base);
-                if (path_add(rel, sizeof rel, file->text, file->len, false) != 0 ||
+                if (policy_path_add(rel, sizeof rel, file->text, file->len, false) != 0 ||
                     fs_path(path, sizeof path, "%s/%s", a->in->run_dir, rel) < 0)
                         continue;
                 for (w = 0; w < a->n_writes && strcmp(a->writes[w].path, path); w++)
                         ;
                 if (w == a->n_writes)
                         continue;
-                if (!roots[w] && parse_yaml(rel, a->writes[w].data, a->writes[w].len, &roots[w], a->err) < 0) {
+                if (!roots[w] && policy_parse_yaml(rel, a->writes[w].data, a->writes[w].len, &roots[w], a->err) < 0) {
                         r = -STACK_EREJECT;
                         break;
                 }
-                base = map_get(map_get(roots[w], "services"), name->text);
-                dep = map_get(base, "depends_on");
-                if (a->in->compose_v1 && dep && !is_null(dep)) {
+                base = yamltree_map_get(yamltree_map_get(roots[w], "services"), name->text);
+                dep = yamltree_map_get(base, "depends_on");
+                if (a->in->compose_v1 && dep && !policy_is_null(dep)) {
                         r = inherit_depends(svc, dep);
-                        map_del(base, "depends_on", false);
+                        yamltree_map_del(base, "depends_on", false);
                         dirty[w] = true;
                 }
-                opts = map_get(base, "security_opt");
-                own = map_get(svc, "security_opt");
+                opts = yamltree_map_get(base, "security_opt");
+                own = yamltree_map_get(svc, "security_opt");
                 if (!opts || opts->kind != YAMLTREE_SEQ || !own || own->kind != YAMLTREE_SEQ || own->tag)
                         continue; /* (a tag: !reset / !override drops the base's list in the merge) */
                 for (size_t k = 0; k < own->n;) {
                         bool in_base = false;
 
                         for (size_t j = 0; j < opts->n && !in_base; j++)
-                                in_base = node_equal(own->items[k], opts->items[j]);
+                                in_base = yamltree_equal(own->items[k], opts->items[j]);
                         if (!in_base) {
                                 k++;
                                 continue;
@@ -570,7 +570,7 @@ int extends_bases(struct file *f, struct yamltree_node *root)
                         own->n--;
                 }
                 if (own->n == 0)
-                        map_del(svc, "security_opt", false);
+                        yamltree_map_del(svc, "security_opt", false);
         }
         for (size_t w = 0; r == 0 && w < a->n_writes; w++) {
                 char *data = NULL;
@@ -578,7 +578,7 @@ int extends_bases(struct file *f, struct yamltree_node *root)
 
                 if (!dirty[w])
                         continue;
-                r = emit_yaml(a->writes[w].path, roots[w], &data, &len, a->err);
+                r = policy_emit_yaml(a->writes[w].path, roots[w], &data, &len, a->err);
                 if (r == 0) {
                         free(a->writes[w].data);
                         a->writes[w].data = data;
@@ -589,7 +589,7 @@ int extends_bases(struct file *f, struct yamltree_node *root)
                 yamltree_free(roots[w]);
         free(roots);
         free(dirty);
-        return r == -ENOMEM ? oom(a->err) : r;
+        return r == -ENOMEM ? policy_oom(a->err) : r;
 }
 
 /* Whether service `name` is named by another service (depends_on, links, extends, volumes_from,
@@ -601,21 +601,22 @@ static bool referenced(const struct yamltree_node *services, const struct yamltr
 
                 if (services->items[i] == name || svc->kind != YAMLTREE_MAP)
                         continue;
-                v = map_get(svc, "depends_on");
-                if (v && v->kind == YAMLTREE_MAP && map_get(v, name->text))
+                v = yamltree_map_get(svc, "depends_on");
+                if (v && v->kind == YAMLTREE_MAP && yamltree_map_get(v, name->text))
                         return true;
                 for (int k = 0; k < 3; k++) {
-                        v = map_get(svc, k == 0 ? "depends_on" : k == 1 ? "links" : "volumes_from");
+                        v = yamltree_map_get(svc, k == 0 ? "depends_on" : k == 1 ? "links" : "volumes_from");
                         for (size_t j = 0; v && v->kind == YAMLTREE_SEQ && j < v->n; j++)
-                                if (is_scalar(v->items[j]) && !strncmp(v->items[j]->text, name->text, name->len) &&
+                                if (yamltree_is_scalar(v->items[j]) &&
+                                    !strncmp(v->items[j]->text, name->text, name->len) &&
                                     (v->items[j]->len == name->len || v->items[j]->text[name->len] == ':'))
                                         return true;
                 }
-                v = map_get(svc, "extends");
-                if (text_is(v, name->text) || text_is(map_get(v, "service"), name->text))
+                v = yamltree_map_get(svc, "extends");
+                if (yamltree_text_is(v, name->text) || yamltree_text_is(yamltree_map_get(v, "service"), name->text))
                         return true;
-                v = map_get(svc, "network_mode");
-                if (is_scalar(v) && v->len == name->len + 8 && !strncmp(v->text, "service:", 8) &&
+                v = yamltree_map_get(svc, "network_mode");
+                if (yamltree_is_scalar(v) && v->len == name->len + 8 && !strncmp(v->text, "service:", 8) &&
                     !strcmp(v->text + 8, name->text))
                         return true;
         }
@@ -631,7 +632,7 @@ static bool profile_active(struct file *f, const struct yamltree_node *profiles)
                 for (const char *p = env; *p;) {
                         size_t len = strcspn(p, ",");
                         if ((len == 1 && *p == '*') ||
-                            (is_scalar(profiles->items[i]) && len == profiles->items[i]->len &&
+                            (yamltree_is_scalar(profiles->items[i]) && len == profiles->items[i]->len &&
                              !strncmp(p, profiles->items[i]->text, len)))
                                 return true;
                         p += len + (p[len] == ',');
@@ -647,7 +648,7 @@ static void drop_inactive_profiles(struct file *f, struct yamltree_node *service
         size_t i = 0;
 
         while (services && services->kind == YAMLTREE_MAP && i + 1 < services->n) {
-                const struct yamltree_node *profiles = map_get(services->items[i + 1], "profiles");
+                const struct yamltree_node *profiles = yamltree_map_get(services->items[i + 1], "profiles");
 
                 if (profiles && profiles->kind == YAMLTREE_SEQ && profiles->n > 0 && !profile_active(f, profiles) &&
                     !referenced(services, services->items[i])) {
@@ -662,44 +663,44 @@ static void drop_inactive_profiles(struct file *f, struct yamltree_node *service
         }
 }
 
-int rewrite_v1(struct file *f, struct yamltree_node *root)
+int policy_rewrite_v1(struct file *f, struct yamltree_node *root)
 {
-        struct yamltree_node *services = map_get(root, "services"), *v;
+        struct yamltree_node *services = yamltree_map_get(root, "services"), *v;
         char name[80];
         size_t i;
         int r;
 
-        r = rewrite_configs(f, map_get(root, "configs"));
+        r = rewrite_configs(f, yamltree_map_get(root, "configs"));
         if (r < 0)
-                return r == -ENOMEM ? oom(f->a->err) : r;
+                return r == -ENOMEM ? policy_oom(f->a->err) : r;
         drop_inactive_profiles(f, services);
         for (i = 0; services && services->kind == YAMLTREE_MAP && i + 1 < services->n; i += 2) {
                 char who[WHO_SIZE];
 
-                show(services->items[i]->text, services->items[i]->len, name, sizeof name);
+                yamltree_show(services->items[i]->text, services->items[i]->len, name, sizeof name);
                 snprintf(who, sizeof who, "service '%s'", name);
                 r = rewrite_service(f, name, services->items[i + 1]);
                 if (r == 0)
-                        r = configs_to_binds(f, who, services->items[i + 1], map_get(root, "configs"));
+                        r = configs_to_binds(f, who, services->items[i + 1], yamltree_map_get(root, "configs"));
                 if (r < 0)
-                        return r == -ENOMEM ? oom(f->a->err) : r;
+                        return r == -ENOMEM ? policy_oom(f->a->err) : r;
         }
-        map_del(root, "configs", false); /* mounted as binds above */
-        v = map_get(root, "secrets");
+        yamltree_map_del(root, "configs", false); /* mounted as binds above */
+        v = yamltree_map_get(root, "secrets");
         for (i = 0; v && v->kind == YAMLTREE_MAP && i + 1 < v->n; i += 2)
-                if (map_get(v->items[i + 1], "environment")) {
-                        show(v->items[i]->text, v->items[i]->len, name, sizeof name);
+                if (yamltree_map_get(v->items[i + 1], "environment")) {
+                        yamltree_show(v->items[i]->text, v->items[i]->len, name, sizeof name);
                         char who[WHO_SIZE];
 
                         snprintf(who, sizeof who, "secret '%s'", name);
                         return refuse_v1(f, who, "environment");
                 }
-        map_del(root, "name", false); /* v1 refuses it; the project name is -p */
+        yamltree_map_del(root, "name", false); /* v1 refuses it; the project name is -p */
         /* a version string v1 does not know ("3.8-custom", "latest"): v2 ignores it, v1 refuses the file */
-        v = map_get(root, "version");
+        v = yamltree_map_get(root, "version");
         if (v && v->kind == YAMLTREE_SCALAR && !plain_non_string(v) && !v1_version(v))
-                map_del(root, "version", false);
+                yamltree_map_del(root, "version", false);
         if (escape_lone_dollars(root) < 0)
-                return oom(f->a->err);
+                return policy_oom(f->a->err);
         return 0;
 }

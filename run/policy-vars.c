@@ -1,11 +1,11 @@
 /* policy-vars.c - variables resolved before anything is judged (spec/run.md "Variables").
  *
- * scan_vars() interpolates every value string of a document with the caller's lookup (composevars.h), in
+ * policy_scan_vars() interpolates every value string of a document with the caller's lookup (composevars.h), in
  * place: the checks then judge what compose will use, and the node is marked MARK_RESOLVED (with what the
  * interpolation found: INTERP_UNSET_USED means a variable stayed unknown). A string that needs a variable
  * nothing provides (${NAME:?msg}) is left as written and its name collected, so the run is refused before
  * anything starts with one message. Mapping keys are not interpolated (compose does not either).
- * escape_resolved() doubles every `$` of the marked strings just before the effective file is emitted, so
+ * policy_escape_resolved() doubles every `$` of the marked strings just before the effective file is emitted, so
  * compose reads back exactly the value that was judged (docker-compose 1.29 could not evaluate nested
  * defaults or ${A:+x} itself).
  */
@@ -38,12 +38,12 @@ static int resolve_scalar(struct apply *a, struct yamltree_node *n)
                 size_t len = strlen(rep.required_name);
 
                 free(out);
-                if (strv_has(&a->vars, rep.required_name, len))
+                if (policy_strv_has(&a->vars, rep.required_name, len))
                         return 0;
                 if (a->vars.n >= POLICY_MAX_VARS)
                         return error_set(a->err, STACK_EREJECT, "the compose file requires more than %d variables",
                                          POLICY_MAX_VARS);
-                return strv_add(&a->vars, rep.required_name, len) < 0 ? oom(a->err) : 0;
+                return policy_strv_add(&a->vars, rep.required_name, len) < 0 ? policy_oom(a->err) : 0;
         }
         free(n->text);
         n->text = out;
@@ -54,7 +54,7 @@ static int resolve_scalar(struct apply *a, struct yamltree_node *n)
         return 0;
 }
 
-int scan_vars(struct apply *a, struct yamltree_node *n)
+int policy_scan_vars(struct apply *a, struct yamltree_node *n)
 {
         size_t i;
         int r;
@@ -62,14 +62,14 @@ int scan_vars(struct apply *a, struct yamltree_node *n)
         if (n->kind == YAMLTREE_SCALAR)
                 return resolve_scalar(a, n);
         for (i = n->kind == YAMLTREE_MAP ? 1 : 0; i < n->n; i += n->kind == YAMLTREE_MAP ? 2 : 1) {
-                r = scan_vars(a, n->items[i]);
+                r = policy_scan_vars(a, n->items[i]);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-int escape_resolved(struct yamltree_node *n, struct error *err)
+int policy_escape_resolved(struct yamltree_node *n, struct error *err)
 {
         size_t i;
         char *out;
@@ -81,7 +81,7 @@ int escape_resolved(struct yamltree_node *n, struct error *err)
                         return 0;
                 }
                 if (interp_escape(n->text, &out) < 0)
-                        return oom(err);
+                        return policy_oom(err);
                 free(n->text);
                 n->text = out;
                 n->len = strlen(out);
@@ -89,20 +89,20 @@ int escape_resolved(struct yamltree_node *n, struct error *err)
                 return 0;
         }
         for (i = 0; i < n->n; i++) {
-                r = escape_resolved(n->items[i], err);
+                r = policy_escape_resolved(n->items[i], err);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-bool node_unknown(const struct yamltree_node *n)
+bool policy_node_unknown(const struct yamltree_node *n)
 {
-        if (!is_scalar(n))
+        if (!yamltree_is_scalar(n))
                 return false;
         if (n->mark & MARK_RESOLVED)
                 return (n->mark & INTERP_UNSET_USED) != 0;
-        return has_var(n->text, n->len);
+        return policy_has_var(n->text, n->len);
 }
 
 bool policy_dotenv_key_allowed(const char *key)

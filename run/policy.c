@@ -7,7 +7,7 @@
  * counted against the same node budget, so a billion-laughs file stops at the limit instead of growing. Merge
  * keys (`<<` and any `!!merge`-tagged key) are resolved the way PyYAML (compose v1) and go-yaml (compose v2)
  * resolve them, YAML tags beyond the core schema are refused and the others resolved, and every key must be one
- * of the compose specification's (policy-keys.c).
+ * of the compose specification's (policy-tags.c, policy-keys.c).
  * What is checked is therefore exactly what compose will see, and the effective file is emitted without
  * anchors, aliases or merge keys: a change made to one service can never leak into another through a shared
  * anchor.
@@ -17,8 +17,10 @@
  * file and what it includes) passed: then the data dirs are made and the effective files written.
  *
  * The parts (private interface: policy-int.h):
- *   policy-yaml.c      the tree: predicates, editing, string lists, parsing and emitting
- *   policy-keys.c      YAML tags and the compose specification's keys: what is not understood is refused
+ *   policy-yaml.c      the document as compose reads it: predicates, string lists, parsing and emitting
+ *                      (the tree and its edits: base/yamltree.h)
+ *   policy-tags.c      YAML tags beyond the core schema are refused, the others resolved
+ *   policy-keys.c      the compose specification's keys (table: policy-keytable.c): unknown ones are refused
  *   policy-paths.c     paths: lexical normalisation, where a path leads, host files compose reads
  *   policy-services.c  a document's top-level keys and each service's keys, dispatched to the checks below
  *   policy-security.c  privileged, host namespaces, capabilities, devices, security_opt, networks, other
@@ -92,7 +94,7 @@ const char *policy_perm_name(unsigned bit)
 }
 
 /* The file asks for bit: record it; refuse (first refusal wins, checking goes on) unless it is granted. */
-void need(struct file *f, unsigned bit, const char *who, const char *fmt, ...)
+void policy_need(struct file *f, unsigned bit, const char *who, const char *fmt, ...)
 {
         struct apply *a = f->a;
         const char *name = policy_perm_name(bit);
@@ -126,13 +128,14 @@ static void refusal_message(const struct apply *a)
         error_set(a->err, STACK_EREJECT, "%s", msg);
 }
 
-int malformed(struct file *f, const char *who, const char *what, const struct yamltree_node *n)
+int policy_malformed(struct file *f, const char *who, const char *what, const struct yamltree_node *n)
 {
-        return error_set(f->a->err, STACK_EREJECT, "%s: %s, not a %s (line %zu)", who, what, kind_name(n), n->line);
+        return error_set(f->a->err, STACK_EREJECT, "%s: %s, not a %s (line %zu)", who, what, yamltree_kind_name(n),
+                         n->line);
 }
 
-int check_file(struct apply *a, const char *path, const char *rel, const char *base, bool list_services, char **ret,
-               size_t *ret_len, struct yamltree_node **ret_root)
+int policy_check_file(struct apply *a, const char *path, const char *rel, const char *base, bool list_services,
+                      char **ret, size_t *ret_len, struct yamltree_node **ret_root)
 {
         struct file f = {.a = a, .rel = rel, .base = base, .list_services = list_services};
         struct yamltree_node *root = NULL;
@@ -148,16 +151,16 @@ int check_file(struct apply *a, const char *path, const char *rel, const char *b
                 return error_set(a->err, STACK_EREJECT, "%s: larger than %d bytes", rel, POLICY_MAX_SIZE);
         if (r < 0)
                 return error_errno(a->err, STACK_EFAIL, r, "cannot read %s", path);
-        r = parse_yaml(rel, data, len, &root, a->err);
+        r = policy_parse_yaml(rel, data, len, &root, a->err);
         free(data);
         if (r < 0)
                 return r;
         if (main_file) /* checked as one document with the main file */
-                r = merge_override(a, rel, root);
+                r = policy_merge_override(a, rel, root);
         if (r == 0)
-                r = strv_add(&a->visiting, rel, strlen(rel)) < 0 ? oom(a->err) : 0;
+                r = policy_strv_add(&a->visiting, rel, strlen(rel)) < 0 ? policy_oom(a->err) : 0;
         if (r == 0) {
-                r = check_document(&f, root);
+                r = policy_check_document(&f, root);
                 free(a->visiting.v[--a->visiting.n]);
                 a->visiting.v[a->visiting.n] = NULL;
         }
@@ -166,15 +169,15 @@ int check_file(struct apply *a, const char *path, const char *rel, const char *b
                 return 0;
         }
         if (r == 0 && !a->refused && main_file && a->in->compose_v1)
-                r = flatten_includes(&f, root);
+                r = policy_flatten_includes(&f, root);
         if (r == 0 && !a->refused)
-                r = extends_bases(&f, root);
+                r = policy_extends_bases(&f, root);
         if (r == 0 && !a->refused && a->in->compose_v1)
-                r = rewrite_v1(&f, root);
+                r = policy_rewrite_v1(&f, root);
         if (r == 0 && !a->refused)
-                r = escape_resolved(root, a->err);
+                r = policy_escape_resolved(root, a->err);
         if (r == 0 && !a->refused)
-                r = emit_yaml(rel, root, ret, ret_len, a->err);
+                r = policy_emit_yaml(rel, root, ret, ret_len, a->err);
         yamltree_free(root);
         return r;
 }
@@ -237,10 +240,10 @@ void policy_result_release(struct policy_result *r)
 {
         if (!r)
                 return;
-        strv_free(r->services);
-        strv_free(r->required_vars);
-        strv_free(r->redirected);
-        strv_free(r->warnings);
+        policy_strv_free(r->services);
+        policy_strv_free(r->required_vars);
+        policy_strv_free(r->redirected);
+        policy_strv_free(r->warnings);
         free(r->routes);
         memset(r, 0, sizeof *r);
 }
@@ -259,14 +262,14 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
             in->compose_path[0] != '/' || in->run_dir[0] != '/' || in->data_dir[0] != '/')
                 return error_set(err, STACK_EFAIL, "policy_apply: invalid argument");
         /* the compose file relative to the run dir, both normalised lexically */
-        if (path_add(root, sizeof root, in->run_dir, strlen(in->run_dir), true) < 0 ||
-            path_add(rel, sizeof rel, in->compose_path, strlen(in->compose_path), true) < 0)
+        if (policy_path_add(root, sizeof root, in->run_dir, strlen(in->run_dir), true) < 0 ||
+            policy_path_add(rel, sizeof rel, in->compose_path, strlen(in->compose_path), true) < 0)
                 return error_set(err, STACK_EFAIL, "policy_apply: path too long");
         n = strlen(root);
         if (strncmp(rel, root, n) != 0 || (n && rel[n] != '/') || !rel[n ? n + 1 : 0])
                 return error_set(err, STACK_EFAIL, "%s is not inside the run dir %s", in->compose_path, in->run_dir);
         memmove(rel, rel + (n ? n + 1 : 0), strlen(rel + (n ? n + 1 : 0)) + 1);
-        path_dirname(rel, base, sizeof base);
+        policy_path_dirname(rel, base, sizeof base);
         if (!realpath(in->run_dir, a.run_real))
                 a.run_real[0] = 0;
 
@@ -274,9 +277,9 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
                 policy_limits_default(&lim);
         a.limits = in->limits ? in->limits : &lim;
         a.main_base = base;
-        r = check_file(&a, in->compose_path, rel, base, true, &data, &len, NULL);
+        r = policy_check_file(&a, in->compose_path, rel, base, true, &data, &len, NULL);
         if (r == 0)
-                finish_binds(&a);
+                policy_finish_binds(&a);
         if (r == 0 && a.refused) { /* the effective text is not written */
                 free(data);
                 data = NULL;
@@ -284,16 +287,16 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
                 r = -STACK_EREJECT;
         }
         if (r == 0)
-                r = finish_routes(&a);
+                r = policy_finish_routes(&a);
         if (r < 0)
                 goto fail;
         out = strdup(out_path);
         if (!out) {
                 free(data);
-                r = oom(err);
+                r = policy_oom(err);
                 goto fail;
         }
-        r = pending_add(&a, out, data, len, 0600); /* last: the included files' copies are written first */
+        r = policy_pending_add(&a, out, data, len, 0600); /* last: the included files' copies are written first */
         if (r < 0)
                 goto fail;
         if (a.dirs.n && !in->dry) {
@@ -326,16 +329,16 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
                         goto fail;
                 }
         }
-        ret->services = strv_steal(&a.services);
-        ret->required_vars = strv_steal(&a.vars);
-        ret->redirected = strv_steal(&a.redirected);
-        ret->warnings = strv_steal(&a.warnings);
+        ret->services = policy_strv_steal(&a.services);
+        ret->required_vars = policy_strv_steal(&a.vars);
+        ret->redirected = policy_strv_steal(&a.redirected);
+        ret->warnings = policy_strv_steal(&a.warnings);
         ret->routes = a.routes;
         ret->n_routes = a.n_routes;
         a.routes = NULL;
         if (!ret->services || !ret->required_vars || !ret->redirected || !ret->warnings) {
                 policy_result_release(ret);
-                r = oom(err);
+                r = policy_oom(err);
                 goto fail;
         }
         ret->needed = a.needed;
@@ -343,16 +346,16 @@ int policy_apply(const struct policy_input *in, const char *out_path, struct pol
 fail:
         if (r < 0)
                 ret->needed = a.needed; /* a refusal still says everything the file asks for */
-        strv_release(&a.services);
-        strv_release(&a.vars);
-        strv_release(&a.redirected);
-        strv_release(&a.dirs);
-        strv_release(&a.visiting);
-        strv_release(&a.main_names);
-        strv_release(&a.warnings);
-        strv_release(&a.binds);
-        strv_release(&a.wbinds);
-        strv_release(&a.pins);
+        policy_strv_release(&a.services);
+        policy_strv_release(&a.vars);
+        policy_strv_release(&a.redirected);
+        policy_strv_release(&a.dirs);
+        policy_strv_release(&a.visiting);
+        policy_strv_release(&a.main_names);
+        policy_strv_release(&a.warnings);
+        policy_strv_release(&a.binds);
+        policy_strv_release(&a.wbinds);
+        policy_strv_release(&a.pins);
         free(a.routes);
         for (i = 0; i < a.n_writes; i++) {
                 free(a.writes[i].path);

@@ -143,8 +143,7 @@ static const char *show(const struct yamltree_node *n, char *buf, size_t size)
 
 bool manifest_scalar_is(const struct yamltree_node *n, const char *s)
 {
-        n = manifest_deref(n);
-        return n->kind == YAMLTREE_SCALAR && n->len == strlen(s) && memcmp(n->text, s, n->len) == 0;
+        return yamltree_text_is(manifest_deref(n), s);
 }
 
 /* ---- warnings ---- */

@@ -1,9 +1,9 @@
-/* fuzz-labels.c - traefik labels to routes (proxy/labels.h). The input is lines `key=value` (a compose
+/* fuzz-labels.c - traefik labels to routes (run/labels.h). The input is lines `key=value` (a compose
  * service's labels, already interpolated); the first byte is the service's single exposed port (0: none).
  * Every route it returns names a host the proxy accepts (labels_host_ok) and a port in 1..65535. */
 #include "fuzz.h"
 
-#include "proxy/labels.h"
+#include "run/labels.h"
 
 #define MAX_LABELS 64
 

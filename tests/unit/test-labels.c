@@ -1,4 +1,4 @@
-/* test-labels.c - routes from traefik labels (proxy/labels.h), with labels as the catalog's hub writes them
+/* test-labels.c - routes from traefik labels (run/labels.h), with labels as the catalog's hub writes them
  * (after ${PROJECT}.${DOMAIN} was resolved by the caller).
  */
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "proxy/labels.h"
+#include "run/labels.h"
 
 static char warnings[4096];
 static int n_warnings;

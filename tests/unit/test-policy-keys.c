@@ -1,6 +1,6 @@
-/* test-policy-keys.c - what the policy does not understand is refused (run/policy-keys.c, base/yamltree.c):
- * merge keys in every spelling compose reads, YAML tags, compose keys at every level, `x-` extensions; and the
- * effective file carries no tags, anchors, aliases or merge keys. */
+/* test-policy-keys.c - what the policy does not understand is refused (run/policy-keys.c, run/policy-tags.c,
+ * base/yamltree.c): merge keys in every spelling compose reads, YAML tags, compose keys at every level, `x-`
+ * extensions; and the effective file carries no tags, anchors, aliases or merge keys. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

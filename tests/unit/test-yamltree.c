@@ -1,14 +1,18 @@
 /* test-yamltree.c - what the loader calls a YAML null (the one definition stack.yaml and compose files share), and
- * merge keys in every spelling PyYAML (compose v1) or go-yaml (compose v2) merges. */
+ * merge keys in every spelling PyYAML (compose v1) or go-yaml (compose v2) merges; and the helpers that read and
+ * edit a tree. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <yaml.h>
 
 #include "base/yamltree.h"
 
@@ -188,6 +192,65 @@ static void the_merge_tag_elsewhere_and_two_merge_keys_are_refused(void **state)
         }
 }
 
+/* ---- reading and editing a tree ---- */
+
+static void map_set_replaces_then_adds_and_map_del_removes_or_steals(void **state)
+{
+        struct yamltree_node *m = yamltree_node_new(YAMLTREE_MAP), *v;
+
+        assert_non_null(m);
+        assert_int_equal(yamltree_map_set_text(m, "image", "web:1", YAML_PLAIN_SCALAR_STYLE), 0);
+        assert_int_equal(yamltree_map_set_text(m, "user", "app", YAML_PLAIN_SCALAR_STYLE), 0);
+        assert_int_equal(yamltree_map_set_text(m, "image", "web:2", YAML_PLAIN_SCALAR_STYLE),
+                         0); /* replaced in place */
+        assert_int_equal(m->n, 4);
+        assert_true(yamltree_text_is(m->items[0], "image"));
+        assert_true(yamltree_text_is(yamltree_map_get(m, "image"), "web:2"));
+        assert_true(yamltree_text_is_ci(yamltree_map_get(m, "user"), "APP"));
+        assert_null(yamltree_map_get(m, "absent"));
+        assert_null(yamltree_map_get(yamltree_map_get(m, "user"), "x")); /* a scalar is no mapping */
+        assert_int_equal(yamltree_map_set(m, "x", YAML_PLAIN_SCALAR_STYLE, NULL),
+                         -ENOMEM); /* a failed scalar_new passed in */
+
+        v = yamltree_map_del(m, "image", true);
+        assert_true(yamltree_text_is(v, "web:2"));
+        yamltree_free(v);
+        assert_null(yamltree_map_del(m, "user", false));
+        assert_int_equal(m->n, 0);
+        yamltree_free(m);
+}
+
+static void a_copy_is_equal_and_independent(void **state)
+{
+        struct yamltree_node *m = yamltree_node_new(YAMLTREE_MAP), *seq = yamltree_node_new(YAMLTREE_SEQ), *c, *l;
+
+        assert_non_null(m);
+        assert_non_null(seq);
+        assert_int_equal(yamltree_append(seq, yamltree_scalar_new("a", 1, YAML_PLAIN_SCALAR_STYLE)), 0);
+        assert_int_equal(yamltree_append(seq, yamltree_scalar_new("", 0, YAML_PLAIN_SCALAR_STYLE)), 0); /* a null */
+        assert_int_equal(yamltree_map_set(m, "list", YAML_PLAIN_SCALAR_STYLE, seq), 0);
+        assert_string_equal(yamltree_kind_name(seq), "list");
+        assert_string_equal(yamltree_kind_name(m), "mapping");
+
+        c = yamltree_copy(m);
+        assert_non_null(c);
+        assert_true(yamltree_equal(m, c));
+        l = yamltree_map_get(c, "list");
+        assert_true(yamltree_is_scalar(l->items[0]));
+        l->items[0]->style = YAML_DOUBLE_QUOTED_SCALAR_STYLE; /* styles aside: still equal */
+        assert_true(yamltree_equal(m, c));
+        yamltree_scalar_replace(l->items[1], strdup(""), YAML_SINGLE_QUOTED_SCALAR_STYLE); /* '' is no null */
+        assert_false(yamltree_equal(m, c));
+        yamltree_scalar_replace(l->items[1], strdup(""), YAML_PLAIN_SCALAR_STYLE);
+        assert_true(yamltree_equal(m, c));
+        yamltree_scalar_replace(l->items[0], strdup("b"), YAML_PLAIN_SCALAR_STYLE);
+        assert_false(yamltree_equal(m, c));
+        assert_true(yamltree_text_is(seq->items[0], "a")); /* the original is untouched */
+        assert_null(yamltree_copy(NULL));
+        yamltree_free(c);
+        yamltree_free(m);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -201,6 +264,8 @@ int main(void)
                 cmocka_unit_test(every_merge_spelling_is_merged),
                 cmocka_unit_test(a_quoted_or_tagged_string_key_is_not_a_merge),
                 cmocka_unit_test(the_merge_tag_elsewhere_and_two_merge_keys_are_refused),
+                cmocka_unit_test(map_set_replaces_then_adds_and_map_del_removes_or_steals),
+                cmocka_unit_test(a_copy_is_equal_and_independent),
         };
         return cmocka_run_group_tests_name("yamltree", tests, NULL, NULL);
 }
