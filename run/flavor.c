@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,13 +17,13 @@
 
 #include "run/engine.h"
 #include "run/images.h"
+#include "run/rundir.h"
 #include "store/imagearchive.h"
 #include "store/checkout.h"
 #include "base/fsutil.h"
 #include "store/index.h"
 #include "store/tree.h"
 
-#define MARKER_NAME ".stack-run" /* as run.c: the tree a run dir holds */
 #define STATIC_NAME "StaticWebsite"
 
 bool flavor_is_static(const char *flavor)
@@ -44,53 +43,12 @@ bool flavor_row_static(struct store *s, const struct run_row *row)
         return is;
 }
 
-static void new_id(char *out)
-{
-        unsigned char b[6];
-
-        if (getrandom(b, sizeof b, 0) != sizeof b)
-                for (size_t i = 0; i < sizeof b; i++)
-                        b[i] = (unsigned char)(rand() >> 3);
-        for (size_t i = 0; i < sizeof b; i++)
-                sprintf(out + 2 * i, "%02x", b[i]);
-}
-
 static double now_s(void)
 {
         struct timespec t;
 
         clock_gettime(CLOCK_MONOTONIC, &t);
         return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static bool marker_ok(const char *run_dir, const char *hex)
-{
-        char path[PATH_MAX], *text = NULL;
-        bool ok;
-
-        if (fs_path(path, sizeof path, "%s/" MARKER_NAME, run_dir) < 0 || fs_read_file(path, 256, &text, NULL) < 0)
-                return false;
-        ok = strncmp(text, hex, DIGEST_HEX_LEN) == 0;
-        free(text);
-        return ok;
-}
-
-/* The version checked out into dir (fresh) with the marker naming its tree. */
-static int checkout(struct store *s, const struct tree *t, const char *hex, const char *dir, struct error *err)
-{
-        char path[PATH_MAX], line[DIGEST_HEX_LEN + 2];
-        int r = fs_rm_rf(dir);
-
-        if (r < 0)
-                return error_errno(err, STACK_ESTORE, r, "cannot remove %s", dir);
-        r = checkout_tree(s, t, dir, err);
-        if (r < 0)
-                return r;
-        snprintf(line, sizeof line, "%s\n", hex);
-        if (fs_path(path, sizeof path, "%s/" MARKER_NAME, dir) < 0)
-                return error_set(err, STACK_ESTORE, "store path too long");
-        r = fs_write_atomic(path, line, strlen(line), 0644);
-        return r < 0 ? error_errno(err, STACK_ESTORE, r, "cannot write %s", path) : 0;
 }
 
 static int one_route(struct run_info *ret, const char *slug, const char *run_dir)
@@ -145,19 +103,17 @@ int flavor_static_start(struct store *s, const struct version_info *v, const str
 {
         struct tree t;
         struct run_row old = {0}, row = {0};
-        char hex[DIGEST_HEX_LEN + 1], run_dir[PATH_MAX], runs[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX],
-                project[RUN_PROJECT_MAX], suffix[17], id[17];
+        char run_dir[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX], project[RUN_PROJECT_MAX],
+                suffix[RUNDIR_ID_LEN + 1], id[sizeof old.id];
         bool have_old, same, staging = false;
         double t0 = now_s();
         int r;
 
         tree_init(&t);
-        digest_to_hex(&v->tree, hex);
-        new_id(suffix);
-        if (fs_path(runs, sizeof runs, "%s/runs", store_home(s)) < 0 ||
-            fs_path(run_dir, sizeof run_dir, "%s/%s", runs, v->slug) < 0 ||
-            fs_path(staged, sizeof staged, "%s/.%s.new-%s", runs, v->slug, suffix) < 0 ||
-            fs_path(aside, sizeof aside, "%s/.%s.old-%s", runs, v->slug, suffix) < 0)
+        rundir_new_id(suffix);
+        if (rundir_path(s, v->slug, NULL, NULL, run_dir, sizeof run_dir) < 0 ||
+            rundir_path(s, v->slug, "new", suffix, staged, sizeof staged) < 0 ||
+            rundir_path(s, v->slug, "old", suffix, aside, sizeof aside) < 0)
                 return error_set(err, STACK_ESTORE, "store path too long");
         run_project_name(v->slug, project, sizeof project);
         r = index_load_tree(store_index(s), &v->tree, &t, err);
@@ -169,21 +125,16 @@ int flavor_static_start(struct store *s, const struct version_info *v, const str
         same = have_old && digest_equal(&old.tree, &v->tree);
         snprintf(id, sizeof id, "%s", same ? old.id : "");
         if (!same)
-                new_id(id);
+                rundir_new_id(id);
         r = one_route(ret, v->slug, run_dir);
         if (r < 0) {
                 r = error_set(err, STACK_EFAIL, "out of memory");
                 goto done;
         }
         /* The checkout beside the run dir, while whatever runs keeps running. */
-        if (!same || !marker_ok(run_dir, hex)) {
-                r = fs_mkdir_p(runs, 0755);
-                if (r < 0) {
-                        r = error_errno(err, STACK_ESTORE, r, "cannot create %s", runs);
-                        goto done;
-                }
+        if (!same || !rundir_marker_ok(run_dir, &v->tree)) {
                 staging = true;
-                r = checkout(s, &t, hex, staged, err);
+                r = rundir_checkout(s, &t, &v->tree, staged, err);
                 if (r < 0)
                         goto done;
                 if (o->step)
@@ -210,17 +161,10 @@ int flavor_static_start(struct store *s, const struct version_info *v, const str
                 have_old = false;
         }
         if (staging) {
-                if (rename(run_dir, aside) < 0 && errno != ENOENT) {
-                        r = error_errno(err, STACK_ESTORE, -errno, "cannot move the old run dir %s aside", run_dir);
+                r = rundir_switch(staged, run_dir, aside, err);
+                if (r < 0)
                         goto done;
-                }
-                if (rename(staged, run_dir) < 0) {
-                        r = error_errno(err, STACK_ESTORE, -errno, "cannot move %s to %s", staged, run_dir);
-                        rename(aside, run_dir);
-                        goto done;
-                }
                 staging = false;
-                fs_rm_rf(aside);
         }
         snprintf(row.id, sizeof row.id, "%s", id);
         row.slug = v->slug;

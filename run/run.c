@@ -15,6 +15,7 @@
 #include "images.h"
 #include "judge.h"
 #include "relaunch.h"
+#include "rundir.h"
 #include "runs.h"
 #include "base/buf.h"
 #include "store/checkout.h"
@@ -27,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,7 +35,6 @@
 #include <jansson.h>
 
 #define EFFECTIVE_NAME ".stack-compose.yaml"
-#define MARKER_NAME    ".stack-run"
 #define ROUTES_FILE    ".stack-routes"
 #define RUN_SETTLE_MS  250
 #define STACK_DOMAIN   "stack.localhost"
@@ -140,7 +139,7 @@ void run_project_of(struct store *s, const char *slug, char *out, size_t size)
 }
 
 struct paths {
-        char run_dir[PATH_MAX], data_dir[PATH_MAX], env_file[PATH_MAX], marker[PATH_MAX];
+        char run_dir[PATH_MAX], data_dir[PATH_MAX], env_file[PATH_MAX];
         char compose[PATH_MAX], compose_dir[PATH_MAX], effective[PATH_MAX];
         char project[RUN_PROJECT_MAX];
 };
@@ -157,10 +156,9 @@ static int make_paths(struct store *s, const char *slug, const char *compose_rel
         if (run_dir)
                 r |= fs_path(p->run_dir, sizeof p->run_dir, "%s", run_dir);
         else
-                r |= fs_path(p->run_dir, sizeof p->run_dir, "%s/runs/%s", home, slug);
+                r |= rundir_path(s, slug, NULL, NULL, p->run_dir, sizeof p->run_dir);
         r |= fs_path(p->data_dir, sizeof p->data_dir, "%s/data/%s", home, slug);
         r |= fs_path(p->env_file, sizeof p->env_file, "%s/data/%s/stack.env", home, slug);
-        r |= fs_path(p->marker, sizeof p->marker, "%s/" MARKER_NAME, p->run_dir);
         r |= fs_path(p->compose, sizeof p->compose, "%s/%s", p->run_dir, compose_rel ? compose_rel : "compose.yaml");
         r |= fs_path(p->compose_dir, sizeof p->compose_dir, "%s", p->compose);
         slash = strrchr(p->compose_dir, '/');
@@ -329,58 +327,9 @@ static unsigned declared_perms(const struct manifest *m)
 
 static bool marker_matches(const struct paths *p, const struct digest *tree)
 {
-        char hex[DIGEST_HEX_LEN + 1], *text = NULL;
         struct stat st;
-        bool ok;
 
-        digest_to_hex(tree, hex);
-        if (fs_read_file(p->marker, 256, &text, NULL) < 0)
-                return false;
-        ok = !strncmp(text, hex, DIGEST_HEX_LEN) && stat(p->effective, &st) == 0;
-        free(text);
-        return ok;
-}
-
-/* A checkout of the tree into p->run_dir, a fresh directory beside the stack's run dir (a stale one a crash
- * left is removed first), with the marker naming its tree. */
-static int prepare_run_dir(struct store *s, const struct tree *t, const struct digest *tree, const struct paths *p,
-                           struct error *err)
-{
-        char hex[DIGEST_HEX_LEN + 2], parent[PATH_MAX];
-        int r;
-
-        r = fs_path(parent, sizeof parent, "%s/runs", store_home(s));
-        if (r == 0)
-                r = fs_mkdir_p(parent, 0755);
-        if (r < 0)
-                return error_errno(err, STACK_ESTORE, r, "cannot create %s", parent);
-        r = fs_rm_rf(p->run_dir);
-        if (r < 0)
-                return error_errno(err, STACK_ESTORE, r, "cannot remove %s", p->run_dir);
-        r = checkout_tree(s, t, p->run_dir, err);
-        if (r < 0)
-                return r;
-        digest_to_hex(tree, hex);
-        strcat(hex, "\n");
-        r = fs_write_atomic(p->marker, hex, strlen(hex), 0644);
-        return r < 0 ? error_errno(err, STACK_ESTORE, r, "cannot write %s", p->marker) : 0;
-}
-
-/* The prepared dir becomes the stack's run dir: the previous one (another tree's checkout: the stack's state
- * is not in there) is moved aside, then removed. */
-static int switch_run_dir(const char *staged, const char *run_dir, const char *aside, struct error *err)
-{
-        int r;
-
-        if (rename(run_dir, aside) < 0 && errno != ENOENT)
-                return error_errno(err, STACK_ESTORE, errno, "cannot move the old run dir %s aside", run_dir);
-        if (rename(staged, run_dir) < 0) {
-                r = error_errno(err, STACK_ESTORE, errno, "cannot move %s to %s", staged, run_dir);
-                rename(aside, run_dir);
-                return r;
-        }
-        r = fs_rm_rf(aside);
-        return r < 0 ? error_errno(err, STACK_ESTORE, r, "cannot remove the old run dir %s", aside) : 0;
+        return rundir_marker_ok(p->run_dir, tree) && stat(p->effective, &st) == 0;
 }
 
 /* The required variables (${VAR:?msg}) the policy found unset with the same lookup compose gets. */
@@ -689,17 +638,6 @@ void run_infos_free(struct run_info *v, size_t n)
         free(v);
 }
 
-static void new_run_id(char *out)
-{
-        uint8_t b[6];
-
-        if (getrandom(b, sizeof b, 0) != sizeof b)
-                for (size_t i = 0; i < sizeof b; i++)
-                        b[i] = (uint8_t)(rand() >> 3);
-        for (size_t i = 0; i < sizeof b; i++)
-                sprintf(out + 2 * i, "%02x", b[i]);
-}
-
 static int compose(const struct backend *b, const struct paths *p, const struct envlist *env, const char *const *args,
                    bool inherit, int *ret_status, char **ret_out, struct error *err)
 {
@@ -845,7 +783,7 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
 
         r = policy_limits_load(store_home(s), &limits, err); /* the person's limits (spec/run.md "Limits") */
         if (r == 0)
-                r = prepare_run_dir(s, t, &v->tree, np, err);
+                r = rundir_checkout(s, t, &v->tree, np->run_dir, err);
         if (r == 0 && flavor_is_service(v->flavor)) /* its compose file is generated (run/flavor.h) */
                 r = flavor_service_compose(s, v, t, np->compose, o->warn, o->warn_ctx, err);
         if (r == 0)
@@ -1047,10 +985,10 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                 r = read_manifest(s, &t, &m, err);
         if (r < 0)
                 goto done;
-        new_run_id(suffix);
+        rundir_new_id(suffix);
         if (make_paths(s, v->slug, v->compose, NULL, &p) < 0 ||
-            fs_path(staged, sizeof staged, "%s/runs/.%s.new-%s", store_home(s), v->slug, suffix) < 0 ||
-            fs_path(aside, sizeof aside, "%s/runs/.%s.old-%s", store_home(s), v->slug, suffix) < 0 ||
+            rundir_path(s, v->slug, "new", suffix, staged, sizeof staged) < 0 ||
+            rundir_path(s, v->slug, "old", suffix, aside, sizeof aside) < 0 ||
             make_paths(s, v->slug, v->compose, staged, &np) < 0) {
                 r = error_set(err, STACK_ESTORE, "store path too long");
                 goto done;
@@ -1069,7 +1007,7 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         if (have_old && digest_equal(&old.tree, &v->tree))
                 snprintf(row.id, sizeof row.id, "%s", old.id);
         else
-                new_run_id(row.id);
+                rundir_new_id(row.id);
         snprintf(lab_run, sizeof lab_run, "io.stack.run=%s", row.id);
         snprintf(lab_slug, sizeof lab_slug, "io.stack.slug=%s", v->slug);
         snprintf(lab_tree, sizeof lab_tree, "io.stack.tree=%.64s", tree_hex);
@@ -1117,7 +1055,7 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                 step(o, "down", &t0);
         }
         if (staging) {
-                r = switch_run_dir(np.run_dir, p.run_dir, aside, err);
+                r = rundir_switch(np.run_dir, p.run_dir, aside, err);
                 if (r < 0)
                         goto done;
                 staging = false;
@@ -1272,8 +1210,8 @@ int run_config(struct store *s, const struct version_info *v, const struct run_o
                 r = read_manifest(s, &t, &m, err);
         if (r < 0)
                 goto done;
-        new_run_id(suffix);
-        if (fs_path(dir, sizeof dir, "%s/runs/.%s.config-%s", store_home(s), v->slug, suffix) < 0 ||
+        rundir_new_id(suffix);
+        if (rundir_path(s, v->slug, "config", suffix, dir, sizeof dir) < 0 ||
             make_paths(s, v->slug, v->compose, dir, &np) < 0) {
                 r = error_set(err, STACK_ESTORE, "store path too long");
                 goto done;
