@@ -1,6 +1,7 @@
 /* flavor.c - StaticWebsite runs (a checkout the proxy serves, a row, no container) and DockerService runs (an
  * image built from the bundle's Dockerfile, run as a generated one-service compose project) (flavor.h). */
 #include "flavor.h"
+#include "runner.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -26,21 +27,26 @@
 
 #define STATIC_NAME "StaticWebsite"
 
-bool flavor_is_static(const char *flavor)
+#define SERVICE_NAME "DockerService"
+
+const struct runner *runner_of_flavor(const char *flavor)
 {
-        return flavor && strcmp(flavor, STATIC_NAME) == 0;
+        if (flavor && !strcmp(flavor, STATIC_NAME))
+                return &runner_static;
+        if (flavor && !strcmp(flavor, SERVICE_NAME))
+                return &runner_service;
+        return &runner_compose;
 }
 
-bool flavor_row_static(struct store *s, const struct run_row *row)
+const struct runner *runner_of_row(struct store *s, const struct run_row *row)
 {
         struct version_info v = {0};
-        bool is;
+        const struct runner *rn = &runner_compose;
 
-        if (index_get_version(store_index(s), row->version_id, &v, NULL) < 0)
-                return false;
-        is = flavor_is_static(v.flavor);
+        if (index_get_version(store_index(s), row->version_id, &v, NULL) == 0)
+                rn = runner_of_flavor(v.flavor);
         version_info_release(&v);
-        return is;
+        return rn;
 }
 
 static double now_s(void)
@@ -98,8 +104,8 @@ static int check_static_links(const struct tree *t, struct error *err)
         return 0;
 }
 
-int flavor_static_start(struct store *s, const struct version_info *v, const struct run_options *o,
-                        struct run_info *ret, struct error *err)
+static int static_start(const struct runner *rn, struct store *s, const struct version_info *v,
+                        const struct run_options *o, struct run_info *ret, struct error *err)
 {
         struct tree t;
         struct run_row old = {0}, row = {0};
@@ -149,13 +155,11 @@ int flavor_static_start(struct store *s, const struct version_info *v, const str
         }
         /* Only now another version goes: a compose one is taken down (its data stays). */
         if (have_old && !same) {
-                if (flavor_row_static(s, &old)) {
+                const struct runner *old_rn = runner_of_row(s, &old);
+                if (old_rn == rn)
                         r = runs_delete(s, old.id, err);
-                } else {
-                        struct run_row gone = {0};
-                        r = run_remove(s, old.id, false, &gone, err);
-                        run_row_release(&gone);
-                }
+                else
+                        r = old_rn->remove(s, &old, false, false, NULL, err);
                 if (r < 0)
                         goto done;
                 have_old = false;
@@ -186,69 +190,53 @@ done:
         return r;
 }
 
-/* The run id_or_slug names, when it is a StaticWebsite: 0 with *ret filled; 1 when it is another flavor. */
-static int static_row(struct store *s, const char *id_or_slug, struct run_row *ret, struct error *err)
+static int static_stop(struct store *s, struct run_row *row, struct error *err)
 {
-        struct error local = ERROR_INIT;
-        int r;
+        int r = runs_set_state(s, row->id, "stopped", NULL, err);
 
-        memset(ret, 0, sizeof *ret);
-        r = runs_get(s, id_or_slug, ret, &local);
-        if (r == 0 && flavor_row_static(s, ret))
-                return 0;
-        run_row_release(ret);
-        memset(ret, 0, sizeof *ret);
-        (void)err;
-        return 1; /* not found, or another flavor: the caller says so in its own words */
-}
-
-int flavor_static_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struct error *err)
-{
-        int r = static_row(s, id_or_slug, ret, err);
-
-        if (r != 0)
-                return r;
-        r = runs_set_state(s, ret->id, "stopped", NULL, err);
         if (r == 0) {
-                free(ret->state);
-                ret->state = strdup("stopped");
+                free(row->state);
+                row->state = strdup("stopped");
         }
         return r;
 }
 
-int flavor_static_remove(struct store *s, const char *id_or_slug, bool purge, struct run_row *ret, struct error *err)
+/* The run dir, the data dir with purge, the row: no container, nothing on the Engine. */
+static int static_remove(struct store *s, const struct run_row *row, bool purge, bool anyway, char **ret_left,
+                         struct error *err)
 {
         char data[PATH_MAX];
-        int r = static_row(s, id_or_slug, ret, err);
+        int r;
 
-        if (r != 0)
-                return r;
+        (void)anyway;
+        (void)ret_left;
         r = store_lock_shared(s, err);
         if (r < 0)
                 return r;
-        r = fs_rm_rf(ret->run_dir);
+        r = fs_rm_rf(row->run_dir);
         if (r < 0)
-                r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", ret->run_dir);
+                r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", row->run_dir);
         if (r == 0 && purge) {
-                if (fs_path(data, sizeof data, "%s/data/%s", store_home(s), ret->slug) < 0)
+                if (fs_path(data, sizeof data, "%s/data/%s", store_home(s), row->slug) < 0)
                         r = error_set(err, STACK_ESTORE, "store path too long");
                 else if ((r = fs_rm_rf(data)) < 0)
                         r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", data);
         }
         if (r == 0)
-                r = runs_delete(s, ret->id, err);
+                r = runs_delete(s, row->id, err);
         store_unlock(s);
         return r;
 }
 
+const struct runner runner_static = {
+        .name = STATIC_NAME,
+        .containers = false,
+        .start = static_start,
+        .stop = static_stop,
+        .remove = static_remove,
+};
+
 /* ---- DockerService ---------------------------------------------------------------------------------- */
-
-#define SERVICE_NAME "DockerService"
-
-bool flavor_is_service(const char *flavor)
-{
-        return flavor && strcmp(flavor, SERVICE_NAME) == 0;
-}
 
 int flavor_service_tag(const struct version_info *v, char *buf, size_t size)
 {
