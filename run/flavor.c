@@ -109,8 +109,8 @@ static int static_start(const struct runner *rn, struct store *s, const struct v
 {
         struct tree t;
         struct run_row old = {0}, row = {0};
-        char run_dir[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX], project[RUN_PROJECT_MAX],
-                suffix[RUNDIR_ID_LEN + 1], id[sizeof old.id];
+        char run_dir[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX], project[RUN_PROJECT_MAX], suffix[RUNDIR_ID_LEN + 1],
+                id[sizeof old.id];
         bool have_old, same, staging = false;
         double t0 = now_s();
         int r;

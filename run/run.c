@@ -172,8 +172,8 @@ static int orphan_row(struct store *s, const char *slug, struct run_row *row)
         char project[RUN_PROJECT_MAX], run_dir[PATH_MAX];
         struct stat st;
 
-        if (!slug[0] || strchr(slug, '/') || slug[0] == '.' || rundir_path(s, slug, NULL, NULL, run_dir, sizeof run_dir) < 0 ||
-            lstat(run_dir, &st) < 0)
+        if (!slug[0] || strchr(slug, '/') || slug[0] == '.' ||
+            rundir_path(s, slug, NULL, NULL, run_dir, sizeof run_dir) < 0 || lstat(run_dir, &st) < 0)
                 return -STACK_ENOTFOUND;
         run_project_name(slug, project, sizeof project);
         memset(row, 0, sizeof *row);

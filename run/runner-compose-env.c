@@ -14,7 +14,6 @@
 #define EFFECTIVE_NAME ".stack-compose.yaml"
 #define STACK_DOMAIN   "stack.localhost"
 
-
 void compose_warn(const struct run_options *o, const char *fmt, ...)
 {
         char line[1024];
@@ -28,7 +27,8 @@ void compose_warn(const struct run_options *o, const char *fmt, ...)
         o->warn(o->warn_ctx, line);
 }
 
-int compose_make_paths(struct store *s, const char *slug, const char *compose_rel, const char *run_dir, struct compose_paths *p)
+int compose_make_paths(struct store *s, const char *slug, const char *compose_rel, const char *run_dir,
+                       struct compose_paths *p)
 {
         const char *home = store_home(s);
         char *slash;
@@ -158,8 +158,8 @@ static int envlist_write_file(const char *path, const struct envlist *e)
         return r;
 }
 
-int compose_call(const struct backend *b, const struct compose_paths *p, const struct envlist *env, const char *const *args,
-                   bool inherit, int *ret_status, char **ret_out, struct error *err)
+int compose_call(const struct backend *b, const struct compose_paths *p, const struct envlist *env,
+                 const char *const *args, bool inherit, int *ret_status, char **ret_out, struct error *err)
 {
         struct backend_call c = {
                 .project = p->project,
@@ -207,8 +207,8 @@ static int dotenv_value(void *ctx, const char *key, const char *value)
                                  "choose the Engine and how compose reads the file)",
                                  d->rel, key);
         if (ours && strcmp(value, ours))
-                compose_warn(d->o, "%s sets %s=%s: stack sets %s=%s (the stack answers at https://%s." STACK_DOMAIN ")", d->rel,
-                     key, value, key, ours, d->slug);
+                compose_warn(d->o, "%s sets %s=%s: stack sets %s=%s (the stack answers at https://%s." STACK_DOMAIN ")",
+                             d->rel, key, value, key, ours, d->slug);
         if (asprintf(&kv, "%s=%s", key, value) < 0)
                 return error_set(d->err, STACK_EFAIL, "out of memory");
         r = envlist_set(d->dotenv, kv);
@@ -218,8 +218,8 @@ static int dotenv_value(void *ctx, const char *key, const char *value)
 
 /* The bundle's .env beside the compose file, parsed as compose parses it; not valid: STACK_EREJECT naming
  * the file and line. */
-static int read_dotenv(const struct run_options *o, const char *slug, const struct compose_paths *p, struct envlist *env,
-                       struct envlist *dotenv, struct error *err)
+static int read_dotenv(const struct run_options *o, const char *slug, const struct compose_paths *p,
+                       struct envlist *env, struct envlist *dotenv, struct error *err)
 {
         struct compose_vars vars = {.slug = slug, .env = env};
         char path[PATH_MAX], rel[PATH_MAX], *text = NULL;
@@ -241,7 +241,7 @@ static int read_dotenv(const struct run_options *o, const char *slug, const stru
 }
 
 int compose_build_env(const struct run_options *o, const char *slug, const struct compose_paths *p, bool dry,
-                     struct envlist *env, struct envlist *dotenv, struct error *err)
+                      struct envlist *env, struct envlist *dotenv, struct error *err)
 {
         char kv[256];
         bool changed = false;
@@ -281,7 +281,7 @@ char *compose_tail_lines(const char *text, int lines)
 }
 
 int compose_simple(const char *slug, const struct compose_paths *p, const struct backend *b, const char *const *args,
-                          struct error *err)
+                   struct error *err)
 {
         struct envlist env = {0}, dotenv = {0};
         char *out = NULL;

@@ -16,7 +16,6 @@
 
 #define ROUTES_FILE ".stack-routes"
 
-
 double compose_now(void)
 {
         struct timespec t;
@@ -67,7 +66,7 @@ void compose_step(const struct run_options *o, const char *what, double *t0)
 }
 
 int compose_load_images(struct store *s, struct engine *e, const struct manifest *m, const struct tree *t,
-                       unsigned *ret_loaded, struct error *err)
+                        unsigned *ret_loaded, struct error *err)
 {
         for (size_t i = 0; i < m->n_images; i++) {
                 const struct tree_entry *te = tree_find(t, m->images[i]);
@@ -118,7 +117,7 @@ int compose_load_images(struct store *s, struct engine *e, const struct manifest
 }
 
 int compose_wait_running(struct engine *e, const char *project, int timeout_s, int settle_ms, char **ret_reason,
-                        char **ret_service, struct engine_container **ret_c, size_t *ret_n, struct error *err)
+                         char **ret_service, struct engine_container **ret_c, size_t *ret_n, struct error *err)
 {
         char label[256];
         double deadline = compose_now() + timeout_s;
@@ -309,8 +308,8 @@ void compose_routes_ports(struct run_info *info, const struct engine_container *
 }
 
 int compose_relaunch_hook(struct engine *e, const struct compose_paths *p, const struct envlist *env,
-                         const struct run_options *o, const char *state, const struct judge_input *judge,
-                         struct run_info *ret, struct error *err)
+                          const struct run_options *o, const char *state, const struct judge_input *judge,
+                          struct run_info *ret, struct error *err)
 {
         char record[PATH_MAX];
         struct relaunch_input ri = {.project = p->project,
@@ -340,9 +339,9 @@ int compose_relaunch_hook(struct engine *e, const struct compose_paths *p, const
         return 1;
 }
 
-int compose_create_judged(struct engine *e, const struct backend *b, const struct compose_paths *p, const struct envlist *env,
-                         const struct judge_input *jin, char ***ret_ids, int *ret_status, char **ret_out,
-                         struct error *err)
+int compose_create_judged(struct engine *e, const struct backend *b, const struct compose_paths *p,
+                          const struct envlist *env, const struct judge_input *jin, char ***ret_ids, int *ret_status,
+                          char **ret_out, struct error *err)
 {
         const char *create[] = {"up", "--no-start", "--remove-orphans", NULL};
         char **before = NULL, **after = NULL;
@@ -374,7 +373,7 @@ done:
 }
 
 int compose_start_created(struct engine *e, const struct compose_paths *p, const struct envlist *env,
-                         const struct run_options *o)
+                          const struct run_options *o)
 {
         char record[PATH_MAX], *why = NULL;
         struct relaunch_input ri = {.project = p->project,

@@ -367,8 +367,8 @@ static int start_up(struct start *st)
                 compose_step(o, "engine-start", &st->t0);
         } else if (r > 0) {
                 const char *up[] = {"up", "-d", "--remove-orphans", NULL};
-                r = compose_create_judged(st->e, st->b, &st->p, &st->env, &st->jin, &st->judged, &st->status,
-                                          &st->out, st->err);
+                r = compose_create_judged(st->e, st->b, &st->p, &st->env, &st->jin, &st->judged, &st->status, &st->out,
+                                          st->err);
                 if (r == 0 && st->status == 0) {
                         compose_step(o, "create+judge", &st->t0);
                         if (compose_start_created(st->e, &st->p, &st->env, o) == 0) {
@@ -387,8 +387,8 @@ static int start_up(struct start *st)
         if (st->status != 0) {
                 char *tail = compose_tail_lines(st->out, 6);
                 st->reason = tail;
-                return error_set(st->err, STACK_ERUNTIME, "%s up failed (exit %d): %s", backend_name(st->b),
-                                 st->status, tail && *tail ? tail : "no output");
+                return error_set(st->err, STACK_ERUNTIME, "%s up failed (exit %d): %s", backend_name(st->b), st->status,
+                                 tail && *tail ? tail : "no output");
         }
         return 0;
 }
@@ -534,8 +534,8 @@ done:
 
 /* What the Engine says about a run's project now: "running", "stopped" or "failed" (+ reason), and the ports
  * its containers publish. */
-static void compose_status(struct engine *e, const struct run_row *row, const char **ret_state, char *reason, size_t size,
-                           char **ret_ports)
+static void compose_status(struct engine *e, const struct run_row *row, const char **ret_state, char *reason,
+                           size_t size, char **ret_ports)
 {
         struct engine_container *c = NULL;
         struct error err = ERROR_INIT;

@@ -1019,7 +1019,7 @@ int snapshot_restore(struct store *s, const char *slug, const struct snapshot_ro
         struct meta_entry *meta = NULL;
         size_t n_meta = 0;
         const struct tree_entry *me;
-        char root[PATH_MAX], project[RUN_PROJECT_MAX], hex[RUNDIR_ID_LEN + 1], *text = NULL, **now = NULL, *vols = NULL, *save = NULL,
+        char root[PATH_MAX], project[RUN_PROJECT_MAX], hex[13], *text = NULL, **now = NULL, *vols = NULL, *save = NULL,
                                                                 *name;
         int r, fd;
 
