@@ -1,7 +1,9 @@
 /* runner-compose-env.c - a compose run's paths, the compose tool's environment (the remembered env file, --env,
- * PROJECT and DOMAIN, the bundle's .env) and its calls (runner-compose-int.h). */
+ * PROJECT and DOMAIN, the bundle's .env) and its calls, logs among them (runner-compose-int.h). */
 #include "runner-compose-int.h"
 #include "rundir.h"
+#include "runner.h"
+#include "runs.h"
 #include "composevars.h"
 #include "base/fsutil.h"
 
@@ -300,4 +302,59 @@ int compose_simple(const char *slug, const struct compose_paths *p, const struct
         envlist_release(&env);
         envlist_release(&dotenv);
         return r;
+}
+
+int run_logs_to(struct store *s, const char *id_or_slug, bool follow, int fd, volatile int *ret_pid, struct error *err)
+{
+        const char *args[] = {"logs", "--no-color", follow ? "-f" : NULL, NULL};
+        struct backend *b = NULL;
+        struct run_row row = {0};
+        struct compose_paths p;
+        struct envlist env = {0}, dotenv = {0};
+        int r, status = 0;
+
+        if (runs_get(s, id_or_slug, &row, NULL) == 0) { /* a StaticWebsite has no logs (run/flavor.h) */
+                bool is_static = !runner_of_row(s, &row)->containers;
+                run_row_release(&row);
+                memset(&row, 0, sizeof row);
+                if (is_static)
+                        return error_set(err, STACK_EFAIL,
+                                         "%s is a StaticWebsite: it has no container and no logs "
+                                         "(the proxy serves its files)",
+                                         id_or_slug);
+        }
+        r = runs_get(s, id_or_slug, &row, err);
+        if (r == 0 && compose_row_paths(s, &row, &p) < 0)
+                r = error_set(err, STACK_ESTORE, "store path too long");
+        if (r == 0)
+                r = backend_detect(s, &b, err);
+        if (r == 0)
+                r = compose_build_env(NULL, row.slug, &p, true, &env, &dotenv, err);
+        if (r == 0) {
+                /* into a pipe, docker-compose v1 (Python) would hold lines back in its buffer */
+                if (fd > 0 && envlist_set(&env, "PYTHONUNBUFFERED=1") < 0)
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+                struct backend_call c = {.project = p.project,
+                                         .compose_file = p.effective,
+                                         .project_dir = p.compose_dir,
+                                         .env = (const char *const *)env.v,
+                                         .args = args,
+                                         .inherit_output = true,
+                                         .output_fd = fd,
+                                         .ret_pid = ret_pid};
+                if (r == 0)
+                        r = backend_compose(b, &c, &status, NULL, err);
+        }
+        if (r == 0 && status != 0)
+                r = error_set(err, STACK_ERUNTIME, "%s logs exited %d", backend_name(b), status);
+        envlist_release(&env);
+        envlist_release(&dotenv);
+        run_row_release(&row);
+        backend_free(b);
+        return r;
+}
+
+int run_logs(struct store *s, const char *id_or_slug, bool follow, struct error *err)
+{
+        return run_logs_to(s, id_or_slug, follow, -1, NULL, err);
 }

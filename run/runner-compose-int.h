@@ -1,7 +1,7 @@
 /* runner-compose-int.h - what the files of the compose runner (runner.h: runner_compose, runner_service) share.
- *   runner-compose.c      start as named steps, stop, remove, status (the Engine's view), stack config, logs
+ *   runner-compose.c      start as named steps, stop, remove, status (the Engine's view), stack config
  *   runner-compose-env.c  a run's paths, the compose tool's environment (remembered env file, --env, the bundle's
- *                         .env) and its calls
+ *                         .env) and its calls, logs among them
  *   runner-compose-up.c   the pieces of bringing a project up: images, create + judge, re-launch, wait until it
  *                         runs, addresses and routes
  * The run dir ($STACK_HOME/runs/<slug>, rundir.h) is a checkout of the version's tree plus files of ours: the
