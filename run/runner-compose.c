@@ -671,23 +671,17 @@ static int compose_remove(struct store *s, const struct run_row *ret, bool purge
         return r;
 }
 
-const struct runner runner_compose = {
-        .name = "DockerCompose",
-        .containers = true,
-        .start = compose_start,
-        .stop = compose_stop,
-        .remove = compose_remove,
-        .status = compose_status,
-};
+/* The operations both compose flavors share. */
+#define COMPOSE_OPS                                                                                 \
+        .containers = true, .start = compose_start, .stop = compose_stop, .remove = compose_remove, \
+        .status = compose_status
+
+const struct runner runner_compose = {.name = "DockerCompose", COMPOSE_OPS};
 
 /* DockerService: the compose runner with its compose file generated and its image built (run/flavor.h). */
 const struct runner runner_service = {
         .name = "DockerService",
-        .containers = true,
-        .start = compose_start,
-        .stop = compose_stop,
-        .remove = compose_remove,
-        .status = compose_status,
+        COMPOSE_OPS,
         .compose_file = flavor_service_compose,
         .build = flavor_service_build,
 };
