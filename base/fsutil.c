@@ -271,6 +271,26 @@ int fs_rm_rf(const char *path)
         return rm_rf_at(AT_FDCWD, path);
 }
 
+int fs_swap_dir(const char *fresh, const char *dir, const char *aside, enum fs_swap_stage *ret_stage)
+{
+        enum fs_swap_stage stage = FS_SWAP_ASIDE;
+        int r = 0;
+
+        if (rename(dir, aside) < 0 && errno != ENOENT) {
+                r = -errno;
+        } else if (rename(fresh, dir) < 0) {
+                r = -errno;
+                stage = FS_SWAP_IN;
+                rename(aside, dir);
+        } else {
+                stage = FS_SWAP_CLEAN;
+                r = fs_rm_rf(aside);
+        }
+        if (r < 0 && ret_stage)
+                *ret_stage = stage;
+        return r;
+}
+
 int fs_clone_or_copy(int in_fd, int out_fd, uint64_t size)
 {
         char buf[1 << 16];

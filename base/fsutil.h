@@ -39,6 +39,12 @@ int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 int fs_write_all(int fd, const void *buf, size_t len);
 /* Remove a tree (files, dirs, symlinks, read-only ones too) without following symlinks. ENOENT is 0. */
 int fs_rm_rf(const char *path);
+/* Put the directory fresh in the place of dir: dir (when there is one) is renamed to aside, fresh is renamed to
+ * dir, then aside is removed. 0, or a negative errno with *ret_stage (may be NULL) naming the step that failed:
+ * FS_SWAP_ASIDE (nothing changed), FS_SWAP_IN (the old dir was put back), FS_SWAP_CLEAN (fresh is in place,
+ * aside is left, in part). aside must be on the file system of dir (a name beside it). */
+enum fs_swap_stage { FS_SWAP_ASIDE, FS_SWAP_IN, FS_SWAP_CLEAN };
+int fs_swap_dir(const char *fresh, const char *dir, const char *aside, enum fs_swap_stage *ret_stage);
 /* fsync a directory by path. */
 int fs_fsync_dir(const char *path);
 /* Copy file contents from in_fd to a new out_fd: FICLONE reflink when the file system has it, else

@@ -1,6 +1,7 @@
 /* flavor.c - StaticWebsite runs (a checkout the proxy serves, a row, no container) and DockerService runs (an
  * image built from the bundle's Dockerfile, run as a generated one-service compose project) (flavor.h). */
 #include "flavor.h"
+#include "runner.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -8,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,41 +18,35 @@
 
 #include "run/engine.h"
 #include "run/images.h"
+#include "run/rundir.h"
 #include "store/imagearchive.h"
 #include "store/checkout.h"
 #include "base/fsutil.h"
 #include "store/index.h"
 #include "store/tree.h"
 
-#define MARKER_NAME ".stack-run" /* as run.c: the tree a run dir holds */
 #define STATIC_NAME "StaticWebsite"
 
-bool flavor_is_static(const char *flavor)
+#define SERVICE_NAME "DockerService"
+
+const struct runner *runner_of_flavor(const char *flavor)
 {
-        return flavor && strcmp(flavor, STATIC_NAME) == 0;
+        if (flavor && !strcmp(flavor, STATIC_NAME))
+                return &runner_static;
+        if (flavor && !strcmp(flavor, SERVICE_NAME))
+                return &runner_service;
+        return &runner_compose;
 }
 
-bool flavor_row_static(struct store *s, const struct run_row *row)
+const struct runner *runner_of_row(struct store *s, const struct run_row *row)
 {
         struct version_info v = {0};
-        bool is;
+        const struct runner *rn = &runner_compose;
 
-        if (index_get_version(store_index(s), row->version_id, &v, NULL) < 0)
-                return false;
-        is = flavor_is_static(v.flavor);
+        if (index_get_version(store_index(s), row->version_id, &v, NULL) == 0)
+                rn = runner_of_flavor(v.flavor);
         version_info_release(&v);
-        return is;
-}
-
-static void new_id(char *out)
-{
-        unsigned char b[6];
-
-        if (getrandom(b, sizeof b, 0) != sizeof b)
-                for (size_t i = 0; i < sizeof b; i++)
-                        b[i] = (unsigned char)(rand() >> 3);
-        for (size_t i = 0; i < sizeof b; i++)
-                sprintf(out + 2 * i, "%02x", b[i]);
+        return rn;
 }
 
 static double now_s(void)
@@ -61,36 +55,6 @@ static double now_s(void)
 
         clock_gettime(CLOCK_MONOTONIC, &t);
         return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static bool marker_ok(const char *run_dir, const char *hex)
-{
-        char path[PATH_MAX], *text = NULL;
-        bool ok;
-
-        if (fs_path(path, sizeof path, "%s/" MARKER_NAME, run_dir) < 0 || fs_read_file(path, 256, &text, NULL) < 0)
-                return false;
-        ok = strncmp(text, hex, DIGEST_HEX_LEN) == 0;
-        free(text);
-        return ok;
-}
-
-/* The version checked out into dir (fresh) with the marker naming its tree. */
-static int checkout(struct store *s, const struct tree *t, const char *hex, const char *dir, struct error *err)
-{
-        char path[PATH_MAX], line[DIGEST_HEX_LEN + 2];
-        int r = fs_rm_rf(dir);
-
-        if (r < 0)
-                return error_errno(err, STACK_ESTORE, r, "cannot remove %s", dir);
-        r = checkout_tree(s, t, dir, err);
-        if (r < 0)
-                return r;
-        snprintf(line, sizeof line, "%s\n", hex);
-        if (fs_path(path, sizeof path, "%s/" MARKER_NAME, dir) < 0)
-                return error_set(err, STACK_ESTORE, "store path too long");
-        r = fs_write_atomic(path, line, strlen(line), 0644);
-        return r < 0 ? error_errno(err, STACK_ESTORE, r, "cannot write %s", path) : 0;
 }
 
 static int one_route(struct run_info *ret, const char *slug, const char *run_dir)
@@ -140,24 +104,22 @@ static int check_static_links(const struct tree *t, struct error *err)
         return 0;
 }
 
-int flavor_static_start(struct store *s, const struct version_info *v, const struct run_options *o,
-                        struct run_info *ret, struct error *err)
+static int static_start(const struct runner *rn, struct store *s, const struct version_info *v,
+                        const struct run_options *o, struct run_info *ret, struct error *err)
 {
         struct tree t;
         struct run_row old = {0}, row = {0};
-        char hex[DIGEST_HEX_LEN + 1], run_dir[PATH_MAX], runs[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX],
-                project[RUN_PROJECT_MAX], suffix[17], id[17];
+        char run_dir[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX], project[RUN_PROJECT_MAX], suffix[RUNDIR_ID_LEN + 1],
+                id[sizeof old.id];
         bool have_old, same, staging = false;
         double t0 = now_s();
         int r;
 
         tree_init(&t);
-        digest_to_hex(&v->tree, hex);
-        new_id(suffix);
-        if (fs_path(runs, sizeof runs, "%s/runs", store_home(s)) < 0 ||
-            fs_path(run_dir, sizeof run_dir, "%s/%s", runs, v->slug) < 0 ||
-            fs_path(staged, sizeof staged, "%s/.%s.new-%s", runs, v->slug, suffix) < 0 ||
-            fs_path(aside, sizeof aside, "%s/.%s.old-%s", runs, v->slug, suffix) < 0)
+        rundir_new_id(suffix);
+        if (rundir_path(s, v->slug, NULL, NULL, run_dir, sizeof run_dir) < 0 ||
+            rundir_path(s, v->slug, "new", suffix, staged, sizeof staged) < 0 ||
+            rundir_path(s, v->slug, "old", suffix, aside, sizeof aside) < 0)
                 return error_set(err, STACK_ESTORE, "store path too long");
         run_project_name(v->slug, project, sizeof project);
         r = index_load_tree(store_index(s), &v->tree, &t, err);
@@ -169,21 +131,16 @@ int flavor_static_start(struct store *s, const struct version_info *v, const str
         same = have_old && digest_equal(&old.tree, &v->tree);
         snprintf(id, sizeof id, "%s", same ? old.id : "");
         if (!same)
-                new_id(id);
+                rundir_new_id(id);
         r = one_route(ret, v->slug, run_dir);
         if (r < 0) {
                 r = error_set(err, STACK_EFAIL, "out of memory");
                 goto done;
         }
         /* The checkout beside the run dir, while whatever runs keeps running. */
-        if (!same || !marker_ok(run_dir, hex)) {
-                r = fs_mkdir_p(runs, 0755);
-                if (r < 0) {
-                        r = error_errno(err, STACK_ESTORE, r, "cannot create %s", runs);
-                        goto done;
-                }
+        if (!same || !rundir_marker_ok(run_dir, &v->tree)) {
                 staging = true;
-                r = checkout(s, &t, hex, staged, err);
+                r = rundir_checkout(s, &t, &v->tree, staged, err);
                 if (r < 0)
                         goto done;
                 if (o->step)
@@ -198,29 +155,20 @@ int flavor_static_start(struct store *s, const struct version_info *v, const str
         }
         /* Only now another version goes: a compose one is taken down (its data stays). */
         if (have_old && !same) {
-                if (flavor_row_static(s, &old)) {
+                const struct runner *old_rn = runner_of_row(s, &old);
+                if (old_rn == rn)
                         r = runs_delete(s, old.id, err);
-                } else {
-                        struct run_row gone = {0};
-                        r = run_remove(s, old.id, false, &gone, err);
-                        run_row_release(&gone);
-                }
+                else
+                        r = old_rn->remove(s, &old, false, false, NULL, err);
                 if (r < 0)
                         goto done;
                 have_old = false;
         }
         if (staging) {
-                if (rename(run_dir, aside) < 0 && errno != ENOENT) {
-                        r = error_errno(err, STACK_ESTORE, -errno, "cannot move the old run dir %s aside", run_dir);
+                r = rundir_switch(staged, run_dir, aside, err);
+                if (r < 0)
                         goto done;
-                }
-                if (rename(staged, run_dir) < 0) {
-                        r = error_errno(err, STACK_ESTORE, -errno, "cannot move %s to %s", staged, run_dir);
-                        rename(aside, run_dir);
-                        goto done;
-                }
                 staging = false;
-                fs_rm_rf(aside);
         }
         snprintf(row.id, sizeof row.id, "%s", id);
         row.slug = v->slug;
@@ -242,69 +190,53 @@ done:
         return r;
 }
 
-/* The run id_or_slug names, when it is a StaticWebsite: 0 with *ret filled; 1 when it is another flavor. */
-static int static_row(struct store *s, const char *id_or_slug, struct run_row *ret, struct error *err)
+static int static_stop(struct store *s, struct run_row *row, struct error *err)
 {
-        struct error local = ERROR_INIT;
-        int r;
+        int r = runs_set_state(s, row->id, "stopped", NULL, err);
 
-        memset(ret, 0, sizeof *ret);
-        r = runs_get(s, id_or_slug, ret, &local);
-        if (r == 0 && flavor_row_static(s, ret))
-                return 0;
-        run_row_release(ret);
-        memset(ret, 0, sizeof *ret);
-        (void)err;
-        return 1; /* not found, or another flavor: the caller says so in its own words */
-}
-
-int flavor_static_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struct error *err)
-{
-        int r = static_row(s, id_or_slug, ret, err);
-
-        if (r != 0)
-                return r;
-        r = runs_set_state(s, ret->id, "stopped", NULL, err);
         if (r == 0) {
-                free(ret->state);
-                ret->state = strdup("stopped");
+                free(row->state);
+                row->state = strdup("stopped");
         }
         return r;
 }
 
-int flavor_static_remove(struct store *s, const char *id_or_slug, bool purge, struct run_row *ret, struct error *err)
+/* The run dir, the data dir with purge, the row: no container, nothing on the Engine. */
+static int static_remove(struct store *s, const struct run_row *row, bool purge, bool anyway, char **ret_left,
+                         struct error *err)
 {
         char data[PATH_MAX];
-        int r = static_row(s, id_or_slug, ret, err);
+        int r;
 
-        if (r != 0)
-                return r;
+        (void)anyway;
+        (void)ret_left;
         r = store_lock_shared(s, err);
         if (r < 0)
                 return r;
-        r = fs_rm_rf(ret->run_dir);
+        r = fs_rm_rf(row->run_dir);
         if (r < 0)
-                r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", ret->run_dir);
+                r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", row->run_dir);
         if (r == 0 && purge) {
-                if (fs_path(data, sizeof data, "%s/data/%s", store_home(s), ret->slug) < 0)
+                if (fs_path(data, sizeof data, "%s/data/%s", store_home(s), row->slug) < 0)
                         r = error_set(err, STACK_ESTORE, "store path too long");
                 else if ((r = fs_rm_rf(data)) < 0)
                         r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", data);
         }
         if (r == 0)
-                r = runs_delete(s, ret->id, err);
+                r = runs_delete(s, row->id, err);
         store_unlock(s);
         return r;
 }
 
+const struct runner runner_static = {
+        .name = STATIC_NAME,
+        .containers = false,
+        .start = static_start,
+        .stop = static_stop,
+        .remove = static_remove,
+};
+
 /* ---- DockerService ---------------------------------------------------------------------------------- */
-
-#define SERVICE_NAME "DockerService"
-
-bool flavor_is_service(const char *flavor)
-{
-        return flavor && strcmp(flavor, SERVICE_NAME) == 0;
-}
 
 int flavor_service_tag(const struct version_info *v, char *buf, size_t size)
 {

@@ -14,7 +14,8 @@
  * containers and networks, with purge its volumes, through the Engine by label: it never depends on compose;
  * keeps the data unless purge), run_logs(). run_config() prepares a version as run_start() does, and stops
  * there.
- * All take the store's shared lock while they change the run dir.
+ * All take the store's shared lock while they change the run dir. Each entry point hands the run to the runner of
+ * its flavor (run/runner.h: compose, DockerService, StaticWebsite); the run dir and its swap are run/rundir.h's.
  */
 #ifndef STACK_RUN_H
 #define STACK_RUN_H

@@ -8,6 +8,7 @@
 
 #include "run/engine.h"
 #include "run/run.h"
+#include "run/rundir.h"
 #include "run/runs.h"
 #include "base/buf.h"
 #include "store/checkout.h"
@@ -639,21 +640,6 @@ static int snapshot_volume(struct builder *b, struct engine *e, const char *imag
         return r;
 }
 
-static void new_id(char *out)
-{
-        unsigned char b[6];
-        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-
-        if (fd < 0 || read(fd, b, sizeof b) != (ssize_t)sizeof b) {
-                uint64_t t = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
-                memcpy(b, &t, sizeof b);
-        }
-        if (fd >= 0)
-                close(fd);
-        for (size_t i = 0; i < sizeof b; i++)
-                sprintf(out + 2 * i, "%02x", b[i]);
-}
-
 static int insert_row(struct store *s, const struct snapshot_row *row, struct error *err)
 {
         char tree_hex[DIGEST_HEX_LEN + 1];
@@ -756,7 +742,7 @@ int snapshot_take(struct store *s, const char *slug, const char *version, const 
         if (r == 0)
                 r = index_put_tree(store_index(s), &b.t, &row.tree, err);
         if (r == 0) {
-                new_id(row.id);
+                rundir_new_id(row.id);
                 row.slug = (char *)slug;
                 row.version = (char *)(version ? version : "-");
                 row.reason = (char *)reason;
@@ -888,13 +874,14 @@ static int apply_meta(const char *root, const struct meta_entry *v, size_t n, co
 static int restore_data(struct store *s, const char *slug, const char *root, const struct meta_entry *v, size_t n,
                         struct error *err)
 {
-        char data_dir[PATH_MAX], src[PATH_MAX], aside[PATH_MAX], hex[13];
+        char data_dir[PATH_MAX], src[PATH_MAX], aside[PATH_MAX], hex[RUNDIR_ID_LEN + 1];
+        enum fs_swap_stage stage;
         bool have = false;
         int r;
 
         for (size_t i = 0; i < n && !have; i++)
                 have = !strcmp(v[i].path, "data");
-        new_id(hex);
+        rundir_new_id(hex);
         if (fs_path(data_dir, sizeof data_dir, "%s/data/%s", store_home(s), slug) < 0 ||
             fs_path(src, sizeof src, "%s/data", root) < 0 ||
             fs_path(aside, sizeof aside, "%s/data/.%s.old-%s", store_home(s), slug, hex) < 0)
@@ -903,15 +890,13 @@ static int restore_data(struct store *s, const char *slug, const char *root, con
                 r = apply_meta(root, v, n, "data", err);
                 if (r < 0)
                         return r;
-                if (rename(data_dir, aside) < 0 && errno != ENOENT)
-                        return error_errno(err, STACK_ESTORE, errno, "restore: cannot move %s aside", data_dir);
-                if (rename(src, data_dir) < 0) {
-                        r = error_errno(err, STACK_ESTORE, errno, "restore: cannot put %s in place", data_dir);
-                        rename(aside, data_dir);
-                        return r;
-                }
+                r = fs_swap_dir(src, data_dir, aside, &stage); /* a leftover aside is harmless */
+                if (r < 0 && stage != FS_SWAP_CLEAN)
+                        return error_errno(err, STACK_ESTORE, r,
+                                           stage == FS_SWAP_ASIDE ? "restore: cannot move %s aside"
+                                                                  : "restore: cannot put %s in place",
+                                           data_dir);
                 fs_fsync_dir(data_dir);
-                fs_rm_rf(aside);
                 return 0;
         }
         r = fs_rm_rf(data_dir);
@@ -1050,7 +1035,7 @@ int snapshot_restore(struct store *s, const char *slug, const struct snapshot_ro
         r = store_lock_shared(s, err);
         if (r < 0)
                 return r;
-        new_id(hex);
+        rundir_new_id(hex);
         run_project_of(s, slug, project, sizeof project);
         r = index_load_tree(store_index(s), &row->tree, &t, err);
         me = r == 0 ? tree_find(&t, META_NAME) : NULL;
