@@ -9,7 +9,7 @@
 #include "orch/orch.h"
 #include "proxy/proxy.h"
 #include "run/runs.h"
-#include "requests.h"
+#include "orch/requests.h"
 #include "store/index.h"
 
 #include <errno.h>

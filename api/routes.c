@@ -18,7 +18,7 @@
 #include "logs.h"
 #include "page.h"
 #include "reply.h"
-#include "requests.h"
+#include "orch/requests.h"
 #include "resolve.h"
 #include "orch/orch.h"
 #include "run/engine.h"

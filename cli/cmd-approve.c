@@ -1,7 +1,7 @@
 /* cmd-approve.c - `stack approve ID|SLUG`, `stack deny ID|SLUG [--reason R]` (the daemon's waiting POST /run
  * requests, spec/api.md "Approval") and `stack trust-stack add|ls|rm SLUG` (the stacks a token starts at once). */
 #include "cli.h"
-#include "api/requests.h"
+#include "orch/requests.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* cmd-ps.c - `stack ps`: runs and their states, reconciled with the Engine. */
 #include "cli.h"
-#include "api/requests.h"
+#include "orch/requests.h"
 #include "orch/orch.h"
 #include "run/run.h"
 

@@ -7,6 +7,7 @@
 #include "fetch/fetch.h"
 #include "run/engine.h"
 #include "run/run.h"
+#include "store/db.h"
 #include "store/index.h"
 
 #include <errno.h>
@@ -20,23 +21,20 @@
 
 #include <sqlite3.h>
 
-#define MODULE "upgrade"
-
 /* States: prepare -> snapshot -> switch -> health -> complete -> done; from switch or health on a failure:
  * rollback -> rolled-back; prepare/snapshot that fail: abandoned (nothing was changed); stack rollback of a done
  * upgrade: reverted. Rows in prepare..rollback whose process is gone are finished by orch_recover(). */
-static const char *const migrations[] = {
-        "CREATE TABLE upgrades(id INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL,"
-        "  state TEXT NOT NULL CHECK(state IN ('prepare','snapshot','switch','health','complete','done',"
-        "    'rollback','rolled-back','abandoned','reverted')),"
-        "  from_id INTEGER, to_id INTEGER, snapshot TEXT, pid INTEGER NOT NULL, message TEXT,"
-        "  started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-        "CREATE INDEX upgrades_by_slug ON upgrades(slug, id);",
-        /* 2: how many times orch_recover() failed to finish a row (it says so once, then retries quietly) */
-        "ALTER TABLE upgrades ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;",
-};
+#define SCHEMA_VERSION 2
+DB_SCHEMA(upgrade_schema, "upgrade", SCHEMA_VERSION,
+          "CREATE TABLE upgrades(id INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL,"
+          "  state TEXT NOT NULL CHECK(state IN ('prepare','snapshot','switch','health','complete','done',"
+          "    'rollback','rolled-back','abandoned','reverted')),"
+          "  from_id INTEGER, to_id INTEGER, snapshot TEXT, pid INTEGER NOT NULL, message TEXT,"
+          "  started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+          "CREATE INDEX upgrades_by_slug ON upgrades(slug, id);",
+          /* 2: how many times orch_recover() failed to finish a row (it says so once, then retries quietly) */
+          "ALTER TABLE upgrades ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;");
 
-#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
 #define PENDING_STATES "'prepare','snapshot','switch','health','complete','rollback'"
 
 struct journal {
@@ -55,19 +53,11 @@ static void journal_release(struct journal *j)
         memset(j, 0, sizeof *j);
 }
 
-static int open_db(struct store *s, sqlite3 **ret, struct error *err)
+/* A statement on the journal (migrated first). */
+static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3_stmt **ret, const char *job,
+                   struct error *err)
 {
-        struct index *ix = store_index(s);
-        int r = index_migrate_module(ix, MODULE, migrations, SCHEMA_VERSION, err);
-
-        if (r == 0)
-                *ret = index_db(ix);
-        return r;
-}
-
-static int db_error(sqlite3 *db, struct error *err, const char *what)
-{
-        return error_set(err, STACK_ESTORE, "index.db: %s: %s", what, sqlite3_errmsg(db));
+        return index_module_prepare(store_index(s), &upgrade_schema, sql, ret_db, ret, job, err);
 }
 
 /* The test-only kill hook: STACK_TEST_KILL_AT=<point> makes the process SIGKILL itself there. */
@@ -87,18 +77,17 @@ static void kill_point(const char *point)
 static int journal_new(struct store *s, const char *slug, int64_t from_id, int64_t to_id, struct journal *j,
                        struct error *err)
 {
-        sqlite3 *db = NULL;
+        struct db *db;
         sqlite3_stmt *st;
         int64_t now = (int64_t)time(NULL);
-        int r = open_db(s, &db, err);
+        int r = prepare(s,
+                        "INSERT INTO upgrades(slug, state, from_id, to_id, pid, started_at, updated_at)"
+                        " VALUES(?, 'prepare', ?, ?, ?, ?, ?)",
+                        &db, &st, "write upgrades", err);
 
+        memset(j, 0, sizeof *j);
         if (r < 0)
                 return r;
-        if (sqlite3_prepare_v2(db,
-                               "INSERT INTO upgrades(slug, state, from_id, to_id, pid, started_at, updated_at)"
-                               " VALUES(?, 'prepare', ?, ?, ?, ?, ?)",
-                               -1, &st, NULL) != SQLITE_OK)
-                return db_error(db, err, "prepare");
         sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
         if (from_id > 0)
                 sqlite3_bind_int64(st, 2, from_id);
@@ -106,13 +95,10 @@ static int journal_new(struct store *s, const char *slug, int64_t from_id, int64
         sqlite3_bind_int(st, 4, (int)getpid());
         sqlite3_bind_int64(st, 5, now);
         sqlite3_bind_int64(st, 6, now);
-        if (sqlite3_step(st) != SQLITE_DONE)
-                r = db_error(db, err, "write upgrades");
-        sqlite3_finalize(st);
-        memset(j, 0, sizeof *j);
+        r = db_finish(db, st, "write upgrades", NULL, err);
         if (r < 0)
                 return r;
-        j->id = sqlite3_last_insert_rowid(db);
+        j->id = db_last_id(db);
         j->slug = strdup(slug);
         j->state = strdup("prepare");
         if (!j->slug || !j->state) {
@@ -129,28 +115,22 @@ static int journal_new(struct store *s, const char *slug, int64_t from_id, int64
 static int journal_set(struct store *s, struct journal *j, const char *state, const char *snapshot, const char *message,
                        struct error *err)
 {
-        sqlite3 *db = NULL;
+        struct db *db;
         sqlite3_stmt *st;
-        int r = open_db(s, &db, err);
+        int r = prepare(s,
+                        "UPDATE upgrades SET state = ?, snapshot = COALESCE(?, snapshot),"
+                        " message = COALESCE(?, message), pid = ?, updated_at = ? WHERE id = ?",
+                        &db, &st, "write upgrades", err);
 
         if (r < 0)
                 return r;
-        if (sqlite3_prepare_v2(db,
-                               "UPDATE upgrades SET state = ?, snapshot = COALESCE(?, snapshot),"
-                               " message = COALESCE(?, message), pid = ?, updated_at = ? WHERE id = ?",
-                               -1, &st, NULL) != SQLITE_OK)
-                return db_error(db, err, "prepare");
         sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-        if (snapshot)
-                sqlite3_bind_text(st, 2, snapshot, -1, SQLITE_STATIC);
-        if (message)
-                sqlite3_bind_text(st, 3, message, -1, SQLITE_STATIC);
+        db_bind_text_opt(st, 2, snapshot);
+        db_bind_text_opt(st, 3, message);
         sqlite3_bind_int(st, 4, (int)getpid());
         sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
         sqlite3_bind_int64(st, 6, j->id);
-        if (sqlite3_step(st) != SQLITE_DONE)
-                r = db_error(db, err, "write upgrades");
-        sqlite3_finalize(st);
+        r = db_finish(db, st, "write upgrades", NULL, err);
         if (r == 0) {
                 char *ns = strdup(state), *nsnap = snapshot ? strdup(snapshot) : NULL;
                 if (!ns || (snapshot && !nsnap)) {
@@ -168,53 +148,58 @@ static int journal_set(struct store *s, struct journal *j, const char *state, co
         return r;
 }
 
+static int journal_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
+{
+        struct journal *j = ret;
+
+        j->id = sqlite3_column_int64(st, 0);
+        j->slug = db_column_strdup(st, 1);
+        j->state = db_column_strdup(st, 2);
+        j->snapshot = db_column_strdup(st, 3);
+        j->message = db_column_strdup(st, 4);
+        j->from_id = sqlite3_column_int64(st, 5);
+        j->to_id = sqlite3_column_int64(st, 6);
+        j->pid = sqlite3_column_int(st, 7);
+        j->tries = sqlite3_column_int(st, 8);
+        if (!j->slug || !j->state) {
+                journal_release(j);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static void journal_row_release(void *j)
+{
+        journal_release(j);
+}
+
 static int journal_query(struct store *s, const char *where, const char *arg, struct journal **ret, size_t *ret_n,
                          struct error *err)
 {
-        sqlite3 *db = NULL;
+        static const struct db_rows how = {.size = sizeof(struct journal),
+                                           .read = journal_from_row,
+                                           .release = journal_row_release,
+                                           .job = "read upgrades"};
+        struct db *db;
         sqlite3_stmt *st;
-        struct journal *v = NULL;
-        size_t n = 0;
         char sql[512];
-        int r = open_db(s, &db, err), rc;
+        void *v = NULL;
+        int r;
 
-        if (r < 0)
-                return r;
+        *ret = NULL;
+        *ret_n = 0;
         snprintf(sql, sizeof sql,
                  "SELECT id, slug, state, snapshot, message, from_id, to_id, pid, tries FROM upgrades WHERE %s ORDER "
                  "BY id DESC",
                  where);
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-                return db_error(db, err, "prepare");
+        r = prepare(s, sql, &db, &st, "read upgrades", err);
+        if (r < 0)
+                return r;
         if (arg)
                 sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                struct journal *nv = realloc(v, (n + 1) * sizeof *v);
-                const char *t;
-                if (!nv) {
-                        r = error_set(err, STACK_EFAIL, "out of memory");
-                        break;
-                }
-                v = nv;
-                memset(&v[n], 0, sizeof v[n]);
-                v[n].id = sqlite3_column_int64(st, 0);
-                v[n].slug = strdup((const char *)sqlite3_column_text(st, 1));
-                v[n].state = strdup((const char *)sqlite3_column_text(st, 2));
-                t = (const char *)sqlite3_column_text(st, 3);
-                v[n].snapshot = t ? strdup(t) : NULL;
-                t = (const char *)sqlite3_column_text(st, 4);
-                v[n].message = t ? strdup(t) : NULL;
-                v[n].from_id = sqlite3_column_int64(st, 5);
-                v[n].to_id = sqlite3_column_int64(st, 6);
-                v[n].pid = sqlite3_column_int(st, 7);
-                v[n].tries = sqlite3_column_int(st, 8);
-                n++;
-        }
-        if (r == 0 && rc != SQLITE_DONE)
-                r = db_error(db, err, "read upgrades");
-        sqlite3_finalize(st);
-        *ret = v;
-        *ret_n = n;
+        r = db_read_rows(db, st, &how, &v, ret_n, err);
+        if (r == 0)
+                *ret = v;
         return r;
 }
 
@@ -229,23 +214,22 @@ static void journals_free(struct journal *v, size_t n)
 static int journal_exec(struct store *s, const char *sql, const char *text, int64_t num, unsigned *ret_changes,
                         struct error *err)
 {
-        sqlite3 *db = NULL;
+        struct db *db;
         sqlite3_stmt *st;
-        int r = open_db(s, &db, err);
+        int r = prepare(s, sql, &db, &st, "write upgrades", err);
 
         if (r < 0)
                 return r;
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-                return db_error(db, err, "prepare");
         if (text)
                 sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 2, num);
-        if (sqlite3_step(st) != SQLITE_DONE)
-                r = db_error(db, err, "write upgrades");
-        else if (ret_changes)
-                *ret_changes = (unsigned)sqlite3_changes(db);
-        sqlite3_finalize(st);
-        return r;
+        return db_finish(db, st, "write upgrades", ret_changes, err);
+}
+
+/* A store that never upgraded has no journal: nothing is written to find that out. */
+static bool have_journal(struct store *s)
+{
+        return db_has_table(index_db(store_index(s)), "upgrades");
 }
 
 void upgrade_result_release(struct upgrade_result *r)
@@ -647,18 +631,10 @@ int orch_recover(struct store *s, void (*sayfn)(void *ctx, const char *line), vo
 {
         struct upgrade_options o = {.settle_s = -1, .say = sayfn, .say_ctx = ctx};
         struct journal *v = NULL;
-        sqlite3_stmt *st = NULL;
-        bool have = false;
         size_t n = 0;
         int r;
 
-        /* A store that never upgraded has no journal: nothing is written to find that out. */
-        if (sqlite3_prepare_v2(index_db(store_index(s)),
-                               "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'upgrades'", -1, &st,
-                               NULL) == SQLITE_OK)
-                have = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
-        if (!have)
+        if (!have_journal(s))
                 return 0;
         r = journal_query(s, "state IN (" PENDING_STATES ")", NULL, &v, &n, err);
         if (r < 0 || !n) {
@@ -928,15 +904,7 @@ out:
 
 int upgrade_forget(struct store *s, const char *slug, bool all, struct error *err)
 {
-        sqlite3_stmt *st = NULL;
-        bool have = false;
-
-        if (sqlite3_prepare_v2(index_db(store_index(s)),
-                               "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'upgrades'", -1, &st,
-                               NULL) == SQLITE_OK)
-                have = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
-        if (!have)
+        if (!have_journal(s))
                 return 0;
         if (all)
                 return journal_exec(s, "DELETE FROM upgrades WHERE slug = ?1", slug, 0, NULL, err);

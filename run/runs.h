@@ -1,7 +1,7 @@
 /* runs.h - the run module's records in index.db (spec/store.md "Module tables", spec/run.md "Run states"):
  * one row per run of a stack, and the permissions a person granted each stack.
  *
- * Every function takes the store and migrates the module's tables first (index_migrate_module: cheap when
+ * Every function takes the store and migrates the module's tables first (index_module_db: cheap when
  * current), so a store of any age works. Rows come filled; release each with run_row_release() or a list
  * with run_rows_free(). Writers run under the store's shared lock (run.c takes it).
  */

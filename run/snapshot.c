@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "store/checkout.h"
 #include "base/fsutil.h"
+#include "store/db.h"
 #include "store/index.h"
 #include "store/tree.h"
 
@@ -36,56 +37,43 @@
 #define SMALL_FILE   (1u << 20) /* hashed in memory first: content the store has costs no write */
 #define VOLUME_MOUNT "/vol"
 
-static const char *const migrations[] = {
-        "CREATE TABLE snapshots(id TEXT PRIMARY KEY, slug TEXT NOT NULL, version TEXT NOT NULL,"
-        "  reason TEXT NOT NULL CHECK(reason IN ('upgrade','rollback','manual','restore')),"
-        "  created_at INTEGER NOT NULL, seq INTEGER NOT NULL, tree TEXT NOT NULL, size INTEGER NOT NULL,"
-        "  added INTEGER NOT NULL, files INTEGER NOT NULL, volumes TEXT NOT NULL, helper TEXT);"
-        "CREATE INDEX snapshots_by_slug ON snapshots(slug, seq);",
-};
-
-_Static_assert(sizeof migrations / sizeof *migrations == SNAPSHOT_SCHEMA_VERSION, "one migration per version");
+DB_SCHEMA(snapshot_schema, MODULE, SNAPSHOT_SCHEMA_VERSION,
+          "CREATE TABLE snapshots(id TEXT PRIMARY KEY, slug TEXT NOT NULL, version TEXT NOT NULL,"
+          "  reason TEXT NOT NULL CHECK(reason IN ('upgrade','rollback','manual','restore')),"
+          "  created_at INTEGER NOT NULL, seq INTEGER NOT NULL, tree TEXT NOT NULL, size INTEGER NOT NULL,"
+          "  added INTEGER NOT NULL, files INTEGER NOT NULL, volumes TEXT NOT NULL, helper TEXT);"
+          "CREATE INDEX snapshots_by_slug ON snapshots(slug, seq);");
 
 #define COLUMNS "id, slug, version, reason, created_at, tree, size, added, files, volumes, helper"
 
-static int open_db(struct store *s, sqlite3 **ret, struct error *err)
+/* A statement on the module's table (migrated first). */
+static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3_stmt **ret, const char *job,
+                   struct error *err)
 {
-        struct index *ix = store_index(s);
-        int r = index_migrate_module(ix, MODULE, migrations, SNAPSHOT_SCHEMA_VERSION, err);
-
-        if (r == 0)
-                *ret = index_db(ix);
-        return r;
+        return index_module_prepare(store_index(s), &snapshot_schema, sql, ret_db, ret, job, err);
 }
 
-static int db_error(sqlite3 *db, struct error *err, const char *what)
+static int row_from(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
 {
-        return error_set(err, STACK_ESTORE, "index.db: %s: %s", what, sqlite3_errmsg(db));
-}
+        struct snapshot_row *r = ret;
+        const char *id = (const char *)sqlite3_column_text(st, 0);
 
-static char *col_strdup(sqlite3_stmt *st, int col)
-{
-        const char *s = (const char *)sqlite3_column_text(st, col);
-
-        return s ? strdup(s) : NULL;
-}
-
-static void row_from(sqlite3_stmt *st, struct snapshot_row *r)
-{
-        const char *tree = (const char *)sqlite3_column_text(st, 5);
-
-        snprintf(r->id, sizeof r->id, "%s", (const char *)sqlite3_column_text(st, 0));
-        r->slug = col_strdup(st, 1);
-        r->version = col_strdup(st, 2);
-        r->reason = col_strdup(st, 3);
+        snprintf(r->id, sizeof r->id, "%s", id ? id : "");
+        r->slug = db_column_strdup(st, 1);
+        r->version = db_column_strdup(st, 2);
+        r->reason = db_column_strdup(st, 3);
         r->created_at = sqlite3_column_int64(st, 4);
-        if (tree)
-                digest_from_hex(tree, &r->tree);
+        db_column_digest(st, 5, &r->tree);
         r->size = (uint64_t)sqlite3_column_int64(st, 6);
         r->added = (uint64_t)sqlite3_column_int64(st, 7);
         r->files = (uint64_t)sqlite3_column_int64(st, 8);
-        r->volumes = col_strdup(st, 9);
-        r->helper = col_strdup(st, 10);
+        r->volumes = db_column_strdup(st, 9);
+        r->helper = db_column_strdup(st, 10);
+        if (!r->slug || !r->version || !r->reason || !r->volumes) {
+                snapshot_row_release(r);
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 void snapshot_row_release(struct snapshot_row *r)
@@ -107,43 +95,29 @@ void snapshot_rows_free(struct snapshot_row *v, size_t n)
         free(v);
 }
 
+static void row_release(void *r)
+{
+        snapshot_row_release(r);
+}
+
 static int query_rows(struct store *s, const char *sql, const char *arg, struct snapshot_row **ret, size_t *ret_n,
                       struct error *err)
 {
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
-        struct snapshot_row *v = NULL;
-        size_t n = 0, cap = 0;
-        int r = open_db(s, &db, err), rc;
+        static const struct db_rows how = {
+                .size = sizeof(struct snapshot_row), .read = row_from, .release = row_release, .job = "read snapshots"};
+        struct db *db;
+        sqlite3_stmt *st;
+        void *v;
+        int r = prepare(s, sql, &db, &st, "read snapshots", err);
 
         if (r < 0)
                 return r;
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-                return db_error(db, err, "prepare");
         if (arg)
                 sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (n == cap) {
-                        struct snapshot_row *nv = realloc(v, (cap = cap ? cap * 2 : 8) * sizeof *v);
-                        if (!nv) {
-                                r = error_set(err, STACK_EFAIL, "out of memory");
-                                break;
-                        }
-                        v = nv;
-                }
-                memset(&v[n], 0, sizeof v[n]);
-                row_from(st, &v[n++]);
-        }
-        if (r == 0 && rc != SQLITE_DONE)
-                r = db_error(db, err, "read snapshots");
-        sqlite3_finalize(st);
-        if (r < 0) {
-                snapshot_rows_free(v, n);
-                return r;
-        }
-        *ret = v;
-        *ret_n = n;
-        return 0;
+        r = db_read_rows(db, st, &how, &v, ret_n, err);
+        if (r == 0)
+                *ret = v;
+        return r;
 }
 
 int snapshot_list(struct store *s, const char *slug, struct snapshot_row **ret, size_t *ret_n, struct error *err)
@@ -182,21 +156,14 @@ int snapshot_get(struct store *s, const char *id, struct snapshot_row *ret, stru
 
 int snapshot_forget(struct store *s, const char *slug, unsigned *ret_n, struct error *err)
 {
-        sqlite3 *db = NULL;
+        struct db *db;
         sqlite3_stmt *st;
-        int r = open_db(s, &db, err);
+        int r = prepare(s, "DELETE FROM snapshots WHERE slug = ?", &db, &st, "delete snapshots", err);
 
         if (r < 0)
                 return r;
-        if (sqlite3_prepare_v2(db, "DELETE FROM snapshots WHERE slug = ?", -1, &st, NULL) != SQLITE_OK)
-                return db_error(db, err, "prepare");
         sqlite3_bind_text(st, 1, slug, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_DONE)
-                r = db_error(db, err, "delete snapshots");
-        else if (ret_n)
-                *ret_n = (unsigned)sqlite3_changes(db);
-        sqlite3_finalize(st);
-        return r;
+        return db_finish(db, st, "delete snapshots", ret_n, err);
 }
 
 int snapshot_roots(struct store *s, unsigned keep, const char *const *pinned,
@@ -656,36 +623,28 @@ static void new_id(char *out)
 
 static int insert_row(struct store *s, const struct snapshot_row *row, struct error *err)
 {
-        char tree_hex[DIGEST_HEX_LEN + 1];
-        sqlite3 *db = NULL;
+        struct db *db;
         sqlite3_stmt *st;
-        int r = open_db(s, &db, err);
+        int r = prepare(s,
+                        "INSERT INTO snapshots(id, slug, version, reason, created_at, seq, tree, size, added,"
+                        " files, volumes, helper) VALUES(?,?,?,?,?,"
+                        " (SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots),?,?,?,?,?,?)",
+                        &db, &st, "insert snapshot", err);
 
         if (r < 0)
                 return r;
-        digest_to_hex(&row->tree, tree_hex);
-        if (sqlite3_prepare_v2(db,
-                               "INSERT INTO snapshots(id, slug, version, reason, created_at, seq, tree, size, added,"
-                               " files, volumes, helper) VALUES(?,?,?,?,?,"
-                               " (SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots),?,?,?,?,?,?)",
-                               -1, &st, NULL) != SQLITE_OK)
-                return db_error(db, err, "prepare");
         sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, row->slug, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, row->version, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, row->reason, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, row->created_at);
-        sqlite3_bind_text(st, 6, tree_hex, -1, SQLITE_STATIC);
+        db_bind_digest(st, 6, &row->tree);
         sqlite3_bind_int64(st, 7, (sqlite3_int64)row->size);
         sqlite3_bind_int64(st, 8, (sqlite3_int64)row->added);
         sqlite3_bind_int64(st, 9, (sqlite3_int64)row->files);
         sqlite3_bind_text(st, 10, row->volumes, -1, SQLITE_STATIC);
-        if (row->helper)
-                sqlite3_bind_text(st, 11, row->helper, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE)
-                r = db_error(db, err, "insert snapshot");
-        sqlite3_finalize(st);
-        return r;
+        db_bind_text_opt(st, 11, row->helper);
+        return db_finish(db, st, "insert snapshot", NULL, err);
 }
 
 int snapshot_take(struct store *s, const char *slug, const char *version, const char *reason,

@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "gc/gc.h"
 #include "run/runs.h"
 #include "base/fsutil.h"
+#include "store/db.h"
 #include "store/index.h"
 #include "store/store.h"
 #include "store/verify.h"
@@ -25,14 +25,7 @@
 
 static long long query(struct store *s, const char *text)
 {
-        sqlite3_stmt *st;
-        long long v = -1;
-
-        assert_int_equal(sqlite3_prepare_v2(index_db(store_index(s)), text, -1, &st, NULL), SQLITE_OK);
-        if (sqlite3_step(st) == SQLITE_ROW)
-                v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        return v;
+        return db_query_int64(index_db(store_index(s)), text, NULL, -1);
 }
 
 static void import(struct store *s, const char *slug, const char *version, struct tl_imported *ret)

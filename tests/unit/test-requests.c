@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "api/requests.h"
+#include "orch/requests.h"
 #include "testlib.h"
 
 static struct store *fresh_store(void)

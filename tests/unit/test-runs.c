@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "run/runs.h"
+#include "store/db.h"
 #include "store/index.h"
 #include "store/store.h"
 #include "testlib.h"
@@ -46,14 +47,7 @@ static void sql(const char *home, const char *text)
 
 static long long query(struct store *s, const char *text)
 {
-        sqlite3_stmt *st;
-        long long v = -1;
-
-        assert_int_equal(sqlite3_prepare_v2(index_db(store_index(s)), text, -1, &st, NULL), SQLITE_OK);
-        if (sqlite3_step(st) == SQLITE_ROW)
-                v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        return v;
+        return db_query_int64(index_db(store_index(s)), text, NULL, -1);
 }
 
 static void store_at_schema_2_keeps_its_runs_and_grants(void **state)

@@ -3,8 +3,10 @@
  */
 #include "requests.h"
 
+#include "store/db.h"
 #include "store/index.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,63 +15,24 @@
 
 #include <sqlite3.h>
 
-#define MODULE "api"
-
-/* Migration i takes the module's tables from version i to i + 1. Never edit one that has shipped: add another. */
-static const char *const migrations[] = {
-        "CREATE TABLE api_requests(id TEXT PRIMARY KEY, slug TEXT NOT NULL, ref TEXT NOT NULL, origin TEXT,"
-        "  who TEXT NOT NULL CHECK(who IN ('token','anonymous')),"
-        "  state TEXT NOT NULL CHECK(state IN ('pending','approved','denied','expired')),"
-        "  reason TEXT, run_id TEXT NOT NULL DEFAULT '', requested_at INTEGER NOT NULL,"
-        "  decided_at INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL);"
-        "CREATE INDEX api_requests_by_state ON api_requests(state, requested_at);"
-        "CREATE TABLE api_trusted(slug TEXT PRIMARY KEY, added_at INTEGER NOT NULL);",
-};
-
-_Static_assert(sizeof migrations / sizeof *migrations == REQUESTS_SCHEMA_VERSION, "one migration per version");
+/* Migration i takes the module's tables from version i to i + 1. Never edit one that has shipped: add another.
+ * The module keeps its name "api" (module_schemas, table names) from when the daemon alone owned the tables. */
+DB_SCHEMA(requests_schema, "api", REQUESTS_SCHEMA_VERSION,
+          "CREATE TABLE api_requests(id TEXT PRIMARY KEY, slug TEXT NOT NULL, ref TEXT NOT NULL, origin TEXT,"
+          "  who TEXT NOT NULL CHECK(who IN ('token','anonymous')),"
+          "  state TEXT NOT NULL CHECK(state IN ('pending','approved','denied','expired')),"
+          "  reason TEXT, run_id TEXT NOT NULL DEFAULT '', requested_at INTEGER NOT NULL,"
+          "  decided_at INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL);"
+          "CREATE INDEX api_requests_by_state ON api_requests(state, requested_at);"
+          "CREATE TABLE api_trusted(slug TEXT PRIMARY KEY, added_at INTEGER NOT NULL);");
 
 #define REQUEST_COLUMNS "id, slug, ref, origin, who, state, reason, run_id, requested_at, decided_at, expires_at"
 
 /* A statement on the module's (migrated) tables. */
-static int sql_prepare(struct store *s, const char *sql, sqlite3_stmt **ret, struct error *err)
+static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3_stmt **ret, const char *job,
+                   struct error *err)
 {
-        struct index *ix = store_index(s);
-        int r = index_migrate_module(ix, MODULE, migrations, REQUESTS_SCHEMA_VERSION, err);
-
-        if (r < 0)
-                return r;
-        if (sqlite3_prepare_v2(index_db(ix), sql, -1, ret, NULL) != SQLITE_OK)
-                return error_set(err, STACK_ESTORE, "index.db: api tables: %s", sqlite3_errmsg(index_db(ix)));
-        return 0;
-}
-
-/* Step a write to its end; the number of rows it changed in *ret_changes (may be NULL). */
-static int sql_finish(struct store *s, sqlite3_stmt *st, unsigned *ret_changes, struct error *err)
-{
-        sqlite3 *db = index_db(store_index(s));
-        int rc = sqlite3_step(st);
-
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
-                return error_set(err, STACK_ESTORE, "index.db: write api tables: %s", sqlite3_errmsg(db));
-        if (ret_changes)
-                *ret_changes = (unsigned)sqlite3_changes(db);
-        return 0;
-}
-
-static void bind_opt(sqlite3_stmt *st, int i, const char *v)
-{
-        if (v)
-                sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-        else
-                sqlite3_bind_null(st, i);
-}
-
-static char *text_dup(sqlite3_stmt *st, int col)
-{
-        const char *v = (const char *)sqlite3_column_text(st, col);
-
-        return v ? strdup(v) : NULL;
+        return index_module_prepare(store_index(s), &requests_schema, sql, ret_db, ret, job, err);
 }
 
 void request_row_release(struct request_row *r)
@@ -92,66 +55,56 @@ void request_rows_free(struct request_row *v, size_t n)
         free(v);
 }
 
-static int row_read(sqlite3_stmt *st, struct request_row *r)
+static int row_read(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
 {
+        struct request_row *r = ret;
         const char *id = (const char *)sqlite3_column_text(st, 0), *run = (const char *)sqlite3_column_text(st, 7);
 
         memset(r, 0, sizeof *r);
         snprintf(r->id, sizeof r->id, "%s", id ? id : "");
         snprintf(r->run_id, sizeof r->run_id, "%s", run ? run : "");
-        r->slug = text_dup(st, 1);
-        r->ref = text_dup(st, 2);
-        r->origin = text_dup(st, 3);
-        r->who = text_dup(st, 4);
-        r->state = text_dup(st, 5);
-        r->reason = text_dup(st, 6);
+        r->slug = db_column_strdup(st, 1);
+        r->ref = db_column_strdup(st, 2);
+        r->origin = db_column_strdup(st, 3);
+        r->who = db_column_strdup(st, 4);
+        r->state = db_column_strdup(st, 5);
+        r->reason = db_column_strdup(st, 6);
         r->requested_at = sqlite3_column_int64(st, 8);
         r->decided_at = sqlite3_column_int64(st, 9);
         r->expires_at = sqlite3_column_int64(st, 10);
         if (!r->slug || !r->ref || !r->who || !r->state) {
                 request_row_release(r);
-                return -1;
+                return -ENOMEM;
         }
         return 0;
+}
+
+static void row_release(void *r)
+{
+        request_row_release(r);
 }
 
 /* Run a query bound to one text parameter (NULL: none) and collect its rows. */
 static int rows_query(struct store *s, const char *sql, const char *param, struct request_row **ret, size_t *ret_n,
                       struct error *err)
 {
-        struct request_row *v = NULL;
-        size_t n = 0, cap = 0;
+        static const struct db_rows how = {.size = sizeof(struct request_row),
+                                           .read = row_read,
+                                           .release = row_release,
+                                           .job = "read api_requests"};
+        struct db *db;
         sqlite3_stmt *st;
-        int rc = sql_prepare(s, sql, &st, err);
+        void *v;
+        int rc = prepare(s, sql, &db, &st, "read api_requests", err);
 
         if (rc < 0)
                 return rc;
         if (param)
                 sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (n == cap) {
-                        struct request_row *nv = realloc(v, (cap ? 2 * cap : 8) * sizeof *nv);
-                        if (!nv)
-                                break;
-                        v = nv;
-                        cap = cap ? 2 * cap : 8;
-                }
-                if (row_read(st, &v[n]) < 0)
-                        break;
-                n++;
-        }
-        if (rc != SQLITE_DONE) {
-                rc = rc == SQLITE_ROW ? error_set(err, STACK_EFAIL, "out of memory")
-                                      : error_set(err, STACK_ESTORE, "index.db: read api_requests: %s",
-                                                  sqlite3_errmsg(index_db(store_index(s))));
-                sqlite3_finalize(st);
-                request_rows_free(v, n);
-                return rc;
-        }
-        sqlite3_finalize(st);
-        *ret = v;
-        *ret_n = n;
-        return 0;
+        rc = db_read_rows(db, st, &how, &v, ret_n, err);
+        if (rc == 0)
+                *ret = v;
+        return rc;
 }
 
 /* The first row of a query, or STACK_ENOTFOUND. */
@@ -179,6 +132,7 @@ int requests_insert(struct store *s, const char *slug, const char *ref, const ch
 {
         unsigned char b[8];
         char id[17];
+        struct db *db;
         sqlite3_stmt *st;
         int r;
 
@@ -186,23 +140,23 @@ int requests_insert(struct store *s, const char *slug, const char *ref, const ch
                 return error_set(err, STACK_EFAIL, "getrandom failed");
         for (size_t i = 0; i < sizeof b; i++)
                 snprintf(id + 2 * i, 3, "%02x", b[i]);
-        r = sql_prepare(s,
-                        "INSERT INTO api_requests(id, slug, ref, origin, who, state, reason, requested_at, decided_at,"
-                        " expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?6 = 'pending' THEN 0 ELSE ?8"
-                        " END, ?9)",
-                        &st, err);
+        r = prepare(s,
+                    "INSERT INTO api_requests(id, slug, ref, origin, who, state, reason, requested_at, decided_at,"
+                    " expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?6 = 'pending' THEN 0 ELSE ?8"
+                    " END, ?9)",
+                    &db, &st, "write api tables", err);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, slug, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
-        bind_opt(st, 4, origin);
+        db_bind_text_opt(st, 4, origin);
         sqlite3_bind_text(st, 5, who, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 6, state, -1, SQLITE_STATIC);
-        bind_opt(st, 7, reason);
+        db_bind_text_opt(st, 7, reason);
         sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
         sqlite3_bind_int64(st, 9, expires_at);
-        r = sql_finish(s, st, NULL, err);
+        r = db_finish(db, st, "write api tables", NULL, err);
         if (r < 0)
                 return r;
         r = requests_get(s, id, ret, err);
@@ -233,6 +187,7 @@ int requests_find_pending(struct store *s, const char *id_or_slug, struct reques
 int requests_decide(struct store *s, const char *id, const char *state, const char *reason, struct error *err)
 {
         struct request_row row;
+        struct db *db;
         sqlite3_stmt *st;
         unsigned changed = 0;
         int64_t now = (int64_t)time(NULL);
@@ -240,17 +195,17 @@ int requests_decide(struct store *s, const char *id, const char *state, const ch
 
         if (strcmp(state, "approved") != 0 && strcmp(state, "denied") != 0)
                 return error_set(err, STACK_EFAIL, "requests_decide: bad state %s", state);
-        r = sql_prepare(s,
-                        "UPDATE api_requests SET state = ?1, reason = ?2, decided_at = ?3 WHERE id = ?4 AND"
-                        " state = 'pending' AND expires_at > ?3",
-                        &st, err);
+        r = prepare(s,
+                    "UPDATE api_requests SET state = ?1, reason = ?2, decided_at = ?3 WHERE id = ?4 AND"
+                    " state = 'pending' AND expires_at > ?3",
+                    &db, &st, "write api tables", err);
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-        bind_opt(st, 2, reason);
+        db_bind_text_opt(st, 2, reason);
         sqlite3_bind_int64(st, 3, now);
         sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
-        r = sql_finish(s, st, &changed, err);
+        r = db_finish(db, st, "write api tables", &changed, err);
         if (r < 0 || changed)
                 return r;
         r = requests_get(s, id, &row, err);
@@ -264,31 +219,33 @@ int requests_decide(struct store *s, const char *id, const char *state, const ch
 
 int requests_expire(struct store *s, const char *id, bool all, const char *reason, unsigned *ret_n, struct error *err)
 {
+        struct db *db;
         sqlite3_stmt *st;
-        int r = sql_prepare(s,
-                            "UPDATE api_requests SET state = 'expired', reason = ?1, decided_at = ?2 WHERE"
-                            " state = 'pending' AND (?3 IS NULL OR id = ?3) AND (?4 OR expires_at <= ?2)",
-                            &st, err);
+        int r = prepare(s,
+                        "UPDATE api_requests SET state = 'expired', reason = ?1, decided_at = ?2 WHERE"
+                        " state = 'pending' AND (?3 IS NULL OR id = ?3) AND (?4 OR expires_at <= ?2)",
+                        &db, &st, "write api tables", err);
 
         if (r < 0)
                 return r;
-        bind_opt(st, 1, reason);
+        db_bind_text_opt(st, 1, reason);
         sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
-        bind_opt(st, 3, id);
+        db_bind_text_opt(st, 3, id);
         sqlite3_bind_int(st, 4, all);
-        return sql_finish(s, st, ret_n, err);
+        return db_finish(db, st, "write api tables", ret_n, err);
 }
 
 int requests_set_run(struct store *s, const char *id, const char *run_id, struct error *err)
 {
+        struct db *db;
         sqlite3_stmt *st;
-        int r = sql_prepare(s, "UPDATE api_requests SET run_id = ?1 WHERE id = ?2", &st, err);
+        int r = prepare(s, "UPDATE api_requests SET run_id = ?1 WHERE id = ?2", &db, &st, "write api tables", err);
 
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-        return sql_finish(s, st, NULL, err);
+        return db_finish(db, st, "write api tables", NULL, err);
 }
 
 int requests_list(struct store *s, const char *state, struct request_row **ret, size_t *ret_n, struct error *err)
@@ -304,26 +261,29 @@ int requests_list(struct store *s, const char *state, struct request_row **ret, 
 
 int trusted_stack_add(struct store *s, const char *slug, struct error *err)
 {
+        struct db *db;
         sqlite3_stmt *st;
-        int r = sql_prepare(s, "INSERT OR IGNORE INTO api_trusted(slug, added_at) VALUES(?, ?)", &st, err);
+        int r = prepare(s, "INSERT OR IGNORE INTO api_trusted(slug, added_at) VALUES(?, ?)", &db, &st,
+                        "write api tables", err);
 
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
-        return sql_finish(s, st, NULL, err);
+        return db_finish(db, st, "write api tables", NULL, err);
 }
 
 int trusted_stack_remove(struct store *s, const char *slug, struct error *err)
 {
+        struct db *db;
         sqlite3_stmt *st;
         unsigned changed = 0;
-        int r = sql_prepare(s, "DELETE FROM api_trusted WHERE slug = ?", &st, err);
+        int r = prepare(s, "DELETE FROM api_trusted WHERE slug = ?", &db, &st, "write api tables", err);
 
         if (r < 0)
                 return r;
         sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        r = sql_finish(s, st, &changed, err);
+        r = db_finish(db, st, "write api tables", &changed, err);
         if (r == 0 && !changed)
                 r = error_set(err, STACK_ENOTFOUND, "%s is not on the trusted list (stack trust-stack ls)", slug);
         return r;
@@ -336,47 +296,45 @@ void request_strv_free(char **v, size_t n)
         free(v);
 }
 
+static int slug_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
+{
+        return (*(char **)ret = db_column_strdup(st, 0)) ? 0 : -ENOMEM;
+}
+
+static void slug_release(void *v)
+{
+        free(*(char **)v);
+}
+
 int trusted_stack_list(struct store *s, char ***ret, size_t *ret_n, struct error *err)
 {
-        char **v = NULL;
-        size_t n = 0;
+        static const struct db_rows how = {
+                .size = sizeof(char *), .read = slug_from_row, .release = slug_release, .job = "read api_trusted"};
+        struct db *db;
         sqlite3_stmt *st;
-        int rc = sql_prepare(s, "SELECT slug FROM api_trusted ORDER BY slug", &st, err);
+        void *v;
+        int rc = prepare(s, "SELECT slug FROM api_trusted ORDER BY slug", &db, &st, "read api_trusted", err);
 
-        if (rc < 0)
-                return rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                char **nv = realloc(v, (n + 1) * sizeof *nv);
-                if (!nv)
-                        break;
-                v = nv;
-                v[n] = text_dup(st, 0);
-                if (!v[n])
-                        break;
-                n++;
-        }
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-                request_strv_free(v, n);
-                return error_set(err, STACK_ESTORE, "index.db: read api_trusted");
-        }
-        *ret = v;
-        *ret_n = n;
-        return 0;
+        if (rc == 0)
+                rc = db_read_rows(db, st, &how, &v, ret_n, err);
+        if (rc == 0)
+                *ret = v;
+        return rc;
 }
 
 int trusted_stack_has(struct store *s, const char *slug, bool *ret, struct error *err)
 {
+        struct db *db;
         sqlite3_stmt *st;
-        int rc = sql_prepare(s, "SELECT 1 FROM api_trusted WHERE slug = ?", &st, err);
+        int rc = prepare(s, "SELECT 1 FROM api_trusted WHERE slug = ?", &db, &st, "read api_trusted", err);
 
         if (rc < 0)
                 return rc;
         sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
+        rc = db_step_row(db, st, "read api_trusted", err);
         sqlite3_finalize(st);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-                return error_set(err, STACK_ESTORE, "index.db: read api_trusted");
-        *ret = rc == SQLITE_ROW;
+        if (rc < 0)
+                return rc;
+        *ret = rc == 1;
         return 0;
 }

@@ -1,8 +1,8 @@
-/* requests.h - the api module's records in index.db (spec/api.md "Requests table", "Trusted stacks"): one row
- * per POST /run (who asked, for what, and what the person decided), and the stacks a token may start without
- * asking.
+/* requests.h - the approval queue, the api module's records in index.db (spec/api.md "Requests table",
+ * "Trusted stacks"), in orch/ so the daemon and the CLI both reach it: one row per POST /run (who asked, for
+ * what, and what the person decided), and the stacks a token may start without asking.
  *
- * Every function takes the store and migrates the module's tables first (index_migrate_module), so the daemon
+ * Every function takes the store and migrates the module's tables first (index_module_db), so the daemon
  * and the CLI (`stack approve`, `stack deny`, `stack ps`, `stack trust-stack`) share them from separate
  * processes. A request is born pending (or approved, for a token and a trusted stack) with an expiry time;
  * requests_decide() moves a pending, unexpired one to approved or denied; requests_expire() moves pending ones
