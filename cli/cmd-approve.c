@@ -37,7 +37,7 @@ static int decide(int argc, char **argv, bool approve)
                 r = requests_find_pending(s, argv[optind], &row, &err);
         if (r == 0)
                 r = requests_decide(
-                        s, row.id, approve ? "approved" : "denied",
+                        s, row.id, approve ? REQUEST_APPROVED : REQUEST_DENIED,
                         approve ? "approved with stack approve" : (reason ? reason : "denied with stack deny"), &err);
         if (r < 0)
                 r = cli_fail(&err);

@@ -35,6 +35,31 @@ static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3
         return index_module_prepare(store_index(s), &requests_schema, sql, ret_db, ret, job, err);
 }
 
+static const char *const request_state_names[] = {
+        [REQUEST_PENDING] = "pending",
+        [REQUEST_APPROVED] = "approved",
+        [REQUEST_DENIED] = "denied",
+        [REQUEST_EXPIRED] = "expired",
+};
+
+_Static_assert(sizeof request_state_names / sizeof *request_state_names == REQUEST_EXPIRED + 1,
+               "one name per request state");
+
+const char *request_state_name(enum request_state state)
+{
+        return (unsigned)state <= REQUEST_EXPIRED ? request_state_names[state] : "unknown";
+}
+
+int request_state_parse(const char *name, enum request_state *ret)
+{
+        for (size_t i = 0; name && i < sizeof request_state_names / sizeof *request_state_names; i++)
+                if (!strcmp(name, request_state_names[i])) {
+                        *ret = (enum request_state)i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
 void request_row_release(struct request_row *r)
 {
         if (!r)
@@ -43,7 +68,6 @@ void request_row_release(struct request_row *r)
         free(r->ref);
         free(r->origin);
         free(r->who);
-        free(r->state);
         free(r->reason);
         memset(r, 0, sizeof *r);
 }
@@ -67,12 +91,13 @@ static int row_read(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
         r->ref = db_column_strdup(st, 2);
         r->origin = db_column_strdup(st, 3);
         r->who = db_column_strdup(st, 4);
-        r->state = db_column_strdup(st, 5);
         r->reason = db_column_strdup(st, 6);
         r->requested_at = sqlite3_column_int64(st, 8);
         r->decided_at = sqlite3_column_int64(st, 9);
         r->expires_at = sqlite3_column_int64(st, 10);
-        if (!r->slug || !r->ref || !r->who || !r->state) {
+        if (request_state_parse((const char *)sqlite3_column_text(st, 5), &r->state) < 0)
+                r->state = REQUEST_EXPIRED; /* the table's CHECK admits none other */
+        if (!r->slug || !r->ref || !r->who) {
                 request_row_release(r);
                 return -ENOMEM;
         }
@@ -127,7 +152,7 @@ static int row_query(struct store *s, const char *sql, const char *param, struct
 }
 
 int requests_insert(struct store *s, const char *slug, const char *ref, const char *origin, const char *who,
-                    const char *state, const char *reason, int64_t expires_at, struct request_row *ret,
+                    enum request_state state, const char *reason, int64_t expires_at, struct request_row *ret,
                     struct error *err)
 {
         unsigned char b[8];
@@ -152,7 +177,7 @@ int requests_insert(struct store *s, const char *slug, const char *ref, const ch
         sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
         db_bind_text_opt(st, 4, origin);
         sqlite3_bind_text(st, 5, who, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, request_state_name(state), -1, SQLITE_STATIC);
         db_bind_text_opt(st, 7, reason);
         sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
         sqlite3_bind_int64(st, 9, expires_at);
@@ -184,7 +209,7 @@ int requests_find_pending(struct store *s, const char *id_or_slug, struct reques
         return r;
 }
 
-int requests_decide(struct store *s, const char *id, const char *state, const char *reason, struct error *err)
+int requests_decide(struct store *s, const char *id, enum request_state state, const char *reason, struct error *err)
 {
         struct request_row row;
         struct db *db;
@@ -193,15 +218,15 @@ int requests_decide(struct store *s, const char *id, const char *state, const ch
         int64_t now = (int64_t)time(NULL);
         int r;
 
-        if (strcmp(state, "approved") != 0 && strcmp(state, "denied") != 0)
-                return error_set(err, STACK_EFAIL, "requests_decide: bad state %s", state);
+        if (state != REQUEST_APPROVED && state != REQUEST_DENIED)
+                return error_set(err, STACK_EFAIL, "requests_decide: bad state %s", request_state_name(state));
         r = prepare(s,
                     "UPDATE api_requests SET state = ?1, reason = ?2, decided_at = ?3 WHERE id = ?4 AND"
                     " state = 'pending' AND expires_at > ?3",
                     &db, &st, "write api tables", err);
         if (r < 0)
                 return r;
-        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, request_state_name(state), -1, SQLITE_STATIC);
         db_bind_text_opt(st, 2, reason);
         sqlite3_bind_int64(st, 3, now);
         sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
@@ -212,7 +237,7 @@ int requests_decide(struct store *s, const char *id, const char *state, const ch
         if (r < 0)
                 return r;
         r = error_set(err, STACK_EFAIL, "request %s (%s) is %s, not pending", row.id, row.slug,
-                      strcmp(row.state, "pending") ? row.state : "past its expiry time");
+                      row.state != REQUEST_PENDING ? request_state_name(row.state) : "past its expiry time");
         request_row_release(&row);
         return r;
 }
@@ -248,15 +273,15 @@ int requests_set_run(struct store *s, const char *id, const char *run_id, struct
         return db_finish(db, st, "write api tables", NULL, err);
 }
 
-int requests_list(struct store *s, const char *state, struct request_row **ret, size_t *ret_n, struct error *err)
+int requests_list(struct store *s, int state, struct request_row **ret, size_t *ret_n, struct error *err)
 {
-        if (!state)
+        if (state < 0)
                 return rows_query(s,
                                   "SELECT " REQUEST_COLUMNS " FROM api_requests ORDER BY requested_at DESC, rowid DESC",
                                   NULL, ret, ret_n, err);
         return rows_query(s,
                           "SELECT " REQUEST_COLUMNS " FROM api_requests WHERE state = ? ORDER BY requested_at, rowid",
-                          state, ret, ret_n, err);
+                          request_state_name((enum request_state)state), ret, ret_n, err);
 }
 
 int trusted_stack_add(struct store *s, const char *slug, struct error *err)

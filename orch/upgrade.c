@@ -558,9 +558,9 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
                 say(o, "%s already runs %s: nothing to do", slug, target.version);
                 goto out;
         }
-        if (strcmp(cur.state, "running"))
-                say(o, "%s is %s (not running): upgrading what stack run %s would start, %s -> %s", slug, cur.state,
-                    slug, ret->from, target.version);
+        if (cur.state != RUN_RUNNING)
+                say(o, "%s is %s (not running): upgrading what stack run %s would start, %s -> %s", slug,
+                    run_state_name(cur.state), slug, ret->from, target.version);
         else
                 say(o, "upgrading %s: %s -> %s", slug, ret->from, target.version);
         r = journal_new(s, slug, cur.version_id, target.id, &j, err);
@@ -875,7 +875,7 @@ int upgrade_abandon(struct store *s, const char *slug, char **ret_said, struct e
                 char run[512], kept[256] = "";
                 if (have_cur)
                         snprintf(run, sizeof run, "its run %s is version %s, %s as recorded (stack ps asks the Engine)",
-                                 cur.id, cur.version, cur.state);
+                                 cur.id, cur.version, run_state_name(cur.state));
                 else
                         snprintf(run, sizeof run, "it has no run (stack run %s starts one)", slug);
                 if (have_snap)

@@ -226,12 +226,12 @@ int flavor_static_start(struct store *s, const struct version_info *v, const str
         row.slug = v->slug;
         row.version_id = v->id;
         row.tree = v->tree;
-        row.state = "starting";
+        row.state = RUN_STARTING;
         row.project = project;
         row.run_dir = run_dir;
-        r = have_old ? runs_set_state(s, id, "starting", NULL, err) : runs_insert(s, &row, err);
+        r = have_old ? runs_set_state(s, id, RUN_STARTING, NULL, err) : runs_insert(s, &row, err);
         if (r == 0)
-                r = runs_set_state(s, id, "running", NULL, err);
+                r = runs_set_state(s, id, RUN_RUNNING, NULL, err);
         if (r == 0)
                 r = runs_get(s, id, &ret->row, err);
 done:
@@ -264,11 +264,9 @@ int flavor_static_stop(struct store *s, const char *id_or_slug, struct run_row *
 
         if (r != 0)
                 return r;
-        r = runs_set_state(s, ret->id, "stopped", NULL, err);
-        if (r == 0) {
-                free(ret->state);
-                ret->state = strdup("stopped");
-        }
+        r = runs_set_state(s, ret->id, RUN_STOPPED, NULL, err);
+        if (r == 0)
+                ret->state = RUN_STOPPED;
         return r;
 }
 

@@ -878,7 +878,7 @@ static int prepare(struct store *s, const struct version_info *v, const struct r
  * containers were started through the Engine, else the record is dropped and 1 (compose up follows). After a
  * compose up whose containers run (state NULL, ret->relaunch "compose"): record what compose made. */
 static int relaunch_hook(struct engine *e, const struct paths *p, const struct envlist *env,
-                         const struct run_options *o, const char *state, const struct judge_input *judge,
+                         const struct run_options *o, const enum run_state *state, const struct judge_input *judge,
                          struct run_info *ret, struct error *err)
 {
         char record[PATH_MAX];
@@ -899,7 +899,7 @@ static int relaunch_hook(struct engine *e, const struct paths *p, const struct e
                 return 0;
         }
         ret->relaunch = "compose";
-        if (state && !strcmp(state, "failed"))
+        if (state && *state == RUN_FAILED)
                 ret->relaunch_why = strdup("the last run failed");
         else if (state && (r = relaunch_start(e, &ri, &ret->relaunch_why)) <= 0) {
                 ret->relaunch = "engine";
@@ -1126,10 +1126,10 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         row.slug = v->slug;
         row.version_id = v->id;
         row.tree = v->tree;
-        row.state = "starting";
+        row.state = RUN_STARTING;
         row.project = p.project;
         row.run_dir = p.run_dir;
-        r = have_old ? runs_set_state(s, row.id, "starting", NULL, err) : runs_insert(s, &row, err);
+        r = have_old ? runs_set_state(s, row.id, RUN_STARTING, NULL, err) : runs_insert(s, &row, err);
         if (r < 0)
                 goto done;
         started = true;
@@ -1140,7 +1140,7 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                 .project = p.project, .run_dir = p.run_dir, .data_dir = p.data_dir, .allow = granted | o->allow};
         judge_limits_of(s, m, &jin); /* the ceiling the policy wrote: the person's limits, lowered by stack.yaml */
         /* Re-launch straight through the Engine when nothing changed since the last up (relaunch.c), else up. */
-        r = relaunch_hook(e, &p, &env, o, fast ? old.state : NULL, &jin, ret, err);
+        r = relaunch_hook(e, &p, &env, o, fast ? &old.state : NULL, &jin, ret, err);
         if (r == 0) {
                 status = 0;
                 step(o, "engine-start", &t0);
@@ -1173,7 +1173,7 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         /* A re-launch of a run that ran before needs no settle window: that is the fast path, and a later exit
          * still shows in stack ps. A first start (or one after a failure or a change) gets it. */
         r = wait_running(e, p.project, o->timeout_s > 0 ? o->timeout_s : 120,
-                         fast && strcmp(old.state, "failed") ? 0 : RUN_SETTLE_MS, &reason, &service, &c, &nc, err);
+                         fast && old.state != RUN_FAILED ? 0 : RUN_SETTLE_MS, &reason, &service, &c, &nc, err);
         step(o, "wait", &t0);
         if (r == -STACK_ERUNTIME && reason) {
                 const char *logs[] = {"logs", "--no-color", "--tail", "5", service, NULL};
@@ -1202,7 +1202,7 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
                         engine_project_stop(e, p.project, NULL, NULL);
                 goto fail_state;
         }
-        r = runs_set_state(s, row.id, "running", NULL, err);
+        r = runs_set_state(s, row.id, RUN_RUNNING, NULL, err);
         if (r < 0)
                 goto done;
         relaunch_hook(e, &p, &env, o, NULL, &jin, ret,
@@ -1216,7 +1216,7 @@ int run_start(struct store *s, const struct version_info *v, const struct run_op
         goto done;
 fail_state:
         if (started)
-                runs_set_state(s, row.id, "failed", reason ? reason : err->msg, NULL);
+                runs_set_state(s, row.id, RUN_FAILED, reason ? reason : err->msg, NULL);
 done:
         if (staging)
                 fs_rm_rf(np.run_dir); /* a new version that did not get as far as the switch leaves nothing */
@@ -1306,9 +1306,9 @@ done:
 
 /* ---- listing, reconciling, stop, rm, logs ---- */
 
-/* What the Engine says about a run's project now: "running", "stopped" or "failed" (+ reason), and the ports
- * its containers publish. */
-static void observe(struct engine *e, const char *project, const char **ret_state, char *reason, size_t size,
+/* What the Engine says about a run's project now: running, stopped or failed (+ reason), and the ports its
+ * containers publish; RUN_UNKNOWN when it cannot be asked. */
+static void observe(struct engine *e, const char *project, enum run_state *ret_state, char *reason, size_t size,
                     char **ret_ports)
 {
         struct engine_container *c = NULL;
@@ -1316,11 +1316,11 @@ static void observe(struct engine *e, const char *project, const char **ret_stat
         char label[256], ports[512] = "";
         size_t n = 0, running = 0, len = 0;
 
-        *ret_state = "stopped";
+        *ret_state = RUN_STOPPED;
         reason[0] = 0;
         snprintf(label, sizeof label, "com.docker.compose.project=%s", project);
         if (engine_list_containers(e, label, &c, &n, &err) < 0) {
-                *ret_state = NULL; /* unknown: the caller says so, the recorded state stays */
+                *ret_state = RUN_UNKNOWN; /* the caller says so, the recorded state stays */
                 snprintf(reason, size, "%.*s", (int)(size ? size - 1 : 0), err.msg);
                 return;
         }
@@ -1338,9 +1338,9 @@ static void observe(struct engine *e, const char *project, const char **ret_stat
                                                         c[i].ports[j].proto ? c[i].ports[j].proto : "tcp");
         }
         if (running && !reason[0])
-                *ret_state = "running";
+                *ret_state = RUN_RUNNING;
         else if (reason[0])
-                *ret_state = "failed";
+                *ret_state = RUN_FAILED;
         *ret_ports = len ? strdup(ports) : NULL;
         engine_containers_free(c, n);
 }
@@ -1364,34 +1364,33 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
                 return error_set(err, STACK_EFAIL, "out of memory");
         }
         for (size_t i = 0; i < n; i++) {
-                const char *state = NULL;
+                enum run_state state = RUN_UNKNOWN;
                 char reason[512];
-                bool ask = strcmp(rows[i].state, "pending") && !flavor_row_static(s, &rows[i]);
+                bool ask = rows[i].state != RUN_PENDING && !flavor_row_static(s, &rows[i]);
                 reason[0] = 0;
                 if (ask && e)
                         observe(e, rows[i].project, &state, reason, sizeof reason, &v[i].ports);
-                if (ask && !state) {
+                if (ask && state == RUN_UNKNOWN) {
                         /* The Engine could not be asked: what is recorded may be stale, so it is not shown as
                          * the state (nothing is written). */
                         char *why = NULL;
-                        if (asprintf(&why, "recorded %s%s%s%s; the Engine could not be asked: %s", rows[i].state,
-                                     rows[i].reason ? " (" : "", rows[i].reason ? rows[i].reason : "",
-                                     rows[i].reason ? ")" : "", e ? reason : eerr.msg) < 0)
+                        if (asprintf(&why, "recorded %s%s%s%s; the Engine could not be asked: %s",
+                                     run_state_name(rows[i].state), rows[i].reason ? " (" : "",
+                                     rows[i].reason ? rows[i].reason : "", rows[i].reason ? ")" : "",
+                                     e ? reason : eerr.msg) < 0)
                                 why = NULL;
-                        free(rows[i].state);
-                        rows[i].state = strdup(RUN_STATE_UNKNOWN);
+                        rows[i].state = RUN_UNKNOWN;
                         free(rows[i].reason);
                         rows[i].reason = why;
                         v[i].row = rows[i];
                         continue;
                 }
                 /* Only states a container can contradict are corrected: a stopped run stays stopped. */
-                if (state && strcmp(state, rows[i].state) &&
-                    (!strcmp(rows[i].state, "running") || !strcmp(rows[i].state, "starting") ||
-                     !strcmp(rows[i].state, "stopping") || !strcmp(state, "running"))) {
+                if (state != RUN_UNKNOWN && state != rows[i].state &&
+                    (rows[i].state == RUN_RUNNING || rows[i].state == RUN_STARTING || rows[i].state == RUN_STOPPING ||
+                     state == RUN_RUNNING)) {
                         runs_set_state(s, rows[i].id, state, reason[0] ? reason : NULL, NULL);
-                        free(rows[i].state);
-                        rows[i].state = strdup(state);
+                        rows[i].state = state;
                         free(rows[i].reason);
                         rows[i].reason = reason[0] ? strdup(reason) : NULL;
                 }
@@ -1454,15 +1453,13 @@ int run_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struc
         if (r == 0)
                 r = engine_open(&e, err);
         if (r == 0)
-                r = runs_set_state(s, ret->id, "stopping", NULL, err);
+                r = runs_set_state(s, ret->id, RUN_STOPPING, NULL, err);
         if (r == 0) {
                 r = simple_compose(ret->slug, &p, b, args, err);
-                runs_set_state(s, ret->id, r == 0 ? "stopped" : "failed", r == 0 ? NULL : err->msg, NULL);
+                runs_set_state(s, ret->id, r == 0 ? RUN_STOPPED : RUN_FAILED, r == 0 ? NULL : err->msg, NULL);
         }
-        if (r == 0) {
-                free(ret->state);
-                ret->state = strdup("stopped");
-        }
+        if (r == 0)
+                ret->state = RUN_STOPPED;
         engine_free(e);
         backend_free(b);
         return r;
@@ -1483,9 +1480,9 @@ static int orphan_row(struct store *s, const char *slug, struct run_row *row, st
         row->slug = strdup(slug);
         row->project = strdup(project);
         row->run_dir = strdup(p->run_dir);
-        row->state = strdup("removed");
+        row->state = RUN_REMOVED;
         row->version = strdup("?");
-        return row->slug && row->project && row->run_dir && row->state && row->version ? 0 : -STACK_EFAIL;
+        return row->slug && row->project && row->run_dir && row->version ? 0 : -STACK_EFAIL;
 }
 
 /* compose down when the effective file is there and compose accepts it; then, whatever compose said, the

@@ -35,13 +35,34 @@ static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3
         return index_module_prepare(store_index(s), &runs_schema, sql, ret_db, ret, job, err);
 }
 
+static const char *const run_state_names[] = {
+        [RUN_PENDING] = "pending", [RUN_STARTING] = "starting", [RUN_RUNNING] = "running", [RUN_STOPPING] = "stopping",
+        [RUN_STOPPED] = "stopped", [RUN_FAILED] = "failed",     [RUN_UNKNOWN] = "unknown", [RUN_REMOVED] = "removed",
+};
+
+_Static_assert(sizeof run_state_names / sizeof *run_state_names == RUN_REMOVED + 1, "one name per run state");
+
+const char *run_state_name(enum run_state state)
+{
+        return (unsigned)state <= RUN_REMOVED ? run_state_names[state] : "unknown";
+}
+
+int run_state_parse(const char *name, enum run_state *ret)
+{
+        for (size_t i = 0; name && i < sizeof run_state_names / sizeof *run_state_names; i++)
+                if (!strcmp(name, run_state_names[i])) {
+                        *ret = (enum run_state)i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
 void run_row_release(struct run_row *r)
 {
         if (!r)
                 return;
         free(r->slug);
         free(r->version);
-        free(r->state);
         free(r->project);
         free(r->run_dir);
         free(r->reason);
@@ -66,7 +87,8 @@ static int run_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *er
         memset(r, 0, sizeof *r);
         snprintf(r->id, sizeof r->id, "%s", id ? id : "");
         r->slug = db_column_strdup(st, 1);
-        r->state = db_column_strdup(st, 2);
+        if (run_state_parse((const char *)sqlite3_column_text(st, 2), &r->state) < 0)
+                r->state = RUN_UNKNOWN; /* the table's CHECK admits none other */
         r->project = db_column_strdup(st, 3);
         r->run_dir = db_column_strdup(st, 4);
         r->reason = db_column_strdup(st, 5);
@@ -84,7 +106,7 @@ static int run_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *er
         } else {
                 r->version = strdup("?");
         }
-        if (!r->slug || !r->state || !r->project || !r->run_dir || !r->version) {
+        if (!r->slug || !r->project || !r->run_dir || !r->version) {
                 run_row_release(r);
                 return -ENOMEM;
         }
@@ -111,7 +133,7 @@ int runs_insert(struct store *s, const struct run_row *r, struct error *err)
         sqlite3_bind_text(st, 2, r->slug, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, r->version_id);
         sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, r->state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, run_state_name(r->state), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 6, r->project, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 7, r->run_dir, -1, SQLITE_STATIC);
         db_bind_text_opt(st, 8, r->reason);
@@ -120,7 +142,7 @@ int runs_insert(struct store *s, const struct run_row *r, struct error *err)
         return db_finish(db, st, "write runs", NULL, err);
 }
 
-int runs_set_state(struct store *s, const char *id, const char *state, const char *reason, struct error *err)
+int runs_set_state(struct store *s, const char *id, enum run_state state, const char *reason, struct error *err)
 {
         struct db *db;
         sqlite3_stmt *st;
@@ -134,7 +156,7 @@ int runs_set_state(struct store *s, const char *id, const char *state, const cha
                      &db, &st, "write runs", err);
         if (rc < 0)
                 return rc;
-        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, run_state_name(state), -1, SQLITE_STATIC);
         db_bind_text_opt(st, 2, reason);
         sqlite3_bind_int64(st, 3, now);
         sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);

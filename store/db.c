@@ -23,8 +23,8 @@ int db_open(const char *path, const char *name, struct db **ret, struct error *e
                 free(db);
                 return error_set(err, STACK_EFAIL, "out of memory");
         }
-        if (sqlite3_open_v2(path, &db->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                            NULL) != SQLITE_OK) {
+        if (sqlite3_open_v2(path, &db->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK) {
                 r = error_set(err, STACK_ESTORE, "cannot open %s: %s", path,
                               db->conn ? sqlite3_errmsg(db->conn) : "out of memory");
                 goto fail;

@@ -42,12 +42,12 @@ struct db_schema {
         const char *const *steps;
 };
 
-#define DB_SCHEMA(name, module_name, schema_version, ...)                                                     \
-        static const char *const name##_steps[] = {__VA_ARGS__};                                           \
-        _Static_assert(sizeof name##_steps / sizeof *name##_steps == (schema_version),                     \
-                       "one migration per schema version");                                                \
-        static const struct db_schema name = {.module = (module_name), .version = (schema_version),        \
-                                              .steps = name##_steps}
+#define DB_SCHEMA(name, module_name, schema_version, ...)                              \
+        static const char *const name##_steps[] = {__VA_ARGS__};                       \
+        _Static_assert(sizeof name##_steps / sizeof *name##_steps == (schema_version), \
+                       "one migration per schema version");                            \
+        static const struct db_schema name = {                                         \
+                .module = (module_name), .version = (schema_version), .steps = name##_steps}
 
 /* Open (create when missing) the database at path; name is what error lines start with ("index.db").
  * WAL, writers wait for each other (busy timeout). Close with db_close() (accepts NULL). */

@@ -58,9 +58,8 @@ static int publish_tree(struct index *ix, const struct tree *t, const char *tree
                                " VALUES(?,?,?,?,?,?,?)",
                                &ent, "prepare", err);
         if (r == 0)
-                r = db_prepare(ix->db,
-                               "INSERT OR IGNORE INTO trees(digest, n_entries, n_files, size) VALUES(?,?,?,?)", &tr,
-                               "prepare", err);
+                r = db_prepare(ix->db, "INSERT OR IGNORE INTO trees(digest, n_entries, n_files, size) VALUES(?,?,?,?)",
+                               &tr, "prepare", err);
         for (size_t i = 0; r == 0 && i < t->n; i++) {
                 const struct tree_entry *e = &t->v[i];
                 char type[2] = {e->type, 0};
@@ -204,8 +203,8 @@ int index_publish(struct index *ix, const struct tree *t, const struct digest *t
         seq = db_query_int64(ix->db, "SELECT MAX(fetch_seq) FROM versions", NULL, 0) + 1;
         id = db_query_int64(ix->db, "SELECT id FROM versions WHERE tree = ?", tree_hex, -1);
         is_new = id < 0;
-        r = write_row(ix, "INSERT OR IGNORE INTO stacks(slug, name, created_at) VALUES(?, ?, ?)", m->slug, m->name,
-                      now, 3, err);
+        r = write_row(ix, "INSERT OR IGNORE INTO stacks(slug, name, created_at) VALUES(?, ?, ?)", m->slug, m->name, now,
+                      3, err);
         if (r == 0 && is_new) {
                 r = publish_tree(ix, t, tree_hex, err);
                 if (r == 0)
@@ -256,10 +255,9 @@ int index_put_tree(struct index *ix, const struct tree *t, const struct digest *
 
 int index_set_pin(struct index *ix, int64_t version_id, bool pin, bool *ret_changed, struct error *err)
 {
-        int r = write_row(ix,
-                          pin ? "INSERT OR IGNORE INTO pins(version_id) VALUES(?)"
-                              : "DELETE FROM pins WHERE version_id = ?",
-                          NULL, NULL, version_id, 1, err);
+        int r = write_row(
+                ix, pin ? "INSERT OR IGNORE INTO pins(version_id) VALUES(?)" : "DELETE FROM pins WHERE version_id = ?",
+                NULL, NULL, version_id, 1, err);
 
         if (r == 0 && ret_changed)
                 *ret_changed = db_changes(ix->db) > 0;
@@ -277,8 +275,9 @@ int index_list_pins(struct index *ix, int64_t **ret, size_t *ret_n, struct error
         static const struct db_rows how = {.size = sizeof(int64_t), .read = read_pin, .job = "read pins"};
         sqlite3_stmt *st;
         void *v;
-        int r = db_prepare(ix->db, "SELECT version_id FROM pins WHERE version_id IN (SELECT id FROM versions) ORDER BY 1",
-                           &st, "prepare", err);
+        int r = db_prepare(ix->db,
+                           "SELECT version_id FROM pins WHERE version_id IN (SELECT id FROM versions) ORDER BY 1", &st,
+                           "prepare", err);
 
         if (r == 0)
                 r = db_read_rows(ix->db, st, &how, &v, ret_n, err);

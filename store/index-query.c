@@ -227,8 +227,8 @@ int index_load_tree(struct index *ix, const struct digest *tree, struct tree *re
 
         digest_to_hex(tree, hex);
         r = db_prepare(ix->db,
-                    "SELECT e.path, e.type, e.mode, e.size, e.object, e.target, r.recipe FROM entries e"
-                    " LEFT JOIN recipes r ON r.object = e.object WHERE e.tree = ?",
+                       "SELECT e.path, e.type, e.mode, e.size, e.object, e.target, r.recipe FROM entries e"
+                       " LEFT JOIN recipes r ON r.object = e.object WHERE e.tree = ?",
                        &st, "prepare", err);
         if (r < 0)
                 return r;

@@ -32,8 +32,10 @@ static void lost_release(void *elem)
 
 static int read_lost(struct index *ix, const char *sql, struct lost_version **ret, size_t *ret_n, struct error *err)
 {
-        static const struct db_rows how = {
-                .size = sizeof(struct lost_version), .read = lost_from_row, .release = lost_release, .job = "read lost"};
+        static const struct db_rows how = {.size = sizeof(struct lost_version),
+                                           .read = lost_from_row,
+                                           .release = lost_release,
+                                           .job = "read lost"};
         sqlite3_stmt *st;
         void *v;
         int r = db_prepare(ix->db, sql, &st, "prepare", err);

@@ -13,10 +13,10 @@ int index_sweep_begin(struct index *ix, struct error *err)
 
         if (r == 0)
                 r = db_exec(ix->db,
-                         "CREATE TEMP TABLE IF NOT EXISTS gc_versions(id INTEGER PRIMARY KEY);"
-                         "CREATE TEMP TABLE IF NOT EXISTS gc_trees(digest TEXT PRIMARY KEY) WITHOUT ROWID;"
-                         "DELETE FROM temp.gc_versions; DELETE FROM temp.gc_trees",
-                         err);
+                            "CREATE TEMP TABLE IF NOT EXISTS gc_versions(id INTEGER PRIMARY KEY);"
+                            "CREATE TEMP TABLE IF NOT EXISTS gc_trees(digest TEXT PRIMARY KEY) WITHOUT ROWID;"
+                            "DELETE FROM temp.gc_versions; DELETE FROM temp.gc_trees",
+                            err);
         if (r < 0)
                 db_rollback(ix->db);
         return r;
@@ -90,7 +90,8 @@ int index_sweep_run(struct index *ix, struct index_sweep *ret, struct error *err
                                err);
         if (r < 0)
                 return r;
-        r = db_prepare(ix->db, "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM objects WHERE " SWEEP_UNUSED, &st, "prepare", err);
+        r = db_prepare(ix->db, "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM objects WHERE " SWEEP_UNUSED, &st,
+                       "prepare", err);
         if (r < 0)
                 return r;
         if (sqlite3_step(st) == SQLITE_ROW)
@@ -109,4 +110,3 @@ int index_sweep_end(struct index *ix, bool commit, struct error *err)
         db_rollback(ix->db);
         return 0;
 }
-

@@ -129,7 +129,7 @@ static void gc_keeps_running_versions_version(void **state)
         import(s, "app", "1", &v1);
         snprintf(row.id, sizeof row.id, "%s", "00c0ffee00c0ffee");
         row.slug = "app";
-        row.state = "running";
+        row.state = RUN_RUNNING;
         row.project = "stack-app";
         row.run_dir = "/nowhere";
         row.version_id = v1.id;
@@ -237,7 +237,7 @@ static void gc_removes_temp_files_and_orphan_run_dirs_but_never_data(void **stat
         import(s, "kept", "1", &v);
         snprintf(row.id, sizeof row.id, "%s", "1111222233334444");
         row.slug = "kept";
-        row.state = "stopped";
+        row.state = RUN_STOPPED;
         row.project = "stack-kept";
         row.run_dir = "/x";
         row.version_id = v.id;
