@@ -37,9 +37,53 @@ DB_SCHEMA(upgrade_schema, "upgrade", SCHEMA_VERSION,
 
 #define PENDING_STATES "'prepare','snapshot','switch','health','complete','rollback'"
 
+enum journal_state {
+        J_PREPARE,
+        J_SNAPSHOT,
+        J_SWITCH,
+        J_HEALTH,
+        J_COMPLETE,
+        J_ROLLBACK, /* the last of the pending states (PENDING_STATES) */
+        J_DONE,
+        J_ROLLED_BACK,
+        J_ABANDONED,
+        J_REVERTED,
+};
+
+static const char *const journal_state_names[] = {
+        [J_PREPARE] = "prepare",     [J_SNAPSHOT] = "snapshot", [J_SWITCH] = "switch", [J_HEALTH] = "health",
+        [J_COMPLETE] = "complete",   [J_ROLLBACK] = "rollback", [J_DONE] = "done",     [J_ROLLED_BACK] = "rolled-back",
+        [J_ABANDONED] = "abandoned", [J_REVERTED] = "reverted",
+};
+
+_Static_assert(sizeof journal_state_names / sizeof *journal_state_names == J_REVERTED + 1,
+               "one name per journal state");
+
+static const char *journal_state_name(enum journal_state state)
+{
+        return (unsigned)state <= J_REVERTED ? journal_state_names[state] : "unknown";
+}
+
+static int journal_state_parse(const char *name, enum journal_state *ret)
+{
+        for (size_t i = 0; name && i < sizeof journal_state_names / sizeof *journal_state_names; i++)
+                if (!strcmp(name, journal_state_names[i])) {
+                        *ret = (enum journal_state)i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* An upgrade still to be finished (orch_recover()). */
+static bool journal_pending(enum journal_state state)
+{
+        return state <= J_ROLLBACK;
+}
+
 struct journal {
         int64_t id;
-        char *slug, *state, *snapshot, *message;
+        char *slug, *snapshot, *message;
+        enum journal_state state;
         int64_t from_id, to_id;
         int pid, tries;
 };
@@ -47,7 +91,6 @@ struct journal {
 static void journal_release(struct journal *j)
 {
         free(j->slug);
-        free(j->state);
         free(j->snapshot);
         free(j->message);
         memset(j, 0, sizeof *j);
@@ -100,8 +143,8 @@ static int journal_new(struct store *s, const char *slug, int64_t from_id, int64
                 return r;
         j->id = db_last_id(db);
         j->slug = strdup(slug);
-        j->state = strdup("prepare");
-        if (!j->slug || !j->state) {
+        j->state = J_PREPARE;
+        if (!j->slug) {
                 journal_release(j);
                 return error_set(err, STACK_EFAIL, "out of memory");
         }
@@ -112,8 +155,8 @@ static int journal_new(struct store *s, const char *slug, int64_t from_id, int64
 }
 
 /* The journal's next state, durable before the step it names starts. */
-static int journal_set(struct store *s, struct journal *j, const char *state, const char *snapshot, const char *message,
-                       struct error *err)
+static int journal_set(struct store *s, struct journal *j, enum journal_state state, const char *snapshot,
+                       const char *message, struct error *err)
 {
         struct db *db;
         sqlite3_stmt *st;
@@ -124,7 +167,7 @@ static int journal_set(struct store *s, struct journal *j, const char *state, co
 
         if (r < 0)
                 return r;
-        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, journal_state_name(state), -1, SQLITE_STATIC);
         db_bind_text_opt(st, 2, snapshot);
         db_bind_text_opt(st, 3, message);
         sqlite3_bind_int(st, 4, (int)getpid());
@@ -132,14 +175,10 @@ static int journal_set(struct store *s, struct journal *j, const char *state, co
         sqlite3_bind_int64(st, 6, j->id);
         r = db_finish(db, st, "write upgrades", NULL, err);
         if (r == 0) {
-                char *ns = strdup(state), *nsnap = snapshot ? strdup(snapshot) : NULL;
-                if (!ns || (snapshot && !nsnap)) {
-                        free(ns);
-                        free(nsnap);
+                char *nsnap = snapshot ? strdup(snapshot) : NULL;
+                if (snapshot && !nsnap)
                         return error_set(err, STACK_EFAIL, "out of memory");
-                }
-                free(j->state);
-                j->state = ns;
+                j->state = state;
                 if (snapshot) {
                         free(j->snapshot);
                         j->snapshot = nsnap;
@@ -154,14 +193,15 @@ static int journal_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error
 
         j->id = sqlite3_column_int64(st, 0);
         j->slug = db_column_strdup(st, 1);
-        j->state = db_column_strdup(st, 2);
+        if (journal_state_parse((const char *)sqlite3_column_text(st, 2), &j->state) < 0)
+                j->state = J_ABANDONED; /* the table's CHECK admits none other */
         j->snapshot = db_column_strdup(st, 3);
         j->message = db_column_strdup(st, 4);
         j->from_id = sqlite3_column_int64(st, 5);
         j->to_id = sqlite3_column_int64(st, 6);
         j->pid = sqlite3_column_int(st, 7);
         j->tries = sqlite3_column_int(st, 8);
-        if (!j->slug || !j->state) {
+        if (!j->slug) {
                 journal_release(j);
                 return -ENOMEM;
         }
@@ -341,7 +381,8 @@ static int refuse_pending(struct store *s, const char *slug, struct error *err)
                             : error_set(err, STACK_ERUNTIME,
                                         "an earlier upgrade of %s could not complete its rollback (at %s: %s): "
                                         "stack upgrade --abandon %s gives up on it",
-                                        slug, v[0].state, v[0].message ? v[0].message : "interrupted", slug);
+                                        slug, journal_state_name(v[0].state),
+                                        v[0].message ? v[0].message : "interrupted", slug);
         journals_free(v, n);
         return r;
 }
@@ -357,7 +398,7 @@ static int roll_back(struct store *s, struct journal *j, const struct upgrade_op
         double t0 = now_s();
         int r;
 
-        r = journal_set(s, j, "rollback", NULL, why, err);
+        r = journal_set(s, j, J_ROLLBACK, NULL, why, err);
         if (r < 0)
                 return r;
         kill_point("rollback");
@@ -394,7 +435,7 @@ static int roll_back(struct store *s, struct journal *j, const struct upgrade_op
                         return r;
                 timed(o, "up", &t0);
         }
-        return journal_set(s, j, "rolled-back", NULL, NULL, err);
+        return journal_set(s, j, J_ROLLED_BACK, NULL, NULL, err);
 }
 
 struct switch_ctx {
@@ -414,7 +455,7 @@ static int before_switch(void *ctx, const struct run_row *old, struct error *err
         int r;
 
         (void)old;
-        r = journal_set(c->s, c->j, "snapshot", NULL, NULL, err);
+        r = journal_set(c->s, c->j, J_SNAPSHOT, NULL, NULL, err);
         if (r < 0)
                 return r;
         kill_point("before-snapshot");
@@ -441,7 +482,7 @@ static int before_switch(void *ctx, const struct run_row *old, struct error *err
         say(c->o, "snapshot %s of %s: %llu files, %llu bytes (%llu bytes new in the store)%s%s", snap.id, c->j->slug,
             (unsigned long long)snap.files, (unsigned long long)snap.size, (unsigned long long)snap.added,
             snap.volumes && *snap.volumes ? "; volumes: " : "", snap.volumes ? snap.volumes : "");
-        r = journal_set(c->s, c->j, "switch", snap.id, NULL, err);
+        r = journal_set(c->s, c->j, J_SWITCH, snap.id, NULL, err);
         snapshot_row_release(&snap);
         if (r == 0)
                 kill_point("after-snapshot");
@@ -577,24 +618,24 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
         r = orch_run_version(s, &target, &oo, &ret->info, err);
         if (sc.snapshot)
                 ret->snapshot = strdup(sc.snapshot);
-        if (r < 0 && !strcmp(j.state, "prepare")) {
+        if (r < 0 && j.state == J_PREPARE) {
                 /* refused or failed before the snapshot: the old version was never touched */
-                journal_set(s, &j, "abandoned", NULL, err->msg, NULL);
+                journal_set(s, &j, J_ABANDONED, NULL, err->msg, NULL);
                 goto out;
         }
         kill_point("after-up");
         t0 = now_s();
         if (r == 0)
-                r = journal_set(s, &j, "health", NULL, NULL, err);
+                r = journal_set(s, &j, J_HEALTH, NULL, NULL, err);
         if (r == 0) {
                 r = health_wait(s, slug, settle, err);
                 timed(o, "health", &t0);
         }
         if (r == 0) {
-                r = journal_set(s, &j, "complete", NULL, NULL, err);
+                r = journal_set(s, &j, J_COMPLETE, NULL, NULL, err);
                 kill_point("after-health");
                 if (r == 0)
-                        r = journal_set(s, &j, "done", NULL, NULL, err);
+                        r = journal_set(s, &j, J_DONE, NULL, NULL, err);
                 goto out;
         }
         {
@@ -647,13 +688,13 @@ int orch_recover(struct store *s, void (*sayfn)(void *ctx, const char *line), vo
                 struct run_info info = {0};
                 if (process_alive(j->pid))
                         continue; /* still at it */
-                if (!strcmp(j->state, "prepare")) {
+                if (j->state == J_PREPARE) {
                         say(&o, "stack: an upgrade of %s was interrupted before anything stopped: it runs as before",
                             j->slug);
-                        r = journal_set(s, j, "abandoned", NULL, "interrupted before the switch", err);
-                } else if (!strcmp(j->state, "complete")) {
+                        r = journal_set(s, j, J_ABANDONED, NULL, "interrupted before the switch", err);
+                } else if (j->state == J_COMPLETE) {
                         say(&o, "stack: the interrupted upgrade of %s had completed: the new version runs", j->slug);
-                        r = journal_set(s, j, "done", NULL, NULL, err);
+                        r = journal_set(s, j, J_DONE, NULL, NULL, err);
                 } else {
                         /* Said once: a rollback that cannot complete (the Engine still gone, its snapshot collected,
                          * the old version failing) is retried quietly by later commands until it completes or a
@@ -664,7 +705,7 @@ int orch_recover(struct store *s, void (*sayfn)(void *ctx, const char *line), vo
                                 quiet.say = NULL;
                         else
                                 say(&o, "stack: an upgrade of %s was interrupted (at %s): completing its rollback",
-                                    j->slug, j->state);
+                                    j->slug, journal_state_name(j->state));
                         r = roll_back(s, j, &quiet, "interrupted", &info, &rb);
                         if (r < 0) {
                                 journal_exec(s, "UPDATE upgrades SET tries = tries + 1 WHERE id = ?2", NULL, j->id,
@@ -727,12 +768,12 @@ int orch_rollback(struct store *s, const char *slug, const struct upgrade_option
                     "%s, taken before the upgrade",
                     slug, ret->from ? ret->from : "?", from.version, now.id, v[0].snapshot ? v[0].snapshot : "-");
                 ret->snapshot = strdup(now.id);
-                r = journal_set(s, &v[0], "rollback", NULL, "stack rollback", err);
+                r = journal_set(s, &v[0], J_ROLLBACK, NULL, "stack rollback", err);
         }
         if (r == 0)
                 r = roll_back(s, &v[0], o, "stack rollback", &ret->info, err);
         if (r == 0)
-                r = journal_set(s, &v[0], "reverted", NULL, NULL, err);
+                r = journal_set(s, &v[0], J_REVERTED, NULL, NULL, err);
         run_info_release(&info);
         snapshot_row_release(&now);
         version_info_release(&from);
@@ -814,11 +855,10 @@ int upgrade_roots(struct store *s, int64_t **ret_versions, size_t *ret_nv, char 
         /* Per stack, its newest completed upgrade: the version `stack rollback` goes back to and its snapshot;
          * rows still pending keep both of their versions and their snapshot. */
         for (size_t i = 0; r == 0 && i < n; i++) {
-                bool pending = strcmp(v[i].state, "done") && strcmp(v[i].state, "rolled-back") &&
-                               strcmp(v[i].state, "abandoned") && strcmp(v[i].state, "reverted");
-                bool newest_done = !strcmp(v[i].state, "done");
+                bool pending = journal_pending(v[i].state);
+                bool newest_done = v[i].state == J_DONE;
                 for (size_t k = 0; k < i && newest_done; k++)
-                        newest_done = strcmp(v[k].slug, v[i].slug) || strcmp(v[k].state, "done");
+                        newest_done = strcmp(v[k].slug, v[i].slug) || v[k].state != J_DONE;
                 if (!newest_done && !pending)
                         continue;
                 if (v[i].from_id > 0)
@@ -864,9 +904,9 @@ int upgrade_abandon(struct store *s, const char *slug, char **ret_said, struct e
                 r = error_set(err, STACK_ERUNTIME, "an upgrade of %s is in progress (process %d): not abandoned", slug,
                               v[0].pid);
         if (r == 0)
-                snprintf(was, sizeof was, "%s", v[0].state);
+                snprintf(was, sizeof was, "%s", journal_state_name(v[0].state));
         for (size_t i = 0; r == 0 && i < n; i++)
-                r = journal_set(s, &v[i], "abandoned", NULL, "abandoned (stack upgrade --abandon)", err);
+                r = journal_set(s, &v[i], J_ABANDONED, NULL, "abandoned (stack upgrade --abandon)", err);
         if (r < 0)
                 goto out;
         have_cur = runs_get(s, slug, &cur, NULL) == 0 && !strcmp(cur.slug, slug);
