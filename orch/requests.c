@@ -44,20 +44,23 @@ static const char *const request_state_names[] = {
 
 _Static_assert(sizeof request_state_names / sizeof *request_state_names == REQUEST_EXPIRED + 1,
                "one name per request state");
+_Static_assert(sizeof(enum request_state) == sizeof(int), "read as an int (DB_ENUM_COL)");
+
+#define N_STATES (sizeof request_state_names / sizeof *request_state_names)
 
 const char *request_state_name(enum request_state state)
 {
-        return (unsigned)state <= REQUEST_EXPIRED ? request_state_names[state] : "unknown";
+        return db_enum_name(request_state_names, N_STATES, (int)state);
 }
 
 int request_state_parse(const char *name, enum request_state *ret)
 {
-        for (size_t i = 0; name && i < sizeof request_state_names / sizeof *request_state_names; i++)
-                if (!strcmp(name, request_state_names[i])) {
-                        *ret = (enum request_state)i;
-                        return 0;
-                }
-        return -EINVAL;
+        int k = db_enum_parse(request_state_names, N_STATES, name);
+
+        if (k < 0)
+                return k;
+        *ret = (enum request_state)k;
+        return 0;
 }
 
 void request_row_release(struct request_row *r)
@@ -79,30 +82,14 @@ void request_rows_free(struct request_row *v, size_t n)
         free(v);
 }
 
-static int row_read(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
-{
-        struct request_row *r = ret;
-        const char *id = (const char *)sqlite3_column_text(st, 0), *run = (const char *)sqlite3_column_text(st, 7);
-
-        memset(r, 0, sizeof *r);
-        snprintf(r->id, sizeof r->id, "%s", id ? id : "");
-        snprintf(r->run_id, sizeof r->run_id, "%s", run ? run : "");
-        r->slug = db_column_strdup(st, 1);
-        r->ref = db_column_strdup(st, 2);
-        r->origin = db_column_strdup(st, 3);
-        r->who = db_column_strdup(st, 4);
-        r->reason = db_column_strdup(st, 6);
-        r->requested_at = sqlite3_column_int64(st, 8);
-        r->decided_at = sqlite3_column_int64(st, 9);
-        r->expires_at = sqlite3_column_int64(st, 10);
-        if (request_state_parse((const char *)sqlite3_column_text(st, 5), &r->state) < 0)
-                r->state = REQUEST_EXPIRED; /* the table's CHECK admits none other */
-        if (!r->slug || !r->ref || !r->who) {
-                request_row_release(r);
-                return -ENOMEM;
-        }
-        return 0;
-}
+static const struct db_column request_cols[] = {
+        DB_CHARS_COL(struct request_row, id),           DB_TEXT_REQ_COL(struct request_row, slug),
+        DB_TEXT_REQ_COL(struct request_row, ref),       DB_TEXT_COL(struct request_row, origin),
+        DB_TEXT_REQ_COL(struct request_row, who),       DB_ENUM_COL(struct request_row, state, request_state_names),
+        DB_TEXT_COL(struct request_row, reason),        DB_CHARS_COL(struct request_row, run_id),
+        DB_INT64_COL(struct request_row, requested_at), DB_INT64_COL(struct request_row, decided_at),
+        DB_INT64_COL(struct request_row, expires_at),
+};
 
 static void row_release(void *r)
 {
@@ -114,7 +101,8 @@ static int rows_query(struct store *s, const char *sql, const char *param, struc
                       struct error *err)
 {
         static const struct db_rows how = {.size = sizeof(struct request_row),
-                                           .read = row_read,
+                                           .cols = request_cols,
+                                           .n_cols = sizeof request_cols / sizeof *request_cols,
                                            .release = row_release,
                                            .job = "read api_requests"};
         struct db *db;
@@ -321,11 +309,6 @@ void request_strv_free(char **v, size_t n)
         free(v);
 }
 
-static int slug_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
-{
-        return (*(char **)ret = db_column_strdup(st, 0)) ? 0 : -ENOMEM;
-}
-
 static void slug_release(void *v)
 {
         free(*(char **)v);
@@ -333,8 +316,9 @@ static void slug_release(void *v)
 
 int trusted_stack_list(struct store *s, char ***ret, size_t *ret_n, struct error *err)
 {
+        static const struct db_column cols[] = {{DB_TEXT_REQ, 0, sizeof(char *), NULL}}; /* the element itself */
         static const struct db_rows how = {
-                .size = sizeof(char *), .read = slug_from_row, .release = slug_release, .job = "read api_trusted"};
+                .size = sizeof(char *), .cols = cols, .n_cols = 1, .release = slug_release, .job = "read api_trusted"};
         struct db *db;
         sqlite3_stmt *st;
         void *v;

@@ -59,19 +59,11 @@ static const char *const journal_state_names[] = {
 _Static_assert(sizeof journal_state_names / sizeof *journal_state_names == J_REVERTED + 1,
                "one name per journal state");
 
+_Static_assert(sizeof(enum journal_state) == sizeof(int), "read as an int (DB_ENUM_COL)");
+
 static const char *journal_state_name(enum journal_state state)
 {
-        return (unsigned)state <= J_REVERTED ? journal_state_names[state] : "unknown";
-}
-
-static int journal_state_parse(const char *name, enum journal_state *ret)
-{
-        for (size_t i = 0; name && i < sizeof journal_state_names / sizeof *journal_state_names; i++)
-                if (!strcmp(name, journal_state_names[i])) {
-                        *ret = (enum journal_state)i;
-                        return 0;
-                }
-        return -EINVAL;
+        return db_enum_name(journal_state_names, sizeof journal_state_names / sizeof *journal_state_names, (int)state);
 }
 
 /* An upgrade still to be finished (orch_recover()). */
@@ -187,26 +179,17 @@ static int journal_set(struct store *s, struct journal *j, enum journal_state st
         return r;
 }
 
-static int journal_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
-{
-        struct journal *j = ret;
-
-        j->id = sqlite3_column_int64(st, 0);
-        j->slug = db_column_strdup(st, 1);
-        if (journal_state_parse((const char *)sqlite3_column_text(st, 2), &j->state) < 0)
-                j->state = J_ABANDONED; /* the table's CHECK admits none other */
-        j->snapshot = db_column_strdup(st, 3);
-        j->message = db_column_strdup(st, 4);
-        j->from_id = sqlite3_column_int64(st, 5);
-        j->to_id = sqlite3_column_int64(st, 6);
-        j->pid = sqlite3_column_int(st, 7);
-        j->tries = sqlite3_column_int(st, 8);
-        if (!j->slug) {
-                journal_release(j);
-                return -ENOMEM;
-        }
-        return 0;
-}
+static const struct db_column journal_cols[] = {
+        DB_INT64_COL(struct journal, id),
+        DB_TEXT_REQ_COL(struct journal, slug),
+        DB_ENUM_COL(struct journal, state, journal_state_names),
+        DB_TEXT_COL(struct journal, snapshot),
+        DB_TEXT_COL(struct journal, message),
+        DB_INT64_COL(struct journal, from_id),
+        DB_INT64_COL(struct journal, to_id),
+        DB_INT_COL(struct journal, pid),
+        DB_INT_COL(struct journal, tries),
+};
 
 static void journal_row_release(void *j)
 {
@@ -217,7 +200,8 @@ static int journal_query(struct store *s, const char *where, const char *arg, st
                          struct error *err)
 {
         static const struct db_rows how = {.size = sizeof(struct journal),
-                                           .read = journal_from_row,
+                                           .cols = journal_cols,
+                                           .n_cols = sizeof journal_cols / sizeof *journal_cols,
                                            .release = journal_row_release,
                                            .job = "read upgrades"};
         struct db *db;

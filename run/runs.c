@@ -41,20 +41,23 @@ static const char *const run_state_names[] = {
 };
 
 _Static_assert(sizeof run_state_names / sizeof *run_state_names == RUN_REMOVED + 1, "one name per run state");
+_Static_assert(sizeof(enum run_state) == sizeof(int), "read as an int (DB_ENUM_COL)");
+
+#define N_STATES (sizeof run_state_names / sizeof *run_state_names)
 
 const char *run_state_name(enum run_state state)
 {
-        return (unsigned)state <= RUN_REMOVED ? run_state_names[state] : "unknown";
+        return db_enum_name(run_state_names, N_STATES, (int)state);
 }
 
 int run_state_parse(const char *name, enum run_state *ret)
 {
-        for (size_t i = 0; name && i < sizeof run_state_names / sizeof *run_state_names; i++)
-                if (!strcmp(name, run_state_names[i])) {
-                        *ret = (enum run_state)i;
-                        return 0;
-                }
-        return -EINVAL;
+        int k = db_enum_parse(run_state_names, N_STATES, name);
+
+        if (k < 0)
+                return k;
+        *ret = (enum run_state)k;
+        return 0;
 }
 
 void run_row_release(struct run_row *r)
@@ -76,29 +79,31 @@ void run_rows_free(struct run_row *v, size_t n)
         free(v);
 }
 
+static const struct db_column run_cols[] = {
+        DB_CHARS_COL(struct run_row, id),
+        DB_TEXT_REQ_COL(struct run_row, slug),
+        DB_ENUM_COL(struct run_row, state, run_state_names),
+        DB_TEXT_REQ_COL(struct run_row, project),
+        DB_TEXT_REQ_COL(struct run_row, run_dir),
+        DB_TEXT_COL(struct run_row, reason),
+        DB_INT64_COL(struct run_row, version_id),
+        DB_DIGEST_COL(struct run_row, tree),
+        DB_INT64_COL(struct run_row, created_at),
+        DB_INT64_COL(struct run_row, updated_at),
+        DB_INT64_COL(struct run_row, started_at),
+        DB_INT64_COL(struct run_row, stopped_at),
+};
+
 /* A row, with its version's label from the index ("?" when the version is gone). */
 static int run_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
 {
         struct store *s = ctx;
         struct run_row *r = ret;
-        const char *id = (const char *)sqlite3_column_text(st, 0);
         struct version_info v = {0};
+        int k = db_read_columns(st, run_cols, sizeof run_cols / sizeof *run_cols, r);
 
-        memset(r, 0, sizeof *r);
-        snprintf(r->id, sizeof r->id, "%s", id ? id : "");
-        r->slug = db_column_strdup(st, 1);
-        if (run_state_parse((const char *)sqlite3_column_text(st, 2), &r->state) < 0)
-                r->state = RUN_UNKNOWN; /* the table's CHECK admits none other */
-        r->project = db_column_strdup(st, 3);
-        r->run_dir = db_column_strdup(st, 4);
-        r->reason = db_column_strdup(st, 5);
-        r->version_id = sqlite3_column_int64(st, 6);
-        if (db_column_digest(st, 7, &r->tree) < 0)
-                memset(&r->tree, 0, sizeof r->tree);
-        r->created_at = sqlite3_column_int64(st, 8);
-        r->updated_at = sqlite3_column_int64(st, 9);
-        r->started_at = sqlite3_column_int64(st, 10);
-        r->stopped_at = sqlite3_column_int64(st, 11);
+        if (k < 0)
+                return k;
         if (index_get_version(store_index(s), r->version_id, &v, NULL) == 0) {
                 r->version = v.version;
                 v.version = NULL;
@@ -106,11 +111,7 @@ static int run_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *er
         } else {
                 r->version = strdup("?");
         }
-        if (!r->slug || !r->project || !r->run_dir || !r->version) {
-                run_row_release(r);
-                return -ENOMEM;
-        }
-        return 0;
+        return r->version ? 0 : -ENOMEM;
 }
 
 int runs_insert(struct store *s, const struct run_row *r, struct error *err)

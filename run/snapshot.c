@@ -53,28 +53,14 @@ static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3
         return index_module_prepare(store_index(s), &snapshot_schema, sql, ret_db, ret, job, err);
 }
 
-static int row_from(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
-{
-        struct snapshot_row *r = ret;
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-
-        snprintf(r->id, sizeof r->id, "%s", id ? id : "");
-        r->slug = db_column_strdup(st, 1);
-        r->version = db_column_strdup(st, 2);
-        r->reason = db_column_strdup(st, 3);
-        r->created_at = sqlite3_column_int64(st, 4);
-        db_column_digest(st, 5, &r->tree);
-        r->size = (uint64_t)sqlite3_column_int64(st, 6);
-        r->added = (uint64_t)sqlite3_column_int64(st, 7);
-        r->files = (uint64_t)sqlite3_column_int64(st, 8);
-        r->volumes = db_column_strdup(st, 9);
-        r->helper = db_column_strdup(st, 10);
-        if (!r->slug || !r->version || !r->reason || !r->volumes) {
-                snapshot_row_release(r);
-                return -ENOMEM;
-        }
-        return 0;
-}
+static const struct db_column snapshot_cols[] = {
+        DB_CHARS_COL(struct snapshot_row, id),         DB_TEXT_REQ_COL(struct snapshot_row, slug),
+        DB_TEXT_REQ_COL(struct snapshot_row, version), DB_TEXT_REQ_COL(struct snapshot_row, reason),
+        DB_INT64_COL(struct snapshot_row, created_at), DB_DIGEST_COL(struct snapshot_row, tree),
+        DB_INT64_COL(struct snapshot_row, size),       DB_INT64_COL(struct snapshot_row, added),
+        DB_INT64_COL(struct snapshot_row, files),      DB_TEXT_REQ_COL(struct snapshot_row, volumes),
+        DB_TEXT_COL(struct snapshot_row, helper),
+};
 
 void snapshot_row_release(struct snapshot_row *r)
 {
@@ -103,8 +89,11 @@ static void row_release(void *r)
 static int query_rows(struct store *s, const char *sql, const char *arg, struct snapshot_row **ret, size_t *ret_n,
                       struct error *err)
 {
-        static const struct db_rows how = {
-                .size = sizeof(struct snapshot_row), .read = row_from, .release = row_release, .job = "read snapshots"};
+        static const struct db_rows how = {.size = sizeof(struct snapshot_row),
+                                           .cols = snapshot_cols,
+                                           .n_cols = sizeof snapshot_cols / sizeof *snapshot_cols,
+                                           .release = row_release,
+                                           .job = "read snapshots"};
         struct db *db;
         sqlite3_stmt *st;
         void *v;

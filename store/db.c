@@ -4,6 +4,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,54 @@ int db_finish(struct db *db, sqlite3_stmt *st, const char *job, unsigned *ret_ch
         return r;
 }
 
+int db_read_columns(sqlite3_stmt *st, const struct db_column *cols, size_t n, void *ret)
+{
+        char *base = ret;
+        int r = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                void *field = base + cols[i].offset;
+                const char *text = (const char *)sqlite3_column_text(st, (int)i);
+                int k;
+                switch (cols[i].kind) {
+                case DB_SKIP: break;
+                case DB_TEXT:
+                case DB_TEXT_REQ:
+                        *(char **)field = text ? strdup(text) : NULL;
+                        if (!*(char **)field && (text || cols[i].kind == DB_TEXT_REQ))
+                                r = -ENOMEM;
+                        break;
+                case DB_CHARS: snprintf(field, cols[i].size, "%s", text ? text : ""); break;
+                case DB_INT64: *(int64_t *)field = sqlite3_column_int64(st, (int)i); break;
+                case DB_INT: *(int *)field = sqlite3_column_int(st, (int)i); break;
+                case DB_DIGEST:
+                        if (!text || digest_from_hex(text, field) < 0)
+                                memset(field, 0, sizeof(struct digest));
+                        break;
+                case DB_ENUM:
+                        k = db_enum_parse(cols[i].names, cols[i].size, text);
+                        if (k < 0 && r == 0)
+                                r = k;
+                        *(int *)field = k < 0 ? 0 : k;
+                        break;
+                }
+        }
+        return r;
+}
+
+const char *db_enum_name(const char *const *names, size_t n, int value)
+{
+        return value >= 0 && (size_t)value < n ? names[value] : "unknown";
+}
+
+int db_enum_parse(const char *const *names, size_t n, const char *name)
+{
+        for (size_t i = 0; name && i < n; i++)
+                if (!strcmp(name, names[i]))
+                        return (int)i;
+        return -EINVAL;
+}
+
 static void rows_free(const struct db_rows *how, char *v, size_t n)
 {
         for (size_t i = 0; how->release && i < n; i++)
@@ -134,15 +183,22 @@ int db_read_rows(struct db *db, sqlite3_stmt *st, const struct db_rows *how, voi
                         cap = ncap;
                 }
                 memset(v + n * how->size, 0, how->size);
-                r = how->read(how->ctx, st, v + n * how->size, err);
-                if (r < 0)
+                r = how->read ? how->read(how->ctx, st, v + n * how->size, err)
+                              : db_read_columns(st, how->cols, how->n_cols, v + n * how->size);
+                if (r < 0) {
+                        if (how->release)
+                                how->release(v + n * how->size);
                         break;
+                }
                 if (r == 0)
                         n++;
                 r = 0;
         }
         if (r == -ENOMEM)
                 r = error_set(err, STACK_EFAIL, "out of memory");
+        else if (r == -EINVAL)
+                r = error_set(err, STACK_ESTORE, "%s: %s: a row holds a value this stack does not know", db->name,
+                              how->job);
         else if (r == 0 && rc != SQLITE_DONE)
                 r = db_error(db, err, how->job);
         sqlite3_finalize(st);

@@ -22,7 +22,7 @@
 #define STACK_DB_H
 
 #include <stdbool.h>
-#include <stddef.h>
+#include <stddef.h> /* offsetof, for the DB_*_COL macros */
 #include <stdint.h>
 
 #include "base/digest.h"
@@ -67,13 +67,57 @@ int db_step_row(struct db *db, struct sqlite3_stmt *st, const char *job, struct 
 /* db_step_done() then finalize; *ret_changes (may be NULL) gets the rows changed. */
 int db_finish(struct db *db, struct sqlite3_stmt *st, const char *job, unsigned *ret_changes, struct error *err);
 
-/* Every row of a prepared, bound query into one array of elements of `size` bytes (zeroed before read()).
- * read() returns 0 to keep the row, > 0 to skip it, -ENOMEM (the reader says "out of memory") or another
- * negative code it set into err. On failure the rows read so far are released (release may be NULL) and
- * freed. The statement is always finalized. */
+/* A row's columns, in the statement's order, into the fields of a struct (db_read_columns()):
+ *   static const struct db_column cols[] = {DB_CHARS_COL(struct run_row, id), DB_TEXT_COL(struct run_row, slug),
+ *                                           DB_ENUM_COL(struct run_row, state, run_state_names), ...};
+ * TEXT: a heap copy, NULL for NULL (TEXT_REQ: NULL is -ENOMEM, as a failed copy is); CHARS: into a char array
+ * (truncated, "" for NULL); INT64/INT: int64_t or uint64_t / int fields; DIGEST: all zero when NULL or not a
+ * digest; ENUM: the index of its name in names (an int-sized enum field), -EINVAL for another name; SKIP: a
+ * column the caller reads itself. */
+enum db_kind { DB_SKIP, DB_TEXT, DB_TEXT_REQ, DB_CHARS, DB_INT64, DB_INT, DB_DIGEST, DB_ENUM };
+struct db_column {
+        enum db_kind kind;
+        size_t offset;
+        size_t size; /* CHARS: the array's size; ENUM: the number of names */
+        const char *const *names;
+};
+#define DB_FIELD_COL(kind, type, field)                                       \
+        {                                                                     \
+                (kind), offsetof(type, field), sizeof((type *)0)->field, NULL \
+        }
+#define DB_TEXT_COL(type, field)     DB_FIELD_COL(DB_TEXT, type, field)
+#define DB_TEXT_REQ_COL(type, field) DB_FIELD_COL(DB_TEXT_REQ, type, field)
+#define DB_CHARS_COL(type, field)    DB_FIELD_COL(DB_CHARS, type, field)
+#define DB_INT64_COL(type, field)    DB_FIELD_COL(DB_INT64, type, field)
+#define DB_INT_COL(type, field)      DB_FIELD_COL(DB_INT, type, field)
+#define DB_DIGEST_COL(type, field)   DB_FIELD_COL(DB_DIGEST, type, field)
+#define DB_ENUM_COL(type, field, names)                                                  \
+        {                                                                                \
+                DB_ENUM, offsetof(type, field), sizeof(names) / sizeof *(names), (names) \
+        }
+#define DB_SKIP_COL                 \
+        {                           \
+                DB_SKIP, 0, 0, NULL \
+        }
+
+/* 0, or -ENOMEM / -EINVAL (see above) with the fields read so far set: release the struct either way. */
+int db_read_columns(struct sqlite3_stmt *st, const struct db_column *cols, size_t n, void *ret);
+
+/* An enum stored by name (a state column): names[value]. db_enum_name() gives "unknown" out of range;
+ * db_enum_parse() the value, or -EINVAL for a name not in the table. */
+const char *db_enum_name(const char *const *names, size_t n, int value);
+int db_enum_parse(const char *const *names, size_t n, const char *name);
+
+/* Every row of a prepared, bound query into one array of elements of `size` bytes (zeroed before each row).
+ * Each row is read by read() when set, else by db_read_columns(cols). read() returns 0 to keep the row, > 0
+ * to skip it, -ENOMEM (the reader says "out of memory"), -EINVAL (a value this stack does not know) or another
+ * negative code it set into err. On failure the rows read so far, and the one that failed, are released
+ * (release may be NULL) and freed. The statement is always finalized. */
 struct db_rows {
         size_t size;
         int (*read)(void *ctx, struct sqlite3_stmt *st, void *ret_elem, struct error *err);
+        const struct db_column *cols;
+        size_t n_cols;
         void (*release)(void *elem);
         void *ctx;
         const char *job; /* "read runs" */

@@ -15,33 +15,33 @@
         "v.id, v.slug, v.version, v.tree, v.bundle, v.bundle_size, v.signer, v.insecure, v.source, v.name," \
         " v.description, v.flavor, v.compose, v.fetched_at, t.n_files, t.size"
 
+static const struct db_column version_cols[] = {
+        DB_INT64_COL(struct version_info, id),
+        DB_TEXT_REQ_COL(struct version_info, slug),
+        DB_TEXT_REQ_COL(struct version_info, version),
+        DB_DIGEST_COL(struct version_info, tree),
+        DB_SKIP_COL /* bundle */,
+        DB_INT64_COL(struct version_info, bundle_size),
+        DB_TEXT_COL(struct version_info, signer),
+        DB_SKIP_COL /* insecure */,
+        DB_TEXT_COL(struct version_info, source),
+        DB_TEXT_COL(struct version_info, name),
+        DB_TEXT_COL(struct version_info, description),
+        DB_TEXT_COL(struct version_info, flavor),
+        DB_TEXT_COL(struct version_info, compose),
+        DB_INT64_COL(struct version_info, fetched_at),
+        DB_INT64_COL(struct version_info, n_files),
+        DB_INT64_COL(struct version_info, size),
+};
+
 static int version_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
 {
         struct version_info *v = ret;
 
         memset(v, 0, sizeof *v);
-        v->id = sqlite3_column_int64(st, 0);
-        v->slug = db_column_strdup(st, 1);
-        v->version = db_column_strdup(st, 2);
-        if (db_column_digest(st, 3, &v->tree) < 0)
-                memset(&v->tree, 0, sizeof v->tree);
         v->has_bundle = db_column_digest(st, 4, &v->bundle) == 0;
-        v->bundle_size = (uint64_t)sqlite3_column_int64(st, 5);
-        v->signer = db_column_strdup(st, 6);
         v->insecure = sqlite3_column_int(st, 7) != 0;
-        v->source = db_column_strdup(st, 8);
-        v->name = db_column_strdup(st, 9);
-        v->description = db_column_strdup(st, 10);
-        v->flavor = db_column_strdup(st, 11);
-        v->compose = db_column_strdup(st, 12);
-        v->fetched_at = sqlite3_column_int64(st, 13);
-        v->n_files = (uint64_t)sqlite3_column_int64(st, 14);
-        v->size = (uint64_t)sqlite3_column_int64(st, 15);
-        if (!v->slug || !v->version) {
-                version_info_release(v);
-                return -ENOMEM;
-        }
-        return 0;
+        return db_read_columns(st, version_cols, sizeof version_cols / sizeof *version_cols, v);
 }
 
 void version_info_release(struct version_info *v)
@@ -120,10 +120,13 @@ static int get_one(struct index *ix, const char *sql, const char *text, int64_t 
         else
                 sqlite3_bind_int64(st, 1, id);
         r = db_step_row(ix->db, st, "read version", err);
-        if (r > 0)
-                r = version_from_row(NULL, st, ret, err) < 0 ? error_set(err, STACK_EFAIL, "out of memory") : 0;
-        else if (r == 0)
+        if (r == 0)
                 r = -STACK_ENOTFOUND; /* no message: the caller decides what that means */
+        else if (r > 0 && version_from_row(NULL, st, ret, err) < 0) {
+                version_info_release(ret);
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        } else if (r > 0)
+                r = 0;
         sqlite3_finalize(st);
         return r;
 }

@@ -3,24 +3,9 @@
  */
 #include "index-int.h"
 
-#include <errno.h>
 #include <stdlib.h>
 
 #include <sqlite3.h>
-
-static int lost_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
-{
-        struct lost_version *v = ret;
-
-        v->slug = db_column_strdup(st, 0);
-        v->version = db_column_strdup(st, 1);
-        if (!v->slug || !v->version) {
-                free(v->slug);
-                free(v->version);
-                return -ENOMEM;
-        }
-        return 0;
-}
 
 static void lost_release(void *elem)
 {
@@ -32,8 +17,11 @@ static void lost_release(void *elem)
 
 static int read_lost(struct index *ix, const char *sql, struct lost_version **ret, size_t *ret_n, struct error *err)
 {
+        static const struct db_column cols[] = {DB_TEXT_REQ_COL(struct lost_version, slug),
+                                                DB_TEXT_REQ_COL(struct lost_version, version)};
         static const struct db_rows how = {.size = sizeof(struct lost_version),
-                                           .read = lost_from_row,
+                                           .cols = cols,
+                                           .n_cols = 2,
                                            .release = lost_release,
                                            .job = "read lost"};
         sqlite3_stmt *st;
