@@ -105,19 +105,8 @@ static int rows_query(struct store *s, const char *sql, const char *param, struc
                                            .n_cols = sizeof request_cols / sizeof *request_cols,
                                            .release = row_release,
                                            .job = "read api_requests"};
-        struct db *db;
-        sqlite3_stmt *st;
-        void *v;
-        int rc = prepare(s, sql, &db, &st, "read api_requests", err);
 
-        if (rc < 0)
-                return rc;
-        if (param)
-                sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
-        rc = db_read_rows(db, st, &how, &v, ret_n, err);
-        if (rc == 0)
-                *ret = v;
-        return rc;
+        return index_module_rows(store_index(s), &requests_schema, sql, param, &how, ret, ret_n, err);
 }
 
 /* The first row of a query, or STACK_ENOTFOUND. */
@@ -319,16 +308,9 @@ int trusted_stack_list(struct store *s, char ***ret, size_t *ret_n, struct error
         static const struct db_column cols[] = {{DB_TEXT_REQ, 0, sizeof(char *), NULL}}; /* the element itself */
         static const struct db_rows how = {
                 .size = sizeof(char *), .cols = cols, .n_cols = 1, .release = slug_release, .job = "read api_trusted"};
-        struct db *db;
-        sqlite3_stmt *st;
-        void *v;
-        int rc = prepare(s, "SELECT slug FROM api_trusted ORDER BY slug", &db, &st, "read api_trusted", err);
 
-        if (rc == 0)
-                rc = db_read_rows(db, st, &how, &v, ret_n, err);
-        if (rc == 0)
-                *ret = v;
-        return rc;
+        return index_module_rows(store_index(s), &requests_schema, "SELECT slug FROM api_trusted ORDER BY slug", NULL,
+                                 &how, ret, ret_n, err);
 }
 
 int trusted_stack_has(struct store *s, const char *slug, bool *ret, struct error *err)

@@ -204,11 +204,7 @@ static int journal_query(struct store *s, const char *where, const char *arg, st
                                            .n_cols = sizeof journal_cols / sizeof *journal_cols,
                                            .release = journal_row_release,
                                            .job = "read upgrades"};
-        struct db *db;
-        sqlite3_stmt *st;
         char sql[512];
-        void *v = NULL;
-        int r;
 
         *ret = NULL;
         *ret_n = 0;
@@ -216,15 +212,7 @@ static int journal_query(struct store *s, const char *where, const char *arg, st
                  "SELECT id, slug, state, snapshot, message, from_id, to_id, pid, tries FROM upgrades WHERE %s ORDER "
                  "BY id DESC",
                  where);
-        r = prepare(s, sql, &db, &st, "read upgrades", err);
-        if (r < 0)
-                return r;
-        if (arg)
-                sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-        r = db_read_rows(db, st, &how, &v, ret_n, err);
-        if (r == 0)
-                *ret = v;
-        return r;
+        return index_module_rows(store_index(s), &upgrade_schema, sql, arg, &how, ret, ret_n, err);
 }
 
 static void journals_free(struct journal *v, size_t n)

@@ -74,17 +74,10 @@ int images_list(struct store *s, struct loaded_image **ret, size_t *ret_n, struc
                                            .read = image_from_row,
                                            .release = image_release,
                                            .job = "read loaded images"};
-        sqlite3_stmt *st;
-        struct db *db;
-        void *v;
-        int r = prepare(s, "SELECT ref, archive FROM loaded_images ORDER BY ref, archive", &db, &st,
-                        "read loaded images", err);
 
-        if (r == 0)
-                r = db_read_rows(db, st, &how, &v, ret_n, err);
-        if (r == 0)
-                *ret = v;
-        return r;
+        return index_module_rows(store_index(s), &images_schema,
+                                 "SELECT ref, archive FROM loaded_images ORDER BY ref, archive", NULL, &how, ret, ret_n,
+                                 err);
 }
 
 int images_forget(struct store *s, const char *ref, struct error *err)

@@ -178,19 +178,8 @@ static int query_runs(struct store *s, const char *sql, const char *param, struc
                                     .release = run_release,
                                     .ctx = s,
                                     .job = "read runs"};
-        struct db *db;
-        sqlite3_stmt *st;
-        void *v;
-        int rc = prepare(s, sql, &db, &st, "read runs", err);
 
-        if (rc < 0)
-                return rc;
-        if (param)
-                sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
-        rc = db_read_rows(db, st, &how, &v, ret_n, err);
-        if (rc == 0)
-                *ret = v;
-        return rc;
+        return index_module_rows(store_index(s), &runs_schema, sql, param, &how, ret, ret_n, err);
 }
 
 int runs_get(struct store *s, const char *id_or_slug, struct run_row *ret, struct error *err)

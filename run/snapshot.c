@@ -94,19 +94,8 @@ static int query_rows(struct store *s, const char *sql, const char *arg, struct 
                                            .n_cols = sizeof snapshot_cols / sizeof *snapshot_cols,
                                            .release = row_release,
                                            .job = "read snapshots"};
-        struct db *db;
-        sqlite3_stmt *st;
-        void *v;
-        int r = prepare(s, sql, &db, &st, "read snapshots", err);
 
-        if (r < 0)
-                return r;
-        if (arg)
-                sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-        r = db_read_rows(db, st, &how, &v, ret_n, err);
-        if (r == 0)
-                *ret = v;
-        return r;
+        return index_module_rows(store_index(s), &snapshot_schema, sql, arg, &how, ret, ret_n, err);
 }
 
 int snapshot_list(struct store *s, const char *slug, struct snapshot_row **ret, size_t *ret_n, struct error *err)

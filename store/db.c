@@ -164,7 +164,7 @@ static void rows_free(const struct db_rows *how, char *v, size_t n)
         free(v);
 }
 
-int db_read_rows(struct db *db, sqlite3_stmt *st, const struct db_rows *how, void **ret, size_t *ret_n,
+int db_read_rows(struct db *db, sqlite3_stmt *st, const struct db_rows *how, void *ret_array, size_t *ret_n,
                  struct error *err)
 {
         char *v = NULL;
@@ -206,9 +206,22 @@ int db_read_rows(struct db *db, sqlite3_stmt *st, const struct db_rows *how, voi
                 rows_free(how, v, n);
                 return r;
         }
-        *ret = v;
+        memcpy(ret_array, &v, sizeof v); /* the caller's T *: every object pointer is one void * here */
         *ret_n = n;
         return 0;
+}
+
+int db_query_rows(struct db *db, const char *sql, const char *param, const struct db_rows *how, void *ret_array,
+                  size_t *ret_n, struct error *err)
+{
+        sqlite3_stmt *st;
+        int r = db_prepare(db, sql, &st, how->job, err);
+
+        if (r < 0)
+                return r;
+        if (param)
+                sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+        return db_read_rows(db, st, how, ret_array, ret_n, err);
 }
 
 int64_t db_query_int64(struct db *db, const char *sql, const char *arg, int64_t dflt)

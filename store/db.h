@@ -122,8 +122,12 @@ struct db_rows {
         void *ctx;
         const char *job; /* "read runs" */
 };
-int db_read_rows(struct db *db, struct sqlite3_stmt *st, const struct db_rows *how, void **ret, size_t *ret_n,
+int db_read_rows(struct db *db, struct sqlite3_stmt *st, const struct db_rows *how, void *ret_array, size_t *ret_n,
                  struct error *err);
+/* db_prepare() (job: how->job), an optional text parameter ?1 (NULL: none), db_read_rows(). ret_array is the
+ * address of the caller's `T *` (the rows, free()d by the caller with its release function). */
+int db_query_rows(struct db *db, const char *sql, const char *param, const struct db_rows *how, void *ret_array,
+                  size_t *ret_n, struct error *err);
 
 /* The first column of the first row of sql (one optional text parameter), or dflt when none, NULL or failing. */
 int64_t db_query_int64(struct db *db, const char *sql, const char *arg, int64_t dflt);

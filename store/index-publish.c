@@ -273,15 +273,8 @@ static int read_pin(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
 int index_list_pins(struct index *ix, int64_t **ret, size_t *ret_n, struct error *err)
 {
         static const struct db_rows how = {.size = sizeof(int64_t), .read = read_pin, .job = "read pins"};
-        sqlite3_stmt *st;
-        void *v;
-        int r = db_prepare(ix->db,
-                           "SELECT version_id FROM pins WHERE version_id IN (SELECT id FROM versions) ORDER BY 1", &st,
-                           "prepare", err);
 
-        if (r == 0)
-                r = db_read_rows(ix->db, st, &how, &v, ret_n, err);
-        if (r == 0)
-                *ret = v;
-        return r;
+        return db_query_rows(ix->db,
+                             "SELECT version_id FROM pins WHERE version_id IN (SELECT id FROM versions) ORDER BY 1",
+                             NULL, &how, ret, ret_n, err);
 }

@@ -81,24 +81,12 @@ static const struct db_rows version_rows = {
 /* Rows of one stack (or all), newest fetch first. */
 static int list_rows(struct index *ix, const char *slug, struct version_info **ret, size_t *ret_n, struct error *err)
 {
-        sqlite3_stmt *st;
-        void *v;
-        int r;
-
-        r = db_prepare(ix->db,
-                       slug ? "SELECT " VERSION_COLUMNS " FROM versions v LEFT JOIN trees t ON t.digest = v.tree"
-                              " WHERE v.slug = ? ORDER BY v.fetch_seq DESC"
-                            : "SELECT " VERSION_COLUMNS " FROM versions v LEFT JOIN trees t ON t.digest = v.tree"
-                              " ORDER BY v.slug, v.fetch_seq DESC",
-                       &st, "prepare", err);
-        if (r < 0)
-                return r;
-        if (slug)
-                sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        r = db_read_rows(ix->db, st, &version_rows, &v, ret_n, err);
-        if (r == 0)
-                *ret = v;
-        return r;
+        return db_query_rows(ix->db,
+                             slug ? "SELECT " VERSION_COLUMNS " FROM versions v LEFT JOIN trees t ON t.digest = v.tree"
+                                    " WHERE v.slug = ? ORDER BY v.fetch_seq DESC"
+                                  : "SELECT " VERSION_COLUMNS " FROM versions v LEFT JOIN trees t ON t.digest = v.tree"
+                                    " ORDER BY v.slug, v.fetch_seq DESC",
+                             slug, &version_rows, ret, ret_n, err);
 }
 
 int index_list_versions(struct index *ix, const char *slug, struct version_info **ret, size_t *ret_n, struct error *err)

@@ -24,15 +24,8 @@ static int read_lost(struct index *ix, const char *sql, struct lost_version **re
                                            .n_cols = 2,
                                            .release = lost_release,
                                            .job = "read lost"};
-        sqlite3_stmt *st;
-        void *v;
-        int r = db_prepare(ix->db, sql, &st, "prepare", err);
 
-        if (r == 0)
-                r = db_read_rows(ix->db, st, &how, &v, ret_n, err);
-        if (r == 0)
-                *ret = v;
-        return r;
+        return db_query_rows(ix->db, sql, NULL, &how, ret, ret_n, err);
 }
 
 /* The digests into a temp table (one statement for all). */

@@ -179,3 +179,12 @@ int index_module_prepare(struct index *ix, const struct db_schema *schema, const
 
         return r < 0 ? r : db_prepare(*ret_db, sql, ret, job, err);
 }
+
+int index_module_rows(struct index *ix, const struct db_schema *schema, const char *sql, const char *param,
+                      const struct db_rows *how, void *ret_array, size_t *ret_n, struct error *err)
+{
+        struct db *db = NULL;
+        int r = index_module_db(ix, schema, &db, err);
+
+        return r < 0 ? r : db_query_rows(db, sql, param, how, ret_array, ret_n, err);
+}

@@ -136,8 +136,12 @@ int index_module_db(struct index *ix, const struct db_schema *schema, struct db 
 struct db *index_db(struct index *ix);
 /* index_module_db() then db_prepare(): a statement on the module's tables, and their connection. */
 struct sqlite3_stmt;
+struct db_rows;
 int index_module_prepare(struct index *ix, const struct db_schema *schema, const char *sql, struct db **ret_db,
                          struct sqlite3_stmt **ret, const char *job, struct error *err);
+/* index_module_db() then db_query_rows(): the rows of a query on the module's tables. */
+int index_module_rows(struct index *ix, const struct db_schema *schema, const char *sql, const char *param,
+                      const struct db_rows *how, void *ret_array, size_t *ret_n, struct error *err);
 
 /* Used by store_open()/store_free() only. */
 int index_open(const char *path, struct index **ret, struct error *err);
