@@ -63,25 +63,6 @@ int request_state_parse(const char *name, enum request_state *ret)
         return 0;
 }
 
-void request_row_release(struct request_row *r)
-{
-        if (!r)
-                return;
-        free(r->slug);
-        free(r->ref);
-        free(r->origin);
-        free(r->who);
-        free(r->reason);
-        memset(r, 0, sizeof *r);
-}
-
-void request_rows_free(struct request_row *v, size_t n)
-{
-        for (size_t i = 0; v && i < n; i++)
-                request_row_release(&v[i]);
-        free(v);
-}
-
 static const struct db_column request_cols[] = {
         DB_CHARS_COL(struct request_row, id),           DB_TEXT_REQ_COL(struct request_row, slug),
         DB_TEXT_REQ_COL(struct request_row, ref),       DB_TEXT_COL(struct request_row, origin),
@@ -91,22 +72,26 @@ static const struct db_column request_cols[] = {
         DB_INT64_COL(struct request_row, expires_at),
 };
 
-static void row_release(void *r)
+static const struct db_rows request_rows = {.size = sizeof(struct request_row),
+                                            .cols = request_cols,
+                                            .n_cols = sizeof request_cols / sizeof *request_cols,
+                                            .job = "read api_requests"};
+
+void request_row_release(struct request_row *r)
 {
-        request_row_release(r);
+        db_release_columns(request_cols, request_rows.n_cols, r, sizeof *r);
+}
+
+void request_rows_free(struct request_row *v, size_t n)
+{
+        db_free_rows(&request_rows, v, n);
 }
 
 /* Run a query bound to one text parameter (NULL: none) and collect its rows. */
 static int rows_query(struct store *s, const char *sql, const char *param, struct request_row **ret, size_t *ret_n,
                       struct error *err)
 {
-        static const struct db_rows how = {.size = sizeof(struct request_row),
-                                           .cols = request_cols,
-                                           .n_cols = sizeof request_cols / sizeof *request_cols,
-                                           .release = row_release,
-                                           .job = "read api_requests"};
-
-        return index_module_rows(store_index(s), &requests_schema, sql, param, &how, ret, ret_n, err);
+        return index_module_rows(store_index(s), &requests_schema, sql, param, &request_rows, ret, ret_n, err);
 }
 
 /* The first row of a query, or STACK_ENOTFOUND. */

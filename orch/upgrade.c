@@ -80,12 +80,26 @@ struct journal {
         int pid, tries;
 };
 
+static const struct db_column journal_cols[] = {
+        DB_INT64_COL(struct journal, id),
+        DB_TEXT_REQ_COL(struct journal, slug),
+        DB_ENUM_COL(struct journal, state, journal_state_names),
+        DB_TEXT_COL(struct journal, snapshot),
+        DB_TEXT_COL(struct journal, message),
+        DB_INT64_COL(struct journal, from_id),
+        DB_INT64_COL(struct journal, to_id),
+        DB_INT_COL(struct journal, pid),
+        DB_INT_COL(struct journal, tries),
+};
+
+static const struct db_rows journal_rows = {.size = sizeof(struct journal),
+                                            .cols = journal_cols,
+                                            .n_cols = sizeof journal_cols / sizeof *journal_cols,
+                                            .job = "read upgrades"};
+
 static void journal_release(struct journal *j)
 {
-        free(j->slug);
-        free(j->snapshot);
-        free(j->message);
-        memset(j, 0, sizeof *j);
+        db_release_columns(journal_cols, journal_rows.n_cols, j, sizeof *j);
 }
 
 /* A statement on the journal (migrated first). */
@@ -179,31 +193,9 @@ static int journal_set(struct store *s, struct journal *j, enum journal_state st
         return r;
 }
 
-static const struct db_column journal_cols[] = {
-        DB_INT64_COL(struct journal, id),
-        DB_TEXT_REQ_COL(struct journal, slug),
-        DB_ENUM_COL(struct journal, state, journal_state_names),
-        DB_TEXT_COL(struct journal, snapshot),
-        DB_TEXT_COL(struct journal, message),
-        DB_INT64_COL(struct journal, from_id),
-        DB_INT64_COL(struct journal, to_id),
-        DB_INT_COL(struct journal, pid),
-        DB_INT_COL(struct journal, tries),
-};
-
-static void journal_row_release(void *j)
-{
-        journal_release(j);
-}
-
 static int journal_query(struct store *s, const char *where, const char *arg, struct journal **ret, size_t *ret_n,
                          struct error *err)
 {
-        static const struct db_rows how = {.size = sizeof(struct journal),
-                                           .cols = journal_cols,
-                                           .n_cols = sizeof journal_cols / sizeof *journal_cols,
-                                           .release = journal_row_release,
-                                           .job = "read upgrades"};
         char sql[512];
 
         *ret = NULL;
@@ -212,14 +204,12 @@ static int journal_query(struct store *s, const char *where, const char *arg, st
                  "SELECT id, slug, state, snapshot, message, from_id, to_id, pid, tries FROM upgrades WHERE %s ORDER "
                  "BY id DESC",
                  where);
-        return index_module_rows(store_index(s), &upgrade_schema, sql, arg, &how, ret, ret_n, err);
+        return index_module_rows(store_index(s), &upgrade_schema, sql, arg, &journal_rows, ret, ret_n, err);
 }
 
 static void journals_free(struct journal *v, size_t n)
 {
-        for (size_t i = 0; v && i < n; i++)
-                journal_release(&v[i]);
-        free(v);
+        db_free_rows(&journal_rows, v, n);
 }
 
 /* One statement on the journal with an optional text and integer parameter (?1, ?2). */

@@ -53,31 +53,28 @@ int images_record(struct store *s, const struct digest *archive, char *const *re
         return r;
 }
 
+static const struct db_column image_cols[] = {DB_TEXT_REQ_COL(struct loaded_image, ref)};
+
 static int image_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
 {
         struct loaded_image *v = ret;
 
         if (!sqlite3_column_text(st, 0) || db_column_digest(st, 1, &v->archive) < 0)
                 return 1; /* a row we cannot read names nothing we may remove */
-        v->ref = db_column_strdup(st, 0);
-        return v->ref ? 0 : -ENOMEM;
+        return db_read_columns(st, image_cols, 1, v);
 }
 
-static void image_release(void *v)
-{
-        free(((struct loaded_image *)v)->ref);
-}
+static const struct db_rows image_rows = {.size = sizeof(struct loaded_image),
+                                          .read = image_from_row,
+                                          .cols = image_cols,
+                                          .n_cols = 1,
+                                          .job = "read loaded images"};
 
 int images_list(struct store *s, struct loaded_image **ret, size_t *ret_n, struct error *err)
 {
-        static const struct db_rows how = {.size = sizeof(struct loaded_image),
-                                           .read = image_from_row,
-                                           .release = image_release,
-                                           .job = "read loaded images"};
-
         return index_module_rows(store_index(s), &images_schema,
-                                 "SELECT ref, archive FROM loaded_images ORDER BY ref, archive", NULL, &how, ret, ret_n,
-                                 err);
+                                 "SELECT ref, archive FROM loaded_images ORDER BY ref, archive", NULL, &image_rows, ret,
+                                 ret_n, err);
 }
 
 int images_forget(struct store *s, const char *ref, struct error *err)
@@ -94,9 +91,7 @@ int images_forget(struct store *s, const char *ref, struct error *err)
 
 void loaded_images_free(struct loaded_image *v, size_t n)
 {
-        for (size_t i = 0; v && i < n; i++)
-                free(v[i].ref);
-        free(v);
+        db_free_rows(&image_rows, v, n);
 }
 
 /* ---- image archives stored as their parts ---- */

@@ -60,25 +60,6 @@ int run_state_parse(const char *name, enum run_state *ret)
         return 0;
 }
 
-void run_row_release(struct run_row *r)
-{
-        if (!r)
-                return;
-        free(r->slug);
-        free(r->version);
-        free(r->project);
-        free(r->run_dir);
-        free(r->reason);
-        memset(r, 0, sizeof *r);
-}
-
-void run_rows_free(struct run_row *v, size_t n)
-{
-        for (size_t i = 0; v && i < n; i++)
-                run_row_release(&v[i]);
-        free(v);
-}
-
 static const struct db_column run_cols[] = {
         DB_CHARS_COL(struct run_row, id),
         DB_TEXT_REQ_COL(struct run_row, slug),
@@ -93,6 +74,30 @@ static const struct db_column run_cols[] = {
         DB_INT64_COL(struct run_row, started_at),
         DB_INT64_COL(struct run_row, stopped_at),
 };
+
+static void run_release(void *r);
+static int run_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err);
+
+/* Rows read by run_from_row() (ctx: the store, set per query). */
+static const struct db_rows run_rows = {
+        .size = sizeof(struct run_row), .read = run_from_row, .release = run_release, .job = "read runs"};
+
+void run_row_release(struct run_row *r)
+{
+        if (r)
+                free(r->version); /* not a column: the index's label */
+        db_release_columns(run_cols, sizeof run_cols / sizeof *run_cols, r, sizeof *r);
+}
+
+static void run_release(void *r)
+{
+        run_row_release(r);
+}
+
+void run_rows_free(struct run_row *v, size_t n)
+{
+        db_free_rows(&run_rows, v, n);
+}
 
 /* A row, with its version's label from the index ("?" when the version is gone). */
 static int run_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
@@ -164,21 +169,13 @@ int runs_set_state(struct store *s, const char *id, enum run_state state, const 
         return db_finish(db, st, "write runs", NULL, err);
 }
 
-static void run_release(void *r)
-{
-        run_row_release(r);
-}
-
 /* The rows of a query with one text parameter (NULL: none). */
 static int query_runs(struct store *s, const char *sql, const char *param, struct run_row **ret, size_t *ret_n,
                       struct error *err)
 {
-        const struct db_rows how = {.size = sizeof(struct run_row),
-                                    .read = run_from_row,
-                                    .release = run_release,
-                                    .ctx = s,
-                                    .job = "read runs"};
+        struct db_rows how = run_rows;
 
+        how.ctx = s;
         return index_module_rows(store_index(s), &runs_schema, sql, param, &how, ret, ret_n, err);
 }
 

@@ -62,40 +62,25 @@ static const struct db_column snapshot_cols[] = {
         DB_TEXT_COL(struct snapshot_row, helper),
 };
 
+static const struct db_rows snapshot_rows = {.size = sizeof(struct snapshot_row),
+                                             .cols = snapshot_cols,
+                                             .n_cols = sizeof snapshot_cols / sizeof *snapshot_cols,
+                                             .job = "read snapshots"};
+
 void snapshot_row_release(struct snapshot_row *r)
 {
-        if (!r)
-                return;
-        free(r->slug);
-        free(r->version);
-        free(r->reason);
-        free(r->volumes);
-        free(r->helper);
-        memset(r, 0, sizeof *r);
+        db_release_columns(snapshot_cols, snapshot_rows.n_cols, r, sizeof *r);
 }
 
 void snapshot_rows_free(struct snapshot_row *v, size_t n)
 {
-        for (size_t i = 0; v && i < n; i++)
-                snapshot_row_release(&v[i]);
-        free(v);
-}
-
-static void row_release(void *r)
-{
-        snapshot_row_release(r);
+        db_free_rows(&snapshot_rows, v, n);
 }
 
 static int query_rows(struct store *s, const char *sql, const char *arg, struct snapshot_row **ret, size_t *ret_n,
                       struct error *err)
 {
-        static const struct db_rows how = {.size = sizeof(struct snapshot_row),
-                                           .cols = snapshot_cols,
-                                           .n_cols = sizeof snapshot_cols / sizeof *snapshot_cols,
-                                           .release = row_release,
-                                           .job = "read snapshots"};
-
-        return index_module_rows(store_index(s), &snapshot_schema, sql, arg, &how, ret, ret_n, err);
+        return index_module_rows(store_index(s), &snapshot_schema, sql, arg, &snapshot_rows, ret, ret_n, err);
 }
 
 int snapshot_list(struct store *s, const char *slug, struct snapshot_row **ret, size_t *ret_n, struct error *err)

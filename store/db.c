@@ -144,6 +144,16 @@ int db_read_columns(sqlite3_stmt *st, const struct db_column *cols, size_t n, vo
         return r;
 }
 
+void db_release_columns(const struct db_column *cols, size_t n, void *row, size_t size)
+{
+        if (!row)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if (cols[i].kind == DB_TEXT || cols[i].kind == DB_TEXT_REQ)
+                        free(*(char **)((char *)row + cols[i].offset));
+        memset(row, 0, size);
+}
+
 const char *db_enum_name(const char *const *names, size_t n, int value)
 {
         return value >= 0 && (size_t)value < n ? names[value] : "unknown";
@@ -157,10 +167,18 @@ int db_enum_parse(const char *const *names, size_t n, const char *name)
         return -EINVAL;
 }
 
-static void rows_free(const struct db_rows *how, char *v, size_t n)
+static void row_release(const struct db_rows *how, void *row)
 {
-        for (size_t i = 0; how->release && i < n; i++)
-                how->release(v + i * how->size);
+        if (how->release)
+                how->release(row);
+        else
+                db_release_columns(how->cols, how->n_cols, row, how->size);
+}
+
+void db_free_rows(const struct db_rows *how, void *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                row_release(how, (char *)v + i * how->size);
         free(v);
 }
 
@@ -186,8 +204,7 @@ int db_read_rows(struct db *db, sqlite3_stmt *st, const struct db_rows *how, voi
                 r = how->read ? how->read(how->ctx, st, v + n * how->size, err)
                               : db_read_columns(st, how->cols, how->n_cols, v + n * how->size);
                 if (r < 0) {
-                        if (how->release)
-                                how->release(v + n * how->size);
+                        row_release(how, v + n * how->size);
                         break;
                 }
                 if (r == 0)
@@ -203,7 +220,7 @@ int db_read_rows(struct db *db, sqlite3_stmt *st, const struct db_rows *how, voi
                 r = db_error(db, err, how->job);
         sqlite3_finalize(st);
         if (r < 0) {
-                rows_free(how, v, n);
+                db_free_rows(how, v, n);
                 return r;
         }
         memcpy(ret_array, &v, sizeof v); /* the caller's T *: every object pointer is one void * here */

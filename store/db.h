@@ -102,6 +102,8 @@ struct db_column {
 
 /* 0, or -ENOMEM / -EINVAL (see above) with the fields read so far set: release the struct either way. */
 int db_read_columns(struct sqlite3_stmt *st, const struct db_column *cols, size_t n, void *ret);
+/* Free the TEXT fields the columns name and zero the struct's `size` bytes; row may be NULL. */
+void db_release_columns(const struct db_column *cols, size_t n, void *row, size_t size);
 
 /* An enum stored by name (a state column): names[value]. db_enum_name() gives "unknown" out of range;
  * db_enum_parse() the value, or -EINVAL for a name not in the table. */
@@ -109,7 +111,8 @@ const char *db_enum_name(const char *const *names, size_t n, int value);
 int db_enum_parse(const char *const *names, size_t n, const char *name);
 
 /* Every row of a prepared, bound query into one array of elements of `size` bytes (zeroed before each row).
- * Each row is read by read() when set, else by db_read_columns(cols). read() returns 0 to keep the row, > 0
+ * Each row is read by read() when set, else by db_read_columns(cols); released by release() when set, else by
+ * db_release_columns(cols). read() returns 0 to keep the row, > 0
  * to skip it, -ENOMEM (the reader says "out of memory"), -EINVAL (a value this stack does not know) or another
  * negative code it set into err. On failure the rows read so far, and the one that failed, are released
  * (release may be NULL) and freed. The statement is always finalized. */
@@ -124,6 +127,8 @@ struct db_rows {
 };
 int db_read_rows(struct db *db, struct sqlite3_stmt *st, const struct db_rows *how, void *ret_array, size_t *ret_n,
                  struct error *err);
+/* A list db_read_rows() gave: each of the n rows released as how says, then the array freed (v may be NULL). */
+void db_free_rows(const struct db_rows *how, void *v, size_t n);
 /* db_prepare() (job: how->job), an optional text parameter ?1 (NULL: none), db_read_rows(). ret_array is the
  * address of the caller's `T *` (the rows, free()d by the caller with its release function). */
 int db_query_rows(struct db *db, const char *sql, const char *param, const struct db_rows *how, void *ret_array,

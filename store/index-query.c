@@ -44,39 +44,23 @@ static int version_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error
         return db_read_columns(st, version_cols, sizeof version_cols / sizeof *version_cols, v);
 }
 
+static const struct db_rows version_rows = {
+        .size = sizeof(struct version_info),
+        .read = version_from_row,
+        .cols = version_cols,
+        .n_cols = sizeof version_cols / sizeof *version_cols,
+        .job = "read versions",
+};
+
 void version_info_release(struct version_info *v)
 {
-        if (!v)
-                return;
-        free(v->slug);
-        free(v->version);
-        free(v->signer);
-        free(v->source);
-        free(v->name);
-        free(v->description);
-        free(v->flavor);
-        free(v->compose);
-        memset(v, 0, sizeof *v);
+        db_release_columns(version_cols, version_rows.n_cols, v, sizeof *v);
 }
 
 void version_list_free(struct version_info *v, size_t n)
 {
-        for (size_t i = 0; v && i < n; i++)
-                version_info_release(&v[i]);
-        free(v);
+        db_free_rows(&version_rows, v, n);
 }
-
-static void version_release(void *v)
-{
-        version_info_release(v);
-}
-
-static const struct db_rows version_rows = {
-        .size = sizeof(struct version_info),
-        .read = version_from_row,
-        .release = version_release,
-        .job = "read versions",
-};
 
 /* Rows of one stack (or all), newest fetch first. */
 static int list_rows(struct index *ix, const char *slug, struct version_info **ret, size_t *ret_n, struct error *err)

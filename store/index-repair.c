@@ -7,26 +7,10 @@
 
 #include <sqlite3.h>
 
-static void lost_release(void *elem)
-{
-        struct lost_version *v = elem;
-
-        free(v->slug);
-        free(v->version);
-}
-
-static int read_lost(struct index *ix, const char *sql, struct lost_version **ret, size_t *ret_n, struct error *err)
-{
-        static const struct db_column cols[] = {DB_TEXT_REQ_COL(struct lost_version, slug),
-                                                DB_TEXT_REQ_COL(struct lost_version, version)};
-        static const struct db_rows how = {.size = sizeof(struct lost_version),
-                                           .cols = cols,
-                                           .n_cols = 2,
-                                           .release = lost_release,
-                                           .job = "read lost"};
-
-        return db_query_rows(ix->db, sql, NULL, &how, ret, ret_n, err);
-}
+static const struct db_column lost_cols[] = {DB_TEXT_REQ_COL(struct lost_version, slug),
+                                             DB_TEXT_REQ_COL(struct lost_version, version)};
+static const struct db_rows lost_rows = {
+        .size = sizeof(struct lost_version), .cols = lost_cols, .n_cols = 2, .job = "read lost"};
 
 /* The digests into a temp table (one statement for all). */
 static int insert_digests(struct index *ix, const char *sql, const struct digest *d, size_t n, struct error *err)
@@ -76,10 +60,10 @@ int index_drop_damaged(struct index *ix, const struct digest *objects, size_t n_
                             "DELETE FROM trees WHERE digest IN (SELECT digest FROM temp.bad_trees);",
                             err);
         if (r == 0)
-                r = read_lost(ix,
-                              "SELECT slug, version, tree, source FROM versions"
-                              " WHERE tree NOT IN (SELECT digest FROM trees) ORDER BY slug, fetch_seq",
-                              &v, &n, err);
+                r = db_query_rows(ix->db,
+                                  "SELECT slug, version, tree, source FROM versions"
+                                  " WHERE tree NOT IN (SELECT digest FROM trees) ORDER BY slug, fetch_seq",
+                                  NULL, &lost_rows, &v, &n, err);
         if (r == 0)
                 r = db_exec(ix->db,
                             "INSERT OR REPLACE INTO lost(slug, version, tree, source, lost_at)"
@@ -103,12 +87,11 @@ int index_drop_damaged(struct index *ix, const struct digest *objects, size_t n_
 
 int index_list_lost(struct index *ix, struct lost_version **ret, size_t *ret_n, struct error *err)
 {
-        return read_lost(ix, "SELECT slug, version FROM lost ORDER BY slug, version", ret, ret_n, err);
+        return db_query_rows(ix->db, "SELECT slug, version FROM lost ORDER BY slug, version", NULL, &lost_rows, ret,
+                             ret_n, err);
 }
 
 void lost_versions_free(struct lost_version *v, size_t n)
 {
-        for (size_t i = 0; v && i < n; i++)
-                lost_release(&v[i]);
-        free(v);
+        db_free_rows(&lost_rows, v, n);
 }
