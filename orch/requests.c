@@ -53,14 +53,9 @@ const char *request_state_name(enum request_state state)
         return db_enum_name(request_state_names, N_STATES, (int)state);
 }
 
-int request_state_parse(const char *name, enum request_state *ret)
+int request_state_parse(const char *name)
 {
-        int k = db_enum_parse(request_state_names, N_STATES, name);
-
-        if (k < 0)
-                return k;
-        *ret = (enum request_state)k;
-        return 0;
+        return db_enum_parse(request_state_names, N_STATES, name);
 }
 
 static const struct db_column request_cols[] = {
@@ -224,15 +219,8 @@ int requests_expire(struct store *s, const char *id, bool all, const char *reaso
 
 int requests_set_run(struct store *s, const char *id, const char *run_id, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int r = prepare(s, "UPDATE api_requests SET run_id = ?1 WHERE id = ?2", &db, &st, "write api tables", err);
-
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-        return db_finish(db, st, "write api tables", NULL, err);
+        return index_module_exec(store_index(s), &requests_schema, "UPDATE api_requests SET run_id = ?1 WHERE id = ?2",
+                                 run_id, id, "write api tables", NULL, err);
 }
 
 int requests_list(struct store *s, int state, struct request_row **ret, size_t *ret_n, struct error *err)
@@ -262,15 +250,10 @@ int trusted_stack_add(struct store *s, const char *slug, struct error *err)
 
 int trusted_stack_remove(struct store *s, const char *slug, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
         unsigned changed = 0;
-        int r = prepare(s, "DELETE FROM api_trusted WHERE slug = ?", &db, &st, "write api tables", err);
+        int r = index_module_exec(store_index(s), &requests_schema, "DELETE FROM api_trusted WHERE slug = ?", slug,
+                                  NULL, "write api tables", &changed, err);
 
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        r = db_finish(db, st, "write api tables", &changed, err);
         if (r == 0 && !changed)
                 r = error_set(err, STACK_ENOTFOUND, "%s is not on the trusted list (stack trust-stack ls)", slug);
         return r;
@@ -300,17 +283,11 @@ int trusted_stack_list(struct store *s, char ***ret, size_t *ret_n, struct error
 
 int trusted_stack_has(struct store *s, const char *slug, bool *ret, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int rc = prepare(s, "SELECT 1 FROM api_trusted WHERE slug = ?", &db, &st, "read api_trusted", err);
+        int64_t one;
+        int r = index_module_int64(store_index(s), &requests_schema, "SELECT 1 FROM api_trusted WHERE slug = ?", slug,
+                                   0, &one, "read api_trusted", err);
 
-        if (rc < 0)
-                return rc;
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        rc = db_step_row(db, st, "read api_trusted", err);
-        sqlite3_finalize(st);
-        if (rc < 0)
-                return rc;
-        *ret = rc == 1;
-        return 0;
+        if (r == 0)
+                *ret = one == 1;
+        return r;
 }

@@ -22,7 +22,8 @@
 #define REQUESTS_SCHEMA_VERSION 1
 #define REQUEST_EXPIRY_DEFAULT  600 /* seconds a request waits for a decision; STACK_API_REQUEST_EXPIRY overrides */
 
-/* A request's state; names as in the table and the API ("pending"); request_state_parse(): -EINVAL for others. */
+/* A request's state; names as in the table and the API ("pending"). request_state_parse() gives the state, or
+ * -EINVAL for another name. */
 enum request_state {
         REQUEST_PENDING,
         REQUEST_APPROVED,
@@ -30,7 +31,7 @@ enum request_state {
         REQUEST_EXPIRED,
 };
 const char *request_state_name(enum request_state state);
-int request_state_parse(const char *name, enum request_state *ret);
+int request_state_parse(const char *name);
 
 /* who: "token" | "anonymous". run_id: "" until a run exists. */
 struct request_row {

@@ -79,14 +79,8 @@ int images_list(struct store *s, struct loaded_image **ret, size_t *ret_n, struc
 
 int images_forget(struct store *s, const char *ref, struct error *err)
 {
-        sqlite3_stmt *st;
-        struct db *db;
-        int r = prepare(s, "DELETE FROM loaded_images WHERE ref = ?", &db, &st, "forget loaded image", err);
-
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-        return db_finish(db, st, "forget loaded image", NULL, err);
+        return index_module_exec(store_index(s), &images_schema, "DELETE FROM loaded_images WHERE ref = ?", ref, NULL,
+                                 "forget loaded image", NULL, err);
 }
 
 void loaded_images_free(struct loaded_image *v, size_t n)

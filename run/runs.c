@@ -50,14 +50,9 @@ const char *run_state_name(enum run_state state)
         return db_enum_name(run_state_names, N_STATES, (int)state);
 }
 
-int run_state_parse(const char *name, enum run_state *ret)
+int run_state_parse(const char *name)
 {
-        int k = db_enum_parse(run_state_names, N_STATES, name);
-
-        if (k < 0)
-                return k;
-        *ret = (enum run_state)k;
-        return 0;
+        return db_enum_parse(run_state_names, N_STATES, name);
 }
 
 static const struct db_column run_cols[] = {
@@ -210,32 +205,19 @@ int runs_list(struct store *s, struct run_row **ret, size_t *ret_n, struct error
 
 int runs_delete(struct store *s, const char *id, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int rc = prepare(s, "DELETE FROM runs WHERE id = ?", &db, &st, "write runs", err);
-
-        if (rc < 0)
-                return rc;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        return db_finish(db, st, "write runs", NULL, err);
+        return index_module_exec(store_index(s), &runs_schema, "DELETE FROM runs WHERE id = ?", id, NULL, "write runs",
+                                 NULL, err);
 }
 
 int allows_get(struct store *s, const char *slug, unsigned *ret, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int rc = prepare(s, "SELECT perms FROM allows WHERE slug = ?", &db, &st, "read allows", err);
+        int64_t perms;
+        int r = index_module_int64(store_index(s), &runs_schema, "SELECT perms FROM allows WHERE slug = ?", slug, 0,
+                                   &perms, "read allows", err);
 
-        if (rc < 0)
-                return rc;
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        rc = db_step_row(db, st, "read allows", err);
-        if (rc >= 0) {
-                *ret = rc ? (unsigned)sqlite3_column_int64(st, 0) : 0;
-                rc = 0;
-        }
-        sqlite3_finalize(st);
-        return rc;
+        if (r == 0)
+                *ret = (unsigned)perms;
+        return r;
 }
 
 int allows_set(struct store *s, const char *slug, unsigned perms, struct error *err)

@@ -20,7 +20,7 @@
 /* A run's state (spec/run.md "Run states"): pending .. failed are what the runs table holds (the schema admits
  * pending, which nothing writes yet: the API's approval will); RUN_UNKNOWN (the Engine could not be asked,
  * run_list()) and RUN_REMOVED (a run just removed) are only ever in memory. Names are the table's and the
- * output's ("running"); run_state_parse() gives -EINVAL for any other name. */
+ * output's ("running"); run_state_parse() gives the state, or -EINVAL for any other name. */
 enum run_state {
         RUN_PENDING,
         RUN_STARTING,
@@ -32,7 +32,7 @@ enum run_state {
         RUN_REMOVED,
 };
 const char *run_state_name(enum run_state state);
-int run_state_parse(const char *name, enum run_state *ret);
+int run_state_parse(const char *name);
 
 struct run_row {
         char id[17];

@@ -119,14 +119,8 @@ int snapshot_get(struct store *s, const char *id, struct snapshot_row *ret, stru
 
 int snapshot_forget(struct store *s, const char *slug, unsigned *ret_n, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int r = prepare(s, "DELETE FROM snapshots WHERE slug = ?", &db, &st, "delete snapshots", err);
-
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_TRANSIENT);
-        return db_finish(db, st, "delete snapshots", ret_n, err);
+        return index_module_exec(store_index(s), &snapshot_schema, "DELETE FROM snapshots WHERE slug = ?", slug, NULL,
+                                 "delete snapshots", ret_n, err);
 }
 
 int snapshot_roots(struct store *s, unsigned keep, const char *const *pinned,

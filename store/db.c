@@ -241,19 +241,44 @@ int db_query_rows(struct db *db, const char *sql, const char *param, const struc
         return db_read_rows(db, st, how, ret_array, ret_n, err);
 }
 
-int64_t db_query_int64(struct db *db, const char *sql, const char *arg, int64_t dflt)
+int db_read_int64(struct db *db, const char *sql, const char *arg, int64_t dflt, int64_t *ret, const char *job,
+                  struct error *err)
 {
         sqlite3_stmt *st;
-        int64_t v = dflt;
+        int r = db_prepare(db, sql, &st, job, err);
 
-        if (sqlite3_prepare_v2(db->conn, sql, -1, &st, NULL) != SQLITE_OK)
-                return dflt;
+        if (r < 0)
+                return r;
         if (arg)
                 sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-                v = sqlite3_column_int64(st, 0);
+        r = db_step_row(db, st, job, err);
+        if (r >= 0) {
+                *ret = r && sqlite3_column_type(st, 0) != SQLITE_NULL ? sqlite3_column_int64(st, 0) : dflt;
+                r = 0;
+        }
         sqlite3_finalize(st);
-        return v;
+        return r;
+}
+
+int64_t db_query_int64(struct db *db, const char *sql, const char *arg, int64_t dflt)
+{
+        int64_t v;
+
+        return db_read_int64(db, sql, arg, dflt, &v, "query", NULL) < 0 ? dflt : v;
+}
+
+int db_exec_texts(struct db *db, const char *sql, const char *text1, const char *text2, const char *job,
+                  unsigned *ret_changes, struct error *err)
+{
+        const char *text[2] = {text1, text2};
+        sqlite3_stmt *st;
+        int r = db_prepare(db, sql, &st, job, err);
+
+        if (r < 0)
+                return r;
+        for (int i = 0; i < 2 && i < sqlite3_bind_parameter_count(st); i++)
+                db_bind_text_opt(st, i + 1, text[i]);
+        return db_finish(db, st, job, ret_changes, err);
 }
 
 bool db_has_table(struct db *db, const char *table)

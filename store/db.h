@@ -134,8 +134,15 @@ void db_free_rows(const struct db_rows *how, void *v, size_t n);
 int db_query_rows(struct db *db, const char *sql, const char *param, const struct db_rows *how, void *ret_array,
                   size_t *ret_n, struct error *err);
 
-/* The first column of the first row of sql (one optional text parameter), or dflt when none, NULL or failing. */
+/* The first column of the first row of sql (one optional text parameter ?1), dflt when there is no row or it
+ * is NULL: db_read_int64() says why it failed; db_query_int64() gives dflt then too. */
+int db_read_int64(struct db *db, const char *sql, const char *arg, int64_t dflt, int64_t *ret, const char *job,
+                  struct error *err);
 int64_t db_query_int64(struct db *db, const char *sql, const char *arg, int64_t dflt);
+/* One statement without rows, its text parameters ?1, ?2 bound from text1, text2 (as many as it has; NULL binds
+ * NULL); *ret_changes (may be NULL) gets the rows it changed. */
+int db_exec_texts(struct db *db, const char *sql, const char *text1, const char *text2, const char *job,
+                  unsigned *ret_changes, struct error *err);
 /* Whether a table exists (a module that has never written one need not create it to find out). */
 bool db_has_table(struct db *db, const char *table);
 

@@ -188,3 +188,21 @@ int index_module_rows(struct index *ix, const struct db_schema *schema, const ch
 
         return r < 0 ? r : db_query_rows(db, sql, param, how, ret_array, ret_n, err);
 }
+
+int index_module_exec(struct index *ix, const struct db_schema *schema, const char *sql, const char *text1,
+                      const char *text2, const char *job, unsigned *ret_changes, struct error *err)
+{
+        struct db *db = NULL;
+        int r = index_module_db(ix, schema, &db, err);
+
+        return r < 0 ? r : db_exec_texts(db, sql, text1, text2, job, ret_changes, err);
+}
+
+int index_module_int64(struct index *ix, const struct db_schema *schema, const char *sql, const char *text,
+                       int64_t dflt, int64_t *ret, const char *job, struct error *err)
+{
+        struct db *db = NULL;
+        int r = index_module_db(ix, schema, &db, err);
+
+        return r < 0 ? r : db_read_int64(db, sql, text, dflt, ret, job, err);
+}

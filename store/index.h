@@ -142,6 +142,11 @@ int index_module_prepare(struct index *ix, const struct db_schema *schema, const
 /* index_module_db() then db_query_rows(): the rows of a query on the module's tables. */
 int index_module_rows(struct index *ix, const struct db_schema *schema, const char *sql, const char *param,
                       const struct db_rows *how, void *ret_array, size_t *ret_n, struct error *err);
+/* index_module_db() then db_exec_texts() / db_read_int64(). */
+int index_module_exec(struct index *ix, const struct db_schema *schema, const char *sql, const char *text1,
+                      const char *text2, const char *job, unsigned *ret_changes, struct error *err);
+int index_module_int64(struct index *ix, const struct db_schema *schema, const char *sql, const char *text,
+                       int64_t dflt, int64_t *ret, const char *job, struct error *err);
 
 /* Used by store_open()/store_free() only. */
 int index_open(const char *path, struct index **ret, struct error *err);

@@ -25,12 +25,12 @@ static struct store *fresh_store(void)
 static void add(struct store *s, const char *slug, const char *state, int64_t expires_at, struct request_row *ret)
 {
         struct error err = ERROR_INIT;
-        enum request_state st;
+        int st = request_state_parse(state);
 
-        assert_int_equal(request_state_parse(state, &st), 0);
-        assert_int_equal(
-                requests_insert(s, slug, "web@1.0", "https://stack.lol", "anonymous", st, NULL, expires_at, ret, &err),
-                0);
+        assert_true(st >= 0);
+        assert_int_equal(requests_insert(s, slug, "web@1.0", "https://stack.lol", "anonymous", (enum request_state)st,
+                                         NULL, expires_at, ret, &err),
+                         0);
         assert_int_equal(strlen(ret->id), 16);
 }
 
