@@ -1,13 +1,12 @@
 /* upgrade.c - upgrade, automatic rollback, rollback, restore, and finishing what a crash interrupted
- * (spec/run.md "Upgrades and snapshots"). The journal is the table `upgrades` (module "upgrade"): one row per
- * upgrade, its state written before each step.
+ * (spec/run.md "Upgrades and snapshots"). The journal (upgrade-journal.c) is written before each step.
  */
 #include "upgrade.h"
+#include "upgrade-int.h"
 
 #include "fetch/fetch.h"
 #include "run/engine.h"
 #include "run/run.h"
-#include "store/db.h"
 #include "store/index.h"
 
 #include <errno.h>
@@ -18,96 +17,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
-
-/* States: prepare -> snapshot -> switch -> health -> complete -> done; from switch or health on a failure:
- * rollback -> rolled-back; prepare/snapshot that fail: abandoned (nothing was changed); stack rollback of a done
- * upgrade: reverted. Rows in prepare..rollback whose process is gone are finished by orch_recover(). */
-#define SCHEMA_VERSION 2
-DB_SCHEMA(upgrade_schema, "upgrade", SCHEMA_VERSION,
-          "CREATE TABLE upgrades(id INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL,"
-          "  state TEXT NOT NULL CHECK(state IN ('prepare','snapshot','switch','health','complete','done',"
-          "    'rollback','rolled-back','abandoned','reverted')),"
-          "  from_id INTEGER, to_id INTEGER, snapshot TEXT, pid INTEGER NOT NULL, message TEXT,"
-          "  started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-          "CREATE INDEX upgrades_by_slug ON upgrades(slug, id);",
-          /* 2: how many times orch_recover() failed to finish a row (it says so once, then retries quietly) */
-          "ALTER TABLE upgrades ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;");
-
-#define PENDING_STATES "'prepare','snapshot','switch','health','complete','rollback'"
-
-enum journal_state {
-        J_PREPARE,
-        J_SNAPSHOT,
-        J_SWITCH,
-        J_HEALTH,
-        J_COMPLETE,
-        J_ROLLBACK, /* the last of the pending states (PENDING_STATES) */
-        J_DONE,
-        J_ROLLED_BACK,
-        J_ABANDONED,
-        J_REVERTED,
-};
-
-static const char *const journal_state_names[] = {
-        [J_PREPARE] = "prepare",     [J_SNAPSHOT] = "snapshot", [J_SWITCH] = "switch", [J_HEALTH] = "health",
-        [J_COMPLETE] = "complete",   [J_ROLLBACK] = "rollback", [J_DONE] = "done",     [J_ROLLED_BACK] = "rolled-back",
-        [J_ABANDONED] = "abandoned", [J_REVERTED] = "reverted",
-};
-
-_Static_assert(sizeof journal_state_names / sizeof *journal_state_names == J_REVERTED + 1,
-               "one name per journal state");
-
-_Static_assert(sizeof(enum journal_state) == sizeof(int), "read as an int (DB_ENUM_COL)");
-
-static const char *journal_state_name(enum journal_state state)
-{
-        return db_enum_name(journal_state_names, sizeof journal_state_names / sizeof *journal_state_names, (int)state);
-}
-
-/* An upgrade still to be finished (orch_recover()). */
-static bool journal_pending(enum journal_state state)
-{
-        return state <= J_ROLLBACK;
-}
-
-struct journal {
-        int64_t id;
-        char *slug, *snapshot, *message;
-        enum journal_state state;
-        int64_t from_id, to_id;
-        int pid, tries;
-};
-
-static const struct db_column journal_cols[] = {
-        DB_INT64_COL(struct journal, id),
-        DB_TEXT_REQ_COL(struct journal, slug),
-        DB_ENUM_COL(struct journal, state, journal_state_names),
-        DB_TEXT_COL(struct journal, snapshot),
-        DB_TEXT_COL(struct journal, message),
-        DB_INT64_COL(struct journal, from_id),
-        DB_INT64_COL(struct journal, to_id),
-        DB_INT_COL(struct journal, pid),
-        DB_INT_COL(struct journal, tries),
-};
-
-static const struct db_rows journal_rows = {.size = sizeof(struct journal),
-                                            .cols = journal_cols,
-                                            .n_cols = sizeof journal_cols / sizeof *journal_cols,
-                                            .job = "read upgrades"};
-
-static void journal_release(struct journal *j)
-{
-        db_release_columns(journal_cols, journal_rows.n_cols, j, sizeof *j);
-}
-
-/* A statement on the journal (migrated first). */
-static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3_stmt **ret, const char *job,
-                   struct error *err)
-{
-        return index_module_prepare(store_index(s), &upgrade_schema, sql, ret_db, ret, job, err);
-}
 
 /* The test-only kill hook: STACK_TEST_KILL_AT=<point> makes the process SIGKILL itself there. */
 static void kill_point(const char *point)
@@ -121,117 +30,6 @@ static void kill_point(const char *point)
         }
         if (g && !strcmp(g, point)) /* test-only: every later Engine call finds no Engine */
                 setenv("DOCKER_HOST", "unix:///nonexistent/stack-test-engine-gone.sock", 1);
-}
-
-static int journal_new(struct store *s, const char *slug, int64_t from_id, int64_t to_id, struct journal *j,
-                       struct error *err)
-{
-        struct db *db;
-        sqlite3_stmt *st;
-        int64_t now = (int64_t)time(NULL);
-        int r = prepare(s,
-                        "INSERT INTO upgrades(slug, state, from_id, to_id, pid, started_at, updated_at)"
-                        " VALUES(?, 'prepare', ?, ?, ?, ?, ?)",
-                        &db, &st, "write upgrades", err);
-
-        memset(j, 0, sizeof *j);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        if (from_id > 0)
-                sqlite3_bind_int64(st, 2, from_id);
-        sqlite3_bind_int64(st, 3, to_id);
-        sqlite3_bind_int(st, 4, (int)getpid());
-        sqlite3_bind_int64(st, 5, now);
-        sqlite3_bind_int64(st, 6, now);
-        r = db_finish(db, st, "write upgrades", NULL, err);
-        if (r < 0)
-                return r;
-        j->id = db_last_id(db);
-        j->slug = strdup(slug);
-        j->state = J_PREPARE;
-        if (!j->slug) {
-                journal_release(j);
-                return error_set(err, STACK_EFAIL, "out of memory");
-        }
-        j->from_id = from_id;
-        j->to_id = to_id;
-        j->pid = (int)getpid();
-        return r;
-}
-
-/* The journal's next state, durable before the step it names starts. */
-static int journal_set(struct store *s, struct journal *j, enum journal_state state, const char *snapshot,
-                       const char *message, struct error *err)
-{
-        struct db *db;
-        sqlite3_stmt *st;
-        int r = prepare(s,
-                        "UPDATE upgrades SET state = ?, snapshot = COALESCE(?, snapshot),"
-                        " message = COALESCE(?, message), pid = ?, updated_at = ? WHERE id = ?",
-                        &db, &st, "write upgrades", err);
-
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, journal_state_name(state), -1, SQLITE_STATIC);
-        db_bind_text_opt(st, 2, snapshot);
-        db_bind_text_opt(st, 3, message);
-        sqlite3_bind_int(st, 4, (int)getpid());
-        sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
-        sqlite3_bind_int64(st, 6, j->id);
-        r = db_finish(db, st, "write upgrades", NULL, err);
-        if (r == 0) {
-                char *nsnap = snapshot ? strdup(snapshot) : NULL;
-                if (snapshot && !nsnap)
-                        return error_set(err, STACK_EFAIL, "out of memory");
-                j->state = state;
-                if (snapshot) {
-                        free(j->snapshot);
-                        j->snapshot = nsnap;
-                }
-        }
-        return r;
-}
-
-static int journal_query(struct store *s, const char *where, const char *arg, struct journal **ret, size_t *ret_n,
-                         struct error *err)
-{
-        char sql[512];
-
-        *ret = NULL;
-        *ret_n = 0;
-        snprintf(sql, sizeof sql,
-                 "SELECT id, slug, state, snapshot, message, from_id, to_id, pid, tries FROM upgrades WHERE %s ORDER "
-                 "BY id DESC",
-                 where);
-        return index_module_rows(store_index(s), &upgrade_schema, sql, arg, &journal_rows, ret, ret_n, err);
-}
-
-static void journals_free(struct journal *v, size_t n)
-{
-        db_free_rows(&journal_rows, v, n);
-}
-
-/* One statement on the journal with an optional text and integer parameter (?1, ?2). */
-static int journal_exec(struct store *s, const char *sql, const char *text, int64_t num, unsigned *ret_changes,
-                        struct error *err)
-{
-        struct db *db;
-        sqlite3_stmt *st;
-        int r = prepare(s, sql, &db, &st, "write upgrades", err);
-
-        if (r < 0)
-                return r;
-        if (text)
-                sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, num);
-        return db_finish(db, st, "write upgrades", ret_changes, err);
-}
-
-/* A store that never upgraded has no journal: nothing is written to find that out. */
-static bool have_journal(struct store *s)
-{
-        return db_has_table(index_db(store_index(s)), "upgrades");
 }
 
 void upgrade_result_release(struct upgrade_result *r)
@@ -346,6 +144,25 @@ static int refuse_pending(struct store *s, const char *slug, struct error *err)
                                         slug, journal_state_name(v[0].state),
                                         v[0].message ? v[0].message : "interrupted", slug);
         journals_free(v, n);
+        return r;
+}
+
+/* The start of every change of a stack: ret zeroed, the store locked (unlocked again on failure), interrupted
+ * upgrades finished, and none left pending for slug. */
+static int change_begin(struct store *s, const char *slug, const struct upgrade_options *o, struct upgrade_result *ret,
+                        struct error *err)
+{
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        r = store_lock_shared(s, err);
+        if (r < 0)
+                return r;
+        r = orch_recover(s, o->say, o->say_ctx, err);
+        if (r == 0)
+                r = refuse_pending(s, slug, err);
+        if (r < 0)
+                store_unlock(s);
         return r;
 }
 
@@ -526,15 +343,9 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
         int r, settle = o->settle_s;
         double t0;
 
-        memset(ret, 0, sizeof *ret);
-        r = store_lock_shared(s, err);
+        r = change_begin(s, slug, o, ret, err);
         if (r < 0)
                 return r;
-        r = orch_recover(s, o->say, o->say_ctx, err);
-        if (r == 0)
-                r = refuse_pending(s, slug, err);
-        if (r < 0)
-                goto out;
         r = resolve_target(s, slug, o, &target, err);
         if (r < 0)
                 goto out;
@@ -705,15 +516,10 @@ int orch_rollback(struct store *s, const char *slug, const struct upgrade_option
         struct run_info info = {0};
         int r;
 
-        memset(ret, 0, sizeof *ret);
-        r = store_lock_shared(s, err);
+        r = change_begin(s, slug, o, ret, err);
         if (r < 0)
                 return r;
-        r = orch_recover(s, o->say, o->say_ctx, err);
-        if (r == 0)
-                r = refuse_pending(s, slug, err);
-        if (r == 0)
-                r = journal_query(s, "slug = ? AND state = 'done'", slug, &v, &n, err);
+        r = journal_query(s, "slug = ? AND state = 'done'", slug, &v, &n, err);
         if (r == 0 && !n)
                 r = error_set(err, STACK_EFAIL, "%s has no completed upgrade to roll back", slug);
         if (r == 0)
@@ -754,15 +560,10 @@ int orch_restore(struct store *s, const char *slug, const char *snapshot_id, con
         bool have_cur;
         int r;
 
-        memset(ret, 0, sizeof *ret);
-        r = store_lock_shared(s, err);
+        r = change_begin(s, slug, o, ret, err);
         if (r < 0)
                 return r;
-        r = orch_recover(s, o->say, o->say_ctx, err);
-        if (r == 0)
-                r = refuse_pending(s, slug, err);
-        if (r == 0)
-                r = snapshot_get(s, snapshot_id, &snap, err);
+        r = snapshot_get(s, snapshot_id, &snap, err);
         if (r == 0 && strcmp(snap.slug, slug))
                 r = error_set(err, STACK_EREJECT,
                               "snapshot %s is of stack '%s', not '%s': a stack is only restored from its own "
@@ -794,55 +595,6 @@ out:
         version_info_release(&v);
         store_unlock(s);
         return r;
-}
-
-int upgrade_roots(struct store *s, int64_t **ret_versions, size_t *ret_nv, char ***ret_snapshots, size_t *ret_ns,
-                  struct error *err)
-{
-        struct journal *v = NULL;
-        size_t n = 0, nv = 0, ns = 0;
-        int64_t *vers = NULL;
-        char **snaps = NULL;
-        int r = journal_query(s, "1", NULL, &v, &n, err);
-
-        *ret_versions = NULL;
-        *ret_snapshots = NULL;
-        *ret_nv = *ret_ns = 0;
-        if (r == 0 && n) {
-                vers = calloc(2 * n, sizeof *vers);
-                snaps = calloc(n + 1, sizeof *snaps);
-                if (!vers || !snaps)
-                        r = error_set(err, STACK_EFAIL, "out of memory");
-        }
-        /* Per stack, its newest completed upgrade: the version `stack rollback` goes back to and its snapshot;
-         * rows still pending keep both of their versions and their snapshot. */
-        for (size_t i = 0; r == 0 && i < n; i++) {
-                bool pending = journal_pending(v[i].state);
-                bool newest_done = v[i].state == J_DONE;
-                for (size_t k = 0; k < i && newest_done; k++)
-                        newest_done = strcmp(v[k].slug, v[i].slug) || v[k].state != J_DONE;
-                if (!newest_done && !pending)
-                        continue;
-                if (v[i].from_id > 0)
-                        vers[nv++] = v[i].from_id;
-                if (pending && v[i].to_id > 0)
-                        vers[nv++] = v[i].to_id;
-                if (v[i].snapshot)
-                        snaps[ns++] = strdup(v[i].snapshot);
-        }
-        journals_free(v, n);
-        if (r < 0) {
-                free(vers);
-                for (size_t i = 0; i < ns; i++)
-                        free(snaps[i]);
-                free(snaps);
-                return r;
-        }
-        *ret_versions = vers;
-        *ret_nv = nv;
-        *ret_snapshots = snaps;
-        *ret_ns = ns;
-        return 0;
 }
 
 int upgrade_abandon(struct store *s, const char *slug, char **ret_said, struct error *err)
@@ -902,16 +654,4 @@ out:
         journals_free(v, n);
         store_unlock(s);
         return r;
-}
-
-int upgrade_forget(struct store *s, const char *slug, bool all, struct error *err)
-{
-        if (!have_journal(s))
-                return 0;
-        if (all)
-                return journal_exec(s, "DELETE FROM upgrades WHERE slug = ?1", slug, 0, NULL, err);
-        return journal_exec(s,
-                            "UPDATE upgrades SET state = 'abandoned', message = 'the stack was removed (stack rm)'"
-                            " WHERE slug = ?1 AND state IN (" PENDING_STATES ")",
-                            slug, 0, NULL, err);
 }
