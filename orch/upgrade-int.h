@@ -49,8 +49,8 @@ bool journal_pending(enum journal_state state);
 
 int journal_new(struct store *s, const char *slug, int64_t from_id, int64_t to_id, struct journal *j,
                 struct error *err);
-int journal_set(struct store *s, struct journal *j, enum journal_state state, const char *snapshot,
-                const char *message, struct error *err);
+int journal_set(struct store *s, struct journal *j, enum journal_state state, const char *snapshot, const char *message,
+                struct error *err);
 int journal_query(struct store *s, const char *where, const char *arg, struct journal **ret, size_t *ret_n,
                   struct error *err);
 /* One statement with an optional text and integer parameter (?1, ?2). */

@@ -26,8 +26,6 @@ DB_SCHEMA(upgrade_schema, "upgrade", SCHEMA_VERSION,
           /* 2: how many times orch_recover() failed to finish a row (it says so once, then retries quietly) */
           "ALTER TABLE upgrades ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;");
 
-
-
 static const char *const journal_state_names[] = {
         [J_PREPARE] = "prepare",     [J_SNAPSHOT] = "snapshot", [J_SWITCH] = "switch", [J_HEALTH] = "health",
         [J_COMPLETE] = "complete",   [J_ROLLBACK] = "rollback", [J_DONE] = "done",     [J_ROLLED_BACK] = "rolled-back",
@@ -49,7 +47,6 @@ bool journal_pending(enum journal_state state)
 {
         return state <= J_ROLLBACK;
 }
-
 
 static const struct db_column journal_cols[] = {
         DB_INT64_COL(struct journal, id),
@@ -80,9 +77,7 @@ static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3
         return index_module_prepare(store_index(s), &upgrade_schema, sql, ret_db, ret, job, err);
 }
 
-
-int journal_new(struct store *s, const char *slug, int64_t from_id, int64_t to_id, struct journal *j,
-                       struct error *err)
+int journal_new(struct store *s, const char *slug, int64_t from_id, int64_t to_id, struct journal *j, struct error *err)
 {
         struct db *db;
         sqlite3_stmt *st;
@@ -119,8 +114,8 @@ int journal_new(struct store *s, const char *slug, int64_t from_id, int64_t to_i
 }
 
 /* The journal's next state, durable before the step it names starts. */
-int journal_set(struct store *s, struct journal *j, enum journal_state state, const char *snapshot,
-                       const char *message, struct error *err)
+int journal_set(struct store *s, struct journal *j, enum journal_state state, const char *snapshot, const char *message,
+                struct error *err)
 {
         struct db *db;
         sqlite3_stmt *st;
@@ -152,7 +147,7 @@ int journal_set(struct store *s, struct journal *j, enum journal_state state, co
 }
 
 int journal_query(struct store *s, const char *where, const char *arg, struct journal **ret, size_t *ret_n,
-                         struct error *err)
+                  struct error *err)
 {
         char sql[512];
 
@@ -172,7 +167,7 @@ void journals_free(struct journal *v, size_t n)
 
 /* One statement on the journal with an optional text and integer parameter (?1, ?2). */
 int journal_exec(struct store *s, const char *sql, const char *text, int64_t num, unsigned *ret_changes,
-                        struct error *err)
+                 struct error *err)
 {
         struct db *db;
         sqlite3_stmt *st;
