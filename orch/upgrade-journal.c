@@ -184,7 +184,7 @@ int journal_exec(struct store *s, const char *sql, const char *text, int64_t num
 /* A store that never upgraded has no journal: nothing is written to find that out. */
 bool have_journal(struct store *s)
 {
-        return db_has_table(index_db(store_index(s)), "upgrades");
+        return index_has_table(store_index(s), "upgrades");
 }
 
 int upgrade_roots(struct store *s, int64_t **ret_versions, size_t *ret_nv, char ***ret_snapshots, size_t *ret_ns,

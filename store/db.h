@@ -12,7 +12,8 @@
  *   sqlite3_bind_*(st, ...)
  *   db_step_done(db, st, job, err)               a write (the statement is reset and can be bound again), or
  *   db_step_row(db, st, job, err)                1 with a row to read, 0 when there is none, or
- *   db_read_rows(db, st, &how, &list, &n, err)   every row into a grown array (finalizes st), or
+ *   db_read_rows(db, st, &how, &list, &n, err)   every row into a grown array (finalizes st; or, for all
+ *                                                of it, db_query_rows()), or
  *   db_finish(db, st, job, &changes, err)        one write then finalize (st is finalized even on failure)
  *   sqlite3_finalize(st)                         safe on NULL
  * A transaction: db_begin(db, err) (BEGIN IMMEDIATE), then db_end(db, r, err): COMMIT when r == 0, else (or
@@ -81,24 +82,17 @@ struct db_column {
         size_t size; /* CHARS: the array's size; ENUM: the number of names */
         const char *const *names;
 };
-#define DB_FIELD_COL(kind, type, field)                                       \
-        {                                                                     \
-                (kind), offsetof(type, field), sizeof((type *)0)->field, NULL \
-        }
-#define DB_TEXT_COL(type, field)     DB_FIELD_COL(DB_TEXT, type, field)
-#define DB_TEXT_REQ_COL(type, field) DB_FIELD_COL(DB_TEXT_REQ, type, field)
-#define DB_CHARS_COL(type, field)    DB_FIELD_COL(DB_CHARS, type, field)
-#define DB_INT64_COL(type, field)    DB_FIELD_COL(DB_INT64, type, field)
-#define DB_INT_COL(type, field)      DB_FIELD_COL(DB_INT, type, field)
-#define DB_DIGEST_COL(type, field)   DB_FIELD_COL(DB_DIGEST, type, field)
-#define DB_ENUM_COL(type, field, names)                                                  \
-        {                                                                                \
-                DB_ENUM, offsetof(type, field), sizeof(names) / sizeof *(names), (names) \
-        }
-#define DB_SKIP_COL                 \
-        {                           \
-                DB_SKIP, 0, 0, NULL \
-        }
+/* clang-format off */
+#define DB_FIELD_COL(kind, type, field) {(kind), offsetof(type, field), sizeof((type *)0)->field, NULL}
+#define DB_TEXT_COL(type, field)        DB_FIELD_COL(DB_TEXT, type, field)
+#define DB_TEXT_REQ_COL(type, field)    DB_FIELD_COL(DB_TEXT_REQ, type, field)
+#define DB_CHARS_COL(type, field)       DB_FIELD_COL(DB_CHARS, type, field)
+#define DB_INT64_COL(type, field)       DB_FIELD_COL(DB_INT64, type, field)
+#define DB_INT_COL(type, field)         DB_FIELD_COL(DB_INT, type, field)
+#define DB_DIGEST_COL(type, field)      DB_FIELD_COL(DB_DIGEST, type, field)
+#define DB_ENUM_COL(type, field, names) {DB_ENUM, offsetof(type, field), sizeof(names) / sizeof *(names), (names)}
+#define DB_SKIP_COL                     {DB_SKIP, 0, 0, NULL}
+/* clang-format on */
 
 /* 0, or -ENOMEM / -EINVAL (see above) with the fields read so far set: release the struct either way. */
 int db_read_columns(struct sqlite3_stmt *st, const struct db_column *cols, size_t n, void *ret);
@@ -112,10 +106,10 @@ int db_enum_parse(const char *const *names, size_t n, const char *name);
 
 /* Every row of a prepared, bound query into one array of elements of `size` bytes (zeroed before each row).
  * Each row is read by read() when set, else by db_read_columns(cols); released by release() when set, else by
- * db_release_columns(cols). read() returns 0 to keep the row, > 0
- * to skip it, -ENOMEM (the reader says "out of memory"), -EINVAL (a value this stack does not know) or another
- * negative code it set into err. On failure the rows read so far, and the one that failed, are released
- * (release may be NULL) and freed. The statement is always finalized. */
+ * db_release_columns(cols). read() returns 0 to keep the row, > 0 to skip it, -ENOMEM (the reader says "out of
+ * memory"), -EINVAL (a value this stack does not know) or another negative code it set into err. On failure
+ * the rows read so far, and the one that failed, are released and the array freed. The statement is always
+ * finalized. ret_array is the address of the caller's `T *`; free the list with db_free_rows(). */
 struct db_rows {
         size_t size;
         int (*read)(void *ctx, struct sqlite3_stmt *st, void *ret_elem, struct error *err);
@@ -129,8 +123,7 @@ int db_read_rows(struct db *db, struct sqlite3_stmt *st, const struct db_rows *h
                  struct error *err);
 /* A list db_read_rows() gave: each of the n rows released as how says, then the array freed (v may be NULL). */
 void db_free_rows(const struct db_rows *how, void *v, size_t n);
-/* db_prepare() (job: how->job), an optional text parameter ?1 (NULL: none), db_read_rows(). ret_array is the
- * address of the caller's `T *` (the rows, free()d by the caller with its release function). */
+/* db_prepare() (job: how->job), an optional text parameter ?1 (NULL: none), then db_read_rows(). */
 int db_query_rows(struct db *db, const char *sql, const char *param, const struct db_rows *how, void *ret_array,
                   size_t *ret_n, struct error *err);
 

@@ -206,3 +206,8 @@ int index_module_int64(struct index *ix, const struct db_schema *schema, const c
 
         return r < 0 ? r : db_read_int64(db, sql, text, dflt, ret, job, err);
 }
+
+bool index_has_table(struct index *ix, const char *table)
+{
+        return db_has_table(ix->db, table);
+}

@@ -147,6 +147,8 @@ int index_module_exec(struct index *ix, const struct db_schema *schema, const ch
                       const char *text2, const char *job, unsigned *ret_changes, struct error *err);
 int index_module_int64(struct index *ix, const struct db_schema *schema, const char *sql, const char *text,
                        int64_t dflt, int64_t *ret, const char *job, struct error *err);
+/* Whether a module's table exists yet, without creating it (a store that never upgraded has no journal). */
+bool index_has_table(struct index *ix, const char *table);
 
 /* Used by store_open()/store_free() only. */
 int index_open(const char *path, struct index **ret, struct error *err);
