@@ -10,7 +10,7 @@
 #include "proxy/proxy.h"
 #include "run/runs.h"
 #include "reply.h"
-#include "requests.h"
+#include "orch/requests.h"
 #include "store/index.h"
 
 #include <errno.h>
@@ -306,7 +306,7 @@ static bool wait_decision(struct job *jb, struct store *s)
                         "stack serve: AUTO-APPROVE: request %s for %s approved without asking "
                         "(--auto-approve)\n",
                         jb->id, jb->ref);
-                requests_decide(s, jb->id, "approved", "--auto-approve", NULL);
+                requests_decide(s, jb->id, REQUEST_APPROVED, "--auto-approve", NULL);
         } else if (!has_run(s, jb->slug)) {
                 orch_waiting(s, jb->slug, NULL, NULL); /* https://<slug>.stack.localhost says so meanwhile */
                 placeholder = true;
@@ -320,12 +320,12 @@ static bool wait_decision(struct job *jb, struct store *s)
                         job_say(jb, true, "failed: %s", err.msg);
                         return false;
                 }
-                if (strcmp(row.state, "pending") != 0) {
-                        bool ok = !strcmp(row.state, "approved");
-                        jobs_event_state(j, jb->id, jb->slug, row.state, NULL, row.reason);
+                if (row.state != REQUEST_PENDING) {
+                        bool ok = row.state == REQUEST_APPROVED;
+                        jobs_event_state(j, jb->id, jb->slug, request_state_name(row.state), NULL, row.reason);
                         if (ok)
                                 job_say(jb, false, "approved: starting %s", jb->ref);
-                        else if (!strcmp(row.state, "denied"))
+                        else if (row.state == REQUEST_DENIED)
                                 job_say(jb, true, "denied: %s", row.reason ? row.reason : "denied by the person");
                         else
                                 job_say(jb, true, "expired");
@@ -380,11 +380,11 @@ static void run_job(struct job *jb, struct store *s)
         if (info.row.id[0])
                 requests_set_run(s, jb->id, info.row.id, NULL);
         if (r < 0) {
-                jobs_event_state(j, jb->id, jb->slug, "failed", info.row.id, err.msg);
+                jobs_event_state(j, jb->id, jb->slug, run_state_name(RUN_FAILED), info.row.id, err.msg);
                 job_say(jb, true, "failed: %s", err.msg);
         } else {
                 const char *url = info.n_addresses ? info.addresses[0].url : NULL;
-                jobs_event_state(j, jb->id, jb->slug, "running", info.row.id, NULL);
+                jobs_event_state(j, jb->id, jb->slug, run_state_name(RUN_RUNNING), info.row.id, NULL);
                 if (url)
                         job_say(jb, true, "running: %s", url);
                 else
@@ -567,11 +567,11 @@ int jobs_start(struct jobs *j, const struct job_spec *spec, struct MHD_Connectio
         }
         if (spec->wait) {
                 job_say(jb, false, "waiting for approval: stack approve %s   (request %s)", jb->slug, jb->id);
-                jobs_event_state(j, jb->id, jb->slug, "pending", NULL, NULL);
+                jobs_event_state(j, jb->id, jb->slug, request_state_name(REQUEST_PENDING), NULL, NULL);
                 notify(jb->slug, jb->id);
         } else {
                 job_say(jb, false, "starting %s (request %s)", jb->ref, jb->id);
-                jobs_event_state(j, jb->id, jb->slug, "approved", NULL, "trusted stack");
+                jobs_event_state(j, jb->id, jb->slug, request_state_name(REQUEST_APPROVED), NULL, "trusted stack");
         }
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

@@ -18,7 +18,7 @@
 #include "logs.h"
 #include "page.h"
 #include "reply.h"
-#include "requests.h"
+#include "orch/requests.h"
 #include "resolve.h"
 #include "orch/orch.h"
 #include "run/engine.h"
@@ -43,7 +43,7 @@ static json_t *run_object(const struct run_row *row)
         json_object_set_new(o, "id", json_string(row->id));
         json_object_set_new(o, "slug", json_string(row->slug));
         json_object_set_new(o, "version", json_string(row->version));
-        json_object_set_new(o, "state", json_string(row->state));
+        json_object_set_new(o, "state", json_string(run_state_name(row->state)));
         json_object_set_new(o, "reason", row->reason ? json_string(row->reason) : json_null());
         json_object_set_new(o, "created_at", json_integer(row->created_at));
         json_object_set_new(o, "updated_at", json_integer(row->updated_at));
@@ -68,9 +68,9 @@ static json_t *run_info_object(const struct run_info *info)
 static json_t *request_object(const struct request_row *r)
 {
         json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:s?, s:s?, s:I, s:I}", "id", r->id, "slug", r->slug,
-                              "ref", r->ref, "origin", r->origin, "who", r->who, "state", r->state, "reason", r->reason,
-                              "run", r->run_id[0] ? r->run_id : NULL, "requested_at", (json_int_t)r->requested_at,
-                              "expires_at", (json_int_t)r->expires_at);
+                              "ref", r->ref, "origin", r->origin, "who", r->who, "state", request_state_name(r->state),
+                              "reason", r->reason, "run", r->run_id[0] ? r->run_id : NULL, "requested_at",
+                              (json_int_t)r->requested_at, "expires_at", (json_int_t)r->expires_at);
 
         if (o)
                 json_object_set_new(o, "decided_at", r->decided_at ? json_integer(r->decided_at) : json_null());
@@ -184,7 +184,7 @@ static struct MHD_Response *post_run_stop(struct route_ctx *ctx, const struct ro
         pthread_mutex_unlock(&ctx->lock);
         if (r < 0)
                 return failure(r, &err, ret_status);
-        jobs_event_state(ctx->jobs, NULL, row.slug, row.state, row.id, row.reason);
+        jobs_event_state(ctx->jobs, NULL, row.slug, run_state_name(row.state), row.id, row.reason);
         fprintf(stderr, "stack serve: run %s (%s) stopped through the API\n", row.id, row.slug);
         o = run_object(&row);
         run_row_release(&row);
@@ -263,8 +263,8 @@ static struct MHD_Response *post_run(struct route_ctx *ctx, const struct route_r
                 r = trusted_stack_has(ctx->store, slug, &trusted, &err);
         if (r == 0)
                 r = requests_insert(ctx->store, slug, ref, rq->origin, rq->authenticated ? "token" : "anonymous",
-                                    trusted ? "approved" : "pending", trusted ? "trusted stack" : NULL, expires, &row,
-                                    &err);
+                                    trusted ? REQUEST_APPROVED : REQUEST_PENDING, trusted ? "trusted stack" : NULL,
+                                    expires, &row, &err);
         pthread_mutex_unlock(&ctx->lock);
         json_decref(body);
         if (r < 0)
@@ -286,7 +286,7 @@ static struct MHD_Response *post_run(struct route_ctx *ctx, const struct route_r
         }
         if (wants_json) {
                 *ret_status = MHD_HTTP_ACCEPTED;
-                resp = reply_json(json_pack("{s:s, s:s}", "id", row.id, "state", row.state));
+                resp = reply_json(json_pack("{s:s, s:s}", "id", row.id, "state", request_state_name(row.state)));
         } else {
                 *ret_status = MHD_HTTP_OK;
         }
@@ -367,7 +367,7 @@ static struct MHD_Response *get_requests(struct route_ctx *ctx, const struct rou
         pthread_mutex_lock(&ctx->lock);
         r = requests_expire(ctx->store, NULL, false, "no decision in time", NULL, &err);
         if (r == 0)
-                r = requests_list(ctx->store, "pending", &v, &n, &err);
+                r = requests_list(ctx->store, REQUEST_PENDING, &v, &n, &err);
         pthread_mutex_unlock(&ctx->lock);
         if (r < 0)
                 return failure(r, &err, ret_status);
@@ -401,7 +401,7 @@ static struct MHD_Response *decide(struct route_ctx *ctx, const struct route_req
         pthread_mutex_lock(&ctx->lock);
         r = requests_get(ctx->store, rq->param, &row, &err);
         if (r == 0)
-                r = requests_decide(ctx->store, rq->param, approve ? "approved" : "denied", reason, &err);
+                r = requests_decide(ctx->store, rq->param, approve ? REQUEST_APPROVED : REQUEST_DENIED, reason, &err);
         request_row_release(&row);
         if (r == 0)
                 r = requests_get(ctx->store, rq->param, &row, &err);
@@ -413,7 +413,8 @@ static struct MHD_Response *decide(struct route_ctx *ctx, const struct route_req
         }
         if (r < 0)
                 return failure(r, &err, ret_status);
-        fprintf(stderr, "stack serve: request %s (%s) %s through the API\n", row.id, row.ref, row.state);
+        fprintf(stderr, "stack serve: request %s (%s) %s through the API\n", row.id, row.ref,
+                request_state_name(row.state));
         o = request_object(&row);
         request_row_release(&row);
         *ret_status = MHD_HTTP_OK;
@@ -459,7 +460,7 @@ static struct MHD_Response *post_run_start(struct route_ctx *ctx, const struct r
         if (r == 0 && fs_path(ref, sizeof ref, "%s@%s", run.slug, run.version) < 0)
                 r = error_set(&err, STACK_EUSAGE, "ref too long");
         if (r == 0)
-                r = requests_insert(ctx->store, run.slug, ref, rq->origin, "token", "approved",
+                r = requests_insert(ctx->store, run.slug, ref, rq->origin, "token", REQUEST_APPROVED,
                                     "started through the API", expires, &row, &err);
         pthread_mutex_unlock(&ctx->lock);
         if (r == 0) {
@@ -501,11 +502,11 @@ static struct MHD_Response *delete_run(struct route_ctx *ctx, const struct route
         pthread_mutex_unlock(&ctx->lock);
         if (r < 0)
                 return failure(r, &err, ret_status);
-        jobs_event_state(ctx->jobs, NULL, row.slug, "removed", rq->param, NULL);
+        jobs_event_state(ctx->jobs, NULL, row.slug, run_state_name(RUN_REMOVED), rq->param, NULL);
         fprintf(stderr, "stack serve: run %s (%s) removed through the API\n", rq->param, row.slug);
         run_row_release(&row);
         *ret_status = MHD_HTTP_OK;
-        return reply_json(json_pack("{s:s, s:s}", "id", rq->param, "state", "removed"));
+        return reply_json(json_pack("{s:s, s:s}", "id", rq->param, "state", run_state_name(RUN_REMOVED)));
 }
 
 #define LOGS_MAX (256 * 1024) /* the last this many bytes of the logs */
@@ -555,8 +556,8 @@ static struct MHD_Response *get_run_logs(struct route_ctx *ctx, const struct rou
         off = size > LOGS_MAX ? (size_t)size - LOGS_MAX : 0;
         text = malloc((size_t)size - off + 512);
         if (text) {
-                int head = row.reason ? snprintf(text, 512, "run %s of %s is %s: %.400s\n", row.id, row.slug, row.state,
-                                                 row.reason)
+                int head = row.reason ? snprintf(text, 512, "run %s of %s is %s: %.400s\n", row.id, row.slug,
+                                                 run_state_name(row.state), row.reason)
                                       : 0;
                 ssize_t got = pread(fd, text + head, (size_t)size - off, (off_t)off);
                 resp = got < 0 ? NULL

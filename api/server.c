@@ -35,7 +35,7 @@
 #include "jwt.h"
 #include "logs.h"
 #include "reply.h"
-#include "requests.h"
+#include "orch/requests.h"
 #include "routes.h"
 #include "session.h"
 #include "base/fsutil.h"

@@ -1,7 +1,7 @@
 /* cmd-approve.c - `stack approve ID|SLUG`, `stack deny ID|SLUG [--reason R]` (the daemon's waiting POST /run
  * requests, spec/api.md "Approval") and `stack trust-stack add|ls|rm SLUG` (the stacks a token starts at once). */
 #include "cli.h"
-#include "api/requests.h"
+#include "orch/requests.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -37,7 +37,7 @@ static int decide(int argc, char **argv, bool approve)
                 r = requests_find_pending(s, argv[optind], &row, &err);
         if (r == 0)
                 r = requests_decide(
-                        s, row.id, approve ? "approved" : "denied",
+                        s, row.id, approve ? REQUEST_APPROVED : REQUEST_DENIED,
                         approve ? "approved with stack approve" : (reason ? reason : "denied with stack deny"), &err);
         if (r < 0)
                 r = cli_fail(&err);

@@ -29,7 +29,7 @@ int cmd_logs(int argc, char **argv)
                 return cli_usage("logs", "expects a run ID or a SLUG");
         r = cli_open_store(&s, &err);
         if (r == 0 && runs_get(s, argv[optind], &row, NULL) == 0 && row.reason)
-                printf("run %s of %s is %s: %s\n", row.id, row.slug, row.state, row.reason);
+                printf("run %s of %s is %s: %s\n", row.id, row.slug, run_state_name(row.state), row.reason);
         if (r == 0) {
                 fflush(stdout);
                 r = run_logs(s, argv[optind], follow, &err);

@@ -1,6 +1,6 @@
 /* cmd-ps.c - `stack ps`: runs and their states, reconciled with the Engine. */
 #include "cli.h"
-#include "api/requests.h"
+#include "orch/requests.h"
 #include "orch/orch.h"
 #include "run/run.h"
 
@@ -15,9 +15,9 @@ json_t *cli_run_json(const struct run_row *r)
 
         digest_to_hex(&r->tree, tree);
         return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:I, s:I, s:I, s:I}", "id", r->id, "slug", r->slug,
-                         "version", r->version, "state", r->state, "tree", tree, "project", r->project, "run_dir",
-                         r->run_dir, "reason", r->reason, "created_at", (json_int_t)r->created_at, "updated_at",
-                         (json_int_t)r->updated_at, "started_at", (json_int_t)r->started_at, "stopped_at",
+                         "version", r->version, "state", run_state_name(r->state), "tree", tree, "project", r->project,
+                         "run_dir", r->run_dir, "reason", r->reason, "created_at", (json_int_t)r->created_at,
+                         "updated_at", (json_int_t)r->updated_at, "started_at", (json_int_t)r->started_at, "stopped_at",
                          (json_int_t)r->stopped_at);
 }
 
@@ -60,7 +60,7 @@ static void print_pending(struct store *s)
         size_t n = 0;
 
         requests_expire(s, NULL, false, "no decision in time", NULL, NULL);
-        if (requests_list(s, "pending", &p, &n, &err) < 0) {
+        if (requests_list(s, REQUEST_PENDING, &p, &n, &err) < 0) {
                 fprintf(stderr, "stack: warning: %s\n", err.msg);
                 return;
         }
@@ -69,8 +69,9 @@ static void print_pending(struct store *s)
                 for (size_t i = 0; i < n; i++) {
                         char a[32];
                         age(p[i].requested_at, a, sizeof a);
-                        printf("%-16s %-20s %-9s %5s  %s%s%s   (stack approve %s)\n", p[i].id, p[i].ref, p[i].state, a,
-                               p[i].who, p[i].origin ? " from " : "", p[i].origin ? p[i].origin : "", p[i].slug);
+                        printf("%-16s %-20s %-9s %5s  %s%s%s   (stack approve %s)\n", p[i].id, p[i].ref,
+                               request_state_name(p[i].state), a, p[i].who, p[i].origin ? " from " : "",
+                               p[i].origin ? p[i].origin : "", p[i].slug);
                 }
                 printf("\n");
         }
@@ -138,7 +139,7 @@ int cmd_ps(int argc, char **argv)
                 char a[32], cell[4 * REASON_CELL + 8];
                 age(v[i].row.created_at, a, sizeof a);
                 printf("%-12s %-20s %-12s %-9s %5s  %-28s %s\n", v[i].row.id, v[i].row.slug, v[i].row.version,
-                       v[i].row.state, a, v[i].ports ? v[i].ports : "-",
+                       run_state_name(v[i].row.state), a, v[i].ports ? v[i].ports : "-",
                        v[i].row.reason ? reason_cell(v[i].row.reason, cell, sizeof cell) : "");
                 for (size_t k = 0; k < v[i].n_addresses; k++)
                         if (v[i].addresses[k].url && !strncmp(v[i].addresses[k].url, "https://", 8))

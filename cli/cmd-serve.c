@@ -2,7 +2,7 @@
 #include "cli.h"
 #include "api/cert.h"
 #include "api/jwt.h"
-#include "api/requests.h"
+#include "orch/requests.h"
 #include "api/server.h"
 #include "run/run.h"
 #include "base/fsutil.h"

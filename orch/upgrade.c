@@ -1,8 +1,8 @@
 /* upgrade.c - upgrade, automatic rollback, rollback, restore, and finishing what a crash interrupted
- * (spec/run.md "Upgrades and snapshots"). The journal is the table `upgrades` (module "upgrade"): one row per
- * upgrade, its state written before each step.
+ * (spec/run.md "Upgrades and snapshots"). The journal (upgrade-journal.c) is written before each step.
  */
 #include "upgrade.h"
+#include "upgrade-int.h"
 
 #include "fetch/fetch.h"
 #include "run/engine.h"
@@ -18,58 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
-#define MODULE "upgrade"
-
-/* States: prepare -> snapshot -> switch -> health -> complete -> done; from switch or health on a failure:
- * rollback -> rolled-back; prepare/snapshot that fail: abandoned (nothing was changed); stack rollback of a done
- * upgrade: reverted. Rows in prepare..rollback whose process is gone are finished by orch_recover(). */
-static const char *const migrations[] = {
-        "CREATE TABLE upgrades(id INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL,"
-        "  state TEXT NOT NULL CHECK(state IN ('prepare','snapshot','switch','health','complete','done',"
-        "    'rollback','rolled-back','abandoned','reverted')),"
-        "  from_id INTEGER, to_id INTEGER, snapshot TEXT, pid INTEGER NOT NULL, message TEXT,"
-        "  started_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-        "CREATE INDEX upgrades_by_slug ON upgrades(slug, id);",
-        /* 2: how many times orch_recover() failed to finish a row (it says so once, then retries quietly) */
-        "ALTER TABLE upgrades ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;",
-};
-
-#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
-#define PENDING_STATES "'prepare','snapshot','switch','health','complete','rollback'"
-
-struct journal {
-        int64_t id;
-        char *slug, *state, *snapshot, *message;
-        int64_t from_id, to_id;
-        int pid, tries;
-};
-
-static void journal_release(struct journal *j)
-{
-        free(j->slug);
-        free(j->state);
-        free(j->snapshot);
-        free(j->message);
-        memset(j, 0, sizeof *j);
-}
-
-static int open_db(struct store *s, sqlite3 **ret, struct error *err)
-{
-        struct index *ix = store_index(s);
-        int r = index_migrate_module(ix, MODULE, migrations, SCHEMA_VERSION, err);
-
-        if (r == 0)
-                *ret = index_db(ix);
-        return r;
-}
-
-static int db_error(sqlite3 *db, struct error *err, const char *what)
-{
-        return error_set(err, STACK_ESTORE, "index.db: %s: %s", what, sqlite3_errmsg(db));
-}
-
 /* The test-only kill hook: STACK_TEST_KILL_AT=<point> makes the process SIGKILL itself there. */
 static void kill_point(const char *point)
 {
@@ -82,170 +30,6 @@ static void kill_point(const char *point)
         }
         if (g && !strcmp(g, point)) /* test-only: every later Engine call finds no Engine */
                 setenv("DOCKER_HOST", "unix:///nonexistent/stack-test-engine-gone.sock", 1);
-}
-
-static int journal_new(struct store *s, const char *slug, int64_t from_id, int64_t to_id, struct journal *j,
-                       struct error *err)
-{
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st;
-        int64_t now = (int64_t)time(NULL);
-        int r = open_db(s, &db, err);
-
-        if (r < 0)
-                return r;
-        if (sqlite3_prepare_v2(db,
-                               "INSERT INTO upgrades(slug, state, from_id, to_id, pid, started_at, updated_at)"
-                               " VALUES(?, 'prepare', ?, ?, ?, ?, ?)",
-                               -1, &st, NULL) != SQLITE_OK)
-                return db_error(db, err, "prepare");
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        if (from_id > 0)
-                sqlite3_bind_int64(st, 2, from_id);
-        sqlite3_bind_int64(st, 3, to_id);
-        sqlite3_bind_int(st, 4, (int)getpid());
-        sqlite3_bind_int64(st, 5, now);
-        sqlite3_bind_int64(st, 6, now);
-        if (sqlite3_step(st) != SQLITE_DONE)
-                r = db_error(db, err, "write upgrades");
-        sqlite3_finalize(st);
-        memset(j, 0, sizeof *j);
-        if (r < 0)
-                return r;
-        j->id = sqlite3_last_insert_rowid(db);
-        j->slug = strdup(slug);
-        j->state = strdup("prepare");
-        if (!j->slug || !j->state) {
-                journal_release(j);
-                return error_set(err, STACK_EFAIL, "out of memory");
-        }
-        j->from_id = from_id;
-        j->to_id = to_id;
-        j->pid = (int)getpid();
-        return r;
-}
-
-/* The journal's next state, durable before the step it names starts. */
-static int journal_set(struct store *s, struct journal *j, const char *state, const char *snapshot, const char *message,
-                       struct error *err)
-{
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st;
-        int r = open_db(s, &db, err);
-
-        if (r < 0)
-                return r;
-        if (sqlite3_prepare_v2(db,
-                               "UPDATE upgrades SET state = ?, snapshot = COALESCE(?, snapshot),"
-                               " message = COALESCE(?, message), pid = ?, updated_at = ? WHERE id = ?",
-                               -1, &st, NULL) != SQLITE_OK)
-                return db_error(db, err, "prepare");
-        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-        if (snapshot)
-                sqlite3_bind_text(st, 2, snapshot, -1, SQLITE_STATIC);
-        if (message)
-                sqlite3_bind_text(st, 3, message, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, (int)getpid());
-        sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
-        sqlite3_bind_int64(st, 6, j->id);
-        if (sqlite3_step(st) != SQLITE_DONE)
-                r = db_error(db, err, "write upgrades");
-        sqlite3_finalize(st);
-        if (r == 0) {
-                char *ns = strdup(state), *nsnap = snapshot ? strdup(snapshot) : NULL;
-                if (!ns || (snapshot && !nsnap)) {
-                        free(ns);
-                        free(nsnap);
-                        return error_set(err, STACK_EFAIL, "out of memory");
-                }
-                free(j->state);
-                j->state = ns;
-                if (snapshot) {
-                        free(j->snapshot);
-                        j->snapshot = nsnap;
-                }
-        }
-        return r;
-}
-
-static int journal_query(struct store *s, const char *where, const char *arg, struct journal **ret, size_t *ret_n,
-                         struct error *err)
-{
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st;
-        struct journal *v = NULL;
-        size_t n = 0;
-        char sql[512];
-        int r = open_db(s, &db, err), rc;
-
-        if (r < 0)
-                return r;
-        snprintf(sql, sizeof sql,
-                 "SELECT id, slug, state, snapshot, message, from_id, to_id, pid, tries FROM upgrades WHERE %s ORDER "
-                 "BY id DESC",
-                 where);
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-                return db_error(db, err, "prepare");
-        if (arg)
-                sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                struct journal *nv = realloc(v, (n + 1) * sizeof *v);
-                const char *t;
-                if (!nv) {
-                        r = error_set(err, STACK_EFAIL, "out of memory");
-                        break;
-                }
-                v = nv;
-                memset(&v[n], 0, sizeof v[n]);
-                v[n].id = sqlite3_column_int64(st, 0);
-                v[n].slug = strdup((const char *)sqlite3_column_text(st, 1));
-                v[n].state = strdup((const char *)sqlite3_column_text(st, 2));
-                t = (const char *)sqlite3_column_text(st, 3);
-                v[n].snapshot = t ? strdup(t) : NULL;
-                t = (const char *)sqlite3_column_text(st, 4);
-                v[n].message = t ? strdup(t) : NULL;
-                v[n].from_id = sqlite3_column_int64(st, 5);
-                v[n].to_id = sqlite3_column_int64(st, 6);
-                v[n].pid = sqlite3_column_int(st, 7);
-                v[n].tries = sqlite3_column_int(st, 8);
-                n++;
-        }
-        if (r == 0 && rc != SQLITE_DONE)
-                r = db_error(db, err, "read upgrades");
-        sqlite3_finalize(st);
-        *ret = v;
-        *ret_n = n;
-        return r;
-}
-
-static void journals_free(struct journal *v, size_t n)
-{
-        for (size_t i = 0; v && i < n; i++)
-                journal_release(&v[i]);
-        free(v);
-}
-
-/* One statement on the journal with an optional text and integer parameter (?1, ?2). */
-static int journal_exec(struct store *s, const char *sql, const char *text, int64_t num, unsigned *ret_changes,
-                        struct error *err)
-{
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st;
-        int r = open_db(s, &db, err);
-
-        if (r < 0)
-                return r;
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-                return db_error(db, err, "prepare");
-        if (text)
-                sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, num);
-        if (sqlite3_step(st) != SQLITE_DONE)
-                r = db_error(db, err, "write upgrades");
-        else if (ret_changes)
-                *ret_changes = (unsigned)sqlite3_changes(db);
-        sqlite3_finalize(st);
-        return r;
 }
 
 void upgrade_result_release(struct upgrade_result *r)
@@ -357,8 +141,28 @@ static int refuse_pending(struct store *s, const char *slug, struct error *err)
                             : error_set(err, STACK_ERUNTIME,
                                         "an earlier upgrade of %s could not complete its rollback (at %s: %s): "
                                         "stack upgrade --abandon %s gives up on it",
-                                        slug, v[0].state, v[0].message ? v[0].message : "interrupted", slug);
+                                        slug, journal_state_name(v[0].state),
+                                        v[0].message ? v[0].message : "interrupted", slug);
         journals_free(v, n);
+        return r;
+}
+
+/* The start of every change of a stack: ret zeroed, the store locked (unlocked again on failure), interrupted
+ * upgrades finished, and none left pending for slug. */
+static int change_begin(struct store *s, const char *slug, const struct upgrade_options *o, struct upgrade_result *ret,
+                        struct error *err)
+{
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        r = store_lock_shared(s, err);
+        if (r < 0)
+                return r;
+        r = orch_recover(s, o->say, o->say_ctx, err);
+        if (r == 0)
+                r = refuse_pending(s, slug, err);
+        if (r < 0)
+                store_unlock(s);
         return r;
 }
 
@@ -373,7 +177,7 @@ static int roll_back(struct store *s, struct journal *j, const struct upgrade_op
         double t0 = now_s();
         int r;
 
-        r = journal_set(s, j, "rollback", NULL, why, err);
+        r = journal_set(s, j, J_ROLLBACK, NULL, why, err);
         if (r < 0)
                 return r;
         kill_point("rollback");
@@ -410,7 +214,7 @@ static int roll_back(struct store *s, struct journal *j, const struct upgrade_op
                         return r;
                 timed(o, "up", &t0);
         }
-        return journal_set(s, j, "rolled-back", NULL, NULL, err);
+        return journal_set(s, j, J_ROLLED_BACK, NULL, NULL, err);
 }
 
 struct switch_ctx {
@@ -430,7 +234,7 @@ static int before_switch(void *ctx, const struct run_row *old, struct error *err
         int r;
 
         (void)old;
-        r = journal_set(c->s, c->j, "snapshot", NULL, NULL, err);
+        r = journal_set(c->s, c->j, J_SNAPSHOT, NULL, NULL, err);
         if (r < 0)
                 return r;
         kill_point("before-snapshot");
@@ -457,7 +261,7 @@ static int before_switch(void *ctx, const struct run_row *old, struct error *err
         say(c->o, "snapshot %s of %s: %llu files, %llu bytes (%llu bytes new in the store)%s%s", snap.id, c->j->slug,
             (unsigned long long)snap.files, (unsigned long long)snap.size, (unsigned long long)snap.added,
             snap.volumes && *snap.volumes ? "; volumes: " : "", snap.volumes ? snap.volumes : "");
-        r = journal_set(c->s, c->j, "switch", snap.id, NULL, err);
+        r = journal_set(c->s, c->j, J_SWITCH, snap.id, NULL, err);
         snapshot_row_release(&snap);
         if (r == 0)
                 kill_point("after-snapshot");
@@ -539,15 +343,9 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
         int r, settle = o->settle_s;
         double t0;
 
-        memset(ret, 0, sizeof *ret);
-        r = store_lock_shared(s, err);
+        r = change_begin(s, slug, o, ret, err);
         if (r < 0)
                 return r;
-        r = orch_recover(s, o->say, o->say_ctx, err);
-        if (r == 0)
-                r = refuse_pending(s, slug, err);
-        if (r < 0)
-                goto out;
         r = resolve_target(s, slug, o, &target, err);
         if (r < 0)
                 goto out;
@@ -574,9 +372,9 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
                 say(o, "%s already runs %s: nothing to do", slug, target.version);
                 goto out;
         }
-        if (strcmp(cur.state, "running"))
-                say(o, "%s is %s (not running): upgrading what stack run %s would start, %s -> %s", slug, cur.state,
-                    slug, ret->from, target.version);
+        if (cur.state != RUN_RUNNING)
+                say(o, "%s is %s (not running): upgrading what stack run %s would start, %s -> %s", slug,
+                    run_state_name(cur.state), slug, ret->from, target.version);
         else
                 say(o, "upgrading %s: %s -> %s", slug, ret->from, target.version);
         r = journal_new(s, slug, cur.version_id, target.id, &j, err);
@@ -593,24 +391,24 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
         r = orch_run_version(s, &target, &oo, &ret->info, err);
         if (sc.snapshot)
                 ret->snapshot = strdup(sc.snapshot);
-        if (r < 0 && !strcmp(j.state, "prepare")) {
+        if (r < 0 && j.state == J_PREPARE) {
                 /* refused or failed before the snapshot: the old version was never touched */
-                journal_set(s, &j, "abandoned", NULL, err->msg, NULL);
+                journal_set(s, &j, J_ABANDONED, NULL, err->msg, NULL);
                 goto out;
         }
         kill_point("after-up");
         t0 = now_s();
         if (r == 0)
-                r = journal_set(s, &j, "health", NULL, NULL, err);
+                r = journal_set(s, &j, J_HEALTH, NULL, NULL, err);
         if (r == 0) {
                 r = health_wait(s, slug, settle, err);
                 timed(o, "health", &t0);
         }
         if (r == 0) {
-                r = journal_set(s, &j, "complete", NULL, NULL, err);
+                r = journal_set(s, &j, J_COMPLETE, NULL, NULL, err);
                 kill_point("after-health");
                 if (r == 0)
-                        r = journal_set(s, &j, "done", NULL, NULL, err);
+                        r = journal_set(s, &j, J_DONE, NULL, NULL, err);
                 goto out;
         }
         {
@@ -647,18 +445,10 @@ int orch_recover(struct store *s, void (*sayfn)(void *ctx, const char *line), vo
 {
         struct upgrade_options o = {.settle_s = -1, .say = sayfn, .say_ctx = ctx};
         struct journal *v = NULL;
-        sqlite3_stmt *st = NULL;
-        bool have = false;
         size_t n = 0;
         int r;
 
-        /* A store that never upgraded has no journal: nothing is written to find that out. */
-        if (sqlite3_prepare_v2(index_db(store_index(s)),
-                               "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'upgrades'", -1, &st,
-                               NULL) == SQLITE_OK)
-                have = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
-        if (!have)
+        if (!have_journal(s))
                 return 0;
         r = journal_query(s, "state IN (" PENDING_STATES ")", NULL, &v, &n, err);
         if (r < 0 || !n) {
@@ -671,13 +461,13 @@ int orch_recover(struct store *s, void (*sayfn)(void *ctx, const char *line), vo
                 struct run_info info = {0};
                 if (process_alive(j->pid))
                         continue; /* still at it */
-                if (!strcmp(j->state, "prepare")) {
+                if (j->state == J_PREPARE) {
                         say(&o, "stack: an upgrade of %s was interrupted before anything stopped: it runs as before",
                             j->slug);
-                        r = journal_set(s, j, "abandoned", NULL, "interrupted before the switch", err);
-                } else if (!strcmp(j->state, "complete")) {
+                        r = journal_set(s, j, J_ABANDONED, NULL, "interrupted before the switch", err);
+                } else if (j->state == J_COMPLETE) {
                         say(&o, "stack: the interrupted upgrade of %s had completed: the new version runs", j->slug);
-                        r = journal_set(s, j, "done", NULL, NULL, err);
+                        r = journal_set(s, j, J_DONE, NULL, NULL, err);
                 } else {
                         /* Said once: a rollback that cannot complete (the Engine still gone, its snapshot collected,
                          * the old version failing) is retried quietly by later commands until it completes or a
@@ -688,7 +478,7 @@ int orch_recover(struct store *s, void (*sayfn)(void *ctx, const char *line), vo
                                 quiet.say = NULL;
                         else
                                 say(&o, "stack: an upgrade of %s was interrupted (at %s): completing its rollback",
-                                    j->slug, j->state);
+                                    j->slug, journal_state_name(j->state));
                         r = roll_back(s, j, &quiet, "interrupted", &info, &rb);
                         if (r < 0) {
                                 journal_exec(s, "UPDATE upgrades SET tries = tries + 1 WHERE id = ?2", NULL, j->id,
@@ -726,15 +516,10 @@ int orch_rollback(struct store *s, const char *slug, const struct upgrade_option
         struct run_info info = {0};
         int r;
 
-        memset(ret, 0, sizeof *ret);
-        r = store_lock_shared(s, err);
+        r = change_begin(s, slug, o, ret, err);
         if (r < 0)
                 return r;
-        r = orch_recover(s, o->say, o->say_ctx, err);
-        if (r == 0)
-                r = refuse_pending(s, slug, err);
-        if (r == 0)
-                r = journal_query(s, "slug = ? AND state = 'done'", slug, &v, &n, err);
+        r = journal_query(s, "slug = ? AND state = 'done'", slug, &v, &n, err);
         if (r == 0 && !n)
                 r = error_set(err, STACK_EFAIL, "%s has no completed upgrade to roll back", slug);
         if (r == 0)
@@ -751,12 +536,12 @@ int orch_rollback(struct store *s, const char *slug, const struct upgrade_option
                     "%s, taken before the upgrade",
                     slug, ret->from ? ret->from : "?", from.version, now.id, v[0].snapshot ? v[0].snapshot : "-");
                 ret->snapshot = strdup(now.id);
-                r = journal_set(s, &v[0], "rollback", NULL, "stack rollback", err);
+                r = journal_set(s, &v[0], J_ROLLBACK, NULL, "stack rollback", err);
         }
         if (r == 0)
                 r = roll_back(s, &v[0], o, "stack rollback", &ret->info, err);
         if (r == 0)
-                r = journal_set(s, &v[0], "reverted", NULL, NULL, err);
+                r = journal_set(s, &v[0], J_REVERTED, NULL, NULL, err);
         run_info_release(&info);
         snapshot_row_release(&now);
         version_info_release(&from);
@@ -775,15 +560,10 @@ int orch_restore(struct store *s, const char *slug, const char *snapshot_id, con
         bool have_cur;
         int r;
 
-        memset(ret, 0, sizeof *ret);
-        r = store_lock_shared(s, err);
+        r = change_begin(s, slug, o, ret, err);
         if (r < 0)
                 return r;
-        r = orch_recover(s, o->say, o->say_ctx, err);
-        if (r == 0)
-                r = refuse_pending(s, slug, err);
-        if (r == 0)
-                r = snapshot_get(s, snapshot_id, &snap, err);
+        r = snapshot_get(s, snapshot_id, &snap, err);
         if (r == 0 && strcmp(snap.slug, slug))
                 r = error_set(err, STACK_EREJECT,
                               "snapshot %s is of stack '%s', not '%s': a stack is only restored from its own "
@@ -817,56 +597,6 @@ out:
         return r;
 }
 
-int upgrade_roots(struct store *s, int64_t **ret_versions, size_t *ret_nv, char ***ret_snapshots, size_t *ret_ns,
-                  struct error *err)
-{
-        struct journal *v = NULL;
-        size_t n = 0, nv = 0, ns = 0;
-        int64_t *vers = NULL;
-        char **snaps = NULL;
-        int r = journal_query(s, "1", NULL, &v, &n, err);
-
-        *ret_versions = NULL;
-        *ret_snapshots = NULL;
-        *ret_nv = *ret_ns = 0;
-        if (r == 0 && n) {
-                vers = calloc(2 * n, sizeof *vers);
-                snaps = calloc(n + 1, sizeof *snaps);
-                if (!vers || !snaps)
-                        r = error_set(err, STACK_EFAIL, "out of memory");
-        }
-        /* Per stack, its newest completed upgrade: the version `stack rollback` goes back to and its snapshot;
-         * rows still pending keep both of their versions and their snapshot. */
-        for (size_t i = 0; r == 0 && i < n; i++) {
-                bool pending = strcmp(v[i].state, "done") && strcmp(v[i].state, "rolled-back") &&
-                               strcmp(v[i].state, "abandoned") && strcmp(v[i].state, "reverted");
-                bool newest_done = !strcmp(v[i].state, "done");
-                for (size_t k = 0; k < i && newest_done; k++)
-                        newest_done = strcmp(v[k].slug, v[i].slug) || strcmp(v[k].state, "done");
-                if (!newest_done && !pending)
-                        continue;
-                if (v[i].from_id > 0)
-                        vers[nv++] = v[i].from_id;
-                if (pending && v[i].to_id > 0)
-                        vers[nv++] = v[i].to_id;
-                if (v[i].snapshot)
-                        snaps[ns++] = strdup(v[i].snapshot);
-        }
-        journals_free(v, n);
-        if (r < 0) {
-                free(vers);
-                for (size_t i = 0; i < ns; i++)
-                        free(snaps[i]);
-                free(snaps);
-                return r;
-        }
-        *ret_versions = vers;
-        *ret_nv = nv;
-        *ret_snapshots = snaps;
-        *ret_ns = ns;
-        return 0;
-}
-
 int upgrade_abandon(struct store *s, const char *slug, char **ret_said, struct error *err)
 {
         struct journal *v = NULL;
@@ -888,9 +618,9 @@ int upgrade_abandon(struct store *s, const char *slug, char **ret_said, struct e
                 r = error_set(err, STACK_ERUNTIME, "an upgrade of %s is in progress (process %d): not abandoned", slug,
                               v[0].pid);
         if (r == 0)
-                snprintf(was, sizeof was, "%s", v[0].state);
+                snprintf(was, sizeof was, "%s", journal_state_name(v[0].state));
         for (size_t i = 0; r == 0 && i < n; i++)
-                r = journal_set(s, &v[i], "abandoned", NULL, "abandoned (stack upgrade --abandon)", err);
+                r = journal_set(s, &v[i], J_ABANDONED, NULL, "abandoned (stack upgrade --abandon)", err);
         if (r < 0)
                 goto out;
         have_cur = runs_get(s, slug, &cur, NULL) == 0 && !strcmp(cur.slug, slug);
@@ -899,7 +629,7 @@ int upgrade_abandon(struct store *s, const char *slug, char **ret_said, struct e
                 char run[512], kept[256] = "";
                 if (have_cur)
                         snprintf(run, sizeof run, "its run %s is version %s, %s as recorded (stack ps asks the Engine)",
-                                 cur.id, cur.version, cur.state);
+                                 cur.id, cur.version, run_state_name(cur.state));
                 else
                         snprintf(run, sizeof run, "it has no run (stack run %s starts one)", slug);
                 if (have_snap)
@@ -924,24 +654,4 @@ out:
         journals_free(v, n);
         store_unlock(s);
         return r;
-}
-
-int upgrade_forget(struct store *s, const char *slug, bool all, struct error *err)
-{
-        sqlite3_stmt *st = NULL;
-        bool have = false;
-
-        if (sqlite3_prepare_v2(index_db(store_index(s)),
-                               "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'upgrades'", -1, &st,
-                               NULL) == SQLITE_OK)
-                have = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
-        if (!have)
-                return 0;
-        if (all)
-                return journal_exec(s, "DELETE FROM upgrades WHERE slug = ?1", slug, 0, NULL, err);
-        return journal_exec(s,
-                            "UPDATE upgrades SET state = 'abandoned', message = 'the stack was removed (stack rm)'"
-                            " WHERE slug = ?1 AND state IN (" PENDING_STATES ")",
-                            slug, 0, NULL, err);
 }

@@ -174,12 +174,12 @@ static int static_start(const struct runner *rn, struct store *s, const struct v
         row.slug = v->slug;
         row.version_id = v->id;
         row.tree = v->tree;
-        row.state = "starting";
+        row.state = RUN_STARTING;
         row.project = project;
         row.run_dir = run_dir;
-        r = have_old ? runs_set_state(s, id, "starting", NULL, err) : runs_insert(s, &row, err);
+        r = have_old ? runs_set_state(s, id, RUN_STARTING, NULL, err) : runs_insert(s, &row, err);
         if (r == 0)
-                r = runs_set_state(s, id, "running", NULL, err);
+                r = runs_set_state(s, id, RUN_RUNNING, NULL, err);
         if (r == 0)
                 r = runs_get(s, id, &ret->row, err);
 done:
@@ -192,12 +192,10 @@ done:
 
 static int static_stop(struct store *s, struct run_row *row, struct error *err)
 {
-        int r = runs_set_state(s, row->id, "stopped", NULL, err);
+        int r = runs_set_state(s, row->id, RUN_STOPPED, NULL, err);
 
-        if (r == 0) {
-                free(row->state);
-                row->state = strdup("stopped");
-        }
+        if (r == 0)
+                row->state = RUN_STOPPED;
         return r;
 }
 

@@ -5,6 +5,7 @@
 
 #include "engine.h"
 #include "store/imagearchive.h"
+#include "store/db.h"
 #include "store/index.h"
 
 #include <errno.h>
@@ -15,33 +16,22 @@
 
 #include <sqlite3.h>
 
-#define MODULE "images"
+DB_SCHEMA(images_schema, "images", IMAGES_SCHEMA_VERSION,
+          "CREATE TABLE loaded_images(ref TEXT NOT NULL, archive TEXT NOT NULL, loaded_at INTEGER NOT NULL,"
+          "  PRIMARY KEY(ref, archive)) WITHOUT ROWID;");
 
-static const char *const migrations[] = {
-        "CREATE TABLE loaded_images(ref TEXT NOT NULL, archive TEXT NOT NULL, loaded_at INTEGER NOT NULL,"
-        "  PRIMARY KEY(ref, archive)) WITHOUT ROWID;",
-};
-
-_Static_assert(sizeof migrations / sizeof *migrations == IMAGES_SCHEMA_VERSION, "one migration per schema version");
-
-static int prepare(struct store *s, const char *sql, sqlite3 **ret_db, sqlite3_stmt **ret, struct error *err)
+/* A statement on the module's table (migrated first). */
+static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3_stmt **ret, const char *job,
+                   struct error *err)
 {
-        struct index *ix = store_index(s);
-        int r = index_migrate_module(ix, MODULE, migrations, IMAGES_SCHEMA_VERSION, err);
-
-        if (r < 0)
-                return r;
-        *ret_db = index_db(ix);
-        if (sqlite3_prepare_v2(*ret_db, sql, -1, ret, NULL) != SQLITE_OK)
-                return error_set(err, STACK_ESTORE, "index.db: prepare: %s", sqlite3_errmsg(*ret_db));
-        return 0;
+        return index_module_prepare(store_index(s), &images_schema, sql, ret_db, ret, job, err);
 }
 
 int images_record(struct store *s, const struct digest *archive, char *const *refs, struct error *err)
 {
         char hex[DIGEST_HEX_LEN + 1];
         sqlite3_stmt *st;
-        sqlite3 *db;
+        struct db *db;
         int r;
 
         if (!s || !archive || !refs || !refs[0])
@@ -49,7 +39,7 @@ int images_record(struct store *s, const struct digest *archive, char *const *re
         r = prepare(s,
                     "INSERT INTO loaded_images(ref, archive, loaded_at) VALUES(?1, ?2, ?3)"
                     " ON CONFLICT(ref, archive) DO UPDATE SET loaded_at = ?3",
-                    &db, &st, err);
+                    &db, &st, "record loaded image", err);
         if (r < 0)
                 return r;
         digest_to_hex(archive, hex);
@@ -57,80 +47,45 @@ int images_record(struct store *s, const struct digest *archive, char *const *re
                 sqlite3_bind_text(st, 1, refs[i], -1, SQLITE_STATIC);
                 sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
                 sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-                if (sqlite3_step(st) != SQLITE_DONE)
-                        r = error_set(err, STACK_ESTORE, "index.db: record loaded image: %s", sqlite3_errmsg(db));
-                sqlite3_reset(st);
+                r = db_step_done(db, st, "record loaded image", err);
         }
         sqlite3_finalize(st);
         return r;
 }
 
+static const struct db_column image_cols[] = {DB_TEXT_REQ_COL(struct loaded_image, ref)};
+
+static int image_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
+{
+        struct loaded_image *v = ret;
+
+        if (!sqlite3_column_text(st, 0) || db_column_digest(st, 1, &v->archive) < 0)
+                return 1; /* a row we cannot read names nothing we may remove */
+        return db_read_columns(st, image_cols, 1, v);
+}
+
+static const struct db_rows image_rows = {.size = sizeof(struct loaded_image),
+                                          .read = image_from_row,
+                                          .cols = image_cols,
+                                          .n_cols = 1,
+                                          .job = "read loaded images"};
+
 int images_list(struct store *s, struct loaded_image **ret, size_t *ret_n, struct error *err)
 {
-        struct loaded_image *v = NULL;
-        size_t n = 0, cap = 0;
-        sqlite3_stmt *st;
-        sqlite3 *db;
-        int r, rc;
-
-        r = prepare(s, "SELECT ref, archive FROM loaded_images ORDER BY ref, archive", &db, &st, err);
-        if (r < 0)
-                return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                const char *ref = (const char *)sqlite3_column_text(st, 0);
-                const char *hex = (const char *)sqlite3_column_text(st, 1);
-                if (n == cap) {
-                        size_t ncap = cap ? cap * 2 : 8;
-                        struct loaded_image *nv = realloc(v, ncap * sizeof *nv);
-                        if (!nv) {
-                                r = error_set(err, STACK_EFAIL, "out of memory");
-                                goto fail;
-                        }
-                        v = nv;
-                        cap = ncap;
-                }
-                if (!ref || !hex || digest_from_hex(hex, &v[n].archive) < 0)
-                        continue; /* a row we cannot read names nothing we may remove */
-                if (!(v[n].ref = strdup(ref))) {
-                        r = error_set(err, STACK_EFAIL, "out of memory");
-                        goto fail;
-                }
-                n++;
-        }
-        if (rc != SQLITE_DONE) {
-                r = error_set(err, STACK_ESTORE, "index.db: read loaded images: %s", sqlite3_errmsg(db));
-                goto fail;
-        }
-        sqlite3_finalize(st);
-        *ret = v;
-        *ret_n = n;
-        return 0;
-fail:
-        sqlite3_finalize(st);
-        loaded_images_free(v, n);
-        return r;
+        return index_module_rows(store_index(s), &images_schema,
+                                 "SELECT ref, archive FROM loaded_images ORDER BY ref, archive", NULL, &image_rows, ret,
+                                 ret_n, err);
 }
 
 int images_forget(struct store *s, const char *ref, struct error *err)
 {
-        sqlite3_stmt *st;
-        sqlite3 *db;
-        int r = prepare(s, "DELETE FROM loaded_images WHERE ref = ?", &db, &st, err);
-
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE)
-                r = error_set(err, STACK_ESTORE, "index.db: forget loaded image: %s", sqlite3_errmsg(db));
-        sqlite3_finalize(st);
-        return r;
+        return index_module_exec(store_index(s), &images_schema, "DELETE FROM loaded_images WHERE ref = ?", ref, NULL,
+                                 "forget loaded image", NULL, err);
 }
 
 void loaded_images_free(struct loaded_image *v, size_t n)
 {
-        for (size_t i = 0; v && i < n; i++)
-                free(v[i].ref);
-        free(v);
+        db_free_rows(&image_rows, v, n);
 }
 
 /* ---- image archives stored as their parts ---- */

@@ -4,7 +4,7 @@
  *
  * Calling sequence: run.c calls images_record() after each successful image load (under the store's shared
  * lock); gc calls images_list() and, for each reference it removed from the Engine (or found gone there),
- * images_forget(). Each function migrates the module's table first (index_migrate_module). Free a list with
+ * images_forget(). Each function migrates the module's table first (index_module_db). Free a list with
  * loaded_images_free().
  */
 #ifndef STACK_IMAGES_H

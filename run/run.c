@@ -117,35 +117,34 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
                 return error_set(err, STACK_EFAIL, "out of memory");
         }
         for (size_t i = 0; i < n; i++) {
-                const char *state = NULL;
+                enum run_state state = RUN_UNKNOWN;
                 char reason[512];
                 const struct runner *rn = runner_of_row(s, &rows[i]);
-                bool ask = strcmp(rows[i].state, "pending") && rn->status; /* a StaticWebsite has no container */
+                bool ask = rows[i].state != RUN_PENDING && rn->status; /* a StaticWebsite has no container */
                 reason[0] = 0;
                 if (ask && e)
                         rn->status(e, &rows[i], &state, reason, sizeof reason, &v[i].ports);
-                if (ask && !state) {
+                if (ask && state == RUN_UNKNOWN) {
                         /* The Engine could not be asked: what is recorded may be stale, so it is not shown as
                          * the state (nothing is written). */
                         char *why = NULL;
-                        if (asprintf(&why, "recorded %s%s%s%s; the Engine could not be asked: %s", rows[i].state,
-                                     rows[i].reason ? " (" : "", rows[i].reason ? rows[i].reason : "",
-                                     rows[i].reason ? ")" : "", e ? reason : eerr.msg) < 0)
+                        if (asprintf(&why, "recorded %s%s%s%s; the Engine could not be asked: %s",
+                                     run_state_name(rows[i].state), rows[i].reason ? " (" : "",
+                                     rows[i].reason ? rows[i].reason : "", rows[i].reason ? ")" : "",
+                                     e ? reason : eerr.msg) < 0)
                                 why = NULL;
-                        free(rows[i].state);
-                        rows[i].state = strdup(RUN_STATE_UNKNOWN);
+                        rows[i].state = RUN_UNKNOWN;
                         free(rows[i].reason);
                         rows[i].reason = why;
                         v[i].row = rows[i];
                         continue;
                 }
                 /* Only states a container can contradict are corrected: a stopped run stays stopped. */
-                if (state && strcmp(state, rows[i].state) &&
-                    (!strcmp(rows[i].state, "running") || !strcmp(rows[i].state, "starting") ||
-                     !strcmp(rows[i].state, "stopping") || !strcmp(state, "running"))) {
+                if (state != RUN_UNKNOWN && state != rows[i].state &&
+                    (rows[i].state == RUN_RUNNING || rows[i].state == RUN_STARTING || rows[i].state == RUN_STOPPING ||
+                     state == RUN_RUNNING)) {
                         runs_set_state(s, rows[i].id, state, reason[0] ? reason : NULL, NULL);
-                        free(rows[i].state);
-                        rows[i].state = strdup(state);
+                        rows[i].state = state;
                         free(rows[i].reason);
                         rows[i].reason = reason[0] ? strdup(reason) : NULL;
                 }
@@ -180,9 +179,9 @@ static int orphan_row(struct store *s, const char *slug, struct run_row *row)
         row->slug = strdup(slug);
         row->project = strdup(project);
         row->run_dir = strdup(run_dir);
-        row->state = strdup("removed");
+        row->state = RUN_REMOVED;
         row->version = strdup("?");
-        return row->slug && row->project && row->run_dir && row->state && row->version ? 0 : -STACK_EFAIL;
+        return row->slug && row->project && row->run_dir && row->version ? 0 : -STACK_EFAIL;
 }
 
 /* The run (or a run dir left without one), removed by its runner. */

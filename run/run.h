@@ -97,9 +97,8 @@ int run_config(struct store *s, const struct version_info *v, const struct run_o
                struct error *err);
 
 /* Every run, reconciled with the Engine. A run the Engine could not be asked about (none answers, or it
- * refused the question) has state RUN_STATE_UNKNOWN in the list (not in its row), and a reason that gives the
+ * refused the question) has state RUN_UNKNOWN (runs.h) in the list (not in its row), and a reason that gives the
  * recorded state and the Engine's error. */
-#define RUN_STATE_UNKNOWN "unknown"
 int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error *err);
 void run_infos_free(struct run_info *v, size_t n);
 int run_stop(struct store *s, const char *id_or_slug, struct run_row *ret, struct error *err);

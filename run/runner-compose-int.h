@@ -90,7 +90,7 @@ void compose_routes_ports(struct run_info *info, const struct engine_container *
  * containers were started through the Engine, else the record is dropped and 1 (compose up follows). After a
  * compose up whose containers run (state NULL, ret->relaunch "compose"): record what compose made. */
 int compose_relaunch_hook(struct engine *e, const struct compose_paths *p, const struct envlist *env,
-                          const struct run_options *o, const char *state, const struct judge_input *judge,
+                          const struct run_options *o, const enum run_state *state, const struct judge_input *judge,
                           struct run_info *ret, struct error *err);
 /* The project created without starting it, then judged (judge.h): 0 with the judged container ids, or the
  * refusal (STACK_EREJECT) with what this creation made removed: the project's containers and networks, and the

@@ -309,7 +309,7 @@ void compose_routes_ports(struct run_info *info, const struct engine_container *
 }
 
 int compose_relaunch_hook(struct engine *e, const struct compose_paths *p, const struct envlist *env,
-                          const struct run_options *o, const char *state, const struct judge_input *judge,
+                          const struct run_options *o, const enum run_state *state, const struct judge_input *judge,
                           struct run_info *ret, struct error *err)
 {
         char record[PATH_MAX];
@@ -330,7 +330,7 @@ int compose_relaunch_hook(struct engine *e, const struct compose_paths *p, const
                 return 0;
         }
         ret->relaunch = "compose";
-        if (state && !strcmp(state, "failed"))
+        if (state && *state == RUN_FAILED)
                 ret->relaunch_why = strdup("the last run failed");
         else if (state && (r = relaunch_start(e, &ri, &ret->relaunch_why)) <= 0) {
                 ret->relaunch = "engine";

@@ -335,10 +335,10 @@ static int start_record(struct start *st)
         st->row.slug = st->v->slug;
         st->row.version_id = st->v->id;
         st->row.tree = st->v->tree;
-        st->row.state = "starting";
+        st->row.state = RUN_STARTING;
         st->row.project = st->p.project;
         st->row.run_dir = st->p.run_dir;
-        r = st->have_old ? runs_set_state(st->s, st->row.id, "starting", NULL, st->err)
+        r = st->have_old ? runs_set_state(st->s, st->row.id, RUN_STARTING, NULL, st->err)
                          : runs_insert(st->s, &st->row, st->err);
         st->started = r == 0;
         return r;
@@ -360,7 +360,7 @@ static int start_up(struct start *st)
         /* the ceiling the policy wrote: the person's limits, lowered by stack.yaml */
         compose_judge_limits(&st->limits, st->m, &st->jin);
         /* Re-launch straight through the Engine when nothing changed since the last up (relaunch.c), else up. */
-        r = compose_relaunch_hook(st->e, &st->p, &st->env, o, st->fast ? st->old.state : NULL, &st->jin, st->ret,
+        r = compose_relaunch_hook(st->e, &st->p, &st->env, o, st->fast ? &st->old.state : NULL, &st->jin, st->ret,
                                   st->err);
         if (r == 0) {
                 st->status = 0;
@@ -402,8 +402,8 @@ static int start_wait(struct start *st)
         int r;
 
         r = compose_wait_running(st->e, st->p.project, o->timeout_s > 0 ? o->timeout_s : 120,
-                                 st->fast && strcmp(st->old.state, "failed") ? 0 : RUN_SETTLE_MS, &st->reason,
-                                 &st->service, &st->c, &st->nc, st->err);
+                                 st->fast && st->old.state != RUN_FAILED ? 0 : RUN_SETTLE_MS, &st->reason, &st->service,
+                                 &st->c, &st->nc, st->err);
         compose_step(o, "wait", &st->t0);
         if (r == -STACK_ERUNTIME && st->reason) {
                 const char *logs[] = {"logs", "--no-color", "--tail", "5", st->service, NULL};
@@ -435,7 +435,7 @@ static int start_wait(struct start *st)
 /* The run recorded as running; what compose made kept for the next re-launch; the addresses and routes. */
 static int start_running(struct start *st)
 {
-        int r = runs_set_state(st->s, st->row.id, "running", NULL, st->err);
+        int r = runs_set_state(st->s, st->row.id, RUN_RUNNING, NULL, st->err);
 
         if (r < 0)
                 return r;
@@ -472,7 +472,7 @@ static int compose_start(const struct runner *rn, struct store *s, const struct 
                 if (r == 0)
                         r = start_wait(&st);
                 if (r < 0)
-                        runs_set_state(s, st.row.id, "failed", st.reason ? st.reason : err->msg, NULL);
+                        runs_set_state(s, st.row.id, RUN_FAILED, st.reason ? st.reason : err->msg, NULL);
                 else
                         r = start_running(&st);
         }
@@ -534,7 +534,7 @@ done:
 
 /* What the Engine says about a run's project now: "running", "stopped" or "failed" (+ reason), and the ports
  * its containers publish. */
-static void compose_status(struct engine *e, const struct run_row *row, const char **ret_state, char *reason,
+static void compose_status(struct engine *e, const struct run_row *row, enum run_state *ret_state, char *reason,
                            size_t size, char **ret_ports)
 {
         struct engine_container *c = NULL;
@@ -542,11 +542,11 @@ static void compose_status(struct engine *e, const struct run_row *row, const ch
         char label[256], ports[512] = "";
         size_t n = 0, running = 0, len = 0;
 
-        *ret_state = "stopped";
+        *ret_state = RUN_STOPPED;
         reason[0] = 0;
         snprintf(label, sizeof label, "com.docker.compose.project=%s", row->project);
         if (engine_list_containers(e, label, &c, &n, &err) < 0) {
-                *ret_state = NULL; /* unknown: the caller says so, the recorded state stays */
+                *ret_state = RUN_UNKNOWN; /* the caller says so, the recorded state stays */
                 snprintf(reason, size, "%.*s", (int)(size ? size - 1 : 0), err.msg);
                 return;
         }
@@ -564,9 +564,9 @@ static void compose_status(struct engine *e, const struct run_row *row, const ch
                                                         c[i].ports[j].proto ? c[i].ports[j].proto : "tcp");
         }
         if (running && !reason[0])
-                *ret_state = "running";
+                *ret_state = RUN_RUNNING;
         else if (reason[0])
-                *ret_state = "failed";
+                *ret_state = RUN_FAILED;
         *ret_ports = len ? strdup(ports) : NULL;
         engine_containers_free(c, n);
 }
@@ -585,15 +585,13 @@ static int compose_stop(struct store *s, struct run_row *row, struct error *err)
         if (r == 0)
                 r = engine_open(&e, err);
         if (r == 0)
-                r = runs_set_state(s, row->id, "stopping", NULL, err);
+                r = runs_set_state(s, row->id, RUN_STOPPING, NULL, err);
         if (r == 0) {
                 r = compose_simple(row->slug, &p, b, args, err);
-                runs_set_state(s, row->id, r == 0 ? "stopped" : "failed", r == 0 ? NULL : err->msg, NULL);
+                runs_set_state(s, row->id, r == 0 ? RUN_STOPPED : RUN_FAILED, r == 0 ? NULL : err->msg, NULL);
         }
-        if (r == 0) {
-                free(row->state);
-                row->state = strdup("stopped");
-        }
+        if (r == 0)
+                row->state = RUN_STOPPED;
         engine_free(e);
         backend_free(b);
         return r;

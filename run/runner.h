@@ -36,10 +36,10 @@ struct runner {
          * may be left on it */
         int (*remove)(struct store *s, const struct run_row *row, bool purge, bool anyway, char **ret_left,
                       struct error *err);
-        /* "running", "stopped" or "failed" (+ reason) and the published ports; *ret_state NULL: the Engine could
-         * not be asked (reason says why) */
-        void (*status)(struct engine *e, const struct run_row *row, const char **ret_state, char *reason, size_t size,
-                       char **ret_ports);
+        /* RUN_RUNNING, RUN_STOPPED or RUN_FAILED (+ reason) and the published ports; RUN_UNKNOWN: the Engine
+         * could not be asked (reason says why) */
+        void (*status)(struct engine *e, const struct run_row *row, enum run_state *ret_state, char *reason,
+                       size_t size, char **ret_ports);
         /* compose runners only: the compose file generated after the checkout (NULL: the bundle's own), and the
          * image built after the bundle's archives are loaded (NULL: none) (flavor.h) */
         int (*compose_file)(struct store *s, const struct version_info *v, const struct tree *t,

@@ -3,6 +3,7 @@
  */
 #include "runs.h"
 
+#include "store/db.h"
 #include "store/index.h"
 
 #include <errno.h>
@@ -13,112 +14,96 @@
 
 #include <sqlite3.h>
 
-#define MODULE "run"
-
 /* Migration i takes the module's tables from version i to i + 1. Never edit one that has shipped: add another.
  * Version 1 is the schema index.c created as its migration 2 before modules kept their own (stores made then
  * are recorded at version 1 by the index's migration 3). */
-static const char *const migrations[] = {
-        "CREATE TABLE runs(id TEXT PRIMARY KEY, slug TEXT NOT NULL, version_id INTEGER NOT NULL, tree TEXT NOT NULL,"
-        "  state TEXT NOT NULL CHECK(state IN ('pending','starting','running','stopping','stopped','failed')),"
-        "  project TEXT NOT NULL, run_dir TEXT NOT NULL, reason TEXT, created_at INTEGER NOT NULL,"
-        "  updated_at INTEGER NOT NULL, started_at INTEGER, stopped_at INTEGER);"
-        "CREATE INDEX runs_by_slug ON runs(slug, created_at);"
-        "CREATE TABLE allows(slug TEXT PRIMARY KEY, perms INTEGER NOT NULL);",
-};
-
-_Static_assert(sizeof migrations / sizeof *migrations == RUNS_SCHEMA_VERSION, "one migration per schema version");
+DB_SCHEMA(runs_schema, "run", RUNS_SCHEMA_VERSION,
+          "CREATE TABLE runs(id TEXT PRIMARY KEY, slug TEXT NOT NULL, version_id INTEGER NOT NULL, tree TEXT NOT NULL,"
+          "  state TEXT NOT NULL CHECK(state IN ('pending','starting','running','stopping','stopped','failed')),"
+          "  project TEXT NOT NULL, run_dir TEXT NOT NULL, reason TEXT, created_at INTEGER NOT NULL,"
+          "  updated_at INTEGER NOT NULL, started_at INTEGER, stopped_at INTEGER);"
+          "CREATE INDEX runs_by_slug ON runs(slug, created_at);"
+          "CREATE TABLE allows(slug TEXT PRIMARY KEY, perms INTEGER NOT NULL);");
 
 #define RUN_COLUMNS \
         "id, slug, state, project, run_dir, reason, version_id, tree, created_at, updated_at, started_at, stopped_at"
 
-/* The connection, with the module's tables current. */
-static int open_db(struct store *s, sqlite3 **ret, struct error *err)
+/* A statement on the module's tables (migrated first). */
+static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3_stmt **ret, const char *job,
+                   struct error *err)
 {
-        struct index *ix = store_index(s);
-        int r = index_migrate_module(ix, MODULE, migrations, RUNS_SCHEMA_VERSION, err);
-
-        if (r < 0)
-                return r;
-        *ret = index_db(ix);
-        return 0;
+        return index_module_prepare(store_index(s), &runs_schema, sql, ret_db, ret, job, err);
 }
 
-static int db_error(sqlite3 *db, struct error *err, const char *what)
+static const char *const run_state_names[] = {
+        [RUN_PENDING] = "pending", [RUN_STARTING] = "starting", [RUN_RUNNING] = "running", [RUN_STOPPING] = "stopping",
+        [RUN_STOPPED] = "stopped", [RUN_FAILED] = "failed",     [RUN_UNKNOWN] = "unknown", [RUN_REMOVED] = "removed",
+};
+
+_Static_assert(sizeof run_state_names / sizeof *run_state_names == RUN_REMOVED + 1, "one name per run state");
+_Static_assert(sizeof(enum run_state) == sizeof(int), "read as an int (DB_ENUM_COL)");
+
+#define N_STATES (sizeof run_state_names / sizeof *run_state_names)
+
+const char *run_state_name(enum run_state state)
 {
-        return error_set(err, STACK_ESTORE, "index.db: %s: %s", what, sqlite3_errmsg(db));
+        return db_enum_name(run_state_names, N_STATES, (int)state);
 }
 
-static int prepare(struct store *s, const char *sql, sqlite3 **ret_db, sqlite3_stmt **ret, struct error *err)
+int run_state_parse(const char *name)
 {
-        int r = open_db(s, ret_db, err);
-
-        if (r < 0)
-                return r;
-        if (sqlite3_prepare_v2(*ret_db, sql, -1, ret, NULL) != SQLITE_OK)
-                return db_error(*ret_db, err, "prepare");
-        return 0;
+        return db_enum_parse(run_state_names, N_STATES, name);
 }
 
-static int step_done(sqlite3 *db, sqlite3_stmt *st, struct error *err)
-{
-        int rc = sqlite3_step(st);
+static const struct db_column run_cols[] = {
+        DB_CHARS_COL(struct run_row, id),
+        DB_TEXT_REQ_COL(struct run_row, slug),
+        DB_ENUM_COL(struct run_row, state, run_state_names),
+        DB_TEXT_REQ_COL(struct run_row, project),
+        DB_TEXT_REQ_COL(struct run_row, run_dir),
+        DB_TEXT_COL(struct run_row, reason),
+        DB_INT64_COL(struct run_row, version_id),
+        DB_DIGEST_COL(struct run_row, tree),
+        DB_INT64_COL(struct run_row, created_at),
+        DB_INT64_COL(struct run_row, updated_at),
+        DB_INT64_COL(struct run_row, started_at),
+        DB_INT64_COL(struct run_row, stopped_at),
+};
 
-        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-                rc = db_error(db, err, "write runs");
-        else
-                rc = 0;
-        sqlite3_finalize(st);
-        return rc;
-}
+static void run_release(void *r);
+static int run_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err);
 
-static char *column_strdup(sqlite3_stmt *st, int col)
-{
-        const char *s = (const char *)sqlite3_column_text(st, col);
-
-        return s ? strdup(s) : NULL;
-}
+/* Rows read by run_from_row() (ctx: the store, set per query). */
+static const struct db_rows run_rows = {
+        .size = sizeof(struct run_row), .read = run_from_row, .release = run_release, .job = "read runs"};
 
 void run_row_release(struct run_row *r)
 {
-        if (!r)
-                return;
-        free(r->slug);
-        free(r->version);
-        free(r->state);
-        free(r->project);
-        free(r->run_dir);
-        free(r->reason);
-        memset(r, 0, sizeof *r);
+        if (r)
+                free(r->version); /* not a column: the index's label */
+        db_release_columns(run_cols, sizeof run_cols / sizeof *run_cols, r, sizeof *r);
+}
+
+static void run_release(void *r)
+{
+        run_row_release(r);
 }
 
 void run_rows_free(struct run_row *v, size_t n)
 {
-        for (size_t i = 0; v && i < n; i++)
-                run_row_release(&v[i]);
-        free(v);
+        db_free_rows(&run_rows, v, n);
 }
 
 /* A row, with its version's label from the index ("?" when the version is gone). */
-static int run_from_row(struct store *s, sqlite3_stmt *st, struct run_row *r)
+static int run_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
 {
-        const char *id = (const char *)sqlite3_column_text(st, 0), *tree = (const char *)sqlite3_column_text(st, 7);
+        struct store *s = ctx;
+        struct run_row *r = ret;
         struct version_info v = {0};
+        int k = db_read_columns(st, run_cols, sizeof run_cols / sizeof *run_cols, r);
 
-        memset(r, 0, sizeof *r);
-        snprintf(r->id, sizeof r->id, "%s", id ? id : "");
-        r->slug = column_strdup(st, 1);
-        r->state = column_strdup(st, 2);
-        r->project = column_strdup(st, 3);
-        r->run_dir = column_strdup(st, 4);
-        r->reason = column_strdup(st, 5);
-        r->version_id = sqlite3_column_int64(st, 6);
-        if (!tree || digest_from_hex(tree, &r->tree) < 0)
-                memset(&r->tree, 0, sizeof r->tree);
-        r->created_at = sqlite3_column_int64(st, 8);
-        r->updated_at = sqlite3_column_int64(st, 9);
-        r->started_at = sqlite3_column_int64(st, 10);
-        r->stopped_at = sqlite3_column_int64(st, 11);
+        if (k < 0)
+                return k;
         if (index_get_version(store_index(s), r->version_id, &v, NULL) == 0) {
                 r->version = v.version;
                 v.version = NULL;
@@ -126,17 +111,13 @@ static int run_from_row(struct store *s, sqlite3_stmt *st, struct run_row *r)
         } else {
                 r->version = strdup("?");
         }
-        if (!r->slug || !r->state || !r->project || !r->run_dir || !r->version) {
-                run_row_release(r);
-                return -ENOMEM;
-        }
-        return 0;
+        return r->version ? 0 : -ENOMEM;
 }
 
 int runs_insert(struct store *s, const struct run_row *r, struct error *err)
 {
         char hex[DIGEST_HEX_LEN + 1];
-        sqlite3 *db;
+        struct db *db;
         sqlite3_stmt *st;
         int64_t now = (int64_t)time(NULL);
         int rc;
@@ -145,7 +126,7 @@ int runs_insert(struct store *s, const struct run_row *r, struct error *err)
                 s,
                 "INSERT INTO runs(id, slug, version_id, tree, state, project, run_dir, reason, created_at, updated_at)"
                 " VALUES(?,?,?,?,?,?,?,?,?,?)",
-                &db, &st, err);
+                &db, &st, "write runs", err);
         if (rc < 0)
                 return rc;
         digest_to_hex(&r->tree, hex);
@@ -153,19 +134,18 @@ int runs_insert(struct store *s, const struct run_row *r, struct error *err)
         sqlite3_bind_text(st, 2, r->slug, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, r->version_id);
         sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, r->state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, run_state_name(r->state), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 6, r->project, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 7, r->run_dir, -1, SQLITE_STATIC);
-        if (r->reason)
-                sqlite3_bind_text(st, 8, r->reason, -1, SQLITE_STATIC);
+        db_bind_text_opt(st, 8, r->reason);
         sqlite3_bind_int64(st, 9, now);
         sqlite3_bind_int64(st, 10, now);
-        return step_done(db, st, err);
+        return db_finish(db, st, "write runs", NULL, err);
 }
 
-int runs_set_state(struct store *s, const char *id, const char *state, const char *reason, struct error *err)
+int runs_set_state(struct store *s, const char *id, enum run_state state, const char *reason, struct error *err)
 {
-        sqlite3 *db;
+        struct db *db;
         sqlite3_stmt *st;
         int64_t now = (int64_t)time(NULL);
         int rc;
@@ -174,15 +154,24 @@ int runs_set_state(struct store *s, const char *id, const char *state, const cha
                      "UPDATE runs SET state = ?1, reason = ?2, updated_at = ?3,"
                      " started_at = CASE WHEN ?1 = 'running' THEN ?3 ELSE started_at END,"
                      " stopped_at = CASE WHEN ?1 IN ('stopped', 'failed') THEN ?3 ELSE stopped_at END WHERE id = ?4",
-                     &db, &st, err);
+                     &db, &st, "write runs", err);
         if (rc < 0)
                 return rc;
-        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-        if (reason)
-                sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, run_state_name(state), -1, SQLITE_STATIC);
+        db_bind_text_opt(st, 2, reason);
         sqlite3_bind_int64(st, 3, now);
         sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
-        return step_done(db, st, err);
+        return db_finish(db, st, "write runs", NULL, err);
+}
+
+/* The rows of a query with one text parameter (NULL: none). */
+static int query_runs(struct store *s, const char *sql, const char *param, struct run_row **ret, size_t *ret_n,
+                      struct error *err)
+{
+        struct db_rows how = run_rows;
+
+        how.ctx = s;
+        return index_module_rows(store_index(s), &runs_schema, sql, param, &how, ret, ret_n, err);
 }
 
 int runs_get(struct store *s, const char *id_or_slug, struct run_row *ret, struct error *err)
@@ -193,105 +182,54 @@ int runs_get(struct store *s, const char *id_or_slug, struct run_row *ret, struc
         };
 
         for (int i = 0; i < 2; i++) {
-                sqlite3 *db;
-                sqlite3_stmt *st;
-                int rc = prepare(s, sql[i], &db, &st, err);
+                struct run_row *v = NULL;
+                size_t n = 0;
+                int rc = query_runs(s, sql[i], id_or_slug, &v, &n, err);
                 if (rc < 0)
                         return rc;
-                sqlite3_bind_text(st, 1, id_or_slug, -1, SQLITE_STATIC);
-                rc = sqlite3_step(st);
-                if (rc == SQLITE_ROW) {
-                        rc = run_from_row(s, st, ret) < 0 ? error_set(err, STACK_EFAIL, "out of memory") : 0;
-                        sqlite3_finalize(st);
-                        return rc;
+                if (n) {
+                        *ret = v[0];
+                        free(v);
+                        return 0;
                 }
-                if (rc != SQLITE_DONE)
-                        rc = db_error(db, err, "read runs");
-                sqlite3_finalize(st);
-                if (rc < 0)
-                        return rc;
+                free(v);
         }
         return error_set(err, STACK_ENOTFOUND, "no run '%s' (stack ps lists them)", id_or_slug);
 }
 
 int runs_list(struct store *s, struct run_row **ret, size_t *ret_n, struct error *err)
 {
-        sqlite3 *db;
-        sqlite3_stmt *st;
-        struct run_row *v = NULL;
-        size_t n = 0, cap = 0;
-        int rc;
-
-        rc = prepare(s, "SELECT " RUN_COLUMNS " FROM runs ORDER BY created_at DESC, rowid DESC", &db, &st, err);
-        if (rc < 0)
-                return rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (n == cap) {
-                        size_t ncap = cap ? 2 * cap : 16;
-                        struct run_row *nv = realloc(v, ncap * sizeof *nv);
-                        if (!nv)
-                                break;
-                        v = nv;
-                        cap = ncap;
-                }
-                if (run_from_row(s, st, &v[n]) < 0)
-                        break;
-                n++;
-        }
-        if (rc != SQLITE_DONE) {
-                rc = rc == SQLITE_ROW ? error_set(err, STACK_EFAIL, "out of memory") : db_error(db, err, "read runs");
-                sqlite3_finalize(st);
-                run_rows_free(v, n);
-                return rc;
-        }
-        sqlite3_finalize(st);
-        *ret = v;
-        *ret_n = n;
-        return 0;
+        return query_runs(s, "SELECT " RUN_COLUMNS " FROM runs ORDER BY created_at DESC, rowid DESC", NULL, ret, ret_n,
+                          err);
 }
 
 int runs_delete(struct store *s, const char *id, struct error *err)
 {
-        sqlite3 *db;
-        sqlite3_stmt *st;
-        int rc = prepare(s, "DELETE FROM runs WHERE id = ?", &db, &st, err);
-
-        if (rc < 0)
-                return rc;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        return step_done(db, st, err);
+        return index_module_exec(store_index(s), &runs_schema, "DELETE FROM runs WHERE id = ?", id, NULL, "write runs",
+                                 NULL, err);
 }
 
 int allows_get(struct store *s, const char *slug, unsigned *ret, struct error *err)
 {
-        sqlite3 *db;
-        sqlite3_stmt *st;
-        int rc = prepare(s, "SELECT perms FROM allows WHERE slug = ?", &db, &st, err);
+        int64_t perms;
+        int r = index_module_int64(store_index(s), &runs_schema, "SELECT perms FROM allows WHERE slug = ?", slug, 0,
+                                   &perms, "read allows", err);
 
-        if (rc < 0)
-                return rc;
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-                *ret = rc == SQLITE_ROW ? (unsigned)sqlite3_column_int64(st, 0) : 0;
-                rc = 0;
-        } else {
-                rc = db_error(db, err, "read allows");
-        }
-        sqlite3_finalize(st);
-        return rc;
+        if (r == 0)
+                *ret = (unsigned)perms;
+        return r;
 }
 
 int allows_set(struct store *s, const char *slug, unsigned perms, struct error *err)
 {
-        sqlite3 *db;
+        struct db *db;
         sqlite3_stmt *st;
         int rc = prepare(s, "INSERT INTO allows(slug, perms) VALUES(?1, ?2) ON CONFLICT(slug) DO UPDATE SET perms = ?2",
-                         &db, &st, err);
+                         &db, &st, "write allows", err);
 
         if (rc < 0)
                 return rc;
         sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, perms);
-        return step_done(db, st, err);
+        return db_finish(db, st, "write allows", NULL, err);
 }

@@ -13,6 +13,7 @@
 #include "base/buf.h"
 #include "store/checkout.h"
 #include "base/fsutil.h"
+#include "store/db.h"
 #include "store/index.h"
 #include "store/tree.h"
 
@@ -37,114 +38,50 @@
 #define SMALL_FILE   (1u << 20) /* hashed in memory first: content the store has costs no write */
 #define VOLUME_MOUNT "/vol"
 
-static const char *const migrations[] = {
-        "CREATE TABLE snapshots(id TEXT PRIMARY KEY, slug TEXT NOT NULL, version TEXT NOT NULL,"
-        "  reason TEXT NOT NULL CHECK(reason IN ('upgrade','rollback','manual','restore')),"
-        "  created_at INTEGER NOT NULL, seq INTEGER NOT NULL, tree TEXT NOT NULL, size INTEGER NOT NULL,"
-        "  added INTEGER NOT NULL, files INTEGER NOT NULL, volumes TEXT NOT NULL, helper TEXT);"
-        "CREATE INDEX snapshots_by_slug ON snapshots(slug, seq);",
-};
-
-_Static_assert(sizeof migrations / sizeof *migrations == SNAPSHOT_SCHEMA_VERSION, "one migration per version");
+DB_SCHEMA(snapshot_schema, MODULE, SNAPSHOT_SCHEMA_VERSION,
+          "CREATE TABLE snapshots(id TEXT PRIMARY KEY, slug TEXT NOT NULL, version TEXT NOT NULL,"
+          "  reason TEXT NOT NULL CHECK(reason IN ('upgrade','rollback','manual','restore')),"
+          "  created_at INTEGER NOT NULL, seq INTEGER NOT NULL, tree TEXT NOT NULL, size INTEGER NOT NULL,"
+          "  added INTEGER NOT NULL, files INTEGER NOT NULL, volumes TEXT NOT NULL, helper TEXT);"
+          "CREATE INDEX snapshots_by_slug ON snapshots(slug, seq);");
 
 #define COLUMNS "id, slug, version, reason, created_at, tree, size, added, files, volumes, helper"
 
-static int open_db(struct store *s, sqlite3 **ret, struct error *err)
+/* A statement on the module's table (migrated first). */
+static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3_stmt **ret, const char *job,
+                   struct error *err)
 {
-        struct index *ix = store_index(s);
-        int r = index_migrate_module(ix, MODULE, migrations, SNAPSHOT_SCHEMA_VERSION, err);
-
-        if (r == 0)
-                *ret = index_db(ix);
-        return r;
+        return index_module_prepare(store_index(s), &snapshot_schema, sql, ret_db, ret, job, err);
 }
 
-static int db_error(sqlite3 *db, struct error *err, const char *what)
-{
-        return error_set(err, STACK_ESTORE, "index.db: %s: %s", what, sqlite3_errmsg(db));
-}
+static const struct db_column snapshot_cols[] = {
+        DB_CHARS_COL(struct snapshot_row, id),         DB_TEXT_REQ_COL(struct snapshot_row, slug),
+        DB_TEXT_REQ_COL(struct snapshot_row, version), DB_TEXT_REQ_COL(struct snapshot_row, reason),
+        DB_INT64_COL(struct snapshot_row, created_at), DB_DIGEST_COL(struct snapshot_row, tree),
+        DB_INT64_COL(struct snapshot_row, size),       DB_INT64_COL(struct snapshot_row, added),
+        DB_INT64_COL(struct snapshot_row, files),      DB_TEXT_REQ_COL(struct snapshot_row, volumes),
+        DB_TEXT_COL(struct snapshot_row, helper),
+};
 
-static char *col_strdup(sqlite3_stmt *st, int col)
-{
-        const char *s = (const char *)sqlite3_column_text(st, col);
-
-        return s ? strdup(s) : NULL;
-}
-
-static void row_from(sqlite3_stmt *st, struct snapshot_row *r)
-{
-        const char *tree = (const char *)sqlite3_column_text(st, 5);
-
-        snprintf(r->id, sizeof r->id, "%s", (const char *)sqlite3_column_text(st, 0));
-        r->slug = col_strdup(st, 1);
-        r->version = col_strdup(st, 2);
-        r->reason = col_strdup(st, 3);
-        r->created_at = sqlite3_column_int64(st, 4);
-        if (tree)
-                digest_from_hex(tree, &r->tree);
-        r->size = (uint64_t)sqlite3_column_int64(st, 6);
-        r->added = (uint64_t)sqlite3_column_int64(st, 7);
-        r->files = (uint64_t)sqlite3_column_int64(st, 8);
-        r->volumes = col_strdup(st, 9);
-        r->helper = col_strdup(st, 10);
-}
+static const struct db_rows snapshot_rows = {.size = sizeof(struct snapshot_row),
+                                             .cols = snapshot_cols,
+                                             .n_cols = sizeof snapshot_cols / sizeof *snapshot_cols,
+                                             .job = "read snapshots"};
 
 void snapshot_row_release(struct snapshot_row *r)
 {
-        if (!r)
-                return;
-        free(r->slug);
-        free(r->version);
-        free(r->reason);
-        free(r->volumes);
-        free(r->helper);
-        memset(r, 0, sizeof *r);
+        db_release_columns(snapshot_cols, snapshot_rows.n_cols, r, sizeof *r);
 }
 
 void snapshot_rows_free(struct snapshot_row *v, size_t n)
 {
-        for (size_t i = 0; v && i < n; i++)
-                snapshot_row_release(&v[i]);
-        free(v);
+        db_free_rows(&snapshot_rows, v, n);
 }
 
 static int query_rows(struct store *s, const char *sql, const char *arg, struct snapshot_row **ret, size_t *ret_n,
                       struct error *err)
 {
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
-        struct snapshot_row *v = NULL;
-        size_t n = 0, cap = 0;
-        int r = open_db(s, &db, err), rc;
-
-        if (r < 0)
-                return r;
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-                return db_error(db, err, "prepare");
-        if (arg)
-                sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                if (n == cap) {
-                        struct snapshot_row *nv = realloc(v, (cap = cap ? cap * 2 : 8) * sizeof *v);
-                        if (!nv) {
-                                r = error_set(err, STACK_EFAIL, "out of memory");
-                                break;
-                        }
-                        v = nv;
-                }
-                memset(&v[n], 0, sizeof v[n]);
-                row_from(st, &v[n++]);
-        }
-        if (r == 0 && rc != SQLITE_DONE)
-                r = db_error(db, err, "read snapshots");
-        sqlite3_finalize(st);
-        if (r < 0) {
-                snapshot_rows_free(v, n);
-                return r;
-        }
-        *ret = v;
-        *ret_n = n;
-        return 0;
+        return index_module_rows(store_index(s), &snapshot_schema, sql, arg, &snapshot_rows, ret, ret_n, err);
 }
 
 int snapshot_list(struct store *s, const char *slug, struct snapshot_row **ret, size_t *ret_n, struct error *err)
@@ -183,21 +120,8 @@ int snapshot_get(struct store *s, const char *id, struct snapshot_row *ret, stru
 
 int snapshot_forget(struct store *s, const char *slug, unsigned *ret_n, struct error *err)
 {
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st;
-        int r = open_db(s, &db, err);
-
-        if (r < 0)
-                return r;
-        if (sqlite3_prepare_v2(db, "DELETE FROM snapshots WHERE slug = ?", -1, &st, NULL) != SQLITE_OK)
-                return db_error(db, err, "prepare");
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_DONE)
-                r = db_error(db, err, "delete snapshots");
-        else if (ret_n)
-                *ret_n = (unsigned)sqlite3_changes(db);
-        sqlite3_finalize(st);
-        return r;
+        return index_module_exec(store_index(s), &snapshot_schema, "DELETE FROM snapshots WHERE slug = ?", slug, NULL,
+                                 "delete snapshots", ret_n, err);
 }
 
 int snapshot_roots(struct store *s, unsigned keep, const char *const *pinned,
@@ -642,36 +566,28 @@ static int snapshot_volume(struct builder *b, struct engine *e, const char *imag
 
 static int insert_row(struct store *s, const struct snapshot_row *row, struct error *err)
 {
-        char tree_hex[DIGEST_HEX_LEN + 1];
-        sqlite3 *db = NULL;
+        struct db *db;
         sqlite3_stmt *st;
-        int r = open_db(s, &db, err);
+        int r = prepare(s,
+                        "INSERT INTO snapshots(id, slug, version, reason, created_at, seq, tree, size, added,"
+                        " files, volumes, helper) VALUES(?,?,?,?,?,"
+                        " (SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots),?,?,?,?,?,?)",
+                        &db, &st, "insert snapshot", err);
 
         if (r < 0)
                 return r;
-        digest_to_hex(&row->tree, tree_hex);
-        if (sqlite3_prepare_v2(db,
-                               "INSERT INTO snapshots(id, slug, version, reason, created_at, seq, tree, size, added,"
-                               " files, volumes, helper) VALUES(?,?,?,?,?,"
-                               " (SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots),?,?,?,?,?,?)",
-                               -1, &st, NULL) != SQLITE_OK)
-                return db_error(db, err, "prepare");
         sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, row->slug, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, row->version, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, row->reason, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, row->created_at);
-        sqlite3_bind_text(st, 6, tree_hex, -1, SQLITE_STATIC);
+        db_bind_digest(st, 6, &row->tree);
         sqlite3_bind_int64(st, 7, (sqlite3_int64)row->size);
         sqlite3_bind_int64(st, 8, (sqlite3_int64)row->added);
         sqlite3_bind_int64(st, 9, (sqlite3_int64)row->files);
         sqlite3_bind_text(st, 10, row->volumes, -1, SQLITE_STATIC);
-        if (row->helper)
-                sqlite3_bind_text(st, 11, row->helper, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE)
-                r = db_error(db, err, "insert snapshot");
-        sqlite3_finalize(st);
-        return r;
+        db_bind_text_opt(st, 11, row->helper);
+        return db_finish(db, st, "insert snapshot", NULL, err);
 }
 
 int snapshot_take(struct store *s, const char *slug, const char *version, const char *reason,

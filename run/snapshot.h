@@ -15,7 +15,7 @@
  * snapshot_take with reason "manual" and the version of the stack's run ("-" when it has none).
  * snapshot_row_json(&row): the JSON object of one row, as `stack snapshots --json` and GET /snapshots give it.
  *
- * The table is the module's own (module "snapshot", index_migrate_module). Rows come filled; release with
+ * The table is the module's own (module "snapshot", index_module_db). Rows come filled; release with
  * snapshot_row_release() / snapshot_rows_free().
  */
 #ifndef STACK_SNAPSHOT_H

@@ -125,13 +125,30 @@ int index_drop_damaged(struct index *ix, const struct digest *objects, size_t n_
 int index_list_lost(struct index *ix, struct lost_version **ret, size_t *ret_n, struct error *err);
 void lost_versions_free(struct lost_version *v, size_t n);
 
-/* For a module that keeps its own tables in index.db (spec/store.md "Module tables"): the connection, and its
- * migrations. steps[i] takes the module's tables from version i to i + 1; index_migrate_module() applies
- * the missing ones in one transaction and records n in module_schemas (cheap when already current: call it
- * before each use). A module reaches only its own tables through index_db(). */
-struct sqlite3;
-struct sqlite3 *index_db(struct index *ix);
-int index_migrate_module(struct index *ix, const char *module, const char *const *steps, int n, struct error *err);
+/* For a module that keeps its own tables in index.db (spec/store.md "Module tables"): index_module_db() applies
+ * the missing steps of the module's schema record (DB_SCHEMA(), store/db.h) in one transaction, records its
+ * version in module_schemas (cheap when already current: call it before each use) and gives the connection to
+ * run the module's statements on through store/db.h. A module reaches only its own tables this way.
+ * index_db() is the index's own connection, for the store's files and the tests; it migrates nothing. */
+struct db;
+struct db_schema;
+int index_module_db(struct index *ix, const struct db_schema *schema, struct db **ret, struct error *err);
+struct db *index_db(struct index *ix);
+/* index_module_db() then db_prepare(): a statement on the module's tables, and their connection. */
+struct sqlite3_stmt;
+struct db_rows;
+int index_module_prepare(struct index *ix, const struct db_schema *schema, const char *sql, struct db **ret_db,
+                         struct sqlite3_stmt **ret, const char *job, struct error *err);
+/* index_module_db() then db_query_rows(): the rows of a query on the module's tables. */
+int index_module_rows(struct index *ix, const struct db_schema *schema, const char *sql, const char *param,
+                      const struct db_rows *how, void *ret_array, size_t *ret_n, struct error *err);
+/* index_module_db() then db_exec_texts() / db_read_int64(). */
+int index_module_exec(struct index *ix, const struct db_schema *schema, const char *sql, const char *text1,
+                      const char *text2, const char *job, unsigned *ret_changes, struct error *err);
+int index_module_int64(struct index *ix, const struct db_schema *schema, const char *sql, const char *text,
+                       int64_t dflt, int64_t *ret, const char *job, struct error *err);
+/* Whether a module's table exists yet, without creating it (a store that never upgraded has no journal). */
+bool index_has_table(struct index *ix, const char *table);
 
 /* Used by store_open()/store_free() only. */
 int index_open(const char *path, struct index **ret, struct error *err);

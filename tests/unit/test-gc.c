@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "gc/gc.h"
 #include "run/runs.h"
 #include "base/fsutil.h"
+#include "store/db.h"
 #include "store/index.h"
 #include "store/store.h"
 #include "store/verify.h"
@@ -25,14 +25,7 @@
 
 static long long query(struct store *s, const char *text)
 {
-        sqlite3_stmt *st;
-        long long v = -1;
-
-        assert_int_equal(sqlite3_prepare_v2(index_db(store_index(s)), text, -1, &st, NULL), SQLITE_OK);
-        if (sqlite3_step(st) == SQLITE_ROW)
-                v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        return v;
+        return db_query_int64(index_db(store_index(s)), text, NULL, -1);
 }
 
 static void import(struct store *s, const char *slug, const char *version, struct tl_imported *ret)
@@ -136,7 +129,7 @@ static void gc_keeps_running_versions_version(void **state)
         import(s, "app", "1", &v1);
         snprintf(row.id, sizeof row.id, "%s", "00c0ffee00c0ffee");
         row.slug = "app";
-        row.state = "running";
+        row.state = RUN_RUNNING;
         row.project = "stack-app";
         row.run_dir = "/nowhere";
         row.version_id = v1.id;
@@ -244,7 +237,7 @@ static void gc_removes_temp_files_and_orphan_run_dirs_but_never_data(void **stat
         import(s, "kept", "1", &v);
         snprintf(row.id, sizeof row.id, "%s", "1111222233334444");
         row.slug = "kept";
-        row.state = "stopped";
+        row.state = RUN_STOPPED;
         row.project = "stack-kept";
         row.run_dir = "/x";
         row.version_id = v.id;

@@ -18,13 +18,12 @@
 
 #include <cmocka.h>
 
-#include <sqlite3.h>
-
 #include <archive.h>
 #include <archive_entry.h>
 
 #include "store/checkout.h"
 #include "store/imagearchive.h"
+#include "store/db.h"
 #include "store/index.h"
 #include "store/verify.h"
 #include "store/store.h"
@@ -381,18 +380,10 @@ static void a_damaged_part_stops_the_assembly_with_a_store_error(void **state)
 
 static bool has_object_row(struct store *s, const struct digest *d)
 {
-        sqlite3_stmt *st;
         char hex[DIGEST_HEX_LEN + 1];
-        bool found;
 
         digest_to_hex(d, hex);
-        assert_int_equal(
-                sqlite3_prepare_v2(index_db(store_index(s)), "SELECT 1 FROM objects WHERE digest = ?", -1, &st, NULL),
-                SQLITE_OK);
-        sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-        found = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
-        return found;
+        return db_query_int64(index_db(store_index(s)), "SELECT 1 FROM objects WHERE digest = ?", hex, 0) == 1;
 }
 
 /* The whole store path: ingest, publish, load, checkout, verify, the index sweep, verify after damage. */

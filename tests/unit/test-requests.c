@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "api/requests.h"
+#include "orch/requests.h"
 #include "testlib.h"
 
 static struct store *fresh_store(void)
@@ -25,9 +25,11 @@ static struct store *fresh_store(void)
 static void add(struct store *s, const char *slug, const char *state, int64_t expires_at, struct request_row *ret)
 {
         struct error err = ERROR_INIT;
+        int st = request_state_parse(state);
 
-        assert_int_equal(requests_insert(s, slug, "web@1.0", "https://stack.lol", "anonymous", state, NULL, expires_at,
-                                         ret, &err),
+        assert_true(st >= 0);
+        assert_int_equal(requests_insert(s, slug, "web@1.0", "https://stack.lol", "anonymous", (enum request_state)st,
+                                         NULL, expires_at, ret, &err),
                          0);
         assert_int_equal(strlen(ret->id), 16);
 }
@@ -38,7 +40,7 @@ static void state_is(struct store *s, const char *id, const char *want)
         struct request_row row;
 
         assert_int_equal(requests_get(s, id, &row, &err), 0);
-        assert_string_equal(row.state, want);
+        assert_string_equal(request_state_name(row.state), want);
         request_row_release(&row);
 }
 
@@ -49,12 +51,12 @@ static void request_is_decided_once(void **state)
         struct request_row r;
 
         add(s, "web", "pending", (int64_t)time(NULL) + 600, &r);
-        assert_string_equal(r.state, "pending");
+        assert_string_equal(request_state_name(r.state), "pending");
         assert_int_equal(r.decided_at, 0);
-        assert_int_equal(requests_decide(s, r.id, "approved", "ok", &err), 0);
+        assert_int_equal(requests_decide(s, r.id, REQUEST_APPROVED, "ok", &err), 0);
         state_is(s, r.id, "approved");
         error_clear(&err);
-        assert_int_equal(requests_decide(s, r.id, "denied", "late", &err), -STACK_EFAIL);
+        assert_int_equal(requests_decide(s, r.id, REQUEST_DENIED, "late", &err), -STACK_EFAIL);
         assert_non_null(strstr(err.msg, "is approved, not pending"));
         state_is(s, r.id, "approved");
         request_row_release(&r);
@@ -69,7 +71,7 @@ static void request_past_its_expiry_cannot_be_approved(void **state)
         unsigned n = 9;
 
         add(s, "web", "pending", (int64_t)time(NULL) - 1, &r);
-        assert_int_equal(requests_decide(s, r.id, "approved", NULL, &err), -STACK_EFAIL);
+        assert_int_equal(requests_decide(s, r.id, REQUEST_APPROVED, NULL, &err), -STACK_EFAIL);
         assert_non_null(strstr(err.msg, "past its expiry time"));
         state_is(s, r.id, "pending");
         assert_int_equal(requests_expire(s, NULL, false, "no decision in time", &n, &err), 0);

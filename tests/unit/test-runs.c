@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "run/runs.h"
+#include "store/db.h"
 #include "store/index.h"
 #include "store/store.h"
 #include "testlib.h"
@@ -46,14 +47,7 @@ static void sql(const char *home, const char *text)
 
 static long long query(struct store *s, const char *text)
 {
-        sqlite3_stmt *st;
-        long long v = -1;
-
-        assert_int_equal(sqlite3_prepare_v2(index_db(store_index(s)), text, -1, &st, NULL), SQLITE_OK);
-        if (sqlite3_step(st) == SQLITE_ROW)
-                v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        return v;
+        return db_query_int64(index_db(store_index(s)), text, NULL, -1);
 }
 
 static void store_at_schema_2_keeps_its_runs_and_grants(void **state)
@@ -75,7 +69,7 @@ static void store_at_schema_2_keeps_its_runs_and_grants(void **state)
         assert_int_equal(runs_list(s, &rows, &n, &err), 0);
         assert_int_equal(n, 1);
         assert_string_equal(rows[0].id, "0123456789ab");
-        assert_string_equal(rows[0].state, "running");
+        assert_string_equal(run_state_name(rows[0].state), "running");
         assert_string_equal(rows[0].version, "1.0");
         assert_int_equal(rows[0].version_id, 7);
         assert_int_equal(rows[0].started_at, 11);
@@ -85,7 +79,7 @@ static void store_at_schema_2_keeps_its_runs_and_grants(void **state)
         assert_int_equal(allows_get(s, "nobody", &perms, &err), 0);
         assert_int_equal(perms, 0);
         /* and the rows stay writable through the run module */
-        assert_int_equal(runs_set_state(s, "0123456789ab", "stopped", NULL, &err), 0);
+        assert_int_equal(runs_set_state(s, "0123456789ab", RUN_STOPPED, NULL, &err), 0);
         assert_int_equal(query(s, "SELECT COUNT(*) FROM runs WHERE state = 'stopped' AND stopped_at IS NOT NULL"), 1);
         store_free(s);
 }
@@ -103,7 +97,7 @@ static void fresh_store_gets_run_tables_from_the_run_module(void **state)
         assert_int_equal(query(s, "SELECT COUNT(*) FROM module_schemas"), 0);
         snprintf(row.id, sizeof row.id, "%s", "feedfacecafe");
         row.slug = "web";
-        row.state = "starting";
+        row.state = RUN_STARTING;
         row.project = "stack-web";
         row.run_dir = "/x/runs/web";
         row.version_id = 42; /* no such version: shown as "?" */
