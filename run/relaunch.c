@@ -341,7 +341,9 @@ static int compare(const json_t *rec, const struct engine_config *c, size_t n, c
                         ;
                 if (k == n)
                         return because(why, "container %s (service %s) is gone", str(x, "name"), str(x, "service"));
-                if (!c[k].config_hash || !same(c[k].config_hash, str(x, "config_hash")))
+                /* podman-compose sets no config-hash: none now and none recorded is the same container (same id,
+                 * same file and environment), which podman-compose never recreates either */
+                if (!same(c[k].config_hash, str(x, "config_hash")))
                         return because(why, "container %s: its com.docker.compose.config-hash changed", c[k].name);
                 /* The list names the image by id once its reference is gone: a missing tag shows here. */
                 if (!same(c[k].service, str(x, "service")) || !same(c[k].image_id, str(x, "image_id")) ||
