@@ -43,8 +43,7 @@ static int count_of(const char *name, const char *service, const struct yamltree
         return 0;
 }
 
-int backend_podman_run_args(const char *name, const char *yaml, size_t len, char *ret, size_t size,
-                            struct error *err)
+int backend_podman_run_args(const char *name, const char *yaml, size_t len, char *ret, size_t size, struct error *err)
 {
         const struct yamltree_opts opts = {
                 .name = name,

@@ -65,7 +65,6 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
  * when no service has the key; "" when none has either). One --memory-swap serves every container: services with
  * different memory limits (a service asked for less than the stack's) are STACK_ERUNTIME saying so, before
  * anything is created. Pure, for tests (backend-podman.c). */
-int backend_podman_run_args(const char *name, const char *yaml, size_t len, char *ret, size_t size,
-                            struct error *err);
+int backend_podman_run_args(const char *name, const char *yaml, size_t len, char *ret, size_t size, struct error *err);
 
 #endif

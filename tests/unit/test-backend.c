@@ -355,13 +355,14 @@ static void test_podman_compose_args(void **state)
  * which only works when the services share one memory limit */
 static void test_podman_run_args(void **state)
 {
-        const char *same = "services:\n  web: {image: x, mem_limit: 67108864, memswap_limit: 67108864, pids_limit: 64}\n"
-                           "  db: {image: x, mem_limit: 67108864, memswap_limit: 67108864, pids_limit: 32}\n",
-                   *none = "services:\n  web: {image: x}\n",
-                   *differ = "services:\n  web: {image: x, memswap_limit: 67108864}\n"
-                             "  db: {image: x, memswap_limit: 33554432}\n",
-                   *some = "services:\n  web: {image: x, memswap_limit: 67108864}\n  db: {image: x}\n",
-                   *bad = "services:\n  web: {image: x, pids_limit: 6.5}\n";
+        const char
+                *same = "services:\n  web: {image: x, mem_limit: 67108864, memswap_limit: 67108864, pids_limit: 64}\n"
+                        "  db: {image: x, mem_limit: 67108864, memswap_limit: 67108864, pids_limit: 32}\n",
+                *none = "services:\n  web: {image: x}\n",
+                *differ = "services:\n  web: {image: x, memswap_limit: 67108864}\n"
+                          "  db: {image: x, memswap_limit: 33554432}\n",
+                *some = "services:\n  web: {image: x, memswap_limit: 67108864}\n  db: {image: x}\n",
+                *bad = "services:\n  web: {image: x, pids_limit: 6.5}\n";
         struct error err = {0};
         char out[128];
 
@@ -374,8 +375,7 @@ static void test_podman_run_args(void **state)
                          -STACK_ERUNTIME);
         assert_non_null(strstr(err.msg, "services web and db have different memory limits"));
         error_clear(&err);
-        assert_int_equal(backend_podman_run_args("c.yaml", some, strlen(some), out, sizeof out, &err),
-                         -STACK_ERUNTIME);
+        assert_int_equal(backend_podman_run_args("c.yaml", some, strlen(some), out, sizeof out, &err), -STACK_ERUNTIME);
         error_clear(&err);
         assert_int_equal(backend_podman_run_args("c.yaml", bad, strlen(bad), out, sizeof out, &err), -STACK_EREJECT);
         assert_non_null(strstr(err.msg, "pids_limit is not a whole number"));
