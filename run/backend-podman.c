@@ -9,14 +9,13 @@
  * come after these, so a podman-compose that does pass the keys keeps each service's value.
  */
 #include "backend.h"
+#include "relaunch.h"
 #include "base/yamltree.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-
-#define MAX_SERVICES 1000
 
 static const struct yamltree_node *get(const struct yamltree_node *map, const char *key)
 {
@@ -45,17 +44,6 @@ static int count_of(const char *name, const char *service, const struct yamltree
 
 int backend_podman_run_args(const char *name, const char *yaml, size_t len, char *ret, size_t size, struct error *err)
 {
-        const struct yamltree_opts opts = {
-                .name = name,
-                .limits = {.max_bytes = 16u << 20,
-                           .max_aliases = 64,
-                           .max_nodes = 100000,
-                           .max_depth = 64,
-                           .max_copy_depth = 128,
-                           .max_copy_bytes = 4u << 20},
-                .aliases = YAMLTREE_ALIAS_COPY,
-                .flags = YAMLTREE_ROOT_MAPPING | YAMLTREE_MERGE,
-        };
         struct yamltree_node *root = NULL;
         const struct yamltree_node *services;
         uint64_t swap = 0, pids = 0;
@@ -66,14 +54,9 @@ int backend_podman_run_args(const char *name, const char *yaml, size_t len, char
         if (!name || !yaml || !ret || !size)
                 return -EINVAL;
         ret[0] = 0;
-        r = yamltree_load(&opts, yaml, len, &root, err);
+        r = relaunch_load(name, yaml, len, &root, &services, err);
         if (r < 0)
                 return r;
-        services = get(root, "services");
-        if (!services || services->kind != YAMLTREE_MAP || services->n / 2 > MAX_SERVICES) {
-                r = error_set(err, STACK_EREJECT, "%s: no services mapping", name);
-                goto done;
-        }
         for (size_t i = 0; r == 0 && i + 1 < services->n; i += 2, n++) {
                 const struct yamltree_node *svc = services->items[i + 1];
                 const char *service = services->items[i]->kind == YAMLTREE_SCALAR ? services->items[i]->text : "?";
@@ -115,7 +98,6 @@ int backend_podman_run_args(const char *name, const char *yaml, size_t len, char
                 if (k < 0 || (size_t)k >= size)
                         r = error_set(err, STACK_EFAIL, "podman-compose arguments too long");
         }
-done:
         yamltree_free(root);
         if (r < 0)
                 ret[0] = 0;
