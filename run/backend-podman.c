@@ -17,21 +17,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct yamltree_node *get(const struct yamltree_node *map, const char *key)
-{
-        if (!map || map->kind != YAMLTREE_MAP)
-                return NULL;
-        for (size_t i = 0; i + 1 < map->n; i += 2)
-                if (map->items[i]->kind == YAMLTREE_SCALAR && !strcmp(map->items[i]->text, key))
-                        return map->items[i + 1];
-        return NULL;
-}
-
 /* A service's key as the policy writes it (a plain byte or count): 0 with *ret, 1 when absent. */
 static int count_of(const char *name, const char *service, const struct yamltree_node *svc, const char *key,
                     uint64_t *ret, struct error *err)
 {
-        const struct yamltree_node *v = get(svc, key);
+        const struct yamltree_node *v = relaunch_get(svc, key);
         double frac = 0;
 
         if (!v || yamltree_is_null(v))

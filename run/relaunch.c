@@ -167,6 +167,11 @@ static int place(const char *file, struct relaunch_service *in, size_t n, unsign
         return 0;
 }
 
+const struct yamltree_node *relaunch_get(const struct yamltree_node *map, const char *key)
+{
+        return get(map, key);
+}
+
 int relaunch_load(const char *name, const char *yaml, size_t len, struct yamltree_node **ret_root,
                   const struct yamltree_node **ret_services, struct error *err)
 {

@@ -59,6 +59,8 @@ void relaunch_plan_release(struct relaunch_plan *p);
 struct yamltree_node;
 int relaunch_load(const char *name, const char *yaml, size_t len, struct yamltree_node **ret_root,
                   const struct yamltree_node **ret_services, struct error *err);
+/* The value of key in a mapping of that tree (NULL: no such key, or map is not a mapping). */
+const struct yamltree_node *relaunch_get(const struct yamltree_node *map, const char *key);
 
 struct relaunch_input {
         const char *project;    /* compose project (stack-<slug>) */
