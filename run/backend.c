@@ -476,12 +476,34 @@ static int compose_env(const struct backend_call *c, char buf[][PATH_MAX + 32], 
         return 0;
 }
 
+/* podman-compose's `up`: "--podman-run-args=" and the limits it would drop (backend_podman_run_args()) from the
+ * effective file; nothing after the '=' when there are none or the file is not there (the tool then says so). */
+#define PODMAN_RUN_ARGS "--podman-run-args="
+
+static int podman_run_args(const struct backend_call *c, char *out, size_t size, struct error *err)
+{
+        char *text = NULL;
+        size_t len = 0;
+        int r;
+
+        snprintf(out, size, PODMAN_RUN_ARGS);
+        r = fs_read_file(c->compose_file, 16u << 20, &text, &len);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return error_errno(err, STACK_ERUNTIME, -r, "cannot read %s", c->compose_file);
+        r = backend_podman_run_args(c->compose_file, text, len, out + sizeof PODMAN_RUN_ARGS - 1,
+                                    size - (sizeof PODMAN_RUN_ARGS - 1), err);
+        free(text);
+        return r;
+}
+
 int backend_compose(const struct backend *b, const struct backend_call *c, int *ret_status, char **ret_output,
                     struct error *err)
 {
         const char *argv[64];
         char **envp = NULL, out_path[] = "/tmp/stack-compose-XXXXXX", *fixed[COMPOSE_ENV_N];
-        char fixed_buf[3][PATH_MAX + 32];
+        char fixed_buf[3][PATH_MAX + 32], run_args[128];
         posix_spawn_file_actions_t fa;
         size_t na = 0, ne = 0, n_env = 0, n_extra = 0, n_fixed = 0;
         int out_fd = -1, status, r = 0, k;
@@ -499,6 +521,13 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
         if (c->project_dir && b->kind != BACKEND_PODMAN_COMPOSE) {
                 argv[na++] = "--project-directory";
                 argv[na++] = c->project_dir;
+        }
+        if (b->kind == BACKEND_PODMAN_COMPOSE && c->args[0] && !strcmp(c->args[0], "up")) {
+                r = podman_run_args(c, run_args, sizeof run_args, err);
+                if (r < 0)
+                        return r;
+                if (run_args[sizeof PODMAN_RUN_ARGS - 1])
+                        argv[na++] = run_args;
         }
         for (int i = 0; c->args[i] && na < 62; i++)
                 if (b->kind != BACKEND_PODMAN_COMPOSE ||

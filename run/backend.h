@@ -58,4 +58,13 @@ struct backend_call {
 int backend_compose(const struct backend *b, const struct backend_call *c, int *ret_status, char **ret_output,
                     struct error *err);
 
+/* podman-compose passes no memswap_limit and no pids_limit to Podman (1.0.3: only cpus and mem_limit), so
+ * backend_compose() gives its `up` the limits the policy wrote into the effective file as --podman-run-args, which
+ * it adds to every `podman create` / `podman run` (spec/run.md "Backends"). backend_podman_run_args() works them
+ * out from the file's text (name for messages): "--memory-swap=N --pids-limit=M" in ret (either part left out
+ * when no service has the key; "" when none has either). One --memory-swap serves every container: services with
+ * different memory limits (a service asked for less than the stack's) are STACK_ERUNTIME saying so, before
+ * anything is created. Pure, for tests (backend-podman.c). */
+int backend_podman_run_args(const char *name, const char *yaml, size_t len, char *ret, size_t size, struct error *err);
+
 #endif

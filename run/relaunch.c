@@ -167,7 +167,13 @@ static int place(const char *file, struct relaunch_service *in, size_t n, unsign
         return 0;
 }
 
-int relaunch_plan(const char *name, const char *yaml, size_t len, struct relaunch_plan *ret, struct error *err)
+const struct yamltree_node *relaunch_get(const struct yamltree_node *map, const char *key)
+{
+        return get(map, key);
+}
+
+int relaunch_load(const char *name, const char *yaml, size_t len, struct yamltree_node **ret_root,
+                  const struct yamltree_node **ret_services, struct error *err)
 {
         const struct yamltree_opts opts = {
                 .name = name,
@@ -182,20 +188,34 @@ int relaunch_plan(const char *name, const char *yaml, size_t len, struct relaunc
         };
         struct yamltree_node *root = NULL;
         const struct yamltree_node *services;
+        int r;
+
+        r = yamltree_load(&opts, yaml, len, &root, err);
+        if (r < 0)
+                return r;
+        services = get(root, "services");
+        if (!services || services->kind != YAMLTREE_MAP || services->n / 2 > MAX_SERVICES) {
+                yamltree_free(root);
+                return error_set(err, STACK_EREJECT, "%s: no services mapping", name);
+        }
+        *ret_root = root;
+        *ret_services = services;
+        return 0;
+}
+
+int relaunch_plan(const char *name, const char *yaml, size_t len, struct relaunch_plan *ret, struct error *err)
+{
+        struct yamltree_node *root = NULL;
+        const struct yamltree_node *services;
         struct relaunch_service *in = NULL, *out = NULL;
         unsigned char *mark = NULL;
         size_t n = 0, n_out = 0;
         int r;
 
         memset(ret, 0, sizeof *ret);
-        r = yamltree_load(&opts, yaml, len, &root, err);
+        r = relaunch_load(name, yaml, len, &root, &services, err);
         if (r < 0)
                 return r;
-        services = get(root, "services");
-        if (!services || services->kind != YAMLTREE_MAP || services->n / 2 > MAX_SERVICES) {
-                r = error_set(err, STACK_EREJECT, "%s: no services mapping", name);
-                goto done;
-        }
         in = calloc(services->n / 2 + 1, sizeof *in);
         out = calloc(services->n / 2 + 1, sizeof *out);
         mark = calloc(services->n / 2 + 1, 1);
@@ -341,7 +361,9 @@ static int compare(const json_t *rec, const struct engine_config *c, size_t n, c
                         ;
                 if (k == n)
                         return because(why, "container %s (service %s) is gone", str(x, "name"), str(x, "service"));
-                if (!c[k].config_hash || !same(c[k].config_hash, str(x, "config_hash")))
+                /* podman-compose sets no config-hash: none now and none recorded is the same container (same id,
+                 * same file and environment), which podman-compose never recreates either */
+                if (!same(c[k].config_hash, str(x, "config_hash")))
                         return because(why, "container %s: its com.docker.compose.config-hash changed", c[k].name);
                 /* The list names the image by id once its reference is gone: a missing tag shows here. */
                 if (!same(c[k].service, str(x, "service")) || !same(c[k].image_id, str(x, "image_id")) ||

@@ -5,8 +5,9 @@
 #      $STACK_TEST_COMPOSE_V2 (e.g. Debian 13's docker-compose extracted from its .deb), else `docker compose`
 #      when the plugin answers; skipped without one.
 #   2. the same name replaced by docker-compose 1.29: re-detected, the next run is v1's (label 1.29.x).
-#   3. STACK_RUNTIME=podman-compose runs podman-compose itself (not `podman compose`), with -p and -f and without
-#      the options podman-compose 1.0.x refuses; its failure is exit 5 with its last line.
+#   3. STACK_RUNTIME=podman-compose runs podman-compose itself (not `podman compose`), with -p and -f, the limits it
+#      drops as --podman-run-args, and without the options podman-compose 1.0.x refuses; its failure is exit 5 with
+#      its last line; services with different memory limits (which it cannot keep without swap) exit 5 saying so.
 #   4. STACK_RUNTIME naming no tool: exit 2; a tool whose `version` reports nothing stack knows: exit 5 naming
 #      its output.
 . "$(dirname "$0")/lib.sh"
@@ -111,10 +112,29 @@ EOF
 chmod +x "$W/bin/podman-compose"
 assert_exit 5 env STACK_RUNTIME=podman-compose "$S" run "$A"
 case "$LAST_STDERR" in *"podman-compose up failed"*"no podman socket here"*) ;; *) die "message: $LAST_STDERR" ;; esac
-grep -Eq "^-p stack-$A -f .*/.stack-compose.yaml up (-d|--no-start) --remove-orphans$" "$W/podman-compose.args" ||
+# with the limits it does not pass to podman itself (memswap_limit, pids_limit) as --podman-run-args
+swap=$(sed -n 's/^ *memswap_limit: *\([0-9]*\)$/\1/p' "$STACK_HOME/runs/$A/.stack-compose.yaml" | head -n1)
+pids=$(sed -n 's/^ *pids_limit: *\([0-9]*\)$/\1/p' "$STACK_HOME/runs/$A/.stack-compose.yaml" | head -n1)
+[ -n "$swap" ] && [ -n "$pids" ] || die "no memswap_limit/pids_limit in the effective file"
+grep -Eq "^-p stack-$A -f .*/.stack-compose.yaml --podman-run-args=--memory-swap=$swap --pids-limit=$pids up (-d|--no-start) --remove-orphans$" "$W/podman-compose.args" ||
   die "podman-compose arguments: $(cat "$W/podman-compose.args")"
 ! grep -q -- --project-directory "$W/podman-compose.args" || die "--project-directory given to podman-compose"
 assert_exit 0 "$S" rm "$A" --purge
+# one --memory-swap serves every container: services with different memory limits are refused in one line,
+# before podman-compose creates anything
+B=ctoolsb$U
+mkdir -p "$W/$B/images"
+cp "$W/busybox.tar" "$W/$B/images/busybox.tar"
+sed "s/^slug: .*/slug: $B/" "$W/$A/stack.yaml" >"$W/$B/stack.yaml"
+printf 'services:\n  app: {image: %s, command: [sleep, "3600"]}\n  db: {image: %s, command: [sleep, "3600"], mem_limit: 32m}\n' \
+  "$TAG" "$TAG" >"$W/$B/compose.yaml"
+assert_exit 0 "$S" pack "$W/$B" -o "$W/$B.stack"
+assert_exit 0 "$S" import "$W/$B.stack"
+: >"$W/podman-compose.args"
+assert_exit 5 env STACK_RUNTIME=podman-compose "$S" run "$B"
+case "$LAST_STDERR" in *"services app and db have different memory limits"*) ;; *) die "message: $LAST_STDERR" ;; esac
+! grep -q " up " "$W/podman-compose.args" || die "podman-compose up ran: $(cat "$W/podman-compose.args")"
+assert_exit 0 "$S" rm "$B" --purge
 
 info "4. STACK_RUNTIME naming no tool; a tool that reports something else"
 assert_exit 2 env STACK_RUNTIME=podman "$S" run "$A"

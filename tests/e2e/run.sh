@@ -77,6 +77,7 @@ assert_eq "127.0.0.1" "$("$D" inspect -f '{{(index (index .HostConfig.PortBindin
 assert_eq 500000000 "$("$D" inspect -f '{{.HostConfig.NanoCpus}}' "$web")" "cpus limit"
 assert_eq 67108864 "$("$D" inspect -f '{{.HostConfig.Memory}}' "$web")" "memory limit"
 assert_eq 64 "$("$D" inspect -f '{{.HostConfig.PidsLimit}}' "$web")" "pids limit"
+assert_eq 67108864 "$("$D" inspect -f '{{.HostConfig.MemorySwap}}' "$web")" "memory+swap limit (no swap)"
 case "$("$D" inspect -f '{{.HostConfig.SecurityOpt}}' "$web")" in *no-new-privileges*) ;; *) die "no-new-privileges missing" ;; esac
 assert_eq "$(jf "$W/run1.json" id)" "$("$D" inspect -f '{{index .Config.Labels "io.stack.run"}}' "$web")" "run label"
 # The client reached web over the compose network and wrote into the stack's data dir, not the run dir.

@@ -299,6 +299,27 @@ static void test_podman_compose_args(void **state)
         call(b, up, "-p stack-x -f /r/.stack-compose.yaml up -d --remove-orphans\n");
         call(b, down, "-p stack-x -f /r/.stack-compose.yaml down -v\n");
         call(b, logs, "-p stack-x -f /r/.stack-compose.yaml logs --tail 5 web\n");
+        {
+                /* the limits it would drop go to every container its `up` creates */
+                const char *eff = "services:\n  web: {image: x, mem_limit: 1048576, memswap_limit: 1048576, "
+                                  "pids_limit: 64}\n";
+                char path[1200], want[2600];
+                struct backend_call c = {.project = "stack-x", .compose_file = path, .args = up};
+                char *text = NULL;
+                int status = -1;
+
+                snprintf(path, sizeof path, "%s/effective.yaml", bin);
+                assert_int_equal(fs_write_atomic(path, eff, strlen(eff), 0644), 0);
+                assert_int_equal(backend_compose(b, &c, &status, NULL, &err), 0);
+                assert_int_equal(fs_read_file(argsfile, 4096, &text, NULL), 0);
+                snprintf(want, sizeof want,
+                         "-p stack-x -f %s --podman-run-args=--memory-swap=1048576 --pids-limit=64 up -d "
+                         "--remove-orphans\n",
+                         path);
+                assert_string_equal(text, want);
+                free(text);
+                unlink(path);
+        }
         backend_free(b);
 
         /* podman-compose 1.0.x exits 0 from `up -d` whose container did not start: its last "exit code: N" */
@@ -330,6 +351,39 @@ static void test_podman_compose_args(void **state)
         store_free(s);
 }
 
+/* podman-compose drops memswap_limit and pids_limit: they go to every container it creates as --podman-run-args,
+ * which only works when the services share one memory limit */
+static void test_podman_run_args(void **state)
+{
+        const char
+                *same = "services:\n  web: {image: x, mem_limit: 67108864, memswap_limit: 67108864, pids_limit: 64}\n"
+                        "  db: {image: x, mem_limit: 67108864, memswap_limit: 67108864, pids_limit: 32}\n",
+                *none = "services:\n  web: {image: x}\n",
+                *differ = "services:\n  web: {image: x, memswap_limit: 67108864}\n"
+                          "  db: {image: x, memswap_limit: 33554432}\n",
+                *some = "services:\n  web: {image: x, memswap_limit: 67108864}\n  db: {image: x}\n",
+                *bad = "services:\n  web: {image: x, pids_limit: 6.5}\n";
+        struct error err = {0};
+        char out[128];
+
+        (void)state;
+        assert_int_equal(backend_podman_run_args("c.yaml", same, strlen(same), out, sizeof out, &err), 0);
+        assert_string_equal(out, "--memory-swap=67108864 --pids-limit=64");
+        assert_int_equal(backend_podman_run_args("c.yaml", none, strlen(none), out, sizeof out, &err), 0);
+        assert_string_equal(out, "");
+        assert_int_equal(backend_podman_run_args("c.yaml", differ, strlen(differ), out, sizeof out, &err),
+                         -STACK_ERUNTIME);
+        assert_non_null(strstr(err.msg, "services web and db have different memory limits"));
+        error_clear(&err);
+        assert_int_equal(backend_podman_run_args("c.yaml", some, strlen(some), out, sizeof out, &err), -STACK_ERUNTIME);
+        error_clear(&err);
+        assert_int_equal(backend_podman_run_args("c.yaml", bad, strlen(bad), out, sizeof out, &err), -STACK_EREJECT);
+        assert_non_null(strstr(err.msg, "pids_limit is not a whole number"));
+        error_clear(&err);
+        assert_int_equal(backend_podman_run_args("c.yaml", same, strlen(same), out, 20, &err), -STACK_EFAIL);
+        error_clear(&err);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -338,6 +392,7 @@ int main(void)
                 cmocka_unit_test(test_detect_preference),
                 cmocka_unit_test(test_stack_runtime),
                 cmocka_unit_test(test_podman_compose_args),
+                cmocka_unit_test(test_podman_run_args),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
 }
