@@ -3,7 +3,6 @@
 #include "orch/upgrade.h"
 
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,64 +93,6 @@ static void usage(FILE *f)
         fprintf(f, "\nenvironment: STACK_HOME (store; default $XDG_DATA_HOME/stack or ~/.local/share/stack)\n"
                    "exit codes: 0 ok, 1 failure, 2 usage, 3 bundle rejected, 4 store error, 5 runtime error, "
                    "6 network error\n");
-}
-
-int cli_fail(const struct error *err)
-{
-        fprintf(stderr, "stack: %s\n", err->code ? err->msg : "failed");
-        return err->code ? stack_exit_code(err->code) : STACK_EXIT_FAIL;
-}
-
-int cli_usage(const char *cmd, const char *fmt, ...)
-{
-        va_list ap;
-
-        fprintf(stderr, "stack %s: ", cmd);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fprintf(stderr, " (see stack %s --help)\n", cmd);
-        return STACK_EXIT_USAGE;
-}
-
-int cli_open_store(struct store **ret, struct error *err)
-{
-        return store_open(NULL, ret, err);
-}
-
-void cli_warn(void *ctx, const char *line)
-{
-        (void)ctx;
-        fprintf(stderr, "stack: warning: %s\n", line);
-}
-
-const char *cli_human_size(uint64_t bytes, char *buf)
-{
-        static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-        double v = (double)bytes;
-        int u = 0;
-
-        while (v >= 1024 && u < 4) {
-                v /= 1024;
-                u++;
-        }
-        if (u == 0)
-                snprintf(buf, 32, "%llu B", (unsigned long long)bytes);
-        else
-                snprintf(buf, 32, "%.1f %s", v, units[u]);
-        return buf;
-}
-
-int cli_print_json(json_t *v)
-{
-        int r;
-
-        if (!v)
-                return STACK_EXIT_FAIL;
-        r = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(v);
-        fputc('\n', stdout);
-        return r < 0 ? STACK_EXIT_FAIL : 0;
 }
 
 int main(int argc, char **argv)

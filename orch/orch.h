@@ -21,11 +21,17 @@
  *   orch_list(store, &infos, &n, err)       run_list() with each run's front-door addresses (the proxy table:
  *                                           routed or a placeholder) first in info->addresses (label
  *                                           "front door"); `stack ps` and GET /runs show these
+ *
+ * A run as JSON (orch/runjson.c), one writer for the CLI's --json and the daemon's answers (spec/cli.md "Runs
+ * as JSON", spec/api.md "GET /runs"): orch_run_json(row, paths) builds the object (the caller json_decref()s
+ * it; NULL when out of memory); then the caller adds what its command shows (addresses, ports, ...).
  */
 #ifndef STACK_ORCH_H
 #define STACK_ORCH_H
 
 #include <stdbool.h>
+
+#include <jansson.h>
 
 #include "fetch/http.h"
 #include "run/run.h"
@@ -57,5 +63,13 @@ int orch_list(struct store *s, struct run_info **ret, size_t *ret_n, struct erro
  * `stack config` then calls run_config(). */
 int orch_resolve(struct store *s, const char *ref, const struct orch_options *o, struct version_info *ret,
                  struct error *err);
+
+/* id, slug, version, state, [tree, project, run_dir: only with paths, the host's own paths, never in the API],
+ * reason, created_at, updated_at, started_at, stopped_at; reason and the times not yet reached are null. */
+json_t *orch_run_json(const struct run_row *row, bool paths);
+/* info's addresses as [{"service", "label", "url"}] (null where a field is unset). */
+json_t *orch_addresses_json(const struct run_info *info);
+/* A NULL-terminated string vector (NULL: none) as a JSON array of strings. */
+json_t *orch_strv_json(char **v);
 
 #endif
