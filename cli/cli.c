@@ -75,6 +75,12 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv)
 args:
         if (argc - optind < cmd->min_args || (cmd->max_args >= 0 && argc - optind > cmd->max_args))
                 return cli_usage(cmd->name, "%s", cmd->args_usage);
+        if (cmd->store) {
+                struct error err = ERROR_INIT;
+
+                if (cli_open_store(cmd->store, &err) < 0)
+                        return cli_fail(&err);
+        }
         return CLI_PARSED;
 }
 
@@ -204,4 +210,3 @@ int cli_print_fetch_result(const struct fetch_result *res, bool json)
                                      : "unsigned");
         return 0;
 }
-

@@ -81,9 +81,11 @@ struct cli_command {
         int min_args, max_args;           /* how many arguments; max_args < 0: any number (the command checks) */
         const char *args_usage;           /* the usage error when their number is wrong */
         bool no_options;                  /* only "--help" or "-h" as first argument; any other is an argument */
+        struct store **store;             /* not NULL: the store opened into it once the arguments are right
+                                           * (store_free() it); cli_fail() and its code when it cannot be */
 };
 
-/* Read argv's options as cmd describes them. An option not in the table, or one missing its argument:
+/* Read argv's options as cmd describes them (then open the store when cmd->store asks for it). An option not in the table, or one missing its argument:
  * "stack NAME: unknown option (see stack NAME --help)" (after getopt's own line), exit 2. */
 #define CLI_PARSED (-1)
 int cli_parse(const struct cli_command *cmd, int argc, char **argv);

@@ -12,11 +12,12 @@ static int decide(int argc, char **argv, bool approve)
         const char *cmd = approve ? "approve" : "deny", *reason = NULL;
         const struct cli_option opts[] = {{"reason", 0, .arg = approve ? NULL : &reason}, {0}};
         char help[512];
+        struct store *s = NULL;
         const struct cli_command c = {cmd,           help,          opts,
-                                      .min_args = 1, .max_args = 1, .args_usage = "expects a request ID or a SLUG"};
+                                      .min_args = 1, .max_args = 1, .args_usage = "expects a request ID or a SLUG",
+                                      .store = &s};
         struct error err = ERROR_INIT;
         struct request_row row = {0};
-        struct store *s = NULL;
         int r;
 
         snprintf(help, sizeof help,
@@ -26,9 +27,7 @@ static int decide(int argc, char **argv, bool approve)
         r = cli_parse(&c, argc, argv);
         if (r != CLI_PARSED)
                 return r;
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = requests_find_pending(s, argv[optind], &row, &err);
+        r = requests_find_pending(s, argv[optind], &row, &err);
         if (r == 0)
                 r = requests_decide(
                         s, row.id, approve ? "approved" : "denied",

@@ -8,12 +8,15 @@
 
 int cmd_checkout(int argc, char **argv)
 {
+        struct store *s = NULL;
         const struct cli_command c = {"checkout",
                                       "usage: stack checkout SLUG[@VERSION] DIR\n"
                                       "Writes the version's files into DIR (which must not exist or be empty).\n",
-                                      .min_args = 2, .max_args = 2, .args_usage = "expects SLUG[@VERSION] DIR"};
+                                      .min_args = 2,
+                                      .max_args = 2,
+                                      .args_usage = "expects SLUG[@VERSION] DIR",
+                                      .store = &s};
         struct error err = ERROR_INIT;
-        struct store *s = NULL;
         struct version_info v = {0};
         struct tree t;
         int r = cli_parse(&c, argc, argv);
@@ -21,9 +24,7 @@ int cmd_checkout(int argc, char **argv)
         if (r != CLI_PARSED)
                 return r;
         tree_init(&t);
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = index_resolve_ref(store_index(s), argv[optind], &v, &err);
+        r = index_resolve_ref(store_index(s), argv[optind], &v, &err);
         if (r == 0)
                 r = index_load_tree(store_index(s), &v.tree, &t, &err);
         if (r == 0)

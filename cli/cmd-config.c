@@ -19,6 +19,7 @@ int cmd_config(int argc, char **argv)
                                           {"catalog", 0, .arg = &oo.catalog},
                                           {"insecure", 0, .flag = &oo.insecure},
                                           {0}};
+        struct store *s = NULL;
         const struct cli_command c = {
                 "config",
                 "usage: stack config SLUG[@VERSION] [--env K=V]... [--allow PERM]... [--offline]\n"
@@ -29,18 +30,16 @@ int cmd_config(int argc, char **argv)
                 opts,
                 .min_args = 1,
                 .max_args = 1,
-                .args_usage = "expects SLUG[@VERSION]"};
+                .args_usage = "expects SLUG[@VERSION]",
+                .store = &s};
         struct error err = ERROR_INIT;
-        struct store *s = NULL;
         struct version_info v = {0};
         char *text = NULL;
         int r = cli_parse(&c, argc, argv);
 
         if (r != CLI_PARSED)
                 return r;
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = orch_resolve(s, argv[optind], &oo, &v, &err);
+        r = orch_resolve(s, argv[optind], &oo, &v, &err);
         if (r == 0)
                 r = run_config(s, &v, &oo.run, &text, &err);
         if (r < 0)

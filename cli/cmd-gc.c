@@ -71,6 +71,7 @@ int cmd_gc(int argc, char **argv)
                                           {"images", 0, .flag = &o.images},
                                           {"keep-snapshots", 0, .parse = keep_snapshots_arg, .ctx = &o.keep_snapshots},
                                           {0}};
+        struct store *s = NULL;
         const struct cli_command c = {
                 "gc",
                 "usage: stack gc [--dry-run] [--keep N] [--keep-snapshots N] [--images] [--json]\n"
@@ -79,17 +80,17 @@ int cmd_gc(int argc, char **argv)
                 "versions of each stack (default 2), each stack's rollback target and its newest N data\n"
                 "snapshots (--keep-snapshots N, default 3). --images also removes from the Engine the images\n"
                 "stack loaded for removed versions that no container uses. --dry-run changes nothing.\n",
-                opts, &json, .args_usage = "takes no arguments"};
+                opts,
+                &json,
+                .args_usage = "takes no arguments",
+                .store = &s};
         struct gc_report rep = {0};
         struct error err = ERROR_INIT;
-        struct store *s = NULL;
         int r = cli_parse(&c, argc, argv);
 
         if (r != CLI_PARSED)
                 return r;
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = gc_run(s, &o, &rep, &err);
+        r = gc_run(s, &o, &rep, &err);
         if (r < 0)
                 r = cli_fail(&err);
         else

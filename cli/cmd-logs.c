@@ -11,22 +11,20 @@ int cmd_logs(int argc, char **argv)
 {
         bool follow = false;
         const struct cli_option opts[] = {{"follow", 'f', .flag = &follow}, {0}};
-        const struct cli_command c = {"logs",        "usage: stack logs ID|SLUG [-f]\n",        opts, .min_args = 1,
-                                      .max_args = 1, .args_usage = "expects a run ID or a SLUG"};
-        struct error err = ERROR_INIT;
         struct store *s = NULL;
+        const struct cli_command c = {
+                "logs",        "usage: stack logs ID|SLUG [-f]\n",         opts,       .min_args = 1,
+                .max_args = 1, .args_usage = "expects a run ID or a SLUG", .store = &s};
+        struct error err = ERROR_INIT;
         struct run_row row = {0};
         int r = cli_parse(&c, argc, argv);
 
         if (r != CLI_PARSED)
                 return r;
-        r = cli_open_store(&s, &err);
-        if (r == 0 && runs_get(s, argv[optind], &row, NULL) == 0 && row.reason)
+        if (runs_get(s, argv[optind], &row, NULL) == 0 && row.reason)
                 printf("run %s of %s is %s: %s\n", row.id, row.slug, row.state, row.reason);
-        if (r == 0) {
-                fflush(stdout);
-                r = run_logs(s, argv[optind], follow, &err);
-        }
+        fflush(stdout);
+        r = run_logs(s, argv[optind], follow, &err);
         if (r < 0)
                 r = cli_fail(&err);
         run_row_release(&row);

@@ -10,6 +10,7 @@
 int cmd_ls(int argc, char **argv)
 {
         bool json = false;
+        struct store *s = NULL;
         const struct cli_command c = {"ls",
                                       "usage: stack ls [SLUG] [--json]\nLists the versions in the store, newest fetch "
                                       "first.\n",
@@ -17,9 +18,9 @@ int cmd_ls(int argc, char **argv)
                                       &json,
                                       .min_args = 0,
                                       .max_args = 1,
-                                      .args_usage = "expects at most one SLUG"};
+                                      .args_usage = "expects at most one SLUG",
+                                      .store = &s};
         struct error err = ERROR_INIT;
-        struct store *s = NULL;
         struct version_info *v = NULL;
         struct lost_version *lost = NULL;
         size_t n = 0, n_lost = 0;
@@ -27,9 +28,7 @@ int cmd_ls(int argc, char **argv)
 
         if (r != CLI_PARSED)
                 return r;
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = index_list_versions(store_index(s), optind < argc ? argv[optind] : NULL, &v, &n, &err);
+        r = index_list_versions(store_index(s), optind < argc ? argv[optind] : NULL, &v, &n, &err);
         if (r < 0) {
                 r = cli_fail(&err);
                 goto done;

@@ -62,10 +62,10 @@ int cmd_open(int argc, char **argv)
         const struct cli_option opts[] = {
                 {"print", 0, .flag = &print}, {"port", 0, .parse = port_arg, .ctx = &port}, {0}};
         char help[512];
-        const struct cli_command c = {"open", help, opts, .args_usage = "takes no arguments"};
+        struct store *s = NULL;
+        const struct cli_command c = {"open", help, opts, .args_usage = "takes no arguments", .store = &s};
         char token[LOGIN_TOKEN_HEX + 1], url[256];
         struct error err = ERROR_INIT;
-        struct store *s = NULL;
         int r;
 
         snprintf(help, sizeof help,
@@ -78,9 +78,7 @@ int cmd_open(int argc, char **argv)
         r = cli_parse(&c, argc, argv);
         if (r != CLI_PARSED)
                 return r;
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = login_token_create(store_home(s), LOGIN_TTL_DEFAULT, (int64_t)time(NULL), token, &err);
+        r = login_token_create(store_home(s), LOGIN_TTL_DEFAULT, (int64_t)time(NULL), token, &err);
         store_free(s);
         if (r < 0)
                 return cli_fail(&err);

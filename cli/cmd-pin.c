@@ -8,23 +8,24 @@
 
 static int pin_or_unpin(int argc, char **argv, bool pin)
 {
+        struct store *s = NULL;
         const struct cli_command c = {
                 pin ? "pin" : "unpin",
                 pin ? "usage: stack pin SLUG[@VER]\nPins a version: gc keeps it until stack unpin.\n"
                     : "usage: stack unpin SLUG[@VER]\nLets gc collect a version again.\n",
-                .min_args = 1, .max_args = 1, .args_usage = "expects one SLUG@VER"};
+                .min_args = 1,
+                .max_args = 1,
+                .args_usage = "expects one SLUG@VER",
+                .store = &s};
         struct error err = ERROR_INIT;
         struct version_info v = {0};
-        struct store *s = NULL;
         bool changed = false;
         int r = cli_parse(&c, argc, argv);
 
         if (r != CLI_PARSED)
                 return r;
-        r = cli_open_store(&s, &err);
         /* A pin waits for a running gc (which could otherwise collect the version it is about to pin). */
-        if (r == 0 && pin)
-                r = store_lock_shared(s, &err);
+        r = pin ? store_lock_shared(s, &err) : 0;
         if (r == 0)
                 r = index_resolve_ref(store_index(s), argv[optind], &v, &err);
         if (r == 0)

@@ -79,21 +79,22 @@ static json_t *addresses_json(const struct run_info *info)
 int cmd_ps(int argc, char **argv)
 {
         bool json = false;
+        struct store *s = NULL;
         const struct cli_command c = {"ps",
                                       "usage: stack ps [--json]\nRuns with their state (checked against the Engine), "
                                       "stack, version and age.\n",
-                                      NULL, &json, .args_usage = "takes no arguments"};
+                                      NULL,
+                                      &json,
+                                      .args_usage = "takes no arguments",
+                                      .store = &s};
         struct error err = ERROR_INIT;
-        struct store *s = NULL;
         struct run_info *v = NULL;
         size_t n = 0;
         int r = cli_parse(&c, argc, argv);
 
         if (r != CLI_PARSED)
                 return r;
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = orch_list(s, &v, &n, &err);
+        r = orch_list(s, &v, &n, &err);
         if (r < 0) {
                 r = cli_fail(&err);
                 goto done;

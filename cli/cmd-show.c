@@ -65,11 +65,11 @@ static void print_archives(json_t *list)
 int cmd_show(int argc, char **argv)
 {
         bool json = false;
-        const struct cli_command c = {
-                "show",        "usage: stack show SLUG[@VERSION] [--json]\n", NULL, &json, .min_args = 1,
-                .max_args = 1, .args_usage = "expects SLUG[@VERSION]"};
-        struct error err = ERROR_INIT;
         struct store *s = NULL;
+        const struct cli_command c = {
+                "show",        "usage: stack show SLUG[@VERSION] [--json]\n", NULL,       &json, .min_args = 1,
+                .max_args = 1, .args_usage = "expects SLUG[@VERSION]",        .store = &s};
+        struct error err = ERROR_INIT;
         struct version_info v = {0};
         struct tree t;
         json_t *archives = NULL;
@@ -78,9 +78,7 @@ int cmd_show(int argc, char **argv)
         if (r != CLI_PARSED)
                 return r;
         tree_init(&t);
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = index_resolve_ref(store_index(s), argv[optind], &v, &err);
+        r = index_resolve_ref(store_index(s), argv[optind], &v, &err);
         if (r == 0)
                 r = index_load_tree(store_index(s), &v.tree, &t, &err);
         if (r == 0 && !(archives = archives_json(s, &t, &err)))

@@ -22,10 +22,10 @@ static const struct cli_option no_json[] = {{"json", 0, .flag = NULL}, {0}};
 int cmd_snapshot(int argc, char **argv)
 {
         struct error err = ERROR_INIT;
-        struct store *s = NULL;
         struct snapshot_row row = {0};
         struct snapshot_hooks h = {.warn = cli_warn};
         char size[32];
+        struct store *s = NULL;
         const struct cli_command c = {
                 "snapshot",
                 "usage: stack snapshot SLUG\nSnapshot the stack's data dir and named volumes into the store (stack "
@@ -34,14 +34,13 @@ int cmd_snapshot(int argc, char **argv)
                 no_json,
                 .min_args = 1,
                 .max_args = 1,
-                .args_usage = "takes one SLUG"};
+                .args_usage = "takes one SLUG",
+                .store = &s};
         int r = cli_parse(&c, argc, argv);
 
         if (r != CLI_PARSED)
                 return r;
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = snapshot_take_manual(s, argv[optind], &h, &row, &err);
+        r = snapshot_take_manual(s, argv[optind], &h, &row, &err);
         if (r == 0)
                 printf("snapshot %s of %s: %llu files, %s (%llu bytes new in the store)%s%s\n", row.id, row.slug,
                        (unsigned long long)row.files, cli_human_size(row.size, size), (unsigned long long)row.added,
@@ -54,10 +53,10 @@ int cmd_snapshot(int argc, char **argv)
 int cmd_snapshots(int argc, char **argv)
 {
         struct error err = ERROR_INIT;
-        struct store *s = NULL;
         struct snapshot_row *v = NULL;
         size_t n = 0;
         bool json = false;
+        struct store *s = NULL;
         const struct cli_command c = {"snapshots",
                                       "usage: stack snapshots [SLUG] [--json]\nA stack's snapshots, newest first: id, "
                                       "time, version, reason, size.\n",
@@ -65,14 +64,13 @@ int cmd_snapshots(int argc, char **argv)
                                       &json,
                                       .min_args = 0,
                                       .max_args = 1,
-                                      .args_usage = "takes one SLUG"};
+                                      .args_usage = "takes one SLUG",
+                                      .store = &s};
         int r = cli_parse(&c, argc, argv);
 
         if (r != CLI_PARSED)
                 return r;
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = snapshot_list(s, optind < argc ? argv[optind] : NULL, &v, &n, &err);
+        r = snapshot_list(s, optind < argc ? argv[optind] : NULL, &v, &n, &err);
         if (r == 0 && json) {
                 json_t *a = json_array();
                 for (size_t i = 0; i < n; i++)
@@ -107,14 +105,13 @@ int cmd_restore(int argc, char **argv)
                 no_json,
                 .min_args = 2,
                 .max_args = 2,
-                .args_usage = "takes SLUG SNAPSHOT"};
+                .args_usage = "takes SLUG SNAPSHOT",
+                .store = &s};
         int r = cli_parse(&c, argc, argv);
 
         if (r != CLI_PARSED)
                 return r;
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = orch_restore(s, argv[optind], argv[optind + 1], &uo, &res, &err);
+        r = orch_restore(s, argv[optind], argv[optind + 1], &uo, &res, &err);
         if (r == 0)
                 printf("restored %s from snapshot %s%s%s\n", argv[optind], argv[optind + 1],
                        res.info.row.id[0] ? ", run " : " (it was not running: not started)",

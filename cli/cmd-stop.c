@@ -9,6 +9,7 @@ static int stop_or_rm(int argc, char **argv, bool rm)
 {
         bool purge = false;
         const struct cli_option opts[] = {{"purge", 0, .flag = rm ? &purge : NULL}, {0}};
+        struct store *s = NULL;
         const struct cli_command c = {
                 rm ? "rm" : "stop",
                 rm ? "usage: stack rm ID|SLUG [--purge]\nTakes the run down and removes its run dir. The stack's "
@@ -19,18 +20,16 @@ static int stop_or_rm(int argc, char **argv, bool rm)
                 opts,
                 .min_args = 1,
                 .max_args = 1,
-                .args_usage = "expects a run ID or a SLUG"};
+                .args_usage = "expects a run ID or a SLUG",
+                .store = &s};
         struct error err = ERROR_INIT;
-        struct store *s = NULL;
         struct run_row row = {0};
         int r = cli_parse(&c, argc, argv);
 
         if (r != CLI_PARSED)
                 return r;
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = rm ? orch_remove(s, argv[optind], purge, cli_warn, NULL, &row, &err)
-                       : orch_stop(s, argv[optind], false, false, cli_warn, NULL, &row, &err);
+        r = rm ? orch_remove(s, argv[optind], purge, cli_warn, NULL, &row, &err)
+               : orch_stop(s, argv[optind], false, false, cli_warn, NULL, &row, &err);
         if (r < 0)
                 r = cli_fail(&err);
         else if (rm && !row.id[0])

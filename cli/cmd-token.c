@@ -35,10 +35,10 @@ int cmd_token(int argc, char **argv)
         long ttl = DEFAULT_TTL;
         const struct cli_option opts[] = {{"ttl", 0, .parse = ttl_arg, .ctx = &ttl}, {0}};
         char help[512];
-        const struct cli_command c = {"token", help, opts, .args_usage = "takes no arguments"};
+        struct store *s = NULL;
+        const struct cli_command c = {"token", help, opts, .args_usage = "takes no arguments", .store = &s};
         unsigned char secret[JWT_SECRET_LEN];
         struct error err = ERROR_INIT;
-        struct store *s = NULL;
         char path[PATH_MAX], *token = NULL;
         int r;
 
@@ -51,10 +51,9 @@ int cmd_token(int argc, char **argv)
         r = cli_parse(&c, argc, argv);
         if (r != CLI_PARSED)
                 return r;
-        r = cli_open_store(&s, &err);
-        if (r == 0 && fs_path(path, sizeof path, "%s/keys/api.secret", store_home(s)) < 0)
+        if (fs_path(path, sizeof path, "%s/keys/api.secret", store_home(s)) < 0)
                 r = error_set(&err, STACK_ESTORE, "store path too long: %s", store_home(s));
-        if (r == 0)
+        else
                 r = jwt_secret_load(path, true, secret, &err);
         if (r == 0)
                 r = jwt_mint(secret, sizeof secret, (int64_t)time(NULL), (int)ttl, &token, &err);
