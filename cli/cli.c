@@ -107,6 +107,13 @@ int cli_open_store(struct store **ret, struct error *err)
         return store_open(NULL, ret, err);
 }
 
+int cli_load_version(struct store *s, const char *ref, struct version_info *v, struct tree *t, struct error *err)
+{
+        int r = index_resolve_ref(store_index(s), ref, v, err);
+
+        return r < 0 ? r : index_load_tree(store_index(s), &v->tree, t, err);
+}
+
 void cli_warn(void *ctx, const char *line)
 {
         (void)ctx;

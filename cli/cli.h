@@ -105,11 +105,14 @@ int cli_fail(const struct error *err);
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Open the store at $STACK_HOME (or the default). */
 int cli_open_store(struct store **ret, struct error *err);
+/* The version ref names ("slug[@version]") and its tree, for show and checkout (release both, also on failure). */
+struct version_info;
+struct tree;
+int cli_load_version(struct store *s, const char *ref, struct version_info *v, struct tree *t, struct error *err);
 /* A manifest_warn_fn that prints "stack: warning: <line>" on stderr. */
 void cli_warn(void *ctx, const char *line);
 /* "1.2 MiB" style. buf: 32 bytes. */
 const char *cli_human_size(uint64_t bytes, char *buf);
-struct version_info;
 struct fetch_result;
 /* What fetch and import print for a result (json: the version object plus cached/offline/new/bytes). */
 int cli_print_fetch_result(const struct fetch_result *res, bool json);

@@ -24,9 +24,7 @@ int cmd_checkout(int argc, char **argv)
         if (r != CLI_PARSED)
                 return r;
         tree_init(&t);
-        r = index_resolve_ref(store_index(s), argv[optind], &v, &err);
-        if (r == 0)
-                r = index_load_tree(store_index(s), &v.tree, &t, &err);
+        r = cli_load_version(s, argv[optind], &v, &t, &err);
         if (r == 0)
                 r = checkout_tree(s, &t, argv[optind + 1], &err);
         if (r < 0)
