@@ -15,7 +15,8 @@
 #define VAL_BASE    256 /* getopt_long's val for option i without a short name: VAL_BASE + i */
 #define VAL_JSON    (VAL_BASE + MAX_OPTIONS)
 
-int cli_parse(const struct cli_command *cmd, int argc, char **argv)
+/* The options of argv (getopt_long over a table made from cmd's): CLI_PARSED, or the exit code to return. */
+static int read_options(const struct cli_command *cmd, int argc, char **argv)
 {
         struct option longs[MAX_OPTIONS + 3] = {{0}};
         char shorts[2 * MAX_OPTIONS + 2] = "h";
@@ -39,14 +40,6 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv)
         longs[n++] = (struct option){"help", no_argument, NULL, 'h'};
         if (cmd->json)
                 longs[n] = (struct option){"json", no_argument, NULL, VAL_JSON};
-        if (cmd->no_options) {
-                if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-                        fputs(cmd->help, stdout);
-                        return 0;
-                }
-                optind = 1;
-                goto args;
-        }
         while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
                 const struct cli_option *o = NULL;
 
@@ -72,7 +65,23 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv)
                 else if ((r = o->parse(o->ctx, cmd->name, optarg)) != 0)
                         return r;
         }
-args:
+        return CLI_PARSED;
+}
+
+int cli_parse(const struct cli_command *cmd, int argc, char **argv)
+{
+        int r;
+
+        if (!cmd->no_options) {
+                r = read_options(cmd, argc, argv);
+                if (r != CLI_PARSED)
+                        return r;
+        } else if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+                fputs(cmd->help, stdout);
+                return 0;
+        } else {
+                optind = 1;
+        }
         if (argc - optind < cmd->min_args || (cmd->max_args >= 0 && argc - optind > cmd->max_args))
                 return cli_usage(cmd->name, "%s", cmd->args_usage);
         if (cmd->store) {

@@ -1,4 +1,5 @@
-/* cli.h - what the command files share: the dispatcher's table, the store opener, output helpers.
+/* cli.h - what the command files share (cli/cli.c): the dispatcher's table, the option parser, the store opener,
+ * the failure and usage lines, output helpers. spec/cli.md.
  *
  * A command is `int cmd_X(int argc, char **argv)`: argv[0] is the command's name; it describes its options and
  * arguments once and reads them with cli_parse() (getopt_long; optind is reset by the dispatcher), prints results
@@ -6,13 +7,15 @@
  * the error's code as exit code; a usage error through cli_usage() (exit 2).
  *
  *   bool purge = false, json = false;
+ *   struct store *s = NULL;
  *   const struct cli_option opts[] = {{"purge", 0, .flag = &purge}, {0}};
- *   const struct cli_command cmd = {"rm", "usage: stack rm ID|SLUG [--purge]\n...", opts, .json = &json,
- *                                   .min_args = 1, .max_args = 1, .args_usage = "expects a run ID or a SLUG"};
+ *   const struct cli_command cmd = {"rm", "usage: stack rm ID|SLUG [--purge]\n...", opts, &json, .min_args = 1,
+ *                                   .max_args = 1, .args_usage = "expects a run ID or a SLUG", .store = &s};
  *   int r = cli_parse(&cmd, argc, argv);
  *   if (r != CLI_PARSED)
- *           return r;          0 after --help or -h (cmd.help printed), STACK_EXIT_USAGE after the usage line
- *   ... argv[optind] to argv[argc - 1] are the arguments ...
+ *           return r;   0 after --help or -h (cmd.help printed), STACK_EXIT_USAGE after the usage line, or
+ *                       the store's error code (its line printed)
+ *   ... argv[optind] to argv[argc - 1] are the arguments; s is open: store_free(s) at the end ...
  */
 #ifndef STACK_CLI_H
 #define STACK_CLI_H

@@ -32,8 +32,8 @@ json_t *orch_addresses_json(const struct run_info *info)
         json_t *a = json_array();
 
         for (size_t i = 0; a && i < info->n_addresses; i++)
-                json_array_append_new(a, json_pack("{s:s?, s:s?, s:s?}", "service", info->addresses[i].service,
-                                                   "label", info->addresses[i].label, "url", info->addresses[i].url));
+                json_array_append_new(a, json_pack("{s:s?, s:s?, s:s?}", "service", info->addresses[i].service, "label",
+                                                   info->addresses[i].label, "url", info->addresses[i].url));
         return a;
 }
 
