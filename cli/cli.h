@@ -39,8 +39,8 @@ int cmd_fetch(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
-int cmd_stop(int argc, char **argv);
-int cmd_rm(int argc, char **argv);
+int cmd_stop(int argc, char **argv); /* stop and rm: argv[0] says which, as for approve|deny, pin|unpin,
+                                       * upgrade|rollback */
 int cmd_logs(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
@@ -50,15 +50,12 @@ int cmd_serve(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_open(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
-int cmd_deny(int argc, char **argv);
 int cmd_trust_stack(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_pin(int argc, char **argv);
-int cmd_unpin(int argc, char **argv);
 int cmd_upgrade(int argc, char **argv);
-int cmd_rollback(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
 int cmd_restore(int argc, char **argv);

@@ -7,8 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static int decide(int argc, char **argv, bool approve)
+int cmd_approve(int argc, char **argv)
 {
+        bool approve = strcmp(argv[0], "deny") != 0; /* stack deny: the same with approve false */
         const char *cmd = approve ? "approve" : "deny", *reason = NULL;
         const struct cli_option opts[] = {{"reason", 0, .arg = approve ? NULL : &reason}, {0}};
         char help[512];
@@ -40,16 +41,6 @@ static int decide(int argc, char **argv, bool approve)
         request_row_release(&row);
         store_free(s);
         return r;
-}
-
-int cmd_approve(int argc, char **argv)
-{
-        return decide(argc, argv, true);
-}
-
-int cmd_deny(int argc, char **argv)
-{
-        return decide(argc, argv, false);
 }
 
 int cmd_trust_stack(int argc, char **argv)

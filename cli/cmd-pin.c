@@ -6,8 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static int pin_or_unpin(int argc, char **argv, bool pin)
+int cmd_pin(int argc, char **argv)
 {
+        bool pin = strcmp(argv[0], "unpin") != 0; /* stack unpin: the same with pin false */
         struct store *s = NULL;
         const struct cli_command c = {
                 pin ? "pin" : "unpin",
@@ -40,14 +41,4 @@ done:
         version_info_release(&v);
         store_free(s);
         return r;
-}
-
-int cmd_pin(int argc, char **argv)
-{
-        return pin_or_unpin(argc, argv, true);
-}
-
-int cmd_unpin(int argc, char **argv)
-{
-        return pin_or_unpin(argc, argv, false);
 }

@@ -4,9 +4,11 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
-static int stop_or_rm(int argc, char **argv, bool rm)
+int cmd_stop(int argc, char **argv)
 {
+        bool rm = !strcmp(argv[0], "rm"); /* stack rm: the same with rm true */
         bool purge = false;
         const struct cli_option opts[] = {{"purge", 0, .flag = rm ? &purge : NULL}, {0}};
         struct store *s = NULL;
@@ -42,14 +44,4 @@ static int stop_or_rm(int argc, char **argv, bool rm)
         run_row_release(&row);
         store_free(s);
         return r;
-}
-
-int cmd_stop(int argc, char **argv)
-{
-        return stop_or_rm(argc, argv, false);
-}
-
-int cmd_rm(int argc, char **argv)
-{
-        return stop_or_rm(argc, argv, true);
 }

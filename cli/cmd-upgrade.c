@@ -22,8 +22,10 @@ static void print_step(void *ctx, const char *step, double seconds)
         fprintf(stderr, "timing: %-8s %.3f s\n", step, seconds);
 }
 
-static int common(const char *cmd, int argc, char **argv, bool upgrade)
+int cmd_upgrade(int argc, char **argv)
 {
+        bool upgrade = strcmp(argv[0], "rollback") != 0; /* stack rollback: the same with upgrade false */
+        const char *cmd = upgrade ? "upgrade" : "rollback";
         struct upgrade_options uo = {.orch = {.run = {.warn = cli_warn}}, .settle_s = -1, .say = say};
         bool abandon = false, timings = false;
         const struct cli_option opts[] = {{"to", 0, .arg = &uo.to},
@@ -100,14 +102,4 @@ static int common(const char *cmd, int argc, char **argv, bool upgrade)
         upgrade_result_release(&res);
         store_free(s);
         return r < 0 ? cli_fail(&err) : 0;
-}
-
-int cmd_upgrade(int argc, char **argv)
-{
-        return common("upgrade", argc, argv, true);
-}
-
-int cmd_rollback(int argc, char **argv)
-{
-        return common("rollback", argc, argv, false);
 }
