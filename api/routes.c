@@ -35,32 +35,13 @@ static struct MHD_Response *get_health(struct route_ctx *ctx, const struct route
         return reply_text("OK");
 }
 
-/* What the API says about a run: its identity and state, not the host paths behind it. */
-static json_t *run_object(const struct run_row *row)
-{
-        json_t *o = json_object();
-
-        json_object_set_new(o, "id", json_string(row->id));
-        json_object_set_new(o, "slug", json_string(row->slug));
-        json_object_set_new(o, "version", json_string(row->version));
-        json_object_set_new(o, "state", json_string(run_state_name(row->state)));
-        json_object_set_new(o, "reason", row->reason ? json_string(row->reason) : json_null());
-        json_object_set_new(o, "created_at", json_integer(row->created_at));
-        json_object_set_new(o, "updated_at", json_integer(row->updated_at));
-        json_object_set_new(o, "started_at", row->started_at ? json_integer(row->started_at) : json_null());
-        json_object_set_new(o, "stopped_at", row->stopped_at ? json_integer(row->stopped_at) : json_null());
-        return o;
-}
-
+/* What the API says about a run: its identity and state (orch_run_json without the host paths behind it), its
+ * addresses and published ports. */
 static json_t *run_info_object(const struct run_info *info)
 {
-        json_t *o = run_object(&info->row), *addrs = json_array();
+        json_t *o = orch_run_json(&info->row, false);
 
-        for (size_t i = 0; i < info->n_addresses; i++)
-                json_array_append_new(addrs,
-                                      json_pack("{s:s?, s:s?, s:s?}", "service", info->addresses[i].service, "label",
-                                                info->addresses[i].label, "url", info->addresses[i].url));
-        json_object_set_new(o, "addresses", addrs);
+        json_object_set_new(o, "addresses", orch_addresses_json(info));
         json_object_set_new(o, "ports", info->ports ? json_string(info->ports) : json_null());
         return o;
 }
@@ -186,7 +167,7 @@ static struct MHD_Response *post_run_stop(struct route_ctx *ctx, const struct ro
                 return failure(r, &err, ret_status);
         jobs_event_state(ctx->jobs, NULL, row.slug, run_state_name(row.state), row.id, row.reason);
         fprintf(stderr, "stack serve: run %s (%s) stopped through the API\n", row.id, row.slug);
-        o = run_object(&row);
+        o = orch_run_json(&row, false);
         run_row_release(&row);
         *ret_status = MHD_HTTP_OK;
         return reply_json(o);
@@ -575,15 +556,6 @@ static struct MHD_Response *get_run_logs(struct route_ctx *ctx, const struct rou
         return resp;
 }
 
-static json_t *strv_json(char **v)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; v && v[i]; i++)
-                json_array_append_new(a, json_string(v[i]));
-        return a;
-}
-
 /* gc --dry-run --json: what gc would remove now (nothing changes). ?keep=N as stack gc --keep. */
 static struct MHD_Response *get_gc(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
 {
@@ -620,7 +592,7 @@ static struct MHD_Response *get_gc(struct route_ctx *ctx, const struct route_req
                         (json_int_t)rep.temp_files, "temp_bytes", (json_int_t)rep.temp_bytes, "run_dirs",
                         (json_int_t)rep.run_dirs);
         if (out)
-                json_object_set_new(json_object_get(out, "would_remove"), "images", strv_json(rep.images));
+                json_object_set_new(json_object_get(out, "would_remove"), "images", orch_strv_json(rep.images));
         gc_report_release(&rep);
         *ret_status = MHD_HTTP_OK;
         return reply_json(out);

@@ -7,34 +7,28 @@
 #include <stdio.h>
 #include <string.h>
 
-static int decide(int argc, char **argv, bool approve)
+int cmd_approve(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"reason", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'}, {0}};
+        bool approve = strcmp(argv[0], "deny") != 0; /* stack deny: the same with approve false */
         const char *cmd = approve ? "approve" : "deny", *reason = NULL;
+        const struct cli_option opts[] = {{"reason", 0, .arg = approve ? NULL : &reason}, {0}};
+        char help[512];
+        struct store *s = NULL;
+        const struct cli_command c = {cmd,           help,          opts,
+                                      .min_args = 1, .max_args = 1, .args_usage = "expects a request ID or a SLUG",
+                                      .store = &s};
         struct error err = ERROR_INIT;
         struct request_row row = {0};
-        struct store *s = NULL;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'r' && !approve) {
-                        reason = optarg;
-                } else if (c == 'h') {
-                        printf("usage: stack %s ID|SLUG%s\n%s the request a website made through stack serve (ID, or "
-                               "the oldest pending one\nfor SLUG; stack ps lists them). The daemon notices within a "
-                               "second.\n",
-                               cmd, approve ? "" : " [--reason TEXT]", approve ? "Approves" : "Denies");
-                        return 0;
-                } else {
-                        return cli_usage(cmd, "unknown option");
-                }
-        }
-        if (optind + 1 != argc)
-                return cli_usage(cmd, "expects a request ID or a SLUG");
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = requests_find_pending(s, argv[optind], &row, &err);
+        snprintf(help, sizeof help,
+                 "usage: stack %s ID|SLUG%s\n%s the request a website made through stack serve (ID, or the oldest "
+                 "pending one\nfor SLUG; stack ps lists them). The daemon notices within a second.\n",
+                 cmd, approve ? "" : " [--reason TEXT]", approve ? "Approves" : "Denies");
+        r = cli_parse(&c, argc, argv);
+        if (r != CLI_PARSED)
+                return r;
+        r = requests_find_pending(s, argv[optind], &row, &err);
         if (r == 0)
                 r = requests_decide(
                         s, row.id, approve ? REQUEST_APPROVED : REQUEST_DENIED,
@@ -49,18 +43,14 @@ static int decide(int argc, char **argv, bool approve)
         return r;
 }
 
-int cmd_approve(int argc, char **argv)
-{
-        return decide(argc, argv, true);
-}
-
-int cmd_deny(int argc, char **argv)
-{
-        return decide(argc, argv, false);
-}
-
 int cmd_trust_stack(int argc, char **argv)
 {
+        const struct cli_command c = {
+                "trust-stack",
+                "usage: stack trust-stack add SLUG | ls | rm SLUG\nThe trusted list: a POST /run with a valid token for "
+                "a stack on it starts at once;\nany other request (and every one without a token) waits for stack "
+                "approve.\n",
+                .max_args = -1, .no_options = true};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         const char *sub = argc > 1 ? argv[1] : "";
@@ -68,12 +58,9 @@ int cmd_trust_stack(int argc, char **argv)
         size_t n = 0;
         int r;
 
-        if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
-                printf("usage: stack trust-stack add SLUG | ls | rm SLUG\nThe trusted list: a POST /run with a valid "
-                       "token for a stack on it starts at once;\nany other request (and every one without a token) "
-                       "waits for stack approve.\n");
-                return 0;
-        }
+        r = cli_parse(&c, argc, argv);
+        if (r != CLI_PARSED)
+                return r;
         if (!((!strcmp(sub, "ls") && argc == 2) || ((!strcmp(sub, "add") || !strcmp(sub, "rm")) && argc == 3)))
                 return cli_usage("trust-stack", "expects add SLUG, ls or rm SLUG");
         r = cli_open_store(&s, &err);

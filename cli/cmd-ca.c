@@ -10,29 +10,22 @@
 
 int cmd_ca(int argc, char **argv)
 {
-        static const struct option opts[] = {{"path", no_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'}, {0}};
-        struct error err = ERROR_INIT;
-        struct store *s = NULL;
-        char path[PATH_MAX], fp[CERT_FP_LEN];
         bool only_path = false, created = false;
-        int c, r;
+        const struct cli_option opts[] = {{"path", 0, .flag = &only_path}, {0}};
+        struct store *s = NULL;
+        const struct cli_command c = {
+                "ca",
+                "usage: stack ca [--path]\n"
+                "Prints the local CA certificate that signs the proxy's certificates (made on first\n"
+                "use) and the commands that trust it; --path prints only its path.\n",
+                opts, .args_usage = "takes no arguments", .store = &s};
+        struct error err = ERROR_INIT;
+        char path[PATH_MAX], fp[CERT_FP_LEN];
+        int r = cli_parse(&c, argc, argv);
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'p')
-                        only_path = true;
-                else if (c == 'h') {
-                        printf("usage: stack ca [--path]\n"
-                               "Prints the local CA certificate that signs the proxy's certificates (made on first\n"
-                               "use) and the commands that trust it; --path prints only its path.\n");
-                        return 0;
-                } else
-                        return cli_usage("ca", "unknown option");
-        }
-        if (optind != argc)
-                return cli_usage("ca", "takes no arguments");
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = ca_ensure(store_home(s), &created, &err);
+        if (r != CLI_PARSED)
+                return r;
+        r = ca_ensure(store_home(s), &created, &err);
         if (r == 0 && ca_path(store_home(s), "cert", path, sizeof path) < 0)
                 r = error_set(&err, STACK_ESTORE, "store path too long: %s", store_home(s));
         if (r == 0 && !only_path)

@@ -115,24 +115,20 @@ fail:
 
 int cmd_catalog(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"key", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'}, {0}};
-        struct error err = ERROR_INIT;
         const char *key = NULL;
-        int c;
+        const struct cli_option opts[] = {{"key", 'k', .arg = &key}, {0}};
+        const struct cli_command c = {
+                "catalog",
+                "usage: stack catalog build DIR [--key KEY]\n"
+                "Writes DIR/index.json listing every DIR/*.stack bundle (slug, title, versions oldest first,\n"
+                "each with its file name, SHA-256 and size). With --key, also signs it: DIR/index.json.sig.\n"
+                "Serve DIR as it is (https://, http:// or file://) and point STACK_CATALOG at it.\n",
+                opts, .max_args = -1};
+        struct error err = ERROR_INIT;
+        int r = cli_parse(&c, argc, argv);
 
-        while ((c = getopt_long(argc, argv, "hk:", opts, NULL)) != -1) {
-                if (c == 'k')
-                        key = optarg;
-                else if (c == 'h') {
-                        printf("usage: stack catalog build DIR [--key KEY]\n"
-                               "Writes DIR/index.json listing every DIR/*.stack bundle (slug, title, versions oldest first,\n"
-                               "each with its file name, SHA-256 and size). With --key, also signs it: DIR/index.json.sig.\n"
-                               "Serve DIR as it is (https://, http:// or file://) and point STACK_CATALOG at it.\n");
-                        return 0;
-                } else
-                        return cli_usage("catalog", "unknown option");
-        }
+        if (r != CLI_PARSED)
+                return r;
         if (optind >= argc || strcmp(argv[optind], "build"))
                 return cli_usage("catalog", "expects: build DIR");
         if (argc - optind != 2)

@@ -8,29 +8,23 @@
 
 int cmd_checkout(int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        struct error err = ERROR_INIT;
         struct store *s = NULL;
+        const struct cli_command c = {"checkout",
+                                      "usage: stack checkout SLUG[@VERSION] DIR\n"
+                                      "Writes the version's files into DIR (which must not exist or be empty).\n",
+                                      .min_args = 2,
+                                      .max_args = 2,
+                                      .args_usage = "expects SLUG[@VERSION] DIR",
+                                      .store = &s};
+        struct error err = ERROR_INIT;
         struct version_info v = {0};
         struct tree t;
-        int c, r;
+        int r = cli_parse(&c, argc, argv);
 
+        if (r != CLI_PARSED)
+                return r;
         tree_init(&t);
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        printf("usage: stack checkout SLUG[@VERSION] DIR\n"
-                               "Writes the version's files into DIR (which must not exist or be empty).\n");
-                        return 0;
-                }
-                return cli_usage("checkout", "unknown option");
-        }
-        if (optind + 2 != argc)
-                return cli_usage("checkout", "expects SLUG[@VERSION] DIR");
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = index_resolve_ref(store_index(s), argv[optind], &v, &err);
-        if (r == 0)
-                r = index_load_tree(store_index(s), &v.tree, &t, &err);
+        r = cli_load_version(s, argv[optind], &v, &t, &err);
         if (r == 0)
                 r = checkout_tree(s, &t, argv[optind + 1], &err);
         if (r < 0)

@@ -7,15 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static json_t *strv_json(char **v)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; v && v[i]; i++)
-                json_array_append_new(a, json_string(v[i]));
-        return a;
-}
-
 static int print_report(const struct gc_report *r, bool json)
 {
         char objects[32], temp[32];
@@ -29,8 +20,8 @@ static int print_report(const struct gc_report *r, bool json)
                         (json_int_t)r->versions, "stacks", (json_int_t)r->stacks, "trees", (json_int_t)r->trees,
                         "entries", (json_int_t)r->entries, "objects", (json_int_t)r->objects, "object_bytes",
                         (json_int_t)r->object_bytes, "temp_files", (json_int_t)r->temp_files, "temp_bytes",
-                        (json_int_t)r->temp_bytes, "run_dirs", (json_int_t)r->run_dirs, "images", strv_json(r->images),
-                        "images_kept", strv_json(r->images_kept)));
+                        (json_int_t)r->temp_bytes, "run_dirs", (json_int_t)r->run_dirs, "images",
+                        orch_strv_json(r->images), "images_kept", orch_strv_json(r->images_kept)));
         printf("%s %llu versions, %llu trees, %llu objects (%s), %llu temp files (%s), %llu run dirs",
                r->dry_run ? "gc --dry-run: would remove" : "gc: removed", (unsigned long long)r->versions,
                (unsigned long long)r->trees, (unsigned long long)r->objects, cli_human_size(r->object_bytes, objects),
@@ -45,58 +36,61 @@ static int print_report(const struct gc_report *r, bool json)
         return 0;
 }
 
+/* --keep N: at least 1 (the newest version of each stack always stays); --keep-snapshots N: at least 0. */
+static int count_arg(const char *arg, long min, unsigned *ret)
+{
+        char *end;
+        long keep = strtol(arg, &end, 10);
+
+        if (*end || end == arg || keep < min || keep > 1000000)
+                return -1;
+        *ret = (unsigned)keep;
+        return 0;
+}
+
+static int keep_arg(void *ret, const char *cmd, const char *arg)
+{
+        if (count_arg(arg, 1, ret) < 0)
+                return cli_usage(cmd, "--keep takes a number from 1 (the newest version of each stack always stays)");
+        return 0;
+}
+
+static int keep_snapshots_arg(void *ret, const char *cmd, const char *arg)
+{
+        if (count_arg(arg, 0, ret) < 0)
+                return cli_usage(cmd, "--keep-snapshots takes a number from 0");
+        return 0;
+}
+
 int cmd_gc(int argc, char **argv)
 {
-        static const struct option opts[] = {{"dry-run", no_argument, NULL, 'n'},
-                                             {"keep", required_argument, NULL, 'k'},
-                                             {"images", no_argument, NULL, 'i'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"keep-snapshots", required_argument, NULL, 'S'},
-                                             {0}};
         struct gc_options o = GC_OPTIONS_INIT;
+        bool json = false;
+        const struct cli_option opts[] = {{"dry-run", 'n', .flag = &o.dry_run},
+                                          {"keep", 'k', .parse = keep_arg, .ctx = &o.keep},
+                                          {"images", 0, .flag = &o.images},
+                                          {"keep-snapshots", 0, .parse = keep_snapshots_arg, .ctx = &o.keep_snapshots},
+                                          {0}};
+        struct store *s = NULL;
+        const struct cli_command c = {
+                "gc",
+                "usage: stack gc [--dry-run] [--keep N] [--keep-snapshots N] [--images] [--json]\n"
+                "Removes versions, trees and objects no root reaches, temp files a crash left and orphan\n"
+                "run dirs. Roots: versions of runs not removed, pinned versions (stack pin), the newest N\n"
+                "versions of each stack (default 2), each stack's rollback target and its newest N data\n"
+                "snapshots (--keep-snapshots N, default 3). --images also removes from the Engine the images\n"
+                "stack loaded for removed versions that no container uses. --dry-run changes nothing.\n",
+                opts,
+                &json,
+                .args_usage = "takes no arguments",
+                .store = &s};
         struct gc_report rep = {0};
         struct error err = ERROR_INIT;
-        struct store *s = NULL;
-        bool json = false;
-        char *end;
-        long keep;
-        int c, r;
+        int r = cli_parse(&c, argc, argv);
 
-        while ((c = getopt_long(argc, argv, "nk:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'n': o.dry_run = true; break;
-                case 'k':
-                        keep = strtol(optarg, &end, 10);
-                        if (*end || end == optarg || keep < 1 || keep > 1000000)
-                                return cli_usage("gc", "--keep takes a number from 1 (the newest version of each stack "
-                                                       "always stays)");
-                        o.keep = (unsigned)keep;
-                        break;
-                case 'S':
-                        keep = strtol(optarg, &end, 10);
-                        if (*end || end == optarg || keep < 0 || keep > 1000000)
-                                return cli_usage("gc", "--keep-snapshots takes a number from 0");
-                        o.keep_snapshots = (unsigned)keep;
-                        break;
-                case 'i': o.images = true; break;
-                case 'j': json = true; break;
-                case 'h':
-                        printf("usage: stack gc [--dry-run] [--keep N] [--keep-snapshots N] [--images] [--json]\n"
-                               "Removes versions, trees and objects no root reaches, temp files a crash left and orphan\n"
-                               "run dirs. Roots: versions of runs not removed, pinned versions (stack pin), the newest N\n"
-                               "versions of each stack (default 2), each stack's rollback target and its newest N data\n"
-                               "snapshots (--keep-snapshots N, default 3). --images also removes from the Engine the images\n"
-                               "stack loaded for removed versions that no container uses. --dry-run changes nothing.\n");
-                        return 0;
-                default: return cli_usage("gc", "unknown option");
-                }
-        }
-        if (optind != argc)
-                return cli_usage("gc", "takes no arguments");
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = orch_gc(s, &o, &rep, &err);
+        if (r != CLI_PARSED)
+                return r;
+        r = orch_gc(s, &o, &rep, &err);
         if (r < 0)
                 r = cli_fail(&err);
         else

@@ -9,27 +9,25 @@
 
 int cmd_import(int argc, char **argv)
 {
-        static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
+        bool json = false;
+        const struct cli_command c = {
+                "import",
+                "usage: stack import FILE [--json]\n"
+                "Adds a bundle file (zstd or gzip tar) to the store, recorded as unsigned; a FILE.sig\n"
+                "beside it must verify against a trusted key and is recorded.\n",
+                NULL,
+                &json,
+                .min_args = 1,
+                .max_args = 1,
+                .args_usage = "expects one FILE"};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         struct fetch_options fo = {.allow_unsigned = true, .warn = cli_warn};
         struct fetch_result res = {0};
-        bool json = false;
-        int c, r;
+        int r = cli_parse(&c, argc, argv);
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'j')
-                        json = true;
-                else if (c == 'h') {
-                        printf("usage: stack import FILE [--json]\n"
-                               "Adds a bundle file (zstd or gzip tar) to the store, recorded as unsigned; a FILE.sig\n"
-                               "beside it must verify against a trusted key and is recorded.\n");
-                        return 0;
-                } else
-                        return cli_usage("import", "unknown option");
-        }
-        if (optind + 1 != argc)
-                return cli_usage("import", "expects one FILE");
+        if (r != CLI_PARSED)
+                return r;
         if (strstr(argv[optind], "://"))
                 return cli_usage("import", "takes a local FILE; use stack fetch for a URL");
         r = cli_open_store(&s, &err);

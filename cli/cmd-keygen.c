@@ -8,24 +8,20 @@
 
 int cmd_keygen(int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+        const struct cli_command c = {
+                "keygen",
+                "usage: stack keygen NAME\n"
+                "Writes a new ECDSA P-256 publisher key pair: NAME.key (private, mode 0600, keep it secret)\n"
+                "and NAME.pub (hand it to the people who trust your catalog: stack trust add NAME.pub).\n"
+                "NAME may include a directory; existing files are never overwritten.\n",
+                .min_args = 1, .max_args = 1, .args_usage = "expects one NAME"};
         struct error err = ERROR_INIT;
         char pub[PATH_MAX], fp[24];
         const char *name;
-        int c, r;
+        int r = cli_parse(&c, argc, argv);
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        printf("usage: stack keygen NAME\n"
-                               "Writes a new ECDSA P-256 publisher key pair: NAME.key (private, mode 0600, keep it secret)\n"
-                               "and NAME.pub (hand it to the people who trust your catalog: stack trust add NAME.pub).\n"
-                               "NAME may include a directory; existing files are never overwritten.\n");
-                        return 0;
-                }
-                return cli_usage("keygen", "unknown option");
-        }
-        if (optind + 1 != argc)
-                return cli_usage("keygen", "expects one NAME");
+        if (r != CLI_PARSED)
+                return r;
         name = argv[optind];
         if (!*name)
                 return cli_usage("keygen", "NAME is empty");

@@ -7,46 +7,28 @@
 #include <string.h>
 #include <time.h>
 
-json_t *cli_version_json(const struct version_info *v)
-{
-        char tree[DIGEST_HEX_LEN + 1], bundle[DIGEST_HEX_LEN + 1];
-
-        digest_to_hex(&v->tree, tree);
-        if (v->has_bundle)
-                digest_to_hex(&v->bundle, bundle);
-        return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:I, s:s?, s:b, s:s?, s:I, s:I, s:I}", "slug",
-                         v->slug, "version", v->version, "name", v->name, "description", v->description, "flavor",
-                         v->flavor, "tree", tree, "bundle", v->has_bundle ? bundle : NULL, "bundle_size",
-                         (json_int_t)v->bundle_size, "signer", v->signer, "insecure", v->insecure, "source", v->source,
-                         "fetched_at", (json_int_t)v->fetched_at, "files", (json_int_t)v->n_files, "size",
-                         (json_int_t)v->size);
-}
-
 int cmd_ls(int argc, char **argv)
 {
-        static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
-        struct error err = ERROR_INIT;
+        bool json = false;
         struct store *s = NULL;
+        const struct cli_command c = {"ls",
+                                      "usage: stack ls [SLUG] [--json]\nLists the versions in the store, newest fetch "
+                                      "first.\n",
+                                      NULL,
+                                      &json,
+                                      .min_args = 0,
+                                      .max_args = 1,
+                                      .args_usage = "expects at most one SLUG",
+                                      .store = &s};
+        struct error err = ERROR_INIT;
         struct version_info *v = NULL;
         struct lost_version *lost = NULL;
         size_t n = 0, n_lost = 0;
-        bool json = false;
-        int c, r;
+        int r = cli_parse(&c, argc, argv);
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'j')
-                        json = true;
-                else if (c == 'h') {
-                        printf("usage: stack ls [SLUG] [--json]\nLists the versions in the store, newest fetch first.\n");
-                        return 0;
-                } else
-                        return cli_usage("ls", "unknown option");
-        }
-        if (argc - optind > 1)
-                return cli_usage("ls", "expects at most one SLUG");
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = index_list_versions(store_index(s), optind < argc ? argv[optind] : NULL, &v, &n, &err);
+        if (r != CLI_PARSED)
+                return r;
+        r = index_list_versions(store_index(s), optind < argc ? argv[optind] : NULL, &v, &n, &err);
         if (r < 0) {
                 r = cli_fail(&err);
                 goto done;

@@ -44,44 +44,41 @@ static bool xdg_open(const char *url)
         return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+static int port_arg(void *ret, const char *cmd, const char *arg)
+{
+        char *end;
+
+        errno = 0;
+        *(unsigned long *)ret = strtoul(arg, &end, 10);
+        if (errno || *end || !*arg || *(unsigned long *)ret < 1 || *(unsigned long *)ret > 65535)
+                return cli_usage(cmd, "--port wants 1-65535, not '%s'", arg);
+        return 0;
+}
+
 int cmd_open(int argc, char **argv)
 {
-        static const struct option opts[] = {{"print", no_argument, NULL, 'P'},
-                                             {"port", required_argument, NULL, 'p'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
-        char token[LOGIN_TOKEN_HEX + 1], url[256], *end;
-        struct error err = ERROR_INIT;
-        struct store *s = NULL;
         unsigned long port = SERVER_DEFAULT_PORT;
         bool print = false;
-        int c, r;
+        const struct cli_option opts[] = {
+                {"print", 0, .flag = &print}, {"port", 0, .parse = port_arg, .ctx = &port}, {0}};
+        char help[512];
+        struct store *s = NULL;
+        const struct cli_command c = {"open", help, opts, .args_usage = "takes no arguments", .store = &s};
+        char token[LOGIN_TOKEN_HEX + 1], url[256];
+        struct error err = ERROR_INIT;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'P': print = true; break;
-                case 'p':
-                        errno = 0;
-                        port = strtoul(optarg, &end, 10);
-                        if (errno || *end || !*optarg || port < 1 || port > 65535)
-                                return cli_usage("open", "--port wants 1-65535, not '%s'", optarg);
-                        break;
-                case 'h':
-                        printf("usage: stack open [--print] [--port N]\n"
-                               "Opens the page of stack serve (https://127.0.0.1:%d/) in the browser with a one-time\n"
-                               "login link (xdg-open; without it, or with --print, the link is printed). The link works\n"
-                               "once, for %d seconds, and logs the browser in for %d hours (until stack serve restarts).\n"
-                               "--port: the port stack serve listens on.\n",
-                               SERVER_DEFAULT_PORT, LOGIN_TTL_DEFAULT, SESSION_TTL / 3600);
-                        return 0;
-                default: return cli_usage("open", "unknown option");
-                }
-        }
-        if (optind != argc)
-                return cli_usage("open", "takes no arguments");
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = login_token_create(store_home(s), LOGIN_TTL_DEFAULT, (int64_t)time(NULL), token, &err);
+        snprintf(help, sizeof help,
+                 "usage: stack open [--print] [--port N]\n"
+                 "Opens the page of stack serve (https://127.0.0.1:%d/) in the browser with a one-time\n"
+                 "login link (xdg-open; without it, or with --print, the link is printed). The link works\n"
+                 "once, for %d seconds, and logs the browser in for %d hours (until stack serve restarts).\n"
+                 "--port: the port stack serve listens on.\n",
+                 SERVER_DEFAULT_PORT, LOGIN_TTL_DEFAULT, SESSION_TTL / 3600);
+        r = cli_parse(&c, argc, argv);
+        if (r != CLI_PARSED)
+                return r;
+        r = login_token_create(store_home(s), LOGIN_TTL_DEFAULT, (int64_t)time(NULL), token, &err);
         store_free(s);
         if (r < 0)
                 return cli_fail(&err);

@@ -20,29 +20,26 @@ static bool name_part_ok(const char *s)
 
 int cmd_pack(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'}, {0}};
+        const char *dir, *out = NULL;
+        const struct cli_option opts[] = {{"output", 'o', .arg = &out}, {0}};
+        const struct cli_command c = {
+                "pack",
+                "usage: stack pack DIR [-o FILE]\n"
+                "Builds a bundle (pax tar + zstd) from the stack folder DIR, reproducibly: sorted entries,\n"
+                "owner 0:0, mtime 0, normalised modes. FILE defaults to <slug>-<version>.stack in the\n"
+                "current directory, slug and version from DIR/stack.yaml.\n",
+                opts,
+                .min_args = 1,
+                .max_args = 1,
+                .args_usage = "expects one DIR"};
         struct error err = ERROR_INIT;
         struct manifest *m = NULL;
         struct pack_result res = {0};
         char name[PATH_MAX], hex[DIGEST_HEX_LEN + 1], sz[32];
-        const char *dir, *out = NULL;
-        int c, r;
+        int r = cli_parse(&c, argc, argv);
 
-        while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-                if (c == 'o')
-                        out = optarg;
-                else if (c == 'h') {
-                        printf("usage: stack pack DIR [-o FILE]\n"
-                               "Builds a bundle (pax tar + zstd) from the stack folder DIR, reproducibly: sorted entries,\n"
-                               "owner 0:0, mtime 0, normalised modes. FILE defaults to <slug>-<version>.stack in the\n"
-                               "current directory, slug and version from DIR/stack.yaml.\n");
-                        return 0;
-                } else
-                        return cli_usage("pack", "unknown option");
-        }
-        if (optind + 1 != argc)
-                return cli_usage("pack", "expects one DIR");
+        if (r != CLI_PARSED)
+                return r;
         dir = argv[optind];
         if (out && !*out)
                 return cli_usage("pack", "-o needs a file name");

@@ -6,31 +6,27 @@
 #include <stdio.h>
 #include <string.h>
 
-static int pin_or_unpin(int argc, char **argv, bool pin)
+int cmd_pin(int argc, char **argv)
 {
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-        const char *cmd = pin ? "pin" : "unpin";
+        bool pin = strcmp(argv[0], "unpin") != 0; /* stack unpin: the same with pin false */
+        struct store *s = NULL;
+        const struct cli_command c = {
+                pin ? "pin" : "unpin",
+                pin ? "usage: stack pin SLUG[@VER]\nPins a version: gc keeps it until stack unpin.\n"
+                    : "usage: stack unpin SLUG[@VER]\nLets gc collect a version again.\n",
+                .min_args = 1,
+                .max_args = 1,
+                .args_usage = "expects one SLUG@VER",
+                .store = &s};
         struct error err = ERROR_INIT;
         struct version_info v = {0};
-        struct store *s = NULL;
         bool changed = false;
-        int c, r;
+        int r = cli_parse(&c, argc, argv);
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'h') {
-                        printf("usage: stack %s SLUG[@VER]\n%s\n", cmd,
-                               pin ? "Pins a version: gc keeps it until stack unpin."
-                                   : "Lets gc collect a version again.");
-                        return 0;
-                }
-                return cli_usage(cmd, "unknown option");
-        }
-        if (argc - optind != 1)
-                return cli_usage(cmd, "expects one SLUG@VER");
-        r = cli_open_store(&s, &err);
+        if (r != CLI_PARSED)
+                return r;
         /* A pin waits for a running gc (which could otherwise collect the version it is about to pin). */
-        if (r == 0 && pin)
-                r = store_lock_shared(s, &err);
+        r = pin ? store_lock_shared(s, &err) : 0;
         if (r == 0)
                 r = index_resolve_ref(store_index(s), argv[optind], &v, &err);
         if (r == 0)
@@ -45,14 +41,4 @@ done:
         version_info_release(&v);
         store_free(s);
         return r;
-}
-
-int cmd_pin(int argc, char **argv)
-{
-        return pin_or_unpin(argc, argv, true);
-}
-
-int cmd_unpin(int argc, char **argv)
-{
-        return pin_or_unpin(argc, argv, false);
 }

@@ -62,32 +62,25 @@ static int parse_state(const char *s, enum proxy_state *ret)
 
 int cmd_proxy(int argc, char **argv)
 {
-        static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                             {"host", required_argument, NULL, 'H'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
+        const char *sub, *host = NULL;
+        bool json = false;
+        const struct cli_option opts[] = {{"host", 0, .arg = &host}, {0}};
+        const struct cli_command c = {"proxy",
+                                      USAGE,
+                                      opts,
+                                      &json,
+                                      .min_args = 1,
+                                      .max_args = -1,
+                                      .args_usage = "wants status, start, stop, route, placeholder or unroute"};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
-        const char *sub, *host = NULL;
         char host_buf[320], addr[400];
         enum proxy_state state = PROXY_WAITING;
         json_t *st = NULL;
-        bool json = false;
-        int c, r, nargs;
+        int r = cli_parse(&c, argc, argv), nargs;
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'j')
-                        json = true;
-                else if (c == 'H')
-                        host = optarg;
-                else if (c == 'h') {
-                        fputs(USAGE, stdout);
-                        return 0;
-                } else
-                        return cli_usage("proxy", "unknown option");
-        }
-        if (optind >= argc)
-                return cli_usage("proxy", "wants status, start, stop, route, placeholder or unroute");
+        if (r != CLI_PARSED)
+                return r;
         sub = argv[optind++];
         nargs = argc - optind;
         if ((!strcmp(sub, "status") || !strcmp(sub, "start") || !strcmp(sub, "stop")) && nargs != 0)

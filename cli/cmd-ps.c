@@ -9,18 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-json_t *cli_run_json(const struct run_row *r)
-{
-        char tree[DIGEST_HEX_LEN + 1];
-
-        digest_to_hex(&r->tree, tree);
-        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:I, s:I, s:I, s:I}", "id", r->id, "slug", r->slug,
-                         "version", r->version, "state", run_state_name(r->state), "tree", tree, "project", r->project,
-                         "run_dir", r->run_dir, "reason", r->reason, "created_at", (json_int_t)r->created_at,
-                         "updated_at", (json_int_t)r->updated_at, "started_at", (json_int_t)r->started_at, "stopped_at",
-                         (json_int_t)r->stopped_at);
-}
-
 /* A reason as one table cell: its first line, at most REASON_CELL characters (UTF-8 kept whole), "…" when
  * cut. The whole reason is in --json and stack logs. */
 #define REASON_CELL 60
@@ -91,29 +79,23 @@ static json_t *addresses_json(const struct run_info *info)
 
 int cmd_ps(int argc, char **argv)
 {
-        static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
-        struct error err = ERROR_INIT;
+        bool json = false;
         struct store *s = NULL;
+        const struct cli_command c = {"ps",
+                                      "usage: stack ps [--json]\nRuns with their state (checked against the Engine), "
+                                      "stack, version and age.\n",
+                                      NULL,
+                                      &json,
+                                      .args_usage = "takes no arguments",
+                                      .store = &s};
+        struct error err = ERROR_INIT;
         struct run_info *v = NULL;
         size_t n = 0;
-        bool json = false;
-        int c, r;
+        int r = cli_parse(&c, argc, argv);
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'j')
-                        json = true;
-                else if (c == 'h') {
-                        printf("usage: stack ps [--json]\nRuns with their state (checked against the Engine), stack, "
-                               "version and age.\n");
-                        return 0;
-                } else
-                        return cli_usage("ps", "unknown option");
-        }
-        if (optind != argc)
-                return cli_usage("ps", "takes no arguments");
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = orch_list(s, &v, &n, &err);
+        if (r != CLI_PARSED)
+                return r;
+        r = orch_list(s, &v, &n, &err);
         if (r < 0) {
                 r = cli_fail(&err);
                 goto done;
@@ -121,7 +103,7 @@ int cmd_ps(int argc, char **argv)
         if (json) {
                 json_t *a = json_array();
                 for (size_t i = 0; i < n; i++) {
-                        json_t *o = cli_run_json(&v[i].row);
+                        json_t *o = orch_run_json(&v[i].row, true);
                         json_object_set_new(o, "ports", v[i].ports ? json_string(v[i].ports) : json_null());
                         json_object_set_new(o, "addresses", addresses_json(&v[i]));
                         json_array_append_new(a, o);

@@ -144,64 +144,71 @@ done:
         return r;
 }
 
+static int port_arg(void *ret, const char *cmd, const char *arg)
+{
+        unsigned long port;
+        char *end;
+
+        errno = 0;
+        port = strtoul(arg, &end, 10);
+        if (errno || *end || !*arg || port > 65535)
+                return cli_usage(cmd, "--port wants 0-65535, not '%s'", arg);
+        *(unsigned *)ret = (unsigned)port;
+        return 0;
+}
+
+struct origins {
+        const char *v[MAX_ORIGINS];
+        size_t n;
+};
+
+static int origin_arg(void *ret, const char *cmd, const char *arg)
+{
+        struct origins *o = ret;
+
+        if (!origin_valid(arg))
+                return cli_usage(cmd, "--origin wants scheme://host[:port] (no path, no *), not '%s'", arg);
+        if (o->n == MAX_ORIGINS)
+                return cli_usage(cmd, "at most %d origins", MAX_ORIGINS);
+        o->v[o->n++] = arg;
+        return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"port", required_argument, NULL, 'p'},    {"address", required_argument, NULL, 'a'},
-                {"origin", required_argument, NULL, 'o'},  {"print-cert", no_argument, NULL, 'c'},
-                {"catalog", required_argument, NULL, 'C'}, {"auto-approve", no_argument, NULL, 'A'},
-                {"help", no_argument, NULL, 'h'},          {0}};
-        struct serve_options so = {0};
-        const char *origins[MAX_ORIGINS] = {SERVER_DEFAULT_ORIGIN};
-        const char *address = SERVER_DEFAULT_ADDRESS;
+        struct serve_options so = {.address = SERVER_DEFAULT_ADDRESS, .port = SERVER_DEFAULT_PORT};
+        struct origins origins = {{SERVER_DEFAULT_ORIGIN}, 1};
+        bool show_cert = false, created = false;
+        const struct cli_option opts[] = {{"port", 0, .parse = port_arg, .ctx = &so.port},
+                                          {"address", 0, .arg = &so.address},
+                                          {"origin", 0, .parse = origin_arg, .ctx = &origins},
+                                          {"print-cert", 0, .flag = &show_cert},
+                                          {"catalog", 0, .arg = &so.catalog},
+                                          {"auto-approve", 0, .flag = &so.auto_approve},
+                                          {0}};
+        char help[1536];
+        const struct cli_command c = {"serve", help, opts, .args_usage = "takes no arguments"};
         char key_path[PATH_MAX], cert_path[PATH_MAX], secret_path[PATH_MAX], *end;
         struct error err = ERROR_INIT;
         struct store *s = NULL;
-        size_t n_origins = 1;
-        unsigned long port = SERVER_DEFAULT_PORT;
-        bool show_cert = false, created = false;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'p':
-                        errno = 0;
-                        port = strtoul(optarg, &end, 10);
-                        if (errno || *end || !*optarg || port > 65535)
-                                return cli_usage("serve", "--port wants 0-65535, not '%s'", optarg);
-                        break;
-                case 'a': address = optarg; break;
-                case 'o':
-                        if (!origin_valid(optarg))
-                                return cli_usage("serve",
-                                                 "--origin wants scheme://host[:port] (no path, no *), not '%s'",
-                                                 optarg);
-                        if (n_origins == MAX_ORIGINS)
-                                return cli_usage("serve", "at most %d origins", MAX_ORIGINS);
-                        origins[n_origins++] = optarg;
-                        break;
-                case 'c': show_cert = true; break;
-                case 'C': so.catalog = optarg; break;
-                case 'A': so.auto_approve = true; break;
-                case 'h':
-                        printf("usage: stack serve [--port N] [--address A] [--origin O]... [--catalog URL]\n"
-                               "                   [--auto-approve] [--print-cert]\n"
-                               "The localhost HTTPS API (default https://127.0.0.1:%d) for the catalog website and local\n"
-                               "tools. --address must be a loopback address; --origin adds a website origin allowed by CORS\n"
-                               "(always allowed: %s); --port 0 picks a free port. --print-cert prints the certificate's\n"
-                               "path and SHA-256 fingerprint (making it first if needed) and exits. Keys live in\n"
-                               "$STACK_HOME/keys/. Stops on SIGTERM/SIGINT. Tokens: stack token.\n"
-                               "POST /run resolves bundle URLs under --catalog (default $STACK_CATALOG); requests wait\n"
-                               "for stack approve|deny ($STACK_API_REQUEST_EXPIRY seconds, default %d). --auto-approve\n"
-                               "approves every request at once: for tests only.\n",
-                               SERVER_DEFAULT_PORT, SERVER_DEFAULT_ORIGIN, REQUEST_EXPIRY_DEFAULT);
-                        return 0;
-                default: return cli_usage("serve", "unknown option");
-                }
-        }
-        if (optind != argc)
-                return cli_usage("serve", "takes no arguments");
-        if (server_check_address(address, &err) < 0)
+        snprintf(help, sizeof help,
+                 "usage: stack serve [--port N] [--address A] [--origin O]... [--catalog URL]\n"
+                 "                   [--auto-approve] [--print-cert]\n"
+                 "The localhost HTTPS API (default https://127.0.0.1:%d) for the catalog website and local\n"
+                 "tools. --address must be a loopback address; --origin adds a website origin allowed by CORS\n"
+                 "(always allowed: %s); --port 0 picks a free port. --print-cert prints the certificate's\n"
+                 "path and SHA-256 fingerprint (making it first if needed) and exits. Keys live in\n"
+                 "$STACK_HOME/keys/. Stops on SIGTERM/SIGINT. Tokens: stack token.\n"
+                 "POST /run resolves bundle URLs under --catalog (default $STACK_CATALOG); requests wait\n"
+                 "for stack approve|deny ($STACK_API_REQUEST_EXPIRY seconds, default %d). --auto-approve\n"
+                 "approves every request at once: for tests only.\n",
+                 SERVER_DEFAULT_PORT, SERVER_DEFAULT_ORIGIN, REQUEST_EXPIRY_DEFAULT);
+        r = cli_parse(&c, argc, argv);
+        if (r != CLI_PARSED)
+                return r;
+        if (server_check_address(so.address, &err) < 0)
                 return cli_fail(&err);
         if (!so.catalog)
                 so.catalog = getenv("STACK_CATALOG");
@@ -213,10 +220,8 @@ int cmd_serve(int argc, char **argv)
                         return cli_usage("serve", "STACK_API_REQUEST_EXPIRY wants 1-86400 seconds, not '%s'", e);
                 so.expiry_s = (int)v;
         }
-        so.address = address;
-        so.port = (unsigned)port;
-        so.origins = origins;
-        so.n_origins = n_origins;
+        so.origins = origins.v;
+        so.n_origins = origins.n;
         r = cli_open_store(&s, &err);
         if (r < 0)
                 goto fail;

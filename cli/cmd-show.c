@@ -64,32 +64,21 @@ static void print_archives(json_t *list)
 
 int cmd_show(int argc, char **argv)
 {
-        static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
-        struct error err = ERROR_INIT;
+        bool json = false;
         struct store *s = NULL;
+        const struct cli_command c = {
+                "show",        "usage: stack show SLUG[@VERSION] [--json]\n", NULL,       &json, .min_args = 1,
+                .max_args = 1, .args_usage = "expects SLUG[@VERSION]",        .store = &s};
+        struct error err = ERROR_INIT;
         struct version_info v = {0};
         struct tree t;
         json_t *archives = NULL;
-        bool json = false;
-        int c, r;
+        int r = cli_parse(&c, argc, argv);
 
+        if (r != CLI_PARSED)
+                return r;
         tree_init(&t);
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'j')
-                        json = true;
-                else if (c == 'h') {
-                        printf("usage: stack show SLUG[@VERSION] [--json]\n");
-                        return 0;
-                } else
-                        return cli_usage("show", "unknown option");
-        }
-        if (optind + 1 != argc)
-                return cli_usage("show", "expects SLUG[@VERSION]");
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = index_resolve_ref(store_index(s), argv[optind], &v, &err);
-        if (r == 0)
-                r = index_load_tree(store_index(s), &v.tree, &t, &err);
+        r = cli_load_version(s, argv[optind], &v, &t, &err);
         if (r == 0 && !(archives = archives_json(s, &t, &err)))
                 r = err.code ? -err.code : error_set(&err, STACK_EFAIL, "out of memory");
         if (r < 0) {

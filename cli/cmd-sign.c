@@ -8,30 +8,23 @@
 
 int cmd_sign(int argc, char **argv)
 {
-        static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
-                                             {"output", required_argument, NULL, 'o'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
+        const char *file, *key = NULL, *out = NULL;
+        const struct cli_option opts[] = {{"key", 'k', .arg = &key}, {"output", 'o', .arg = &out}, {0}};
+        const struct cli_command c = {
+                "sign",
+                "usage: stack sign FILE --key KEY [-o SIG]\n"
+                "Signs the SHA-256 of FILE's bytes with the private key KEY (from stack keygen) and writes\n"
+                "the DER ECDSA signature to SIG, by default FILE.sig.\n",
+                opts,
+                .min_args = 1,
+                .max_args = 1,
+                .args_usage = "expects one FILE"};
         struct error err = ERROR_INIT;
         char sig[PATH_MAX], fp[24];
-        const char *file, *key = NULL, *out = NULL;
-        int c, r;
+        int r = cli_parse(&c, argc, argv);
 
-        while ((c = getopt_long(argc, argv, "hk:o:", opts, NULL)) != -1) {
-                if (c == 'k')
-                        key = optarg;
-                else if (c == 'o')
-                        out = optarg;
-                else if (c == 'h') {
-                        printf("usage: stack sign FILE --key KEY [-o SIG]\n"
-                               "Signs the SHA-256 of FILE's bytes with the private key KEY (from stack keygen) and writes\n"
-                               "the DER ECDSA signature to SIG, by default FILE.sig.\n");
-                        return 0;
-                } else
-                        return cli_usage("sign", "unknown option");
-        }
-        if (optind + 1 != argc)
-                return cli_usage("sign", "expects one FILE");
+        if (r != CLI_PARSED)
+                return r;
         if (!key || !*key)
                 return cli_usage("sign", "needs --key KEY");
         if (out && !*out)

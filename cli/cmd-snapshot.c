@@ -16,42 +16,31 @@ static void say(void *ctx, const char *line)
         fflush(stdout);
 }
 
-static int one_arg(const char *cmd, int argc, char **argv, int want, bool *json, const char *help)
-{
-        static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
-        int c;
-
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'j' && json)
-                        *json = true;
-                else if (c == 'h') {
-                        printf("%s\n", help);
-                        return -1;
-                } else
-                        return cli_usage(cmd, "unknown option");
-        }
-        if (argc - optind != want && !(want < 0 && argc - optind <= 1))
-                return cli_usage(cmd, "%s", want == 2 ? "takes SLUG SNAPSHOT" : "takes one SLUG");
-        return 0;
-}
+/* --json is stack snapshots'; snapshot and restore refuse it. */
+static const struct cli_option no_json[] = {{"json", 0, .flag = NULL}, {0}};
 
 int cmd_snapshot(int argc, char **argv)
 {
         struct error err = ERROR_INIT;
-        struct store *s = NULL;
         struct snapshot_row row = {0};
         struct snapshot_hooks h = {.warn = cli_warn};
         char size[32];
-        int r = one_arg("snapshot", argc, argv, 1, NULL,
-                        "usage: stack snapshot SLUG\nSnapshot the stack's data dir and named volumes into the store "
-                        "(stack snapshots lists them,\nstack restore SLUG ID puts one back). Stop the stack first for "
-                        "a consistent copy of a database.");
+        struct store *s = NULL;
+        const struct cli_command c = {
+                "snapshot",
+                "usage: stack snapshot SLUG\nSnapshot the stack's data dir and named volumes into the store (stack "
+                "snapshots lists them,\nstack restore SLUG ID puts one back). Stop the stack first for a consistent "
+                "copy of a database.\n",
+                no_json,
+                .min_args = 1,
+                .max_args = 1,
+                .args_usage = "takes one SLUG",
+                .store = &s};
+        int r = cli_parse(&c, argc, argv);
 
-        if (r)
-                return r < 0 ? 0 : r;
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = snapshot_take_manual(s, argv[optind], &h, &row, &err);
+        if (r != CLI_PARSED)
+                return r;
+        r = snapshot_take_manual(s, argv[optind], &h, &row, &err);
         if (r == 0)
                 printf("snapshot %s of %s: %llu files, %s (%llu bytes new in the store)%s%s\n", row.id, row.slug,
                        (unsigned long long)row.files, cli_human_size(row.size, size), (unsigned long long)row.added,
@@ -64,19 +53,24 @@ int cmd_snapshot(int argc, char **argv)
 int cmd_snapshots(int argc, char **argv)
 {
         struct error err = ERROR_INIT;
-        struct store *s = NULL;
         struct snapshot_row *v = NULL;
         size_t n = 0;
         bool json = false;
-        int r = one_arg("snapshots", argc, argv, -1, &json,
-                        "usage: stack snapshots [SLUG] [--json]\nA stack's snapshots, newest first: id, time, "
-                        "version, reason, size.");
+        struct store *s = NULL;
+        const struct cli_command c = {"snapshots",
+                                      "usage: stack snapshots [SLUG] [--json]\nA stack's snapshots, newest first: id, "
+                                      "time, version, reason, size.\n",
+                                      NULL,
+                                      &json,
+                                      .min_args = 0,
+                                      .max_args = 1,
+                                      .args_usage = "takes one SLUG",
+                                      .store = &s};
+        int r = cli_parse(&c, argc, argv);
 
-        if (r)
-                return r < 0 ? 0 : r;
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = snapshot_list(s, optind < argc ? argv[optind] : NULL, &v, &n, &err);
+        if (r != CLI_PARSED)
+                return r;
+        r = snapshot_list(s, optind < argc ? argv[optind] : NULL, &v, &n, &err);
         if (r == 0 && json) {
                 json_t *a = json_array();
                 for (size_t i = 0; i < n; i++)
@@ -103,16 +97,21 @@ int cmd_restore(int argc, char **argv)
         struct upgrade_result res = {0};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
-        int r = one_arg("restore", argc, argv, 2, NULL,
-                        "usage: stack restore SLUG SNAPSHOT\nStops the stack, puts its data dir and named volumes "
-                        "back exactly as in SNAPSHOT (a\nsnapshot of SLUG: another stack's is refused, exit 3), and "
-                        "starts it again.\nThe data as it was is snapshot first (reason restore).");
+        const struct cli_command c = {
+                "restore",
+                "usage: stack restore SLUG SNAPSHOT\nStops the stack, puts its data dir and named volumes back exactly "
+                "as in SNAPSHOT (a\nsnapshot of SLUG: another stack's is refused, exit 3), and starts it again.\nThe "
+                "data as it was is snapshot first (reason restore).\n",
+                no_json,
+                .min_args = 2,
+                .max_args = 2,
+                .args_usage = "takes SLUG SNAPSHOT",
+                .store = &s};
+        int r = cli_parse(&c, argc, argv);
 
-        if (r)
-                return r < 0 ? 0 : r;
-        r = cli_open_store(&s, &err);
-        if (r == 0)
-                r = orch_restore(s, argv[optind], argv[optind + 1], &uo, &res, &err);
+        if (r != CLI_PARSED)
+                return r;
+        r = orch_restore(s, argv[optind], argv[optind + 1], &uo, &res, &err);
         if (r == 0)
                 printf("restored %s from snapshot %s%s%s\n", argv[optind], argv[optind + 1],
                        res.info.row.id[0] ? ", run " : " (it was not running: not started)",

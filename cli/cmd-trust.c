@@ -88,29 +88,27 @@ static int trust_ls_cmd(const char *dir, bool json, struct error *err)
 
 int cmd_trust(int argc, char **argv)
 {
-        static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
+        bool json = false;
+        const struct cli_command c = {
+                "trust",
+                "usage: stack trust add PUBKEY | ls [--json] | rm NAME|FINGERPRINT\n"
+                "The publisher keys whose signatures stack fetch accepts, in $STACK_HOME/keys/trusted.\n"
+                "  add PUBKEY   trust a public key (a .pub from stack keygen), named after its file\n"
+                "  ls           list the trusted keys: name and fingerprint (sha256:16 hex digits)\n"
+                "  rm KEY       stop trusting a key, given by name or fingerprint\n",
+                NULL,
+                &json,
+                .min_args = 1,
+                .max_args = -1,
+                .args_usage = "expects add, ls or rm"};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         char dir[PATH_MAX];
         const char *sub;
-        bool json = false;
-        int c, r, nargs;
+        int r = cli_parse(&c, argc, argv), nargs;
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'j')
-                        json = true;
-                else if (c == 'h') {
-                        printf("usage: stack trust add PUBKEY | ls [--json] | rm NAME|FINGERPRINT\n"
-                               "The publisher keys whose signatures stack fetch accepts, in $STACK_HOME/keys/trusted.\n"
-                               "  add PUBKEY   trust a public key (a .pub from stack keygen), named after its file\n"
-                               "  ls           list the trusted keys: name and fingerprint (sha256:16 hex digits)\n"
-                               "  rm KEY       stop trusting a key, given by name or fingerprint\n");
-                        return 0;
-                } else
-                        return cli_usage("trust", "unknown option");
-        }
-        if (optind >= argc)
-                return cli_usage("trust", "expects add, ls or rm");
+        if (r != CLI_PARSED)
+                return r;
         sub = argv[optind];
         nargs = argc - optind - 1;
         if (!strcmp(sub, "add") || !strcmp(sub, "rm")) {

@@ -22,53 +22,51 @@ static void print_step(void *ctx, const char *step, double seconds)
         fprintf(stderr, "timing: %-8s %.3f s\n", step, seconds);
 }
 
-static int common(const char *cmd, int argc, char **argv, bool upgrade)
+int cmd_upgrade(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"to", required_argument, NULL, 'v'},      {"offline", no_argument, NULL, 'o'},
-                {"catalog", required_argument, NULL, 'c'}, {"insecure", no_argument, NULL, 'k'},
-                {"settle", required_argument, NULL, 's'},  {"timeout", required_argument, NULL, 't'},
-                {"timings", no_argument, NULL, 'T'},       {"abandon", no_argument, NULL, 'A'},
-                {"help", no_argument, NULL, 'h'},          {0}};
+        bool upgrade = strcmp(argv[0], "rollback") != 0; /* stack rollback: the same with upgrade false */
+        const char *cmd = upgrade ? "upgrade" : "rollback";
         struct upgrade_options uo = {.orch = {.run = {.warn = cli_warn}}, .settle_s = -1, .say = say};
+        bool abandon = false, timings = false;
+        const struct cli_option opts[] = {{"to", 0, .arg = &uo.to},
+                                          {"offline", 0, .flag = &uo.orch.offline},
+                                          {"catalog", 0, .arg = &uo.orch.catalog},
+                                          {"insecure", 0, .flag = &uo.orch.insecure},
+                                          {"settle", 0, .number = &uo.settle_s},
+                                          {"timeout", 0, .number = &uo.orch.run.timeout_s},
+                                          {"timings", 0, .flag = &timings},
+                                          {"abandon", 0, .flag = &abandon},
+                                          {0}};
+        char help[1536];
+        const struct cli_command c = {cmd, help, opts, .min_args = 1, .max_args = 1, .args_usage = "takes one SLUG"};
         struct upgrade_result res = {0};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
-        bool abandon = false;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'v': uo.to = optarg; break;
-                case 'o': uo.orch.offline = true; break;
-                case 'c': uo.orch.catalog = optarg; break;
-                case 'k': uo.orch.insecure = true; break;
-                case 's': uo.settle_s = atoi(optarg); break;
-                case 't': uo.orch.run.timeout_s = atoi(optarg); break;
-                case 'T': uo.orch.run.step = print_step; break;
-                case 'A': abandon = upgrade; break;
-                case 'h':
-                        if (upgrade)
-                                printf("usage: stack upgrade SLUG [--to VER] [--offline] [--settle S] [--timings]\n"
-                                       "Upgrades a stack to the catalog's newest version (--offline: the store's newest;\n"
-                                       "--to VER: that one). The new version is prepared beside the running one, the\n"
-                                       "data dir and named volumes are snapshot, then old down, new up, and it must stay\n"
-                                       "healthy (healthchecks, or every container running for --settle S, default %d s).\n"
-                                       "Otherwise it rolls back: new down, data restored, old up (exit 5).\n"
-                                       "External volumes and host binds granted with --allow host-bind are not snapshot.\n"
-                                       "stack upgrade --abandon SLUG gives up on an upgrade whose rollback could not\n"
-                                       "complete (each command retries it until then) and says what state the stack is in.\n",
-                                       UPGRADE_SETTLE_S);
-                        else
-                                printf("usage: stack rollback SLUG\nBack to the version that ran before the last "
-                                       "upgrade, with the data restored from the snapshot\ntaken before it (the data "
-                                       "as it is now is snapshot first).\n");
-                        return 0;
-                default: return cli_usage(cmd, "unknown option");
-                }
-        }
-        if (optind + 1 != argc)
-                return cli_usage(cmd, "takes one SLUG");
+        if (upgrade)
+                snprintf(help, sizeof help,
+                         "usage: stack upgrade SLUG [--to VER] [--offline] [--settle S] [--timings]\n"
+                         "Upgrades a stack to the catalog's newest version (--offline: the store's newest;\n"
+                         "--to VER: that one). The new version is prepared beside the running one, the\n"
+                         "data dir and named volumes are snapshot, then old down, new up, and it must stay\n"
+                         "healthy (healthchecks, or every container running for --settle S, default %d s).\n"
+                         "Otherwise it rolls back: new down, data restored, old up (exit 5).\n"
+                         "External volumes and host binds granted with --allow host-bind are not snapshot.\n"
+                         "stack upgrade --abandon SLUG gives up on an upgrade whose rollback could not\n"
+                         "complete (each command retries it until then) and says what state the stack is in.\n",
+                         UPGRADE_SETTLE_S);
+        else
+                snprintf(help, sizeof help,
+                         "usage: stack rollback SLUG\nBack to the version that ran before the last upgrade, with the "
+                         "data restored from the snapshot\ntaken before it (the data as it is now is snapshot "
+                         "first).\n");
+        r = cli_parse(&c, argc, argv);
+        if (r != CLI_PARSED)
+                return r;
+        if (timings)
+                uo.orch.run.step = print_step;
+        abandon = abandon && upgrade; /* rollback takes --abandon and ignores it, as it always did */
         if (!upgrade && (uo.to || uo.orch.offline))
                 return cli_usage(cmd, "takes no --to or --offline");
         if (abandon) {
@@ -104,14 +102,4 @@ static int common(const char *cmd, int argc, char **argv, bool upgrade)
         upgrade_result_release(&res);
         store_free(s);
         return r < 0 ? cli_fail(&err) : 0;
-}
-
-int cmd_upgrade(int argc, char **argv)
-{
-        return common("upgrade", argc, argv, true);
-}
-
-int cmd_rollback(int argc, char **argv)
-{
-        return common("rollback", argc, argv, false);
 }

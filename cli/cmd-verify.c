@@ -64,37 +64,27 @@ static size_t refetch_lost(struct store *s, const struct verify_repair_report *r
 
 int cmd_verify(int argc, char **argv)
 {
-        static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                             {"repair", no_argument, NULL, 'r'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {0}};
-        struct verify_repair_report rr = {0};
+        struct findings f = {0};
         bool repair = false;
+        const struct cli_option opts[] = {{"repair", 0, .flag = &repair}, {0}};
+        const struct cli_command c = {
+                "verify",
+                "usage: stack verify [--repair] [--json]\n"
+                "Re-hashes every object and checks the index. Exit 4 when something referenced is missing or\n"
+                "corrupt; unreferenced objects and temp files are garbage (gc removes them), not damage.\n"
+                "--repair drops the rows of damaged content (the versions it held become refetchable and\n"
+                "stack ls lists them), removes temp files, refetches from $STACK_CATALOG when it can, and\n"
+                "exits 0 when the store is whole afterwards.\n",
+                opts, &f.json, .args_usage = "takes no arguments"};
+        struct verify_repair_report rr = {0};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
-        struct findings f = {0};
         struct verify_report rep = {.problem = on_problem, .ctx = &f};
         char size[32];
-        int c, r;
+        int r = cli_parse(&c, argc, argv);
 
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'j')
-                        f.json = true;
-                else if (c == 'r')
-                        repair = true;
-                else if (c == 'h') {
-                        printf("usage: stack verify [--repair] [--json]\n"
-                               "Re-hashes every object and checks the index. Exit 4 when something referenced is missing or\n"
-                               "corrupt; unreferenced objects and temp files are garbage (gc removes them), not damage.\n"
-                               "--repair drops the rows of damaged content (the versions it held become refetchable and\n"
-                               "stack ls lists them), removes temp files, refetches from $STACK_CATALOG when it can, and\n"
-                               "exits 0 when the store is whole afterwards.\n");
-                        return 0;
-                } else
-                        return cli_usage("verify", "unknown option");
-        }
-        if (optind != argc)
-                return cli_usage("verify", "takes no arguments");
+        if (r != CLI_PARSED)
+                return r;
         f.list = json_array();
         r = cli_open_store(&s, &err);
         if (r == 0 && !repair)

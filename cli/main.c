@@ -3,7 +3,6 @@
 #include "orch/upgrade.h"
 
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +27,13 @@ static const struct command commands[] = {
          "verify [--repair] [--json]    re-hash the store and check the index (exit 4 on damage)"},
         {"gc", cmd_gc, "gc [--dry-run] [--keep N]      remove what no run, pin or newest version reaches (--images)"},
         {"pin", cmd_pin, "pin SLUG@VER                  keep a version through gc"},
-        {"unpin", cmd_unpin, "unpin SLUG@VER                let gc collect a version again"},
+        {"unpin", cmd_pin, "unpin SLUG@VER                let gc collect a version again"},
         {"run", cmd_run, "run SLUG[@VER] [--offline]     run a stack on the Docker Engine (--env K=V, --allow PERM)"},
         {"config", cmd_config,
          "config SLUG[@VER] [--env K=V]  the effective compose file run would use, or the refusal"},
         {"ps", cmd_ps, "ps [--json]                   runs and their states"},
         {"stop", cmd_stop, "stop ID|SLUG                  stop a run's containers"},
-        {"rm", cmd_rm, "rm ID|SLUG [--purge]          take a run down; its data stays unless --purge"},
+        {"rm", cmd_stop, "rm ID|SLUG [--purge]          take a run down; its data stays unless --purge"},
         {"logs", cmd_logs, "logs ID|SLUG [-f]             a run's logs"},
         {"keygen", cmd_keygen, "keygen NAME                   write a publisher key pair NAME.key and NAME.pub"},
         {"sign", cmd_sign, "sign FILE --key KEY [-o SIG]  write a detached signature FILE.sig"},
@@ -45,13 +44,12 @@ static const struct command commands[] = {
         {"open", cmd_open,
          "open [--print] [--port N]     the page of stack serve in the browser (one-time login link)"},
         {"approve", cmd_approve, "approve ID|SLUG               start a run a website asked for (stack ps lists them)"},
-        {"deny", cmd_deny, "deny ID|SLUG [--reason R]     refuse a run a website asked for"},
+        {"deny", cmd_approve, "deny ID|SLUG [--reason R]     refuse a run a website asked for"},
         {"trust-stack", cmd_trust_stack, "trust-stack add|ls|rm SLUG    stacks a token starts without approval"},
         {"proxy", cmd_proxy, "proxy status|start|stop       the https front door (STACK_PROXY_PORT; see --help)"},
         {"ca", cmd_ca, "ca [--path]                   the local CA and how to trust it"},
         {"upgrade", cmd_upgrade, "upgrade SLUG [--to VER]       a new version, rolled back with its data if it fails"},
-        {"rollback", cmd_rollback,
-         "rollback SLUG                 back to the version and data before the last upgrade"},
+        {"rollback", cmd_upgrade, "rollback SLUG                 back to the version and data before the last upgrade"},
         {"snapshot", cmd_snapshot, "snapshot SLUG                 snapshot a stack's data dir and named volumes"},
         {"snapshots", cmd_snapshots,
          "snapshots [SLUG] [--json]     a stack's snapshots (id, time, version, reason, size)"},
@@ -94,64 +92,6 @@ static void usage(FILE *f)
         fprintf(f, "\nenvironment: STACK_HOME (store; default $XDG_DATA_HOME/stack or ~/.local/share/stack)\n"
                    "exit codes: 0 ok, 1 failure, 2 usage, 3 bundle rejected, 4 store error, 5 runtime error, "
                    "6 network error\n");
-}
-
-int cli_fail(const struct error *err)
-{
-        fprintf(stderr, "stack: %s\n", err->code ? err->msg : "failed");
-        return err->code ? stack_exit_code(err->code) : STACK_EXIT_FAIL;
-}
-
-int cli_usage(const char *cmd, const char *fmt, ...)
-{
-        va_list ap;
-
-        fprintf(stderr, "stack %s: ", cmd);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fprintf(stderr, " (see stack %s --help)\n", cmd);
-        return STACK_EXIT_USAGE;
-}
-
-int cli_open_store(struct store **ret, struct error *err)
-{
-        return store_open(NULL, ret, err);
-}
-
-void cli_warn(void *ctx, const char *line)
-{
-        (void)ctx;
-        fprintf(stderr, "stack: warning: %s\n", line);
-}
-
-const char *cli_human_size(uint64_t bytes, char *buf)
-{
-        static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-        double v = (double)bytes;
-        int u = 0;
-
-        while (v >= 1024 && u < 4) {
-                v /= 1024;
-                u++;
-        }
-        if (u == 0)
-                snprintf(buf, 32, "%llu B", (unsigned long long)bytes);
-        else
-                snprintf(buf, 32, "%.1f %s", v, units[u]);
-        return buf;
-}
-
-int cli_print_json(json_t *v)
-{
-        int r;
-
-        if (!v)
-                return STACK_EXIT_FAIL;
-        r = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(v);
-        fputc('\n', stdout);
-        return r < 0 ? STACK_EXIT_FAIL : 0;
 }
 
 int main(int argc, char **argv)

@@ -24,11 +24,17 @@
  *   orch_gc(store, &gc_options, &report, err)   gc_run() (gc/gc.h) with the roots of the layers above gc: the
  *                                           upgrade journal's (rollback targets, pending upgrades, their
  *                                           snapshots); `stack gc` and POST /gc call this, not gc_run()
+ *
+ * A run as JSON (orch/runjson.c), one writer for the CLI's --json and the daemon's answers (spec/cli.md "Runs
+ * as JSON", spec/api.md "GET /runs"): orch_run_json(row, paths) builds the object (the caller json_decref()s
+ * it; NULL when out of memory); then the caller adds what its command shows (addresses, ports, ...).
  */
 #ifndef STACK_ORCH_H
 #define STACK_ORCH_H
 
 #include <stdbool.h>
+
+#include <jansson.h>
 
 #include "fetch/http.h"
 #include "gc/gc.h"
@@ -64,5 +70,12 @@ int orch_resolve(struct store *s, const char *ref, const struct orch_options *o,
 
 /* gc_run() with the upgrade journal's roots; o's own providers are replaced. */
 int orch_gc(struct store *s, const struct gc_options *o, struct gc_report *ret, struct error *err);
+/* id, slug, version, state, [tree, project, run_dir: only with paths, the host's own paths, never in the API],
+ * reason, created_at, updated_at, started_at, stopped_at; reason and the times not yet reached are null. */
+json_t *orch_run_json(const struct run_row *row, bool paths);
+/* info's addresses as [{"service", "label", "url"}] (null where a field is unset). */
+json_t *orch_addresses_json(const struct run_info *info);
+/* A NULL-terminated string vector (NULL: none) as a JSON array of strings. */
+json_t *orch_strv_json(char **v);
 
 #endif
