@@ -286,6 +286,12 @@ static bool check_early(struct server *srv, struct MHD_Connection *c, struct req
                 return true;
         }
         if (length && strtoull(length, NULL, 10) > SERVER_MAX_BODY) {
+                /* Up to SERVER_DRAIN_BODY the body is read and dropped before the 413, so a client still
+                 * sending it reads the answer instead of a reset; a larger one is answered at once. */
+                if (strtoull(length, NULL, 10) <= SERVER_DRAIN_BODY) {
+                        rq->too_big = true;
+                        return false;
+                }
                 *ret = answer(c, rq, MHD_HTTP_CONTENT_TOO_LARGE,
                               reply_error("request body over %d bytes", SERVER_MAX_BODY), origin);
                 return true;

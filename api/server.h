@@ -34,6 +34,7 @@
 #define SERVER_DEFAULT_ADDRESS  "127.0.0.1"
 #define SERVER_DEFAULT_ORIGIN   "https://stack.lol"
 #define SERVER_MAX_BODY         (64 * 1024)
+#define SERVER_DRAIN_BODY       (1024 * 1024) /* a larger Content-Length is refused before its body is read */
 #define SERVER_THREADS          4
 #define SERVER_MAX_CONNECTIONS  128 /* all clients are local: the per-IP limit is what bites */
 #define SERVER_MAX_PER_IP       64

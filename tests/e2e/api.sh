@@ -159,6 +159,10 @@ head -c 70000 /dev/zero | tr '\0' x >"$W/big"
 assert_eq 413 "$(req big /run -X POST -H 'Content-Type: application/json' --data-binary @"$W/big")" "70000-byte body"
 is_json_error big
 assert_eq 413 "$(req bigc /run -X POST -H 'Transfer-Encoding: chunked' --data-binary @"$W/big")" "chunked 70000-byte body"
+# over 1 MiB: answered before the body is read (the client asks with Expect: 100-continue and sends nothing more)
+head -c $((2 << 20)) /dev/zero | tr '\0' x >"$W/huge"
+assert_eq 413 "$(req huge /run -X POST -H 'Expect: 100-continue' --data-binary @"$W/huge")" "2 MiB body"
+is_json_error huge
 
 # --- too many connections: the oldest half-sent ones make room, the daemon goes on --------------------------
 python3 - "$PORT" "$CERT" >"$W/conn.out" 2>&1 <<'PY' || die "connection flood: $(cat "$W/conn.out")"
