@@ -353,4 +353,3 @@ int snapshot_restore(struct store *s, const char *slug, const struct snapshot_ro
         store_unlock(s);
         return r;
 }
-

@@ -158,19 +158,8 @@ struct builder {
         const struct snapshot_hooks *h;
 };
 
-static void hook_warn(const struct snapshot_hooks *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void hook_warn(const struct snapshot_hooks *h, const char *fmt, ...)
-{
-        char line[1024];
-        va_list ap;
-
-        if (!h || !h->warn)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(line, sizeof line, fmt, ap);
-        va_end(ap);
-        h->warn(h->ctx, line);
-}
+/* A warning to h->warn (h may be NULL). */
+#define hook_warn(h, ...) error_say((h) ? (h)->warn : NULL, (h) ? (h)->ctx : NULL, __VA_ARGS__)
 
 static int meta_line(struct builder *b, char kind, mode_t mode, uid_t uid, gid_t gid, int64_t mtime, const char *path,
                      struct error *err)
