@@ -3,6 +3,7 @@
  */
 #include "requests.h"
 
+#include "base/mem.h"
 #include "store/db.h"
 #include "store/index.h"
 
@@ -261,9 +262,7 @@ int trusted_stack_remove(struct store *s, const char *slug, struct error *err)
 
 void request_strv_free(char **v, size_t n)
 {
-        for (size_t i = 0; v && i < n; i++)
-                free(v[i]);
-        free(v);
+        strv_free_n(v, n);
 }
 
 static void slug_release(void *v)

@@ -3,6 +3,7 @@
  */
 #include "engine.h"
 #include "engine-int.h"
+#include "base/mem.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -303,7 +304,7 @@ int engine_image_remove(struct engine *e, const char *ref, bool *ret_removed, st
         if (!e || !ref || !*ref || !ret_removed)
                 return error_set(err, STACK_EFAIL, "engine_image_remove: missing argument");
         r = engine_delete(e, "image", "/images", ref, NULL, "", in_use, &kept, &n, err);
-        engine_strv_free(kept.v);
+        strv_free(kept.v);
         if (r == 0)
                 *ret_removed = n > 0;
         return r;

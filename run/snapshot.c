@@ -6,6 +6,7 @@
  */
 #include "snapshot-int.h"
 
+#include "base/mem.h"
 #include "run/engine.h"
 #include "run/run.h"
 #include "run/rundir.h"
@@ -662,7 +663,7 @@ int snapshot_take(struct store *s, const char *slug, const char *version, const 
         tree_release(&b.t);
         buf_release(&b.meta);
         buf_release(&vols);
-        engine_strv_free(names);
+        strv_free(names);
         engine_free(e);
         free(image);
         store_unlock(s);
