@@ -15,11 +15,11 @@
 void strv_free(char **v);
 void strv_free_n(char **v, size_t n);
 
-#define MEM_FREE_ARRAY(v, n, release)                          \
-        do {                                                   \
-                for (size_t i_ = 0; (v) && i_ < (n); i_++)     \
-                        release(&(v)[i_]);                     \
-                free(v);                                       \
+#define MEM_FREE_ARRAY(v, n, release)                      \
+        do {                                               \
+                for (size_t i_ = 0; (v) && i_ < (n); i_++) \
+                        release(&(v)[i_]);                 \
+                free(v);                                   \
         } while (0)
 
 #endif

@@ -68,14 +68,11 @@ static const struct db_column request_cols[] = {
         DB_INT64_COL(struct request_row, expires_at),
 };
 
-static const struct db_rows request_rows = {.size = sizeof(struct request_row),
-                                            .cols = request_cols,
-                                            .n_cols = sizeof request_cols / sizeof *request_cols,
-                                            .job = "read api_requests"};
+static const struct db_rows request_rows = DB_ROWS(struct request_row, request_cols, "read api_requests");
 
 void request_row_release(struct request_row *r)
 {
-        db_release_columns(request_cols, request_rows.n_cols, r, sizeof *r);
+        db_release_row(&request_rows, r);
 }
 
 void request_rows_free(struct request_row *v, size_t n)

@@ -60,14 +60,11 @@ static const struct db_column journal_cols[] = {
         DB_INT_COL(struct journal, tries),
 };
 
-static const struct db_rows journal_rows = {.size = sizeof(struct journal),
-                                            .cols = journal_cols,
-                                            .n_cols = sizeof journal_cols / sizeof *journal_cols,
-                                            .job = "read upgrades"};
+static const struct db_rows journal_rows = DB_ROWS(struct journal, journal_cols, "read upgrades");
 
 void journal_release(struct journal *j)
 {
-        db_release_columns(journal_cols, journal_rows.n_cols, j, sizeof *j);
+        db_release_row(&journal_rows, j);
 }
 
 /* A statement on the journal (migrated first). */

@@ -62,14 +62,11 @@ static const struct db_column snapshot_cols[] = {
         DB_TEXT_COL(struct snapshot_row, helper),
 };
 
-static const struct db_rows snapshot_rows = {.size = sizeof(struct snapshot_row),
-                                             .cols = snapshot_cols,
-                                             .n_cols = sizeof snapshot_cols / sizeof *snapshot_cols,
-                                             .job = "read snapshots"};
+static const struct db_rows snapshot_rows = DB_ROWS(struct snapshot_row, snapshot_cols, "read snapshots");
 
 void snapshot_row_release(struct snapshot_row *r)
 {
-        db_release_columns(snapshot_cols, snapshot_rows.n_cols, r, sizeof *r);
+        db_release_row(&snapshot_rows, r);
 }
 
 void snapshot_rows_free(struct snapshot_row *v, size_t n)

@@ -167,8 +167,10 @@ int db_enum_parse(const char *const *names, size_t n, const char *name)
         return -EINVAL;
 }
 
-static void row_release(const struct db_rows *how, void *row)
+void db_release_row(const struct db_rows *how, void *row)
 {
+        if (!row)
+                return;
         if (how->release)
                 how->release(row);
         else
@@ -178,7 +180,7 @@ static void row_release(const struct db_rows *how, void *row)
 void db_free_rows(const struct db_rows *how, void *v, size_t n)
 {
         for (size_t i = 0; v && i < n; i++)
-                row_release(how, (char *)v + i * how->size);
+                db_release_row(how, (char *)v + i * how->size);
         free(v);
 }
 
@@ -204,7 +206,7 @@ int db_read_rows(struct db *db, sqlite3_stmt *st, const struct db_rows *how, voi
                 r = how->read ? how->read(how->ctx, st, v + n * how->size, err)
                               : db_read_columns(st, how->cols, how->n_cols, v + n * how->size);
                 if (r < 0) {
-                        row_release(how, v + n * how->size);
+                        db_release_row(how, v + n * how->size);
                         break;
                 }
                 if (r == 0)

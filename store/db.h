@@ -121,6 +121,13 @@ struct db_rows {
 };
 int db_read_rows(struct db *db, struct sqlite3_stmt *st, const struct db_rows *how, void *ret_array, size_t *ret_n,
                  struct error *err);
+/* The db_rows of a struct read and released by its column table alone (cols: a static array). */
+/* clang-format off */
+#define DB_ROWS(type, cols_, job_) \
+        {.size = sizeof(type), .cols = (cols_), .n_cols = sizeof(cols_) / sizeof *(cols_), .job = (job_)}
+/* clang-format on */
+/* One row as how releases it (how->release, else its TEXT columns); row may be NULL. */
+void db_release_row(const struct db_rows *how, void *row);
 /* A list db_read_rows() gave: each of the n rows released as how says, then the array freed (v may be NULL). */
 void db_free_rows(const struct db_rows *how, void *v, size_t n);
 /* db_prepare() (job: how->job), an optional text parameter ?1 (NULL: none), then db_read_rows(). */
