@@ -171,18 +171,25 @@ static int meta_line(struct builder *b, char kind, mode_t mode, uid_t uid, gid_t
         return 0;
 }
 
+/* A file whose content is in the staging area as d: its entry, counted. */
+static int add_file(struct builder *b, const char *path, mode_t mode, uint64_t size, const struct digest *d,
+                    struct error *err)
+{
+        int r = tree_add(&b->t, path, ENTRY_FILE, (mode & 0111) ? 0755 : 0644, size, d, NULL, err);
+
+        if (r == 0) {
+                b->size += size;
+                b->files++;
+        }
+        return r;
+}
+
 static int add_blob(struct builder *b, const char *path, const void *data, size_t len, mode_t mode, struct error *err)
 {
         struct digest d;
         int r = staging_put_buffer(b->st, data, len, &d, err);
 
-        if (r == 0)
-                r = tree_add(&b->t, path, ENTRY_FILE, (mode & 0111) ? 0755 : 0644, len, &d, NULL, err);
-        if (r == 0) {
-                b->size += len;
-                b->files++;
-        }
-        return r;
+        return r == 0 ? add_file(b, path, mode, len, &d, err) : r;
 }
 
 /* A file's content from a reader: in memory up to SMALL_FILE, streamed beyond. */
@@ -227,13 +234,7 @@ static int add_stream(struct builder *b, const char *path, uint64_t size, mode_t
         free(buf);
         if (r == 0)
                 r = staging_end(b->st, &d, err);
-        if (r == 0)
-                r = tree_add(&b->t, path, ENTRY_FILE, (mode & 0111) ? 0755 : 0644, size, &d, NULL, err);
-        if (r == 0) {
-                b->size += size;
-                b->files++;
-        }
-        return r;
+        return r == 0 ? add_file(b, path, mode, size, &d, err) : r;
 }
 
 static ssize_t fd_read(void *ctx, void *buf, size_t len)
