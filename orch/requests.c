@@ -112,31 +112,18 @@ int requests_insert(struct store *s, const char *slug, const char *ref, const ch
 {
         unsigned char b[8];
         char id[17];
-        struct db *db;
-        sqlite3_stmt *st;
         int r;
 
         if (getrandom(b, sizeof b, 0) != sizeof b)
                 return error_set(err, STACK_EFAIL, "getrandom failed");
         for (size_t i = 0; i < sizeof b; i++)
                 snprintf(id + 2 * i, 3, "%02x", b[i]);
-        r = prepare(s,
-                    "INSERT INTO api_requests(id, slug, ref, origin, who, state, reason, requested_at, decided_at,"
-                    " expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?6 = 'pending' THEN 0 ELSE ?8"
-                    " END, ?9)",
-                    &db, &st, "write api tables", err);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, slug, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
-        db_bind_text_opt(st, 4, origin);
-        sqlite3_bind_text(st, 5, who, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, request_state_name(state), -1, SQLITE_STATIC);
-        db_bind_text_opt(st, 7, reason);
-        sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
-        sqlite3_bind_int64(st, 9, expires_at);
-        r = db_finish(db, st, "write api tables", NULL, err);
+        r = index_module_write(store_index(s), &requests_schema,
+                               "INSERT INTO api_requests(id, slug, ref, origin, who, state, reason, requested_at,"
+                               " decided_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                               " CASE WHEN ?6 = 'pending' THEN 0 ELSE ?8 END, ?9)",
+                               "write api tables", NULL, err, "tttttttii", id, slug, ref, origin, who,
+                               request_state_name(state), reason, (int64_t)time(NULL), expires_at);
         if (r < 0)
                 return r;
         r = requests_get(s, id, ret, err);
@@ -167,25 +154,16 @@ int requests_find_pending(struct store *s, const char *id_or_slug, struct reques
 int requests_decide(struct store *s, const char *id, enum request_state state, const char *reason, struct error *err)
 {
         struct request_row row;
-        struct db *db;
-        sqlite3_stmt *st;
         unsigned changed = 0;
         int64_t now = (int64_t)time(NULL);
         int r;
 
         if (state != REQUEST_APPROVED && state != REQUEST_DENIED)
                 return error_set(err, STACK_EFAIL, "requests_decide: bad state %s", request_state_name(state));
-        r = prepare(s,
-                    "UPDATE api_requests SET state = ?1, reason = ?2, decided_at = ?3 WHERE id = ?4 AND"
-                    " state = 'pending' AND expires_at > ?3",
-                    &db, &st, "write api tables", err);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, request_state_name(state), -1, SQLITE_STATIC);
-        db_bind_text_opt(st, 2, reason);
-        sqlite3_bind_int64(st, 3, now);
-        sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
-        r = db_finish(db, st, "write api tables", &changed, err);
+        r = index_module_write(store_index(s), &requests_schema,
+                               "UPDATE api_requests SET state = ?1, reason = ?2, decided_at = ?3 WHERE id = ?4 AND"
+                               " state = 'pending' AND expires_at > ?3",
+                               "write api tables", &changed, err, "ttit", request_state_name(state), reason, now, id);
         if (r < 0 || changed)
                 return r;
         r = requests_get(s, id, &row, err);

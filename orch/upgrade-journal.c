@@ -114,22 +114,12 @@ int journal_new(struct store *s, const char *slug, int64_t from_id, int64_t to_i
 int journal_set(struct store *s, struct journal *j, enum journal_state state, const char *snapshot, const char *message,
                 struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int r = prepare(s,
-                        "UPDATE upgrades SET state = ?, snapshot = COALESCE(?, snapshot),"
-                        " message = COALESCE(?, message), pid = ?, updated_at = ? WHERE id = ?",
-                        &db, &st, "write upgrades", err);
+        int r = index_module_write(store_index(s), &upgrade_schema,
+                                   "UPDATE upgrades SET state = ?, snapshot = COALESCE(?, snapshot),"
+                                   " message = COALESCE(?, message), pid = ?, updated_at = ? WHERE id = ?",
+                                   "write upgrades", NULL, err, "tttnii", journal_state_name(state), snapshot, message,
+                                   (int)getpid(), (int64_t)time(NULL), j->id);
 
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, journal_state_name(state), -1, SQLITE_STATIC);
-        db_bind_text_opt(st, 2, snapshot);
-        db_bind_text_opt(st, 3, message);
-        sqlite3_bind_int(st, 4, (int)getpid());
-        sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
-        sqlite3_bind_int64(st, 6, j->id);
-        r = db_finish(db, st, "write upgrades", NULL, err);
         if (r == 0) {
                 char *nsnap = snapshot ? strdup(snapshot) : NULL;
                 if (snapshot && !nsnap)

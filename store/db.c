@@ -283,6 +283,46 @@ int db_exec_texts(struct db *db, const char *sql, const char *text1, const char 
         return db_finish(db, st, job, ret_changes, err);
 }
 
+int db_vwrite(struct db *db, const char *sql, const char *job, unsigned *ret_changes, struct error *err,
+              const char *types, va_list ap)
+{
+        sqlite3_stmt *st;
+        int r = db_prepare(db, sql, &st, job, err);
+
+        if (r < 0)
+                return r;
+        for (int i = 1; types[i - 1]; i++) {
+                const struct digest *d;
+
+                switch (types[i - 1]) {
+                case 't': db_bind_text_opt(st, i, va_arg(ap, const char *)); break;
+                case 'i': sqlite3_bind_int64(st, i, va_arg(ap, int64_t)); break;
+                case 'n': sqlite3_bind_int(st, i, va_arg(ap, int)); break;
+                case 'd':
+                        d = va_arg(ap, const struct digest *);
+                        if (d)
+                                db_bind_digest(st, i, d);
+                        break;
+                default:
+                        sqlite3_finalize(st);
+                        return error_set(err, STACK_EFAIL, "index.db: %s: bad parameter type '%c'", job, types[i - 1]);
+                }
+        }
+        return db_finish(db, st, job, ret_changes, err);
+}
+
+int db_write(struct db *db, const char *sql, const char *job, unsigned *ret_changes, struct error *err,
+             const char *types, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = db_vwrite(db, sql, job, ret_changes, err, types, ap);
+        va_end(ap);
+        return r;
+}
+
 bool db_has_table(struct db *db, const char *table)
 {
         return db_query_int64(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", table, 0) == 1;
