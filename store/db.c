@@ -287,16 +287,27 @@ int db_vwrite(struct db *db, const char *sql, const char *job, unsigned *ret_cha
               const char *types, va_list ap)
 {
         sqlite3_stmt *st;
-        int r = db_prepare(db, sql, &st, job, err);
+        int n, r = db_prepare(db, sql, &st, job, err);
 
         if (r < 0)
                 return r;
+        n = sqlite3_bind_parameter_count(st);
+        if ((int)strlen(types) != n) { /* a caller's mistake, found by its first run */
+                sqlite3_finalize(st);
+                return error_set(err, STACK_EFAIL, "index.db: %s: %zu parameters given for %d", job, strlen(types), n);
+        }
         for (int i = 1; types[i - 1]; i++) {
                 const struct digest *d;
+                const int64_t *d64;
 
                 switch (types[i - 1]) {
                 case 't': db_bind_text_opt(st, i, va_arg(ap, const char *)); break;
                 case 'i': sqlite3_bind_int64(st, i, va_arg(ap, int64_t)); break;
+                case 'I':
+                        d64 = va_arg(ap, const int64_t *);
+                        if (d64)
+                                sqlite3_bind_int64(st, i, *d64);
+                        break;
                 case 'n': sqlite3_bind_int(st, i, va_arg(ap, int)); break;
                 case 'd':
                         d = va_arg(ap, const struct digest *);

@@ -145,8 +145,9 @@ int64_t db_query_int64(struct db *db, const char *sql, const char *arg, int64_t 
 int db_exec_texts(struct db *db, const char *sql, const char *text1, const char *text2, const char *job,
                   unsigned *ret_changes, struct error *err);
 /* One statement without rows, its parameters ?1, ?2, ... bound in order from the arguments after types, one
- * letter each: 't' a text (const char *; NULL binds NULL; it must outlive the call), 'i' an int64_t, 'n' an
- * int, 'd' a digest (const struct digest *, bound as its hex). *ret_changes (may be NULL) gets the rows it
+ * letter each: 't' a text (const char *; NULL binds NULL; it must outlive the call), 'i' an int64_t, 'I' an
+ * int64_t through a pointer (const int64_t *, NULL binds NULL), 'n' an int, 'd' a digest (const struct digest *,
+ * bound as its hex; NULL binds NULL). *ret_changes (may be NULL) gets the rows it
  * changed. db_vwrite() takes the arguments as a va_list. */
 int db_write(struct db *db, const char *sql, const char *job, unsigned *ret_changes, struct error *err,
              const char *types, ...);
