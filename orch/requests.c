@@ -14,8 +14,6 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 /* Migration i takes the module's tables from version i to i + 1. Never edit one that has shipped: add another.
  * The module keeps its name "api" (module_schemas, table names) from when the daemon alone owned the tables. */
 DB_SCHEMA(requests_schema, "api", REQUESTS_SCHEMA_VERSION,
@@ -28,13 +26,6 @@ DB_SCHEMA(requests_schema, "api", REQUESTS_SCHEMA_VERSION,
           "CREATE TABLE api_trusted(slug TEXT PRIMARY KEY, added_at INTEGER NOT NULL);");
 
 #define REQUEST_COLUMNS "id, slug, ref, origin, who, state, reason, run_id, requested_at, decided_at, expires_at"
-
-/* A statement on the module's (migrated) tables. */
-static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3_stmt **ret, const char *job,
-                   struct error *err)
-{
-        return index_module_prepare(store_index(s), &requests_schema, sql, ret_db, ret, job, err);
-}
 
 static const char *const request_state_names[] = {
         [REQUEST_PENDING] = "pending",
@@ -177,20 +168,10 @@ int requests_decide(struct store *s, const char *id, enum request_state state, c
 
 int requests_expire(struct store *s, const char *id, bool all, const char *reason, unsigned *ret_n, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int r = prepare(s,
-                        "UPDATE api_requests SET state = 'expired', reason = ?1, decided_at = ?2 WHERE"
-                        " state = 'pending' AND (?3 IS NULL OR id = ?3) AND (?4 OR expires_at <= ?2)",
-                        &db, &st, "write api tables", err);
-
-        if (r < 0)
-                return r;
-        db_bind_text_opt(st, 1, reason);
-        sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
-        db_bind_text_opt(st, 3, id);
-        sqlite3_bind_int(st, 4, all);
-        return db_finish(db, st, "write api tables", ret_n, err);
+        return index_module_write(store_index(s), &requests_schema,
+                                  "UPDATE api_requests SET state = 'expired', reason = ?1, decided_at = ?2 WHERE"
+                                  " state = 'pending' AND (?3 IS NULL OR id = ?3) AND (?4 OR expires_at <= ?2)",
+                                  "write api tables", ret_n, err, "titn", reason, (int64_t)time(NULL), id, (int)all);
 }
 
 int requests_set_run(struct store *s, const char *id, const char *run_id, struct error *err)
@@ -212,16 +193,9 @@ int requests_list(struct store *s, int state, struct request_row **ret, size_t *
 
 int trusted_stack_add(struct store *s, const char *slug, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int r = prepare(s, "INSERT OR IGNORE INTO api_trusted(slug, added_at) VALUES(?, ?)", &db, &st,
-                        "write api tables", err);
-
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
-        return db_finish(db, st, "write api tables", NULL, err);
+        return index_module_write(store_index(s), &requests_schema,
+                                  "INSERT OR IGNORE INTO api_trusted(slug, added_at) VALUES(?, ?)", "write api tables",
+                                  NULL, err, "ti", slug, (int64_t)time(NULL));
 }
 
 int trusted_stack_remove(struct store *s, const char *slug, struct error *err)

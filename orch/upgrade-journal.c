@@ -77,24 +77,16 @@ static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3
 int journal_new(struct store *s, const char *slug, int64_t from_id, int64_t to_id, struct journal *j, struct error *err)
 {
         struct db *db;
-        sqlite3_stmt *st;
         int64_t now = (int64_t)time(NULL);
-        int r = prepare(s,
-                        "INSERT INTO upgrades(slug, state, from_id, to_id, pid, started_at, updated_at)"
-                        " VALUES(?, 'prepare', ?, ?, ?, ?, ?)",
-                        &db, &st, "write upgrades", err);
+        int r = index_module_db(store_index(s), &upgrade_schema, &db, err);
 
         memset(j, 0, sizeof *j);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        if (from_id > 0)
-                sqlite3_bind_int64(st, 2, from_id);
-        sqlite3_bind_int64(st, 3, to_id);
-        sqlite3_bind_int(st, 4, (int)getpid());
-        sqlite3_bind_int64(st, 5, now);
-        sqlite3_bind_int64(st, 6, now);
-        r = db_finish(db, st, "write upgrades", NULL, err);
+        if (r == 0)
+                r = db_write(db,
+                             "INSERT INTO upgrades(slug, state, from_id, to_id, pid, started_at, updated_at)"
+                             " VALUES(?, 'prepare', ?, ?, ?, ?, ?)",
+                             "write upgrades", NULL, err, "tIinii", slug, from_id > 0 ? &from_id : NULL, to_id,
+                             (int)getpid(), now, now);
         if (r < 0)
                 return r;
         j->id = db_last_id(db);

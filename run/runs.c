@@ -28,13 +28,6 @@ DB_SCHEMA(runs_schema, "run", RUNS_SCHEMA_VERSION,
 #define RUN_COLUMNS \
         "id, slug, state, project, run_dir, reason, version_id, tree, created_at, updated_at, started_at, stopped_at"
 
-/* A statement on the module's tables (migrated first). */
-static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3_stmt **ret, const char *job,
-                   struct error *err)
-{
-        return index_module_prepare(store_index(s), &runs_schema, sql, ret_db, ret, job, err);
-}
-
 static const char *const run_state_names[] = {
         [RUN_PENDING] = "pending", [RUN_STARTING] = "starting", [RUN_RUNNING] = "running", [RUN_STOPPING] = "stopping",
         [RUN_STOPPED] = "stopped", [RUN_FAILED] = "failed",     [RUN_UNKNOWN] = "unknown", [RUN_REMOVED] = "removed",
@@ -194,14 +187,8 @@ int allows_get(struct store *s, const char *slug, unsigned *ret, struct error *e
 
 int allows_set(struct store *s, const char *slug, unsigned perms, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int rc = prepare(s, "INSERT INTO allows(slug, perms) VALUES(?1, ?2) ON CONFLICT(slug) DO UPDATE SET perms = ?2",
-                         &db, &st, "write allows", err);
-
-        if (rc < 0)
-                return rc;
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, perms);
-        return db_finish(db, st, "write allows", NULL, err);
+        return index_module_write(
+                store_index(s), &runs_schema,
+                "INSERT INTO allows(slug, perms) VALUES(?1, ?2) ON CONFLICT(slug) DO UPDATE SET perms = ?2",
+                "write allows", NULL, err, "ti", slug, (int64_t)perms);
 }

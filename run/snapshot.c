@@ -32,7 +32,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <sqlite3.h>
 
 #define MODULE     "snapshot"
 #define SMALL_FILE (1u << 20) /* hashed in memory first: content the store has costs no write */
@@ -45,13 +44,6 @@ DB_SCHEMA(snapshot_schema, MODULE, SNAPSHOT_SCHEMA_VERSION,
           "CREATE INDEX snapshots_by_slug ON snapshots(slug, seq);");
 
 #define COLUMNS "id, slug, version, reason, created_at, tree, size, added, files, volumes, helper"
-
-/* A statement on the module's table (migrated first). */
-static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3_stmt **ret, const char *job,
-                   struct error *err)
-{
-        return index_module_prepare(store_index(s), &snapshot_schema, sql, ret_db, ret, job, err);
-}
 
 static const struct db_column snapshot_cols[] = {
         DB_CHARS_COL(struct snapshot_row, id),         DB_TEXT_REQ_COL(struct snapshot_row, slug),
@@ -552,28 +544,13 @@ static int snapshot_volume(struct builder *b, struct engine *e, const char *imag
 
 static int insert_row(struct store *s, const struct snapshot_row *row, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int r = prepare(s,
-                        "INSERT INTO snapshots(id, slug, version, reason, created_at, seq, tree, size, added,"
-                        " files, volumes, helper) VALUES(?,?,?,?,?,"
-                        " (SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots),?,?,?,?,?,?)",
-                        &db, &st, "insert snapshot", err);
-
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, row->slug, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, row->version, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, row->reason, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, row->created_at);
-        db_bind_digest(st, 6, &row->tree);
-        sqlite3_bind_int64(st, 7, (sqlite3_int64)row->size);
-        sqlite3_bind_int64(st, 8, (sqlite3_int64)row->added);
-        sqlite3_bind_int64(st, 9, (sqlite3_int64)row->files);
-        sqlite3_bind_text(st, 10, row->volumes, -1, SQLITE_STATIC);
-        db_bind_text_opt(st, 11, row->helper);
-        return db_finish(db, st, "insert snapshot", NULL, err);
+        return index_module_write(store_index(s), &snapshot_schema,
+                                  "INSERT INTO snapshots(id, slug, version, reason, created_at, seq, tree, size, added,"
+                                  " files, volumes, helper) VALUES(?,?,?,?,?,"
+                                  " (SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots),?,?,?,?,?,?)",
+                                  "insert snapshot", NULL, err, "ttttidiiitt", row->id, row->slug, row->version,
+                                  row->reason, row->created_at, &row->tree, (int64_t)row->size, (int64_t)row->added,
+                                  (int64_t)row->files, row->volumes, row->helper);
 }
 
 int snapshot_take(struct store *s, const char *slug, const char *version, const char *reason,
