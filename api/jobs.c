@@ -502,11 +502,23 @@ static void stream_free(void *cls)
         free(st);
 }
 
+/* A streamed response of type read from cls; NULL (cls freed) when there is no memory for it. */
+static struct MHD_Response *callback_reply(MHD_ContentReaderCallback read, MHD_ContentReaderFreeCallback free_cls,
+                                           void *cls, const char *type, struct MHD_Connection *conn)
+{
+        struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, read, cls, free_cls);
+
+        if (!resp) {
+                free_cls(cls);
+                return NULL;
+        }
+        return reply_stream(resp, type, conn);
+}
+
 /* A response streaming jb's lines; takes a reference to jb. */
 static struct MHD_Response *stream_attach(struct jobs *j, struct job *jb, struct MHD_Connection *conn)
 {
         struct stream *st = calloc(1, sizeof *st);
-        struct MHD_Response *resp;
 
         if (!st)
                 return NULL;
@@ -518,12 +530,7 @@ static struct MHD_Response *stream_attach(struct jobs *j, struct job *jb, struct
         jb->streams = st;
         jb->refs++;
         pthread_mutex_unlock(&j->lock);
-        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, st, stream_free);
-        if (!resp) {
-                stream_free(st);
-                return NULL;
-        }
-        return reply_stream(resp, "text/plain; charset=utf-8", conn);
+        return callback_reply(stream_read, stream_free, st, "text/plain; charset=utf-8", conn);
 }
 
 int jobs_start(struct jobs *j, const struct job_spec *spec, struct MHD_Connection *conn,
@@ -669,7 +676,6 @@ static void events_free(void *cls)
 struct MHD_Response *jobs_events(struct jobs *j, struct MHD_Connection *conn)
 {
         struct sub *s = calloc(1, sizeof *s);
-        struct MHD_Response *resp;
 
         if (!s)
                 return NULL;
@@ -681,12 +687,7 @@ struct MHD_Response *jobs_events(struct jobs *j, struct MHD_Connection *conn)
         s->next = j->subs;
         j->subs = s;
         pthread_mutex_unlock(&j->lock);
-        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, events_read, s, events_free);
-        if (!resp) {
-                events_free(s);
-                return NULL;
-        }
-        return reply_stream(resp, "text/event-stream", conn);
+        return callback_reply(events_read, events_free, s, "text/event-stream", conn);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------------------- */

@@ -85,6 +85,19 @@ int error_http(struct error *err, int code, int status, const char *fmt, ...)
         return r;
 }
 
+void error_say(error_say_fn fn, void *ctx, const char *fmt, ...)
+{
+        char line[2048];
+        va_list ap;
+
+        if (!fn)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        fn(ctx, line);
+}
+
 void error_clear(struct error *err)
 {
         if (err) {

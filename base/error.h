@@ -68,6 +68,11 @@ int error_http(struct error *err, int code, int status, const char *fmt, ...) __
 /* Forget what was recorded (for a caller that handled the failure). */
 void error_clear(struct error *err);
 
+/* Warnings and progress lines go to a caller's callback instead (nothing below cli/ prints): format one line
+ * (at most 2047 bytes) and pass it to fn(ctx, line). Nothing happens when fn is NULL. */
+typedef void (*error_say_fn)(void *ctx, const char *line);
+void error_say(error_say_fn fn, void *ctx, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The project code a return value stands for: 0 for r >= 0, the code itself for a negated project code,
  * STACK_EFAIL for -errno (-ENOMEM included: out of memory is a failure, never "not found"). */
 int stack_code_of(int r);

@@ -1,6 +1,7 @@
 /* fsutil.c - file-system helpers: atomic writes (whole or streamed), bounded reads, recursive removal,
  * reflink-or-copy. */
 #include "base/fsutil.h"
+#include "base/mem.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -336,9 +337,7 @@ static int name_cmp(const void *a, const void *b)
 
 void fs_names_free(char **v, size_t n)
 {
-        for (size_t i = 0; v && i < n; i++)
-                free(v[i]);
-        free(v);
+        strv_free_n(v, n);
 }
 
 int fs_list_suffix(const char *dir, const char *suffix, bool strip, char ***ret, size_t *ret_n)

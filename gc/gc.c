@@ -3,6 +3,7 @@
  */
 #include "gc.h"
 
+#include "base/mem.h"
 #include "run/engine.h"
 #include "run/images.h"
 #include "run/runs.h"
@@ -501,7 +502,7 @@ void gc_report_release(struct gc_report *r)
 {
         if (!r)
                 return;
-        engine_strv_free(r->images);
-        engine_strv_free(r->images_kept);
+        strv_free(r->images);
+        strv_free(r->images_kept);
         memset(r, 0, sizeof *r);
 }

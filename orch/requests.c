@@ -3,6 +3,7 @@
  */
 #include "requests.h"
 
+#include "base/mem.h"
 #include "store/db.h"
 #include "store/index.h"
 
@@ -12,8 +13,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-
-#include <sqlite3.h>
 
 /* Migration i takes the module's tables from version i to i + 1. Never edit one that has shipped: add another.
  * The module keeps its name "api" (module_schemas, table names) from when the daemon alone owned the tables. */
@@ -27,13 +26,6 @@ DB_SCHEMA(requests_schema, "api", REQUESTS_SCHEMA_VERSION,
           "CREATE TABLE api_trusted(slug TEXT PRIMARY KEY, added_at INTEGER NOT NULL);");
 
 #define REQUEST_COLUMNS "id, slug, ref, origin, who, state, reason, run_id, requested_at, decided_at, expires_at"
-
-/* A statement on the module's (migrated) tables. */
-static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3_stmt **ret, const char *job,
-                   struct error *err)
-{
-        return index_module_prepare(store_index(s), &requests_schema, sql, ret_db, ret, job, err);
-}
 
 static const char *const request_state_names[] = {
         [REQUEST_PENDING] = "pending",
@@ -67,14 +59,11 @@ static const struct db_column request_cols[] = {
         DB_INT64_COL(struct request_row, expires_at),
 };
 
-static const struct db_rows request_rows = {.size = sizeof(struct request_row),
-                                            .cols = request_cols,
-                                            .n_cols = sizeof request_cols / sizeof *request_cols,
-                                            .job = "read api_requests"};
+static const struct db_rows request_rows = DB_ROWS(struct request_row, request_cols, "read api_requests");
 
 void request_row_release(struct request_row *r)
 {
-        db_release_columns(request_cols, request_rows.n_cols, r, sizeof *r);
+        db_release_row(&request_rows, r);
 }
 
 void request_rows_free(struct request_row *v, size_t n)
@@ -114,31 +103,18 @@ int requests_insert(struct store *s, const char *slug, const char *ref, const ch
 {
         unsigned char b[8];
         char id[17];
-        struct db *db;
-        sqlite3_stmt *st;
         int r;
 
         if (getrandom(b, sizeof b, 0) != sizeof b)
                 return error_set(err, STACK_EFAIL, "getrandom failed");
         for (size_t i = 0; i < sizeof b; i++)
                 snprintf(id + 2 * i, 3, "%02x", b[i]);
-        r = prepare(s,
-                    "INSERT INTO api_requests(id, slug, ref, origin, who, state, reason, requested_at, decided_at,"
-                    " expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?6 = 'pending' THEN 0 ELSE ?8"
-                    " END, ?9)",
-                    &db, &st, "write api tables", err);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, slug, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
-        db_bind_text_opt(st, 4, origin);
-        sqlite3_bind_text(st, 5, who, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, request_state_name(state), -1, SQLITE_STATIC);
-        db_bind_text_opt(st, 7, reason);
-        sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
-        sqlite3_bind_int64(st, 9, expires_at);
-        r = db_finish(db, st, "write api tables", NULL, err);
+        r = index_module_write(store_index(s), &requests_schema,
+                               "INSERT INTO api_requests(id, slug, ref, origin, who, state, reason, requested_at,"
+                               " decided_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                               " CASE WHEN ?6 = 'pending' THEN 0 ELSE ?8 END, ?9)",
+                               "write api tables", NULL, err, "tttttttii", id, slug, ref, origin, who,
+                               request_state_name(state), reason, (int64_t)time(NULL), expires_at);
         if (r < 0)
                 return r;
         r = requests_get(s, id, ret, err);
@@ -169,25 +145,16 @@ int requests_find_pending(struct store *s, const char *id_or_slug, struct reques
 int requests_decide(struct store *s, const char *id, enum request_state state, const char *reason, struct error *err)
 {
         struct request_row row;
-        struct db *db;
-        sqlite3_stmt *st;
         unsigned changed = 0;
         int64_t now = (int64_t)time(NULL);
         int r;
 
         if (state != REQUEST_APPROVED && state != REQUEST_DENIED)
                 return error_set(err, STACK_EFAIL, "requests_decide: bad state %s", request_state_name(state));
-        r = prepare(s,
-                    "UPDATE api_requests SET state = ?1, reason = ?2, decided_at = ?3 WHERE id = ?4 AND"
-                    " state = 'pending' AND expires_at > ?3",
-                    &db, &st, "write api tables", err);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, request_state_name(state), -1, SQLITE_STATIC);
-        db_bind_text_opt(st, 2, reason);
-        sqlite3_bind_int64(st, 3, now);
-        sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
-        r = db_finish(db, st, "write api tables", &changed, err);
+        r = index_module_write(store_index(s), &requests_schema,
+                               "UPDATE api_requests SET state = ?1, reason = ?2, decided_at = ?3 WHERE id = ?4 AND"
+                               " state = 'pending' AND expires_at > ?3",
+                               "write api tables", &changed, err, "ttit", request_state_name(state), reason, now, id);
         if (r < 0 || changed)
                 return r;
         r = requests_get(s, id, &row, err);
@@ -201,20 +168,10 @@ int requests_decide(struct store *s, const char *id, enum request_state state, c
 
 int requests_expire(struct store *s, const char *id, bool all, const char *reason, unsigned *ret_n, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int r = prepare(s,
-                        "UPDATE api_requests SET state = 'expired', reason = ?1, decided_at = ?2 WHERE"
-                        " state = 'pending' AND (?3 IS NULL OR id = ?3) AND (?4 OR expires_at <= ?2)",
-                        &db, &st, "write api tables", err);
-
-        if (r < 0)
-                return r;
-        db_bind_text_opt(st, 1, reason);
-        sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
-        db_bind_text_opt(st, 3, id);
-        sqlite3_bind_int(st, 4, all);
-        return db_finish(db, st, "write api tables", ret_n, err);
+        return index_module_write(store_index(s), &requests_schema,
+                                  "UPDATE api_requests SET state = 'expired', reason = ?1, decided_at = ?2 WHERE"
+                                  " state = 'pending' AND (?3 IS NULL OR id = ?3) AND (?4 OR expires_at <= ?2)",
+                                  "write api tables", ret_n, err, "titn", reason, (int64_t)time(NULL), id, (int)all);
 }
 
 int requests_set_run(struct store *s, const char *id, const char *run_id, struct error *err)
@@ -236,16 +193,9 @@ int requests_list(struct store *s, int state, struct request_row **ret, size_t *
 
 int trusted_stack_add(struct store *s, const char *slug, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int r = prepare(s, "INSERT OR IGNORE INTO api_trusted(slug, added_at) VALUES(?, ?)", &db, &st,
-                        "write api tables", err);
-
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
-        return db_finish(db, st, "write api tables", NULL, err);
+        return index_module_write(store_index(s), &requests_schema,
+                                  "INSERT OR IGNORE INTO api_trusted(slug, added_at) VALUES(?, ?)", "write api tables",
+                                  NULL, err, "ti", slug, (int64_t)time(NULL));
 }
 
 int trusted_stack_remove(struct store *s, const char *slug, struct error *err)
@@ -261,9 +211,7 @@ int trusted_stack_remove(struct store *s, const char *slug, struct error *err)
 
 void request_strv_free(char **v, size_t n)
 {
-        for (size_t i = 0; v && i < n; i++)
-                free(v[i]);
-        free(v);
+        strv_free_n(v, n);
 }
 
 static void slug_release(void *v)

@@ -60,14 +60,11 @@ static const struct db_column journal_cols[] = {
         DB_INT_COL(struct journal, tries),
 };
 
-static const struct db_rows journal_rows = {.size = sizeof(struct journal),
-                                            .cols = journal_cols,
-                                            .n_cols = sizeof journal_cols / sizeof *journal_cols,
-                                            .job = "read upgrades"};
+static const struct db_rows journal_rows = DB_ROWS(struct journal, journal_cols, "read upgrades");
 
 void journal_release(struct journal *j)
 {
-        db_release_columns(journal_cols, journal_rows.n_cols, j, sizeof *j);
+        db_release_row(&journal_rows, j);
 }
 
 /* A statement on the journal (migrated first). */
@@ -80,24 +77,16 @@ static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3
 int journal_new(struct store *s, const char *slug, int64_t from_id, int64_t to_id, struct journal *j, struct error *err)
 {
         struct db *db;
-        sqlite3_stmt *st;
         int64_t now = (int64_t)time(NULL);
-        int r = prepare(s,
-                        "INSERT INTO upgrades(slug, state, from_id, to_id, pid, started_at, updated_at)"
-                        " VALUES(?, 'prepare', ?, ?, ?, ?, ?)",
-                        &db, &st, "write upgrades", err);
+        int r = index_module_db(store_index(s), &upgrade_schema, &db, err);
 
         memset(j, 0, sizeof *j);
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        if (from_id > 0)
-                sqlite3_bind_int64(st, 2, from_id);
-        sqlite3_bind_int64(st, 3, to_id);
-        sqlite3_bind_int(st, 4, (int)getpid());
-        sqlite3_bind_int64(st, 5, now);
-        sqlite3_bind_int64(st, 6, now);
-        r = db_finish(db, st, "write upgrades", NULL, err);
+        if (r == 0)
+                r = db_write(db,
+                             "INSERT INTO upgrades(slug, state, from_id, to_id, pid, started_at, updated_at)"
+                             " VALUES(?, 'prepare', ?, ?, ?, ?, ?)",
+                             "write upgrades", NULL, err, "tIinii", slug, from_id > 0 ? &from_id : NULL, to_id,
+                             (int)getpid(), now, now);
         if (r < 0)
                 return r;
         j->id = db_last_id(db);
@@ -117,22 +106,12 @@ int journal_new(struct store *s, const char *slug, int64_t from_id, int64_t to_i
 int journal_set(struct store *s, struct journal *j, enum journal_state state, const char *snapshot, const char *message,
                 struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int r = prepare(s,
-                        "UPDATE upgrades SET state = ?, snapshot = COALESCE(?, snapshot),"
-                        " message = COALESCE(?, message), pid = ?, updated_at = ? WHERE id = ?",
-                        &db, &st, "write upgrades", err);
+        int r = index_module_write(store_index(s), &upgrade_schema,
+                                   "UPDATE upgrades SET state = ?, snapshot = COALESCE(?, snapshot),"
+                                   " message = COALESCE(?, message), pid = ?, updated_at = ? WHERE id = ?",
+                                   "write upgrades", NULL, err, "tttnii", journal_state_name(state), snapshot, message,
+                                   (int)getpid(), (int64_t)time(NULL), j->id);
 
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, journal_state_name(state), -1, SQLITE_STATIC);
-        db_bind_text_opt(st, 2, snapshot);
-        db_bind_text_opt(st, 3, message);
-        sqlite3_bind_int(st, 4, (int)getpid());
-        sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
-        sqlite3_bind_int64(st, 6, j->id);
-        r = db_finish(db, st, "write upgrades", NULL, err);
         if (r == 0) {
                 char *nsnap = snapshot ? strdup(snapshot) : NULL;
                 if (snapshot && !nsnap)

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,19 +42,8 @@ void upgrade_result_release(struct upgrade_result *r)
         memset(r, 0, sizeof *r);
 }
 
-static void say(const struct upgrade_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const struct upgrade_options *o, const char *fmt, ...)
-{
-        char line[2048];
-        va_list ap;
-
-        if (!o || !o->say)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(line, sizeof line, fmt, ap);
-        va_end(ap);
-        o->say(o->say_ctx, line);
-}
+/* A line of what happens, to o->say (o not NULL). */
+#define say(o, ...) error_say((o)->say, (o)->say_ctx, __VA_ARGS__)
 
 static double now_s(void)
 {

@@ -6,6 +6,8 @@
 #include "engine.h"
 #include "engine-int.h"
 
+#include "base/mem.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,11 +83,7 @@ static void container_release(struct engine_container *c)
 
 void engine_containers_free(struct engine_container *c, size_t n)
 {
-        if (!c)
-                return;
-        for (size_t i = 0; i < n; i++)
-                container_release(&c[i]);
-        free(c);
+        MEM_FREE_ARRAY(c, n, container_release);
 }
 
 static unsigned port_number(json_t *j)
@@ -340,11 +338,7 @@ void engine_config_release(struct engine_config *c)
 
 void engine_configs_free(struct engine_config *c, size_t n)
 {
-        if (!c)
-                return;
-        for (size_t i = 0; i < n; i++)
-                engine_config_release(&c[i]);
-        free(c);
+        MEM_FREE_ARRAY(c, n, engine_config_release);
 }
 
 static int config_cmp(const void *a, const void *b)

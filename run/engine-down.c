@@ -4,6 +4,7 @@
  */
 #include "engine.h"
 #include "engine-int.h"
+#include "base/mem.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -182,7 +183,7 @@ int engine_remove_project(struct engine *e, const char *project, bool volumes, s
                 r = remove_labelled(e, "volume", "/volumes", "Volumes", "/volumes", "Name", label, volume_in_use, &kept,
                                     &rm.volumes, err);
         if (r < 0) {
-                engine_strv_free(kept.v);
+                strv_free(kept.v);
                 return r;
         }
         rm.kept = kept.v;
@@ -194,6 +195,6 @@ void engine_removed_release(struct engine_removed *r)
 {
         if (!r)
                 return;
-        engine_strv_free(r->kept);
+        strv_free(r->kept);
         r->kept = NULL;
 }

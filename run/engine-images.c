@@ -3,6 +3,7 @@
  */
 #include "engine.h"
 #include "engine-int.h"
+#include "base/mem.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -173,6 +174,12 @@ static CURLcode post_tar(struct engine *e, const char *path, struct engine_uploa
         return c;
 }
 
+/* What the Engine said of a refused request: its message, else its text, else dflt. */
+static const char *load_answer_text(const struct load_answer *a, const char *dflt)
+{
+        return a->message ? a->message : a->text ? a->text : dflt;
+}
+
 static int image_load(struct engine *e, struct engine_upload u, uint64_t size, const char *what, struct error *err)
 {
         struct load_answer a = {.line = BUF_INIT(MAX_LOAD_LINE)};
@@ -195,9 +202,7 @@ static int image_load(struct engine *e, struct engine_upload u, uint64_t size, c
                 r = error_set(err, STACK_EREJECT, "image archive %s: %s", what, a.error);
         else if (status >= 400) /* the request refused (version, ...), not the archive read: the Engine's */
                 r = error_set(err, STACK_ERUNTIME, "Docker Engine: POST /images/load of %s: HTTP %ld: %s", what, status,
-                              a.message ? a.message
-                              : a.text  ? a.text
-                                        : "the Engine refused it");
+                              load_answer_text(&a, "the Engine refused it"));
         else if (a.line.toobig)
                 r = error_set(err, STACK_ERUNTIME, "image archive %s: the Engine's answer has a line over %u bytes",
                               what, MAX_LOAD_LINE);
@@ -250,9 +255,7 @@ int engine_build(struct engine *e, int fd, uint64_t size, const char *tag, struc
                 r = error_set(err, STACK_ERUNTIME, "building %s failed: %s", tag, a.error);
         else if (status >= 400)
                 r = error_set(err, STACK_ERUNTIME, "building %s failed: %s", tag,
-                              a.message ? a.message
-                              : a.text  ? a.text
-                                        : "the Engine refused the build");
+                              load_answer_text(&a, "the Engine refused the build"));
         else if (c != CURLE_OK)
                 r = engine_transport_error(e, c, "POST", "/build", err);
         else if (status < 200 || status > 299)
@@ -303,7 +306,7 @@ int engine_image_remove(struct engine *e, const char *ref, bool *ret_removed, st
         if (!e || !ref || !*ref || !ret_removed)
                 return error_set(err, STACK_EFAIL, "engine_image_remove: missing argument");
         r = engine_delete(e, "image", "/images", ref, NULL, "", in_use, &kept, &n, err);
-        engine_strv_free(kept.v);
+        strv_free(kept.v);
         if (r == 0)
                 *ret_removed = n > 0;
         return r;

@@ -111,7 +111,7 @@ void engine_tidy_message(char *s);
 /* A heap copy of s (NULL for NULL); *oom set when out of memory. */
 char *engine_strdup(const char *s, bool *oom);
 
-/* A growing NULL-terminated list of strings without duplicates (engine_strv_free(v) frees it). */
+/* A growing NULL-terminated list of strings without duplicates (strv_free(v) frees it). */
 struct engine_strv {
         char **v;
         size_t n;

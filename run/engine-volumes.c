@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/fsutil.h"
+#include "base/mem.h"
 
 int engine_list_volumes(struct engine *e, const char *project, char ***ret, struct error *err)
 {
@@ -35,7 +36,7 @@ int engine_list_volumes(struct engine *e, const char *project, char ***ret, stru
                 names.v[0] = NULL;
         }
         if (r < 0 || !names.v) {
-                engine_strv_free(names.v);
+                strv_free(names.v);
                 return r < 0 ? r : error_set(err, STACK_EFAIL, "out of memory");
         }
         *ret = names.v;

@@ -102,15 +102,6 @@ int engine_filter_path(struct engine *e, const char *base, const char *key, cons
         return r;
 }
 
-void engine_strv_free(char **v)
-{
-        if (!v)
-                return;
-        for (char **p = v; *p; p++)
-                free(*p);
-        free(v);
-}
-
 int engine_strv_add(struct engine_strv *s, const char *str)
 {
         char **nv;

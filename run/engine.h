@@ -39,9 +39,6 @@ int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what,
 typedef ssize_t (*engine_read_fn)(void *ctx, void *buf, size_t n);
 int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, uint64_t size, const char *what,
                              struct error *err);
-/* A NULL-terminated list of strings from this module (engine_list_volumes, ...); NULL is fine. */
-void engine_strv_free(char **v);
-
 struct engine_container {
         char *id, *name, *service; /* service: label com.docker.compose.service */
         char *state;               /* created|running|paused|restarting|removing|exited|dead */
@@ -103,7 +100,7 @@ int engine_build(struct engine *e, int fd, uint64_t size, const char *tag, struc
 
 /* Named volumes, for snapshots (spec/run.md "Upgrades and snapshots"); all STACK_ERUNTIME on Engine errors.
  *   engine_list_volumes(e, project, &names, err)   GET /volumes by label com.docker.compose.project=<project>:
- *                                                   NULL-terminated names (engine_strv_free)
+ *                                                   NULL-terminated names (strv_free)
  *   engine_helper_create(e, image, volume, "/vol", &id, err)   POST /containers/create, never started: a
  *                                                   container that mounts the volume (NoCopy) at the target
  *   engine_archive_get(e, id, "/vol", fd, err)     GET /containers/{id}/archive?path=: the tar written to fd

@@ -4,6 +4,7 @@
 #include "images.h"
 
 #include "engine.h"
+#include "base/mem.h"
 #include "store/imagearchive.h"
 #include "store/db.h"
 #include "store/index.h"
@@ -152,6 +153,6 @@ int images_load_assembled(struct store *s, struct engine *e, const struct tree_e
                 if (r == 0) /* gc --images may remove only what stack loaded; a failed record costs nothing */
                         images_record(s, &te->digest, refs, NULL);
         }
-        ia_refs_free(refs);
+        strv_free(refs);
         return r;
 }

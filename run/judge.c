@@ -7,6 +7,7 @@
  */
 #include "judge.h"
 #include "policy.h"
+#include "base/mem.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -109,13 +110,6 @@ void judge_refs_release(struct judge_refs *r)
         free(r->volumes);
         free(r->networks);
         memset(r, 0, sizeof *r);
-}
-
-void judge_ids_free(char **ids)
-{
-        for (size_t i = 0; ids && ids[i]; i++)
-                free(ids[i]);
-        free(ids);
 }
 
 /* ---- bind sources ---- */
@@ -779,12 +773,12 @@ int judge_project(struct engine *e, const struct judge_input *in_arg, char ***re
         }
         json_decref(list);
         if (r < 0) {
-                judge_ids_free(ids);
+                strv_free(ids);
                 return r;
         }
         if (ret_ids)
                 *ret_ids = ids;
         else
-                judge_ids_free(ids);
+                strv_free(ids);
         return 0;
 }

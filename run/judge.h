@@ -8,7 +8,7 @@
  *
  * Calling sequence: run.c creates the project without starting it (compose `up --no-start`), then
  * judge_project(e, &in, &ids, err); 0: every container is inside the sandbox (ids: the ids judged, for the
- * check that `up` starts those very containers, judge_ids_free()); STACK_EREJECT: the first thing outside it,
+ * check that `up` starts those very containers, strv_free()); STACK_EREJECT: the first thing outside it,
  * "container NAME: FIELD VALUE needs permission 'P'" (or "... is not allowed" when no permission grants it), and
  * the caller removes what was created. relaunch.c judges the same before it starts containers through the Engine.
  *
@@ -60,6 +60,5 @@ int judge_reference(const struct judge_input *in, const char *who, const char *f
 void judge_refs_release(struct judge_refs *r);
 
 int judge_project(struct engine *e, const struct judge_input *in, char ***ret_ids, struct error *err);
-void judge_ids_free(char **ids);
 
 #endif

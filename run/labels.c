@@ -3,8 +3,9 @@
  */
 #include "labels.h"
 
+#include "base/error.h"
+
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,20 +14,6 @@
 #define SERVICE_PREFIX "traefik.http.services."
 #define PORT_SUFFIX    ".loadbalancer.server.port"
 #define NAME_MAX_LEN   63
-
-static void warnf(labels_warn_fn warn, void *ctx, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void warnf(labels_warn_fn warn, void *ctx, const char *fmt, ...)
-{
-        char line[768];
-        va_list ap;
-
-        if (!warn)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(line, sizeof line, fmt, ap);
-        va_end(ap);
-        warn(ctx, line);
-}
 
 int labels_host_ok(const char *host)
 {
@@ -187,18 +174,18 @@ int labels_routes(const struct label *labels, size_t n, int exposed_port, struct
                 if (!labels[i].key || !labels[i].value || !key_name(labels[i].key, ROUTER_PREFIX, ".rule", router))
                         continue;
                 if (parse_rule(labels[i].value, hosts, LABELS_ROUTES_MAX, &nh) < 0) {
-                        warnf(warn, ctx,
-                              "label %s: cannot read the rule '%s' (only Host(`name`) joined by || is "
-                              "routed); not routed",
-                              labels[i].key, labels[i].value);
+                        error_say(warn, ctx,
+                                  "label %s: cannot read the rule '%s' (only Host(`name`) joined by || is "
+                                  "routed); not routed",
+                                  labels[i].key, labels[i].value);
                         continue;
                 }
                 port = router_port(labels, n, router, exposed_port);
                 if (port == 0) {
-                        warnf(warn, ctx,
-                              "router %s: no port (set traefik.http.services.<name>.loadbalancer.server.port "
-                              "or expose one port); not routed",
-                              router);
+                        error_say(warn, ctx,
+                                  "router %s: no port (set traefik.http.services.<name>.loadbalancer.server.port "
+                                  "or expose one port); not routed",
+                                  router);
                         continue;
                 }
                 for (size_t h = 0; h < nh; h++) {
@@ -206,8 +193,8 @@ int labels_routes(const struct label *labels, size_t n, int exposed_port, struct
                         bool dup = false;
 
                         if (!labels_host_ok(hosts[h])) {
-                                warnf(warn, ctx, "router %s: %s is not a name under %s; not routed", router, hosts[h],
-                                      &LABELS_SUFFIX[1]);
+                                error_say(warn, ctx, "router %s: %s is not a name under %s; not routed", router,
+                                          hosts[h], &LABELS_SUFFIX[1]);
                                 continue;
                         }
                         for (size_t k = 0; k < ret->n; k++)
@@ -215,8 +202,8 @@ int labels_routes(const struct label *labels, size_t n, int exposed_port, struct
                         if (dup)
                                 continue;
                         if (ret->n == LABELS_ROUTES_MAX) {
-                                warnf(warn, ctx, "router %s: more than %d host names; %s not routed", router,
-                                      LABELS_ROUTES_MAX, hosts[h]);
+                                error_say(warn, ctx, "router %s: more than %d host names; %s not routed", router,
+                                          LABELS_ROUTES_MAX, hosts[h]);
                                 continue;
                         }
                         rt = &ret->v[ret->n++];

@@ -148,7 +148,6 @@ bool policy_strv_has(const struct strv *s, const char *str, size_t len);
 void policy_strv_release(struct strv *s);
 /* The list as a NULL-terminated array (an empty one when nothing was added); the strv is emptied. */
 char **policy_strv_steal(struct strv *s);
-void policy_strv_free(char **v);
 /* Absent (NULL: the key is not there) or a YAML null (yamltree_is_null). */
 bool policy_is_null(const struct yamltree_node *n);
 /* Compose interpolates $NAME and ${...}; $$ is a literal '$'. */

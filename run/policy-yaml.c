@@ -68,15 +68,6 @@ char **policy_strv_steal(struct strv *s)
         return v;
 }
 
-void policy_strv_free(char **v)
-{
-        size_t i;
-
-        for (i = 0; v && v[i]; i++)
-                free(v[i]);
-        free(v);
-}
-
 /* Absent (NULL: the key is not there) or a YAML null (yamltree_is_null). */
 bool policy_is_null(const struct yamltree_node *n)
 {

@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
+#include "base/mem.h"
 
 static const struct {
         unsigned bit;
@@ -240,10 +241,10 @@ void policy_result_release(struct policy_result *r)
 {
         if (!r)
                 return;
-        policy_strv_free(r->services);
-        policy_strv_free(r->required_vars);
-        policy_strv_free(r->redirected);
-        policy_strv_free(r->warnings);
+        strv_free(r->services);
+        strv_free(r->required_vars);
+        strv_free(r->redirected);
+        strv_free(r->warnings);
         free(r->routes);
         memset(r, 0, sizeof *r);
 }

@@ -7,6 +7,8 @@
 #include "runner.h"
 #include "runs.h"
 
+#include "base/mem.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -74,9 +76,7 @@ void run_info_release(struct run_info *i)
 
 void run_infos_free(struct run_info *v, size_t n)
 {
-        for (size_t i = 0; v && i < n; i++)
-                run_info_release(&v[i]);
-        free(v);
+        MEM_FREE_ARRAY(v, n, run_info_release);
 }
 
 int run_start(struct store *s, const struct version_info *v, const struct run_options *o, struct run_info *ret,

@@ -8,26 +8,12 @@
 #include "base/fsutil.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define EFFECTIVE_NAME ".stack-compose.yaml"
 #define STACK_DOMAIN   "stack.localhost"
-
-void compose_warn(const struct run_options *o, const char *fmt, ...)
-{
-        char line[1024];
-        va_list ap;
-
-        if (!o || !o->warn)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(line, sizeof line, fmt, ap);
-        va_end(ap);
-        o->warn(o->warn_ctx, line);
-}
 
 int compose_make_paths(struct store *s, const char *slug, const char *compose_rel, const char *run_dir,
                        struct compose_paths *p)

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
+#include "base/error.h"
 #include "run/backend.h"
 #include "run/engine.h"
 #include "run/judge.h"
@@ -65,7 +66,8 @@ int compose_simple(const char *slug, const struct compose_paths *p, const struct
                    struct error *err);
 /* The last lines of text (heap). */
 char *compose_tail_lines(const char *text, int lines);
-void compose_warn(const struct run_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A warning to o->warn (o may be NULL). */
+#define compose_warn(o, ...) error_say((o) ? (o)->warn : NULL, (o) ? (o)->warn_ctx : NULL, __VA_ARGS__)
 
 /* runner-compose-up.c */
 double compose_now(void);

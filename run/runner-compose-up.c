@@ -5,6 +5,7 @@
 #include "images.h"
 #include "relaunch.h"
 #include "base/fsutil.h"
+#include "base/mem.h"
 #include "store/imagearchive.h"
 
 #include <errno.h>
@@ -109,7 +110,7 @@ int compose_load_images(struct store *s, struct engine *e, const struct manifest
                         if (r == 0) /* gc --images may remove only what stack loaded; a failed record costs nothing */
                                 images_record(s, &te->digest, refs, NULL);
                 }
-                ia_refs_free(refs);
+                strv_free(refs);
                 close(fd);
                 if (r < 0)
                         return r;
@@ -368,8 +369,8 @@ int compose_create_judged(struct engine *e, const struct backend *b, const struc
                                 engine_volume_delete(e, after[i], NULL);
                 }
 done:
-        engine_strv_free(before);
-        engine_strv_free(after);
+        strv_free(before);
+        strv_free(after);
         return r;
 }
 

@@ -9,6 +9,7 @@
 #include "runs.h"
 #include "base/buf.h"
 #include "base/fsutil.h"
+#include "base/mem.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -116,7 +117,7 @@ static void start_release(struct start *st)
         if (st->staging)
                 fs_rm_rf(st->np.run_dir); /* a new version that did not get as far as the switch leaves nothing */
         engine_containers_free(st->c, st->nc);
-        judge_ids_free(st->judged);
+        strv_free(st->judged);
         free(st->out);
         free(st->reason);
         free(st->service);

@@ -28,13 +28,6 @@ DB_SCHEMA(runs_schema, "run", RUNS_SCHEMA_VERSION,
 #define RUN_COLUMNS \
         "id, slug, state, project, run_dir, reason, version_id, tree, created_at, updated_at, started_at, stopped_at"
 
-/* A statement on the module's tables (migrated first). */
-static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3_stmt **ret, const char *job,
-                   struct error *err)
-{
-        return index_module_prepare(store_index(s), &runs_schema, sql, ret_db, ret, job, err);
-}
-
 static const char *const run_state_names[] = {
         [RUN_PENDING] = "pending", [RUN_STARTING] = "starting", [RUN_RUNNING] = "running", [RUN_STOPPING] = "stopping",
         [RUN_STOPPED] = "stopped", [RUN_FAILED] = "failed",     [RUN_UNKNOWN] = "unknown", [RUN_REMOVED] = "removed",
@@ -116,52 +109,24 @@ static int run_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *er
 
 int runs_insert(struct store *s, const struct run_row *r, struct error *err)
 {
-        char hex[DIGEST_HEX_LEN + 1];
-        struct db *db;
-        sqlite3_stmt *st;
         int64_t now = (int64_t)time(NULL);
-        int rc;
 
-        rc = prepare(
-                s,
+        return index_module_write(
+                store_index(s), &runs_schema,
                 "INSERT INTO runs(id, slug, version_id, tree, state, project, run_dir, reason, created_at, updated_at)"
                 " VALUES(?,?,?,?,?,?,?,?,?,?)",
-                &db, &st, "write runs", err);
-        if (rc < 0)
-                return rc;
-        digest_to_hex(&r->tree, hex);
-        sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, r->slug, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, r->version_id);
-        sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, run_state_name(r->state), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, r->project, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, r->run_dir, -1, SQLITE_STATIC);
-        db_bind_text_opt(st, 8, r->reason);
-        sqlite3_bind_int64(st, 9, now);
-        sqlite3_bind_int64(st, 10, now);
-        return db_finish(db, st, "write runs", NULL, err);
+                "write runs", NULL, err, "ttidttttii", r->id, r->slug, r->version_id, &r->tree,
+                run_state_name(r->state), r->project, r->run_dir, r->reason, now, now);
 }
 
 int runs_set_state(struct store *s, const char *id, enum run_state state, const char *reason, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int64_t now = (int64_t)time(NULL);
-        int rc;
-
-        rc = prepare(s,
-                     "UPDATE runs SET state = ?1, reason = ?2, updated_at = ?3,"
-                     " started_at = CASE WHEN ?1 = 'running' THEN ?3 ELSE started_at END,"
-                     " stopped_at = CASE WHEN ?1 IN ('stopped', 'failed') THEN ?3 ELSE stopped_at END WHERE id = ?4",
-                     &db, &st, "write runs", err);
-        if (rc < 0)
-                return rc;
-        sqlite3_bind_text(st, 1, run_state_name(state), -1, SQLITE_STATIC);
-        db_bind_text_opt(st, 2, reason);
-        sqlite3_bind_int64(st, 3, now);
-        sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
-        return db_finish(db, st, "write runs", NULL, err);
+        return index_module_write(
+                store_index(s), &runs_schema,
+                "UPDATE runs SET state = ?1, reason = ?2, updated_at = ?3,"
+                " started_at = CASE WHEN ?1 = 'running' THEN ?3 ELSE started_at END,"
+                " stopped_at = CASE WHEN ?1 IN ('stopped', 'failed') THEN ?3 ELSE stopped_at END WHERE id = ?4",
+                "write runs", NULL, err, "ttit", run_state_name(state), reason, (int64_t)time(NULL), id);
 }
 
 /* The rows of a query with one text parameter (NULL: none). */
@@ -222,14 +187,8 @@ int allows_get(struct store *s, const char *slug, unsigned *ret, struct error *e
 
 int allows_set(struct store *s, const char *slug, unsigned perms, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int rc = prepare(s, "INSERT INTO allows(slug, perms) VALUES(?1, ?2) ON CONFLICT(slug) DO UPDATE SET perms = ?2",
-                         &db, &st, "write allows", err);
-
-        if (rc < 0)
-                return rc;
-        sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, perms);
-        return db_finish(db, st, "write allows", NULL, err);
+        return index_module_write(
+                store_index(s), &runs_schema,
+                "INSERT INTO allows(slug, perms) VALUES(?1, ?2) ON CONFLICT(slug) DO UPDATE SET perms = ?2",
+                "write allows", NULL, err, "ti", slug, (int64_t)perms);
 }

@@ -2,6 +2,7 @@
  * spec/run.md "Upgrades and snapshots"). */
 #include "snapshot-int.h"
 
+#include "base/mem.h"
 #include "run/engine.h"
 #include "run/run.h"
 #include "run/rundir.h"
@@ -344,7 +345,7 @@ int snapshot_restore(struct store *s, const char *slug, const struct snapshot_ro
         if (r == 0)
                 r = restore_data(s, slug, root, meta, n_meta, err);
         fs_rm_rf(root);
-        engine_strv_free(now);
+        strv_free(now);
         engine_free(e);
         meta_free(meta, n_meta);
         free(text);

@@ -6,6 +6,7 @@
  */
 #include "snapshot-int.h"
 
+#include "base/mem.h"
 #include "run/engine.h"
 #include "run/run.h"
 #include "run/rundir.h"
@@ -31,7 +32,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <sqlite3.h>
 
 #define MODULE     "snapshot"
 #define SMALL_FILE (1u << 20) /* hashed in memory first: content the store has costs no write */
@@ -45,13 +45,6 @@ DB_SCHEMA(snapshot_schema, MODULE, SNAPSHOT_SCHEMA_VERSION,
 
 #define COLUMNS "id, slug, version, reason, created_at, tree, size, added, files, volumes, helper"
 
-/* A statement on the module's table (migrated first). */
-static int prepare(struct store *s, const char *sql, struct db **ret_db, sqlite3_stmt **ret, const char *job,
-                   struct error *err)
-{
-        return index_module_prepare(store_index(s), &snapshot_schema, sql, ret_db, ret, job, err);
-}
-
 static const struct db_column snapshot_cols[] = {
         DB_CHARS_COL(struct snapshot_row, id),         DB_TEXT_REQ_COL(struct snapshot_row, slug),
         DB_TEXT_REQ_COL(struct snapshot_row, version), DB_TEXT_REQ_COL(struct snapshot_row, reason),
@@ -61,14 +54,11 @@ static const struct db_column snapshot_cols[] = {
         DB_TEXT_COL(struct snapshot_row, helper),
 };
 
-static const struct db_rows snapshot_rows = {.size = sizeof(struct snapshot_row),
-                                             .cols = snapshot_cols,
-                                             .n_cols = sizeof snapshot_cols / sizeof *snapshot_cols,
-                                             .job = "read snapshots"};
+static const struct db_rows snapshot_rows = DB_ROWS(struct snapshot_row, snapshot_cols, "read snapshots");
 
 void snapshot_row_release(struct snapshot_row *r)
 {
-        db_release_columns(snapshot_cols, snapshot_rows.n_cols, r, sizeof *r);
+        db_release_row(&snapshot_rows, r);
 }
 
 void snapshot_rows_free(struct snapshot_row *v, size_t n)
@@ -158,19 +148,8 @@ struct builder {
         const struct snapshot_hooks *h;
 };
 
-static void hook_warn(const struct snapshot_hooks *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void hook_warn(const struct snapshot_hooks *h, const char *fmt, ...)
-{
-        char line[1024];
-        va_list ap;
-
-        if (!h || !h->warn)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(line, sizeof line, fmt, ap);
-        va_end(ap);
-        h->warn(h->ctx, line);
-}
+/* A warning to h->warn (h may be NULL). */
+#define hook_warn(h, ...) error_say((h) ? (h)->warn : NULL, (h) ? (h)->ctx : NULL, __VA_ARGS__)
 
 static int meta_line(struct builder *b, char kind, mode_t mode, uid_t uid, gid_t gid, int64_t mtime, const char *path,
                      struct error *err)
@@ -184,18 +163,25 @@ static int meta_line(struct builder *b, char kind, mode_t mode, uid_t uid, gid_t
         return 0;
 }
 
+/* A file whose content is in the staging area as d: its entry, counted. */
+static int add_file(struct builder *b, const char *path, mode_t mode, uint64_t size, const struct digest *d,
+                    struct error *err)
+{
+        int r = tree_add(&b->t, path, ENTRY_FILE, (mode & 0111) ? 0755 : 0644, size, d, NULL, err);
+
+        if (r == 0) {
+                b->size += size;
+                b->files++;
+        }
+        return r;
+}
+
 static int add_blob(struct builder *b, const char *path, const void *data, size_t len, mode_t mode, struct error *err)
 {
         struct digest d;
         int r = staging_put_buffer(b->st, data, len, &d, err);
 
-        if (r == 0)
-                r = tree_add(&b->t, path, ENTRY_FILE, (mode & 0111) ? 0755 : 0644, len, &d, NULL, err);
-        if (r == 0) {
-                b->size += len;
-                b->files++;
-        }
-        return r;
+        return r == 0 ? add_file(b, path, mode, len, &d, err) : r;
 }
 
 /* A file's content from a reader: in memory up to SMALL_FILE, streamed beyond. */
@@ -240,13 +226,7 @@ static int add_stream(struct builder *b, const char *path, uint64_t size, mode_t
         free(buf);
         if (r == 0)
                 r = staging_end(b->st, &d, err);
-        if (r == 0)
-                r = tree_add(&b->t, path, ENTRY_FILE, (mode & 0111) ? 0755 : 0644, size, &d, NULL, err);
-        if (r == 0) {
-                b->size += size;
-                b->files++;
-        }
-        return r;
+        return r == 0 ? add_file(b, path, mode, size, &d, err) : r;
 }
 
 static ssize_t fd_read(void *ctx, void *buf, size_t len)
@@ -564,28 +544,13 @@ static int snapshot_volume(struct builder *b, struct engine *e, const char *imag
 
 static int insert_row(struct store *s, const struct snapshot_row *row, struct error *err)
 {
-        struct db *db;
-        sqlite3_stmt *st;
-        int r = prepare(s,
-                        "INSERT INTO snapshots(id, slug, version, reason, created_at, seq, tree, size, added,"
-                        " files, volumes, helper) VALUES(?,?,?,?,?,"
-                        " (SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots),?,?,?,?,?,?)",
-                        &db, &st, "insert snapshot", err);
-
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, row->slug, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, row->version, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, row->reason, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, row->created_at);
-        db_bind_digest(st, 6, &row->tree);
-        sqlite3_bind_int64(st, 7, (sqlite3_int64)row->size);
-        sqlite3_bind_int64(st, 8, (sqlite3_int64)row->added);
-        sqlite3_bind_int64(st, 9, (sqlite3_int64)row->files);
-        sqlite3_bind_text(st, 10, row->volumes, -1, SQLITE_STATIC);
-        db_bind_text_opt(st, 11, row->helper);
-        return db_finish(db, st, "insert snapshot", NULL, err);
+        return index_module_write(store_index(s), &snapshot_schema,
+                                  "INSERT INTO snapshots(id, slug, version, reason, created_at, seq, tree, size, added,"
+                                  " files, volumes, helper) VALUES(?,?,?,?,?,"
+                                  " (SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots),?,?,?,?,?,?)",
+                                  "insert snapshot", NULL, err, "ttttidiiitt", row->id, row->slug, row->version,
+                                  row->reason, row->created_at, &row->tree, (int64_t)row->size, (int64_t)row->added,
+                                  (int64_t)row->files, row->volumes, row->helper);
 }
 
 int snapshot_take(struct store *s, const char *slug, const char *version, const char *reason,
@@ -673,7 +638,7 @@ int snapshot_take(struct store *s, const char *slug, const char *version, const 
         tree_release(&b.t);
         buf_release(&b.meta);
         buf_release(&vols);
-        engine_strv_free(names);
+        strv_free(names);
         engine_free(e);
         free(image);
         store_unlock(s);

@@ -167,8 +167,10 @@ int db_enum_parse(const char *const *names, size_t n, const char *name)
         return -EINVAL;
 }
 
-static void row_release(const struct db_rows *how, void *row)
+void db_release_row(const struct db_rows *how, void *row)
 {
+        if (!row)
+                return;
         if (how->release)
                 how->release(row);
         else
@@ -178,7 +180,7 @@ static void row_release(const struct db_rows *how, void *row)
 void db_free_rows(const struct db_rows *how, void *v, size_t n)
 {
         for (size_t i = 0; v && i < n; i++)
-                row_release(how, (char *)v + i * how->size);
+                db_release_row(how, (char *)v + i * how->size);
         free(v);
 }
 
@@ -204,7 +206,7 @@ int db_read_rows(struct db *db, sqlite3_stmt *st, const struct db_rows *how, voi
                 r = how->read ? how->read(how->ctx, st, v + n * how->size, err)
                               : db_read_columns(st, how->cols, how->n_cols, v + n * how->size);
                 if (r < 0) {
-                        row_release(how, v + n * how->size);
+                        db_release_row(how, v + n * how->size);
                         break;
                 }
                 if (r == 0)
@@ -279,6 +281,57 @@ int db_exec_texts(struct db *db, const char *sql, const char *text1, const char 
         for (int i = 0; i < 2 && i < sqlite3_bind_parameter_count(st); i++)
                 db_bind_text_opt(st, i + 1, text[i]);
         return db_finish(db, st, job, ret_changes, err);
+}
+
+int db_vwrite(struct db *db, const char *sql, const char *job, unsigned *ret_changes, struct error *err,
+              const char *types, va_list ap)
+{
+        sqlite3_stmt *st;
+        int n, r = db_prepare(db, sql, &st, job, err);
+
+        if (r < 0)
+                return r;
+        n = sqlite3_bind_parameter_count(st);
+        if ((int)strlen(types) != n) { /* a caller's mistake, found by its first run */
+                sqlite3_finalize(st);
+                return error_set(err, STACK_EFAIL, "index.db: %s: %zu parameters given for %d", job, strlen(types), n);
+        }
+        for (int i = 1; types[i - 1]; i++) {
+                const struct digest *d;
+                const int64_t *d64;
+
+                switch (types[i - 1]) {
+                case 't': db_bind_text_opt(st, i, va_arg(ap, const char *)); break;
+                case 'i': sqlite3_bind_int64(st, i, va_arg(ap, int64_t)); break;
+                case 'I':
+                        d64 = va_arg(ap, const int64_t *);
+                        if (d64)
+                                sqlite3_bind_int64(st, i, *d64);
+                        break;
+                case 'n': sqlite3_bind_int(st, i, va_arg(ap, int)); break;
+                case 'd':
+                        d = va_arg(ap, const struct digest *);
+                        if (d)
+                                db_bind_digest(st, i, d);
+                        break;
+                default:
+                        sqlite3_finalize(st);
+                        return error_set(err, STACK_EFAIL, "index.db: %s: bad parameter type '%c'", job, types[i - 1]);
+                }
+        }
+        return db_finish(db, st, job, ret_changes, err);
+}
+
+int db_write(struct db *db, const char *sql, const char *job, unsigned *ret_changes, struct error *err,
+             const char *types, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = db_vwrite(db, sql, job, ret_changes, err, types, ap);
+        va_end(ap);
+        return r;
 }
 
 bool db_has_table(struct db *db, const char *table)

@@ -22,6 +22,7 @@
 #ifndef STACK_DB_H
 #define STACK_DB_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h> /* offsetof, for the DB_*_COL macros */
 #include <stdint.h>
@@ -121,6 +122,13 @@ struct db_rows {
 };
 int db_read_rows(struct db *db, struct sqlite3_stmt *st, const struct db_rows *how, void *ret_array, size_t *ret_n,
                  struct error *err);
+/* The db_rows of a struct read and released by its column table alone (cols: a static array). */
+/* clang-format off */
+#define DB_ROWS(type, cols_, job_) \
+        {.size = sizeof(type), .cols = (cols_), .n_cols = sizeof(cols_) / sizeof *(cols_), .job = (job_)}
+/* clang-format on */
+/* One row as how releases it (how->release, else its TEXT columns); row may be NULL. */
+void db_release_row(const struct db_rows *how, void *row);
 /* A list db_read_rows() gave: each of the n rows released as how says, then the array freed (v may be NULL). */
 void db_free_rows(const struct db_rows *how, void *v, size_t n);
 /* db_prepare() (job: how->job), an optional text parameter ?1 (NULL: none), then db_read_rows(). */
@@ -136,6 +144,15 @@ int64_t db_query_int64(struct db *db, const char *sql, const char *arg, int64_t 
  * NULL); *ret_changes (may be NULL) gets the rows it changed. */
 int db_exec_texts(struct db *db, const char *sql, const char *text1, const char *text2, const char *job,
                   unsigned *ret_changes, struct error *err);
+/* One statement without rows, its parameters ?1, ?2, ... bound in order from the arguments after types, one
+ * letter each: 't' a text (const char *; NULL binds NULL; it must outlive the call), 'i' an int64_t, 'I' an
+ * int64_t through a pointer (const int64_t *, NULL binds NULL), 'n' an int, 'd' a digest (const struct digest *,
+ * bound as its hex; NULL binds NULL). *ret_changes (may be NULL) gets the rows it
+ * changed. db_vwrite() takes the arguments as a va_list. */
+int db_write(struct db *db, const char *sql, const char *job, unsigned *ret_changes, struct error *err,
+             const char *types, ...);
+int db_vwrite(struct db *db, const char *sql, const char *job, unsigned *ret_changes, struct error *err,
+              const char *types, va_list ap);
 /* Whether a table exists (a module that has never written one need not create it to find out). */
 bool db_has_table(struct db *db, const char *table);
 

@@ -4,6 +4,7 @@
  */
 #include "imagearchive.h"
 #include "imagearchive-int.h"
+#include "base/mem.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -120,19 +121,10 @@ static char **refs_strv(json_t *refs)
 
         json_array_foreach(refs, i, s) if (v && !(v[i] = strdup(json_string_value(s))))
         {
-                ia_refs_free(v);
+                strv_free(v);
                 v = NULL;
         }
         return v;
-}
-
-void ia_refs_free(char **v)
-{
-        if (!v)
-                return;
-        for (char **p = v; *p; p++)
-                free(*p);
-        free(v);
 }
 
 struct refs_stream {

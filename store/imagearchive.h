@@ -28,7 +28,7 @@
  * The image references an archive names, before asking the Engine whether it has them (run/images.c, run/run.c):
  *   ia_archive_refs(fd, &refs, err)            from a file (any archive: uncompressed, gzip or zstd)
  *   ia_archive_refs_stream(read, skip, ctx, &refs, err)   from a stream (ia_read/ia_skip over a recipe)
- *   ia_refs_free(refs)
+ *   strv_free(refs)
  */
 #ifndef STACK_IMAGEARCHIVE_H
 #define STACK_IMAGEARCHIVE_H
@@ -74,7 +74,7 @@ int ia_describe(struct store *s, const struct digest *recipe, json_t **ret, stru
 
 /* The image references an archive names (docker save: manifest.json RepoTags; OCI layout: index.json
  * annotations org.opencontainers.image.ref.name / io.containerd.image.name), read with libarchive from fd
- * (which is left at an unspecified offset). NULL-terminated heap array in *ret (ia_refs_free); STACK_EREJECT
+ * (which is left at an unspecified offset). NULL-terminated heap array in *ret (strv_free); STACK_EREJECT
  * when the file is not such an archive. */
 int ia_archive_refs(int fd, char ***ret, struct error *err);
 /* The same, for an archive that is not a file (one assembled from its parts): read hands out up to n bytes (0 at
@@ -83,6 +83,5 @@ int ia_archive_refs(int fd, char ***ret, struct error *err);
 typedef ssize_t (*ia_read_fn)(void *ctx, void *buf, size_t n);
 typedef int64_t (*ia_skip_fn)(void *ctx, int64_t n);
 int ia_archive_refs_stream(ia_read_fn read, ia_skip_fn skip, void *ctx, char ***ret, struct error *err);
-void ia_refs_free(char **v);
 
 #endif

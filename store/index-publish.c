@@ -105,34 +105,15 @@ static int insert_version(struct index *ix, const struct manifest *m, const char
                           const struct publish_info *pi, const char *tree_hex, const char *bundle_hex, int64_t now,
                           int64_t seq, struct error *err)
 {
-        sqlite3_stmt *st;
-        int r = db_prepare(ix->db,
-                           "INSERT INTO versions(slug, version, tree, bundle, bundle_size, signer, insecure, source,"
-                           " name, description, flavor, compose, fetched_at, fetch_seq)"
-                           " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           &st, "prepare", err);
+        int64_t bundle_size = (int64_t)pi->bundle_size;
 
-        if (r < 0)
-                return r;
-        sqlite3_bind_text(st, 1, m->slug, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, m->version, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, tree_hex, -1, SQLITE_STATIC);
-        if (pi->bundle) {
-                sqlite3_bind_text(st, 4, bundle_hex, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(st, 5, (sqlite3_int64)pi->bundle_size);
-        }
-        if (pi->signer)
-                sqlite3_bind_text(st, 6, pi->signer, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 7, pi->insecure);
-        if (pi->source)
-                sqlite3_bind_text(st, 8, pi->source, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 9, m->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 10, m->description, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 11, manifest_flavor_name(m->flavor), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 12, compose_path, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 13, now);
-        sqlite3_bind_int64(st, 14, seq);
-        return db_finish(ix->db, st, "write", NULL, err);
+        return db_write(ix->db,
+                        "INSERT INTO versions(slug, version, tree, bundle, bundle_size, signer, insecure, source,"
+                        " name, description, flavor, compose, fetched_at, fetch_seq)"
+                        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        "write", NULL, err, "ttttItntttttii", m->slug, m->version, tree_hex,
+                        pi->bundle ? bundle_hex : NULL, pi->bundle ? &bundle_size : NULL, pi->signer, (int)pi->insecure,
+                        pi->source, m->name, m->description, manifest_flavor_name(m->flavor), compose_path, now, seq);
 }
 
 /* Same content again: it becomes the newest fetch of its label. A signature now known upgrades an unsigned
@@ -140,46 +121,14 @@ static int insert_version(struct index *ix, const struct manifest *m, const char
 static int refresh_version(struct index *ix, int64_t id, const struct publish_info *pi, const char *bundle_hex,
                            int64_t now, int64_t seq, struct error *err)
 {
-        sqlite3_stmt *st;
-        int r = db_prepare(ix->db,
-                           "UPDATE versions SET fetched_at = ?, fetch_seq = ?,"
-                           " signer = COALESCE(?, signer), insecure = CASE WHEN ? IS NOT NULL THEN ? ELSE insecure END,"
-                           " bundle = COALESCE(bundle, ?), bundle_size = COALESCE(bundle_size, ?) WHERE id = ?",
-                           &st, "prepare", err);
+        int64_t bundle_size = (int64_t)pi->bundle_size;
 
-        if (r < 0)
-                return r;
-        sqlite3_bind_int64(st, 1, now);
-        sqlite3_bind_int64(st, 2, seq);
-        if (pi->signer) {
-                sqlite3_bind_text(st, 3, pi->signer, -1, SQLITE_STATIC);
-                sqlite3_bind_text(st, 4, pi->signer, -1, SQLITE_STATIC);
-        }
-        sqlite3_bind_int(st, 5, pi->insecure);
-        if (pi->bundle) {
-                sqlite3_bind_text(st, 6, bundle_hex, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(st, 7, (sqlite3_int64)pi->bundle_size);
-        }
-        sqlite3_bind_int64(st, 8, id);
-        return db_finish(ix->db, st, "write", NULL, err);
-}
-
-/* One statement with up to two text parameters and an integer one (NULL: left unbound). */
-static int write_row(struct index *ix, const char *sql, const char *a, const char *b, int64_t num, int num_col,
-                     struct error *err)
-{
-        sqlite3_stmt *st;
-        int r = db_prepare(ix->db, sql, &st, "prepare", err);
-
-        if (r < 0)
-                return r;
-        if (a)
-                sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-        if (b)
-                sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-        if (num_col)
-                sqlite3_bind_int64(st, num_col, num);
-        return db_finish(ix->db, st, "write", NULL, err);
+        return db_write(ix->db,
+                        "UPDATE versions SET fetched_at = ?, fetch_seq = ?,"
+                        " signer = COALESCE(?, signer), insecure = CASE WHEN ? IS NOT NULL THEN ? ELSE insecure END,"
+                        " bundle = COALESCE(bundle, ?), bundle_size = COALESCE(bundle_size, ?) WHERE id = ?",
+                        "write", NULL, err, "iittntIi", now, seq, pi->signer, pi->signer, (int)pi->insecure,
+                        pi->bundle ? bundle_hex : NULL, pi->bundle ? &bundle_size : NULL, id);
 }
 
 int index_publish(struct index *ix, const struct tree *t, const struct digest *tree_digest, const struct manifest *m,
@@ -187,7 +136,6 @@ int index_publish(struct index *ix, const struct tree *t, const struct digest *t
                   struct error *err)
 {
         char tree_hex[DIGEST_HEX_LEN + 1], bundle_hex[DIGEST_HEX_LEN + 1];
-        sqlite3_stmt *st = NULL;
         int64_t id, seq, now = (int64_t)time(NULL);
         bool is_new;
         int r;
@@ -203,8 +151,8 @@ int index_publish(struct index *ix, const struct tree *t, const struct digest *t
         seq = db_query_int64(ix->db, "SELECT MAX(fetch_seq) FROM versions", NULL, 0) + 1;
         id = db_query_int64(ix->db, "SELECT id FROM versions WHERE tree = ?", tree_hex, -1);
         is_new = id < 0;
-        r = write_row(ix, "INSERT OR IGNORE INTO stacks(slug, name, created_at) VALUES(?, ?, ?)", m->slug, m->name, now,
-                      3, err);
+        r = db_write(ix->db, "INSERT OR IGNORE INTO stacks(slug, name, created_at) VALUES(?, ?, ?)", "write", NULL, err,
+                     "tti", m->slug, m->name, now);
         if (r == 0 && is_new) {
                 r = publish_tree(ix, t, tree_hex, err);
                 if (r == 0)
@@ -215,19 +163,13 @@ int index_publish(struct index *ix, const struct tree *t, const struct digest *t
                 r = refresh_version(ix, id, pi, bundle_hex, now, seq, err);
         }
         if (r == 0 && pi->bundle) {
-                r = db_prepare(ix->db,
-                               "INSERT OR IGNORE INTO bundles(digest, size, version_id, fetched_at) VALUES(?,?,?,?)",
-                               &st, "prepare", err);
-                if (r == 0) {
-                        sqlite3_bind_text(st, 1, bundle_hex, -1, SQLITE_STATIC);
-                        sqlite3_bind_int64(st, 2, (sqlite3_int64)pi->bundle_size);
-                        sqlite3_bind_int64(st, 3, id);
-                        sqlite3_bind_int64(st, 4, now);
-                        r = db_finish(ix->db, st, "write", NULL, err);
-                }
+                r = db_write(ix->db,
+                             "INSERT OR IGNORE INTO bundles(digest, size, version_id, fetched_at) VALUES(?,?,?,?)",
+                             "write", NULL, err, "tiii", bundle_hex, (int64_t)pi->bundle_size, id, now);
         }
         if (r == 0) /* refetched */
-                r = write_row(ix, "DELETE FROM lost WHERE slug = ? AND version = ?", m->slug, m->version, 0, 0, err);
+                r = db_write(ix->db, "DELETE FROM lost WHERE slug = ? AND version = ?", "write", NULL, err, "tt",
+                             m->slug, m->version);
         r = db_end(ix->db, r, err);
         if (r < 0)
                 return r;
@@ -255,9 +197,10 @@ int index_put_tree(struct index *ix, const struct tree *t, const struct digest *
 
 int index_set_pin(struct index *ix, int64_t version_id, bool pin, bool *ret_changed, struct error *err)
 {
-        int r = write_row(
-                ix, pin ? "INSERT OR IGNORE INTO pins(version_id) VALUES(?)" : "DELETE FROM pins WHERE version_id = ?",
-                NULL, NULL, version_id, 1, err);
+        int r = db_write(ix->db,
+                         pin ? "INSERT OR IGNORE INTO pins(version_id) VALUES(?)"
+                             : "DELETE FROM pins WHERE version_id = ?",
+                         "write", NULL, err, "i", version_id);
 
         if (r == 0 && ret_changed)
                 *ret_changed = db_changes(ix->db) > 0;

@@ -54,7 +54,7 @@ static const struct db_rows version_rows = {
 
 void version_info_release(struct version_info *v)
 {
-        db_release_columns(version_cols, version_rows.n_cols, v, sizeof *v);
+        db_release_row(&version_rows, v);
 }
 
 void version_list_free(struct version_info *v, size_t n)

@@ -9,8 +9,7 @@
 
 static const struct db_column lost_cols[] = {DB_TEXT_REQ_COL(struct lost_version, slug),
                                              DB_TEXT_REQ_COL(struct lost_version, version)};
-static const struct db_rows lost_rows = {
-        .size = sizeof(struct lost_version), .cols = lost_cols, .n_cols = 2, .job = "read lost"};
+static const struct db_rows lost_rows = DB_ROWS(struct lost_version, lost_cols, "read lost");
 
 /* The digests into a temp table (one statement for all). */
 static int insert_digests(struct index *ix, const char *sql, const struct digest *d, size_t n, struct error *err)

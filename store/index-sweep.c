@@ -24,24 +24,12 @@ int index_sweep_begin(struct index *ix, struct error *err)
 
 int index_sweep_keep_version(struct index *ix, int64_t id, struct error *err)
 {
-        sqlite3_stmt *st;
-        int r = db_prepare(ix->db, "INSERT OR IGNORE INTO temp.gc_versions(id) VALUES(?)", &st, "prepare", err);
-
-        if (r < 0)
-                return r;
-        sqlite3_bind_int64(st, 1, id);
-        return db_finish(ix->db, st, "write", NULL, err);
+        return db_write(ix->db, "INSERT OR IGNORE INTO temp.gc_versions(id) VALUES(?)", "write", NULL, err, "i", id);
 }
 
 int index_sweep_keep_tree(struct index *ix, const struct digest *tree, struct error *err)
 {
-        sqlite3_stmt *st;
-        int r = db_prepare(ix->db, "INSERT OR IGNORE INTO temp.gc_trees(digest) VALUES(?)", &st, "prepare", err);
-
-        if (r < 0)
-                return r;
-        db_bind_digest(st, 1, tree);
-        return db_finish(ix->db, st, "write", NULL, err);
+        return db_write(ix->db, "INSERT OR IGNORE INTO temp.gc_trees(digest) VALUES(?)", "write", NULL, err, "d", tree);
 }
 
 /* One set-based statement; *ret (may be NULL) gets the rows it changed. */

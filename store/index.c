@@ -4,6 +4,7 @@
  */
 #include "index-int.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -124,7 +125,6 @@ static int module_version(struct index *ix, const char *module, int *ret, struct
 
 static int migrate_module(struct index *ix, const struct db_schema *sc, struct error *err)
 {
-        sqlite3_stmt *st = NULL;
         int have, r;
 
         if (!ix || !sc || !sc->module || (sc->version > 0 && !sc->steps) || sc->version < 0)
@@ -150,15 +150,10 @@ static int migrate_module(struct index *ix, const struct db_schema *sc, struct e
                 if (r < 0)
                         goto fail;
         }
-        r = db_prepare(ix->db,
-                       "INSERT INTO module_schemas(module, version) VALUES(?1, ?2)"
-                       " ON CONFLICT(module) DO UPDATE SET version = ?2",
-                       &st, "write module_schemas", err);
-        if (r < 0)
-                goto fail;
-        sqlite3_bind_text(st, 1, sc->module, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, sc->version);
-        r = db_finish(ix->db, st, "write module_schemas", NULL, err);
+        r = db_write(ix->db,
+                     "INSERT INTO module_schemas(module, version) VALUES(?1, ?2)"
+                     " ON CONFLICT(module) DO UPDATE SET version = ?2",
+                     "write module_schemas", NULL, err, "tn", sc->module, sc->version);
 fail:
         return db_end(ix->db, r, err);
 }
@@ -196,6 +191,21 @@ int index_module_exec(struct index *ix, const struct db_schema *schema, const ch
         int r = index_module_db(ix, schema, &db, err);
 
         return r < 0 ? r : db_exec_texts(db, sql, text1, text2, job, ret_changes, err);
+}
+
+int index_module_write(struct index *ix, const struct db_schema *schema, const char *sql, const char *job,
+                       unsigned *ret_changes, struct error *err, const char *types, ...)
+{
+        struct db *db = NULL;
+        va_list ap;
+        int r = index_module_db(ix, schema, &db, err);
+
+        if (r < 0)
+                return r;
+        va_start(ap, types);
+        r = db_vwrite(db, sql, job, ret_changes, err, types, ap);
+        va_end(ap);
+        return r;
 }
 
 int index_module_int64(struct index *ix, const struct db_schema *schema, const char *sql, const char *text,

@@ -145,6 +145,9 @@ int index_module_rows(struct index *ix, const struct db_schema *schema, const ch
 /* index_module_db() then db_exec_texts() / db_read_int64(). */
 int index_module_exec(struct index *ix, const struct db_schema *schema, const char *sql, const char *text1,
                       const char *text2, const char *job, unsigned *ret_changes, struct error *err);
+/* index_module_db() then db_vwrite(): one write on the module's tables, parameters as db_write() takes them. */
+int index_module_write(struct index *ix, const struct db_schema *schema, const char *sql, const char *job,
+                       unsigned *ret_changes, struct error *err, const char *types, ...);
 int index_module_int64(struct index *ix, const struct db_schema *schema, const char *sql, const char *text,
                        int64_t dflt, int64_t *ret, const char *job, struct error *err);
 /* Whether a module's table exists yet, without creating it (a store that never upgraded has no journal). */

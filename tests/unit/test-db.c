@@ -1,6 +1,7 @@
 /* test-db.c - the SQLite layer (store/db.h): an error line names the statement's job; rows are read through their
  * column tables (text, fixed ids, integers, digests, enums by name) and released through them; a value the
- * stack does not know is refused; a failed transaction leaves nothing; the state names round-trip. */
+ * stack does not know is refused; a failed transaction leaves nothing; the state names round-trip; db_write() binds
+ * by its type string (NULL texts and int64 pointers bind NULL) and refuses one that does not fit the statement. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -143,12 +144,45 @@ static void state_names_round_trip(void **state)
         assert_int_equal(run_state_parse(NULL), -EINVAL);
 }
 
+static void writes_bind_their_type_string(void **state)
+{
+        struct db *db = fresh_db();
+        struct error err = ERROR_INIT;
+        struct digest d;
+        int64_t big = INT64_C(1) << 40;
+        unsigned changed = 0;
+
+        assert_int_equal(digest_from_hex(HEX64, &d), 0);
+        assert_int_equal(db_write(db, "INSERT INTO things VALUES(?, ?, ?, ?, ?)", "write things", &changed, &err,
+                                  "ttItd", "c3", NULL, &big, "running", &d),
+                         0);
+        assert_int_equal(changed, 1);
+        assert_int_equal(
+                db_query_int64(db, "SELECT size FROM things WHERE id = 'c3' AND name IS NULL AND tree = '" HEX64 "'",
+                               NULL, -1),
+                big);
+        assert_int_equal(db_write(db, "UPDATE things SET size = ?1, state = ?2 WHERE id = ?3", "write things", &changed,
+                                  &err, "ntt", 7, "stopped", "c3"),
+                         0);
+        assert_int_equal(db_query_int64(db, "SELECT size FROM things WHERE id = 'c3'", NULL, -1), 7);
+        assert_int_equal(db_write(db, "UPDATE things SET size = ? WHERE id = ?", "write things", NULL, &err, "iI",
+                                  (int64_t)9, (const int64_t *)NULL),
+                         0);
+        assert_int_equal(db_query_int64(db, "SELECT size FROM things WHERE id = 'c3'", NULL, -1), 7); /* id NULL */
+        /* A type string that does not match the statement is refused before anything is bound. */
+        assert_int_equal(db_write(db, "DELETE FROM things WHERE id = ?", "write things", NULL, &err, "tt", "a1", "b2"),
+                         -STACK_EFAIL);
+        assert_non_null(strstr(err.msg, "2 parameters given for 1"));
+        assert_int_equal(db_query_int64(db, "SELECT COUNT(*) FROM things", NULL, -1), 3);
+        db_close(db);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(error_line_names_the_job),      cmocka_unit_test(rows_are_read_through_their_columns),
                 cmocka_unit_test(unknown_state_name_is_refused), cmocka_unit_test(failed_transaction_leaves_nothing),
-                cmocka_unit_test(state_names_round_trip),
+                cmocka_unit_test(state_names_round_trip),        cmocka_unit_test(writes_bind_their_type_string),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "base/mem.h"
 #include "run/engine.h"
 #include "store/imagearchive.h"
 #include "testlib.h"
@@ -339,7 +340,7 @@ static void archive_refs_reads_docker_save_repo_tags(void **state)
         assert_non_null(refs);
         assert_string_equal(refs[0], IMAGE);
         assert_null(refs[1]);
-        ia_refs_free(refs);
+        strv_free(refs);
 
         /* The same archive gzipped. */
         assert_int_equal(sh("gzip -k '%s'", path), 0);
@@ -349,8 +350,8 @@ static void archive_refs_reads_docker_save_repo_tags(void **state)
         close(fd);
         assert_string_equal(refs[0], IMAGE);
         assert_null(refs[1]);
-        ia_refs_free(refs);
-        ia_refs_free(NULL);
+        strv_free(refs);
+        strv_free(NULL);
 }
 
 static void archive_refs_reads_oci_index_annotations(void **state)
@@ -380,7 +381,7 @@ static void archive_refs_reads_oci_index_annotations(void **state)
         assert_string_equal(refs[0], "docker.io/stack-test/oci:2");
         assert_string_equal(refs[1], "stack-test/oci:3");
         assert_null(refs[2]);
-        ia_refs_free(refs);
+        strv_free(refs);
 }
 
 static void archive_refs_refuses_a_tar_that_is_no_image_archive(void **state)
@@ -455,7 +456,7 @@ static void image_load_streams_a_saved_archive_back(void **state)
         fd = open_fd(path, &size);
         assert_int_equal(ia_archive_refs(fd, &refs, &err), 0);
         assert_string_equal(refs[0], ref);
-        ia_refs_free(refs);
+        strv_free(refs);
         assert_int_equal(lseek(fd, 0, SEEK_SET), 0); /* ia_archive_refs leaves the offset anywhere */
         assert_int_equal(engine_image_load(e, fd, size, "load.tar", &err), 0);
         close(fd);

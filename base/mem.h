@@ -1,0 +1,25 @@
+/* mem.h - freeing the arrays the modules hand out: string lists and arrays of structs.
+ *
+ * strv_free(v)                  a NULL-terminated array of heap strings (engine names, image refs, policy
+ *                               lists, judge ids); v may be NULL
+ * strv_free_n(v, n)             the same for an array of n strings (directory listings, request slugs)
+ * MEM_FREE_ARRAY(v, n, release) an array of n structs: release(&v[i]) for each (the struct's own release
+ *                               function, typed as the struct), then free(v); v may be NULL
+ */
+#ifndef STACK_MEM_H
+#define STACK_MEM_H
+
+#include <stddef.h>
+#include <stdlib.h>
+
+void strv_free(char **v);
+void strv_free_n(char **v, size_t n);
+
+#define MEM_FREE_ARRAY(v, n, release)                      \
+        do {                                               \
+                for (size_t i_ = 0; (v) && i_ < (n); i_++) \
+                        release(&(v)[i_]);                 \
+                free(v);                                   \
+        } while (0)
+
+#endif
