@@ -82,8 +82,8 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv)
         } else {
                 optind = 1;
         }
-        if (argc - optind < cmd->min_args || (cmd->max_args >= 0 && argc - optind > cmd->max_args))
-                return cli_usage(cmd->name, "%s", cmd->args_usage);
+        if (argc - optind < cmd->args.min || (cmd->args.max >= 0 && argc - optind > cmd->args.max))
+                return cli_usage(cmd->name, "%s", cmd->args.usage);
         if (cmd->store) {
                 struct error err = ERROR_INIT;
 

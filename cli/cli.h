@@ -9,8 +9,8 @@
  *   bool purge = false, json = false;
  *   struct store *s = NULL;
  *   const struct cli_option opts[] = {{"purge", 0, .flag = &purge}, {0}};
- *   const struct cli_command cmd = {"rm", "usage: stack rm ID|SLUG [--purge]\n...", opts, &json, .min_args = 1,
- *                                   .max_args = 1, .args_usage = "expects a run ID or a SLUG", .store = &s};
+ *   const struct cli_command cmd = {"rm", "usage: stack rm ID|SLUG [--purge]\n...", opts, &json,
+ *                                   .args = {1, 1, "expects a run ID or a SLUG"}, .store = &s};
  *   int r = cli_parse(&cmd, argc, argv);
  *   if (r != CLI_PARSED)
  *           return r;   0 after --help or -h (cmd.help printed), STACK_EXIT_USAGE after the usage line, or
@@ -78,10 +78,12 @@ struct cli_command {
         const char *help;                 /* printed as is on stdout by --help and -h */
         const struct cli_option *options; /* ends with {0}; NULL: none but --help (and --json) */
         bool *json;                       /* --json sets it; NULL: the command has no --json */
-        int min_args, max_args;           /* how many arguments; max_args < 0: any number (the command checks) */
-        const char *args_usage;           /* the usage error when their number is wrong */
-        bool no_options;                  /* only "--help" or "-h" as first argument; any other is an argument */
-        struct store **store;             /* not NULL: the store opened into it once the arguments are right
+        struct {
+                int min, max;      /* how many arguments; max < 0: any number (the command checks) */
+                const char *usage; /* the usage error when their number is wrong */
+        } args;
+        bool no_options;      /* only "--help" or "-h" as first argument; any other is an argument */
+        struct store **store; /* not NULL: the store opened into it once the arguments are right
                                            * (store_free() it); cli_fail() and its code when it cannot be */
 };
 

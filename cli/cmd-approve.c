@@ -14,9 +14,7 @@ int cmd_approve(int argc, char **argv)
         const struct cli_option opts[] = {{"reason", 0, .arg = approve ? NULL : &reason}, {0}};
         char help[512];
         struct store *s = NULL;
-        const struct cli_command c = {cmd,           help,          opts,
-                                      .min_args = 1, .max_args = 1, .args_usage = "expects a request ID or a SLUG",
-                                      .store = &s};
+        const struct cli_command c = {cmd, help, opts, .args = {1, 1, "expects a request ID or a SLUG"}, .store = &s};
         struct error err = ERROR_INIT;
         struct request_row row = {0};
         int r;
@@ -50,7 +48,7 @@ int cmd_trust_stack(int argc, char **argv)
                 "usage: stack trust-stack add SLUG | ls | rm SLUG\nThe trusted list: a POST /run with a valid token for "
                 "a stack on it starts at once;\nany other request (and every one without a token) waits for stack "
                 "approve.\n",
-                .max_args = -1, .no_options = true};
+                .args = {0, -1, NULL}, .no_options = true};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         const char *sub = argc > 1 ? argv[1] : "";

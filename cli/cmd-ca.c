@@ -18,7 +18,7 @@ int cmd_ca(int argc, char **argv)
                 "usage: stack ca [--path]\n"
                 "Prints the local CA certificate that signs the proxy's certificates (made on first\n"
                 "use) and the commands that trust it; --path prints only its path.\n",
-                opts, .args_usage = "takes no arguments", .store = &s};
+                opts, .args = {0, 0, "takes no arguments"}, .store = &s};
         struct error err = ERROR_INIT;
         char path[PATH_MAX], fp[CERT_FP_LEN];
         int r = cli_parse(&c, argc, argv);

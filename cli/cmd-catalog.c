@@ -123,7 +123,7 @@ int cmd_catalog(int argc, char **argv)
                 "Writes DIR/index.json listing every DIR/*.stack bundle (slug, title, versions oldest first,\n"
                 "each with its file name, SHA-256 and size). With --key, also signs it: DIR/index.json.sig.\n"
                 "Serve DIR as it is (https://, http:// or file://) and point STACK_CATALOG at it.\n",
-                opts, .max_args = -1};
+                opts, .args = {0, -1, NULL}};
         struct error err = ERROR_INIT;
         int r = cli_parse(&c, argc, argv);
 

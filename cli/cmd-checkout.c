@@ -12,10 +12,7 @@ int cmd_checkout(int argc, char **argv)
         const struct cli_command c = {"checkout",
                                       "usage: stack checkout SLUG[@VERSION] DIR\n"
                                       "Writes the version's files into DIR (which must not exist or be empty).\n",
-                                      .min_args = 2,
-                                      .max_args = 2,
-                                      .args_usage = "expects SLUG[@VERSION] DIR",
-                                      .store = &s};
+                                      .args = {2, 2, "expects SLUG[@VERSION] DIR"}, .store = &s};
         struct error err = ERROR_INIT;
         struct version_info v = {0};
         struct tree t;

@@ -27,11 +27,7 @@ int cmd_config(int argc, char **argv)
                 "Prints the effective compose file stack run would start (variables resolved, the\n"
                 "policy's changes made), or why it would refuse, with the same exit code. Nothing\n"
                 "starts; --env values and --allow grants are not remembered.\n",
-                opts,
-                .min_args = 1,
-                .max_args = 1,
-                .args_usage = "expects SLUG[@VERSION]",
-                .store = &s};
+                opts, .args = {1, 1, "expects SLUG[@VERSION]"}, .store = &s};
         struct error err = ERROR_INIT;
         struct version_info v = {0};
         char *text = NULL;

@@ -22,11 +22,7 @@ int cmd_fetch(int argc, char **argv)
                 "SLUG comes from the catalog at --catalog or $STACK_CATALOG (signed index.json); a URL or\n"
                 "FILE needs a .sig beside it by a trusted key. --insecure accepts unsigned content and\n"
                 "records it. Offline, a SLUG the store holds still resolves.\n",
-                opts,
-                &json,
-                .min_args = 1,
-                .max_args = 1,
-                .args_usage = "expects SLUG[@VERSION], URL or FILE"};
+                opts, &json, .args = {1, 1, "expects SLUG[@VERSION], URL or FILE"}};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         struct fetch_result res = {0};

@@ -82,7 +82,7 @@ int cmd_gc(int argc, char **argv)
                 "stack loaded for removed versions that no container uses. --dry-run changes nothing.\n",
                 opts,
                 &json,
-                .args_usage = "takes no arguments",
+                .args = {0, 0, "takes no arguments"},
                 .store = &s};
         struct gc_report rep = {0};
         struct error err = ERROR_INIT;

@@ -15,11 +15,7 @@ int cmd_import(int argc, char **argv)
                 "usage: stack import FILE [--json]\n"
                 "Adds a bundle file (zstd or gzip tar) to the store, recorded as unsigned; a FILE.sig\n"
                 "beside it must verify against a trusted key and is recorded.\n",
-                NULL,
-                &json,
-                .min_args = 1,
-                .max_args = 1,
-                .args_usage = "expects one FILE"};
+                NULL, &json, .args = {1, 1, "expects one FILE"}};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         struct fetch_options fo = {.allow_unsigned = true, .warn = cli_warn};

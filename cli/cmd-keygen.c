@@ -14,7 +14,7 @@ int cmd_keygen(int argc, char **argv)
                 "Writes a new ECDSA P-256 publisher key pair: NAME.key (private, mode 0600, keep it secret)\n"
                 "and NAME.pub (hand it to the people who trust your catalog: stack trust add NAME.pub).\n"
                 "NAME may include a directory; existing files are never overwritten.\n",
-                .min_args = 1, .max_args = 1, .args_usage = "expects one NAME"};
+                .args = {1, 1, "expects one NAME"}};
         struct error err = ERROR_INIT;
         char pub[PATH_MAX], fp[24];
         const char *name;

@@ -12,9 +12,8 @@ int cmd_logs(int argc, char **argv)
         bool follow = false;
         const struct cli_option opts[] = {{"follow", 'f', .flag = &follow}, {0}};
         struct store *s = NULL;
-        const struct cli_command c = {
-                "logs",        "usage: stack logs ID|SLUG [-f]\n",         opts,       .min_args = 1,
-                .max_args = 1, .args_usage = "expects a run ID or a SLUG", .store = &s};
+        const struct cli_command c = {"logs", "usage: stack logs ID|SLUG [-f]\n", opts,
+                                      .args = {1, 1, "expects a run ID or a SLUG"}, .store = &s};
         struct error err = ERROR_INIT;
         struct run_row row = {0};
         int r = cli_parse(&c, argc, argv);

@@ -16,9 +16,7 @@ int cmd_ls(int argc, char **argv)
                                       "first.\n",
                                       NULL,
                                       &json,
-                                      .min_args = 0,
-                                      .max_args = 1,
-                                      .args_usage = "expects at most one SLUG",
+                                      .args = {0, 1, "expects at most one SLUG"},
                                       .store = &s};
         struct error err = ERROR_INIT;
         struct version_info *v = NULL;

@@ -63,7 +63,7 @@ int cmd_open(int argc, char **argv)
                 {"print", 0, .flag = &print}, {"port", 0, .parse = port_arg, .ctx = &port}, {0}};
         char help[512];
         struct store *s = NULL;
-        const struct cli_command c = {"open", help, opts, .args_usage = "takes no arguments", .store = &s};
+        const struct cli_command c = {"open", help, opts, .args = {0, 0, "takes no arguments"}, .store = &s};
         char token[LOGIN_TOKEN_HEX + 1], url[256];
         struct error err = ERROR_INIT;
         int r;

@@ -28,10 +28,7 @@ int cmd_pack(int argc, char **argv)
                 "Builds a bundle (pax tar + zstd) from the stack folder DIR, reproducibly: sorted entries,\n"
                 "owner 0:0, mtime 0, normalised modes. FILE defaults to <slug>-<version>.stack in the\n"
                 "current directory, slug and version from DIR/stack.yaml.\n",
-                opts,
-                .min_args = 1,
-                .max_args = 1,
-                .args_usage = "expects one DIR"};
+                opts, .args = {1, 1, "expects one DIR"}};
         struct error err = ERROR_INIT;
         struct manifest *m = NULL;
         struct pack_result res = {0};

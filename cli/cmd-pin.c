@@ -14,10 +14,7 @@ int cmd_pin(int argc, char **argv)
                 pin ? "pin" : "unpin",
                 pin ? "usage: stack pin SLUG[@VER]\nPins a version: gc keeps it until stack unpin.\n"
                     : "usage: stack unpin SLUG[@VER]\nLets gc collect a version again.\n",
-                .min_args = 1,
-                .max_args = 1,
-                .args_usage = "expects one SLUG@VER",
-                .store = &s};
+                .args = {1, 1, "expects one SLUG@VER"}, .store = &s};
         struct error err = ERROR_INIT;
         struct version_info v = {0};
         bool changed = false;

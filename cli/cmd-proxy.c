@@ -65,13 +65,8 @@ int cmd_proxy(int argc, char **argv)
         const char *sub, *host = NULL;
         bool json = false;
         const struct cli_option opts[] = {{"host", 0, .arg = &host}, {0}};
-        const struct cli_command c = {"proxy",
-                                      USAGE,
-                                      opts,
-                                      &json,
-                                      .min_args = 1,
-                                      .max_args = -1,
-                                      .args_usage = "wants status, start, stop, route, placeholder or unroute"};
+        const struct cli_command c = {"proxy", USAGE, opts, &json,
+                                      .args = {1, -1, "wants status, start, stop, route, placeholder or unroute"}};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         char host_buf[320], addr[400];

@@ -86,7 +86,7 @@ int cmd_ps(int argc, char **argv)
                                       "stack, version and age.\n",
                                       NULL,
                                       &json,
-                                      .args_usage = "takes no arguments",
+                                      .args = {0, 0, "takes no arguments"},
                                       .store = &s};
         struct error err = ERROR_INIT;
         struct run_info *v = NULL;

@@ -36,11 +36,7 @@ int cmd_run(int argc, char **argv)
                 "on the Docker Engine, and prints where it answers. --env values and --allow grants are\n"
                 "remembered for the stack; --allow grants a permission even when the stack's stack.yaml\n"
                 "does not ask for it (after a warning). stack config shows what would run.\n",
-                opts,
-                &json,
-                .min_args = 1,
-                .max_args = 1,
-                .args_usage = "expects SLUG[@VERSION]"};
+                opts, &json, .args = {1, 1, "expects SLUG[@VERSION]"}};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         struct run_info info = {0};

@@ -187,7 +187,7 @@ int cmd_serve(int argc, char **argv)
                                           {"auto-approve", 0, .flag = &so.auto_approve},
                                           {0}};
         char help[1536];
-        const struct cli_command c = {"serve", help, opts, .args_usage = "takes no arguments"};
+        const struct cli_command c = {"serve", help, opts, .args = {0, 0, "takes no arguments"}};
         char key_path[PATH_MAX], cert_path[PATH_MAX], secret_path[PATH_MAX], *end;
         struct error err = ERROR_INIT;
         struct store *s = NULL;

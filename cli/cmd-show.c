@@ -66,9 +66,8 @@ int cmd_show(int argc, char **argv)
 {
         bool json = false;
         struct store *s = NULL;
-        const struct cli_command c = {
-                "show",        "usage: stack show SLUG[@VERSION] [--json]\n", NULL,       &json, .min_args = 1,
-                .max_args = 1, .args_usage = "expects SLUG[@VERSION]",        .store = &s};
+        const struct cli_command c = {"show", "usage: stack show SLUG[@VERSION] [--json]\n", NULL,
+                                      &json,  .args = {1, 1, "expects SLUG[@VERSION]"},      .store = &s};
         struct error err = ERROR_INIT;
         struct version_info v = {0};
         struct tree t;

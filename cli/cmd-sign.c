@@ -15,10 +15,7 @@ int cmd_sign(int argc, char **argv)
                 "usage: stack sign FILE --key KEY [-o SIG]\n"
                 "Signs the SHA-256 of FILE's bytes with the private key KEY (from stack keygen) and writes\n"
                 "the DER ECDSA signature to SIG, by default FILE.sig.\n",
-                opts,
-                .min_args = 1,
-                .max_args = 1,
-                .args_usage = "expects one FILE"};
+                opts, .args = {1, 1, "expects one FILE"}};
         struct error err = ERROR_INIT;
         char sig[PATH_MAX], fp[24];
         int r = cli_parse(&c, argc, argv);

@@ -31,11 +31,7 @@ int cmd_snapshot(int argc, char **argv)
                 "usage: stack snapshot SLUG\nSnapshot the stack's data dir and named volumes into the store (stack "
                 "snapshots lists them,\nstack restore SLUG ID puts one back). Stop the stack first for a consistent "
                 "copy of a database.\n",
-                no_json,
-                .min_args = 1,
-                .max_args = 1,
-                .args_usage = "takes one SLUG",
-                .store = &s};
+                no_json, .args = {1, 1, "takes one SLUG"}, .store = &s};
         int r = cli_parse(&c, argc, argv);
 
         if (r != CLI_PARSED)
@@ -62,9 +58,7 @@ int cmd_snapshots(int argc, char **argv)
                                       "time, version, reason, size.\n",
                                       NULL,
                                       &json,
-                                      .min_args = 0,
-                                      .max_args = 1,
-                                      .args_usage = "takes one SLUG",
+                                      .args = {0, 1, "takes one SLUG"},
                                       .store = &s};
         int r = cli_parse(&c, argc, argv);
 
@@ -102,11 +96,7 @@ int cmd_restore(int argc, char **argv)
                 "usage: stack restore SLUG SNAPSHOT\nStops the stack, puts its data dir and named volumes back exactly "
                 "as in SNAPSHOT (a\nsnapshot of SLUG: another stack's is refused, exit 3), and starts it again.\nThe "
                 "data as it was is snapshot first (reason restore).\n",
-                no_json,
-                .min_args = 2,
-                .max_args = 2,
-                .args_usage = "takes SLUG SNAPSHOT",
-                .store = &s};
+                no_json, .args = {2, 2, "takes SLUG SNAPSHOT"}, .store = &s};
         int r = cli_parse(&c, argc, argv);
 
         if (r != CLI_PARSED)

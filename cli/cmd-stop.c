@@ -19,11 +19,7 @@ int cmd_stop(int argc, char **argv)
                      "$STACK_HOME/data/SLUG).\n"
                    : "usage: stack stop ID|SLUG\nStops the run's containers (they stay; stack run starts them "
                      "again).\n",
-                opts,
-                .min_args = 1,
-                .max_args = 1,
-                .args_usage = "expects a run ID or a SLUG",
-                .store = &s};
+                opts, .args = {1, 1, "expects a run ID or a SLUG"}, .store = &s};
         struct error err = ERROR_INIT;
         struct run_row row = {0};
         int r = cli_parse(&c, argc, argv);

@@ -36,7 +36,7 @@ int cmd_token(int argc, char **argv)
         const struct cli_option opts[] = {{"ttl", 0, .parse = ttl_arg, .ctx = &ttl}, {0}};
         char help[512];
         struct store *s = NULL;
-        const struct cli_command c = {"token", help, opts, .args_usage = "takes no arguments", .store = &s};
+        const struct cli_command c = {"token", help, opts, .args = {0, 0, "takes no arguments"}, .store = &s};
         unsigned char secret[JWT_SECRET_LEN];
         struct error err = ERROR_INIT;
         char path[PATH_MAX], *token = NULL;

@@ -96,11 +96,7 @@ int cmd_trust(int argc, char **argv)
                 "  add PUBKEY   trust a public key (a .pub from stack keygen), named after its file\n"
                 "  ls           list the trusted keys: name and fingerprint (sha256:16 hex digits)\n"
                 "  rm KEY       stop trusting a key, given by name or fingerprint\n",
-                NULL,
-                &json,
-                .min_args = 1,
-                .max_args = -1,
-                .args_usage = "expects add, ls or rm"};
+                NULL, &json, .args = {1, -1, "expects add, ls or rm"}};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         char dir[PATH_MAX];

@@ -38,7 +38,7 @@ int cmd_upgrade(int argc, char **argv)
                                           {"abandon", 0, .flag = &abandon},
                                           {0}};
         char help[1536];
-        const struct cli_command c = {cmd, help, opts, .min_args = 1, .max_args = 1, .args_usage = "takes one SLUG"};
+        const struct cli_command c = {cmd, help, opts, .args = {1, 1, "takes one SLUG"}};
         struct upgrade_result res = {0};
         struct error err = ERROR_INIT;
         struct store *s = NULL;

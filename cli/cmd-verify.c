@@ -75,7 +75,7 @@ int cmd_verify(int argc, char **argv)
                 "--repair drops the rows of damaged content (the versions it held become refetchable and\n"
                 "stack ls lists them), removes temp files, refetches from $STACK_CATALOG when it can, and\n"
                 "exits 0 when the store is whole afterwards.\n",
-                opts, &f.json, .args_usage = "takes no arguments"};
+                opts, &f.json, .args = {0, 0, "takes no arguments"}};
         struct verify_repair_report rr = {0};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
