@@ -11,14 +11,17 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <yaml.h>
 
 #include "policyfx.h"
 #include "base/fsutil.h"
 #include "testlib.h"
 
-/* shipped: NULL-terminated paths; a trailing '/' makes a directory. */
-void fx_init(struct fx *f, const char *const *shipped)
+static const char *const run_labels[] = {"io.stack.run=r1", "io.stack.slug=demo", NULL};
+
+void fx_init(struct fx *f, const char *resources, const char *const *shipped)
 {
+        char manifest[1024];
         struct digest d;
         size_t i;
 
@@ -44,7 +47,8 @@ void fx_init(struct fx *f, const char *const *shipped)
                 }
         }
         assert_int_equal(tree_finalize(&f->tree, NULL), 0);
-        assert_int_equal(manifest_parse(MANIFEST, strlen(MANIFEST), &f->m, NULL, NULL, NULL), 0);
+        snprintf(manifest, sizeof manifest, MANIFEST "%s", resources ? resources : "");
+        assert_int_equal(manifest_parse(manifest, strlen(manifest), &f->m, NULL, NULL, NULL), 0);
 }
 
 void fx_release(struct fx *f)
@@ -62,6 +66,47 @@ bool fx_exists(const char *path)
         return lstat(path, &st) == 0;
 }
 
+/* Every node of the effective file untagged and unanchored, no alias, no `<<` key. */
+static void assert_plain_yaml(const char *text)
+{
+        yaml_parser_t p;
+        yaml_event_t ev;
+        bool done = false;
+
+        assert_true(yaml_parser_initialize(&p));
+        yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+        while (!done) {
+                const yaml_char_t *tag = NULL, *anchor = NULL;
+
+                assert_true(yaml_parser_parse(&p, &ev));
+                switch (ev.type) {
+                case YAML_STREAM_END_EVENT: done = true; break;
+                case YAML_ALIAS_EVENT: fail_msg("an alias in the effective file:\n%s", text); break;
+                case YAML_SCALAR_EVENT:
+                        tag = ev.data.scalar.tag;
+                        anchor = ev.data.scalar.anchor;
+                        if (ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+                            strcmp((const char *)ev.data.scalar.value, "<<") == 0)
+                                fail_msg("a merge key in the effective file:\n%s", text);
+                        break;
+                case YAML_SEQUENCE_START_EVENT:
+                        tag = ev.data.sequence_start.tag;
+                        anchor = ev.data.sequence_start.anchor;
+                        break;
+                case YAML_MAPPING_START_EVENT:
+                        tag = ev.data.mapping_start.tag;
+                        anchor = ev.data.mapping_start.anchor;
+                        break;
+                default: break;
+                }
+                if (tag || anchor)
+                        fail_msg("a tag '%s' or anchor '%s' in the effective file:\n%s", tag ? (char *)tag : "",
+                                 anchor ? (char *)anchor : "", text);
+                yaml_event_delete(&ev);
+        }
+        yaml_parser_delete(&p);
+}
+
 int fx_apply(struct fx *f, const char *yaml, unsigned allow)
 {
         struct policy_input in = {.compose_path = f->compose,
@@ -70,7 +115,11 @@ int fx_apply(struct fx *f, const char *yaml, unsigned allow)
                                   .tree = &f->tree,
                                   .m = f->m,
                                   .allow = allow,
+                                  .labels = run_labels,
                                   .compose_v1 = f->v1,
+                                  .limits = f->limits,
+                                  .lookup = f->lookup,
+                                  .lookup_ctx = f->lookup_ctx,
                                   .project = PROJECT};
         size_t len;
         int r;
@@ -82,10 +131,12 @@ int fx_apply(struct fx *f, const char *yaml, unsigned allow)
         free(f->text);
         f->text = NULL;
         r = policy_apply(&in, f->out, &f->res, &f->err);
-        if (r == 0)
+        if (r == 0) {
                 assert_int_equal(fs_read_file(f->out, 1 << 24, &f->text, &len), 0);
-        else
+                assert_plain_yaml(f->text);
+        } else {
                 assert_false(fx_exists(f->out));
+        }
         return r;
 }
 
@@ -95,7 +146,7 @@ void fx_refused(const char *yaml, unsigned bit, const char *what, bool v1)
         const char *name = policy_perm_name(bit);
         char want[160];
 
-        fx_init(&f, NULL);
+        fx_init(&f, NULL, NULL);
         f.v1 = v1;
         if (fx_apply(&f, yaml, 0) != -STACK_EREJECT)
                 fail_msg("accepted without '%s':\n%s", name, yaml);
@@ -116,7 +167,7 @@ void fx_accepted(const char *yaml)
 {
         struct fx f;
 
-        fx_init(&f, NULL);
+        fx_init(&f, NULL, NULL);
         if (fx_apply(&f, yaml, 0) != 0)
                 fail_msg("refused: %s\n%s", f.err.msg, yaml);
         fx_release(&f);

@@ -1,9 +1,11 @@
-/* policyfx.h - a policy_apply() fixture for the policy unit tests (tests/unit/test-policy-reach.c,
- * test-policy-redteam.c): one temporary run dir with a compose file, a data dir, a bundle tree and a manifest.
+/* policyfx.h - the policy_apply() fixture of the policy unit tests (tests/unit/test-policy*.c): one temporary
+ * run dir with a compose file, a data dir, a bundle tree and a manifest, applied as a run applies it (project
+ * PROJECT, the run's labels).
  *
- * Calling sequence: fx_init(&f, shipped); fx_apply(&f, yaml, allow) as often as needed (f.text holds the
- * effective file after a success, f.err the refusal); fx_release(&f). fx_refused() and fx_accepted() are whole
- * checks built on them. Failures are cmocka assertions. */
+ * Calling sequence: fx_init(&f, resources, shipped); set f.v1 or f.limits when the test needs them;
+ * fx_apply(&f, yaml, allow) as often as needed (f.text holds the effective file after a success, checked to be
+ * plain YAML: no tag, anchor, alias or merge key; f.err the refusal, and no file written); fx_release(&f).
+ * fx_refused() and fx_accepted() are whole checks built on them. Failures are cmocka assertions. */
 #ifndef STACK_TEST_POLICYFX_H
 #define STACK_TEST_POLICYFX_H
 
@@ -26,11 +28,16 @@ struct fx {
         struct manifest *m;
         struct policy_result res;
         struct error err;
-        char *text; /* the effective file after a successful apply */
-        bool v1;
+        char *text;                         /* the effective file after a successful apply */
+        bool v1;                            /* written for docker-compose 1.29 */
+        const struct policy_limits *limits; /* NULL: the defaults */
+        interp_lookup_fn lookup;            /* the variables compose will see (NULL: none) */
+        void *lookup_ctx;
 };
 
-void fx_init(struct fx *f, const char *const *shipped);
+/* resources: stack.yaml lines appended to the manifest (NULL: none); shipped: NULL-terminated paths the bundle
+ * ships besides compose.yaml, a trailing '/' making a directory (NULL: none). */
+void fx_init(struct fx *f, const char *resources, const char *const *shipped);
 void fx_release(struct fx *f);
 bool fx_exists(const char *path);
 int fx_apply(struct fx *f, const char *yaml, unsigned allow);

@@ -19,127 +19,12 @@
 #include "base/fsutil.h"
 #include "store/manifest.h"
 #include "store/tree.h"
+#include "policyfx.h"
 #include "testlib.h"
-
-#define MANIFEST \
-        "slug: demo\nname: Demo\nflavor: DockerCompose\nversion: \"1\"\ndescription: d\nauthor: a\nlicense: MIT\n"
-#define WEB "services:\n  web:\n    image: nginx\n"
-
-/* One run dir with a compose file (and optionally its override file), a data dir, a bundle tree, a manifest. */
-struct fx {
-        char dir[1024], run[1100], data[1100], compose[1200], out[1200];
-        struct tree tree;
-        struct manifest *m;
-        struct policy_result res;
-        struct error err;
-        char *text; /* the effective file after a successful apply */
-        bool v1;
-};
-
-static const char *const default_labels[] = {"io.stack.run=r1", "io.stack.slug=demo", NULL};
-
-static void fx_init(struct fx *f, bool override)
-{
-        struct digest d;
-
-        memset(f, 0, sizeof *f);
-        snprintf(f->dir, sizeof f->dir, "%s", tl_tmpdir());
-        snprintf(f->run, sizeof f->run, "%s/run", f->dir);
-        snprintf(f->data, sizeof f->data, "%s/data/demo", f->dir);
-        snprintf(f->compose, sizeof f->compose, "%s/compose.yaml", f->run);
-        snprintf(f->out, sizeof f->out, "%s/.stack-compose.yaml", f->run);
-        assert_int_equal(mkdir(f->run, 0755), 0);
-        tree_init(&f->tree);
-        memset(d.b, 'x', sizeof d.b);
-        assert_int_equal(tree_add(&f->tree, "compose.yaml", ENTRY_FILE, 0644, 1, &d, NULL, NULL), 0);
-        if (override)
-                assert_int_equal(tree_add(&f->tree, "compose.override.yaml", ENTRY_FILE, 0644, 1, &d, NULL, NULL), 0);
-        assert_int_equal(tree_finalize(&f->tree, NULL), 0);
-        assert_int_equal(manifest_parse(MANIFEST, strlen(MANIFEST), &f->m, NULL, NULL, NULL), 0);
-}
-
-static void fx_release(struct fx *f)
-{
-        policy_result_release(&f->res);
-        tree_release(&f->tree);
-        manifest_free(f->m);
-        free(f->text);
-}
 
 static void write_file(const char *path, const char *text)
 {
         assert_int_equal(fs_write_atomic(path, text, strlen(text), 0644), 0);
-}
-
-/* Every node of the effective file untagged and unanchored, no alias, no `<<` key. */
-static void assert_plain_yaml(const char *text)
-{
-        yaml_parser_t p;
-        yaml_event_t ev;
-        bool done = false;
-
-        assert_true(yaml_parser_initialize(&p));
-        yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
-        while (!done) {
-                const yaml_char_t *tag = NULL, *anchor = NULL;
-
-                assert_true(yaml_parser_parse(&p, &ev));
-                switch (ev.type) {
-                case YAML_STREAM_END_EVENT: done = true; break;
-                case YAML_ALIAS_EVENT: fail_msg("an alias in the effective file:\n%s", text); break;
-                case YAML_SCALAR_EVENT:
-                        tag = ev.data.scalar.tag;
-                        anchor = ev.data.scalar.anchor;
-                        if (ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-                            strcmp((const char *)ev.data.scalar.value, "<<") == 0)
-                                fail_msg("a merge key in the effective file:\n%s", text);
-                        break;
-                case YAML_SEQUENCE_START_EVENT:
-                        tag = ev.data.sequence_start.tag;
-                        anchor = ev.data.sequence_start.anchor;
-                        break;
-                case YAML_MAPPING_START_EVENT:
-                        tag = ev.data.mapping_start.tag;
-                        anchor = ev.data.mapping_start.anchor;
-                        break;
-                default: break;
-                }
-                if (tag || anchor)
-                        fail_msg("a tag '%s' or anchor '%s' in the effective file:\n%s", tag ? (char *)tag : "",
-                                 anchor ? (char *)anchor : "", text);
-                yaml_event_delete(&ev);
-        }
-        yaml_parser_delete(&p);
-}
-
-static int fx_apply(struct fx *f, const char *yaml, unsigned allow)
-{
-        struct policy_input in = {.compose_path = f->compose,
-                                  .run_dir = f->run,
-                                  .data_dir = f->data,
-                                  .tree = &f->tree,
-                                  .m = f->m,
-                                  .allow = allow,
-                                  .labels = default_labels,
-                                  .compose_v1 = f->v1};
-        struct stat st;
-        size_t len;
-        int r;
-
-        write_file(f->compose, yaml);
-        unlink(f->out);
-        policy_result_release(&f->res);
-        error_clear(&f->err);
-        free(f->text);
-        f->text = NULL;
-        r = policy_apply(&in, f->out, &f->res, &f->err);
-        if (r == 0) {
-                assert_int_equal(fs_read_file(f->out, 1 << 24, &f->text, &len), 0);
-                assert_plain_yaml(f->text);
-        } else {
-                assert_false(lstat(f->out, &st) == 0);
-        }
-        return r;
 }
 
 /* The scalar at "services/web/image" in text ("<none>" when absent; "<list>"/"<map>" for collections), and
@@ -198,7 +83,7 @@ static void refused(const char *yaml, const char *want)
 {
         struct fx f;
 
-        fx_init(&f, false);
+        fx_init(&f, NULL, NULL);
         if (fx_apply(&f, yaml, 0) != -STACK_EREJECT)
                 fail_msg("accepted:\n%s\neffective:\n%s", yaml, f.text ? f.text : "");
         assert_int_equal(f.err.code, STACK_EREJECT);
@@ -214,7 +99,7 @@ static char *accepted_check(const char *yaml, bool check)
         struct fx f;
         char *text;
 
-        fx_init(&f, false);
+        fx_init(&f, NULL, NULL);
         f.v1 = true;
         if (fx_apply(&f, yaml, 0) != 0)
                 fail_msg("refused (v1): %s\n%s", f.err.msg, yaml);
@@ -425,7 +310,7 @@ static void an_override_file_keeps_its_reset_meaning_and_its_tags_are_checked(vo
         struct fx f;
         char path[1300];
 
-        fx_init(&f, true);
+        fx_init(&f, NULL, (const char *const[]){"compose.override.yaml", NULL});
         snprintf(path, sizeof path, "%s/compose.override.yaml", f.run);
         write_file(path, "services:\n  web:\n    cap_drop: !reset []\n    dns: !override [9.9.9.9]\n"
                          "  new:\n    image: b\n    labels: !reset {a: b}\n    user: !!str 0\n");
@@ -495,7 +380,7 @@ static void known_keys_not_run_by_stack_are_refused_or_need_a_permission(void **
         refused(WEB "    provider: {type: model, options: {model: x}}\n",
                 "service 'web': provider: not supported by stack");
         refused(WEB "models:\n  m: {model: x}\n", "models: not supported by stack");
-        fx_init(&f, false);
+        fx_init(&f, NULL, NULL);
         assert_int_equal(fx_apply(&f, WEB "    use_api_socket: true\n", 0), -STACK_EREJECT);
         assert_non_null(strstr(f.err.msg, "service 'web': use_api_socket: the Docker socket is not allowed (needs "
                                           "permission 'docker-socket')"));

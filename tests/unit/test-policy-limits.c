@@ -18,73 +18,8 @@
 #include "base/fsutil.h"
 #include "store/manifest.h"
 #include "store/tree.h"
+#include "policyfx.h"
 #include "testlib.h"
-
-#define MANIFEST \
-        "slug: demo\nname: Demo\nflavor: DockerCompose\nversion: \"1\"\ndescription: d\nauthor: a\nlicense: MIT\n"
-#define WEB "services:\n  web:\n    image: nginx\n"
-
-struct fx {
-        char dir[1024], run[1100], data[1100], compose[1200], out[1200];
-        struct tree tree;
-        struct manifest *m;
-        struct policy_result res;
-        struct error err;
-        const struct policy_limits *limits;
-        char *text;
-};
-
-static void fx_init(struct fx *f, const char *resources)
-{
-        char manifest[1024];
-        struct digest d;
-
-        memset(f, 0, sizeof *f);
-        snprintf(f->dir, sizeof f->dir, "%s", tl_tmpdir());
-        snprintf(f->run, sizeof f->run, "%s/run", f->dir);
-        snprintf(f->data, sizeof f->data, "%s/data/demo", f->dir);
-        snprintf(f->compose, sizeof f->compose, "%s/compose.yaml", f->run);
-        snprintf(f->out, sizeof f->out, "%s/.stack-compose.yaml", f->run);
-        assert_int_equal(mkdir(f->run, 0755), 0);
-        tree_init(&f->tree);
-        memset(d.b, 'x', sizeof d.b);
-        assert_int_equal(tree_add(&f->tree, "compose.yaml", ENTRY_FILE, 0644, 1, &d, NULL, NULL), 0);
-        assert_int_equal(tree_finalize(&f->tree, NULL), 0);
-        snprintf(manifest, sizeof manifest, MANIFEST "%s", resources ? resources : "");
-        assert_int_equal(manifest_parse(manifest, strlen(manifest), &f->m, NULL, NULL, NULL), 0);
-}
-
-static void fx_release(struct fx *f)
-{
-        policy_result_release(&f->res);
-        tree_release(&f->tree);
-        manifest_free(f->m);
-        free(f->text);
-}
-
-static int fx_apply(struct fx *f, const char *yaml, unsigned allow)
-{
-        struct policy_input in = {.compose_path = f->compose,
-                                  .run_dir = f->run,
-                                  .data_dir = f->data,
-                                  .tree = &f->tree,
-                                  .m = f->m,
-                                  .allow = allow,
-                                  .limits = f->limits};
-        size_t len;
-        int r;
-
-        assert_int_equal(fs_write_atomic(f->compose, yaml, strlen(yaml), 0644), 0);
-        unlink(f->out);
-        policy_result_release(&f->res);
-        error_clear(&f->err);
-        free(f->text);
-        f->text = NULL;
-        r = policy_apply(&in, f->out, &f->res, &f->err);
-        if (r == 0)
-                assert_int_equal(fs_read_file(f->out, 1 << 24, &f->text, &len), 0);
-        return r;
-}
 
 /* The effective file says "key: value" (as emitted, indentation aside). */
 static bool says(const struct fx *f, const char *line)
@@ -104,7 +39,7 @@ static void every_service_gets_the_default_limits(void **state)
         policy_limits_default(&def);
         assert_true(def.cpus >= 1);
         assert_int_equal(def.memory, POLICY_DEFAULT_MEMORY);
-        fx_init(&f, NULL);
+        fx_init(&f, NULL, NULL);
         assert_int_equal(fx_apply(&f, WEB "  db:\n    image: postgres\n", 0), 0);
         snprintf(buf, sizeof buf, "mem_limit: %llu", (unsigned long long)POLICY_DEFAULT_MEMORY);
         assert_true(says(&f, buf));
@@ -127,7 +62,7 @@ static void a_bundle_lowers_limits_and_never_raises_or_removes_them(void **state
         lim.cpus = 1;
         lim.memory = 1ULL << 30;
         lim.pids = 100;
-        fx_init(&f, "resources: {cpus: 4, memory: 8g, pids: 100000}\n");
+        fx_init(&f, "resources: {cpus: 4, memory: 8g, pids: 100000}\n", NULL);
         f.limits = &lim;
         assert_int_equal(fx_apply(&f,
                                   WEB "    cpus: 8\n    mem_limit: 16g\n    memswap_limit: -1\n    pids_limit: -1\n"
@@ -154,7 +89,7 @@ static void a_bundle_lowers_limits_and_never_raises_or_removes_them(void **state
         fx_release(&f);
 
         /* stack.yaml below the person's limits wins */
-        fx_init(&f, "resources: {memory: 512m}\n");
+        fx_init(&f, "resources: {memory: 512m}\n", NULL);
         f.limits = &lim;
         assert_int_equal(fx_apply(&f, WEB, 0), 0);
         assert_true(says(&f, "mem_limit: 536870912"));
@@ -166,7 +101,7 @@ static void replicas_are_bounded(void **state)
 {
         struct fx f;
 
-        fx_init(&f, NULL);
+        fx_init(&f, NULL, NULL);
         assert_int_equal(fx_apply(&f, WEB "    scale: 10\n", 0), 0);
         assert_int_equal(fx_apply(&f, WEB "    scale: 50\n", ~0u), -STACK_EREJECT);
         assert_non_null(strstr(f.err.msg, "service 'web': scale: 50 containers is above the 10"));
@@ -181,7 +116,7 @@ static void ulimits_beyond_the_defaults_need_a_permission(void **state)
 {
         struct fx f;
 
-        fx_init(&f, NULL);
+        fx_init(&f, NULL, NULL);
         assert_int_equal(fx_apply(&f, WEB "    ulimits: {nofile: {soft: 65536, hard: 65536}, nproc: 512}\n", 0), 0);
         assert_int_equal(fx_apply(&f, WEB "    ulimits: {nofile: 1048577}\n", 0), -STACK_EREJECT);
         assert_non_null(strstr(f.err.msg, "ulimits: nofile"));
@@ -201,7 +136,7 @@ static void oom_score_below_zero_needs_a_permission(void **state)
 {
         struct fx f;
 
-        fx_init(&f, NULL);
+        fx_init(&f, NULL, NULL);
         assert_int_equal(fx_apply(&f, WEB "    oom_score_adj: 500\n", 0), 0);
         assert_int_equal(fx_apply(&f, WEB "    oom_score_adj: -1000\n", 0), -STACK_EREJECT);
         assert_non_null(strstr(f.err.msg, "oom_score_adj: -1000 is not allowed (needs permission 'oom')"));
@@ -216,7 +151,7 @@ static void reserved_ports_are_never_published(void **state)
         struct policy_limits lim;
         struct fx f;
 
-        fx_init(&f, NULL);
+        fx_init(&f, NULL, NULL);
         assert_int_equal(fx_apply(&f, WEB "    ports: [\"57404:80\"]\n", ~0u), -STACK_EREJECT);
         assert_non_null(strstr(f.err.msg, "host port 57404 is reserved for stack's own API"));
         assert_int_equal(fx_apply(&f, WEB "    ports: [\"0.0.0.0:57404:80\"]\n", PERM_LISTEN), -STACK_EREJECT);
@@ -240,7 +175,7 @@ static void front_door_names_belong_to_their_stack(void **state)
 {
         struct fx f;
 
-        fx_init(&f, NULL);
+        fx_init(&f, NULL, NULL);
         assert_int_equal(fx_apply(&f,
                                   WEB
                                   "    labels: {traefik.http.routers.w.rule: \"Host(`api.demo.stack.localhost`)\"}\n"

@@ -97,7 +97,7 @@ static void a_name_of_the_bundles_choosing_is_made_the_projects_own(void **state
 {
         struct fx f;
 
-        fx_init(&f, NULL);
+        fx_init(&f, NULL, NULL);
         assert_int_equal(fx_apply(&f,
                                   WEB
                                   "    volumes: [\"v:/v\"]\n    networks: [n]\nvolumes:\n  v:\n    name: coolify-db\n"
@@ -209,7 +209,7 @@ static void sysctls_outside_the_containers_namespaces_need_a_permission(void **s
         {
                 struct fx f;
 
-                fx_init(&f, NULL);
+                fx_init(&f, NULL, NULL);
                 assert_int_equal(fx_apply(&f, WEB "    network_mode: host\n    sysctls: [net.core.somaxconn=4096]\n",
                                           PERM_HOST_NETWORK),
                                  0);
@@ -264,7 +264,7 @@ static void a_bind_inside_another_writable_bind_is_pinned_in_the_same_document(v
         char data[1200], want_state[1400], want_sub[1400], want_deeper[1400];
         struct fx f;
 
-        fx_init(&f, shipped);
+        fx_init(&f, NULL, shipped);
         snprintf(data, sizeof data, "%s", f.data);
         /* the attack: ./state/sub could become a symlink to /; it is a mount point in web now */
         snprintf(want_state, sizeof want_state, "\"%s/state:/state\"", data);
@@ -319,7 +319,7 @@ static void a_bind_inside_a_writable_bind_of_another_file_needs_host_bind(void *
         char path[1300];
         struct fx f;
 
-        fx_init(&f, shipped);
+        fx_init(&f, NULL, shipped);
         snprintf(path, sizeof path, "%s/sub.yaml", f.run);
         assert_int_equal(fs_write_atomic(path, sub, strlen(sub), 0644), 0);
         assert_int_equal(fx_apply(&f, "include: [sub.yaml]\n" WEB "    volumes: [\"./state:/state\"]\n", 0),

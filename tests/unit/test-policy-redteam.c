@@ -47,7 +47,7 @@ static void a_writable_bind_of_the_files_stack_writes_needs_host_bind(void **sta
         static const char *const shipped[] = {"a/", "a/b/", "a/b/f", "stacks/", "stacks/db.yaml", NULL};
         struct fx f;
 
-        fx_init(&f, shipped);
+        fx_init(&f, NULL, shipped);
         assert_int_equal(fx_apply(&f, WEB "    volumes: [\".:/app\"]\n", 0), -STACK_EREJECT);
         assert_non_null(strstr(f.err.msg, "writable bind of ., which holds the effective compose file"));
         assert_non_null(strstr(f.err.msg, "needs permission 'host-bind'"));
@@ -82,7 +82,7 @@ static void a_secret_or_config_file_inside_a_writable_bind_needs_host_bind(void 
         static const char *const shipped[] = {"state/", "state/s", "a/", "a/b/", "a/b/f", NULL};
         struct fx f;
 
-        fx_init(&f, shipped);
+        fx_init(&f, NULL, shipped);
         assert_int_equal(fx_apply(&f,
                                   WEB "    volumes: [\"./state:/state\"]\n    secrets: [s]\nsecrets:\n  s: {file: "
                                       "./state/s}\n",

@@ -18,103 +18,12 @@
 #include "base/fsutil.h"
 #include "store/manifest.h"
 #include "store/tree.h"
+#include "policyfx.h"
 #include "testlib.h"
-
-#define MANIFEST \
-        "slug: demo\nname: Demo\nflavor: DockerCompose\nversion: \"1\"\ndescription: d\nauthor: a\nlicense: MIT\n"
-
-/* One run dir with a compose file, a data dir, a bundle tree and a manifest. */
-struct fx {
-        char dir[1024], run[1100], data[1100], compose[1200], out[1200];
-        struct tree tree;
-        struct manifest *m;
-        struct policy_result res;
-        struct error err;
-        char *text; /* the effective file after a successful apply */
-        bool v1;    /* written for docker-compose 1.29 */
-};
-
-static const char *const default_labels[] = {"io.stack.run=r1", "io.stack.slug=demo", NULL};
-
-/* shipped: NULL-terminated paths; a trailing '/' makes a directory. */
-static void fx_init(struct fx *f, const char *resources, const char *const *shipped)
-{
-        char manifest[1024];
-        struct digest d;
-        size_t i;
-
-        memset(f, 0, sizeof *f);
-        snprintf(f->dir, sizeof f->dir, "%s", tl_tmpdir());
-        snprintf(f->run, sizeof f->run, "%s/run", f->dir);
-        snprintf(f->data, sizeof f->data, "%s/data/demo", f->dir);
-        snprintf(f->compose, sizeof f->compose, "%s/compose.yaml", f->run);
-        snprintf(f->out, sizeof f->out, "%s/.stack-compose.yaml", f->run);
-        assert_int_equal(mkdir(f->run, 0755), 0);
-        tree_init(&f->tree);
-        memset(d.b, 'x', sizeof d.b);
-        assert_int_equal(tree_add(&f->tree, "compose.yaml", ENTRY_FILE, 0644, 1, &d, NULL, NULL), 0);
-        for (i = 0; shipped && shipped[i]; i++) {
-                size_t n = strlen(shipped[i]);
-                char path[PATH_MAX];
-
-                if (shipped[i][n - 1] == '/') {
-                        snprintf(path, sizeof path, "%.*s", (int)n - 1, shipped[i]);
-                        assert_int_equal(tree_add(&f->tree, path, ENTRY_DIR, 0755, 0, NULL, NULL, NULL), 0);
-                } else {
-                        assert_int_equal(tree_add(&f->tree, shipped[i], ENTRY_FILE, 0644, 1, &d, NULL, NULL), 0);
-                }
-        }
-        assert_int_equal(tree_finalize(&f->tree, NULL), 0);
-        snprintf(manifest, sizeof manifest, MANIFEST "%s", resources ? resources : "");
-        assert_int_equal(manifest_parse(manifest, strlen(manifest), &f->m, NULL, NULL, NULL), 0);
-}
-
-static void fx_release(struct fx *f)
-{
-        policy_result_release(&f->res);
-        tree_release(&f->tree);
-        manifest_free(f->m);
-        free(f->text);
-}
 
 static void write_file(const char *path, const char *text)
 {
         assert_int_equal(fs_write_atomic(path, text, strlen(text), 0644), 0);
-}
-
-static bool exists(const char *path)
-{
-        struct stat st;
-
-        return lstat(path, &st) == 0;
-}
-
-/* Write yaml as the compose file and apply the policy; on success f->text is the effective file. */
-static int fx_apply(struct fx *f, const char *yaml, unsigned allow)
-{
-        struct policy_input in = {.compose_path = f->compose,
-                                  .run_dir = f->run,
-                                  .data_dir = f->data,
-                                  .tree = &f->tree,
-                                  .m = f->m,
-                                  .allow = allow,
-                                  .labels = default_labels,
-                                  .compose_v1 = f->v1};
-        size_t len;
-        int r;
-
-        write_file(f->compose, yaml);
-        unlink(f->out);
-        policy_result_release(&f->res);
-        error_clear(&f->err);
-        free(f->text);
-        f->text = NULL;
-        r = policy_apply(&in, f->out, &f->res, &f->err);
-        if (r == 0)
-                assert_int_equal(fs_read_file(f->out, 1 << 24, &f->text, &len), 0);
-        else
-                assert_false(exists(f->out));
-        return r;
 }
 
 /* ---- reading the effective file back with libyaml ---- */
@@ -193,8 +102,6 @@ static size_t count(const char *text, const char *needle)
 
 /* ---- refusals ---- */
 
-#define WEB "services:\n  web:\n    image: nginx\n"
-
 /* Refused without the bit (STACK_EREJECT naming the service and `key`, nothing written), accepted with it. */
 static void refusal(const char *yaml, unsigned bit, const char *key)
 {
@@ -212,7 +119,7 @@ static void refusal(const char *yaml, unsigned bit, const char *key)
         if (!strstr(f.err.msg, want))
                 fail_msg("message '%s' does not say '%s'", f.err.msg, want);
         assert_true(f.res.needed & bit);
-        assert_false(exists(f.data));
+        assert_false(fx_exists(f.data));
         assert_int_equal(fx_apply(&f, yaml, bit), 0);
         assert_true(f.res.needed & bit);
         fx_release(&f);
@@ -542,9 +449,9 @@ static void shipped_bind_is_kept_and_state_is_redirected(void **state)
         assert_yaml(f.text, "services/web/volumes/5", "named:/named");
         assert_yaml(f.text, "services/web/volumes/6", "/anonymous");
         snprintf(path, sizeof path, "%s/data/db", f.data);
-        assert_true(exists(path));
+        assert_true(fx_exists(path));
         snprintf(path, sizeof path, "%s/uploads", f.data);
-        assert_true(exists(path));
+        assert_true(fx_exists(path));
         snprintf(want, sizeof want, "web: ./data/db -> %s/data/db", f.data);
         assert_non_null(f.res.redirected);
         assert_string_equal(f.res.redirected[0], want);
@@ -615,29 +522,16 @@ static const char *pairs_lookup(void *ctx, const char *name)
         return NULL;
 }
 
+/* fx_apply() with vars ("K=V" pairs) as the variables compose will see. */
 static int fx_apply_vars(struct fx *f, const char *yaml, unsigned allow, const char *const *vars)
 {
-        struct policy_input in = {.compose_path = f->compose,
-                                  .run_dir = f->run,
-                                  .data_dir = f->data,
-                                  .tree = &f->tree,
-                                  .m = f->m,
-                                  .allow = allow,
-                                  .labels = default_labels,
-                                  .lookup = pairs_lookup,
-                                  .lookup_ctx = (void *)vars};
-        size_t len;
         int r;
 
-        write_file(f->compose, yaml);
-        unlink(f->out);
-        policy_result_release(&f->res);
-        error_clear(&f->err);
-        free(f->text);
-        f->text = NULL;
-        r = policy_apply(&in, f->out, &f->res, &f->err);
-        if (r == 0)
-                assert_int_equal(fs_read_file(f->out, 1 << 24, &f->text, &len), 0);
+        f->lookup = pairs_lookup;
+        f->lookup_ctx = (void *)vars;
+        r = fx_apply(f, yaml, allow);
+        f->lookup = NULL;
+        f->lookup_ctx = NULL;
         return r;
 }
 
@@ -909,14 +803,14 @@ static void extends_file_is_checked_and_rewritten(void **state)
         assert_yaml(f.text, "services/web/extends/file", ".stack-effective-common.yaml");
         assert_null(f.res.services[1]); /* the extended file's services do not run */
         snprintf(path, sizeof path, "%s/.stack-effective-common.yaml", f.run);
-        assert_true(exists(path));
+        assert_true(fx_exists(path));
         unlink(path);
         snprintf(path, sizeof path, "%s/common.yaml", f.run);
         write_file(path, "services:\n  base:\n    image: a\n    network_mode: host\n");
         assert_int_equal(fx_apply(&f, WEB "    extends: {file: common.yaml, service: base}\n", 0), -STACK_EREJECT);
         assert_non_null(strstr(f.err.msg, "common.yaml: service 'base': network_mode: host"));
         snprintf(path, sizeof path, "%s/.stack-effective-common.yaml", f.run);
-        assert_false(exists(path));
+        assert_false(fx_exists(path));
         fx_release(&f);
 }
 
@@ -1202,7 +1096,7 @@ static void v1_flattens_include_with_paths_rebased_to_the_included_dir(void **st
         assert_yaml(f.text, "volumes", "<map:1>");
         assert_string_equal(f.res.services[0], "db");
         snprintf(path, sizeof path, "%s/stacks/db/.stack-effective-compose.yaml", f.run);
-        assert_false(exists(path));
+        assert_false(fx_exists(path));
         docker_compose_config_accepts(&f);
 
         /* a name two files define differently: refused, naming both */
