@@ -158,8 +158,10 @@ void fx_refused(const char *yaml, unsigned bit, const char *what, bool v1)
         if (!strstr(f.err.msg, want))
                 fail_msg("message '%s' does not say '%s'", f.err.msg, want);
         assert_true(f.res.needed & bit);
+        assert_false(fx_exists(f.data));
         if (fx_apply(&f, yaml, bit) != 0)
                 fail_msg("refused with '%s' granted: %s", name, f.err.msg);
+        assert_true(f.res.needed & bit);
         fx_release(&f);
 }
 

@@ -41,8 +41,8 @@ void fx_init(struct fx *f, const char *resources, const char *const *shipped);
 void fx_release(struct fx *f);
 bool fx_exists(const char *path);
 int fx_apply(struct fx *f, const char *yaml, unsigned allow);
-/* Refused without bit (STACK_EREJECT whose message holds `what` and names the permission and the command),
- * accepted with it. */
+/* Refused without bit (STACK_EREJECT whose message holds `what` and names the permission and the command,
+ * no data dir made), accepted with it (and bit still counted as needed). */
 void fx_refused(const char *yaml, unsigned bit, const char *what, bool v1);
 void fx_accepted(const char *yaml);
 

@@ -105,24 +105,8 @@ static size_t count(const char *text, const char *needle)
 /* Refused without the bit (STACK_EREJECT naming the service and `key`, nothing written), accepted with it. */
 static void refusal(const char *yaml, unsigned bit, const char *key)
 {
-        struct fx f;
-        const char *name = policy_perm_name(bit);
-        char want[128];
-
-        fx_init(&f, NULL, NULL);
-        assert_int_equal(fx_apply(&f, yaml, 0), -STACK_EREJECT);
-        assert_int_equal(f.err.code, STACK_EREJECT);
-        if (!strstr(f.err.msg, "service 'web'") || !strstr(f.err.msg, key))
-                fail_msg("message '%s' does not name the service and '%s'", f.err.msg, key);
-        snprintf(want, sizeof want, "(needs permission '%s'); grant what demo needs with: stack run demo --allow %s",
-                 name, name);
-        if (!strstr(f.err.msg, want))
-                fail_msg("message '%s' does not say '%s'", f.err.msg, want);
-        assert_true(f.res.needed & bit);
-        assert_false(fx_exists(f.data));
-        assert_int_equal(fx_apply(&f, yaml, bit), 0);
-        assert_true(f.res.needed & bit);
-        fx_release(&f);
+        fx_refused(yaml, bit, key, false);
+        fx_refused(yaml, bit, "service 'web'", false);
 }
 
 static void refuses_privileged(void **state)
