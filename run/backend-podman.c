@@ -21,7 +21,7 @@
 static int count_of(const char *name, const char *service, const struct yamltree_node *svc, const char *key,
                     uint64_t *ret, struct error *err)
 {
-        const struct yamltree_node *v = relaunch_get(svc, key);
+        const struct yamltree_node *v = yamltree_map_get(svc, key);
         double frac = 0;
 
         if (!v || yamltree_is_null(v))

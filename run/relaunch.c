@@ -34,16 +34,6 @@ static bool scalar(const struct yamltree_node *n)
         return n && n->kind == YAMLTREE_SCALAR && !yamltree_is_null(n);
 }
 
-static const struct yamltree_node *get(const struct yamltree_node *m, const char *key)
-{
-        if (!m || m->kind != YAMLTREE_MAP)
-                return NULL;
-        for (size_t i = 0; i + 1 < m->n; i += 2)
-                if (m->items[i]->kind == YAMLTREE_SCALAR && !strcmp(m->items[i]->text, key))
-                        return m->items[i + 1];
-        return NULL;
-}
-
 static int dep_add(struct relaunch_service *s, const char *name, size_t len, enum relaunch_cond cond)
 {
         struct relaunch_dep *v;
@@ -77,7 +67,8 @@ static int mode_dep(struct relaunch_service *s, const struct yamltree_node *v)
 static int service_deps(struct relaunch_service *s, const struct yamltree_node *svc, const char *name,
                         struct error *err)
 {
-        const struct yamltree_node *d = get(svc, "depends_on"), *l = get(svc, "links"), *vf = get(svc, "volumes_from");
+        const struct yamltree_node *d = yamltree_map_get(svc, "depends_on"), *l = yamltree_map_get(svc, "links"),
+                                   *vf = yamltree_map_get(svc, "volumes_from");
         int r = 0;
 
         if (d && d->kind == YAMLTREE_SEQ) {
@@ -86,7 +77,7 @@ static int service_deps(struct relaunch_service *s, const struct yamltree_node *
                                 r = dep_add(s, d->items[i]->text, d->items[i]->len, RELAUNCH_STARTED);
         } else if (d && d->kind == YAMLTREE_MAP) {
                 for (size_t i = 0; r == 0 && i + 1 < d->n; i += 2) {
-                        const struct yamltree_node *c = get(d->items[i + 1], "condition");
+                        const struct yamltree_node *c = yamltree_map_get(d->items[i + 1], "condition");
                         enum relaunch_cond cond = RELAUNCH_STARTED;
                         if (!scalar(d->items[i]))
                                 continue;
@@ -107,11 +98,11 @@ static int service_deps(struct relaunch_service *s, const struct yamltree_node *
                 if (scalar(vf->items[i]) && strncmp(vf->items[i]->text, "container:", 10)) /* "svc[:ro|:rw]" */
                         r = dep_add(s, vf->items[i]->text, strcspn(vf->items[i]->text, ":"), RELAUNCH_STARTED);
         if (r == 0)
-                r = mode_dep(s, get(svc, "network_mode"));
+                r = mode_dep(s, yamltree_map_get(svc, "network_mode"));
         if (r == 0)
-                r = mode_dep(s, get(svc, "ipc"));
+                r = mode_dep(s, yamltree_map_get(svc, "ipc"));
         if (r == 0)
-                r = mode_dep(s, get(svc, "pid"));
+                r = mode_dep(s, yamltree_map_get(svc, "pid"));
         return r == -ENOMEM ? error_set(err, STACK_EFAIL, "out of memory") : r;
 }
 
@@ -167,11 +158,6 @@ static int place(const char *file, struct relaunch_service *in, size_t n, unsign
         return 0;
 }
 
-const struct yamltree_node *relaunch_get(const struct yamltree_node *map, const char *key)
-{
-        return get(map, key);
-}
-
 int relaunch_load(const char *name, const char *yaml, size_t len, struct yamltree_node **ret_root,
                   const struct yamltree_node **ret_services, struct error *err)
 {
@@ -193,7 +179,7 @@ int relaunch_load(const char *name, const char *yaml, size_t len, struct yamltre
         r = yamltree_load(&opts, yaml, len, &root, err);
         if (r < 0)
                 return r;
-        services = get(root, "services");
+        services = yamltree_map_get(root, "services");
         if (!services || services->kind != YAMLTREE_MAP || services->n / 2 > MAX_SERVICES) {
                 yamltree_free(root);
                 return error_set(err, STACK_EREJECT, "%s: no services mapping", name);

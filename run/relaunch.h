@@ -55,12 +55,10 @@ int relaunch_plan(const char *name, const char *yaml, size_t len, struct relaunc
 void relaunch_plan_release(struct relaunch_plan *p);
 /* The effective compose file's tree, loaded within the policy's output bounds, and its services mapping (inside
  * *ret_root: yamltree_free() it); a file without one is STACK_EREJECT "<name>: no services mapping". What
- * relaunch_plan() reads; backend-podman.c reads the limits there. */
+ * relaunch_plan() reads; backend-podman.c reads the limits there (yamltree_map_get()). */
 struct yamltree_node;
 int relaunch_load(const char *name, const char *yaml, size_t len, struct yamltree_node **ret_root,
                   const struct yamltree_node **ret_services, struct error *err);
-/* The value of key in a mapping of that tree (NULL: no such key, or map is not a mapping). */
-const struct yamltree_node *relaunch_get(const struct yamltree_node *map, const char *key);
 
 struct relaunch_input {
         const char *project;    /* compose project (stack-<slug>) */
