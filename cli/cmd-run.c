@@ -50,6 +50,9 @@ int cmd_run(int argc, char **argv)
         progress_init(&pr, argv[optind], quiet || json);
         oo.progress = progress_update;
         oo.progress_ctx = &pr;
+        oo.run.pull_progress = progress_pull;
+        oo.run.note = progress_note;
+        oo.run.pull_ctx = &pr;
         r = cli_open_store(&s, &err);
         if (r == 0)
                 r = orch_run(s, argv[optind], &oo, &info, &err);
@@ -65,6 +68,7 @@ int cmd_run(int argc, char **argv)
                 json_object_set_new(o, "addresses", orch_addresses_json(&info));
                 json_object_set_new(o, "fast_path", json_boolean(info.fast_path));
                 json_object_set_new(o, "images_loaded", json_integer(info.images_loaded));
+                json_object_set_new(o, "images_pulled", json_integer(info.images_pulled));
                 json_object_set_new(o, "relaunch", json_string(info.relaunch ? info.relaunch : "compose"));
                 if (info.relaunch_why)
                         json_object_set_new(o, "relaunch_reason", json_string(info.relaunch_why));

@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 /* The image archives stored as their parts (spec/store.md "Image archives"): per archive its path, its
  * recipe, the images its manifest.json names with their layers, and every part. */
@@ -62,6 +63,55 @@ static void print_archives(json_t *list)
         }
 }
 
+/* The version's registry images (spec/store.md "Registry images"): its pins, and the bytes of their layers that
+ * another version's images share. */
+static json_t *pins_json(struct store *s, const struct version_info *v, uint64_t *ret_shared, struct error *err)
+{
+        struct version_image *vi = NULL;
+        size_t n = 0;
+        json_t *list;
+
+        if (index_version_images(store_index(s), v->id, &vi, &n, err) < 0 ||
+            index_image_shared_bytes(store_index(s), v->id, ret_shared, err) < 0) {
+                version_images_free(vi, n);
+                return NULL;
+        }
+        list = json_array();
+        for (size_t i = 0; i < n; i++) {
+                char hex[DIGEST_HEX_LEN + 1];
+                digest_to_hex(&vi[i].tree, hex);
+                json_array_append_new(list, json_pack("{s:s, s:s?, s:s, s:I, s:i, s:b, s:s?, s:I}", "ref", vi[i].ref,
+                                                      "repo_digest", vi[i].repo_digest, "image_id", vi[i].image_id,
+                                                      "size", (json_int_t)vi[i].size, "layers", (int)vi[i].layers,
+                                                      "stored", vi[i].stored, "tree", vi[i].stored ? hex : NULL,
+                                                      "pinned_at", (json_int_t)vi[i].pinned_at));
+        }
+        version_images_free(vi, n);
+        return list;
+}
+
+static void print_pins(json_t *list, uint64_t shared)
+{
+        size_t i;
+        json_t *p;
+        char size[32];
+
+        if (!json_array_size(list))
+                return;
+        printf("\nimages (registry, pinned to this version):\n");
+        json_array_foreach(list, i, p)
+        {
+                const char *rd = json_string_value(json_object_get(p, "repo_digest"));
+                const char *at = rd ? strchr(rd, '@') : NULL;
+                printf("  %s@%s  %s, %d layers, stored %s\n", json_string_value(json_object_get(p, "ref")),
+                       at ? at + 1 : json_string_value(json_object_get(p, "image_id")),
+                       cli_human_size((uint64_t)json_integer_value(json_object_get(p, "size")), size),
+                       (int)json_integer_value(json_object_get(p, "layers")),
+                       json_is_true(json_object_get(p, "stored")) ? "yes" : "no");
+        }
+        printf("  shared with other versions' images: %s\n", cli_human_size(shared, size));
+}
+
 int cmd_show(int argc, char **argv)
 {
         bool json = false;
@@ -71,7 +121,8 @@ int cmd_show(int argc, char **argv)
         struct error err = ERROR_INIT;
         struct version_info v = {0};
         struct tree t;
-        json_t *archives = NULL;
+        json_t *archives = NULL, *pins = NULL;
+        uint64_t shared = 0;
         int r = cli_parse(&c, argc, argv);
 
         if (r != CLI_PARSED)
@@ -79,6 +130,8 @@ int cmd_show(int argc, char **argv)
         tree_init(&t);
         r = cli_load_version(s, argv[optind], &v, &t, &err);
         if (r == 0 && !(archives = archives_json(s, &t, &err)))
+                r = err.code ? -err.code : error_set(&err, STACK_EFAIL, "out of memory");
+        if (r == 0 && !(pins = pins_json(s, &v, &shared, &err)))
                 r = err.code ? -err.code : error_set(&err, STACK_EFAIL, "out of memory");
         if (r < 0) {
                 r = cli_fail(&err);
@@ -100,6 +153,8 @@ int cmd_show(int argc, char **argv)
                 json_object_set_new(o, "compose", v.compose ? json_string(v.compose) : json_null());
                 json_object_set_new(o, "entries", files);
                 json_object_set(o, "image_archives", archives);
+                json_object_set(o, "images", pins);
+                json_object_set_new(o, "images_shared_bytes", json_integer((json_int_t)shared));
                 r = cli_print_json(o);
                 goto done;
         }
@@ -129,8 +184,10 @@ int cmd_show(int argc, char **argv)
                                e->path, e->target ? " -> " : "", e->target ? e->target : "");
                 }
                 print_archives(archives);
+                print_pins(pins, shared);
         }
 done:
+        json_decref(pins);
         json_decref(archives);
         tree_release(&t);
         version_info_release(&v);

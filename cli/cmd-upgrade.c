@@ -1,6 +1,7 @@
 /* cmd-upgrade.c - `stack upgrade SLUG [--to VER] [--offline]`, `stack upgrade --abandon SLUG` and
  * `stack rollback SLUG`. */
 #include "cli.h"
+#include "progress.h"
 #include "orch/upgrade.h"
 #include "run/policy.h"
 
@@ -30,6 +31,7 @@ int cmd_upgrade(int argc, char **argv)
         bool abandon = false, timings = false;
         const struct cli_option opts[] = {{"to", 0, .arg = &uo.to},
                                           {"offline", 0, .flag = &uo.orch.offline},
+                                          {"pull", 0, .flag = &uo.pull},
                                           {"catalog", 0, .arg = &uo.orch.catalog},
                                           {"insecure", 0, .flag = &uo.orch.insecure},
                                           {"settle", 0, .number = &uo.settle_s},
@@ -40,19 +42,22 @@ int cmd_upgrade(int argc, char **argv)
         char help[1536];
         const struct cli_command c = {cmd, help, opts, .args = {1, 1, "takes one SLUG"}};
         struct upgrade_result res = {0};
+        struct progress pr;
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         int r;
 
         if (upgrade)
                 snprintf(help, sizeof help,
-                         "usage: stack upgrade SLUG [--to VER] [--offline] [--settle S] [--timings]\n"
+                         "usage: stack upgrade SLUG [--to VER] [--offline | --pull] [--settle S] [--timings]\n"
                          "Upgrades a stack to the catalog's newest version (--offline: the store's newest;\n"
                          "--to VER: that one). The new version is prepared beside the running one, the\n"
                          "data dir and named volumes are snapshot, then old down, new up, and it must stay\n"
                          "healthy (healthchecks, or every container running for --settle S, default %d s).\n"
                          "Otherwise it rolls back: new down, data restored, old up (exit 5).\n"
                          "External volumes and host binds granted with --allow host-bind are not snapshot.\n"
+                         "--pull pulls the registry images' tags again and pins the version to what comes\n"
+                         "(the running version too: an upgrade of its images, rolled back the same way).\n"
                          "stack upgrade --abandon SLUG gives up on an upgrade whose rollback could not\n"
                          "complete (each command retries it until then) and says what state the stack is in.\n",
                          UPGRADE_SETTLE_S);
@@ -67,8 +72,10 @@ int cmd_upgrade(int argc, char **argv)
         if (timings)
                 uo.orch.run.step = print_step;
         abandon = abandon && upgrade; /* rollback takes --abandon and ignores it, as it always did */
-        if (!upgrade && (uo.to || uo.orch.offline))
-                return cli_usage(cmd, "takes no --to or --offline");
+        if (!upgrade && (uo.to || uo.orch.offline || uo.pull))
+                return cli_usage(cmd, "takes no --to, --offline or --pull");
+        if (uo.pull && uo.orch.offline)
+                return cli_usage(cmd, "--pull needs the registry: not with --offline");
         if (abandon) {
                 char *said = NULL;
                 if (uo.to || uo.orch.offline || uo.orch.catalog)
@@ -82,11 +89,19 @@ int cmd_upgrade(int argc, char **argv)
                 store_free(s);
                 return r < 0 ? cli_fail(&err) : 0;
         }
+        progress_init(&pr, argv[optind], false);
+        uo.orch.run.pull_progress = progress_pull;
+        uo.orch.run.note = progress_note;
+        uo.orch.run.pull_ctx = &pr;
         r = cli_open_store(&s, &err);
         if (r == 0)
                 r = upgrade ? orch_upgrade(s, argv[optind], &uo, &res, &err)
                             : orch_rollback(s, argv[optind], &uo, &res, &err);
-        if (r == 0 && upgrade && !res.nothing && !res.fresh)
+        if (r == 0 && upgrade && !res.nothing && !res.fresh && res.from && res.to && !strcmp(res.from, res.to))
+                printf("upgraded %s %s: images pulled again and pinned, run %s (snapshot %s holds the data as it "
+                       "was)\n",
+                       argv[optind], res.to, res.info.row.id, res.snapshot ? res.snapshot : "-");
+        else if (r == 0 && upgrade && !res.nothing && !res.fresh)
                 printf("upgraded %s: %s -> %s, run %s (snapshot %s holds the data as it was; stack rollback %s goes "
                        "back)\n",
                        argv[optind], res.from, res.to, res.info.row.id, res.snapshot ? res.snapshot : "-",

@@ -1,6 +1,7 @@
 /* progress.c - a progress bar on stderr (bytes, rate, ETA) when it is a terminal; plain lines otherwise. */
 #include "progress.h"
 #include "cli.h"
+#include "run/engine.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -61,4 +62,40 @@ void progress_end(struct progress *p)
         if (p->drawn)
                 fprintf(stderr, "\r\033[K");
         p->drawn = false;
+}
+
+/* A pull's stream (run/engine.h engine_progress): on a terminal, the layer downloading now as a bar; a line per
+ * layer done; nothing of the byte counts otherwise but a line every few seconds. */
+void progress_pull(void *ctx, const char *ref, const struct engine_progress *ep)
+{
+        struct progress *p = ctx;
+        const char *st = ep->status ? ep->status : "";
+        char label[sizeof p->label];
+
+        if (p->quiet)
+                return;
+        if (!strcmp(st, "Downloading") && ep->total) {
+                snprintf(label, sizeof label, "%.80s %.40s", ref, ep->id ? ep->id : "");
+                if (strcmp(label, p->label)) { /* another layer: its own bar, its own rate */
+                        snprintf(p->label, sizeof p->label, "%s", label);
+                        p->start = now();
+                        p->last = 0;
+                }
+                progress_update(p, ep->current, ep->total);
+                return;
+        }
+        if (strcmp(st, "Pull complete") && strcmp(st, "Already exists") && strncmp(st, "Digest:", 7))
+                return;
+        progress_end(p);
+        fprintf(stderr, "  %s%s%s\n", ep->id ? ep->id : "", ep->id ? ": " : "", st);
+}
+
+void progress_note(void *ctx, const char *line)
+{
+        struct progress *p = ctx;
+
+        if (p->quiet)
+                return;
+        progress_end(p);
+        fprintf(stderr, "%s\n", line);
 }

@@ -242,6 +242,7 @@ int orch_run_version(struct store *s, const struct version_info *v, const struct
         memset(ret, 0, sizeof *ret);
         ro.routes_check = door_check;
         ro.routes_ctx = &d;
+        ro.offline = ro.offline || o->offline; /* nor pull its images */
         r = run_start(s, v, &ro, ret, err);
         if (r == 0)
                 door_open(&d, ret);

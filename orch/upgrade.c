@@ -327,7 +327,9 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
         struct journal j = {0};
         struct switch_ctx sc = {.s = s, .o = o};
         struct orch_options oo;
-        bool have_cur;
+        struct version_image *old_pins = NULL;
+        size_t n_old_pins = 0;
+        bool have_cur, repin = false;
         int r, settle = o->settle_s;
         double t0;
 
@@ -355,7 +357,8 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
                 ret->from = strdup(from.version);
         else
                 ret->from = strdup(cur.version ? cur.version : "?");
-        if (digest_equal(&cur.tree, &target.tree)) {
+        repin = o->pull && digest_equal(&cur.tree, &target.tree);
+        if (digest_equal(&cur.tree, &target.tree) && !repin) {
                 ret->nothing = true;
                 say(o, "%s already runs %s: nothing to do", slug, target.version);
                 goto out;
@@ -363,8 +366,14 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
         if (cur.state != RUN_RUNNING)
                 say(o, "%s is %s (not running): upgrading what stack run %s would start, %s -> %s", slug,
                     run_state_name(cur.state), slug, ret->from, target.version);
+        else if (repin)
+                say(o, "upgrading %s %s: its registry images pulled again", slug, target.version);
         else
                 say(o, "upgrading %s: %s -> %s", slug, ret->from, target.version);
+        if (repin && index_version_images(store_index(s), cur.version_id, &old_pins, &n_old_pins, err) < 0) {
+                r = -STACK_ESTORE;
+                goto out;
+        }
         r = journal_new(s, slug, cur.version_id, target.id, &j, err);
         if (r < 0)
                 goto out;
@@ -376,7 +385,10 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
         oo.run.switch_ctx = &sc;
         oo.run.step = step_hook;
         oo.run.step_ctx = (void *)o;
-        r = orch_run_version(s, &target, &oo, &ret->info, err);
+        oo.run.pull = o->pull;
+        r = repin ? before_switch(&sc, &cur, err) : 0; /* the same tree: run_start never switches */
+        if (r == 0)
+                r = orch_run_version(s, &target, &oo, &ret->info, err);
         if (sc.snapshot)
                 ret->snapshot = strdup(sc.snapshot);
         if (r < 0 && j.state == J_PREPARE) {
@@ -406,7 +418,10 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
                 snprintf(why, sizeof why, "%s", err->msg);
                 error_clear(err);
                 say(o, "%s %s failed (%s): rolling back to %s", slug, target.version, why, ret->from);
-                r = roll_back(s, &j, o, why, &ret->info, &rb);
+                if (repin) /* the old images again: roll_back() starts the version with its old pins */
+                        r = index_set_version_images(store_index(s), cur.version_id, old_pins, n_old_pins, &rb);
+                if (r == 0 || !repin)
+                        r = roll_back(s, &j, o, why, &ret->info, &rb);
                 if (r < 0) {
                         r = error_set(err, rb.code ? rb.code : STACK_ERUNTIME,
                                       "upgrade of %s to %s failed (%s) and the rollback is not finished: %s; the next "
@@ -420,6 +435,7 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
                               target.version, ret->from, why);
         }
 out:
+        version_images_free(old_pins, n_old_pins);
         free(sc.snapshot);
         journal_release(&j);
         run_row_release(&cur);

@@ -8,6 +8,9 @@
  * snapshot rolls back: new down, snapshot restored, old up; -STACK_ERUNTIME "... rolled back: <why>".
  * Every step is first written to the journal (table `upgrades`), so a process killed at any point is finished
  * by orch_recover(), which every `stack` command calls first.
+ * With opts->pull the target's registry images are pulled again and pinned to what comes; when the target is the
+ * version that runs, that is an upgrade of its own (the same snapshot, health wait and rollback, which also puts
+ * the old pins back, so the old images run again).
  * orch_rollback(store, slug, ...): back to the version before the last completed upgrade, with the snapshot
  * taken before it, after snapshotting the data as it is now (reason rollback).
  * orch_restore(store, slug, snapshot_id, ...): stop, restore, start the same version again.
@@ -27,6 +30,8 @@ struct upgrade_options {
         struct orch_options orch; /* catalog, offline, run.warn / run.step (steps: snapshot, down, up, health,
                                      restore) */
         const char *to;           /* --to VER, or NULL */
+        bool pull;                /* --pull: re-resolve the registry images' tags (run/regimages.h); the running
+                                     version again, pinned to what comes, is an upgrade too */
         int settle_s;             /* <0: UPGRADE_SETTLE_S */
         void (*say)(void *ctx, const char *line); /* what happens, one line at a time (stdout), may be NULL */
         void *say_ctx;

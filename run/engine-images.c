@@ -77,9 +77,11 @@ int engine_image_id(struct engine *e, const char *ref, char **ret_id, struct err
 struct load_answer {
         struct buf line; /* the line still open, at most MAX_LOAD_LINE bytes */
         bool oom;
-        char *error;   /* "errorDetail".message or "error" */
-        char *message; /* "message" (an HTTP error answer) */
-        char *text;    /* the start of an answer that is not JSON */
+        char *error;                 /* "errorDetail".message or "error" */
+        char *message;               /* "message" (an HTTP error answer) */
+        char *text;                  /* the start of an answer that is not JSON */
+        engine_progress_fn progress; /* a pull's progress lines, or NULL */
+        void *progress_ctx;
 };
 
 /* *slot = a tidied copy of m, unless it holds one already. */
@@ -99,6 +101,16 @@ static void load_object(struct load_answer *a, json_t *o)
 
         keep_first(a, &a->error, m ? m : json_string_value(json_object_get(o, "error")));
         keep_first(a, &a->message, json_string_value(json_object_get(o, "message")));
+        if (a->progress && json_is_string(json_object_get(o, "status"))) {
+                json_t *d = json_object_get(o, "progressDetail");
+                struct engine_progress p = {
+                        .id = json_string_value(json_object_get(o, "id")),
+                        .status = json_string_value(json_object_get(o, "status")),
+                        .current = (uint64_t)json_integer_value(json_object_get(d, "current")),
+                        .total = (uint64_t)json_integer_value(json_object_get(d, "total")),
+                };
+                a->progress(a->progress_ctx, &p);
+        }
 }
 
 /* One line may hold several objects back to back (JSON_DISABLE_EOF_CHECK tells how far each went). */
@@ -310,4 +322,183 @@ int engine_image_remove(struct engine *e, const char *ref, bool *ret_removed, st
         if (r == 0)
                 *ret_removed = n > 0;
         return r;
+}
+
+/* ---- registry images: pull, inspect, save, tag (spec/run.md "Registry images") ---- */
+
+/* What a pull's failure is: a reference the registry does not have (or refuses) is the Engine's answer to a
+ * question it understood (STACK_ERUNTIME); anything else (refused connection, 5xx, a cut or damaged blob, a
+ * timeout) is the network's (STACK_ENETWORK). */
+static int pull_error(const char *ref, const char *m, struct error *err)
+{
+        static const char *const not_there[] = {
+                "manifest unknown", "not found", "does not exist", "pull access denied", "unauthorized",
+                "denied",           NULL};
+        for (size_t i = 0; not_there[i]; i++)
+                if (strstr(m, not_there[i]))
+                        return error_set(err, STACK_ERUNTIME, "pulling %s: %s", ref, m);
+        return error_set(err, STACK_ENETWORK, "pulling %s: %s", ref, m);
+}
+
+int engine_image_pull(struct engine *e, const char *ref, const char *auth, engine_progress_fn progress, void *ctx,
+                      struct error *err)
+{
+        struct load_answer a = {.line = BUF_INIT(MAX_LOAD_LINE), .progress = progress, .progress_ctx = ctx};
+        char path[1200] = "/images/create?fromImage=";
+        struct engine_transfer t = {.method = "POST",
+                                    .path = path,
+                                    .write = load_write,
+                                    .write_ud = &a,
+                                    .content_type = "application/json",
+                                    .body = "",
+                                    .body_len = 0,
+                                    .auth = auth};
+        long status = 0;
+        CURLcode c;
+        int r;
+
+        if (!e || !ref || !*ref)
+                return error_set(err, STACK_EFAIL, "engine_image_pull: missing argument");
+        if (engine_path_append(path, sizeof path, ref) < 0)
+                return error_set(err, STACK_EREJECT, "image reference too long: %.64s...", ref);
+        c = engine_perform(e, &t, &status);
+        if (a.line.len && !a.line.toobig)
+                load_line(&a, a.line.p, a.line.len);
+        if (a.oom || a.line.oom || c == CURLE_OUT_OF_MEMORY)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else if (a.error)
+                r = pull_error(ref, a.error, err);
+        else if (status >= 400)
+                r = pull_error(ref, load_answer_text(&a, "the Engine refused it"), err);
+        else if (c != CURLE_OK)
+                r = engine_transport_error(e, c, "POST", "/images/create", err);
+        else
+                r = 0;
+        load_answer_release(&a);
+        return r;
+}
+
+void engine_image_info_release(struct engine_image_info *i)
+{
+        if (!i)
+                return;
+        free(i->id);
+        strv_free(i->repo_digests);
+        memset(i, 0, sizeof *i);
+}
+
+int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_info *ret, struct error *err)
+{
+        char path[1024];
+        json_t *j = NULL, *v;
+        struct engine_strv rd = {0};
+        long status = 0;
+        bool oom = false;
+        size_t i;
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        r = image_path(ref, path, sizeof path, err);
+        if (r == 0)
+                r = engine_get_json(e, path, &status, &j, err);
+        if (r < 0 || !j)
+                return r;
+        ret->id = engine_strdup(json_string_value(json_object_get(j, "Id")), &oom);
+        json_array_foreach(json_object_get(j, "RepoDigests"), i,
+                           v) if (json_is_string(v) && engine_strv_add(&rd, json_string_value(v)) < 0) oom = true;
+        ret->repo_digests = rd.v;
+        ret->size = (uint64_t)json_integer_value(json_object_get(j, "Size"));
+        ret->layers = (unsigned)json_array_size(json_object_get(json_object_get(j, "RootFS"), "Layers"));
+        json_decref(j);
+        if (oom || !ret->id) {
+                engine_image_info_release(ret);
+                return oom ? error_set(err, STACK_EFAIL, "out of memory")
+                           : error_set(err, STACK_ERUNTIME, "Docker Engine: GET %s: no Id in the answer", path);
+        }
+        return 0;
+}
+
+/* The save stream: the body goes to the caller while the status is 200, else it is kept as the message. */
+struct save_ctx {
+        engine_write_fn write;
+        void *ctx;
+        struct error *err;
+        long status;
+        int failed; /* the caller's write failed: its code */
+        struct buf answer;
+};
+
+static size_t save_header(char *ptr, size_t size, size_t n, void *ud)
+{
+        struct save_ctx *sc = ud;
+        size_t len = size * n;
+        int code;
+
+        if (len > 9 && !strncmp(ptr, "HTTP/", 5) && sscanf(ptr, "HTTP/%*s %d", &code) == 1)
+                sc->status = code;
+        return len;
+}
+
+static size_t save_write(char *ptr, size_t size, size_t n, void *ud)
+{
+        struct save_ctx *sc = ud;
+        size_t len = size * n;
+
+        if (sc->status != 200) {
+                buf_add(&sc->answer, ptr, len); /* a refusal's message; what does not fit is dropped */
+                return len;
+        }
+        sc->failed = sc->write(sc->ctx, ptr, len, sc->err);
+        return sc->failed < 0 ? 0 : len;
+}
+
+int engine_image_save(struct engine *e, const char *ref, engine_write_fn write, void *ctx, struct error *err)
+{
+        char path[1024] = "/images/";
+        struct save_ctx sc = {.write = write, .ctx = ctx, .err = err, .answer = BUF_INIT(MAX_KEPT_MESSAGE)};
+        struct engine_transfer t = {.method = "GET",
+                                    .path = path,
+                                    .write = save_write,
+                                    .write_ud = &sc,
+                                    .header = save_header,
+                                    .header_ud = &sc};
+        long status = 0;
+        CURLcode c;
+        int r;
+
+        if (engine_path_append(path, sizeof path, ref) < 0 || engine_path_append(path, sizeof path, "/get") < 0)
+                return error_set(err, STACK_EREJECT, "image reference too long: %.64s...", ref);
+        c = engine_perform(e, &t, &status);
+        if (sc.failed < 0)
+                r = sc.failed;
+        else if (status != 200) {
+                struct engine_reply rp = {.status = status, .body = sc.answer};
+                r = engine_status_error("GET", path, &rp, err);
+        } else if (c != CURLE_OK)
+                r = engine_transport_error(e, c, "GET", path, err);
+        else
+                r = 0;
+        buf_release(&sc.answer);
+        return r;
+}
+
+int engine_image_tag(struct engine *e, const char *id, const char *ref, struct error *err)
+{
+        char path[1400] = "/images/", repo[1024];
+        const char *slash = strrchr(ref, '/'), *colon = strrchr(ref, ':');
+        size_t rl;
+
+        /* repo and tag: the tag is after the last ':' that follows the last '/' (a registry's port is not one) */
+        if (!colon || (slash && colon < slash))
+                colon = NULL;
+        rl = colon ? (size_t)(colon - ref) : strlen(ref);
+        if (rl >= sizeof repo)
+                return error_set(err, STACK_EREJECT, "image reference too long: %.64s...", ref);
+        memcpy(repo, ref, rl);
+        repo[rl] = 0;
+        if (engine_path_append(path, sizeof path, id) < 0 || engine_path_append(path, sizeof path, "/tag?repo=") < 0 ||
+            engine_path_append(path, sizeof path, repo) < 0 || engine_path_append(path, sizeof path, "&tag=") < 0 ||
+            engine_path_append(path, sizeof path, colon ? colon + 1 : "latest") < 0)
+                return error_set(err, STACK_EREJECT, "image reference too long: %.64s...", ref);
+        return engine_call_json(e, "POST", path, NULL, NULL, err);
 }

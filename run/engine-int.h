@@ -68,6 +68,7 @@ struct engine_transfer {
         const char *content_type;
         const char *body; /* an in-memory body (JSON), or NULL; neither: no body */
         size_t body_len;
+        const char *auth; /* an X-Registry-Auth header's value (a pull), or NULL */
 };
 
 /* Run one transfer; *ret_status is the HTTP status (0 when none arrived). */

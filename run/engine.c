@@ -188,10 +188,24 @@ CURLcode engine_perform(struct engine *e, const struct engine_transfer *rq, long
                 curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, rq->header);
                 curl_easy_setopt(k, CURLOPT_HEADERDATA, rq->header_ud);
         }
+        if (rq->auth) {
+                char *line;
+                if (asprintf(&line, "X-Registry-Auth: %s", rq->auth) < 0)
+                        return CURLE_OUT_OF_MEMORY;
+                hdr = curl_slist_append(NULL, line);
+                free(line);
+                if (!hdr)
+                        return CURLE_OUT_OF_MEMORY;
+        }
         if (rq->upload || rq->body) {
                 char ct[128];
                 snprintf(ct, sizeof ct, "Content-Type: %s", rq->content_type);
-                hdr = curl_slist_append(NULL, ct);
+                h = curl_slist_append(hdr, ct);
+                if (!h) {
+                        curl_slist_free_all(hdr);
+                        return CURLE_OUT_OF_MEMORY;
+                }
+                hdr = h;
                 /* No "Expect: 100-continue" round trip: the Engine reads the body anyway. */
                 h = hdr ? curl_slist_append(hdr, "Expect:") : NULL;
                 if (!h) {
@@ -213,6 +227,8 @@ CURLcode engine_perform(struct engine *e, const struct engine_transfer *rq, long
         } else if (strcmp(rq->method, "GET")) {
                 curl_easy_setopt(k, CURLOPT_CUSTOMREQUEST, rq->method);
         }
+        if (hdr && !(rq->upload || rq->body))
+                curl_easy_setopt(k, CURLOPT_HTTPHEADER, hdr);
         c = curl_easy_perform(k);
         curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, ret_status);
         curl_easy_setopt(k, CURLOPT_HTTPHEADER, NULL);

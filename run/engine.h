@@ -39,6 +39,35 @@ int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what,
 typedef ssize_t (*engine_read_fn)(void *ctx, void *buf, size_t n);
 int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, uint64_t size, const char *what,
                              struct error *err);
+/* Registry images (spec/run.md "Registry images"), for run/regimages.c.
+ * engine_image_pull(): POST /images/create?fromImage=REF (a tag or "@sha256:" digest), the Engine's platform;
+ * auth is the X-Registry-Auth value (NULL: none); progress (may be NULL) gets each status line of the stream
+ * ("Downloading" with bytes current/total of layer id, "Pull complete", ...). A reference the registry lacks or
+ * refuses is STACK_ERUNTIME, a registry that cannot be reached or fails (5xx, a cut or damaged blob) is
+ * STACK_ENETWORK, each with the Engine's message.
+ * engine_image_inspect(): GET /images/{ref}/json: Id, RepoDigests, Size, the number of RootFS layers; ret->id
+ * NULL when the Engine lacks it. engine_image_save(): GET /images/{ref}/get, the docker save tar handed to write
+ * as it arrives (a write failure stops it with write's code). engine_image_tag(): POST /images/{id}/tag, so ref
+ * names the image id. */
+struct engine_progress {
+        const char *id, *status; /* id: a layer (short digest) or the reference; may be NULL */
+        uint64_t current, total; /* bytes, 0 when the line has none */
+};
+typedef void (*engine_progress_fn)(void *ctx, const struct engine_progress *p);
+typedef int (*engine_write_fn)(void *ctx, const void *buf, size_t n, struct error *err);
+struct engine_image_info {
+        char *id;
+        char **repo_digests; /* NULL-terminated "repo@sha256:...", or NULL */
+        uint64_t size;
+        unsigned layers;
+};
+int engine_image_pull(struct engine *e, const char *ref, const char *auth, engine_progress_fn progress, void *ctx,
+                      struct error *err);
+int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_info *ret, struct error *err);
+void engine_image_info_release(struct engine_image_info *i);
+int engine_image_save(struct engine *e, const char *ref, engine_write_fn write, void *ctx, struct error *err);
+int engine_image_tag(struct engine *e, const char *id, const char *ref, struct error *err);
+
 struct engine_container {
         char *id, *name, *service; /* service: label com.docker.compose.service */
         char *state;               /* created|running|paused|restarting|removing|exited|dead */

@@ -118,8 +118,8 @@ static int assembled_open(struct store *s, const struct tree_entry *te, struct a
         return ia_open(s, &te->recipe->digest, &as->rd, err);
 }
 
-int images_load_assembled(struct store *s, struct engine *e, const struct tree_entry *te, const char *what,
-                          unsigned *ret_loaded, struct error *err)
+int images_load_assembled(struct store *s, struct engine *e, const struct tree_entry *te, const char *what, bool force,
+                          unsigned *ret_loaded, char ***ret_refs, struct error *err)
 {
         struct assembled as;
         char **refs = NULL;
@@ -133,12 +133,12 @@ int images_load_assembled(struct store *s, struct engine *e, const struct tree_e
         if (r < 0)
                 r = error_set(err, as.err.code, "image archive %s: %s", what, as.err.msg);
         ia_close(as.rd);
-        for (size_t k = 0; r == 0 && refs && refs[k] && all; k++) {
+        for (size_t k = 0; r == 0 && refs && refs[k] && all && !force; k++) {
                 bool have = false;
                 r = engine_image_exists(e, refs[k], &have, err);
                 all = have;
         }
-        if (r == 0 && (!all || !refs || !refs[0])) {
+        if (r == 0 && (force || !all || !refs || !refs[0])) {
                 r = assembled_open(s, te, &as, err);
                 if (r == 0) {
                         r = engine_image_load_stream(e, assembled_read, &as, ia_size(as.rd), what, err);
@@ -153,6 +153,8 @@ int images_load_assembled(struct store *s, struct engine *e, const struct tree_e
                 if (r == 0) /* gc --images may remove only what stack loaded; a failed record costs nothing */
                         images_record(s, &te->digest, refs, NULL);
         }
+        if (r == 0 && ret_refs && strv_extend(ret_refs, refs) < 0)
+                r = error_set(err, STACK_EFAIL, "out of memory");
         strv_free(refs);
         return r;
 }

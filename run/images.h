@@ -10,6 +10,7 @@
 #ifndef STACK_IMAGES_H
 #define STACK_IMAGES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/digest.h"
@@ -30,11 +31,11 @@ int images_forget(struct store *s, const char *ref, struct error *err);
 void loaded_images_free(struct loaded_image *v, size_t n);
 
 /* An image archive stored as its parts (te->recipe, spec/run.md "Image load"): its references are read from
- * the assembled stream; when the Engine lacks any, the stream goes to POST /images/load (never assembled on
+ * the assembled stream (and appended to *ret_refs when it is not NULL); when the Engine lacks any (or always, with force: the references moved back to the archive's images), the stream goes to POST /images/load (never assembled on
  * disk), *ret_loaded is incremented and the load recorded. Under the store's shared lock, like run.c's. */
 struct engine;
 struct tree_entry;
-int images_load_assembled(struct store *s, struct engine *e, const struct tree_entry *te, const char *what,
-                          unsigned *ret_loaded, struct error *err);
+int images_load_assembled(struct store *s, struct engine *e, const struct tree_entry *te, const char *what, bool force,
+                          unsigned *ret_loaded, char ***ret_refs, struct error *err);
 
 #endif

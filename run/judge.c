@@ -574,6 +574,11 @@ int judge_container(const struct judge_input *in, const json_t *c, struct judge_
         if (strcmp(str(labels, PROJECT_LABEL), in->project))
                 return refuse(err, who, NULL, "the project label '%s' (not %s)", str(labels, PROJECT_LABEL),
                               in->project);
+        for (size_t i = 0; in->pinned && in->pinned[i] && in->pinned[i + 1]; i += 2)
+                if (!strcmp(str(json_object_get(c, "Config"), "Image"), in->pinned[i]) &&
+                    strcmp(str(c, "Image"), in->pinned[i + 1]))
+                        return refuse(err, who, NULL, "image %s as %s (the version is pinned to %s)", in->pinned[i],
+                                      str(c, "Image"), in->pinned[i + 1]);
         r = judge_namespaces(in, who, hc, refs, err);
         if (r == 0)
                 r = judge_security(in, who, hc, err);

@@ -39,6 +39,9 @@ struct judge_input {
         double cpus;
         uint64_t memory, pids;
         bool cgroupns_host_default; /* the Engine's default cgroup namespace is the host's (cgroup v1) */
+        /* The version's pinned registry images (run/regimages.h), "REF" then "sha256:ID", pairs, NULL-terminated:
+         * a container created from REF must run image ID (a compose tool that pulled a moved tag is refused). */
+        char *const *pinned;
 };
 
 /* Names another container's settings point at, collected by judge_container(). */

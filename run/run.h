@@ -30,6 +30,7 @@
 
 struct run_route;
 
+struct engine_progress;
 struct run_options {
         const char *const *env; /* "K=V" from --env: remembered in the stack's env file */
         unsigned allow;         /* enum policy_perm bits granted now (remembered per stack) */
@@ -47,6 +48,13 @@ struct run_options {
          * there, with the old version untouched. Then step "down" is timed. May be NULL. */
         int (*before_switch)(void *ctx, const struct run_row *old, struct error *err);
         void *switch_ctx;
+        /* Registry images (run/regimages.h): offline never pulls; pull re-resolves every tag and pins what comes
+         * (stack upgrade --pull); pull_progress gets each line of a pull's stream and note a line per image
+         * pulled or loaded from the store (both may be NULL). */
+        bool offline, pull;
+        void (*pull_progress)(void *ctx, const char *ref, const struct engine_progress *p);
+        void (*note)(void *ctx, const char *line);
+        void *pull_ctx;
 };
 
 /* A host of the front door: service's container port, published on 127.0.0.1:host_port (0 until running);
@@ -72,6 +80,7 @@ struct run_info {
         char *relaunch_why;
         char *ports; /* run_list: published ports now, "127.0.0.1:8080->8080/tcp, ..." (NULL: none) */
         unsigned images_loaded;
+        unsigned images_pulled;   /* registry images pulled (run/regimages.h) */
         struct run_route *routes; /* run_start: from the policy (kept in the run dir for the fast path) */
         size_t n_routes;
 };
@@ -94,6 +103,12 @@ void run_info_release(struct run_info *i);
  * it), or its refusal with the same codes. The same preparation as run_start() in a temp dir beside the run
  * dirs, removed afterwards: nothing starts, and no row, run dir, data dir, remembered env or grant changes. */
 int run_config(struct store *s, const struct version_info *v, const struct run_options *o, char **ret,
+               struct error *err);
+
+/* `stack fetch --images`: the images v runs, ready in the Engine as run_start() makes them (the bundle's archives
+ * loaded, its registry images pinned, pulled and kept: run/regimages.h), after the same preparation as
+ * run_config(); nothing starts. ret->images_loaded and images_pulled say what it did (run_info_release()). */
+int run_images(struct store *s, const struct version_info *v, const struct run_options *o, struct run_info *ret,
                struct error *err);
 
 /* Every run, reconciled with the Engine. A run the Engine could not be asked about (none answers, or it

@@ -73,9 +73,10 @@ char *compose_tail_lines(const char *text, int lines);
 double compose_now(void);
 /* o->step with the time since *t0, which becomes now. */
 void compose_step(const struct run_options *o, const char *what, double *t0);
-/* The bundle's image archives the Engine lacks, loaded (recorded for gc --images). */
+/* The bundle's image archives the Engine lacks, loaded (recorded for gc --images); the references they name
+ * appended to *ret_refs (may be NULL). */
 int compose_load_images(struct store *s, struct engine *e, const struct manifest *m, const struct tree *t,
-                        unsigned *ret_loaded, struct error *err);
+                        unsigned *ret_loaded, char ***ret_refs, struct error *err);
 /* Wait until every container of the project runs (healthy where it has a healthcheck). 0, or STACK_ERUNTIME
  * with the failing service in *ret_service / its exit code. */
 int compose_wait_running(struct engine *e, const char *project, int timeout_s, int settle_ms, char **ret_reason,

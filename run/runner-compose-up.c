@@ -68,7 +68,7 @@ void compose_step(const struct run_options *o, const char *what, double *t0)
 }
 
 int compose_load_images(struct store *s, struct engine *e, const struct manifest *m, const struct tree *t,
-                        unsigned *ret_loaded, struct error *err)
+                        unsigned *ret_loaded, char ***ret_refs, struct error *err)
 {
         for (size_t i = 0; i < m->n_images; i++) {
                 const struct tree_entry *te = tree_find(t, m->images[i]);
@@ -80,7 +80,7 @@ int compose_load_images(struct store *s, struct engine *e, const struct manifest
                         return error_set(err, STACK_EREJECT, "image archive %s is not in the bundle", m->images[i]);
                 fd = store_object_open(s, &te->digest);
                 if (fd == -ENOENT && te->recipe) { /* stored as its parts: streamed from them */
-                        r = images_load_assembled(s, e, te, m->images[i], ret_loaded, err);
+                        r = images_load_assembled(s, e, te, m->images[i], false, ret_loaded, ret_refs, err);
                         if (r < 0)
                                 return r;
                         continue;
@@ -110,6 +110,8 @@ int compose_load_images(struct store *s, struct engine *e, const struct manifest
                         if (r == 0) /* gc --images may remove only what stack loaded; a failed record costs nothing */
                                 images_record(s, &te->digest, refs, NULL);
                 }
+                if (r == 0 && ret_refs && strv_extend(ret_refs, refs) < 0)
+                        r = error_set(err, STACK_EFAIL, "out of memory");
                 strv_free(refs);
                 close(fd);
                 if (r < 0)

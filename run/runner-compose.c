@@ -3,6 +3,7 @@
  * named steps over one context; stop, rm, the Engine's view of a run, `stack config` and logs
  * (runner-compose-int.h, spec/run.md). */
 #include "runner-compose-int.h"
+#include "regimages.h"
 #include "flavor.h"
 #include "runner.h"
 #include "rundir.h"
@@ -103,6 +104,7 @@ struct start {
         size_t nc;
         struct judge_input jin;
         char **judged;
+        char **pinned; /* the registry images' pins, for the judge */
         char tree_hex[DIGEST_HEX_LEN + 1], lab_run[64], lab_slug[96], lab_tree[96], aside[PATH_MAX],
                 suffix[RUNDIR_ID_LEN + 1];
         const char *labels[4];
@@ -118,6 +120,7 @@ static void start_release(struct start *st)
                 fs_rm_rf(st->np.run_dir); /* a new version that did not get as far as the switch leaves nothing */
         engine_containers_free(st->c, st->nc);
         strv_free(st->judged);
+        strv_free(st->pinned);
         free(st->out);
         free(st->reason);
         free(st->service);
@@ -286,15 +289,35 @@ static int start_prepare(struct start *st)
         return r;
 }
 
-/* Images the Engine lacks; a DockerService's built from its Dockerfile (run/flavor.h). */
+/* Images the Engine lacks: the bundle's archives loaded; a DockerService's built from its Dockerfile
+ * (run/flavor.h); else the version's registry images pinned, pulled or loaded from the store (regimages.h). */
 static int start_images(struct start *st)
 {
-        int r = compose_load_images(st->s, st->e, st->m, &st->t, &st->ret->images_loaded, st->err);
+        const struct run_options *o = st->o;
+        char **bundle = NULL, **reg = NULL;
+        int r = compose_load_images(st->s, st->e, st->m, &st->t, &st->ret->images_loaded, &bundle, st->err);
 
         if (r == 0 && st->rn->build)
-                r = st->rn->build(st->s, st->e, st->v, &st->t, st->o, st->err);
+                r = st->rn->build(st->s, st->e, st->v, &st->t, o, st->err);
+        else if (r == 0)
+                r = regimages_needed(st->fast ? st->p.effective : st->np.effective, bundle, &reg, st->err);
+        if (r == 0 && reg) {
+                struct regimages_options ro = {.offline = o->offline,
+                                               .pull = o->pull,
+                                               .progress = o->pull_progress,
+                                               .progress_ctx = o->pull_ctx,
+                                               .say = o->note,
+                                               .say_ctx = o->pull_ctx};
+                struct regimages_result rr = {0};
+                r = regimages_ensure(st->s, st->e, st->v, reg, &ro, &rr, st->err);
+                st->ret->images_loaded += rr.loaded;
+                st->ret->images_pulled = rr.pulled;
+                st->pinned = rr.pinned;
+        }
+        strv_free(bundle);
+        strv_free(reg);
         if (r == 0)
-                compose_step(st->o, "images", &st->t0);
+                compose_step(o, "images", &st->t0);
         return r;
 }
 
@@ -357,7 +380,8 @@ static int start_up(struct start *st)
         st->jin = (struct judge_input){.project = st->p.project,
                                        .run_dir = st->p.run_dir,
                                        .data_dir = st->p.data_dir,
-                                       .allow = granted | o->allow};
+                                       .allow = granted | o->allow,
+                                       .pinned = st->pinned};
         /* the ceiling the policy wrote: the person's limits, lowered by stack.yaml */
         compose_judge_limits(&st->limits, st->m, &st->jin);
         /* Re-launch straight through the Engine when nothing changed since the last up (relaunch.c), else up. */
@@ -481,25 +505,28 @@ static int compose_start(const struct runner *rn, struct store *s, const struct 
         return r;
 }
 
-int run_config(struct store *s, const struct version_info *v, const struct run_options *o, char **ret,
-               struct error *err)
+/* run_config() and run_images(): the preparation in a temp dir beside the run dirs, removed afterwards; then the
+ * effective file read (ret), or the version's images made ready in the Engine (info). */
+static int dry_prepare(struct store *s, const struct version_info *v, const struct run_options *o, char **ret,
+                       struct run_info *info, struct error *err)
 {
         static const struct run_options no_options = {0};
-        struct start st = {.s = s, .v = v, .o = o ? o : &no_options, .err = err, .dry = true};
+        struct start st = {.s = s, .v = v, .o = o ? o : &no_options, .err = err, .dry = true, .ret = info};
         char dir[PATH_MAX], suffix[RUNDIR_ID_LEN + 1];
         bool made = false, locked = false;
         int r;
 
-        *ret = NULL;
+        if (ret)
+                *ret = NULL;
         tree_init(&st.t);
         if (!s || !v || !v->slug)
                 return error_set(err, STACK_EFAIL, "run_config: invalid arguments");
         st.rn = runner_of_flavor(v->flavor);
         if (!st.rn->containers)
-                return error_set(err, STACK_EFAIL,
-                                 "%s is a StaticWebsite: it has no compose file (the proxy serves "
-                                 "its files)",
-                                 v->slug);
+                return ret ? error_set(err, STACK_EFAIL,
+                                       "%s is a StaticWebsite: it has no compose file (the proxy serves its files)",
+                                       v->slug)
+                           : 0; /* no images either */
         r = store_lock_shared(s, err);
         locked = r == 0;
         if (r == 0)
@@ -517,10 +544,14 @@ int run_config(struct store *s, const struct version_info *v, const struct run_o
         /* The file for the compose tool that would run it; without one, as written for compose v2. */
         st.compose_v1 = backend_detect(s, &st.b, NULL) == 0 && backend_v1_file(st.b);
         r = prepare(&st);
-        if (r == 0) {
+        if (r == 0 && ret) {
                 r = fs_read_file(st.np.effective, 16 * 1024 * 1024, ret, NULL); /* the policy's output bound */
                 if (r < 0)
                         r = error_errno(err, STACK_ESTORE, r, "cannot read %s", st.np.effective);
+        } else if (r == 0) {
+                r = engine_open(&st.e, err);
+                if (r == 0)
+                        r = start_images(&st);
         }
 done:
         if (made)
@@ -529,6 +560,19 @@ done:
                 store_unlock(s);
         start_release(&st);
         return r;
+}
+
+int run_config(struct store *s, const struct version_info *v, const struct run_options *o, char **ret,
+               struct error *err)
+{
+        return dry_prepare(s, v, o, ret, NULL, err);
+}
+
+int run_images(struct store *s, const struct version_info *v, const struct run_options *o, struct run_info *ret,
+               struct error *err)
+{
+        memset(ret, 0, sizeof *ret);
+        return dry_prepare(s, v, o, NULL, ret, err);
 }
 
 /* ---- the Engine's view, stop, rm, logs ---- */

@@ -56,7 +56,8 @@ int index_drop_damaged(struct index *ix, const struct digest *objects, size_t n_
                             "  WHERE object IS NOT NULL AND object NOT IN (SELECT digest FROM objects);"
                             "DELETE FROM entries WHERE tree IN (SELECT digest FROM temp.bad_trees)"
                             "  OR tree NOT IN (SELECT digest FROM trees);"
-                            "DELETE FROM trees WHERE digest IN (SELECT digest FROM temp.bad_trees);",
+                            "DELETE FROM trees WHERE digest IN (SELECT digest FROM temp.bad_trees);"
+                            "UPDATE version_images SET tree = NULL WHERE tree NOT IN (SELECT digest FROM trees);",
                             err);
         if (r == 0)
                 r = db_query_rows(ix->db,

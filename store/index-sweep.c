@@ -58,11 +58,15 @@ int index_sweep_run(struct index *ix, struct index_sweep *ret, struct error *err
         if (r == 0)
                 r = sweep_exec(ix, "DELETE FROM pins WHERE version_id NOT IN (SELECT id FROM versions)", NULL, err);
         if (r == 0)
+                r = sweep_exec(ix, "DELETE FROM version_images WHERE version_id NOT IN (SELECT id FROM versions)", NULL,
+                               err);
+        if (r == 0)
                 r = sweep_exec(ix, "DELETE FROM stacks WHERE slug NOT IN (SELECT slug FROM versions)", &c.stacks, err);
         if (r == 0)
                 r = sweep_exec(ix,
                                "DELETE FROM trees WHERE digest NOT IN (SELECT tree FROM versions)"
-                               " AND digest NOT IN (SELECT digest FROM temp.gc_trees)",
+                               " AND digest NOT IN (SELECT digest FROM temp.gc_trees)"
+                               " AND digest NOT IN (SELECT tree FROM version_images WHERE tree IS NOT NULL)",
                                &c.trees, err);
         if (r == 0)
                 r = sweep_exec(ix, "DELETE FROM entries WHERE tree NOT IN (SELECT digest FROM trees)", &c.entries, err);

@@ -44,7 +44,13 @@ DB_SCHEMA(index_schema, NULL, INDEX_SCHEMA_VERSION,
           ("CREATE TABLE recipes(object TEXT PRIMARY KEY, recipe TEXT NOT NULL) WITHOUT ROWID;"
            "CREATE TABLE recipe_parts(recipe TEXT NOT NULL, part TEXT NOT NULL, PRIMARY KEY(recipe, part))"
            "  WITHOUT ROWID;"
-           "CREATE INDEX recipe_parts_by_part ON recipe_parts(part);"));
+           "CREATE INDEX recipe_parts_by_part ON recipe_parts(part);"),
+          /* 6: registry images pinned to a version (index-images.c): the image each reference ran as, and the
+           * store tree holding it (a docker save archive stored as its parts), NULL when it was not kept */
+          ("CREATE TABLE version_images(version_id INTEGER NOT NULL, ref TEXT NOT NULL, repo_digest TEXT,"
+           "  image_id TEXT NOT NULL, tree TEXT, size INTEGER NOT NULL DEFAULT 0, layers INTEGER NOT NULL DEFAULT 0,"
+           "  pinned_at INTEGER NOT NULL, PRIMARY KEY(version_id, ref)) WITHOUT ROWID;"
+           "CREATE INDEX version_images_by_tree ON version_images(tree) WHERE tree IS NOT NULL;"));
 
 static int migrate(struct index *ix, struct error *err)
 {

@@ -18,7 +18,7 @@
 #include "manifest.h"
 #include "tree.h"
 
-#define INDEX_SCHEMA_VERSION 5
+#define INDEX_SCHEMA_VERSION 6
 
 struct index;
 
@@ -112,6 +112,33 @@ int index_sweep_keep_version(struct index *ix, int64_t id, struct error *err);
 int index_sweep_keep_tree(struct index *ix, const struct digest *tree, struct error *err);
 int index_sweep_run(struct index *ix, struct index_sweep *ret, struct error *err);
 int index_sweep_end(struct index *ix, bool commit, struct error *err);
+
+/* Registry images pinned to a version (spec/store.md "Registry images"; store/index-images.c): for each image
+ * reference the version's compose file names that no bundle archive provides, the image it runs as. tree is a
+ * store tree with one file, IMAGE_TREE_FILE (the `docker save` archive of the image, stored as its parts); all
+ * zero (stored false) when the image was not kept. gc keeps the trees of the versions it keeps.
+ *   index_version_images(ix, version_id, &v, &n, err)    the version's pins, by ref (version_images_free)
+ *   index_set_version_images(ix, version_id, v, n, err)  replaces them all in one transaction (a new pin of the
+ *                                                        version, or the old one put back)
+ *   index_image_shared_bytes(ix, version_id, &bytes, err)  bytes of the version's image parts that another
+ *                                                        version's images use too */
+#define IMAGE_TREE_FILE "image.tar"
+struct version_image {
+        char *ref;         /* as the compose file names it, e.g. "127.0.0.1:5000/app:1" */
+        char *repo_digest; /* "repo@sha256:..." (the registry's manifest), or NULL: the Engine had it from no registry */
+        char *image_id;    /* "sha256:...": the image's config digest */
+        struct digest tree; /* zero when not stored */
+        bool stored;
+        uint64_t size;   /* bytes of the archive */
+        unsigned layers; /* layers of the image */
+        int64_t pinned_at;
+};
+int index_version_images(struct index *ix, int64_t version_id, struct version_image **ret, size_t *ret_n,
+                         struct error *err);
+int index_set_version_images(struct index *ix, int64_t version_id, const struct version_image *v, size_t n,
+                             struct error *err);
+int index_image_shared_bytes(struct index *ix, int64_t version_id, uint64_t *ret, struct error *err);
+void version_images_free(struct version_image *v, size_t n);
 
 /* verify --repair: in one transaction, drop the rows of the given objects (missing or corrupt) and trees (whose
  * rows do not give their digest), every tree that references a dropped object or whose rows point nowhere, and
