@@ -288,6 +288,7 @@ static json_t *version_object(const struct version_info *v)
         json_object_set_new(o, "fetched_at", json_integer(v->fetched_at));
         json_object_set_new(o, "files", json_integer((json_int_t)v->n_files));
         json_object_set_new(o, "size", json_integer((json_int_t)v->size));
+        json_object_set_new(o, "image_bytes", json_integer((json_int_t)v->image_bytes));
         return o;
 }
 

@@ -189,12 +189,12 @@ json_t *cli_version_json(const struct version_info *v)
         digest_to_hex(&v->tree, tree);
         if (v->has_bundle)
                 digest_to_hex(&v->bundle, bundle);
-        return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:I, s:s?, s:b, s:s?, s:I, s:I, s:I}", "slug",
+        return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:I, s:s?, s:b, s:s?, s:I, s:I, s:I, s:I}", "slug",
                          v->slug, "version", v->version, "name", v->name, "description", v->description, "flavor",
                          v->flavor, "tree", tree, "bundle", v->has_bundle ? bundle : NULL, "bundle_size",
                          (json_int_t)v->bundle_size, "signer", v->signer, "insecure", v->insecure, "source", v->source,
                          "fetched_at", (json_int_t)v->fetched_at, "files", (json_int_t)v->n_files, "size",
-                         (json_int_t)v->size);
+                         (json_int_t)v->size, "image_bytes", (json_int_t)v->image_bytes);
 }
 
 int cli_print_fetch_result(const struct fetch_result *res, bool json)

@@ -44,17 +44,19 @@ int cmd_ls(int argc, char **argv)
                 printf("the store holds no stacks yet (stack import FILE adds one)\n");
                 goto done;
         }
-        printf("%-24s %-12s %6s %10s  %-12s %-16s %s\n", "SLUG", "VERSION", "FILES", "SIZE", "TREE", "FETCHED",
-               "SIGNER");
+        printf("%-24s %-12s %6s %10s %10s  %-12s %-16s %s\n", "SLUG", "VERSION", "FILES", "SIZE", "IMAGES", "TREE",
+               "FETCHED", "SIGNER");
         for (size_t i = 0; i < n; i++) {
-                char tree[DIGEST_HEX_LEN + 1], size[32], when[32];
+                char tree[DIGEST_HEX_LEN + 1], size[32], images[32] = "-", when[32];
                 time_t t = (time_t)v[i].fetched_at;
                 struct tm tm;
 
                 digest_to_hex(&v[i].tree, tree);
                 strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime_r(&t, &tm));
-                printf("%-24s %-12s %6llu %10s  %.12s %-16s %s\n", v[i].slug, v[i].version,
-                       (unsigned long long)v[i].n_files, cli_human_size(v[i].size, size), tree, when,
+                if (v[i].image_bytes) /* registry images kept for it (stack show lists them) */
+                        cli_human_size(v[i].image_bytes, images);
+                printf("%-24s %-12s %6llu %10s %10s  %.12s %-16s %s\n", v[i].slug, v[i].version,
+                       (unsigned long long)v[i].n_files, cli_human_size(v[i].size, size), images, tree, when,
                        v[i].signer     ? v[i].signer
                        : v[i].insecure ? "insecure"
                                        : "unsigned");

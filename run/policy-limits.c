@@ -344,6 +344,31 @@ static int config_bad(struct error *err, const char *path, const char *key, cons
         return error_set(err, STACK_EUSAGE, "%s: \"%s\" must be %s", path, key, want);
 }
 
+/* "images": {"keep": bool, "stacks": {"SLUG": bool}} (spec/store.md "Registry images"). */
+static int check_images(struct error *err, const char *path, json_t *v)
+{
+        const char *k, *slug;
+        json_t *x, *b;
+
+        if (!json_is_object(v))
+                return config_bad(err, path, "images", "an object");
+        json_object_foreach(v, k, x)
+        {
+                if (!strcmp(k, "keep") && !json_is_boolean(x))
+                        return config_bad(err, path, "images.keep", "true or false");
+                if (!strcmp(k, "stacks")) {
+                        if (!json_is_object(x))
+                                return config_bad(err, path, "images.stacks", "an object of SLUG: true|false");
+                        json_object_foreach(x, slug, b) if (!json_is_boolean(b)) return config_bad(
+                                err, path, "images.stacks", "an object of SLUG: true|false");
+                } else if (strcmp(k, "keep")) {
+                        return error_set(err, STACK_EUSAGE, "%s: unknown key \"images.%s\" (known: keep, stacks)", path,
+                                         k);
+                }
+        }
+        return 0;
+}
+
 int policy_limits_load(const char *home, struct policy_limits *l, struct error *err)
 {
         char path[PATH_MAX];
@@ -374,8 +399,11 @@ int policy_limits_load(const char *home, struct policy_limits *l, struct error *
                                 r = config_bad(err, path, key, "a port (1-65535)");
                         else
                                 reserve(l, (int)json_integer_value(v));
+                } else if (!strcmp(key, "images")) { /* read by run/regimages.c: checked here with the rest */
+                        r = check_images(err, path, v);
                 } else if (strcmp(key, "limits") != 0) {
-                        r = error_set(err, STACK_EUSAGE, "%s: unknown key \"%s\" (known: limits, api_port)", path, key);
+                        r = error_set(err, STACK_EUSAGE, "%s: unknown key \"%s\" (known: limits, api_port, images)",
+                                      path, key);
                 }
         }
         limits = json_object_get(root, "limits");

@@ -144,8 +144,8 @@ static char *registry_auth(const char *ref)
                         json_t *a = json_pack("{s:s, s:s, s:s}", "username", plain, "password", colon + 1,
                                               "serveraddress", host);
                         text = a ? json_dumps(a, JSON_COMPACT) : NULL;
-                        if (text && mbedtls_base64_encode(enc, sizeof enc, &olen, (unsigned char *)text,
-                                                          strlen(text)) == 0) {
+                        if (text &&
+                            mbedtls_base64_encode(enc, sizeof enc, &olen, (unsigned char *)text, strlen(text)) == 0) {
                                 for (size_t i = 0; i < olen; i++) /* the Engine reads base64url */
                                         enc[i] = enc[i] == '+' ? '-' : enc[i] == '/' ? '_' : enc[i];
                                 out = strndup((char *)enc, olen);
@@ -182,9 +182,8 @@ static char *archive_image_id(struct store *s, const struct digest *recipe)
 
         if (ia_describe(s, recipe, &j, NULL) < 0)
                 return NULL;
-        hex = json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(j, "images"), 0),
-                                                                "config"),
-                                                "sha256"));
+        hex = json_string_value(
+                json_object_get(json_object_get(json_array_get(json_object_get(j, "images"), 0), "config"), "sha256"));
         if (hex && asprintf(&id, "sha256:%s", hex) < 0)
                 id = NULL;
         json_decref(j);
@@ -193,8 +192,7 @@ static char *archive_image_id(struct store *s, const struct digest *recipe)
 
 /* docker save of ref into the store: a tree with one file, the archive stored as its parts. pin->tree, ->stored,
  * ->size; pin->image_id replaced by the id the archive holds when it says one. */
-static int store_image(struct store *s, struct engine *e, const char *ref, struct version_image *pin,
-                       struct error *err)
+static int store_image(struct store *s, struct engine *e, const char *ref, struct version_image *pin, struct error *err)
 {
         struct staging *st = NULL;
         struct save_sink ss = {0};
@@ -349,7 +347,8 @@ static int pin_new(struct ensure *en, const char *ref, struct version_image *pin
                 if (r == 0)
                         r = engine_image_inspect(en->e, ref, &ii, en->err);
                 if (r == 0 && !ii.id)
-                        r = error_set(en->err, STACK_ERUNTIME, "image %s: pulled, but the Engine does not have it", ref);
+                        r = error_set(en->err, STACK_ERUNTIME, "image %s: pulled, but the Engine does not have it",
+                                      ref);
         }
         if (r < 0)
                 goto out;
@@ -402,14 +401,15 @@ static int pin_check(struct ensure *en, struct version_image *pin)
                         r = engine_image_tag(en->e, pin->image_id, pin->ref, en->err);
         } else {
                 r = error_set(en->err, en->o->offline ? STACK_ENETWORK : STACK_ERUNTIME,
-                              "image %s (%s) is not in the Engine, not kept in the store and from no registry", pin->ref,
-                              pin->image_id);
+                              "image %s (%s) is not in the Engine, not kept in the store and from no registry",
+                              pin->ref, pin->image_id);
         }
         if (r == 0) { /* what the Engine has now must be what was pinned */
                 r = engine_image_inspect(en->e, pin->ref, &ii, en->err);
                 if (r == 0 && (!ii.id || strcmp(ii.id, pin->image_id)))
-                        r = error_set(en->err, STACK_ERUNTIME, "image %s: the Engine has %s, the version is pinned to %s",
-                                      pin->ref, ii.id ? ii.id : "none", pin->image_id);
+                        r = error_set(en->err, STACK_ERUNTIME,
+                                      "image %s: the Engine has %s, the version is pinned to %s", pin->ref,
+                                      ii.id ? ii.id : "none", pin->image_id);
                 engine_image_info_release(&ii);
         }
         return r;
@@ -434,8 +434,8 @@ static struct version_image *find_pin(struct version_image *v, size_t n, const c
 int regimages_ensure(struct store *s, struct engine *e, const struct version_info *v, char *const *refs,
                      const struct regimages_options *o, struct regimages_result *ret, struct error *err)
 {
-        struct ensure en = {.s = s, .e = e, .o = o, .res = ret, .err = err, .keep = regimages_keep(store_home(s),
-                                                                                                  v->slug)};
+        struct ensure en = {
+                .s = s, .e = e, .o = o, .res = ret, .err = err, .keep = regimages_keep(store_home(s), v->slug)};
         struct version_image *pins = NULL, *out = NULL;
         size_t np = 0, no = 0, want = 0;
         int r;
@@ -467,8 +467,8 @@ int regimages_ensure(struct store *s, struct engine *e, const struct version_inf
                 }
                 r = pin_new(&en, refs[i], &out[no]);
                 no++;
-                if (r == 0 && (!pin || strcmp(pin->image_id, out[no - 1].image_id) ||
-                               pin->stored != out[no - 1].stored))
+                if (r == 0 &&
+                    (!pin || strcmp(pin->image_id, out[no - 1].image_id) || pin->stored != out[no - 1].stored))
                         ret->changed = true;
         }
         if (r == 0 && ret->changed)

@@ -9,9 +9,9 @@
 #include <sqlite3.h>
 
 static const struct db_column image_cols[] = {
-        DB_TEXT_REQ_COL(struct version_image, ref),   DB_TEXT_COL(struct version_image, repo_digest),
+        DB_TEXT_REQ_COL(struct version_image, ref),      DB_TEXT_COL(struct version_image, repo_digest),
         DB_TEXT_REQ_COL(struct version_image, image_id), DB_DIGEST_COL(struct version_image, tree),
-        DB_INT64_COL(struct version_image, size),     DB_INT_COL(struct version_image, layers),
+        DB_INT64_COL(struct version_image, size),        DB_INT_COL(struct version_image, layers),
         DB_INT64_COL(struct version_image, pinned_at),
 };
 
@@ -64,9 +64,9 @@ int index_set_version_images(struct index *ix, int64_t version_id, const struct 
                 r = db_write(ix->db,
                              "INSERT OR REPLACE INTO version_images(version_id, ref, repo_digest, image_id, tree, size,"
                              " layers, pinned_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-                             "write version_images", NULL, err, "itttdiii", version_id, v[i].ref,
-                             v[i].repo_digest, v[i].image_id, v[i].stored ? &v[i].tree : NULL, (int64_t)v[i].size,
-                             (int64_t)v[i].layers, v[i].pinned_at);
+                             "write version_images", NULL, err, "itttdiii", version_id, v[i].ref, v[i].repo_digest,
+                             v[i].image_id, v[i].stored ? &v[i].tree : NULL, (int64_t)v[i].size, (int64_t)v[i].layers,
+                             v[i].pinned_at);
         return db_end(ix->db, r, err);
 }
 

@@ -13,7 +13,8 @@
 
 #define VERSION_COLUMNS                                                                                     \
         "v.id, v.slug, v.version, v.tree, v.bundle, v.bundle_size, v.signer, v.insecure, v.source, v.name," \
-        " v.description, v.flavor, v.compose, v.fetched_at, t.n_files, t.size"
+        " v.description, v.flavor, v.compose, v.fetched_at, t.n_files, t.size,"                             \
+        " (SELECT COALESCE(SUM(vi.size), 0) FROM version_images vi WHERE vi.version_id = v.id AND vi.tree IS NOT NULL)"
 
 static const struct db_column version_cols[] = {
         DB_INT64_COL(struct version_info, id),
@@ -32,6 +33,7 @@ static const struct db_column version_cols[] = {
         DB_INT64_COL(struct version_info, fetched_at),
         DB_INT64_COL(struct version_info, n_files),
         DB_INT64_COL(struct version_info, size),
+        DB_INT64_COL(struct version_info, image_bytes),
 };
 
 static int version_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)

@@ -35,6 +35,7 @@ struct version_info {
         char *name, *description, *flavor, *compose;
         int64_t fetched_at;     /* unix seconds */
         uint64_t n_files, size; /* regular files and their bytes */
+        uint64_t image_bytes;   /* bytes of the registry images kept for it (section "Registry images" below) */
 };
 
 struct publish_info {

@@ -194,12 +194,13 @@ function renderStacks() {
   $("stacks-body").replaceChildren(...state.stacks.map((s) => {
     const signers = [...new Set(s.versions.map((v) => v.signer || (v.insecure ? "insecure (unsigned)" : "unsigned")))];
     const bytes = s.versions.reduce((n, v) => n + v.size, 0);
+    const images = s.versions.reduce((n, v) => n + (v.image_bytes || 0), 0); // registry images kept (shared layers once per version)
     return el("tr", { data: { stack: s.slug } },
       td("Stack", null, el("strong", {}, s.name || s.slug),
         s.name && s.name !== s.slug ? el("span", { class: "muted" }, " " + s.slug) : null,
         s.description ? el("div", { class: "muted small" }, s.description) : null),
       td("Versions", null, s.versions.map((v) => el("span", { class: "chip" }, v.version))),
-      td("Size", null, size(bytes)),
+      td("Size", null, size(bytes), images ? el("div", { class: "muted small" }, "images " + size(images)) : null),
       td("Signed by", "signer", signers.join(", ")));
   }));
   $("stacks-table").hidden = state.stacks.length === 0;

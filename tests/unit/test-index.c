@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "base/fsutil.h"
+#include "base/digest.h"
 #include "store/index.h"
 #include "store/ingest.h"
 #include "store/store.h"
@@ -448,6 +449,101 @@ static void signed_record_is_never_downgraded_by_an_unsigned_republish(void **st
         store_free(s);
 }
 
+/* A tree that is no version, as an image tree is: one file. */
+static void put_image_tree(struct store *s, const char *content, struct digest *ret)
+{
+        struct error err = ERROR_INIT;
+        struct digest d;
+        struct tree t;
+
+        digest_buffer(content, strlen(content), &d);
+        tree_init(&t);
+        assert_int_equal(tree_add(&t, IMAGE_TREE_FILE, ENTRY_FILE, 0644, strlen(content), &d, NULL, &err), 0);
+        assert_int_equal(tree_finalize(&t, &err), 0);
+        assert_int_equal(tree_digest(&t, ret), 0);
+        assert_int_equal(index_put_tree(store_index(s), &t, ret, &err), 0);
+        tree_release(&t);
+}
+
+static bool tree_row(struct store *s, const struct digest *tree)
+{
+        struct error err = ERROR_INIT;
+        struct tree t;
+        bool have;
+
+        tree_init(&t);
+        have = index_load_tree(store_index(s), tree, &t, &err) == 0;
+        tree_release(&t);
+        return have;
+}
+
+static void version_images_are_replaced_whole_and_kept_while_their_version_is(void **state)
+{
+        struct error err = ERROR_INIT;
+        struct store *s = tl_store_new();
+        struct tl_imported a, b;
+        struct version_image pin[2] = {0}, *got = NULL;
+        struct digest t0, t1;
+        struct index_sweep sw;
+        size_t n = 0;
+        uint64_t shared = 7;
+
+        (void)state;
+        import(s, "pinned", "1.0", "a", &a);
+        import(s, "pinned", "2.0", "b", &b);
+        put_image_tree(s, "image of 1.0", &t0);
+        put_image_tree(s, "an image no pin names", &t1);
+        pin[0] = (struct version_image){.ref = "reg:5000/app:1",
+                                        .repo_digest = "reg:5000/app@sha256:aa",
+                                        .image_id = "sha256:11",
+                                        .tree = t0,
+                                        .stored = true,
+                                        .size = 12,
+                                        .layers = 2,
+                                        .pinned_at = 100};
+        pin[1] = (struct version_image){.ref = "reg:5000/db:1", .image_id = "sha256:22", .pinned_at = 101};
+        assert_int_equal(index_set_version_images(store_index(s), a.id, pin, 2, &err), 0);
+        assert_int_equal(index_version_images(store_index(s), a.id, &got, &n, &err), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(got[0].ref, "reg:5000/app:1");
+        assert_string_equal(got[0].repo_digest, "reg:5000/app@sha256:aa");
+        assert_string_equal(got[0].image_id, "sha256:11");
+        assert_true(got[0].stored && digest_equal(&got[0].tree, &t0));
+        assert_int_equal(got[0].size, 12);
+        assert_int_equal(got[0].layers, 2);
+        assert_null(got[1].repo_digest); /* an image from no registry */
+        assert_false(got[1].stored);
+        version_images_free(got, n);
+        assert_int_equal(index_image_shared_bytes(store_index(s), a.id, &shared, &err), 0);
+        assert_int_equal(shared, 0);
+
+        /* replaced whole: a new pin of the version (stack upgrade --pull) */
+        assert_int_equal(index_set_version_images(store_index(s), a.id, &pin[0], 1, &err), 0);
+        assert_int_equal(index_version_images(store_index(s), a.id, &got, &n, &err), 0);
+        assert_int_equal(n, 1);
+        version_images_free(got, n);
+        assert_int_equal(index_version_images(store_index(s), b.id, &got, &n, &err), 0);
+        assert_int_equal(n, 0);
+        version_images_free(got, n);
+
+        /* gc: the image tree stays while its version does, and goes with it */
+        assert_int_equal(index_sweep_begin(store_index(s), &err), 0);
+        assert_int_equal(index_sweep_keep_version(store_index(s), a.id, &err), 0);
+        assert_int_equal(index_sweep_run(store_index(s), &sw, &err), 0);
+        assert_int_equal(index_sweep_end(store_index(s), true, &err), 0);
+        assert_true(tree_row(s, &t0));
+        assert_false(tree_row(s, &t1)); /* no pin names it */
+        assert_int_equal(index_sweep_begin(store_index(s), &err), 0);
+        assert_int_equal(index_sweep_keep_version(store_index(s), b.id, &err), 0);
+        assert_int_equal(index_sweep_run(store_index(s), &sw, &err), 0);
+        assert_int_equal(index_sweep_end(store_index(s), true, &err), 0);
+        assert_false(tree_row(s, &t0));
+        assert_int_equal(index_version_images(store_index(s), a.id, &got, &n, &err), 0);
+        assert_int_equal(n, 0);
+        version_images_free(got, n);
+        store_free(s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -468,6 +564,7 @@ int main(void)
                 cmocka_unit_test(load_tree_rebuilds_the_published_tree),
                 cmocka_unit_test(load_tree_of_an_unknown_digest_fails),
                 cmocka_unit_test(signed_record_is_never_downgraded_by_an_unsigned_republish),
+                cmocka_unit_test(version_images_are_replaced_whole_and_kept_while_their_version_is),
         };
         return cmocka_run_group_tests_name("index", tests, NULL, NULL);
 }
