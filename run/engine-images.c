@@ -482,6 +482,14 @@ int engine_image_save(struct engine *e, const char *ref, engine_write_fn write, 
         return r;
 }
 
+/* A literal part of a path (its '?', '&', '=' are not escaped); false when it does not fit. */
+static bool lit(char *path, size_t cap, const char *s)
+{
+        size_t have = strlen(path);
+
+        return (size_t)snprintf(path + have, cap - have, "%s", s) < cap - have;
+}
+
 int engine_image_tag(struct engine *e, const char *id, const char *ref, struct error *err)
 {
         char path[1400] = "/images/", repo[1024];
@@ -496,8 +504,8 @@ int engine_image_tag(struct engine *e, const char *id, const char *ref, struct e
                 return error_set(err, STACK_EREJECT, "image reference too long: %.64s...", ref);
         memcpy(repo, ref, rl);
         repo[rl] = 0;
-        if (engine_path_append(path, sizeof path, id) < 0 || engine_path_append(path, sizeof path, "/tag?repo=") < 0 ||
-            engine_path_append(path, sizeof path, repo) < 0 || engine_path_append(path, sizeof path, "&tag=") < 0 ||
+        if (engine_path_append(path, sizeof path, id) < 0 || !lit(path, sizeof path, "/tag?repo=") ||
+            engine_path_append(path, sizeof path, repo) < 0 || !lit(path, sizeof path, "&tag=") ||
             engine_path_append(path, sizeof path, colon ? colon + 1 : "latest") < 0)
                 return error_set(err, STACK_EREJECT, "image reference too long: %.64s...", ref);
         return engine_call_json(e, "POST", path, NULL, NULL, err);
