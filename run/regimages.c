@@ -191,8 +191,10 @@ static char *archive_image_id(struct store *s, const struct digest *recipe)
 }
 
 /* docker save of ref into the store: a tree with one file, the archive stored as its parts. pin->tree, ->stored,
- * ->size; pin->image_id replaced by the id the archive holds when it says one. */
-static int store_image(struct store *s, struct engine *e, const char *ref, struct version_image *pin, struct error *err)
+ * ->size; pin->image_id replaced by the id the archive holds when it says one. pulled: stack pulled it, so gc --images
+ * may remove it from the Engine once no kept version needs it (an image the person had is never recorded). */
+static int store_image(struct store *s, struct engine *e, const char *ref, bool pulled, struct version_image *pin,
+                       struct error *err)
 {
         struct staging *st = NULL;
         struct save_sink ss = {0};
@@ -234,7 +236,8 @@ static int store_image(struct store *s, struct engine *e, const char *ref, struc
                 }
                 pin->stored = true;
                 pin->size = ss.size;
-                images_record(s, &d, (char *[]){(char *)ref, NULL}, NULL); /* gc --images may remove it later */
+                if (pulled) /* gc --images may remove what stack brought, never an image the person had */
+                        images_record(s, &d, (char *[]){(char *)ref, NULL}, NULL);
         }
         tree_recipe_free(recipe);
         ia_sink_free(ss.k);
@@ -262,6 +265,8 @@ static int load_image(struct store *s, struct engine *e, const struct version_im
                 if (fd >= 0) {
                         r = engine_image_load(e, fd, te->size, pin->ref, err);
                         close(fd);
+                        if (r == 0)
+                                images_record(s, &te->digest, (char *[]){pin->ref, NULL}, NULL);
                 } else if (te->recipe) {
                         r = images_load_assembled(s, e, te, pin->ref, true, &loaded, NULL, err);
                 } else {
@@ -339,9 +344,11 @@ static char *repo_digest_of(const struct engine_image_info *ii, const char *ref)
 static int pin_new(struct ensure *en, const char *ref, struct version_image *pin)
 {
         struct engine_image_info ii = {0};
+        bool pulled = false;
         int r = engine_image_inspect(en->e, ref, &ii, en->err);
 
         if (r == 0 && (!ii.id || en->o->pull)) {
+                pulled = true;
                 engine_image_info_release(&ii);
                 r = pull(en, ref, ref);
                 if (r == 0)
@@ -363,7 +370,7 @@ static int pin_new(struct ensure *en, const char *ref, struct version_image *pin
                 goto out;
         }
         if (en->keep) {
-                r = store_image(en->s, en->e, ref, pin, en->err);
+                r = store_image(en->s, en->e, ref, pulled, pin, en->err);
                 if (r < 0)
                         goto out;
                 en->res->stored++;
@@ -459,7 +466,7 @@ int regimages_ensure(struct store *s, struct engine *e, const struct version_inf
                         memset(pin, 0, sizeof *pin);
                         pin = &out[no - 1];
                         if (r == 0 && en.keep && !pin->stored && pin->ref) { /* keeping turned on since */
-                                r = store_image(s, e, pin->ref, pin, err);
+                                r = store_image(s, e, pin->ref, false, pin, err);
                                 ret->stored += r == 0;
                                 ret->changed |= r == 0;
                         }
