@@ -374,11 +374,24 @@ static int pin_new(struct ensure *en, const char *ref, struct version_image *pin
                 if (r < 0)
                         goto out;
                 en->res->stored++;
-                if (strcmp(pin->image_id, ii.id)) { /* the tag moved while it was saved: the saved image counts */
-                        engine_image_info_release(&ii);
-                        r = engine_image_inspect(en->e, pin->image_id, &ii, en->err);
-                        if (r < 0 || !ii.id)
+                if (strcmp(pin->image_id, ii.id)) {
+                        /* The tag moved while it was saved: the saved image counts. Unless the Engine does not name
+                         * images by their config (a containerd image store names them by manifest): then the id it
+                         * gave stands. */
+                        struct engine_image_info saved = {0};
+                        r = engine_image_inspect(en->e, pin->image_id, &saved, en->err);
+                        if (r < 0)
                                 goto out;
+                        free(pin->image_id);
+                        pin->image_id = strdup(saved.id ? saved.id : ii.id);
+                        if (saved.id) {
+                                engine_image_info_release(&ii);
+                                ii = saved;
+                        }
+                        if (!pin->image_id) { /* saved is ii now, or held nothing */
+                                r = error_set(en->err, STACK_EFAIL, "out of memory");
+                                goto out;
+                        }
                 }
         }
         pin->repo_digest = repo_digest_of(&ii, ref);
