@@ -21,11 +21,12 @@
 
 /* A store as the index's schema 2 left it: the index's tables plus runs and allows (the run module's version
  * 1 is that migration's SQL, unchanged), no module_schemas, user_version 2. Made by running the module on a
- * fresh store, then undoing what schemas 3 to 5 added; then a version, a run and a grant in it. */
+ * fresh store, then undoing what schemas 3 to 6 added; then a version, a run and a grant in it. */
 static const char to_schema2[] =
         "DROP TABLE module_schemas;"
         "DROP TABLE lost;"                             /* schema 4 */
         "DROP TABLE recipe_parts; DROP TABLE recipes;" /* schema 5 */
+        "DROP TABLE version_images;"                   /* schema 6 */
         "PRAGMA user_version = 2;"
         "DELETE FROM runs;"
         "INSERT INTO versions(id, slug, version, tree, fetched_at, fetch_seq) VALUES(7, 'web', '1.0', '" TREE_HEX
