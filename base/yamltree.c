@@ -213,17 +213,15 @@ static struct yamltree_node *node_from_event(const yaml_event_t *ev, const struc
                 tag = (const char *)ev->data.scalar.tag;
                 break;
         case YAML_SEQUENCE_START_EVENT:
-                n->kind = YAMLTREE_SEQ;
-                n->style = ev->data.sequence_start.style;
-                tag = (const char *)ev->data.sequence_start.tag;
+        case YAML_MAPPING_START_EVENT: {
+                bool seq = ev->type == YAML_SEQUENCE_START_EVENT;
+
+                n->kind = seq ? YAMLTREE_SEQ : YAMLTREE_MAP;
+                n->style = seq ? (int)ev->data.sequence_start.style : (int)ev->data.mapping_start.style;
+                tag = (const char *)(seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag);
                 n->open = true;
                 break;
-        case YAML_MAPPING_START_EVENT:
-                n->kind = YAMLTREE_MAP;
-                n->style = ev->data.mapping_start.style;
-                tag = (const char *)ev->data.mapping_start.tag;
-                n->open = true;
-                break;
+        }
         default:
                 n->kind = YAMLTREE_ALIAS;
                 n->target = target;

@@ -8,17 +8,16 @@
 #include <limits.h>
 #include <stdio.h>
 
+static const char help[] = "usage: stack ca [--path]\n"
+                           "Prints the local CA certificate that signs the proxy's certificates (made on first\n"
+                           "use) and the commands that trust it; --path prints only its path.\n";
+
 int cmd_ca(int argc, char **argv)
 {
         bool only_path = false, created = false;
         const struct cli_option opts[] = {{"path", 0, .flag = &only_path}, {0}};
         struct store *s = NULL;
-        const struct cli_command c = {
-                "ca",
-                "usage: stack ca [--path]\n"
-                "Prints the local CA certificate that signs the proxy's certificates (made on first\n"
-                "use) and the commands that trust it; --path prints only its path.\n",
-                opts, .args = {0, 0, "takes no arguments"}, .store = &s};
+        const struct cli_command c = {"ca", help, opts, .args = {0, 0, "takes no arguments"}, .store = &s};
         struct error err = ERROR_INIT;
         char path[PATH_MAX], fp[CERT_FP_LEN];
         int r = cli_parse(&c, argc, argv);

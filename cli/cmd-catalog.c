@@ -113,17 +113,17 @@ fail:
         return r;
 }
 
+static const char help[] =
+        "usage: stack catalog build DIR [--key KEY]\n"
+        "Writes DIR/index.json listing every DIR/*.stack bundle (slug, title, versions oldest first,\n"
+        "each with its file name, SHA-256 and size). With --key, also signs it: DIR/index.json.sig.\n"
+        "Serve DIR as it is (https://, http:// or file://) and point STACK_CATALOG at it.\n";
+
 int cmd_catalog(int argc, char **argv)
 {
         const char *key = NULL;
         const struct cli_option opts[] = {{"key", 'k', .arg = &key}, {0}};
-        const struct cli_command c = {
-                "catalog",
-                "usage: stack catalog build DIR [--key KEY]\n"
-                "Writes DIR/index.json listing every DIR/*.stack bundle (slug, title, versions oldest first,\n"
-                "each with its file name, SHA-256 and size). With --key, also signs it: DIR/index.json.sig.\n"
-                "Serve DIR as it is (https://, http:// or file://) and point STACK_CATALOG at it.\n",
-                opts, .args = {0, -1, NULL}};
+        const struct cli_command c = {"catalog", help, opts, .args = {0, -1, NULL}};
         struct error err = ERROR_INIT;
         int r = cli_parse(&c, argc, argv);
 

@@ -62,6 +62,14 @@ static int keep_snapshots_arg(void *ret, const char *cmd, const char *arg)
         return 0;
 }
 
+static const char help[] =
+        "usage: stack gc [--dry-run] [--keep N] [--keep-snapshots N] [--images] [--json]\n"
+        "Removes versions, trees and objects no root reaches, temp files a crash left and orphan\n"
+        "run dirs. Roots: versions of runs not removed, pinned versions (stack pin), the newest N\n"
+        "versions of each stack (default 2), each stack's rollback target and its newest N data\n"
+        "snapshots (--keep-snapshots N, default 3). --images also removes from the Engine the images\n"
+        "stack loaded for removed versions that no container uses. --dry-run changes nothing.\n";
+
 int cmd_gc(int argc, char **argv)
 {
         struct gc_options o = GC_OPTIONS_INIT;
@@ -72,18 +80,7 @@ int cmd_gc(int argc, char **argv)
                                           {"keep-snapshots", 0, .parse = keep_snapshots_arg, .ctx = &o.keep_snapshots},
                                           {0}};
         struct store *s = NULL;
-        const struct cli_command c = {
-                "gc",
-                "usage: stack gc [--dry-run] [--keep N] [--keep-snapshots N] [--images] [--json]\n"
-                "Removes versions, trees and objects no root reaches, temp files a crash left and orphan\n"
-                "run dirs. Roots: versions of runs not removed, pinned versions (stack pin), the newest N\n"
-                "versions of each stack (default 2), each stack's rollback target and its newest N data\n"
-                "snapshots (--keep-snapshots N, default 3). --images also removes from the Engine the images\n"
-                "stack loaded for removed versions that no container uses. --dry-run changes nothing.\n",
-                opts,
-                &json,
-                .args = {0, 0, "takes no arguments"},
-                .store = &s};
+        const struct cli_command c = {"gc", help, opts, &json, .args = {0, 0, "takes no arguments"}, .store = &s};
         struct gc_report rep = {0};
         struct error err = ERROR_INIT;
         int r = cli_parse(&c, argc, argv);

@@ -6,15 +6,15 @@
 #include <limits.h>
 #include <stdio.h>
 
+static const char help[] =
+        "usage: stack keygen NAME\n"
+        "Writes a new ECDSA P-256 publisher key pair: NAME.key (private, mode 0600, keep it secret)\n"
+        "and NAME.pub (hand it to the people who trust your catalog: stack trust add NAME.pub).\n"
+        "NAME may include a directory; existing files are never overwritten.\n";
+
 int cmd_keygen(int argc, char **argv)
 {
-        const struct cli_command c = {
-                "keygen",
-                "usage: stack keygen NAME\n"
-                "Writes a new ECDSA P-256 publisher key pair: NAME.key (private, mode 0600, keep it secret)\n"
-                "and NAME.pub (hand it to the people who trust your catalog: stack trust add NAME.pub).\n"
-                "NAME may include a directory; existing files are never overwritten.\n",
-                .args = {1, 1, "expects one NAME"}};
+        const struct cli_command c = {"keygen", help, .args = {1, 1, "expects one NAME"}};
         struct error err = ERROR_INIT;
         char pub[PATH_MAX], fp[24];
         const char *name;

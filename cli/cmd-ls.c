@@ -7,17 +7,14 @@
 #include <string.h>
 #include <time.h>
 
+static const char help[] = "usage: stack ls [SLUG] [--json]\n"
+                           "Lists the versions in the store, newest fetch first.\n";
+
 int cmd_ls(int argc, char **argv)
 {
         bool json = false;
         struct store *s = NULL;
-        const struct cli_command c = {"ls",
-                                      "usage: stack ls [SLUG] [--json]\nLists the versions in the store, newest fetch "
-                                      "first.\n",
-                                      NULL,
-                                      &json,
-                                      .args = {0, 1, "expects at most one SLUG"},
-                                      .store = &s};
+        const struct cli_command c = {"ls", help, NULL, &json, .args = {0, 1, "expects at most one SLUG"}, .store = &s};
         struct error err = ERROR_INIT;
         struct version_info *v = NULL;
         struct lost_version *lost = NULL;

@@ -18,17 +18,16 @@ static bool name_part_ok(const char *s)
         return true;
 }
 
+static const char help[] = "usage: stack pack DIR [-o FILE]\n"
+                           "Builds a bundle (pax tar + zstd) from the stack folder DIR, reproducibly: sorted entries,\n"
+                           "owner 0:0, mtime 0, normalised modes. FILE defaults to <slug>-<version>.stack in the\n"
+                           "current directory, slug and version from DIR/stack.yaml.\n";
+
 int cmd_pack(int argc, char **argv)
 {
         const char *dir, *out = NULL;
         const struct cli_option opts[] = {{"output", 'o', .arg = &out}, {0}};
-        const struct cli_command c = {
-                "pack",
-                "usage: stack pack DIR [-o FILE]\n"
-                "Builds a bundle (pax tar + zstd) from the stack folder DIR, reproducibly: sorted entries,\n"
-                "owner 0:0, mtime 0, normalised modes. FILE defaults to <slug>-<version>.stack in the\n"
-                "current directory, slug and version from DIR/stack.yaml.\n",
-                opts, .args = {1, 1, "expects one DIR"}};
+        const struct cli_command c = {"pack", help, opts, .args = {1, 1, "expects one DIR"}};
         struct error err = ERROR_INIT;
         struct manifest *m = NULL;
         struct pack_result res = {0};

@@ -77,17 +77,14 @@ static json_t *addresses_json(const struct run_info *info)
         return a;
 }
 
+static const char help[] = "usage: stack ps [--json]\n"
+                           "Runs with their state (checked against the Engine), stack, version and age.\n";
+
 int cmd_ps(int argc, char **argv)
 {
         bool json = false;
         struct store *s = NULL;
-        const struct cli_command c = {"ps",
-                                      "usage: stack ps [--json]\nRuns with their state (checked against the Engine), "
-                                      "stack, version and age.\n",
-                                      NULL,
-                                      &json,
-                                      .args = {0, 0, "takes no arguments"},
-                                      .store = &s};
+        const struct cli_command c = {"ps", help, NULL, &json, .args = {0, 0, "takes no arguments"}, .store = &s};
         struct error err = ERROR_INIT;
         struct run_info *v = NULL;
         size_t n = 0;

@@ -47,15 +47,6 @@ static int print_cert(const char *cert_path, struct error *err)
         return 0;
 }
 
-struct serve_options {
-        const char *address, *catalog;
-        unsigned port;
-        const char *const *origins;
-        size_t n_origins;
-        bool auto_approve;
-        int expiry_s;
-};
-
 /* Before serving: run states reconciled with the Engine (as `stack ps` does), and requests a previous daemon
  * left pending expired (nothing waits for them any more). Neither failing stops the daemon. */
 static void reconcile(struct store *s)
@@ -77,11 +68,11 @@ static void reconcile(struct store *s)
                 fprintf(stderr, "stack serve: %u request(s) left pending by a previous daemon expired\n", expired);
 }
 
-static int serve(struct store *s, const struct serve_options *so, const char *key_path, const char *cert_path,
+/* cfg as the options made it; the keys, the secret and the store are added here. */
+static int serve(struct store *s, struct server_config *cfg, const char *key_path, const char *cert_path,
                  const char *secret_path, struct error *err)
 {
         unsigned char secret[JWT_SECRET_LEN];
-        struct server_config cfg = {0};
         struct server *srv = NULL;
         char *key_pem = NULL, *cert_pem = NULL;
         size_t len = 0;
@@ -106,28 +97,22 @@ static int serve(struct store *s, const struct serve_options *so, const char *ke
         signal(SIGPIPE, SIG_IGN);
 
         reconcile(s);
-        cfg.address = so->address;
-        cfg.port = so->port;
-        cfg.origins = so->origins;
-        cfg.n_origins = so->n_origins;
-        cfg.catalog = so->catalog;
-        cfg.auto_approve = so->auto_approve;
-        cfg.expiry_s = so->expiry_s;
-        cfg.key_pem = key_pem;
-        cfg.cert_pem = cert_pem;
-        cfg.secret = secret;
-        cfg.secret_len = sizeof secret;
-        cfg.store = s;
-        r = server_start(&cfg, &srv, err);
+        cfg->key_pem = key_pem;
+        cfg->cert_pem = cert_pem;
+        cfg->secret = secret;
+        cfg->secret_len = sizeof secret;
+        cfg->store = s;
+        r = server_start(cfg, &srv, err);
         if (r < 0)
                 goto done;
-        fprintf(stderr, "stack serve: listening on https://%s%s%s:%u (store %s)\n", strchr(so->address, ':') ? "[" : "",
-                so->address, strchr(so->address, ':') ? "]" : "", server_port(srv), store_home(s));
-        for (size_t i = 0; i < so->n_origins; i++)
-                fprintf(stderr, "stack serve: allowed origin %s\n", so->origins[i]);
+        fprintf(stderr, "stack serve: listening on https://%s%s%s:%u (store %s)\n",
+                strchr(cfg->address, ':') ? "[" : "", cfg->address, strchr(cfg->address, ':') ? "]" : "",
+                server_port(srv), store_home(s));
+        for (size_t i = 0; i < cfg->n_origins; i++)
+                fprintf(stderr, "stack serve: allowed origin %s\n", cfg->origins[i]);
         fprintf(stderr, "stack serve: catalog %s; requests wait %d s for approval\n",
-                so->catalog && *so->catalog ? so->catalog : "(none: slugs in the store only)", so->expiry_s);
-        if (so->auto_approve)
+                cfg->catalog && *cfg->catalog ? cfg->catalog : "(none: slugs in the store only)", cfg->expiry_s);
+        if (cfg->auto_approve)
                 fprintf(stderr, "stack serve: WARNING: --auto-approve: EVERY POST /run STARTS WITHOUT ASKING. "
                                 "For tests only.\n");
         while (sigwait(&stop, &sig) != 0)
@@ -174,54 +159,59 @@ static int origin_arg(void *ret, const char *cmd, const char *arg)
         return 0;
 }
 
+/* The defaults spelled out at compile time, into the help text. */
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+#define PORT    STR(SERVER_DEFAULT_PORT)
+#define EXPIRY  STR(REQUEST_EXPIRY_DEFAULT)
+#define ORIGIN  SERVER_DEFAULT_ORIGIN
+
+static const char help[] =
+        "usage: stack serve [--port N] [--address A] [--origin O]... [--catalog URL]\n"
+        "                   [--auto-approve] [--print-cert]\n"
+        "The localhost HTTPS API (default https://127.0.0.1:" PORT ") for the catalog website and local\n"
+        "tools. --address must be a loopback address; --origin adds a website origin allowed by CORS\n"
+        "(always allowed: " ORIGIN "); --port 0 picks a free port. --print-cert prints the certificate's\n"
+        "path and SHA-256 fingerprint (making it first if needed) and exits. Keys live in\n"
+        "$STACK_HOME/keys/. Stops on SIGTERM/SIGINT. Tokens: stack token.\n"
+        "POST /run resolves bundle URLs under --catalog (default $STACK_CATALOG); requests wait\n"
+        "for stack approve|deny ($STACK_API_REQUEST_EXPIRY seconds, default " EXPIRY "). --auto-approve\n"
+        "approves every request at once: for tests only.\n";
+
 int cmd_serve(int argc, char **argv)
 {
-        struct serve_options so = {.address = SERVER_DEFAULT_ADDRESS, .port = SERVER_DEFAULT_PORT};
+        struct server_config cfg = {.address = SERVER_DEFAULT_ADDRESS, .port = SERVER_DEFAULT_PORT};
         struct origins origins = {{SERVER_DEFAULT_ORIGIN}, 1};
         bool show_cert = false, created = false;
-        const struct cli_option opts[] = {{"port", 0, .parse = port_arg, .ctx = &so.port},
-                                          {"address", 0, .arg = &so.address},
+        const struct cli_option opts[] = {{"port", 0, .parse = port_arg, .ctx = &cfg.port},
+                                          {"address", 0, .arg = &cfg.address},
                                           {"origin", 0, .parse = origin_arg, .ctx = &origins},
                                           {"print-cert", 0, .flag = &show_cert},
-                                          {"catalog", 0, .arg = &so.catalog},
-                                          {"auto-approve", 0, .flag = &so.auto_approve},
+                                          {"catalog", 0, .arg = &cfg.catalog},
+                                          {"auto-approve", 0, .flag = &cfg.auto_approve},
                                           {0}};
-        char help[1536];
         const struct cli_command c = {"serve", help, opts, .args = {0, 0, "takes no arguments"}};
         char key_path[PATH_MAX], cert_path[PATH_MAX], secret_path[PATH_MAX], *end;
         struct error err = ERROR_INIT;
         struct store *s = NULL;
-        int r;
+        int r = cli_parse(&c, argc, argv);
 
-        snprintf(help, sizeof help,
-                 "usage: stack serve [--port N] [--address A] [--origin O]... [--catalog URL]\n"
-                 "                   [--auto-approve] [--print-cert]\n"
-                 "The localhost HTTPS API (default https://127.0.0.1:%d) for the catalog website and local\n"
-                 "tools. --address must be a loopback address; --origin adds a website origin allowed by CORS\n"
-                 "(always allowed: %s); --port 0 picks a free port. --print-cert prints the certificate's\n"
-                 "path and SHA-256 fingerprint (making it first if needed) and exits. Keys live in\n"
-                 "$STACK_HOME/keys/. Stops on SIGTERM/SIGINT. Tokens: stack token.\n"
-                 "POST /run resolves bundle URLs under --catalog (default $STACK_CATALOG); requests wait\n"
-                 "for stack approve|deny ($STACK_API_REQUEST_EXPIRY seconds, default %d). --auto-approve\n"
-                 "approves every request at once: for tests only.\n",
-                 SERVER_DEFAULT_PORT, SERVER_DEFAULT_ORIGIN, REQUEST_EXPIRY_DEFAULT);
-        r = cli_parse(&c, argc, argv);
         if (r != CLI_PARSED)
                 return r;
-        if (server_check_address(so.address, &err) < 0)
+        if (server_check_address(cfg.address, &err) < 0)
                 return cli_fail(&err);
-        if (!so.catalog)
-                so.catalog = getenv("STACK_CATALOG");
-        so.expiry_s = REQUEST_EXPIRY_DEFAULT;
+        if (!cfg.catalog)
+                cfg.catalog = getenv("STACK_CATALOG");
+        cfg.expiry_s = REQUEST_EXPIRY_DEFAULT;
         if (getenv("STACK_API_REQUEST_EXPIRY")) {
                 const char *e = getenv("STACK_API_REQUEST_EXPIRY");
                 long v = strtol(e, &end, 10);
                 if (!*e || *end || v < 1 || v > 86400)
                         return cli_usage("serve", "STACK_API_REQUEST_EXPIRY wants 1-86400 seconds, not '%s'", e);
-                so.expiry_s = (int)v;
+                cfg.expiry_s = (int)v;
         }
-        so.origins = origins.v;
-        so.n_origins = origins.n;
+        cfg.origins = origins.v;
+        cfg.n_origins = origins.n;
         r = cli_open_store(&s, &err);
         if (r < 0)
                 goto fail;
@@ -236,7 +226,7 @@ int cmd_serve(int argc, char **argv)
                 goto fail;
         if (created)
                 fprintf(stderr, "stack serve: made a new TLS certificate %s\n", cert_path);
-        r = show_cert ? print_cert(cert_path, &err) : serve(s, &so, key_path, cert_path, secret_path, &err);
+        r = show_cert ? print_cert(cert_path, &err) : serve(s, &cfg, key_path, cert_path, secret_path, &err);
         if (r < 0)
                 goto fail;
         store_free(s);

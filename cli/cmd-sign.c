@@ -6,16 +6,15 @@
 #include <limits.h>
 #include <stdio.h>
 
+static const char help[] = "usage: stack sign FILE --key KEY [-o SIG]\n"
+                           "Signs the SHA-256 of FILE's bytes with the private key KEY (from stack keygen) and writes\n"
+                           "the DER ECDSA signature to SIG, by default FILE.sig.\n";
+
 int cmd_sign(int argc, char **argv)
 {
         const char *file, *key = NULL, *out = NULL;
         const struct cli_option opts[] = {{"key", 'k', .arg = &key}, {"output", 'o', .arg = &out}, {0}};
-        const struct cli_command c = {
-                "sign",
-                "usage: stack sign FILE --key KEY [-o SIG]\n"
-                "Signs the SHA-256 of FILE's bytes with the private key KEY (from stack keygen) and writes\n"
-                "the DER ECDSA signature to SIG, by default FILE.sig.\n",
-                opts, .args = {1, 1, "expects one FILE"}};
+        const struct cli_command c = {"sign", help, opts, .args = {1, 1, "expects one FILE"}};
         struct error err = ERROR_INIT;
         char sig[PATH_MAX], fp[24];
         int r = cli_parse(&c, argc, argv);

@@ -19,6 +19,11 @@ static void say(void *ctx, const char *line)
 /* --json is stack snapshots'; snapshot and restore refuse it. */
 static const struct cli_option no_json[] = {{"json", 0, .flag = NULL}, {0}};
 
+static const char snapshot_help[] =
+        "usage: stack snapshot SLUG\n"
+        "Snapshot the stack's data dir and named volumes into the store (stack snapshots lists them,\n"
+        "stack restore SLUG ID puts one back). Stop the stack first for a consistent copy of a database.\n";
+
 int cmd_snapshot(int argc, char **argv)
 {
         struct error err = ERROR_INIT;
@@ -26,12 +31,8 @@ int cmd_snapshot(int argc, char **argv)
         struct snapshot_hooks h = {.warn = cli_warn};
         char size[32];
         struct store *s = NULL;
-        const struct cli_command c = {
-                "snapshot",
-                "usage: stack snapshot SLUG\nSnapshot the stack's data dir and named volumes into the store (stack "
-                "snapshots lists them,\nstack restore SLUG ID puts one back). Stop the stack first for a consistent "
-                "copy of a database.\n",
-                no_json, .args = {1, 1, "takes one SLUG"}, .store = &s};
+        const struct cli_command c = {"snapshot", snapshot_help, no_json, .args = {1, 1, "takes one SLUG"},
+                                      .store = &s};
         int r = cli_parse(&c, argc, argv);
 
         if (r != CLI_PARSED)
@@ -46,6 +47,9 @@ int cmd_snapshot(int argc, char **argv)
         return r < 0 ? cli_fail(&err) : 0;
 }
 
+static const char snapshots_help[] = "usage: stack snapshots [SLUG] [--json]\n"
+                                     "A stack's snapshots, newest first: id, time, version, reason, size.\n";
+
 int cmd_snapshots(int argc, char **argv)
 {
         struct error err = ERROR_INIT;
@@ -53,12 +57,7 @@ int cmd_snapshots(int argc, char **argv)
         size_t n = 0;
         bool json = false;
         struct store *s = NULL;
-        const struct cli_command c = {"snapshots",
-                                      "usage: stack snapshots [SLUG] [--json]\nA stack's snapshots, newest first: id, "
-                                      "time, version, reason, size.\n",
-                                      NULL,
-                                      &json,
-                                      .args = {0, 1, "takes one SLUG"},
+        const struct cli_command c = {"snapshots", snapshots_help, NULL, &json, .args = {0, 1, "takes one SLUG"},
                                       .store = &s};
         int r = cli_parse(&c, argc, argv);
 
@@ -85,18 +84,20 @@ int cmd_snapshots(int argc, char **argv)
         return r < 0 ? cli_fail(&err) : r;
 }
 
+static const char restore_help[] =
+        "usage: stack restore SLUG SNAPSHOT\n"
+        "Stops the stack, puts its data dir and named volumes back exactly as in SNAPSHOT (a\n"
+        "snapshot of SLUG: another stack's is refused, exit 3), and starts it again.\n"
+        "The data as it was is snapshot first (reason restore).\n";
+
 int cmd_restore(int argc, char **argv)
 {
         struct upgrade_options uo = {.orch = {.run = {.warn = cli_warn}}, .settle_s = -1, .say = say};
         struct upgrade_result res = {0};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
-        const struct cli_command c = {
-                "restore",
-                "usage: stack restore SLUG SNAPSHOT\nStops the stack, puts its data dir and named volumes back exactly "
-                "as in SNAPSHOT (a\nsnapshot of SLUG: another stack's is refused, exit 3), and starts it again.\nThe "
-                "data as it was is snapshot first (reason restore).\n",
-                no_json, .args = {2, 2, "takes SLUG SNAPSHOT"}, .store = &s};
+        const struct cli_command c = {"restore", restore_help, no_json, .args = {2, 2, "takes SLUG SNAPSHOT"},
+                                      .store = &s};
         int r = cli_parse(&c, argc, argv);
 
         if (r != CLI_PARSED)

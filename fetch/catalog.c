@@ -2,6 +2,7 @@
 #include "catalog.h"
 #include "http.h"
 #include "base/fsutil.h"
+#include "base/mem.h"
 #include "store/index.h"
 #include "base/semver.h"
 #include "store/manifest.h"
@@ -16,22 +17,25 @@
 
 #include <jansson.h>
 
+static void version_release(struct catalog_version *v)
+{
+        free(v->version);
+        free(v->url);
+}
+
+static void stack_release(struct catalog_stack *st)
+{
+        MEM_FREE_ARRAY(st->v, st->n, version_release);
+        free(st->slug);
+        free(st->title);
+        free(st->description);
+}
+
 void catalog_free(struct catalog *c)
 {
         if (!c)
                 return;
-        for (size_t i = 0; i < c->n; i++) {
-                struct catalog_stack *st = &c->stacks[i];
-                for (size_t j = 0; j < st->n; j++) {
-                        free(st->v[j].version);
-                        free(st->v[j].url);
-                }
-                free(st->v);
-                free(st->slug);
-                free(st->title);
-                free(st->description);
-        }
-        free(c->stacks);
+        MEM_FREE_ARRAY(c->stacks, c->n, stack_release);
         free(c->base);
         free(c->signer);
         free(c);

@@ -26,6 +26,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "base/fsutil.h"
+#include "base/mem.h"
 
 #define KEY_FILE_MAX (16 * 1024) /* a PEM P-256 key is a few hundred bytes */
 #define KEY_PEM_MAX  1024
@@ -450,16 +451,18 @@ int sign_file(const char *file, const char *key_path, const char *sig_path, stru
         return 0;
 }
 
+static void key_release(struct trust_key *k)
+{
+        free(k->name);
+        free(k->signer);
+        mbedtls_pk_free(&k->pk);
+}
+
 void trust_free(struct trust *t)
 {
         if (!t)
                 return;
-        for (size_t i = 0; i < t->n; i++) {
-                free(t->v[i].name);
-                free(t->v[i].signer);
-                mbedtls_pk_free(&t->v[i].pk);
-        }
-        free(t->v);
+        MEM_FREE_ARRAY(t->v, t->n, key_release);
         free(t);
 }
 

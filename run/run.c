@@ -52,25 +52,29 @@ void run_project_of(struct store *s, const char *slug, char *out, size_t size)
                 run_row_release(&row);
 }
 
+static void route_release(struct run_route *r)
+{
+        free(r->service);
+        free(r->host);
+        free(r->root);
+}
+
+static void address_release(struct run_address *a)
+{
+        free(a->service);
+        free(a->label);
+        free(a->url);
+}
+
 void run_info_release(struct run_info *i)
 {
         if (!i)
                 return;
-        for (size_t k = 0; k < i->n_routes; k++) {
-                free(i->routes[k].service);
-                free(i->routes[k].host);
-                free(i->routes[k].root);
-        }
-        free(i->routes);
+        MEM_FREE_ARRAY(i->routes, i->n_routes, route_release);
         free(i->relaunch_why);
         run_row_release(&i->row);
         free(i->ports);
-        for (size_t k = 0; k < i->n_addresses; k++) {
-                free(i->addresses[k].service);
-                free(i->addresses[k].label);
-                free(i->addresses[k].url);
-        }
-        free(i->addresses);
+        MEM_FREE_ARRAY(i->addresses, i->n_addresses, address_release);
         memset(i, 0, sizeof *i);
 }
 

@@ -88,7 +88,17 @@ int bundle_archive_open(struct archive *a, void *ctx, archive_read_callback *cb)
         return archive_read_open(a, ctx, NULL, cb, NULL);
 }
 
-bool bundle_archive_uncompressed(struct archive *a)
+int bundle_archive_next(struct archive *a, bool *first, struct archive_entry **ret_e)
 {
-        return archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE;
+        bool was_first = *first;
+        int ar = archive_read_next_header(a, ret_e);
+
+        *first = false;
+        if (ar == ARCHIVE_EOF)
+                return 0;
+        if (ar < ARCHIVE_WARN)
+                return was_first ? BUNDLE_NOT_ARCHIVE : BUNDLE_CORRUPT;
+        if (was_first && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE)
+                return BUNDLE_UNCOMPRESSED;
+        return 1;
 }

@@ -5,8 +5,9 @@
  * Calling sequence: tree_init(); bundle_add_entry() for each entry as it is read; tree_finalize() (duplicates,
  * entries below files or symlinks, symlinks that resolve outside, loops); bundle_check_content() with the
  * bundle's parsed stack.yaml; bundle_flavor() for the flavor it runs as. Reading a bundle archive:
- * bundle_archive_open() a new libarchive reader, then after the first header bundle_archive_uncompressed()
- * (a plain tar is refused). Refusals are STACK_EREJECT with one line naming the entry or the file.
+ * bundle_archive_open() a new libarchive reader, then bundle_archive_next() until it returns 0 (the end) or
+ * says why the archive is no bundle (a plain tar is refused). Refusals are STACK_EREJECT with one line naming
+ * the entry or the file.
  */
 #ifndef STACK_BUNDLE_H
 #define STACK_BUNDLE_H
@@ -45,7 +46,12 @@ int bundle_flavor(const struct tree *t, const char *compose);
  * (libarchive detects compression and format while opening and reading the first header). */
 int bundle_archive_open(struct archive *a, void *ctx, archive_read_callback *cb);
 
-/* After a's first header: whether the tar was not compressed at all, which a bundle may not be. */
-bool bundle_archive_uncompressed(struct archive *a);
+/* The next entry of a reader bundle_archive_open() opened; *first is true before the first call (it is false
+ * after it). Returns 1 with *ret_e, 0 at the end of the archive, or why a is no bundle (archive_error_string(a)
+ * says more): BUNDLE_NOT_ARCHIVE, the first header does not read (not a compressed tar); BUNDLE_CORRUPT, a later
+ * one does not; BUNDLE_UNCOMPRESSED, the first header reads but the tar is not compressed at all, which a bundle
+ * may not be. A failure of the reader's callback looks like either of the first two: its caller knows. */
+enum { BUNDLE_NOT_ARCHIVE = -1, BUNDLE_CORRUPT = -2, BUNDLE_UNCOMPRESSED = -3 };
+int bundle_archive_next(struct archive *a, bool *first, struct archive_entry **ret_e);
 
 #endif

@@ -390,6 +390,7 @@ static int consume(struct ingest *ing, struct error *err)
 {
         struct archive *a;
         struct archive_entry *e;
+        bool first = true;
         int r = 0, ar;
 
         a = archive_read_new();
@@ -399,23 +400,20 @@ static int consume(struct ingest *ing, struct error *err)
                 r = not_a_bundle(ing, a, err);
                 goto done;
         }
-        for (bool first = true;; first = false) {
-                ar = archive_read_next_header(a, &e);
-                if (ar == ARCHIVE_EOF)
-                        break;
-                if (ar < ARCHIVE_WARN) {
-                        r = first ? not_a_bundle(ing, a, err) : archive_fail(ing, a, err, "reading entry header");
-                        goto done;
-                }
-                if (first && bundle_archive_uncompressed(a)) {
-                        r = error_set(err, STACK_EREJECT,
-                                      "bundle is an uncompressed tar: a bundle is compressed with zstd or gzip");
-                        goto done;
-                }
+        while ((ar = bundle_archive_next(a, &first, &e)) > 0) {
                 r = read_entry(ing, a, e, err);
                 if (r < 0)
                         goto done;
         }
+        if (ar == BUNDLE_UNCOMPRESSED)
+                r = error_set(err, STACK_EREJECT,
+                              "bundle is an uncompressed tar: a bundle is compressed with zstd or gzip");
+        else if (ar == BUNDLE_NOT_ARCHIVE)
+                r = not_a_bundle(ing, a, err);
+        else if (ar < 0)
+                r = archive_fail(ing, a, err, "reading entry header");
+        if (r < 0)
+                goto done;
         if (ing->n_entries == 0) {
                 r = error_set(err, STACK_EREJECT, "bundle is an empty archive");
                 goto done;

@@ -16,6 +16,7 @@
 #include <yaml.h>
 
 #include "base/buf.h"
+#include "base/mem.h"
 #include "base/yamltree.h"
 
 #define MANIFEST_MAX_PATH     4096 /* bytes in a `compose` / `images` path */
@@ -74,9 +75,7 @@ void manifest_free(struct manifest *m)
         free(m->author);
         free(m->license);
         free(m->compose);
-        for (i = 0; i < m->n_images; i++)
-                free(m->images[i]);
-        free(m->images);
+        strv_free_n(m->images, m->n_images);
         for (i = 0; i < m->n_ports; i++) {
                 free(m->ports[i].service);
                 free(m->ports[i].label);
@@ -89,9 +88,7 @@ void manifest_free(struct manifest *m)
         free(m->updated_at);
         free(m->homepage);
         free(m->repository);
-        for (i = 0; i < m->n_unknown; i++)
-                free(m->unknown[i]);
-        free(m->unknown);
+        strv_free_n(m->unknown, m->n_unknown);
         free(m);
 }
 

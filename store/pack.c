@@ -627,6 +627,7 @@ int bundle_read_manifest(const char *path, struct manifest **ret_m, struct diges
         struct stat st;
         char norm[TREE_MAX_PATH + 1], *yaml = NULL;
         size_t yaml_len = 0;
+        bool first = true;
         int r, ar;
 
         if (!path || !ret_m)
@@ -653,21 +654,7 @@ int bundle_read_manifest(const char *path, struct manifest **ret_m, struct diges
                 r = bundle_fail(&br, a, path, "is not a zstd or gzip compressed tar archive", err);
                 goto fail;
         }
-        for (bool first = true;; first = false) {
-                ar = archive_read_next_header(a, &e);
-                if (ar == ARCHIVE_EOF)
-                        break;
-                if (ar < ARCHIVE_WARN) {
-                        r = bundle_fail(&br, a, path,
-                                        first ? "is not a zstd or gzip compressed tar archive" : "is corrupt", err);
-                        goto fail;
-                }
-                if (first && bundle_archive_uncompressed(a)) {
-                        r = error_set(err, STACK_EREJECT,
-                                      "bundle %s is an uncompressed tar: a bundle is compressed with zstd or gzip",
-                                      path);
-                        goto fail;
-                }
+        while ((ar = bundle_archive_next(a, &first, &e)) > 0) {
                 /* Paths that do not normalise are not stack.yaml; import refuses them, catalog build skips them. */
                 if (tree_path_normalize(archive_entry_pathname(e), norm, &local) < 0) {
                         error_clear(&local);
@@ -682,6 +669,17 @@ int bundle_read_manifest(const char *path, struct manifest **ret_m, struct diges
                 r = bundle_read_yaml(&br, a, e, path, &yaml, &yaml_len, err);
                 if (r < 0)
                         goto fail;
+        }
+        if (ar == BUNDLE_UNCOMPRESSED) {
+                r = error_set(err, STACK_EREJECT,
+                              "bundle %s is an uncompressed tar: a bundle is compressed with zstd or gzip", path);
+                goto fail;
+        }
+        if (ar < 0) {
+                r = bundle_fail(
+                        &br, a, path,
+                        ar == BUNDLE_NOT_ARCHIVE ? "is not a zstd or gzip compressed tar archive" : "is corrupt", err);
+                goto fail;
         }
         /* The digest covers the whole file, including bytes after the end of the tar the reader did not need. */
         for (;;) {
