@@ -192,40 +192,68 @@ static const char *load_answer_text(const struct load_answer *a, const char *dfl
         return a->message ? a->message : a->text ? a->text : dflt;
 }
 
+/* How a streamed answer went wrong, said by the caller in its own words (answer_result()): the stream's error line,
+ * an HTTP refusal (msg: what the Engine said), a line over MAX_LOAD_LINE, a status outside 2xx (msg NULL). */
+enum answer_fault { FAULT_STREAM, FAULT_REFUSED, FAULT_TOOBIG, FAULT_STATUS };
+typedef int (*answer_fail_fn)(const char *what, enum answer_fault f, long status, const char *msg, struct error *err);
+
+/* A streamed POST's outcome, in this order: out of memory, then what the Engine said (its stream, its refusal,
+ * a line too long), which wins over how the transfer ended (it may answer and close before reading all), then the
+ * transport, then the status. a is released. */
+static int answer_result(struct engine *e, struct load_answer *a, CURLcode c, long status, const char *path,
+                         const char *what, answer_fail_fn fail, struct error *err)
+{
+        int r;
+
+        if (a->oom || a->line.oom || c == CURLE_OUT_OF_MEMORY)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        else if (a->error)
+                r = fail(what, FAULT_STREAM, status, a->error, err);
+        else if (status >= 400)
+                r = fail(what, FAULT_REFUSED, status, load_answer_text(a, "the Engine refused it"), err);
+        else if (a->line.toobig)
+                r = fail(what, FAULT_TOOBIG, status, NULL, err);
+        else if (c != CURLE_OK)
+                r = engine_transport_error(e, c, "POST", path, err);
+        else if (status < 200 || status > 299)
+                r = fail(what, FAULT_STATUS, status, NULL, err);
+        else
+                r = 0;
+        load_answer_release(a);
+        return r;
+}
+
+static int load_fail(const char *what, enum answer_fault f, long status, const char *msg, struct error *err)
+{
+        switch (f) {
+        case FAULT_STREAM: /* the archive the Engine could not read: the bundle's */
+                return error_set(err, STACK_EREJECT, "image archive %s: %s", what, msg);
+        case FAULT_REFUSED: /* the request refused (version, ...), not the archive read: the Engine's */
+                return error_set(err, STACK_ERUNTIME, "Docker Engine: POST /images/load of %s: HTTP %ld: %s", what,
+                                 status, msg);
+        case FAULT_TOOBIG:
+                return error_set(err, STACK_ERUNTIME, "image archive %s: the Engine's answer has a line over %u bytes",
+                                 what, MAX_LOAD_LINE);
+        default: return error_set(err, STACK_ERUNTIME, "image archive %s: the Engine answered HTTP %ld", what, status);
+        }
+}
+
 static int image_load(struct engine *e, struct engine_upload u, uint64_t size, const char *what, struct error *err)
 {
         struct load_answer a = {.line = BUF_INIT(MAX_LOAD_LINE)};
         long status = 0;
         CURLcode c;
-        int r;
 
         if (!what)
                 what = "(unnamed)";
         c = post_tar(e, "/images/load?quiet=1", &u, &a, &status);
-        /* What the Engine said wins over how the transfer ended: it may answer and close before reading all. */
-        if (u.read_errno)
-                r = error_errno(err, STACK_ESTORE, u.read_errno, "reading image archive %s", what);
-        else if (u.short_read)
-                r = error_set(err, STACK_ESTORE, "image archive %s ended after %llu of %llu bytes", what,
-                              (unsigned long long)u.sent, (unsigned long long)size);
-        else if (a.oom || a.line.oom || c == CURLE_OUT_OF_MEMORY)
-                r = error_set(err, STACK_EFAIL, "out of memory");
-        else if (a.error)
-                r = error_set(err, STACK_EREJECT, "image archive %s: %s", what, a.error);
-        else if (status >= 400) /* the request refused (version, ...), not the archive read: the Engine's */
-                r = error_set(err, STACK_ERUNTIME, "Docker Engine: POST /images/load of %s: HTTP %ld: %s", what, status,
-                              load_answer_text(&a, "the Engine refused it"));
-        else if (a.line.toobig)
-                r = error_set(err, STACK_ERUNTIME, "image archive %s: the Engine's answer has a line over %u bytes",
-                              what, MAX_LOAD_LINE);
-        else if (c != CURLE_OK)
-                r = engine_transport_error(e, c, "POST", "/images/load", err);
-        else if (status < 200 || status > 299)
-                r = error_set(err, STACK_ERUNTIME, "image archive %s: the Engine answered HTTP %ld", what, status);
-        else
-                r = 0;
-        load_answer_release(&a);
-        return r;
+        if (u.read_errno || u.short_read) {
+                load_answer_release(&a);
+                return u.read_errno ? error_errno(err, STACK_ESTORE, u.read_errno, "reading image archive %s", what)
+                                    : error_set(err, STACK_ESTORE, "image archive %s ended after %llu of %llu bytes",
+                                                what, (unsigned long long)u.sent, (unsigned long long)size);
+        }
+        return answer_result(e, &a, c, status, "/images/load", what, load_fail, err);
 }
 
 int engine_image_load(struct engine *e, int fd, uint64_t size, const char *what, struct error *err)
@@ -245,6 +273,16 @@ int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, u
                           err);
 }
 
+static int build_fail(const char *tag, enum answer_fault f, long status, const char *msg, struct error *err)
+{
+        if (f == FAULT_STREAM || f == FAULT_REFUSED)
+                return error_set(err, STACK_ERUNTIME, "building %s failed: %s", tag, msg);
+        if (f == FAULT_TOOBIG)
+                return error_set(err, STACK_ERUNTIME, "building %s: the Engine's answer has a line over %u bytes", tag,
+                                 MAX_LOAD_LINE);
+        return error_set(err, STACK_ERUNTIME, "building %s: the Engine answered HTTP %ld", tag, status);
+}
+
 /* DockerService, run/flavor.h. */
 int engine_build(struct engine *e, int fd, uint64_t size, const char *tag, struct error *err)
 {
@@ -253,29 +291,16 @@ int engine_build(struct engine *e, int fd, uint64_t size, const char *tag, struc
         char path[512];
         long status = 0;
         CURLcode c;
-        int r;
 
         if (!e || fd < 0 || !tag || strspn(tag, "abcdefghijklmnopqrstuvwxyz0123456789._-:/") != strlen(tag))
                 return error_set(err, STACK_EFAIL, "engine_build: bad argument");
         snprintf(path, sizeof path, "/build?t=%s&rm=1&forcerm=1&q=1", tag);
         c = post_tar(e, path, &u, &a, &status);
-        if (u.read_errno)
-                r = error_errno(err, STACK_ESTORE, u.read_errno, "reading the build context of %s", tag);
-        else if (a.oom || a.line.oom || c == CURLE_OUT_OF_MEMORY)
-                r = error_set(err, STACK_EFAIL, "out of memory");
-        else if (a.error)
-                r = error_set(err, STACK_ERUNTIME, "building %s failed: %s", tag, a.error);
-        else if (status >= 400)
-                r = error_set(err, STACK_ERUNTIME, "building %s failed: %s", tag,
-                              load_answer_text(&a, "the Engine refused the build"));
-        else if (c != CURLE_OK)
-                r = engine_transport_error(e, c, "POST", "/build", err);
-        else if (status < 200 || status > 299)
-                r = error_set(err, STACK_ERUNTIME, "building %s: the Engine answered HTTP %ld", tag, status);
-        else
-                r = 0;
-        load_answer_release(&a);
-        return r;
+        if (u.read_errno) {
+                load_answer_release(&a);
+                return error_errno(err, STACK_ESTORE, u.read_errno, "reading the build context of %s", tag);
+        }
+        return answer_result(e, &a, c, status, "/build", tag, build_fail, err);
 }
 
 /* ---- images stack loaded (gc --images) ---- */
@@ -329,11 +354,15 @@ int engine_image_remove(struct engine *e, const char *ref, bool *ret_removed, st
 /* What a pull's failure is: a reference the registry does not have (or refuses) is the Engine's answer to a
  * question it understood (STACK_ERUNTIME); anything else (refused connection, 5xx, a cut or damaged blob, a
  * timeout) is the network's (STACK_ENETWORK). */
-static int pull_error(const char *ref, const char *m, struct error *err)
+static int pull_fail(const char *ref, enum answer_fault f, long status, const char *m, struct error *err)
 {
         static const char *const not_there[] = {
                 "manifest unknown", "not found", "does not exist", "pull access denied", "unauthorized",
                 "denied",           NULL};
+
+        if (f == FAULT_TOOBIG || f == FAULT_STATUS)
+                return error_set(err, STACK_ERUNTIME, "pulling %s: the Engine answered HTTP %ld%s", ref, status,
+                                 f == FAULT_TOOBIG ? " with a line too long" : "");
         for (size_t i = 0; not_there[i]; i++)
                 if (strstr(m, not_there[i]))
                         return error_set(err, STACK_ERUNTIME, "pulling %s: %s", ref, m);
@@ -355,7 +384,6 @@ int engine_image_pull(struct engine *e, const char *ref, const char *auth, engin
                                     .auth = auth};
         long status = 0;
         CURLcode c;
-        int r;
 
         if (!e || !ref || !*ref)
                 return error_set(err, STACK_EFAIL, "engine_image_pull: missing argument");
@@ -364,18 +392,7 @@ int engine_image_pull(struct engine *e, const char *ref, const char *auth, engin
         c = engine_perform(e, &t, &status);
         if (a.line.len && !a.line.toobig)
                 load_line(&a, a.line.p, a.line.len);
-        if (a.oom || a.line.oom || c == CURLE_OUT_OF_MEMORY)
-                r = error_set(err, STACK_EFAIL, "out of memory");
-        else if (a.error)
-                r = pull_error(ref, a.error, err);
-        else if (status >= 400)
-                r = pull_error(ref, load_answer_text(&a, "the Engine refused it"), err);
-        else if (c != CURLE_OK)
-                r = engine_transport_error(e, c, "POST", "/images/create", err);
-        else
-                r = 0;
-        load_answer_release(&a);
-        return r;
+        return answer_result(e, &a, c, status, "/images/create", ref, pull_fail, err);
 }
 
 void engine_image_info_release(struct engine_image_info *i)

@@ -4,6 +4,7 @@
 #include "regimages.h"
 #include "engine.h"
 #include "images.h"
+#include "relaunch.h"
 
 #include "base/fsutil.h"
 #include "base/mem.h"
@@ -21,7 +22,7 @@
 #include <jansson.h>
 #include <mbedtls/base64.h>
 
-#define MAX_COMPOSE (4u << 20)
+#define MAX_COMPOSE (16u << 20) /* the policy's output bound */
 
 /* ---- which images ---- */
 
@@ -49,16 +50,8 @@ static bool ref_in(const char *ref, char *const *list)
 
 int regimages_needed(const char *compose_path, char *const *bundle_refs, char ***ret, struct error *err)
 {
-        const struct yamltree_opts opts = {.name = "compose file",
-                                           .limits = {.max_bytes = MAX_COMPOSE,
-                                                      .max_aliases = 256,
-                                                      .max_nodes = 200000,
-                                                      .max_depth = 64,
-                                                      .max_copy_depth = 128,
-                                                      .max_copy_bytes = 4u << 20},
-                                           .aliases = YAMLTREE_ALIAS_COPY,
-                                           .flags = YAMLTREE_ROOT_MAPPING};
-        struct yamltree_node *root = NULL, *services;
+        struct yamltree_node *root = NULL;
+        const struct yamltree_node *services = NULL;
         char **v = NULL, *text = NULL;
         size_t len = 0;
         int r;
@@ -67,12 +60,11 @@ int regimages_needed(const char *compose_path, char *const *bundle_refs, char **
         r = fs_read_file(compose_path, MAX_COMPOSE, &text, &len);
         if (r < 0)
                 return error_errno(err, STACK_ESTORE, r, "cannot read %s", compose_path);
-        r = yamltree_load(&opts, text, len, &root, err);
+        r = relaunch_load(compose_path, text, len, &root, &services, err); /* the file re-launch reads too */
         free(text);
         if (r < 0)
                 return r;
-        services = yamltree_map_get(root, "services");
-        for (size_t i = 1; r == 0 && services && services->kind == YAMLTREE_MAP && i < services->n; i += 2) {
+        for (size_t i = 1; r == 0 && i < services->n; i += 2) {
                 const struct yamltree_node *svc = services->items[i], *img;
                 if (svc->kind != YAMLTREE_MAP || yamltree_map_get(svc, "build"))
                         continue;
