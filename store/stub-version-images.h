@@ -1,7 +1,7 @@
 /* stub-version-images.h - TEMPORARY (branch s6-export only): the registry-image records the coordinator is adding
  * to store/index.h (issue 21), so export builds and is tested before they land. DELETE this file and
- * store/stub-version-images.c at the merge, and the include of this header in store/export.c: index.h then
- * declares the same interface (the guard below makes this header a no-op once it does). */
+ * store/stub-version-images.c at the merge: index.h then declares the same interface and defines IMAGE_TREE_FILE,
+ * and the includes of this header (store/export.c, tests/unit/test-export.c) sit in #ifndef IMAGE_TREE_FILE. */
 #ifndef STACK_STUB_VERSION_IMAGES_H
 #define STACK_STUB_VERSION_IMAGES_H
 
