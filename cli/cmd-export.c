@@ -16,10 +16,8 @@ int cmd_export(int argc, char **argv)
         const char *out = NULL, *key = NULL;
         bool require = false;
         struct store *s = NULL;
-        const struct cli_option opts[] = {{"output", 'o', .arg = &out},
-                                          {"key", 'k', .arg = &key},
-                                          {"require-images", 0, .flag = &require},
-                                          {0}};
+        const struct cli_option opts[] = {
+                {"output", 'o', .arg = &out}, {"key", 'k', .arg = &key}, {"require-images", 0, .flag = &require}, {0}};
         const struct cli_command c = {
                 "export",
                 "usage: stack export SLUG[@VER] -o FILE [--key KEY] [--require-images]\n"

@@ -31,18 +31,18 @@
 #include "store.h"
 
 struct export_options {
-        bool require_images;  /* an image the store does not hold fails the export */
+        bool require_images;   /* an image the store does not hold fails the export */
         manifest_warn_fn warn; /* may be NULL: one line per image left out */
         void *warn_ctx;
 };
 
 struct export_result {
-        uint64_t n_entries;    /* archive entries written */
-        uint64_t size;         /* bytes of the bundle file */
-        struct digest sha256;  /* SHA-256 of the bundle file */
-        size_t n_images;       /* registry images added */
-        size_t n_missing;      /* registry images left out: the store does not hold them */
-        uint64_t image_bytes;  /* bytes of the added image archives */
+        uint64_t n_entries;   /* archive entries written */
+        uint64_t size;        /* bytes of the bundle file */
+        struct digest sha256; /* SHA-256 of the bundle file */
+        size_t n_images;      /* registry images added */
+        size_t n_missing;     /* registry images left out: the store does not hold them */
+        uint64_t image_bytes; /* bytes of the added image archives */
 };
 
 int export_version(struct store *s, const struct version_info *v, const char *out_path,
