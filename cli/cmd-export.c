@@ -45,7 +45,16 @@ int cmd_export(int argc, char **argv)
                 return cli_usage("export", "FILE is too long");
         eo.require_images = require;
         /* a key that cannot sign is found out before the bundle is written */
-        r = key ? sign_fingerprint(key, fp, &err) : 0;
+        if (key) {
+                unsigned char probe[SIGN_MAX_SIG];
+                size_t probe_len = 0;
+
+                r = sign_digest(key, &(struct digest){{0}}, probe, &probe_len, &err);
+                if (r == 0)
+                        r = sign_fingerprint(key, fp, &err);
+        } else {
+                r = 0;
+        }
         if (r == 0)
                 r = cli_open_store(&s, &err);
         if (r == 0)
