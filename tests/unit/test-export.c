@@ -34,7 +34,7 @@
 
 struct fixture {
         struct store *s;
-        char dir[512]; /* where bundles go */
+        char dir[512];        /* where bundles go */
         unsigned char *image; /* a docker save archive, over 1 MiB: the store keeps it as its parts */
         size_t image_len;
         struct digest image_tree; /* a store tree holding it as IMAGE_TREE_FILE */
@@ -46,7 +46,7 @@ struct fixture {
 static void make_image(struct fixture *f)
 {
         static const char manifest[] = "[{\"Config\":\"cfg.json\",\"RepoTags\":[\"" REF "\"],"
-                                        "\"Layers\":[\"l1/layer.tar\"]}]";
+                                       "\"Layers\":[\"l1/layer.tar\"]}]";
         static const char cfg[] = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\"}}";
         const size_t layer_len = 1536 * 1024, cap = layer_len + 64 * 1024;
         unsigned char *layer = malloc(layer_len);
@@ -54,7 +54,8 @@ static void make_image(struct fixture *f)
                 const char *name;
                 const void *data;
                 size_t len;
-        } m[] = {{"cfg.json", cfg, sizeof cfg - 1}, {"l1/layer.tar", layer, layer_len},
+        } m[] = {{"cfg.json", cfg, sizeof cfg - 1},
+                 {"l1/layer.tar", layer, layer_len},
                  {"manifest.json", manifest, sizeof manifest - 1}};
         struct archive *a = archive_write_new();
         struct archive_entry *ae = archive_entry_new();
@@ -171,8 +172,13 @@ static void pin_images(struct fixture *f, int64_t id, bool stored)
 {
         struct error err = ERROR_INIT;
         struct version_image v[2] = {
-                {.ref = REF, .image_id = "sha256:aa", .tree = f->image_tree, .stored = stored, .size = f->image_len,
-                 .layers = 1, .pinned_at = 1},
+                {.ref = REF,
+                 .image_id = "sha256:aa",
+                 .tree = f->image_tree,
+                 .stored = stored,
+                 .size = f->image_len,
+                 .layers = 1,
+                 .pinned_at = 1},
                 {.ref = "busybox:1", .image_id = "sha256:bb", .stored = false, .pinned_at = 1},
         };
 
