@@ -145,7 +145,7 @@ static void on_warn(void *ctx, const char *line)
 }
 
 /* A version whose compose file names REF and busybox:1, shipping an image archive of its own; its stack.yaml has
- * keys export must keep. */
+ * keys export must keep (a tag, an anchor and its alias among them). */
 static int64_t app_version(struct fixture *f, const char *version)
 {
         static const char local[] = "not really an image, any file will do";
@@ -156,8 +156,9 @@ static int64_t app_version(struct fixture *f, const char *version)
         struct tl_entry e[3];
 
         snprintf(yaml, sizeof yaml,
-                 "slug: app\nname: App\nflavor: DockerCompose\nversion: \"%s\"\ndescription: d\nauthor: a\n"
-                 "license: MIT\nhomepage: https://example.org\ntags: [x, y]\nimages: [images/local.tar]\n"
+                 "slug: app\nname: App\nflavor: DockerCompose\nversion: \"%s\"\ndescription: d\nauthor: &who a\n"
+                 "license: !!str MIT\nhomepage: https://example.org\ntags: [x, y]\nimages: [images/local.tar]\n"
+                 "maintainer: *who\n"
                  "resources: {memory: 64m}\n",
                  version);
         e[0] = (struct tl_entry){.path = "stack.yaml", .type = 'f', .data = yaml, .len = strlen(yaml)};
@@ -272,6 +273,9 @@ static void export_adds_the_stored_image_and_keeps_stack_yaml(void **state)
         assert_string_equal(m->images[0], "images/local.tar");
         assert_string_equal(m->images[1], REF_PATH);
         assert_string_equal(m->homepage, "https://example.org");
+        assert_string_equal(m->license, "MIT");
+        assert_string_equal(m->author, "a");
+        assert_int_equal(m->n_unknown, 1); /* maintainer, the alias expanded */
         assert_string_equal(m->version, "1.0");
         assert_int_equal(m->resources.memory, 64 * 1024 * 1024);
         manifest_free(m);
