@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,6 @@
 
 #include "base/buf.h"
 #include "base/yamltree.h"
-#include "bundle.h"
 #include "imagearchive.h"
 #include "pack.h"
 #include "tree.h"
@@ -49,19 +47,6 @@ struct exporter {
         size_t yaml_len;
         struct tree out; /* the bundle's entries */
 };
-
-static int export_error(struct exporter *x, struct error *err, int code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static int export_error(struct exporter *x, struct error *err, int code, const char *fmt, ...)
-{
-        char msg[sizeof err->msg];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        return error_set(err, code, "cannot %s: %s", x->what, msg);
-}
 
 /* images/registry/<n>-<ref with every byte but [A-Za-z0-9._-] as '_'>.tar */
 static void image_path(char *out, size_t size, size_t n, const char *ref)
@@ -101,8 +86,8 @@ static int collect_images(struct exporter *x, const struct export_options *o, st
 
                 if (!vi[i].stored) {
                         if (o->require_images) {
-                                r = export_error(x, err, STACK_EFAIL, "image %s is not in the store (--require-images)",
-                                                 vi[i].ref);
+                                r = pack_fail(x->what, err, STACK_EFAIL,
+                                              "image %s is not in the store (--require-images)", vi[i].ref);
                                 goto done;
                         }
                         if (o->warn) {
@@ -122,9 +107,9 @@ static int collect_images(struct exporter *x, const struct export_options *o, st
                         goto done;
                 img->archive = tree_find(&img->tree, IMAGE_TREE_FILE);
                 if (!img->archive || img->archive->type != ENTRY_FILE) {
-                        r = export_error(x, err, STACK_ESTORE,
-                                         "the store's tree of image %s has no %s (run stack verify)", vi[i].ref,
-                                         IMAGE_TREE_FILE);
+                        r = pack_fail(x->what, err, STACK_ESTORE,
+                                      "the store's tree of image %s has no %s (run stack verify)", vi[i].ref,
+                                      IMAGE_TREE_FILE);
                         goto done;
                 }
                 image_path(img->path, sizeof img->path, x->n_images, vi[i].ref);
@@ -168,12 +153,12 @@ static int rewrite_manifest(struct exporter *x, struct manifest **ret, struct er
         int r;
 
         if (!e || e->type != ENTRY_FILE)
-                return export_error(x, err, STACK_ESTORE, "the version has no stack.yaml (run stack verify)");
+                return pack_fail(x->what, err, STACK_ESTORE, "the version has no stack.yaml (run stack verify)");
         r = ia_file_stream(x->s, e, buf_write, &in, err);
         if (r == 0)
                 r = yamltree_load(&opts, in.p ? in.p : "", in.len, &root, &local);
         if (r < 0 && local.code)
-                r = export_error(x, err, local.code, "%s", local.msg);
+                r = pack_fail(x->what, err, local.code, "%s", local.msg);
         if (r < 0)
                 goto done;
         list = yamltree_map_get(root, "images");
@@ -186,8 +171,8 @@ static int rewrite_manifest(struct exporter *x, struct manifest **ret, struct er
                         goto done;
                 }
         } else if (list->kind != YAMLTREE_SEQ) {
-                r = export_error(x, err, STACK_EREJECT, "stack.yaml: images is a %s, not a list",
-                                 yamltree_kind_name(list));
+                r = pack_fail(x->what, err, STACK_EREJECT, "stack.yaml: images is a %s, not a list",
+                              yamltree_kind_name(list));
                 goto done;
         }
         for (size_t i = 0; i < x->n_images; i++) {
@@ -199,19 +184,19 @@ static int rewrite_manifest(struct exporter *x, struct manifest **ret, struct er
         }
         r = yamltree_emit(root, false, &out, &problem);
         if (r == -E2BIG)
-                r = export_error(x, err, STACK_EFAIL, "stack.yaml with the images listed is larger than %d bytes",
-                                 MANIFEST_MAX_SIZE);
+                r = pack_fail(x->what, err, STACK_EFAIL, "stack.yaml with the images listed is larger than %d bytes",
+                              MANIFEST_MAX_SIZE);
         else if (r == -ENOMEM)
                 r = error_set(err, STACK_EFAIL, "out of memory");
         else if (r < 0)
-                r = export_error(x, err, STACK_EFAIL, "cannot write stack.yaml: %s",
-                                 problem ? problem : "emitter error");
+                r = pack_fail(x->what, err, STACK_EFAIL, "cannot write stack.yaml: %s",
+                              problem ? problem : "emitter error");
         if (r < 0)
                 goto done;
         r = manifest_parse(out.p, out.len, ret, NULL, NULL, &local);
         if (r < 0) {
-                r = export_error(x, err, local.code ? local.code : STACK_EFAIL, "the rewritten %s",
-                                 local.code ? local.msg : "stack.yaml is invalid");
+                r = pack_fail(x->what, err, local.code ? local.code : STACK_EFAIL, "the rewritten %s",
+                              local.code ? local.msg : "stack.yaml is invalid");
                 goto done;
         }
         x->yaml = buf_steal(&out, &x->yaml_len);
@@ -242,14 +227,10 @@ static int build_tree(struct exporter *x, const struct manifest *m, struct error
         for (size_t i = 0; r == 0 && i < x->n_images; i++)
                 r = tree_add(&x->out, x->images[i].path, ENTRY_FILE, 0644, x->images[i].archive->size,
                              &x->images[i].archive->digest, NULL, &local);
-        if (r == 0)
-                r = tree_finalize(&x->out, &local);
-        if (r == 0 && m)
-                r = bundle_check_content(&x->out, m, NULL, &local);
         if (r < 0)
-                return export_error(x, err, local.code ? local.code : STACK_EFAIL, "%s",
-                                    local.code ? local.msg : "tree refused");
-        return 0;
+                return pack_fail(x->what, err, local.code ? local.code : STACK_EFAIL, "%s",
+                                 local.code ? local.msg : "tree refused");
+        return pack_check_tree(x->what, &x->out, m, err);
 }
 
 struct data_ctx {
@@ -292,7 +273,7 @@ static int write_bundle(struct exporter *x, const char *out_path, struct export_
                 }
                 src = source_of(x, e->path);
                 if (!src) /* a directory tree_finalize() added has no file to read; a file always has one */
-                        r = export_error(x, err, STACK_EFAIL, "no source for '%s'", e->path);
+                        r = pack_fail(x->what, err, STACK_EFAIL, "no source for '%s'", e->path);
                 else
                         r = ia_file_stream(x->s,
                                            &(struct tree_entry){.path = e->path,

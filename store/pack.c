@@ -28,7 +28,8 @@
 #include "tree.h"
 
 struct packer {
-        const char *dir;  /* as given, for messages */
+        const char *dir;  /* as given */
+        const char *what; /* "pack DIR", for messages */
         int root_fd;      /* DIR */
         struct tree tree; /* what goes into the bundle, sorted by tree_finalize() */
         /* The output and its temp file are left out when they lie inside DIR. */
@@ -39,10 +40,7 @@ struct packer {
         struct pack_writer *w; /* the output */
 };
 
-/* One line, "cannot pack DIR: ...", as a rejection (or another code). */
-static int pack_error(struct packer *p, struct error *err, int code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static int pack_error(struct packer *p, struct error *err, int code, const char *fmt, ...)
+int pack_fail(const char *what, struct error *err, int code, const char *fmt, ...)
 {
         char msg[sizeof err->msg];
         va_list ap;
@@ -50,7 +48,7 @@ static int pack_error(struct packer *p, struct error *err, int code, const char 
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        return error_set(err, code, "cannot pack %s: %s", p->dir, msg);
+        return error_set(err, code, "cannot %s: %s", what, msg);
 }
 
 /* Bytes import refuses in a path or link target: control characters and backslashes. */
@@ -162,25 +160,26 @@ static int add_entry(struct packer *p, int dir_fd, const char *name, const char 
         int r;
 
         if (has_bad_char(name))
-                return pack_error(p, err, STACK_EREJECT, "'%s' has a control character or backslash in its name",
-                                  printable(path, shown, sizeof shown));
+                return pack_fail(p->what, err, STACK_EREJECT, "'%s' has a control character or backslash in its name",
+                                 printable(path, shown, sizeof shown));
         if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return pack_error(p, err, STACK_EFAIL, "cannot stat '%s': %s", path, strerror(errno));
+                return pack_fail(p->what, err, STACK_EFAIL, "cannot stat '%s': %s", path, strerror(errno));
         target[0] = 0;
         if (S_ISLNK(st.st_mode)) {
                 n = readlinkat(dir_fd, name, target, sizeof target - 1);
                 if (n < 0)
-                        return pack_error(p, err, STACK_EFAIL, "cannot read symlink '%s': %s", path, strerror(errno));
+                        return pack_fail(p->what, err, STACK_EFAIL, "cannot read symlink '%s': %s", path,
+                                         strerror(errno));
                 if ((size_t)n > TREE_MAX_PATH)
-                        return pack_error(p, err, STACK_EREJECT, "symlink '%s' has a target longer than %d bytes", path,
-                                          TREE_MAX_PATH);
+                        return pack_fail(p->what, err, STACK_EREJECT, "symlink '%s' has a target longer than %d bytes",
+                                         path, TREE_MAX_PATH);
                 target[n] = 0;
         }
         r = bundle_add_entry(&p->tree, path, st.st_mode, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, NULL, target,
                              &local);
         if (r < 0)
-                return pack_error(p, err, local.code ? local.code : STACK_EREJECT, "%s",
-                                  local.code ? local.msg : "entry refused");
+                return pack_fail(p->what, err, local.code ? local.code : STACK_EREJECT, "%s",
+                                 local.code ? local.msg : "entry refused");
         return 0;
 }
 
@@ -198,19 +197,19 @@ static int list_dir(struct packer *p, const char *rel, struct error *err)
         fd = rel[0] ? openat(p->root_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     : openat(p->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-                return pack_error(p, err, STACK_EFAIL, "cannot open directory '%s': %s", rel[0] ? rel : ".",
-                                  strerror(errno));
+                return pack_fail(p->what, err, STACK_EFAIL, "cannot open directory '%s': %s", rel[0] ? rel : ".",
+                                 strerror(errno));
         if (fstat(fd, &st) < 0) {
-                r = pack_error(p, err, STACK_EFAIL, "cannot stat directory '%s': %s", rel[0] ? rel : ".",
-                               strerror(errno));
+                r = pack_fail(p->what, err, STACK_EFAIL, "cannot stat directory '%s': %s", rel[0] ? rel : ".",
+                              strerror(errno));
                 close(fd);
                 return r;
         }
         out_here = st.st_dev == p->out_dir_dev && st.st_ino == p->out_dir_ino;
         d = fdopendir(fd);
         if (!d) {
-                r = pack_error(p, err, STACK_EFAIL, "cannot read directory '%s': %s", rel[0] ? rel : ".",
-                               strerror(errno));
+                r = pack_fail(p->what, err, STACK_EFAIL, "cannot read directory '%s': %s", rel[0] ? rel : ".",
+                              strerror(errno));
                 close(fd);
                 return r;
         }
@@ -219,8 +218,8 @@ static int list_dir(struct packer *p, const char *rel, struct error *err)
                 de = readdir(d);
                 if (!de) {
                         if (errno)
-                                r = pack_error(p, err, STACK_EFAIL, "cannot read directory '%s': %s",
-                                               rel[0] ? rel : ".", strerror(errno));
+                                r = pack_fail(p->what, err, STACK_EFAIL, "cannot read directory '%s': %s",
+                                              rel[0] ? rel : ".", strerror(errno));
                         break;
                 }
                 if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -229,8 +228,8 @@ static int list_dir(struct packer *p, const char *rel, struct error *err)
                         continue;
                 if (fs_path(path, sizeof path, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) < 0 ||
                     strlen(path) > TREE_MAX_PATH) {
-                        r = pack_error(p, err, STACK_EREJECT, "'%.200s/%s...' has a path longer than %d bytes", rel,
-                                       printable(de->d_name, shown, sizeof shown), TREE_MAX_PATH);
+                        r = pack_fail(p->what, err, STACK_EREJECT, "'%.200s/%s...' has a path longer than %d bytes",
+                                      rel, printable(de->d_name, shown, sizeof shown), TREE_MAX_PATH);
                         break;
                 }
                 r = add_entry(p, dirfd(d), de->d_name, path, err);
@@ -258,18 +257,17 @@ static int walk(struct packer *p, struct error *err)
         return r;
 }
 
-/* The same checks import makes after reading the entries: links through links, compose file, images. */
-static int check_tree(struct packer *p, const struct manifest *m, struct error *err)
+int pack_check_tree(const char *what, struct tree *t, const struct manifest *m, struct error *err)
 {
         struct error local = ERROR_INIT;
         int r;
 
-        r = tree_finalize(&p->tree, &local);
-        if (r == 0)
-                r = bundle_check_content(&p->tree, m, NULL, &local);
+        r = tree_finalize(t, &local);
+        if (r == 0 && m)
+                r = bundle_check_content(t, m, NULL, &local);
         if (r < 0)
-                return pack_error(p, err, local.code ? local.code : STACK_EREJECT, "%s",
-                                  local.code ? local.msg : "tree refused");
+                return pack_fail(what, err, local.code ? local.code : STACK_EREJECT, "%s",
+                                 local.code ? local.msg : "tree refused");
         return 0;
 }
 
@@ -291,9 +289,8 @@ static int writer_error(struct pack_writer *w, struct error *err, const char *pa
         const char *msg = archive_error_string(w->a);
 
         if (path)
-                return error_set(err, STACK_EFAIL, "cannot %s: writing '%s': %s", w->what, path,
-                                 msg ? msg : "archive error");
-        return error_set(err, STACK_EFAIL, "cannot %s: writing the bundle: %s", w->what, msg ? msg : "archive error");
+                return pack_fail(w->what, err, STACK_EFAIL, "writing '%s': %s", path, msg ? msg : "archive error");
+        return pack_fail(w->what, err, STACK_EFAIL, "writing the bundle: %s", msg ? msg : "archive error");
 }
 
 static la_ssize_t write_cb(struct archive *a, void *ctx, const void *buf, size_t len)
@@ -474,9 +471,9 @@ static int write_file_data(struct packer *p, int fd, const char *path, uint64_t 
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
-                        return pack_error(p, err, STACK_EFAIL, "cannot read '%s': %s", path, strerror(errno));
+                        return pack_fail(p->what, err, STACK_EFAIL, "cannot read '%s': %s", path, strerror(errno));
                 if (n == 0)
-                        return pack_error(p, err, STACK_EFAIL, "'%s' shrank while it was being packed", path);
+                        return pack_fail(p->what, err, STACK_EFAIL, "'%s' shrank while it was being packed", path);
                 r = pack_writer_data(p->w, path, buf, (size_t)n, err);
                 if (r < 0)
                         return r;
@@ -486,7 +483,7 @@ static int write_file_data(struct packer *p, int fd, const char *path, uint64_t 
                 n = read(fd, buf, 1);
         while (n < 0 && errno == EINTR);
         if (n > 0)
-                return pack_error(p, err, STACK_EFAIL, "'%s' grew while it was being packed", path);
+                return pack_fail(p->what, err, STACK_EFAIL, "'%s' grew while it was being packed", path);
         return 0;
 }
 
@@ -498,13 +495,13 @@ static int write_entry(struct packer *p, const struct tree_entry *e, char *buf, 
         if (e->type == ENTRY_FILE) {
                 fd = openat(p->root_fd, e->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
                 if (fd < 0)
-                        return pack_error(p, err, STACK_EFAIL, "cannot open '%s': %s", e->path, strerror(errno));
+                        return pack_fail(p->what, err, STACK_EFAIL, "cannot open '%s': %s", e->path, strerror(errno));
                 if (fstat(fd, &st) < 0) {
-                        r = pack_error(p, err, STACK_EFAIL, "cannot stat '%s': %s", e->path, strerror(errno));
+                        r = pack_fail(p->what, err, STACK_EFAIL, "cannot stat '%s': %s", e->path, strerror(errno));
                         goto fail;
                 }
                 if (!S_ISREG(st.st_mode)) {
-                        r = pack_error(p, err, STACK_EFAIL, "'%s' changed while it was being packed", e->path);
+                        r = pack_fail(p->what, err, STACK_EFAIL, "'%s' changed while it was being packed", e->path);
                         goto fail;
                 }
         }
@@ -553,6 +550,7 @@ int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, str
                 return error_set(err, STACK_EFAIL, "pack_dir: invalid arguments");
         tree_init(&p.tree);
         snprintf(what, sizeof what, "pack %s", dir);
+        p.what = what;
         r = pack_writer_open(out_path, what, &p.w, err);
         if (r < 0)
                 goto fail;
@@ -584,7 +582,7 @@ int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, str
         r = walk(&p, err);
         if (r < 0)
                 goto fail;
-        r = check_tree(&p, m, err);
+        r = pack_check_tree(p.what, &p.tree, m, err);
         if (r < 0)
                 goto fail;
         r = write_archive(&p, err);

@@ -70,6 +70,14 @@ int pack_writer_data(struct pack_writer *w, const char *path, const void *buf, s
 int pack_writer_commit(struct pack_writer *w, const char *out_path, uint64_t *ret_size, struct digest *ret_sha256,
                        struct error *err);
 void pack_writer_free(struct pack_writer *w);
+/* The checks import makes once every entry is in (pack's and export's): tree_finalize() (duplicates, entries below
+ * files or symlinks, links leaving the tree), then, when m is not NULL, bundle_check_content() (the compose file,
+ * the image archives stack.yaml lists). A refusal is one line naming what, "cannot <what>: ...". */
+int pack_check_tree(const char *what, struct tree *t, const struct manifest *m, struct error *err);
+/* One line, "cannot <what>: <message>" (what: "pack DIR", "export SLUG@VER"), with code: pack's and export's
+ * messages. Returns -code, as error_set(). */
+int pack_fail(const char *what, struct error *err, int code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 
 /* Read a bundle file's stack.yaml without a store (for `stack catalog build`): one pass through libarchive
  * (zstd or gzip, tar), every byte of the file hashed, including any after the end of the tar. Entries other
