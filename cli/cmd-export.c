@@ -21,12 +21,10 @@ int cmd_export(int argc, char **argv)
         const struct cli_command c = {
                 "export",
                 "usage: stack export SLUG[@VER] -o FILE [--key KEY] [--require-images]\n"
-                "Writes one bundle (pax tar + zstd, as stack pack writes) holding the version's files and the\n"
-                "registry images it runs with (images/registry/, listed in stack.yaml's images), so that\n"
-                "stack import FILE, then stack run --offline SLUG, works on a machine with no registry.\n"
-                "An image the store does not hold is left out with a warning (--require-images: refused).\n"
-                "--key KEY signs the bundle as stack sign does (FILE.sig); without it the bundle is\n"
-                "unsigned (and an old FILE.sig is removed).\n",
+                "Writes one bundle, as stack pack would, with the version's files and the registry images it runs\n"
+                "with (images/registry/, listed in stack.yaml), for stack import then stack run --offline elsewhere.\n"
+                "An image the store lacks is left out with a warning (--require-images: refused). --key KEY signs\n"
+                "it as stack sign does (FILE.sig); without, it is unsigned and an old FILE.sig is removed.\n",
                 opts, .args = {1, 1, "expects one SLUG[@VER]"}};
         struct error err = ERROR_INIT;
         struct version_info v = {0};
