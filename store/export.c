@@ -125,9 +125,11 @@ static int buf_write(void *ctx, const void *data, size_t n, struct error *err)
 {
         struct buf *b = ctx;
 
-        if (buf_add(b, data, n) < 0)
-                return error_set(err, b->toobig ? STACK_ESTORE : STACK_EFAIL,
-                                 b->toobig ? "the store's stack.yaml is larger than its size" : "out of memory");
+        if (buf_add(b, data, n) < 0) /* import took no stack.yaml over MANIFEST_MAX_SIZE: the store is damaged */
+                return b->toobig ? error_set(err, STACK_ESTORE,
+                                             "the store's stack.yaml is larger than %d bytes (run stack verify)",
+                                             MANIFEST_MAX_SIZE)
+                                 : error_set(err, STACK_EFAIL, "out of memory");
         return 0;
 }
 
