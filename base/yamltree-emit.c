@@ -16,7 +16,7 @@ static int emit_write(void *data, unsigned char *buffer, size_t size)
         return buf_add(data, buffer, size) == 0;
 }
 
-/* 0, -EPROTO (a tag and no_tags), -EINVAL (an alias node), -1 (the emitter failed: its error says why). */
+/* 0, -EPROTO (a tag and no_tags), -1 (the emitter failed: its error says why). */
 static int emit_node(yaml_emitter_t *e, const struct yamltree_node *n, bool no_tags)
 {
         yaml_char_t *tag = (yaml_char_t *)n->tag;
@@ -26,8 +26,8 @@ static int emit_node(yaml_emitter_t *e, const struct yamltree_node *n, bool no_t
 
         if (n->tag && no_tags)
                 return -EPROTO;
-        if (n->kind == YAMLTREE_ALIAS)
-                return -EINVAL;
+        if (n->kind == YAMLTREE_ALIAS) /* a copy of its target: the output's max bounds the expansion */
+                return emit_node(e, n->target, no_tags);
         if (n->kind == YAMLTREE_SCALAR) {
                 const char *text = n->text;
                 size_t len = n->len;
@@ -80,10 +80,7 @@ int yamltree_emit(const struct yamltree_node *root, bool no_tags, struct buf *ou
             (r = emit_node(&e, root, no_tags)) < 0 || !yaml_document_end_event_initialize(&ev, 1) ||
             !yaml_emitter_emit(&e, &ev) || !yaml_stream_end_event_initialize(&ev) || !yaml_emitter_emit(&e, &ev) ||
             !yaml_emitter_flush(&e)) {
-                if (r == -EINVAL) {
-                        if (ret_problem)
-                                *ret_problem = "an alias node cannot be written";
-                } else if (r == -EPROTO) {
+                if (r == -EPROTO) {
                         /* the caller's message */
                 } else if (out->toobig) {
                         r = -E2BIG;

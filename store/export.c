@@ -25,9 +25,8 @@
 #include "stub-version-images.h"
 #endif
 
-#define EXPORT_IMAGE_DIR      "images/registry"
-#define EXPORT_NAME_MAX       80 /* bytes of an image's name in its file name */
-#define EXPORT_YAML_MAX_DEPTH 64 /* as the manifest's */
+#define EXPORT_IMAGE_DIR "images/registry"
+#define EXPORT_NAME_MAX  80 /* bytes of an image's name in its file name */
 
 /* A registry image going into the bundle: its archive's entry in the image's own tree. */
 struct export_image {
@@ -136,17 +135,6 @@ static int buf_write(void *ctx, const void *data, size_t n, struct error *err)
 /* stack.yaml with every added image at the end of its `images:` list; checked as import will check it. */
 static int rewrite_manifest(struct exporter *x, struct manifest **ret, struct error *err)
 {
-        static const struct yamltree_opts opts = {
-                .name = "stack.yaml",
-                .limits = {.max_bytes = MANIFEST_MAX_SIZE,
-                           .max_aliases = MANIFEST_MAX_ALIASES,
-                           .max_nodes = MANIFEST_MAX_NODES,
-                           .max_depth = EXPORT_YAML_MAX_DEPTH,
-                           .max_copy_depth = EXPORT_YAML_MAX_DEPTH,
-                           .max_copy_bytes = MANIFEST_MAX_SIZE},
-                .aliases = YAMLTREE_ALIAS_COPY,
-                .flags = YAMLTREE_ROOT_MAPPING,
-        };
         const struct tree_entry *e = tree_find(&x->version, "stack.yaml");
         struct buf in = BUF_INIT(MANIFEST_MAX_SIZE), out = BUF_INIT(MANIFEST_MAX_SIZE);
         struct yamltree_node *root = NULL, *list;
@@ -158,7 +146,7 @@ static int rewrite_manifest(struct exporter *x, struct manifest **ret, struct er
                 return pack_fail(x->what, err, STACK_ESTORE, "the version has no stack.yaml (run stack verify)");
         r = ia_file_stream(x->s, e, buf_write, &in, err);
         if (r == 0)
-                r = yamltree_load(&opts, in.p ? in.p : "", in.len, &root, &local);
+                r = manifest_load_yaml(in.p ? in.p : "", in.len, &root, &local);
         if (r < 0 && local.code)
                 r = pack_fail(x->what, err, local.code, "%s", local.msg);
         if (r < 0)
