@@ -1,6 +1,11 @@
 /* stub-version-images.c - TEMPORARY (branch s6-export only, see stub-version-images.h): the version_images
  * records kept in memory for the process's life (weak symbols: the coordinator's store/index-images.c replaces
  * them). Enough for the unit test to record a pin and for export to read it back. */
+#include "index.h"
+
+/* Compiled only while index.h lacks the records: once they are there this file is empty, never a second definition
+ * the linker could pick instead of store/index-images.c's. */
+#ifndef IMAGE_TREE_FILE
 #include "stub-version-images.h"
 
 #include <stdlib.h>
@@ -70,3 +75,5 @@ __attribute__((weak)) void version_images_free(struct version_image *v, size_t n
         }
         free(v);
 }
+
+#endif
