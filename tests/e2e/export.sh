@@ -4,7 +4,10 @@
 # is the same tree and runs offline after its image left the Engine (loaded from the bundle's own archive);
 # --key signs it as `stack sign` does and the import records the signer; an unsigned export removes a stale
 # FILE.sig; bad input (unknown stack or version, no -o, an output directory that does not exist, a key that is
-# not one) exits as spec/errors.md says and leaves no output and no temp file.
+# not one) exits as spec/errors.md says and leaves no output and no temp file. With the registry-image pins
+# (stack fetch --images): an image pulled from a loopback registry (Debian's docker-registry) and kept is in the
+# export, and a fresh store runs it offline with the registry stopped; an image not kept is a warning, or refused
+# with --require-images.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/image_lib.sh"
 set -euo pipefail
@@ -105,4 +108,68 @@ done
 [ ! -e "$W/out/x.stack" ] || die "a usage error wrote a bundle"
 no_temp_files "$W/out"
 assert_exit 0 "$S" export --help
+
+# The registry images (issue 21): they need the pins `stack fetch --images` records (store/index-images.c); a
+# binary without them has nothing to export here.
+if ! "$S" fetch --help | grep -q -- --images; then
+  info "5. skipped: this stack records no registry images (no stack fetch --images)"
+  info "ok"
+  exit 0
+fi
+info "5. a registry image pinned and kept: exported in the bundle; a fresh store runs it with no registry"
+command -v docker-registry >/dev/null || die "docker-registry is not installed (scripts/install-deps)"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$W/regdata"
+printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+  "$W/regdata" "$PORT" >"$W/reg.yml"
+docker-registry serve "$W/reg.yml" >"$W/reg.log" 2>&1 &
+REG_PID=$!
+on_exit "kill $REG_PID"
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null && break; sleep 0.1; done
+REF="127.0.0.1:$PORT/ex-e2e/reg:$U"
+on_exit "$D rmi -f $REF >/dev/null 2>&1 || true"
+build_busybox_image "$REF" "$W/regimg" sh sleep cat
+"$D" push -q "$REF" >/dev/null || die "docker push to the test registry failed"
+"$D" rmi -f "$REF" >/dev/null
+RSLUG=exr$U
+mkdir -p "$W/rstack"
+printf 'slug: %s\nname: registry export\nflavor: DockerCompose\nversion: "1.0"\ndescription: d\nauthor: a\nlicense: MIT\n' \
+  "$RSLUG" >"$W/rstack/stack.yaml"
+printf 'services:\n  app:\n    image: %s\n    command: [sleep, "600"]\n' "$REF" >"$W/rstack/compose.yaml"
+assert_exit 0 "$S" pack "$W/rstack" -o "$W/r.stack"
+new_home
+assert_exit 0 "$S" fetch "$W/r.stack" --insecure --images
+assert_exit 0 "$S" export "$RSLUG" -o "$W/out/r.stack"
+case "$LAST_STDOUT" in *"1 registry image,"*) ;; *) die "export of a pinned image said: $LAST_STDOUT" ;; esac
+name="images/registry/1-127.0.0.1_${PORT}_ex-e2e_reg_$U.tar"
+listing=$(tar --zstd -tf "$W/out/r.stack")
+grep -qxF "$name" <<<"$listing" || die "the bundle has no $name: $listing"
+yaml=$(tar --zstd -xOf "$W/out/r.stack" stack.yaml)
+grep -qxF -- "- $name" <<<"$yaml" || die "stack.yaml does not list $name: $yaml"
+new_home
+assert_exit 0 "$S" import "$W/out/r.stack"
+"$D" rmi -f "$REF" >/dev/null 2>&1 || true
+kill "$REG_PID"
+wait "$REG_PID" 2>/dev/null || true
+assert_exit 0 "$S" run "$RSLUG" --offline --json
+echo "$LAST_STDOUT" >"$W/rrun.json"
+assert_eq running "$(jq_ "$W/rrun.json" 'd["state"]')" "state of the exported registry image's run"
+assert_exit 0 "$S" rm "$RSLUG"
+
+info "6. an image not kept (images.keep false): left out with a warning, or refused with --require-images"
+new_home
+printf '{"images": {"keep": false}}\n' >"$STACK_HOME/config.json"
+docker-registry serve "$W/reg.yml" >>"$W/reg.log" 2>&1 &
+REG_PID=$!
+on_exit "kill $REG_PID"
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null && break; sleep 0.1; done
+assert_exit 0 "$S" fetch "$W/r.stack" --insecure --images
+assert_exit 0 "$S" export "$RSLUG" -o "$W/out/n.stack"
+case "$LAST_STDERR" in *"warning: image $REF is not in the store"*) ;; *) die "no warning for the image not kept: $LAST_STDERR" ;; esac
+case "$LAST_STDOUT" in *"0 registry images"*) ;; *) die "export without the image said: $LAST_STDOUT" ;; esac
+rm "$W/out/n.stack"
+assert_exit 1 "$S" export "$RSLUG" -o "$W/out/n.stack" --require-images
+case "$LAST_STDERR" in *"image $REF is not in the store (--require-images)"*) ;; *) die "--require-images: $LAST_STDERR" ;; esac
+[ ! -e "$W/out/n.stack" ] || die "a refused export wrote a bundle"
+no_temp_files "$W/out"
 info "ok"
