@@ -132,4 +132,15 @@ struct yamltree_node *yamltree_copy(const struct yamltree_node *n);
 /* Equality of two trees as compose reads them: kinds, texts and nullness (tags and styles aside). */
 bool yamltree_equal(const struct yamltree_node *x, const struct yamltree_node *y);
 
+/* ---- writing a tree ---- */
+
+/* root as one YAML document (libyaml's emitter: each collection in its own style, indent 2, no line width,
+ * '\n' breaks, UTF-8) appended to out, whose max bounds the text. An empty plain scalar is written `null` (in a
+ * flow collection libyaml would write '', a string). Explicit tags are written as parsed, or refused when
+ * no_tags. An alias node (YAMLTREE_ALIAS_REF) is written as a copy of its target, out's max bounding the expansion.
+ * Returns 0; -EPROTO: a tag and no_tags; -E2BIG: out's max reached (out->toobig); -ENOMEM; -EINVAL: any other
+ * emitter error (an invalid tag), libyaml's text for it in *ret_problem (may be NULL). */
+struct buf;
+int yamltree_emit(const struct yamltree_node *root, bool no_tags, struct buf *out, const char **ret_problem);
+
 #endif

@@ -31,6 +31,7 @@
 
 int cmd_pack(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_checkout(int argc, char **argv);

@@ -20,6 +20,8 @@ static const struct command commands[] = {
          "fetch SLUG[@VER]|URL|FILE     verified download into the store (catalog: $STACK_CATALOG)"},
         {"import", cmd_import,
          "import FILE [--json]          add a bundle file to the store (unsigned unless FILE.sig checks)"},
+        {"export", cmd_export,
+         "export SLUG[@VER] -o FILE     one bundle with the version's files and images (--key KEY signs it)"},
         {"ls", cmd_ls, "ls [SLUG] [--json]            list the versions in the store"},
         {"show", cmd_show, "show SLUG[@VER] [--json]      metadata, tree digest and files of a version"},
         {"checkout", cmd_checkout, "checkout SLUG[@VER] DIR       write a version's files into a new directory"},

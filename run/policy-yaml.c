@@ -206,84 +206,22 @@ int policy_parse_yaml_tags(const char *name, const char *data, size_t len, bool 
         return 0;
 }
 
-/* libyaml's writer: 1 to go on, 0 to stop (the buf says why: toobig or oom). */
-static int emit_write(void *data, unsigned char *buffer, size_t size)
-{
-        return buf_add(data, buffer, size) == 0;
-}
-
-static int emit_node(yaml_emitter_t *e, const struct yamltree_node *n)
-{
-        yaml_event_t ev;
-        size_t i;
-        int ok;
-
-        if (n->tag) /* policy_tags() resolved every tag: one left is a bug, not something to pass on */
-                return -2;
-
-        if (n->kind == YAMLTREE_SCALAR) {
-                const char *text = n->text;
-                size_t len = n->len;
-
-                /* an empty plain scalar is a null; in a flow collection libyaml would write '' (a string) */
-                if (len == 0 && n->style == YAML_PLAIN_SCALAR_STYLE) {
-                        text = "null";
-                        len = 4;
-                }
-                ok = yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)len, 1, 1,
-                                                  (yaml_scalar_style_t)n->style);
-                return ok && yaml_emitter_emit(e, &ev) ? 0 : -1;
-        }
-        if (n->kind == YAMLTREE_SEQ)
-                ok = yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, (yaml_sequence_style_t)n->style);
-        else
-                ok = yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, (yaml_mapping_style_t)n->style);
-        if (!ok || !yaml_emitter_emit(e, &ev))
-                return -1;
-        for (i = 0; i < n->n; i++) {
-                int r = emit_node(e, n->items[i]);
-
-                if (r < 0)
-                        return r;
-        }
-        if (n->kind == YAMLTREE_SEQ)
-                ok = yaml_sequence_end_event_initialize(&ev);
-        else
-                ok = yaml_mapping_end_event_initialize(&ev);
-        return ok && yaml_emitter_emit(e, &ev) ? 0 : -1;
-}
-
 int policy_emit_yaml(const char *name, const struct yamltree_node *root, char **ret, size_t *ret_len, struct error *err)
 {
         struct buf b = BUF_INIT(POLICY_MAX_OUTPUT);
-        yaml_emitter_t e;
-        yaml_event_t ev;
-        int r = 0, tagged = 0;
+        const char *problem = NULL;
+        int r = yamltree_emit(root, true, &b, &problem);
 
-        if (!yaml_emitter_initialize(&e))
-                return policy_oom(err);
-        yaml_emitter_set_output(&e, emit_write, &b);
-        yaml_emitter_set_unicode(&e, 1);
-        yaml_emitter_set_indent(&e, 2);
-        yaml_emitter_set_width(&e, -1);
-        yaml_emitter_set_break(&e, YAML_LN_BREAK);
-        if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) || !yaml_emitter_emit(&e, &ev) ||
-            !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) || !yaml_emitter_emit(&e, &ev) ||
-            (tagged = emit_node(&e, root)) < 0 || !yaml_document_end_event_initialize(&ev, 1) ||
-            !yaml_emitter_emit(&e, &ev) || !yaml_stream_end_event_initialize(&ev) || !yaml_emitter_emit(&e, &ev) ||
-            !yaml_emitter_flush(&e)) {
-                if (tagged == -2)
-                        r = error_set(err, STACK_EFAIL, "%s: a YAML tag is left in the effective compose file", name);
-                else if (b.toobig)
-                        r = error_set(err, STACK_EREJECT, "%s: larger than %d bytes once aliases are expanded", name,
-                                      POLICY_MAX_OUTPUT);
-                else if (e.error == YAML_MEMORY_ERROR || (e.error == YAML_WRITER_ERROR && !b.toobig))
-                        r = policy_oom(err);
-                else
-                        r = error_set(err, STACK_EFAIL, "%s: cannot write the effective compose file: %s", name,
-                                      e.problem ? e.problem : "emitter error");
-        }
-        yaml_emitter_delete(&e);
+        if (r == -EPROTO) /* policy_tags() resolved every tag: one left is a bug, not something to pass on */
+                r = error_set(err, STACK_EFAIL, "%s: a YAML tag is left in the effective compose file", name);
+        else if (r == -E2BIG)
+                r = error_set(err, STACK_EREJECT, "%s: larger than %d bytes once aliases are expanded", name,
+                              POLICY_MAX_OUTPUT);
+        else if (r == -ENOMEM)
+                r = policy_oom(err);
+        else if (r < 0)
+                r = error_set(err, STACK_EFAIL, "%s: cannot write the effective compose file: %s", name,
+                              problem ? problem : "emitter error");
         if (r < 0 || !b.p) {
                 buf_release(&b);
                 return r < 0 ? r : policy_oom(err);

@@ -706,6 +706,11 @@ static const struct yamltree_opts manifest_yaml = {
         .flags = YAMLTREE_ROOT_MAPPING | YAMLTREE_ERROR_CONTEXT | YAMLTREE_OOM_NAMED,
 };
 
+int manifest_load_yaml(const void *data, size_t len, struct yamltree_node **ret, struct error *err)
+{
+        return yamltree_load(&manifest_yaml, data, len, ret, err);
+}
+
 int manifest_parse(const void *data, size_t len, struct manifest **ret, manifest_warn_fn warn, void *warn_ctx,
                    struct error *err)
 {
@@ -720,7 +725,7 @@ int manifest_parse(const void *data, size_t len, struct manifest **ret, manifest
         if (!ret || (!data && len))
                 return error_set(err, STACK_EFAIL, "manifest_parse: invalid argument");
         c.warnings = warnings;
-        r = yamltree_load(&manifest_yaml, data, len, &root, err);
+        r = manifest_load_yaml(data, len, &root, err);
         if (r < 0)
                 goto fail;
         m = calloc(1, sizeof *m);

@@ -64,6 +64,10 @@ typedef void (*manifest_warn_fn)(void *ctx, const char *line);
 int manifest_parse(const void *data, size_t len, struct manifest **ret, manifest_warn_fn warn, void *warn_ctx,
                    struct error *err);
 void manifest_free(struct manifest *m);
+/* stack.yaml's bytes as a tree, loaded exactly as manifest_parse() loads them (its limits; aliases kept as
+ * YAMLTREE_ALIAS nodes), for a caller that edits it and writes it back (store/export.c); yamltree_free() it. */
+struct yamltree_node;
+int manifest_load_yaml(const void *data, size_t len, struct yamltree_node **ret, struct error *err);
 
 /* The compose file names tried in order when `compose` is not set. NULL-terminated, static. */
 const char *const *manifest_compose_candidates(void);

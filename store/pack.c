@@ -28,7 +28,8 @@
 #include "tree.h"
 
 struct packer {
-        const char *dir;  /* as given, for messages */
+        const char *dir;  /* as given */
+        const char *what; /* "pack DIR", for messages */
         int root_fd;      /* DIR */
         struct tree tree; /* what goes into the bundle, sorted by tree_finalize() */
         /* The output and its temp file are left out when they lie inside DIR. */
@@ -36,16 +37,10 @@ struct packer {
         ino_t out_dir_ino;
         const char *out_base;
         const char *tmp_base;
-        /* Output: every compressed byte goes to out_fd and through the hasher. */
-        int out_fd;
-        struct hasher hasher;
-        uint64_t written;
+        struct pack_writer *w; /* the output */
 };
 
-/* One line, "cannot pack DIR: ...", as a rejection (or another code). */
-static int pack_error(struct packer *p, struct error *err, int code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static int pack_error(struct packer *p, struct error *err, int code, const char *fmt, ...)
+int pack_fail(const char *what, struct error *err, int code, const char *fmt, ...)
 {
         char msg[sizeof err->msg];
         va_list ap;
@@ -53,7 +48,7 @@ static int pack_error(struct packer *p, struct error *err, int code, const char 
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        return error_set(err, code, "cannot pack %s: %s", p->dir, msg);
+        return error_set(err, code, "cannot %s: %s", what, msg);
 }
 
 /* Bytes import refuses in a path or link target: control characters and backslashes. */
@@ -165,25 +160,26 @@ static int add_entry(struct packer *p, int dir_fd, const char *name, const char 
         int r;
 
         if (has_bad_char(name))
-                return pack_error(p, err, STACK_EREJECT, "'%s' has a control character or backslash in its name",
-                                  printable(path, shown, sizeof shown));
+                return pack_fail(p->what, err, STACK_EREJECT, "'%s' has a control character or backslash in its name",
+                                 printable(path, shown, sizeof shown));
         if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return pack_error(p, err, STACK_EFAIL, "cannot stat '%s': %s", path, strerror(errno));
+                return pack_fail(p->what, err, STACK_EFAIL, "cannot stat '%s': %s", path, strerror(errno));
         target[0] = 0;
         if (S_ISLNK(st.st_mode)) {
                 n = readlinkat(dir_fd, name, target, sizeof target - 1);
                 if (n < 0)
-                        return pack_error(p, err, STACK_EFAIL, "cannot read symlink '%s': %s", path, strerror(errno));
+                        return pack_fail(p->what, err, STACK_EFAIL, "cannot read symlink '%s': %s", path,
+                                         strerror(errno));
                 if ((size_t)n > TREE_MAX_PATH)
-                        return pack_error(p, err, STACK_EREJECT, "symlink '%s' has a target longer than %d bytes", path,
-                                          TREE_MAX_PATH);
+                        return pack_fail(p->what, err, STACK_EREJECT, "symlink '%s' has a target longer than %d bytes",
+                                         path, TREE_MAX_PATH);
                 target[n] = 0;
         }
         r = bundle_add_entry(&p->tree, path, st.st_mode, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, NULL, target,
                              &local);
         if (r < 0)
-                return pack_error(p, err, local.code ? local.code : STACK_EREJECT, "%s",
-                                  local.code ? local.msg : "entry refused");
+                return pack_fail(p->what, err, local.code ? local.code : STACK_EREJECT, "%s",
+                                 local.code ? local.msg : "entry refused");
         return 0;
 }
 
@@ -201,19 +197,19 @@ static int list_dir(struct packer *p, const char *rel, struct error *err)
         fd = rel[0] ? openat(p->root_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     : openat(p->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-                return pack_error(p, err, STACK_EFAIL, "cannot open directory '%s': %s", rel[0] ? rel : ".",
-                                  strerror(errno));
+                return pack_fail(p->what, err, STACK_EFAIL, "cannot open directory '%s': %s", rel[0] ? rel : ".",
+                                 strerror(errno));
         if (fstat(fd, &st) < 0) {
-                r = pack_error(p, err, STACK_EFAIL, "cannot stat directory '%s': %s", rel[0] ? rel : ".",
-                               strerror(errno));
+                r = pack_fail(p->what, err, STACK_EFAIL, "cannot stat directory '%s': %s", rel[0] ? rel : ".",
+                              strerror(errno));
                 close(fd);
                 return r;
         }
         out_here = st.st_dev == p->out_dir_dev && st.st_ino == p->out_dir_ino;
         d = fdopendir(fd);
         if (!d) {
-                r = pack_error(p, err, STACK_EFAIL, "cannot read directory '%s': %s", rel[0] ? rel : ".",
-                               strerror(errno));
+                r = pack_fail(p->what, err, STACK_EFAIL, "cannot read directory '%s': %s", rel[0] ? rel : ".",
+                              strerror(errno));
                 close(fd);
                 return r;
         }
@@ -222,8 +218,8 @@ static int list_dir(struct packer *p, const char *rel, struct error *err)
                 de = readdir(d);
                 if (!de) {
                         if (errno)
-                                r = pack_error(p, err, STACK_EFAIL, "cannot read directory '%s': %s",
-                                               rel[0] ? rel : ".", strerror(errno));
+                                r = pack_fail(p->what, err, STACK_EFAIL, "cannot read directory '%s': %s",
+                                              rel[0] ? rel : ".", strerror(errno));
                         break;
                 }
                 if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -232,8 +228,8 @@ static int list_dir(struct packer *p, const char *rel, struct error *err)
                         continue;
                 if (fs_path(path, sizeof path, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) < 0 ||
                     strlen(path) > TREE_MAX_PATH) {
-                        r = pack_error(p, err, STACK_EREJECT, "'%.200s/%s...' has a path longer than %d bytes", rel,
-                                       printable(de->d_name, shown, sizeof shown), TREE_MAX_PATH);
+                        r = pack_fail(p->what, err, STACK_EREJECT, "'%.200s/%s...' has a path longer than %d bytes",
+                                      rel, printable(de->d_name, shown, sizeof shown), TREE_MAX_PATH);
                         break;
                 }
                 r = add_entry(p, dirfd(d), de->d_name, path, err);
@@ -261,77 +257,135 @@ static int walk(struct packer *p, struct error *err)
         return r;
 }
 
-/* The same checks import makes after reading the entries: links through links, compose file, images. */
-static int check_tree(struct packer *p, const struct manifest *m, struct error *err)
+int pack_check_tree(const char *what, struct tree *t, const struct manifest *m, struct error *err)
 {
         struct error local = ERROR_INIT;
         int r;
 
-        r = tree_finalize(&p->tree, &local);
-        if (r == 0)
-                r = bundle_check_content(&p->tree, m, NULL, &local);
+        r = tree_finalize(t, &local);
+        if (r == 0 && m)
+                r = bundle_check_content(t, m, NULL, &local);
         if (r < 0)
-                return pack_error(p, err, local.code ? local.code : STACK_EREJECT, "%s",
-                                  local.code ? local.msg : "tree refused");
+                return pack_fail(what, err, local.code ? local.code : STACK_EREJECT, "%s",
+                                 local.code ? local.msg : "tree refused");
         return 0;
+}
+
+/* ---- the writer (pack_writer_*, pack.h): pax tar + zstd to a temp file, hashed as it goes ---- */
+
+struct pack_writer {
+        const char *what; /* "pack DIR", "export SLUG@VER": "cannot <what>: ..." */
+        char out_dir[PATH_MAX];
+        struct fs_atomic out;
+        struct archive *a;
+        struct archive_entry *ae;
+        locale_t c_locale;
+        struct hasher hasher; /* every compressed byte goes to out.fd and through the hasher */
+        uint64_t written;
+};
+
+static int writer_error(struct pack_writer *w, struct error *err, const char *path)
+{
+        const char *msg = archive_error_string(w->a);
+
+        if (path)
+                return pack_fail(w->what, err, STACK_EFAIL, "writing '%s': %s", path, msg ? msg : "archive error");
+        return pack_fail(w->what, err, STACK_EFAIL, "writing the bundle: %s", msg ? msg : "archive error");
 }
 
 static la_ssize_t write_cb(struct archive *a, void *ctx, const void *buf, size_t len)
 {
-        struct packer *p = ctx;
+        struct pack_writer *w = ctx;
         int r;
 
-        r = fs_write_all(p->out_fd, buf, len);
+        r = fs_write_all(w->out.fd, buf, len);
         if (r < 0) {
                 archive_set_error(a, -r, "write failed: %s", strerror(-r));
                 return -1;
         }
-        digest_update(&p->hasher, buf, len);
-        p->written += len;
+        digest_update(&w->hasher, buf, len);
+        w->written += len;
         return (la_ssize_t)len;
 }
 
-static int archive_fail(struct packer *p, struct archive *a, const char *path, struct error *err)
+int pack_writer_open(const char *out_path, const char *what, struct pack_writer **ret, struct error *err)
 {
-        const char *msg = archive_error_string(a);
+        struct pack_writer *w;
+        const char *slash;
+        int r;
 
-        if (path)
-                return pack_error(p, err, STACK_EFAIL, "writing '%s': %s", path, msg ? msg : "archive error");
-        return pack_error(p, err, STACK_EFAIL, "writing the bundle: %s", msg ? msg : "archive error");
-}
-
-/* Copy one file's content, exactly the size fstat gave when the header was written. */
-static int write_file_data(struct packer *p, struct archive *a, int fd, const char *path, uint64_t size, char *buf,
-                           struct error *err)
-{
-        uint64_t left = size;
-        ssize_t n;
-
-        while (left > 0) {
-                n = read(fd, buf, left < PACK_CHUNK ? (size_t)left : PACK_CHUNK);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return pack_error(p, err, STACK_EFAIL, "cannot read '%s': %s", path, strerror(errno));
-                if (n == 0)
-                        return pack_error(p, err, STACK_EFAIL, "'%s' shrank while it was being packed", path);
-                if (archive_write_data(a, buf, (size_t)n) != n)
-                        return archive_fail(p, a, path, err);
-                left -= (uint64_t)n;
+        if (!out_path || !*out_path || !what || !ret)
+                return error_set(err, STACK_EFAIL, "pack_writer_open: invalid arguments");
+        slash = strrchr(out_path, '/');
+        if (slash && !slash[1])
+                return error_set(err, STACK_EFAIL, "output %s names a directory, not a file", out_path);
+        w = calloc(1, sizeof *w);
+        if (!w)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        w->what = what;
+        w->out = (struct fs_atomic){.fd = -1, .tmp = ""};
+        if (!slash)
+                r = fs_path(w->out_dir, sizeof w->out_dir, ".");
+        else if (slash == out_path)
+                r = fs_path(w->out_dir, sizeof w->out_dir, "/");
+        else
+                r = fs_path(w->out_dir, sizeof w->out_dir, "%.*s", (int)(slash - out_path), out_path);
+        if (r < 0) {
+                r = error_set(err, STACK_EFAIL, "output path %s is too long", out_path);
+                goto fail;
         }
-        do
-                n = read(fd, buf, 1);
-        while (n < 0 && errno == EINTR);
-        if (n > 0)
-                return pack_error(p, err, STACK_EFAIL, "'%s' grew while it was being packed", path);
+        /* mode 0666 less the umask, as the output would have if written directly */
+        r = fs_atomic_open(&w->out, out_path, 0666);
+        if (r < 0) {
+                r = r == -ENAMETOOLONG
+                            ? error_set(err, STACK_EFAIL, "output path %s is too long", out_path)
+                            : error_errno(err, STACK_EFAIL, r, "cannot create a temp file in %s", w->out_dir);
+                goto fail;
+        }
+        /* libarchive converts names through the current locale: pin it to "C" while it writes headers, so the
+         * bytes do not depend on the caller's setlocale(). */
+        w->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+        if (w->c_locale == (locale_t)0) {
+                r = error_errno(err, STACK_EFAIL, errno, "cannot set up the C locale");
+                goto fail;
+        }
+        w->a = archive_write_new();
+        w->ae = archive_entry_new();
+        if (!w->a || !w->ae) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto fail;
+        }
+        digest_init(&w->hasher);
+        /* No padding after the zstd frame: the last block ends where the compressed data does. */
+        if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+            archive_write_add_filter_zstd(w->a) != ARCHIVE_OK ||
+            archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
+            archive_write_open(w->a, w, NULL, write_cb, NULL) != ARCHIVE_OK) {
+                r = writer_error(w, err, NULL);
+                goto fail;
+        }
+        *ret = w;
         return 0;
+fail:
+        pack_writer_free(w);
+        return r;
 }
 
-static int write_entry(struct packer *p, struct archive *a, struct archive_entry *ae, const struct tree_entry *e,
-                       char *buf, struct error *err)
+const char *pack_writer_tmp(const struct pack_writer *w)
 {
-        struct stat st;
-        int fd = -1, r;
+        return w->out.tmp;
+}
+
+const char *pack_writer_dir(const struct pack_writer *w)
+{
+        return w->out_dir;
+}
+
+int pack_writer_add(struct pack_writer *w, const struct tree_entry *e, uint64_t size, struct error *err)
+{
+        struct archive_entry *ae = w->ae;
+        locale_t old_locale;
+        int ar;
 
         archive_entry_clear(ae);
         archive_entry_set_pathname(ae, e->path);
@@ -340,20 +394,9 @@ static int write_entry(struct packer *p, struct archive *a, struct archive_entry
         archive_entry_set_mtime(ae, 0, 0);
         switch (e->type) {
         case ENTRY_FILE:
-                fd = openat(p->root_fd, e->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-                if (fd < 0)
-                        return pack_error(p, err, STACK_EFAIL, "cannot open '%s': %s", e->path, strerror(errno));
-                if (fstat(fd, &st) < 0) {
-                        r = pack_error(p, err, STACK_EFAIL, "cannot stat '%s': %s", e->path, strerror(errno));
-                        goto fail;
-                }
-                if (!S_ISREG(st.st_mode)) {
-                        r = pack_error(p, err, STACK_EFAIL, "'%s' changed while it was being packed", e->path);
-                        goto fail;
-                }
                 archive_entry_set_filetype(ae, AE_IFREG);
                 archive_entry_set_perm(ae, e->mode);
-                archive_entry_set_size(ae, st.st_size);
+                archive_entry_set_size(ae, (la_int64_t)size);
                 break;
         case ENTRY_DIR:
                 archive_entry_set_filetype(ae, AE_IFDIR);
@@ -369,13 +412,102 @@ static int write_entry(struct packer *p, struct archive *a, struct archive_entry
         }
         /* ARCHIVE_WARN: a name that is not ASCII could not be converted from the C locale; libarchive then
          * writes its bytes as they are (a pax header with hdrcharset=BINARY), which import reads back. */
-        if (archive_write_header(a, ae) < ARCHIVE_WARN) {
-                r = archive_fail(p, a, e->path, err);
-                goto fail;
+        old_locale = uselocale(w->c_locale);
+        ar = archive_write_header(w->a, ae);
+        uselocale(old_locale);
+        if (ar < ARCHIVE_WARN)
+                return writer_error(w, err, e->path);
+        return 0;
+}
+
+int pack_writer_data(struct pack_writer *w, const char *path, const void *buf, size_t n, struct error *err)
+{
+        if (archive_write_data(w->a, buf, n) != (la_ssize_t)n)
+                return writer_error(w, err, path);
+        return 0;
+}
+
+int pack_writer_commit(struct pack_writer *w, const char *out_path, uint64_t *ret_size, struct digest *ret_sha256,
+                       struct error *err)
+{
+        locale_t old_locale = uselocale(w->c_locale);
+        int ar = archive_write_close(w->a), r;
+
+        uselocale(old_locale);
+        if (ar != ARCHIVE_OK)
+                return writer_error(w, err, NULL);
+        r = fs_atomic_commit(&w->out);
+        if (r < 0)
+                return error_errno(err, STACK_EFAIL, r, "cannot write %s", out_path);
+        *ret_size = w->written;
+        digest_final(&w->hasher, ret_sha256);
+        return 0;
+}
+
+void pack_writer_free(struct pack_writer *w)
+{
+        if (!w)
+                return;
+        archive_entry_free(w->ae);
+        if (w->a)
+                archive_write_free(w->a);
+        fs_atomic_abort(&w->out);
+        if (w->c_locale != (locale_t)0)
+                freelocale(w->c_locale);
+        free(w);
+}
+
+/* ---- pack_dir(): a directory through the writer ---- */
+
+/* Copy one file's content, exactly the size fstat gave when the header was written. */
+static int write_file_data(struct packer *p, int fd, const char *path, uint64_t size, char *buf, struct error *err)
+{
+        uint64_t left = size;
+        ssize_t n;
+        int r;
+
+        while (left > 0) {
+                n = read(fd, buf, left < PACK_CHUNK ? (size_t)left : PACK_CHUNK);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return pack_fail(p->what, err, STACK_EFAIL, "cannot read '%s': %s", path, strerror(errno));
+                if (n == 0)
+                        return pack_fail(p->what, err, STACK_EFAIL, "'%s' shrank while it was being packed", path);
+                r = pack_writer_data(p->w, path, buf, (size_t)n, err);
+                if (r < 0)
+                        return r;
+                left -= (uint64_t)n;
         }
-        r = 0;
-        if (fd >= 0)
-                r = write_file_data(p, a, fd, e->path, (uint64_t)st.st_size, buf, err);
+        do
+                n = read(fd, buf, 1);
+        while (n < 0 && errno == EINTR);
+        if (n > 0)
+                return pack_fail(p->what, err, STACK_EFAIL, "'%s' grew while it was being packed", path);
+        return 0;
+}
+
+static int write_entry(struct packer *p, const struct tree_entry *e, char *buf, struct error *err)
+{
+        struct stat st = {0};
+        int fd = -1, r;
+
+        if (e->type == ENTRY_FILE) {
+                fd = openat(p->root_fd, e->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+                if (fd < 0)
+                        return pack_fail(p->what, err, STACK_EFAIL, "cannot open '%s': %s", e->path, strerror(errno));
+                if (fstat(fd, &st) < 0) {
+                        r = pack_fail(p->what, err, STACK_EFAIL, "cannot stat '%s': %s", e->path, strerror(errno));
+                        goto fail;
+                }
+                if (!S_ISREG(st.st_mode)) {
+                        r = pack_fail(p->what, err, STACK_EFAIL, "'%s' changed while it was being packed", e->path);
+                        goto fail;
+                }
+        }
+        r = pack_writer_add(p->w, e, (uint64_t)st.st_size, err);
+        if (r == 0 && fd >= 0)
+                r = write_file_data(p, fd, e->path, (uint64_t)st.st_size, buf, err);
 fail:
         if (fd >= 0)
                 close(fd);
@@ -384,40 +516,13 @@ fail:
 
 static int write_archive(struct packer *p, struct error *err)
 {
-        struct archive *a = NULL;
-        struct archive_entry *ae = NULL;
-        char *buf = NULL;
-        int r;
+        char *buf = malloc(PACK_CHUNK);
+        int r = 0;
 
-        buf = malloc(PACK_CHUNK);
-        a = archive_write_new();
-        ae = archive_entry_new();
-        if (!buf || !a || !ae) {
-                r = error_set(err, STACK_EFAIL, "out of memory");
-                goto fail;
-        }
-        /* No padding after the zstd frame: the last block ends where the compressed data does. */
-        if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-            archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
-            archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-            archive_write_open(a, p, NULL, write_cb, NULL) != ARCHIVE_OK) {
-                r = archive_fail(p, a, NULL, err);
-                goto fail;
-        }
-        for (size_t i = 0; i < p->tree.n; i++) {
-                r = write_entry(p, a, ae, &p->tree.v[i], buf, err);
-                if (r < 0)
-                        goto fail;
-        }
-        if (archive_write_close(a) != ARCHIVE_OK) {
-                r = archive_fail(p, a, NULL, err);
-                goto fail;
-        }
-        r = 0;
-fail:
-        archive_entry_free(ae);
-        if (a)
-                archive_write_free(a);
+        if (!buf)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        for (size_t i = 0; r == 0 && i < p->tree.n; i++)
+                r = write_entry(p, &p->tree.v[i], buf, err);
         free(buf);
         return r;
 }
@@ -433,35 +538,25 @@ void pack_result_release(struct pack_result *res)
 
 int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, struct error *err)
 {
-        struct packer p = {.dir = dir, .root_fd = -1, .out_fd = -1};
+        struct packer p = {.dir = dir, .root_fd = -1};
         struct manifest *m = NULL;
         struct pack_result res = {0};
-        struct fs_atomic out = {.fd = -1, .tmp = ""};
-        char out_dir[PATH_MAX];
+        char what[PATH_MAX + 8];
         const char *slash;
-        locale_t c_locale = (locale_t)0, old_locale;
         struct stat st;
         int r;
 
         if (!dir || !out_path || !*out_path || !ret)
                 return error_set(err, STACK_EFAIL, "pack_dir: invalid arguments");
         tree_init(&p.tree);
+        snprintf(what, sizeof what, "pack %s", dir);
+        p.what = what;
+        r = pack_writer_open(out_path, what, &p.w, err);
+        if (r < 0)
+                goto fail;
         slash = strrchr(out_path, '/');
-        if (slash && !slash[1]) {
-                r = error_set(err, STACK_EFAIL, "output %s names a directory, not a file", out_path);
-                goto fail;
-        }
         p.out_base = slash ? slash + 1 : out_path;
-        if (!slash)
-                r = fs_path(out_dir, sizeof out_dir, ".");
-        else if (slash == out_path)
-                r = fs_path(out_dir, sizeof out_dir, "/");
-        else
-                r = fs_path(out_dir, sizeof out_dir, "%.*s", (int)(slash - out_path), out_path);
-        if (r < 0) {
-                r = error_set(err, STACK_EFAIL, "output path %s is too long", out_path);
-                goto fail;
-        }
+        p.tmp_base = strrchr(pack_writer_tmp(p.w), '/') + 1;
 
         p.root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (p.root_fd < 0) {
@@ -477,18 +572,8 @@ int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, str
                 r = error_set(err, STACK_EFAIL, "out of memory");
                 goto fail;
         }
-
-        /* mode 0666 less the umask, as the output would have if written directly */
-        r = fs_atomic_open(&out, out_path, 0666);
-        if (r < 0) {
-                r = r == -ENAMETOOLONG ? error_set(err, STACK_EFAIL, "output path %s is too long", out_path)
-                                       : error_errno(err, STACK_EFAIL, r, "cannot create a temp file in %s", out_dir);
-                goto fail;
-        }
-        p.out_fd = out.fd;
-        p.tmp_base = strrchr(out.tmp, '/') + 1;
-        if (stat(out_dir, &st) < 0) {
-                r = error_errno(err, STACK_EFAIL, errno, "cannot stat %s", out_dir);
+        if (stat(pack_writer_dir(p.w), &st) < 0) {
+                r = error_errno(err, STACK_EFAIL, errno, "cannot stat %s", pack_writer_dir(p.w));
                 goto fail;
         }
         p.out_dir_dev = st.st_dev;
@@ -497,45 +582,27 @@ int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, str
         r = walk(&p, err);
         if (r < 0)
                 goto fail;
-        r = check_tree(&p, m, err);
+        r = pack_check_tree(p.what, &p.tree, m, err);
         if (r < 0)
                 goto fail;
-
-        /* libarchive converts names through the current locale: pin it to "C" for this thread, so the bytes do
-         * not depend on the caller's setlocale(). */
-        c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-        if (c_locale == (locale_t)0) {
-                r = error_errno(err, STACK_EFAIL, errno, "cannot set up the C locale");
-                goto fail;
-        }
-        old_locale = uselocale(c_locale);
-        digest_init(&p.hasher);
         r = write_archive(&p, err);
-        uselocale(old_locale);
         if (r < 0)
                 goto fail;
-        p.out_fd = -1;
-        r = fs_atomic_commit(&out);
-        if (r < 0) {
-                r = error_errno(err, STACK_EFAIL, r, "cannot write %s", out_path);
+        r = pack_writer_commit(p.w, out_path, &res.size, &res.sha256, err);
+        if (r < 0)
                 goto fail;
-        }
 
         res.n_entries = p.tree.n;
-        res.size = p.written;
-        digest_final(&p.hasher, &res.sha256);
         *ret = res;
         res = (struct pack_result){0};
         r = 0;
 fail:
         pack_result_release(&res);
-        fs_atomic_abort(&out);
+        pack_writer_free(p.w);
         if (p.root_fd >= 0)
                 close(p.root_fd);
         tree_release(&p.tree);
         manifest_free(m);
-        if (c_locale != (locale_t)0)
-                freelocale(c_locale);
         return r;
 }
 

@@ -19,6 +19,14 @@
  * fifos, sockets, devices, setuid/setgid/sticky bits, symlinks that are absolute or resolve outside DIR,
  * paths import cannot take, a missing or invalid stack.yaml, a missing compose file or image archive) are
  * STACK_EREJECT with one line naming the path; I/O failures are STACK_EFAIL.
+ *
+ * The writer pack_dir() uses, for another source of entries (store/export.c writes a version from the store):
+ *   pack_writer_open(out_path, what, &w, err)     a temp file beside out_path (O_EXCL); `what` ("pack DIR") is
+ *                                                 named by every message, "cannot <what>: ...", and must outlive w
+ *   pack_writer_add(w, e, size, err)              one entry's header, normalised as above; entries in tree order
+ *   pack_writer_data(w, path, buf, n, err) ...    a file's size bytes, in any pieces
+ *   pack_writer_commit(w, out_path, &size, &sha256, err)   ends the archive, fsyncs and renames it into place
+ *   pack_writer_free(w)                           always; removes the temp file unless the commit succeeded
  */
 #ifndef STACK_PACK_H
 #define STACK_PACK_H
@@ -28,6 +36,7 @@
 #include "base/digest.h"
 #include "base/error.h"
 #include "manifest.h"
+#include "tree.h"
 
 #define PACK_CHUNK (256 * 1024) /* file data is streamed in chunks this size */
 
@@ -48,6 +57,27 @@ int pack_read_manifest(const char *dir, struct manifest **ret, manifest_warn_fn 
 int pack_dir(const char *dir, const char *out_path, struct pack_result *ret, struct error *err);
 
 void pack_result_release(struct pack_result *res);
+
+struct pack_writer;
+int pack_writer_open(const char *out_path, const char *what, struct pack_writer **ret, struct error *err);
+/* The temp file's path and the output's directory (valid until pack_writer_free()). */
+const char *pack_writer_tmp(const struct pack_writer *w);
+const char *pack_writer_dir(const struct pack_writer *w);
+/* size: a file's bytes (what pack_writer_data() will hand over), ignored for directories and symlinks. */
+int pack_writer_add(struct pack_writer *w, const struct tree_entry *e, uint64_t size, struct error *err);
+/* path: the entry the bytes belong to, for messages. */
+int pack_writer_data(struct pack_writer *w, const char *path, const void *buf, size_t n, struct error *err);
+int pack_writer_commit(struct pack_writer *w, const char *out_path, uint64_t *ret_size, struct digest *ret_sha256,
+                       struct error *err);
+void pack_writer_free(struct pack_writer *w);
+/* The checks import makes once every entry is in (pack's and export's): tree_finalize() (duplicates, entries below
+ * files or symlinks, links leaving the tree), then, when m is not NULL, bundle_check_content() (the compose file,
+ * the image archives stack.yaml lists). A refusal is one line naming what, "cannot <what>: ...". */
+int pack_check_tree(const char *what, struct tree *t, const struct manifest *m, struct error *err);
+/* One line, "cannot <what>: <message>" (what: "pack DIR", "export SLUG@VER"), with code: pack's and export's
+ * messages. Returns -code, as error_set(). */
+int pack_fail(const char *what, struct error *err, int code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 
 /* Read a bundle file's stack.yaml without a store (for `stack catalog build`): one pass through libarchive
  * (zstd or gzip, tar), every byte of the file hashed, including any after the end of the tar. Entries other
