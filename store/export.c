@@ -21,10 +21,6 @@
 #include "pack.h"
 #include "tree.h"
 
-#ifndef IMAGE_TREE_FILE /* TEMPORARY (branch s6-export): until index.h has the registry-image records */
-#include "stub-version-images.h"
-#endif
-
 #define EXPORT_IMAGE_DIR "images/registry"
 #define EXPORT_NAME_MAX  80 /* bytes of an image's name in its file name */
 

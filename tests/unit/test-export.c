@@ -25,10 +25,6 @@
 #include "store/store.h"
 #include "testlib.h"
 
-#ifndef IMAGE_TREE_FILE /* TEMPORARY (branch s6-export): until index.h has the registry-image records */
-#include "store/stub-version-images.h"
-#endif
-
 #define REF      "127.0.0.1:5000/app:1"
 #define REF_PATH "images/registry/1-127.0.0.1_5000_app_1.tar"
 
