@@ -84,6 +84,12 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv)
         }
         if (argc - optind < cmd->args.min || (cmd->args.max >= 0 && argc - optind > cmd->args.max))
                 return cli_usage(cmd->name, "%s", cmd->args.usage);
+        for (const struct cli_option *o = cmd->options; o && o->name; o++) {
+                if (o->arg && o->need && (!*o->arg || !**o->arg))
+                        return cli_usage(cmd->name, "%s", o->need);
+                if (o->arg && o->empty && *o->arg && !**o->arg)
+                        return cli_usage(cmd->name, "%s", o->empty);
+        }
         if (cmd->store) {
                 struct error err = ERROR_INIT;
 

@@ -72,6 +72,9 @@ struct cli_option {
         int (*parse)(void *ctx, const char *cmd, const char *arg); /* takes an argument, checked and kept by the
                                                                     * command: 0, or the exit code of cli_usage() */
         void *ctx;
+        /* .arg only: the usage error when the option is absent or given empty (need), or given empty (empty);
+         * checked by cli_parse() once the arguments are counted. NULL: no such check. */
+        const char *need, *empty;
 };
 
 struct cli_command {

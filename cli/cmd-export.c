@@ -11,21 +11,23 @@
 #include <string.h>
 #include <unistd.h>
 
+static const char help[] =
+        "usage: stack export SLUG[@VER] -o FILE [--key KEY] [--require-images]\n"
+        "Writes one bundle, as stack pack would, with the version's files and the registry images it runs\n"
+        "with (images/registry/, listed in stack.yaml), for stack import then stack run --offline elsewhere.\n"
+        "An image the store lacks is left out with a warning (--require-images: refused). --key KEY signs\n"
+        "it as stack sign does (FILE.sig); without, it is unsigned and an old FILE.sig is removed.\n";
+
 int cmd_export(int argc, char **argv)
 {
         const char *out = NULL, *key = NULL;
         bool require = false;
         struct store *s = NULL;
-        const struct cli_option opts[] = {
-                {"output", 'o', .arg = &out}, {"key", 'k', .arg = &key}, {"require-images", 0, .flag = &require}, {0}};
-        const struct cli_command c = {
-                "export",
-                "usage: stack export SLUG[@VER] -o FILE [--key KEY] [--require-images]\n"
-                "Writes one bundle, as stack pack would, with the version's files and the registry images it runs\n"
-                "with (images/registry/, listed in stack.yaml), for stack import then stack run --offline elsewhere.\n"
-                "An image the store lacks is left out with a warning (--require-images: refused). --key KEY signs\n"
-                "it as stack sign does (FILE.sig); without, it is unsigned and an old FILE.sig is removed.\n",
-                opts, .args = {1, 1, "expects one SLUG[@VER]"}};
+        const struct cli_option opts[] = {{"output", 'o', .arg = &out, .need = "needs -o FILE"},
+                                          {"key", 'k', .arg = &key, .empty = "--key needs a key file"},
+                                          {"require-images", 0, .flag = &require},
+                                          {0}};
+        const struct cli_command c = {"export", help, opts, .args = {1, 1, "expects one SLUG[@VER]"}};
         struct error err = ERROR_INIT;
         struct version_info v = {0};
         struct export_options eo = {.warn = cli_warn};
@@ -35,10 +37,6 @@ int cmd_export(int argc, char **argv)
 
         if (r != CLI_PARSED)
                 return r;
-        if (!out || !*out)
-                return cli_usage("export", "needs -o FILE");
-        if (key && !*key)
-                return cli_usage("export", "--key needs a key file");
         if (snprintf(sig, sizeof sig, "%s.sig", out) >= (int)sizeof sig)
                 return cli_usage("export", "FILE is too long");
         eo.require_images = require;

@@ -26,7 +26,7 @@ static const char help[] = "usage: stack pack DIR [-o FILE]\n"
 int cmd_pack(int argc, char **argv)
 {
         const char *dir, *out = NULL;
-        const struct cli_option opts[] = {{"output", 'o', .arg = &out}, {0}};
+        const struct cli_option opts[] = {{"output", 'o', .arg = &out, .empty = "-o needs a file name"}, {0}};
         const struct cli_command c = {"pack", help, opts, .args = {1, 1, "expects one DIR"}};
         struct error err = ERROR_INIT;
         struct manifest *m = NULL;
@@ -37,8 +37,6 @@ int cmd_pack(int argc, char **argv)
         if (r != CLI_PARSED)
                 return r;
         dir = argv[optind];
-        if (out && !*out)
-                return cli_usage("pack", "-o needs a file name");
 
         /* Read once here for the warnings and the default name; pack_dir() checks it again on its own. */
         r = pack_read_manifest(dir, &m, cli_warn, NULL, &err);

@@ -14,6 +14,14 @@ static void print_step(void *ctx, const char *step, double seconds)
         fprintf(stderr, "timing: %-8s %.3f s\n", step, seconds);
 }
 
+static const char help[] =
+        "usage: stack run SLUG[@VERSION] [--offline] [--env K=V]... [--allow PERM]... [--catalog URL]\n"
+        "                 [--insecure] [--timeout S] [--timings] [--json] [--quiet]\n"
+        "Runs a stack from the store (fetched first if the store lacks it, never with --offline)\n"
+        "on the Docker Engine, and prints where it answers. --env values and --allow grants are\n"
+        "remembered for the stack; --allow grants a permission even when the stack's stack.yaml\n"
+        "does not ask for it (after a warning). stack config shows what would run.\n";
+
 int cmd_run(int argc, char **argv)
 {
         struct cli_env env = {0};
@@ -28,15 +36,7 @@ int cmd_run(int argc, char **argv)
                                           {"timeout", 0, .number = &oo.run.timeout_s},
                                           {"timings", 0, .flag = &timings},
                                           {0}};
-        const struct cli_command c = {
-                "run",
-                "usage: stack run SLUG[@VERSION] [--offline] [--env K=V]... [--allow PERM]... [--catalog URL]\n"
-                "                 [--insecure] [--timeout S] [--timings] [--json] [--quiet]\n"
-                "Runs a stack from the store (fetched first if the store lacks it, never with --offline)\n"
-                "on the Docker Engine, and prints where it answers. --env values and --allow grants are\n"
-                "remembered for the stack; --allow grants a permission even when the stack's stack.yaml\n"
-                "does not ask for it (after a warning). stack config shows what would run.\n",
-                opts, &json, .args = {1, 1, "expects SLUG[@VERSION]"}};
+        const struct cli_command c = {"run", help, opts, &json, .args = {1, 1, "expects SLUG[@VERSION]"}};
         struct error err = ERROR_INIT;
         struct store *s = NULL;
         struct run_info info = {0};

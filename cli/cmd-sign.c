@@ -13,7 +13,9 @@ static const char help[] = "usage: stack sign FILE --key KEY [-o SIG]\n"
 int cmd_sign(int argc, char **argv)
 {
         const char *file, *key = NULL, *out = NULL;
-        const struct cli_option opts[] = {{"key", 'k', .arg = &key}, {"output", 'o', .arg = &out}, {0}};
+        const struct cli_option opts[] = {{"key", 'k', .arg = &key, .need = "needs --key KEY"},
+                                          {"output", 'o', .arg = &out, .empty = "-o needs a file name"},
+                                          {0}};
         const struct cli_command c = {"sign", help, opts, .args = {1, 1, "expects one FILE"}};
         struct error err = ERROR_INIT;
         char sig[PATH_MAX], fp[24];
@@ -21,10 +23,6 @@ int cmd_sign(int argc, char **argv)
 
         if (r != CLI_PARSED)
                 return r;
-        if (!key || !*key)
-                return cli_usage("sign", "needs --key KEY");
-        if (out && !*out)
-                return cli_usage("sign", "-o needs a file name");
         file = argv[optind];
         if (!out) {
                 if (snprintf(sig, sizeof sig, "%s.sig", file) >= (int)sizeof sig)

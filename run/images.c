@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -118,36 +119,71 @@ static int assembled_open(struct store *s, const struct tree_entry *te, struct a
         return ia_open(s, &te->recipe->digest, &as->rd, err);
 }
 
-int images_load_assembled(struct store *s, struct engine *e, const struct tree_entry *te, const char *what, bool force,
-                          unsigned *ret_loaded, char ***ret_refs, struct error *err)
+/* The references of an archive stored as its parts, read from the assembled stream. */
+static int assembled_refs(struct store *s, const struct tree_entry *te, const char *what, char ***ret,
+                          struct error *err)
 {
         struct assembled as;
-        char **refs = NULL;
-        bool all = true;
-        int r;
+        int r = assembled_open(s, te, &as, err);
 
-        r = assembled_open(s, te, &as, err);
         if (r < 0)
                 return r;
-        r = ia_archive_refs_stream(assembled_read, assembled_skip, &as, &refs, &as.err);
+        r = ia_archive_refs_stream(assembled_read, assembled_skip, &as, ret, &as.err);
         if (r < 0)
                 r = error_set(err, as.err.code, "image archive %s: %s", what, as.err.msg);
         ia_close(as.rd);
+        return r;
+}
+
+static int assembled_load(struct store *s, struct engine *e, const struct tree_entry *te, const char *what,
+                          struct error *err)
+{
+        struct assembled as;
+        int r = assembled_open(s, te, &as, err);
+
+        if (r < 0)
+                return r;
+        r = engine_image_load_stream(e, assembled_read, &as, ia_size(as.rd), what, err);
+        if (r < 0 && as.err.code) { /* the store's own line says which part failed */
+                error_clear(err);
+                r = error_set(err, as.err.code, "image archive %s: %s", what, as.err.msg);
+        }
+        ia_close(as.rd);
+        return r;
+}
+
+/* The references of an archive stored whole, read from its object (fd is left at an unspecified offset). */
+static int whole_refs(int fd, const char *what, char ***ret, struct error *err)
+{
+        struct error aerr = ERROR_INIT;
+        int r = ia_archive_refs(fd, ret, &aerr);
+
+        return r < 0 ? error_set(err, aerr.code, "image archive %s: %s", what, aerr.msg) : r;
+}
+
+int images_load_entry(struct store *s, struct engine *e, const struct tree_entry *te, const char *what, bool force,
+                      unsigned *ret_loaded, char ***ret_refs, struct error *err)
+{
+        int fd = store_object_open(s, &te->digest), r;
+        bool parts = fd == -ENOENT && te->recipe, all = true;
+        char **refs = NULL;
+
+        if (fd < 0 && !parts)
+                return error_errno(err, STACK_ESTORE, fd,
+                                   "image archive %s is missing from the store (run stack verify)", what);
+        r = parts ? assembled_refs(s, te, what, &refs, err) : whole_refs(fd, what, &refs, err);
         for (size_t k = 0; r == 0 && refs && refs[k] && all && !force; k++) {
                 bool have = false;
                 r = engine_image_exists(e, refs[k], &have, err);
                 all = have;
         }
         if (r == 0 && (force || !all || !refs || !refs[0])) {
-                r = assembled_open(s, te, &as, err);
-                if (r == 0) {
-                        r = engine_image_load_stream(e, assembled_read, &as, ia_size(as.rd), what, err);
-                        if (r < 0 && as.err.code) { /* the store's own line says which part failed */
-                                error_clear(err);
-                                r = error_set(err, as.err.code, "image archive %s: %s", what, as.err.msg);
-                        }
-                        ia_close(as.rd);
-                }
+                if (parts)
+                        r = assembled_load(s, e, te, what, err);
+                else if (lseek(fd, 0, SEEK_SET) < 0)
+                        r = error_errno(err, STACK_ESTORE, errno, "cannot read %s", what);
+                else
+                        r = engine_image_load(e, fd, te->size, what, err);
                 if (r == 0)
                         (*ret_loaded)++;
                 if (r == 0) /* gc --images may remove only what stack loaded; a failed record costs nothing */
@@ -156,5 +192,7 @@ int images_load_assembled(struct store *s, struct engine *e, const struct tree_e
         if (r == 0 && ret_refs && strv_extend(ret_refs, refs) < 0)
                 r = error_set(err, STACK_EFAIL, "out of memory");
         strv_free(refs);
+        if (fd >= 0)
+                close(fd);
         return r;
 }

@@ -30,12 +30,14 @@ int images_list(struct store *s, struct loaded_image **ret, size_t *ret_n, struc
 int images_forget(struct store *s, const char *ref, struct error *err);
 void loaded_images_free(struct loaded_image *v, size_t n);
 
-/* An image archive stored as its parts (te->recipe, spec/run.md "Image load"): its references are read from
- * the assembled stream (and appended to *ret_refs when it is not NULL); when the Engine lacks any (or always, with force: the references moved back to the archive's images), the stream goes to POST /images/load (never assembled on
- * disk), *ret_loaded is incremented and the load recorded. Under the store's shared lock, like run.c's. */
+/* An image archive of the store (a bundle's, or a registry image's tree: spec/run.md "Image load"), read from its
+ * object, or when the store keeps it as its parts (te->recipe) assembled from them as a stream (never on disk):
+ * its references are read first (and appended to *ret_refs when it is not NULL); when the Engine lacks any (or
+ * always, with force: the references are moved back to the archive's images) it goes to POST /images/load,
+ * *ret_loaded is incremented and the load recorded. Under the store's shared lock, like run.c's. */
 struct engine;
 struct tree_entry;
-int images_load_assembled(struct store *s, struct engine *e, const struct tree_entry *te, const char *what, bool force,
-                          unsigned *ret_loaded, char ***ret_refs, struct error *err);
+int images_load_entry(struct store *s, struct engine *e, const struct tree_entry *te, const char *what, bool force,
+                      unsigned *ret_loaded, char ***ret_refs, struct error *err);
 
 #endif

@@ -244,7 +244,7 @@ static int load_image(struct store *s, struct engine *e, const struct version_im
         struct tree t;
         const struct tree_entry *te;
         unsigned loaded = 0;
-        int r, fd;
+        int r;
 
         tree_init(&t);
         r = index_load_tree(store_index(s), &pin->tree, &t, err);
@@ -252,20 +252,8 @@ static int load_image(struct store *s, struct engine *e, const struct version_im
         if (r == 0 && !te)
                 r = error_set(err, STACK_ESTORE, "image %s: its store tree has no %s (run stack verify)", pin->ref,
                               IMAGE_TREE_FILE);
-        if (r == 0) {
-                fd = store_object_open(s, &te->digest);
-                if (fd >= 0) {
-                        r = engine_image_load(e, fd, te->size, pin->ref, err);
-                        close(fd);
-                        if (r == 0)
-                                images_record(s, &te->digest, (char *[]){pin->ref, NULL}, NULL);
-                } else if (te->recipe) {
-                        r = images_load_assembled(s, e, te, pin->ref, true, &loaded, NULL, err);
-                } else {
-                        r = error_errno(err, STACK_ESTORE, fd, "image %s is missing from the store (run stack verify)",
-                                        pin->ref);
-                }
-        }
+        if (r == 0)
+                r = images_load_entry(s, e, te, pin->ref, true, &loaded, NULL, err);
         tree_release(&t);
         return r;
 }

@@ -72,48 +72,11 @@ int compose_load_images(struct store *s, struct engine *e, const struct manifest
 {
         for (size_t i = 0; i < m->n_images; i++) {
                 const struct tree_entry *te = tree_find(t, m->images[i]);
-                char **refs = NULL;
-                bool all = true;
-                int fd, r;
+                int r;
 
                 if (!te || te->type != ENTRY_FILE)
                         return error_set(err, STACK_EREJECT, "image archive %s is not in the bundle", m->images[i]);
-                fd = store_object_open(s, &te->digest);
-                if (fd == -ENOENT && te->recipe) { /* stored as its parts: streamed from them */
-                        r = images_load_assembled(s, e, te, m->images[i], false, ret_loaded, ret_refs, err);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (fd < 0)
-                        return error_errno(err, STACK_ESTORE, fd,
-                                           "image archive %s is missing from the store (run stack verify)",
-                                           m->images[i]);
-                {
-                        struct error aerr = ERROR_INIT;
-                        r = ia_archive_refs(fd, &refs, &aerr);
-                        if (r < 0)
-                                error_set(err, aerr.code, "image archive %s: %s", m->images[i], aerr.msg);
-                }
-                for (size_t k = 0; r == 0 && refs && refs[k] && all; k++) {
-                        bool have = false;
-                        r = engine_image_exists(e, refs[k], &have, err);
-                        all = have;
-                }
-                if (r == 0 && (!all || !refs || !refs[0])) {
-                        if (lseek(fd, 0, SEEK_SET) < 0)
-                                r = error_errno(err, STACK_ESTORE, errno, "cannot read %s", m->images[i]);
-                        else
-                                r = engine_image_load(e, fd, te->size, m->images[i], err);
-                        if (r == 0)
-                                (*ret_loaded)++;
-                        if (r == 0) /* gc --images may remove only what stack loaded; a failed record costs nothing */
-                                images_record(s, &te->digest, refs, NULL);
-                }
-                if (r == 0 && ret_refs && strv_extend(ret_refs, refs) < 0)
-                        r = error_set(err, STACK_EFAIL, "out of memory");
-                strv_free(refs);
-                close(fd);
+                r = images_load_entry(s, e, te, m->images[i], false, ret_loaded, ret_refs, err);
                 if (r < 0)
                         return r;
         }
