@@ -5,6 +5,7 @@
  * (a suspended connection cannot close meanwhile, so the pointer stays good).
  */
 #include "jobs.h"
+#include "log.h"
 
 #include "orch/orch.h"
 #include "proxy/proxy.h"
@@ -302,10 +303,8 @@ static bool wait_decision(struct job *jb, struct store *s)
         bool placeholder = false;
 
         if (j->auto_approve) {
-                fprintf(stderr,
-                        "stack serve: AUTO-APPROVE: request %s for %s approved without asking "
-                        "(--auto-approve)\n",
-                        jb->id, jb->ref);
+                log_line(LOG_WARN, "AUTO-APPROVE: request %s for %s approved without asking (--auto-approve)", jb->id,
+                         jb->ref);
                 requests_decide(s, jb->id, REQUEST_APPROVED, "--auto-approve", NULL);
         } else if (!has_run(s, jb->slug)) {
                 orch_waiting(s, jb->slug, NULL, NULL); /* https://<slug>.stack.localhost says so meanwhile */
