@@ -32,8 +32,8 @@ static void print_approval(const struct request_row *row, const json_t *a)
         json_array_foreach(json_object_get(a, "images"), i, v)
         {
                 json_t *size = json_object_get(v, "size");
-                printf("  %s %s (%s%s%s)\n", i ? "            " : "images:     ",
-                       json_string_value(json_object_get(v, "ref")),
+                printf("  %s %s (%s%s%s)\n",
+                       i ? "            " : "images:     ", json_string_value(json_object_get(v, "ref")),
                        json_is_integer(size) ? cli_human_size((uint64_t)json_integer_value(size), sz) : "size unknown",
                        json_is_true(json_object_get(v, "cached")) ? ", cached" : ", to pull",
                        strcmp(json_string_value(json_object_get(v, "source")), "bundle") ? "" : ", in the bundle");
@@ -41,8 +41,8 @@ static void print_approval(const struct request_row *row, const json_t *a)
         json_array_foreach(json_object_get(a, "ports"), i, v)
         {
                 const char *label = json_string_value(json_object_get(v, "label"));
-                printf("  %s %s %d%s%s\n", i ? "            " : "ports:      ",
-                       json_string_value(json_object_get(v, "service")),
+                printf("  %s %s %d%s%s\n",
+                       i ? "            " : "ports:      ", json_string_value(json_object_get(v, "service")),
                        (int)json_integer_value(json_object_get(v, "port")), label ? " " : "", label ? label : "");
         }
         json_array_foreach(json_object_get(a, "addresses"), i, v)

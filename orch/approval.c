@@ -97,15 +97,6 @@ static int permissions_json(struct store *s, const char *slug, const struct mani
         return r;
 }
 
-static bool listed(const json_t *images, const char *ref)
-{
-        size_t i;
-        json_t *o;
-
-        json_array_foreach(images, i, o) if (!strcmp(json_string_value(json_object_get(o, "ref")), ref)) return true;
-        return false;
-}
-
 static bool engine_has(struct engine *e, const char *ref)
 {
         bool have = false;
@@ -119,9 +110,9 @@ static void image_add(json_t *images, const char *ref, json_t *size, bool cached
                                                 "source", source));
 }
 
-/* The bundle's image archives (each image with the bytes of its layers), the registry pins, stack.yaml's list. */
+/* The bundle's image archives (each image with the bytes of its layers) and the registry images pinned to it. */
 static int images_json(struct store *s, struct engine *e, const struct version_info *v, const struct tree *t,
-                       const struct manifest *m, json_t *images, struct error *err)
+                       json_t *images, struct error *err)
 {
         struct version_image *pins = NULL;
         size_t n = 0, i, k;
@@ -139,7 +130,8 @@ static int images_json(struct store *s, struct engine *e, const struct version_i
                         json_int_t bytes = 0;
                         json_array_foreach(json_object_get(img, "layers"), k, layer) bytes +=
                                 json_integer_value(json_object_get(layer, "size"));
-                        image_add(images, json_array_size(tags) ? json_string_value(json_array_get(tags, 0)) : t->v[f].path,
+                        image_add(images,
+                                  json_array_size(tags) ? json_string_value(json_array_get(tags, 0)) : t->v[f].path,
                                   json_integer(bytes), true, "bundle");
                 }
                 if (r == 0 && !json_array_size(json_object_get(d, "images")))
@@ -152,9 +144,6 @@ static int images_json(struct store *s, struct engine *e, const struct version_i
                 image_add(images, pins[i].ref, json_integer((json_int_t)pins[i].size),
                           pins[i].stored || engine_has(e, pins[i].image_id), "registry");
         version_images_free(pins, n);
-        for (i = 0; r == 0 && i < m->n_images; i++)
-                if (!listed(images, m->images[i]))
-                        image_add(images, m->images[i], json_null(), engine_has(e, m->images[i]), "stack.yaml");
         return r;
 }
 
@@ -214,7 +203,7 @@ int approval_describe(struct store *s, struct engine *e, const char *ref, json_t
         if (r == 0)
                 r = permissions_json(s, v.slug, m, &perms, err);
         if (r == 0)
-                r = images_json(s, e, &v, &t, m, images, err);
+                r = images_json(s, e, &v, &t, images, err);
         if (r == 0)
                 r = limits_json(s, m, &limits, err);
         if (r == 0 && proxy_address(v.slug, url, sizeof url) == 0)
@@ -267,8 +256,11 @@ static const char *icon_type(const char *path)
 {
         static const struct {
                 const char *ext, *type;
-        } types[] = {{".png", "image/png"},   {".svg", "image/svg+xml"}, {".jpg", "image/jpeg"},
-                     {".jpeg", "image/jpeg"}, {".webp", "image/webp"}};
+        } types[] = {{".png", "image/png"},
+                     {".svg", "image/svg+xml"},
+                     {".jpg", "image/jpeg"},
+                     {".jpeg", "image/jpeg"},
+                     {".webp", "image/webp"}};
         size_t n = strlen(path);
 
         for (size_t i = 0; i < sizeof types / sizeof *types; i++) {

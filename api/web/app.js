@@ -118,7 +118,8 @@ function renderRequests() {
       el("div", { class: "head" },
         icon(q.slug, q.icon),
         el("div", { class: "what" },
-          el("strong", { class: "ref" }, q.name ? q.name + " " : "", el("span", { class: q.name ? "muted" : "" }, q.ref)),
+          q.name ? el("span", { class: "name" }, q.name) : null,
+          el("strong", { class: "ref" }, q.ref),
           el("span", { class: "muted" }, " asked by " + who + ", " + age(q.requested_at) + " ago"),
           el("span", { class: "muted expires" }, "expires in " + age(2 * Date.now() / 1000 - q.expires_at))),
         el("div", { class: "buttons" },
@@ -181,13 +182,13 @@ function address(run) {
 function renderRuns() {
   const body = $("runs-body");
   body.replaceChildren(...state.runs.map((run) => {
-    const up = run.state === "running" || run.state === "starting";
+    const up = ["running", "starting", "unhealthy", "restarting"].includes(run.state);
     const line = state.progress[run.slug];
     return el("tr", { data: { run: run.id, slug: run.slug } },
       td("Stack", null, el("strong", {}, run.slug), el("span", { class: "muted" }, " " + run.version)),
-      td("State", "state",
+      td("State", null,
         el("span", { class: "badge state " + run.state, title: run.reason || "" }, run.state),
-        run.health ? el("span", { class: "badge health " + run.health }, run.health) : null,
+        run.health && run.health !== run.state ? el("span", { class: "badge health " + run.health, title: "health" }, run.health) : null,
         run.restarts ? el("span", { class: "restarts muted small" }, " " + run.restarts + " restart" + (run.restarts === 1 ? "" : "s")) : null,
         run.reason && run.state !== "running" ? el("div", { class: "reason muted" }, run.reason) : null,
         line && run.state === "starting" ? el("div", { class: "reason muted" }, line) : null),
@@ -216,7 +217,7 @@ function renderRuns() {
 // ---- resource use: SSE "usage" {id, t, cpu_percent, mem_used, mem_limit} (every 2 s while the page listens),
 // the last samples as a sparkline (inline SVG: nothing fetched), and the limits the run runs under
 const SVG = "http://www.w3.org/2000/svg";
-function sparkline(samples, key, max) {
+function sparkline(samples, key) {
   const w = 120, h = 28, svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("class", "spark");
   svg.setAttribute("viewBox", "0 0 " + w + " " + h);
@@ -224,9 +225,11 @@ function sparkline(samples, key, max) {
   svg.setAttribute("height", h);
   svg.setAttribute("role", "img");
   svg.setAttribute("aria-label", key === "cpu_percent" ? "CPU over the last minutes" : "memory over the last minutes");
-  const top = Math.max(max || 0, ...samples.map((s) => s[key] || 0), key === "cpu_percent" ? 5 : 1);
+  // the newest at the right edge; a short history is spread over at least 30 samples' width
+  const top = Math.max(...samples.map((s) => (s[key] || 0) * 1.1), key === "cpu_percent" ? 5 : 1);
+  const slot = w / (Math.max(samples.length, 30) - 1);
   const pts = samples.map((s, i) => {
-    const x = samples.length < 2 ? w : (i * w) / (USAGE_KEPT - 1) + w - ((samples.length - 1) * w) / (USAGE_KEPT - 1);
+    const x = w - (samples.length - 1 - i) * slot;
     return x.toFixed(1) + "," + (h - 1 - ((s[key] || 0) / top) * (h - 2)).toFixed(1);
   });
   const line = document.createElementNS(SVG, "polyline");
@@ -243,7 +246,7 @@ function usageCell(run) {
   if (!u) return [el("span", { class: "muted" }, run.state === "running" ? "measuring..." : "-"), limits];
   return [el("div", { class: "now" }, el("span", { class: "cpu" }, (u.cpu_percent || 0).toFixed(1) + "% CPU"),
     el("span", { class: "mem" }, " " + size(u.mem_used || 0) + (u.mem_limit ? " / " + size(u.mem_limit) : ""))),
-    samples.length ? el("div", { class: "sparks" }, sparkline(samples, "cpu_percent"), sparkline(samples, "mem_used", u.mem_limit)) : null,
+    samples.length ? el("div", { class: "sparks" }, sparkline(samples, "cpu_percent"), sparkline(samples, "mem_used")) : null,
     limits];
 }
 
