@@ -181,6 +181,7 @@ static int limits_json(struct store *s, const struct manifest *m, json_t **ret, 
 
 int approval_describe(struct store *s, struct engine *e, const char *ref, json_t **ret, struct error *err)
 {
+        struct error miss = ERROR_INIT; /* not in the store: no failure */
         struct version_info v = {0};
         struct manifest *m = NULL;
         struct tree t;
@@ -191,7 +192,9 @@ int approval_describe(struct store *s, struct engine *e, const char *ref, json_t
         if (!s || !ref || !ret)
                 return -EINVAL;
         tree_init(&t);
-        r = index_resolve_ref(store_index(s), ref, &v, err);
+        r = index_resolve_ref(store_index(s), ref, &v, &miss);
+        if (r < 0 && r != -STACK_ENOTFOUND && err && !err->code)
+                *err = miss;
         if (r == -STACK_ENOTFOUND) {
                 json_decref(images);
                 json_decref(addresses);
