@@ -93,7 +93,8 @@ static void approval_says_signer_permissions_ports_limits(void **state)
         assert_string_equal(json_string_value(json_object_get(a, "signer")), "demo key");
         assert_string_equal(json_string_value(json_object_get(a, "fingerprint")), "sha256:0123456789abcdef");
         approval_summary(a, line, sizeof line);
-        assert_string_equal(line, "signed by demo key sha256:0123456789abcdef; asks for privileged, host-bind (granted)");
+        assert_string_equal(line,
+                            "signed by demo key sha256:0123456789abcdef; asks for privileged, host-bind (granted)");
         json_decref(a);
         store_free(s);
 }
@@ -155,11 +156,11 @@ static void icon_comes_from_the_store(void **state)
 static void icon_refused_when_not_a_bundle_image(void **state)
 {
         static const char *const bad[] = {
-                "",                                       /* no icon */
+                "",                                      /* no icon */
                 "icon: https://evil.example/icon.png\n", /* a URL is never fetched */
-                "icon: compose.yaml\n",                   /* not an image type */
-                "icon: ../../etc/passwd.png\n",           /* outside the bundle */
-                "icon: missing.png\n",                    /* a file the bundle lacks */
+                "icon: compose.yaml\n",                  /* not an image type */
+                "icon: ../../etc/passwd.png\n",          /* outside the bundle */
+                "icon: missing.png\n",                   /* a file the bundle lacks */
         };
         struct store *s = tl_store_new();
         const char *type;
