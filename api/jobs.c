@@ -432,8 +432,8 @@ static void notify(struct store *s, const char *ref, const char *slug, const cha
         else
                 snprintf(what, sizeof what, "what it asks for is unknown");
         json_decref(a);
-        snprintf(body, sizeof body, "%s (request %s): %s. Run: stack approve %s, or stack deny %s", ref, id, what, slug,
-                 slug);
+        snprintf(body, sizeof body, "%s (request %s): %s, %s. Run: stack approve %s, or stack deny %s", slug, id, ref,
+                 what, slug, slug);
         while (p && *p && !found) {
                 size_t n = strcspn(p, ":");
                 if (n > 0 && snprintf(path, sizeof path, "%.*s/notify-send", (int)n, p) < (int)sizeof path)
