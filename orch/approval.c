@@ -6,10 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "proxy/proxy.h"
+#include "base/fsutil.h"
+#include "base/mem.h"
 #include "run/policy.h"
+#include "run/regimages.h"
 #include "run/runs.h"
 #include "store/imagearchive.h"
 #include "store/index.h"
@@ -110,7 +114,51 @@ static void image_add(json_t *images, const char *ref, json_t *size, bool cached
                                                 "source", source));
 }
 
-/* The bundle's image archives (each image with the bytes of its layers) and the registry images pinned to it. */
+/* The images the compose file names that neither an archive nor a pin covers (regimages_needed(), which reads a
+ * file: the compose file's bytes go to a memfd): pulled as the run starts, cached when the Engine has them. */
+static int compose_images(struct store *s, struct engine *e, const struct version_info *v, const struct tree *t,
+                          json_t *images, struct error *err)
+{
+        const char *const *names = manifest_compose_candidates();
+        const char *name = v->compose;
+        char **known = NULL, **refs = NULL, *text = NULL, path[64];
+        size_t len = 0, i;
+        json_t *img;
+        int fd = -1, r = 0;
+
+        for (i = 0; !name && names[i]; i++)
+                if (tree_find(t, names[i]))
+                        name = names[i];
+        if (!name || read_tree_file(s, t, name, 4u << 20, &text, &len, NULL) < 0) {
+                free(text);
+                return 0; /* no compose file to read: the run says so */
+        }
+        json_array_foreach(images, i, img)
+        {
+                char *const one[] = {(char *)json_string_value(json_object_get(img, "ref")), NULL};
+                if (r == 0 && strv_extend(&known, one) < 0)
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+        }
+        fd = r == 0 ? memfd_create("stack-approval", MFD_CLOEXEC) : -1;
+        if (r == 0 && (fd < 0 || fs_write_all(fd, text, len) < 0))
+                r = error_errno(err, STACK_EFAIL, errno, "memfd");
+        if (r == 0) {
+                snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+                if (regimages_needed(path, known, &refs, NULL) < 0)
+                        refs = NULL; /* a compose file the policy refuses: the run says why */
+        }
+        for (i = 0; r == 0 && refs && refs[i]; i++)
+                image_add(images, refs[i], json_null(), engine_has(e, refs[i]), "compose");
+        if (fd >= 0)
+                close(fd);
+        strv_free(refs);
+        strv_free(known);
+        free(text);
+        return r;
+}
+
+/* The bundle's image archives (each image with the bytes of its layers), the registry images pinned to it and
+ * the compose file's others. */
 static int images_json(struct store *s, struct engine *e, const struct version_info *v, const struct tree *t,
                        json_t *images, struct error *err)
 {
@@ -144,7 +192,7 @@ static int images_json(struct store *s, struct engine *e, const struct version_i
                 image_add(images, pins[i].ref, json_integer((json_int_t)pins[i].size),
                           pins[i].stored || engine_has(e, pins[i].image_id), "registry");
         version_images_free(pins, n);
-        return r;
+        return r < 0 ? r : compose_images(s, e, v, t, images, err);
 }
 
 static json_t *ports_json(const struct manifest *m)

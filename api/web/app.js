@@ -99,7 +99,7 @@ function approvalFacts(q) {
     fact("Images", (q.images || []).length ? el("ul", { class: "images" }, q.images.map((i) =>
       el("li", { class: "image" }, el("code", {}, i.ref), el("span", { class: "muted" }, " " + bytes(i.size) + ", "),
         el("span", { class: i.cached ? "ok" : "warn" }, i.cached ? "cached" : "to pull"))))
-      : el("span", { class: "muted" }, "none in the bundle or pinned (the compose file's are pulled as it starts)")),
+      : el("span", { class: "muted" }, "none named")),
     fact("Ports", (q.ports || []).length ? q.ports.map((p) => el("span", { class: "chip port" },
       p.service + " " + p.port + (p.label ? " (" + p.label + ")" : ""))) : el("span", { class: "muted" }, "none")),
     fact("Address", (q.addresses || []).length ? q.addresses.map((a) => el("code", { class: "addr" }, a)) : el("span", { class: "muted" }, "none")),

@@ -81,7 +81,12 @@ static void approval_says_signer_permissions_ports_limits(void **state)
         assert_true(json_is_null(json_object_get(json_object_get(p, "requested"), "cpus")));
         assert_true(json_integer_value(json_object_get(a, "size")) > 0);
         assert_true(json_is_true(json_object_get(a, "icon")));
-        assert_int_equal(json_array_size(json_object_get(a, "images")), 0);
+        p = json_object_get(a, "images"); /* the compose file's, neither in the bundle nor pinned */
+        assert_int_equal(json_array_size(p), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(p, 0), "ref")), "busybox");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(p, 0), "source")), "compose");
+        assert_true(json_is_null(json_object_get(json_array_get(p, 0), "size")));
+        assert_true(json_is_false(json_object_get(json_array_get(p, 0), "cached"))); /* no Engine asked */
         approval_summary(a, line, sizeof line);
         assert_string_equal(line, "unsigned; asks for privileged, host-bind (granted)");
         json_decref(a);
