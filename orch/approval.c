@@ -115,7 +115,8 @@ static void image_add(json_t *images, const char *ref, json_t *size, bool cached
 }
 
 /* The images the compose file names that neither an archive nor a pin covers (regimages_needed(), which reads a
- * file: the compose file's bytes go to a memfd): pulled as the run starts, cached when the Engine has them. */
+ * file: the compose file's bytes go to a memfd): pulled as the run starts, cached (with the Engine's size for
+ * them) when the Engine has them. */
 static int compose_images(struct store *s, struct engine *e, const struct version_info *v, const struct tree *t,
                           json_t *images, struct error *err)
 {
@@ -147,8 +148,12 @@ static int compose_images(struct store *s, struct engine *e, const struct versio
                 if (regimages_needed(path, known, &refs, NULL) < 0)
                         refs = NULL; /* a compose file the policy refuses: the run says why */
         }
-        for (i = 0; r == 0 && refs && refs[i]; i++)
-                image_add(images, refs[i], json_null(), engine_has(e, refs[i]), "compose");
+        for (i = 0; r == 0 && refs && refs[i]; i++) {
+                struct engine_image_info info = {0};
+                bool have = e && engine_image_inspect(e, refs[i], &info, NULL) == 0 && info.id;
+                image_add(images, refs[i], have ? json_integer((json_int_t)info.size) : json_null(), have, "compose");
+                engine_image_info_release(&info);
+        }
         if (fd >= 0)
                 close(fd);
         strv_free(refs);

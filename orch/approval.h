@@ -15,8 +15,8 @@
  *     to the stack already (run/runs.h allows_get); images are the images in the bundle's image archives (source
  *     "bundle", size the bytes of their layers, always cached: the store holds them), the registry images
  *     pinned to the version (source "registry", cached when stored or in the Engine) and the compose file's
- *     other images (run/regimages.h regimages_needed: source "compose", size null, cached when the Engine has
- *     them; a compose file that cannot be read adds none, the run says why); limits are what each
+ *     other images (run/regimages.h regimages_needed: source "compose", cached when the Engine has them,
+ *     with the Engine's size, else size null; a compose file that cannot be read adds none, the run says why); limits are what each
  *     container gets: the person's (config.json, run/policy.h) lowered by stack.yaml `resources` (in
  *     "requested", null where unset).
  *   approval_summary(json, buf, size)   one line for a notification: "signed by NAME (sha256:...)" or "unsigned",
