@@ -5,7 +5,9 @@
  * (a suspended connection cannot close meanwhile, so the pointer stays good).
  */
 #include "jobs.h"
+#include "log.h"
 
+#include "orch/approval.h"
 #include "orch/orch.h"
 #include "proxy/proxy.h"
 #include "run/runs.h"
@@ -294,6 +296,8 @@ static bool has_run(struct store *s, const char *slug)
         return has;
 }
 
+static void notify(struct store *s, const char *ref, const char *slug, const char *id);
+
 /* true when the request was approved; otherwise the job's last line is said. */
 static bool wait_decision(struct job *jb, struct store *s)
 {
@@ -301,11 +305,10 @@ static bool wait_decision(struct job *jb, struct store *s)
         struct error err = ERROR_INIT;
         bool placeholder = false;
 
+        notify(s, jb->ref, jb->slug, jb->id);
         if (j->auto_approve) {
-                fprintf(stderr,
-                        "stack serve: AUTO-APPROVE: request %s for %s approved without asking "
-                        "(--auto-approve)\n",
-                        jb->id, jb->ref);
+                log_line(LOG_WARN, "AUTO-APPROVE: request %s for %s approved without asking (--auto-approve)", jb->id,
+                         jb->ref);
                 requests_decide(s, jb->id, REQUEST_APPROVED, "--auto-approve", NULL);
         } else if (!has_run(s, jb->slug)) {
                 orch_waiting(s, jb->slug, NULL, NULL); /* https://<slug>.stack.localhost says so meanwhile */
@@ -413,16 +416,24 @@ static void *worker(void *arg)
         return NULL;
 }
 
-/* notify-send, when it is on PATH, in a grandchild: nothing waits for it and no zombie stays. */
-static void notify(const char *slug, const char *id)
+/* notify-send, when it is on PATH, in a grandchild: nothing waits for it and no zombie stays. The text names who
+ * signed the version and the permissions it asks for (orch/approval.h approval_summary). */
+static void notify(struct store *s, const char *ref, const char *slug, const char *id)
 {
-        char body[256], path[4096];
+        char body[768], what[512], path[4096];
         const char *p = getenv("PATH");
         char *const argv[] = {"notify-send", "--app-name=stack", "stack: a website asks to start a stack", body, NULL};
         bool found = false;
+        json_t *a = NULL;
         pid_t pid;
 
-        snprintf(body, sizeof body, "%s (request %s). Run: stack approve %s, or stack deny %s", slug, id, slug, slug);
+        if (approval_describe(s, NULL, ref, &a, NULL) == 0)
+                approval_summary(a, what, sizeof what);
+        else
+                snprintf(what, sizeof what, "what it asks for is unknown");
+        json_decref(a);
+        snprintf(body, sizeof body, "%s (request %s): %s, %s. Run: stack approve %s, or stack deny %s", slug, id, ref,
+                 what, slug, slug);
         while (p && *p && !found) {
                 size_t n = strcspn(p, ":");
                 if (n > 0 && snprintf(path, sizeof path, "%.*s/notify-send", (int)n, p) < (int)sizeof path)
@@ -575,7 +586,6 @@ int jobs_start(struct jobs *j, const struct job_spec *spec, struct MHD_Connectio
         if (spec->wait) {
                 job_say(jb, false, "waiting for approval: stack approve %s   (request %s)", jb->slug, jb->id);
                 jobs_event_state(j, jb->id, jb->slug, request_state_name(REQUEST_PENDING), NULL, NULL);
-                notify(jb->slug, jb->id);
         } else {
                 job_say(jb, false, "starting %s (request %s)", jb->ref, jb->id);
                 jobs_event_state(j, jb->id, jb->slug, request_state_name(REQUEST_APPROVED), NULL, "trusted stack");

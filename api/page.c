@@ -7,6 +7,7 @@
 
 #include <microhttpd.h>
 
+#include "log.h"
 #include "reply.h"
 #include "session.h"
 
@@ -79,7 +80,7 @@ struct MHD_Response *page_login(struct sessions *ss, const char *home, const cha
                 *ret_status = r == -STACK_ENOTFOUND ? MHD_HTTP_UNAUTHORIZED : MHD_HTTP_INTERNAL_SERVER_ERROR;
                 return message_page("This login link is not valid", err.msg);
         }
-        fprintf(stderr, "stack serve: logged in with a login link (new session)\n");
+        log_line(LOG_INFO, "logged in with a login link (new session)");
         snprintf(cookie, sizeof cookie, "%s=%s; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d", SESSION_COOKIE,
                  id, SESSION_TTL);
         resp = message_page("Logged in", "<a href=\"/\">Open the page</a>.");

@@ -15,11 +15,13 @@
 
 #include "gc/gc.h"
 #include "jobs.h"
+#include "log.h"
 #include "logs.h"
 #include "page.h"
 #include "reply.h"
 #include "orch/requests.h"
 #include "resolve.h"
+#include "orch/approval.h"
 #include "orch/orch.h"
 #include "run/engine.h"
 #include "run/run.h"
@@ -166,7 +168,7 @@ static struct MHD_Response *post_run_stop(struct route_ctx *ctx, const struct ro
         if (r < 0)
                 return failure(r, &err, ret_status);
         jobs_event_state(ctx->jobs, NULL, row.slug, run_state_name(row.state), row.id, row.reason);
-        fprintf(stderr, "stack serve: run %s (%s) stopped through the API\n", row.id, row.slug);
+        log_line(LOG_INFO, "run %s (%s) stopped through the API", row.id, row.slug);
         o = orch_run_json(&row, false);
         run_row_release(&row);
         *ret_status = MHD_HTTP_OK;
@@ -250,9 +252,8 @@ static struct MHD_Response *post_run(struct route_ctx *ctx, const struct route_r
         json_decref(body);
         if (r < 0)
                 return failure(r, &err, ret_status);
-        fprintf(stderr, "stack serve: request %s: %s from %s (%s): %s\n", row.id, ref,
-                rq->origin ? rq->origin : "no origin", row.who,
-                trusted ? "trusted stack, starting" : "waiting for approval");
+        log_line(LOG_INFO, "request %s: %s from %s (%s): %s", row.id, ref, rq->origin ? rq->origin : "no origin",
+                 row.who, trusted ? "trusted stack, starting" : "waiting for approval");
         {
                 struct job_spec spec = {row.id, slug, ref, !trusted, expires};
                 r = jobs_start(ctx->jobs, &spec, rq->conn, wants_json ? NULL : &resp, &err);
@@ -337,26 +338,40 @@ static struct MHD_Response *get_login(struct route_ctx *ctx, const struct route_
         return page_login(ctx->sessions, ctx->home, t, ret_status);
 }
 
-/* Pending requests, oldest first (those past their time expired first, as stack ps does). */
+/* Pending requests, oldest first (those past their time expired first, as stack ps does), each with what approving
+ * it approves (orch/approval.h). */
 static struct MHD_Response *get_requests(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
 {
         struct error err = ERROR_INIT;
+        struct engine *e = NULL;
         struct request_row *v = NULL;
         size_t n = 0;
         json_t *list;
         int r;
 
+        if (engine_open(&e, NULL) < 0)
+                e = NULL; /* then an image counts as cached only when the store holds it */
         pthread_mutex_lock(&ctx->lock);
         r = requests_expire(ctx->store, NULL, false, "no decision in time", NULL, &err);
         if (r == 0)
                 r = requests_list(ctx->store, REQUEST_PENDING, &v, &n, &err);
-        pthread_mutex_unlock(&ctx->lock);
-        if (r < 0)
-                return failure(r, &err, ret_status);
         list = json_array();
-        for (size_t i = 0; i < n; i++)
-                json_array_append_new(list, request_object(&v[i]));
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                json_t *o = request_object(&v[i]), *a = NULL;
+                struct error aerr = ERROR_INIT;
+                if (approval_describe(ctx->store, e, v[i].ref, &a, &aerr) < 0) /* the request stays decidable */
+                        a = json_pack("{s:b, s:s}", "in_store", 0, "approval_error", aerr.msg);
+                json_object_update(o, a);
+                json_decref(a);
+                json_array_append_new(list, o);
+        }
+        pthread_mutex_unlock(&ctx->lock);
+        engine_free(e);
         request_rows_free(v, n);
+        if (r < 0) {
+                json_decref(list);
+                return failure(r, &err, ret_status);
+        }
         *ret_status = MHD_HTTP_OK;
         return reply_json(json_pack("{s:o}", "requests", list));
 }
@@ -395,8 +410,7 @@ static struct MHD_Response *decide(struct route_ctx *ctx, const struct route_req
         }
         if (r < 0)
                 return failure(r, &err, ret_status);
-        fprintf(stderr, "stack serve: request %s (%s) %s through the API\n", row.id, row.ref,
-                request_state_name(row.state));
+        log_line(LOG_INFO, "request %s (%s) %s through the API", row.id, row.ref, request_state_name(row.state));
         o = request_object(&row);
         request_row_release(&row);
         *ret_status = MHD_HTTP_OK;
@@ -456,7 +470,7 @@ static struct MHD_Response *post_run_start(struct route_ctx *ctx, const struct r
                 }
         }
         if (r == 0)
-                fprintf(stderr, "stack serve: run %s (%s) started through the API (request %s)\n", run.id, ref, row.id);
+                log_line(LOG_INFO, "run %s (%s) started through the API (request %s)", run.id, ref, row.id);
         *ret_status = MHD_HTTP_ACCEPTED;
         {
                 struct MHD_Response *resp = r < 0 ? failure(r, &err, ret_status)
@@ -485,7 +499,7 @@ static struct MHD_Response *delete_run(struct route_ctx *ctx, const struct route
         if (r < 0)
                 return failure(r, &err, ret_status);
         jobs_event_state(ctx->jobs, NULL, row.slug, run_state_name(RUN_REMOVED), rq->param, NULL);
-        fprintf(stderr, "stack serve: run %s (%s) removed through the API\n", rq->param, row.slug);
+        log_line(LOG_INFO, "run %s (%s) removed through the API", rq->param, row.slug);
         run_row_release(&row);
         *ret_status = MHD_HTTP_OK;
         return reply_json(json_pack("{s:s, s:s}", "id", rq->param, "state", run_state_name(RUN_REMOVED)));
@@ -660,12 +674,41 @@ static struct MHD_Response *post_stack_snapshot(struct route_ctx *ctx, const str
         store_free(s);
         if (r < 0)
                 return failure(r, &err, ret_status);
-        fprintf(stderr, "stack serve: snapshot %s of %s taken through the API (%llu files, %llu bytes)\n", row.id,
-                row.slug, (unsigned long long)row.files, (unsigned long long)row.size);
+        log_line(LOG_INFO, "snapshot %s of %s taken through the API (%llu files, %llu bytes)", row.id, row.slug,
+                 (unsigned long long)row.files, (unsigned long long)row.size);
         o = snapshot_row_json(&row);
         snapshot_row_release(&row);
         *ret_status = MHD_HTTP_OK;
         return reply_json(o);
+}
+
+/* The stack's icon (stack.yaml `icon`, read from the store): an SVG is sandboxed, so a script in it never runs with
+ * the daemon's origin, even opened on its own. */
+static struct MHD_Response *get_stack_icon(struct route_ctx *ctx, const struct route_request *rq, unsigned *ret_status)
+{
+        struct error err = ERROR_INIT;
+        struct MHD_Response *resp;
+        const char *type = NULL;
+        char *data = NULL;
+        size_t len = 0;
+        int r;
+
+        pthread_mutex_lock(&ctx->lock);
+        r = approval_icon(ctx->store, rq->param, &data, &len, &type, &err);
+        pthread_mutex_unlock(&ctx->lock);
+        if (r < 0)
+                return failure(r, &err, ret_status);
+        resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+                free(data);
+                *ret_status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+                return reply_error("out of memory");
+        }
+        reply_headers(resp, type);
+        if (!strcmp(type, "image/svg+xml"))
+                MHD_add_response_header(resp, "Content-Security-Policy", "sandbox");
+        *ret_status = MHD_HTTP_OK;
+        return resp;
 }
 
 static const struct route routes[] = {
@@ -689,6 +732,7 @@ static const struct route routes[] = {
         {"GET", "/events", true, get_events},
         {"GET", "/snapshots", true, get_snapshots},
         {"POST", "/stacks/{id}/snapshot", true, post_stack_snapshot},
+        {"GET", "/stacks/{id}/icon", true, get_stack_icon},
 };
 
 /* path against a route's pattern; the {id} segment's text into param[size]. */

@@ -33,6 +33,7 @@
 
 #include "jobs.h"
 #include "jwt.h"
+#include "log.h"
 #include "logs.h"
 #include "reply.h"
 #include "orch/requests.h"
@@ -313,7 +314,7 @@ static void cut_locked(struct server *srv, struct conn *k, const char *why)
                 return;
         k->cut = true;
         shutdown(k->fd, SHUT_RDWR);
-        fprintf(stderr, "stack serve: connection closed: %s\n", why);
+        log_line(LOG_WARN, "connection closed: %s", why);
 }
 
 static struct conn *conn_of(struct MHD_Connection *c)
@@ -565,8 +566,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
                 return;
         clock_gettime(CLOCK_MONOTONIC, &end);
         ms = (double)(end.tv_sec - rq->start.tv_sec) * 1e3 + (double)(end.tv_nsec - rq->start.tv_nsec) / 1e6;
-        fprintf(stderr, "stack serve: %s %s %u %.1fms%s\n", rq->method, rq->path, rq->status, ms,
-                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
+        log_line(LOG_INFO, "%s %s %u %.1fms%s", rq->method, rq->path, rq->status, ms,
+                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
         free(rq->body);
         free(rq);
         *con_cls = NULL;
@@ -581,7 +582,7 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
         n = strlen(line);
         while (n > 0 && line[n - 1] == '\n')
                 line[--n] = '\0';
-        fprintf(stderr, "stack serve: %s\n", line);
+        log_line(LOG_WARN, "%s", line);
 }
 
 static char *dup_str(const char *s)

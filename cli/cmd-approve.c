@@ -1,11 +1,62 @@
 /* cmd-approve.c - `stack approve ID|SLUG`, `stack deny ID|SLUG [--reason R]` (the daemon's waiting POST /run
- * requests, spec/api.md "Approval") and `stack trust-stack add|ls|rm SLUG` (the stacks a token starts at once). */
+ * requests, spec/api.md "Approval"; what approving one approves is printed first, orch/approval.h) and `stack trust-stack add|ls|rm SLUG` (the stacks a token starts at once). */
 #include "cli.h"
+#include "orch/approval.h"
 #include "orch/requests.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+
+/* What the request approves (approval_describe's object), before the decision. */
+static void print_approval(const struct request_row *row, const json_t *a)
+{
+        const char *signer = json_string_value(json_object_get(a, "signer"));
+        const char *fp = json_string_value(json_object_get(a, "fingerprint"));
+        json_t *limits = json_object_get(a, "limits"), *v;
+        char sz[32], sz2[32];
+        size_t i;
+
+        printf("request %s: %s, asked by %s%s%s\n", row->id, row->ref, row->who, row->origin ? " from " : "",
+               row->origin ? row->origin : "");
+        if (!json_is_true(json_object_get(a, "in_store"))) {
+                printf("  not in the store yet: fetched from the catalog once approved\n");
+                return;
+        }
+        printf("  signer:      %s%s%s%s\n", signer ? signer : "unsigned", fp ? " (" : "", fp ? fp : "", fp ? ")" : "");
+        printf("  permissions:");
+        json_array_foreach(json_object_get(a, "permissions"), i, v)
+                printf("%s %s%s", i ? "," : "", json_string_value(json_object_get(v, "name")),
+                       json_is_true(json_object_get(v, "granted")) ? " (granted already)" : "");
+        printf("%s\n", json_array_size(json_object_get(a, "permissions")) ? "" : " none beyond the default sandbox");
+        json_array_foreach(json_object_get(a, "images"), i, v)
+        {
+                json_t *size = json_object_get(v, "size");
+                printf("  %s %s (%s%s%s)\n",
+                       i ? "            " : "images:     ", json_string_value(json_object_get(v, "ref")),
+                       json_is_integer(size) ? cli_human_size((uint64_t)json_integer_value(size), sz) : "size unknown",
+                       json_is_true(json_object_get(v, "cached")) ? ", cached" : ", to pull",
+                       strcmp(json_string_value(json_object_get(v, "source")), "bundle") ? "" : ", in the bundle");
+        }
+        json_array_foreach(json_object_get(a, "ports"), i, v)
+        {
+                const char *label = json_string_value(json_object_get(v, "label"));
+                printf("  %s %s %d%s%s\n",
+                       i ? "            " : "ports:      ", json_string_value(json_object_get(v, "service")),
+                       (int)json_integer_value(json_object_get(v, "port")), label ? " " : "", label ? label : "");
+        }
+        json_array_foreach(json_object_get(a, "addresses"), i, v)
+                printf("  %s %s\n", i ? "            " : "address:    ", json_string_value(v));
+        printf("  limits:      %g CPUs, %s memory, %d processes per container\n",
+               json_number_value(json_object_get(limits, "cpus")),
+               cli_human_size((uint64_t)json_integer_value(json_object_get(limits, "memory")), sz),
+               (int)json_integer_value(json_object_get(limits, "pids")));
+        printf("  store:       %s%s%s\n", cli_human_size((uint64_t)json_integer_value(json_object_get(a, "size")), sz),
+               json_integer_value(json_object_get(a, "image_bytes")) ? ", registry images " : "",
+               json_integer_value(json_object_get(a, "image_bytes"))
+                       ? cli_human_size((uint64_t)json_integer_value(json_object_get(a, "image_bytes")), sz2)
+                       : "");
+}
 
 int cmd_approve(int argc, char **argv)
 {
@@ -27,6 +78,16 @@ int cmd_approve(int argc, char **argv)
         if (r != CLI_PARSED)
                 return r;
         r = requests_find_pending(s, argv[optind], &row, &err);
+        if (r == 0) {
+                struct engine *e = NULL;
+                json_t *a = NULL;
+                if (engine_open(&e, NULL) < 0)
+                        e = NULL; /* then an image counts as cached only when the store holds it */
+                if (approval_describe(s, e, row.ref, &a, NULL) == 0)
+                        print_approval(&row, a);
+                json_decref(a);
+                engine_free(e);
+        }
         if (r == 0)
                 r = requests_decide(
                         s, row.id, approve ? REQUEST_APPROVED : REQUEST_DENIED,

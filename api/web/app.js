@@ -3,7 +3,9 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { runs: [], requests: [], stacks: [], snapshots: [], progress: {}, logsRun: null, logsAbort: null };
+const state = { runs: [], requests: [], stacks: [], snapshots: [], alerts: [], usage: {}, progress: {}, logsRun: null,
+  logsAbort: null };
+const USAGE_KEPT = 150; // samples of each run kept for its sparkline (SSE "usage" every 2 s: the last 5 minutes)
 
 function el(tag, props, ...children) {
   const e = document.createElement(tag);
@@ -66,25 +68,102 @@ function td(label, cls, ...children) {
   return el("td", { "data-label": label, class: cls }, el("div", { class: "v" }, ...children));
 }
 
-// ---- requests waiting for approval
+// ---- requests waiting for approval: each a card saying what approving it approves (GET /requests, spec/api.md)
+// The stack's icon comes from the store through the daemon (GET /stacks/{slug}/icon), never from the network;
+// without one (or when it does not load) the stack's initial stands in.
+function icon(slug, has) {
+  const initial = el("span", { class: "icon initial", "aria-hidden": "true" }, (slug[0] || "?").toUpperCase());
+  if (!has) return initial;
+  const img = el("img", { class: "icon", alt: "", src: "/stacks/" + encodeURIComponent(slug) + "/icon" });
+  img.addEventListener("error", () => img.replaceWith(initial));
+  return img;
+}
+
+function bytes(n) { return n === null || n === undefined ? "size unknown" : size(n); }
+
+function fact(label, ...value) {
+  return el("div", { class: "fact" }, el("dt", {}, label), el("dd", {}, ...value));
+}
+
+function approvalFacts(q) {
+  if (!q.in_store)
+    return el("p", { class: "muted small" }, q.approval_error ? "What it asks for cannot be read: " + q.approval_error
+      : "Not in the store yet: fetched from the catalog once approved, then checked.");
+  const perms = q.permissions || [], lim = q.limits || {}, req = lim.requested || {};
+  return el("dl", { class: "facts" },
+    fact("Signed by", q.signer ? el("span", { class: "signer" }, q.signer, " ", el("code", { class: "fp" }, q.fingerprint || ""))
+      : el("span", { class: "badge failed" }, q.insecure ? "unsigned (insecure)" : "unsigned")),
+    fact("Permissions", perms.length ? perms.map((p) => el("span", { class: "chip perm" + (p.granted ? " granted" : " asked"),
+      title: p.granted ? "granted to this stack already" : "not granted yet" }, p.name + (p.granted ? " \u2713" : "")))
+      : el("span", { class: "muted" }, "none beyond the default sandbox")),
+    fact("Images", (q.images || []).length ? el("ul", { class: "images" }, q.images.map((i) =>
+      el("li", { class: "image" }, el("code", {}, i.ref), el("span", { class: "muted" }, " " + bytes(i.size) + ", "),
+        el("span", { class: i.cached ? "ok" : "warn" }, i.cached ? "cached" : "to pull"))))
+      : el("span", { class: "muted" }, "none named")),
+    fact("Ports", (q.ports || []).length ? q.ports.map((p) => el("span", { class: "chip port" },
+      p.service + " " + p.port + (p.label ? " (" + p.label + ")" : ""))) : el("span", { class: "muted" }, "none")),
+    fact("Address", (q.addresses || []).length ? q.addresses.map((a) => el("code", { class: "addr" }, a)) : el("span", { class: "muted" }, "none")),
+    fact("Limits", (lim.cpus ? lim.cpus + " CPU, " : "") + (lim.memory ? size(lim.memory) + " memory, " : "") +
+      (lim.pids ? lim.pids + " processes" : "") + " per container",
+      req.memory || req.cpus || req.pids ? el("span", { class: "muted small" }, " (the stack asks for " +
+        [req.cpus && req.cpus + " CPU", req.memory && size(req.memory), req.pids && req.pids + " processes"].filter(Boolean).join(", ") + ")") : null),
+    fact("In the store", size(q.size || 0) + (q.image_bytes ? ", registry images " + size(q.image_bytes) : "")));
+}
+
 function renderRequests() {
   const list = $("requests-list");
   list.replaceChildren(...state.requests.map((q) => {
     const who = q.who === "anonymous" ? "a website: " + (q.origin || "no origin") : "a token";
     return el("li", { class: "request", data: { request: q.id } },
-      el("div", { class: "what" },
-        el("strong", { class: "ref" }, q.ref),
-        el("span", { class: "muted" }, " asked by " + who + ", " + age(q.requested_at) + " ago"),
-        el("span", { class: "muted expires" }, "expires in " + age(2 * Date.now() / 1000 - q.expires_at))),
-      el("div", { class: "buttons" },
-        el("button", { type: "button", class: "approve", "aria-label": "Approve " + q.ref,
-                       onclick: (ev) => act(ev.currentTarget, "POST", "/requests/" + q.id + "/approve") }, "Approve"),
-        el("button", { type: "button", class: "deny ghost", "aria-label": "Deny " + q.ref,
-                       onclick: (ev) => act(ev.currentTarget, "POST", "/requests/" + q.id + "/deny") }, "Deny")));
+      el("div", { class: "head" },
+        icon(q.slug, q.icon),
+        el("div", { class: "what" },
+          q.name ? el("span", { class: "name" }, q.name) : null,
+          el("strong", { class: "ref" }, q.ref),
+          el("span", { class: "muted" }, " asked by " + who + ", " + age(q.requested_at) + " ago"),
+          el("span", { class: "muted expires" }, "expires in " + age(2 * Date.now() / 1000 - q.expires_at))),
+        el("div", { class: "buttons" },
+          el("button", { type: "button", class: "approve", "aria-label": "Approve " + q.ref,
+                         onclick: (ev) => act(ev.currentTarget, "POST", "/requests/" + q.id + "/approve") }, "Approve"),
+          el("button", { type: "button", class: "deny ghost", "aria-label": "Deny " + q.ref,
+                         onclick: (ev) => act(ev.currentTarget, "POST", "/requests/" + q.id + "/deny") }, "Deny"))),
+      approvalFacts(q));
   }));
   $("requests-empty").hidden = state.requests.length > 0;
   $("requests-count").textContent = state.requests.length;
   $("requests-count").classList.toggle("hot", state.requests.length > 0);
+}
+
+// ---- alerts: GET /alerts, live from SSE "alert", Dismiss -> POST /alerts/{id}/dismiss
+function renderAlerts() {
+  const open = state.alerts.filter((a) => !a.dismissed_at);
+  $("alerts-list").replaceChildren(...open.map((a) =>
+    el("li", { class: "alert kind-" + a.kind, data: { alert: a.id } },
+      el("div", { class: "what" },
+        el("strong", {}, a.kind.replace(/-/g, " ")), el("span", {}, " in " + a.slug + (a.container ? " (" + a.container + ")" : "")),
+        a.detail ? el("div", { class: "detail" }, a.detail) : null,
+        el("div", { class: "muted small" }, a.at ? age(a.at / 1000) + " ago" : "")),
+      el("button", { type: "button", class: "ghost dismiss", "aria-label": "Dismiss the " + a.kind + " alert of " + a.slug,
+                     onclick: (ev) => dismiss(ev.currentTarget, a.id) }, "Dismiss"))));
+  $("alerts-empty").hidden = open.length > 0;
+  $("alerts-count").textContent = open.length;
+  $("alerts-count").classList.toggle("hot", open.length > 0);
+}
+
+async function dismiss(button, id) {
+  button.disabled = true;
+  try {
+    await api("POST", "/alerts/" + encodeURIComponent(id) + "/dismiss");
+    state.alerts = state.alerts.filter((a) => a.id !== id);
+    renderAlerts();
+    showError("");
+  } catch (e) { showError(e.message); button.disabled = false; }
+}
+
+function onAlert(a) {
+  if (!a || !a.id) return;
+  state.alerts = state.alerts.filter((x) => x.id !== a.id).concat([a]).sort((x, y) => y.at - x.at);
+  renderAlerts();
 }
 
 // ---- runs
@@ -103,14 +182,17 @@ function address(run) {
 function renderRuns() {
   const body = $("runs-body");
   body.replaceChildren(...state.runs.map((run) => {
-    const up = run.state === "running" || run.state === "starting";
+    const up = ["running", "starting", "unhealthy", "restarting"].includes(run.state);
     const line = state.progress[run.slug];
     return el("tr", { data: { run: run.id, slug: run.slug } },
       td("Stack", null, el("strong", {}, run.slug), el("span", { class: "muted" }, " " + run.version)),
       td("State", null,
         el("span", { class: "badge state " + run.state, title: run.reason || "" }, run.state),
+        run.health && run.health !== run.state ? el("span", { class: "badge health " + run.health, title: "health" }, run.health) : null,
+        run.restarts ? el("span", { class: "restarts muted small" }, " " + run.restarts + " restart" + (run.restarts === 1 ? "" : "s")) : null,
         run.reason && run.state !== "running" ? el("div", { class: "reason muted" }, run.reason) : null,
         line && run.state === "starting" ? el("div", { class: "reason muted" }, line) : null),
+      td("Use", "usage", usageCell(run)),
       td("Address", "address", address(run)),
       td("Ports", "ports", run.ports || el("span", { class: "muted" }, "none")),
       td("Age", null, age(run.started_at || run.created_at)),
@@ -130,6 +212,60 @@ function renderRuns() {
   $("runs-table").hidden = state.runs.length === 0;
   $("runs-empty").hidden = state.runs.length > 0;
   $("runs-count").textContent = state.runs.length;
+}
+
+// ---- resource use: SSE "usage" {id, t, cpu_percent, mem_used, mem_limit} (every 2 s while the page listens),
+// the last samples as a sparkline (inline SVG: nothing fetched), and the limits the run runs under
+const SVG = "http://www.w3.org/2000/svg";
+function sparkline(samples, key) {
+  const w = 120, h = 28, svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("class", "spark");
+  svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+  svg.setAttribute("width", w);
+  svg.setAttribute("height", h);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", key === "cpu_percent" ? "CPU over the last minutes" : "memory over the last minutes");
+  // the newest at the right edge; a short history is spread over at least 30 samples' width
+  const top = Math.max(...samples.map((s) => (s[key] || 0) * 1.1), key === "cpu_percent" ? 5 : 1);
+  const slot = w / (Math.max(samples.length, 30) - 1);
+  const pts = samples.map((s, i) => {
+    const x = w - (samples.length - 1 - i) * slot;
+    return x.toFixed(1) + "," + (h - 1 - ((s[key] || 0) / top) * (h - 2)).toFixed(1);
+  });
+  const line = document.createElementNS(SVG, "polyline");
+  line.setAttribute("points", pts.join(" "));
+  line.setAttribute("class", key === "cpu_percent" ? "cpu" : "mem");
+  svg.append(line);
+  return svg;
+}
+
+function usageCell(run) {
+  const samples = state.usage[run.id] || [], u = samples[samples.length - 1] || run.usage, lim = run.limits;
+  const limits = lim ? el("div", { class: "muted small limits" }, "limits: " + [lim.cpus && lim.cpus + " CPU",
+    lim.memory && size(lim.memory), lim.pids && lim.pids + " processes"].filter(Boolean).join(", ")) : null;
+  if (!u) return [el("span", { class: "muted" }, run.state === "running" ? "measuring..." : "-"), limits];
+  return [el("div", { class: "now" }, el("span", { class: "cpu" }, (u.cpu_percent || 0).toFixed(1) + "% CPU"),
+    el("span", { class: "mem" }, " " + size(u.mem_used || 0) + (u.mem_limit ? " / " + size(u.mem_limit) : ""))),
+    samples.length ? el("div", { class: "sparks" }, sparkline(samples, "cpu_percent"), sparkline(samples, "mem_used")) : null,
+    limits];
+}
+
+function onUsage(u) {
+  if (!u || !u.id) return;
+  const v = (state.usage[u.id] = state.usage[u.id] || []);
+  v.push(u);
+  if (v.length > USAGE_KEPT) v.splice(0, v.length - USAGE_KEPT);
+  const run = state.runs.find((r) => r.id === u.id);
+  const cell = document.querySelector('tr[data-run="' + CSS.escape(u.id) + '"] td.usage .v');
+  if (run && cell) cell.replaceChildren(...usageCell(run).filter(Boolean)); // in place: focus elsewhere stays
+}
+
+// SSE "run" {id, slug, state, reason, health, restarts}: the row changes in place, nothing is read again
+function onRun(ev) {
+  const run = ev && state.runs.find((r) => r.id === ev.id);
+  if (!run) { refreshSoon(); return; } // a run the page does not know yet
+  for (const k of ["state", "reason", "health", "restarts"]) if (k in ev) run[k] = ev[k];
+  renderRuns();
 }
 
 // ---- snapshots: GET /snapshots (newest first); "Take snapshot" per stack that has a run
@@ -285,6 +421,11 @@ async function refresh() {
     renderSnapshots();
     renderStacks();
   } catch (e) { showError(e.message); }
+  try {
+    state.alerts = (await api("GET", "/alerts")).alerts || [];
+    $("alerts").hidden = $("alerts-nav").hidden = false;
+  } catch (e) { state.alerts = []; } // a daemon without /alerts: the section stays hidden
+  renderAlerts();
 }
 
 let pending = null;
@@ -303,6 +444,10 @@ function listen() {
   es.onopen = () => { live(true, "live"); refreshSoon(); };
   es.onerror = () => live(false, "reconnecting");
   es.addEventListener("state", refreshSoon);
+  const json = (fn) => (ev) => { let d; try { d = JSON.parse(ev.data); } catch (e) { return; } fn(d); };
+  es.addEventListener("run", json(onRun));
+  es.addEventListener("alert", json(onAlert));
+  es.addEventListener("usage", json(onUsage));
   es.addEventListener("progress", (ev) => {
     try { const p = JSON.parse(ev.data); state.progress[p.slug] = p.line; } catch (e) { /* ignore */ }
     refreshSoon();
@@ -316,6 +461,6 @@ document.addEventListener("DOMContentLoaded", () => {
   document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && state.logsRun) closeLogs(); });
   refresh();
   listen();
-  setInterval(() => { renderRequests(); renderRuns(); }, 30000); // ages
+  setInterval(() => { renderRequests(); renderRuns(); renderAlerts(); }, 30000); // ages
   setInterval(refreshSnapshots, 5000);
 });

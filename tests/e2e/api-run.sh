@@ -120,7 +120,7 @@ assert_eq "anonymous|$ORIGIN|$SLUG@1.0" "$(sqlite3 "$STACK_HOME/index.db" "SELEC
 assert_exit 0 "$S" ps
 case "$LAST_STDOUT" in *"$REQ"*"$SLUG@1.0"*pending*"anonymous from $ORIGIN"*) ;; *) die "ps does not list the pending request: $LAST_STDOUT" ;; esac
 wait_line "$W/events" '"state":"pending"'
-wait_line "$W/notified" "$SLUG (request $REQ)"
+wait_line "$W/notified" "$SLUG (request $REQ): $SLUG@1.0, not in the store yet: fetched once approved. Run: stack approve $SLUG" # from the catalog, fetched once approved
 assert_exit 0 "$S" approve "$SLUG"
 wait_pid "$C1" 240
 last=$(tail -1 "$W/s1")

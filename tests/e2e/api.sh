@@ -200,8 +200,8 @@ kill -TERM "$PID"
 rc=0; wait "$PID" || rc=$?
 assert_eq 0 "$rc" "exit code after SIGTERM"
 grep -q 'stack serve: stopped' "$LOG" || die "no 'stopped' line: $(tail -5 "$LOG")"
-grep -q '^stack serve: GET /health 421 ' "$LOG" || die "no log line for the wrong Host"
-grep -q '^stack serve: GET /runs 401 ' "$LOG" || die "no log line for a refused token"
-n=$(grep -c '^stack serve: GET /health 200 ' "$LOG")
+grep -q '^[0-9T:-]*Z info GET /health 421 ' "$LOG" || die "no log line for the wrong Host"
+grep -q '^[0-9T:-]*Z info GET /runs 401 ' "$LOG" || die "no log line for a refused token"
+n=$(grep -c '^[0-9T:-]*Z info GET /health 200 ' "$LOG")
 [ "$n" -ge 5 ] || die "expected a log line per /health request, found $n"
 info "ok"

@@ -152,7 +152,7 @@ browse() {
   done
 }
 Q="index.html?slug=$SLUG&port=$PORT"
-posts() { grep -c '^stack serve: POST /run ' "$LOG" || true; }
+posts() { grep -c '^[0-9T:-]*Z info POST /run ' "$LOG" || true; }
 
 # --- without the certificate trusted, Chromium refuses the daemon (nothing ignores certificate errors) ----------
 browse untrusted "$W/untrusted" "$ORIGIN/$Q"
@@ -175,8 +175,8 @@ for p in health run; do
   printf '%s\n' "$cons" | grep -q "Access to fetch at 'https://127.0.0.1:$PORT/$p' from origin '$OTHER' has been blocked by CORS policy" \
     || die "other origin: no CORS error for /$p in the console: $cons"
 done
-grep -q '^stack serve: GET /health 403 ' "$LOG" || die "other origin: /health not refused by the daemon: $(cat "$LOG")"
-grep -q '^stack serve: OPTIONS /run 403 ' "$LOG" || die "other origin: preflight not refused: $(cat "$LOG")"
+grep -q '^[0-9T:-]*Z info GET /health 403 ' "$LOG" || die "other origin: /health not refused by the daemon: $(cat "$LOG")"
+grep -q '^[0-9T:-]*Z info OPTIONS /run 403 ' "$LOG" || die "other origin: preflight not refused: $(cat "$LOG")"
 assert_eq 0 "$(posts)" "POST /run requests after the other origin's page"
 if [ -n "$api2" ]; then
   assert_exit 0 "$S" ps
@@ -193,7 +193,7 @@ if [ -z "$api2" ]; then
   assert_eq ok "$(jget "$J" 'd["page"]["health"]')" "allowed origin: /health in the page"
   assert_eq "the stack app answers on https://127.1:$PORT (/health: 200 OK)" "$(jget "$J" 'd["healthText"]')" "the page's health line"
   assert_eq False "$(jget "$J" 'd["downloadShown"]')" "allowed origin: no download offered"
-  grep -q '^stack serve: OPTIONS /run 204 ' "$LOG" || die "allowed origin: no preflight answered: $(cat "$LOG")"
+  grep -q '^[0-9T:-]*Z info OPTIONS /run 204 ' "$LOG" || die "allowed origin: no preflight answered: $(cat "$LOG")"
   assert_eq 1 "$(posts)" "POST /run requests that reached the daemon"
   assert_eq "done" "$(jget "$J" 'd["page"]["run"]')" "allowed origin: the answer was read to its end"
   assert_eq closed "$(jget "$J" 'd["panel"]["className"]')" "allowed origin: panel closed at the end"
