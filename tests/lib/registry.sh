@@ -10,8 +10,8 @@
 #   registry_serve_500 PORT     a python3 server answering 500 to everything on PORT (the registry stopped
 #                               first); registry_stop_500 stops it.
 #   registry_blob_gets          how many blob GETs (GET /v2/.../blobs/sha256:...) DIR/registry.log holds.
-#   regimg_setup DIR            the shared base: busybox-static + a 4 MiB random file, built once (kept as
-#                               DIR/base.tar so it can come back after regimg_rm_engine --all).
+#   regimg_setup DIR [BYTES]    the shared base: busybox-static + a 4 MiB (or BYTES) random file, built once
+#                               (kept as DIR/base.tar so it can come back after regimg_rm_engine --all).
 #   regimg_app NAME TAG BYTES   FROM base + its own BYTES random layer, tagged $REGISTRY/$REGIMG_NS/NAME:TAG and
 #                               pushed; regimg_move_tag NAME TAG BYTES does it again (new bytes, same tag).
 #   regimg_ref NAME TAG, regimg_digest REF, regimg_layers REF, regimg_rm_engine [--all]: see below.
@@ -116,12 +116,12 @@ registry_blob_gets() {
 regimg_ref() { printf '%s/%s/%s:%s\n' "$REGISTRY" "$REGIMG_NS" "$1" "$2"; }
 
 regimg_setup() {
-  local dir=$1 d
+  local dir=$1 bytes=${2:-$((4 << 20))} d
   d=$(docker_cmd)
   REGIMG_DIR=$dir
   mkdir -p "$dir/bb" "$dir/base"
   build_busybox_image "$REGIMG_LOCAL/busybox:1" "$dir/bb" sh sleep httpd cat wc ls
-  head -c $((4 << 20)) /dev/urandom >"$dir/base/base.bin"
+  head -c "$bytes" /dev/urandom >"$dir/base/base.bin"
   printf 'FROM %s\nCOPY base.bin /base.bin\n' "$REGIMG_LOCAL/busybox:1" >"$dir/base/Dockerfile"
   "$d" build -q -t "$REGIMG_LOCAL/base:1" "$dir/base" >/dev/null 2>&1 || die "docker build of the base image failed"
   "$d" save -o "$dir/base.tar" "$REGIMG_LOCAL/base:1"
