@@ -118,7 +118,7 @@ assert_eq "$ID1" "$(img image_id)" "pinned image ID"
 assert_eq 3 "$(img layers)" "layers of the pinned image"
 assert_eq True "$(img stored)" "stored"
 assert_exit 0 "$S" show "$A"
-printf '%s\n' "$LAST_STDOUT" | grep -q "image $R1@$DIG1 .*3 layers, stored yes" || die "show: $LAST_STDOUT"
+grep -q "image $R1@$DIG1 .*3 layers, stored yes" <<<"$LAST_STDOUT" || die "show: $LAST_STDOUT"
 assert_eq "$ID1" "$(container_image "$A")" "image the first run runs"
 
 info "2. a second stack whose image shares the base layer adds only its own layer"
@@ -135,6 +135,12 @@ assert_eq 1 "$(show_images "$B")" "registry images of $B"
 assert_eq "$ID2" "$(img image_id)" "pinned image ID of $B"
 assert_eq True "$(img stored)" "$B stored"
 [ -z "$(container "$B")" ] || die "fetch --images started $B"
+# "Runs use the pinned image": the Engine has it, so a new run of the version neither pulls nor loads
+g0=$(registry_blob_gets)
+assert_exit 0 "$S" rm "$A"
+assert_exit 0 "$S" run "$A"
+assert_eq "$g0" "$(registry_blob_gets)" "blob requests of a run whose pinned image the Engine has"
+assert_eq "$ID1" "$(container_image "$A")" "image of the re-run"
 
 info "3. every image removed from the Engine, the registry stopped: stack run --offline loads from the store"
 assert_exit 0 "$S" rm "$A"
