@@ -42,18 +42,6 @@ container_image() { # SLUG: the image ID the stack's running container was creat
 }
 # error_lines: the lines of the last command's stderr that are not progress ("pulling REF", indented layers).
 error_lines() { printf '%s\n' "$LAST_STDERR" | grep -v -e '^pulling ' -e '^[[:space:]]' | grep -c . || true; }
-# assert_fails CMD...: CMD exits 5 (Engine) or 6 (network), whichever the failure is; like assert_exit otherwise.
-assert_fails() {
-  local out err
-  out=$(mktemp) err=$(mktemp)
-  set +e
-  "$@" >"$out" 2>"$err"
-  LAST_EXIT=$?
-  set -e
-  LAST_STDOUT=$(cat "$out") LAST_STDERR=$(cat "$err")
-  rm -f "$out" "$err"
-  case "$LAST_EXIT" in 5 | 6) ;; *) die "[$*] exited $LAST_EXIT, expected 5 or 6: $LAST_STDERR" ;; esac
-}
 # layer_bytes REF N: size of layer N (0 = bottom) of the Engine's image REF as `docker save` writes it.
 layer_bytes() {
   "$D" save -o "$W/save.tar" "$1"
@@ -118,7 +106,7 @@ assert_eq "$ID1" "$(img image_id)" "pinned image ID"
 assert_eq 3 "$(img layers)" "layers of the pinned image"
 assert_eq True "$(img stored)" "stored"
 assert_exit 0 "$S" show "$A"
-grep -q "image $R1@$DIG1 .*3 layers, stored yes" <<<"$LAST_STDOUT" || die "show: $LAST_STDOUT"
+grep -q "$R1@$DIG1 .*3 layers, stored yes" <<<"$LAST_STDOUT" || die "show: $LAST_STDOUT"
 assert_eq "$ID1" "$(container_image "$A")" "image the first run runs"
 
 info "2. a second stack whose image shares the base layer adds only its own layer"
@@ -175,7 +163,7 @@ assert_eq True "$(img stored)" "the new pin stored"
 [ -f "$(object "${L1b[2]}")" ] || die "the new own layer is not an object"
 # "either rolls back to the old pinned images on failure": the registry gone, the pin and the run stay
 registry_stop
-assert_fails "$S" upgrade "$A" --pull
+assert_exit 6 "$S" upgrade "$A" --pull # a registry that cannot be reached: exit 6
 assert_eq 1 "$(show_images "$A")" "registry images after a failed upgrade --pull"
 assert_eq "$DIG1b" "sha256:$(img repo_digest | sed 's/.*sha256://')" "pin after a failed upgrade --pull"
 assert_eq "$ID1b" "$(container_image "$A")" "image after a failed upgrade --pull"
@@ -231,7 +219,8 @@ mkstack rgc$U 1 "$(regimg_ref app3 1)"
 before=$(objects_list)
 registry_stop
 registry_serve_500 "$REGISTRY_PORT"
-assert_fails "$S" run rgc$U
+# a registry answering 5xx is the network's failure: exit 6 (spec/run.md "Registry images", Errors)
+assert_exit 6 "$S" run rgc$U
 assert_eq 1 "$(error_lines)" "error lines for a registry answering 500"
 assert_eq 0 "$(show_images rgc$U)" "images pinned after a 500"
 assert_eq "$before" "$(objects_list)" "objects after a registry answering 500"
@@ -240,7 +229,8 @@ registry_start "$W/reg" "$REGISTRY_PORT"
 # a bundle naming a tag the registry lacks
 mkstack rgd$U 1 "$(regimg_ref app1 nosuchtag)"
 before=$(objects_list)
-assert_fails "$S" run rgd$U
+# a reference the registry lacks ("manifest unknown") is the Engine's answer: exit 5
+assert_exit 5 "$S" run rgd$U
 assert_eq 1 "$(error_lines)" "error lines for a missing tag"
 assert_eq 0 "$(show_images rgd$U)" "images pinned for a missing tag"
 assert_eq "$before" "$(objects_list)" "objects after a missing tag"
@@ -253,7 +243,8 @@ blob=$(curl -fsS -H 'Accept: application/vnd.docker.distribution.manifest.v2+jso
 truncate -s 300000 "$REGISTRY_DIR/data/docker/registry/v2/blobs/sha256/${blob:0:2}/$blob/data"
 mkstack rge$U 1 "$R4"
 before=$(objects_list)
-assert_fails "$S" run rge$U
+# the Engine checks every blob: a cut or damaged one is the network's failure, exit 6
+assert_exit 6 "$S" run rge$U
 assert_eq 1 "$(error_lines)" "error lines for a corrupt blob"
 assert_eq 0 "$(show_images rge$U)" "images pinned for a corrupt blob"
 assert_eq "$before" "$(objects_list)" "objects after a corrupt blob"
