@@ -89,7 +89,7 @@ regimg_rm_engine --all
 info "1. a first run pulls through the Engine, stores the image as layer objects and pins it"
 g0=$(registry_blob_gets)
 s0=$(objects_bytes)
-assert_exit 0 "$S" run "$A" --json
+assert_exit 0 "$S" run "$A" # not --json: that is quiet
 # "a first run pulls (the registry's log shows the blob requests)": 3 layers + the config
 g1=$(registry_blob_gets)
 [ $((g1 - g0)) -ge 4 ] || die "the registry served $((g1 - g0)) blobs for the first run (want >= 4)"
@@ -163,7 +163,7 @@ assert_eq True "$(img stored)" "the new pin stored"
 [ -f "$(object "${L1b[2]}")" ] || die "the new own layer is not an object"
 # "either rolls back to the old pinned images on failure": the registry gone, the pin and the run stay
 registry_stop
-assert_exit 6 "$S" upgrade "$A" --pull # a registry that cannot be reached: exit 6
+assert_exit 5 "$S" upgrade "$A" --pull # an upgrade that rolled back: exit 5 (stack upgrade --help)
 assert_eq 1 "$(show_images "$A")" "registry images after a failed upgrade --pull"
 assert_eq "$DIG1b" "sha256:$(img repo_digest | sed 's/.*sha256://')" "pin after a failed upgrade --pull"
 assert_eq "$ID1b" "$(container_image "$A")" "image after a failed upgrade --pull"
