@@ -185,15 +185,16 @@ assert_exit 0 "$S" rm "$A"
 export STACK_HOME=$H1
 
 info "6. gc --keep 1 after a newer version: the layers only the old one used go, shared ones stay"
+# (stack B: A's version 1 is its rollback target since upgrade --pull, which gc keeps)
 registry_start "$W/reg" "$REGISTRY_PORT"
-regimg_app app1 2 $((2 << 20))
-R3=$(regimg_ref app1 2)
+regimg_app app2 2 $((1 << 20))
+R3=$(regimg_ref app2 2)
 ID3=$(regimg_id "$R3")
 mapfile -t L3 < <(regimg_layers "$R3")
 regimg_rm_engine --all
-mkstack "$A" 2 "$R3"
-assert_exit 0 "$S" run "$A@2"
-assert_exit 0 "$S" rm "$A"
+mkstack "$B" 2 "$R3"
+assert_exit 0 "$S" run "$B@2"
+assert_exit 0 "$S" rm "$B"
 # "Image layers are objects like any other: gc keeps those of kept versions and collects the rest"
 for l in "${L3[@]}"; do [ -f "$(object "$l")" ] || die "version 2's layer $l is not an object"; done
 n0=$(objects_list | wc -l) s0=$(objects_bytes)
@@ -202,16 +203,17 @@ n1=$(objects_list | wc -l) s1=$(objects_bytes)
 info "gc: $n0 -> $n1 objects, $s0 -> $s1 bytes"
 # "when gc collects a version (a newer one imported, --keep 1), the layers only it used go and the ones a kept
 # version shares stay"
-[ ! -e "$(object "${L1[2]}")" ] || die "gc kept the layer only version 1's first pin used"
-[ ! -e "$(object "${L1b[2]}")" ] || die "gc kept the layer only version 1's pin used"
+[ ! -e "$(object "${L2[2]}")" ] || die "gc kept the layer only version 1 of $B used"
+[ ! -e "$(object "${L1[2]}")" ] || die "gc kept the layer of the pin upgrade --pull replaced"
 [ -f "$(object "${L3[1]}")" ] || die "gc removed the base layer version 2 shares"
 [ -f "$(object "${L3[2]}")" ] || die "gc removed version 2's own layer"
-[ $((s0 - s1)) -ge $((2 << 20)) ] || die "gc freed only $((s0 - s1)) bytes"
+[ -f "$(object "${L1b[2]}")" ] || die "gc removed the layer of $A's pin"
+[ $((s0 - s1)) -ge $((3 << 20)) ] || die "gc freed only $((s0 - s1)) bytes"
 assert_exit 0 "$S" verify
 regimg_rm_engine --all
-assert_exit 0 "$S" run "$A" --offline
-assert_eq "$ID3" "$(container_image "$A")" "image of version 2 after gc"
-assert_exit 0 "$S" rm "$A"
+assert_exit 0 "$S" run "$B" --offline
+assert_eq "$ID3" "$(container_image "$B")" "image of version 2 after gc"
+assert_exit 0 "$S" rm "$B"
 
 info "7. bad input: nothing recorded, the store unchanged"
 # "a registry answering 500 ... a clear error, nothing recorded, the store unchanged"
