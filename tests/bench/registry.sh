@@ -46,6 +46,19 @@ mkstack() { # SLUG IMAGE: DIR $W/SLUG, packed as $W/SLUG.stack
   printf 'services:\n  app:\n    image: %s\n    command: [sleep, "600"]\n' "$2" >"$W/$1/compose.yaml"
   "$S" pack "$W/$1" -o "$W/$1.stack" >/dev/null
 }
+stack_run() { # ARGS...: `stack run ARGS --timings`, then `stack rm`; prints "IMAGES-STEP WHOLE" (seconds), or "- -"
+  local s e out
+  out=$(mktemp)
+  s=$(date +%s.%N)
+  if "$S" run "$@" --timings 2>"$out" >/dev/null; then
+    e=$(date +%s.%N)
+    echo "$(awk '$2 == "images" {print $3}' "$out" | grep . || echo -) $(echo "$e - $s" | bc -l)"
+  else
+    echo "- -"
+  fi
+  "$S" rm "$1" >/dev/null 2>&1 || true
+  rm -f "$out"
+}
 home() { # N: a fresh STACK_HOME with both stacks imported
   export STACK_HOME="$W/home$1"
   mkdir -p "$STACK_HOME"
@@ -78,22 +91,23 @@ info "a. first run that pulls and stores vs docker-compose up -d pulling the sam
 ours_first() { # N
   home "a$1"
   regimg_rm_engine --all
-  secs "$S" run rba$U || echo -
-  "$S" rm rba$U >/dev/null 2>&1 || true
+  stack_run rba$U
 }
 theirs_first() {
   regimg_rm_engine --all
   secs docker-compose -p "$P" -f "$W/rba$U/compose.yaml" up -d || echo -
   docker-compose -p "$P" -f "$W/rba$U/compose.yaml" down >/dev/null 2>&1 || true
 }
-o=() n=()
+oi=() ow=() n=()
 for i in 1 2 3; do
-  o+=("$(ours_first "$i")")
+  r=$(ours_first "$i")
+  read -r a b <<<"$r"
+  oi+=("$a") ow+=("$b")
   n+=("$(theirs_first)")
 done
-om=$(median "${o[@]}") nm=$(median "${n[@]}")
-printf 'registry: a. first run pulling %s: stack run (pull, pin, store) %s; docker-compose up -d (pull) %s; ratio %s (target <= 1.3; median of 3)\n' \
-  "$R1" "$(fmt "$om")" "$(fmt "$nm")" "$(ratio "$om" "$nm")"
+oim=$(median "${oi[@]}") owm=$(median "${ow[@]}") nm=$(median "${n[@]}")
+printf 'registry: a. first run pulling %s: stack run (pull, pin, store) %s, of which the images step %s; docker-compose up -d (pull) %s; ratio %s (target <= 1.3; median of 3)\n' \
+  "$R1" "$(fmt "$owm")" "$(fmt "$oim")" "$(fmt "$nm")" "$(ratio "$owm" "$nm")"
 
 info "b. store bytes for two stacks sharing the base layer"
 home b
@@ -109,19 +123,9 @@ fi
 info "c. offline first start from the store vs docker load of a docker save file"
 registry_stop
 export STACK_HOME="$W/homea3" # its pin and layers come from a.3
-ours_offline() { # prints: images-step whole-start
-  local s e out
+ours_offline() {
   regimg_rm_engine --all
-  out=$(mktemp)
-  s=$(date +%s.%N)
-  if "$S" run rba$U --offline --timings 2>"$out" >/dev/null; then
-    e=$(date +%s.%N)
-    echo "$(awk '$2 == "images" {print $3}' "$out" | grep . || echo -) $(echo "$e - $s" | bc -l)"
-  else
-    echo "- -"
-  fi
-  "$S" rm rba$U >/dev/null 2>&1 || true
-  rm -f "$out"
+  stack_run rba$U --offline
 }
 theirs_load() {
   regimg_rm_engine --all
@@ -129,7 +133,8 @@ theirs_load() {
 }
 oi=() ow=() n=()
 for i in 1 2 3; do
-  read -r a b < <(ours_offline)
+  r=$(ours_offline) # not read < <(...): that returns at the echo, before the run is removed
+  read -r a b <<<"$r"
   oi+=("$a") ow+=("$b")
   n+=("$(theirs_load)")
 done
