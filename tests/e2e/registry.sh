@@ -284,4 +284,21 @@ assert_exit 0 "$S" fetch --images rgg$U
 assert_eq 1 "$(show_images rgg$U)" "registry images with keep off for the stack"
 assert_eq False "$(img stored)" "stored with keep off for the stack"
 [ ! -e "$(object "${L2[2]}")" ] || die "keep off for the stack stored app2's own layer"
+
+info "9. a disk that fills up while the image is saved: exit 4, one line, nothing recorded, the store as it was"
+new_tmpdir T
+if mount -t tmpfs -o size=6m tmpfs "$T" 2>/dev/null; then
+  on_exit "umount -l $T"
+  export STACK_HOME=$T/home
+  mkstack rgh$U 1 "$R1" # about 8 MiB of layers for 6 MiB of disk
+  before=$(objects_list)
+  # "Disk full while saving: the run fails with exit 4, nothing half-recorded"
+  assert_exit 4 "$S" fetch --images rgh$U
+  assert_eq 1 "$(error_lines)" "error lines for a full disk"
+  assert_eq 0 "$(show_images rgh$U)" "images pinned after a full disk"
+  assert_eq "$before" "$(objects_list)" "objects after a full disk"
+  [ -z "$(find "$STACK_HOME/tmp" -type f 2>/dev/null)" ] || die "temp files left after a full disk"
+else
+  info "skipped: cannot mount a tmpfs here (needs root)"
+fi
 info "ok"
