@@ -59,6 +59,18 @@ stack_run() { # ARGS...: `stack run ARGS --timings`, then `stack rm`; prints "IM
   "$S" rm "$1" >/dev/null 2>&1 || true
   rm -f "$out"
 }
+# measure OURS THEIRS: 3 rounds, alternating (OURS gets the round's number); sets oim and owm (the median images
+# step and whole run of OURS, a stack_run) and nm (the median of THEIRS, a secs).
+measure() {
+  local oi=() ow=() n=() r a b i
+  for i in 1 2 3; do
+    r=$("$1" "$i") # not read < <(...): that returns at the echo, before the run is removed
+    read -r a b <<<"$r"
+    oi+=("$a") ow+=("$b")
+    n+=("$("$2")")
+  done
+  oim=$(median "${oi[@]}") owm=$(median "${ow[@]}") nm=$(median "${n[@]}")
+}
 home() { # N: a fresh STACK_HOME with both stacks imported
   export STACK_HOME="$W/home$1"
   mkdir -p "$STACK_HOME"
@@ -98,14 +110,7 @@ theirs_first() {
   secs docker-compose -p "$P" -f "$W/rba$U/compose.yaml" up -d || echo -
   docker-compose -p "$P" -f "$W/rba$U/compose.yaml" down >/dev/null 2>&1 || true
 }
-oi=() ow=() n=()
-for i in 1 2 3; do
-  r=$(ours_first "$i")
-  read -r a b <<<"$r"
-  oi+=("$a") ow+=("$b")
-  n+=("$(theirs_first)")
-done
-oim=$(median "${oi[@]}") owm=$(median "${ow[@]}") nm=$(median "${n[@]}")
+measure ours_first theirs_first
 printf 'registry: a. first run pulling %s: stack run (pull, pin, store) %s, of which the images step %s; docker-compose up -d (pull) %s; ratio %s (target <= 1.3; median of 3)\n' \
   "$R1" "$(fmt "$owm")" "$(fmt "$oim")" "$(fmt "$nm")" "$(ratio "$owm" "$nm")"
 
@@ -131,13 +136,6 @@ theirs_load() {
   regimg_rm_engine --all
   secs "$D" load -i "$W/app1.tar" || echo -
 }
-oi=() ow=() n=()
-for i in 1 2 3; do
-  r=$(ours_offline) # not read < <(...): that returns at the echo, before the run is removed
-  read -r a b <<<"$r"
-  oi+=("$a") ow+=("$b")
-  n+=("$(theirs_load)")
-done
-oim=$(median "${oi[@]}") owm=$(median "${ow[@]}") nm=$(median "${n[@]}")
+measure ours_offline theirs_load
 printf 'registry: c. offline first start after docker image rm: images loaded from the store %s (whole start %s); docker load -i of a docker save file %s; ratio %s (target <= 1.0; median of 3)\n' \
   "$(fmt "$oim")" "$(fmt "$owm")" "$(fmt "$nm")" "$(ratio "$oim" "$nm")"

@@ -220,13 +220,13 @@ info "7. bad input: nothing recorded, the store unchanged"
 mkstack rgc$U 1 "$(regimg_ref app3 1)"
 before=$(objects_list)
 registry_stop
-registry_serve_500 "$REGISTRY_PORT"
+registry_serve_500
 # a registry answering 5xx is the network's failure: exit 6 (spec/run.md "Registry images", Errors)
 assert_exit 6 "$S" run rgc$U
 assert_eq 1 "$(error_lines)" "error lines for a registry answering 500"
 assert_eq 0 "$(show_images rgc$U)" "images pinned after a 500"
 assert_eq "$before" "$(objects_list)" "objects after a registry answering 500"
-registry_stop_500
+registry_stop
 registry_start "$W/reg" "$REGISTRY_PORT"
 # a bundle naming a tag the registry lacks
 mkstack rgd$U 1 "$(regimg_ref app1 nosuchtag)"

@@ -7,8 +7,8 @@
 #                               PORT: a restart keeps its address and DIR/data); waits until GET /v2/ answers;
 #                               exports REGISTRY=127.0.0.1:PORT, REGISTRY_PORT, REGISTRY_DIR. Stopped at exit.
 #   registry_stop               stops it (its data stays; registry_start DIR "$REGISTRY_PORT" brings it back).
-#   registry_serve_500 PORT     a python3 server answering 500 to everything on PORT (the registry stopped
-#                               first); registry_stop_500 stops it.
+#   registry_serve_500          a python3 server answering 500 to everything on $REGISTRY (after
+#                               registry_stop); registry_stop stops it too.
 #   registry_blob_gets          how many blob GETs (GET /v2/.../blobs/sha256:...) DIR/registry.log holds.
 #   regimg_setup DIR [BYTES]    the shared base: busybox-static + a 4 MiB (or BYTES) random file, built once
 #                               (kept as DIR/base.tar so it can come back after regimg_rm_engine --all).
@@ -20,16 +20,23 @@
 
 REGIMG_NS=${REGIMG_NS:-stacktest}
 REGIMG_LOCAL="regtest-$$" # this run's local-only images (busybox, the base)
-REGISTRY_PID=
-REGISTRY_500_PID=
+REGISTRY_PID= # the docker-registry, or the 500 server, that serves $REGISTRY now
 _REGISTRY_CLEANUP=
 
 _registry_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# _registry_answers: GET /v2/ answers 200.
-_registry_answers() { curl -fsS -o /dev/null --max-time 2 "http://$REGISTRY/v2/" 2>/dev/null; }
+# _registry_wait WHAT STATUS: wait until GET /v2/ on $REGISTRY answers HTTP STATUS.
+_registry_wait() {
+  local i
+  for i in $(seq 1 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$REGISTRY/v2/" 2>/dev/null)" = "$2" ] && return 0
+    kill -0 "$REGISTRY_PID" 2>/dev/null || die "$1 exited at start (log: $REGISTRY_DIR/registry.log)"
+    sleep 0.1
+  done
+  die "$1 did not answer on $REGISTRY within 10 s"
+}
 
 registry_start() {
   local dir=$1 port=${2:-} i
@@ -58,14 +65,9 @@ Y
   REGISTRY_PID=$!
   if [ -z "$_REGISTRY_CLEANUP" ]; then
     _REGISTRY_CLEANUP=1
-    on_exit "registry_stop; registry_stop_500; regimg_rm_engine --all"
+    on_exit "registry_stop; regimg_rm_engine --all"
   fi
-  for i in $(seq 1 100); do
-    _registry_answers && return 0
-    kill -0 "$REGISTRY_PID" 2>/dev/null || { tail -n 5 "$dir/registry.log" >&2; die "docker-registry exited at start"; }
-    sleep 0.1
-  done
-  die "docker-registry did not answer on $REGISTRY within 10 s"
+  _registry_wait docker-registry 200
 }
 
 registry_stop() {
@@ -76,8 +78,7 @@ registry_stop() {
 }
 
 registry_serve_500() {
-  local port=$1 i
-  python3 - "$port" </dev/null >/dev/null 2>&1 <<'PY' &
+  python3 - "$REGISTRY_PORT" </dev/null >>"$REGISTRY_DIR/registry.log" 2>&1 <<'PY' &
 import http.server, sys
 class H(http.server.BaseHTTPRequestHandler):
     def answer(self):
@@ -92,19 +93,8 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PY
-  REGISTRY_500_PID=$!
-  for i in $(seq 1 50); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/v2/" 2>/dev/null)" = 500 ] && return 0
-    sleep 0.1
-  done
-  die "the 500 server did not answer on port $port"
-}
-
-registry_stop_500() {
-  [ -n "$REGISTRY_500_PID" ] || return 0
-  kill "$REGISTRY_500_PID" 2>/dev/null || true
-  wait "$REGISTRY_500_PID" 2>/dev/null || true
-  REGISTRY_500_PID=
+  REGISTRY_PID=$!
+  _registry_wait "the 500 server" 500
 }
 
 # registry_blob_gets: the blob downloads the registry served so far (its access log).
