@@ -7,8 +7,9 @@
 # nothing; offline with nothing in the Engine and no registry, the run loads from the store; a moved tag does
 # not change what the version runs, `upgrade --pull` moves to it and keeps the old pin when the registry is
 # gone; an export runs offline in a fresh STACK_HOME; gc drops the layers only a collected version used; a
-# registry answering 500, a missing tag, a corrupt blob and a missing digest fail with one line and record nothing; with images.keep off nothing is stored and offline says what lacks; a
-# disk that fills up while saving is exit 4 with nothing recorded.
+# registry answering 500, a missing tag, a corrupt blob and a missing digest fail with one line and record
+# nothing; with images.keep off nothing is stored and offline says what lacks; a disk that fills up while
+# saving is exit 4 with nothing recorded.
 # Each check names the sentence of issue 21 it covers.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/image_lib.sh"
