@@ -1,0 +1,287 @@
+/* usage.c - a run's resource use, health, restarts and limits from the Engine, per container and in total
+ * (spec/run.md "Resource use"). */
+#include "usage.h"
+
+#include "base/mem.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static char *dup_str(const char *s, bool *oom)
+{
+        char *d;
+
+        if (!s)
+                return NULL;
+        d = strdup(s);
+        if (!d)
+                *oom = true;
+        return d;
+}
+
+static void container_release(struct usage_container *c)
+{
+        free(c->id);
+        free(c->name);
+        free(c->service);
+        free(c->state);
+        free(c->health);
+        free(c->health_output);
+        memset(c, 0, sizeof *c);
+}
+
+void usage_containers_free(struct usage_container *c, size_t n)
+{
+        MEM_FREE_ARRAY(c, n, container_release);
+}
+
+/* The last non-empty line of the newest health check's output, when the container is unhealthy. */
+static char *failing_output(json_t *health, bool *oom)
+{
+        json_t *log = json_object_get(health, "Log");
+        const char *out = json_string_value(json_object_get(json_array_get(log, json_array_size(log) - 1), "Output"));
+        const char *end, *start;
+        char *line;
+
+        if (!out)
+                return NULL;
+        end = out + strlen(out);
+        while (end > out && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+                end--;
+        for (start = end; start > out && start[-1] != '\n'; start--)
+                ;
+        if (start == end)
+                return NULL;
+        line = strndup(start, (size_t)(end - start));
+        if (!line)
+                *oom = true;
+        return line;
+}
+
+static void limits_of(json_t *host, struct usage_limits *l)
+{
+        json_int_t nano = json_integer_value(json_object_get(host, "NanoCpus"));
+        json_int_t quota = json_integer_value(json_object_get(host, "CpuQuota"));
+        json_int_t period = json_integer_value(json_object_get(host, "CpuPeriod"));
+        json_int_t mem = json_integer_value(json_object_get(host, "Memory"));
+        json_int_t pids = json_integer_value(json_object_get(host, "PidsLimit"));
+
+        if (nano > 0)
+                l->cpus = (double)nano / 1e9;
+        else if (quota > 0)
+                l->cpus = (double)quota / (double)(period > 0 ? period : 100000);
+        l->memory = mem > 0 ? (uint64_t)mem : 0;
+        l->pids = pids > 0 ? (int64_t)pids : 0;
+}
+
+/* One entry of the project's container list, with what its inspect answer says. */
+static int container_of(struct engine *e, json_t *item, struct usage_container *c, bool *ret_gone,
+                        struct error *err)
+{
+        json_t *j = NULL, *state, *health;
+        const char *name = json_string_value(json_array_get(json_object_get(item, "Names"), 0)), *h;
+        bool oom = false;
+        int r;
+
+        c->id = dup_str(json_string_value(json_object_get(item, "Id")), &oom);
+        if (!c->id)
+                return oom ? error_set(err, STACK_EFAIL, "out of memory")
+                           : error_set(err, STACK_ERUNTIME, "Docker Engine: GET /containers/json: an entry has no Id");
+        r = engine_inspect(e, "containers", c->id, &j, err);
+        if (r < 0)
+                return r;
+        *ret_gone = !j;
+        if (!j)
+                return 0;
+        c->name = dup_str(name && *name == '/' ? name + 1 : name, &oom);
+        c->service = dup_str(
+                json_string_value(json_object_get(json_object_get(item, "Labels"), "com.docker.compose.service")),
+                &oom);
+        state = json_object_get(j, "State");
+        c->state = dup_str(json_string_value(json_object_get(state, "Status")), &oom);
+        health = json_object_get(state, "Health");
+        h = json_string_value(json_object_get(health, "Status"));
+        if (h && *h && strcmp(h, "none"))
+                c->health = dup_str(h, &oom);
+        if (c->health && !strcmp(c->health, "unhealthy"))
+                c->health_output = failing_output(health, &oom);
+        c->restarts = (unsigned)json_integer_value(json_object_get(j, "RestartCount"));
+        limits_of(json_object_get(j, "HostConfig"), &c->limits);
+        json_decref(j);
+        return oom ? error_set(err, STACK_EFAIL, "out of memory") : 0;
+}
+
+static int container_cmp(const void *a, const void *b)
+{
+        const struct usage_container *x = a, *y = b;
+
+        return strcmp(x->name ? x->name : x->id, y->name ? y->name : y->id);
+}
+
+static int health_rank(const char *h)
+{
+        return !h ? 0 : !strcmp(h, "healthy") ? 1 : !strcmp(h, "starting") ? 2 : 3;
+}
+
+static void add_up(const struct usage_container *c, size_t n, struct usage_total *t)
+{
+        static const char *const names[] = {NULL, "healthy", "starting", "unhealthy"};
+        uint64_t host_mem = 0;
+        int worst = 0;
+
+        memset(t, 0, sizeof *t);
+        t->has_limits[0] = t->has_limits[1] = t->has_limits[2] = n > 0;
+        for (size_t i = 0; i < n; i++) {
+                t->containers++;
+                if (c[i].state && !strcmp(c[i].state, "running"))
+                        t->running++;
+                t->restarts += c[i].restarts;
+                if (health_rank(c[i].health) > worst)
+                        worst = health_rank(c[i].health);
+                if (c[i].health_output && !t->failing[0])
+                        snprintf(t->failing, sizeof t->failing, "%s: %s", c[i].service ? c[i].service : c[i].name,
+                                 c[i].health_output);
+                t->has_limits[0] &= c[i].limits.cpus > 0;
+                t->has_limits[1] &= c[i].limits.memory > 0;
+                t->has_limits[2] &= c[i].limits.pids > 0;
+                t->limits.cpus += c[i].limits.cpus;
+                t->limits.memory += c[i].limits.memory;
+                t->limits.pids += c[i].limits.pids;
+                if (!c[i].stats)
+                        continue;
+                t->use.cpu_percent += c[i].use.cpu_percent;
+                t->use.mem_used += c[i].use.mem_used;
+                t->use.mem_limit += c[i].use.mem_limit;
+                if (c[i].use.mem_limit > host_mem)
+                        host_mem = c[i].use.mem_limit;
+                t->use.net_rx += c[i].use.net_rx;
+                t->use.net_tx += c[i].use.net_tx;
+                t->use.blk_read += c[i].use.blk_read;
+                t->use.blk_write += c[i].use.blk_write;
+                t->use.pids += c[i].use.pids;
+        }
+        if (!t->has_limits[1] && host_mem) /* one without a limit may take all the host has */
+                t->use.mem_limit = host_mem;
+        if (!t->has_limits[0])
+                t->limits.cpus = 0;
+        if (!t->has_limits[1])
+                t->limits.memory = 0;
+        if (!t->has_limits[2])
+                t->limits.pids = 0;
+        t->health = names[worst];
+}
+
+/* The project's containers, inspected; with stats, each running one sampled (CPU % since prev). */
+static int containers_of(struct engine *e, const struct run_row *row, bool stats, const struct usage_container *prev,
+                         size_t n_prev, struct usage_container **ret, size_t *ret_n, struct usage_total *ret_total,
+                         struct error *err)
+{
+        char label[512];
+        json_t *list = NULL, *item;
+        struct usage_container *v = NULL;
+        size_t n = 0, i;
+        int r;
+
+        if (!e || !row || !row->project || !ret_total)
+                return error_set(err, STACK_EFAIL, "usage: missing argument");
+        snprintf(label, sizeof label, "com.docker.compose.project=%s", row->project);
+        r = engine_containers_json(e, "label", label, &list, err);
+        if (r < 0)
+                return r;
+        if (json_array_size(list) && !(v = calloc(json_array_size(list), sizeof *v))) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto fail;
+        }
+        json_array_foreach(list, i, item)
+        {
+                bool gone = false;
+                struct usage_container *c = &v[n++];
+                r = container_of(e, item, c, &gone, err);
+                if (r < 0)
+                        goto fail;
+                if (!gone && stats && c->state && !strcmp(c->state, "running")) {
+                        struct error ignored = ERROR_INIT;
+                        /* a container that stops between the two calls is simply not sampled */
+                        c->stats = engine_container_stats(e, c->id, &c->use, &ignored) == 0;
+                        for (size_t k = 0; c->stats && k < n_prev; k++)
+                                if (prev[k].stats && !strcmp(prev[k].id, c->id))
+                                        c->use.cpu_percent = engine_stats_cpu_percent(&prev[k].use, &c->use);
+                }
+                if (gone)
+                        container_release(&v[--n]);
+        }
+        if (n > 1)
+                qsort(v, n, sizeof *v, container_cmp);
+        add_up(v, n, ret_total);
+        if (ret) {
+                *ret = v;
+                *ret_n = n;
+                v = NULL;
+                n = 0;
+        }
+fail:
+        usage_containers_free(v, n);
+        json_decref(list);
+        return r;
+}
+
+int usage_sample(struct engine *e, const struct run_row *row, const struct usage_container *prev, size_t n_prev,
+                 struct usage_container **ret, size_t *ret_n, struct usage_total *ret_total, struct error *err)
+{
+        if (!ret || !ret_n)
+                return error_set(err, STACK_EFAIL, "usage_sample: missing argument");
+        return containers_of(e, row, true, prev, n_prev, ret, ret_n, ret_total, err);
+}
+
+int usage_health(struct engine *e, const struct run_row *row, struct usage_total *ret_total, struct error *err)
+{
+        return containers_of(e, row, false, NULL, 0, NULL, NULL, ret_total, err);
+}
+
+int usage_of_run(struct store *s, struct engine *e, const char *id_or_slug, struct usage_container **ret,
+                 size_t *ret_n, struct usage_total *ret_total, struct error *err)
+{
+        struct run_row row = {0};
+        struct usage_container *first = NULL;
+        size_t n_first = 0;
+        struct timespec wait = {USAGE_CPU_WINDOW_MS / 1000, (USAGE_CPU_WINDOW_MS % 1000) * 1000000L};
+        int r = runs_get(s, id_or_slug, &row, err);
+
+        if (r < 0)
+                return r;
+        r = usage_sample(e, &row, NULL, 0, &first, &n_first, ret_total, err);
+        if (r == 0 && ret_total->running) {
+                nanosleep(&wait, NULL);
+                r = usage_sample(e, &row, first, n_first, ret, ret_n, ret_total, err);
+        } else if (r == 0) {
+                *ret = first;
+                *ret_n = n_first;
+                first = NULL;
+                n_first = 0;
+        }
+        usage_containers_free(first, n_first);
+        run_row_release(&row);
+        return r;
+}
+
+json_t *usage_json(const struct engine_stats *u)
+{
+        return json_pack("{s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "cpu_percent", u->cpu_percent, "mem_used",
+                         (json_int_t)u->mem_used, "mem_limit", (json_int_t)u->mem_limit, "net_rx",
+                         (json_int_t)u->net_rx, "net_tx", (json_int_t)u->net_tx, "blk_read", (json_int_t)u->blk_read,
+                         "blk_write", (json_int_t)u->blk_write, "pids", (json_int_t)u->pids);
+}
+
+json_t *usage_limits_json(const struct usage_total *t)
+{
+        json_t *o = json_object();
+
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "cpus", t->has_limits[0] ? json_real(t->limits.cpus) : json_null());
+        json_object_set_new(o, "memory", t->has_limits[1] ? json_integer((json_int_t)t->limits.memory) : json_null());
+        json_object_set_new(o, "pids", t->has_limits[2] ? json_integer((json_int_t)t->limits.pids) : json_null());
+        return o;
+}
