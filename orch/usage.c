@@ -240,21 +240,17 @@ int usage_health(struct engine *e, const struct run_row *row, struct usage_total
         return containers_of(e, row, false, NULL, 0, NULL, NULL, ret_total, err);
 }
 
-int usage_of_run(struct store *s, struct engine *e, const char *id_or_slug, struct usage_container **ret,
-                 size_t *ret_n, struct usage_total *ret_total, struct error *err)
+int usage_of_row(struct engine *e, const struct run_row *row, struct usage_container **ret, size_t *ret_n,
+                 struct usage_total *ret_total, struct error *err)
 {
-        struct run_row row = {0};
         struct usage_container *first = NULL;
         size_t n_first = 0;
         struct timespec wait = {USAGE_CPU_WINDOW_MS / 1000, (USAGE_CPU_WINDOW_MS % 1000) * 1000000L};
-        int r = runs_get(s, id_or_slug, &row, err);
+        int r = usage_sample(e, row, NULL, 0, &first, &n_first, ret_total, err);
 
-        if (r < 0)
-                return r;
-        r = usage_sample(e, &row, NULL, 0, &first, &n_first, ret_total, err);
         if (r == 0 && ret_total->running) {
                 nanosleep(&wait, NULL);
-                r = usage_sample(e, &row, first, n_first, ret, ret_n, ret_total, err);
+                r = usage_sample(e, row, first, n_first, ret, ret_n, ret_total, err);
         } else if (r == 0) {
                 *ret = first;
                 *ret_n = n_first;
@@ -262,6 +258,17 @@ int usage_of_run(struct store *s, struct engine *e, const char *id_or_slug, stru
                 n_first = 0;
         }
         usage_containers_free(first, n_first);
+        return r;
+}
+
+int usage_of_run(struct store *s, struct engine *e, const char *id_or_slug, struct usage_container **ret,
+                 size_t *ret_n, struct usage_total *ret_total, struct error *err)
+{
+        struct run_row row = {0};
+        int r = runs_get(s, id_or_slug, &row, err);
+
+        if (r == 0)
+                r = usage_of_row(e, &row, ret, ret_n, ret_total, err);
         run_row_release(&row);
         return r;
 }

@@ -6,7 +6,8 @@
  * Calling sequence:
  *   usage_of_run(s, e, id_or_slug, &c, &n, &total, err)   one-shot, for `stack top` and GET /runs/{id}: two
  *                          samples USAGE_CPU_WINDOW_MS apart (the CPU % is the share of the host's CPU time
- *                          between them, as docker stats computes it); usage_containers_free(c, n) after
+ *                          between them, as docker stats computes it); usage_containers_free(c, n) after;
+ *                          usage_of_row(e, row, ...) the same for a run row in hand
  *   usage_sample(e, row, prev, n_prev, &c, &n, &total, err)   one sample of a run's containers with the CPU %
  *                          since prev (the previous sample's containers, matched by id; NULL the first time:
  *                          CPU 0), for a sampler that keeps its last sample (api/sampler.c)
@@ -62,6 +63,8 @@ struct usage_total {
 
 int usage_of_run(struct store *s, struct engine *e, const char *id_or_slug, struct usage_container **ret,
                  size_t *ret_n, struct usage_total *ret_total, struct error *err);
+int usage_of_row(struct engine *e, const struct run_row *row, struct usage_container **ret, size_t *ret_n,
+                 struct usage_total *ret_total, struct error *err);
 int usage_sample(struct engine *e, const struct run_row *row, const struct usage_container *prev, size_t n_prev,
                  struct usage_container **ret, size_t *ret_n, struct usage_total *ret_total, struct error *err);
 int usage_health(struct engine *e, const struct run_row *row, struct usage_total *ret_total, struct error *err);
