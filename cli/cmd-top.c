@@ -30,10 +30,10 @@ static json_t *container_json(const struct usage_container *c)
 
 static json_t *run_json(const struct top_run *t)
 {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:i, s:o, s:o}", "id", t->row.id, "slug", t->row.slug, "state",
-                              run_state_name(t->row.state), "health", t->total.health, "restarts",
-                              (int)t->total.restarts, "usage", usage_json(&t->total.use), "limits",
-                              usage_limits_json(&t->total));
+        json_t *o =
+                json_pack("{s:s, s:s, s:s, s:s?, s:i, s:o, s:o}", "id", t->row.id, "slug", t->row.slug, "state",
+                          run_state_name(t->row.state), "health", t->total.health, "restarts", (int)t->total.restarts,
+                          "usage", usage_json(&t->total.use), "limits", usage_limits_json(&t->total));
         json_t *a = json_array();
 
         for (size_t i = 0; o && a && i < t->n; i++)

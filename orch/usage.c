@@ -77,8 +77,7 @@ static void limits_of(json_t *host, struct usage_limits *l)
 }
 
 /* One entry of the project's container list, with what its inspect answer says. */
-static int container_of(struct engine *e, json_t *item, struct usage_container *c, bool *ret_gone,
-                        struct error *err)
+static int container_of(struct engine *e, json_t *item, struct usage_container *c, bool *ret_gone, struct error *err)
 {
         json_t *j = NULL, *state, *health;
         const char *name = json_string_value(json_array_get(json_object_get(item, "Names"), 0)), *h;
@@ -261,8 +260,8 @@ int usage_of_row(struct engine *e, const struct run_row *row, struct usage_conta
         return r;
 }
 
-int usage_of_run(struct store *s, struct engine *e, const char *id_or_slug, struct usage_container **ret,
-                 size_t *ret_n, struct usage_total *ret_total, struct error *err)
+int usage_of_run(struct store *s, struct engine *e, const char *id_or_slug, struct usage_container **ret, size_t *ret_n,
+                 struct usage_total *ret_total, struct error *err)
 {
         struct run_row row = {0};
         int r = runs_get(s, id_or_slug, &row, err);

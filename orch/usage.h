@@ -61,8 +61,8 @@ struct usage_total {
         bool has_limits[3];         /* cpus, memory, pids: every container has it */
 };
 
-int usage_of_run(struct store *s, struct engine *e, const char *id_or_slug, struct usage_container **ret,
-                 size_t *ret_n, struct usage_total *ret_total, struct error *err);
+int usage_of_run(struct store *s, struct engine *e, const char *id_or_slug, struct usage_container **ret, size_t *ret_n,
+                 struct usage_total *ret_total, struct error *err);
 int usage_of_row(struct engine *e, const struct run_row *row, struct usage_container **ret, size_t *ret_n,
                  struct usage_total *ret_total, struct error *err);
 int usage_sample(struct engine *e, const struct run_row *row, const struct usage_container *prev, size_t n_prev,
