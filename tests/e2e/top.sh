@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Resource use, health and restarts on the real Docker Engine (spec/cli.md "stack top", "stack ps"; spec/api.md
-# "GET /runs", "GET /events"): a stack with a busy loop and a container holding 30 MiB in /dev/shm whose
+# "GET /runs", "GET /events"): a stack with two busy loops (a busy machine still gives them over half a core) and a container holding 30 MiB in /dev/shm whose
 # healthcheck starts failing after a few seconds. `stack top --json` is checked against `docker stats --no-stream`
 # in the same test (memory within 10% or 2 MiB, the busy loop over 50% CPU in both); stack ps shows the failing
 # check's output; ps --json is an array that holds a request pending approval (POST /run to stack serve) with its
@@ -43,7 +43,7 @@ Y
 mkstack "$SLUG" "services:
   busy:
     image: $TAG
-    command: [sh, -c, 'while :; do :; done']
+    command: [sh, -c, 'while :; do :; done & while :; do :; done']
   mem:
     image: $TAG
     command: [sh, -c, 'head -c 31457280 /dev/zero >/dev/shm/f; sleep 8; touch /tmp/bad; exec sleep 3600']
@@ -56,11 +56,12 @@ assert_exit 0 "$S" run "$SLUG" --offline
 RUN=$("$S" ps --json | python3 -c 'import json,sys; print([r["id"] for r in json.load(sys.stdin) if r["slug"]==sys.argv[1]][0])' "$SLUG")
 
 info "top_matches_docker_stats"
-assert_exit 0 "$S" top "$SLUG" --json
-printf '%s' "$LAST_STDOUT" >"$W/top.json"
-"$D" stats --no-stream --no-trunc --format '{{.ID}}	{{.CPUPerc}}	{{.MemUsage}}' \
-  $("$D" ps -q --filter "label=com.docker.compose.project=stack-$SLUG") >"$W/stats.txt"
-python3 - "$W/top.json" "$W/stats.txt" "$RUN" <<'P' || die "stack top and docker stats disagree: $(cat "$W/top.json" "$W/stats.txt")"
+compare() { # stack top --json and docker stats --no-stream, one right after the other
+  assert_exit 0 "$S" top "$SLUG" --json
+  printf '%s' "$LAST_STDOUT" >"$W/top.json"
+  "$D" stats --no-stream --no-trunc --format '{{.ID}}	{{.CPUPerc}}	{{.MemUsage}}' \
+    $("$D" ps -q --filter "label=com.docker.compose.project=stack-$SLUG") >"$W/stats.txt"
+  python3 - "$W/top.json" "$W/stats.txt" "$RUN" <<'P'
 import json, re, sys
 top = json.load(open(sys.argv[1]))
 assert isinstance(top, list) and len(top) == 1, "one run"
@@ -95,6 +96,13 @@ for svc, c in by_service.items():
 assert by_service["mem"]["usage"]["mem_used"] >= 30 << 20, "the 30 MiB in /dev/shm"
 assert run["usage"]["mem_used"] == total_used, "the total is the sum"
 P
+}
+# Both read the CPU over about a second: on a machine shared with other work a sample may catch the loops
+# starved, so three tries.
+for try in 1 2 3; do
+  compare && break
+  [ "$try" -lt 3 ] || die "stack top and docker stats disagree: $(cat "$W/top.json" "$W/stats.txt")"
+done
 assert_exit 0 "$S" top
 case "$LAST_STDOUT" in *"$SLUG ($RUN)"*busy*mem*) ;; *) die "stack top: $LAST_STDOUT" ;; esac
 
