@@ -5,20 +5,16 @@
 #include "base/mem.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static char *dup_str(const char *s, bool *oom)
+/* *dst a heap copy of src (NULL for NULL); false when out of memory. */
+static bool copy(char **dst, const char *src)
 {
-        char *d;
-
-        if (!s)
-                return NULL;
-        d = strdup(s);
-        if (!d)
-                *oom = true;
-        return d;
+        *dst = src ? strdup(src) : NULL;
+        return !src || *dst;
 }
 
 static void container_release(struct usage_container *c)
@@ -37,13 +33,12 @@ void usage_containers_free(struct usage_container *c, size_t n)
         MEM_FREE_ARRAY(c, n, container_release);
 }
 
-/* The last non-empty line of the newest health check's output, when the container is unhealthy. */
-static char *failing_output(json_t *health, bool *oom)
+/* The last non-empty line of the newest health check's output (in line, cut to size), or NULL. */
+static const char *failing_output(json_t *health, char *line, size_t size)
 {
         json_t *log = json_object_get(health, "Log");
         const char *out = json_string_value(json_object_get(json_array_get(log, json_array_size(log) - 1), "Output"));
         const char *end, *start;
-        char *line;
 
         if (!out)
                 return NULL;
@@ -54,9 +49,7 @@ static char *failing_output(json_t *health, bool *oom)
                 ;
         if (start == end)
                 return NULL;
-        line = strndup(start, (size_t)(end - start));
-        if (!line)
-                *oom = true;
+        snprintf(line, size, "%.*s", (int)(end - start), start);
         return line;
 }
 
@@ -81,35 +74,34 @@ static int container_of(struct engine *e, json_t *item, struct usage_container *
 {
         json_t *j = NULL, *state, *health;
         const char *name = json_string_value(json_array_get(json_object_get(item, "Names"), 0)), *h;
-        bool oom = false;
+        char line[256];
+        bool ok;
         int r;
 
-        c->id = dup_str(json_string_value(json_object_get(item, "Id")), &oom);
-        if (!c->id)
-                return oom ? error_set(err, STACK_EFAIL, "out of memory")
-                           : error_set(err, STACK_ERUNTIME, "Docker Engine: GET /containers/json: an entry has no Id");
+        if (!json_string_value(json_object_get(item, "Id")))
+                return error_set(err, STACK_ERUNTIME, "Docker Engine: GET /containers/json: an entry has no Id");
+        if (!copy(&c->id, json_string_value(json_object_get(item, "Id"))))
+                return error_set(err, STACK_EFAIL, "out of memory");
         r = engine_inspect(e, "containers", c->id, &j, err);
         if (r < 0)
                 return r;
         *ret_gone = !j;
         if (!j)
                 return 0;
-        c->name = dup_str(name && *name == '/' ? name + 1 : name, &oom);
-        c->service = dup_str(
-                json_string_value(json_object_get(json_object_get(item, "Labels"), "com.docker.compose.service")),
-                &oom);
         state = json_object_get(j, "State");
-        c->state = dup_str(json_string_value(json_object_get(state, "Status")), &oom);
         health = json_object_get(state, "Health");
         h = json_string_value(json_object_get(health, "Status"));
-        if (h && *h && strcmp(h, "none"))
-                c->health = dup_str(h, &oom);
-        if (c->health && !strcmp(c->health, "unhealthy"))
-                c->health_output = failing_output(health, &oom);
+        ok = copy(&c->name, name && *name == '/' ? name + 1 : name) &&
+             copy(&c->service,
+                  json_string_value(json_object_get(json_object_get(item, "Labels"), "com.docker.compose.service"))) &&
+             copy(&c->state, json_string_value(json_object_get(state, "Status"))) &&
+             copy(&c->health, h && *h && strcmp(h, "none") ? h : NULL);
+        if (ok && c->health && !strcmp(c->health, "unhealthy"))
+                ok = copy(&c->health_output, failing_output(health, line, sizeof line));
         c->restarts = (unsigned)json_integer_value(json_object_get(j, "RestartCount"));
         limits_of(json_object_get(j, "HostConfig"), &c->limits);
         json_decref(j);
-        return oom ? error_set(err, STACK_EFAIL, "out of memory") : 0;
+        return ok ? 0 : error_set(err, STACK_EFAIL, "out of memory");
 }
 
 static int container_cmp(const void *a, const void *b)
