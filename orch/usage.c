@@ -206,11 +206,11 @@ static int containers_of(struct engine *e, const struct run_row *row, bool stats
         if (n > 1)
                 qsort(v, n, sizeof *v, container_cmp);
         add_up(v, n, ret_total);
-        if (ret) {
+        if (ret) { /* handed over whole: nothing here to free but the list */
+                json_decref(list);
                 *ret = v;
                 *ret_n = n;
-                v = NULL;
-                n = 0;
+                return 0;
         }
 fail:
         usage_containers_free(v, n);
