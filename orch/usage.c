@@ -164,6 +164,41 @@ static void add_up(const struct usage_container *c, size_t n, struct usage_total
         t->health = names[worst];
 }
 
+/* Stats of the running ones of v[n] at once (a container that stops meanwhile is simply not sampled), the CPU %
+ * since prev where it has the container. */
+static int sample(struct engine *e, struct usage_container *v, size_t n, const struct usage_container *prev,
+                  size_t n_prev, struct error *err)
+{
+        const char **ids = calloc(n ? n : 1, sizeof *ids);
+        struct engine_stats *use = calloc(n ? n : 1, sizeof *use);
+        bool *ok = calloc(n ? n : 1, sizeof *ok);
+        size_t m = 0;
+        int r = 0;
+
+        if (!ids || !use || !ok) {
+                r = error_set(err, STACK_EFAIL, "out of memory");
+                goto done;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (v[i].state && !strcmp(v[i].state, "running"))
+                        ids[m++] = v[i].id;
+        r = engine_containers_stats(e, ids, m, use, ok, err);
+        for (size_t i = 0, k = 0; r == 0 && i < n; i++) {
+                if (!v[i].state || strcmp(v[i].state, "running"))
+                        continue;
+                v[i].stats = ok[k];
+                v[i].use = use[k++];
+                for (size_t p = 0; v[i].stats && p < n_prev; p++)
+                        if (prev[p].stats && !strcmp(prev[p].id, v[i].id))
+                                v[i].use.cpu_percent = engine_stats_cpu_percent(&prev[p].use, &v[i].use);
+        }
+done:
+        free(ids);
+        free(use);
+        free(ok);
+        return r;
+}
+
 /* The project's containers, inspected; with stats, each running one sampled (CPU % since prev). */
 static int containers_of(struct engine *e, const struct run_row *row, bool stats, const struct usage_container *prev,
                          size_t n_prev, struct usage_container **ret, size_t *ret_n, struct usage_total *ret_total,
@@ -188,20 +223,16 @@ static int containers_of(struct engine *e, const struct run_row *row, bool stats
         json_array_foreach(list, i, item)
         {
                 bool gone = false;
-                struct usage_container *c = &v[n++];
-                r = container_of(e, item, c, &gone, err);
+                r = container_of(e, item, &v[n++], &gone, err);
                 if (r < 0)
                         goto fail;
-                if (!gone && stats && c->state && !strcmp(c->state, "running")) {
-                        struct error ignored = ERROR_INIT;
-                        /* a container that stops between the two calls is simply not sampled */
-                        c->stats = engine_container_stats(e, c->id, &c->use, &ignored) == 0;
-                        for (size_t k = 0; c->stats && k < n_prev; k++)
-                                if (prev[k].stats && !strcmp(prev[k].id, c->id))
-                                        c->use.cpu_percent = engine_stats_cpu_percent(&prev[k].use, &c->use);
-                }
                 if (gone)
                         container_release(&v[--n]);
+        }
+        if (stats) {
+                r = sample(e, v, n, prev, n_prev, err);
+                if (r < 0)
+                        goto fail;
         }
         if (n > 1)
                 qsort(v, n, sizeof *v, container_cmp);

@@ -4,11 +4,14 @@
 #include "engine.h"
 #include "engine-int.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define ONE_SHOT_MINOR 41 /* the API version that added one-shot=true */
+#define STATS_PARALLEL 32 /* stats calls in flight at once (a thread and a connection each) */
 
 static uint64_t u64(json_t *j, const char *key)
 {
@@ -106,5 +109,62 @@ int engine_container_stats(struct engine *e, const char *id, struct engine_stats
         st.pids = (unsigned)u64(json_object_get(j, "pids_stats"), "current");
         json_decref(j);
         *ret = st;
+        return 0;
+}
+
+/* ---- many at once ---- */
+
+struct stats_call {
+        struct engine e; /* a connection of its own: a curl handle is not shared between threads */
+        const char *id;
+        struct engine_stats *ret;
+        bool *ok;
+};
+
+static void *stats_thread(void *arg)
+{
+        struct stats_call *c = arg;
+        struct error ignored = ERROR_INIT;
+
+        *c->ok = engine_container_stats(&c->e, c->id, c->ret, &ignored) == 0;
+        return NULL;
+}
+
+int engine_containers_stats(struct engine *e, const char *const *ids, size_t n, struct engine_stats *rets, bool *oks,
+                            struct error *err)
+{
+        struct stats_call calls[STATS_PARALLEL];
+        pthread_t threads[STATS_PARALLEL];
+
+        if (!e || (n && (!ids || !rets || !oks)))
+                return error_set(err, STACK_EFAIL, "engine_containers_stats: missing argument");
+        for (size_t base = 0; base < n; base += STATS_PARALLEL) {
+                size_t batch = n - base < STATS_PARALLEL ? n - base : STATS_PARALLEL, made = 0;
+                bool failed = false;
+                for (size_t i = 0; i < batch; i++) {
+                        struct stats_call *c = &calls[i];
+                        memset(c, 0, sizeof *c);
+                        c->e.socket = e->socket;
+                        memcpy(c->e.prefix, e->prefix, sizeof c->e.prefix);
+                        c->e.curl = curl_easy_init();
+                        c->id = ids[base + i];
+                        c->ret = &rets[base + i];
+                        c->ok = &oks[base + i];
+                        *c->ok = false;
+                        if (!c->e.curl || pthread_create(&threads[i], NULL, stats_thread, c) != 0) {
+                                if (c->e.curl)
+                                        curl_easy_cleanup(c->e.curl);
+                                failed = true;
+                                break;
+                        }
+                        made++;
+                }
+                for (size_t i = 0; i < made; i++) {
+                        pthread_join(threads[i], NULL);
+                        curl_easy_cleanup(calls[i].e.curl);
+                }
+                if (failed)
+                        return error_set(err, STACK_EFAIL, "cannot start a thread to read container stats");
+        }
         return 0;
 }

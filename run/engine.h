@@ -205,6 +205,11 @@ struct engine_stats {
         unsigned online_cpus;
 };
 int engine_container_stats(struct engine *e, const char *id, struct engine_stats *ret, struct error *err);
+/* engine_container_stats() of n containers at once, each on a connection of its own (the Engine answers a stats
+ * call at its collector's next tick, about a second: one after another would take n seconds). rets[i] and
+ * oks[i] for ids[i]; oks[i] false for one that failed or is gone. Fails only when it cannot start a thread. */
+int engine_containers_stats(struct engine *e, const char *const *ids, size_t n, struct engine_stats *rets, bool *oks,
+                            struct error *err);
 double engine_stats_cpu_percent(const struct engine_stats *older, const struct engine_stats *newer);
 
 #endif
