@@ -5,7 +5,7 @@
 # in the same test (memory within 10% or 2 MiB, the busy loop over 50% CPU in both); stack ps shows the failing
 # check's output; ps --json is an array that holds a request pending approval (POST /run to stack serve) with its
 # id; GET /runs and /runs/{id} carry health, restarts, alerts, usage and limits; /events carries "usage" events
-# while someone reads it.
+# while someone reads it, and the sampler stops once nobody does.
 . "$(dirname "$0")/lib.sh"
 set -euo pipefail
 S=$STACK_BIN
@@ -144,7 +144,7 @@ assert u["cpu_percent"] > 50 and u["mem_used"] >= 30 << 20 and u["mem_limit"] > 
 P
 
 info "events_carry_usage_while_read"
-cu -N "$B/events" >"$W/events" 2>/dev/null &
+curl -sSN --cacert "$STACK_HOME/keys/api-cert.pem" -H "Authorization: Bearer $TOKEN" "$B/events" >"$W/events" 2>/dev/null &
 EV=$!
 on_exit "kill $EV 2>/dev/null || true"
 for _ in $(seq 1 100); do [ "$(grep -c '^event: usage' "$W/events" 2>/dev/null)" -ge 2 ] && break; sleep 0.1; done
@@ -160,6 +160,18 @@ P
 cu "$B/runs" | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin)["runs"] if x["id"]==sys.argv[1]][0]; assert r["usage"] and r["usage"]["mem_used"] > 0, r' "$RUN" \
   || die "GET /runs has no sampled usage while /events is read"
 kill $EV
+wait $EV 2>/dev/null || true
+info "no_sampling_without_a_reader"
+T0=$SECONDS
+# The daemon notices a reader is gone when a write to it fails (the next usage events), then the sampler
+# forgets its samples within its interval.
+for _ in $(seq 1 150); do
+  cu "$B/runs" | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin)["runs"] if x["id"]==sys.argv[1]][0]; sys.exit(0 if r["usage"] is None else 1)' "$RUN" && break
+  sleep 0.2
+done
+cu "$B/runs" | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin)["runs"] if x["id"]==sys.argv[1]][0]; assert r["usage"] is None, r' "$RUN" \
+  || die "GET /runs still shows a sample once nobody reads /events"
+info "usage null after $((SECONDS - T0)) s"
 
 info "ps_json_lists_a_pending_request"
 code=$(cu -o "$W/post.b" -w '%{http_code}' -X POST -H 'Content-Type: application/json' -H 'Accept: application/json' \
