@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Resource use, health and restarts on the real Docker Engine (spec/cli.md "stack top", "stack ps"; spec/api.md
-# "GET /runs", "GET /events"): a stack with two busy loops (a busy machine still gives them over half a core) and a container holding 30 MiB in /dev/shm whose
-# healthcheck starts failing after a few seconds. `stack top --json` is checked against `docker stats --no-stream`
-# in the same test (memory within 10% or 2 MiB, the busy loop over 50% CPU in both); stack ps shows the failing
-# check's output; ps --json is an array that holds a request pending approval (POST /run to stack serve) with its
-# id; GET /runs and /runs/{id} carry health, restarts, alerts, usage and limits; /events carries "usage" events
-# while someone reads it, and the sampler stops once nobody does.
+# "GET /runs", "GET /events"): a stack with two busy loops (a busy machine still gives them over half a core)
+# and a container holding 30 MiB in /dev/shm whose healthcheck starts failing after a few seconds. `stack top
+# --json` is checked against `docker stats --no-stream` in the same test (memory within 10% or 2 MiB, the busy
+# loops over 50% CPU in both); stack ps shows the failing check's output; ps --json is an array that holds a
+# request pending approval (POST /run to stack serve) with its id; GET /runs and /runs/{id} carry health,
+# restarts, alerts, usage and limits; /events carries "usage" events while someone reads it, and the sampler
+# stops once nobody does.
 . "$(dirname "$0")/lib.sh"
 set -euo pipefail
 S=$STACK_BIN
