@@ -144,6 +144,17 @@ static struct MHD_Response *get_runs(struct route_ctx *ctx, const struct route_r
         return reply_json(json_pack("{s:o, s:b}", "runs", list, "engine", up));
 }
 
+/* run_fares() with an Engine client of its own (none when up is false or it does not answer). */
+static void run_fares_of(struct route_ctx *ctx, json_t *o, const struct run_row *row, bool up)
+{
+        struct engine *e = NULL;
+
+        if (up && engine_open(&e, NULL) < 0)
+                e = NULL;
+        run_fares(ctx, e, o, row, NULL);
+        engine_free(e);
+}
+
 /* GET /runs/{id}: how the run fares, its usage sampled now (one-shot, USAGE_CPU_WINDOW_MS), without the lock. */
 static void run_now(struct route_ctx *ctx, json_t *o, const struct run_row *row, bool up)
 {
@@ -169,7 +180,7 @@ static struct MHD_Response *get_run(struct route_ctx *ctx, const struct route_re
         struct request_row req;
         struct run_info *v = NULL;
         json_t *out = NULL, *run = NULL;
-        size_t n = 0;
+        size_t n = 0, ri = 0;
         bool up;
         int r;
 
@@ -177,14 +188,16 @@ static struct MHD_Response *get_run(struct route_ctx *ctx, const struct route_re
         up = engine_answers();
         r = orch_list(ctx->store, &v, &n, &err);
         if (r == 0 && requests_get(ctx->store, rq->param, &req, NULL) == 0) {
-                for (size_t i = 0; i < n && !run; i++)
-                        if (req.run_id[0] && !strcmp(v[i].row.id, req.run_id))
-                                run = run_info_object(&v[i]);
+                for (ri = 0; ri < n && !run; ri++)
+                        if (req.run_id[0] && !strcmp(v[ri].row.id, req.run_id))
+                                run = run_info_object(&v[ri]);
                 out = json_pack("{s:o, s:o, s:b}", "request", request_object(&req), "run", run ? run : json_null(),
                                 "engine", up);
                 request_row_release(&req);
         }
         pthread_mutex_unlock(&ctx->lock);
+        if (out && run) /* the request's run: as in the list (ri is one past it) */
+                run_fares_of(ctx, run, &v[ri - 1].row, up);
         for (size_t i = 0; r == 0 && !out && i < n; i++)
                 if (!strcmp(v[i].row.id, rq->param)) {
                         out = run_info_object(&v[i]);
