@@ -21,6 +21,7 @@ struct sample { /* one run's last sample */
         struct usage_container *c;
         size_t n;
         struct engine_stats total;
+        bool cpu; /* a sample before it: the CPU % is real (the first one of a run says 0 and is not shown) */
 };
 
 struct sampler {
@@ -121,11 +122,14 @@ static void sample_round(struct sampler *sp)
                 }
                 memcpy(s->id, rows[i].id, sizeof s->id);
                 s->total = t.use;
+                s->cpu = p != NULL;
                 n++;
-                jobs_event_json(sp->jobs, "usage",
-                                json_pack("{s:s, s:I, s:f, s:I, s:I}", "id", s->id, "t", (json_int_t)now_ms(),
-                                          "cpu_percent", t.use.cpu_percent, "mem_used", (json_int_t)t.use.mem_used,
-                                          "mem_limit", (json_int_t)t.use.mem_limit));
+                if (s->cpu)
+                        jobs_event_json(sp->jobs, "usage",
+                                        json_pack("{s:s, s:I, s:f, s:I, s:I}", "id", s->id, "t", (json_int_t)now_ms(),
+                                                  "cpu_percent", t.use.cpu_percent, "mem_used",
+                                                  (json_int_t)t.use.mem_used, "mem_limit",
+                                                  (json_int_t)t.use.mem_limit));
         }
         pthread_mutex_lock(&sp->lock);
         sp->samples = next;
@@ -209,7 +213,7 @@ bool sampler_last(struct sampler *sp, const char *run_id, struct engine_stats *r
                 return false;
         pthread_mutex_lock(&sp->lock);
         s = find(sp->samples, sp->n_samples, run_id);
-        if (s) {
+        if (s && s->cpu) {
                 *ret = s->total;
                 found = true;
         }

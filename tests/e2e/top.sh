@@ -148,7 +148,7 @@ info "events_carry_usage_while_read"
 curl -sSN --cacert "$STACK_HOME/keys/api-cert.pem" -H "Authorization: Bearer $TOKEN" "$B/events" >"$W/events" 2>/dev/null &
 EV=$!
 on_exit "kill $EV 2>/dev/null || true"
-for _ in $(seq 1 100); do [ "$(grep -c '^event: usage' "$W/events" 2>/dev/null)" -ge 2 ] && break; sleep 0.1; done
+for _ in $(seq 1 200); do [ "$(grep -c '^event: usage' "$W/events" 2>/dev/null)" -ge 2 ] && break; sleep 0.1; done
 python3 - "$W/events" "$RUN" <<'P' || die "no usage events: $(cat "$W/events")"
 import json, sys
 lines = open(sys.argv[1]).read().split("\n")
@@ -157,6 +157,7 @@ ev = [e for e in ev if e["id"] == sys.argv[2]]
 assert len(ev) >= 2, ev
 assert set(ev[-1]) == {"id", "t", "cpu_percent", "mem_used", "mem_limit"}, ev[-1]
 assert ev[-1]["cpu_percent"] > 50 and ev[-1]["mem_used"] >= 30 << 20, ev[-1]
+assert all(e["cpu_percent"] > 0 for e in ev), ("a run's first sample (CPU not yet known) was sent", ev)
 P
 cu "$B/runs" | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin)["runs"] if x["id"]==sys.argv[1]][0]; assert r["usage"] and r["usage"]["mem_used"] > 0, r' "$RUN" \
   || die "GET /runs has no sampled usage while /events is read"
