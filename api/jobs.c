@@ -700,6 +700,30 @@ struct MHD_Response *jobs_events(struct jobs *j, struct MHD_Connection *conn)
         return callback_reply(events_read, events_free, s, "text/event-stream", conn);
 }
 
+unsigned jobs_readers(struct jobs *j)
+{
+        unsigned n = 0;
+
+        pthread_mutex_lock(&j->lock);
+        for (struct sub *s = j->subs; s; s = s->next)
+                n++;
+        pthread_mutex_unlock(&j->lock);
+        return n;
+}
+
+/* stub until s6-watch merges */
+void jobs_event_json(struct jobs *j, const char *event, json_t *data)
+{
+        struct wake w = {0};
+
+        if (!data)
+                return;
+        pthread_mutex_lock(&j->lock);
+        event_push_locked(j, event, data, &w);
+        pthread_mutex_unlock(&j->lock);
+        wake_run(&w);
+}
+
 /* ---- life cycle ------------------------------------------------------------------------------------------- */
 
 static void *ticker(void *arg)

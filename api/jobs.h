@@ -11,6 +11,9 @@
  *                                       denied: / expired)
  *   jobs_events(j, conn)                a text/event-stream response: every job's lines and state changes
  *   jobs_event_state(j, ...)            a state change made elsewhere (POST /runs/{id}/stop)
+ *   jobs_event_json(j, event, data)     any other event ("usage": api/sampler.c), data stolen
+ *   jobs_readers(j)                     how many /events readers are connected now (the sampler runs only
+ *                                       while there is one)
  *   jobs_shutdown(j)                    before MHD_stop_daemon: ends every stream, resumes suspended
  *                                       connections, tells waiting workers to give up
  *   jobs_free(j)                        after MHD_stop_daemon: waits for the workers (a run being started
@@ -58,6 +61,10 @@ struct MHD_Response *jobs_events(struct jobs *j, struct MHD_Connection *conn);
 /* request_id, run_id, reason may be NULL. */
 void jobs_event_state(struct jobs *j, const char *request_id, const char *slug, const char *state, const char *run_id,
                       const char *reason);
+/* "event: <event>\ndata: <data as compact JSON>"; takes data (NULL: nothing). */
+struct json_t;
+void jobs_event_json(struct jobs *j, const char *event, struct json_t *data);
+unsigned jobs_readers(struct jobs *j);
 void jobs_shutdown(struct jobs *j);
 void jobs_free(struct jobs *j);
 

@@ -22,7 +22,9 @@
 #include "orch/requests.h"
 #include "resolve.h"
 #include "orch/approval.h"
+#include "sampler.h"
 #include "orch/orch.h"
+#include "orch/usage.h"
 #include "run/engine.h"
 #include "run/run.h"
 #include "run/runs.h"
@@ -46,6 +48,30 @@ static json_t *run_info_object(const struct run_info *info)
         json_object_set_new(o, "addresses", orch_addresses_json(info));
         json_object_set_new(o, "ports", info->ports ? json_string(info->ports) : json_null());
         return o;
+}
+
+/* How a run fares (spec/api.md "GET /runs"): health (the worst of its containers', null when none has a check),
+ * restarts, alerts (undismissed), limits, and usage: now's when given (GET /runs/{id}), else the sampler's last
+ * sample (null when there is none). The Engine is asked without the store lock (e may be NULL: it did not
+ * answer). */
+static void run_fares(struct route_ctx *ctx, struct engine *e, json_t *o, const struct run_row *row,
+                      const struct usage_total *now)
+{
+        struct usage_total t = {0};
+        struct engine_stats last;
+        const struct engine_stats *use = now && now->running ? &now->use : NULL;
+        bool known = now || (e && row->state != RUN_STOPPED && row->state != RUN_PENDING &&
+                             usage_health(e, row, &t, NULL) == 0);
+
+        if (now)
+                t = *now;
+        if (!use && sampler_last(ctx->sampler, row->id, &last))
+                use = &last;
+        json_object_set_new(o, "health", t.health ? json_string(t.health) : json_null());
+        json_object_set_new(o, "restarts", json_integer(t.restarts));
+        json_object_set_new(o, "alerts", json_integer(0)); /* alerts_count() once s6-watch merges */
+        json_object_set_new(o, "usage", use ? usage_json(use) : json_null());
+        json_object_set_new(o, "limits", known ? usage_limits_json(&t) : json_null());
 }
 
 static json_t *request_object(const struct request_row *r)
@@ -97,18 +123,56 @@ static struct MHD_Response *get_runs(struct route_ctx *ctx, const struct route_r
         bool up;
         int r;
 
+        struct engine *e = NULL;
+
         pthread_mutex_lock(&ctx->lock);
         up = engine_answers();
         r = orch_list(ctx->store, &v, &n, &err);
         pthread_mutex_unlock(&ctx->lock);
         if (r < 0)
                 return failure(r, &err, ret_status);
+        if (up && engine_open(&e, NULL) < 0)
+                e = NULL;
         list = json_array();
-        for (size_t i = 0; i < n; i++)
-                json_array_append_new(list, run_info_object(&v[i]));
+        for (size_t i = 0; i < n; i++) {
+                json_t *o = run_info_object(&v[i]);
+                if (o)
+                        run_fares(ctx, e, o, &v[i].row, NULL);
+                json_array_append_new(list, o);
+        }
+        engine_free(e);
         run_infos_free(v, n);
         *ret_status = MHD_HTTP_OK;
         return reply_json(json_pack("{s:o, s:b}", "runs", list, "engine", up));
+}
+
+/* run_fares() with an Engine client of its own (none when up is false or it does not answer). */
+static void run_fares_of(struct route_ctx *ctx, json_t *o, const struct run_row *row, bool up)
+{
+        struct engine *e = NULL;
+
+        if (up && engine_open(&e, NULL) < 0)
+                e = NULL;
+        run_fares(ctx, e, o, row, NULL);
+        engine_free(e);
+}
+
+/* GET /runs/{id}: how the run fares, its usage sampled now (one-shot, USAGE_CPU_WINDOW_MS), without the lock. */
+static void run_now(struct route_ctx *ctx, json_t *o, const struct run_row *row, bool up)
+{
+        struct engine *e = NULL;
+        struct usage_container *c = NULL;
+        struct usage_total t;
+        size_t n = 0;
+        bool sampled = false;
+
+        if (up && engine_open(&e, NULL) < 0)
+                e = NULL;
+        if (e && row->state != RUN_STOPPED && row->state != RUN_PENDING)
+                sampled = usage_of_row(e, row, &c, &n, &t, NULL) == 0;
+        run_fares(ctx, e, o, row, sampled ? &t : NULL);
+        usage_containers_free(c, n);
+        engine_free(e);
 }
 
 /* A run id, or a request id (what POST /run answered): then the request, with its run once there is one. */
@@ -118,7 +182,7 @@ static struct MHD_Response *get_run(struct route_ctx *ctx, const struct route_re
         struct request_row req;
         struct run_info *v = NULL;
         json_t *out = NULL, *run = NULL;
-        size_t n = 0;
+        size_t n = 0, ri = 0;
         bool up;
         int r;
 
@@ -126,17 +190,21 @@ static struct MHD_Response *get_run(struct route_ctx *ctx, const struct route_re
         up = engine_answers();
         r = orch_list(ctx->store, &v, &n, &err);
         if (r == 0 && requests_get(ctx->store, rq->param, &req, NULL) == 0) {
-                for (size_t i = 0; i < n && !run; i++)
-                        if (req.run_id[0] && !strcmp(v[i].row.id, req.run_id))
-                                run = run_info_object(&v[i]);
+                for (ri = 0; ri < n && !run; ri++)
+                        if (req.run_id[0] && !strcmp(v[ri].row.id, req.run_id))
+                                run = run_info_object(&v[ri]);
                 out = json_pack("{s:o, s:o, s:b}", "request", request_object(&req), "run", run ? run : json_null(),
                                 "engine", up);
                 request_row_release(&req);
         }
         pthread_mutex_unlock(&ctx->lock);
+        if (out && run) /* the request's run: as in the list (ri is one past it) */
+                run_fares_of(ctx, run, &v[ri - 1].row, up);
         for (size_t i = 0; r == 0 && !out && i < n; i++)
                 if (!strcmp(v[i].row.id, rq->param)) {
                         out = run_info_object(&v[i]);
+                        if (out)
+                                run_now(ctx, out, &v[i].row, up);
                         json_object_set_new(out, "engine", json_boolean(up));
                 }
         run_infos_free(v, n);

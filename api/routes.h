@@ -20,6 +20,7 @@ struct MHD_Response;
 struct store;
 
 struct jobs;
+struct sampler;
 
 struct route_ctx {
         struct store *store;
@@ -30,6 +31,7 @@ struct route_ctx {
         struct sessions *sessions; /* the page's logins (session.h) */
         const char *home;          /* STACK_HOME: login links, and the store logs open on their own */
         struct logs *logs;         /* GET /runs/{id}/logs?follow=1 streams (logs.h) */
+        struct sampler *sampler;   /* the last usage sample of each run, while /events is read (sampler.h) */
 };
 
 struct route_request {

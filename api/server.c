@@ -38,6 +38,7 @@
 #include "reply.h"
 #include "orch/requests.h"
 #include "routes.h"
+#include "sampler.h"
 #include "session.h"
 #include "base/fsutil.h"
 #include "store/store.h"
@@ -605,6 +606,7 @@ void server_stop(struct server *srv)
         }
         if (srv->mhd)
                 MHD_stop_daemon(srv->mhd); /* every connection's CLOSED notification frees its struct conn */
+        sampler_free(srv->routes.sampler);
         jobs_free(srv->routes.jobs);
         logs_free(srv->routes.logs);
         sessions_free(srv->sessions);
@@ -694,6 +696,9 @@ int server_start(const struct server_config *cfg, struct server **ret, struct er
         jc.catalog = srv->catalog;
         jc.auto_approve = cfg->auto_approve;
         r = jobs_new(&jc, &srv->routes.jobs, err);
+        if (r < 0)
+                goto fail;
+        r = sampler_new(store_home(cfg->store), srv->routes.jobs, &srv->routes.sampler, err);
         if (r < 0)
                 goto fail;
 

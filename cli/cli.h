@@ -60,6 +60,7 @@ int cmd_upgrade(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* One option of a command: --name (and -short_name when not 0), with one of the four actions, or none: then
  * the option is refused as unknown (stop's table shared with rm, where only rm has --purge). */

@@ -9,7 +9,7 @@
  * calls; engine_free(e).
  *
  * Code: run/engine.c (transport, version), one file a topic: run/engine-images.c, run/engine-containers.c,
- * run/engine-down.c, run/engine-volumes.c; what they share is run/engine-int.h.
+ * run/engine-down.c, run/engine-volumes.c, run/engine-stats.c; what they share is run/engine-int.h.
  */
 #ifndef STACK_ENGINE_H
 #define STACK_ENGINE_H
@@ -190,5 +190,26 @@ struct json_t;
 int engine_inspect(struct engine *e, const char *kind, const char *id, struct json_t **ret, struct error *err);
 int engine_containers_json(struct engine *e, const char *filter, const char *value, struct json_t **ret,
                            struct error *err);
+
+/* Resource use (run/engine-stats.c, spec/run.md "Engine": "Resource use"), as `docker stats` computes it.
+ * engine_container_stats(): GET /containers/{id}/stats?stream=false (with one-shot=true from API 1.41: no wait
+ * for a second sample, so cpu_percent is 0 unless the Engine sent a previous sample); STACK_ENOTFOUND for a
+ * container that is gone. The CPU % between two samples of one container, taken a while apart, is
+ * engine_stats_cpu_percent(older, newer) (0 when the counters did not move forward). mem_used is the memory
+ * usage less the inactive page cache; net_* sum every network; blk_* the block I/O reads and writes. */
+struct engine_stats {
+        double cpu_percent;
+        uint64_t mem_used, mem_limit, net_rx, net_tx, blk_read, blk_write;
+        unsigned pids;
+        uint64_t cpu_total, cpu_system; /* the raw counters (ns): the container's CPU time, the host's */
+        unsigned online_cpus;
+};
+int engine_container_stats(struct engine *e, const char *id, struct engine_stats *ret, struct error *err);
+/* engine_container_stats() of n containers at once, each on a connection of its own (the Engine answers a stats
+ * call at its collector's next tick, about a second: one after another would take n seconds). rets[i] and
+ * oks[i] for ids[i]; oks[i] false for one that failed or is gone. Fails only when it cannot start a thread. */
+int engine_containers_stats(struct engine *e, const char *const *ids, size_t n, struct engine_stats *rets, bool *oks,
+                            struct error *err);
+double engine_stats_cpu_percent(const struct engine_stats *older, const struct engine_stats *newer);
 
 #endif

@@ -647,6 +647,42 @@ static int volumes_of(const char *project)
         return count_lines(DOCKER " volume ls -q --filter label=com.docker.compose.project=%s", project);
 }
 
+static void container_stats_reads_limits_pids_and_cpu_between_two_samples(void **state)
+{
+        char name[128], id[128], cmd[512];
+        struct engine *e = NULL;
+        struct error err = ERROR_INIT;
+        struct engine_stats a, b, still;
+        struct timespec wait = {0, 500 * 1000000L};
+
+        snprintf(name, sizeof name, "stack-test-engine-%s-stats", tag);
+        assert_int_equal(sh(DOCKER " run -d --network none --name %s --label io.stack.test=%s --memory 64m "
+                                   "--pids-limit 50 " IMAGE " sh -c 'while :; do :; done' >/dev/null",
+                            name, tag),
+                         0);
+        snprintf(cmd, sizeof cmd, DOCKER " inspect -f '{{.Id}}' %s", name);
+        assert_int_equal(sh_line(id, sizeof id, cmd), 0);
+        assert_int_equal(engine_open(&e, &err), 0);
+        assert_int_equal(engine_container_stats(e, id, &a, &err), 0);
+        nanosleep(&wait, NULL);
+        assert_int_equal(engine_container_stats(e, id, &b, &err), 0);
+        assert_int_equal(b.mem_limit, 64u << 20);
+        assert_true(b.mem_used > 0 && b.mem_used < b.mem_limit);
+        assert_true(b.pids >= 1);
+        assert_true(b.online_cpus >= 1);
+        assert_true(b.cpu_total > a.cpu_total && b.cpu_system > a.cpu_system);
+        /* a busy loop: well above nothing, at most every CPU */
+        assert_true(engine_stats_cpu_percent(&a, &b) > 5.0);
+        assert_true(engine_stats_cpu_percent(&a, &b) <= 100.0 * b.online_cpus + 1.0);
+        /* counters that did not move forward (the same sample, or the older one second) say 0 */
+        still = b;
+        assert_true(engine_stats_cpu_percent(&b, &still) == 0.0);
+        assert_true(engine_stats_cpu_percent(&b, &a) == 0.0);
+        assert_int_equal(sh(DOCKER " rm -f %s >/dev/null", name), 0);
+        assert_int_equal(engine_container_stats(e, id, &a, &err), -STACK_ENOTFOUND);
+        engine_free(e);
+}
+
 static void assert_removed(const struct engine_removed *rm, unsigned containers, unsigned networks, unsigned volumes)
 {
         assert_int_equal(rm->containers, containers);
@@ -838,6 +874,7 @@ int main(void)
                 cmocka_unit_test(image_load_refuses_garbage_small_and_large),
                 cmocka_unit_test(image_load_reports_an_archive_shorter_than_announced),
                 cmocka_unit_test(list_containers_reports_running_and_exited_by_label),
+                cmocka_unit_test(container_stats_reads_limits_pids_and_cpu_between_two_samples),
                 cmocka_unit_test(remove_project_takes_down_exactly_its_containers_and_networks),
                 cmocka_unit_test(remove_project_leaves_a_network_and_volume_another_project_uses),
                 cmocka_unit_test(remove_containers_by_run_label_keeps_the_other_run),
