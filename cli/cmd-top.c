@@ -92,18 +92,16 @@ static int sample(struct engine *e, struct top_run *v, size_t n, struct error *e
         return r;
 }
 
+static const char help[] =
+        "usage: stack top [SLUG] [--json]\n"
+        "What each running stack (or SLUG's run) and each of its containers uses now: CPU %, memory used /\n"
+        "limit, network and block I/O (read / written), pids, health and restarts.\n";
+
 int cmd_top(int argc, char **argv)
 {
         bool json = false;
         struct store *s = NULL;
-        const struct cli_command c = {"top",
-                                      "usage: stack top [SLUG] [--json]\nWhat each running stack (or SLUG's run) "
-                                      "and each of its containers uses now: CPU %, memory used / limit, network "
-                                      "and block I/O (read / written), pids, health and restarts.\n",
-                                      NULL,
-                                      &json,
-                                      .args = {0, 1, "takes at most one SLUG"},
-                                      .store = &s};
+        const struct cli_command c = {"top", help, NULL, &json, .args = {0, 1, "takes at most one SLUG"}, .store = &s};
         struct error err = ERROR_INIT;
         struct engine *e = NULL;
         struct run_row *rows = NULL;
