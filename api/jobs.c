@@ -127,6 +127,20 @@ static void event_push_locked(struct jobs *j, const char *type, json_t *data, st
         wake_subs_locked(j, w);
 }
 
+void jobs_event_json(struct jobs *j, const char *event, json_t *data)
+{
+        struct wake w = {0};
+
+        if (!j || !event || !data) {
+                json_decref(data);
+                return;
+        }
+        pthread_mutex_lock(&j->lock);
+        event_push_locked(j, event, data, &w);
+        pthread_mutex_unlock(&j->lock);
+        wake_run(&w);
+}
+
 static json_t *state_json(const char *request_id, const char *slug, const char *state, const char *run_id,
                           const char *reason)
 {
@@ -414,15 +428,14 @@ static void *worker(void *arg)
 }
 
 /* notify-send, when it is on PATH, in a grandchild: nothing waits for it and no zombie stays. */
-static void notify(const char *slug, const char *id)
+void jobs_notify(const char *title, const char *body)
 {
-        char body[256], path[4096];
+        char path[4096];
         const char *p = getenv("PATH");
-        char *const argv[] = {"notify-send", "--app-name=stack", "stack: a website asks to start a stack", body, NULL};
+        char *const argv[] = {"notify-send", "--app-name=stack", (char *)title, (char *)body, NULL};
         bool found = false;
         pid_t pid;
 
-        snprintf(body, sizeof body, "%s (request %s). Run: stack approve %s, or stack deny %s", slug, id, slug, slug);
         while (p && *p && !found) {
                 size_t n = strcspn(p, ":");
                 if (n > 0 && snprintf(path, sizeof path, "%.*s/notify-send", (int)n, p) < (int)sizeof path)
@@ -450,6 +463,14 @@ static void notify(const char *slug, const char *id)
         if (pid > 0)
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         ;
+}
+
+static void notify(const char *slug, const char *id)
+{
+        char body[256];
+
+        snprintf(body, sizeof body, "%s (request %s). Run: stack approve %s, or stack deny %s", slug, id, slug, slug);
+        jobs_notify("stack: a website asks to start a stack", body);
 }
 
 /* ---- the text stream of one job -------------------------------------------------------------------------- */

@@ -11,6 +11,7 @@
  *                                       denied: / expired)
  *   jobs_events(j, conn)                a text/event-stream response: every job's lines and state changes
  *   jobs_event_state(j, ...)            a state change made elsewhere (POST /runs/{id}/stop)
+ *   jobs_event_json(j, event, data)     any other event (the watcher's, orch/watch.h), from any thread
  *   jobs_shutdown(j)                    before MHD_stop_daemon: ends every stream, resumes suspended
  *                                       connections, tells waiting workers to give up
  *   jobs_free(j)                        after MHD_stop_daemon: waits for the workers (a run being started
@@ -37,6 +38,7 @@
 struct jobs;
 struct MHD_Connection;
 struct MHD_Response;
+struct json_t;
 
 struct jobs_config {
         const char *home;    /* STACK_HOME: each worker opens its own store there */
@@ -55,6 +57,11 @@ int jobs_new(const struct jobs_config *c, struct jobs **ret, struct error *err);
 int jobs_start(struct jobs *j, const struct job_spec *spec, struct MHD_Connection *conn,
                struct MHD_Response **ret_stream, struct error *err);
 struct MHD_Response *jobs_events(struct jobs *j, struct MHD_Connection *conn);
+/* Any other event of /events: "event: <event>\ndata: <data as compact JSON>" (the watcher's "run" and "alert",
+ * orch/watch.h). Takes data (NULL: nothing is sent). */
+void jobs_event_json(struct jobs *j, const char *event, struct json_t *data);
+/* A desktop notification (notify-send, when it is on PATH; nothing waits for it). */
+void jobs_notify(const char *title, const char *body);
 /* request_id, run_id, reason may be NULL. */
 void jobs_event_state(struct jobs *j, const char *request_id, const char *slug, const char *state, const char *run_id,
                       const char *reason);

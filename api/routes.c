@@ -20,6 +20,7 @@
 #include "reply.h"
 #include "orch/requests.h"
 #include "resolve.h"
+#include "routes-watch.h"
 #include "orch/orch.h"
 #include "run/engine.h"
 #include "run/run.h"
@@ -689,6 +690,8 @@ static const struct route routes[] = {
         {"GET", "/events", true, get_events},
         {"GET", "/snapshots", true, get_snapshots},
         {"POST", "/stacks/{id}/snapshot", true, post_stack_snapshot},
+        {"GET", "/alerts", true, watch_get_alerts},
+        {"POST", "/alerts/{id}/dismiss", true, watch_post_dismiss},
 };
 
 /* path against a route's pattern; the {id} segment's text into param[size]. */

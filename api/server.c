@@ -38,6 +38,7 @@
 #include "orch/requests.h"
 #include "routes.h"
 #include "session.h"
+#include "orch/watch.h"
 #include "base/fsutil.h"
 #include "store/store.h"
 
@@ -78,6 +79,7 @@ struct server {
         char *key_pem, *cert_pem;
         struct route_ctx routes;
         bool routes_lock_made;
+        struct watch *watch; /* the Engine event watcher (orch/watch.h); NULL with STACK_WATCH=0 */
         char *catalog;
 };
 
@@ -584,6 +586,39 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
         fprintf(stderr, "stack serve: %s\n", line);
 }
 
+/* The watcher's findings go to /events; alerts also to the desktop and the log. */
+static void watch_emit(void *ctx, const char *event, json_t *data)
+{
+        struct server *srv = ctx;
+
+        if (!strcmp(event, "alert")) {
+                char body[512];
+                snprintf(body, sizeof body, "%s: %s (stack alerts --dismiss %s)",
+                         json_string_value(json_object_get(data, "slug")) ?: "?",
+                         json_string_value(json_object_get(data, "detail")) ?: "",
+                         json_string_value(json_object_get(data, "id")) ?: "?");
+                jobs_notify("stack: unusual behaviour of a running stack", body);
+        }
+        jobs_event_json(srv->routes.jobs, event, data);
+}
+
+static void watch_log(void *ctx, const char *line)
+{
+        fprintf(stderr, "stack serve: %s\n", line);
+}
+
+/* STACK_WATCH=0 turns the watcher off (tests that fake the Engine without an event stream). */
+static int start_watch(struct server *srv, struct error *err)
+{
+        const char *env = getenv("STACK_WATCH");
+        struct watch_config wc = {
+                .home = store_home(srv->routes.store), .emit = watch_emit, .log = watch_log, .ctx = srv};
+
+        if (env && !strcmp(env, "0"))
+                return 0;
+        return watch_start(&wc, &srv->watch, err);
+}
+
 static char *dup_str(const char *s)
 {
         return s ? strdup(s) : NULL;
@@ -593,6 +628,7 @@ void server_stop(struct server *srv)
 {
         if (!srv)
                 return;
+        watch_stop(srv->watch); /* it emits into jobs: it ends first */
         jobs_shutdown(srv->routes.jobs); /* streams end and suspended connections resume: MHD may stop */
         logs_shutdown(srv->routes.logs);
         if (srv->reaper_made) {
@@ -693,6 +729,9 @@ int server_start(const struct server_config *cfg, struct server **ret, struct er
         jc.catalog = srv->catalog;
         jc.auto_approve = cfg->auto_approve;
         r = jobs_new(&jc, &srv->routes.jobs, err);
+        if (r < 0)
+                goto fail;
+        r = start_watch(srv, err);
         if (r < 0)
                 goto fail;
 

@@ -32,6 +32,7 @@ static const struct command commands[] = {
         {"config", cmd_config,
          "config SLUG[@VER] [--env K=V]  the effective compose file run would use, or the refusal"},
         {"ps", cmd_ps, "ps [--json]                   runs and their states"},
+        {"alerts", cmd_alerts, "alerts [--json] [--dismiss ID] what the watcher of serve found (--all)"},
         {"stop", cmd_stop, "stop ID|SLUG                  stop a run's containers"},
         {"rm", cmd_stop, "rm ID|SLUG [--purge]          take a run down; its data stays unless --purge"},
         {"logs", cmd_logs, "logs ID|SLUG [-f]             a run's logs"},

@@ -21,11 +21,12 @@
 
 /* A store as the index's schema 2 left it: the index's tables plus runs and allows (the run module's version
  * 1 is that migration's SQL, unchanged), no module_schemas, user_version 2. Made by running the module on a
- * fresh store, then undoing what schemas 3 to 5 added; then a version, a run and a grant in it. */
+ * fresh store, then undoing what schemas 3 to 6 added; then a version, a run and a grant in it. */
 static const char to_schema2[] =
         "DROP TABLE module_schemas;"
         "DROP TABLE lost;"                             /* schema 4 */
         "DROP TABLE recipe_parts; DROP TABLE recipes;" /* schema 5 */
+        "DROP TABLE version_images;"                   /* schema 6 */
         "PRAGMA user_version = 2;"
         "DELETE FROM runs;"
         "INSERT INTO versions(id, slug, version, tree, fetched_at, fetch_seq) VALUES(7, 'web', '1.0', '" TREE_HEX
@@ -65,8 +66,9 @@ static void store_at_schema_2_keeps_its_runs_and_grants(void **state)
         sql(home, to_schema2);
         assert_int_equal(store_open(home, &s, &err), 0);
         assert_int_equal(query(s, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
+        assert_int_equal(query(s, "SELECT version FROM module_schemas WHERE module = 'run'"), 1);
+        assert_int_equal(runs_list(s, &rows, &n, &err), 0); /* the run module migrates its tables on use */
         assert_int_equal(query(s, "SELECT version FROM module_schemas WHERE module = 'run'"), RUNS_SCHEMA_VERSION);
-        assert_int_equal(runs_list(s, &rows, &n, &err), 0);
         assert_int_equal(n, 1);
         assert_string_equal(rows[0].id, "0123456789ab");
         assert_string_equal(run_state_name(rows[0].state), "running");
@@ -81,6 +83,10 @@ static void store_at_schema_2_keeps_its_runs_and_grants(void **state)
         /* and the rows stay writable through the run module */
         assert_int_equal(runs_set_state(s, "0123456789ab", RUN_STOPPED, NULL, &err), 0);
         assert_int_equal(query(s, "SELECT COUNT(*) FROM runs WHERE state = 'stopped' AND stopped_at IS NOT NULL"), 1);
+        /* schema 2: the watcher's states */
+        assert_int_equal(runs_set_state(s, "0123456789ab", RUN_UNHEALTHY, "healthcheck failed: x", &err), 0);
+        assert_int_equal(runs_set_state(s, "0123456789ab", RUN_RESTARTING, NULL, &err), 0);
+        assert_int_equal(query(s, "SELECT COUNT(*) FROM runs WHERE state = 'restarting'"), 1);
         store_free(s);
 }
 
