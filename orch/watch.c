@@ -433,6 +433,8 @@ struct verdict {
         bool oom;
 };
 
+static const char *const health_names[] = {NULL, "healthy", "starting", "unhealthy"};
+
 static int health_rank(const char *h)
 {
         return !h ? 0 : !strcmp(h, "healthy") ? 1 : !strcmp(h, "starting") ? 2 : !strcmp(h, "unhealthy") ? 3 : 0;
@@ -454,7 +456,7 @@ static void judge_one(struct verdict *v, json_t *c)
                 name++;
         v->restarts += (long)json_integer_value(json_object_get(c, "RestartCount"));
         if (!strcmp(status, "running") && health_rank(hs) > health_rank(v->health))
-                v->health = hs;
+                v->health = health_names[health_rank(hs)]; /* not hs: c is freed before the verdict is used */
         if (!strcmp(status, "exited") || !strcmp(status, "dead")) {
                 if ((oom || code != 0) && v->state != RUN_FAILED) {
                         v->state = RUN_FAILED;
