@@ -628,7 +628,7 @@ void server_stop(struct server *srv)
 {
         if (!srv)
                 return;
-        watch_stop(srv->watch); /* it emits into jobs: it ends first */
+        watch_stop(srv->watch);          /* it emits into jobs: it ends first */
         jobs_shutdown(srv->routes.jobs); /* streams end and suspended connections resume: MHD may stop */
         logs_shutdown(srv->routes.logs);
         if (srv->reaper_made) {

@@ -19,7 +19,10 @@ int cmd_alerts(int argc, char **argv)
                 "usage: stack alerts [--json] [--all] [--dismiss ID]\nWhat the watcher of `stack serve` found: execs "
                 "into a stack's containers, containers created\noutside stack, docker update, configuration drift, "
                 "OOM kills, restart loops.\n--all includes the dismissed ones; --dismiss ID dismisses one.\n",
-                opts, &json, .args = {0, 0, "takes no arguments"}, .store = &s};
+                opts,
+                &json,
+                .args = {0, 0, "takes no arguments"},
+                .store = &s};
         struct error err = ERROR_INIT;
         struct alert *v = NULL;
         size_t n = 0;
@@ -49,8 +52,7 @@ int cmd_alerts(int argc, char **argv)
         } else if (!n) {
                 printf("no alerts%s\n", all ? "" : " (--all includes the dismissed ones)");
         } else {
-                printf("%-16s  %-20s  %-17s  %-17s  %-20s  %s\n", "ID", "TIME", "STACK", "KIND", "CONTAINER",
-                       "DETAIL");
+                printf("%-16s  %-20s  %-17s  %-17s  %-20s  %s\n", "ID", "TIME", "STACK", "KIND", "CONTAINER", "DETAIL");
                 for (size_t i = 0; i < n; i++) {
                         char when[32];
                         time_t t = (time_t)(v[i].at_ms / 1000);

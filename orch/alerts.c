@@ -54,8 +54,7 @@ int alerts_add(struct store *s, const struct alert *a, char *ret_id, struct erro
         r = db_begin(db, err);
         if (r < 0)
                 return r;
-        r = db_write(db,
-                     "INSERT INTO alerts(id, slug, run_id, kind, container, detail, at_ms) VALUES(?,?,?,?,?,?,?)",
+        r = db_write(db, "INSERT INTO alerts(id, slug, run_id, kind, container, detail, at_ms) VALUES(?,?,?,?,?,?,?)",
                      "write alerts", NULL, err, "tttttti", id, a->slug, a->run_id, a->kind, a->container, a->detail,
                      a->at_ms ? a->at_ms : now_ms());
         if (r == 0)
@@ -72,9 +71,10 @@ int alerts_add(struct store *s, const struct alert *a, char *ret_id, struct erro
 int alerts_list(struct store *s, bool include_dismissed, struct alert **ret, size_t *ret_n, struct error *err)
 {
         return index_module_rows(store_index(s), &alerts_schema,
-                                 include_dismissed ? "SELECT " ALERT_COLUMNS " FROM alerts ORDER BY at_ms DESC, rowid DESC"
-                                                   : "SELECT " ALERT_COLUMNS " FROM alerts WHERE dismissed_at_ms IS NULL"
-                                                     " ORDER BY at_ms DESC, rowid DESC",
+                                 include_dismissed
+                                         ? "SELECT " ALERT_COLUMNS " FROM alerts ORDER BY at_ms DESC, rowid DESC"
+                                         : "SELECT " ALERT_COLUMNS " FROM alerts WHERE dismissed_at_ms IS NULL"
+                                           " ORDER BY at_ms DESC, rowid DESC",
                                  NULL, &alert_rows, ret, ret_n, err);
 }
 
@@ -95,9 +95,10 @@ int alerts_dismiss(struct store *s, const char *id, struct error *err)
         if (r == 0 && !found)
                 r = error_set(err, STACK_ENOTFOUND, "no alert '%s' (stack alerts --all lists them)", id);
         if (r == 0)
-                r = index_module_write(store_index(s), &alerts_schema,
-                                       "UPDATE alerts SET dismissed_at_ms = COALESCE(dismissed_at_ms, ?2) WHERE id = ?1",
-                                       "write alerts", NULL, err, "ti", id, now_ms());
+                r = index_module_write(
+                        store_index(s), &alerts_schema,
+                        "UPDATE alerts SET dismissed_at_ms = COALESCE(dismissed_at_ms, ?2) WHERE id = ?1",
+                        "write alerts", NULL, err, "ti", id, now_ms());
         return r;
 }
 

@@ -39,6 +39,7 @@ struct wrun {
         int64_t restart_ms[MAX_RESTART_TIMES];
         unsigned n_restart_ms, next_restart;
         char loop_container[65]; /* a restart loop was seen: the container, judged at the next flush */
+        char loop_name[128];     /* its name */
         bool dirty;
         int64_t used_ms;
 };
@@ -417,8 +418,8 @@ static void stop_loop(struct watch *w, struct wrun *r)
                  w->restart_seconds, lines[0] ? lines : "(none)");
         if (engine_project_stop(w->eq, r->project, NULL, &err) < 0)
                 say(w, "watch: cannot stop %s after its restart loop: %s", r->slug, err.msg);
-        set_state(w, r, RUN_FAILED, reason, r->loop_container);
-        alert(w, r, "restart-loop", r->loop_container, "%u restarts within %u s: stack stopped the stack", count,
+        set_state(w, r, RUN_FAILED, reason, r->loop_name);
+        alert(w, r, "restart-loop", r->loop_name, "%u restarts within %u s: stack stopped the stack", count,
               w->restart_seconds);
         r->loop_container[0] = 0;
         r->n_restart_ms = 0;
@@ -477,7 +478,9 @@ static void judge_one(struct verdict *v, json_t *c)
                         v->oom = oom;
                         snprintf(v->container, sizeof v->container, "%s", name);
                         snprintf(v->reason, sizeof v->reason, "%s restarting (%s)", name,
-                                 oom ? "oom-killed" : code ? "exited" : "exited 0");
+                                 oom    ? "oom-killed"
+                                 : code ? "exited"
+                                        : "exited 0");
                         if (!oom && code)
                                 snprintf(v->reason, sizeof v->reason, "%s restarting (exited %d)", name, code);
                 }
@@ -601,7 +604,7 @@ static struct wcont *cont_known(struct watch *w, const char *id, const char *run
         return k;
 }
 
-static void restart_seen(struct watch *w, struct wrun *r, const char *container)
+static void restart_seen(struct watch *w, struct wrun *r, const char *container, const char *name)
 {
         int64_t t = now_ms(), window = (int64_t)w->restart_seconds * 1000;
         unsigned n = 0;
@@ -614,6 +617,7 @@ static void restart_seen(struct watch *w, struct wrun *r, const char *container)
         r->n_restart_ms = n;
         if (n >= w->restart_count) {
                 snprintf(r->loop_container, sizeof r->loop_container, "%s", container);
+                snprintf(r->loop_name, sizeof r->loop_name, "%s", name);
                 memset(r->restart_ms, 0, sizeof r->restart_ms);
                 w->urgent = true;
         }
@@ -686,7 +690,7 @@ static int on_event(void *ctx, const struct engine_event *ev)
         if (!strcmp(a, "start")) {
                 k = cont_get(w, ev->id, true);
                 if (k->died && active(r->state))
-                        restart_seen(w, r, ev->id);
+                        restart_seen(w, r, ev->id, who);
                 k->died = false;
                 r->dirty = w->urgent = true;
                 return 0;

@@ -29,14 +29,14 @@
 
 #include "base/error.h"
 
-#define WATCH_BACKOFF_MIN_MS    500
-#define WATCH_BACKOFF_MAX_MS    8000
-#define WATCH_COALESCE_MS       50
-#define WATCH_RESTART_COUNT     5  /* restarts ... */
-#define WATCH_RESTART_SECONDS   60 /* ... within this many seconds: a restart loop */
-#define WATCH_MAX_RUNS          256
-#define WATCH_MAX_CONTAINERS    512
-#define WATCH_LOOP_LOG_LINES    5
+#define WATCH_BACKOFF_MIN_MS  500
+#define WATCH_BACKOFF_MAX_MS  8000
+#define WATCH_COALESCE_MS     50
+#define WATCH_RESTART_COUNT   5  /* restarts ... */
+#define WATCH_RESTART_SECONDS 60 /* ... within this many seconds: a restart loop */
+#define WATCH_MAX_RUNS        256
+#define WATCH_MAX_CONTAINERS  512
+#define WATCH_LOOP_LOG_LINES  5
 
 struct watch;
 

@@ -130,8 +130,11 @@ int engine_events(struct engine *e, int64_t since_ns, const struct engine_events
 {
         char path[512];
         struct events_read rd = {.h = h};
-        struct engine_transfer t = {.method = "GET", .write = events_write, .write_ud = &rd,
-                                    .progress = events_progress, .progress_ud = &rd};
+        struct engine_transfer t = {.method = "GET",
+                                    .write = events_write,
+                                    .write_ud = &rd,
+                                    .progress = events_progress,
+                                    .progress_ud = &rd};
         long status = 0;
         CURLcode c;
         int r;

@@ -28,9 +28,10 @@ static void history_release(void *p)
         free(h->container);
 }
 
-static const struct db_rows history_rows = {
-        .size = sizeof(struct history_row), .read = history_from_row, .release = history_release,
-        .job = "read run_history"};
+static const struct db_rows history_rows = {.size = sizeof(struct history_row),
+                                            .read = history_from_row,
+                                            .release = history_release,
+                                            .job = "read run_history"};
 
 static int history_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error *err)
 {

@@ -387,7 +387,8 @@ static int check_watch(struct error *err, const char *path, json_t *v)
                                 return config_bad(err, path, "watch.restart_seconds", "seconds (1-86400)");
                 } else {
                         return error_set(err, STACK_EUSAGE,
-                                         "%s: unknown key \"watch.%s\" (known: restart_count, restart_seconds)", path, k);
+                                         "%s: unknown key \"watch.%s\" (known: restart_count, restart_seconds)", path,
+                                         k);
                 }
         }
         return 0;

@@ -39,9 +39,10 @@ DB_SCHEMA(runs_schema, "run", RUNS_SCHEMA_VERSION,
         "id, slug, state, project, run_dir, reason, version_id, tree, created_at, updated_at, started_at, stopped_at"
 
 static const char *const run_state_names[] = {
-        [RUN_PENDING] = "pending", [RUN_STARTING] = "starting", [RUN_RUNNING] = "running", [RUN_STOPPING] = "stopping",
-        [RUN_STOPPED] = "stopped", [RUN_FAILED] = "failed",     [RUN_UNKNOWN] = "unknown", [RUN_REMOVED] = "removed",
-        [RUN_UNHEALTHY] = "unhealthy", [RUN_RESTARTING] = "restarting",
+        [RUN_PENDING] = "pending",       [RUN_STARTING] = "starting", [RUN_RUNNING] = "running",
+        [RUN_STOPPING] = "stopping",     [RUN_STOPPED] = "stopped",   [RUN_FAILED] = "failed",
+        [RUN_UNKNOWN] = "unknown",       [RUN_REMOVED] = "removed",   [RUN_UNHEALTHY] = "unhealthy",
+        [RUN_RESTARTING] = "restarting",
 };
 
 _Static_assert(sizeof run_state_names / sizeof *run_state_names == RUN_RESTARTING + 1, "one name per run state");

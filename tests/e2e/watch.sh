@@ -154,7 +154,10 @@ ID2=$(cu "$B/alerts" | jq -r '.alerts[0].id')
 assert_exit 0 "$S" alerts --dismiss "$ID2"
 assert_exit 1 "$S" alerts --dismiss nosuchalert
 assert_exit 0 "$S" alerts
-grep -q "whealth$U" <<<"$LAST_STDOUT" || die "stack alerts: $LAST_STDOUT"
+grep -q "wloop$U  *restart-loop  *stack-wloop$U[-_]crash[-_]1 " <<<"$LAST_STDOUT" || die "stack alerts: $LAST_STDOUT"
+grep -q "whealth$U" <<<"$LAST_STDOUT" && die "stack alerts lists a dismissed alert: $LAST_STDOUT"
+assert_exit 0 "$S" alerts --all
+grep -q "whealth$U .*(dismissed)" <<<"$LAST_STDOUT" || die "stack alerts --all: $LAST_STDOUT"
 
 info "watch_stack_stop_is_not_an_outside_change"
 assert_exit 0 "$S" stop whealth$U

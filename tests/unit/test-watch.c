@@ -56,7 +56,10 @@ static void alerts_are_listed_dismissed_and_counted(void **state)
 {
         struct error err = ERROR_INIT;
         struct store *s = NULL;
-        struct alert a = {.slug = "web", .run_id = "aaaaaaaaaaaaaaaa", .kind = "exec", .container = "web-1",
+        struct alert a = {.slug = "web",
+                          .run_id = "aaaaaaaaaaaaaaaa",
+                          .kind = "exec",
+                          .container = "web-1",
                           .detail = "docker exec into web-1: sh"};
         struct alert *v = NULL;
         char id1[17], id2[17];
