@@ -34,6 +34,9 @@ struct wrun {
         char id[17];
         char *slug, *project;
         enum run_state state; /* as the row said when last read */
+        char *reason;         /* ditto */
+        bool was_active;      /* the row said running, unhealthy or restarting when last read */
+        int said;             /* the state last sent as a "run" event, -1: none */
         char *health;         /* last emitted, NULL: none */
         long restarts;        /* last emitted sum of RestartCount, -1: never */
         int64_t restart_ms[MAX_RESTART_TIMES];
@@ -144,6 +147,7 @@ static bool active(enum run_state st)
 
 static void wrun_clear(struct wrun *r)
 {
+        free(r->reason);
         free(r->slug);
         free(r->project);
         free(r->health);
@@ -180,6 +184,7 @@ static struct wrun *run_get(struct watch *w, const char *id)
                 wrun_clear(r);
                 snprintf(r->id, sizeof r->id, "%s", id);
                 r->restarts = -1;
+                r->said = -1;
         }
         if (!r->slug || strcmp(r->slug, row.slug)) {
                 free(r->slug);
@@ -190,6 +195,10 @@ static struct wrun *run_get(struct watch *w, const char *id)
                 r->project = strdup(row.project);
         }
         r->state = row.state;
+        free(r->reason);
+        r->reason = row.reason ? strdup(row.reason) : NULL;
+        if (active(row.state))
+                r->was_active = true;
         r->used_ms = now_ms();
         run_row_release(&row);
         if (!r->slug || !r->project) {
@@ -321,6 +330,7 @@ static void emit_run(struct watch *w, struct wrun *r, const char *reason)
         if (!o)
                 return;
         json_object_set_new(o, "restarts", r->restarts >= 0 ? json_integer(r->restarts) : json_integer(0));
+        r->said = (int)r->state;
         w->emit(w->ctx, "run", o);
 }
 
@@ -515,6 +525,10 @@ static bool judge_run(struct watch *w, struct wrun *r)
                 return true;
         }
         if (!active(r->state)) {
+                /* changed by someone else (GET /runs and stack ps reconcile too): said all the same */
+                if (r->was_active && r->said != (int)r->state)
+                        emit_run(w, r, r->reason);
+                r->was_active = false;
                 r->dirty = false;
                 r->n_restart_ms = 0;
                 r->loop_container[0] = 0;
@@ -856,8 +870,10 @@ int watch_start(const struct watch_config *c, struct watch **ret, struct error *
         w->emit = c->emit;
         w->log = c->log;
         w->ctx = c->ctx;
-        for (size_t i = 0; i < WATCH_MAX_RUNS; i++)
+        for (size_t i = 0; i < WATCH_MAX_RUNS; i++) {
                 w->runs[i].restarts = -1;
+                w->runs[i].said = -1;
+        }
         watch_restart_limits(w->home, &w->restart_count, &w->restart_seconds);
         r = store_open(w->home, &w->s, err);
         if (r < 0) {
