@@ -94,6 +94,7 @@ static int64_t now_ns(void)
         return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static void say(struct watch *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(struct watch *w, const char *fmt, ...)
 {
         char line[1024];
@@ -334,6 +335,8 @@ static void emit_run(struct watch *w, struct wrun *r, const char *reason)
         w->emit(w->ctx, "run", o);
 }
 
+static void alert(struct watch *w, struct wrun *r, const char *kind, const char *container, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 static void alert(struct watch *w, struct wrun *r, const char *kind, const char *container, const char *fmt, ...)
 {
         struct alert a = {.slug = r->slug, .run_id = r->id, .kind = (char *)kind, .container = (char *)container};
