@@ -75,6 +75,7 @@ struct watch {
         char exec_ids[EXEC_IDS_KEPT][65];
         unsigned next_exec;
         int64_t last_ns, last_flush_ms, stream_start_ms;
+        int64_t dirty_ms; /* when a run was first marked dirty since the last flush (0: none) */
         bool urgent, out, bad_said;
 };
 
@@ -586,6 +587,7 @@ static void flush(struct watch *w)
 {
         w->last_flush_ms = now_ms();
         w->urgent = false;
+        w->dirty_ms = 0;
         for (size_t i = 0; i < WATCH_MAX_RUNS; i++)
                 if (w->runs[i].dirty && w->runs[i].id[0])
                         judge_run(w, &w->runs[i]);
@@ -744,7 +746,11 @@ static int on_tick(void *ctx)
         }
         for (size_t i = 0; i < WATCH_MAX_RUNS && !any; i++)
                 any = w->runs[i].dirty;
-        if (any && t - w->last_flush_ms >= (w->urgent ? WATCH_COALESCE_MS : 1000))
+        if (any && !w->dirty_ms)
+                w->dirty_ms = t;
+        /* A die, start, health_status: at once (at most every WATCH_COALESCE_MS); anything else (an oom comes
+         * just before its die, a kill before its die) waits a second for what follows. */
+        if (any && ((w->urgent && t - w->last_flush_ms >= WATCH_COALESCE_MS) || t - w->dirty_ms >= 1000))
                 flush(w);
         return 0;
 }

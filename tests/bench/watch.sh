@@ -62,10 +62,10 @@ cat >"$W/monitor.py" <<'PY'
 import datetime, http.client, json, ssl, subprocess, sys, threading, time
 port, token, cert, run, docker, project = sys.argv[1:7]
 ctx = ssl.create_default_context(cafile=cert)
-hdr = {"Authorization": "Bearer " + token, "Host": "127.1:" + port}
+hdr = {"Authorization": "Bearer " + token, "Host": "127.0.0.1:" + port}
 seen = {}
 def sse():
-    c = http.client.HTTPSConnection("127.1", int(port), context=ctx, timeout=60)
+    c = http.client.HTTPSConnection("127.0.0.1", int(port), context=ctx, timeout=60)
     c.request("GET", "/events", headers=hdr)
     r = c.getresponse()
     while "sse" not in seen:
@@ -75,7 +75,7 @@ def sse():
         if line.startswith("data: ") and '"id":"%s"' % run in line and '"state":"failed"' in line:
             seen["sse"] = time.time()
 threading.Thread(target=sse, daemon=True).start()
-c = http.client.HTTPSConnection("127.1", int(port), context=ctx, timeout=60)
+c = http.client.HTTPSConnection("127.0.0.1", int(port), context=ctx, timeout=60)
 deadline = time.time() + 60
 while "runs" not in seen and time.time() < deadline:
     c.request("GET", "/runs", headers=hdr)
@@ -99,18 +99,19 @@ trial() { # SLUG: one exit measured
   "$S" run "$1" --offline >/dev/null 2>&1 || { echo "nan nan"; return; }
   local id
   id=$(sqlite3 "$STACK_HOME/index.db" "SELECT id FROM runs WHERE slug = '$1'")
-  python3 "$W/monitor.py" "$PORT" "$TOKEN" "$STACK_HOME/keys/api-cert.pem" "$id" "$D" "stack-$1" 2>/dev/null || echo "nan nan"
+  python3 "$W/monitor.py" "$PORT" "$TOKEN" "$STACK_HOME/keys/api-cert.pem" "$id" "$D" "stack-$1" 2>>"$W/monitor.err" || echo "nan nan"
   "$S" rm "$1" >/dev/null 2>&1
 }
 for slug in bwexit bwoom; do
   : >"$W/$slug.txt"
-  for _ in 1 2 3 4 5; do trial "$slug" >>"$W/$slug.txt"; done
+  for _ in $(seq 1 "${TRIALS:-5}"); do trial "$slug" >>"$W/$slug.txt"; done
   what=$([ "$slug" = bwexit ] && echo "container exit" || echo "OOM kill")
-  printf 'watch: %-15s -> GET /runs: median %s s; -> SSE run event: median %s s (5 trials: %s)\n' "$what" \
-    "$(cut -d' ' -f1 "$W/$slug.txt" | median)" "$(cut -d' ' -f2 "$W/$slug.txt" | median)" \
+  printf 'watch: %-15s -> GET /runs: median %s s; -> SSE run event: median %s s (%s trials: %s)\n' "$what" \
+    "$(cut -d' ' -f1 "$W/$slug.txt" | median)" "$(cut -d' ' -f2 "$W/$slug.txt" | median)" "${TRIALS:-5}" \
     "$(tr '\n' ',' <"$W/$slug.txt" | sed 's/,$//')"
 done
 
+[ -s "$W/monitor.err" ] && echo "watch: the monitor failed: $(tail -3 "$W/monitor.err")"
 "$S" run bwmany --offline >/dev/null 2>&1 || echo "watch: bwmany did not start"
 n=$("$D" ps -q --filter label=com.docker.compose.project=stack-bwmany | wc -l)
 curl -sS -N --cacert "$STACK_HOME/keys/api-cert.pem" -H "Authorization: Bearer $TOKEN" "https://127.1:$PORT/events" >/dev/null 2>&1 &
