@@ -74,7 +74,6 @@ struct watch {
         bool urgent, out, bad_said;
 };
 
-
 int64_t watch_now_ms(void);
 void watch_say(struct watch *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* running, unhealthy or restarting: what the watcher may change */
@@ -87,6 +86,10 @@ bool watch_active(enum run_state st);
 void watch_run_clear(struct wrun *r);
 void watch_cont_clear(struct wcont *c);
 struct wrun *watch_run_get(struct watch *w, const char *id);
+/* The same without reading the row again when it was read less than WATCH_FRESH_MS ago (the events of a
+ * flood; what an alert or a change depends on is read again before it is written). */
+#define WATCH_FRESH_MS 200
+struct wrun *watch_run_recent(struct watch *w, const char *id);
 struct wrun *watch_run_of_project(struct watch *w, const char *project);
 struct wcont *watch_cont_get(struct watch *w, const char *id, bool create);
 void watch_cont_learn(struct wcont *c, const char *run, json_t *inspect);

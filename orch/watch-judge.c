@@ -58,7 +58,7 @@ static void stop_loop(struct watch *w, struct wrun *r)
                 watch_say(w, "watch: cannot stop %s after its restart loop: %s", r->slug, err.msg);
         watch_set_state(w, r, RUN_FAILED, reason, r->loop_name);
         watch_alert(w, r, "restart-loop", r->loop_name, "%u restarts within %u s: stack stopped the stack", count,
-              w->restart_seconds);
+                    w->restart_seconds);
         r->loop_container[0] = 0;
         r->n_restart_ms = 0;
 }
@@ -201,7 +201,8 @@ static bool judge_run(struct watch *w, struct wrun *r)
                 watch_alert(w, r, "oom", v.container, "container %s was killed: out of memory", v.container);
         if (v.state == RUN_STOPPED)
                 snprintf(v.reason, sizeof v.reason, "its containers stopped outside stack");
-        if (!watch_set_state(w, r, v.state, v.state == RUN_RUNNING ? NULL : v.reason, v.container[0] ? v.container : NULL) &&
+        if (!watch_set_state(w, r, v.state, v.state == RUN_RUNNING ? NULL : v.reason,
+                             v.container[0] ? v.container : NULL) &&
             health_changed)
                 watch_emit_run(w, r, v.state == RUN_RUNNING ? NULL : v.reason);
         return true;

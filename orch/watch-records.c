@@ -79,6 +79,16 @@ void watch_cont_clear(struct wcont *c)
 }
 
 /* The run's record, its row read again (NULL when there is no such run). */
+struct wrun *watch_run_recent(struct watch *w, const char *id)
+{
+        int64_t t = watch_now_ms();
+
+        for (size_t i = 0; id && i < WATCH_MAX_RUNS; i++)
+                if (!strcmp(w->runs[i].id, id) && t - w->runs[i].used_ms < WATCH_FRESH_MS)
+                        return &w->runs[i];
+        return watch_run_get(w, id);
+}
+
 struct wrun *watch_run_get(struct watch *w, const char *id)
 {
         struct run_row row = {0};
@@ -268,7 +278,7 @@ void watch_alert(struct watch *w, struct wrun *r, const char *kind, const char *
                 return;
         }
         watch_say(w, "watch: alert %s on %s%s%s: %s", kind, r->slug, container ? " container " : "",
-            container ? container : "", detail);
+                  container ? container : "", detail);
         if (w->emit)
                 w->emit(w->ctx, "alert", alert_json(&a));
 }

@@ -92,6 +92,19 @@ static void restart_seen(struct watch *w, struct wrun *r, const char *container,
         }
 }
 
+/* The events a restarting or probed container sends again and again; none of them alerts. */
+static bool frequent(const char *action)
+{
+        static const char *const names[] = {"die",     "start",       "health_status", "oom",      "kill",   "stop",
+                                            "restart", "exec_create", "exec_start",    "exec_die", "attach", "resize",
+                                            NULL};
+
+        for (size_t i = 0; names[i]; i++)
+                if (!strcmp(action, names[i]))
+                        return true;
+        return false;
+}
+
 static int on_event(void *ctx, const struct engine_event *ev)
 {
         struct watch *w = ctx;
@@ -105,7 +118,12 @@ static int on_event(void *ctx, const struct engine_event *ev)
                 w->last_ns = ev->time_ns;
         if (!ev->run && !(ev->project && !strncmp(ev->project, "stack-", 6)))
                 return 0; /* not a stack's */
-        r = ev->run ? watch_run_get(w, ev->run) : watch_run_of_project(w, ev->project);
+        if (!ev->run)
+                r = watch_run_of_project(w, ev->project);
+        else if (frequent(a)) /* a flood is made of these: its row is not read again for each */
+                r = watch_run_recent(w, ev->run);
+        else
+                r = watch_run_get(w, ev->run);
         if (!r)
                 return 0;
         if (!strcmp(a, "create") || (!strcmp(a, "start") && !ev->run && !watch_cont_get(w, ev->id, false))) {
@@ -119,11 +137,12 @@ static int on_event(void *ctx, const struct engine_event *ev)
                 return 0;
         }
         if (!strcmp(a, "exec_create") || !strcmp(a, "exec_start")) {
-                if (r->state == RUN_STOPPED || r->state == RUN_STOPPING || exec_seen(w, ev->exec_id))
-                        return 0;
                 k = cont_known(w, ev->id, r->id);
                 if (k->probe && ev->detail && !strcmp(k->probe, ev->detail))
-                        return 0; /* the Engine's own healthcheck probe */
+                        return 0;            /* the Engine's own healthcheck probe */
+                r = watch_run_get(w, r->id); /* an alert follows: the row as it is now */
+                if (!r || r->state == RUN_STOPPED || r->state == RUN_STOPPING || exec_seen(w, ev->exec_id))
+                        return 0;
                 watch_alert(w, r, "exec", who, "docker exec into %s: %s", who, ev->detail ? ev->detail : "?");
                 return 0;
         }
