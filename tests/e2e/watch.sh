@@ -234,7 +234,9 @@ sleep 1
 rss1=$(awk '/^VmRSS/ {print $2}' "/proc/$PID/status")
 info "flood: /health at most ${slowest} s; RSS ${rss0} kB -> ${rss1} kB"
 awk -v s="$slowest" 'BEGIN {exit !(s < 1)}' || die "GET /health took $slowest s during the flood"
-[ $((rss1 - rss0)) -lt 20000 ] || die "the flood grew the daemon by $((rss1 - rss0)) kB"
+# (an ASan build keeps freed memory in quarantine: its RSS says nothing about bounds; its leak check at exit does)
+ldd "$S" 2>/dev/null | grep -q libasan || [ $((rss1 - rss0)) -lt 20000 ] ||
+  die "the flood grew the daemon by $((rss1 - rss0)) kB"
 kill "$PID"
 wait "$PID" || die "serve (stand-in Engine) exited non-zero: $(tail -5 "$LOG")"
 streams=$(grep -c '/events' "$W/fake.log" || true)
