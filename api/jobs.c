@@ -129,6 +129,20 @@ static void event_push_locked(struct jobs *j, const char *type, json_t *data, st
         wake_subs_locked(j, w);
 }
 
+void jobs_event_json(struct jobs *j, const char *event, json_t *data)
+{
+        struct wake w = {0};
+
+        if (!j || !event || !data) {
+                json_decref(data);
+                return;
+        }
+        pthread_mutex_lock(&j->lock);
+        event_push_locked(j, event, data, &w);
+        pthread_mutex_unlock(&j->lock);
+        wake_run(&w);
+}
+
 static json_t *state_json(const char *request_id, const char *slug, const char *state, const char *run_id,
                           const char *reason)
 {
@@ -416,24 +430,15 @@ static void *worker(void *arg)
         return NULL;
 }
 
-/* notify-send, when it is on PATH, in a grandchild: nothing waits for it and no zombie stays. The text names who
- * signed the version and the permissions it asks for (orch/approval.h approval_summary). */
-static void notify(struct store *s, const char *ref, const char *slug, const char *id)
+/* notify-send, when it is on PATH, in a grandchild: nothing waits for it and no zombie stays. */
+void jobs_notify(const char *title, const char *body)
 {
-        char body[768], what[512], path[4096];
+        char path[4096];
         const char *p = getenv("PATH");
-        char *const argv[] = {"notify-send", "--app-name=stack", "stack: a website asks to start a stack", body, NULL};
+        char *const argv[] = {"notify-send", "--app-name=stack", (char *)title, (char *)body, NULL};
         bool found = false;
-        json_t *a = NULL;
         pid_t pid;
 
-        if (approval_describe(s, NULL, ref, &a, NULL) == 0)
-                approval_summary(a, what, sizeof what);
-        else
-                snprintf(what, sizeof what, "what it asks for is unknown");
-        json_decref(a);
-        snprintf(body, sizeof body, "%s (request %s): %s, %s. Run: stack approve %s, or stack deny %s", slug, id, ref,
-                 what, slug, slug);
         while (p && *p && !found) {
                 size_t n = strcspn(p, ":");
                 if (n > 0 && snprintf(path, sizeof path, "%.*s/notify-send", (int)n, p) < (int)sizeof path)
@@ -461,6 +466,22 @@ static void notify(struct store *s, const char *ref, const char *slug, const cha
         if (pid > 0)
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         ;
+}
+
+/* The text names who signed the version and the permissions it asks for (orch/approval.h approval_summary). */
+static void notify(struct store *s, const char *ref, const char *slug, const char *id)
+{
+        char body[768], what[512];
+        json_t *a = NULL;
+
+        if (approval_describe(s, NULL, ref, &a, NULL) == 0)
+                approval_summary(a, what, sizeof what);
+        else
+                snprintf(what, sizeof what, "what it asks for is unknown");
+        json_decref(a);
+        snprintf(body, sizeof body, "%s (request %s): %s, %s. Run: stack approve %s, or stack deny %s", slug, id, ref,
+                 what, slug, slug);
+        jobs_notify("stack: a website asks to start a stack", body);
 }
 
 /* ---- the text stream of one job -------------------------------------------------------------------------- */
@@ -709,19 +730,6 @@ unsigned jobs_readers(struct jobs *j)
                 n++;
         pthread_mutex_unlock(&j->lock);
         return n;
-}
-
-/* stub until s6-watch merges */
-void jobs_event_json(struct jobs *j, const char *event, json_t *data)
-{
-        struct wake w = {0};
-
-        if (!data)
-                return;
-        pthread_mutex_lock(&j->lock);
-        event_push_locked(j, event, data, &w);
-        pthread_mutex_unlock(&j->lock);
-        wake_run(&w);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------------------- */

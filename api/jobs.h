@@ -11,7 +11,8 @@
  *                                       denied: / expired)
  *   jobs_events(j, conn)                a text/event-stream response: every job's lines and state changes
  *   jobs_event_state(j, ...)            a state change made elsewhere (POST /runs/{id}/stop)
- *   jobs_event_json(j, event, data)     any other event ("usage": api/sampler.c), data stolen
+ *   jobs_event_json(j, event, data)     any other event ("usage": api/sampler.c; the watcher's, orch/watch.h),
+ *                                       from any thread; data stolen
  *   jobs_readers(j)                     how many /events readers are connected now (the sampler runs only
  *                                       while there is one)
  *   jobs_shutdown(j)                    before MHD_stop_daemon: ends every stream, resumes suspended
@@ -40,6 +41,7 @@
 struct jobs;
 struct MHD_Connection;
 struct MHD_Response;
+struct json_t;
 
 struct jobs_config {
         const char *home;    /* STACK_HOME: each worker opens its own store there */
@@ -58,6 +60,11 @@ int jobs_new(const struct jobs_config *c, struct jobs **ret, struct error *err);
 int jobs_start(struct jobs *j, const struct job_spec *spec, struct MHD_Connection *conn,
                struct MHD_Response **ret_stream, struct error *err);
 struct MHD_Response *jobs_events(struct jobs *j, struct MHD_Connection *conn);
+/* Any other event of /events: "event: <event>\ndata: <data as compact JSON>" (the watcher's "run" and "alert",
+ * orch/watch.h). Takes data (NULL: nothing is sent). */
+void jobs_event_json(struct jobs *j, const char *event, struct json_t *data);
+/* A desktop notification (notify-send, when it is on PATH; nothing waits for it). */
+void jobs_notify(const char *title, const char *body);
 /* request_id, run_id, reason may be NULL. */
 void jobs_event_state(struct jobs *j, const char *request_id, const char *slug, const char *state, const char *run_id,
                       const char *reason);

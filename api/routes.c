@@ -23,6 +23,7 @@
 #include "resolve.h"
 #include "orch/approval.h"
 #include "sampler.h"
+#include "routes-watch.h"
 #include "orch/orch.h"
 #include "orch/usage.h"
 #include "run/engine.h"
@@ -801,6 +802,8 @@ static const struct route routes[] = {
         {"GET", "/snapshots", true, get_snapshots},
         {"POST", "/stacks/{id}/snapshot", true, post_stack_snapshot},
         {"GET", "/stacks/{id}/icon", true, get_stack_icon},
+        {"GET", "/alerts", true, watch_get_alerts},
+        {"POST", "/alerts/{id}/dismiss", true, watch_post_dismiss},
 };
 
 /* path against a route's pattern; the {id} segment's text into param[size]. */

@@ -40,6 +40,7 @@
 #include "routes.h"
 #include "sampler.h"
 #include "session.h"
+#include "orch/watch.h"
 #include "base/fsutil.h"
 #include "store/store.h"
 
@@ -80,6 +81,7 @@ struct server {
         char *key_pem, *cert_pem;
         struct route_ctx routes;
         bool routes_lock_made;
+        struct watch *watch; /* the Engine event watcher (orch/watch.h); NULL with STACK_WATCH=0 */
         char *catalog;
 };
 
@@ -586,6 +588,40 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
         log_line(LOG_WARN, "%s", line);
 }
 
+/* The watcher's findings go to /events; alerts also to the desktop and the log. */
+static void watch_emit(void *ctx, const char *event, json_t *data)
+{
+        struct server *srv = ctx;
+
+        if (!strcmp(event, "alert")) {
+                char body[512];
+                snprintf(body, sizeof body, "%s: %s (stack alerts --dismiss %s)",
+                         json_string_value(json_object_get(data, "slug")) ?: "?",
+                         json_string_value(json_object_get(data, "detail")) ?: "",
+                         json_string_value(json_object_get(data, "id")) ?: "?");
+                jobs_notify("stack: unusual behaviour of a running stack", body);
+        }
+        jobs_event_json(srv->routes.jobs, event, data);
+}
+
+static void watch_log(void *ctx, const char *line)
+{
+        (void)ctx;
+        log_line(LOG_WARN, "watch: %s", line);
+}
+
+/* STACK_WATCH=0 turns the watcher off (tests that fake the Engine without an event stream). */
+static int start_watch(struct server *srv, struct error *err)
+{
+        const char *env = getenv("STACK_WATCH");
+        struct watch_config wc = {
+                .home = store_home(srv->routes.store), .emit = watch_emit, .log = watch_log, .ctx = srv};
+
+        if (env && !strcmp(env, "0"))
+                return 0;
+        return watch_start(&wc, &srv->watch, err);
+}
+
 static char *dup_str(const char *s)
 {
         return s ? strdup(s) : NULL;
@@ -595,6 +631,7 @@ void server_stop(struct server *srv)
 {
         if (!srv)
                 return;
+        watch_stop(srv->watch);          /* it emits into jobs: it ends first */
         jobs_shutdown(srv->routes.jobs); /* streams end and suspended connections resume: MHD may stop */
         logs_shutdown(srv->routes.logs);
         if (srv->reaper_made) {
@@ -699,6 +736,8 @@ int server_start(const struct server_config *cfg, struct server **ret, struct er
         if (r < 0)
                 goto fail;
         r = sampler_new(store_home(cfg->store), srv->routes.jobs, &srv->routes.sampler, err);
+        if (r == 0)
+                r = start_watch(srv, err);
         if (r < 0)
                 goto fail;
 

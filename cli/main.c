@@ -35,6 +35,7 @@ static const struct command commands[] = {
          "config SLUG[@VER] [--env K=V]  the effective compose file run would use, or the refusal"},
         {"ps", cmd_ps, "ps [--json]                   runs and their states"},
         {"top", cmd_top, "top [SLUG] [--json]           what each running stack and container uses (CPU, memory, I/O)"},
+        {"alerts", cmd_alerts, "alerts [--json] [--dismiss ID] what the watcher of serve found (--all)"},
         {"stop", cmd_stop, "stop ID|SLUG                  stop a run's containers"},
         {"rm", cmd_stop, "rm ID|SLUG [--purge]          take a run down; its data stays unless --purge"},
         {"logs", cmd_logs, "logs ID|SLUG [-f]             a run's logs"},

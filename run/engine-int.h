@@ -68,7 +68,10 @@ struct engine_transfer {
         const char *content_type;
         const char *body; /* an in-memory body (JSON), or NULL; neither: no body */
         size_t body_len;
-        const char *auth; /* an X-Registry-Auth header's value (a pull), or NULL */
+        const char *auth;                /* an X-Registry-Auth header's value (a pull), or NULL */
+        curl_xferinfo_callback progress; /* called as data moves and about once a second while none does (a
+                                          * nonzero return ends the transfer); NULL: none */
+        void *progress_ud;
 };
 
 /* Run one transfer; *ret_status is the HTTP status (0 when none arrived). */

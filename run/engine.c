@@ -188,6 +188,11 @@ CURLcode engine_perform(struct engine *e, const struct engine_transfer *rq, long
                 curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, rq->header);
                 curl_easy_setopt(k, CURLOPT_HEADERDATA, rq->header_ud);
         }
+        if (rq->progress) {
+                curl_easy_setopt(k, CURLOPT_NOPROGRESS, 0L);
+                curl_easy_setopt(k, CURLOPT_XFERINFOFUNCTION, rq->progress);
+                curl_easy_setopt(k, CURLOPT_XFERINFODATA, rq->progress_ud);
+        }
         if (rq->auth) {
                 char *line;
                 if (asprintf(&line, "X-Registry-Auth: %s", rq->auth) < 0)

@@ -9,7 +9,8 @@
  * calls; engine_free(e).
  *
  * Code: run/engine.c (transport, version), one file a topic: run/engine-images.c, run/engine-containers.c,
- * run/engine-down.c, run/engine-volumes.c, run/engine-stats.c; what they share is run/engine-int.h.
+ * run/engine-down.c, run/engine-volumes.c, run/engine-stats.c, run/engine-events.c; what they share is
+ * run/engine-int.h.
  */
 #ifndef STACK_ENGINE_H
 #define STACK_ENGINE_H
@@ -211,5 +212,34 @@ int engine_container_stats(struct engine *e, const char *id, struct engine_stats
 int engine_containers_stats(struct engine *e, const char *const *ids, size_t n, struct engine_stats *rets, bool *oks,
                             struct error *err);
 double engine_stats_cpu_percent(const struct engine_stats *older, const struct engine_stats *newer);
+
+/* The Engine's event stream, for the watcher (orch/watch.h, spec/run.md "Watching"). It holds the handle for as
+ * long as it lasts: give it a struct engine of its own.
+ *
+ * engine_events(e, since_ns, &handler, err): GET /events?filters={"type":["container"]} (with &since=<since_ns>
+ * when not 0: the Engine replays what it still holds from then on), read as it arrives, one JSON object a line.
+ * handler.event gets each container event; handler.bad each line that is not one (truncated, not JSON, longer
+ * than ENGINE_EVENT_MAX: skipped); handler.tick is called after each piece of the stream and about once a
+ * second while none comes. A nonzero return from event or tick ends the stream: 0. It also returns 0 when the
+ * Engine ends the stream, and STACK_ERUNTIME when it cannot be reached or answers other than 200. */
+#define ENGINE_EVENT_MAX (64u << 10)
+struct engine_event {
+        const char *action;                  /* "die", "health_status", "exec_create", ... (before any ": ") */
+        const char *detail;                  /* what follows "action: " ("unhealthy", an exec's command), or NULL */
+        const char *id;                      /* the container's id */
+        const char *name;                    /* its name (attribute "name"), or NULL */
+        const char *run, *project, *service; /* labels io.stack.run, com.docker.compose.project, ...service (NULL) */
+        const char *exec_id;                 /* exec_*: attribute execID, or NULL */
+        int exit_code;                       /* die: attribute exitCode, -1 when absent */
+        int64_t time_ns;                     /* timeNano (time * 1e9 when only that is given) */
+        const struct json_t *attributes;     /* Actor.Attributes, all of them */
+};
+struct engine_events_handler {
+        int (*event)(void *ctx, const struct engine_event *ev);
+        void (*bad)(void *ctx, const char *why);
+        int (*tick)(void *ctx);
+        void *ctx;
+};
+int engine_events(struct engine *e, int64_t since_ns, const struct engine_events_handler *h, struct error *err);
 
 #endif

@@ -369,6 +369,31 @@ static int check_images(struct error *err, const char *path, json_t *v)
         return 0;
 }
 
+/* "watch": {"restart_count": N, "restart_seconds": S} (spec/run.md "Watching"; read by orch/watch.c). */
+static int check_watch(struct error *err, const char *path, json_t *v)
+{
+        const char *k;
+        json_t *x;
+
+        if (!json_is_object(v))
+                return config_bad(err, path, "watch", "an object");
+        json_object_foreach(v, k, x)
+        {
+                if (!strcmp(k, "restart_count")) {
+                        if (!json_is_integer(x) || json_integer_value(x) < 1 || json_integer_value(x) > 64)
+                                return config_bad(err, path, "watch.restart_count", "a count (1-64)");
+                } else if (!strcmp(k, "restart_seconds")) {
+                        if (!json_is_integer(x) || json_integer_value(x) < 1 || json_integer_value(x) > 86400)
+                                return config_bad(err, path, "watch.restart_seconds", "seconds (1-86400)");
+                } else {
+                        return error_set(err, STACK_EUSAGE,
+                                         "%s: unknown key \"watch.%s\" (known: restart_count, restart_seconds)", path,
+                                         k);
+                }
+        }
+        return 0;
+}
+
 int policy_limits_load(const char *home, struct policy_limits *l, struct error *err)
 {
         char path[PATH_MAX];
@@ -401,9 +426,11 @@ int policy_limits_load(const char *home, struct policy_limits *l, struct error *
                                 reserve(l, (int)json_integer_value(v));
                 } else if (!strcmp(key, "images")) { /* read by run/regimages.c: checked here with the rest */
                         r = check_images(err, path, v);
+                } else if (!strcmp(key, "watch")) { /* read by orch/watch.c */
+                        r = check_watch(err, path, v);
                 } else if (strcmp(key, "limits") != 0) {
-                        r = error_set(err, STACK_EUSAGE, "%s: unknown key \"%s\" (known: limits, api_port, images)",
-                                      path, key);
+                        r = error_set(err, STACK_EUSAGE,
+                                      "%s: unknown key \"%s\" (known: limits, api_port, images, watch)", path, key);
                 }
         }
         limits = json_object_get(root, "limits");

@@ -146,7 +146,7 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
                 /* Only states a container can contradict are corrected: a stopped run stays stopped. */
                 if (state != RUN_UNKNOWN && state != rows[i].state &&
                     (rows[i].state == RUN_RUNNING || rows[i].state == RUN_STARTING || rows[i].state == RUN_STOPPING ||
-                     state == RUN_RUNNING)) {
+                     rows[i].state == RUN_UNHEALTHY || rows[i].state == RUN_RESTARTING || state == RUN_RUNNING)) {
                         runs_set_state(s, rows[i].id, state, reason[0] ? reason : NULL, NULL);
                         rows[i].state = state;
                         free(rows[i].reason);

@@ -577,15 +577,15 @@ int run_images(struct store *s, const struct version_info *v, const struct run_o
 
 /* ---- the Engine's view, stop, rm, logs ---- */
 
-/* What the Engine says about a run's project now: "running", "stopped" or "failed" (+ reason), and the ports
- * its containers publish. */
+/* What the Engine says about a run's project now: "running", "unhealthy" (a healthcheck fails), "restarting",
+ * "stopped" or "failed" (+ reason), and the ports its containers publish. */
 static void compose_status(struct engine *e, const struct run_row *row, enum run_state *ret_state, char *reason,
                            size_t size, char **ret_ports)
 {
         struct engine_container *c = NULL;
         struct error err = ERROR_INIT;
         char label[256], ports[512] = "";
-        size_t n = 0, running = 0, len = 0;
+        size_t n = 0, running = 0, restarting = 0, unhealthy = 0, len = 0;
 
         *ret_state = RUN_STOPPED;
         reason[0] = 0;
@@ -598,6 +598,10 @@ static void compose_status(struct engine *e, const struct run_row *row, enum run
         for (size_t i = 0; i < n; i++) {
                 if (!strcmp(c[i].state, "running"))
                         running++;
+                if (!strcmp(c[i].state, "running") && c[i].health && !strcmp(c[i].health, "unhealthy"))
+                        unhealthy++;
+                else if (!strcmp(c[i].state, "restarting"))
+                        restarting++;
                 else if ((!strcmp(c[i].state, "exited") && c[i].exit_code != 0) || !strcmp(c[i].state, "dead"))
                         snprintf(reason, size, "service '%s' exited with code %d outside stack",
                                  c[i].service ? c[i].service : c[i].name, c[i].exit_code);
@@ -608,7 +612,11 @@ static void compose_status(struct engine *e, const struct run_row *row, enum run
                                                         c[i].ports[j].public_port, c[i].ports[j].private_port,
                                                         c[i].ports[j].proto ? c[i].ports[j].proto : "tcp");
         }
-        if (running && !reason[0])
+        if (restarting && !reason[0])
+                *ret_state = RUN_RESTARTING; /* the watcher (orch/watch.h) says why when it runs */
+        else if (running && unhealthy && !reason[0])
+                *ret_state = RUN_UNHEALTHY;
+        else if (running && !reason[0])
                 *ret_state = RUN_RUNNING;
         else if (reason[0])
                 *ret_state = RUN_FAILED;
@@ -669,6 +677,8 @@ static int compose_remove(struct store *s, const struct run_row *ret, bool purge
         if (r == 0)
                 r = store_lock_shared(s, err);
         locked = r == 0;
+        if (r == 0 && have_row) /* the watcher (orch/watch.h) takes what follows for stack's own doing */
+                runs_set_state(s, ret->id, RUN_STOPPING, NULL, NULL);
         if (r == 0 && engine_ok && stat(p.effective, &st) == 0 && backend_detect(s, &b, NULL) == 0)
                 compose_simple(ret->slug, &p, b, purge ? down_v : down, NULL); /* the Engine does the rest */
         if (r == 0 && engine_ok) {

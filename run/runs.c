@@ -23,17 +23,29 @@ DB_SCHEMA(runs_schema, "run", RUNS_SCHEMA_VERSION,
           "  project TEXT NOT NULL, run_dir TEXT NOT NULL, reason TEXT, created_at INTEGER NOT NULL,"
           "  updated_at INTEGER NOT NULL, started_at INTEGER, stopped_at INTEGER);"
           "CREATE INDEX runs_by_slug ON runs(slug, created_at);"
-          "CREATE TABLE allows(slug TEXT PRIMARY KEY, perms INTEGER NOT NULL);");
+          "CREATE TABLE allows(slug TEXT PRIMARY KEY, perms INTEGER NOT NULL);",
+          /* 2: the watcher's states (orch/watch.h); SQLite cannot widen a CHECK in place: the table is copied */
+          "CREATE TABLE runs_v2(id TEXT PRIMARY KEY, slug TEXT NOT NULL, version_id INTEGER NOT NULL,"
+          "  tree TEXT NOT NULL, state TEXT NOT NULL CHECK(state IN ('pending','starting','running','stopping',"
+          "  'stopped','failed','unhealthy','restarting')), project TEXT NOT NULL, run_dir TEXT NOT NULL, reason TEXT,"
+          "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, started_at INTEGER, stopped_at INTEGER);"
+          "INSERT INTO runs_v2 SELECT id, slug, version_id, tree, state, project, run_dir, reason, created_at,"
+          "  updated_at, started_at, stopped_at FROM runs;"
+          "DROP TABLE runs;"
+          "ALTER TABLE runs_v2 RENAME TO runs;"
+          "CREATE INDEX runs_by_slug ON runs(slug, created_at);");
 
 #define RUN_COLUMNS \
         "id, slug, state, project, run_dir, reason, version_id, tree, created_at, updated_at, started_at, stopped_at"
 
 static const char *const run_state_names[] = {
-        [RUN_PENDING] = "pending", [RUN_STARTING] = "starting", [RUN_RUNNING] = "running", [RUN_STOPPING] = "stopping",
-        [RUN_STOPPED] = "stopped", [RUN_FAILED] = "failed",     [RUN_UNKNOWN] = "unknown", [RUN_REMOVED] = "removed",
+        [RUN_PENDING] = "pending",       [RUN_STARTING] = "starting", [RUN_RUNNING] = "running",
+        [RUN_STOPPING] = "stopping",     [RUN_STOPPED] = "stopped",   [RUN_FAILED] = "failed",
+        [RUN_UNKNOWN] = "unknown",       [RUN_REMOVED] = "removed",   [RUN_UNHEALTHY] = "unhealthy",
+        [RUN_RESTARTING] = "restarting",
 };
 
-_Static_assert(sizeof run_state_names / sizeof *run_state_names == RUN_REMOVED + 1, "one name per run state");
+_Static_assert(sizeof run_state_names / sizeof *run_state_names == RUN_RESTARTING + 1, "one name per run state");
 _Static_assert(sizeof(enum run_state) == sizeof(int), "read as an int (DB_ENUM_COL)");
 
 #define N_STATES (sizeof run_state_names / sizeof *run_state_names)

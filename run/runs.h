@@ -15,11 +15,12 @@
 #include "base/error.h"
 #include "store/store.h"
 
-#define RUNS_SCHEMA_VERSION 1
+#define RUNS_SCHEMA_VERSION 2
 
-/* A run's state (spec/run.md "Run states"): pending .. failed are what the runs table holds (the schema admits
- * pending, which nothing writes yet: the API's approval will); RUN_UNKNOWN (the Engine could not be asked,
- * run_list()) and RUN_REMOVED (a run just removed) are only ever in memory. Names are the table's and the
+/* A run's state (spec/run.md "Run states"): pending .. failed, unhealthy and restarting are what the runs table
+ * holds (the schema admits pending, which nothing writes yet: the API's approval will; unhealthy and restarting
+ * are the watcher's, orch/watch.h); RUN_UNKNOWN (the Engine could not be asked, run_list()) and RUN_REMOVED (a
+ * run just removed) are only ever in memory. Names are the table's and the
  * output's ("running"); run_state_parse() gives the state, or -EINVAL for any other name. */
 enum run_state {
         RUN_PENDING,
@@ -30,6 +31,8 @@ enum run_state {
         RUN_FAILED,
         RUN_UNKNOWN,
         RUN_REMOVED,
+        RUN_UNHEALTHY,  /* running, a healthcheck fails: reason "healthcheck failed: <its last output line>" */
+        RUN_RESTARTING, /* a container is being restarted by the Engine's restart policy */
 };
 const char *run_state_name(enum run_state state);
 int run_state_parse(const char *name);

@@ -66,8 +66,9 @@ static void store_at_schema_2_keeps_its_runs_and_grants(void **state)
         sql(home, to_schema2);
         assert_int_equal(store_open(home, &s, &err), 0);
         assert_int_equal(query(s, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
+        assert_int_equal(query(s, "SELECT version FROM module_schemas WHERE module = 'run'"), 1);
+        assert_int_equal(runs_list(s, &rows, &n, &err), 0); /* the run module migrates its tables on use */
         assert_int_equal(query(s, "SELECT version FROM module_schemas WHERE module = 'run'"), RUNS_SCHEMA_VERSION);
-        assert_int_equal(runs_list(s, &rows, &n, &err), 0);
         assert_int_equal(n, 1);
         assert_string_equal(rows[0].id, "0123456789ab");
         assert_string_equal(run_state_name(rows[0].state), "running");
@@ -82,6 +83,10 @@ static void store_at_schema_2_keeps_its_runs_and_grants(void **state)
         /* and the rows stay writable through the run module */
         assert_int_equal(runs_set_state(s, "0123456789ab", RUN_STOPPED, NULL, &err), 0);
         assert_int_equal(query(s, "SELECT COUNT(*) FROM runs WHERE state = 'stopped' AND stopped_at IS NOT NULL"), 1);
+        /* schema 2: the watcher's states */
+        assert_int_equal(runs_set_state(s, "0123456789ab", RUN_UNHEALTHY, "healthcheck failed: x", &err), 0);
+        assert_int_equal(runs_set_state(s, "0123456789ab", RUN_RESTARTING, NULL, &err), 0);
+        assert_int_equal(query(s, "SELECT COUNT(*) FROM runs WHERE state = 'restarting'"), 1);
         store_free(s);
 }
 
