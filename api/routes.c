@@ -24,6 +24,7 @@
 #include "orch/approval.h"
 #include "sampler.h"
 #include "routes-watch.h"
+#include "orch/alerts.h"
 #include "orch/orch.h"
 #include "orch/usage.h"
 #include "run/engine.h"
@@ -70,7 +71,9 @@ static void run_fares(struct route_ctx *ctx, struct engine *e, json_t *o, const 
                 use = &last;
         json_object_set_new(o, "health", t.health ? json_string(t.health) : json_null());
         json_object_set_new(o, "restarts", json_integer(t.restarts));
-        json_object_set_new(o, "alerts", json_integer(0)); /* alerts_count() once s6-watch merges */
+        pthread_mutex_lock(&ctx->lock);
+        json_object_set_new(o, "alerts", json_integer(alerts_count(ctx->store, row->id)));
+        pthread_mutex_unlock(&ctx->lock);
         json_object_set_new(o, "usage", use ? usage_json(use) : json_null());
         json_object_set_new(o, "limits", known ? usage_limits_json(&t) : json_null());
 }

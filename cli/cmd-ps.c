@@ -1,6 +1,7 @@
 /* cmd-ps.c - `stack ps`: runs and their states, reconciled with the Engine. */
 #include "cli.h"
 #include "orch/requests.h"
+#include "orch/alerts.h"
 #include "orch/orch.h"
 #include "orch/usage.h"
 #include "run/run.h"
@@ -153,6 +154,7 @@ int cmd_ps(int argc, char **argv)
                         json_object_set_new(o, "health_output",
                                             h[i].failing[0] ? json_string(h[i].failing) : json_null());
                         json_object_set_new(o, "restarts", json_integer(h[i].restarts));
+                        json_object_set_new(o, "alerts", json_integer(alerts_count(s, v[i].row.id)));
                         json_array_append_new(a, o);
                 }
                 r = cli_print_json(a);
@@ -167,6 +169,7 @@ int cmd_ps(int argc, char **argv)
                "RESTARTS", "PORTS", "REASON");
         for (size_t i = 0; i < n; i++) {
                 char a[32], cell[4 * REASON_CELL + 8];
+                unsigned k_alerts;
                 age(v[i].row.created_at, a, sizeof a);
                 printf("%-12s %-20s %-12s %-9s %5s  %-9s %8u  %-28s %s\n", v[i].row.id, v[i].row.slug, v[i].row.version,
                        run_state_name(v[i].row.state), a, h[i].health ? h[i].health : "-", h[i].restarts,
@@ -174,6 +177,8 @@ int cmd_ps(int argc, char **argv)
                        v[i].row.reason ? reason_cell(v[i].row.reason, cell, sizeof cell) : "");
                 if (h[i].failing[0])
                         printf("  health check failing: %s\n", reason_cell(h[i].failing, cell, sizeof cell));
+                if ((k_alerts = alerts_count(s, v[i].row.id)))
+                        printf("  %u alert%s (stack alerts lists them)\n", k_alerts, k_alerts == 1 ? "" : "s");
                 for (size_t k = 0; k < v[i].n_addresses; k++)
                         if (v[i].addresses[k].url && !strncmp(v[i].addresses[k].url, "https://", 8))
                                 printf("  %s\n", v[i].addresses[k].url);
