@@ -10,21 +10,10 @@
 
 /* ---- judging a run from its containers ---- */
 
-/* The last non-empty line of text, at most size - 1 bytes, into out. */
+/* The last non-empty line of text, at most size - 1 bytes, into out, control characters made blanks. */
 static void last_line(const char *text, char *out, size_t size)
 {
-        const char *end, *start;
-
-        out[0] = 0;
-        if (!text)
-                return;
-        end = text + strlen(text);
-        while (end > text && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-                end--;
-        start = end;
-        while (start > text && start[-1] != '\n')
-                start--;
-        snprintf(out, size, "%.*s", (int)(end - start), start);
+        error_last_line(text, out, size);
         for (char *p = out; *p; p++)
                 if ((unsigned char)*p < 0x20)
                         *p = ' ';

@@ -23,15 +23,11 @@ int64_t watch_now_ms(void)
 
 void watch_say(struct watch *w, const char *fmt, ...)
 {
-        char line[1024];
         va_list ap;
 
-        if (!w->log)
-                return;
         va_start(ap, fmt);
-        vsnprintf(line, sizeof line, fmt, ap);
+        error_vsay(w->log, w->ctx, fmt, ap);
         va_end(ap);
-        w->log(w->ctx, line);
 }
 
 /* ---- config ---- */
