@@ -2,6 +2,7 @@
  * sampled every SAMPLER_INTERVAL_MS and its total use sent as an SSE "usage" event (spec/api.md). */
 #include "sampler.h"
 
+#include "base/wallclock.h"
 #include "jobs.h"
 #include "orch/usage.h"
 #include "run/runs.h"
@@ -43,14 +44,6 @@ static void samples_free(struct sample *v, size_t n)
         for (size_t i = 0; i < n; i++)
                 usage_containers_free(v[i].c, v[i].n);
         free(v);
-}
-
-static int64_t now_ms(void)
-{
-        struct timespec t;
-
-        clock_gettime(CLOCK_REALTIME, &t);
-        return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* A run whose containers should be up: not stopped, failed, pending or gone. */
@@ -126,9 +119,9 @@ static void sample_round(struct sampler *sp)
                 n++;
                 if (s->cpu)
                         jobs_event_json(sp->jobs, "usage",
-                                        json_pack("{s:s, s:I, s:f, s:I, s:I}", "id", s->id, "t", (json_int_t)now_ms(),
-                                                  "cpu_percent", t.use.cpu_percent, "mem_used",
-                                                  (json_int_t)t.use.mem_used, "mem_limit",
+                                        json_pack("{s:s, s:I, s:f, s:I, s:I}", "id", s->id, "t",
+                                                  (json_int_t)wallclock_ms(), "cpu_percent", t.use.cpu_percent,
+                                                  "mem_used", (json_int_t)t.use.mem_used, "mem_limit",
                                                   (json_int_t)t.use.mem_limit));
         }
         pthread_mutex_lock(&sp->lock);

@@ -2,6 +2,7 @@
  * spec/run.md "Watching": the verdict, worst first), and a restart loop stopped. */
 #include "watch-int.h"
 
+#include "base/wallclock.h"
 #include "run/engine.h"
 
 #include <stdio.h>
@@ -199,7 +200,7 @@ static bool judge_run(struct watch *w, struct wrun *r)
 
 void watch_flush(struct watch *w)
 {
-        w->last_flush_ms = watch_now_ms();
+        w->last_flush_ms = wallclock_ms();
         w->urgent = false;
         w->dirty_ms = 0;
         for (size_t i = 0; i < WATCH_MAX_RUNS; i++)

@@ -10,6 +10,7 @@
 #include "watch-int.h"
 
 #include "alerts.h"
+#include "base/wallclock.h"
 #include "run/engine.h"
 #include "run/history.h"
 #include "run/policy.h"
@@ -75,7 +76,7 @@ static struct wcont *cont_known(struct watch *w, const char *id, const char *run
 
 static void restart_seen(struct watch *w, struct wrun *r, const char *container, const char *name)
 {
-        int64_t t = watch_now_ms(), window = (int64_t)w->restart_seconds * 1000;
+        int64_t t = wallclock_ms(), window = (int64_t)w->restart_seconds * 1000;
         unsigned n = 0;
 
         r->restart_ms[r->next_restart] = t;
@@ -205,7 +206,7 @@ static void on_bad(void *ctx, const char *why)
 static int on_tick(void *ctx)
 {
         struct watch *w = ctx;
-        int64_t t = watch_now_ms();
+        int64_t t = wallclock_ms();
         bool any = false;
 
         if (stopping(w))
@@ -316,11 +317,11 @@ static void *watch_main(void *arg)
                 if (!w->last_ns)
                         w->last_ns = now_ns(); /* the first stream starts now; the next ones where the last ended */
                 reconcile(w);
-                w->stream_start_ms = watch_now_ms();
+                w->stream_start_ms = wallclock_ms();
                 r = engine_events(es, w->last_ns, &h, &err);
                 if (stopping(w))
                         goto again;
-                if (watch_now_ms() - w->stream_start_ms >= STABLE_MS)
+                if (wallclock_ms() - w->stream_start_ms >= STABLE_MS)
                         backoff = WATCH_BACKOFF_MIN_MS;
                 outage(w, r < 0 ? err.msg : "the Engine ended the event stream");
         again:
