@@ -40,10 +40,7 @@ int alerts_add(struct store *s, const struct alert *a, char *ret_id, struct erro
                 return error_set(err, STACK_EFAIL, "getrandom failed");
         for (size_t i = 0; i < sizeof b; i++)
                 snprintf(id + 2 * i, 3, "%02x", b[i]);
-        r = index_module_db(store_index(s), &alerts_schema, &db, err);
-        if (r < 0)
-                return r;
-        r = db_begin(db, err);
+        r = index_module_begin(store_index(s), &alerts_schema, &db, err);
         if (r < 0)
                 return r;
         r = db_write(db, "INSERT INTO alerts(id, slug, run_id, kind, container, detail, at_ms) VALUES(?,?,?,?,?,?,?)",

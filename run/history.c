@@ -61,10 +61,7 @@ int history_add(struct store *s, const char *run_id, enum run_state state, const
 
         if (!s || !run_id)
                 return error_set(err, STACK_EFAIL, "history_add: invalid arguments");
-        r = index_module_db(store_index(s), &history_schema, &db, err);
-        if (r < 0)
-                return r;
-        r = db_begin(db, err);
+        r = index_module_begin(store_index(s), &history_schema, &db, err);
         if (r < 0)
                 return r;
         r = db_write(db, "INSERT INTO run_history(run_id, at_ms, state, reason, container) VALUES(?,?,?,?,?)",
