@@ -3,12 +3,12 @@
 #include "sampler.h"
 
 #include "base/wallclock.h"
+#include "base/worker.h"
 #include "jobs.h"
 #include "orch/usage.h"
 #include "run/runs.h"
 #include "store/store.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,14 +161,8 @@ static void *sampler_thread(void *arg)
                 else
                         forget(sp);
                 pthread_mutex_lock(&sp->lock);
-                t.tv_sec += SAMPLER_INTERVAL_MS / 1000;
-                t.tv_nsec += (SAMPLER_INTERVAL_MS % 1000) * 1000000L;
-                if (t.tv_nsec >= 1000000000L) {
-                        t.tv_sec++;
-                        t.tv_nsec -= 1000000000L;
-                }
-                while (!sp->stopping && pthread_cond_timedwait(&sp->cond, &sp->lock, &t) != ETIMEDOUT)
-                        ;
+                worker_add_ms(&t, SAMPLER_INTERVAL_MS);
+                worker_sleep_locked(&sp->lock, &sp->cond, &sp->stopping, &t);
         }
         pthread_mutex_unlock(&sp->lock);
         return NULL;
@@ -177,6 +171,7 @@ static void *sampler_thread(void *arg)
 int sampler_new(const char *home, struct jobs *jobs, struct sampler **ret, struct error *err)
 {
         struct sampler *sp = calloc(1, sizeof *sp);
+        int r;
 
         if (!sp)
                 return error_set(err, STACK_EFAIL, "out of memory");
@@ -188,9 +183,10 @@ int sampler_new(const char *home, struct jobs *jobs, struct sampler **ret, struc
                 sampler_free(sp);
                 return error_set(err, STACK_EFAIL, "out of memory");
         }
-        if (pthread_create(&sp->thread, NULL, sampler_thread, sp) != 0) {
+        r = worker_start(&sp->thread, sampler_thread, sp, "usage sampler", err);
+        if (r < 0) {
                 sampler_free(sp);
-                return error_set(err, STACK_EFAIL, "cannot start the usage sampler thread");
+                return r;
         }
         sp->thread_made = true;
         *ret = sp;
@@ -218,10 +214,7 @@ void sampler_free(struct sampler *sp)
 {
         if (!sp)
                 return;
-        pthread_mutex_lock(&sp->lock);
-        sp->stopping = true;
-        pthread_cond_broadcast(&sp->cond);
-        pthread_mutex_unlock(&sp->lock);
+        worker_stop(&sp->lock, &sp->cond, &sp->stopping);
         if (sp->thread_made)
                 pthread_join(sp->thread, NULL);
         samples_free(sp->samples, sp->n_samples);

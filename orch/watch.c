@@ -11,6 +11,7 @@
 
 #include "alerts.h"
 #include "base/wallclock.h"
+#include "base/worker.h"
 #include "run/engine.h"
 #include "run/history.h"
 #include "run/policy.h"
@@ -18,7 +19,6 @@
 #include "run/runs.h"
 #include "store/store.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -278,15 +278,9 @@ static void nap(struct watch *w, unsigned ms)
         struct timespec until;
 
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += ms / 1000;
-        until.tv_nsec += (long)(ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000;
-        }
+        worker_add_ms(&until, ms);
         pthread_mutex_lock(&w->lock);
-        while (!w->stopping && pthread_cond_timedwait(&w->cond, &w->lock, &until) != ETIMEDOUT)
-                ;
+        worker_sleep_locked(&w->lock, &w->cond, &w->stopping, &until);
         pthread_mutex_unlock(&w->lock);
 }
 
@@ -364,13 +358,14 @@ int watch_start(const struct watch_config *c, struct watch **ret, struct error *
         }
         pthread_mutex_init(&w->lock, NULL);
         pthread_cond_init(&w->cond, NULL);
-        if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+        r = worker_start(&w->thread, watch_main, w, "watcher", err);
+        if (r < 0) {
                 pthread_cond_destroy(&w->cond);
                 pthread_mutex_destroy(&w->lock);
                 store_free(w->s);
                 free(w->home);
                 free(w);
-                return error_set(err, STACK_EFAIL, "cannot start the watcher thread");
+                return r;
         }
         *ret = w;
         return 0;
@@ -380,10 +375,7 @@ void watch_stop(struct watch *w)
 {
         if (!w)
                 return;
-        pthread_mutex_lock(&w->lock);
-        w->stopping = true;
-        pthread_cond_signal(&w->cond);
-        pthread_mutex_unlock(&w->lock);
+        worker_stop(&w->lock, &w->cond, &w->stopping);
         pthread_join(w->thread, NULL);
         for (size_t i = 0; i < WATCH_MAX_RUNS; i++)
                 watch_run_clear(&w->runs[i]);
