@@ -350,15 +350,11 @@ int watch_start(const struct watch_config *c, struct watch **ret, struct error *
                 w->runs[i].said = -1;
         }
         watch_restart_limits(w->home, &w->restart_count, &w->restart_seconds);
-        r = store_open(w->home, &w->s, err);
-        if (r < 0) {
-                free(w->home);
-                free(w);
-                return r;
-        }
         pthread_mutex_init(&w->lock, NULL);
         pthread_cond_init(&w->cond, NULL);
-        r = worker_start(&w->thread, watch_main, w, "watcher", err);
+        r = store_open(w->home, &w->s, err);
+        if (r == 0)
+                r = worker_start(&w->thread, watch_main, w, "watcher", err);
         if (r < 0) {
                 pthread_cond_destroy(&w->cond);
                 pthread_mutex_destroy(&w->lock);
