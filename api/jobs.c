@@ -7,6 +7,7 @@
 #include "jobs.h"
 #include "log.h"
 
+#include "base/worker.h"
 #include "orch/approval.h"
 #include "orch/orch.h"
 #include "proxy/proxy.h"
@@ -293,9 +294,7 @@ static void wait_ms_locked(struct jobs *j, long ms)
         struct timespec t;
 
         clock_gettime(CLOCK_REALTIME, &t);
-        t.tv_nsec += ms * 1000000L;
-        t.tv_sec += t.tv_nsec / 1000000000L;
-        t.tv_nsec %= 1000000000L;
+        worker_add_ms(&t, ms);
         pthread_cond_timedwait(&j->cond, &j->lock, &t);
 }
 
@@ -760,6 +759,7 @@ static void *ticker(void *arg)
 int jobs_new(const struct jobs_config *c, struct jobs **ret, struct error *err)
 {
         struct jobs *j = calloc(1, sizeof *j);
+        int r;
 
         if (!j)
                 return error_set(err, STACK_EFAIL, "out of memory");
@@ -772,9 +772,10 @@ int jobs_new(const struct jobs_config *c, struct jobs **ret, struct error *err)
                 jobs_free(j);
                 return error_set(err, STACK_EFAIL, "out of memory");
         }
-        if (pthread_create(&j->ticker, NULL, ticker, j) != 0) {
+        r = worker_start(&j->ticker, ticker, j, "keep-alive", err);
+        if (r < 0) {
                 jobs_free(j);
-                return error_set(err, STACK_EFAIL, "cannot start the keep-alive thread");
+                return r;
         }
         j->ticker_made = true;
         *ret = j;

@@ -2,12 +2,13 @@
  * sampled every SAMPLER_INTERVAL_MS and its total use sent as an SSE "usage" event (spec/api.md). */
 #include "sampler.h"
 
+#include "base/wallclock.h"
+#include "base/worker.h"
 #include "jobs.h"
 #include "orch/usage.h"
 #include "run/runs.h"
 #include "store/store.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,14 +44,6 @@ static void samples_free(struct sample *v, size_t n)
         for (size_t i = 0; i < n; i++)
                 usage_containers_free(v[i].c, v[i].n);
         free(v);
-}
-
-static int64_t now_ms(void)
-{
-        struct timespec t;
-
-        clock_gettime(CLOCK_REALTIME, &t);
-        return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* A run whose containers should be up: not stopped, failed, pending or gone. */
@@ -126,9 +119,9 @@ static void sample_round(struct sampler *sp)
                 n++;
                 if (s->cpu)
                         jobs_event_json(sp->jobs, "usage",
-                                        json_pack("{s:s, s:I, s:f, s:I, s:I}", "id", s->id, "t", (json_int_t)now_ms(),
-                                                  "cpu_percent", t.use.cpu_percent, "mem_used",
-                                                  (json_int_t)t.use.mem_used, "mem_limit",
+                                        json_pack("{s:s, s:I, s:f, s:I, s:I}", "id", s->id, "t",
+                                                  (json_int_t)wallclock_ms(), "cpu_percent", t.use.cpu_percent,
+                                                  "mem_used", (json_int_t)t.use.mem_used, "mem_limit",
                                                   (json_int_t)t.use.mem_limit));
         }
         pthread_mutex_lock(&sp->lock);
@@ -168,14 +161,8 @@ static void *sampler_thread(void *arg)
                 else
                         forget(sp);
                 pthread_mutex_lock(&sp->lock);
-                t.tv_sec += SAMPLER_INTERVAL_MS / 1000;
-                t.tv_nsec += (SAMPLER_INTERVAL_MS % 1000) * 1000000L;
-                if (t.tv_nsec >= 1000000000L) {
-                        t.tv_sec++;
-                        t.tv_nsec -= 1000000000L;
-                }
-                while (!sp->stopping && pthread_cond_timedwait(&sp->cond, &sp->lock, &t) != ETIMEDOUT)
-                        ;
+                worker_add_ms(&t, SAMPLER_INTERVAL_MS);
+                worker_sleep_locked(&sp->lock, &sp->cond, &sp->stopping, &t);
         }
         pthread_mutex_unlock(&sp->lock);
         return NULL;
@@ -184,6 +171,7 @@ static void *sampler_thread(void *arg)
 int sampler_new(const char *home, struct jobs *jobs, struct sampler **ret, struct error *err)
 {
         struct sampler *sp = calloc(1, sizeof *sp);
+        int r;
 
         if (!sp)
                 return error_set(err, STACK_EFAIL, "out of memory");
@@ -195,9 +183,10 @@ int sampler_new(const char *home, struct jobs *jobs, struct sampler **ret, struc
                 sampler_free(sp);
                 return error_set(err, STACK_EFAIL, "out of memory");
         }
-        if (pthread_create(&sp->thread, NULL, sampler_thread, sp) != 0) {
+        r = worker_start(&sp->thread, sampler_thread, sp, "usage sampler", err);
+        if (r < 0) {
                 sampler_free(sp);
-                return error_set(err, STACK_EFAIL, "cannot start the usage sampler thread");
+                return r;
         }
         sp->thread_made = true;
         *ret = sp;
@@ -225,10 +214,7 @@ void sampler_free(struct sampler *sp)
 {
         if (!sp)
                 return;
-        pthread_mutex_lock(&sp->lock);
-        sp->stopping = true;
-        pthread_cond_broadcast(&sp->cond);
-        pthread_mutex_unlock(&sp->lock);
+        worker_stop(&sp->lock, &sp->cond, &sp->stopping);
         if (sp->thread_made)
                 pthread_join(sp->thread, NULL);
         samples_free(sp->samples, sp->n_samples);

@@ -85,17 +85,38 @@ int error_http(struct error *err, int code, int status, const char *fmt, ...)
         return r;
 }
 
-void error_say(error_say_fn fn, void *ctx, const char *fmt, ...)
+void error_vsay(error_say_fn fn, void *ctx, const char *fmt, va_list ap)
 {
         char line[2048];
-        va_list ap;
 
         if (!fn)
                 return;
-        va_start(ap, fmt);
         vsnprintf(line, sizeof line, fmt, ap);
-        va_end(ap);
         fn(ctx, line);
+}
+
+void error_say(error_say_fn fn, void *ctx, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        error_vsay(fn, ctx, fmt, ap);
+        va_end(ap);
+}
+
+void error_last_line(const char *text, char *out, size_t size)
+{
+        const char *end, *start;
+
+        if (!text)
+                text = "";
+        end = text + strlen(text);
+        while (end > text && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+                end--;
+        start = end;
+        while (start > text && start[-1] != '\n')
+                start--;
+        snprintf(out, size, "%.*s", (int)(end - start), start);
 }
 
 void error_clear(struct error *err)

@@ -14,6 +14,7 @@
 #define STACK_ERROR_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /* Above errno's range (the kernel's MAX_ERRNO is 4095). A multiple of 256, so a code returned from main() by
  * mistake still exits with its exit code (STACK_ENOTFOUND aside, which would exit 7). */
@@ -72,6 +73,11 @@ void error_clear(struct error *err);
  * (at most 2047 bytes) and pass it to fn(ctx, line). Nothing happens when fn is NULL. */
 typedef void (*error_say_fn)(void *ctx, const char *line);
 void error_say(error_say_fn fn, void *ctx, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Same, for a caller's own variadic wrapper. */
+void error_vsay(error_say_fn fn, void *ctx, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+/* The last non-empty line of a tool's output text (NULL reads as ""), trailing blanks dropped, at most
+ * size - 1 bytes, into out: what a message quotes of a failed command or health check. */
+void error_last_line(const char *text, char *out, size_t size);
 
 /* The project code a return value stands for: 0 for r >= 0, the code itself for a negated project code,
  * STACK_EFAIL for -errno (-ENOMEM included: out of memory is a failure, never "not found"). */

@@ -101,15 +101,11 @@ done:
 static void warn(const struct fetch_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(const struct fetch_options *o, const char *fmt, ...)
 {
-        char line[1200];
         va_list ap;
 
-        if (!o->warn)
-                return;
         va_start(ap, fmt);
-        vsnprintf(line, sizeof line, fmt, ap);
+        error_vsay(o->warn, o->warn_ctx, fmt, ap);
         va_end(ap);
-        o->warn(o->warn_ctx, line);
 }
 
 /* Stream `url` (or read fd when >= 0) through ingest; checks against want (digest, size) when given, and

@@ -1,6 +1,7 @@
 /* alerts.c - the alerts table (alerts.h): the watcher's findings, newest first, bounded. */
 #include "alerts.h"
 
+#include "base/wallclock.h"
 #include "store/db.h"
 #include "store/index.h"
 
@@ -9,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 DB_SCHEMA(alerts_schema, "alerts", ALERTS_SCHEMA_VERSION,
           "CREATE TABLE alerts(id TEXT PRIMARY KEY, slug TEXT NOT NULL, run_id TEXT NOT NULL, kind TEXT NOT NULL,"
@@ -27,14 +27,6 @@ static const struct db_column alert_cols[] = {
 
 static const struct db_rows alert_rows = DB_ROWS(struct alert, alert_cols, "read alerts");
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int alerts_add(struct store *s, const struct alert *a, char *ret_id, struct error *err)
 {
         unsigned char b[8];
@@ -48,15 +40,12 @@ int alerts_add(struct store *s, const struct alert *a, char *ret_id, struct erro
                 return error_set(err, STACK_EFAIL, "getrandom failed");
         for (size_t i = 0; i < sizeof b; i++)
                 snprintf(id + 2 * i, 3, "%02x", b[i]);
-        r = index_module_db(store_index(s), &alerts_schema, &db, err);
-        if (r < 0)
-                return r;
-        r = db_begin(db, err);
+        r = index_module_begin(store_index(s), &alerts_schema, &db, err);
         if (r < 0)
                 return r;
         r = db_write(db, "INSERT INTO alerts(id, slug, run_id, kind, container, detail, at_ms) VALUES(?,?,?,?,?,?,?)",
                      "write alerts", NULL, err, "tttttti", id, a->slug, a->run_id, a->kind, a->container, a->detail,
-                     a->at_ms ? a->at_ms : now_ms());
+                     a->at_ms ? a->at_ms : wallclock_ms());
         if (r == 0)
                 r = db_write(db,
                              "DELETE FROM alerts WHERE rowid NOT IN (SELECT rowid FROM alerts ORDER BY rowid DESC"
@@ -98,7 +87,7 @@ int alerts_dismiss(struct store *s, const char *id, struct error *err)
                 r = index_module_write(
                         store_index(s), &alerts_schema,
                         "UPDATE alerts SET dismissed_at_ms = COALESCE(dismissed_at_ms, ?2) WHERE id = ?1",
-                        "write alerts", NULL, err, "ti", id, now_ms());
+                        "write alerts", NULL, err, "ti", id, wallclock_ms());
         return r;
 }
 

@@ -74,7 +74,6 @@ struct watch {
         bool urgent, out, bad_said;
 };
 
-int64_t watch_now_ms(void);
 void watch_say(struct watch *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* running, unhealthy or restarting: what the watcher may change */
 bool watch_active(enum run_state st);

@@ -2,6 +2,7 @@
  * spec/run.md "Watching": the verdict, worst first), and a restart loop stopped. */
 #include "watch-int.h"
 
+#include "base/wallclock.h"
 #include "run/engine.h"
 
 #include <stdio.h>
@@ -10,21 +11,10 @@
 
 /* ---- judging a run from its containers ---- */
 
-/* The last non-empty line of text, at most size - 1 bytes, into out. */
+/* The last non-empty line of text, at most size - 1 bytes, into out, control characters made blanks. */
 static void last_line(const char *text, char *out, size_t size)
 {
-        const char *end, *start;
-
-        out[0] = 0;
-        if (!text)
-                return;
-        end = text + strlen(text);
-        while (end > text && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-                end--;
-        start = end;
-        while (start > text && start[-1] != '\n')
-                start--;
-        snprintf(out, size, "%.*s", (int)(end - start), start);
+        error_last_line(text, out, size);
         for (char *p = out; *p; p++)
                 if ((unsigned char)*p < 0x20)
                         *p = ' ';
@@ -210,7 +200,7 @@ static bool judge_run(struct watch *w, struct wrun *r)
 
 void watch_flush(struct watch *w)
 {
-        w->last_flush_ms = watch_now_ms();
+        w->last_flush_ms = wallclock_ms();
         w->urgent = false;
         w->dirty_ms = 0;
         for (size_t i = 0; i < WATCH_MAX_RUNS; i++)

@@ -2,6 +2,7 @@
 #include "watch-int.h"
 
 #include "alerts.h"
+#include "base/wallclock.h"
 #include "run/history.h"
 #include "run/policy.h"
 #include "store/store.h"
@@ -11,27 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-int64_t watch_now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void watch_say(struct watch *w, const char *fmt, ...)
 {
-        char line[1024];
         va_list ap;
 
-        if (!w->log)
-                return;
         va_start(ap, fmt);
-        vsnprintf(line, sizeof line, fmt, ap);
+        error_vsay(w->log, w->ctx, fmt, ap);
         va_end(ap);
-        w->log(w->ctx, line);
 }
 
 /* ---- config ---- */
@@ -81,7 +69,7 @@ void watch_cont_clear(struct wcont *c)
 /* The run's record, its row read again (NULL when there is no such run). */
 struct wrun *watch_run_recent(struct watch *w, const char *id)
 {
-        int64_t t = watch_now_ms();
+        int64_t t = wallclock_ms();
 
         for (size_t i = 0; id && i < WATCH_MAX_RUNS; i++)
                 if (!strcmp(w->runs[i].id, id) && t - w->runs[i].used_ms < WATCH_FRESH_MS)
@@ -126,7 +114,7 @@ struct wrun *watch_run_get(struct watch *w, const char *id)
         r->reason = row.reason ? strdup(row.reason) : NULL;
         if (watch_active(row.state))
                 r->was_active = true;
-        r->used_ms = watch_now_ms();
+        r->used_ms = wallclock_ms();
         run_row_release(&row);
         if (!r->slug || !r->project) {
                 watch_run_clear(r);
@@ -157,7 +145,7 @@ struct wcont *watch_cont_get(struct watch *w, const char *id, bool create)
 
         for (size_t i = 0; i < WATCH_MAX_CONTAINERS; i++) {
                 if (!strcmp(w->conts[i].id, id)) {
-                        w->conts[i].used_ms = watch_now_ms();
+                        w->conts[i].used_ms = wallclock_ms();
                         return &w->conts[i];
                 }
                 if (w->conts[i].used_ms < oldest->used_ms)
@@ -167,7 +155,7 @@ struct wcont *watch_cont_get(struct watch *w, const char *id, bool create)
                 return NULL;
         watch_cont_clear(oldest);
         snprintf(oldest->id, sizeof oldest->id, "%s", id);
-        oldest->used_ms = watch_now_ms();
+        oldest->used_ms = wallclock_ms();
         return oldest;
 }
 
@@ -272,7 +260,7 @@ void watch_alert(struct watch *w, struct wrun *r, const char *kind, const char *
         vsnprintf(detail, sizeof detail, fmt, ap);
         va_end(ap);
         a.detail = detail;
-        a.at_ms = watch_now_ms();
+        a.at_ms = wallclock_ms();
         if (alerts_add(w->s, &a, a.id, &err) < 0) {
                 watch_say(w, "watch: cannot record the %s alert of %s: %s", kind, r->slug, err.msg);
                 return;

@@ -10,6 +10,8 @@
 #include "watch-int.h"
 
 #include "alerts.h"
+#include "base/wallclock.h"
+#include "base/worker.h"
 #include "run/engine.h"
 #include "run/history.h"
 #include "run/policy.h"
@@ -17,7 +19,6 @@
 #include "run/runs.h"
 #include "store/store.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -75,7 +76,7 @@ static struct wcont *cont_known(struct watch *w, const char *id, const char *run
 
 static void restart_seen(struct watch *w, struct wrun *r, const char *container, const char *name)
 {
-        int64_t t = watch_now_ms(), window = (int64_t)w->restart_seconds * 1000;
+        int64_t t = wallclock_ms(), window = (int64_t)w->restart_seconds * 1000;
         unsigned n = 0;
 
         r->restart_ms[r->next_restart] = t;
@@ -205,7 +206,7 @@ static void on_bad(void *ctx, const char *why)
 static int on_tick(void *ctx)
 {
         struct watch *w = ctx;
-        int64_t t = watch_now_ms();
+        int64_t t = wallclock_ms();
         bool any = false;
 
         if (stopping(w))
@@ -277,15 +278,9 @@ static void nap(struct watch *w, unsigned ms)
         struct timespec until;
 
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += ms / 1000;
-        until.tv_nsec += (long)(ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000;
-        }
+        worker_add_ms(&until, ms);
         pthread_mutex_lock(&w->lock);
-        while (!w->stopping && pthread_cond_timedwait(&w->cond, &w->lock, &until) != ETIMEDOUT)
-                ;
+        worker_sleep_locked(&w->lock, &w->cond, &w->stopping, &until);
         pthread_mutex_unlock(&w->lock);
 }
 
@@ -316,11 +311,11 @@ static void *watch_main(void *arg)
                 if (!w->last_ns)
                         w->last_ns = now_ns(); /* the first stream starts now; the next ones where the last ended */
                 reconcile(w);
-                w->stream_start_ms = watch_now_ms();
+                w->stream_start_ms = wallclock_ms();
                 r = engine_events(es, w->last_ns, &h, &err);
                 if (stopping(w))
                         goto again;
-                if (watch_now_ms() - w->stream_start_ms >= STABLE_MS)
+                if (wallclock_ms() - w->stream_start_ms >= STABLE_MS)
                         backoff = WATCH_BACKOFF_MIN_MS;
                 outage(w, r < 0 ? err.msg : "the Engine ended the event stream");
         again:
@@ -355,21 +350,18 @@ int watch_start(const struct watch_config *c, struct watch **ret, struct error *
                 w->runs[i].said = -1;
         }
         watch_restart_limits(w->home, &w->restart_count, &w->restart_seconds);
-        r = store_open(w->home, &w->s, err);
-        if (r < 0) {
-                free(w->home);
-                free(w);
-                return r;
-        }
         pthread_mutex_init(&w->lock, NULL);
         pthread_cond_init(&w->cond, NULL);
-        if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+        r = store_open(w->home, &w->s, err);
+        if (r == 0)
+                r = worker_start(&w->thread, watch_main, w, "watcher", err);
+        if (r < 0) {
                 pthread_cond_destroy(&w->cond);
                 pthread_mutex_destroy(&w->lock);
                 store_free(w->s);
                 free(w->home);
                 free(w);
-                return error_set(err, STACK_EFAIL, "cannot start the watcher thread");
+                return r;
         }
         *ret = w;
         return 0;
@@ -379,10 +371,7 @@ void watch_stop(struct watch *w)
 {
         if (!w)
                 return;
-        pthread_mutex_lock(&w->lock);
-        w->stopping = true;
-        pthread_cond_signal(&w->cond);
-        pthread_mutex_unlock(&w->lock);
+        worker_stop(&w->lock, &w->cond, &w->stopping);
         pthread_join(w->thread, NULL);
         for (size_t i = 0; i < WATCH_MAX_RUNS; i++)
                 watch_run_clear(&w->runs[i]);

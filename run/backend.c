@@ -282,19 +282,6 @@ static int try_tool(struct backend *b, size_t k, char *out, size_t size, int *st
         return 0;
 }
 
-/* The last non-empty line of s, for a message. */
-static void last_line(const char *s, char *out, size_t size)
-{
-        const char *end = s + strlen(s), *start;
-
-        while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-                end--;
-        start = end;
-        while (start > s && start[-1] != '\n')
-                start--;
-        snprintf(out, size, "%.*s", (int)(end - start), start);
-}
-
 int backend_detect(struct store *s, struct backend **ret, struct error *err)
 {
         const char *want = getenv("STACK_RUNTIME");
@@ -331,7 +318,7 @@ int backend_detect(struct store *s, struct backend **ret, struct error *err)
                                          known[k].prog);
                 }
                 if (r < 0) {
-                        last_line(out, line, sizeof line);
+                        error_last_line(out, line, sizeof line);
                         free(b);
                         return error_set(err, STACK_ERUNTIME,
                                          "STACK_RUNTIME='%s': `%s version` (exit %d) did not report docker compose "

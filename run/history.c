@@ -1,6 +1,7 @@
 /* history.c - the run_history table: one row per change of a run's state, bounded per run (history.h). */
 #include "history.h"
 
+#include "base/wallclock.h"
 #include "store/db.h"
 #include "store/index.h"
 
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sqlite3.h>
 
@@ -53,14 +53,6 @@ static int history_from_row(void *ctx, sqlite3_stmt *st, void *ret, struct error
         return 0;
 }
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int history_add(struct store *s, const char *run_id, enum run_state state, const char *reason, const char *container,
                 struct error *err)
 {
@@ -69,14 +61,11 @@ int history_add(struct store *s, const char *run_id, enum run_state state, const
 
         if (!s || !run_id)
                 return error_set(err, STACK_EFAIL, "history_add: invalid arguments");
-        r = index_module_db(store_index(s), &history_schema, &db, err);
-        if (r < 0)
-                return r;
-        r = db_begin(db, err);
+        r = index_module_begin(store_index(s), &history_schema, &db, err);
         if (r < 0)
                 return r;
         r = db_write(db, "INSERT INTO run_history(run_id, at_ms, state, reason, container) VALUES(?,?,?,?,?)",
-                     "write run_history", NULL, err, "tittt", run_id, now_ms(), run_state_name(state), reason,
+                     "write run_history", NULL, err, "tittt", run_id, wallclock_ms(), run_state_name(state), reason,
                      container);
         if (r == 0) /* the newest HISTORY_KEEP of this run stay (rowid order: the order they were written in) */
                 r = db_write(db,

@@ -6,6 +6,7 @@
 #include "relaunch.h"
 #include "base/fsutil.h"
 #include "base/mem.h"
+#include "base/wallclock.h"
 #include "store/imagearchive.h"
 
 #include <errno.h>
@@ -24,14 +25,6 @@ double compose_now(void)
 
         clock_gettime(CLOCK_MONOTONIC, &t);
         return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int64_t wall_ms(void)
-{
-        struct timespec t;
-
-        clock_gettime(CLOCK_REALTIME, &t);
-        return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* Is the container's main process still there? The Engine runs on this host, so its pid is ours to look at;
@@ -103,7 +96,7 @@ int compose_wait_running(struct engine *e, const char *project, int timeout_s, i
                         if (!strcmp(c[i].state, "running")) {
                                 /* The Engine learns of an exit a little late: a container that dies at once can
                                  * still read "running". One that has run for RUN_SETTLE_MS has really started. */
-                                if (c[i].started_ms && wall_ms() - c[i].started_ms < settle_ms)
+                                if (c[i].started_ms && wallclock_ms() - c[i].started_ms < settle_ms)
                                         pending++;
                                 else if (settle_ms && process_alive(c[i].pid) == 0)
                                         pending++; /* died; the Engine will say so in a moment */

@@ -181,6 +181,13 @@ int index_module_prepare(struct index *ix, const struct db_schema *schema, const
         return r < 0 ? r : db_prepare(*ret_db, sql, ret, job, err);
 }
 
+int index_module_begin(struct index *ix, const struct db_schema *schema, struct db **ret_db, struct error *err)
+{
+        int r = index_module_db(ix, schema, ret_db, err);
+
+        return r < 0 ? r : db_begin(*ret_db, err);
+}
+
 int index_module_rows(struct index *ix, const struct db_schema *schema, const char *sql, const char *param,
                       const struct db_rows *how, void *ret_array, size_t *ret_n, struct error *err)
 {

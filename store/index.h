@@ -167,6 +167,8 @@ struct sqlite3_stmt;
 struct db_rows;
 int index_module_prepare(struct index *ix, const struct db_schema *schema, const char *sql, struct db **ret_db,
                          struct sqlite3_stmt **ret, const char *job, struct error *err);
+/* index_module_db() then db_begin(): a transaction on the module's tables; end it with db_end(*ret_db, r, err). */
+int index_module_begin(struct index *ix, const struct db_schema *schema, struct db **ret_db, struct error *err);
 /* index_module_db() then db_query_rows(): the rows of a query on the module's tables. */
 int index_module_rows(struct index *ix, const struct db_schema *schema, const char *sql, const char *param,
                       const struct db_rows *how, void *ret_array, size_t *ret_n, struct error *err);

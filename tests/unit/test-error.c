@@ -137,6 +137,39 @@ static void resolving_a_missing_stack_is_not_found(void **state)
         index_free(ix);
 }
 
+static void last_line_is_the_last_non_empty_one(void **state)
+{
+        char out[16];
+
+        (void)state;
+        error_last_line("first\nsecond line \r\n\n  \n", out, sizeof out);
+        assert_string_equal(out, "second line");
+        error_last_line("one", out, sizeof out);
+        assert_string_equal(out, "one");
+        error_last_line("a line longer than the buffer\n", out, sizeof out);
+        assert_string_equal(out, "a line longer t");
+        error_last_line(NULL, out, sizeof out);
+        assert_string_equal(out, "");
+        error_last_line("\n\n", out, sizeof out);
+        assert_string_equal(out, "");
+}
+
+static void said(void *ctx, const char *line)
+{
+        snprintf(ctx, 64, "%s", line);
+}
+
+static void say_formats_one_line_or_nothing(void **state)
+{
+        char got[64] = "";
+
+        (void)state;
+        error_say(said, got, "%s %d", "n =", 3);
+        assert_string_equal(got, "n = 3");
+        error_say(NULL, got, "%s", "dropped");
+        assert_string_equal(got, "n = 3");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -148,6 +181,8 @@ int main(void)
                 cmocka_unit_test(errno_suffix_names_errno_only),
                 cmocka_unit_test(http_failure_carries_its_status),
                 cmocka_unit_test(resolving_a_missing_stack_is_not_found),
+                cmocka_unit_test(last_line_is_the_last_non_empty_one),
+                cmocka_unit_test(say_formats_one_line_or_nothing),
         };
         return cmocka_run_group_tests_name("error", tests, NULL, NULL);
 }
