@@ -150,7 +150,7 @@ static int compose_images(struct store *s, struct engine *e, const struct versio
         }
         for (i = 0; r == 0 && refs && refs[i]; i++) {
                 struct engine_image_info info = {0};
-                bool have = e && engine_image_inspect(e, refs[i], &info, NULL) == 0 && info.id;
+                bool have = e && engine_image_inspect(e, refs[i], &info, NULL) == 0 && info.id[0];
                 image_add(images, refs[i], have ? json_integer((json_int_t)info.size) : json_null(), have, "compose");
                 engine_image_info_release(&info);
         }

@@ -397,11 +397,8 @@ int engine_image_pull(struct engine *e, const char *ref, const char *auth, engin
 
 void engine_image_info_release(struct engine_image_info *i)
 {
-        if (!i)
-                return;
-        free(i->id);
         strv_free(i->repo_digests);
-        memset(i, 0, sizeof *i);
+        i->repo_digests = NULL;
 }
 
 int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_info *ret, struct error *err)
@@ -420,15 +417,20 @@ int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_
                 r = engine_get_json(e, path, &status, &j, err);
         if (r < 0 || !j)
                 return r;
-        ret->id = engine_strdup(json_string_value(json_object_get(j, "Id")), &oom);
+        const char *id = json_string_value(json_object_get(j, "Id"));
+        bool id_ok = id && *id && strlen(id) < sizeof ret->id;
+
+        if (id_ok)
+                snprintf(ret->id, sizeof ret->id, "%s", id);
         json_array_foreach(json_object_get(j, "RepoDigests"), i,
                            v) if (json_is_string(v) && engine_strv_add(&rd, json_string_value(v)) < 0) oom = true;
         ret->repo_digests = rd.v;
         ret->size = (uint64_t)json_integer_value(json_object_get(j, "Size"));
         ret->layers = (unsigned)json_array_size(json_object_get(json_object_get(j, "RootFS"), "Layers"));
         json_decref(j);
-        if (oom || !ret->id) {
+        if (oom || !id_ok) {
                 engine_image_info_release(ret);
+                ret->id[0] = 0;
                 return oom ? error_set(err, STACK_EFAIL, "out of memory")
                            : error_set(err, STACK_ERUNTIME, "Docker Engine: GET %s: no Id in the answer", path);
         }

@@ -47,7 +47,7 @@ int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, u
  * refuses is STACK_ERUNTIME, a registry that cannot be reached or fails (5xx, a cut or damaged blob) is
  * STACK_ENETWORK, each with the Engine's message.
  * engine_image_inspect(): GET /images/{ref}/json: Id, RepoDigests, Size, the number of RootFS layers; ret->id
- * NULL when the Engine lacks it. engine_image_save(): GET /images/{ref}/get, the docker save tar handed to write
+ * "" when the Engine lacks it. engine_image_info_release() frees the digests. engine_image_save(): GET /images/{ref}/get, the docker save tar handed to write
  * as it arrives (a write failure stops it with write's code). engine_image_tag(): POST /images/{id}/tag, so ref
  * names the image id. */
 struct engine_progress {
@@ -57,7 +57,7 @@ struct engine_progress {
 typedef void (*engine_progress_fn)(void *ctx, const struct engine_progress *p);
 typedef int (*engine_write_fn)(void *ctx, const void *buf, size_t n, struct error *err);
 struct engine_image_info {
-        char *id;
+        char id[80];         /* "sha256:<64 hex>", "" when the Engine lacks the image */
         char **repo_digests; /* NULL-terminated "repo@sha256:...", or NULL */
         uint64_t size;
         unsigned layers;

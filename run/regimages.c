@@ -327,13 +327,13 @@ static int pin_new(struct ensure *en, const char *ref, struct version_image *pin
         bool pulled = false;
         int r = engine_image_inspect(en->e, ref, &ii, en->err);
 
-        if (r == 0 && (!ii.id || en->o->pull)) {
+        if (r == 0 && (!ii.id[0] || en->o->pull)) {
                 pulled = true;
                 engine_image_info_release(&ii);
                 r = pull(en, ref, ref);
                 if (r == 0)
                         r = engine_image_inspect(en->e, ref, &ii, en->err);
-                if (r == 0 && !ii.id)
+                if (r == 0 && !ii.id[0])
                         r = error_set(en->err, STACK_ERUNTIME, "image %s: pulled, but the Engine does not have it",
                                       ref);
         }
@@ -363,8 +363,8 @@ static int pin_new(struct ensure *en, const char *ref, struct version_image *pin
                         if (r < 0)
                                 goto out;
                         free(pin->image_id);
-                        pin->image_id = strdup(saved.id ? saved.id : ii.id);
-                        if (saved.id) {
+                        pin->image_id = strdup(saved.id[0] ? saved.id : ii.id);
+                        if (saved.id[0]) {
                                 engine_image_info_release(&ii);
                                 ii = saved;
                         }
@@ -385,7 +385,7 @@ static int pin_check(struct ensure *en, struct version_image *pin)
 {
         struct engine_image_info ii = {0};
         int r = engine_image_inspect(en->e, pin->ref, &ii, en->err);
-        bool ok = r == 0 && ii.id && !strcmp(ii.id, pin->image_id);
+        bool ok = r == 0 && ii.id[0] && !strcmp(ii.id, pin->image_id);
 
         engine_image_info_release(&ii);
         if (r < 0 || ok)
@@ -406,10 +406,10 @@ static int pin_check(struct ensure *en, struct version_image *pin)
         }
         if (r == 0) { /* what the Engine has now must be what was pinned */
                 r = engine_image_inspect(en->e, pin->ref, &ii, en->err);
-                if (r == 0 && (!ii.id || strcmp(ii.id, pin->image_id)))
+                if (r == 0 && (!ii.id[0] || strcmp(ii.id, pin->image_id)))
                         r = error_set(en->err, STACK_ERUNTIME,
                                       "image %s: the Engine has %s, the version is pinned to %s", pin->ref,
-                                      ii.id ? ii.id : "none", pin->image_id);
+                                      ii.id[0] ? ii.id : "none", pin->image_id);
                 engine_image_info_release(&ii);
         }
         return r;
