@@ -20,8 +20,8 @@ struct top_run {
 static json_t *container_json(const struct usage_container *c)
 {
         json_t *o = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:i}", "id", c->id, "name", c->name, "service",
-                              c->service, "state", c->state, "health", c->health, "health_output", c->health_output,
-                              "restarts", (int)c->restarts);
+                              c->service, "state", c->state, "health", c->health, "health_output",
+                              c->health_output[0] ? c->health_output : NULL, "restarts", (int)c->restarts);
 
         if (o)
                 json_object_set_new(o, "usage", c->stats ? usage_json(&c->use) : json_null());

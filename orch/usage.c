@@ -10,21 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-/* *dst a heap copy of src (NULL for NULL); false when out of memory. */
-static bool copy(char **dst, const char *src)
-{
-        *dst = src ? strdup(src) : NULL;
-        return !src || *dst;
-}
-
 static void container_release(struct usage_container *c)
 {
-        free(c->id);
-        free(c->name);
-        free(c->service);
-        free(c->state);
-        free(c->health);
-        free(c->health_output);
+        json_decref(c->item);
+        json_decref(c->inspect);
         memset(c, 0, sizeof *c);
 }
 
@@ -33,7 +22,7 @@ void usage_containers_free(struct usage_container *c, size_t n)
         MEM_FREE_ARRAY(c, n, container_release);
 }
 
-/* The last non-empty line of the newest health check's output (in line, cut to size), or NULL. */
+/* The last non-empty line of the newest health check's output (in line, cut to size), or NULL (line untouched). */
 static const char *failing_output(json_t *health, char *line, size_t size)
 {
         json_t *log = json_object_get(health, "Log");
@@ -74,34 +63,31 @@ static int container_of(struct engine *e, json_t *item, struct usage_container *
 {
         json_t *j = NULL, *state, *health;
         const char *name = json_string_value(json_array_get(json_object_get(item, "Names"), 0)), *h;
-        char line[256];
-        bool ok;
         int r;
 
-        if (!json_string_value(json_object_get(item, "Id")))
+        c->item = json_incref(item);
+        c->id = json_string_value(json_object_get(item, "Id"));
+        if (!c->id)
                 return error_set(err, STACK_ERUNTIME, "Docker Engine: GET /containers/json: an entry has no Id");
-        if (!copy(&c->id, json_string_value(json_object_get(item, "Id"))))
-                return error_set(err, STACK_EFAIL, "out of memory");
         r = engine_inspect(e, "containers", c->id, &j, err);
         if (r < 0)
                 return r;
         *ret_gone = !j;
         if (!j)
                 return 0;
+        c->inspect = j;
         state = json_object_get(j, "State");
         health = json_object_get(state, "Health");
         h = json_string_value(json_object_get(health, "Status"));
-        ok = copy(&c->name, name && *name == '/' ? name + 1 : name) &&
-             copy(&c->service,
-                  json_string_value(json_object_get(json_object_get(item, "Labels"), "com.docker.compose.service"))) &&
-             copy(&c->state, json_string_value(json_object_get(state, "Status"))) &&
-             copy(&c->health, h && *h && strcmp(h, "none") ? h : NULL);
-        if (ok && c->health && !strcmp(c->health, "unhealthy"))
-                ok = copy(&c->health_output, failing_output(health, line, sizeof line));
+        c->name = name && *name == '/' ? name + 1 : name;
+        c->service = json_string_value(json_object_get(json_object_get(item, "Labels"), "com.docker.compose.service"));
+        c->state = json_string_value(json_object_get(state, "Status"));
+        c->health = h && *h && strcmp(h, "none") ? h : NULL;
+        if (c->health && !strcmp(c->health, "unhealthy"))
+                failing_output(health, c->health_output, sizeof c->health_output);
         c->restarts = (unsigned)json_integer_value(json_object_get(j, "RestartCount"));
         limits_of(json_object_get(j, "HostConfig"), &c->limits);
-        json_decref(j);
-        return ok ? 0 : error_set(err, STACK_EFAIL, "out of memory");
+        return 0;
 }
 
 static int container_cmp(const void *a, const void *b)
@@ -131,7 +117,7 @@ static void add_up(const struct usage_container *c, size_t n, struct usage_total
                 t->restarts += c[i].restarts;
                 if (health_rank(c[i].health) > worst)
                         worst = health_rank(c[i].health);
-                if (c[i].health_output && !t->failing[0])
+                if (c[i].health_output[0] && !t->failing[0])
                         snprintf(t->failing, sizeof t->failing, "%s: %s", c[i].service ? c[i].service : c[i].name,
                                  c[i].health_output);
                 t->has_limits[0] &= c[i].limits.cpus > 0;

@@ -41,11 +41,12 @@ struct usage_limits {
 };
 
 struct usage_container {
-        char *id, *name, *service, *state;
-        char *health;        /* healthy|unhealthy|starting, NULL without a healthcheck */
-        char *health_output; /* unhealthy: the last line the failing check printed (NULL when none) */
-        unsigned restarts;   /* the Engine's RestartCount */
-        bool stats;          /* running: stats below were read */
+        const char *id, *name, *service, *state; /* in the Engine's answers below (name, service may be NULL) */
+        const char *health;                      /* healthy|unhealthy|starting, NULL without a healthcheck */
+        char health_output[256];                 /* unhealthy: the last line the failing check printed ("" when none) */
+        json_t *item, *inspect; /* the container's entry in GET /containers/json and its inspect answer */
+        unsigned restarts;      /* the Engine's RestartCount */
+        bool stats;             /* running: stats below were read */
         struct engine_stats use;
         struct usage_limits limits;
 };
