@@ -60,11 +60,14 @@ int regimages_needed(const char *compose_path, char *const *bundle_refs, char **
         r = fs_read_file(compose_path, MAX_COMPOSE, &text, &len);
         if (r < 0)
                 return error_errno(err, STACK_ESTORE, r, "cannot read %s", compose_path);
-        r = relaunch_load(compose_path, text, len, &root, &services, err); /* the file re-launch reads too */
+        r = relaunch_load_tree(compose_path, text, len, &root, err); /* the file re-launch reads too */
         free(text);
         if (r < 0)
                 return r;
-        for (size_t i = 1; r == 0 && i < services->n; i += 2) {
+        /* A file that only includes others has no services of its own: their images are left to the compose tool
+         * (spec/run.md "Registry images", known limits). */
+        services = yamltree_map_get(root, "services");
+        for (size_t i = 1; r == 0 && services && services->kind == YAMLTREE_MAP && i < services->n; i += 2) {
                 const struct yamltree_node *svc = services->items[i], *img;
                 if (svc->kind != YAMLTREE_MAP || yamltree_map_get(svc, "build"))
                         continue;

@@ -158,8 +158,8 @@ static int place(const char *file, struct relaunch_service *in, size_t n, unsign
         return 0;
 }
 
-int relaunch_load(const char *name, const char *yaml, size_t len, struct yamltree_node **ret_root,
-                  const struct yamltree_node **ret_services, struct error *err)
+int relaunch_load_tree(const char *name, const char *yaml, size_t len, struct yamltree_node **ret_root,
+                       struct error *err)
 {
         const struct yamltree_opts opts = {
                 .name = name,
@@ -172,11 +172,18 @@ int relaunch_load(const char *name, const char *yaml, size_t len, struct yamltre
                 .aliases = YAMLTREE_ALIAS_COPY,
                 .flags = YAMLTREE_ROOT_MAPPING | YAMLTREE_MERGE,
         };
+
+        return yamltree_load(&opts, yaml, len, ret_root, err);
+}
+
+int relaunch_load(const char *name, const char *yaml, size_t len, struct yamltree_node **ret_root,
+                  const struct yamltree_node **ret_services, struct error *err)
+{
         struct yamltree_node *root = NULL;
         const struct yamltree_node *services;
         int r;
 
-        r = yamltree_load(&opts, yaml, len, &root, err);
+        r = relaunch_load_tree(name, yaml, len, &root, err);
         if (r < 0)
                 return r;
         services = yamltree_map_get(root, "services");

@@ -59,6 +59,9 @@ void relaunch_plan_release(struct relaunch_plan *p);
 struct yamltree_node;
 int relaunch_load(const char *name, const char *yaml, size_t len, struct yamltree_node **ret_root,
                   const struct yamltree_node **ret_services, struct error *err);
+/* Only the tree, within the same bounds (a file without services, one that only includes others, is fine). */
+int relaunch_load_tree(const char *name, const char *yaml, size_t len, struct yamltree_node **ret_root,
+                       struct error *err);
 
 struct relaunch_input {
         const char *project;    /* compose project (stack-<slug>) */
