@@ -324,10 +324,44 @@ static void a_bind_through_a_symlink_is_judged_by_its_target(void **state)
         json_decref(c);
 }
 
+/* A container created from a pinned reference runs the pinned image, or is refused (a compose tool that pulled a
+ * moved tag itself, pull_policy: always). */
+static void a_pinned_reference_must_run_the_pinned_image(void **state)
+{
+        json_t *c = json_deep_copy(fx("containers", "compose"));
+        char ref[] = "127.0.0.1:5000/app:1",
+             id[] = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+        char *pins[3] = {NULL, NULL, NULL};
+        struct judge_refs refs = {0};
+        struct error err = ERROR_INIT;
+        struct judge_input in = input(0);
+
+        (void)state;
+        /* what the inspect answer says of the image (the fixture keeps only what the other tests read) */
+        json_object_set_new(json_object_get(c, "Config"), "Image", json_string(ref));
+        json_object_set_new(c, "Image", json_string(id));
+        pins[0] = ref;
+        pins[1] = id;
+        in.pinned = pins;
+        assert_int_equal(judge_container(&in, c, &refs, &err), 0);
+        judge_refs_release(&refs);
+        pins[1] = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+        error_clear(&err);
+        assert_int_equal(judge_container(&in, c, &refs, &err), -STACK_EREJECT);
+        assert_non_null(strstr(err.msg, "the version is pinned to sha256:0000"));
+        judge_refs_release(&refs);
+        pins[0] = "another/image:1"; /* a pin of another reference says nothing of this container */
+        error_clear(&err);
+        assert_int_equal(judge_container(&in, c, &refs, &err), 0);
+        judge_refs_release(&refs);
+        json_decref(c);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(the_sandboxed_compose_container_passes),
+                cmocka_unit_test(a_pinned_reference_must_run_the_pinned_image),
                 cmocka_unit_test(each_grant_is_needed_and_enough),
                 cmocka_unit_test(what_no_grant_names_is_refused),
                 cmocka_unit_test(other_containers_are_references_judged_by_their_project),
