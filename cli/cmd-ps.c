@@ -114,6 +114,42 @@ static struct usage_total *health_of(const struct run_info *v, size_t n)
         return h;
 }
 
+/* A run on the swarm (run_info.swarm): "backend" and its services, replicas and tasks. */
+static void swarm_json(json_t *o, const struct run_info *i)
+{
+        json_t *sw = i->swarm ? json_loads(i->swarm, 0, NULL) : NULL;
+
+        json_object_set_new(o, "backend", json_string(i->swarm ? "swarm" : "compose"));
+        if (sw)
+                json_object_update(o, sw);
+        json_decref(sw);
+}
+
+static void swarm_print(const struct run_info *i)
+{
+        json_t *sw = i->swarm ? json_loads(i->swarm, 0, NULL) : NULL, *s, *t;
+        size_t k, j;
+
+        if (!sw)
+                return;
+        printf("  on the swarm; its data on node %s\n", json_string_value(json_object_get(sw, "node")) ?: "?");
+        json_array_foreach(json_object_get(sw, "services"), k, s)
+        {
+                printf("  service %-28s %lld/%lld", json_string_value(json_object_get(s, "name")) ?: "?",
+                       json_integer_value(json_object_get(s, "running")),
+                       json_integer_value(json_object_get(s, "desired")));
+                json_array_foreach(json_object_get(s, "tasks"), j, t)
+                {
+                        const char *e = json_string_value(json_object_get(t, "error"));
+                        printf("%s %s on %s%s%s%s", j ? "," : "  tasks:", json_string_value(json_object_get(t, "state")) ?: "?",
+                               json_string_value(json_object_get(t, "node")) ?: "?", e ? " (" : "", e ? e : "",
+                               e ? ")" : "");
+                }
+                printf("\n");
+        }
+        json_decref(sw);
+}
+
 int cmd_ps(int argc, char **argv)
 {
         bool json = false;
@@ -155,6 +191,7 @@ int cmd_ps(int argc, char **argv)
                                             h[i].failing[0] ? json_string(h[i].failing) : json_null());
                         json_object_set_new(o, "restarts", json_integer(h[i].restarts));
                         json_object_set_new(o, "alerts", json_integer(alerts_count(s, v[i].row.id)));
+                        swarm_json(o, &v[i]);
                         json_array_append_new(a, o);
                 }
                 r = cli_print_json(a);
@@ -182,6 +219,7 @@ int cmd_ps(int argc, char **argv)
                 for (size_t k = 0; k < v[i].n_addresses; k++)
                         if (v[i].addresses[k].url && !strncmp(v[i].addresses[k].url, "https://", 8))
                                 printf("  %s\n", v[i].addresses[k].url);
+                swarm_print(&v[i]);
         }
 done:
         free(h);

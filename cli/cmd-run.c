@@ -16,11 +16,12 @@ static void print_step(void *ctx, const char *step, double seconds)
 
 static const char help[] =
         "usage: stack run SLUG[@VERSION] [--offline] [--env K=V]... [--allow PERM]... [--catalog URL]\n"
-        "                 [--insecure] [--timeout S] [--timings] [--json] [--quiet]\n"
+        "                 [--insecure] [--timeout S] [--timings] [--swarm] [--json] [--quiet]\n"
         "Runs a stack from the store (fetched first if the store lacks it, never with --offline)\n"
         "on the Docker Engine, and prints where it answers. --env values and --allow grants are\n"
         "remembered for the stack; --allow grants a permission even when the stack's stack.yaml\n"
-        "does not ask for it (after a warning). stack config shows what would run.\n";
+        "does not ask for it (after a warning). stack config shows what would run. --swarm deploys it\n"
+        "on the Docker Swarm the Engine manages (stack swarm status); a stack that runs there stays there.\n";
 
 int cmd_run(int argc, char **argv)
 {
@@ -35,6 +36,7 @@ int cmd_run(int argc, char **argv)
                                           {"quiet", 'q', .flag = &quiet},
                                           {"timeout", 0, .number = &oo.run.timeout_s},
                                           {"timings", 0, .flag = &timings},
+                                          {"swarm", 0, .flag = &oo.run.swarm},
                                           {0}};
         const struct cli_command c = {"run", help, opts, &json, .args = {1, 1, "expects SLUG[@VERSION]"}};
         struct error err = ERROR_INIT;

@@ -34,6 +34,7 @@ static const struct command commands[] = {
         {"config", cmd_config,
          "config SLUG[@VER] [--env K=V]  the effective compose file run would use, or the refusal"},
         {"ps", cmd_ps, "ps [--json]                   runs and their states"},
+        {"swarm", cmd_swarm, "swarm status [--json]         the Docker Swarm stack deploys to (stack run --swarm)"},
         {"top", cmd_top, "top [SLUG] [--json]           what each running stack and container uses (CPU, memory, I/O)"},
         {"alerts", cmd_alerts, "alerts [--json] [--dismiss ID] what the watcher of serve found (--all)"},
         {"stop", cmd_stop, "stop ID|SLUG                  stop a run's containers"},

@@ -194,7 +194,8 @@ static void door_open(struct door *d, struct run_info *info)
                         continue;
                 }
                 snprintf(up, sizeof up, "127.0.0.1:%u", rt->host_port);
-                r = proxy_route_set(d->s, info->row.slug, rt->host, up, &perr);
+                /* a swarm run: the nodes its tasks run on (run/runner-swarm.c) */
+                r = proxy_route_set(d->s, info->row.slug, rt->host, rt->upstream ? rt->upstream : up, &perr);
                 if (r < 0) {
                         door_warn(d, &perr);
                         continue;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,8 +192,15 @@ static json_t *route_json(json_t *route)
         const char *host = route_str(route, "host"), *up = route_str(route, "upstream");
         json_t *handler;
 
-        if (up)
-                handler = json_pack("{s:s,s:[{s:s}]}", "handler", "reverse_proxy", "upstreams", "dial", up);
+        if (up) {
+                json_t *ups = json_array();
+                for (const char *p = up; ups && *p;) { /* "a:p,b:q": one upstream each (a swarm's tasks) */
+                        size_t len = strcspn(p, ",");
+                        json_array_append_new(ups, json_pack("{s:s%}", "dial", p, len));
+                        p += len + (p[len] == ',');
+                }
+                handler = ups ? json_pack("{s:s,s:o}", "handler", "reverse_proxy", "upstreams", ups) : NULL;
+        }
         else if (route_str(route, "root"))
                 handler = json_pack("{s:s,s:s,s:[s,s,s]}", "handler", "file_server", "root", route_str(route, "root"),
                                     "hide", "stack.yaml", ".env", ".stack-*");
@@ -326,18 +334,45 @@ static int check_route_args(const char *slug, const char *host, struct error *er
         return 0;
 }
 
-static int check_upstream(const char *up, struct error *err)
+/* One upstream "ADDR:PORT": 127.0.0.1, or an IPv4 address (a swarm node's: run/runner-swarm.c). */
+static int check_one_upstream(const char *up, size_t len, const char *all, struct error *err)
 {
-        const char *colon = up ? strrchr(up, ':') : NULL;
-        char *end;
+        char addr[64], *end;
+        const char *colon = memrchr(up, ':', len);
+        struct in_addr in;
         long port;
 
-        if (!colon || (size_t)(colon - up) != strlen("127.0.0.1") || strncmp(up, "127.0.0.1", 9) != 0)
-                return error_set(err, STACK_EUSAGE, "upstream '%s' is not 127.0.0.1:PORT", up ? up : "");
+        if (!colon || (size_t)(colon - up) >= sizeof addr)
+                return error_set(err, STACK_EUSAGE, "upstream '%s' is not ADDR:PORT (127.0.0.1 or a node's IPv4 "
+                                                    "address)",
+                                 all);
+        memcpy(addr, up, (size_t)(colon - up));
+        addr[colon - up] = 0;
+        if (inet_pton(AF_INET, addr, &in) != 1)
+                return error_set(err, STACK_EUSAGE, "upstream '%s' is not 127.0.0.1:PORT or an IPv4 ADDR:PORT", all);
         port = strtol(colon + 1, &end, 10);
-        if (*end || end == colon + 1 || port < 1 || port > 65535)
-                return error_set(err, STACK_EUSAGE, "upstream '%s' has no valid port", up);
+        if (end != up + len || end == colon + 1 || port < 1 || port > 65535)
+                return error_set(err, STACK_EUSAGE, "upstream '%s' has no valid port", all);
         return 0;
+}
+
+/* "ADDR:PORT[,ADDR:PORT...]" (at most PROXY_UPSTREAMS_MAX): a swarm service's tasks, one per node. */
+#define PROXY_UPSTREAMS_MAX 32
+static int check_upstream(const char *up, struct error *err)
+{
+        size_t n = 0;
+        int r = 0;
+
+        if (!up || !*up)
+                return error_set(err, STACK_EUSAGE, "upstream '' is not 127.0.0.1:PORT");
+        for (const char *p = up; r == 0 && *p; n++) {
+                size_t len = strcspn(p, ",");
+                if (n == PROXY_UPSTREAMS_MAX)
+                        return error_set(err, STACK_EUSAGE, "more than %d upstreams", PROXY_UPSTREAMS_MAX);
+                r = check_one_upstream(p, len, up, err);
+                p += len + (p[len] == ',');
+        }
+        return r;
 }
 
 static int route_put(struct store *s, const char *slug, const char *host, const char *upstream, const char *state,

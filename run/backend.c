@@ -64,6 +64,25 @@ static int which(const char *prog, char *out, size_t size)
         return -ENOENT;
 }
 
+int backend_program(const char *prog, struct backend **ret, struct error *err)
+{
+        struct backend *b = calloc(1, sizeof *b);
+
+        *ret = NULL;
+        if (!b)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        if (which(prog, b->prog, sizeof b->prog) < 0) {
+                free(b);
+                return error_set(err, STACK_ERUNTIME, "%s is not installed%s", prog,
+                                 strcmp(prog, "docker") ? "" : " (apt-get install docker.io)");
+        }
+        snprintf(b->name, sizeof b->name, "%s", prog);
+        b->kind = BACKEND_COMPOSE_V2;
+        b->argv[0] = b->prog;
+        *ret = b;
+        return 0;
+}
+
 static int set_tool(struct backend *b, size_t k)
 {
         snprintf(b->name, sizeof b->name, "%s", known[k].name);
@@ -499,13 +518,15 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
 
         for (int i = 0; b->argv[i]; i++)
                 argv[na++] = b->argv[i];
-        argv[na++] = "-p";
-        argv[na++] = c->project;
-        argv[na++] = "-f";
-        argv[na++] = c->compose_file;
+        if (!c->plain) {
+                argv[na++] = "-p";
+                argv[na++] = c->project;
+                argv[na++] = "-f";
+                argv[na++] = c->compose_file;
+        }
         /* podman-compose 1.0.x has no --project-directory (its project directory is the file's, which is the
          * same here), no `down --remove-orphans` and no `logs --no-color`: left out for it */
-        if (c->project_dir && b->kind != BACKEND_PODMAN_COMPOSE) {
+        if (c->project_dir && b->kind != BACKEND_PODMAN_COMPOSE && !c->plain) {
                 argv[na++] = "--project-directory";
                 argv[na++] = c->project_dir;
         }
@@ -605,7 +626,7 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
                         else
                                 limit_ms = v * 1000;
                 }
-                if (!strcmp(verb, "logs") || r < 0)
+                if (!strcmp(verb, "logs") || (c->plain && c->inherit_output) || r < 0)
                         limit_ms = 0;
                 for (;;) {
                         pid_t w = waitpid(pid, &status, limit_ms ? WNOHANG : 0);

@@ -50,6 +50,7 @@ struct backend_call {
         bool inherit_output;      /* true: the caller's stdout/stderr (logs); false: captured */
         int output_fd;            /* with inherit_output, > 0: stdout and stderr go to this fd instead */
         volatile int *ret_pid;    /* when set: the tool's pid while it runs (the caller may signal it), 0 after */
+        bool plain;               /* args only: no -p/-f/--project-directory (the docker CLI: backend_docker()) */
 };
 
 /* Run the call and wait. *ret_status: the tool's exit status. With captured output, *ret_output gets its last
@@ -57,6 +58,11 @@ struct backend_call {
  * tool is STACK_ERUNTIME; a non-zero exit is not an error here (the caller decides). */
 int backend_compose(const struct backend *b, const struct backend_call *c, int *ret_status, char **ret_output,
                     struct error *err);
+
+/* A program in PATH ("docker": the docker CLI) as a backend for backend_compose() calls with .plain set (`docker
+ * stack deploy`, `docker service logs`: spec/run.md "Swarm"), with the same environment rules and time limits;
+ * STACK_ERUNTIME when it is not installed. backend_free() it. */
+int backend_program(const char *prog, struct backend **ret, struct error *err);
 
 /* podman-compose passes no memswap_limit and no pids_limit to Podman (1.0.3: only cpus and mem_limit), so
  * backend_compose() gives its `up` the limits the policy wrote into the effective file as --podman-run-args, which

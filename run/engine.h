@@ -242,4 +242,30 @@ struct engine_events_handler {
 };
 int engine_events(struct engine *e, int64_t since_ns, const struct engine_events_handler *h, struct error *err);
 
+/* Docker Swarm (run/engine-swarm.c, spec/run.md "Swarm"). engine_swarm_info(): GET /info's Swarm part (an Engine
+ * without one, Podman's, is "inactive"). engine_swarm_manager(): the same, STACK_ERUNTIME saying why when the
+ * Engine is not an active swarm manager. engine_nodes(): GET /nodes (addr: the node's address, a manager's own
+ * from ManagerStatus when Status says 0.0.0.0). engine_stack_list(): the "services" (with ServiceStatus),
+ * "tasks", "networks", "volumes" or "containers" of a stack deployed under project (label
+ * com.docker.stack.namespace), a JSON array in *ret. engine_service_scale(): service (one element of that list) updated to replicas;
+ * engine_service_rollback(): a server-side rollback to its previous spec. */
+struct engine_swarm {
+        char state[16]; /* LocalNodeState: inactive, pending, active, error, locked */
+        bool manager;   /* ControlAvailable */
+        char node_id[64], node_addr[64], error[256];
+        unsigned nodes, managers;
+};
+struct engine_node {
+        char *id, *hostname, *role, *availability, *state, *addr, *version, *message;
+        bool leader;
+};
+int engine_swarm_info(struct engine *e, struct engine_swarm *ret, struct error *err);
+int engine_swarm_manager(struct engine *e, struct engine_swarm *ret, struct error *err);
+int engine_nodes(struct engine *e, struct engine_node **ret, size_t *ret_n, struct error *err);
+void engine_nodes_free(struct engine_node *v, size_t n);
+int engine_stack_list(struct engine *e, const char *kind, const char *project, struct json_t **ret,
+                      struct error *err);
+int engine_service_scale(struct engine *e, const struct json_t *service, unsigned replicas, struct error *err);
+int engine_service_rollback(struct engine *e, const struct json_t *service, struct error *err);
+
 #endif

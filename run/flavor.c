@@ -43,6 +43,8 @@ const struct runner *runner_of_row(struct store *s, const struct run_row *row)
         struct version_info v = {0};
         const struct runner *rn = &runner_compose;
 
+        if (swarm_is_run_dir(row->run_dir))
+                return &runner_swarm;
         if (index_get_version(store_index(s), row->version_id, &v, NULL) == 0)
                 rn = runner_of_flavor(v.flavor);
         version_info_release(&v);

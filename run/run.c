@@ -57,6 +57,7 @@ static void route_release(struct run_route *r)
         free(r->service);
         free(r->host);
         free(r->root);
+        free(r->upstream);
 }
 
 static void address_release(struct run_address *a)
@@ -72,6 +73,7 @@ void run_info_release(struct run_info *i)
                 return;
         MEM_FREE_ARRAY(i->routes, i->n_routes, route_release);
         free(i->relaunch_why);
+        free(i->swarm);
         run_row_release(&i->row);
         free(i->ports);
         MEM_FREE_ARRAY(i->addresses, i->n_addresses, address_release);
@@ -128,6 +130,8 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
                 reason[0] = 0;
                 if (ask && e)
                         rn->status(e, &rows[i], &state, reason, sizeof reason, &v[i].ports);
+                if (ask && e && rn == &runner_swarm)
+                        v[i].swarm = swarm_services_json(e, &rows[i]);
                 if (ask && state == RUN_UNKNOWN) {
                         /* The Engine could not be asked: what is recorded may be stale, so it is not shown as
                          * the state (nothing is written). */

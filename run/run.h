@@ -55,6 +55,10 @@ struct run_options {
         void (*pull_progress)(void *ctx, const char *ref, const struct engine_progress *p);
         void (*note)(void *ctx, const char *line);
         void *pull_ctx;
+        /* Deploy on the Docker Swarm the Engine manages (spec/run.md "Swarm"); a stack whose recorded run is on
+         * the swarm stays there (run_start sets it), as does every stack when config.json says "swarm":
+         * {"default": true}. */
+        bool swarm;
 };
 
 /* A host of the front door: service's container port, published on 127.0.0.1:host_port (0 until running);
@@ -63,6 +67,7 @@ struct run_route {
         char *service, *host;
         unsigned port, host_port;
         char *root;
+        char *upstream; /* a swarm run: "ADDR:PORT[,ADDR:PORT...]", its running tasks (NULL: 127.0.0.1:host_port) */
 };
 
 struct run_address {
@@ -83,7 +88,18 @@ struct run_info {
         unsigned images_pulled;   /* registry images pulled (run/regimages.h) */
         struct run_route *routes; /* run_start: from the policy (kept in the run dir for the fast path) */
         size_t n_routes;
+        /* run_list, a run on the swarm: {"services": [{"name", "running", "desired", "tasks": [{"id", "node",
+         * "state", "desired", "error", "lost"}]}], "node": the node that holds its data, "registry"} as JSON text
+         * (heap); NULL for a run on one machine */
+        char *swarm;
 };
+
+/* A run on the swarm (spec/run.md "Swarm"), as its run dir records it: the node that holds its data (id and
+ * hostname) and the registry its images come from. run_swarm_get(): 0, or -ENOENT for a run on one machine. */
+struct run_swarm {
+        char node[64], node_name[256], registry[256];
+};
+int run_swarm_get(const char *run_dir, struct run_swarm *ret);
 
 /* The compose project of a slug (spec/run.md "Backends"), injective: a slug of [a-z0-9-] only is
  * "stack-<slug>" (the names runs always had); any other ("a.b", "a_b") is "stack--" followed by the slug with

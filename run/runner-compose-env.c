@@ -310,6 +310,11 @@ int run_logs_to(struct store *s, const char *id_or_slug, bool follow, int fd, vo
                                          id_or_slug);
         }
         r = runs_get(s, id_or_slug, &row, err);
+        if (r == 0 && swarm_is_run_dir(row.run_dir)) { /* runner-swarm.c */
+                r = swarm_logs(row.project, follow, fd, ret_pid, err);
+                run_row_release(&row);
+                return r;
+        }
         if (r == 0 && compose_row_paths(s, &row, &p) < 0)
                 r = error_set(err, STACK_ESTORE, "store path too long");
         if (r == 0)

@@ -113,4 +113,29 @@ int compose_only_judged(const char *const *ids, const struct engine_container *c
  * stack.yaml `resources`; a service may have set lower ones itself. */
 void compose_judge_limits(const struct policy_limits *lim, const struct manifest *m, struct judge_input *jin);
 
+/* The run dir, the data dir with purge and the row of a run whose containers are gone (runner-compose.c, under
+ * the store's shared lock). */
+int compose_remove_files(struct store *s, const struct run_row *row, bool purge, struct error *err);
+
+/* runner-swarm.c: a run on a Docker Swarm (spec/run.md "Swarm"). SWARM_RECORD in the run dir marks it: the node
+ * that holds its data (placement of its stateful services) and the registry its images come from.
+ *   swarm_prepare(s, e, run_dir, effective, project, pr, o, &rec, err)   before the switch: the Engine a swarm
+ *        manager, the images pushed to the registry, the swarm file written beside the effective file, the mark
+ *   swarm_up(e, run_dir, project, env, jin, &rec, info, timeout_s, &reason, err)   after the run is recorded:
+ *        deploy at 0 replicas, judge, scale (a first deploy), or probe-judge then deploy (an update); wait until
+ *        every service runs its replicas
+ *   swarm_routes(e, project, info)   each route's upstreams: the running tasks' nodes and host-mode ports
+ *   swarm_logs(project, follow, fd, ret_pid, err)   `docker service logs` of every service */
+#define SWARM_RECORD ".stack-swarm"
+/* config.json "swarm": {"default": true}: every run goes to the swarm (false when unset or unreadable). */
+bool swarm_config_default(const char *stack_home);
+int swarm_prepare(struct store *s, struct engine *e, const char *run_dir, const char *effective, const char *project,
+                  const struct policy_result *pr, const struct run_options *o, struct run_swarm *rec,
+                  struct error *err);
+int swarm_up(struct engine *e, const char *run_dir, const char *project, const struct envlist *env,
+             const struct judge_input *jin, const struct run_swarm *rec, struct run_info *info, int timeout_s,
+             char **ret_reason, struct error *err);
+void swarm_routes(struct engine *e, const char *project, struct run_info *info);
+int swarm_logs(const char *project, bool follow, int fd, volatile int *ret_pid, struct error *err);
+
 #endif

@@ -212,11 +212,7 @@ int compose_route_add(struct run_info *info, const char *service, const char *ho
                 return -ENOMEM;
         info->routes = v;
         v += info->n_routes;
-        v->service = strdup(service);
-        v->host = strdup(host);
-        v->port = port;
-        v->host_port = 0;
-        v->root = NULL;
+        *v = (struct run_route){.service = strdup(service), .host = strdup(host), .port = port};
         if (!v->service || !v->host) {
                 free(v->service);
                 free(v->host);

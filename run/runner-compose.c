@@ -109,7 +109,8 @@ struct start {
                 suffix[RUNDIR_ID_LEN + 1];
         const char *labels[4];
         char *out, *reason, *service;
-        bool have_old, fast, started, staging, dry, compose_v1;
+        struct run_swarm rec; /* swarm: the run's mark (runner-swarm.c) */
+        bool have_old, fast, started, staging, dry, compose_v1, swarm;
         double t0;
         int status;
 };
@@ -239,6 +240,9 @@ static int start_plan(struct start *st)
             compose_make_paths(s, v->slug, v->compose, staged, &st->np) < 0)
                 return error_set(st->err, STACK_ESTORE, "store path too long");
         st->have_old = runs_get(s, v->slug, &st->old, NULL) == 0;
+        /* the swarm when asked, when the stack's recorded run is there, or by the person's default */
+        st->swarm = st->o->swarm || (st->have_old && swarm_is_run_dir(st->old.run_dir)) ||
+                    (!st->dry && swarm_config_default(store_home(s)));
         if (st->have_old && st->old.project && st->old.project[0]) {
                 snprintf(st->p.project, sizeof st->p.project, "%s", st->old.project);
                 snprintf(st->np.project, sizeof st->np.project, "%s", st->old.project);
@@ -256,7 +260,7 @@ static int start_prepare(struct start *st)
         bool same = st->have_old && digest_equal(&st->old.tree, &v->tree);
         int r;
 
-        st->fast = same && marker_matches(&st->p, &v->tree) && !o->allow &&
+        st->fast = same && !st->swarm && marker_matches(&st->p, &v->tree) && !o->allow &&
                    !(o->env && o->env[0]); /* new values: resolved into a new effective file */
         if (same)
                 snprintf(st->row.id, sizeof st->row.id, "%s", st->old.id);
@@ -265,7 +269,7 @@ static int start_prepare(struct start *st)
         set_labels(st, st->row.id);
         if (!st->fast) {
                 st->staging = true;
-                st->compose_v1 = backend_v1_file(st->b);
+                st->compose_v1 = !st->swarm && backend_v1_file(st->b); /* swarm: the v2 form, then converted */
                 r = prepare(st);
                 if (r < 0)
                         return r;
@@ -318,6 +322,12 @@ static int start_images(struct start *st)
         strv_free(reg);
         if (r == 0)
                 compose_step(o, "images", &st->t0);
+        if (r == 0 && st->swarm) { /* pushed where every node pulls from, and the swarm file written */
+                r = swarm_prepare(st->s, st->e, st->np.run_dir, st->np.effective, st->np.project, &st->pr, o, &st->rec,
+                                  st->err);
+                if (r == 0)
+                        compose_step(o, "swarm-images", &st->t0);
+        }
         return r;
 }
 
@@ -329,6 +339,7 @@ static int start_switch(struct start *st)
 
         if (st->have_old && !digest_equal(&st->old.tree, &st->v->tree)) {
                 const char *down[] = {"down", "--remove-orphans", NULL};
+                bool old_swarm = swarm_is_run_dir(st->old.run_dir); /* updated in place by the deploy */
                 struct compose_paths op;
                 if (st->o->before_switch) {
                         r = st->o->before_switch(st->o->switch_ctx, &st->old, st->err);
@@ -336,7 +347,7 @@ static int start_switch(struct start *st)
                                 return r;
                         st->t0 = compose_now();
                 }
-                if (compose_row_paths(st->s, &st->old, &op) == 0)
+                if (!old_swarm && compose_row_paths(st->s, &st->old, &op) == 0)
                         compose_call(st->b, &op, &st->env, down, false, &st->status, NULL, NULL);
                 runs_delete(st->s, st->old.id, NULL);
                 st->have_old = false;
@@ -384,6 +395,12 @@ static int start_up(struct start *st)
                                        .pinned = st->pinned};
         /* the ceiling the policy wrote: the person's limits, lowered by stack.yaml */
         compose_judge_limits(&st->limits, st->m, &st->jin);
+        if (st->swarm) {
+                r = swarm_up(st->e, st->p.run_dir, st->p.project, &st->env, &st->jin, &st->rec, st->ret,
+                             o->timeout_s > 0 ? o->timeout_s : 120, &st->reason, st->err);
+                compose_step(o, "swarm-deploy", &st->t0);
+                return r;
+        }
         /* Re-launch straight through the Engine when nothing changed since the last up (relaunch.c), else up. */
         r = compose_relaunch_hook(st->e, &st->p, &st->env, o, st->fast ? &st->old.state : NULL, &st->jin, st->ret,
                                   st->err);
@@ -426,6 +443,8 @@ static int start_wait(struct start *st)
         const struct run_options *o = st->o;
         int r;
 
+        if (st->swarm) /* swarm_up() waited for every service's replicas */
+                return 0;
         r = compose_wait_running(st->e, st->p.project, o->timeout_s > 0 ? o->timeout_s : 120,
                                  st->fast && st->old.state != RUN_FAILED ? 0 : RUN_SETTLE_MS, &st->reason, &st->service,
                                  &st->c, &st->nc, st->err);
@@ -464,6 +483,14 @@ static int start_running(struct start *st)
 
         if (r < 0)
                 return r;
+        if (st->swarm) {
+                r = runs_get(st->s, st->row.id, &st->ret->row, st->err);
+                if (r == 0) {
+                        compose_addresses(st->m, NULL, 0, st->ret);
+                        swarm_routes(st->e, st->p.project, st->ret);
+                }
+                return r;
+        }
         compose_relaunch_hook(st->e, &st->p, &st->env, st->o, NULL, &st->jin, st->ret, NULL);
         r = runs_get(st->s, st->row.id, &st->ret->row, st->err);
         if (r == 0) {
@@ -650,6 +677,22 @@ static int compose_stop(struct store *s, struct run_row *row, struct error *err)
         return r;
 }
 
+/* The run dir, the data dir with purge, the row (none for a run dir left without one). */
+static int remove_files(struct store *s, const struct compose_paths *p, const struct run_row *row, bool purge,
+                        struct error *err)
+{
+        int r = fs_rm_rf(p->run_dir);
+
+        if (r < 0)
+                return error_errno(err, STACK_ESTORE, r, "cannot remove %s", p->run_dir);
+        if (purge) {
+                r = fs_rm_rf(p->data_dir);
+                if (r < 0)
+                        return error_errno(err, STACK_ESTORE, r, "cannot remove %s", p->data_dir);
+        }
+        return row->id[0] ? runs_delete(s, row->id, err) : 0;
+}
+
 /* compose down when the effective file is there and compose accepts it; then, whatever compose said, the
  * project's containers and networks (volumes with purge) through the Engine by its label, the run dir, the
  * data dir with purge, the row (none for a run dir left without one). anyway: an Engine that does not answer or
@@ -704,23 +747,27 @@ static int compose_remove(struct store *s, const struct run_row *ret, bool purge
                 else
                         *ret_left = buf_steal(&k, NULL);
         }
-        if (r == 0) {
-                r = fs_rm_rf(p.run_dir);
-                if (r < 0)
-                        r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", p.run_dir);
-        }
-        if (r == 0 && purge) {
-                r = fs_rm_rf(p.data_dir);
-                if (r < 0)
-                        r = error_errno(err, STACK_ESTORE, r, "cannot remove %s", p.data_dir);
-        }
-        if (r == 0 && have_row)
-                r = runs_delete(s, ret->id, err);
+        if (r == 0)
+                r = remove_files(s, &p, ret, purge, err);
         if (locked)
                 store_unlock(s);
         engine_removed_release(&rm);
         engine_free(e);
         backend_free(b);
+        return r;
+}
+
+int compose_remove_files(struct store *s, const struct run_row *row, bool purge, struct error *err)
+{
+        struct compose_paths p;
+        int r = compose_row_paths(s, row, &p) < 0 ? error_set(err, STACK_ESTORE, "store path too long") : 0;
+
+        if (r == 0)
+                r = store_lock_shared(s, err);
+        if (r == 0) {
+                r = remove_files(s, &p, row, purge, err);
+                store_unlock(s);
+        }
         return r;
 }
 

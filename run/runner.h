@@ -4,8 +4,8 @@
  *
  *   rn = runner_of_flavor(v->flavor)       run_start: DockerCompose (any unknown name too), DockerService,
  *                                          StaticWebsite
- *   rn = runner_of_row(s, &row)            the runner of a recorded run (its version's flavor; the compose runner
- *                                          when the version is gone)
+ *   rn = runner_of_row(s, &row)            the runner of a recorded run (runner_swarm for a swarm run; else its
+ *                                          version's flavor; the compose runner when the version is gone)
  *   rn->start(rn, s, v, o, &info, err)     under the store's shared lock (run_start takes it)
  *   rn->stop(s, &row, err)                 row: the recorded run; its state is "stopped" on success
  *   rn->remove(s, &row, purge, anyway, &left, err)    row->id "": no row, a run dir left behind (run.c)
@@ -49,6 +49,12 @@ struct runner {
 };
 
 extern const struct runner runner_compose, runner_service, runner_static;
+/* A run deployed on a Docker Swarm (runner-swarm.c): stop, rm and status; its start is the compose runner's with
+ * run_options.swarm. runner_of_row() gives it for a run dir that holds the swarm mark. */
+extern const struct runner runner_swarm;
+bool swarm_is_run_dir(const char *run_dir); /* the run dir holds the swarm mark */
+/* run_list: a swarm run's services and tasks as run_info.swarm says (heap JSON text, NULL when not asked). */
+char *swarm_services_json(struct engine *e, const struct run_row *row);
 
 const struct runner *runner_of_flavor(const char *flavor);
 const struct runner *runner_of_row(struct store *s, const struct run_row *row);

@@ -1,0 +1,204 @@
+/* engine-swarm.c - Docker Swarm through the Engine API (spec/run.md "Swarm"): what the Engine says of its swarm
+ * (GET /info), its nodes (GET /nodes), a stack's services and tasks (GET /services, GET /tasks, by the label
+ * `docker stack deploy` gives them), and the two changes stack makes to a service itself: its replica count and
+ * a server-side rollback (POST /services/{id}/update).
+ */
+#include "engine.h"
+#include "engine-int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STACK_NAMESPACE_LABEL "com.docker.stack.namespace"
+
+static const char *str(const json_t *j, const char *key)
+{
+        return json_string_value(json_object_get(j, key));
+}
+
+static void copy(char *dst, size_t size, const char *s)
+{
+        snprintf(dst, size, "%s", s ? s : "");
+}
+
+int engine_swarm_info(struct engine *e, struct engine_swarm *ret, struct error *err)
+{
+        json_t *info = NULL, *sw;
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        r = engine_inspect(e, "info", NULL, &info, err);
+        if (r < 0)
+                return r;
+        sw = json_object_get(info, "Swarm");
+        copy(ret->state, sizeof ret->state, str(sw, "LocalNodeState"));
+        if (!ret->state[0])
+                copy(ret->state, sizeof ret->state, "inactive"); /* Podman's answer has no Swarm */
+        copy(ret->node_id, sizeof ret->node_id, str(sw, "NodeID"));
+        copy(ret->node_addr, sizeof ret->node_addr, str(sw, "NodeAddr"));
+        copy(ret->error, sizeof ret->error, str(sw, "Error"));
+        ret->manager = json_is_true(json_object_get(sw, "ControlAvailable"));
+        ret->nodes = (unsigned)json_integer_value(json_object_get(sw, "Nodes"));
+        ret->managers = (unsigned)json_integer_value(json_object_get(sw, "Managers"));
+        json_decref(info);
+        return 0;
+}
+
+int engine_swarm_manager(struct engine *e, struct engine_swarm *ret, struct error *err)
+{
+        int r = engine_swarm_info(e, ret, err);
+
+        if (r < 0)
+                return r;
+        if (strcmp(ret->state, "active") != 0)
+                return error_set(err, STACK_ERUNTIME,
+                                 "the Engine at %s is not part of a swarm (swarm state %s%s%s): `docker swarm init` "
+                                 "makes it a single-node swarm",
+                                 engine_socket(e), ret->state, ret->error[0] ? ": " : "", ret->error);
+        if (!ret->manager)
+                return error_set(err, STACK_ERUNTIME,
+                                 "the Engine at %s is a swarm worker: stack deploys through a manager (DOCKER_HOST)",
+                                 engine_socket(e));
+        return 0;
+}
+
+void engine_nodes_free(struct engine_node *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++) {
+                free(v[i].id);
+                free(v[i].hostname);
+                free(v[i].role);
+                free(v[i].availability);
+                free(v[i].state);
+                free(v[i].addr);
+                free(v[i].version);
+                free(v[i].message);
+        }
+        free(v);
+}
+
+int engine_nodes(struct engine *e, struct engine_node **ret, size_t *ret_n, struct error *err)
+{
+        json_t *list = NULL, *item;
+        struct engine_node *v;
+        size_t i;
+        long status = 0;
+        bool oom = false;
+        int r;
+
+        *ret = NULL;
+        *ret_n = 0;
+        r = engine_get_json(e, "/nodes", &status, &list, err);
+        if (r < 0)
+                return r;
+        if (!json_is_array(list)) {
+                json_decref(list);
+                return error_set(err, STACK_ERUNTIME, "Docker Engine: GET /nodes: the answer is not a list");
+        }
+        v = calloc(json_array_size(list) + 1, sizeof *v);
+        if (!v) {
+                json_decref(list);
+                return error_set(err, STACK_EFAIL, "out of memory");
+        }
+        json_array_foreach(list, i, item)
+        {
+                json_t *desc = json_object_get(item, "Description"), *spec = json_object_get(item, "Spec"),
+                       *st = json_object_get(item, "Status"), *ms = json_object_get(item, "ManagerStatus");
+                const char *addr = str(st, "Addr");
+                /* a manager's Status.Addr may be 0.0.0.0 (listening on every address); its ManagerStatus.Addr is
+                 * host:port */
+                char maddr[64] = "";
+                if ((!addr || !strcmp(addr, "0.0.0.0")) && str(ms, "Addr")) {
+                        copy(maddr, sizeof maddr, str(ms, "Addr"));
+                        maddr[strcspn(maddr, ":")] = '\0'; /* IPv4 host:port */
+                        addr = maddr;
+                }
+                v[i].id = engine_strdup(str(item, "ID"), &oom);
+                v[i].hostname = engine_strdup(str(desc, "Hostname"), &oom);
+                v[i].role = engine_strdup(str(spec, "Role"), &oom);
+                v[i].availability = engine_strdup(str(spec, "Availability"), &oom);
+                v[i].state = engine_strdup(str(st, "State"), &oom);
+                v[i].addr = engine_strdup(addr, &oom);
+                v[i].version = engine_strdup(str(json_object_get(desc, "Engine"), "EngineVersion"), &oom);
+                v[i].message = engine_strdup(str(st, "Message"), &oom);
+                v[i].leader = json_is_true(json_object_get(ms, "Leader"));
+        }
+        *ret_n = json_array_size(list);
+        json_decref(list);
+        if (oom) {
+                engine_nodes_free(v, *ret_n);
+                *ret_n = 0;
+                return error_set(err, STACK_EFAIL, "out of memory");
+        }
+        *ret = v;
+        return 0;
+}
+
+int engine_stack_list(struct engine *e, const char *kind, const char *project, json_t **ret, struct error *err)
+{
+        char label[256];
+
+        *ret = NULL;
+        snprintf(label, sizeof label, STACK_NAMESPACE_LABEL "=%s", project);
+        if (!strcmp(kind, "services"))
+                return engine_list_labelled(e, "/services?status=true", label, NULL, ret, err);
+        if (!strcmp(kind, "tasks"))
+                return engine_list_labelled(e, "/tasks", label, NULL, ret, err);
+        if (!strcmp(kind, "networks"))
+                return engine_list_labelled(e, "/networks", label, NULL, ret, err);
+        if (!strcmp(kind, "volumes"))
+                return engine_list_labelled(e, "/volumes", label, "Volumes", ret, err);
+        if (!strcmp(kind, "containers"))
+                return engine_list_labelled(e, "/containers/json?all=1", label, NULL, ret, err);
+        return error_set(err, STACK_EFAIL, "engine_stack_list: unknown kind %s", kind);
+}
+
+/* POST /services/{id}/update?version=N[&rollback=previous] with the service's spec (changed by the caller). */
+static int service_update(struct engine *e, const json_t *service, json_t *spec, bool rollback, struct error *err)
+{
+        const char *id = str(service, "ID");
+        json_int_t version = json_integer_value(json_object_get(json_object_get(service, "Version"), "Index"));
+        char path[512] = "/services/";
+        int r;
+
+        if (!id || !spec)
+                return error_set(err, STACK_ERUNTIME, "Docker Engine: a service without ID or Spec");
+        if (engine_path_append(path, sizeof path, id) < 0)
+                return error_set(err, STACK_EFAIL, "service id too long");
+        snprintf(path + strlen(path), sizeof path - strlen(path), "/update?version=%lld%s", (long long)version,
+                 rollback ? "&rollback=previous" : "");
+        r = engine_call_json(e, "POST", path, spec, NULL, err);
+        return r;
+}
+
+int engine_service_scale(struct engine *e, const json_t *service, unsigned replicas, struct error *err)
+{
+        json_t *spec = json_deep_copy(json_object_get(service, "Spec")), *mode;
+        int r;
+
+        if (!spec)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        mode = json_object_get(json_object_get(spec, "Mode"), "Replicated");
+        if (!mode) {
+                json_decref(spec);
+                return error_set(err, STACK_ERUNTIME, "service %s is not replicated: it cannot be scaled",
+                                 str(json_object_get(service, "Spec"), "Name") ?: "?");
+        }
+        json_object_set_new(mode, "Replicas", json_integer(replicas));
+        r = service_update(e, service, spec, false, err);
+        json_decref(spec);
+        return r;
+}
+
+int engine_service_rollback(struct engine *e, const json_t *service, struct error *err)
+{
+        json_t *spec = json_deep_copy(json_object_get(service, "Spec"));
+        int r;
+
+        if (!spec)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        r = service_update(e, service, spec, true, err);
+        json_decref(spec);
+        return r;
+}
