@@ -6,10 +6,12 @@
 
 #include "fetch/fetch.h"
 #include "run/engine.h"
+#include "run/runs.h"
 #include "run/run.h"
 #include "store/index.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +64,51 @@ static void timed(const struct upgrade_options *o, const char *what, double *t0)
         *t0 = t;
 }
 
+/* The stack's recorded run is on the swarm (its run dir says so). */
+static bool run_is_swarm(struct store *s, const char *slug)
+{
+        struct run_row row = {0};
+        struct run_swarm sw;
+        bool on = runs_get(s, slug, &row, NULL) == 0 && run_swarm_get(row.run_dir, &sw) == 0;
+
+        run_row_release(&row);
+        return on;
+}
+
+/* A stack on the swarm: every service keeps its replicas running until end, and no update of swarm's is rolled
+ * back or paused. */
+static int swarm_health_wait(struct engine *e, const char *project, double end, struct error *err)
+{
+        int r = 0;
+
+        while (r == 0) {
+                json_t *svc = NULL, *item;
+                size_t i;
+                r = engine_stack_list(e, "services", project, &svc, err);
+                json_array_foreach(svc, i, item)
+                {
+                        json_t *ss = json_object_get(item, "ServiceStatus");
+                        const char *name = json_string_value(json_object_get(json_object_get(item, "Spec"), "Name"));
+                        const char *us = json_string_value(json_object_get(json_object_get(item, "UpdateStatus"),
+                                                                           "State"));
+                        json_int_t run = json_integer_value(json_object_get(ss, "RunningTasks")),
+                                   want = json_integer_value(json_object_get(ss, "DesiredTasks"));
+                        if (r == 0 && us && (!strncmp(us, "rollback", 8) || !strcmp(us, "paused")))
+                                r = error_set(err, STACK_ERUNTIME, "service %s: swarm's update %s", name ?: "?", us);
+                        else if (r == 0 && run < want)
+                                r = error_set(err, STACK_ERUNTIME, "service %s runs %lld of %lld replicas",
+                                              name ?: "?", (long long)run, (long long)want);
+                }
+                if (r == 0 && !json_array_size(svc))
+                        r = error_set(err, STACK_ERUNTIME, "no service of %s is left on the swarm", project);
+                json_decref(svc);
+                if (r < 0 || now_s() >= end)
+                        break;
+                nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+        }
+        return r;
+}
+
 /* After run_start: healthchecks pass (run_start waited for them), and every container keeps running for the
  * settle time. A failure names the container, its exit code and its last log lines. */
 static int health_wait(struct store *s, const char *slug, int settle_s, struct error *err)
@@ -74,6 +121,11 @@ static int health_wait(struct store *s, const char *slug, int settle_s, struct e
         run_project_of(s, slug, project, sizeof project);
         snprintf(label, sizeof label, "com.docker.compose.project=%s", project);
         r = engine_open(&e, err);
+        if (r == 0 && run_is_swarm(s, slug)) {
+                r = swarm_health_wait(e, project, end, err);
+                engine_free(e);
+                return r;
+        }
         while (r == 0) {
                 struct engine_container *c = NULL;
                 size_t n = 0;
@@ -165,6 +217,8 @@ static int roll_back(struct store *s, struct journal *j, const struct upgrade_op
         double t0 = now_s();
         int r;
 
+        bool swarm = run_is_swarm(s, j->slug); /* the old version goes back where the new one ran */
+
         r = journal_set(s, j, J_ROLLBACK, NULL, why, err);
         if (r < 0)
                 return r;
@@ -194,6 +248,7 @@ static int roll_back(struct store *s, struct journal *j, const struct upgrade_op
                         oo.run.env = NULL;
                         oo.run.allow = 0;
                         oo.run.before_switch = NULL;
+                        oo.run.swarm = oo.run.swarm || swarm;
                         run_info_release(info);
                         r = orch_run_version(s, &old, &oo, info, err);
                 }
@@ -235,6 +290,8 @@ static int before_switch(void *ctx, const struct run_row *old, struct error *err
                 r = engine_open(&e, err);
                 if (r == 0)
                         r = engine_project_stop(e, project, NULL, err);
+                if (r == 0 && run_is_swarm(c->s, c->j->slug)) /* its stateless services keep serving */
+                        r = engine_stack_stop_stateful(e, project, NULL, err);
                 engine_free(e);
                 if (r < 0)
                         return r;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STACK_NAMESPACE_LABEL "com.docker.stack.namespace"
 
@@ -200,5 +201,53 @@ int engine_service_rollback(struct engine *e, const json_t *service, struct erro
                 return error_set(err, STACK_EFAIL, "out of memory");
         r = service_update(e, service, spec, true, err);
         json_decref(spec);
+        return r;
+}
+
+int engine_stack_stop_stateful(struct engine *e, const char *project, unsigned *ret_n, struct error *err)
+{
+        json_t *svc = NULL, *item, *scaled = json_object();
+        size_t i;
+        unsigned n = 0;
+        int r = scaled ? engine_stack_list(e, "services", project, &svc, err) : error_set(err, STACK_EFAIL, "out of memory");
+
+        json_array_foreach(svc, i, item)
+        {
+                json_t *mounts = json_object_get(
+                        json_object_get(json_object_get(json_object_get(item, "Spec"), "TaskTemplate"),
+                                        "ContainerSpec"),
+                        "Mounts");
+                if (r == 0 && json_array_size(mounts) && str(item, "ID")) {
+                        r = engine_service_scale(e, item, 0, err);
+                        if (r == 0 && !json_object_set_new(scaled, str(item, "ID"), json_true()))
+                                n++;
+                }
+        }
+        json_decref(svc);
+        /* until their containers are gone: nothing writes the data once this returns */
+        for (int waited = 0; r == 0 && n; waited += 200) {
+                size_t left = 0, k;
+                json_t *c = NULL, *ci;
+                r = engine_stack_list(e, "containers", project, &c, err);
+                json_array_foreach(c, k, ci)
+                {
+                        const char *state = str(ci, "State"),
+                                   *sid = str(json_object_get(ci, "Labels"), "com.docker.swarm.service.id");
+                        left += sid && json_object_get(scaled, sid) && state &&
+                                (!strcmp(state, "running") || !strcmp(state, "restarting"));
+                }
+                json_decref(c);
+                if (r < 0 || !left)
+                        break;
+                if (waited > 60000)
+                        r = error_set(err, STACK_ERUNTIME, "the stateful services of %s still run a minute after "
+                                                           "being scaled to 0",
+                                      project);
+                else
+                        nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+        }
+        json_decref(scaled);
+        if (ret_n)
+                *ret_n = n;
         return r;
 }

@@ -22,15 +22,21 @@ int engine_list_volumes(struct engine *e, const char *project, char ***ret, stru
 
         if (!e || !project || !*project || !ret)
                 return error_set(err, STACK_EFAIL, "engine_list_volumes: missing argument");
-        snprintf(label, sizeof label, PROJECT_LABEL "=%s", project);
-        r = engine_list_labelled(e, "/volumes", label, "Volumes", &list, err);
-        json_array_foreach(list, i, item)
-        {
-                const char *name = json_string_value(json_object_get(item, "Name"));
-                if (r == 0 && name && engine_strv_add(&names, name) < 0)
-                        r = error_set(err, STACK_EFAIL, "out of memory");
+        /* compose's label, and on a swarm (engine-swarm.c) the one docker stack deploy gives them */
+        for (int k = 0; k < 2; k++) {
+                snprintf(label, sizeof label, "%s=%s", k ? "com.docker.stack.namespace" : PROJECT_LABEL, project);
+                r = engine_list_labelled(e, "/volumes", label, "Volumes", &list, err);
+                json_array_foreach(list, i, item)
+                {
+                        const char *name = json_string_value(json_object_get(item, "Name"));
+                        if (r == 0 && name && engine_strv_add(&names, name) < 0)
+                                r = error_set(err, STACK_EFAIL, "out of memory");
+                }
+                json_decref(list);
+                list = NULL;
+                if (r < 0)
+                        break;
         }
-        json_decref(list);
         if (r == 0 && !names.v && engine_strv_add(&names, "") == 0) {
                 free(names.v[0]); /* an empty NULL-terminated list */
                 names.v[0] = NULL;

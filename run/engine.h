@@ -267,5 +267,9 @@ int engine_stack_list(struct engine *e, const char *kind, const char *project, s
                       struct error *err);
 int engine_service_scale(struct engine *e, const struct json_t *service, unsigned replicas, struct error *err);
 int engine_service_rollback(struct engine *e, const struct json_t *service, struct error *err);
+/* Before a snapshot of a stack on the swarm (orch/upgrade.c): every service that mounts something (a volume, a
+ * bind of its data) scaled to 0, and waited for until none of the stack's containers on this node runs; the
+ * stateless ones keep serving. *ret_n (may be NULL): the services scaled. */
+int engine_stack_stop_stateful(struct engine *e, const char *project, unsigned *ret_n, struct error *err);
 
 #endif

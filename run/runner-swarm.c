@@ -150,8 +150,11 @@ int swarm_prepare(struct store *s, struct engine *e, const char *run_dir, const 
                         r = swreg_push(s, e, rec->registry, refs[i], info.id, pushed, sizeof pushed, err);
                 if (r == 0 && strv_extend(&pairs, (char *const[]){refs[i], pushed, NULL}) < 0)
                         r = error_set(err, STACK_EFAIL, "out of memory");
-                if (r == 0)
-                        compose_warn(o, "image %s pushed to the swarm's registry as %s", refs[i], pushed);
+                if (r == 0 && o->note) {
+                        char line[1024];
+                        snprintf(line, sizeof line, "image %s in the swarm's registry as %s", refs[i], pushed);
+                        o->note(o->pull_ctx, line);
+                }
                 engine_image_info_release(&info);
         }
         if (r == 0 && (fs_path(file, sizeof file, "%s/" SWARM_FILE, run_dir) < 0 ||

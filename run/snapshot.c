@@ -510,12 +510,18 @@ static char *project_image(struct engine *e, const char *project)
         char label[256], *img = NULL;
         struct error err = ERROR_INIT;
 
-        snprintf(label, sizeof label, "com.docker.compose.project=%s", project);
-        if (engine_list_containers(e, label, &c, &n, &err) == 0)
-                for (size_t i = 0; i < n && !img; i++)
-                        if (c[i].image)
-                                img = strdup(c[i].image);
-        engine_containers_free(c, n);
+        /* compose's label, or on a swarm (run/runner-swarm.c) the one docker stack deploy gives its containers */
+        for (int k = 0; k < 2 && !img; k++) {
+                snprintf(label, sizeof label, "%s=%s", k ? "com.docker.stack.namespace" : "com.docker.compose.project",
+                         project);
+                if (engine_list_containers(e, label, &c, &n, &err) == 0)
+                        for (size_t i = 0; i < n && !img; i++)
+                                if (c[i].image)
+                                        img = strdup(c[i].image);
+                engine_containers_free(c, n);
+                c = NULL;
+                n = 0;
+        }
         return img;
 }
 
