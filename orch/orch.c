@@ -1,5 +1,6 @@
 /* orch.c - resolve, fetch when missing, run: the order of the parts, kept out of the parts themselves. */
 #include "orch.h"
+#include "swarm.h"
 
 #include "fetch/fetch.h"
 #include "gc/gc.h"
@@ -367,7 +368,12 @@ int orch_gc(struct store *s, const struct gc_options *o, struct gc_report *ret, 
         static const struct gc_provider upgrades = {"rollback", upgrade_gc_roots, NULL};
         struct gc_options with = *o;
 
+        int r;
+
         with.providers = &upgrades;
         with.n_providers = 1;
-        return gc_run(s, &with, ret, err);
+        r = gc_run(s, &with, ret, err);
+        if (r == 0 && o->images) /* the nodes of the swarm the Engine manages (orch/swarm.h) */
+                r = orch_swarm_gc_images(s, o->dry_run, ret, err);
+        return r;
 }

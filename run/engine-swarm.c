@@ -5,6 +5,7 @@
  */
 #include "engine.h"
 #include "engine-int.h"
+#include "base/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,5 +250,36 @@ int engine_stack_stop_stateful(struct engine *e, const char *project, unsigned *
         json_decref(scaled);
         if (ret_n)
                 *ret_n = n;
+        return r;
+}
+
+int engine_images_under(struct engine *e, const char *prefix, char ***ret, struct error *err)
+{
+        struct engine_strv refs = {0};
+        json_t *list = NULL, *img, *names;
+        size_t i, j, plen = strlen(prefix);
+        long status = 0;
+        int r;
+
+        *ret = NULL;
+        r = engine_get_json(e, "/images/json", &status, &list, err);
+        json_array_foreach(list, i, img)
+        {
+                for (int k = 0; r == 0 && k < 2; k++) {
+                        json_t *ref;
+                        names = json_object_get(img, k ? "RepoTags" : "RepoDigests");
+                        json_array_foreach(names, j, ref)
+                        {
+                                const char *s = json_string_value(ref);
+                                if (r == 0 && s && !strncmp(s, prefix, plen) && engine_strv_add(&refs, s) < 0)
+                                        r = error_set(err, STACK_EFAIL, "out of memory");
+                        }
+                }
+        }
+        json_decref(list);
+        if (r < 0)
+                strv_free(refs.v);
+        else
+                *ret = refs.v;
         return r;
 }

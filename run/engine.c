@@ -381,9 +381,9 @@ int engine_call_json(struct engine *e, const char *method, const char *path, jso
 
 /* ---- open / ping ---- */
 
-static int socket_from_env(char **ret, struct error *err)
+static int socket_from_host(const char *h, char **ret, struct error *err)
 {
-        const char *h = getenv("DOCKER_HOST"), *path;
+        const char *path;
         char *s;
 
         if (!h || !*h)
@@ -523,6 +523,11 @@ static int engine_pick_version(struct engine *e, struct ping *p, struct error *e
 
 int engine_open(struct engine **ret, struct error *err)
 {
+        return engine_open_at(getenv("DOCKER_HOST"), ret, err);
+}
+
+int engine_open_at(const char *host, struct engine **ret, struct error *err)
+{
         struct engine *e;
         struct ping p = {0, 0};
         int r;
@@ -533,7 +538,7 @@ int engine_open(struct engine **ret, struct error *err)
         e = calloc(1, sizeof *e);
         if (!e)
                 return error_set(err, STACK_EFAIL, "out of memory");
-        r = socket_from_env(&e->socket, err);
+        r = socket_from_host(host, &e->socket, err);
         if (r < 0)
                 goto fail;
         e->curl = curl_easy_init();

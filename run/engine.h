@@ -25,6 +25,8 @@
 struct engine;
 
 int engine_open(struct engine **ret, struct error *err);
+/* The same for another Engine: host "unix://PATH" (NULL or "": the default socket), as DOCKER_HOST would say. */
+int engine_open_at(const char *host, struct engine **ret, struct error *err);
 void engine_free(struct engine *e);
 /* The socket path in use (for messages). */
 const char *engine_socket(const struct engine *e);
@@ -271,5 +273,8 @@ int engine_service_rollback(struct engine *e, const struct json_t *service, stru
  * bind of its data) scaled to 0, and waited for until none of the stack's containers on this node runs; the
  * stateless ones keep serving. *ret_n (may be NULL): the services scaled. */
 int engine_stack_stop_stateful(struct engine *e, const char *project, unsigned *ret_n, struct error *err);
+/* The references of the Engine's images (RepoDigests, then RepoTags) that start with prefix ("HOST:PORT/": what
+ * a node pulled from stack's registry), NULL-terminated in *ret (NULL when none; strv_free()). */
+int engine_images_under(struct engine *e, const char *prefix, char ***ret, struct error *err);
 
 #endif
