@@ -49,6 +49,7 @@ static json_t *run_info_object(const struct run_info *info)
 
         json_object_set_new(o, "addresses", orch_addresses_json(info));
         json_object_set_new(o, "ports", info->ports ? json_string(info->ports) : json_null());
+        orch_swarm_json(o, info);
         return o;
 }
 

@@ -114,17 +114,7 @@ static struct usage_total *health_of(const struct run_info *v, size_t n)
         return h;
 }
 
-/* A run on the swarm (run_info.swarm): "backend" and its services, replicas and tasks. */
-static void swarm_json(json_t *o, const struct run_info *i)
-{
-        json_t *sw = i->swarm ? json_loads(i->swarm, 0, NULL) : NULL;
-
-        json_object_set_new(o, "backend", json_string(i->swarm ? "swarm" : "compose"));
-        if (sw)
-                json_object_update(o, sw);
-        json_decref(sw);
-}
-
+/* A run on the swarm (run_info.swarm): where its data is, its services, replicas and tasks. */
 static void swarm_print(const struct run_info *i)
 {
         json_t *sw = i->swarm ? json_loads(i->swarm, 0, NULL) : NULL, *s, *t;
@@ -191,7 +181,7 @@ int cmd_ps(int argc, char **argv)
                                             h[i].failing[0] ? json_string(h[i].failing) : json_null());
                         json_object_set_new(o, "restarts", json_integer(h[i].restarts));
                         json_object_set_new(o, "alerts", json_integer(alerts_count(s, v[i].row.id)));
-                        swarm_json(o, &v[i]);
+                        orch_swarm_json(o, &v[i]);
                         json_array_append_new(a, o);
                 }
                 r = cli_print_json(a);

@@ -75,6 +75,10 @@ int orch_gc(struct store *s, const struct gc_options *o, struct gc_report *ret, 
 json_t *orch_run_json(const struct run_row *row, bool paths);
 /* info's addresses as [{"service", "label", "url"}] (null where a field is unset). */
 json_t *orch_addresses_json(const struct run_info *info);
+/* "backend": "swarm" or "compose", and for a run on the swarm what run_list() said of it (run_info.swarm:
+ * services, replicas, tasks and their nodes, the node that holds its data), merged into o (stack ps --json,
+ * GET /runs). */
+void orch_swarm_json(json_t *o, const struct run_info *info);
 /* A NULL-terminated string vector (NULL: none) as a JSON array of strings. */
 json_t *orch_strv_json(char **v);
 

@@ -45,3 +45,13 @@ json_t *orch_strv_json(char **v)
                 json_array_append_new(a, json_string(v[i]));
         return a;
 }
+
+void orch_swarm_json(json_t *o, const struct run_info *info)
+{
+        json_t *sw = info->swarm ? json_loads(info->swarm, 0, NULL) : NULL;
+
+        json_object_set_new(o, "backend", json_string(info->swarm ? "swarm" : "compose"));
+        if (sw)
+                json_object_update(o, sw);
+        json_decref(sw);
+}
