@@ -308,6 +308,28 @@ void orch_waiting(struct store *s, const char *slug, manifest_warn_fn warn, void
                 door_warn(&d, &perr);
 }
 
+/* A run on the swarm whose tasks moved (a node drained, a task replaced): each of its hosts routed to where they
+ * run now (run_list() found the upstreams), when that differs from what the door has. */
+static void door_follow(struct store *s, const json_t *routes, const struct run_info *info)
+{
+        for (size_t k = 0; k < info->n_routes; k++) {
+                const struct run_route *rt = &info->routes[k];
+                const json_t *e;
+                size_t i;
+                if (!rt->upstream)
+                        continue;
+                json_array_foreach(routes, i, e)
+                {
+                        const char *slug = json_string_value(json_object_get(e, "slug")),
+                                   *host = json_string_value(json_object_get(e, "host")),
+                                   *up = json_string_value(json_object_get(e, "upstream"));
+                        if (slug && host && !strcmp(slug, info->row.slug) && !strcmp(host, rt->host) &&
+                            (!up || strcmp(up, rt->upstream)))
+                                proxy_route_set(s, slug, host, rt->upstream, NULL);
+                }
+        }
+}
+
 int orch_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error *err)
 {
         json_t *door = NULL, *e;
@@ -335,6 +357,7 @@ int orch_list(struct store *s, struct run_info **ret, size_t *ret_n, struct erro
                 free(info->addresses);
                 info->addresses = a;
                 info->n_addresses += n;
+                door_follow(s, routes, info);
         }
         json_decref(door);
         return r;

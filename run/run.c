@@ -130,8 +130,11 @@ int run_list(struct store *s, struct run_info **ret, size_t *ret_n, struct error
                 reason[0] = 0;
                 if (ask && e)
                         rn->status(e, &rows[i], &state, reason, sizeof reason, &v[i].ports);
-                if (ask && e && rn == &runner_swarm)
+                if (ask && e && rn == &runner_swarm) {
                         v[i].swarm = swarm_services_json(e, &rows[i]);
+                        if (state == RUN_RUNNING) /* where its tasks run now: the front door follows them */
+                                swarm_run_routes(s, e, &rows[i], &v[i]);
+                }
                 if (ask && state == RUN_UNKNOWN) {
                         /* The Engine could not be asked: what is recorded may be stale, so it is not shown as
                          * the state (nothing is written). */

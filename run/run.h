@@ -90,7 +90,8 @@ struct run_info {
         size_t n_routes;
         /* run_list, a run on the swarm: {"services": [{"name", "running", "desired", "tasks": [{"id", "node",
          * "state", "desired", "error", "lost"}]}], "node": the node that holds its data, "registry"} as JSON text
-         * (heap); NULL for a run on one machine */
+         * (heap); NULL for a run on one machine. Such a run that runs also has its routes, each with the
+         * upstreams of the tasks that run now (run_route.upstream) */
         char *swarm;
 };
 

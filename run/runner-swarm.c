@@ -757,3 +757,11 @@ char *swarm_services_json(struct engine *e, const struct run_row *row)
         engine_nodes_free(nodes, n_nodes);
         return text;
 }
+
+void swarm_run_routes(struct store *s, struct engine *e, const struct run_row *row, struct run_info *info)
+{
+        struct compose_paths p;
+
+        if (compose_row_paths(s, row, &p) == 0 && compose_routes_load(&p, info) == 0)
+                swarm_routes(e, row->project, info);
+}

@@ -55,6 +55,8 @@ extern const struct runner runner_swarm;
 bool swarm_is_run_dir(const char *run_dir); /* the run dir holds the swarm mark */
 /* run_list: a swarm run's services and tasks as run_info.swarm says (heap JSON text, NULL when not asked). */
 char *swarm_services_json(struct engine *e, const struct run_row *row);
+/* run_list, a swarm run that runs: its routes with the upstreams its tasks have now (run_route.upstream). */
+void swarm_run_routes(struct store *s, struct engine *e, const struct run_row *row, struct run_info *info);
 
 const struct runner *runner_of_flavor(const char *flavor);
 const struct runner *runner_of_row(struct store *s, const struct run_row *row);
