@@ -490,6 +490,16 @@ int swarm_up(struct engine *e, const char *run_dir, const char *project, const s
         return r;
 }
 
+static bool upstream_has(const char *list, const char *one)
+{
+        size_t n = strlen(one);
+
+        for (const char *p = list; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
+                if (strcspn(p, ",") == n && !strncmp(p, one, n))
+                        return true;
+        return false;
+}
+
 /* Each route to the tasks that run its service: "<node address>:<published port>" of every running task, the
  * upstreams in info->routes[i].upstream. */
 void swarm_routes(struct engine *e, const char *project, struct run_info *info)
@@ -528,9 +538,12 @@ void swarm_routes(struct engine *e, const char *project, struct run_info *info)
                         {
                                 json_int_t target = json_integer_value(json_object_get(p, "TargetPort")),
                                            pub = json_integer_value(json_object_get(p, "PublishedPort"));
-                                if (addr && target == rt->port && pub > 0 && len < sizeof ups - 64) {
-                                        len += (size_t)snprintf(ups + len, sizeof ups - len, "%s%s:%lld",
-                                                                len ? "," : "", addr, (long long)pub);
+                                char one[96];
+                                snprintf(one, sizeof one, "%s:%lld", addr ? addr : "", (long long)pub);
+                                if (addr && target == rt->port && pub > 0 && len < sizeof ups - 64 &&
+                                    !upstream_has(ups, one)) { /* PortStatus may list a port twice */
+                                        len += (size_t)snprintf(ups + len, sizeof ups - len, "%s%s", len ? "," : "",
+                                                                one);
                                         if (!rt->host_port)
                                                 rt->host_port = (unsigned)pub;
                                 }
