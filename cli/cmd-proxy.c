@@ -11,7 +11,7 @@
         "usage: stack proxy status [--json]     is the proxy running, on which port, with which routes\n"         \
         "       stack proxy start               start it (or reload it) from its routes table\n"                  \
         "       stack proxy stop                stop it (routes stay in the table)\n"                             \
-        "       stack proxy route SLUG 127.0.0.1:PORT [--host H]        route H (default SLUG.stack.localhost)\n" \
+        "       stack proxy route SLUG ADDR:PORT[,..] [--host H]       route H (default SLUG.stack.localhost)\n" \
         "       stack proxy placeholder SLUG waiting|starting|stopped|failed [--host H]   a 503 page\n"           \
         "       stack proxy unroute SLUG [--host H]                     remove SLUG's routes (or only H)\n"       \
         "Ports: STACK_PROXY_PORT (https, default 443), STACK_PROXY_HTTP_PORT (the redirect; default 80 unless\n"  \

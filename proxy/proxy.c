@@ -200,6 +200,14 @@ static json_t *route_json(json_t *route)
                         p += len + (p[len] == ',');
                 }
                 handler = ups ? json_pack("{s:s,s:o}", "handler", "reverse_proxy", "upstreams", ups) : NULL;
+                /* several (a swarm's tasks): one that does not answer is skipped for a while and the request
+                 * tried on another */
+                if (handler && json_array_size(json_object_get(handler, "upstreams")) > 1) {
+                        json_object_set_new(handler, "load_balancing",
+                                            json_pack("{s:s,s:s}", "try_duration", "5s", "try_interval", "250ms"));
+                        json_object_set_new(handler, "health_checks",
+                                            json_pack("{s:{s:s}}", "passive", "fail_duration", "10s"));
+                }
         }
         else if (route_str(route, "root"))
                 handler = json_pack("{s:s,s:s,s:[s,s,s]}", "handler", "file_server", "root", route_str(route, "root"),
@@ -370,6 +378,8 @@ static int check_upstream(const char *up, struct error *err)
                 if (n == PROXY_UPSTREAMS_MAX)
                         return error_set(err, STACK_EUSAGE, "more than %d upstreams", PROXY_UPSTREAMS_MAX);
                 r = check_one_upstream(p, len, up, err);
+                if (r == 0 && p[len] == ',' && !p[len + 1])
+                        r = error_set(err, STACK_EUSAGE, "upstream '%s' ends with a comma", up);
                 p += len + (p[len] == ',');
         }
         return r;

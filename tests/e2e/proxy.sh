@@ -81,6 +81,20 @@ assert_exit 0 "$STACK_BIN" proxy unroute hello
 out=$(get -i "https://hello.stack.localhost:$STACK_PROXY_PORT/")
 grep -q "^HTTP/2 404" <<<"$out" || die "removed route: $out"
 
+info "proxy_routes_a_host_to_several_upstreams_and_refuses_what_is_no_address"
+DEAD=$(free_port)
+assert_exit 0 "$STACK_BIN" proxy route multi "127.0.0.1:$UP_PORT,127.0.0.2:$UP_PORT"
+for _ in 1 2 3 4; do # both upstreams answer (the upstream server listens on 127.0.0.1 only: 127.0.0.2 is refused
+  # and Caddy retries the other): every request gets the page
+  assert_eq "hello from upstream" "$(get "https://multi.stack.localhost:$STACK_PROXY_PORT/")" "multi upstream"
+done
+python3 -c "import json,sys; r=[x for x in json.load(open(sys.argv[1]))['routes'] if x['slug']=='multi']; \
+assert r[0]['upstream']=='127.0.0.1:$UP_PORT,127.0.0.2:$UP_PORT', r" "$STACK_HOME/proxy/routes.json" || die "routes table"
+for bad in "localhost:$DEAD" "127.0.0.1:$DEAD,example.org:80" "10.0.0.1:0" "127.0.0.1:$DEAD," ""; do
+  assert_exit 2 "$STACK_BIN" proxy route badup "$bad"
+done
+assert_exit 0 "$STACK_BIN" proxy unroute multi
+
 info "proxy_restart_rebuilds_routes_from_the_table"
 assert_exit 0 "$STACK_BIN" proxy route hello "127.0.0.1:$UP_PORT"
 assert_exit 0 "$STACK_BIN" proxy stop
