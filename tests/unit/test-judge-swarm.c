@@ -18,6 +18,7 @@
 
 #include "run/judge.h"
 #include "run/policy.h"
+#include "testlib.h"
 
 #define NODE "l9mk87pp9z6c6g7hq4qp0qclg" /* the node that made the fixtures: db is placed on it */
 
@@ -25,15 +26,8 @@ static json_t *fixtures;
 
 static int load(void **state)
 {
-        const char *src = getenv("STACK_SRC");
-        char path[4096];
-        json_error_t je;
-
         (void)state;
-        snprintf(path, sizeof path, "%s/tests/unit/judge-swarm.json", src ? src : ".");
-        fixtures = json_load_file(path, 0, &je);
-        if (!fixtures)
-                fprintf(stderr, "cannot load %s: %s\n", path, je.text);
+        fixtures = tl_load_json("tests/unit/judge-swarm.json");
         return fixtures ? 0 : -1;
 }
 
@@ -92,8 +86,7 @@ static const char *const routes[] = {"web:8080", NULL};
 static const struct judge_swarm sw = {.data_node = NODE, .registry = "127.0.0.1:45000", .route_ports = routes};
 
 /* judge_service() of s with in: 0, or the refusal's message in msg. */
-static int judge_in(const struct judge_input *in, const struct judge_swarm *w, const json_t *s, char *msg,
-                    size_t size)
+static int judge_in(const struct judge_input *in, const struct judge_swarm *w, const json_t *s, char *msg, size_t size)
 {
         struct error err = ERROR_INIT;
         int r = judge_service(in, w, s, &err);
@@ -160,14 +153,17 @@ static void each_hostile_service_is_refused(void **state)
         refused_as(fx("services", "capadd"), "CapabilityAdd [CAP_SYS_ADMIN] needs permission 'cap-add'", PERM_CAP_ADD,
                    NULL);
         refused_as(fx("services", "capadd"), "CapabilityAdd [CAP_SYS_ADMIN]", PERM_PRIVILEGED, NULL);
-        refused_as(fx("services", "volbind"),
-                   "Mounts volume swjudge-ok_etc with driver options type=none device=/etc needs permission 'host-bind'",
-                   PERM_HOST_BIND, stay);
+        refused_as(
+                fx("services", "volbind"),
+                "Mounts volume swjudge-ok_etc with driver options type=none device=/etc needs permission 'host-bind'",
+                PERM_HOST_BIND, stay);
         refused_as(fx("services", "global"), "Mode Global (only replicated services) is not allowed", 0, NULL);
         refused_as(fx("services", "sysctl"), "Sysctls kernel.domainname needs permission 'privileged'", PERM_PRIVILEGED,
                    "Ulimits nofile=1024:1048576000 needs permission 'ulimits'");
-        refused_as(fx("services", "generic"), "Resources.Reservations.GenericResources (node devices) needs permission "
-                   "'devices'", PERM_DEVICES, NULL);
+        refused_as(fx("services", "generic"),
+                   "Resources.Reservations.GenericResources (node devices) needs permission "
+                   "'devices'",
+                   PERM_DEVICES, NULL);
         /* the host network is judged as a network (below): the service itself asks for nothing else */
         accepted(fx("services", "hostnet"));
 }
@@ -194,7 +190,8 @@ static void the_image_is_pinned_into_the_registry(void **state)
                 char want[400];
                 s = fx("services", "web");
                 set(s, CS, "Image", json_string(bad[i]));
-                snprintf(want, sizeof want, "image %s (not pinned into the registry 127.0.0.1:45000 by digest)", bad[i]);
+                snprintf(want, sizeof want, "image %s (not pinned into the registry 127.0.0.1:45000 by digest)",
+                         bad[i]);
                 refused_as(s, want, 0, NULL);
         }
         other.registry = NULL;
@@ -406,8 +403,7 @@ static void only_routed_ports_in_host_mode(void **state)
         s = fx("services", "web");
         set(s, "Spec.EndpointSpec.Ports.0", "PublishMode", json_string("ingress"));
         set(s, "Spec.EndpointSpec.Ports.0", "PublishedPort", json_integer(8080));
-        refused_as(s, "EndpointSpec.Ports 8080/tcp in ingress mode (it listens on every node) is not allowed", 0,
-                   NULL);
+        refused_as(s, "EndpointSpec.Ports 8080/tcp in ingress mode (it listens on every node) is not allowed", 0, NULL);
         s = fx("services", "web");
         set(s, "Spec.EndpointSpec", "Mode", json_string("vip"));
         refused_as(s, "EndpointSpec.Mode vip (not dnsrr) is not allowed", 0, NULL);
