@@ -100,8 +100,8 @@ static bool of_project(const struct judge_input *in, const char *name)
 
 static int judge_privileges(const struct judge_input *in, const char *who, const json_t *p, struct error *err)
 {
-        static const char *const known[] = {"CredentialSpec", "SELinuxContext", "Seccomp", "AppArmor",
-                                            "NoNewPrivileges", NULL};
+        static const char *const known[] = {"CredentialSpec", "SELinuxContext",  "Seccomp",
+                                            "AppArmor",       "NoNewPrivileges", NULL};
         const json_t *seccomp = json_object_get(p, "Seccomp"), *apparmor = json_object_get(p, "AppArmor");
         int r = unknown_members(who, "Privileges", p, known, err);
 
@@ -121,10 +121,10 @@ static int judge_privileges(const struct judge_input *in, const char *who, const
 
 /* Named volumes of the project (local, no host mount), tmpfs, binds judge_bind() accepts. A bind, or a named
  * volume, is data on one node: *ret_stateful. */
-static int judge_service_mounts(const struct judge_input *in, const char *who, const json_t *mounts,
-                                bool *ret_stateful, struct error *err)
+static int judge_service_mounts(const struct judge_input *in, const char *who, const json_t *mounts, bool *ret_stateful,
+                                struct error *err)
 {
-        static const char *const known[] = {"Type",        "Source",        "Target",        "ReadOnly", "Consistency",
+        static const char *const known[] = {"Type",        "Source",        "Target",       "ReadOnly", "Consistency",
                                             "BindOptions", "VolumeOptions", "TmpfsOptions", NULL};
         const json_t *m;
         size_t i;
@@ -188,12 +188,35 @@ static int judge_files(const struct judge_input *in, const char *who, const char
 static int judge_container_spec(const struct judge_input *in, const struct judge_swarm *sw, const char *who,
                                 const json_t *cs, bool *ret_stateful, struct error *err)
 {
-        static const char *const known[] = {
-                "Image",    "Labels",  "Command",        "Args",        "Hostname",   "Env",
-                "Dir",      "User",    "Groups",         "Privileges",  "TTY",        "OpenStdin",
-                "ReadOnly", "Mounts",  "StopSignal",     "StopGracePeriod", "Healthcheck", "Hosts",
-                "DNSConfig", "Secrets", "Configs",       "Isolation",   "Init",       "Sysctls",
-                "CapabilityAdd", "CapabilityDrop", "Ulimits", "OomScoreAdj", NULL};
+        static const char *const known[] = {"Image",
+                                            "Labels",
+                                            "Command",
+                                            "Args",
+                                            "Hostname",
+                                            "Env",
+                                            "Dir",
+                                            "User",
+                                            "Groups",
+                                            "Privileges",
+                                            "TTY",
+                                            "OpenStdin",
+                                            "ReadOnly",
+                                            "Mounts",
+                                            "StopSignal",
+                                            "StopGracePeriod",
+                                            "Healthcheck",
+                                            "Hosts",
+                                            "DNSConfig",
+                                            "Secrets",
+                                            "Configs",
+                                            "Isolation",
+                                            "Init",
+                                            "Sysctls",
+                                            "CapabilityAdd",
+                                            "CapabilityDrop",
+                                            "Ulimits",
+                                            "OomScoreAdj",
+                                            NULL};
         const char *image = str(cs, "Image"), *iso = str(cs, "Isolation");
         int r = unknown_members(who, "ContainerSpec", cs, known, err);
 
@@ -276,13 +299,12 @@ static bool placed_on(const json_t *placement, const char *node)
         return false;
 }
 
-static int judge_task(const struct judge_input *in, const struct judge_swarm *sw, const char *who,
-                      const json_t *tt, struct error *err)
+static int judge_task(const struct judge_input *in, const struct judge_swarm *sw, const char *who, const json_t *tt,
+                      struct error *err)
 {
-        static const char *const known[] = {"ContainerSpec", "Resources", "RestartPolicy", "Placement", "Networks",
-                                            "LogDriver",     "ForceUpdate", "Runtime",     NULL};
-        static const char *const placement_known[] = {"Constraints", "Preferences", "MaxReplicas", "Platforms",
-                                                      NULL};
+        static const char *const known[] = {"ContainerSpec", "Resources",   "RestartPolicy", "Placement", "Networks",
+                                            "LogDriver",     "ForceUpdate", "Runtime",       NULL};
+        static const char *const placement_known[] = {"Constraints", "Preferences", "MaxReplicas", "Platforms", NULL};
         static const char *const attach_known[] = {"Target", "Aliases", NULL};
         const char *rt = str(tt, "Runtime");
         const json_t *cs = json_object_get(tt, "ContainerSpec"), *net;
@@ -333,8 +355,8 @@ static int judge_endpoint(const struct judge_input *in, const struct judge_swarm
                           const char *service, const json_t *ep, struct error *err)
 {
         static const char *const known[] = {"Mode", "Ports", NULL};
-        static const char *const port_known[] = {"Name", "Protocol", "TargetPort", "PublishedPort", "PublishMode",
-                                                 NULL};
+        static const char *const port_known[] = {"Name",          "Protocol",    "TargetPort",
+                                                 "PublishedPort", "PublishMode", NULL};
         const json_t *p;
         size_t i;
         int r = unknown_members(who, "EndpointSpec", ep, known, err);
@@ -346,19 +368,20 @@ static int judge_endpoint(const struct judge_input *in, const struct judge_swarm
                 if (r == 0)
                         r = unknown_members(who, "EndpointSpec.Ports", p, port_known, err);
                 if (r == 0 && strcmp(mode, "host"))
-                        r = judge_refuse(err, who, NULL, "EndpointSpec.Ports %lld/%s in %s mode (it listens on every node)",
+                        r = judge_refuse(err, who, NULL,
+                                         "EndpointSpec.Ports %lld/%s in %s mode (it listens on every node)",
                                          (long long)target, *proto ? proto : "tcp", *mode ? mode : "ingress");
                 if (r == 0 && !(routed(sw, service, target) && (!*proto || !strcmp(proto, "tcp"))))
                         r = judge_need(in, err, who, "listen", false, "EndpointSpec.Ports %lld/%s (not a routed port)",
                                        (long long)target, *proto ? proto : "tcp");
         }
         if (r == 0 && strcmp(str(ep, "Mode"), "dnsrr"))
-                r = judge_refuse(err, who, NULL, "EndpointSpec.Mode %s (not dnsrr)", *str(ep, "Mode") ? str(ep, "Mode") : "vip");
+                r = judge_refuse(err, who, NULL, "EndpointSpec.Mode %s (not dnsrr)",
+                                 *str(ep, "Mode") ? str(ep, "Mode") : "vip");
         return r;
 }
 
-int judge_service(const struct judge_input *in, const struct judge_swarm *sw, const json_t *service,
-                  struct error *err)
+int judge_service(const struct judge_input *in, const struct judge_swarm *sw, const json_t *service, struct error *err)
 {
         static const char *const known[] = {"Name",           "Labels",   "TaskTemplate", "Mode", "UpdateConfig",
                                             "RollbackConfig", "Networks", "EndpointSpec", NULL};
@@ -435,8 +458,7 @@ int judge_swarm_network(const struct judge_input *in, const json_t *n, struct er
 }
 
 /* The networks one service's tasks join, inspected and judged. */
-static int judge_service_networks(struct engine *e, const struct judge_input *in, const json_t *spec,
-                                  struct error *err)
+static int judge_service_networks(struct engine *e, const struct judge_input *in, const json_t *spec, struct error *err)
 {
         const json_t *lists[2] = {json_object_get(json_object_get(spec, "TaskTemplate"), "Networks"),
                                   json_object_get(spec, "Networks")};
@@ -464,8 +486,8 @@ static int judge_service_networks(struct engine *e, const struct judge_input *in
         return r;
 }
 
-int judge_services(struct engine *e, const struct judge_input *in, const struct judge_swarm *sw,
-                   const json_t *services, struct error *err)
+int judge_services(struct engine *e, const struct judge_input *in, const struct judge_swarm *sw, const json_t *services,
+                   struct error *err)
 {
         const json_t *s;
         size_t i;
