@@ -223,6 +223,8 @@ static int judge_container_spec(const struct judge_input *in, const struct judge
         if (r == 0 && !pinned_into(image, sw->registry))
                 r = judge_refuse(err, who, NULL, "image %s (not pinned into the registry %s by digest)", image,
                                  sw->registry ? sw->registry : "(none)");
+        if (r == 0 && sw->images && !listed(sw->images, image))
+                r = judge_refuse(err, who, NULL, "image %s (not one this version pushed)", image);
         if (r == 0)
                 r = judge_privileges(in, who, json_object_get(cs, "Privileges"), err);
         if (r == 0 && non_empty(json_object_get(cs, "CapabilityAdd")))
@@ -457,18 +459,20 @@ int judge_swarm_network(const struct judge_input *in, const json_t *n, struct er
         return judge_need(in, err, who, "external", false, "%s", *ns ? "of another stack" : "not made by this stack");
 }
 
-/* The networks one service's tasks join, inspected and judged. */
-static int judge_service_networks(struct engine *e, const struct judge_input *in, const json_t *spec, struct error *err)
+/* What one service's tasks join and mount that the Engine holds: every network, inspected by id; every named
+ * volume this node already has (swarm creates a volume from the spec only when it is missing, so one made before
+ * is judged as it is; the data node is the node stack runs on). */
+static int judge_service_refs(struct engine *e, const struct judge_input *in, const json_t *spec, struct error *err)
 {
-        const json_t *lists[2] = {json_object_get(json_object_get(spec, "TaskTemplate"), "Networks"),
-                                  json_object_get(spec, "Networks")};
+        const json_t *tt = json_object_get(spec, "TaskTemplate");
+        const json_t *lists[2] = {json_object_get(tt, "Networks"), json_object_get(spec, "Networks")}, *m;
         char who[300];
+        size_t i;
         int r = 0;
 
         snprintf(who, sizeof who, "service %s", str(spec, "Name"));
         for (size_t l = 0; l < 2 && r == 0; l++) {
                 const json_t *att;
-                size_t i;
                 json_array_foreach(lists[l], i, att)
                 {
                         json_t *n = NULL;
@@ -482,6 +486,18 @@ static int judge_service_networks(struct engine *e, const struct judge_input *in
                                 r = judge_swarm_network(in, n, err);
                         json_decref(n);
                 }
+        }
+        json_array_foreach(json_object_get(json_object_get(tt, "ContainerSpec"), "Mounts"), i, m)
+        {
+                json_t *v = NULL;
+                if (r < 0)
+                        break;
+                if (strcmp(str(m, "Type"), "volume") || !*str(m, "Source"))
+                        continue;
+                r = engine_inspect(e, "volumes", str(m, "Source"), &v, err);
+                if (r == 0 && v)
+                        r = judge_volume(in, who, v, false, err);
+                json_decref(v);
         }
         return r;
 }
@@ -503,7 +519,7 @@ int judge_services(struct engine *e, const struct judge_input *in, const struct 
         json_array_foreach(services, i, s)
         {
                 if (r == 0)
-                        r = judge_service_networks(e, in, json_object_get(s, "Spec"), err);
+                        r = judge_service_refs(e, in, json_object_get(s, "Spec"), err);
         }
         return r;
 }

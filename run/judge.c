@@ -640,7 +640,8 @@ int judge_volume(const struct judge_input *in, const char *who, const json_t *v,
                 if (!judge_tmpfs_options(opts) && judge_need(in, err, who, "host-bind", false, "%s", what) < 0)
                         return -STACK_EREJECT;
         }
-        if (!strcmp(proj, in->project))
+        /* or the stack's swarm run made it (spec/run.md "What swarm was asked for") */
+        if (!strcmp(proj, in->project) || (!*proj && !strcmp(str(labels, "com.docker.stack.namespace"), in->project)))
                 return 0;
         if (!*proj && !non_empty(labels) && users_ok) /* an anonymous volume, used by this project only */
                 return 0;

@@ -81,14 +81,17 @@ int judge_project(struct engine *e, const struct judge_input *in, char ***ret_id
 struct judge_swarm {
         const char *data_node;          /* stateful services must carry the constraint node.id==data_node */
         const char *registry;           /* "host:port": every image is "<registry>/<repo>@sha256:<64 hex>" */
+        const char *const *images;      /* the references pushed for this version, NULL-terminated: every image
+                                           is one of them; NULL: any pinned into the registry */
         const char *const *route_ports; /* "service:port" (compose service name, target port) routed: published
                                            in host mode without a grant; NULL-terminated, may be NULL */
 };
 
 int judge_service(const struct judge_input *in, const struct judge_swarm *sw, const json_t *service, struct error *err);
 int judge_swarm_network(const struct judge_input *in, const json_t *network, struct error *err);
-/* Every service of services (the GET /services answer, an array), then every network their tasks join
- * (TaskTemplate.Networks and the older Spec.Networks, by id) through the Engine: one missing is refused. */
+/* Every service of services (the GET /services answer, an array), then through the Engine every network their
+ * tasks join (TaskTemplate.Networks and the older Spec.Networks, by id: one missing is refused) and every named
+ * volume they mount that the Engine already has (judge_volume(): a volume made before is used as it is). */
 int judge_services(struct engine *e, const struct judge_input *in, const struct judge_swarm *sw, const json_t *services,
                    struct error *err);
 

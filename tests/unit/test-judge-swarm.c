@@ -180,6 +180,9 @@ static void the_image_is_pinned_into_the_registry(void **state)
                 "127.0.0.1:45000/swjudge/web@sha256:8b951c2e3120a0b5ef4153e4d959fe9c3db8c9c49f66dec629df13f97ce719",
                 "127.0.0.1:45000/swjudge/web@sha512:8b951c2e3120a0b5ef4153e4d959fe9c3db8c9c49f66dec629df13f97ce719ca",
         };
+        static const char *const pushed[] = {
+                "127.0.0.1:45000/swjudge/web@sha256:8b951c2e3120a0b5ef4153e4d959fe9c3db8c9c49f66dec629df13f97ce719ca",
+                NULL};
         struct judge_swarm other = sw;
         struct judge_input in = input(0);
         json_t *s;
@@ -194,6 +197,16 @@ static void the_image_is_pinned_into_the_registry(void **state)
                          bad[i]);
                 refused_as(s, want, 0, NULL);
         }
+        other.images = pushed;
+        s = fx("services", "web");
+        assert_int_equal(judge_in(&in, &other, s, msg, sizeof msg), 0);
+        json_decref(s);
+        s = fx("services", "db"); /* pinned into the registry, but not pushed for this version */
+        assert_int_equal(judge_in(&in, &other, s, msg, sizeof msg), -STACK_EREJECT);
+        assert_non_null(strstr(msg, "image 127.0.0.1:45000/swjudge/db@sha256:8b951c2e3120a0b5ef4153e4d959fe9c3db8c9c49f"
+                                    "66dec629df13f97ce719ca (not one this version pushed) is not allowed"));
+        json_decref(s);
+        other.images = NULL;
         other.registry = NULL;
         s = fx("services", "web");
         assert_int_equal(judge_in(&in, &other, s, msg, sizeof msg), -STACK_EREJECT);
@@ -471,6 +484,31 @@ static void networks_overlay_of_the_stack(void **state)
         json_decref(n);
 }
 
+/* A named volume the node already holds is used as it is: judge_services() judges it with judge_volume(). */
+static void a_volume_made_before_is_judged_as_it_is(void **state)
+{
+        struct judge_input in = input(0);
+        struct error err = ERROR_INIT;
+        json_t *v;
+
+        (void)state;
+        v = fx("volumes", "swjudge-ok_data"); /* made by a task of the stack, from the spec's VolumeOptions */
+        assert_int_equal(judge_volume(&in, "service swjudge-ok_db", v, false, &err), 0);
+        json_decref(v);
+        v = fx("volumes", "swjudge-ok_pre"); /* made beforehand under the stack's name, a bind of /etc */
+        assert_int_equal(judge_volume(&in, "service swjudge-ok_db", v, false, &err), -STACK_EREJECT);
+        assert_non_null(strstr(err.msg, "service swjudge-ok_db: volume swjudge-ok_pre with driver options type=none "
+                                        "device=/etc needs permission 'host-bind'"));
+        json_decref(v);
+        v = fx("volumes", "swjudge-ok_data");
+        set(v, "Labels", "com.docker.stack.namespace", json_string("other"));
+        error_clear(&err);
+        assert_int_equal(judge_volume(&in, "service swjudge-ok_db", v, false, &err), -STACK_EREJECT);
+        assert_non_null(strstr(err.msg, "volume swjudge-ok_data (not made by this stack's project) needs permission "
+                                        "'external'"));
+        json_decref(v);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -485,6 +523,7 @@ int main(void)
                 cmocka_unit_test(limits_are_set_and_not_above_the_stacks),
                 cmocka_unit_test(only_routed_ports_in_host_mode),
                 cmocka_unit_test(networks_overlay_of_the_stack),
+                cmocka_unit_test(a_volume_made_before_is_judged_as_it_is),
         };
 
         return cmocka_run_group_tests(tests, load, unload);
