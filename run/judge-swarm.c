@@ -48,16 +48,26 @@ static bool listed(const char *const *names, const char *s)
         return false;
 }
 
-/* Every member of o not in known must hold its default. */
-static int unknown_members(const char *who, const char *field, const json_t *o, const char *const *known,
-                           struct error *err)
+/* s is one of the space-separated words of words. */
+static bool word_of(const char *words, const char *s)
+{
+        size_t n = strlen(s);
+
+        for (const char *w = words; *w; w += strcspn(w, " "), w += *w == ' ')
+                if (strcspn(w, " ") == n && !strncmp(w, s, n))
+                        return true;
+        return false;
+}
+
+/* Every member of o whose name is not one of the words of known must hold its default. */
+static int unknown_members(const char *who, const char *field, const json_t *o, const char *known, struct error *err)
 {
         const char *k;
         json_t *v;
 
         json_object_foreach((json_t *)o, k, v)
         {
-                if (!listed(known, k) && !is_default(v))
+                if (!word_of(known, k) && !is_default(v))
                         return judge_refuse(err, who, NULL, "%s.%s (a field the judge does not know)", field, k);
         }
         return 0;
@@ -100,8 +110,7 @@ static bool of_project(const struct judge_input *in, const char *name)
 
 static int judge_privileges(const struct judge_input *in, const char *who, const json_t *p, struct error *err)
 {
-        static const char *const known[] = {"CredentialSpec", "SELinuxContext",  "Seccomp",
-                                            "AppArmor",       "NoNewPrivileges", NULL};
+        static const char known[] = "CredentialSpec SELinuxContext Seccomp AppArmor NoNewPrivileges";
         const json_t *seccomp = json_object_get(p, "Seccomp"), *apparmor = json_object_get(p, "AppArmor");
         int r = unknown_members(who, "Privileges", p, known, err);
 
@@ -124,8 +133,7 @@ static int judge_privileges(const struct judge_input *in, const char *who, const
 static int judge_service_mounts(const struct judge_input *in, const char *who, const json_t *mounts, bool *ret_stateful,
                                 struct error *err)
 {
-        static const char *const known[] = {"Type",        "Source",        "Target",       "ReadOnly", "Consistency",
-                                            "BindOptions", "VolumeOptions", "TmpfsOptions", NULL};
+        static const char known[] = "Type Source Target ReadOnly Consistency BindOptions VolumeOptions TmpfsOptions";
         const json_t *m;
         size_t i;
         int r = 0;
@@ -188,35 +196,9 @@ static int judge_files(const struct judge_input *in, const char *who, const char
 static int judge_container_spec(const struct judge_input *in, const struct judge_swarm *sw, const char *who,
                                 const json_t *cs, bool *ret_stateful, struct error *err)
 {
-        static const char *const known[] = {"Image",
-                                            "Labels",
-                                            "Command",
-                                            "Args",
-                                            "Hostname",
-                                            "Env",
-                                            "Dir",
-                                            "User",
-                                            "Groups",
-                                            "Privileges",
-                                            "TTY",
-                                            "OpenStdin",
-                                            "ReadOnly",
-                                            "Mounts",
-                                            "StopSignal",
-                                            "StopGracePeriod",
-                                            "Healthcheck",
-                                            "Hosts",
-                                            "DNSConfig",
-                                            "Secrets",
-                                            "Configs",
-                                            "Isolation",
-                                            "Init",
-                                            "Sysctls",
-                                            "CapabilityAdd",
-                                            "CapabilityDrop",
-                                            "Ulimits",
-                                            "OomScoreAdj",
-                                            NULL};
+        static const char known[] = "Image Labels Command Args Hostname Env Dir User Groups Privileges TTY OpenStdin "
+                                    "ReadOnly Mounts StopSignal StopGracePeriod Healthcheck Hosts DNSConfig Secrets "
+                                    "Configs Isolation Init Sysctls CapabilityAdd CapabilityDrop Ulimits OomScoreAdj";
         const char *image = str(cs, "Image"), *iso = str(cs, "Isolation");
         int r = unknown_members(who, "ContainerSpec", cs, known, err);
 
@@ -253,9 +235,9 @@ static int judge_container_spec(const struct judge_input *in, const struct judge
 
 static int judge_resources(const struct judge_input *in, const char *who, const json_t *res, struct error *err)
 {
-        static const char *const known[] = {"Limits", "Reservations", NULL};
-        static const char *const limits_known[] = {"NanoCPUs", "MemoryBytes", "Pids", NULL};
-        static const char *const resv_known[] = {"NanoCPUs", "MemoryBytes", "GenericResources", NULL};
+        static const char known[] = "Limits Reservations";
+        static const char limits_known[] = "NanoCPUs MemoryBytes Pids";
+        static const char resv_known[] = "NanoCPUs MemoryBytes GenericResources";
         const json_t *lim = json_object_get(res, "Limits"), *resv = json_object_get(res, "Reservations");
         json_int_t mem = json_integer_value(json_object_get(lim, "MemoryBytes")),
                    nano = json_integer_value(json_object_get(lim, "NanoCPUs")),
@@ -304,10 +286,10 @@ static bool placed_on(const json_t *placement, const char *node)
 static int judge_task(const struct judge_input *in, const struct judge_swarm *sw, const char *who, const json_t *tt,
                       struct error *err)
 {
-        static const char *const known[] = {"ContainerSpec", "Resources",   "RestartPolicy", "Placement", "Networks",
-                                            "LogDriver",     "ForceUpdate", "Runtime",       NULL};
-        static const char *const placement_known[] = {"Constraints", "Preferences", "MaxReplicas", "Platforms", NULL};
-        static const char *const attach_known[] = {"Target", "Aliases", NULL};
+        static const char known[] =
+                "ContainerSpec Resources RestartPolicy Placement Networks LogDriver ForceUpdate Runtime";
+        static const char placement_known[] = "Constraints Preferences MaxReplicas Platforms";
+        static const char attach_known[] = "Target Aliases";
         const char *rt = str(tt, "Runtime");
         const json_t *cs = json_object_get(tt, "ContainerSpec"), *net;
         bool stateful = false;
@@ -356,9 +338,8 @@ static bool routed(const struct judge_swarm *sw, const char *service, json_int_t
 static int judge_endpoint(const struct judge_input *in, const struct judge_swarm *sw, const char *who,
                           const char *service, const json_t *ep, struct error *err)
 {
-        static const char *const known[] = {"Mode", "Ports", NULL};
-        static const char *const port_known[] = {"Name",          "Protocol",    "TargetPort",
-                                                 "PublishedPort", "PublishMode", NULL};
+        static const char known[] = "Mode Ports";
+        static const char port_known[] = "Name Protocol TargetPort PublishedPort PublishMode";
         const json_t *p;
         size_t i;
         int r = unknown_members(who, "EndpointSpec", ep, known, err);
@@ -385,8 +366,7 @@ static int judge_endpoint(const struct judge_input *in, const struct judge_swarm
 
 int judge_service(const struct judge_input *in, const struct judge_swarm *sw, const json_t *service, struct error *err)
 {
-        static const char *const known[] = {"Name",           "Labels",   "TaskTemplate", "Mode", "UpdateConfig",
-                                            "RollbackConfig", "Networks", "EndpointSpec", NULL};
+        static const char known[] = "Name Labels TaskTemplate Mode UpdateConfig RollbackConfig Networks EndpointSpec";
         const json_t *spec = json_object_get(service, "Spec"), *mode = json_object_get(spec, "Mode");
         const char *name = str(spec, "Name"), *ns = str(json_object_get(spec, "Labels"), NS_LABEL), *k;
         char who[300];
@@ -413,7 +393,7 @@ int judge_service(const struct judge_input *in, const struct judge_swarm *sw, co
                 r = judge_task(in, sw, who, json_object_get(spec, "TaskTemplate"), err);
         json_array_foreach(json_object_get(spec, "Networks"), i, v)
         {
-                static const char *const attach_known[] = {"Target", "Aliases", NULL};
+                static const char attach_known[] = "Target Aliases";
                 if (r == 0)
                         r = unknown_members(who, "Networks", v, attach_known, err);
         }
