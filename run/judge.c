@@ -6,6 +6,7 @@
  * (policy_perm_from_name()): a name the policy does not define is never granted.
  */
 #include "judge.h"
+#include "judge-int.h"
 #include "policy.h"
 #include "base/mem.h"
 
@@ -25,18 +26,6 @@
 
 /* ---- small helpers ---- */
 
-static const char *str(const json_t *o, const char *key)
-{
-        const char *s = json_string_value(json_object_get(o, key));
-
-        return s ? s : "";
-}
-
-static bool non_empty(const json_t *v)
-{
-        return (json_is_array(v) && json_array_size(v) > 0) || (json_is_object(v) && json_object_size(v) > 0);
-}
-
 static bool granted(const struct judge_input *in, const char *perm)
 {
         unsigned bit = policy_perm_from_name(perm);
@@ -44,10 +33,7 @@ static bool granted(const struct judge_input *in, const char *perm)
         return bit && (in->allow & bit);
 }
 
-/* The refusal: "container NAME: WHAT needs permission 'P'" (or "is not allowed" for perm NULL / unknown). */
-static int refuse(struct error *err, const char *who, const char *perm, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static int refuse(struct error *err, const char *who, const char *perm, const char *fmt, ...)
+int judge_refuse(struct error *err, const char *who, const char *perm, const char *fmt, ...)
 {
         char what[512];
         va_list ap;
@@ -63,11 +49,8 @@ static int refuse(struct error *err, const char *who, const char *perm, const ch
                          who, what);
 }
 
-/* Needs perm unless granted (or privileged granted, when alt_privileged). */
-static int need(const struct judge_input *in, struct error *err, const char *who, const char *perm, bool alt_privileged,
-                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int need(const struct judge_input *in, struct error *err, const char *who, const char *perm, bool alt_privileged,
-                const char *fmt, ...)
+int judge_need(const struct judge_input *in, struct error *err, const char *who, const char *perm, bool alt_privileged,
+               const char *fmt, ...)
 {
         char what[512];
         va_list ap;
@@ -77,7 +60,7 @@ static int need(const struct judge_input *in, struct error *err, const char *who
         va_start(ap, fmt);
         vsnprintf(what, sizeof what, fmt, ap);
         va_end(ap);
-        return refuse(err, who, perm, "%s", what);
+        return judge_refuse(err, who, perm, "%s", what);
 }
 
 static int strv_push(char ***v, size_t *n, const char *s, size_t len)
@@ -207,16 +190,15 @@ static bool docker_socket(const char *resolved)
         return stat(resolved, &st) == 0 && S_ISSOCK(st.st_mode) && strstr(resolved, "docker") != NULL;
 }
 
-static int judge_bind(const struct judge_input *in, const char *who, const char *field, const char *src,
-                      struct error *err)
+int judge_bind(const struct judge_input *in, const char *who, const char *field, const char *src, struct error *err)
 {
         char res[PATH_MAX], run_real[PATH_MAX], data_real[PATH_MAX], what[PATH_MAX + 64];
 
         if (resolve_host(src, res, sizeof res) < 0)
-                return refuse(err, who, "host-bind", "%s bind of '%s' (not an absolute host path)", field, src);
+                return judge_refuse(err, who, "host-bind", "%s bind of '%s' (not an absolute host path)", field, src);
         if (docker_socket(res)) {
                 snprintf(what, sizeof what, "%s bind of the Docker socket %s", field, src);
-                return need(in, err, who, "docker-socket", false, "%s", what);
+                return judge_need(in, err, who, "docker-socket", false, "%s", what);
         }
         if (resolve_host(in->run_dir, run_real, sizeof run_real) < 0 ||
             resolve_host(in->data_dir, data_real, sizeof data_real) < 0)
@@ -225,7 +207,7 @@ static int judge_bind(const struct judge_input *in, const char *who, const char 
                 return 0;
         snprintf(what, sizeof what, "%s bind of %s%s%s%s (outside the run dir and the data dir)", field, src,
                  strcmp(src, res) ? " (" : "", strcmp(src, res) ? res : "", strcmp(src, res) ? ")" : "");
-        return need(in, err, who, "host-bind", false, "%s", what);
+        return judge_need(in, err, who, "host-bind", false, "%s", what);
 }
 
 /* ---- one container ---- */
@@ -264,24 +246,24 @@ static int judge_namespaces(const struct judge_input *in, const char *who, const
                 userns = "";
 
         if (!strcmp(net, "host"))
-                r = need(in, err, who, "host-network", false, "NetworkMode %s", net);
+                r = judge_need(in, err, who, "host-network", false, "NetworkMode %s", net);
         if (r == 0 && !strcmp(pid, "host"))
-                r = need(in, err, who, "host-pid", false, "PidMode %s", pid);
+                r = judge_need(in, err, who, "host-pid", false, "PidMode %s", pid);
         else if (r == 0 && *pid && strncmp(pid, "container:", 10))
-                r = refuse(err, who, NULL, "PidMode '%s'", pid);
+                r = judge_refuse(err, who, NULL, "PidMode '%s'", pid);
         if (r == 0 && !strcmp(ipc, "host"))
-                r = need(in, err, who, "host-ipc", false, "IpcMode %s", ipc);
+                r = judge_need(in, err, who, "host-ipc", false, "IpcMode %s", ipc);
         else if (r == 0 && *ipc && strcmp(ipc, "private") && strcmp(ipc, "shareable") && strcmp(ipc, "none") &&
                  strncmp(ipc, "container:", 10))
-                r = refuse(err, who, NULL, "IpcMode '%s'", ipc);
+                r = judge_refuse(err, who, NULL, "IpcMode '%s'", ipc);
         if (r == 0 && *userns)
-                r = need(in, err, who, "privileged", false, "UsernsMode %s", userns);
+                r = judge_need(in, err, who, "privileged", false, "UsernsMode %s", userns);
         if (r == 0 && *uts)
-                r = need(in, err, who, "privileged", false, "UTSMode %s", uts);
+                r = judge_need(in, err, who, "privileged", false, "UTSMode %s", uts);
         if (r == 0 && *cgns && strcmp(cgns, "private") && !(!strcmp(cgns, "host") && in->cgroupns_host_default))
-                r = need(in, err, who, "privileged", false, "CgroupnsMode %s", cgns);
+                r = judge_need(in, err, who, "privileged", false, "CgroupnsMode %s", cgns);
         if (r == 0 && *str(hc, "CgroupParent"))
-                r = need(in, err, who, "privileged", false, "CgroupParent %s", str(hc, "CgroupParent"));
+                r = judge_need(in, err, who, "privileged", false, "CgroupParent %s", str(hc, "CgroupParent"));
         if (r == 0 && (mode_ref("NetworkMode container:", net, refs) < 0 ||
                        mode_ref("PidMode container:", pid, refs) < 0 || mode_ref("IpcMode container:", ipc, refs) < 0))
                 r = error_set(err, STACK_EFAIL, "out of memory");
@@ -302,10 +284,10 @@ static int judge_security(const struct judge_input *in, const char *who, const j
         int r = 0;
 
         if (json_is_true(json_object_get(hc, "Privileged")))
-                r = need(in, err, who, "privileged", false, "Privileged %s", "true");
+                r = judge_need(in, err, who, "privileged", false, "Privileged %s", "true");
         if (r == 0 && non_empty(json_object_get(hc, "CapAdd"))) {
                 const char *first = json_string_value(json_array_get(json_object_get(hc, "CapAdd"), 0));
-                r = need(in, err, who, "cap-add", true, "CapAdd [%s]", first ? first : "?");
+                r = judge_need(in, err, who, "cap-add", true, "CapAdd [%s]", first ? first : "?");
         }
         json_array_foreach(opts, i, v)
         {
@@ -321,43 +303,42 @@ static int judge_security(const struct judge_input *in, const char *who, const j
                 if (!strcmp(o, "label=disable") && (shared_ns(str(hc, "PidMode")) || shared_ns(str(hc, "IpcMode"))))
                         continue;
                 if (r == 0)
-                        r = need(in, err, who, "privileged", false, "SecurityOpt %s", o);
+                        r = judge_need(in, err, who, "privileged", false, "SecurityOpt %s", o);
         }
         if (r == 0 && !nnp && !priv_granted)
-                r = refuse(err, who, "privileged", "SecurityOpt %s", "without no-new-privileges");
+                r = judge_refuse(err, who, "privileged", "SecurityOpt %s", "without no-new-privileges");
         /* "oci": what Podman's compatible API reports for its default OCI runtime (runc or crun, as configured) */
         if (r == 0 && *rt && strcmp(rt, "runc") && strcmp(rt, "oci"))
-                r = need(in, err, who, "privileged", false, "Runtime %s", rt);
+                r = judge_need(in, err, who, "privileged", false, "Runtime %s", rt);
         /* systempaths=unconfined empties these; privileged containers have none */
         v = json_object_get(hc, "MaskedPaths");
         if (r == 0 && json_is_array(v) && json_array_size(v) == 0 && !json_is_true(json_object_get(hc, "Privileged")))
-                r = need(in, err, who, "privileged", false, "MaskedPaths %s", "[] (systempaths=unconfined)");
+                r = judge_need(in, err, who, "privileged", false, "MaskedPaths %s", "[] (systempaths=unconfined)");
         if (r == 0 && non_empty(json_object_get(hc, "Devices")))
-                r = need(in, err, who, "devices", true, "Devices %s",
-                         str(json_array_get(json_object_get(hc, "Devices"), 0), "PathOnHost"));
+                r = judge_need(in, err, who, "devices", true, "Devices %s",
+                               str(json_array_get(json_object_get(hc, "Devices"), 0), "PathOnHost"));
         if (r == 0 && non_empty(json_object_get(hc, "DeviceCgroupRules")))
-                r = need(in, err, who, "devices", true, "DeviceCgroupRules %s",
-                         json_string_value(json_array_get(json_object_get(hc, "DeviceCgroupRules"), 0))
-                                 ? json_string_value(json_array_get(json_object_get(hc, "DeviceCgroupRules"), 0))
-                                 : "?");
+                r = judge_need(in, err, who, "devices", true, "DeviceCgroupRules %s",
+                               json_string_value(json_array_get(json_object_get(hc, "DeviceCgroupRules"), 0))
+                                       ? json_string_value(json_array_get(json_object_get(hc, "DeviceCgroupRules"), 0))
+                                       : "?");
         if (r == 0 && non_empty(json_object_get(hc, "DeviceRequests")))
-                r = need(in, err, who, "devices", true, "DeviceRequests %s", "(gpus)");
+                r = judge_need(in, err, who, "devices", true, "DeviceRequests %s", "(gpus)");
         return r;
 }
 
-/* Namespaced sysctls only (runc refuses the rest anyway), and net.* only in the container's own network. */
-static int judge_sysctls(const struct judge_input *in, const char *who, const json_t *hc, struct error *err)
+int judge_sysctls(const struct judge_input *in, const char *who, const char *field, const json_t *sysctls, bool own_net,
+                  struct error *err)
 {
         const json_t *v;
         const char *k;
-        bool own_net = strcmp(str(hc, "NetworkMode"), "host") != 0;
 
-        json_object_foreach((json_t *)json_object_get(hc, "Sysctls"), k, v)
+        json_object_foreach((json_t *)sysctls, k, v)
         {
                 bool ok = (!strncmp(k, "net.", 4) && own_net) || !strncmp(k, "kernel.shm", 10) ||
                           !strncmp(k, "kernel.msg", 10) || !strcmp(k, "kernel.sem") || !strncmp(k, "fs.mqueue.", 10);
                 if (!ok) {
-                        int r = need(in, err, who, "privileged", false, "Sysctls %s", k);
+                        int r = judge_need(in, err, who, "privileged", false, "%s %s", field, k);
                         if (r < 0)
                                 return r;
                 }
@@ -387,24 +368,23 @@ static int ulimit_resource(const char *name)
         return -1;
 }
 
-/* Limits: log driver, ulimits (lowering only: not above stack's own hard limit), OOM score, memory, CPU, pids. */
-static int judge_limits(const struct judge_input *in, const char *who, const json_t *hc, struct error *err)
+int judge_log_driver(const struct judge_input *in, const char *who, const char *field, const char *driver,
+                     struct error *err)
 {
-        const char *log = str(json_object_get(hc, "LogConfig"), "Type");
-        json_int_t mem = json_integer_value(json_object_get(hc, "Memory")),
-                   swap = json_integer_value(json_object_get(hc, "MemorySwap")),
-                   nano = json_integer_value(json_object_get(hc, "NanoCpus")),
-                   quota = json_integer_value(json_object_get(hc, "CpuQuota")),
-                   period = json_integer_value(json_object_get(hc, "CpuPeriod")),
-                   pids = json_integer_value(json_object_get(hc, "PidsLimit"));
+        if (*driver && strcmp(driver, "json-file") && strcmp(driver, "local") && strcmp(driver, "none"))
+                return judge_need(in, err, who, "logging", false, "%s %s", field, driver);
+        return 0;
+}
+
+int judge_ulimits(const struct judge_input *in, const char *who, const char *field, const json_t *ulimits,
+                  struct error *err)
+{
         const json_t *u;
         char buf[96];
         size_t i;
         int r = 0;
 
-        if (*log && strcmp(log, "json-file") && strcmp(log, "local") && strcmp(log, "none"))
-                r = need(in, err, who, "logging", false, "LogConfig.Type %s", log);
-        json_array_foreach(json_object_get(hc, "Ulimits"), i, u)
+        json_array_foreach(ulimits, i, u)
         {
                 char lower[32];
                 const char *name = str(u, "Name");
@@ -422,30 +402,47 @@ static int judge_limits(const struct judge_input *in, const char *who, const jso
                 json_int_t soft = json_integer_value(json_object_get(u, "Soft")),
                            hard = json_integer_value(json_object_get(u, "Hard"));
                 if (!strcmp(name, "memlock") || !strcmp(name, "nproc"))
-                        continue; /* bounded by the memory and pids limits the judge checks below (spec/run.md) */
+                        continue; /* bounded by the memory and pids limits the judge checks (spec/run.md) */
                 if (r == 0 && res >= 0 && getrlimit(res, &rl) == 0 && soft >= 0 && hard >= 0 && soft <= hard &&
                     (rl.rlim_max == RLIM_INFINITY || (rlim_t)hard <= rl.rlim_max))
                         continue;
                 snprintf(buf, sizeof buf, "%s=%lld:%lld", name, (long long)soft, (long long)hard);
                 if (r == 0)
-                        r = need(in, err, who, "ulimits", false, "Ulimits %s", buf);
+                        r = judge_need(in, err, who, "ulimits", false, "%s %s", field, buf);
         }
+        return r;
+}
+
+/* Limits: log driver, ulimits (lowering only: not above stack's own hard limit), OOM score, memory, CPU, pids. */
+static int judge_limits(const struct judge_input *in, const char *who, const json_t *hc, struct error *err)
+{
+        json_int_t mem = json_integer_value(json_object_get(hc, "Memory")),
+                   swap = json_integer_value(json_object_get(hc, "MemorySwap")),
+                   nano = json_integer_value(json_object_get(hc, "NanoCpus")),
+                   quota = json_integer_value(json_object_get(hc, "CpuQuota")),
+                   period = json_integer_value(json_object_get(hc, "CpuPeriod")),
+                   pids = json_integer_value(json_object_get(hc, "PidsLimit"));
+        char buf[96];
+        int r = judge_log_driver(in, who, "LogConfig.Type", str(json_object_get(hc, "LogConfig"), "Type"), err);
+
+        if (r == 0)
+                r = judge_ulimits(in, who, "Ulimits", json_object_get(hc, "Ulimits"), err);
         if (r == 0 && json_integer_value(json_object_get(hc, "OomScoreAdj")) < 0) {
                 snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(json_object_get(hc, "OomScoreAdj")));
-                r = need(in, err, who, "oom", false, "OomScoreAdj %s", buf);
+                r = judge_need(in, err, who, "oom", false, "OomScoreAdj %s", buf);
         }
         if (r == 0 && json_is_true(json_object_get(hc, "OomKillDisable")))
-                r = need(in, err, who, "oom", false, "OomKillDisable %s", "true");
+                r = judge_need(in, err, who, "oom", false, "OomKillDisable %s", "true");
         if (r == 0 && mem > 0 && swap == -1)
-                r = refuse(err, who, NULL, "MemorySwap %s", "-1 (unlimited swap)");
+                r = judge_refuse(err, who, NULL, "MemorySwap %s", "-1 (unlimited swap)");
         if (r == 0 && in->memory && (mem <= 0 || (uint64_t)mem > in->memory)) {
                 snprintf(buf, sizeof buf, "%lld (the stack's limit is %llu)", (long long)mem,
                          (unsigned long long)in->memory);
-                r = refuse(err, who, NULL, "Memory %s", buf);
+                r = judge_refuse(err, who, NULL, "Memory %s", buf);
         }
         if (r == 0 && in->memory && swap != mem) { /* the policy writes memswap_limit = mem_limit: no swap */
                 snprintf(buf, sizeof buf, "%lld (memory %lld)", (long long)swap, (long long)mem);
-                r = refuse(err, who, NULL, "MemorySwap %s", buf);
+                r = judge_refuse(err, who, NULL, "MemorySwap %s", buf);
         }
         if (r == 0 && in->cpus > 0) {
                 double got = nano > 0    ? (double)nano / 1e9
@@ -453,13 +450,13 @@ static int judge_limits(const struct judge_input *in, const char *who, const jso
                                          : 0;
                 if (!(got > 0) || got > in->cpus * 1.0001) {
                         snprintf(buf, sizeof buf, "%g (the stack's limit is %g)", got, in->cpus);
-                        r = refuse(err, who, NULL, "CPUs %s", buf);
+                        r = judge_refuse(err, who, NULL, "CPUs %s", buf);
                 }
         }
         if (r == 0 && in->pids && (pids <= 0 || (uint64_t)pids > in->pids)) {
                 snprintf(buf, sizeof buf, "%lld (the stack's limit is %llu)", (long long)pids,
                          (unsigned long long)in->pids);
-                r = refuse(err, who, NULL, "PidsLimit %s", buf);
+                r = judge_refuse(err, who, NULL, "PidsLimit %s", buf);
         }
         return r;
 }
@@ -471,7 +468,7 @@ static int judge_ports(const struct judge_input *in, const char *who, const json
         size_t i;
 
         if (json_is_true(json_object_get(hc, "PublishAllPorts")))
-                return need(in, err, who, "listen", false, "PublishAllPorts %s", "true");
+                return judge_need(in, err, who, "listen", false, "PublishAllPorts %s", "true");
         json_object_foreach((json_t *)json_object_get(hc, "PortBindings"), port, list)
         {
                 json_array_foreach(list, i, b)
@@ -482,7 +479,7 @@ static int judge_ports(const struct judge_input *in, const char *who, const json
                         if (!strcmp(ip, "127.0.0.1"))
                                 continue;
                         snprintf(what, sizeof what, "%s on %s (not 127.0.0.1)", port, *ip ? ip : "all interfaces");
-                        r = need(in, err, who, "listen", false, "PortBindings %s", what);
+                        r = judge_need(in, err, who, "listen", false, "PortBindings %s", what);
                         if (r < 0)
                                 return r;
                 }
@@ -522,12 +519,12 @@ static int judge_mounts(const struct judge_input *in, const char *who, const jso
                         const char *drv =
                                 str(json_object_get(json_object_get(v, "VolumeOptions"), "DriverConfig"), "Name");
                         if (*drv && strcmp(drv, "local"))
-                                r = need(in, err, who, "volume-driver", false, "HostConfig.Mounts volume driver %s",
-                                         drv);
+                                r = judge_need(in, err, who, "volume-driver", false,
+                                               "HostConfig.Mounts volume driver %s", drv);
                         else if (*src && strv_push(&refs->volumes, &refs->n_volumes, src, strlen(src)) < 0)
                                 r = error_set(err, STACK_EFAIL, "out of memory");
                 } else if (strcmp(type, "tmpfs"))
-                        r = refuse(err, who, NULL, "HostConfig.Mounts of type '%s'", type);
+                        r = judge_refuse(err, who, NULL, "HostConfig.Mounts of type '%s'", type);
         }
         /* What the Engine resolved, the anonymous volumes of the image's VOLUMEs included. */
         json_array_foreach(json_object_get(c, "Mounts"), i, v)
@@ -541,10 +538,10 @@ static int judge_mounts(const struct judge_input *in, const char *who, const jso
                          strv_push(&refs->volumes, &refs->n_volumes, str(v, "Name"), strlen(str(v, "Name"))) < 0)
                         r = error_set(err, STACK_EFAIL, "out of memory");
                 else if (strcmp(type, "volume") && strcmp(type, "tmpfs") && strcmp(type, "bind"))
-                        r = refuse(err, who, NULL, "a mount of type '%s'", type);
+                        r = judge_refuse(err, who, NULL, "a mount of type '%s'", type);
         }
         if (r == 0 && *str(hc, "VolumeDriver") && strcmp(str(hc, "VolumeDriver"), "local"))
-                r = need(in, err, who, "volume-driver", false, "VolumeDriver %s", str(hc, "VolumeDriver"));
+                r = judge_need(in, err, who, "volume-driver", false, "VolumeDriver %s", str(hc, "VolumeDriver"));
         json_array_foreach(json_object_get(hc, "VolumesFrom"), i, v)
         {
                 const char *from = json_string_value(v);
@@ -572,18 +569,19 @@ int judge_container(const struct judge_input *in, const json_t *c, struct judge_
                 return error_set(err, STACK_ERUNTIME, "Docker Engine: %s: no HostConfig in its inspect answer", who);
         labels = json_object_get(json_object_get(c, "Config"), "Labels");
         if (strcmp(str(labels, PROJECT_LABEL), in->project))
-                return refuse(err, who, NULL, "the project label '%s' (not %s)", str(labels, PROJECT_LABEL),
-                              in->project);
+                return judge_refuse(err, who, NULL, "the project label '%s' (not %s)", str(labels, PROJECT_LABEL),
+                                    in->project);
         for (size_t i = 0; in->pinned && in->pinned[i] && in->pinned[i + 1]; i += 2)
                 if (!strcmp(str(json_object_get(c, "Config"), "Image"), in->pinned[i]) &&
                     strcmp(str(c, "Image"), in->pinned[i + 1]))
-                        return refuse(err, who, NULL, "image %s as %s (the version is pinned to %s)", in->pinned[i],
-                                      str(c, "Image"), in->pinned[i + 1]);
+                        return judge_refuse(err, who, NULL, "image %s as %s (the version is pinned to %s)",
+                                            in->pinned[i], str(c, "Image"), in->pinned[i + 1]);
         r = judge_namespaces(in, who, hc, refs, err);
         if (r == 0)
                 r = judge_security(in, who, hc, err);
         if (r == 0)
-                r = judge_sysctls(in, who, hc, err);
+                r = judge_sysctls(in, who, "Sysctls", json_object_get(hc, "Sysctls"),
+                                  strcmp(str(hc, "NetworkMode"), "host") != 0, err);
         if (r == 0)
                 r = judge_limits(in, who, hc, err);
         if (r == 0)
@@ -612,7 +610,17 @@ int judge_reference(const struct judge_input *in, const char *who, const char *f
                  !c      ? "no such container"
                  : *proj ? "a container of another project"
                          : "a container of no project");
-        return need(in, err, who, "other-containers", false, "%s", what);
+        return judge_need(in, err, who, "other-containers", false, "%s", what);
+}
+
+bool judge_tmpfs_options(const json_t *opts)
+{
+        const char *type = str(opts, "type"), *dev = str(opts, "device");
+
+        /* type and device tmpfs, mount options that do not make it a bind */
+        return !strcmp(type, "tmpfs") && (!*dev || !strcmp(dev, "tmpfs")) && json_object_size(opts) <= 3 &&
+               (json_object_size(opts) == 1 + (*dev != 0) || json_object_get(opts, "o")) &&
+               !strstr(str(opts, "o"), "bind");
 }
 
 int judge_volume(const struct judge_input *in, const char *who, const json_t *v, bool users_ok, struct error *err)
@@ -623,27 +631,23 @@ int judge_volume(const struct judge_input *in, const char *who, const json_t *v,
 
         if (strcmp(drv, "local")) {
                 snprintf(what, sizeof what, "volume %s with driver '%s'", name, drv);
-                if (need(in, err, who, "volume-driver", false, "%s", what) < 0)
+                if (judge_need(in, err, who, "volume-driver", false, "%s", what) < 0)
                         return -STACK_EREJECT;
         } else if (non_empty(opts)) {
                 const char *type = str(opts, "type"), *dev = str(opts, "device");
-                /* a tmpfs: type and device tmpfs, mount options that do not make it a bind */
-                bool tmpfs = !strcmp(type, "tmpfs") && (!*dev || !strcmp(dev, "tmpfs")) &&
-                             json_object_size(opts) <= 3 &&
-                             (json_object_size(opts) == 1 + (*dev != 0) || json_object_get(opts, "o")) &&
-                             !strstr(str(opts, "o"), "bind");
                 snprintf(what, sizeof what, "volume %s with driver options type=%s device=%s", name, *type ? type : "-",
                          *dev ? dev : "-");
-                if (!tmpfs && need(in, err, who, "host-bind", false, "%s", what) < 0)
+                if (!judge_tmpfs_options(opts) && judge_need(in, err, who, "host-bind", false, "%s", what) < 0)
                         return -STACK_EREJECT;
         }
-        if (!strcmp(proj, in->project))
+        /* or the stack's swarm run made it (spec/run.md "What swarm was asked for") */
+        if (!strcmp(proj, in->project) || (!*proj && !strcmp(str(labels, "com.docker.stack.namespace"), in->project)))
                 return 0;
         if (!*proj && !non_empty(labels) && users_ok) /* an anonymous volume, used by this project only */
                 return 0;
         snprintf(what, sizeof what, "volume %s (%s)", name,
                  *proj ? "of another project" : "not made by this stack's project");
-        return need(in, err, who, "external", false, "%s", what);
+        return judge_need(in, err, who, "external", false, "%s", what);
 }
 
 int judge_network(const struct judge_input *in, const char *who, const json_t *n, struct error *err)
@@ -656,11 +660,11 @@ int judge_network(const struct judge_input *in, const char *who, const json_t *n
                 return 0;
         if (!strcmp(drv, "host")) {
                 snprintf(what, sizeof what, "network %s (the host's network)", name);
-                return need(in, err, who, "host-network", false, "%s", what);
+                return judge_need(in, err, who, "host-network", false, "%s", what);
         }
         if (strcmp(drv, "bridge")) {
                 snprintf(what, sizeof what, "network %s with driver '%s'", name, drv);
-                return need(in, err, who, "host-network", false, "%s", what);
+                return judge_need(in, err, who, "host-network", false, "%s", what);
         }
         if (!strcmp(proj, in->project))
                 return 0;
@@ -669,7 +673,7 @@ int judge_network(const struct judge_input *in, const char *who, const json_t *n
             !strcmp(str(json_object_get(n, "Options"), "com.docker.network.bridge.default_bridge"), "true"))
                 return 0;
         snprintf(what, sizeof what, "network %s (%s)", name, *proj ? "of another project" : "not made by this project");
-        return need(in, err, who, "external", false, "%s", what);
+        return judge_need(in, err, who, "external", false, "%s", what);
 }
 
 /* ---- the whole project, through the Engine ---- */
@@ -717,7 +721,7 @@ static int judge_refs(struct engine *e, const struct judge_input *in, const char
                 bool users_ok = false;
                 r = engine_inspect(e, "volumes", refs->volumes[i], &v, err);
                 if (r == 0 && !v)
-                        r = refuse(err, who, NULL, "volume %s (the Engine does not have it)", refs->volumes[i]);
+                        r = judge_refuse(err, who, NULL, "volume %s (the Engine does not have it)", refs->volumes[i]);
                 if (r == 0 && !non_empty(json_object_get(v, "Labels")))
                         r = volume_users_ours(e, in, refs->volumes[i], &users_ok, err);
                 if (r == 0)
@@ -728,7 +732,7 @@ static int judge_refs(struct engine *e, const struct judge_input *in, const char
                 json_t *n = NULL;
                 r = engine_inspect(e, "networks", refs->networks[i], &n, err);
                 if (r == 0 && !n)
-                        r = refuse(err, who, NULL, "network %s (the Engine does not have it)", refs->networks[i]);
+                        r = judge_refuse(err, who, NULL, "network %s (the Engine does not have it)", refs->networks[i]);
                 if (r == 0)
                         r = judge_network(in, who, n, err);
                 json_decref(n);

@@ -64,4 +64,35 @@ void judge_refs_release(struct judge_refs *r);
 
 int judge_project(struct engine *e, const struct judge_input *in, char ***ret_ids, struct error *err);
 
+/* ---- Swarm services (run/judge-swarm.c, spec/run.md "What swarm was asked for") ----
+ *
+ * A swarm run is judged on what `docker stack deploy` made of the swarm file: every service of the project as the
+ * Engine holds it (one element of GET /services, API 1.41: its Spec), deployed with 0 replicas so that nothing
+ * runs yet, and every network its tasks join (GET /networks/{id}). The same sandbox and grants as a container
+ * (in: project is the stack namespace, run_dir and data_dir as on one machine, allow, cpus/memory/pids; cgroupns
+ * and pinned unused), plus what stack expects of a swarm service (sw). Fail-closed: a field of the spec the judge
+ * does not know, with a value other than its default (null, false, 0, "", empty), is refused.
+ *
+ * Calling sequence: the runner deploys the stack with 0 replicas, lists its services (GET /services filtered by
+ * label com.docker.stack.namespace=<project>), then judge_services(e, &in, &sw, list, err); 0: every service and
+ * network is inside the sandbox, and only then are services scaled; STACK_EREJECT: the first thing outside it,
+ * "service NAME: FIELD VALUE needs permission 'P'" (or "... is not allowed"), and the caller removes the stack.
+ * judge_service() and judge_swarm_network() are its pure parts (one service, one network inspect answer). */
+struct judge_swarm {
+        const char *data_node;          /* stateful services must carry the constraint node.id==data_node */
+        const char *registry;           /* "host:port": every image is "<registry>/<repo>@sha256:<64 hex>" */
+        const char *const *images;      /* the references pushed for this version, NULL-terminated: every image
+                                           is one of them; NULL: any pinned into the registry */
+        const char *const *route_ports; /* "service:port" (compose service name, target port) routed: published
+                                           in host mode without a grant; NULL-terminated, may be NULL */
+};
+
+int judge_service(const struct judge_input *in, const struct judge_swarm *sw, const json_t *service, struct error *err);
+int judge_swarm_network(const struct judge_input *in, const json_t *network, struct error *err);
+/* Every service of services (the GET /services answer, an array), then through the Engine every network their
+ * tasks join (TaskTemplate.Networks and the older Spec.Networks, by id: one missing is refused) and every named
+ * volume they mount that the Engine already has (judge_volume(): a volume made before is used as it is). */
+int judge_services(struct engine *e, const struct judge_input *in, const struct judge_swarm *sw, const json_t *services,
+                   struct error *err);
+
 #endif

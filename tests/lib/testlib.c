@@ -16,6 +16,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "base/fsutil.h"
@@ -28,6 +29,20 @@ static void tl_cleanup(void)
 {
         if (tmp_root[0])
                 fs_rm_rf(tmp_root);
+}
+
+json_t *tl_load_json(const char *rel)
+{
+        const char *src = getenv("STACK_SRC");
+        char path[4096];
+        json_error_t je;
+        json_t *j;
+
+        snprintf(path, sizeof path, "%s/%s", src ? src : ".", rel);
+        j = json_load_file(path, 0, &je);
+        if (!j)
+                fprintf(stderr, "cannot load %s: %s\n", path, je.text);
+        return j;
 }
 
 const char *tl_tmpdir(void)

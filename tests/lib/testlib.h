@@ -25,6 +25,10 @@ struct tl_entry {
 
 enum tl_compression { TL_ZSTD, TL_GZIP, TL_NONE };
 
+/* A JSON file of the source tree ($STACK_SRC/rel, or ./rel), NULL (said on stderr) when it cannot be read. */
+struct json_t;
+struct json_t *tl_load_json(const char *rel);
+
 /* A fresh temp directory removed at exit (by tl_cleanup, registered with atexit). */
 const char *tl_tmpdir(void);
 /* Write a bundle from entries. Returns 0 or -1. */

@@ -17,20 +17,14 @@
 
 #include "run/judge.h"
 #include "run/policy.h"
+#include "testlib.h"
 
 static json_t *fixtures;
 
 static int load(void **state)
 {
-        const char *src = getenv("STACK_SRC");
-        char path[4096];
-        json_error_t je;
-
         (void)state;
-        snprintf(path, sizeof path, "%s/tests/unit/judge-inspect.json", src ? src : ".");
-        fixtures = json_load_file(path, 0, &je);
-        if (!fixtures)
-                fprintf(stderr, "cannot load %s: %s\n", path, je.text);
+        fixtures = tl_load_json("tests/unit/judge-inspect.json");
         return fixtures ? 0 : -1;
 }
 
