@@ -262,26 +262,21 @@ static unsigned desired_replicas(const json_t *service)
         return n < 0 ? 0 : (unsigned)n;
 }
 
-/* Every service and network of project judged against the sandbox (judge.h "Swarm services"). */
+/* Every service of project judged against the sandbox, with the networks its tasks join and the volumes the node
+ * has already (judge.h "Swarm services"). */
 static int judge_stack(struct engine *e, const char *project, const struct judge_input *jin,
                        const struct judge_swarm *sw, json_t **ret_services, struct error *err)
 {
         struct judge_input in = *jin;
-        char label[256];
-        json_t *svc = NULL, *nets = NULL, *item;
-        size_t i;
+        json_t *svc = NULL;
         int r;
 
         in.project = project;
         r = engine_stack_list(e, "services", project, &svc, err);
-        json_array_foreach(svc, i, item) if (r == 0) r = judge_service(&in, sw, item, err);
-        snprintf(label, sizeof label, NAMESPACE_LABEL "=%s", project);
-        if (r == 0)
-                r = engine_stack_list(e, "networks", project, &nets, err);
-        json_array_foreach(nets, i, item) if (r == 0) r = judge_swarm_network(&in, item, err);
-        json_decref(nets);
         if (r == 0 && !json_array_size(svc))
                 r = error_set(err, STACK_ERUNTIME, "docker stack deploy created no service for %s", project);
+        if (r == 0)
+                r = judge_services(e, &in, sw, svc, err);
         if (r == 0 && ret_services)
                 *ret_services = svc;
         else
