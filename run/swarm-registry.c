@@ -28,11 +28,11 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#define LOG_TAIL      4096
-#define LOG_ROTATE    (1u << 20) /* registry.log over this at a start becomes registry.log.1 */
-#define POLL_MS       50
-#define SUPERVISE_MS  1000 /* how often the supervisor looks at registry/ */
-#define HOST_MAX      300
+#define LOG_TAIL     4096
+#define LOG_ROTATE   (1u << 20) /* registry.log over this at a start becomes registry.log.1 */
+#define POLL_MS      50
+#define SUPERVISE_MS 1000 /* how often the supervisor looks at registry/ */
+#define HOST_MAX     300
 
 /* ---- settings ---- */
 
@@ -46,7 +46,8 @@ static bool host_ok(const char *h)
 {
         size_t n = strlen(h);
 
-        return n > 0 && n < HOST_MAX && strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == n;
+        return n > 0 && n < HOST_MAX &&
+               strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == n;
 }
 
 /* Copy s into the caller's buffer; *out points at the copy. */
@@ -96,8 +97,9 @@ int swreg_options_load(const char *stack_home, struct swreg_options *o, char *bu
                         other = other || !strcmp(key, others[i]);
                 if (!strcmp(key, "registry")) {
                         if (!json_is_string(v) || !host_ok(json_string_value(v)))
-                                r = config_bad(err, path, "swarm.registry",
-                                               "a registry's host and port (\"registry.lan:5000\": no scheme, no path)");
+                                r = config_bad(
+                                        err, path, "swarm.registry",
+                                        "a registry's host and port (\"registry.lan:5000\": no scheme, no path)");
                         else if (keep_string(json_string_value(v), buf, size, &used, &o->named) < 0)
                                 r = error_set(err, STACK_EFAIL, "swreg_options_load: buffer too small");
                 } else if (!strcmp(key, "registry_port")) {
@@ -407,7 +409,7 @@ static int stop_pid(const struct paths *p, pid_t pid, struct error *err)
 static int host_of(const char *addr, unsigned port, char *out, size_t size)
 {
         return (size_t)snprintf(out, size, strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr, port) < size ? 0
-                                                                                                        : -ENAMETOOLONG;
+                                                                                                       : -ENAMETOOLONG;
 }
 
 /* Can a listener bind addr:port? 0, or the errno of bind (EADDRINUSE: something holds it; EADDRNOTAVAIL: not an
@@ -741,8 +743,7 @@ int swreg_status(struct store *s, const struct swreg_options *o, struct swreg_st
 
 /* The Engine's names as they were before the push: the target back on the image it named, or removed when it
  * named none (unless the image has no other name: removing the last one would delete the image). */
-static int put_back(struct engine *e, const char *target, const char *was_id, const char *image_id,
-                    struct error *err)
+static int put_back(struct engine *e, const char *target, const char *was_id, const char *image_id, struct error *err)
 {
         struct engine_image_info ii = {0};
         bool other = false, removed;

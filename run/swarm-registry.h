@@ -31,11 +31,11 @@
 
 struct engine;
 
-#define SWREG_DEFAULT_PORT    45000
-#define SWREG_DEFAULT_ADDR    "127.0.0.1"
-#define SWREG_START_WAIT_MS   10000 /* until GET /v2/ answers */
-#define SWREG_STOP_WAIT_MS    5000  /* SIGTERM, then SIGKILL */
-#define SWREG_DEFAULT_BIN     "/usr/bin/docker-registry"
+#define SWREG_DEFAULT_PORT  45000
+#define SWREG_DEFAULT_ADDR  "127.0.0.1"
+#define SWREG_START_WAIT_MS 10000 /* until GET /v2/ answers */
+#define SWREG_STOP_WAIT_MS  5000  /* SIGTERM, then SIGKILL */
+#define SWREG_DEFAULT_BIN   "/usr/bin/docker-registry"
 
 struct swreg_options {
         const char *listen_addr; /* an IP address of this machine; NULL: SWREG_DEFAULT_ADDR (loopback) */
@@ -71,11 +71,11 @@ int swreg_push(struct store *s, struct engine *e, const char *host, const char *
 int swreg_stop(struct store *s, struct error *err);
 
 struct swreg_status {
-        bool managed;          /* false: o->named, the person's registry */
-        pid_t pid;             /* the managed registry's process, 0 when none runs */
-        bool answers;          /* GET /v2/ answered 200 (the managed one only) */
-        char host[300];        /* where it listens (or was last told to), or o->named; "" when never started */
-        char dir[PATH_MAX];    /* $STACK_HOME/registry */
+        bool managed;       /* false: o->named, the person's registry */
+        pid_t pid;          /* the managed registry's process, 0 when none runs */
+        bool answers;       /* GET /v2/ answered 200 (the managed one only) */
+        char host[300];     /* where it listens (or was last told to), or o->named; "" when never started */
+        char dir[PATH_MAX]; /* $STACK_HOME/registry */
 };
 int swreg_status(struct store *s, const struct swreg_options *o, struct swreg_status *ret, struct error *err);
 
