@@ -1,5 +1,6 @@
 /* engine-images.c - images: present?, load (streamed from a store object or assembled from its parts), build,
- * and removing those stack loaded (gc --images). spec/run.md "Engine": "Image load", "Image build".
+ * pull, push, and removing those stack loaded (gc --images). spec/run.md "Engine": "Image load", "Image build",
+ * "Registry images", "The managed registry".
  */
 #include "engine.h"
 #include "engine-int.h"

@@ -1,6 +1,6 @@
 /* swarm-registry.c - the managed registry (swarm-registry.h, spec/run.md "The managed registry"): its settings,
- * the docker-registry process stack starts and keeps (as proxy/caddy.c keeps Caddy: a supervisor in its own
- * session, a pid file, a log, a health check), and pushing the Engine's images to it.
+ * the docker-registry process stack starts and keeps (under a supervisor, base/supervise.h, as the front door's
+ * Caddy: a pid file, a log, a health check), and pushing the Engine's images to it.
  */
 #include "swarm-registry.h"
 #include "engine.h"
@@ -8,6 +8,7 @@
 #include "regimages.h"
 
 #include "base/fsutil.h"
+#include "base/supervise.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -199,8 +199,7 @@ int swreg_config_text(const char *dir, const char *host, char *buf, size_t size)
 /* ---- the process ---- */
 
 struct paths {
-        char dir[PATH_MAX], config[PATH_MAX], pid[PATH_MAX], pid_tmp[PATH_MAX], log[PATH_MAX], lock[PATH_MAX],
-                data[PATH_MAX];
+        char dir[PATH_MAX], config[PATH_MAX], pid[PATH_MAX], log[PATH_MAX], lock[PATH_MAX], data[PATH_MAX];
         char bin[PATH_MAX]; /* the program, as its /proc/<pid>/exe reads */
 };
 
@@ -214,7 +213,6 @@ static int paths_init(struct store *s, struct paths *p, struct error *err)
         if (fs_path(p->dir, sizeof p->dir, "%s/registry", home) < 0 ||
             fs_path(p->config, sizeof p->config, "%s/config.yml", p->dir) < 0 ||
             fs_path(p->pid, sizeof p->pid, "%s/registry.pid", p->dir) < 0 ||
-            fs_path(p->pid_tmp, sizeof p->pid_tmp, "%s/.registry.pid.tmp", p->dir) < 0 ||
             fs_path(p->log, sizeof p->log, "%s/registry.log", p->dir) < 0 ||
             fs_path(p->lock, sizeof p->lock, "%s/lock", p->dir) < 0 ||
             fs_path(p->data, sizeof p->data, "%s/data", p->dir) < 0)
@@ -455,104 +453,6 @@ static void log_tail(const struct paths *p, off_t from, char *out, size_t size)
         }
 }
 
-static volatile sig_atomic_t supervisor_stop;
-
-static void on_term(int sig)
-{
-        (void)sig;
-        supervisor_stop = 1;
-}
-
-/* The pid file, written by the supervisor: only async-signal-safe calls (the process that forked may have
- * threads: the daemon). */
-static void write_pid(const struct paths *p, pid_t pid)
-{
-        char digits[16], *d = digits + sizeof digits;
-        int fd;
-
-        *--d = '\n';
-        do
-                *--d = (char)('0' + pid % 10);
-        while ((pid /= 10) > 0);
-        fd = open(p->pid_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return;
-        if (write(fd, d, (size_t)(digits + sizeof digits - d)) > 0)
-                rename(p->pid_tmp, p->pid);
-        close(fd);
-}
-
-/* The supervisor, in its own session: starts the registry, writes its pid, and exits when it does (with its
- * status); when registry/ is removed or replaced (a test's STACK_HOME deleted) or on SIGTERM it stops the
- * registry first. Async-signal-safe calls only, as above. */
-static void supervise(const struct paths *p, const struct stat *dir_st)
-{
-        struct sigaction sa;
-        struct stat st;
-        pid_t child;
-        int status, waited;
-
-        prctl(PR_SET_NAME, "stack-registry", 0, 0, 0);
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_term;
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        child = fork();
-        if (child < 0)
-                _exit(127);
-        if (child == 0) {
-                sa.sa_handler = SIG_DFL;
-                sigaction(SIGTERM, &sa, NULL);
-                sigaction(SIGINT, &sa, NULL);
-                if (chdir(p->dir) == 0)
-                        execl(p->bin, "docker-registry", "serve", p->config, (char *)NULL);
-                _exit(127);
-        }
-        write_pid(p, child);
-        for (waited = 0;; waited += POLL_MS) {
-                if (waitpid(child, &status, WNOHANG) == child)
-                        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
-                if (supervisor_stop)
-                        break;
-                if (waited >= SUPERVISE_MS) {
-                        waited = 0;
-                        if (stat(p->dir, &st) < 0 || st.st_ino != dir_st->st_ino || st.st_dev != dir_st->st_dev)
-                                break;
-                }
-                sleep_ms(POLL_MS);
-        }
-        kill(child, SIGTERM);
-        for (waited = 0; waited < SWREG_STOP_WAIT_MS; waited += POLL_MS) {
-                if (waitpid(child, &status, WNOHANG) == child)
-                        _exit(0);
-                sleep_ms(POLL_MS);
-        }
-        kill(child, SIGKILL);
-        waitpid(child, &status, 0);
-        _exit(0);
-}
-
-static void child_exec(const struct paths *p, const struct stat *dir_st)
-{
-        int fd;
-
-        setsid();
-        fd = open("/dev/null", O_RDONLY);
-        if (fd >= 0) {
-                dup2(fd, 0);
-                close(fd);
-        }
-        fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-                dup2(fd, 1);
-                dup2(fd, 2);
-                close(fd);
-        }
-        for (int i = 3; i < 1024; i++)
-                close(i); /* the store's lock and index among them */
-        supervise(p, dir_st);
-}
-
 /* Why the registry cannot listen on host, in words that say what to change. */
 static int port_error(const char *addr, const char *host, int e, struct error *err)
 {
@@ -577,8 +477,18 @@ static int port_error(const char *addr, const char *host, int e, struct error *e
 
 static int start(const struct paths *p, const char *addr, unsigned port, const char *host, struct error *err)
 {
+        const char *argv[] = {"docker-registry", "serve", p->config, NULL};
+        struct supervise_spec sp = {.name = "stack-registry",
+                                    .what = "the managed registry",
+                                    .dir = p->dir,
+                                    .log = p->log,
+                                    .path = p->bin,
+                                    .argv = argv,
+                                    .pid_file = p->pid,
+                                    .poll_ms = SUPERVISE_MS,
+                                    .stop_wait_ms = SWREG_STOP_WAIT_MS};
         char text[4 * PATH_MAX], reason[512], old[PATH_MAX + 8];
-        struct stat st, dir_st;
+        struct stat st;
         off_t log_from = 0;
         pid_t pid;
         int r, status, e;
@@ -595,14 +505,10 @@ static int start(const struct paths *p, const char *addr, unsigned port, const c
                 rename(p->log, old);
         if (stat(p->log, &st) == 0)
                 log_from = st.st_size;
-        if (stat(p->dir, &dir_st) < 0)
-                return error_errno(err, STACK_ESTORE, -errno, "cannot stat %s", p->dir);
         unlink(p->pid);
-        pid = fork();
-        if (pid < 0)
-                return error_errno(err, STACK_ERUNTIME, -errno, "cannot start the managed registry");
-        if (pid == 0)
-                child_exec(p, &dir_st);
+        r = supervise_start(&sp, &pid, err);
+        if (r < 0)
+                return r;
         for (int waited = 0; waited < SWREG_START_WAIT_MS; waited += POLL_MS) {
                 if (waitpid(pid, &status, WNOHANG) == pid) {
                         log_tail(p, log_from, reason, sizeof reason);
