@@ -2,10 +2,12 @@
  * supervisor needs (the environment, the pid file's temp name) is made before the fork: after it, only
  * async-signal-safe calls.
  */
-#include "supervise.h"
+#include "base/supervise.h"
+#include "base/fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -171,4 +173,54 @@ int supervise_start(const struct supervise_spec *sp, pid_t *ret_pid, struct erro
         free(envp);
         free(pid_tmp);
         return r;
+}
+
+bool supervise_running(pid_t pid)
+{
+        char path[64], *stat = NULL, *paren;
+        size_t len;
+        bool alive;
+
+        if (pid <= 0 || kill(pid, 0) < 0)
+                return false;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+        if (fs_read_file(path, 4096, &stat, &len) < 0)
+                return true;        /* no /proc to look in: kill() said it is there */
+        paren = strrchr(stat, ')'); /* "pid (comm) S ...": comm may hold spaces and parentheses */
+        alive = !paren || paren[1] != ' ' || (paren[2] != 'Z' && paren[2] != 'X');
+        free(stat);
+        return alive;
+}
+
+pid_t supervise_pid_file(const char *path)
+{
+        char *s = NULL;
+        size_t len;
+        long pid;
+
+        if (fs_read_file(path, 64, &s, &len) < 0)
+                return 0;
+        pid = strtol(s, NULL, 10);
+        free(s);
+        return pid > 0 && pid <= INT_MAX && supervise_running((pid_t)pid) ? (pid_t)pid : 0;
+}
+
+size_t supervise_log_since(const char *log, off_t from, char *buf, size_t size)
+{
+        ssize_t n;
+        off_t end;
+        int fd = open(log, O_RDONLY | O_CLOEXEC);
+
+        buf[0] = 0;
+        if (fd < 0)
+                return 0;
+        end = lseek(fd, 0, SEEK_END);
+        if (end - from > (off_t)size - 1)
+                from = end - ((off_t)size - 1);
+        n = pread(fd, buf, size - 1, from < 0 ? 0 : from);
+        close(fd);
+        if (n <= 0)
+                return 0;
+        buf[n] = 0;
+        return (size_t)n;
 }

@@ -18,6 +18,7 @@
 #ifndef STACK_SUPERVISE_H
 #define STACK_SUPERVISE_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "base/error.h"
@@ -38,5 +39,13 @@ struct supervise_spec {
 /* 0 with *ret_pid the supervisor's pid; STACK_ESTORE when dir cannot be read ("cannot stat DIR"), STACK_ERUNTIME
  * "cannot start <what>" when it cannot fork, STACK_EFAIL when out of memory. */
 int supervise_start(const struct supervise_spec *sp, pid_t *ret_pid, struct error *err);
+
+/* Has pid not exited? A zombie (exited, not yet reaped) has; a pid kill(pid, 0) cannot reach is gone. */
+bool supervise_running(pid_t pid);
+/* The end of what the log holds from offset from on (at most size - 1 bytes: the last ones), NUL-terminated in
+ * buf: what a program said before it exited at start. Its length; 0 when there is nothing or no log. */
+size_t supervise_log_since(const char *log, off_t from, char *buf, size_t size);
+/* The pid a pid file names (decimal) when that process is running, else 0. */
+pid_t supervise_pid_file(const char *path);
 
 #endif

@@ -126,34 +126,9 @@ bool caddy_running(const struct caddy_paths *p)
         return admin_request(p, "GET", "/config/admin", NULL, 2000, NULL, NULL) == 0;
 }
 
-static bool pid_alive(pid_t pid)
-{
-        char path[64], *stat = NULL, *close_paren;
-        size_t len;
-        bool alive = false;
-
-        if (pid <= 0 || kill(pid, 0) < 0)
-                return false;
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-        if (fs_read_file(path, 4096, &stat, &len) < 0)
-                return true;
-        close_paren = strrchr(stat, ')');
-        alive = !close_paren || close_paren[1] != ' ' || close_paren[2] != 'Z';
-        free(stat);
-        return alive;
-}
-
 pid_t caddy_pid(const struct caddy_paths *p)
 {
-        char *s = NULL;
-        size_t len;
-        long pid;
-
-        if (fs_read_file(p->pid, 64, &s, &len) < 0)
-                return 0;
-        pid = strtol(s, NULL, 10);
-        free(s);
-        return pid > 0 && pid_alive((pid_t)pid) ? (pid_t)pid : 0;
+        return supervise_pid_file(p->pid);
 }
 
 /* The last line of text that says what went wrong (an "Error:" line or a JSON "error" field) into out. */
@@ -173,22 +148,10 @@ static void log_reason(const char *text, char *out, size_t size)
 static void log_tail_reason(const struct caddy_paths *p, off_t from, char *out, size_t size)
 {
         char buf[LOG_TAIL + 1];
-        ssize_t n;
-        int fd = open(p->log, O_RDONLY | O_CLOEXEC);
-        off_t end;
 
         out[0] = '\0';
-        if (fd < 0)
-                return;
-        end = lseek(fd, 0, SEEK_END);
-        if (end - from > LOG_TAIL)
-                from = end - LOG_TAIL;
-        n = pread(fd, buf, LOG_TAIL, from);
-        close(fd);
-        if (n <= 0)
-                return;
-        buf[n] = '\0';
-        log_reason(buf, out, size);
+        if (supervise_log_since(p->log, from, buf, sizeof buf) > 0)
+                log_reason(buf, out, size);
 }
 
 /* A failure to listen becomes the message that names the port and STACK_PROXY_PORT. */
@@ -327,17 +290,17 @@ int caddy_stop(const struct caddy_paths *p, struct error *err)
         int waited;
 
         admin_request(p, "POST", "/stop", "", 5000, NULL, NULL);
-        for (waited = 0; pid && pid_alive(pid) && waited < CADDY_STOP_WAIT_MS; waited += 50) {
+        for (waited = 0; pid && supervise_running(pid) && waited < CADDY_STOP_WAIT_MS; waited += 50) {
                 waitpid(pid, NULL, WNOHANG); /* reaps it when this process started it */
                 nanosleep(&tick, NULL);
         }
-        if (pid && pid_alive(pid)) {
+        if (pid && supervise_running(pid)) {
                 kill(pid, SIGTERM);
-                for (waited = 0; pid_alive(pid) && waited < CADDY_STOP_WAIT_MS; waited += 50) {
+                for (waited = 0; supervise_running(pid) && waited < CADDY_STOP_WAIT_MS; waited += 50) {
                         waitpid(pid, NULL, WNOHANG);
                         nanosleep(&tick, NULL);
                 }
-                if (pid_alive(pid))
+                if (supervise_running(pid))
                         return error_set(err, STACK_ERUNTIME, "the proxy (pid %d) did not stop", (int)pid);
         }
         unlink(p->pid);

@@ -31,8 +31,9 @@
 #define LOG_TAIL     4096
 #define LOG_ROTATE   (1u << 20) /* registry.log over this at a start becomes registry.log.1 */
 #define POLL_MS      50
-#define SUPERVISE_MS 1000 /* how often the supervisor looks at registry/ */
+#define SUPERVISE_MS 200 /* how often the supervisor looks at registry/ and the registry */
 #define HOST_MAX     300
+#define MAX_CONFIG   (1u << 20) /* config.json */
 
 /* ---- settings ---- */
 
@@ -70,20 +71,24 @@ int swreg_options_load(const char *stack_home, struct swreg_options *o, char *bu
         json_error_t je;
         json_t *root, *sw, *v;
         const char *key;
-        size_t used = 0;
-        int r = 0;
+        char *text = NULL;
+        size_t used = 0, len = 0;
+        int r;
 
         if (!o || !buf || !size)
                 return error_set(err, STACK_EFAIL, "swreg_options_load: missing argument");
         memset(o, 0, sizeof *o);
         if (!stack_home || fs_path(path, sizeof path, "%s/" POLICY_CONFIG_FILE, stack_home) < 0)
                 return 0;
-        root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-        if (!root) {
-                if (access(path, F_OK) != 0 && errno == ENOENT)
-                        return 0;
+        r = fs_read_file(path, MAX_CONFIG, &text, &len);
+        if (r == -ENOENT)
+                return 0; /* no file: every default */
+        if (r < 0)
+                return error_errno(err, STACK_EUSAGE, r, "cannot read %s", path);
+        root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+        free(text);
+        if (!root)
                 return error_set(err, STACK_EUSAGE, "%s: %s (line %d)", path, je.text, je.line);
-        }
         sw = json_object_get(root, "swarm");
         if (sw && !json_is_object(sw))
                 r = config_bad(err, path, "swarm", "an object");
@@ -227,24 +232,6 @@ static int paths_init(struct store *s, struct paths *p, struct error *err)
         return 0;
 }
 
-/* Is pid a process that has not exited (a zombie has)? */
-static bool running(pid_t pid)
-{
-        char path[64], *stat = NULL, *paren;
-        size_t len;
-        bool yes;
-
-        if (pid <= 0 || kill(pid, 0) < 0)
-                return false;
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-        if (fs_read_file(path, 4096, &stat, &len) < 0)
-                return false;
-        paren = strrchr(stat, ')'); /* "pid (comm) S ...": comm may hold spaces and parentheses */
-        yes = !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
-        free(stat);
-        return yes;
-}
-
 /* Is pid a live docker-registry (p->bin) serving this store's config.yml? */
 static bool is_ours(const struct paths *p, pid_t pid)
 {
@@ -253,7 +240,7 @@ static bool is_ours(const struct paths *p, pid_t pid)
         ssize_t n;
         bool yes = false;
 
-        if (!running(pid))
+        if (!supervise_running(pid))
                 return false;
         snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
         n = readlink(path, exe, sizeof exe - 1);
@@ -275,15 +262,9 @@ static bool is_ours(const struct paths *p, pid_t pid)
 /* The pid the pid file names when it is our registry, else 0. */
 static pid_t our_pid(const struct paths *p)
 {
-        char *s = NULL;
-        size_t len;
-        long pid;
+        pid_t pid = supervise_pid_file(p->pid);
 
-        if (fs_read_file(p->pid, 64, &s, &len) < 0)
-                return 0;
-        pid = strtol(s, NULL, 10);
-        free(s);
-        return pid > 0 && is_ours(p, (pid_t)pid) ? (pid_t)pid : 0;
+        return pid && is_ours(p, pid) ? pid : 0;
 }
 
 /* The host a running registry was told (its config.yml's "addr:" line) into out; "" when none. */
@@ -395,7 +376,7 @@ static int stop_pid(const struct paths *p, pid_t pid, struct error *err)
                 if (is_ours(p, pid))
                         return error_set(err, STACK_ERUNTIME, "the managed registry (pid %d) did not stop", (int)pid);
         }
-        for (waited = 0; sup && running(sup) && waited < SWREG_STOP_WAIT_MS; waited += POLL_MS) {
+        for (waited = 0; sup && supervise_running(sup) && waited < SWREG_STOP_WAIT_MS; waited += POLL_MS) {
                 waitpid(sup, NULL, WNOHANG); /* reaps it when this process started it */
                 sleep_ms(POLL_MS);
         }
@@ -435,22 +416,9 @@ static int port_free(const char *addr, unsigned port)
 static void log_tail(const struct paths *p, off_t from, char *out, size_t size)
 {
         char buf[LOG_TAIL + 1];
-        ssize_t n;
-        off_t end;
-        int fd = open(p->log, O_RDONLY | O_CLOEXEC);
 
-        out[0] = 0;
-        if (fd < 0)
-                return;
-        end = lseek(fd, 0, SEEK_END);
-        if (end - from > LOG_TAIL)
-                from = end - LOG_TAIL;
-        n = pread(fd, buf, LOG_TAIL, from);
-        close(fd);
-        if (n > 0) {
-                buf[n] = 0;
-                error_last_line(buf, out, size);
-        }
+        supervise_log_since(p->log, from, buf, sizeof buf);
+        error_last_line(buf, out, size);
 }
 
 /* Why the registry cannot listen on host, in words that say what to change. */

@@ -29,19 +29,28 @@ static void target_is(const char *ref, const char *want)
 
 static void reference_splits_at_its_host_and_tag(void **state)
 {
+        static const struct {
+                const char *ref;
+                size_t domain, repo;
+        } t[] = {
+                {"nginx", 0, 5},
+                {"nginx:1.25", 0, 5},
+                {"library/nginx", 0, 13},
+                {"ghcr.io/o/app:1", 7, 13},
+                {"127.0.0.1:5000/app", 14, 18},
+                {"127.0.0.1:5000/app:2", 14, 18},
+                {"localhost/app", 9, 13},
+                {"local/app", 0, 9},
+                {"app@sha256:ab", 0, 3},
+                {"app:1@sha256:ab", 0, 3},
+        };
+
         (void)state;
-        assert_int_equal(engine_ref_domain_len("nginx:1.25"), 0);
-        assert_int_equal(engine_ref_domain_len("library/nginx"), 0);
-        assert_int_equal(engine_ref_domain_len("ghcr.io/o/app:1"), 7);
-        assert_int_equal(engine_ref_domain_len("127.0.0.1:5000/app"), 14);
-        assert_int_equal(engine_ref_domain_len("localhost/app"), 9);
-        assert_int_equal(engine_ref_domain_len("local/app"), 0);
-        assert_int_equal(engine_ref_repo_len("nginx"), 5);
-        assert_int_equal(engine_ref_repo_len("nginx:1.25"), 5);
-        assert_int_equal(engine_ref_repo_len("127.0.0.1:5000/app"), 18);
-        assert_int_equal(engine_ref_repo_len("127.0.0.1:5000/app:2"), 18);
-        assert_int_equal(engine_ref_repo_len("app@sha256:ab"), 3);
-        assert_int_equal(engine_ref_repo_len("app:1@sha256:ab"), 3);
+        for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+                if (engine_ref_domain_len(t[i].ref) != t[i].domain || engine_ref_repo_len(t[i].ref) != t[i].repo)
+                        fail_msg("%s: domain %zu repo %zu, want %zu %zu", t[i].ref, engine_ref_domain_len(t[i].ref),
+                                 engine_ref_repo_len(t[i].ref), t[i].domain, t[i].repo);
+        }
 }
 
 static void push_target_keeps_path_and_tag_without_the_source_registry(void **state)
