@@ -8,7 +8,7 @@
 # the Engine, `docker pull <host>/<repo>@sha256:...` gives back the same image id; killed, the registry is started
 # again by the next ensure with its data; a port held by another program, or by another store's registry, is a
 # clear error and leaves that one alone; bad settings are exit 2; a named registry starts nothing; stop leaves no
-# process; removing registry/ stops it too.
+# process, and a push then fails naming the image (the Engine's names as before); removing registry/ stops it too.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/image_lib.sh"
 set -euo pipefail
@@ -137,6 +137,9 @@ assert_exit 0 "$T" stop
 [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HOST/v2/" || true)" = 000 ] || die "something still answers on $HOST"
 assert_exit 0 "$T" stop
 [ -d "$H1/registry/data/docker" ] || die "stop removed the data"
+assert_exit 5 "$T" push "$HOST" "$NS/app:1" "$ID"
+grep -q "pushing $HOST/$NS/app:1: .*connection refused" <<<"$LAST_STDERR" || die "push to a stopped registry: $LAST_STDERR"
+assert_eq "[$NS/app:1]" "$("$D" image inspect -f '{{.RepoTags}}' "$ID")" "the Engine's names after a failed push"
 
 info "registry/ removed: its supervisor stops it"
 assert_exit 0 "$T" ensure
