@@ -546,8 +546,8 @@ int swreg_ensure(struct store *s, const struct swreg_options *o, char *ret_host,
         if (pid) {
                 configured_host(&p, was, sizeof was);
                 if (!strcmp(was, host)) {
-                        /* ours, told this address: it answers, or it is starting (another command started it) */
-                        for (int waited = 0; r == 0 && waited < SWREG_START_WAIT_MS; waited += POLL_MS) {
+                        /* ours, told this address: it answers (a busy one within the start's time) */
+                        for (int waited = 0; waited < SWREG_START_WAIT_MS; waited += POLL_MS) {
                                 if (probe(host, 1000, NULL) == 200)
                                         goto done;
                                 if (!our_pid(&p))
