@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#define USAGE                                                                                                    \
+#define USAGE                                                                                                       \
         "usage: stack swarm registry status [--json]   is the managed registry running, where, with what storage\n" \
-        "       stack swarm registry start             start it (it starts by itself before a swarm deploy)\n"     \
-        "       stack swarm registry stop              stop it (what it stores stays)\n"                           \
-        "Settings: $STACK_HOME/config.json \"swarm\": {\"registry_port\": 45000, \"registry_addr\": \"IP\"}, or\n"   \
+        "       stack swarm registry start             start it (it starts by itself before a swarm deploy)\n"      \
+        "       stack swarm registry stop              stop it (what it stores stays)\n"                            \
+        "Settings: $STACK_HOME/config.json \"swarm\": {\"registry_port\": 45000, \"registry_addr\": \"IP\"}, or\n"  \
         "{\"registry\": \"host:port\"} for a registry you run (then stack starts none).\n"
 
 static int print_status(const struct swreg_status *st, bool json)
@@ -42,8 +42,8 @@ int cmd_swarm_registry(int argc, char **argv)
 {
         bool json = false;
         struct store *s = NULL;
-        const struct cli_command c = {"swarm registry", USAGE, NULL, &json,
-                                      .args = {1, 1, "wants status, start or stop"}, .store = &s};
+        const struct cli_command c = {
+                "swarm registry", USAGE, NULL, &json, .args = {1, 1, "wants status, start or stop"}, .store = &s};
         struct error err = ERROR_INIT;
         struct swreg_options o;
         struct swreg_status st;
