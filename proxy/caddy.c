@@ -22,6 +22,7 @@
 #include "base/buf.h"
 #include "frontdoor.h"
 #include "base/fsutil.h"
+#include "base/supervise.h"
 
 #define ADMIN_BODY_MAX (4 * 1024 * 1024)
 #define LOG_TAIL       4096
@@ -125,34 +126,9 @@ bool caddy_running(const struct caddy_paths *p)
         return admin_request(p, "GET", "/config/admin", NULL, 2000, NULL, NULL) == 0;
 }
 
-static bool pid_alive(pid_t pid)
-{
-        char path[64], *stat = NULL, *close_paren;
-        size_t len;
-        bool alive = false;
-
-        if (pid <= 0 || kill(pid, 0) < 0)
-                return false;
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-        if (fs_read_file(path, 4096, &stat, &len) < 0)
-                return true;
-        close_paren = strrchr(stat, ')');
-        alive = !close_paren || close_paren[1] != ' ' || close_paren[2] != 'Z';
-        free(stat);
-        return alive;
-}
-
 pid_t caddy_pid(const struct caddy_paths *p)
 {
-        char *s = NULL;
-        size_t len;
-        long pid;
-
-        if (fs_read_file(p->pid, 64, &s, &len) < 0)
-                return 0;
-        pid = strtol(s, NULL, 10);
-        free(s);
-        return pid > 0 && pid_alive((pid_t)pid) ? (pid_t)pid : 0;
+        return supervise_pid_file(p->pid);
 }
 
 /* The last line of text that says what went wrong (an "Error:" line or a JSON "error" field) into out. */
@@ -172,22 +148,10 @@ static void log_reason(const char *text, char *out, size_t size)
 static void log_tail_reason(const struct caddy_paths *p, off_t from, char *out, size_t size)
 {
         char buf[LOG_TAIL + 1];
-        ssize_t n;
-        int fd = open(p->log, O_RDONLY | O_CLOEXEC);
-        off_t end;
 
         out[0] = '\0';
-        if (fd < 0)
-                return;
-        end = lseek(fd, 0, SEEK_END);
-        if (end - from > LOG_TAIL)
-                from = end - LOG_TAIL;
-        n = pread(fd, buf, LOG_TAIL, from);
-        close(fd);
-        if (n <= 0)
-                return;
-        buf[n] = '\0';
-        log_reason(buf, out, size);
+        if (supervise_log_since(p->log, from, buf, sizeof buf) > 0)
+                log_reason(buf, out, size);
 }
 
 /* A failure to listen becomes the message that names the port and STACK_PROXY_PORT. */
@@ -204,110 +168,32 @@ static int fail_reason(struct error *err, const char *what, const char *reason, 
         return error_set(err, STACK_ERUNTIME, "%s: %s", what, *reason ? reason : "no reason given (see the log)");
 }
 
-static void caddy_exec(const struct caddy_paths *p, const char *bin)
-{
-        char cfg_home[PATH_MAX], data_home[PATH_MAX];
-
-        if (chdir(p->dir) < 0)
-                _exit(127);
-        if (fs_path(cfg_home, sizeof cfg_home, "%s/config", p->dir) < 0 ||
-            fs_path(data_home, sizeof data_home, "%s/data", p->dir) < 0)
-                _exit(127);
-        setenv("XDG_CONFIG_HOME", cfg_home, 1);
-        setenv("XDG_DATA_HOME", data_home, 1);
-        setenv("HOME", p->dir, 1);
-        execl(bin, "caddy", "run", "--config", p->config, "--pidfile", p->pid, (char *)NULL);
-        _exit(127);
-}
-
-static volatile sig_atomic_t supervisor_stop;
-
-static void on_term(int sig)
-{
-        (void)sig;
-        supervisor_stop = 1;
-}
-
-/* The supervisor: Caddy's parent, in Caddy's session. Caddy cannot watch a directory, so every
- * FRONTDOOR_POLL_MS this looks at the store's proxy/ directory; gone (or replaced: another inode), it stops Caddy
- * (SIGTERM, SIGKILL after CADDY_STOP_WAIT_MS) and exits. SIGTERM to the supervisor stops Caddy too. It exits
- * with Caddy's status when Caddy exits. Only async-signal-safe calls: the process that forked it may have
- * threads (the daemon). */
-static void supervise(const struct caddy_paths *p, const char *bin, const struct stat *dir_st)
-{
-        struct timespec tick = {0, FRONTDOOR_POLL_MS * 1000L * 1000L};
-        struct sigaction sa;
-        struct stat st;
-        pid_t caddy;
-        int status, waited;
-
-        prctl(PR_SET_NAME, "stack-frontdoor", 0, 0, 0); /* what ps shows for it */
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_term;
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        caddy = fork();
-        if (caddy < 0)
-                _exit(127);
-        if (caddy == 0) {
-                sa.sa_handler = SIG_DFL;
-                sigaction(SIGTERM, &sa, NULL);
-                sigaction(SIGINT, &sa, NULL);
-                caddy_exec(p, bin);
-        }
-        for (;;) {
-                if (waitpid(caddy, &status, WNOHANG) == caddy)
-                        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
-                if (supervisor_stop || stat(p->dir, &st) < 0 || st.st_ino != dir_st->st_ino ||
-                    st.st_dev != dir_st->st_dev)
-                        break;
-                nanosleep(&tick, NULL);
-        }
-        kill(caddy, SIGTERM);
-        for (waited = 0; waited < CADDY_STOP_WAIT_MS; waited += 50) {
-                struct timespec t = {0, 50 * 1000 * 1000};
-
-                if (waitpid(caddy, &status, WNOHANG) == caddy)
-                        _exit(0);
-                nanosleep(&t, NULL);
-        }
-        kill(caddy, SIGKILL);
-        waitpid(caddy, &status, 0);
-        _exit(0);
-}
-
-static void child_exec(const struct caddy_paths *p, const char *bin, const struct stat *dir_st)
-{
-        int fd;
-
-        setsid();
-        fd = open("/dev/null", O_RDONLY);
-        if (fd >= 0) {
-                dup2(fd, 0);
-                close(fd);
-        }
-        fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-                dup2(fd, 1);
-                dup2(fd, 2);
-                close(fd);
-        }
-        for (int i = 3; i < 1024; i++)
-                close(i);
-        supervise(p, bin, dir_st);
-}
-
 /* Start the supervisor (and Caddy under it); wait until the admin API answers. */
-static int start_supervised(const struct caddy_paths *p, const char *bin, const struct stat *dir_st, const char *config,
-                            int port, struct error *err)
+static int start_supervised(const struct caddy_paths *p, const char *bin, const char *config, int port,
+                            struct error *err)
 {
-        char reason[512];
+        char reason[512], cfg_home[PATH_MAX + 32], data_home[PATH_MAX + 32], home[PATH_MAX + 8];
+        const char *argv[] = {"caddy", "run", "--config", p->config, "--pidfile", p->pid, NULL};
+        const char *env[] = {cfg_home, data_home, home, NULL};
+        struct supervise_spec sp = {.name = "stack-frontdoor",
+                                    .what = "the proxy",
+                                    .dir = p->dir,
+                                    .log = p->log,
+                                    .path = bin,
+                                    .argv = argv,
+                                    .env_set = env,
+                                    .poll_ms = FRONTDOOR_POLL_MS,
+                                    .stop_wait_ms = CADDY_STOP_WAIT_MS};
         struct timespec tick = {0, 50 * 1000 * 1000};
         struct stat st;
         off_t log_from = 0;
         pid_t pid;
         int r, status;
 
+        if (fs_path(cfg_home, sizeof cfg_home, "XDG_CONFIG_HOME=%s/config", p->dir) < 0 ||
+            fs_path(data_home, sizeof data_home, "XDG_DATA_HOME=%s/data", p->dir) < 0 ||
+            fs_path(home, sizeof home, "HOME=%s", p->dir) < 0)
+                return error_set(err, STACK_ESTORE, "store path too long: %s", p->dir);
         r = fs_write_atomic(p->config, config, strlen(config), 0600);
         if (r < 0)
                 return error_errno(err, STACK_ESTORE, r, "cannot write %s", p->config);
@@ -315,11 +201,9 @@ static int start_supervised(const struct caddy_paths *p, const char *bin, const 
         unlink(p->pid);
         if (stat(p->log, &st) == 0)
                 log_from = st.st_size;
-        pid = fork();
-        if (pid < 0)
-                return error_errno(err, STACK_ERUNTIME, -errno, "cannot start the proxy");
-        if (pid == 0)
-                child_exec(p, bin, dir_st);
+        r = supervise_start(&sp, &pid, err);
+        if (r < 0)
+                return r;
         for (int waited = 0; waited < CADDY_START_WAIT_MS; waited += 50) {
                 if (waitpid(pid, &status, WNOHANG) == pid) {
                         log_tail_reason(p, log_from, reason, sizeof reason);
@@ -353,7 +237,7 @@ int caddy_start(const struct caddy_paths *p, const char *home, const char *confi
                 return error_errno(err, STACK_ESTORE, -errno, "cannot stat %s", p->dir);
         r = frontdoor_claim(&door, home, p->dir, port, http_port, err);
         if (r == 0)
-                r = start_supervised(p, bin, &dir_st, config, port, err);
+                r = start_supervised(p, bin, config, port, err);
         for (int waited = 0; r == 0 && caddy_pid(p) == 0 && waited < 2000; waited += 50)
                 nanosleep(&tick, NULL); /* the pid file comes with the config loaded */
         if (r == 0 && frontdoor_commit(&door, caddy_pid(p)) < 0) {
@@ -406,17 +290,17 @@ int caddy_stop(const struct caddy_paths *p, struct error *err)
         int waited;
 
         admin_request(p, "POST", "/stop", "", 5000, NULL, NULL);
-        for (waited = 0; pid && pid_alive(pid) && waited < CADDY_STOP_WAIT_MS; waited += 50) {
+        for (waited = 0; pid && supervise_running(pid) && waited < CADDY_STOP_WAIT_MS; waited += 50) {
                 waitpid(pid, NULL, WNOHANG); /* reaps it when this process started it */
                 nanosleep(&tick, NULL);
         }
-        if (pid && pid_alive(pid)) {
+        if (pid && supervise_running(pid)) {
                 kill(pid, SIGTERM);
-                for (waited = 0; pid_alive(pid) && waited < CADDY_STOP_WAIT_MS; waited += 50) {
+                for (waited = 0; supervise_running(pid) && waited < CADDY_STOP_WAIT_MS; waited += 50) {
                         waitpid(pid, NULL, WNOHANG);
                         nanosleep(&tick, NULL);
                 }
-                if (pid_alive(pid))
+                if (supervise_running(pid))
                         return error_set(err, STACK_ERUNTIME, "the proxy (pid %d) did not stop", (int)pid);
         }
         unlink(p->pid);

@@ -20,6 +20,7 @@
 
 #include "caddy.h"
 #include "base/fsutil.h"
+#include "base/supervise.h"
 
 /* The registry directory: made 0700 when missing; refused unless it is a directory of ours no one else can
  * write (a /tmp name another user made first must not decide which proxy runs). */
@@ -102,22 +103,13 @@ static bool is_caddy(pid_t pid)
         size_t len;
         bool yes;
 
-        if (pid <= 0 || kill(pid, 0) < 0)
+        if (!supervise_running(pid))
                 return false;
         snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
         if (fs_read_file(path, 64, &comm, &len) < 0)
                 return false;
         yes = strncmp(comm, "caddy", 5) == 0 && (comm[5] == '\n' || comm[5] == '\0');
         free(comm);
-        if (!yes)
-                return false;
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-        if (fs_read_file(path, 4096, &comm, &len) == 0) {
-                char *paren = strrchr(comm, ')');
-
-                yes = !(paren && paren[1] == ' ' && paren[2] == 'Z');
-                free(comm);
-        }
         return yes;
 }
 

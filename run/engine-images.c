@@ -1,5 +1,6 @@
 /* engine-images.c - images: present?, load (streamed from a store object or assembled from its parts), build,
- * and removing those stack loaded (gc --images). spec/run.md "Engine": "Image load", "Image build".
+ * pull, push, and removing those stack loaded (gc --images). spec/run.md "Engine": "Image load", "Image build",
+ * "Registry images", "The managed registry".
  */
 #include "engine.h"
 #include "engine-int.h"
@@ -82,6 +83,7 @@ struct load_answer {
         char *text;                  /* the start of an answer that is not JSON */
         engine_progress_fn progress; /* a pull's progress lines, or NULL */
         void *progress_ctx;
+        char digest[80]; /* a push's {"aux": {"Digest": "sha256:..."}}, "" when none came */
 };
 
 /* *slot = a tidied copy of m, unless it holds one already. */
@@ -98,9 +100,12 @@ static void keep_first(struct load_answer *a, char **slot, const char *m)
 static void load_object(struct load_answer *a, json_t *o)
 {
         const char *m = json_string_value(json_object_get(json_object_get(o, "errorDetail"), "message"));
+        const char *dg = json_string_value(json_object_get(json_object_get(o, "aux"), "Digest"));
 
         keep_first(a, &a->error, m ? m : json_string_value(json_object_get(o, "error")));
         keep_first(a, &a->message, json_string_value(json_object_get(o, "message")));
+        if (dg && !strncmp(dg, "sha256:", 7) && strlen(dg) == 7 + 64 && strspn(dg + 7, "0123456789abcdef") == 64)
+                snprintf(a->digest, sizeof a->digest, "%s", dg); /* the last one: a push names one image */
         if (a->progress && json_is_string(json_object_get(o, "status"))) {
                 json_t *d = json_object_get(o, "progressDetail");
                 struct engine_progress p = {
@@ -369,19 +374,38 @@ static int pull_fail(const char *ref, enum answer_fault f, long status, const ch
         return error_set(err, STACK_ENETWORK, "pulling %s: %s", ref, m);
 }
 
+/* A literal part of a path (its '?', '&', '=' are not escaped); false when it does not fit. */
+static bool lit(char *path, size_t cap, const char *s)
+{
+        size_t have = strlen(path);
+
+        return (size_t)snprintf(path + have, cap - have, "%s", s) < cap - have;
+}
+
+/* A POST whose answer is the pull/push stream (no body): a's lines read as they come. */
+static CURLcode post_stream(struct engine *e, const char *path, const char *auth, struct load_answer *a,
+                            long *ret_status)
+{
+        struct engine_transfer t = {.method = "POST",
+                                    .path = path,
+                                    .write = load_write,
+                                    .write_ud = a,
+                                    .content_type = "application/json",
+                                    .body = "",
+                                    .body_len = 0,
+                                    .auth = auth};
+        CURLcode c = engine_perform(e, &t, ret_status);
+
+        if (a->line.len && !a->line.toobig)
+                load_line(a, a->line.p, a->line.len);
+        return c;
+}
+
 int engine_image_pull(struct engine *e, const char *ref, const char *auth, engine_progress_fn progress, void *ctx,
                       struct error *err)
 {
         struct load_answer a = {.line = BUF_INIT(MAX_LOAD_LINE), .progress = progress, .progress_ctx = ctx};
         char path[1200] = "/images/create?fromImage=";
-        struct engine_transfer t = {.method = "POST",
-                                    .path = path,
-                                    .write = load_write,
-                                    .write_ud = &a,
-                                    .content_type = "application/json",
-                                    .body = "",
-                                    .body_len = 0,
-                                    .auth = auth};
         long status = 0;
         CURLcode c;
 
@@ -389,26 +413,78 @@ int engine_image_pull(struct engine *e, const char *ref, const char *auth, engin
                 return error_set(err, STACK_EFAIL, "engine_image_pull: missing argument");
         if (engine_path_append(path, sizeof path, ref) < 0)
                 return error_set(err, STACK_EREJECT, "image reference too long: %.64s...", ref);
-        c = engine_perform(e, &t, &status);
-        if (a.line.len && !a.line.toobig)
-                load_line(&a, a.line.p, a.line.len);
+        c = post_stream(e, path, auth, &a, &status);
         return answer_result(e, &a, c, status, "/images/create", ref, pull_fail, err);
+}
+
+static int push_fail(const char *ref, enum answer_fault f, long status, const char *m, struct error *err)
+{
+        if (f == FAULT_TOOBIG || f == FAULT_STATUS)
+                return error_set(err, STACK_ERUNTIME, "pushing %s: the Engine answered HTTP %ld%s", ref, status,
+                                 f == FAULT_TOOBIG ? " with a line too long" : "");
+        return error_set(err, STACK_ERUNTIME, "pushing %s: %s", ref, m);
+}
+
+int engine_image_push(struct engine *e, const char *ref, const char *auth, engine_progress_fn progress, void *ctx,
+                      char *ret_digest, size_t size, struct error *err)
+{
+        struct load_answer a = {.line = BUF_INIT(MAX_LOAD_LINE), .progress = progress, .progress_ctx = ctx};
+        char path[1400] = "/images/", repo[1024];
+        size_t rl;
+        long status = 0;
+        CURLcode c;
+        int r;
+
+        if (!e || !ref || !*ref || !ret_digest || !size)
+                return error_set(err, STACK_EFAIL, "engine_image_push: missing argument");
+        rl = engine_ref_repo_len(ref);
+        if (ref[rl] != ':' || strchr(ref, '@') || rl >= sizeof repo)
+                return error_set(err, STACK_EREJECT, "cannot push %.256s: a push needs a reference REPO:TAG", ref);
+        memcpy(repo, ref, rl);
+        repo[rl] = 0;
+        if (engine_path_append(path, sizeof path, repo) < 0 || !lit(path, sizeof path, "/push?tag=") ||
+            engine_path_append(path, sizeof path, ref + rl + 1) < 0)
+                return error_set(err, STACK_EREJECT, "image reference too long: %.64s...", ref);
+        /* The Engine refuses a push without the header (API 1.41: "missing X-Registry-Auth"): "{}" is none. */
+        c = post_stream(e, path, auth ? auth : "e30=", &a, &status);
+        if (!a.oom && !a.line.oom && !a.error && status >= 200 && status <= 299 && c == CURLE_OK) {
+                if (!a.digest[0] || strlen(a.digest) >= size) {
+                        load_answer_release(&a);
+                        return error_set(err, STACK_ERUNTIME, "pushing %s: the Engine did not say the digest pushed",
+                                         ref);
+                }
+                snprintf(ret_digest, size, "%s", a.digest);
+        }
+        r = answer_result(e, &a, c, status, "/images/push", ref, push_fail, err);
+        if (r < 0)
+                ret_digest[0] = 0;
+        return r;
 }
 
 void engine_image_info_release(struct engine_image_info *i)
 {
         strv_free(i->repo_digests);
-        i->repo_digests = NULL;
+        strv_free(i->repo_tags);
+        i->repo_digests = i->repo_tags = NULL;
+}
+
+/* The strings of a JSON array added to s. */
+static int strings_of(json_t *a, struct engine_strv *s)
+{
+        json_t *v;
+        size_t i;
+
+        json_array_foreach(a, i, v) if (json_is_string(v) && engine_strv_add(s, json_string_value(v)) < 0) return -1;
+        return 0;
 }
 
 int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_info *ret, struct error *err)
 {
         char path[1024];
-        json_t *j = NULL, *v;
-        struct engine_strv rd = {0};
+        json_t *j = NULL;
+        struct engine_strv rd = {0}, rt = {0};
         long status = 0;
-        bool oom = false;
-        size_t i;
+        bool oom;
         int r;
 
         memset(ret, 0, sizeof *ret);
@@ -422,9 +498,10 @@ int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_
 
         if (id_ok)
                 snprintf(ret->id, sizeof ret->id, "%s", id);
-        json_array_foreach(json_object_get(j, "RepoDigests"), i,
-                           v) if (json_is_string(v) && engine_strv_add(&rd, json_string_value(v)) < 0) oom = true;
+        oom = strings_of(json_object_get(j, "RepoDigests"), &rd) < 0 ||
+              strings_of(json_object_get(j, "RepoTags"), &rt) < 0;
         ret->repo_digests = rd.v;
+        ret->repo_tags = rt.v;
         ret->size = (uint64_t)json_integer_value(json_object_get(j, "Size"));
         ret->layers = (unsigned)json_array_size(json_object_get(json_object_get(j, "RootFS"), "Layers"));
         json_decref(j);
@@ -501,31 +578,43 @@ int engine_image_save(struct engine *e, const char *ref, engine_write_fn write, 
         return r;
 }
 
-/* A literal part of a path (its '?', '&', '=' are not escaped); false when it does not fit. */
-static bool lit(char *path, size_t cap, const char *s)
+size_t engine_ref_domain_len(const char *ref)
 {
-        size_t have = strlen(path);
+        const char *slash = strchr(ref, '/');
+        size_t n = slash ? (size_t)(slash - ref) : 0;
 
-        return (size_t)snprintf(path + have, cap - have, "%s", s) < cap - have;
+        /* "library/nginx" names no registry: only a first component that could be a host name does */
+        if (n && (memchr(ref, '.', n) || memchr(ref, ':', n) || (n == 9 && !strncmp(ref, "localhost", 9))))
+                return n;
+        return 0;
+}
+
+size_t engine_ref_repo_len(const char *ref)
+{
+        const char *at = strchr(ref, '@');
+        size_t end = at ? (size_t)(at - ref) : strlen(ref);
+        const char *slash = memrchr(ref, '/', end), *colon = memrchr(ref, ':', end);
+
+        /* the tag is after the last ':' that follows the last '/' (a registry's port is not one) */
+        return colon && (!slash || colon > slash) ? (size_t)(colon - ref) : end;
 }
 
 int engine_image_tag(struct engine *e, const char *id, const char *ref, struct error *err)
 {
-        char path[1400] = "/images/", repo[1024];
-        const char *slash = strrchr(ref, '/'), *colon = strrchr(ref, ':');
-        size_t rl;
+        char path[1400] = "/images/", repo[1024], tag[256] = "latest";
+        size_t rl = engine_ref_repo_len(ref), tl = ref[rl] == ':' ? strcspn(ref + rl + 1, "@") : 0;
 
-        /* repo and tag: the tag is after the last ':' that follows the last '/' (a registry's port is not one) */
-        if (!colon || (slash && colon < slash))
-                colon = NULL;
-        rl = colon ? (size_t)(colon - ref) : strlen(ref);
-        if (rl >= sizeof repo)
+        if (rl >= sizeof repo || tl >= sizeof tag)
                 return error_set(err, STACK_EREJECT, "image reference too long: %.64s...", ref);
         memcpy(repo, ref, rl);
         repo[rl] = 0;
+        if (tl) {
+                memcpy(tag, ref + rl + 1, tl);
+                tag[tl] = 0;
+        }
         if (engine_path_append(path, sizeof path, id) < 0 || !lit(path, sizeof path, "/tag?repo=") ||
             engine_path_append(path, sizeof path, repo) < 0 || !lit(path, sizeof path, "&tag=") ||
-            engine_path_append(path, sizeof path, colon ? colon + 1 : "latest") < 0)
+            engine_path_append(path, sizeof path, tag) < 0)
                 return error_set(err, STACK_EREJECT, "image reference too long: %.64s...", ref);
         return engine_call_json(e, "POST", path, NULL, NULL, err);
 }

@@ -48,10 +48,18 @@ int engine_image_load_stream(struct engine *e, engine_read_fn read, void *ctx, u
  * ("Downloading" with bytes current/total of layer id, "Pull complete", ...). A reference the registry lacks or
  * refuses is STACK_ERUNTIME, a registry that cannot be reached or fails (5xx, a cut or damaged blob) is
  * STACK_ENETWORK, each with the Engine's message.
- * engine_image_inspect(): GET /images/{ref}/json: Id, RepoDigests, Size, the number of RootFS layers; ret->id
- * "" when the Engine lacks it. engine_image_info_release() frees the digests. engine_image_save(): GET /images/{ref}/get, the docker save tar handed to write
+ * engine_image_inspect(): GET /images/{ref}/json: Id, RepoDigests, RepoTags, Size, the number of RootFS layers; ret->id
+ * "" when the Engine lacks it. engine_image_info_release() frees the digests and tags. engine_image_save(): GET /images/{ref}/get, the docker save tar handed to write
  * as it arrives (a write failure stops it with write's code). engine_image_tag(): POST /images/{id}/tag, so ref
- * names the image id. */
+ * names the image id.
+ * engine_image_push(): POST /images/{repo}/push?tag=TAG for ref "REPO:TAG" (the Engine's image of that name, to
+ * the registry REPO names), auth the X-Registry-Auth value (NULL: "{}", no credentials: the Engine wants the
+ * header); progress as a pull's ("Pushed", "Layer already exists", ...). ret_digest gets the manifest digest the
+ * stream's aux line names ("sha256:..."); a push the registry or the Engine refuses, or one that names no digest,
+ * is STACK_ERUNTIME with the Engine's message.
+ * engine_ref_domain_len(), engine_ref_repo_len(): the one split of an image reference "[DOMAIN/]PATH[:TAG][@DIGEST]"
+ * that stack uses: the length of its registry host (a first component that holds a '.' or a ':', or is
+ * "localhost"; 0 for none: Docker Hub), and of its repository DOMAIN/PATH (what precedes ":TAG" or "@DIGEST"). */
 struct engine_progress {
         const char *id, *status; /* id: a layer (short digest) or the reference; may be NULL */
         uint64_t current, total; /* bytes, 0 when the line has none */
@@ -61,6 +69,7 @@ typedef int (*engine_write_fn)(void *ctx, const void *buf, size_t n, struct erro
 struct engine_image_info {
         char id[80];         /* "sha256:<64 hex>", "" when the Engine lacks the image */
         char **repo_digests; /* NULL-terminated "repo@sha256:...", or NULL */
+        char **repo_tags;    /* NULL-terminated "repo:tag", or NULL */
         uint64_t size;
         unsigned layers;
 };
@@ -70,6 +79,10 @@ int engine_image_inspect(struct engine *e, const char *ref, struct engine_image_
 void engine_image_info_release(struct engine_image_info *i);
 int engine_image_save(struct engine *e, const char *ref, engine_write_fn write, void *ctx, struct error *err);
 int engine_image_tag(struct engine *e, const char *id, const char *ref, struct error *err);
+int engine_image_push(struct engine *e, const char *ref, const char *auth, engine_progress_fn progress, void *ctx,
+                      char *ret_digest, size_t size, struct error *err);
+size_t engine_ref_domain_len(const char *ref);
+size_t engine_ref_repo_len(const char *ref);
 
 struct engine_container {
         char *id, *name, *service; /* service: label com.docker.compose.service */

@@ -29,8 +29,7 @@
 /* "name" and "name:latest" are one image; a digest or a tag is kept as written. */
 static void ref_normal(const char *ref, char *out, size_t size)
 {
-        const char *slash = strrchr(ref, '/'), *colon = strrchr(ref, ':');
-        bool tagged = strchr(ref, '@') || (colon && (!slash || colon > slash));
+        bool tagged = ref[engine_ref_repo_len(ref)] != 0;
 
         snprintf(out, size, "%s%s", ref, tagged ? "" : ":latest");
 }
@@ -110,17 +109,15 @@ bool regimages_keep(const char *home, const char *slug)
 
 /* ---- credentials: the person's Docker config, when it has some for the registry ---- */
 
-/* The X-Registry-Auth value for ref's registry from $DOCKER_CONFIG/config.json (else ~/.docker/config.json)
- * "auths" {"host": {"auth": base64("user:password")}}; NULL when there is none. */
-static char *registry_auth(const char *ref)
+char *regimages_auth(const char *ref)
 {
-        const char *dir = getenv("DOCKER_CONFIG"), *home = getenv("HOME"), *slash = strchr(ref, '/'), *b64;
+        const char *dir = getenv("DOCKER_CONFIG"), *home = getenv("HOME"), *b64;
         char path[PATH_MAX], host[256], plain[1024], *colon, *out = NULL, *text;
         unsigned char enc[2048];
-        size_t olen = 0, hl = slash ? (size_t)(slash - ref) : 0;
+        size_t olen = 0, hl = engine_ref_domain_len(ref);
         json_t *j, *entry;
 
-        if (hl && hl < sizeof host && (memchr(ref, '.', hl) || memchr(ref, ':', hl) || !strncmp(ref, "localhost", hl)))
+        if (hl && hl < sizeof host)
                 snprintf(host, sizeof host, "%.*s", (int)hl, ref);
         else
                 snprintf(host, sizeof host, "https://index.docker.io/v1/");
@@ -295,7 +292,7 @@ static int pull(struct ensure *en, const char *ref, const char *what)
         ref_normal(ref, norm, sizeof norm); /* a name alone would pull every tag */
         if (en->o->say)
                 error_say(en->o->say, en->o->say_ctx, "pulling %s", what);
-        auth = registry_auth(norm);
+        auth = regimages_auth(norm);
         r = engine_image_pull(en->e, norm, auth, en->o->progress ? on_progress : NULL, &pc, en->err);
         free(auth);
         if (r == 0)
@@ -313,7 +310,7 @@ static char *repo_digest_of(const struct engine_image_info *ii, const char *ref)
         if (at)
                 return strdup(ref);
         ref_normal(ref, repo, sizeof repo);
-        rl = strrchr(repo, ':') - repo;
+        rl = engine_ref_repo_len(repo);
         for (size_t i = 0; ii->repo_digests && ii->repo_digests[i]; i++) {
                 const char *rd = ii->repo_digests[i], *rat = strchr(rd, '@');
                 /* "name" is "docker.io/library/name" to the Engine */

@@ -50,5 +50,9 @@ int regimages_needed(const char *compose_path, char *const *bundle_refs, char **
 int regimages_ensure(struct store *s, struct engine *e, const struct version_info *v, char *const *refs,
                      const struct regimages_options *o, struct regimages_result *ret, struct error *err);
 bool regimages_keep(const char *home, const char *slug);
+/* The X-Registry-Auth value for ref's registry (engine_ref_domain_len(); none: Docker Hub) from the person's Docker
+ * config, $DOCKER_CONFIG/config.json (else ~/.docker/config.json) "auths" {"host": {"auth":
+ * base64("user:password")}}; NULL when it has none. A heap string. */
+char *regimages_auth(const char *ref);
 
 #endif
