@@ -41,6 +41,7 @@ int cmd_run(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_swarm(int argc, char **argv);
+int cmd_swarm_registry(int argc, char **argv); /* `stack swarm registry ...`: argv[0] "registry" */
 int cmd_alerts(int argc, char **argv);
 int cmd_stop(int argc, char **argv); /* stop and rm: argv[0] says which, as for approve|deny, pin|unpin,
                                        * upgrade|rollback */

@@ -13,6 +13,7 @@
 
 static const char help[] =
         "usage: stack swarm status [--json]\n"
+        "       stack swarm registry status|start|stop [--json]   the registry every node pulls from\n"
         "What stack sees of the Docker Swarm its Engine belongs to: the swarm's state, its nodes (hostname, id,\n"
         "role, availability, state, address, Engine version) and the stacks deployed on it (stack run --swarm),\n"
         "each with the node that holds its data and the registry its images come from.\n";
@@ -60,8 +61,11 @@ int cmd_swarm(int argc, char **argv)
         struct engine_node *nodes = NULL;
         size_t n = 0;
         json_t *stacks = NULL;
-        int r = cli_parse(&c, argc, argv);
+        int r;
 
+        if (argc > 1 && !strcmp(argv[1], "registry")) /* cli/cmd-swarm-registry.c */
+                return cmd_swarm_registry(argc - 1, argv + 1);
+        r = cli_parse(&c, argc, argv);
         if (r != CLI_PARSED)
                 return r;
         if (strcmp(argv[optind], "status") != 0) {

@@ -394,6 +394,29 @@ static int check_watch(struct error *err, const char *path, json_t *v)
         return 0;
 }
 
+/* "swarm": {"default": bool, "engines": {"<node>": "unix:///path"}, and the registry's keys, which
+ * run/swarm-registry.c checks when a deploy reads them} (spec/run.md "Swarm"). */
+static int check_swarm(struct error *err, const char *path, json_t *v)
+{
+        json_t *x = json_object_get(v, "default"), *engines = json_object_get(v, "engines"), *e;
+        const char *k;
+
+        if (!json_is_object(v))
+                return config_bad(err, path, "swarm", "an object");
+        if (x && !json_is_boolean(x))
+                return config_bad(err, path, "swarm.default", "true or false");
+        if (engines && !json_is_object(engines))
+                return config_bad(err, path, "swarm.engines", "an object of node names and unix:// sockets");
+        json_object_foreach(engines, k, e)
+        {
+                const char *sock = json_string_value(e);
+                if (!sock || strncmp(sock, "unix:///", 8) != 0)
+                        return error_set(err, STACK_EUSAGE,
+                                         "%s: \"swarm.engines.%s\": expected an Engine socket \"unix:///path\"", path, k);
+        }
+        return 0;
+}
+
 int policy_limits_load(const char *home, struct policy_limits *l, struct error *err)
 {
         char path[PATH_MAX];
@@ -428,9 +451,11 @@ int policy_limits_load(const char *home, struct policy_limits *l, struct error *
                         r = check_images(err, path, v);
                 } else if (!strcmp(key, "watch")) { /* read by orch/watch.c */
                         r = check_watch(err, path, v);
+                } else if (!strcmp(key, "swarm")) { /* read by run/runner-swarm.c, run/swarm-registry.c, orch/swarm.c */
+                        r = check_swarm(err, path, v);
                 } else if (strcmp(key, "limits") != 0) {
                         r = error_set(err, STACK_EUSAGE,
-                                      "%s: unknown key \"%s\" (known: limits, api_port, images, watch)", path, key);
+                                      "%s: unknown key \"%s\" (known: limits, api_port, images, watch, swarm)", path, key);
                 }
         }
         limits = json_object_get(root, "limits");
