@@ -29,7 +29,6 @@
 #include "run/regimages.h"
 #include "run/relaunch.h"
 #include "run/swarm-registry.h"
-#include "/tmp/stubs/stubdecl.h"
 #include "store/store.h"
 
 #define SWARM_FILE       ".stack-swarm.yml"
