@@ -22,9 +22,11 @@
 
 #define NODE "node1abc"
 
-static const char *const images[] = {"nginx",    "127.0.0.1:45000/nginx@sha256:aaaa",
-                                     "postgres", "127.0.0.1:45000/postgres@sha256:bbbb",
-                                     NULL,       NULL};
+#define DIGEST_A "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define DIGEST_B "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static const char *const images[] = {
+        "nginx", "127.0.0.1:45000/nginx@" DIGEST_A, "postgres", "127.0.0.1:45000/postgres@" DIGEST_B, NULL, NULL};
 
 /* One effective file and its swarm file in a temporary dir (the run dir). */
 struct sx {
@@ -61,6 +63,20 @@ static void sx_release(struct sx *x)
         x->notes = NULL;
 }
 
+/* With STACK_SWARM_FILES=DIR, every swarm file written is kept as DIR/<n>.yml for
+ * tests/manual/swarm-file-deploy.sh, which deploys them on the local swarm. */
+static void keep(const struct sx *x)
+{
+        static int n;
+        const char *dir = getenv("STACK_SWARM_FILES");
+        char path[PATH_MAX];
+
+        if (!dir || !x->text)
+                return;
+        snprintf(path, sizeof path, "%s/%02d.yml", dir, ++n);
+        assert_int_equal(fs_write_atomic(path, x->text, strlen(x->text), 0644), 0);
+}
+
 static int sx_convert(struct sx *x, const char *yaml)
 {
         size_t len;
@@ -74,6 +90,7 @@ static int sx_convert(struct sx *x, const char *yaml)
         if (r == 0) {
                 assert_int_equal(fs_read_file(x->out, 1 << 20, &x->text, &len), 0);
                 assert_non_null(x->notes);
+                keep(x);
         } else {
                 assert_false(fx_exists(x->out)); /* nothing written on refusal */
                 assert_null(x->notes);
@@ -122,13 +139,14 @@ static void a_checked_file_becomes_a_swarm_file(void **state)
 
         fx_init(&f, NULL, NULL);
         f.swarm = true;
-        assert_int_equal(fx_apply(&f,
-                                  "services:\n  web:\n    image: nginx\n    ports: [\"8080:80\"]\n    depends_on: [db]\n"
-                                  "    environment: {MODE: y}\n    restart: unless-stopped\n"
-                                  "  db:\n    image: postgres\n    volumes: [\"./pgdata:/var/lib/postgresql/data\"]\n"
-                                  "    deploy:\n      replicas: 2\n      update_config: {parallelism: 1}\n",
-                                  0),
-                         0);
+        assert_int_equal(
+                fx_apply(&f,
+                         "services:\n  web:\n    image: nginx\n    ports: [\"8080:80\"]\n    depends_on: [db]\n"
+                         "    environment: {MODE: y}\n    restart: unless-stopped\n"
+                         "  db:\n    image: postgres\n    volumes: [\"./pgdata:/var/lib/postgresql/data\"]\n"
+                         "    deploy:\n      replicas: 2\n      update_config: {parallelism: 1}\n",
+                         0),
+                0);
         assert_int_equal(f.res.n_routes, 1);
         sx_init(&x);
         x.o.routes = f.res.routes;
@@ -137,9 +155,10 @@ static void a_checked_file_becomes_a_swarm_file(void **state)
         if (policy_swarm_file(f.out, x.out, &x.o, &x.notes, &x.err) != 0)
                 fail_msg("refused: %s\n%s", x.err.msg, f.text);
         assert_int_equal(fs_read_file(x.out, 1 << 20, &x.text, &(size_t){0}), 0);
+        keep(&x);
         assert_true(says(&x, "version: \"3.8\""));
-        assert_true(says(&x, "image: \"127.0.0.1:45000/nginx@sha256:aaaa\""));
-        assert_true(says(&x, "image: \"127.0.0.1:45000/postgres@sha256:bbbb\""));
+        assert_true(says(&x, "image: \"127.0.0.1:45000/nginx@" DIGEST_A "\""));
+        assert_true(says(&x, "image: \"127.0.0.1:45000/postgres@" DIGEST_B "\""));
         assert_int_equal(count(x.text, "replicas: 0"), 2);
         assert_true(says(&x, "io.stack.replicas: \"1\""));
         assert_true(says(&x, "io.stack.replicas: \"2\""));
@@ -177,17 +196,17 @@ static void a_checked_file_becomes_a_swarm_file(void **state)
 static void keys_swarm_services_do_not_have_are_refused(void **state)
 {
         static const char *const keys[] = {
-                "build: .",           "container_name: web", "network_mode: host", "pid: host",
-                "ipc: host",          "devices: [/dev/fuse]", "privileged: true",  "cgroup_parent: x",
-                "shm_size: 64m",      "oom_score_adj: 5",    "made_up_key: 1",     "extends: {service: a}",
-                "userns_mode: host",  "profiles: [debug]",
+                "build: .",          "container_name: web",  "network_mode: host", "pid: host",
+                "ipc: host",         "devices: [/dev/fuse]", "privileged: true",   "cgroup_parent: x",
+                "shm_size: 64m",     "oom_score_adj: 5",     "made_up_key: 1",     "extends: {service: a}",
+                "userns_mode: host", "profiles: [debug]",
         };
         char yaml[512], want[128];
 
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
                 snprintf(yaml, sizeof yaml, "services:\n  web:\n    image: nginx\n    %s\n", keys[i]);
-                snprintf(want, sizeof want, "service 'web': %.*s is not supported on swarm",
-                         (int)strcspn(keys[i], ":"), keys[i]);
+                snprintf(want, sizeof want, "service 'web': %.*s is not supported on swarm", (int)strcspn(keys[i], ":"),
+                         keys[i]);
                 refused(yaml, want);
         }
         refused("services:\n  web:\n    image: nginx\n    security_opt: [\"apparmor=unconfined\"]\n",
@@ -242,7 +261,7 @@ static void the_top_level_is_bounded(void **state)
         assert_true(says(&x, "type: tmpfs"));
         assert_true(says(&x, "target: \"/cache\""));
         assert_true(says(&x, "size: 67108864"));
-        assert_true(says(&x, x.dir)); /* the config's file, absolute */
+        assert_true(says(&x, x.dir));        /* the config's file, absolute */
         assert_false(says(&x, "node.id==")); /* tmpfs keeps no data */
         sx_release(&x);
 }
