@@ -287,7 +287,8 @@ static int add_routed_ports(struct sw *s, struct svc *v, struct yamltree_node *o
                 if (strcmp(s->o->routes[i].service, v->name))
                         continue;
                 for (size_t j = 0; j < i; j++)
-                        seen |= !strcmp(s->o->routes[j].service, v->name) && s->o->routes[j].port == s->o->routes[i].port;
+                        seen |= !strcmp(s->o->routes[j].service, v->name) &&
+                                s->o->routes[j].port == s->o->routes[i].port;
                 if (seen)
                         continue;
                 if (!ports && !(ports = child(out, "ports", YAMLTREE_SEQ)))
@@ -360,8 +361,8 @@ static int check_ports(struct sw *s, struct svc *v, const struct yamltree_node *
 /* One entry of volumes: binds made absolute; binds and volumes make the service stateful. */
 static int convert_volume(struct sw *s, struct svc *v, struct yamltree_node *vols, const struct yamltree_node *e)
 {
-        static const char *const keys[] = {"type", "source", "target", "read_only", "consistency", "bind",
-                                           "volume", "tmpfs", NULL};
+        static const char *const keys[] = {"type", "source", "target", "read_only", "consistency",
+                                           "bind", "volume", "tmpfs",  NULL};
         static const char *const sub[] = {"bind", "propagation", "volume", "nocopy", "tmpfs", "size", NULL};
         const struct yamltree_node *type, *source;
         struct yamltree_node *c;
@@ -392,14 +393,13 @@ static int convert_volume(struct sw *s, struct svc *v, struct yamltree_node *vol
                 const struct yamltree_node *k = e->items[i], *val = e->items[i + 1];
 
                 if (!text_in(k, keys))
-                        return refuse(s, "%s: volumes: %s is not supported on swarm", v->who,
-                                      show(k, buf, sizeof buf));
+                        return refuse(s, "%s: volumes: %s is not supported on swarm", v->who, show(k, buf, sizeof buf));
                 for (size_t j = 0; sub[j]; j += 2)
                         if (yamltree_text_is(k, sub[j]) && val->kind == YAMLTREE_MAP)
                                 for (size_t m = 0; m < val->n; m += 2)
                                         if (!yamltree_text_is(val->items[m], sub[j + 1]))
-                                                return refuse(s, "%s: volumes: %s.%s is not supported on swarm",
-                                                              v->who, sub[j], show(val->items[m], buf, sizeof buf));
+                                                return refuse(s, "%s: volumes: %s.%s is not supported on swarm", v->who,
+                                                              sub[j], show(val->items[m], buf, sizeof buf));
         }
         type = yamltree_map_get(e, "type");
         source = yamltree_map_get(e, "source");
@@ -453,8 +453,8 @@ static int convert_tmpfs(struct sw *s, struct svc *v, struct yamltree_node *vols
                         if (k && k + 6 == ol && strchr("kKmMgG", o[ol - 1]))
                                 mult = (o[ol - 1] | 0x20) == 'k' ? 1024 : (o[ol - 1] | 0x20) == 'm' ? 1 << 20 : 1 << 30;
                         else if (!k || k + 5 != ol)
-                                return refuse(s, "%s: tmpfs: %s: only a size=... option is supported on swarm",
-                                              v->who, show(e, buf, sizeof buf));
+                                return refuse(s, "%s: tmpfs: %s: only a size=... option is supported on swarm", v->who,
+                                              show(e, buf, sizeof buf));
                 }
                 m = yamltree_node_new(YAMLTREE_MAP);
                 if (!m)
@@ -464,8 +464,10 @@ static int convert_tmpfs(struct sw *s, struct svc *v, struct yamltree_node *vols
                                         YAML_DOUBLE_QUOTED_SCALAR_STYLE);
                 if (yamltree_map_set_text(m, "type", "tmpfs", YAML_PLAIN_SCALAR_STYLE) < 0 ||
                     yamltree_map_set(m, "target", YAML_PLAIN_SCALAR_STYLE, t) < 0 ||
-                    (colon && yamltree_map_set(m, "tmpfs", YAML_PLAIN_SCALAR_STYLE, yamltree_node_new(YAMLTREE_MAP)) < 0) ||
-                    (colon && yamltree_map_set_text(yamltree_map_get(m, "tmpfs"), "size", size, YAML_PLAIN_SCALAR_STYLE) < 0)) {
+                    (colon &&
+                     yamltree_map_set(m, "tmpfs", YAML_PLAIN_SCALAR_STYLE, yamltree_node_new(YAMLTREE_MAP)) < 0) ||
+                    (colon &&
+                     yamltree_map_set_text(yamltree_map_get(m, "tmpfs"), "size", size, YAML_PLAIN_SCALAR_STYLE) < 0)) {
                         yamltree_free(m);
                         return -ENOMEM;
                 }
@@ -663,7 +665,8 @@ static int convert_policy(struct sw *s, struct svc *v, const char *key, const st
                         ok = get_duration(n, SWARM_MAX_SECONDS) ||
                              (bad_value(s, v, path, n, "a duration of at most 10m"), false);
                 else if (!restart && yamltree_text_is(k, "parallelism"))
-                        ok = get_uint(n, s->max, &u) || (bad_value(s, v, path, n, "a count up to the replicas bound"), false);
+                        ok = get_uint(n, s->max, &u) ||
+                             (bad_value(s, v, path, n, "a count up to the replicas bound"), false);
                 else if (!restart && yamltree_text_is(k, "failure_action"))
                         ok = text_in(n, rollback ? rollback_actions : update_actions) ||
                              (bad_value(s, v, path, n, rollback ? "continue or pause" : "continue, pause or rollback"),
@@ -694,8 +697,9 @@ static int check_constraint(struct sw *s, struct svc *v, const struct yamltree_n
         bool eq;
 
         if (!yamltree_is_scalar(n) || !(op = strstr(n->text, "==") ? strstr(n->text, "==") : strstr(n->text, "!=")))
-                return bad_value(s, v, "placement.constraints", n, "node.id, node.hostname, node.role or "
-                                                                  "node.labels.* with == or !=");
+                return bad_value(s, v, "placement.constraints", n,
+                                 "node.id, node.hostname, node.role or "
+                                 "node.labels.* with == or !=");
         eq = op[0] == '=';
         for (t = n->text; *t == ' '; t++)
                 ;
@@ -710,22 +714,24 @@ static int check_constraint(struct sw *s, struct svc *v, const struct yamltree_n
         if (!rhs[0] || strchr(rhs, '=') ||
             (strcmp(lhs, "node.id") && strcmp(lhs, "node.hostname") && strcmp(lhs, "node.role") &&
              (strncmp(lhs, "node.labels.", 12) || !lhs[12])))
-                return bad_value(s, v, "placement.constraints", n, "node.id, node.hostname, node.role or "
-                                                                  "node.labels.* with == or !=");
+                return bad_value(s, v, "placement.constraints", n,
+                                 "node.id, node.hostname, node.role or "
+                                 "node.labels.* with == or !=");
         if (!v->stateful)
                 return 0;
         if ((!strcmp(lhs, "node.id") && (eq != (s->o->data_node && !strcmp(rhs, s->o->data_node)))) ||
             (!strcmp(lhs, "node.hostname") &&
              (eq != (s->o->data_hostname && !strcmp(rhs, s->o->data_hostname)) || !s->o->data_hostname)))
-                return refuse(s, "%s keeps its data on node %s; its placement names node %s",
-                              v->who, s->o->data_node ? s->o->data_node : "?", yamltree_show(rhs, strlen(rhs), buf,
-                                                                                         sizeof buf));
+                return refuse(s, "%s keeps its data on node %s; its placement names node %s", v->who,
+                              s->o->data_node ? s->o->data_node : "?",
+                              yamltree_show(rhs, strlen(rhs), buf, sizeof buf));
         return 0;
 }
 
 static int convert_placement(struct sw *s, struct svc *v, const struct yamltree_node *in, struct yamltree_node *dep)
 {
-        const struct yamltree_node *cons = yamltree_map_get(in, "constraints"), *mx = yamltree_map_get(in, "max_replicas_per_node");
+        const struct yamltree_node *cons = yamltree_map_get(in, "constraints"),
+                                   *mx = yamltree_map_get(in, "max_replicas_per_node");
         struct yamltree_node *out, *list;
         char want[256];
         uint64_t u;
@@ -749,7 +755,8 @@ static int convert_placement(struct sw *s, struct svc *v, const struct yamltree_
                 return policy_oom(s->err);
         if (!policy_is_null(mx)) {
                 if (!get_uint(mx, s->max, &u))
-                        return bad_value(s, v, "placement.max_replicas_per_node", mx, "a count up to the replicas bound");
+                        return bad_value(s, v, "placement.max_replicas_per_node", mx,
+                                         "a count up to the replicas bound");
                 if (set_copy(out, "max_replicas_per_node", mx) < 0)
                         return policy_oom(s->err);
         }
@@ -773,8 +780,8 @@ static int convert_placement(struct sw *s, struct svc *v, const struct yamltree_
 }
 
 /* deploy.labels ("k=v" list or mapping) as a mapping, with stack's io.stack.replicas and io.stack.pids. */
-static int convert_deploy_labels(struct sw *s, struct svc *v, const struct yamltree_node *in,
-                                 struct yamltree_node *dep, uint64_t replicas)
+static int convert_deploy_labels(struct sw *s, struct svc *v, const struct yamltree_node *in, struct yamltree_node *dep,
+                                 uint64_t replicas)
 {
         struct yamltree_node *out = yamltree_node_new(YAMLTREE_MAP);
         char num[32];
@@ -793,7 +800,8 @@ static int convert_deploy_labels(struct sw *s, struct svc *v, const struct yamlt
                 for (size_t i = 0; r == 0 && i < in->n; i++) {
                         const struct yamltree_node *e = in->items[i];
                         const char *eq = yamltree_is_scalar(e) ? memchr(e->text, '=', e->len) : NULL;
-                        char *key = yamltree_is_scalar(e) ? strndup(e->text, eq ? (size_t)(eq - e->text) : e->len) : NULL;
+                        char *key =
+                                yamltree_is_scalar(e) ? strndup(e->text, eq ? (size_t)(eq - e->text) : e->len) : NULL;
 
                         if (!yamltree_is_scalar(e)) {
                                 r = bad_value(s, v, "labels", e, "a label");
@@ -863,8 +871,9 @@ static int convert_resources(struct sw *s, struct svc *v, const struct yamltree_
 
 static int convert_deploy(struct sw *s, struct svc *v, struct yamltree_node *svc_out)
 {
-        static const char *const keys[] = {"replicas", "mode", "endpoint_mode", "labels", "placement", "resources",
-                                           "restart_policy", "update_config", "rollback_config", NULL};
+        static const char *const keys[] = {"replicas",        "mode",      "endpoint_mode",  "labels",
+                                           "placement",       "resources", "restart_policy", "update_config",
+                                           "rollback_config", NULL};
         const struct yamltree_node *in = v->deploy, *n;
         struct yamltree_node *dep, *p;
         uint64_t replicas = 1;
@@ -897,7 +906,8 @@ static int convert_deploy(struct sw *s, struct svc *v, struct yamltree_node *svc
                 if (r < 0)
                         return r;
         }
-        if (!(dep = yamltree_node_new(YAMLTREE_MAP)) || yamltree_map_set(svc_out, "deploy", YAML_PLAIN_SCALAR_STYLE, dep) < 0)
+        if (!(dep = yamltree_node_new(YAMLTREE_MAP)) ||
+            yamltree_map_set(svc_out, "deploy", YAML_PLAIN_SCALAR_STYLE, dep) < 0)
                 return policy_oom(s->err);
         if (yamltree_map_set_text(dep, "replicas", "0", YAML_PLAIN_SCALAR_STYLE) < 0 ||
             yamltree_map_set_text(dep, "endpoint_mode", "dnsrr", YAML_PLAIN_SCALAR_STYLE) < 0)
@@ -957,20 +967,48 @@ static const struct {
         enum act act;
         enum agg agg; /* A_AGG */
 } service_keys[] = {
-        {"image", A_IMAGE, 0},        {"command", A_COPY, 0},        {"entrypoint", A_COPY, 0},
-        {"environment", A_QUOTED, 0}, {"env_file", A_ENV_FILE, 0},   {"labels", A_QUOTED, 0},
-        {"volumes", A_VOLUMES, 0},    {"tmpfs", A_TMPFS, 0},         {"networks", A_NETWORKS, 0},
-        {"healthcheck", A_HEALTH, 0}, {"user", A_COPY, 0},           {"working_dir", A_COPY, 0},
-        {"cap_add", A_COPY, 0},       {"cap_drop", A_COPY, 0},       {"read_only", A_COPY, 0},
-        {"init", A_COPY, 0},          {"hostname", A_COPY, 0},       {"stop_grace_period", A_COPY, 0},
-        {"stop_signal", A_COPY, 0},   {"logging", A_LOGGING, 0},     {"ulimits", A_COPY, 0},
-        {"sysctls", A_QUOTED, 0},     {"configs", A_REFS, 0},        {"secrets", A_REFS, 0},
-        {"dns", A_COPY, 0},           {"dns_search", A_COPY, 0},     {"extra_hosts", A_COPY, 0},
-        {"tty", A_COPY, 0},           {"stdin_open", A_COPY, 0},     {"ports", A_PORTS, 0},
-        {"security_opt", A_SECOPT, 0}, {"cpus", A_KEEP, 0},          {"mem_limit", A_KEEP, 0},
-        {"mem_reservation", A_KEEP, 0}, {"pids_limit", A_KEEP, 0},   {"restart", A_KEEP, 0},
-        {"scale", A_KEEP, 0},         {"deploy", A_KEEP, 0},         {"memswap_limit", A_AGG, AGG_MEMSWAP},
-        {"depends_on", A_AGG, AGG_DEPENDS}, {"expose", A_AGG, AGG_EXPOSE}, {"cpu_shares", A_AGG, AGG_SHARES},
+        {"image", A_IMAGE, 0},
+        {"command", A_COPY, 0},
+        {"entrypoint", A_COPY, 0},
+        {"environment", A_QUOTED, 0},
+        {"env_file", A_ENV_FILE, 0},
+        {"labels", A_QUOTED, 0},
+        {"volumes", A_VOLUMES, 0},
+        {"tmpfs", A_TMPFS, 0},
+        {"networks", A_NETWORKS, 0},
+        {"healthcheck", A_HEALTH, 0},
+        {"user", A_COPY, 0},
+        {"working_dir", A_COPY, 0},
+        {"cap_add", A_COPY, 0},
+        {"cap_drop", A_COPY, 0},
+        {"read_only", A_COPY, 0},
+        {"init", A_COPY, 0},
+        {"hostname", A_COPY, 0},
+        {"stop_grace_period", A_COPY, 0},
+        {"stop_signal", A_COPY, 0},
+        {"logging", A_LOGGING, 0},
+        {"ulimits", A_COPY, 0},
+        {"sysctls", A_QUOTED, 0},
+        {"configs", A_REFS, 0},
+        {"secrets", A_REFS, 0},
+        {"dns", A_COPY, 0},
+        {"dns_search", A_COPY, 0},
+        {"extra_hosts", A_COPY, 0},
+        {"tty", A_COPY, 0},
+        {"stdin_open", A_COPY, 0},
+        {"ports", A_PORTS, 0},
+        {"security_opt", A_SECOPT, 0},
+        {"cpus", A_KEEP, 0},
+        {"mem_limit", A_KEEP, 0},
+        {"mem_reservation", A_KEEP, 0},
+        {"pids_limit", A_KEEP, 0},
+        {"restart", A_KEEP, 0},
+        {"scale", A_KEEP, 0},
+        {"deploy", A_KEEP, 0},
+        {"memswap_limit", A_AGG, AGG_MEMSWAP},
+        {"depends_on", A_AGG, AGG_DEPENDS},
+        {"expose", A_AGG, AGG_EXPOSE},
+        {"cpu_shares", A_AGG, AGG_SHARES},
 };
 
 static int convert_key(struct sw *s, struct svc *v, struct yamltree_node *out, const struct yamltree_node *k,
@@ -1064,8 +1102,8 @@ static int convert_service(struct sw *s, const struct yamltree_node *key, const 
 
 static int convert_networks(struct sw *s, const struct yamltree_node *in, struct yamltree_node *root)
 {
-        static const char *const keys[] = {"driver", "driver_opts", "internal", "labels", "name", "ipam",
-                                           "attachable", NULL};
+        static const char *const keys[] = {"driver", "driver_opts", "internal",   "labels",
+                                           "name",   "ipam",        "attachable", NULL};
         struct yamltree_node *out = child(root, "networks", YAMLTREE_MAP), *def;
         char buf[80], name[80];
 
@@ -1149,8 +1187,8 @@ static int convert_definitions(struct sw *s, const char *section, const char *wh
                     yamltree_map_set(out, in->items[i]->text, YAML_PLAIN_SCALAR_STYLE, def) < 0)
                         return policy_oom(s->err);
                 yamltree_map_del(def, "external", false);
-                if (yamltree_map_get(def, "labels") &&
-                    yamltree_map_set(def, "labels", YAML_PLAIN_SCALAR_STYLE, copy_quoted(yamltree_map_get(d, "labels"))) < 0)
+                if (yamltree_map_get(def, "labels") && yamltree_map_set(def, "labels", YAML_PLAIN_SCALAR_STYLE,
+                                                                        copy_quoted(yamltree_map_get(d, "labels"))) < 0)
                         return policy_oom(s->err);
                 if (volumes)
                         continue;
@@ -1279,7 +1317,8 @@ int policy_drop_swarm_keys(struct file *f, const char *who, struct yamltree_node
                 if (!yamltree_map_get(deploy, keys[i]))
                         continue;
                 yamltree_map_del(deploy, keys[i], false);
-                snprintf(text, sizeof text, "%s: deploy.%s is a swarm key; ignored as compose ignores it", who, keys[i]);
+                snprintf(text, sizeof text, "%s: deploy.%s is a swarm key; ignored as compose ignores it", who,
+                         keys[i]);
                 if (policy_strv_add(&f->a->warnings, text, strlen(text)) < 0)
                         return policy_oom(f->a->err);
         }
