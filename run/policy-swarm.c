@@ -41,8 +41,8 @@ enum agg {
 static const char *const agg_text[AGG_COUNT] = {
         [AGG_NNP] = "no-new-privileges is not available for swarm services on this Engine (Engine API < 1.44)",
         [AGG_MEMSWAP] = "memswap_limit dropped: swarm services have no swap limit (the memory limit stays)",
-        [AGG_PIDS] = "pids_limit is not in the swarm file (the compose 3.x schema of docker CLI 20.10 has no "
-                     "deploy.resources.limits.pids); the service label io.stack.pids carries it",
+        [AGG_PIDS] = ("pids_limit is not in the swarm file (the compose 3.x schema of docker CLI 20.10 has no "
+                      "deploy.resources.limits.pids); the service label io.stack.pids carries it"),
         [AGG_DEPENDS] = "depends_on dropped: swarm starts services in no order",
         [AGG_EXPOSE] = "expose dropped: services on one network reach each other's ports",
         [AGG_SHARES] = "cpu_shares dropped: swarm services have no CPU weight (the CPU limit stays)",
