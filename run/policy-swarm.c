@@ -66,9 +66,10 @@ struct svc {
         bool stateful;
 };
 
-static int refuse(struct sw *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int say(struct sw *s, bool refusal, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static int refuse(struct sw *s, const char *fmt, ...)
+/* A refusal (STACK_EREJECT, the first one wins) or a note for the person. */
+static int say(struct sw *s, bool refusal, const char *fmt, ...)
 {
         char msg[1024];
         va_list ap;
@@ -76,21 +77,13 @@ static int refuse(struct sw *s, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        return error_set(s->err, STACK_EREJECT, "%s", msg);
-}
-
-static int note(struct sw *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int note(struct sw *s, const char *fmt, ...)
-{
-        char msg[1024];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
+        if (refusal)
+                return error_set(s->err, STACK_EREJECT, "%s", msg);
         return policy_strv_add(&s->notes, msg, strlen(msg)) < 0 ? policy_oom(s->err) : 0;
 }
+
+#define refuse(s, ...) say(s, true, __VA_ARGS__)
+#define note(s, ...)   say(s, false, __VA_ARGS__)
 
 static int agg(struct sw *s, enum agg kind, const struct svc *v)
 {
