@@ -35,6 +35,8 @@ enum agg {
         AGG_DEPENDS,
         AGG_EXPOSE,
         AGG_SHARES,
+        AGG_PULL,
+        AGG_DEVELOP,
         AGG_COUNT,
 };
 
@@ -46,6 +48,8 @@ static const char *const agg_text[AGG_COUNT] = {
         [AGG_DEPENDS] = "depends_on dropped: swarm starts services in no order",
         [AGG_EXPOSE] = "expose dropped: services on one network reach each other's ports",
         [AGG_SHARES] = "cpu_shares dropped: swarm services have no CPU weight (the CPU limit stays)",
+        [AGG_PULL] = "pull_policy dropped: every node pulls the pushed image by digest",
+        [AGG_DEVELOP] = "develop dropped: compose watch does not drive swarm services",
 };
 
 struct sw {
@@ -55,6 +59,7 @@ struct sw {
         struct strv agg[AGG_COUNT]; /* service names */
         char base[PATH_MAX];        /* the effective file's dir: relative paths resolve against it */
         char run_dir[PATH_MAX];     /* normalised */
+        char run_real[PATH_MAX];    /* realpath() of the run dir ("" when it cannot be resolved) */
         unsigned max;
 };
 
@@ -231,11 +236,12 @@ static char *absolute(struct sw *s, const char *path)
         return out;
 }
 
-/* path (as absolute() gives it, `$$` for '$') inside dir, lexically. */
-static bool inside(const char *path, const char *dir)
+/* path (as absolute() gives it, `$$` for '$') inside the run dir, lexically and once symlinks are resolved:
+ * docker CLI reads the file and hands its bytes to the swarm, so a symlink to /etc/shadow must not pass. */
+static bool inside(const struct sw *s, const char *path)
 {
-        char norm[PATH_MAX] = "", *un;
-        size_t n = strlen(dir);
+        char norm[PATH_MAX] = "", real[PATH_MAX], *un;
+        size_t n = strlen(s->run_dir), rn = strlen(s->run_real);
         bool ok;
 
         un = strdup(path);
@@ -244,10 +250,13 @@ static bool inside(const char *path, const char *dir)
         for (char *r = un, *w = un; (*w = *r); r++, w++) /* "$$" back to '$' */
                 if (r[0] == '$' && r[1] == '$')
                         r++;
-        ok = policy_path_add(norm, sizeof norm, un, strlen(un), true) == 0;
-        free(un);
         /* policy_path_add() writes a relative path: the root is "" */
-        return ok && (n == 0 || (!strncmp(norm, dir, n) && (norm[n] == 0 || norm[n] == '/')));
+        ok = policy_path_add(norm, sizeof norm, un, strlen(un), true) == 0 &&
+             (n == 0 || (!strncmp(norm, s->run_dir, n) && (norm[n] == 0 || norm[n] == '/')));
+        if (ok && realpath(un, real)) /* a file that is not there: docker CLI says so */
+                ok = rn && !strncmp(real, s->run_real, rn) && (real[rn] == 0 || real[rn] == '/' || rn == 1);
+        free(un);
+        return ok;
 }
 
 /* ---- a service's keys ---- */
@@ -1002,6 +1011,8 @@ static const struct {
         {"depends_on", A_AGG, AGG_DEPENDS},
         {"expose", A_AGG, AGG_EXPOSE},
         {"cpu_shares", A_AGG, AGG_SHARES},
+        {"pull_policy", A_AGG, AGG_PULL},
+        {"develop", A_AGG, AGG_DEVELOP},
 };
 
 static int convert_key(struct sw *s, struct svc *v, struct yamltree_node *out, const struct yamltree_node *k,
@@ -1193,7 +1204,7 @@ static int convert_definitions(struct sw *s, const char *section, const char *wh
 
                         if (!abs)
                                 return policy_oom(s->err);
-                        if (!inside(abs, s->run_dir)) {
+                        if (!inside(s, abs)) {
                                 free(abs);
                                 return refuse(s, "%s '%s': file %s is outside the run dir", what, name,
                                               show(file, buf, sizeof buf));
@@ -1272,6 +1283,8 @@ int policy_swarm_file(const char *effective_path, const char *out_path, const st
         if (policy_path_add(s.run_dir, sizeof s.run_dir, o->run_dir ? o->run_dir : s.base,
                             strlen(o->run_dir ? o->run_dir : s.base), true) < 0)
                 return error_set(err, STACK_EFAIL, "policy_swarm_file: path too long");
+        if (!realpath(o->run_dir ? o->run_dir : s.base, s.run_real))
+                s.run_real[0] = 0;
         r = fs_read_file(effective_path, POLICY_MAX_SIZE, &data, &len);
         if (r < 0)
                 return error_errno(err, STACK_EFAIL, r, "cannot read %s", effective_path);

@@ -227,6 +227,7 @@ static void images_must_have_been_pushed(void **state)
 
 static void the_top_level_is_bounded(void **state)
 {
+        char leak[1100];
         struct sx x;
 
         refused("include: [other.yaml]\nservices:\n  web:\n    image: nginx\n", "include: is not supported on swarm");
@@ -242,22 +243,32 @@ static void the_top_level_is_bounded(void **state)
                 "config 'c': file /etc/passwd is outside the run dir");
         refused("services:\n  web:\n    image: nginx\nsecrets:\n  c: {file: ../x}\n",
                 "secret 'c': file ../x is outside the run dir");
+        sx_init(&x); /* a file in the run dir that leads out of it */
+        snprintf(leak, sizeof leak, "%s/leak", x.dir);
+        assert_int_equal(symlink("/etc/passwd", leak), 0);
+        assert_int_equal(sx_convert(&x, "services:\n  web:\n    image: nginx\nsecrets:\n  s: {file: ./leak}\n"),
+                         -STACK_EREJECT);
+        assert_non_null(strstr(x.err.msg, "secret 's': file ./leak is outside the run dir"));
+        sx_release(&x);
         refused("services:\n  web:\n    image: nginx\nconfigs:\n  c: {content: x}\n",
                 "config 'c': content is not supported on swarm");
         refused("services:\n  web:\n    image: nginx\nmodels:\n  m: {model: x}\n", "models is not supported on swarm");
 
         sx_init(&x);
-        assert_int_equal(sx_convert(&x, "name: demo\nx-common: {a: 1}\nservices:\n  web:\n    image: nginx\n"
-                                        "    tmpfs: [\"/run\", \"/cache:size=64m\"]\n    networks: [back]\n"
-                                        "networks:\n  back: {driver: bridge, driver_opts: {a: b}, internal: true}\n"
-                                        "configs:\n  c: {file: ./conf/app.ini}\n"),
-                         0);
+        assert_int_equal(
+                sx_convert(&x,
+                           "name: demo\nx-common: {a: 1}\nservices:\n  web:\n    image: nginx\n"
+                           "    tmpfs: [\"/run\", \"/cache:size=64m\"]\n    networks: [back]\n    pull_policy: always\n"
+                           "networks:\n  back: {driver: bridge, driver_opts: {a: b}, internal: true}\n"
+                           "configs:\n  c: {file: ./conf/app.ini}\n"),
+                0);
         /* the config's file absolute; tmpfs keeps no data: no placement */
         says_all(&x,
                  (const char *const[]){"driver: overlay", "attachable: false", "internal: true", "type: tmpfs",
                                        "target: \"/cache\"", "size: 67108864", x.dir, NULL},
                  (const char *const[]){"x-common", "name: demo", "node.id==", NULL});
         assert_true(noted(&x, "network 'back': driver_opts dropped"));
+        assert_true(noted(&x, "pull_policy dropped: every node pulls the pushed image by digest (service web)"));
         sx_release(&x);
 }
 
