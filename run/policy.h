@@ -154,7 +154,8 @@ struct policy_swarm_options {
                                      * second; an image with no entry is refused ("image X was not pushed") */
         const struct policy_route *routes; /* policy_result.routes: these service ports are published (host mode) */
         size_t n_routes;
-        const char *data_dir;      /* $STACK_HOME/data/<slug>: binds under it keep data */
+        const char *data_dir;      /* $STACK_HOME/data/<slug>: binds under it keep data (so does every other bind:
+                                    * the run dir is on this node only; and every volume) */
         unsigned max_replicas;     /* the most replicas a service may ask for (0: 8) */
         const char *run_dir;       /* configs' and secrets' files must be inside it (NULL: the effective file's dir) */
         const char *data_hostname; /* the data node's hostname, for node.hostname== constraints (NULL: unknown, so
