@@ -75,7 +75,8 @@ static int convert_restart(struct sw *s, struct svc *v, struct yamltree_node *rp
         else if (!strncmp(n->text, "on-failure", 10) && (n->text[10] == 0 || n->text[10] == ':'))
                 cond = "on-failure";
         if (!cond)
-                return swarm_refuse(s, "%s: restart: %s is not a restart policy", v->who, swarm_show(n, buf, sizeof buf));
+                return swarm_refuse(s, "%s: restart: %s is not a restart policy", v->who,
+                                    swarm_show(n, buf, sizeof buf));
         if (yamltree_map_set_text(rp, "condition", cond, YAML_PLAIN_SCALAR_STYLE) < 0)
                 return policy_oom(s->err);
         if (n->text[10] == ':' && !strcmp(cond, "on-failure")) {
@@ -83,8 +84,8 @@ static int convert_restart(struct sw *s, struct svc *v, struct yamltree_node *rp
                 uint64_t u;
 
                 if (!swarm_uint(&t, SWARM_MAX_RESTART, &u))
-                        return swarm_refuse(s, "%s: restart: %s: at most %d attempts", v->who, swarm_show(n, buf, sizeof buf),
-                                      SWARM_MAX_RESTART);
+                        return swarm_refuse(s, "%s: restart: %s: at most %d attempts", v->who,
+                                            swarm_show(n, buf, sizeof buf), SWARM_MAX_RESTART);
                 if (yamltree_map_set_text(rp, "max_attempts", t.text, YAML_PLAIN_SCALAR_STYLE) < 0)
                         return policy_oom(s->err);
         }
@@ -123,7 +124,8 @@ static int convert_policy(struct sw *s, struct svc *v, const char *key, const st
 
                 snprintf(path, sizeof path, "%s.%s", key, swarm_show(k, buf, sizeof buf));
                 if (restart && yamltree_text_is(k, "condition"))
-                        ok = swarm_text_in(n, conditions) || (bad_value(s, v, path, n, "none, on-failure or any"), false);
+                        ok = swarm_text_in(n, conditions) ||
+                             (bad_value(s, v, path, n, "none, on-failure or any"), false);
                 else if (restart && yamltree_text_is(k, "max_attempts"))
                         ok = swarm_uint(n, SWARM_MAX_RESTART, &u) || (bad_value(s, v, path, n, "0 .. 100"), false);
                 else if (yamltree_text_is(k, "delay") || (restart && yamltree_text_is(k, "window")) ||
@@ -189,8 +191,8 @@ static int check_constraint(struct sw *s, struct svc *v, const struct yamltree_n
             (!strcmp(lhs, "node.hostname") &&
              (eq != (s->o->data_hostname && !strcmp(rhs, s->o->data_hostname)) || !s->o->data_hostname)))
                 return swarm_refuse(s, "%s keeps its data on node %s; its placement names node %s", v->who,
-                              s->o->data_node ? s->o->data_node : "?",
-                              yamltree_show(rhs, strlen(rhs), buf, sizeof buf));
+                                    s->o->data_node ? s->o->data_node : "?",
+                                    yamltree_show(rhs, strlen(rhs), buf, sizeof buf));
         return 0;
 }
 
@@ -209,7 +211,7 @@ static int convert_placement(struct sw *s, struct svc *v, const struct yamltree_
                 if (!yamltree_text_is(in->items[i], "constraints") &&
                     !yamltree_text_is(in->items[i], "max_replicas_per_node"))
                         return swarm_refuse(s, "%s: deploy.placement.%s is not supported on swarm", v->who,
-                                      swarm_show(in->items[i], want, sizeof want));
+                                            swarm_show(in->items[i], want, sizeof want));
         if (!policy_is_null(cons) && cons->kind != YAMLTREE_SEQ)
                 return bad_value(s, v, "placement.constraints", cons, "a list");
         if (v->stateful && !s->o->data_node)
@@ -303,11 +305,11 @@ static int convert_resources(struct sw *s, struct svc *v, const struct yamltree_
         for (size_t i = 0; in && in->kind == YAMLTREE_MAP && i < in->n; i += 2)
                 if (!yamltree_text_is(in->items[i], "reservations"))
                         return swarm_refuse(s, "%s: deploy.resources.%s is not supported on swarm", v->who,
-                                      swarm_show(in->items[i], buf, sizeof buf));
+                                            swarm_show(in->items[i], buf, sizeof buf));
         for (size_t i = 0; resv && resv->kind == YAMLTREE_MAP && i < resv->n; i += 2)
                 if (!swarm_text_in(resv->items[i], resv_keys))
                         return swarm_refuse(s, "%s: deploy.resources.reservations.%s is not supported on swarm", v->who,
-                                      swarm_show(resv->items[i], buf, sizeof buf));
+                                            swarm_show(resv->items[i], buf, sizeof buf));
         if (!(res = swarm_child(dep, "resources", YAMLTREE_MAP)))
                 return policy_oom(s->err);
         if (yamltree_is_scalar(v->cpus) || yamltree_is_scalar(v->mem)) {
@@ -352,11 +354,11 @@ int swarm_convert_deploy(struct sw *s, struct svc *v, struct yamltree_node *svc_
         for (size_t i = 0; in && i < in->n; i += 2)
                 if (!swarm_text_in(in->items[i], keys))
                         return swarm_refuse(s, "%s: deploy.%s is not supported on swarm", v->who,
-                                      swarm_show(in->items[i], buf, sizeof buf));
+                                            swarm_show(in->items[i], buf, sizeof buf));
         n = yamltree_map_get(in, "mode");
         if (!policy_is_null(n) && !yamltree_text_is(n, "replicated"))
                 return swarm_refuse(s, "%s: deploy.mode: %s is not supported on swarm (stack runs replicated services)",
-                              v->who, swarm_show(n, buf, sizeof buf));
+                                    v->who, swarm_show(n, buf, sizeof buf));
         n = yamltree_map_get(in, "replicas");
         if (policy_is_null(n))
                 n = v->scale;
@@ -364,11 +366,11 @@ int swarm_convert_deploy(struct sw *s, struct svc *v, struct yamltree_node *svc_
                 return bad_value(s, v, "replicas", n, "a number of replicas");
         if (replicas > s->max)
                 return swarm_refuse(s, "%s: %llu replicas is above the %u a swarm service may run", v->who,
-                              (unsigned long long)replicas, s->max);
+                                    (unsigned long long)replicas, s->max);
         n = yamltree_map_get(in, "endpoint_mode");
         if (!policy_is_null(n) && !yamltree_text_is(n, "dnsrr")) {
-                r = swarm_note(s, "%s: deploy.endpoint_mode %s replaced by dnsrr (service virtual IPs need IPVS)", v->who,
-                         swarm_show(n, buf, sizeof buf));
+                r = swarm_note(s, "%s: deploy.endpoint_mode %s replaced by dnsrr (service virtual IPs need IPVS)",
+                               v->who, swarm_show(n, buf, sizeof buf));
                 if (r < 0)
                         return r;
         }
@@ -408,4 +410,3 @@ int swarm_convert_deploy(struct sw *s, struct svc *v, struct yamltree_node *svc_
         }
         return r;
 }
-

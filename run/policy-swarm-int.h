@@ -61,7 +61,7 @@ struct svc {
 int swarm_say(struct sw *s, bool refusal, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #define swarm_refuse(s, ...) swarm_say(s, true, __VA_ARGS__)
 #define swarm_note(s, ...)   swarm_say(s, false, __VA_ARGS__)
-/* Said once for all the services it applies to. */
+/* Said once for all the services it applies to (swarm_agg_notes()). */
 int swarm_agg(struct sw *s, enum swarm_agg kind, const struct svc *v);
 /* A node quoted into a message: its text (yamltree_show()) or its kind. */
 const char *swarm_show(const struct yamltree_node *n, char *buf, size_t size);
@@ -89,6 +89,9 @@ char *swarm_absolute(struct sw *s, const char *path);
 /* The service key: in (its definition in the effective file) converted into services[key]. */
 int swarm_convert_service(struct sw *s, const struct yamltree_node *key, const struct yamltree_node *in,
                           struct yamltree_node *services);
+
+/* Once every service was converted: one note for each enum swarm_agg that applies, with the services' names. */
+int swarm_agg_notes(struct sw *s);
 
 /* ---- policy-swarm-deploy.c: the deploy section ---- */
 

@@ -28,7 +28,7 @@ static int convert_image(struct sw *s, struct svc *v, struct yamltree_node *out,
                                        ? policy_oom(s->err)
                                        : 0;
         return swarm_refuse(s, "%s: image %s was not pushed to the swarm's registry", v->who,
-                      yamltree_show(n->text, n->len, buf, sizeof buf));
+                            yamltree_show(n->text, n->len, buf, sizeof buf));
 }
 
 /* The routed ports of the service, whatever its `ports` says, as host-mode ports the node picks. */
@@ -106,10 +106,11 @@ static int check_ports(struct sw *s, struct svc *v, const struct yamltree_node *
                 }
                 port = strtoul(target, &end, 10);
                 if (!target[0] || *end || (proto && !yamltree_text_is(proto, "tcp")) || !routed(s, v, port))
-                        return swarm_refuse(s,
-                                      "%s: ports: %s is published; on swarm only the front door's routed ports are "
-                                      "(host mode, tcp)",
-                                      v->who, swarm_show(p, buf, sizeof buf));
+                        return swarm_refuse(
+                                s,
+                                "%s: ports: %s is published; on swarm only the front door's routed ports are "
+                                "(host mode, tcp)",
+                                v->who, swarm_show(p, buf, sizeof buf));
         }
         return 0;
 }
@@ -149,13 +150,15 @@ static int convert_volume(struct sw *s, struct svc *v, struct yamltree_node *vol
                 const struct yamltree_node *k = e->items[i], *val = e->items[i + 1];
 
                 if (!swarm_text_in(k, keys))
-                        return swarm_refuse(s, "%s: volumes: %s is not supported on swarm", v->who, swarm_show(k, buf, sizeof buf));
+                        return swarm_refuse(s, "%s: volumes: %s is not supported on swarm", v->who,
+                                            swarm_show(k, buf, sizeof buf));
                 for (size_t j = 0; sub[j]; j += 2)
                         if (yamltree_text_is(k, sub[j]) && val->kind == YAMLTREE_MAP)
                                 for (size_t m = 0; m < val->n; m += 2)
                                         if (!yamltree_text_is(val->items[m], sub[j + 1]))
-                                                return swarm_refuse(s, "%s: volumes: %s.%s is not supported on swarm", v->who,
-                                                              sub[j], swarm_show(val->items[m], buf, sizeof buf));
+                                                return swarm_refuse(s, "%s: volumes: %s.%s is not supported on swarm",
+                                                                    v->who, sub[j],
+                                                                    swarm_show(val->items[m], buf, sizeof buf));
         }
         type = yamltree_map_get(e, "type");
         source = yamltree_map_get(e, "source");
@@ -209,8 +212,8 @@ static int convert_tmpfs(struct sw *s, struct svc *v, struct yamltree_node *vols
                         if (k && k + 6 == ol && strchr("kKmMgG", o[ol - 1]))
                                 mult = (o[ol - 1] | 0x20) == 'k' ? 1024 : (o[ol - 1] | 0x20) == 'm' ? 1 << 20 : 1 << 30;
                         else if (!k || k + 5 != ol)
-                                return swarm_refuse(s, "%s: tmpfs: %s: only a size=... option is supported on swarm", v->who,
-                                              swarm_show(e, buf, sizeof buf));
+                                return swarm_refuse(s, "%s: tmpfs: %s: only a size=... option is supported on swarm",
+                                                    v->who, swarm_show(e, buf, sizeof buf));
                 }
                 m = yamltree_node_new(YAMLTREE_MAP);
                 if (!m)
@@ -266,7 +269,7 @@ static int convert_security_opt(struct sw *s, struct svc *v, const struct yamltr
         for (size_t i = 0; i < n->n; i++)
                 if (!yamltree_is_scalar(n->items[i]) || strncmp(n->items[i]->text, "no-new-privileges", 17))
                         return swarm_refuse(s, "%s: security_opt %s is not supported on swarm", v->who,
-                                      swarm_show(n->items[i], buf, sizeof buf));
+                                            swarm_show(n->items[i], buf, sizeof buf));
         return swarm_agg(s, AGG_NNP, v);
 }
 
@@ -304,7 +307,8 @@ static int convert_env_file(struct sw *s, struct svc *v, struct yamltree_node *o
                         }
                 }
                 if (!yamltree_is_scalar(path) || yamltree_is_null(path))
-                        return swarm_refuse(s, "%s: env_file: %s is not a path", v->who, swarm_show(e, buf, sizeof buf));
+                        return swarm_refuse(s, "%s: env_file: %s is not a path", v->who,
+                                            swarm_show(e, buf, sizeof buf));
                 abs = swarm_absolute(s, path->text);
                 r = abs ? swarm_add_text(list, abs, YAML_DOUBLE_QUOTED_SCALAR_STYLE) : -ENOMEM;
                 free(abs);
@@ -323,7 +327,7 @@ static int check_keys(struct sw *s, struct svc *v, const char *what, const struc
         for (size_t i = 0; n && n->kind == YAMLTREE_MAP && i < n->n; i += 2)
                 if (!swarm_text_in(n->items[i], keys))
                         return swarm_refuse(s, "%s: %s.%s is not supported on swarm", v->who, what,
-                                      swarm_show(n->items[i], buf, sizeof buf));
+                                            swarm_show(n->items[i], buf, sizeof buf));
         return 0;
 }
 
@@ -349,6 +353,24 @@ static int check_refs(struct sw *s, struct svc *v, const char *what, const struc
 
 /* ---- one service ---- */
 
+/* What every service may lose, said once with the services' names: the service key dropped (NULL: what the
+ * key's conversion drops) and why. */
+static const struct {
+        const char *key;
+        const char *text;
+} aggs[AGG_COUNT] = {
+        [AGG_NNP] = {NULL, "no-new-privileges is not available for swarm services on this Engine (Engine API < 1.44)"},
+        [AGG_MEMSWAP] = {"memswap_limit",
+                         "memswap_limit dropped: swarm services have no swap limit (the memory limit stays)"},
+        [AGG_PIDS] = {NULL, ("pids_limit is not in the swarm file (the compose 3.x schema of docker CLI 20.10 has no "
+                             "deploy.resources.limits.pids); the service label io.stack.pids carries it")},
+        [AGG_DEPENDS] = {"depends_on", "depends_on dropped: swarm starts services in no order"},
+        [AGG_EXPOSE] = {"expose", "expose dropped: services on one network reach each other's ports"},
+        [AGG_SHARES] = {"cpu_shares", "cpu_shares dropped: swarm services have no CPU weight (the CPU limit stays)"},
+        [AGG_PULL] = {"pull_policy", "pull_policy dropped: every node pulls the pushed image by digest"},
+        [AGG_DEVELOP] = {"develop", "develop dropped: compose watch does not drive swarm services"},
+};
+
 enum act {
         A_COPY,     /* as it is */
         A_QUOTED,   /* a mapping whose values are written quoted (environment, labels) */
@@ -363,58 +385,51 @@ enum act {
         A_NETWORKS, /* aliases only */
         A_REFS,     /* configs, secrets */
         A_KEEP,     /* read into struct svc for deploy */
-        A_AGG,      /* dropped, said once for all services */
 };
 
+/* A service's keys swarm has (or stack converts); a key in neither this table nor aggs is refused. */
 static const struct {
         const char *key;
         enum act act;
-        enum swarm_agg agg; /* A_AGG */
 } service_keys[] = {
-        {"image", A_IMAGE, 0},
-        {"command", A_COPY, 0},
-        {"entrypoint", A_COPY, 0},
-        {"environment", A_QUOTED, 0},
-        {"env_file", A_ENV_FILE, 0},
-        {"labels", A_QUOTED, 0},
-        {"volumes", A_VOLUMES, 0},
-        {"tmpfs", A_TMPFS, 0},
-        {"networks", A_NETWORKS, 0},
-        {"healthcheck", A_HEALTH, 0},
-        {"user", A_COPY, 0},
-        {"working_dir", A_COPY, 0},
-        {"cap_add", A_COPY, 0},
-        {"cap_drop", A_COPY, 0},
-        {"read_only", A_COPY, 0},
-        {"init", A_COPY, 0},
-        {"hostname", A_COPY, 0},
-        {"stop_grace_period", A_COPY, 0},
-        {"stop_signal", A_COPY, 0},
-        {"logging", A_LOGGING, 0},
-        {"ulimits", A_COPY, 0},
-        {"sysctls", A_QUOTED, 0},
-        {"configs", A_REFS, 0},
-        {"secrets", A_REFS, 0},
-        {"dns", A_COPY, 0},
-        {"dns_search", A_COPY, 0},
-        {"extra_hosts", A_COPY, 0},
-        {"tty", A_COPY, 0},
-        {"stdin_open", A_COPY, 0},
-        {"ports", A_PORTS, 0},
-        {"security_opt", A_SECOPT, 0},
-        {"cpus", A_KEEP, 0},
-        {"mem_limit", A_KEEP, 0},
-        {"mem_reservation", A_KEEP, 0},
-        {"pids_limit", A_KEEP, 0},
-        {"restart", A_KEEP, 0},
-        {"scale", A_KEEP, 0},
-        {"deploy", A_KEEP, 0},
-        {"memswap_limit", A_AGG, AGG_MEMSWAP},
-        {"depends_on", A_AGG, AGG_DEPENDS},
-        {"expose", A_AGG, AGG_EXPOSE},
-        {"cpu_shares", A_AGG, AGG_SHARES},
-        {"pull_policy", A_AGG, AGG_PULL},
-        {"develop", A_AGG, AGG_DEVELOP},
+        {"image", A_IMAGE},
+        {"command", A_COPY},
+        {"entrypoint", A_COPY},
+        {"environment", A_QUOTED},
+        {"env_file", A_ENV_FILE},
+        {"labels", A_QUOTED},
+        {"volumes", A_VOLUMES},
+        {"tmpfs", A_TMPFS},
+        {"networks", A_NETWORKS},
+        {"healthcheck", A_HEALTH},
+        {"user", A_COPY},
+        {"working_dir", A_COPY},
+        {"cap_add", A_COPY},
+        {"cap_drop", A_COPY},
+        {"read_only", A_COPY},
+        {"init", A_COPY},
+        {"hostname", A_COPY},
+        {"stop_grace_period", A_COPY},
+        {"stop_signal", A_COPY},
+        {"logging", A_LOGGING},
+        {"ulimits", A_COPY},
+        {"sysctls", A_QUOTED},
+        {"configs", A_REFS},
+        {"secrets", A_REFS},
+        {"dns", A_COPY},
+        {"dns_search", A_COPY},
+        {"extra_hosts", A_COPY},
+        {"tty", A_COPY},
+        {"stdin_open", A_COPY},
+        {"ports", A_PORTS},
+        {"security_opt", A_SECOPT},
+        {"cpus", A_KEEP},
+        {"mem_limit", A_KEEP},
+        {"mem_reservation", A_KEEP},
+        {"pids_limit", A_KEEP},
+        {"restart", A_KEEP},
+        {"scale", A_KEEP},
+        {"deploy", A_KEEP},
 };
 
 static int convert_key(struct sw *s, struct svc *v, struct yamltree_node *out, const struct yamltree_node *k,
@@ -425,6 +440,9 @@ static int convert_key(struct sw *s, struct svc *v, struct yamltree_node *out, c
         char buf[80];
         size_t i;
 
+        for (i = 0; i < COUNT(aggs); i++)
+                if (aggs[i].key && yamltree_text_is(k, aggs[i].key))
+                        return policy_is_null(n) ? 0 : swarm_agg(s, (enum swarm_agg)i, v);
         for (i = 0; i < COUNT(service_keys) && !yamltree_text_is(k, service_keys[i].key); i++)
                 ;
         if (i == COUNT(service_keys))
@@ -436,7 +454,6 @@ static int convert_key(struct sw *s, struct svc *v, struct yamltree_node *out, c
         case A_PORTS: return check_ports(s, v, n);
         case A_ENV_FILE: return convert_env_file(s, v, out, n);
         case A_SECOPT: return convert_security_opt(s, v, n);
-        case A_AGG: return policy_is_null(n) ? 0 : swarm_agg(s, service_keys[i].agg, v);
         case A_KEEP:
                 if (yamltree_text_is(k, "cpus"))
                         v->cpus = n;
@@ -470,15 +487,16 @@ static int convert_key(struct sw *s, struct svc *v, struct yamltree_node *out, c
                         return -STACK_EREJECT;
                 break;
         case A_QUOTED:
-                return yamltree_map_set(out, k->text, YAML_PLAIN_SCALAR_STYLE, swarm_copy_quoted(n)) < 0 ? policy_oom(s->err)
-                                                                                                   : 0;
+                return yamltree_map_set(out, k->text, YAML_PLAIN_SCALAR_STYLE, swarm_copy_quoted(n)) < 0
+                               ? policy_oom(s->err)
+                               : 0;
         case A_COPY: break;
         }
         return swarm_set_copy(out, k->text, n) < 0 ? policy_oom(s->err) : 0;
 }
 
 int swarm_convert_service(struct sw *s, const struct yamltree_node *key, const struct yamltree_node *in,
-                           struct yamltree_node *services)
+                          struct yamltree_node *services)
 {
         struct svc v = {.name = key->text};
         struct yamltree_node *out;
@@ -504,3 +522,20 @@ int swarm_convert_service(struct sw *s, const struct yamltree_node *key, const s
         return r;
 }
 
+int swarm_agg_notes(struct sw *s)
+{
+        char buf[80];
+        int r = 0;
+
+        for (size_t a = 0; r == 0 && a < AGG_COUNT; a++) {
+                char list[512] = "";
+                size_t len = 0;
+
+                for (size_t i = 0; i < s->agg[a].n && len < sizeof list; i++)
+                        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                                                yamltree_show(s->agg[a].v[i], strlen(s->agg[a].v[i]), buf, sizeof buf));
+                if (s->agg[a].n)
+                        r = swarm_note(s, "%s (service%s %s)", aggs[a].text, s->agg[a].n > 1 ? "s" : "", list);
+        }
+        return r;
+}

@@ -25,18 +25,6 @@
 
 #define SWARM_VERSION "3.8" /* docker CLI 20.10 reads 3.0 .. 3.9; 3.8 has max_replicas_per_node */
 
-static const char *const agg_text[AGG_COUNT] = {
-        [AGG_NNP] = "no-new-privileges is not available for swarm services on this Engine (Engine API < 1.44)",
-        [AGG_MEMSWAP] = "memswap_limit dropped: swarm services have no swap limit (the memory limit stays)",
-        [AGG_PIDS] = ("pids_limit is not in the swarm file (the compose 3.x schema of docker CLI 20.10 has no "
-                      "deploy.resources.limits.pids); the service label io.stack.pids carries it"),
-        [AGG_DEPENDS] = "depends_on dropped: swarm starts services in no order",
-        [AGG_EXPOSE] = "expose dropped: services on one network reach each other's ports",
-        [AGG_SHARES] = "cpu_shares dropped: swarm services have no CPU weight (the CPU limit stays)",
-        [AGG_PULL] = "pull_policy dropped: every node pulls the pushed image by digest",
-        [AGG_DEVELOP] = "develop dropped: compose watch does not drive swarm services",
-};
-
 int swarm_say(struct sw *s, bool refusal, const char *fmt, ...)
 {
         char msg[1024];
@@ -333,16 +321,8 @@ static int convert_document(struct sw *s, const struct yamltree_node *in, struct
         }
         for (size_t i = 0; r == 0 && i < services->n; i += 2)
                 r = swarm_convert_service(s, services->items[i], services->items[i + 1], out);
-        for (size_t a = 0; r == 0 && a < AGG_COUNT; a++) {
-                char list[512] = "";
-                size_t len = 0;
-
-                for (size_t i = 0; i < s->agg[a].n && len < sizeof list; i++)
-                        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
-                                                yamltree_show(s->agg[a].v[i], strlen(s->agg[a].v[i]), buf, sizeof buf));
-                if (s->agg[a].n)
-                        r = swarm_note(s, "%s (service%s %s)", agg_text[a], s->agg[a].n > 1 ? "s" : "", list);
-        }
+        if (r == 0)
+                r = swarm_agg_notes(s);
         return r;
 }
 
