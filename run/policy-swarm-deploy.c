@@ -79,7 +79,7 @@ static int convert_restart(struct sw *s, struct svc *v, struct yamltree_node *rp
                                     swarm_show(n, buf, sizeof buf));
         if (yamltree_map_set_text(rp, "condition", cond, YAML_PLAIN_SCALAR_STYLE) < 0)
                 return policy_oom(s->err);
-        if (n->text[10] == ':' && !strcmp(cond, "on-failure")) {
+        if (!strcmp(cond, "on-failure") && n->text[10] == ':') { /* "on-failure" is 10 bytes */
                 struct yamltree_node t = {.kind = YAMLTREE_SCALAR, .text = n->text + 11, .len = n->len - 11};
                 uint64_t u;
 

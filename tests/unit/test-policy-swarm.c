@@ -374,6 +374,18 @@ static void swarm_keys_are_bounded(void **state)
                 refused(yaml, bad[i].what);
         }
         sx_init(&x);
+        refused("services:\n  web:\n    image: nginx\n    restart: on-failure:200\n",
+                "service 'web': restart: on-failure:200: at most 100 attempts");
+        refused("services:\n  web:\n    image: nginx\n    restart: sometimes\n",
+                "service 'web': restart: sometimes is not a restart policy");
+        assert_int_equal(sx_convert(&x, "services:\n  web:\n    image: nginx\n    restart: \"no\"\n"), 0);
+        assert_true(says(&x, "condition: none"));
+        assert_int_equal(sx_convert(&x, "services:\n  web:\n    image: nginx\n    restart: always\n"
+                                        "    deploy: {restart_policy: {condition: on-failure, delay: 5s}}\n"),
+                         0);
+        /* deploy's restart_policy wins, as with compose v2 */
+        says_all(&x, (const char *const[]){"condition: on-failure", "delay: 5s", NULL},
+                 (const char *const[]){"condition: any", NULL});
         assert_int_equal(sx_convert(&x, "services:\n  web:\n    image: nginx\n    restart: on-failure:3\n"
                                         "    deploy:\n      update_config: {failure_action: pause, delay: 1m30s, "
                                         "max_failure_ratio: 0.5, order: start-first}\n"
