@@ -86,7 +86,7 @@ struct yamltree_node *swarm_child(struct yamltree_node *m, const char *key, enum
 }
 
 /* A copy of a mapping whose plain scalar values are written quoted: docker CLI 20.10 reads YAML 1.1, where a
- * plain `y`, `on` or `no` is a boolean and a label or environment value must be a string. */
+ * plain `y`, `on` or `no` is a boolean and a label or environment value must be a string (keys: quote_keys()). */
 struct yamltree_node *swarm_copy_quoted(const struct yamltree_node *n)
 {
         struct yamltree_node *c = yamltree_copy(n);
@@ -96,6 +96,30 @@ struct yamltree_node *swarm_copy_quoted(const struct yamltree_node *n)
                     c->items[i]->style == YAML_PLAIN_SCALAR_STYLE)
                         c->items[i]->style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
         return c;
+}
+
+/* Every mapping key under n that YAML 1.1 (docker CLI 20.10's reader) would not read as the string compose read:
+ * a boolean word (y, on, no, off ...), a null, or one that starts like a number. Quoted, it reads the same in
+ * both. */
+static void quote_keys(struct yamltree_node *n)
+{
+        static const char *const words[] = {"y",  "Y",    "yes",  "Yes",  "YES",   "n",     "N",     "no", "No",
+                                            "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on", "On",
+                                            "ON", "off",  "Off",  "OFF",  "null",  "Null",  "NULL",  "~",  NULL};
+
+        for (size_t i = 0; n && n->kind != YAMLTREE_SCALAR && n->kind != YAMLTREE_ALIAS && i < n->n; i++) {
+                struct yamltree_node *k = n->items[i];
+
+                if (n->kind == YAMLTREE_MAP && i % 2 == 0) {
+                        char c = k->len ? (char)(k->text[0] | 0x20) : 0; /* lower case for letters */
+
+                        if (k->style == YAML_PLAIN_SCALAR_STYLE &&
+                            (swarm_text_in(k, words) || !((c >= 'a' && c <= 'z') || k->text[0] == '_')))
+                                k->style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+                        continue;
+                }
+                quote_keys(k);
+        }
 }
 
 /* ---- values ---- */
@@ -353,6 +377,8 @@ int policy_swarm_file(const char *effective_path, const char *out_path, const st
                 r = policy_oom(err);
         if (r == 0)
                 r = convert_document(&s, in, out);
+        if (r == 0)
+                quote_keys(out);
         if (r == 0)
                 r = policy_emit_yaml(out_path, out, &text, &len, err);
         if (r == 0 && (r = fs_write_atomic(out_path, text, len, 0600)) < 0)

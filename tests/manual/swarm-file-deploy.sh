@@ -33,8 +33,9 @@ for f in "$dir"/*.yml; do
   p=swpol-$$-$n
   sed -i "s/node1abc/$node/g" "$f"
   # configs' and secrets' files were the test's (gone with its temporary dir): docker reads them at deploy
-  { grep -o 'file: "[^"]*"' "$f" || true; } | sed 's/^file: "//; s/"$//' | while read -r cf; do
-    mkdir -p "$(dirname "$cf")" && echo x >"$cf" && echo "$cf" >>"$dir/made"
+  # (and env files): any quoted absolute path of the test's that is gone and is no bind ("src:dst")
+  { grep -o '"/[^":]*stack-test-[^":]*"' "$f" || true; } | tr -d '"' | sort -u | while read -r cf; do
+    [ -e "$cf" ] || { mkdir -p "$(dirname "$cf")" && echo A=1 >"$cf" && echo "$cf" >>"$dir/made"; }
   done
   projects+=("$p")
   if ! out=$("$docker" stack deploy --resolve-image never -c "$f" "$p" 2>&1); then

@@ -193,6 +193,40 @@ static void a_checked_file_becomes_a_swarm_file(void **state)
         fx_release(&f);
 }
 
+/* What swarm has passes (docker stack deploy takes the file: tests/manual/swarm-file-deploy.sh). */
+static void keys_swarm_services_have_are_kept(void **state)
+{
+        char env[1100];
+        struct sx x;
+
+        sx_init(&x);
+        snprintf(env, sizeof env, "%s/app.env", x.dir);
+        assert_int_equal(fs_write_atomic(env, "A=1\n", 4, 0644), 0);
+        assert_int_equal(
+                sx_convert(&x,
+                           "services:\n  web:\n    image: nginx\n    command: [sh, -c, \"sleep 1\"]\n"
+                           "    entrypoint: [\"/bin/sh\"]\n    user: \"1000\"\n    working_dir: /tmp\n"
+                           "    cap_add: [NET_ADMIN]\n    cap_drop: [ALL]\n    read_only: true\n    init: true\n"
+                           "    hostname: web\n    stop_grace_period: 5s\n    stop_signal: SIGTERM\n"
+                           "    ulimits: {nofile: {soft: 1024, hard: 2048}}\n    dns: [1.1.1.1]\n"
+                           "    dns_search: [example.org]\n    extra_hosts: [\"db:10.0.0.2\"]\n    tty: true\n"
+                           "    stdin_open: true\n    sysctls: {net.core.somaxconn: 1024}\n"
+                           "    healthcheck: {test: [CMD, \"true\"], interval: 5s, retries: 3}\n"
+                           "    logging: {driver: json-file, options: {max-size: 1m}}\n"
+                           "    env_file: [./app.env]\n    environment: [B=2]\n    labels: {on: yes}\n"
+                           "    networks: {back: {aliases: [www]}}\n    configs: [{source: c, target: /c}]\n"
+                           "    secrets: [s]\n    mem_reservation: 8388608\n    cpus: 0.5\n    mem_limit: 64m\n"
+                           "    volumes: [{type: tmpfs, target: /run, tmpfs: {size: 1000}}]\n"
+                           "networks:\n  back:\nconfigs:\n  c: {file: ./app.env}\nsecrets:\n  s: {file: ./app.env}\n"),
+                0);
+        says_all(&x,
+                 (const char *const[]){"cap_add: [NET_ADMIN]", "ulimits:", "sysctls: {net.core.somaxconn: \"1024\"}",
+                                       "healthcheck:", "logging:", env, "aliases: [www]", "\"on\": \"yes\"",
+                                       "reservations:\n", "cpus: \"0.5\"", "memory: \"64m\"", NULL},
+                 NULL);
+        sx_release(&x);
+}
+
 static void keys_swarm_services_do_not_have_are_refused(void **state)
 {
         static const char *const keys[] = {
@@ -444,6 +478,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(a_checked_file_becomes_a_swarm_file),
+                cmocka_unit_test(keys_swarm_services_have_are_kept),
                 cmocka_unit_test(keys_swarm_services_do_not_have_are_refused),
                 cmocka_unit_test(images_must_have_been_pushed),
                 cmocka_unit_test(the_top_level_is_bounded),
