@@ -148,7 +148,8 @@ void policy_result_release(struct policy_result *r);
  * bounded. What swarm cannot do is refused (STACK_EREJECT "service 'web': privileged is not supported on
  * swarm"); what it drops is said in the notes. Nothing is written on refusal. */
 struct policy_swarm_options {
-        const char *project;       /* the stack's project (for messages) */
+        const char *project;       /* the stack's project as docker stack deploy gets it (which prefixes the
+                                    * names it creates with it: not written into the file) */
         const char *data_node;     /* node id stateful services are constrained to (node.id==X) */
         const char *const *images; /* pairs "REF", "HOST/REPO@sha256:...", NULL-terminated: image: REF becomes the
                                      * second; an image with no entry is refused ("image X was not pushed") */
