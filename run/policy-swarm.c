@@ -202,7 +202,9 @@ static int convert_networks(struct sw *s, const struct yamltree_node *in, struct
 
         if (!out)
                 return policy_oom(s->err);
-        for (size_t i = 0; in->kind == YAMLTREE_MAP && i < in->n; i += 2) {
+        if (in->kind != YAMLTREE_MAP)
+                return swarm_refuse(s, "networks must be a mapping");
+        for (size_t i = 0; i < in->n; i += 2) {
                 const struct yamltree_node *d = in->items[i + 1], *drv = yamltree_map_get(d, "driver");
 
                 yamltree_show(in->items[i]->text, in->items[i]->len, name, sizeof name);
@@ -246,6 +248,25 @@ static int convert_networks(struct sw *s, const struct yamltree_node *in, struct
         return 0;
 }
 
+/* A local volume that binds a relative device: compose v2 makes the device absolute for `driver: local` and
+ * `o: bind` exactly (the policy judged it as a path of the run dir then, policy-mounts.c), docker CLI does not:
+ * the Engine would read it from its own /. Otherwise the device stays as written, as compose passes it on. */
+static int volume_device(struct sw *s, struct yamltree_node *def)
+{
+        struct yamltree_node *opts = yamltree_map_get(def, "driver_opts"), *dev = yamltree_map_get(opts, "device");
+        char *abs;
+        int r;
+
+        if (!yamltree_text_is(yamltree_map_get(def, "driver"), "local") ||
+            !yamltree_text_is(yamltree_map_get(opts, "o"), "bind") || !yamltree_is_scalar(dev) ||
+            yamltree_is_null(dev) || dev->text[0] == '/' || dev->text[0] == '~')
+                return 0;
+        abs = swarm_absolute(s, dev->text);
+        r = abs ? yamltree_map_set_text(opts, "device", abs, YAML_DOUBLE_QUOTED_SCALAR_STYLE) : -ENOMEM;
+        free(abs);
+        return r < 0 ? policy_oom(s->err) : 0;
+}
+
 /* volumes: local ones only (the data stays on the node that holds it); configs and secrets: a file inside the
  * run dir (docker CLI reads it and stores it in the swarm). */
 static int convert_definitions(struct sw *s, const char *section, const char *what, const struct yamltree_node *in,
@@ -285,8 +306,13 @@ static int convert_definitions(struct sw *s, const char *section, const char *wh
                     yamltree_map_set(def, "labels", YAML_PLAIN_SCALAR_STYLE,
                                      swarm_copy_quoted(yamltree_map_get(d, "labels"))) < 0)
                         return policy_oom(s->err);
-                if (volumes)
+                if (volumes) {
+                        int r = volume_device(s, def);
+
+                        if (r < 0)
+                                return r;
                         continue;
+                }
                 file = yamltree_map_get(d, "file");
                 if (!yamltree_is_scalar(file) || yamltree_is_null(file))
                         return swarm_refuse(s, "%s '%s': only a file: is supported on swarm", what, name);

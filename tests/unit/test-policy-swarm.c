@@ -294,7 +294,9 @@ static void the_top_level_is_bounded(void **state)
                            "name: demo\nx-common: {a: 1}\nservices:\n  web:\n    image: nginx\n"
                            "    tmpfs: [\"/run\", \"/cache:size=64m\"]\n    networks: [back]\n    pull_policy: always\n"
                            "networks:\n  back: {driver: bridge, driver_opts: {a: b}, internal: true}\n"
-                           "configs:\n  c: {file: ./conf/app.ini}\n"),
+                           "configs:\n  c: {file: ./conf/app.ini}\n"
+                           "volumes:\n  pg: {driver: local, driver_opts: {type: none, o: bind, device: ./pgdata}}\n"
+                           "  raw: {driver_opts: {o: bind, device: ./raw}}\n"),
                 0);
         /* the config's file absolute; tmpfs keeps no data: no placement */
         says_all(&x,
@@ -302,6 +304,10 @@ static void the_top_level_is_bounded(void **state)
                                        "target: \"/cache\"", "size: 67108864", x.dir, NULL},
                  (const char *const[]){"x-common", "name: demo", "node.id==", NULL});
         assert_true(noted(&x, "network 'back': driver_opts dropped"));
+        /* compose v2 would have made the first device absolute (the policy judged it in the run dir), not the
+         * second (judged as the Engine reads it: from its /) */
+        snprintf(leak, sizeof leak, "device: \"%s/pgdata\"", x.dir);
+        says_all(&x, (const char *const[]){leak, "device: ./raw", NULL}, NULL);
         assert_true(noted(&x, "pull_policy dropped: every node pulls the pushed image by digest (service web)"));
         sx_release(&x);
 }
