@@ -109,6 +109,7 @@ static int convert_policy(struct sw *s, struct svc *v, const char *key, const st
         static const char *const update_actions[] = {"continue", "pause", "rollback", NULL};
         static const char *const rollback_actions[] = {"continue", "pause", NULL};
         static const char *const orders[] = {"stop-first", "start-first", NULL};
+        static const char *const durations[] = {"delay", "monitor", "window", NULL};
         bool restart = !strcmp(key, "restart_policy"), rollback = !strcmp(key, "rollback_config");
         char path[64], buf[80];
         uint64_t u, w;
@@ -151,6 +152,8 @@ static int convert_policy(struct sw *s, struct svc *v, const char *key, const st
                         return -STACK_EREJECT;
                 if (yamltree_map_set(out, k->text, YAML_PLAIN_SCALAR_STYLE, yamltree_copy(n)) < 0)
                         return policy_oom(s->err);
+                if (swarm_text_in(k, durations)) /* `delay: 0` is a number to YAML, a duration must be a string */
+                        swarm_quote_all(yamltree_map_get(out, k->text));
         }
         return 0;
 }

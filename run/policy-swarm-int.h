@@ -75,6 +75,11 @@ struct yamltree_node *swarm_child(struct yamltree_node *m, const char *key, enum
  * plain `y`, `on` or `no` is a boolean and a label or environment value must be a string. */
 struct yamltree_node *swarm_copy_quoted(const struct yamltree_node *n);
 
+/* Every plain scalar value under n (not the keys: quote_keys() in policy-swarm.c) written quoted, where the 3.x
+ * schema wants a string that YAML 1.1 would read as a number or a boolean (`user: 1000`, `command: [x, yes]`,
+ * `delay: 0`). */
+void swarm_quote_all(struct yamltree_node *n);
+
 /* A whole number <= max, as written (no sign, no fraction). */
 bool swarm_uint(const struct yamltree_node *n, uint64_t max, uint64_t *ret);
 /* n is a scalar whose text is one of set (NULL-terminated). */

@@ -373,6 +373,7 @@ static const struct {
 
 enum act {
         A_COPY,     /* as it is */
+        A_STRINGS,  /* strings in the 3.x schema: every value quoted */
         A_QUOTED,   /* a mapping whose values are written quoted (environment, labels) */
         A_IMAGE,    /* by digest */
         A_VOLUMES,  /* binds absolute */
@@ -392,51 +393,43 @@ static const struct {
         const char *key;
         enum act act;
 } service_keys[] = {
-        {"image", A_IMAGE},
-        {"command", A_COPY},
-        {"entrypoint", A_COPY},
-        {"environment", A_QUOTED},
-        {"env_file", A_ENV_FILE},
-        {"labels", A_QUOTED},
-        {"volumes", A_VOLUMES},
-        {"tmpfs", A_TMPFS},
-        {"networks", A_NETWORKS},
-        {"healthcheck", A_HEALTH},
-        {"user", A_COPY},
-        {"working_dir", A_COPY},
-        {"cap_add", A_COPY},
-        {"cap_drop", A_COPY},
-        {"read_only", A_COPY},
-        {"init", A_COPY},
-        {"hostname", A_COPY},
-        {"stop_grace_period", A_COPY},
-        {"stop_signal", A_COPY},
-        {"logging", A_LOGGING},
-        {"ulimits", A_COPY},
-        {"sysctls", A_QUOTED},
-        {"configs", A_REFS},
-        {"secrets", A_REFS},
-        {"dns", A_COPY},
-        {"dns_search", A_COPY},
-        {"extra_hosts", A_COPY},
-        {"tty", A_COPY},
-        {"stdin_open", A_COPY},
-        {"ports", A_PORTS},
-        {"security_opt", A_SECOPT},
-        {"cpus", A_KEEP},
-        {"mem_limit", A_KEEP},
-        {"mem_reservation", A_KEEP},
-        {"pids_limit", A_KEEP},
-        {"restart", A_KEEP},
-        {"scale", A_KEEP},
-        {"deploy", A_KEEP},
+        {"image", A_IMAGE},         {"command", A_STRINGS},
+        {"entrypoint", A_STRINGS},  {"environment", A_QUOTED},
+        {"env_file", A_ENV_FILE},   {"labels", A_QUOTED},
+        {"volumes", A_VOLUMES},     {"tmpfs", A_TMPFS},
+        {"networks", A_NETWORKS},   {"healthcheck", A_HEALTH},
+        {"user", A_STRINGS},        {"working_dir", A_STRINGS},
+        {"cap_add", A_STRINGS},     {"cap_drop", A_STRINGS},
+        {"read_only", A_COPY},      {"init", A_COPY},
+        {"hostname", A_STRINGS},    {"stop_grace_period", A_STRINGS},
+        {"stop_signal", A_STRINGS}, {"logging", A_LOGGING},
+        {"ulimits", A_COPY},        {"sysctls", A_QUOTED},
+        {"configs", A_REFS},        {"secrets", A_REFS},
+        {"dns", A_STRINGS},         {"dns_search", A_STRINGS},
+        {"extra_hosts", A_STRINGS}, {"tty", A_COPY},
+        {"stdin_open", A_COPY},     {"ports", A_PORTS},
+        {"security_opt", A_SECOPT}, {"cpus", A_KEEP},
+        {"mem_limit", A_KEEP},      {"mem_reservation", A_KEEP},
+        {"pids_limit", A_KEEP},     {"restart", A_KEEP},
+        {"scale", A_KEEP},          {"deploy", A_KEEP},
 };
+
+/* k: n copied into out with every value quoted (swarm_quote_all()). */
+static int copy_strings(struct sw *s, struct yamltree_node *out, const struct yamltree_node *k,
+                        const struct yamltree_node *n)
+{
+        if (swarm_set_copy(out, k->text, n) < 0)
+                return policy_oom(s->err);
+        swarm_quote_all(yamltree_map_get(out, k->text));
+        return 0;
+}
 
 static int convert_key(struct sw *s, struct svc *v, struct yamltree_node *out, const struct yamltree_node *k,
                        const struct yamltree_node *n)
 {
         static const char *const health[] = {"test", "interval", "timeout", "retries", "start_period", "disable", NULL};
         static const char *const logging[] = {"driver", "options", NULL};
+        static const char *const health_strings[] = {"test", "interval", "timeout", "start_period", NULL};
         char buf[80];
         size_t i;
 
@@ -473,11 +466,16 @@ static int convert_key(struct sw *s, struct svc *v, struct yamltree_node *out, c
         case A_HEALTH:
                 if (check_keys(s, v, "healthcheck", n, health) < 0)
                         return -STACK_EREJECT;
-                break;
+                if (swarm_set_copy(out, k->text, n) < 0)
+                        return policy_oom(s->err);
+                for (size_t j = 0; health_strings[j]; j++)
+                        swarm_quote_all(yamltree_map_get(yamltree_map_get(out, k->text), health_strings[j]));
+                return 0;
         case A_LOGGING:
                 if (check_keys(s, v, "logging", n, logging) < 0)
                         return -STACK_EREJECT;
-                break;
+                return copy_strings(s, out, k, n); /* the driver and the options are strings */
+        case A_STRINGS: return copy_strings(s, out, k, n);
         case A_NETWORKS:
                 if (check_service_networks(s, v, n) < 0)
                         return -STACK_EREJECT;

@@ -85,6 +85,15 @@ struct yamltree_node *swarm_child(struct yamltree_node *m, const char *key, enum
         return yamltree_map_get(m, key);
 }
 
+void swarm_quote_all(struct yamltree_node *n)
+{
+        if (yamltree_is_scalar(n) && !yamltree_is_null(n) && n->style == YAML_PLAIN_SCALAR_STYLE)
+                n->style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+        for (size_t i = 0; n && (n->kind == YAMLTREE_SEQ || n->kind == YAMLTREE_MAP) && i < n->n; i++)
+                if (n->kind == YAMLTREE_SEQ || i % 2) /* values, not keys */
+                        swarm_quote_all(n->items[i]);
+}
+
 /* A copy of a mapping whose plain scalar values are written quoted: docker CLI 20.10 reads YAML 1.1, where a
  * plain `y`, `on` or `no` is a boolean and a label or environment value must be a string (keys: quote_keys()). */
 struct yamltree_node *swarm_copy_quoted(const struct yamltree_node *n)

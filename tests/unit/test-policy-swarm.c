@@ -205,7 +205,7 @@ static void keys_swarm_services_have_are_kept(void **state)
         assert_int_equal(
                 sx_convert(&x,
                            "services:\n  web:\n    image: nginx\n    command: [sh, -c, \"sleep 1\"]\n"
-                           "    entrypoint: [\"/bin/sh\"]\n    user: \"1000\"\n    working_dir: /tmp\n"
+                           "    entrypoint: [\"/bin/sh\"]\n    user: 1000\n    working_dir: /tmp\n"
                            "    cap_add: [NET_ADMIN]\n    cap_drop: [ALL]\n    read_only: true\n    init: true\n"
                            "    hostname: web\n    stop_grace_period: 5s\n    stop_signal: SIGTERM\n"
                            "    ulimits: {nofile: {soft: 1024, hard: 2048}}\n    dns: [1.1.1.1]\n"
@@ -220,7 +220,8 @@ static void keys_swarm_services_have_are_kept(void **state)
                            "networks:\n  back:\nconfigs:\n  c: {file: ./app.env}\nsecrets:\n  s: {file: ./app.env}\n"),
                 0);
         says_all(&x,
-                 (const char *const[]){"cap_add: [NET_ADMIN]", "ulimits:", "sysctls: {net.core.somaxconn: \"1024\"}",
+                 (const char *const[]){"cap_add: [\"NET_ADMIN\"]", "user: \"1000\"", "hostname: \"web\"",
+                                       "ulimits:", "sysctls: {net.core.somaxconn: \"1024\"}",
                                        "healthcheck:", "logging:", env, "aliases: [www]", "\"on\": \"yes\"",
                                        "reservations:\n", "cpus: \"0.5\"", "memory: \"64m\"", NULL},
                  NULL);
@@ -424,16 +425,16 @@ static void swarm_keys_are_bounded(void **state)
                                         "    deploy: {restart_policy: {condition: on-failure, delay: 5s}}\n"),
                          0);
         /* deploy's restart_policy wins, as with compose v2 */
-        says_all(&x, (const char *const[]){"condition: on-failure", "delay: 5s", NULL},
+        says_all(&x, (const char *const[]){"condition: on-failure", "delay: \"5s\"", NULL},
                  (const char *const[]){"condition: any", NULL});
         assert_int_equal(sx_convert(&x, "services:\n  web:\n    image: nginx\n    restart: on-failure:3\n"
                                         "    deploy:\n      update_config: {failure_action: pause, delay: 1m30s, "
                                         "max_failure_ratio: 0.5, order: start-first}\n"
-                                        "      rollback_config: {parallelism: 0, monitor: 500ms}\n"),
+                                        "      rollback_config: {parallelism: 0, monitor: 500ms, delay: 0}\n"),
                          0);
         /* monitor: the default added beside what the file says */
         says_all(&x,
-                 (const char *const[]){"failure_action: pause", "monitor: 10s", "monitor: 500ms",
+                 (const char *const[]){"failure_action: pause", "monitor: 10s", "monitor: \"500ms\"", "delay: \"0\"",
                                        "condition: on-failure", "max_attempts: 3", NULL},
                  NULL);
         sx_release(&x);
