@@ -386,32 +386,29 @@ enum act {
         A_NETWORKS, /* aliases only */
         A_REFS,     /* configs, secrets */
         A_KEEP,     /* read into struct svc for deploy */
+        A_COUNT,    /* none of them: refused */
 };
 
-/* A service's keys swarm has (or stack converts); a key in neither this table nor aggs is refused. */
-static const struct {
-        const char *key;
-        enum act act;
-} service_keys[] = {
-        {"image", A_IMAGE},         {"command", A_STRINGS},
-        {"entrypoint", A_STRINGS},  {"environment", A_QUOTED},
-        {"env_file", A_ENV_FILE},   {"labels", A_QUOTED},
-        {"volumes", A_VOLUMES},     {"tmpfs", A_TMPFS},
-        {"networks", A_NETWORKS},   {"healthcheck", A_HEALTH},
-        {"user", A_STRINGS},        {"working_dir", A_STRINGS},
-        {"cap_add", A_STRINGS},     {"cap_drop", A_STRINGS},
-        {"read_only", A_COPY},      {"init", A_COPY},
-        {"hostname", A_STRINGS},    {"stop_grace_period", A_STRINGS},
-        {"stop_signal", A_STRINGS}, {"logging", A_LOGGING},
-        {"ulimits", A_COPY},        {"sysctls", A_QUOTED},
-        {"configs", A_REFS},        {"secrets", A_REFS},
-        {"dns", A_STRINGS},         {"dns_search", A_STRINGS},
-        {"extra_hosts", A_STRINGS}, {"tty", A_COPY},
-        {"stdin_open", A_COPY},     {"ports", A_PORTS},
-        {"security_opt", A_SECOPT}, {"cpus", A_KEEP},
-        {"mem_limit", A_KEEP},      {"mem_reservation", A_KEEP},
-        {"pids_limit", A_KEEP},     {"restart", A_KEEP},
-        {"scale", A_KEEP},          {"deploy", A_KEEP},
+/* A service's keys swarm has (or stack converts), by what becomes of them; a key in none of these lists nor
+ * in aggs is refused. */
+static const char *const *const service_keys[A_COUNT] = {
+        [A_COPY] = (const char *const[]){"read_only", "init", "ulimits", "tty", "stdin_open", NULL},
+        [A_STRINGS] =
+                (const char *const[]){"command", "entrypoint", "user", "working_dir", "cap_add", "cap_drop", "hostname",
+                                      "stop_grace_period", "stop_signal", "dns", "dns_search", "extra_hosts", NULL},
+        [A_QUOTED] = (const char *const[]){"environment", "labels", "sysctls", NULL},
+        [A_IMAGE] = (const char *const[]){"image", NULL},
+        [A_VOLUMES] = (const char *const[]){"volumes", NULL},
+        [A_TMPFS] = (const char *const[]){"tmpfs", NULL},
+        [A_PORTS] = (const char *const[]){"ports", NULL},
+        [A_ENV_FILE] = (const char *const[]){"env_file", NULL},
+        [A_SECOPT] = (const char *const[]){"security_opt", NULL},
+        [A_HEALTH] = (const char *const[]){"healthcheck", NULL},
+        [A_LOGGING] = (const char *const[]){"logging", NULL},
+        [A_NETWORKS] = (const char *const[]){"networks", NULL},
+        [A_REFS] = (const char *const[]){"configs", "secrets", NULL},
+        [A_KEEP] = (const char *const[]){"cpus", "mem_limit", "mem_reservation", "pids_limit", "restart", "scale",
+                                         "deploy", NULL},
 };
 
 /* k: n copied into out with every value quoted (swarm_quote_all()). */
@@ -436,11 +433,9 @@ static int convert_key(struct sw *s, struct svc *v, struct yamltree_node *out, c
         for (i = 0; i < COUNT(aggs); i++)
                 if (aggs[i].key && yamltree_text_is(k, aggs[i].key))
                         return policy_is_null(n) ? 0 : swarm_agg(s, (enum swarm_agg)i, v);
-        for (i = 0; i < COUNT(service_keys) && !yamltree_text_is(k, service_keys[i].key); i++)
+        for (i = 0; i < A_COUNT && !swarm_text_in(k, service_keys[i]); i++)
                 ;
-        if (i == COUNT(service_keys))
-                return swarm_refuse(s, "%s: %s is not supported on swarm", v->who, swarm_show(k, buf, sizeof buf));
-        switch (service_keys[i].act) {
+        switch ((enum act)i) {
         case A_IMAGE: return convert_image(s, v, out, n);
         case A_VOLUMES: return convert_volumes(s, v, out, n, false);
         case A_TMPFS: return convert_volumes(s, v, out, n, true);
@@ -489,6 +484,8 @@ static int convert_key(struct sw *s, struct svc *v, struct yamltree_node *out, c
                                ? policy_oom(s->err)
                                : 0;
         case A_COPY: break;
+        case A_COUNT:
+                return swarm_refuse(s, "%s: %s is not supported on swarm", v->who, swarm_show(k, buf, sizeof buf));
         }
         return swarm_set_copy(out, k->text, n) < 0 ? policy_oom(s->err) : 0;
 }
