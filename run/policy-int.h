@@ -340,6 +340,13 @@ void policy_where_item(char *out, const char *tail, size_t i);
 /* "<head>: <tail>" (or either alone); "the top level" when both are empty. */
 const char *policy_where(const char *head, const char *tail, char *buf, size_t size);
 
+/* ---- policy-swarm.c: swarm-only keys on a compose run ---- */
+
+/* Unless the run is a swarm one (policy_input.swarm): deploy.placement, update_config, rollback_config,
+ * endpoint_mode and mode removed from svc, each with a warning (compose ignores them; deploy.restart_policy it
+ * honours, so it stays). */
+int policy_drop_swarm_keys(struct file *f, const char *who, struct yamltree_node *svc);
+
 /* ---- policy-v1.c: the effective file for docker-compose 1.29 ---- */
 
 /* Rewrite what only compose v2 reads into what v1 runs with the same meaning, or refuse what v1 cannot run. */

@@ -98,6 +98,8 @@ static int check_service(struct file *f, const char *name, struct yamltree_node 
                 }
         }
         if (r == 0)
+                r = policy_drop_swarm_keys(f, who, svc);
+        if (r == 0)
                 r = policy_apply_security_opt(f, who, svc, &st);
         if (r == 0)
                 r = policy_apply_limits(f, who, svc);

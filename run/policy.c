@@ -34,6 +34,9 @@
  *   policy-vars.c      variables the file requires (${VAR:?msg})
  *   policy-override.c  compose.override.yaml merged into the main document before it is checked
  *   policy-v1.c        compose v1: v2-only syntax rewritten, or refused when v1 cannot express it
+ *   policy-swarm.c     the swarm file docker stack deploy reads (policy_swarm_file(); its parts
+ *                      policy-swarm-service.c, policy-swarm-deploy.c, policy-swarm-int.h), and the swarm-only keys
+ *                      a compose run drops
  */
 #include "policy.h"
 #include "policy-int.h"

@@ -109,6 +109,8 @@ struct policy_input {
         const char *project; /* the compose project (run.c project_name()); NULL: "stack-<slug>". Volumes and
                               * networks named "<project>_..." are the stack's own. */
         const struct policy_limits *limits; /* NULL: policy_limits_default() */
+        bool swarm; /* the file is deployed on a swarm (policy_swarm_file()): its swarm-only deploy keys are kept;
+                     * otherwise they are removed with a warning, as compose ignores them */
 };
 
 /* A host the front door routes to a service's container port (spec/proxy.md "Routes from runs"). */
@@ -134,5 +136,37 @@ struct policy_result {
 /* Check and write the effective file to out_path (atomically). On refusal nothing is written. */
 int policy_apply(const struct policy_input *in, const char *out_path, struct policy_result *ret, struct error *err);
 void policy_result_release(struct policy_result *r);
+
+/* ---- the swarm file (run/policy-swarm.c; spec/run.md "Swarm file") ----
+ *
+ * Calling sequence: policy_apply() with policy_input.swarm set writes the effective file; the images it runs are
+ * pushed to the registry every node pulls from; then policy_swarm_file() reads that effective file and writes
+ * the file `docker stack deploy -c` reads (the compose 3.x form, version "3.8", what docker CLI 20.10
+ * accepts): images by digest, every service at deploy.replicas 0 with its desired count in the service label
+ * io.stack.replicas, endpoint_mode dnsrr, limits as deploy.resources, only the routed ports published (host
+ * mode, the node picks the port), services that keep data constrained to the data node, the swarm-only keys
+ * bounded. What swarm cannot do is refused (STACK_EREJECT "service 'web': privileged is not supported on
+ * swarm"); what it drops is said in the notes. Nothing is written on refusal. */
+struct policy_swarm_options {
+        const char *project;       /* the stack's project as docker stack deploy gets it (which prefixes the
+                                    * names it creates with it: not written into the file) */
+        const char *data_node;     /* node id stateful services are constrained to (node.id==X) */
+        const char *const *images; /* pairs "REF", "HOST/REPO@sha256:...", NULL-terminated: image: REF becomes the
+                                     * second; an image with no entry is refused ("image X was not pushed") */
+        const struct policy_route *routes; /* policy_result.routes: these service ports are published (host mode) */
+        size_t n_routes;
+        const char *data_dir;      /* $STACK_HOME/data/<slug>: binds under it keep data (so does every other bind:
+                                    * the run dir is on this node only; and every volume) */
+        unsigned max_replicas;     /* the most replicas a service may ask for (0: 8) */
+        const char *run_dir;       /* configs' and secrets' files must be inside it (NULL: the effective file's dir) */
+        const char *data_hostname; /* the data node's hostname, for node.hostname== constraints (NULL: unknown, so
+                                    * a stateful service constrained by hostname is refused) */
+};
+
+/* Read effective_path (policy_apply()'s output), write out_path atomically (0600). *ret_notes (NULL-terminated,
+ * strv_free()) says, one line each, what was dropped or converted that a person should know; set on success
+ * only. */
+int policy_swarm_file(const char *effective_path, const char *out_path, const struct policy_swarm_options *o,
+                      char ***ret_notes, struct error *err);
 
 #endif

@@ -120,7 +120,8 @@ int fx_apply(struct fx *f, const char *yaml, unsigned allow)
                                   .limits = f->limits,
                                   .lookup = f->lookup,
                                   .lookup_ctx = f->lookup_ctx,
-                                  .project = PROJECT};
+                                  .project = PROJECT,
+                                  .swarm = f->swarm};
         size_t len;
         int r;
 

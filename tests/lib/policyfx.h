@@ -30,6 +30,7 @@ struct fx {
         struct error err;
         char *text;                         /* the effective file after a successful apply */
         bool v1;                            /* written for docker-compose 1.29 */
+        bool swarm;                         /* policy_input.swarm */
         const struct policy_limits *limits; /* NULL: the defaults */
         interp_lookup_fn lookup;            /* the variables compose will see (NULL: none) */
         void *lookup_ctx;
