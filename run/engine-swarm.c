@@ -283,3 +283,27 @@ int engine_images_under(struct engine *e, const char *prefix, char ***ret, struc
                 *ret = refs.v;
         return r;
 }
+
+int engine_service_limit_pids(struct engine *e, const json_t *service, int64_t pids, struct error *err)
+{
+        json_t *spec = json_deep_copy(json_object_get(service, "Spec")), *tt, *res, *lim;
+        int r;
+
+        if (!spec)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        tt = json_object_get(spec, "TaskTemplate");
+        if (!json_is_object(tt)) {
+                json_decref(spec);
+                return error_set(err, STACK_ERUNTIME, "service %s has no TaskTemplate", str(spec, "Name") ?: "?");
+        }
+        res = json_object_get(tt, "Resources");
+        if (!json_is_object(res))
+                json_object_set_new(tt, "Resources", res = json_object());
+        lim = json_object_get(res, "Limits");
+        if (!json_is_object(lim))
+                json_object_set_new(res, "Limits", lim = json_object());
+        json_object_set_new(lim, "Pids", json_integer(pids));
+        r = service_update(e, service, spec, false, err);
+        json_decref(spec);
+        return r;
+}

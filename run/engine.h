@@ -282,6 +282,9 @@ int engine_stack_list(struct engine *e, const char *kind, const char *project, s
                       struct error *err);
 int engine_service_scale(struct engine *e, const struct json_t *service, unsigned replicas, struct error *err);
 int engine_service_rollback(struct engine *e, const struct json_t *service, struct error *err);
+/* The service's TaskTemplate.Resources.Limits.Pids set to pids (API 1.41 has it; the compose 3.x schema of docker
+ * CLI 20.10 does not, so run/runner-swarm.c sets it after the deploy). */
+int engine_service_limit_pids(struct engine *e, const struct json_t *service, int64_t pids, struct error *err);
 /* Before a snapshot of a stack on the swarm (orch/upgrade.c): every service that mounts something (a volume, a
  * bind of its data) scaled to 0, and waited for until none of the stack's containers on this node runs; the
  * stateless ones keep serving. *ret_n (may be NULL): the services scaled. */

@@ -119,7 +119,7 @@ int compose_remove_files(struct store *s, const struct run_row *row, bool purge,
 
 /* runner-swarm.c: a run on a Docker Swarm (spec/run.md "Swarm"). SWARM_RECORD in the run dir marks it: the node
  * that holds its data (placement of its stateful services) and the registry its images come from.
- *   swarm_prepare(s, e, run_dir, effective, project, pr, o, &rec, err)   before the switch: the Engine a swarm
+ *   swarm_prepare(s, e, &np, pr, o, &rec, err)   before the switch (np: the new version's paths): the Engine a swarm
  *        manager, the images pushed to the registry, the swarm file written beside the effective file, the mark
  *   swarm_up(e, run_dir, project, env, jin, &rec, info, timeout_s, &reason, err)   after the run is recorded:
  *        deploy at 0 replicas, judge, scale (a first deploy), or probe-judge then deploy (an update); wait until
@@ -129,9 +129,8 @@ int compose_remove_files(struct store *s, const struct run_row *row, bool purge,
 #define SWARM_RECORD ".stack-swarm"
 /* config.json "swarm": {"default": true}: every run goes to the swarm (false when unset or unreadable). */
 bool swarm_config_default(const char *stack_home);
-int swarm_prepare(struct store *s, struct engine *e, const char *run_dir, const char *effective, const char *project,
-                  const struct policy_result *pr, const struct run_options *o, struct run_swarm *rec,
-                  struct error *err);
+int swarm_prepare(struct store *s, struct engine *e, const struct compose_paths *np, const struct policy_result *pr,
+                  const struct run_options *o, struct run_swarm *rec, struct error *err);
 int swarm_up(struct engine *e, const char *run_dir, const char *project, const struct envlist *env,
              const struct judge_input *jin, const struct run_swarm *rec, struct run_info *info, int timeout_s,
              char **ret_reason, struct error *err);

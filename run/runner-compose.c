@@ -178,7 +178,8 @@ static int prepare(struct start *st)
                                   .lookup_ctx = &vars,
                                   .dry = st->dry,
                                   .project = np->project,
-                                  .limits = &st->limits};
+                                  .limits = &st->limits,
+                                  .swarm = st->swarm};
         bool dry = st->dry;
         int r;
 
@@ -323,8 +324,7 @@ static int start_images(struct start *st)
         if (r == 0)
                 compose_step(o, "images", &st->t0);
         if (r == 0 && st->swarm) { /* pushed where every node pulls from, and the swarm file written */
-                r = swarm_prepare(st->s, st->e, st->np.run_dir, st->np.effective, st->np.project, &st->pr, o, &st->rec,
-                                  st->err);
+                r = swarm_prepare(st->s, st->e, &st->np, &st->pr, o, &st->rec, st->err);
                 if (r == 0)
                         compose_step(o, "swarm-images", &st->t0);
         }

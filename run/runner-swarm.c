@@ -34,6 +34,7 @@
 #define SWARM_FILE       ".stack-swarm.yml"
 #define SWARM_PROBE      "-probe"
 #define REPLICAS_LABEL   "io.stack.replicas"
+#define PIDS_LABEL       "io.stack.pids"
 #define NAMESPACE_LABEL  "com.docker.stack.namespace"
 #define FAILED_TASKS_MAX 3    /* a service whose tasks failed this often does not start */
 #define POLL_MS          250
@@ -107,14 +108,14 @@ static int record_write(const char *run_dir, const struct run_swarm *rec, struct
 
 /* ---- preparation: images pushed, the swarm file written (before anything that runs changes) ---- */
 
-int swarm_prepare(struct store *s, struct engine *e, const char *run_dir, const char *effective, const char *project,
-                  const struct policy_result *pr, const struct run_options *o, struct run_swarm *rec,
-                  struct error *err)
+int swarm_prepare(struct store *s, struct engine *e, const struct compose_paths *np, const struct policy_result *pr,
+                  const struct run_options *o, struct run_swarm *rec, struct error *err)
 {
+        const char *run_dir = np->run_dir, *effective = np->effective, *project = np->project;
         struct engine_swarm sw;
         struct engine_node *nodes = NULL;
         struct swreg_options ro;
-        char optbuf[512], file[PATH_MAX], data_dir[PATH_MAX];
+        char optbuf[512], file[PATH_MAX];
         char **refs = NULL, **pairs = NULL, **notes = NULL;
         size_t n_nodes = 0;
         int r;
@@ -156,8 +157,7 @@ int swarm_prepare(struct store *s, struct engine *e, const char *run_dir, const 
                 }
                 engine_image_info_release(&info);
         }
-        if (r == 0 && (fs_path(file, sizeof file, "%s/" SWARM_FILE, run_dir) < 0 ||
-                       fs_path(data_dir, sizeof data_dir, "%s/data/", store_home(s)) < 0))
+        if (r == 0 && fs_path(file, sizeof file, "%s/" SWARM_FILE, run_dir) < 0)
                 r = error_set(err, STACK_ESTORE, "store path too long");
         if (r == 0) {
                 struct policy_swarm_options so = {.project = project,
@@ -165,7 +165,9 @@ int swarm_prepare(struct store *s, struct engine *e, const char *run_dir, const 
                                                   .images = (const char *const *)pairs,
                                                   .routes = pr->routes,
                                                   .n_routes = pr->n_routes,
-                                                  .data_dir = data_dir};
+                                                  .data_dir = np->data_dir,
+                                                  .run_dir = np->run_dir,
+                                                  .data_hostname = rec->node_name[0] ? rec->node_name : NULL};
                 r = policy_swarm_file(effective, file, &so, &notes, err);
         }
         for (size_t i = 0; r == 0 && notes && notes[i]; i++)
@@ -261,6 +263,29 @@ static unsigned desired_replicas(const json_t *service)
         return n < 0 ? 0 : (unsigned)n;
 }
 
+/* The pids limit the swarm file carries in the label io.stack.pids (policy-swarm.c: docker CLI 20.10's schema has
+ * no deploy.resources.limits.pids) set on every service that lacks it, before the judge looks. */
+static int apply_pids(struct engine *e, const char *project, struct error *err)
+{
+        json_t *svc = NULL, *item;
+        size_t i;
+        int r = engine_stack_list(e, "services", project, &svc, err);
+
+        json_array_foreach(svc, i, item)
+        {
+                json_t *spec = json_object_get(item, "Spec");
+                const char *v = jstr(json_object_get(spec, "Labels"), PIDS_LABEL);
+                json_int_t have = json_integer_value(json_object_get(
+                        json_object_get(json_object_get(json_object_get(spec, "TaskTemplate"), "Resources"), "Limits"),
+                        "Pids"));
+                long long want = v ? strtoll(v, NULL, 10) : 0;
+                if (r == 0 && want > 0 && have != want)
+                        r = engine_service_limit_pids(e, item, want, err);
+        }
+        json_decref(svc);
+        return r;
+}
+
 /* Every service of project judged against the sandbox, with the networks its tasks join and the volumes the node
  * has already (judge.h "Swarm services"). */
 static int judge_stack(struct engine *e, const char *project, const struct judge_input *jin,
@@ -338,7 +363,7 @@ static int live_file(const char *file, char *out, size_t size, struct error *err
 
 /* What makes a deploy fail: a task swarm rejected (no node could run it: an image it cannot pull, a constraint
  * nothing meets), or a service whose tasks failed FAILED_TASKS_MAX times. The node and the Engine's error named. */
-static int tasks_problem(struct engine *e, const char *project, char *buf, size_t size)
+static int tasks_problem(struct engine *e, const char *project, const char *since, char *buf, size_t size)
 {
         struct engine_node *nodes = NULL;
         json_t *tasks = NULL, *t;
@@ -360,8 +385,8 @@ static int tasks_problem(struct engine *e, const char *project, char *buf, size_
                            *node = jstr(t, "NodeID") ?: "", *svc = jstr(t, "ServiceID") ?: "", *name = node;
                 bool rejected = !strcmp(state, "rejected"), failed = !strcmp(state, "failed");
                 size_t k;
-                if (!rejected && !failed)
-                        continue;
+                if ((!rejected && !failed) || strcmp(jstr(t, "CreatedAt") ?: "", since) < 0)
+                        continue; /* what went before this deploy (CreatedAt is RFC 3339 UTC: compared as text) */
                 for (size_t j = 0; j < n_nodes; j++)
                         if (nodes[j].id && !strcmp(nodes[j].id, node) && nodes[j].hostname)
                                 name = nodes[j].hostname;
@@ -387,8 +412,10 @@ static int tasks_problem(struct engine *e, const char *project, char *buf, size_
         return found;
 }
 
-/* Until every service runs its desired replicas (and an update in progress completed), or a problem. */
-static int wait_converged(struct engine *e, const char *project, int timeout_s, char **ret_reason, struct error *err)
+/* Until every service runs its desired replicas (and an update in progress completed), or a problem with a task
+ * created since (RFC 3339 UTC, "" for any). */
+static int wait_converged(struct engine *e, const char *project, const char *since, int timeout_s, char **ret_reason,
+                          struct error *err)
 {
         char why[1024] = "";
         int r = 0;
@@ -422,7 +449,7 @@ static int wait_converged(struct engine *e, const char *project, int timeout_s, 
                         break;
                 if (done)
                         return 0;
-                if (!why[0] && tasks_problem(e, project, why, sizeof why))
+                if (!why[0] && tasks_problem(e, project, since, why, sizeof why))
                         break;
                 if (waited >= (long)timeout_s * 1000) {
                         if (!why[0])
@@ -441,7 +468,7 @@ int swarm_up(struct engine *e, const char *run_dir, const char *project, const s
              const struct judge_input *jin, const struct run_swarm *rec, struct run_info *info, int timeout_s,
              char **ret_reason, struct error *err)
 {
-        char file[PATH_MAX], live[PATH_MAX], probe[RUN_PROJECT_MAX + 8];
+        char file[PATH_MAX], live[PATH_MAX], probe[RUN_PROJECT_MAX + 8], since[32];
         char **ports = route_ports(info);
         struct judge_swarm sw = {.data_node = rec->node,
                                  .registry = rec->registry,
@@ -452,10 +479,18 @@ int swarm_up(struct engine *e, const char *run_dir, const char *project, const s
 
         if (fs_path(file, sizeof file, "%s/" SWARM_FILE, run_dir) < 0)
                 return error_set(err, STACK_ESTORE, "store path too long");
+        {
+                time_t now = time(NULL);
+                struct tm tm;
+                gmtime_r(&now, &tm);
+                strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%S", &tm);
+        }
         r = engine_stack_list(e, "services", project, &existing, err);
         if (r == 0 && json_array_size(existing) == 0) {
                 /* first deploy: created at 0 replicas, judged, then scaled */
                 r = stack_deploy(file, project, env, err);
+                if (r == 0)
+                        r = apply_pids(e, project, err);
                 if (r == 0)
                         r = judge_stack(e, project, jin, &sw, &svc, err);
                 if (r == -STACK_EREJECT)
@@ -467,12 +502,16 @@ int swarm_up(struct engine *e, const char *run_dir, const char *project, const s
                 snprintf(probe, sizeof probe, "%s" SWARM_PROBE, project);
                 r = stack_deploy(file, probe, env, err);
                 if (r == 0)
+                        r = apply_pids(e, probe, err);
+                if (r == 0)
                         r = judge_stack(e, probe, jin, &sw, NULL, err);
                 stack_remove(e, probe, NULL);
                 if (r == 0)
                         r = live_file(file, live, sizeof live, err);
                 if (r == 0)
                         r = stack_deploy(live, project, env, err);
+                if (r == 0) /* the update runs without it until this second update (docker CLI 20.10) */
+                        r = apply_pids(e, project, err);
                 if (r == 0) /* and what the update asked for, as the Engine holds it */
                         r = judge_stack(e, project, jin, &sw, NULL, err);
         }
@@ -480,7 +519,7 @@ int swarm_up(struct engine *e, const char *run_dir, const char *project, const s
         json_decref(svc);
         strv_free(ports);
         if (r == 0)
-                r = wait_converged(e, project, timeout_s, ret_reason, err);
+                r = wait_converged(e, project, since, timeout_s, ret_reason, err);
         return r;
 }
 
@@ -586,7 +625,7 @@ static void swarm_status(struct engine *e, const struct run_row *row, enum run_s
                 *ret_state = RUN_RUNNING;
         else if (n && why[0]) {
                 *ret_state = RUN_FAILED;
-                if (!tasks_problem(e, row->project, reason, size))
+                if (!tasks_problem(e, row->project, "", reason, size))
                         snprintf(reason, size, "%s", why);
         }
 }
