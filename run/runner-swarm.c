@@ -475,6 +475,7 @@ int swarm_up(struct engine *e, const char *run_dir, const char *project, const s
                                  .route_ports = (const char *const *)ports};
         json_t *existing = NULL, *svc = NULL, *item;
         size_t i;
+        bool first;
         int r;
 
         if (fs_path(file, sizeof file, "%s/" SWARM_FILE, run_dir) < 0)
@@ -486,7 +487,8 @@ int swarm_up(struct engine *e, const char *run_dir, const char *project, const s
                 strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%S", &tm);
         }
         r = engine_stack_list(e, "services", project, &existing, err);
-        if (r == 0 && json_array_size(existing) == 0) {
+        first = r == 0 && json_array_size(existing) == 0;
+        if (first) {
                 /* first deploy: created at 0 replicas, judged, then scaled */
                 r = stack_deploy(file, project, env, err);
                 if (r == 0)
@@ -520,6 +522,10 @@ int swarm_up(struct engine *e, const char *run_dir, const char *project, const s
         strv_free(ports);
         if (r == 0)
                 r = wait_converged(e, project, since, timeout_s, ret_reason, err);
+        /* a first deploy that fails leaves nothing retrying on the nodes (the volumes stay); an update's services
+         * are swarm's to roll back, and stack upgrade's */
+        if (r < 0 && first && r != -STACK_EREJECT)
+                stack_remove(e, project, NULL);
         return r;
 }
 
