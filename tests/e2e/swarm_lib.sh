@@ -20,9 +20,11 @@ swstack_image() {
 
 # swstack_mk SLUG VERSION [broken] [WEB-DEPLOY-LINES] [EXTRA-STACK-YAML]: the bundle in $W/SLUG-VERSION, packed
 # into $W/SLUG-VERSION.stack (not imported). broken: its web exits 1 at start and its db changes the data first
-# (data/marker, data/added-by-VERSION, the volume) so that a rollback has something to restore.
+# (data/marker, data/added-by-VERSION, the volume) so that a rollback has something to restore. SWSTACK_TAG and
+# SWSTACK_TAR: another image (and its saved file) than TAG's.
 swstack_mk() {
-  local slug=$1 ver=$2 broken=${3:-} deploy=${4:-} d="$W/$1-$2" web db
+  local slug=$1 ver=$2 broken=${3:-} deploy=${4:-} d="$W/$1-$2" web db tag=${SWSTACK_TAG:-$TAG}
+  local tar=${SWSTACK_TAR:-$W/busybox.tar}
   mkdir -p "$d/images"
   cat >"$d/stack.yaml" <<Y
 slug: $slug
@@ -44,7 +46,7 @@ Y
   cat >"$d/compose.yaml" <<Y
 services:
   web:
-    image: $TAG
+    image: $tag
     command: ["sh", "-c", "$web"]
     labels:
       traefik.enable: "true"
@@ -53,13 +55,13 @@ services:
 ${deploy:+    deploy:
 $deploy}
   db:
-    image: $TAG
+    image: $tag
     command: ["sh", "-c", "$db"]
     volumes: ["./data:/data", "vol:/vol"]
 volumes:
   vol: {}
 Y
-  cp "$W/busybox.tar" "$d/images/busybox.tar"
+  cp "$tar" "$d/images/busybox.tar"
   "$S" pack "$d" -o "$W/$slug-$ver.stack" >/dev/null || die "stack pack of $slug $ver failed"
 }
 

@@ -8,7 +8,8 @@
 # of the test's own; their addresses are SWARM_SUBNET.1 (the manager), .2, .3 (a /24 of 10.231.0.0/16 the test
 # assigns; no route out of the namespaces, no address outside them). Node 1 runs `docker swarm init
 # --advertise-addr` on its address, the others join as workers. Every node trusts the managed registry's
-# address on the manager over plain HTTP (--insecure-registry SWARM_REGISTRY). The kernel has no IPVS: service
+# address on the manager over plain HTTP (--insecure-registry SWARM_REGISTRY). The dispatcher's heartbeat is 1 s,
+# so a node that disappears is Down for the manager within seconds. The kernel has no IPVS: service
 # VIPs and the ingress routing mesh do not answer here; dnsrr services and host-mode published ports do.
 #
 # Calling sequence:
@@ -135,6 +136,8 @@ swarm_cluster_up() {
   a=$SWARM_MGR_ADDR
   swarm_docker 1 swarm init --advertise-addr "$a" --listen-addr "$a:2377" >/dev/null \
     || die "docker swarm init on node 1 failed"
+  # A node that stops answering is Down within a few seconds (the default heartbeat is 5 s).
+  swarm_docker 1 swarm update --dispatcher-heartbeat 1s >/dev/null
   token=$(swarm_docker 1 swarm join-token -q worker)
   for i in $(seq 2 "$n"); do
     swarm_docker "$i" swarm join --token "$token" --advertise-addr "$(swarm_addr "$i")" \
