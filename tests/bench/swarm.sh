@@ -38,6 +38,16 @@ on_exit "swstack_cleanup $A $B; $D stack rm $P; docker-compose -p $P -f '$W/raw/
 on_exit "$D ps -aq --filter label=com.docker.compose.project=stack-$B | xargs -r $D rm -f"
 on_exit "sleep 2; $D volume ls -q --filter label=com.docker.stack.namespace=$P | xargs -r $D volume rm -f"
 on_exit "$D rmi -f $TAG"
+# alternate OURS THEIRS: ROUNDS rounds, each running OURS then THEIRS (functions printing a time in seconds, or
+# "-"); om and tm: the medians of each.
+alternate() {
+  local o=() t=() i
+  for i in $(seq 1 "$ROUNDS"); do
+    o+=("$("$1")")
+    t+=("$("$2")")
+  done
+  om=$(median "${o[@]}") tm=$(median "${t[@]}")
+}
 # wait_gone NAMESPACE: until no container of the swarm stack NAMESPACE is left (so rounds do not overlap)
 wait_gone() {
   for _ in $(seq 1 150); do
@@ -63,17 +73,16 @@ printf 'swarm: conditions: %s cores; Engine %s (%s swarm); docker-compose %s; do
 
 if [ "$state" = active ]; then
   info "a. stack run --swarm vs stack run (compose), median of $ROUNDS"
-  ours=() theirs=()
-  for i in $(seq 1 "$ROUNDS"); do
-    t=$(secs "$S" run $A --swarm) || t=-
-    ours+=("$t")
+  on_swarm() {
+    secs "$S" run $A --swarm || echo -
     "$S" rm $A >/dev/null 2>&1
     wait_gone "stack-$A"
-    t=$(secs "$S" run $B) || t=-
-    theirs+=("$t")
+  }
+  on_compose() {
+    secs "$S" run $B || echo -
     "$S" rm $B >/dev/null 2>&1
-  done
-  om=$(median "${ours[@]}") tm=$(median "${theirs[@]}")
+  }
+  alternate on_swarm on_compose
   printf 'swarm: a. deploy of the two-service stack: stack run --swarm %s; stack run (compose) %s; ratio %s (median of %s)\n' \
     "$(fmt "$om")" "$(fmt "$tm")" "$(ratio "$om" "$tm")" "$ROUNDS"
 
@@ -112,12 +121,7 @@ PY
     secs docker-compose -p $P -f "$W/raw/compose.yaml" up -d || echo -
     docker-compose -p $P -f "$W/raw/compose.yaml" down >/dev/null 2>&1
   }
-  ours=() theirs=()
-  for i in $(seq 1 "$ROUNDS"); do
-    ours+=("$(raw_swarm)")
-    theirs+=("$(raw_compose)")
-  done
-  om=$(median "${ours[@]}") tm=$(median "${theirs[@]}")
+  alternate raw_swarm raw_compose
   printf 'swarm: a. for reference, the Engine alone: docker stack deploy until 1/1 %s; docker-compose up -d %s; ratio %s (median of %s)\n' \
     "$(fmt "$om")" "$(fmt "$tm")" "$(ratio "$om" "$tm")" "$ROUNDS"
 else
@@ -158,11 +162,6 @@ by_file() {
     DOCKER_HOST=unix://$(swarm_sock 2) $D load -q -i '$SWARM_DIR/n2/files/app.tar'" || echo -
 }
 info "b. fresh node: pull by digest from the registry on the manager vs docker save + cp + docker load, median of $ROUNDS"
-ours=() theirs=()
-for i in $(seq 1 "$ROUNDS"); do
-  ours+=("$(by_pull)")
-  theirs+=("$(by_file)")
-done
-om=$(median "${ours[@]}") tm=$(median "${theirs[@]}")
+alternate by_pull by_file
 printf 'swarm: b. image of %s in %s layers to a fresh node over a veth link: docker pull %s %s; docker save + cp + docker load %s; ratio %s (median of %s)\n' \
   "$(mib "$size")" "$layers" "${DIG#*@}" "$(fmt "$om")" "$(fmt "$tm")" "$(ratio "$om" "$tm")" "$ROUNDS"

@@ -36,9 +36,12 @@
 #                               of a task on node 2 answering from the manager's namespace, the registry on the
 #                               manager reachable from node 2 (a push on the manager, a pull on node 2). Needs
 #                               swarm_registry_start (or stack's registry) and a busybox image on the manager.
-#   swarm_cluster_down          everything removed: services, dockerds (and their containers), namespaces,
-#                               data roots. Safe to call twice.
+#   swarm_cluster_down          everything removed: dockerds (and their containers), any process left in the
+#                               nodes' namespaces (stack's registry, its front door), the namespaces, data roots.
+#                               Safe to call twice.
 # Run directly (`bash tests/lib/swarm.sh`), it starts 2 nodes, runs swarm_verify and prints the timings.
+
+. "$(dirname "${BASH_SOURCE[0]}")/netns.sh" # netns_new, engine_wait (shared with scripts/matrix)
 
 SWARM_PREFIX=${SWARM_PREFIX:-sw}
 SWARM_REGISTRY_PORT=${SWARM_REGISTRY_PORT:-45000}
@@ -47,7 +50,6 @@ SWARM_ID="$SWARM_PREFIX$$"                          # names of this run's namesp
 SWARM_DIR=
 SWARM_NODES=0
 SWARM_PIDS=()  # dockerd pid of each node (index = node number)
-SWARM_NSES=()  # namespaces this run made
 SWARM_REGISTRY_PID=
 _SWARM_CLEANUP=
 
@@ -67,15 +69,6 @@ swarm_in() {
 }
 swarm_node_id() { swarm_docker "$1" info -f '{{.Swarm.NodeID}}'; }
 swarm_load() { swarm_docker "$1" load -q -i "$2" >/dev/null || die "docker load of $2 into node $1 failed"; }
-
-_swarm_ping() { [ "$(curl -fsS --max-time 3 --unix-socket "$1" http://localhost/_ping 2>/dev/null)" = OK ]; }
-
-_swarm_netns() { # NAME: a fresh network namespace with its loopback up, removed at cluster_down
-  ip netns del "$1" 2>/dev/null || true
-  ip netns add "$1" || die "ip netns add $1 failed (root needed)"
-  SWARM_NSES+=("$1")
-  ip -n "$1" link set lo up
-}
 
 # _swarm_dockerd I [DOCKERD-ARGS...]: node I's dockerd started in its namespaces, in the background.
 _swarm_dockerd() {
@@ -97,11 +90,7 @@ _swarm_dockerd() {
 _swarm_wait_dockerd() { # I
   local i=$1 s
   s=$(swarm_sock "$i")
-  for _ in $(seq 1 300); do
-    _swarm_ping "$s" && return 0
-    kill -0 "${SWARM_PIDS[$i]}" 2>/dev/null || break
-    sleep 0.1
-  done
+  engine_wait "$s" "${SWARM_PIDS[$i]}" && return 0
   tail -n 20 "$SWARM_DIR/n$i/dockerd.log" >&2
   die "node $i's dockerd did not answer on $s (log $SWARM_DIR/n$i/dockerd.log)"
 }
@@ -121,11 +110,11 @@ swarm_cluster_up() {
   SWARM_REGISTRY="$SWARM_MGR_ADDR:$SWARM_REGISTRY_PORT" SWARM_MGR_SOCK=$(swarm_sock 1)
   export SWARM_NODES SWARM_MGR_ADDR SWARM_REGISTRY SWARM_MGR_SOCK SWARM_DIR
   br="$SWARM_ID-br"
-  _swarm_netns "$br"
+  netns_new "$br" || die "ip netns add $br failed"
   ip -n "$br" link add br0 type bridge
   ip -n "$br" link set br0 up
   for i in $(seq 1 "$n"); do
-    _swarm_netns "$(swarm_ns "$i")"
+    netns_new "$(swarm_ns "$i")" || die "ip netns add $(swarm_ns "$i") failed"
     ip -n "$br" link add "v$i" type veth peer name eth0 netns "$(swarm_ns "$i")"
     ip -n "$br" link set "v$i" master br0 up
     ip -n "$(swarm_ns "$i")" addr add "$(swarm_addr "$i")/24" dev eth0
@@ -228,14 +217,15 @@ _swarm_tasks_running() {
 }
 
 swarm_verify() {
-  local img=$1 net=swv$$ w1 w2 c out h=$(swarm_hostname 1) h2=$(swarm_hostname 2) port ref
+  local img=$1 net=swv$$ c out h2 port ref
+  h2=$(swarm_hostname 2)
   # The image every node pulls, from the registry on the manager, by digest.
   ref="$SWARM_REGISTRY/swarmtest/busybox:$$"
   swarm_docker 1 tag "$img" "$ref"
   swarm_docker 1 push "$ref" >/dev/null || die "push to the registry on the manager ($SWARM_REGISTRY) failed"
   ref="$SWARM_REGISTRY/swarmtest/busybox@$(swarm_docker 1 image inspect -f '{{index .RepoDigests 0}}' "$ref" | sed 's/.*@//')"
   swarm_docker 2 pull "$ref" >/dev/null || die "node 2 could not pull $ref from the registry on the manager"
-  info "swarm: the registry on the manager ($SWARM_REGISTRY) serves node 2 (pulled $ref)"
+  info "the registry on the manager ($SWARM_REGISTRY) serves node 2 (pulled $ref)"
 
   swarm_docker 1 network create -d overlay --attachable "$net" >/dev/null
   for i in 1 2; do
@@ -254,7 +244,7 @@ swarm_verify() {
   grep -q ' 0% packet loss' <<<"$out" || die "overlay: ${net}w1 on node 1 cannot ping ${net}w2 on node 2: $out"
   c=$(swarm_docker 2 ps -q --filter "label=com.docker.swarm.service.name=${net}w2")
   out=$(swarm_docker 2 exec "$c" ping -c 1 -W 2 "${net}w1" 2>&1) || die "overlay: node 2 -> node 1: $out"
-  info "swarm: overlay network $net spans nodes 1 and 2 (dnsrr services ping each other by name)"
+  info "overlay network $net spans nodes 1 and 2 (dnsrr services ping each other by name)"
 
   port=$((20000 + $$ % 20000))
   swarm_docker 1 service create -q -d --name "${net}web" --publish "mode=host,target=8080,published=$port" \
@@ -266,20 +256,28 @@ swarm_verify() {
     sleep 0.2
   done
   case "$out" in "page from "*) ;; *) die "host-mode port $port of a task on node 2 does not answer from node 1: [$out]" ;; esac
-  info "swarm: a host-mode port of a task on node 2 answers from the manager's namespace ($(swarm_addr 2):$port)"
+  info "a host-mode port of a task on node 2 answers from the manager's namespace ($(swarm_addr 2):$port)"
   swarm_docker 1 service rm "${net}w1" "${net}w2" "${net}web" >/dev/null
   for _ in $(seq 1 50); do swarm_docker 1 network rm "$net" >/dev/null 2>&1 && break; sleep 0.2; done
-  : "$h"
 }
 
 swarm_cluster_down() {
-  local i ns
+  local i ns p
   [ -n "$SWARM_DIR" ] || return 0
   swarm_registry_stop
   # Nothing of a node is kept: its PID namespace goes at once (no graceful dockerd shutdown to wait for).
   for i in $(seq 1 "$SWARM_NODES"); do swarm_node_kill "$i"; done
-  for ns in "${SWARM_NSES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
-  SWARM_NSES=()
+  # What the test started in the nodes' namespaces and left running (stack's registry, its front door), by pid:
+  # a namespace outlives its deletion while a process is in it.
+  for ns in "${NETNS_MADE[@]}"; do
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$p" 2>/dev/null || true; done
+  done
+  sleep 0.5
+  for ns in "${NETNS_MADE[@]}"; do
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  NETNS_MADE=()
   # The Engines' mounts went with their mount namespaces; what is left is plain files.
   rm -rf "$SWARM_DIR"
   SWARM_DIR=
