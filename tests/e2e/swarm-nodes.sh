@@ -61,7 +61,7 @@ assert_exit 0 "$S" import "$W/$A-1.0.stack"
 assert_exit 0 "$S" import "$W/$A-1.1.stack"
 
 info "swarm_nodes_run_places_db_on_the_data_node_and_web_on_a_worker"
-assert_exit 0 "$S" run $A --swarm
+assert_exit 0 "$S" run $A@1.0 --swarm
 swstack_wait_replicas $A "stack-${A}_db 1/1
 stack-${A}_web 1/1" 30
 assert_eq "$H1" "$(swstack_task_node $A db)" "node of db (the one holding its data)"

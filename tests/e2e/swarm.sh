@@ -56,13 +56,15 @@ assert_exit 0 "$S" import "$W/$A-2.0.stack"
 DATA=$STACK_HOME/data/$A/data
 
 info "swarm_run_deploys_both_services_with_their_replicas"
-assert_exit 0 "$S" run $A --swarm
+assert_exit 0 "$S" run $A@1.0 --swarm
 swstack_wait_replicas $A "stack-${A}_db 1/1
 stack-${A}_web 1/1" 10
 
 info "swarm_ps_json_says_backend_swarm_and_replicas"
 assert_eq swarm "$(swstack_ps $A 'r["backend"]')" "ps backend"
-assert_eq "db 1/1 web 1/1" "$(swstack_ps $A '" ".join("%s %s/%s" % (s["name"].split("_")[-1], s["running"], s["desired"]) for s in sorted(r["services"], key=lambda s: s["name"]))')" "ps services running/desired"
+replicas() { swstack_ps $A '" ".join("%s %s/%s" % (s["name"].split("_")[-1], s["running"], s["desired"]) for s in sorted(r["services"], key=lambda s: s["name"]))'; }
+for _ in $(seq 1 20); do [ "$(replicas)" = "db 1/1 web 1/1" ] && break; sleep 0.5; done
+[ "$(replicas)" = "db 1/1 web 1/1" ] || die "ps services running/desired: [$(replicas)]; the tasks: $("$D" service ps --no-trunc "stack-${A}_web" "stack-${A}_db")"
 node=$(swstack_ps $A '[t["node"] for s in r["services"] for t in s["tasks"]][0]')
 [ "$node" = "$NODE_HOST" ] || [ "$node" = "$NODE_ID" ] || die "ps: the node of a task is [$node], not $NODE_HOST ($NODE_ID)"
 assert_eq running "$(swstack_ps $A 'r["state"]')" "ps state"
@@ -97,8 +99,13 @@ hostile() { # SLUG SERVICE-LINES
 hostile ${H}p "    privileged: true"
 hostile ${H}s "    volumes: [\"/var/run/docker.sock:/var/run/docker.sock\"]"
 OP=$(free_port)
-hostile ${H}o "    ports: [\"$OP:8080\"]"
-for h in ${H}p:privileged ${H}s:docker.sock ${H}o:$OP; do
+# web is routed (8080, the router labels); 9090 is published besides, which no route uses
+hostile ${H}o "    labels:
+      traefik.enable: \"true\"
+      traefik.http.routers.web.rule: Host(\`${H}o.stack.localhost\`)
+      traefik.http.services.web.loadbalancer.server.port: \"8080\"
+    ports: [\"$OP:9090\"]"
+for h in ${H}p:privileged ${H}s:docker.sock ${H}o:9090; do
   assert_exit 3 "$S" run "${h%%:*}" --swarm
   grep -qF "${h#*:}" <<<"$LAST_STDERR" || die "${h%%:*}: refused without naming ${h#*:}: $LAST_STDERR"
   assert_eq "" "$(swstack_services "${h%%:*}")" "services left by the refused ${h%%:*}"
@@ -107,16 +114,16 @@ done
 assert_eq "hello from $A 1.0" "$(swstack_get $A)" "page after the refusals"
 
 info "swarm_only_key_on_a_compose_run_is_a_warning"
-swstack_mk $N 1.0 "" "      replicas: 2
-      placement:
-        constraints: [node.role==manager]"
+swstack_mk $N 1.0 "" "      placement:
+        constraints: [node.role==manager]
+      update_config: {parallelism: 1, failure_action: rollback}"
 assert_exit 0 "$S" import "$W/$N-1.0.stack"
 assert_exit 0 "$S" run $N
-grep -qiE "deploy|replicas|placement" <<<"$LAST_STDERR" && grep -qi "swarm" <<<"$LAST_STDERR" ||
-  die "no warning about the swarm-only keys: $LAST_STDERR"
+grep -q "placement.*swarm" <<<"$LAST_STDERR" || die "no warning about deploy.placement: $LAST_STDERR"
+grep -q "update_config.*swarm" <<<"$LAST_STDERR" || die "no warning about deploy.update_config: $LAST_STDERR"
 assert_eq "" "$(swstack_services $N)" "services of a compose run"
 assert_eq 1 "$("$D" ps -q --filter label=com.docker.compose.project=stack-$N --filter label=com.docker.compose.service=web | wc -l)" \
-  "web containers of the compose run (replicas ignored)"
+  "web containers of the compose run"
 assert_exit 0 "$S" rm $N --purge
 
 info "swarm_stop_removes_the_services_and_keeps_the_volume"
@@ -127,7 +134,7 @@ assert_eq "written before the upgrade" "$(cat "$DATA/marker")" "data dir after s
 assert_eq stopped "$(swstack_ps $A 'r["state"]')" "ps state after stop"
 
 info "swarm_run_again_brings_it_back"
-assert_exit 0 "$S" run $A # the recorded run is on the swarm: it stays there
+assert_exit 0 "$S" run $A@1.0 # the recorded run is on the swarm: it stays there
 swstack_wait_replicas $A "stack-${A}_db 1/1
 stack-${A}_web 1/1" 10
 assert_eq "hello from $A 1.0" "$(swstack_get $A)" "page after run again"

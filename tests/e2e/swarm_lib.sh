@@ -78,7 +78,9 @@ swstack_wait_replicas() {
     [ "$got" = "$2" ] && return 0
     sleep 0.2
   done
-  die "services of $1: expected [$2], got [$got]"
+  die "services of $1: expected [$2], got [$got]; their tasks:
+$($D service ps --no-trunc --format '{{.Name}} {{.Node}} {{.DesiredState}} {{.CurrentState}} {{.Error}}' \
+    $($D service ls -q --filter "label=com.docker.stack.namespace=stack-$1") 2>&1 | head -n 12)"
 }
 
 # swstack_task_node SLUG SERVICE: the hostname of the node running the service's task (the running one).
