@@ -115,6 +115,7 @@ swarm_unblock_registry 3
 
 info "swarm_nodes_a_node_that_disappears_has_its_tasks_lost"
 WEB=$(swstack_task_node $A web)
+case "$WEB" in "$H2" | "$H3") ;; *) die "web runs on [$WEB], not on a worker: $("$D" service ps --no-trunc "stack-${A}_web")" ;; esac
 w=$(index_of "$WEB") other=$((5 - w))
 "$D" node update --availability drain "$(swarm_hostname $other)" >/dev/null # nothing takes web's place
 swarm_node_kill "$w"

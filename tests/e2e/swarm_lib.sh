@@ -112,16 +112,22 @@ swstack_get() {
   printf '%s\n' "$out"
 }
 
-# swstack_cleanup SLUG...: the stacks' services, volumes (and a probe namespace's) taken off the swarm (on_exit).
+# swstack_cleanup SLUG...: the stacks' services (and a probe namespace's), containers and volumes taken off the
+# Engine, on the swarm or by compose (for on_exit).
 swstack_cleanup() {
   local slug ns
   for slug in "$@"; do
     for ns in "stack-$slug" "stack-$slug-probe"; do
       $D stack rm "$ns" >/dev/null 2>&1 || true
     done
+    $D ps -aq --filter "label=com.docker.compose.project=stack-$slug" | xargs -r $D rm -f >/dev/null 2>&1 || true
   done
-  sleep 2 # the tasks' containers go asynchronously; their volumes only after them
-  for slug in "$@"; do
+  for slug in "$@"; do # the tasks' containers go asynchronously; their volumes only after them
+    for _ in $(seq 1 100); do
+      [ -z "$($D ps -aq --filter "label=com.docker.stack.namespace=stack-$slug")" ] && break
+      sleep 0.2
+    done
     $D volume ls -q --filter "label=com.docker.stack.namespace=stack-$slug" | xargs -r $D volume rm -f >/dev/null 2>&1 || true
+    $D volume ls -q --filter "label=com.docker.compose.project=stack-$slug" | xargs -r $D volume rm -f >/dev/null 2>&1 || true
   done
 }
