@@ -3,9 +3,9 @@
 # on_exit, docker_cmd). Needs root (network namespaces, mounts) and Debian's docker.io (/usr/sbin/dockerd).
 #
 # Each node is Debian's dockerd in a network namespace of its own (and private mount, PID and UTS namespaces: its
-# mounts and processes, containers included, go away with it; its hostname is the node's name), with its own data root, exec root, pidfile, socket and
-# cgroup parent under this run's directory. The nodes are joined by veth links to a bridge in one more namespace
-# of the test's own; their addresses are SWARM_SUBNET.1 (the manager), .2, .3 (a /24 of 10.231.0.0/16 the test
+# mounts and processes, containers included, go away with it; its hostname is the node's name), with its own data
+# root, exec root, pidfile, socket and cgroup parent under this run's directory. The nodes are joined by veth
+# links to a bridge in one more namespace of the test's own; their addresses are SWARM_SUBNET.1 (the manager), .2, .3 (a /24 of 10.231.0.0/16 the test
 # assigns; no route out of the namespaces, no address outside them). Node 1 runs `docker swarm init
 # --advertise-addr` on its address, the others join as workers. Every node trusts the managed registry's
 # address on the manager over plain HTTP (--insecure-registry SWARM_REGISTRY). The dispatcher's heartbeat is 1 s,
@@ -31,11 +31,11 @@
 #                               rule in its own namespace) / allowed again.
 #   swarm_node_kill I           node I disappears: its dockerd, containerd and containers killed (SIGKILL).
 #   swarm_wait_node_state I STATE [SECONDS]: until the manager sees node I as STATE (ready, down).
-#   swarm_verify                the cluster works as the tests need: an overlay network across nodes 1 and 2
-#                               (a dnsrr service on each pinging the other by name), a host-mode published port
-#                               of a task on node 2 answering from the manager's namespace, the registry on the
-#                               manager reachable from node 2 (a push on the manager, a pull on node 2). Needs
-#                               swarm_registry_start (or stack's registry) and a busybox image on the manager.
+#   swarm_verify IMAGE          the cluster works as the tests need: the registry on the manager reachable from
+#                               node 2 (IMAGE, a busybox image on the manager, pushed there and pulled by digest
+#                               on node 2), an overlay network across nodes 1 and 2 (a dnsrr service on each
+#                               pinging the other by name), a host-mode published port of a task on node 2
+#                               answering from the manager's namespace. Needs swarm_registry_start first.
 #   swarm_cluster_down          everything removed: dockerds (and their containers), any process left in the
 #                               nodes' namespaces (stack's registry, its front door), the namespaces, data roots.
 #                               Safe to call twice.
