@@ -4,13 +4,13 @@
 #
 # Each node is Debian's dockerd in a network namespace of its own (and private mount, PID and UTS namespaces: its
 # mounts and processes, containers included, go away with it; its hostname is the node's name), with its own data
-# root, exec root, pidfile, socket and cgroup parent under this run's directory. The nodes are joined by veth
-# links to a bridge in one more namespace of the test's own; their addresses are SWARM_SUBNET.1 (the manager), .2, .3 (a /24 of 10.231.0.0/16 the test
-# assigns; no route out of the namespaces, no address outside them). Node 1 runs `docker swarm init
-# --advertise-addr` on its address, the others join as workers. Every node trusts the managed registry's
-# address on the manager over plain HTTP (--insecure-registry SWARM_REGISTRY). The dispatcher's heartbeat is 1 s,
-# so a node that disappears is Down for the manager within seconds. The kernel has no IPVS: service
-# VIPs and the ingress routing mesh do not answer here; dnsrr services and host-mode published ports do.
+# root, exec root, pidfile, socket and cgroup parent under this run's directory. The nodes are joined by veth links to
+# a bridge in one more namespace of the test's own; their addresses are SWARM_SUBNET.1 (the manager), .2, .3 (a /24 of
+# 10.231.0.0/16 the test assigns; no route out of the namespaces, no address outside them). Node 1 runs `docker swarm
+# init --advertise-addr` on its address, the others join as workers. Every node trusts the managed registry's address
+# on the manager over plain HTTP (--insecure-registry SWARM_REGISTRY). The dispatcher's heartbeat is 1 s, so a node
+# that disappears is Down for the manager within seconds. The kernel has no IPVS: service VIPs and the ingress routing
+# mesh do not answer here; dnsrr services and host-mode published ports do.
 #
 # Calling sequence:
 #   swarm_cluster_up N          N (2 or 3) nodes, node 1 the manager, the others workers, every node Ready;
