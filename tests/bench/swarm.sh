@@ -32,11 +32,13 @@ ROUNDS=${SWARM_BENCH_ROUNDS:-5}
 new_tmpdir W
 new_home
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-printf '{"swarm": {"registry_port": %s}}\n' "$(free_port)" >"$STACK_HOME/config.json"
+RP=$(free_port)
+printf '{"swarm": {"registry_port": %s}}\n' "$RP" >"$STACK_HOME/config.json"
 on_exit "'$S' swarm registry stop"
 on_exit "swstack_cleanup $A $B; $D stack rm $P; docker-compose -p $P -f '$W/raw/compose.yaml' down -v"
 on_exit "$D ps -aq --filter label=com.docker.compose.project=stack-$B | xargs -r $D rm -f"
 on_exit "sleep 2; $D volume ls -q --filter label=com.docker.stack.namespace=$P | xargs -r $D volume rm -f"
+on_exit "$D images --no-trunc --format '{{.Repository}} {{.ID}}' | awk '\$1 ~ /^127\\.0\\.0\\.1:$RP\\// {print \$2}' | sort -u | xargs -r $D rmi -f"
 on_exit "$D rmi -f $TAG"
 # alternate OURS THEIRS: ROUNDS rounds, each running OURS then THEIRS (functions printing a time in seconds, or
 # "-"); om and tm: the medians of each.

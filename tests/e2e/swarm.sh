@@ -44,7 +44,8 @@ on_exit "'$S' swarm registry stop"
 on_exit "for f in '$STACK_HOME'/registry/*.pid; do p=\$(cat \"\$f\"); [ \"\$(readlink /proc/\$p/exe)\" = /usr/bin/docker-registry ] && kill \$p; done"
 on_exit "swstack_cleanup $A $N ${H}p ${H}s ${H}o"
 on_exit "$D ps -a --filter label=io.stack.slug --format '{{.ID}} {{.Label \"io.stack.slug\"}}' | awk '\$2 ~ /^sw[a-z]*$U\$/ {print \$1}' | xargs -r $D rm -f"
-on_exit "$D images --format '{{.Repository}}:{{.Tag}}' | grep -E '(^|/)stack-e2e/swbusybox' | grep -F ':$U' | xargs -r $D rmi -f"
+# the images the tasks ran: pulled by digest from this run's registry (127.0.0.1:RP/...)
+on_exit "$D images --no-trunc --format '{{.Repository}} {{.ID}}' | awk '\$1 ~ /^127\\.0\\.0\\.1:$RP\\// {print \$2}' | sort -u | xargs -r $D rmi -f"
 on_exit "$D rmi -f $TAG"
 
 swstack_image
