@@ -28,3 +28,18 @@ open(f"{root}/stack.yaml", "w").write('slug: bench\nname: Bench\nflavor: DockerC
 open(f"{root}/compose.yaml", "w").write("services:\n  app:\n    image: busybox\n")
 PY
 }
+
+# secs CMD...: CMD's wall time in seconds; fails when CMD does. median V...: the median of the values that are not
+# "-" ("-" when none is). ratio A B: A/B to two decimals ("n/a" when either is "-"). fmt V: "1.234 s", or why not.
+# mib BYTES: "1.50 MiB".
+secs() {
+  local s e
+  s=$(date +%s.%N)
+  "$@" >/dev/null 2>&1 || return 1
+  e=$(date +%s.%N)
+  echo "$e - $s" | bc -l
+}
+median() { printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print "-"}'; }
+ratio() { if [ "$1" != - ] && [ "$2" != - ]; then printf '%.2f' "$(echo "$1/$2" | bc -l)"; else echo "n/a"; fi; }
+fmt() { if [ "$1" != - ]; then printf '%.3f s' "$1"; else echo "not measured (stack failed)"; fi; }
+mib() { printf '%.2f MiB' "$(echo "$1/1048576" | bc -l)"; }

@@ -18,6 +18,7 @@ export STACK_BIN=$PWD/${BUILD:-build}/stack STACK_RUNTIME=${STACK_RUNTIME:-docke
 . tests/e2e/lib.sh
 . tests/e2e/image_lib.sh
 . tests/lib/registry.sh
+. tests/bench/lib.sh # secs, median, ratio, fmt, mib
 S=$STACK_BIN
 D=$(docker_cmd)
 U=$$
@@ -27,17 +28,6 @@ on_exit "$D ps -aq --filter label=com.docker.compose.project=stack-rba$U --filte
 on_exit "$D network ls -q --filter label=com.docker.compose.project=stack-rba$U | xargs -r $D network rm"
 on_exit "docker-compose -p $P -f '$W/rba$U/compose.yaml' down"
 
-secs() { # CMD...: its wall time in seconds; fails when CMD does
-  local s e
-  s=$(date +%s.%N)
-  "$@" >/dev/null 2>&1 || return 1
-  e=$(date +%s.%N)
-  echo "$e - $s" | bc -l
-}
-median() { printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print "-"}'; }
-ratio() { if [ "$1" != - ] && [ "$2" != - ]; then printf '%.2f' "$(echo "$1/$2" | bc -l)"; else echo "n/a"; fi; }
-fmt() { if [ "$1" != - ]; then printf '%.3f s' "$1"; else echo "not measured (stack failed)"; fi; }
-mib() { printf '%.2f MiB' "$(echo "$1/1048576" | bc -l)"; }
 objects_bytes() { find "$STACK_HOME/objects" -type f -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
 mkstack() { # SLUG IMAGE: DIR $W/SLUG, packed as $W/SLUG.stack
   mkdir -p "$W/$1"
