@@ -780,7 +780,8 @@ char *swarm_services_json(struct engine *e, const struct run_row *row)
                         json_t *st = json_object_get(t, "Status");
                         const char *desired = jstr(t, "DesiredState") ?: "", *state = jstr(st, "State") ?: "";
                         const struct engine_node *nd = node_of(nodes, n_nodes, jstr(t, "NodeID"));
-                        bool lost = nd && nd->state && strcmp(nd->state, "ready") && !strcmp(desired, "running");
+                        /* swarm soon wants a task on a node that is down shut down, but it still says running */
+                        bool lost = nd && nd->state && strcmp(nd->state, "ready") && !strcmp(state, "running");
                         if (strcmp(jstr(t, "ServiceID") ?: "", sid) ||
                             (strcmp(desired, "running") && strcmp(state, "running") && !lost))
                                 continue; /* the history of tasks swarm replaced */
@@ -790,9 +791,13 @@ char *swarm_services_json(struct engine *e, const struct run_row *row)
                                               "state", lost ? "lost" : state, "desired", desired, "error",
                                               lost ? "its node is down" : jstr(st, "Err"), "lost", lost));
                 }
+                json_int_t running = 0; /* ServiceStatus still counts a lost task as running */
+                json_t *tt;
+                size_t k;
+                json_array_foreach(tl, k, tt) running += !strcmp(jstr(tt, "state") ?: "", "running");
                 json_array_append_new(
                         list, json_pack("{s:s,s:I,s:I,s:o}", "name", jstr(json_object_get(s, "Spec"), "Name") ?: "",
-                                        "running", json_integer_value(json_object_get(ss, "RunningTasks")),
+                                        "running", running,
                                         "desired", json_integer_value(json_object_get(ss, "DesiredTasks")), "tasks",
                                         tl));
         }
