@@ -7,14 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#define USAGE                                                                                                     \
-        "usage: stack proxy status [--json]     is the proxy running, on which port, with which routes\n"         \
-        "       stack proxy start               start it (or reload it) from its routes table\n"                  \
-        "       stack proxy stop                stop it (routes stay in the table)\n"                             \
+#define USAGE                                                                                                    \
+        "usage: stack proxy status [--json]     is the proxy running, on which port, with which routes\n"        \
+        "       stack proxy start               start it (or reload it) from its routes table\n"                 \
+        "       stack proxy stop                stop it (routes stay in the table)\n"                            \
         "       stack proxy route SLUG ADDR:PORT[,..] [--host H]       route H (default SLUG.stack.localhost)\n" \
-        "       stack proxy placeholder SLUG waiting|starting|stopped|failed [--host H]   a 503 page\n"           \
-        "       stack proxy unroute SLUG [--host H]                     remove SLUG's routes (or only H)\n"       \
-        "Ports: STACK_PROXY_PORT (https, default 443), STACK_PROXY_HTTP_PORT (the redirect; default 80 unless\n"  \
+        "       stack proxy placeholder SLUG waiting|starting|stopped|failed [--host H]   a 503 page\n"          \
+        "       stack proxy unroute SLUG [--host H]                     remove SLUG's routes (or only H)\n"      \
+        "Ports: STACK_PROXY_PORT (https, default 443), STACK_PROXY_HTTP_PORT (the redirect; default 80 unless\n" \
         "STACK_PROXY_PORT is set). The proxy is caddy (STACK_PROXY_BIN, else PATH).\n"
 
 static int print_status(json_t *st)

@@ -131,7 +131,8 @@ static void swarm_print(const struct run_info *i)
                 json_array_foreach(json_object_get(s, "tasks"), j, t)
                 {
                         const char *e = json_string_value(json_object_get(t, "error"));
-                        printf("%s %s on %s%s%s%s", j ? "," : "  tasks:", json_string_value(json_object_get(t, "state")) ?: "?",
+                        printf("%s %s on %s%s%s%s",
+                               j ? "," : "  tasks:", json_string_value(json_object_get(t, "state")) ?: "?",
                                json_string_value(json_object_get(t, "node")) ?: "?", e ? " (" : "", e ? e : "",
                                e ? ")" : "");
                 }

@@ -93,8 +93,9 @@ int cmd_swarm(int argc, char **argv)
                 goto done;
         }
         printf("swarm: %s%s (Engine %s)\n", sw.state,
-               !strcmp(sw.state, "active") ? (sw.manager ? ", this Engine is a manager" : ", this Engine is a worker: "
-                                                                                            "stack needs a manager")
+               !strcmp(sw.state, "active") ? (sw.manager ? ", this Engine is a manager"
+                                                         : ", this Engine is a worker: "
+                                                           "stack needs a manager")
                                            : ": `docker swarm init` makes this Engine a single-node swarm",
                engine_socket(e));
         if (n) {
@@ -111,12 +112,11 @@ int cmd_swarm(int argc, char **argv)
                 json_t *st;
                 if (!json_array_size(stacks))
                         printf("no stack runs on the swarm (stack run SLUG --swarm deploys one)\n");
-                json_array_foreach(stacks, i, st)
-                        printf("stack %s (%s): data on node %s, images from %s\n",
-                               json_string_value(json_object_get(st, "slug")),
-                               json_string_value(json_object_get(st, "state")),
-                               json_string_value(json_object_get(st, "node")),
-                               json_string_value(json_object_get(st, "registry")));
+                json_array_foreach(stacks, i, st) printf("stack %s (%s): data on node %s, images from %s\n",
+                                                         json_string_value(json_object_get(st, "slug")),
+                                                         json_string_value(json_object_get(st, "state")),
+                                                         json_string_value(json_object_get(st, "node")),
+                                                         json_string_value(json_object_get(st, "registry")));
         }
 done:
         json_decref(stacks);

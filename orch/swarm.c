@@ -83,8 +83,7 @@ static int gc_node(struct engine *e, const char *node, char *const *pfx, bool dr
                                 char kept[1024];
                                 snprintf(kept, sizeof kept, "%.900s: a container uses it", refs[i]);
                                 r = add_line(&rep->images_kept, node, kept, err);
-                        }
-                        else if (r == 0 && !dry && engine_image_remove(e, refs[i], &removed, err) == 0 && removed)
+                        } else if (r == 0 && !dry && engine_image_remove(e, refs[i], &removed, err) == 0 && removed)
                                 r = add_line(&rep->images, node, refs[i], err);
                         else if (r == 0 && dry)
                                 r = add_line(&rep->images, node, refs[i], err);

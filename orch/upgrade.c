@@ -89,15 +89,15 @@ static int swarm_health_wait(struct engine *e, const char *project, double end, 
                 {
                         json_t *ss = json_object_get(item, "ServiceStatus");
                         const char *name = json_string_value(json_object_get(json_object_get(item, "Spec"), "Name"));
-                        const char *us = json_string_value(json_object_get(json_object_get(item, "UpdateStatus"),
-                                                                           "State"));
+                        const char *us =
+                                json_string_value(json_object_get(json_object_get(item, "UpdateStatus"), "State"));
                         json_int_t run = json_integer_value(json_object_get(ss, "RunningTasks")),
                                    want = json_integer_value(json_object_get(ss, "DesiredTasks"));
                         if (r == 0 && us && (!strncmp(us, "rollback", 8) || !strcmp(us, "paused")))
                                 r = error_set(err, STACK_ERUNTIME, "service %s: swarm's update %s", name ?: "?", us);
                         else if (r == 0 && run < want)
-                                r = error_set(err, STACK_ERUNTIME, "service %s runs %lld of %lld replicas",
-                                              name ?: "?", (long long)run, (long long)want);
+                                r = error_set(err, STACK_ERUNTIME, "service %s runs %lld of %lld replicas", name ?: "?",
+                                              (long long)run, (long long)want);
                 }
                 if (r == 0 && !json_array_size(svc))
                         r = error_set(err, STACK_ERUNTIME, "no service of %s is left on the swarm", project);

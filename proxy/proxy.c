@@ -208,8 +208,7 @@ static json_t *route_json(json_t *route)
                         json_object_set_new(handler, "health_checks",
                                             json_pack("{s:{s:s}}", "passive", "fail_duration", "10s"));
                 }
-        }
-        else if (route_str(route, "root"))
+        } else if (route_str(route, "root"))
                 handler = json_pack("{s:s,s:s,s:[s,s,s]}", "handler", "file_server", "root", route_str(route, "root"),
                                     "hide", "stack.yaml", ".env", ".stack-*");
         else
@@ -351,8 +350,9 @@ static int check_one_upstream(const char *up, size_t len, const char *all, struc
         long port;
 
         if (!colon || (size_t)(colon - up) >= sizeof addr)
-                return error_set(err, STACK_EUSAGE, "upstream '%s' is not ADDR:PORT (127.0.0.1 or a node's IPv4 "
-                                                    "address)",
+                return error_set(err, STACK_EUSAGE,
+                                 "upstream '%s' is not ADDR:PORT (127.0.0.1 or a node's IPv4 "
+                                 "address)",
                                  all);
         memcpy(addr, up, (size_t)(colon - up));
         addr[colon - up] = 0;

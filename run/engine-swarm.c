@@ -210,14 +210,15 @@ int engine_stack_stop_stateful(struct engine *e, const char *project, unsigned *
         json_t *svc = NULL, *item, *scaled = json_object();
         size_t i;
         unsigned n = 0;
-        int r = scaled ? engine_stack_list(e, "services", project, &svc, err) : error_set(err, STACK_EFAIL, "out of memory");
+        int r = scaled ? engine_stack_list(e, "services", project, &svc, err)
+                       : error_set(err, STACK_EFAIL, "out of memory");
 
         json_array_foreach(svc, i, item)
         {
-                json_t *mounts = json_object_get(
-                        json_object_get(json_object_get(json_object_get(item, "Spec"), "TaskTemplate"),
-                                        "ContainerSpec"),
-                        "Mounts");
+                json_t *mounts =
+                        json_object_get(json_object_get(json_object_get(json_object_get(item, "Spec"), "TaskTemplate"),
+                                                        "ContainerSpec"),
+                                        "Mounts");
                 if (r == 0 && json_array_size(mounts) && str(item, "ID")) {
                         r = engine_service_scale(e, item, 0, err);
                         if (r == 0 && !json_object_set_new(scaled, str(item, "ID"), json_true()))
@@ -241,8 +242,9 @@ int engine_stack_stop_stateful(struct engine *e, const char *project, unsigned *
                 if (r < 0 || !left)
                         break;
                 if (waited > 60000)
-                        r = error_set(err, STACK_ERUNTIME, "the stateful services of %s still run a minute after "
-                                                           "being scaled to 0",
+                        r = error_set(err, STACK_ERUNTIME,
+                                      "the stateful services of %s still run a minute after "
+                                      "being scaled to 0",
                                       project);
                 else
                         nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);

@@ -278,8 +278,7 @@ int engine_swarm_info(struct engine *e, struct engine_swarm *ret, struct error *
 int engine_swarm_manager(struct engine *e, struct engine_swarm *ret, struct error *err);
 int engine_nodes(struct engine *e, struct engine_node **ret, size_t *ret_n, struct error *err);
 void engine_nodes_free(struct engine_node *v, size_t n);
-int engine_stack_list(struct engine *e, const char *kind, const char *project, struct json_t **ret,
-                      struct error *err);
+int engine_stack_list(struct engine *e, const char *kind, const char *project, struct json_t **ret, struct error *err);
 int engine_service_scale(struct engine *e, const struct json_t *service, unsigned replicas, struct error *err);
 int engine_service_rollback(struct engine *e, const struct json_t *service, struct error *err);
 /* The service's TaskTemplate.Resources.Limits.Pids set to pids (API 1.41 has it; the compose 3.x schema of docker

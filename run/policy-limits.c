@@ -412,7 +412,8 @@ static int check_swarm(struct error *err, const char *path, json_t *v)
                 const char *sock = json_string_value(e);
                 if (!sock || strncmp(sock, "unix:///", 8) != 0)
                         return error_set(err, STACK_EUSAGE,
-                                         "%s: \"swarm.engines.%s\": expected an Engine socket \"unix:///path\"", path, k);
+                                         "%s: \"swarm.engines.%s\": expected an Engine socket \"unix:///path\"", path,
+                                         k);
         }
         return 0;
 }
@@ -455,7 +456,8 @@ int policy_limits_load(const char *home, struct policy_limits *l, struct error *
                         r = check_swarm(err, path, v);
                 } else if (strcmp(key, "limits") != 0) {
                         r = error_set(err, STACK_EUSAGE,
-                                      "%s: unknown key \"%s\" (known: limits, api_port, images, watch, swarm)", path, key);
+                                      "%s: unknown key \"%s\" (known: limits, api_port, images, watch, swarm)", path,
+                                      key);
                 }
         }
         limits = json_object_get(root, "limits");

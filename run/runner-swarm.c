@@ -36,7 +36,7 @@
 #define REPLICAS_LABEL   "io.stack.replicas"
 #define PIDS_LABEL       "io.stack.pids"
 #define NAMESPACE_LABEL  "com.docker.stack.namespace"
-#define FAILED_TASKS_MAX 3    /* a service whose tasks failed this often does not start */
+#define FAILED_TASKS_MAX 3 /* a service whose tasks failed this often does not start */
 #define POLL_MS          250
 
 static void sleep_ms(long ms)
@@ -91,8 +91,8 @@ int run_swarm_get(const char *run_dir, struct run_swarm *ret)
 static int record_write(const char *run_dir, const struct run_swarm *rec, struct error *err)
 {
         char path[PATH_MAX], *text;
-        json_t *j = json_pack("{s:s,s:s,s:s}", "node", rec->node, "node_name", rec->node_name, "registry",
-                              rec->registry);
+        json_t *j =
+                json_pack("{s:s,s:s,s:s}", "node", rec->node, "node_name", rec->node_name, "registry", rec->registry);
         int r;
 
         text = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -237,16 +237,16 @@ static int stack_remove(struct engine *e, const char *project, struct error *err
                 if (r < 0 || gone)
                         break;
                 if (waited > 60000)
-                        return error_set(err, STACK_ERUNTIME, "the services of %s are still there a minute after "
-                                                              "docker stack rm",
+                        return error_set(err, STACK_ERUNTIME,
+                                         "the services of %s are still there a minute after "
+                                         "docker stack rm",
                                          project);
                 sleep_ms(POLL_MS);
         }
         /* the networks go last, once their tasks are gone: a deploy right after must not find them leaving */
         for (int waited = 0; r == 0 && waited < 20000; waited += POLL_MS) {
                 json_t *nets = NULL;
-                bool left = engine_stack_list(e, "networks", project, &nets, NULL) == 0 &&
-                            json_array_size(nets) > 0;
+                bool left = engine_stack_list(e, "networks", project, &nets, NULL) == 0 && json_array_size(nets) > 0;
                 json_decref(nets);
                 if (!left)
                         break;
@@ -401,8 +401,7 @@ static int tasks_problem(struct engine *e, const char *project, const char *sinc
                 if (rejected || (k < 64 && seen[k].failed >= FAILED_TASKS_MAX)) {
                         json_t *spec = json_object_get(json_object_get(t, "Spec"), "ContainerSpec");
                         snprintf(buf, size, "task of service %.12s on node %s %s: %s (image %s)", svc,
-                                 *name ? name : "(none)", state, msg ? msg : "no message",
-                                 jstr(spec, "Image") ?: "?");
+                                 *name ? name : "(none)", state, msg ? msg : "no message", jstr(spec, "Image") ?: "?");
                         found = 1;
                         break;
                 }
@@ -429,7 +428,8 @@ static int wait_converged(struct engine *e, const char *project, const char *sin
                         return r;
                 json_array_foreach(svc, i, item)
                 {
-                        json_t *ss = json_object_get(item, "ServiceStatus"), *us = json_object_get(item, "UpdateStatus");
+                        json_t *ss = json_object_get(item, "ServiceStatus"),
+                               *us = json_object_get(item, "UpdateStatus");
                         const char *name = jstr(json_object_get(item, "Spec"), "Name") ?: "?";
                         const char *ustate = jstr(us, "State");
                         json_int_t running = json_integer_value(json_object_get(ss, "RunningTasks")),
@@ -470,9 +470,8 @@ int swarm_up(struct engine *e, const char *run_dir, const char *project, const s
 {
         char file[PATH_MAX], live[PATH_MAX], probe[RUN_PROJECT_MAX + 8], since[32];
         char **ports = route_ports(info);
-        struct judge_swarm sw = {.data_node = rec->node,
-                                 .registry = rec->registry,
-                                 .route_ports = (const char *const *)ports};
+        struct judge_swarm sw = {
+                .data_node = rec->node, .registry = rec->registry, .route_ports = (const char *const *)ports};
         json_t *existing = NULL, *svc = NULL, *item;
         size_t i;
         bool first;
@@ -497,8 +496,8 @@ int swarm_up(struct engine *e, const char *run_dir, const char *project, const s
                         r = judge_stack(e, project, jin, &sw, &svc, err);
                 if (r == -STACK_EREJECT)
                         stack_remove(e, project, NULL);
-                json_array_foreach(svc, i, item) if (r == 0) r = engine_service_scale(e, item, desired_replicas(item),
-                                                                                      err);
+                json_array_foreach(svc, i, item) if (r == 0) r =
+                        engine_service_scale(e, item, desired_replicas(item), err);
         } else if (r == 0) {
                 /* an update of services that run: judged on a probe deploy of the same file first */
                 snprintf(probe, sizeof probe, "%s" SWARM_PROBE, project);
@@ -797,9 +796,8 @@ char *swarm_services_json(struct engine *e, const struct run_row *row)
                 json_array_foreach(tl, k, tt) running += !strcmp(jstr(tt, "state") ?: "", "running");
                 json_array_append_new(
                         list, json_pack("{s:s,s:I,s:I,s:o}", "name", jstr(json_object_get(s, "Spec"), "Name") ?: "",
-                                        "running", running,
-                                        "desired", json_integer_value(json_object_get(ss, "DesiredTasks")), "tasks",
-                                        tl));
+                                        "running", running, "desired",
+                                        json_integer_value(json_object_get(ss, "DesiredTasks")), "tasks", tl));
         }
         json_object_set_new(out, "services", list);
         if (run_swarm_get(row->run_dir, &rec) == 0) {
