@@ -103,7 +103,8 @@ void watch_alert(struct watch *w, struct wrun *r, const char *kind, const char *
         __attribute__((format(printf, 5, 6)));
 bool watch_set_state(struct watch *w, struct wrun *r, enum run_state st, const char *reason, const char *container);
 
-/* watch-judge.c: every dirty run judged again (a restart loop first: the stack stopped and failed). */
+/* watch-judge.c: every dirty run judged again (a restart loop first: the stack stopped and failed), on a new
+ * connection to the Engine (w->eq renewed); when the Engine takes none (it is going), they stay dirty. */
 void watch_flush(struct watch *w);
 
 #endif

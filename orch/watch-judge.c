@@ -200,9 +200,18 @@ static bool judge_run(struct watch *w, struct wrun *r)
 
 void watch_flush(struct watch *w)
 {
+        struct engine *fresh = NULL;
+
         w->last_flush_ms = wallclock_ms();
         w->urgent = false;
         w->dirty_ms = 0;
+        /* An Engine told to stop closes its socket first, then stops its containers, answering still on the
+         * connections it had: their exits must not read as theirs. Asked on a new connection, an Engine that is
+         * going does not answer, and the dirty runs wait for the reconcile after the reconnect. */
+        if (engine_open(&fresh, NULL) < 0)
+                return;
+        engine_free(w->eq);
+        w->eq = fresh;
         for (size_t i = 0; i < WATCH_MAX_RUNS; i++)
                 if (w->runs[i].dirty && w->runs[i].id[0])
                         judge_run(w, &w->runs[i]);

@@ -41,7 +41,7 @@
 #                               Safe to call twice.
 # Run directly (`bash tests/lib/swarm.sh`), it starts 2 nodes, runs swarm_verify and prints the timings.
 
-. "$(dirname "${BASH_SOURCE[0]}")/netns.sh" # netns_new, engine_wait (shared with scripts/matrix)
+. "$(dirname "${BASH_SOURCE[0]}")/netns.sh" # netns_new, engine_wait, netns_dockerd (shared with scripts/matrix)
 
 SWARM_PREFIX=${SWARM_PREFIX:-sw}
 SWARM_REGISTRY_PORT=${SWARM_REGISTRY_PORT:-45000}
@@ -72,19 +72,10 @@ swarm_load() { swarm_docker "$1" load -q -i "$2" >/dev/null || die "docker load 
 
 # _swarm_dockerd I [DOCKERD-ARGS...]: node I's dockerd started in its namespaces, in the background.
 _swarm_dockerd() {
-  local i=$1 d ns
+  local i=$1
   shift
-  d=$SWARM_DIR/n$i ns=$(swarm_ns "$i")
-  mkdir -p "$d/data" "$d/exec"
-  echo '{}' >"$d/daemon.json" # not the machine's /etc/docker/daemon.json
-  rm -f "$d/docker.sock"
-  unshare -m -u -p --fork --kill-child --mount-proc --propagation private -- \
-    sh -c 'hostname "$1"; shift; exec nsenter --net="$0" -- "$@"' \
-    "/run/netns/$ns" "$(swarm_hostname "$i")" /usr/sbin/dockerd -H "unix://$d/docker.sock" --data-root "$d/data" \
-    --exec-root "$d/exec" --pidfile "$d/docker.pid" --config-file "$d/daemon.json" \
-    --cgroup-parent "/$(swarm_hostname "$i")" --insecure-registry "$SWARM_REGISTRY" "$@" \
-    >"$d/dockerd.log" 2>&1 </dev/null &
-  SWARM_PIDS[$i]=$!
+  netns_dockerd "$(swarm_ns "$i")" "$SWARM_DIR/n$i" "$(swarm_hostname "$i")" --insecure-registry "$SWARM_REGISTRY" "$@"
+  SWARM_PIDS[$i]=$NETNS_DOCKERD_PID
 }
 
 _swarm_wait_dockerd() { # I
@@ -146,27 +137,12 @@ swarm_wait_node_state() {
   die "node $i ($(swarm_hostname "$i")) is '$st' for the manager, not '$want', after $t s"
 }
 
-# swarm_node_kill I: node I disappears: the init of its PID namespace (dockerd) killed, and with it every process
-# of the namespace (containerd, the shims, the containers); then its cgroups removed.
+# swarm_node_kill I: node I disappears: its dockerd, containerd and containers killed, its cgroups removed.
 swarm_node_kill() {
-  local i=$1 pid=${SWARM_PIDS[$1]:-} cg
+  local pid=${SWARM_PIDS[$1]:-}
   [ -n "$pid" ] || return 0
-  # The namespace's init (dockerd) first, so that unshare reaps it (this machine's pid 1 may reap nothing);
-  # unshare then exits. Killing unshare itself (--kill-child) covers an init not yet there.
-  kill -KILL $(cat "/proc/$pid/task/$pid/children" 2>/dev/null) 2>/dev/null || true
-  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  SWARM_PIDS[$i]=
-  for _ in $(seq 1 50); do
-    [ -z "$(cat /sys/fs/cgroup/pids/"$(swarm_hostname "$i")"/*/cgroup.procs 2>/dev/null)" ] && break
-    sleep 0.1
-  done
-  for cg in /sys/fs/cgroup/*/"$(swarm_hostname "$i")"; do
-    [ -d "$cg" ] || continue
-    find "$cg" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
-    rmdir "$cg" 2>/dev/null || true
-  done
+  netns_dockerd_kill "$pid" "$(swarm_hostname "$1")"
+  SWARM_PIDS[$1]=
 }
 
 swarm_registry_start() {
