@@ -10,6 +10,7 @@
 # containers stopped outside stack", in the index, the run history, the log and /events), the `restart: always` run
 # is running again, and an event after the restart (docker kill) reaches GET /runs and /events as before.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/watch_lib.sh" # db, run_id, wait_db, container
 . "$(dirname "$0")/image_lib.sh"
 . "$(dirname "$0")/../lib/netns.sh"
 set -euo pipefail
@@ -55,22 +56,10 @@ Y
   assert_exit 0 "$S" pack "$dir" -o "$W/$1.stack"
   assert_exit 0 "$S" import "$W/$1.stack"
 }
-db() { sqlite3 "$STACK_HOME/index.db" "$1"; }
-run_id() { db "SELECT id FROM runs WHERE slug = '$1'"; }
-wait_db() { # SQL WANT SECONDS WHAT
-  local got=""
-  for _ in $(seq 1 $(($3 * 10))); do
-    got=$(db "$1" 2>/dev/null || true)
-    [ "$got" = "$2" ] && return 0
-    sleep 0.1
-  done
-  die "$4: wanted [$2], got [$got] ($1); serve log: $(tail -8 "$LOG")"
-}
 wait_grep() { # PATTERN FILE SECONDS WHAT
   for _ in $(seq 1 $(($3 * 10))); do grep -q -- "$1" "$2" 2>/dev/null && return 0; sleep 0.1; done
   die "$4: no [$1] in $2: $(tail -c 600 "$2" 2>/dev/null); serve log: $(tail -8 "$LOG")"
 }
-container() { "$D" ps -aq --filter "label=com.docker.compose.project=stack-$1"; }
 
 NO=wrno$U AL=wral$U
 mkstack "$NO" no

@@ -9,6 +9,7 @@
 # health events: the API still answers within a second, the daemon does not grow), sends a truncated and an
 # unknown event and closes its stream: the watcher says so once, reconnects with backoff, and fails no run.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/watch_lib.sh" # db, run_id, wait_db, container
 set -euo pipefail
 S=$STACK_BIN
 D=$(docker_cmd)
@@ -42,23 +43,11 @@ Y
   assert_exit 0 "$S" pack "$dir" -o "$W/$1.stack"
   assert_exit 0 "$S" import "$W/$1.stack"
 }
-db() { sqlite3 "$STACK_HOME/index.db" "$1"; }
-run_id() { db "SELECT id FROM runs WHERE slug = '$1'"; }
-wait_db() { # SQL WANT SECONDS WHAT
-  local got=""
-  for _ in $(seq 1 $(($3 * 10))); do
-    got=$(db "$1" 2>/dev/null || true)
-    [ "$got" = "$2" ] && return 0
-    sleep 0.1
-  done
-  die "$4: wanted [$2], got [$got] ($1); serve log: $(tail -5 "$LOG")"
-}
 wait_grep() { # PATTERN FILE WHAT: grep -q, given time (an event follows the write it reports; a reader that
   # missed its wake-up gets it with the next keep-alive, JOBS_KEEPALIVE_S)
   for _ in $(seq 1 200); do grep -q -- "$1" "$2" 2>/dev/null && return 0; sleep 0.1; done
   die "$3: no [$1] in $2: $(tail -c 600 "$2" 2>/dev/null); reader alive: $(kill -0 "$EV" 2>/dev/null && echo yes || echo no) $(cat "$W/events.err"); serve log: $(tail -25 "$LOG")"
 }
-container() { "$D" ps -aq --filter "label=com.docker.compose.project=stack-$1"; }
 
 # --- the daemon, with a notify-send that records what it was asked to show, and /events read from the start --
 LOG=$W/serve.log
