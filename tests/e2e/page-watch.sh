@@ -158,7 +158,9 @@ case "$(jget "$J" 'd["card"]["facts"]["Address"]')" in "https://$SLUG.stack.loca
 case "$(jget "$J" 'd["card"]["facts"]["Limits"]')" in *"256.0 MiB memory, 200 processes per container"*) ;; *) die "card limits: $(jget "$J" 'd["card"]')" ;; esac
 assert_eq "restarting unhealthy  2 restarts" "$(jget "$J" '" ".join([d["run"]["state"], d["run"]["health"], d["run"]["restarts"]])')" "the run's row from SSE run"
 case "$(jget "$J" 'd["run"]["usage"]')" in *"14.0% CPU"*"31.0 MiB / 256.0 MiB"*) ;; *) die "usage: $(jget "$J" 'd["run"]')" ;; esac
-assert_eq "[12, 12]" "$(jget "$J" 'd["run"]["sparkPoints"]')" "two sparklines of 12 samples"
+# the 12 injected samples, and maybe one or two the daemon's own sampler sent for the real run meanwhile
+assert_eq True "$(jget "$J" 'len(d["run"]["sparkPoints"]) == 2 and d["run"]["sparkPoints"][0] == d["run"]["sparkPoints"][1] and 12 <= d["run"]["sparkPoints"][0] <= 14')" \
+  "two sparklines of the 12 injected samples (and at most 2 of the daemon's): $(jget "$J" 'd["run"]["sparkPoints"]')"
 assert_eq 2 "$(jget "$J" 'd["alerts"]["count"]')" "an alert at load and one live"
 assert_eq "['al0000000002']" "$(jget "$J" 'd["alerts"]["after"]')" "Dismiss removed the first"
 assert_eq "[{'id': 'al0000000001', 'method': 'POST'}]" "$(jget "$J" 'd["dismissed"]')" "Dismiss posted"
