@@ -113,6 +113,25 @@ assert_eq "hello from $A 1.0" "$page" "1.0's page after the failed deploy"
 swarm_unblock_registry 2
 swarm_unblock_registry 3
 
+info "swarm_nodes_gc_images_cleans_the_nodes_it_reaches_and_names_the_others"
+# node 2's Engine named in config.json, node 3's not; on node 2 an image of the managed registry that nothing
+# there uses (1.1's, pulled by hand: its upgrade was rolled back)
+printf '{"swarm": {"engines": {"%s": "unix://%s"}}}\n' "$H2" "$(swarm_sock 2)" >"$STACK_HOME/config.json"
+swarm_docker 2 pull -q "$SWARM_REGISTRY/stack-e2e/swnbusybox2:$U" >/dev/null || die "node 2 cannot pull 1.1's image"
+assert_exit 0 "$S" gc --images --json
+python3 - "$LAST_STDOUT" "$H2" "$H3" "$SWARM_REGISTRY/stack-e2e/swnbusybox2" <<'PY' || die "gc --images report: $LAST_STDOUT"
+import json, sys
+r, h2, h3, ref = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+assert any(i.startswith("node %s: %s" % (h2, ref)) for i in r["images"]), r["images"]
+assert any(k.startswith("node %s: not reached" % h3) for k in r["images_kept"]), r["images_kept"]
+PY
+swarm_docker 2 images --format '{{.Repository}}' | grep -qF "stack-e2e/swnbusybox2" &&
+  die "1.1's image is still on node 2: $(swarm_docker 2 images)"
+wnode=$(index_of "$(swstack_task_node $A web)")
+swarm_docker "$wnode" images --digests --format '{{.Repository}}@{{.Digest}}' | grep -q "^$SWARM_REGISTRY/" ||
+  die "gc removed the image web runs on node $wnode: $(swarm_docker "$wnode" images --digests)"
+assert_eq "hello from $A 1.0" "$(swstack_get $A 10)" "1.0's page after gc --images"
+
 info "swarm_nodes_a_node_that_disappears_has_its_tasks_lost"
 WEB=$(swstack_task_node $A web)
 case "$WEB" in "$H2" | "$H3") ;; *) die "web runs on [$WEB], not on a worker: $("$D" service ps --no-trunc "stack-${A}_web")" ;; esac
