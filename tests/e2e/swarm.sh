@@ -106,7 +106,12 @@ hostile ${H}o "    labels:
       traefik.http.routers.web.rule: Host(\`${H}o.stack.localhost\`)
       traefik.http.services.web.loadbalancer.server.port: \"8080\"
     ports: [\"$OP:9090\"]"
-for h in ${H}p:privileged ${H}s:docker.sock ${H}o:9090; do
+# its data dir bound, and a placement on a node that does not hold it
+hostile ${H}d "    volumes: [\"./data:/data\"]
+    deploy:
+      placement:
+        constraints: [node.hostname==elsewhere]"
+for h in ${H}p:privileged ${H}s:docker.sock ${H}o:9090 "${H}d:its placement names node elsewhere"; do
   assert_exit 3 "$S" run "${h%%:*}" --swarm
   grep -qF "${h#*:}" <<<"$LAST_STDERR" || die "${h%%:*}: refused without naming ${h#*:}: $LAST_STDERR"
   assert_eq "" "$(swstack_services "${h%%:*}")" "services left by the refused ${h%%:*}"
