@@ -76,6 +76,8 @@ int compose_load_images(struct store *s, struct engine *e, const struct manifest
         return 0;
 }
 
+#define PID_GONE_GRACE_MS 2000 /* how late the Engine may learn of an exit its /proc already shows */
+
 int compose_wait_running(struct engine *e, const char *project, int timeout_s, int settle_ms, char **ret_reason,
                          char **ret_service, struct engine_container **ret_c, size_t *ret_n, struct error *err)
 {
@@ -98,8 +100,11 @@ int compose_wait_running(struct engine *e, const char *project, int timeout_s, i
                                  * still read "running". One that has run for RUN_SETTLE_MS has really started. */
                                 if (c[i].started_ms && wallclock_ms() - c[i].started_ms < settle_ms)
                                         pending++;
-                                else if (settle_ms && process_alive(c[i].pid) == 0)
-                                        pending++; /* died; the Engine will say so in a moment */
+                                else if (settle_ms && process_alive(c[i].pid) == 0 && c[i].started_ms &&
+                                         wallclock_ms() - c[i].started_ms < settle_ms + PID_GONE_GRACE_MS)
+                                        pending++; /* died; the Engine will say so in a moment. Not longer: an
+                                                    * Engine in another pid namespace (rootless) reports pids
+                                                    * this /proc does not have */
                                 else if (c[i].health && !strcmp(c[i].health, "unhealthy"))
                                         snprintf(reason, sizeof reason, "service '%s' is unhealthy", svc);
                                 else if (c[i].health && strcmp(c[i].health, "healthy"))
