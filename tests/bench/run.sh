@@ -15,9 +15,9 @@ B=${BUILD:-build}
 S=$PWD/$B/stack
 D=/usr/bin/docker; [ -x "$D" ] || D=docker
 MODE=${BENCH_MODE:-careful}
-base=${TMPDIR:-/tmp}
-[ "$MODE" = plain ] && [ "$(df -T "$base" | awk 'NR==2 {print $2}')" = tmpfs ] && base=/var/tmp
-W=$(mktemp -d "$base/stack-bench-run.XXXXXX")
+wdir=${TMPDIR:-/tmp}
+[ "$MODE" = plain ] && [ "$(df -T "$wdir" | awk 'NR==2 {print $2}')" = tmpfs ] && wdir=/var/tmp
+W=$(mktemp -d "$wdir/stack-bench-run.XXXXXX")
 export STACK_HOME="$W/home" STACK_RUNTIME=${STACK_RUNTIME:-docker-compose}
 cleanup() {
   "$S" rm benchweb --purge >/dev/null 2>&1 || true
@@ -82,7 +82,7 @@ done
 om=$(median "${ours[@]}"); bm=$(median "${base[@]}")
 spread() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | xargs printf '%.3f-%.3f'; }
 printf 'warm run conditions (%s): store on %s under %s; stack run and the baseline alternate, each from stopped containers of the same project and run dir, the image in the Engine; load average %s\n' \
-  "$MODE" "$(df -T "$W" | awk 'NR==2 {print $2}')" "$base" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  "$MODE" "$(df -T "$W" | awk 'NR==2 {print $2}')" "$wdir" "$(cut -d' ' -f1-3 /proc/loadavg)"
 ratio=$(echo "$om / $bm" | bc -l)
 printf 'warm run: stack run %.3f s; baseline docker-compose up -d (same project, same run dir) %.3f s; ratio %.3f (target <= 1.05)\n' \
   "$om" "$bm" "$ratio"
