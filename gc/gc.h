@@ -6,8 +6,9 @@
  *                                               2. asks every root provider for its roots (gc_roots_add_*)
  *                                               3. sweeps the index in one transaction and commits it (a dry
  *                                                  run rolls it back): from here nothing points at what goes
- *                                               4. unlinks, in one pass over objects/, every object file the
- *                                                  index no longer names; empties tmp/; removes orphan run dirs
+ *                                               4. unlinks, in one pass over objects/ (4 threads, a fan-out
+ *                                                  directory each at a time), every object file the index no
+ *                                                  longer names; empties tmp/; removes orphan run dirs
  *                                               5. with o.images: images stack loaded only for what went
  *   gc_report_release(&report)                  always (safe on a zeroed report)
  *

@@ -16,13 +16,21 @@
 # The server is tests/bench/serve.py (sendfile, nothing hashed per request), not tests/e2e/catalog_server.py,
 # which reads and hashes the whole bundle before answering: that cost would be in both times and hide the
 # clients' own. Prints; never fails the suite on a missed target. BUILD=build by default.
+# BENCH_MODE=careful (the default): the conditions above (serve.py with sendfile, an Orlov top directory, nothing
+# deleted until the end). BENCH_MODE=plain, as a person's machine or a second bench would do it: the server is
+# `python3 -m http.server` (it copies the file through Python in small writes), the stores and output on the
+# machine's disk (under $TMPDIR, /var/tmp if that is a tmpfs), no Orlov directory, and every earlier run's
+# store and output deleted just before each run (the deletion not timed). Each run prints the conditions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${BUILD:-build}
 S=$B/stack
 RUNS=${RUNS:-5} # timed runs of each kind (odd)
 [ -x "$S" ] || scripts/build >/dev/null
-W=$(mktemp -d "${TMPDIR:-/tmp}/stack-bench-fetch.XXXXXX")
+MODE=${BENCH_MODE:-careful}
+base=${TMPDIR:-/tmp}
+[ "$MODE" = plain ] && [ "$(df -T "$base" | awk 'NR==2 {print $2}')" = tmpfs ] && base=/var/tmp
+W=$(mktemp -d "$base/stack-bench-fetch.XXXXXX")
 SERVER_PID=
 cleanup() {
   if [ -n "$SERVER_PID" ]; then
@@ -40,7 +48,7 @@ trap 'exit 130' INT TERM HUP
 # times more, in stack and in tar alike, and by how much varies from run to run. So nothing is deleted until the
 # end, and $W is an Orlov top directory (chattr +T), so the runs' output folders are spread over block groups,
 # mostly away from what was freed before this benchmark started. The figures still vary by about +-30% here.
-chattr +T "$W" 2>/dev/null || true
+[ "$MODE" = plain ] || chattr +T "$W" 2>/dev/null || true
 
 # The 256 MiB tree, the same as store.sh measures.
 . tests/bench/lib.sh
@@ -66,8 +74,18 @@ printf 'bundle: %d files, %.1f MiB unpacked, %.1f MiB zstd; big bundle %.1f MiB\
   "$(echo "$unpacked/1048576" | bc -l)" "$(echo "$bundle/1048576" | bc -l)" "$(echo "$big/1048576" | bc -l)"
 
 # The server: 127.0.0.1, a free port.
-python3 tests/bench/serve.py --root "$W/cat" --port-file "$W/port" 2>"$W/server.err" &
-SERVER_PID=$!
+if [ "$MODE" = plain ]; then
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' >"$W/port.try"
+  python3 -m http.server --bind 127.0.0.1 --directory "$W/cat" "$(cat "$W/port.try")" >/dev/null 2>"$W/server.err" &
+  SERVER_PID=$!
+  for _ in $(seq 1 200); do curl -fsS -o /dev/null "http://127.0.0.1:$(cat "$W/port.try")/" 2>/dev/null && break; sleep 0.05; done
+  mv "$W/port.try" "$W/port"
+  server="python3 -m http.server"; conditions="plain: every earlier run's store and output deleted just before each run, no Orlov directory"
+else
+  python3 tests/bench/serve.py --root "$W/cat" --port-file "$W/port" 2>"$W/server.err" &
+  SERVER_PID=$!
+  server="tests/bench/serve.py (sendfile)"; conditions="careful: nothing deleted until the end, an Orlov top directory"
+fi
 for _ in $(seq 1 200); do
   [ -s "$W/port" ] && break
   kill -0 "$SERVER_PID" 2>/dev/null || { echo "fetch bench: server exited: $(cat "$W/server.err")" >&2; exit 1; }
@@ -102,7 +120,10 @@ write_alone 0
 # The five kinds of run take turns in each position (the later runs of a series are slower here: every run
 # writes into page cache the VM has not backed yet), so no kind always runs first or last.
 n=(); m=(); o=(); h=(); w=(); ws=()
+# plain: what every earlier run left (stores, output folders, downloaded bundles) goes just before each run.
+forget() { [ "$MODE" = plain ] && { chmod -R u+w "$W"/h[0-9s]* 2>/dev/null || true; rm -rf "$W"/h[0-9]* "$W"/n[0-9s]* "$W"/w[0-9s]*; }; true; }
 run() {
+  forget
   case $1 in
   n) sync; n+=("$(t naive "$2")") ;;
   m) sync; m+=("$(t naive_sync "s$2")") ;;
@@ -117,6 +138,9 @@ nk=${#kinds[@]}
 for i in $(seq 1 "$RUNS"); do
   for k in $(seq 0 $((nk - 1))); do run "${kinds[$(((k + nk - (i - 1) % nk) % nk))]}" "$i"; done
 done
+spread() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | xargs printf '%.3f-%.3f'; }
+printf 'fetch conditions: server %s on 127.0.0.1; stores and output on %s under %s; page cache warm for the bundle; %s; load average %s\n' \
+  "$server" "$(df -T "$W" | awk 'NR==2 {print $2}')" "$base" "$conditions" "$(cut -d' ' -f1-3 /proc/loadavg)"
 nm=$(median "${n[@]}"); mm=$(median "${m[@]}"); om=$(median "${o[@]}")
 hm=$(median "${h[@]}"); wm=$(median "${w[@]}"); xm=$(median "${ws[@]}")
 ratio=$(echo "$om/$nm" | bc -l)
@@ -124,9 +148,10 @@ rss256=$(cat "$W"/rss[1-9]* | sort -n | tail -1 | cut -d' ' -f1)
 oc=(); nc=()
 for i in $(seq 1 "$RUNS"); do oc+=("$(cpu "$W/rss$i")"); nc+=("$(cpu "$W/cpu-n$i")"); done
 ocm=$(median "${oc[@]}"); ncm=$(median "${nc[@]}")
-printf 'fetch: stack fetch %.3f s (%.0f MB/s bundle, %.0f MB/s unpacked; verified, durable: 2 syncfs); baseline curl -o + sha256sum + tar --zstd -x %.3f s (%.0f MB/s bundle; no sync); ratio %.2f (target <= 0.60: %s)\n' \
+printf 'fetch: stack fetch %.3f s (%.0f MB/s bundle, %.0f MB/s unpacked; verified, durable: 2 syncfs); baseline curl -o + sha256sum + tar --zstd -x %.3f s (%.0f MB/s bundle; no sync); ratio %.2f (target <= 0.60: %s); spread stack %s, baseline %s\n' \
   "$om" "$(echo "$bundle/$om/1000000" | bc -l)" "$(echo "$unpacked/$om/1000000" | bc -l)" "$nm" \
-  "$(echo "$bundle/$nm/1000000" | bc -l)" "$ratio" "$([ "$(echo "$ratio <= 0.6" | bc -l)" = 1 ] && echo met || echo missed)"
+  "$(echo "$bundle/$nm/1000000" | bc -l)" "$ratio" "$([ "$(echo "$ratio <= 0.6" | bc -l)" = 1 ] && echo met || echo missed)" \
+  "$(spread "${o[@]}")" "$(spread "${n[@]}")"
 printf 'fetch (informative): baseline followed by sync -f (one syncfs) %.3f s; stack fetch / that %.2f\n' \
   "$mm" "$(echo "$om/$mm" | bc -l)"
 mx=$(echo "if ($hm > $wm) $hm else $wm" | bc -l); mxs=$(echo "if ($hm > $xm) $hm else $xm" | bc -l)

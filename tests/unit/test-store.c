@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,28 @@ static void assert_is(const char *home, const char *rel, mode_t type)
         assert_int_equal(st.st_mode & S_IFMT, type);
 }
 
+static int tmp_count;
+
+static int count_files(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+        (void)path, (void)sb, (void)ftw;
+        tmp_count += type == FTW_F;
+        return 0;
+}
+
+/* The temp files under tmp/ (each staging writes into a folder of its own there). */
 static int tmp_files(struct store *s)
+{
+        char path[PATH_MAX];
+
+        assert_int_equal(fs_path(path, sizeof path, "%s/tmp", store_home(s)), 0);
+        tmp_count = 0;
+        assert_int_equal(nftw(path, count_files, 16, FTW_PHYS), 0);
+        return tmp_count;
+}
+
+/* Entries directly in tmp/: none once every staging is freed. */
+static int tmp_entries(struct store *s)
 {
         char path[PATH_MAX];
 
@@ -145,6 +167,7 @@ static void store_keeps_identical_files_once(void **state)
         assert_int_equal(staging_commit(st, &err), 0);
         staging_free(st);
         assert_int_equal(tmp_files(s), 0);
+        assert_int_equal(tmp_entries(s), 0);
 
         /* one file, under the name of its content, read-only, with the content */
         assert_true(store_has_object(s, &want));
@@ -214,6 +237,7 @@ static void staging_abandoned_leaves_no_object_and_no_temp_file(void **state)
         assert_int_equal(tmp_files(s), 2);
         staging_free(st); /* neither committed nor ended */
         assert_int_equal(tmp_files(s), 0);
+        assert_int_equal(tmp_entries(s), 0);
         assert_false(store_has_object(s, &small));
         digest_buffer("half-written", 12, &streamed);
         assert_false(store_has_object(s, &streamed));
