@@ -6,6 +6,7 @@
 # wrk. Prints; never fails the suite. BUILD=build by default.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh # bench_conditions, secs, median, ratio, fmt, mib
 B=${BUILD:-build}
 S=$PWD/$B/stack
 CONNS=${CONNS:-32} THREADS=${THREADS:-2} SECS=${SECS:-10}
@@ -38,6 +39,7 @@ measure() {
   errs=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
   printf '%-34s %10s req/s   p99 %8s   (%s requests, %s non-2xx)\n' "$name" "$rps" "$p99" "$reqs" "${errs:-0}"
 }
+bench_conditions api "wrk against GET /health and GET /runs of stack serve itself (no other server); one way: no store or download in it"
 echo "wrk: $THREADS threads, $CONNS keep-alive connections, ${SECS}s each, HTTPS on loopback ($(nproc) CPUs)"
 measure "GET /health" /health
 measure "GET /runs (Bearer JWT)" /runs -H "Authorization: Bearer $("$S" token --ttl 300)"

@@ -7,6 +7,8 @@
 # Needs the Docker Engine. Prints; never fails the suite. BUILD=build by default.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh # bench_conditions, secs, median, ratio, fmt, mib
+bench_conditions layers "docker load -i of the same image archive file, and the archive size for the bytes a version adds; one way"
 B=${BUILD:-build}
 S=$PWD/$B/stack
 D=/usr/bin/docker

@@ -43,3 +43,13 @@ median() { printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{v[NR] = $1} END 
 ratio() { if [ "$1" != - ] && [ "$2" != - ]; then printf '%.2f' "$(echo "$1/$2" | bc -l)"; else echo "n/a"; fi; }
 fmt() { if [ "$1" != - ]; then printf '%.3f s' "$1"; else echo "not measured (stack failed)"; fi; }
 mib() { printf '%.2f MiB' "$(echo "$1/1048576" | bc -l)"; }
+
+# bench_conditions NAME BASELINE [DIR]: one line saying under what conditions NAME's baseline was measured: the
+# baseline itself, the file system of DIR (default $TMPDIR or /tmp), the page cache (never dropped: warm), the
+# load average, the CPUs, and BENCH_MODE (careful unless plain; a bench without a plain way says it has one way).
+bench_conditions() {
+  local dir=${3:-${TMPDIR:-/tmp}} fs
+  fs=$(df -T "$dir" 2>/dev/null | awk 'NR==2 {print $2}')
+  printf '%s conditions: baseline %s; work dir %s on %s; page cache warm (never dropped); load average %s; %s CPUs; mode %s\n' \
+    "$1" "$2" "$dir" "${fs:-?}" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)" "${BENCH_MODE:-careful}"
+}

@@ -6,6 +6,7 @@
 # Prints the ratio; never fails the suite. BUILD=build by default.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh # bench_conditions, secs, median, ratio, fmt, mib
 B=${BUILD:-build}
 S=$PWD/$B/stack
 CONNS=${CONNS:-32} THREADS=${THREADS:-2} SECS=${SECS:-10}
@@ -58,6 +59,7 @@ measure() {
   P99_MS=$(awk -v v="$p99" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[^m]s$/) n *= 1000; print n }')
   printf '%-44s %10s req/s   p99 %8s\n' "$1" "$RPS" "$p99"
 }
+bench_conditions proxy "the same upstream (a second Caddy, 2 KiB static body) on its loopback port directly; one way"
 echo "wrk: $THREADS threads, $CONNS keep-alive connections, ${SECS}s each, 2 KiB body, loopback ($(nproc) CPUs)"
 measure "upstream directly (http://127.0.0.1:$UP/)" "http://127.0.0.1:$UP/"
 d_rps=$RPS d_p99=$P99_MS

@@ -10,6 +10,8 @@
 # Run: bash tests/bench/swarm-registry.sh (or scripts/bench). Prints; never fails. BUILD=build by default.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh # bench_conditions, secs, median, ratio, fmt, mib
+bench_conditions swarm-registry "docker save + cp + docker load -i of the same image, and a second push when the registry has it; one way"
 export STACK_BIN=$PWD/${BUILD:-build}/stack
 . tests/e2e/lib.sh
 . tests/e2e/image_lib.sh
@@ -26,8 +28,6 @@ secs() { # CMD...: its wall time in seconds; "-" when CMD fails
   e=$(date +%s.%N)
   echo "$e - $s" | bc -l
 }
-median() { printf '%s\n' "$@" | grep -v '^-$' | sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]; else print "-"}'; }
-ratio() { if [ "$1" != - ] && [ "$2" != - ]; then printf '%.2f' "$(echo "$1/$2" | bc -l)"; else echo "n/a"; fi; }
 fmt() { if [ "$1" != - ]; then printf '%.3f s' "$1"; else echo "failed"; fi; }
 # fresh_registry: a new STACK_HOME whose registry runs on a free port; HOST is where
 fresh_registry() {

@@ -11,6 +11,8 @@
 # Prints; never fails. BUILD=build by default.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh # bench_conditions, secs, median, ratio, fmt, mib
+bench_conditions upgrade "stack run of another version of the same stack (the switch without snapshot or health wait); one way"
 B=${BUILD:-build}
 S=$PWD/$B/stack
 D=/usr/bin/docker; [ -x "$D" ] || D=docker

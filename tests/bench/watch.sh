@@ -8,6 +8,8 @@
 # Prints; never fails. BUILD=build by default.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh # bench_conditions, secs, median, ratio, fmt, mib
+bench_conditions watch "the Engine's own State.FinishedAt for the delays, /proc/PID/stat for the daemon's CPU; one way"
 B=${BUILD:-build}
 S=$PWD/$B/stack
 D=/usr/bin/docker; [ -x "$D" ] || D=docker
