@@ -301,12 +301,36 @@ static int try_tool(struct backend *b, size_t k, char *out, size_t size, int *st
         return 0;
 }
 
+/* The same choice remembered for the user, for every store of theirs: $XDG_CACHE_HOME/stack/runtime, else
+ * $HOME/.cache/stack/runtime (-ENOENT when neither is set). It is keyed by the same fingerprint. */
+static int user_cache_path(char *out, size_t size)
+{
+        const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+        if (xdg && *xdg == '/')
+                return fs_path(out, size, "%s/stack/runtime", xdg);
+        if (home && *home == '/')
+                return fs_path(out, size, "%s/.cache/stack/runtime", home);
+        return -ENOENT;
+}
+
+static const char *dirname_of(const char *path, char *out, size_t size)
+{
+        char *slash;
+
+        snprintf(out, size, "%s", path);
+        slash = strrchr(out, '/');
+        if (slash && slash != out)
+                *slash = 0;
+        return out;
+}
+
 int backend_detect(struct store *s, struct backend **ret, struct error *err)
 {
         const char *want = getenv("STACK_RUNTIME");
-        char cache[PATH_MAX], fp[CACHE_MAX - 512], out[4096], line[200], text[CACHE_MAX];
+        char cache[PATH_MAX], user[PATH_MAX], dir[PATH_MAX], fp[CACHE_MAX - 512], out[4096], line[200], text[CACHE_MAX];
         struct backend *b = calloc(1, sizeof *b), *fallback = NULL;
-        bool fp_ok, cache_ok;
+        bool fp_ok, cache_ok, user_ok;
         int r, status = 0, n;
 
         if (!b)
@@ -314,8 +338,16 @@ int backend_detect(struct store *s, struct backend **ret, struct error *err)
         want = want ? want : "";
         fp_ok = fingerprint(fp, sizeof fp) == 0;
         cache_ok = fs_path(cache, sizeof cache, "%s/runtime", store_home(s)) == 0;
+        user_ok = user_cache_path(user, sizeof user) == 0;
         if (cache_ok && fp_ok && cache_read(cache, want, fp, b)) {
                 *ret = b; /* remembered, the tools unchanged: no probe (each probe starts a program) */
+                return 0;
+        }
+        /* a fresh store on a machine where another store probed the same tools: the user's cache */
+        if (user_ok && fp_ok && cache_read(user, want, fp, b)) {
+                if (cache_ok && (n = cache_format(text, sizeof text, want, b, fp)) > 0)
+                        fs_write_atomic(cache, text, (size_t)n, 0644);
+                *ret = b;
                 return 0;
         }
         if (*want) {
@@ -379,8 +411,12 @@ int backend_detect(struct store *s, struct backend **ret, struct error *err)
                 }
         }
         /* a cache: failing to write it costs a probe next time */
-        if (cache_ok && fp_ok && (n = cache_format(text, sizeof text, want, b, fp)) > 0)
-                fs_write_atomic(cache, text, (size_t)n, 0644);
+        if (fp_ok && (n = cache_format(text, sizeof text, want, b, fp)) > 0) {
+                if (cache_ok)
+                        fs_write_atomic(cache, text, (size_t)n, 0644);
+                if (user_ok && (fs_mkdir_p(dirname_of(user, dir, sizeof dir), 0700) == 0))
+                        fs_write_atomic(user, text, (size_t)n, 0600);
+        }
         *ret = b;
         return 0;
 }

@@ -6,7 +6,8 @@
  * (`podman compose`, then `podman-compose`) when no docker tool answers. A tool whose `version` reports nothing
  * stack knows is not used (with STACK_RUNTIME: STACK_ERUNTIME quoting its last line). The choice is remembered
  * in $STACK_HOME/runtime with the installed tools' identity (path, inode, size, mtime) and probed again when
- * that identity or STACK_RUNTIME changes. backend_compose() runs one compose command for a project;
+ * that identity or STACK_RUNTIME changes (also kept for the user, for their other stores: spec/run.md "Backends").
+ * backend_compose() runs one compose command for a project;
  * backend_free(b).
  */
 #ifndef STACK_BACKEND_H
