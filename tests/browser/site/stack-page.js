@@ -19,9 +19,20 @@ $('origin').textContent = location.origin;
 $('bundle').textContent = bundle;
 $('download-link').href = bundle;
 
+// A network error is tried once more a second later, as a website would before saying no app is there (a daemon
+// that is busy starting, or a first connection dropped); a refusal (CORS, HTTP status) is final either way.
+async function fetchHealth() {
+  try {
+    return await fetch(api + '/health');
+  } catch (e) {
+    await new Promise((done) => setTimeout(done, 1000));
+    return fetch(api + '/health');
+  }
+}
+
 async function checkHealth() {
   try {
-    const r = await fetch(api + '/health');
+    const r = await fetchHealth();
     const body = await r.text();
     if (r.status === 200 && body === 'OK') {
       page.health = 'ok';
