@@ -363,33 +363,34 @@ static int live_file(const char *file, char *out, size_t size, struct error *err
 
 /* What makes a deploy fail: a task swarm rejected (no node could run it: an image it cannot pull, a constraint
  * nothing meets), or a service whose tasks failed FAILED_TASKS_MAX times. The node and the Engine's error named. */
+static const struct engine_node *node_of(const struct engine_node *nodes, size_t n, const char *id)
+{
+        for (size_t i = 0; id && i < n; i++)
+                if (nodes[i].id && !strcmp(nodes[i].id, id))
+                        return &nodes[i];
+        return NULL;
+}
+
 static int tasks_problem(struct engine *e, const char *project, const char *since, char *buf, size_t size)
 {
-        struct engine_node *nodes = NULL;
-        json_t *tasks = NULL, *t;
-        size_t n_nodes = 0, i;
+        json_t *tasks = NULL, *t, *bad = NULL;
+        size_t i;
         struct {
                 char service[64];
                 unsigned failed;
         } seen[64];
         size_t n_seen = 0;
-        int found = 0;
 
         if (engine_stack_list(e, "tasks", project, &tasks, NULL) < 0)
                 return 0;
-        engine_nodes(e, &nodes, &n_nodes, NULL);
         json_array_foreach(tasks, i, t)
         {
-                json_t *st = json_object_get(t, "Status");
-                const char *state = jstr(st, "State") ?: "", *msg = jstr(st, "Err") ?: jstr(st, "Message"),
-                           *node = jstr(t, "NodeID") ?: "", *svc = jstr(t, "ServiceID") ?: "", *name = node;
+                const char *state = jstr(json_object_get(t, "Status"), "State") ?: "",
+                           *svc = jstr(t, "ServiceID") ?: "";
                 bool rejected = !strcmp(state, "rejected"), failed = !strcmp(state, "failed");
                 size_t k;
                 if ((!rejected && !failed) || strcmp(jstr(t, "CreatedAt") ?: "", since) < 0)
                         continue; /* what went before this deploy (CreatedAt is RFC 3339 UTC: compared as text) */
-                for (size_t j = 0; j < n_nodes; j++)
-                        if (nodes[j].id && !strcmp(nodes[j].id, node) && nodes[j].hostname)
-                                name = nodes[j].hostname;
                 for (k = 0; k < n_seen && strcmp(seen[k].service, svc); k++)
                         ;
                 if (k == n_seen && n_seen < 64) {
@@ -399,16 +400,28 @@ static int tasks_problem(struct engine *e, const char *project, const char *sinc
                 if (k < 64)
                         seen[k].failed++;
                 if (rejected || (k < 64 && seen[k].failed >= FAILED_TASKS_MAX)) {
-                        json_t *spec = json_object_get(json_object_get(t, "Spec"), "ContainerSpec");
-                        snprintf(buf, size, "task of service %.12s on node %s %s: %s (image %s)", svc,
-                                 *name ? name : "(none)", state, msg ? msg : "no message", jstr(spec, "Image") ?: "?");
-                        found = 1;
+                        bad = t;
                         break;
                 }
         }
+        if (bad) { /* the node named by its hostname: the nodes asked for only now, not on every poll */
+                struct engine_node *nodes = NULL;
+                size_t n_nodes = 0;
+                json_t *st = json_object_get(bad, "Status");
+                const char *msg = jstr(st, "Err") ?: jstr(st, "Message"), *node = jstr(bad, "NodeID") ?: "";
+                const struct engine_node *nd;
+                engine_nodes(e, &nodes, &n_nodes, NULL);
+                nd = node_of(nodes, n_nodes, node);
+                snprintf(buf, size, "task of service %.12s on node %s %s: %s (image %s)", jstr(bad, "ServiceID") ?: "",
+                         nd && nd->hostname ? nd->hostname
+                         : *node            ? node
+                                            : "(none)",
+                         jstr(st, "State") ?: "", msg ? msg : "no message",
+                         jstr(json_object_get(json_object_get(bad, "Spec"), "ContainerSpec"), "Image") ?: "?");
+                engine_nodes_free(nodes, n_nodes);
+        }
         json_decref(tasks);
-        engine_nodes_free(nodes, n_nodes);
-        return found;
+        return bad != NULL;
 }
 
 /* Until every service runs its desired replicas (and an update in progress completed), or a problem with a task
@@ -746,14 +759,6 @@ bool swarm_config_default(const char *stack_home)
 }
 
 /* ---- what stack ps shows of a swarm run ---- */
-
-static const struct engine_node *node_of(const struct engine_node *nodes, size_t n, const char *id)
-{
-        for (size_t i = 0; id && i < n; i++)
-                if (nodes[i].id && !strcmp(nodes[i].id, id))
-                        return &nodes[i];
-        return NULL;
-}
 
 char *swarm_services_json(struct engine *e, const struct run_row *row)
 {
