@@ -14,6 +14,7 @@
 
 #include "base/fsutil.h"
 #include "run/engine.h"
+#include "run/policy.h"
 #include "run/swarm-registry.h"
 #include "testlib.h"
 
@@ -98,6 +99,38 @@ static int load(const char *json, struct swreg_options *o, char *buf, size_t siz
         return swreg_options_load(home, o, buf, size, err);
 }
 
+/* config.json's "swarm" object as every command reads config.json (policy_limits_load): default and engines
+ * checked there, a bad one refused naming the key. */
+static int limits_load(const char *json, struct error *err)
+{
+        const char *home = tl_tmpdir();
+        struct policy_limits l;
+        char path[512];
+
+        snprintf(path, sizeof path, "%s/config.json", home);
+        assert_int_equal(fs_write_atomic(path, json, strlen(json), 0600), 0);
+        return policy_limits_load(home, &l, err);
+}
+
+static void swarm_settings_are_checked_with_the_rest_of_config_json(void **state)
+{
+        struct error err = ERROR_INIT;
+
+        (void)state;
+        assert_int_equal(
+                limits_load("{\"swarm\": {\"default\": true, \"engines\": {\"n2\": \"unix:///run/n2.sock\"}}}", &err),
+                0);
+        assert_int_equal(limits_load("{\"swarm\": {\"default\": \"yes\"}}", &err), -STACK_EUSAGE);
+        assert_non_null(strstr(err.msg, "swarm.default"));
+        error_clear(&err);
+        assert_int_equal(limits_load("{\"swarm\": {\"engines\": {\"n2\": \"tcp://10.0.0.2:2375\"}}}", &err),
+                         -STACK_EUSAGE);
+        assert_non_null(strstr(err.msg, "swarm.engines.n2"));
+        error_clear(&err);
+        assert_int_equal(limits_load("{\"swarm\": [1]}", &err), -STACK_EUSAGE);
+        assert_non_null(strstr(err.msg, "swarm"));
+}
+
 static void settings_default_without_a_file_or_a_swarm_object(void **state)
 {
         struct swreg_options o;
@@ -174,6 +207,7 @@ int main(void)
                 cmocka_unit_test(push_target_refuses_a_reference_without_a_name),
                 cmocka_unit_test(config_quotes_paths_and_listens_where_told),
                 cmocka_unit_test(settings_default_without_a_file_or_a_swarm_object),
+                cmocka_unit_test(swarm_settings_are_checked_with_the_rest_of_config_json),
                 cmocka_unit_test(settings_are_read),
                 cmocka_unit_test(bad_settings_are_usage_errors_naming_the_key),
         };
