@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -540,25 +544,29 @@ static int podman_run_args(const struct backend_call *c, char *out, size_t size,
         return r;
 }
 
-int backend_compose(const struct backend *b, const struct backend_call *c, int *ret_status, char **ret_output,
-                    struct error *err)
+/* The tool started for call c: standard input stdin_fd (-1: /dev/null), the compose file `-` (read from that input)
+ * and the working directory cwd when early (NULL: ours); stdout and stderr to a new unlinked temp file
+ * (*ret_out_fd) unless inherited. */
+static int tool_spawn(const struct backend *b, const struct backend_call *c, const char *cwd, int stdin_fd,
+                      pid_t *ret_pid, int *ret_out_fd, struct error *err)
 {
         const char *argv[64];
         char **envp = NULL, out_path[] = "/tmp/stack-compose-XXXXXX", *fixed[COMPOSE_ENV_N];
         char fixed_buf[3][PATH_MAX + 32], run_args[128];
         posix_spawn_file_actions_t fa;
         size_t na = 0, ne = 0, n_env = 0, n_extra = 0, n_fixed = 0;
-        int out_fd = -1, status, r = 0, k;
+        int out_fd = -1, r = 0, k;
         posix_spawnattr_t attr;
         pid_t pid;
 
+        *ret_out_fd = -1;
         for (int i = 0; b->argv[i]; i++)
                 argv[na++] = b->argv[i];
         if (!c->plain) {
                 argv[na++] = "-p";
                 argv[na++] = c->project;
                 argv[na++] = "-f";
-                argv[na++] = c->compose_file;
+                argv[na++] = cwd ? "-" : c->compose_file;
         }
         /* podman-compose 1.0.x has no --project-directory (its project directory is the file's, which is the
          * same here), no `down --remove-orphans` and no `logs --no-color`: left out for it */
@@ -616,12 +624,16 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
                 unlink(out_path);
                 posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
                 posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
-                posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
         } else if (c->output_fd > 0) {
                 posix_spawn_file_actions_adddup2(&fa, c->output_fd, 1);
                 posix_spawn_file_actions_adddup2(&fa, c->output_fd, 2);
-                posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
         }
+        if (cwd)
+                posix_spawn_file_actions_addchdir_np(&fa, cwd);
+        if (stdin_fd >= 0)
+                posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
+        else if (!c->inherit_output || c->output_fd > 0)
+                posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
         /* A tool the caller may signal gets an empty signal mask and default SIGTERM/SIGPIPE: the daemon blocks
          * SIGTERM in every thread (sigwait) and ignores SIGPIPE, and a child would inherit both. */
         posix_spawnattr_init(&attr);
@@ -644,65 +656,94 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
         }
         if (c->ret_pid)
                 __atomic_store_n(c->ret_pid, (int)pid, __ATOMIC_SEQ_CST);
-        {
-                /* A time limit (spec/run.md "Compose calls"): STACK_COMPOSE_TIMEOUT seconds when set (0: none),
-                 * else 600 s for the commands that create and start containers (a healthcheck the Engine
-                 * cannot run must not hang stack) and 120 s for the others; logs (-f follows) has none. On
-                 * expiry the tool gets SIGTERM, then SIGKILL 10 s later, and the call is STACK_ERUNTIME. */
-                const char *verb = c->args && c->args[0] ? c->args[0] : "", *env = getenv("STACK_COMPOSE_TIMEOUT");
-                bool slow = !strcmp(verb, "up") || !strcmp(verb, "create") || !strcmp(verb, "build") ||
-                            !strcmp(verb, "pull") || !strcmp(verb, "start") || !strcmp(verb, "restart");
-                long limit_ms = slow ? 600000 : 120000, waited_ms = 0, term_ms = -1;
-                char *end = NULL;
-                if (env && *env) {
-                        long v = strtol(env, &end, 10);
-                        if (*end || v < 0 || v > 86400 * 7)
-                                r = error_set(err, STACK_EFAIL,
-                                              "STACK_COMPOSE_TIMEOUT=%s: expected whole seconds (0: no limit)", env);
-                        else
-                                limit_ms = v * 1000;
+        *ret_pid = pid;
+        *ret_out_fd = out_fd;
+        out_fd = -1;
+done:
+        posix_spawn_file_actions_destroy(&fa);
+        if (out_fd >= 0)
+                close(out_fd);
+        free(envp);
+        return r;
+}
+
+static double mono_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The tool started by tool_spawn() waited for, within its time limit; *ret_status, and the tail of out_fd. */
+static int tool_wait(const struct backend *b, const struct backend_call *c, pid_t pid, int out_fd, int *ret_status,
+                     char **ret_output, struct error *err)
+{
+        /* A time limit (spec/run.md "Compose calls"): STACK_COMPOSE_TIMEOUT seconds when set (0: none), else 600 s
+         * for the commands that create and start containers (a healthcheck the Engine cannot run must not hang
+         * stack) and 120 s for the others; logs (-f follows) has none. On expiry the tool gets SIGTERM, then
+         * SIGKILL 10 s later, and the call is STACK_ERUNTIME. */
+        const char *verb = c->args && c->args[0] ? c->args[0] : "", *env = getenv("STACK_COMPOSE_TIMEOUT");
+        bool slow = !strcmp(verb, "up") || !strcmp(verb, "create") || !strcmp(verb, "build") || !strcmp(verb, "pull") ||
+                    !strcmp(verb, "start") || !strcmp(verb, "restart");
+        long limit_ms = slow ? 600000 : 120000, waited_ms = 0, term_ms = -1;
+        int status = 0, r = 0, pidfd;
+        double t0 = mono_s();
+        char *e = NULL;
+
+        if (env && *env) {
+                long v = strtol(env, &e, 10);
+                if (*e || v < 0 || v > 86400 * 7)
+                        r = error_set(err, STACK_EFAIL,
+                                      "STACK_COMPOSE_TIMEOUT=%s: expected whole seconds (0: no limit)", env);
+                else
+                        limit_ms = v * 1000;
+        }
+        if (!strcmp(verb, "logs") || (c->plain && c->inherit_output) || r < 0)
+                limit_ms = 0;
+        pidfd = limit_ms ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+        for (;;) {
+                pid_t w = waitpid(pid, &status, limit_ms ? WNOHANG : 0);
+                if (w == pid)
+                        break;
+                if (w < 0 && errno != EINTR) {
+                        r = error_errno(err, STACK_ERUNTIME, errno, "waiting for %s", b->name);
+                        break;
                 }
-                if (!strcmp(verb, "logs") || (c->plain && c->inherit_output) || r < 0)
-                        limit_ms = 0;
-                for (;;) {
-                        pid_t w = waitpid(pid, &status, limit_ms ? WNOHANG : 0);
-                        if (w == pid)
-                                break;
-                        if (w < 0 && errno != EINTR) {
-                                r = error_errno(err, STACK_ERUNTIME, errno, "waiting for %s", b->name);
-                                break;
-                        }
-                        if (w == 0) {
+                if (w == 0) { /* the pidfd wakes us as the tool ends; without one (before Linux 5.3), 50 ms steps */
+                        struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+                        if (pidfd < 0 || poll(&pf, 1, 50) < 0)
                                 nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
-                                waited_ms += 50;
-                        }
-                        if (limit_ms && waited_ms >= limit_ms && term_ms < 0) {
-                                kill(pid, SIGTERM);
-                                term_ms = waited_ms;
-                        } else if (term_ms >= 0 && waited_ms >= term_ms + 10000) {
-                                kill(pid, SIGKILL);
-                                term_ms = LONG_MAX - 20000; /* once */
-                        }
+                        waited_ms = (long)((mono_s() - t0) * 1000);
                 }
-                if (r == 0 && term_ms >= 0) {
-                        char tail[512] = "";
-                        off_t endo = out_fd >= 0 ? lseek(out_fd, 0, SEEK_END) : 0;
-                        off_t from = endo > (off_t)sizeof tail - 1 ? endo - (off_t)sizeof tail + 1 : 0;
-                        ssize_t n = out_fd >= 0 ? pread(out_fd, tail, sizeof tail - 1, from) : 0;
-                        tail[n > 0 ? n : 0] = 0;
-                        for (char *q = tail; *q; q++)
-                                if ((unsigned char)*q < 0x20)
-                                        *q = ' ';
-                        r = error_set(err, STACK_ERUNTIME,
-                                      "%s %s did not finish within %ld s: stopped it (STACK_COMPOSE_TIMEOUT sets the "
-                                      "limit)%s%s",
-                                      b->name, verb, limit_ms / 1000, tail[0] ? "; its last output: " : "", tail);
+                if (limit_ms && waited_ms >= limit_ms && term_ms < 0) {
+                        kill(pid, SIGTERM);
+                        term_ms = waited_ms;
+                } else if (term_ms >= 0 && waited_ms >= term_ms + 10000) {
+                        kill(pid, SIGKILL);
+                        term_ms = LONG_MAX - 20000; /* once */
                 }
+        }
+        if (pidfd >= 0)
+                close(pidfd);
+        if (r == 0 && term_ms >= 0) {
+                char tail[512] = "";
+                off_t endo = out_fd >= 0 ? lseek(out_fd, 0, SEEK_END) : 0;
+                off_t from = endo > (off_t)sizeof tail - 1 ? endo - (off_t)sizeof tail + 1 : 0;
+                ssize_t n = out_fd >= 0 ? pread(out_fd, tail, sizeof tail - 1, from) : 0;
+                tail[n > 0 ? n : 0] = 0;
+                for (char *q = tail; *q; q++)
+                        if ((unsigned char)*q < 0x20)
+                                *q = ' ';
+                r = error_set(err, STACK_ERUNTIME,
+                              "%s %s did not finish within %ld s: stopped it (STACK_COMPOSE_TIMEOUT sets the "
+                              "limit)%s%s",
+                              b->name, verb, limit_ms / 1000, tail[0] ? "; its last output: " : "", tail);
         }
         if (c->ret_pid)
                 __atomic_store_n(c->ret_pid, 0, __ATOMIC_SEQ_CST);
         if (r < 0)
-                goto done;
+                return r;
         *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
         if (ret_output && out_fd >= 0) {
                 off_t end = lseek(out_fd, 0, SEEK_END), start = end > OUTPUT_TAIL ? end - OUTPUT_TAIL : 0;
@@ -718,10 +759,114 @@ int backend_compose(const struct backend *b, const struct backend_call *c, int *
                         *ret_output = NULL;
                 }
         }
-done:
-        posix_spawn_file_actions_destroy(&fa);
+        return 0;
+}
+
+int backend_compose(const struct backend *b, const struct backend_call *c, int *ret_status, char **ret_output,
+                    struct error *err)
+{
+        int out_fd = -1, r;
+        pid_t pid;
+
+        r = tool_spawn(b, c, NULL, -1, &pid, &out_fd, err);
+        if (r == 0)
+                r = tool_wait(b, c, pid, out_fd, ret_status, ret_output, err);
         if (out_fd >= 0)
                 close(out_fd);
-        free(envp);
         return r;
+}
+
+/* ---- a call started before its file is ready ---- */
+
+struct backend_early {
+        const struct backend *b;
+        struct backend_call c;
+        pid_t pid;
+        int in_fd, out_fd; /* the tool's standard input (our end of it), its output */
+        int nice;          /* ours */
+};
+
+bool backend_early_ok(const struct backend *b)
+{
+        return b && b->kind == BACKEND_COMPOSE_V1;
+}
+
+int backend_early_start(const struct backend *b, const struct backend_call *c, const char *cwd,
+                        struct backend_early **ret, struct error *err)
+{
+        struct backend_early *x;
+        int sv[2], r;
+
+        *ret = NULL;
+        if (!backend_early_ok(b) || c->plain || c->inherit_output)
+                return error_set(err, STACK_EFAIL, "backend_early_start: not for %s", b ? b->name : "no tool");
+        x = calloc(1, sizeof *x);
+        if (!x)
+                return error_set(err, STACK_EFAIL, "out of memory");
+        /* a socket, not a pipe: send(MSG_NOSIGNAL) to a tool that is gone is EPIPE, not SIGPIPE */
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+                free(x);
+                return error_errno(err, STACK_EFAIL, errno, "cannot make a socket pair");
+        }
+        x->b = b;
+        x->c = *c;
+        x->in_fd = sv[1];
+        r = tool_spawn(b, c, cwd, sv[0], &x->pid, &x->out_fd, err);
+        close(sv[0]);
+        if (r < 0) {
+                close(sv[1]);
+                free(x);
+                return r;
+        }
+        /* Its start-up yields to what it waits for (the Engine pulling or loading images, stack streaming them);
+         * backend_early_finish() gives it our priority back where it may (root) */
+        x->nice = getpriority(PRIO_PROCESS, 0);
+        setpriority(PRIO_PROCESS, (id_t)x->pid, x->nice + 10 > 19 ? 19 : x->nice + 10);
+        *ret = x;
+        return 0;
+}
+
+int backend_early_finish(struct backend_early *x, int *ret_status, char **ret_output, struct error *err)
+{
+        char *text = NULL;
+        size_t len = 0, off = 0;
+        int r = fs_read_file(x->c.compose_file, 16u << 20, &text, &len);
+
+        if (r < 0) {
+                r = error_errno(err, STACK_ERUNTIME, -r, "cannot read %s", x->c.compose_file);
+                backend_early_cancel(x);
+                return r;
+        }
+        while (off < len) { /* a tool that ended early (EPIPE) says why in its output, read below */
+                ssize_t n = send(x->in_fd, text + off, len - off, MSG_NOSIGNAL);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                off += (size_t)n;
+        }
+        free(text);
+        close(x->in_fd);
+        setpriority(PRIO_PROCESS, (id_t)x->pid, x->nice);
+        r = tool_wait(x->b, &x->c, x->pid, x->out_fd, ret_status, ret_output, err);
+        close(x->out_fd);
+        free(x);
+        return r;
+}
+
+void backend_early_cancel(struct backend_early *x)
+{
+        int status;
+
+        if (!x)
+                return;
+        kill(x->pid, SIGKILL); /* still reading its standard input: it has asked the Engine for nothing */
+        close(x->in_fd);
+        while (waitpid(x->pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (x->c.ret_pid)
+                __atomic_store_n(x->c.ret_pid, 0, __ATOMIC_SEQ_CST);
+        if (x->out_fd >= 0)
+                close(x->out_fd);
+        free(x);
 }

@@ -60,6 +60,25 @@ struct backend_call {
 int backend_compose(const struct backend *b, const struct backend_call *c, int *ret_status, char **ret_output,
                     struct error *err);
 
+/* A call started before its compose file is written (spec/run.md "Compose calls"): the tool is started with `-f -`
+ * and loads (docker-compose 1.x's Python start-up is about 0.3 s) while stack does what the file waits for (the
+ * images pulled, the old version taken down); backend_early_finish() then sends it c->compose_file's bytes on its
+ * standard input, the file compose would have read, and waits as backend_compose() does. The tool reads that
+ * input before it asks the Engine anything: backend_early_cancel() (SIGKILL) leaves the Engine as it was.
+ * docker-compose 1.x reading `-f -` takes its working directory, not --project-directory, as the project's: it
+ * is started in cwd, the folder that holds the file's .env, and takes both the .env and that folder's name as
+ * it starts, before it reads the file: cwd must be in place, under its final name, before the call starts.
+ * Only for docker-compose 1.x (backend_early_ok()); c is copied (its pointers must outlive the call), neither
+ * plain nor inherit_output.
+ *   backend_early_start(b, &c, cwd, &x, err)
+ *   ... backend_early_finish(x, &status, &output, err)  or  backend_early_cancel(x)   (each frees x) */
+struct backend_early;
+bool backend_early_ok(const struct backend *b);
+int backend_early_start(const struct backend *b, const struct backend_call *c, const char *cwd,
+                        struct backend_early **ret, struct error *err);
+int backend_early_finish(struct backend_early *x, int *ret_status, char **ret_output, struct error *err);
+void backend_early_cancel(struct backend_early *x);
+
 /* A program in PATH ("docker": the docker CLI) as a backend for backend_compose() calls with .plain set (`docker
  * stack deploy`, `docker service logs`: spec/run.md "Swarm"), with the same environment rules and time limits;
  * STACK_ERUNTIME when it is not installed. backend_free() it. */
