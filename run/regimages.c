@@ -7,6 +7,7 @@
 #include "relaunch.h"
 
 #include "base/fsutil.h"
+#include "base/worker.h"
 #include "base/mem.h"
 #include "base/yamltree.h"
 #include "store/imagearchive.h"
@@ -182,59 +183,92 @@ static char *archive_image_id(struct store *s, const struct digest *recipe)
         return id;
 }
 
-/* docker save of ref into the store: a tree with one file, the archive stored as its parts. pin->tree, ->stored,
- * ->size; pin->image_id replaced by the id the archive holds when it says one. pulled: stack pulled it, so gc --images
- * may remove it from the Engine once no kept version needs it (an image the person had is never recorded). */
-static int store_image(struct store *s, struct engine *e, const char *ref, bool pulled, struct version_image *pin,
-                       struct error *err)
+/* One image saved into the store's objects: save_image() does the files only (no index, no callbacks: it runs on
+ * a thread of its own while a run goes on, with an Engine connection of its own); record_image() then gives the
+ * index its tree and the pin what the archive holds. */
+struct saved {
+        struct staging *st;
+        struct tree t;
+        struct digest archive, recipe;
+        bool have_recipe;
+        uint64_t size;
+};
+
+static void saved_release(struct saved *sv)
 {
-        struct staging *st = NULL;
+        staging_free(sv->st);
+        tree_release(&sv->t);
+        memset(sv, 0, sizeof *sv);
+}
+
+/* docker save of ref into staged objects, committed: a tree with one file, the archive stored as its parts. */
+static int save_image(struct store *s, struct engine *e, const char *ref, struct saved *sv, struct error *err)
+{
         struct save_sink ss = {0};
         struct tree_recipe *recipe = NULL;
-        struct digest d, rd = {0};
-        struct tree t;
-        bool have_recipe = false;
         int r;
 
-        tree_init(&t);
-        r = staging_new(s, &st, err);
+        memset(sv, 0, sizeof *sv);
+        tree_init(&sv->t);
+        r = staging_new(s, &sv->st, err);
         if (r == 0)
-                r = ia_sink_begin(s, st, &ss.k, err);
+                r = ia_sink_begin(s, sv->st, &ss.k, err);
         if (r == 0)
                 r = engine_image_save(e, ref, save_write, &ss, err);
         if (r == 0)
-                r = ia_sink_end(ss.k, &d, &recipe, err);
+                r = ia_sink_end(ss.k, &sv->archive, &recipe, err);
         if (r == 0)
-                r = tree_add(&t, IMAGE_TREE_FILE, ENTRY_FILE, 0644, ss.size, &d, NULL, err);
+                r = tree_add(&sv->t, IMAGE_TREE_FILE, ENTRY_FILE, 0644, ss.size, &sv->archive, NULL, err);
         if (r == 0 && recipe) {
-                rd = recipe->digest;
-                have_recipe = true;
-                r = tree_set_last_recipe(&t, recipe) < 0 ? error_set(err, STACK_EFAIL, "out of memory") : 0;
+                sv->recipe = recipe->digest;
+                sv->have_recipe = true;
+                r = tree_set_last_recipe(&sv->t, recipe) < 0 ? error_set(err, STACK_EFAIL, "out of memory") : 0;
                 recipe = NULL;
         }
         if (r == 0)
-                r = tree_finalize(&t, err);
+                r = tree_finalize(&sv->t, err);
         if (r == 0)
-                r = tree_digest(&t, &pin->tree) < 0 ? error_set(err, STACK_EFAIL, "out of memory") : 0;
-        if (r == 0)
-                r = staging_commit(st, err);
-        if (r == 0)
-                r = index_put_tree(store_index(s), &t, &pin->tree, err);
-        if (r == 0) {
-                char *id = have_recipe ? archive_image_id(s, &rd) : NULL;
-                if (id) {
-                        free(pin->image_id);
-                        pin->image_id = id;
-                }
-                pin->stored = true;
-                pin->size = ss.size;
-                if (pulled) /* gc --images may remove what stack brought, never an image the person had */
-                        images_record(s, &d, (char *[]){(char *)ref, NULL}, NULL);
-        }
+                r = staging_commit(sv->st, err);
+        sv->size = ss.size;
         tree_recipe_free(recipe);
         ia_sink_free(ss.k);
-        staging_free(st);
-        tree_release(&t);
+        return r;
+}
+
+/* The saved tree into the index; pin->tree, ->stored, ->size; pin->image_id replaced by the id the archive holds
+ * when it says one. pulled: stack pulled it, so gc --images may remove it from the Engine once no kept version
+ * needs it (an image the person had is never recorded). */
+static int record_image(struct store *s, struct saved *sv, const char *ref, bool pulled, struct version_image *pin,
+                        struct error *err)
+{
+        int r = tree_digest(&sv->t, &pin->tree) < 0 ? error_set(err, STACK_EFAIL, "out of memory") : 0;
+        char *id;
+
+        if (r == 0)
+                r = index_put_tree(store_index(s), &sv->t, &pin->tree, err);
+        if (r < 0)
+                return r;
+        id = sv->have_recipe ? archive_image_id(s, &sv->recipe) : NULL;
+        if (id) {
+                free(pin->image_id);
+                pin->image_id = id;
+        }
+        pin->stored = true;
+        pin->size = sv->size;
+        if (pulled) /* gc --images may remove what stack brought, never an image the person had */
+                images_record(s, &sv->archive, (char *[]){(char *)ref, NULL}, NULL);
+        return 0;
+}
+
+static int store_image(struct store *s, struct engine *e, const char *ref, bool pulled, struct version_image *pin,
+                       struct error *err)
+{
+        struct saved sv;
+        int r = save_image(s, e, ref, &sv, err);
+
+        if (r == 0)
+                r = record_image(s, &sv, ref, pulled, pin, err);
+        saved_release(&sv);
         return r;
 }
 
@@ -260,14 +294,82 @@ static int load_image(struct store *s, struct engine *e, const struct version_im
 
 /* ---- ensure ---- */
 
+/* ---- saving while the run goes on (regimages_options.background) ---- */
+
+struct save_job {
+        struct store *s;
+        struct engine *e;   /* the job's own connection */
+        const char *ref;    /* its pin's */
+        char inspected[96]; /* the id the Engine gave for ref before the save */
+        bool pulled, on, running;
+        pthread_t thread;
+        struct saved sv;
+        int r;
+        struct error err;
+};
+
+struct regimages_saving {
+        int64_t version_id;
+        struct version_image *pins;
+        struct save_job *jobs; /* one slot per pin; .on: that pin's image is being saved */
+        size_t n;
+};
+
+static void *save_job_run(void *arg)
+{
+        struct save_job *j = arg;
+
+        j->r = save_image(j->s, j->e, j->ref, &j->sv, &j->err);
+        return NULL;
+}
+
+static void jobs_join(struct save_job *jobs, size_t n)
+{
+        for (size_t i = 0; jobs && i < n; i++)
+                if (jobs[i].running) {
+                        pthread_join(jobs[i].thread, NULL);
+                        jobs[i].running = false;
+                }
+}
+
+static void jobs_free(struct save_job *jobs, size_t n)
+{
+        jobs_join(jobs, n);
+        for (size_t i = 0; jobs && i < n; i++) {
+                saved_release(&jobs[i].sv);
+                engine_free(jobs[i].e);
+        }
+        free(jobs);
+}
+
 struct ensure {
         struct store *s;
         struct engine *e;
         const struct regimages_options *o;
         struct regimages_result *res;
         bool keep;
+        struct save_job *jobs; /* background saves (NULL: each image saved before the next) */
         struct error *err;
 };
+
+/* The save of pin's image on a thread of its own, for regimages_finish() to wait for and record. */
+static int job_start(struct ensure *en, struct save_job *j, const struct version_image *pin, bool pulled)
+{
+        char host[PATH_MAX + 8];
+        int r;
+
+        j->s = en->s;
+        j->ref = pin->ref;
+        j->pulled = pulled;
+        j->err = (struct error)ERROR_INIT;
+        snprintf(j->inspected, sizeof j->inspected, "%s", pin->image_id);
+        snprintf(host, sizeof host, "unix://%s", engine_socket(en->e));
+        r = engine_open_at(host, &j->e, en->err);
+        if (r == 0)
+                r = worker_start(&j->thread, save_job_run, j, "image saver", en->err);
+        j->on = j->running = r == 0;
+        return r;
+}
 
 struct progress_ctx {
         const struct regimages_options *o;
@@ -320,8 +422,36 @@ static char *repo_digest_of(const struct engine_image_info *ii, const char *ref)
         return ii->repo_digests && ii->repo_digests[0] ? strdup(ii->repo_digests[0]) : NULL;
 }
 
-/* A new pin for ref: the Engine's image (pulled first when it has none, or always with o->pull), stored. */
-static int pin_new(struct ensure *en, const char *ref, struct version_image *pin)
+/* After a save: when the archive holds another image than the one inspected (the tag moved while it was saved),
+ * the saved image counts, with its repository digest. Unless the Engine does not name images by their config (a
+ * containerd image store names them by manifest): then the inspected id stands. */
+static int pin_saved(struct engine *e, const char *inspected, struct version_image *pin, struct error *err)
+{
+        struct engine_image_info saved = {0};
+        char *id, *rd;
+        int r;
+
+        if (!strcmp(pin->image_id, inspected))
+                return 0;
+        r = engine_image_inspect(e, pin->image_id, &saved, err);
+        id = r == 0 ? strdup(saved.id[0] ? saved.id : inspected) : NULL;
+        if (r == 0 && !id)
+                r = error_set(err, STACK_EFAIL, "out of memory");
+        if (r == 0) {
+                free(pin->image_id);
+                pin->image_id = id;
+        }
+        if (r == 0 && saved.id[0] && (rd = repo_digest_of(&saved, pin->ref)) != NULL) {
+                free(pin->repo_digest);
+                pin->repo_digest = rd;
+        }
+        engine_image_info_release(&saved);
+        return r;
+}
+
+/* A new pin for ref: the Engine's image (pulled first when it has none, or always with o->pull), stored (job: on
+ * a thread of its own, recorded by regimages_finish()). */
+static int pin_new(struct ensure *en, const char *ref, struct version_image *pin, struct save_job *job)
 {
         struct engine_image_info ii = {0};
         bool pulled = false;
@@ -342,6 +472,7 @@ static int pin_new(struct ensure *en, const char *ref, struct version_image *pin
         memset(pin, 0, sizeof *pin);
         pin->ref = strdup(ref);
         pin->image_id = strdup(ii.id);
+        pin->repo_digest = repo_digest_of(&ii, ref);
         pin->layers = ii.layers;
         pin->size = ii.size;
         pin->pinned_at = (int64_t)time(NULL);
@@ -349,32 +480,14 @@ static int pin_new(struct ensure *en, const char *ref, struct version_image *pin
                 r = error_set(en->err, STACK_EFAIL, "out of memory");
                 goto out;
         }
-        if (en->keep) {
+        if (en->keep && job) {
+                r = job_start(en, job, pin, pulled);
+        } else if (en->keep) {
                 r = store_image(en->s, en->e, ref, pulled, pin, en->err);
-                if (r < 0)
-                        goto out;
-                en->res->stored++;
-                if (strcmp(pin->image_id, ii.id)) {
-                        /* The tag moved while it was saved: the saved image counts. Unless the Engine does not name
-                         * images by their config (a containerd image store names them by manifest): then the id it
-                         * gave stands. */
-                        struct engine_image_info saved = {0};
-                        r = engine_image_inspect(en->e, pin->image_id, &saved, en->err);
-                        if (r < 0)
-                                goto out;
-                        free(pin->image_id);
-                        pin->image_id = strdup(saved.id[0] ? saved.id : ii.id);
-                        if (saved.id[0]) {
-                                engine_image_info_release(&ii);
-                                ii = saved;
-                        }
-                        if (!pin->image_id) { /* saved is ii now, or held nothing */
-                                r = error_set(en->err, STACK_EFAIL, "out of memory");
-                                goto out;
-                        }
-                }
+                if (r == 0)
+                        r = pin_saved(en->e, ii.id, pin, en->err);
+                en->res->stored += r == 0;
         }
-        pin->repo_digest = repo_digest_of(&ii, ref);
 out:
         engine_image_info_release(&ii);
         return r;
@@ -438,6 +551,7 @@ int regimages_ensure(struct store *s, struct engine *e, const struct version_inf
                 .s = s, .e = e, .o = o, .res = ret, .err = err, .keep = regimages_keep(store_home(s), v->slug)};
         struct version_image *pins = NULL, *out = NULL;
         size_t np = 0, no = 0, want = 0;
+        bool saving = false;
         int r;
 
         memset(ret, 0, sizeof *ret);
@@ -449,7 +563,9 @@ int regimages_ensure(struct store *s, struct engine *e, const struct version_inf
         if (r < 0)
                 return r;
         out = calloc(want, sizeof *out);
-        if (!out)
+        if (o->background && en.keep)
+                en.jobs = calloc(want, sizeof *en.jobs);
+        if (!out || (o->background && en.keep && !en.jobs))
                 r = error_set(err, STACK_EFAIL, "out of memory");
         for (size_t i = 0; r == 0 && i < want; i++) {
                 struct version_image *pin = find_pin(pins, np, refs[i]);
@@ -465,22 +581,72 @@ int regimages_ensure(struct store *s, struct engine *e, const struct version_inf
                         }
                         continue;
                 }
-                r = pin_new(&en, refs[i], &out[no]);
+                r = pin_new(&en, refs[i], &out[no], en.jobs ? &en.jobs[no] : NULL);
                 no++;
+                saving |= en.jobs && en.jobs[no - 1].on;
                 if (r == 0 &&
                     (!pin || strcmp(pin->image_id, out[no - 1].image_id) || pin->stored != out[no - 1].stored))
                         ret->changed = true;
         }
-        if (r == 0 && ret->changed)
-                r = index_set_version_images(store_index(s), v->id, out, no, err);
         for (size_t i = 0; r == 0 && i < no; i++)
                 if (strv_extend(&ret->pinned, (char *const[]){out[i].ref, out[i].image_id, NULL}) < 0)
                         r = error_set(err, STACK_EFAIL, "out of memory");
-        for (size_t i = 0; i < no; i++)
+        if (r == 0 && saving) { /* recorded by regimages_finish(), with what the saves give */
+                ret->saving = calloc(1, sizeof *ret->saving);
+                if (!ret->saving) {
+                        r = error_set(err, STACK_EFAIL, "out of memory");
+                } else {
+                        *ret->saving =
+                                (struct regimages_saving){.version_id = v->id, .pins = out, .jobs = en.jobs, .n = no};
+                        out = NULL;
+                        en.jobs = NULL;
+                        ret->changed = true;
+                }
+        } else if (r == 0 && ret->changed) {
+                r = index_set_version_images(store_index(s), v->id, out, no, err);
+        }
+        if (r < 0) {
+                strv_free(ret->pinned);
+                ret->pinned = NULL;
+        }
+        jobs_free(en.jobs, want); /* a failure: what was saved meanwhile is not recorded */
+        for (size_t i = 0; out && i < no; i++)
                 pin_release(&out[i]);
         free(out);
         for (size_t i = 0; i < np; i++)
                 pin_release(&pins[i]);
         free(pins);
+        return r;
+}
+
+int regimages_finish(struct store *s, struct engine *e, struct regimages_result *res, struct error *err)
+{
+        struct regimages_saving *sv = res->saving;
+        int r = 0;
+
+        if (!sv)
+                return 0;
+        res->saving = NULL;
+        jobs_join(sv->jobs, sv->n);
+        for (size_t i = 0; r == 0 && i < sv->n; i++)
+                if (sv->jobs[i].on && sv->jobs[i].r < 0)
+                        r = error_set(err, sv->jobs[i].err.code ? sv->jobs[i].err.code : STACK_ESTORE, "%s",
+                                      sv->jobs[i].err.msg);
+        for (size_t i = 0; r == 0 && i < sv->n; i++) {
+                struct save_job *j = &sv->jobs[i];
+                if (!j->on)
+                        continue;
+                r = record_image(s, &j->sv, sv->pins[i].ref, j->pulled, &sv->pins[i], err);
+                if (r == 0)
+                        r = pin_saved(e, j->inspected, &sv->pins[i], err);
+                res->stored += r == 0;
+        }
+        if (r == 0)
+                r = index_set_version_images(store_index(s), sv->version_id, sv->pins, sv->n, err);
+        jobs_free(sv->jobs, sv->n);
+        for (size_t i = 0; i < sv->n; i++)
+                pin_release(&sv->pins[i]);
+        free(sv->pins);
+        free(sv);
         return r;
 }

@@ -13,6 +13,10 @@
  *   regimages_needed(effective_compose, bundle_refs, &refs, err)   the registry images, NULL-terminated
  *   regimages_ensure(s, e, v, refs, &o, &res, err)                 the Engine has each pinned image
  *   strv_free(refs)
+ *   ... with o.background: the containers created, judged, started and waited for, then always (whatever the
+ *   run came to, once ensure succeeded):
+ *   regimages_finish(s, e, &res, err)                              the saves waited for, the pins recorded
+ *   strv_free(res.pinned)
  * regimages_keep(home, slug) reads the setting: $STACK_HOME/config.json {"images": {"keep": false,
  * "stacks": {"SLUG": true}}}: a stack's own value wins, then the global one, then true.
  */
@@ -36,12 +40,19 @@ struct regimages_options {
         void *progress_ctx;
         void (*say)(void *ctx, const char *line); /* "pulling REF", "REF: loaded from the store" (may be NULL) */
         void *say_ctx;
+        /* A pulled image is saved into the store on a thread of its own (with its own Engine connection) while the
+         * caller goes on to start the run; its pin is recorded by regimages_finish(). Without it each image is
+         * saved, and the pins recorded, before ensure returns. */
+        bool background;
 };
+
+struct regimages_saving;
 
 struct regimages_result {
         unsigned pulled, stored, loaded; /* images pulled, saved into the store, loaded from it */
         bool changed;                    /* the version's pins changed */
         char **pinned; /* "REF", "sha256:ID" pairs for the judge (judge.h), NULL-terminated: strv_free() */
+        struct regimages_saving *saving; /* background saves under way: regimages_finish() */
 };
 
 /* The image of every service of the compose file at path that has no `build:`, is not in bundle_refs (the
@@ -49,6 +60,10 @@ struct regimages_result {
 int regimages_needed(const char *compose_path, char *const *bundle_refs, char ***ret, struct error *err);
 int regimages_ensure(struct store *s, struct engine *e, const struct version_info *v, char *const *refs,
                      const struct regimages_options *o, struct regimages_result *ret, struct error *err);
+/* Waits for the background saves of res->saving (none: 0) and records them: each image's tree, then the version's
+ * pins, as ensure does without o.background (the tag moved while it was saved: the saved image is pinned). A save
+ * that failed (the disk full: STACK_ESTORE) records none of them: its error. res->saving is NULL afterwards. */
+int regimages_finish(struct store *s, struct engine *e, struct regimages_result *res, struct error *err);
 bool regimages_keep(const char *home, const char *slug);
 /* The X-Registry-Auth value for ref's registry (engine_ref_domain_len(); none: Docker Hub) from the person's Docker
  * config, $DOCKER_CONFIG/config.json (else ~/.docker/config.json) "auths" {"host": {"auth":
