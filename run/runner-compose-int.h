@@ -100,8 +100,14 @@ int compose_relaunch_hook(struct engine *e, const struct compose_paths *p, const
  * volumes of the project that were not there before (a volume the stack already had keeps its data). A compose
  * failure is *ret_status != 0 with its output in *ret_out. */
 int compose_create_judged(struct engine *e, const struct backend *b, const struct compose_paths *p,
-                          const struct envlist *env, const struct judge_input *jin, char ***ret_ids, int *ret_status,
-                          char **ret_out, struct error *err);
+                          const struct envlist *env, struct backend_early **early, const struct judge_input *jin,
+                          char ***ret_ids, int *ret_status, char **ret_out, struct error *err);
+/* That creation's `up --no-start` begun before the images are ready (backend.h "backend_early_start"), in the run
+ * dir's compose folder, which must be in place (and stay) until compose_create_judged() finishes it (*early then
+ * NULL). *ret stays NULL (the call is made there as usual) when the tool is not docker-compose 1.x.
+ * backend_early_cancel() when no creation follows. */
+void compose_create_early(const struct backend *b, const struct compose_paths *p, const struct envlist *env,
+                          struct backend_early **ret);
 /* The containers `up --no-start` made and the judge accepted, started through the Engine in dependency order
  * (relaunch.h: recorded as made by compose, then started as a re-launch would): 0, or 1 when compose `up -d`
  * must start them instead (the record is then dropped). Saves the compose tool's second start-up. */

@@ -88,6 +88,7 @@ int compose_wait_running(struct engine *e, const char *project, int timeout_s, i
         for (;;) {
                 struct engine_container *c = NULL;
                 size_t n = 0, running = 0, pending = 0;
+                long nap_ms = 100; /* till the next look: sooner when a container's settle window ends sooner */
                 char reason[512] = "";
                 int r = engine_list_containers(e, label, &c, &n, err);
 
@@ -98,10 +99,12 @@ int compose_wait_running(struct engine *e, const char *project, int timeout_s, i
                         if (!strcmp(c[i].state, "running")) {
                                 /* The Engine learns of an exit a little late: a container that dies at once can
                                  * still read "running". One that has run for RUN_SETTLE_MS has really started. */
-                                if (c[i].started_ms && wallclock_ms() - c[i].started_ms < settle_ms)
+                                long left = c[i].started_ms ? settle_ms - (long)(wallclock_ms() - c[i].started_ms) : 0;
+                                if (left > 0) {
                                         pending++;
-                                else if (settle_ms && process_alive(c[i].pid) == 0 && c[i].started_ms &&
-                                         wallclock_ms() - c[i].started_ms < settle_ms + PID_GONE_GRACE_MS)
+                                        nap_ms = left + 5 < nap_ms ? left + 5 : nap_ms;
+                                } else if (settle_ms && process_alive(c[i].pid) == 0 && c[i].started_ms &&
+                                           wallclock_ms() - c[i].started_ms < settle_ms + PID_GONE_GRACE_MS)
                                         pending++; /* died; the Engine will say so in a moment. Not longer: an
                                                     * Engine in another pid namespace (rootless) reports pids
                                                     * this /proc does not have */
@@ -139,7 +142,7 @@ int compose_wait_running(struct engine *e, const char *project, int timeout_s, i
                                 strdup(n ? "containers did not reach running in time" : "no containers were created");
                         return -STACK_ERUNTIME;
                 }
-                nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+                nanosleep(&(struct timespec){0, nap_ms * 1000 * 1000}, NULL);
         }
 }
 
@@ -300,18 +303,37 @@ int compose_relaunch_hook(struct engine *e, const struct compose_paths *p, const
         return 1;
 }
 
-int compose_create_judged(struct engine *e, const struct backend *b, const struct compose_paths *p,
-                          const struct envlist *env, const struct judge_input *jin, char ***ret_ids, int *ret_status,
-                          char **ret_out, struct error *err)
+static const char *const create_args[] = {"up", "--no-start", "--remove-orphans", NULL};
+
+void compose_create_early(const struct backend *b, const struct compose_paths *p, const struct envlist *env,
+                          struct backend_early **ret)
 {
-        const char *create[] = {"up", "--no-start", "--remove-orphans", NULL};
+        struct backend_call c = {.project = p->project,
+                                 .compose_file = p->effective,
+                                 .project_dir = p->compose_dir,
+                                 .env = (const char *const *)env->v,
+                                 .args = create_args};
+
+        *ret = NULL;
+        if (backend_early_ok(b)) /* not started: the call is made when it is due */
+                backend_early_start(b, &c, p->compose_dir, ret, NULL);
+}
+
+int compose_create_judged(struct engine *e, const struct backend *b, const struct compose_paths *p,
+                          const struct envlist *env, struct backend_early **early, const struct judge_input *jin,
+                          char ***ret_ids, int *ret_status, char **ret_out, struct error *err)
+{
         char **before = NULL, **after = NULL;
         struct engine_removed rm = {0};
         int r;
 
         r = engine_list_volumes(e, p->project, &before, err);
-        if (r == 0)
-                r = compose_call(b, p, env, create, false, ret_status, ret_out, err);
+        if (r == 0 && *early) {
+                r = backend_early_finish(*early, ret_status, ret_out, err);
+                *early = NULL;
+        } else if (r == 0) {
+                r = compose_call(b, p, env, create_args, false, ret_status, ret_out, err);
+        }
         if (r < 0 || *ret_status != 0)
                 goto done;
         r = judge_project(e, jin, ret_ids, err);

@@ -104,21 +104,26 @@ struct start {
         size_t nc;
         struct judge_input jin;
         char **judged;
-        char **pinned; /* the registry images' pins, for the judge */
+        char **pinned;                   /* the registry images' pins, for the judge */
+        struct regimages_saving *saving; /* pulled images being saved into the store meanwhile */
+        struct backend_early *early;     /* the creation's compose call, begun while the images come */
         char tree_hex[DIGEST_HEX_LEN + 1], lab_run[64], lab_slug[96], lab_tree[96], aside[PATH_MAX],
                 suffix[RUNDIR_ID_LEN + 1];
         const char *labels[4];
         char *out, *reason, *service;
         struct run_swarm rec; /* swarm: the run's mark (runner-swarm.c) */
-        bool have_old, fast, started, staging, dry, compose_v1, swarm;
+        bool have_old, fast, started, staging, placed, dry, compose_v1, swarm;
         double t0;
         int status;
 };
 
 static void start_release(struct start *st)
 {
+        backend_early_cancel(st->early);
         if (st->staging)
                 fs_rm_rf(st->np.run_dir); /* a new version that did not get as far as the switch leaves nothing */
+        if (st->placed && !st->started)
+                fs_rm_rf(st->p.run_dir); /* nor a first start put in place early that was never recorded */
         engine_containers_free(st->c, st->nc);
         strv_free(st->judged);
         strv_free(st->pinned);
@@ -300,24 +305,39 @@ static int start_images(struct start *st)
 {
         const struct run_options *o = st->o;
         char **bundle = NULL, **reg = NULL;
-        int r = compose_load_images(st->s, st->e, st->m, &st->t, &st->ret->images_loaded, &bundle, st->err);
+        int r = 0;
 
+        /* A first start (no version runs) whose compose tool is docker-compose 1.x: the checkout goes in place now,
+         * so that the tool can start loading in it while the images come (compose_create_early()). A start that
+         * fails before it is recorded removes it again (start_release()). */
+        if (!st->fast && !st->swarm && !st->dry && !st->have_old && backend_early_ok(st->b)) {
+                r = rundir_switch(st->np.run_dir, st->p.run_dir, st->aside, st->err);
+                st->staging = r < 0;
+                st->placed = r == 0;
+                if (r == 0)
+                        compose_create_early(st->b, &st->p, &st->env, &st->early);
+        }
+        if (r == 0)
+                r = compose_load_images(st->s, st->e, st->m, &st->t, &st->ret->images_loaded, &bundle, st->err);
         if (r == 0 && st->rn->build)
                 r = st->rn->build(st->s, st->e, st->v, &st->t, o, st->err);
         else if (r == 0)
-                r = regimages_needed(st->fast ? st->p.effective : st->np.effective, bundle, &reg, st->err);
+                r = regimages_needed(st->fast || st->placed ? st->p.effective : st->np.effective, bundle, &reg,
+                                     st->err);
         if (r == 0 && reg) {
                 struct regimages_options ro = {.offline = o->offline,
                                                .pull = o->pull,
                                                .progress = o->pull_progress,
                                                .progress_ctx = o->pull_ctx,
                                                .say = o->note,
-                                               .say_ctx = o->pull_ctx};
+                                               .say_ctx = o->pull_ctx,
+                                               .background = !st->dry && !st->swarm};
                 struct regimages_result rr = {0};
                 r = regimages_ensure(st->s, st->e, st->v, reg, &ro, &rr, st->err);
                 st->ret->images_loaded += rr.loaded;
                 st->ret->images_pulled = rr.pulled;
                 st->pinned = rr.pinned;
+                st->saving = rr.saving;
         }
         strv_free(bundle);
         strv_free(reg);
@@ -409,8 +429,8 @@ static int start_up(struct start *st)
                 compose_step(o, "engine-start", &st->t0);
         } else if (r > 0) {
                 const char *up[] = {"up", "-d", "--remove-orphans", NULL};
-                r = compose_create_judged(st->e, st->b, &st->p, &st->env, &st->jin, &st->judged, &st->status, &st->out,
-                                          st->err);
+                r = compose_create_judged(st->e, st->b, &st->p, &st->env, &st->early, &st->jin, &st->judged,
+                                          &st->status, &st->out, st->err);
                 if (r == 0 && st->status == 0) {
                         compose_step(o, "create+judge", &st->t0);
                         if (compose_start_created(st->e, &st->p, &st->env, o) == 0) {
@@ -476,6 +496,21 @@ static int start_wait(struct start *st)
         return r;
 }
 
+/* The images pulled for this start, saved into the store while it went on, recorded (regimages_finish()): whatever
+ * the start came to, as they would have been before it. */
+static int start_saved(struct start *st, struct error *err)
+{
+        struct regimages_result rr = {.saving = st->saving};
+        int r;
+
+        if (!st->saving)
+                return 0;
+        st->saving = NULL;
+        r = regimages_finish(st->s, st->e, &rr, err);
+        compose_step(st->o, "images-store", &st->t0);
+        return r;
+}
+
 /* The run recorded as running; what compose made kept for the next re-launch; the addresses and routes. */
 static int start_running(struct start *st)
 {
@@ -523,10 +558,16 @@ static int compose_start(const struct runner *rn, struct store *s, const struct 
                 r = start_up(&st);
                 if (r == 0)
                         r = start_wait(&st);
+                if (r == 0 && (r = start_saved(&st, err)) < 0) /* a run whose images cannot be kept does not run */
+                        engine_project_stop(st.e, st.p.project, NULL, NULL);
                 if (r < 0)
                         runs_set_state(s, st.row.id, RUN_FAILED, st.reason ? st.reason : err->msg, NULL);
                 else
                         r = start_running(&st);
+        }
+        if (st.saving) {
+                struct error ignored = ERROR_INIT;
+                start_saved(&st, &ignored);
         }
         start_release(&st);
         return r;

@@ -217,6 +217,14 @@ assert_exit 0 "$S" run "$B" --offline
 assert_eq "$ID3" "$(container_image "$B")" "image of version 2 after gc"
 assert_exit 0 "$S" rm "$B"
 
+# no_start SLUG WHAT: a first start that failed left no run dir, no container and no compose tool running (the
+# `up --no-start` begun while the images come, spec/run.md "Compose calls", is stopped before it creates anything)
+no_start() {
+  [ ! -e "$STACK_HOME/runs/$1" ] || die "$2: the run dir of $1 is left"
+  assert_eq "" "$("$D" ps -aq --filter "label=com.docker.compose.project=stack-$1")" "$2: containers of $1"
+  assert_eq "" "$(pgrep -f -- "-p stack-$1 " || true)" "$2: a compose tool left running for $1"
+}
+
 info "7. bad input: nothing recorded, the store unchanged"
 # "a registry answering 500 ... a clear error, nothing recorded, the store unchanged"
 mkstack rgc$U 1 "$(regimg_ref app3 1)"
@@ -228,6 +236,7 @@ assert_exit 6 "$S" run rgc$U
 assert_eq 1 "$(error_lines)" "error lines for a registry answering 500"
 assert_eq 0 "$(show_images rgc$U)" "images pinned after a 500"
 assert_eq "$before" "$(objects_list)" "objects after a registry answering 500"
+no_start rgc$U "a registry answering 500"
 registry_stop
 registry_start "$W/reg" "$REGISTRY_PORT"
 # a bundle naming a tag the registry lacks
@@ -238,6 +247,7 @@ assert_exit 5 "$S" run rgd$U
 assert_eq 1 "$(error_lines)" "error lines for a missing tag"
 assert_eq 0 "$(show_images rgd$U)" "images pinned for a missing tag"
 assert_eq "$before" "$(objects_list)" "objects after a missing tag"
+no_start rgd$U "a missing tag"
 # "A registry that serves a layer whose digest does not match: refused, nothing stored" ("a truncated blob")
 regimg_app app4 1 $((1 << 20))
 R4=$(regimg_ref app4 1)
@@ -252,6 +262,7 @@ assert_exit 6 "$S" run rge$U
 assert_eq 1 "$(error_lines)" "error lines for a corrupt blob"
 assert_eq 0 "$(show_images rge$U)" "images pinned for a corrupt blob"
 assert_eq "$before" "$(objects_list)" "objects after a corrupt blob"
+no_start rge$U "a corrupt blob"
 # "A bundle whose compose names an image by digest that the registry does not have: one line, exit 6 (offline)
 # or 5"
 mkstack rgf$U 1 "$REGISTRY/$REGIMG_NS/app1@sha256:$(printf '%064d' 0)"
@@ -300,6 +311,18 @@ if mount -t tmpfs -o size=6m tmpfs "$T" 2>/dev/null; then
   assert_eq 0 "$(show_images rgh$U)" "images pinned after a full disk"
   assert_eq "$before" "$(objects_list)" "objects after a full disk"
   [ -z "$(find "$STACK_HOME/tmp" -type f 2>/dev/null)" ] || die "temp files left after a full disk"
+  # The same on a run: the image is saved while the containers start (spec/run.md "Registry images"); a save that
+  # fails fails the run, which stops what it started
+  mkstack rgi$U 1 "$R1"
+  before=$(objects_list)
+  assert_exit 4 "$S" run rgi$U
+  assert_eq 1 "$(error_lines)" "error lines for a full disk on a run"
+  assert_eq 0 "$(show_images rgi$U)" "images pinned after a full disk on a run"
+  assert_eq "$before" "$(objects_list)" "objects after a full disk on a run"
+  [ -z "$(find "$STACK_HOME/tmp" -type f 2>/dev/null)" ] || die "temp files left after a full disk on a run"
+  assert_eq "" "$("$D" ps -q --filter "label=com.docker.compose.project=stack-rgi$U")" "containers running after a full disk on a run"
+  assert_exit 0 "$S" ps --json
+  assert_eq failed "$(echo "$LAST_STDOUT" | python3 -c "import json,sys; print([r['state'] for r in json.load(sys.stdin) if r['slug'] == 'rgi$U'][0])")" "the run's state after a full disk"
 else
   info "skipped: cannot mount a tmpfs here (needs root)"
 fi
