@@ -104,7 +104,9 @@ int compose_create_judged(struct engine *e, const struct backend *b, const struc
                           char ***ret_ids, int *ret_status, char **ret_out, struct error *err);
 /* That creation's `up --no-start` begun before the images are ready (backend.h "backend_early_start"), in the run
  * dir's compose folder, which must be in place (and stay) until compose_create_judged() finishes it (*early then
- * NULL). *ret stays NULL (the call is made there as usual) when the tool is not docker-compose 1.x.
+ * NULL; when it failed, the usual call follows). *ret stays NULL (the call is made there as usual) when the tool
+ * is not docker-compose 1.x or the effective file holds `extends` (1.29 cannot resolve it in a file read from its
+ * input).
  * backend_early_cancel() when no creation follows. */
 void compose_create_early(const struct backend *b, const struct compose_paths *p, const struct envlist *env,
                           struct backend_early **ret);

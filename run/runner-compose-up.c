@@ -303,6 +303,8 @@ int compose_relaunch_hook(struct engine *e, const struct compose_paths *p, const
         return 1;
 }
 
+#define MAX_EFFECTIVE (16u << 20) /* the policy's output bound */
+
 static const char *const create_args[] = {"up", "--no-start", "--remove-orphans", NULL};
 
 void compose_create_early(const struct backend *b, const struct compose_paths *p, const struct envlist *env,
@@ -314,9 +316,17 @@ void compose_create_early(const struct backend *b, const struct compose_paths *p
                                  .env = (const char *const *)env->v,
                                  .args = create_args};
 
+        char *text = NULL;
+
         *ret = NULL;
-        if (backend_early_ok(b)) /* not started: the call is made when it is due */
-                backend_early_start(b, &c, p->compose_dir, ret, NULL);
+        /* docker-compose 1.29 cannot resolve `extends` in a file read from its input (it has no file name) */
+        if (!backend_early_ok(b) || fs_read_file(p->effective, MAX_EFFECTIVE, &text, NULL) < 0 ||
+            strstr(text, "extends")) {
+                free(text);
+                return;
+        }
+        free(text);
+        backend_early_start(b, &c, p->compose_dir, ret, NULL); /* not started: the call is made when it is due */
 }
 
 int compose_create_judged(struct engine *e, const struct backend *b, const struct compose_paths *p,
@@ -329,11 +339,19 @@ int compose_create_judged(struct engine *e, const struct backend *b, const struc
 
         r = engine_list_volumes(e, p->project, &before, err);
         if (r == 0 && *early) {
-                r = backend_early_finish(*early, ret_status, ret_out, err);
+                struct error ignored = ERROR_INIT;
+                r = backend_early_finish(*early, ret_status, ret_out, &ignored);
                 *early = NULL;
+                if ((r < 0 || *ret_status != 0) && ret_out) { /* said with the file's name, or done: the usual call */
+                        free(*ret_out);
+                        *ret_out = NULL;
+                }
+                r = r < 0 || *ret_status != 0 ? 1 : r;
         } else if (r == 0) {
-                r = compose_call(b, p, env, create_args, false, ret_status, ret_out, err);
+                r = 1;
         }
+        if (r == 1)
+                r = compose_call(b, p, env, create_args, false, ret_status, ret_out, err);
         if (r < 0 || *ret_status != 0)
                 goto done;
         r = judge_project(e, jin, ret_ids, err);
