@@ -82,26 +82,12 @@ static int swarm_health_wait(struct engine *e, const char *project, double end, 
         int r = 0;
 
         while (r == 0) {
-                json_t *svc = NULL, *item;
-                size_t i;
-                r = engine_stack_list(e, "services", project, &svc, err);
-                json_array_foreach(svc, i, item)
-                {
-                        json_t *ss = json_object_get(item, "ServiceStatus");
-                        const char *name = json_string_value(json_object_get(json_object_get(item, "Spec"), "Name"));
-                        const char *us =
-                                json_string_value(json_object_get(json_object_get(item, "UpdateStatus"), "State"));
-                        json_int_t run = json_integer_value(json_object_get(ss, "RunningTasks")),
-                                   want = json_integer_value(json_object_get(ss, "DesiredTasks"));
-                        if (r == 0 && us && (!strncmp(us, "rollback", 8) || !strcmp(us, "paused")))
-                                r = error_set(err, STACK_ERUNTIME, "service %s: swarm's update %s", name ?: "?", us);
-                        else if (r == 0 && run < want)
-                                r = error_set(err, STACK_ERUNTIME, "service %s runs %lld of %lld replicas", name ?: "?",
-                                              (long long)run, (long long)want);
-                }
-                if (r == 0 && !json_array_size(svc))
+                struct run_swarm_look lk;
+                r = run_swarm_look(e, project, &lk, err);
+                if (r == 0 && (lk.failed || lk.short_of))
+                        r = error_set(err, STACK_ERUNTIME, "%s", lk.why);
+                else if (r == 0 && !lk.services)
                         r = error_set(err, STACK_ERUNTIME, "no service of %s is left on the swarm", project);
-                json_decref(svc);
                 if (r < 0 || now_s() >= end)
                         break;
                 nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);

@@ -156,22 +156,40 @@ int engine_stack_list(struct engine *e, const char *kind, const char *project, j
         return error_set(err, STACK_EFAIL, "engine_stack_list: unknown kind %s", kind);
 }
 
-/* POST /services/{id}/update?version=N[&rollback=previous] with the service's spec (changed by the caller). */
+/* POST /services/{id}/update?version=N[&rollback=previous] with the service's spec (changed by the caller). Swarm
+ * moves a service's version on by itself (an update's status recorded) and refuses an update naming the one
+ * before ("update out of sequence"): the service's version is then read again and the update sent again (spec
+ * unchanged: swarm does not change a Spec), up to 5 times. */
 static int service_update(struct engine *e, const json_t *service, json_t *spec, bool rollback, struct error *err)
 {
         const char *id = str(service, "ID");
         json_int_t version = json_integer_value(json_object_get(json_object_get(service, "Version"), "Index"));
-        char path[512] = "/services/";
+        char base[512] = "/services/", path[600];
         int r;
 
         if (!id || !spec)
                 return error_set(err, STACK_ERUNTIME, "Docker Engine: a service without ID or Spec");
-        if (engine_path_append(path, sizeof path, id) < 0)
+        if (engine_path_append(base, sizeof base, id) < 0)
                 return error_set(err, STACK_EFAIL, "service id too long");
-        snprintf(path + strlen(path), sizeof path - strlen(path), "/update?version=%lld%s", (long long)version,
-                 rollback ? "&rollback=previous" : "");
-        r = engine_call_json(e, "POST", path, spec, NULL, err);
-        return r;
+        for (int attempt = 1;; attempt++) {
+                json_t *now = NULL;
+                long status = 0;
+                snprintf(path, sizeof path, "%s/update?version=%lld%s", base, (long long)version,
+                         rollback ? "&rollback=previous" : "");
+                r = engine_call_json(e, "POST", path, spec, NULL, err);
+                if (r == 0 || attempt == 5 || !strstr(err->msg, "update out of sequence"))
+                        return r;
+                error_clear(err);
+                r = engine_get_json(e, base, &status, &now, err);
+                if (r == 0 && status != 200)
+                        r = error_set(err, STACK_ERUNTIME, "Docker Engine: GET %s: HTTP %ld", base, status);
+                if (r < 0) {
+                        json_decref(now);
+                        return r;
+                }
+                version = json_integer_value(json_object_get(json_object_get(now, "Version"), "Index"));
+                json_decref(now);
+        }
 }
 
 int engine_service_scale(struct engine *e, const json_t *service, unsigned replicas, struct error *err)

@@ -102,6 +102,19 @@ struct run_swarm {
 };
 int run_swarm_get(const char *run_dir, struct run_swarm *ret);
 
+/* One look at the services of a swarm project (spec/run.md "Swarm"), for the deploy's wait, the run's state and an
+ * upgrade's health wait: how many services, how many run fewer replicas than they want, how many want none;
+ * whether an update (or its rollback) is under way, whether swarm rolled one back or paused it (failed), and why:
+ * the first such update ("service S: swarm's update STATE: MESSAGE"), else the first service short of replicas
+ * ("service S runs R of D replicas"), else "". */
+struct run_swarm_look {
+        size_t services, short_of, idle;
+        bool updating, rolling_back, failed;
+        char why[512];
+};
+struct engine;
+int run_swarm_look(struct engine *e, const char *project, struct run_swarm_look *ret, struct error *err);
+
 /* The compose project of a slug (spec/run.md "Backends"), injective: a slug of [a-z0-9-] only is
  * "stack-<slug>" (the names runs always had); any other ("a.b", "a_b") is "stack--" followed by the slug with
  * '-' written "-h", '.' "-d", '_' "-u" (no plain slug gives "stack--": slugs start with [a-z0-9]). size:

@@ -424,8 +424,40 @@ static int tasks_problem(struct engine *e, const char *project, const char *sinc
         return bad != NULL;
 }
 
+int run_swarm_look(struct engine *e, const char *project, struct run_swarm_look *ret, struct error *err)
+{
+        json_t *svc = NULL, *item;
+        size_t i;
+        int r = engine_stack_list(e, "services", project, &svc, err);
+
+        memset(ret, 0, sizeof *ret);
+        if (r < 0)
+                return r;
+        json_array_foreach(svc, i, item)
+        {
+                json_t *ss = json_object_get(item, "ServiceStatus"), *us = json_object_get(item, "UpdateStatus");
+                const char *name = jstr(json_object_get(item, "Spec"), "Name") ?: "?", *ustate = jstr(us, "State");
+                json_int_t running = json_integer_value(json_object_get(ss, "RunningTasks")),
+                           desired = json_integer_value(json_object_get(ss, "DesiredTasks"));
+                bool failed = ustate && (!strncmp(ustate, "rollback", 8) || !strcmp(ustate, "paused"));
+                ret->services++;
+                ret->idle += desired == 0;
+                ret->rolling_back |= ustate && !strcmp(ustate, "rollback_started");
+                ret->updating |= ustate && (!strcmp(ustate, "updating") || !strcmp(ustate, "rollback_started"));
+                if (failed && !ret->failed)
+                        snprintf(ret->why, sizeof ret->why, "service %s: swarm's update %s: %s", name, ustate,
+                                 jstr(us, "Message") ?: "");
+                ret->failed |= failed;
+                if (running < desired && !ret->short_of++ && !ret->failed)
+                        snprintf(ret->why, sizeof ret->why, "service %s runs %lld of %lld replicas", name,
+                                 (long long)running, (long long)desired);
+        }
+        json_decref(svc);
+        return 0;
+}
+
 /* Until every service runs its desired replicas (and an update in progress completed), or a problem with a task
- * created since (RFC 3339 UTC, "" for any). */
+ * created since (RFC 3339 UTC, "" for any), or an update swarm rolled back (once the rollback ended) or paused. */
 static int wait_converged(struct engine *e, const char *project, const char *since, int timeout_s, char **ret_reason,
                           struct error *err)
 {
@@ -433,32 +465,15 @@ static int wait_converged(struct engine *e, const char *project, const char *sin
         int r = 0;
 
         for (long waited = 0;; waited += POLL_MS) {
-                json_t *svc = NULL, *item;
-                size_t i;
-                bool done = true;
-                r = engine_stack_list(e, "services", project, &svc, err);
+                struct run_swarm_look lk;
+                bool done;
+                r = run_swarm_look(e, project, &lk, err);
                 if (r < 0)
                         return r;
-                json_array_foreach(svc, i, item)
-                {
-                        json_t *ss = json_object_get(item, "ServiceStatus"),
-                               *us = json_object_get(item, "UpdateStatus");
-                        const char *name = jstr(json_object_get(item, "Spec"), "Name") ?: "?";
-                        const char *ustate = jstr(us, "State");
-                        json_int_t running = json_integer_value(json_object_get(ss, "RunningTasks")),
-                                   desired = json_integer_value(json_object_get(ss, "DesiredTasks"));
-                        if (ustate && (!strncmp(ustate, "rollback", 8) || !strcmp(ustate, "paused"))) {
-                                snprintf(why, sizeof why, "service %s: swarm's update %s: %s", name, ustate,
-                                         jstr(us, "Message") ?: "");
-                                if (strcmp(ustate, "rollback_started"))
-                                        break;
-                        }
-                        if (running < desired || (ustate && !strcmp(ustate, "updating")) ||
-                            (ustate && !strcmp(ustate, "rollback_started")))
-                                done = false;
-                }
-                json_decref(svc);
-                if (why[0] && done)
+                done = !lk.short_of && !lk.updating;
+                if (lk.failed)
+                        snprintf(why, sizeof why, "%s", lk.why);
+                if (lk.failed && (done || !lk.rolling_back))
                         break;
                 if (done)
                         return 0;
@@ -614,37 +629,22 @@ static void swarm_status(struct engine *e, const struct run_row *row, enum run_s
                          size_t size, char **ret_ports)
 {
         struct error err = ERROR_INIT;
-        json_t *svc = NULL, *item;
-        size_t i, running = 0, n = 0;
-        char why[512] = "";
+        struct run_swarm_look lk;
 
         *ret_state = RUN_STOPPED;
         *ret_ports = NULL;
         reason[0] = 0;
-        if (engine_stack_list(e, "services", row->project, &svc, &err) < 0) {
+        if (run_swarm_look(e, row->project, &lk, &err) < 0) {
                 *ret_state = RUN_UNKNOWN;
                 snprintf(reason, size, "%.*s", (int)(size ? size - 1 : 0), err.msg);
                 return;
         }
-        json_array_foreach(svc, i, item)
-        {
-                json_t *ss = json_object_get(item, "ServiceStatus");
-                json_int_t r = json_integer_value(json_object_get(ss, "RunningTasks")),
-                           d = json_integer_value(json_object_get(ss, "DesiredTasks"));
-                n++;
-                if (r >= d && d > 0)
-                        running++;
-                else if (d > 0 && !why[0])
-                        snprintf(why, sizeof why, "service %s runs %lld of %lld replicas",
-                                 jstr(json_object_get(item, "Spec"), "Name") ?: "?", (long long)r, (long long)d);
-        }
-        json_decref(svc);
-        if (n && running == n)
+        if (lk.services && !lk.short_of && !lk.idle) {
                 *ret_state = RUN_RUNNING;
-        else if (n && why[0]) {
+        } else if (lk.short_of) {
                 *ret_state = RUN_FAILED;
                 if (!tasks_problem(e, row->project, "", reason, size))
-                        snprintf(reason, size, "%s", why);
+                        snprintf(reason, size, "%s", lk.why);
         }
 }
 
