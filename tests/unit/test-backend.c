@@ -384,6 +384,87 @@ static void test_podman_run_args(void **state)
         error_clear(&err);
 }
 
+/* A call begun early (docker-compose 1.x only): the tool starts with `-f -` in the folder given, and gets the file
+ * on its standard input at the finish; cancelled, it is killed before it reads anything; a tool that ended before
+ * its file came is waited for like any other (its status), without a SIGPIPE. */
+static void early_tool(const char *body)
+{
+        char path[1200], text[4096];
+
+        snprintf(path, sizeof path, "%s/docker-compose", bin);
+        snprintf(text, sizeof text,
+                 "#!/bin/sh\n[ \"$1\" = version ] && { /bin/cat <<'OUT'\n%sOUT\nexit 0; }\necho \"$@\" >'%s'\n%s",
+                 V1_OUT, argsfile, body);
+        unlink(path);
+        assert_int_equal(fs_write_atomic(path, text, strlen(text), 0755), 0);
+}
+
+static void test_early(void **state)
+{
+        struct store *s = tl_store_new();
+        struct backend *b = NULL;
+        struct backend_early *x = NULL;
+        struct error err = {0};
+        const char *create[] = {"up", "--no-start", "--remove-orphans", NULL};
+        const char *eff = "services:\n  web: {image: x}\n";
+        char dir[1200], file[1300], got[1300], mark[1300], body[4096], want[1400], *text = NULL;
+        struct backend_call c = {.project = "stack-x", .compose_file = file, .project_dir = dir, .args = create};
+        int status = -1;
+
+        (void)state;
+        snprintf(dir, sizeof dir, "%s/run", bin);
+        snprintf(file, sizeof file, "%s/.stack-compose.yaml", dir);
+        snprintf(got, sizeof got, "%s/got", bin);
+        snprintf(mark, sizeof mark, "%s/mark", bin);
+        mkdir(dir, 0755);
+        assert_int_equal(fs_write_atomic(file, eff, strlen(eff), 0644), 0);
+        /* what it read on its input, and where it ran */
+        snprintf(body, sizeof body, "/bin/cat >'%s'\npwd >>'%s'\necho created >'%s'\n", got, got, mark);
+        early_tool(body);
+        setenv("STACK_RUNTIME", "docker-compose", 1);
+        assert_int_equal(backend_detect(s, &b, &err), 0);
+        assert_true(backend_early_ok(b));
+        assert_int_equal(backend_early_start(b, &c, dir, &x, &err), 0);
+        assert_int_equal(backend_early_finish(x, &status, NULL, &err), 0);
+        assert_int_equal(status, 0);
+        assert_int_equal(fs_read_file(got, 4096, &text, NULL), 0);
+        snprintf(want, sizeof want, "%s%s\n", eff, dir);
+        assert_string_equal(text, want);
+        free(text);
+        assert_int_equal(fs_read_file(argsfile, 4096, &text, NULL), 0);
+        snprintf(want, sizeof want, "-p stack-x -f - --project-directory %s up --no-start --remove-orphans\n", dir);
+        assert_string_equal(text, want);
+        free(text);
+
+        /* cancelled while it waits for its file: killed, nothing done */
+        unlink(mark);
+        assert_int_equal(backend_early_start(b, &c, dir, &x, &err), 0);
+        backend_early_cancel(x);
+        assert_int_equal(access(mark, F_OK), -1);
+
+        /* a tool that ends without reading its input: its status */
+        early_tool("echo 'no such thing' >&2\nexit 2\n");
+        assert_int_equal(backend_early_start(b, &c, dir, &x, &err), 0);
+        usleep(200 * 1000);
+        assert_int_equal(backend_early_finish(x, &status, &text, &err), 0);
+        assert_int_equal(status, 2);
+        assert_non_null(strstr(text, "no such thing"));
+        free(text);
+        backend_free(b);
+
+        /* compose v2 starts in milliseconds: never early */
+        tool("docker-compose", V2_OUT);
+        assert_int_equal(backend_detect(s, &b, &err), 0);
+        assert_false(backend_early_ok(b));
+        assert_int_equal(backend_early_start(b, &c, dir, &x, &err), -STACK_EFAIL);
+        assert_null(x);
+        error_clear(&err);
+        backend_free(b);
+        unsetenv("STACK_RUNTIME");
+        untool("docker-compose");
+        store_free(s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -393,6 +474,7 @@ int main(void)
                 cmocka_unit_test(test_stack_runtime),
                 cmocka_unit_test(test_podman_compose_args),
                 cmocka_unit_test(test_podman_run_args),
+                cmocka_unit_test(test_early),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
 }
