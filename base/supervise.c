@@ -3,6 +3,7 @@
  * async-signal-safe calls.
  */
 #include "base/supervise.h"
+#include "base/wallclock.h"
 #include "base/fsutil.h"
 
 #include <errno.h>
@@ -27,13 +28,6 @@ static void on_term(int sig)
 {
         (void)sig;
         supervisor_stop = 1;
-}
-
-static void sleep_ms(int ms)
-{
-        struct timespec t = {ms / 1000, (ms % 1000) * 1000L * 1000L};
-
-        nanosleep(&t, NULL);
 }
 
 /* The pid, as decimal digits and a newline, written to tmp and renamed to path. */

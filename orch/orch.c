@@ -1,5 +1,6 @@
 /* orch.c - resolve, fetch when missing, run: the order of the parts, kept out of the parts themselves. */
 #include "orch.h"
+#include "base/wallclock.h"
 #include "swarm.h"
 
 #include "fetch/fetch.h"
@@ -14,19 +15,11 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void)
-{
-        struct timespec t;
-
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 int orch_resolve(struct store *s, const char *ref, const struct orch_options *o, struct version_info *ret,
                  struct error *err)
 {
         struct version_info v = {0};
-        double t0 = now_s();
+        double t0 = monotonic_s();
         int r;
 
         memset(ret, 0, sizeof *ret);
@@ -58,7 +51,7 @@ int orch_resolve(struct store *s, const char *ref, const struct orch_options *o,
                 memset(&fr.v, 0, sizeof fr.v);
                 fetch_result_release(&fr);
                 if (o->run.step)
-                        o->run.step(o->run.step_ctx, "fetch", now_s() - t0);
+                        o->run.step(o->run.step_ctx, "fetch", monotonic_s() - t0);
         }
         if (r < 0)
                 return r;

@@ -2,6 +2,7 @@
  * (spec/run.md "Upgrades and snapshots"). The journal (upgrade-journal.c) is written before each step.
  */
 #include "upgrade.h"
+#include "base/wallclock.h"
 #include "upgrade-int.h"
 
 #include "fetch/fetch.h"
@@ -47,17 +48,9 @@ void upgrade_result_release(struct upgrade_result *r)
 /* A line of what happens, to o->say (o not NULL). */
 #define say(o, ...) error_say((o)->say, (o)->say_ctx, __VA_ARGS__)
 
-static double now_s(void)
-{
-        struct timespec t;
-
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void timed(const struct upgrade_options *o, const char *what, double *t0)
 {
-        double t = now_s();
+        double t = monotonic_s();
 
         if (o->orch.run.step)
                 o->orch.run.step(o->orch.run.step_ctx, what, t - *t0);
@@ -88,7 +81,7 @@ static int swarm_health_wait(struct engine *e, const char *project, double end, 
                         r = error_set(err, STACK_ERUNTIME, "%s", lk.why);
                 else if (r == 0 && !lk.services)
                         r = error_set(err, STACK_ERUNTIME, "no service of %s is left on the swarm", project);
-                if (r < 0 || now_s() >= end)
+                if (r < 0 || monotonic_s() >= end)
                         break;
                 nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
         }
@@ -101,7 +94,7 @@ static int health_wait(struct store *s, const char *slug, int settle_s, struct e
 {
         struct engine *e = NULL;
         char label[256], project[RUN_PROJECT_MAX];
-        double end = now_s() + settle_s;
+        double end = monotonic_s() + settle_s;
         int r;
 
         run_project_of(s, slug, project, sizeof project);
@@ -139,7 +132,7 @@ static int health_wait(struct store *s, const char *slug, int settle_s, struct e
                 if (r == 0 && n == 0)
                         r = error_set(err, STACK_ERUNTIME, "no container of %s is left", slug);
                 engine_containers_free(c, n);
-                if (r < 0 || now_s() >= end)
+                if (r < 0 || monotonic_s() >= end)
                         break;
                 nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
         }
@@ -200,7 +193,7 @@ static int roll_back(struct store *s, struct journal *j, const struct upgrade_op
         struct snapshot_row snap = {0};
         struct run_row row = {0};
         struct error e2 = ERROR_INIT;
-        double t0 = now_s();
+        double t0 = monotonic_s();
         int r;
 
         bool swarm = run_is_swarm(s, j->slug); /* the old version goes back where the new one ran */
@@ -267,7 +260,7 @@ static int before_switch(void *ctx, const struct run_row *old, struct error *err
         if (r < 0)
                 return r;
         kill_point("before-snapshot");
-        c->t0 = now_s();
+        c->t0 = monotonic_s();
         /* Stopped first: nothing the old version writes after the snapshot can be lost by a rollback. */
         {
                 struct engine *e = NULL;
@@ -440,7 +433,7 @@ int orch_upgrade(struct store *s, const char *slug, const struct upgrade_options
                 goto out;
         }
         kill_point("after-up");
-        t0 = now_s();
+        t0 = monotonic_s();
         if (r == 0)
                 r = journal_set(s, &j, J_HEALTH, NULL, NULL, err);
         if (r == 0) {

@@ -1,6 +1,7 @@
 /* backend.c - detect and run the compose tool (compose v2, docker-compose v1, podman compose, podman-compose). */
 #include "backend.h"
 #include "base/fsutil.h"
+#include "base/wallclock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -667,14 +668,6 @@ done:
         return r;
 }
 
-static double mono_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The tool started by tool_spawn() waited for, within its time limit; *ret_status, and the tail of out_fd. */
 static int tool_wait(const struct backend *b, const struct backend_call *c, pid_t pid, int out_fd, int *ret_status,
                      char **ret_output, struct error *err)
@@ -688,7 +681,7 @@ static int tool_wait(const struct backend *b, const struct backend_call *c, pid_
                     !strcmp(verb, "start") || !strcmp(verb, "restart");
         long limit_ms = slow ? 600000 : 120000, waited_ms = 0, term_ms = -1;
         int status = 0, r = 0, pidfd;
-        double t0 = mono_s();
+        double t0 = monotonic_s();
         char *e = NULL;
 
         if (env && *env) {
@@ -713,8 +706,8 @@ static int tool_wait(const struct backend *b, const struct backend_call *c, pid_
                 if (w == 0) { /* the pidfd wakes us as the tool ends; without one (before Linux 5.3), 50 ms steps */
                         struct pollfd pf = {.fd = pidfd, .events = POLLIN};
                         if (pidfd < 0 || poll(&pf, 1, 50) < 0)
-                                nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
-                        waited_ms = (long)((mono_s() - t0) * 1000);
+                                sleep_ms(50);
+                        waited_ms = (long)((monotonic_s() - t0) * 1000);
                 }
                 if (limit_ms && waited_ms >= limit_ms && term_ms < 0) {
                         kill(pid, SIGTERM);

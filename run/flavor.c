@@ -22,6 +22,7 @@
 #include "store/imagearchive.h"
 #include "store/checkout.h"
 #include "base/fsutil.h"
+#include "base/wallclock.h"
 #include "store/index.h"
 #include "store/tree.h"
 
@@ -49,14 +50,6 @@ const struct runner *runner_of_row(struct store *s, const struct run_row *row)
                 rn = runner_of_flavor(v.flavor);
         version_info_release(&v);
         return rn;
-}
-
-static double now_s(void)
-{
-        struct timespec t;
-
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static int one_route(struct run_info *ret, const char *slug, const char *run_dir)
@@ -114,7 +107,7 @@ static int static_start(const struct runner *rn, struct store *s, const struct v
         char run_dir[PATH_MAX], staged[PATH_MAX], aside[PATH_MAX], project[RUN_PROJECT_MAX], suffix[RUNDIR_ID_LEN + 1],
                 id[sizeof old.id];
         bool have_old, same, staging = false;
-        double t0 = now_s();
+        double t0 = monotonic_s();
         int r;
 
         tree_init(&t);
@@ -146,7 +139,7 @@ static int static_start(const struct runner *rn, struct store *s, const struct v
                 if (r < 0)
                         goto done;
                 if (o->step)
-                        o->step(o->step_ctx, "checkout", now_s() - t0);
+                        o->step(o->step_ctx, "checkout", monotonic_s() - t0);
         } else {
                 ret->fast_path = true;
         }
@@ -443,7 +436,7 @@ int flavor_service_build(struct store *s, struct engine *e, const struct version
         char tag[128];
         bool have = false;
         uint64_t size = 0;
-        double t0 = now_s();
+        double t0 = monotonic_s();
         int fd = -1, r;
 
         if (flavor_service_tag(v, tag, sizeof tag) < 0)
@@ -465,6 +458,6 @@ int flavor_service_build(struct store *s, struct engine *e, const struct version
                         images_record(s, &y->digest, refs, NULL);
         }
         if (r == 0 && o && o->step)
-                o->step(o->step_ctx, "build", now_s() - t0);
+                o->step(o->step_ctx, "build", monotonic_s() - t0);
         return r;
 }

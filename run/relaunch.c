@@ -7,6 +7,7 @@
  */
 #include "relaunch.h"
 #include "base/digest.h"
+#include "base/wallclock.h"
 #include "base/fsutil.h"
 #include "base/yamltree.h"
 
@@ -403,14 +404,6 @@ static int check_services(struct engine *e, const struct relaunch_plan *p, const
         return 0;
 }
 
-static double now_s(void)
-{
-        struct timespec t;
-
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* One look at a dependency's container: 0 not yet, 1 satisfied, -1 failed (why set). */
 static int dep_ready(const struct engine_config *st, const struct relaunch_dep *d, const char *name, char **why)
 {
@@ -455,7 +448,7 @@ static int wait_dep(struct engine *e, const struct relaunch_dep *d, const struct
                                 return 1;
                         if (ready > 0)
                                 break;
-                        if (now_s() > deadline)
+                        if (monotonic_s() > deadline)
                                 return because(why, "dependency %s did not get %s in time", c[k].name,
                                                d->cond == RELAUNCH_HEALTHY ? "healthy" : "done");
                         nanosleep(&(struct timespec){0, HEALTH_POLL_MS * 1000 * 1000}, NULL);
@@ -545,7 +538,7 @@ int relaunch_start(struct engine *e, const struct relaunch_input *in, char **why
         struct error ierr = ERROR_INIT;
         size_t n = 0, len = 0;
         json_t *rec = NULL;
-        double deadline = now_s() + (in->timeout_s > 0 ? in->timeout_s : 120);
+        double deadline = monotonic_s() + (in->timeout_s > 0 ? in->timeout_s : 120);
         int r;
 
         *why = NULL;

@@ -70,7 +70,6 @@ char *compose_tail_lines(const char *text, int lines);
 #define compose_warn(o, ...) error_say((o) ? (o)->warn : NULL, (o) ? (o)->warn_ctx : NULL, __VA_ARGS__)
 
 /* runner-compose-up.c */
-double compose_now(void);
 /* o->step with the time since *t0, which becomes now. */
 void compose_step(const struct run_options *o, const char *what, double *t0);
 /* The bundle's image archives the Engine lacks, loaded (recorded for gc --images); the references they name

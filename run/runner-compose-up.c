@@ -19,14 +19,6 @@
 
 #define ROUTES_FILE ".stack-routes"
 
-double compose_now(void)
-{
-        struct timespec t;
-
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* Is the container's main process still there? The Engine runs on this host, so its pid is ours to look at;
  * a process that is gone or a zombie has died, whatever the Engine says yet. -1: cannot tell (another pid
  * namespace, no /proc). */
@@ -53,7 +45,7 @@ static int process_alive(int pid)
 
 void compose_step(const struct run_options *o, const char *what, double *t0)
 {
-        double t = compose_now();
+        double t = monotonic_s();
 
         if (o && o->step)
                 o->step(o->step_ctx, what, t - *t0);
@@ -82,7 +74,7 @@ int compose_wait_running(struct engine *e, const char *project, int timeout_s, i
                          char **ret_service, struct engine_container **ret_c, size_t *ret_n, struct error *err)
 {
         char label[256];
-        double deadline = compose_now() + timeout_s;
+        double deadline = monotonic_s() + timeout_s;
 
         snprintf(label, sizeof label, "com.docker.compose.project=%s", project);
         for (;;) {
@@ -137,12 +129,12 @@ int compose_wait_running(struct engine *e, const char *project, int timeout_s, i
                         return 0;
                 }
                 engine_containers_free(c, n);
-                if (compose_now() > deadline) {
+                if (monotonic_s() > deadline) {
                         *ret_reason =
                                 strdup(n ? "containers did not reach running in time" : "no containers were created");
                         return -STACK_ERUNTIME;
                 }
-                nanosleep(&(struct timespec){0, nap_ms * 1000 * 1000}, NULL);
+                sleep_ms(nap_ms);
         }
 }
 

@@ -9,6 +9,7 @@
 #include "rundir.h"
 #include "runs.h"
 #include "base/buf.h"
+#include "base/wallclock.h"
 #include "base/fsutil.h"
 #include "base/mem.h"
 
@@ -365,7 +366,7 @@ static int start_switch(struct start *st)
                         r = st->o->before_switch(st->o->switch_ctx, &st->old, st->err);
                         if (r < 0)
                                 return r;
-                        st->t0 = compose_now();
+                        st->t0 = monotonic_s();
                 }
                 if (!old_swarm && compose_row_paths(st->s, &st->old, &op) == 0)
                         compose_call(st->b, &op, &st->env, down, false, &st->status, NULL, NULL);
@@ -539,7 +540,7 @@ static int start_running(struct start *st)
 static int compose_start(const struct runner *rn, struct store *s, const struct version_info *v,
                          const struct run_options *o, struct run_info *ret, struct error *err)
 {
-        struct start st = {.rn = rn, .s = s, .v = v, .o = o, .ret = ret, .err = err, .t0 = compose_now()};
+        struct start st = {.rn = rn, .s = s, .v = v, .o = o, .ret = ret, .err = err, .t0 = monotonic_s()};
         int r;
 
         tree_init(&st.t);

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "base/fsutil.h"
+#include "base/wallclock.h"
 #include "base/mem.h"
 #include "base/buf.h"
 #include "base/yamltree.h"
@@ -38,11 +39,6 @@
 #define NAMESPACE_LABEL  "com.docker.stack.namespace"
 #define FAILED_TASKS_MAX 3 /* a service whose tasks failed this often does not start */
 #define POLL_MS          250
-
-static void sleep_ms(long ms)
-{
-        nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
-}
 
 static const char *jstr(const json_t *j, const char *key)
 {

@@ -8,6 +8,7 @@
 #include "regimages.h"
 
 #include "base/fsutil.h"
+#include "base/wallclock.h"
 #include "base/supervise.h"
 
 #include <arpa/inet.h>
@@ -327,13 +328,6 @@ static long probe(const char *host, long timeout_ms, bool *ret_registry)
         if (ret_registry)
                 *ret_registry = registry;
         return status;
-}
-
-static void sleep_ms(long ms)
-{
-        struct timespec t = {ms / 1000, (ms % 1000) * 1000L * 1000L};
-
-        nanosleep(&t, NULL);
 }
 
 /* The supervisor of our registry pid (its parent, named "stack-registry"), 0 when it has none. */
